@@ -1,0 +1,242 @@
+//! The local image store: builds images from recipes into `<data>/images/<name>/` (a `rootfs/`
+//! folder and a `config.json`), and resolves references to them.
+
+use std::collections::BTreeMap;
+use std::fs;
+use std::io::Write;
+use std::os::unix::fs::{symlink, PermissionsExt};
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use sha2::{Digest, Sha256};
+
+use super::{ImageConfig, ImageError, Recipe};
+
+/// A built image on this machine.
+#[derive(Debug, Clone)]
+pub struct LocalImage {
+    pub name: String,
+    pub rootfs: PathBuf,
+    pub config: ImageConfig,
+}
+
+#[derive(Debug)]
+pub struct ImageStore {
+    root: PathBuf,
+    agent: PathBuf,
+    recipes: Vec<(String, Recipe)>,
+    /// reference -> index into recipes
+    references: BTreeMap<String, usize>,
+}
+
+impl ImageStore {
+    /// A store under `data_dir/images` with the built-in recipes; `agent` is the podspec-agent
+    /// binary that recipes install.
+    pub fn new(data_dir: &Path, agent: &Path) -> Self {
+        Self::with_recipes(data_dir, agent, Recipe::builtin())
+    }
+
+    pub fn with_recipes(data_dir: &Path, agent: &Path, recipes: Vec<(String, Recipe)>) -> Self {
+        let mut references = BTreeMap::new();
+        for (i, (_, r)) in recipes.iter().enumerate() {
+            references.insert(r.name.clone(), i);
+            for reference in &r.references {
+                references.insert(reference.clone(), i);
+            }
+        }
+        Self { root: data_dir.join("images"), agent: agent.to_path_buf(), recipes, references }
+    }
+
+    /// Every reference this store can resolve.
+    pub fn references(&self) -> impl Iterator<Item = &str> {
+        self.references.keys().map(String::as_str)
+    }
+
+    /// The recipe a reference maps to, without building anything.
+    pub fn recipe_for(&self, reference: &str) -> Result<&Recipe, ImageError> {
+        self.references.get(reference).map(|&i| &self.recipes[i].1).ok_or_else(|| ImageError::Unknown {
+            reference: reference.to_string(),
+            known: self.references.keys().cloned().collect::<Vec<_>>().join(", "),
+        })
+    }
+
+    /// Resolves a reference, building the image first when it is missing or out of date.
+    /// Blocking: call it from a blocking task.
+    pub fn resolve(&self, reference: &str) -> Result<LocalImage, ImageError> {
+        let recipe = self.recipe_for(reference)?;
+        self.ensure_built(recipe)
+    }
+
+    /// Builds every image (the README's set-up step).
+    pub fn build_all(&self) -> Result<Vec<LocalImage>, ImageError> {
+        self.recipes.iter().map(|(_, r)| self.ensure_built(r)).collect()
+    }
+
+    fn image_dir(&self, name: &str) -> PathBuf {
+        self.root.join(name.replace('/', "_"))
+    }
+
+    fn ensure_built(&self, recipe: &Recipe) -> Result<LocalImage, ImageError> {
+        let dir = self.image_dir(&recipe.name);
+        let stamp = self.stamp(recipe)?;
+        let image = LocalImage { name: recipe.name.clone(), rootfs: dir.join("rootfs"), config: recipe.config.clone() };
+        if fs::read_to_string(dir.join("stamp")).ok().as_deref() == Some(stamp.as_str()) {
+            return Ok(image);
+        }
+        let build_err = |message: String| ImageError::Build { image: recipe.name.clone(), message };
+        fs::create_dir_all(&self.root).map_err(|e| build_err(format!("create {}: {e}", self.root.display())))?;
+        // Build beside, then swap in: a concurrent run never sees half an image.
+        let tmp = self.root.join(format!(".build-{}-{}", recipe.name.replace('/', "_"), std::process::id()));
+        let _ = fs::remove_dir_all(&tmp);
+        self.build_into(recipe, &tmp)?;
+        fs::write(tmp.join("stamp"), &stamp).map_err(|e| build_err(format!("write stamp: {e}")))?;
+        let old = self.root.join(format!(".old-{}-{}", recipe.name.replace('/', "_"), std::process::id()));
+        if dir.exists() {
+            fs::rename(&dir, &old).map_err(|e| build_err(format!("replace {}: {e}", dir.display())))?;
+        }
+        fs::rename(&tmp, &dir).map_err(|e| build_err(format!("install {}: {e}", dir.display())))?;
+        let _ = fs::remove_dir_all(&old);
+        tracing::info!(image = %recipe.name, dir = %dir.display(), "built image");
+        Ok(image)
+    }
+
+    /// What the image is made of: when any of it changes, the image is rebuilt.
+    fn stamp(&self, recipe: &Recipe) -> Result<String, ImageError> {
+        let mut h = Sha256::new();
+        h.update(format!("{recipe:?}"));
+        let mut inputs: Vec<PathBuf> = recipe.files.iter().map(|f| PathBuf::from(&f.from)).collect();
+        if recipe.agent.is_some() {
+            inputs.push(self.agent.clone());
+        }
+        for input in inputs {
+            let meta = fs::metadata(&input).map_err(|_| self.missing(recipe, &input))?;
+            let mtime = meta.modified().ok().and_then(|t| t.duration_since(std::time::UNIX_EPOCH).ok());
+            h.update(format!("{}:{}:{:?}", input.display(), meta.len(), mtime));
+        }
+        Ok(format!("{:x}", h.finalize()))
+    }
+
+    fn missing(&self, recipe: &Recipe, path: &Path) -> ImageError {
+        let package = recipe.files.iter().find(|f| Path::new(&f.from) == path).and_then(|f| f.package.clone());
+        let hint = match package {
+            Some(p) => format!(" (install Debian's package: apt-get install {p})"),
+            None if path == self.agent => " (build it with `cargo build`)".to_string(),
+            None => String::new(),
+        };
+        ImageError::MissingInput { image: recipe.name.clone(), path: path.display().to_string(), hint }
+    }
+
+    fn build_into(&self, recipe: &Recipe, dir: &Path) -> Result<(), ImageError> {
+        let err = |message: String| ImageError::Build { image: recipe.name.clone(), message };
+        let rootfs = dir.join("rootfs");
+        for d in ["bin", "sbin", "usr/bin", "usr/sbin", "usr/local/bin", "etc", "tmp", "proc", "sys", "dev", "root", "var", "lib", "lib64"] {
+            fs::create_dir_all(rootfs.join(d)).map_err(|e| err(format!("create /{d}: {e}")))?;
+        }
+        fs::set_permissions(rootfs.join("tmp"), fs::Permissions::from_mode(0o1777)).map_err(|e| err(format!("chmod /tmp: {e}")))?;
+        write_file(&rootfs, "etc/passwd", "root:x:0:0:root:/root:/bin/sh\nnobody:x:65534:65534:nobody:/nonexistent:/bin/false\n").map_err(err)?;
+        write_file(&rootfs, "etc/group", "root:x:0:\nnobody:x:65534:\n").map_err(err)?;
+        write_file(&rootfs, "etc/hosts", "127.0.0.1\tlocalhost\n").map_err(err)?;
+        write_file(&rootfs, "etc/hostname", "").map_err(err)?;
+        write_file(&rootfs, "etc/resolv.conf", "").map_err(err)?;
+        for f in &recipe.files {
+            copy_in(Path::new(&f.from), &rootfs, &f.to).map_err(|_| self.missing(recipe, Path::new(&f.from)))?;
+        }
+        if recipe.busybox_applets {
+            link_busybox_applets(&rootfs).map_err(err)?;
+        }
+        if let Some(to) = &recipe.agent {
+            copy_in(&self.agent, &rootfs, to).map_err(|_| self.missing(recipe, &self.agent))?;
+            for lib in shared_libraries(&self.agent).map_err(err)? {
+                copy_in(&lib, &rootfs, &lib.display().to_string()).map_err(|e| err(format!("copy {}: {e}", lib.display())))?;
+            }
+        }
+        let config = serde_json::to_string_pretty(&recipe.config).expect("config serializes");
+        fs::write(dir.join("config.json"), config).map_err(|e| err(format!("write config.json: {e}")))?;
+        Ok(())
+    }
+}
+
+fn write_file(rootfs: &Path, rel: &str, text: &str) -> Result<(), String> {
+    let mut f = fs::File::create(rootfs.join(rel)).map_err(|e| format!("create /{rel}: {e}"))?;
+    f.write_all(text.as_bytes()).map_err(|e| format!("write /{rel}: {e}"))
+}
+
+fn copy_in(from: &Path, rootfs: &Path, to: &str) -> std::io::Result<()> {
+    let dest = rootfs.join(to.trim_start_matches('/'));
+    if let Some(parent) = dest.parent() {
+        fs::create_dir_all(parent)?;
+    }
+    fs::copy(from, &dest)?;
+    Ok(())
+}
+
+fn link_busybox_applets(rootfs: &Path) -> Result<(), String> {
+    let out = Command::new(rootfs.join("bin/busybox")).arg("--list-full").output().map_err(|e| format!("run busybox --list-full: {e}"))?;
+    if !out.status.success() {
+        return Err(format!("busybox --list-full failed: {}", String::from_utf8_lossy(&out.stderr)));
+    }
+    for applet in String::from_utf8_lossy(&out.stdout).lines() {
+        let link = rootfs.join(applet);
+        if link.exists() || applet == "bin/busybox" {
+            continue;
+        }
+        if let Some(parent) = link.parent() {
+            fs::create_dir_all(parent).map_err(|e| format!("create {}: {e}", parent.display()))?;
+        }
+        symlink("/bin/busybox", &link).map_err(|e| format!("link {applet}: {e}"))?;
+    }
+    Ok(())
+}
+
+/// The shared libraries a dynamically linked program needs, as `ldd` lists them (with the loader).
+fn shared_libraries(program: &Path) -> Result<Vec<PathBuf>, String> {
+    let out = Command::new("ldd").arg(program).output().map_err(|e| format!("run ldd {}: {e}", program.display()))?;
+    let text = String::from_utf8_lossy(&out.stdout);
+    if text.contains("not a dynamic executable") || text.contains("statically linked") {
+        return Ok(Vec::new());
+    }
+    let mut libs = Vec::new();
+    for line in text.lines() {
+        // "libc.so.6 => /lib/x86_64-linux-gnu/libc.so.6 (0x...)" or "/lib64/ld-linux-x86-64.so.2 (0x...)"
+        let path = match line.split_once("=>") {
+            Some((_, right)) => right.split_whitespace().next(),
+            None => line.split_whitespace().next(),
+        };
+        if let Some(p) = path.filter(|p| p.starts_with('/')) {
+            libs.push(PathBuf::from(p));
+        }
+    }
+    Ok(libs)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn unknown_reference_names_the_reference_and_the_known_ones() {
+        let store = ImageStore::new(Path::new("/nonexistent"), Path::new("/nonexistent/agent"));
+        let err = store.recipe_for("nginx:1.25").unwrap_err().to_string();
+        assert!(err.contains("\"nginx:1.25\"") && err.contains("busybox:1.36"), "{err}");
+    }
+
+    #[test]
+    fn a_missing_input_names_the_debian_package() {
+        let recipe = Recipe::parse(
+            "t.yaml",
+            "name: t/x\nreferences: [x]\nfiles: [{from: /nonexistent/busybox, to: /bin/busybox, package: busybox-static}]\n",
+        )
+        .unwrap();
+        let dir = std::env::temp_dir().join(format!("podspec-image-test-{}", std::process::id()));
+        let store = ImageStore::with_recipes(&dir, Path::new("/nonexistent/agent"), vec![("t.yaml".into(), recipe)]);
+        let err = store.resolve("x").unwrap_err().to_string();
+        assert!(err.contains("apt-get install busybox-static"), "{err}");
+        let _ = fs::remove_dir_all(&dir);
+    }
+
+    #[test]
+    fn ldd_lists_the_loader_of_a_dynamic_program() {
+        let libs = shared_libraries(Path::new("/bin/ls")).unwrap();
+        assert!(libs.iter().any(|l| l.to_string_lossy().contains("ld-linux")), "{libs:?}");
+    }
+}

@@ -1,0 +1,20 @@
+//! podspec: a conformance harness for Kubernetes Pods.
+//!
+//! Layers, each seeing only the ones below it:
+//! 1. `steps`: the Gherkin step vocabulary, run by `runner` over `features/`;
+//! 2. `target`: the Target trait that steps drive, and `targets`, its implementations;
+//! 3. `runtime`: the reference runtime (a kubelet over a CRI-shaped Linux runtime);
+//! 4. `images`: fixture images built locally.
+//!
+//! Beside them: `manifest` (reading pod YAML), `report` (JUnit, JSON, Markdown), `bench`.
+
+pub mod bench;
+pub mod images;
+pub mod manifest;
+pub mod paths;
+pub mod report;
+pub mod runner;
+pub mod runtime;
+pub mod steps;
+pub mod target;
+pub mod targets;

@@ -1,0 +1,179 @@
+//! Reading pod manifests: standard Kubernetes YAML, as `kubectl apply` takes it. Errors name
+//! the file and line (for a manifest inside a feature file, the feature file's line).
+
+pub mod validation;
+
+use std::fmt;
+use std::path::{Path, PathBuf};
+
+use k8s_openapi::api::core::v1::Pod;
+
+pub use validation::{aggregate, validate_pod_create, FieldError};
+
+/// Where a manifest's text came from.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Source {
+    pub file: PathBuf,
+    /// The file line of the manifest's first line (1 for a file of its own).
+    pub first_line: usize,
+}
+
+impl Source {
+    pub fn file(path: impl Into<PathBuf>) -> Self {
+        Self { file: path.into(), first_line: 1 }
+    }
+
+    fn at(&self, line: Option<usize>) -> String {
+        match line {
+            Some(l) => format!("{}:{}", self.file.display(), self.first_line + l - 1),
+            None => format!("{}:{}", self.file.display(), self.first_line),
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ManifestError {
+    /// `file:line`.
+    pub location: String,
+    pub message: String,
+}
+
+impl fmt::Display for ManifestError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}: {}", self.location, self.message)
+    }
+}
+
+impl std::error::Error for ManifestError {}
+
+/// Parses a pod manifest: YAML syntax, the Pod schema (unknown fields are errors, as with
+/// kubectl's strict field validation), without semantic validation.
+pub fn parse_pod(text: &str, source: &Source) -> Result<Pod, ManifestError> {
+    let err = |line: Option<usize>, message: String| ManifestError { location: source.at(line), message };
+    let value: serde_yaml::Value =
+        serde_yaml::from_str(text).map_err(|e| err(e.location().map(|l| l.line()), format!("malformed YAML: {}", strip_location(&e.to_string()))))?;
+    if !value.is_mapping() {
+        return Err(err(None, "a pod manifest must be a YAML mapping".into()));
+    }
+    let kind = value.get("kind").and_then(|k| k.as_str()).unwrap_or("");
+    if kind != "Pod" {
+        let line = line_of_key(text, "kind");
+        return Err(err(line, format!("expected kind: Pod, found {}", if kind.is_empty() { "no kind".to_string() } else { format!("kind: {kind}") })));
+    }
+    let pod: Pod = serde_yaml::from_str(text).map_err(|e| {
+        err(e.location().map(|l| l.line()), format!("invalid pod manifest: {}", strip_location(&e.to_string())))
+    })?;
+    // Fields the Pod schema does not know are dropped by deserializing: find them.
+    let original = serde_json::to_value(&value).map_err(|e| err(None, e.to_string()))?;
+    let typed = serde_json::to_value(&pod).map_err(|e| err(None, e.to_string()))?;
+    let mut unknown = Vec::new();
+    unknown_fields(&original, &typed, "", &mut unknown);
+    if let Some(field) = unknown.first() {
+        let leaf = field.rsplit('.').next().unwrap_or(field);
+        let leaf = leaf.split('[').next().unwrap_or(leaf);
+        return Err(err(line_of_key(text, leaf), format!("invalid pod manifest: unknown field {field:?}")));
+    }
+    Ok(pod)
+}
+
+/// Parses and validates a pod as the API server would on create.
+pub fn load_pod(text: &str, source: &Source) -> Result<Pod, ManifestError> {
+    let pod = parse_pod(text, source)?;
+    let errors = validate_pod_create(&pod);
+    if !errors.is_empty() {
+        let name = pod.metadata.name.clone().unwrap_or_default();
+        return Err(ManifestError { location: source.at(None), message: format!("Pod {name:?} is invalid: {}", aggregate(&errors)) });
+    }
+    Ok(pod)
+}
+
+/// Reads and validates a manifest file.
+pub fn load_pod_file(path: &Path) -> Result<Pod, ManifestError> {
+    let text = std::fs::read_to_string(path)
+        .map_err(|e| ManifestError { location: path.display().to_string(), message: format!("cannot read pod manifest: {e}") })?;
+    load_pod(&text, &Source::file(path))
+}
+
+fn strip_location(message: &str) -> String {
+    // serde_yaml appends " at line L column C"; the location is ours to print.
+    match message.find(" at line ") {
+        Some(i) => message[..i].to_string(),
+        None => message.to_string(),
+    }
+}
+
+fn line_of_key(text: &str, key: &str) -> Option<usize> {
+    let needle = format!("{key}:");
+    text.lines().position(|l| {
+        let t = l.trim_start().trim_start_matches("- ");
+        t.starts_with(&needle) || t.starts_with(&format!("\"{key}\":"))
+    })
+    .map(|i| i + 1)
+}
+
+fn unknown_fields(original: &serde_json::Value, typed: &serde_json::Value, path: &str, out: &mut Vec<String>) {
+    use serde_json::Value;
+    match (original, typed) {
+        (Value::Object(o), Value::Object(t)) => {
+            for (k, v) in o {
+                let p = if path.is_empty() { k.clone() } else { format!("{path}.{k}") };
+                match t.get(k) {
+                    Some(tv) => unknown_fields(v, tv, &p, out),
+                    None if v.is_null() => {}
+                    // An empty value the typed form omits, e.g. `labels: {}` or `args: []`.
+                    None if v.as_object().is_some_and(|m| m.is_empty()) || v.as_array().is_some_and(|a| a.is_empty()) => {}
+                    None => out.push(p),
+                }
+            }
+        }
+        (Value::Array(o), Value::Array(t)) => {
+            for (i, (ov, tv)) in o.iter().zip(t).enumerate() {
+                unknown_fields(ov, tv, &format!("{path}[{i}]"), out);
+            }
+        }
+        _ => {}
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn src() -> Source {
+        Source { file: PathBuf::from("features/x.feature"), first_line: 10 }
+    }
+
+    #[test]
+    fn a_good_manifest_loads() {
+        let pod = load_pod("apiVersion: v1\nkind: Pod\nmetadata:\n  name: web\nspec:\n  containers:\n  - name: a\n    image: busybox\n", &src()).unwrap();
+        assert_eq!(pod.metadata.name.as_deref(), Some("web"));
+    }
+
+    #[test]
+    fn malformed_yaml_names_the_feature_file_line() {
+        let e = parse_pod("apiVersion: v1\nkind: Pod\nmetadata:\n  name: [web\n", &src()).unwrap_err();
+        assert!(e.location.starts_with("features/x.feature:1"), "{e}");
+        assert!(e.message.contains("malformed YAML"), "{e}");
+    }
+
+    #[test]
+    fn an_unknown_field_is_named_with_its_line() {
+        let e = parse_pod("apiVersion: v1\nkind: Pod\nmetadata:\n  name: web\nspec:\n  containers:\n  - name: a\n    imagee: busybox\n", &src())
+            .unwrap_err();
+        assert_eq!(e.location, "features/x.feature:17");
+        assert!(e.message.contains("spec.containers[0].imagee"), "{e}");
+    }
+
+    #[test]
+    fn an_invalid_pod_says_what_kubernetes_says() {
+        let e = load_pod("apiVersion: v1\nkind: Pod\nmetadata:\n  name: web\nspec:\n  containers:\n  - name: a\n", &src()).unwrap_err();
+        assert_eq!(e.message, "Pod \"web\" is invalid: spec.containers[0].image: Required value");
+    }
+
+    #[test]
+    fn a_wrong_kind_is_refused() {
+        let e = parse_pod("apiVersion: v1\nkind: Service\nmetadata: {name: x}\n", &src()).unwrap_err();
+        assert!(e.message.contains("expected kind: Pod"), "{e}");
+        assert_eq!(e.location, "features/x.feature:11");
+    }
+}

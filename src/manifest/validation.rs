@@ -1,0 +1,238 @@
+//! Pod create validation, with Kubernetes' field paths and texts
+//! (pkg/apis/core/validation/validation.go: ValidatePodCreate, ValidatePodSpec;
+//! staging/src/k8s.io/apimachinery/pkg/util/validation: IsDNS1123Subdomain, IsDNS1123Label).
+
+use std::collections::BTreeSet;
+use std::fmt;
+
+use k8s_openapi::api::core::v1::Pod;
+
+const DNS1123_LABEL_FMT: &str = "[a-z0-9]([-a-z0-9]*[a-z0-9])?";
+const DNS1123_LABEL_MSG: &str =
+    "a lowercase RFC 1123 label must consist of lower case alphanumeric characters or '-', and must start and end with an alphanumeric character";
+const DNS1123_SUBDOMAIN_MSG: &str = "a lowercase RFC 1123 subdomain must consist of lower case alphanumeric characters, '-' or '.', and must start and end with an alphanumeric character";
+
+/// A field error, printed as Kubernetes prints `field.Error`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FieldError {
+    pub field: String,
+    pub kind: FieldErrorKind,
+    /// The offending value, already formatted (`"x"` for strings), when the kind shows one.
+    pub value: Option<String>,
+    pub detail: String,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum FieldErrorKind {
+    Required,
+    Invalid,
+    Duplicate,
+    NotSupported,
+    Forbidden,
+    NotFound,
+}
+
+impl FieldErrorKind {
+    fn text(self) -> &'static str {
+        match self {
+            Self::Required => "Required value",
+            Self::Invalid => "Invalid value",
+            Self::Duplicate => "Duplicate value",
+            Self::NotSupported => "Unsupported value",
+            Self::Forbidden => "Forbidden",
+            Self::NotFound => "Not found",
+        }
+    }
+}
+
+impl FieldError {
+    pub fn required(field: impl Into<String>) -> Self {
+        Self { field: field.into(), kind: FieldErrorKind::Required, value: None, detail: String::new() }
+    }
+    pub fn invalid(field: impl Into<String>, value: &str, detail: impl Into<String>) -> Self {
+        Self { field: field.into(), kind: FieldErrorKind::Invalid, value: Some(format!("{value:?}")), detail: detail.into() }
+    }
+    pub fn duplicate(field: impl Into<String>, value: &str) -> Self {
+        Self { field: field.into(), kind: FieldErrorKind::Duplicate, value: Some(format!("{value:?}")), detail: String::new() }
+    }
+    pub fn not_supported(field: impl Into<String>, value: &str, supported: &[&str]) -> Self {
+        let list = supported.iter().map(|s| format!("{s:?}")).collect::<Vec<_>>().join(", ");
+        Self { field: field.into(), kind: FieldErrorKind::NotSupported, value: Some(format!("{value:?}")), detail: format!("supported values: {list}") }
+    }
+    pub fn not_found(field: impl Into<String>, value: &str) -> Self {
+        Self { field: field.into(), kind: FieldErrorKind::NotFound, value: Some(format!("{value:?}")), detail: String::new() }
+    }
+    pub fn forbidden(field: impl Into<String>, detail: impl Into<String>) -> Self {
+        Self { field: field.into(), kind: FieldErrorKind::Forbidden, value: None, detail: detail.into() }
+    }
+
+    /// `ErrorBody()`: the text after the field path.
+    pub fn body(&self) -> String {
+        let mut s = self.kind.text().to_string();
+        if let Some(v) = &self.value {
+            s.push_str(": ");
+            s.push_str(v);
+        }
+        if !self.detail.is_empty() {
+            s.push_str(": ");
+            s.push_str(&self.detail);
+        }
+        s
+    }
+}
+
+impl fmt::Display for FieldError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}: {}", self.field, self.body())
+    }
+}
+
+/// An error list aggregated as Kubernetes does: one error alone, several as `[a, b]`.
+pub fn aggregate(errors: &[FieldError]) -> String {
+    let mut seen = BTreeSet::new();
+    let unique: Vec<String> = errors.iter().map(ToString::to_string).filter(|e| seen.insert(e.clone())).collect();
+    match unique.len() {
+        1 => unique[0].clone(),
+        _ => format!("[{}]", unique.join(", ")),
+    }
+}
+
+fn is_label(s: &str) -> bool {
+    let b = s.as_bytes();
+    !b.is_empty()
+        && b.len() <= 63
+        && b.iter().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || *c == b'-')
+        && b[0] != b'-'
+        && b[b.len() - 1] != b'-'
+}
+
+pub fn is_dns1123_subdomain(s: &str) -> bool {
+    s.len() <= 253 && s.split('.').all(is_label)
+}
+
+fn validate_label(field: &str, value: &str, errs: &mut Vec<FieldError>) {
+    if value.len() > 63 {
+        errs.push(FieldError::invalid(field, value, "must be no more than 63 characters"));
+    } else if !is_label(value) {
+        let detail = if is_dns1123_subdomain(value) {
+            "must not contain dots".to_string()
+        } else {
+            format!("{DNS1123_LABEL_MSG} (e.g. 'my-name',  or '123-abc', regex used for validation is '{DNS1123_LABEL_FMT}')")
+        };
+        errs.push(FieldError::invalid(field, value, detail));
+    }
+}
+
+/// Validates a pod as the API server does on create (the parts the reference runtime needs).
+pub fn validate_pod_create(pod: &Pod) -> Vec<FieldError> {
+    let mut errs = Vec::new();
+    let name = pod.metadata.name.as_deref().unwrap_or("");
+    if name.is_empty() && pod.metadata.generate_name.is_none() {
+        errs.push(FieldError::required("metadata.name").with_detail("name or generateName is required"));
+    } else if !name.is_empty() && !is_dns1123_subdomain(name) {
+        let detail = if name.len() > 253 {
+            "must be no more than 253 characters".to_string()
+        } else {
+            format!("{DNS1123_SUBDOMAIN_MSG} (e.g. 'example.com', regex used for validation is '{DNS1123_LABEL_FMT}(\\.{DNS1123_LABEL_FMT})*')")
+        };
+        errs.push(FieldError::invalid("metadata.name", name, detail));
+    }
+    let Some(spec) = &pod.spec else {
+        errs.push(FieldError::required("spec"));
+        return errs;
+    };
+    let mut volumes = BTreeSet::new();
+    for (i, v) in spec.volumes.iter().flatten().enumerate() {
+        let field = format!("spec.volumes[{i}].name");
+        if v.name.is_empty() {
+            errs.push(FieldError::required(field));
+        } else {
+            validate_label(&field, &v.name, &mut errs);
+            if !volumes.insert(v.name.as_str()) {
+                errs.push(FieldError::duplicate(field, &v.name));
+            }
+        }
+    }
+    let mut names = BTreeSet::new();
+    let groups = [("spec.initContainers", spec.init_containers.as_deref().unwrap_or(&[])), ("spec.containers", spec.containers.as_slice())];
+    if spec.containers.is_empty() {
+        errs.push(FieldError::required("spec.containers"));
+    }
+    for (path, containers) in groups {
+        for (i, c) in containers.iter().enumerate() {
+            let field = format!("{path}[{i}]");
+            if c.name.is_empty() {
+                errs.push(FieldError::required(format!("{field}.name")));
+            } else {
+                validate_label(&format!("{field}.name"), &c.name, &mut errs);
+                if !names.insert(c.name.as_str()) {
+                    errs.push(FieldError::duplicate(format!("{field}.name"), &c.name));
+                }
+            }
+            if c.image.as_deref().unwrap_or("").is_empty() {
+                errs.push(FieldError::required(format!("{field}.image")));
+            }
+            for (j, m) in c.volume_mounts.iter().flatten().enumerate() {
+                if !volumes.contains(m.name.as_str()) {
+                    errs.push(FieldError::not_found(format!("{field}.volumeMounts[{j}].name"), &m.name));
+                }
+            }
+        }
+    }
+    if spec.ephemeral_containers.as_ref().is_some_and(|e| !e.is_empty()) {
+        errs.push(FieldError::forbidden("spec.ephemeralContainers", "cannot be set on create"));
+    }
+    if let Some(p) = spec.restart_policy.as_deref() {
+        if !["Always", "OnFailure", "Never"].contains(&p) {
+            errs.push(FieldError::not_supported("spec.restartPolicy", p, &["Always", "OnFailure", "Never"]));
+        }
+    }
+    if let Some(h) = spec.hostname.as_deref().filter(|h| !h.is_empty()) {
+        validate_label("spec.hostname", h, &mut errs);
+    }
+    if let Some(s) = spec.subdomain.as_deref().filter(|s| !s.is_empty()) {
+        validate_label("spec.subdomain", s, &mut errs);
+    }
+    errs
+}
+
+impl FieldError {
+    fn with_detail(mut self, detail: &str) -> Self {
+        self.detail = detail.to_string();
+        self
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn pod(yaml: &str) -> Pod {
+        serde_yaml::from_str(yaml).unwrap()
+    }
+
+    #[test]
+    fn a_valid_pod_has_no_errors() {
+        let p = pod("apiVersion: v1\nkind: Pod\nmetadata: {name: web}\nspec: {containers: [{name: a, image: busybox}]}\n");
+        assert!(validate_pod_create(&p).is_empty());
+    }
+
+    #[test]
+    fn errors_read_as_kubernetes_prints_them() {
+        let p = pod("apiVersion: v1\nkind: Pod\nmetadata: {name: Foo_bar}\nspec: {restartPolicy: Sometimes, containers: [{name: app, image: busybox}, {name: app}]}\n");
+        let text: Vec<String> = validate_pod_create(&p).iter().map(ToString::to_string).collect();
+        assert!(text[0].starts_with("metadata.name: Invalid value: \"Foo_bar\": a lowercase RFC 1123 subdomain must consist of"), "{text:?}");
+        assert!(text.contains(&"spec.containers[1].name: Duplicate value: \"app\"".to_string()), "{text:?}");
+        assert!(text.contains(&"spec.containers[1].image: Required value".to_string()), "{text:?}");
+        assert!(text.contains(&"spec.restartPolicy: Unsupported value: \"Sometimes\": supported values: \"Always\", \"OnFailure\", \"Never\"".to_string()), "{text:?}");
+    }
+
+    #[test]
+    fn no_containers_is_required_and_a_label_with_dots_says_so() {
+        let p = pod("apiVersion: v1\nkind: Pod\nmetadata: {name: web}\nspec: {containers: [], hostname: a.b}\n");
+        let text = aggregate(&validate_pod_create(&p));
+        assert!(text.contains("spec.containers: Required value"), "{text}");
+        assert!(text.contains("spec.hostname: Invalid value: \"a.b\": must not contain dots"), "{text}");
+        assert!(text.starts_with('['));
+    }
+}

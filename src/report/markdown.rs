@@ -1,0 +1,309 @@
+//! The Markdown report (`report.md`), for a person: what ran, the counts, a
+//! table of features, then each failure with its diff and each skipped
+//! scenario with its reason.
+
+use std::fmt::Write as _;
+use std::path::Path;
+
+use super::{one_line, visible_chars, write_file, ReportError, RunRecord, ScenarioRecord, Status};
+
+/// The Markdown report of a run.
+pub fn render(record: &RunRecord) -> String {
+    let mut md = String::new();
+    // Writing to a String cannot fail.
+    let _ = render_into(&mut md, record);
+    md
+}
+
+/// Writes the Markdown report of a run to `path`.
+pub fn write(record: &RunRecord, path: impl AsRef<Path>) -> Result<(), ReportError> {
+    write_file(path.as_ref(), render(record).as_bytes())
+}
+
+fn render_into(md: &mut String, record: &RunRecord) -> std::fmt::Result {
+    let summary = record.summary;
+    let verdict = if summary.failed > 0 {
+        "FAILED"
+    } else if summary.total() == 0 {
+        "NO SCENARIOS"
+    } else {
+        "PASSED"
+    };
+
+    writeln!(md, "# podspec report: {}", inline(&record.target))?;
+    writeln!(md)?;
+    writeln!(md, "- **Target:** {}", code(&record.target))?;
+    writeln!(md, "- **podspec:** {}", inline(&record.podspec_version))?;
+    writeln!(
+        md,
+        "- **Started:** {}",
+        record.started.format("%Y-%m-%d %H:%M:%S UTC")
+    )?;
+    writeln!(md, "- **Duration:** {}", duration(record.duration_ms()))?;
+    writeln!(
+        md,
+        "- **Features (SHA-256):** {}",
+        code(&record.features_sha256)
+    )?;
+    writeln!(md)?;
+    writeln!(
+        md,
+        "**{verdict}:** {summary} ({} scenarios)",
+        summary.total()
+    )?;
+
+    writeln!(md)?;
+    writeln!(md, "## Features")?;
+    writeln!(md)?;
+    let features = record.features();
+    if features.is_empty() {
+        writeln!(md, "No scenarios were run.")?;
+    } else {
+        writeln!(
+            md,
+            "| Feature | File | Passed | Failed | Skipped | Duration |"
+        )?;
+        writeln!(md, "| --- | --- | ---: | ---: | ---: | ---: |")?;
+        for feature in &features {
+            let s = feature.summary;
+            writeln!(
+                md,
+                "| {} | {} | {} | {} | {} | {} |",
+                cell(&inline(feature.name)),
+                cell(&code(feature.path)),
+                s.passed,
+                s.failed,
+                s.skipped,
+                duration(feature.duration_ms()),
+            )?;
+        }
+    }
+
+    writeln!(md)?;
+    writeln!(md, "## Failures")?;
+    let failed: Vec<&ScenarioRecord> = record
+        .scenarios
+        .iter()
+        .filter(|s| s.status == Status::Failed)
+        .collect();
+    if failed.is_empty() {
+        writeln!(md)?;
+        writeln!(md, "None.")?;
+    }
+    for scenario in failed {
+        writeln!(md)?;
+        writeln!(
+            md,
+            "### {} › {}",
+            inline(&scenario.feature),
+            inline(&scenario.name)
+        )?;
+        writeln!(md)?;
+        writeln!(md, "- **Scenario:** {}", location(scenario, scenario.line))?;
+        if !scenario.tags.is_empty() {
+            writeln!(md, "- **Tags:** {}", tags(&scenario.tags))?;
+        }
+        writeln!(md, "- **Duration:** {}", duration(scenario.duration_ms))?;
+        match &scenario.failure {
+            Some(failure) => {
+                writeln!(
+                    md,
+                    "- **Step:** {} (line {})",
+                    code(&failure.step),
+                    failure.step_line
+                )?;
+                let message = failure.message.trim();
+                if !message.is_empty() && !message.contains('\n') {
+                    writeln!(md, "- **Message:** {}", inline(message))?;
+                } else if !message.is_empty() {
+                    writeln!(md, "- **Message:**")?;
+                    writeln!(md)?;
+                    fenced(md, "text", message)?;
+                }
+                match failure.diff_text() {
+                    Some(diff) => {
+                        writeln!(md)?;
+                        writeln!(md, "Expected (`-`) against actual (`+`):")?;
+                        writeln!(md)?;
+                        fenced(md, "diff", &diff)?;
+                    }
+                    None => {
+                        for (label, value) in
+                            [("Expected", &failure.expected), ("Actual", &failure.actual)]
+                        {
+                            if let Some(value) = value {
+                                writeln!(md)?;
+                                writeln!(md, "{label}:")?;
+                                writeln!(md)?;
+                                fenced(md, "text", value)?;
+                            }
+                        }
+                    }
+                }
+            }
+            None => {
+                let reason = scenario.reason.as_deref().unwrap_or("no details recorded");
+                writeln!(md, "- **Message:** {}", inline(reason))?;
+            }
+        }
+    }
+
+    writeln!(md)?;
+    writeln!(md, "## Skipped")?;
+    writeln!(md)?;
+    let skipped: Vec<&ScenarioRecord> = record
+        .scenarios
+        .iter()
+        .filter(|s| s.status == Status::Skipped)
+        .collect();
+    if skipped.is_empty() {
+        writeln!(md, "None.")?;
+    }
+    for scenario in skipped {
+        let reason = scenario
+            .reason
+            .as_deref()
+            .map(str::trim)
+            .filter(|r| !r.is_empty())
+            .map(inline)
+            .unwrap_or_else(|| "*no reason given*".to_owned());
+        writeln!(
+            md,
+            "- {} › {} ({}): {}",
+            inline(&scenario.feature),
+            inline(&scenario.name),
+            location(scenario, scenario.line),
+            reason
+        )?;
+    }
+    Ok(())
+}
+
+/// `features/x.feature:12` as code.
+fn location(scenario: &ScenarioRecord, line: usize) -> String {
+    code(&format!("{}:{}", scenario.feature_path, line))
+}
+
+/// `@a @b` as code.
+fn tags(tags: &[String]) -> String {
+    let text: Vec<String> = tags.iter().map(|t| format!("@{t}")).collect();
+    code(&text.join(" "))
+}
+
+/// Human duration: `850 ms`, `12.345 s`, `2 min 5 s`, `1 h 2 min 3 s`.
+fn duration(ms: u64) -> String {
+    let secs = ms / 1000;
+    if ms < 1000 {
+        format!("{ms} ms")
+    } else if secs < 60 {
+        format!("{}.{:03} s", secs, ms % 1000)
+    } else if secs < 3600 {
+        format!("{} min {} s", secs / 60, secs % 60)
+    } else {
+        format!(
+            "{} h {} min {} s",
+            secs / 3600,
+            (secs % 3600) / 60,
+            secs % 60
+        )
+    }
+}
+
+/// Plain text made safe inline: one line, Markdown punctuation escaped.
+fn inline(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for c in plain(&one_line(text)).chars() {
+        if matches!(
+            c,
+            '\\' | '`' | '*' | '_' | '[' | ']' | '<' | '>' | '#' | '|' | '~' | '!'
+        ) {
+            out.push('\\');
+        }
+        out.push(c);
+    }
+    out
+}
+
+/// Text as an inline code span, on one line, delimited by enough backticks.
+fn code(text: &str) -> String {
+    let text = plain(&one_line(text));
+    let ticks = "`".repeat(longest_run(&text, '`') + 1);
+    let pad = if text.starts_with('`') || text.ends_with('`') {
+        " "
+    } else {
+        ""
+    };
+    format!("{ticks}{pad}{text}{pad}{ticks}")
+}
+
+/// A table cell: pipes escaped (also inside code spans, as GFM requires).
+fn cell(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    let mut escaped = false;
+    for c in text.chars() {
+        if c == '|' && !escaped {
+            out.push('\\');
+        }
+        escaped = c == '\\' && !escaped;
+        out.push(c);
+    }
+    out
+}
+
+/// A fenced code block whose fence is longer than any backtick run in `body`.
+fn fenced(md: &mut String, info: &str, body: &str) -> std::fmt::Result {
+    let body = &plain(body);
+    let fence = "`".repeat((longest_run(body, '`') + 1).max(3));
+    writeln!(md, "{fence}{info}")?;
+    md.push_str(body);
+    if !body.ends_with('\n') {
+        md.push('\n');
+    }
+    writeln!(md, "{fence}")
+}
+
+/// Control characters other than tab and line feed made visible (`\u{1b}`).
+fn plain(text: &str) -> String {
+    visible_chars(text, |c| !c.is_control() || matches!(c, '\t' | '\n'))
+}
+
+fn longest_run(text: &str, c: char) -> usize {
+    let (mut longest, mut current) = (0, 0);
+    for ch in text.chars() {
+        if ch == c {
+            current += 1;
+            longest = longest.max(current);
+        } else {
+            current = 0;
+        }
+    }
+    longest
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{cell, code, duration, inline};
+
+    #[test]
+    fn durations_read_naturally() {
+        assert_eq!(duration(850), "850 ms");
+        assert_eq!(duration(12_345), "12.345 s");
+        assert_eq!(duration(125_000), "2 min 5 s");
+        assert_eq!(duration(3_723_000), "1 h 2 min 3 s");
+    }
+
+    #[test]
+    fn code_spans_survive_backticks() {
+        assert_eq!(code("a"), "`a`");
+        assert_eq!(code("a`b"), "``a`b``");
+        assert_eq!(code("`a"), "`` `a ``");
+    }
+
+    #[test]
+    fn inline_text_is_escaped_and_flattened() {
+        assert_eq!(inline("a *b*\nc|d"), "a \\*b\\* c\\|d");
+        assert_eq!(cell("`a|b`"), "`a\\|b`");
+        assert_eq!(cell("a\\|b"), "a\\|b");
+        assert_eq!(code("a\u{1b}[1mb"), "`a\\u{1b}[1mb`");
+    }
+}

@@ -1,0 +1,371 @@
+//! Reports of a podspec run.
+//!
+//! A run is recorded as one [`RunRecord`] (types only, no I/O) and written out
+//! by one module per format:
+//!
+//! - [`junit`]: `junit.xml`, for CI systems;
+//! - [`json`]: `report.json`, machine-readable, read back by [`json::read`];
+//! - [`markdown`]: `report.md`, for a person.
+//!
+//! [`write_all`] writes all three into a directory.
+
+use std::collections::HashMap;
+use std::fmt;
+use std::io;
+use std::path::{Path, PathBuf};
+
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+
+pub mod diff;
+pub mod json;
+pub mod junit;
+pub mod markdown;
+
+#[cfg(test)]
+mod tests;
+
+/// File name of the JUnit report written by [`write_all`].
+pub const JUNIT_FILE: &str = "junit.xml";
+/// File name of the JSON report written by [`write_all`].
+pub const JSON_FILE: &str = "report.json";
+/// File name of the Markdown report written by [`write_all`].
+pub const MARKDOWN_FILE: &str = "report.md";
+
+/// Everything a run produced: what was run, against what, and each scenario's result.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RunRecord {
+    pub target: String,
+    pub podspec_version: String,
+    pub started: DateTime<Utc>,
+    pub finished: DateTime<Utc>,
+    /// Hex SHA-256 of the features that were run.
+    pub features_sha256: String,
+    pub scenarios: Vec<ScenarioRecord>,
+    /// Counts over `scenarios`; see [`RunRecord::summarize`].
+    pub summary: Summary,
+}
+
+/// The result of one scenario.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ScenarioRecord {
+    /// The Feature's name.
+    pub feature: String,
+    /// Path of the feature file, e.g. `features/networking.feature`.
+    pub feature_path: String,
+    /// The Scenario's name.
+    pub name: String,
+    /// Line of the Scenario keyword in the feature file.
+    pub line: usize,
+    /// Tags, without the leading `@`.
+    #[serde(default)]
+    pub tags: Vec<String>,
+    pub status: Status,
+    /// Why the scenario was skipped, or a one-line summary of its failure.
+    #[serde(default)]
+    pub reason: Option<String>,
+    pub duration_ms: u64,
+    #[serde(default)]
+    pub failure: Option<Failure>,
+}
+
+/// Why a scenario failed: the failing step and what went wrong.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Failure {
+    /// The step's text with its keyword, e.g. `Then the output of "exec" in container "b" is "hello"`.
+    pub step: String,
+    /// Line of the step in the feature file.
+    pub step_line: usize,
+    pub message: String,
+    /// The expected value, when the failure is a mismatch of values.
+    #[serde(default)]
+    pub expected: Option<String>,
+    /// The actual value, when the failure is a mismatch of values.
+    #[serde(default)]
+    pub actual: Option<String>,
+    /// Unified diff expected -> actual (see [`diff::unified`]).
+    #[serde(default)]
+    pub diff: Option<String>,
+}
+
+/// Counts of scenarios by status.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub struct Summary {
+    pub passed: usize,
+    pub failed: usize,
+    pub skipped: usize,
+}
+
+/// Outcome of a scenario; serialized as `"passed"`, `"failed"` or `"skipped"`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Status {
+    Passed,
+    Failed,
+    Skipped,
+}
+
+/// An error while writing or reading a report; every message names the file.
+#[derive(Debug, thiserror::Error)]
+pub enum ReportError {
+    #[error("cannot create report directory {}: {source}", path.display())]
+    CreateDir { path: PathBuf, source: io::Error },
+    #[error("cannot write report {}: {source}", path.display())]
+    Write { path: PathBuf, source: io::Error },
+    #[error("cannot read report {}: {source}", path.display())]
+    Read { path: PathBuf, source: io::Error },
+    #[error("cannot encode JSON report {}: {source}", path.display())]
+    JsonEncode {
+        path: PathBuf,
+        source: serde_json::Error,
+    },
+    #[error("invalid JSON report {}: {source}", path.display())]
+    JsonDecode {
+        path: PathBuf,
+        source: serde_json::Error,
+    },
+    #[error("cannot render JUnit report {}: {source}", path.display())]
+    Junit {
+        path: PathBuf,
+        source: junit_report::Error,
+    },
+}
+
+impl ReportError {
+    /// The file (or directory) the error is about.
+    pub fn path(&self) -> &Path {
+        match self {
+            ReportError::CreateDir { path, .. }
+            | ReportError::Write { path, .. }
+            | ReportError::Read { path, .. }
+            | ReportError::JsonEncode { path, .. }
+            | ReportError::JsonDecode { path, .. }
+            | ReportError::Junit { path, .. } => path,
+        }
+    }
+}
+
+/// Paths of the reports written by [`write_all`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct WrittenReports {
+    pub junit: PathBuf,
+    pub json: PathBuf,
+    pub markdown: PathBuf,
+}
+
+/// Writes `junit.xml`, `report.json` and `report.md` into `dir`, creating it if needed.
+pub fn write_all(record: &RunRecord, dir: impl AsRef<Path>) -> Result<WrittenReports, ReportError> {
+    let dir = dir.as_ref();
+    std::fs::create_dir_all(dir).map_err(|source| ReportError::CreateDir {
+        path: dir.to_path_buf(),
+        source,
+    })?;
+    let written = WrittenReports {
+        junit: dir.join(JUNIT_FILE),
+        json: dir.join(JSON_FILE),
+        markdown: dir.join(MARKDOWN_FILE),
+    };
+    junit::write(record, &written.junit)?;
+    json::write(record, &written.json)?;
+    markdown::write(record, &written.markdown)?;
+    Ok(written)
+}
+
+/// Writes `contents` to `path`, naming the path in the error.
+pub(crate) fn write_file(path: &Path, contents: &[u8]) -> Result<(), ReportError> {
+    std::fs::write(path, contents).map_err(|source| ReportError::Write {
+        path: path.to_path_buf(),
+        source,
+    })
+}
+
+impl RunRecord {
+    /// A record whose `summary` is computed from `scenarios`.
+    pub fn new(
+        target: impl Into<String>,
+        podspec_version: impl Into<String>,
+        started: DateTime<Utc>,
+        finished: DateTime<Utc>,
+        features_sha256: impl Into<String>,
+        scenarios: Vec<ScenarioRecord>,
+    ) -> Self {
+        let summary = Summary::of(&scenarios);
+        RunRecord {
+            target: target.into(),
+            podspec_version: podspec_version.into(),
+            started,
+            finished,
+            features_sha256: features_sha256.into(),
+            scenarios,
+            summary,
+        }
+    }
+
+    /// Recomputes `summary` from `scenarios`, stores it and returns it.
+    pub fn summarize(&mut self) -> Summary {
+        self.summary = Summary::of(&self.scenarios);
+        self.summary
+    }
+
+    /// Wall-clock duration of the run in milliseconds (0 if `finished` is before `started`).
+    pub fn duration_ms(&self) -> u64 {
+        let ms = (self.finished - self.started).num_milliseconds();
+        u64::try_from(ms).unwrap_or(0)
+    }
+
+    /// True when no scenario failed.
+    pub fn is_success(&self) -> bool {
+        self.summary.failed == 0
+    }
+
+    /// The scenarios grouped by feature (same feature name and file), in order of
+    /// first appearance; scenarios keep their order within a feature.
+    pub fn features(&self) -> Vec<FeatureGroup<'_>> {
+        let mut groups: Vec<FeatureGroup<'_>> = Vec::new();
+        let mut index: HashMap<(&str, &str), usize> = HashMap::new();
+        for scenario in &self.scenarios {
+            let key = (scenario.feature.as_str(), scenario.feature_path.as_str());
+            let i = *index.entry(key).or_insert_with(|| {
+                groups.push(FeatureGroup {
+                    name: &scenario.feature,
+                    path: &scenario.feature_path,
+                    scenarios: Vec::new(),
+                    summary: Summary::default(),
+                });
+                groups.len() - 1
+            });
+            let group = &mut groups[i];
+            group.scenarios.push(scenario);
+            group.summary.count(scenario.status);
+        }
+        groups
+    }
+}
+
+/// The scenarios of one feature, borrowed from a [`RunRecord`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FeatureGroup<'a> {
+    pub name: &'a str,
+    pub path: &'a str,
+    pub scenarios: Vec<&'a ScenarioRecord>,
+    pub summary: Summary,
+}
+
+impl FeatureGroup<'_> {
+    /// Sum of the scenarios' durations in milliseconds.
+    pub fn duration_ms(&self) -> u64 {
+        self.scenarios
+            .iter()
+            .fold(0u64, |sum, s| sum.saturating_add(s.duration_ms))
+    }
+}
+
+impl Summary {
+    /// Counts the scenarios by status.
+    pub fn of(scenarios: &[ScenarioRecord]) -> Self {
+        let mut summary = Summary::default();
+        for scenario in scenarios {
+            summary.count(scenario.status);
+        }
+        summary
+    }
+
+    fn count(&mut self, status: Status) {
+        match status {
+            Status::Passed => self.passed += 1,
+            Status::Failed => self.failed += 1,
+            Status::Skipped => self.skipped += 1,
+        }
+    }
+
+    /// Number of scenarios counted.
+    pub fn total(&self) -> usize {
+        self.passed + self.failed + self.skipped
+    }
+}
+
+impl fmt::Display for Summary {
+    /// `N passed, N failed, N skipped`.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "{} passed, {} failed, {} skipped",
+            self.passed, self.failed, self.skipped
+        )
+    }
+}
+
+impl Status {
+    /// `"passed"`, `"failed"` or `"skipped"`, as in the JSON report.
+    pub fn as_str(&self) -> &'static str {
+        match self {
+            Status::Passed => "passed",
+            Status::Failed => "failed",
+            Status::Skipped => "skipped",
+        }
+    }
+}
+
+impl fmt::Display for Status {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl Failure {
+    /// A failure of `step` (at `step_line`) that is not a mismatch of values.
+    pub fn new(step: impl Into<String>, step_line: usize, message: impl Into<String>) -> Self {
+        Failure {
+            step: step.into(),
+            step_line,
+            message: message.into(),
+            expected: None,
+            actual: None,
+            diff: None,
+        }
+    }
+
+    /// Records the mismatched values and their diff (expected -> actual).
+    pub fn with_mismatch(mut self, expected: impl Into<String>, actual: impl Into<String>) -> Self {
+        let (expected, actual) = (expected.into(), actual.into());
+        self.diff = Some(diff::unified(&expected, &actual));
+        self.expected = Some(expected);
+        self.actual = Some(actual);
+        self
+    }
+
+    /// The stored diff, or one made from `expected` and `actual` when both are
+    /// present but no diff was stored. `None` when there is nothing to show.
+    pub fn diff_text(&self) -> Option<String> {
+        match (&self.diff, &self.expected, &self.actual) {
+            (Some(diff), _, _) if !diff.is_empty() => Some(diff.clone()),
+            (_, Some(expected), Some(actual)) => {
+                Some(diff::unified(expected, actual)).filter(|d| !d.is_empty())
+            }
+            _ => None,
+        }
+    }
+}
+
+/// `text` on one line: line breaks (and the blanks around them) become one space.
+pub(crate) fn one_line(text: &str) -> String {
+    text.split(['\n', '\r'])
+        .map(str::trim)
+        .filter(|l| !l.is_empty())
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
+/// `text` with every character that `keep` refuses replaced by a visible
+/// `\u{..}` escape (e.g. the ESC of terminal colours in captured output).
+pub(crate) fn visible_chars(text: &str, keep: impl Fn(char) -> bool) -> String {
+    let mut out = String::with_capacity(text.len());
+    for c in text.chars() {
+        if keep(c) {
+            out.push(c);
+        } else {
+            out.extend(c.escape_unicode());
+        }
+    }
+    out
+}

@@ -1,0 +1,323 @@
+//! Golden-file tests of the three reports, plus targeted checks.
+//!
+//! To regenerate the golden files after an intended change of output:
+//! `PODSPEC_UPDATE_GOLDEN=1 cargo test report::` then review the diff of
+//! the files under [`GOLDEN_DIR`].
+
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicUsize, Ordering};
+
+use chrono::{DateTime, TimeZone, Utc};
+
+use super::{
+    diff, json, junit, markdown, write_all, Failure, ReportError, RunRecord, ScenarioRecord,
+    Status, Summary, JSON_FILE, JUNIT_FILE, MARKDOWN_FILE,
+};
+
+/// Where the golden files live; the only place that names it.
+const GOLDEN_DIR: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/golden/report");
+
+/// Set to regenerate the golden files instead of comparing with them.
+const UPDATE_ENV: &str = "PODSPEC_UPDATE_GOLDEN";
+
+const FAILING_STEP: &str = r#"Then the output of "exec" in container "b" is "hello""#;
+const SKIP_REASON: &str =
+    "needs a real node: hostPath volumes are not supported by the reference runtime";
+
+fn at(h: u32, m: u32, s: u32, ms: u32) -> DateTime<Utc> {
+    Utc.with_ymd_and_hms(2025, 1, 15, h, m, s).single().unwrap()
+        + chrono::Duration::milliseconds(i64::from(ms))
+}
+
+/// One passed and one failed scenario in "Pod networking", one skipped in "Volumes".
+fn sample() -> RunRecord {
+    let scenarios = vec![
+        ScenarioRecord {
+            feature: "Pod networking".into(),
+            feature_path: "features/networking.feature".into(),
+            name: "Containers in a pod share localhost".into(),
+            line: 8,
+            tags: vec!["conformance".into(), "networking".into()],
+            status: Status::Passed,
+            reason: None,
+            duration_ms: 1_250,
+            failure: None,
+        },
+        ScenarioRecord {
+            feature: "Pod networking".into(),
+            feature_path: "features/networking.feature".into(),
+            name: "Exec output is captured".into(),
+            line: 15,
+            tags: vec!["conformance".into()],
+            status: Status::Failed,
+            reason: Some(r#"the output of "exec" in container "b" did not match"#.into()),
+            duration_ms: 2_500,
+            failure: Some(
+                Failure::new(
+                    FAILING_STEP,
+                    19,
+                    r#"the output of "exec" in container "b" did not match"#,
+                )
+                .with_mismatch("hello", "goodbye"),
+            ),
+        },
+        ScenarioRecord {
+            feature: "Volumes".into(),
+            feature_path: "features/volumes.feature".into(),
+            name: "A hostPath volume is mounted read-only".into(),
+            line: 5,
+            tags: vec!["volumes".into(), "needs-node".into()],
+            status: Status::Skipped,
+            reason: Some(SKIP_REASON.into()),
+            duration_ms: 0,
+            failure: None,
+        },
+    ];
+    RunRecord::new(
+        "reference",
+        "0.1.0",
+        at(10, 0, 0, 0),
+        at(10, 1, 5, 250),
+        "9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08",
+        scenarios,
+    )
+}
+
+/// A fresh, empty directory under the system's temp dir.
+fn scratch_dir(name: &str) -> PathBuf {
+    static NEXT: AtomicUsize = AtomicUsize::new(0);
+    let dir = std::env::temp_dir().join(format!(
+        "podspec-report-{name}-{}-{}",
+        std::process::id(),
+        NEXT.fetch_add(1, Ordering::Relaxed)
+    ));
+    let _ = std::fs::remove_dir_all(&dir);
+    dir
+}
+
+fn read(path: &Path) -> String {
+    std::fs::read_to_string(path).unwrap_or_else(|e| panic!("read {}: {e}", path.display()))
+}
+
+/// Compares `actual` with the golden file `name`, or rewrites it when
+/// `PODSPEC_UPDATE_GOLDEN` is set.
+fn assert_golden(name: &str, actual: &str) {
+    let path = Path::new(GOLDEN_DIR).join(name);
+    if std::env::var_os(UPDATE_ENV).is_some() {
+        std::fs::create_dir_all(GOLDEN_DIR).unwrap();
+        std::fs::write(&path, actual).unwrap();
+        return;
+    }
+    let expected = read(&path);
+    assert!(
+        expected == actual,
+        "{} differs from its golden file (set {UPDATE_ENV}=1 to regenerate):\n{}",
+        path.display(),
+        diff::unified(&expected, actual)
+    );
+}
+
+#[test]
+fn reports_match_golden_files() {
+    let dir = scratch_dir("golden").join("nested");
+    let written = write_all(&sample(), &dir).unwrap();
+    assert_eq!(written.junit, dir.join(JUNIT_FILE));
+    assert_eq!(written.json, dir.join(JSON_FILE));
+    assert_eq!(written.markdown, dir.join(MARKDOWN_FILE));
+
+    assert_golden("junit.xml", &read(&written.junit));
+    assert_golden("report.json", &read(&written.json));
+    assert_golden("report.md", &read(&written.markdown));
+    std::fs::remove_dir_all(dir.parent().unwrap()).unwrap();
+}
+
+#[test]
+fn json_reads_back_equal() {
+    let dir = scratch_dir("json");
+    let record = sample();
+    let written = write_all(&record, &dir).unwrap();
+    assert_eq!(json::read(&written.json).unwrap(), record);
+
+    let value: serde_json::Value = serde_json::from_str(&read(&written.json)).unwrap();
+    for key in [
+        "target",
+        "podspec_version",
+        "started",
+        "finished",
+        "features_sha256",
+        "scenarios",
+        "summary",
+    ] {
+        assert!(value.get(key).is_some(), "missing {key}");
+    }
+    let scenarios = value["scenarios"].as_array().unwrap();
+    assert_eq!(scenarios[0]["status"], "passed");
+    assert_eq!(scenarios[0]["failure"], serde_json::Value::Null);
+    assert_eq!(scenarios[1]["status"], "failed");
+    assert_eq!(scenarios[1]["failure"]["step"], FAILING_STEP);
+    assert!(scenarios[1]["failure"]["diff"]
+        .as_str()
+        .unwrap()
+        .contains("-hello\n+goodbye\n"));
+    assert_eq!(scenarios[2]["status"], "skipped");
+    assert_eq!(scenarios[2]["reason"], SKIP_REASON);
+    assert_eq!(
+        scenarios[2]["tags"],
+        serde_json::json!(["volumes", "needs-node"])
+    );
+    assert_eq!(value["started"], "2025-01-15T10:00:00Z");
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+#[test]
+fn summary_counts_scenarios() {
+    let mut record = sample();
+    let expected = Summary {
+        passed: 1,
+        failed: 1,
+        skipped: 1,
+    };
+    assert_eq!(record.summary, expected);
+    assert_eq!(record.summary.to_string(), "1 passed, 1 failed, 1 skipped");
+    record.scenarios.pop();
+    assert_eq!(
+        record.summarize(),
+        Summary {
+            skipped: 0,
+            ..expected
+        }
+    );
+    assert_eq!(record.summary.skipped, 0);
+    assert_eq!(record.duration_ms(), 65_250);
+}
+
+#[test]
+fn junit_has_a_testcase_per_scenario_with_feature_as_classname() {
+    let record = sample();
+    let xml = junit::to_string(&record).unwrap();
+    assert_eq!(xml.matches("<testsuite ").count(), 2);
+    assert!(xml.contains(r#"name="Pod networking" package="testsuite/Pod networking" tests="2" errors="0" failures="1""#));
+    assert!(xml.contains(
+        r#"name="Volumes" package="testsuite/Volumes" tests="1" errors="0" failures="0""#
+    ));
+    assert_eq!(xml.matches("<testcase ").count(), record.scenarios.len());
+    for scenario in &record.scenarios {
+        let xml_name = scenario.name.replace('"', "&quot;");
+        let opening = format!(r#"<testcase name="{xml_name}" time="#);
+        let start = xml
+            .find(&opening)
+            .unwrap_or_else(|| panic!("no testcase {xml_name}"));
+        let tag_end = start + xml[start..].find('>').unwrap();
+        assert!(
+            xml[start..tag_end].contains(&format!(r#"classname="{}""#, scenario.feature)),
+            "{}",
+            &xml[start..tag_end]
+        );
+    }
+}
+
+#[test]
+fn junit_failure_names_the_step_and_carries_the_diff() {
+    let xml = junit::to_string(&sample()).unwrap();
+    let start = xml.find("<failure ").expect("a failure element");
+    let failure = &xml[start..start + xml[start..].find("</failure>").unwrap()];
+    assert!(failure.contains(r#"type="StepFailed""#), "{failure}");
+    assert!(
+        failure.contains(r#"message="Then the output of &quot;exec&quot; in container &quot;b&quot; is &quot;hello&quot; (line 19): "#),
+        "{failure}"
+    );
+    assert!(failure.contains(FAILING_STEP), "{failure}");
+    assert!(
+        failure.contains("features/networking.feature:19"),
+        "{failure}"
+    );
+    assert!(failure.contains("\n-hello\n+goodbye\n"), "{failure}");
+}
+
+#[test]
+fn junit_skipped_testcase_carries_its_reason() {
+    let xml = junit::to_string(&sample()).unwrap();
+    assert_eq!(xml.matches("<skipped ").count(), 1);
+    assert!(
+        xml.contains(&format!(
+            r#"<skipped type="skipped" message="{SKIP_REASON}"/>"#
+        )),
+        "{xml}"
+    );
+}
+
+#[test]
+fn junit_keeps_a_multiline_reason_and_odd_text_well_formed() {
+    let mut record = sample();
+    record.scenarios[2].reason = Some("needs a node\nsee docs]]> for \u{1b}[1mmore".into());
+    let xml = junit::to_string(&record).unwrap();
+    assert!(
+        xml.contains(r#"message="needs a node see docs]]&gt; for \u{1b}[1mmore""#),
+        "{xml}"
+    );
+    assert!(
+        xml.contains("<![CDATA[needs a node\nsee docs]]]]><![CDATA[> for \\u{1b}[1mmore]]>"),
+        "{xml}"
+    );
+    assert!(!xml.contains('\u{1b}'));
+}
+
+#[test]
+fn markdown_shows_the_diff_and_the_skip_reason() {
+    let md = markdown::render(&sample());
+    assert!(
+        md.contains("**FAILED:** 1 passed, 1 failed, 1 skipped (3 scenarios)"),
+        "{md}"
+    );
+    assert!(
+        md.contains("```diff\n--- expected\n+++ actual\n@@ -1 +1 @@\n-hello\n+goodbye\n```\n"),
+        "{md}"
+    );
+    assert!(md.contains("`features/networking.feature:15`"), "{md}");
+    assert!(md.contains(SKIP_REASON), "{md}");
+}
+
+#[test]
+fn diff_is_made_when_only_values_were_recorded() {
+    let mut failure = Failure::new("Then x", 3, "mismatch");
+    failure.expected = Some("a\nb".into());
+    failure.actual = Some("a\nc".into());
+    assert_eq!(
+        failure.diff_text().unwrap(),
+        "--- expected\n+++ actual\n@@ -1,2 +1,2 @@\n a\n-b\n+c\n"
+    );
+    assert_eq!(Failure::new("Then x", 3, "boom").diff_text(), None);
+}
+
+#[test]
+fn errors_name_the_file() {
+    let dir = scratch_dir("errors");
+    std::fs::create_dir_all(&dir).unwrap();
+    let blocker = dir.join("not-a-dir");
+    std::fs::write(&blocker, "x").unwrap();
+
+    let err = write_all(&sample(), blocker.join("reports")).unwrap_err();
+    assert!(matches!(err, ReportError::CreateDir { .. }));
+    assert!(
+        err.to_string().contains(&blocker.display().to_string()),
+        "{err}"
+    );
+
+    let missing = dir.join("missing.json");
+    let err = json::read(&missing).unwrap_err();
+    assert!(
+        err.to_string().contains(&missing.display().to_string()),
+        "{err}"
+    );
+
+    let bad = dir.join("bad.json");
+    std::fs::write(&bad, "{").unwrap();
+    let err = json::read(&bad).unwrap_err();
+    assert!(matches!(err, ReportError::JsonDecode { .. }));
+    assert_eq!(err.path(), bad);
+    assert!(
+        err.to_string().contains(&bad.display().to_string()),
+        "{err}"
+    );
+    std::fs::remove_dir_all(&dir).unwrap();
+}

@@ -1,0 +1,185 @@
+//! The container runtime interface, shaped like Kubernetes' CRI (`RuntimeService` and
+//! `ImageService` of `k8s.io/cri-api`): the pod-level part (the kubelet) talks to a runtime only
+//! through these traits, so another runtime can sit under the same kubelet.
+
+use std::net::Ipv4Addr;
+use std::path::PathBuf;
+use std::time::Duration;
+
+use async_trait::async_trait;
+use tokio::sync::broadcast;
+
+use crate::images::ImageConfig;
+
+pub use super::linux::spec::BindMount as Mount;
+
+/// Identifies a pod sandbox within one runtime.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct SandboxId(pub String);
+
+/// Identifies a container within one runtime.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct ContainerId(pub String);
+
+impl std::fmt::Display for SandboxId {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+impl std::fmt::Display for ContainerId {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+/// CRI `PodSandboxConfig`, reduced to what the reference runtime uses.
+#[derive(Debug, Clone)]
+pub struct PodSandboxConfig {
+    pub name: String,
+    pub namespace: String,
+    pub uid: String,
+    /// The hostname set in the sandbox's UTS namespace.
+    pub hostname: String,
+}
+
+/// CRI `PodSandboxStatus`.
+#[derive(Debug, Clone)]
+pub struct PodSandboxStatus {
+    pub id: SandboxId,
+    pub ready: bool,
+    pub ip: Ipv4Addr,
+}
+
+/// CRI `ContainerConfig`, reduced to what the reference runtime uses.
+#[derive(Debug, Clone)]
+pub struct ContainerConfig {
+    pub name: String,
+    /// CRI's `Attempt`: how many times this container was restarted before.
+    pub attempt: u32,
+    /// A reference the runtime's image service resolves locally.
+    pub image: String,
+    /// Overrides the image's entrypoint when not empty.
+    pub command: Vec<String>,
+    /// Overrides the image's cmd when not empty.
+    pub args: Vec<String>,
+    pub env: Vec<(String, String)>,
+    pub working_dir: Option<String>,
+    pub mounts: Vec<Mount>,
+}
+
+/// CRI `ContainerState`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ContainerState {
+    Created,
+    Running,
+    Exited,
+}
+
+/// CRI `ContainerStatus`.
+#[derive(Debug, Clone)]
+pub struct ContainerStatus {
+    pub id: ContainerId,
+    pub name: String,
+    pub attempt: u32,
+    pub image: String,
+    pub state: ContainerState,
+    /// PID of the main process in the node's PID namespace, while it runs.
+    pub pid: Option<i32>,
+    pub created_at: chrono::DateTime<chrono::Utc>,
+    pub started_at: Option<chrono::DateTime<chrono::Utc>>,
+    pub finished_at: Option<chrono::DateTime<chrono::Utc>>,
+    pub exit_code: Option<i32>,
+    /// Why it ended or could not start, e.g. `Error`, `Completed`, `StartError`.
+    pub reason: Option<String>,
+    pub message: Option<String>,
+    pub log_path: PathBuf,
+}
+
+/// CRI `ExecSyncResponse`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ExecResult {
+    pub stdout: Vec<u8>,
+    pub stderr: Vec<u8>,
+    pub exit_code: i32,
+}
+
+/// CRI `ContainerEventResponse`, for the events the kubelet acts on.
+#[derive(Debug, Clone)]
+pub enum ContainerEvent {
+    Started { sandbox: SandboxId, container: ContainerId },
+    Stopped { sandbox: SandboxId, container: ContainerId },
+}
+
+/// What an image service knows of a local image (CRI `ImageStatus`).
+#[derive(Debug, Clone)]
+pub struct ImageInfo {
+    /// The reference it was asked for, e.g. `busybox:1.36`.
+    pub reference: String,
+    /// The local image it maps to.
+    pub id: String,
+    pub config: ImageConfig,
+}
+
+/// Errors of a runtime, with the object and the operation they concern.
+#[derive(Debug, thiserror::Error)]
+pub enum RuntimeError {
+    #[error("pod sandbox {0} not found")]
+    SandboxNotFound(SandboxId),
+    #[error("container {0} not found")]
+    ContainerNotFound(ContainerId),
+    #[error("container {0} is not running")]
+    ContainerNotRunning(ContainerId),
+    #[error("image {reference:?} is not available locally: {reason}")]
+    ImageNotFound { reference: String, reason: String },
+    #[error("{operation}: {message}")]
+    Failed { operation: String, message: String },
+    #[error("{operation}: timed out after {after:?}")]
+    Timeout { operation: String, after: Duration },
+    #[error("{operation}: {source}")]
+    Io {
+        operation: String,
+        #[source]
+        source: std::io::Error,
+    },
+}
+
+impl RuntimeError {
+    pub fn failed(operation: impl Into<String>, message: impl std::fmt::Display) -> Self {
+        Self::Failed { operation: operation.into(), message: message.to_string() }
+    }
+    pub fn io(operation: impl Into<String>, source: std::io::Error) -> Self {
+        Self::Io { operation: operation.into(), source }
+    }
+}
+
+pub type RuntimeResult<T> = Result<T, RuntimeError>;
+
+/// CRI `RuntimeService`.
+#[async_trait]
+pub trait RuntimeService: Send + Sync {
+    /// The runtime's name and version (CRI `Version`).
+    fn version(&self) -> String;
+
+    async fn run_pod_sandbox(&self, config: &PodSandboxConfig) -> RuntimeResult<SandboxId>;
+    async fn stop_pod_sandbox(&self, id: &SandboxId) -> RuntimeResult<()>;
+    async fn remove_pod_sandbox(&self, id: &SandboxId) -> RuntimeResult<()>;
+    async fn pod_sandbox_status(&self, id: &SandboxId) -> RuntimeResult<PodSandboxStatus>;
+
+    async fn create_container(&self, sandbox: &SandboxId, config: &ContainerConfig) -> RuntimeResult<ContainerId>;
+    async fn start_container(&self, id: &ContainerId) -> RuntimeResult<()>;
+    /// Stops a running container: SIGTERM, then SIGKILL after `timeout`.
+    async fn stop_container(&self, id: &ContainerId, timeout: Duration) -> RuntimeResult<()>;
+    async fn remove_container(&self, id: &ContainerId) -> RuntimeResult<()>;
+    async fn container_status(&self, id: &ContainerId) -> RuntimeResult<ContainerStatus>;
+    async fn list_containers(&self, sandbox: &SandboxId) -> RuntimeResult<Vec<ContainerStatus>>;
+    async fn exec_sync(&self, id: &ContainerId, cmd: &[String], timeout: Duration) -> RuntimeResult<ExecResult>;
+
+    /// CRI `GetContainerEvents`.
+    fn container_events(&self) -> broadcast::Receiver<ContainerEvent>;
+}
+
+/// CRI `ImageService`. Nothing is ever pulled: "pulling" resolves a reference to a local image.
+#[async_trait]
+pub trait ImageService: Send + Sync {
+    async fn image_status(&self, reference: &str) -> RuntimeResult<ImageInfo>;
+}

@@ -1,0 +1,63 @@
+//! The pod's hostname, domain and kubelet-managed /etc/hosts, as the kubelet makes them
+//! (pkg/kubelet/kubelet_pods.go: GeneratePodHostNameAndDomain, managedHostsFileContent).
+
+use std::net::Ipv4Addr;
+
+/// The cluster domain of the reference node.
+pub const CLUSTER_DOMAIN: &str = "cluster.local";
+
+/// The pod's hostname: `spec.hostname` if set, else the pod name, at most 63 characters and
+/// without trailing `-` or `.`; and its domain `<subdomain>.<namespace>.svc.<cluster domain>`
+/// when `spec.subdomain` is set.
+pub fn hostname_and_domain(pod_name: &str, namespace: &str, hostname: Option<&str>, subdomain: Option<&str>) -> (String, Option<String>) {
+    let host = hostname.filter(|h| !h.is_empty()).unwrap_or(pod_name);
+    let truncated = if host.len() > 63 { host[..63].trim_end_matches(['-', '.']) } else { host };
+    let domain = subdomain.filter(|s| !s.is_empty()).map(|s| format!("{s}.{namespace}.svc.{CLUSTER_DOMAIN}"));
+    (truncated.to_string(), domain)
+}
+
+/// The kubelet-managed hosts file of a pod that does not use the host network.
+pub fn managed_hosts_file(ips: &[Ipv4Addr], hostname: &str, domain: Option<&str>) -> String {
+    let mut s = String::from("# Kubernetes-managed hosts file.\n");
+    s.push_str("127.0.0.1\tlocalhost\n");
+    s.push_str("::1\tlocalhost ip6-localhost ip6-loopback\n");
+    s.push_str("fe00::0\tip6-localnet\n");
+    s.push_str("fe00::0\tip6-mcastprefix\n");
+    s.push_str("fe00::1\tip6-allnodes\n");
+    s.push_str("fe00::2\tip6-allrouters\n");
+    for ip in ips {
+        match domain {
+            Some(d) => s.push_str(&format!("{ip}\t{hostname}.{d}\t{hostname}\n")),
+            None => s.push_str(&format!("{ip}\t{hostname}\n")),
+        }
+    }
+    s
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn hostname_defaults_to_the_pod_name_and_spec_hostname_wins() {
+        assert_eq!(hostname_and_domain("web", "ns", None, None), ("web".into(), None));
+        assert_eq!(hostname_and_domain("web", "ns", Some("front"), None).0, "front");
+    }
+
+    #[test]
+    fn subdomain_makes_the_service_domain_and_long_names_are_cut() {
+        let (h, d) = hostname_and_domain("web", "team", Some("foo"), Some("bar"));
+        assert_eq!(format!("{h}.{}", d.unwrap()), "foo.bar.team.svc.cluster.local");
+        let long = format!("{}-x", "a".repeat(62));
+        assert_eq!(hostname_and_domain(&long, "ns", None, None).0, "a".repeat(62));
+    }
+
+    #[test]
+    fn hosts_file_matches_the_kubelets() {
+        let ip = Ipv4Addr::new(10, 1, 2, 3);
+        let text = managed_hosts_file(&[ip], "web-0", Some("svc.default.svc.cluster.local"));
+        assert!(text.starts_with("# Kubernetes-managed hosts file.\n127.0.0.1\tlocalhost\n"));
+        assert!(text.ends_with("10.1.2.3\tweb-0.svc.default.svc.cluster.local\tweb-0\n"));
+        assert!(managed_hosts_file(&[ip], "web-0", None).ends_with("fe00::2\tip6-allrouters\n10.1.2.3\tweb-0\n"));
+    }
+}

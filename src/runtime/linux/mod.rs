@@ -1,0 +1,620 @@
+//! The reference container runtime: a CRI-shaped runtime made of Linux namespaces.
+//!
+//! - A pod sandbox is a holder process (`podspec-shim sandbox`) in new network, IPC and UTS
+//!   namespaces, with the pod's hostname, loopback up, and an `eth0` on the node bridge.
+//! - The node network is a bridge in a network namespace of podspec's own, held by another
+//!   holder process; the machine's own network is never touched.
+//! - A container is a process started by `podspec-shim run` in the sandbox's namespaces plus
+//!   its own mount and PID namespaces, on an overlay of its image with a fresh writable layer.
+//! - Exec joins all of a container's namespaces and its root (`podspec-shim exec`).
+
+pub mod network;
+pub mod process;
+pub mod shim;
+pub mod spec;
+pub mod state;
+
+use std::collections::HashMap;
+use std::fs;
+use std::net::Ipv4Addr;
+use std::os::fd::{AsFd, OwnedFd};
+use std::path::{Path, PathBuf};
+use std::process::Stdio;
+use std::sync::atomic::{AtomicU32, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use async_trait::async_trait;
+use chrono::{DateTime, TimeZone, Utc};
+use nix::sys::signal::Signal;
+use tokio::io::{AsyncBufReadExt, AsyncReadExt, BufReader};
+use tokio::process::{Child, Command};
+use tokio::sync::broadcast;
+
+use self::network::NodeNetwork;
+use self::process::ProcessId;
+use self::spec::{BindMount, ContainerProcessSpec, ExitRecord, StartReport};
+use self::state::RunDir;
+use super::cri::*;
+use crate::images::ImageStore;
+use crate::paths::Paths;
+
+/// The node bridge and its subnet, inside the node network namespace.
+const BRIDGE: &str = "podspec0";
+const GATEWAY: Ipv4Addr = Ipv4Addr::new(10, 88, 0, 1);
+const PREFIX_LEN: u8 = 16;
+/// How long a shim may take to report that it is ready.
+const READY_TIMEOUT: Duration = Duration::from_secs(10);
+
+pub struct LinuxRuntime {
+    paths: Paths,
+    run: RunDir,
+    images: Arc<ImageStore>,
+    node: NodeHolder,
+    next_ip: AtomicU32,
+    next_id: AtomicU32,
+    sandboxes: Mutex<HashMap<SandboxId, Arc<Sandbox>>>,
+    containers: Mutex<HashMap<ContainerId, Arc<Container>>>,
+    events: broadcast::Sender<ContainerEvent>,
+}
+
+struct NodeHolder {
+    _child: Child,
+    process: ProcessId,
+    network: NodeNetwork,
+}
+
+struct Sandbox {
+    id: SandboxId,
+    config: PodSandboxConfig,
+    dir: PathBuf,
+    holder: Mutex<Option<Child>>,
+    process: ProcessId,
+    ip: Ipv4Addr,
+    ready: Mutex<bool>,
+}
+
+struct Container {
+    id: ContainerId,
+    sandbox: SandboxId,
+    name: String,
+    attempt: u32,
+    image: String,
+    spec: ContainerProcessSpec,
+    spec_path: PathBuf,
+    dir: PathBuf,
+    created_at: DateTime<Utc>,
+    live: Mutex<ContainerLive>,
+}
+
+#[derive(Default)]
+struct ContainerLive {
+    state: Option<ContainerState>,
+    process: Option<ProcessId>,
+    started_at: Option<DateTime<Utc>>,
+    finished_at: Option<DateTime<Utc>>,
+    exit_code: Option<i32>,
+    reason: Option<String>,
+    message: Option<String>,
+    exited: Option<tokio::sync::watch::Receiver<bool>>,
+}
+
+impl LinuxRuntime {
+    /// Starts the node: cleans what killed runs left, creates this run's state directory, and
+    /// the node network namespace with its bridge.
+    pub async fn start(paths: Paths, run_id: &str) -> RuntimeResult<Self> {
+        let cleaned = state::clean_stale(&paths.state_dir).map_err(|e| RuntimeError::io("clean runs left by killed podspec processes", e))?;
+        if !cleaned.is_empty() {
+            tracing::info!(runs = cleaned.runs.len(), processes = cleaned.processes, "removed what killed runs left behind");
+        }
+        let run = RunDir::create(&paths.state_dir, run_id)
+            .map_err(|e| RuntimeError::io(format!("create state directory under {}", paths.state_dir.display()), e))?;
+        let (child, process) = spawn_holder(&paths.shim, &["sandbox", "--net-only"], &run.procs()).await?;
+        let netns = open_netns(process.pid)?;
+        let network = NodeNetwork::setup(netns.as_fd(), BRIDGE, GATEWAY, PREFIX_LEN)
+            .await
+            .map_err(|e| RuntimeError::failed("set up the node network", e))?;
+        let images = Arc::new(ImageStore::new(&paths.data_dir, &paths.agent));
+        let (events, _) = broadcast::channel(1024);
+        Ok(Self {
+            paths,
+            run,
+            images,
+            node: NodeHolder { _child: child, process, network },
+            next_ip: AtomicU32::new(2),
+            next_id: AtomicU32::new(1),
+            sandboxes: Mutex::default(),
+            containers: Mutex::default(),
+            events,
+        })
+    }
+
+    pub fn images(&self) -> &Arc<ImageStore> {
+        &self.images
+    }
+
+    pub fn run_dir(&self) -> &Path {
+        &self.run.path
+    }
+
+    /// The node's IP on its bridge (the pods' gateway).
+    pub fn node_ip(&self) -> Ipv4Addr {
+        GATEWAY
+    }
+
+    /// Kills a container's main process, as a crash would: what happens next is the kubelet's
+    /// business (its restart policy). Not part of the CRI: the node's side of a crash.
+    pub fn kill_main_process(&self, id: &ContainerId) -> RuntimeResult<()> {
+        let c = self.container(id)?;
+        let live = c.live.lock().unwrap();
+        match live.process {
+            Some(p) if live.state == Some(ContainerState::Running) && p.signal(Signal::SIGKILL) => Ok(()),
+            _ => Err(RuntimeError::ContainerNotRunning(id.clone())),
+        }
+    }
+
+    /// Stops everything and removes the run's state directory.
+    pub async fn shutdown(&self) -> RuntimeResult<()> {
+        let sandboxes: Vec<SandboxId> = self.sandboxes.lock().unwrap().keys().cloned().collect();
+        for id in sandboxes {
+            let _ = self.stop_pod_sandbox(&id).await;
+            let _ = self.remove_pod_sandbox(&id).await;
+        }
+        self.node.process.signal(Signal::SIGKILL);
+        let run_path = self.run.path.clone();
+        let report = tokio::task::spawn_blocking(move || state::RunDir { path: run_path }.remove())
+            .await
+            .map_err(|e| RuntimeError::failed("remove the run's state", e))?;
+        report.map_err(|e| RuntimeError::io("remove the run's state", e))?;
+        Ok(())
+    }
+
+    fn sandbox(&self, id: &SandboxId) -> RuntimeResult<Arc<Sandbox>> {
+        self.sandboxes.lock().unwrap().get(id).cloned().ok_or_else(|| RuntimeError::SandboxNotFound(id.clone()))
+    }
+
+    fn container(&self, id: &ContainerId) -> RuntimeResult<Arc<Container>> {
+        self.containers.lock().unwrap().get(id).cloned().ok_or_else(|| RuntimeError::ContainerNotFound(id.clone()))
+    }
+
+    fn allocate_ip(&self) -> Ipv4Addr {
+        let n = self.next_ip.fetch_add(1, Ordering::Relaxed);
+        let base = u32::from(Ipv4Addr::new(10, 88, 0, 0));
+        Ipv4Addr::from(base + n)
+    }
+
+    fn status_of(c: &Container) -> ContainerStatus {
+        let live = c.live.lock().unwrap();
+        ContainerStatus {
+            id: c.id.clone(),
+            name: c.name.clone(),
+            attempt: c.attempt,
+            image: c.image.clone(),
+            state: live.state.unwrap_or(ContainerState::Created),
+            pid: live.process.map(|p| p.pid),
+            created_at: c.created_at,
+            started_at: live.started_at,
+            finished_at: live.finished_at,
+            exit_code: live.exit_code,
+            reason: live.reason.clone(),
+            message: live.message.clone(),
+            log_path: c.spec.log_path.clone(),
+        }
+    }
+}
+
+/// Starts a `podspec-shim` holder and waits for its "ready" line.
+async fn spawn_holder(shim: &Path, args: &[&str], procs: &Path) -> RuntimeResult<(Child, ProcessId)> {
+    let what = format!("start {} {}", shim.display(), args.join(" "));
+    let mut child = Command::new(shim)
+        .args(args)
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .kill_on_drop(true)
+        .spawn()
+        .map_err(|e| RuntimeError::io(what.clone(), e))?;
+    let pid = child.id().ok_or_else(|| RuntimeError::failed(&what, "exited at once"))? as i32;
+    let process = ProcessId::of(pid).ok_or_else(|| RuntimeError::failed(&what, "exited at once"))?;
+    process.record(procs).map_err(|e| RuntimeError::io("record process", e))?;
+    let mut stdout = BufReader::new(child.stdout.take().expect("piped"));
+    let mut line = String::new();
+    let read = tokio::time::timeout(READY_TIMEOUT, stdout.read_line(&mut line)).await;
+    if line.trim() != "ready" {
+        let mut err = String::new();
+        if let Some(mut e) = child.stderr.take() {
+            let _ = tokio::time::timeout(Duration::from_secs(1), e.read_to_string(&mut err)).await;
+        }
+        let _ = child.start_kill();
+        process.forget(procs);
+        let why = match read {
+            Err(_) => format!("no answer within {READY_TIMEOUT:?}"),
+            Ok(_) if err.is_empty() => "exited without a word".to_string(),
+            Ok(_) => err.trim().to_string(),
+        };
+        return Err(RuntimeError::failed(what, privilege_hint(&why)));
+    }
+    Ok((child, process))
+}
+
+/// Adds what the runtime needs to a permission error.
+fn privilege_hint(why: &str) -> String {
+    if why.contains("EPERM") || why.contains("Operation not permitted") {
+        format!("{why} (the reference runtime needs root, or user namespaces: run as root or allow unprivileged user namespaces)")
+    } else {
+        why.to_string()
+    }
+}
+
+fn open_netns(pid: i32) -> RuntimeResult<OwnedFd> {
+    let path = format!("/proc/{pid}/ns/net");
+    fs::File::open(&path).map(OwnedFd::from).map_err(|e| RuntimeError::io(format!("open {path}"), e))
+}
+
+fn millis_to_time(ms: i64) -> DateTime<Utc> {
+    Utc.timestamp_millis_opt(ms).single().unwrap_or_else(Utc::now)
+}
+
+#[async_trait]
+impl RuntimeService for LinuxRuntime {
+    fn version(&self) -> String {
+        format!("podspec-reference/{}", env!("CARGO_PKG_VERSION"))
+    }
+
+    async fn run_pod_sandbox(&self, config: &PodSandboxConfig) -> RuntimeResult<SandboxId> {
+        let n = self.next_id.fetch_add(1, Ordering::Relaxed);
+        let id = SandboxId(format!("{}-{n}", config.uid));
+        let dir = self.run.path.join("sandboxes").join(&id.0);
+        fs::create_dir_all(dir.join("shm")).map_err(|e| RuntimeError::io(format!("create {}", dir.display()), e))?;
+        let (child, process) = spawn_holder(&self.paths.shim, &["sandbox", "--hostname", &config.hostname], &self.run.procs()).await?;
+        let ip = self.allocate_ip();
+        let host_if = format!("psv{n}");
+        let netns = open_netns(process.pid)?;
+        if let Err(e) = self.node.network.attach_pod(netns.as_fd(), &host_if, ip).await {
+            process.signal(Signal::SIGKILL);
+            process.forget(&self.run.procs());
+            return Err(RuntimeError::failed(format!("attach pod {}/{} to the node network", config.namespace, config.name), e));
+        }
+        let sandbox = Sandbox {
+            id: id.clone(),
+            config: config.clone(),
+            dir,
+            holder: Mutex::new(Some(child)),
+            process,
+            ip,
+            ready: Mutex::new(true),
+        };
+        self.sandboxes.lock().unwrap().insert(id.clone(), Arc::new(sandbox));
+        Ok(id)
+    }
+
+    async fn stop_pod_sandbox(&self, id: &SandboxId) -> RuntimeResult<()> {
+        let sandbox = self.sandbox(id)?;
+        let containers: Vec<ContainerId> =
+            self.containers.lock().unwrap().values().filter(|c| &c.sandbox == id).map(|c| c.id.clone()).collect();
+        for c in containers {
+            self.stop_container(&c, Duration::ZERO).await?;
+        }
+        // The pod end of the veth pair goes with the pod network namespace when its holder dies,
+        // and the node end with it; deleting it here would only add the kernel's wait.
+        let holder = sandbox.holder.lock().unwrap().take();
+        if let Some(mut child) = holder {
+            let _ = child.start_kill();
+            let _ = child.wait().await;
+        }
+        sandbox.process.forget(&self.run.procs());
+        *sandbox.ready.lock().unwrap() = false;
+        Ok(())
+    }
+
+    async fn remove_pod_sandbox(&self, id: &SandboxId) -> RuntimeResult<()> {
+        let sandbox = self.sandbox(id)?;
+        if *sandbox.ready.lock().unwrap() {
+            self.stop_pod_sandbox(id).await?;
+        }
+        let containers: Vec<ContainerId> =
+            self.containers.lock().unwrap().values().filter(|c| &c.sandbox == id).map(|c| c.id.clone()).collect();
+        for c in containers {
+            self.remove_container(&c).await?;
+        }
+        remove_tree(&sandbox.dir).await?;
+        self.sandboxes.lock().unwrap().remove(id);
+        Ok(())
+    }
+
+    async fn pod_sandbox_status(&self, id: &SandboxId) -> RuntimeResult<PodSandboxStatus> {
+        let s = self.sandbox(id)?;
+        let ready = *s.ready.lock().unwrap() && s.process.is_alive();
+        Ok(PodSandboxStatus { id: s.id.clone(), ready, ip: s.ip })
+    }
+
+    async fn create_container(&self, sandbox_id: &SandboxId, config: &ContainerConfig) -> RuntimeResult<ContainerId> {
+        let sandbox = self.sandbox(sandbox_id)?;
+        let images = self.images.clone();
+        let reference = config.image.clone();
+        let image = tokio::task::spawn_blocking(move || images.resolve(&reference))
+            .await
+            .map_err(|e| RuntimeError::failed("resolve image", e))?
+            .map_err(|e| RuntimeError::ImageNotFound { reference: config.image.clone(), reason: e.to_string() })?;
+        let id = ContainerId(format!("{}-{}-{}", sandbox_id.0, config.name, config.attempt));
+        let dir = sandbox.dir.join("containers").join(format!("{}-{}", config.name, config.attempt));
+        for d in ["upper", "work", "rootfs"] {
+            fs::create_dir_all(dir.join(d)).map_err(|e| RuntimeError::io(format!("create {}", dir.join(d).display()), e))?;
+        }
+        let args: Vec<String> = match (config.command.is_empty(), config.args.is_empty()) {
+            (false, _) => config.command.iter().chain(&config.args).cloned().collect(),
+            (true, false) => image.config.entrypoint.iter().chain(&config.args).cloned().collect(),
+            (true, true) => image.config.entrypoint.iter().chain(&image.config.cmd).cloned().collect(),
+        };
+        let env = merge_env(&image.config.env, &sandbox.config.hostname, &config.env);
+        let mut mounts = vec![BindMount { source: sandbox.dir.join("shm"), destination: "/dev/shm".into(), readonly: false, file: false }];
+        mounts.extend(config.mounts.iter().cloned());
+        let spec = ContainerProcessSpec {
+            sandbox_pid: sandbox.process.pid,
+            image_rootfs: image.rootfs.clone(),
+            upper_dir: dir.join("upper"),
+            work_dir: dir.join("work"),
+            rootfs: dir.join("rootfs"),
+            mounts,
+            args,
+            env,
+            cwd: config.working_dir.clone().or(image.config.working_dir.clone()).unwrap_or_else(|| "/".into()),
+            log_path: dir.join("log"),
+            exit_path: dir.join("exit.json"),
+        };
+        let spec_path = dir.join("spec.json");
+        fs::write(&spec_path, serde_json::to_vec_pretty(&spec).expect("spec serializes"))
+            .map_err(|e| RuntimeError::io(format!("write {}", spec_path.display()), e))?;
+        let container = Container {
+            id: id.clone(),
+            sandbox: sandbox_id.clone(),
+            name: config.name.clone(),
+            attempt: config.attempt,
+            image: config.image.clone(),
+            spec,
+            spec_path,
+            dir,
+            created_at: Utc::now(),
+            live: Mutex::new(ContainerLive { state: Some(ContainerState::Created), ..Default::default() }),
+        };
+        self.containers.lock().unwrap().insert(id.clone(), Arc::new(container));
+        Ok(id)
+    }
+
+    async fn start_container(&self, id: &ContainerId) -> RuntimeResult<()> {
+        let c = self.container(id)?;
+        let what = format!("start container {id}");
+        let mut child = Command::new(&self.paths.shim)
+            .arg("run")
+            .arg(&c.spec_path)
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .kill_on_drop(true)
+            .spawn()
+            .map_err(|e| RuntimeError::io(what.clone(), e))?;
+        let shim = child.id().and_then(|pid| ProcessId::of(pid as i32));
+        if let Some(p) = shim {
+            let _ = p.record(&self.run.procs());
+        }
+        let mut stdout = BufReader::new(child.stdout.take().expect("piped"));
+        let mut line = String::new();
+        let _ = tokio::time::timeout(READY_TIMEOUT, stdout.read_line(&mut line)).await;
+        let report: Option<StartReport> = serde_json::from_str(line.trim()).ok();
+        let (tx, rx) = tokio::sync::watch::channel(false);
+        {
+            let mut live = c.live.lock().unwrap();
+            live.exited = Some(rx);
+            match &report {
+                Some(StartReport::Started { pid }) => {
+                    let process = ProcessId::of(*pid);
+                    if let Some(p) = process {
+                        let _ = p.record(&self.run.procs());
+                    }
+                    live.process = process;
+                    live.state = Some(ContainerState::Running);
+                    live.started_at = Some(Utc::now());
+                }
+                Some(StartReport::Failed { error }) => {
+                    live.state = Some(ContainerState::Exited);
+                    live.exit_code = Some(128);
+                    live.reason = Some("StartError".into());
+                    live.message = Some(error.clone());
+                    live.finished_at = Some(Utc::now());
+                }
+                None => {}
+            }
+        }
+        let failure = match &report {
+            Some(StartReport::Started { .. }) => None,
+            Some(StartReport::Failed { error }) => Some(error.clone()),
+            None => {
+                let mut err = String::new();
+                if let Some(mut e) = child.stderr.take() {
+                    let _ = tokio::time::timeout(Duration::from_secs(1), e.read_to_string(&mut err)).await;
+                }
+                let _ = child.start_kill();
+                let why = privilege_hint(err.trim());
+                let mut live = c.live.lock().unwrap();
+                live.state = Some(ContainerState::Exited);
+                live.exit_code = Some(128);
+                live.reason = Some("StartError".into());
+                live.message = Some(why.clone());
+                live.finished_at = Some(Utc::now());
+                Some(why)
+            }
+        };
+
+        // Watch the shim: when it exits, the container has ended; its record says how.
+        let events = self.events.clone();
+        let procs = self.run.procs();
+        let watched = c.clone();
+        tokio::spawn(async move {
+            let _ = child.wait().await;
+            let record: Option<ExitRecord> =
+                fs::read(&watched.spec.exit_path).ok().and_then(|b| serde_json::from_slice(&b).ok());
+            {
+                let mut live = watched.live.lock().unwrap();
+                if let Some(p) = live.process {
+                    p.forget(&procs);
+                }
+                if let Some(p) = shim {
+                    p.forget(&procs);
+                }
+                if live.state == Some(ContainerState::Running) {
+                    live.state = Some(ContainerState::Exited);
+                    let code = record.map(|r| r.exit_code).unwrap_or(137);
+                    live.exit_code = Some(code);
+                    live.finished_at = Some(record.map(|r| millis_to_time(r.finished_at_ms)).unwrap_or_else(Utc::now));
+                    live.reason = Some(if code == 0 { "Completed" } else { "Error" }.into());
+                }
+            }
+            let _ = tx.send(true);
+            let _ = events.send(ContainerEvent::Stopped { sandbox: watched.sandbox.clone(), container: watched.id.clone() });
+        });
+
+        match failure {
+            None => {
+                let _ = self.events.send(ContainerEvent::Started { sandbox: c.sandbox.clone(), container: id.clone() });
+                Ok(())
+            }
+            Some(why) => Err(RuntimeError::failed(what, why)),
+        }
+    }
+
+    async fn stop_container(&self, id: &ContainerId, timeout: Duration) -> RuntimeResult<()> {
+        let c = self.container(id)?;
+        let (process, exited) = {
+            let live = c.live.lock().unwrap();
+            (live.process, live.exited.clone())
+        };
+        let Some(mut exited) = exited else { return Ok(()) };
+        if *exited.borrow() {
+            return Ok(());
+        }
+        if let Some(p) = process {
+            if !timeout.is_zero() {
+                p.signal(Signal::SIGTERM);
+                if tokio::time::timeout(timeout, exited.wait_for(|e| *e)).await.is_ok() {
+                    return Ok(());
+                }
+            }
+            p.signal(Signal::SIGKILL);
+        }
+        let limit = Duration::from_secs(10);
+        tokio::time::timeout(limit, exited.wait_for(|e| *e))
+            .await
+            .map_err(|_| RuntimeError::Timeout { operation: format!("stop container {id}"), after: limit })?
+            .map_err(|e| RuntimeError::failed(format!("stop container {id}"), e))?;
+        Ok(())
+    }
+
+    async fn remove_container(&self, id: &ContainerId) -> RuntimeResult<()> {
+        let c = self.container(id)?;
+        self.stop_container(id, Duration::ZERO).await?;
+        remove_tree(&c.dir).await?;
+        self.containers.lock().unwrap().remove(id);
+        Ok(())
+    }
+
+    async fn container_status(&self, id: &ContainerId) -> RuntimeResult<ContainerStatus> {
+        Ok(Self::status_of(&*self.container(id)?))
+    }
+
+    async fn list_containers(&self, sandbox: &SandboxId) -> RuntimeResult<Vec<ContainerStatus>> {
+        let all: Vec<Arc<Container>> = self.containers.lock().unwrap().values().filter(|c| &c.sandbox == sandbox).cloned().collect();
+        Ok(all.iter().map(|c| Self::status_of(c)).collect())
+    }
+
+    async fn exec_sync(&self, id: &ContainerId, cmd: &[String], timeout: Duration) -> RuntimeResult<ExecResult> {
+        let c = self.container(id)?;
+        let pid = {
+            let live = c.live.lock().unwrap();
+            match (live.state, live.process) {
+                (Some(ContainerState::Running), Some(p)) => p.pid,
+                _ => return Err(RuntimeError::ContainerNotRunning(id.clone())),
+            }
+        };
+        let mut command = Command::new(&self.paths.shim);
+        command.args(["exec", "--pid", &pid.to_string(), "--cwd", &c.spec.cwd]);
+        for e in &c.spec.env {
+            command.args(["--env", e]);
+        }
+        command.arg("--").args(cmd).stdin(Stdio::null()).stdout(Stdio::piped()).stderr(Stdio::piped()).kill_on_drop(true);
+        let what = format!("exec in container {id}");
+        let child = command.spawn().map_err(|e| RuntimeError::io(what.clone(), e))?;
+        let out = tokio::time::timeout(timeout, child.wait_with_output())
+            .await
+            .map_err(|_| RuntimeError::Timeout { operation: what.clone(), after: timeout })?
+            .map_err(|e| RuntimeError::io(what, e))?;
+        Ok(ExecResult { stdout: out.stdout, stderr: out.stderr, exit_code: out.status.code().unwrap_or(137) })
+    }
+
+    fn container_events(&self) -> broadcast::Receiver<ContainerEvent> {
+        self.events.subscribe()
+    }
+}
+
+#[async_trait]
+impl ImageService for LinuxRuntime {
+    async fn image_status(&self, reference: &str) -> RuntimeResult<ImageInfo> {
+        let images = self.images.clone();
+        let r = reference.to_string();
+        let image = tokio::task::spawn_blocking(move || images.resolve(&r))
+            .await
+            .map_err(|e| RuntimeError::failed("resolve image", e))?
+            .map_err(|e| RuntimeError::ImageNotFound { reference: reference.to_string(), reason: e.to_string() })?;
+        Ok(ImageInfo { reference: reference.to_string(), id: image.name, config: image.config })
+    }
+}
+
+/// The container's environment: the image's, then HOSTNAME (as container runtimes set it),
+/// then the container's own, later entries replacing earlier ones of the same name.
+fn merge_env(image: &[String], hostname: &str, container: &[(String, String)]) -> Vec<String> {
+    let mut out: Vec<(String, String)> = Vec::new();
+    let mut set = |k: &str, v: &str| match out.iter_mut().find(|(name, _)| name == k) {
+        Some(entry) => entry.1 = v.to_string(),
+        None => out.push((k.to_string(), v.to_string())),
+    };
+    for e in image {
+        let (k, v) = e.split_once('=').unwrap_or((e, ""));
+        set(k, v);
+    }
+    set("HOSTNAME", hostname);
+    for (k, v) in container {
+        set(k, v);
+    }
+    out.into_iter().map(|(k, v)| format!("{k}={v}")).collect()
+}
+
+/// Removes a directory tree after checking nothing is mounted inside it.
+async fn remove_tree(dir: &Path) -> RuntimeResult<()> {
+    let dir = dir.to_path_buf();
+    tokio::task::spawn_blocking(move || {
+        let mounted = state::mounts_under(&dir);
+        if !mounted.is_empty() {
+            return Err(RuntimeError::failed(
+                format!("remove {}", dir.display()),
+                format!("still mounted: {}", mounted.iter().map(|m| m.display().to_string()).collect::<Vec<_>>().join(", ")),
+            ));
+        }
+        match fs::remove_dir_all(&dir) {
+            Ok(()) => Ok(()),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(()),
+            Err(e) => Err(RuntimeError::io(format!("remove {}", dir.display()), e)),
+        }
+    })
+    .await
+    .map_err(|e| RuntimeError::failed("remove directory", e))?
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn container_env_overrides_the_image_and_hostname_is_set() {
+        let env = merge_env(&["PATH=/bin".into(), "A=1".into()], "web", &[("A".into(), "2".into()), ("B".into(), "3".into())]);
+        assert_eq!(env, vec!["PATH=/bin", "A=2", "HOSTNAME=web", "B=3"]);
+    }
+}

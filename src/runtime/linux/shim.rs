@@ -1,0 +1,439 @@
+//! The shim: the small single-threaded program (`podspec-shim`) that does what must not
+//! happen inside podspec's multi-threaded async process: entering and creating namespaces,
+//! mounting, `pivot_root`, and `fork`.
+//!
+//! Three verbs:
+//! - `sandbox`: become the holder of a pod's network, IPC and UTS namespaces (the pause process),
+//!   or, with `--net-only`, of the node network namespace;
+//! - `run SPEC.json`: start one container process in new mount and PID namespaces inside a
+//!   sandbox, report its PID, wait for it and record how it ended;
+//! - `exec`: run a command inside a running container, joining all its namespaces and its root.
+//!
+//! The shim is single-threaded, so `fork` here is safe.
+
+use std::ffi::{CString, OsStr};
+use std::fs::{self, File, OpenOptions};
+use std::io::{Read, Write};
+use std::os::fd::{AsRawFd, OwnedFd};
+use std::os::unix::ffi::OsStrExt;
+use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
+use std::path::{Path, PathBuf};
+
+use nix::mount::{mount, umount2, MntFlags, MsFlags};
+use nix::sched::{setns, unshare, CloneFlags};
+use nix::sys::signal::Signal;
+use nix::sys::wait::{waitpid, WaitStatus};
+use nix::unistd::{chdir, fork, pivot_root, sethostname, ForkResult, Pid};
+
+use super::spec::{BindMount, ContainerProcessSpec, ExitRecord, StartReport};
+
+/// Exit code of the shim on bad usage.
+const USAGE: i32 = 2;
+
+/// Entry point of the `podspec-shim` binary. Returns the process exit code.
+pub fn main(args: Vec<String>) -> i32 {
+    let verb = args.get(1).map(String::as_str);
+    let rest = if args.len() > 2 { &args[2..] } else { &[][..] };
+    let result = match verb {
+        Some("sandbox") => sandbox(rest),
+        Some("run") => run(rest),
+        Some("exec") => return exec(rest),
+        _ => {
+            eprintln!("usage: podspec-shim sandbox [--net-only] [--hostname NAME] | run SPEC.json | exec --pid PID [--cwd DIR] [--env K=V]... -- CMD...");
+            return USAGE;
+        }
+    };
+    match result {
+        Ok(()) => 0,
+        Err(e) => {
+            eprintln!("podspec-shim {}: {e}", verb.unwrap_or(""));
+            1
+        }
+    }
+}
+
+type ShimResult<T> = Result<T, String>;
+
+fn ctx<T, E: std::fmt::Display>(r: Result<T, E>, what: impl FnOnce() -> String) -> ShimResult<T> {
+    r.map_err(|e| format!("{}: {e}", what()))
+}
+
+/// Die with the parent: a killed podspec must not leave its processes behind.
+fn die_with_parent() -> ShimResult<()> {
+    ctx(nix::sys::prctl::set_pdeathsig(Signal::SIGKILL), || "prctl(PR_SET_PDEATHSIG)".into())?;
+    // The parent may have died before the line above.
+    if nix::unistd::getppid() == Pid::from_raw(1) {
+        return Err("parent exited before the shim was ready".into());
+    }
+    Ok(())
+}
+
+// ---------------------------------------------------------------------------------------------
+// sandbox
+// ---------------------------------------------------------------------------------------------
+
+fn sandbox(args: &[String]) -> ShimResult<()> {
+    let mut hostname: Option<&str> = None;
+    let mut net_only = false;
+    let mut it = args.iter();
+    while let Some(a) = it.next() {
+        match a.as_str() {
+            "--net-only" => net_only = true,
+            "--hostname" => hostname = it.next().map(String::as_str),
+            other => return Err(format!("unknown argument {other:?}")),
+        }
+    }
+    die_with_parent()?;
+    let flags = if net_only {
+        CloneFlags::CLONE_NEWNET
+    } else {
+        CloneFlags::CLONE_NEWNET | CloneFlags::CLONE_NEWIPC | CloneFlags::CLONE_NEWUTS
+    };
+    ctx(unshare(flags), || "unshare(network, IPC, UTS namespaces)".into())?;
+    if let Some(name) = hostname {
+        ctx(sethostname(name), || format!("sethostname({name:?})"))?;
+    }
+    let mut out = std::io::stdout().lock();
+    ctx(writeln!(out, "ready"), || "report ready".into())?;
+    ctx(out.flush(), || "report ready".into())?;
+    drop(out);
+    // Hold the namespaces until killed.
+    loop {
+        nix::unistd::pause();
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// run
+// ---------------------------------------------------------------------------------------------
+
+fn run(args: &[String]) -> ShimResult<()> {
+    let [spec_path] = args else {
+        return Err("run takes exactly one argument: the spec file".into());
+    };
+    let text = ctx(fs::read_to_string(spec_path), || format!("read {spec_path}"))?;
+    let spec: ContainerProcessSpec = ctx(serde_json::from_str(&text), || format!("parse {spec_path}"))?;
+    die_with_parent()?;
+
+    // Everything that can fail with a clear message is prepared before the fork.
+    let log = ctx(
+        OpenOptions::new().create(true).append(true).mode(0o640).open(&spec.log_path),
+        || format!("open log {}", spec.log_path.display()),
+    )?;
+    let prepared = PreparedExec::new(&spec.args, &spec.env)?;
+    join_sandbox(spec.sandbox_pid)?;
+    ctx(unshare(CloneFlags::CLONE_NEWNS | CloneFlags::CLONE_NEWPID), || "unshare(mount, PID namespaces)".into())?;
+
+    // A close-on-exec pipe tells the parent whether the container's exec happened.
+    let (err_read, err_write) = ctx(nix::unistd::pipe2(nix::fcntl::OFlag::O_CLOEXEC), || "pipe2".into())?;
+
+    // SAFETY: the shim is single-threaded, so the child may do anything after fork.
+    match ctx(unsafe { fork() }, || "fork".into())? {
+        ForkResult::Child => {
+            drop(err_read);
+            let error = container_init(&spec, &log, &prepared);
+            let mut w = File::from(err_write);
+            let _ = w.write_all(error.as_bytes());
+            // SAFETY: _exit is always safe; it skips destructors of the copied parent state.
+            unsafe { libc::_exit(127) };
+        }
+        ForkResult::Parent { child } => {
+            drop(err_write);
+            let mut error = String::new();
+            let _ = File::from(err_read).read_to_string(&mut error);
+            let report = if error.is_empty() {
+                StartReport::Started { pid: child.as_raw() }
+            } else {
+                StartReport::Failed { error: error.clone() }
+            };
+            let mut out = std::io::stdout().lock();
+            let _ = writeln!(out, "{}", serde_json::to_string(&report).expect("report serializes"));
+            let _ = out.flush();
+            drop(out);
+            let record = wait_exit(child)?;
+            let json = serde_json::to_string(&record).expect("record serializes");
+            ctx(fs::write(&spec.exit_path, json), || format!("write {}", spec.exit_path.display()))?;
+            Ok(())
+        }
+    }
+}
+
+fn join_sandbox(sandbox_pid: i32) -> ShimResult<()> {
+    // Open all first: after joining one, the others' paths still refer to the node's /proc.
+    let mut fds: Vec<(OwnedFd, CloneFlags, &str)> = Vec::new();
+    for (ns, flag) in [("ipc", CloneFlags::CLONE_NEWIPC), ("uts", CloneFlags::CLONE_NEWUTS), ("net", CloneFlags::CLONE_NEWNET)] {
+        let path = format!("/proc/{sandbox_pid}/ns/{ns}");
+        let f = ctx(File::open(&path), || format!("open {path} (is the pod sandbox still running?)"))?;
+        fds.push((OwnedFd::from(f), flag, ns));
+    }
+    for (fd, flag, ns) in fds {
+        ctx(setns(fd, flag), || format!("join the sandbox's {ns} namespace"))?;
+    }
+    Ok(())
+}
+
+fn wait_exit(child: Pid) -> ShimResult<ExitRecord> {
+    loop {
+        let status = ctx(waitpid(child, None), || "waitpid".into());
+        let (exit_code, signal) = match status {
+            Ok(WaitStatus::Exited(_, code)) => (code, None),
+            Ok(WaitStatus::Signaled(_, sig, _)) => (128 + sig as i32, Some(sig as i32)),
+            Ok(_) => continue,
+            Err(e) if e.contains("EINTR") => continue,
+            Err(e) => return Err(e),
+        };
+        return Ok(ExitRecord { exit_code, signal, finished_at_ms: now_ms() });
+    }
+}
+
+fn now_ms() -> i64 {
+    let d = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap_or_default();
+    d.as_millis() as i64
+}
+
+/// The container's first process, PID 1 of its PID namespace: build the root filesystem in the
+/// container's own mount namespace, switch to it, and exec the command. Returns only on error.
+fn container_init(spec: &ContainerProcessSpec, log: &File, exec: &PreparedExec) -> String {
+    match setup_and_exec(spec, log, exec) {
+        Ok(never) => match never {},
+        Err(e) => e,
+    }
+}
+
+enum Never {}
+
+fn setup_and_exec(spec: &ContainerProcessSpec, log: &File, exec: &PreparedExec) -> ShimResult<Never> {
+    ctx(nix::sys::prctl::set_pdeathsig(Signal::SIGKILL), || "prctl(PR_SET_PDEATHSIG)".into())?;
+    ctx(nix::unistd::setsid(), || "setsid".into())?;
+    build_rootfs(spec)?;
+    enter_rootfs(&spec.rootfs)?;
+    ctx(chdir(Path::new(&spec.cwd)), || format!("chdir to working directory {:?}", spec.cwd))?;
+    redirect_stdio(log)?;
+    exec.exec()
+}
+
+/// Mounts, all inside the container's private mount namespace, so they vanish with it.
+fn build_rootfs(spec: &ContainerProcessSpec) -> ShimResult<()> {
+    let none: Option<&str> = None;
+    ctx(mount(none, "/", none, MsFlags::MS_REC | MsFlags::MS_PRIVATE, none), || "make / private".into())?;
+    let root = &spec.rootfs;
+    let overlay = format!(
+        "lowerdir={},upperdir={},workdir={}",
+        spec.image_rootfs.display(),
+        spec.upper_dir.display(),
+        spec.work_dir.display()
+    );
+    ctx(mount(Some("overlay"), root, Some("overlay"), MsFlags::empty(), Some(overlay.as_str())), || {
+        format!("mount overlay on {}", root.display())
+    })?;
+
+    let proc_dir = ensure_dir(root, "/proc")?;
+    ctx(
+        mount(Some("proc"), &proc_dir, Some("proc"), MsFlags::MS_NOSUID | MsFlags::MS_NODEV | MsFlags::MS_NOEXEC, none),
+        || "mount /proc".into(),
+    )?;
+    let dev = ensure_dir(root, "/dev")?;
+    ctx(
+        mount(Some("tmpfs"), &dev, Some("tmpfs"), MsFlags::MS_NOSUID, Some("mode=755,size=1m")),
+        || "mount /dev".into(),
+    )?;
+    for node in ["null", "zero", "full", "random", "urandom", "tty"] {
+        let target = dev.join(node);
+        ctx(File::create(&target), || format!("create /dev/{node}"))?;
+        ctx(
+            mount(Some(Path::new("/dev").join(node).as_path()), &target, none, MsFlags::MS_BIND, none),
+            || format!("bind /dev/{node}"),
+        )?;
+    }
+    for (link, to) in [("fd", "/proc/self/fd"), ("stdin", "/proc/self/fd/0"), ("stdout", "/proc/self/fd/1"), ("stderr", "/proc/self/fd/2")] {
+        ctx(std::os::unix::fs::symlink(to, dev.join(link)), || format!("link /dev/{link}"))?;
+    }
+    for m in &spec.mounts {
+        bind(root, m)?;
+    }
+    Ok(())
+}
+
+fn bind(root: &Path, m: &BindMount) -> ShimResult<()> {
+    let none: Option<&str> = None;
+    let target = if m.file { ensure_file(root, &m.destination)? } else { ensure_dir(root, &m.destination)? };
+    ctx(mount(Some(m.source.as_path()), &target, none, MsFlags::MS_BIND | MsFlags::MS_REC, none), || {
+        format!("bind {} to {}", m.source.display(), m.destination)
+    })?;
+    if m.readonly {
+        let flags = MsFlags::MS_BIND | MsFlags::MS_REMOUNT | MsFlags::MS_RDONLY;
+        ctx(mount(none, &target, none, flags, none), || format!("make {} read-only", m.destination))?;
+    }
+    Ok(())
+}
+
+/// Resolves a container path under the root without following links out of it.
+fn inside(root: &Path, path: &str) -> ShimResult<PathBuf> {
+    let rel = Path::new(path.trim_start_matches('/'));
+    if rel.components().any(|c| matches!(c, std::path::Component::ParentDir)) {
+        return Err(format!("mount path {path:?} may not contain '..'"));
+    }
+    Ok(root.join(rel))
+}
+
+fn ensure_dir(root: &Path, path: &str) -> ShimResult<PathBuf> {
+    let p = inside(root, path)?;
+    ctx(fs::create_dir_all(&p), || format!("create directory {path}"))?;
+    Ok(p)
+}
+
+fn ensure_file(root: &Path, path: &str) -> ShimResult<PathBuf> {
+    let p = inside(root, path)?;
+    if let Some(parent) = p.parent() {
+        ctx(fs::create_dir_all(parent), || format!("create directory for {path}"))?;
+    }
+    if !p.exists() {
+        ctx(File::create(&p), || format!("create file {path}"))?;
+    }
+    Ok(p)
+}
+
+fn enter_rootfs(root: &Path) -> ShimResult<()> {
+    // pivot_root(".", ".") stacks the old root on the new one; detaching it leaves only the new.
+    ctx(chdir(root), || format!("chdir {}", root.display()))?;
+    ctx(pivot_root(".", "."), || "pivot_root".into())?;
+    ctx(umount2(".", MntFlags::MNT_DETACH), || "detach the old root".into())?;
+    ctx(chdir("/"), || "chdir /".into())?;
+    Ok(())
+}
+
+fn redirect_stdio(log: &File) -> ShimResult<()> {
+    let null = ctx(File::open("/dev/null"), || "open /dev/null".into())?;
+    // SAFETY: dup2 on valid descriptors owned by this process.
+    unsafe {
+        if libc::dup2(null.as_raw_fd(), 0) < 0 || libc::dup2(log.as_raw_fd(), 1) < 0 || libc::dup2(log.as_raw_fd(), 2) < 0 {
+            return Err(format!("dup2: {}", std::io::Error::last_os_error()));
+        }
+    }
+    Ok(())
+}
+
+/// A command with its arguments and environment converted before any fork.
+struct PreparedExec {
+    args: Vec<CString>,
+    env: Vec<CString>,
+    path: Option<String>,
+}
+
+impl PreparedExec {
+    fn new(args: &[String], env: &[String]) -> ShimResult<Self> {
+        if args.is_empty() {
+            return Err("the container has no command: the image has no default and the pod sets none".into());
+        }
+        let cstr = |s: &String| CString::new(s.as_bytes()).map_err(|_| format!("argument {s:?} contains a NUL byte"));
+        let path = env.iter().find_map(|e| e.strip_prefix("PATH=")).map(str::to_owned);
+        Ok(Self {
+            args: args.iter().map(cstr).collect::<Result<_, _>>()?,
+            env: env.iter().map(cstr).collect::<Result<_, _>>()?,
+            path,
+        })
+    }
+
+    /// Looks the program up in the container's PATH (from the container's environment, as
+    /// container runtimes do) and executes it. Returns only on error.
+    fn exec(&self) -> ShimResult<Never> {
+        let program = self.args[0].to_string_lossy().into_owned();
+        let candidates: Vec<PathBuf> = if program.contains('/') {
+            vec![PathBuf::from(&program)]
+        } else {
+            let path = self.path.as_deref().unwrap_or("/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin");
+            path.split(':').filter(|d| !d.is_empty()).map(|d| Path::new(d).join(&program)).collect()
+        };
+        for candidate in &candidates {
+            let Ok(meta) = fs::metadata(candidate) else { continue };
+            if !meta.is_file() || meta.permissions().mode() & 0o111 == 0 {
+                continue;
+            }
+            let c = CString::new(candidate.as_os_str().as_bytes()).map_err(|_| "path contains NUL".to_string())?;
+            let err = nix::unistd::execve(&c, &self.args, &self.env).unwrap_err();
+            return Err(format!("exec {}: {err}", candidate.display()));
+        }
+        if program.contains('/') {
+            Err(format!("exec {program:?}: no such file or directory"))
+        } else {
+            Err(format!("exec {program:?}: executable file not found in $PATH"))
+        }
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// exec
+// ---------------------------------------------------------------------------------------------
+
+/// Runs a command in a running container. stdout and stderr pass through; the exit code is the
+/// command's, 126 when it could not be executed, 1 when the container could not be entered.
+fn exec(args: &[String]) -> i32 {
+    match exec_inner(args) {
+        Ok(code) => code,
+        Err(e) => {
+            eprintln!("podspec-shim exec: {e}");
+            if e.starts_with("exec ") {
+                126
+            } else {
+                1
+            }
+        }
+    }
+}
+
+fn exec_inner(args: &[String]) -> ShimResult<i32> {
+    let mut pid: Option<i32> = None;
+    let mut cwd = "/".to_string();
+    let mut env = Vec::new();
+    let mut it = args.iter();
+    let mut command = Vec::new();
+    while let Some(a) = it.next() {
+        match a.as_str() {
+            "--pid" => pid = it.next().and_then(|p| p.parse().ok()),
+            "--cwd" => cwd = it.next().cloned().unwrap_or_else(|| "/".into()),
+            "--env" => env.extend(it.next().cloned()),
+            "--" => {
+                command = it.by_ref().cloned().collect();
+                break;
+            }
+            other => return Err(format!("unknown argument {other:?}")),
+        }
+    }
+    let pid = pid.ok_or("--pid is required")?;
+    let prepared = PreparedExec::new(&command, &env)?;
+    die_with_parent()?;
+
+    let mut fds = Vec::new();
+    for (ns, flag) in [
+        ("ipc", CloneFlags::CLONE_NEWIPC),
+        ("uts", CloneFlags::CLONE_NEWUTS),
+        ("net", CloneFlags::CLONE_NEWNET),
+        ("pid", CloneFlags::CLONE_NEWPID),
+        ("mnt", CloneFlags::CLONE_NEWNS),
+    ] {
+        let path = format!("/proc/{pid}/ns/{ns}");
+        let f = ctx(File::open(&path), || format!("open {path} (is the container running?)"))?;
+        fds.push((OwnedFd::from(f), flag, ns));
+    }
+    for (fd, flag, ns) in fds {
+        ctx(setns(fd, flag), || format!("join the container's {ns} namespace"))?;
+    }
+    // Joining the mount namespace put us at its root, which is the container's root.
+    // SAFETY: single-threaded; the child only execs or exits.
+    match ctx(unsafe { fork() }, || "fork".into())? {
+        ForkResult::Child => {
+            let _ = nix::sys::prctl::set_pdeathsig(Signal::SIGKILL);
+            let err = match chdir(OsStr::new(&cwd)) {
+                Ok(()) => match prepared.exec() {
+                    Ok(never) => match never {},
+                    Err(e) => e,
+                },
+                Err(e) => format!("chdir {cwd}: {e}"),
+            };
+            eprintln!("podspec-shim exec: {err}");
+            // SAFETY: _exit is always safe.
+            unsafe { libc::_exit(if err.starts_with("exec ") { 126 } else { 1 }) };
+        }
+        ForkResult::Parent { child } => Ok(wait_exit(child)?.exit_code),
+    }
+}

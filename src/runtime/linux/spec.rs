@@ -1,0 +1,61 @@
+//! What podspec hands the shim: the process-level description of one container.
+//! Serialized as JSON into the container's state directory; no I/O here.
+
+use std::path::PathBuf;
+
+use serde::{Deserialize, Serialize};
+
+/// A bind mount into the container's root filesystem.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+pub struct BindMount {
+    /// Path on the node.
+    pub source: PathBuf,
+    /// Absolute path inside the container.
+    pub destination: String,
+    pub readonly: bool,
+    /// The source is a file (the destination is created as an empty file), not a directory.
+    pub file: bool,
+}
+
+/// Everything the shim needs to start one container process.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct ContainerProcessSpec {
+    /// PID of the pod sandbox process whose network, IPC and UTS namespaces the container joins.
+    pub sandbox_pid: i32,
+    /// The image's root filesystem: the read-only lower layer.
+    pub image_rootfs: PathBuf,
+    /// The writable layer of this container attempt, thrown away on restart.
+    pub upper_dir: PathBuf,
+    pub work_dir: PathBuf,
+    /// Where the overlay is mounted (inside the container's own mount namespace only).
+    pub rootfs: PathBuf,
+    pub mounts: Vec<BindMount>,
+    pub args: Vec<String>,
+    pub env: Vec<String>,
+    pub cwd: String,
+    /// stdout and stderr of the container go here.
+    pub log_path: PathBuf,
+    /// The shim records how the container ended here.
+    pub exit_path: PathBuf,
+}
+
+/// How a container process ended, as the shim records it.
+#[derive(Debug, Clone, Copy, Serialize, Deserialize, PartialEq, Eq)]
+pub struct ExitRecord {
+    /// Exit code; a death by signal N is recorded as 128 + N, as container runtimes report it.
+    pub exit_code: i32,
+    /// The signal that ended the process, if any.
+    pub signal: Option<i32>,
+    /// Milliseconds since the Unix epoch.
+    pub finished_at_ms: i64,
+}
+
+/// The first line the shim prints on stdout after `run`.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+#[serde(rename_all = "snake_case")]
+pub enum StartReport {
+    /// The container's main process runs with this PID (in the node's PID namespace).
+    Started { pid: i32 },
+    /// The container could not start; the text says why.
+    Failed { error: String },
+}

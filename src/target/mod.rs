@@ -1,0 +1,120 @@
+//! Layer 2: the Target trait. Steps drive a target only through this trait: the built-in
+//! reference runtime, a real cluster, or a third-party runtime that takes pod YAML.
+
+use std::collections::BTreeSet;
+use std::fmt;
+use std::path::PathBuf;
+use std::time::Duration;
+
+use async_trait::async_trait;
+use k8s_openapi::api::core::v1::Pod;
+
+/// What a target can do beyond the basics (create, get, delete, exec, crash a container, read
+/// status). A scenario tagged with a capability the target lacks is skipped with the reason.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum Capability {
+    /// The node's filesystem can be inspected (where a pod's volumes live on the node).
+    NodeAccess,
+}
+
+impl Capability {
+    pub const ALL: &'static [Capability] = &[Capability::NodeAccess];
+
+    /// The scenario tag that asks for it (without `@`).
+    pub fn tag(self) -> &'static str {
+        match self {
+            Capability::NodeAccess => "node-access",
+        }
+    }
+
+    pub fn from_tag(tag: &str) -> Option<Self> {
+        Self::ALL.iter().copied().find(|c| c.tag() == tag)
+    }
+}
+
+impl fmt::Display for Capability {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.tag())
+    }
+}
+
+/// The result of running a command in a container.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ExecOutput {
+    pub stdout: String,
+    pub stderr: String,
+    pub exit_code: i32,
+}
+
+/// Identifies a pod on a target.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct PodRef {
+    pub namespace: String,
+    pub name: String,
+}
+
+impl fmt::Display for PodRef {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}/{}", self.namespace, self.name)
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum TargetError {
+    #[error("pod {0} not found")]
+    NotFound(PodRef),
+    #[error("pod {0} already exists")]
+    AlreadyExists(PodRef),
+    #[error("pod {pod} has no container {container:?}")]
+    NoSuchContainer { pod: PodRef, container: String },
+    #[error("container {container:?} of pod {pod} is not running")]
+    NotRunning { pod: PodRef, container: String },
+    #[error("pod {pod} is invalid: {message}")]
+    Invalid { pod: PodRef, message: String },
+    #[error("image {reference:?} is not available locally on target {target}: {message}")]
+    ImageUnavailable { target: String, reference: String, message: String },
+    #[error("target {target} does not support {what}")]
+    Unsupported { target: String, what: String },
+    #[error("{operation}: timed out after {after:?}")]
+    Timeout { operation: String, after: Duration },
+    #[error("{0}")]
+    Other(String),
+}
+
+pub type TargetResult<T> = Result<T, TargetError>;
+
+#[async_trait]
+pub trait Target: Send + Sync {
+    /// The target's name, as reports show it (`reference`, `podman`, a cluster's context).
+    fn name(&self) -> &str;
+
+    fn capabilities(&self) -> &BTreeSet<Capability>;
+
+    /// Checks up front that an image reference can be run without contacting a registry.
+    fn check_image(&self, reference: &str) -> TargetResult<()>;
+
+    /// Creates a pod from a manifest (its namespace set); returns the stored pod.
+    async fn create_pod(&self, pod: &Pod) -> TargetResult<Pod>;
+
+    /// The pod with its current status.
+    async fn get_pod(&self, pod: &PodRef) -> TargetResult<Pod>;
+
+    /// Deletes a pod and waits until it and everything it had on the node are gone.
+    async fn delete_pod(&self, pod: &PodRef) -> TargetResult<()>;
+
+    /// Runs a command in a named container of a pod.
+    async fn exec(&self, pod: &PodRef, container: &str, command: &[String], timeout: Duration) -> TargetResult<ExecOutput>;
+
+    /// Makes a container's main process die, as a crash would. The restart that follows is the
+    /// target's own restart policy at work; the target must not restart the container itself.
+    async fn kill_container(&self, pod: &PodRef, container: &str) -> TargetResult<()>;
+
+    /// Where an emptyDir volume of a pod lives on the node (capability `node-access`).
+    async fn node_volume_path(&self, pod: &PodRef, volume: &str) -> TargetResult<PathBuf> {
+        let _ = (pod, volume);
+        Err(TargetError::Unsupported { target: self.name().to_string(), what: "node access".into() })
+    }
+
+    /// Removes everything the target still holds for this run.
+    async fn shutdown(&self) -> TargetResult<()>;
+}

@@ -1,0 +1,5 @@
+//! Implementations of the Target trait.
+
+pub mod reference;
+
+pub use reference::ReferenceTarget;
