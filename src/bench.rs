@@ -1,1 +1,122 @@
-//! placeholder
+//! `podspec bench`: starts and deletes two-container pods on a target and reports the median
+//! and 95th percentile of pod start (create until every container runs), exec and delete.
+//! A benchmark, not a test: on a shared machine, read the medians and compare ratios.
+
+use std::fmt;
+use std::time::{Duration, Instant};
+
+use k8s_openapi::api::core::v1::Pod;
+
+use crate::target::{PodRef, Target, TargetError};
+
+#[derive(Debug, Clone)]
+pub struct Timing {
+    pub name: &'static str,
+    pub samples: Vec<Duration>,
+}
+
+impl Timing {
+    fn percentile(&self, p: f64) -> Duration {
+        let mut s = self.samples.clone();
+        s.sort();
+        if s.is_empty() {
+            return Duration::ZERO;
+        }
+        let i = ((s.len() as f64 - 1.0) * p).round() as usize;
+        s[i.min(s.len() - 1)]
+    }
+    pub fn median(&self) -> Duration {
+        self.percentile(0.5)
+    }
+    pub fn p95(&self) -> Duration {
+        self.percentile(0.95)
+    }
+}
+
+#[derive(Debug, Clone)]
+pub struct BenchReport {
+    pub target: String,
+    pub pods: usize,
+    pub timings: Vec<Timing>,
+}
+
+impl fmt::Display for BenchReport {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        writeln!(f, "target {}: {} two-container pods", self.target, self.pods)?;
+        writeln!(f, "{:<10} {:>12} {:>12}", "", "median", "p95")?;
+        for t in &self.timings {
+            writeln!(f, "{:<10} {:>9.2} ms {:>9.2} ms", t.name, ms(t.median()), ms(t.p95()))?;
+        }
+        Ok(())
+    }
+}
+
+fn ms(d: Duration) -> f64 {
+    d.as_secs_f64() * 1000.0
+}
+
+fn bench_pod(namespace: &str, i: usize) -> Pod {
+    let yaml = format!(
+        "apiVersion: v1\nkind: Pod\nmetadata: {{name: bench-{i}, namespace: {namespace}}}\nspec:\n  terminationGracePeriodSeconds: 0\n  containers:\n  - {{name: a, image: busybox:1.36, command: [sleep, '3600']}}\n  - {{name: b, image: busybox:1.36, command: [sleep, '3600']}}\n"
+    );
+    serde_yaml::from_str(&yaml).expect("bench pod parses")
+}
+
+async fn wait_running(target: &dyn Target, p: &PodRef) -> Result<(), TargetError> {
+    let deadline = Instant::now() + Duration::from_secs(60);
+    loop {
+        let pod = target.get_pod(p).await?;
+        let status = pod.status.unwrap_or_default();
+        let all_running = status.container_statuses.as_ref().is_some_and(|cs| cs.len() == 2 && cs.iter().all(|c| c.state.as_ref().is_some_and(|s| s.running.is_some())));
+        if all_running {
+            return Ok(());
+        }
+        if Instant::now() > deadline {
+            return Err(TargetError::Timeout { operation: format!("start pod {p}"), after: Duration::from_secs(60) });
+        }
+        tokio::time::sleep(Duration::from_micros(200)).await;
+    }
+}
+
+pub async fn run(target: &dyn Target, pods: usize) -> Result<BenchReport, TargetError> {
+    let namespace = format!("podspec-bench-{}", std::process::id());
+    let mut start = Timing { name: "pod start", samples: Vec::with_capacity(pods) };
+    let mut exec = Timing { name: "exec", samples: Vec::with_capacity(pods) };
+    let mut delete = Timing { name: "delete", samples: Vec::with_capacity(pods) };
+    let cmd = vec!["true".to_string()];
+    for i in 0..pods {
+        let pod = bench_pod(&namespace, i);
+        let p = PodRef { namespace: namespace.clone(), name: format!("bench-{i}") };
+        let t = Instant::now();
+        target.create_pod(&pod).await?;
+        let started = wait_running(target, &p).await;
+        start.samples.push(t.elapsed());
+        if let Err(e) = started {
+            let _ = target.delete_pod(&p).await;
+            return Err(e);
+        }
+        let t = Instant::now();
+        let out = target.exec(&p, "b", &cmd, Duration::from_secs(10)).await;
+        exec.samples.push(t.elapsed());
+        let t = Instant::now();
+        target.delete_pod(&p).await?;
+        delete.samples.push(t.elapsed());
+        let out = out?;
+        if out.exit_code != 0 {
+            return Err(TargetError::Other(format!("exec `true` in {p} exited {}: {}", out.exit_code, out.stderr)));
+        }
+    }
+    Ok(BenchReport { target: target.name().to_string(), pods, timings: vec![start, exec, delete] })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn median_and_p95_of_a_known_sample() {
+        let t = Timing { name: "x", samples: (1..=100).map(Duration::from_millis).collect() };
+        assert_eq!(t.median(), Duration::from_millis(51));
+        assert_eq!(t.p95(), Duration::from_millis(95));
+    }
+}

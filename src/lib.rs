@@ -12,6 +12,7 @@ pub mod bench;
 pub mod images;
 pub mod manifest;
 pub mod paths;
+pub mod privileges;
 pub mod report;
 pub mod runner;
 pub mod runtime;

@@ -1,1 +1,204 @@
-fn main(){}
+//! The `podspec` command line.
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::sync::Arc;
+
+use anyhow::Context as _;
+use clap::{Parser, Subcommand, ValueEnum};
+
+use podspec::paths::Paths;
+use podspec::runner::{self, RunError, RunOptions};
+use podspec::steps::Timeouts;
+use podspec::target::Target;
+use podspec::targets::ReferenceTarget;
+
+/// podspec: a conformance harness for Kubernetes Pods.
+#[derive(Parser)]
+#[command(name = "podspec", version, about)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Run the selected scenarios against a target and write the reports.
+    Run(RunArgs),
+    /// Remove whatever earlier, killed runs left behind (processes, state directories).
+    Clean,
+    /// Measure pod start, exec and delete on a target.
+    Bench(BenchArgs),
+    /// Manage the local fixture images.
+    Images {
+        #[command(subcommand)]
+        command: ImagesCommand,
+    },
+}
+
+#[derive(Subcommand)]
+enum ImagesCommand {
+    /// Build every fixture image (nothing is pulled).
+    Build,
+    /// List the image references fixtures may use.
+    List,
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+enum TargetKind {
+    /// The built-in reference runtime.
+    Reference,
+}
+
+#[derive(clap::Args)]
+struct RunArgs {
+    #[arg(long, value_enum, default_value = "reference")]
+    target: TargetKind,
+    /// A feature file or folder (repeatable).
+    #[arg(long = "features", default_value = "features")]
+    features: Vec<PathBuf>,
+    /// A tag expression, e.g. "@networking and not @slow".
+    #[arg(long)]
+    tags: Option<String>,
+    #[arg(long, default_value = "reports")]
+    report_dir: PathBuf,
+    /// How many scenarios run at once.
+    #[arg(long, default_value_t = 4)]
+    concurrency: usize,
+    /// Where pod manifests (`pods/`) are.
+    #[arg(long, default_value = "fixtures")]
+    fixtures: PathBuf,
+}
+
+#[derive(clap::Args)]
+struct BenchArgs {
+    #[arg(long, value_enum, default_value = "reference")]
+    target: TargetKind,
+    /// How many two-container pods to start and delete.
+    #[arg(long, default_value_t = 100)]
+    pods: usize,
+}
+
+fn main() -> ExitCode {
+    tracing_subscriber::fmt()
+        .with_env_filter(tracing_subscriber::EnvFilter::try_from_env("PODSPEC_LOG").unwrap_or_else(|_| "warn".into()))
+        .with_writer(std::io::stderr)
+        .init();
+    let cli = Cli::parse();
+    // Before any thread starts: a non-root user enters a user namespace of their own.
+    if let Err(e) = podspec::privileges::ensure() {
+        eprintln!("podspec: {e}");
+        return ExitCode::from(2);
+    }
+    let runtime = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().expect("tokio runtime");
+    match runtime.block_on(dispatch(cli.command)) {
+        Ok(code) => code,
+        Err(e) => {
+            eprintln!("podspec: {e:#}");
+            ExitCode::from(2)
+        }
+    }
+}
+
+async fn dispatch(command: Command) -> anyhow::Result<ExitCode> {
+    match command {
+        Command::Run(args) => run(args).await,
+        Command::Clean => clean(),
+        Command::Bench(args) => {
+            let target = start_target(args.target).await?;
+            let result = podspec::bench::run(target.as_ref(), args.pods).await;
+            target.shutdown().await.context("shutting the target down")?;
+            println!("{}", result?);
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Images { command } => {
+            let paths = Paths::from_env()?;
+            let store = podspec::images::ImageStore::new(&paths.data_dir, &paths.agent);
+            match command {
+                ImagesCommand::Build => {
+                    for image in tokio::task::spawn_blocking(move || store.build_all()).await?? {
+                        println!("{}\t{}", image.name, image.rootfs.display());
+                    }
+                }
+                ImagesCommand::List => {
+                    for r in store.references() {
+                        println!("{r}");
+                    }
+                }
+            }
+            Ok(ExitCode::SUCCESS)
+        }
+    }
+}
+
+async fn start_target(kind: TargetKind) -> anyhow::Result<Arc<dyn Target>> {
+    match kind {
+        TargetKind::Reference => {
+            let paths = Paths::from_env()?;
+            Ok(Arc::new(ReferenceTarget::start(paths).await.context("starting the reference target")?))
+        }
+    }
+}
+
+async fn run(args: RunArgs) -> anyhow::Result<ExitCode> {
+    let options = RunOptions {
+        features: args.features,
+        tags: args.tags,
+        report_dir: args.report_dir,
+        concurrency: args.concurrency,
+        fixtures_dir: args.fixtures,
+        timeouts: Timeouts::default(),
+        progress: true,
+    };
+    let target = start_target(args.target).await?;
+    let outcome = tokio::select! {
+        r = runner::run(&options, target.clone()) => Some(r),
+        _ = interrupted() => None,
+    };
+    // Whatever happened, the target gives back everything it holds.
+    if let Err(e) = target.shutdown().await {
+        eprintln!("podspec: {e}");
+    }
+    match outcome {
+        None => {
+            eprintln!("podspec: interrupted; everything the run started was removed");
+            Ok(ExitCode::from(130))
+        }
+        Some(Err(RunError::Input(errors))) => {
+            for e in errors {
+                eprintln!("podspec: {e}");
+            }
+            Ok(ExitCode::from(2))
+        }
+        Some(Err(e)) => Err(e.into()),
+        Some(Ok(record)) => {
+            let s = record.summary;
+            eprintln!("podspec: {} passed, {} failed, {} skipped; reports in {}", s.passed, s.failed, s.skipped, options.report_dir.display());
+            Ok(if s.failed > 0 { ExitCode::from(1) } else { ExitCode::SUCCESS })
+        }
+    }
+}
+
+async fn interrupted() {
+    use tokio::signal::unix::{signal, SignalKind};
+    let mut term = signal(SignalKind::terminate()).expect("SIGTERM handler");
+    let mut int = signal(SignalKind::interrupt()).expect("SIGINT handler");
+    tokio::select! {
+        _ = term.recv() => {}
+        _ = int.recv() => {}
+    }
+}
+
+fn clean() -> anyhow::Result<ExitCode> {
+    let state = podspec::paths::default_state_dir();
+    let report = podspec::runtime::linux::state::clean_stale(&state).with_context(|| format!("cleaning {}", state.display()))?;
+    if report.is_empty() {
+        println!("nothing to clean under {}", state.display());
+    } else {
+        println!("removed {} run(s) left behind: {} process(es) ended, {} mount(s) removed", report.runs.len(), report.processes, report.mounts);
+        for r in report.runs {
+            println!("  {}", r.display());
+        }
+    }
+    Ok(ExitCode::SUCCESS)
+}

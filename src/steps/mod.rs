@@ -1,1 +1,134 @@
-//! placeholder
+//! Layer 1: the step vocabulary. Every phrase is a reusable sentence about pods, containers,
+//! commands and volumes, so that a new scenario is written in Gherkin alone. Steps see only the
+//! Target trait; they wait for conditions with a timeout (`wait`), never with bare sleeps, and
+//! never block the async runtime.
+//!
+//! The phrases are listed in the README ("Step vocabulary").
+
+mod exec;
+mod failure;
+mod pods;
+mod substitute;
+mod volumes;
+pub mod wait;
+
+use std::collections::HashMap;
+use std::path::PathBuf;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, RwLock};
+use std::time::Duration;
+
+use crate::target::{ExecOutput, PodRef, Target};
+
+pub use failure::{Mismatch, StepFailure};
+pub use pods::{manifest_of, ManifestRef};
+
+/// What every scenario of a run shares: the target, where fixtures are, how long to wait.
+pub struct StepContext {
+    pub target: Arc<dyn Target>,
+    pub fixtures_dir: PathBuf,
+    pub timeouts: Timeouts,
+}
+
+#[derive(Debug, Clone, Copy)]
+pub struct Timeouts {
+    /// For a pod to run, be deleted, or a container to restart.
+    pub pod: Duration,
+    /// For one command in a container.
+    pub exec: Duration,
+    /// For a command's result to become what is expected ("eventually").
+    pub eventually: Duration,
+}
+
+impl Default for Timeouts {
+    fn default() -> Self {
+        Self { pod: Duration::from_secs(60), exec: Duration::from_secs(30), eventually: Duration::from_secs(30) }
+    }
+}
+
+static CONTEXT: RwLock<Option<Arc<StepContext>>> = RwLock::new(None);
+static NEXT_NAMESPACE: AtomicU64 = AtomicU64::new(1);
+
+/// Installs the context the next scenarios run with.
+pub fn install(context: StepContext) {
+    *CONTEXT.write().unwrap() = Some(Arc::new(context));
+}
+
+/// Removes the context (after a run).
+pub fn uninstall() {
+    *CONTEXT.write().unwrap() = None;
+}
+
+fn context() -> Arc<StepContext> {
+    CONTEXT.read().unwrap().clone().expect("podspec: steps run without a context; the runner installs one")
+}
+
+/// The state of one scenario.
+#[derive(cucumber::World)]
+#[world(init = Self::new)]
+pub struct PodWorld {
+    ctx: Arc<StepContext>,
+    /// Each scenario works in a namespace of its own, so scenarios never see each other's pods.
+    pub namespace: String,
+    /// Pods this scenario created and has not deleted: removed after the scenario.
+    pub pods: Vec<PodRef>,
+    /// The last command run with "I run ...".
+    pub last: Option<(String, ExecOutput)>,
+    /// Node paths remembered by steps, by name.
+    pub remembered: HashMap<String, PathBuf>,
+    /// When a step failed on a value: what was expected and what was seen (for the reports).
+    pub mismatch: Option<Mismatch>,
+}
+
+impl std::fmt::Debug for PodWorld {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("PodWorld").field("target", &self.ctx.target.name()).field("namespace", &self.namespace).field("pods", &self.pods).finish()
+    }
+}
+
+impl PodWorld {
+    fn new() -> Self {
+        let n = NEXT_NAMESPACE.fetch_add(1, Ordering::Relaxed);
+        Self {
+            ctx: context(),
+            namespace: format!("podspec-{}-{n}", std::process::id()),
+            pods: Vec::new(),
+            last: None,
+            remembered: HashMap::new(),
+            mismatch: None,
+        }
+    }
+
+    pub fn target(&self) -> &dyn Target {
+        self.ctx.target.as_ref()
+    }
+
+    pub fn timeouts(&self) -> Timeouts {
+        self.ctx.timeouts
+    }
+
+    pub fn pod_ref(&self, name: &str) -> PodRef {
+        PodRef { namespace: self.namespace.clone(), name: name.to_string() }
+    }
+
+    /// Deletes what the scenario left: called after every scenario, passed or failed.
+    pub async fn cleanup(&mut self) {
+        let pods = std::mem::take(&mut self.pods);
+        let target = self.ctx.target.clone();
+        let deletions = pods.iter().map(|p| {
+            let target = target.clone();
+            async move {
+                if let Err(e) = target.delete_pod(p).await {
+                    tracing::warn!(pod = %p, error = %e, "cleaning up after the scenario");
+                }
+            }
+        });
+        futures::future::join_all(deletions).await;
+    }
+}
+
+/// Every step definition (for checking feature files before a run).
+pub fn collection() -> cucumber::step::Collection<PodWorld> {
+    use cucumber::World as _;
+    PodWorld::collection()
+}

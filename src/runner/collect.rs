@@ -1,0 +1,164 @@
+//! A cucumber writer that turns scenario events into report records, and shows progress.
+
+use std::collections::HashMap;
+use std::io::Write as _;
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Instant;
+
+use cucumber::event::{self, Cucumber, Feature, Rule, Scenario, Step};
+use cucumber::gherkin;
+use cucumber::{cli, parser, Event, Writer};
+
+use crate::report::{Failure, ScenarioRecord, Status};
+use crate::steps::PodWorld;
+
+/// Identifies a scenario: its file and the line of its keyword.
+pub type ScenarioKey = (PathBuf, usize);
+
+#[derive(Default)]
+struct InFlight {
+    started: Option<Instant>,
+    failure: Option<Failure>,
+}
+
+pub struct Collector {
+    total: usize,
+    done: usize,
+    /// Scenarios counted before this run (skipped ones), for the progress counter.
+    offset: usize,
+    in_flight: HashMap<ScenarioKey, InFlight>,
+    pub records: Vec<ScenarioRecord>,
+    pub parse_errors: Vec<String>,
+    progress: bool,
+}
+
+impl Collector {
+    pub fn new(total: usize, offset: usize, progress: bool) -> Self {
+        Self { total, done: 0, offset, in_flight: HashMap::new(), records: Vec::new(), parse_errors: Vec::new(), progress }
+    }
+
+    fn key(feature: &gherkin::Feature, scenario: &gherkin::Scenario) -> ScenarioKey {
+        (feature.path.clone().unwrap_or_default(), scenario.position.line)
+    }
+
+    fn on_scenario(&mut self, feature: &gherkin::Feature, rule: Option<&gherkin::Rule>, scenario: &gherkin::Scenario, ev: Scenario<PodWorld>) {
+        let key = Self::key(feature, scenario);
+        match ev {
+            Scenario::Started => {
+                self.in_flight.entry(key).or_default().started = Some(Instant::now());
+            }
+            Scenario::Step(step, Step::Failed(_, _, world, err)) | Scenario::Background(step, Step::Failed(_, _, world, err)) => {
+                self.fail(&key, &step, world, &err);
+            }
+            Scenario::Step(step, Step::Skipped) | Scenario::Background(step, Step::Skipped) => {
+                let entry = self.in_flight.entry(key).or_default();
+                if entry.failure.is_none() {
+                    entry.failure = Some(Failure::new(step_text(&step), step.position.line, "no step definition matches this step"));
+                }
+            }
+            Scenario::Hook(kind, event::Hook::Failed(_, info)) => {
+                let entry = self.in_flight.entry(key).or_default();
+                if entry.failure.is_none() {
+                    entry.failure = Some(Failure::new(format!("{kind:?} hook"), scenario.position.line, panic_text(&info)));
+                }
+            }
+            Scenario::Finished => self.finish(feature, rule, scenario, key),
+            _ => {}
+        }
+    }
+
+    fn fail(&mut self, key: &ScenarioKey, step: &gherkin::Step, world: Option<Arc<PodWorld>>, err: &event::StepError) {
+        let entry = self.in_flight.entry(key.clone()).or_default();
+        if entry.failure.is_some() {
+            return;
+        }
+        let message = match err {
+            event::StepError::Panic(info) => panic_text(info),
+            other => other.to_string(),
+        };
+        // The message carries the expected/actual pair too; the report shows it as a diff.
+        let message = message.split("\n  expected: ").next().unwrap_or(&message).to_string();
+        let mut failure = Failure::new(step_text(step), step.position.line, message);
+        if let Some(m) = world.as_ref().and_then(|w| w.mismatch.clone()) {
+            failure = failure.with_mismatch(m.expected, m.actual);
+        }
+        entry.failure = Some(failure);
+    }
+
+    fn finish(&mut self, feature: &gherkin::Feature, rule: Option<&gherkin::Rule>, scenario: &gherkin::Scenario, key: ScenarioKey) {
+        let flight = self.in_flight.remove(&key).unwrap_or_default();
+        let duration_ms = flight.started.map(|s| s.elapsed().as_millis() as u64).unwrap_or(0);
+        let status = if flight.failure.is_some() { Status::Failed } else { Status::Passed };
+        let record = ScenarioRecord {
+            feature: feature.name.clone(),
+            feature_path: key.0.display().to_string(),
+            name: scenario.name.clone(),
+            line: key.1,
+            tags: all_tags(feature, rule, scenario),
+            status,
+            reason: flight.failure.as_ref().map(|f| f.message.lines().next().unwrap_or("").to_string()),
+            duration_ms,
+            failure: flight.failure,
+        };
+        self.done += 1;
+        if self.progress {
+            let n = self.offset + self.done;
+            let mark = match record.status {
+                Status::Passed => "ok  ",
+                Status::Failed => "FAIL",
+                Status::Skipped => "skip",
+            };
+            let mut err = std::io::stderr().lock();
+            let _ = writeln!(err, "[{n:>3}/{}] {mark} {}:{}  {} ({} ms)", self.total, record.feature_path, record.line, record.name, duration_ms);
+            if let Some(f) = &record.failure {
+                let _ = writeln!(err, "           step `{}` (line {}): {}", f.step, f.step_line, f.message.lines().next().unwrap_or(""));
+            }
+        }
+        self.records.push(record);
+    }
+}
+
+pub fn all_tags(feature: &gherkin::Feature, rule: Option<&gherkin::Rule>, scenario: &gherkin::Scenario) -> Vec<String> {
+    let mut tags: Vec<String> = feature.tags.clone();
+    if let Some(r) = rule {
+        tags.extend(r.tags.iter().cloned());
+    }
+    tags.extend(scenario.tags.iter().cloned());
+    tags.dedup();
+    tags
+}
+
+fn step_text(step: &gherkin::Step) -> String {
+    format!("{} {}", step.keyword.trim(), step.value)
+}
+
+fn panic_text(info: &event::Info) -> String {
+    (**info)
+        .downcast_ref::<String>()
+        .cloned()
+        .or_else(|| (**info).downcast_ref::<&str>().map(|s| s.to_string()))
+        .unwrap_or_else(|| "the step panicked".into())
+}
+
+impl Writer<PodWorld> for Collector {
+    type Cli = cli::Empty;
+
+    async fn handle_event(&mut self, event: parser::Result<Event<Cucumber<PodWorld>>>, _cli: &Self::Cli) {
+        match event {
+            Err(e) => self.parse_errors.push(e.to_string()),
+            Ok(ev) => match ev.value {
+                Cucumber::Feature(feature, Feature::Scenario(scenario, retryable)) => {
+                    self.on_scenario(&feature, None, &scenario, retryable.event);
+                }
+                Cucumber::Feature(feature, Feature::Rule(rule, Rule::Scenario(scenario, retryable))) => {
+                    self.on_scenario(&feature, Some(&rule), &scenario, retryable.event);
+                }
+                _ => {}
+            },
+        }
+    }
+}
+
+// Events are matched by scenario, so their order across scenarios does not matter.
+impl cucumber::writer::Normalized for Collector {}

@@ -1,0 +1,224 @@
+//! Pods: create them (from a fixture or inline), wait for them, delete them, crash containers.
+
+use cucumber::gherkin::Step;
+use cucumber::{given, then, when};
+use k8s_openapi::api::core::v1::Pod;
+
+use super::failure::record;
+use super::wait::eventually;
+use super::{PodWorld, StepFailure};
+use crate::manifest::{self, Source};
+use crate::target::PodRef;
+
+/// The manifest a pod step creates: a file under `fixtures/pods/`, or the step's docstring.
+pub enum ManifestRef<'a> {
+    Fixture(&'a str),
+    Inline(&'a str),
+}
+
+/// Reads, checks and names a pod for this scenario.
+pub fn load(world: &PodWorld, manifest: ManifestRef<'_>, rename: Option<&str>, step: &Step) -> Result<Pod, StepFailure> {
+    let mut pod = match manifest {
+        ManifestRef::Fixture(file) => {
+            let path = world.ctx.fixtures_dir.join("pods").join(file);
+            manifest::load_pod_file(&path).map_err(|e| StepFailure::new(e.to_string()))?
+        }
+        ManifestRef::Inline(text) => {
+            // The docstring's text starts two lines below the step (after the opening quotes).
+            let source = Source { file: "(inline manifest)".into(), first_line: step.position.line + 2 };
+            manifest::load_pod(text, &source).map_err(|e| StepFailure::new(e.to_string()))?
+        }
+    };
+    if let Some(name) = rename {
+        pod.metadata.name = Some(name.to_string());
+    }
+    pod.metadata.namespace = Some(world.namespace.clone());
+    Ok(pod)
+}
+
+async fn create(world: &mut PodWorld, pod: Pod, running: bool) -> Result<(), StepFailure> {
+    let name = pod.metadata.name.clone().unwrap_or_default();
+    let created = world.target().create_pod(&pod).await?;
+    let r = PodRef { namespace: world.namespace.clone(), name: created.metadata.name.unwrap_or(name) };
+    world.pods.push(r.clone());
+    if running {
+        wait_running(world, &r.name).await?;
+    }
+    Ok(())
+}
+
+fn docstring(step: &Step) -> Result<&str, StepFailure> {
+    step.docstring.as_deref().ok_or_else(|| StepFailure::new("this step needs the pod manifest as a docstring below it"))
+}
+
+#[given(regex = r#"^(?:a|the) (running )?pod from fixture "([^"]+)"$"#)]
+#[when(regex = r#"^(?:a|the) (running )?pod from fixture "([^"]+)"$"#)]
+async fn pod_from_fixture(world: &mut PodWorld, step: &Step, running: String, file: String) -> Result<(), StepFailure> {
+    let pod = load(world, ManifestRef::Fixture(&file), None, step)?;
+    let r = create(world, pod, !running.is_empty()).await;
+    record(world, r)
+}
+
+#[given(regex = r#"^(?:a|the) (running )?pod "([^"]+)" from fixture "([^"]+)"$"#)]
+#[when(regex = r#"^(?:a|the) (running )?pod "([^"]+)" from fixture "([^"]+)"$"#)]
+async fn named_pod_from_fixture(world: &mut PodWorld, step: &Step, running: String, name: String, file: String) -> Result<(), StepFailure> {
+    let pod = load(world, ManifestRef::Fixture(&file), Some(&name), step)?;
+    let r = create(world, pod, !running.is_empty()).await;
+    record(world, r)
+}
+
+#[given(regex = r#"^(?:a|the) (running )?pod:$"#)]
+#[when(regex = r#"^(?:a|the) (running )?pod:$"#)]
+async fn inline_pod(world: &mut PodWorld, step: &Step, running: String) -> Result<(), StepFailure> {
+    let pod = load(world, ManifestRef::Inline(docstring(step)?), None, step)?;
+    let r = create(world, pod, !running.is_empty()).await;
+    record(world, r)
+}
+
+#[given(regex = r#"^(?:a|the) (running )?pod "([^"]+)":$"#)]
+#[when(regex = r#"^(?:a|the) (running )?pod "([^"]+)":$"#)]
+async fn named_inline_pod(world: &mut PodWorld, step: &Step, running: String, name: String) -> Result<(), StepFailure> {
+    let pod = load(world, ManifestRef::Inline(docstring(step)?), Some(&name), step)?;
+    let r = create(world, pod, !running.is_empty()).await;
+    record(world, r)
+}
+
+/// Waits until the pod is Running and every container runs.
+pub async fn wait_running(world: &PodWorld, name: &str) -> Result<Pod, StepFailure> {
+    let r = world.pod_ref(name);
+    let target = world.target();
+    eventually(&format!("pod {name:?} running"), world.timeouts().pod, || async {
+        let pod = target.get_pod(&r).await?;
+        let status = pod.status.clone().unwrap_or_default();
+        let phase = status.phase.clone().unwrap_or_default();
+        let waiting: Vec<String> = status
+            .container_statuses
+            .iter()
+            .flatten()
+            .filter(|c| !c.state.as_ref().is_some_and(|s| s.running.is_some()))
+            .map(|c| format!("{} ({})", c.name, describe_state(c)))
+            .collect();
+        if phase == "Running" && waiting.is_empty() {
+            Ok(pod)
+        } else {
+            Err(StepFailure::mismatch(
+                format!("pod {name:?} is {phase}; not running: {}", waiting.join(", ")),
+                "phase Running, every container running",
+                format!("phase {phase}, not running: {}", waiting.join(", ")),
+            ))
+        }
+    })
+    .await
+}
+
+fn describe_state(c: &k8s_openapi::api::core::v1::ContainerStatus) -> String {
+    let Some(s) = &c.state else { return "no state".into() };
+    if let Some(w) = &s.waiting {
+        return format!("waiting: {}{}", w.reason.as_deref().unwrap_or(""), w.message.as_deref().map(|m| format!(": {m}")).unwrap_or_default());
+    }
+    if let Some(t) = &s.terminated {
+        return format!("terminated: exit code {}, {}", t.exit_code, t.reason.as_deref().unwrap_or(""));
+    }
+    "running".into()
+}
+
+#[given(regex = r#"^pod "([^"]+)" is running$"#)]
+#[then(regex = r#"^pod "([^"]+)" is running$"#)]
+async fn pod_is_running(world: &mut PodWorld, name: String) -> Result<(), StepFailure> {
+    let r = wait_running(world, &name).await.map(|_| ());
+    record(world, r)
+}
+
+#[then(regex = r#"^pod "([^"]+)" is in phase "([^"]+)"$"#)]
+async fn pod_in_phase(world: &mut PodWorld, name: String, phase: String) -> Result<(), StepFailure> {
+    let r = world.pod_ref(&name);
+    let target = world.target();
+    let res = eventually(&format!("pod {name:?} in phase {phase}"), world.timeouts().pod, || async {
+        let pod = target.get_pod(&r).await?;
+        let actual = pod.status.and_then(|s| s.phase).unwrap_or_default();
+        if actual == phase {
+            Ok(())
+        } else {
+            Err(StepFailure::mismatch(format!("pod {name:?} is in phase {actual}"), phase.clone(), actual))
+        }
+    })
+    .await;
+    record(world, res)
+}
+
+#[when(regex = r#"^I delete pod "([^"]+)"$"#)]
+async fn delete_pod(world: &mut PodWorld, name: String) -> Result<(), StepFailure> {
+    let r = world.pod_ref(&name);
+    let timeout = world.timeouts().pod;
+    tokio::time::timeout(timeout, world.target().delete_pod(&r))
+        .await
+        .map_err(|_| StepFailure::new(format!("deleting pod {name:?} did not finish within {timeout:?}")))??;
+    world.pods.retain(|p| p != &r);
+    Ok(())
+}
+
+#[then(regex = r#"^pod "([^"]+)" is gone$"#)]
+async fn pod_is_gone(world: &mut PodWorld, name: String) -> Result<(), StepFailure> {
+    let r = world.pod_ref(&name);
+    match world.target().get_pod(&r).await {
+        Err(crate::target::TargetError::NotFound(_)) => Ok(()),
+        Err(e) => Err(e.into()),
+        Ok(_) => Err(StepFailure::new(format!("pod {name:?} still exists"))),
+    }
+}
+
+#[when(regex = r#"^the main process of container "([^"]+)" of pod "([^"]+)" dies$"#)]
+async fn main_process_dies(world: &mut PodWorld, container: String, pod: String) -> Result<(), StepFailure> {
+    let r = world.pod_ref(&pod);
+    world.target().kill_container(&r, &container).await?;
+    Ok(())
+}
+
+#[then(regex = r#"^container "([^"]+)" of pod "([^"]+)" is running with restart count (\d+)$"#)]
+async fn running_with_restart_count(world: &mut PodWorld, container: String, pod: String, count: i32) -> Result<(), StepFailure> {
+    let r = world.pod_ref(&pod);
+    let target = world.target();
+    let res = eventually(&format!("container {container:?} of pod {pod:?} running with restart count {count}"), world.timeouts().pod, || async {
+        let p = target.get_pod(&r).await?;
+        let status = p.status.and_then(|s| s.container_statuses).unwrap_or_default().into_iter().find(|c| c.name == container);
+        let Some(c) = status else { return Err(StepFailure::new(format!("pod {pod:?} reports no status for container {container:?}"))) };
+        let running = c.state.as_ref().is_some_and(|s| s.running.is_some());
+        let actual = format!("restart count {}, {}", c.restart_count, describe_state(&c));
+        if running && c.restart_count == count {
+            Ok(())
+        } else {
+            Err(StepFailure::mismatch(format!("container {container:?} has {actual}"), format!("restart count {count}, running"), actual))
+        }
+    })
+    .await;
+    record(world, res)
+}
+
+#[then(regex = r#"^pods "([^"]+)" and "([^"]+)" have different IPs$"#)]
+async fn different_ips(world: &mut PodWorld, a: String, b: String) -> Result<(), StepFailure> {
+    let (ia, ib) = (pod_ip(world, &a).await?, pod_ip(world, &b).await?);
+    if ia == ib {
+        return record(world, Err(StepFailure::mismatch(format!("pods {a:?} and {b:?} both have IP {ia}"), format!("an IP other than {ia}"), ib)));
+    }
+    Ok(())
+}
+
+async fn pod_ip(world: &PodWorld, name: &str) -> Result<String, StepFailure> {
+    let p = world.target().get_pod(&world.pod_ref(name)).await?;
+    p.status.and_then(|s| s.pod_ip).ok_or_else(|| StepFailure::new(format!("pod {name:?} has no IP")))
+}
+
+/// The pod manifest a step creates, if it is a pod-creating step (for checks before a run).
+pub fn manifest_of(step: &Step) -> Option<ManifestRef<'_>> {
+    static FIXTURE: std::sync::LazyLock<regex::Regex> =
+        std::sync::LazyLock::new(|| regex::Regex::new(r#"^(?:a|the) (?:running )?pod (?:"[^"]+" )?from fixture "([^"]+)"$"#).unwrap());
+    static INLINE: std::sync::LazyLock<regex::Regex> =
+        std::sync::LazyLock::new(|| regex::Regex::new(r#"^(?:a|the) (?:running )?pod(?: "[^"]+")?:$"#).unwrap());
+    if let Some(c) = FIXTURE.captures(&step.value) {
+        return Some(ManifestRef::Fixture(c.get(1).unwrap().as_str()));
+    }
+    if INLINE.is_match(&step.value) {
+        return step.docstring.as_deref().map(ManifestRef::Inline);
+    }
+    None
+}
