@@ -27,6 +27,8 @@ pub struct ImageStore {
     recipes: Vec<(String, Recipe)>,
     /// reference -> index into recipes
     references: BTreeMap<String, usize>,
+    /// One build at a time in this process (and a file lock across processes).
+    building: std::sync::Mutex<()>,
 }
 
 impl ImageStore {
@@ -44,7 +46,7 @@ impl ImageStore {
                 references.insert(reference.clone(), i);
             }
         }
-        Self { root: data_dir.join("images"), agent: agent.to_path_buf(), recipes, references }
+        Self { root: data_dir.join("images"), agent: agent.to_path_buf(), recipes, references, building: std::sync::Mutex::new(()) }
     }
 
     /// Every reference this store can resolve.
@@ -84,7 +86,15 @@ impl ImageStore {
             return Ok(image);
         }
         let build_err = |message: String| ImageError::Build { image: recipe.name.clone(), message };
+        let _one_at_a_time = self.building.lock().unwrap_or_else(|e| e.into_inner());
         fs::create_dir_all(&self.root).map_err(|e| build_err(format!("create {}: {e}", self.root.display())))?;
+        let lock_file = fs::File::create(self.root.join(".lock")).map_err(|e| build_err(format!("create lock: {e}")))?;
+        let _lock = nix::fcntl::Flock::lock(lock_file, nix::fcntl::FlockArg::LockExclusive)
+            .map_err(|(_, e)| build_err(format!("lock {}: {e}", self.root.display())))?;
+        // Another build may have finished while this one waited.
+        if fs::read_to_string(dir.join("stamp")).ok().as_deref() == Some(stamp.as_str()) {
+            return Ok(image);
+        }
         // Build beside, then swap in: a concurrent run never sees half an image.
         let tmp = self.root.join(format!(".build-{}-{}", recipe.name.replace('/', "_"), std::process::id()));
         let _ = fs::remove_dir_all(&tmp);

@@ -2,7 +2,7 @@
 //! shell command line, run with `sh -c` in the named container.
 
 use cucumber::gherkin::Step;
-use cucumber::{then, when};
+use cucumber::{given, then, when};
 
 use super::failure::record;
 use super::substitute::substitute;
@@ -57,6 +57,8 @@ fn last(world: &PodWorld) -> Result<&(String, ExecOutput), StepFailure> {
     world.last.as_ref().ok_or_else(|| StepFailure::new("no command was run before this step (use: I run \"...\" in container ... of pod ...)"))
 }
 
+#[given(regex = r#"^it succeeds$"#)]
+#[when(regex = r#"^it succeeds$"#)]
 #[then(regex = r#"^it succeeds$"#)]
 async fn it_succeeds(world: &mut PodWorld) -> Result<(), StepFailure> {
     let (what, out) = last(world)?;
@@ -64,6 +66,8 @@ async fn it_succeeds(world: &mut PodWorld) -> Result<(), StepFailure> {
     record(world, r)
 }
 
+#[given(regex = r#"^it fails with "(.*)"$"#)]
+#[when(regex = r#"^it fails with "(.*)"$"#)]
 #[then(regex = r#"^it fails with "(.*)"$"#)]
 async fn it_fails_with(world: &mut PodWorld, text: String) -> Result<(), StepFailure> {
     let (what, out) = last(world)?;
@@ -83,6 +87,8 @@ fn expect_failure(what: &str, out: &ExecOutput, text: &str) -> Result<(), StepFa
     ))
 }
 
+#[given(regex = r#"^its output is "(.*)"$"#)]
+#[when(regex = r#"^its output is "(.*)"$"#)]
 #[then(regex = r#"^its output is "(.*)"$"#)]
 async fn its_output_is(world: &mut PodWorld, expected: String) -> Result<(), StepFailure> {
     let expected = substitute(world, &expected).await?;
@@ -92,6 +98,8 @@ async fn its_output_is(world: &mut PodWorld, expected: String) -> Result<(), Ste
     record(world, r)
 }
 
+#[given(regex = r#"^its output contains "(.*)"$"#)]
+#[when(regex = r#"^its output contains "(.*)"$"#)]
 #[then(regex = r#"^its output contains "(.*)"$"#)]
 async fn its_output_contains(world: &mut PodWorld, expected: String) -> Result<(), StepFailure> {
     let expected = substitute(world, &expected).await?;
@@ -104,6 +112,8 @@ async fn its_output_contains(world: &mut PodWorld, expected: String) -> Result<(
     record(world, r)
 }
 
+#[given(regex = r#"^running "(.*)" in container "([^"]+)" of pod "([^"]+)" prints "(.*)"$"#)]
+#[when(regex = r#"^running "(.*)" in container "([^"]+)" of pod "([^"]+)" prints "(.*)"$"#)]
 #[then(regex = r#"^running "(.*)" in container "([^"]+)" of pod "([^"]+)" prints "(.*)"$"#)]
 async fn prints(world: &mut PodWorld, command: String, container: String, pod: String, expected: String) -> Result<(), StepFailure> {
     let expected = substitute(world, &expected).await?;
@@ -114,6 +124,8 @@ async fn prints(world: &mut PodWorld, command: String, container: String, pod: S
     record(world, r)
 }
 
+#[given(regex = r#"^running "(.*)" in container "([^"]+)" of pod "([^"]+)" prints:$"#)]
+#[when(regex = r#"^running "(.*)" in container "([^"]+)" of pod "([^"]+)" prints:$"#)]
 #[then(regex = r#"^running "(.*)" in container "([^"]+)" of pod "([^"]+)" prints:$"#)]
 async fn prints_docstring(world: &mut PodWorld, step: &Step, command: String, container: String, pod: String) -> Result<(), StepFailure> {
     let expected = step.docstring.as_deref().ok_or_else(|| StepFailure::new("this step needs the expected output as a docstring"))?;
@@ -125,6 +137,8 @@ async fn prints_docstring(world: &mut PodWorld, step: &Step, command: String, co
     record(world, r)
 }
 
+#[given(regex = r#"^running "(.*)" in container "([^"]+)" of pod "([^"]+)" eventually prints "(.*)"$"#)]
+#[when(regex = r#"^running "(.*)" in container "([^"]+)" of pod "([^"]+)" eventually prints "(.*)"$"#)]
 #[then(regex = r#"^running "(.*)" in container "([^"]+)" of pod "([^"]+)" eventually prints "(.*)"$"#)]
 async fn eventually_prints(world: &mut PodWorld, command: String, container: String, pod: String, expected: String) -> Result<(), StepFailure> {
     let expected = substitute(world, &expected).await?;
@@ -137,6 +151,8 @@ async fn eventually_prints(world: &mut PodWorld, command: String, container: Str
     record(world, r)
 }
 
+#[given(regex = r#"^running "(.*)" in container "([^"]+)" of pod "([^"]+)" succeeds$"#)]
+#[when(regex = r#"^running "(.*)" in container "([^"]+)" of pod "([^"]+)" succeeds$"#)]
 #[then(regex = r#"^running "(.*)" in container "([^"]+)" of pod "([^"]+)" succeeds$"#)]
 async fn succeeds(world: &mut PodWorld, command: String, container: String, pod: String) -> Result<(), StepFailure> {
     let r = match run(world, &command, &container, &pod).await {
@@ -147,6 +163,8 @@ async fn succeeds(world: &mut PodWorld, command: String, container: String, pod:
     record(world, r)
 }
 
+#[given(regex = r#"^running "(.*)" in container "([^"]+)" of pod "([^"]+)" fails with "(.*)"$"#)]
+#[when(regex = r#"^running "(.*)" in container "([^"]+)" of pod "([^"]+)" fails with "(.*)"$"#)]
 #[then(regex = r#"^running "(.*)" in container "([^"]+)" of pod "([^"]+)" fails with "(.*)"$"#)]
 async fn fails_with(world: &mut PodWorld, command: String, container: String, pod: String, text: String) -> Result<(), StepFailure> {
     let r = match run(world, &command, &container, &pod).await {
@@ -156,6 +174,8 @@ async fn fails_with(world: &mut PodWorld, command: String, container: String, po
     record(world, r)
 }
 
+#[given(regex = r#"^running "(.*)" in every container of pod "([^"]+)" prints "(.*)"$"#)]
+#[when(regex = r#"^running "(.*)" in every container of pod "([^"]+)" prints "(.*)"$"#)]
 #[then(regex = r#"^running "(.*)" in every container of pod "([^"]+)" prints "(.*)"$"#)]
 async fn every_container_prints(world: &mut PodWorld, command: String, pod: String, expected: String) -> Result<(), StepFailure> {
     let expected = substitute(world, &expected).await?;
@@ -172,6 +192,8 @@ async fn every_container_prints(world: &mut PodWorld, command: String, pod: Stri
     record(world, r)
 }
 
+#[given(regex = r#"^running "(.*)" prints the same in every container of pod "([^"]+)"$"#)]
+#[when(regex = r#"^running "(.*)" prints the same in every container of pod "([^"]+)"$"#)]
 #[then(regex = r#"^running "(.*)" prints the same in every container of pod "([^"]+)"$"#)]
 async fn same_in_every_container(world: &mut PodWorld, command: String, pod: String) -> Result<(), StepFailure> {
     let containers = all_containers(world, &pod).await?;
@@ -201,6 +223,8 @@ async fn same_in_every_container(world: &mut PodWorld, command: String, pod: Str
     record(world, r)
 }
 
+#[given(regex = r#"^running "(.*)" in pods "([^"]+)" and "([^"]+)" prints different values$"#)]
+#[when(regex = r#"^running "(.*)" in pods "([^"]+)" and "([^"]+)" prints different values$"#)]
 #[then(regex = r#"^running "(.*)" in pods "([^"]+)" and "([^"]+)" prints different values$"#)]
 async fn different_in_pods(world: &mut PodWorld, command: String, a: String, b: String) -> Result<(), StepFailure> {
     let mut values = Vec::new();

@@ -123,12 +123,15 @@ fn describe_state(c: &k8s_openapi::api::core::v1::ContainerStatus) -> String {
 }
 
 #[given(regex = r#"^pod "([^"]+)" is running$"#)]
+#[when(regex = r#"^pod "([^"]+)" is running$"#)]
 #[then(regex = r#"^pod "([^"]+)" is running$"#)]
 async fn pod_is_running(world: &mut PodWorld, name: String) -> Result<(), StepFailure> {
     let r = wait_running(world, &name).await.map(|_| ());
     record(world, r)
 }
 
+#[given(regex = r#"^pod "([^"]+)" is in phase "([^"]+)"$"#)]
+#[when(regex = r#"^pod "([^"]+)" is in phase "([^"]+)"$"#)]
 #[then(regex = r#"^pod "([^"]+)" is in phase "([^"]+)"$"#)]
 async fn pod_in_phase(world: &mut PodWorld, name: String, phase: String) -> Result<(), StepFailure> {
     let r = world.pod_ref(&name);
@@ -157,6 +160,8 @@ async fn delete_pod(world: &mut PodWorld, name: String) -> Result<(), StepFailur
     Ok(())
 }
 
+#[given(regex = r#"^pod "([^"]+)" is gone$"#)]
+#[when(regex = r#"^pod "([^"]+)" is gone$"#)]
 #[then(regex = r#"^pod "([^"]+)" is gone$"#)]
 async fn pod_is_gone(world: &mut PodWorld, name: String) -> Result<(), StepFailure> {
     let r = world.pod_ref(&name);
@@ -174,6 +179,8 @@ async fn main_process_dies(world: &mut PodWorld, container: String, pod: String)
     Ok(())
 }
 
+#[given(regex = r#"^container "([^"]+)" of pod "([^"]+)" is running with restart count (\d+)$"#)]
+#[when(regex = r#"^container "([^"]+)" of pod "([^"]+)" is running with restart count (\d+)$"#)]
 #[then(regex = r#"^container "([^"]+)" of pod "([^"]+)" is running with restart count (\d+)$"#)]
 async fn running_with_restart_count(world: &mut PodWorld, container: String, pod: String, count: i32) -> Result<(), StepFailure> {
     let r = world.pod_ref(&pod);
@@ -194,6 +201,8 @@ async fn running_with_restart_count(world: &mut PodWorld, container: String, pod
     record(world, res)
 }
 
+#[given(regex = r#"^pods "([^"]+)" and "([^"]+)" have different IPs$"#)]
+#[when(regex = r#"^pods "([^"]+)" and "([^"]+)" have different IPs$"#)]
 #[then(regex = r#"^pods "([^"]+)" and "([^"]+)" have different IPs$"#)]
 async fn different_ips(world: &mut PodWorld, a: String, b: String) -> Result<(), StepFailure> {
     let (ia, ib) = (pod_ip(world, &a).await?, pod_ip(world, &b).await?);

@@ -1,6 +1,6 @@
 //! Volumes as the node sees them (capability `node-access`).
 
-use cucumber::then;
+use cucumber::{given, then, when};
 
 use super::failure::record;
 use super::{PodWorld, StepFailure};
@@ -9,6 +9,8 @@ fn key(volume: &str, pod: &str) -> String {
     format!("volume {volume} of pod {pod}")
 }
 
+#[given(regex = r#"^volume "([^"]+)" of pod "([^"]+)" exists on the node$"#)]
+#[when(regex = r#"^volume "([^"]+)" of pod "([^"]+)" exists on the node$"#)]
 #[then(regex = r#"^volume "([^"]+)" of pod "([^"]+)" exists on the node$"#)]
 async fn volume_exists(world: &mut PodWorld, volume: String, pod: String) -> Result<(), StepFailure> {
     let path = world.target().node_volume_path(&world.pod_ref(&pod), &volume).await?;
@@ -18,6 +20,8 @@ async fn volume_exists(world: &mut PodWorld, volume: String, pod: String) -> Res
     record(world, r)
 }
 
+#[given(regex = r#"^volume "([^"]+)" of pod "([^"]+)" no longer exists on the node$"#)]
+#[when(regex = r#"^volume "([^"]+)" of pod "([^"]+)" no longer exists on the node$"#)]
 #[then(regex = r#"^volume "([^"]+)" of pod "([^"]+)" no longer exists on the node$"#)]
 async fn volume_gone(world: &mut PodWorld, volume: String, pod: String) -> Result<(), StepFailure> {
     let path = match world.remembered.get(&key(&volume, &pod)) {

@@ -43,6 +43,8 @@ pub(super) struct ContainerRecord {
     pub done: bool,
     /// When the pending restart is due.
     pub restart_due: Option<Instant>,
+    /// When to try again to create a container that could not be created (image, config).
+    pub retry_due: Option<Instant>,
 }
 
 #[derive(Debug, Clone)]
@@ -143,7 +145,7 @@ impl PodWorker {
             }
         }
         loop {
-            let due = self.state.lock().unwrap().containers.iter().filter_map(|c| c.restart_due).min();
+            let due = self.state.lock().unwrap().containers.iter().flat_map(|c| [c.restart_due, c.retry_due]).flatten().min();
             let sleep_until = due.unwrap_or_else(|| Instant::now() + Duration::from_secs(3600));
             tokio::select! {
                 _ = stop.changed() => break,
@@ -259,10 +261,13 @@ impl PodWorker {
         }
     }
 
+    /// The container could not be created: say why, and try again later, as the kubelet does.
     fn set_waiting(&self, name: &str, reason: &str, message: Option<String>) {
+        let retry = self.kubelet.config.backoff.initial.min(Duration::from_secs(5));
         let mut st = self.state.lock().unwrap();
         if let Some(rec) = st.containers.iter_mut().find(|c| c.name == name) {
             rec.waiting = Some((reason.to_string(), message));
+            rec.retry_due = Some(Instant::now() + retry);
         }
     }
 
@@ -305,6 +310,20 @@ impl PodWorker {
 
     async fn restart_due_containers(&self) {
         let now = Instant::now();
+        let retries: Vec<String> = {
+            let mut st = self.state.lock().unwrap();
+            st.containers
+                .iter_mut()
+                .filter(|c| c.retry_due.is_some_and(|t| t <= now))
+                .map(|c| {
+                    c.retry_due = None;
+                    c.name.clone()
+                })
+                .collect()
+        };
+        for name in retries {
+            self.start_container(&name).await;
+        }
         let due: Vec<(String, Option<ContainerId>)> = {
             let mut st = self.state.lock().unwrap();
             st.containers

@@ -1,0 +1,59 @@
+@hostname
+Feature: The hostname inside a pod is the pod's name, or its spec.hostname and subdomain
+  # "Containers within the Pod see the system hostname as being the same as the configured name
+  # for the Pod."  kubernetes.io/docs/concepts/workloads/pods/ ("Pod networking")
+  # "Currently when a Pod is created, its hostname is the Pod's metadata.name value. [...] The Pod
+  # spec has an optional hostname field [...] When specified, it takes precedence over the Pod's
+  # name to be the hostname of the Pod. [...] a Pod with hostname set to "foo", and subdomain set
+  # to "bar", in namespace "my-namespace", will have the fully qualified domain name (FQDN)
+  # "foo.bar.my-namespace.svc.cluster-domain.example"."
+  #   kubernetes.io/docs/concepts/services-networking/dns-pod-service/ ("Pod's hostname and subdomain fields")
+
+  Scenario: Every container of a pod sees the pod name as its hostname
+    Given a running pod from fixture "two-containers.yaml"
+    Then running "hostname" in every container of pod "two-containers" prints "two-containers"
+
+  Scenario: spec.hostname overrides the pod name
+    Given a running pod:
+      """
+      apiVersion: v1
+      kind: Pod
+      metadata:
+        name: named-by-spec
+      spec:
+        hostname: front
+        terminationGracePeriodSeconds: 0
+        containers:
+        - name: app
+          image: busybox:1.36
+          command: ["sleep", "3600"]
+      """
+    Then running "hostname" in container "app" of pod "named-by-spec" prints "front"
+
+  # e2e: test/e2e/network/dns.go, "should provide DNS for pods for Hostname"; the kubelet-managed
+  # /etc/hosts (test/e2e/common/node/kubelet_etc_hosts.go) carries the FQDN.
+  Scenario: With spec.subdomain the fully qualified name is hostname.subdomain.namespace.svc.cluster.local
+    Given a running pod:
+      """
+      apiVersion: v1
+      kind: Pod
+      metadata:
+        name: with-subdomain
+      spec:
+        hostname: foo
+        subdomain: bar
+        terminationGracePeriodSeconds: 0
+        containers:
+        - name: app
+          image: busybox:1.36
+          command: ["sleep", "3600"]
+      """
+    Then running "hostname" in container "app" of pod "with-subdomain" prints "foo"
+    And running "hostname -f" in container "app" of pod "with-subdomain" prints "foo.bar.{{namespace}}.svc.cluster.local"
+
+  # Pod networking: "Each Pod is assigned a unique IP address".
+  Scenario: Two pods have different hostnames and different IPs
+    Given a running pod "one" from fixture "two-containers.yaml"
+    And a running pod "two" from fixture "two-containers.yaml"
+    Then running "hostname" in pods "one" and "two" prints different values
+    And pods "one" and "two" have different IPs
