@@ -165,8 +165,7 @@ fn check_manifest(at: &str, m: ManifestRef<'_>, step: &gherkin::Step, fixtures_d
         }
         ManifestRef::Inline(text) => {
             let file = at.rsplit_once(':').map(|(f, _)| f).unwrap_or(at);
-            let source = crate::manifest::Source { file: file.into(), first_line: step.position.line + 2 };
-            crate::manifest::load_pod(text, &source).map_err(|e| e.to_string())
+            crate::manifest::load_pod(text, &steps::docstring_source(file, step)).map_err(|e| e.to_string())
         }
     };
     match loaded {

@@ -16,6 +16,12 @@ pub enum ManifestRef<'a> {
     Inline(&'a str),
 }
 
+/// Where a step's docstring text is: gherkin keeps the newline after the opening quotes, so the
+/// text's first line is the line of the quotes, one below the step.
+pub fn docstring_source(file: &str, step: &Step) -> Source {
+    Source { file: file.into(), first_line: step.position.line + 1 }
+}
+
 /// Reads, checks and names a pod for this scenario.
 pub fn load(world: &PodWorld, manifest: ManifestRef<'_>, rename: Option<&str>, step: &Step) -> Result<Pod, StepFailure> {
     let mut pod = match manifest {
@@ -24,9 +30,7 @@ pub fn load(world: &PodWorld, manifest: ManifestRef<'_>, rename: Option<&str>, s
             manifest::load_pod_file(&path).map_err(|e| StepFailure::new(e.to_string()))?
         }
         ManifestRef::Inline(text) => {
-            // The docstring's text starts two lines below the step (after the opening quotes).
-            let source = Source { file: "(inline manifest)".into(), first_line: step.position.line + 2 };
-            manifest::load_pod(text, &source).map_err(|e| StepFailure::new(e.to_string()))?
+            manifest::load_pod(text, &docstring_source("(inline manifest)", step)).map_err(|e| StepFailure::new(e.to_string()))?
         }
     };
     if let Some(name) = rename {
