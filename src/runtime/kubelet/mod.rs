@@ -127,6 +127,12 @@ fn admit(pod: &Pod) -> Result<(), KubeletError> {
     if spec.host_network == Some(true) {
         return unsupported("hostNetwork".into());
     }
+    if spec.init_containers.as_ref().is_some_and(|c| !c.is_empty()) {
+        return unsupported("initContainers (not yet)".into());
+    }
+    if spec.host_ipc == Some(true) || spec.host_pid == Some(true) || spec.share_process_namespace == Some(true) {
+        return unsupported("hostIPC, hostPID or shareProcessNamespace (not yet)".into());
+    }
     for v in spec.volumes.iter().flatten() {
         if v.empty_dir.is_none() {
             return unsupported(format!("volume {:?}: only emptyDir volumes are supported", v.name));

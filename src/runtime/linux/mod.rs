@@ -15,6 +15,7 @@ pub mod spec;
 pub mod state;
 
 use std::collections::HashMap;
+use std::ffi::OsStr;
 use std::fs;
 use std::net::Ipv4Addr;
 use std::os::fd::{AsFd, OwnedFd};
@@ -206,14 +207,7 @@ impl LinuxRuntime {
 /// Starts a `podspec-shim` holder and waits for its "ready" line.
 async fn spawn_holder(shim: &Path, args: &[&str], procs: &Path) -> RuntimeResult<(Child, ProcessId)> {
     let what = format!("start {} {}", shim.display(), args.join(" "));
-    let mut child = Command::new(shim)
-        .args(args)
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .kill_on_drop(true)
-        .spawn()
-        .map_err(|e| RuntimeError::io(what.clone(), e))?;
+    let mut child = spawn_shim(shim, args.iter().map(OsStr::new), &what)?;
     let pid = child.id().ok_or_else(|| RuntimeError::failed(&what, "exited at once"))? as i32;
     let process = ProcessId::of(pid).ok_or_else(|| RuntimeError::failed(&what, "exited at once"))?;
     process.record(procs).map_err(|e| RuntimeError::io("record process", e))?;
@@ -221,10 +215,7 @@ async fn spawn_holder(shim: &Path, args: &[&str], procs: &Path) -> RuntimeResult
     let mut line = String::new();
     let read = tokio::time::timeout(READY_TIMEOUT, stdout.read_line(&mut line)).await;
     if line.trim() != "ready" {
-        let mut err = String::new();
-        if let Some(mut e) = child.stderr.take() {
-            let _ = tokio::time::timeout(Duration::from_secs(1), e.read_to_string(&mut err)).await;
-        }
+        let err = read_stderr(&mut child).await;
         let _ = child.start_kill();
         process.forget(procs);
         let why = match read {
@@ -235,6 +226,27 @@ async fn spawn_holder(shim: &Path, args: &[&str], procs: &Path) -> RuntimeResult
         return Err(RuntimeError::failed(what, privilege_hint(&why)));
     }
     Ok((child, process))
+}
+
+/// Starts `podspec-shim` with its output piped to podspec; it is killed if dropped.
+fn spawn_shim<'a>(shim: &Path, args: impl IntoIterator<Item = &'a OsStr>, what: &str) -> RuntimeResult<Child> {
+    Command::new(shim)
+        .args(args)
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .kill_on_drop(true)
+        .spawn()
+        .map_err(|e| RuntimeError::io(what.to_string(), e))
+}
+
+/// What a shim that failed said, waiting at most a second for it.
+async fn read_stderr(child: &mut Child) -> String {
+    let mut err = String::new();
+    if let Some(mut e) = child.stderr.take() {
+        let _ = tokio::time::timeout(Duration::from_secs(1), e.read_to_string(&mut err)).await;
+    }
+    err
 }
 
 /// Adds what the runtime needs to a permission error.
@@ -384,15 +396,7 @@ impl RuntimeService for LinuxRuntime {
     async fn start_container(&self, id: &ContainerId) -> RuntimeResult<()> {
         let c = self.container(id)?;
         let what = format!("start container {id}");
-        let mut child = Command::new(&self.paths.shim)
-            .arg("run")
-            .arg(&c.spec_path)
-            .stdin(Stdio::null())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .kill_on_drop(true)
-            .spawn()
-            .map_err(|e| RuntimeError::io(what.clone(), e))?;
+        let mut child = spawn_shim(&self.paths.shim, [OsStr::new("run"), c.spec_path.as_os_str()], &what)?;
         let shim = child.id().and_then(|pid| ProcessId::of(pid as i32));
         if let Some(p) = shim {
             let _ = p.record(&self.run.procs());
@@ -429,10 +433,7 @@ impl RuntimeService for LinuxRuntime {
             Some(StartReport::Started { .. }) => None,
             Some(StartReport::Failed { error }) => Some(error.clone()),
             None => {
-                let mut err = String::new();
-                if let Some(mut e) = child.stderr.take() {
-                    let _ = tokio::time::timeout(Duration::from_secs(1), e.read_to_string(&mut err)).await;
-                }
+                let err = read_stderr(&mut child).await;
                 let _ = child.start_kill();
                 let why = privilege_hint(err.trim());
                 let mut live = c.live.lock().unwrap();

@@ -1,0 +1,18 @@
+#!/usr/bin/env bash
+# Installs the Debian packages podspec needs on a fresh Debian bookworm machine (as root):
+# busybox-static, from which the fixture image is built. Does nothing when they are there.
+set -euo pipefail
+
+packages=(busybox-static)
+missing=()
+for p in "${packages[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+if [ "${#missing[@]}" -gt 0 ]; then
+  if [ "$(id -u)" -ne 0 ]; then
+    echo "podspec needs the Debian packages: ${missing[*]} (run: sudo apt-get install -y ${missing[*]})" >&2
+    exit 1
+  fi
+  apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}" >/dev/null
+fi
