@@ -67,7 +67,10 @@ async fn wait_running(target: &dyn Target, p: &PodRef) -> Result<(), TargetError
     loop {
         let pod = target.get_pod(p).await?;
         let status = pod.status.unwrap_or_default();
-        let all_running = status.container_statuses.as_ref().is_some_and(|cs| cs.len() == 2 && cs.iter().all(|c| c.state.as_ref().is_some_and(|s| s.running.is_some())));
+        let all_running = status
+            .container_statuses
+            .as_ref()
+            .is_some_and(|cs| cs.len() == 2 && cs.iter().all(|c| c.state.as_ref().is_some_and(|s| s.running.is_some())));
         if all_running {
             return Ok(());
         }

@@ -173,7 +173,13 @@ async fn run(args: RunArgs) -> anyhow::Result<ExitCode> {
         Some(Err(e)) => Err(e.into()),
         Some(Ok(record)) => {
             let s = record.summary;
-            eprintln!("podspec: {} passed, {} failed, {} skipped; reports in {}", s.passed, s.failed, s.skipped, options.report_dir.display());
+            eprintln!(
+                "podspec: {} passed, {} failed, {} skipped; reports in {}",
+                s.passed,
+                s.failed,
+                s.skipped,
+                options.report_dir.display()
+            );
             Ok(if s.failed > 0 { ExitCode::from(1) } else { ExitCode::SUCCESS })
         }
     }
@@ -195,7 +201,12 @@ fn clean() -> anyhow::Result<ExitCode> {
     if report.is_empty() {
         println!("nothing to clean under {}", state.display());
     } else {
-        println!("removed {} run(s) left behind: {} process(es) ended, {} mount(s) removed", report.runs.len(), report.processes, report.mounts);
+        println!(
+            "removed {} run(s) left behind: {} process(es) ended, {} mount(s) removed",
+            report.runs.len(),
+            report.processes,
+            report.mounts
+        );
         for r in report.runs {
             println!("  {}", r.display());
         }

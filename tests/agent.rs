@@ -47,7 +47,8 @@ impl Drop for Killed {
 }
 
 fn start_listener(port: u16) -> (Killed, u16) {
-    let mut child = Killed(Command::new(AGENT).args(["listen", &port.to_string()]).stdout(Stdio::piped()).stderr(Stdio::piped()).spawn().unwrap());
+    let mut child =
+        Killed(Command::new(AGENT).args(["listen", &port.to_string()]).stdout(Stdio::piped()).stderr(Stdio::piped()).spawn().unwrap());
     let mut line = String::new();
     BufReader::new(child.0.stdout.take().unwrap()).read_line(&mut line).unwrap();
     let port = line.trim().strip_prefix("listening on 0.0.0.0:").and_then(|p| p.parse().ok()).unwrap_or_else(|| panic!("{line:?}"));
@@ -80,7 +81,8 @@ fn listen_then_connect_gets_the_greeting_and_a_second_listener_finds_the_port_in
     let out = agent(&["connect", "127.0.0.1", &port.to_string()]);
     assert!(text(&out.stdout).starts_with("hello from "), "{}", text(&out.stderr));
 
-    let mut second = Killed(Command::new(AGENT).args(["listen", &port.to_string()]).stderr(Stdio::piped()).stdout(Stdio::null()).spawn().unwrap());
+    let mut second =
+        Killed(Command::new(AGENT).args(["listen", &port.to_string()]).stderr(Stdio::piped()).stdout(Stdio::null()).spawn().unwrap());
     let deadline = Instant::now() + Duration::from_secs(10);
     let status = loop {
         if let Some(s) = second.0.try_wait().unwrap() {

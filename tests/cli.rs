@@ -133,7 +133,10 @@ fn a_failing_scenario_exits_1_and_the_report_shows_expected_against_actual() {
     let junit = fs::read_to_string(s.path().join("out/junit.xml")).unwrap();
     assert!(junit.contains("<failure") && junit.contains("prints"), "{junit}");
     let json: serde_json::Value = serde_json::from_str(&fs::read_to_string(s.path().join("out/report.json")).unwrap()).unwrap();
-    assert_eq!(json["scenarios"][0]["failure"]["step"], r#"Then running "hostname" in container "a" of pod "two-containers" prints "somebody-else""#);
+    assert_eq!(
+        json["scenarios"][0]["failure"]["step"],
+        r#"Then running "hostname" in container "a" of pod "two-containers" prints "somebody-else""#
+    );
     assert!(json["scenarios"][0]["failure"]["diff"].as_str().unwrap().contains("+two-containers"));
     s.assert_clean();
 }
@@ -148,7 +151,10 @@ fn tags_select_scenarios() {
 #[test]
 fn a_feature_syntax_error_names_file_and_line_and_exits_2() {
     let s = Scratch::new();
-    s.feature("broken.feature", "Feature: Broken\n  Scenario: one\n    Given a running pod from fixture \"two-containers.yaml\"\n  This line is no Gherkin\n");
+    s.feature(
+        "broken.feature",
+        "Feature: Broken\n  Scenario: one\n    Given a running pod from fixture \"two-containers.yaml\"\n  This line is no Gherkin\n",
+    );
     s.run().assert().code(2).stderr(predicate::str::contains("broken.feature:4").and(predicate::str::contains("syntax error")));
     s.assert_clean();
 }
@@ -156,7 +162,10 @@ fn a_feature_syntax_error_names_file_and_line_and_exits_2() {
 #[test]
 fn an_unknown_step_names_file_and_line_and_exits_2() {
     let s = Scratch::new();
-    s.feature("unknown.feature", "Feature: Unknown\n  Scenario: one\n    Given a running pod from fixture \"two-containers.yaml\"\n    Then the pod sings\n");
+    s.feature(
+        "unknown.feature",
+        "Feature: Unknown\n  Scenario: one\n    Given a running pod from fixture \"two-containers.yaml\"\n    Then the pod sings\n",
+    );
     s.run().assert().code(2).stderr(predicate::str::contains("unknown.feature:4: unknown step `Then the pod sings`"));
     s.assert_clean();
 }
@@ -178,7 +187,9 @@ fn an_invalid_fixture_manifest_names_the_file_and_exits_2() {
     s.fixture("no-image.yaml", "apiVersion: v1\nkind: Pod\nmetadata:\n  name: no-image\nspec:\n  containers:\n  - name: a\n");
     s.feature("invalid.feature", "Feature: Invalid\n  Scenario: one\n    Given a running pod from fixture \"no-image.yaml\"\n");
     s.run().assert().code(2).stderr(
-        predicate::str::contains("no-image.yaml").and(predicate::str::contains("spec.containers[0].image: Required value")).and(predicate::str::contains("invalid.feature:3")),
+        predicate::str::contains("no-image.yaml")
+            .and(predicate::str::contains("spec.containers[0].image: Required value"))
+            .and(predicate::str::contains("invalid.feature:3")),
     );
     s.assert_clean();
 }
@@ -186,9 +197,15 @@ fn an_invalid_fixture_manifest_names_the_file_and_exits_2() {
 #[test]
 fn an_image_that_is_not_available_locally_is_named_and_exits_2() {
     let s = Scratch::new();
-    s.fixture("nginx.yaml", "apiVersion: v1\nkind: Pod\nmetadata:\n  name: web\nspec:\n  containers:\n  - name: web\n    image: nginx:1.25\n");
+    s.fixture(
+        "nginx.yaml",
+        "apiVersion: v1\nkind: Pod\nmetadata:\n  name: web\nspec:\n  containers:\n  - name: web\n    image: nginx:1.25\n",
+    );
     s.feature("image.feature", "Feature: Image\n  Scenario: one\n    Given a running pod from fixture \"nginx.yaml\"\n");
-    s.run().assert().code(2).stderr(predicate::str::contains("image.feature:3").and(predicate::str::contains("\"nginx:1.25\" is not available locally")));
+    s.run()
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains("image.feature:3").and(predicate::str::contains("\"nginx:1.25\" is not available locally")));
     s.assert_clean();
 }
 

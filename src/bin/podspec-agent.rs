@@ -170,9 +170,7 @@ fn run(args: Vec<OsString>) -> i32 {
     let args: Result<Vec<String>, OsString> = args.into_iter().map(OsString::into_string).collect();
     let result = match args {
         Ok(args) => dispatch(&args),
-        Err(bad) => Err(Failure::Usage(format!(
-            "podspec-agent: argument {bad:?} is not valid UTF-8"
-        ))),
+        Err(bad) => Err(Failure::Usage(format!("podspec-agent: argument {bad:?} is not valid UTF-8"))),
     };
     match result {
         Ok(out) => match print_stdout(&out) {
@@ -191,20 +189,14 @@ fn run(args: Vec<OsString>) -> i32 {
 
 fn dispatch(args: &[String]) -> Result<String, Failure> {
     let Some((name, rest)) = args.split_first() else {
-        return Err(Failure::Usage(format!(
-            "podspec-agent: no subcommand given\n\n{}",
-            usage()
-        )));
+        return Err(Failure::Usage(format!("podspec-agent: no subcommand given\n\n{}", usage())));
     };
     if name == "-h" || name == "--help" {
         return Ok(usage());
     }
     match SUBCOMMANDS.iter().find(|sub| sub.name == name) {
         Some(sub) => (sub.run)(rest),
-        None => Err(Failure::Usage(format!(
-            "podspec-agent: unknown subcommand '{name}'\n\n{}",
-            usage()
-        ))),
+        None => Err(Failure::Usage(format!("podspec-agent: unknown subcommand '{name}'\n\n{}", usage()))),
     }
 }
 
@@ -235,9 +227,7 @@ fn usage() -> String {
 /// The "usage: ..." line of one subcommand.
 fn synopsis(name: &str) -> String {
     match SUBCOMMANDS.iter().find(|sub| sub.name == name) {
-        Some(sub) => format!("usage: podspec-agent {} {}", sub.name, sub.args)
-            .trim_end()
-            .to_string(),
+        Some(sub) => format!("usage: podspec-agent {} {}", sub.name, sub.args).trim_end().to_string(),
         None => "run 'podspec-agent help' for usage".to_string(),
     }
 }
@@ -249,46 +239,27 @@ fn synopsis(name: &str) -> String {
 /// Exactly `N` arguments, or a usage error.
 fn expect_args<'a, const N: usize>(sub: &str, args: &'a [String]) -> Result<[&'a str; N], Failure> {
     if args.len() != N {
-        return Err(Failure::usage(
-            sub,
-            format!("expected {N} argument(s), got {}", args.len()),
-        ));
+        return Err(Failure::usage(sub, format!("expected {N} argument(s), got {}", args.len())));
     }
     Ok(std::array::from_fn(|i| args[i].as_str()))
 }
 
 fn parse_number<T: FromStr>(sub: &str, what: &str, value: &str) -> Result<T, Failure> {
-    value.parse().map_err(|_| {
-        Failure::usage(
-            sub,
-            format!("{what} must be an integer in range, got '{value}'"),
-        )
-    })
+    value.parse().map_err(|_| Failure::usage(sub, format!("{what} must be an integer in range, got '{value}'")))
 }
 
 /// A SysV IPC key: decimal (may be negative, as key_t is signed) or 0x-hexadecimal.
 fn parse_key(sub: &str, value: &str) -> Result<libc::key_t, Failure> {
-    let parsed = match value
-        .strip_prefix("0x")
-        .or_else(|| value.strip_prefix("0X"))
-    {
+    let parsed = match value.strip_prefix("0x").or_else(|| value.strip_prefix("0X")) {
         Some(hex) => u32::from_str_radix(hex, 16).ok().map(|k| k as libc::key_t),
-        None => value
-            .parse::<i64>()
-            .ok()
-            .filter(|k| (i64::from(i32::MIN)..=i64::from(u32::MAX)).contains(k))
-            .map(|k| k as u32 as libc::key_t),
+        None => {
+            value.parse::<i64>().ok().filter(|k| (i64::from(i32::MIN)..=i64::from(u32::MAX)).contains(k)).map(|k| k as u32 as libc::key_t)
+        }
     };
     match parsed {
-        Some(libc::IPC_PRIVATE) => Err(Failure::usage(
-            sub,
-            "KEY 0 is IPC_PRIVATE, which cannot be found again by key",
-        )),
+        Some(libc::IPC_PRIVATE) => Err(Failure::usage(sub, "KEY 0 is IPC_PRIVATE, which cannot be found again by key")),
         Some(key) => Ok(key),
-        None => Err(Failure::usage(
-            sub,
-            format!("KEY must be a 32-bit integer (decimal or 0x-hex), got '{value}'"),
-        )),
+        None => Err(Failure::usage(sub, format!("KEY must be a 32-bit integer (decimal or 0x-hex), got '{value}'"))),
     }
 }
 
@@ -401,36 +372,26 @@ fn shm_create(key: libc::key_t, text: &str) -> Result<libc::c_int, Failure> {
     let id = unsafe { libc::shmget(key, SEGMENT_SIZE, libc::IPC_CREAT | libc::IPC_EXCL | 0o666) };
     if id < 0 {
         let err = io::Error::last_os_error();
-        return Err(Failure::os(
-            SUB,
-            format!("cannot create SysV shared memory segment with key {key}"),
-            err,
-        ));
+        return Err(Failure::os(SUB, format!("cannot create SysV shared memory segment with key {key}"), err));
     }
     let written = shm_attach(id, false).map(|mut region| region.write_text(text));
     if let Err(err) = written {
         shm_remove(id);
-        return Err(Failure::os(
-            SUB,
-            format!("cannot attach new segment {id} (key {key}); removed it"),
-            err,
-        ));
+        return Err(Failure::os(SUB, format!("cannot attach new segment {id} (key {key}); removed it"), err));
     }
     Ok(id)
 }
 
 fn shm_read(sub: &str, key: libc::key_t) -> Result<String, Failure> {
     let id = shm_lookup(sub, key)?;
-    let region = shm_attach(id, true)
-        .map_err(|err| Failure::os(sub, format!("cannot attach segment {id} (key {key})"), err))?;
+    let region = shm_attach(id, true).map_err(|err| Failure::os(sub, format!("cannot attach segment {id} (key {key})"), err))?;
     Ok(text_until_nul(&region.read_bytes()))
 }
 
 /// Overwrites the text of an existing segment; returns its shmid.
 fn shm_write(sub: &str, key: libc::key_t, text: &str) -> Result<libc::c_int, Failure> {
     let id = shm_lookup(sub, key)?;
-    let mut region = shm_attach(id, false)
-        .map_err(|err| Failure::os(sub, format!("cannot attach segment {id} (key {key})"), err))?;
+    let mut region = shm_attach(id, false).map_err(|err| Failure::os(sub, format!("cannot attach segment {id} (key {key})"), err))?;
     check_fits(sub, text, region.len)?;
     region.write_text(text);
     Ok(id)
@@ -467,11 +428,7 @@ fn shm_attach(id: libc::c_int, read_only: bool) -> io::Result<SharedRegion> {
     if addr as isize == -1 {
         return Err(io::Error::last_os_error());
     }
-    Ok(SharedRegion {
-        ptr: addr.cast(),
-        len: stat.shm_segsz,
-        release: Release::SysvDetach,
-    })
+    Ok(SharedRegion { ptr: addr.cast(), len: stat.shm_segsz, release: Release::SysvDetach })
 }
 
 /// Marks segment `id` for removal (best effort, used to undo a failed create).
@@ -522,21 +479,13 @@ fn sem_create(key: libc::key_t, value: libc::c_int) -> Result<libc::c_int, Failu
     let id = unsafe { libc::semget(key, 1, libc::IPC_CREAT | libc::IPC_EXCL | 0o666) };
     if id < 0 {
         let err = io::Error::last_os_error();
-        return Err(Failure::os(
-            SUB,
-            format!("cannot create SysV semaphore set with key {key}"),
-            err,
-        ));
+        return Err(Failure::os(SUB, format!("cannot create SysV semaphore set with key {key}"), err));
     }
     // SAFETY: SETVAL takes a union semun by value and reads only its `val`.
     if unsafe { libc::semctl(id, 0, libc::SETVAL, Semun { val: value }) } < 0 {
         let err = io::Error::last_os_error();
         sem_remove(id);
-        return Err(Failure::os(
-            SUB,
-            format!("cannot set new semaphore {id} (key {key}) to {value}; removed it"),
-            err,
-        ));
+        return Err(Failure::os(SUB, format!("cannot set new semaphore {id} (key {key}) to {value}; removed it"), err));
     }
     Ok(id)
 }
@@ -545,24 +494,12 @@ fn sem_create(key: libc::key_t, value: libc::c_int) -> Result<libc::c_int, Failu
 fn sem_op(key: libc::key_t, delta: libc::c_short) -> Result<libc::c_int, Failure> {
     const SUB: &str = "sem-op";
     let id = sem_lookup(SUB, key)?;
-    let mut op = libc::sembuf {
-        sem_num: 0,
-        sem_op: delta,
-        sem_flg: libc::IPC_NOWAIT as libc::c_short,
-    };
+    let mut op = libc::sembuf { sem_num: 0, sem_op: delta, sem_flg: libc::IPC_NOWAIT as libc::c_short };
     // SAFETY: `op` is one valid sembuf that we own, and we pass nsops = 1.
     if unsafe { libc::semop(id, &mut op, 1) } < 0 {
         let err = io::Error::last_os_error();
-        let blocked = if err.raw_os_error() == Some(libc::EAGAIN) {
-            " would block"
-        } else {
-            ""
-        };
-        return Err(Failure::os(
-            SUB,
-            format!("semop {delta:+} on semaphore with key {key}{blocked}"),
-            err,
-        ));
+        let blocked = if err.raw_os_error() == Some(libc::EAGAIN) { " would block" } else { "" };
+        return Err(Failure::os(SUB, format!("semop {delta:+} on semaphore with key {key}{blocked}"), err));
     }
     sem_value(SUB, id)
 }
@@ -588,11 +525,7 @@ fn sem_value(sub: &str, id: libc::c_int) -> Result<libc::c_int, Failure> {
     // SAFETY: GETVAL takes no fourth argument and touches no memory of ours.
     let value = unsafe { libc::semctl(id, 0, libc::GETVAL) };
     if value < 0 {
-        return Err(Failure::os(
-            sub,
-            format!("cannot read semaphore {id}"),
-            io::Error::last_os_error(),
-        ));
+        return Err(Failure::os(sub, format!("cannot read semaphore {id}"), io::Error::last_os_error()));
     }
     Ok(value)
 }
@@ -625,16 +558,8 @@ fn cmd_posix_shm_read(args: &[String]) -> Result<String, Failure> {
 /// NAME without its optional leading '/'; it must be a single path component.
 fn posix_shm_name(sub: &str, name: &str) -> Result<String, Failure> {
     let bare = name.strip_prefix('/').unwrap_or(name);
-    if bare.is_empty()
-        || bare.len() > 255
-        || bare.contains(['/', '\0'])
-        || bare == "."
-        || bare == ".."
-    {
-        return Err(Failure::usage(
-            sub,
-            format!("NAME must be one path component (1-255 bytes, no '/'), got '{name}'"),
-        ));
+    if bare.is_empty() || bare.len() > 255 || bare.contains(['/', '\0']) || bare == "." || bare == ".." {
+        return Err(Failure::usage(sub, format!("NAME must be one path component (1-255 bytes, no '/'), got '{name}'")));
     }
     Ok(bare.to_string())
 }
@@ -656,54 +581,27 @@ fn posix_shm_open(path: &CString, flags: libc::c_int) -> io::Result<fs::File> {
 
 /// Maps `len` bytes of `file` shared, read-only or read-write.
 fn posix_shm_map(file: &fs::File, len: usize, writable: bool) -> io::Result<SharedRegion> {
-    let prot = if writable {
-        libc::PROT_READ | libc::PROT_WRITE
-    } else {
-        libc::PROT_READ
-    };
+    let prot = if writable { libc::PROT_READ | libc::PROT_WRITE } else { libc::PROT_READ };
     // SAFETY: a null address lets the kernel choose; `file` is open with the
     // needed access; on success the mapping lives until munmap in
     // SharedRegion::drop (and survives closing `file`).
-    let addr = unsafe {
-        libc::mmap(
-            ptr::null_mut(),
-            len,
-            prot,
-            libc::MAP_SHARED,
-            file.as_raw_fd(),
-            0,
-        )
-    };
+    let addr = unsafe { libc::mmap(ptr::null_mut(), len, prot, libc::MAP_SHARED, file.as_raw_fd(), 0) };
     if addr == libc::MAP_FAILED {
         return Err(io::Error::last_os_error());
     }
-    Ok(SharedRegion {
-        ptr: addr.cast(),
-        len,
-        release: Release::Munmap,
-    })
+    Ok(SharedRegion { ptr: addr.cast(), len, release: Release::Munmap })
 }
 
 /// Creates /NAME (failing if it exists) with SEGMENT_SIZE bytes holding `text`.
 fn posix_shm_create(name: &str, text: &str) -> Result<(), Failure> {
     const SUB: &str = "posix-shm-create";
     let path = posix_shm_path(name);
-    let file =
-        posix_shm_open(&path, libc::O_CREAT | libc::O_EXCL | libc::O_RDWR).map_err(|err| {
-            Failure::os(
-                SUB,
-                format!("cannot create POSIX shared memory object /{name}"),
-                err,
-            )
-        })?;
+    let file = posix_shm_open(&path, libc::O_CREAT | libc::O_EXCL | libc::O_RDWR)
+        .map_err(|err| Failure::os(SUB, format!("cannot create POSIX shared memory object /{name}"), err))?;
     if let Err((step, err)) = posix_shm_fill(&file, text) {
         // SAFETY: `path` is a valid NUL-terminated string that outlives the call.
         unsafe { libc::shm_unlink(path.as_ptr()) };
-        return Err(Failure::os(
-            SUB,
-            format!("{step} /{name} failed; removed it"),
-            err,
-        ));
+        return Err(Failure::os(SUB, format!("{step} /{name} failed; removed it"), err));
     }
     Ok(())
 }
@@ -711,10 +609,8 @@ fn posix_shm_create(name: &str, text: &str) -> Result<(), Failure> {
 /// Gives a new object its mode, size and text; on error names the failed step.
 fn posix_shm_fill(file: &fs::File, text: &str) -> Result<(), (&'static str, io::Error)> {
     // shm_open's mode is reduced by the umask; make it 0666, as for SysV segments.
-    file.set_permissions(fs::Permissions::from_mode(0o666))
-        .map_err(|err| ("fchmod", err))?;
-    file.set_len(SEGMENT_SIZE as u64)
-        .map_err(|err| ("ftruncate", err))?;
+    file.set_permissions(fs::Permissions::from_mode(0o666)).map_err(|err| ("fchmod", err))?;
+    file.set_len(SEGMENT_SIZE as u64).map_err(|err| ("ftruncate", err))?;
     let mut region = posix_shm_map(file, SEGMENT_SIZE, true).map_err(|err| ("mmap", err))?;
     region.write_text(text);
     Ok(())
@@ -730,17 +626,12 @@ fn posix_shm_read(name: &str) -> Result<String, Failure> {
         };
         Failure::os(SUB, what, err)
     })?;
-    let len = file
-        .metadata()
-        .map_err(|err| Failure::os(SUB, format!("cannot stat /{name}"), err))?
-        .len();
+    let len = file.metadata().map_err(|err| Failure::os(SUB, format!("cannot stat /{name}"), err))?.len();
     if len == 0 {
         return Ok(String::new());
     }
-    let len = usize::try_from(len)
-        .map_err(|_| Failure::failed(SUB, format!("/{name} is too large to map")))?;
-    let region = posix_shm_map(&file, len, false)
-        .map_err(|err| Failure::os(SUB, format!("cannot map /{name}"), err))?;
+    let len = usize::try_from(len).map_err(|_| Failure::failed(SUB, format!("/{name} is too large to map")))?;
+    let region = posix_shm_map(&file, len, false).map_err(|err| Failure::os(SUB, format!("cannot map /{name}"), err))?;
     Ok(text_until_nul(&region.read_bytes()))
 }
 
@@ -752,14 +643,10 @@ fn cmd_ns(args: &[String]) -> Result<String, Failure> {
     const SUB: &str = "ns";
     let [id] = expect_args(SUB, args)?;
     if !NAMESPACES.contains(&id) {
-        return Err(Failure::usage(
-            SUB,
-            format!("ID must be one of {}, got '{id}'", NAMESPACES.join(", ")),
-        ));
+        return Err(Failure::usage(SUB, format!("ID must be one of {}, got '{id}'", NAMESPACES.join(", "))));
     }
     let link = format!("/proc/self/ns/{id}");
-    let target =
-        fs::read_link(&link).map_err(|err| Failure::os(SUB, format!("readlink {link}"), err))?;
+    let target = fs::read_link(&link).map_err(|err| Failure::os(SUB, format!("readlink {link}"), err))?;
     Ok(target.to_string_lossy().into_owned())
 }
 
@@ -830,17 +717,10 @@ fn cmd_listen(args: &[String]) -> Result<String, Failure> {
     let [port] = expect_args(SUB, args)?;
     let port: u16 = parse_number(SUB, "PORT", port)?;
     let addr = SocketAddrV4::new(Ipv4Addr::UNSPECIFIED, port);
-    let listener =
-        TcpListener::bind(addr).map_err(|err| Failure::os(SUB, format!("bind {addr}"), err))?;
-    let bound = listener
-        .local_addr()
-        .map_err(|err| Failure::os(SUB, "getsockname", err))?;
-    let greeting = format!(
-        "hello from {}\n",
-        hostname().map_err(|err| Failure::os(SUB, "gethostname", err))?
-    );
-    print_stdout(&format!("listening on {bound}"))
-        .map_err(|err| Failure::os(SUB, "write to stdout", err))?;
+    let listener = TcpListener::bind(addr).map_err(|err| Failure::os(SUB, format!("bind {addr}"), err))?;
+    let bound = listener.local_addr().map_err(|err| Failure::os(SUB, "getsockname", err))?;
+    let greeting = format!("hello from {}\n", hostname().map_err(|err| Failure::os(SUB, "gethostname", err))?);
+    print_stdout(&format!("listening on {bound}")).map_err(|err| Failure::os(SUB, "write to stdout", err))?;
     serve(&listener, &greeting)
 }
 
@@ -877,19 +757,14 @@ fn cmd_connect(args: &[String]) -> Result<String, Failure> {
     let (host, port, timeout_ms) = match args {
         [host, port] => (host, port, DEFAULT_CONNECT_TIMEOUT_MS),
         [host, port, timeout] => (host, port, parse_number(SUB, "TIMEOUT_MS", timeout)?),
-        _ => {
-            return Err(Failure::usage(
-                SUB,
-                format!("expected 2 or 3 arguments, got {}", args.len()),
-            ))
-        }
+        _ => return Err(Failure::usage(SUB, format!("expected 2 or 3 arguments, got {}", args.len()))),
     };
     let port: u16 = parse_number(SUB, "PORT", port)?;
     if timeout_ms == 0 {
         return Err(Failure::usage(SUB, "TIMEOUT_MS must be positive"));
     }
-    let received = connect_and_read(host, port, Duration::from_millis(timeout_ms))
-        .map_err(|err| Failure::os(SUB, format!("{host}:{port}"), err))?;
+    let received =
+        connect_and_read(host, port, Duration::from_millis(timeout_ms)).map_err(|err| Failure::os(SUB, format!("{host}:{port}"), err))?;
     let text = String::from_utf8_lossy(&received);
     Ok(text.strip_suffix('\n').unwrap_or(&text).to_string())
 }
@@ -912,21 +787,10 @@ fn read_to_eof(mut stream: TcpStream, timeout: Duration) -> io::Result<Vec<u8>> 
     let mut received = Vec::new();
     match stream.read_to_end(&mut received) {
         Ok(_) => Ok(received),
-        Err(err)
-            if matches!(
-                err.kind(),
-                io::ErrorKind::WouldBlock | io::ErrorKind::TimedOut
-            ) =>
-        {
-            Err(io::Error::new(
-                io::ErrorKind::TimedOut,
-                format!(
-                    "no EOF within {} ms ({} bytes received)",
-                    timeout.as_millis(),
-                    received.len()
-                ),
-            ))
-        }
+        Err(err) if matches!(err.kind(), io::ErrorKind::WouldBlock | io::ErrorKind::TimedOut) => Err(io::Error::new(
+            io::ErrorKind::TimedOut,
+            format!("no EOF within {} ms ({} bytes received)", timeout.as_millis(), received.len()),
+        )),
         Err(err) => Err(err),
     }
 }
@@ -1009,10 +873,7 @@ mod tests {
     }
 
     fn message(result: Result<impl std::fmt::Debug, Failure>) -> String {
-        result
-            .expect_err("expected a failure")
-            .message()
-            .to_string()
+        result.expect_err("expected a failure").message().to_string()
     }
 
     fn strings(args: &[&str]) -> Vec<String> {
@@ -1029,10 +890,7 @@ mod tests {
         assert_eq!(parse_key("t", "0xffffffff").unwrap(), -1);
         assert_eq!(parse_key("t", "4294967295").unwrap(), -1);
         for bad in ["0", "0x0", "abc", "", "4294967296", "0x1ffffffff"] {
-            assert!(
-                matches!(parse_key("t", bad), Err(Failure::Usage(_))),
-                "{bad}"
-            );
+            assert!(matches!(parse_key("t", bad), Err(Failure::Usage(_))), "{bad}");
         }
     }
 
@@ -1054,11 +912,7 @@ mod tests {
             let failure = dispatch(&strings(&args)).expect_err("usage error");
             assert_eq!(failure.exit_code(), 2, "{args:?}: {}", failure.message());
             if let Some(sub) = args.first().filter(|s| !s.starts_with("no-such")) {
-                assert!(
-                    failure.message().starts_with(&format!("{sub}: ")),
-                    "{}",
-                    failure.message()
-                );
+                assert!(failure.message().starts_with(&format!("{sub}: ")), "{}", failure.message());
             }
         }
     }
@@ -1067,11 +921,7 @@ mod tests {
     fn help_lists_every_subcommand() {
         let help = dispatch(&strings(&["help"])).unwrap();
         for sub in SUBCOMMANDS {
-            assert!(
-                help.contains(&format!("\n  {}", sub.name)),
-                "{} missing from:\n{help}",
-                sub.name
-            );
+            assert!(help.contains(&format!("\n  {}", sub.name)), "{} missing from:\n{help}", sub.name);
         }
         assert_eq!(dispatch(&strings(&["--help"])).unwrap(), help);
     }
@@ -1092,11 +942,7 @@ mod tests {
         let id = shm_create(key, "hello world").unwrap();
         assert_eq!(shm_read("t", key).unwrap(), "hello world");
         assert_eq!(shm_write("t", key, "bye").unwrap(), id);
-        assert_eq!(
-            shm_read("t", key).unwrap(),
-            "bye",
-            "a shorter text replaces the old one whole"
-        );
+        assert_eq!(shm_read("t", key).unwrap(), "bye", "a shorter text replaces the old one whole");
         let key_arg = key.to_string();
         assert_eq!(dispatch(&strings(&["shm-read", &key_arg])).unwrap(), "bye");
     }
@@ -1107,10 +953,7 @@ mod tests {
         let _guard = ShmKeyGuard(key);
         shm_create(key, "first").unwrap();
         let msg = message(shm_create(key, "second"));
-        assert!(
-            msg.starts_with("shm-create: cannot create SysV shared memory segment"),
-            "{msg}"
-        );
+        assert!(msg.starts_with("shm-create: cannot create SysV shared memory segment"), "{msg}");
         assert!(msg.contains("File exists"), "{msg}");
         assert_eq!(shm_read("t", key).unwrap(), "first");
     }
@@ -1120,14 +963,8 @@ mod tests {
         let key = unique_key();
         let failure = dispatch(&strings(&["shm-read", &key.to_string()])).unwrap_err();
         assert_eq!(failure.exit_code(), 1);
-        let expected = format!(
-            "shm-read: no SysV shared memory segment with key {key}: No such file or directory"
-        );
-        assert!(
-            failure.message().starts_with(&expected),
-            "{}",
-            failure.message()
-        );
+        let expected = format!("shm-read: no SysV shared memory segment with key {key}: No such file or directory");
+        assert!(failure.message().starts_with(&expected), "{}", failure.message());
         assert!(message(shm_write("shm-write", key, "x")).starts_with("shm-write: no SysV"));
     }
 
@@ -1139,10 +976,7 @@ mod tests {
         let too_long = "x".repeat(SEGMENT_SIZE);
         let failure = dispatch(&strings(&["shm-create", &key_arg, &too_long])).unwrap_err();
         assert_eq!(failure.exit_code(), 1);
-        assert!(
-            !shm_exists(key),
-            "nothing is created for a text that does not fit"
-        );
+        assert!(!shm_exists(key), "nothing is created for a text that does not fit");
         let longest = "y".repeat(SEGMENT_SIZE - 1);
         dispatch(&strings(&["shm-create", &key_arg, &longest])).unwrap();
         assert_eq!(shm_read("t", key).unwrap(), longest);
@@ -1159,14 +993,8 @@ mod tests {
         let id = dispatch(&strings(&["sem-create", &key_arg, "3"])).unwrap();
         assert!(id.parse::<i32>().unwrap() >= 0);
         assert_eq!(dispatch(&strings(&["sem-get", &key_arg])).unwrap(), "3");
-        assert_eq!(
-            dispatch(&strings(&["sem-op", &key_arg, "-2"])).unwrap(),
-            "1"
-        );
-        assert_eq!(
-            dispatch(&strings(&["sem-op", &key_arg, "+4"])).unwrap(),
-            "5"
-        );
+        assert_eq!(dispatch(&strings(&["sem-op", &key_arg, "-2"])).unwrap(), "1");
+        assert_eq!(dispatch(&strings(&["sem-op", &key_arg, "+4"])).unwrap(), "5");
         assert_eq!(sem_op(key, -5).unwrap(), 0);
     }
 
@@ -1176,16 +1004,8 @@ mod tests {
         let _guard = SemKeyGuard(key);
         sem_create(key, 0).unwrap();
         let msg = message(sem_op(key, -1));
-        assert!(
-            msg.starts_with(&format!(
-                "sem-op: semop -1 on semaphore with key {key} would block: "
-            )),
-            "{msg}"
-        );
-        assert!(
-            msg.contains(&io::Error::from_raw_os_error(libc::EAGAIN).to_string()),
-            "{msg}"
-        );
+        assert!(msg.starts_with(&format!("sem-op: semop -1 on semaphore with key {key} would block: ")), "{msg}");
+        assert!(msg.contains(&io::Error::from_raw_os_error(libc::EAGAIN).to_string()), "{msg}");
     }
 
     #[test]
@@ -1193,18 +1013,10 @@ mod tests {
         let key = unique_key();
         let _guard = SemKeyGuard(key);
         let msg = message(dispatch(&strings(&["sem-get", &key.to_string()])));
-        assert!(
-            msg.starts_with(&format!(
-                "sem-get: no SysV semaphore set with key {key}: No such file"
-            )),
-            "{msg}"
-        );
+        assert!(msg.starts_with(&format!("sem-get: no SysV semaphore set with key {key}: No such file")), "{msg}");
         let msg = message(sem_create(key, 1 << 20));
         assert!(msg.contains("removed it"), "{msg}");
-        assert!(
-            !sem_exists(key),
-            "a set that could not be initialised is removed"
-        );
+        assert!(!sem_exists(key), "a set that could not be initialised is removed");
         sem_create(key, 1).unwrap();
         assert!(message(sem_create(key, 1)).contains("File exists"));
     }
@@ -1215,17 +1027,9 @@ mod tests {
     fn posix_shm_create_and_read() {
         let name = unique_posix_name();
         let _guard = PosixShmGuard(name.clone());
-        let out = dispatch(&strings(&[
-            "posix-shm-create",
-            &format!("/{name}"),
-            "hello posix",
-        ]))
-        .unwrap();
+        let out = dispatch(&strings(&["posix-shm-create", &format!("/{name}"), "hello posix"])).unwrap();
         assert_eq!(out, name);
-        assert_eq!(
-            dispatch(&strings(&["posix-shm-read", &name])).unwrap(),
-            "hello posix"
-        );
+        assert_eq!(dispatch(&strings(&["posix-shm-read", &name])).unwrap(), "hello posix");
         let msg = message(posix_shm_create(&name, "again"));
         assert!(msg.contains("File exists"), "{msg}");
     }
@@ -1235,14 +1039,8 @@ mod tests {
         let name = unique_posix_name();
         let failure = dispatch(&strings(&["posix-shm-read", &name])).unwrap_err();
         assert_eq!(failure.exit_code(), 1);
-        let expected = format!(
-            "posix-shm-read: no POSIX shared memory object /{name}: No such file or directory"
-        );
-        assert!(
-            failure.message().starts_with(&expected),
-            "{}",
-            failure.message()
-        );
+        let expected = format!("posix-shm-read: no POSIX shared memory object /{name}: No such file or directory");
+        assert!(failure.message().starts_with(&expected), "{}", failure.message());
     }
 
     // ---- namespaces, addresses, hostname ----
@@ -1271,10 +1069,6 @@ mod tests {
     #[test]
     fn hostname_matches_the_kernel() {
         let expected = fs::read_to_string("/proc/sys/kernel/hostname").unwrap();
-        assert_eq!(
-            dispatch(&strings(&["hostname"])).unwrap(),
-            expected.trim_end()
-        );
+        assert_eq!(dispatch(&strings(&["hostname"])).unwrap(), expected.trim_end());
     }
-
 }

@@ -54,10 +54,7 @@ impl Recipe {
     }
 
     pub fn builtin() -> Vec<(String, Self)> {
-        BUILTIN
-            .iter()
-            .map(|(src, text)| (src.to_string(), Self::parse(src, text).expect("built-in recipes parse")))
-            .collect()
+        BUILTIN.iter().map(|(src, text)| (src.to_string(), Self::parse(src, text).expect("built-in recipes parse"))).collect()
     }
 }
 

@@ -139,11 +139,13 @@ impl ImageStore {
     fn build_into(&self, recipe: &Recipe, dir: &Path) -> Result<(), ImageError> {
         let err = |message: String| ImageError::Build { image: recipe.name.clone(), message };
         let rootfs = dir.join("rootfs");
-        for d in ["bin", "sbin", "usr/bin", "usr/sbin", "usr/local/bin", "etc", "tmp", "proc", "sys", "dev", "root", "var", "lib", "lib64"] {
+        for d in ["bin", "sbin", "usr/bin", "usr/sbin", "usr/local/bin", "etc", "tmp", "proc", "sys", "dev", "root", "var", "lib", "lib64"]
+        {
             fs::create_dir_all(rootfs.join(d)).map_err(|e| err(format!("create /{d}: {e}")))?;
         }
         fs::set_permissions(rootfs.join("tmp"), fs::Permissions::from_mode(0o1777)).map_err(|e| err(format!("chmod /tmp: {e}")))?;
-        write_file(&rootfs, "etc/passwd", "root:x:0:0:root:/root:/bin/sh\nnobody:x:65534:65534:nobody:/nonexistent:/bin/false\n").map_err(err)?;
+        write_file(&rootfs, "etc/passwd", "root:x:0:0:root:/root:/bin/sh\nnobody:x:65534:65534:nobody:/nonexistent:/bin/false\n")
+            .map_err(err)?;
         write_file(&rootfs, "etc/group", "root:x:0:\nnobody:x:65534:\n").map_err(err)?;
         write_file(&rootfs, "etc/hosts", "127.0.0.1\tlocalhost\n").map_err(err)?;
         write_file(&rootfs, "etc/hostname", "").map_err(err)?;

@@ -50,19 +50,21 @@ impl std::error::Error for ManifestError {}
 /// kubectl's strict field validation), without semantic validation.
 pub fn parse_pod(text: &str, source: &Source) -> Result<Pod, ManifestError> {
     let err = |line: Option<usize>, message: String| ManifestError { location: source.at(line), message };
-    let value: serde_yaml::Value =
-        serde_yaml::from_str(text).map_err(|e| err(e.location().map(|l| l.line()), format!("malformed YAML: {}", strip_location(&e.to_string()))))?;
+    let value: serde_yaml::Value = serde_yaml::from_str(text)
+        .map_err(|e| err(e.location().map(|l| l.line()), format!("malformed YAML: {}", strip_location(&e.to_string()))))?;
     if !value.is_mapping() {
         return Err(err(None, "a pod manifest must be a YAML mapping".into()));
     }
     let kind = value.get("kind").and_then(|k| k.as_str()).unwrap_or("");
     if kind != "Pod" {
         let line = line_of_key(text, "kind");
-        return Err(err(line, format!("expected kind: Pod, found {}", if kind.is_empty() { "no kind".to_string() } else { format!("kind: {kind}") })));
+        return Err(err(
+            line,
+            format!("expected kind: Pod, found {}", if kind.is_empty() { "no kind".to_string() } else { format!("kind: {kind}") }),
+        ));
     }
-    let pod: Pod = serde_yaml::from_str(text).map_err(|e| {
-        err(e.location().map(|l| l.line()), format!("invalid pod manifest: {}", strip_location(&e.to_string())))
-    })?;
+    let pod: Pod = serde_yaml::from_str(text)
+        .map_err(|e| err(e.location().map(|l| l.line()), format!("invalid pod manifest: {}", strip_location(&e.to_string()))))?;
     // Fields the Pod schema does not know are dropped by deserializing: find them.
     let original = serde_json::to_value(&value).map_err(|e| err(None, e.to_string()))?;
     let typed = serde_json::to_value(&pod).map_err(|e| err(None, e.to_string()))?;
@@ -104,11 +106,12 @@ fn strip_location(message: &str) -> String {
 
 fn line_of_key(text: &str, key: &str) -> Option<usize> {
     let needle = format!("{key}:");
-    text.lines().position(|l| {
-        let t = l.trim_start().trim_start_matches("- ");
-        t.starts_with(&needle) || t.starts_with(&format!("\"{key}\":"))
-    })
-    .map(|i| i + 1)
+    text.lines()
+        .position(|l| {
+            let t = l.trim_start().trim_start_matches("- ");
+            t.starts_with(&needle) || t.starts_with(&format!("\"{key}\":"))
+        })
+        .map(|i| i + 1)
 }
 
 fn unknown_fields(original: &serde_json::Value, typed: &serde_json::Value, path: &str, out: &mut Vec<String>) {
@@ -145,7 +148,9 @@ mod tests {
 
     #[test]
     fn a_good_manifest_loads() {
-        let pod = load_pod("apiVersion: v1\nkind: Pod\nmetadata:\n  name: web\nspec:\n  containers:\n  - name: a\n    image: busybox\n", &src()).unwrap();
+        let pod =
+            load_pod("apiVersion: v1\nkind: Pod\nmetadata:\n  name: web\nspec:\n  containers:\n  - name: a\n    image: busybox\n", &src())
+                .unwrap();
         assert_eq!(pod.metadata.name.as_deref(), Some("web"));
     }
 
@@ -158,8 +163,11 @@ mod tests {
 
     #[test]
     fn an_unknown_field_is_named_with_its_line() {
-        let e = parse_pod("apiVersion: v1\nkind: Pod\nmetadata:\n  name: web\nspec:\n  containers:\n  - name: a\n    imagee: busybox\n", &src())
-            .unwrap_err();
+        let e = parse_pod(
+            "apiVersion: v1\nkind: Pod\nmetadata:\n  name: web\nspec:\n  containers:\n  - name: a\n    imagee: busybox\n",
+            &src(),
+        )
+        .unwrap_err();
         assert_eq!(e.location, "features/x.feature:17");
         assert!(e.message.contains("spec.containers[0].imagee"), "{e}");
     }

@@ -57,7 +57,12 @@ impl FieldError {
     }
     pub fn not_supported(field: impl Into<String>, value: &str, supported: &[&str]) -> Self {
         let list = supported.iter().map(|s| format!("{s:?}")).collect::<Vec<_>>().join(", ");
-        Self { field: field.into(), kind: FieldErrorKind::NotSupported, value: Some(format!("{value:?}")), detail: format!("supported values: {list}") }
+        Self {
+            field: field.into(),
+            kind: FieldErrorKind::NotSupported,
+            value: Some(format!("{value:?}")),
+            detail: format!("supported values: {list}"),
+        }
     }
     pub fn not_found(field: impl Into<String>, value: &str) -> Self {
         Self { field: field.into(), kind: FieldErrorKind::NotFound, value: Some(format!("{value:?}")), detail: String::new() }
@@ -133,7 +138,9 @@ pub fn validate_pod_create(pod: &Pod) -> Vec<FieldError> {
         let detail = if name.len() > 253 {
             "must be no more than 253 characters".to_string()
         } else {
-            format!("{DNS1123_SUBDOMAIN_MSG} (e.g. 'example.com', regex used for validation is '{DNS1123_LABEL_FMT}(\\.{DNS1123_LABEL_FMT})*')")
+            format!(
+                "{DNS1123_SUBDOMAIN_MSG} (e.g. 'example.com', regex used for validation is '{DNS1123_LABEL_FMT}(\\.{DNS1123_LABEL_FMT})*')"
+            )
         };
         errs.push(FieldError::invalid("metadata.name", name, detail));
     }
@@ -221,10 +228,18 @@ mod tests {
     fn errors_read_as_kubernetes_prints_them() {
         let p = pod("apiVersion: v1\nkind: Pod\nmetadata: {name: Foo_bar}\nspec: {restartPolicy: Sometimes, containers: [{name: app, image: busybox}, {name: app}]}\n");
         let text: Vec<String> = validate_pod_create(&p).iter().map(ToString::to_string).collect();
-        assert!(text[0].starts_with("metadata.name: Invalid value: \"Foo_bar\": a lowercase RFC 1123 subdomain must consist of"), "{text:?}");
+        assert!(
+            text[0].starts_with("metadata.name: Invalid value: \"Foo_bar\": a lowercase RFC 1123 subdomain must consist of"),
+            "{text:?}"
+        );
         assert!(text.contains(&"spec.containers[1].name: Duplicate value: \"app\"".to_string()), "{text:?}");
         assert!(text.contains(&"spec.containers[1].image: Required value".to_string()), "{text:?}");
-        assert!(text.contains(&"spec.restartPolicy: Unsupported value: \"Sometimes\": supported values: \"Always\", \"OnFailure\", \"Never\"".to_string()), "{text:?}");
+        assert!(
+            text.contains(
+                &"spec.restartPolicy: Unsupported value: \"Sometimes\": supported values: \"Always\", \"OnFailure\", \"Never\"".to_string()
+            ),
+            "{text:?}"
+        );
     }
 
     #[test]

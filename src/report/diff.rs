@@ -48,10 +48,7 @@ mod tests {
 
     #[test]
     fn single_values_without_newline() {
-        assert_eq!(
-            unified("hello", "goodbye"),
-            "--- expected\n+++ actual\n@@ -1 +1 @@\n-hello\n+goodbye\n"
-        );
+        assert_eq!(unified("hello", "goodbye"), "--- expected\n+++ actual\n@@ -1 +1 @@\n-hello\n+goodbye\n");
     }
 
     #[test]
@@ -62,10 +59,7 @@ mod tests {
 
     #[test]
     fn empty_side_has_no_phantom_line() {
-        assert_eq!(
-            unified("", "goodbye"),
-            "--- expected\n+++ actual\n@@ -0,0 +1 @@\n+goodbye\n"
-        );
+        assert_eq!(unified("", "goodbye"), "--- expected\n+++ actual\n@@ -0,0 +1 @@\n+goodbye\n");
     }
 
     #[test]

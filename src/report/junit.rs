@@ -11,13 +11,9 @@
 
 use std::path::Path;
 
-use junit_report::{
-    Duration, OffsetDateTime, Report, TestCase, TestCaseBuilder, TestResult, TestSuiteBuilder,
-};
+use junit_report::{Duration, OffsetDateTime, Report, TestCase, TestCaseBuilder, TestResult, TestSuiteBuilder};
 
-use super::{
-    one_line, visible_chars, write_file, Failure, ReportError, RunRecord, ScenarioRecord, Status,
-};
+use super::{one_line, visible_chars, write_file, Failure, ReportError, RunRecord, ScenarioRecord, Status};
 
 /// `type` of the `<failure>` element of a failed scenario.
 pub const FAILURE_TYPE: &str = "StepFailed";
@@ -51,10 +47,7 @@ pub fn to_string(record: &RunRecord) -> Result<String, junit_report::Error> {
 /// Writes the JUnit XML of a run to `path`.
 pub fn write(record: &RunRecord, path: impl AsRef<Path>) -> Result<(), ReportError> {
     let path = path.as_ref();
-    let text = to_string(record).map_err(|source| ReportError::Junit {
-        path: path.to_path_buf(),
-        source,
-    })?;
+    let text = to_string(record).map_err(|source| ReportError::Junit { path: path.to_path_buf(), source })?;
     write_file(path, text.as_bytes())
 }
 
@@ -67,31 +60,19 @@ fn testcase(scenario: &ScenarioRecord) -> TestCase {
             let (message, text) = match &scenario.failure {
                 Some(failure) => (failure_message(failure), failure_text(scenario, failure)),
                 None => {
-                    let message = scenario
-                        .reason
-                        .as_deref()
-                        .map(one_line)
-                        .filter(|m| !m.is_empty())
-                        .unwrap_or_else(|| "scenario failed".to_owned());
-                    let text = format!(
-                        "Scenario: {}:{}\n\n{}",
-                        scenario.feature_path, scenario.line, message
-                    );
+                    let message =
+                        scenario.reason.as_deref().map(one_line).filter(|m| !m.is_empty()).unwrap_or_else(|| "scenario failed".to_owned());
+                    let text = format!("Scenario: {}:{}\n\n{}", scenario.feature_path, scenario.line, message);
                     (message, text)
                 }
             };
-            let mut builder =
-                TestCaseBuilder::failure(&name, time, FAILURE_TYPE, &xml_text(&message));
+            let mut builder = TestCaseBuilder::failure(&name, time, FAILURE_TYPE, &xml_text(&message));
             builder.set_trace(&cdata(&text));
             builder
         }
         Status::Skipped => match scenario.reason.as_deref().filter(|r| !r.trim().is_empty()) {
             Some(reason) => {
-                let mut builder = TestCaseBuilder::skipped_with_cause(
-                    &name,
-                    SKIPPED_TYPE,
-                    &xml_text(&one_line(reason)),
-                );
+                let mut builder = TestCaseBuilder::skipped_with_cause(&name, SKIPPED_TYPE, &xml_text(&one_line(reason)));
                 // `set_trace` ignores skipped cases; the result's fields are public.
                 if let TestResult::SkippedWithCause { cause, .. } = &mut builder.testcase.result {
                     if reason.trim().contains('\n') {
@@ -103,9 +84,7 @@ fn testcase(scenario: &ScenarioRecord) -> TestCase {
             None => TestCaseBuilder::skipped(&name),
         },
     };
-    builder
-        .set_classname(&xml_text(&scenario.feature))
-        .set_filepath(&xml_text(&scenario.feature_path));
+    builder.set_classname(&xml_text(&scenario.feature)).set_filepath(&xml_text(&scenario.feature_path));
     let mut testcase = builder.build();
     // The crate gives skipped cases a zero time; keep what was measured.
     testcase.time = time;
@@ -125,10 +104,7 @@ fn failure_message(failure: &Failure) -> String {
 
 /// The text of the `<failure>` element.
 fn failure_text(scenario: &ScenarioRecord, failure: &Failure) -> String {
-    let mut text = format!(
-        "Step: {}\nAt: {}:{}\n",
-        failure.step, scenario.feature_path, failure.step_line
-    );
+    let mut text = format!("Step: {}\nAt: {}:{}\n", failure.step, scenario.feature_path, failure.step_line);
     let message = failure.message.trim_end();
     if !message.is_empty() {
         text.push_str("\nMessage:\n");
@@ -157,10 +133,7 @@ fn failure_text(scenario: &ScenarioRecord, failure: &Failure) -> String {
 /// `text` with the characters XML 1.0 cannot carry (most C0 controls, e.g. the
 /// ESC of terminal colours) replaced by a visible `\u{..}` escape.
 fn xml_text(text: &str) -> String {
-    visible_chars(text, |c| {
-        matches!(c, '\t' | '\n' | '\r')
-            || matches!(c, '\u{20}'..='\u{D7FF}' | '\u{E000}'..='\u{FFFD}' | '\u{10000}'..)
-    })
+    visible_chars(text, |c| matches!(c, '\t' | '\n' | '\r') || matches!(c, '\u{20}'..='\u{D7FF}' | '\u{E000}'..='\u{FFFD}' | '\u{10000}'..))
 }
 
 /// `text` made safe for a CDATA section: XML-safe characters, and every `]]>`

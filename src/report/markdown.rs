@@ -34,23 +34,11 @@ fn render_into(md: &mut String, record: &RunRecord) -> std::fmt::Result {
     writeln!(md)?;
     writeln!(md, "- **Target:** {}", code(&record.target))?;
     writeln!(md, "- **podspec:** {}", inline(&record.podspec_version))?;
-    writeln!(
-        md,
-        "- **Started:** {}",
-        record.started.format("%Y-%m-%d %H:%M:%S UTC")
-    )?;
+    writeln!(md, "- **Started:** {}", record.started.format("%Y-%m-%d %H:%M:%S UTC"))?;
     writeln!(md, "- **Duration:** {}", duration(record.duration_ms()))?;
-    writeln!(
-        md,
-        "- **Features (SHA-256):** {}",
-        code(&record.features_sha256)
-    )?;
+    writeln!(md, "- **Features (SHA-256):** {}", code(&record.features_sha256))?;
     writeln!(md)?;
-    writeln!(
-        md,
-        "**{verdict}:** {summary} ({} scenarios)",
-        summary.total()
-    )?;
+    writeln!(md, "**{verdict}:** {summary} ({} scenarios)", summary.total())?;
 
     writeln!(md)?;
     writeln!(md, "## Features")?;
@@ -59,10 +47,7 @@ fn render_into(md: &mut String, record: &RunRecord) -> std::fmt::Result {
     if features.is_empty() {
         writeln!(md, "No scenarios were run.")?;
     } else {
-        writeln!(
-            md,
-            "| Feature | File | Passed | Failed | Skipped | Duration |"
-        )?;
+        writeln!(md, "| Feature | File | Passed | Failed | Skipped | Duration |")?;
         writeln!(md, "| --- | --- | ---: | ---: | ---: | ---: |")?;
         for feature in &features {
             let s = feature.summary;
@@ -81,23 +66,14 @@ fn render_into(md: &mut String, record: &RunRecord) -> std::fmt::Result {
 
     writeln!(md)?;
     writeln!(md, "## Failures")?;
-    let failed: Vec<&ScenarioRecord> = record
-        .scenarios
-        .iter()
-        .filter(|s| s.status == Status::Failed)
-        .collect();
+    let failed: Vec<&ScenarioRecord> = record.scenarios.iter().filter(|s| s.status == Status::Failed).collect();
     if failed.is_empty() {
         writeln!(md)?;
         writeln!(md, "None.")?;
     }
     for scenario in failed {
         writeln!(md)?;
-        writeln!(
-            md,
-            "### {} › {}",
-            inline(&scenario.feature),
-            inline(&scenario.name)
-        )?;
+        writeln!(md, "### {} › {}", inline(&scenario.feature), inline(&scenario.name))?;
         writeln!(md)?;
         writeln!(md, "- **Scenario:** {}", location(scenario, scenario.line))?;
         if !scenario.tags.is_empty() {
@@ -106,12 +82,7 @@ fn render_into(md: &mut String, record: &RunRecord) -> std::fmt::Result {
         writeln!(md, "- **Duration:** {}", duration(scenario.duration_ms))?;
         match &scenario.failure {
             Some(failure) => {
-                writeln!(
-                    md,
-                    "- **Step:** {} (line {})",
-                    code(&failure.step),
-                    failure.step_line
-                )?;
+                writeln!(md, "- **Step:** {} (line {})", code(&failure.step), failure.step_line)?;
                 let message = failure.message.trim();
                 if !message.is_empty() && !message.contains('\n') {
                     writeln!(md, "- **Message:** {}", inline(message))?;
@@ -128,9 +99,7 @@ fn render_into(md: &mut String, record: &RunRecord) -> std::fmt::Result {
                         fenced(md, "diff", &diff)?;
                     }
                     None => {
-                        for (label, value) in
-                            [("Expected", &failure.expected), ("Actual", &failure.actual)]
-                        {
+                        for (label, value) in [("Expected", &failure.expected), ("Actual", &failure.actual)] {
                             if let Some(value) = value {
                                 writeln!(md)?;
                                 writeln!(md, "{label}:")?;
@@ -151,11 +120,7 @@ fn render_into(md: &mut String, record: &RunRecord) -> std::fmt::Result {
     writeln!(md)?;
     writeln!(md, "## Skipped")?;
     writeln!(md)?;
-    let skipped: Vec<&ScenarioRecord> = record
-        .scenarios
-        .iter()
-        .filter(|s| s.status == Status::Skipped)
-        .collect();
+    let skipped: Vec<&ScenarioRecord> = record.scenarios.iter().filter(|s| s.status == Status::Skipped).collect();
     if skipped.is_empty() {
         writeln!(md, "None.")?;
     }
@@ -167,14 +132,7 @@ fn render_into(md: &mut String, record: &RunRecord) -> std::fmt::Result {
             .filter(|r| !r.is_empty())
             .map(inline)
             .unwrap_or_else(|| "*no reason given*".to_owned());
-        writeln!(
-            md,
-            "- {} › {} ({}): {}",
-            inline(&scenario.feature),
-            inline(&scenario.name),
-            location(scenario, scenario.line),
-            reason
-        )?;
+        writeln!(md, "- {} › {} ({}): {}", inline(&scenario.feature), inline(&scenario.name), location(scenario, scenario.line), reason)?;
     }
     Ok(())
 }
@@ -200,12 +158,7 @@ fn duration(ms: u64) -> String {
     } else if secs < 3600 {
         format!("{} min {} s", secs / 60, secs % 60)
     } else {
-        format!(
-            "{} h {} min {} s",
-            secs / 3600,
-            (secs % 3600) / 60,
-            secs % 60
-        )
+        format!("{} h {} min {} s", secs / 3600, (secs % 3600) / 60, secs % 60)
     }
 }
 
@@ -213,10 +166,7 @@ fn duration(ms: u64) -> String {
 fn inline(text: &str) -> String {
     let mut out = String::with_capacity(text.len());
     for c in plain(&one_line(text)).chars() {
-        if matches!(
-            c,
-            '\\' | '`' | '*' | '_' | '[' | ']' | '<' | '>' | '#' | '|' | '~' | '!'
-        ) {
+        if matches!(c, '\\' | '`' | '*' | '_' | '[' | ']' | '<' | '>' | '#' | '|' | '~' | '!') {
             out.push('\\');
         }
         out.push(c);
@@ -228,11 +178,7 @@ fn inline(text: &str) -> String {
 fn code(text: &str) -> String {
     let text = plain(&one_line(text));
     let ticks = "`".repeat(longest_run(&text, '`') + 1);
-    let pad = if text.starts_with('`') || text.ends_with('`') {
-        " "
-    } else {
-        ""
-    };
+    let pad = if text.starts_with('`') || text.ends_with('`') { " " } else { "" };
     format!("{ticks}{pad}{text}{pad}{ticks}")
 }
 

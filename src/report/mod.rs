@@ -115,20 +115,11 @@ pub enum ReportError {
     #[error("cannot read report {}: {source}", path.display())]
     Read { path: PathBuf, source: io::Error },
     #[error("cannot encode JSON report {}: {source}", path.display())]
-    JsonEncode {
-        path: PathBuf,
-        source: serde_json::Error,
-    },
+    JsonEncode { path: PathBuf, source: serde_json::Error },
     #[error("invalid JSON report {}: {source}", path.display())]
-    JsonDecode {
-        path: PathBuf,
-        source: serde_json::Error,
-    },
+    JsonDecode { path: PathBuf, source: serde_json::Error },
     #[error("cannot render JUnit report {}: {source}", path.display())]
-    Junit {
-        path: PathBuf,
-        source: junit_report::Error,
-    },
+    Junit { path: PathBuf, source: junit_report::Error },
 }
 
 impl ReportError {
@@ -156,15 +147,8 @@ pub struct WrittenReports {
 /// Writes `junit.xml`, `report.json` and `report.md` into `dir`, creating it if needed.
 pub fn write_all(record: &RunRecord, dir: impl AsRef<Path>) -> Result<WrittenReports, ReportError> {
     let dir = dir.as_ref();
-    std::fs::create_dir_all(dir).map_err(|source| ReportError::CreateDir {
-        path: dir.to_path_buf(),
-        source,
-    })?;
-    let written = WrittenReports {
-        junit: dir.join(JUNIT_FILE),
-        json: dir.join(JSON_FILE),
-        markdown: dir.join(MARKDOWN_FILE),
-    };
+    std::fs::create_dir_all(dir).map_err(|source| ReportError::CreateDir { path: dir.to_path_buf(), source })?;
+    let written = WrittenReports { junit: dir.join(JUNIT_FILE), json: dir.join(JSON_FILE), markdown: dir.join(MARKDOWN_FILE) };
     junit::write(record, &written.junit)?;
     json::write(record, &written.json)?;
     markdown::write(record, &written.markdown)?;
@@ -173,10 +157,7 @@ pub fn write_all(record: &RunRecord, dir: impl AsRef<Path>) -> Result<WrittenRep
 
 /// Writes `contents` to `path`, naming the path in the error.
 pub(crate) fn write_file(path: &Path, contents: &[u8]) -> Result<(), ReportError> {
-    std::fs::write(path, contents).map_err(|source| ReportError::Write {
-        path: path.to_path_buf(),
-        source,
-    })
+    std::fs::write(path, contents).map_err(|source| ReportError::Write { path: path.to_path_buf(), source })
 }
 
 impl RunRecord {
@@ -254,9 +235,7 @@ pub struct FeatureGroup<'a> {
 impl FeatureGroup<'_> {
     /// Sum of the scenarios' durations in milliseconds.
     pub fn duration_ms(&self) -> u64 {
-        self.scenarios
-            .iter()
-            .fold(0u64, |sum, s| sum.saturating_add(s.duration_ms))
+        self.scenarios.iter().fold(0u64, |sum, s| sum.saturating_add(s.duration_ms))
     }
 }
 
@@ -287,11 +266,7 @@ impl Summary {
 impl fmt::Display for Summary {
     /// `N passed, N failed, N skipped`.
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(
-            f,
-            "{} passed, {} failed, {} skipped",
-            self.passed, self.failed, self.skipped
-        )
+        write!(f, "{} passed, {} failed, {} skipped", self.passed, self.failed, self.skipped)
     }
 }
 
@@ -315,14 +290,7 @@ impl fmt::Display for Status {
 impl Failure {
     /// A failure of `step` (at `step_line`) that is not a mismatch of values.
     pub fn new(step: impl Into<String>, step_line: usize, message: impl Into<String>) -> Self {
-        Failure {
-            step: step.into(),
-            step_line,
-            message: message.into(),
-            expected: None,
-            actual: None,
-            diff: None,
-        }
+        Failure { step: step.into(), step_line, message: message.into(), expected: None, actual: None, diff: None }
     }
 
     /// Records the mismatched values and their diff (expected -> actual).
@@ -339,9 +307,7 @@ impl Failure {
     pub fn diff_text(&self) -> Option<String> {
         match (&self.diff, &self.expected, &self.actual) {
             (Some(diff), _, _) if !diff.is_empty() => Some(diff.clone()),
-            (_, Some(expected), Some(actual)) => {
-                Some(diff::unified(expected, actual)).filter(|d| !d.is_empty())
-            }
+            (_, Some(expected), Some(actual)) => Some(diff::unified(expected, actual)).filter(|d| !d.is_empty()),
             _ => None,
         }
     }
@@ -349,11 +315,7 @@ impl Failure {
 
 /// `text` on one line: line breaks (and the blanks around them) become one space.
 pub(crate) fn one_line(text: &str) -> String {
-    text.split(['\n', '\r'])
-        .map(str::trim)
-        .filter(|l| !l.is_empty())
-        .collect::<Vec<_>>()
-        .join(" ")
+    text.split(['\n', '\r']).map(str::trim).filter(|l| !l.is_empty()).collect::<Vec<_>>().join(" ")
 }
 
 /// `text` with every character that `keep` refuses replaced by a visible

@@ -10,8 +10,8 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use chrono::{DateTime, TimeZone, Utc};
 
 use super::{
-    diff, json, junit, markdown, write_all, Failure, ReportError, RunRecord, ScenarioRecord,
-    Status, Summary, JSON_FILE, JUNIT_FILE, MARKDOWN_FILE,
+    diff, json, junit, markdown, write_all, Failure, ReportError, RunRecord, ScenarioRecord, Status, Summary, JSON_FILE, JUNIT_FILE,
+    MARKDOWN_FILE,
 };
 
 /// Where the golden files live; the only place that names it.
@@ -21,12 +21,10 @@ const GOLDEN_DIR: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/golden/repo
 const UPDATE_ENV: &str = "PODSPEC_UPDATE_GOLDEN";
 
 const FAILING_STEP: &str = r#"Then the output of "exec" in container "b" is "hello""#;
-const SKIP_REASON: &str =
-    "needs a real node: hostPath volumes are not supported by the reference runtime";
+const SKIP_REASON: &str = "needs a real node: hostPath volumes are not supported by the reference runtime";
 
 fn at(h: u32, m: u32, s: u32, ms: u32) -> DateTime<Utc> {
-    Utc.with_ymd_and_hms(2025, 1, 15, h, m, s).single().unwrap()
-        + chrono::Duration::milliseconds(i64::from(ms))
+    Utc.with_ymd_and_hms(2025, 1, 15, h, m, s).single().unwrap() + chrono::Duration::milliseconds(i64::from(ms))
 }
 
 /// One passed and one failed scenario in "Pod networking", one skipped in "Volumes".
@@ -53,12 +51,7 @@ fn sample() -> RunRecord {
             reason: Some(r#"the output of "exec" in container "b" did not match"#.into()),
             duration_ms: 2_500,
             failure: Some(
-                Failure::new(
-                    FAILING_STEP,
-                    19,
-                    r#"the output of "exec" in container "b" did not match"#,
-                )
-                .with_mismatch("hello", "goodbye"),
+                Failure::new(FAILING_STEP, 19, r#"the output of "exec" in container "b" did not match"#).with_mismatch("hello", "goodbye"),
             ),
         },
         ScenarioRecord {
@@ -86,11 +79,7 @@ fn sample() -> RunRecord {
 /// A fresh, empty directory under the system's temp dir.
 fn scratch_dir(name: &str) -> PathBuf {
     static NEXT: AtomicUsize = AtomicUsize::new(0);
-    let dir = std::env::temp_dir().join(format!(
-        "podspec-report-{name}-{}-{}",
-        std::process::id(),
-        NEXT.fetch_add(1, Ordering::Relaxed)
-    ));
+    let dir = std::env::temp_dir().join(format!("podspec-report-{name}-{}-{}", std::process::id(), NEXT.fetch_add(1, Ordering::Relaxed)));
     let _ = std::fs::remove_dir_all(&dir);
     dir
 }
@@ -139,15 +128,7 @@ fn json_reads_back_equal() {
     assert_eq!(json::read(&written.json).unwrap(), record);
 
     let value: serde_json::Value = serde_json::from_str(&read(&written.json)).unwrap();
-    for key in [
-        "target",
-        "podspec_version",
-        "started",
-        "finished",
-        "features_sha256",
-        "scenarios",
-        "summary",
-    ] {
+    for key in ["target", "podspec_version", "started", "finished", "features_sha256", "scenarios", "summary"] {
         assert!(value.get(key).is_some(), "missing {key}");
     }
     let scenarios = value["scenarios"].as_array().unwrap();
@@ -155,16 +136,10 @@ fn json_reads_back_equal() {
     assert_eq!(scenarios[0]["failure"], serde_json::Value::Null);
     assert_eq!(scenarios[1]["status"], "failed");
     assert_eq!(scenarios[1]["failure"]["step"], FAILING_STEP);
-    assert!(scenarios[1]["failure"]["diff"]
-        .as_str()
-        .unwrap()
-        .contains("-hello\n+goodbye\n"));
+    assert!(scenarios[1]["failure"]["diff"].as_str().unwrap().contains("-hello\n+goodbye\n"));
     assert_eq!(scenarios[2]["status"], "skipped");
     assert_eq!(scenarios[2]["reason"], SKIP_REASON);
-    assert_eq!(
-        scenarios[2]["tags"],
-        serde_json::json!(["volumes", "needs-node"])
-    );
+    assert_eq!(scenarios[2]["tags"], serde_json::json!(["volumes", "needs-node"]));
     assert_eq!(value["started"], "2025-01-15T10:00:00Z");
     std::fs::remove_dir_all(&dir).unwrap();
 }
@@ -172,21 +147,11 @@ fn json_reads_back_equal() {
 #[test]
 fn summary_counts_scenarios() {
     let mut record = sample();
-    let expected = Summary {
-        passed: 1,
-        failed: 1,
-        skipped: 1,
-    };
+    let expected = Summary { passed: 1, failed: 1, skipped: 1 };
     assert_eq!(record.summary, expected);
     assert_eq!(record.summary.to_string(), "1 passed, 1 failed, 1 skipped");
     record.scenarios.pop();
-    assert_eq!(
-        record.summarize(),
-        Summary {
-            skipped: 0,
-            ..expected
-        }
-    );
+    assert_eq!(record.summarize(), Summary { skipped: 0, ..expected });
     assert_eq!(record.summary.skipped, 0);
     assert_eq!(record.duration_ms(), 65_250);
 }
@@ -197,22 +162,14 @@ fn junit_has_a_testcase_per_scenario_with_feature_as_classname() {
     let xml = junit::to_string(&record).unwrap();
     assert_eq!(xml.matches("<testsuite ").count(), 2);
     assert!(xml.contains(r#"name="Pod networking" package="testsuite/Pod networking" tests="2" errors="0" failures="1""#));
-    assert!(xml.contains(
-        r#"name="Volumes" package="testsuite/Volumes" tests="1" errors="0" failures="0""#
-    ));
+    assert!(xml.contains(r#"name="Volumes" package="testsuite/Volumes" tests="1" errors="0" failures="0""#));
     assert_eq!(xml.matches("<testcase ").count(), record.scenarios.len());
     for scenario in &record.scenarios {
         let xml_name = scenario.name.replace('"', "&quot;");
         let opening = format!(r#"<testcase name="{xml_name}" time="#);
-        let start = xml
-            .find(&opening)
-            .unwrap_or_else(|| panic!("no testcase {xml_name}"));
+        let start = xml.find(&opening).unwrap_or_else(|| panic!("no testcase {xml_name}"));
         let tag_end = start + xml[start..].find('>').unwrap();
-        assert!(
-            xml[start..tag_end].contains(&format!(r#"classname="{}""#, scenario.feature)),
-            "{}",
-            &xml[start..tag_end]
-        );
+        assert!(xml[start..tag_end].contains(&format!(r#"classname="{}""#, scenario.feature)), "{}", &xml[start..tag_end]);
     }
 }
 
@@ -227,10 +184,7 @@ fn junit_failure_names_the_step_and_carries_the_diff() {
         "{failure}"
     );
     assert!(failure.contains(FAILING_STEP), "{failure}");
-    assert!(
-        failure.contains("features/networking.feature:19"),
-        "{failure}"
-    );
+    assert!(failure.contains("features/networking.feature:19"), "{failure}");
     assert!(failure.contains("\n-hello\n+goodbye\n"), "{failure}");
 }
 
@@ -238,12 +192,7 @@ fn junit_failure_names_the_step_and_carries_the_diff() {
 fn junit_skipped_testcase_carries_its_reason() {
     let xml = junit::to_string(&sample()).unwrap();
     assert_eq!(xml.matches("<skipped ").count(), 1);
-    assert!(
-        xml.contains(&format!(
-            r#"<skipped type="skipped" message="{SKIP_REASON}"/>"#
-        )),
-        "{xml}"
-    );
+    assert!(xml.contains(&format!(r#"<skipped type="skipped" message="{SKIP_REASON}"/>"#)), "{xml}");
 }
 
 #[test]
@@ -251,28 +200,16 @@ fn junit_keeps_a_multiline_reason_and_odd_text_well_formed() {
     let mut record = sample();
     record.scenarios[2].reason = Some("needs a node\nsee docs]]> for \u{1b}[1mmore".into());
     let xml = junit::to_string(&record).unwrap();
-    assert!(
-        xml.contains(r#"message="needs a node see docs]]&gt; for \u{1b}[1mmore""#),
-        "{xml}"
-    );
-    assert!(
-        xml.contains("<![CDATA[needs a node\nsee docs]]]]><![CDATA[> for \\u{1b}[1mmore]]>"),
-        "{xml}"
-    );
+    assert!(xml.contains(r#"message="needs a node see docs]]&gt; for \u{1b}[1mmore""#), "{xml}");
+    assert!(xml.contains("<![CDATA[needs a node\nsee docs]]]]><![CDATA[> for \\u{1b}[1mmore]]>"), "{xml}");
     assert!(!xml.contains('\u{1b}'));
 }
 
 #[test]
 fn markdown_shows_the_diff_and_the_skip_reason() {
     let md = markdown::render(&sample());
-    assert!(
-        md.contains("**FAILED:** 1 passed, 1 failed, 1 skipped (3 scenarios)"),
-        "{md}"
-    );
-    assert!(
-        md.contains("```diff\n--- expected\n+++ actual\n@@ -1 +1 @@\n-hello\n+goodbye\n```\n"),
-        "{md}"
-    );
+    assert!(md.contains("**FAILED:** 1 passed, 1 failed, 1 skipped (3 scenarios)"), "{md}");
+    assert!(md.contains("```diff\n--- expected\n+++ actual\n@@ -1 +1 @@\n-hello\n+goodbye\n```\n"), "{md}");
     assert!(md.contains("`features/networking.feature:15`"), "{md}");
     assert!(md.contains(SKIP_REASON), "{md}");
 }
@@ -282,10 +219,7 @@ fn diff_is_made_when_only_values_were_recorded() {
     let mut failure = Failure::new("Then x", 3, "mismatch");
     failure.expected = Some("a\nb".into());
     failure.actual = Some("a\nc".into());
-    assert_eq!(
-        failure.diff_text().unwrap(),
-        "--- expected\n+++ actual\n@@ -1,2 +1,2 @@\n a\n-b\n+c\n"
-    );
+    assert_eq!(failure.diff_text().unwrap(), "--- expected\n+++ actual\n@@ -1,2 +1,2 @@\n a\n-b\n+c\n");
     assert_eq!(Failure::new("Then x", 3, "boom").diff_text(), None);
 }
 
@@ -298,26 +232,17 @@ fn errors_name_the_file() {
 
     let err = write_all(&sample(), blocker.join("reports")).unwrap_err();
     assert!(matches!(err, ReportError::CreateDir { .. }));
-    assert!(
-        err.to_string().contains(&blocker.display().to_string()),
-        "{err}"
-    );
+    assert!(err.to_string().contains(&blocker.display().to_string()), "{err}");
 
     let missing = dir.join("missing.json");
     let err = json::read(&missing).unwrap_err();
-    assert!(
-        err.to_string().contains(&missing.display().to_string()),
-        "{err}"
-    );
+    assert!(err.to_string().contains(&missing.display().to_string()), "{err}");
 
     let bad = dir.join("bad.json");
     std::fs::write(&bad, "{").unwrap();
     let err = json::read(&bad).unwrap_err();
     assert!(matches!(err, ReportError::JsonDecode { .. }));
     assert_eq!(err.path(), bad);
-    assert!(
-        err.to_string().contains(&bad.display().to_string()),
-        "{err}"
-    );
+    assert!(err.to_string().contains(&bad.display().to_string()), "{err}");
     std::fs::remove_dir_all(&dir).unwrap();
 }

@@ -42,7 +42,13 @@ impl Collector {
         (feature.path.clone().unwrap_or_default(), scenario.position.line)
     }
 
-    fn on_scenario(&mut self, feature: &gherkin::Feature, rule: Option<&gherkin::Rule>, scenario: &gherkin::Scenario, ev: Scenario<PodWorld>) {
+    fn on_scenario(
+        &mut self,
+        feature: &gherkin::Feature,
+        rule: Option<&gherkin::Rule>,
+        scenario: &gherkin::Scenario,
+        ev: Scenario<PodWorld>,
+    ) {
         let key = Self::key(feature, scenario);
         match ev {
             Scenario::Started => {
@@ -110,7 +116,11 @@ impl Collector {
                 Status::Skipped => "skip",
             };
             let mut err = std::io::stderr().lock();
-            let _ = writeln!(err, "[{n:>3}/{}] {mark} {}:{}  {} ({} ms)", self.total, record.feature_path, record.line, record.name, duration_ms);
+            let _ = writeln!(
+                err,
+                "[{n:>3}/{}] {mark} {}:{}  {} ({} ms)",
+                self.total, record.feature_path, record.line, record.name, duration_ms
+            );
             if let Some(f) = &record.failure {
                 let _ = writeln!(err, "           step `{}` (line {}): {}", f.step, f.step_line, f.message.lines().next().unwrap_or(""));
             }

@@ -73,7 +73,9 @@ pub fn parse(paths: &[PathBuf]) -> Result<Vec<FeatureFile>, Vec<String>> {
                 Ok(feature) => files.push(FeatureFile { path: path.clone(), text, feature }),
                 Err(e) => errors.push(format!("{}: {e}", path.display())),
             },
-            Err(gherkin::ParseFileError::Parsing { source, error, .. }) => errors.push(syntax_error(path, &source.to_string(), error.map(|e| e.to_string()))),
+            Err(gherkin::ParseFileError::Parsing { source, error, .. }) => {
+                errors.push(syntax_error(path, &source.to_string(), error.map(|e| e.to_string())))
+            }
             Err(e) => errors.push(format!("{}: {e}", path.display())),
         }
     }
@@ -108,7 +110,11 @@ pub fn sha256(files: &[FeatureFile]) -> String {
 }
 
 /// Every step of a scenario, background steps first.
-pub fn steps_of<'a>(feature: &'a gherkin::Feature, rule: Option<&'a gherkin::Rule>, scenario: &'a gherkin::Scenario) -> Vec<&'a gherkin::Step> {
+pub fn steps_of<'a>(
+    feature: &'a gherkin::Feature,
+    rule: Option<&'a gherkin::Rule>,
+    scenario: &'a gherkin::Scenario,
+) -> Vec<&'a gherkin::Step> {
     let mut steps: Vec<&gherkin::Step> = Vec::new();
     if let Some(b) = &feature.background {
         steps.extend(&b.steps);
@@ -140,7 +146,11 @@ pub fn check(files: &[FeatureFile], fixtures_dir: &Path, target: &dyn Target) ->
                 let at = format!("{}:{}", f.path.display(), step.position.line);
                 match collection.find(step) {
                     Ok(Some(_)) => {}
-                    Ok(None) => errors.push(format!("{at}: unknown step `{} {}` (see the step vocabulary in the README)", step.keyword.trim(), step.value)),
+                    Ok(None) => errors.push(format!(
+                        "{at}: unknown step `{} {}` (see the step vocabulary in the README)",
+                        step.keyword.trim(),
+                        step.value
+                    )),
                     Err(e) => errors.push(format!("{at}: ambiguous step `{} {}`: {e}", step.keyword.trim(), step.value)),
                 }
                 if let Some(m) = steps::manifest_of(step) {

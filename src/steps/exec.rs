@@ -38,7 +38,9 @@ fn expect_output(command: &str, container: &str, pod: &str, out: &ExecOutput, ex
 /// The first container of a pod (for steps that name only the pod).
 async fn first_container(world: &PodWorld, pod: &str) -> Result<String, StepFailure> {
     let p = world.target().get_pod(&world.pod_ref(pod)).await?;
-    p.spec.and_then(|s| s.containers.first().map(|c| c.name.clone())).ok_or_else(|| StepFailure::new(format!("pod {pod:?} has no containers")))
+    p.spec
+        .and_then(|s| s.containers.first().map(|c| c.name.clone()))
+        .ok_or_else(|| StepFailure::new(format!("pod {pod:?} has no containers")))
 }
 
 async fn all_containers(world: &PodWorld, pod: &str) -> Result<Vec<String>, StepFailure> {
@@ -54,7 +56,10 @@ async fn i_run(world: &mut PodWorld, command: String, container: String, pod: St
 }
 
 fn last(world: &PodWorld) -> Result<&(String, ExecOutput), StepFailure> {
-    world.last.as_ref().ok_or_else(|| StepFailure::new("no command was run before this step (use: I run \"...\" in container ... of pod ...)"))
+    world
+        .last
+        .as_ref()
+        .ok_or_else(|| StepFailure::new("no command was run before this step (use: I run \"...\" in container ... of pod ...)"))
 }
 
 #[given(regex = r#"^it succeeds$"#)]
@@ -62,7 +67,15 @@ fn last(world: &PodWorld) -> Result<&(String, ExecOutput), StepFailure> {
 #[then(regex = r#"^it succeeds$"#)]
 async fn it_succeeds(world: &mut PodWorld) -> Result<(), StepFailure> {
     let (what, out) = last(world)?;
-    let r = if out.exit_code == 0 { Ok(()) } else { Err(StepFailure::mismatch(format!("{what} failed"), "exit code 0", format!("exit code {}; stderr: {}", out.exit_code, out.stderr.trim_end()))) };
+    let r = if out.exit_code == 0 {
+        Ok(())
+    } else {
+        Err(StepFailure::mismatch(
+            format!("{what} failed"),
+            "exit code 0",
+            format!("exit code {}; stderr: {}", out.exit_code, out.stderr.trim_end()),
+        ))
+    };
     record(world, r)
 }
 
@@ -94,7 +107,8 @@ async fn its_output_is(world: &mut PodWorld, expected: String) -> Result<(), Ste
     let expected = substitute(world, &expected).await?;
     let (what, out) = last(world)?;
     let actual = out.stdout.trim_end_matches('\n');
-    let r = if actual == expected { Ok(()) } else { Err(StepFailure::mismatch(format!("{what} printed something else"), expected, actual)) };
+    let r =
+        if actual == expected { Ok(()) } else { Err(StepFailure::mismatch(format!("{what} printed something else"), expected, actual)) };
     record(world, r)
 }
 
@@ -107,7 +121,11 @@ async fn its_output_contains(world: &mut PodWorld, expected: String) -> Result<(
     let r = if out.stdout.contains(&expected) {
         Ok(())
     } else {
-        Err(StepFailure::mismatch(format!("{what} did not print {expected:?}"), format!("output containing {expected:?}"), out.stdout.trim_end()))
+        Err(StepFailure::mismatch(
+            format!("{what} did not print {expected:?}"),
+            format!("output containing {expected:?}"),
+            out.stdout.trim_end(),
+        ))
     };
     record(world, r)
 }
@@ -140,7 +158,13 @@ async fn prints_docstring(world: &mut PodWorld, step: &Step, command: String, co
 #[given(regex = r#"^running "(.*)" in container "([^"]+)" of pod "([^"]+)" eventually prints "(.*)"$"#)]
 #[when(regex = r#"^running "(.*)" in container "([^"]+)" of pod "([^"]+)" eventually prints "(.*)"$"#)]
 #[then(regex = r#"^running "(.*)" in container "([^"]+)" of pod "([^"]+)" eventually prints "(.*)"$"#)]
-async fn eventually_prints(world: &mut PodWorld, command: String, container: String, pod: String, expected: String) -> Result<(), StepFailure> {
+async fn eventually_prints(
+    world: &mut PodWorld,
+    command: String,
+    container: String,
+    pod: String,
+    expected: String,
+) -> Result<(), StepFailure> {
     let expected = substitute(world, &expected).await?;
     let w = &*world;
     let r = eventually(&format!("`{command}` printing {expected:?}"), w.timeouts().eventually, || async {
@@ -157,7 +181,9 @@ async fn eventually_prints(world: &mut PodWorld, command: String, container: Str
 async fn succeeds(world: &mut PodWorld, command: String, container: String, pod: String) -> Result<(), StepFailure> {
     let r = match run(world, &command, &container, &pod).await {
         Ok((_, out)) if out.exit_code == 0 => Ok(()),
-        Ok((cmd, out)) => Err(StepFailure::mismatch(describe(&cmd, &container, &pod, &out), "exit code 0", format!("exit code {}", out.exit_code))),
+        Ok((cmd, out)) => {
+            Err(StepFailure::mismatch(describe(&cmd, &container, &pod, &out), "exit code 0", format!("exit code {}", out.exit_code)))
+        }
         Err(e) => Err(e),
     };
     record(world, r)
@@ -239,7 +265,11 @@ async fn different_in_pods(world: &mut PodWorld, command: String, a: String, b: 
     let r = if values[0] != values[1] {
         Ok(())
     } else {
-        Err(StepFailure::mismatch(format!("`{command}` prints the same in pods {a:?} and {b:?}"), format!("anything but {:?}", values[0]), values[1].clone()))
+        Err(StepFailure::mismatch(
+            format!("`{command}` prints the same in pods {a:?} and {b:?}"),
+            format!("anything but {:?}", values[0]),
+            values[1].clone(),
+        ))
     };
     record(world, r)
 }

@@ -82,7 +82,11 @@ pub struct PodWorld {
 
 impl std::fmt::Debug for PodWorld {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("PodWorld").field("target", &self.ctx.target.name()).field("namespace", &self.namespace).field("pods", &self.pods).finish()
+        f.debug_struct("PodWorld")
+            .field("target", &self.ctx.target.name())
+            .field("namespace", &self.namespace)
+            .field("pods", &self.pods)
+            .finish()
     }
 }
 

@@ -99,7 +99,7 @@ pub async fn wait_running(world: &PodWorld, name: &str) -> Result<Pod, StepFailu
             .container_statuses
             .iter()
             .flatten()
-            .filter(|c| !c.state.as_ref().is_some_and(|s| s.running.is_some()))
+            .filter(|c| c.state.as_ref().is_none_or(|s| s.running.is_none()))
             .map(|c| format!("{} ({})", c.name, describe_state(c)))
             .collect();
         if phase == "Running" && waiting.is_empty() {
@@ -118,7 +118,11 @@ pub async fn wait_running(world: &PodWorld, name: &str) -> Result<Pod, StepFailu
 fn describe_state(c: &k8s_openapi::api::core::v1::ContainerStatus) -> String {
     let Some(s) = &c.state else { return "no state".into() };
     if let Some(w) = &s.waiting {
-        return format!("waiting: {}{}", w.reason.as_deref().unwrap_or(""), w.message.as_deref().map(|m| format!(": {m}")).unwrap_or_default());
+        return format!(
+            "waiting: {}{}",
+            w.reason.as_deref().unwrap_or(""),
+            w.message.as_deref().map(|m| format!(": {m}")).unwrap_or_default()
+        );
     }
     if let Some(t) = &s.terminated {
         return format!("terminated: exit code {}, {}", t.exit_code, t.reason.as_deref().unwrap_or(""));
@@ -189,19 +193,26 @@ async fn main_process_dies(world: &mut PodWorld, container: String, pod: String)
 async fn running_with_restart_count(world: &mut PodWorld, container: String, pod: String, count: i32) -> Result<(), StepFailure> {
     let r = world.pod_ref(&pod);
     let target = world.target();
-    let res = eventually(&format!("container {container:?} of pod {pod:?} running with restart count {count}"), world.timeouts().pod, || async {
-        let p = target.get_pod(&r).await?;
-        let status = p.status.and_then(|s| s.container_statuses).unwrap_or_default().into_iter().find(|c| c.name == container);
-        let Some(c) = status else { return Err(StepFailure::new(format!("pod {pod:?} reports no status for container {container:?}"))) };
-        let running = c.state.as_ref().is_some_and(|s| s.running.is_some());
-        let actual = format!("restart count {}, {}", c.restart_count, describe_state(&c));
-        if running && c.restart_count == count {
-            Ok(())
-        } else {
-            Err(StepFailure::mismatch(format!("container {container:?} has {actual}"), format!("restart count {count}, running"), actual))
-        }
-    })
-    .await;
+    let res =
+        eventually(&format!("container {container:?} of pod {pod:?} running with restart count {count}"), world.timeouts().pod, || async {
+            let p = target.get_pod(&r).await?;
+            let status = p.status.and_then(|s| s.container_statuses).unwrap_or_default().into_iter().find(|c| c.name == container);
+            let Some(c) = status else {
+                return Err(StepFailure::new(format!("pod {pod:?} reports no status for container {container:?}")));
+            };
+            let running = c.state.as_ref().is_some_and(|s| s.running.is_some());
+            let actual = format!("restart count {}, {}", c.restart_count, describe_state(&c));
+            if running && c.restart_count == count {
+                Ok(())
+            } else {
+                Err(StepFailure::mismatch(
+                    format!("container {container:?} has {actual}"),
+                    format!("restart count {count}, running"),
+                    actual,
+                ))
+            }
+        })
+        .await;
     record(world, res)
 }
 
@@ -211,7 +222,10 @@ async fn running_with_restart_count(world: &mut PodWorld, container: String, pod
 async fn different_ips(world: &mut PodWorld, a: String, b: String) -> Result<(), StepFailure> {
     let (ia, ib) = (pod_ip(world, &a).await?, pod_ip(world, &b).await?);
     if ia == ib {
-        return record(world, Err(StepFailure::mismatch(format!("pods {a:?} and {b:?} both have IP {ia}"), format!("an IP other than {ia}"), ib)));
+        return record(
+            world,
+            Err(StepFailure::mismatch(format!("pods {a:?} and {b:?} both have IP {ia}"), format!("an IP other than {ia}"), ib)),
+        );
     }
     Ok(())
 }

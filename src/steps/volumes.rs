@@ -16,7 +16,11 @@ async fn volume_exists(world: &mut PodWorld, volume: String, pod: String) -> Res
     let path = world.target().node_volume_path(&world.pod_ref(&pod), &volume).await?;
     let exists = tokio::fs::metadata(&path).await.is_ok_and(|m| m.is_dir());
     world.remembered.insert(key(&volume, &pod), path.clone());
-    let r = if exists { Ok(()) } else { Err(StepFailure::new(format!("volume {volume:?} of pod {pod:?}: {} does not exist on the node", path.display()))) };
+    let r = if exists {
+        Ok(())
+    } else {
+        Err(StepFailure::new(format!("volume {volume:?} of pod {pod:?}: {} does not exist on the node", path.display())))
+    };
     record(world, r)
 }
 

@@ -39,7 +39,13 @@ mod tests {
         let v = eventually("n reaches 3", Duration::from_secs(5), || {
             n += 1;
             let now = n;
-            async move { if now >= 3 { Ok(now) } else { Err(StepFailure::new("not yet")) } }
+            async move {
+                if now >= 3 {
+                    Ok(now)
+                } else {
+                    Err(StepFailure::new("not yet"))
+                }
+            }
         })
         .await
         .unwrap();
@@ -48,7 +54,9 @@ mod tests {
 
     #[tokio::test]
     async fn times_out_with_the_last_mismatch() {
-        let e = eventually("never", Duration::from_millis(50), || async { Err::<(), _>(StepFailure::mismatch("differs", "a", "b")) }).await.unwrap_err();
+        let e = eventually("never", Duration::from_millis(50), || async { Err::<(), _>(StepFailure::mismatch("differs", "a", "b")) })
+            .await
+            .unwrap_err();
         assert!(e.message.starts_with("never: not within"), "{}", e.message);
         assert_eq!(e.mismatch.unwrap().actual, "b");
     }

@@ -34,7 +34,8 @@ impl ReferenceTarget {
     /// Starts a node of its own for this run.
     pub async fn start(paths: Paths) -> TargetResult<Self> {
         let run_id = format!("{}-{}", std::process::id(), chrono::Utc::now().timestamp_millis());
-        let runtime = Arc::new(LinuxRuntime::start(paths, &run_id).await.map_err(|e| TargetError::Other(format!("start the reference node: {e}")))?);
+        let runtime =
+            Arc::new(LinuxRuntime::start(paths, &run_id).await.map_err(|e| TargetError::Other(format!("start the reference node: {e}")))?);
         let config = KubeletConfig {
             node_name: NODE_NAME.into(),
             root_dir: runtime.run_dir().join("kubelet"),
@@ -78,7 +79,9 @@ impl ReferenceTarget {
         match e {
             KubeletError::NoSuchContainer { container, .. } => TargetError::NoSuchContainer { pod: pod.clone(), container },
             KubeletError::NotRunning(_) => TargetError::NotFound(pod.clone()),
-            KubeletError::Runtime(RuntimeError::ContainerNotRunning(_)) => TargetError::Other(format!("a container of pod {pod} is not running")),
+            KubeletError::Runtime(RuntimeError::ContainerNotRunning(_)) => {
+                TargetError::Other(format!("a container of pod {pod} is not running"))
+            }
             KubeletError::Unsupported { what, .. } => TargetError::Unsupported { target: self.name().into(), what },
             other => TargetError::Other(other.to_string()),
         }
@@ -152,7 +155,9 @@ impl Target for ReferenceTarget {
     async fn exec(&self, pod: &PodRef, container: &str, command: &[String], timeout: Duration) -> TargetResult<ExecOutput> {
         let uid = self.uid(pod)?;
         let r = self.kubelet.exec(&uid, container, command, timeout).await.map_err(|e| match e {
-            KubeletError::Runtime(RuntimeError::ContainerNotRunning(_)) => TargetError::NotRunning { pod: pod.clone(), container: container.into() },
+            KubeletError::Runtime(RuntimeError::ContainerNotRunning(_)) => {
+                TargetError::NotRunning { pod: pod.clone(), container: container.into() }
+            }
             KubeletError::Runtime(RuntimeError::Timeout { operation, after }) => TargetError::Timeout { operation, after },
             other => self.map_kubelet(pod, other),
         })?;

@@ -97,8 +97,7 @@ impl Kubelet {
     /// The runtime's id of the current instance of a container.
     pub fn container_id(&self, uid: &str, container: &str) -> Result<ContainerId, KubeletError> {
         let w = self.worker(uid)?;
-        w.current_container(container)
-            .ok_or_else(|| KubeletError::NoSuchContainer { pod: w.key.clone(), container: container.to_string() })
+        w.current_container(container).ok_or_else(|| KubeletError::NoSuchContainer { pod: w.key.clone(), container: container.to_string() })
     }
 
     /// The node directory behind a pod's emptyDir volume.

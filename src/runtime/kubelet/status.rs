@@ -91,10 +91,9 @@ fn container_status(rec: &ContainerRecord, current: Option<&ContainerStatus>) ->
     };
     let state = match (&rec.waiting, current) {
         (Some((reason, message)), _) => waiting(reason, message.clone()),
-        (None, Some(c)) if c.state == ContainerState::Running => K8sState {
-            running: Some(ContainerStateRunning { started_at: c.started_at.map(k8s_time) }),
-            ..Default::default()
-        },
+        (None, Some(c)) if c.state == ContainerState::Running => {
+            K8sState { running: Some(ContainerStateRunning { started_at: c.started_at.map(k8s_time) }), ..Default::default() }
+        }
         (None, Some(c)) if c.state == ContainerState::Exited && (rec.done || rec.restart_due.is_none()) => {
             let t = Termination {
                 exit_code: c.exit_code.unwrap_or(0),

@@ -104,7 +104,8 @@ impl LinuxRuntime {
     /// Starts the node: cleans what killed runs left, creates this run's state directory, and
     /// the node network namespace with its bridge.
     pub async fn start(paths: Paths, run_id: &str) -> RuntimeResult<Self> {
-        let cleaned = state::clean_stale(&paths.state_dir).map_err(|e| RuntimeError::io("clean runs left by killed podspec processes", e))?;
+        let cleaned =
+            state::clean_stale(&paths.state_dir).map_err(|e| RuntimeError::io("clean runs left by killed podspec processes", e))?;
         if !cleaned.is_empty() {
             tracing::info!(runs = cleaned.runs.len(), processes = cleaned.processes, "removed what killed runs left behind");
         }
@@ -287,15 +288,8 @@ impl RuntimeService for LinuxRuntime {
             process.forget(&self.run.procs());
             return Err(RuntimeError::failed(format!("attach pod {}/{} to the node network", config.namespace, config.name), e));
         }
-        let sandbox = Sandbox {
-            id: id.clone(),
-            config: config.clone(),
-            dir,
-            holder: Mutex::new(Some(child)),
-            process,
-            ip,
-            ready: Mutex::new(true),
-        };
+        let sandbox =
+            Sandbox { id: id.clone(), config: config.clone(), dir, holder: Mutex::new(Some(child)), process, ip, ready: Mutex::new(true) };
         self.sandboxes.lock().unwrap().insert(id.clone(), Arc::new(sandbox));
         Ok(id)
     }
@@ -452,8 +446,7 @@ impl RuntimeService for LinuxRuntime {
         let watched = c.clone();
         tokio::spawn(async move {
             let _ = child.wait().await;
-            let record: Option<ExitRecord> =
-                fs::read(&watched.spec.exit_path).ok().and_then(|b| serde_json::from_slice(&b).ok());
+            let record: Option<ExitRecord> = fs::read(&watched.spec.exit_path).ok().and_then(|b| serde_json::from_slice(&b).ok());
             {
                 let mut live = watched.live.lock().unwrap();
                 if let Some(p) = live.process {

@@ -23,9 +23,7 @@ use futures::TryStreamExt;
 use nix::sched::{setns, CloneFlags};
 use rtnetlink::packet_route::link::{InfoData, InfoKind, InfoVeth, LinkFlags, LinkMessage};
 use rtnetlink::packet_route::RouteNetlinkMessage;
-use rtnetlink::{
-    Handle, LinkBridge, LinkMessageBuilder, LinkUnspec, LinkVeth, RouteMessageBuilder,
-};
+use rtnetlink::{Handle, LinkBridge, LinkMessageBuilder, LinkUnspec, LinkVeth, RouteMessageBuilder};
 
 /// Name of the pod side of the veth pair, inside the pod netns.
 const POD_IFNAME: &str = "eth0";
@@ -47,12 +45,7 @@ pub enum NetError {
 
     /// An interface name was rejected before anything was sent to the kernel.
     #[error("{op}: invalid interface name {name:?} in the {netns} netns: {reason}")]
-    InvalidName {
-        op: &'static str,
-        netns: &'static str,
-        name: String,
-        reason: &'static str,
-    },
+    InvalidName { op: &'static str, netns: &'static str, name: String, reason: &'static str },
 
     /// Opening a netlink socket inside a network namespace failed
     /// (bad namespace fd, `setns` refused, socket creation failed...).
@@ -77,18 +70,11 @@ pub enum NetError {
 
     /// An interface that should exist was not reported by the kernel.
     #[error("{op}: interface `{name}` not found in the {netns} netns")]
-    LinkNotFound {
-        op: &'static str,
-        name: String,
-        netns: &'static str,
-    },
+    LinkNotFound { op: &'static str, name: String, netns: &'static str },
 
     /// The netlink connection ended while a request was outstanding.
     #[error("{op}: netlink connection to the {netns} netns closed unexpectedly")]
-    ConnectionClosed {
-        op: &'static str,
-        netns: &'static str,
-    },
+    ConnectionClosed { op: &'static str, netns: &'static str },
 }
 
 /// Turns an rtnetlink error into an `io::Error`, keeping the kernel errno.
@@ -99,18 +85,9 @@ fn to_io(err: rtnetlink::Error) -> io::Error {
     }
 }
 
-fn nl_err(
-    op: &'static str,
-    target: impl Into<String>,
-    netns: &'static str,
-) -> impl FnOnce(rtnetlink::Error) -> NetError {
+fn nl_err(op: &'static str, target: impl Into<String>, netns: &'static str) -> impl FnOnce(rtnetlink::Error) -> NetError {
     let target = target.into();
-    move |e| NetError::Netlink {
-        op,
-        target,
-        netns,
-        source: to_io(e),
-    }
+    move |e| NetError::Netlink { op, target, netns, source: to_io(e) }
 }
 
 fn is_enodev(err: &NetError) -> bool {
@@ -124,21 +101,13 @@ fn check_ifname(op: &'static str, netns: &'static str, name: &str) -> Result<(),
         Some("longer than 15 bytes")
     } else if name == "." || name == ".." {
         Some("reserved name")
-    } else if name
-        .bytes()
-        .any(|b| b == b'/' || b == b':' || b == 0 || b.is_ascii_whitespace())
-    {
+    } else if name.bytes().any(|b| b == b'/' || b == b':' || b == 0 || b.is_ascii_whitespace()) {
         Some("contains '/', ':', NUL or whitespace")
     } else {
         None
     };
     match reason {
-        Some(reason) => Err(NetError::InvalidName {
-            op,
-            netns,
-            name: name.to_string(),
-            reason,
-        }),
+        Some(reason) => Err(NetError::InvalidName { op, netns, name: name.to_string(), reason }),
         None => Ok(()),
     }
 }
@@ -155,13 +124,8 @@ impl PendingConnection {
     /// `/proc/<pid>/ns/net`). Returns at once; the socket is created on a
     /// short-lived thread that enters the namespace, so the calling thread's
     /// namespace is never touched.
-    fn start(
-        netns_fd: BorrowedFd<'_>,
-        op: &'static str,
-        netns: &'static str,
-    ) -> Result<Self, NetError> {
-        let runtime =
-            tokio::runtime::Handle::try_current().map_err(|_| NetError::NoRuntime { op })?;
+    fn start(netns_fd: BorrowedFd<'_>, op: &'static str, netns: &'static str) -> Result<Self, NetError> {
+        let runtime = tokio::runtime::Handle::try_current().map_err(|_| NetError::NoRuntime { op })?;
         let ns_err = |source| NetError::Namespace { op, netns, source };
         // The thread outlives this borrow, so it gets its own descriptor.
         let fd: OwnedFd = netns_fd.try_clone_to_owned().map_err(ns_err)?;
@@ -189,11 +153,7 @@ impl PendingConnection {
         match rx.await {
             Ok(Ok(pair)) => Ok(pair),
             Ok(Err(source)) => Err(NetError::Namespace { op, netns, source }),
-            Err(_canceled) => Err(NetError::Namespace {
-                op,
-                netns,
-                source: io::Error::other("netns helper thread died"),
-            }),
+            Err(_canceled) => Err(NetError::Namespace { op, netns, source: io::Error::other("netns helper thread died") }),
         }
     }
 }
@@ -216,18 +176,11 @@ async fn drive<T>(
 
 /// Sets link `index` up (`ip link set dev X up`).
 async fn link_up(handle: &Handle, index: u32) -> Result<(), rtnetlink::Error> {
-    handle
-        .link()
-        .change(LinkUnspec::new_with_index(index).up().build())
-        .execute()
-        .await
+    handle.link().change(LinkUnspec::new_with_index(index).up().build()).execute().await
 }
 
 /// Looks a link up by name; `Ok(None)` if it does not exist.
-async fn link_by_name(
-    handle: &Handle,
-    name: &str,
-) -> Result<Option<LinkMessage>, rtnetlink::Error> {
+async fn link_by_name(handle: &Handle, name: &str) -> Result<Option<LinkMessage>, rtnetlink::Error> {
     let mut links = handle.link().get().match_name(name).execute();
     match links.try_next().await {
         Ok(link) => Ok(link),
@@ -268,31 +221,17 @@ impl Drop for NodeNetwork {
 impl NodeNetwork {
     /// `node_netns` is an fd of /proc/<pid>/ns/net of a process that podspec started in a fresh network namespace.
     /// Brings `lo` up there, creates bridge `bridge_name` with address `gateway`/`prefix_len` and brings it up.
-    pub async fn setup(
-        node_netns: BorrowedFd<'_>,
-        bridge_name: &str,
-        gateway: Ipv4Addr,
-        prefix_len: u8,
-    ) -> Result<Self, NetError> {
+    pub async fn setup(node_netns: BorrowedFd<'_>, bridge_name: &str, gateway: Ipv4Addr, prefix_len: u8) -> Result<Self, NetError> {
         const OP: &str = "set up node network";
         const NS: &str = "node";
         check_ifname(OP, NS, bridge_name)?;
         let (connection, handle) = PendingConnection::start(node_netns, OP, NS)?.wait().await?;
         let connection_task = tokio::spawn(connection);
         // From here on, dropping `this` (on error) stops the connection task.
-        let mut this = NodeNetwork {
-            handle,
-            connection_task,
-            bridge_name: bridge_name.to_string(),
-            bridge_index: 0,
-            gateway,
-            prefix_len,
-        };
+        let mut this = NodeNetwork { handle, connection_task, bridge_name: bridge_name.to_string(), bridge_index: 0, gateway, prefix_len };
         let handle = &this.handle;
 
-        link_up(handle, LOOPBACK_IFINDEX)
-            .await
-            .map_err(nl_err("bring up", "lo", NS))?;
+        link_up(handle, LOOPBACK_IFINDEX).await.map_err(nl_err("bring up", "lo", NS))?;
         handle
             .link()
             .add(LinkBridge::new(bridge_name).build()) // `LinkBridge::new` sets IFF_UP
@@ -302,28 +241,15 @@ impl NodeNetwork {
         let bridge = link_by_name(handle, bridge_name)
             .await
             .map_err(nl_err("look up bridge", bridge_name, NS))?
-            .ok_or_else(|| NetError::LinkNotFound {
-                op: "look up bridge",
-                name: bridge_name.to_string(),
-                netns: NS,
-            })?;
+            .ok_or_else(|| NetError::LinkNotFound { op: "look up bridge", name: bridge_name.to_string(), netns: NS })?;
         let bridge_index = bridge.header.index;
-        handle
-            .address()
-            .add(bridge_index, IpAddr::V4(gateway), prefix_len)
-            .execute()
-            .await
-            .map_err(nl_err(
-                "add gateway address to bridge",
-                format!("{bridge_name} {gateway}/{prefix_len}"),
-                NS,
-            ))?;
+        handle.address().add(bridge_index, IpAddr::V4(gateway), prefix_len).execute().await.map_err(nl_err(
+            "add gateway address to bridge",
+            format!("{bridge_name} {gateway}/{prefix_len}"),
+            NS,
+        ))?;
         if !bridge.header.flags.contains(LinkFlags::Up) {
-            link_up(handle, bridge_index).await.map_err(nl_err(
-                "bring up bridge",
-                bridge_name,
-                NS,
-            ))?;
+            link_up(handle, bridge_index).await.map_err(nl_err("bring up bridge", bridge_name, NS))?;
         }
         this.bridge_index = bridge_index;
         tracing::debug!(bridge = bridge_name, bridge_index, %gateway, prefix_len, "node network ready");
@@ -333,22 +259,12 @@ impl NodeNetwork {
     /// Creates a veth pair: `host_if` stays in the node netns, attached to the bridge and up;
     /// its peer is moved into `pod_netns` (an fd of /proc/<pid>/ns/net of the pod's sandbox process) and is named `eth0` there,
     /// gets `ip`/prefix_len, is brought up together with the pod's `lo`, and a default route via the gateway is added in the pod netns.
-    pub async fn attach_pod(
-        &self,
-        pod_netns: BorrowedFd<'_>,
-        host_if: &str,
-        ip: Ipv4Addr,
-    ) -> Result<(), NetError> {
+    pub async fn attach_pod(&self, pod_netns: BorrowedFd<'_>, host_if: &str, ip: Ipv4Addr) -> Result<(), NetError> {
         const OP: &str = "attach pod";
         let started = Instant::now();
         check_ifname(OP, "node", host_if)?;
         if host_if == self.bridge_name {
-            return Err(NetError::InvalidName {
-                op: OP,
-                netns: "node",
-                name: host_if.to_string(),
-                reason: "is the node bridge",
-            });
+            return Err(NetError::InvalidName { op: OP, netns: "node", name: host_if.to_string(), reason: "is the node bridge" });
         }
 
         // Open the pod-side socket on a helper thread while the node side
@@ -361,25 +277,18 @@ impl NodeNetwork {
         // while handling the request. The peer cannot be set up here: the
         // kernel opens it before the pair is linked and veth_open() then
         // fails with ENOTCONN, so eth0 is brought up from the pod side.
-        let peer = LinkUnspec::new_with_name(POD_IFNAME)
-            .setns_by_fd(pod_netns.as_raw_fd())
-            .build();
+        let peer = LinkUnspec::new_with_name(POD_IFNAME).setns_by_fd(pod_netns.as_raw_fd()).build();
         let veth = LinkMessageBuilder::<LinkVeth>::new_with_info_kind(InfoKind::Veth)
             .name(host_if)
             .controller(self.bridge_index)
             .up()
             .set_info_data(InfoData::Veth(InfoVeth::Peer(peer)))
             .build();
-        self.handle
-            .link()
-            .add(veth)
-            .execute()
-            .await
-            .map_err(nl_err(
-                "create veth pair",
-                format!("{host_if} (node) <-> {POD_IFNAME} (pod)"),
-                "node",
-            ))?;
+        self.handle.link().add(veth).execute().await.map_err(nl_err(
+            "create veth pair",
+            format!("{host_if} (node) <-> {POD_IFNAME} (pod)"),
+            "node",
+        ))?;
 
         // The veth exists now: undo it if the pod side cannot be configured.
         let result = async {
@@ -403,56 +312,31 @@ impl NodeNetwork {
     }
 
     /// Pod-side configuration: lo up, eth0 up with its address, default route.
-    async fn configure_pod(
-        &self,
-        pod: &Handle,
-        host_if: &str,
-        ip: Ipv4Addr,
-    ) -> Result<(), NetError> {
+    async fn configure_pod(&self, pod: &Handle, host_if: &str, ip: Ipv4Addr) -> Result<(), NetError> {
         const NS: &str = "pod";
         let eth0_target = || format!("{POD_IFNAME} (peer of {host_if})");
         // Both requests go out on the same socket; the kernel handles them in order.
-        let (lo, eth0) = futures::join!(
-            link_up(pod, LOOPBACK_IFINDEX),
-            link_by_name(pod, POD_IFNAME)
-        );
+        let (lo, eth0) = futures::join!(link_up(pod, LOOPBACK_IFINDEX), link_by_name(pod, POD_IFNAME));
         lo.map_err(nl_err("bring up", format!("lo (pod of {host_if})"), NS))?;
-        let eth0 = eth0
-            .map_err(nl_err("look up", eth0_target(), NS))?
-            .ok_or_else(|| NetError::LinkNotFound {
-                op: "look up pod interface",
-                name: eth0_target(),
-                netns: NS,
-            })?;
+        let eth0 = eth0.map_err(nl_err("look up", eth0_target(), NS))?.ok_or_else(|| NetError::LinkNotFound {
+            op: "look up pod interface",
+            name: eth0_target(),
+            netns: NS,
+        })?;
         let index = eth0.header.index;
         if !eth0.header.flags.contains(LinkFlags::Up) {
-            link_up(pod, index)
-                .await
-                .map_err(nl_err("bring up", eth0_target(), NS))?;
+            link_up(pod, index).await.map_err(nl_err("bring up", eth0_target(), NS))?;
         }
-        pod.address()
-            .add(index, IpAddr::V4(ip), self.prefix_len)
-            .execute()
-            .await
-            .map_err(nl_err(
-                "add address",
-                format!("{} {ip}/{}", eth0_target(), self.prefix_len),
-                NS,
-            ))?;
+        pod.address().add(index, IpAddr::V4(ip), self.prefix_len).execute().await.map_err(nl_err(
+            "add address",
+            format!("{} {ip}/{}", eth0_target(), self.prefix_len),
+            NS,
+        ))?;
         pod.route()
-            .add(
-                RouteMessageBuilder::<Ipv4Addr>::new()
-                    .gateway(self.gateway)
-                    .output_interface(index)
-                    .build(),
-            )
+            .add(RouteMessageBuilder::<Ipv4Addr>::new().gateway(self.gateway).output_interface(index).build())
             .execute()
             .await
-            .map_err(nl_err(
-                "add default route",
-                format!("via {} dev {}", self.gateway, eth0_target()),
-                NS,
-            ))?;
+            .map_err(nl_err("add default route", format!("via {} dev {}", self.gateway, eth0_target()), NS))?;
         Ok(())
     }
 
@@ -460,12 +344,7 @@ impl NodeNetwork {
     pub async fn detach_pod(&self, host_if: &str) -> Result<(), NetError> {
         check_ifname("detach pod", "node", host_if)?;
         if host_if == self.bridge_name {
-            return Err(NetError::InvalidName {
-                op: "detach pod",
-                netns: "node",
-                name: host_if.to_string(),
-                reason: "is the node bridge",
-            });
+            return Err(NetError::InvalidName { op: "detach pod", netns: "node", name: host_if.to_string(), reason: "is the node bridge" });
         }
         self.delete_link(host_if).await
     }
@@ -473,13 +352,11 @@ impl NodeNetwork {
     /// Deletes a link of the node netns by name; a missing link is fine.
     async fn delete_link(&self, name: &str) -> Result<(), NetError> {
         // RTM_DELLINK with index 0 and IFLA_IFNAME: the kernel looks it up by name.
-        let result = self
-            .handle
-            .link()
-            .del_with_message(LinkUnspec::new_with_name(name).build())
-            .execute()
-            .await
-            .map_err(nl_err("delete interface", name, "node"));
+        let result = self.handle.link().del_with_message(LinkUnspec::new_with_name(name).build()).execute().await.map_err(nl_err(
+            "delete interface",
+            name,
+            "node",
+        ));
         match result {
             Err(e) if is_enodev(&e) => Ok(()),
             other => other,
@@ -506,30 +383,20 @@ mod tests {
     impl NsProc {
         fn new() -> NsProc {
             let host_ns = std::fs::read_link("/proc/self/ns/net").unwrap();
-            let child = Command::new("unshare")
-                .args(["--net", "sleep", "120"])
-                .stdin(Stdio::null())
-                .spawn()
-                .expect("spawn unshare");
+            let child = Command::new("unshare").args(["--net", "sleep", "120"]).stdin(Stdio::null()).spawn().expect("spawn unshare");
             let pid = child.id();
             // `unshare` calls unshare(2) and then execs; wait until the
             // process really is in another netns, never hand out the host's.
             let link = format!("/proc/{pid}/ns/net");
             let deadline = Instant::now() + Duration::from_secs(5);
-            let mut guard = NsProc {
-                child,
-                ns: File::open("/dev/null").unwrap(),
-            };
+            let mut guard = NsProc { child, ns: File::open("/dev/null").unwrap() };
             loop {
                 if let Ok(target) = std::fs::read_link(&link) {
                     if target != host_ns {
                         break;
                     }
                 }
-                assert!(
-                    Instant::now() < deadline,
-                    "unshare never left the host netns"
-                );
+                assert!(Instant::now() < deadline, "unshare never left the host netns");
                 std::thread::sleep(Duration::from_micros(200));
             }
             let ns = File::open(&link).unwrap();
@@ -550,16 +417,8 @@ mod tests {
 
         /// Runs a command inside this netns and returns (success, stdout).
         fn run(&self, args: &[&str]) -> (bool, String) {
-            let out = Command::new("nsenter")
-                .arg(format!("--net=/proc/{}/ns/net", self.pid()))
-                .args(args)
-                .output()
-                .expect("nsenter");
-            (
-                out.status.success(),
-                String::from_utf8_lossy(&out.stdout).into_owned()
-                    + &String::from_utf8_lossy(&out.stderr),
-            )
+            let out = Command::new("nsenter").arg(format!("--net=/proc/{}/ns/net", self.pid())).args(args).output().expect("nsenter");
+            (out.status.success(), String::from_utf8_lossy(&out.stdout).into_owned() + &String::from_utf8_lossy(&out.stderr))
         }
 
         fn ip(&self, args: &[&str]) -> String {
@@ -571,10 +430,7 @@ mod tests {
         }
 
         /// Runs `f` on a thread that entered this netns.
-        fn in_ns<T: Send + 'static>(
-            &self,
-            f: impl FnOnce() -> T + Send + 'static,
-        ) -> std::thread::JoinHandle<T> {
+        fn in_ns<T: Send + 'static>(&self, f: impl FnOnce() -> T + Send + 'static) -> std::thread::JoinHandle<T> {
             let fd = self.ns.as_fd().try_clone_to_owned().unwrap();
             std::thread::spawn(move || {
                 setns(&fd, CloneFlags::CLONE_NEWNET).expect("setns");
@@ -594,9 +450,7 @@ mod tests {
     const PREFIX: u8 = 24;
 
     async fn node(ns: &NsProc) -> NodeNetwork {
-        NodeNetwork::setup(ns.fd(), "psbr0", GW, PREFIX)
-            .await
-            .expect("setup")
+        NodeNetwork::setup(ns.fd(), "psbr0", GW, PREFIX).await.expect("setup")
     }
 
     #[tokio::test]
@@ -608,24 +462,16 @@ mod tests {
         let addrs = node_ns.ip(&["-o", "-4", "addr", "show", "dev", "psbr0"]);
         assert!(addrs.contains("inet 10.88.0.1/24"), "{addrs}");
         let link = node_ns.ip(&["-o", "link", "show", "dev", "psbr0"]);
-        assert!(
-            link.contains("<") && link.contains(",UP"),
-            "bridge not up: {link}"
-        );
+        assert!(link.contains("<") && link.contains(",UP"), "bridge not up: {link}");
         let lo = node_ns.ip(&["-o", "link", "show", "dev", "lo"]);
         assert!(lo.contains(",UP"), "lo not up: {lo}");
         let details = node_ns.ip(&["-d", "link", "show", "dev", "psbr0"]);
         assert!(details.contains("bridge"), "{details}");
 
         // A second bridge of the same name is a named error.
-        let err = NodeNetwork::setup(node_ns.fd(), "psbr0", GW, PREFIX)
-            .await
-            .unwrap_err();
+        let err = NodeNetwork::setup(node_ns.fd(), "psbr0", GW, PREFIX).await.unwrap_err();
         let msg = err.to_string();
-        assert!(
-            msg.contains("create bridge") && msg.contains("psbr0"),
-            "{msg}"
-        );
+        assert!(msg.contains("create bridge") && msg.contains("psbr0"), "{msg}");
         assert!(
             matches!(&err, NetError::Netlink { source, .. } if source.raw_os_error() == Some(nix::errno::Errno::EEXIST as i32)),
             "{err:?}"
@@ -640,49 +486,28 @@ mod tests {
         let net = node(&node_ns).await;
         let ip_a = Ipv4Addr::new(10, 88, 0, 10);
         let ip_b = Ipv4Addr::new(10, 88, 0, 11);
-        net.attach_pod(pod_a.fd(), "vethpa", ip_a)
-            .await
-            .expect("attach a");
-        net.attach_pod(pod_b.fd(), "vethpb", ip_b)
-            .await
-            .expect("attach b");
+        net.attach_pod(pod_a.fd(), "vethpa", ip_a).await.expect("attach a");
+        net.attach_pod(pod_b.fd(), "vethpb", ip_b).await.expect("attach b");
 
         for (pod, ip) in [(&pod_a, ip_a), (&pod_b, ip_b)] {
             let addrs = pod.ip(&["-o", "-4", "addr", "show"]);
             let want = format!("inet {ip}/24");
-            assert!(
-                addrs
-                    .lines()
-                    .any(|l| l.split_whitespace().nth(1) == Some("eth0") && l.contains(&want)),
-                "eth0 lacks {want}: {addrs}"
-            );
-            assert!(
-                addrs.contains("lo") && addrs.contains("inet 127.0.0.1/8"),
-                "lo has no address/up: {addrs}"
-            );
+            assert!(addrs.lines().any(|l| l.split_whitespace().nth(1) == Some("eth0") && l.contains(&want)), "eth0 lacks {want}: {addrs}");
+            assert!(addrs.contains("lo") && addrs.contains("inet 127.0.0.1/8"), "lo has no address/up: {addrs}");
             let lo = pod.ip(&["-o", "link", "show", "dev", "lo"]);
             assert!(lo.contains(",UP"), "{lo}");
             let eth0 = pod.ip(&["-o", "link", "show", "dev", "eth0"]);
             assert!(eth0.contains(",UP") && eth0.contains("LOWER_UP"), "{eth0}");
             let routes = pod.ip(&["-4", "route", "show"]);
-            assert!(
-                routes.contains("default via 10.88.0.1 dev eth0"),
-                "{routes}"
-            );
+            assert!(routes.contains("default via 10.88.0.1 dev eth0"), "{routes}");
         }
         for host_if in ["vethpa", "vethpb"] {
             let link = node_ns.ip(&["-o", "link", "show", "dev", host_if]);
-            assert!(
-                link.contains("master psbr0") && link.contains(",UP"),
-                "{link}"
-            );
+            assert!(link.contains("master psbr0") && link.contains(",UP"), "{link}");
         }
 
         // TCP: a listener in pod B on B's IP, a client in pod A.
-        let listener = pod_b
-            .in_ns(move || TcpListener::bind((ip_b, 8080)).expect("bind in pod b"))
-            .join()
-            .unwrap();
+        let listener = pod_b.in_ns(move || TcpListener::bind((ip_b, 8080)).expect("bind in pod b")).join().unwrap();
         let server = std::thread::spawn(move || {
             let (mut conn, peer) = listener.accept().unwrap();
             conn.write_all(b"hello from b").unwrap();
@@ -691,8 +516,7 @@ mod tests {
         let reply = pod_a
             .in_ns(move || {
                 let addr = SocketAddr::from((ip_b, 8080));
-                let mut s = TcpStream::connect_timeout(&addr, Duration::from_secs(3))
-                    .expect("connect a->b");
+                let mut s = TcpStream::connect_timeout(&addr, Duration::from_secs(3)).expect("connect a->b");
                 let mut buf = String::new();
                 s.read_to_string(&mut buf).unwrap();
                 buf
@@ -701,11 +525,7 @@ mod tests {
             .unwrap();
         assert_eq!(reply, "hello from b");
         let peer = server.join().unwrap();
-        assert_eq!(
-            peer.ip(),
-            IpAddr::V4(ip_a),
-            "connection must come from pod A's IP"
-        );
+        assert_eq!(peer.ip(), IpAddr::V4(ip_a), "connection must come from pod A's IP");
 
         // The gateway (bridge address in the node netns) answers pings.
         let (ok, out) = pod_a.run(&["busybox", "ping", "-c1", "-W1", "10.88.0.1"]);
@@ -719,31 +539,20 @@ mod tests {
         let node_ns = NsProc::new();
         let pod = NsProc::new();
         let net = node(&node_ns).await;
-        net.attach_pod(pod.fd(), "vethdet", Ipv4Addr::new(10, 88, 0, 20))
-            .await
-            .expect("attach");
+        net.attach_pod(pod.fd(), "vethdet", Ipv4Addr::new(10, 88, 0, 20)).await.expect("attach");
         assert!(node_ns.ip(&["-o", "link"]).contains("vethdet"));
 
         net.detach_pod("vethdet").await.expect("detach");
         let links = node_ns.ip(&["-o", "link"]);
         assert!(!links.contains("vethdet"), "{links}");
         let pod_links = pod.ip(&["-o", "link"]);
-        assert!(
-            !pod_links.contains("eth0"),
-            "peer must be gone too: {pod_links}"
-        );
+        assert!(!pod_links.contains("eth0"), "peer must be gone too: {pod_links}");
 
-        net.detach_pod("vethdet")
-            .await
-            .expect("second detach is Ok");
-        net.detach_pod("neverexisted")
-            .await
-            .expect("detach of missing is Ok");
+        net.detach_pod("vethdet").await.expect("second detach is Ok");
+        net.detach_pod("neverexisted").await.expect("detach of missing is Ok");
 
         // The pod netns can be attached again after a detach.
-        net.attach_pod(pod.fd(), "vethdet", Ipv4Addr::new(10, 88, 0, 20))
-            .await
-            .expect("re-attach");
+        net.attach_pod(pod.fd(), "vethdet", Ipv4Addr::new(10, 88, 0, 20)).await.expect("re-attach");
         assert!(pod.ip(&["-o", "-4", "addr"]).contains("10.88.0.20/24"));
     }
 
@@ -753,83 +562,46 @@ mod tests {
         let pod_a = NsProc::new();
         let pod_b = NsProc::new();
         let net = node(&node_ns).await;
-        net.attach_pod(pod_a.fd(), "vethdup", Ipv4Addr::new(10, 88, 0, 30))
-            .await
-            .expect("attach");
+        net.attach_pod(pod_a.fd(), "vethdup", Ipv4Addr::new(10, 88, 0, 30)).await.expect("attach");
 
         // Duplicate host_if.
-        let err = net
-            .attach_pod(pod_b.fd(), "vethdup", Ipv4Addr::new(10, 88, 0, 31))
-            .await
-            .unwrap_err();
+        let err = net.attach_pod(pod_b.fd(), "vethdup", Ipv4Addr::new(10, 88, 0, 31)).await.unwrap_err();
         let msg = err.to_string();
         println!("duplicate host_if: {msg}");
-        assert!(
-            msg.contains("vethdup") && msg.contains("create veth pair"),
-            "{msg}"
-        );
+        assert!(msg.contains("vethdup") && msg.contains("create veth pair"), "{msg}");
         assert!(msg.contains("File exists"), "{msg}");
         // The existing pod was not disturbed, and nothing leaked into pod B.
         assert!(pod_a.ip(&["-o", "-4", "addr"]).contains("10.88.0.30/24"));
         assert!(!pod_b.ip(&["-o", "link"]).contains("eth0"));
 
         // A second attach into the same pod: eth0 already exists there.
-        let err = net
-            .attach_pod(pod_a.fd(), "vethdup2", Ipv4Addr::new(10, 88, 0, 32))
-            .await
-            .unwrap_err();
+        let err = net.attach_pod(pod_a.fd(), "vethdup2", Ipv4Addr::new(10, 88, 0, 32)).await.unwrap_err();
         let msg = err.to_string();
         println!("eth0 exists in pod: {msg}");
         assert!(msg.contains("vethdup2"), "{msg}");
-        assert!(
-            !node_ns.ip(&["-o", "link"]).contains("vethdup2"),
-            "no leftover host end"
-        );
+        assert!(!node_ns.ip(&["-o", "link"]).contains("vethdup2"), "no leftover host end");
 
         // A fd that is not a network namespace.
         let not_ns = File::open("/dev/null").unwrap();
-        let err = net
-            .attach_pod(not_ns.as_fd(), "vethbad", Ipv4Addr::new(10, 88, 0, 33))
-            .await
-            .unwrap_err();
+        let err = net.attach_pod(not_ns.as_fd(), "vethbad", Ipv4Addr::new(10, 88, 0, 33)).await.unwrap_err();
         let msg = err.to_string();
         println!("bad fd: {msg}");
-        assert!(
-            msg.contains("vethbad") || msg.contains("pod netns"),
-            "{msg}"
-        );
-        assert!(
-            !node_ns.ip(&["-o", "link"]).contains("vethbad"),
-            "no leftover host end"
-        );
+        assert!(msg.contains("vethbad") || msg.contains("pod netns"), "{msg}");
+        assert!(!node_ns.ip(&["-o", "link"]).contains("vethbad"), "no leftover host end");
 
         // Invalid names are refused before reaching the kernel.
-        let err = net
-            .attach_pod(
-                pod_b.fd(),
-                "a-name-much-too-long",
-                Ipv4Addr::new(10, 88, 0, 34),
-            )
-            .await
-            .unwrap_err();
+        let err = net.attach_pod(pod_b.fd(), "a-name-much-too-long", Ipv4Addr::new(10, 88, 0, 34)).await.unwrap_err();
         assert!(matches!(err, NetError::InvalidName { .. }), "{err:?}");
         assert!(err.to_string().contains("a-name-much-too-long"), "{err}");
 
         // Bad node netns fd for setup.
-        let err = NodeNetwork::setup(not_ns.as_fd(), "psbr1", GW, PREFIX)
-            .await
-            .unwrap_err();
+        let err = NodeNetwork::setup(not_ns.as_fd(), "psbr1", GW, PREFIX).await.unwrap_err();
         let msg = err.to_string();
         println!("bad node fd: {msg}");
-        assert!(
-            msg.contains("node netns") && msg.contains("set up node network"),
-            "{msg}"
-        );
+        assert!(msg.contains("node netns") && msg.contains("set up node network"), "{msg}");
 
         // Pod B is still attachable after all these failures.
-        net.attach_pod(pod_b.fd(), "vethok", Ipv4Addr::new(10, 88, 0, 35))
-            .await
-            .expect("attach b");
+        net.attach_pod(pod_b.fd(), "vethok", Ipv4Addr::new(10, 88, 0, 35)).await.expect("attach b");
     }
 
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -841,13 +613,7 @@ mod tests {
         let mut attach = Vec::with_capacity(RUNS);
         for (i, pod) in pods.iter().enumerate() {
             let t = Instant::now();
-            net.attach_pod(
-                pod.fd(),
-                &format!("vethb{i}"),
-                Ipv4Addr::new(10, 88, 0, i as u8 + 100),
-            )
-            .await
-            .expect("attach");
+            net.attach_pod(pod.fd(), &format!("vethb{i}"), Ipv4Addr::new(10, 88, 0, i as u8 + 100)).await.expect("attach");
             attach.push(t.elapsed());
         }
         let mut detach = Vec::with_capacity(RUNS);
@@ -865,11 +631,6 @@ mod tests {
             attach[RUNS * 9 / 10],
             attach[RUNS - 1]
         );
-        println!(
-            "detach_pod over {RUNS} runs: median {:?}, min {:?}, max {:?}",
-            detach[RUNS / 2],
-            detach[0],
-            detach[RUNS - 1]
-        );
+        println!("detach_pod over {RUNS} runs: median {:?}, min {:?}, max {:?}", detach[RUNS / 2], detach[0], detach[RUNS - 1]);
     }
 }

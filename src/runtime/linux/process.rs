@@ -53,11 +53,7 @@ impl ProcessId {
 /// Every process recorded in `dir`.
 pub fn recorded(dir: &Path) -> Vec<ProcessId> {
     let Ok(entries) = fs::read_dir(dir) else { return Vec::new() };
-    entries
-        .filter_map(Result::ok)
-        .filter_map(|e| fs::read_to_string(e.path()).ok())
-        .filter_map(|t| ProcessId::decode(&t))
-        .collect()
+    entries.filter_map(Result::ok).filter_map(|e| fs::read_to_string(e.path()).ok()).filter_map(|t| ProcessId::decode(&t)).collect()
 }
 
 fn start_time(pid: i32) -> Option<u64> {

@@ -84,11 +84,8 @@ fn sandbox(args: &[String]) -> ShimResult<()> {
         }
     }
     die_with_parent()?;
-    let flags = if net_only {
-        CloneFlags::CLONE_NEWNET
-    } else {
-        CloneFlags::CLONE_NEWNET | CloneFlags::CLONE_NEWIPC | CloneFlags::CLONE_NEWUTS
-    };
+    let flags =
+        if net_only { CloneFlags::CLONE_NEWNET } else { CloneFlags::CLONE_NEWNET | CloneFlags::CLONE_NEWIPC | CloneFlags::CLONE_NEWUTS };
     ctx(unshare(flags), || "unshare(network, IPC, UTS namespaces)".into())?;
     if let Some(name) = hostname {
         ctx(sethostname(name), || format!("sethostname({name:?})"))?;
@@ -116,10 +113,9 @@ fn run(args: &[String]) -> ShimResult<()> {
     die_with_parent()?;
 
     // Everything that can fail with a clear message is prepared before the fork.
-    let log = ctx(
-        OpenOptions::new().create(true).append(true).mode(0o640).open(&spec.log_path),
-        || format!("open log {}", spec.log_path.display()),
-    )?;
+    let log = ctx(OpenOptions::new().create(true).append(true).mode(0o640).open(&spec.log_path), || {
+        format!("open log {}", spec.log_path.display())
+    })?;
     let prepared = PreparedExec::new(&spec.args, &spec.env)?;
     join_sandbox(spec.sandbox_pid)?;
     ctx(unshare(CloneFlags::CLONE_NEWNS | CloneFlags::CLONE_NEWPID), || "unshare(mount, PID namespaces)".into())?;
@@ -141,11 +137,8 @@ fn run(args: &[String]) -> ShimResult<()> {
             drop(err_write);
             let mut error = String::new();
             let _ = File::from(err_read).read_to_string(&mut error);
-            let report = if error.is_empty() {
-                StartReport::Started { pid: child.as_raw() }
-            } else {
-                StartReport::Failed { error: error.clone() }
-            };
+            let report =
+                if error.is_empty() { StartReport::Started { pid: child.as_raw() } } else { StartReport::Failed { error: error.clone() } };
             let mut out = std::io::stdout().lock();
             let _ = writeln!(out, "{}", serde_json::to_string(&report).expect("report serializes"));
             let _ = out.flush();
@@ -217,35 +210,25 @@ fn build_rootfs(spec: &ContainerProcessSpec) -> ShimResult<()> {
     let none: Option<&str> = None;
     ctx(mount(none, "/", none, MsFlags::MS_REC | MsFlags::MS_PRIVATE, none), || "make / private".into())?;
     let root = &spec.rootfs;
-    let overlay = format!(
-        "lowerdir={},upperdir={},workdir={}",
-        spec.image_rootfs.display(),
-        spec.upper_dir.display(),
-        spec.work_dir.display()
-    );
+    let overlay =
+        format!("lowerdir={},upperdir={},workdir={}", spec.image_rootfs.display(), spec.upper_dir.display(), spec.work_dir.display());
     ctx(mount(Some("overlay"), root, Some("overlay"), MsFlags::empty(), Some(overlay.as_str())), || {
         format!("mount overlay on {}", root.display())
     })?;
 
     let proc_dir = ensure_dir(root, "/proc")?;
-    ctx(
-        mount(Some("proc"), &proc_dir, Some("proc"), MsFlags::MS_NOSUID | MsFlags::MS_NODEV | MsFlags::MS_NOEXEC, none),
-        || "mount /proc".into(),
-    )?;
+    ctx(mount(Some("proc"), &proc_dir, Some("proc"), MsFlags::MS_NOSUID | MsFlags::MS_NODEV | MsFlags::MS_NOEXEC, none), || {
+        "mount /proc".into()
+    })?;
     let dev = ensure_dir(root, "/dev")?;
-    ctx(
-        mount(Some("tmpfs"), &dev, Some("tmpfs"), MsFlags::MS_NOSUID, Some("mode=755,size=1m")),
-        || "mount /dev".into(),
-    )?;
+    ctx(mount(Some("tmpfs"), &dev, Some("tmpfs"), MsFlags::MS_NOSUID, Some("mode=755,size=1m")), || "mount /dev".into())?;
     for node in ["null", "zero", "full", "random", "urandom", "tty"] {
         let target = dev.join(node);
         ctx(File::create(&target), || format!("create /dev/{node}"))?;
-        ctx(
-            mount(Some(Path::new("/dev").join(node).as_path()), &target, none, MsFlags::MS_BIND, none),
-            || format!("bind /dev/{node}"),
-        )?;
+        ctx(mount(Some(Path::new("/dev").join(node).as_path()), &target, none, MsFlags::MS_BIND, none), || format!("bind /dev/{node}"))?;
     }
-    for (link, to) in [("fd", "/proc/self/fd"), ("stdin", "/proc/self/fd/0"), ("stdout", "/proc/self/fd/1"), ("stderr", "/proc/self/fd/2")] {
+    for (link, to) in [("fd", "/proc/self/fd"), ("stdin", "/proc/self/fd/0"), ("stdout", "/proc/self/fd/1"), ("stderr", "/proc/self/fd/2")]
+    {
         ctx(std::os::unix::fs::symlink(to, dev.join(link)), || format!("link /dev/{link}"))?;
     }
     for m in &spec.mounts {
@@ -327,11 +310,7 @@ impl PreparedExec {
         }
         let cstr = |s: &String| CString::new(s.as_bytes()).map_err(|_| format!("argument {s:?} contains a NUL byte"));
         let path = env.iter().find_map(|e| e.strip_prefix("PATH=")).map(str::to_owned);
-        Ok(Self {
-            args: args.iter().map(cstr).collect::<Result<_, _>>()?,
-            env: env.iter().map(cstr).collect::<Result<_, _>>()?,
-            path,
-        })
+        Ok(Self { args: args.iter().map(cstr).collect::<Result<_, _>>()?, env: env.iter().map(cstr).collect::<Result<_, _>>()?, path })
     }
 
     /// Looks the program up in the container's PATH (from the container's environment, as
