@@ -265,3 +265,40 @@ fn the_next_run_removes_what_a_killed_run_left() {
     assert!(!dead.exists());
     s.assert_clean();
 }
+
+/// As a user other than root, podspec runs inside a user namespace of its own.
+#[test]
+fn a_non_root_user_runs_the_features_in_a_user_namespace() {
+    if !nix_is_root() || which("setpriv").is_none() {
+        eprintln!("skipped: needs root (to become another user) and setpriv");
+        return;
+    }
+    let s = Scratch::new();
+    s.feature("hostname.feature", HOSTNAME_FEATURE);
+    let status = StdCommand::new("chown").args(["-R", "65534:65534"]).arg(s.path()).status().unwrap();
+    assert!(status.success());
+    let bin = assert_cmd::cargo::cargo_bin("podspec");
+    let out = StdCommand::new("setpriv")
+        .args(["--reuid=65534", "--regid=65534", "--clear-groups", "env", "-u", "PODSPEC_STATE_DIR", "-u", "PODSPEC_DATA_DIR"])
+        .arg(format!("HOME={}", s.path().display()))
+        .arg(format!("XDG_RUNTIME_DIR={}", s.state().display()))
+        .arg(bin)
+        .args(["run", "--report-dir", "out"])
+        .current_dir(s.path())
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(0), "{stderr}");
+    assert!(stderr.contains("2 passed, 0 failed, 0 skipped"), "{stderr}");
+    let left: Vec<_> = fs::read_dir(s.state().join("podspec/runs")).map(|d| d.filter_map(Result::ok).collect()).unwrap_or_default();
+    assert!(left.is_empty(), "run directories left behind: {left:?}");
+}
+
+fn nix_is_root() -> bool {
+    // SAFETY: geteuid has no preconditions.
+    unsafe { libc::geteuid() == 0 }
+}
+
+fn which(program: &str) -> Option<PathBuf> {
+    std::env::var_os("PATH").and_then(|p| std::env::split_paths(&p).map(|d| d.join(program)).find(|c| c.is_file()))
+}
