@@ -310,39 +310,45 @@ impl PodWorker {
 
     async fn restart_due_containers(&self) {
         let now = Instant::now();
-        let retries: Vec<String> = {
-            let mut st = self.state.lock().unwrap();
-            st.containers
-                .iter_mut()
-                .filter(|c| c.retry_due.is_some_and(|t| t <= now))
-                .map(|c| {
-                    c.retry_due = None;
-                    c.name.clone()
-                })
-                .collect()
-        };
-        for name in retries {
+        // Containers that could not be created are tried again as they were.
+        for (name, ()) in self.take_due(now, |c| &mut c.retry_due, |_| ()) {
             self.start_container(&name).await;
         }
-        let due: Vec<(String, Option<ContainerId>)> = {
-            let mut st = self.state.lock().unwrap();
-            st.containers
-                .iter_mut()
-                .filter(|c| c.restart_due.is_some_and(|t| t <= now))
-                .map(|c| {
-                    c.restart_due = None;
-                    c.restart_count += 1;
-                    (c.name.clone(), c.current.take())
-                })
-                .collect()
-        };
-        for (name, old) in due {
-            // The old instance's writable layer goes with it: a restart starts from the image.
+        // Containers that ended start a new instance with a fresh writable layer: the old
+        // instance, and its layer, go.
+        let restarts = self.take_due(
+            now,
+            |c| &mut c.restart_due,
+            |c| {
+                c.restart_count += 1;
+                c.current.take()
+            },
+        );
+        for (name, old) in restarts {
             if let Some(old) = old {
                 let _ = self.kubelet.runtime.remove_container(&old).await;
             }
             self.start_container(&name).await;
         }
+    }
+
+    /// Clears the timers that are due, applies `on_due` to those containers, and returns their
+    /// names with what `on_due` gave.
+    fn take_due<T>(
+        &self,
+        now: Instant,
+        timer: fn(&mut ContainerRecord) -> &mut Option<Instant>,
+        on_due: fn(&mut ContainerRecord) -> T,
+    ) -> Vec<(String, T)> {
+        let mut st = self.state.lock().unwrap();
+        let mut due = Vec::new();
+        for c in st.containers.iter_mut() {
+            if timer(c).is_some_and(|t| t <= now) {
+                *timer(c) = None;
+                due.push((c.name.clone(), on_due(c)));
+            }
+        }
+        due
     }
 
     /// After missed events: look at every current container.
