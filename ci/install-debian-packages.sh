@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
 # Installs the Debian packages podspec needs on a fresh Debian bookworm machine (as root):
-# busybox-static, from which the fixture image is built. Does nothing when they are there.
+# busybox-static, from which the fixture image is built; iproute2 and util-linux, which the tests
+# use to look into namespaces. Does nothing when they are there.
 set -euo pipefail
 
-packages=(busybox-static)
+packages=(busybox-static iproute2 util-linux)
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
