@@ -8,6 +8,7 @@
 //!
 //! Beside them: `manifest` (reading pod YAML), `report` (JUnit, JSON, Markdown), `bench`.
 
+pub mod api;
 pub mod bench;
 pub mod images;
 pub mod manifest;

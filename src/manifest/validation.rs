@@ -52,6 +52,10 @@ impl FieldError {
     pub fn invalid(field: impl Into<String>, value: &str, detail: impl Into<String>) -> Self {
         Self { field: field.into(), kind: FieldErrorKind::Invalid, value: Some(format!("{value:?}")), detail: detail.into() }
     }
+    /// An invalid value printed as it is (numbers, `null`).
+    pub fn invalid_raw(field: impl Into<String>, value: impl std::fmt::Display, detail: impl Into<String>) -> Self {
+        Self { field: field.into(), kind: FieldErrorKind::Invalid, value: Some(value.to_string()), detail: detail.into() }
+    }
     pub fn duplicate(field: impl Into<String>, value: &str) -> Self {
         Self { field: field.into(), kind: FieldErrorKind::Duplicate, value: Some(format!("{value:?}")), detail: String::new() }
     }
