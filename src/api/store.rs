@@ -75,9 +75,7 @@ impl PodStore {
     }
 
     fn new_uid(&self) -> String {
-        let n = self.next_uid.fetch_add(1, Ordering::Relaxed);
-        let x = format!("{:x}", Sha256::digest(format!("{}-{n}", self.seed)));
-        format!("{}-{}-{}-{}-{}", &x[0..8], &x[8..12], &x[12..16], &x[16..20], &x[20..32])
+        uid(&self.seed, self.next_uid.fetch_add(1, Ordering::Relaxed))
     }
 
     /// Creates a pod as the API server does: validates it, and sets uid, resourceVersion,
@@ -191,6 +189,12 @@ impl PodStore {
         pod.metadata.resource_version = Some(self.next_rv());
         Ok(())
     }
+}
+
+/// A uid in Kubernetes' UUID form, unique per seed (a run) and counter.
+pub fn uid(seed: &str, n: u64) -> String {
+    let x = format!("{:x}", Sha256::digest(format!("{seed}-{n}")));
+    format!("{}-{}-{}-{}-{}", &x[0..8], &x[8..12], &x[12..16], &x[16..20], &x[20..32])
 }
 
 /// RFC 7386 JSON merge patch.

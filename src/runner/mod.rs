@@ -75,17 +75,8 @@ pub async fn run(options: &RunOptions, target: Arc<dyn Target>) -> Result<RunRec
                 continue;
             }
             if let Some(cap) = missing_capability(&tags, target.as_ref()) {
-                skipped.push(ScenarioRecord {
-                    feature: f.feature.name.clone(),
-                    feature_path: f.path.display().to_string(),
-                    name: scenario.name.clone(),
-                    line: scenario.position.line,
-                    tags,
-                    status: Status::Skipped,
-                    reason: Some(format!("target {} lacks capability {cap:?} (tag @{cap})", target.name())),
-                    duration_ms: 0,
-                    failure: None,
-                });
+                let reason = format!("target {} lacks capability {cap:?} (tag @{cap})", target.name());
+                skipped.push(unrun_record(f, rule, scenario, Status::Skipped, reason));
                 continue;
             }
             selected.insert((f.path.clone(), scenario.position.line));
@@ -129,17 +120,7 @@ pub async fn run(options: &RunOptions, target: Arc<dyn Target>) -> Result<RunRec
         for (rule, scenario) in features::scenarios(&f.feature) {
             let key = (f.path.clone(), scenario.position.line);
             if selected.contains(&key) && !seen.contains(&key) {
-                scenarios.push(ScenarioRecord {
-                    feature: f.feature.name.clone(),
-                    feature_path: f.path.display().to_string(),
-                    name: scenario.name.clone(),
-                    line: scenario.position.line,
-                    tags: all_tags(&f.feature, rule, scenario),
-                    status: Status::Failed,
-                    reason: Some("the scenario did not run to its end".into()),
-                    duration_ms: 0,
-                    failure: Some(report::Failure::new("(none)", scenario.position.line, "the scenario did not run to its end")),
-                });
+                scenarios.push(unrun_record(f, rule, scenario, Status::Failed, "the scenario did not run to its end".into()));
             }
         }
     }
@@ -148,6 +129,30 @@ pub async fn run(options: &RunOptions, target: Arc<dyn Target>) -> Result<RunRec
     let record = RunRecord::new(target.name(), env!("CARGO_PKG_VERSION"), started, chrono::Utc::now(), features::sha256(&files), scenarios);
     report::write_all(&record, &options.report_dir)?;
     Ok(record)
+}
+
+/// The record of a scenario that did not run: skipped with a reason, or failed because it never
+/// finished (never counted as passed).
+fn unrun_record(
+    f: &FeatureFile,
+    rule: Option<&gherkin::Rule>,
+    scenario: &gherkin::Scenario,
+    status: Status,
+    reason: String,
+) -> ScenarioRecord {
+    let line = scenario.position.line;
+    let failure = (status == Status::Failed).then(|| report::Failure::new("(none)", line, reason.clone()));
+    ScenarioRecord {
+        feature: f.feature.name.clone(),
+        feature_path: f.path.display().to_string(),
+        name: scenario.name.clone(),
+        line,
+        tags: all_tags(&f.feature, rule, scenario),
+        status,
+        reason: Some(reason),
+        duration_ms: 0,
+        failure,
+    }
 }
 
 /// Hands cucumber the features as they were parsed and checked.

@@ -9,9 +9,7 @@ use std::time::Duration;
 
 use async_trait::async_trait;
 use k8s_openapi::api::core::v1::Pod;
-use sha2::{Digest, Sha256};
 
-use crate::images::ImageStore;
 use crate::paths::Paths;
 use crate::runtime::cri::{ImageService, RuntimeError, RuntimeService};
 use crate::runtime::kubelet::{BackoffPolicy, Kubelet, KubeletConfig, KubeletError};
@@ -24,7 +22,6 @@ pub struct ReferenceTarget {
     capabilities: BTreeSet<Capability>,
     runtime: Arc<LinuxRuntime>,
     kubelet: Arc<Kubelet>,
-    images: Arc<ImageStore>,
     pods: Mutex<HashMap<PodRef, Pod>>,
     run_id: String,
     next_uid: AtomicU64,
@@ -43,12 +40,10 @@ impl ReferenceTarget {
             node_ip: runtime.node_ip(),
         };
         let kubelet = Kubelet::new(config, runtime.clone() as Arc<dyn RuntimeService>, runtime.clone() as Arc<dyn ImageService>);
-        let images = runtime.images().clone();
         Ok(Self {
             capabilities: [Capability::NodeAccess].into_iter().collect(),
             runtime,
             kubelet,
-            images,
             pods: Mutex::default(),
             run_id,
             next_uid: AtomicU64::new(1),
@@ -61,10 +56,7 @@ impl ReferenceTarget {
     }
 
     fn new_uid(&self) -> String {
-        let n = self.next_uid.fetch_add(1, Ordering::Relaxed);
-        let h = Sha256::digest(format!("{}-{n}", self.run_id));
-        let x = format!("{h:x}");
-        format!("{}-{}-{}-{}-{}", &x[0..8], &x[8..12], &x[12..16], &x[16..20], &x[20..32])
+        crate::api::store::uid(&self.run_id, self.next_uid.fetch_add(1, Ordering::Relaxed))
     }
 
     fn stored(&self, pod: &PodRef) -> TargetResult<Pod> {
@@ -106,7 +98,7 @@ impl Target for ReferenceTarget {
     }
 
     fn check_image(&self, reference: &str) -> TargetResult<()> {
-        self.images.recipe_for(reference).map(|_| ()).map_err(|e| TargetError::ImageUnavailable {
+        self.runtime.images().recipe_for(reference).map(|_| ()).map_err(|e| TargetError::ImageUnavailable {
             target: self.name().into(),
             reference: reference.into(),
             message: e.to_string(),

@@ -8,7 +8,7 @@ use k8s_openapi::api::core::v1::{
 };
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::Time;
 
-use super::worker::{containers_by_name, ContainerRecord, PodWorker, Termination};
+use super::worker::{ContainerRecord, PodWorker, Termination};
 use crate::runtime::cri::{ContainerState, ContainerStatus};
 
 pub fn k8s_time(t: DateTime<Utc>) -> Time {
@@ -28,7 +28,6 @@ pub(super) async fn pod_status(w: &PodWorker) -> PodStatus {
         };
         statuses.push(container_status(rec, current.as_ref()));
     }
-    let specs = containers_by_name(&w.pod);
     let phase = phase(&statuses, &w.pod, sandbox_error.is_some());
     let all_ready = !statuses.is_empty() && statuses.iter().all(|s| s.ready);
     let now = k8s_time(Utc::now());
@@ -51,7 +50,6 @@ pub(super) async fn pod_status(w: &PodWorker) -> PodStatus {
     for c in conditions.iter_mut().skip(2) {
         c.message = message.clone();
     }
-    debug_assert!(specs.len() == statuses.len());
     let node_ip = w.kubelet.config.node_ip.to_string();
     PodStatus {
         phase: Some(phase.to_string()),

@@ -2,7 +2,6 @@
 //! container events, restarts containers according to `restartPolicy` with back-off, and on
 //! stop tears the pod down.
 
-use std::collections::BTreeMap;
 use std::fs;
 use std::net::Ipv4Addr;
 use std::path::{Path, PathBuf};
@@ -387,9 +386,4 @@ impl PodWorker {
 
 pub(super) fn spec_containers(pod: &Pod) -> &[Container] {
     pod.spec.as_ref().map(|s| s.containers.as_slice()).unwrap_or(&[])
-}
-
-/// Per container name, the spec: for status building.
-pub(super) fn containers_by_name(pod: &Pod) -> BTreeMap<&str, &Container> {
-    spec_containers(pod).iter().map(|c| (c.name.as_str(), c)).collect()
 }
