@@ -75,7 +75,7 @@ pub async fn run(options: &RunOptions, target: Arc<dyn Target>) -> Result<RunRec
                 continue;
             }
             if let Some(cap) = missing_capability(&tags, target.as_ref()) {
-                let reason = format!("target {} lacks capability {cap:?} (tag @{cap})", target.name());
+                let reason = format!("target {} has {} (scenario tag @{cap})", target.name(), cap.meaning());
                 skipped.push(unrun_record(f, rule, scenario, Status::Skipped, reason));
                 continue;
             }

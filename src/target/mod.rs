@@ -13,17 +13,30 @@ use k8s_openapi::api::core::v1::Pod;
 /// status). A scenario tagged with a capability the target lacks is skipped with the reason.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub enum Capability {
-    /// The node's filesystem can be inspected (where a pod's volumes live on the node).
+    /// The node's filesystem can be reached: where a pod's volumes live on the node, and the
+    /// kubelet's static pod manifest directory.
     NodeAccess,
+    /// Pods are objects of an API server: they can be updated (whole or by merge patch), the
+    /// API's rules and error texts apply, and static pods appear there as mirror pods.
+    ApiServer,
 }
 
 impl Capability {
-    pub const ALL: &'static [Capability] = &[Capability::NodeAccess];
+    pub const ALL: &'static [Capability] = &[Capability::NodeAccess, Capability::ApiServer];
 
     /// The scenario tag that asks for it (without `@`).
     pub fn tag(self) -> &'static str {
         match self {
             Capability::NodeAccess => "node-access",
+            Capability::ApiServer => "api-server",
+        }
+    }
+
+    /// What a target without it lacks, for skip reasons.
+    pub fn meaning(self) -> &'static str {
+        match self {
+            Capability::NodeAccess => "no access to the node's filesystem (volume directories, static pod manifests)",
+            Capability::ApiServer => "no API server (pod updates and their validation, mirror pods)",
         }
     }
 
@@ -77,6 +90,9 @@ pub enum TargetError {
     Unsupported { target: String, what: String },
     #[error("{operation}: timed out after {after:?}")]
     Timeout { operation: String, after: Duration },
+    /// The API server refused the request: Kubernetes' `Status`, kept whole.
+    #[error("{message}")]
+    Api { code: u16, reason: String, message: String },
     #[error("{0}")]
     Other(String),
 }
@@ -112,9 +128,55 @@ pub trait Target: Send + Sync {
     /// Where an emptyDir volume of a pod lives on the node (capability `node-access`).
     async fn node_volume_path(&self, pod: &PodRef, volume: &str) -> TargetResult<PathBuf> {
         let _ = (pod, volume);
-        Err(TargetError::Unsupported { target: self.name().to_string(), what: "node access".into() })
+        Err(self.unsupported(Capability::NodeAccess))
+    }
+
+    /// Replaces a pod with a whole object (an API server's PUT); returns the stored pod.
+    async fn update_pod(&self, pod: &Pod) -> TargetResult<Pod> {
+        let _ = pod;
+        Err(self.unsupported(Capability::ApiServer))
+    }
+
+    /// Applies a JSON merge patch (RFC 7386) to a pod; returns the stored pod.
+    async fn patch_pod(&self, pod: &PodRef, patch: &serde_json::Value) -> TargetResult<Pod> {
+        let _ = (pod, patch);
+        Err(self.unsupported(Capability::ApiServer))
+    }
+
+    /// The pods of a namespace, as the API lists them (mirror pods among them).
+    async fn list_pods(&self, namespace: &str) -> TargetResult<Vec<Pod>> {
+        let _ = namespace;
+        Err(self.unsupported(Capability::ApiServer))
+    }
+
+    /// The node's name (mirror pods are named `<pod>-<node>`).
+    fn node_name(&self) -> Option<&str> {
+        None
+    }
+
+    /// Writes a file into the kubelet's static pod manifest directory (capability `node-access`).
+    async fn write_static_pod_manifest(&self, file_name: &str, contents: &str) -> TargetResult<()> {
+        let _ = (file_name, contents);
+        Err(self.unsupported(Capability::NodeAccess))
+    }
+
+    /// Removes a file from the kubelet's static pod manifest directory (capability `node-access`).
+    async fn remove_static_pod_manifest(&self, file_name: &str) -> TargetResult<()> {
+        let _ = file_name;
+        Err(self.unsupported(Capability::NodeAccess))
     }
 
     /// Removes everything the target still holds for this run.
     async fn shutdown(&self) -> TargetResult<()>;
+}
+
+/// The error of a trait method a target does not implement.
+trait UnsupportedExt {
+    fn unsupported(&self, capability: Capability) -> TargetError;
+}
+
+impl<T: Target + ?Sized> UnsupportedExt for T {
+    fn unsupported(&self, capability: Capability) -> TargetError {
+        TargetError::Unsupported { target: self.name().to_string(), what: format!("{capability} ({})", capability.meaning()) }
+    }
 }
