@@ -131,7 +131,9 @@ pub fn validate_pod_update(new: &Pod, old: &Pod) -> Vec<FieldError> {
     if old_v != munged_v {
         let old_yaml = serde_yaml::to_string(os).unwrap_or_default();
         let new_yaml = serde_yaml::to_string(&munged).unwrap_or_default();
-        let diff = crate::report::diff::unified(&old_yaml, &new_yaml);
+        // Kubernetes shows a go-cmp diff of the internal PodSpec; this is the same change as a
+        // unified diff of the spec's YAML (`-` stored, `+` requested).
+        let diff = similar::TextDiff::from_lines(&old_yaml, &new_yaml).unified_diff().context_radius(3).header("spec", "spec").to_string();
         errs.push(FieldError::forbidden(
             "spec",
             format!("pod updates may not change fields other than {}\n{}", UPDATABLE_POD_SPEC_FIELDS.join(","), diff.trim_end()),
