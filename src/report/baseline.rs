@@ -54,6 +54,16 @@ pub enum BaselineError {
     Malformed(Vec<String>),
 }
 
+impl BaselineError {
+    /// One message per problem (a malformed baseline has one per line).
+    pub fn messages(self) -> Vec<String> {
+        match self {
+            BaselineError::Malformed(errors) => errors,
+            other => vec![other.to_string()],
+        }
+    }
+}
+
 /// Reads and parses a baseline file.
 pub fn read(path: impl AsRef<Path>) -> Result<Baseline, BaselineError> {
     let path = path.as_ref();
@@ -215,10 +225,7 @@ impl Verdict {
     /// The baseline's reason when `scenario` is a known failure.
     pub fn known_failure(&self, scenario: &ScenarioRecord) -> Option<&str> {
         let path = normalize(&scenario.feature_path);
-        self.known_failures
-            .iter()
-            .find(|e| e.feature_path == path && e.scenario == scenario.name)
-            .and_then(|e| e.reason.as_deref())
+        self.known_failures.iter().find(|e| e.feature_path == path && e.scenario == scenario.name).and_then(|e| e.reason.as_deref())
     }
 
     /// `3 known failures, 1 new failure, 0 now passing, 0 stale`.
@@ -380,14 +387,14 @@ mod tests {
 
     #[test]
     fn a_baselined_scenario_not_found_or_skipped_is_stale() {
-        let b = parse(
-            FILE,
-            "features/a.feature | renamed | x\nfeatures/gone.feature | any | y\nfeatures/a.feature | needs node | z\n",
-        )
-        .unwrap();
+        let b = parse(FILE, "features/a.feature | renamed | x\nfeatures/gone.feature | any | y\nfeatures/a.feature | needs node | z\n")
+            .unwrap();
         let v = evaluate(
             &b,
-            &run(vec![scenario("features/a.feature", "fine", Status::Passed), scenario("features/a.feature", "needs node", Status::Skipped)]),
+            &run(vec![
+                scenario("features/a.feature", "fine", Status::Passed),
+                scenario("features/a.feature", "needs node", Status::Skipped),
+            ]),
         );
         assert!(!v.passed);
         let why: Vec<&str> = v.stale.iter().map(|e| e.detail.as_deref().unwrap()).collect();

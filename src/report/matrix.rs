@@ -91,7 +91,10 @@ pub struct Row {
 pub enum Cell {
     Passed,
     Failed(Box<FailedCell>),
-    Skipped { reason: String, note: usize },
+    Skipped {
+        reason: String,
+        note: usize,
+    },
     /// The run has no such scenario.
     NotRun,
 }
@@ -492,7 +495,10 @@ mod tests {
 
     #[test]
     fn a_repeated_scenario_name_gets_its_own_row() {
-        let a = run("x", vec![scenario("features/a.feature", "same", 3, Status::Passed), scenario("features/a.feature", "same", 9, Status::Failed)]);
+        let a = run(
+            "x",
+            vec![scenario("features/a.feature", "same", 3, Status::Passed), scenario("features/a.feature", "same", 9, Status::Failed)],
+        );
         let m = build(&[Run { record: &a, report: Path::new("/r/report.json") }], Path::new("/r"));
         let names: Vec<&str> = m.features[0].rows.iter().map(|r| r.scenario.as_str()).collect();
         assert_eq!(names, ["same", "same (2)"]);

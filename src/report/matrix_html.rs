@@ -201,12 +201,7 @@ fn render_into(h: &mut String, m: &Matrix) -> std::fmt::Result {
 /// A failure's details: where, the step, the message and the diff.
 fn failure(h: &mut String, f: &FailedCell, target: &str, scenario: &str, path: &str) -> std::fmt::Result {
     writeln!(h, "<article class=\"failure\" id=\"{}\">", f.anchor())?;
-    writeln!(
-        h,
-        "<h3><span class=\"badge failed\">✘ failed</span> on <code>{}</code>: {}</h3>",
-        esc(target),
-        esc(scenario)
-    )?;
+    writeln!(h, "<h3><span class=\"badge failed\">✘ failed</span> on <code>{}</code>: {}</h3>", esc(target), esc(scenario))?;
     writeln!(h, "<dl>")?;
     writeln!(h, "<dt>Scenario</dt><dd><code>{}:{}</code></dd>", esc(path), f.line)?;
     if let Some(reason) = &f.known {

@@ -34,13 +34,7 @@ pub fn write(matrix: &Matrix, path: impl AsRef<Path>) -> Result<(), ReportError>
 fn render_into(md: &mut String, m: &Matrix) -> std::fmt::Result {
     writeln!(md, "# podspec conformance matrix")?;
     writeln!(md)?;
-    writeln!(
-        md,
-        "{} behaviours in {} features, against {} targets.",
-        m.behaviours(),
-        m.features.len(),
-        m.columns.len()
-    )?;
+    writeln!(md, "{} behaviours in {} features, against {} targets.", m.behaviours(), m.features.len(), m.columns.len())?;
     if !m.same_features {
         writeln!(md)?;
         writeln!(md, "**Note:** the runs did not run the same feature files (their SHA-256 differ); compare with care.")?;

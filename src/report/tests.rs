@@ -10,8 +10,8 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use chrono::{DateTime, TimeZone, Utc};
 
 use super::{
-    baseline, diff, json, junit, markdown, matrix, matrix_html, matrix_md, write_all, Failure, ReportError, RunRecord, ScenarioRecord, Status, Summary, JSON_FILE, JUNIT_FILE,
-    MARKDOWN_FILE,
+    baseline, diff, json, junit, markdown, matrix, matrix_html, matrix_md, write_all, Failure, ReportError, RunRecord, ScenarioRecord,
+    Status, Summary, JSON_FILE, JUNIT_FILE, MARKDOWN_FILE,
 };
 
 /// Where the golden files live; the only place that names it.
@@ -297,9 +297,11 @@ fn podman_sample() -> RunRecord {
         "9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08",
         scenarios,
     );
-    let baseline =
-        baseline::parse("ci/baselines/podman.txt", "# known\nfeatures/networking.feature | Exec output is captured | podman's exec adds <markup>\n")
-            .unwrap();
+    let baseline = baseline::parse(
+        "ci/baselines/podman.txt",
+        "# known\nfeatures/networking.feature | Exec output is captured | podman's exec adds <markup>\n",
+    )
+    .unwrap();
     baseline::apply(&baseline, &mut record);
     record
 }
@@ -344,12 +346,7 @@ fn the_failure_anchor_the_matrix_links_to_is_in_report_md() {
     let podman = podman_sample();
     let md = markdown::render(&podman);
     let m = matrix_sample();
-    let link = m
-        .failures()
-        .into_iter()
-        .find(|l| l.column.target == "podman")
-        .map(|l| l.failure.link.clone())
-        .unwrap();
+    let link = m.failures().into_iter().find(|l| l.column.target == "podman").map(|l| l.failure.link.clone()).unwrap();
     let (file, anchor) = link.split_once('#').unwrap();
     assert_eq!(file, "podman/report.md");
     assert!(md.contains(&format!("<a id=\"{anchor}\"></a>")), "{md}");
