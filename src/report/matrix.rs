@@ -119,6 +119,15 @@ pub struct FailedCell {
     pub link: String,
     /// The baseline's reason, when this is a known failure of the target.
     pub known: Option<String>,
+    /// Whether the run was gated against a baseline: then a failure that is not known is new.
+    pub gated: bool,
+}
+
+impl FailedCell {
+    /// A failure the run's baseline does not list (only when the run was gated).
+    pub fn is_new(&self) -> bool {
+        self.gated && self.known.is_none()
+    }
 }
 
 impl FailedCell {
@@ -358,6 +367,7 @@ fn failed_cell(number: usize, s: &ScenarioRecord, record: &RunRecord, markdown_l
         actual,
         link: format!("{markdown_link}#{}", markdown::failure_anchor(s)),
         known: record.known_failure(s).map(str::to_string),
+        gated: record.baseline.is_some(),
     }
 }
 

@@ -30,6 +30,7 @@ body { font: 15px/1.45 system-ui, -apple-system, "Segoe UI", "DejaVu Sans", sans
   background: #fff; margin: 0 auto; padding: 1.5rem 2rem 3rem; max-width: 1200px; }
 h1 { font-size: 1.6rem; margin: 0 0 .25rem; }
 h2 { font-size: 1.25rem; margin: 2.2rem 0 .2rem; padding-top: .6rem; border-top: 1px solid var(--line); }
+h2 .path { display: block; font-size: .8rem; font-weight: 400; margin-top: .15rem; }
 h3 { font-size: 1rem; margin: 1.2rem 0 .4rem; }
 p { margin: .4rem 0; }
 .muted, .path { color: var(--muted); }
@@ -39,9 +40,12 @@ table { border-collapse: collapse; width: 100%; margin: .6rem 0; }
 th, td { border: 1px solid var(--line); padding: .4rem .6rem; text-align: left; vertical-align: top; }
 thead th { background: #f6f8fa; font-weight: 600; }
 td.num { text-align: right; font-variant-numeric: tabular-nums; }
-table.matrix th[scope=row] { font-weight: 500; width: 34%; }
-table.matrix td { width: auto; }
-.cell { font-weight: 600; }
+table.matrix { table-layout: fixed; }
+table.matrix th[scope=row], table.matrix thead th:first-child { font-weight: 500; width: 36%; }
+table.matrix thead th:first-child { font-weight: 600; }
+.cell { font-weight: 600; overflow-wrap: anywhere; }
+.word { white-space: nowrap; }
+.cell .new { font-weight: 700; text-transform: uppercase; letter-spacing: .02em; }
 .cell .why { display: block; font-weight: 400; font-size: .86em; margin-top: .15rem; }
 .cell .more { font-weight: 400; font-size: .86em; }
 .passed { background: var(--pass-bg); color: var(--pass); }
@@ -171,17 +175,23 @@ fn render_into(h: &mut String, m: &Matrix) -> std::fmt::Result {
                 let (class, word) = mark(c);
                 match c {
                     Cell::Failed(f) => {
-                        write!(h, "<td class=\"cell {class}\"><a href=\"#{}\">{word}</a>", f.anchor())?;
+                        write!(h, "<td class=\"cell {class}\"><a class=\"word\" href=\"#{}\">{word}</a>", f.anchor())?;
                         if let Some(reason) = &f.known {
                             write!(h, "<span class=\"why\">known failure: {}</span>", esc(reason))?;
+                        } else if f.is_new() {
+                            write!(h, "<span class=\"why new\">new: not in the baseline</span>")?;
                         }
                         write!(h, "<span class=\"why\">{}</span>", esc(&first_line(&f.message)))?;
                         write!(h, "<a class=\"more\" href=\"{}\">report.md</a></td>", esc(&f.link))?;
                     }
                     Cell::Skipped { reason, .. } => {
-                        write!(h, "<td class=\"cell {class}\">{word}<span class=\"why\">{}</span></td>", esc(reason))?;
+                        write!(
+                            h,
+                            "<td class=\"cell {class}\"><span class=\"word\">{word}</span><span class=\"why\">{}</span></td>",
+                            esc(reason)
+                        )?;
                     }
-                    _ => write!(h, "<td class=\"cell {class}\">{word}</td>")?,
+                    _ => write!(h, "<td class=\"cell {class}\"><span class=\"word\">{word}</span></td>")?,
                 }
             }
             writeln!(h, "</tr>")?;
@@ -206,6 +216,8 @@ fn failure(h: &mut String, f: &FailedCell, target: &str, scenario: &str, path: &
     writeln!(h, "<dt>Scenario</dt><dd><code>{}:{}</code></dd>", esc(path), f.line)?;
     if let Some(reason) = &f.known {
         writeln!(h, "<dt>Known failure</dt><dd>{}</dd>", esc(reason))?;
+    } else if f.is_new() {
+        writeln!(h, "<dt>Baseline</dt><dd><strong>new failure</strong>: not in the target's baseline</dd>")?;
     }
     if let Some((step, line)) = &f.step {
         writeln!(h, "<dt>Step</dt><dd><code>{}</code> (line {line})</dd>", esc(step))?;

@@ -97,7 +97,13 @@ fn render_into(md: &mut String, m: &Matrix) -> std::fmt::Result {
             for c in &row.cells {
                 let text = match c {
                     Cell::Failed(f) => {
-                        let known = if f.known.is_some() { " (known)" } else { "" };
+                        let known = if f.known.is_some() {
+                            " (known)"
+                        } else if f.is_new() {
+                            " (**new**)"
+                        } else {
+                            ""
+                        };
                         format!("❌ [failed](#{}){known} · [report]({})", f.anchor(), f.link)
                     }
                     Cell::Skipped { note, .. } => format!("⏭️ skipped (note {note})"),
@@ -129,6 +135,8 @@ fn render_into(md: &mut String, m: &Matrix) -> std::fmt::Result {
             writeln!(md, "- **Scenario:** {}", code(&format!("{}:{}", located.feature.path, f.line)))?;
             if let Some(reason) = &f.known {
                 writeln!(md, "- **Known failure:** {}", inline(reason))?;
+            } else if f.is_new() {
+                writeln!(md, "- **New failure:** not in the target's baseline")?;
             }
             if let Some((step, line)) = &f.step {
                 writeln!(md, "- **Step:** {} (line {line})", code(step))?;

@@ -336,7 +336,7 @@ fn matrix_html_is_self_contained_and_escaped() {
     assert!(html.contains("href=\"podman/report.md#failure-features-networking-feature-15\""), "{html}");
     assert!(html.contains("href=\"#failure-2\""), "{html}");
     assert!(html.contains("id=\"failure-2\""), "{html}");
-    assert!(html.contains("⊘ skipped<span class=\"why\">target podman has no access to the node (scenario tag @node-access)</span>"));
+    assert!(html.contains("⊘ skipped</span><span class=\"why\">target podman has no access to the node (scenario tag @node-access)</span>"));
     assert!(html.contains("known failure: podman&#39;s exec adds &lt;markup&gt;"), "{html}");
     assert!(html.contains("– not run"), "{html}");
 }
