@@ -37,7 +37,9 @@ p { margin: .4rem 0; }
 code, pre, .path { font-family: ui-monospace, "DejaVu Sans Mono", Menlo, Consolas, monospace; font-size: .88em; }
 a { color: #0a58ca; }
 table { border-collapse: collapse; width: 100%; margin: .6rem 0; }
-th, td { border: 1px solid var(--line); padding: .4rem .6rem; text-align: left; vertical-align: top; }
+th, td { border: 1px solid var(--line); padding: .4rem .6rem; text-align: left; vertical-align: top; overflow-wrap: anywhere; }
+.scroll { overflow-x: auto; }
+table.runs td, table.runs th { overflow-wrap: normal; }
 thead th { background: #f6f8fa; font-weight: 600; }
 td.num { text-align: right; font-variant-numeric: tabular-nums; }
 table.matrix { table-layout: fixed; }
@@ -110,6 +112,7 @@ fn render_into(h: &mut String, m: &Matrix) -> std::fmt::Result {
 
     // The runs.
     let gated = m.columns.iter().any(|c| c.baseline.is_some());
+    writeln!(h, "<div class=\"scroll\">")?;
     writeln!(h, "<table class=\"runs\">")?;
     write!(h, "<thead><tr><th scope=\"col\">Target</th><th scope=\"col\">Passed</th><th scope=\"col\">Failed</th><th scope=\"col\">Skipped</th><th scope=\"col\">Not run</th>")?;
     if gated {
@@ -151,6 +154,7 @@ fn render_into(h: &mut String, m: &Matrix) -> std::fmt::Result {
     }
     writeln!(h, "</tbody>")?;
     writeln!(h, "</table>")?;
+    writeln!(h, "</div>")?;
     writeln!(
         h,
         "<p class=\"legend\">Cells: <span class=\"badge passed\">✔ passed</span> <span class=\"badge failed\">✘ failed</span> (details under the feature's table) <span class=\"badge skipped\">⊘ skipped</span> (with the reason) <span class=\"badge notrun\">– not run</span> (the run has no such scenario)</p>"
