@@ -18,7 +18,7 @@
 //!
 //! Parsing and evaluation do no I/O; [`read`] only reads the file.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::fmt;
 use std::path::{Path, PathBuf};
 
@@ -174,17 +174,13 @@ pub fn evaluate(baseline: &Baseline, record: &RunRecord) -> Verdict {
     for s in &record.scenarios {
         by_key.entry((normalize(&s.feature_path), s.name.as_str())).or_default().push(s);
     }
+    let features: HashSet<String> = record.scenarios.iter().map(|s| normalize(&s.feature_path)).collect();
     let mut baselined: HashMap<(String, &str), &Entry> = HashMap::new();
     for entry in &baseline.entries {
         baselined.insert((entry.feature_path.clone(), entry.scenario.as_str()), entry);
         let found = by_key.get(&(entry.feature_path.clone(), entry.scenario.as_str())).map(Vec::as_slice).unwrap_or_default();
         if found.is_empty() {
-            let features: Vec<&str> = {
-                let mut paths: Vec<&str> = record.scenarios.iter().map(|s| s.feature_path.as_str()).collect();
-                paths.dedup();
-                paths
-            };
-            let why = if features.iter().any(|p| normalize(p) == entry.feature_path) {
+            let why = if features.contains(&entry.feature_path) {
                 format!("no scenario {:?} in {} in this run", entry.scenario, entry.feature_path)
             } else {
                 format!("no feature {} in this run", entry.feature_path)

@@ -6,7 +6,8 @@
 //!   `file` = feature file, `time` = the scenario's duration;
 //! - a failed scenario carries `<failure type="StepFailed" message="STEP (line N): MESSAGE">`
 //!   whose text holds the step, its location, the whole message and the diff; when the run
-//!   was gated and the failure is in the baseline, both start with `known failure: REASON`;
+//!   was gated and the failure is in the baseline, the message starts with
+//!   `known failure: REASON;` and the text with `Known failure (baseline FILE): REASON`;
 //! - a skipped scenario carries `<skipped type="skipped" message="REASON"/>`
 //!   (the full reason is also the element's text when it spans several lines).
 
