@@ -208,7 +208,9 @@ async fn running_with_restart_count(world: &mut PodWorld, container: String, pod
     let res =
         eventually(&format!("container {container:?} of pod {pod:?} running with restart count {count}"), world.timeouts().pod, || async {
             let p = target.get_pod(&r).await?;
-            let status = p.status.and_then(|s| s.container_statuses).unwrap_or_default().into_iter().find(|c| c.name == container);
+            let status = p.status.unwrap_or_default();
+            let all = status.container_statuses.into_iter().flatten().chain(status.init_container_statuses.into_iter().flatten());
+            let status = all.into_iter().find(|c| c.name == container);
             let Some(c) = status else {
                 return Err(StepFailure::new(format!("pod {pod:?} reports no status for container {container:?}")));
             };

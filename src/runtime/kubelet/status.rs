@@ -183,7 +183,9 @@ fn phase(init: &[(Kind, K8sStatus)], statuses: &[K8sStatus], policy: &str, sandb
         let terminated = st.and_then(|x| x.terminated.as_ref());
         match kind {
             Kind::Sidecar => {
-                if s.started != Some(true) && s.restart_count == 0 {
+                // Pending until it has started once; a stopped sidecar does not count.
+                let ran = s.started == Some(true) || terminated.is_some() || s.last_state.as_ref().is_some_and(|l| l.terminated.is_some());
+                if !ran {
                     pending_init += 1;
                 }
             }
