@@ -218,13 +218,14 @@ async fn message_contains(world: &mut PodWorld, text: String) -> Result<(), Step
 #[given(regex = r#"^I remember pod "([^"]+)"$"#)]
 #[when(regex = r#"^I remember pod "([^"]+)"$"#)]
 async fn remember(world: &mut PodWorld, pod: String) -> Result<(), StepFailure> {
-    let p = world.target().get_pod(&world.pod_ref(&pod)).await?;
-    world.snapshots.insert(pod, p);
+    let r = world.pod_ref(&pod);
+    let p = world.target().get_pod(&r).await?;
+    world.snapshots.insert(r.name, p);
     Ok(())
 }
 
 fn remembered<'a>(world: &'a PodWorld, pod: &str) -> Result<&'a Pod, StepFailure> {
-    world.snapshots.get(pod).ok_or_else(|| StepFailure::new(format!("pod {pod:?} was not remembered (use: I remember pod {pod:?})")))
+    world.snapshots.get(&world.pod_ref(pod).name).ok_or_else(|| StepFailure::new(format!("pod {pod:?} was not remembered (use: I remember pod {pod:?})")))
 }
 
 /// Metadata and spec as YAML, without what changes with every status write.

@@ -28,13 +28,13 @@ fn parse(path: &str) -> Result<Vec<Segment>, PathError> {
     let mut rest = path;
     while !rest.is_empty() {
         if let Some(r) = rest.strip_prefix('[') {
-            let end = if r.starts_with('"') {
-                r[1..].find('"').map(|i| i + 2).ok_or_else(|| err("unclosed quote"))?
+            let end = if let Some(quoted) = r.strip_prefix('"') {
+                quoted.find('"').map(|i| i + 2).ok_or_else(|| err("unclosed quote"))?
             } else {
                 r.find(']').ok_or_else(|| err("unclosed ["))?
             };
             let inner = &r[..end];
-            if r[end..].chars().next() != Some(']') {
+            if !r[end..].starts_with(']') {
                 return Err(err("expected ] after a quoted key"));
             }
             rest = &r[end + 1..];
@@ -42,8 +42,13 @@ fn parse(path: &str) -> Result<Vec<Segment>, PathError> {
                 segments.push(Segment::Key(key.to_string()));
             } else if let Some((field, value)) = inner.split_once('=') {
                 segments.push(Segment::Select { field: field.to_string(), value: value.to_string() });
+            } else if let Ok(i) = inner.parse() {
+                segments.push(Segment::Index(i));
+            } else if !inner.is_empty() {
+                // A key with dots, e.g. [kubernetes.io/config.mirror].
+                segments.push(Segment::Key(inner.to_string()));
             } else {
-                segments.push(Segment::Index(inner.parse().map_err(|_| err("an index is a number, [field=value] or [\"key\"]"))?));
+                return Err(err("[] needs an index, field=value or a key"));
             }
         } else {
             let rest_trimmed = rest.strip_prefix('.').unwrap_or(rest);
@@ -175,6 +180,7 @@ mod tests {
         });
         let get = |p: &str| lookup(&pod, p).unwrap().map(render);
         assert_eq!(get("metadata.annotations[\"kubernetes.io/config.mirror\"]").as_deref(), Some("abc"));
+        assert_eq!(get("metadata.annotations[kubernetes.io/config.mirror]").as_deref(), Some("abc"));
         assert_eq!(get("metadata.generation").as_deref(), Some("2"));
         assert_eq!(get("spec.containers[0].image").as_deref(), Some("busybox"));
         assert_eq!(get("status.containerStatuses[name=a].restartCount").as_deref(), Some("3"));
