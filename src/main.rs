@@ -12,7 +12,7 @@ use podspec::report::{self, matrix};
 use podspec::runner::{self, RunError, RunOptions};
 use podspec::steps::Timeouts;
 use podspec::target::Target;
-use podspec::targets::ReferenceTarget;
+use podspec::targets::{ReferenceOptions, ReferenceTarget};
 
 /// podspec: a conformance harness for Kubernetes Pods.
 #[derive(Parser)]
@@ -105,6 +105,10 @@ struct RunArgs {
     /// exactly those.
     #[arg(long, value_name = "FILE")]
     baseline: Option<PathBuf>,
+    /// The reference node's static pod manifest directory (default: one of its own in the
+    /// run's state directory, removed after the run). The node runs the manifests found there.
+    #[arg(long, value_name = "DIR")]
+    static_pod_dir: Option<PathBuf>,
 }
 
 #[derive(clap::Args)]
@@ -144,7 +148,7 @@ async fn dispatch(command: Command) -> anyhow::Result<ExitCode> {
         Command::Run(args) => run(args).await,
         Command::Clean => clean(),
         Command::Bench(args) => {
-            let target = start_target(args.target).await?;
+            let target = start_target(args.target, None).await?;
             let result = podspec::bench::run(target.as_ref(), args.pods).await;
             target.shutdown().await.context("shutting the target down")?;
             println!("{}", result?);
@@ -172,11 +176,12 @@ async fn dispatch(command: Command) -> anyhow::Result<ExitCode> {
     }
 }
 
-async fn start_target(kind: TargetKind) -> anyhow::Result<Arc<dyn Target>> {
+async fn start_target(kind: TargetKind, static_pod_dir: Option<PathBuf>) -> anyhow::Result<Arc<dyn Target>> {
     match kind {
         TargetKind::Reference => {
             let paths = Paths::from_env()?;
-            Ok(Arc::new(ReferenceTarget::start(paths).await.context("starting the reference target")?))
+            let options = ReferenceOptions { static_pod_dir, ..Default::default() };
+            Ok(Arc::new(ReferenceTarget::start_with(paths, options).await.context("starting the reference target")?))
         }
     }
 }
@@ -192,7 +197,7 @@ async fn run(args: RunArgs) -> anyhow::Result<ExitCode> {
         progress: true,
         baseline: args.baseline,
     };
-    let target = start_target(args.target).await?;
+    let target = start_target(args.target, args.static_pod_dir.clone()).await?;
     let outcome = tokio::select! {
         r = runner::run(&options, target.clone()) => Some(r),
         _ = interrupted() => None,

@@ -2,4 +2,4 @@
 
 pub mod reference;
 
-pub use reference::ReferenceTarget;
+pub use reference::{ReferenceOptions, ReferenceTarget};
