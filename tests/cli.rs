@@ -117,6 +117,26 @@ fn a_passing_run_exits_0_and_writes_the_three_reports() {
 }
 
 #[test]
+fn a_bad_manifest_in_the_users_static_pod_directory_is_logged_and_skipped() {
+    let s = Scratch::new();
+    s.feature("hostname.feature", HOSTNAME_FEATURE);
+    let manifests = s.path().join("manifests");
+    fs::create_dir_all(&manifests).unwrap();
+    fs::write(manifests.join("broken.yaml"), "apiVersion: v1\nkind: Pod\nmetadata: [not\n").unwrap();
+    let valid = "apiVersion: v1\nkind: Pod\nmetadata: {name: kept}\nspec:\n  terminationGracePeriodSeconds: 0\n  containers:\n  - {name: app, image: busybox:1.36, command: [sleep, '3600']}\n";
+    fs::write(manifests.join("kept.yaml"), valid).unwrap();
+    s.run()
+        .args(["--static-pod-dir", "manifests"])
+        .assert()
+        .code(0)
+        .stderr(predicate::str::contains("2 passed, 0 failed, 0 skipped"))
+        .stderr(predicate::str::contains("Could not process manifest file").and(predicate::str::contains("broken.yaml")));
+    // The user's directory and manifests are theirs: left as they were.
+    assert!(manifests.join("broken.yaml").exists() && manifests.join("kept.yaml").exists());
+    s.assert_clean();
+}
+
+#[test]
 fn a_failing_scenario_exits_1_and_the_report_shows_expected_against_actual() {
     let s = Scratch::new();
     s.feature(
