@@ -255,7 +255,7 @@ fn main() -> ExitCode {
     let filter = std::env::args().skip(1).find(|a| !a.starts_with('-'));
     let env = Env { dir: tempfile::Builder::new().prefix("podspec-podman-state-").tempdir().expect("temp dir") };
     // The containers.conf podspec writes, for the podman commands the checks run themselves.
-    podspec::targets::podman::config::write(&env.conf().parent().unwrap().to_path_buf()).expect("write containers.conf");
+    podspec::targets::podman::config::write(env.conf().parent().unwrap()).expect("write containers.conf");
     let mut failed = Vec::new();
     let mut ran = 0;
     for (name, check) in checks {
