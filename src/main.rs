@@ -8,6 +8,7 @@ use anyhow::Context as _;
 use clap::{Parser, Subcommand, ValueEnum};
 
 use podspec::paths::Paths;
+use podspec::report::{self, matrix};
 use podspec::runner::{self, RunError, RunOptions};
 use podspec::steps::Timeouts;
 use podspec::target::Target;
@@ -35,6 +36,37 @@ enum Command {
         #[command(subcommand)]
         command: ImagesCommand,
     },
+    /// Build the conformance matrix (matrix.html, matrix.md) of several runs, one per target.
+    Matrix(MatrixArgs),
+    /// Gate an existing report against a baseline of known failures, without running anything.
+    Gate(GateArgs),
+}
+
+impl Command {
+    /// Whether the command drives a target (and so needs root or a user namespace).
+    fn needs_privileges(&self) -> bool {
+        !matches!(self, Command::Matrix(_) | Command::Gate(_))
+    }
+}
+
+#[derive(clap::Args)]
+struct MatrixArgs {
+    /// The runs' report.json files (each run's report.md beside it is linked to).
+    #[arg(required = true, value_name = "REPORT.json")]
+    reports: Vec<PathBuf>,
+    /// Where to write matrix.html and matrix.md [default: the deepest directory holding every report]
+    #[arg(long, value_name = "DIR")]
+    out: Option<PathBuf>,
+}
+
+#[derive(clap::Args)]
+struct GateArgs {
+    /// The run's report.json.
+    #[arg(value_name = "REPORT.json")]
+    report: PathBuf,
+    /// The target's known failures: lines of `<feature path> | <scenario name> | <reason>`.
+    #[arg(long, value_name = "FILE")]
+    baseline: PathBuf,
 }
 
 #[derive(Subcommand)]
@@ -82,6 +114,11 @@ struct RunArgs {
     /// Where pod manifests (`pods/`) are.
     #[arg(long, default_value = "fixtures")]
     fixtures: PathBuf,
+    /// Gate the run against the target's known failures (lines of
+    /// `<feature path> | <scenario name> | <reason>`): exit 0 only when the run's failures are
+    /// exactly those.
+    #[arg(long, value_name = "FILE")]
+    baseline: Option<PathBuf>,
 }
 
 #[derive(clap::Args)]
@@ -102,9 +139,11 @@ fn main() -> ExitCode {
         .init();
     let cli = Cli::parse();
     // Before any thread starts: a non-root user enters a user namespace of their own.
-    if let Err(e) = podspec::privileges::ensure() {
-        eprintln!("podspec: {e}");
-        return ExitCode::from(2);
+    if cli.command.needs_privileges() {
+        if let Err(e) = podspec::privileges::ensure() {
+            eprintln!("podspec: {e}");
+            return ExitCode::from(2);
+        }
     }
     let runtime = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().expect("tokio runtime");
     match runtime.block_on(dispatch(cli.command)) {
@@ -157,6 +196,8 @@ async fn dispatch(command: Command) -> anyhow::Result<ExitCode> {
             }
             Ok(ExitCode::SUCCESS)
         }
+        Command::Matrix(args) => matrix(args),
+        Command::Gate(args) => gate(args),
     }
 }
 
@@ -211,6 +252,7 @@ async fn run(args: RunArgs) -> anyhow::Result<ExitCode> {
         fixtures_dir: args.fixtures,
         timeouts: Timeouts::default(),
         progress: true,
+        baseline: args.baseline,
     };
     let target = start_target(args.target).await?;
     let outcome = tokio::select! {
@@ -242,7 +284,14 @@ async fn run(args: RunArgs) -> anyhow::Result<ExitCode> {
                 s.skipped,
                 options.report_dir.display()
             );
-            Ok(if s.failed > 0 { ExitCode::from(1) } else { ExitCode::SUCCESS })
+            let ok = match &record.baseline {
+                Some(verdict) => {
+                    eprint!("podspec: {verdict}");
+                    verdict.passed
+                }
+                None => s.failed == 0,
+            };
+            Ok(if ok { ExitCode::SUCCESS } else { ExitCode::from(1) })
         }
     }
 }
@@ -272,6 +321,53 @@ async fn clean_podman() -> anyhow::Result<ExitCode> {
         }
     }
     Ok(ExitCode::SUCCESS)
+}
+
+/// `podspec matrix`: reads the runs' reports and writes matrix.html and matrix.md.
+fn matrix(args: MatrixArgs) -> anyhow::Result<ExitCode> {
+    let mut records = Vec::with_capacity(args.reports.len());
+    let mut paths = Vec::with_capacity(args.reports.len());
+    for path in &args.reports {
+        records.push(report::json::read(path)?);
+        // Absolute and resolved, so links between the reports and the matrix can be made.
+        paths.push(std::fs::canonicalize(path).with_context(|| format!("cannot resolve report {}", path.display()))?);
+    }
+    let out = match args.out {
+        Some(dir) => {
+            std::fs::create_dir_all(&dir).with_context(|| format!("cannot create directory {}", dir.display()))?;
+            std::fs::canonicalize(&dir).with_context(|| format!("cannot resolve directory {}", dir.display()))?
+        }
+        None => matrix::default_out_dir(&paths.iter().map(PathBuf::as_path).collect::<Vec<_>>()),
+    };
+    let runs: Vec<matrix::Run<'_>> = records.iter().zip(&paths).map(|(record, report)| matrix::Run { record, report }).collect();
+    let built = matrix::build(&runs, &out);
+    let (html, md) = (out.join(matrix::HTML_FILE), out.join(matrix::MARKDOWN_MATRIX_FILE));
+    report::matrix_html::write(&built, &html)?;
+    report::matrix_md::write(&built, &md)?;
+    for c in &built.columns {
+        eprintln!("podspec: {}: {}, {} not run", c.label, c.summary, c.not_run);
+    }
+    println!("{}", html.display());
+    println!("{}", md.display());
+    Ok(ExitCode::SUCCESS)
+}
+
+/// `podspec gate`: gates an existing report against a baseline; nothing is run or written.
+fn gate(args: GateArgs) -> anyhow::Result<ExitCode> {
+    let record = report::json::read(&args.report)?;
+    let baseline = match report::baseline::read(&args.baseline) {
+        Ok(b) => b,
+        Err(e) => {
+            for message in e.messages() {
+                eprintln!("podspec: {message}");
+            }
+            return Ok(ExitCode::from(2));
+        }
+    };
+    let verdict = report::baseline::evaluate(&baseline, &record);
+    eprintln!("podspec: {} ({}): {}", args.report.display(), record.target, record.summary);
+    eprint!("podspec: {verdict}");
+    Ok(if verdict.passed { ExitCode::SUCCESS } else { ExitCode::from(1) })
 }
 
 fn clean() -> anyhow::Result<ExitCode> {

@@ -302,3 +302,181 @@ fn nix_is_root() -> bool {
 fn which(program: &str) -> Option<PathBuf> {
     std::env::var_os("PATH").and_then(|p| std::env::split_paths(&p).map(|d| d.join(program)).find(|c| c.is_file()))
 }
+
+/// A report.json as a run writes it, by hand: `scenarios` is the JSON array of scenarios.
+fn report_json(target: &str, scenarios: &str, summary: (usize, usize, usize)) -> String {
+    format!(
+        r#"{{
+  "target": "{target}",
+  "podspec_version": "0.1.0",
+  "started": "2025-01-15T10:00:00Z",
+  "finished": "2025-01-15T10:01:00Z",
+  "features_sha256": "9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08",
+  "scenarios": {scenarios},
+  "summary": {{ "passed": {}, "failed": {}, "skipped": {} }}
+}}
+"#,
+        summary.0, summary.1, summary.2
+    )
+}
+
+const REFERENCE_SCENARIOS: &str = r#"[
+  { "feature": "Hostname", "feature_path": "features/hostname.feature", "name": "The hostname is the pod name",
+    "line": 2, "tags": [], "status": "passed", "reason": null, "duration_ms": 40, "failure": null },
+  { "feature": "Hostname", "feature_path": "features/hostname.feature", "name": "Needs the node",
+    "line": 7, "tags": ["node-access"], "status": "passed", "reason": null, "duration_ms": 50, "failure": null }
+]"#;
+
+const PODMAN_SCENARIOS: &str = r#"[
+  { "feature": "Hostname", "feature_path": "features/hostname.feature", "name": "The hostname is the pod name",
+    "line": 2, "tags": [], "status": "failed", "reason": "output did not match", "duration_ms": 40,
+    "failure": { "step": "Then running \"hostname\" in container \"a\" of pod \"p\" prints \"p\"", "step_line": 4,
+      "message": "output did not match", "expected": "p", "actual": "p.dns.podman", "diff": null } },
+  { "feature": "Hostname", "feature_path": "features/hostname.feature", "name": "Needs the node",
+    "line": 7, "tags": ["node-access"], "status": "skipped", "reason": "target podman has no access to the node (scenario tag @node-access)",
+    "duration_ms": 0, "failure": null }
+]"#;
+
+/// Two runs' reports as `.ci/run` leaves them: `reports/reference/` and `reports/podman/`.
+fn two_reports() -> TempDir {
+    let dir = tempfile::Builder::new().prefix("podspec-matrix-").tempdir().unwrap();
+    for (target, scenarios, summary) in [("reference", REFERENCE_SCENARIOS, (2, 0, 0)), ("podman", PODMAN_SCENARIOS, (0, 1, 1))] {
+        let d = dir.path().join("reports").join(target);
+        fs::create_dir_all(&d).unwrap();
+        fs::write(d.join("report.json"), report_json(target, scenarios, summary)).unwrap();
+    }
+    dir
+}
+
+fn podspec_in(dir: &Path) -> Command {
+    let mut cmd = Command::cargo_bin("podspec").unwrap();
+    cmd.current_dir(dir).timeout(Duration::from_secs(60));
+    cmd
+}
+
+#[test]
+fn matrix_of_two_reports_writes_html_and_markdown_next_to_them() {
+    let dir = two_reports();
+    podspec_in(dir.path())
+        .args(["matrix", "reports/reference/report.json", "reports/podman/report.json"])
+        .assert()
+        .code(0)
+        .stdout(predicate::str::contains("matrix.html").and(predicate::str::contains("matrix.md")))
+        .stderr(predicate::str::contains("podman: 0 passed, 1 failed, 1 skipped, 0 not run"));
+    let html = fs::read_to_string(dir.path().join("reports/matrix.html")).unwrap();
+    assert!(html.contains("<th scope=\"col\"><code>reference</code></th><th scope=\"col\"><code>podman</code></th>"), "{html}");
+    assert!(html.contains("href=\"podman/report.md#failure-features-hostname-feature-2\""), "{html}");
+    assert!(html.contains("<span class=\"del\">-p</span><span class=\"add\">+p.dns.podman</span>"), "{html}");
+    assert!(html.contains("target podman has no access to the node (scenario tag @node-access)"), "{html}");
+    let md = fs::read_to_string(dir.path().join("reports/matrix.md")).unwrap();
+    assert!(md.contains("| The hostname is the pod name | ✅ passed | ❌ [failed](#failure-1) · [report](podman/report.md#failure-features-hostname-feature-2) |"), "{md}");
+    assert!(md.contains("| Needs the node | ✅ passed | ⏭️ skipped (note 1) |"), "{md}");
+}
+
+#[test]
+fn matrix_out_dir_and_relative_links() {
+    let dir = two_reports();
+    podspec_in(dir.path())
+        .args(["matrix", "--out", "site/matrix", "reports/reference/report.json", "reports/podman/report.json"])
+        .assert()
+        .code(0);
+    let md = fs::read_to_string(dir.path().join("site/matrix/matrix.md")).unwrap();
+    assert!(md.contains("[report.md](../../reports/podman/report.md)"), "{md}");
+}
+
+#[test]
+fn matrix_names_a_report_it_cannot_read_and_exits_2() {
+    let dir = two_reports();
+    fs::write(dir.path().join("reports/podman/report.json"), "{ not json").unwrap();
+    podspec_in(dir.path())
+        .args(["matrix", "reports/reference/report.json", "reports/podman/report.json", "reports/missing/report.json"])
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains("invalid JSON report reports/podman/report.json"));
+    podspec_in(dir.path())
+        .args(["matrix", "reports/missing/report.json"])
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains("cannot read report reports/missing/report.json"));
+    podspec_in(dir.path()).args(["matrix"]).assert().code(2);
+}
+
+#[test]
+fn gate_passes_only_when_the_failures_are_exactly_the_baselined_ones() {
+    let dir = two_reports();
+    let baseline = dir.path().join("podman.txt");
+    let gate = || {
+        let mut cmd = podspec_in(dir.path());
+        cmd.args(["gate", "reports/podman/report.json", "--baseline", "podman.txt"]);
+        cmd
+    };
+    fs::write(&baseline, "# podman\nfeatures/hostname.feature | The hostname is the pod name | podman sets an FQDN\n").unwrap();
+    gate().assert().code(0).stderr(predicate::str::contains("baseline podman.txt: PASSED: 1 known failure, 0 new failures"));
+
+    fs::write(&baseline, "").unwrap();
+    gate().assert().code(1).stderr(predicate::str::contains("new failure: features/hostname.feature | The hostname is the pod name"));
+
+    fs::write(
+        &baseline,
+        "features/hostname.feature | The hostname is the pod name | podman sets an FQDN\nfeatures/hostname.feature | Needs the node | x\n",
+    )
+    .unwrap();
+    gate().assert().code(1).stderr(predicate::str::contains(
+        "stale entry (podman.txt:2): features/hostname.feature | Needs the node: skipped: target podman has no access",
+    ));
+
+    fs::write(&baseline, "features/hostname.feature | The hostname is the pod name\n").unwrap();
+    gate().assert().code(2).stderr(predicate::str::contains("podman.txt:1: expected `<feature path> | <scenario name> | <reason>`"));
+}
+
+const WRONG_FEATURE: &str = r#"Feature: Wrong expectation
+  Scenario: The hostname is not what we say
+    Given a running pod from fixture "two-containers.yaml"
+    Then running "hostname" in container "a" of pod "two-containers" prints "somebody-else"
+"#;
+
+#[test]
+fn a_run_with_a_baseline_exits_0_when_its_failures_are_the_known_ones() {
+    let s = Scratch::new();
+    s.feature("wrong.feature", WRONG_FEATURE).feature("hostname.feature", HOSTNAME_FEATURE);
+    fs::write(
+        s.path().join("baseline.txt"),
+        "# known failures\nfeatures/wrong.feature | The hostname is not what we say | the feature expects another name\n",
+    )
+    .unwrap();
+    s.run().args(["--baseline", "baseline.txt"]).assert().code(0).stderr(
+        predicate::str::contains("2 passed, 1 failed, 0 skipped")
+            .and(predicate::str::contains("baseline baseline.txt: PASSED: 1 known failure, 0 new failures, 0 now passing, 0 stale")),
+    );
+    let json: serde_json::Value = serde_json::from_str(&fs::read_to_string(s.path().join("out/report.json")).unwrap()).unwrap();
+    assert_eq!(json["baseline"]["passed"], true);
+    assert_eq!(json["baseline"]["known_failures"][0]["reason"], "the feature expects another name");
+    let md = fs::read_to_string(s.path().join("out/report.md")).unwrap();
+    assert!(md.contains("**Known failure:** the feature expects another name"), "{md}");
+    let junit = fs::read_to_string(s.path().join("out/junit.xml")).unwrap();
+    assert!(junit.contains("message=\"known failure: the feature expects another name; "), "{junit}");
+
+    // The same baseline once the scenario passes: remove it from the baseline.
+    fs::write(s.path().join("baseline.txt"), "features/hostname.feature | Needs the node | was broken\n").unwrap();
+    s.run().args(["--baseline", "baseline.txt"]).assert().code(1).stderr(
+        predicate::str::contains("new failure: features/wrong.feature | The hostname is not what we say").and(predicate::str::contains(
+            "now passes, remove it from the baseline (baseline.txt:1): features/hostname.feature | Needs the node",
+        )),
+    );
+    s.assert_clean();
+}
+
+#[test]
+fn a_malformed_baseline_names_file_and_line_and_exits_2_before_anything_runs() {
+    let s = Scratch::new();
+    s.feature("hostname.feature", HOSTNAME_FEATURE);
+    fs::write(s.path().join("baseline.txt"), "\nfeatures/hostname.feature | no reason\n").unwrap();
+    s.run()
+        .args(["--baseline", "baseline.txt"])
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains("baseline.txt:2: expected `<feature path> | <scenario name> | <reason>`"));
+    assert!(!s.path().join("out/report.json").exists());
+    s.run().args(["--baseline", "missing.txt"]).assert().code(2).stderr(predicate::str::contains("cannot read baseline missing.txt"));
+    s.assert_clean();
+}

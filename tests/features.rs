@@ -27,6 +27,7 @@ fn main() -> ExitCode {
         fixtures_dir: root.join("fixtures"),
         timeouts: Timeouts::default(),
         progress: true,
+        baseline: None,
     };
     let rt = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().unwrap();
     rt.block_on(async {

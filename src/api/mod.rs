@@ -1,8 +1,11 @@
-//! The API layer of the reference target (issue 3, in progress): Kubernetes' rules for pod
-//! objects, with no I/O to processes. So far: the object store and update validation; the reference target does not use them yet.
+//! The API layer of the reference target: a pod object store with Kubernetes' admission,
+//! validation and update rules and its error texts. No I/O to processes: the kubelet reads pods
+//! from it and writes their status back.
 
+pub mod admission;
 pub mod store;
 pub mod update;
 
+pub use admission::{is_mirror_pod, Requester};
 pub use store::{ApiError, PodStore};
 pub use update::validate_pod_update;

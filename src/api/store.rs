@@ -10,6 +10,7 @@ use std::sync::Mutex;
 use k8s_openapi::api::core::v1::{Pod, PodStatus};
 use sha2::{Digest, Sha256};
 
+use super::admission::{admit_create, Requester};
 use super::validate_pod_update;
 use crate::manifest::validation::{aggregate, validate_pod_create};
 
@@ -40,6 +41,9 @@ impl ApiError {
                 "Operation cannot be fulfilled on pods {name:?}: the object has been modified; please apply your changes to the latest version and try again"
             ),
         }
+    }
+    fn forbidden(name: &str, why: &str) -> Self {
+        Self { code: 403, reason: "Forbidden".into(), message: format!("pods {name:?} is forbidden: {why}") }
     }
     fn bad_request(message: String) -> Self {
         Self { code: 400, reason: "BadRequest".into(), message }
@@ -78,12 +82,15 @@ impl PodStore {
         uid(&self.seed, self.next_uid.fetch_add(1, Ordering::Relaxed))
     }
 
-    /// Creates a pod as the API server does: validates it, and sets uid, resourceVersion,
-    /// generation 1, creationTimestamp and a Pending status.
-    pub fn create(&self, pod: &Pod) -> Result<Pod, ApiError> {
+    /// Creates a pod as the API server does: admits it, validates it, and sets uid,
+    /// resourceVersion, generation 1, creationTimestamp and a Pending status.
+    pub fn create(&self, pod: &Pod, requester: Requester<'_>) -> Result<Pod, ApiError> {
         let mut pod = pod.clone();
         pod.metadata.namespace.get_or_insert_with(|| "default".into());
         let name = pod.metadata.name.clone().unwrap_or_default();
+        if let Some(why) = admit_create(&pod, requester) {
+            return Err(ApiError::forbidden(&name, &why));
+        }
         let errors = validate_pod_create(&pod);
         if !errors.is_empty() {
             return Err(ApiError::invalid(&name, &errors));
@@ -143,8 +150,9 @@ impl PodStore {
             new.metadata.generation = Some(old.metadata.generation.unwrap_or(1) + 1);
         }
         new.metadata.resource_version = Some(self.next_rv());
-        // A pod being deleted goes once its last finalizer is removed.
-        if new.metadata.deletion_timestamp.is_some() && new.metadata.finalizers.as_ref().is_none_or(|f| f.is_empty()) {
+        // A pod whose deletion is complete but for its finalizers goes once the last one is
+        // removed (the generic store's ShouldDeleteDuringUpdate).
+        if old.metadata.deletion_grace_period_seconds == Some(0) && new.metadata.finalizers.as_ref().is_none_or(|f| f.is_empty()) {
             pods.remove(&k);
         } else {
             pods.insert(k, new.clone());
@@ -163,30 +171,40 @@ impl PodStore {
         self.update(&patched)
     }
 
-    /// Deletes a pod: at once when it has no finalizers, else it gets a deletionTimestamp and
-    /// stays until they are removed.
+    /// Deletes a pod as the API server does for pods. A graceful delete (grace > 0) only sets
+    /// `deletionTimestamp` and `deletionGracePeriodSeconds`: the kubelet stops the pod, then
+    /// deletes it with grace 0. A delete with grace 0 removes the pod unless finalizers hold it;
+    /// then it stays, marked, until they are removed. The grace period can only shrink.
+    /// Returns the pod when it is still there.
     pub fn delete(&self, namespace: &str, name: &str, grace_seconds: i64) -> Result<Option<Pod>, ApiError> {
         let mut pods = self.pods.lock().unwrap();
         let k = (namespace.to_string(), name.to_string());
         let pod = pods.get_mut(&k).ok_or_else(|| ApiError::not_found(name))?;
-        if pod.metadata.finalizers.as_ref().is_some_and(|f| !f.is_empty()) {
-            if pod.metadata.deletion_timestamp.is_none() {
-                pod.metadata.deletion_timestamp = Some(now());
-                pod.metadata.deletion_grace_period_seconds = Some(grace_seconds);
-                pod.metadata.resource_version = Some(self.next_rv());
-            }
-            return Ok(Some(pod.clone()));
+        let finalized = pod.metadata.finalizers.as_ref().is_none_or(|f| f.is_empty());
+        if grace_seconds == 0 && finalized {
+            pods.remove(&k);
+            return Ok(None);
         }
-        pods.remove(&k);
-        Ok(None)
+        let grace = pod.metadata.deletion_grace_period_seconds.map_or(grace_seconds, |g| g.min(grace_seconds));
+        if pod.metadata.deletion_timestamp.is_none() || pod.metadata.deletion_grace_period_seconds != Some(grace) {
+            pod.metadata.deletion_timestamp.get_or_insert_with(now);
+            pod.metadata.deletion_grace_period_seconds = Some(grace);
+            pod.metadata.resource_version = Some(self.next_rv());
+        }
+        Ok(Some(pod.clone()))
     }
 
-    /// The kubelet's status write (the status subresource).
-    pub fn set_status(&self, namespace: &str, name: &str, status: PodStatus) -> Result<(), ApiError> {
+    /// The kubelet's status write (the status subresource), for the pod with this uid only.
+    pub fn set_status(&self, namespace: &str, name: &str, uid: &str, status: PodStatus) -> Result<(), ApiError> {
         let mut pods = self.pods.lock().unwrap();
-        let pod = pods.get_mut(&(namespace.to_string(), name.to_string())).ok_or_else(|| ApiError::not_found(name))?;
-        pod.status = Some(status);
-        pod.metadata.resource_version = Some(self.next_rv());
+        let pod = pods
+            .get_mut(&(namespace.to_string(), name.to_string()))
+            .filter(|p| p.metadata.uid.as_deref() == Some(uid))
+            .ok_or_else(|| ApiError::not_found(name))?;
+        if pod.status.as_ref() != Some(&status) {
+            pod.status = Some(status);
+            pod.metadata.resource_version = Some(self.next_rv());
+        }
         Ok(())
     }
 }
@@ -223,6 +241,12 @@ mod tests {
     use super::*;
     use serde_json::json;
 
+    impl PodStore {
+        fn create_as_user(&self, pod: &Pod) -> Result<Pod, ApiError> {
+            self.create(pod, Requester::User)
+        }
+    }
+
     fn pod(name: &str) -> Pod {
         serde_yaml::from_str(&format!("apiVersion: v1\nkind: Pod\nmetadata: {{name: {name}, namespace: ns}}\nspec:\n  containers:\n  - {{name: a, image: busybox:1.36}}\n")).unwrap()
     }
@@ -230,11 +254,11 @@ mod tests {
     #[test]
     fn create_sets_server_metadata_and_refuses_duplicates_and_invalid_pods() {
         let s = PodStore::new("t");
-        let p = s.create(&pod("web")).unwrap();
+        let p = s.create_as_user(&pod("web")).unwrap();
         assert!(p.metadata.uid.is_some() && p.metadata.resource_version.is_some());
         assert_eq!(p.metadata.generation, Some(1));
-        assert_eq!(s.create(&pod("web")).unwrap_err().message, "pods \"web\" already exists");
-        let e = s.create(&pod("Bad_Name")).unwrap_err();
+        assert_eq!(s.create_as_user(&pod("web")).unwrap_err().message, "pods \"web\" already exists");
+        let e = s.create_as_user(&pod("Bad_Name")).unwrap_err();
         assert_eq!((e.code, e.reason.as_str()), (422, "Invalid"));
         assert!(e.message.starts_with("Pod \"Bad_Name\" is invalid: metadata.name: Invalid value: \"Bad_Name\""), "{}", e.message);
     }
@@ -242,7 +266,7 @@ mod tests {
     #[test]
     fn an_image_patch_bumps_generation_and_a_forbidden_one_changes_nothing() {
         let s = PodStore::new("t");
-        let created = s.create(&pod("web")).unwrap();
+        let created = s.create_as_user(&pod("web")).unwrap();
         let p = s.merge_patch("ns", "web", &json!({"spec": {"containers": [{"name": "a", "image": "busybox:1.35"}]}})).unwrap();
         assert_eq!(p.metadata.generation, Some(2));
         assert_eq!(p.metadata.uid, created.metadata.uid);
@@ -257,7 +281,7 @@ mod tests {
     #[test]
     fn a_stale_resource_version_conflicts() {
         let s = PodStore::new("t");
-        let mut p = s.create(&pod("web")).unwrap();
+        let mut p = s.create_as_user(&pod("web")).unwrap();
         p.metadata.resource_version = Some("0".into());
         assert_eq!(s.update(&p).unwrap_err().reason, "Conflict");
     }
@@ -267,13 +291,33 @@ mod tests {
         let s = PodStore::new("t");
         let mut p = pod("web");
         p.metadata.finalizers = Some(vec!["example.com/hold".into()]);
-        s.create(&p).unwrap();
-        let held = s.delete("ns", "web", 30).unwrap().expect("kept");
+        s.create_as_user(&p).unwrap();
+        let held = s.delete("ns", "web", 0).unwrap().expect("kept");
         assert!(held.metadata.deletion_timestamp.is_some());
         let e = s.merge_patch("ns", "web", &json!({"metadata": {"finalizers": ["example.com/hold", "example.com/new"]}})).unwrap_err();
         assert!(e.message.contains("no new finalizers can be added if the object is being deleted"), "{}", e.message);
         s.merge_patch("ns", "web", &json!({"metadata": {"finalizers": null}})).unwrap();
         assert_eq!(s.get("ns", "web").unwrap_err().code, 404);
+    }
+
+    #[test]
+    fn a_graceful_delete_marks_the_pod_and_grace_zero_removes_it() {
+        let s = PodStore::new("t");
+        s.create_as_user(&pod("web")).unwrap();
+        let marked = s.delete("ns", "web", 30).unwrap().expect("kept while the kubelet stops it");
+        assert_eq!(marked.metadata.deletion_grace_period_seconds, Some(30));
+        assert_eq!(s.delete("ns", "web", 0).unwrap(), None);
+        assert_eq!(s.get("ns", "web").unwrap_err().code, 404);
+    }
+
+    #[test]
+    fn status_writes_go_to_the_pod_with_that_uid_only() {
+        let s = PodStore::new("t");
+        let p = s.create_as_user(&pod("web")).unwrap();
+        let status = PodStatus { phase: Some("Running".into()), ..Default::default() };
+        assert_eq!(s.set_status("ns", "web", "other-uid", status.clone()).unwrap_err().code, 404);
+        s.set_status("ns", "web", p.metadata.uid.as_deref().unwrap(), status).unwrap();
+        assert_eq!(s.get("ns", "web").unwrap().status.unwrap().phase.as_deref(), Some("Running"));
     }
 
     #[test]

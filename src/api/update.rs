@@ -60,6 +60,20 @@ pub fn validate_pod_update(new: &Pod, old: &Pod) -> Vec<FieldError> {
     let dts = |m: &k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta| m.deletion_timestamp.as_ref().map(|t| t.0.to_string());
     immutable("metadata.deletionTimestamp", &dts(nm), &dts(om), &mut errs);
 
+    // Mirror pods keep their annotation; no other pod gets it
+    // (ValidatePodSpecificAnnotationUpdates).
+    let mirror = super::admission::MIRROR_ANNOTATION;
+    let annotation = |m: &k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta| {
+        m.annotations.as_ref().and_then(|a| a.get(mirror)).cloned()
+    };
+    match (annotation(nm), annotation(om)) {
+        (n, Some(o)) if n.as_ref() != Some(&o) => {
+            errs.push(FieldError::forbidden(format!("metadata.annotations[{mirror}]"), "may not remove or update mirror pod annotation"))
+        }
+        (Some(_), None) => errs.push(FieldError::forbidden(format!("metadata.annotations[{mirror}]"), "may not add mirror pod annotation")),
+        _ => {}
+    }
+
     // The new pod must be valid as a pod (create rules, but ephemeral containers are the
     // subresource's business).
     errs.extend(validate_pod_create(new).into_iter().filter(|e| e.field != "spec.ephemeralContainers"));
@@ -117,7 +131,9 @@ pub fn validate_pod_update(new: &Pod, old: &Pod) -> Vec<FieldError> {
     if old_v != munged_v {
         let old_yaml = serde_yaml::to_string(os).unwrap_or_default();
         let new_yaml = serde_yaml::to_string(&munged).unwrap_or_default();
-        let diff = crate::report::diff::unified(&old_yaml, &new_yaml);
+        // Kubernetes shows a go-cmp diff of the internal PodSpec; this is the same change as a
+        // unified diff of the spec's YAML (`-` stored, `+` requested).
+        let diff = similar::TextDiff::from_lines(&old_yaml, &new_yaml).unified_diff().context_radius(3).header("spec", "spec").to_string();
         errs.push(FieldError::forbidden(
             "spec",
             format!("pod updates may not change fields other than {}\n{}", UPDATABLE_POD_SPEC_FIELDS.join(","), diff.trim_end()),

@@ -183,6 +183,15 @@ pub fn validate_pod_create(pod: &Pod) -> Vec<FieldError> {
             if c.image.as_deref().unwrap_or("").is_empty() {
                 errs.push(FieldError::required(format!("{field}.image")));
             }
+            match (path, c.restart_policy.as_deref()) {
+                ("spec.containers", Some(_)) => {
+                    errs.push(FieldError::forbidden(format!("{field}.restartPolicy"), "may not be set for non-init containers"))
+                }
+                ("spec.initContainers", Some(p)) if p != "Always" => {
+                    errs.push(FieldError::not_supported(format!("{field}.restartPolicy"), p, &["Always"]))
+                }
+                _ => {}
+            }
             for (j, m) in c.volume_mounts.iter().flatten().enumerate() {
                 if !volumes.contains(m.name.as_str()) {
                     errs.push(FieldError::not_found(format!("{field}.volumeMounts[{j}].name"), &m.name));
@@ -196,6 +205,21 @@ pub fn validate_pod_create(pod: &Pod) -> Vec<FieldError> {
     if let Some(p) = spec.restart_policy.as_deref() {
         if !["Always", "OnFailure", "Never"].contains(&p) {
             errs.push(FieldError::not_supported("spec.restartPolicy", p, &["Always", "OnFailure", "Never"]));
+        }
+    }
+    if let Some(d) = spec.active_deadline_seconds {
+        if !(1..=i32::MAX as i64).contains(&d) {
+            errs.push(FieldError::invalid_raw("spec.activeDeadlineSeconds", d, format!("must be between 1 and {}, inclusive", i32::MAX)));
+        }
+    }
+    let mirror = pod.metadata.annotations.as_ref().and_then(|a| a.get("kubernetes.io/config.mirror"));
+    if let Some(m) = mirror {
+        if spec.node_name.as_deref().unwrap_or("").is_empty() {
+            errs.push(FieldError::invalid(
+                "metadata.annotations[kubernetes.io/config.mirror]",
+                m,
+                "must set spec.nodeName if mirror pod annotation is set",
+            ));
         }
     }
     if let Some(h) = spec.hostname.as_deref().filter(|h| !h.is_empty()) {

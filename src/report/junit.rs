@@ -5,7 +5,9 @@
 //! - one `<testcase>` per scenario: `name` = scenario, `classname` = feature,
 //!   `file` = feature file, `time` = the scenario's duration;
 //! - a failed scenario carries `<failure type="StepFailed" message="STEP (line N): MESSAGE">`
-//!   whose text holds the step, its location, the whole message and the diff;
+//!   whose text holds the step, its location, the whole message and the diff; when the run
+//!   was gated and the failure is in the baseline, the message starts with
+//!   `known failure: REASON;` and the text with `Known failure (baseline FILE): REASON`;
 //! - a skipped scenario carries `<skipped type="skipped" message="REASON"/>`
 //!   (the full reason is also the element's text when it spans several lines).
 
@@ -28,7 +30,7 @@ pub fn report(record: &RunRecord) -> Report {
         let mut suite = TestSuiteBuilder::new(&xml_text(feature.name));
         suite.set_timestamp(timestamp);
         for scenario in &feature.scenarios {
-            suite.add_testcase(testcase(scenario));
+            suite.add_testcase(testcase(record, scenario));
         }
         report.add_testsuite(suite.build());
     }
@@ -51,13 +53,13 @@ pub fn write(record: &RunRecord, path: impl AsRef<Path>) -> Result<(), ReportErr
     write_file(path, text.as_bytes())
 }
 
-fn testcase(scenario: &ScenarioRecord) -> TestCase {
+fn testcase(record: &RunRecord, scenario: &ScenarioRecord) -> TestCase {
     let name = xml_text(&scenario.name);
     let time = Duration::milliseconds(i64::try_from(scenario.duration_ms).unwrap_or(i64::MAX));
     let mut builder = match scenario.status {
         Status::Passed => TestCaseBuilder::success(&name, time),
         Status::Failed => {
-            let (message, text) = match &scenario.failure {
+            let (mut message, mut text) = match &scenario.failure {
                 Some(failure) => (failure_message(failure), failure_text(scenario, failure)),
                 None => {
                     let message =
@@ -66,6 +68,10 @@ fn testcase(scenario: &ScenarioRecord) -> TestCase {
                     (message, text)
                 }
             };
+            if let (Some(reason), Some(verdict)) = (record.known_failure(scenario), &record.baseline) {
+                message = format!("known failure: {}; {message}", one_line(reason));
+                text = format!("Known failure (baseline {}): {}\n\n{text}", verdict.file, reason.trim());
+            }
             let mut builder = TestCaseBuilder::failure(&name, time, FAILURE_TYPE, &xml_text(&message));
             builder.set_trace(&cdata(&text));
             builder

@@ -5,6 +5,7 @@
 use std::fmt::Write as _;
 use std::path::Path;
 
+use super::baseline::{GateEntry, Verdict};
 use super::{one_line, visible_chars, write_file, ReportError, RunRecord, ScenarioRecord, Status};
 
 /// The Markdown report of a run.
@@ -39,6 +40,9 @@ fn render_into(md: &mut String, record: &RunRecord) -> std::fmt::Result {
     writeln!(md, "- **Features (SHA-256):** {}", code(&record.features_sha256))?;
     writeln!(md)?;
     writeln!(md, "**{verdict}:** {summary} ({} scenarios)", summary.total())?;
+    if let Some(baseline) = &record.baseline {
+        baseline_section(md, baseline)?;
+    }
 
     writeln!(md)?;
     writeln!(md, "## Features")?;
@@ -73,9 +77,12 @@ fn render_into(md: &mut String, record: &RunRecord) -> std::fmt::Result {
     }
     for scenario in failed {
         writeln!(md)?;
-        writeln!(md, "### {} › {}", inline(&scenario.feature), inline(&scenario.name))?;
+        writeln!(md, "### <a id=\"{}\"></a>{} › {}", failure_anchor(scenario), inline(&scenario.feature), inline(&scenario.name))?;
         writeln!(md)?;
         writeln!(md, "- **Scenario:** {}", location(scenario, scenario.line))?;
+        if let (Some(reason), Some(verdict)) = (record.known_failure(scenario), &record.baseline) {
+            writeln!(md, "- **Known failure:** {} (baseline {})", inline(reason), code(&verdict.file))?;
+        }
         if !scenario.tags.is_empty() {
             writeln!(md, "- **Tags:** {}", tags(&scenario.tags))?;
         }
@@ -137,6 +144,63 @@ fn render_into(md: &mut String, record: &RunRecord) -> std::fmt::Result {
     Ok(())
 }
 
+/// The anchor of a failed scenario's section (`failure-features-networking-feature-15`), stable
+/// for a given report: made of the feature file and the scenario's line. The matrix links to it.
+pub fn failure_anchor(scenario: &ScenarioRecord) -> String {
+    let mut slug = String::from("failure-");
+    let mut dash = false;
+    for c in scenario.feature_path.chars() {
+        if c.is_ascii_alphanumeric() {
+            slug.push(c.to_ascii_lowercase());
+            dash = false;
+        } else if !dash {
+            slug.push('-');
+            dash = true;
+        }
+    }
+    if !dash {
+        slug.push('-');
+    }
+    slug.push_str(&scenario.line.to_string());
+    slug
+}
+
+/// The baseline gate's verdict, after the run's summary.
+fn baseline_section(md: &mut String, verdict: &Verdict) -> std::fmt::Result {
+    let word = if verdict.passed { "PASSED" } else { "FAILED" };
+    writeln!(md)?;
+    writeln!(md, "**Baseline {word}:** {} against {}", verdict.counts(), code(&verdict.file))?;
+    let entry = |e: &GateEntry| format!("{} › {}", code(&e.feature_path), inline(&e.scenario));
+    let at = |e: &GateEntry| code(&format!("{}:{}", verdict.file, e.baseline_line.unwrap_or(0)));
+    let lists: [(&str, Vec<String>); 4] = [
+        (
+            "New failures (not in the baseline)",
+            verdict.new_failures.iter().map(|e| format!("{}: {}", entry(e), inline(e.detail.as_deref().unwrap_or("failed")))).collect(),
+        ),
+        ("Now passing (remove them from the baseline)", verdict.now_passing.iter().map(|e| format!("{} ({})", entry(e), at(e))).collect()),
+        (
+            "Stale entries",
+            verdict.stale.iter().map(|e| format!("{} ({}): {}", entry(e), at(e), inline(e.detail.as_deref().unwrap_or("")))).collect(),
+        ),
+        (
+            "Known failures",
+            verdict.known_failures.iter().map(|e| format!("{}: {}", entry(e), inline(e.reason.as_deref().unwrap_or("")))).collect(),
+        ),
+    ];
+    for (title, items) in lists {
+        if items.is_empty() {
+            continue;
+        }
+        writeln!(md)?;
+        writeln!(md, "{title}:")?;
+        writeln!(md)?;
+        for item in items {
+            writeln!(md, "- {item}")?;
+        }
+    }
+    Ok(())
+}
+
 /// `features/x.feature:12` as code.
 fn location(scenario: &ScenarioRecord, line: usize) -> String {
     code(&format!("{}:{}", scenario.feature_path, line))
@@ -163,7 +227,7 @@ fn duration(ms: u64) -> String {
 }
 
 /// Plain text made safe inline: one line, Markdown punctuation escaped.
-fn inline(text: &str) -> String {
+pub(super) fn inline(text: &str) -> String {
     let mut out = String::with_capacity(text.len());
     for c in plain(&one_line(text)).chars() {
         if matches!(c, '\\' | '`' | '*' | '_' | '[' | ']' | '<' | '>' | '#' | '|' | '~' | '!') {
@@ -175,7 +239,7 @@ fn inline(text: &str) -> String {
 }
 
 /// Text as an inline code span, on one line, delimited by enough backticks.
-fn code(text: &str) -> String {
+pub(super) fn code(text: &str) -> String {
     let text = plain(&one_line(text));
     let ticks = "`".repeat(longest_run(&text, '`') + 1);
     let pad = if text.starts_with('`') || text.ends_with('`') { " " } else { "" };
@@ -183,7 +247,7 @@ fn code(text: &str) -> String {
 }
 
 /// A table cell: pipes escaped (also inside code spans, as GFM requires).
-fn cell(text: &str) -> String {
+pub(super) fn cell(text: &str) -> String {
     let mut out = String::with_capacity(text.len());
     let mut escaped = false;
     for c in text.chars() {
@@ -197,7 +261,7 @@ fn cell(text: &str) -> String {
 }
 
 /// A fenced code block whose fence is longer than any backtick run in `body`.
-fn fenced(md: &mut String, info: &str, body: &str) -> std::fmt::Result {
+pub(super) fn fenced(md: &mut String, info: &str, body: &str) -> std::fmt::Result {
     let body = &plain(body);
     let fence = "`".repeat((longest_run(body, '`') + 1).max(3));
     writeln!(md, "{fence}{info}")?;
@@ -209,7 +273,7 @@ fn fenced(md: &mut String, info: &str, body: &str) -> std::fmt::Result {
 }
 
 /// Control characters other than tab and line feed made visible (`\u{1b}`).
-fn plain(text: &str) -> String {
+pub(super) fn plain(text: &str) -> String {
     visible_chars(text, |c| !c.is_control() || matches!(c, '\t' | '\n'))
 }
 
@@ -228,7 +292,24 @@ fn longest_run(text: &str, c: char) -> usize {
 
 #[cfg(test)]
 mod tests {
-    use super::{cell, code, duration, inline};
+    use super::{cell, code, duration, failure_anchor, inline};
+    use crate::report::{ScenarioRecord, Status};
+
+    #[test]
+    fn failure_anchors_are_made_of_file_and_line() {
+        let scenario = ScenarioRecord {
+            feature: "F".into(),
+            feature_path: "features/Pod networking.feature".into(),
+            name: "x".into(),
+            line: 15,
+            tags: vec![],
+            status: Status::Failed,
+            reason: None,
+            duration_ms: 0,
+            failure: None,
+        };
+        assert_eq!(failure_anchor(&scenario), "failure-features-pod-networking-feature-15");
+    }
 
     #[test]
     fn durations_read_naturally() {

@@ -8,6 +8,9 @@
 //! - [`markdown`]: `report.md`, for a person.
 //!
 //! [`write_all`] writes all three into a directory.
+//!
+//! Beside them: [`baseline`] gates a run against a target's known failures, and [`matrix`]
+//! builds the conformance matrix of several runs, written by [`matrix_html`] and [`matrix_md`].
 
 use std::collections::HashMap;
 use std::fmt;
@@ -17,10 +20,14 @@ use std::path::{Path, PathBuf};
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
+pub mod baseline;
 pub mod diff;
 pub mod json;
 pub mod junit;
 pub mod markdown;
+pub mod matrix;
+pub mod matrix_html;
+pub mod matrix_md;
 
 #[cfg(test)]
 mod tests;
@@ -44,6 +51,9 @@ pub struct RunRecord {
     pub scenarios: Vec<ScenarioRecord>,
     /// Counts over `scenarios`; see [`RunRecord::summarize`].
     pub summary: Summary,
+    /// The verdict of the baseline gate, when the run was gated (`--baseline`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub baseline: Option<baseline::Verdict>,
 }
 
 /// The result of one scenario.
@@ -179,7 +189,13 @@ impl RunRecord {
             features_sha256: features_sha256.into(),
             scenarios,
             summary,
+            baseline: None,
         }
+    }
+
+    /// The baseline's reason when the run was gated and `scenario` is a known failure.
+    pub fn known_failure(&self, scenario: &ScenarioRecord) -> Option<&str> {
+        self.baseline.as_ref().and_then(|v| v.known_failure(scenario))
     }
 
     /// Recomputes `summary` from `scenarios`, stores it and returns it.

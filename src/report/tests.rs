@@ -10,8 +10,8 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use chrono::{DateTime, TimeZone, Utc};
 
 use super::{
-    diff, json, junit, markdown, write_all, Failure, ReportError, RunRecord, ScenarioRecord, Status, Summary, JSON_FILE, JUNIT_FILE,
-    MARKDOWN_FILE,
+    baseline, diff, json, junit, markdown, matrix, matrix_html, matrix_md, write_all, Failure, ReportError, RunRecord, ScenarioRecord,
+    Status, Summary, JSON_FILE, JUNIT_FILE, MARKDOWN_FILE,
 };
 
 /// Where the golden files live; the only place that names it.
@@ -245,4 +245,126 @@ fn errors_name_the_file() {
     assert_eq!(err.path(), bad);
     assert!(err.to_string().contains(&bad.display().to_string()), "{err}");
     std::fs::remove_dir_all(&dir).unwrap();
+}
+
+/// The podman run of the matrix samples: one behaviour passes, one fails with a diff whose
+/// text needs escaping (a known failure in its baseline), one is skipped, "Volumes" was not
+/// run, and "Hostname" only this run has.
+fn podman_sample() -> RunRecord {
+    let scenarios = vec![
+        ScenarioRecord {
+            feature: "Pod networking".into(),
+            feature_path: "features/networking.feature".into(),
+            name: "Containers in a pod share localhost".into(),
+            line: 8,
+            tags: vec!["conformance".into(), "networking".into()],
+            status: Status::Skipped,
+            reason: Some("target podman has no access to the node (scenario tag @node-access)".into()),
+            duration_ms: 0,
+            failure: None,
+        },
+        ScenarioRecord {
+            feature: "Pod networking".into(),
+            feature_path: "features/networking.feature".into(),
+            name: "Exec output is captured".into(),
+            line: 15,
+            tags: vec!["conformance".into()],
+            status: Status::Failed,
+            reason: Some(r#"the output of "exec" in container "b" did not match"#.into()),
+            duration_ms: 1_100,
+            failure: Some(
+                Failure::new(FAILING_STEP, 19, "the output of \"exec\" in container \"b\" did not match")
+                    .with_mismatch("hello\n<b>&amp;</b>\nend", "hello\n<i>&</i>\nend"),
+            ),
+        },
+        ScenarioRecord {
+            feature: "Hostname".into(),
+            feature_path: "features/hostname.feature".into(),
+            name: "The hostname is the pod name & <nothing> else".into(),
+            line: 4,
+            tags: vec![],
+            status: Status::Passed,
+            reason: None,
+            duration_ms: 900,
+            failure: None,
+        },
+    ];
+    let mut record = RunRecord::new(
+        "podman",
+        "0.1.0",
+        at(11, 0, 0, 0),
+        at(11, 0, 40, 0),
+        "9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08",
+        scenarios,
+    );
+    let baseline = baseline::parse(
+        "ci/baselines/podman.txt",
+        "# known\nfeatures/networking.feature | Exec output is captured | podman's exec adds <markup>\n",
+    )
+    .unwrap();
+    baseline::apply(&baseline, &mut record);
+    record
+}
+
+fn matrix_sample() -> matrix::Matrix {
+    let (reference, podman) = (sample(), podman_sample());
+    matrix::build(
+        &[
+            matrix::Run { record: &reference, report: Path::new("/ci/reports/reference/report.json") },
+            matrix::Run { record: &podman, report: Path::new("/ci/reports/podman/report.json") },
+        ],
+        Path::new("/ci/reports"),
+    )
+}
+
+#[test]
+fn matrix_matches_golden_files() {
+    let m = matrix_sample();
+    assert_golden("matrix.md", &matrix_md::render(&m));
+    assert_golden("matrix.html", &matrix_html::render(&m));
+}
+
+#[test]
+fn matrix_html_is_self_contained_and_escaped() {
+    let html = matrix_html::render(&matrix_sample());
+    for external in ["<script", "<link", "src=", "http://", "https://", "@import", "url("] {
+        assert!(!html.contains(external), "the page must not load anything: found {external}");
+    }
+    assert!(html.contains("The hostname is the pod name &amp; &lt;nothing&gt; else"), "{html}");
+    assert!(html.contains("<span class=\"del\">-&lt;b&gt;&amp;amp;&lt;/b&gt;</span>"), "{html}");
+    assert!(html.contains("<span class=\"add\">+&lt;i&gt;&amp;&lt;/i&gt;</span>"), "{html}");
+    assert!(html.contains("href=\"podman/report.md#failure-features-networking-feature-15\""), "{html}");
+    assert!(html.contains("href=\"#failure-2\""), "{html}");
+    assert!(html.contains("id=\"failure-2\""), "{html}");
+    assert!(html.contains("⊘ skipped</span><span class=\"why\">target podman has no access to the node (scenario tag @node-access)</span>"));
+    assert!(html.contains("known failure: podman&#39;s exec adds &lt;markup&gt;"), "{html}");
+    assert!(html.contains("– not run"), "{html}");
+}
+
+#[test]
+fn the_failure_anchor_the_matrix_links_to_is_in_report_md() {
+    let podman = podman_sample();
+    let md = markdown::render(&podman);
+    let m = matrix_sample();
+    let link = m.failures().into_iter().find(|l| l.column.target == "podman").map(|l| l.failure.link.clone()).unwrap();
+    let (file, anchor) = link.split_once('#').unwrap();
+    assert_eq!(file, "podman/report.md");
+    assert!(md.contains(&format!("<a id=\"{anchor}\"></a>")), "{md}");
+}
+
+#[test]
+fn gated_reports_match_golden_files() {
+    let dir = scratch_dir("gated");
+    let written = write_all(&podman_sample(), &dir).unwrap();
+    assert_golden("gated-junit.xml", &read(&written.junit));
+    assert_golden("gated-report.json", &read(&written.json));
+    assert_golden("gated-report.md", &read(&written.markdown));
+    assert_eq!(json::read(&written.json).unwrap(), podman_sample());
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+#[test]
+fn an_ungated_report_has_no_baseline_field() {
+    let text = json::to_string(&sample()).unwrap();
+    assert!(!text.contains("baseline"), "{text}");
 }

@@ -33,6 +33,9 @@ pub struct RunOptions {
     pub timeouts: Timeouts,
     /// Print a line per finished scenario on stderr.
     pub progress: bool,
+    /// A baseline of known failures to gate the run against (`--baseline`); its verdict is
+    /// recorded in the reports.
+    pub baseline: Option<PathBuf>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -59,6 +62,10 @@ fn missing_capability(tags: &[String], target: &dyn Target) -> Option<Capability
 
 pub async fn run(options: &RunOptions, target: Arc<dyn Target>) -> Result<RunRecord, RunError> {
     let started = chrono::Utc::now();
+    let baseline = match &options.baseline {
+        Some(path) => Some(report::baseline::read(path).map_err(|e| RunError::Input(e.messages()))?),
+        None => None,
+    };
     let files = prepare(options, target.as_ref())?;
     let tag_filter: Option<gherkin::tagexpr::TagOperation> = match &options.tags {
         Some(expr) => Some(expr.parse().map_err(|e| RunError::Input(vec![format!("--tags {expr:?}: {e}")]))?),
@@ -126,7 +133,11 @@ pub async fn run(options: &RunOptions, target: Arc<dyn Target>) -> Result<RunRec
     }
     scenarios.extend(skipped);
     scenarios.sort_by(|a, b| (&a.feature_path, a.line).cmp(&(&b.feature_path, b.line)));
-    let record = RunRecord::new(target.name(), env!("CARGO_PKG_VERSION"), started, chrono::Utc::now(), features::sha256(&files), scenarios);
+    let mut record =
+        RunRecord::new(target.name(), env!("CARGO_PKG_VERSION"), started, chrono::Utc::now(), features::sha256(&files), scenarios);
+    if let Some(baseline) = &baseline {
+        report::baseline::apply(baseline, &mut record);
+    }
     report::write_all(&record, &options.report_dir)?;
     Ok(record)
 }

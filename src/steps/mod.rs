@@ -5,9 +5,12 @@
 //!
 //! The phrases are listed in the README ("Step vocabulary").
 
+mod api;
 mod exec;
 mod failure;
+pub mod fields;
 mod pods;
+mod static_pods;
 mod substitute;
 mod volumes;
 pub mod wait;
@@ -78,6 +81,12 @@ pub struct PodWorld {
     pub remembered: HashMap<String, PathBuf>,
     /// When a step failed on a value: what was expected and what was seen (for the reports).
     pub mismatch: Option<Mismatch>,
+    /// How the API answered the last request ("I patch pod ...").
+    pub last_request: Option<api::RequestOutcome>,
+    /// Pods as they were when remembered ("I remember pod ...").
+    pub snapshots: HashMap<String, k8s_openapi::api::core::v1::Pod>,
+    /// Static pod manifests this scenario wrote and has not removed: removed after it.
+    pub static_manifests: Vec<String>,
 }
 
 impl std::fmt::Debug for PodWorld {
@@ -100,6 +109,9 @@ impl PodWorld {
             last: None,
             remembered: HashMap::new(),
             mismatch: None,
+            last_request: None,
+            snapshots: HashMap::new(),
+            static_manifests: Vec::new(),
         }
     }
 
@@ -111,19 +123,39 @@ impl PodWorld {
         self.ctx.timeouts
     }
 
+    /// A pod of this scenario by name; `{{node}}` in the name is the target's node name (mirror
+    /// pods are named `<pod>-<node>`).
     pub fn pod_ref(&self, name: &str) -> PodRef {
-        PodRef { namespace: self.namespace.clone(), name: name.to_string() }
+        let name = match self.ctx.target.node_name() {
+            Some(node) => name.replace("{{node}}", node),
+            None => name.to_string(),
+        };
+        PodRef { namespace: self.namespace.clone(), name }
     }
 
-    /// Deletes what the scenario left: called after every scenario, passed or failed.
+    /// Deletes what the scenario left: called after every scenario, passed or failed. Pods held
+    /// by finalizers get them removed; static pod manifests are removed.
     pub async fn cleanup(&mut self) {
         let pods = std::mem::take(&mut self.pods);
+        let manifests = std::mem::take(&mut self.static_manifests);
         let target = self.ctx.target.clone();
+        for file in manifests {
+            if let Err(e) = target.remove_static_pod_manifest(&file).await {
+                tracing::warn!(file, error = %e, "cleaning up after the scenario");
+            }
+        }
         let deletions = pods.iter().map(|p| {
             let target = target.clone();
             async move {
                 if let Err(e) = target.delete_pod(p).await {
                     tracing::warn!(pod = %p, error = %e, "cleaning up after the scenario");
+                }
+                let held = target.get_pod(p).await.is_ok_and(|pod| pod.metadata.finalizers.is_some_and(|f| !f.is_empty()));
+                if held {
+                    let release = serde_json::json!({"metadata": {"finalizers": null}});
+                    if let Err(e) = target.patch_pod(p, &release).await {
+                        tracing::warn!(pod = %p, error = %e, "removing finalizers after the scenario");
+                    }
                 }
             }
         });

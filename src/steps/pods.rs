@@ -164,7 +164,10 @@ async fn delete_pod(world: &mut PodWorld, name: String) -> Result<(), StepFailur
     tokio::time::timeout(timeout, world.target().delete_pod(&r))
         .await
         .map_err(|_| StepFailure::new(format!("deleting pod {name:?} did not finish within {timeout:?}")))??;
-    world.pods.retain(|p| p != &r);
+    // A pod that finalizers hold stays this scenario's to clean up.
+    if matches!(world.target().get_pod(&r).await, Err(crate::target::TargetError::NotFound(_))) {
+        world.pods.retain(|p| p != &r);
+    }
     Ok(())
 }
 
@@ -173,11 +176,20 @@ async fn delete_pod(world: &mut PodWorld, name: String) -> Result<(), StepFailur
 #[then(regex = r#"^pod "([^"]+)" is gone$"#)]
 async fn pod_is_gone(world: &mut PodWorld, name: String) -> Result<(), StepFailure> {
     let r = world.pod_ref(&name);
-    match world.target().get_pod(&r).await {
-        Err(crate::target::TargetError::NotFound(_)) => Ok(()),
-        Err(e) => Err(e.into()),
-        Ok(_) => Err(StepFailure::new(format!("pod {name:?} still exists"))),
-    }
+    let target = world.target();
+    let res = eventually(&format!("pod {name:?} gone"), world.timeouts().pod, || async {
+        match target.get_pod(&r).await {
+            Err(crate::target::TargetError::NotFound(_)) => Ok(()),
+            Err(e) => Err(e.into()),
+            Ok(p) => Err(StepFailure::mismatch(
+                format!("pod {name:?} still exists"),
+                "no such pod",
+                format!("pod with uid {}", p.metadata.uid.unwrap_or_default()),
+            )),
+        }
+    })
+    .await;
+    record(world, res)
 }
 
 #[when(regex = r#"^the main process of container "([^"]+)" of pod "([^"]+)" dies$"#)]
@@ -196,7 +208,9 @@ async fn running_with_restart_count(world: &mut PodWorld, container: String, pod
     let res =
         eventually(&format!("container {container:?} of pod {pod:?} running with restart count {count}"), world.timeouts().pod, || async {
             let p = target.get_pod(&r).await?;
-            let status = p.status.and_then(|s| s.container_statuses).unwrap_or_default().into_iter().find(|c| c.name == container);
+            let status = p.status.unwrap_or_default();
+            let all = status.container_statuses.into_iter().flatten().chain(status.init_container_statuses.into_iter().flatten());
+            let status = all.into_iter().find(|c| c.name == container);
             let Some(c) = status else {
                 return Err(StepFailure::new(format!("pod {pod:?} reports no status for container {container:?}")));
             };

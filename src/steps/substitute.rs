@@ -1,11 +1,17 @@
-//! Placeholders in step text, filled from the scenario: `{{namespace}}`, `{{ip:POD}}` (the pod's
-//! IP), `{{hostip:POD}}`.
+//! Placeholders in step text, filled from the scenario: `{{namespace}}`, `{{node}}` (the
+//! target's node name), `{{ip:POD}}` (the pod's IP, or the IP it had when remembered if it is
+//! gone), `{{hostip:POD}}`.
 
 use super::{PodWorld, StepFailure};
 
 pub async fn substitute(world: &PodWorld, text: &str) -> Result<String, StepFailure> {
+    // `{{node}}` first, so it may stand inside another placeholder: `{{ip:web-{{node}}}}`.
+    let text = match world.target().node_name() {
+        Some(node) => text.replace("{{node}}", node),
+        None => text.to_string(),
+    };
     let mut out = String::new();
-    let mut rest = text;
+    let mut rest = text.as_str();
     while let Some(start) = rest.find("{{") {
         let Some(len) = rest[start..].find("}}") else { break };
         out.push_str(&rest[..start]);
@@ -21,13 +27,21 @@ async fn value(world: &PodWorld, key: &str) -> Result<String, StepFailure> {
     if key == "namespace" {
         return Ok(world.namespace.clone());
     }
+    if key == "node" {
+        return world.target().node_name().map(str::to_string).ok_or_else(|| StepFailure::new("the target names no node"));
+    }
     let (what, pod) = key.split_once(':').ok_or_else(|| StepFailure::new(format!("unknown placeholder {{{{{key}}}}}")))?;
-    let p = world.target().get_pod(&world.pod_ref(pod)).await?;
+    // A pod that is gone is known by what was remembered of it ("I remember pod ...").
+    let r = world.pod_ref(pod);
+    let p = match world.target().get_pod(&r).await {
+        Err(crate::target::TargetError::NotFound(_)) if world.snapshots.contains_key(&r.name) => world.snapshots[&r.name].clone(),
+        other => other?,
+    };
     let status = p.status.unwrap_or_default();
     let v = match what {
         "ip" => status.pod_ip,
         "hostip" => status.host_ip,
-        _ => return Err(StepFailure::new(format!("unknown placeholder {{{{{key}}}}}: use namespace, ip:POD or hostip:POD"))),
+        _ => return Err(StepFailure::new(format!("unknown placeholder {{{{{key}}}}}: use namespace, node, ip:POD or hostip:POD"))),
     };
     v.ok_or_else(|| StepFailure::new(format!("pod {pod:?} has no {what} yet")))
 }

@@ -166,6 +166,12 @@ pub trait Target: Send + Sync {
         Err(self.unsupported(Capability::NodeAccess))
     }
 
+    /// What the node's kubelet logged of note (warnings, events), one line each (capability
+    /// `node-access`).
+    async fn kubelet_log(&self) -> TargetResult<Vec<String>> {
+        Err(self.unsupported(Capability::NodeAccess))
+    }
+
     /// Removes everything the target still holds for this run.
     async fn shutdown(&self) -> TargetResult<()>;
 }

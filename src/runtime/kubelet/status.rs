@@ -8,7 +8,7 @@ use k8s_openapi::api::core::v1::{
 };
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::Time;
 
-use super::worker::{ContainerRecord, PodWorker, Termination};
+use super::worker::{ContainerRecord, Kind, PodWorker, Terminal, Termination};
 use crate::runtime::cri::{ContainerState, ContainerStatus};
 
 pub fn k8s_time(t: DateTime<Utc>) -> Time {
@@ -16,51 +16,96 @@ pub fn k8s_time(t: DateTime<Utc>) -> Time {
 }
 
 pub(super) async fn pod_status(w: &PodWorker) -> PodStatus {
-    let (records, pod_ip, start_time, sandbox_error) = {
+    let (records, pod_ip, start_time, sandbox_error, initialized, terminal) = {
         let st = w.state.lock().unwrap();
-        (st.containers.clone(), st.pod_ip, st.start_time, st.sandbox_error.clone())
+        (st.containers.clone(), st.pod_ip, st.start_time, st.sandbox_error.clone(), st.initialized, st.terminal.clone())
     };
+    let pod = w.pod();
+    let mut init_statuses = Vec::new();
     let mut statuses = Vec::new();
     for rec in &records {
         let current = match &rec.current {
             Some(id) => w.kubelet.runtime.container_status(id).await.ok(),
             None => None,
         };
-        statuses.push(container_status(rec, current.as_ref()));
+        let status = container_status(rec, current.as_ref());
+        if rec.kind == Kind::App {
+            statuses.push(status);
+        } else {
+            init_statuses.push((rec.kind, status));
+        }
     }
-    let phase = phase(&statuses, &w.pod, sandbox_error.is_some());
-    let all_ready = !statuses.is_empty() && statuses.iter().all(|s| s.ready);
+    let policy = pod.spec.as_ref().and_then(|s| s.restart_policy.as_deref()).unwrap_or("Always");
+    let terminal = terminal.or_else(|| {
+        let phase = phase(&init_statuses, &statuses, policy, sandbox_error.is_some());
+        matches!(phase, "Succeeded" | "Failed").then_some(Terminal { phase, reason: None, message: None })
+    });
+    // Pods do not leave a terminal phase.
+    if let Some(t) = &terminal {
+        w.state.lock().unwrap().terminal.get_or_insert_with(|| t.clone());
+    }
+    let phase = match &terminal {
+        Some(t) => t.phase,
+        None => phase(&init_statuses, &statuses, policy, sandbox_error.is_some()),
+    };
     let now = k8s_time(Utc::now());
-    let condition = |type_: &str, ok: bool, reason: Option<&str>| PodCondition {
+    let condition = |type_: &str, ok: bool, reason: Option<&str>, message: Option<String>| PodCondition {
         type_: type_.to_string(),
         status: if ok { "True" } else { "False" }.to_string(),
         last_transition_time: Some(now.clone()),
         reason: reason.map(str::to_string),
+        message,
         ..Default::default()
     };
+    let all_ready = !statuses.is_empty() && statuses.iter().all(|s| s.ready);
     let not_ready: Vec<&str> = statuses.iter().filter(|s| !s.ready).map(|s| s.name.as_str()).collect();
-    let ready_reason = if all_ready { None } else { Some("ContainersNotReady") };
-    let message = (!not_ready.is_empty()).then(|| format!("containers with unready status: [{}]", not_ready.join(" ")));
-    let mut conditions = vec![
-        condition("PodScheduled", true, None),
-        condition("Initialized", true, None),
-        condition("ContainersReady", all_ready, ready_reason),
-        condition("Ready", all_ready, ready_reason),
+    let (ready_reason, ready_message) = match (phase, all_ready) {
+        ("Succeeded", _) => (Some("PodCompleted"), None),
+        ("Failed", _) => (Some("PodFailed"), None),
+        (_, true) => (None, None),
+        (_, false) => (Some("ContainersNotReady"), Some(format!("containers with unready status: [{}]", not_ready.join(" ")))),
+    };
+    let ready = all_ready && terminal.is_none();
+    let incomplete: Vec<&str> = records
+        .iter()
+        .filter(|r| match r.kind {
+            Kind::Init => r.done != Some(0),
+            Kind::Sidecar => !r.attempted || (r.current.is_none() && r.restart_count == 0),
+            Kind::App => false,
+        })
+        .map(|r| r.name.as_str())
+        .collect();
+    let init_condition = if initialized || incomplete.is_empty() {
+        condition("Initialized", true, (phase == "Succeeded").then_some("PodCompleted"), None)
+    } else {
+        condition(
+            "Initialized",
+            false,
+            Some("ContainersNotInitialized"),
+            Some(format!("containers with incomplete status: [{}]", incomplete.join(" "))),
+        )
+    };
+    let conditions = vec![
+        condition("PodReadyToStartContainers", pod_ip.is_some() && terminal.is_none(), None, None),
+        init_condition,
+        condition("Ready", ready, ready_reason, ready_message.clone()),
+        condition("ContainersReady", ready, ready_reason, ready_message),
+        condition("PodScheduled", true, None, None),
     ];
-    for c in conditions.iter_mut().skip(2) {
-        c.message = message.clone();
-    }
     let node_ip = w.kubelet.config.node_ip.to_string();
+    let init_statuses: Vec<K8sStatus> = init_statuses.into_iter().map(|(_, s)| s).collect();
     PodStatus {
         phase: Some(phase.to_string()),
         conditions: Some(conditions),
+        reason: terminal.as_ref().and_then(|t| t.reason.clone()),
+        message: terminal.as_ref().and_then(|t| t.message.clone()).or(sandbox_error),
         pod_ip: pod_ip.map(|ip| ip.to_string()),
         pod_ips: pod_ip.map(|ip| vec![PodIP { ip: ip.to_string() }]),
         host_ip: Some(node_ip.clone()),
         host_ips: Some(vec![HostIP { ip: node_ip }]),
         start_time: start_time.map(k8s_time),
         container_statuses: Some(statuses),
-        message: sandbox_error,
+        init_container_statuses: (!init_statuses.is_empty()).then_some(init_statuses),
         qos_class: Some("BestEffort".into()),
         ..Default::default()
     }
@@ -92,7 +137,7 @@ fn container_status(rec: &ContainerRecord, current: Option<&ContainerStatus>) ->
         (None, Some(c)) if c.state == ContainerState::Running => {
             K8sState { running: Some(ContainerStateRunning { started_at: c.started_at.map(k8s_time) }), ..Default::default() }
         }
-        (None, Some(c)) if c.state == ContainerState::Exited && (rec.done || rec.restart_due.is_none()) => {
+        (None, Some(c)) if c.state == ContainerState::Exited && (rec.done.is_some() || rec.restart_due.is_none()) => {
             let t = Termination {
                 exit_code: c.exit_code.unwrap_or(0),
                 reason: c.reason.clone().unwrap_or_else(|| "Error".into()),
@@ -108,12 +153,17 @@ fn container_status(rec: &ContainerRecord, current: Option<&ContainerStatus>) ->
         (None, None) => waiting("ContainerCreating", None),
     };
     let running = state.running.is_some();
+    // A completed init container is ready; others are ready while they run.
+    let ready = match rec.kind {
+        Kind::Init => state.terminated.as_ref().is_some_and(|t| t.exit_code == 0),
+        _ => running,
+    };
     K8sStatus {
         name: rec.name.clone(),
         image: rec.image.clone(),
         image_id: rec.image.clone(),
         container_id: current.map(|c| container_uri(&c.id.0)),
-        ready: running,
+        ready,
         started: Some(running),
         restart_count: rec.restart_count as i32,
         state: Some(state),
@@ -122,13 +172,39 @@ fn container_status(rec: &ContainerRecord, current: Option<&ContainerStatus>) ->
     }
 }
 
-/// The pod phase, from the container statuses (pkg/kubelet/kubelet_pods.go getPhase, for pods
-/// without init containers).
-fn phase(statuses: &[K8sStatus], pod: &k8s_openapi::api::core::v1::Pod, sandbox_failed: bool) -> &'static str {
+/// The pod phase, from the container statuses (pkg/kubelet/kubelet_pods.go getPhase).
+fn phase(init: &[(Kind, K8sStatus)], statuses: &[K8sStatus], policy: &str, sandbox_failed: bool) -> &'static str {
     if sandbox_failed || statuses.is_empty() {
         return "Pending";
     }
-    let policy = pod.spec.as_ref().and_then(|s| s.restart_policy.as_deref()).unwrap_or("Always");
+    let (mut pending_init, mut failed_init) = (0, 0);
+    for (kind, s) in init {
+        let st = s.state.as_ref();
+        let terminated = st.and_then(|x| x.terminated.as_ref());
+        match kind {
+            Kind::Sidecar => {
+                // Pending until it has started once; a stopped sidecar does not count.
+                let ran = s.started == Some(true) || terminated.is_some() || s.last_state.as_ref().is_some_and(|l| l.terminated.is_some());
+                if !ran {
+                    pending_init += 1;
+                }
+            }
+            _ => {
+                if terminated.is_some_and(|t| t.exit_code == 0) {
+                    continue;
+                }
+                let last_failed = s.last_state.as_ref().and_then(|l| l.terminated.as_ref()).is_some_and(|t| t.exit_code != 0);
+                if terminated.is_some_and(|t| t.exit_code != 0) || (st.is_some_and(|x| x.waiting.is_some()) && last_failed) {
+                    failed_init += 1;
+                } else {
+                    pending_init += 1;
+                }
+            }
+        }
+    }
+    if failed_init > 0 && policy == "Never" {
+        return "Failed";
+    }
     let (mut running, mut waiting, mut stopped, mut succeeded) = (0, 0, 0, 0);
     for s in statuses {
         let st = s.state.as_ref();
@@ -146,7 +222,7 @@ fn phase(statuses: &[K8sStatus], pod: &k8s_openapi::api::core::v1::Pod, sandbox_
             waiting += 1;
         }
     }
-    if waiting > 0 {
+    if pending_init > 0 || failed_init > 0 || waiting > 0 {
         return "Pending";
     }
     if running > 0 {

@@ -1,5 +1,8 @@
-//! One pod worker per pod: starts the sandbox and the containers, watches the runtime's
-//! container events, restarts containers according to `restartPolicy` with back-off, and on
+//! One pod worker per pod, as the kubelet's pod workers do: it starts the sandbox, runs the
+//! init containers one at a time (sidecars stay running), then the app containers; it watches
+//! the runtime's container events, restarts containers according to `restartPolicy` with
+//! back-off, applies spec updates (a changed image restarts that container), enforces
+//! `activeDeadlineSeconds`, writes the pod's status through the API after every change, and on
 //! stop tears the pod down.
 
 use std::fs;
@@ -9,8 +12,8 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
-use k8s_openapi::api::core::v1::{Container, Pod, PodStatus};
-use tokio::sync::{broadcast, watch};
+use k8s_openapi::api::core::v1::{Container, Pod};
+use tokio::sync::{broadcast, watch, Notify};
 use tokio::time::Instant;
 
 use super::hosts;
@@ -22,15 +25,52 @@ pub fn pod_key(pod: &Pod) -> String {
     format!("{}/{}", pod.metadata.namespace.as_deref().unwrap_or("default"), pod.metadata.name.as_deref().unwrap_or(""))
 }
 
+/// The kubelet's `format.Pod`: `<name>_<namespace>(<uid>)`.
+fn format_pod(pod: &Pod) -> String {
+    format!(
+        "{}_{}({})",
+        pod.metadata.name.as_deref().unwrap_or(""),
+        pod.metadata.namespace.as_deref().unwrap_or("default"),
+        pod.metadata.uid.as_deref().unwrap_or("")
+    )
+}
+
+/// A duration as Go prints it: `10s`, `1m20s`, `5m0s`.
+pub(super) fn go_duration(d: Duration) -> String {
+    let s = d.as_secs();
+    if s < 60 {
+        format!("{s}s")
+    } else if s < 3600 {
+        format!("{}m{}s", s / 60, s % 60)
+    } else {
+        format!("{}h{}m{}s", s / 3600, (s % 3600) / 60, s % 60)
+    }
+}
+
 pub fn volume_dir(root: &Path, uid: &str, volume: &str) -> PathBuf {
     root.join("pods").join(uid).join("volumes/kubernetes.io~empty-dir").join(volume)
+}
+
+/// Which list of the spec a container comes from, and how it runs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub(super) enum Kind {
+    /// An init container: runs to completion before the next one starts.
+    Init,
+    /// An init container with `restartPolicy: Always`: starts before the containers that
+    /// follow it, keeps running, and is restarted whenever it exits.
+    Sidecar,
+    #[default]
+    App,
 }
 
 /// What the worker knows of one container of the pod across its restarts.
 #[derive(Debug, Clone, Default)]
 pub(super) struct ContainerRecord {
     pub name: String,
+    pub kind: Kind,
     pub image: String,
+    /// An instance was created (or tried to be) at least once.
+    pub attempted: bool,
     /// The runtime's current instance, if one was created.
     pub current: Option<ContainerId>,
     pub restart_count: u32,
@@ -38,12 +78,22 @@ pub(super) struct ContainerRecord {
     pub last_termination: Option<Termination>,
     /// Why it is not running, while it is waiting (`ContainerCreating`, `CrashLoopBackOff`, ...).
     pub waiting: Option<(String, Option<String>)>,
-    /// It ended and the restart policy does not bring it back.
-    pub done: bool,
+    /// It ended and nothing brings it back; its exit code.
+    pub done: Option<i32>,
     /// When the pending restart is due.
     pub restart_due: Option<Instant>,
     /// When to try again to create a container that could not be created (image, config).
     pub retry_due: Option<Instant>,
+    /// Its spec changed (a new image): the current instance is being replaced.
+    pub spec_changed: bool,
+    /// The kubelet stopped it on purpose (deadline, sidecars after the app containers ended).
+    pub stopping: bool,
+}
+
+impl ContainerRecord {
+    fn is_init(&self) -> bool {
+        self.kind != Kind::App
+    }
 }
 
 #[derive(Debug, Clone)]
@@ -56,43 +106,69 @@ pub(super) struct Termination {
     pub container_id: ContainerId,
 }
 
+/// A phase the pod reached and keeps: pods do not leave a terminal phase.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(super) struct Terminal {
+    pub phase: &'static str,
+    pub reason: Option<String>,
+    pub message: Option<String>,
+}
+
 #[derive(Debug, Default)]
 pub(super) struct WorkerState {
     pub sandbox: Option<SandboxId>,
     pub pod_ip: Option<Ipv4Addr>,
     pub start_time: Option<DateTime<Utc>>,
+    pub started_at: Option<Instant>,
     pub sandbox_error: Option<String>,
+    /// Init containers (in order), then app containers.
     pub containers: Vec<ContainerRecord>,
+    /// Every init container completed and every sidecar started.
+    pub initialized: bool,
+    pub terminal: Option<Terminal>,
 }
 
 pub struct PodWorker {
     pub(super) key: String,
-    pub(super) pod: Pod,
     pub(super) uid: String,
     pub(super) kubelet: Arc<Kubelet>,
+    /// The pod as last given to the kubelet (its spec may change by updates).
+    pub(super) pod: Mutex<Pod>,
     pub(super) state: Mutex<WorkerState>,
+    /// A static pod: its status goes to its mirror pod.
+    pub(super) is_static: bool,
+    updated: Notify,
     stop_tx: watch::Sender<bool>,
     task: Mutex<Option<tokio::task::JoinHandle<()>>>,
 }
 
 impl PodWorker {
-    pub(super) fn start(kubelet: Arc<Kubelet>, pod: Pod) -> Arc<Self> {
-        let containers = spec_containers(&pod)
+    pub(super) fn start(kubelet: Arc<Kubelet>, pod: Pod, is_static: bool) -> Arc<Self> {
+        let spec = pod.spec.clone().unwrap_or_default();
+        let initial_wait = if spec.init_containers.as_ref().is_some_and(|c| !c.is_empty()) { "PodInitializing" } else { "ContainerCreating" };
+        let record = |c: &Container, kind: Kind| ContainerRecord {
+            name: c.name.clone(),
+            kind,
+            image: c.image.clone().unwrap_or_default(),
+            waiting: Some((initial_wait.into(), None)),
+            ..Default::default()
+        };
+        let containers = spec
+            .init_containers
             .iter()
-            .map(|c| ContainerRecord {
-                name: c.name.clone(),
-                image: c.image.clone().unwrap_or_default(),
-                waiting: Some(("ContainerCreating".into(), None)),
-                ..Default::default()
-            })
+            .flatten()
+            .map(|c| record(c, if c.restart_policy.as_deref() == Some("Always") { Kind::Sidecar } else { Kind::Init }))
+            .chain(spec.containers.iter().map(|c| record(c, Kind::App)))
             .collect();
         let (stop_tx, stop_rx) = watch::channel(false);
         let w = Arc::new(Self {
             key: pod_key(&pod),
             uid: pod.metadata.uid.clone().unwrap_or_default(),
-            pod,
+            pod: Mutex::new(pod),
             kubelet,
             state: Mutex::new(WorkerState { containers, ..Default::default() }),
+            is_static,
+            updated: Notify::new(),
             stop_tx,
             task: Mutex::new(None),
         });
@@ -103,12 +179,18 @@ impl PodWorker {
         w
     }
 
+    pub(super) fn pod(&self) -> Pod {
+        self.pod.lock().unwrap().clone()
+    }
+
     pub(super) fn current_container(&self, name: &str) -> Option<ContainerId> {
         self.state.lock().unwrap().containers.iter().find(|c| c.name == name).and_then(|c| c.current.clone())
     }
 
-    pub(super) async fn status(&self) -> PodStatus {
-        super::status::pod_status(self).await
+    /// A new version of the pod from the API: the worker applies what the kubelet applies.
+    pub(super) fn update(&self, pod: Pod) {
+        *self.pod.lock().unwrap() = pod;
+        self.updated.notify_one();
     }
 
     /// Stops the pod and waits until it is torn down.
@@ -124,13 +206,20 @@ impl PodWorker {
         self.kubelet.config.root_dir.join("pods").join(&self.uid)
     }
 
-    fn restart_policy(&self) -> &str {
-        self.pod.spec.as_ref().and_then(|s| s.restart_policy.as_deref()).unwrap_or("Always")
+    fn restart_policy(&self) -> String {
+        self.pod.lock().unwrap().spec.as_ref().and_then(|s| s.restart_policy.clone()).unwrap_or_else(|| "Always".into())
     }
 
     fn grace_period(&self) -> Duration {
-        let secs = self.pod.spec.as_ref().and_then(|s| s.termination_grace_period_seconds).unwrap_or(30);
+        let secs = self.pod.lock().unwrap().spec.as_ref().and_then(|s| s.termination_grace_period_seconds).unwrap_or(30);
         Duration::from_secs(secs.max(0) as u64)
+    }
+
+    /// When `activeDeadlineSeconds` runs out, counted from the pod's start.
+    fn deadline(&self) -> Option<Instant> {
+        let secs = self.pod.lock().unwrap().spec.as_ref().and_then(|s| s.active_deadline_seconds)?;
+        let started = self.state.lock().unwrap().started_at?;
+        Some(started + Duration::from_secs(secs.max(0) as u64))
     }
 
     async fn run(self: Arc<Self>, mut events: broadcast::Receiver<ContainerEvent>, mut stop: watch::Receiver<bool>) {
@@ -138,17 +227,25 @@ impl PodWorker {
             tracing::warn!(pod = %self.key, error = %e, "pod sandbox failed");
             self.state.lock().unwrap().sandbox_error = Some(e);
         } else {
-            let names: Vec<String> = self.state.lock().unwrap().containers.iter().map(|c| c.name.clone()).collect();
-            for name in names {
-                self.start_container(&name).await;
-            }
+            self.sync().await;
         }
+        self.publish_status().await;
         loop {
-            let due = self.state.lock().unwrap().containers.iter().flat_map(|c| [c.restart_due, c.retry_due]).flatten().min();
-            let sleep_until = due.unwrap_or_else(|| Instant::now() + Duration::from_secs(3600));
+            let due = {
+                let st = self.state.lock().unwrap();
+                st.containers.iter().flat_map(|c| [c.restart_due, c.retry_due]).flatten().min()
+            };
+            let deadline = self.deadline().filter(|_| self.state.lock().unwrap().terminal.is_none());
+            let wake = [due, deadline].into_iter().flatten().min().unwrap_or_else(|| Instant::now() + Duration::from_secs(3600));
             tokio::select! {
                 _ = stop.changed() => break,
-                _ = tokio::time::sleep_until(sleep_until) => self.restart_due_containers().await,
+                _ = tokio::time::sleep_until(wake) => {
+                    if deadline.is_some_and(|d| d <= Instant::now()) {
+                        self.deadline_exceeded().await;
+                    }
+                    self.restart_due_containers().await;
+                }
+                _ = self.updated.notified() => self.apply_update().await,
                 ev = events.recv() => match ev {
                     Ok(ContainerEvent::Stopped { container, .. }) => self.on_container_exit(&container).await,
                     Ok(ContainerEvent::Started { .. }) => {}
@@ -156,13 +253,35 @@ impl PodWorker {
                     Err(broadcast::error::RecvError::Closed) => break,
                 },
             }
+            self.sync().await;
+            self.publish_status().await;
         }
         self.teardown().await;
     }
 
+    /// Writes the pod's status through the API (a static pod's goes to its mirror pod).
+    async fn publish_status(&self) {
+        let status = super::status::pod_status(self).await;
+        let pod = self.pod();
+        let (ns, name) = (pod.metadata.namespace.clone().unwrap_or_default(), pod.metadata.name.clone().unwrap_or_default());
+        let api = &self.kubelet.api;
+        let uid = if self.is_static {
+            match api.get(&ns, &name) {
+                Ok(m) if super::static_pods::is_mirror_of(&m, &self.uid) => m.metadata.uid.unwrap_or_default(),
+                _ => return,
+            }
+        } else {
+            self.uid.clone()
+        };
+        if let Err(e) = api.set_status(&ns, &name, &uid, status) {
+            tracing::debug!(pod = %self.key, error = %e, "status not written");
+        }
+    }
+
     async fn start_sandbox(&self) -> Result<(), String> {
-        let meta = &self.pod.metadata;
-        let spec = self.pod.spec.as_ref().ok_or("pod has no spec")?;
+        let pod = self.pod();
+        let meta = &pod.metadata;
+        let spec = pod.spec.as_ref().ok_or("pod has no spec")?;
         let namespace = meta.namespace.clone().unwrap_or_else(|| "default".into());
         let name = meta.name.clone().unwrap_or_default();
         let (hostname, domain) = hosts::hostname_and_domain(&name, &namespace, spec.hostname.as_deref(), spec.subdomain.as_deref());
@@ -175,6 +294,7 @@ impl PodWorker {
             st.sandbox = Some(sandbox);
             st.pod_ip = Some(status.ip);
             st.start_time = Some(Utc::now());
+            st.started_at = Some(Instant::now());
         }
         let dir = self.pod_dir();
         let hosts_file = hosts::managed_hosts_file(&[status.ip], &hostname, domain.as_deref());
@@ -189,8 +309,162 @@ impl PodWorker {
         write().map_err(|e| format!("prepare pod directory {}: {e}", dir.display()))
     }
 
-    fn container_spec(&self, name: &str) -> Option<&Container> {
-        spec_containers(&self.pod).iter().find(|c| c.name == name)
+    /// Starts what should run now, in the order the kubelet does: init containers one at a
+    /// time (a sidecar only needs to have started), then every app container; once every app
+    /// container has ended for good, the sidecars are stopped.
+    async fn sync(&self) {
+        enum Next {
+            Start(String),
+            Wait,
+            Initialized,
+        }
+        loop {
+            let next = {
+                let st = self.state.lock().unwrap();
+                if st.terminal.is_some() || st.sandbox.is_none() {
+                    return;
+                }
+                if st.initialized {
+                    Next::Initialized
+                } else {
+                    let mut next = Next::Initialized;
+                    for c in st.containers.iter().filter(|c| c.is_init()) {
+                        if !c.attempted {
+                            next = Next::Start(c.name.clone());
+                            break;
+                        }
+                        match c.kind {
+                            Kind::Sidecar if c.current.is_some() || c.restart_count > 0 => continue,
+                            Kind::Init if c.done == Some(0) => continue,
+                            _ => {
+                                next = Next::Wait;
+                                break;
+                            }
+                        }
+                    }
+                    next
+                }
+            };
+            match next {
+                Next::Start(name) => self.start_container(&name).await,
+                Next::Wait => return,
+                Next::Initialized => break,
+            }
+        }
+        let app: Vec<String> = {
+            let mut st = self.state.lock().unwrap();
+            st.initialized = true;
+            st.containers.iter().filter(|c| c.kind == Kind::App && !c.attempted).map(|c| c.name.clone()).collect()
+        };
+        for name in app {
+            self.start_container(&name).await;
+        }
+        self.stop_sidecars_when_apps_ended().await;
+    }
+
+    /// Sidecars run as long as the app containers: once those have ended for good, the
+    /// kubelet stops them.
+    async fn stop_sidecars_when_apps_ended(&self) {
+        let to_stop: Vec<ContainerId> = {
+            let mut st = self.state.lock().unwrap();
+            let apps_ended = st.containers.iter().filter(|c| c.kind == Kind::App).all(|c| c.done.is_some());
+            if !apps_ended {
+                return;
+            }
+            st.containers
+                .iter_mut()
+                .filter(|c| c.kind == Kind::Sidecar && c.done.is_none())
+                .filter_map(|c| {
+                    c.stopping = true;
+                    c.restart_due = None;
+                    c.retry_due = None;
+                    if c.current.is_none() {
+                        c.done = Some(0);
+                    }
+                    c.current.clone()
+                })
+                .collect()
+        };
+        self.stop_all(&to_stop).await;
+    }
+
+    async fn stop_all(&self, ids: &[ContainerId]) {
+        let grace = self.grace_period();
+        let runtime = &self.kubelet.runtime;
+        for r in futures::future::join_all(ids.iter().map(|id| runtime.stop_container(id, grace))).await {
+            if let Err(e) = r {
+                tracing::warn!(pod = %self.key, error = %e, "stop container");
+            }
+        }
+    }
+
+    /// `activeDeadlineSeconds` passed: the pod fails with DeadlineExceeded and its containers
+    /// are stopped (pkg/kubelet/active_deadline.go).
+    async fn deadline_exceeded(&self) {
+        let running: Vec<ContainerId> = {
+            let mut st = self.state.lock().unwrap();
+            if st.terminal.is_some() {
+                return;
+            }
+            st.terminal = Some(Terminal {
+                phase: "Failed",
+                reason: Some("DeadlineExceeded".into()),
+                message: Some("Pod was active on the node longer than the specified deadline".into()),
+            });
+            for c in st.containers.iter_mut() {
+                c.stopping = true;
+                c.restart_due = None;
+                c.retry_due = None;
+            }
+            st.containers.iter().filter_map(|c| c.current.clone()).collect()
+        };
+        let msg = "Pod was active on the node longer than the specified deadline";
+        self.kubelet.event(&self.key, "Normal", "DeadlineExceeded", msg);
+        self.stop_all(&running).await;
+    }
+
+    /// The spec changed: a container whose image changed is restarted with the new image,
+    /// whatever the restart policy ("the container spec changed"); a new deadline applies at
+    /// the next wake-up.
+    async fn apply_update(&self) {
+        let pod = self.pod();
+        let spec = pod.spec.unwrap_or_default();
+        let images: Vec<(String, String)> = spec
+            .init_containers
+            .iter()
+            .flatten()
+            .chain(spec.containers.iter())
+            .map(|c| (c.name.clone(), c.image.clone().unwrap_or_default()))
+            .collect();
+        let to_replace: Vec<ContainerId> = {
+            let mut st = self.state.lock().unwrap();
+            let mut ids = Vec::new();
+            for (name, image) in images {
+                let Some(rec) = st.containers.iter_mut().find(|c| c.name == name) else { continue };
+                if rec.image == image {
+                    continue;
+                }
+                rec.image = image;
+                // Only a container that still runs is replaced; one that ended stays ended.
+                if rec.done.is_none() && !rec.stopping {
+                    if let Some(id) = &rec.current {
+                        rec.spec_changed = true;
+                        ids.push(id.clone());
+                    }
+                }
+            }
+            ids
+        };
+        for id in &to_replace {
+            self.kubelet.event(&self.key, "Normal", "Killing", &format!("Container {id} definition changed, will be restarted"));
+        }
+        self.stop_all(&to_replace).await;
+    }
+
+    fn container_spec(&self, name: &str) -> Option<Container> {
+        let pod = self.pod.lock().unwrap();
+        let spec = pod.spec.as_ref()?;
+        spec.init_containers.iter().flatten().chain(spec.containers.iter()).find(|c| c.name == name).cloned()
     }
 
     fn container_config(&self, c: &Container, attempt: u32) -> ContainerConfig {
@@ -221,15 +495,17 @@ impl PodWorker {
 
     /// Creates and starts the next instance of a container.
     async fn start_container(&self, name: &str) {
-        let Some(spec) = self.container_spec(name).cloned() else { return };
+        let Some(spec) = self.container_spec(name) else { return };
         let (sandbox, attempt) = {
-            let st = self.state.lock().unwrap();
+            let mut st = self.state.lock().unwrap();
             let Some(sandbox) = st.sandbox.clone() else { return };
-            let rec = st.containers.iter().find(|c| c.name == name).expect("record per container");
+            let rec = st.containers.iter_mut().find(|c| c.name == name).expect("record per container");
+            rec.attempted = true;
             (sandbox, rec.restart_count)
         };
+        let has_volume = |m: &str| self.pod.lock().unwrap().spec.as_ref().and_then(|s| s.volumes.clone()).is_some_and(|vs| vs.iter().any(|v| v.name == m));
         for m in spec.volume_mounts.iter().flatten() {
-            if !self.pod.spec.as_ref().and_then(|s| s.volumes.as_ref()).is_some_and(|vs| vs.iter().any(|v| v.name == m.name)) {
+            if !has_volume(&m.name) {
                 self.set_waiting(name, "CreateContainerConfigError", Some(format!("volume {:?} not found in the pod's volumes", m.name)));
                 return;
             }
@@ -270,22 +546,22 @@ impl PodWorker {
         }
     }
 
-    /// A container instance ended: record it and apply the restart policy.
+    /// A container instance ended: record it and decide whether it comes back.
     async fn on_container_exit(&self, id: &ContainerId) {
         let Ok(status) = self.kubelet.runtime.container_status(id).await else { return };
         if status.state != ContainerState::Exited {
             return;
         }
-        let policy = self.restart_policy().to_string();
+        let policy = self.restart_policy();
         let backoff = self.kubelet.config.backoff;
+        let pod_name = format_pod(&self.pod());
         let mut st = self.state.lock().unwrap();
+        let terminal = st.terminal.is_some();
         let Some(rec) = st.containers.iter_mut().find(|c| c.current.as_ref() == Some(id)) else { return };
+        if rec.done.is_some() || rec.restart_due.is_some() {
+            return; // seen already
+        }
         let exit_code = status.exit_code.unwrap_or(0);
-        let restart = match policy.as_str() {
-            "Always" => true,
-            "OnFailure" => exit_code != 0,
-            _ => false,
-        };
         let termination = Termination {
             exit_code,
             reason: status.reason.clone().unwrap_or_else(|| if exit_code == 0 { "Completed".into() } else { "Error".into() }),
@@ -294,16 +570,36 @@ impl PodWorker {
             finished_at: status.finished_at,
             container_id: id.clone(),
         };
+        if rec.spec_changed {
+            // Replaced for a new spec: it comes back at once, whatever the policy.
+            rec.spec_changed = false;
+            rec.last_termination = Some(termination);
+            rec.restart_due = Some(Instant::now());
+            return;
+        }
+        if rec.stopping || terminal {
+            rec.done = Some(exit_code);
+            return;
+        }
+        let restart = match rec.kind {
+            Kind::Sidecar => true,
+            Kind::Init => exit_code != 0 && policy != "Never",
+            Kind::App => match policy.as_str() {
+                "Always" => true,
+                "OnFailure" => exit_code != 0,
+                _ => false,
+            },
+        };
         if restart {
             let delay = backoff.delay(rec.restart_count);
             rec.last_termination = Some(termination);
             rec.restart_due = Some(Instant::now() + delay);
             if !delay.is_zero() {
-                let message = format!("back-off {}s restarting failed container={} pod={}", delay.as_secs(), rec.name, self.key);
+                let message = format!("back-off {} restarting failed container={} pod={pod_name}", go_duration(delay), rec.name);
                 rec.waiting = Some(("CrashLoopBackOff".into(), Some(message)));
             }
         } else {
-            rec.done = true;
+            rec.done = Some(exit_code);
         }
     }
 
@@ -360,17 +656,11 @@ impl PodWorker {
 
     async fn teardown(&self) {
         let runtime = &self.kubelet.runtime;
-        let grace = self.grace_period();
         let (sandbox, current): (Option<SandboxId>, Vec<ContainerId>) = {
             let st = self.state.lock().unwrap();
             (st.sandbox.clone(), st.containers.iter().filter_map(|c| c.current.clone()).collect())
         };
-        let stops = current.iter().map(|id| runtime.stop_container(id, grace));
-        for r in futures::future::join_all(stops).await {
-            if let Err(e) = r {
-                tracing::warn!(pod = %self.key, error = %e, "stop container");
-            }
-        }
+        self.stop_all(&current).await;
         if let Some(sandbox) = sandbox {
             if let Err(e) = runtime.stop_pod_sandbox(&sandbox).await {
                 tracing::warn!(pod = %self.key, error = %e, "stop pod sandbox");
@@ -382,8 +672,4 @@ impl PodWorker {
         let dir = self.pod_dir();
         let _ = tokio::task::spawn_blocking(move || fs::remove_dir_all(dir)).await;
     }
-}
-
-pub(super) fn spec_containers(pod: &Pod) -> &[Container] {
-    pod.spec.as_ref().map(|s| s.containers.as_slice()).unwrap_or(&[])
 }

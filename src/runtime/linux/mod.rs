@@ -445,8 +445,12 @@ impl RuntimeService for LinuxRuntime {
         let procs = self.run.procs();
         let watched = c.clone();
         tokio::spawn(async move {
-            let _ = child.wait().await;
+            let shim_status = child.wait().await;
             let record: Option<ExitRecord> = fs::read(&watched.spec.exit_path).ok().and_then(|b| serde_json::from_slice(&b).ok());
+            if record.is_none() {
+                let said = read_stderr(&mut child).await;
+                tracing::warn!(container = %watched.id, shim = ?shim_status, stderr = %said.trim(), "the shim left no exit record");
+            }
             {
                 let mut live = watched.live.lock().unwrap();
                 if let Some(p) = live.process {

@@ -117,6 +117,13 @@ fn run(args: &[String]) -> ShimResult<()> {
         format!("open log {}", spec.log_path.display())
     })?;
     let prepared = PreparedExec::new(&spec.args, &spec.env)?;
+    // Opened now: once the container has switched its root, this process (which shares its
+    // mount namespace) no longer sees the node's paths. Close-on-exec, so the container does
+    // not inherit it.
+    let mut exit_file = ctx(
+        OpenOptions::new().create(true).truncate(true).write(true).custom_flags(libc::O_CLOEXEC).mode(0o640).open(&spec.exit_path),
+        || format!("open {}", spec.exit_path.display()),
+    )?;
     join_sandbox(spec.sandbox_pid)?;
     ctx(unshare(CloneFlags::CLONE_NEWNS | CloneFlags::CLONE_NEWPID), || "unshare(mount, PID namespaces)".into())?;
 
@@ -145,7 +152,7 @@ fn run(args: &[String]) -> ShimResult<()> {
             drop(out);
             let record = wait_exit(child)?;
             let json = serde_json::to_string(&record).expect("record serializes");
-            ctx(fs::write(&spec.exit_path, json), || format!("write {}", spec.exit_path.display()))?;
+            ctx(exit_file.write_all(json.as_bytes()), || format!("write {}", spec.exit_path.display()))?;
             Ok(())
         }
     }

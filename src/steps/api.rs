@@ -1,0 +1,383 @@
+//! The pod as an API object: update it (merge patch or whole object), state how the API
+//! answered (code, reason, message), and state its fields (capability `api-server` for the
+//! requests; field steps read the pod as any target shows it).
+
+use cucumber::gherkin::Step;
+use cucumber::{given, then, when};
+use k8s_openapi::api::core::v1::Pod;
+use serde_json::Value;
+
+use super::failure::record;
+use super::fields::{lookup, render};
+use super::substitute::substitute;
+use super::wait::eventually;
+use super::{PodWorld, StepFailure};
+use crate::target::TargetError;
+
+/// How the API answered the last request of the scenario.
+#[derive(Debug, Clone)]
+pub struct RequestOutcome {
+    pub what: String,
+    pub result: Result<Pod, ApiRefusal>,
+}
+
+#[derive(Debug, Clone)]
+pub struct ApiRefusal {
+    pub code: u16,
+    pub reason: String,
+    pub message: String,
+}
+
+impl RequestOutcome {
+    fn describe(&self) -> String {
+        match &self.result {
+            Ok(_) => format!("{} succeeded", self.what),
+            Err(e) => format!("{} was refused: {} {}: {}", self.what, e.code, e.reason, e.message),
+        }
+    }
+}
+
+/// The step's docstring without the newlines gherkin keeps after the opening quotes and before
+/// the closing ones.
+fn docstring(step: &Step) -> Result<&str, StepFailure> {
+    let text = step.docstring.as_deref().ok_or_else(|| StepFailure::new("this step needs a docstring below it"))?;
+    let text = text.strip_prefix('\n').unwrap_or(text);
+    Ok(text.strip_suffix('\n').unwrap_or(text))
+}
+
+/// Keeps the API's answer; any other failure (the target could not be asked) fails the step. As
+/// a Given, the request must succeed: it sets the scene.
+fn keep(world: &mut PodWorld, step: &Step, what: String, result: Result<Pod, TargetError>) -> Result<(), StepFailure> {
+    let result = match result {
+        Ok(p) => Ok(p),
+        Err(TargetError::Api { code, reason, message }) => Err(ApiRefusal { code, reason, message }),
+        Err(TargetError::NotFound(p)) => {
+            Err(ApiRefusal { code: 404, reason: "NotFound".into(), message: format!("pods {:?} not found", p.name) })
+        }
+        Err(e) => return Err(e.into()),
+    };
+    let outcome = RequestOutcome { what, result };
+    if step.ty == cucumber::gherkin::StepType::Given && outcome.result.is_err() {
+        return Err(StepFailure::new(outcome.describe()));
+    }
+    world.last_request = Some(outcome);
+    Ok(())
+}
+
+#[given(regex = r#"^I patch pod "([^"]+)" with:$"#)]
+#[when(regex = r#"^I patch pod "([^"]+)" with:$"#)]
+async fn patch(world: &mut PodWorld, step: &Step, pod: String) -> Result<(), StepFailure> {
+    let text = substitute(world, docstring(step)?).await?;
+    let yaml: serde_yaml::Value = serde_yaml::from_str(&text).map_err(|e| StepFailure::new(format!("the patch is not YAML: {e}")))?;
+    let patch: Value = serde_json::to_value(yaml).map_err(|e| StepFailure::new(format!("the patch is not JSON-like: {e}")))?;
+    let r = world.pod_ref(&pod);
+    let result = world.target().patch_pod(&r, &patch).await;
+    keep(world, step, format!("the merge patch of pod {pod:?}"), result)
+}
+
+/// Reads the pod, changes it, and writes the whole object back (a PUT with its
+/// resourceVersion, as `kubectl edit` or `replace` do). A conflict with a write in between (the
+/// kubelet's status) is retried on the newer object, as client-go's RetryOnConflict does.
+async fn read_modify_write(
+    world: &mut PodWorld,
+    step: &Step,
+    pod: &str,
+    what: String,
+    change: impl Fn(&mut Value) -> Result<(), StepFailure>,
+) -> Result<(), StepFailure> {
+    let r = world.pod_ref(pod);
+    let mut attempts = 0;
+    let result = loop {
+        let current = world.target().get_pod(&r).await?;
+        let mut v = serde_json::to_value(&current).map_err(|e| StepFailure::new(e.to_string()))?;
+        change(&mut v)?;
+        let new: Pod = serde_json::from_value(v).map_err(|e| StepFailure::new(format!("the changed pod is not a pod: {e}")))?;
+        attempts += 1;
+        match world.target().update_pod(&new).await {
+            Err(TargetError::Api { code: 409, reason, .. }) if reason == "Conflict" && attempts < 10 => continue,
+            other => break other,
+        }
+    };
+    keep(world, step, what, result)
+}
+
+fn json_value(text: &str) -> Result<Value, StepFailure> {
+    serde_json::from_str(text).map_err(|e| StepFailure::new(format!("{text} is not a JSON value (strings need quotes): {e}")))
+}
+
+#[given(regex = r#"^I set field "([^"]+)" of pod "([^"]+)" to (.+)$"#)]
+#[when(regex = r#"^I set field "([^"]+)" of pod "([^"]+)" to (.+)$"#)]
+async fn set_field(world: &mut PodWorld, step: &Step, path: String, pod: String, value: String) -> Result<(), StepFailure> {
+    let value = json_value(&substitute(world, &value).await?)?;
+    let what = format!("the update of pod {pod:?} setting {path} to {value}");
+    read_modify_write(world, step, &pod, what, |v| super::fields::set(v, &path, value.clone()).map_err(|e| StepFailure::new(e.to_string())))
+        .await
+}
+
+#[given(regex = r#"^I remove field "([^"]+)" of pod "([^"]+)"$"#)]
+#[when(regex = r#"^I remove field "([^"]+)" of pod "([^"]+)"$"#)]
+async fn remove_field(world: &mut PodWorld, step: &Step, path: String, pod: String) -> Result<(), StepFailure> {
+    let what = format!("the update of pod {pod:?} removing {path}");
+    read_modify_write(world, step, &pod, what, |v| match super::fields::remove(v, &path) {
+        Ok(true) => Ok(()),
+        Ok(false) => Err(StepFailure::new(format!("pod {pod:?} has no field {path:?} to remove"))),
+        Err(e) => Err(StepFailure::new(e.to_string())),
+    })
+    .await
+}
+
+#[given(regex = r#"^I add to field "([^"]+)" of pod "([^"]+)":$"#)]
+#[when(regex = r#"^I add to field "([^"]+)" of pod "([^"]+)":$"#)]
+async fn add_to_field(world: &mut PodWorld, step: &Step, path: String, pod: String) -> Result<(), StepFailure> {
+    let text = substitute(world, docstring(step)?).await?;
+    let yaml: serde_yaml::Value = serde_yaml::from_str(&text).map_err(|e| StepFailure::new(format!("the item is not YAML: {e}")))?;
+    let item: Value = serde_json::to_value(yaml).map_err(|e| StepFailure::new(e.to_string()))?;
+    let what = format!("the update of pod {pod:?} adding an item to {path}");
+    read_modify_write(world, step, &pod, what, |v| {
+        let mut list = lookup(v, &path).map_err(|e| StepFailure::new(e.to_string()))?.cloned().unwrap_or(Value::Array(vec![]));
+        list.as_array_mut().ok_or_else(|| StepFailure::new(format!("field {path:?} of pod {pod:?} is not a list")))?.push(item.clone());
+        super::fields::set(v, &path, list).map_err(|e| StepFailure::new(e.to_string()))
+    })
+    .await
+}
+
+fn outcome(world: &PodWorld) -> Result<&RequestOutcome, StepFailure> {
+    world.last_request.as_ref().ok_or_else(|| StepFailure::new("no API request was made before this step (use: I patch pod ...)"))
+}
+
+fn refusal(world: &PodWorld) -> Result<&ApiRefusal, StepFailure> {
+    let o = outcome(world)?;
+    o.result.as_ref().err().ok_or_else(|| StepFailure::mismatch(o.describe(), "the request refused", "it succeeded"))
+}
+
+#[then(regex = r#"^the request succeeds$"#)]
+async fn request_succeeds(world: &mut PodWorld) -> Result<(), StepFailure> {
+    let o = outcome(world)?;
+    let r = match &o.result {
+        Ok(_) => Ok(()),
+        Err(e) => Err(StepFailure::mismatch(o.describe(), "success", format!("{} {}: {}", e.code, e.reason, e.message))),
+    };
+    record(world, r)
+}
+
+#[then(regex = r#"^the request is refused with code (\d+) and reason "([^"]+)"$"#)]
+async fn request_refused(world: &mut PodWorld, code: u16, reason: String) -> Result<(), StepFailure> {
+    let r = refusal(world).and_then(|e| {
+        if e.code == code && e.reason == reason {
+            Ok(())
+        } else {
+            Err(StepFailure::mismatch(
+                format!("the API answered {} {}: {}", e.code, e.reason, e.message),
+                format!("{code} {reason}"),
+                format!("{} {}", e.code, e.reason),
+            ))
+        }
+    });
+    record(world, r)
+}
+
+#[then(regex = r#"^the error message is:$"#)]
+async fn message_is(world: &mut PodWorld, step: &Step) -> Result<(), StepFailure> {
+    let expected = substitute(world, docstring(step)?).await?;
+    let r = refusal(world).and_then(|e| {
+        if e.message == expected {
+            Ok(())
+        } else {
+            Err(StepFailure::mismatch("the error message differs", expected.clone(), e.message.clone()))
+        }
+    });
+    record(world, r)
+}
+
+#[then(regex = r#"^the error message starts with:$"#)]
+async fn message_starts_with(world: &mut PodWorld, step: &Step) -> Result<(), StepFailure> {
+    let expected = substitute(world, docstring(step)?).await?;
+    let r = refusal(world).and_then(|e| {
+        if e.message.starts_with(&expected) {
+            Ok(())
+        } else {
+            Err(StepFailure::mismatch("the error message does not start as expected", expected.clone(), e.message.clone()))
+        }
+    });
+    record(world, r)
+}
+
+#[then(regex = r#"^the error message contains "(.*)"$"#)]
+async fn message_contains(world: &mut PodWorld, text: String) -> Result<(), StepFailure> {
+    let expected = substitute(world, &text).await?;
+    let r = refusal(world).and_then(|e| {
+        if e.message.contains(&expected) {
+            Ok(())
+        } else {
+            Err(StepFailure::mismatch("the error message does not say it", format!("a message containing {expected:?}"), e.message.clone()))
+        }
+    });
+    record(world, r)
+}
+
+#[given(regex = r#"^I remember pod "([^"]+)"$"#)]
+#[when(regex = r#"^I remember pod "([^"]+)"$"#)]
+async fn remember(world: &mut PodWorld, pod: String) -> Result<(), StepFailure> {
+    let r = world.pod_ref(&pod);
+    let p = world.target().get_pod(&r).await?;
+    world.snapshots.insert(r.name, p);
+    Ok(())
+}
+
+fn remembered<'a>(world: &'a PodWorld, pod: &str) -> Result<&'a Pod, StepFailure> {
+    world.snapshots.get(&world.pod_ref(pod).name).ok_or_else(|| StepFailure::new(format!("pod {pod:?} was not remembered (use: I remember pod {pod:?})")))
+}
+
+/// Metadata and spec as YAML, without what changes with every status write.
+fn object_yaml(pod: &Pod) -> String {
+    let mut p = pod.clone();
+    p.status = None;
+    p.metadata.managed_fields = None;
+    p.metadata.resource_version = None;
+    serde_yaml::to_string(&p).unwrap_or_default()
+}
+
+#[then(regex = r#"^pod "([^"]+)" is unchanged$"#)]
+async fn pod_unchanged(world: &mut PodWorld, pod: String) -> Result<(), StepFailure> {
+    let before = object_yaml(remembered(world, &pod)?);
+    let now = object_yaml(&world.target().get_pod(&world.pod_ref(&pod)).await?);
+    let r = if before == now {
+        Ok(())
+    } else {
+        Err(StepFailure::mismatch(format!("pod {pod:?} changed since it was remembered"), before, now))
+    };
+    record(world, r)
+}
+
+async fn field_of(world: &PodWorld, pod: &str, path: &str) -> Result<Option<Value>, StepFailure> {
+    let p = world.target().get_pod(&world.pod_ref(pod)).await?;
+    let v = serde_json::to_value(&p).map_err(|e| StepFailure::new(e.to_string()))?;
+    Ok(lookup(&v, path).map_err(|e| StepFailure::new(e.to_string()))?.cloned())
+}
+
+fn shown(v: &Option<Value>) -> String {
+    v.as_ref().map(render).unwrap_or_else(|| "(absent)".into())
+}
+
+/// Waits until the field satisfies `check`, which says what it expected when it does not.
+async fn expect_field(
+    world: &mut PodWorld,
+    pod: &str,
+    path: &str,
+    check: impl Fn(&Option<Value>) -> Result<(), String>,
+) -> Result<(), StepFailure> {
+    let timeout = world.timeouts().eventually;
+    let r = eventually(&format!("field {path:?} of pod {pod:?}"), timeout, || async {
+        let v = field_of(world, pod, path).await?;
+        check(&v).map_err(|expected| StepFailure::mismatch(format!("field {path:?} of pod {pod:?} is {}", shown(&v)), expected, shown(&v)))
+    })
+    .await;
+    record(world, r)
+}
+
+#[given(regex = r#"^field "([^"]+)" of pod "([^"]+)" is "(.*)"$"#)]
+#[when(regex = r#"^field "([^"]+)" of pod "([^"]+)" is "(.*)"$"#)]
+#[then(regex = r#"^field "([^"]+)" of pod "([^"]+)" is "(.*)"$"#)]
+async fn field_is(world: &mut PodWorld, path: String, pod: String, value: String) -> Result<(), StepFailure> {
+    let expected = substitute(world, &value).await?;
+    expect_field(world, &pod, &path, |v| if v.as_ref().map(render).as_deref() == Some(&expected) { Ok(()) } else { Err(expected.clone()) })
+        .await
+}
+
+#[given(regex = r#"^field "([^"]+)" of pod "([^"]+)" contains "(.*)"$"#)]
+#[when(regex = r#"^field "([^"]+)" of pod "([^"]+)" contains "(.*)"$"#)]
+#[then(regex = r#"^field "([^"]+)" of pod "([^"]+)" contains "(.*)"$"#)]
+async fn field_contains(world: &mut PodWorld, path: String, pod: String, value: String) -> Result<(), StepFailure> {
+    let expected = substitute(world, &value).await?;
+    expect_field(world, &pod, &path, |v| {
+        if v.as_ref().map(render).is_some_and(|s| s.contains(&expected)) {
+            Ok(())
+        } else {
+            Err(format!("a value containing {expected:?}"))
+        }
+    })
+    .await
+}
+
+#[given(regex = r#"^field "([^"]+)" of pod "([^"]+)" is at least (-?\d+)$"#)]
+#[when(regex = r#"^field "([^"]+)" of pod "([^"]+)" is at least (-?\d+)$"#)]
+#[then(regex = r#"^field "([^"]+)" of pod "([^"]+)" is at least (-?\d+)$"#)]
+async fn field_at_least(world: &mut PodWorld, path: String, pod: String, min: i64) -> Result<(), StepFailure> {
+    expect_field(world, &pod, &path, |v| match v.as_ref().and_then(Value::as_i64) {
+        Some(n) if n >= min => Ok(()),
+        _ => Err(format!("a number of at least {min}")),
+    })
+    .await
+}
+
+#[given(regex = r#"^field "([^"]+)" of pod "([^"]+)" is absent$"#)]
+#[when(regex = r#"^field "([^"]+)" of pod "([^"]+)" is absent$"#)]
+#[then(regex = r#"^field "([^"]+)" of pod "([^"]+)" is absent$"#)]
+async fn field_absent(world: &mut PodWorld, path: String, pod: String) -> Result<(), StepFailure> {
+    expect_field(world, &pod, &path, |v| if v.is_none() { Ok(()) } else { Err("(absent)".into()) }).await
+}
+
+#[given(regex = r#"^field "([^"]+)" of pod "([^"]+)" is set$"#)]
+#[when(regex = r#"^field "([^"]+)" of pod "([^"]+)" is set$"#)]
+#[then(regex = r#"^field "([^"]+)" of pod "([^"]+)" is set$"#)]
+async fn field_set(world: &mut PodWorld, path: String, pod: String) -> Result<(), StepFailure> {
+    expect_field(world, &pod, &path, |v| if v.is_some() { Ok(()) } else { Err("a value".into()) }).await
+}
+
+#[given(regex = r#"^field "([^"]+)" of pod "([^"]+)" has (\d+) items?$"#)]
+#[when(regex = r#"^field "([^"]+)" of pod "([^"]+)" has (\d+) items?$"#)]
+#[then(regex = r#"^field "([^"]+)" of pod "([^"]+)" has (\d+) items?$"#)]
+async fn field_items(world: &mut PodWorld, path: String, pod: String, n: usize) -> Result<(), StepFailure> {
+    expect_field(world, &pod, &path, |v| {
+        let len = v.as_ref().and_then(|v| v.as_array().map(Vec::len).or(v.as_object().map(|o| o.len()))).unwrap_or(0);
+        if len == n {
+            Ok(())
+        } else {
+            Err(format!("{n} items"))
+        }
+    })
+    .await
+}
+
+#[given(regex = r#"^field "([^"]+)" of pod "([^"]+)" equals its field "([^"]+)"$"#)]
+#[when(regex = r#"^field "([^"]+)" of pod "([^"]+)" equals its field "([^"]+)"$"#)]
+#[then(regex = r#"^field "([^"]+)" of pod "([^"]+)" equals its field "([^"]+)"$"#)]
+async fn field_equals_field(world: &mut PodWorld, path: String, pod: String, other: String) -> Result<(), StepFailure> {
+    let timeout = world.timeouts().eventually;
+    let r = eventually(&format!("field {path:?} of pod {pod:?}"), timeout, || async {
+        let (a, b) = (field_of(world, &pod, &path).await?, field_of(world, &pod, &other).await?);
+        if a.is_some() && a == b {
+            Ok(())
+        } else {
+            Err(StepFailure::mismatch(
+                format!("field {path:?} of pod {pod:?} is {}, field {other:?} is {}", shown(&a), shown(&b)),
+                shown(&b),
+                shown(&a),
+            ))
+        }
+    })
+    .await;
+    record(world, r)
+}
+
+#[then(regex = r#"^field "([^"]+)" of pod "([^"]+)" is unchanged$"#)]
+async fn field_unchanged(world: &mut PodWorld, path: String, pod: String) -> Result<(), StepFailure> {
+    let before = serde_json::to_value(remembered(world, &pod)?).map_err(|e| StepFailure::new(e.to_string()))?;
+    let before = lookup(&before, &path).map_err(|e| StepFailure::new(e.to_string()))?.cloned();
+    let now = field_of(world, &pod, &path).await?;
+    let r = if before == now {
+        Ok(())
+    } else {
+        Err(StepFailure::mismatch(format!("field {path:?} of pod {pod:?} changed"), shown(&before), shown(&now)))
+    };
+    record(world, r)
+}
+
+#[then(regex = r#"^field "([^"]+)" of pod "([^"]+)" has changed$"#)]
+async fn field_changed(world: &mut PodWorld, path: String, pod: String) -> Result<(), StepFailure> {
+    let before = serde_json::to_value(remembered(world, &pod)?).map_err(|e| StepFailure::new(e.to_string()))?;
+    let before = lookup(&before, &path).map_err(|e| StepFailure::new(e.to_string()))?.cloned();
+    let shown_before = shown(&before);
+    expect_field(world, &pod, &path, |v| if v.is_some() && *v != before { Ok(()) } else { Err(format!("a value other than {shown_before}")) })
+        .await
+}
