@@ -47,6 +47,16 @@ impl PodInspect {
     }
 }
 
+/// One element of `podman ps --all --format json`.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(rename_all = "PascalCase", default)]
+pub struct ContainerListed {
+    pub id: String,
+    pub names: Vec<String>,
+    pub pod: String,
+    pub is_infra: bool,
+}
+
 /// One element of `podman container inspect ...`.
 #[derive(Debug, Clone, Default, Deserialize)]
 #[serde(rename_all = "PascalCase", default)]
@@ -250,42 +260,104 @@ fn phase(statuses: &[(ContainerStatus, Option<&ContainerInspect>)]) -> &'static 
     }
 }
 
+/// Where the pod's init containers are, as podman shows them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Init {
+    /// Every init container completed, or podman removed it (kube play removes an init
+    /// container once it has run).
+    Done,
+    /// One has not completed yet.
+    Pending,
+    /// One failed and podman will not run it again.
+    Failed,
+}
+
+/// `sidecars`: the names of init containers with `restartPolicy: Always`, which count as done
+/// once they run.
+fn init_progress(init: &[(ContainerStatus, Option<&ContainerInspect>)], sidecars: &[&str]) -> Init {
+    for (st, inspect) in init {
+        let Some(c) = inspect else { continue };
+        let state = st.state.clone().unwrap_or_default();
+        if state.running.is_some() && sidecars.contains(&st.name.as_str()) {
+            continue;
+        }
+        match state.terminated {
+            Some(t) if t.exit_code == 0 => {}
+            Some(_) if !c.will_restart() => return Init::Failed,
+            _ => return Init::Pending,
+        }
+    }
+    Init::Done
+}
+
 /// The pod's status: `containers` are what `podman container inspect` printed for the pod's
 /// containers (the infra container among them); a container is found by its podman name,
 /// `<podman pod name>-<container name>`. The pod started when its infra container was created.
+///
+/// An init container podman no longer has gets no status (podman does not say how it ended);
+/// an app container podman has not started while an init container has not completed waits
+/// with reason `PodInitializing`, as the kubelet says it.
 pub fn pod_status(spec: &PodSpec, podman_pod: &str, containers: &[ContainerInspect]) -> PodStatus {
     let find = |name: &str| {
         let full = format!("{podman_pod}-{name}");
         containers.iter().find(|c| !c.is_infra && c.name == full)
     };
-    let statuses = |specs: &[Container]| -> Vec<(ContainerStatus, Option<&ContainerInspect>)> {
-        specs
-            .iter()
-            .map(|s| match find(&s.name) {
-                Some(c) => (container_status(s, c), Some(c)),
-                None => (waiting(s, "ContainerCreating", format!("podman has no container {podman_pod}-{}", s.name)), None),
-            })
-            .collect()
+    let init: Vec<(ContainerStatus, Option<&ContainerInspect>)> =
+        spec.init_containers.iter().flatten().filter_map(|s| find(&s.name).map(|c| (container_status(s, c), Some(c)))).collect();
+    let sidecars: Vec<&str> =
+        spec.init_containers.iter().flatten().filter(|c| c.restart_policy.as_deref() == Some("Always")).map(|c| c.name.as_str()).collect();
+    let progress = init_progress(&init, &sidecars);
+    let mut main: Vec<(ContainerStatus, Option<&ContainerInspect>)> = spec
+        .containers
+        .iter()
+        .map(|s| match find(&s.name) {
+            Some(c) => (container_status(s, c), Some(c)),
+            None => (waiting(s, "ContainerCreating", format!("podman has no container {podman_pod}-{}", s.name)), None),
+        })
+        .collect();
+    if progress != Init::Done {
+        for (st, _) in main.iter_mut() {
+            if let Some(w) = st.state.as_mut().and_then(|s| s.waiting.as_mut()) {
+                w.reason = Some("PodInitializing".into());
+                w.message = None;
+            }
+        }
+    }
+    let phase = match progress {
+        Init::Failed => "Failed",
+        Init::Pending => "Pending",
+        Init::Done => phase(&main),
     };
-    let main = statuses(&spec.containers);
-    let init = spec.init_containers.as_deref().map(statuses).unwrap_or_default();
-    let phase = phase(&main);
     let infra = containers.iter().find(|c| c.is_infra);
     let (pod_ip, host_ip) = infra.map(ContainerInspect::addresses).unwrap_or((None, None));
     let all_ready = !main.is_empty() && main.iter().all(|(s, _)| s.ready);
     let not_ready: Vec<&str> = main.iter().filter(|(s, _)| !s.ready).map(|(s, _)| s.name.as_str()).collect();
+    let completed = phase == "Succeeded" || phase == "Failed";
     let condition = |type_: &str, ok: bool| PodCondition {
         type_: type_.to_string(),
         status: if ok { "True" } else { "False" }.to_string(),
-        reason: (!ok).then(|| "ContainersNotReady".to_string()),
-        message: (!ok).then(|| format!("containers with unready status: [{}]", not_ready.join(" "))),
+        reason: (!ok).then(|| if completed { "PodCompleted" } else { "ContainersNotReady" }.to_string()),
+        message: (!ok && !completed).then(|| format!("containers with unready status: [{}]", not_ready.join(" "))),
         ..Default::default()
     };
+    let initialized = progress == Init::Done;
+    let not_initialized: Vec<&str> = init
+        .iter()
+        .filter(|(s, _)| s.state.as_ref().is_none_or(|st| st.terminated.as_ref().is_none_or(|t| t.exit_code != 0)))
+        .map(|(s, _)| s.name.as_str())
+        .collect();
     PodStatus {
         phase: Some(phase.to_string()),
         conditions: Some(vec![
             PodCondition { type_: "PodScheduled".into(), status: "True".into(), ..Default::default() },
-            PodCondition { type_: "Initialized".into(), status: "True".into(), ..Default::default() },
+            PodCondition {
+                type_: "Initialized".into(),
+                status: if initialized { "True" } else { "False" }.into(),
+                reason: (!initialized).then(|| if completed { "PodCompleted" } else { "ContainersNotInitialized" }.to_string()),
+                message: (!initialized && !completed)
+                    .then(|| format!("containers with incomplete status: [{}]", not_initialized.join(" "))),
+                ..Default::default()
+            },
             condition("ContainersReady", all_ready),
             condition("Ready", all_ready),
         ]),
@@ -383,6 +455,43 @@ mod tests {
         let t = pod_status(&spec(&["a"], "Never"), "p", &cs).container_statuses.unwrap()[0].state.clone().unwrap().terminated.unwrap();
         assert_eq!((t.exit_code, t.reason.as_deref()), (137, Some("Error")));
         assert!(t.finished_at.is_none(), "podman's zero time is no time");
+    }
+
+    #[test]
+    fn a_completed_pod_is_not_ready_with_reason_pod_completed() {
+        let cs = vec![infra(), container("p-a", "exited", 0, 0, "no")];
+        let st = pod_status(&spec(&["a"], "Never"), "p", &cs);
+        let ready = st.conditions.unwrap().into_iter().find(|c| c.type_ == "Ready").unwrap();
+        assert_eq!((ready.status.as_str(), ready.reason.as_deref()), ("False", Some("PodCompleted")));
+    }
+
+    #[test]
+    fn init_containers_keep_the_app_initializing_or_fail_the_pod() {
+        let mut sp = spec(&["app"], "Never");
+        sp.init_containers = Some(vec![Container { name: "setup".into(), ..Default::default() }]);
+        let running = vec![infra(), container("p-setup", "running", 0, 0, "no"), container("p-app", "created", 0, 0, "no")];
+        let st = pod_status(&sp, "p", &running);
+        assert_eq!(st.phase.as_deref(), Some("Pending"));
+        let app = &st.container_statuses.clone().unwrap()[0];
+        assert_eq!(app.state.as_ref().unwrap().waiting.as_ref().unwrap().reason.as_deref(), Some("PodInitializing"));
+        let init = st.conditions.unwrap().into_iter().find(|c| c.type_ == "Initialized").unwrap();
+        assert_eq!((init.status.as_str(), init.reason.as_deref()), ("False", Some("ContainersNotInitialized")));
+        let failed = vec![infra(), container("p-setup", "exited", 1, 0, "no"), container("p-app", "created", 0, 0, "no")];
+        assert_eq!(pod_status(&sp, "p", &failed).phase.as_deref(), Some("Failed"));
+        // kube play removes an init container once it has run: no status for it, and the pod goes on.
+        // A running sidecar (an init container with restartPolicy Always) does not hold the pod.
+        let mut with_sidecar = sp.clone();
+        with_sidecar.init_containers.as_mut().unwrap()[0].restart_policy = Some("Always".into());
+        let st = pod_status(&with_sidecar, "p", &running);
+        assert_eq!(st.phase.as_deref(), Some("Pending"), "the app is not running yet");
+        assert_eq!(
+            st.container_statuses.unwrap()[0].state.as_ref().unwrap().waiting.as_ref().unwrap().reason.as_deref(),
+            Some("ContainerCreating")
+        );
+        let removed = vec![infra(), container("p-app", "running", 0, 0, "no")];
+        let st = pod_status(&sp, "p", &removed);
+        assert_eq!(st.phase.as_deref(), Some("Running"));
+        assert!(st.init_container_statuses.is_none());
     }
 
     #[test]

@@ -29,7 +29,7 @@ use async_trait::async_trait;
 use k8s_openapi::api::core::v1::Pod;
 
 use self::cli::{Podman, PodmanError};
-use self::inspect::{ContainerInspect, PodInspect};
+use self::inspect::ContainerInspect;
 use crate::images::ImageStore;
 use crate::paths::Paths;
 use crate::runtime::linux::process::ProcessId;
@@ -70,13 +70,38 @@ fn other(e: PodmanError) -> TargetError {
 }
 
 /// A pod this run created.
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 struct Stored {
     pod: Pod,
     podman_name: String,
-    /// Every container of the podman pod (infra first), learned once after kube play: podman
-    /// keeps a container's ID across its restarts.
+    /// Every container of the podman pod (infra first), learned once podman has made them all:
+    /// podman keeps a container's ID across its restarts.
     container_ids: Vec<String>,
+    play: Arc<Play>,
+}
+
+/// The `podman kube play` of a pod. kube play runs the init containers one after another and
+/// returns only when the last has completed, so it goes on in the background: the pod is
+/// created once podman has made every container, as an API server's create returns before the
+/// node has run anything.
+#[derive(Default)]
+struct Play {
+    /// podman's output, or its error, once kube play has finished.
+    outcome: Mutex<Option<Result<String, PodmanError>>>,
+    task: Mutex<Option<tokio::task::JoinHandle<()>>>,
+}
+
+impl Play {
+    fn error(&self) -> Option<PodmanError> {
+        self.outcome.lock().unwrap().as_ref().and_then(|o| o.as_ref().err().cloned())
+    }
+
+    /// Stops a kube play still running (its podman process is killed).
+    fn abort(&self) {
+        if let Some(t) = self.task.lock().unwrap().take() {
+            t.abort();
+        }
+    }
 }
 
 pub struct PodmanTarget {
@@ -142,20 +167,43 @@ impl PodmanTarget {
         Ok(format!("{}-{container}", stored.podman_name))
     }
 
-    async fn inspect_containers(&self, ids: &[String]) -> Result<Vec<ContainerInspect>, PodmanError> {
+    /// `podman container inspect` of the IDs; on failure, with what podman printed of the
+    /// containers it found.
+    async fn inspect_containers(&self, ids: &[String]) -> Result<Vec<ContainerInspect>, (PodmanError, Vec<ContainerInspect>)> {
         let mut args = vec!["container", "inspect"];
         args.extend(ids.iter().map(String::as_str));
-        self.podman.json(&args).await
+        let out = self.podman.output(&args, None, self.podman.timeout).await.map_err(|e| (e, Vec::new()))?;
+        let parsed: Result<Vec<ContainerInspect>, _> = serde_json::from_slice(&out.stdout);
+        if out.code != 0 {
+            let e = PodmanError::Failed {
+                command: self.podman.describe(&args),
+                code: out.code,
+                stderr: String::from_utf8_lossy(&out.stderr).trim().to_string(),
+            };
+            return Err((e, parsed.unwrap_or_default()));
+        }
+        parsed.map_err(|e| (PodmanError::Output { command: self.podman.describe(&args), message: e.to_string() }, Vec::new()))
     }
 
-    /// The container IDs of a podman pod, infra first.
-    async fn pod_container_ids(&self, podman_name: &str) -> Result<Vec<String>, PodmanError> {
-        let out = self.podman.run(&["pod", "inspect", podman_name]).await?;
-        let pod = PodInspect::parse(&out)
-            .map_err(|e| PodmanError::Output { command: self.podman.describe(&["pod", "inspect", podman_name]), message: e.to_string() })?;
-        let mut ids: Vec<String> = pod.containers.iter().map(|c| c.id.clone()).collect();
-        ids.sort_by_key(|id| *id != pod.infra_container_id);
-        Ok(ids)
+    /// The podman pod's ID and its container IDs (infra first), once podman has made every
+    /// container of the manifest. (`podman ps`, because `pod inspect` waits while kube play
+    /// holds the pod, as it does while an init container runs.)
+    async fn made(&self, pod: &Pod, podman_name: &str) -> Option<(String, Vec<String>)> {
+        let filter = format!("pod={podman_name}");
+        let listed: Vec<inspect::ContainerListed> =
+            self.podman.json(&["ps", "--all", "--filter", &filter, "--format", "json"]).await.ok()?;
+        let spec = pod.spec.clone().unwrap_or_default();
+        let all = spec.init_containers.iter().flatten().chain(&spec.containers).all(|c| {
+            let name = format!("{podman_name}-{}", c.name);
+            listed.iter().any(|l| l.names.contains(&name))
+        });
+        let pod_id = listed.first().map(|l| l.pod.clone())?;
+        if !all {
+            return None;
+        }
+        let mut listed = listed;
+        listed.sort_by_key(|l| !l.is_infra);
+        Some((pod_id, listed.into_iter().map(|l| l.id).collect()))
     }
 
     /// Whether podman still has the pod.
@@ -210,45 +258,98 @@ impl Target for PodmanTarget {
         })?;
         let mut stored = pod.clone();
         stored.metadata.namespace = Some(key.namespace.clone());
+        let play = Arc::new(Play::default());
         {
             let mut pods = self.pods.lock().unwrap();
             if pods.contains_key(&key) {
                 return Err(TargetError::AlreadyExists(key));
             }
-            pods.insert(key.clone(), Stored { pod: stored.clone(), podman_name: podman_name.clone(), container_ids: Vec::new() });
+            let s = Stored { pod: stored.clone(), podman_name: podman_name.clone(), container_ids: Vec::new(), play: play.clone() };
+            pods.insert(key.clone(), s);
         }
         let yaml = serde_yaml::to_string(&played).map_err(|e| TargetError::Other(format!("pod {key} as YAML: {e}")))?;
         tracing::debug!(pod = %key, %podman_name, manifest = %yaml, "kube play");
-        let run = format!("{}={}", clean::ANNOTATION_RUN, self.run_id);
-        let owner = format!("{}={}", clean::ANNOTATION_OWNER, clean::owner_annotation(&self.owner));
-        let args = ["kube", "play", "--annotation", &run, "--annotation", &owner, "-"];
-        let result = async {
-            let out = self.podman.run_with_input(&args, Some(yaml.as_bytes())).await?;
-            let ids = self.pod_container_ids(&podman_name).await?;
-            Ok::<_, PodmanError>((String::from_utf8_lossy(&out).into_owned(), ids))
-        }
-        .await;
-        match result {
-            Ok((out, ids)) => {
-                stored.metadata.uid = played_pod_id(&out);
-                if let Some(s) = self.pods.lock().unwrap().get_mut(&key) {
-                    s.container_ids = ids;
-                    s.pod.metadata.uid = stored.metadata.uid.clone();
+        let args: Vec<String> = vec![
+            "kube".into(),
+            "play".into(),
+            "--annotation".into(),
+            format!("{}={}", clean::ANNOTATION_RUN, self.run_id),
+            "--annotation".into(),
+            format!("{}={}", clean::ANNOTATION_OWNER, clean::owner_annotation(&self.owner)),
+            "-".into(),
+        ];
+        let (done_tx, mut done) = tokio::sync::watch::channel(false);
+        let task = tokio::spawn({
+            let (podman, play) = (self.podman.clone(), play.clone());
+            async move {
+                let argv: Vec<&str> = args.iter().map(String::as_str).collect();
+                let r = podman.run_with_input(&argv, Some(yaml.as_bytes())).await.map(|o| String::from_utf8_lossy(&o).into_owned());
+                if let Err(e) = &r {
+                    tracing::info!(error = %e, "kube play failed");
                 }
-                Ok(stored)
+                *play.outcome.lock().unwrap() = Some(r);
+                let _ = done_tx.send(true);
             }
-            Err(e) => {
-                // kube play may have made part of the pod before it failed.
-                if let Err(e) = clean::remove_pod(&self.podman, &podman_name, 0).await {
-                    tracing::warn!(pod = %podman_name, error = %e, "removing what a failed kube play made");
-                }
+        });
+        *play.task.lock().unwrap() = Some(task);
+
+        // Until kube play has finished, or podman has made every container of the pod (while an
+        // init container runs).
+        let deadline = tokio::time::Instant::now() + self.podman.timeout;
+        let mut wait = Duration::from_secs(1);
+        let mut made = None;
+        loop {
+            if tokio::time::timeout(wait, done.wait_for(|d| *d)).await.is_ok() {
+                break;
+            }
+            wait = Duration::from_millis(250);
+            if let Some(m) = self.made(pod, &podman_name).await {
+                made = Some(m);
+                break;
+            }
+            if tokio::time::Instant::now() > deadline {
+                play.abort();
+                break;
+            }
+        }
+        let outcome = play.outcome.lock().unwrap().clone();
+        if made.is_none() {
+            made = self.made(pod, &podman_name).await;
+        }
+        let failure = match (&outcome, &made) {
+            // podman refused the name: that pod is not this run's, and is never removed.
+            (Some(Err(e)), _) if e.stderr().contains("already exists") => {
                 self.pods.lock().unwrap().remove(&key);
-                if e.stderr().contains("already exists") {
-                    return Err(TargetError::AlreadyExists(key));
-                }
-                Err(other(e))
+                return Err(TargetError::AlreadyExists(key));
             }
+            (_, Some(_)) => None,
+            (Some(Err(e)), None) => Some(other(e.clone())),
+            (Some(Ok(_)), None) => Some(TargetError::Other(format!("podman kube play made no pod {podman_name}"))),
+            (None, None) => Some(TargetError::Timeout {
+                operation: format!("podman kube play of pod {key} (podman did not make all its containers)"),
+                after: self.podman.timeout,
+            }),
+        };
+        if let Some(e) = failure {
+            play.abort();
+            if let Err(e) = clean::remove_pod(&self.podman, &podman_name, 0).await {
+                tracing::warn!(pod = %podman_name, error = %e, "removing what a failed kube play made");
+            }
+            self.pods.lock().unwrap().remove(&key);
+            return Err(e);
         }
+        // podman made the pod. If kube play then failed (an init container failed, say), the pod
+        // stays as podman left it, and its status says what kube play said.
+        let (pod_id, ids) = made.expect("made");
+        stored.metadata.uid = match &outcome {
+            Some(Ok(out)) => played_pod_id(out).or(Some(pod_id)),
+            _ => Some(pod_id),
+        };
+        if let Some(s) = self.pods.lock().unwrap().get_mut(&key) {
+            s.container_ids = ids;
+            s.pod.metadata.uid = stored.metadata.uid.clone();
+        }
+        Ok(stored)
     }
 
     async fn get_pod(&self, pod: &PodRef) -> TargetResult<Pod> {
@@ -261,22 +362,29 @@ impl Target for PodmanTarget {
         }
         let containers = match self.inspect_containers(&stored.container_ids).await {
             Ok(c) => c,
-            Err(e) if e.is_no_such() => {
+            // kube play removes an init container once it has run: the others are still there.
+            Err((e, found)) if e.is_no_such() && !found.is_empty() => found,
+            Err((e, _)) if e.is_no_such() => {
                 return match self.pod_exists(&stored.podman_name).await {
                     Ok(false) => Err(TargetError::NotFound(pod.clone())),
                     _ => Err(other(e)),
                 };
             }
-            Err(e) => return Err(other(e)),
+            Err((e, _)) => return Err(other(e)),
         };
         let mut p = stored.pod.clone();
         let spec = p.spec.clone().unwrap_or_default();
-        p.status = Some(inspect::pod_status(&spec, &stored.podman_name, &containers));
+        let mut status = inspect::pod_status(&spec, &stored.podman_name, &containers);
+        if let Some(e) = stored.play.error() {
+            status.message = Some(format!("podman kube play failed: {}", e.stderr()));
+        }
+        p.status = Some(status);
         Ok(p)
     }
 
     async fn delete_pod(&self, pod: &PodRef) -> TargetResult<()> {
         let stored = self.stored(pod)?;
+        stored.play.abort();
         let grace = stored.pod.spec.as_ref().and_then(|s| s.termination_grace_period_seconds).unwrap_or(30);
         clean::remove_pod(&self.podman, &stored.podman_name, grace).await.map_err(other)?;
         // Everything the pod had: its emptyDir volumes go with it (podman removes a pod's
