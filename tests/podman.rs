@@ -131,7 +131,11 @@ fn every_feature_fails_only_where_the_baseline_says(env: &Env) -> Result<(), Str
     }
     // The gate: exit 0 only when the failures are exactly the baseline's.
     ensure(out.status.code() == Some(0), || format!("the baseline gate failed: {}", text(&out)))?;
-    println!("    {} ({:.1} s)", String::from_utf8_lossy(&out.stderr).lines().last().unwrap_or(""), elapsed.as_secs_f64());
+    let stderr = String::from_utf8_lossy(&out.stderr).to_string();
+    for line in stderr.lines().filter(|l| l.starts_with("podspec: ") && (l.contains(" passed, ") || l.contains("baseline"))) {
+        println!("    {line}");
+    }
+    println!("    ({:.1} s)", elapsed.as_secs_f64());
     // The run's pid is not known here: the run took its pods with it, and so nothing of any
     // podspec run that is no longer alive is left.
     let left = env.podman_objects("podspec-");
