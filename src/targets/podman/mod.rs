@@ -256,6 +256,7 @@ impl Target for PodmanTarget {
         let played = manifest::for_podman(pod, &podman_name, |r| self.images.get(r).cloned()).map_err(|e| {
             TargetError::ImageUnavailable { target: self.name().into(), reference: e.0, message: "not a podspec fixture image".into() }
         })?;
+        let yaml = serde_yaml::to_string(&played).map_err(|e| TargetError::Other(format!("pod {key} as YAML: {e}")))?;
         let mut stored = pod.clone();
         stored.metadata.namespace = Some(key.namespace.clone());
         let play = Arc::new(Play::default());
@@ -267,7 +268,6 @@ impl Target for PodmanTarget {
             let s = Stored { pod: stored.clone(), podman_name: podman_name.clone(), container_ids: Vec::new(), play: play.clone() };
             pods.insert(key.clone(), s);
         }
-        let yaml = serde_yaml::to_string(&played).map_err(|e| TargetError::Other(format!("pod {key} as YAML: {e}")))?;
         tracing::debug!(pod = %key, %podman_name, manifest = %yaml, "kube play");
         let args: Vec<String> = vec![
             "kube".into(),
