@@ -51,6 +51,42 @@ impl fmt::Display for BenchReport {
     }
 }
 
+/// Several targets' figures side by side, the first as the baseline: each timing's median and
+/// p95 per target, and each other target's median as a multiple of the baseline's.
+pub fn side_by_side(reports: &[BenchReport]) -> String {
+    use std::fmt::Write as _;
+    let mut out = String::new();
+    let Some(base) = reports.first() else { return out };
+    let runs: Vec<String> = reports.iter().map(|r| format!("{} ({} pods)", r.target, r.pods)).collect();
+    let _ = writeln!(out, "two-container pods, one after another: {}", runs.join(", "));
+    let mut header = format!("{:<10}", "");
+    for r in reports {
+        header.push_str(&format!(" {:>22} {:>12}", format!("{} median", r.target), "p95"));
+    }
+    for r in &reports[1..] {
+        header.push_str(&format!(" {:>20}", format!("{}/{}", r.target, base.target)));
+    }
+    let _ = writeln!(out, "{}", header.trim_end());
+    for (i, t) in base.timings.iter().enumerate() {
+        let mut line = format!("{:<10}", t.name);
+        for r in reports {
+            match r.timings.get(i) {
+                Some(x) => line.push_str(&format!(" {:>19.2} ms {:>9.2} ms", ms(x.median()), ms(x.p95()))),
+                None => line.push_str(&format!(" {:>22} {:>12}", "-", "-")),
+            }
+        }
+        for r in &reports[1..] {
+            let ratio = r.timings.get(i).map(|x| ms(x.median()) / ms(t.median()).max(f64::MIN_POSITIVE));
+            match ratio {
+                Some(x) => line.push_str(&format!(" {:>19.1}x", x)),
+                None => line.push_str(&format!(" {:>20}", "-")),
+            }
+        }
+        let _ = writeln!(out, "{}", line.trim_end());
+    }
+    out
+}
+
 fn ms(d: Duration) -> f64 {
     d.as_secs_f64() * 1000.0
 }
@@ -115,6 +151,24 @@ pub async fn run(target: &dyn Target, pods: usize) -> Result<BenchReport, Target
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn targets_are_shown_side_by_side_with_the_ratio_to_the_first() {
+        let report = |target: &str, ms: u64| BenchReport {
+            target: target.into(),
+            pods: 3,
+            timings: vec![Timing { name: "pod start", samples: vec![Duration::from_millis(ms); 3] }],
+        };
+        let text = side_by_side(&[report("reference", 10), report("podman", 250)]);
+        let lines: Vec<&str> = text.lines().collect();
+        assert!(lines[0].contains("reference (3 pods), podman (3 pods)"), "{text}");
+        assert!(
+            lines[1].contains("reference median") && lines[1].contains("podman median") && lines[1].contains("podman/reference"),
+            "{text}"
+        );
+        assert!(lines[2].starts_with("pod start") && lines[2].contains("10.00 ms") && lines[2].contains("250.00 ms"), "{text}");
+        assert!(lines[2].trim_end().ends_with("25.0x"), "{text}");
+    }
 
     #[test]
     fn median_and_p95_of_a_known_sample() {

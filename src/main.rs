@@ -12,7 +12,7 @@ use podspec::report::{self, matrix};
 use podspec::runner::{self, RunError, RunOptions};
 use podspec::steps::Timeouts;
 use podspec::target::Target;
-use podspec::targets::{ReferenceOptions, ReferenceTarget};
+use podspec::targets::{PodmanTarget, ReferenceOptions, ReferenceTarget};
 
 /// podspec: a conformance harness for Kubernetes Pods.
 #[derive(Parser)]
@@ -26,9 +26,10 @@ struct Cli {
 enum Command {
     /// Run the selected scenarios against a target and write the reports.
     Run(RunArgs),
-    /// Remove whatever earlier, killed runs left behind (processes, state directories).
-    Clean,
-    /// Measure pod start, exec and delete on a target.
+    /// Remove whatever earlier, killed runs left behind (processes, state directories; podman
+    /// pods and volumes with --target podman).
+    Clean(CleanArgs),
+    /// Measure pod start, exec and delete on one or more targets, side by side.
     Bench(BenchArgs),
     /// Manage the local fixture images.
     Images {
@@ -74,12 +75,25 @@ enum ImagesCommand {
     Build,
     /// List the image references fixtures may use.
     List,
+    /// Write each fixture image as a docker-archive tarball into DIR (for `podman load`).
+    Export {
+        /// Where to write `<image>.tar` (created if missing).
+        dir: PathBuf,
+    },
 }
 
-#[derive(Clone, Copy, ValueEnum)]
+#[derive(Clone, Copy, PartialEq, Eq, ValueEnum)]
 enum TargetKind {
     /// The built-in reference runtime.
     Reference,
+    /// podman: each pod run with `podman kube play` from the scenario's manifest.
+    Podman,
+}
+
+#[derive(clap::Args)]
+struct CleanArgs {
+    #[arg(long, value_enum, default_value = "reference")]
+    target: TargetKind,
 }
 
 #[derive(clap::Args)]
@@ -113,8 +127,10 @@ struct RunArgs {
 
 #[derive(clap::Args)]
 struct BenchArgs {
-    #[arg(long, value_enum, default_value = "reference")]
-    target: TargetKind,
+    /// A target to measure (repeatable); any target other than reference is shown beside
+    /// reference, measured in the same run as the baseline.
+    #[arg(long = "target", value_enum, default_value = "reference")]
+    targets: Vec<TargetKind>,
     /// How many two-container pods to start and delete.
     #[arg(long, default_value_t = 100)]
     pods: usize,
@@ -146,14 +162,11 @@ fn main() -> ExitCode {
 async fn dispatch(command: Command) -> anyhow::Result<ExitCode> {
     match command {
         Command::Run(args) => run(args).await,
-        Command::Clean => clean(),
-        Command::Bench(args) => {
-            let target = start_target(args.target, None).await?;
-            let result = podspec::bench::run(target.as_ref(), args.pods).await;
-            target.shutdown().await.context("shutting the target down")?;
-            println!("{}", result?);
-            Ok(ExitCode::SUCCESS)
-        }
+        Command::Clean(args) => match args.target {
+            TargetKind::Reference => clean(),
+            TargetKind::Podman => clean_podman().await,
+        },
+        Command::Bench(args) => bench(args).await,
         Command::Images { command } => {
             let paths = Paths::from_env()?;
             let store = podspec::images::ImageStore::new(&paths.data_dir, &paths.agent);
@@ -166,6 +179,22 @@ async fn dispatch(command: Command) -> anyhow::Result<ExitCode> {
                 ImagesCommand::List => {
                     for r in store.references() {
                         println!("{r}");
+                    }
+                }
+                ImagesCommand::Export { dir } => {
+                    std::fs::create_dir_all(&dir).with_context(|| format!("creating {}", dir.display()))?;
+                    let exported = tokio::task::spawn_blocking(move || -> anyhow::Result<Vec<_>> {
+                        let mut out = Vec::new();
+                        for image in store.build_all()? {
+                            let path = dir.join(format!("{}.tar", image.name.replace('/', "_")));
+                            let repository = podspec::targets::podman::images::repository(&image);
+                            out.push(podspec::images::archive::export_docker_archive(&image, &repository, &path)?);
+                        }
+                        Ok(out)
+                    })
+                    .await??;
+                    for e in exported {
+                        println!("{}\t{}\t{}", e.path.display(), e.reference, e.image_id);
                     }
                 }
             }
@@ -183,7 +212,40 @@ async fn start_target(kind: TargetKind, static_pod_dir: Option<PathBuf>) -> anyh
             let options = ReferenceOptions { static_pod_dir, ..Default::default() };
             Ok(Arc::new(ReferenceTarget::start_with(paths, options).await.context("starting the reference target")?))
         }
+        TargetKind::Podman => {
+            let paths = Paths::from_env()?;
+            let target = PodmanTarget::start(paths).await.context("starting the podman target")?;
+            eprintln!("podspec: target podman {}", target.version());
+            Ok(Arc::new(target))
+        }
     }
+}
+
+/// Measures each target in turn (reference first, as the baseline) and prints them side by side.
+async fn bench(args: BenchArgs) -> anyhow::Result<ExitCode> {
+    let mut kinds = vec![TargetKind::Reference];
+    kinds.extend(args.targets.iter().copied().filter(|k| *k != TargetKind::Reference));
+    if args.targets.iter().all(|k| *k == TargetKind::Reference) {
+        kinds.truncate(1);
+    }
+    let several = kinds.len() > 1;
+    let mut reports = Vec::new();
+    for kind in kinds {
+        let target = start_target(kind, None).await?;
+        let result = podspec::bench::run(target.as_ref(), args.pods).await;
+        target.shutdown().await.context("shutting the target down")?;
+        let report = result.with_context(|| format!("measuring target {}", target.name()))?;
+        if several {
+            eprint!("{report}");
+        }
+        reports.push(report);
+    }
+    if reports.len() == 1 {
+        println!("{}", reports[0]);
+    } else {
+        print!("{}", podspec::bench::side_by_side(&reports));
+    }
+    Ok(ExitCode::SUCCESS)
 }
 
 async fn run(args: RunArgs) -> anyhow::Result<ExitCode> {
@@ -197,6 +259,9 @@ async fn run(args: RunArgs) -> anyhow::Result<ExitCode> {
         progress: true,
         baseline: args.baseline,
     };
+    if args.static_pod_dir.is_some() && !matches!(args.target, TargetKind::Reference) {
+        anyhow::bail!("--static-pod-dir sets the reference node's manifest directory; the chosen target has none");
+    }
     let target = start_target(args.target, args.static_pod_dir.clone()).await?;
     let outcome = tokio::select! {
         r = runner::run(&options, target.clone()) => Some(r),
@@ -247,6 +312,23 @@ async fn interrupted() {
         _ = term.recv() => {}
         _ = int.recv() => {}
     }
+}
+
+async fn clean_podman() -> anyhow::Result<ExitCode> {
+    let state = podspec::paths::default_state_dir();
+    let report = podspec::targets::podman::clean_stale(&state).await.context("cleaning podman")?;
+    if report.is_empty() {
+        println!("nothing to clean in podman");
+    } else {
+        println!("removed from podman what killed runs left behind: {} pod(s), {} volume(s)", report.pods.len(), report.volumes.len());
+        for p in report.pods {
+            println!("  pod {p}");
+        }
+        for v in report.volumes {
+            println!("  volume {v}");
+        }
+    }
+    Ok(ExitCode::SUCCESS)
 }
 
 /// `podspec matrix`: reads the runs' reports and writes matrix.html and matrix.md.

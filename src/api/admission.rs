@@ -34,9 +34,12 @@ pub fn admit_create(pod: &Pod, requester: Requester<'_>) -> Option<String> {
         if references_secrets(spec) {
             return Some("a mirror pod may not reference secrets".into());
         }
-        let projects_token = spec.volumes.iter().flatten().filter_map(|v| v.projected.as_ref()).any(|p| {
-            p.sources.iter().flatten().any(|s| s.service_account_token.is_some())
-        });
+        let projects_token = spec
+            .volumes
+            .iter()
+            .flatten()
+            .filter_map(|v| v.projected.as_ref())
+            .any(|p| p.sources.iter().flatten().any(|s| s.service_account_token.is_some()));
         if projects_token {
             return Some("a mirror pod may not use ServiceAccountToken volume projections".into());
         }
@@ -85,9 +88,11 @@ fn all_containers(spec: &PodSpec) -> impl Iterator<Item = &Container> {
 /// (as `VisitPodSecretNames` visits them; ephemeral containers cannot be set on create).
 fn references_secrets(spec: &PodSpec) -> bool {
     spec.image_pull_secrets.as_ref().is_some_and(|s| !s.is_empty())
-        || spec.volumes.iter().flatten().any(|v| {
-            v.secret.is_some() || v.projected.as_ref().is_some_and(|p| p.sources.iter().flatten().any(|s| s.secret.is_some()))
-        })
+        || spec
+            .volumes
+            .iter()
+            .flatten()
+            .any(|v| v.secret.is_some() || v.projected.as_ref().is_some_and(|p| p.sources.iter().flatten().any(|s| s.secret.is_some())))
         || all_containers(spec).any(|c| {
             c.env.iter().flatten().any(|e| e.value_from.as_ref().is_some_and(|f| f.secret_key_ref.is_some()))
                 || c.env_from.iter().flatten().any(|e| e.secret_ref.is_some())
@@ -96,12 +101,14 @@ fn references_secrets(spec: &PodSpec) -> bool {
 
 /// ConfigMap volumes, projected configMaps, env and envFrom configMap references.
 fn references_config_maps(spec: &PodSpec) -> bool {
-    spec.volumes.iter().flatten().any(|v| {
-        v.config_map.is_some() || v.projected.as_ref().is_some_and(|p| p.sources.iter().flatten().any(|s| s.config_map.is_some()))
-    }) || all_containers(spec).any(|c| {
-        c.env.iter().flatten().any(|e| e.value_from.as_ref().is_some_and(|f| f.config_map_key_ref.is_some()))
-            || c.env_from.iter().flatten().any(|e| e.config_map_ref.is_some())
-    })
+    spec.volumes
+        .iter()
+        .flatten()
+        .any(|v| v.config_map.is_some() || v.projected.as_ref().is_some_and(|p| p.sources.iter().flatten().any(|s| s.config_map.is_some())))
+        || all_containers(spec).any(|c| {
+            c.env.iter().flatten().any(|e| e.value_from.as_ref().is_some_and(|f| f.config_map_key_ref.is_some()))
+                || c.env_from.iter().flatten().any(|e| e.config_map_ref.is_some())
+        })
 }
 
 #[cfg(test)]
@@ -125,10 +132,8 @@ mod tests {
         let sa = mirror("  serviceAccountName: default\n");
         assert_eq!(admit_create(&sa, Requester::Node("node")).unwrap(), "a mirror pod may not reference service accounts");
         let mut secret = mirror("");
-        secret.spec.as_mut().unwrap().containers[0].env = Some(vec![serde_yaml::from_str(
-            "{name: X, valueFrom: {secretKeyRef: {name: s, key: k}}}",
-        )
-        .unwrap()]);
+        secret.spec.as_mut().unwrap().containers[0].env =
+            Some(vec![serde_yaml::from_str("{name: X, valueFrom: {secretKeyRef: {name: s, key: k}}}").unwrap()]);
         assert_eq!(admit_create(&secret, Requester::User).unwrap(), "a mirror pod may not reference secrets");
     }
 

@@ -63,9 +63,8 @@ pub fn validate_pod_update(new: &Pod, old: &Pod) -> Vec<FieldError> {
     // Mirror pods keep their annotation; no other pod gets it
     // (ValidatePodSpecificAnnotationUpdates).
     let mirror = super::admission::MIRROR_ANNOTATION;
-    let annotation = |m: &k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta| {
-        m.annotations.as_ref().and_then(|a| a.get(mirror)).cloned()
-    };
+    let annotation =
+        |m: &k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta| m.annotations.as_ref().and_then(|a| a.get(mirror)).cloned();
     match (annotation(nm), annotation(om)) {
         (n, Some(o)) if n.as_ref() != Some(&o) => {
             errs.push(FieldError::forbidden(format!("metadata.annotations[{mirror}]"), "may not remove or update mirror pod annotation"))

@@ -1,6 +1,7 @@
 //! Images, layer 4: fixture images built locally from recipes, and the mapping from the
 //! references fixtures use (`busybox:1.36`) to local images. Nothing is ever pulled.
 
+pub mod archive;
 mod recipe;
 mod store;
 

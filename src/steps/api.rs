@@ -225,7 +225,10 @@ async fn remember(world: &mut PodWorld, pod: String) -> Result<(), StepFailure> 
 }
 
 fn remembered<'a>(world: &'a PodWorld, pod: &str) -> Result<&'a Pod, StepFailure> {
-    world.snapshots.get(&world.pod_ref(pod).name).ok_or_else(|| StepFailure::new(format!("pod {pod:?} was not remembered (use: I remember pod {pod:?})")))
+    world
+        .snapshots
+        .get(&world.pod_ref(pod).name)
+        .ok_or_else(|| StepFailure::new(format!("pod {pod:?} was not remembered (use: I remember pod {pod:?})")))
 }
 
 /// Metadata and spec as YAML, without what changes with every status write.
@@ -378,6 +381,11 @@ async fn field_changed(world: &mut PodWorld, path: String, pod: String) -> Resul
     let before = serde_json::to_value(remembered(world, &pod)?).map_err(|e| StepFailure::new(e.to_string()))?;
     let before = lookup(&before, &path).map_err(|e| StepFailure::new(e.to_string()))?.cloned();
     let shown_before = shown(&before);
-    expect_field(world, &pod, &path, |v| if v.is_some() && *v != before { Ok(()) } else { Err(format!("a value other than {shown_before}")) })
-        .await
+    expect_field(
+        world,
+        &pod,
+        &path,
+        |v| if v.is_some() && *v != before { Ok(()) } else { Err(format!("a value other than {shown_before}")) },
+    )
+    .await
 }

@@ -73,7 +73,9 @@ pub fn lookup<'a>(value: &'a Value, path: &str) -> Result<Option<&'a Value>, Pat
         let next = match (&s, v) {
             (Segment::Key(k), Value::Object(m)) => m.get(k),
             (Segment::Index(i), Value::Array(a)) => a.get(*i),
-            (Segment::Select { field, value }, Value::Array(a)) => a.iter().find(|item| item.get(field).map(render).as_deref() == Some(value)),
+            (Segment::Select { field, value }, Value::Array(a)) => {
+                a.iter().find(|item| item.get(field).map(render).as_deref() == Some(value))
+            }
             _ => None,
         };
         match next {

@@ -1,5 +1,7 @@
 //! Implementations of the Target trait.
 
+pub mod podman;
 pub mod reference;
 
+pub use podman::PodmanTarget;
 pub use reference::{ReferenceOptions, ReferenceTarget};

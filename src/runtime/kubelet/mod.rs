@@ -69,15 +69,8 @@ pub struct Kubelet {
 
 impl Kubelet {
     pub fn new(config: KubeletConfig, runtime: Arc<dyn RuntimeService>, images: Arc<dyn ImageService>, api: Arc<PodStore>) -> Arc<Self> {
-        let kubelet = Arc::new(Self {
-            config,
-            runtime,
-            images,
-            api,
-            pods: Mutex::default(),
-            log: Mutex::default(),
-            static_pods: Mutex::default(),
-        });
+        let kubelet =
+            Arc::new(Self { config, runtime, images, api, pods: Mutex::default(), log: Mutex::default(), static_pods: Mutex::default() });
         if let Some(dir) = kubelet.config.static_pod_dir.clone() {
             let handle = tokio::spawn(static_pods::watch(kubelet.clone(), dir));
             *kubelet.static_pods.lock().unwrap() = Some(handle);
@@ -139,7 +132,8 @@ impl Kubelet {
             ..Default::default()
         };
         let m = &pod.metadata;
-        let (ns, name, uid) = (m.namespace.as_deref().unwrap_or("default"), m.name.as_deref().unwrap_or(""), m.uid.as_deref().unwrap_or(""));
+        let (ns, name, uid) =
+            (m.namespace.as_deref().unwrap_or("default"), m.name.as_deref().unwrap_or(""), m.uid.as_deref().unwrap_or(""));
         let _ = self.api.set_status(ns, name, uid, status);
     }
 
@@ -199,7 +193,9 @@ impl Kubelet {
 fn reject(pod: &Pod) -> Option<(&'static str, &'static str)> {
     let os = pod.spec.as_ref().and_then(|s| s.os.as_ref()).map(|o| o.name.as_str());
     match os {
-        Some(name) if name != std::env::consts::OS => Some(("PodOSNotSupported", "Failed to admit pod as the OS field doesn't match node OS")),
+        Some(name) if name != std::env::consts::OS => {
+            Some(("PodOSNotSupported", "Failed to admit pod as the OS field doesn't match node OS"))
+        }
         _ => None,
     }
 }

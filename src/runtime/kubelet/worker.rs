@@ -145,7 +145,8 @@ pub struct PodWorker {
 impl PodWorker {
     pub(super) fn start(kubelet: Arc<Kubelet>, pod: Pod, is_static: bool) -> Arc<Self> {
         let spec = pod.spec.clone().unwrap_or_default();
-        let initial_wait = if spec.init_containers.as_ref().is_some_and(|c| !c.is_empty()) { "PodInitializing" } else { "ContainerCreating" };
+        let initial_wait =
+            if spec.init_containers.as_ref().is_some_and(|c| !c.is_empty()) { "PodInitializing" } else { "ContainerCreating" };
         let record = |c: &Container, kind: Kind| ContainerRecord {
             name: c.name.clone(),
             kind,
@@ -503,7 +504,9 @@ impl PodWorker {
             rec.attempted = true;
             (sandbox, rec.restart_count)
         };
-        let has_volume = |m: &str| self.pod.lock().unwrap().spec.as_ref().and_then(|s| s.volumes.clone()).is_some_and(|vs| vs.iter().any(|v| v.name == m));
+        let has_volume = |m: &str| {
+            self.pod.lock().unwrap().spec.as_ref().and_then(|s| s.volumes.clone()).is_some_and(|vs| vs.iter().any(|v| v.name == m))
+        };
         for m in spec.volume_mounts.iter().flatten() {
             if !has_volume(&m.name) {
                 self.set_waiting(name, "CreateContainerConfigError", Some(format!("volume {:?} not found in the pod's volumes", m.name)));

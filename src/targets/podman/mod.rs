@@ -1,0 +1,481 @@
+//! The podman target: every pod is run by `podman kube play` from the scenario's own manifest
+//! (`manifest` says the few things changed and why), exec is `podman exec`, status comes from
+//! `podman container inspect` (`inspect`), and a pod is deleted with `podman pod stop` and
+//! `podman pod rm`.
+//!
+//! - A crash is a SIGKILL to the container's main process (`State.Pid`); podman's own restart
+//!   policy, set by kube play from the manifest's `restartPolicy`, does the rest. The target
+//!   never restarts a container itself.
+//! - Capabilities: none. podman has no API server (no updates, no mirror pods) and no kubelet
+//!   manifest directory for static pods, so `api-server` and `node-access` are not declared.
+//! - Isolation: every podman object is named `podspec-<pid>-<n>.<pod>...` and its containers are
+//!   annotated with the run and its owning process (`clean`), so a run removes its own objects at
+//!   its end and `podspec clean --target podman` removes only those of killed runs.
+//! - Images: the fixture images are loaded with `podman load` (`images`); nothing is pulled.
+
+pub mod clean;
+pub mod cli;
+pub mod config;
+pub mod images;
+pub mod inspect;
+pub mod manifest;
+
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::path::PathBuf;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use async_trait::async_trait;
+use k8s_openapi::api::core::v1::Pod;
+
+use self::cli::{Podman, PodmanError};
+use self::inspect::ContainerInspect;
+use crate::images::ImageStore;
+use crate::paths::Paths;
+use crate::runtime::linux::process::ProcessId;
+use crate::target::{Capability, ExecOutput, PodRef, Target, TargetError, TargetResult};
+
+/// Where the podman target keeps its own files, under podspec's state directory.
+pub fn work_dir(state_dir: &std::path::Path) -> PathBuf {
+    state_dir.join("podman")
+}
+
+/// The podman command as podspec runs it: `PODSPEC_PODMAN` or `podman` on the PATH, with
+/// podspec's own containers.conf unless `CONTAINERS_CONF` is set.
+pub fn podman(state_dir: &std::path::Path) -> TargetResult<Podman> {
+    let program = Podman::locate().ok_or_else(|| {
+        TargetError::Other(
+            "podman is not installed (on Debian: `bash ci/podman/install.sh`, or apt-get install podman runc; or set PODSPEC_PODMAN)"
+                .into(),
+        )
+    })?;
+    let conf = match std::env::var_os("CONTAINERS_CONF") {
+        Some(_) => None,
+        None => Some(
+            config::write(&work_dir(state_dir))
+                .map_err(|e| TargetError::Other(format!("write podspec's containers.conf under {}: {e}", state_dir.display())))?,
+        ),
+    };
+    Ok(Podman::new(program, conf))
+}
+
+/// Removes what killed runs left in podman (`podspec clean --target podman`).
+pub async fn clean_stale(state_dir: &std::path::Path) -> TargetResult<clean::CleanReport> {
+    let podman = podman(state_dir)?;
+    clean::clean(&podman, clean::Select::Stale).await.map_err(other)
+}
+
+fn other(e: PodmanError) -> TargetError {
+    TargetError::Other(e.to_string())
+}
+
+/// A pod this run created.
+#[derive(Clone)]
+struct Stored {
+    pod: Pod,
+    podman_name: String,
+    /// Every container of the podman pod (infra first), learned once podman has made them all:
+    /// podman keeps a container's ID across its restarts.
+    container_ids: Vec<String>,
+    play: Arc<Play>,
+}
+
+/// The `podman kube play` of a pod. kube play runs the init containers one after another and
+/// returns only when the last has completed, so it goes on in the background: the pod is
+/// created once podman has made every container, as an API server's create returns before the
+/// node has run anything.
+#[derive(Default)]
+struct Play {
+    /// podman's output, or its error, once kube play has finished.
+    outcome: Mutex<Option<Result<String, PodmanError>>>,
+    task: Mutex<Option<tokio::task::JoinHandle<()>>>,
+}
+
+impl Play {
+    fn error(&self) -> Option<PodmanError> {
+        self.outcome.lock().unwrap().as_ref().and_then(|o| o.as_ref().err().cloned())
+    }
+
+    /// Stops a kube play still running (its podman process is killed).
+    fn abort(&self) {
+        if let Some(t) = self.task.lock().unwrap().take() {
+            t.abort();
+        }
+    }
+}
+
+pub struct PodmanTarget {
+    podman: Podman,
+    version: String,
+    capabilities: BTreeSet<Capability>,
+    /// Fixture reference -> podman image.
+    images: BTreeMap<String, String>,
+    pods: Mutex<HashMap<PodRef, Stored>>,
+    run_id: String,
+    owner: ProcessId,
+}
+
+impl PodmanTarget {
+    /// Checks podman, removes what killed runs left, and loads the fixture images.
+    pub async fn start(paths: Paths) -> TargetResult<Self> {
+        let podman = podman(&paths.state_dir)?;
+        let version = podman
+            .run(&["version", "--format", "{{.Client.Version}}"])
+            .await
+            .map(|v| String::from_utf8_lossy(&v).trim().to_string())
+            .map_err(|e| TargetError::Other(format!("podman does not run: {e}")))?;
+        let owner = ProcessId::of(std::process::id() as i32).ok_or_else(|| TargetError::Other("cannot read own /proc entry".into()))?;
+        let run_id = format!("{}-{}", owner.pid, chrono::Utc::now().timestamp_millis());
+        match clean::clean(&podman, clean::Select::Stale).await {
+            Ok(r) if !r.is_empty() => tracing::info!(pods = ?r.pods, volumes = ?r.volumes, "removed what killed runs left in podman"),
+            Ok(_) => {}
+            Err(e) => tracing::warn!(error = %e, "looking for what killed runs left in podman"),
+        }
+        let store = Arc::new(ImageStore::new(&paths.data_dir, &paths.agent));
+        let images = images::ensure_loaded(&podman, store, &work_dir(&paths.state_dir))
+            .await
+            .map_err(|e| TargetError::Other(format!("loading the fixture images into podman: {e}")))?;
+        tracing::info!(%version, run = %run_id, "podman target ready");
+        Ok(Self { podman, version, capabilities: BTreeSet::new(), images, pods: Mutex::default(), run_id, owner })
+    }
+
+    /// podman's version (`podman version`).
+    pub fn version(&self) -> &str {
+        &self.version
+    }
+
+    /// The podman image a fixture reference maps to.
+    pub fn image_for(&self, reference: &str) -> Option<&str> {
+        self.images.get(reference).map(String::as_str)
+    }
+
+    /// The podman pod name of a pod of this run.
+    pub fn podman_pod_name(&self, pod: &PodRef) -> TargetResult<String> {
+        Ok(self.stored(pod)?.podman_name)
+    }
+
+    fn stored(&self, pod: &PodRef) -> TargetResult<Stored> {
+        self.pods.lock().unwrap().get(pod).cloned().ok_or_else(|| TargetError::NotFound(pod.clone()))
+    }
+
+    fn container_name(&self, stored: &Stored, pod: &PodRef, container: &str) -> TargetResult<String> {
+        let spec = stored.pod.spec.as_ref();
+        let known = spec.is_some_and(|s| s.containers.iter().chain(s.init_containers.iter().flatten()).any(|c| c.name == container));
+        if !known {
+            return Err(TargetError::NoSuchContainer { pod: pod.clone(), container: container.into() });
+        }
+        Ok(format!("{}-{container}", stored.podman_name))
+    }
+
+    /// `podman container inspect` of the IDs; on failure, with what podman printed of the
+    /// containers it found.
+    async fn inspect_containers(&self, ids: &[String]) -> Result<Vec<ContainerInspect>, (PodmanError, Vec<ContainerInspect>)> {
+        let mut args = vec!["container", "inspect"];
+        args.extend(ids.iter().map(String::as_str));
+        let out = self.podman.output(&args, None, self.podman.timeout).await.map_err(|e| (e, Vec::new()))?;
+        let parsed: Result<Vec<ContainerInspect>, _> = serde_json::from_slice(&out.stdout);
+        if out.code != 0 {
+            let e = PodmanError::Failed {
+                command: self.podman.describe(&args),
+                code: out.code,
+                stderr: String::from_utf8_lossy(&out.stderr).trim().to_string(),
+            };
+            return Err((e, parsed.unwrap_or_default()));
+        }
+        parsed.map_err(|e| (PodmanError::Output { command: self.podman.describe(&args), message: e.to_string() }, Vec::new()))
+    }
+
+    /// The podman pod's ID and its container IDs (infra first), once podman has made every
+    /// container of the manifest. (`podman ps`, because `pod inspect` waits while kube play
+    /// holds the pod, as it does while an init container runs.)
+    async fn made(&self, pod: &Pod, podman_name: &str) -> Option<(String, Vec<String>)> {
+        let filter = format!("pod={podman_name}");
+        let listed: Vec<inspect::ContainerListed> =
+            self.podman.json(&["ps", "--all", "--filter", &filter, "--format", "json"]).await.ok()?;
+        let spec = pod.spec.clone().unwrap_or_default();
+        let all = spec.init_containers.iter().flatten().chain(&spec.containers).all(|c| {
+            let name = format!("{podman_name}-{}", c.name);
+            listed.iter().any(|l| l.names.contains(&name))
+        });
+        let pod_id = listed.first().map(|l| l.pod.clone())?;
+        if !all {
+            return None;
+        }
+        let mut listed = listed;
+        listed.sort_by_key(|l| !l.is_infra);
+        Some((pod_id, listed.into_iter().map(|l| l.id).collect()))
+    }
+
+    /// Whether podman still has the pod.
+    async fn pod_exists(&self, podman_name: &str) -> Result<bool, PodmanError> {
+        Ok(self.podman.output(&["pod", "exists", podman_name], None, self.podman.timeout).await?.code == 0)
+    }
+}
+
+fn pod_ref(pod: &Pod) -> PodRef {
+    PodRef {
+        namespace: pod.metadata.namespace.clone().unwrap_or_else(|| "default".into()),
+        name: pod.metadata.name.clone().unwrap_or_default(),
+    }
+}
+
+/// `podman kube play` prints "Pod:\n<id>\nContainers:\n<id>...".
+fn played_pod_id(stdout: &str) -> Option<String> {
+    let mut lines = stdout.lines().map(str::trim);
+    lines.find(|l| *l == "Pod:")?;
+    lines.next().filter(|l| !l.is_empty()).map(str::to_string)
+}
+
+#[async_trait]
+impl Target for PodmanTarget {
+    fn name(&self) -> &str {
+        "podman"
+    }
+
+    fn capabilities(&self) -> &BTreeSet<Capability> {
+        &self.capabilities
+    }
+
+    fn check_image(&self, reference: &str) -> TargetResult<()> {
+        match self.images.get(reference) {
+            Some(_) => Ok(()),
+            None => Err(TargetError::ImageUnavailable {
+                target: self.name().into(),
+                reference: reference.into(),
+                message: format!(
+                    "podspec loads only its fixture images into podman (known: {})",
+                    self.images.keys().cloned().collect::<Vec<_>>().join(", ")
+                ),
+            }),
+        }
+    }
+
+    async fn create_pod(&self, pod: &Pod) -> TargetResult<Pod> {
+        let key = pod_ref(pod);
+        let podman_name = manifest::podman_pod_name(&key.namespace, &key.name);
+        let played = manifest::for_podman(pod, &podman_name, |r| self.images.get(r).cloned()).map_err(|e| {
+            TargetError::ImageUnavailable { target: self.name().into(), reference: e.0, message: "not a podspec fixture image".into() }
+        })?;
+        let yaml = serde_yaml::to_string(&played).map_err(|e| TargetError::Other(format!("pod {key} as YAML: {e}")))?;
+        let mut stored = pod.clone();
+        stored.metadata.namespace = Some(key.namespace.clone());
+        let play = Arc::new(Play::default());
+        {
+            let mut pods = self.pods.lock().unwrap();
+            if pods.contains_key(&key) {
+                return Err(TargetError::AlreadyExists(key));
+            }
+            let s = Stored { pod: stored.clone(), podman_name: podman_name.clone(), container_ids: Vec::new(), play: play.clone() };
+            pods.insert(key.clone(), s);
+        }
+        tracing::debug!(pod = %key, %podman_name, manifest = %yaml, "kube play");
+        let args: Vec<String> = vec![
+            "kube".into(),
+            "play".into(),
+            "--annotation".into(),
+            format!("{}={}", clean::ANNOTATION_RUN, self.run_id),
+            "--annotation".into(),
+            format!("{}={}", clean::ANNOTATION_OWNER, clean::owner_annotation(&self.owner)),
+            "-".into(),
+        ];
+        let (done_tx, mut done) = tokio::sync::watch::channel(false);
+        let task = tokio::spawn({
+            let (podman, play) = (self.podman.clone(), play.clone());
+            async move {
+                let argv: Vec<&str> = args.iter().map(String::as_str).collect();
+                let r = podman.run_with_input(&argv, Some(yaml.as_bytes())).await.map(|o| String::from_utf8_lossy(&o).into_owned());
+                if let Err(e) = &r {
+                    tracing::info!(error = %e, "kube play failed");
+                }
+                *play.outcome.lock().unwrap() = Some(r);
+                let _ = done_tx.send(true);
+            }
+        });
+        *play.task.lock().unwrap() = Some(task);
+
+        // Until kube play has finished, or podman has made every container of the pod (while an
+        // init container runs).
+        let deadline = tokio::time::Instant::now() + self.podman.timeout;
+        let mut wait = Duration::from_secs(1);
+        let mut made = None;
+        loop {
+            if tokio::time::timeout(wait, done.wait_for(|d| *d)).await.is_ok() {
+                break;
+            }
+            wait = Duration::from_millis(250);
+            if let Some(m) = self.made(pod, &podman_name).await {
+                made = Some(m);
+                break;
+            }
+            if tokio::time::Instant::now() > deadline {
+                play.abort();
+                break;
+            }
+        }
+        let outcome = play.outcome.lock().unwrap().clone();
+        if made.is_none() {
+            made = self.made(pod, &podman_name).await;
+        }
+        let failure = match (&outcome, &made) {
+            // podman refused the name: that pod is not this run's, and is never removed.
+            (Some(Err(e)), _) if e.stderr().contains("already exists") => {
+                self.pods.lock().unwrap().remove(&key);
+                return Err(TargetError::AlreadyExists(key));
+            }
+            (_, Some(_)) => None,
+            (Some(Err(e)), None) => Some(other(e.clone())),
+            (Some(Ok(_)), None) => Some(TargetError::Other(format!("podman kube play made no pod {podman_name}"))),
+            (None, None) => Some(TargetError::Timeout {
+                operation: format!("podman kube play of pod {key} (podman did not make all its containers)"),
+                after: self.podman.timeout,
+            }),
+        };
+        if let Some(e) = failure {
+            play.abort();
+            if let Err(e) = clean::remove_pod(&self.podman, &podman_name, 0).await {
+                tracing::warn!(pod = %podman_name, error = %e, "removing what a failed kube play made");
+            }
+            self.pods.lock().unwrap().remove(&key);
+            return Err(e);
+        }
+        // podman made the pod. If kube play then failed (an init container failed, say), the pod
+        // stays as podman left it, and its status says what kube play said.
+        let (pod_id, ids) = made.expect("made");
+        stored.metadata.uid = match &outcome {
+            Some(Ok(out)) => played_pod_id(out).or(Some(pod_id)),
+            _ => Some(pod_id),
+        };
+        if let Some(s) = self.pods.lock().unwrap().get_mut(&key) {
+            s.container_ids = ids;
+            s.pod.metadata.uid = stored.metadata.uid.clone();
+        }
+        Ok(stored)
+    }
+
+    async fn get_pod(&self, pod: &PodRef) -> TargetResult<Pod> {
+        let stored = self.stored(pod)?;
+        if stored.container_ids.is_empty() {
+            // kube play has not returned yet: nothing runs so far.
+            let mut p = stored.pod.clone();
+            p.status = Some(inspect::pod_status(&p.spec.clone().unwrap_or_default(), &stored.podman_name, &[]));
+            return Ok(p);
+        }
+        let containers = match self.inspect_containers(&stored.container_ids).await {
+            Ok(c) => c,
+            // kube play removes an init container once it has run: the others are still there.
+            Err((e, found)) if e.is_no_such() && !found.is_empty() => found,
+            Err((e, _)) if e.is_no_such() => {
+                return match self.pod_exists(&stored.podman_name).await {
+                    Ok(false) => Err(TargetError::NotFound(pod.clone())),
+                    _ => Err(other(e)),
+                };
+            }
+            Err((e, _)) => return Err(other(e)),
+        };
+        let mut p = stored.pod.clone();
+        let spec = p.spec.clone().unwrap_or_default();
+        let mut status = inspect::pod_status(&spec, &stored.podman_name, &containers);
+        if let Some(e) = stored.play.error() {
+            status.message = Some(format!("podman kube play failed: {}", e.stderr()));
+        }
+        p.status = Some(status);
+        Ok(p)
+    }
+
+    async fn delete_pod(&self, pod: &PodRef) -> TargetResult<()> {
+        let stored = self.stored(pod)?;
+        stored.play.abort();
+        let grace = stored.pod.spec.as_ref().and_then(|s| s.termination_grace_period_seconds).unwrap_or(30);
+        clean::remove_pod(&self.podman, &stored.podman_name, grace).await.map_err(other)?;
+        // Everything the pod had: its emptyDir volumes go with it (podman removes a pod's
+        // anonymous volumes); any that stayed is removed here.
+        for v in manifest::podman_volumes(&stored.pod, &stored.podman_name) {
+            match self.podman.run(&["volume", "rm", "--force", &v]).await {
+                Ok(_) => tracing::debug!(volume = %v, "removed a volume podman kept after its pod"),
+                Err(e) if e.is_no_such() => {}
+                Err(e) => return Err(other(e)),
+            }
+        }
+        self.pods.lock().unwrap().remove(pod);
+        Ok(())
+    }
+
+    async fn exec(&self, pod: &PodRef, container: &str, command: &[String], timeout: Duration) -> TargetResult<ExecOutput> {
+        let stored = self.stored(pod)?;
+        let name = self.container_name(&stored, pod, container)?;
+        let mut args: Vec<&str> = vec!["exec", &name];
+        args.extend(command.iter().map(String::as_str));
+        let out = match self.podman.output(&args, None, timeout).await {
+            Ok(o) => o,
+            Err(PodmanError::Timeout { command, after }) => return Err(TargetError::Timeout { operation: command, after }),
+            Err(e) => return Err(other(e)),
+        };
+        let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
+        // 125: podman itself failed (the command never ran).
+        if out.code == 125 {
+            let lower = stderr.to_ascii_lowercase();
+            if lower.contains("no such container") || lower.contains("no container with name or id") {
+                return Err(if self.pod_exists(&stored.podman_name).await.unwrap_or(true) {
+                    TargetError::NoSuchContainer { pod: pod.clone(), container: container.into() }
+                } else {
+                    TargetError::NotFound(pod.clone())
+                });
+            }
+            if lower.contains("state improper") || lower.contains("not running") {
+                return Err(TargetError::NotRunning { pod: pod.clone(), container: container.into() });
+            }
+            return Err(TargetError::Other(format!("`{}` exited 125: {}", self.podman.describe(&args), stderr.trim())));
+        }
+        Ok(ExecOutput { stdout: String::from_utf8_lossy(&out.stdout).into_owned(), stderr, exit_code: out.code })
+    }
+
+    async fn kill_container(&self, pod: &PodRef, container: &str) -> TargetResult<()> {
+        let stored = self.stored(pod)?;
+        let name = self.container_name(&stored, pod, container)?;
+        let inspected: Vec<ContainerInspect> = self.podman.json(&["container", "inspect", &name]).await.map_err(other)?;
+        let c =
+            inspected.into_iter().next().ok_or_else(|| TargetError::NoSuchContainer { pod: pod.clone(), container: container.into() })?;
+        if !c.state.running || c.state.pid <= 0 {
+            return Err(TargetError::NotRunning { pod: pod.clone(), container: container.into() });
+        }
+        // Only a process inside this container's cgroup is ever signalled.
+        let cgroup = tokio::fs::read_to_string(format!("/proc/{}/cgroup", c.state.pid)).await.unwrap_or_default();
+        if !cgroup.contains(&c.id) {
+            return Err(TargetError::Other(format!(
+                "podman says PID {} is the main process of container {container:?} of pod {pod}, but it is not in the container's cgroup; not signalled",
+                c.state.pid
+            )));
+        }
+        tracing::debug!(pod = %pod, container, pid = c.state.pid, "SIGKILL to the container's main process");
+        nix::sys::signal::kill(nix::unistd::Pid::from_raw(c.state.pid), nix::sys::signal::Signal::SIGKILL)
+            .map_err(|e| TargetError::Other(format!("kill PID {} of container {container:?} of pod {pod}: {e}", c.state.pid)))
+    }
+
+    async fn shutdown(&self) -> TargetResult<()> {
+        let pods: Vec<PodRef> = self.pods.lock().unwrap().keys().cloned().collect();
+        let deletions = pods.iter().map(|p| self.delete_pod(p));
+        let mut errors: Vec<String> =
+            futures::future::join_all(deletions).await.into_iter().filter_map(Result::err).map(|e| e.to_string()).collect();
+        // Whatever this run made that its records missed (a kube play cut short).
+        if let Err(e) = clean::clean(&self.podman, clean::Select::Run(&self.run_id)).await {
+            errors.push(e.to_string());
+        }
+        if errors.is_empty() {
+            Ok(())
+        } else {
+            Err(TargetError::Other(format!("removing the run's podman pods: {}", errors.join("; "))))
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_pod_id_is_read_from_kube_plays_output() {
+        let out = "Pod:\nec805c57085ccb9d\nContainers:\nb00d681ea8a9\nc9a76bd2ba08\n\n";
+        assert_eq!(played_pod_id(out).as_deref(), Some("ec805c57085ccb9d"));
+        assert_eq!(played_pod_id("nothing"), None);
+    }
+}

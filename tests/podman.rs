@@ -1,0 +1,290 @@
+//! The podman target, end to end through the `podspec` command line. Runs only where podman is
+//! installed and podspec runs as root; otherwise it prints why it did not run and counts nothing
+//! as passed. (`bash ci/podman/install.sh` installs podman; CI runs it before the tests.)
+//!
+//! - every feature against podman fails exactly where `ci/baselines/podman.txt` says podman
+//!   differs from Kubernetes, skips only for a missing capability, and leaves nothing in podman;
+//! - a run killed with SIGKILL leaves pods that `podspec clean --target podman` removes, and
+//!   nothing that is not podspec's is touched;
+//! - `podspec bench --target podman` prints reference and podman side by side;
+//! - `podspec images export` writes archives that `podman load` takes, with PATH in their config.
+
+use std::collections::BTreeSet;
+use std::fs;
+use std::path::{Path, PathBuf};
+use std::process::{Command, ExitCode, Output, Stdio};
+use std::time::{Duration, Instant};
+
+const ROOT: &str = env!("CARGO_MANIFEST_DIR");
+const PODSPEC: &str = env!("CARGO_BIN_EXE_podspec");
+
+type Check = fn(&Env) -> Result<(), String>;
+
+/// What every check shares: a state directory of its own (podspec's containers.conf is in it).
+struct Env {
+    dir: tempfile::TempDir,
+}
+
+impl Env {
+    fn state(&self) -> PathBuf {
+        self.dir.path().join("state")
+    }
+
+    fn conf(&self) -> PathBuf {
+        self.state().join("podman/containers.conf")
+    }
+
+    fn podspec(&self, cwd: &Path, args: &[&str]) -> Output {
+        Command::new(PODSPEC).args(args).current_dir(cwd).env("PODSPEC_STATE_DIR", self.state()).output().expect("run podspec")
+    }
+
+    /// podman, configured as podspec configures it.
+    fn podman(&self, args: &[&str]) -> Output {
+        let mut c = Command::new("podman");
+        c.args(args);
+        if std::env::var_os("CONTAINERS_CONF").is_none() {
+            c.env("CONTAINERS_CONF", self.conf());
+        }
+        c.output().expect("run podman")
+    }
+
+    fn podman_lines(&self, args: &[&str]) -> Vec<String> {
+        String::from_utf8_lossy(&self.podman(args).stdout).lines().map(str::to_string).filter(|l| !l.is_empty()).collect()
+    }
+
+    /// podman pods and volumes whose names start with `prefix`.
+    fn podman_objects(&self, prefix: &str) -> Vec<String> {
+        let filter = format!("name=^{prefix}");
+        let mut found: Vec<String> = self
+            .podman_lines(&["pod", "ps", "--filter", &filter, "--format", "{{.Name}}"])
+            .into_iter()
+            .map(|n| format!("pod {n}"))
+            .collect();
+        found.extend(
+            self.podman_lines(&["volume", "ls", "--filter", &filter, "--format", "{{.Name}}"]).into_iter().map(|n| format!("volume {n}")),
+        );
+        found
+    }
+}
+
+fn text(o: &Output) -> String {
+    format!("exit {:?}\nstdout:\n{}\nstderr:\n{}", o.status.code(), String::from_utf8_lossy(&o.stdout), String::from_utf8_lossy(&o.stderr))
+}
+
+fn ensure(cond: bool, what: impl FnOnce() -> String) -> Result<(), String> {
+    if cond {
+        Ok(())
+    } else {
+        Err(what())
+    }
+}
+
+/// `(feature path, scenario name)` of each line of a baseline file.
+fn baseline(path: &Path) -> BTreeSet<(String, String)> {
+    let text = fs::read_to_string(path).unwrap_or_else(|e| panic!("read {}: {e}", path.display()));
+    text.lines()
+        .map(str::trim)
+        .filter(|l| !l.is_empty() && !l.starts_with('#'))
+        .map(|l| {
+            let parts: Vec<&str> = l.splitn(3, " | ").collect();
+            assert_eq!(parts.len(), 3, "{}: not `<feature> | <scenario> | <reason>`: {l}", path.display());
+            assert!(!parts[2].trim().is_empty(), "{}: a line without a reason: {l}", path.display());
+            (parts[0].trim().to_string(), parts[1].trim().to_string())
+        })
+        .collect()
+}
+
+fn every_feature_fails_only_where_the_baseline_says(env: &Env) -> Result<(), String> {
+    let reports = Path::new(ROOT).join("target/podspec-reports-podman");
+    let started = Instant::now();
+    let out = env.podspec(
+        Path::new(ROOT),
+        &["run", "--target", "podman", "--report-dir", reports.to_str().unwrap(), "--baseline", "ci/baselines/podman.txt"],
+    );
+    let elapsed = started.elapsed();
+    let json: serde_json::Value =
+        serde_json::from_str(&fs::read_to_string(reports.join("report.json")).map_err(|e| format!("{e}: {}", text(&out)))?)
+            .map_err(|e| e.to_string())?;
+    ensure(json["target"] == "podman", || format!("report target {}", json["target"]))?;
+    let scenarios = json["scenarios"].as_array().cloned().unwrap_or_default();
+    let with = |status: &str| -> BTreeSet<(String, String)> {
+        scenarios
+            .iter()
+            .filter(|s| s["status"] == status)
+            .map(|s| (s["feature_path"].as_str().unwrap_or("").to_string(), s["name"].as_str().unwrap_or("").to_string()))
+            .collect()
+    };
+    let failed = with("failed");
+    let expected = baseline(&Path::new(ROOT).join("ci/baselines/podman.txt"));
+    let new: Vec<_> = failed.difference(&expected).collect();
+    let fixed: Vec<_> = expected.difference(&failed).collect();
+    ensure(new.is_empty() && fixed.is_empty(), || {
+        format!(
+            "failures differ from ci/baselines/podman.txt\n  failing, not in the baseline: {new:?}\n  in the baseline, not failing: {fixed:?}\n  see {}",
+            reports.join("report.md").display()
+        )
+    })?;
+    ensure(!with("passed").is_empty(), || "no scenario passed".into())?;
+    for s in scenarios.iter().filter(|s| s["status"] == "skipped") {
+        let reason = s["reason"].as_str().unwrap_or("");
+        ensure(reason.contains("target podman has no"), || format!("scenario {} skipped for {reason:?}", s["name"]))?;
+    }
+    // The gate: exit 0 only when the failures are exactly the baseline's.
+    ensure(out.status.code() == Some(0), || format!("the baseline gate failed: {}", text(&out)))?;
+    let stderr = String::from_utf8_lossy(&out.stderr).to_string();
+    for line in stderr.lines().filter(|l| l.starts_with("podspec: ") && (l.contains(" passed, ") || l.contains("baseline"))) {
+        println!("    {line}");
+    }
+    println!("    ({:.1} s)", elapsed.as_secs_f64());
+    // The run's pid is not known here: the run took its pods with it, and so nothing of any
+    // podspec run that is no longer alive is left.
+    let left = env.podman_objects("podspec-");
+    ensure(left.is_empty(), || format!("left in podman after the run: {left:?}"))
+}
+
+const SLOW: &str = r#"Feature: Slow
+  Scenario: Holds a pod for a while
+    Given a running pod from fixture "shared-emptydir.yaml"
+    Then running "sleep 60" in container "writer" of pod "shared-emptydir" succeeds
+"#;
+
+fn a_killed_run_leaves_what_clean_removes_and_only_that(env: &Env) -> Result<(), String> {
+    let scratch = tempfile::Builder::new().prefix("podspec-podman-").tempdir().map_err(|e| e.to_string())?;
+    fs::create_dir_all(scratch.path().join("features")).unwrap();
+    fs::write(scratch.path().join("features/slow.feature"), SLOW).unwrap();
+    let pods = scratch.path().join("fixtures/pods");
+    fs::create_dir_all(&pods).unwrap();
+    fs::copy(Path::new(ROOT).join("fixtures/pods/shared-emptydir.yaml"), pods.join("shared-emptydir.yaml")).unwrap();
+
+    // Somebody else's objects, with names close to podspec's.
+    let foreign_pod = format!("podspec-foreign-{}", std::process::id());
+    // Named like a podspec pod's volume, of a process that lives (this test).
+    let foreign_volume = format!("podspec-{}-1.someone.data", std::process::id());
+    let o = env.podman(&["pod", "create", "--name", &foreign_pod]);
+    ensure(o.status.success(), || text(&o))?;
+    let o = env.podman(&["volume", "create", &foreign_volume]);
+    ensure(o.status.success(), || text(&o))?;
+
+    let result = (|| {
+        let mut child = Command::new(PODSPEC)
+            .args(["run", "--target", "podman", "--report-dir", "out"])
+            .current_dir(scratch.path())
+            .env("PODSPEC_STATE_DIR", env.state())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .map_err(|e| e.to_string())?;
+        let prefix = format!("podspec-{}-", child.id());
+        let deadline = Instant::now() + Duration::from_secs(120);
+        while env.podman_lines(&["ps", "--filter", &format!("name=^{prefix}"), "--format", "{{.Names}}"]).len() < 2 {
+            if Instant::now() > deadline {
+                let _ = child.kill();
+                return Err("the run's pod never started".to_string());
+            }
+            std::thread::sleep(Duration::from_millis(200));
+        }
+        child.kill().map_err(|e| e.to_string())?; // SIGKILL
+        child.wait().map_err(|e| e.to_string())?;
+        let left = env.podman_objects(&prefix);
+        ensure(left.iter().any(|o| o.starts_with("pod ")), || format!("a killed run should leave its pod; found {left:?}"))?;
+        ensure(left.iter().any(|o| o.starts_with("volume ")), || format!("a killed run should leave its volume; found {left:?}"))?;
+
+        let out = env.podspec(scratch.path(), &["clean", "--target", "podman"]);
+        ensure(out.status.success(), || text(&out))?;
+        let said = String::from_utf8_lossy(&out.stdout).to_string();
+        ensure(said.contains(&prefix), || format!("clean did not name the run's pod: {said}"))?;
+        let left = env.podman_objects(&prefix);
+        ensure(left.is_empty(), || format!("left after clean: {left:?}"))?;
+        let foreign = env.podman_objects(&foreign_pod);
+        ensure(foreign.len() == 1, || format!("clean removed a pod that is not podspec's: {foreign_pod}"))?;
+        let foreign = env.podman_objects(&foreign_volume);
+        ensure(foreign.len() == 1, || format!("clean removed a volume of a live process: {foreign_volume}"))
+    })();
+    let _ = env.podman(&["pod", "rm", "--force", &foreign_pod]);
+    let _ = env.podman(&["volume", "rm", "--force", &foreign_volume]);
+    result
+}
+
+fn bench_shows_reference_and_podman_side_by_side(env: &Env) -> Result<(), String> {
+    let out = env.podspec(Path::new(ROOT), &["bench", "--target", "podman", "--pods", "3"]);
+    ensure(out.status.success(), || text(&out))?;
+    let stdout = String::from_utf8_lossy(&out.stdout).to_string();
+    ensure(stdout.contains("reference median") && stdout.contains("podman median") && stdout.contains("podman/reference"), || text(&out))?;
+    for line in stdout.lines() {
+        println!("    {line}");
+    }
+    Ok(())
+}
+
+fn exported_images_load_into_podman_with_path_set(env: &Env) -> Result<(), String> {
+    let dir = tempfile::tempdir().map_err(|e| e.to_string())?;
+    let out = env.podspec(Path::new(ROOT), &["images", "export", dir.path().to_str().unwrap()]);
+    ensure(out.status.success(), || text(&out))?;
+    let stdout = String::from_utf8_lossy(&out.stdout).to_string();
+    let line = stdout.lines().find(|l| l.contains("podspec_busybox.tar")).ok_or_else(|| text(&out))?;
+    let fields: Vec<&str> = line.split('\t').collect();
+    let (archive, reference) = (fields[0], fields[1]);
+    let o = env.podman(&["load", "--input", archive]);
+    ensure(o.status.success(), || text(&o))?;
+    let o = env.podman(&["image", "inspect", "--format", "{{json .Config.Env}}", reference]);
+    ensure(o.status.success() && String::from_utf8_lossy(&o.stdout).contains("PATH=/usr/local/sbin"), || text(&o))
+}
+
+/// Why the checks cannot run here, if they cannot.
+fn cannot_run() -> Option<String> {
+    if !nix_is_root() {
+        return Some("podspec's podman target runs as root, and this is not root".into());
+    }
+    let found = std::env::var_os("PATH").map(|p| std::env::split_paths(&p).any(|d| d.join("podman").is_file())).unwrap_or(false);
+    if !found {
+        return Some("podman is not installed (install it with `bash ci/podman/install.sh`)".into());
+    }
+    None
+}
+
+fn nix_is_root() -> bool {
+    fs::read_to_string("/proc/self/status")
+        .ok()
+        .and_then(|s| s.lines().find(|l| l.starts_with("Uid:")).map(|l| l.split_whitespace().nth(2) == Some("0")))
+        .unwrap_or(false)
+}
+
+fn main() -> ExitCode {
+    let checks: &[(&str, Check)] = &[
+        ("every_feature_fails_only_where_the_baseline_says", every_feature_fails_only_where_the_baseline_says),
+        ("a_killed_run_leaves_what_clean_removes_and_only_that", a_killed_run_leaves_what_clean_removes_and_only_that),
+        ("bench_shows_reference_and_podman_side_by_side", bench_shows_reference_and_podman_side_by_side),
+        ("exported_images_load_into_podman_with_path_set", exported_images_load_into_podman_with_path_set),
+    ];
+    if let Some(why) = cannot_run() {
+        println!("podman: {} checks NOT RUN (neither passed nor failed): {why}", checks.len());
+        return ExitCode::SUCCESS;
+    }
+    let filter = std::env::args().skip(1).find(|a| !a.starts_with('-'));
+    let env = Env { dir: tempfile::Builder::new().prefix("podspec-podman-state-").tempdir().expect("temp dir") };
+    // The containers.conf podspec writes, for the podman commands the checks run themselves.
+    podspec::targets::podman::config::write(env.conf().parent().unwrap()).expect("write containers.conf");
+    let mut failed = Vec::new();
+    let mut ran = 0;
+    for (name, check) in checks {
+        if filter.as_deref().is_some_and(|f| !name.contains(f)) {
+            continue;
+        }
+        ran += 1;
+        println!("test {name} ...");
+        let started = Instant::now();
+        match check(&env) {
+            Ok(()) => println!("test {name} ... ok ({:.1} s)", started.elapsed().as_secs_f64()),
+            Err(e) => {
+                println!("test {name} ... FAILED\n{e}");
+                failed.push(*name);
+            }
+        }
+    }
+    println!("podman: {} passed, {} failed", ran - failed.len(), failed.len());
+    if failed.is_empty() {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::FAILURE
+    }
+}
