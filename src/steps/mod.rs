@@ -147,8 +147,10 @@ impl PodWorld {
         let deletions = pods.iter().map(|p| {
             let target = target.clone();
             async move {
-                if let Err(e) = target.delete_pod(p).await {
-                    tracing::warn!(pod = %p, error = %e, "cleaning up after the scenario");
+                match target.delete_pod(p).await {
+                    // Gone already (its last finalizer was removed in the scenario).
+                    Ok(()) | Err(crate::target::TargetError::NotFound(_)) => {}
+                    Err(e) => tracing::warn!(pod = %p, error = %e, "cleaning up after the scenario"),
                 }
                 let held = target.get_pod(p).await.is_ok_and(|pod| pod.metadata.finalizers.is_some_and(|f| !f.is_empty()));
                 if held {
