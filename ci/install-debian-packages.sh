@@ -4,7 +4,8 @@
 # use to look into namespaces. Does nothing when they are there.
 set -euo pipefail
 
-packages=(busybox-static iproute2 util-linux)
+# Further packages may be named as arguments (ci/podman/install.sh adds podman and runc).
+packages=(busybox-static iproute2 util-linux "$@")
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
