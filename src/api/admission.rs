@@ -20,7 +20,12 @@ pub enum Requester<'a> {
 }
 
 pub fn is_mirror_pod(pod: &Pod) -> bool {
-    pod.metadata.annotations.as_ref().is_some_and(|a| a.contains_key(MIRROR_ANNOTATION))
+    mirror_hash(pod).is_some()
+}
+
+/// The hash of the static pod a mirror pod stands for (its `kubernetes.io/config.mirror`).
+pub fn mirror_hash(pod: &Pod) -> Option<&str> {
+    pod.metadata.annotations.as_ref().and_then(|a| a.get(MIRROR_ANNOTATION)).map(String::as_str)
 }
 
 /// Why the creation is refused, if it is: the text after `is forbidden: `.

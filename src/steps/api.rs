@@ -231,6 +231,12 @@ fn remembered<'a>(world: &'a PodWorld, pod: &str) -> Result<&'a Pod, StepFailure
         .ok_or_else(|| StepFailure::new(format!("pod {pod:?} was not remembered (use: I remember pod {pod:?})")))
 }
 
+/// A field of the pod as it was remembered.
+fn remembered_field(world: &PodWorld, pod: &str, path: &str) -> Result<Option<Value>, StepFailure> {
+    let before = serde_json::to_value(remembered(world, pod)?).map_err(|e| StepFailure::new(e.to_string()))?;
+    Ok(lookup(&before, path).map_err(|e| StepFailure::new(e.to_string()))?.cloned())
+}
+
 /// Metadata and spec as YAML, without what changes with every status write.
 fn object_yaml(pod: &Pod) -> String {
     let mut p = pod.clone();
@@ -365,8 +371,7 @@ async fn field_equals_field(world: &mut PodWorld, path: String, pod: String, oth
 
 #[then(regex = r#"^field "([^"]+)" of pod "([^"]+)" is unchanged$"#)]
 async fn field_unchanged(world: &mut PodWorld, path: String, pod: String) -> Result<(), StepFailure> {
-    let before = serde_json::to_value(remembered(world, &pod)?).map_err(|e| StepFailure::new(e.to_string()))?;
-    let before = lookup(&before, &path).map_err(|e| StepFailure::new(e.to_string()))?.cloned();
+    let before = remembered_field(world, &pod, &path)?;
     let now = field_of(world, &pod, &path).await?;
     let r = if before == now {
         Ok(())
@@ -378,8 +383,7 @@ async fn field_unchanged(world: &mut PodWorld, path: String, pod: String) -> Res
 
 #[then(regex = r#"^field "([^"]+)" of pod "([^"]+)" has changed$"#)]
 async fn field_changed(world: &mut PodWorld, path: String, pod: String) -> Result<(), StepFailure> {
-    let before = serde_json::to_value(remembered(world, &pod)?).map_err(|e| StepFailure::new(e.to_string()))?;
-    let before = lookup(&before, &path).map_err(|e| StepFailure::new(e.to_string()))?.cloned();
+    let before = remembered_field(world, &pod, &path)?;
     let shown_before = shown(&before);
     expect_field(
         world,

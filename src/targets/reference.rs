@@ -80,7 +80,7 @@ impl ReferenceTarget {
     /// The uid the kubelet knows a pod by: a mirror pod stands for its static pod.
     fn node_uid(&self, pod: &PodRef) -> TargetResult<String> {
         let stored = self.stored(pod)?;
-        let mirror = stored.metadata.annotations.as_ref().and_then(|a| a.get(crate::api::admission::MIRROR_ANNOTATION)).cloned();
+        let mirror = crate::api::admission::mirror_hash(&stored).map(str::to_string);
         Ok(mirror.unwrap_or_else(|| stored.metadata.uid.unwrap_or_default()))
     }
 

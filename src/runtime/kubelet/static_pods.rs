@@ -30,7 +30,7 @@ const RESCAN: Duration = Duration::from_millis(300);
 
 /// Whether `pod` is the mirror pod of the static pod with this hash.
 pub fn is_mirror_of(pod: &Pod, hash: &str) -> bool {
-    pod.metadata.annotations.as_ref().and_then(|a| a.get(MIRROR_ANNOTATION)).is_some_and(|h| h == hash)
+    crate::api::admission::mirror_hash(pod) == Some(hash)
 }
 
 /// What one manifest file gave.

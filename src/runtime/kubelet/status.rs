@@ -36,18 +36,15 @@ pub(super) async fn pod_status(w: &PodWorker) -> PodStatus {
         }
     }
     let policy = pod.spec.as_ref().and_then(|s| s.restart_policy.as_deref()).unwrap_or("Always");
-    let terminal = terminal.or_else(|| {
-        let phase = phase(&init_statuses, &statuses, policy, sandbox_error.is_some());
-        matches!(phase, "Succeeded" | "Failed").then_some(Terminal { phase, reason: None, message: None })
-    });
-    // Pods do not leave a terminal phase.
-    if let Some(t) = &terminal {
-        w.state.lock().unwrap().terminal.get_or_insert_with(|| t.clone());
-    }
     let phase = match &terminal {
         Some(t) => t.phase,
         None => phase(&init_statuses, &statuses, policy, sandbox_error.is_some()),
     };
+    // Pods do not leave a terminal phase: once reached, the worker keeps it.
+    let terminal = terminal.or_else(|| matches!(phase, "Succeeded" | "Failed").then_some(Terminal { phase, reason: None, message: None }));
+    if let Some(t) = &terminal {
+        w.state.lock().unwrap().terminal.get_or_insert_with(|| t.clone());
+    }
     let now = k8s_time(Utc::now());
     let condition = |type_: &str, ok: bool, reason: Option<&str>, message: Option<String>| PodCondition {
         type_: type_.to_string(),
