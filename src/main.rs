@@ -75,10 +75,15 @@ enum ImagesCommand {
     Build,
     /// List the image references fixtures may use.
     List,
-    /// Write each fixture image as a docker-archive tarball into DIR (for `podman load`).
+    /// Write each fixture image as a docker-archive tarball into DIR (for `podman load`, or with
+    /// --cri for `ctr -n k8s.io images import`).
     Export {
         /// Where to write `<image>.tar` (created if missing).
         dir: PathBuf,
+        /// Name each image by the references fixtures use, as a CRI runtime resolves them
+        /// (`docker.io/library/busybox:1.36`, ...), and include the pause image.
+        #[arg(long)]
+        cri: bool,
     },
 }
 
@@ -88,6 +93,20 @@ enum TargetKind {
     Reference,
     /// podman: each pod run with `podman kube play` from the scenario's manifest.
     Podman,
+    /// podspec's API and kubelet over a CRI runtime (containerd, CRI-O) at --cri-endpoint.
+    Cri,
+}
+
+/// Where the cri target finds its runtime.
+#[derive(clap::Args, Clone)]
+struct CriArgs {
+    /// The CRI runtime's socket (--target cri), as the kubelet's --container-runtime-endpoint.
+    #[arg(long, value_name = "unix:///PATH", default_value = podspec::runtime::cri_grpc::DEFAULT_ENDPOINT)]
+    cri_endpoint: podspec::runtime::cri_grpc::Endpoint,
+    /// The node IP the cri target reports as the pods' hostIP [default: the gateway of
+    /// ci/containerd's CNI bridge]
+    #[arg(long, value_name = "IP", default_value_t = podspec::targets::cri::DEFAULT_NODE_IP)]
+    cri_node_ip: std::net::Ipv4Addr,
 }
 
 #[derive(clap::Args)]
@@ -123,6 +142,8 @@ struct RunArgs {
     /// run's state directory, removed after the run). The node runs the manifests found there.
     #[arg(long, value_name = "DIR")]
     static_pod_dir: Option<PathBuf>,
+    #[command(flatten)]
+    cri: CriArgs,
 }
 
 #[derive(clap::Args)]
@@ -134,6 +155,8 @@ struct BenchArgs {
     /// How many two-container pods to start and delete.
     #[arg(long, default_value_t = 100)]
     pods: usize,
+    #[command(flatten)]
+    cri: CriArgs,
 }
 
 fn main() -> ExitCode {
@@ -165,6 +188,8 @@ async fn dispatch(command: Command) -> anyhow::Result<ExitCode> {
         Command::Clean(args) => match args.target {
             TargetKind::Reference => clean(),
             TargetKind::Podman => clean_podman().await,
+            // The cri target's state on the node is the reference's kind of run directory.
+            TargetKind::Cri => clean(),
         },
         Command::Bench(args) => bench(args).await,
         Command::Images { command } => {
@@ -181,14 +206,20 @@ async fn dispatch(command: Command) -> anyhow::Result<ExitCode> {
                         println!("{r}");
                     }
                 }
-                ImagesCommand::Export { dir } => {
+                ImagesCommand::Export { dir, cri } => {
                     std::fs::create_dir_all(&dir).with_context(|| format!("creating {}", dir.display()))?;
                     let exported = tokio::task::spawn_blocking(move || -> anyhow::Result<Vec<_>> {
                         let mut out = Vec::new();
                         for image in store.build_all()? {
                             let path = dir.join(format!("{}.tar", image.name.replace('/', "_")));
-                            let repository = podspec::targets::podman::images::repository(&image);
-                            out.push(podspec::images::archive::export_docker_archive(&image, &repository, &path)?);
+                            let exported = if cri {
+                                let references = &store.recipe_for(&image.name)?.references;
+                                podspec::images::archive::export_docker_archive_as(&image, references, &path)?
+                            } else {
+                                let repository = podspec::targets::podman::images::repository(&image);
+                                podspec::images::archive::export_docker_archive(&image, &repository, &path)?
+                            };
+                            out.push(exported);
                         }
                         Ok(out)
                     })
@@ -205,8 +236,21 @@ async fn dispatch(command: Command) -> anyhow::Result<ExitCode> {
     }
 }
 
-async fn start_target(kind: TargetKind, static_pod_dir: Option<PathBuf>) -> anyhow::Result<Arc<dyn Target>> {
+async fn start_target(kind: TargetKind, static_pod_dir: Option<PathBuf>, cri: &CriArgs) -> anyhow::Result<Arc<dyn Target>> {
     match kind {
+        TargetKind::Cri => {
+            let paths = Paths::from_env()?;
+            let options = podspec::targets::cri::CriOptions {
+                endpoint: cri.cri_endpoint.clone(),
+                node_ip: cri.cri_node_ip,
+                reference: ReferenceOptions { static_pod_dir, ..Default::default() },
+            };
+            let target = podspec::targets::cri::start(paths, options).await.context("starting the cri target")?;
+            let identity = target.identity();
+            let get = |k: &str| identity.get(k).map(String::as_str).unwrap_or("?");
+            eprintln!("podspec: target cri: {} {} at {}", get("runtime_name"), get("runtime_version"), get("endpoint"));
+            Ok(Arc::new(target))
+        }
         TargetKind::Reference => {
             let paths = Paths::from_env()?;
             let options = ReferenceOptions { static_pod_dir, ..Default::default() };
@@ -231,7 +275,7 @@ async fn bench(args: BenchArgs) -> anyhow::Result<ExitCode> {
     let several = kinds.len() > 1;
     let mut reports = Vec::new();
     for kind in kinds {
-        let target = start_target(kind, None).await?;
+        let target = start_target(kind, None, &args.cri).await?;
         let result = podspec::bench::run(target.as_ref(), args.pods).await;
         target.shutdown().await.context("shutting the target down")?;
         let report = result.with_context(|| format!("measuring target {}", target.name()))?;
@@ -259,10 +303,10 @@ async fn run(args: RunArgs) -> anyhow::Result<ExitCode> {
         progress: true,
         baseline: args.baseline,
     };
-    if args.static_pod_dir.is_some() && !matches!(args.target, TargetKind::Reference) {
+    if args.static_pod_dir.is_some() && !matches!(args.target, TargetKind::Reference | TargetKind::Cri) {
         anyhow::bail!("--static-pod-dir sets the reference node's manifest directory; the chosen target has none");
     }
-    let target = start_target(args.target, args.static_pod_dir.clone()).await?;
+    let target = start_target(args.target, args.static_pod_dir.clone(), &args.cri).await?;
     let outcome = tokio::select! {
         r = runner::run(&options, target.clone()) => Some(r),
         _ = interrupted() => None,

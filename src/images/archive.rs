@@ -54,6 +54,40 @@ fn config_of(image: &LocalImage, layer_digest: &str) -> (String, Vec<u8>) {
 /// Writes `image` as a docker-archive tarball at `path`, naming it `<repository>:<tag>` (see
 /// `identify`). Blocking.
 pub fn export_docker_archive(image: &LocalImage, repository: &str, path: &Path) -> Result<Exported, ImageError> {
+    write_docker_archive(image, path, |config_digest| vec![reference(repository, config_digest)])
+}
+
+/// Writes `image` as a docker-archive tarball at `path` (the format `ctr images import` also
+/// takes) that names it by each of `references`, fully qualified as a CRI runtime resolves them
+/// (`busybox:1.36` is `docker.io/library/busybox:1.36`). The first is the one reported. Blocking.
+pub fn export_docker_archive_as(image: &LocalImage, references: &[String], path: &Path) -> Result<Exported, ImageError> {
+    let mut tags: Vec<String> = Vec::new();
+    for r in references.iter().map(|r| qualified_reference(r)) {
+        if !tags.contains(&r) {
+            tags.push(r);
+        }
+    }
+    write_docker_archive(image, path, |_| tags)
+}
+
+/// A reference as a registry client normalizes it: `busybox` is `docker.io/library/busybox:latest`,
+/// `foo/bar:1` is `docker.io/foo/bar:1`; a name with a registry host stays.
+pub fn qualified_reference(reference: &str) -> String {
+    let (first, _) = reference.split_once('/').unwrap_or(("", reference));
+    let has_host = !first.is_empty() && (first.contains('.') || first.contains(':') || first == "localhost");
+    let mut full = match (reference.contains('/'), has_host) {
+        (false, _) => format!("docker.io/library/{reference}"),
+        (true, false) => format!("docker.io/{reference}"),
+        (true, true) => reference.to_string(),
+    };
+    let last = full.rsplit('/').next().unwrap_or_default();
+    if !last.contains(':') && !last.contains('@') {
+        full.push_str(":latest");
+    }
+    full
+}
+
+fn write_docker_archive(image: &LocalImage, path: &Path, tags: impl FnOnce(&str) -> Vec<String>) -> Result<Exported, ImageError> {
     let err = |message: String| ImageError::Build { image: image.name.clone(), message };
     // The layer first, into a temporary file, to learn its digest.
     let tmp_layer = path.with_extension("layer.tmp");
@@ -65,10 +99,11 @@ pub fn export_docker_archive(image: &LocalImage, repository: &str, path: &Path) 
         format!("{:x}", hashing.hasher.finalize())
     };
     let (config_digest, config_bytes) = config_of(image, &layer_digest);
-    let reference = reference(repository, &config_digest);
+    let tags = tags(&config_digest);
+    let reference = tags.first().cloned().unwrap_or_default();
     let manifest = json!([{
         "Config": format!("{config_digest}.json"),
-        "RepoTags": [&reference],
+        "RepoTags": tags,
         "Layers": [format!("{layer_digest}/layer.tar")],
     }]);
     let manifest_bytes = serde_json::to_vec(&manifest).expect("manifest serializes");
@@ -281,6 +316,28 @@ mod tests {
                 ("bin/sh".to_string(), tar::EntryType::Symlink)
             ]
         );
+    }
+
+    #[test]
+    fn references_are_qualified_as_a_registry_client_does() {
+        assert_eq!(qualified_reference("busybox"), "docker.io/library/busybox:latest");
+        assert_eq!(qualified_reference("busybox:1.36"), "docker.io/library/busybox:1.36");
+        assert_eq!(qualified_reference("foo/bar:1"), "docker.io/foo/bar:1");
+        assert_eq!(qualified_reference("registry.k8s.io/e2e-test-images/busybox:1.36.1-1"), "registry.k8s.io/e2e-test-images/busybox:1.36.1-1");
+        assert_eq!(qualified_reference("localhost/podspec/pause:1"), "localhost/podspec/pause:1");
+        assert_eq!(qualified_reference("localhost:5000/x"), "localhost:5000/x:latest");
+    }
+
+    #[test]
+    fn a_cri_archive_names_the_image_by_every_qualified_reference() {
+        let dir = tempfile::tempdir().unwrap();
+        let image = tiny_image(dir.path());
+        let path = dir.path().join("cri.tar");
+        let refs = vec!["busybox".to_string(), "busybox:latest".to_string(), "busybox:1.36".to_string()];
+        let exported = export_docker_archive_as(&image, &refs, &path).unwrap();
+        assert_eq!(exported.reference, "docker.io/library/busybox:latest");
+        let manifest: serde_json::Value = serde_json::from_slice(&entries(&path)["manifest.json"]).unwrap();
+        assert_eq!(manifest[0]["RepoTags"], serde_json::json!(["docker.io/library/busybox:latest", "docker.io/library/busybox:1.36"]));
     }
 
     #[test]

@@ -4,7 +4,10 @@
 use serde::{Deserialize, Serialize};
 
 /// The recipes built into podspec (their sources live in `fixtures/images/`).
-pub const BUILTIN: &[(&str, &str)] = &[("fixtures/images/busybox.yaml", include_str!("../../fixtures/images/busybox.yaml"))];
+pub const BUILTIN: &[(&str, &str)] = &[
+    ("fixtures/images/busybox.yaml", include_str!("../../fixtures/images/busybox.yaml")),
+    ("fixtures/images/pause.yaml", include_str!("../../fixtures/images/pause.yaml")),
+];
 
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]

@@ -43,6 +43,10 @@ pub const MARKDOWN_FILE: &str = "report.md";
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct RunRecord {
     pub target: String,
+    /// What identifies the target's system beyond its name (a CRI runtime's name, version and
+    /// endpoint).
+    #[serde(default, skip_serializing_if = "std::collections::BTreeMap::is_empty")]
+    pub target_identity: std::collections::BTreeMap<String, String>,
     pub podspec_version: String,
     pub started: DateTime<Utc>,
     pub finished: DateTime<Utc>,
@@ -183,6 +187,7 @@ impl RunRecord {
         let summary = Summary::of(&scenarios);
         RunRecord {
             target: target.into(),
+            target_identity: Default::default(),
             podspec_version: podspec_version.into(),
             started,
             finished,

@@ -135,6 +135,7 @@ pub async fn run(options: &RunOptions, target: Arc<dyn Target>) -> Result<RunRec
     scenarios.sort_by(|a, b| (&a.feature_path, a.line).cmp(&(&b.feature_path, b.line)));
     let mut record =
         RunRecord::new(target.name(), env!("CARGO_PKG_VERSION"), started, chrono::Utc::now(), features::sha256(&files), scenarios);
+    record.target_identity = target.identity();
     if let Some(baseline) = &baseline {
         report::baseline::apply(baseline, &mut record);
     }

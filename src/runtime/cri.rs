@@ -11,7 +11,17 @@ use tokio::sync::broadcast;
 
 use crate::images::ImageConfig;
 
-pub use super::linux::spec::BindMount as Mount;
+/// CRI `Mount`: a path of the node mounted into a container.
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize, PartialEq, Eq)]
+pub struct Mount {
+    /// Path on the node.
+    pub source: PathBuf,
+    /// Absolute path inside the container.
+    pub destination: String,
+    pub readonly: bool,
+    /// The source is a file (the destination is created as an empty file), not a directory.
+    pub file: bool,
+}
 
 /// Identifies a pod sandbox within one runtime.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -32,7 +42,7 @@ impl std::fmt::Display for ContainerId {
     }
 }
 
-/// CRI `PodSandboxConfig`, reduced to what the reference runtime uses.
+/// CRI `PodSandboxConfig`, reduced to what the kubelet sets.
 #[derive(Debug, Clone)]
 pub struct PodSandboxConfig {
     pub name: String,
@@ -50,7 +60,7 @@ pub struct PodSandboxStatus {
     pub ip: Ipv4Addr,
 }
 
-/// CRI `ContainerConfig`, reduced to what the reference runtime uses.
+/// CRI `ContainerConfig`, reduced to what the kubelet sets.
 #[derive(Debug, Clone)]
 pub struct ContainerConfig {
     pub name: String,

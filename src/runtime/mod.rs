@@ -2,5 +2,6 @@
 //! like the CRI (`cri`), implemented with Linux namespaces (`linux`).
 
 pub mod cri;
+pub mod cri_grpc;
 pub mod kubelet;
 pub mod linux;

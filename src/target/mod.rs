@@ -106,6 +106,12 @@ pub trait Target: Send + Sync {
 
     fn capabilities(&self) -> &BTreeSet<Capability>;
 
+    /// What identifies the system under test beyond its name, for reports (a CRI runtime's
+    /// `runtime_name`, `runtime_version` and `endpoint`, for example).
+    fn identity(&self) -> std::collections::BTreeMap<String, String> {
+        std::collections::BTreeMap::new()
+    }
+
     /// Checks up front that an image reference can be run without contacting a registry.
     fn check_image(&self, reference: &str) -> TargetResult<()>;
 

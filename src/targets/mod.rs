@@ -1,5 +1,7 @@
 //! Implementations of the Target trait.
 
+pub mod cri;
+pub mod node;
 pub mod podman;
 pub mod reference;
 

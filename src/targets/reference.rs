@@ -11,7 +11,8 @@ use k8s_openapi::api::core::v1::Pod;
 
 use crate::api::{ApiError, PodStore, Requester};
 use crate::paths::Paths;
-use crate::runtime::cri::{ImageService, RuntimeError, RuntimeService};
+use super::node::Node;
+use crate::runtime::cri::RuntimeError;
 use crate::runtime::kubelet::{BackoffPolicy, Kubelet, KubeletConfig, KubeletError};
 use crate::runtime::linux::LinuxRuntime;
 use crate::target::{Capability, ExecOutput, PodRef, Target, TargetError, TargetResult};
@@ -29,7 +30,8 @@ pub struct ReferenceOptions {
 
 pub struct ReferenceTarget {
     capabilities: BTreeSet<Capability>,
-    runtime: Arc<LinuxRuntime>,
+    /// The node under the kubelet: the Linux runtime, or a CRI runtime (`--target cri`).
+    node: Arc<dyn Node>,
     kubelet: Arc<Kubelet>,
     api: Arc<PodStore>,
     static_pod_dir: PathBuf,
@@ -45,23 +47,27 @@ impl ReferenceTarget {
         let run_id = format!("{}-{}", std::process::id(), chrono::Utc::now().timestamp_millis());
         let runtime =
             Arc::new(LinuxRuntime::start(paths, &run_id).await.map_err(|e| TargetError::Other(format!("start the reference node: {e}")))?);
-        let static_pod_dir = options.static_pod_dir.unwrap_or_else(|| runtime.run_dir().join("manifests"));
+        Self::with_node(runtime, &run_id, options)
+    }
+
+    /// The reference target's API, kubelet and static pods over another node's runtime.
+    pub fn with_node<N: Node + 'static>(node: Arc<N>, run_id: &str, options: ReferenceOptions) -> TargetResult<Self> {
+        let static_pod_dir = options.static_pod_dir.unwrap_or_else(|| node.run_dir().join("manifests"));
         std::fs::create_dir_all(&static_pod_dir)
             .map_err(|e| TargetError::Other(format!("create the static pod directory {}: {e}", static_pod_dir.display())))?;
-        let api = Arc::new(PodStore::new(&run_id));
+        let api = Arc::new(PodStore::new(run_id));
         let config = KubeletConfig {
             node_name: NODE_NAME.into(),
-            root_dir: runtime.run_dir().join("kubelet"),
+            root_dir: node.run_dir().join("kubelet"),
             backoff: options.backoff,
-            node_ip: runtime.node_ip(),
-            node_uid: crate::api::store::uid(&run_id, u64::MAX),
+            node_ip: node.node_ip(),
+            node_uid: crate::api::store::uid(run_id, u64::MAX),
             static_pod_dir: Some(static_pod_dir.clone()),
         };
-        let kubelet =
-            Kubelet::new(config, runtime.clone() as Arc<dyn RuntimeService>, runtime.clone() as Arc<dyn ImageService>, api.clone());
+        let kubelet = Kubelet::new(config, node.clone().runtime_service(), node.clone().image_service(), api.clone());
         Ok(Self {
             capabilities: [Capability::NodeAccess, Capability::ApiServer].into_iter().collect(),
-            runtime,
+            node,
             kubelet,
             api,
             static_pod_dir,
@@ -70,7 +76,7 @@ impl ReferenceTarget {
 
     /// The run's state directory on the node.
     pub fn run_dir(&self) -> PathBuf {
-        self.runtime.run_dir().to_path_buf()
+        self.node.run_dir().to_path_buf()
     }
 
     fn stored(&self, pod: &PodRef) -> TargetResult<Pod> {
@@ -123,7 +129,11 @@ fn pod_ref(pod: &Pod) -> PodRef {
 #[async_trait]
 impl Target for ReferenceTarget {
     fn name(&self) -> &str {
-        "reference"
+        self.node.target_name()
+    }
+
+    fn identity(&self) -> std::collections::BTreeMap<String, String> {
+        self.node.identity()
     }
 
     fn capabilities(&self) -> &BTreeSet<Capability> {
@@ -135,10 +145,10 @@ impl Target for ReferenceTarget {
     }
 
     fn check_image(&self, reference: &str) -> TargetResult<()> {
-        self.runtime.images().recipe_for(reference).map(|_| ()).map_err(|e| TargetError::ImageUnavailable {
+        self.node.check_image(reference).map_err(|message| TargetError::ImageUnavailable {
             target: self.name().into(),
             reference: reference.into(),
-            message: e.to_string(),
+            message,
         })
     }
 
@@ -220,7 +230,7 @@ impl Target for ReferenceTarget {
     async fn kill_container(&self, pod: &PodRef, container: &str) -> TargetResult<()> {
         let uid = self.node_uid(pod)?;
         let id = self.kubelet.container_id(&uid, container).map_err(|e| self.map_kubelet(pod, e))?;
-        self.runtime.kill_main_process(&id).map_err(|_| TargetError::NotRunning { pod: pod.clone(), container: container.into() })
+        self.node.kill_main_process(&id).await.map_err(|_| TargetError::NotRunning { pod: pod.clone(), container: container.into() })
     }
 
     async fn node_volume_path(&self, pod: &PodRef, volume: &str) -> TargetResult<PathBuf> {
@@ -254,7 +264,7 @@ impl Target for ReferenceTarget {
 
     async fn shutdown(&self) -> TargetResult<()> {
         self.kubelet.shutdown().await;
-        self.runtime.shutdown().await.map_err(|e| TargetError::Other(format!("shut the reference node down: {e}")))
+        self.node.shutdown().await.map_err(|e| TargetError::Other(format!("shut the {} node down: {e}", self.name())))
     }
 }
 

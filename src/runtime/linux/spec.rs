@@ -5,17 +5,8 @@ use std::path::PathBuf;
 
 use serde::{Deserialize, Serialize};
 
-/// A bind mount into the container's root filesystem.
-#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
-pub struct BindMount {
-    /// Path on the node.
-    pub source: PathBuf,
-    /// Absolute path inside the container.
-    pub destination: String,
-    pub readonly: bool,
-    /// The source is a file (the destination is created as an empty file), not a directory.
-    pub file: bool,
-}
+/// A bind mount into the container's root filesystem: the runtime interface's `Mount`.
+pub use crate::runtime::cri::Mount as BindMount;
 
 /// Everything the shim needs to start one container process.
 #[derive(Debug, Clone, Serialize, Deserialize)]

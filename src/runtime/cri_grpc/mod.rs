@@ -1,0 +1,184 @@
+//! A second implementation of the runtime interface: any CRI runtime (containerd, CRI-O, ...)
+//! reached over the CRI's gRPC API v1, as a real kubelet reaches it. Beside `linux`, and
+//! independent of it: the kubelet above sees the same `RuntimeService` and `ImageService`.
+//!
+//! - `endpoint`: the runtime's socket (`unix:///run/containerd/containerd.sock`) and the channel.
+//! - `sandbox`, `container`, `exec`, `image`: one file per concern, each mapping the interface's
+//!   calls onto CRI requests as the kubelet fills them in (labels, log paths, namespaces).
+//! - `events`: container events by relisting, as the kubelet's generic PLEG does, plus
+//!   `GetContainerEvents` where the runtime has it.
+//! - `error`: gRPC statuses as `RuntimeError`s, the runtime's message kept whole.
+
+mod container;
+mod endpoint;
+mod error;
+mod events;
+mod exec;
+mod image;
+mod sandbox;
+
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+use std::sync::Mutex;
+use std::time::Duration;
+
+use async_trait::async_trait;
+use k8s_cri::v1 as cri;
+use k8s_cri::v1::image_service_client::ImageServiceClient;
+use k8s_cri::v1::runtime_service_client::RuntimeServiceClient;
+use tokio::sync::broadcast;
+use tonic::transport::Channel;
+
+pub use self::endpoint::{Endpoint, DEFAULT_ENDPOINT};
+use self::error::call;
+use super::cri::*;
+
+/// The label on every sandbox and container of one podspec run: what `shutdown` removes and
+/// what the relist watches.
+pub const RUN_LABEL: &str = "io.podspec.run";
+/// How long one CRI call may take before podspec gives up on it.
+const CALL_TIMEOUT: Duration = Duration::from_secs(120);
+
+/// What the runtime says of itself (CRI `Version`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RuntimeVersion {
+    pub runtime_name: String,
+    pub runtime_version: String,
+    pub runtime_api_version: String,
+}
+
+pub struct CriRuntime {
+    endpoint: Endpoint,
+    runtime: RuntimeServiceClient<Channel>,
+    images: ImageServiceClient<Channel>,
+    version: RuntimeVersion,
+    run_id: String,
+    /// Where the pods' log directories go (the kubelet's `/var/log/pods`).
+    log_root: PathBuf,
+    /// The sandbox configurations sent, which `CreateContainer` sends again.
+    sandboxes: Mutex<HashMap<SandboxId, cri::PodSandboxConfig>>,
+    events: broadcast::Sender<ContainerEvent>,
+    watchers: Mutex<Vec<tokio::task::JoinHandle<()>>>,
+}
+
+impl CriRuntime {
+    /// Connects to the runtime at `endpoint`, asks its version, and starts watching this run's
+    /// containers. `log_root` is where the pods' CRI log files go.
+    pub async fn connect(endpoint: Endpoint, run_id: &str, log_root: &Path) -> RuntimeResult<Self> {
+        let channel = endpoint.connect().await?;
+        let mut runtime = RuntimeServiceClient::new(channel.clone());
+        let images = ImageServiceClient::new(channel);
+        let version = call("CRI Version", runtime.version(cri::VersionRequest { version: "v1".into() }))
+            .await
+            .map_err(|e| RuntimeError::failed(format!("reach the CRI runtime at {endpoint}"), e))?;
+        let version = RuntimeVersion {
+            runtime_name: version.runtime_name,
+            runtime_version: version.runtime_version,
+            runtime_api_version: version.runtime_api_version,
+        };
+        std::fs::create_dir_all(log_root).map_err(|e| RuntimeError::io(format!("create {}", log_root.display()), e))?;
+        let (events, _) = broadcast::channel(1024);
+        let rt = Self {
+            endpoint,
+            runtime,
+            images,
+            version,
+            run_id: run_id.to_string(),
+            log_root: log_root.to_path_buf(),
+            sandboxes: Mutex::default(),
+            events,
+            watchers: Mutex::default(),
+        };
+        let watchers = events::watch(rt.runtime.clone(), rt.run_id.clone(), rt.events.clone());
+        *rt.watchers.lock().unwrap() = watchers;
+        Ok(rt)
+    }
+
+    pub fn endpoint(&self) -> &Endpoint {
+        &self.endpoint
+    }
+
+    pub fn runtime_version(&self) -> &RuntimeVersion {
+        &self.version
+    }
+
+    /// Every image reference the runtime has locally (CRI `ListImages`).
+    pub async fn image_references(&self) -> RuntimeResult<std::collections::BTreeSet<String>> {
+        image::references(self).await
+    }
+
+    fn client(&self) -> RuntimeServiceClient<Channel> {
+        self.runtime.clone()
+    }
+
+    fn run_labels(&self) -> HashMap<String, String> {
+        [(RUN_LABEL.to_string(), self.run_id.clone())].into_iter().collect()
+    }
+
+    /// Kills a container's main process from the node, as a crash would (not part of the CRI:
+    /// the runtime reports the process's PID in its verbose status).
+    pub async fn kill_main_process(&self, id: &ContainerId) -> RuntimeResult<()> {
+        container::kill_main_process(self, id).await
+    }
+
+    /// Stops and removes every sandbox of this run, and stops watching.
+    pub async fn shutdown(&self) -> RuntimeResult<()> {
+        for w in self.watchers.lock().unwrap().drain(..) {
+            w.abort();
+        }
+        sandbox::remove_run(self).await
+    }
+}
+
+#[async_trait]
+impl RuntimeService for CriRuntime {
+    fn version(&self) -> String {
+        format!("{}/{} (CRI {}, {})", self.version.runtime_name, self.version.runtime_version, self.version.runtime_api_version, self.endpoint)
+    }
+
+    async fn run_pod_sandbox(&self, config: &PodSandboxConfig) -> RuntimeResult<SandboxId> {
+        sandbox::run(self, config).await
+    }
+    async fn stop_pod_sandbox(&self, id: &SandboxId) -> RuntimeResult<()> {
+        sandbox::stop(self, id).await
+    }
+    async fn remove_pod_sandbox(&self, id: &SandboxId) -> RuntimeResult<()> {
+        sandbox::remove(self, id).await
+    }
+    async fn pod_sandbox_status(&self, id: &SandboxId) -> RuntimeResult<PodSandboxStatus> {
+        sandbox::status(self, id).await
+    }
+
+    async fn create_container(&self, sandbox: &SandboxId, config: &ContainerConfig) -> RuntimeResult<ContainerId> {
+        container::create(self, sandbox, config).await
+    }
+    async fn start_container(&self, id: &ContainerId) -> RuntimeResult<()> {
+        container::start(self, id).await
+    }
+    async fn stop_container(&self, id: &ContainerId, timeout: Duration) -> RuntimeResult<()> {
+        container::stop(self, id, timeout).await
+    }
+    async fn remove_container(&self, id: &ContainerId) -> RuntimeResult<()> {
+        container::remove(self, id).await
+    }
+    async fn container_status(&self, id: &ContainerId) -> RuntimeResult<ContainerStatus> {
+        container::status(self, id).await
+    }
+    async fn list_containers(&self, sandbox: &SandboxId) -> RuntimeResult<Vec<ContainerStatus>> {
+        container::list(self, sandbox).await
+    }
+    async fn exec_sync(&self, id: &ContainerId, cmd: &[String], timeout: Duration) -> RuntimeResult<ExecResult> {
+        exec::exec_sync(self, id, cmd, timeout).await
+    }
+
+    fn container_events(&self) -> broadcast::Receiver<ContainerEvent> {
+        self.events.subscribe()
+    }
+}
+
+#[async_trait]
+impl ImageService for CriRuntime {
+    async fn image_status(&self, reference: &str) -> RuntimeResult<ImageInfo> {
+        image::status(self, reference).await
+    }
+}

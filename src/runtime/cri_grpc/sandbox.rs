@@ -1,0 +1,134 @@
+//! Pod sandboxes: RunPodSandbox, StopPodSandbox, RemovePodSandbox, PodSandboxStatus, with the
+//! sandbox configuration the kubelet sends (metadata, hostname, log directory, labels, the
+//! pod's namespaces). The pod's IP is the one the runtime's CNI gave it.
+
+use std::collections::HashMap;
+use std::net::Ipv4Addr;
+
+use k8s_cri::v1 as cri;
+
+use super::error::call;
+use super::{CriRuntime, RUN_LABEL};
+use crate::runtime::cri::{PodSandboxConfig, PodSandboxStatus, RuntimeError, RuntimeResult, SandboxId};
+
+/// The kubelet's labels of a pod's sandbox and containers (pkg/kubelet/types/labels.go).
+pub(super) const POD_NAME: &str = "io.kubernetes.pod.name";
+pub(super) const POD_NAMESPACE: &str = "io.kubernetes.pod.namespace";
+pub(super) const POD_UID: &str = "io.kubernetes.pod.uid";
+
+/// The namespaces of a pod without hostNetwork, hostPID or hostIPC: network and IPC shared by
+/// the pod, PID per container.
+pub(super) fn pod_namespaces() -> cri::NamespaceOption {
+    cri::NamespaceOption {
+        network: cri::NamespaceMode::Pod as i32,
+        pid: cri::NamespaceMode::Container as i32,
+        ipc: cri::NamespaceMode::Pod as i32,
+        ..Default::default()
+    }
+}
+
+/// The CRI configuration of a sandbox, as the kubelet's `generatePodSandboxConfig` fills it in.
+pub(super) fn sandbox_config(rt: &CriRuntime, config: &PodSandboxConfig) -> cri::PodSandboxConfig {
+    let mut labels = rt.run_labels();
+    labels.insert(POD_NAME.into(), config.name.clone());
+    labels.insert(POD_NAMESPACE.into(), config.namespace.clone());
+    labels.insert(POD_UID.into(), config.uid.clone());
+    // The kubelet's /var/log/pods/<namespace>_<name>_<uid>.
+    let log_directory = rt.log_root.join(format!("{}_{}_{}", config.namespace, config.name, config.uid));
+    cri::PodSandboxConfig {
+        metadata: Some(cri::PodSandboxMetadata {
+            name: config.name.clone(),
+            uid: config.uid.clone(),
+            namespace: config.namespace.clone(),
+            attempt: 0,
+        }),
+        hostname: config.hostname.clone(),
+        log_directory: log_directory.display().to_string(),
+        labels,
+        linux: Some(cri::LinuxPodSandboxConfig {
+            security_context: Some(cri::LinuxSandboxSecurityContext {
+                namespace_options: Some(pod_namespaces()),
+                ..Default::default()
+            }),
+            ..Default::default()
+        }),
+        ..Default::default()
+    }
+}
+
+pub(super) async fn run(rt: &CriRuntime, config: &PodSandboxConfig) -> RuntimeResult<SandboxId> {
+    let cri_config = sandbox_config(rt, config);
+    // The kubelet makes the pod's log directory before it asks for the sandbox.
+    std::fs::create_dir_all(&cri_config.log_directory)
+        .map_err(|e| RuntimeError::io(format!("create the pod's log directory {}", cri_config.log_directory), e))?;
+    let operation = format!("RunPodSandbox {}/{}", config.namespace, config.name);
+    let request = cri::RunPodSandboxRequest { config: Some(cri_config.clone()), runtime_handler: String::new() };
+    let r = call(&operation, rt.client().run_pod_sandbox(request)).await.map_err(|e| e.into_runtime(&operation))?;
+    let id = SandboxId(r.pod_sandbox_id);
+    rt.sandboxes.lock().unwrap().insert(id.clone(), cri_config);
+    Ok(id)
+}
+
+pub(super) async fn stop(rt: &CriRuntime, id: &SandboxId) -> RuntimeResult<()> {
+    let operation = format!("StopPodSandbox {id}");
+    match call(&operation, rt.client().stop_pod_sandbox(cri::StopPodSandboxRequest { pod_sandbox_id: id.0.clone() })).await {
+        Ok(_) => Ok(()),
+        Err(e) if e.is_not_found() => Err(RuntimeError::SandboxNotFound(id.clone())),
+        Err(e) => Err(e.into_runtime(operation)),
+    }
+}
+
+pub(super) async fn remove(rt: &CriRuntime, id: &SandboxId) -> RuntimeResult<()> {
+    let operation = format!("RemovePodSandbox {id}");
+    let r = call(&operation, rt.client().remove_pod_sandbox(cri::RemovePodSandboxRequest { pod_sandbox_id: id.0.clone() })).await;
+    let config = rt.sandboxes.lock().unwrap().remove(id);
+    // The kubelet removes the pod's logs with the pod.
+    if let Some(c) = config {
+        let _ = tokio::fs::remove_dir_all(&c.log_directory).await;
+    }
+    match r {
+        Ok(_) => Ok(()),
+        Err(e) if e.is_not_found() => Err(RuntimeError::SandboxNotFound(id.clone())),
+        Err(e) => Err(e.into_runtime(operation)),
+    }
+}
+
+pub(super) async fn status(rt: &CriRuntime, id: &SandboxId) -> RuntimeResult<PodSandboxStatus> {
+    let operation = format!("PodSandboxStatus {id}");
+    let request = cri::PodSandboxStatusRequest { pod_sandbox_id: id.0.clone(), verbose: false };
+    let r = match call(&operation, rt.client().pod_sandbox_status(request)).await {
+        Ok(r) => r,
+        Err(e) if e.is_not_found() => return Err(RuntimeError::SandboxNotFound(id.clone())),
+        Err(e) => return Err(e.into_runtime(operation)),
+    };
+    let status = r.status.ok_or_else(|| RuntimeError::failed(&operation, "the runtime answered without a status"))?;
+    let ip_text = status.network.map(|n| n.ip).unwrap_or_default();
+    let ip: Ipv4Addr = ip_text
+        .parse()
+        .map_err(|_| RuntimeError::failed(&operation, format!("the sandbox has no IPv4 address (network.ip {ip_text:?})")))?;
+    Ok(PodSandboxStatus { id: id.clone(), ready: status.state == cri::PodSandboxState::SandboxReady as i32, ip })
+}
+
+/// Stops and removes every sandbox of this run (and with them their containers), including
+/// those of pods the kubelet did not get to tear down.
+pub(super) async fn remove_run(rt: &CriRuntime) -> RuntimeResult<()> {
+    let selector: HashMap<String, String> = [(RUN_LABEL.to_string(), rt.run_id.clone())].into_iter().collect();
+    let request = cri::ListPodSandboxRequest { filter: Some(cri::PodSandboxFilter { label_selector: selector, ..Default::default() }) };
+    let operation = "ListPodSandbox of this run";
+    let list = call(operation, rt.client().list_pod_sandbox(request)).await.map_err(|e| e.into_runtime(operation))?;
+    let mut first_error = None;
+    for s in list.items {
+        let id = SandboxId(s.id);
+        let r = match stop(rt, &id).await {
+            Ok(()) | Err(RuntimeError::SandboxNotFound(_)) => remove(rt, &id).await,
+            Err(e) => Err(e),
+        };
+        match r {
+            Ok(()) | Err(RuntimeError::SandboxNotFound(_)) => {}
+            Err(e) => {
+                first_error.get_or_insert(e);
+            }
+        }
+    }
+    first_error.map_or(Ok(()), Err)
+}
