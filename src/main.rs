@@ -283,13 +283,40 @@ async fn bench(args: BenchArgs) -> anyhow::Result<ExitCode> {
             eprint!("{report}");
         }
         reports.push(report);
+        if kind == TargetKind::Cri {
+            // The same calls straight to the CRI runtime, with no API or kubelet above them.
+            let report = bench_cri_direct(&args.cri, args.pods).await?;
+            eprint!("{report}");
+            reports.push(report);
+        }
     }
     if reports.len() == 1 {
         println!("{}", reports[0]);
     } else {
-        print!("{}", podspec::bench::side_by_side(&reports));
+        // The cri target beside the same calls made straight to its runtime: the kubelet's share.
+        let pairs: Vec<(usize, usize)> =
+            reports.iter().position(|r| r.target == "cri").map(|i| vec![(i, i + 1)]).unwrap_or_default();
+        print!("{}", podspec::bench::side_by_side_with(&reports, &pairs));
     }
     Ok(ExitCode::SUCCESS)
+}
+
+/// `podspec bench --target cri`'s third column: the CRI runtime measured through the client alone.
+async fn bench_cri_direct(cri: &CriArgs, pods: usize) -> anyhow::Result<podspec::bench::BenchReport> {
+    let paths = Paths::from_env()?;
+    let run_id = format!("{}-{}-direct", std::process::id(), chrono::Utc::now().timestamp_millis());
+    let run = podspec::runtime::linux::state::RunDir::create(&paths.state_dir, &run_id)
+        .with_context(|| format!("creating a state directory under {}", paths.state_dir.display()))?;
+    let connected = podspec::runtime::cri_grpc::CriRuntime::connect(cri.cri_endpoint.clone(), &run_id, &run.path.join("logs")).await;
+    let result = match &connected {
+        Ok(rt) => podspec::bench::run_runtime("cri-direct", rt, rt, pods).await.context("measuring the CRI runtime directly"),
+        Err(e) => Err(anyhow::anyhow!("connecting to the CRI runtime: {e}")),
+    };
+    if let Ok(rt) = &connected {
+        rt.shutdown().await.context("removing the bench's sandboxes")?;
+    }
+    run.remove().context("removing the bench's state directory")?;
+    result
 }
 
 async fn run(args: RunArgs) -> anyhow::Result<ExitCode> {

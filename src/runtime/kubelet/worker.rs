@@ -319,6 +319,13 @@ impl PodWorker {
             Wait,
             Initialized,
         }
+        // A pod whose status reached a terminal phase (the runtime reported the last app
+        // container's exit before its event came) still gets its sidecars stopped.
+        let terminal = self.state.lock().unwrap().terminal.is_some();
+        if terminal {
+            self.stop_sidecars_when_apps_ended().await;
+            return;
+        }
         loop {
             let next = {
                 let st = self.state.lock().unwrap();
@@ -374,7 +381,7 @@ impl PodWorker {
             }
             st.containers
                 .iter_mut()
-                .filter(|c| c.kind == Kind::Sidecar && c.done.is_none())
+                .filter(|c| c.kind == Kind::Sidecar && c.done.is_none() && !c.stopping)
                 .filter_map(|c| {
                     c.stopping = true;
                     c.restart_due = None;
