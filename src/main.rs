@@ -113,6 +113,8 @@ struct CriArgs {
 struct CleanArgs {
     #[arg(long, value_enum, default_value = "reference")]
     target: TargetKind,
+    #[command(flatten)]
+    cri: CriArgs,
 }
 
 #[derive(clap::Args)]
@@ -188,8 +190,7 @@ async fn dispatch(command: Command) -> anyhow::Result<ExitCode> {
         Command::Clean(args) => match args.target {
             TargetKind::Reference => clean(),
             TargetKind::Podman => clean_podman().await,
-            // The cri target's state on the node is the reference's kind of run directory.
-            TargetKind::Cri => clean(),
+            TargetKind::Cri => clean_cri(&args.cri).await,
         },
         Command::Bench(args) => bench(args).await,
         Command::Images { command } => {
@@ -307,7 +308,8 @@ async fn bench_cri_direct(cri: &CriArgs, pods: usize) -> anyhow::Result<podspec:
     let run_id = format!("{}-{}-direct", std::process::id(), chrono::Utc::now().timestamp_millis());
     let run = podspec::runtime::linux::state::RunDir::create(&paths.state_dir, &run_id)
         .with_context(|| format!("creating a state directory under {}", paths.state_dir.display()))?;
-    let connected = podspec::runtime::cri_grpc::CriRuntime::connect(cri.cri_endpoint.clone(), &run_id, &run.path.join("logs")).await;
+    let owner = podspec::targets::cri::owner();
+    let connected = podspec::runtime::cri_grpc::CriRuntime::connect(cri.cri_endpoint.clone(), &run_id, &owner, &run.path.join("logs")).await;
     let result = match &connected {
         Ok(rt) => podspec::bench::run_runtime("cri-direct", rt, rt, pods).await.context("measuring the CRI runtime directly"),
         Err(e) => Err(anyhow::anyhow!("connecting to the CRI runtime: {e}")),
@@ -447,6 +449,22 @@ fn gate(args: GateArgs) -> anyhow::Result<ExitCode> {
     eprintln!("podspec: {} ({}): {}", args.report.display(), record.target, record.summary);
     eprint!("podspec: {verdict}");
     Ok(if verdict.passed { ExitCode::SUCCESS } else { ExitCode::from(1) })
+}
+
+/// The cri target's clean-up: the sandboxes killed runs left in the CRI runtime, then their
+/// state directories on the node (the reference's kind of run directory).
+async fn clean_cri(cri: &CriArgs) -> anyhow::Result<ExitCode> {
+    let paths = Paths::from_env()?;
+    let removed = podspec::targets::cri::clean(&paths, cri.cri_endpoint.clone()).await.context("cleaning the CRI runtime")?;
+    if removed.is_empty() {
+        println!("nothing to clean in the CRI runtime at {}", cri.cri_endpoint);
+    } else {
+        println!("removed from the CRI runtime at {} what killed runs left behind: {} pod sandbox(es)", cri.cri_endpoint, removed.len());
+        for s in removed {
+            println!("  sandbox {s}");
+        }
+    }
+    clean()
 }
 
 fn clean() -> anyhow::Result<ExitCode> {

@@ -36,6 +36,9 @@ use super::cri::*;
 /// The label on every sandbox and container of one podspec run: what `shutdown` removes and
 /// what the relist watches.
 pub const RUN_LABEL: &str = "io.podspec.run";
+/// The label naming the podspec process that owns the run (`<pid> <start time>`): a sandbox
+/// whose owner is gone was left by a killed run.
+pub const OWNER_LABEL: &str = "io.podspec.owner";
 /// How long one CRI call may take before podspec gives up on it.
 const CALL_TIMEOUT: Duration = Duration::from_secs(120);
 
@@ -53,6 +56,7 @@ pub struct CriRuntime {
     images: ImageServiceClient<Channel>,
     version: RuntimeVersion,
     run_id: String,
+    owner: String,
     /// Where the pods' log directories go (the kubelet's `/var/log/pods`).
     log_root: PathBuf,
     /// The sandbox configurations sent, which `CreateContainer` sends again.
@@ -63,8 +67,9 @@ pub struct CriRuntime {
 
 impl CriRuntime {
     /// Connects to the runtime at `endpoint`, asks its version, and starts watching this run's
-    /// containers. `log_root` is where the pods' CRI log files go.
-    pub async fn connect(endpoint: Endpoint, run_id: &str, log_root: &Path) -> RuntimeResult<Self> {
+    /// containers. `owner` identifies the podspec process (see `OWNER_LABEL`); `log_root` is
+    /// where the pods' CRI log files go.
+    pub async fn connect(endpoint: Endpoint, run_id: &str, owner: &str, log_root: &Path) -> RuntimeResult<Self> {
         let channel = endpoint.connect().await?;
         let mut runtime = RuntimeServiceClient::new(channel.clone());
         let images = ImageServiceClient::new(channel);
@@ -84,6 +89,7 @@ impl CriRuntime {
             images,
             version,
             run_id: run_id.to_string(),
+            owner: owner.to_string(),
             log_root: log_root.to_path_buf(),
             sandboxes: Mutex::default(),
             events,
@@ -112,13 +118,19 @@ impl CriRuntime {
     }
 
     fn run_labels(&self) -> HashMap<String, String> {
-        [(RUN_LABEL.to_string(), self.run_id.clone())].into_iter().collect()
+        [(RUN_LABEL.to_string(), self.run_id.clone()), (OWNER_LABEL.to_string(), self.owner.clone())].into_iter().collect()
     }
 
     /// Kills a container's main process from the node, as a crash would (not part of the CRI:
     /// the runtime reports the process's PID in its verbose status).
     pub async fn kill_main_process(&self, id: &ContainerId) -> RuntimeResult<()> {
         container::kill_main_process(self, id).await
+    }
+
+    /// Stops and removes the sandboxes of earlier podspec runs whose owner `is_gone` says is
+    /// gone; returns their ids. Sandboxes without podspec's labels are never touched.
+    pub async fn remove_orphans(&self, is_gone: impl Fn(&str) -> bool) -> RuntimeResult<Vec<SandboxId>> {
+        sandbox::remove_orphans(self, is_gone).await
     }
 
     /// Stops and removes every sandbox of this run, and stops watching.

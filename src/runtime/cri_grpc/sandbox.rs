@@ -8,7 +8,7 @@ use std::net::Ipv4Addr;
 use k8s_cri::v1 as cri;
 
 use super::error::call;
-use super::{CriRuntime, RUN_LABEL};
+use super::{CriRuntime, OWNER_LABEL, RUN_LABEL};
 use crate::runtime::cri::{PodSandboxConfig, PodSandboxStatus, RuntimeError, RuntimeResult, SandboxId};
 
 /// The kubelet's labels of a pod's sandbox and containers (pkg/kubelet/types/labels.go).
@@ -116,9 +116,29 @@ pub(super) async fn remove_run(rt: &CriRuntime) -> RuntimeResult<()> {
     let request = cri::ListPodSandboxRequest { filter: Some(cri::PodSandboxFilter { label_selector: selector, ..Default::default() }) };
     let operation = "ListPodSandbox of this run";
     let list = call(operation, rt.client().list_pod_sandbox(request)).await.map_err(|e| e.into_runtime(operation))?;
+    stop_and_remove(rt, list.items.into_iter().map(|s| SandboxId(s.id)).collect()).await
+}
+
+/// Stops and removes the sandboxes of other podspec runs whose owner is gone.
+pub(super) async fn remove_orphans(rt: &CriRuntime, is_gone: impl Fn(&str) -> bool) -> RuntimeResult<Vec<SandboxId>> {
+    let operation = "ListPodSandbox";
+    let list = call(operation, rt.client().list_pod_sandbox(cri::ListPodSandboxRequest { filter: None }))
+        .await
+        .map_err(|e| e.into_runtime(operation))?;
+    let orphans: Vec<SandboxId> = list
+        .items
+        .into_iter()
+        .filter(|s| s.labels.get(RUN_LABEL).is_some_and(|run| *run != rt.run_id))
+        .filter(|s| s.labels.get(OWNER_LABEL).is_some_and(|owner| is_gone(owner)))
+        .map(|s| SandboxId(s.id))
+        .collect();
+    stop_and_remove(rt, orphans.clone()).await?;
+    Ok(orphans)
+}
+
+async fn stop_and_remove(rt: &CriRuntime, ids: Vec<SandboxId>) -> RuntimeResult<()> {
     let mut first_error = None;
-    for s in list.items {
-        let id = SandboxId(s.id);
+    for id in ids {
         let r = match stop(rt, &id).await {
             Ok(()) | Err(RuntimeError::SandboxNotFound(_)) => remove(rt, &id).await,
             Err(e) => Err(e),
