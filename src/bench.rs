@@ -62,8 +62,7 @@ pub fn side_by_side(reports: &[BenchReport]) -> String {
 /// a multiple of b's (the cri target over the same calls made straight to the CRI, say).
 pub fn side_by_side_with(reports: &[BenchReport], pairs: &[(usize, usize)]) -> String {
     use std::fmt::Write as _;
-    let pairs: Vec<(&BenchReport, &BenchReport)> =
-        pairs.iter().filter_map(|&(a, b)| Some((reports.get(a)?, reports.get(b)?))).collect();
+    let pairs: Vec<(&BenchReport, &BenchReport)> = pairs.iter().filter_map(|&(a, b)| Some((reports.get(a)?, reports.get(b)?))).collect();
     let mut out = String::new();
     let Some(base) = reports.first() else { return out };
     let runs: Vec<String> = reports.iter().map(|r| format!("{} ({} pods)", r.target, r.pods)).collect();
@@ -171,7 +170,12 @@ pub async fn run(target: &dyn Target, pods: usize) -> Result<BenchReport, Target
 /// no API or kubelet above: what the runtime itself takes. The calls are the kubelet's: the
 /// sandbox and its status, each container's image status, create and start; ExecSync; each
 /// container stopped, then the sandbox stopped and removed.
-pub async fn run_runtime(name: &str, runtime: &dyn RuntimeService, images: &dyn ImageService, pods: usize) -> Result<BenchReport, RuntimeError> {
+pub async fn run_runtime(
+    name: &str,
+    runtime: &dyn RuntimeService,
+    images: &dyn ImageService,
+    pods: usize,
+) -> Result<BenchReport, RuntimeError> {
     let mut start = Timing { name: "pod start", samples: Vec::with_capacity(pods) };
     let mut exec = Timing { name: "exec", samples: Vec::with_capacity(pods) };
     let mut delete = Timing { name: "delete", samples: Vec::with_capacity(pods) };

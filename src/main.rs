@@ -295,8 +295,7 @@ async fn bench(args: BenchArgs) -> anyhow::Result<ExitCode> {
         println!("{}", reports[0]);
     } else {
         // The cri target beside the same calls made straight to its runtime: the kubelet's share.
-        let pairs: Vec<(usize, usize)> =
-            reports.iter().position(|r| r.target == "cri").map(|i| vec![(i, i + 1)]).unwrap_or_default();
+        let pairs: Vec<(usize, usize)> = reports.iter().position(|r| r.target == "cri").map(|i| vec![(i, i + 1)]).unwrap_or_default();
         print!("{}", podspec::bench::side_by_side_with(&reports, &pairs));
     }
     Ok(ExitCode::SUCCESS)
@@ -309,7 +308,8 @@ async fn bench_cri_direct(cri: &CriArgs, pods: usize) -> anyhow::Result<podspec:
     let run = podspec::runtime::linux::state::RunDir::create(&paths.state_dir, &run_id)
         .with_context(|| format!("creating a state directory under {}", paths.state_dir.display()))?;
     let owner = podspec::targets::cri::owner();
-    let connected = podspec::runtime::cri_grpc::CriRuntime::connect(cri.cri_endpoint.clone(), &run_id, &owner, &run.path.join("logs")).await;
+    let connected =
+        podspec::runtime::cri_grpc::CriRuntime::connect(cri.cri_endpoint.clone(), &run_id, &owner, &run.path.join("logs")).await;
     let result = match &connected {
         Ok(rt) => podspec::bench::run_runtime("cri-direct", rt, rt, pods).await.context("measuring the CRI runtime directly"),
         Err(e) => Err(anyhow::anyhow!("connecting to the CRI runtime: {e}")),

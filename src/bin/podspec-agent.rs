@@ -805,6 +805,39 @@ fn read_to_eof(mut stream: TcpStream, timeout: Duration) -> io::Result<Vec<u8>> 
 // Tests (run on the host; the IPC tests need root or IPC rights, as the agent does in a pod)
 // ---------------------------------------------------------------------------
 
+/// The pause image's entrypoint: the first process of a pod sandbox, which holds its
+/// namespaces. It waits for signals: SIGCHLD reaps what ended, SIGTERM or SIGINT end it.
+fn cmd_pause(args: &[String]) -> Result<String, Failure> {
+    const SUB: &str = "pause";
+    expect_args::<0>(SUB, args)?;
+    extern "C" fn ignore(_: libc::c_int) {}
+    // SAFETY: sigset_t is plain data that sigemptyset/sigaddset fill in; `ignore` is a valid
+    // handler; the calls only change this process's signal disposition and mask.
+    unsafe {
+        let mut set: libc::sigset_t = std::mem::zeroed();
+        libc::sigemptyset(&mut set);
+        for sig in [libc::SIGTERM, libc::SIGINT, libc::SIGCHLD] {
+            // A handler of its own: as PID 1 of a namespace, a signal left at its default is dropped.
+            libc::signal(sig, ignore as extern "C" fn(libc::c_int) as libc::sighandler_t);
+            libc::sigaddset(&mut set, sig);
+        }
+        if libc::sigprocmask(libc::SIG_BLOCK, &set, ptr::null_mut()) != 0 {
+            return Err(Failure::os(SUB, "cannot block signals", io::Error::last_os_error()));
+        }
+        loop {
+            let mut sig: libc::c_int = 0;
+            if libc::sigwait(&set, &mut sig) != 0 {
+                continue;
+            }
+            if sig == libc::SIGCHLD {
+                while libc::waitpid(-1, ptr::null_mut(), libc::WNOHANG) > 0 {}
+            } else {
+                return Ok(String::new());
+            }
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -1076,38 +1109,5 @@ mod tests {
     fn hostname_matches_the_kernel() {
         let expected = fs::read_to_string("/proc/sys/kernel/hostname").unwrap();
         assert_eq!(dispatch(&strings(&["hostname"])).unwrap(), expected.trim_end());
-    }
-}
-
-/// The pause image's entrypoint: the first process of a pod sandbox, which holds its
-/// namespaces. It waits for signals: SIGCHLD reaps what ended, SIGTERM or SIGINT end it.
-fn cmd_pause(args: &[String]) -> Result<String, Failure> {
-    const SUB: &str = "pause";
-    expect_args::<0>(SUB, args)?;
-    extern "C" fn ignore(_: libc::c_int) {}
-    // SAFETY: sigset_t is plain data that sigemptyset/sigaddset fill in; `ignore` is a valid
-    // handler; the calls only change this process's signal disposition and mask.
-    unsafe {
-        let mut set: libc::sigset_t = std::mem::zeroed();
-        libc::sigemptyset(&mut set);
-        for sig in [libc::SIGTERM, libc::SIGINT, libc::SIGCHLD] {
-            // A handler of its own: as PID 1 of a namespace, a signal left at its default is dropped.
-            libc::signal(sig, ignore as extern "C" fn(libc::c_int) as libc::sighandler_t);
-            libc::sigaddset(&mut set, sig);
-        }
-        if libc::sigprocmask(libc::SIG_BLOCK, &set, ptr::null_mut()) != 0 {
-            return Err(Failure::os(SUB, "cannot block signals", io::Error::last_os_error()));
-        }
-        loop {
-            let mut sig: libc::c_int = 0;
-            if libc::sigwait(&set, &mut sig) != 0 {
-                continue;
-            }
-            if sig == libc::SIGCHLD {
-                while libc::waitpid(-1, ptr::null_mut(), libc::WNOHANG) > 0 {}
-            } else {
-                return Ok(String::new());
-            }
-        }
     }
 }

@@ -323,7 +323,10 @@ mod tests {
         assert_eq!(qualified_reference("busybox"), "docker.io/library/busybox:latest");
         assert_eq!(qualified_reference("busybox:1.36"), "docker.io/library/busybox:1.36");
         assert_eq!(qualified_reference("foo/bar:1"), "docker.io/foo/bar:1");
-        assert_eq!(qualified_reference("registry.k8s.io/e2e-test-images/busybox:1.36.1-1"), "registry.k8s.io/e2e-test-images/busybox:1.36.1-1");
+        assert_eq!(
+            qualified_reference("registry.k8s.io/e2e-test-images/busybox:1.36.1-1"),
+            "registry.k8s.io/e2e-test-images/busybox:1.36.1-1"
+        );
         assert_eq!(qualified_reference("localhost/podspec/pause:1"), "localhost/podspec/pause:1");
         assert_eq!(qualified_reference("localhost:5000/x"), "localhost:5000/x:latest");
     }

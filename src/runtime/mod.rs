@@ -1,7 +1,9 @@
 //! The reference runtime, layer 3: a pod-level part (`kubelet`) over a runtime interface shaped
-//! like the CRI (`cri`), implemented with Linux namespaces (`linux`).
+//! like the CRI (`cri`), implemented with Linux namespaces (`linux`) and, for any CRI runtime,
+//! over the CRI's gRPC API (`cri_grpc`). `cri_log` reads the CRI log format CRI runtimes write.
 
 pub mod cri;
 pub mod cri_grpc;
+pub mod cri_log;
 pub mod kubelet;
 pub mod linux;

@@ -9,9 +9,9 @@ use std::time::Duration;
 use async_trait::async_trait;
 use k8s_openapi::api::core::v1::Pod;
 
+use super::node::Node;
 use crate::api::{ApiError, PodStore, Requester};
 use crate::paths::Paths;
-use super::node::Node;
 use crate::runtime::cri::RuntimeError;
 use crate::runtime::kubelet::{BackoffPolicy, Kubelet, KubeletConfig, KubeletError};
 use crate::runtime::linux::LinuxRuntime;
@@ -65,13 +65,7 @@ impl ReferenceTarget {
             static_pod_dir: Some(static_pod_dir.clone()),
         };
         let kubelet = Kubelet::new(config, node.clone().runtime_service(), node.clone().image_service(), api.clone());
-        Ok(Self {
-            capabilities: [Capability::NodeAccess, Capability::ApiServer].into_iter().collect(),
-            node,
-            kubelet,
-            api,
-            static_pod_dir,
-        })
+        Ok(Self { capabilities: [Capability::NodeAccess, Capability::ApiServer].into_iter().collect(), node, kubelet, api, static_pod_dir })
     }
 
     /// The run's state directory on the node.

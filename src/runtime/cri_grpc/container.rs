@@ -23,8 +23,12 @@ const RESTART_COUNT: &str = "io.kubernetes.container.restartCount";
 
 /// The CRI configuration of a container, as the kubelet's `generateContainerConfig` fills it in.
 pub(super) fn container_config(sandbox: &cri::PodSandboxConfig, config: &ContainerConfig) -> cri::ContainerConfig {
-    let mut labels: HashMap<String, String> =
-        sandbox.labels.iter().filter(|(k, _)| [POD_NAME, POD_NAMESPACE, POD_UID, super::RUN_LABEL].contains(&k.as_str())).map(|(k, v)| (k.clone(), v.clone())).collect();
+    let mut labels: HashMap<String, String> = sandbox
+        .labels
+        .iter()
+        .filter(|(k, _)| [POD_NAME, POD_NAMESPACE, POD_UID, super::RUN_LABEL, super::OWNER_LABEL].contains(&k.as_str()))
+        .map(|(k, v)| (k.clone(), v.clone()))
+        .collect();
     labels.insert(CONTAINER_NAME.into(), config.name.clone());
     let annotations = [(RESTART_COUNT.to_string(), config.attempt.to_string())].into_iter().collect();
     cri::ContainerConfig {
@@ -48,10 +52,7 @@ pub(super) fn container_config(sandbox: &cri::PodSandboxConfig, config: &Contain
         annotations,
         log_path: log_path(config),
         linux: Some(cri::LinuxContainerConfig {
-            security_context: Some(cri::LinuxContainerSecurityContext {
-                namespace_options: Some(pod_namespaces()),
-                ..Default::default()
-            }),
+            security_context: Some(cri::LinuxContainerSecurityContext { namespace_options: Some(pod_namespaces()), ..Default::default() }),
             ..Default::default()
         }),
         ..Default::default()
@@ -64,17 +65,15 @@ fn log_path(config: &ContainerConfig) -> String {
 }
 
 pub(super) async fn create(rt: &CriRuntime, sandbox: &SandboxId, config: &ContainerConfig) -> RuntimeResult<ContainerId> {
-    let sandbox_config = rt.sandboxes.lock().unwrap().get(sandbox).cloned().ok_or_else(|| RuntimeError::SandboxNotFound(sandbox.clone()))?;
+    let sandbox_config =
+        rt.sandboxes.lock().unwrap().get(sandbox).cloned().ok_or_else(|| RuntimeError::SandboxNotFound(sandbox.clone()))?;
     let cri_config = container_config(&sandbox_config, config);
     // The kubelet makes the container's log directory.
     let log_dir = PathBuf::from(&sandbox_config.log_directory).join(&config.name);
     std::fs::create_dir_all(&log_dir).map_err(|e| RuntimeError::io(format!("create {}", log_dir.display()), e))?;
     let operation = format!("CreateContainer {} (attempt {}) in {sandbox}", config.name, config.attempt);
-    let request = cri::CreateContainerRequest {
-        pod_sandbox_id: sandbox.0.clone(),
-        config: Some(cri_config),
-        sandbox_config: Some(sandbox_config),
-    };
+    let request =
+        cri::CreateContainerRequest { pod_sandbox_id: sandbox.0.clone(), config: Some(cri_config), sandbox_config: Some(sandbox_config) };
     let r = call(&operation, rt.client().create_container(request)).await.map_err(|e| e.into_runtime(&operation))?;
     Ok(ContainerId(r.container_id))
 }
@@ -240,7 +239,10 @@ mod tests {
         assert_eq!(c.mounts[0].container_path, "/etc/hosts");
         assert_eq!(c.envs, vec![cri::KeyValue { key: "A".into(), value: "1".into() }]);
         let ns = c.linux.unwrap().security_context.unwrap().namespace_options.unwrap();
-        assert_eq!((ns.network, ns.pid, ns.ipc), (cri::NamespaceMode::Pod as i32, cri::NamespaceMode::Container as i32, cri::NamespaceMode::Pod as i32));
+        assert_eq!(
+            (ns.network, ns.pid, ns.ipc),
+            (cri::NamespaceMode::Pod as i32, cri::NamespaceMode::Container as i32, cri::NamespaceMode::Pod as i32)
+        );
     }
 
     #[test]

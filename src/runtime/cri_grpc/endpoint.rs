@@ -46,7 +46,10 @@ impl Endpoint {
         let socket = self.socket.clone();
         let what = format!("connect to the CRI runtime at {self}");
         if !socket.exists() {
-            return Err(RuntimeError::failed(what, format!("{} does not exist (is the runtime started? see ci/containerd/README.md)", socket.display())));
+            return Err(RuntimeError::failed(
+                what,
+                format!("{} does not exist (is the runtime started? see ci/containerd/README.md)", socket.display()),
+            ));
         }
         tonic::transport::Endpoint::from_static("http://cri.invalid")
             .connect_with_connector(tower::service_fn(move |_: Uri| {

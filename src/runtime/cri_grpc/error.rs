@@ -47,10 +47,7 @@ impl CallError {
 }
 
 /// Makes one CRI call, with podspec's timeout; gives the response's message.
-pub(super) async fn call<T>(
-    operation: &str,
-    fut: impl Future<Output = Result<tonic::Response<T>, Status>>,
-) -> Result<T, CallError> {
+pub(super) async fn call<T>(operation: &str, fut: impl Future<Output = Result<tonic::Response<T>, Status>>) -> Result<T, CallError> {
     match tokio::time::timeout(CALL_TIMEOUT, fut).await {
         Ok(Ok(r)) => Ok(r.into_inner()),
         Ok(Err(s)) => {

@@ -21,7 +21,11 @@ use crate::runtime::cri::{ContainerEvent, ContainerId, ContainerState, SandboxId
 pub const RELIST_PERIOD: Duration = Duration::from_secs(1);
 
 /// Starts the relist, and the event stream where the runtime has one.
-pub(super) fn watch(client: RuntimeServiceClient<Channel>, run_id: String, events: broadcast::Sender<ContainerEvent>) -> Vec<JoinHandle<()>> {
+pub(super) fn watch(
+    client: RuntimeServiceClient<Channel>,
+    run_id: String,
+    events: broadcast::Sender<ContainerEvent>,
+) -> Vec<JoinHandle<()>> {
     vec![tokio::spawn(relist(client.clone(), run_id, events.clone())), tokio::spawn(stream(client, events))]
 }
 
@@ -35,7 +39,8 @@ async fn relist(mut client: RuntimeServiceClient<Channel>, run_id: String, event
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     loop {
         tick.tick().await;
-        let request = cri::ListContainersRequest { filter: Some(cri::ContainerFilter { label_selector: selector.clone(), ..Default::default() }) };
+        let request =
+            cri::ListContainersRequest { filter: Some(cri::ContainerFilter { label_selector: selector.clone(), ..Default::default() }) };
         let list = match tokio::time::timeout(RELIST_PERIOD * 10, client.list_containers(request)).await {
             Ok(Ok(r)) => r.into_inner().containers,
             Ok(Err(e)) => {
@@ -109,7 +114,12 @@ mod tests {
     #[test]
     fn a_relist_turns_changes_of_state_into_events() {
         let before = seen(&[("a", ContainerState::Created), ("b", ContainerState::Running), ("c", ContainerState::Running)]);
-        let now = seen(&[("a", ContainerState::Running), ("b", ContainerState::Exited), ("c", ContainerState::Running), ("d", ContainerState::Exited)]);
+        let now = seen(&[
+            ("a", ContainerState::Running),
+            ("b", ContainerState::Exited),
+            ("c", ContainerState::Running),
+            ("d", ContainerState::Exited),
+        ]);
         let mut events: Vec<String> = changes(&before, &now)
             .into_iter()
             .map(|e| match e {

@@ -13,12 +13,16 @@ use crate::runtime::cri::{ImageInfo, RuntimeError, RuntimeResult};
 
 pub(super) async fn status(rt: &CriRuntime, reference: &str) -> RuntimeResult<ImageInfo> {
     let operation = format!("ImageStatus {reference}");
-    let request = cri::ImageStatusRequest { image: Some(cri::ImageSpec { image: reference.to_string(), ..Default::default() }), verbose: true };
+    let request =
+        cri::ImageStatusRequest { image: Some(cri::ImageSpec { image: reference.to_string(), ..Default::default() }), verbose: true };
     let r = call(&operation, rt.images.clone().image_status(request)).await.map_err(|e| e.into_runtime(&operation))?;
     let Some(image) = r.image else {
         return Err(RuntimeError::ImageNotFound {
             reference: reference.to_string(),
-            reason: format!("the runtime at {} has no such image and podspec never pulls; import it (ci/containerd/start.sh does)", rt.endpoint),
+            reason: format!(
+                "the runtime at {} has no such image and podspec never pulls; import it (ci/containerd/start.sh does)",
+                rt.endpoint
+            ),
         });
     };
     Ok(ImageInfo { reference: reference.to_string(), id: image.id, config: image_config(r.info.get("info").map(String::as_str)) })
@@ -27,7 +31,9 @@ pub(super) async fn status(rt: &CriRuntime, reference: &str) -> RuntimeResult<Im
 /// Every reference the runtime has an image for (CRI `ListImages`: each image's repo tags).
 pub(super) async fn references(rt: &CriRuntime) -> RuntimeResult<BTreeSet<String>> {
     let operation = "ListImages";
-    let r = call(operation, rt.images.clone().list_images(cri::ListImagesRequest { filter: None })).await.map_err(|e| e.into_runtime(operation))?;
+    let r = call(operation, rt.images.clone().list_images(cri::ListImagesRequest { filter: None }))
+        .await
+        .map_err(|e| e.into_runtime(operation))?;
     Ok(r.images.into_iter().flat_map(|i| i.repo_tags).collect())
 }
 

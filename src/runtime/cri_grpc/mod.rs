@@ -145,7 +145,10 @@ impl CriRuntime {
 #[async_trait]
 impl RuntimeService for CriRuntime {
     fn version(&self) -> String {
-        format!("{}/{} (CRI {}, {})", self.version.runtime_name, self.version.runtime_version, self.version.runtime_api_version, self.endpoint)
+        format!(
+            "{}/{} (CRI {}, {})",
+            self.version.runtime_name, self.version.runtime_version, self.version.runtime_api_version, self.endpoint
+        )
     }
 
     async fn run_pod_sandbox(&self, config: &PodSandboxConfig) -> RuntimeResult<SandboxId> {

@@ -46,10 +46,7 @@ pub(super) fn sandbox_config(rt: &CriRuntime, config: &PodSandboxConfig) -> cri:
         log_directory: log_directory.display().to_string(),
         labels,
         linux: Some(cri::LinuxPodSandboxConfig {
-            security_context: Some(cri::LinuxSandboxSecurityContext {
-                namespace_options: Some(pod_namespaces()),
-                ..Default::default()
-            }),
+            security_context: Some(cri::LinuxSandboxSecurityContext { namespace_options: Some(pod_namespaces()), ..Default::default() }),
             ..Default::default()
         }),
         ..Default::default()
