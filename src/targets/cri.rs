@@ -1,14 +1,18 @@
 //! The cri target: the reference target's API, validation, kubelet and static pods, over any CRI
 //! runtime (containerd, CRI-O) reached over its gRPC API v1 instead of the Linux runtime. Only
-//! the node differs (`node::CriNode`); nothing above the runtime interface is copied.
+//! the node differs (`CriHost`, the machine side beside the CRI services); nothing above the
+//! runtime interface is copied.
 
+use std::collections::{BTreeMap, BTreeSet};
 use std::net::Ipv4Addr;
+use std::path::PathBuf;
 use std::sync::Arc;
 
-use super::node::CriNode;
-use super::reference::{ReferenceOptions, ReferenceTarget};
+use async_trait::async_trait;
+
+use super::reference::{NodeHost, NodeRuntime, ReferenceOptions, ReferenceTarget};
 use crate::paths::Paths;
-use crate::runtime::cri::SandboxId;
+use crate::runtime::cri::{ContainerId, RuntimeError, SandboxId};
 use crate::runtime::cri_grpc::{CriRuntime, Endpoint};
 use crate::runtime::linux::process::ProcessId;
 use crate::runtime::linux::state::{self, RunDir};
@@ -24,6 +28,65 @@ pub struct CriOptions {
     /// The node's IP (pods' `status.hostIP`).
     pub node_ip: Ipv4Addr,
     pub reference: ReferenceOptions,
+}
+
+/// The machine side of a node over a CRI runtime: podspec's own state directory for the run
+/// (`<state>/runs/<run>/`: the kubelet's directory, static pods, pod logs; removed by `podspec
+/// clean` after a kill, like the reference's), the node IP, the images the runtime has, and a
+/// crash by the PID the runtime reports.
+pub struct CriHost {
+    runtime: Arc<CriRuntime>,
+    run: RunDir,
+    node_ip: Ipv4Addr,
+    /// The references of the images the runtime had when the run started.
+    images: BTreeSet<String>,
+}
+
+#[async_trait]
+impl NodeHost for CriHost {
+    fn run_dir(&self) -> PathBuf {
+        self.run.path.clone()
+    }
+    fn node_ip(&self) -> Ipv4Addr {
+        self.node_ip
+    }
+    fn check_image(&self, reference: &str) -> Result<(), String> {
+        let qualified = crate::images::archive::qualified_reference(reference);
+        if self.images.contains(&qualified) || self.images.contains(reference) {
+            return Ok(());
+        }
+        Err(format!(
+            "the runtime at {} has no image {qualified} and podspec never pulls (import podspec's images: ci/containerd/start.sh; the runtime has: {})",
+            self.runtime.endpoint(),
+            self.images.iter().cloned().collect::<Vec<_>>().join(", ")
+        ))
+    }
+    async fn kill_main_process(&self, id: &ContainerId) -> Result<(), RuntimeError> {
+        self.runtime.kill_main_process(id).await
+    }
+    fn identity(&self) -> BTreeMap<String, String> {
+        let v = self.runtime.runtime_version();
+        [
+            ("runtime_name", v.runtime_name.clone()),
+            ("runtime_version", v.runtime_version.clone()),
+            ("runtime_api_version", v.runtime_api_version.clone()),
+            ("endpoint", self.runtime.endpoint().to_string()),
+        ]
+        .into_iter()
+        .map(|(k, v)| (k.to_string(), v))
+        .collect()
+    }
+    async fn shutdown(&self) -> Result<(), String> {
+        let result = self.runtime.shutdown().await.map_err(|e| e.to_string());
+        let path = self.run.path.clone();
+        let removed = tokio::task::spawn_blocking(move || RunDir { path }.remove()).await;
+        result?;
+        match removed {
+            Ok(Ok(_)) => Ok(()),
+            Ok(Err(e)) => Err(format!("remove the run's state: {e}")),
+            Err(e) => Err(format!("remove the run's state: {e}")),
+        }
+    }
 }
 
 /// Connects to the CRI runtime and starts podspec's API and kubelet over it.
@@ -49,12 +112,14 @@ pub async fn start(paths: Paths, options: CriOptions) -> TargetResult<ReferenceT
     let images = match runtime.image_references().await {
         Ok(i) => i,
         Err(e) => {
+            let _ = runtime.shutdown().await;
             let _ = run.remove();
             return Err(TargetError::Other(format!("start the cri target: {e}")));
         }
     };
-    let node = Arc::new(CriNode { runtime, run, node_ip: options.node_ip, images });
-    ReferenceTarget::with_node(node, &run_id, options.reference)
+    let host = Arc::new(CriHost { runtime: runtime.clone(), run, node_ip: options.node_ip, images });
+    let node = NodeRuntime { runtime: runtime.clone(), images: runtime, host };
+    ReferenceTarget::on_runtime("cri", &run_id, node, options.reference)
 }
 
 /// This podspec process, as the sandboxes' owner label names it.

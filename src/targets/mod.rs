@@ -1,7 +1,6 @@
 //! Implementations of the Target trait.
 
 pub mod cri;
-pub mod node;
 pub mod podman;
 pub mod reference;
 
