@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
 # Stops the containerd that start.sh started and removes what it held: every pod sandbox and
 # container it still runs (their shims outlive containerd otherwise), containerd itself (by the
-# PID start.sh recorded), and the network namespace `podspec-containerd` with the CNI bridge in
-# it. Images and the content store under /var/lib/podspec-containerd are kept for the next start
-# (`rm -rf /var/lib/podspec-containerd` removes them). Nothing else on the machine is touched.
+# PID start.sh recorded), the network namespace `podspec-containerd` with the CNI bridge in it,
+# and containerd's runtime state under /run/podspec-containerd. Images and the content store
+# under /var/lib/podspec-containerd are kept for the next start (`rm -rf
+# /var/lib/podspec-containerd` removes them). Nothing else on the machine is touched.
 set -euo pipefail
 netns=podspec-containerd
 state=/run/podspec-containerd
@@ -40,3 +41,5 @@ fi
 if ip netns list | grep -qx "$netns\( .*\)\?"; then
   ip netns delete "$netns"
 fi
+# containerd's runtime state (sockets, runc's state, the exported image archives) goes with it.
+rm -rf "$state"
