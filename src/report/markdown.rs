@@ -34,6 +34,10 @@ fn render_into(md: &mut String, record: &RunRecord) -> std::fmt::Result {
     writeln!(md, "# podspec report: {}", inline(&record.target))?;
     writeln!(md)?;
     writeln!(md, "- **Target:** {}", code(&record.target))?;
+    // What the target's system says of itself (a CRI runtime's name, version and endpoint).
+    for (key, value) in &record.target_identity {
+        writeln!(md, "  - {}: {}", inline(key), code(value))?;
+    }
     writeln!(md, "- **podspec:** {}", inline(&record.podspec_version))?;
     writeln!(md, "- **Started:** {}", record.started.format("%Y-%m-%d %H:%M:%S UTC"))?;
     writeln!(md, "- **Duration:** {}", duration(record.duration_ms()))?;

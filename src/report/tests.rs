@@ -368,3 +368,25 @@ fn an_ungated_report_has_no_baseline_field() {
     let text = json::to_string(&sample()).unwrap();
     assert!(!text.contains("baseline"), "{text}");
 }
+
+#[test]
+fn the_target_identity_reaches_json_and_markdown() {
+    let mut record = sample();
+    record.target = "cri".into();
+    record.target_identity = [("runtime_name", "containerd"), ("runtime_version", "1.6.20"), ("endpoint", "unix:///run/c.sock")]
+        .into_iter()
+        .map(|(k, v)| (k.to_string(), v.to_string()))
+        .collect();
+    let dir = scratch_dir("identity");
+    let written = write_all(&record, &dir).unwrap();
+    let value: serde_json::Value = serde_json::from_str(&read(&written.json)).unwrap();
+    assert_eq!(value["target_identity"]["runtime_name"], "containerd");
+    assert_eq!(value["target_identity"]["endpoint"], "unix:///run/c.sock");
+    assert_eq!(json::read(&written.json).unwrap(), record);
+    let md = markdown::render(&record);
+    assert!(md.contains("runtime\\_version: `1.6.20`"), "{md}");
+    std::fs::remove_dir_all(&dir).unwrap();
+    // A target without one writes no key at all (the golden files stay as they are).
+    let plain: serde_json::Value = serde_json::to_value(sample()).unwrap();
+    assert!(plain.get("target_identity").is_none());
+}
