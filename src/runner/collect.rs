@@ -3,7 +3,7 @@
 use std::collections::HashMap;
 use std::io::Write as _;
 use std::path::PathBuf;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 use std::time::Instant;
 
 use cucumber::event::{self, Cucumber, Feature, Rule, Scenario, Step};
@@ -28,14 +28,31 @@ pub struct Collector {
     /// Scenarios counted before this run (skipped ones), for the progress counter.
     offset: usize,
     in_flight: HashMap<ScenarioKey, InFlight>,
-    pub records: Vec<ScenarioRecord>,
+    /// The finished scenarios, shared so that an interrupted run still reports them.
+    pub records: Arc<Mutex<Vec<ScenarioRecord>>>,
     pub parse_errors: Vec<String>,
     progress: bool,
+    /// Counts failed scenarios, for `--fail-fast`.
+    failures: tokio::sync::watch::Sender<usize>,
 }
 
 impl Collector {
     pub fn new(total: usize, offset: usize, progress: bool) -> Self {
-        Self { total, done: 0, offset, in_flight: HashMap::new(), records: Vec::new(), parse_errors: Vec::new(), progress }
+        Self {
+            total,
+            done: 0,
+            offset,
+            in_flight: HashMap::new(),
+            records: Arc::default(),
+            parse_errors: Vec::new(),
+            progress,
+            failures: tokio::sync::watch::channel(0).0,
+        }
+    }
+
+    /// Changes each time a scenario fails.
+    pub fn failures(&self) -> tokio::sync::watch::Receiver<usize> {
+        self.failures.subscribe()
     }
 
     fn key(feature: &gherkin::Feature, scenario: &gherkin::Scenario) -> ScenarioKey {
@@ -125,7 +142,10 @@ impl Collector {
                 let _ = writeln!(err, "           step `{}` (line {}): {}", f.step, f.step_line, f.message.lines().next().unwrap_or(""));
             }
         }
-        self.records.push(record);
+        if record.status == Status::Failed {
+            self.failures.send_modify(|n| *n += 1);
+        }
+        self.records.lock().unwrap().push(record);
     }
 }
 

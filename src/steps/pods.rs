@@ -95,24 +95,41 @@ pub async fn wait_running(world: &PodWorld, name: &str) -> Result<Pod, StepFailu
         let pod = target.get_pod(&r).await?;
         let status = pod.status.clone().unwrap_or_default();
         let phase = status.phase.clone().unwrap_or_default();
-        let waiting: Vec<String> = status
-            .container_statuses
-            .iter()
-            .flatten()
-            .filter(|c| c.state.as_ref().is_none_or(|s| s.running.is_none()))
-            .map(|c| format!("{} ({})", c.name, describe_state(c)))
-            .collect();
+        let waiting = not_running(&status);
         if phase == "Running" && waiting.is_empty() {
             Ok(pod)
         } else {
+            let why = pod_reason(&status);
             Err(StepFailure::mismatch(
-                format!("pod {name:?} is {phase}; not running: {}", waiting.join(", ")),
+                format!("pod {name:?} is {phase}{why}; not running: {}", waiting.join(", ")),
                 "phase Running, every container running",
-                format!("phase {phase}, not running: {}", waiting.join(", ")),
+                format!("phase {phase}{why}, not running: {}", waiting.join(", ")),
             ))
         }
     })
     .await
+}
+
+/// The containers that do not run, each with its state (its waiting reason and message).
+fn not_running(status: &k8s_openapi::api::core::v1::PodStatus) -> Vec<String> {
+    status
+        .container_statuses
+        .iter()
+        .flatten()
+        .filter(|c| c.state.as_ref().is_none_or(|s| s.running.is_none()))
+        .map(|c| format!("{} ({})", c.name, describe_state(c)))
+        .collect()
+}
+
+/// What the pod's status says about why it does not run (its reason and message, as the node
+/// gave them, such as the sandbox's error), or nothing.
+fn pod_reason(status: &k8s_openapi::api::core::v1::PodStatus) -> String {
+    match (status.reason.as_deref(), status.message.as_deref()) {
+        (None, None) => String::new(),
+        (Some(r), None) => format!(" ({r})"),
+        (None, Some(m)) => format!(" ({m})"),
+        (Some(r), Some(m)) => format!(" ({r}: {m})"),
+    }
 }
 
 fn describe_state(c: &k8s_openapi::api::core::v1::ContainerStatus) -> String {
@@ -262,4 +279,28 @@ pub fn manifest_of(step: &Step) -> Option<ManifestRef<'_>> {
         return step.docstring.as_deref().map(ManifestRef::Inline);
     }
     None
+}
+
+#[cfg(test)]
+mod not_running_tests {
+    use k8s_openapi::api::core::v1::{ContainerState, ContainerStateWaiting, ContainerStatus, PodStatus};
+
+    #[test]
+    fn a_pod_that_cannot_start_says_why() {
+        let status = PodStatus {
+            phase: Some("Pending".into()),
+            message: Some("attach pod to the node network: Too many open files (os error 24)".into()),
+            container_statuses: Some(vec![ContainerStatus {
+                name: "a".into(),
+                state: Some(ContainerState {
+                    waiting: Some(ContainerStateWaiting { reason: Some("ContainerCreating".into()), message: None }),
+                    ..Default::default()
+                }),
+                ..Default::default()
+            }]),
+            ..Default::default()
+        };
+        assert_eq!(super::not_running(&status), vec!["a (waiting: ContainerCreating)".to_string()]);
+        assert!(super::pod_reason(&status).contains("Too many open files"), "{}", super::pod_reason(&status));
+    }
 }
