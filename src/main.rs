@@ -40,12 +40,15 @@ enum Command {
     Matrix(MatrixArgs),
     /// Gate an existing report against a baseline of known failures, without running anything.
     Gate(GateArgs),
+    /// List the selected scenarios with their tags and, for the target, whether each would run
+    /// or be skipped and why. Runs nothing.
+    List(ListArgs),
 }
 
 impl Command {
     /// Whether the command drives a target (and so needs root or a user namespace).
     fn needs_privileges(&self) -> bool {
-        !matches!(self, Command::Matrix(_) | Command::Gate(_))
+        !matches!(self, Command::Matrix(_) | Command::Gate(_) | Command::List(_))
     }
 }
 
@@ -57,6 +60,31 @@ struct MatrixArgs {
     /// Where to write matrix.html and matrix.md [default: the deepest directory holding every report]
     #[arg(long, value_name = "DIR")]
     out: Option<PathBuf>,
+}
+
+/// What selects scenarios, shared by `run` and `list`.
+#[derive(clap::Args, Clone)]
+struct SelectArgs {
+    /// A feature file or folder (repeatable).
+    #[arg(long = "features", default_value = "features")]
+    features: Vec<PathBuf>,
+    /// A tag expression, e.g. "@networking and not @slow".
+    #[arg(long)]
+    tags: Option<String>,
+    /// Only the scenarios whose name matches this regular expression.
+    #[arg(long, value_name = "REGEX")]
+    name: Option<String>,
+    /// Let a run that selects no scenario pass (by default it is an input error, exit 2).
+    #[arg(long)]
+    allow_empty: bool,
+}
+
+#[derive(clap::Args)]
+struct ListArgs {
+    #[arg(long, value_enum, default_value = "reference")]
+    target: TargetKind,
+    #[command(flatten)]
+    select: SelectArgs,
 }
 
 #[derive(clap::Args)]
@@ -100,12 +128,8 @@ struct CleanArgs {
 struct RunArgs {
     #[arg(long, value_enum, default_value = "reference")]
     target: TargetKind,
-    /// A feature file or folder (repeatable).
-    #[arg(long = "features", default_value = "features")]
-    features: Vec<PathBuf>,
-    /// A tag expression, e.g. "@networking and not @slow".
-    #[arg(long)]
-    tags: Option<String>,
+    #[command(flatten)]
+    select: SelectArgs,
     #[arg(long, default_value = "reports")]
     report_dir: PathBuf,
     /// How many scenarios run at once.
@@ -123,9 +147,6 @@ struct RunArgs {
     /// run's state directory, removed after the run). The node runs the manifests found there.
     #[arg(long, value_name = "DIR")]
     static_pod_dir: Option<PathBuf>,
-    /// Let a run that selects no scenario pass (by default it is an input error, exit 2).
-    #[arg(long)]
-    allow_empty: bool,
     /// Stop at the first failed scenario; the reports are still written, the rest marked not run.
     #[arg(long)]
     fail_fast: bool,
@@ -229,6 +250,7 @@ async fn other(command: Command) -> anyhow::Result<ExitCode> {
         }
         Command::Matrix(args) => matrix(args),
         Command::Gate(args) => gate(args),
+        Command::List(args) => list(args),
     }
 }
 
@@ -277,15 +299,16 @@ async fn bench(args: BenchArgs) -> anyhow::Result<ExitCode> {
 
 async fn run(args: RunArgs, mut signals: Signals) -> anyhow::Result<ExitCode> {
     let options = RunOptions {
-        features: args.features,
-        tags: args.tags,
+        features: args.select.features,
+        tags: args.select.tags,
+        name: args.select.name,
         report_dir: args.report_dir,
         concurrency: args.concurrency,
         fixtures_dir: args.fixtures,
         timeouts: Timeouts::default(),
         progress: true,
         baseline: args.baseline,
-        allow_empty: args.allow_empty,
+        allow_empty: args.select.allow_empty,
         fail_fast: args.fail_fast,
     };
     if args.static_pod_dir.is_some() && !matches!(args.target, TargetKind::Reference) {
@@ -407,6 +430,48 @@ fn matrix(args: MatrixArgs) -> anyhow::Result<ExitCode> {
     }
     println!("{}", html.display());
     println!("{}", md.display());
+    Ok(ExitCode::SUCCESS)
+}
+
+/// `podspec list`: the selected scenarios, each with its tags and whether the target would run
+/// it; nothing runs and the target is not started.
+fn list(args: ListArgs) -> anyhow::Result<ExitCode> {
+    let (name, capabilities) = match args.target {
+        TargetKind::Reference => ("reference", ReferenceTarget::declared_capabilities()),
+        TargetKind::Podman => ("podman", PodmanTarget::declared_capabilities()),
+    };
+    let options = RunOptions {
+        features: args.select.features,
+        tags: args.select.tags,
+        name: args.select.name,
+        allow_empty: args.select.allow_empty,
+        ..Default::default()
+    };
+    let plan = match runner::list(&options, name, &capabilities) {
+        Ok(p) => p,
+        Err(RunError::Input(errors)) => {
+            for e in errors {
+                eprintln!("podspec: {e}");
+            }
+            return Ok(ExitCode::from(2));
+        }
+        Err(e) => return Err(e.into()),
+    };
+    let all = plan.all();
+    for p in &all {
+        let tags = p.tags.iter().map(|t| format!("@{t}")).collect::<Vec<_>>().join(" ");
+        let verdict = match &p.skip {
+            None => "run".to_string(),
+            Some(why) => format!("skip: {}", report::terminal_safe(why)),
+        };
+        println!("{}:{}\t{}\t{}\t{verdict}", p.key.0.display(), p.key.1, report::terminal_safe(&p.name), tags);
+    }
+    eprintln!(
+        "podspec: {} scenarios selected for {name}: {} would run, {} would be skipped",
+        all.len(),
+        plan.selected.len(),
+        plan.skipped.len()
+    );
     Ok(ExitCode::SUCCESS)
 }
 

@@ -224,3 +224,34 @@ fn a_signal_at_start_leaves_no_state_behind() {
         s.assert_clean();
     }
 }
+
+/// After a run is killed, `podspec clean` returns only once every process of the run is gone,
+/// including what was exec'd into its containers; a killed image build's `.build-*` goes too.
+#[test]
+fn clean_returns_once_every_process_of_a_killed_run_is_gone() {
+    let s = Scratch::new();
+    let marker = format!("marker{}", std::process::id());
+    s.feature(
+        "slow.feature",
+        &format!(
+            "Feature: Slow\n  Scenario: Holds a pod\n    Given a running pod from fixture \"shared-emptydir.yaml\"\n    Then running \"sleep 30; echo {marker}\" in container \"writer\" of pod \"shared-emptydir\" succeeds\n"
+        ),
+    );
+    let data = s.path().join("data");
+    let mut child =
+        s.spawn_run(&["--report-dir", "out"]).env("PODSPEC_DATA_DIR", &data).stdout(Stdio::null()).stderr(Stdio::null()).spawn().unwrap();
+    let deadline = Instant::now() + Duration::from_secs(90);
+    while processes_mentioning(&marker).is_empty() {
+        assert!(Instant::now() < deadline, "the exec never started");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    child.kill().unwrap();
+    child.wait().unwrap();
+    // What a build killed half-way leaves.
+    fs::create_dir_all(data.join("images/.build-podspec_busybox-999999/rootfs/bin")).unwrap();
+    s.podspec().arg("clean").env("PODSPEC_DATA_DIR", &data).assert().code(0);
+    let left = processes_mentioning(&marker);
+    assert!(left.is_empty(), "processes outlived clean: {left:?}");
+    assert!(!data.join("images/.build-podspec_busybox-999999").exists(), "the killed build's directory is still there");
+    s.assert_clean();
+}

@@ -370,6 +370,13 @@ pub(crate) fn one_line(text: &str) -> String {
     text.split(['\n', '\r']).map(str::trim).filter(|l| !l.is_empty()).collect::<Vec<_>>().join(" ")
 }
 
+/// `text` safe to print on a terminal: every control character (ESC, CR, BEL, ...) but the
+/// newline is shown as a visible `\u{..}` escape, so a scenario name or step text cannot move
+/// the cursor, recolour or rewrite what was printed.
+pub fn terminal_safe(text: &str) -> String {
+    visible_chars(text, |c| c == '\n' || !c.is_control())
+}
+
 /// `text` with every character that `keep` refuses replaced by a visible
 /// `\u{..}` escape (e.g. the ESC of terminal colours in captured output).
 pub(crate) fn visible_chars(text: &str, keep: impl Fn(char) -> bool) -> String {

@@ -10,7 +10,7 @@ use cucumber::event::{self, Cucumber, Feature, Rule, Scenario, Step};
 use cucumber::gherkin;
 use cucumber::{cli, parser, Event, Writer};
 
-use crate::report::{Failure, ScenarioRecord, Status};
+use crate::report::{terminal_safe, Failure, ScenarioRecord, Status};
 use crate::steps::PodWorld;
 
 /// Identifies a scenario: its file and the line of its keyword.
@@ -136,10 +136,15 @@ impl Collector {
             let _ = writeln!(
                 err,
                 "[{n:>3}/{}] {mark} {}:{}  {} ({} ms)",
-                self.total, record.feature_path, record.line, record.name, duration_ms
+                self.total,
+                terminal_safe(&record.feature_path),
+                record.line,
+                terminal_safe(&record.name),
+                duration_ms
             );
             if let Some(f) = &record.failure {
-                let _ = writeln!(err, "           step `{}` (line {}): {}", f.step, f.step_line, f.message.lines().next().unwrap_or(""));
+                let first = f.message.lines().next().unwrap_or("");
+                let _ = writeln!(err, "           step `{}` (line {}): {}", terminal_safe(&f.step), f.step_line, terminal_safe(first));
             }
         }
         if record.status == Status::Failed {

@@ -6,22 +6,23 @@
 
 mod collect;
 pub mod features;
+pub mod select;
 
 use std::collections::HashSet;
 use std::path::PathBuf;
 use std::sync::Arc;
 
 use cucumber::gherkin;
-use cucumber::tag::Ext as _;
 use cucumber::World as _;
 use futures::FutureExt as _;
 
 use crate::report::{self, RunRecord, ScenarioRecord, Status};
 use crate::steps::{self, PodWorld, StepContext, Timeouts};
-use crate::target::{Capability, Target};
+use crate::target::Target;
 
 use self::collect::{all_tags, Collector, ScenarioKey};
 use self::features::FeatureFile;
+pub use self::select::{Planned, Selection};
 
 #[derive(Debug, Clone, Default)]
 pub struct RunOptions {
@@ -40,6 +41,8 @@ pub struct RunOptions {
     pub allow_empty: bool,
     /// Stop at the first failed scenario; the rest are reported as not run (`--fail-fast`).
     pub fail_fast: bool,
+    /// Select only the scenarios whose name this regular expression matches (`--name`).
+    pub name: Option<String>,
 }
 
 /// Why a run stopped before its end.
@@ -70,17 +73,34 @@ pub enum RunError {
     Report(#[from] report::ReportError),
 }
 
+/// The scenarios a run would select and skip, for a target known only by name and
+/// capabilities: features are found and parsed, nothing is started or run (`podspec list`).
+pub fn list(
+    options: &RunOptions,
+    target: &str,
+    capabilities: &std::collections::BTreeSet<crate::target::Capability>,
+) -> Result<Selection, RunError> {
+    let paths = features::find(&options.features).map_err(RunError::Input)?;
+    let (files, errors) = features::parse(&paths);
+    if !errors.is_empty() {
+        return Err(RunError::Input(errors));
+    }
+    select::select(&files, options, target, capabilities)
+}
+
 /// Parses and checks the features without running anything.
 pub fn prepare(options: &RunOptions, target: &dyn Target) -> Result<Vec<FeatureFile>, RunError> {
     let paths = features::find(&options.features).map_err(RunError::Input)?;
-    let files = features::parse(&paths).map_err(RunError::Input)?;
-    features::check(&files, &options.fixtures_dir, target).map_err(RunError::Input)?;
-    Ok(files)
-}
-
-/// What a scenario needs that the target lacks, if anything.
-fn missing_capability(tags: &[String], target: &dyn Target) -> Option<Capability> {
-    tags.iter().filter_map(|t| Capability::from_tag(t)).find(|c| !target.capabilities().contains(c))
+    // Every file that parsed is still checked, so that one run reports every input error.
+    let (files, mut errors) = features::parse(&paths);
+    if let Err(more) = features::check(&files, &options.fixtures_dir, target) {
+        errors.extend(more);
+    }
+    if errors.is_empty() {
+        Ok(files)
+    } else {
+        Err(RunError::Input(errors))
+    }
 }
 
 pub async fn run(options: &RunOptions, target: Arc<dyn Target>) -> Result<RunRecord, RunError> {
@@ -102,33 +122,27 @@ pub async fn run_until(
         None => None,
     };
     let files = prepare(options, target.as_ref())?;
-    let tag_filter: Option<gherkin::tagexpr::TagOperation> = match &options.tags {
-        Some(expr) => Some(expr.parse().map_err(|e| RunError::Input(vec![format!("--tags {expr:?}: {e}")]))?),
-        None => None,
-    };
-
-    // Select, and decide what is skipped.
-    let mut selected: HashSet<ScenarioKey> = HashSet::new();
-    let mut skipped: Vec<ScenarioRecord> = Vec::new();
-    for f in &files {
-        for (rule, scenario) in features::scenarios(&f.feature) {
-            let tags = all_tags(&f.feature, rule, scenario);
-            if tag_filter.as_ref().is_some_and(|op| !op.eval(tags.iter())) {
-                continue;
-            }
-            if let Some(cap) = missing_capability(&tags, target.as_ref()) {
-                let reason = format!("target {} has {} (scenario tag @{cap})", target.name(), cap.meaning());
-                skipped.push(unrun_record(f, rule, scenario, Status::Skipped, reason));
-                continue;
-            }
-            selected.insert((f.path.clone(), scenario.position.line));
-        }
-    }
+    let Selection { selected, skipped, .. } = select::select(&files, options, target.name(), target.capabilities())?;
+    let selected: HashSet<ScenarioKey> = selected.into_iter().map(|p| p.key).collect();
+    let skipped: Vec<ScenarioRecord> = skipped
+        .into_iter()
+        .map(|p| {
+            let f = &files[p.file];
+            let (rule, scenario) = features::scenarios(&f.feature)[p.index];
+            unrun_record(f, rule, scenario, Status::Skipped, p.skip.unwrap_or_default())
+        })
+        .collect();
     let total = selected.len() + skipped.len();
     if options.progress {
         eprintln!("podspec: running {} scenarios against {} ({} skipped)", selected.len(), target.name(), skipped.len());
         for s in &skipped {
-            eprintln!("[  -/{total}] skip {}:{}  {}: {}", s.feature_path, s.line, s.name, s.reason.as_deref().unwrap_or(""));
+            eprintln!(
+                "[  -/{total}] skip {}:{}  {}: {}",
+                report::terminal_safe(&s.feature_path),
+                s.line,
+                report::terminal_safe(&s.name),
+                report::terminal_safe(s.reason.as_deref().unwrap_or(""))
+            );
         }
     }
 

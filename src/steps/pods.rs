@@ -22,11 +22,31 @@ pub fn docstring_source(file: &str, step: &Step) -> Source {
     Source { file: file.into(), first_line: step.position.line + 1 }
 }
 
+/// The file of fixture `name` under `<fixtures>/pods/`. A name must stay inside that folder: an
+/// absolute path, a `..`, or a link that leads outside is refused, and nothing is opened.
+pub fn fixture_path(fixtures_dir: &std::path::Path, name: &str) -> Result<std::path::PathBuf, String> {
+    use std::path::Component;
+    let pods = fixtures_dir.join("pods");
+    let outside = || format!("fixture {name:?} is not a file under {}: fixture names stay inside it", pods.display());
+    let rel = std::path::Path::new(name);
+    if name.is_empty() || !rel.components().all(|c| matches!(c, Component::Normal(_))) {
+        return Err(outside());
+    }
+    let path = pods.join(rel);
+    // A link inside the folder may not lead out of it either.
+    if let (Ok(real), Ok(root)) = (std::fs::canonicalize(&path), std::fs::canonicalize(&pods)) {
+        if !real.starts_with(&root) {
+            return Err(outside());
+        }
+    }
+    Ok(path)
+}
+
 /// Reads, checks and names a pod for this scenario.
 pub fn load(world: &PodWorld, manifest: ManifestRef<'_>, rename: Option<&str>, step: &Step) -> Result<Pod, StepFailure> {
     let mut pod = match manifest {
         ManifestRef::Fixture(file) => {
-            let path = world.ctx.fixtures_dir.join("pods").join(file);
+            let path = fixture_path(&world.ctx.fixtures_dir, file).map_err(StepFailure::new)?;
             manifest::load_pod_file(&path).map_err(|e| StepFailure::new(e.to_string()))?
         }
         ManifestRef::Inline(text) => {
@@ -302,5 +322,15 @@ mod not_running_tests {
         };
         assert_eq!(super::not_running(&status), vec!["a (waiting: ContainerCreating)".to_string()]);
         assert!(super::pod_reason(&status).contains("Too many open files"), "{}", super::pod_reason(&status));
+    }
+
+    #[test]
+    fn fixture_names_stay_inside_the_fixtures_pods_folder() {
+        let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures");
+        assert!(super::fixture_path(&dir, "two-containers.yaml").is_ok());
+        for bad in ["../../../../../../etc/passwd", "/etc/shadow", "a/../../x.yaml", "", "."] {
+            let e = super::fixture_path(&dir, bad).unwrap_err();
+            assert!(e.contains("fixture names stay inside it") && !e.contains("root:"), "{bad}: {e}");
+        }
     }
 }

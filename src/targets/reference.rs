@@ -36,6 +36,11 @@ pub struct ReferenceTarget {
 }
 
 impl ReferenceTarget {
+    /// What the reference target can do, known without starting it (for `podspec list`).
+    pub fn declared_capabilities() -> BTreeSet<Capability> {
+        [Capability::NodeAccess, Capability::ApiServer].into_iter().collect()
+    }
+
     /// Starts a node of its own for this run.
     pub async fn start(paths: Paths) -> TargetResult<Self> {
         Self::start_with(paths, ReferenceOptions::default()).await
@@ -59,13 +64,7 @@ impl ReferenceTarget {
         };
         let kubelet =
             Kubelet::new(config, runtime.clone() as Arc<dyn RuntimeService>, runtime.clone() as Arc<dyn ImageService>, api.clone());
-        Ok(Self {
-            capabilities: [Capability::NodeAccess, Capability::ApiServer].into_iter().collect(),
-            runtime,
-            kubelet,
-            api,
-            static_pod_dir,
-        })
+        Ok(Self { capabilities: Self::declared_capabilities(), runtime, kubelet, api, static_pod_dir })
     }
 
     /// The run's state directory on the node.

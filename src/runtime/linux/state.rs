@@ -114,21 +114,58 @@ fn lock_runs(state_dir: &Path) -> std::io::Result<nix::fcntl::Flock<fs::File>> {
 
 fn remove_run(path: &Path) -> std::io::Result<CleanReport> {
     let mut report = CleanReport { runs: vec![path.to_path_buf()], ..Default::default() };
-    for p in recorded(&path.join("procs")) {
+    let procs = recorded(&path.join("procs"));
+    // The PID namespaces of the run's containers: what was exec'd into a container lives there
+    // without a record, and dies with the namespace's first process.
+    let namespaces = container_pid_namespaces(&procs);
+    for p in &procs {
         if p.signal(Signal::SIGKILL) {
             report.processes += 1;
         }
     }
-    wait_gone(&recorded(&path.join("procs")));
+    wait_gone(&procs, &namespaces)?;
     report.mounts = unmount_under(path);
     fs::remove_dir_all(path).or_else(|e| if e.kind() == std::io::ErrorKind::NotFound { Ok(()) } else { Err(e) })?;
     Ok(report)
 }
 
-fn wait_gone(procs: &[ProcessId]) {
-    for _ in 0..200 {
-        if procs.iter().all(|p| !p.is_alive()) {
-            return;
+fn pid_namespace(pid: i32) -> Option<PathBuf> {
+    fs::read_link(format!("/proc/{pid}/ns/pid")).ok()
+}
+
+/// The PID namespaces of `procs` other than this process's own.
+fn container_pid_namespaces(procs: &[ProcessId]) -> Vec<PathBuf> {
+    let own = pid_namespace(std::process::id() as i32);
+    let mut found: Vec<PathBuf> = procs.iter().filter_map(|p| pid_namespace(p.pid)).filter(|ns| Some(ns) != own.as_ref()).collect();
+    found.sort();
+    found.dedup();
+    found
+}
+
+/// Processes (not zombies) in any of `namespaces`.
+fn members_of(namespaces: &[PathBuf]) -> Vec<i32> {
+    if namespaces.is_empty() {
+        return Vec::new();
+    }
+    let Ok(entries) = fs::read_dir("/proc") else { return Vec::new() };
+    entries
+        .filter_map(Result::ok)
+        .filter_map(|e| e.file_name().to_str()?.parse::<i32>().ok())
+        .filter(|&pid| pid_namespace(pid).is_some_and(|ns| namespaces.contains(&ns)) && ProcessId::of(pid).is_some())
+        .collect()
+}
+
+/// Returns once every process of the run is gone: those recorded, and every process in their
+/// containers' PID namespaces. Gives up, saying which remain, after 10 s.
+fn wait_gone(procs: &[ProcessId], namespaces: &[PathBuf]) -> std::io::Result<()> {
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    loop {
+        let alive: Vec<i32> = procs.iter().filter(|p| p.is_alive()).map(|p| p.pid).chain(members_of(namespaces)).collect();
+        if alive.is_empty() {
+            return Ok(());
+        }
+        if std::time::Instant::now() > deadline {
+            return Err(std::io::Error::other(format!("processes of the run still alive after 10 s: {alive:?}")));
         }
         std::thread::sleep(std::time::Duration::from_millis(5));
     }
