@@ -187,6 +187,9 @@ pub async fn run_runtime(
             namespace: namespace.clone(),
             uid: format!("{namespace}-{i}"),
             hostname: format!("bench-{i}"),
+            namespaces: Default::default(),
+            sysctls: vec![],
+            privileged: false,
         };
         let t = Instant::now();
         let sandbox = runtime.run_pod_sandbox(&config).await?;
@@ -203,6 +206,8 @@ pub async fn run_runtime(
                     env: vec![],
                     working_dir: None,
                     mounts: vec![],
+                    security: Default::default(),
+                    resources: Default::default(),
                 };
                 images.image_status(&c.image).await?;
                 let id = runtime.create_container(&sandbox, &c).await?;

@@ -98,7 +98,10 @@ pub async fn start(paths: Paths, options: CriOptions) -> TargetResult<ReferenceT
         .map_err(|e| TargetError::Other(format!("create the run's state directory under {}: {e}", paths.state_dir.display())))?;
     let log_root = run.path.join("logs");
     let runtime = match CriRuntime::connect(options.endpoint.clone(), &run_id, &owner(), &log_root).await {
-        Ok(r) => Arc::new(r),
+        Ok(mut r) => {
+            r.set_node_ip(options.node_ip);
+            Arc::new(r)
+        }
         Err(e) => {
             let _ = run.remove();
             return Err(TargetError::Other(format!("start the cri target: {e}")));

@@ -12,9 +12,12 @@ use chrono::{DateTime, Utc};
 use k8s_cri::v1 as cri;
 
 use super::error::call;
-use super::sandbox::{pod_namespaces, POD_NAME, POD_NAMESPACE, POD_UID};
+use super::sandbox::{namespace_option, POD_NAME, POD_NAMESPACE, POD_UID};
 use super::CriRuntime;
-use crate::runtime::cri::{ContainerConfig, ContainerId, ContainerState, ContainerStatus, RuntimeError, RuntimeResult, SandboxId};
+use crate::runtime::cri::{
+    ContainerConfig, ContainerId, ContainerState, ContainerStatus, LinuxContainerResources, LinuxContainerSecurity, RuntimeError,
+    RuntimeResult, SandboxId,
+};
 
 /// The kubelet's label naming the container (pkg/kubelet/types/labels.go).
 const CONTAINER_NAME: &str = "io.kubernetes.container.name";
@@ -52,9 +55,62 @@ pub(super) fn container_config(sandbox: &cri::PodSandboxConfig, config: &Contain
         annotations,
         log_path: log_path(config),
         linux: Some(cri::LinuxContainerConfig {
-            security_context: Some(cri::LinuxContainerSecurityContext { namespace_options: Some(pod_namespaces()), ..Default::default() }),
+            security_context: Some(security(&config.security)),
+            resources: Some(resources(&config.resources)),
+        }),
+        ..Default::default()
+    }
+}
+
+/// The container's security context in the CRI's terms (capability names as Kubernetes writes
+/// them; the runtime adds `CAP_`).
+fn security(s: &LinuxContainerSecurity) -> cri::LinuxContainerSecurityContext {
+    cri::LinuxContainerSecurityContext {
+        capabilities: Some(cri::Capability {
+            add_capabilities: s.add_capabilities.clone(),
+            drop_capabilities: s.drop_capabilities.clone(),
             ..Default::default()
         }),
+        privileged: s.privileged,
+        namespace_options: Some(namespace_option(&s.namespaces)),
+        run_as_user: s.run_as_user.map(|value| cri::Int64Value { value }),
+        run_as_group: s.run_as_group.map(|value| cri::Int64Value { value }),
+        readonly_rootfs: s.readonly_rootfs,
+        supplemental_groups: s.supplemental_groups.clone(),
+        no_new_privs: s.no_new_privs,
+        // The kubelet sends /proc's masked and read-only paths; the runtime applies what it is sent.
+        masked_paths: if s.privileged { vec![] } else { MASKED_PATHS.iter().map(|p| p.to_string()).collect() },
+        readonly_paths: if s.privileged { vec![] } else { READONLY_PATHS.iter().map(|p| p.to_string()).collect() },
+        ..Default::default()
+    }
+}
+
+/// What the kubelet masks in a container that is not privileged (procMount Default;
+/// pkg/securitycontext/util.go: defaultMaskedPaths).
+const MASKED_PATHS: &[&str] = &[
+    "/proc/asound",
+    "/proc/acpi",
+    "/proc/kcore",
+    "/proc/keys",
+    "/proc/latency_stats",
+    "/proc/timer_list",
+    "/proc/timer_stats",
+    "/proc/sched_debug",
+    "/proc/scsi",
+    "/sys/firmware",
+    "/sys/devices/virtual/powercap",
+];
+
+/// What the kubelet makes read-only (pkg/securitycontext/util.go: defaultReadonlyPaths).
+const READONLY_PATHS: &[&str] = &["/proc/bus", "/proc/fs", "/proc/irq", "/proc/sys", "/proc/sysrq-trigger"];
+
+/// The container's resources in the CRI's terms (0: not set).
+fn resources(r: &LinuxContainerResources) -> cri::LinuxContainerResources {
+    cri::LinuxContainerResources {
+        cpu_period: r.cpu_period,
+        cpu_quota: r.cpu_quota.unwrap_or(0),
+        cpu_shares: r.cpu_shares.map_or(0, |s| s as i64),
+        memory_limit_in_bytes: r.memory_limit_bytes.unwrap_or(0),
         ..Default::default()
     }
 }
@@ -226,6 +282,13 @@ mod tests {
             env: vec![("A".into(), "1".into())],
             working_dir: None,
             mounts: vec![Mount { source: "/node/pods/u1/etc-hosts".into(), destination: "/etc/hosts".into(), readonly: false, file: true }],
+            security: LinuxContainerSecurity {
+                drop_capabilities: vec!["ALL".into()],
+                run_as_user: Some(1000),
+                readonly_rootfs: true,
+                ..Default::default()
+            },
+            resources: LinuxContainerResources { memory_limit_bytes: Some(64 << 20), cpu_period: 100_000, ..Default::default() },
         };
         let c = container_config(&sandbox(), &config);
         assert_eq!(c.metadata, Some(cri::ContainerMetadata { name: "app".into(), attempt: 2 }));
@@ -238,7 +301,15 @@ mod tests {
         assert_eq!(c.mounts[0].host_path, "/node/pods/u1/etc-hosts");
         assert_eq!(c.mounts[0].container_path, "/etc/hosts");
         assert_eq!(c.envs, vec![cri::KeyValue { key: "A".into(), value: "1".into() }]);
-        let ns = c.linux.unwrap().security_context.unwrap().namespace_options.unwrap();
+        let linux = c.linux.unwrap();
+        let sc = linux.security_context.unwrap();
+        assert_eq!(sc.capabilities.unwrap().drop_capabilities, vec!["ALL"]);
+        assert_eq!(sc.run_as_user, Some(cri::Int64Value { value: 1000 }));
+        assert_eq!(sc.run_as_group, None);
+        assert!(sc.readonly_rootfs);
+        let r = linux.resources.unwrap();
+        assert_eq!((r.memory_limit_in_bytes, r.cpu_period, r.cpu_quota), (64 << 20, 100_000, 0));
+        let ns = sc.namespace_options.unwrap();
         assert_eq!(
             (ns.network, ns.pid, ns.ipc),
             (cri::NamespaceMode::Pod as i32, cri::NamespaceMode::Container as i32, cri::NamespaceMode::Pod as i32)

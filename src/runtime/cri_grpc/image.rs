@@ -50,6 +50,7 @@ fn image_config(info: Option<&str>) -> ImageConfig {
         entrypoint: strings("Entrypoint"),
         cmd: strings("Cmd"),
         working_dir: config["WorkingDir"].as_str().filter(|s| !s.is_empty()).map(str::to_string),
+        user: config["User"].as_str().filter(|s| !s.is_empty()).map(str::to_string),
     }
 }
 

@@ -57,6 +57,8 @@ pub struct CriRuntime {
     version: RuntimeVersion,
     run_id: String,
     owner: String,
+    /// The pods' IP when they share the node's network (the runtime gives them none).
+    node_ip: std::net::Ipv4Addr,
     /// Where the pods' log directories go (the kubelet's `/var/log/pods`).
     log_root: PathBuf,
     /// The sandbox configurations sent, which `CreateContainer` sends again.
@@ -90,6 +92,7 @@ impl CriRuntime {
             version,
             run_id: run_id.to_string(),
             owner: owner.to_string(),
+            node_ip: std::net::Ipv4Addr::UNSPECIFIED,
             log_root: log_root.to_path_buf(),
             sandboxes: Mutex::default(),
             events,
@@ -98,6 +101,11 @@ impl CriRuntime {
         let watchers = events::watch(rt.runtime.clone(), rt.run_id.clone(), rt.events.clone());
         *rt.watchers.lock().unwrap() = watchers;
         Ok(rt)
+    }
+
+    /// The node's IP, which pods in the node's network have (`hostNetwork`).
+    pub fn set_node_ip(&mut self, ip: std::net::Ipv4Addr) {
+        self.node_ip = ip;
     }
 
     pub fn endpoint(&self) -> &Endpoint {

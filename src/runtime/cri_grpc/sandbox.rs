@@ -9,22 +9,21 @@ use k8s_cri::v1 as cri;
 
 use super::error::call;
 use super::{CriRuntime, OWNER_LABEL, RUN_LABEL};
-use crate::runtime::cri::{PodSandboxConfig, PodSandboxStatus, RuntimeError, RuntimeResult, SandboxId};
+use crate::runtime::cri::{NamespaceMode, NamespaceOptions, PodSandboxConfig, PodSandboxStatus, RuntimeError, RuntimeResult, SandboxId};
 
 /// The kubelet's labels of a pod's sandbox and containers (pkg/kubelet/types/labels.go).
 pub(super) const POD_NAME: &str = "io.kubernetes.pod.name";
 pub(super) const POD_NAMESPACE: &str = "io.kubernetes.pod.namespace";
 pub(super) const POD_UID: &str = "io.kubernetes.pod.uid";
 
-/// The namespaces of a pod without hostNetwork, hostPID or hostIPC: network and IPC shared by
-/// the pod, PID per container.
-pub(super) fn pod_namespaces() -> cri::NamespaceOption {
-    cri::NamespaceOption {
-        network: cri::NamespaceMode::Pod as i32,
-        pid: cri::NamespaceMode::Container as i32,
-        ipc: cri::NamespaceMode::Pod as i32,
-        ..Default::default()
-    }
+/// The interface's namespace options in the CRI's terms.
+pub(super) fn namespace_option(ns: &NamespaceOptions) -> cri::NamespaceOption {
+    let mode = |m: NamespaceMode| match m {
+        NamespaceMode::Pod => cri::NamespaceMode::Pod as i32,
+        NamespaceMode::Container => cri::NamespaceMode::Container as i32,
+        NamespaceMode::Node => cri::NamespaceMode::Node as i32,
+    };
+    cri::NamespaceOption { network: mode(ns.network), pid: mode(ns.pid), ipc: mode(ns.ipc), ..Default::default() }
 }
 
 /// The CRI configuration of a sandbox, as the kubelet's `generatePodSandboxConfig` fills it in.
@@ -42,11 +41,17 @@ pub(super) fn sandbox_config(rt: &CriRuntime, config: &PodSandboxConfig) -> cri:
             namespace: config.namespace.clone(),
             attempt: 0,
         }),
-        hostname: config.hostname.clone(),
+        // The kubelet names only a sandbox with a UTS namespace of its own (not hostNetwork).
+        hostname: if config.namespaces.network == NamespaceMode::Node { String::new() } else { config.hostname.clone() },
         log_directory: log_directory.display().to_string(),
         labels,
         linux: Some(cri::LinuxPodSandboxConfig {
-            security_context: Some(cri::LinuxSandboxSecurityContext { namespace_options: Some(pod_namespaces()), ..Default::default() }),
+            security_context: Some(cri::LinuxSandboxSecurityContext {
+                namespace_options: Some(namespace_option(&config.namespaces)),
+                privileged: config.privileged,
+                ..Default::default()
+            }),
+            sysctls: config.sysctls.iter().cloned().collect(),
             ..Default::default()
         }),
         ..Default::default()
@@ -54,6 +59,14 @@ pub(super) fn sandbox_config(rt: &CriRuntime, config: &PodSandboxConfig) -> cri:
 }
 
 pub(super) async fn run(rt: &CriRuntime, config: &PodSandboxConfig) -> RuntimeResult<SandboxId> {
+    // A CRI runtime's node is this machine: its IPC namespace is the machine's own, and what a
+    // pod leaves there (SysV objects) would outlive the run. podspec never touches the machine.
+    if config.namespaces.ipc == NamespaceMode::Node {
+        return Err(RuntimeError::failed(
+            format!("RunPodSandbox {}/{}", config.namespace, config.name),
+            "podspec refuses hostIPC on a CRI runtime: the node's IPC namespace is this machine's own, and podspec never changes the machine",
+        ));
+    }
     let cri_config = sandbox_config(rt, config);
     // The kubelet makes the pod's log directory before it asks for the sandbox.
     std::fs::create_dir_all(&cri_config.log_directory)
@@ -100,6 +113,13 @@ pub(super) async fn status(rt: &CriRuntime, id: &SandboxId) -> RuntimeResult<Pod
     };
     let status = r.status.ok_or_else(|| RuntimeError::failed(&operation, "the runtime answered without a status"))?;
     let ip_text = status.network.map(|n| n.ip).unwrap_or_default();
+    let host_network =
+        status.linux.and_then(|l| l.namespaces).and_then(|n| n.options).is_some_and(|o| o.network == cri::NamespaceMode::Node as i32);
+    if ip_text.is_empty() && host_network {
+        // A sandbox in the node's network has no IP of its own: the pod's is the node's, as
+        // the kubelet reports it.
+        return Ok(PodSandboxStatus { id: id.clone(), ready: status.state == cri::PodSandboxState::SandboxReady as i32, ip: rt.node_ip });
+    }
     let ip: Ipv4Addr = ip_text
         .parse()
         .map_err(|_| RuntimeError::failed(&operation, format!("the sandbox has no IPv4 address (network.ip {ip_text:?})")))?;
