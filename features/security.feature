@@ -180,7 +180,7 @@ Feature: A container is confined as Kubernetes confines it by default
     Then running "cat /sys/fs/cgroup/memory/memory.limit_in_bytes 2>/dev/null || cat /sys/fs/cgroup/memory.max" in container "app" of pod "limits" prints "67108864"
     And running "(cat /sys/fs/cgroup/memory/memory.limit_in_bytes 2>/dev/null || cat /sys/fs/cgroup/memory.max) | grep -c '^67108864$' || true" in container "other" of pod "limits" prints "0"
     And running "cat /sys/fs/cgroup/cpu/cpu.cfs_quota_us 2>/dev/null || cut -d' ' -f1 /sys/fs/cgroup/cpu.max" in container "app" of pod "limits" prints "50000"
-    And running "echo 1 > /sys/fs/cgroup/memory/memory.limit_in_bytes 2>/dev/null || echo 1 > /sys/fs/cgroup/memory.max" in container "app" of pod "limits" fails with "Read-only file system"
+    And running "f=/sys/fs/cgroup/memory/memory.limit_in_bytes; [ -e $f ] || f=/sys/fs/cgroup/memory.max; echo 1 > $f" in container "app" of pod "limits" fails with "Read-only file system"
     And running "dirname $(awk -F: '$2 ~ /^memory$/ {m = $3} $1 == 0 {u = $3} END {print (m ? m : u)}' /proc/self/cgroup)" prints the same in every container of pod "limits"
     And running "dirname $(awk -F: '$2 ~ /^memory$/ {m = $3} $1 == 0 {u = $3} END {print (m ? m : u)}' /proc/self/cgroup)" in pods "limits" and "another" prints different values
 
