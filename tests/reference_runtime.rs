@@ -8,6 +8,10 @@ use podspec::paths::Paths;
 use podspec::target::{PodRef, Target};
 use podspec::targets::ReferenceTarget;
 
+/// The tests start a reference node each; one at a time (two started in the same millisecond of
+/// one process would share a run id).
+static SERIAL: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
+
 fn paths() -> Paths {
     std::env::set_var("PODSPEC_SHIM", env!("CARGO_BIN_EXE_podspec-shim"));
     std::env::set_var("PODSPEC_AGENT", env!("CARGO_BIN_EXE_podspec-agent"));
@@ -37,6 +41,7 @@ async fn wait_running(t: &ReferenceTarget, p: &PodRef) -> Pod {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_pod_runs_execs_and_leaves_nothing_behind() {
+    let _serial = SERIAL.lock().await;
     let target = ReferenceTarget::start(paths()).await.expect("reference node starts");
     let run_dir = target.run_dir();
     let p = PodRef { namespace: "smoke".into(), name: "web".into() };
@@ -59,6 +64,7 @@ async fn a_pod_runs_execs_and_leaves_nothing_behind() {
 /// machine's; a pod's cgroups are inside the run's subtree, which the run's end removes.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn host_namespaces_are_the_nodes_own_and_cgroups_go_with_the_run() {
+    let _serial = SERIAL.lock().await;
     let target = ReferenceTarget::start(paths()).await.expect("reference node starts");
     let run_id = target.run_dir().file_name().unwrap().to_string_lossy().into_owned();
     let run_cgroups = podspec::runtime::linux::cgroup::Cgroup::for_run(&run_id);
