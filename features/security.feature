@@ -140,7 +140,9 @@ Feature: A container is confined as Kubernetes confines it by default
     And running "hostname" in container "app" of pod "host" prints "host"
 
   # manage-resources-containers/: "The memory limit defines a memory limit for that cgroup";
-  # the CPU limit is a CFS quota per 100 ms period. Each container's cgroup is inside its pod's.
+  # the CPU limit is a CFS quota per 100 ms period. Each container has a cgroup of its own (the
+  # container without limits reads none), inside a cgroup of its pod's that another pod does
+  # not share. The cgroup lines read the memory controller's (v1) or the unified one (v2).
   Scenario: A container is in a cgroup of its own in its pod's, with its limits
     Given a running pod "limits":
       """
@@ -158,11 +160,29 @@ Feature: A container is confined as Kubernetes confines it by default
             limits:
               memory: 64Mi
               cpu: 500m
+        - name: other
+          image: busybox:1.36
+          command: ["sleep", "3600"]
       """
-    Then running "grep -cE '^[0-9]+:(memory)?:/.*podspec/[^/]+/pod[0-9a-f-]+/app$' /proc/self/cgroup" in container "app" of pod "limits" prints "1"
-    And running "cat /sys/fs/cgroup/memory/memory.limit_in_bytes 2>/dev/null || cat /sys/fs/cgroup/memory.max" in container "app" of pod "limits" prints "67108864"
+    And a running pod "another":
+      """
+      apiVersion: v1
+      kind: Pod
+      metadata:
+        name: another
+      spec:
+        terminationGracePeriodSeconds: 0
+        containers:
+        - name: app
+          image: busybox:1.36
+          command: ["sleep", "3600"]
+      """
+    Then running "cat /sys/fs/cgroup/memory/memory.limit_in_bytes 2>/dev/null || cat /sys/fs/cgroup/memory.max" in container "app" of pod "limits" prints "67108864"
+    And running "(cat /sys/fs/cgroup/memory/memory.limit_in_bytes 2>/dev/null || cat /sys/fs/cgroup/memory.max) | grep -c '^67108864$' || true" in container "other" of pod "limits" prints "0"
     And running "cat /sys/fs/cgroup/cpu/cpu.cfs_quota_us 2>/dev/null || cut -d' ' -f1 /sys/fs/cgroup/cpu.max" in container "app" of pod "limits" prints "50000"
-    And running "echo 1 > /sys/fs/cgroup/memory/memory.limit_in_bytes 2>/dev/null || echo 1 > /sys/fs/cgroup/memory.max" in container "app" of pod "limits" fails with "Read-only file system"
+    And running "f=/sys/fs/cgroup/memory/memory.limit_in_bytes; [ -e $f ] || f=/sys/fs/cgroup/memory.max; echo 1 > $f" in container "app" of pod "limits" fails with "Read-only file system"
+    And running "dirname $(awk -F: '$2 ~ /^memory$/ {m = $3} $1 == 0 {u = $3} END {print (m ? m : u)}' /proc/self/cgroup)" prints the same in every container of pod "limits"
+    And running "dirname $(awk -F: '$2 ~ /^memory$/ {m = $3} $1 == 0 {u = $3} END {print (m ? m : u)}' /proc/self/cgroup)" in pods "limits" and "another" prints different values
 
   # test/e2e_node/oomkiller_linux_test.go: "The containers terminated by OOM killer should have
   # the reason set to OOMKilled" (exit code 137).

@@ -8,6 +8,10 @@ use podspec::paths::Paths;
 use podspec::target::{PodRef, Target};
 use podspec::targets::ReferenceTarget;
 
+/// The tests start a reference node each; one at a time (two started in the same millisecond of
+/// one process would share a run id).
+static SERIAL: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
+
 fn paths() -> Paths {
     std::env::set_var("PODSPEC_SHIM", env!("CARGO_BIN_EXE_podspec-shim"));
     std::env::set_var("PODSPEC_AGENT", env!("CARGO_BIN_EXE_podspec-agent"));
@@ -37,6 +41,7 @@ async fn wait_running(t: &ReferenceTarget, p: &PodRef) -> Pod {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_pod_runs_execs_and_leaves_nothing_behind() {
+    let _serial = SERIAL.lock().await;
     let target = ReferenceTarget::start(paths()).await.expect("reference node starts");
     let run_dir = target.run_dir();
     let p = PodRef { namespace: "smoke".into(), name: "web".into() };
@@ -53,4 +58,36 @@ async fn a_pod_runs_execs_and_leaves_nothing_behind() {
     assert!(target.get_pod(&p).await.is_err());
     target.shutdown().await.unwrap();
     assert!(!run_dir.exists(), "{} is left behind", run_dir.display());
+}
+
+/// hostPID, hostIPC and hostNetwork join the reference node's own namespaces, never the
+/// machine's; a pod's cgroups are inside the run's subtree, which the run's end removes.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn host_namespaces_are_the_nodes_own_and_cgroups_go_with_the_run() {
+    let _serial = SERIAL.lock().await;
+    let target = ReferenceTarget::start(paths()).await.expect("reference node starts");
+    let run_id = target.run_dir().file_name().unwrap().to_string_lossy().into_owned();
+    let run_cgroups = podspec::runtime::linux::cgroup::Cgroup::for_run(&run_id);
+    let p = PodRef { namespace: "smoke".into(), name: "host".into() };
+    let pod: Pod = serde_yaml::from_str(
+        "apiVersion: v1\nkind: Pod\nmetadata: {name: host, namespace: smoke}\nspec:\n  terminationGracePeriodSeconds: 0\n  hostPID: true\n  hostIPC: true\n  hostNetwork: true\n  containers:\n  - {name: a, image: busybox:1.36, command: [sleep, '3600']}\n",
+    )
+    .unwrap();
+    target.create_pod(&pod).await.unwrap();
+    wait_running(&target, &p).await;
+    for ns in ["pid", "ipc", "net"] {
+        let out = target.exec(&p, "a", &["readlink".into(), format!("/proc/self/ns/{ns}")], Duration::from_secs(10)).await.unwrap();
+        let machine = std::fs::read_link(format!("/proc/self/ns/{ns}")).unwrap();
+        assert_ne!(out.stdout.trim(), machine.to_string_lossy(), "the hostPID/hostIPC/hostNetwork pod is in the machine's {ns} namespace");
+    }
+    let out = target.exec(&p, "a", &["cat".into(), "/proc/1/comm".into()], Duration::from_secs(10)).await.unwrap();
+    assert_eq!(out.stdout.trim(), "podspec-shim", "the node's PID 1 is podspec's node holder: {out:?}");
+    if let Some(c) = &run_cgroups {
+        assert!(c.dirs.iter().all(|(_, d)| d.exists()), "the run's cgroups exist: {c:?}");
+    }
+    target.delete_pod(&p).await.unwrap();
+    target.shutdown().await.unwrap();
+    if let Some(c) = run_cgroups {
+        assert!(c.dirs.iter().all(|(_, d)| !d.exists()), "the run's cgroups are left behind: {c:?}");
+    }
 }

@@ -111,9 +111,10 @@ impl Cgroup {
         if let Some(bytes) = limits.memory_bytes {
             let (file, value) = if self.v2 { ("memory.max", bytes.to_string()) } else { ("memory.limit_in_bytes", bytes.to_string()) };
             self.write("memory", file, &value)?;
-            if self.v2 {
-                // As runc: no swap beyond the limit.
-                let _ = self.write("memory", "memory.swap.max", "0");
+            // As the kubelet asks without swap: none beyond the limit (where swap is accounted).
+            let swap = if self.v2 { ("memory.swap.max", "0".to_string()) } else { ("memory.memsw.limit_in_bytes", value) };
+            if self.dir("memory").is_some_and(|d| d.join(swap.0).exists()) {
+                self.write("memory", swap.0, &swap.1)?;
             }
         }
         if let Some(quota) = limits.cpu_quota_us {

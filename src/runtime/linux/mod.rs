@@ -121,13 +121,24 @@ impl LinuxRuntime {
         }
         let run = RunDir::create(&paths.state_dir, run_id)
             .map_err(|e| RuntimeError::io(format!("create state directory under {}", paths.state_dir.display()), e))?;
-        let cgroups = Cgroup::for_run(run_id);
-        if let Some(c) = &cgroups {
-            run.record_cgroups(c).map_err(|e| RuntimeError::io("record the run's cgroups", e))?;
-            c.create().map_err(|e| RuntimeError::io("create the run's cgroup", e))?;
-        } else {
-            tracing::warn!("no cgroup hierarchy podspec can use: containers get no cgroup and no resource limits");
-        }
+        let cgroups = match Cgroup::for_run(run_id) {
+            Some(c) => {
+                run.record_cgroups(&c).map_err(|e| RuntimeError::io("record the run's cgroups", e))?;
+                match c.create() {
+                    Ok(()) => Some(c),
+                    Err(e) => {
+                        // Without root (in a user namespace) the hierarchy is not podspec's to write.
+                        tracing::warn!(error = %e, "cannot create the run's cgroup: containers get no cgroup, resource limits are refused");
+                        let _ = c.remove();
+                        None
+                    }
+                }
+            }
+            None => {
+                tracing::warn!("no cgroup hierarchy podspec can use: containers get no cgroup, resource limits are refused");
+                None
+            }
+        };
         let (child, process) = spawn_holder(&paths.shim, &["sandbox", "--node"], &run.procs()).await?;
         let netns = open_netns(process.pid)?;
         let network = NodeNetwork::setup(netns.as_fd(), BRIDGE, GATEWAY, PREFIX_LEN)

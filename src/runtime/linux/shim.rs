@@ -361,10 +361,12 @@ fn build_rootfs(spec: &ContainerProcessSpec) -> ShimResult<()> {
             })?;
         }
         let pts = ensure_dir(root, "/dev/pts")?;
-        let pts_options = "newinstance,ptmxmode=0666,mode=0620,gid=5";
-        ctx(mount(Some("devpts"), &pts, Some("devpts"), MsFlags::MS_NOSUID | MsFlags::MS_NOEXEC, Some(pts_options)), || {
-            "mount /dev/pts".into()
-        })?;
+        let pts_flags = MsFlags::MS_NOSUID | MsFlags::MS_NOEXEC;
+        let with_tty_group = "newinstance,ptmxmode=0666,mode=0620,gid=5";
+        // In a user namespace (podspec without root) the tty group may not be mapped.
+        let pts_mounted = mount(Some("devpts"), &pts, Some("devpts"), pts_flags, Some(with_tty_group))
+            .or_else(|_| mount(Some("devpts"), &pts, Some("devpts"), pts_flags, Some("newinstance,ptmxmode=0666,mode=0620")));
+        ctx(pts_mounted, || "mount /dev/pts".into())?;
         ctx(std::os::unix::fs::symlink("pts/ptmx", dev.join("ptmx")), || "link /dev/ptmx".into())?;
         let mqueue = ensure_dir(root, "/dev/mqueue")?;
         ctx(mount(Some("mqueue"), &mqueue, Some("mqueue"), hidden, none), || "mount /dev/mqueue".into())?;
@@ -438,7 +440,12 @@ fn confine(sec: &ProcessSecurity) -> ShimResult<()> {
         }
     }
     let groups: Vec<nix::unistd::Gid> = sec.groups.iter().map(|g| nix::unistd::Gid::from_raw(*g)).collect();
-    ctx(nix::unistd::setgroups(&groups), || "setgroups".into())?;
+    // In a user namespace that denies setgroups (podspec without root) only the gid itself can
+    // be had: asking for no other group is then no reason to fail.
+    let denied = fs::read_to_string("/proc/self/setgroups").is_ok_and(|s| s.trim() == "deny");
+    if !(denied && sec.groups.iter().all(|g| *g == sec.gid)) {
+        ctx(nix::unistd::setgroups(&groups), || "setgroups".into())?;
+    }
     ctx(nix::unistd::setgid(nix::unistd::Gid::from_raw(sec.gid)), || format!("setgid({})", sec.gid))?;
     if sec.uid != 0 {
         ctx(nix::sys::prctl::set_keepcaps(true), || "prctl(PR_SET_KEEPCAPS)".into())?;
