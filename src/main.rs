@@ -40,12 +40,15 @@ enum Command {
     Matrix(MatrixArgs),
     /// Gate an existing report against a baseline of known failures, without running anything.
     Gate(GateArgs),
+    /// Print the reference runtime's field table (implemented, refused up front, or accepted with
+    /// no effect on one node) as the README shows it.
+    Fields,
 }
 
 impl Command {
     /// Whether the command drives a target (and so needs root or a user namespace).
     fn needs_privileges(&self) -> bool {
-        !matches!(self, Command::Matrix(_) | Command::Gate(_))
+        !matches!(self, Command::Matrix(_) | Command::Gate(_) | Command::Fields)
     }
 }
 
@@ -202,6 +205,10 @@ async fn dispatch(command: Command) -> anyhow::Result<ExitCode> {
         }
         Command::Matrix(args) => matrix(args),
         Command::Gate(args) => gate(args),
+        Command::Fields => {
+            print!("{}", podspec::manifest::fields::markdown_table());
+            Ok(ExitCode::SUCCESS)
+        }
     }
 }
 

@@ -3,6 +3,11 @@
 //! from it and writes their status back.
 
 pub mod admission;
+pub mod defaults;
+pub mod labels;
+pub mod pod_rules;
+pub mod qos;
+pub mod quantity;
 pub mod store;
 pub mod update;
 

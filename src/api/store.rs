@@ -11,8 +11,8 @@ use k8s_openapi::api::core::v1::{Pod, PodStatus};
 use sha2::{Digest, Sha256};
 
 use super::admission::{admit_create, Requester};
-use super::validate_pod_update;
-use crate::manifest::validation::{aggregate, validate_pod_create};
+use super::pod_rules;
+use crate::manifest::validation::aggregate;
 
 /// A Kubernetes `Status` error: HTTP code, reason, and the message as the API server words it.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -88,10 +88,11 @@ impl PodStore {
         let mut pod = pod.clone();
         pod.metadata.namespace.get_or_insert_with(|| "default".into());
         let name = pod.metadata.name.clone().unwrap_or_default();
+        pod_rules::prepare_for_create(&mut pod);
         if let Some(why) = admit_create(&pod, requester) {
             return Err(ApiError::forbidden(&name, &why));
         }
-        let errors = validate_pod_create(&pod);
+        let errors = pod_rules::validate_create(&pod);
         if !errors.is_empty() {
             return Err(ApiError::invalid(&name, &errors));
         }
@@ -106,7 +107,6 @@ impl PodStore {
         m.generation = Some(1);
         m.creation_timestamp = Some(now());
         m.deletion_timestamp = None;
-        pod.status = Some(PodStatus { phase: Some("Pending".into()), ..Default::default() });
         pods.insert(k, pod.clone());
         Ok(pod)
     }
@@ -119,11 +119,23 @@ impl PodStore {
         self.pods.lock().unwrap().values().cloned().collect()
     }
 
-    /// Replaces a pod (PUT). Server-managed metadata is repaired first, as the API server's
-    /// BeforeUpdate does; then Kubernetes' update rules apply. A rejected update changes nothing.
-    pub fn update(&self, pod: &Pod) -> Result<Pod, ApiError> {
+    /// Replaces the pod `namespace/name` (a PUT to its URL). The object must name that pod.
+    /// Server-managed metadata is repaired first, as the API server's BeforeUpdate does; then
+    /// Kubernetes' update rules apply. A rejected update changes nothing.
+    pub fn update(&self, namespace: &str, name: &str, pod: &Pod) -> Result<Pod, ApiError> {
+        let object_name = pod.metadata.name.as_deref().unwrap_or("");
+        if object_name != name {
+            return Err(ApiError::bad_request(format!(
+                "the name of the object ({object_name}) does not match the name on the URL ({name})"
+            )));
+        }
+        if pod.metadata.namespace.as_deref().is_some_and(|ns| ns != namespace) {
+            return Err(ApiError::bad_request(
+                "the namespace of the provided object does not match the namespace sent on the request".into(),
+            ));
+        }
         let mut pods = self.pods.lock().unwrap();
-        let k = key(pod);
+        let k = (namespace.to_string(), name.to_string());
         let old = pods.get(&k).cloned().ok_or_else(|| ApiError::not_found(&k.1))?;
         let mut new = pod.clone();
         new.metadata.namespace = old.metadata.namespace.clone();
@@ -140,8 +152,8 @@ impl PodStore {
         new.metadata.creation_timestamp = old.metadata.creation_timestamp.clone();
         new.metadata.deletion_timestamp = old.metadata.deletion_timestamp.clone();
         new.metadata.deletion_grace_period_seconds = old.metadata.deletion_grace_period_seconds;
-        new.status = old.status.clone();
-        let errors = validate_pod_update(&new, &old);
+        pod_rules::prepare_for_update(&mut new, &old);
+        let errors = pod_rules::validate_update(&new, &old);
         if !errors.is_empty() {
             return Err(ApiError::invalid(&k.1, &errors));
         }
@@ -168,7 +180,7 @@ impl PodStore {
         let mut patched: Pod =
             serde_json::from_value(value).map_err(|e| ApiError::bad_request(format!("the patch does not make a pod: {e}")))?;
         patched.metadata.resource_version = current.metadata.resource_version.clone();
-        self.update(&patched)
+        self.update(namespace, name, &patched)
     }
 
     /// Deletes a pod as the API server does for pods. A graceful delete (grace > 0) only sets
@@ -274,7 +286,7 @@ mod tests {
         assert_eq!(e.code, 422);
         assert!(e.message.contains("pod updates may not change fields other than"), "{}", e.message);
         let stored = s.get("ns", "web").unwrap();
-        assert_eq!(stored.spec.unwrap().restart_policy, None);
+        assert_eq!(stored.spec.unwrap().restart_policy.as_deref(), Some("Always"));
         assert_eq!(stored.metadata.generation, Some(2));
     }
 
@@ -283,7 +295,7 @@ mod tests {
         let s = PodStore::new("t");
         let mut p = s.create_as_user(&pod("web")).unwrap();
         p.metadata.resource_version = Some("0".into());
-        assert_eq!(s.update(&p).unwrap_err().reason, "Conflict");
+        assert_eq!(s.update("ns", "web", &p).unwrap_err().reason, "Conflict");
     }
 
     #[test]
@@ -318,6 +330,29 @@ mod tests {
         assert_eq!(s.set_status("ns", "web", "other-uid", status.clone()).unwrap_err().code, 404);
         s.set_status("ns", "web", p.metadata.uid.as_deref().unwrap(), status).unwrap();
         assert_eq!(s.get("ns", "web").unwrap().status.unwrap().phase.as_deref(), Some("Running"));
+    }
+
+    #[test]
+    fn a_rename_by_put_or_patch_is_a_bad_request() {
+        let s = PodStore::new("t");
+        let mut p = s.create_as_user(&pod("web")).unwrap();
+        p.metadata.name = Some("other".into());
+        let e = s.update("ns", "web", &p).unwrap_err();
+        assert_eq!((e.code, e.reason.as_str()), (400, "BadRequest"));
+        assert_eq!(e.message, "the name of the object (other) does not match the name on the URL (web)");
+        let e = s.merge_patch("ns", "web", &json!({"metadata": {"name": "other"}})).unwrap_err();
+        assert_eq!(e.message, "the name of the object (other) does not match the name on the URL (web)");
+        assert!(s.get("ns", "other").is_err());
+    }
+
+    #[test]
+    fn create_defaults_the_pod_and_sets_its_qos_class() {
+        let s = PodStore::new("t");
+        let p = s.create_as_user(&pod("web")).unwrap();
+        let spec = p.spec.as_ref().unwrap();
+        assert_eq!(spec.restart_policy.as_deref(), Some("Always"));
+        assert_eq!(spec.containers[0].image_pull_policy.as_deref(), Some("IfNotPresent"));
+        assert_eq!(p.status.unwrap().qos_class.as_deref(), Some("BestEffort"));
     }
 
     #[test]

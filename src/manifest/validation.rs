@@ -10,7 +10,6 @@ use k8s_openapi::api::core::v1::Pod;
 const DNS1123_LABEL_FMT: &str = "[a-z0-9]([-a-z0-9]*[a-z0-9])?";
 const DNS1123_LABEL_MSG: &str =
     "a lowercase RFC 1123 label must consist of lower case alphanumeric characters or '-', and must start and end with an alphanumeric character";
-const DNS1123_SUBDOMAIN_MSG: &str = "a lowercase RFC 1123 subdomain must consist of lower case alphanumeric characters, '-' or '.', and must start and end with an alphanumeric character";
 
 /// A field error, printed as Kubernetes prints `field.Error`.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -30,6 +29,7 @@ pub enum FieldErrorKind {
     NotSupported,
     Forbidden,
     NotFound,
+    TooLong,
 }
 
 impl FieldErrorKind {
@@ -41,6 +41,7 @@ impl FieldErrorKind {
             Self::NotSupported => "Unsupported value",
             Self::Forbidden => "Forbidden",
             Self::NotFound => "Not found",
+            Self::TooLong => "Too long",
         }
     }
 }
@@ -70,6 +71,10 @@ impl FieldError {
     }
     pub fn not_found(field: impl Into<String>, value: &str) -> Self {
         Self { field: field.into(), kind: FieldErrorKind::NotFound, value: Some(format!("{value:?}")), detail: String::new() }
+    }
+    /// `field.TooLong` with no value shown.
+    pub fn too_long(field: impl Into<String>, max_bytes: usize) -> Self {
+        Self { field: field.into(), kind: FieldErrorKind::TooLong, value: None, detail: format!("may not be more than {max_bytes} bytes") }
     }
     pub fn forbidden(field: impl Into<String>, detail: impl Into<String>) -> Self {
         Self { field: field.into(), kind: FieldErrorKind::Forbidden, value: None, detail: detail.into() }
@@ -115,8 +120,9 @@ fn is_label(s: &str) -> bool {
         && b[b.len() - 1] != b'-'
 }
 
+/// `IsDNS1123Subdomain`: at most 253 characters; no limit on a dot-separated part.
 pub fn is_dns1123_subdomain(s: &str) -> bool {
-    s.len() <= 253 && s.split('.').all(is_label)
+    crate::api::labels::dns1123_subdomain_errors(s).is_empty()
 }
 
 fn validate_label(field: &str, value: &str, errs: &mut Vec<FieldError>) {
@@ -138,16 +144,14 @@ pub fn validate_pod_create(pod: &Pod) -> Vec<FieldError> {
     let name = pod.metadata.name.as_deref().unwrap_or("");
     if name.is_empty() && pod.metadata.generate_name.is_none() {
         errs.push(FieldError::required("metadata.name").with_detail("name or generateName is required"));
-    } else if !name.is_empty() && !is_dns1123_subdomain(name) {
-        let detail = if name.len() > 253 {
-            "must be no more than 253 characters".to_string()
-        } else {
-            format!(
-                "{DNS1123_SUBDOMAIN_MSG} (e.g. 'example.com', regex used for validation is '{DNS1123_LABEL_FMT}(\\.{DNS1123_LABEL_FMT})*')"
-            )
-        };
-        errs.push(FieldError::invalid("metadata.name", name, detail));
+    } else if !name.is_empty() {
+        // ValidatePodName: any DNS subdomain; each of its errors is one field error.
+        for m in crate::api::labels::dns1123_subdomain_errors(name) {
+            errs.push(FieldError::invalid("metadata.name", name, m));
+        }
     }
+    crate::api::labels::validate_labels(pod.metadata.labels.as_ref(), "metadata.labels", &mut errs);
+    crate::api::labels::validate_annotations(pod.metadata.annotations.as_ref(), "metadata.annotations", &mut errs);
     let Some(spec) = &pod.spec else {
         errs.push(FieldError::required("spec"));
         return errs;

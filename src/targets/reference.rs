@@ -134,6 +134,10 @@ impl Target for ReferenceTarget {
         Some(NODE_NAME)
     }
 
+    fn refused_fields(&self, pod: &Pod) -> Vec<crate::manifest::fields::RefusedField> {
+        crate::manifest::fields::refused(pod)
+    }
+
     fn check_image(&self, reference: &str) -> TargetResult<()> {
         self.runtime.images().recipe_for(reference).map(|_| ()).map_err(|e| TargetError::ImageUnavailable {
             target: self.name().into(),
@@ -166,10 +170,9 @@ impl Target for ReferenceTarget {
         Ok(self.api.list().into_iter().filter(|p| p.metadata.namespace.as_deref() == Some(namespace)).collect())
     }
 
-    async fn update_pod(&self, pod: &Pod) -> TargetResult<Pod> {
-        let key = pod_ref(pod);
-        let updated = self.api.update(pod).map_err(|e| api_error(&key, e))?;
-        self.after_update(&key, updated)
+    async fn update_pod(&self, pod: &PodRef, object: &Pod) -> TargetResult<Pod> {
+        let updated = self.api.update(&pod.namespace, &pod.name, object).map_err(|e| api_error(pod, e))?;
+        self.after_update(pod, updated)
     }
 
     async fn patch_pod(&self, pod: &PodRef, patch: &serde_json::Value) -> TargetResult<Pod> {

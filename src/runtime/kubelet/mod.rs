@@ -128,7 +128,7 @@ impl Kubelet {
             phase: Some("Failed".into()),
             reason: Some(reason.into()),
             message: Some(format!("Pod was rejected: {message}")),
-            qos_class: Some("BestEffort".into()),
+            qos_class: Some(crate::api::qos::qos_class(pod).into()),
             ..Default::default()
         };
         let m = &pod.metadata;

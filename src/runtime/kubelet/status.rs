@@ -103,7 +103,7 @@ pub(super) async fn pod_status(w: &PodWorker) -> PodStatus {
         start_time: start_time.map(k8s_time),
         container_statuses: Some(statuses),
         init_container_statuses: (!init_statuses.is_empty()).then_some(init_statuses),
-        qos_class: Some("BestEffort".into()),
+        qos_class: Some(crate::api::qos::qos_class(&w.pod()).into()),
         ..Default::default()
     }
 }
