@@ -200,6 +200,14 @@ pub fn validate_pod_create(pod: &Pod) -> Vec<FieldError> {
                 if !volumes.contains(m.name.as_str()) {
                     errs.push(FieldError::not_found(format!("{field}.volumeMounts[{j}].name"), &m.name));
                 }
+                if let Some(sub) = m.sub_path.as_deref().filter(|s| !s.is_empty()) {
+                    validate_local_descending_path(sub, &format!("{field}.volumeMounts[{j}].subPath"), &mut errs);
+                }
+            }
+            for (j, e) in c.env.iter().flatten().enumerate() {
+                if let Some(f) = e.value_from.as_ref().and_then(|v| v.field_ref.as_ref()) {
+                    validate_env_field_path(&f.field_path, &format!("{field}.env[{j}].valueFrom.fieldRef.fieldPath"), &mut errs);
+                }
             }
         }
     }
@@ -233,6 +241,39 @@ pub fn validate_pod_create(pod: &Pod) -> Vec<FieldError> {
         validate_label("spec.subdomain", s, &mut errs);
     }
     errs
+}
+
+/// `validateLocalDescendingPath`: relative, and no `..` part.
+fn validate_local_descending_path(path: &str, field: &str, errs: &mut Vec<FieldError>) {
+    if path.starts_with('/') {
+        errs.push(FieldError::invalid(field, path, "must be a relative path"));
+    }
+    if path.split('/').any(|p| p == "..") {
+        errs.push(FieldError::invalid(field, path, "must not contain '..'"));
+    }
+}
+
+/// The pod fields an env var may take (validEnvDownwardAPIFieldPathExpressions), besides
+/// `metadata.labels['KEY']` and `metadata.annotations['KEY']`.
+const ENV_FIELD_PATHS: &[&str] = &[
+    "metadata.name",
+    "metadata.namespace",
+    "metadata.uid",
+    "spec.nodeName",
+    "spec.serviceAccountName",
+    "status.hostIP",
+    "status.hostIPs",
+    "status.podIP",
+    "status.podIPs",
+];
+
+fn validate_env_field_path(path: &str, field: &str, errs: &mut Vec<FieldError>) {
+    let subscripted = ["metadata.labels", "metadata.annotations"].iter().any(|p| {
+        path.strip_prefix(p).and_then(|r| r.strip_prefix("['")).is_some_and(|r| r.ends_with("']") && r.len() > 2)
+    });
+    if !subscripted && !ENV_FIELD_PATHS.contains(&path) {
+        errs.push(FieldError::not_supported(field, path, ENV_FIELD_PATHS));
+    }
 }
 
 impl FieldError {

@@ -40,6 +40,16 @@ pub struct PodSandboxConfig {
     pub uid: String,
     /// The hostname set in the sandbox's UTS namespace.
     pub hostname: String,
+    /// Memory-backed volumes (emptyDir with `medium: Memory`): a tmpfs the sandbox holds at
+    /// each node directory, seen by the pod's containers only, and gone with the sandbox.
+    pub tmpfs: Vec<TmpfsVolume>,
+}
+
+/// A tmpfs of at most `size_bytes` at a node directory, for the pod's containers.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TmpfsVolume {
+    pub path: PathBuf,
+    pub size_bytes: u64,
 }
 
 /// CRI `PodSandboxStatus`.

@@ -7,6 +7,7 @@
 //! runtime only through the CRI traits.
 
 mod backoff;
+pub mod downward;
 pub mod hosts;
 pub mod static_pods;
 mod status;
@@ -65,12 +66,23 @@ pub struct Kubelet {
     /// What the kubelet logged of note (warnings and events), oldest first.
     log: Mutex<Vec<String>>,
     static_pods: Mutex<Option<tokio::task::JoinHandle<()>>>,
+    /// What the node has for pods (the downward API's default limits).
+    allocatable: downward::Allocatable,
 }
 
 impl Kubelet {
     pub fn new(config: KubeletConfig, runtime: Arc<dyn RuntimeService>, images: Arc<dyn ImageService>, api: Arc<PodStore>) -> Arc<Self> {
-        let kubelet =
-            Arc::new(Self { config, runtime, images, api, pods: Mutex::default(), log: Mutex::default(), static_pods: Mutex::default() });
+        let allocatable = downward::Allocatable::of_node(&config.root_dir);
+        let kubelet = Arc::new(Self {
+            config,
+            runtime,
+            images,
+            api,
+            pods: Mutex::default(),
+            log: Mutex::default(),
+            static_pods: Mutex::default(),
+            allocatable,
+        });
         if let Some(dir) = kubelet.config.static_pod_dir.clone() {
             let handle = tokio::spawn(static_pods::watch(kubelet.clone(), dir));
             *kubelet.static_pods.lock().unwrap() = Some(handle);

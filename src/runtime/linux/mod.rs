@@ -279,7 +279,12 @@ impl RuntimeService for LinuxRuntime {
         let id = SandboxId(format!("{}-{n}", config.uid));
         let dir = self.run.path.join("sandboxes").join(&id.0);
         fs::create_dir_all(dir.join("shm")).map_err(|e| RuntimeError::io(format!("create {}", dir.display()), e))?;
-        let (child, process) = spawn_holder(&self.paths.shim, &["sandbox", "--hostname", &config.hostname], &self.run.procs()).await?;
+        let mut args: Vec<String> = vec!["sandbox".into(), "--hostname".into(), config.hostname.clone()];
+        for t in &config.tmpfs {
+            args.extend(["--tmpfs".into(), format!("{}={}", t.path.display(), t.size_bytes)]);
+        }
+        let args: Vec<&str> = args.iter().map(String::as_str).collect();
+        let (child, process) = spawn_holder(&self.paths.shim, &args, &self.run.procs()).await?;
         let ip = self.allocate_ip();
         let host_if = format!("psv{n}");
         let netns = open_netns(process.pid)?;
@@ -357,6 +362,7 @@ impl RuntimeService for LinuxRuntime {
         mounts.extend(config.mounts.iter().cloned());
         let spec = ContainerProcessSpec {
             sandbox_pid: sandbox.process.pid,
+            sandbox_mounts: !sandbox.config.tmpfs.is_empty(),
             image_rootfs: image.rootfs.clone(),
             upper_dir: dir.join("upper"),
             work_dir: dir.join("work"),

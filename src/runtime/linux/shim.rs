@@ -75,11 +75,16 @@ fn die_with_parent() -> ShimResult<()> {
 fn sandbox(args: &[String]) -> ShimResult<()> {
     let mut hostname: Option<&str> = None;
     let mut net_only = false;
+    let mut tmpfs: Vec<(&str, &str)> = Vec::new();
     let mut it = args.iter();
     while let Some(a) = it.next() {
         match a.as_str() {
             "--net-only" => net_only = true,
             "--hostname" => hostname = it.next().map(String::as_str),
+            "--tmpfs" => match it.next().and_then(|t| t.rsplit_once('=')) {
+                Some(t) => tmpfs.push(t),
+                None => return Err("--tmpfs takes PATH=SIZE_BYTES".into()),
+            },
             other => return Err(format!("unknown argument {other:?}")),
         }
     }
@@ -89,6 +94,19 @@ fn sandbox(args: &[String]) -> ShimResult<()> {
     ctx(unshare(flags), || "unshare(network, IPC, UTS namespaces)".into())?;
     if let Some(name) = hostname {
         ctx(sethostname(name), || format!("sethostname({name:?})"))?;
+    }
+    // Memory-backed volumes: tmpfs mounts in a mount namespace of the sandbox's own, which the
+    // pod's containers start from; they go when the sandbox and its containers are gone.
+    if !tmpfs.is_empty() {
+        let none: Option<&str> = None;
+        ctx(unshare(CloneFlags::CLONE_NEWNS), || "unshare(mount namespace)".into())?;
+        ctx(mount(none, "/", none, MsFlags::MS_REC | MsFlags::MS_PRIVATE, none), || "make / private".into())?;
+        for (path, size) in tmpfs {
+            let options = format!("mode=777,size={size}");
+            ctx(mount(Some("tmpfs"), path, Some("tmpfs"), MsFlags::MS_NOSUID | MsFlags::MS_NODEV, Some(options.as_str())), || {
+                format!("mount tmpfs on {path}")
+            })?;
+        }
     }
     let mut out = std::io::stdout().lock();
     ctx(writeln!(out, "ready"), || "report ready".into())?;
@@ -124,7 +142,7 @@ fn run(args: &[String]) -> ShimResult<()> {
         OpenOptions::new().create(true).truncate(true).write(true).custom_flags(libc::O_CLOEXEC).mode(0o640).open(&spec.exit_path),
         || format!("open {}", spec.exit_path.display()),
     )?;
-    join_sandbox(spec.sandbox_pid)?;
+    join_sandbox(spec.sandbox_pid, spec.sandbox_mounts)?;
     ctx(unshare(CloneFlags::CLONE_NEWNS | CloneFlags::CLONE_NEWPID), || "unshare(mount, PID namespaces)".into())?;
 
     // A close-on-exec pipe tells the parent whether the container's exec happened.
@@ -158,10 +176,14 @@ fn run(args: &[String]) -> ShimResult<()> {
     }
 }
 
-fn join_sandbox(sandbox_pid: i32) -> ShimResult<()> {
+fn join_sandbox(sandbox_pid: i32, mounts: bool) -> ShimResult<()> {
     // Open all first: after joining one, the others' paths still refer to the node's /proc.
     let mut fds: Vec<(OwnedFd, CloneFlags, &str)> = Vec::new();
-    for (ns, flag) in [("ipc", CloneFlags::CLONE_NEWIPC), ("uts", CloneFlags::CLONE_NEWUTS), ("net", CloneFlags::CLONE_NEWNET)] {
+    let mut namespaces = vec![("ipc", CloneFlags::CLONE_NEWIPC), ("uts", CloneFlags::CLONE_NEWUTS), ("net", CloneFlags::CLONE_NEWNET)];
+    if mounts {
+        namespaces.push(("mnt", CloneFlags::CLONE_NEWNS));
+    }
+    for (ns, flag) in namespaces {
         let path = format!("/proc/{sandbox_pid}/ns/{ns}");
         let f = ctx(File::open(&path), || format!("open {path} (is the pod sandbox still running?)"))?;
         fds.push((OwnedFd::from(f), flag, ns));
@@ -207,6 +229,8 @@ fn setup_and_exec(spec: &ContainerProcessSpec, log: &File, exec: &PreparedExec) 
     ctx(nix::unistd::setsid(), || "setsid".into())?;
     build_rootfs(spec)?;
     enter_rootfs(&spec.rootfs)?;
+    // A working directory the image lacks is made, as runc makes it.
+    ctx(fs::create_dir_all(&spec.cwd), || format!("create working directory {:?}", spec.cwd))?;
     ctx(chdir(Path::new(&spec.cwd)), || format!("chdir to working directory {:?}", spec.cwd))?;
     redirect_stdio(log)?;
     exec.exec()
