@@ -124,3 +124,37 @@ Feature: A container's environment and working directory are what its spec says
           workingDir: /work/here
       """
     Then running "pwd" in container "app" of pod "workdir" prints "/work/here"
+
+  # "Environment variables may reference variables defined earlier ... $(VAR_NAME)"; "You can
+  # use $$ to escape"; references to undefined names are left as written.
+  #   kubernetes.io/docs/tasks/inject-data-application/define-interdependent-environment-variables/
+  # e2e: test/e2e/common/node/expansion.go, "should allow composing env vars into new env vars"
+  # and "should allow substituting values in a container's args".
+  Scenario: $(VAR) references are expanded in env values and args
+    Given a running pod:
+      """
+      apiVersion: v1
+      kind: Pod
+      metadata:
+        name: expansion
+      spec:
+        terminationGracePeriodSeconds: 0
+        containers:
+        - name: app
+          image: busybox:1.36
+          command: ["sh", "-c"]
+          args: ["echo $(GREETING) > /tmp/said; sleep 3600"]
+          env:
+          - name: WHO
+            value: world
+          - name: GREETING
+            value: hello-$(WHO)
+          - name: ESCAPED
+            value: $$(WHO)
+          - name: UNDEFINED
+            value: $(NOBODY)-x
+      """
+    Then running "echo $GREETING" in container "app" of pod "expansion" prints "hello-world"
+    And running "cat /tmp/said" in container "app" of pod "expansion" prints "hello-world"
+    And running "env | grep ^ESCAPED=" in container "app" of pod "expansion" prints "ESCAPED=$(WHO)"
+    And running "env | grep ^UNDEFINED=" in container "app" of pod "expansion" prints "UNDEFINED=$(NOBODY)-x"

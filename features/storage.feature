@@ -117,3 +117,38 @@ Feature: An emptyDir volume is shared by the pod's containers and outlives their
       """
     Then running "echo in-sub-path > /part/note" in container "part" of pod "sub-path" succeeds
     And running "cat /data/a/b/note" in container "app" of pod "sub-path" prints "in-sub-path"
+
+  # "readOnly: Mounted read-only if true, read-write otherwise"
+  # (kubernetes.io/docs/reference/kubernetes-api/workload-resources/pod-v1/#volumes).
+  # e2e: test/e2e/storage/testsuites/subpath.go, "should support readOnly directory specified in
+  # the volumeMount".
+  Scenario: A volume mounted readOnly cannot be written through that mount
+    Given a running pod:
+      """
+      apiVersion: v1
+      kind: Pod
+      metadata:
+        name: read-only
+      spec:
+        terminationGracePeriodSeconds: 0
+        containers:
+        - name: writer
+          image: busybox:1.36
+          command: ["sleep", "3600"]
+          volumeMounts:
+          - name: data
+            mountPath: /data
+        - name: reader
+          image: busybox:1.36
+          command: ["sleep", "3600"]
+          volumeMounts:
+          - name: data
+            mountPath: /data
+            readOnly: true
+        volumes:
+        - name: data
+          emptyDir: {}
+      """
+    Then running "echo written > /data/note" in container "writer" of pod "read-only" succeeds
+    And running "cat /data/note" in container "reader" of pod "read-only" prints "written"
+    And running "echo again > /data/note" in container "reader" of pod "read-only" fails with "Read-only file system"

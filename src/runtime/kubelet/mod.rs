@@ -8,6 +8,7 @@
 
 mod backoff;
 pub mod downward;
+mod expansion;
 pub mod hosts;
 pub mod static_pods;
 mod status;

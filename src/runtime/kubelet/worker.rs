@@ -584,12 +584,19 @@ impl PodWorker {
             let value = super::downward::env_value(e, c, &runtime_env).map_err(|why| format!("env {:?}: {why}", e.name))?;
             env.push((e.name.clone(), value));
         }
+        // `$(VAR)` in env values (the variables before them), then in command and args (all).
+        let env = super::expansion::expand_env(env);
+        let lookup = |n: &str| env.iter().rev().find(|(k, _)| k == n).map(|(_, v)| v.clone());
+        let expand_all = |list: &Option<Vec<String>>| -> Vec<String> {
+            list.iter().flatten().map(|a| super::expansion::expand(a, lookup)).collect()
+        };
+        let (command, args) = (expand_all(&c.command), expand_all(&c.args));
         Ok(ContainerConfig {
             name: c.name.clone(),
             attempt,
             image: c.image.clone().unwrap_or_default(),
-            command: c.command.clone().unwrap_or_default(),
-            args: c.args.clone().unwrap_or_default(),
+            command,
+            args,
             env,
             working_dir: c.working_dir.clone(),
             mounts,
