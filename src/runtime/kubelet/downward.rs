@@ -41,12 +41,21 @@ pub struct PodRuntime<'a> {
     pub allocatable: Allocatable,
 }
 
-/// The value of an env var of a container: its `value`, or what its `valueFrom` names (the
-/// refused sources, configMapKeyRef and secretKeyRef, never reach the node).
-pub fn env_value(var: &EnvVar, container: &Container, rt: &PodRuntime<'_>) -> Result<String, String> {
-    let Some(from) = &var.value_from else { return Ok(var.value.clone().unwrap_or_default()) };
+/// The value of an env var of a container: its `value`, or what its `valueFrom` names; `None`
+/// when the variable is not set. The API holds no ConfigMaps or Secrets, so a reference to one
+/// finds nothing: an optional one leaves the variable unset and any other fails, with the
+/// kubelet's text, as for a missing object (pods from features never get here: the field table
+/// refuses these references up front).
+pub fn env_value(var: &EnvVar, container: &Container, rt: &PodRuntime<'_>) -> Result<Option<String>, String> {
+    let Some(from) = &var.value_from else { return Ok(Some(var.value.clone().unwrap_or_default())) };
+    if let Some(r) = &from.secret_key_ref {
+        return if r.optional == Some(true) { Ok(None) } else { Err(format!("secret {:?} not found", r.name)) };
+    }
+    if let Some(r) = &from.config_map_key_ref {
+        return if r.optional == Some(true) { Ok(None) } else { Err(format!("configmap {:?} not found", r.name)) };
+    }
     if let Some(f) = &from.field_ref {
-        return field_value(&f.field_path, rt);
+        return field_value(&f.field_path, rt).map(Some);
     }
     if let Some(r) = &from.resource_field_ref {
         let divisor = r.divisor.as_ref().map(|d| d.0.as_str()).unwrap_or("1");
@@ -57,7 +66,7 @@ pub fn env_value(var: &EnvVar, container: &Container, rt: &PodRuntime<'_>) -> Re
                 spec.init_containers.iter().flatten().chain(&spec.containers).find(|c| c.name == name).ok_or_else(|| format!("container {name:?} not found"))?
             }
         };
-        return resource_value(&r.resource, divisor, target, rt.allocatable);
+        return resource_value(&r.resource, divisor, target, rt.allocatable).map(Some);
     }
     Err(format!("env {:?}: no value source the reference node resolves", var.name))
 }
@@ -122,7 +131,7 @@ mod tests {
 
     fn env(pod: &Pod) -> Vec<(String, String)> {
         let c = &pod.spec.as_ref().unwrap().containers[0];
-        c.env.iter().flatten().map(|e| (e.name.clone(), env_value(e, c, &rt(pod)).unwrap())).collect()
+        c.env.iter().flatten().filter_map(|e| Some((e.name.clone(), env_value(e, c, &rt(pod)).unwrap()?))).collect()
     }
 
     #[test]
@@ -142,5 +151,17 @@ mod tests {
         assert_eq!(v("LIM_MEM"), "64");
         assert_eq!(v("LIM_CPU"), "2", "no cpu limit: the node's allocatable");
         assert_eq!(v("NODE_MEM"), "0");
+    }
+
+    #[test]
+    fn a_missing_secret_or_config_map_unsets_an_optional_variable_and_fails_another() {
+        let pod: Pod = serde_yaml::from_str(
+            "metadata: {name: web}\nspec:\n  containers:\n  - name: a\n    image: b\n    env:\n    - {name: A, valueFrom: {secretKeyRef: {name: s, key: k, optional: true}}}\n    - {name: B, valueFrom: {configMapKeyRef: {name: c, key: k}}}\n",
+        )
+        .unwrap();
+        let c = &pod.spec.as_ref().unwrap().containers[0];
+        let env = c.env.as_ref().unwrap();
+        assert_eq!(env_value(&env[0], c, &rt(&pod)), Ok(None));
+        assert_eq!(env_value(&env[1], c, &rt(&pod)), Err("configmap \"c\" not found".into()));
     }
 }

@@ -593,8 +593,9 @@ impl PodWorker {
         };
         let mut env = Vec::new();
         for e in c.env.iter().flatten() {
-            let value = super::downward::env_value(e, c, &runtime_env).map_err(|why| format!("env {:?}: {why}", e.name))?;
-            env.push((e.name.clone(), value));
+            if let Some(value) = super::downward::env_value(e, c, &runtime_env)? {
+                env.push((e.name.clone(), value));
+            }
         }
         // `$(VAR)` in env values (the variables before them), then in command and args (all).
         let env = super::expansion::expand_env(env);
