@@ -33,9 +33,8 @@ pub struct FieldRule {
 
 use Handling::{Implemented, NoEffect, Refused};
 
-/// The fields the `confine` work implements (securityContext, host namespaces, cgroup limits):
-/// refused until it lands, then each row becomes `Implemented(...)`.
-const CONFINE: Handling = Refused("no confinement of this kind yet (users, capabilities, host namespaces and cgroups are being added)");
+/// Confinement the reference runtime has, but no scenario states yet: refused until one does.
+const CONFINE: Handling = Refused("no scenario states it on the reference runtime yet");
 const SCHEDULING: Handling = NoEffect("scheduling: a single node has no other node to choose");
 const NO_OBJECTS: Handling = Refused("the reference API holds pods only: no ConfigMap, Secret or PersistentVolumeClaim objects");
 const ONLY_EMPTY_DIR: Handling = Refused("only emptyDir volumes");
@@ -60,9 +59,9 @@ pub const FIELDS: &[FieldRule] = &[
     f("PodSpec", "enableServiceLinks", NoEffect("no Services, so no service environment variables")),
     f("PodSpec", "ephemeralContainers", Refused("no ephemeral containers (and they cannot be set on create)")),
     f("PodSpec", "hostAliases", Refused("the kubelet-managed /etc/hosts has no host aliases yet")),
-    f("PodSpec", "hostIPC", CONFINE),
-    f("PodSpec", "hostNetwork", CONFINE),
-    f("PodSpec", "hostPID", CONFINE),
+    f("PodSpec", "hostIPC", Implemented("features/pid-and-host-namespaces.feature")),
+    f("PodSpec", "hostNetwork", Implemented("features/pid-and-host-namespaces.feature")),
+    f("PodSpec", "hostPID", Implemented("features/pid-and-host-namespaces.feature")),
     f("PodSpec", "hostUsers", Refused("no user namespaces for pods")),
     f("PodSpec", "hostname", Implemented("features/hostname.feature")),
     f("PodSpec", "imagePullSecrets", NoEffect("images are local fixtures: nothing is pulled")),
@@ -85,7 +84,7 @@ pub const FIELDS: &[FieldRule] = &[
     f("PodSpec", "serviceAccount", NoEffect("no ServiceAccount objects: no token is mounted")),
     f("PodSpec", "serviceAccountName", NoEffect("no ServiceAccount objects: no token is mounted")),
     f("PodSpec", "setHostnameAsFQDN", Implemented("features/hostname.feature")),
-    f("PodSpec", "shareProcessNamespace", CONFINE),
+    f("PodSpec", "shareProcessNamespace", Implemented("features/pid-and-host-namespaces.feature")),
     f("PodSpec", "subdomain", Implemented("features/hostname.feature")),
     f("PodSpec", "terminationGracePeriodSeconds", Implemented("features/api-create.feature (its default); the kubelet stops containers with SIGTERM, then SIGKILL after it")),
     f("PodSpec", "tolerations", NoEffect("scheduling and taint eviction: the node has no taints")),
@@ -105,7 +104,7 @@ pub const FIELDS: &[FieldRule] = &[
     f("Container", "readinessProbe", NO_PROBES),
     f("Container", "resizePolicy", NoEffect("in-place resize: no resources are applied to resize")),
     f("Container", "resources.claims", Refused("no dynamic resource allocation")),
-    f("Container", "resources.limits", CONFINE),
+    f("Container", "resources.limits", Implemented("features/security.feature (memory and CPU as cgroup limits)")),
     f("Container", "resources.requests", NoEffect("scheduling: nothing is reserved on the single node (the downward API reads them)")),
     f("Container", "restartPolicy", Implemented("features/init-containers.feature")),
     f("Container", "securityContext", Implemented("its fields: see SecurityContext")),
@@ -168,30 +167,30 @@ pub const FIELDS: &[FieldRule] = &[
     f("EmptyDirVolumeSource", "sizeLimit", Implemented("features/storage.feature")),
     // PodSecurityContext (spec.securityContext)
     f("PodSecurityContext", "appArmorProfile", NO_LSM),
-    f("PodSecurityContext", "fsGroup", CONFINE),
+    f("PodSecurityContext", "fsGroup", Implemented("features/security-context.feature")),
     f("PodSecurityContext", "fsGroupChangePolicy", CONFINE),
-    f("PodSecurityContext", "runAsGroup", CONFINE),
-    f("PodSecurityContext", "runAsNonRoot", CONFINE),
-    f("PodSecurityContext", "runAsUser", CONFINE),
+    f("PodSecurityContext", "runAsGroup", Implemented("features/security-context.feature")),
+    f("PodSecurityContext", "runAsNonRoot", Implemented("features/security-context.feature")),
+    f("PodSecurityContext", "runAsUser", Implemented("features/security-context.feature")),
     f("PodSecurityContext", "seLinuxChangePolicy", NO_LSM),
     f("PodSecurityContext", "seLinuxOptions", NO_LSM),
     f("PodSecurityContext", "seccompProfile", CONFINE),
-    f("PodSecurityContext", "supplementalGroups", CONFINE),
+    f("PodSecurityContext", "supplementalGroups", Implemented("features/security-context.feature")),
     f("PodSecurityContext", "supplementalGroupsPolicy", CONFINE),
-    f("PodSecurityContext", "sysctls", CONFINE),
+    f("PodSecurityContext", "sysctls", Implemented("features/security-context.feature")),
     f("PodSecurityContext", "windowsOptions", WINDOWS),
     // SecurityContext (a container's securityContext)
-    f("SecurityContext", "allowPrivilegeEscalation", CONFINE),
+    f("SecurityContext", "allowPrivilegeEscalation", Implemented("features/security-context.feature")),
     f("SecurityContext", "appArmorProfile", NO_LSM),
-    f("SecurityContext", "capabilities", CONFINE),
-    f("SecurityContext", "privileged", CONFINE),
-    f("SecurityContext", "procMount", CONFINE),
-    f("SecurityContext", "readOnlyRootFilesystem", CONFINE),
+    f("SecurityContext", "capabilities", Implemented("features/security-context.feature")),
+    f("SecurityContext", "privileged", Implemented("features/security-context.feature")),
+    f("SecurityContext", "procMount", Implemented("features/security-context.feature")),
+    f("SecurityContext", "readOnlyRootFilesystem", Implemented("features/security-context.feature")),
     f("SecurityContext", "runAsGroup", CONFINE),
-    f("SecurityContext", "runAsNonRoot", CONFINE),
-    f("SecurityContext", "runAsUser", CONFINE),
+    f("SecurityContext", "runAsNonRoot", Implemented("features/security-context.feature")),
+    f("SecurityContext", "runAsUser", Implemented("features/security-context.feature")),
     f("SecurityContext", "seLinuxOptions", NO_LSM),
-    f("SecurityContext", "seccompProfile", CONFINE),
+    f("SecurityContext", "seccompProfile", Implemented("features/security-context.feature")),
     f("SecurityContext", "windowsOptions", WINDOWS),
 ];
 
@@ -247,6 +246,7 @@ pub fn refused(pod: &Pod) -> Vec<RefusedField> {
             walk("Container", c, &path, &mut out);
             if let Some(sc) = c.get("securityContext") {
                 walk("SecurityContext", sc, &format!("{path}.securityContext"), &mut out);
+                security_values(sc, &format!("{path}.securityContext"), &mut out);
             }
             for (j, e) in list(c, "env") {
                 if let Some(from) = e.get("valueFrom") {
@@ -293,6 +293,21 @@ fn walk(object: &str, v: &Value, path: &str, out: &mut Vec<RefusedField>) {
                 None => out.push(RefusedField { path: format!("{path}.{field}"), why: format!("{object}.{field} is in no list of the field table") }),
             }
         }
+    }
+}
+
+/// A container's seccomp profile and /proc: only what the reference runtime does.
+fn security_values(sc: &Value, path: &str, out: &mut Vec<RefusedField>) {
+    let seccomp = sc.pointer("/seccompProfile/type").and_then(Value::as_str);
+    if let Some(t) = seccomp.filter(|t| *t != "Unconfined") {
+        out.push(RefusedField {
+            path: format!("{path}.seccompProfile.type"),
+            why: format!("seccompProfile {t}: the reference runtime loads no seccomp filter, only Unconfined"),
+        });
+    }
+    let proc_mount = sc.get("procMount").and_then(Value::as_str);
+    if let Some(m) = proc_mount.filter(|m| !m.is_empty() && *m != "Default") {
+        out.push(RefusedField { path: format!("{path}.procMount"), why: format!("procMount {m}: only Default") });
     }
 }
 
@@ -419,14 +434,13 @@ mod tests {
 
     #[test]
     fn refused_fields_are_named_by_path_and_others_pass() {
-        let p = pod("  hostNetwork: true\n  hostPID: false\n  tolerations: [{key: a, operator: Exists}]\n  containers:\n  - name: a\n    image: busybox\n    env:\n    - {name: X, valueFrom: {secretKeyRef: {name: s, key: k}}}\n    - {name: Y, valueFrom: {fieldRef: {fieldPath: metadata.name}}}\n    resources: {requests: {cpu: 100m}, limits: {cpu: 200m}}\n  volumes:\n  - {name: v, emptyDir: {medium: Memory, sizeLimit: 1Mi}}\n  - {name: w, hostPath: {path: /}}\n");
+        let p = pod("  hostUsers: false\n  hostPID: false\n  tolerations: [{key: a, operator: Exists}]\n  containers:\n  - name: a\n    image: busybox\n    env:\n    - {name: X, valueFrom: {secretKeyRef: {name: s, key: k}}}\n    - {name: Y, valueFrom: {fieldRef: {fieldPath: metadata.name}}}\n    resources: {requests: {cpu: 100m}, limits: {cpu: 200m}}\n  volumes:\n  - {name: v, emptyDir: {medium: Memory, sizeLimit: 1Mi}}\n  - {name: w, hostPath: {path: /}}\n");
         let paths: Vec<String> = refused(&p).into_iter().map(|r| r.path).collect();
         assert_eq!(
             paths,
             [
-                "spec.hostNetwork",
+                "spec.hostUsers",
                 "spec.volumes[1].hostPath",
-                "spec.containers[0].resources.limits",
                 "spec.containers[0].env[0].valueFrom.secretKeyRef",
             ]
         );

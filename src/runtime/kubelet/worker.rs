@@ -306,16 +306,27 @@ impl PodWorker {
         // The pod's directory and its volumes' directories come first: memory-backed volumes
         // are mounted on theirs when the sandbox starts.
         let dir = self.pod_dir();
-        let root = &self.kubelet.config.root_dir;
-        let mut tmpfs = Vec::new();
         let make_dirs = || -> std::io::Result<()> {
             fs::create_dir_all(&dir)?;
+            let fs_group = spec.security_context.as_ref().and_then(|sc| sc.fs_group);
             for v in spec.volumes.iter().flatten() {
-                fs::create_dir_all(volume_dir(root, &self.uid, &v.name))?;
+                let dir = volume_dir(&self.kubelet.config.root_dir, &self.uid, &v.name);
+                fs::create_dir_all(&dir)?;
+                // emptyDir is world-writable (0777); with fsGroup it belongs to that group and
+                // what is made in it inherits the group (the set-group-ID bit), as the kubelet
+                // sets a volume's ownership.
+                let mode = if let Some(gid) = fs_group {
+                    std::os::unix::fs::chown(&dir, None, Some(gid as u32))?;
+                    0o2777
+                } else {
+                    0o777
+                };
+                fs::set_permissions(&dir, std::os::unix::fs::PermissionsExt::from_mode(mode))?;
             }
             Ok(())
         };
         make_dirs().map_err(|e| format!("prepare pod directory {}: {e}", dir.display()))?;
+        let mut tmpfs = Vec::new();
         for v in spec.volumes.iter().flatten() {
             let Some(e) = v.empty_dir.as_ref().filter(|e| e.medium.as_deref() == Some("Memory")) else { continue };
             // At most sizeLimit, and never more than the node has for pods.
@@ -325,9 +336,11 @@ impl PodWorker {
                 None => node,
             };
             let size_bytes = crate::api::quantity::divide_ceil(limit, crate::api::quantity::Milli(1000)).max(1) as u64;
-            tmpfs.push(crate::runtime::cri::TmpfsVolume { path: volume_dir(root, &self.uid, &v.name), size_bytes });
+            tmpfs.push(crate::runtime::cri::TmpfsVolume { path: volume_dir(&self.kubelet.config.root_dir, &self.uid, &v.name), size_bytes });
         }
-        let config = PodSandboxConfig { name, namespace, uid: self.uid.clone(), hostname: uts_hostname, tmpfs };
+        let sysctls = super::security::sysctls(spec)?;
+        let namespaces = super::security::namespaces(spec);
+        let config = PodSandboxConfig { name, namespace, uid: self.uid.clone(), hostname: uts_hostname, tmpfs, namespaces, sysctls };
         let runtime = &self.kubelet.runtime;
         let sandbox = runtime.run_pod_sandbox(&config).await.map_err(|e| e.to_string())?;
         let status = runtime.pod_sandbox_status(&sandbox).await.map_err(|e| e.to_string())?;
@@ -613,6 +626,8 @@ impl PodWorker {
             env,
             working_dir: c.working_dir.clone(),
             mounts,
+            security: super::security::container_security(&pod, c),
+            resources: super::security::container_resources(c)?,
         })
     }
 
@@ -637,14 +652,21 @@ impl PodWorker {
         }
         let config = match self.container_config(&spec, attempt) {
             Ok(config) => config,
-            Err(why) => {
-                self.set_waiting(name, "CreateContainerConfigError", Some(why));
+            Err(e) => {
+                self.set_waiting(name, "CreateContainerConfigError", Some(e));
                 return;
             }
         };
         let runtime = &self.kubelet.runtime;
-        if let Err(e) = self.kubelet.images.image_status(&config.image).await {
-            self.set_waiting(name, "ErrImageNeverPull", Some(e.to_string()));
+        let image = match self.kubelet.images.image_status(&config.image).await {
+            Ok(image) => image,
+            Err(e) => {
+                self.set_waiting(name, "ErrImageNeverPull", Some(e.to_string()));
+                return;
+            }
+        };
+        if let Err(e) = super::security::verify_run_as_non_root(&self.pod(), &spec, image.config.uid()) {
+            self.set_waiting(name, "CreateContainerConfigError", Some(e));
             return;
         }
         let id = match runtime.create_container(&sandbox, &config).await {
