@@ -57,3 +57,47 @@ Feature: The hostname inside a pod is the pod's name, or its spec.hostname and s
     And a running pod "two" from fixture "two-containers.yaml"
     Then running "hostname" in pods "one" and "two" prints different values
     And pods "one" and "two" have different IPs
+
+  # "When a Pod is configured to have fully qualified domain name (FQDN), its hostname is the
+  # short hostname. ... If you set setHostnameAsFQDN: true in the Pod spec, the kubelet writes
+  # the Pod's FQDN into the hostname for that Pod's namespace. In this case, both hostname and
+  # hostname --fqdn return the Pod's FQDN."
+  #   kubernetes.io/docs/concepts/services-networking/dns-pod-service/#pod-sethostnameasfqdn-field
+  Scenario: With setHostnameAsFQDN the hostname is the fully qualified name
+    Given a running pod:
+      """
+      apiVersion: v1
+      kind: Pod
+      metadata:
+        name: fqdn
+      spec:
+        hostname: foo
+        subdomain: bar
+        setHostnameAsFQDN: true
+        terminationGracePeriodSeconds: 0
+        containers:
+        - name: app
+          image: busybox:1.36
+          command: ["sleep", "3600"]
+      """
+    Then running "hostname" in container "app" of pod "fqdn" prints "foo.bar.{{namespace}}.svc.cluster.local"
+    And running "echo $HOSTNAME" in container "app" of pod "fqdn" prints "foo.bar.{{namespace}}.svc.cluster.local"
+
+  # A pod name is any DNS subdomain of up to 253 characters (ValidatePodName, NameIsDNSSubdomain);
+  # the hostname is a label of at most 63: the kubelet cuts the name to 63 characters and drops
+  # trailing '-' and '.' (pkg/kubelet/kubelet_pods.go truncatePodHostnameIfNeeded).
+  Scenario: A pod name longer than 63 characters is cut to 63 for the hostname
+    Given a running pod "a-pod-name-that-is-longer-than-sixty-three-characters-abcdefghijklm":
+      """
+      apiVersion: v1
+      kind: Pod
+      metadata:
+        name: long
+      spec:
+        terminationGracePeriodSeconds: 0
+        containers:
+        - name: app
+          image: busybox:1.36
+          command: ["sleep", "3600"]
+      """
+    Then running "hostname" in container "app" of pod "a-pod-name-that-is-longer-than-sixty-three-characters-abcdefghijklm" prints "a-pod-name-that-is-longer-than-sixty-three-characters-abcdefghi"

@@ -44,3 +44,111 @@ Feature: An emptyDir volume is shared by the pod's containers and outlives their
     When I delete pod "shared-emptydir"
     Then pod "shared-emptydir" is gone
     And volume "data" of pod "shared-emptydir" no longer exists on the node
+
+  # "If you set the emptyDir.medium field to "Memory", Kubernetes mounts a tmpfs (RAM-backed
+  # filesystem) for you instead. ... the size of the volume is limited by sizeLimit."
+  #   kubernetes.io/docs/concepts/storage/volumes/#emptydir
+  # e2e: test/e2e/common/storage/empty_dir.go, "volume on tmpfs should have the correct mode" and
+  # "pod should support memory backed volumes of specified size".
+  Scenario: An emptyDir with medium Memory is a tmpfs of its sizeLimit, shared by the pod's containers
+    Given a running pod:
+      """
+      apiVersion: v1
+      kind: Pod
+      metadata:
+        name: in-memory
+      spec:
+        terminationGracePeriodSeconds: 0
+        containers:
+        - name: writer
+          image: busybox:1.36
+          command: ["sleep", "3600"]
+          volumeMounts:
+          - name: cache
+            mountPath: /cache
+        - name: reader
+          image: busybox:1.36
+          command: ["sleep", "3600"]
+          volumeMounts:
+          - name: cache
+            mountPath: /shared
+        volumes:
+        - name: cache
+          emptyDir:
+            medium: Memory
+            sizeLimit: 1Mi
+      """
+    Then running "grep ' /cache ' /proc/mounts | cut -d ' ' -f 3" in container "writer" of pod "in-memory" prints "tmpfs"
+    And running "df -k /cache | awk 'NR == 2 {print $2}'" in container "writer" of pod "in-memory" prints "1024"
+    And running "stat -c %a /cache" in container "writer" of pod "in-memory" prints "777"
+    And running "echo in-ram > /cache/note" in container "writer" of pod "in-memory" succeeds
+    And running "cat /shared/note" in container "reader" of pod "in-memory" prints "in-ram"
+    And running "dd if=/dev/zero of=/cache/big bs=1024 count=2048" in container "writer" of pod "in-memory" fails with "No space left on device"
+
+  # "subPath: Path within the volume from which the container's volume should be mounted";
+  # the kubelet creates a subPath that does not exist yet.
+  # e2e: test/e2e/storage/testsuites/subpath.go, "should support non-existent path".
+  Scenario: A subPath that does not exist yet is created in the volume
+    Given a running pod:
+      """
+      apiVersion: v1
+      kind: Pod
+      metadata:
+        name: sub-path
+      spec:
+        terminationGracePeriodSeconds: 0
+        containers:
+        - name: app
+          image: busybox:1.36
+          command: ["sleep", "3600"]
+          volumeMounts:
+          - name: data
+            mountPath: /data
+        - name: part
+          image: busybox:1.36
+          command: ["sleep", "3600"]
+          volumeMounts:
+          - name: data
+            mountPath: /part
+            subPath: a/b
+        volumes:
+        - name: data
+          emptyDir: {}
+      """
+    Then running "echo in-sub-path > /part/note" in container "part" of pod "sub-path" succeeds
+    And running "cat /data/a/b/note" in container "app" of pod "sub-path" prints "in-sub-path"
+
+  # "readOnly: Mounted read-only if true, read-write otherwise"
+  # (kubernetes.io/docs/reference/kubernetes-api/workload-resources/pod-v1/#volumes).
+  # e2e: test/e2e/storage/testsuites/subpath.go, "should support readOnly directory specified in
+  # the volumeMount".
+  Scenario: A volume mounted readOnly cannot be written through that mount
+    Given a running pod:
+      """
+      apiVersion: v1
+      kind: Pod
+      metadata:
+        name: read-only
+      spec:
+        terminationGracePeriodSeconds: 0
+        containers:
+        - name: writer
+          image: busybox:1.36
+          command: ["sleep", "3600"]
+          volumeMounts:
+          - name: data
+            mountPath: /data
+        - name: reader
+          image: busybox:1.36
+          command: ["sleep", "3600"]
+          volumeMounts:
+          - name: data
+            mountPath: /data
+            readOnly: true
+        volumes:
+        - name: data
+          emptyDir: {}
+      """
+    Then running "echo written > /data/note" in container "writer" of pod "read-only" succeeds
+    And running "cat /data/note" in container "reader" of pod "read-only" prints "written"
+    And running "echo again > /data/note" in container "reader" of pod "read-only" fails with "Read-only file system"

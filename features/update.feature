@@ -276,3 +276,70 @@ Feature: A pod can only be updated in the ways Kubernetes allows
       """
     Then the request succeeds
     And pod "held" is gone
+
+  # The API server's update and patch handlers (apiserver pkg/endpoints/handlers/rest.go
+  # checkName): "the name of the object (X) does not match the name on the URL (Y)", 400.
+  Scenario: A whole-object update that renames the pod is a bad request
+    Given I remember pod "web"
+    When I set field "metadata.name" of pod "web" to "other"
+    Then the request is refused with code 400 and reason "BadRequest"
+    And the error message is:
+      """
+      the name of the object (other) does not match the name on the URL (web)
+      """
+    And pod "web" is unchanged
+
+  # The same rule, through a JSON merge patch.
+  Scenario: A merge patch that renames the pod is a bad request
+    Given I remember pod "web"
+    When I patch pod "web" with:
+      """
+      metadata:
+        name: other
+      """
+    Then the request is refused with code 400 and reason "BadRequest"
+    And the error message is:
+      """
+      the name of the object (other) does not match the name on the URL (web)
+      """
+    And pod "web" is unchanged
+
+  # ValidateObjectMetaUpdate validates labels as on create (IsValidLabelValue).
+  Scenario: An invalid label value is refused on update too
+    Given I remember pod "web"
+    When I patch pod "web" with:
+      """
+      metadata:
+        labels:
+          app: not a valid value!
+      """
+    Then the request is refused with code 422 and reason "Invalid"
+    And the error message is:
+      """
+      Pod "web" is invalid: metadata.labels: Invalid value: "not a valid value!": a valid label must be an empty string or consist of alphanumeric characters, '-', '_' or '.', and must start and end with an alphanumeric character (e.g. 'MyValue',  or 'my_value',  or '12345', regex used for validation is '(([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9])?')
+      """
+    And pod "web" is unchanged
+
+  # ValidateAnnotations applies on update too.
+  Scenario: An invalid annotation key is refused on update too
+    Given I remember pod "web"
+    When I patch pod "web" with:
+      """
+      metadata:
+        annotations:
+          "a/b/c": x
+      """
+    Then the request is refused with code 422 and reason "Invalid"
+    And the error message starts with:
+      """
+      Pod "web" is invalid: metadata.annotations: Invalid value: "a/b/c": a qualified name must consist of alphanumeric characters
+      """
+    And pod "web" is unchanged
+
+  # Defaulting applies to every object the API server decodes: a whole-object update that leaves
+  # out a defaulted field gets the default back, so it changes nothing.
+  Scenario: An update that leaves out a defaulted field changes nothing
+    When I remove field "spec.dnsPolicy" of pod "web"
+    Then the request succeeds
+    And field "spec.dnsPolicy" of pod "web" is "ClusterFirst"
+    And field "metadata.generation" of pod "web" is "1"

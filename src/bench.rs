@@ -189,6 +189,7 @@ pub async fn run_runtime(
             hostname: format!("bench-{i}"),
             namespaces: Default::default(),
             sysctls: vec![],
+            tmpfs: vec![],
             privileged: false,
         };
         let t = Instant::now();

@@ -43,12 +43,15 @@ enum Command {
     /// List the selected scenarios with their tags and, for the target, whether each would run
     /// or be skipped and why. Runs nothing.
     List(ListArgs),
+    /// Print the reference runtime's field table (implemented, refused up front, or accepted with
+    /// no effect on one node) as the README shows it.
+    Fields,
 }
 
 impl Command {
     /// Whether the command drives a target (and so needs root or a user namespace).
     fn needs_privileges(&self) -> bool {
-        !matches!(self, Command::Matrix(_) | Command::Gate(_) | Command::List(_))
+        !matches!(self, Command::Matrix(_) | Command::Gate(_) | Command::List(_) | Command::Fields)
     }
 }
 
@@ -283,6 +286,10 @@ async fn other(command: Command) -> anyhow::Result<ExitCode> {
         Command::Matrix(args) => matrix(args),
         Command::Gate(args) => gate(args),
         Command::List(args) => list(args),
+        Command::Fields => {
+            print!("{}", podspec::manifest::fields::markdown_table());
+            Ok(ExitCode::SUCCESS)
+        }
     }
 }
 

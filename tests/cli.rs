@@ -215,6 +215,49 @@ fn an_invalid_fixture_manifest_names_the_file_and_exits_2() {
 }
 
 #[test]
+fn a_field_the_target_refuses_names_file_line_and_field_and_exits_2() {
+    let s = Scratch::new();
+    s.fixture(
+        "host-path.yaml",
+        "apiVersion: v1\nkind: Pod\nmetadata:\n  name: hp\nspec:\n  containers:\n  - name: a\n    image: busybox:1.36\n  volumes:\n  - name: v\n    hostPath:\n      path: /\n",
+    );
+    s.feature(
+        "refused.feature",
+        "Feature: Refused\n  Scenario: one\n    Given a running pod:\n      \"\"\"\n      apiVersion: v1\n      kind: Pod\n      metadata:\n        name: secret-env\n      spec:\n        containers:\n        - name: a\n          image: busybox:1.36\n          env:\n          - name: X\n            valueFrom:\n              secretKeyRef:\n                name: s\n                key: k\n      \"\"\"\n  Scenario: two\n    Given a running pod from fixture \"host-path.yaml\"\n",
+    );
+    s.run().assert().code(2).stderr(
+        predicate::str::contains(
+            "refused.feature:16: spec.containers[0].env[0].valueFrom.secretKeyRef: target reference does not run this field: the reference API holds pods only",
+        )
+        .and(predicate::str::contains("host-path.yaml:11: spec.volumes[0].hostPath: target reference does not run this field: only emptyDir volumes"))
+        .and(predicate::str::contains("(used at features/refused.feature:21)")),
+    );
+    assert!(!s.path().join("out/report.json").exists(), "nothing ran, so no report");
+    s.assert_clean();
+}
+
+#[test]
+fn an_unknown_field_is_refused_even_when_its_value_is_empty() {
+    let s = Scratch::new();
+    s.feature(
+        "typo.feature",
+        "Feature: Typo\n  Scenario: one\n    Given a running pod:\n      \"\"\"\n      apiVersion: v1\n      kind: Pod\n      metadata:\n        name: typo\n      spec:\n        securityContxt: {}\n        containers:\n        - name: a\n          image: busybox:1.36\n      \"\"\"\n",
+    );
+    s.run().assert().code(2).stderr(predicate::str::contains("typo.feature:10: invalid pod manifest: unknown field \"spec.securityContxt\""));
+    s.assert_clean();
+}
+
+#[test]
+fn podspec_fields_prints_the_table_the_readme_embeds() {
+    let out = Command::cargo_bin("podspec").unwrap().arg("fields").assert().success().get_output().stdout.clone();
+    let table = String::from_utf8(out).unwrap();
+    assert!(table.starts_with("| object | field | handling |"), "{table}");
+    assert!(table.contains("| PodSpec | `hostNetwork` | **refused** |"), "{table}");
+    let readme = fs::read_to_string(Path::new(ROOT).join("README.md")).unwrap();
+    assert!(readme.contains(&table));
+}
+
+#[test]
 fn an_image_that_is_not_available_locally_is_named_and_exits_2() {
     let s = Scratch::new();
     s.fixture(

@@ -4,6 +4,10 @@
 //! status back.
 
 pub mod admission;
+pub mod defaults;
+pub mod labels;
+pub mod qos;
+pub mod quantity;
 pub mod store;
 pub mod strategy;
 pub mod update;

@@ -234,12 +234,25 @@ impl PodStore {
         st.history.since(rv, st.rv)
     }
 
-    /// Replaces a pod (PUT). Server-managed metadata is repaired first, as the API server's
+    /// Replaces the pod `namespace/name` (a PUT to its URL; the object must name that pod). Server-managed metadata is repaired first, as the API server's
     /// BeforeUpdate does; then the strategy's update rules apply. A rejected update changes
     /// nothing.
-    pub fn update(&self, pod: &Pod) -> Result<Pod, ApiError> {
+    pub fn update(&self, namespace: &str, name: &str, pod: &Pod) -> Result<Pod, ApiError> {
+        // The API server's update and patch handlers (checkName): the object names the pod of
+        // the URL.
+        let object_name = pod.metadata.name.as_deref().unwrap_or("");
+        if object_name != name {
+            return Err(ApiError::bad_request(format!(
+                "the name of the object ({object_name}) does not match the name on the URL ({name})"
+            )));
+        }
+        if pod.metadata.namespace.as_deref().is_some_and(|ns| ns != namespace) {
+            return Err(ApiError::bad_request(
+                "the namespace of the provided object does not match the namespace sent on the request".into(),
+            ));
+        }
         self.write(|st| {
-            let k = key(pod);
+            let k = (namespace.to_string(), name.to_string());
             let old = st.pods.get(&k).cloned().ok_or_else(|| ApiError::not_found(&k.1))?;
             let mut new = pod.clone();
             new.metadata.namespace = old.metadata.namespace.clone();
@@ -291,7 +304,7 @@ impl PodStore {
                 patched.metadata.resource_version = current.metadata.resource_version.clone();
             }
             attempts += 1;
-            match self.update(&patched) {
+            match self.update(namespace, name, &patched) {
                 Err(e) if e.code == 409 && !pinned && attempts < 100 => continue,
                 other => return other,
             }
@@ -421,7 +434,7 @@ mod tests {
         assert_eq!(e.code, 422);
         assert!(e.message.contains("pod updates may not change fields other than"), "{}", e.message);
         let stored = s.get("ns", "web").unwrap();
-        assert_eq!(stored.spec.unwrap().restart_policy, None);
+        assert_eq!(stored.spec.unwrap().restart_policy.as_deref(), Some("Always"));
         assert_eq!(stored.metadata.generation, Some(2));
     }
 
@@ -430,7 +443,7 @@ mod tests {
         let s = PodStore::new("t");
         let mut p = s.create_as_user(&pod("web")).unwrap();
         p.metadata.resource_version = Some("0".into());
-        assert_eq!(s.update(&p).unwrap_err().reason, "Conflict");
+        assert_eq!(s.update("ns", "web", &p).unwrap_err().reason, "Conflict");
     }
 
     #[test]
@@ -531,6 +544,29 @@ mod tests {
         assert!(e.message.contains("Precondition failed: UID in precondition: other"), "{}", e.message);
         let marked = s.delete("ns", "web", &DeleteOptions::default()).unwrap().expect("graceful");
         assert_eq!(marked.metadata.deletion_grace_period_seconds, Some(30));
+    }
+
+    #[test]
+    fn a_rename_by_put_or_patch_is_a_bad_request() {
+        let s = PodStore::new("t");
+        let mut p = s.create_as_user(&pod("web")).unwrap();
+        p.metadata.name = Some("other".into());
+        let e = s.update("ns", "web", &p).unwrap_err();
+        assert_eq!((e.code, e.reason.as_str()), (400, "BadRequest"));
+        assert_eq!(e.message, "the name of the object (other) does not match the name on the URL (web)");
+        let e = s.merge_patch("ns", "web", &json!({"metadata": {"name": "other"}})).unwrap_err();
+        assert_eq!(e.message, "the name of the object (other) does not match the name on the URL (web)");
+        assert!(s.get("ns", "other").is_err());
+    }
+
+    #[test]
+    fn create_defaults_the_pod_and_sets_its_qos_class() {
+        let s = PodStore::new("t");
+        let p = s.create_as_user(&pod("web")).unwrap();
+        let spec = p.spec.as_ref().unwrap();
+        assert_eq!(spec.restart_policy.as_deref(), Some("Always"));
+        assert_eq!(spec.containers[0].image_pull_policy.as_deref(), Some("IfNotPresent"));
+        assert_eq!(p.status.unwrap().qos_class.as_deref(), Some("BestEffort"));
     }
 
     #[test]

@@ -2,9 +2,9 @@
 //! as kube-apiserver's pod strategy does it (pkg/registry/core/pod/strategy.go). The store, the
 //! HTTP server and the up-front manifest checks all go through it.
 //!
-//! - `prepare_for_create`: defaulting, and the status cleared to `Pending`;
+//! - `prepare_for_create`: defaulting, and the status cleared to `Pending` with the QoS class;
 //! - `validate`: the create rules (ValidatePodCreate);
-//! - `prepare_for_update`: the status is kept (it changes through the status subresource only),
+//! - `prepare_for_update`: defaulting; the status is kept (it changes through the status subresource only),
 //!   the generation grows when the spec changes;
 //! - `validate_update`: the update rules (ValidatePodUpdate);
 //! - `prepare_for_status_update`: a status write keeps the spec and metadata;
@@ -38,15 +38,22 @@ pub const DEFAULT_GRACE_SECONDS: i64 = 30;
 impl Strategy for PodStrategy {
     type Object = Pod;
 
+    /// Decoding defaults (`defaults.rs`), and the status a new pod starts with: Pending, with
+    /// its QoS class (`qos.rs`).
     fn prepare_for_create(&self, pod: &mut Pod) {
-        pod.status = Some(PodStatus { phase: Some("Pending".into()), ..Default::default() });
+        super::defaults::apply(pod);
+        let qos_class = Some(super::qos::qos_class(pod).to_string());
+        pod.status = Some(PodStatus { phase: Some("Pending".into()), qos_class, ..Default::default() });
     }
 
     fn validate(&self, pod: &Pod) -> Vec<FieldError> {
         validate_pod_create(pod)
     }
 
+    /// Decoding defaults first (a PUT that leaves out a defaulted field gets the default back),
+    /// then the stored status and the generation.
     fn prepare_for_update(&self, new: &mut Pod, old: &Pod) {
+        super::defaults::apply(new);
         new.status = old.status.clone();
         new.metadata.generation = old.metadata.generation;
         if serde_json::to_value(&new.spec).ok() != serde_json::to_value(&old.spec).ok() {

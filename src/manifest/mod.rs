@@ -1,6 +1,7 @@
 //! Reading pod manifests: standard Kubernetes YAML, as `kubectl apply` takes it. Errors name
 //! the file and line (for a manifest inside a feature file, the feature file's line).
 
+pub mod fields;
 pub mod security;
 pub mod validation;
 
@@ -90,6 +91,14 @@ pub fn load_pod(text: &str, source: &Source) -> Result<Pod, ManifestError> {
     Ok(pod)
 }
 
+/// An error about one field of a manifest, at the line of the field's key (the first line
+/// with that key; the manifest's first line when no line has it).
+pub fn field_error(text: &str, source: &Source, field_path: &str, message: String) -> ManifestError {
+    let leaf = field_path.rsplit('.').next().unwrap_or(field_path);
+    let leaf = leaf.split('[').next().unwrap_or(leaf);
+    ManifestError { location: source.at(line_of_key(text, leaf)), message }
+}
+
 /// Reads and validates a manifest file.
 pub fn load_pod_file(path: &Path) -> Result<Pod, ManifestError> {
     let text = std::fs::read_to_string(path)
@@ -115,24 +124,50 @@ fn line_of_key(text: &str, key: &str) -> Option<usize> {
         .map(|i| i + 1)
 }
 
+/// Fields of `original` the typed form does not have. An empty value (`{}`, `[]`) that the
+/// typed form leaves out is unknown only if the Pod schema ignores it: the probe puts `true`
+/// there, which a known (map or list) field refuses, and an unknown one is ignored.
 fn unknown_fields(original: &serde_json::Value, typed: &serde_json::Value, path: &str, out: &mut Vec<String>) {
+    let mut empty = Vec::new();
+    walk_unknown(original, typed, path, "", out, &mut empty);
+    for (field, pointer) in empty {
+        let mut probe = original.clone();
+        if let Some(v) = probe.pointer_mut(&pointer) {
+            *v = serde_json::Value::Bool(true);
+        }
+        if serde_json::from_value::<Pod>(probe).is_ok() {
+            out.push(field);
+        }
+    }
+}
+
+fn walk_unknown(
+    original: &serde_json::Value,
+    typed: &serde_json::Value,
+    path: &str,
+    pointer: &str,
+    out: &mut Vec<String>,
+    empty: &mut Vec<(String, String)>,
+) {
     use serde_json::Value;
     match (original, typed) {
         (Value::Object(o), Value::Object(t)) => {
             for (k, v) in o {
                 let p = if path.is_empty() { k.clone() } else { format!("{path}.{k}") };
+                let ptr = format!("{pointer}/{}", k.replace('~', "~0").replace('/', "~1"));
                 match t.get(k) {
-                    Some(tv) => unknown_fields(v, tv, &p, out),
+                    Some(tv) => walk_unknown(v, tv, &p, &ptr, out, empty),
                     None if v.is_null() => {}
-                    // An empty value the typed form omits, e.g. `labels: {}` or `args: []`.
-                    None if v.as_object().is_some_and(|m| m.is_empty()) || v.as_array().is_some_and(|a| a.is_empty()) => {}
+                    None if v.as_object().is_some_and(|m| m.is_empty()) || v.as_array().is_some_and(|a| a.is_empty()) => {
+                        empty.push((p, ptr))
+                    }
                     None => out.push(p),
                 }
             }
         }
         (Value::Array(o), Value::Array(t)) => {
             for (i, (ov, tv)) in o.iter().zip(t).enumerate() {
-                unknown_fields(ov, tv, &format!("{path}[{i}]"), out);
+                walk_unknown(ov, tv, &format!("{path}[{i}]"), &format!("{pointer}/{i}"), out, empty);
             }
         }
         _ => {}
@@ -171,6 +206,16 @@ mod tests {
         .unwrap_err();
         assert_eq!(e.location, "features/x.feature:17");
         assert!(e.message.contains("spec.containers[0].imagee"), "{e}");
+    }
+
+    #[test]
+    fn an_unknown_field_is_refused_even_when_empty_and_a_known_empty_one_is_not() {
+        let e = parse_pod("apiVersion: v1\nkind: Pod\nmetadata:\n  name: web\nspec:\n  securityContxt: {}\n  containers:\n  - name: a\n    image: busybox\n", &src())
+            .unwrap_err();
+        assert_eq!(e.message, "invalid pod manifest: unknown field \"spec.securityContxt\"");
+        assert_eq!(e.location, "features/x.feature:15");
+        parse_pod("apiVersion: v1\nkind: Pod\nmetadata:\n  name: web\n  labels: {}\nspec:\n  securityContext: {}\n  volumes: []\n  containers:\n  - name: a\n    image: busybox\n    args: []\n", &src())
+            .unwrap();
     }
 
     #[test]

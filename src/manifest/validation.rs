@@ -10,7 +10,6 @@ use k8s_openapi::api::core::v1::Pod;
 const DNS1123_LABEL_FMT: &str = "[a-z0-9]([-a-z0-9]*[a-z0-9])?";
 const DNS1123_LABEL_MSG: &str =
     "a lowercase RFC 1123 label must consist of lower case alphanumeric characters or '-', and must start and end with an alphanumeric character";
-const DNS1123_SUBDOMAIN_MSG: &str = "a lowercase RFC 1123 subdomain must consist of lower case alphanumeric characters, '-' or '.', and must start and end with an alphanumeric character";
 
 /// A field error, printed as Kubernetes prints `field.Error`.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -30,6 +29,7 @@ pub enum FieldErrorKind {
     NotSupported,
     Forbidden,
     NotFound,
+    TooLong,
 }
 
 impl FieldErrorKind {
@@ -41,6 +41,7 @@ impl FieldErrorKind {
             Self::NotSupported => "Unsupported value",
             Self::Forbidden => "Forbidden",
             Self::NotFound => "Not found",
+            Self::TooLong => "Too long",
         }
     }
 }
@@ -70,6 +71,10 @@ impl FieldError {
     }
     pub fn not_found(field: impl Into<String>, value: &str) -> Self {
         Self { field: field.into(), kind: FieldErrorKind::NotFound, value: Some(format!("{value:?}")), detail: String::new() }
+    }
+    /// `field.TooLong` with no value shown.
+    pub fn too_long(field: impl Into<String>, max_bytes: usize) -> Self {
+        Self { field: field.into(), kind: FieldErrorKind::TooLong, value: None, detail: format!("may not be more than {max_bytes} bytes") }
     }
     pub fn forbidden(field: impl Into<String>, detail: impl Into<String>) -> Self {
         Self { field: field.into(), kind: FieldErrorKind::Forbidden, value: None, detail: detail.into() }
@@ -115,8 +120,9 @@ fn is_label(s: &str) -> bool {
         && b[b.len() - 1] != b'-'
 }
 
+/// `IsDNS1123Subdomain`: at most 253 characters; no limit on a dot-separated part.
 pub fn is_dns1123_subdomain(s: &str) -> bool {
-    s.len() <= 253 && s.split('.').all(is_label)
+    crate::api::labels::dns1123_subdomain_errors(s).is_empty()
 }
 
 fn validate_label(field: &str, value: &str, errs: &mut Vec<FieldError>) {
@@ -138,16 +144,14 @@ pub fn validate_pod_create(pod: &Pod) -> Vec<FieldError> {
     let name = pod.metadata.name.as_deref().unwrap_or("");
     if name.is_empty() && pod.metadata.generate_name.is_none() {
         errs.push(FieldError::required("metadata.name").with_detail("name or generateName is required"));
-    } else if !name.is_empty() && !is_dns1123_subdomain(name) {
-        let detail = if name.len() > 253 {
-            "must be no more than 253 characters".to_string()
-        } else {
-            format!(
-                "{DNS1123_SUBDOMAIN_MSG} (e.g. 'example.com', regex used for validation is '{DNS1123_LABEL_FMT}(\\.{DNS1123_LABEL_FMT})*')"
-            )
-        };
-        errs.push(FieldError::invalid("metadata.name", name, detail));
+    } else if !name.is_empty() {
+        // ValidatePodName: any DNS subdomain; each of its errors is one field error.
+        for m in crate::api::labels::dns1123_subdomain_errors(name) {
+            errs.push(FieldError::invalid("metadata.name", name, m));
+        }
     }
+    crate::api::labels::validate_labels(pod.metadata.labels.as_ref(), "metadata.labels", &mut errs);
+    crate::api::labels::validate_annotations(pod.metadata.annotations.as_ref(), "metadata.annotations", &mut errs);
     let Some(spec) = &pod.spec else {
         errs.push(FieldError::required("spec"));
         return errs;
@@ -196,6 +200,14 @@ pub fn validate_pod_create(pod: &Pod) -> Vec<FieldError> {
                 if !volumes.contains(m.name.as_str()) {
                     errs.push(FieldError::not_found(format!("{field}.volumeMounts[{j}].name"), &m.name));
                 }
+                if let Some(sub) = m.sub_path.as_deref().filter(|s| !s.is_empty()) {
+                    validate_local_descending_path(sub, &format!("{field}.volumeMounts[{j}].subPath"), &mut errs);
+                }
+            }
+            for (j, e) in c.env.iter().flatten().enumerate() {
+                if let Some(f) = e.value_from.as_ref().and_then(|v| v.field_ref.as_ref()) {
+                    validate_env_field_path(&f.field_path, &format!("{field}.env[{j}].valueFrom.fieldRef.fieldPath"), &mut errs);
+                }
             }
         }
     }
@@ -230,6 +242,39 @@ pub fn validate_pod_create(pod: &Pod) -> Vec<FieldError> {
     }
     super::security::validate_pod_security(spec, &mut errs);
     errs
+}
+
+/// `validateLocalDescendingPath`: relative, and no `..` part.
+fn validate_local_descending_path(path: &str, field: &str, errs: &mut Vec<FieldError>) {
+    if path.starts_with('/') {
+        errs.push(FieldError::invalid(field, path, "must be a relative path"));
+    }
+    if path.split('/').any(|p| p == "..") {
+        errs.push(FieldError::invalid(field, path, "must not contain '..'"));
+    }
+}
+
+/// The pod fields an env var may take (validEnvDownwardAPIFieldPathExpressions), besides
+/// `metadata.labels['KEY']` and `metadata.annotations['KEY']`.
+const ENV_FIELD_PATHS: &[&str] = &[
+    "metadata.name",
+    "metadata.namespace",
+    "metadata.uid",
+    "spec.nodeName",
+    "spec.serviceAccountName",
+    "status.hostIP",
+    "status.hostIPs",
+    "status.podIP",
+    "status.podIPs",
+];
+
+fn validate_env_field_path(path: &str, field: &str, errs: &mut Vec<FieldError>) {
+    let subscripted = ["metadata.labels", "metadata.annotations"].iter().any(|p| {
+        path.strip_prefix(p).and_then(|r| r.strip_prefix("['")).is_some_and(|r| r.ends_with("']") && r.len() > 2)
+    });
+    if !subscripted && !ENV_FIELD_PATHS.contains(&path) {
+        errs.push(FieldError::not_supported(field, path, ENV_FIELD_PATHS));
+    }
 }
 
 impl FieldError {

@@ -253,6 +253,12 @@ pub fn check(files: &[FeatureFile], fixtures_dir: &Path, target: &dyn Target) ->
     let mut errors = Vec::new();
     for f in files {
         for (rule, scenario) in scenarios(&f.feature) {
+            // A scenario the target skips for a capability it lacks never reaches it: the
+            // fields it refuses are not asked of it there.
+            let runs = !super::collect::all_tags(&f.feature, rule, scenario)
+                .iter()
+                .filter_map(|t| crate::target::Capability::from_tag(t))
+                .any(|c| !target.capabilities().contains(&c));
             for step in steps_of(&f.feature, rule, scenario) {
                 let at = format!("{}:{}", f.path.display(), step.position.line);
                 match collection.find(step) {
@@ -265,7 +271,7 @@ pub fn check(files: &[FeatureFile], fixtures_dir: &Path, target: &dyn Target) ->
                     Err(e) => errors.push(format!("{at}: ambiguous step `{} {}`: {e}", step.keyword.trim(), step.value)),
                 }
                 if let Some(m) = steps::manifest_of(step) {
-                    check_manifest(&at, m, step, fixtures_dir, target, &mut errors);
+                    check_manifest(&at, m, step, fixtures_dir, target, runs, &mut errors);
                 }
             }
         }
@@ -278,19 +284,46 @@ pub fn check(files: &[FeatureFile], fixtures_dir: &Path, target: &dyn Target) ->
     }
 }
 
-fn check_manifest(at: &str, m: ManifestRef<'_>, step: &gherkin::Step, fixtures_dir: &Path, target: &dyn Target, errors: &mut Vec<String>) {
-    let loaded = match m {
-        ManifestRef::Fixture(file) => steps::fixture_path(fixtures_dir, file)
-            .map_err(|e| format!("{at}: {e}"))
-            .and_then(|path| crate::manifest::load_pod_file(&path).map_err(|e| format!("{e} (used at {at})"))),
-        ManifestRef::Inline(text) => {
+fn check_manifest(
+    at: &str,
+    m: ManifestRef<'_>,
+    step: &gherkin::Step,
+    fixtures_dir: &Path,
+    target: &dyn Target,
+    runs: bool,
+    errors: &mut Vec<String>,
+) {
+    // The manifest's text and where it is, for errors about one of its fields.
+    let (text, source, used_at) = match m {
+        ManifestRef::Fixture(file) => {
+            let path = match steps::fixture_path(fixtures_dir, file) {
+                Ok(p) => p,
+                Err(e) => return errors.push(format!("{at}: {e}")),
+            };
+            match std::fs::read_to_string(&path) {
+                Ok(t) => (t, crate::manifest::Source::file(&path), format!(" (used at {at})")),
+                Err(e) => return errors.push(format!("{}: cannot read pod manifest: {e} (used at {at})", path.display())),
+            }
+        }
+        ManifestRef::Inline(text) | ManifestRef::RefusedInline(text) => {
             let file = at.rsplit_once(':').map(|(f, _)| f).unwrap_or(at);
-            crate::manifest::load_pod(text, &steps::docstring_source(file, step)).map_err(|e| e.to_string())
+            (text.to_string(), steps::docstring_source(file, step), String::new())
         }
     };
-    match loaded {
+    // A manifest the API is to refuse is only parsed here: its API errors are the scenario's.
+    if matches!(m, ManifestRef::RefusedInline(_)) {
+        if let Err(e) = crate::manifest::parse_pod(&text, &source) {
+            errors.push(e.to_string());
+        }
+        return;
+    }
+    match crate::manifest::load_pod(&text, &source).map_err(|e| format!("{e}{used_at}")) {
         Err(e) => errors.push(e),
         Ok(pod) => {
+            for r in target.refused_fields(&pod).into_iter().filter(|_| runs) {
+                let message = format!("{}: target {} does not run this field: {}", r.path, target.name(), r.why);
+                errors.push(format!("{}{used_at}", crate::manifest::field_error(&text, &source, &r.path, message)));
+            }
             let spec = pod.spec.unwrap_or_default();
             for c in spec.init_containers.iter().flatten().chain(&spec.containers) {
                 let image = c.image.as_deref().unwrap_or("");

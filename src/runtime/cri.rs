@@ -50,6 +50,9 @@ pub struct PodSandboxConfig {
     pub uid: String,
     /// The hostname set in the sandbox's UTS namespace (unused when it shares the node's).
     pub hostname: String,
+    /// Memory-backed volumes (emptyDir with `medium: Memory`): a tmpfs the sandbox holds at
+    /// each node directory, seen by the pod's containers only, and gone with the sandbox.
+    pub tmpfs: Vec<TmpfsVolume>,
     /// CRI `LinuxPodSandboxConfig.security_context.namespace_options`.
     pub namespaces: NamespaceOptions,
     /// CRI `LinuxPodSandboxConfig.sysctls`: namespaced sysctls the kubelet allowed.
@@ -109,6 +112,13 @@ pub struct LinuxContainerResources {
     pub cpu_quota: Option<i64>,
     pub cpu_period: i64,
     pub cpu_shares: Option<u64>,
+}
+
+/// A tmpfs of at most `size_bytes` at a node directory, for the pod's containers.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TmpfsVolume {
+    pub path: PathBuf,
+    pub size_bytes: u64,
 }
 
 /// CRI `PodSandboxStatus`.

@@ -93,7 +93,7 @@ async fn read_modify_write(
         change(&mut v)?;
         let new: Pod = serde_json::from_value(v).map_err(|e| StepFailure::new(format!("the changed pod is not a pod: {e}")))?;
         attempts += 1;
-        match world.target().update_pod(&new).await {
+        match world.target().update_pod(&r, &new).await {
             Err(TargetError::Api { code: 409, reason, .. }) if reason == "Conflict" && attempts < 10 => continue,
             other => break other,
         }
@@ -139,6 +139,44 @@ async fn add_to_field(world: &mut PodWorld, step: &Step, path: String, pod: Stri
         super::fields::set(v, &path, list).map_err(|e| StepFailure::new(e.to_string()))
     })
     .await
+}
+
+/// The phrase of the step that creates a pod the API must refuse (also read by the up-front
+/// check, which only parses its manifest).
+pub const CREATE_REFUSED: &str = r#"^creating pod "([^"]+)" is refused with code (\d+) and reason "([^"]+)"$"#;
+
+/// Creates the docstring's pod (named NAME, in the scenario's namespace) and states that the
+/// API refuses it; the answer is kept for the `error message` steps.
+#[given(regex = r#"^creating pod "([^"]+)" is refused with code (\d+) and reason "([^"]+)"$"#)]
+#[when(regex = r#"^creating pod "([^"]+)" is refused with code (\d+) and reason "([^"]+)"$"#)]
+#[then(regex = r#"^creating pod "([^"]+)" is refused with code (\d+) and reason "([^"]+)"$"#)]
+async fn create_refused(world: &mut PodWorld, step: &Step, name: String, code: u16, reason: String) -> Result<(), StepFailure> {
+    let text = docstring(step)?.to_string();
+    let pod = super::pods::load(world, super::ManifestRef::RefusedInline(&text), Some(&name), step)?;
+    let result = world.target().create_pod(&pod).await;
+    if result.is_ok() {
+        // It exists now: the scenario cleans it up.
+        world.pods.push(world.pod_ref(&name));
+    }
+    let what = format!("the creation of pod {name:?}");
+    let kept = match result {
+        Ok(p) => Ok(p),
+        Err(TargetError::Api { code, reason, message }) => Err(ApiRefusal { code, reason, message }),
+        Err(e) => return Err(e.into()),
+    };
+    world.last_request = Some(RequestOutcome { what, result: kept });
+    let r = refusal(world).and_then(|e| {
+        if e.code == code && e.reason == reason {
+            Ok(())
+        } else {
+            Err(StepFailure::mismatch(
+                format!("the API answered {} {}: {}", e.code, e.reason, e.message),
+                format!("{code} {reason}"),
+                format!("{} {}", e.code, e.reason),
+            ))
+        }
+    });
+    record(world, r)
 }
 
 fn outcome(world: &PodWorld) -> Result<&RequestOutcome, StepFailure> {

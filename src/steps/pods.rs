@@ -11,9 +11,13 @@ use crate::manifest::{self, Source};
 use crate::target::PodRef;
 
 /// The manifest a pod step creates: a file under `fixtures/pods/`, or the step's docstring.
+#[derive(Clone, Copy)]
 pub enum ManifestRef<'a> {
     Fixture(&'a str),
     Inline(&'a str),
+    /// The docstring of `creating pod "NAME" is refused ...`: a pod the API is to refuse, so
+    /// only parsed up front (its API errors are what the scenario states).
+    RefusedInline(&'a str),
 }
 
 /// Where a step's docstring text is: gherkin keeps the newline after the opening quotes, so the
@@ -51,6 +55,9 @@ pub fn load(world: &PodWorld, manifest: ManifestRef<'_>, rename: Option<&str>, s
         }
         ManifestRef::Inline(text) => {
             manifest::load_pod(text, &docstring_source("(inline manifest)", step)).map_err(|e| StepFailure::new(e.to_string()))?
+        }
+        ManifestRef::RefusedInline(text) => {
+            manifest::parse_pod(text, &docstring_source("(inline manifest)", step)).map_err(|e| StepFailure::new(e.to_string()))?
         }
     };
     if let Some(name) = rename {
@@ -295,8 +302,13 @@ pub fn manifest_of(step: &Step) -> Option<ManifestRef<'_>> {
     if let Some(c) = FIXTURE.captures(&step.value) {
         return Some(ManifestRef::Fixture(c.get(1).unwrap().as_str()));
     }
+    static REFUSED: std::sync::LazyLock<regex::Regex> =
+        std::sync::LazyLock::new(|| regex::Regex::new(super::api::CREATE_REFUSED).unwrap());
     if INLINE.is_match(&step.value) {
         return step.docstring.as_deref().map(ManifestRef::Inline);
+    }
+    if REFUSED.is_match(&step.value) {
+        return step.docstring.as_deref().map(ManifestRef::RefusedInline);
     }
     None
 }

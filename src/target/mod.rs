@@ -115,6 +115,13 @@ pub trait Target: Send + Sync {
     /// Checks up front that an image reference can be run without contacting a registry.
     fn check_image(&self, reference: &str) -> TargetResult<()>;
 
+    /// The fields of a pod this target does not run, each with its path and why: checked up
+    /// front, so a feature that uses one stops the run before anything runs (exit 2).
+    fn refused_fields(&self, pod: &Pod) -> Vec<crate::manifest::fields::RefusedField> {
+        let _ = pod;
+        Vec::new()
+    }
+
     /// Creates a pod from a manifest (its namespace set); returns the stored pod.
     async fn create_pod(&self, pod: &Pod) -> TargetResult<Pod>;
 
@@ -137,9 +144,10 @@ pub trait Target: Send + Sync {
         Err(self.unsupported(Capability::NodeAccess))
     }
 
-    /// Replaces a pod with a whole object (an API server's PUT); returns the stored pod.
-    async fn update_pod(&self, pod: &Pod) -> TargetResult<Pod> {
-        let _ = pod;
+    /// Replaces a pod with a whole object (an API server's PUT to the pod `pod` names, which
+    /// the object's own name may contradict); returns the stored pod.
+    async fn update_pod(&self, pod: &PodRef, object: &Pod) -> TargetResult<Pod> {
+        let _ = (pod, object);
         Err(self.unsupported(Capability::ApiServer))
     }
 

@@ -219,6 +219,10 @@ impl Target for ReferenceTarget {
         Some(NODE_NAME)
     }
 
+    fn refused_fields(&self, pod: &Pod) -> Vec<crate::manifest::fields::RefusedField> {
+        crate::manifest::fields::refused(pod)
+    }
+
     fn check_image(&self, reference: &str) -> TargetResult<()> {
         self.node.host.check_image(reference).map_err(|message| TargetError::ImageUnavailable {
             target: self.name().into(),
@@ -248,8 +252,8 @@ impl Target for ReferenceTarget {
         Ok(self.api.list().into_iter().filter(|p| p.metadata.namespace.as_deref() == Some(namespace)).collect())
     }
 
-    async fn update_pod(&self, pod: &Pod) -> TargetResult<Pod> {
-        self.api.update(pod).map_err(|e| api_error(&pod_ref(pod), e))
+    async fn update_pod(&self, pod: &PodRef, object: &Pod) -> TargetResult<Pod> {
+        self.api.update(&pod.namespace, &pod.name, object).map_err(|e| api_error(pod, e))
     }
 
     async fn patch_pod(&self, pod: &PodRef, patch: &serde_json::Value) -> TargetResult<Pod> {

@@ -16,6 +16,23 @@ pub fn hostname_and_domain(pod_name: &str, namespace: &str, hostname: Option<&st
     (truncated.to_string(), domain)
 }
 
+/// The hostname of a pod with `setHostnameAsFQDN`: `hostname.domain` (the hostname alone
+/// without a domain), at most 64 characters (pkg/kubelet/kubelet_pods.go
+/// GeneratePodHostNameAndDomain, kuberuntime generatePodSandboxConfig).
+pub fn fqdn_hostname(hostname: &str, domain: Option<&str>) -> Result<String, String> {
+    let fqdn = match domain {
+        Some(d) => format!("{hostname}.{d}"),
+        None => hostname.to_string(),
+    };
+    if fqdn.len() > 64 {
+        return Err(format!(
+            "failed to construct FQDN from pod hostname and cluster domain, FQDN {fqdn} is too long (64 characters is the max, {} characters requested)",
+            fqdn.len()
+        ));
+    }
+    Ok(fqdn)
+}
+
 /// The kubelet-managed hosts file of a pod that does not use the host network.
 pub fn managed_hosts_file(ips: &[Ipv4Addr], hostname: &str, domain: Option<&str>) -> String {
     let mut s = String::from("# Kubernetes-managed hosts file.\n");
@@ -50,6 +67,14 @@ mod tests {
         assert_eq!(format!("{h}.{}", d.unwrap()), "foo.bar.team.svc.cluster.local");
         let long = format!("{}-x", "a".repeat(62));
         assert_eq!(hostname_and_domain(&long, "ns", None, None).0, "a".repeat(62));
+    }
+
+    #[test]
+    fn an_fqdn_hostname_is_at_most_64_characters() {
+        assert_eq!(fqdn_hostname("web", Some("sub.ns.svc.cluster.local")).unwrap(), "web.sub.ns.svc.cluster.local");
+        assert_eq!(fqdn_hostname("web", None).unwrap(), "web");
+        let e = fqdn_hostname(&"a".repeat(40), Some("sub.ns.svc.cluster.local")).unwrap_err();
+        assert!(e.ends_with("is too long (64 characters is the max, 65 characters requested)"), "{e}");
     }
 
     #[test]

@@ -9,6 +9,8 @@
 //! runtime only through the CRI traits.
 
 mod backoff;
+pub mod downward;
+mod expansion;
 pub mod hosts;
 pub mod security;
 pub mod static_pods;
@@ -77,12 +79,15 @@ pub struct Kubelet {
     log: Mutex<Vec<String>>,
     static_pods: Mutex<Option<tokio::task::JoinHandle<()>>>,
     api_watch: Mutex<Option<tokio::task::JoinHandle<()>>>,
+    /// What the node has for pods (the downward API's default limits).
+    allocatable: downward::Allocatable,
 }
 
 impl Kubelet {
     /// Starts the kubelet: it watches the API for the pods bound to its node, and its static
     /// pod directory if it has one.
     pub fn new(config: KubeletConfig, runtime: Arc<dyn RuntimeService>, images: Arc<dyn ImageService>, api: Arc<PodStore>) -> Arc<Self> {
+        let allocatable = downward::Allocatable::of_node(&config.root_dir);
         let kubelet = Arc::new(Self {
             config,
             runtime,
@@ -95,6 +100,7 @@ impl Kubelet {
             log: Mutex::default(),
             static_pods: Mutex::default(),
             api_watch: Mutex::default(),
+            allocatable,
         });
         *kubelet.api_watch.lock().unwrap() = Some(tokio::spawn(sync::run(kubelet.clone())));
         if let Some(dir) = kubelet.config.static_pod_dir.clone() {
@@ -162,7 +168,7 @@ impl Kubelet {
             phase: Some("Failed".into()),
             reason: Some(reason.into()),
             message: Some(format!("Pod was rejected: {message}")),
-            qos_class: Some("BestEffort".into()),
+            qos_class: Some(crate::api::qos::qos_class(pod).into()),
             ..Default::default()
         };
         let m = &pod.metadata;

@@ -28,7 +28,11 @@ pub(super) async fn pod_status(w: &PodWorker) -> PodStatus {
             Some(id) => w.kubelet.runtime.container_status(id).await.ok(),
             None => None,
         };
-        let status = container_status(rec, current.as_ref());
+        let message = current
+            .as_ref()
+            .filter(|c| c.state == ContainerState::Exited)
+            .and_then(|c| w.termination_message(&rec.name, rec.restart_count, c.exit_code.unwrap_or(0), &c.log_path));
+        let status = container_status(rec, current.as_ref(), message);
         if rec.kind == Kind::App {
             statuses.push(status);
         } else {
@@ -103,7 +107,7 @@ pub(super) async fn pod_status(w: &PodWorker) -> PodStatus {
         start_time: start_time.map(k8s_time),
         container_statuses: Some(statuses),
         init_container_statuses: (!init_statuses.is_empty()).then_some(init_statuses),
-        qos_class: Some("BestEffort".into()),
+        qos_class: Some(crate::api::qos::qos_class(&w.pod()).into()),
         ..Default::default()
     }
 }
@@ -124,7 +128,8 @@ fn container_uri(id: &str) -> String {
     format!("podspec://{id}")
 }
 
-fn container_status(rec: &ContainerRecord, current: Option<&ContainerStatus>) -> K8sStatus {
+/// `message`: the ended container's termination message, if the kubelet read one.
+fn container_status(rec: &ContainerRecord, current: Option<&ContainerStatus>, message: Option<String>) -> K8sStatus {
     let waiting = |reason: &str, message: Option<String>| K8sState {
         waiting: Some(ContainerStateWaiting { reason: Some(reason.to_string()), message }),
         ..Default::default()
@@ -138,7 +143,7 @@ fn container_status(rec: &ContainerRecord, current: Option<&ContainerStatus>) ->
             let t = Termination {
                 exit_code: c.exit_code.unwrap_or(0),
                 reason: c.reason.clone().unwrap_or_else(|| "Error".into()),
-                message: c.message.clone(),
+                message: message.or(c.message.clone()),
                 started_at: c.started_at,
                 finished_at: c.finished_at,
                 container_id: c.id.clone(),

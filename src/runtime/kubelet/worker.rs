@@ -298,32 +298,16 @@ impl PodWorker {
         let namespace = meta.namespace.clone().unwrap_or_else(|| "default".into());
         let name = meta.name.clone().unwrap_or_default();
         let (hostname, domain) = hosts::hostname_and_domain(&name, &namespace, spec.hostname.as_deref(), spec.subdomain.as_deref());
-        let sysctls = super::security::sysctls(spec)?;
-        let namespaces = super::security::namespaces(spec);
-        // The kubelet's HasPrivilegedContainer.
-        let privileged = spec
-            .init_containers
-            .iter()
-            .flatten()
-            .chain(spec.containers.iter())
-            .any(|c| c.security_context.as_ref().and_then(|s| s.privileged) == Some(true));
-        let config =
-            PodSandboxConfig { name, namespace, uid: self.uid.clone(), hostname: hostname.clone(), namespaces, sysctls, privileged };
-        let runtime = &self.kubelet.runtime;
-        let sandbox = runtime.run_pod_sandbox(&config).await.map_err(|e| e.to_string())?;
-        let status = runtime.pod_sandbox_status(&sandbox).await.map_err(|e| e.to_string())?;
-        {
-            let mut st = self.state.lock().unwrap();
-            st.sandbox = Some(sandbox);
-            st.pod_ip = Some(status.ip);
-            st.start_time = Some(Utc::now());
-            st.started_at = Some(Instant::now());
-        }
+        let uts_hostname = if spec.set_hostname_as_fqdn == Some(true) {
+            hosts::fqdn_hostname(&hostname, domain.as_deref())?
+        } else {
+            hostname.clone()
+        };
+        // The pod's directory and its volumes' directories come first: memory-backed volumes
+        // are mounted on theirs when the sandbox starts.
         let dir = self.pod_dir();
-        let hosts_file = hosts::managed_hosts_file(&[status.ip], &hostname, domain.as_deref());
-        let write = || -> std::io::Result<()> {
+        let make_dirs = || -> std::io::Result<()> {
             fs::create_dir_all(&dir)?;
-            fs::write(dir.join("etc-hosts"), hosts_file)?;
             let fs_group = spec.security_context.as_ref().and_then(|sc| sc.fs_group);
             for v in spec.volumes.iter().flatten() {
                 let dir = volume_dir(&self.kubelet.config.root_dir, &self.uid, &v.name);
@@ -341,7 +325,42 @@ impl PodWorker {
             }
             Ok(())
         };
-        write().map_err(|e| format!("prepare pod directory {}: {e}", dir.display()))
+        make_dirs().map_err(|e| format!("prepare pod directory {}: {e}", dir.display()))?;
+        let mut tmpfs = Vec::new();
+        for v in spec.volumes.iter().flatten() {
+            let Some(e) = v.empty_dir.as_ref().filter(|e| e.medium.as_deref() == Some("Memory")) else { continue };
+            // At most sizeLimit, and never more than the node has for pods.
+            let node = self.kubelet.allocatable.memory;
+            let limit = match &e.size_limit {
+                Some(q) => crate::api::quantity::parse(&q.0).map_err(|err| format!("volume {:?}: sizeLimit: {err}", v.name))?.min(node),
+                None => node,
+            };
+            let size_bytes = crate::api::quantity::divide_ceil(limit, crate::api::quantity::Milli(1000)).max(1) as u64;
+            tmpfs.push(crate::runtime::cri::TmpfsVolume { path: volume_dir(&self.kubelet.config.root_dir, &self.uid, &v.name), size_bytes });
+        }
+        let sysctls = super::security::sysctls(spec)?;
+        let namespaces = super::security::namespaces(spec);
+        // The kubelet's HasPrivilegedContainer.
+        let privileged = spec
+            .init_containers
+            .iter()
+            .flatten()
+            .chain(spec.containers.iter())
+            .any(|c| c.security_context.as_ref().and_then(|s| s.privileged) == Some(true));
+        let config =
+            PodSandboxConfig { name, namespace, uid: self.uid.clone(), hostname: uts_hostname, tmpfs, namespaces, sysctls, privileged };
+        let runtime = &self.kubelet.runtime;
+        let sandbox = runtime.run_pod_sandbox(&config).await.map_err(|e| e.to_string())?;
+        let status = runtime.pod_sandbox_status(&sandbox).await.map_err(|e| e.to_string())?;
+        {
+            let mut st = self.state.lock().unwrap();
+            st.sandbox = Some(sandbox);
+            st.pod_ip = Some(status.ip);
+            st.start_time = Some(Utc::now());
+            st.started_at = Some(Instant::now());
+        }
+        let hosts_file = hosts::managed_hosts_file(&[status.ip], &hostname, domain.as_deref());
+        fs::write(dir.join("etc-hosts"), hosts_file).map_err(|e| format!("prepare pod directory {}: {e}", dir.display()))
     }
 
     /// Starts what should run now, in the order the kubelet does: init containers one at a
@@ -509,6 +528,57 @@ impl PodWorker {
         spec.init_containers.iter().flatten().chain(spec.containers.iter()).find(|c| c.name == name).cloned()
     }
 
+    /// Where the kubelet keeps a container attempt's termination message file (bind-mounted at
+    /// the container's `terminationMessagePath`).
+    fn termination_log(&self, container: &str, attempt: u32) -> PathBuf {
+        self.pod_dir().join("containers").join(container).join(format!("termination-log-{attempt}"))
+    }
+
+    /// The message of an ended container attempt, as the kubelet reads it: the termination
+    /// message file (at most 4096 bytes); when that is empty, the policy is
+    /// `FallbackToLogsOnError` and the container failed, the end of its log (at most 80 lines
+    /// and 2048 bytes).
+    pub(super) fn termination_message(&self, name: &str, attempt: u32, exit_code: i32, log_path: &Path) -> Option<String> {
+        let policy = self.container_spec(name).and_then(|c| c.termination_message_policy).unwrap_or_else(|| "File".into());
+        let read_limited = |path: &Path, limit: u64| -> Option<Vec<u8>> {
+            use std::io::Read as _;
+            let mut buf = Vec::new();
+            fs::File::open(path).ok()?.take(limit).read_to_end(&mut buf).ok()?;
+            Some(buf)
+        };
+        let message = read_limited(&self.termination_log(name, attempt), 4096).unwrap_or_default();
+        if !message.is_empty() {
+            return Some(String::from_utf8_lossy(&message).into_owned());
+        }
+        if policy != "FallbackToLogsOnError" || exit_code == 0 {
+            return None;
+        }
+        // The last 64 KiB hold the last 80 lines of any log this is read for.
+        let log = {
+            use std::io::{Read as _, Seek as _, SeekFrom};
+            let mut f = fs::File::open(log_path).ok()?;
+            let len = f.metadata().ok()?.len();
+            f.seek(SeekFrom::Start(len.saturating_sub(64 * 1024))).ok()?;
+            let mut buf = Vec::new();
+            f.read_to_end(&mut buf).ok()?;
+            buf
+        };
+        let text = String::from_utf8_lossy(&log);
+        let lines: Vec<&str> = text.lines().collect();
+        let mut tail = lines[lines.len().saturating_sub(80)..].join("\n");
+        if text.ends_with('\n') && !tail.is_empty() {
+            tail.push('\n');
+        }
+        if tail.len() > 2048 {
+            let mut cut = tail.len() - 2048;
+            while !tail.is_char_boundary(cut) {
+                cut += 1;
+            }
+            tail = tail[cut..].to_string();
+        }
+        (!tail.is_empty()).then_some(tail)
+    }
+
     fn container_config(&self, c: &Container, attempt: u32) -> Result<ContainerConfig, String> {
         let mut mounts: Vec<Mount> = Vec::new();
         let mounts_hosts = c.volume_mounts.iter().flatten().any(|m| m.mount_path == "/etc/hosts");
@@ -518,19 +588,57 @@ impl PodWorker {
         for m in c.volume_mounts.iter().flatten() {
             let source = volume_dir(&self.kubelet.config.root_dir, &self.uid, &m.name);
             let source = match &m.sub_path {
-                Some(sub) if !sub.is_empty() => source.join(sub),
+                Some(sub) if !sub.is_empty() => {
+                    // The kubelet makes a subPath that does not exist yet.
+                    let dir = source.join(sub);
+                    fs::create_dir_all(&dir).map_err(|e| format!("create subPath {sub:?} of volume {:?}: {e}", m.name))?;
+                    dir
+                }
                 _ => source,
             };
             mounts.push(Mount { source, destination: m.mount_path.clone(), readonly: m.read_only.unwrap_or(false), file: false });
         }
+        // A fresh, empty termination message file for this attempt.
+        let log = self.termination_log(&c.name, attempt);
+        let make_log = || -> std::io::Result<()> {
+            use std::os::unix::fs::PermissionsExt as _;
+            fs::create_dir_all(log.parent().expect("a parent"))?;
+            fs::write(&log, b"")?;
+            fs::set_permissions(&log, fs::Permissions::from_mode(0o666))
+        };
+        make_log().map_err(|e| format!("create the termination message file {}: {e}", log.display()))?;
+        let path = c.termination_message_path.clone().filter(|p| !p.is_empty());
+        let path = path.unwrap_or_else(|| crate::api::defaults::TERMINATION_MESSAGE_PATH.into());
+        mounts.push(Mount { source: log, destination: path, readonly: false, file: true });
+
         let pod = self.pod();
+        let runtime_env = super::downward::PodRuntime {
+            pod: &pod,
+            pod_ip: self.state.lock().unwrap().pod_ip,
+            host_ip: self.kubelet.config.node_ip,
+            node_name: &self.kubelet.config.node_name,
+            allocatable: self.kubelet.allocatable,
+        };
+        let mut env = Vec::new();
+        for e in c.env.iter().flatten() {
+            if let Some(value) = super::downward::env_value(e, c, &runtime_env)? {
+                env.push((e.name.clone(), value));
+            }
+        }
+        // `$(VAR)` in env values (the variables before them), then in command and args (all).
+        let env = super::expansion::expand_env(env);
+        let lookup = |n: &str| env.iter().rev().find(|(k, _)| k == n).map(|(_, v)| v.clone());
+        let expand_all = |list: &Option<Vec<String>>| -> Vec<String> {
+            list.iter().flatten().map(|a| super::expansion::expand(a, lookup)).collect()
+        };
+        let (command, args) = (expand_all(&c.command), expand_all(&c.args));
         Ok(ContainerConfig {
             name: c.name.clone(),
             attempt,
             image: c.image.clone().unwrap_or_default(),
-            command: c.command.clone().unwrap_or_default(),
-            args: c.args.clone().unwrap_or_default(),
-            env: c.env.iter().flatten().map(|e| (e.name.clone(), e.value.clone().unwrap_or_default())).collect(),
+            command,
+            args,
+            env,
             working_dir: c.working_dir.clone(),
             mounts,
             security: super::security::container_security(&pod, c),
@@ -615,17 +723,23 @@ impl PodWorker {
         let policy = self.restart_policy();
         let backoff = self.kubelet.config.backoff;
         let pod_name = format_pod(&self.pod());
+        let exit_code = status.exit_code.unwrap_or(0);
+        let attempt = {
+            let st = self.state.lock().unwrap();
+            st.containers.iter().find(|c| c.current.as_ref() == Some(id)).map(|c| (c.name.clone(), c.restart_count))
+        };
+        let message =
+            attempt.and_then(|(name, n)| self.termination_message(&name, n, exit_code, &status.log_path)).or(status.message.clone());
         let mut st = self.state.lock().unwrap();
         let terminal = st.terminal.is_some();
         let Some(rec) = st.containers.iter_mut().find(|c| c.current.as_ref() == Some(id)) else { return };
         if rec.done.is_some() || rec.restart_due.is_some() {
             return; // seen already
         }
-        let exit_code = status.exit_code.unwrap_or(0);
         let termination = Termination {
             exit_code,
             reason: status.reason.clone().unwrap_or_else(|| if exit_code == 0 { "Completed".into() } else { "Error".into() }),
-            message: status.message.clone(),
+            message,
             started_at: status.started_at,
             finished_at: status.finished_at,
             container_id: id.clone(),

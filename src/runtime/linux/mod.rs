@@ -364,6 +364,9 @@ impl RuntimeService for LinuxRuntime {
         for (k, v) in &config.sysctls {
             args.extend(["--sysctl".into(), format!("{k}={v}")]);
         }
+        for t in &config.tmpfs {
+            args.extend(["--tmpfs".into(), format!("{}={}", t.path.display(), t.size_bytes)]);
+        }
         let argv: Vec<&str> = args.iter().map(String::as_str).collect();
         let (child, process) = match spawn_holder(&self.paths.shim, &argv, &self.run.procs()).await {
             Ok(held) => held,
@@ -472,6 +475,7 @@ impl RuntimeService for LinuxRuntime {
         let cgroup = self.container_cgroup(&sandbox, config).await?;
         let spec = ContainerProcessSpec {
             sandbox_pid: sandbox.process.pid,
+            sandbox_mounts: !sandbox.config.tmpfs.is_empty(),
             image_rootfs: image.rootfs.clone(),
             upper_dir: dir.join("upper"),
             work_dir: dir.join("work"),

@@ -80,6 +80,7 @@ fn sandbox(args: &[String]) -> ShimResult<()> {
     let mut cgroups: Vec<&str> = Vec::new();
     let mut sysctls: Vec<&str> = Vec::new();
     let mut joins: Vec<(&str, &str)> = Vec::new();
+    let mut tmpfs: Vec<(&str, &str)> = Vec::new();
     let mut it = args.iter();
     while let Some(a) = it.next() {
         let mut value = || it.next().map(String::as_str).ok_or_else(|| format!("{a} needs a value"));
@@ -92,6 +93,10 @@ fn sandbox(args: &[String]) -> ShimResult<()> {
             "--join-net" => joins.push(("net", value()?)),
             "--join-ipc" => joins.push(("ipc", value()?)),
             "--join-uts" => joins.push(("uts", value()?)),
+            "--tmpfs" => match value()?.rsplit_once('=') {
+                Some(t) => tmpfs.push(t),
+                None => return Err("--tmpfs takes PATH=SIZE_BYTES".into()),
+            },
             other => return Err(format!("unknown argument {other:?}")),
         }
     }
@@ -120,6 +125,19 @@ fn sandbox(args: &[String]) -> ShimResult<()> {
     ctx(unshare(flags), || "unshare the sandbox's namespaces".into())?;
     if let Some(name) = hostname {
         ctx(sethostname(name), || format!("sethostname({name:?})"))?;
+    }
+    // Memory-backed volumes: tmpfs mounts in a mount namespace of the sandbox's own, which the
+    // pod's containers start from; they go when the sandbox and its containers are gone.
+    if !tmpfs.is_empty() {
+        let none: Option<&str> = None;
+        ctx(unshare(CloneFlags::CLONE_NEWNS), || "unshare(mount namespace)".into())?;
+        ctx(mount(none, "/", none, MsFlags::MS_REC | MsFlags::MS_PRIVATE, none), || "make / private".into())?;
+        for (path, size) in tmpfs {
+            let options = format!("mode=777,size={size}");
+            ctx(mount(Some("tmpfs"), path, Some("tmpfs"), MsFlags::MS_NOSUID | MsFlags::MS_NODEV, Some(options.as_str())), || {
+                format!("mount tmpfs on {path}")
+            })?;
+        }
     }
     // Namespaced sysctls, written from inside the namespaces they belong to.
     for s in &sysctls {
@@ -174,7 +192,7 @@ fn run(args: &[String]) -> ShimResult<()> {
         || format!("open {}", spec.exit_path.display()),
     )?;
     let cgroups = open_cgroups(&spec.cgroup_procs)?;
-    join_sandbox(spec.sandbox_pid)?;
+    join_sandbox(spec.sandbox_pid, spec.sandbox_mounts)?;
     match &spec.pid_namespace {
         Some(ns) => {
             let f = ctx(File::open(ns), || format!("open {} (is the pod's holder running?)", ns.display()))?;
@@ -234,10 +252,14 @@ fn join_cgroups(files: Vec<(File, PathBuf)>) -> ShimResult<()> {
     Ok(())
 }
 
-fn join_sandbox(sandbox_pid: i32) -> ShimResult<()> {
+fn join_sandbox(sandbox_pid: i32, mounts: bool) -> ShimResult<()> {
     // Open all first: after joining one, the others' paths still refer to the node's /proc.
     let mut fds: Vec<(OwnedFd, CloneFlags, &str)> = Vec::new();
-    for (ns, flag) in [("ipc", CloneFlags::CLONE_NEWIPC), ("uts", CloneFlags::CLONE_NEWUTS), ("net", CloneFlags::CLONE_NEWNET)] {
+    let mut namespaces = vec![("ipc", CloneFlags::CLONE_NEWIPC), ("uts", CloneFlags::CLONE_NEWUTS), ("net", CloneFlags::CLONE_NEWNET)];
+    if mounts {
+        namespaces.push(("mnt", CloneFlags::CLONE_NEWNS));
+    }
+    for (ns, flag) in namespaces {
         let path = format!("/proc/{sandbox_pid}/ns/{ns}");
         let f = ctx(File::open(&path), || format!("open {path} (is the pod sandbox still running?)"))?;
         fds.push((OwnedFd::from(f), flag, ns));
@@ -283,6 +305,9 @@ fn setup_and_exec(spec: &ContainerProcessSpec, log: &File, exec: &PreparedExec) 
     ctx(nix::unistd::setsid(), || "setsid".into())?;
     build_rootfs(spec)?;
     enter_rootfs(&spec.rootfs)?;
+    // A working directory the image lacks is made, as runc makes it (where the root is
+    // read-only, chdir says what is missing).
+    let _ = fs::create_dir_all(&spec.cwd);
     ctx(chdir(Path::new(&spec.cwd)), || format!("chdir to working directory {:?}", spec.cwd))?;
     redirect_stdio(log)?;
     confine(&spec.security)?;

@@ -13,6 +13,10 @@ pub use crate::runtime::cri::Mount as BindMount;
 pub struct ContainerProcessSpec {
     /// PID of the pod sandbox process whose network, IPC and UTS namespaces the container joins.
     pub sandbox_pid: i32,
+    /// The sandbox holds a mount namespace of its own (its memory-backed volumes): the
+    /// container's mount namespace starts as a copy of it.
+    #[serde(default)]
+    pub sandbox_mounts: bool,
     /// The image's root filesystem: the read-only lower layer.
     pub image_rootfs: PathBuf,
     /// The writable layer of this container attempt, thrown away on restart.

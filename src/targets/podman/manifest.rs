@@ -6,8 +6,9 @@
 //!   `<pod>-<container>`). Every name starts with `podspec-`, so podspec's objects are told apart
 //!   from everybody else's.
 //! - **Hostname.** podman sets a pod's hostname to its (podman) name; Kubernetes sets it to
-//!   `metadata.name`. When the manifest does not set `spec.hostname`, it is set to the pod's
-//!   Kubernetes name, so the rename above changes nothing inside the pod.
+//!   `metadata.name` (cut to 63 characters, as the kubelet cuts it). When the manifest does not
+//!   set `spec.hostname`, it is set to that hostname, so the rename above changes nothing inside
+//!   the pod.
 //! - **emptyDir volumes.** podman makes a named volume for each, named after the pod's volume:
 //!   two pods with a volume `data` would share one volume, and a host volume of that name would
 //!   be used. Each emptyDir volume (and every mount of it) is renamed `<podman pod>.<volume>`.
@@ -43,7 +44,9 @@ pub fn for_podman(pod: &Pod, podman_pod: &str, image_for: impl Fn(&str) -> Optio
     p.metadata.name = Some(podman_pod.to_string());
     let Some(spec) = p.spec.as_mut() else { return Ok(p) };
     if spec.hostname.is_none() {
-        spec.hostname = Some(k8s_name);
+        // The hostname Kubernetes gives: the pod name, cut to 63 characters.
+        let namespace = pod.metadata.namespace.as_deref().unwrap_or("default");
+        spec.hostname = Some(crate::runtime::kubelet::hosts::hostname_and_domain(&k8s_name, namespace, None, None).0);
     }
     let renamed: Vec<(String, String)> = spec
         .volumes

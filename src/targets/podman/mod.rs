@@ -19,6 +19,7 @@ pub mod config;
 pub mod images;
 pub mod inspect;
 pub mod manifest;
+pub mod refused;
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::path::PathBuf;
@@ -240,6 +241,10 @@ impl Target for PodmanTarget {
 
     fn capabilities(&self) -> &BTreeSet<Capability> {
         &self.capabilities
+    }
+
+    fn refused_fields(&self, pod: &Pod) -> Vec<crate::manifest::fields::RefusedField> {
+        refused::refused(pod)
     }
 
     fn check_image(&self, reference: &str) -> TargetResult<()> {

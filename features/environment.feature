@@ -1,0 +1,160 @@
+@environment
+Feature: A container's environment and working directory are what its spec says
+  # "There are two ways to expose Pod and container fields to a running container: environment
+  # variables, and as files ... together, these two ways are called the downward API."
+  #   kubernetes.io/docs/concepts/workloads/pods/downward-api/
+  # "If you do not specify a CPU limit for a container, then the downward API defaults to the
+  # node allocatable value for CPU and memory" (downward-api/#fallback-information-for-resource-limits).
+
+  # e2e: test/e2e/common/node/downwardapi.go, "should provide pod name, namespace and IP address
+  # as env vars" and "should provide host IP as an env var".
+  Scenario: Pod fields reach the container as environment variables
+    Given a running pod:
+      """
+      apiVersion: v1
+      kind: Pod
+      metadata:
+        name: downward
+        labels:
+          tier: front
+      spec:
+        terminationGracePeriodSeconds: 0
+        containers:
+        - name: app
+          image: busybox:1.36
+          command: ["sleep", "3600"]
+          env:
+          - name: POD_NAME
+            valueFrom:
+              fieldRef:
+                fieldPath: metadata.name
+          - name: POD_NAMESPACE
+            valueFrom:
+              fieldRef:
+                fieldPath: metadata.namespace
+          - name: POD_IP
+            valueFrom:
+              fieldRef:
+                fieldPath: status.podIP
+          - name: HOST_IP
+            valueFrom:
+              fieldRef:
+                fieldPath: status.hostIP
+          - name: TIER
+            valueFrom:
+              fieldRef:
+                fieldPath: metadata.labels['tier']
+          - name: PLAIN
+            value: as-written
+      """
+    Then running "echo $POD_NAME" in container "app" of pod "downward" prints "downward"
+    And running "echo $POD_NAMESPACE" in container "app" of pod "downward" prints "{{namespace}}"
+    And running "echo $POD_IP" in container "app" of pod "downward" prints "{{ip:downward}}"
+    And running "echo $HOST_IP" in container "app" of pod "downward" prints "{{hostip:downward}}"
+    And running "echo $TIER" in container "app" of pod "downward" prints "front"
+    And running "echo $PLAIN" in container "app" of pod "downward" prints "as-written"
+
+  # e2e: test/e2e/common/node/downwardapi.go, "should provide container's limits.cpu/memory and
+  # requests.cpu/memory as env vars" (requests, with divisors) and "should provide default
+  # limits.cpu/memory from node allocatable" (no limits: the node's allocatable, which the
+  # reference node does not reduce: all its CPUs and MemTotal).
+  Scenario: Container resources reach the container, and missing limits are the node's allocatable
+    Given a running pod:
+      """
+      apiVersion: v1
+      kind: Pod
+      metadata:
+        name: resources
+      spec:
+        terminationGracePeriodSeconds: 0
+        containers:
+        - name: app
+          image: busybox:1.36
+          command: ["sleep", "3600"]
+          resources:
+            requests:
+              cpu: 250m
+              memory: 32Mi
+          env:
+          - name: CPU_REQUEST
+            valueFrom:
+              resourceFieldRef:
+                resource: requests.cpu
+                divisor: 1m
+          - name: CPU_REQUEST_CORES
+            valueFrom:
+              resourceFieldRef:
+                resource: requests.cpu
+          - name: MEMORY_REQUEST
+            valueFrom:
+              resourceFieldRef:
+                resource: requests.memory
+                divisor: 1Mi
+          - name: CPU_LIMIT
+            valueFrom:
+              resourceFieldRef:
+                resource: limits.cpu
+          - name: MEMORY_LIMIT
+            valueFrom:
+              resourceFieldRef:
+                resource: limits.memory
+      """
+    Then running "echo $CPU_REQUEST" in container "app" of pod "resources" prints "250"
+    And running "echo $CPU_REQUEST_CORES" in container "app" of pod "resources" prints "1"
+    And running "echo $MEMORY_REQUEST" in container "app" of pod "resources" prints "32"
+    And running "[ $CPU_LIMIT -eq $(grep -c ^processor /proc/cpuinfo) ] && echo node-cpus" in container "app" of pod "resources" prints "node-cpus"
+    And running "[ $MEMORY_LIMIT -eq $(( $(grep MemTotal /proc/meminfo | tr -s ' ' | cut -d ' ' -f 2) * 1024 )) ] && echo node-memory" in container "app" of pod "resources" prints "node-memory"
+
+  # "workingDir: Container's working directory. If not specified, the container runtime's
+  # default will be used" (kubernetes.io/docs/reference/kubernetes-api/workload-resources/pod-v1/);
+  # the runtime under Kubernetes (runc) creates a working directory the image lacks.
+  Scenario: A working directory the image lacks is created
+    Given a running pod:
+      """
+      apiVersion: v1
+      kind: Pod
+      metadata:
+        name: workdir
+      spec:
+        terminationGracePeriodSeconds: 0
+        containers:
+        - name: app
+          image: busybox:1.36
+          command: ["sleep", "3600"]
+          workingDir: /work/here
+      """
+    Then running "pwd" in container "app" of pod "workdir" prints "/work/here"
+
+  # "Environment variables may reference variables defined earlier ... $(VAR_NAME)"; "You can
+  # use $$ to escape"; references to undefined names are left as written.
+  #   kubernetes.io/docs/tasks/inject-data-application/define-interdependent-environment-variables/
+  # e2e: test/e2e/common/node/expansion.go, "should allow composing env vars into new env vars"
+  # and "should allow substituting values in a container's args".
+  Scenario: $(VAR) references are expanded in env values and args
+    Given a running pod:
+      """
+      apiVersion: v1
+      kind: Pod
+      metadata:
+        name: expansion
+      spec:
+        terminationGracePeriodSeconds: 0
+        containers:
+        - name: app
+          image: busybox:1.36
+          command: ["sh", "-c"]
+          args: ["echo $(GREETING) > /tmp/said; sleep 3600"]
+          env:
+          - name: WHO
+            value: world
+          - name: GREETING
+            value: hello-$(WHO)
+          - name: ESCAPED
+            value: $$(WHO)
+          - name: UNDEFINED
+            value: $(NOBODY)-x
+      """
+    Then running "echo $GREETING" in container "app" of pod "expansion" prints "hello-world"
+    And running "cat /tmp/said" in container "app" of pod "expansion" prints "hello-world"
+    And running "env | grep ^ESCAPED=" in container "app" of pod "expansion" prints "ESCAPED=$(WHO)"
+    And running "env | grep ^UNDEFINED=" in container "app" of pod "expansion" prints "UNDEFINED=$(NOBODY)-x"

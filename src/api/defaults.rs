@@ -1,0 +1,93 @@
+//! Defaulting, as the API server applies it to every pod it decodes, on create and on update
+//! (pkg/apis/core/v1/defaults.go: SetDefaults_Pod, SetDefaults_PodSpec, SetDefaults_Container,
+//! SetDefaults_ObjectFieldSelector).
+
+use k8s_openapi::api::core::v1::{Container, Pod, PodSecurityContext};
+
+pub const DEFAULT_SCHEDULER: &str = "default-scheduler";
+pub const TERMINATION_MESSAGE_PATH: &str = "/dev/termination-log";
+
+/// Sets every field Kubernetes defaults that the pod leaves unset.
+pub fn apply(pod: &mut Pod) {
+    let Some(spec) = pod.spec.as_mut() else { return };
+    spec.dns_policy.get_or_insert_with(|| "ClusterFirst".into());
+    spec.restart_policy.get_or_insert_with(|| "Always".into());
+    spec.termination_grace_period_seconds.get_or_insert(30);
+    spec.scheduler_name.get_or_insert_with(|| DEFAULT_SCHEDULER.into());
+    spec.security_context.get_or_insert_with(PodSecurityContext::default);
+    spec.enable_service_links.get_or_insert(true);
+    for c in spec.init_containers.iter_mut().flatten().chain(spec.containers.iter_mut()) {
+        container(c);
+    }
+}
+
+fn container(c: &mut Container) {
+    if c.termination_message_path.as_deref().unwrap_or("").is_empty() {
+        c.termination_message_path = Some(TERMINATION_MESSAGE_PATH.into());
+    }
+    c.termination_message_policy.get_or_insert_with(|| "File".into());
+    if c.image_pull_policy.as_deref().unwrap_or("").is_empty() {
+        c.image_pull_policy = Some(pull_policy(c.image.as_deref().unwrap_or("")).into());
+    }
+    // SetDefaults_Pod: a limit without a request makes the request equal to the limit.
+    if let Some(r) = c.resources.as_mut() {
+        if let Some(limits) = r.limits.clone() {
+            let requests = r.requests.get_or_insert_with(Default::default);
+            for (name, q) in limits {
+                requests.entry(name).or_insert(q);
+            }
+        }
+    }
+    for e in c.env.iter_mut().flatten() {
+        if let Some(f) = e.value_from.as_mut().and_then(|v| v.field_ref.as_mut()) {
+            f.api_version.get_or_insert_with(|| "v1".into());
+        }
+    }
+}
+
+/// `Always` for a `:latest` tag or no tag, else `IfNotPresent` (a digest counts as a tag).
+pub fn pull_policy(image: &str) -> &'static str {
+    let last = image.rsplit('/').next().unwrap_or(image);
+    if last.contains('@') {
+        return "IfNotPresent";
+    }
+    match last.split_once(':') {
+        Some((_, tag)) if tag != "latest" => "IfNotPresent",
+        _ => "Always",
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_pull_policy_follows_the_tag() {
+        assert_eq!(pull_policy("busybox:1.36"), "IfNotPresent");
+        assert_eq!(pull_policy("busybox"), "Always");
+        assert_eq!(pull_policy("busybox:latest"), "Always");
+        assert_eq!(pull_policy("registry:5000/busybox"), "Always");
+        assert_eq!(pull_policy("busybox@sha256:abc"), "IfNotPresent");
+    }
+
+    #[test]
+    fn defaults_fill_only_what_is_unset() {
+        let mut p: Pod = serde_yaml::from_str(
+            "metadata: {name: p}\nspec:\n  restartPolicy: Never\n  containers:\n  - {name: a, image: busybox, resources: {limits: {cpu: 100m}}}\n",
+        )
+        .unwrap();
+        apply(&mut p);
+        let s = p.spec.as_ref().unwrap();
+        assert_eq!(s.restart_policy.as_deref(), Some("Never"));
+        assert_eq!(s.dns_policy.as_deref(), Some("ClusterFirst"));
+        assert_eq!(s.termination_grace_period_seconds, Some(30));
+        assert_eq!(s.scheduler_name.as_deref(), Some("default-scheduler"));
+        assert_eq!(s.enable_service_links, Some(true));
+        assert!(s.security_context.is_some());
+        let c = &s.containers[0];
+        assert_eq!(c.termination_message_path.as_deref(), Some("/dev/termination-log"));
+        assert_eq!(c.termination_message_policy.as_deref(), Some("File"));
+        assert_eq!(c.image_pull_policy.as_deref(), Some("Always"));
+        assert_eq!(c.resources.as_ref().unwrap().requests.as_ref().unwrap()["cpu"].0, "100m");
+    }
+}

@@ -1,0 +1,455 @@
+//! Every field of a pod the reference runtime is handed, in exactly one of three lists:
+//! implemented (a scenario covers it), refused up front (the reference lacks it: a feature that
+//! uses it stops the run before anything runs, naming the field), or accepted with no effect on
+//! a single node (with the reason). This table is the one place that says so: the up-front check
+//! reads it, `podspec fields` prints it, and the README embeds that print (a test keeps the two
+//! equal).
+//!
+//! A row moves from one list to another by changing its one line.
+
+use k8s_openapi::api::core::v1::Pod;
+use serde_json::Value;
+
+/// How the reference runtime handles a field.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Handling {
+    /// Done as Kubernetes does it; the text names the feature that states it.
+    Implemented(&'static str),
+    /// Refused before anything runs; the text says what the reference lacks.
+    Refused(&'static str),
+    /// Accepted; nothing on a single node depends on it. The text says why.
+    NoEffect(&'static str),
+}
+
+/// One field of one of the pod's object types.
+#[derive(Debug, Clone, Copy)]
+pub struct FieldRule {
+    /// The Kubernetes type the field belongs to (`PodSpec`, `Container`, ...).
+    pub object: &'static str,
+    /// The field's JSON name; `resources.limits` stands for part of a field.
+    pub field: &'static str,
+    pub handling: Handling,
+}
+
+use Handling::{Implemented, NoEffect, Refused};
+
+/// Confinement the reference runtime has, but no scenario states yet: refused until one does.
+const CONFINE: Handling = Refused("no scenario states it on the reference runtime yet");
+const SCHEDULING: Handling = NoEffect("scheduling: a single node has no other node to choose");
+const NO_OBJECTS: Handling = Refused("the reference API holds pods only: no ConfigMap, Secret or PersistentVolumeClaim objects");
+const ONLY_EMPTY_DIR: Handling = Refused("only emptyDir volumes");
+const NO_PROBES: Handling = Refused("no probes yet");
+const NO_ATTACH: Handling = Refused("no attach: the reference keeps no container stdin or terminal");
+const NO_LSM: Handling = Refused("no SELinux or AppArmor on the reference node");
+const WINDOWS: Handling = NoEffect("Windows only: a Linux node ignores it, as the kubelet does");
+
+const fn f(object: &'static str, field: &'static str, handling: Handling) -> FieldRule {
+    FieldRule { object, field, handling }
+}
+
+/// The table, by object and field name.
+pub const FIELDS: &[FieldRule] = &[
+    // PodSpec
+    f("PodSpec", "activeDeadlineSeconds", Implemented("features/lifecycle.feature")),
+    f("PodSpec", "affinity", SCHEDULING),
+    f("PodSpec", "automountServiceAccountToken", NoEffect("no ServiceAccount admission: no token is ever mounted")),
+    f("PodSpec", "containers", Implemented("every feature")),
+    f("PodSpec", "dnsConfig", Refused("no cluster DNS: the pod's resolv.conf is not written")),
+    f("PodSpec", "dnsPolicy", NoEffect("no cluster DNS on the reference node (defaulted to ClusterFirst, as the API server does)")),
+    f("PodSpec", "enableServiceLinks", NoEffect("no Services, so no service environment variables")),
+    f("PodSpec", "ephemeralContainers", Refused("no ephemeral containers (and they cannot be set on create)")),
+    f("PodSpec", "hostAliases", Refused("the kubelet-managed /etc/hosts has no host aliases yet")),
+    f("PodSpec", "hostIPC", Implemented("features/pid-and-host-namespaces.feature")),
+    f("PodSpec", "hostNetwork", Implemented("features/pid-and-host-namespaces.feature")),
+    f("PodSpec", "hostPID", Implemented("features/pid-and-host-namespaces.feature")),
+    f("PodSpec", "hostUsers", Refused("no user namespaces for pods")),
+    f("PodSpec", "hostname", Implemented("features/hostname.feature")),
+    f("PodSpec", "imagePullSecrets", NoEffect("images are local fixtures: nothing is pulled")),
+    f("PodSpec", "initContainers", Implemented("features/init-containers.feature")),
+    f("PodSpec", "nodeName", NoEffect("a single node: every pod is bound to it")),
+    f("PodSpec", "nodeSelector", SCHEDULING),
+    f("PodSpec", "os", Implemented("features/lifecycle.feature")),
+    f("PodSpec", "overhead", NoEffect("set with a RuntimeClass, for scheduling and pod cgroups; no RuntimeClass here")),
+    f("PodSpec", "preemptionPolicy", NoEffect("preemption: a single node's scheduler is not there to preempt")),
+    f("PodSpec", "priority", NoEffect("preemption and eviction order: nothing is preempted or evicted")),
+    f("PodSpec", "priorityClassName", NoEffect("preemption and eviction order: nothing is preempted or evicted")),
+    f("PodSpec", "readinessGates", Refused("no controller sets a readiness gate's condition")),
+    f("PodSpec", "resourceClaims", Refused("no dynamic resource allocation")),
+    f("PodSpec", "resources", CONFINE),
+    f("PodSpec", "restartPolicy", Implemented("features/lifecycle.feature")),
+    f("PodSpec", "runtimeClassName", Refused("one runtime, no RuntimeClass objects")),
+    f("PodSpec", "schedulerName", SCHEDULING),
+    f("PodSpec", "schedulingGates", Refused("no scheduler: a gated pod would be bound at once")),
+    f("PodSpec", "securityContext", Implemented("its fields: see PodSecurityContext")),
+    f("PodSpec", "serviceAccount", NoEffect("no ServiceAccount objects: no token is mounted")),
+    f("PodSpec", "serviceAccountName", NoEffect("no ServiceAccount objects: no token is mounted")),
+    f("PodSpec", "setHostnameAsFQDN", Implemented("features/hostname.feature")),
+    f("PodSpec", "shareProcessNamespace", Implemented("features/pid-and-host-namespaces.feature")),
+    f("PodSpec", "subdomain", Implemented("features/hostname.feature")),
+    f("PodSpec", "terminationGracePeriodSeconds", Implemented("features/api-create.feature (its default); the kubelet stops containers with SIGTERM, then SIGKILL after it")),
+    f("PodSpec", "tolerations", NoEffect("scheduling and taint eviction: the node has no taints")),
+    f("PodSpec", "topologySpreadConstraints", SCHEDULING),
+    f("PodSpec", "volumes", Implemented("features/storage.feature")),
+    // Container (containers and initContainers)
+    f("Container", "args", Implemented("every feature; $(VAR) expansion: features/environment.feature")),
+    f("Container", "command", Implemented("every feature; $(VAR) expansion: features/environment.feature")),
+    f("Container", "env", Implemented("features/environment.feature")),
+    f("Container", "envFrom", NO_OBJECTS),
+    f("Container", "image", Implemented("every feature")),
+    f("Container", "imagePullPolicy", NoEffect("images are local fixtures: nothing is pulled")),
+    f("Container", "lifecycle", Refused("no postStart or preStop hooks yet")),
+    f("Container", "livenessProbe", NO_PROBES),
+    f("Container", "name", Implemented("every feature")),
+    f("Container", "ports", NoEffect("informational: every port is reachable on the pod IP")),
+    f("Container", "readinessProbe", NO_PROBES),
+    f("Container", "resizePolicy", NoEffect("in-place resize: no resources are applied to resize")),
+    f("Container", "resources.claims", Refused("no dynamic resource allocation")),
+    f("Container", "resources.limits", Implemented("features/security.feature (memory and CPU as cgroup limits)")),
+    f("Container", "resources.requests", NoEffect("scheduling: nothing is reserved on the single node (the downward API reads them)")),
+    f("Container", "restartPolicy", Implemented("features/init-containers.feature")),
+    f("Container", "securityContext", Implemented("its fields: see SecurityContext")),
+    f("Container", "startupProbe", NO_PROBES),
+    f("Container", "stdin", NO_ATTACH),
+    f("Container", "stdinOnce", NO_ATTACH),
+    f("Container", "terminationMessagePath", Implemented("features/termination-message.feature")),
+    f("Container", "terminationMessagePolicy", Implemented("features/termination-message.feature")),
+    f("Container", "tty", NO_ATTACH),
+    f("Container", "volumeDevices", Refused("no block volumes")),
+    f("Container", "volumeMounts", Implemented("features/storage.feature")),
+    f("Container", "workingDir", Implemented("features/environment.feature")),
+    // EnvVarSource (a container's env[*].valueFrom)
+    f("EnvVarSource", "configMapKeyRef", NO_OBJECTS),
+    f("EnvVarSource", "fieldRef", Implemented("features/environment.feature")),
+    f("EnvVarSource", "resourceFieldRef", Implemented("features/environment.feature")),
+    f("EnvVarSource", "secretKeyRef", NO_OBJECTS),
+    // VolumeMount (a container's volumeMounts[*])
+    f("VolumeMount", "mountPath", Implemented("features/storage.feature")),
+    f("VolumeMount", "mountPropagation", Refused("every mount is private to its container")),
+    f("VolumeMount", "name", Implemented("features/storage.feature")),
+    f("VolumeMount", "readOnly", Implemented("features/storage.feature")),
+    f("VolumeMount", "recursiveReadOnly", Refused("no recursive read-only mounts")),
+    f("VolumeMount", "subPath", Implemented("features/storage.feature")),
+    f("VolumeMount", "subPathExpr", Refused("no expansion of subPathExpr yet")),
+    // Volume
+    f("Volume", "awsElasticBlockStore", ONLY_EMPTY_DIR),
+    f("Volume", "azureDisk", ONLY_EMPTY_DIR),
+    f("Volume", "azureFile", ONLY_EMPTY_DIR),
+    f("Volume", "cephfs", ONLY_EMPTY_DIR),
+    f("Volume", "cinder", ONLY_EMPTY_DIR),
+    f("Volume", "configMap", NO_OBJECTS),
+    f("Volume", "csi", ONLY_EMPTY_DIR),
+    f("Volume", "downwardAPI", ONLY_EMPTY_DIR),
+    f("Volume", "emptyDir", Implemented("features/storage.feature")),
+    f("Volume", "ephemeral", ONLY_EMPTY_DIR),
+    f("Volume", "fc", ONLY_EMPTY_DIR),
+    f("Volume", "flexVolume", ONLY_EMPTY_DIR),
+    f("Volume", "flocker", ONLY_EMPTY_DIR),
+    f("Volume", "gcePersistentDisk", ONLY_EMPTY_DIR),
+    f("Volume", "gitRepo", ONLY_EMPTY_DIR),
+    f("Volume", "glusterfs", ONLY_EMPTY_DIR),
+    f("Volume", "hostPath", Refused("only emptyDir volumes: the machine's own files are never handed to a pod")),
+    f("Volume", "image", ONLY_EMPTY_DIR),
+    f("Volume", "iscsi", ONLY_EMPTY_DIR),
+    f("Volume", "name", Implemented("features/storage.feature")),
+    f("Volume", "nfs", ONLY_EMPTY_DIR),
+    f("Volume", "persistentVolumeClaim", NO_OBJECTS),
+    f("Volume", "photonPersistentDisk", ONLY_EMPTY_DIR),
+    f("Volume", "portworxVolume", ONLY_EMPTY_DIR),
+    f("Volume", "projected", ONLY_EMPTY_DIR),
+    f("Volume", "quobyte", ONLY_EMPTY_DIR),
+    f("Volume", "rbd", ONLY_EMPTY_DIR),
+    f("Volume", "scaleIO", ONLY_EMPTY_DIR),
+    f("Volume", "secret", NO_OBJECTS),
+    f("Volume", "storageos", ONLY_EMPTY_DIR),
+    f("Volume", "vsphereVolume", ONLY_EMPTY_DIR),
+    // EmptyDirVolumeSource (a volume's emptyDir)
+    f("EmptyDirVolumeSource", "medium", Implemented("features/storage.feature")),
+    f("EmptyDirVolumeSource", "sizeLimit", Implemented("features/storage.feature")),
+    // PodSecurityContext (spec.securityContext)
+    f("PodSecurityContext", "appArmorProfile", NO_LSM),
+    f("PodSecurityContext", "fsGroup", Implemented("features/security-context.feature")),
+    f("PodSecurityContext", "fsGroupChangePolicy", CONFINE),
+    f("PodSecurityContext", "runAsGroup", Implemented("features/security-context.feature")),
+    f("PodSecurityContext", "runAsNonRoot", Implemented("features/security-context.feature")),
+    f("PodSecurityContext", "runAsUser", Implemented("features/security-context.feature")),
+    f("PodSecurityContext", "seLinuxChangePolicy", NO_LSM),
+    f("PodSecurityContext", "seLinuxOptions", NO_LSM),
+    f("PodSecurityContext", "seccompProfile", CONFINE),
+    f("PodSecurityContext", "supplementalGroups", Implemented("features/security-context.feature")),
+    f("PodSecurityContext", "supplementalGroupsPolicy", CONFINE),
+    f("PodSecurityContext", "sysctls", Implemented("features/security-context.feature")),
+    f("PodSecurityContext", "windowsOptions", WINDOWS),
+    // SecurityContext (a container's securityContext)
+    f("SecurityContext", "allowPrivilegeEscalation", Implemented("features/security-context.feature")),
+    f("SecurityContext", "appArmorProfile", NO_LSM),
+    f("SecurityContext", "capabilities", Implemented("features/security-context.feature")),
+    f("SecurityContext", "privileged", Implemented("features/security-context.feature")),
+    f("SecurityContext", "procMount", Implemented("features/security-context.feature")),
+    f("SecurityContext", "readOnlyRootFilesystem", Implemented("features/security-context.feature")),
+    f("SecurityContext", "runAsGroup", CONFINE),
+    f("SecurityContext", "runAsNonRoot", Implemented("features/security-context.feature")),
+    f("SecurityContext", "runAsUser", Implemented("features/security-context.feature")),
+    f("SecurityContext", "seLinuxOptions", NO_LSM),
+    f("SecurityContext", "seccompProfile", Implemented("features/security-context.feature")),
+    f("SecurityContext", "windowsOptions", WINDOWS),
+];
+
+/// A field of a pod that a target refuses to run: its path in the pod and why.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RefusedField {
+    /// As Kubernetes names fields: `spec.containers[0].securityContext.runAsUser`.
+    pub path: String,
+    pub why: String,
+}
+
+/// The rule of a field, if the table has one.
+pub fn rule(object: &str, field: &str) -> Option<&'static FieldRule> {
+    FIELDS.iter().find(|r| r.object == object && r.field == field)
+}
+
+/// Fields whose `false` asks for something (Kubernetes' default is true).
+const MEANINGFUL_FALSE: &[&str] = &["hostUsers", "allowPrivilegeEscalation"];
+
+/// A field counts as used when it asks for something: not null, not empty, not `false`
+/// (except where `false` is what it asks for).
+fn used(field: &str, v: &Value) -> bool {
+    match v {
+        Value::Null => false,
+        Value::Bool(false) => MEANINGFUL_FALSE.contains(&field),
+        Value::String(s) => !s.is_empty(),
+        Value::Array(a) => !a.is_empty(),
+        Value::Object(m) => !m.is_empty(),
+        _ => true,
+    }
+}
+
+/// Every field of `pod` the reference runtime refuses, in manifest order.
+pub fn refused(pod: &Pod) -> Vec<RefusedField> {
+    let mut out = Vec::new();
+    let Ok(v) = serde_json::to_value(pod) else { return out };
+    let Some(spec) = v.get("spec") else { return out };
+    walk("PodSpec", spec, "spec", &mut out);
+    if let Some(sc) = spec.get("securityContext") {
+        walk("PodSecurityContext", sc, "spec.securityContext", &mut out);
+    }
+    for (i, vol) in list(spec, "volumes") {
+        let path = format!("spec.volumes[{i}]");
+        walk("Volume", vol, &path, &mut out);
+        if let Some(e) = vol.get("emptyDir") {
+            walk("EmptyDirVolumeSource", e, &format!("{path}.emptyDir"), &mut out);
+            empty_dir_values(e, &format!("{path}.emptyDir"), &mut out);
+        }
+    }
+    for group in ["initContainers", "containers"] {
+        for (i, c) in list(spec, group) {
+            let path = format!("spec.{group}[{i}]");
+            walk("Container", c, &path, &mut out);
+            if let Some(sc) = c.get("securityContext") {
+                walk("SecurityContext", sc, &format!("{path}.securityContext"), &mut out);
+                security_values(sc, &format!("{path}.securityContext"), &mut out);
+            }
+            for (j, e) in list(c, "env") {
+                if let Some(from) = e.get("valueFrom") {
+                    walk("EnvVarSource", from, &format!("{path}.env[{j}].valueFrom"), &mut out);
+                }
+            }
+            for (j, m) in list(c, "volumeMounts") {
+                walk("VolumeMount", m, &format!("{path}.volumeMounts[{j}]"), &mut out);
+            }
+            for (j, p) in list(c, "ports") {
+                if p.get("hostPort").is_some_and(|h| used("hostPort", h)) {
+                    out.push(RefusedField {
+                        path: format!("{path}.ports[{j}].hostPort"),
+                        why: "no host ports: the machine's ports are never handed to a pod".into(),
+                    });
+                }
+            }
+        }
+    }
+    out
+}
+
+fn list<'a>(v: &'a Value, key: &str) -> impl Iterator<Item = (usize, &'a Value)> {
+    v.get(key).and_then(Value::as_array).into_iter().flatten().enumerate()
+}
+
+/// The fields of one object that its rules refuse (a field with no rule is refused too: the
+/// table is incomplete, which a unit test prevents).
+fn walk(object: &str, v: &Value, path: &str, out: &mut Vec<RefusedField>) {
+    let Some(map) = v.as_object() else { return };
+    for (key, value) in map {
+        if !used(key, value) {
+            continue;
+        }
+        let parts: Vec<(String, &Value)> = match (rule(object, key), value.as_object()) {
+            // A field split into parts (`resources.limits`): each part has its rule.
+            (None, Some(inner)) => inner.iter().filter(|(_, v)| used("", v)).map(|(k, v)| (format!("{key}.{k}"), v)).collect(),
+            _ => vec![(key.clone(), value)],
+        };
+        for (field, _) in parts {
+            match rule(object, &field).map(|r| r.handling) {
+                Some(Implemented(_) | NoEffect(_)) => {}
+                Some(Refused(why)) => out.push(RefusedField { path: format!("{path}.{field}"), why: why.into() }),
+                None => out.push(RefusedField { path: format!("{path}.{field}"), why: format!("{object}.{field} is in no list of the field table") }),
+            }
+        }
+    }
+}
+
+/// A container's seccomp profile and /proc: only what the reference runtime does.
+fn security_values(sc: &Value, path: &str, out: &mut Vec<RefusedField>) {
+    let seccomp = sc.pointer("/seccompProfile/type").and_then(Value::as_str);
+    if let Some(t) = seccomp.filter(|t| *t != "Unconfined") {
+        out.push(RefusedField {
+            path: format!("{path}.seccompProfile.type"),
+            why: format!("seccompProfile {t}: the reference runtime loads no seccomp filter, only Unconfined"),
+        });
+    }
+    let proc_mount = sc.get("procMount").and_then(Value::as_str);
+    if let Some(m) = proc_mount.filter(|m| !m.is_empty() && *m != "Default") {
+        out.push(RefusedField { path: format!("{path}.procMount"), why: format!("procMount {m}: only Default") });
+    }
+}
+
+/// emptyDir: a disk or memory medium; a size limit only where it is enforced (tmpfs).
+fn empty_dir_values(e: &Value, path: &str, out: &mut Vec<RefusedField>) {
+    let medium = e.get("medium").and_then(Value::as_str).unwrap_or("");
+    if !medium.is_empty() && medium != "Memory" {
+        out.push(RefusedField { path: format!("{path}.medium"), why: format!("medium {medium:?}: only the node's disk and Memory (tmpfs)") });
+    }
+    if medium.is_empty() && e.get("sizeLimit").is_some_and(|s| used("sizeLimit", s)) {
+        out.push(RefusedField {
+            path: format!("{path}.sizeLimit"),
+            why: "a size limit on a disk emptyDir is enforced by eviction, which the reference node does not do (medium Memory is a tmpfs of that size)".into(),
+        });
+    }
+}
+
+/// The table as the README shows it (Markdown), generated from `FIELDS`.
+pub fn markdown_table() -> String {
+    let mut s = String::from("| object | field | handling | why, or where a scenario states it |\n| --- | --- | --- | --- |\n");
+    for r in FIELDS {
+        let (kind, text) = match r.handling {
+            Implemented(t) => ("implemented", t),
+            Refused(t) => ("**refused**", t),
+            NoEffect(t) => ("no effect on one node", t),
+        };
+        s.push_str(&format!("| {} | `{}` | {kind} | {text} |\n", r.object, r.field));
+    }
+    s
+}
+
+/// The field names a Kubernetes type deserializes (its `deserialize_struct` field list).
+pub fn field_names<T: serde::de::DeserializeOwned>() -> Vec<&'static str> {
+    struct Capture(Option<&'static [&'static str]>);
+    #[derive(Debug)]
+    struct Stop;
+    impl std::fmt::Display for Stop {
+        fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+            f.write_str("stop")
+        }
+    }
+    impl std::error::Error for Stop {}
+    impl serde::de::Error for Stop {
+        fn custom<M: std::fmt::Display>(_: M) -> Self {
+            Stop
+        }
+    }
+    impl<'de> serde::Deserializer<'de> for &mut Capture {
+        type Error = Stop;
+        fn deserialize_any<V: serde::de::Visitor<'de>>(self, _: V) -> Result<V::Value, Stop> {
+            Err(Stop)
+        }
+        fn deserialize_struct<V: serde::de::Visitor<'de>>(
+            self,
+            _: &'static str,
+            fields: &'static [&'static str],
+            _: V,
+        ) -> Result<V::Value, Stop> {
+            self.0 = Some(fields);
+            Err(Stop)
+        }
+        serde::forward_to_deserialize_any! {
+            bool i8 i16 i32 i64 i128 u8 u16 u32 u64 u128 f32 f64 char str string bytes byte_buf option unit unit_struct
+            newtype_struct seq tuple tuple_struct map enum identifier ignored_any
+        }
+    }
+    let mut c = Capture(None);
+    let _ = T::deserialize(&mut c);
+    c.0.unwrap_or(&[]).to_vec()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use k8s_openapi::api::core::v1 as core;
+
+    fn covered(object: &str) -> Vec<&'static str> {
+        let mut v: Vec<&str> =
+            FIELDS.iter().filter(|r| r.object == object).map(|r| r.field.split('.').next().unwrap()).collect();
+        v.dedup();
+        v
+    }
+
+    #[test]
+    fn every_field_of_each_type_is_in_exactly_one_list() {
+        let types: [(&str, Vec<&str>); 8] = [
+            ("PodSpec", field_names::<core::PodSpec>()),
+            ("Container", field_names::<core::Container>()),
+            ("Volume", field_names::<core::Volume>()),
+            ("SecurityContext", field_names::<core::SecurityContext>()),
+            ("PodSecurityContext", field_names::<core::PodSecurityContext>()),
+            ("EnvVarSource", field_names::<core::EnvVarSource>()),
+            ("VolumeMount", field_names::<core::VolumeMount>()),
+            ("EmptyDirVolumeSource", field_names::<core::EmptyDirVolumeSource>()),
+        ];
+        for (object, names) in &types {
+            assert!(names.len() > 1, "no field names for {object}");
+            let mut sorted = names.clone();
+            sorted.sort();
+            let mut listed = covered(object);
+            listed.sort();
+            assert_eq!(listed, sorted, "the table's fields of {object} differ from Kubernetes'");
+        }
+        let mut seen = std::collections::BTreeSet::new();
+        for r in FIELDS {
+            assert!(seen.insert((r.object, r.field)), "{}.{} is listed twice", r.object, r.field);
+            assert!(types.iter().any(|(o, _)| *o == r.object), "unknown object {}", r.object);
+        }
+    }
+
+    #[test]
+    fn the_readme_shows_the_table_as_podspec_fields_prints_it() {
+        let readme = include_str!("../../README.md");
+        let table = markdown_table();
+        assert!(
+            readme.contains(&format!("<!-- fields:begin -->\n{table}<!-- fields:end -->")),
+            "README.md's field table differs from `podspec fields`: regenerate it between the fields:begin and fields:end markers"
+        );
+    }
+
+    fn pod(spec: &str) -> Pod {
+        serde_yaml::from_str(&format!("metadata: {{name: p}}\nspec:\n{spec}")).unwrap()
+    }
+
+    #[test]
+    fn refused_fields_are_named_by_path_and_others_pass() {
+        let p = pod("  hostUsers: false\n  hostPID: false\n  tolerations: [{key: a, operator: Exists}]\n  containers:\n  - name: a\n    image: busybox\n    env:\n    - {name: X, valueFrom: {secretKeyRef: {name: s, key: k}}}\n    - {name: Y, valueFrom: {fieldRef: {fieldPath: metadata.name}}}\n    resources: {requests: {cpu: 100m}, limits: {cpu: 200m}}\n  volumes:\n  - {name: v, emptyDir: {medium: Memory, sizeLimit: 1Mi}}\n  - {name: w, hostPath: {path: /}}\n");
+        let paths: Vec<String> = refused(&p).into_iter().map(|r| r.path).collect();
+        assert_eq!(
+            paths,
+            [
+                "spec.hostUsers",
+                "spec.volumes[1].hostPath",
+                "spec.containers[0].env[0].valueFrom.secretKeyRef",
+            ]
+        );
+    }
+
+    #[test]
+    fn a_size_limit_on_a_disk_empty_dir_is_refused() {
+        let p = pod("  containers: [{name: a, image: b}]\n  volumes:\n  - {name: v, emptyDir: {sizeLimit: 1Mi}}\n  - {name: w, emptyDir: {medium: HugePages}}\n");
+        let paths: Vec<String> = refused(&p).into_iter().map(|r| r.path).collect();
+        assert_eq!(paths, ["spec.volumes[0].emptyDir.sizeLimit", "spec.volumes[1].emptyDir.medium"]);
+    }
+}
