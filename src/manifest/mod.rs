@@ -1,6 +1,7 @@
 //! Reading pod manifests: standard Kubernetes YAML, as `kubectl apply` takes it. Errors name
 //! the file and line (for a manifest inside a feature file, the feature file's line).
 
+pub mod security;
 pub mod validation;
 
 use std::fmt;
@@ -78,10 +79,10 @@ pub fn parse_pod(text: &str, source: &Source) -> Result<Pod, ManifestError> {
     Ok(pod)
 }
 
-/// Parses and validates a pod as the API server would on create.
+/// Parses and validates a pod as the API server would on create (the pod strategy's rules).
 pub fn load_pod(text: &str, source: &Source) -> Result<Pod, ManifestError> {
     let pod = parse_pod(text, source)?;
-    let errors = validate_pod_create(&pod);
+    let errors = crate::api::PodStrategy.create_errors(&pod);
     if !errors.is_empty() {
         let name = pod.metadata.name.clone().unwrap_or_default();
         return Err(ManifestError { location: source.at(None), message: format!("Pod {name:?} is invalid: {}", aggregate(&errors)) });

@@ -1,19 +1,23 @@
 //! The pod-level part of the reference runtime: a small kubelet between the API and the
-//! runtime interface. It admits pods, turns each into CRI calls (one sandbox, its init, sidecar
+//! runtime interface. It lists and watches the pods bound to its node in the API (`sync`), as a
+//! real kubelet watches its API server, and acts on what it sees: it admits new pods, turns each into CRI calls (one sandbox, its init, sidecar
 //! and app containers) through a pod worker, restarts containers according to `restartPolicy`
 //! with the kubelet's back-off, applies spec updates, enforces `activeDeadlineSeconds`, makes
-//! the pod's volumes and /etc/hosts, and writes `PodStatus` back through the API. It also runs
+//! the pod's volumes and /etc/hosts, carries out graceful deletes (the pod is stopped with its grace period, then deleted
+//! with grace 0) and writes `PodStatus` back through the API. It also runs
 //! static pods from a manifest directory and keeps their mirror pods in the API. It sees the
 //! runtime only through the CRI traits.
 
 mod backoff;
 pub mod hosts;
+pub mod security;
 pub mod static_pods;
 mod status;
 pub use status::k8s_time;
+mod sync;
 mod worker;
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -62,20 +66,47 @@ pub struct Kubelet {
     images: Arc<dyn ImageService>,
     api: Arc<PodStore>,
     pods: Mutex<HashMap<String, Arc<PodWorker>>>,
+    /// Pods (by uid) being stopped for a deletion, until their final delete is written.
+    terminating: Mutex<HashSet<String>>,
+    /// Pods (by uid) the node refused; they get no worker.
+    rejected: Mutex<HashSet<String>>,
+    /// The API's resourceVersion up to which the kubelet has acted on every change; also
+    /// signalled when a pod's teardown ends.
+    observed: tokio::sync::watch::Sender<u64>,
     /// What the kubelet logged of note (warnings and events), oldest first.
     log: Mutex<Vec<String>>,
     static_pods: Mutex<Option<tokio::task::JoinHandle<()>>>,
+    api_watch: Mutex<Option<tokio::task::JoinHandle<()>>>,
 }
 
 impl Kubelet {
+    /// Starts the kubelet: it watches the API for the pods bound to its node, and its static
+    /// pod directory if it has one.
     pub fn new(config: KubeletConfig, runtime: Arc<dyn RuntimeService>, images: Arc<dyn ImageService>, api: Arc<PodStore>) -> Arc<Self> {
-        let kubelet =
-            Arc::new(Self { config, runtime, images, api, pods: Mutex::default(), log: Mutex::default(), static_pods: Mutex::default() });
+        let kubelet = Arc::new(Self {
+            config,
+            runtime,
+            images,
+            api,
+            pods: Mutex::default(),
+            terminating: Mutex::default(),
+            rejected: Mutex::default(),
+            observed: tokio::sync::watch::Sender::new(0),
+            log: Mutex::default(),
+            static_pods: Mutex::default(),
+            api_watch: Mutex::default(),
+        });
+        *kubelet.api_watch.lock().unwrap() = Some(tokio::spawn(sync::run(kubelet.clone())));
         if let Some(dir) = kubelet.config.static_pod_dir.clone() {
             let handle = tokio::spawn(static_pods::watch(kubelet.clone(), dir));
             *kubelet.static_pods.lock().unwrap() = Some(handle);
         }
         kubelet
+    }
+
+    /// The runtime the kubelet runs pods with.
+    pub fn runtime(&self) -> &Arc<dyn RuntimeService> {
+        &self.runtime
     }
 
     pub fn config(&self) -> &KubeletConfig {
@@ -98,17 +129,20 @@ impl Kubelet {
         self.log.lock().unwrap().push(format!("event {type_} {reason} pod={pod}: {message}"));
     }
 
-    /// Admits a pod from the API and starts its worker; the pod then goes from Pending to
-    /// Running on its own. A pod the node's admission rejects gets a Failed status saying why.
-    pub fn run_pod(self: &Arc<Self>, pod: Pod) -> Result<(), KubeletError> {
-        self.start_worker(pod, false)
+    /// Whether this node can run the pod at all: what it cannot is refused up front, naming
+    /// the field, rather than half-done.
+    pub fn check_supported(&self, pod: &Pod) -> Result<(), KubeletError> {
+        unsupported(pod)
     }
 
+    /// Admits a pod and starts its worker; the pod then goes from Pending to Running on its
+    /// own. A pod the node's admission rejects gets a Failed status saying why.
     fn start_worker(self: &Arc<Self>, pod: Pod, is_static: bool) -> Result<(), KubeletError> {
         let uid = pod.metadata.uid.clone().ok_or(KubeletError::NoUid)?;
         unsupported(&pod)?;
         if let Some((reason, message)) = reject(&pod) {
-            self.reject(&pod, reason, message);
+            self.rejected.lock().unwrap().insert(uid);
+            self.reject(&pod, reason, &message);
             return Ok(());
         }
         let mut pods = self.pods.lock().unwrap();
@@ -137,8 +171,8 @@ impl Kubelet {
         let _ = self.api.set_status(ns, name, uid, status);
     }
 
-    /// A new version of a pod from the API (its spec may have changed).
-    pub fn update_pod(&self, pod: Pod) {
+    /// A new version of a pod (its spec may have changed).
+    fn update_worker(&self, pod: Pod) {
         let Some(uid) = pod.metadata.uid.clone() else { return };
         if let Ok(w) = self.worker(&uid) {
             w.update(pod);
@@ -147,11 +181,28 @@ impl Kubelet {
 
     /// Stops the pod's containers (with its grace period), removes its sandbox, volumes and
     /// directories, and forgets it.
-    pub async fn kill_pod(&self, uid: &str) -> Result<(), KubeletError> {
+    async fn stop_pod(&self, uid: &str) -> Result<(), KubeletError> {
         let w = self.worker(uid)?;
         w.stop().await;
         self.pods.lock().unwrap().remove(uid);
+        self.observed.send_modify(|_| {});
         Ok(())
+    }
+
+    /// Waits until the kubelet has acted on the API's changes up to `rv` and nothing of the
+    /// pod with this uid is left on the node.
+    pub async fn wait_torn_down(&self, uid: &str, rv: u64) {
+        let mut observed = self.observed.subscribe();
+        loop {
+            let caught_up = *observed.borrow_and_update() >= rv;
+            let gone = !self.pods.lock().unwrap().contains_key(uid) && !self.terminating.lock().unwrap().contains(uid);
+            if caught_up && gone {
+                return;
+            }
+            if observed.changed().await.is_err() {
+                return;
+            }
+        }
     }
 
     pub async fn exec(&self, uid: &str, container: &str, cmd: &[String], timeout: Duration) -> Result<ExecResult, KubeletError> {
@@ -170,17 +221,15 @@ impl Kubelet {
         worker::volume_dir(&self.config.root_dir, uid, volume)
     }
 
-    /// Stops every pod (and stops watching the static pod directory).
+    /// Stops every pod (and stops watching the API and the static pod directory).
     pub async fn shutdown(&self) {
-        let watcher = self.static_pods.lock().unwrap().take();
-        if let Some(h) = watcher {
+        let watchers = [self.api_watch.lock().unwrap().take(), self.static_pods.lock().unwrap().take()];
+        for h in watchers.into_iter().flatten() {
             h.abort();
             let _ = h.await;
         }
         let all: Vec<String> = self.pods.lock().unwrap().keys().cloned().collect();
-        for uid in all {
-            let _ = self.kill_pod(&uid).await;
-        }
+        futures::future::join_all(all.iter().map(|uid| self.stop_pod(uid))).await;
     }
 
     fn worker(&self, uid: &str) -> Result<Arc<PodWorker>, KubeletError> {
@@ -190,14 +239,17 @@ impl Kubelet {
 
 /// The node's own admission (pkg/kubelet/lifecycle/predicate.go): the reason and message of a
 /// rejection.
-fn reject(pod: &Pod) -> Option<(&'static str, &'static str)> {
+fn reject(pod: &Pod) -> Option<(&'static str, String)> {
     let os = pod.spec.as_ref().and_then(|s| s.os.as_ref()).map(|o| o.name.as_str());
-    match os {
-        Some(name) if name != std::env::consts::OS => {
-            Some(("PodOSNotSupported", "Failed to admit pod as the OS field doesn't match node OS"))
-        }
-        _ => None,
+    if let Some(name) = os.filter(|name| *name != std::env::consts::OS) {
+        let _ = name;
+        return Some(("PodOSNotSupported", "Failed to admit pod as the OS field doesn't match node OS".into()));
     }
+    // The sysctl allow-list (pkg/kubelet/sysctl/allowlist.go).
+    if let Err(message) = pod.spec.as_ref().map_or(Ok(Vec::new()), security::sysctls) {
+        return Some((security::SYSCTL_FORBIDDEN, message));
+    }
+    None
 }
 
 /// What the reference node refuses to run, said plainly rather than half-done.
@@ -205,11 +257,24 @@ fn unsupported(pod: &Pod) -> Result<(), KubeletError> {
     let key = worker::pod_key(pod);
     let unsupported = |what: String| Err(KubeletError::Unsupported { pod: key.clone(), what });
     let Some(spec) = &pod.spec else { return unsupported("a pod without spec".into()) };
-    if spec.host_network == Some(true) {
-        return unsupported("hostNetwork".into());
+    let containers = spec.init_containers.iter().flatten().chain(spec.containers.iter());
+    let pod_seccomp = spec.security_context.as_ref().and_then(|sc| sc.seccomp_profile.as_ref()).map(|p| ("spec.securityContext", p));
+    let seccomp = containers.clone().filter_map(|c| {
+        c.security_context.as_ref().and_then(|sc| sc.seccomp_profile.as_ref()).map(|p| (format!("container {:?}", c.name), p))
+    });
+    for (owner, profile) in pod_seccomp.map(|(o, p)| (o.to_string(), p)).into_iter().chain(seccomp) {
+        if profile.type_ != "Unconfined" {
+            return unsupported(format!(
+                "seccompProfile type {} ({owner}): the reference runtime loads no seccomp filter; only Unconfined is supported",
+                profile.type_
+            ));
+        }
     }
-    if spec.host_ipc == Some(true) || spec.host_pid == Some(true) || spec.share_process_namespace == Some(true) {
-        return unsupported("hostIPC, hostPID or shareProcessNamespace (not yet)".into());
+    for c in containers {
+        let proc_mount = c.security_context.as_ref().and_then(|sc| sc.proc_mount.as_deref());
+        if proc_mount.is_some_and(|m| m != "Default") {
+            return unsupported(format!("procMount {} (container {:?}): only Default is supported", proc_mount.unwrap_or(""), c.name));
+        }
     }
     for v in spec.volumes.iter().flatten() {
         if v.empty_dir.is_none() {

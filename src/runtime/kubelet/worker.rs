@@ -140,6 +140,8 @@ pub struct PodWorker {
     updated: Notify,
     stop_tx: watch::Sender<bool>,
     task: Mutex<Option<tokio::task::JoinHandle<()>>>,
+    /// Set once the pod is torn down.
+    finished: watch::Sender<bool>,
 }
 
 impl PodWorker {
@@ -172,6 +174,7 @@ impl PodWorker {
             updated: Notify::new(),
             stop_tx,
             task: Mutex::new(None),
+            finished: watch::Sender::new(false),
         });
         // Subscribe before anything starts, so no exit goes unseen.
         let events = w.kubelet.runtime.container_events();
@@ -194,12 +197,18 @@ impl PodWorker {
         self.updated.notify_one();
     }
 
-    /// Stops the pod and waits until it is torn down.
+    /// Stops the pod and waits until it is torn down (whoever else asked for it too).
     pub(super) async fn stop(&self) {
         let _ = self.stop_tx.send(true);
         let handle = self.task.lock().unwrap().take();
-        if let Some(h) = handle {
-            let _ = h.await;
+        match handle {
+            Some(h) => {
+                let _ = h.await;
+                self.finished.send_replace(true);
+            }
+            None => {
+                let _ = self.finished.subscribe().wait_for(|done| *done).await;
+            }
         }
     }
 
@@ -211,8 +220,11 @@ impl PodWorker {
         self.pod.lock().unwrap().spec.as_ref().and_then(|s| s.restart_policy.clone()).unwrap_or_else(|| "Always".into())
     }
 
+    /// A deleted pod's grace period is the deletion's; otherwise the spec's.
     fn grace_period(&self) -> Duration {
-        let secs = self.pod.lock().unwrap().spec.as_ref().and_then(|s| s.termination_grace_period_seconds).unwrap_or(30);
+        let pod = self.pod.lock().unwrap();
+        let spec = pod.spec.as_ref().and_then(|s| s.termination_grace_period_seconds);
+        let secs = pod.metadata.deletion_grace_period_seconds.or(spec).unwrap_or(crate::api::strategy::DEFAULT_GRACE_SECONDS);
         Duration::from_secs(secs.max(0) as u64)
     }
 
@@ -286,7 +298,9 @@ impl PodWorker {
         let namespace = meta.namespace.clone().unwrap_or_else(|| "default".into());
         let name = meta.name.clone().unwrap_or_default();
         let (hostname, domain) = hosts::hostname_and_domain(&name, &namespace, spec.hostname.as_deref(), spec.subdomain.as_deref());
-        let config = PodSandboxConfig { name, namespace, uid: self.uid.clone(), hostname: hostname.clone() };
+        let sysctls = super::security::sysctls(spec)?;
+        let namespaces = super::security::namespaces(spec);
+        let config = PodSandboxConfig { name, namespace, uid: self.uid.clone(), hostname: hostname.clone(), namespaces, sysctls };
         let runtime = &self.kubelet.runtime;
         let sandbox = runtime.run_pod_sandbox(&config).await.map_err(|e| e.to_string())?;
         let status = runtime.pod_sandbox_status(&sandbox).await.map_err(|e| e.to_string())?;
@@ -302,8 +316,20 @@ impl PodWorker {
         let write = || -> std::io::Result<()> {
             fs::create_dir_all(&dir)?;
             fs::write(dir.join("etc-hosts"), hosts_file)?;
+            let fs_group = spec.security_context.as_ref().and_then(|sc| sc.fs_group);
             for v in spec.volumes.iter().flatten() {
-                fs::create_dir_all(volume_dir(&self.kubelet.config.root_dir, &self.uid, &v.name))?;
+                let dir = volume_dir(&self.kubelet.config.root_dir, &self.uid, &v.name);
+                fs::create_dir_all(&dir)?;
+                // emptyDir is world-writable (0777); with fsGroup it belongs to that group and
+                // what is made in it inherits the group (the set-group-ID bit), as the kubelet
+                // sets a volume's ownership.
+                let mode = if let Some(gid) = fs_group {
+                    std::os::unix::fs::chown(&dir, None, Some(gid as u32))?;
+                    0o2777
+                } else {
+                    0o777
+                };
+                fs::set_permissions(&dir, std::os::unix::fs::PermissionsExt::from_mode(mode))?;
             }
             Ok(())
         };
@@ -468,7 +494,7 @@ impl PodWorker {
         spec.init_containers.iter().flatten().chain(spec.containers.iter()).find(|c| c.name == name).cloned()
     }
 
-    fn container_config(&self, c: &Container, attempt: u32) -> ContainerConfig {
+    fn container_config(&self, c: &Container, attempt: u32) -> Result<ContainerConfig, String> {
         let mut mounts: Vec<Mount> = Vec::new();
         let mounts_hosts = c.volume_mounts.iter().flatten().any(|m| m.mount_path == "/etc/hosts");
         if !mounts_hosts {
@@ -482,7 +508,8 @@ impl PodWorker {
             };
             mounts.push(Mount { source, destination: m.mount_path.clone(), readonly: m.read_only.unwrap_or(false), file: false });
         }
-        ContainerConfig {
+        let pod = self.pod();
+        Ok(ContainerConfig {
             name: c.name.clone(),
             attempt,
             image: c.image.clone().unwrap_or_default(),
@@ -491,7 +518,9 @@ impl PodWorker {
             env: c.env.iter().flatten().map(|e| (e.name.clone(), e.value.clone().unwrap_or_default())).collect(),
             working_dir: c.working_dir.clone(),
             mounts,
-        }
+            security: super::security::container_security(&pod, c),
+            resources: super::security::container_resources(c)?,
+        })
     }
 
     /// Creates and starts the next instance of a container.
@@ -513,10 +542,23 @@ impl PodWorker {
                 return;
             }
         }
-        let config = self.container_config(&spec, attempt);
+        let config = match self.container_config(&spec, attempt) {
+            Ok(config) => config,
+            Err(e) => {
+                self.set_waiting(name, "CreateContainerConfigError", Some(e));
+                return;
+            }
+        };
         let runtime = &self.kubelet.runtime;
-        if let Err(e) = self.kubelet.images.image_status(&config.image).await {
-            self.set_waiting(name, "ErrImageNeverPull", Some(e.to_string()));
+        let image = match self.kubelet.images.image_status(&config.image).await {
+            Ok(image) => image,
+            Err(e) => {
+                self.set_waiting(name, "ErrImageNeverPull", Some(e.to_string()));
+                return;
+            }
+        };
+        if let Err(e) = super::security::verify_run_as_non_root(&self.pod(), &spec, image.config.uid()) {
+            self.set_waiting(name, "CreateContainerConfigError", Some(e));
             return;
         }
         let id = match runtime.create_container(&sandbox, &config).await {

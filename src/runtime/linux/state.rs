@@ -3,6 +3,7 @@
 //! `<state>/runs/<run-id>/` holds:
 //! - `owner`: the podspec process that owns the run (PID and start time);
 //! - `procs/`: one record per process the run started (sandboxes, shims, container processes);
+//! - `cgroups.json`: the root of the run's cgroups (`podspec/<run>` per hierarchy);
 //! - `pods/<uid>/`: each pod's directories (volumes, /dev/shm, hosts file, container layers).
 //!
 //! A run directory is made as `runs/.new-<pid>-<start time>-<run-id>` with its `owner` file,
@@ -19,7 +20,11 @@ use std::path::{Path, PathBuf};
 
 use nix::sys::signal::Signal;
 
+use super::cgroup::{self, Cgroup};
 use super::process::{recorded, ProcessId};
+
+/// The file in a run's directory naming the root of its cgroups.
+const CGROUPS_FILE: &str = "cgroups.json";
 
 /// What a clean-up removed.
 #[derive(Debug, Default, Clone, PartialEq, Eq)]
@@ -57,6 +62,12 @@ impl RunDir {
 
     pub fn procs(&self) -> PathBuf {
         self.path.join("procs")
+    }
+
+    /// Records the root of the run's cgroups, so that the run's end, or the clean-up of a
+    /// killed run, removes them (wherever the cleaning process itself runs).
+    pub fn record_cgroups(&self, cgroups: &Cgroup) -> std::io::Result<()> {
+        fs::write(self.path.join(CGROUPS_FILE), serde_json::to_vec(cgroups).map_err(std::io::Error::other)?)
     }
 
     pub fn pod_dir(&self, uid: &str) -> PathBuf {
@@ -124,6 +135,10 @@ fn remove_run(path: &Path) -> std::io::Result<CleanReport> {
         }
     }
     wait_gone(&procs, &namespaces)?;
+    if let Some(cgroups) = fs::read(path.join(CGROUPS_FILE)).ok().and_then(|b| serde_json::from_slice::<Cgroup>(&b).ok()) {
+        cgroups.remove()?;
+        cgroup::remove_subtree_if_empty(&cgroups);
+    }
     report.mounts = unmount_under(path);
     fs::remove_dir_all(path).or_else(|e| if e.kind() == std::io::ErrorKind::NotFound { Ok(()) } else { Err(e) })?;
     Ok(report)
