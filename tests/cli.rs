@@ -509,10 +509,8 @@ fn share_process_namespace_with_host_pid_is_refused_with_kubernetes_text_and_exi
         "apiVersion: v1\nkind: Pod\nmetadata:\n  name: both\nspec:\n  hostPID: true\n  shareProcessNamespace: true\n  containers:\n  - name: a\n    image: busybox:1.36\n",
     );
     s.feature("both.feature", "Feature: Both\n  Scenario: one\n    Given a running pod from fixture \"both.yaml\"\n");
-    s.run().assert().code(2).stderr(
-        predicate::str::contains("both.feature:3").and(predicate::str::contains(
-            "spec.securityContext.shareProcessNamespace: Invalid value: true: ShareProcessNamespace and HostPID cannot both be enabled",
-        )),
-    );
+    s.run().assert().code(2).stderr(predicate::str::contains("both.feature:3").and(predicate::str::contains(
+        "spec.securityContext.shareProcessNamespace: Invalid value: true: ShareProcessNamespace and HostPID cannot both be enabled",
+    )));
     s.assert_clean();
 }

@@ -291,16 +291,28 @@ fn leftovers(s: &Scratch, pids: &[u32]) -> Vec<String> {
                 .map(|n| format!("netns {n}")),
         );
     }
-    // cgroups, once the runtime makes them: none named podspec* may stay.
-    if let Ok(controllers) = fs::read_dir("/sys/fs/cgroup") {
-        for c in controllers.filter_map(Result::ok) {
-            if let Ok(groups) = fs::read_dir(c.path()) {
-                for g in groups.filter_map(Result::ok) {
-                    let name = g.file_name().to_string_lossy().into_owned();
-                    if ours(&name) {
-                        left.push(format!("cgroup {}", g.path().display()));
-                    }
-                }
+    // cgroups: each run's are `<podspec's own cgroup>/podspec/<run>/...` on each hierarchy; none
+    // of the killed runs' may stay.
+    fn podspec_subtrees(dir: &std::path::Path, depth: usize, out: &mut Vec<std::path::PathBuf>) {
+        let Ok(entries) = fs::read_dir(dir) else { return };
+        for e in entries.filter_map(Result::ok) {
+            if !e.file_type().is_ok_and(|t| t.is_dir()) {
+                continue;
+            }
+            if e.file_name() == "podspec" {
+                out.push(e.path());
+            } else if depth > 0 {
+                podspec_subtrees(&e.path(), depth - 1, out);
+            }
+        }
+    }
+    let mut subtrees = Vec::new();
+    podspec_subtrees(std::path::Path::new("/sys/fs/cgroup"), 4, &mut subtrees);
+    for tree in subtrees {
+        for run in fs::read_dir(&tree).into_iter().flatten().filter_map(Result::ok) {
+            let name = run.file_name().to_string_lossy().into_owned();
+            if run.path().is_dir() && pids.iter().any(|p| name.starts_with(&format!("{p}-"))) {
+                left.push(format!("cgroup {}", run.path().display()));
             }
         }
     }

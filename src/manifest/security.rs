@@ -51,7 +51,12 @@ mod tests {
     #[test]
     fn share_process_namespace_and_host_pid_are_refused_together() {
         let errs = errors(serde_json::json!({"containers": [], "hostPID": true, "shareProcessNamespace": true}));
-        assert_eq!(errs, vec!["spec.securityContext.shareProcessNamespace: Invalid value: true: ShareProcessNamespace and HostPID cannot both be enabled"]);
+        assert_eq!(
+            errs,
+            vec![
+                "spec.securityContext.shareProcessNamespace: Invalid value: true: ShareProcessNamespace and HostPID cannot both be enabled"
+            ]
+        );
         assert!(errors(serde_json::json!({"containers": [], "hostPID": true})).is_empty());
     }
 
@@ -60,7 +65,12 @@ mod tests {
         let errs = errors(serde_json::json!({"containers": [], "securityContext": {"sysctls": [
             {"name": "kernel.shm_rmid_forced", "value": "1"}, {"name": "foo-", "value": "1"}, {"name": "kernel.shm_rmid_forced", "value": "0"}]}}));
         assert_eq!(errs.len(), 2, "{errs:?}");
-        assert!(errs[0].starts_with("spec.securityContext.sysctls[1].name: Invalid value: \"foo-\": must have at most 253 characters and match regex"), "{errs:?}");
+        assert!(
+            errs[0].starts_with(
+                "spec.securityContext.sysctls[1].name: Invalid value: \"foo-\": must have at most 253 characters and match regex"
+            ),
+            "{errs:?}"
+        );
         assert!(errs[1].starts_with("spec.securityContext.sysctls[2].name: Duplicate value"), "{errs:?}");
     }
 }

@@ -128,14 +128,7 @@ impl ReferenceTarget {
             static_pod_dir: Some(static_pod_dir.clone()),
         };
         let kubelet = Kubelet::new(config, node.runtime.clone(), node.images.clone(), api.clone());
-        Ok(Self {
-            name: name.to_string(),
-            capabilities: Self::declared_capabilities(),
-            node,
-            kubelet,
-            api,
-            static_pod_dir,
-        })
+        Ok(Self { name: name.to_string(), capabilities: Self::declared_capabilities(), node, kubelet, api, static_pod_dir })
     }
 
     /// The run's state directory on the node.

@@ -51,13 +51,15 @@ pub struct Limits {
 /// Device rules of a container that is not privileged, as runc allows them by default: any
 /// device node may be made (`m`), only the standard devices may be read and written.
 const DEFAULT_DEVICE_RULES: &[&str] = &[
-    "c *:* m", "b *:* m", "c 1:3 rwm", // null
-    "c 1:5 rwm", // zero
-    "c 1:7 rwm", // full
-    "c 1:8 rwm", // random
-    "c 1:9 rwm", // urandom
-    "c 5:0 rwm", // tty
-    "c 5:2 rwm", // ptmx
+    "c *:* m",
+    "b *:* m",
+    "c 1:3 rwm",   // null
+    "c 1:5 rwm",   // zero
+    "c 1:7 rwm",   // full
+    "c 1:8 rwm",   // random
+    "c 1:9 rwm",   // urandom
+    "c 5:0 rwm",   // tty
+    "c 5:2 rwm",   // ptmx
     "c 136:* rwm", // pts
 ];
 
@@ -187,7 +189,8 @@ pub fn remove_tree(dir: &Path) -> io::Result<()> {
         if dir.join("cgroup.kill").exists() {
             let _ = fs::write(dir.join("cgroup.kill"), "1");
         } else {
-            for pid in fs::read_to_string(dir.join("cgroup.procs")).unwrap_or_default().lines().filter_map(|l| l.trim().parse::<i32>().ok()) {
+            for pid in fs::read_to_string(dir.join("cgroup.procs")).unwrap_or_default().lines().filter_map(|l| l.trim().parse::<i32>().ok())
+            {
                 let _ = nix::sys::signal::kill(nix::unistd::Pid::from_raw(pid), nix::sys::signal::Signal::SIGKILL);
             }
         }
