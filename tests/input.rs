@@ -154,3 +154,46 @@ fn list_prints_the_selected_scenarios_and_what_the_target_would_do_without_runni
     assert!(String::from_utf8_lossy(&out).ends_with("\trun\n"));
     assert!(!s.state().exists(), "list started something");
 }
+
+/// serde_yaml is deprecated upstream: podspec reads YAML with a maintained fork, and its errors
+/// still name file and line.
+#[test]
+fn yaml_is_read_with_a_maintained_crate_and_errors_name_the_line() {
+    let lock = fs::read_to_string(std::path::Path::new(support::ROOT).join("Cargo.lock")).unwrap();
+    assert!(!lock.contains("name = \"serde_yaml\"\n"), "Cargo.lock still has the deprecated serde_yaml");
+    assert!(lock.contains("name = \"serde_yaml_ng\"\n"));
+    let source = podspec::manifest::Source { file: "pod.yaml".into(), first_line: 1 };
+    let e = podspec::manifest::load_pod("apiVersion: v1\nkind: Pod\nmetadata:\n  name: a: b\n", &source).unwrap_err().to_string();
+    assert!(e.starts_with("pod.yaml:4"), "{e}");
+}
+
+/// A wait that can tell it will never succeed ends at once with the diff: a pod that has ended
+/// never runs (instead of waiting out the 60 s).
+#[test]
+fn waiting_for_a_pod_that_has_ended_to_run_ends_early_with_the_diff() {
+    let s = Scratch::new();
+    s.feature(
+        "ended.feature",
+        r#"Feature: Ended
+  Scenario: A pod that has exited is waited for as if it would run
+    Given a pod:
+      """
+      apiVersion: v1
+      kind: Pod
+      metadata:
+        name: ends
+      spec:
+        restartPolicy: Never
+        containers:
+        - name: a
+          image: busybox:1.36
+          command: ["sh", "-c", "exit 3"]
+      """
+    Then pod "ends" is in phase "Failed"
+    And pod "ends" is running
+"#,
+    );
+    let started = std::time::Instant::now();
+    s.run().assert().code(1).stderr(predicate::str::contains("it never will: pod \"ends\" is Failed"));
+    assert!(started.elapsed() < std::time::Duration::from_secs(30), "the wait went on: {:?}", started.elapsed());
+}

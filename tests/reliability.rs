@@ -255,3 +255,122 @@ fn clean_returns_once_every_process_of_a_killed_run_is_gone() {
     assert!(!data.join("images/.build-podspec_busybox-999999").exists(), "the killed build's directory is still there");
     s.assert_clean();
 }
+
+/// Everything of podspec's on the machine that a run under `s` could have left. Runs are named
+/// `<pid>-<ms>`: a network namespace or cgroup named podspec* is the runs' when it names one of
+/// `pids` (other podspec runs on the machine are left out).
+fn leftovers(s: &Scratch, pids: &[u32]) -> Vec<String> {
+    let ours = |name: &str| name.starts_with("podspec") && pids.iter().any(|p| name.contains(&format!("{p}-")));
+    let mut left = Vec::new();
+    let state = s.state().display().to_string();
+    for (pid, cmd) in processes_mentioning(&state) {
+        left.push(format!("process {pid}: {cmd}"));
+    }
+    let runs: Vec<_> = fs::read_dir(s.state().join("runs"))
+        .map(|d| d.filter_map(Result::ok).map(|e| e.path().display().to_string()).collect())
+        .unwrap_or_default();
+    left.extend(runs.into_iter().map(|r| format!("state directory {r}")));
+    let mounts = fs::read_to_string("/proc/self/mountinfo").unwrap();
+    left.extend(mounts.lines().filter(|l| l.contains(&state)).map(|l| format!("mount {l}")));
+    // The node network lives in a namespace of podspec's own: nothing may show on the host, and
+    // no named network namespace is ever made.
+    if let Ok(links) = fs::read_dir("/sys/class/net") {
+        for l in links.filter_map(Result::ok) {
+            let name = l.file_name().to_string_lossy().into_owned();
+            if name.starts_with("psv") || name.starts_with("podspec") {
+                left.push(format!("link {name} on the host"));
+            }
+        }
+    }
+    if let Ok(netns) = fs::read_dir("/run/netns") {
+        left.extend(
+            netns
+                .filter_map(Result::ok)
+                .map(|e| e.file_name().to_string_lossy().into_owned())
+                .filter(|n| ours(n))
+                .map(|n| format!("netns {n}")),
+        );
+    }
+    // cgroups: each run's are `<podspec's own cgroup>/podspec/<run>/...` on each hierarchy; none
+    // of the killed runs' may stay.
+    fn podspec_subtrees(dir: &std::path::Path, depth: usize, out: &mut Vec<std::path::PathBuf>) {
+        let Ok(entries) = fs::read_dir(dir) else { return };
+        for e in entries.filter_map(Result::ok) {
+            if !e.file_type().is_ok_and(|t| t.is_dir()) {
+                continue;
+            }
+            if e.file_name() == "podspec" {
+                out.push(e.path());
+            } else if depth > 0 {
+                podspec_subtrees(&e.path(), depth - 1, out);
+            }
+        }
+    }
+    let mut subtrees = Vec::new();
+    podspec_subtrees(std::path::Path::new("/sys/fs/cgroup"), 4, &mut subtrees);
+    for tree in subtrees {
+        for run in fs::read_dir(&tree).into_iter().flatten().filter_map(Result::ok) {
+            let name = run.file_name().to_string_lossy().into_owned();
+            if run.path().is_dir() && pids.iter().any(|p| name.starts_with(&format!("{p}-"))) {
+                left.push(format!("cgroup {}", run.path().display()));
+            }
+        }
+    }
+    left
+}
+
+/// SIGKILL at random points, 20 times: after each `podspec clean`, and after the next run, no
+/// process, mount, network namespace, veth, cgroup or state directory of podspec remains.
+#[test]
+fn sigkill_at_random_points_then_clean_leaves_nothing() {
+    let s = Scratch::new();
+    s.feature(
+        "work.feature",
+        r#"Feature: Work
+  Scenario: Two pods and an exec
+    Given a running pod from fixture "two-containers.yaml"
+    And a running pod from fixture "shared-emptydir.yaml"
+    Then running "sleep 1; echo done" in container "a" of pod "two-containers" prints "done"
+"#,
+    );
+    // A small generator of delays (xorshift), seeded by the time: each CI run kills elsewhere.
+    let mut seed = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_nanos() as u64 | 1;
+    let mut next = move || {
+        seed ^= seed << 13;
+        seed ^= seed >> 7;
+        seed ^= seed << 17;
+        seed
+    };
+    let mut delays = Vec::new();
+    let mut pids = Vec::new();
+    for i in 0..20 {
+        // Every fourth run starts with no image, so that some kills land in an image build.
+        let data = s.path().join(format!("data-{}", i / 4));
+        let delay = Duration::from_millis(next() % 2500);
+        delays.push(delay.as_millis());
+        let mut child = s
+            .spawn_run(&["--report-dir", "out"])
+            .env("PODSPEC_DATA_DIR", &data)
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap();
+        pids.push(child.id());
+        std::thread::sleep(delay);
+        child.kill().unwrap();
+        child.wait().unwrap();
+        s.podspec().arg("clean").env("PODSPEC_DATA_DIR", &data).assert().code(0);
+        let left = leftovers(&s, &pids);
+        assert!(left.is_empty(), "kill {i} after {delay:?} (delays so far {delays:?}): clean left {left:#?}");
+        let builds: Vec<_> = fs::read_dir(data.join("images"))
+            .map(|d| d.filter_map(Result::ok).map(|e| e.file_name()).filter(|n| n.to_string_lossy().starts_with(".build-")).collect())
+            .unwrap_or_default();
+        assert!(builds.is_empty(), "kill {i}: half-built images left: {builds:?}");
+        if i % 5 == 4 {
+            let out = s.spawn_run(&["--report-dir", "out"]).env("PODSPEC_DATA_DIR", &data).output().unwrap();
+            assert!(out.status.success(), "the run after kill {i} failed: {}", String::from_utf8_lossy(&out.stderr));
+            let left = leftovers(&s, &pids);
+            assert!(left.is_empty(), "the run after kill {i} left {left:#?}");
+        }
+    }
+}

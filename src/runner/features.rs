@@ -99,38 +99,44 @@ pub fn parse(paths: &[PathBuf]) -> (Vec<FeatureFile>, Vec<String>) {
                 continue;
             }
         };
-        if let Some(e) = pre_check(path, &text) {
-            errors.push(e);
-            continue;
-        }
-        match gherkin::Feature::parse(&text, GherkinEnv::default()) {
-            Ok(mut f) => {
-                f.path = Some(path.clone());
-                let outlines: Vec<String> = scenarios(&f)
-                    .into_iter()
-                    .filter(|(_, s)| is_outline(s) && s.examples.is_empty())
-                    .map(|(_, s)| {
-                        format!(
-                            "{}:{}: Scenario Outline {:?} has no Examples, so it selects no scenario",
-                            path.display(),
-                            s.position.line,
-                            s.name
-                        )
-                    })
-                    .collect();
-                if !outlines.is_empty() {
-                    errors.extend(outlines);
-                    continue;
-                }
-                match f.expand_examples() {
-                    Ok(feature) => files.push(FeatureFile { path: path.clone(), text, feature }),
-                    Err(e) => errors.push(format!("{}: {e}", path.display())),
-                }
-            }
-            Err(error) => errors.push(syntax_error(path, &text, &error.to_string())),
+        match parse_text(path, text) {
+            Ok(f) => files.push(f),
+            Err(e) => errors.extend(e),
         }
     }
     (files, errors)
+}
+
+/// Parses one feature file's text (the file is named `path` in errors).
+pub fn parse_text(path: &Path, text: String) -> Result<FeatureFile, Vec<String>> {
+    if let Some(e) = pre_check(path, &text) {
+        return Err(vec![e]);
+    }
+    match gherkin::Feature::parse(&text, GherkinEnv::default()) {
+        Ok(mut f) => {
+            f.path = Some(path.to_path_buf());
+            let outlines: Vec<String> = scenarios(&f)
+                .into_iter()
+                .filter(|(_, s)| is_outline(s) && s.examples.is_empty())
+                .map(|(_, s)| {
+                    format!(
+                        "{}:{}: Scenario Outline {:?} has no Examples, so it selects no scenario",
+                        path.display(),
+                        s.position.line,
+                        s.name
+                    )
+                })
+                .collect();
+            if !outlines.is_empty() {
+                return Err(outlines);
+            }
+            match f.expand_examples() {
+                Ok(feature) => Ok(FeatureFile { path: path.to_path_buf(), text, feature }),
+                Err(e) => Err(vec![format!("{}: {e}", path.display())]),
+            }
+        }
+        Err(error) => Err(vec![syntax_error(path, &text, &error.to_string())]),
+    }
 }
 
 fn is_outline(s: &gherkin::Scenario) -> bool {
@@ -249,6 +255,11 @@ pub fn scenarios(feature: &gherkin::Feature) -> Vec<(Option<&gherkin::Rule>, &gh
 /// Checks every step has exactly one definition, and every pod manifest a step names is valid
 /// and uses images the target has.
 pub fn check(files: &[FeatureFile], fixtures_dir: &Path, target: &dyn Target) -> Result<(), Vec<String>> {
+    check_with(files, fixtures_dir, Some(target))
+}
+
+/// As [`check`]; without a target, images are not checked (for `podspec list` and the fuzzer).
+pub fn check_with(files: &[FeatureFile], fixtures_dir: &Path, target: Option<&dyn Target>) -> Result<(), Vec<String>> {
     let collection = steps::collection();
     let mut errors = Vec::new();
     for f in files {
@@ -258,7 +269,7 @@ pub fn check(files: &[FeatureFile], fixtures_dir: &Path, target: &dyn Target) ->
             let runs = !super::collect::all_tags(&f.feature, rule, scenario)
                 .iter()
                 .filter_map(|t| crate::target::Capability::from_tag(t))
-                .any(|c| !target.capabilities().contains(&c));
+                .any(|c| target.is_some_and(|t| !t.capabilities().contains(&c)));
             for step in steps_of(&f.feature, rule, scenario) {
                 let at = format!("{}:{}", f.path.display(), step.position.line);
                 match collection.find(step) {
@@ -289,7 +300,7 @@ fn check_manifest(
     m: ManifestRef<'_>,
     step: &gherkin::Step,
     fixtures_dir: &Path,
-    target: &dyn Target,
+    target: Option<&dyn Target>,
     runs: bool,
     errors: &mut Vec<String>,
 ) {
@@ -320,11 +331,13 @@ fn check_manifest(
     match crate::manifest::load_pod(&text, &source).map_err(|e| format!("{e}{used_at}")) {
         Err(e) => errors.push(e),
         Ok(pod) => {
-            for r in target.refused_fields(&pod).into_iter().filter(|_| runs) {
+            for r in target.map(|t| t.refused_fields(&pod)).unwrap_or_default().into_iter().filter(|_| runs) {
+                let target = target.expect("refusals come from a target");
                 let message = format!("{}: target {} does not run this field: {}", r.path, target.name(), r.why);
                 errors.push(format!("{}{used_at}", crate::manifest::field_error(&text, &source, &r.path, message)));
             }
             let spec = pod.spec.unwrap_or_default();
+            let Some(target) = target else { return };
             for c in spec.init_containers.iter().flatten().chain(&spec.containers) {
                 let image = c.image.as_deref().unwrap_or("");
                 if let Err(e) = target.check_image(image) {

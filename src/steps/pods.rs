@@ -5,7 +5,7 @@ use cucumber::{given, then, when};
 use k8s_openapi::api::core::v1::Pod;
 
 use super::failure::record;
-use super::wait::eventually;
+use super::wait::{eventually, eventually_or_never, Look};
 use super::{PodWorld, StepFailure};
 use crate::manifest::{self, Source};
 use crate::target::PodRef;
@@ -118,21 +118,22 @@ async fn named_inline_pod(world: &mut PodWorld, step: &Step, running: String, na
 pub async fn wait_running(world: &PodWorld, name: &str) -> Result<Pod, StepFailure> {
     let r = world.pod_ref(name);
     let target = world.target();
-    eventually(&format!("pod {name:?} running"), world.timeouts().pod, || async {
-        let pod = target.get_pod(&r).await?;
+    // A pod that has ended (Succeeded or Failed) never runs again: the wait ends with the diff.
+    eventually_or_never(&format!("pod {name:?} running"), world.timeouts().pod, || async {
+        let pod = target.get_pod(&r).await.map_err(|e| Look::NotYet(e.into()))?;
         let status = pod.status.clone().unwrap_or_default();
         let phase = status.phase.clone().unwrap_or_default();
         let waiting = not_running(&status);
         if phase == "Running" && waiting.is_empty() {
-            Ok(pod)
-        } else {
-            let why = pod_reason(&status);
-            Err(StepFailure::mismatch(
-                format!("pod {name:?} is {phase}{why}; not running: {}", waiting.join(", ")),
-                "phase Running, every container running",
-                format!("phase {phase}{why}, not running: {}", waiting.join(", ")),
-            ))
+            return Ok(pod);
         }
+        let why = pod_reason(&status);
+        let failure = StepFailure::mismatch(
+            format!("pod {name:?} is {phase}{why}; not running: {}", waiting.join(", ")),
+            "phase Running, every container running",
+            format!("phase {phase}{why}, not running: {}", waiting.join(", ")),
+        );
+        Err(if phase == "Succeeded" || phase == "Failed" { Look::Never(failure) } else { Look::NotYet(failure) })
     })
     .await
 }

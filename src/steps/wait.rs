@@ -29,6 +29,38 @@ where
     }
 }
 
+/// One look at a condition: not yet, or never (what was seen cannot turn into what is waited
+/// for, such as a pod that has ended when it is expected to run).
+pub enum Look {
+    NotYet(StepFailure),
+    Never(StepFailure),
+}
+
+/// As [`eventually`], but ends at once, with that look's diff, when `check` can tell the
+/// condition will never hold.
+pub async fn eventually_or_never<T, F, Fut>(what: &str, timeout: Duration, mut check: F) -> Result<T, StepFailure>
+where
+    F: FnMut() -> Fut,
+    Fut: Future<Output = Result<T, Look>>,
+{
+    let deadline = Instant::now() + timeout;
+    let mut interval = Duration::from_millis(10);
+    loop {
+        let last = match check().await {
+            Ok(v) => return Ok(v),
+            Err(Look::Never(e)) => {
+                return Err(StepFailure { message: format!("{what}: it never will: {}", e.message), mismatch: e.mismatch });
+            }
+            Err(Look::NotYet(e)) => e,
+        };
+        if Instant::now() + interval > deadline {
+            return Err(StepFailure { message: format!("{what}: not within {timeout:?}: {}", last.message), mismatch: last.mismatch });
+        }
+        tokio::time::sleep(interval).await;
+        interval = (interval * 2).min(Duration::from_millis(250));
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
