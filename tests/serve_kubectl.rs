@@ -5,48 +5,11 @@
 
 use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Output, Stdio};
+use std::process::{Command, Output, Stdio};
+
+mod common;
+use common::Serve;
 use std::time::{Duration, Instant};
-
-struct Serve {
-    child: Child,
-    kubeconfig: PathBuf,
-    _dir: tempfile::TempDir,
-}
-
-impl Serve {
-    fn start() -> Serve {
-        let dir = tempfile::tempdir().unwrap();
-        let kubeconfig = dir.path().join("kubeconfig");
-        let mut child = Command::new(env!("CARGO_BIN_EXE_podspec"))
-            .args(["serve", "--kubeconfig-out"])
-            .arg(&kubeconfig)
-            .stdout(Stdio::piped())
-            .stderr(Stdio::inherit())
-            .spawn()
-            .expect("start podspec serve");
-        let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
-        let first = lines.next().expect("serve prints its address").unwrap();
-        assert!(first.starts_with("podspec: serving the reference node at https://127.0.0.1:"), "{first}");
-        std::thread::spawn(move || for _ in lines {});
-        Serve { child, kubeconfig, _dir: dir }
-    }
-
-    /// SIGTERM, then the exit status.
-    fn stop(mut self) -> std::process::ExitStatus {
-        nix::sys::signal::kill(nix::unistd::Pid::from_raw(self.child.id() as i32), nix::sys::signal::Signal::SIGTERM).unwrap();
-        self.child.wait().unwrap()
-    }
-}
-
-impl Drop for Serve {
-    fn drop(&mut self) {
-        if let Ok(None) = self.child.try_wait() {
-            let _ = nix::sys::signal::kill(nix::unistd::Pid::from_raw(self.child.id() as i32), nix::sys::signal::Signal::SIGTERM);
-            let _ = self.child.wait();
-        }
-    }
-}
 
 /// The kubectls on the machine, with their minor version.
 fn kubectls() -> Vec<(u32, PathBuf)> {
@@ -329,6 +292,22 @@ fn labels_of(k: &Kubectl<'_>, name: &str) -> serde_json::Value {
     serde_json::from_slice(&o.stdout).unwrap_or_default()
 }
 
+/// Polls the pod's phase (`wait --for=jsonpath` is not in every kubectl).
+fn phase_becomes(k: &Kubectl<'_>, name: &str, phase: &str) -> Result<String, String> {
+    let deadline = Instant::now() + Duration::from_secs(60);
+    loop {
+        let o = k.run(&["get", "pod", name, "-o", "jsonpath={.status.phase}"]);
+        let now = String::from_utf8_lossy(&o.stdout).into_owned();
+        if now == phase {
+            return Ok(now);
+        }
+        if Instant::now() > deadline {
+            return Err(format!("pod {name} is {now:?}, not {phase}, after 60 s"));
+        }
+        std::thread::sleep(Duration::from_millis(200));
+    }
+}
+
 /// Manifests as people write them, through the newest kubectl.
 fn manifests(k: &Kubectl<'_>, dir: &Path) -> Vec<(&'static str, Outcome)> {
     let mut results = Vec::new();
@@ -347,7 +326,7 @@ fn manifests(k: &Kubectl<'_>, dir: &Path) -> Vec<(&'static str, Outcome)> {
     let file = dir.join("job.yaml");
     std::fs::write(&file, job).unwrap();
     let r = ok(&k.run(&["create", "-f", file.to_str().unwrap()]), "create")
-        .and_then(|_| ok(&k.run(&["wait", "--for=jsonpath={.status.phase}=Succeeded", "pod/job-pod", "--timeout=60s"]), "wait"))
+        .and_then(|_| phase_becomes(k, "job-pod", "Succeeded"))
         .and_then(|_| ok(&k.run(&["logs", "job-pod"]), "logs"))
         .and_then(|o| expect(o.trim() == "job done", o))
         .and_then(|_| ok(&k.run(&["get", "pod", "job-pod"]), "get"))

@@ -51,7 +51,7 @@ fn param<'a>(pairs: &'a [(String, String)], key: &str) -> Option<&'a str> {
 }
 
 fn flag(pairs: &[(String, String)], key: &str) -> bool {
-    matches!(param(pairs, key), Some("true" | "1"))
+    super::pods::is_true(&param(pairs, key).map(str::to_string))
 }
 
 fn stored(state: &AppState, namespace: &str, name: &str) -> Result<Pod, Failure> {

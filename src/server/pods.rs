@@ -27,7 +27,7 @@ pub struct ListQuery {
     pub field_selector: Option<String>,
     pub watch: Option<String>,
     pub resource_version: Option<String>,
-    pub allow_watch_bookmarks: Option<bool>,
+    pub allow_watch_bookmarks: Option<String>,
     pub timeout_seconds: Option<u64>,
     pub include_object: Option<String>,
 }
@@ -162,8 +162,10 @@ pub async fn list_all(State(state): State<AppState>, Query(q): Query<ListQuery>,
     list_in(state, None, q, headers).await
 }
 
-fn is_true(v: &Option<String>) -> bool {
-    matches!(v.as_deref(), Some("true" | "1"))
+/// A boolean query parameter, read as Go's strconv.ParseBool reads it (clients send `true`,
+/// `True`, `1`).
+pub fn is_true(v: &Option<String>) -> bool {
+    matches!(v.as_deref(), Some("1" | "t" | "T" | "true" | "TRUE" | "True"))
 }
 
 async fn list_in(state: AppState, namespace: Option<String>, q: ListQuery, headers: HeaderMap) -> Result<Response, Failure> {
@@ -192,7 +194,7 @@ fn watch(state: AppState, q: ListQuery, filter: crate::api::watch::Filter, as_ta
     };
     let api = state.node.api().clone();
     let watch = api.watch(from, filter).map_err(Failure::from)?;
-    let bookmarks = q.allow_watch_bookmarks.unwrap_or(false);
+    let bookmarks = is_true(&q.allow_watch_bookmarks);
     let deadline = tokio::time::Instant::now() + Duration::from_secs(q.timeout_seconds.unwrap_or(1800));
     let stream = futures::stream::unfold((watch, true, false), move |(mut w, first, ended)| {
         let include = include.clone();
