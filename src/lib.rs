@@ -11,6 +11,7 @@
 pub mod api;
 pub mod bench;
 pub mod images;
+pub mod limits;
 pub mod manifest;
 pub mod paths;
 pub mod privileges;

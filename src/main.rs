@@ -40,6 +40,9 @@ enum Command {
     Matrix(MatrixArgs),
     /// Gate an existing report against a baseline of known failures, without running anything.
     Gate(GateArgs),
+    /// List the selected scenarios with their tags and, for the target, whether each would run
+    /// or be skipped and why. Runs nothing.
+    List(ListArgs),
     /// Serve the reference node behind a Kubernetes API (HTTPS, bearer token, kubeconfig) until
     /// SIGINT or SIGTERM; then delete everything it ran.
     Serve(ServeArgs),
@@ -63,7 +66,7 @@ struct ServeArgs {
 impl Command {
     /// Whether the command drives a target (and so needs root or a user namespace).
     fn needs_privileges(&self) -> bool {
-        !matches!(self, Command::Matrix(_) | Command::Gate(_))
+        !matches!(self, Command::Matrix(_) | Command::Gate(_) | Command::List(_))
     }
 }
 
@@ -75,6 +78,31 @@ struct MatrixArgs {
     /// Where to write matrix.html and matrix.md [default: the deepest directory holding every report]
     #[arg(long, value_name = "DIR")]
     out: Option<PathBuf>,
+}
+
+/// What selects scenarios, shared by `run` and `list`.
+#[derive(clap::Args, Clone)]
+struct SelectArgs {
+    /// A feature file or folder (repeatable).
+    #[arg(long = "features", default_value = "features")]
+    features: Vec<PathBuf>,
+    /// A tag expression, e.g. "@networking and not @slow".
+    #[arg(long)]
+    tags: Option<String>,
+    /// Only the scenarios whose name matches this regular expression.
+    #[arg(long, value_name = "REGEX")]
+    name: Option<String>,
+    /// Let a run that selects no scenario pass (by default it is an input error, exit 2).
+    #[arg(long)]
+    allow_empty: bool,
+}
+
+#[derive(clap::Args)]
+struct ListArgs {
+    #[arg(long, value_enum, default_value = "reference")]
+    target: TargetKind,
+    #[command(flatten)]
+    select: SelectArgs,
 }
 
 #[derive(clap::Args)]
@@ -118,12 +146,8 @@ struct CleanArgs {
 struct RunArgs {
     #[arg(long, value_enum, default_value = "reference")]
     target: TargetKind,
-    /// A feature file or folder (repeatable).
-    #[arg(long = "features", default_value = "features")]
-    features: Vec<PathBuf>,
-    /// A tag expression, e.g. "@networking and not @slow".
-    #[arg(long)]
-    tags: Option<String>,
+    #[command(flatten)]
+    select: SelectArgs,
     #[arg(long, default_value = "reports")]
     report_dir: PathBuf,
     /// How many scenarios run at once.
@@ -141,6 +165,9 @@ struct RunArgs {
     /// run's state directory, removed after the run). The node runs the manifests found there.
     #[arg(long, value_name = "DIR")]
     static_pod_dir: Option<PathBuf>,
+    /// Stop at the first failed scenario; the reports are still written, the rest marked not run.
+    #[arg(long)]
+    fail_fast: bool,
 }
 
 #[derive(clap::Args)]
@@ -160,6 +187,9 @@ fn main() -> ExitCode {
         .with_writer(std::io::stderr)
         .init();
     let cli = Cli::parse();
+    if let Err(e) = podspec::limits::raise_open_files() {
+        tracing::warn!("cannot raise the open-file limit: {e}");
+    }
     // Before any thread starts: a non-root user enters a user namespace of their own.
     if cli.command.needs_privileges() {
         if let Err(e) = podspec::privileges::ensure() {
@@ -168,7 +198,11 @@ fn main() -> ExitCode {
         }
     }
     let runtime = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().expect("tokio runtime");
-    match runtime.block_on(dispatch(cli.command)) {
+    match runtime.block_on(async {
+        // Before any state is made: a signal from now on ends the run cleanly.
+        let signals = Signals::install()?;
+        dispatch(cli.command, signals).await
+    }) {
         Ok(code) => code,
         Err(e) => {
             eprintln!("podspec: {e:#}");
@@ -177,9 +211,26 @@ fn main() -> ExitCode {
     }
 }
 
-async fn dispatch(command: Command) -> anyhow::Result<ExitCode> {
+async fn dispatch(command: Command, mut signals: Signals) -> anyhow::Result<ExitCode> {
+    if let Command::Run(args) = command {
+        return run(args, signals).await;
+    }
+    if let Command::Serve(args) = command {
+        return serve(args, signals).await;
+    }
+    // Any other command stops at a signal, as it would without handlers.
+    tokio::select! {
+        r = other(command) => r,
+        sig = signals.next() => {
+            eprintln!("podspec: interrupted by {sig}");
+            Ok(ExitCode::from(130))
+        }
+    }
+}
+
+async fn other(command: Command) -> anyhow::Result<ExitCode> {
     match command {
-        Command::Run(args) => run(args).await,
+        Command::Run(_) => unreachable!("run is dispatched with the signals"),
         Command::Clean(args) => match args.target {
             TargetKind::Reference => clean(),
             TargetKind::Podman => clean_podman().await,
@@ -220,12 +271,13 @@ async fn dispatch(command: Command) -> anyhow::Result<ExitCode> {
         }
         Command::Matrix(args) => matrix(args),
         Command::Gate(args) => gate(args),
-        Command::Serve(args) => serve(args).await,
+        Command::List(args) => list(args),
+        Command::Serve(_) => unreachable!("serve is dispatched with the signals"),
     }
 }
 
 /// `podspec serve`: the reference node behind a Kubernetes API until a signal.
-async fn serve(args: ServeArgs) -> anyhow::Result<ExitCode> {
+async fn serve(args: ServeArgs, signals: Signals) -> anyhow::Result<ExitCode> {
     if !podspec::server::is_loopback(&args.listen) {
         eprintln!(
             "podspec: warning: serving on {}, which is not loopback: anyone who can reach it and has the token controls the node",
@@ -237,7 +289,7 @@ async fn serve(args: ServeArgs) -> anyhow::Result<ExitCode> {
     let paths = Paths::from_env()?;
     let options = ReferenceOptions { static_pod_dir: args.static_pod_dir, ..Default::default() };
     let node = Arc::new(ReferenceTarget::start_with(paths, options).await.context("starting the reference node")?);
-    let result = serve_node(node.clone(), listener, addr, args.kubeconfig_out).await;
+    let result = serve_node(node.clone(), listener, addr, args.kubeconfig_out, signals).await;
     if let Err(e) = node.shutdown().await {
         eprintln!("podspec: {e}");
     }
@@ -251,6 +303,7 @@ async fn serve_node(
     listener: tokio::net::TcpListener,
     addr: std::net::SocketAddr,
     kubeconfig_out: Option<PathBuf>,
+    mut signals: Signals,
 ) -> anyhow::Result<()> {
     let creds = podspec::server::tls::credentials(addr)?;
     let url = format!("https://{addr}");
@@ -262,7 +315,11 @@ async fn serve_node(
     println!("podspec: serving the reference node at {url}");
     println!("podspec: kubeconfig {}", kubeconfig.display());
     println!("podspec: try: kubectl --kubeconfig {} get nodes", kubeconfig.display());
-    let served = podspec::server::run(listener, creds.server_config.clone(), app, interrupted()).await;
+    let served = podspec::server::run(listener, creds.server_config.clone(), app, async move {
+        let sig = signals.next().await;
+        eprintln!("podspec: {sig}: stopping serve");
+    })
+    .await;
     let _ = std::fs::remove_file(&kubeconfig);
     served.context("serving")
 }
@@ -318,42 +375,45 @@ async fn bench(args: BenchArgs) -> anyhow::Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
-async fn run(args: RunArgs) -> anyhow::Result<ExitCode> {
+async fn run(args: RunArgs, mut signals: Signals) -> anyhow::Result<ExitCode> {
     let options = RunOptions {
-        features: args.features,
-        tags: args.tags,
+        features: args.select.features,
+        tags: args.select.tags,
+        name: args.select.name,
         report_dir: args.report_dir,
         concurrency: args.concurrency,
         fixtures_dir: args.fixtures,
         timeouts: Timeouts::default(),
         progress: true,
         baseline: args.baseline,
+        allow_empty: args.select.allow_empty,
+        fail_fast: args.fail_fast,
     };
     if args.static_pod_dir.is_some() && !matches!(args.target, TargetKind::Reference) {
         anyhow::bail!("--static-pod-dir sets the reference node's manifest directory; the chosen target has none");
     }
+    // The report directory is checked, and an earlier run's reports removed, before the target starts.
+    if let Err(e) = report::prepare_dir(&options.report_dir) {
+        eprintln!("podspec: {e}");
+        return Ok(ExitCode::from(2));
+    }
+    // A signal while the target starts waits until it has started (so that it can be shut down
+    // whole): the run then reports every scenario as not run.
     let target = start_target(args.target, args.static_pod_dir.clone()).await?;
-    let outcome = tokio::select! {
-        r = runner::run(&options, target.clone()) => Some(r),
-        _ = interrupted() => None,
-    };
+    let outcome = runner::run_until(&options, target.clone(), signals.next()).await;
     // Whatever happened, the target gives back everything it holds.
     if let Err(e) = target.shutdown().await {
         eprintln!("podspec: {e}");
     }
     match outcome {
-        None => {
-            eprintln!("podspec: interrupted; everything the run started was removed");
-            Ok(ExitCode::from(130))
-        }
-        Some(Err(RunError::Input(errors))) => {
+        Err(RunError::Input(errors)) => {
             for e in errors {
                 eprintln!("podspec: {e}");
             }
             Ok(ExitCode::from(2))
         }
-        Some(Err(e)) => Err(e.into()),
-        Some(Ok(record)) => {
+        Err(e) => Err(e.into()),
+        Ok(record) => {
             let s = record.summary;
             eprintln!(
                 "podspec: {} passed, {} failed, {} skipped; reports in {}",
@@ -362,6 +422,13 @@ async fn run(args: RunArgs) -> anyhow::Result<ExitCode> {
                 s.skipped,
                 options.report_dir.display()
             );
+            if let Some(why) = &record.interrupted {
+                let not_run = record.scenarios.iter().filter(|s| s.reason.as_deref().is_some_and(|r| r.starts_with("not run:"))).count();
+                eprintln!("podspec: {why}: {not_run} scenario(s) not run; everything the run started was removed");
+                if why.starts_with("interrupted") {
+                    return Ok(ExitCode::from(130));
+                }
+            }
             let ok = match &record.baseline {
                 Some(verdict) => {
                     eprint!("podspec: {verdict}");
@@ -369,18 +436,32 @@ async fn run(args: RunArgs) -> anyhow::Result<ExitCode> {
                 }
                 None => s.failed == 0,
             };
-            Ok(if ok { ExitCode::SUCCESS } else { ExitCode::from(1) })
+            Ok(if ok && record.interrupted.is_none() { ExitCode::SUCCESS } else { ExitCode::from(1) })
         }
     }
 }
 
-async fn interrupted() {
-    use tokio::signal::unix::{signal, SignalKind};
-    let mut term = signal(SignalKind::terminate()).expect("SIGTERM handler");
-    let mut int = signal(SignalKind::interrupt()).expect("SIGINT handler");
-    tokio::select! {
-        _ = term.recv() => {}
-        _ = int.recv() => {}
+/// SIGINT and SIGTERM, caught from the start of the process.
+struct Signals {
+    term: tokio::signal::unix::Signal,
+    int: tokio::signal::unix::Signal,
+}
+
+impl Signals {
+    fn install() -> anyhow::Result<Self> {
+        use tokio::signal::unix::{signal, SignalKind};
+        Ok(Self {
+            term: signal(SignalKind::terminate()).context("installing the SIGTERM handler")?,
+            int: signal(SignalKind::interrupt()).context("installing the SIGINT handler")?,
+        })
+    }
+
+    /// The name of the next signal received.
+    async fn next(&mut self) -> &'static str {
+        tokio::select! {
+            _ = self.term.recv() => "SIGTERM",
+            _ = self.int.recv() => "SIGINT",
+        }
     }
 }
 
@@ -430,6 +511,48 @@ fn matrix(args: MatrixArgs) -> anyhow::Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
+/// `podspec list`: the selected scenarios, each with its tags and whether the target would run
+/// it; nothing runs and the target is not started.
+fn list(args: ListArgs) -> anyhow::Result<ExitCode> {
+    let (name, capabilities) = match args.target {
+        TargetKind::Reference => ("reference", ReferenceTarget::declared_capabilities()),
+        TargetKind::Podman => ("podman", PodmanTarget::declared_capabilities()),
+    };
+    let options = RunOptions {
+        features: args.select.features,
+        tags: args.select.tags,
+        name: args.select.name,
+        allow_empty: args.select.allow_empty,
+        ..Default::default()
+    };
+    let plan = match runner::list(&options, name, &capabilities) {
+        Ok(p) => p,
+        Err(RunError::Input(errors)) => {
+            for e in errors {
+                eprintln!("podspec: {e}");
+            }
+            return Ok(ExitCode::from(2));
+        }
+        Err(e) => return Err(e.into()),
+    };
+    let all = plan.all();
+    for p in &all {
+        let tags = p.tags.iter().map(|t| format!("@{t}")).collect::<Vec<_>>().join(" ");
+        let verdict = match &p.skip {
+            None => "run".to_string(),
+            Some(why) => format!("skip: {}", report::terminal_safe(why)),
+        };
+        println!("{}:{}\t{}\t{}\t{verdict}", p.key.0.display(), p.key.1, report::terminal_safe(&p.name), tags);
+    }
+    eprintln!(
+        "podspec: {} scenarios selected for {name}: {} would run, {} would be skipped",
+        all.len(),
+        plan.selected.len(),
+        plan.skipped.len()
+    );
+    Ok(ExitCode::SUCCESS)
+}
+
 /// `podspec gate`: gates an existing report against a baseline; nothing is run or written.
 fn gate(args: GateArgs) -> anyhow::Result<ExitCode> {
     let record = report::json::read(&args.report)?;
@@ -463,6 +586,14 @@ fn clean() -> anyhow::Result<ExitCode> {
         for r in report.runs {
             println!("  {}", r.display());
         }
+    }
+    // Images no run uses (other than the current build's), and what killed builds left.
+    let data_dir = podspec::paths::default_data_dir();
+    let agent = podspec::paths::Paths::from_env().map(|p| p.agent).unwrap_or_default();
+    let store = podspec::images::ImageStore::new(&data_dir, &agent);
+    let swept = store.sweep(&store.current_digests()).context("cleaning the image store")?;
+    for p in swept.images.iter().chain(&swept.partial) {
+        println!("removed unused image directory {}", p.display());
     }
     Ok(ExitCode::SUCCESS)
 }

@@ -500,3 +500,17 @@ fn a_malformed_baseline_names_file_and_line_and_exits_2_before_anything_runs() {
     s.run().args(["--baseline", "missing.txt"]).assert().code(2).stderr(predicate::str::contains("cannot read baseline missing.txt"));
     s.assert_clean();
 }
+
+#[test]
+fn share_process_namespace_with_host_pid_is_refused_with_kubernetes_text_and_exits_2() {
+    let s = Scratch::new();
+    s.fixture(
+        "both.yaml",
+        "apiVersion: v1\nkind: Pod\nmetadata:\n  name: both\nspec:\n  hostPID: true\n  shareProcessNamespace: true\n  containers:\n  - name: a\n    image: busybox:1.36\n",
+    );
+    s.feature("both.feature", "Feature: Both\n  Scenario: one\n    Given a running pod from fixture \"both.yaml\"\n");
+    s.run().assert().code(2).stderr(predicate::str::contains("both.feature:3").and(predicate::str::contains(
+        "spec.securityContext.shareProcessNamespace: Invalid value: true: ShareProcessNamespace and HostPID cannot both be enabled",
+    )));
+    s.assert_clean();
+}

@@ -15,6 +15,9 @@ fn main() -> ExitCode {
     let root = PathBuf::from(env!("CARGO_MANIFEST_DIR"));
     std::env::set_var("PODSPEC_SHIM", env!("CARGO_BIN_EXE_podspec-shim"));
     std::env::set_var("PODSPEC_AGENT", env!("CARGO_BIN_EXE_podspec-agent"));
+    if let Err(e) = podspec::limits::raise_open_files() {
+        eprintln!("features: cannot raise the open-file limit: {e}");
+    }
     if let Err(e) = podspec::privileges::ensure() {
         eprintln!("features: {e}");
         return ExitCode::FAILURE;
@@ -27,7 +30,7 @@ fn main() -> ExitCode {
         fixtures_dir: root.join("fixtures"),
         timeouts: Timeouts::default(),
         progress: true,
-        baseline: None,
+        ..Default::default()
     };
     let rt = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().unwrap();
     rt.block_on(async {

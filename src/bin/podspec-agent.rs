@@ -115,6 +115,12 @@ const SUBCOMMANDS: &[Subcommand] = &[
         run: cmd_hostname,
     },
     Subcommand {
+        name: "mount",
+        args: "SOURCE TARGET FSTYPE",
+        about: "mount(2) SOURCE on TARGET as FSTYPE; print \"mounted\" (errors carry the errno text)",
+        run: cmd_mount,
+    },
+    Subcommand {
         name: "help",
         args: "",
         about: "print this help",
@@ -701,6 +707,18 @@ fn hostname() -> io::Result<String> {
         return Err(io::Error::last_os_error());
     }
     Ok(text_until_nul(&buf))
+}
+
+fn cmd_mount(args: &[String]) -> Result<String, Failure> {
+    const SUB: &str = "mount";
+    let [source, target, fstype] = expect_args(SUB, args)?;
+    let c = |s: &str| CString::new(s.as_bytes()).map_err(|_| Failure::failed(SUB, format!("{s:?} contains a NUL byte")));
+    let (source, target, fstype) = (c(source)?, c(target)?, c(fstype)?);
+    // SAFETY: the three strings are NUL-terminated and live across the call; no data is passed.
+    if unsafe { libc::mount(source.as_ptr(), target.as_ptr(), fstype.as_ptr(), 0, ptr::null()) } < 0 {
+        return Err(Failure::os(SUB, "mount", io::Error::last_os_error()));
+    }
+    Ok("mounted".into())
 }
 
 fn cmd_help(args: &[String]) -> Result<String, Failure> {

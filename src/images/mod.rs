@@ -6,7 +6,7 @@ mod recipe;
 mod store;
 
 pub use recipe::{ImageConfig, Recipe};
-pub use store::{ImageStore, LocalImage};
+pub use store::{ImageStore, LocalImage, SweepReport};
 
 #[derive(Debug, thiserror::Error)]
 pub enum ImageError {

@@ -46,6 +46,19 @@ pub struct ImageConfig {
     pub cmd: Vec<String>,
     #[serde(default)]
     pub working_dir: Option<String>,
+    /// The image's user (`USER`: `uid`, `uid:gid` or a name); none is root.
+    #[serde(default)]
+    pub user: Option<String>,
+}
+
+impl ImageConfig {
+    /// The image user's uid, when it is numeric (root when the image names no user).
+    pub fn uid(&self) -> Option<u32> {
+        match self.user.as_deref().map(|u| u.split(':').next().unwrap_or("")) {
+            None | Some("") => Some(0),
+            Some(u) => u.parse().ok(),
+        }
+    }
 }
 
 impl Recipe {

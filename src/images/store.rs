@@ -1,16 +1,30 @@
-//! The local image store: builds images from recipes into `<data>/images/<name>/` (a `rootfs/`
-//! folder and a `config.json`), and resolves references to them.
+//! The local image store: builds images from recipes and resolves references to them.
+//!
+//! Images are content-addressed and immutable: each build goes into a directory of its own,
+//! `<data>/images/<name>@<digest>/` (a `rootfs/` folder, a `config.json`, a `complete` marker),
+//! named by the SHA-256 of what it is made of (the recipe and the bytes of every file copied in).
+//! A directory is never changed once built. Every process that uses an image holds a shared
+//! lock on its `in-use` file for as long as it lives; a directory is removed only by whoever
+//! gets the exclusive lock on it, that is once no process uses it: when the last user of a
+//! superseded image ends, or by `podspec clean`. So two runs with different agent builds each
+//! keep their own root filesystem under their containers.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::fs;
 use std::io::Write;
 use std::os::unix::fs::{symlink, PermissionsExt};
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
+use nix::fcntl::{Flock, FlockArg};
 use sha2::{Digest, Sha256};
 
 use super::{ImageConfig, ImageError, Recipe};
+
+/// Marks a completely built image directory.
+const COMPLETE: &str = "complete";
+/// Shared-locked by every process using the image.
+const IN_USE: &str = "in-use";
 
 /// A built image on this machine.
 #[derive(Debug, Clone)]
@@ -20,6 +34,13 @@ pub struct LocalImage {
     pub config: ImageConfig,
 }
 
+/// An image this process uses: the shared lock that keeps it on disk, and the image.
+#[derive(Debug)]
+struct Held {
+    image: LocalImage,
+    _lock: Flock<fs::File>,
+}
+
 #[derive(Debug)]
 pub struct ImageStore {
     root: PathBuf,
@@ -27,8 +48,18 @@ pub struct ImageStore {
     recipes: Vec<(String, Recipe)>,
     /// reference -> index into recipes
     references: BTreeMap<String, usize>,
-    /// One build at a time in this process (and a file lock across processes).
-    building: std::sync::Mutex<()>,
+    /// The images this process resolved, by recipe name (one build at a time in this process,
+    /// and a file lock across processes).
+    held: std::sync::Mutex<HashMap<String, Held>>,
+}
+
+/// What a sweep of the store removed.
+#[derive(Debug, Default, Clone, PartialEq, Eq)]
+pub struct SweepReport {
+    /// Image directories no process used.
+    pub images: Vec<PathBuf>,
+    /// Half-built (`.build-*`) or half-removed (`.remove-*`) directories of killed processes.
+    pub partial: Vec<PathBuf>,
 }
 
 impl ImageStore {
@@ -46,7 +77,7 @@ impl ImageStore {
                 references.insert(reference.clone(), i);
             }
         }
-        Self { root: data_dir.join("images"), agent: agent.to_path_buf(), recipes, references, building: std::sync::Mutex::new(()) }
+        Self { root: data_dir.join("images"), agent: agent.to_path_buf(), recipes, references, held: Default::default() }
     }
 
     /// Every reference this store can resolve.
@@ -62,8 +93,8 @@ impl ImageStore {
         })
     }
 
-    /// Resolves a reference, building the image first when it is missing or out of date.
-    /// Blocking: call it from a blocking task.
+    /// Resolves a reference, building the image first when it is missing. Once resolved, a
+    /// process keeps using the same image directory. Blocking: call it from a blocking task.
     pub fn resolve(&self, reference: &str) -> Result<LocalImage, ImageError> {
         let recipe = self.recipe_for(reference)?;
         self.ensure_built(recipe)
@@ -74,44 +105,103 @@ impl ImageStore {
         self.recipes.iter().map(|(_, r)| self.ensure_built(r)).collect()
     }
 
-    fn image_dir(&self, name: &str) -> PathBuf {
-        self.root.join(name.replace('/', "_"))
+    fn image_dir(&self, name: &str, digest: &str) -> PathBuf {
+        self.root.join(format!("{}@{digest}", name.replace('/', "_")))
     }
 
     fn ensure_built(&self, recipe: &Recipe) -> Result<LocalImage, ImageError> {
-        let dir = self.image_dir(&recipe.name);
-        let stamp = self.stamp(recipe)?;
-        let image = LocalImage { name: recipe.name.clone(), rootfs: dir.join("rootfs"), config: recipe.config.clone() };
-        if fs::read_to_string(dir.join("stamp")).ok().as_deref() == Some(stamp.as_str()) {
-            return Ok(image);
+        let mut held = self.held.lock().unwrap_or_else(|e| e.into_inner());
+        if let Some(h) = held.get(&recipe.name) {
+            return Ok(h.image.clone());
         }
         let build_err = |message: String| ImageError::Build { image: recipe.name.clone(), message };
-        let _one_at_a_time = self.building.lock().unwrap_or_else(|e| e.into_inner());
-        fs::create_dir_all(&self.root).map_err(|e| build_err(format!("create {}: {e}", self.root.display())))?;
-        let lock_file = fs::File::create(self.root.join(".lock")).map_err(|e| build_err(format!("create lock: {e}")))?;
-        let _lock = nix::fcntl::Flock::lock(lock_file, nix::fcntl::FlockArg::LockExclusive)
-            .map_err(|(_, e)| build_err(format!("lock {}: {e}", self.root.display())))?;
-        // Another build may have finished while this one waited.
-        if fs::read_to_string(dir.join("stamp")).ok().as_deref() == Some(stamp.as_str()) {
+        let digest = self.digest(recipe)?;
+        let dir = self.image_dir(&recipe.name, &digest);
+        let image = LocalImage { name: recipe.name.clone(), rootfs: dir.join("rootfs"), config: recipe.config.clone() };
+        if let Some(lock) = use_image(&dir) {
+            held.insert(recipe.name.clone(), Held { image: image.clone(), _lock: lock });
             return Ok(image);
         }
-        // Build beside, then swap in: a concurrent run never sees half an image.
+        let _store = self.lock_store().map_err(build_err)?;
+        // Another process may have built it while this one waited.
+        if let Some(lock) = use_image(&dir) {
+            held.insert(recipe.name.clone(), Held { image: image.clone(), _lock: lock });
+            return Ok(image);
+        }
+        // Build beside, then rename into place: nobody ever sees half an image, and an image
+        // directory, once there, never changes.
         let tmp = self.root.join(format!(".build-{}-{}", recipe.name.replace('/', "_"), std::process::id()));
         let _ = fs::remove_dir_all(&tmp);
         self.build_into(recipe, &tmp)?;
-        fs::write(tmp.join("stamp"), &stamp).map_err(|e| build_err(format!("write stamp: {e}")))?;
-        let old = self.root.join(format!(".old-{}-{}", recipe.name.replace('/', "_"), std::process::id()));
+        fs::write(tmp.join(IN_USE), b"").map_err(|e| build_err(format!("write {IN_USE}: {e}")))?;
+        fs::write(tmp.join(COMPLETE), &digest).map_err(|e| build_err(format!("write {COMPLETE}: {e}")))?;
         if dir.exists() {
-            fs::rename(&dir, &old).map_err(|e| build_err(format!("replace {}: {e}", dir.display())))?;
+            // Left by a process killed while removing it: it is not complete, so nobody uses it.
+            let _ = fs::remove_dir_all(&dir);
         }
         fs::rename(&tmp, &dir).map_err(|e| build_err(format!("install {}: {e}", dir.display())))?;
-        let _ = fs::remove_dir_all(&old);
         tracing::info!(image = %recipe.name, dir = %dir.display(), "built image");
+        let lock = use_image(&dir).ok_or_else(|| build_err(format!("cannot lock {} after building it", dir.display())))?;
+        held.insert(recipe.name.clone(), Held { image: image.clone(), _lock: lock });
         Ok(image)
     }
 
-    /// What the image is made of: when any of it changes, the image is rebuilt.
-    fn stamp(&self, recipe: &Recipe) -> Result<String, ImageError> {
+    /// The lock on the whole store, held while building or removing.
+    fn lock_store(&self) -> Result<Flock<fs::File>, String> {
+        fs::create_dir_all(&self.root).map_err(|e| format!("create {}: {e}", self.root.display()))?;
+        let lock_file = fs::File::create(self.root.join(".lock")).map_err(|e| format!("create lock: {e}"))?;
+        Flock::lock(lock_file, FlockArg::LockExclusive).map_err(|(_, e)| format!("lock {}: {e}", self.root.display()))
+    }
+
+    /// Removes every image directory no process uses, except `keep` (digests), and whatever
+    /// killed builds left (`.build-*`, `.remove-*`). Every build and removal holds the store's
+    /// lock, so once this sweep has it no build is under way.
+    pub fn sweep(&self, keep: &BTreeSet<String>) -> Result<SweepReport, ImageError> {
+        let mut report = SweepReport::default();
+        if !self.root.exists() {
+            return Ok(report);
+        }
+        let err = |message: String| ImageError::Build { image: "(store)".into(), message };
+        let _store = self.lock_store().map_err(err)?;
+        let entries = fs::read_dir(&self.root).map_err(|e| err(format!("read {}: {e}", self.root.display())))?;
+        for entry in entries.filter_map(Result::ok) {
+            let path = entry.path();
+            let name = entry.file_name().to_string_lossy().into_owned();
+            if name.starts_with(".build-") || name.starts_with(".remove-") {
+                if fs::remove_dir_all(&path).is_ok() {
+                    report.partial.push(path);
+                }
+                continue;
+            }
+            let Some((_, digest)) = name.split_once('@') else { continue };
+            if keep.contains(digest) || !path.is_dir() {
+                continue;
+            }
+            let Ok(file) = fs::File::open(path.join(IN_USE)) else {
+                // No lock file: not a complete image, and so unused.
+                if fs::remove_dir_all(&path).is_ok() {
+                    report.images.push(path);
+                }
+                continue;
+            };
+            let Ok(_only_user) = Flock::lock(file, FlockArg::LockExclusiveNonblock) else { continue };
+            let doomed = self.root.join(format!(".remove-{name}-{}", std::process::id()));
+            if fs::rename(&path, &doomed).is_ok() {
+                let _ = fs::remove_dir_all(&doomed);
+                report.images.push(path);
+            }
+        }
+        Ok(report)
+    }
+
+    /// The digests of the images the current recipes and inputs make (what `podspec clean` keeps).
+    pub fn current_digests(&self) -> BTreeSet<String> {
+        self.recipes.iter().filter_map(|(_, r)| self.digest(r).ok()).collect()
+    }
+
+    /// What the image is made of: the recipe and the bytes of every file copied in. Two builds
+    /// with the same inputs share a directory; any change makes a new one.
+    fn digest(&self, recipe: &Recipe) -> Result<String, ImageError> {
         let mut h = Sha256::new();
         h.update(format!("{recipe:?}"));
         let mut inputs: Vec<PathBuf> = recipe.files.iter().map(|f| PathBuf::from(&f.from)).collect();
@@ -119,11 +209,12 @@ impl ImageStore {
             inputs.push(self.agent.clone());
         }
         for input in inputs {
-            let meta = fs::metadata(&input).map_err(|_| self.missing(recipe, &input))?;
-            let mtime = meta.modified().ok().and_then(|t| t.duration_since(std::time::UNIX_EPOCH).ok());
-            h.update(format!("{}:{}:{:?}", input.display(), meta.len(), mtime));
+            let mut file = fs::File::open(&input).map_err(|_| self.missing(recipe, &input))?;
+            h.update(input.as_os_str().as_encoded_bytes());
+            h.update([0]);
+            std::io::copy(&mut file, &mut h).map_err(|_| self.missing(recipe, &input))?;
         }
-        Ok(format!("{:x}", h.finalize()))
+        Ok(format!("{:x}", h.finalize())[..16].to_string())
     }
 
     fn missing(&self, recipe: &Recipe, path: &Path) -> ImageError {
@@ -166,6 +257,33 @@ impl ImageStore {
         fs::write(dir.join("config.json"), config).map_err(|e| err(format!("write config.json: {e}")))?;
         Ok(())
     }
+}
+
+impl Drop for ImageStore {
+    /// When a process ends, the images it used and that are superseded (another build of the
+    /// same recipe is newer) are removed, if no other process still uses them.
+    fn drop(&mut self) {
+        let held = std::mem::take(&mut *self.held.lock().unwrap_or_else(|e| e.into_inner()));
+        if held.is_empty() {
+            return;
+        }
+        let keep: BTreeSet<String> = self.current_digests();
+        drop(held);
+        match self.sweep(&keep) {
+            Ok(r) if !r.images.is_empty() => tracing::info!(removed = r.images.len(), "removed unused images"),
+            Ok(_) => {}
+            Err(e) => tracing::warn!("removing unused images: {e}"),
+        }
+    }
+}
+
+/// Takes a shared lock on a complete image directory, or None when it is not there (missing,
+/// half-built, or being removed).
+fn use_image(dir: &Path) -> Option<Flock<fs::File>> {
+    let file = fs::File::open(dir.join(IN_USE)).ok()?;
+    let lock = Flock::lock(file, FlockArg::LockShared).ok()?;
+    // A remover may have held the exclusive lock until the directory was gone.
+    dir.join(COMPLETE).exists().then_some(lock)
 }
 
 fn write_file(rootfs: &Path, rel: &str, text: &str) -> Result<(), String> {

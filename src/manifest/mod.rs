@@ -1,6 +1,7 @@
 //! Reading pod manifests: standard Kubernetes YAML, as `kubectl apply` takes it. Errors name
 //! the file and line (for a manifest inside a feature file, the feature file's line).
 
+pub mod security;
 pub mod validation;
 
 use std::fmt;

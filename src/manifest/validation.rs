@@ -240,6 +240,7 @@ pub fn validate_pod_create(pod: &Pod) -> Vec<FieldError> {
     if let Some(s) = spec.subdomain.as_deref().filter(|s| !s.is_empty()) {
         validate_label("spec.subdomain", s, &mut errs);
     }
+    super::security::validate_pod_security(spec, &mut errs);
     errs
 }
 

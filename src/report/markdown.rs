@@ -25,6 +25,8 @@ fn render_into(md: &mut String, record: &RunRecord) -> std::fmt::Result {
     let summary = record.summary;
     let verdict = if summary.failed > 0 {
         "FAILED"
+    } else if record.interrupted.is_some() {
+        "INTERRUPTED"
     } else if summary.total() == 0 {
         "NO SCENARIOS"
     } else {
@@ -40,6 +42,11 @@ fn render_into(md: &mut String, record: &RunRecord) -> std::fmt::Result {
     writeln!(md, "- **Features (SHA-256):** {}", code(&record.features_sha256))?;
     writeln!(md)?;
     writeln!(md, "**{verdict}:** {summary} ({} scenarios)", summary.total())?;
+    if let Some(why) = &record.interrupted {
+        let not_run = record.scenarios.iter().filter(|s| s.reason.as_deref().is_some_and(|r| r.starts_with("not run:"))).count();
+        writeln!(md)?;
+        writeln!(md, "**INTERRUPTED:** {}; {not_run} scenarios did not run (skipped, `not run`).", inline(why))?;
+    }
     if let Some(baseline) = &record.baseline {
         baseline_section(md, baseline)?;
     }

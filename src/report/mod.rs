@@ -54,6 +54,10 @@ pub struct RunRecord {
     /// The verdict of the baseline gate, when the run was gated (`--baseline`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub baseline: Option<baseline::Verdict>,
+    /// Why the run stopped before its end (a signal, or `--fail-fast`); the scenarios it did
+    /// not reach are skipped with a reason that starts with `not run:`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub interrupted: Option<String>,
 }
 
 /// The result of one scenario.
@@ -165,9 +169,40 @@ pub fn write_all(record: &RunRecord, dir: impl AsRef<Path>) -> Result<WrittenRep
     Ok(written)
 }
 
-/// Writes `contents` to `path`, naming the path in the error.
+/// Writes `contents` to `path` atomically (a file beside it, then renamed over it), naming the
+/// path in the error: a reader sees the old report or the new one, never half of one.
 pub(crate) fn write_file(path: &Path, contents: &[u8]) -> Result<(), ReportError> {
-    std::fs::write(path, contents).map_err(|source| ReportError::Write { path: path.to_path_buf(), source })
+    let err = |source| ReportError::Write { path: path.to_path_buf(), source };
+    let name = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+    let tmp = path.with_file_name(format!(".{name}.tmp-{}", std::process::id()));
+    std::fs::write(&tmp, contents).map_err(err)?;
+    std::fs::rename(&tmp, path).map_err(|e| {
+        let _ = std::fs::remove_file(&tmp);
+        err(e)
+    })
+}
+
+/// Checks, before anything runs, that `dir` is (or can be made) a directory podspec can write
+/// in, and removes the reports an earlier run left there, so that CI never reads them as this
+/// run's.
+pub fn prepare_dir(dir: &Path) -> Result<(), ReportError> {
+    if let Some(file) = dir.ancestors().find(|a| !a.as_os_str().is_empty() && a.exists() && !a.is_dir()) {
+        let source = io::Error::new(io::ErrorKind::NotADirectory, format!("{} is not a directory", file.display()));
+        return Err(ReportError::CreateDir { path: dir.to_path_buf(), source });
+    }
+    std::fs::create_dir_all(dir).map_err(|source| ReportError::CreateDir { path: dir.to_path_buf(), source })?;
+    let probe = dir.join(format!(".podspec-probe-{}", std::process::id()));
+    std::fs::write(&probe, b"").map_err(|source| ReportError::CreateDir { path: dir.to_path_buf(), source })?;
+    let _ = std::fs::remove_file(&probe);
+    for name in [JUNIT_FILE, JSON_FILE, MARKDOWN_FILE] {
+        match std::fs::remove_file(dir.join(name)) {
+            Err(e) if e.kind() != io::ErrorKind::NotFound => {
+                return Err(ReportError::Write { path: dir.join(name), source: e });
+            }
+            _ => {}
+        }
+    }
+    Ok(())
 }
 
 impl RunRecord {
@@ -190,6 +225,7 @@ impl RunRecord {
             scenarios,
             summary,
             baseline: None,
+            interrupted: None,
         }
     }
 
@@ -332,6 +368,13 @@ impl Failure {
 /// `text` on one line: line breaks (and the blanks around them) become one space.
 pub(crate) fn one_line(text: &str) -> String {
     text.split(['\n', '\r']).map(str::trim).filter(|l| !l.is_empty()).collect::<Vec<_>>().join(" ")
+}
+
+/// `text` safe to print on a terminal: every control character (ESC, CR, BEL, ...) but the
+/// newline is shown as a visible `\u{..}` escape, so a scenario name or step text cannot move
+/// the cursor, recolour or rewrite what was printed.
+pub fn terminal_safe(text: &str) -> String {
+    visible_chars(text, |c| c == '\n' || !c.is_control())
 }
 
 /// `text` with every character that `keep` refuses replaced by a visible

@@ -3,14 +3,14 @@
 use std::collections::HashMap;
 use std::io::Write as _;
 use std::path::PathBuf;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 use std::time::Instant;
 
 use cucumber::event::{self, Cucumber, Feature, Rule, Scenario, Step};
 use cucumber::gherkin;
 use cucumber::{cli, parser, Event, Writer};
 
-use crate::report::{Failure, ScenarioRecord, Status};
+use crate::report::{terminal_safe, Failure, ScenarioRecord, Status};
 use crate::steps::PodWorld;
 
 /// Identifies a scenario: its file and the line of its keyword.
@@ -28,14 +28,31 @@ pub struct Collector {
     /// Scenarios counted before this run (skipped ones), for the progress counter.
     offset: usize,
     in_flight: HashMap<ScenarioKey, InFlight>,
-    pub records: Vec<ScenarioRecord>,
+    /// The finished scenarios, shared so that an interrupted run still reports them.
+    pub records: Arc<Mutex<Vec<ScenarioRecord>>>,
     pub parse_errors: Vec<String>,
     progress: bool,
+    /// Counts failed scenarios, for `--fail-fast`.
+    failures: tokio::sync::watch::Sender<usize>,
 }
 
 impl Collector {
     pub fn new(total: usize, offset: usize, progress: bool) -> Self {
-        Self { total, done: 0, offset, in_flight: HashMap::new(), records: Vec::new(), parse_errors: Vec::new(), progress }
+        Self {
+            total,
+            done: 0,
+            offset,
+            in_flight: HashMap::new(),
+            records: Arc::default(),
+            parse_errors: Vec::new(),
+            progress,
+            failures: tokio::sync::watch::channel(0).0,
+        }
+    }
+
+    /// Changes each time a scenario fails.
+    pub fn failures(&self) -> tokio::sync::watch::Receiver<usize> {
+        self.failures.subscribe()
     }
 
     fn key(feature: &gherkin::Feature, scenario: &gherkin::Scenario) -> ScenarioKey {
@@ -119,13 +136,21 @@ impl Collector {
             let _ = writeln!(
                 err,
                 "[{n:>3}/{}] {mark} {}:{}  {} ({} ms)",
-                self.total, record.feature_path, record.line, record.name, duration_ms
+                self.total,
+                terminal_safe(&record.feature_path),
+                record.line,
+                terminal_safe(&record.name),
+                duration_ms
             );
             if let Some(f) = &record.failure {
-                let _ = writeln!(err, "           step `{}` (line {}): {}", f.step, f.step_line, f.message.lines().next().unwrap_or(""));
+                let first = f.message.lines().next().unwrap_or("");
+                let _ = writeln!(err, "           step `{}` (line {}): {}", terminal_safe(&f.step), f.step_line, terminal_safe(first));
             }
         }
-        self.records.push(record);
+        if record.status == Status::Failed {
+            self.failures.send_modify(|n| *n += 1);
+        }
+        self.records.lock().unwrap().push(record);
     }
 }
 

@@ -2,6 +2,7 @@
 //! steps, bad pod manifests and images the target does not have are all found up front, each
 //! named by file and line.
 
+use std::collections::HashSet;
 use std::path::{Path, PathBuf};
 
 use cucumber::feature::Ext as _;
@@ -19,21 +20,25 @@ pub struct FeatureFile {
     pub feature: gherkin::Feature,
 }
 
-/// Every `.feature` file under the given paths (files or folders), sorted.
+/// Every `.feature` file under the given paths (files or folders), sorted, each file once (a
+/// file reached through several links, or a symlink loop, counts once). Anything named
+/// `*.feature` that is not a regular file (a FIFO, a device) is refused, never opened.
 pub fn find(paths: &[PathBuf]) -> Result<Vec<PathBuf>, Vec<String>> {
     let mut found = Vec::new();
     let mut errors = Vec::new();
+    let mut seen_dirs = HashSet::new();
     for p in paths {
-        if p.is_dir() {
-            collect(p, &mut found);
-        } else if p.is_file() {
-            found.push(p.clone());
-        } else {
-            errors.push(format!("{}: no such feature file or folder", p.display()));
+        match std::fs::metadata(p) {
+            Ok(m) if m.is_dir() => collect(p, &mut found, &mut errors, &mut seen_dirs),
+            Ok(m) if m.is_file() => found.push(p.clone()),
+            Ok(m) => errors.push(format!("{}: not a regular file ({}); refused", p.display(), kind_of(&m))),
+            Err(_) => errors.push(format!("{}: no such feature file or folder", p.display())),
         }
     }
+    // Each file once, however it was reached.
+    let mut seen_files = HashSet::new();
     found.sort();
-    found.dedup();
+    found.retain(|p| seen_files.insert(std::fs::canonicalize(p).unwrap_or_else(|_| p.clone())));
     if found.is_empty() && errors.is_empty() {
         errors.push(format!("no .feature files under {}", paths.iter().map(|p| p.display().to_string()).collect::<Vec<_>>().join(", ")));
     }
@@ -44,20 +49,46 @@ pub fn find(paths: &[PathBuf]) -> Result<Vec<PathBuf>, Vec<String>> {
     }
 }
 
-fn collect(dir: &Path, out: &mut Vec<PathBuf>) {
+fn kind_of(m: &std::fs::Metadata) -> &'static str {
+    use std::os::unix::fs::FileTypeExt as _;
+    let t = m.file_type();
+    if t.is_fifo() {
+        "a FIFO"
+    } else if t.is_char_device() || t.is_block_device() {
+        "a device"
+    } else if t.is_socket() {
+        "a socket"
+    } else {
+        "not a file"
+    }
+}
+
+fn collect(dir: &Path, out: &mut Vec<PathBuf>, errors: &mut Vec<String>, seen_dirs: &mut HashSet<PathBuf>) {
+    // A folder reached a second time (a symlink loop) is not walked again.
+    if !seen_dirs.insert(std::fs::canonicalize(dir).unwrap_or_else(|_| dir.to_path_buf())) {
+        return;
+    }
     let Ok(entries) = std::fs::read_dir(dir) else { return };
-    for e in entries.filter_map(Result::ok) {
-        let p = e.path();
-        if p.is_dir() {
-            collect(&p, out);
+    let mut entries: Vec<PathBuf> = entries.filter_map(Result::ok).map(|e| e.path()).collect();
+    entries.sort();
+    for p in entries {
+        // Follows links, without opening anything.
+        let Ok(m) = std::fs::metadata(&p) else { continue };
+        if m.is_dir() {
+            collect(&p, out, errors, seen_dirs);
         } else if p.extension().is_some_and(|x| x == "feature") {
-            out.push(p);
+            if m.is_file() {
+                out.push(p);
+            } else {
+                errors.push(format!("{}: not a regular file ({}); refused", p.display(), kind_of(&m)));
+            }
         }
     }
 }
 
-/// Parses each file; a syntax error is reported as `file:line:column`.
-pub fn parse(paths: &[PathBuf]) -> Result<Vec<FeatureFile>, Vec<String>> {
+/// Parses each file; a syntax error is reported as `file:line:column`. Returns the files that
+/// parsed and the errors of those that did not, so that the others are still checked.
+pub fn parse(paths: &[PathBuf]) -> (Vec<FeatureFile>, Vec<String>) {
     let mut files = Vec::new();
     let mut errors = Vec::new();
     for path in paths {
@@ -68,33 +99,113 @@ pub fn parse(paths: &[PathBuf]) -> Result<Vec<FeatureFile>, Vec<String>> {
                 continue;
             }
         };
-        match gherkin::Feature::parse_path(path, GherkinEnv::default()) {
-            Ok(f) => match f.expand_examples() {
-                Ok(feature) => files.push(FeatureFile { path: path.clone(), text, feature }),
-                Err(e) => errors.push(format!("{}: {e}", path.display())),
-            },
-            Err(gherkin::ParseFileError::Parsing { source, error, .. }) => {
-                errors.push(syntax_error(path, &source.to_string(), error.map(|e| e.to_string())))
+        if let Some(e) = pre_check(path, &text) {
+            errors.push(e);
+            continue;
+        }
+        match gherkin::Feature::parse(&text, GherkinEnv::default()) {
+            Ok(mut f) => {
+                f.path = Some(path.clone());
+                let outlines: Vec<String> = scenarios(&f)
+                    .into_iter()
+                    .filter(|(_, s)| is_outline(s) && s.examples.is_empty())
+                    .map(|(_, s)| {
+                        format!(
+                            "{}:{}: Scenario Outline {:?} has no Examples, so it selects no scenario",
+                            path.display(),
+                            s.position.line,
+                            s.name
+                        )
+                    })
+                    .collect();
+                if !outlines.is_empty() {
+                    errors.extend(outlines);
+                    continue;
+                }
+                match f.expand_examples() {
+                    Ok(feature) => files.push(FeatureFile { path: path.clone(), text, feature }),
+                    Err(e) => errors.push(format!("{}: {e}", path.display())),
+                }
             }
-            Err(e) => errors.push(format!("{}: {e}", path.display())),
+            Err(error) => errors.push(syntax_error(path, &text, &error.to_string())),
         }
     }
-    if errors.is_empty() {
-        Ok(files)
-    } else {
-        Err(errors)
-    }
+    (files, errors)
 }
 
-fn syntax_error(path: &Path, parse_error: &str, detail: Option<String>) -> String {
-    // The parser says "Error at LINE:COL: {expected tokens}".
+fn is_outline(s: &gherkin::Scenario) -> bool {
+    let k = s.keyword.to_lowercase();
+    k.contains("outline") || k.contains("template")
+}
+
+/// What the Gherkin parser would report badly: an empty file, a docstring never closed.
+fn pre_check(path: &Path, text: &str) -> Option<String> {
+    if text.lines().all(|l| l.trim().is_empty() || l.trim_start().starts_with('#')) {
+        return Some(format!("{}: the feature file is empty (no Feature)", path.display()));
+    }
+    let mut open: Option<(usize, &str)> = None;
+    for (i, line) in text.lines().enumerate() {
+        let t = line.trim_start();
+        for delim in ["\"\"\"", "```"] {
+            if t.starts_with(delim) {
+                match open {
+                    None => open = Some((i + 1, delim)),
+                    Some((_, d)) if d == delim => open = None,
+                    Some(_) => {}
+                }
+            }
+        }
+    }
+    open.map(|(line, delim)| format!("{}:{line}: docstring opened with {delim} is never closed", path.display()))
+}
+
+/// Whether a line is one Gherkin knows outside a description: a keyword, a tag, a comment, a
+/// table row, a docstring delimiter, or blank.
+fn is_gherkin_line(line: &str) -> bool {
+    const KEYWORDS: &[&str] = &[
+        "Feature:",
+        "Rule:",
+        "Background:",
+        "Scenario:",
+        "Scenario Outline:",
+        "Scenario Template:",
+        "Example:",
+        "Examples:",
+        "Scenarios:",
+        "Given ",
+        "When ",
+        "Then ",
+        "And ",
+        "But ",
+        "* ",
+        "@",
+        "#",
+        "|",
+        "\"\"\"",
+        "```",
+    ];
+    let t = line.trim();
+    t.is_empty() || KEYWORDS.iter().any(|k| t.starts_with(k))
+}
+
+fn syntax_error(path: &Path, text: &str, parse_error: &str) -> String {
+    // The parser says "Error at LINE:COL: {expected tokens}", at the token where it gave up,
+    // which is the line after a line it could not read: point at that line instead.
     let rest = parse_error.strip_prefix("Error at ").unwrap_or(parse_error);
     let (position, expected) = rest.split_once(": ").unwrap_or(("?", rest));
-    let mut msg = format!("{}:{position}: Gherkin syntax error, expected one of {expected}", path.display());
-    if let Some(d) = detail {
-        msg.push_str(&format!(" ({d})"));
+    let reported: Option<usize> = position.split(':').next().and_then(|l| l.parse().ok());
+    let lines: Vec<&str> = text.lines().collect();
+    if let Some(at) = reported {
+        let culprit = (1..at.min(lines.len() + 1)).rev().find(|&n| !lines[n - 1].trim().is_empty());
+        if let Some(n) = culprit.filter(|&n| !is_gherkin_line(lines[n - 1])) {
+            return format!(
+                "{}:{n}: Gherkin syntax error: `{}` is not a Gherkin line (a keyword, step, tag, table or docstring)",
+                path.display(),
+                lines[n - 1].trim()
+            );
+        }
     }
-    msg
+    format!("{}:{position}: Gherkin syntax error, expected one of {expected}", path.display())
 }
 
 /// A fingerprint of the features a run used.
@@ -169,10 +280,9 @@ pub fn check(files: &[FeatureFile], fixtures_dir: &Path, target: &dyn Target) ->
 
 fn check_manifest(at: &str, m: ManifestRef<'_>, step: &gherkin::Step, fixtures_dir: &Path, target: &dyn Target, errors: &mut Vec<String>) {
     let loaded = match m {
-        ManifestRef::Fixture(file) => {
-            let path = fixtures_dir.join("pods").join(file);
-            crate::manifest::load_pod_file(&path).map_err(|e| format!("{e} (used at {at})"))
-        }
+        ManifestRef::Fixture(file) => steps::fixture_path(fixtures_dir, file)
+            .map_err(|e| format!("{at}: {e}"))
+            .and_then(|path| crate::manifest::load_pod_file(&path).map_err(|e| format!("{e} (used at {at})"))),
         ManifestRef::Inline(text) => {
             let file = at.rsplit_once(':').map(|(f, _)| f).unwrap_or(at);
             crate::manifest::load_pod(text, &steps::docstring_source(file, step)).map_err(|e| e.to_string())

@@ -6,24 +6,25 @@
 
 mod collect;
 pub mod features;
+pub mod select;
 
 use std::collections::HashSet;
 use std::path::PathBuf;
 use std::sync::Arc;
 
 use cucumber::gherkin;
-use cucumber::tag::Ext as _;
 use cucumber::World as _;
 use futures::FutureExt as _;
 
 use crate::report::{self, RunRecord, ScenarioRecord, Status};
 use crate::steps::{self, PodWorld, StepContext, Timeouts};
-use crate::target::{Capability, Target};
+use crate::target::Target;
 
 use self::collect::{all_tags, Collector, ScenarioKey};
 use self::features::FeatureFile;
+pub use self::select::{Planned, Selection};
 
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Default)]
 pub struct RunOptions {
     pub features: Vec<PathBuf>,
     pub tags: Option<String>,
@@ -36,6 +37,31 @@ pub struct RunOptions {
     /// A baseline of known failures to gate the run against (`--baseline`); its verdict is
     /// recorded in the reports.
     pub baseline: Option<PathBuf>,
+    /// A run that selects no scenario is an input error unless this is set (`--allow-empty`).
+    pub allow_empty: bool,
+    /// Stop at the first failed scenario; the rest are reported as not run (`--fail-fast`).
+    pub fail_fast: bool,
+    /// Select only the scenarios whose name this regular expression matches (`--name`).
+    pub name: Option<String>,
+}
+
+/// Why a run stopped before its end.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Stop {
+    /// SIGINT or SIGTERM (the signal's name).
+    Signal(&'static str),
+    /// `--fail-fast`: a scenario failed.
+    FailFast,
+}
+
+impl Stop {
+    /// The reason given to the scenarios that did not run.
+    pub fn reason(&self) -> String {
+        match self {
+            Stop::Signal(sig) => format!("not run: the run was interrupted ({sig})"),
+            Stop::FailFast => "not run: --fail-fast stopped the run at the first failure".into(),
+        }
+    }
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -47,62 +73,88 @@ pub enum RunError {
     Report(#[from] report::ReportError),
 }
 
+/// The scenarios a run would select and skip, for a target known only by name and
+/// capabilities: features are found and parsed, nothing is started or run (`podspec list`).
+pub fn list(
+    options: &RunOptions,
+    target: &str,
+    capabilities: &std::collections::BTreeSet<crate::target::Capability>,
+) -> Result<Selection, RunError> {
+    let paths = features::find(&options.features).map_err(RunError::Input)?;
+    let (files, errors) = features::parse(&paths);
+    if !errors.is_empty() {
+        return Err(RunError::Input(errors));
+    }
+    select::select(&files, options, target, capabilities)
+}
+
 /// Parses and checks the features without running anything.
 pub fn prepare(options: &RunOptions, target: &dyn Target) -> Result<Vec<FeatureFile>, RunError> {
     let paths = features::find(&options.features).map_err(RunError::Input)?;
-    let files = features::parse(&paths).map_err(RunError::Input)?;
-    features::check(&files, &options.fixtures_dir, target).map_err(RunError::Input)?;
-    Ok(files)
-}
-
-/// What a scenario needs that the target lacks, if anything.
-fn missing_capability(tags: &[String], target: &dyn Target) -> Option<Capability> {
-    tags.iter().filter_map(|t| Capability::from_tag(t)).find(|c| !target.capabilities().contains(c))
+    // Every file that parsed is still checked, so that one run reports every input error.
+    let (files, mut errors) = features::parse(&paths);
+    if let Err(more) = features::check(&files, &options.fixtures_dir, target) {
+        errors.extend(more);
+    }
+    if errors.is_empty() {
+        Ok(files)
+    } else {
+        Err(RunError::Input(errors))
+    }
 }
 
 pub async fn run(options: &RunOptions, target: Arc<dyn Target>) -> Result<RunRecord, RunError> {
+    run_until(options, target, std::future::pending()).await
+}
+
+/// Runs until the end, or until `interrupt` completes (a signal): then the scenarios that
+/// finished are reported as they ended and the rest as not run, and the record says why.
+pub async fn run_until(
+    options: &RunOptions,
+    target: Arc<dyn Target>,
+    interrupt: impl std::future::Future<Output = &'static str>,
+) -> Result<RunRecord, RunError> {
     let started = chrono::Utc::now();
+    // The report directory is usable, and no earlier run's reports are left in it.
+    report::prepare_dir(&options.report_dir).map_err(|e| RunError::Input(vec![e.to_string()]))?;
     let baseline = match &options.baseline {
         Some(path) => Some(report::baseline::read(path).map_err(|e| RunError::Input(e.messages()))?),
         None => None,
     };
     let files = prepare(options, target.as_ref())?;
-    let tag_filter: Option<gherkin::tagexpr::TagOperation> = match &options.tags {
-        Some(expr) => Some(expr.parse().map_err(|e| RunError::Input(vec![format!("--tags {expr:?}: {e}")]))?),
-        None => None,
-    };
-
-    // Select, and decide what is skipped.
-    let mut selected: HashSet<ScenarioKey> = HashSet::new();
-    let mut skipped: Vec<ScenarioRecord> = Vec::new();
-    for f in &files {
-        for (rule, scenario) in features::scenarios(&f.feature) {
-            let tags = all_tags(&f.feature, rule, scenario);
-            if tag_filter.as_ref().is_some_and(|op| !op.eval(tags.iter())) {
-                continue;
-            }
-            if let Some(cap) = missing_capability(&tags, target.as_ref()) {
-                let reason = format!("target {} has {} (scenario tag @{cap})", target.name(), cap.meaning());
-                skipped.push(unrun_record(f, rule, scenario, Status::Skipped, reason));
-                continue;
-            }
-            selected.insert((f.path.clone(), scenario.position.line));
-        }
-    }
+    let Selection { selected, skipped, .. } = select::select(&files, options, target.name(), target.capabilities())?;
+    let selected: HashSet<ScenarioKey> = selected.into_iter().map(|p| p.key).collect();
+    let skipped: Vec<ScenarioRecord> = skipped
+        .into_iter()
+        .map(|p| {
+            let f = &files[p.file];
+            let (rule, scenario) = features::scenarios(&f.feature)[p.index];
+            unrun_record(f, rule, scenario, Status::Skipped, p.skip.unwrap_or_default())
+        })
+        .collect();
     let total = selected.len() + skipped.len();
     if options.progress {
         eprintln!("podspec: running {} scenarios against {} ({} skipped)", selected.len(), target.name(), skipped.len());
         for s in &skipped {
-            eprintln!("[  -/{total}] skip {}:{}  {}: {}", s.feature_path, s.line, s.name, s.reason.as_deref().unwrap_or(""));
+            eprintln!(
+                "[  -/{total}] skip {}:{}  {}: {}",
+                report::terminal_safe(&s.feature_path),
+                s.line,
+                report::terminal_safe(&s.name),
+                report::terminal_safe(s.reason.as_deref().unwrap_or(""))
+            );
         }
     }
 
     steps::install(StepContext { target: target.clone(), fixtures_dir: options.fixtures_dir.clone(), timeouts: options.timeouts });
     let parsed: Vec<gherkin::Feature> = files.iter().map(|f| f.feature.clone()).collect();
     let keep = selected.clone();
-    let collector = PodWorld::cucumber::<&str>()
+    let writer = Collector::new(total, skipped.len(), options.progress);
+    let records = writer.records.clone();
+    let mut failures = writer.failures();
+    let cucumber = PodWorld::cucumber::<&str>()
         .with_parser(PreParsed(parsed))
-        .with_writer(Collector::new(total, skipped.len(), options.progress))
+        .with_writer(writer)
         .with_cli(cucumber::cli::Opts::<_, _, _, cucumber::cli::Empty>::default())
         .max_concurrent_scenarios(options.concurrency.max(1))
         .after(|_, _, _, _, world| {
@@ -113,21 +165,35 @@ pub async fn run(options: &RunOptions, target: Arc<dyn Target>) -> Result<RunRec
             }
             .boxed_local()
         })
-        .filter_run((), move |feature, _, scenario| keep.contains(&(feature.path.clone().unwrap_or_default(), scenario.position.line)))
-        .await;
+        .filter_run((), move |feature, _, scenario| keep.contains(&(feature.path.clone().unwrap_or_default(), scenario.position.line)));
+    let fail_fast = options.fail_fast;
+    let first_failure = async move {
+        if !fail_fast {
+            return std::future::pending().await;
+        }
+        let _ = failures.wait_for(|n| *n > 0).await;
+    };
+    let (stopped, parse_errors) = tokio::select! {
+        collector = cucumber => (None, collector.parse_errors),
+        sig = interrupt => (Some(Stop::Signal(sig)), Vec::new()),
+        _ = first_failure => (Some(Stop::FailFast), Vec::new()),
+    };
     steps::uninstall();
 
-    if !collector.parse_errors.is_empty() {
-        return Err(RunError::Input(collector.parse_errors));
+    if !parse_errors.is_empty() {
+        return Err(RunError::Input(parse_errors));
     }
-    let mut scenarios = collector.records;
+    let mut scenarios = std::mem::take(&mut *records.lock().unwrap());
     // Whatever was selected but produced no record did not run: never count it as passed.
     let seen: HashSet<ScenarioKey> = scenarios.iter().map(|s| (PathBuf::from(&s.feature_path), s.line)).collect();
     for f in &files {
         for (rule, scenario) in features::scenarios(&f.feature) {
             let key = (f.path.clone(), scenario.position.line);
             if selected.contains(&key) && !seen.contains(&key) {
-                scenarios.push(unrun_record(f, rule, scenario, Status::Failed, "the scenario did not run to its end".into()));
+                scenarios.push(match stopped {
+                    Some(stop) => unrun_record(f, rule, scenario, Status::Skipped, stop.reason()),
+                    None => unrun_record(f, rule, scenario, Status::Failed, "the scenario did not run to its end".into()),
+                });
             }
         }
     }
@@ -135,6 +201,11 @@ pub async fn run(options: &RunOptions, target: Arc<dyn Target>) -> Result<RunRec
     scenarios.sort_by(|a, b| (&a.feature_path, a.line).cmp(&(&b.feature_path, b.line)));
     let mut record =
         RunRecord::new(target.name(), env!("CARGO_PKG_VERSION"), started, chrono::Utc::now(), features::sha256(&files), scenarios);
+    record.interrupted = match stopped {
+        Some(Stop::Signal(sig)) => Some(format!("interrupted by {sig}")),
+        Some(Stop::FailFast) => Some("stopped by --fail-fast at the first failure".into()),
+        None => None,
+    };
     if let Some(baseline) = &baseline {
         report::baseline::apply(baseline, &mut record);
     }

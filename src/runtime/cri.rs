@@ -38,8 +38,64 @@ pub struct PodSandboxConfig {
     pub name: String,
     pub namespace: String,
     pub uid: String,
-    /// The hostname set in the sandbox's UTS namespace.
+    /// The hostname set in the sandbox's UTS namespace (unused when it shares the node's).
     pub hostname: String,
+    /// CRI `LinuxPodSandboxConfig.security_context.namespace_options`.
+    pub namespaces: NamespaceOptions,
+    /// CRI `LinuxPodSandboxConfig.sysctls`: namespaced sysctls the kubelet allowed.
+    pub sysctls: Vec<(String, String)>,
+}
+
+/// CRI `NamespaceMode`: whose namespace a pod or container uses.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum NamespaceMode {
+    /// The pod's own, shared by its containers.
+    #[default]
+    Pod,
+    /// The container's own.
+    Container,
+    /// The node's.
+    Node,
+}
+
+/// CRI `NamespaceOption`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct NamespaceOptions {
+    pub network: NamespaceMode,
+    pub pid: NamespaceMode,
+    pub ipc: NamespaceMode,
+}
+
+impl Default for NamespaceOptions {
+    /// What the kubelet asks for a pod that sets none of hostNetwork, hostPID, hostIPC and
+    /// shareProcessNamespace.
+    fn default() -> Self {
+        Self { network: NamespaceMode::Pod, pid: NamespaceMode::Container, ipc: NamespaceMode::Pod }
+    }
+}
+
+/// CRI `LinuxContainerSecurityContext`, reduced to what the reference runtime uses.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct LinuxContainerSecurity {
+    pub privileged: bool,
+    /// Capability names as Kubernetes writes them (`NET_ADMIN`, `ALL`).
+    pub add_capabilities: Vec<String>,
+    pub drop_capabilities: Vec<String>,
+    pub run_as_user: Option<i64>,
+    pub run_as_group: Option<i64>,
+    pub supplemental_groups: Vec<i64>,
+    pub readonly_rootfs: bool,
+    pub no_new_privs: bool,
+    pub namespaces: NamespaceOptions,
+}
+
+/// CRI `LinuxContainerResources`, reduced to what the reference runtime uses.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct LinuxContainerResources {
+    pub memory_limit_bytes: Option<i64>,
+    pub cpu_quota: Option<i64>,
+    pub cpu_period: i64,
+    pub cpu_shares: Option<u64>,
 }
 
 /// CRI `PodSandboxStatus`.
@@ -65,6 +121,8 @@ pub struct ContainerConfig {
     pub env: Vec<(String, String)>,
     pub working_dir: Option<String>,
     pub mounts: Vec<Mount>,
+    pub security: LinuxContainerSecurity,
+    pub resources: LinuxContainerResources,
 }
 
 /// CRI `ContainerState`.
@@ -89,7 +147,7 @@ pub struct ContainerStatus {
     pub started_at: Option<chrono::DateTime<chrono::Utc>>,
     pub finished_at: Option<chrono::DateTime<chrono::Utc>>,
     pub exit_code: Option<i32>,
-    /// Why it ended or could not start, e.g. `Error`, `Completed`, `StartError`.
+    /// Why it ended or could not start, e.g. `Error`, `Completed`, `OOMKilled`, `StartError`.
     pub reason: Option<String>,
     pub message: Option<String>,
     pub log_path: PathBuf,

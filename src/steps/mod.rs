@@ -24,7 +24,7 @@ use std::time::Duration;
 use crate::target::{ExecOutput, PodRef, Target};
 
 pub use failure::{Mismatch, StepFailure};
-pub use pods::{docstring_source, manifest_of, ManifestRef};
+pub use pods::{docstring_source, fixture_path, manifest_of, ManifestRef};
 
 /// What every scenario of a run shares: the target, where fixtures are, how long to wait.
 pub struct StepContext {

@@ -22,11 +22,31 @@ pub fn docstring_source(file: &str, step: &Step) -> Source {
     Source { file: file.into(), first_line: step.position.line + 1 }
 }
 
+/// The file of fixture `name` under `<fixtures>/pods/`. A name must stay inside that folder: an
+/// absolute path, a `..`, or a link that leads outside is refused, and nothing is opened.
+pub fn fixture_path(fixtures_dir: &std::path::Path, name: &str) -> Result<std::path::PathBuf, String> {
+    use std::path::Component;
+    let pods = fixtures_dir.join("pods");
+    let outside = || format!("fixture {name:?} is not a file under {}: fixture names stay inside it", pods.display());
+    let rel = std::path::Path::new(name);
+    if name.is_empty() || !rel.components().all(|c| matches!(c, Component::Normal(_))) {
+        return Err(outside());
+    }
+    let path = pods.join(rel);
+    // A link inside the folder may not lead out of it either.
+    if let (Ok(real), Ok(root)) = (std::fs::canonicalize(&path), std::fs::canonicalize(&pods)) {
+        if !real.starts_with(&root) {
+            return Err(outside());
+        }
+    }
+    Ok(path)
+}
+
 /// Reads, checks and names a pod for this scenario.
 pub fn load(world: &PodWorld, manifest: ManifestRef<'_>, rename: Option<&str>, step: &Step) -> Result<Pod, StepFailure> {
     let mut pod = match manifest {
         ManifestRef::Fixture(file) => {
-            let path = world.ctx.fixtures_dir.join("pods").join(file);
+            let path = fixture_path(&world.ctx.fixtures_dir, file).map_err(StepFailure::new)?;
             manifest::load_pod_file(&path).map_err(|e| StepFailure::new(e.to_string()))?
         }
         ManifestRef::Inline(text) => {
@@ -95,24 +115,41 @@ pub async fn wait_running(world: &PodWorld, name: &str) -> Result<Pod, StepFailu
         let pod = target.get_pod(&r).await?;
         let status = pod.status.clone().unwrap_or_default();
         let phase = status.phase.clone().unwrap_or_default();
-        let waiting: Vec<String> = status
-            .container_statuses
-            .iter()
-            .flatten()
-            .filter(|c| c.state.as_ref().is_none_or(|s| s.running.is_none()))
-            .map(|c| format!("{} ({})", c.name, describe_state(c)))
-            .collect();
+        let waiting = not_running(&status);
         if phase == "Running" && waiting.is_empty() {
             Ok(pod)
         } else {
+            let why = pod_reason(&status);
             Err(StepFailure::mismatch(
-                format!("pod {name:?} is {phase}; not running: {}", waiting.join(", ")),
+                format!("pod {name:?} is {phase}{why}; not running: {}", waiting.join(", ")),
                 "phase Running, every container running",
-                format!("phase {phase}, not running: {}", waiting.join(", ")),
+                format!("phase {phase}{why}, not running: {}", waiting.join(", ")),
             ))
         }
     })
     .await
+}
+
+/// The containers that do not run, each with its state (its waiting reason and message).
+fn not_running(status: &k8s_openapi::api::core::v1::PodStatus) -> Vec<String> {
+    status
+        .container_statuses
+        .iter()
+        .flatten()
+        .filter(|c| c.state.as_ref().is_none_or(|s| s.running.is_none()))
+        .map(|c| format!("{} ({})", c.name, describe_state(c)))
+        .collect()
+}
+
+/// What the pod's status says about why it does not run (its reason and message, as the node
+/// gave them, such as the sandbox's error), or nothing.
+fn pod_reason(status: &k8s_openapi::api::core::v1::PodStatus) -> String {
+    match (status.reason.as_deref(), status.message.as_deref()) {
+        (None, None) => String::new(),
+        (Some(r), None) => format!(" ({r})"),
+        (None, Some(m)) => format!(" ({m})"),
+        (Some(r), Some(m)) => format!(" ({r}: {m})"),
+    }
 }
 
 fn describe_state(c: &k8s_openapi::api::core::v1::ContainerStatus) -> String {
@@ -262,4 +299,38 @@ pub fn manifest_of(step: &Step) -> Option<ManifestRef<'_>> {
         return step.docstring.as_deref().map(ManifestRef::Inline);
     }
     None
+}
+
+#[cfg(test)]
+mod not_running_tests {
+    use k8s_openapi::api::core::v1::{ContainerState, ContainerStateWaiting, ContainerStatus, PodStatus};
+
+    #[test]
+    fn a_pod_that_cannot_start_says_why() {
+        let status = PodStatus {
+            phase: Some("Pending".into()),
+            message: Some("attach pod to the node network: Too many open files (os error 24)".into()),
+            container_statuses: Some(vec![ContainerStatus {
+                name: "a".into(),
+                state: Some(ContainerState {
+                    waiting: Some(ContainerStateWaiting { reason: Some("ContainerCreating".into()), message: None }),
+                    ..Default::default()
+                }),
+                ..Default::default()
+            }]),
+            ..Default::default()
+        };
+        assert_eq!(super::not_running(&status), vec!["a (waiting: ContainerCreating)".to_string()]);
+        assert!(super::pod_reason(&status).contains("Too many open files"), "{}", super::pod_reason(&status));
+    }
+
+    #[test]
+    fn fixture_names_stay_inside_the_fixtures_pods_folder() {
+        let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures");
+        assert!(super::fixture_path(&dir, "two-containers.yaml").is_ok());
+        for bad in ["../../../../../../etc/passwd", "/etc/shadow", "a/../../x.yaml", "", "."] {
+            let e = super::fixture_path(&dir, bad).unwrap_err();
+            assert!(e.contains("fixture names stay inside it") && !e.contains("root:"), "{bad}: {e}");
+        }
+    }
 }

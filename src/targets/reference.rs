@@ -94,6 +94,11 @@ pub struct ReferenceTarget {
 }
 
 impl ReferenceTarget {
+    /// What the reference target can do, known without starting it (for `podspec list`).
+    pub fn declared_capabilities() -> BTreeSet<Capability> {
+        [Capability::NodeAccess, Capability::ApiServer].into_iter().collect()
+    }
+
     /// Starts a node of its own for this run.
     pub async fn start(paths: Paths) -> TargetResult<Self> {
         Self::start_with(paths, ReferenceOptions::default()).await
@@ -123,14 +128,7 @@ impl ReferenceTarget {
             static_pod_dir: Some(static_pod_dir.clone()),
         };
         let kubelet = Kubelet::new(config, node.runtime.clone(), node.images.clone(), api.clone());
-        Ok(Self {
-            name: name.to_string(),
-            capabilities: [Capability::NodeAccess, Capability::ApiServer].into_iter().collect(),
-            node,
-            kubelet,
-            api,
-            static_pod_dir,
-        })
+        Ok(Self { name: name.to_string(), capabilities: Self::declared_capabilities(), node, kubelet, api, static_pod_dir })
     }
 
     /// The run's state directory on the node.

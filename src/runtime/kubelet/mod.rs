@@ -10,6 +10,7 @@
 
 mod backoff;
 pub mod hosts;
+pub mod security;
 pub mod static_pods;
 mod status;
 pub use status::k8s_time;
@@ -141,7 +142,7 @@ impl Kubelet {
         unsupported(&pod)?;
         if let Some((reason, message)) = reject(&pod) {
             self.rejected.lock().unwrap().insert(uid);
-            self.reject(&pod, reason, message);
+            self.reject(&pod, reason, &message);
             return Ok(());
         }
         let mut pods = self.pods.lock().unwrap();
@@ -238,14 +239,17 @@ impl Kubelet {
 
 /// The node's own admission (pkg/kubelet/lifecycle/predicate.go): the reason and message of a
 /// rejection.
-fn reject(pod: &Pod) -> Option<(&'static str, &'static str)> {
+fn reject(pod: &Pod) -> Option<(&'static str, String)> {
     let os = pod.spec.as_ref().and_then(|s| s.os.as_ref()).map(|o| o.name.as_str());
-    match os {
-        Some(name) if name != std::env::consts::OS => {
-            Some(("PodOSNotSupported", "Failed to admit pod as the OS field doesn't match node OS"))
-        }
-        _ => None,
+    if let Some(name) = os.filter(|name| *name != std::env::consts::OS) {
+        let _ = name;
+        return Some(("PodOSNotSupported", "Failed to admit pod as the OS field doesn't match node OS".into()));
     }
+    // The sysctl allow-list (pkg/kubelet/sysctl/allowlist.go).
+    if let Err(message) = pod.spec.as_ref().map_or(Ok(Vec::new()), security::sysctls) {
+        return Some((security::SYSCTL_FORBIDDEN, message));
+    }
+    None
 }
 
 /// What the reference node refuses to run, said plainly rather than half-done.
@@ -253,11 +257,24 @@ fn unsupported(pod: &Pod) -> Result<(), KubeletError> {
     let key = worker::pod_key(pod);
     let unsupported = |what: String| Err(KubeletError::Unsupported { pod: key.clone(), what });
     let Some(spec) = &pod.spec else { return unsupported("a pod without spec".into()) };
-    if spec.host_network == Some(true) {
-        return unsupported("hostNetwork".into());
+    let containers = spec.init_containers.iter().flatten().chain(spec.containers.iter());
+    let pod_seccomp = spec.security_context.as_ref().and_then(|sc| sc.seccomp_profile.as_ref()).map(|p| ("spec.securityContext", p));
+    let seccomp = containers.clone().filter_map(|c| {
+        c.security_context.as_ref().and_then(|sc| sc.seccomp_profile.as_ref()).map(|p| (format!("container {:?}", c.name), p))
+    });
+    for (owner, profile) in pod_seccomp.map(|(o, p)| (o.to_string(), p)).into_iter().chain(seccomp) {
+        if profile.type_ != "Unconfined" {
+            return unsupported(format!(
+                "seccompProfile type {} ({owner}): the reference runtime loads no seccomp filter; only Unconfined is supported",
+                profile.type_
+            ));
+        }
     }
-    if spec.host_ipc == Some(true) || spec.host_pid == Some(true) || spec.share_process_namespace == Some(true) {
-        return unsupported("hostIPC, hostPID or shareProcessNamespace (not yet)".into());
+    for c in containers {
+        let proc_mount = c.security_context.as_ref().and_then(|sc| sc.proc_mount.as_deref());
+        if proc_mount.is_some_and(|m| m != "Default") {
+            return unsupported(format!("procMount {} (container {:?}): only Default is supported", proc_mount.unwrap_or(""), c.name));
+        }
     }
     for v in spec.volumes.iter().flatten() {
         if v.empty_dir.is_none() {

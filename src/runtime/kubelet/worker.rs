@@ -298,7 +298,9 @@ impl PodWorker {
         let namespace = meta.namespace.clone().unwrap_or_else(|| "default".into());
         let name = meta.name.clone().unwrap_or_default();
         let (hostname, domain) = hosts::hostname_and_domain(&name, &namespace, spec.hostname.as_deref(), spec.subdomain.as_deref());
-        let config = PodSandboxConfig { name, namespace, uid: self.uid.clone(), hostname: hostname.clone() };
+        let sysctls = super::security::sysctls(spec)?;
+        let namespaces = super::security::namespaces(spec);
+        let config = PodSandboxConfig { name, namespace, uid: self.uid.clone(), hostname: hostname.clone(), namespaces, sysctls };
         let runtime = &self.kubelet.runtime;
         let sandbox = runtime.run_pod_sandbox(&config).await.map_err(|e| e.to_string())?;
         let status = runtime.pod_sandbox_status(&sandbox).await.map_err(|e| e.to_string())?;
@@ -314,8 +316,20 @@ impl PodWorker {
         let write = || -> std::io::Result<()> {
             fs::create_dir_all(&dir)?;
             fs::write(dir.join("etc-hosts"), hosts_file)?;
+            let fs_group = spec.security_context.as_ref().and_then(|sc| sc.fs_group);
             for v in spec.volumes.iter().flatten() {
-                fs::create_dir_all(volume_dir(&self.kubelet.config.root_dir, &self.uid, &v.name))?;
+                let dir = volume_dir(&self.kubelet.config.root_dir, &self.uid, &v.name);
+                fs::create_dir_all(&dir)?;
+                // emptyDir is world-writable (0777); with fsGroup it belongs to that group and
+                // what is made in it inherits the group (the set-group-ID bit), as the kubelet
+                // sets a volume's ownership.
+                let mode = if let Some(gid) = fs_group {
+                    std::os::unix::fs::chown(&dir, None, Some(gid as u32))?;
+                    0o2777
+                } else {
+                    0o777
+                };
+                fs::set_permissions(&dir, std::os::unix::fs::PermissionsExt::from_mode(mode))?;
             }
             Ok(())
         };
@@ -480,7 +494,7 @@ impl PodWorker {
         spec.init_containers.iter().flatten().chain(spec.containers.iter()).find(|c| c.name == name).cloned()
     }
 
-    fn container_config(&self, c: &Container, attempt: u32) -> ContainerConfig {
+    fn container_config(&self, c: &Container, attempt: u32) -> Result<ContainerConfig, String> {
         let mut mounts: Vec<Mount> = Vec::new();
         let mounts_hosts = c.volume_mounts.iter().flatten().any(|m| m.mount_path == "/etc/hosts");
         if !mounts_hosts {
@@ -494,7 +508,8 @@ impl PodWorker {
             };
             mounts.push(Mount { source, destination: m.mount_path.clone(), readonly: m.read_only.unwrap_or(false), file: false });
         }
-        ContainerConfig {
+        let pod = self.pod();
+        Ok(ContainerConfig {
             name: c.name.clone(),
             attempt,
             image: c.image.clone().unwrap_or_default(),
@@ -503,7 +518,9 @@ impl PodWorker {
             env: c.env.iter().flatten().map(|e| (e.name.clone(), e.value.clone().unwrap_or_default())).collect(),
             working_dir: c.working_dir.clone(),
             mounts,
-        }
+            security: super::security::container_security(&pod, c),
+            resources: super::security::container_resources(c)?,
+        })
     }
 
     /// Creates and starts the next instance of a container.
@@ -525,10 +542,23 @@ impl PodWorker {
                 return;
             }
         }
-        let config = self.container_config(&spec, attempt);
+        let config = match self.container_config(&spec, attempt) {
+            Ok(config) => config,
+            Err(e) => {
+                self.set_waiting(name, "CreateContainerConfigError", Some(e));
+                return;
+            }
+        };
         let runtime = &self.kubelet.runtime;
-        if let Err(e) = self.kubelet.images.image_status(&config.image).await {
-            self.set_waiting(name, "ErrImageNeverPull", Some(e.to_string()));
+        let image = match self.kubelet.images.image_status(&config.image).await {
+            Ok(image) => image,
+            Err(e) => {
+                self.set_waiting(name, "ErrImageNeverPull", Some(e.to_string()));
+                return;
+            }
+        };
+        if let Err(e) = super::security::verify_run_as_non_root(&self.pod(), &spec, image.config.uid()) {
+            self.set_waiting(name, "CreateContainerConfigError", Some(e));
             return;
         }
         let id = match runtime.create_container(&sandbox, &config).await {

@@ -7,9 +7,14 @@
 //! - A container is a process started by `podspec-shim run` in the sandbox's namespaces plus
 //!   its own mount and PID namespaces, on an overlay of its image with a fresh writable layer.
 //! - Exec joins all of a container's namespaces and its root (`podspec-shim exec`).
+//! - Each pod and container has a cgroup in podspec's own subtree (`cgroup.rs`); containers
+//!   get Kubernetes' default confinement (capabilities, masked `/proc`, read-only `/sys`, a
+//!   small `/dev`, the devices allow-list) unless privileged.
 
+pub mod cgroup;
 pub mod network;
 pub mod process;
+pub mod security;
 pub mod shim;
 pub mod spec;
 pub mod state;
@@ -32,6 +37,7 @@ use tokio::io::{AsyncBufReadExt, AsyncReadExt, BufReader};
 use tokio::process::{Child, Command};
 use tokio::sync::broadcast;
 
+use self::cgroup::{Cgroup, Limits};
 use self::network::NodeNetwork;
 use self::process::ProcessId;
 use self::spec::{BindMount, ContainerProcessSpec, ExitRecord, StartReport};
@@ -54,6 +60,8 @@ pub struct LinuxRuntime {
     node: NodeHolder,
     next_ip: AtomicU32,
     next_id: AtomicU32,
+    /// The root of this run's cgroups, if the machine has a hierarchy podspec can use.
+    cgroups: Option<Cgroup>,
     sandboxes: Mutex<HashMap<SandboxId, Arc<Sandbox>>>,
     containers: Mutex<HashMap<ContainerId, Arc<Container>>>,
     events: broadcast::Sender<ContainerEvent>,
@@ -73,6 +81,7 @@ struct Sandbox {
     process: ProcessId,
     ip: Ipv4Addr,
     ready: Mutex<bool>,
+    cgroup: Option<Cgroup>,
 }
 
 struct Container {
@@ -85,6 +94,7 @@ struct Container {
     spec_path: PathBuf,
     dir: PathBuf,
     created_at: DateTime<Utc>,
+    cgroup: Option<Cgroup>,
     live: Mutex<ContainerLive>,
 }
 
@@ -111,7 +121,14 @@ impl LinuxRuntime {
         }
         let run = RunDir::create(&paths.state_dir, run_id)
             .map_err(|e| RuntimeError::io(format!("create state directory under {}", paths.state_dir.display()), e))?;
-        let (child, process) = spawn_holder(&paths.shim, &["sandbox", "--net-only"], &run.procs()).await?;
+        let cgroups = Cgroup::for_run(run_id);
+        if let Some(c) = &cgroups {
+            run.record_cgroups(c).map_err(|e| RuntimeError::io("record the run's cgroups", e))?;
+            c.create().map_err(|e| RuntimeError::io("create the run's cgroup", e))?;
+        } else {
+            tracing::warn!("no cgroup hierarchy podspec can use: containers get no cgroup and no resource limits");
+        }
+        let (child, process) = spawn_holder(&paths.shim, &["sandbox", "--node"], &run.procs()).await?;
         let netns = open_netns(process.pid)?;
         let network = NodeNetwork::setup(netns.as_fd(), BRIDGE, GATEWAY, PREFIX_LEN)
             .await
@@ -125,6 +142,7 @@ impl LinuxRuntime {
             node: NodeHolder { _child: child, process, network },
             next_ip: AtomicU32::new(2),
             next_id: AtomicU32::new(1),
+            cgroups,
             sandboxes: Mutex::default(),
             containers: Mutex::default(),
             events,
@@ -177,6 +195,36 @@ impl LinuxRuntime {
 
     fn container(&self, id: &ContainerId) -> RuntimeResult<Arc<Container>> {
         self.containers.lock().unwrap().get(id).cloned().ok_or_else(|| RuntimeError::ContainerNotFound(id.clone()))
+    }
+
+    /// Creates a container's cgroup in its pod's, with its limits and, unless privileged, the
+    /// default device allow-list. A limit asked for where the machine has no cgroups is refused.
+    async fn container_cgroup(&self, sandbox: &Sandbox, config: &ContainerConfig) -> RuntimeResult<Option<Cgroup>> {
+        let what = format!("create the cgroup of container {}", config.name);
+        let limits = limits(&config.resources);
+        let Some(pod) = &sandbox.cgroup else {
+            if limits.memory_bytes.is_some() || limits.cpu_quota_us.is_some() {
+                return Err(RuntimeError::failed(what, "the machine has no cgroup hierarchy for resource limits"));
+            }
+            return Ok(None);
+        };
+        let cgroup = pod.child(&config.name);
+        let privileged = config.security.privileged;
+        let c = cgroup.clone();
+        tokio::task::spawn_blocking(move || -> std::io::Result<()> {
+            // A cgroup left by an instance that could not be removed is replaced.
+            c.remove()?;
+            c.create()?;
+            c.set_limits(&limits)?;
+            if !privileged {
+                c.restrict_devices()?;
+            }
+            Ok(())
+        })
+        .await
+        .map_err(|e| RuntimeError::failed(&what, e))?
+        .map_err(|e| RuntimeError::io(what, e))?;
+        Ok(Some(cgroup))
     }
 
     fn allocate_ip(&self) -> Ipv4Addr {
@@ -279,17 +327,64 @@ impl RuntimeService for LinuxRuntime {
         let id = SandboxId(format!("{}-{n}", config.uid));
         let dir = self.run.path.join("sandboxes").join(&id.0);
         fs::create_dir_all(dir.join("shm")).map_err(|e| RuntimeError::io(format!("create {}", dir.display()), e))?;
-        let (child, process) = spawn_holder(&self.paths.shim, &["sandbox", "--hostname", &config.hostname], &self.run.procs()).await?;
-        let ip = self.allocate_ip();
-        let host_if = format!("psv{n}");
-        let netns = open_netns(process.pid)?;
-        if let Err(e) = self.node.network.attach_pod(netns.as_fd(), &host_if, ip).await {
-            process.signal(Signal::SIGKILL);
-            process.forget(&self.run.procs());
-            return Err(RuntimeError::failed(format!("attach pod {}/{} to the node network", config.namespace, config.name), e));
+        let cgroup = self.cgroups.as_ref().map(|c| c.child(&format!("pod{}", config.uid)));
+        if let Some(c) = &cgroup {
+            c.create().map_err(|e| RuntimeError::io(format!("create the cgroup of pod {}/{}", config.namespace, config.name), e))?;
         }
-        let sandbox =
-            Sandbox { id: id.clone(), config: config.clone(), dir, holder: Mutex::new(Some(child)), process, ip, ready: Mutex::new(true) };
+        let node = self.node.process.pid.to_string();
+        let ns = config.namespaces;
+        let mut args: Vec<String> = vec!["sandbox".into()];
+        let host_network = ns.network == NamespaceMode::Node;
+        if host_network {
+            // The node's network and, as the kubelet asks for a hostNetwork pod, its UTS namespace.
+            args.extend(["--join-net".into(), node.clone(), "--join-uts".into(), node.clone()]);
+        } else {
+            args.extend(["--hostname".into(), config.hostname.clone()]);
+        }
+        if ns.ipc == NamespaceMode::Node {
+            args.extend(["--join-ipc".into(), node.clone()]);
+        }
+        if ns.pid == NamespaceMode::Pod {
+            args.push("--share-pid".into());
+        }
+        for f in cgroup.iter().flat_map(Cgroup::procs_files) {
+            args.extend(["--cgroup".into(), f.display().to_string()]);
+        }
+        for (k, v) in &config.sysctls {
+            args.extend(["--sysctl".into(), format!("{k}={v}")]);
+        }
+        let argv: Vec<&str> = args.iter().map(String::as_str).collect();
+        let (child, process) = match spawn_holder(&self.paths.shim, &argv, &self.run.procs()).await {
+            Ok(held) => held,
+            Err(e) => {
+                remove_cgroup(cgroup).await;
+                return Err(e);
+            }
+        };
+        let ip = if host_network {
+            GATEWAY
+        } else {
+            let ip = self.allocate_ip();
+            let host_if = format!("psv{n}");
+            let netns = open_netns(process.pid)?;
+            if let Err(e) = self.node.network.attach_pod(netns.as_fd(), &host_if, ip).await {
+                process.signal(Signal::SIGKILL);
+                process.forget(&self.run.procs());
+                remove_cgroup(cgroup).await;
+                return Err(RuntimeError::failed(format!("attach pod {}/{} to the node network", config.namespace, config.name), e));
+            }
+            ip
+        };
+        let sandbox = Sandbox {
+            id: id.clone(),
+            config: config.clone(),
+            dir,
+            holder: Mutex::new(Some(child)),
+            process,
+            ip,
+            ready: Mutex::new(true),
+            cgroup,
+        };
         self.sandboxes.lock().unwrap().insert(id.clone(), Arc::new(sandbox));
         Ok(id)
     }
@@ -323,6 +418,7 @@ impl RuntimeService for LinuxRuntime {
         for c in containers {
             self.remove_container(&c).await?;
         }
+        remove_cgroup(sandbox.cgroup.clone()).await;
         remove_tree(&sandbox.dir).await?;
         self.sandboxes.lock().unwrap().remove(id);
         Ok(())
@@ -355,6 +451,14 @@ impl RuntimeService for LinuxRuntime {
         let env = merge_env(&image.config.env, &sandbox.config.hostname, &config.env);
         let mut mounts = vec![BindMount { source: sandbox.dir.join("shm"), destination: "/dev/shm".into(), readonly: false, file: false }];
         mounts.extend(config.mounts.iter().cloned());
+        let security = security::process_security(&config.security, image.config.uid())
+            .map_err(|e| RuntimeError::failed(format!("create container {}", config.name), e))?;
+        let pid_namespace = match config.security.namespaces.pid {
+            NamespaceMode::Container => None,
+            NamespaceMode::Pod => Some(PathBuf::from(format!("/proc/{}/ns/pid_for_children", sandbox.process.pid))),
+            NamespaceMode::Node => Some(PathBuf::from(format!("/proc/{}/ns/pid_for_children", self.node.process.pid))),
+        };
+        let cgroup = self.container_cgroup(&sandbox, config).await?;
         let spec = ContainerProcessSpec {
             sandbox_pid: sandbox.process.pid,
             image_rootfs: image.rootfs.clone(),
@@ -367,6 +471,10 @@ impl RuntimeService for LinuxRuntime {
             cwd: config.working_dir.clone().or(image.config.working_dir.clone()).unwrap_or_else(|| "/".into()),
             log_path: dir.join("log"),
             exit_path: dir.join("exit.json"),
+            pid_namespace,
+            cgroup_procs: cgroup.as_ref().map(Cgroup::procs_files).unwrap_or_default(),
+            cgroup_dirs: cgroup.as_ref().map(|c| c.dirs.clone()).unwrap_or_default(),
+            security,
         };
         let spec_path = dir.join("spec.json");
         fs::write(&spec_path, serde_json::to_vec_pretty(&spec).expect("spec serializes"))
@@ -381,6 +489,7 @@ impl RuntimeService for LinuxRuntime {
             spec_path,
             dir,
             created_at: Utc::now(),
+            cgroup,
             live: Mutex::new(ContainerLive { state: Some(ContainerState::Created), ..Default::default() }),
         };
         self.containers.lock().unwrap().insert(id.clone(), Arc::new(container));
@@ -464,7 +573,15 @@ impl RuntimeService for LinuxRuntime {
                     let code = record.map(|r| r.exit_code).unwrap_or(137);
                     live.exit_code = Some(code);
                     live.finished_at = Some(record.map(|r| millis_to_time(r.finished_at_ms)).unwrap_or_else(Utc::now));
-                    live.reason = Some(if code == 0 { "Completed" } else { "Error" }.into());
+                    let oom = watched.cgroup.as_ref().is_some_and(|c| c.oom_kills() > 0);
+                    live.reason = Some(
+                        match (code, oom) {
+                            (_, true) => "OOMKilled",
+                            (0, false) => "Completed",
+                            _ => "Error",
+                        }
+                        .into(),
+                    );
                 }
             }
             let _ = tx.send(true);
@@ -510,6 +627,7 @@ impl RuntimeService for LinuxRuntime {
     async fn remove_container(&self, id: &ContainerId) -> RuntimeResult<()> {
         let c = self.container(id)?;
         self.stop_container(id, Duration::ZERO).await?;
+        remove_cgroup(c.cgroup.clone()).await;
         remove_tree(&c.dir).await?;
         self.containers.lock().unwrap().remove(id);
         Ok(())
@@ -534,7 +652,7 @@ impl RuntimeService for LinuxRuntime {
             }
         };
         let mut command = Command::new(&self.paths.shim);
-        command.args(["exec", "--pid", &pid.to_string(), "--cwd", &c.spec.cwd]);
+        command.args(["exec", "--pid", &pid.to_string(), "--cwd", &c.spec.cwd]).arg("--spec").arg(&c.spec_path);
         for e in &c.spec.env {
             command.args(["--env", e]);
         }
@@ -583,6 +701,28 @@ fn merge_env(image: &[String], hostname: &str, container: &[(String, String)]) -
         set(k, v);
     }
     out.into_iter().map(|(k, v)| format!("{k}={v}")).collect()
+}
+
+/// Removes a cgroup, ending what is still in it; a failure is logged (the run's end and
+/// `podspec clean` try again).
+async fn remove_cgroup(cgroup: Option<Cgroup>) {
+    let Some(c) = cgroup else { return };
+    match tokio::task::spawn_blocking(move || c.remove()).await {
+        Ok(Ok(())) => {}
+        Ok(Err(e)) => tracing::warn!(error = %e, "cgroup not removed"),
+        Err(e) => tracing::warn!(error = %e, "cgroup not removed"),
+    }
+}
+
+/// The limits of a container from its CRI resources.
+fn limits(r: &LinuxContainerResources) -> Limits {
+    Limits {
+        memory_bytes: r.memory_limit_bytes,
+        cpu_quota_us: r.cpu_quota,
+        cpu_period_us: if r.cpu_period > 0 { r.cpu_period } else { 100_000 },
+        cpu_shares: r.cpu_shares,
+        pids_max: None,
+    }
 }
 
 /// Removes a directory tree after checking nothing is mounted inside it.

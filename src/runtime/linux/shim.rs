@@ -4,7 +4,8 @@
 //!
 //! Three verbs:
 //! - `sandbox`: become the holder of a pod's network, IPC and UTS namespaces (the pause process),
-//!   or, with `--net-only`, of the node network namespace;
+//!   with a PID namespace too when the pod shares one, or, with `--node`, of the node's own
+//!   network, IPC, UTS and PID namespaces (what hostNetwork, hostIPC and hostPID pods join);
 //! - `run SPEC.json`: start one container process in new mount and PID namespaces inside a
 //!   sandbox, report its PID, wait for it and record how it ended;
 //! - `exec`: run a command inside a running container, joining all its namespaces and its root.
@@ -25,7 +26,7 @@ use nix::sys::signal::Signal;
 use nix::sys::wait::{waitpid, WaitStatus};
 use nix::unistd::{chdir, fork, pivot_root, sethostname, ForkResult, Pid};
 
-use super::spec::{BindMount, ContainerProcessSpec, ExitRecord, StartReport};
+use super::spec::{BindMount, ContainerProcessSpec, ExitRecord, ProcessSecurity, StartReport};
 
 /// Exit code of the shim on bad usage.
 const USAGE: i32 = 2;
@@ -39,7 +40,7 @@ pub fn main(args: Vec<String>) -> i32 {
         Some("run") => run(rest),
         Some("exec") => return exec(rest),
         _ => {
-            eprintln!("usage: podspec-shim sandbox [--net-only] [--hostname NAME] | run SPEC.json | exec --pid PID [--cwd DIR] [--env K=V]... -- CMD...");
+            eprintln!("usage: podspec-shim sandbox [--node] [--share-pid] [--hostname NAME] [--cgroup PROCS]... [--sysctl K=V]... [--join-net|--join-ipc|--join-uts PID]... | run SPEC.json | exec --pid PID --spec SPEC.json [--cwd DIR] [--env K=V]... -- CMD...");
             return USAGE;
         }
     };
@@ -74,21 +75,69 @@ fn die_with_parent() -> ShimResult<()> {
 
 fn sandbox(args: &[String]) -> ShimResult<()> {
     let mut hostname: Option<&str> = None;
-    let mut net_only = false;
+    let mut node = false;
+    let mut share_pid = false;
+    let mut cgroups: Vec<&str> = Vec::new();
+    let mut sysctls: Vec<&str> = Vec::new();
+    let mut joins: Vec<(&str, &str)> = Vec::new();
     let mut it = args.iter();
     while let Some(a) = it.next() {
+        let mut value = || it.next().map(String::as_str).ok_or_else(|| format!("{a} needs a value"));
         match a.as_str() {
-            "--net-only" => net_only = true,
-            "--hostname" => hostname = it.next().map(String::as_str),
+            "--node" => node = true,
+            "--share-pid" => share_pid = true,
+            "--hostname" => hostname = Some(value()?),
+            "--cgroup" => cgroups.push(value()?),
+            "--sysctl" => sysctls.push(value()?),
+            "--join-net" => joins.push(("net", value()?)),
+            "--join-ipc" => joins.push(("ipc", value()?)),
+            "--join-uts" => joins.push(("uts", value()?)),
             other => return Err(format!("unknown argument {other:?}")),
         }
     }
     die_with_parent()?;
-    let flags =
-        if net_only { CloneFlags::CLONE_NEWNET } else { CloneFlags::CLONE_NEWNET | CloneFlags::CLONE_NEWIPC | CloneFlags::CLONE_NEWUTS };
-    ctx(unshare(flags), || "unshare(network, IPC, UTS namespaces)".into())?;
+    for procs in &cgroups {
+        ctx(fs::write(procs, "0"), || format!("join cgroup {procs}"))?;
+    }
+    // Namespaces of the node's holder to join (hostNetwork, hostIPC), opened before any join.
+    let mut fds = Vec::new();
+    for (ns, pid) in &joins {
+        let path = format!("/proc/{pid}/ns/{ns}");
+        fds.push((OwnedFd::from(ctx(File::open(&path), || format!("open {path} (is the node's holder running?)"))?), *ns));
+    }
+    let mut flags = CloneFlags::empty();
+    for (ns, flag) in [("net", CloneFlags::CLONE_NEWNET), ("ipc", CloneFlags::CLONE_NEWIPC), ("uts", CloneFlags::CLONE_NEWUTS)] {
+        if !joins.iter().any(|(j, _)| *j == ns) {
+            flags |= flag;
+        }
+    }
+    if node || share_pid {
+        flags |= CloneFlags::CLONE_NEWPID;
+    }
+    for (fd, ns) in fds {
+        ctx(setns(fd, CloneFlags::empty()), || format!("join the node's {ns} namespace"))?;
+    }
+    ctx(unshare(flags), || "unshare the sandbox's namespaces".into())?;
     if let Some(name) = hostname {
         ctx(sethostname(name), || format!("sethostname({name:?})"))?;
+    }
+    // Namespaced sysctls, written from inside the namespaces they belong to.
+    for s in &sysctls {
+        let (key, value) = s.split_once('=').ok_or_else(|| format!("sysctl {s:?} is not KEY=VALUE"))?;
+        let path = format!("/proc/sys/{}", key.replace('.', "/"));
+        ctx(fs::write(&path, value), || format!("set sysctl {key}={value}"))?;
+    }
+    if flags.contains(CloneFlags::CLONE_NEWPID) {
+        // The new PID namespace needs its PID 1, which reaps orphans as the pause process does.
+        // SAFETY: the shim is single-threaded.
+        if let ForkResult::Child = ctx(unsafe { fork() }, || "fork the PID namespace's init".into())? {
+            let _ = nix::sys::prctl::set_pdeathsig(Signal::SIGKILL);
+            loop {
+                if waitpid(None::<Pid>, None).is_err() {
+                    std::thread::sleep(std::time::Duration::from_secs(1));
+                }
+            }
+        }
     }
     let mut out = std::io::stdout().lock();
     ctx(writeln!(out, "ready"), || "report ready".into())?;
@@ -124,8 +173,16 @@ fn run(args: &[String]) -> ShimResult<()> {
         OpenOptions::new().create(true).truncate(true).write(true).custom_flags(libc::O_CLOEXEC).mode(0o640).open(&spec.exit_path),
         || format!("open {}", spec.exit_path.display()),
     )?;
+    let cgroups = open_cgroups(&spec.cgroup_procs)?;
     join_sandbox(spec.sandbox_pid)?;
-    ctx(unshare(CloneFlags::CLONE_NEWNS | CloneFlags::CLONE_NEWPID), || "unshare(mount, PID namespaces)".into())?;
+    match &spec.pid_namespace {
+        Some(ns) => {
+            let f = ctx(File::open(ns), || format!("open {} (is the pod's holder running?)", ns.display()))?;
+            ctx(setns(f, CloneFlags::CLONE_NEWPID), || "join the PID namespace".into())?;
+            ctx(unshare(CloneFlags::CLONE_NEWNS), || "unshare(mount namespace)".into())?;
+        }
+        None => ctx(unshare(CloneFlags::CLONE_NEWNS | CloneFlags::CLONE_NEWPID), || "unshare(mount, PID namespaces)".into())?,
+    }
 
     // A close-on-exec pipe tells the parent whether the container's exec happened.
     let (err_read, err_write) = ctx(nix::unistd::pipe2(nix::fcntl::OFlag::O_CLOEXEC), || "pipe2".into())?;
@@ -134,7 +191,10 @@ fn run(args: &[String]) -> ShimResult<()> {
     match ctx(unsafe { fork() }, || "fork".into())? {
         ForkResult::Child => {
             drop(err_read);
-            let error = container_init(&spec, &log, &prepared);
+            let error = match join_cgroups(cgroups) {
+                Ok(()) => container_init(&spec, &log, &prepared),
+                Err(e) => e,
+            };
             let mut w = File::from(err_write);
             let _ = w.write_all(error.as_bytes());
             // SAFETY: _exit is always safe; it skips destructors of the copied parent state.
@@ -156,6 +216,22 @@ fn run(args: &[String]) -> ShimResult<()> {
             Ok(())
         }
     }
+}
+
+/// Opens `cgroup.procs` files while the node's paths are still in view.
+fn open_cgroups(files: &[PathBuf]) -> ShimResult<Vec<(File, PathBuf)>> {
+    files
+        .iter()
+        .map(|f| ctx(OpenOptions::new().write(true).open(f), || format!("open {}", f.display())).map(|file| (file, f.clone())))
+        .collect()
+}
+
+/// Moves the calling process into the cgroups (`0`: the writer itself).
+fn join_cgroups(files: Vec<(File, PathBuf)>) -> ShimResult<()> {
+    for (mut f, path) in files {
+        ctx(f.write_all(b"0"), || format!("join cgroup {}", path.display()))?;
+    }
+    Ok(())
 }
 
 fn join_sandbox(sandbox_pid: i32) -> ShimResult<()> {
@@ -209,12 +285,38 @@ fn setup_and_exec(spec: &ContainerProcessSpec, log: &File, exec: &PreparedExec) 
     enter_rootfs(&spec.rootfs)?;
     ctx(chdir(Path::new(&spec.cwd)), || format!("chdir to working directory {:?}", spec.cwd))?;
     redirect_stdio(log)?;
+    confine(&spec.security)?;
     exec.exec()
 }
+
+/// Paths of `/proc` and `/sys` a container that is not privileged cannot read: files are
+/// covered with `/dev/null`, directories with an empty read-only tmpfs. containerd's default
+/// OCI spec (`oci/spec.go`, `defaultMaskedPaths`) lists these.
+pub const MASKED_PATHS: &[&str] = &[
+    "/proc/acpi",
+    "/proc/asound",
+    "/proc/kcore",
+    "/proc/keys",
+    "/proc/latency_stats",
+    "/proc/timer_list",
+    "/proc/timer_stats",
+    "/proc/sched_debug",
+    "/proc/scsi",
+    "/sys/firmware",
+    "/sys/devices/virtual/powercap",
+];
+
+/// Paths of `/proc` a container that is not privileged sees read-only (containerd's
+/// `defaultReadonlyPaths`).
+pub const READONLY_PATHS: &[&str] = &["/proc/bus", "/proc/fs", "/proc/irq", "/proc/sys", "/proc/sysrq-trigger"];
+
+/// The device nodes of a container that is not privileged, bound from the node's `/dev`.
+const DEVICES: &[&str] = &["null", "zero", "full", "random", "urandom", "tty"];
 
 /// Mounts, all inside the container's private mount namespace, so they vanish with it.
 fn build_rootfs(spec: &ContainerProcessSpec) -> ShimResult<()> {
     let none: Option<&str> = None;
+    let privileged = spec.security.privileged;
     ctx(mount(none, "/", none, MsFlags::MS_REC | MsFlags::MS_PRIVATE, none), || "make / private".into())?;
     let root = &spec.rootfs;
     let overlay =
@@ -222,24 +324,132 @@ fn build_rootfs(spec: &ContainerProcessSpec) -> ShimResult<()> {
     ctx(mount(Some("overlay"), root, Some("overlay"), MsFlags::empty(), Some(overlay.as_str())), || {
         format!("mount overlay on {}", root.display())
     })?;
+    let hidden = MsFlags::MS_NOSUID | MsFlags::MS_NODEV | MsFlags::MS_NOEXEC;
 
     let proc_dir = ensure_dir(root, "/proc")?;
-    ctx(mount(Some("proc"), &proc_dir, Some("proc"), MsFlags::MS_NOSUID | MsFlags::MS_NODEV | MsFlags::MS_NOEXEC, none), || {
-        "mount /proc".into()
-    })?;
-    let dev = ensure_dir(root, "/dev")?;
-    ctx(mount(Some("tmpfs"), &dev, Some("tmpfs"), MsFlags::MS_NOSUID, Some("mode=755,size=1m")), || "mount /dev".into())?;
-    for node in ["null", "zero", "full", "random", "urandom", "tty"] {
-        let target = dev.join(node);
-        ctx(File::create(&target), || format!("create /dev/{node}"))?;
-        ctx(mount(Some(Path::new("/dev").join(node).as_path()), &target, none, MsFlags::MS_BIND, none), || format!("bind /dev/{node}"))?;
+    ctx(mount(Some("proc"), &proc_dir, Some("proc"), hidden, none), || "mount /proc".into())?;
+    let sys = ensure_dir(root, "/sys")?;
+    let sys_flags = if privileged { hidden } else { hidden | MsFlags::MS_RDONLY };
+    ctx(mount(Some("sysfs"), &sys, Some("sysfs"), sys_flags, none), || "mount /sys".into())?;
+    mount_cgroups(root, spec, hidden)?;
+    if !privileged {
+        for path in MASKED_PATHS {
+            mask(root, path)?;
+        }
+        for path in READONLY_PATHS {
+            let target = inside(root, path)?;
+            if target.exists() {
+                ctx(mount(Some(&target), &target, none, MsFlags::MS_BIND | MsFlags::MS_REC, none), || format!("bind {path}"))?;
+                let flags = MsFlags::MS_BIND | MsFlags::MS_REMOUNT | MsFlags::MS_RDONLY | hidden;
+                ctx(mount(none, &target, none, flags, none), || format!("make {path} read-only"))?;
+            }
+        }
     }
-    for (link, to) in [("fd", "/proc/self/fd"), ("stdin", "/proc/self/fd/0"), ("stdout", "/proc/self/fd/1"), ("stderr", "/proc/self/fd/2")]
-    {
-        ctx(std::os::unix::fs::symlink(to, dev.join(link)), || format!("link /dev/{link}"))?;
+
+    let dev = ensure_dir(root, "/dev")?;
+    if privileged {
+        // A privileged container sees the node's devices.
+        ctx(mount(Some("/dev"), &dev, none, MsFlags::MS_BIND | MsFlags::MS_REC, none), || "bind the node's /dev".into())?;
+    } else {
+        let flags = MsFlags::MS_NOSUID | MsFlags::MS_STRICTATIME;
+        ctx(mount(Some("tmpfs"), &dev, Some("tmpfs"), flags, Some("mode=755,size=65536k")), || "mount /dev".into())?;
+        for node in DEVICES {
+            let target = dev.join(node);
+            ctx(File::create(&target), || format!("create /dev/{node}"))?;
+            ctx(mount(Some(Path::new("/dev").join(node).as_path()), &target, none, MsFlags::MS_BIND, none), || {
+                format!("bind /dev/{node}")
+            })?;
+        }
+        let pts = ensure_dir(root, "/dev/pts")?;
+        let pts_options = "newinstance,ptmxmode=0666,mode=0620,gid=5";
+        ctx(mount(Some("devpts"), &pts, Some("devpts"), MsFlags::MS_NOSUID | MsFlags::MS_NOEXEC, Some(pts_options)), || {
+            "mount /dev/pts".into()
+        })?;
+        ctx(std::os::unix::fs::symlink("pts/ptmx", dev.join("ptmx")), || "link /dev/ptmx".into())?;
+        let mqueue = ensure_dir(root, "/dev/mqueue")?;
+        ctx(mount(Some("mqueue"), &mqueue, Some("mqueue"), hidden, none), || "mount /dev/mqueue".into())?;
+        for (link, to) in
+            [("fd", "/proc/self/fd"), ("stdin", "/proc/self/fd/0"), ("stdout", "/proc/self/fd/1"), ("stderr", "/proc/self/fd/2")]
+        {
+            ctx(std::os::unix::fs::symlink(to, dev.join(link)), || format!("link /dev/{link}"))?;
+        }
     }
     for m in &spec.mounts {
         bind(root, m)?;
+    }
+    if spec.security.readonly_rootfs {
+        let flags = MsFlags::MS_BIND | MsFlags::MS_REMOUNT | MsFlags::MS_RDONLY;
+        ctx(mount(none, root, none, flags, none), || "make the root filesystem read-only".into())?;
+    }
+    Ok(())
+}
+
+/// The container's own cgroups under `/sys/fs/cgroup`, read-only unless privileged.
+fn mount_cgroups(root: &Path, spec: &ContainerProcessSpec, hidden: MsFlags) -> ShimResult<()> {
+    let none: Option<&str> = None;
+    if spec.cgroup_dirs.is_empty() {
+        return Ok(());
+    }
+    let ro = if spec.security.privileged { MsFlags::empty() } else { MsFlags::MS_RDONLY };
+    let base = inside(root, "/sys/fs/cgroup")?;
+    let bind_ro = |source: &Path, target: &Path| -> ShimResult<()> {
+        ctx(mount(Some(source), target, none, MsFlags::MS_BIND, none), || format!("bind cgroup {}", source.display()))?;
+        ctx(mount(none, target, none, MsFlags::MS_BIND | MsFlags::MS_REMOUNT | hidden | ro, none), || "remount cgroup".into())
+    };
+    if let [(c, dir)] = &spec.cgroup_dirs[..] {
+        if c.is_empty() {
+            return bind_ro(dir, &base);
+        }
+    }
+    ctx(mount(Some("tmpfs"), &base, Some("tmpfs"), hidden, Some("mode=755")), || "mount /sys/fs/cgroup".into())?;
+    for (controller, dir) in &spec.cgroup_dirs {
+        let target = base.join(controller);
+        ctx(fs::create_dir_all(&target), || format!("create /sys/fs/cgroup/{controller}"))?;
+        bind_ro(dir, &target)?;
+    }
+    ctx(mount(none, &base, none, MsFlags::MS_REMOUNT | hidden | ro, Some("mode=755")), || "remount /sys/fs/cgroup".into())
+}
+
+/// Hides a path: a file under `/dev/null`, a directory under an empty read-only tmpfs.
+fn mask(root: &Path, path: &str) -> ShimResult<()> {
+    let none: Option<&str> = None;
+    let target = inside(root, path)?;
+    let Ok(meta) = fs::symlink_metadata(&target) else { return Ok(()) };
+    if meta.is_dir() {
+        ctx(mount(Some("tmpfs"), &target, Some("tmpfs"), MsFlags::MS_RDONLY, none), || format!("mask {path}"))
+    } else {
+        ctx(mount(Some("/dev/null"), &target, none, MsFlags::MS_BIND, none), || format!("mask {path}"))
+    }
+}
+
+/// Takes the container's identity and drops what it may not do, last before exec: the
+/// bounding set first (while every capability is still there to do it), then groups, gid and
+/// uid (keeping capabilities across the uid change), then the effective and permitted sets,
+/// and no_new_privs.
+fn confine(sec: &ProcessSecurity) -> ShimResult<()> {
+    use caps::{CapSet, Capability, CapsHashSet};
+    let mut wanted = CapsHashSet::new();
+    for name in &sec.capabilities {
+        wanted.insert(name.parse::<Capability>().map_err(|_| format!("unknown capability {name:?}"))?);
+    }
+    for cap in caps::read(None, CapSet::Bounding).map_err(|e| format!("read the bounding set: {e}"))? {
+        if !wanted.contains(&cap) {
+            ctx(caps::drop(None, CapSet::Bounding, cap), || format!("drop {cap} from the bounding set"))?;
+        }
+    }
+    let groups: Vec<nix::unistd::Gid> = sec.groups.iter().map(|g| nix::unistd::Gid::from_raw(*g)).collect();
+    ctx(nix::unistd::setgroups(&groups), || "setgroups".into())?;
+    ctx(nix::unistd::setgid(nix::unistd::Gid::from_raw(sec.gid)), || format!("setgid({})", sec.gid))?;
+    if sec.uid != 0 {
+        ctx(nix::sys::prctl::set_keepcaps(true), || "prctl(PR_SET_KEEPCAPS)".into())?;
+        ctx(nix::unistd::setuid(nix::unistd::Uid::from_raw(sec.uid)), || format!("setuid({})", sec.uid))?;
+    }
+    ctx(caps::clear(None, CapSet::Ambient), || "clear the ambient set".into())?;
+    ctx(caps::clear(None, CapSet::Inheritable), || "clear the inheritable set".into())?;
+    ctx(caps::set(None, CapSet::Effective, &wanted), || "set the effective set".into())?;
+    ctx(caps::set(None, CapSet::Permitted, &wanted), || "set the permitted set".into())?;
+    if sec.no_new_privs {
+        ctx(nix::sys::prctl::set_no_new_privs(), || "prctl(PR_SET_NO_NEW_PRIVS)".into())?;
     }
     Ok(())
 }
@@ -369,6 +579,7 @@ fn exec(args: &[String]) -> i32 {
 
 fn exec_inner(args: &[String]) -> ShimResult<i32> {
     let mut pid: Option<i32> = None;
+    let mut spec_path: Option<String> = None;
     let mut cwd = "/".to_string();
     let mut env = Vec::new();
     let mut it = args.iter();
@@ -376,6 +587,7 @@ fn exec_inner(args: &[String]) -> ShimResult<i32> {
     while let Some(a) = it.next() {
         match a.as_str() {
             "--pid" => pid = it.next().and_then(|p| p.parse().ok()),
+            "--spec" => spec_path = it.next().cloned(),
             "--cwd" => cwd = it.next().cloned().unwrap_or_else(|| "/".into()),
             "--env" => env.extend(it.next().cloned()),
             "--" => {
@@ -386,8 +598,13 @@ fn exec_inner(args: &[String]) -> ShimResult<i32> {
         }
     }
     let pid = pid.ok_or("--pid is required")?;
+    let spec_path = spec_path.ok_or("--spec is required")?;
+    let text = ctx(fs::read_to_string(&spec_path), || format!("read {spec_path}"))?;
+    let spec: ContainerProcessSpec = ctx(serde_json::from_str(&text), || format!("parse {spec_path}"))?;
     let prepared = PreparedExec::new(&command, &env)?;
     die_with_parent()?;
+    // An exec'd process is confined as the container is: its cgroups, identity, capabilities.
+    let cgroups = open_cgroups(&spec.cgroup_procs)?;
 
     let mut fds = Vec::new();
     for (ns, flag) in [
@@ -409,12 +626,15 @@ fn exec_inner(args: &[String]) -> ShimResult<i32> {
     match ctx(unsafe { fork() }, || "fork".into())? {
         ForkResult::Child => {
             let _ = nix::sys::prctl::set_pdeathsig(Signal::SIGKILL);
-            let err = match chdir(OsStr::new(&cwd)) {
+            let entered = join_cgroups(cgroups)
+                .and_then(|()| chdir(OsStr::new(&cwd)).map_err(|e| format!("chdir {cwd}: {e}")))
+                .and_then(|()| confine(&spec.security));
+            let err = match entered {
                 Ok(()) => match prepared.exec() {
                     Ok(never) => match never {},
                     Err(e) => e,
                 },
-                Err(e) => format!("chdir {cwd}: {e}"),
+                Err(e) => e,
             };
             eprintln!("podspec-shim exec: {err}");
             // SAFETY: _exit is always safe.

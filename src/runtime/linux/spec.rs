@@ -37,6 +37,35 @@ pub struct ContainerProcessSpec {
     pub log_path: PathBuf,
     /// The shim records how the container ended here.
     pub exit_path: PathBuf,
+    /// The PID namespace to join (a `/proc/PID/ns/...` file of the pod's or the node's holder);
+    /// none: the container gets a PID namespace of its own.
+    #[serde(default)]
+    pub pid_namespace: Option<PathBuf>,
+    /// The `cgroup.procs` files the container's processes (and its execs) join.
+    #[serde(default)]
+    pub cgroup_procs: Vec<PathBuf>,
+    /// The container's own cgroup directories, shown read-only under `/sys/fs/cgroup`:
+    /// `(controller, dir)` on cgroup v1 (`/sys/fs/cgroup/<controller>`), `("", dir)` on v2.
+    #[serde(default)]
+    pub cgroup_dirs: Vec<(String, PathBuf)>,
+    #[serde(default)]
+    pub security: ProcessSecurity,
+}
+
+/// Who the container's processes are and what they may do.
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq, Eq)]
+pub struct ProcessSecurity {
+    pub uid: u32,
+    pub gid: u32,
+    /// Supplementary groups (`setgroups`).
+    pub groups: Vec<u32>,
+    /// The capabilities (`CAP_...`), the same in the bounding, permitted and effective sets.
+    pub capabilities: Vec<String>,
+    /// `PR_SET_NO_NEW_PRIVS` (allowPrivilegeEscalation: false).
+    pub no_new_privs: bool,
+    /// `/proc` unmasked, `/sys` writable, the node's devices.
+    pub privileged: bool,
+    pub readonly_rootfs: bool,
 }
 
 /// How a container process ended, as the shim records it.

@@ -3,7 +3,14 @@
 //! `<state>/runs/<run-id>/` holds:
 //! - `owner`: the podspec process that owns the run (PID and start time);
 //! - `procs/`: one record per process the run started (sandboxes, shims, container processes);
+//! - `cgroups.json`: the root of the run's cgroups (`podspec/<run>` per hierarchy);
 //! - `pods/<uid>/`: each pod's directories (volumes, /dev/shm, hosts file, container layers).
+//!
+//! A run directory is made as `runs/.new-<pid>-<start time>-<run-id>` with its `owner` file,
+//! then renamed into place, all under the lock `<state>/runs.lock`; the clean-up of killed runs
+//! holds the same lock, and removes only a directory whose owner is proven gone (the PID no
+//! longer names the process that started at that time). A run starting at the same moment as
+//! another is never mistaken for a killed one.
 //!
 //! Every mount podspec makes lives in a container's private mount namespace, so it disappears
 //! with the container's processes; nothing is mounted on the node's own mount table.
@@ -13,7 +20,11 @@ use std::path::{Path, PathBuf};
 
 use nix::sys::signal::Signal;
 
+use super::cgroup::{self, Cgroup};
 use super::process::{recorded, ProcessId};
+
+/// The file in a run's directory naming the root of its cgroups.
+const CGROUPS_FILE: &str = "cgroups.json";
 
 /// What a clean-up removed.
 #[derive(Debug, Default, Clone, PartialEq, Eq)]
@@ -37,16 +48,26 @@ pub struct RunDir {
 
 impl RunDir {
     pub fn create(state_dir: &Path, run_id: &str) -> std::io::Result<Self> {
-        let path = state_dir.join("runs").join(run_id);
-        fs::create_dir_all(path.join("procs"))?;
-        fs::create_dir_all(path.join("pods"))?;
+        let runs = state_dir.join("runs");
+        let path = runs.join(run_id);
         let me = ProcessId::of(std::process::id() as i32).ok_or_else(|| std::io::Error::other("cannot read own /proc entry"))?;
-        fs::write(path.join("owner"), me.encode())?;
+        let _lock = lock_runs(state_dir)?;
+        let new = runs.join(format!(".new-{}-{}-{run_id}", me.pid, me.start_time));
+        fs::create_dir_all(new.join("procs"))?;
+        fs::create_dir_all(new.join("pods"))?;
+        fs::write(new.join("owner"), me.encode())?;
+        fs::rename(&new, &path)?;
         Ok(Self { path })
     }
 
     pub fn procs(&self) -> PathBuf {
         self.path.join("procs")
+    }
+
+    /// Records the root of the run's cgroups, so that the run's end, or the clean-up of a
+    /// killed run, removes them (wherever the cleaning process itself runs).
+    pub fn record_cgroups(&self, cgroups: &Cgroup) -> std::io::Result<()> {
+        fs::write(self.path.join(CGROUPS_FILE), serde_json::to_vec(cgroups).map_err(std::io::Error::other)?)
     }
 
     pub fn pod_dir(&self, uid: &str) -> PathBuf {
@@ -64,11 +85,16 @@ impl RunDir {
 pub fn clean_stale(state_dir: &Path) -> std::io::Result<CleanReport> {
     let mut report = CleanReport::default();
     let runs = state_dir.join("runs");
+    if !runs.exists() {
+        return Ok(report);
+    }
+    let _lock = lock_runs(state_dir)?;
     let Ok(entries) = fs::read_dir(&runs) else { return Ok(report) };
     for entry in entries.filter_map(Result::ok) {
         let path = entry.path();
-        let owner = fs::read_to_string(path.join("owner")).ok().and_then(|t| ProcessId::decode(&t));
-        if owner.is_some_and(|o| o.is_alive()) {
+        // Only a directory whose owner is known, and proven gone, is removed.
+        let Some(owner) = owner_of(&path) else { continue };
+        if owner.is_alive() {
             continue;
         }
         let r = remove_run(&path)?;
@@ -79,23 +105,82 @@ pub fn clean_stale(state_dir: &Path) -> std::io::Result<CleanReport> {
     Ok(report)
 }
 
+/// The owner of a run directory: its `owner` file, or for a directory still being made
+/// (`.new-<pid>-<start time>-<run>`), its name.
+fn owner_of(path: &Path) -> Option<ProcessId> {
+    if let Some(owner) = fs::read_to_string(path.join("owner")).ok().and_then(|t| ProcessId::decode(&t)) {
+        return Some(owner);
+    }
+    let name = path.file_name()?.to_str()?.strip_prefix(".new-")?;
+    let mut parts = name.splitn(3, '-');
+    Some(ProcessId { pid: parts.next()?.parse().ok()?, start_time: parts.next()?.parse().ok()? })
+}
+
+/// The lock every creation of a run directory and every clean-up holds.
+fn lock_runs(state_dir: &Path) -> std::io::Result<nix::fcntl::Flock<fs::File>> {
+    fs::create_dir_all(state_dir.join("runs"))?;
+    let file = fs::OpenOptions::new().create(true).truncate(false).write(true).open(state_dir.join("runs.lock"))?;
+    nix::fcntl::Flock::lock(file, nix::fcntl::FlockArg::LockExclusive).map_err(|(_, e)| std::io::Error::from(e))
+}
+
 fn remove_run(path: &Path) -> std::io::Result<CleanReport> {
     let mut report = CleanReport { runs: vec![path.to_path_buf()], ..Default::default() };
-    for p in recorded(&path.join("procs")) {
+    let procs = recorded(&path.join("procs"));
+    // The PID namespaces of the run's containers: what was exec'd into a container lives there
+    // without a record, and dies with the namespace's first process.
+    let namespaces = container_pid_namespaces(&procs);
+    for p in &procs {
         if p.signal(Signal::SIGKILL) {
             report.processes += 1;
         }
     }
-    wait_gone(&recorded(&path.join("procs")));
+    wait_gone(&procs, &namespaces)?;
+    if let Some(cgroups) = fs::read(path.join(CGROUPS_FILE)).ok().and_then(|b| serde_json::from_slice::<Cgroup>(&b).ok()) {
+        cgroups.remove()?;
+        cgroup::remove_subtree_if_empty(&cgroups);
+    }
     report.mounts = unmount_under(path);
     fs::remove_dir_all(path).or_else(|e| if e.kind() == std::io::ErrorKind::NotFound { Ok(()) } else { Err(e) })?;
     Ok(report)
 }
 
-fn wait_gone(procs: &[ProcessId]) {
-    for _ in 0..200 {
-        if procs.iter().all(|p| !p.is_alive()) {
-            return;
+fn pid_namespace(pid: i32) -> Option<PathBuf> {
+    fs::read_link(format!("/proc/{pid}/ns/pid")).ok()
+}
+
+/// The PID namespaces of `procs` other than this process's own.
+fn container_pid_namespaces(procs: &[ProcessId]) -> Vec<PathBuf> {
+    let own = pid_namespace(std::process::id() as i32);
+    let mut found: Vec<PathBuf> = procs.iter().filter_map(|p| pid_namespace(p.pid)).filter(|ns| Some(ns) != own.as_ref()).collect();
+    found.sort();
+    found.dedup();
+    found
+}
+
+/// Processes (not zombies) in any of `namespaces`.
+fn members_of(namespaces: &[PathBuf]) -> Vec<i32> {
+    if namespaces.is_empty() {
+        return Vec::new();
+    }
+    let Ok(entries) = fs::read_dir("/proc") else { return Vec::new() };
+    entries
+        .filter_map(Result::ok)
+        .filter_map(|e| e.file_name().to_str()?.parse::<i32>().ok())
+        .filter(|&pid| pid_namespace(pid).is_some_and(|ns| namespaces.contains(&ns)) && ProcessId::of(pid).is_some())
+        .collect()
+}
+
+/// Returns once every process of the run is gone: those recorded, and every process in their
+/// containers' PID namespaces. Gives up, saying which remain, after 10 s.
+fn wait_gone(procs: &[ProcessId], namespaces: &[PathBuf]) -> std::io::Result<()> {
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    loop {
+        let alive: Vec<i32> = procs.iter().filter(|p| p.is_alive()).map(|p| p.pid).chain(members_of(namespaces)).collect();
+        if alive.is_empty() {
+            return Ok(());
+        }
+        if std::time::Instant::now() > deadline {
+            return Err(std::io::Error::other(format!("processes of the run still alive after 10 s: {alive:?}")));
         }
         std::thread::sleep(std::time::Duration::from_millis(5));
     }
@@ -146,6 +231,24 @@ mod tests {
         assert!(live.path.exists());
         live.remove().unwrap();
         assert!(!live.path.exists());
+        let _ = fs::remove_dir_all(&state);
+    }
+
+    #[test]
+    fn a_run_directory_without_a_known_owner_is_never_removed() {
+        // As a run that has made its directory but not yet written its owner looks.
+        let state = std::env::temp_dir().join(format!("podspec-state-test-owner-{}", std::process::id()));
+        let starting = state.join("runs/starting");
+        fs::create_dir_all(starting.join("procs")).unwrap();
+        let report = clean_stale(&state).unwrap();
+        assert!(report.is_empty(), "{report:?}");
+        assert!(starting.exists());
+        // One being made by a killed process (its name says who) is removed.
+        let me = ProcessId::of(std::process::id() as i32).unwrap();
+        let killed = state.join(format!("runs/.new-{}-{}-x", me.pid, me.start_time + 3));
+        fs::create_dir_all(killed.join("procs")).unwrap();
+        let report = clean_stale(&state).unwrap();
+        assert_eq!(report.runs, vec![killed.clone()]);
         let _ = fs::remove_dir_all(&state);
     }
 }

@@ -116,6 +116,12 @@ pub struct PodmanTarget {
 }
 
 impl PodmanTarget {
+    /// What the podman target can do, known without starting it (for `podspec list`): no API
+    /// server, no node access.
+    pub fn declared_capabilities() -> BTreeSet<Capability> {
+        BTreeSet::new()
+    }
+
     /// Checks podman, removes what killed runs left, and loads the fixture images.
     pub async fn start(paths: Paths) -> TargetResult<Self> {
         let podman = podman(&paths.state_dir)?;
@@ -136,7 +142,7 @@ impl PodmanTarget {
             .await
             .map_err(|e| TargetError::Other(format!("loading the fixture images into podman: {e}")))?;
         tracing::info!(%version, run = %run_id, "podman target ready");
-        Ok(Self { podman, version, capabilities: BTreeSet::new(), images, pods: Mutex::default(), run_id, owner })
+        Ok(Self { podman, version, capabilities: Self::declared_capabilities(), images, pods: Mutex::default(), run_id, owner })
     }
 
     /// podman's version (`podman version`).

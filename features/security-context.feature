@@ -1,0 +1,414 @@
+@security
+Feature: A pod's and a container's securityContext are applied, the container's winning
+  # "A security context defines privilege and access control settings for a Pod or Container.
+  # ... The security settings that you specify for a Container apply only to the individual
+  # Container, and they override settings made at the Pod level when there is overlap."
+  #   kubernetes.io/docs/tasks/configure-pod-container/security-context/
+  # The e2e tests mirrored: test/e2e/common/node/security_context.go,
+  # test/e2e/node/security_context.go, test/e2e/common/node/sysctl.go,
+  # test/e2e/common/storage/empty_dir.go.
+
+  # test/e2e/node/security_context.go: "should support pod.Spec.SecurityContext.RunAsUser And
+  # pod.Spec.SecurityContext.RunAsGroup [LinuxOnly]"
+  Scenario: runAsUser and runAsGroup set the container's uid and gid
+    Given a running pod "ids":
+      """
+      apiVersion: v1
+      kind: Pod
+      metadata:
+        name: ids
+      spec:
+        terminationGracePeriodSeconds: 0
+        securityContext:
+          runAsUser: 1001
+          runAsGroup: 2002
+        containers:
+        - name: app
+          image: busybox:1.36
+          command: ["sleep", "3600"]
+      """
+    Then running "id -u && id -g" in container "app" of pod "ids" prints:
+      """
+      1001
+      2002
+      """
+    And running "awk '/^Uid|^Gid/ {print $2}' /proc/1/status" in container "app" of pod "ids" prints:
+      """
+      1001
+      2002
+      """
+
+  # test/e2e/node/security_context.go: "should support pod.Spec.SecurityContext.RunAsUser
+  # [LinuxOnly]" (the gid is 0) and "should support container.SecurityContext.RunAsUser
+  # [LinuxOnly]" (the container's value wins).
+  Scenario: runAsUser alone runs with gid 0, and the container's runAsUser wins over the pod's
+    Given a running pod "uid":
+      """
+      apiVersion: v1
+      kind: Pod
+      metadata:
+        name: uid
+      spec:
+        terminationGracePeriodSeconds: 0
+        securityContext:
+          runAsUser: 1001
+        containers:
+        - name: pod-level
+          image: busybox:1.36
+          command: ["sleep", "3600"]
+        - name: own
+          image: busybox:1.36
+          command: ["sleep", "3600"]
+          securityContext:
+            runAsUser: 1002
+      """
+    Then running "id -u && id -g" in container "pod-level" of pod "uid" prints:
+      """
+      1001
+      0
+      """
+    And running "id -u" in container "own" of pod "uid" prints "1002"
+
+  # test/e2e/node/security_context.go: "should support pod.Spec.SecurityContext.SupplementalGroups
+  # [LinuxOnly]"
+  Scenario: supplementalGroups are among the container's groups
+    Given a running pod "groups":
+      """
+      apiVersion: v1
+      kind: Pod
+      metadata:
+        name: groups
+      spec:
+        terminationGracePeriodSeconds: 0
+        securityContext:
+          runAsUser: 1001
+          supplementalGroups: [1234, 5678]
+        containers:
+        - name: app
+          image: busybox:1.36
+          command: ["sleep", "3600"]
+      """
+    Then running "id -G" in container "app" of pod "groups" prints "0 1234 5678"
+
+  # test/e2e/common/storage/empty_dir.go: "new files should be created with FSGroup ownership
+  # when container is non-root"
+  Scenario: With fsGroup, files made in an emptyDir carry that group
+    Given a running pod "fsgroup":
+      """
+      apiVersion: v1
+      kind: Pod
+      metadata:
+        name: fsgroup
+      spec:
+        terminationGracePeriodSeconds: 0
+        securityContext:
+          runAsUser: 1001
+          fsGroup: 123
+        volumes:
+        - name: data
+          emptyDir: {}
+        containers:
+        - name: app
+          image: busybox:1.36
+          command: ["sleep", "3600"]
+          volumeMounts:
+          - name: data
+            mountPath: /data
+      """
+    Then running "touch /data/f && stat -c %g /data/f && id -G" in container "app" of pod "fsgroup" prints:
+      """
+      123
+      0 123
+      """
+
+  # test/e2e/common/node/security_context.go, "When creating a container with runAsNonRoot":
+  # "should not run without a specified user ID" (the image runs as root).
+  Scenario: runAsNonRoot with an image that runs as root does not start the container
+    Given a pod "nonroot":
+      """
+      apiVersion: v1
+      kind: Pod
+      metadata:
+        name: nonroot
+      spec:
+        terminationGracePeriodSeconds: 0
+        containers:
+        - name: app
+          image: busybox:1.36
+          command: ["sleep", "3600"]
+          securityContext:
+            runAsNonRoot: true
+      """
+    Then field "status.containerStatuses[name=app].state.waiting.reason" of pod "nonroot" is "CreateContainerConfigError"
+    And field "status.containerStatuses[name=app].state.waiting.message" of pod "nonroot" contains "container has runAsNonRoot and image will run as root (pod: "nonroot_{{namespace}}("
+    And field "status.containerStatuses[name=app].state.waiting.message" of pod "nonroot" contains ")", container: app)"
+
+  # The same Describe: "should not run with an explicit root user ID [LinuxOnly]", and "should run
+  # with an explicit non-root user ID [LinuxOnly]".
+  Scenario: runAsNonRoot refuses runAsUser 0 and runs a non-root user
+    Given a pod "rootuid":
+      """
+      apiVersion: v1
+      kind: Pod
+      metadata:
+        name: rootuid
+      spec:
+        terminationGracePeriodSeconds: 0
+        securityContext:
+          runAsNonRoot: true
+        containers:
+        - name: root
+          image: busybox:1.36
+          command: ["sleep", "3600"]
+          securityContext:
+            runAsUser: 0
+        - name: user
+          image: busybox:1.36
+          command: ["sleep", "3600"]
+          securityContext:
+            runAsUser: 1234
+      """
+    Then field "status.containerStatuses[name=root].state.waiting.reason" of pod "rootuid" is "CreateContainerConfigError"
+    And field "status.containerStatuses[name=root].state.waiting.message" of pod "rootuid" contains "container's runAsUser breaks non-root policy (pod: "rootuid_{{namespace}}("
+    And running "id -u" in container "user" of pod "rootuid" eventually prints "1234"
+
+  # test/e2e/common/node/security_context.go: "should run the container with readonly rootfs when
+  # readOnlyRootFilesystem=true [LinuxOnly] [NodeConformance]"; a volume stays writable.
+  Scenario: readOnlyRootFilesystem makes / read-only but not the volumes
+    Given a running pod "rofs":
+      """
+      apiVersion: v1
+      kind: Pod
+      metadata:
+        name: rofs
+      spec:
+        terminationGracePeriodSeconds: 0
+        volumes:
+        - name: scratch
+          emptyDir: {}
+        containers:
+        - name: app
+          image: busybox:1.36
+          command: ["sleep", "3600"]
+          securityContext:
+            readOnlyRootFilesystem: true
+          volumeMounts:
+          - name: scratch
+            mountPath: /scratch
+      """
+    Then running "touch /file" in container "app" of pod "rofs" fails with "Read-only file system"
+    And running "touch /scratch/file && echo ok" in container "app" of pod "rofs" prints "ok"
+
+  # test/e2e/common/node/security_context.go: "should run the container as unprivileged when
+  # false [LinuxOnly] [NodeConformance] [Conformance]" and "should run the container as
+  # privileged when true [LinuxOnly] [NodeFeature:HostAccess]"; the link is made in the pod's
+  # own network namespace. The privileged container adds a veth link, not a dummy one: kernels
+  # built without the dummy driver (as this project's CI machine) answer "Operation not
+  # supported" to any dummy link.
+  Scenario: Only a privileged container may add a network link
+    Given a running pod "links":
+      """
+      apiVersion: v1
+      kind: Pod
+      metadata:
+        name: links
+      spec:
+        terminationGracePeriodSeconds: 0
+        containers:
+        - name: unprivileged
+          image: busybox:1.36
+          command: ["sleep", "3600"]
+          securityContext:
+            privileged: false
+        - name: privileged
+          image: busybox:1.36
+          command: ["sleep", "3600"]
+          securityContext:
+            privileged: true
+      """
+    Then running "ip link add dummy0 type dummy" in container "unprivileged" of pod "links" fails with "Operation not permitted"
+    And running "ip link add v0 type veth && ip link show v0 | grep -c v0" in container "privileged" of pod "links" prints "1"
+    And running "ip link show v0 | grep -c v0" in container "unprivileged" of pod "links" prints "1"
+    And running "ip link add v1 type veth" in container "unprivileged" of pod "links" fails with "Operation not permitted"
+
+  # test/e2e/common/node/security_context.go, "when creating containers with
+  # AllowPrivilegeEscalation": "should not allow privilege escalation when false [LinuxOnly]
+  # [NodeConformance] [Conformance]" and "should allow privilege escalation when not explicitly
+  # set and uid != 0 [LinuxOnly] [NodeConformance]".
+  Scenario: allowPrivilegeEscalation false sets no_new_privs; by default it is not set
+    Given a running pod "nnp":
+      """
+      apiVersion: v1
+      kind: Pod
+      metadata:
+        name: nnp
+      spec:
+        terminationGracePeriodSeconds: 0
+        securityContext:
+          runAsUser: 1000
+        containers:
+        - name: denied
+          image: busybox:1.36
+          command: ["sleep", "3600"]
+          securityContext:
+            allowPrivilegeEscalation: false
+        - name: default
+          image: busybox:1.36
+          command: ["sleep", "3600"]
+      """
+    Then running "grep NoNewPrivs /proc/1/status | cut -f2" in container "denied" of pod "nnp" prints "1"
+    And running "grep NoNewPrivs /proc/self/status | cut -f2" in container "denied" of pod "nnp" prints "1"
+    And running "grep NoNewPrivs /proc/1/status | cut -f2" in container "default" of pod "nnp" prints "0"
+
+  # security-context/ "Set capabilities for a Container": added capabilities join the default
+  # set, dropped ones leave it; ALL drops every one.
+  Scenario: capabilities add and drop, with ALL
+    Given a running pod "capset":
+      """
+      apiVersion: v1
+      kind: Pod
+      metadata:
+        name: capset
+      spec:
+        terminationGracePeriodSeconds: 0
+        containers:
+        - name: added
+          image: busybox:1.36
+          command: ["sleep", "3600"]
+          securityContext:
+            capabilities:
+              add: ["NET_ADMIN", "SYS_TIME"]
+              drop: ["MKNOD"]
+        - name: none
+          image: busybox:1.36
+          command: ["sleep", "3600"]
+          securityContext:
+            capabilities:
+              drop: ["ALL"]
+        - name: only
+          image: busybox:1.36
+          command: ["sleep", "3600"]
+          securityContext:
+            capabilities:
+              drop: ["ALL"]
+              add: ["NET_BIND_SERVICE"]
+      """
+    # 00000000a80425fb + NET_ADMIN (bit 12) + SYS_TIME (bit 25) - MKNOD (bit 27)
+    Then running "grep CapEff /proc/1/status | cut -f2" in container "added" of pod "capset" prints "00000000a20435fb"
+    And running "grep -E '^Cap(Bnd|Prm|Eff)' /proc/1/status | cut -f2 | sort -u" in container "none" of pod "capset" prints "0000000000000000"
+    And running "grep CapEff /proc/1/status | cut -f2" in container "only" of pod "capset" prints "0000000000000400"
+    And running "chown 1 /tmp" in container "none" of pod "capset" fails with "Operation not permitted"
+
+  # test/e2e/common/node/sysctl.go: "should support sysctls [MinimumKubeletVersion:1.21]
+  # [Environment:NotInUserNS] [Conformance]"; a net.* sysctl applies in the pod's network
+  # namespace only.
+  Scenario: Safe sysctls are applied in the pod's namespaces
+    Given a running pod "sysctls":
+      """
+      apiVersion: v1
+      kind: Pod
+      metadata:
+        name: sysctls
+      spec:
+        terminationGracePeriodSeconds: 0
+        securityContext:
+          sysctls:
+          - name: kernel.shm_rmid_forced
+            value: "1"
+          - name: net.ipv4.ip_unprivileged_port_start
+            value: "1000"
+        containers:
+        - name: app
+          image: busybox:1.36
+          command: ["sleep", "3600"]
+      """
+    And a running pod "plain":
+      """
+      apiVersion: v1
+      kind: Pod
+      metadata:
+        name: plain
+      spec:
+        terminationGracePeriodSeconds: 0
+        containers:
+        - name: app
+          image: busybox:1.36
+          command: ["sleep", "3600"]
+      """
+    Then running "sysctl kernel.shm_rmid_forced net.ipv4.ip_unprivileged_port_start" in container "app" of pod "sysctls" prints:
+      """
+      kernel.shm_rmid_forced = 1
+      net.ipv4.ip_unprivileged_port_start = 1000
+      """
+    And running "cat /proc/sys/kernel/shm_rmid_forced /proc/sys/net/ipv4/ip_unprivileged_port_start" in container "app" of pod "plain" prints:
+      """
+      0
+      1024
+      """
+
+  # test/e2e/common/node/sysctl.go: "should not launch unsafe, but not explicitly enabled sysctls
+  # on the node [MinimumKubeletVersion:1.21]": the kubelet rejects the pod.
+  Scenario: An unsafe sysctl fails the pod with reason SysctlForbidden
+    Given a pod "unsafe":
+      """
+      apiVersion: v1
+      kind: Pod
+      metadata:
+        name: unsafe
+      spec:
+        terminationGracePeriodSeconds: 0
+        securityContext:
+          sysctls:
+          - name: kernel.msgmax
+            value: "10000000000"
+        containers:
+        - name: app
+          image: busybox:1.36
+          command: ["sleep", "3600"]
+      """
+    Then pod "unsafe" is in phase "Failed"
+    And field "status.reason" of pod "unsafe" is "SysctlForbidden"
+    And field "status.message" of pod "unsafe" is "Pod was rejected: forbidden sysctl: "kernel.msgmax" not allowlisted"
+
+  # security-context/: "procMount ... Default uses the container runtime defaults for readonly
+  # paths and masked paths for /proc."
+  Scenario: procMount Default gives the masked /proc
+    Given a running pod "procmount":
+      """
+      apiVersion: v1
+      kind: Pod
+      metadata:
+        name: procmount
+      spec:
+        terminationGracePeriodSeconds: 0
+        containers:
+        - name: app
+          image: busybox:1.36
+          command: ["sleep", "3600"]
+          securityContext:
+            procMount: Default
+      """
+    Then running "cat /proc/keys /proc/timer_list | wc -c" in container "app" of pod "procmount" prints "0"
+    And running "echo 1 > /proc/sys/kernel/shm_rmid_forced" in container "app" of pod "procmount" fails with "Read-only file system"
+
+  # test/e2e/node/security_context.go: "should support seccomp unconfined on the container
+  # [LinuxOnly]" (Seccomp: 0). RuntimeDefault is refused: the reference runtime loads no
+  # seccomp filter.
+  Scenario: seccompProfile Unconfined runs without a seccomp filter
+    Given a running pod "seccomp":
+      """
+      apiVersion: v1
+      kind: Pod
+      metadata:
+        name: seccomp
+      spec:
+        terminationGracePeriodSeconds: 0
+        containers:
+        - name: app
+          image: busybox:1.36
+          command: ["sleep", "3600"]
+          securityContext:
+            seccompProfile:
+              type: Unconfined
+      """
+    Then running "grep '^Seccomp:' /proc/1/status | cut -f2" in container "app" of pod "seccomp" prints "0"

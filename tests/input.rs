@@ -1,0 +1,156 @@
+//! Bad input gets a clear, early answer: empty runs, the report directory, fixture names,
+//! feature files that are not files, Gherkin errors at the right line, control characters;
+//! and the selection flags (`--name`, `--fail-fast`, `podspec list`).
+
+mod support;
+
+use std::fs;
+
+use predicates::prelude::*;
+use support::Scratch;
+
+const TWO_SCENARIOS: &str = r#"Feature: Hostname
+  @fast
+  Scenario: The hostname is the pod name
+    Given a running pod from fixture "two-containers.yaml"
+    Then running "hostname" in container "a" of pod "two-containers" prints "two-containers"
+
+  @node-access
+  Scenario: Needs the node
+    Given a running pod from fixture "shared-emptydir.yaml"
+    Then volume "data" of pod "shared-emptydir" exists on the node
+"#;
+
+#[test]
+fn a_run_that_selects_no_scenario_exits_2_unless_allowed() {
+    let s = Scratch::new();
+    s.feature("hostname.feature", TWO_SCENARIOS);
+    s.run()
+        .args(["--tags", "@nothing"])
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains("the run selects no scenario: --tags \"@nothing\" select none of the 2 scenarios"));
+    s.run().args(["--tags", "@nothing", "--allow-empty"]).assert().code(0);
+    let e = Scratch::new();
+    e.feature("none.feature", "Feature: Nothing here\n");
+    e.run().assert().code(2).stderr(predicate::str::contains("have no scenarios"));
+    let o = Scratch::new();
+    o.feature("outline.feature", "Feature: O\n  Scenario Outline: o <x>\n    Given a running pod from fixture \"two-containers.yaml\"\n");
+    o.run().assert().code(2).stderr(predicate::str::contains("features/outline.feature:2: Scenario Outline \"o <x>\" has no Examples"));
+}
+
+#[test]
+fn a_report_directory_that_cannot_be_one_is_refused_before_anything_runs() {
+    let s = Scratch::new();
+    s.feature("hostname.feature", TWO_SCENARIOS);
+    fs::write(s.path().join("afile"), "").unwrap();
+    for dir in ["afile", "afile/under"] {
+        let out = s.podspec().args(["run", "--report-dir", dir]).assert().code(2).get_output().stderr.clone();
+        let text = String::from_utf8_lossy(&out);
+        assert!(text.contains("afile is not a directory"), "{text}");
+        assert!(!text.contains("running"), "something ran: {text}");
+        assert_eq!(text.matches("not a directory").count(), 1, "the message repeats itself: {text}");
+    }
+}
+
+#[test]
+fn fixture_names_outside_fixtures_pods_are_refused_without_being_opened() {
+    let s = Scratch::new();
+    for name in ["../../../../../../etc/passwd", "/etc/shadow"] {
+        s.feature("bad.feature", &format!("Feature: F\n  Scenario: s\n    Given a pod from fixture \"{name}\"\n"));
+        let out = s.run().assert().code(2).get_output().stderr.clone();
+        let text = String::from_utf8_lossy(&out);
+        assert!(text.contains("features/bad.feature:3: fixture") && text.contains("fixture names stay inside it"), "{text}");
+        assert!(!text.contains("root"), "the file's content leaked: {text}");
+    }
+}
+
+#[test]
+fn a_fifo_named_feature_is_refused_and_a_symlink_loop_runs_each_file_once() {
+    let s = Scratch::new();
+    s.feature("hostname.feature", TWO_SCENARIOS);
+    let fifo = s.path().join("features/pipe.feature");
+    nix::unistd::mkfifo(&fifo, nix::sys::stat::Mode::from_bits_truncate(0o644)).unwrap();
+    s.run().assert().code(2).stderr(predicate::str::contains("features/pipe.feature: not a regular file (a FIFO); refused"));
+    fs::remove_file(&fifo).unwrap();
+    std::os::unix::fs::symlink("..", s.path().join("features/loop")).unwrap();
+    s.run().args(["--tags", "@fast"]).assert().code(0).stderr(predicate::str::contains("1 passed, 0 failed, 0 skipped"));
+}
+
+#[test]
+fn gherkin_errors_name_the_right_line_and_every_file_is_still_checked() {
+    let s = Scratch::new();
+    s.feature(
+        "syntax.feature",
+        "Feature: X\n  Scenario: a\n    Given a running pod from fixture \"two-containers.yaml\"\n  Scenarioo: b\n    Given x\n",
+    );
+    s.feature("empty.feature", "");
+    s.feature("doc.feature", "Feature: D\n  Scenario: d\n    Given a pod:\n      \"\"\"\n      apiVersion: v1\n");
+    s.feature("unknown.feature", "Feature: U\n  Scenario: u\n    Given no such step\n");
+    let out = s.run().assert().code(2).get_output().stderr.clone();
+    let text = String::from_utf8_lossy(&out);
+    assert!(text.contains("features/syntax.feature:4: Gherkin syntax error: `Scenarioo: b` is not a Gherkin line"), "{text}");
+    assert!(text.contains("features/empty.feature: the feature file is empty"), "{text}");
+    assert!(text.contains("features/doc.feature:4: docstring opened with \"\"\" is never closed"), "{text}");
+    assert!(text.contains("features/unknown.feature:3: unknown step"), "the other files were not checked: {text}");
+}
+
+#[test]
+fn control_characters_in_names_never_reach_the_terminal() {
+    let s = Scratch::new();
+    s.feature(
+        "esc.feature",
+        "Feature: E\n  Scenario: red \u{1b}[31mname\u{7}\r\n    Given a running pod from fixture \"two-containers.yaml\"\n    Then running \"hostname\" in container \"a\" of pod \"two-containers\" prints \"two-containers\"\n",
+    );
+    let out = s.run().assert().code(0).get_output().stderr.clone();
+    let text = String::from_utf8_lossy(&out);
+    assert!(!text.contains('\u{1b}') && !text.contains('\u{7}'), "{text:?}");
+    assert!(text.contains("red \\u{1b}[31mname\\u{7}"), "{text}");
+}
+
+#[test]
+fn name_selects_scenarios_by_regular_expression() {
+    let s = Scratch::new();
+    s.feature("hostname.feature", TWO_SCENARIOS);
+    s.run().args(["--name", "^The host"]).assert().code(0).stderr(predicate::str::contains("1 passed, 0 failed, 0 skipped"));
+    s.run().args(["--name", "("]).assert().code(2).stderr(predicate::str::contains("--name \"(\""));
+}
+
+#[test]
+fn fail_fast_stops_at_the_first_failure_and_still_writes_the_reports() {
+    let s = Scratch::new();
+    s.feature(
+        "ff.feature",
+        r#"Feature: FF
+  Scenario: Fails
+    Given a running pod from fixture "two-containers.yaml"
+    Then running "hostname" in container "a" of pod "two-containers" prints "not this"
+
+  Scenario: Would run later
+    Given a running pod from fixture "shared-emptydir.yaml"
+    Then running "sleep 20" in container "writer" of pod "shared-emptydir" succeeds
+"#,
+    );
+    let started = std::time::Instant::now();
+    s.run().args(["--fail-fast", "--concurrency", "1"]).assert().code(1).stderr(predicate::str::contains("stopped by --fail-fast"));
+    assert!(started.elapsed() < std::time::Duration::from_secs(15), "the run went on after the failure");
+    let json: serde_json::Value = serde_json::from_str(&fs::read_to_string(s.path().join("out/report.json")).unwrap()).unwrap();
+    assert_eq!(json["scenarios"][0]["status"], "failed");
+    assert_eq!(json["scenarios"][1]["status"], "skipped");
+    assert_eq!(json["scenarios"][1]["reason"], "not run: --fail-fast stopped the run at the first failure");
+    s.assert_clean();
+}
+
+#[test]
+fn list_prints_the_selected_scenarios_and_what_the_target_would_do_without_running_anything() {
+    let s = Scratch::new();
+    s.feature("hostname.feature", TWO_SCENARIOS);
+    let out = s.podspec().args(["list", "--target", "podman"]).assert().code(0).get_output().stdout.clone();
+    let text = String::from_utf8_lossy(&out);
+    assert!(text.contains("features/hostname.feature:3\tThe hostname is the pod name\t@fast\trun"), "{text}");
+    assert!(text.contains("features/hostname.feature:8\tNeeds the node\t@node-access\tskip: target podman has no access"), "{text}");
+    let out = s.podspec().args(["list", "--name", "Needs"]).assert().code(0).get_output().stdout.clone();
+    assert_eq!(String::from_utf8_lossy(&out).lines().count(), 1);
+    assert!(String::from_utf8_lossy(&out).ends_with("\trun\n"));
+    assert!(!s.state().exists(), "list started something");
+}

@@ -1,0 +1,257 @@
+//! Runs that never interfere with each other, never report what did not happen, and survive
+//! signals: several runs at once, different agent builds side by side, low open-file limits,
+//! SIGINT and SIGTERM.
+
+mod support;
+
+use std::fs;
+use std::process::Stdio;
+use std::time::{Duration, Instant};
+
+use support::{processes_mentioning, Scratch};
+
+const HOSTNAME_FEATURE: &str = r#"Feature: Hostname
+  Scenario: The hostname is the pod name
+    Given a running pod from fixture "two-containers.yaml"
+    Then running "hostname" in container "a" of pod "two-containers" prints "two-containers"
+"#;
+
+/// Waits until `n` container processes of runs under the scratch state directory run.
+fn wait_for_containers(s: &Scratch, n: usize) {
+    let runs = format!("{}/runs", s.state().display());
+    let deadline = Instant::now() + Duration::from_secs(90);
+    while processes_mentioning(&runs).iter().filter(|(_, c)| c.contains("podspec-shim run")).count() < n {
+        assert!(Instant::now() < deadline, "the pod never started");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
+/// A run whose podspec-agent differs (another build) builds its own image; the image under the
+/// other run's containers stays as it is, so both pass.
+#[test]
+fn two_runs_with_different_agent_builds_side_by_side_both_pass() {
+    let s = Scratch::new();
+    let agent = env!("CARGO_BIN_EXE_podspec-agent");
+    let (a, b) = (s.path().join("agent-a"), s.path().join("agent-b"));
+    fs::copy(agent, &a).unwrap();
+    let mut other = fs::read(agent).unwrap();
+    other.extend_from_slice(b"\0another build");
+    fs::write(&b, other).unwrap();
+    fs::set_permissions(&b, fs::metadata(&a).unwrap().permissions()).unwrap();
+    let data = s.path().join("data");
+    s.feature(
+        "long.feature",
+        r#"Feature: Long
+  Scenario: Execs before and after another run builds its image
+    Given a running pod from fixture "two-containers.yaml"
+    Then running "sleep 5" in container "a" of pod "two-containers" succeeds
+    And running "echo still here" in container "b" of pod "two-containers" prints "still here"
+"#,
+    );
+    fs::create_dir_all(s.path().join("other")).unwrap();
+    fs::write(s.path().join("other/hostname.feature"), HOSTNAME_FEATURE).unwrap();
+    let mut first = s
+        .spawn_run(&["--report-dir", "out-a", "--features", "features/long.feature"])
+        .env("PODSPEC_AGENT", &a)
+        .env("PODSPEC_DATA_DIR", &data)
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    wait_for_containers(&s, 2);
+    let second = s
+        .spawn_run(&["--report-dir", "out-b", "--features", "other"])
+        .env("PODSPEC_AGENT", &b)
+        .env("PODSPEC_DATA_DIR", &data)
+        .output()
+        .unwrap();
+    assert!(second.status.success(), "the second run failed: {}", String::from_utf8_lossy(&second.stderr));
+    let first_err = {
+        let mut text = String::new();
+        std::io::Read::read_to_string(first.stderr.as_mut().unwrap(), &mut text).unwrap();
+        text
+    };
+    let status = first.wait().unwrap();
+    assert!(status.success(), "the first run failed: {first_err}");
+    // Both builds are in the store, each in a directory of its own; once neither run uses the
+    // superseded one... each run's end removes what it no longer needs, so at most both remain.
+    let images: Vec<_> = fs::read_dir(data.join("images")).unwrap().filter_map(Result::ok).map(|e| e.file_name()).collect();
+    assert!(images.iter().filter(|n| n.to_string_lossy().contains('@')).count() >= 1, "{images:?}");
+    s.assert_clean();
+}
+
+/// Six runs started at once in one state directory: none removes another's state.
+#[test]
+fn six_runs_started_at_once_all_pass() {
+    let s = Scratch::new();
+    s.feature("hostname.feature", HOSTNAME_FEATURE);
+    let children: Vec<_> = (0..6)
+        .map(|i| s.spawn_run(&["--report-dir", &format!("out-{i}")]).stdout(Stdio::null()).stderr(Stdio::piped()).spawn().unwrap())
+        .collect();
+    let mut failures = Vec::new();
+    for (i, c) in children.into_iter().enumerate() {
+        let out = c.wait_with_output().unwrap();
+        if !out.status.success() {
+            failures.push(format!("run {i}: {}: {}", out.status, String::from_utf8_lossy(&out.stderr)));
+        }
+    }
+    assert!(failures.is_empty(), "{}", failures.join("\n"));
+    s.assert_clean();
+}
+
+/// Sets the open-file limit of the child to `soft` (and `hard`) before it runs.
+fn with_nofile(cmd: &mut std::process::Command, soft: u64, hard: u64) {
+    use std::os::unix::process::CommandExt as _;
+    // SAFETY: setrlimit is async-signal-safe; nothing else runs between fork and exec.
+    unsafe {
+        cmd.pre_exec(move || {
+            let lim = libc::rlimit { rlim_cur: soft, rlim_max: hard };
+            if libc::setrlimit(libc::RLIMIT_NOFILE, &lim) != 0 {
+                return Err(std::io::Error::last_os_error());
+            }
+            Ok(())
+        });
+    }
+}
+
+fn many_pods_feature(n: usize) -> String {
+    let mut text = String::from("Feature: Many pods\n");
+    for i in 0..n {
+        text.push_str(&format!(
+            "  Scenario: Pod {i}\n    Given a running pod from fixture \"two-containers.yaml\"\n    Then running \"echo {i}\" in container \"b\" of pod \"two-containers\" prints \"{i}\"\n"
+        ));
+    }
+    text
+}
+
+/// Under a low soft limit of open files (Debian's default is 1024), podspec raises it to the
+/// hard limit at start, as container runtimes do, and every pod starts.
+#[test]
+fn a_low_soft_open_file_limit_is_raised_and_every_pod_starts() {
+    let s = Scratch::new();
+    s.feature("many.feature", &many_pods_feature(8));
+    let mut cmd = s.spawn_run(&["--report-dir", "out", "--concurrency", "8"]);
+    with_nofile(&mut cmd, 40, 4096);
+    let out = cmd.output().unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    s.assert_clean();
+}
+
+fn signal(child: &std::process::Child, sig: libc::c_int) {
+    // SAFETY: kill(2) on the PID of a child this test started and has not reaped.
+    assert_eq!(unsafe { libc::kill(child.id() as i32, sig) }, 0);
+}
+
+fn read_json(path: &std::path::Path) -> serde_json::Value {
+    serde_json::from_str(&fs::read_to_string(path).unwrap_or_else(|e| panic!("{}: {e}", path.display()))).unwrap()
+}
+
+/// SIGTERM in the middle of a run: what finished is reported as it ended, the rest as not run
+/// because the run was interrupted, the summary says so, and the earlier run's reports are gone.
+#[test]
+fn a_signal_writes_the_reports_of_what_finished_and_marks_the_rest_not_run() {
+    for (sig, name) in [(libc::SIGTERM, "SIGTERM"), (libc::SIGINT, "SIGINT")] {
+        let s = Scratch::new();
+        s.feature(
+            "two.feature",
+            r#"Feature: Two
+  Scenario: Quick
+    Given a running pod from fixture "two-containers.yaml"
+    Then running "echo quick" in container "a" of pod "two-containers" prints "quick"
+
+  Scenario: Slow
+    Given a running pod from fixture "shared-emptydir.yaml"
+    Then running "sleep 60" in container "writer" of pod "shared-emptydir" succeeds
+"#,
+        );
+        // An earlier run's passing reports.
+        fs::create_dir_all(s.path().join("out")).unwrap();
+        fs::write(s.path().join("out/report.json"), r#"{"stale": true}"#).unwrap();
+        fs::write(s.path().join("out/junit.xml"), "<testsuites/>").unwrap();
+        let child =
+            s.spawn_run(&["--report-dir", "out", "--concurrency", "1"]).stdout(Stdio::null()).stderr(Stdio::piped()).spawn().unwrap();
+        // The slow scenario runs once the shared-emptydir pod's containers run.
+        let runs = format!("{}/runs", s.state().display());
+        let deadline = Instant::now() + Duration::from_secs(90);
+        while !processes_mentioning(&runs).iter().any(|(_, c)| c.contains("podspec-shim run") && c.contains("writer")) {
+            assert!(Instant::now() < deadline, "the slow scenario never started");
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        std::thread::sleep(Duration::from_millis(500));
+        signal(&child, sig);
+        let out = child.wait_with_output().unwrap();
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(130), "{stderr}");
+        assert!(stderr.contains(&format!("interrupted by {name}: 1 scenario(s) not run")), "{stderr}");
+        let json = read_json(&s.path().join("out/report.json"));
+        assert_eq!(json["interrupted"], format!("interrupted by {name}"), "{json}");
+        assert_eq!(json["scenarios"][0]["status"], "passed", "{json}");
+        assert_eq!(json["scenarios"][1]["status"], "skipped", "{json}");
+        assert_eq!(json["scenarios"][1]["reason"], format!("not run: the run was interrupted ({name})"), "{json}");
+        let junit = fs::read_to_string(s.path().join("out/junit.xml")).unwrap();
+        assert!(junit.contains("not run: the run was interrupted"), "{junit}");
+        let md = fs::read_to_string(s.path().join("out/report.md")).unwrap();
+        assert!(md.contains("**INTERRUPTED:**"), "{md}");
+        s.assert_clean();
+    }
+}
+
+/// A run that stops at an input error leaves no earlier run's reports for CI to read.
+#[test]
+fn an_earlier_runs_reports_never_stay_in_the_report_directory() {
+    let s = Scratch::new();
+    s.feature("bad.feature", "Feature: Bad\n  Scenario: x\n    Given no such step at all\n");
+    fs::create_dir_all(s.path().join("out")).unwrap();
+    for f in ["report.json", "junit.xml", "report.md"] {
+        fs::write(s.path().join("out").join(f), "from an earlier run").unwrap();
+    }
+    s.run().assert().code(2);
+    for f in ["report.json", "junit.xml", "report.md"] {
+        assert!(!s.path().join("out").join(f).exists(), "{f} of an earlier run is still there");
+    }
+}
+
+/// A signal in the first milliseconds of a run leaves no state behind.
+#[test]
+fn a_signal_at_start_leaves_no_state_behind() {
+    let s = Scratch::new();
+    s.feature("hostname.feature", HOSTNAME_FEATURE);
+    for i in 0..12u64 {
+        let child = s.spawn_run(&["--report-dir", "out"]).stdout(Stdio::null()).stderr(Stdio::null()).spawn().unwrap();
+        std::thread::sleep(Duration::from_millis(2 * i));
+        signal(&child, libc::SIGTERM);
+        let mut child = child;
+        child.wait().unwrap();
+        s.assert_clean();
+    }
+}
+
+/// After a run is killed, `podspec clean` returns only once every process of the run is gone,
+/// including what was exec'd into its containers; a killed image build's `.build-*` goes too.
+#[test]
+fn clean_returns_once_every_process_of_a_killed_run_is_gone() {
+    let s = Scratch::new();
+    let marker = format!("marker{}", std::process::id());
+    s.feature(
+        "slow.feature",
+        &format!(
+            "Feature: Slow\n  Scenario: Holds a pod\n    Given a running pod from fixture \"shared-emptydir.yaml\"\n    Then running \"sleep 30; echo {marker}\" in container \"writer\" of pod \"shared-emptydir\" succeeds\n"
+        ),
+    );
+    let data = s.path().join("data");
+    let mut child =
+        s.spawn_run(&["--report-dir", "out"]).env("PODSPEC_DATA_DIR", &data).stdout(Stdio::null()).stderr(Stdio::null()).spawn().unwrap();
+    let deadline = Instant::now() + Duration::from_secs(90);
+    while processes_mentioning(&marker).is_empty() {
+        assert!(Instant::now() < deadline, "the exec never started");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    child.kill().unwrap();
+    child.wait().unwrap();
+    // What a build killed half-way leaves.
+    fs::create_dir_all(data.join("images/.build-podspec_busybox-999999/rootfs/bin")).unwrap();
+    s.podspec().arg("clean").env("PODSPEC_DATA_DIR", &data).assert().code(0);
+    let left = processes_mentioning(&marker);
+    assert!(left.is_empty(), "processes outlived clean: {left:?}");
+    assert!(!data.join("images/.build-podspec_busybox-999999").exists(), "the killed build's directory is still there");
+    s.assert_clean();
+}
