@@ -8,6 +8,7 @@ pub mod defaults;
 pub mod labels;
 pub mod qos;
 pub mod quantity;
+pub mod selector;
 pub mod store;
 pub mod strategy;
 pub mod update;

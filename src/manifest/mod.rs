@@ -124,6 +124,14 @@ fn line_of_key(text: &str, key: &str) -> Option<usize> {
         .map(|i| i + 1)
 }
 
+/// The fields of `original` that deserializing into the typed object `typed` dropped, as
+/// dotted paths.
+pub fn unknown_fields_of(original: &serde_json::Value, typed: &serde_json::Value) -> Vec<String> {
+    let mut out = Vec::new();
+    unknown_fields(original, typed, "", &mut out);
+    out
+}
+
 /// Fields of `original` the typed form does not have. An empty value (`{}`, `[]`) that the
 /// typed form leaves out is unknown only if the Pod schema ignores it: the probe puts `true`
 /// there, which a known (map or list) field refuses, and an unknown one is ignored.

@@ -1,0 +1,31 @@
+//! The official Kubernetes Python client (`kubernetes`, from PyPI or Debian's
+//! python3-kubernetes) against `podspec serve`: tests/python/client_check.py creates, lists,
+//! watches, execs into (its stream module, WebSocket v4) and deletes a pod. Needs root and the
+//! client; without either, the test says so and skips.
+
+use std::process::Command;
+
+mod common;
+
+#[test]
+fn python_client_against_podspec_serve() {
+    if !nix::unistd::geteuid().is_root() {
+        eprintln!("skipped: podspec serve runs the reference node, which needs root");
+        return;
+    }
+    // The PATH's python, or Debian's (python3-kubernetes), whichever has the client.
+    let python = ["python3", "/usr/bin/python3"].into_iter().find(|p| {
+        Command::new(p).args(["-c", "import kubernetes"]).stderr(std::process::Stdio::null()).status().is_ok_and(|s| s.success())
+    });
+    let Some(python) = python else {
+        eprintln!("skipped: the Python client is not installed (pip install kubernetes, or apt-get install python3-kubernetes)");
+        return;
+    };
+    let serve = common::Serve::start();
+    let script = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/python/client_check.py");
+    let out = Command::new(python).arg(script).arg(&serve.kubeconfig).output().expect("run python3");
+    let text = format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
+    println!("{text}");
+    assert!(out.status.success(), "the Python client's checks failed:\n{text}");
+    assert!(serve.stop().success());
+}
