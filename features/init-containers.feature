@@ -204,7 +204,7 @@ Feature: Init containers run one at a time, in order, before the app containers;
         - name: helper
           image: busybox:1.36
           restartPolicy: Always
-          command: ["sleep", "3600"]
+          command: ["podspec-agent", "main"]
         containers:
         - name: app
           image: busybox:1.36

@@ -88,12 +88,54 @@ enum TargetKind {
     Reference,
     /// podman: each pod run with `podman kube play` from the scenario's manifest.
     Podman,
+    /// A Kubernetes cluster, through its API (kubeconfig, --context, or in-cluster).
+    Kube,
+}
+
+/// How to reach a cluster and which images to send it (`--target kube`).
+#[derive(clap::Args, Clone, Default)]
+struct ClusterArgs {
+    /// The kubeconfig to use [default: $KUBECONFIG, else ~/.kube/config, else the in-cluster config].
+    #[arg(long, value_name = "FILE")]
+    kubeconfig: Option<PathBuf>,
+    /// The kubeconfig context to use [default: its current context].
+    #[arg(long, value_name = "NAME")]
+    context: Option<String>,
+    /// Images to send instead of the fixtures' references: lines of `REFERENCE=IMAGE`
+    /// (`busybox:1.36=registry.example/podspec/busybox@sha256:...`).
+    #[arg(long, value_name = "FILE")]
+    image_map: Option<PathBuf>,
+    /// A registry prefix for every image the map does not name (`PREFIX/busybox:1.36`).
+    #[arg(long, value_name = "PREFIX")]
+    image_registry: Option<String>,
+}
+
+impl ClusterArgs {
+    fn connect(&self) -> podspec::targets::kube::connect::ConnectOptions {
+        podspec::targets::kube::connect::ConnectOptions { kubeconfig: self.kubeconfig.clone(), context: self.context.clone() }
+    }
+
+    fn options(&self) -> anyhow::Result<podspec::targets::kube::KubeOptions> {
+        let images = match &self.image_map {
+            Some(path) => podspec::targets::kube::images::ImageMapping::read(path, self.image_registry.clone())?,
+            None => podspec::targets::kube::images::ImageMapping::new(Default::default(), self.image_registry.clone()),
+        };
+        Ok(podspec::targets::kube::KubeOptions { connect: self.connect(), images })
+    }
 }
 
 #[derive(clap::Args)]
 struct CleanArgs {
     #[arg(long, value_enum, default_value = "reference")]
     target: TargetKind,
+    /// With --target kube: every podspec namespace, not only those of runs whose owner is gone.
+    #[arg(long)]
+    all: bool,
+    /// With --all: do not ask for confirmation.
+    #[arg(long)]
+    yes: bool,
+    #[command(flatten)]
+    cluster: ClusterArgs,
 }
 
 #[derive(clap::Args)]
@@ -123,6 +165,8 @@ struct RunArgs {
     /// run's state directory, removed after the run). The node runs the manifests found there.
     #[arg(long, value_name = "DIR")]
     static_pod_dir: Option<PathBuf>,
+    #[command(flatten)]
+    cluster: ClusterArgs,
 }
 
 #[derive(clap::Args)]
@@ -134,11 +178,13 @@ struct BenchArgs {
     /// How many two-container pods to start and delete.
     #[arg(long, default_value_t = 100)]
     pods: usize,
+    #[command(flatten)]
+    cluster: ClusterArgs,
 }
 
 fn main() -> ExitCode {
     tracing_subscriber::fmt()
-        .with_env_filter(tracing_subscriber::EnvFilter::try_from_env("PODSPEC_LOG").unwrap_or_else(|_| "warn".into()))
+        .with_env_filter(tracing_subscriber::EnvFilter::try_from_env("PODSPEC_LOG").unwrap_or_else(|_| "warn,kube_client::client::builder=off".into()))
         .with_writer(std::io::stderr)
         .init();
     let cli = Cli::parse();
@@ -165,6 +211,7 @@ async fn dispatch(command: Command) -> anyhow::Result<ExitCode> {
         Command::Clean(args) => match args.target {
             TargetKind::Reference => clean(),
             TargetKind::Podman => clean_podman().await,
+            TargetKind::Kube => clean_kube(&args).await,
         },
         Command::Bench(args) => bench(args).await,
         Command::Images { command } => {
@@ -205,7 +252,7 @@ async fn dispatch(command: Command) -> anyhow::Result<ExitCode> {
     }
 }
 
-async fn start_target(kind: TargetKind, static_pod_dir: Option<PathBuf>) -> anyhow::Result<Arc<dyn Target>> {
+async fn start_target(kind: TargetKind, static_pod_dir: Option<PathBuf>, cluster: &ClusterArgs) -> anyhow::Result<Arc<dyn Target>> {
     match kind {
         TargetKind::Reference => {
             let paths = Paths::from_env()?;
@@ -218,7 +265,16 @@ async fn start_target(kind: TargetKind, static_pod_dir: Option<PathBuf>) -> anyh
             eprintln!("podspec: target podman {}", target.version());
             Ok(Arc::new(target))
         }
+        TargetKind::Kube => Ok(Arc::new(start_kube(cluster).await?)),
     }
+}
+
+/// Connects to the cluster and says what it found before anything runs.
+async fn start_kube(cluster: &ClusterArgs) -> anyhow::Result<podspec::targets::KubeTarget> {
+    let target = podspec::targets::KubeTarget::start(cluster.options()?).await?;
+    eprint!("podspec: {}", target.server_info());
+    eprintln!("podspec: run {} (node access: {})", target.run_id(), target.node_access_note());
+    Ok(target)
 }
 
 /// Measures each target in turn (reference first, as the baseline) and prints them side by side.
@@ -231,7 +287,7 @@ async fn bench(args: BenchArgs) -> anyhow::Result<ExitCode> {
     let several = kinds.len() > 1;
     let mut reports = Vec::new();
     for kind in kinds {
-        let target = start_target(kind, None).await?;
+        let target = start_target(kind, None, &args.cluster).await?;
         let result = podspec::bench::run(target.as_ref(), args.pods).await;
         target.shutdown().await.context("shutting the target down")?;
         let report = result.with_context(|| format!("measuring target {}", target.name()))?;
@@ -262,7 +318,7 @@ async fn run(args: RunArgs) -> anyhow::Result<ExitCode> {
     if args.static_pod_dir.is_some() && !matches!(args.target, TargetKind::Reference) {
         anyhow::bail!("--static-pod-dir sets the reference node's manifest directory; the chosen target has none");
     }
-    let target = start_target(args.target, args.static_pod_dir.clone()).await?;
+    let target = start_target(args.target, args.static_pod_dir.clone(), &args.cluster).await?;
     let outcome = tokio::select! {
         r = runner::run(&options, target.clone()) => Some(r),
         _ = interrupted() => None,
@@ -312,6 +368,33 @@ async fn interrupted() {
         _ = term.recv() => {}
         _ = int.recv() => {}
     }
+}
+
+/// `podspec clean --target kube [--all [--yes]]`.
+async fn clean_kube(args: &CleanArgs) -> anyhow::Result<ExitCode> {
+    use podspec::targets::kube::namespaces::Select;
+    if args.yes && !args.all {
+        anyhow::bail!("--yes confirms --all; without --all only the namespaces of runs whose owner is gone are deleted");
+    }
+    let select = if args.all { Select::All } else { Select::Stale };
+    let confirm = |names: &[String]| {
+        if select == Select::Stale || args.yes {
+            return true;
+        }
+        eprintln!("podspec: delete every podspec namespace ({}): {}? [y/N]", names.len(), names.join(" "));
+        let mut answer = String::new();
+        std::io::stdin().read_line(&mut answer).is_ok() && matches!(answer.trim(), "y" | "Y" | "yes")
+    };
+    let deleted = podspec::targets::kube::clean(&args.cluster.connect(), select, confirm).await?;
+    if deleted.is_empty() {
+        println!("no podspec namespace deleted");
+    } else {
+        println!("deleted {} podspec namespace(s):", deleted.len());
+        for ns in deleted {
+            println!("  {ns}");
+        }
+    }
+    Ok(ExitCode::SUCCESS)
 }
 
 async fn clean_podman() -> anyhow::Result<ExitCode> {

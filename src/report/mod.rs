@@ -54,6 +54,9 @@ pub struct RunRecord {
     /// The verdict of the baseline gate, when the run was gated (`--baseline`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub baseline: Option<baseline::Verdict>,
+    /// Every change the target made to what the scenarios wrote (e.g. an image it sent instead).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub target_changes: Vec<String>,
 }
 
 /// The result of one scenario.
@@ -190,6 +193,7 @@ impl RunRecord {
             scenarios,
             summary,
             baseline: None,
+            target_changes: Vec::new(),
         }
     }
 

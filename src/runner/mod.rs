@@ -105,6 +105,15 @@ pub async fn run(options: &RunOptions, target: Arc<dyn Target>) -> Result<RunRec
         .with_writer(Collector::new(total, skipped.len(), options.progress))
         .with_cli(cucumber::cli::Opts::<_, _, _, cucumber::cli::Empty>::default())
         .max_concurrent_scenarios(options.concurrency.max(1))
+        .before(|_, _, _, world| {
+            async move {
+                // A scenario whose namespace cannot be made fails before its first step.
+                if let Err(e) = world.open().await {
+                    panic!("cannot make the scenario's namespace {}: {e}", world.namespace);
+                }
+            }
+            .boxed_local()
+        })
         .after(|_, _, _, _, world| {
             async move {
                 if let Some(w) = world {
@@ -135,6 +144,7 @@ pub async fn run(options: &RunOptions, target: Arc<dyn Target>) -> Result<RunRec
     scenarios.sort_by(|a, b| (&a.feature_path, a.line).cmp(&(&b.feature_path, b.line)));
     let mut record =
         RunRecord::new(target.name(), env!("CARGO_PKG_VERSION"), started, chrono::Utc::now(), features::sha256(&files), scenarios);
+    record.target_changes = target.changes();
     if let Some(baseline) = &baseline {
         report::baseline::apply(baseline, &mut record);
     }

@@ -217,12 +217,6 @@ impl Target for ReferenceTarget {
         })
     }
 
-    async fn kill_container(&self, pod: &PodRef, container: &str) -> TargetResult<()> {
-        let uid = self.node_uid(pod)?;
-        let id = self.kubelet.container_id(&uid, container).map_err(|e| self.map_kubelet(pod, e))?;
-        self.runtime.kill_main_process(&id).map_err(|_| TargetError::NotRunning { pod: pod.clone(), container: container.into() })
-    }
-
     async fn node_volume_path(&self, pod: &PodRef, volume: &str) -> TargetResult<PathBuf> {
         let uid = self.node_uid(pod)?;
         Ok(self.kubelet.volume_dir(&uid, volume))
