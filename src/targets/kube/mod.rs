@@ -22,6 +22,8 @@ pub mod exec;
 pub mod images;
 pub mod namespaces;
 pub mod node;
+#[cfg(test)]
+mod tests;
 
 use std::collections::BTreeSet;
 use std::sync::Mutex;
@@ -88,8 +90,6 @@ impl KubeTarget {
         if !missing.is_empty() {
             return Err(KubeStartError::MissingRights(missing));
         }
-        let owner = Owner::current().map_err(|e| KubeStartError::Other(e.to_string()))?;
-        let run_id = format!("{}-{}", owner.process.pid, chrono::Utc::now().timestamp_millis());
         let node = info.nodes.iter().find(|n| n.ready).or(info.nodes.first()).map(|n| n.name.clone());
         let node_access_note = match &node {
             None => "the cluster has no nodes".to_string(),
@@ -101,11 +101,19 @@ impl KubeTarget {
                 Err(e) => format!("the kubelet configz of node {n} cannot be read through the node proxy: {e}"),
             },
         };
+        Self::with_client(client, info, options.images, node_access_note)
+    }
+
+    /// A target over a connected client (the start's checks done).
+    pub fn with_client(client: Client, info: ServerInfo, images: ImageMapping, node_access_note: String) -> Result<Self, KubeStartError> {
+        let owner = Owner::current().map_err(|e| KubeStartError::Other(e.to_string()))?;
+        let run_id = format!("{}-{}", owner.process.pid, chrono::Utc::now().timestamp_millis());
+        let node = info.nodes.iter().find(|n| n.ready).or(info.nodes.first()).map(|n| n.name.clone());
         Ok(Self {
             client,
             info,
             capabilities: [Capability::ApiServer].into_iter().collect(),
-            images: options.images,
+            images,
             run_id,
             owner,
             node,
