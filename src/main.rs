@@ -40,12 +40,29 @@ enum Command {
     Matrix(MatrixArgs),
     /// Gate an existing report against a baseline of known failures, without running anything.
     Gate(GateArgs),
+    /// Run every @conformance scenario and write a results bundle (or --verify one).
+    Certify(Box<CertifyArgs>),
+    /// List the scenarios; with --conformance, the coverage of Kubernetes' Pod-related conformance tests.
+    List(ListArgs),
+}
+
+#[derive(clap::Args)]
+struct ListArgs {
+    /// Which of Kubernetes' Pod-related conformance tests have an equivalent scenario.
+    #[arg(long)]
+    conformance: bool,
+    #[arg(long = "features", default_value = "features")]
+    features: Vec<PathBuf>,
 }
 
 impl Command {
     /// Whether the command drives a target (and so needs root or a user namespace).
     fn needs_privileges(&self) -> bool {
-        !matches!(self, Command::Matrix(_) | Command::Gate(_))
+        match self {
+            Command::Matrix(_) | Command::Gate(_) | Command::List(_) => false,
+            Command::Certify(args) => args.verify.is_none() && args.target != TargetKind::Kube,
+            _ => true,
+        }
     }
 }
 
@@ -57,6 +74,69 @@ struct MatrixArgs {
     /// Where to write matrix.html and matrix.md [default: the deepest directory holding every report]
     #[arg(long, value_name = "DIR")]
     out: Option<PathBuf>,
+}
+
+#[derive(clap::Args)]
+struct CertifyArgs {
+    #[arg(long, value_enum, default_value = "kube")]
+    target: TargetKind,
+    #[command(flatten)]
+    cluster: ClusterArgs,
+    /// Check a results bundle as a conformance reviewer does, instead of running anything.
+    #[arg(long, value_name = "BUNDLE")]
+    verify: Option<PathBuf>,
+    /// Where to write podspec-results-<UTC time>.tar.gz [default: .; in Sonobuoy mode $SONOBUOY_RESULTS_DIR].
+    #[arg(long, value_name = "DIR")]
+    output: Option<PathBuf>,
+    /// Sonobuoy mode (also when SONOBUOY_RESULTS_DIR is set): results into $SONOBUOY_RESULTS_DIR,
+    /// its `done` file, progress to SONOBUOY_PROGRESS_PORT.
+    #[arg(long)]
+    sonobuoy: bool,
+    /// Narrows the @conformance scenarios (the bundle is then partial).
+    #[arg(long)]
+    tags: Option<String>,
+    #[arg(long = "features", default_value = "features")]
+    features: Vec<PathBuf>,
+    #[arg(long, default_value = "fixtures")]
+    fixtures: PathBuf,
+    #[arg(long, default_value_t = 4)]
+    concurrency: usize,
+    #[arg(long)]
+    product_name: Option<String>,
+    #[arg(long)]
+    product_vendor: Option<String>,
+    #[arg(long)]
+    product_version: Option<String>,
+    #[arg(long)]
+    product_website: Option<String>,
+    #[arg(long)]
+    product_docs: Option<String>,
+    #[arg(long)]
+    product_logo: Option<String>,
+    /// distribution, hosted platform or installer.
+    #[arg(long)]
+    product_type: Option<String>,
+    #[arg(long)]
+    product_description: Option<String>,
+    #[arg(long)]
+    product_contact: Option<String>,
+}
+
+impl CertifyArgs {
+    fn product(&self) -> podspec::certify::product::Product {
+        let v = |o: &Option<String>| o.clone().unwrap_or_default();
+        podspec::certify::product::Product {
+            vendor: v(&self.product_vendor),
+            name: v(&self.product_name),
+            version: v(&self.product_version),
+            website_url: v(&self.product_website),
+            documentation_url: v(&self.product_docs),
+            product_logo_url: v(&self.product_logo),
+            product_type: v(&self.product_type),
+            description: v(&self.product_description),
+            contact_email_address: v(&self.product_contact),
+        }
+    }
 }
 
 #[derive(clap::Args)]
@@ -249,6 +329,8 @@ async fn dispatch(command: Command) -> anyhow::Result<ExitCode> {
         }
         Command::Matrix(args) => matrix(args),
         Command::Gate(args) => gate(args),
+        Command::Certify(args) => certify(*args).await,
+        Command::List(args) => list(args),
     }
 }
 
@@ -314,6 +396,7 @@ async fn run(args: RunArgs) -> anyhow::Result<ExitCode> {
         timeouts: Timeouts::default(),
         progress: true,
         baseline: args.baseline,
+        observers: Vec::new(),
     };
     if args.static_pod_dir.is_some() && !matches!(args.target, TargetKind::Reference) {
         anyhow::bail!("--static-pod-dir sets the reference node's manifest directory; the chosen target has none");
@@ -459,6 +542,155 @@ fn gate(args: GateArgs) -> anyhow::Result<ExitCode> {
     eprintln!("podspec: {} ({}): {}", args.report.display(), record.target, record.summary);
     eprint!("podspec: {verdict}");
     Ok(if verdict.passed { ExitCode::SUCCESS } else { ExitCode::from(1) })
+}
+
+/// `podspec certify`: exit 0 for a complete, passing bundle; 1 for a failing or partial one
+/// (or one `--verify` rejects); 2 for bad input.
+async fn certify(args: CertifyArgs) -> anyhow::Result<ExitCode> {
+    use podspec::certify::{self, sonobuoy};
+    if let Some(bundle) = &args.verify {
+        let files = certify::bundle::read(bundle).with_context(|| format!("cannot read bundle {}", bundle.display()))?;
+        let verdict = certify::verify::verify(&files);
+        for p in &verdict.problems {
+            eprintln!("podspec: {}: {p}", bundle.display());
+        }
+        return Ok(if verdict.passed() {
+            println!("{}: complete and passing ({} testcases)", bundle.display(), verdict.testcases);
+            ExitCode::SUCCESS
+        } else {
+            println!("{}: REJECTED ({} problems)", bundle.display(), verdict.problems.len());
+            ExitCode::from(1)
+        });
+    }
+    let product = args.product();
+    let invalid = product.invalid_values();
+    if !invalid.is_empty() {
+        anyhow::bail!("{}", invalid.join("\n"));
+    }
+    let sonobuoy_mode = args.sonobuoy || std::env::var_os(sonobuoy::RESULTS_DIR_ENV).is_some();
+    let output = match (&args.output, sonobuoy_mode) {
+        (Some(dir), _) => dir.clone(),
+        (None, true) => sonobuoy::results_dir(),
+        (None, false) => PathBuf::from("."),
+    };
+    let (target, description): (Arc<dyn Target>, certify::Description) = match args.target {
+        TargetKind::Kube => {
+            let t = start_kube(&args.cluster).await?;
+            let info = t.server_info().clone();
+            (Arc::new(t), certify::Description { server_url: info.url, server_version: info.version, nodes: info.nodes })
+        }
+        other => {
+            let t = start_target(other, None, &args.cluster).await?;
+            let description = certify::Description {
+                server_url: String::new(),
+                server_version: format!("podspec {} ({} target)", env!("CARGO_PKG_VERSION"), t.name()),
+                nodes: Vec::new(),
+            };
+            (t, description)
+        }
+    };
+    let options = certify::CertifyOptions {
+        run: RunOptions {
+            features: args.features.clone(),
+            tags: args.tags.clone(),
+            report_dir: output.clone(),
+            concurrency: args.concurrency,
+            fixtures_dir: args.fixtures.clone(),
+            timeouts: Timeouts::default(),
+            progress: true,
+            baseline: None,
+            observers: Vec::new(),
+        },
+        output,
+        product,
+        sonobuoy: sonobuoy_mode,
+        narrowed_by: (args.features != [PathBuf::from("features")])
+            .then(|| format!("--features {}", args.features.iter().map(|p| p.display().to_string()).collect::<Vec<_>>().join(" "))),
+    };
+    let outcome = tokio::select! {
+        r = certify::certify(&options, target.clone(), &description) => Some(r),
+        _ = interrupted() => None,
+    };
+    if let Err(e) = target.shutdown().await {
+        eprintln!("podspec: {e}");
+    }
+    let outcome = match outcome {
+        None => {
+            eprintln!("podspec: interrupted; everything the run started was removed; no bundle written");
+            return Ok(ExitCode::from(130));
+        }
+        Some(Err(certify::CertifyError::Run(RunError::Input(errors)))) => {
+            for e in errors {
+                eprintln!("podspec: {e}");
+            }
+            return Ok(ExitCode::from(2));
+        }
+        Some(Err(e)) => return Err(e.into()),
+        Some(Ok(o)) => o,
+    };
+    let s = outcome.record.summary;
+    eprintln!("podspec: {} passed, {} failed, {} skipped", s.passed, s.failed, s.skipped);
+    if outcome.environment.partial {
+        eprintln!(
+            "podspec: PARTIAL ({}): {} @conformance scenario(s) missing:",
+            if outcome.environment.narrowed_by.is_empty() { "scenarios skipped".to_string() } else { outcome.environment.narrowed_by.join(", ") },
+            outcome.environment.missing.len()
+        );
+        for m in &outcome.environment.missing {
+            eprintln!("  {} | {}: {}", m.feature_path, m.scenario, m.reason);
+        }
+    }
+    for p in &outcome.product_problems {
+        eprintln!("podspec: {p}");
+    }
+    println!("{}", outcome.bundle.display());
+    if let Some(done) = &outcome.done_file {
+        eprintln!("podspec: Sonobuoy done file {}", done.display());
+    }
+    Ok(if outcome.complete_and_passing() { ExitCode::SUCCESS } else { ExitCode::from(1) })
+}
+
+/// `podspec list [--conformance]`.
+fn list(args: ListArgs) -> anyhow::Result<ExitCode> {
+    use podspec::certify::coverage;
+    let files = match coverage::read_features(&args.features) {
+        Ok(f) => f,
+        Err(errors) => {
+            for e in errors {
+                eprintln!("podspec: {e}");
+            }
+            return Ok(ExitCode::from(2));
+        }
+    };
+    if !args.conformance {
+        for (path, text) in &files {
+            for (i, line) in text.lines().enumerate() {
+                if let Some(name) = line.trim().strip_prefix("Scenario:") {
+                    println!("{path}:{}\t{}", i + 1, name.trim());
+                }
+            }
+        }
+        return Ok(ExitCode::SUCCESS);
+    }
+    let c = coverage::coverage(&files);
+    for (test, mirrors) in &c.tests {
+        if mirrors.is_empty() {
+            println!("missing  {test}");
+        }
+        for m in mirrors {
+            println!("covered  {test}\n           by {}:{} {}", m.feature_path, m.line, m.scenario);
+        }
+    }
+    for u in &c.unknown {
+        eprintln!("podspec: {u}: not a Pod-related conformance test (fixtures/conformance/pod-tests.txt)");
+    }
+    println!(
+        "{} of {} Pod-related conformance tests have an equivalent scenario; {} do not yet",
+        c.covered(),
+        c.tests.len(),
+        c.tests.len() - c.covered()
+    );
+    Ok(if c.unknown.is_empty() { ExitCode::SUCCESS } else { ExitCode::from(2) })
 }
 
 fn clean() -> anyhow::Result<ExitCode> {

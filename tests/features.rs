@@ -28,6 +28,7 @@ fn main() -> ExitCode {
         timeouts: Timeouts::default(),
         progress: true,
         baseline: None,
+        observers: Vec::new(),
     };
     let rt = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().unwrap();
     rt.block_on(async {

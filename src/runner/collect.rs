@@ -10,6 +10,7 @@ use cucumber::event::{self, Cucumber, Feature, Rule, Scenario, Step};
 use cucumber::gherkin;
 use cucumber::{cli, parser, Event, Writer};
 
+use super::observe::{Observer, RunEvent};
 use crate::report::{Failure, ScenarioRecord, Status};
 use crate::steps::PodWorld;
 
@@ -31,11 +32,23 @@ pub struct Collector {
     pub records: Vec<ScenarioRecord>,
     pub parse_errors: Vec<String>,
     progress: bool,
+    observers: Vec<Arc<dyn Observer>>,
 }
 
 impl Collector {
-    pub fn new(total: usize, offset: usize, progress: bool) -> Self {
-        Self { total, done: 0, offset, in_flight: HashMap::new(), records: Vec::new(), parse_errors: Vec::new(), progress }
+    pub fn new(total: usize, offset: usize, progress: bool, observers: Vec<Arc<dyn Observer>>) -> Self {
+        Self { total, done: 0, offset, in_flight: HashMap::new(), records: Vec::new(), parse_errors: Vec::new(), progress, observers }
+    }
+
+    fn tell(&self, event: RunEvent<'_>) {
+        for o in &self.observers {
+            o.event(&event);
+        }
+    }
+
+    fn tell_step(&self, key: &ScenarioKey, step: &gherkin::Step, error: Option<&str>) {
+        let path = key.0.display().to_string();
+        self.tell(RunEvent::Step { feature_path: &path, line: key.1, step: &step_text(step), step_line: step.position.line, error });
     }
 
     fn key(feature: &gherkin::Feature, scenario: &gherkin::Scenario) -> ScenarioKey {
@@ -50,6 +63,25 @@ impl Collector {
         ev: Scenario<PodWorld>,
     ) {
         let key = Self::key(feature, scenario);
+        if !self.observers.is_empty() {
+            match &ev {
+                Scenario::Started => {
+                    let path = key.0.display().to_string();
+                    self.tell(RunEvent::ScenarioStarted { feature_path: &path, line: key.1, name: &scenario.name });
+                }
+                Scenario::Step(step, Step::Passed { .. }) | Scenario::Background(step, Step::Passed { .. }) => {
+                    self.tell_step(&key, step, None);
+                }
+                Scenario::Step(step, Step::Failed(_, _, _, err)) | Scenario::Background(step, Step::Failed(_, _, _, err)) => {
+                    let message = match err {
+                        event::StepError::Panic(info) => panic_text(info),
+                        other => other.to_string(),
+                    };
+                    self.tell_step(&key, step, Some(&message));
+                }
+                _ => {}
+            }
+        }
         match ev {
             Scenario::Started => {
                 self.in_flight.entry(key).or_default().started = Some(Instant::now());
@@ -125,6 +157,7 @@ impl Collector {
                 let _ = writeln!(err, "           step `{}` (line {}): {}", f.step, f.step_line, f.message.lines().next().unwrap_or(""));
             }
         }
+        self.tell(RunEvent::ScenarioFinished { record: &record, done: self.offset + self.done, total: self.total });
         self.records.push(record);
     }
 }

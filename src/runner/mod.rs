@@ -6,6 +6,7 @@
 
 mod collect;
 pub mod features;
+pub mod observe;
 
 use std::collections::HashSet;
 use std::path::PathBuf;
@@ -36,6 +37,8 @@ pub struct RunOptions {
     /// A baseline of known failures to gate the run against (`--baseline`); its verdict is
     /// recorded in the reports.
     pub baseline: Option<PathBuf>,
+    /// Told of every scenario and step as the run goes (a certification log, progress reports).
+    pub observers: Vec<Arc<dyn observe::Observer>>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -97,12 +100,18 @@ pub async fn run(options: &RunOptions, target: Arc<dyn Target>) -> Result<RunRec
         }
     }
 
+    for o in &options.observers {
+        o.event(&observe::RunEvent::Started { selected: selected.len(), skipped: skipped.len() });
+        for record in &skipped {
+            o.event(&observe::RunEvent::Skipped { record });
+        }
+    }
     steps::install(StepContext { target: target.clone(), fixtures_dir: options.fixtures_dir.clone(), timeouts: options.timeouts });
     let parsed: Vec<gherkin::Feature> = files.iter().map(|f| f.feature.clone()).collect();
     let keep = selected.clone();
     let collector = PodWorld::cucumber::<&str>()
         .with_parser(PreParsed(parsed))
-        .with_writer(Collector::new(total, skipped.len(), options.progress))
+        .with_writer(Collector::new(total, skipped.len(), options.progress, options.observers.clone()))
         .with_cli(cucumber::cli::Opts::<_, _, _, cucumber::cli::Empty>::default())
         .max_concurrent_scenarios(options.concurrency.max(1))
         .before(|_, _, _, world| {
