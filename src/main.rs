@@ -155,11 +155,21 @@ enum ImagesCommand {
     Build,
     /// List the image references fixtures may use.
     List,
-    /// Write each fixture image as a docker-archive tarball into DIR (for `podman load`).
+    /// Write each image as a tarball into DIR (docker-archive for `podman load`, or oci-archive
+    /// for `ctr images import`, `kind load image-archive`, `skopeo copy`), and DIR/image-map.txt
+    /// for `--image-map` (each fixture reference = the exported image).
     Export {
         /// Where to write `<image>.tar` (created if missing).
         dir: PathBuf,
+        #[arg(long, value_enum, default_value = "docker-archive")]
+        format: ArchiveFormat,
     },
+}
+
+#[derive(Clone, Copy, PartialEq, Eq, ValueEnum)]
+enum ArchiveFormat {
+    DockerArchive,
+    OciArchive,
 }
 
 #[derive(Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -308,21 +318,45 @@ async fn dispatch(command: Command) -> anyhow::Result<ExitCode> {
                         println!("{r}");
                     }
                 }
-                ImagesCommand::Export { dir } => {
+                ImagesCommand::Export { dir, format } => {
                     std::fs::create_dir_all(&dir).with_context(|| format!("creating {}", dir.display()))?;
+                    let references: Vec<(String, Vec<String>)> = store
+                        .recipes()
+                        .cloned()
+                        .chain([podspec::images::recipe::Recipe::own_image()])
+                        .map(|r| (r.name, r.references))
+                        .collect();
+                    let map_dir = dir.clone();
                     let exported = tokio::task::spawn_blocking(move || -> anyhow::Result<Vec<_>> {
                         let mut out = Vec::new();
-                        for image in store.build_all()? {
+                        let mut images = store.build_all()?;
+                        images.push(store.build_own_image()?);
+                        for image in images {
                             let path = dir.join(format!("{}.tar", image.name.replace('/', "_")));
                             let repository = podspec::targets::podman::images::repository(&image);
-                            out.push(podspec::images::archive::export_docker_archive(&image, &repository, &path)?);
+                            let e = match format {
+                                ArchiveFormat::DockerArchive => podspec::images::archive::export_docker_archive(&image, &repository, &path)?,
+                                ArchiveFormat::OciArchive => podspec::images::archive::export_oci_archive(&image, &repository, &path)?,
+                            };
+                            out.push((image.name.clone(), e));
                         }
                         Ok(out)
                     })
                     .await??;
-                    for e in exported {
+                    let mut map = String::from("# podspec images export: each fixture reference = the exported image (for --image-map)\n");
+                    for (name, e) in &exported {
+                        for (_, refs) in references.iter().filter(|(n, _)| n == name) {
+                            for r in refs {
+                                map.push_str(&format!("{r}={}\n", e.reference));
+                            }
+                        }
+                    }
+                    let map_path = map_dir.join("image-map.txt");
+                    std::fs::write(&map_path, map).with_context(|| format!("writing {}", map_path.display()))?;
+                    for (_, e) in exported {
                         println!("{}\t{}\t{}", e.path.display(), e.reference, e.image_id);
                     }
+                    println!("{}", map_path.display());
                 }
             }
             Ok(ExitCode::SUCCESS)

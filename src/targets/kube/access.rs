@@ -47,8 +47,19 @@ pub const ALWAYS: &[Right] = &[
 /// What the `@api-server` scenarios need besides: updates and patches of pods.
 pub const API_SERVER: &[Right] = &[right("update", "pods", ""), right("patch", "pods", "")];
 
-/// What reading the node's events (the kubelet log steps) needs.
-pub const EVENTS: &[Right] = &[right("list", "events", "")];
+/// Beyond what is checked: reading the kubelet's configz through the node proxy (optional:
+/// without it node access is reported as unknown) and the checks themselves.
+pub const UNCHECKED: &[Right] = &[
+    right("get", "nodes", "proxy"),
+    Right { verb: "create", group: "authorization.k8s.io", resource: "selfsubjectaccessreviews", subresource: "" },
+];
+
+/// Every right podspec uses: what `ci/sonobuoy/podspec-rbac.yaml` grants, exactly.
+pub fn cluster_role() -> Vec<Right> {
+    let mut all: Vec<Right> = ALWAYS.iter().chain(API_SERVER).chain(UNCHECKED).copied().collect();
+    all.sort();
+    all
+}
 
 /// The rights the identity lacks among `needed`, or an error when the review cannot be made.
 pub async fn missing(client: &Client, needed: &[Right]) -> Result<Vec<Right>, kube::Error> {
