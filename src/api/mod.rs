@@ -1,11 +1,16 @@
-//! The API layer of the reference target: a pod object store with Kubernetes' admission,
-//! validation and update rules and its error texts. No I/O to processes: the kubelet reads pods
-//! from it and writes their status back.
+//! The API layer of the reference node: a pod object store with list and watch, Kubernetes'
+//! admission, the pod strategy (defaulting, validation, update and delete rules) and its error
+//! texts. No I/O to processes: the kubelet watches the pods bound to its node and writes their
+//! status back.
 
 pub mod admission;
 pub mod store;
+pub mod strategy;
 pub mod update;
+pub mod watch;
 
 pub use admission::{is_mirror_pod, Requester};
-pub use store::{ApiError, PodStore};
+pub use store::{ApiError, DeleteOptions, PodStore};
+pub use strategy::{PodStrategy, Strategy};
 pub use update::validate_pod_update;
+pub use watch::{PodWatch, WatchEvent};

@@ -5,14 +5,15 @@
 
 use std::collections::BTreeMap;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 
 use k8s_openapi::api::core::v1::{Pod, PodStatus};
 use sha2::{Digest, Sha256};
 
 use super::admission::{admit_create, Requester};
-use super::validate_pod_update;
-use crate::manifest::validation::{aggregate, validate_pod_create};
+use super::strategy::{PodStrategy, Strategy};
+use super::watch::{Change, ChangeKind, Filter, History, PodWatch};
+use crate::manifest::validation::aggregate;
 
 /// A Kubernetes `Status` error: HTTP code, reason, and the message as the API server words it.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -24,16 +25,16 @@ pub struct ApiError {
 }
 
 impl ApiError {
-    fn invalid(name: &str, errors: &[crate::manifest::FieldError]) -> Self {
+    pub fn invalid(name: &str, errors: &[crate::manifest::FieldError]) -> Self {
         Self { code: 422, reason: "Invalid".into(), message: format!("Pod {name:?} is invalid: {}", aggregate(errors)) }
     }
-    fn not_found(name: &str) -> Self {
+    pub fn not_found(name: &str) -> Self {
         Self { code: 404, reason: "NotFound".into(), message: format!("pods {name:?} not found") }
     }
-    fn already_exists(name: &str) -> Self {
+    pub fn already_exists(name: &str) -> Self {
         Self { code: 409, reason: "AlreadyExists".into(), message: format!("pods {name:?} already exists") }
     }
-    fn conflict(name: &str) -> Self {
+    pub fn conflict(name: &str) -> Self {
         Self {
             code: 409,
             reason: "Conflict".into(),
@@ -45,20 +46,82 @@ impl ApiError {
     fn forbidden(name: &str, why: &str) -> Self {
         Self { code: 403, reason: "Forbidden".into(), message: format!("pods {name:?} is forbidden: {why}") }
     }
-    fn bad_request(message: String) -> Self {
+    pub fn bad_request(message: String) -> Self {
         Self { code: 400, reason: "BadRequest".into(), message }
+    }
+    /// A watch from a resourceVersion the history no longer holds (410 Gone).
+    pub fn expired(rv: u64, oldest: u64) -> Self {
+        Self { code: 410, reason: "Expired".into(), message: format!("too old resource version: {rv} ({oldest})") }
+    }
+    /// A delete whose precondition failed (the generic store's text).
+    fn precondition(name: &str, what: &str, wanted: &str, stored: &str) -> Self {
+        Self {
+            code: 409,
+            reason: "Conflict".into(),
+            message: format!(
+                "Operation cannot be fulfilled on pods {name:?}: Precondition failed: {what} in precondition: {wanted}, {what} in object meta: {stored}"
+            ),
+        }
     }
 }
 
 type Key = (String, String);
 
+/// A delete's options (metav1.DeleteOptions): the grace period, and preconditions on the uid
+/// and resourceVersion of the pod deleted.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct DeleteOptions {
+    /// None: the pod's own (the strategy decides).
+    pub grace_period_seconds: Option<i64>,
+    pub uid: Option<String>,
+    pub resource_version: Option<String>,
+}
+
+impl DeleteOptions {
+    pub fn grace(seconds: i64) -> Self {
+        Self { grace_period_seconds: Some(seconds), ..Default::default() }
+    }
+    /// Grace 0 for the pod with this uid only (the kubelet's final delete).
+    pub fn now_for(uid: &str) -> Self {
+        Self { grace_period_seconds: Some(0), uid: Some(uid.to_string()), ..Default::default() }
+    }
+}
+
 #[derive(Default)]
+struct State {
+    pods: BTreeMap<Key, Pod>,
+    /// The store's resourceVersion: that of the last change.
+    rv: u64,
+    history: History,
+}
+
+impl State {
+    /// Records a change under a new resourceVersion, which the stored object gets.
+    fn commit(&mut self, kind: ChangeKind, mut object: Pod, prev: Option<Pod>) -> Pod {
+        self.rv += 1;
+        object.metadata.resource_version = Some(self.rv.to_string());
+        let k = key(&object);
+        match kind {
+            ChangeKind::Deleted => {
+                self.pods.remove(&k);
+            }
+            _ => {
+                self.pods.insert(k, object.clone());
+            }
+        }
+        self.history.push(Change { rv: self.rv, kind, object: object.clone(), prev });
+        object
+    }
+}
+
 pub struct PodStore {
-    pods: Mutex<BTreeMap<Key, Pod>>,
-    resource_version: AtomicU64,
+    state: Mutex<State>,
+    /// The resourceVersion of the last change, for watchers to wake on.
+    changed: tokio::sync::watch::Sender<u64>,
     next_uid: AtomicU64,
     /// Makes uids differ between stores (runs).
     seed: String,
+    strategy: PodStrategy,
 }
 
 fn key(pod: &Pod) -> Key {
@@ -71,19 +134,35 @@ fn now() -> k8s_openapi::apimachinery::pkg::apis::meta::v1::Time {
 
 impl PodStore {
     pub fn new(seed: &str) -> Self {
-        Self { seed: seed.to_string(), ..Default::default() }
-    }
-
-    fn next_rv(&self) -> String {
-        (self.resource_version.fetch_add(1, Ordering::Relaxed) + 1).to_string()
+        Self {
+            state: Mutex::default(),
+            changed: tokio::sync::watch::Sender::new(0),
+            next_uid: AtomicU64::new(0),
+            seed: seed.to_string(),
+            strategy: PodStrategy,
+        }
     }
 
     fn new_uid(&self) -> String {
         uid(&self.seed, self.next_uid.fetch_add(1, Ordering::Relaxed))
     }
 
-    /// Creates a pod as the API server does: admits it, validates it, and sets uid,
-    /// resourceVersion, generation 1, creationTimestamp and a Pending status.
+    /// Commits under the lock, then wakes the watchers.
+    fn write<T>(&self, f: impl FnOnce(&mut State) -> Result<T, ApiError>) -> Result<T, ApiError> {
+        let (result, rv) = {
+            let mut st = self.state.lock().unwrap();
+            let before = st.rv;
+            let r = f(&mut st);
+            (r, (st.rv != before).then_some(st.rv))
+        };
+        if let Some(rv) = rv {
+            self.changed.send_replace(rv);
+        }
+        result
+    }
+
+    /// Creates a pod as the API server does: admits it, prepares and validates it through the
+    /// strategy, and sets uid, resourceVersion, generation 1 and creationTimestamp.
     pub fn create(&self, pod: &Pod, requester: Requester<'_>) -> Result<Pod, ApiError> {
         let mut pod = pod.clone();
         pod.metadata.namespace.get_or_insert_with(|| "default".into());
@@ -91,73 +170,108 @@ impl PodStore {
         if let Some(why) = admit_create(&pod, requester) {
             return Err(ApiError::forbidden(&name, &why));
         }
-        let errors = validate_pod_create(&pod);
+        self.strategy.prepare_for_create(&mut pod);
+        let errors = self.strategy.validate(&pod);
         if !errors.is_empty() {
             return Err(ApiError::invalid(&name, &errors));
         }
-        let mut pods = self.pods.lock().unwrap();
-        let k = key(&pod);
-        if pods.contains_key(&k) {
-            return Err(ApiError::already_exists(&name));
-        }
-        let m = &mut pod.metadata;
-        m.uid = Some(self.new_uid());
-        m.resource_version = Some(self.next_rv());
-        m.generation = Some(1);
-        m.creation_timestamp = Some(now());
-        m.deletion_timestamp = None;
-        pod.status = Some(PodStatus { phase: Some("Pending".into()), ..Default::default() });
-        pods.insert(k, pod.clone());
-        Ok(pod)
+        self.write(|st| {
+            if st.pods.contains_key(&key(&pod)) {
+                return Err(ApiError::already_exists(&name));
+            }
+            let m = &mut pod.metadata;
+            m.uid = Some(self.new_uid());
+            m.generation = Some(1);
+            m.creation_timestamp = Some(now());
+            m.deletion_timestamp = None;
+            m.deletion_grace_period_seconds = None;
+            Ok(st.commit(ChangeKind::Added, pod, None))
+        })
     }
 
     pub fn get(&self, namespace: &str, name: &str) -> Result<Pod, ApiError> {
-        self.pods.lock().unwrap().get(&(namespace.to_string(), name.to_string())).cloned().ok_or_else(|| ApiError::not_found(name))
+        self.state.lock().unwrap().pods.get(&(namespace.to_string(), name.to_string())).cloned().ok_or_else(|| ApiError::not_found(name))
     }
 
     pub fn list(&self) -> Vec<Pod> {
-        self.pods.lock().unwrap().values().cloned().collect()
+        self.list_at().0
+    }
+
+    /// Every pod, and the resourceVersion the list is at (a watch from it misses nothing).
+    pub fn list_at(&self) -> (Vec<Pod>, u64) {
+        let st = self.state.lock().unwrap();
+        (st.pods.values().cloned().collect(), st.rv)
+    }
+
+    /// The store's current resourceVersion.
+    pub fn resource_version(&self) -> u64 {
+        self.state.lock().unwrap().rv
+    }
+
+    /// Watches the pods `filter` selects. From `None` (or `Some(0)`): an `ADDED` event for each
+    /// pod there now, then every change. From `Some(rv)`: the changes after `rv`; 410 Expired
+    /// when the history no longer reaches back that far.
+    pub fn watch(self: &Arc<Self>, from: Option<u64>, filter: Filter) -> Result<PodWatch, ApiError> {
+        let st = self.state.lock().unwrap();
+        match from {
+            None | Some(0) => {
+                let initial = st.pods.values().filter(|p| filter(p)).cloned().collect();
+                Ok(PodWatch::new(self.clone(), filter, st.rv, initial))
+            }
+            Some(rv) => {
+                st.history.since(rv, st.rv)?;
+                Ok(PodWatch::new(self.clone(), filter, rv, Vec::new()))
+            }
+        }
+    }
+
+    pub(super) fn subscribe(&self) -> tokio::sync::watch::Receiver<u64> {
+        self.changed.subscribe()
+    }
+
+    pub(super) fn changes_since(&self, rv: u64) -> Result<Vec<Change>, ApiError> {
+        let st = self.state.lock().unwrap();
+        st.history.since(rv, st.rv)
     }
 
     /// Replaces a pod (PUT). Server-managed metadata is repaired first, as the API server's
-    /// BeforeUpdate does; then Kubernetes' update rules apply. A rejected update changes nothing.
+    /// BeforeUpdate does; then the strategy's update rules apply. A rejected update changes
+    /// nothing.
     pub fn update(&self, pod: &Pod) -> Result<Pod, ApiError> {
-        let mut pods = self.pods.lock().unwrap();
-        let k = key(pod);
-        let old = pods.get(&k).cloned().ok_or_else(|| ApiError::not_found(&k.1))?;
-        let mut new = pod.clone();
-        new.metadata.namespace = old.metadata.namespace.clone();
-        if let Some(rv) = &new.metadata.resource_version {
-            if Some(rv) != old.metadata.resource_version.as_ref() {
-                return Err(ApiError::conflict(&k.1));
+        self.write(|st| {
+            let k = key(pod);
+            let old = st.pods.get(&k).cloned().ok_or_else(|| ApiError::not_found(&k.1))?;
+            let mut new = pod.clone();
+            new.metadata.namespace = old.metadata.namespace.clone();
+            if let Some(rv) = &new.metadata.resource_version {
+                if Some(rv) != old.metadata.resource_version.as_ref() {
+                    return Err(ApiError::conflict(&k.1));
+                }
             }
-        }
-        // BeforeUpdate: clients cannot set these.
-        new.metadata.generation = old.metadata.generation;
-        if new.metadata.uid.as_deref().unwrap_or("").is_empty() {
-            new.metadata.uid = old.metadata.uid.clone();
-        }
-        new.metadata.creation_timestamp = old.metadata.creation_timestamp.clone();
-        new.metadata.deletion_timestamp = old.metadata.deletion_timestamp.clone();
-        new.metadata.deletion_grace_period_seconds = old.metadata.deletion_grace_period_seconds;
-        new.status = old.status.clone();
-        let errors = validate_pod_update(&new, &old);
-        if !errors.is_empty() {
-            return Err(ApiError::invalid(&k.1, &errors));
-        }
-        // The generation grows when the spec changes.
-        if serde_json::to_value(&new.spec).ok() != serde_json::to_value(&old.spec).ok() {
-            new.metadata.generation = Some(old.metadata.generation.unwrap_or(1) + 1);
-        }
-        new.metadata.resource_version = Some(self.next_rv());
-        // A pod whose deletion is complete but for its finalizers goes once the last one is
-        // removed (the generic store's ShouldDeleteDuringUpdate).
-        if old.metadata.deletion_grace_period_seconds == Some(0) && new.metadata.finalizers.as_ref().is_none_or(|f| f.is_empty()) {
-            pods.remove(&k);
-        } else {
-            pods.insert(k, new.clone());
-        }
-        Ok(new)
+            // BeforeUpdate: clients cannot set these.
+            if new.metadata.uid.as_deref().unwrap_or("").is_empty() {
+                new.metadata.uid = old.metadata.uid.clone();
+            }
+            new.metadata.creation_timestamp = old.metadata.creation_timestamp.clone();
+            new.metadata.deletion_timestamp = old.metadata.deletion_timestamp.clone();
+            new.metadata.deletion_grace_period_seconds = old.metadata.deletion_grace_period_seconds;
+            self.strategy.prepare_for_update(&mut new, &old);
+            let errors = self.strategy.validate_update(&new, &old);
+            if !errors.is_empty() {
+                return Err(ApiError::invalid(&k.1, &errors));
+            }
+            // A pod whose deletion is complete but for its finalizers goes once the last one is
+            // removed (the generic store's ShouldDeleteDuringUpdate).
+            let finalized = new.metadata.finalizers.as_ref().is_none_or(|f| f.is_empty());
+            if old.metadata.deletion_grace_period_seconds == Some(0) && finalized {
+                return Ok(st.commit(ChangeKind::Deleted, new, Some(old)));
+            }
+            new.metadata.resource_version = old.metadata.resource_version.clone();
+            if serde_json::to_value(&new).ok() == serde_json::to_value(&old).ok() {
+                return Ok(old); // a no-op update writes nothing
+            }
+            Ok(st.commit(ChangeKind::Modified, new, Some(old)))
+        })
     }
 
     /// Applies a JSON merge patch (RFC 7386), then updates.
@@ -171,41 +285,60 @@ impl PodStore {
         self.update(&patched)
     }
 
-    /// Deletes a pod as the API server does for pods. A graceful delete (grace > 0) only sets
+    /// Deletes a pod as the API server does for pods. The strategy decides the grace period
+    /// (the one asked for, else the pod's own). A graceful delete (grace > 0) only sets
     /// `deletionTimestamp` and `deletionGracePeriodSeconds`: the kubelet stops the pod, then
     /// deletes it with grace 0. A delete with grace 0 removes the pod unless finalizers hold it;
     /// then it stays, marked, until they are removed. The grace period can only shrink.
     /// Returns the pod when it is still there.
-    pub fn delete(&self, namespace: &str, name: &str, grace_seconds: i64) -> Result<Option<Pod>, ApiError> {
-        let mut pods = self.pods.lock().unwrap();
-        let k = (namespace.to_string(), name.to_string());
-        let pod = pods.get_mut(&k).ok_or_else(|| ApiError::not_found(name))?;
-        let finalized = pod.metadata.finalizers.as_ref().is_none_or(|f| f.is_empty());
-        if grace_seconds == 0 && finalized {
-            pods.remove(&k);
-            return Ok(None);
-        }
-        let grace = pod.metadata.deletion_grace_period_seconds.map_or(grace_seconds, |g| g.min(grace_seconds));
-        if pod.metadata.deletion_timestamp.is_none() || pod.metadata.deletion_grace_period_seconds != Some(grace) {
-            pod.metadata.deletion_timestamp.get_or_insert_with(now);
-            pod.metadata.deletion_grace_period_seconds = Some(grace);
-            pod.metadata.resource_version = Some(self.next_rv());
-        }
-        Ok(Some(pod.clone()))
+    pub fn delete(&self, namespace: &str, name: &str, options: &DeleteOptions) -> Result<Option<Pod>, ApiError> {
+        self.write(|st| {
+            let k = (namespace.to_string(), name.to_string());
+            let pod = st.pods.get(&k).cloned().ok_or_else(|| ApiError::not_found(name))?;
+            if let Some(uid) = &options.uid {
+                if pod.metadata.uid.as_ref() != Some(uid) {
+                    return Err(ApiError::precondition(name, "UID", uid, pod.metadata.uid.as_deref().unwrap_or("")));
+                }
+            }
+            if let Some(rv) = &options.resource_version {
+                if pod.metadata.resource_version.as_ref() != Some(rv) {
+                    let stored = pod.metadata.resource_version.as_deref().unwrap_or("");
+                    return Err(ApiError::precondition(name, "ResourceVersion", rv, stored));
+                }
+            }
+            let grace = self.strategy.check_graceful_delete(&pod, options.grace_period_seconds);
+            let finalized = pod.metadata.finalizers.as_ref().is_none_or(|f| f.is_empty());
+            if grace == 0 && finalized {
+                st.commit(ChangeKind::Deleted, pod.clone(), Some(pod));
+                return Ok(None);
+            }
+            let grace = pod.metadata.deletion_grace_period_seconds.map_or(grace, |g| g.min(grace));
+            if pod.metadata.deletion_timestamp.is_some() && pod.metadata.deletion_grace_period_seconds == Some(grace) {
+                return Ok(Some(pod));
+            }
+            let mut marked = pod.clone();
+            marked.metadata.deletion_timestamp.get_or_insert_with(now);
+            marked.metadata.deletion_grace_period_seconds = Some(grace);
+            Ok(Some(st.commit(ChangeKind::Modified, marked, Some(pod))))
+        })
     }
 
     /// The kubelet's status write (the status subresource), for the pod with this uid only.
     pub fn set_status(&self, namespace: &str, name: &str, uid: &str, status: PodStatus) -> Result<(), ApiError> {
-        let mut pods = self.pods.lock().unwrap();
-        let pod = pods
-            .get_mut(&(namespace.to_string(), name.to_string()))
-            .filter(|p| p.metadata.uid.as_deref() == Some(uid))
-            .ok_or_else(|| ApiError::not_found(name))?;
-        if pod.status.as_ref() != Some(&status) {
-            pod.status = Some(status);
-            pod.metadata.resource_version = Some(self.next_rv());
-        }
-        Ok(())
+        self.write(|st| {
+            let old = st
+                .pods
+                .get(&(namespace.to_string(), name.to_string()))
+                .filter(|p| p.metadata.uid.as_deref() == Some(uid))
+                .cloned()
+                .ok_or_else(|| ApiError::not_found(name))?;
+            if old.status.as_ref() != Some(&status) {
+                let mut new = old.clone();
+                new.status = Some(status);
+                st.commit(ChangeKind::Modified, new, Some(old));
+            }
+            Ok(())
+        })
     }
 }
 
@@ -239,6 +372,7 @@ fn merge(target: &mut serde_json::Value, patch: &serde_json::Value) {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::api::WatchEvent;
     use serde_json::json;
 
     impl PodStore {
@@ -248,7 +382,7 @@ mod tests {
     }
 
     fn pod(name: &str) -> Pod {
-        serde_yaml::from_str(&format!("apiVersion: v1\nkind: Pod\nmetadata: {{name: {name}, namespace: ns}}\nspec:\n  containers:\n  - {{name: a, image: busybox:1.36}}\n")).unwrap()
+        serde_yaml::from_str(&format!("apiVersion: v1\nkind: Pod\nmetadata: {{name: {name}, namespace: ns}}\nspec:\n  nodeName: node\n  containers:\n  - {{name: a, image: busybox:1.36}}\n")).unwrap()
     }
 
     #[test]
@@ -292,7 +426,7 @@ mod tests {
         let mut p = pod("web");
         p.metadata.finalizers = Some(vec!["example.com/hold".into()]);
         s.create_as_user(&p).unwrap();
-        let held = s.delete("ns", "web", 0).unwrap().expect("kept");
+        let held = s.delete("ns", "web", &DeleteOptions::grace(0)).unwrap().expect("kept");
         assert!(held.metadata.deletion_timestamp.is_some());
         let e = s.merge_patch("ns", "web", &json!({"metadata": {"finalizers": ["example.com/hold", "example.com/new"]}})).unwrap_err();
         assert!(e.message.contains("no new finalizers can be added if the object is being deleted"), "{}", e.message);
@@ -304,9 +438,9 @@ mod tests {
     fn a_graceful_delete_marks_the_pod_and_grace_zero_removes_it() {
         let s = PodStore::new("t");
         s.create_as_user(&pod("web")).unwrap();
-        let marked = s.delete("ns", "web", 30).unwrap().expect("kept while the kubelet stops it");
+        let marked = s.delete("ns", "web", &DeleteOptions::grace(30)).unwrap().expect("kept while the kubelet stops it");
         assert_eq!(marked.metadata.deletion_grace_period_seconds, Some(30));
-        assert_eq!(s.delete("ns", "web", 0).unwrap(), None);
+        assert_eq!(s.delete("ns", "web", &DeleteOptions::grace(0)).unwrap(), None);
         assert_eq!(s.get("ns", "web").unwrap_err().code, 404);
     }
 
@@ -318,6 +452,72 @@ mod tests {
         assert_eq!(s.set_status("ns", "web", "other-uid", status.clone()).unwrap_err().code, 404);
         s.set_status("ns", "web", p.metadata.uid.as_deref().unwrap(), status).unwrap();
         assert_eq!(s.get("ns", "web").unwrap().status.unwrap().phase.as_deref(), Some("Running"));
+    }
+
+    fn name_of(e: &WatchEvent) -> (&'static str, String) {
+        (e.type_name(), e.pod().and_then(|p| p.metadata.name.clone()).unwrap_or_default())
+    }
+
+    #[tokio::test]
+    async fn a_watch_sees_every_change_after_its_resource_version_in_order() {
+        let s = Arc::new(PodStore::new("t"));
+        s.create_as_user(&pod("before")).unwrap();
+        let from = s.resource_version();
+        let mut w = s.watch(Some(from), Box::new(|_| true)).unwrap();
+        let created = s.create_as_user(&pod("web")).unwrap();
+        s.merge_patch("ns", "web", &json!({"metadata": {"labels": {"a": "b"}}})).unwrap();
+        s.delete("ns", "web", &DeleteOptions::grace(0)).unwrap();
+        let mut seen = Vec::new();
+        for _ in 0..3 {
+            seen.push(w.next().await.unwrap());
+        }
+        let names: Vec<_> = seen.iter().map(name_of).collect();
+        assert_eq!(names, [("ADDED", "web".into()), ("MODIFIED", "web".into()), ("DELETED", "web".into())]);
+        let rvs: Vec<u64> = seen.iter().map(|e| e.pod().unwrap().metadata.resource_version.as_ref().unwrap().parse().unwrap()).collect();
+        assert!(rvs.windows(2).all(|w| w[0] < w[1]), "{rvs:?}");
+        assert_eq!(seen[0].pod().unwrap().metadata.uid, created.metadata.uid);
+        // Bookmarks once nothing happens, at the resourceVersion the watch has reached.
+        let quiet = w.next_or_bookmark(std::time::Duration::from_millis(20)).await.unwrap();
+        assert_eq!(quiet, WatchEvent::Bookmark(s.resource_version()));
+    }
+
+    #[tokio::test]
+    async fn a_watch_without_resource_version_starts_with_the_current_pods_and_a_filter_turns_changes_into_adds_and_deletes() {
+        let s = Arc::new(PodStore::new("t"));
+        s.create_as_user(&pod("one")).unwrap();
+        let labelled = |p: &Pod| p.metadata.labels.as_ref().is_some_and(|l| l.contains_key("app"));
+        let mut all = s.watch(None, Box::new(|_| true)).unwrap();
+        let mut app = s.watch(None, Box::new(labelled)).unwrap();
+        assert_eq!(name_of(&all.next().await.unwrap()), ("ADDED", "one".into()));
+        s.merge_patch("ns", "one", &json!({"metadata": {"labels": {"app": "x"}}})).unwrap();
+        s.merge_patch("ns", "one", &json!({"metadata": {"labels": null}})).unwrap();
+        assert_eq!(name_of(&app.next().await.unwrap()), ("ADDED", "one".into()));
+        assert_eq!(name_of(&app.next().await.unwrap()), ("DELETED", "one".into()));
+        assert_eq!(name_of(&all.next().await.unwrap()), ("MODIFIED", "one".into()));
+    }
+
+    #[test]
+    fn a_resource_version_older_than_the_history_is_gone_with_reason_expired() {
+        let s = Arc::new(PodStore::new("t"));
+        s.create_as_user(&pod("web")).unwrap();
+        for i in 0..crate::api::watch::HISTORY + 5 {
+            s.merge_patch("ns", "web", &json!({"metadata": {"labels": {"n": i.to_string()}}})).unwrap();
+        }
+        let Err(e) = s.watch(Some(1), Box::new(|_| true)) else { panic!("a watch from 1 started") };
+        assert_eq!((e.code, e.reason.as_str()), (410, "Expired"));
+        assert_eq!(e.message, "too old resource version: 1 (6)");
+        assert!(s.watch(Some(s.resource_version() - 10), Box::new(|_| true)).is_ok());
+    }
+
+    #[test]
+    fn a_delete_with_a_stale_uid_precondition_conflicts_and_without_grace_uses_the_pods_own() {
+        let s = PodStore::new("t");
+        s.create_as_user(&pod("web")).unwrap();
+        let e = s.delete("ns", "web", &DeleteOptions::now_for("other")).unwrap_err();
+        assert_eq!(e.code, 409);
+        assert!(e.message.contains("Precondition failed: UID in precondition: other"), "{}", e.message);
+        let marked = s.delete("ns", "web", &DeleteOptions::default()).unwrap().expect("graceful");
+        assert_eq!(marked.metadata.deletion_grace_period_seconds, Some(30));
     }
 
     #[test]

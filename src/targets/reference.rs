@@ -1,7 +1,9 @@
 //! The reference target: podspec's own node (a kubelet over the Linux runtime) behind podspec's
-//! own API (an object store with Kubernetes' admission, validation and update rules).
+//! own API (an object store with watch, Kubernetes' admission and the pod strategy). The target
+//! is a plain client of the API; the kubelet watches the API and runs what it finds there.
 
 use std::collections::BTreeSet;
+use std::net::Ipv4Addr;
 use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
@@ -9,9 +11,9 @@ use std::time::Duration;
 use async_trait::async_trait;
 use k8s_openapi::api::core::v1::Pod;
 
-use crate::api::{ApiError, PodStore, Requester};
+use crate::api::{ApiError, DeleteOptions, PodStore, PodStrategy, Requester, WatchEvent};
 use crate::paths::Paths;
-use crate::runtime::cri::{ImageService, RuntimeError, RuntimeService};
+use crate::runtime::cri::{ContainerId, ImageService, RuntimeError, RuntimeService};
 use crate::runtime::kubelet::{BackoffPolicy, Kubelet, KubeletConfig, KubeletError};
 use crate::runtime::linux::LinuxRuntime;
 use crate::target::{Capability, ExecOutput, PodRef, Target, TargetError, TargetResult};
@@ -27,9 +29,65 @@ pub struct ReferenceOptions {
     pub backoff: BackoffPolicy,
 }
 
+/// The machine side of a node, beyond the CRI services the kubelet uses: where its state is,
+/// its address, which images it can run, a container's crash, and its shutdown. The Linux
+/// runtime has one; a node over another CRI runtime brings its own.
+#[async_trait]
+pub trait NodeHost: Send + Sync {
+    /// The run's state directory on the node (the kubelet's directory and static pods go there).
+    fn run_dir(&self) -> PathBuf;
+    /// The node's IP (pods' `status.hostIP`).
+    fn node_ip(&self) -> Ipv4Addr;
+    /// Why an image cannot be run without a registry, if it cannot.
+    fn check_image(&self, reference: &str) -> Result<(), String>;
+    /// Kills a container's main process, as a crash would.
+    fn kill_main_process(&self, id: &ContainerId) -> Result<(), RuntimeError>;
+    /// Removes everything the runtime still holds for this run.
+    async fn shutdown(&self) -> Result<(), String>;
+}
+
+#[async_trait]
+impl NodeHost for LinuxRuntime {
+    fn run_dir(&self) -> PathBuf {
+        LinuxRuntime::run_dir(self).to_path_buf()
+    }
+    fn node_ip(&self) -> Ipv4Addr {
+        LinuxRuntime::node_ip(self)
+    }
+    fn check_image(&self, reference: &str) -> Result<(), String> {
+        self.images().recipe_for(reference).map(|_| ()).map_err(|e| e.to_string())
+    }
+    fn kill_main_process(&self, id: &ContainerId) -> Result<(), RuntimeError> {
+        LinuxRuntime::kill_main_process(self, id)
+    }
+    async fn shutdown(&self) -> Result<(), String> {
+        LinuxRuntime::shutdown(self).await.map_err(|e| e.to_string())
+    }
+}
+
+/// A node built on some runtime: the CRI services and the machine side.
+#[derive(Clone)]
+pub struct NodeRuntime {
+    pub runtime: Arc<dyn RuntimeService>,
+    pub images: Arc<dyn ImageService>,
+    pub host: Arc<dyn NodeHost>,
+}
+
+impl NodeRuntime {
+    /// podspec's own Linux runtime.
+    pub fn linux(runtime: Arc<LinuxRuntime>) -> Self {
+        Self { runtime: runtime.clone(), images: runtime.clone(), host: runtime }
+    }
+}
+
+/// A node behind podspec's API: the API store, and a kubelet that watches it and runs pods on
+/// the node's runtime. The target, and `podspec serve`, are plain clients of the API; they
+/// reach the kubelet only for what the API server proxies to a node (exec, logs, a crash, the
+/// node's files).
 pub struct ReferenceTarget {
+    name: String,
     capabilities: BTreeSet<Capability>,
-    runtime: Arc<LinuxRuntime>,
+    node: NodeRuntime,
     kubelet: Arc<Kubelet>,
     api: Arc<PodStore>,
     static_pod_dir: PathBuf,
@@ -45,23 +103,30 @@ impl ReferenceTarget {
         let run_id = format!("{}-{}", std::process::id(), chrono::Utc::now().timestamp_millis());
         let runtime =
             Arc::new(LinuxRuntime::start(paths, &run_id).await.map_err(|e| TargetError::Other(format!("start the reference node: {e}")))?);
-        let static_pod_dir = options.static_pod_dir.unwrap_or_else(|| runtime.run_dir().join("manifests"));
+        Self::on_runtime("reference", &run_id, NodeRuntime::linux(runtime), options)
+    }
+
+    /// A node on any runtime, named `name` in reports: the API, and a kubelet over the
+    /// runtime's CRI services.
+    pub fn on_runtime(name: &str, run_id: &str, node: NodeRuntime, options: ReferenceOptions) -> TargetResult<Self> {
+        let run_dir = node.host.run_dir();
+        let static_pod_dir = options.static_pod_dir.unwrap_or_else(|| run_dir.join("manifests"));
         std::fs::create_dir_all(&static_pod_dir)
             .map_err(|e| TargetError::Other(format!("create the static pod directory {}: {e}", static_pod_dir.display())))?;
-        let api = Arc::new(PodStore::new(&run_id));
+        let api = Arc::new(PodStore::new(run_id));
         let config = KubeletConfig {
             node_name: NODE_NAME.into(),
-            root_dir: runtime.run_dir().join("kubelet"),
+            root_dir: run_dir.join("kubelet"),
             backoff: options.backoff,
-            node_ip: runtime.node_ip(),
-            node_uid: crate::api::store::uid(&run_id, u64::MAX),
+            node_ip: node.host.node_ip(),
+            node_uid: crate::api::store::uid(run_id, u64::MAX),
             static_pod_dir: Some(static_pod_dir.clone()),
         };
-        let kubelet =
-            Kubelet::new(config, runtime.clone() as Arc<dyn RuntimeService>, runtime.clone() as Arc<dyn ImageService>, api.clone());
+        let kubelet = Kubelet::new(config, node.runtime.clone(), node.images.clone(), api.clone());
         Ok(Self {
+            name: name.to_string(),
             capabilities: [Capability::NodeAccess, Capability::ApiServer].into_iter().collect(),
-            runtime,
+            node,
             kubelet,
             api,
             static_pod_dir,
@@ -70,7 +135,21 @@ impl ReferenceTarget {
 
     /// The run's state directory on the node.
     pub fn run_dir(&self) -> PathBuf {
-        self.runtime.run_dir().to_path_buf()
+        self.node.host.run_dir()
+    }
+
+    /// The node's API.
+    pub fn api(&self) -> &Arc<PodStore> {
+        &self.api
+    }
+
+    /// The node's kubelet (for what an API server proxies to a node).
+    pub fn kubelet(&self) -> &Arc<Kubelet> {
+        &self.kubelet
+    }
+
+    pub fn static_pod_dir(&self) -> &std::path::Path {
+        &self.static_pod_dir
     }
 
     fn stored(&self, pod: &PodRef) -> TargetResult<Pod> {
@@ -123,7 +202,7 @@ fn pod_ref(pod: &Pod) -> PodRef {
 #[async_trait]
 impl Target for ReferenceTarget {
     fn name(&self) -> &str {
-        "reference"
+        &self.name
     }
 
     fn capabilities(&self) -> &BTreeSet<Capability> {
@@ -135,10 +214,10 @@ impl Target for ReferenceTarget {
     }
 
     fn check_image(&self, reference: &str) -> TargetResult<()> {
-        self.runtime.images().recipe_for(reference).map(|_| ()).map_err(|e| TargetError::ImageUnavailable {
+        self.node.host.check_image(reference).map_err(|message| TargetError::ImageUnavailable {
             target: self.name().into(),
             reference: reference.into(),
-            message: e.to_string(),
+            message,
         })
     }
 
@@ -147,15 +226,12 @@ impl Target for ReferenceTarget {
         let mut pod = pod.clone();
         // The scheduler's part: this node is the only one.
         pod.spec.get_or_insert_with(Default::default).node_name.get_or_insert_with(|| NODE_NAME.into());
-        let stored = self.api.create(&pod, Requester::User).map_err(|e| api_error(&key, e))?;
-        if crate::api::is_mirror_pod(&stored) {
-            return Ok(stored); // the kubelet does not run mirror pods
+        // What the node cannot run is refused up front (after the API's own checks).
+        if !crate::api::is_mirror_pod(&pod) && PodStrategy.create_errors(&pod).is_empty() {
+            self.kubelet.check_supported(&pod).map_err(|e| self.map_kubelet(&key, e))?;
         }
-        if let Err(e) = self.kubelet.run_pod(stored.clone()) {
-            let _ = self.api.delete(&key.namespace, &key.name, 0);
-            return Err(self.map_kubelet(&key, e));
-        }
-        Ok(stored)
+        // The kubelet sees the new pod through its watch and runs it.
+        self.api.create(&pod, Requester::User).map_err(|e| api_error(&key, e))
     }
 
     async fn get_pod(&self, pod: &PodRef) -> TargetResult<Pod> {
@@ -167,38 +243,45 @@ impl Target for ReferenceTarget {
     }
 
     async fn update_pod(&self, pod: &Pod) -> TargetResult<Pod> {
-        let key = pod_ref(pod);
-        let updated = self.api.update(pod).map_err(|e| api_error(&key, e))?;
-        self.after_update(&key, updated)
+        self.api.update(pod).map_err(|e| api_error(&pod_ref(pod), e))
     }
 
     async fn patch_pod(&self, pod: &PodRef, patch: &serde_json::Value) -> TargetResult<Pod> {
-        let updated = self.api.merge_patch(&pod.namespace, &pod.name, patch).map_err(|e| api_error(pod, e))?;
-        self.after_update(pod, updated)
+        self.api.merge_patch(&pod.namespace, &pod.name, patch).map_err(|e| api_error(pod, e))
     }
 
     async fn delete_pod(&self, pod: &PodRef) -> TargetResult<()> {
         let stored = self.stored(pod)?;
         if crate::api::is_mirror_pod(&stored) {
             // The API object goes; the static pod runs on and the kubelet makes a new mirror.
-            self.api.delete(&pod.namespace, &pod.name, 0).map_err(|e| api_error(pod, e))?;
+            self.api.delete(&pod.namespace, &pod.name, &DeleteOptions::grace(0)).map_err(|e| api_error(pod, e))?;
             return Ok(());
         }
-        let grace = stored.spec.as_ref().and_then(|s| s.termination_grace_period_seconds).unwrap_or(30);
-        // A graceful delete marks the pod; the kubelet stops it, then deletes it for good
-        // (finalizers may still hold the object).
-        if grace > 0 {
-            self.api.delete(&pod.namespace, &pod.name, grace).map_err(|e| api_error(pod, e))?;
+        let uid = stored.metadata.uid.clone().unwrap_or_default();
+        let from = resource_version(&stored);
+        let watched = uid.clone();
+        let mut watch = self
+            .api
+            .watch(Some(from), Box::new(move |p| p.metadata.uid.as_deref() == Some(watched.as_str())))
+            .map_err(|e| api_error(pod, e))?;
+        // A graceful delete with the pod's own grace period: the kubelet stops the pod, then
+        // deletes it for good (finalizers may still hold the object).
+        let options = DeleteOptions { uid: Some(uid.clone()), ..Default::default() };
+        match self.api.delete(&pod.namespace, &pod.name, &options) {
+            Ok(_) => {}
+            Err(e) if e.code == 404 || e.code == 409 => return Ok(()), // gone, or another pod now
+            Err(e) => return Err(api_error(pod, e)),
         }
-        match self.kubelet.kill_pod(stored.metadata.uid.as_deref().unwrap_or_default()).await {
-            Ok(()) | Err(KubeletError::NotRunning(_)) => {}
-            Err(e) => return Err(self.map_kubelet(pod, e)),
-        }
-        match self.api.delete(&pod.namespace, &pod.name, 0) {
-            Ok(_) => Ok(()),
-            Err(e) if e.code == 404 => Ok(()),
-            Err(e) => Err(api_error(pod, e)),
-        }
+        // Gone from the API, or held there by finalizers only once the kubelet is done.
+        let done = loop {
+            match watch.next().await.map_err(|e| api_error(pod, e))? {
+                WatchEvent::Deleted(p) => break resource_version(&p),
+                WatchEvent::Modified(p) | WatchEvent::Added(p) if held_by_finalizers(&p) => break resource_version(&p),
+                _ => {}
+            }
+        };
+        self.kubelet.wait_torn_down(&uid, done).await;
+        Ok(())
     }
 
     async fn exec(&self, pod: &PodRef, container: &str, command: &[String], timeout: Duration) -> TargetResult<ExecOutput> {
@@ -248,16 +331,15 @@ impl Target for ReferenceTarget {
 
     async fn shutdown(&self) -> TargetResult<()> {
         self.kubelet.shutdown().await;
-        self.runtime.shutdown().await.map_err(|e| TargetError::Other(format!("shut the reference node down: {e}")))
+        self.node.host.shutdown().await.map_err(|e| TargetError::Other(format!("shut the {} node down: {e}", self.name)))
     }
 }
 
-impl ReferenceTarget {
-    /// The kubelet sees the new version of the pod, as its watch would.
-    fn after_update(&self, key: &PodRef, updated: Pod) -> TargetResult<Pod> {
-        if updated.metadata.deletion_timestamp.is_none() || self.api.get(&key.namespace, &key.name).is_ok() {
-            self.kubelet.update_pod(updated.clone());
-        }
-        Ok(updated)
-    }
+fn resource_version(pod: &Pod) -> u64 {
+    pod.metadata.resource_version.as_deref().and_then(|v| v.parse().ok()).unwrap_or(0)
+}
+
+/// Deleted for good but for its finalizers: the kubelet's final delete was written.
+fn held_by_finalizers(pod: &Pod) -> bool {
+    pod.metadata.deletion_grace_period_seconds == Some(0) && pod.metadata.finalizers.as_ref().is_some_and(|f| !f.is_empty())
 }

@@ -1,8 +1,10 @@
 //! The pod-level part of the reference runtime: a small kubelet between the API and the
-//! runtime interface. It admits pods, turns each into CRI calls (one sandbox, its init, sidecar
+//! runtime interface. It lists and watches the pods bound to its node in the API (`sync`), as a
+//! real kubelet watches its API server, and acts on what it sees: it admits new pods, turns each into CRI calls (one sandbox, its init, sidecar
 //! and app containers) through a pod worker, restarts containers according to `restartPolicy`
 //! with the kubelet's back-off, applies spec updates, enforces `activeDeadlineSeconds`, makes
-//! the pod's volumes and /etc/hosts, and writes `PodStatus` back through the API. It also runs
+//! the pod's volumes and /etc/hosts, carries out graceful deletes (the pod is stopped with its grace period, then deleted
+//! with grace 0) and writes `PodStatus` back through the API. It also runs
 //! static pods from a manifest directory and keeps their mirror pods in the API. It sees the
 //! runtime only through the CRI traits.
 
@@ -11,9 +13,10 @@ pub mod hosts;
 pub mod static_pods;
 mod status;
 pub use status::k8s_time;
+mod sync;
 mod worker;
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -62,20 +65,47 @@ pub struct Kubelet {
     images: Arc<dyn ImageService>,
     api: Arc<PodStore>,
     pods: Mutex<HashMap<String, Arc<PodWorker>>>,
+    /// Pods (by uid) being stopped for a deletion, until their final delete is written.
+    terminating: Mutex<HashSet<String>>,
+    /// Pods (by uid) the node refused; they get no worker.
+    rejected: Mutex<HashSet<String>>,
+    /// The API's resourceVersion up to which the kubelet has acted on every change; also
+    /// signalled when a pod's teardown ends.
+    observed: tokio::sync::watch::Sender<u64>,
     /// What the kubelet logged of note (warnings and events), oldest first.
     log: Mutex<Vec<String>>,
     static_pods: Mutex<Option<tokio::task::JoinHandle<()>>>,
+    api_watch: Mutex<Option<tokio::task::JoinHandle<()>>>,
 }
 
 impl Kubelet {
+    /// Starts the kubelet: it watches the API for the pods bound to its node, and its static
+    /// pod directory if it has one.
     pub fn new(config: KubeletConfig, runtime: Arc<dyn RuntimeService>, images: Arc<dyn ImageService>, api: Arc<PodStore>) -> Arc<Self> {
-        let kubelet =
-            Arc::new(Self { config, runtime, images, api, pods: Mutex::default(), log: Mutex::default(), static_pods: Mutex::default() });
+        let kubelet = Arc::new(Self {
+            config,
+            runtime,
+            images,
+            api,
+            pods: Mutex::default(),
+            terminating: Mutex::default(),
+            rejected: Mutex::default(),
+            observed: tokio::sync::watch::Sender::new(0),
+            log: Mutex::default(),
+            static_pods: Mutex::default(),
+            api_watch: Mutex::default(),
+        });
+        *kubelet.api_watch.lock().unwrap() = Some(tokio::spawn(sync::run(kubelet.clone())));
         if let Some(dir) = kubelet.config.static_pod_dir.clone() {
             let handle = tokio::spawn(static_pods::watch(kubelet.clone(), dir));
             *kubelet.static_pods.lock().unwrap() = Some(handle);
         }
         kubelet
+    }
+
+    /// The runtime the kubelet runs pods with.
+    pub fn runtime(&self) -> &Arc<dyn RuntimeService> {
+        &self.runtime
     }
 
     pub fn config(&self) -> &KubeletConfig {
@@ -98,16 +128,19 @@ impl Kubelet {
         self.log.lock().unwrap().push(format!("event {type_} {reason} pod={pod}: {message}"));
     }
 
-    /// Admits a pod from the API and starts its worker; the pod then goes from Pending to
-    /// Running on its own. A pod the node's admission rejects gets a Failed status saying why.
-    pub fn run_pod(self: &Arc<Self>, pod: Pod) -> Result<(), KubeletError> {
-        self.start_worker(pod, false)
+    /// Whether this node can run the pod at all: what it cannot is refused up front, naming
+    /// the field, rather than half-done.
+    pub fn check_supported(&self, pod: &Pod) -> Result<(), KubeletError> {
+        unsupported(pod)
     }
 
+    /// Admits a pod and starts its worker; the pod then goes from Pending to Running on its
+    /// own. A pod the node's admission rejects gets a Failed status saying why.
     fn start_worker(self: &Arc<Self>, pod: Pod, is_static: bool) -> Result<(), KubeletError> {
         let uid = pod.metadata.uid.clone().ok_or(KubeletError::NoUid)?;
         unsupported(&pod)?;
         if let Some((reason, message)) = reject(&pod) {
+            self.rejected.lock().unwrap().insert(uid);
             self.reject(&pod, reason, message);
             return Ok(());
         }
@@ -137,8 +170,8 @@ impl Kubelet {
         let _ = self.api.set_status(ns, name, uid, status);
     }
 
-    /// A new version of a pod from the API (its spec may have changed).
-    pub fn update_pod(&self, pod: Pod) {
+    /// A new version of a pod (its spec may have changed).
+    fn update_worker(&self, pod: Pod) {
         let Some(uid) = pod.metadata.uid.clone() else { return };
         if let Ok(w) = self.worker(&uid) {
             w.update(pod);
@@ -147,11 +180,28 @@ impl Kubelet {
 
     /// Stops the pod's containers (with its grace period), removes its sandbox, volumes and
     /// directories, and forgets it.
-    pub async fn kill_pod(&self, uid: &str) -> Result<(), KubeletError> {
+    async fn stop_pod(&self, uid: &str) -> Result<(), KubeletError> {
         let w = self.worker(uid)?;
         w.stop().await;
         self.pods.lock().unwrap().remove(uid);
+        self.observed.send_modify(|_| {});
         Ok(())
+    }
+
+    /// Waits until the kubelet has acted on the API's changes up to `rv` and nothing of the
+    /// pod with this uid is left on the node.
+    pub async fn wait_torn_down(&self, uid: &str, rv: u64) {
+        let mut observed = self.observed.subscribe();
+        loop {
+            let caught_up = *observed.borrow_and_update() >= rv;
+            let gone = !self.pods.lock().unwrap().contains_key(uid) && !self.terminating.lock().unwrap().contains(uid);
+            if caught_up && gone {
+                return;
+            }
+            if observed.changed().await.is_err() {
+                return;
+            }
+        }
     }
 
     pub async fn exec(&self, uid: &str, container: &str, cmd: &[String], timeout: Duration) -> Result<ExecResult, KubeletError> {
@@ -170,17 +220,15 @@ impl Kubelet {
         worker::volume_dir(&self.config.root_dir, uid, volume)
     }
 
-    /// Stops every pod (and stops watching the static pod directory).
+    /// Stops every pod (and stops watching the API and the static pod directory).
     pub async fn shutdown(&self) {
-        let watcher = self.static_pods.lock().unwrap().take();
-        if let Some(h) = watcher {
+        let watchers = [self.api_watch.lock().unwrap().take(), self.static_pods.lock().unwrap().take()];
+        for h in watchers.into_iter().flatten() {
             h.abort();
             let _ = h.await;
         }
         let all: Vec<String> = self.pods.lock().unwrap().keys().cloned().collect();
-        for uid in all {
-            let _ = self.kill_pod(&uid).await;
-        }
+        futures::future::join_all(all.iter().map(|uid| self.stop_pod(uid))).await;
     }
 
     fn worker(&self, uid: &str) -> Result<Arc<PodWorker>, KubeletError> {

@@ -22,7 +22,7 @@ use sha2::{Digest, Sha256};
 
 use super::Kubelet;
 use crate::api::admission::{HASH_ANNOTATION, MIRROR_ANNOTATION, SEEN_ANNOTATION, SOURCE_ANNOTATION};
-use crate::api::Requester;
+use crate::api::{DeleteOptions, Requester};
 use crate::manifest::{self, Source};
 
 /// How often the directory is read again (the kubelet also re-reads it periodically).
@@ -131,7 +131,7 @@ fn static_pod(kubelet: &Kubelet, path: &Path, content: &[u8]) -> Result<Pod, Str
         effect: Some("NoExecute".into()),
         ..Default::default()
     });
-    let errors = crate::manifest::validate_pod_create(&pod);
+    let errors = crate::api::PodStrategy.create_errors(&pod);
     if !errors.is_empty() {
         return Err(format!("invalid pod: {}", crate::manifest::aggregate(&errors)));
     }
@@ -140,12 +140,12 @@ fn static_pod(kubelet: &Kubelet, path: &Path, content: &[u8]) -> Result<Pod, Str
 
 async fn stop(kubelet: &Arc<Kubelet>, pod: &Pod) {
     let uid = pod.metadata.uid.clone().unwrap_or_default();
-    if let Err(e) = kubelet.kill_pod(&uid).await {
+    if let Err(e) = kubelet.stop_pod(&uid).await {
         tracing::debug!(error = %e, "static pod was not running");
     }
     let (ns, name) = names(pod);
     if kubelet.api.get(&ns, &name).is_ok_and(|m| is_mirror_of(&m, &uid)) {
-        let _ = kubelet.api.delete(&ns, &name, 0);
+        let _ = kubelet.api.delete(&ns, &name, &DeleteOptions::grace(0));
     }
 }
 
@@ -161,7 +161,7 @@ fn ensure_mirror(kubelet: &Arc<Kubelet>, pod: &Pod, refused: &mut Option<String>
         Ok(m) if is_mirror_of(&m, &hash) && m.metadata.deletion_timestamp.is_none() => return,
         Ok(m) if crate::api::is_mirror_pod(&m) => {
             // Outdated, or deleted through the API: the kubelet deletes it and makes it anew.
-            let _ = kubelet.api.delete(&ns, &name, 0);
+            let _ = kubelet.api.delete(&ns, &name, &DeleteOptions::grace(0));
         }
         Ok(_) => {
             if refused.is_none() {
@@ -188,7 +188,7 @@ fn ensure_mirror(kubelet: &Arc<Kubelet>, pod: &Pod, refused: &mut Option<String>
         Ok(_) => {
             *refused = None;
             // Let the worker write the status into the new mirror pod.
-            kubelet.update_pod(pod.clone());
+            kubelet.update_worker(pod.clone());
         }
         Err(e) => {
             if refused.as_deref() != Some(e.message.as_str()) {

@@ -140,6 +140,8 @@ pub struct PodWorker {
     updated: Notify,
     stop_tx: watch::Sender<bool>,
     task: Mutex<Option<tokio::task::JoinHandle<()>>>,
+    /// Set once the pod is torn down.
+    finished: watch::Sender<bool>,
 }
 
 impl PodWorker {
@@ -172,6 +174,7 @@ impl PodWorker {
             updated: Notify::new(),
             stop_tx,
             task: Mutex::new(None),
+            finished: watch::Sender::new(false),
         });
         // Subscribe before anything starts, so no exit goes unseen.
         let events = w.kubelet.runtime.container_events();
@@ -194,12 +197,18 @@ impl PodWorker {
         self.updated.notify_one();
     }
 
-    /// Stops the pod and waits until it is torn down.
+    /// Stops the pod and waits until it is torn down (whoever else asked for it too).
     pub(super) async fn stop(&self) {
         let _ = self.stop_tx.send(true);
         let handle = self.task.lock().unwrap().take();
-        if let Some(h) = handle {
-            let _ = h.await;
+        match handle {
+            Some(h) => {
+                let _ = h.await;
+                self.finished.send_replace(true);
+            }
+            None => {
+                let _ = self.finished.subscribe().wait_for(|done| *done).await;
+            }
         }
     }
 
@@ -211,8 +220,11 @@ impl PodWorker {
         self.pod.lock().unwrap().spec.as_ref().and_then(|s| s.restart_policy.clone()).unwrap_or_else(|| "Always".into())
     }
 
+    /// A deleted pod's grace period is the deletion's; otherwise the spec's.
     fn grace_period(&self) -> Duration {
-        let secs = self.pod.lock().unwrap().spec.as_ref().and_then(|s| s.termination_grace_period_seconds).unwrap_or(30);
+        let pod = self.pod.lock().unwrap();
+        let spec = pod.spec.as_ref().and_then(|s| s.termination_grace_period_seconds);
+        let secs = pod.metadata.deletion_grace_period_seconds.or(spec).unwrap_or(crate::api::strategy::DEFAULT_GRACE_SECONDS);
         Duration::from_secs(secs.max(0) as u64)
     }
 

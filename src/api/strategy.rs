@@ -1,0 +1,137 @@
+//! The pod strategy: the one place for what the API does to a pod on create, update and delete,
+//! as kube-apiserver's pod strategy does it (pkg/registry/core/pod/strategy.go). The store, the
+//! HTTP server and the up-front manifest checks all go through it.
+//!
+//! - `prepare_for_create`: defaulting, and the status cleared to `Pending`;
+//! - `validate`: the create rules (ValidatePodCreate);
+//! - `prepare_for_update`: the status is kept (it changes through the status subresource only),
+//!   the generation grows when the spec changes;
+//! - `validate_update`: the update rules (ValidatePodUpdate);
+//! - `prepare_for_status_update`: a status write keeps the spec and metadata;
+//! - `check_graceful_delete`: the grace period a delete gets.
+
+use k8s_openapi::api::core::v1::{Pod, PodStatus};
+
+use crate::manifest::validation::{validate_pod_create, FieldError};
+
+/// What a resource's strategy decides, as kube-apiserver's RESTCreateStrategy and
+/// RESTUpdateStrategy do.
+pub trait Strategy {
+    type Object;
+
+    /// Defaulting and clearing what clients cannot set, before validation.
+    fn prepare_for_create(&self, object: &mut Self::Object);
+    fn validate(&self, object: &Self::Object) -> Vec<FieldError>;
+    /// Repairs of an update from the stored object, before validation.
+    fn prepare_for_update(&self, new: &mut Self::Object, old: &Self::Object);
+    fn validate_update(&self, new: &Self::Object, old: &Self::Object) -> Vec<FieldError>;
+}
+
+/// The strategy for pods.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct PodStrategy;
+
+/// The grace period of a pod whose spec has none (the API's default for
+/// `terminationGracePeriodSeconds`).
+pub const DEFAULT_GRACE_SECONDS: i64 = 30;
+
+impl Strategy for PodStrategy {
+    type Object = Pod;
+
+    fn prepare_for_create(&self, pod: &mut Pod) {
+        pod.status = Some(PodStatus { phase: Some("Pending".into()), ..Default::default() });
+    }
+
+    fn validate(&self, pod: &Pod) -> Vec<FieldError> {
+        validate_pod_create(pod)
+    }
+
+    fn prepare_for_update(&self, new: &mut Pod, old: &Pod) {
+        new.status = old.status.clone();
+        new.metadata.generation = old.metadata.generation;
+        if serde_json::to_value(&new.spec).ok() != serde_json::to_value(&old.spec).ok() {
+            new.metadata.generation = Some(old.metadata.generation.unwrap_or(1) + 1);
+        }
+    }
+
+    fn validate_update(&self, new: &Pod, old: &Pod) -> Vec<FieldError> {
+        super::validate_pod_update(new, old)
+    }
+}
+
+impl PodStrategy {
+    /// A status write changes the status only (podStatusStrategy.PrepareForUpdate).
+    pub fn prepare_for_status_update(&self, new: &mut Pod, old: &Pod) {
+        new.spec = old.spec.clone();
+        new.metadata.labels = old.metadata.labels.clone();
+        new.metadata.annotations = old.metadata.annotations.clone();
+        new.metadata.finalizers = old.metadata.finalizers.clone();
+        new.metadata.owner_references = old.metadata.owner_references.clone();
+        new.metadata.generation = old.metadata.generation;
+    }
+
+    /// The errors a manifest would get from the API on create: prepared, then validated.
+    pub fn create_errors(&self, pod: &Pod) -> Vec<FieldError> {
+        let mut pod = pod.clone();
+        self.prepare_for_create(&mut pod);
+        self.validate(&pod)
+    }
+
+    /// The grace period of a delete (podStrategy.CheckGracefulDelete): the one asked for, or
+    /// the pod's own; 0 for a pod not bound to a node or already terminated.
+    pub fn check_graceful_delete(&self, pod: &Pod, requested: Option<i64>) -> i64 {
+        let spec = pod.spec.as_ref();
+        let mut period =
+            requested.unwrap_or_else(|| spec.and_then(|s| s.termination_grace_period_seconds).unwrap_or(DEFAULT_GRACE_SECONDS));
+        if spec.and_then(|s| s.node_name.as_deref()).unwrap_or("").is_empty() {
+            period = 0;
+        }
+        let phase = pod.status.as_ref().and_then(|s| s.phase.as_deref());
+        if matches!(phase, Some("Failed" | "Succeeded")) {
+            period = 0;
+        }
+        period.max(0)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn pod(extra_spec: &str) -> Pod {
+        serde_yaml::from_str(&format!(
+            "metadata: {{name: web}}\nspec:\n  nodeName: n\n  containers:\n  - {{name: a, image: busybox}}\n{extra_spec}"
+        ))
+        .unwrap()
+    }
+
+    #[test]
+    fn a_delete_gets_the_pods_grace_period_unless_it_is_unbound_or_terminated() {
+        let s = PodStrategy;
+        assert_eq!(s.check_graceful_delete(&pod(""), None), 30);
+        assert_eq!(s.check_graceful_delete(&pod("  terminationGracePeriodSeconds: 5\n"), None), 5);
+        assert_eq!(s.check_graceful_delete(&pod("  terminationGracePeriodSeconds: 5\n"), Some(2)), 2);
+        let mut unbound = pod("");
+        unbound.spec.as_mut().unwrap().node_name = None;
+        assert_eq!(s.check_graceful_delete(&unbound, None), 0);
+        let mut done = pod("");
+        done.status = Some(PodStatus { phase: Some("Succeeded".into()), ..Default::default() });
+        assert_eq!(s.check_graceful_delete(&done, Some(10)), 0);
+    }
+
+    #[test]
+    fn create_clears_the_status_and_an_update_keeps_the_stored_one() {
+        let s = PodStrategy;
+        let mut p = pod("");
+        p.status = Some(PodStatus { phase: Some("Running".into()), ..Default::default() });
+        s.prepare_for_create(&mut p);
+        assert_eq!(p.status.as_ref().unwrap().phase.as_deref(), Some("Pending"));
+        let mut new = pod("");
+        new.metadata.generation = Some(7);
+        let mut old = p.clone();
+        old.metadata.generation = Some(1);
+        s.prepare_for_update(&mut new, &old);
+        assert_eq!(new.status, old.status);
+        assert_eq!(new.metadata.generation, Some(1));
+    }
+}

@@ -1,0 +1,167 @@
+//! Watches on the store, as the API server's watch cache serves them: every change is kept in a
+//! bounded history in resourceVersion order; a watch starts after a resourceVersion and sees
+//! `ADDED`, `MODIFIED` and `DELETED` events from there on, filtered by a predicate (an object
+//! that starts to match is `ADDED`, one that stops matching is `DELETED`, as the cacher does);
+//! a resourceVersion older than the history answers 410 Gone, reason `Expired`
+//! (staging/src/k8s.io/apiserver/pkg/storage/cacher/watch_cache.go).
+
+use std::collections::VecDeque;
+use std::sync::Arc;
+use std::time::Duration;
+
+use k8s_openapi::api::core::v1::Pod;
+
+use super::store::{ApiError, PodStore};
+
+/// How many changes the history keeps (the watch cache's capacity).
+pub const HISTORY: usize = 8192;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ChangeKind {
+    Added,
+    Modified,
+    Deleted,
+}
+
+/// One change of the store: the object after it (for a deletion, as it was when deleted, with
+/// the deletion's resourceVersion) and before it.
+#[derive(Debug, Clone)]
+pub struct Change {
+    pub rv: u64,
+    pub kind: ChangeKind,
+    pub object: Pod,
+    pub prev: Option<Pod>,
+}
+
+/// What a watcher receives.
+#[derive(Debug, Clone, PartialEq)]
+pub enum WatchEvent {
+    Added(Pod),
+    Modified(Pod),
+    Deleted(Pod),
+    /// No change up to this resourceVersion (sent when asked for, after a quiet interval).
+    Bookmark(u64),
+}
+
+impl WatchEvent {
+    /// The type as the watch protocol names it.
+    pub fn type_name(&self) -> &'static str {
+        match self {
+            WatchEvent::Added(_) => "ADDED",
+            WatchEvent::Modified(_) => "MODIFIED",
+            WatchEvent::Deleted(_) => "DELETED",
+            WatchEvent::Bookmark(_) => "BOOKMARK",
+        }
+    }
+
+    pub fn pod(&self) -> Option<&Pod> {
+        match self {
+            WatchEvent::Added(p) | WatchEvent::Modified(p) | WatchEvent::Deleted(p) => Some(p),
+            WatchEvent::Bookmark(_) => None,
+        }
+    }
+}
+
+/// Which objects a watch sees.
+pub type Filter = Box<dyn Fn(&Pod) -> bool + Send + Sync>;
+
+/// The history of changes, oldest first.
+#[derive(Default)]
+pub(super) struct History {
+    changes: VecDeque<Change>,
+}
+
+impl History {
+    pub(super) fn push(&mut self, change: Change) {
+        if self.changes.len() == HISTORY {
+            self.changes.pop_front();
+        }
+        self.changes.push_back(change);
+    }
+
+    /// The changes after `rv`, or Expired when some of them are no longer kept.
+    pub(super) fn since(&self, rv: u64, current: u64) -> Result<Vec<Change>, ApiError> {
+        // The oldest resourceVersion a watch may start from: the one just before the oldest kept
+        // change (or the current one, when nothing was kept).
+        let oldest = self.changes.front().map_or(current, |c| c.rv - 1);
+        if rv < oldest {
+            return Err(ApiError::expired(rv, oldest));
+        }
+        let first = self.changes.partition_point(|c| c.rv <= rv);
+        Ok(self.changes.range(first..).cloned().collect())
+    }
+}
+
+/// A watch on the pods of a store, from a resourceVersion on.
+pub struct PodWatch {
+    store: Arc<PodStore>,
+    filter: Filter,
+    /// The resourceVersion of the last change this watch has looked at.
+    seen: u64,
+    pending: VecDeque<WatchEvent>,
+    notify: tokio::sync::watch::Receiver<u64>,
+}
+
+impl PodWatch {
+    pub(super) fn new(store: Arc<PodStore>, filter: Filter, seen: u64, initial: Vec<Pod>) -> Self {
+        let notify = store.subscribe();
+        Self { store, filter, seen, pending: initial.into_iter().map(WatchEvent::Added).collect(), notify }
+    }
+
+    /// The resourceVersion up to which this watch has seen every change.
+    pub fn resource_version(&self) -> u64 {
+        self.seen
+    }
+
+    /// The next event, waiting for one. Err(Expired) when the watch fell so far behind that
+    /// the history no longer holds what it missed (the client lists again).
+    pub async fn next(&mut self) -> Result<WatchEvent, ApiError> {
+        loop {
+            if let Some(e) = self.pending.pop_front() {
+                return Ok(e);
+            }
+            // Marked seen before looking, so a change made meanwhile wakes the wait below.
+            self.notify.borrow_and_update();
+            self.catch_up()?;
+            if !self.pending.is_empty() {
+                continue;
+            }
+            if self.notify.changed().await.is_err() {
+                // The store is gone: nothing more will happen.
+                std::future::pending::<()>().await;
+            }
+        }
+    }
+
+    /// The next event, or a bookmark when nothing happened for `interval`.
+    pub async fn next_or_bookmark(&mut self, interval: Duration) -> Result<WatchEvent, ApiError> {
+        match tokio::time::timeout(interval, self.next()).await {
+            Ok(r) => r,
+            Err(_) => {
+                self.catch_up()?;
+                match self.pending.pop_front() {
+                    Some(e) => Ok(e),
+                    None => Ok(WatchEvent::Bookmark(self.seen)),
+                }
+            }
+        }
+    }
+
+    /// Turns the changes since the last look into events for this watch.
+    fn catch_up(&mut self) -> Result<(), ApiError> {
+        let changes = self.store.changes_since(self.seen)?;
+        for c in changes {
+            self.seen = c.rv;
+            let now = c.kind != ChangeKind::Deleted && (self.filter)(&c.object);
+            let before = c.prev.as_ref().is_some_and(|p| (self.filter)(p));
+            let event = match (before, now) {
+                (false, true) => WatchEvent::Added(c.object),
+                (true, true) => WatchEvent::Modified(c.object),
+                (true, false) => WatchEvent::Deleted(c.object),
+                (false, false) => continue,
+            };
+            self.pending.push_back(event);
+        }
+        Ok(())
+    }
+}
