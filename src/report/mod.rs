@@ -21,6 +21,7 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
 pub mod baseline;
+pub mod compare;
 pub mod diff;
 pub mod json;
 pub mod junit;
