@@ -58,6 +58,9 @@ const PRODUCT: &[&str] = &[
     "k8s@example.com",
 ];
 
+/// Changes a bundle's files.
+type Tamper = dyn Fn(&mut std::collections::BTreeMap<String, Vec<u8>>);
+
 fn repack(files: &std::collections::BTreeMap<String, Vec<u8>>, dir: &Path, out: &Path) {
     for (name, bytes) in files {
         std::fs::write(dir.join(name), bytes).unwrap();
@@ -109,7 +112,7 @@ fn a_complete_passing_bundle_verifies_and_a_tampered_one_does_not() {
 
     // Tampered copies are rejected, each for its reason.
     let work = tempfile::tempdir().unwrap();
-    let cases: Vec<(&str, Box<dyn Fn(&mut std::collections::BTreeMap<String, Vec<u8>>)>, &str)> = vec![
+    let cases: Vec<(&str, Box<Tamper>, &str)> = vec![
         (
             "failure",
             Box::new(|f| {

@@ -78,7 +78,10 @@ fn suffix(group: &str) -> String {
 }
 
 /// A stand-in for Sonobuoy's worker: answers every POST /progress with 200 and keeps the bodies.
-fn progress_worker() -> (u16, Arc<Mutex<Vec<(String, serde_json::Value)>>>) {
+/// The request lines and JSON bodies the worker received.
+type Received = Arc<Mutex<Vec<(String, serde_json::Value)>>>;
+
+fn progress_worker() -> (u16, Received) {
     let listener = TcpListener::bind("127.0.0.1:0").unwrap();
     let port = listener.local_addr().unwrap().port();
     let got = Arc::new(Mutex::new(Vec::new()));

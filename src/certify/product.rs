@@ -62,7 +62,7 @@ impl Product {
         for (field, value) in
             [("website_url", &self.website_url), ("documentation_url", &self.documentation_url), ("product_logo_url", &self.product_logo_url)]
         {
-            if !value.is_empty() && !(value.starts_with("https://") || value.starts_with("http://")) {
+            if !(value.is_empty() || value.starts_with("https://") || value.starts_with("http://")) {
                 problems.push(format!("PRODUCT.yaml: {field} {value:?} is not an http(s) URL"));
             }
         }
