@@ -19,6 +19,7 @@ pub mod privileges;
 pub mod report;
 pub mod runner;
 pub mod runtime;
+pub mod server;
 pub mod steps;
 pub mod target;
 pub mod targets;

@@ -44,6 +44,9 @@ enum Command {
     Certify(Box<CertifyArgs>),
     /// List the scenarios; with --conformance, the coverage of Kubernetes' Pod-related conformance tests.
     List(ListArgs),
+    /// Serve the reference node behind a Kubernetes API (HTTPS, bearer token, kubeconfig) until
+    /// SIGINT or SIGTERM; then delete everything it ran.
+    Serve(ServeArgs),
 }
 
 #[derive(clap::Args)]
@@ -53,6 +56,21 @@ struct ListArgs {
     conformance: bool,
     #[arg(long = "features", default_value = "features")]
     features: Vec<PathBuf>,
+}
+
+#[derive(clap::Args)]
+struct ServeArgs {
+    /// The address to listen on; an address other than loopback is used only when given, with a
+    /// warning.
+    #[arg(long, value_name = "ADDR:PORT", default_value = "127.0.0.1:0")]
+    listen: std::net::SocketAddr,
+    /// Where to write the kubeconfig (context `podspec`) [default: `kubeconfig` in the node's
+    /// state directory]. It is removed when serve ends.
+    #[arg(long, value_name = "FILE")]
+    kubeconfig_out: Option<PathBuf>,
+    /// The node's static pod manifest directory (default: one of its own, removed at the end).
+    #[arg(long, value_name = "DIR")]
+    static_pod_dir: Option<PathBuf>,
 }
 
 impl Command {
@@ -365,8 +383,61 @@ async fn dispatch(command: Command) -> anyhow::Result<ExitCode> {
         Command::Gate(args) => gate(args),
         Command::Certify(args) => certify(*args).await,
         Command::List(args) => list(args),
+        Command::Serve(args) => serve(args).await,
     }
 }
+
+/// `podspec serve`: the reference node behind a Kubernetes API until a signal.
+async fn serve(args: ServeArgs) -> anyhow::Result<ExitCode> {
+    if !podspec::server::is_loopback(&args.listen) {
+        eprintln!(
+            "podspec: warning: serving on {}, which is not loopback: anyone who can reach it and has the token controls the node",
+            args.listen
+        );
+    }
+    let listener = tokio::net::TcpListener::bind(args.listen).await.with_context(|| format!("listening on {}", args.listen))?;
+    let addr = listener.local_addr()?;
+    let paths = Paths::from_env()?;
+    let options = ReferenceOptions { static_pod_dir: args.static_pod_dir, ..Default::default() };
+    let node = Arc::new(ReferenceTarget::start_with(paths, options).await.context("starting the reference node")?);
+    let result = serve_node(node.clone(), listener, addr, args.kubeconfig_out).await;
+    if let Err(e) = node.shutdown().await {
+        eprintln!("podspec: {e}");
+    }
+    result?;
+    eprintln!("podspec: serve stopped; everything it ran was removed");
+    Ok(ExitCode::SUCCESS)
+}
+
+async fn serve_node(
+    node: Arc<ReferenceTarget>,
+    listener: tokio::net::TcpListener,
+    addr: std::net::SocketAddr,
+    kubeconfig_out: Option<PathBuf>,
+) -> anyhow::Result<()> {
+    let creds = podspec::server::tls::credentials(addr)?;
+    let url = format!("https://{addr}");
+    let kubeconfig = kubeconfig_out.unwrap_or_else(|| node.run_dir().join("kubeconfig"));
+    let text = podspec::server::tls::kubeconfig(&url, &creds.ca_pem, &creds.token);
+    write_private(&kubeconfig, &text).with_context(|| format!("writing the kubeconfig {}", kubeconfig.display()))?;
+    let state = Arc::new(podspec::server::Server { node, token: creds.token.clone(), started: chrono::Utc::now() });
+    let app = podspec::server::router(state);
+    println!("podspec: serving the reference node at {url}");
+    println!("podspec: kubeconfig {}", kubeconfig.display());
+    println!("podspec: try: kubectl --kubeconfig {} get nodes", kubeconfig.display());
+    let served = podspec::server::run(listener, creds.server_config.clone(), app, interrupted()).await;
+    let _ = std::fs::remove_file(&kubeconfig);
+    served.context("serving")
+}
+
+/// Writes a file only its owner can read (it holds the token).
+fn write_private(path: &std::path::Path, text: &str) -> std::io::Result<()> {
+    use std::io::Write as _;
+    use std::os::unix::fs::OpenOptionsExt as _;
+    let mut f = std::fs::OpenOptions::new().write(true).create(true).truncate(true).mode(0o600).open(path)?;
+    f.write_all(text.as_bytes())
+}
+
 
 async fn start_target(kind: TargetKind, static_pod_dir: Option<PathBuf>, cluster: &ClusterArgs) -> anyhow::Result<Arc<dyn Target>> {
     match kind {

@@ -4,6 +4,7 @@
 //! status back.
 
 pub mod admission;
+pub mod selector;
 pub mod store;
 pub mod strategy;
 pub mod update;

@@ -22,42 +22,56 @@ pub struct ApiError {
     pub code: u16,
     pub reason: String,
     pub message: String,
+    /// For 422 Invalid: one cause per field error (Status `details.causes`).
+    pub causes: Vec<Cause>,
+}
+
+/// A Status cause: `FieldValueInvalid` and the like, the error's text, and its field.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Cause {
+    pub reason: String,
+    pub message: String,
+    pub field: String,
 }
 
 impl ApiError {
     pub fn invalid(name: &str, errors: &[crate::manifest::FieldError]) -> Self {
-        Self { code: 422, reason: "Invalid".into(), message: format!("Pod {name:?} is invalid: {}", aggregate(errors)) }
+        let causes =
+            errors.iter().map(|e| Cause { reason: e.kind.cause_reason().into(), message: e.body(), field: e.field.clone() }).collect();
+        Self { code: 422, reason: "Invalid".into(), message: format!("Pod {name:?} is invalid: {}", aggregate(errors)), causes }
     }
     pub fn not_found(name: &str) -> Self {
-        Self { code: 404, reason: "NotFound".into(), message: format!("pods {name:?} not found") }
+        Self { code: 404, reason: "NotFound".into(), message: format!("pods {name:?} not found"), causes: Vec::new() }
     }
     pub fn already_exists(name: &str) -> Self {
-        Self { code: 409, reason: "AlreadyExists".into(), message: format!("pods {name:?} already exists") }
+        Self { code: 409, reason: "AlreadyExists".into(), message: format!("pods {name:?} already exists"), causes: Vec::new() }
     }
     pub fn conflict(name: &str) -> Self {
         Self {
             code: 409,
             reason: "Conflict".into(),
+            causes: Vec::new(),
             message: format!(
                 "Operation cannot be fulfilled on pods {name:?}: the object has been modified; please apply your changes to the latest version and try again"
             ),
         }
     }
     fn forbidden(name: &str, why: &str) -> Self {
-        Self { code: 403, reason: "Forbidden".into(), message: format!("pods {name:?} is forbidden: {why}") }
+        Self { code: 403, reason: "Forbidden".into(), message: format!("pods {name:?} is forbidden: {why}"), causes: Vec::new() }
     }
     pub fn bad_request(message: String) -> Self {
-        Self { code: 400, reason: "BadRequest".into(), message }
+        Self { code: 400, reason: "BadRequest".into(), message, causes: Vec::new() }
     }
     /// A watch from a resourceVersion the history no longer holds (410 Gone).
     pub fn expired(rv: u64, oldest: u64) -> Self {
-        Self { code: 410, reason: "Expired".into(), message: format!("too old resource version: {rv} ({oldest})") }
+        Self { code: 410, reason: "Expired".into(), message: format!("too old resource version: {rv} ({oldest})"), causes: Vec::new() }
     }
     /// A delete whose precondition failed (the generic store's text).
     fn precondition(name: &str, what: &str, wanted: &str, stored: &str) -> Self {
         Self {
             code: 409,
             reason: "Conflict".into(),
+            causes: Vec::new(),
             message: format!(
                 "Operation cannot be fulfilled on pods {name:?}: Precondition failed: {what} in precondition: {wanted}, {what} in object meta: {stored}"
             ),

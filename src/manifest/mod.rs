@@ -114,6 +114,14 @@ fn line_of_key(text: &str, key: &str) -> Option<usize> {
         .map(|i| i + 1)
 }
 
+/// The fields of `original` that deserializing into the typed object `typed` dropped, as
+/// dotted paths.
+pub fn unknown_fields_of(original: &serde_json::Value, typed: &serde_json::Value) -> Vec<String> {
+    let mut out = Vec::new();
+    unknown_fields(original, typed, "", &mut out);
+    out
+}
+
 fn unknown_fields(original: &serde_json::Value, typed: &serde_json::Value, path: &str, out: &mut Vec<String>) {
     use serde_json::Value;
     match (original, typed) {

@@ -33,6 +33,18 @@ pub enum FieldErrorKind {
 }
 
 impl FieldErrorKind {
+    /// The Status cause reason (metav1.CauseType) of this kind of error.
+    pub fn cause_reason(self) -> &'static str {
+        match self {
+            Self::Required => "FieldValueRequired",
+            Self::Invalid => "FieldValueInvalid",
+            Self::Duplicate => "FieldValueDuplicate",
+            Self::NotSupported => "FieldValueNotSupported",
+            Self::Forbidden => "FieldValueForbidden",
+            Self::NotFound => "FieldValueNotFound",
+        }
+    }
+
     fn text(self) -> &'static str {
         match self {
             Self::Required => "Required value",

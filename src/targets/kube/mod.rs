@@ -32,7 +32,7 @@ use std::time::Duration;
 use async_trait::async_trait;
 use k8s_openapi::api::core::v1::Pod;
 use kube::api::{Api, DeleteParams, ListParams, LogParams, Patch, PatchParams, PostParams};
-use kube::runtime::wait::{await_condition, conditions};
+use kube::runtime::wait::await_condition;
 use kube::Client;
 
 use crate::target::{Capability, ExecOutput, PodRef, Target, TargetError, TargetResult};
@@ -84,9 +84,18 @@ impl KubeTarget {
     pub async fn start(options: KubeOptions) -> Result<Self, KubeStartError> {
         let (client, info) = connect::connect(&options.connect).await?;
         let needed: Vec<access::Right> = access::ALWAYS.iter().chain(access::API_SERVER).copied().collect();
-        let missing = access::missing(&client, &needed)
-            .await
-            .map_err(|e| KubeStartError::Review { url: info.url.clone(), cause: connect::cause_chain(&e) })?;
+        let missing = match access::missing(&client, &needed).await {
+            Ok(m) => m,
+            // A server without the authorization API (podspec serve) cannot be asked; say so.
+            Err(kube::Error::Api(s)) if s.code == 404 => {
+                eprintln!(
+                    "podspec: warning: {} offers no SelfSubjectAccessReview (authorization.k8s.io/v1); the identity's rights were not checked",
+                    info.url
+                );
+                Vec::new()
+            }
+            Err(e) => return Err(KubeStartError::Review { url: info.url.clone(), cause: connect::cause_chain(&e) }),
+        };
         if !missing.is_empty() {
             return Err(KubeStartError::MissingRights(missing));
         }
@@ -159,8 +168,16 @@ impl KubeTarget {
         pod
     }
 
+    /// Waits until the pod is gone, or, while finalizers hold its object, until the node has
+    /// stopped every container (what remains is the API object, as the finalizers ask).
     async fn wait_deleted(&self, pod: &PodRef, uid: &str, bound: Duration) -> TargetResult<()> {
-        let wait = await_condition(self.pods(&pod.namespace), &pod.name, conditions::is_deleted(uid));
+        let uid = uid.to_string();
+        let gone_or_held = move |obj: Option<&Pod>| match obj {
+            None => true,
+            Some(p) if p.metadata.uid.as_deref() != Some(uid.as_str()) => true,
+            Some(p) => held_and_stopped(p),
+        };
+        let wait = await_condition(self.pods(&pod.namespace), &pod.name, gone_or_held);
         match tokio::time::timeout(bound, wait).await {
             Ok(Ok(_)) => Ok(()),
             Ok(Err(e)) => Err(TargetError::Other(format!("watching pod {pod} until it is gone: {e}"))),
@@ -172,6 +189,19 @@ impl KubeTarget {
     pub async fn json_patch_pod(&self, pod: &PodRef, patch: json_patch::Patch) -> TargetResult<Pod> {
         self.pods(&pod.namespace).patch(&pod.name, &PatchParams::default(), &Patch::<()>::Json(patch)).await.map_err(|e| pod_error(pod, e))
     }
+}
+
+/// A pod being deleted that finalizers hold, all of whose containers have stopped.
+fn held_and_stopped(pod: &Pod) -> bool {
+    let held = pod.metadata.deletion_timestamp.is_some() && pod.metadata.finalizers.as_ref().is_some_and(|f| !f.is_empty());
+    let status = pod.status.clone().unwrap_or_default();
+    let running = status
+        .container_statuses
+        .iter()
+        .flatten()
+        .chain(status.init_container_statuses.iter().flatten())
+        .any(|c| c.state.as_ref().is_none_or(|s| s.terminated.is_none()));
+    held && !running
 }
 
 #[async_trait]

@@ -1,0 +1,117 @@
+//! `podspec serve`: the reference node behind a Kubernetes HTTP API. HTTPS on loopback with a
+//! CA of its own and a bearer token; handlers translate HTTP to calls on the node's API store
+//! (and, for what kube-apiserver proxies to a kubelet, on the kubelet) and back. One file per
+//! resource: `discovery`, `namespaces`, `nodes`, `pods`, `pod_subresources`, `events`; `status`
+//! writes metav1 Status errors, `table` the Table form of pods, `patch` the patch types.
+
+pub mod discovery;
+pub mod events;
+pub mod namespaces;
+pub mod nodes;
+pub mod openapi;
+pub mod patch;
+pub mod pod_subresources;
+pub mod pods;
+pub mod status;
+pub mod table;
+pub mod tls;
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+
+use axum::extract::{Request, State};
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+use axum::Router;
+use hyper_util::rt::{TokioExecutor, TokioIo};
+
+use crate::targets::ReferenceTarget;
+
+pub use status::Failure;
+
+/// What every handler reaches.
+pub struct Server {
+    pub node: Arc<ReferenceTarget>,
+    pub token: String,
+    pub started: chrono::DateTime<chrono::Utc>,
+}
+
+pub type AppState = Arc<Server>;
+
+/// Every route of the API.
+pub fn router(state: AppState) -> Router {
+    let ns_pods = "/api/v1/namespaces/{namespace}/pods";
+    Router::new()
+        .route("/version", get(discovery::version))
+        .route("/healthz", get(discovery::healthy))
+        .route("/livez", get(discovery::healthy))
+        .route("/readyz", get(discovery::healthy))
+        .route("/api", get(discovery::api_versions))
+        .route("/api/v1", get(discovery::api_v1_resources))
+        .route("/apis", get(discovery::api_groups))
+        .route("/openapi/v2", get(openapi::v2))
+        .route("/openapi/v3", get(openapi::index))
+        .route("/openapi/v3/api/v1", get(openapi::api_v1))
+        .route("/api/v1/namespaces", get(namespaces::list).post(namespaces::create))
+        .route("/api/v1/namespaces/{name}", get(namespaces::get).delete(namespaces::delete))
+        .route("/api/v1/nodes", get(nodes::list))
+        .route("/api/v1/nodes/{name}", get(nodes::get))
+        .route("/api/v1/nodes/{name}/proxy/configz", get(nodes::configz))
+        .route("/api/v1/pods", get(pods::list_all))
+        .route(ns_pods, get(pods::list).post(pods::create).delete(pods::delete_collection))
+        .route(&format!("{ns_pods}/{{name}}"), get(pods::get).put(pods::replace).patch(pods::patch).delete(pods::delete))
+        .route(&format!("{ns_pods}/{{name}}/status"), get(pod_subresources::get_status).put(pod_subresources::put_status))
+        .route(&format!("{ns_pods}/{{name}}/log"), get(pod_subresources::log))
+        .route(&format!("{ns_pods}/{{name}}/exec"), get(pod_subresources::exec).post(pod_subresources::exec))
+        .route("/api/v1/events", get(events::list_all))
+        .route("/api/v1/namespaces/{namespace}/events", get(events::list))
+        .fallback(status::not_found_route)
+        .method_not_allowed_fallback(status::method_not_allowed)
+        .layer(axum::middleware::from_fn_with_state(state.clone(), authenticate))
+        .with_state(state)
+}
+
+/// A request without the bearer token is answered 401 with a Status, as kube-apiserver does.
+async fn authenticate(State(state): State<AppState>, request: Request, next: Next) -> Response {
+    let wanted = format!("Bearer {}", state.token);
+    let given = request.headers().get(axum::http::header::AUTHORIZATION).and_then(|v| v.to_str().ok());
+    if given != Some(wanted.as_str()) {
+        return Failure::new(401, "Unauthorized", "Unauthorized").into_response();
+    }
+    next.run(request).await
+}
+
+/// Serves HTTPS on `listener` until `shutdown` completes.
+pub async fn run(
+    listener: tokio::net::TcpListener,
+    tls: Arc<rustls::ServerConfig>,
+    app: Router,
+    shutdown: impl std::future::Future<Output = ()>,
+) -> std::io::Result<()> {
+    let acceptor = tokio_rustls::TlsAcceptor::from(tls);
+    tokio::pin!(shutdown);
+    loop {
+        let (tcp, _peer) = tokio::select! {
+            r = listener.accept() => r?,
+            _ = &mut shutdown => return Ok(()),
+        };
+        let _ = tcp.set_nodelay(true);
+        let acceptor = acceptor.clone();
+        let app = app.clone();
+        tokio::spawn(async move {
+            let Ok(stream) = acceptor.accept(tcp).await else { return };
+            let service = hyper_util::service::TowerToHyperService::new(app);
+            let builder = hyper_util::server::conn::auto::Builder::new(TokioExecutor::new());
+            if let Err(e) = builder.serve_connection_with_upgrades(TokioIo::new(stream), service).await {
+                tracing::debug!(error = %e, "connection ended");
+            }
+        });
+    }
+}
+
+/// Whether an address is loopback only (anything else is used only when asked for, with a
+/// warning).
+pub fn is_loopback(addr: &SocketAddr) -> bool {
+    addr.ip().is_loopback()
+}

@@ -1,0 +1,102 @@
+//! `/api/v1/nodes`: the one node, with its nodeInfo, Ready condition, addresses and capacity,
+//! and `/proxy/configz`, the kubelet's configuration with `staticPodPath`.
+
+use axum::extract::{Path, State};
+use axum::Json;
+use k8s_openapi::api::core::v1::{Node, NodeAddress, NodeCondition, NodeStatus, NodeSystemInfo};
+use k8s_openapi::apimachinery::pkg::api::resource::Quantity;
+use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
+use serde_json::json;
+
+use super::{AppState, Failure};
+use crate::target::Target as _;
+
+fn kernel_version() -> String {
+    std::fs::read_to_string("/proc/sys/kernel/osrelease").map(|s| s.trim().to_string()).unwrap_or_default()
+}
+
+fn os_image() -> String {
+    let release = std::fs::read_to_string("/etc/os-release").unwrap_or_default();
+    release.lines().find_map(|l| l.strip_prefix("PRETTY_NAME=")).map(|v| v.trim_matches('"').to_string()).unwrap_or_else(|| "Linux".into())
+}
+
+pub fn node(state: &AppState) -> Node {
+    let name = state.node.node_name().unwrap_or("podspec-node").to_string();
+    let config = state.node.kubelet().config().clone();
+    let now = crate::runtime::kubelet::k8s_time(chrono::Utc::now());
+    let cpus = std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1);
+    let capacity: std::collections::BTreeMap<String, Quantity> =
+        [("cpu".to_string(), Quantity(cpus.to_string())), ("pods".to_string(), Quantity("110".into()))].into();
+    Node {
+        metadata: ObjectMeta {
+            name: Some(name.clone()),
+            uid: Some(config.node_uid.clone()),
+            resource_version: Some("1".into()),
+            creation_timestamp: Some(crate::runtime::kubelet::k8s_time(state.started)),
+            labels: Some(
+                [
+                    ("kubernetes.io/hostname".to_string(), name.clone()),
+                    ("kubernetes.io/os".to_string(), std::env::consts::OS.to_string()),
+                    ("kubernetes.io/arch".to_string(), super::discovery::go_arch().to_string()),
+                ]
+                .into(),
+            ),
+            ..Default::default()
+        },
+        spec: Some(Default::default()),
+        status: Some(NodeStatus {
+            node_info: Some(NodeSystemInfo {
+                kubelet_version: format!("v{}", env!("CARGO_PKG_VERSION")),
+                kube_proxy_version: String::new(),
+                container_runtime_version: state.node.kubelet().runtime().version(),
+                os_image: os_image(),
+                kernel_version: kernel_version(),
+                architecture: super::discovery::go_arch().to_string(),
+                operating_system: std::env::consts::OS.to_string(),
+                machine_id: String::new(),
+                system_uuid: String::new(),
+                boot_id: String::new(),
+                ..Default::default()
+            }),
+            conditions: Some(vec![NodeCondition {
+                type_: "Ready".into(),
+                status: "True".into(),
+                reason: Some("KubeletReady".into()),
+                message: Some("kubelet is posting ready status".into()),
+                last_heartbeat_time: Some(now.clone()),
+                last_transition_time: Some(crate::runtime::kubelet::k8s_time(state.started)),
+            }]),
+            addresses: Some(vec![
+                NodeAddress { type_: "InternalIP".into(), address: config.node_ip.to_string() },
+                NodeAddress { type_: "Hostname".into(), address: name },
+            ]),
+            capacity: Some(capacity.clone()),
+            allocatable: Some(capacity),
+            ..Default::default()
+        }),
+    }
+}
+
+pub async fn list(State(state): State<AppState>) -> Json<k8s_openapi::List<Node>> {
+    Json(k8s_openapi::List { items: vec![node(&state)], metadata: Default::default() })
+}
+
+pub async fn get(State(state): State<AppState>, Path(name): Path<String>) -> Result<Json<Node>, Failure> {
+    let n = node(&state);
+    if n.metadata.name.as_deref() != Some(name.as_str()) {
+        return Err(Failure::new(404, "NotFound", format!("nodes {name:?} not found")).with_details(json!({"name": name, "kind": "nodes"})));
+    }
+    Ok(Json(n))
+}
+
+/// The kubelet's configuration, as a kubelet's `/configz` shows it.
+pub async fn configz(State(state): State<AppState>, Path(name): Path<String>) -> Result<Json<serde_json::Value>, Failure> {
+    let _ = get(State(state.clone()), Path(name)).await?;
+    Ok(Json(json!({
+        "kubeletconfig": {
+            "staticPodPath": state.node.static_pod_dir().display().to_string(),
+            "kind": "KubeletConfiguration",
+            "apiVersion": "kubelet.config.k8s.io/v1beta1",
+        }
+    })))
+}

@@ -1,0 +1,169 @@
+//! The patch types a pod accepts: JSON merge patch (RFC 7386), JSON patch (RFC 6902, through
+//! the json-patch crate) and strategic merge patch with the pod's merge keys
+//! (apimachinery pkg/util/strategicpatch; the keys from the `patchMergeKey` tags of
+//! core/v1 types.go).
+
+use serde_json::Value;
+
+use super::Failure;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PatchType {
+    Merge,
+    Json,
+    Strategic,
+}
+
+impl PatchType {
+    /// From the request's Content-Type; 415 for any other.
+    pub fn from_content_type(content_type: &str) -> Result<Self, Failure> {
+        let media = content_type.split(';').next().unwrap_or("").trim();
+        match media {
+            "application/merge-patch+json" => Ok(Self::Merge),
+            "application/json-patch+json" => Ok(Self::Json),
+            "application/strategic-merge-patch+json" => Ok(Self::Strategic),
+            other => Err(Failure::new(
+                415,
+                "UnsupportedMediaType",
+                format!("the body of the request was in an unknown format - accepted media types include: application/json-patch+json, application/merge-patch+json, application/strategic-merge-patch+json (got {other:?})"),
+            )),
+        }
+    }
+}
+
+/// Applies a patch of `kind` to `target`.
+pub fn apply(kind: PatchType, target: &mut Value, patch: &[u8]) -> Result<(), Failure> {
+    match kind {
+        PatchType::Json => {
+            let p: json_patch::Patch =
+                serde_json::from_slice(patch).map_err(|e| Failure::bad_request(format!("error decoding patch: {e}")))?;
+            json_patch::patch(target, &p)
+                .map_err(|e| Failure::new(422, "Invalid", format!("the server rejected our request due to an error in our request: {e}")))
+        }
+        PatchType::Merge => {
+            let p: Value = serde_json::from_slice(patch).map_err(|e| Failure::bad_request(format!("error decoding patch: {e}")))?;
+            json_patch::merge(target, &p);
+            Ok(())
+        }
+        PatchType::Strategic => {
+            let p: Value = serde_json::from_slice(patch).map_err(|e| Failure::bad_request(format!("error decoding patch: {e}")))?;
+            strategic(target, &p, "");
+            Ok(())
+        }
+    }
+}
+
+/// The merge key of a list field of a pod, for the lists whose patch strategy is `merge`.
+fn merge_key(field: &str) -> Option<&'static str> {
+    match field {
+        "containers" | "initContainers" | "ephemeralContainers" | "volumes" | "env" | "imagePullSecrets" | "resourceClaims" => Some("name"),
+        "hostAliases" => Some("ip"),
+        "conditions" => Some("type"),
+        "readinessGates" => Some("conditionType"),
+        "ports" => Some("containerPort"),
+        "volumeMounts" => Some("mountPath"),
+        "volumeDevices" => Some("devicePath"),
+        _ => None,
+    }
+}
+
+/// Lists of scalars merged as sets (`patchStrategy:"merge"` on a `[]string`).
+fn is_merged_scalar_list(field: &str) -> bool {
+    field == "finalizers"
+}
+
+fn strategic(target: &mut Value, patch: &Value, _field: &str) {
+    let Value::Object(p) = patch else {
+        *target = patch.clone();
+        return;
+    };
+    if p.get("$patch").and_then(Value::as_str) == Some("replace") {
+        let mut replaced = p.clone();
+        replaced.remove("$patch");
+        *target = Value::Object(replaced);
+        return;
+    }
+    if !target.is_object() {
+        *target = Value::Object(Default::default());
+    }
+    let t = target.as_object_mut().expect("object");
+    for (k, v) in p {
+        if k.starts_with("$setElementOrder/") || k == "$retainKeys" || k == "$patch" {
+            continue; // order and retained keys: what the merge gives already holds them
+        }
+        if let Some(list) = k.strip_prefix("$deleteFromPrimitiveList/") {
+            if let (Some(Value::Array(have)), Value::Array(gone)) = (t.get_mut(list), v) {
+                have.retain(|x| !gone.contains(x));
+            }
+            continue;
+        }
+        if v.is_null() {
+            t.remove(k);
+            continue;
+        }
+        match (t.get_mut(k), v, merge_key(k)) {
+            (Some(Value::Array(have)), Value::Array(items), Some(key)) => {
+                for item in items {
+                    let id = item.get(key);
+                    let pos = have.iter().position(|h| id.is_some() && h.get(key) == id);
+                    let delete = item.get("$patch").and_then(Value::as_str) == Some("delete");
+                    match (pos, delete) {
+                        (Some(i), true) => {
+                            have.remove(i);
+                        }
+                        (None, true) => {}
+                        (Some(i), false) => strategic(&mut have[i], item, k),
+                        (None, false) => {
+                            let mut added = item.clone();
+                            strategic(&mut added, item, k);
+                            have.push(added);
+                        }
+                    }
+                }
+            }
+            (Some(Value::Array(have)), Value::Array(items), None) if is_merged_scalar_list(k) => {
+                for item in items {
+                    if !have.contains(item) {
+                        have.push(item.clone());
+                    }
+                }
+            }
+            (Some(existing @ Value::Object(_)), Value::Object(_), _) => strategic(existing, v, k),
+            _ => {
+                let mut fresh = Value::Null;
+                strategic(&mut fresh, v, k);
+                t.insert(k.clone(), fresh);
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn a_strategic_patch_merges_containers_by_name_and_env_by_name() {
+        let mut pod = json!({"spec": {"containers": [
+            {"name": "a", "image": "busybox:1.36", "env": [{"name": "X", "value": "1"}]},
+            {"name": "b", "image": "busybox:1.36"}]}});
+        let patch =
+            json!({"spec": {"containers": [{"name": "b", "image": "busybox:1.35"}, {"name": "a", "env": [{"name": "Y", "value": "2"}]}]}});
+        apply(PatchType::Strategic, &mut pod, patch.to_string().as_bytes()).unwrap();
+        assert_eq!(pod["spec"]["containers"][1]["image"], "busybox:1.35");
+        assert_eq!(pod["spec"]["containers"][0]["image"], "busybox:1.36");
+        assert_eq!(pod["spec"]["containers"][0]["env"], json!([{"name": "X", "value": "1"}, {"name": "Y", "value": "2"}]));
+        // A merge patch replaces the list whole.
+        apply(PatchType::Merge, &mut pod, br#"{"spec": {"containers": [{"name": "c", "image": "x"}]}}"#).unwrap();
+        assert_eq!(pod["spec"]["containers"], json!([{"name": "c", "image": "x"}]));
+    }
+
+    #[test]
+    fn a_json_patch_follows_rfc_6902_and_an_unknown_type_is_415() {
+        let mut pod = json!({"metadata": {"labels": {"a": "1"}}});
+        apply(PatchType::Json, &mut pod, br#"[{"op": "replace", "path": "/metadata/labels/a", "value": "2"}]"#).unwrap();
+        assert_eq!(pod["metadata"]["labels"]["a"], "2");
+        assert_eq!(PatchType::from_content_type("application/apply-patch+yaml").unwrap_err().code, 415);
+    }
+}

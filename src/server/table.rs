@@ -1,0 +1,244 @@
+//! The Table form of pods (`Accept: application/json;as=Table;g=meta.k8s.io;v=v1`), with the
+//! columns and STATUS rules of kube-apiserver's pod printer (pkg/printers/internalversion/
+//! printers.go: podColumnDefinitions, printPod) and its ages (apimachinery
+//! pkg/util/duration HumanDuration).
+
+use std::time::Duration;
+
+use k8s_openapi::api::core::v1::Pod;
+use serde_json::{json, Value};
+
+/// Whether the client asked for a Table.
+pub fn wants_table(accept: Option<&str>) -> bool {
+    accept.is_some_and(|a| a.split(',').next().is_some_and(|first| first.contains("as=Table")))
+}
+
+pub fn column_definitions() -> Value {
+    let col = |name: &str, type_: &str, format: &str, description: &str, priority: i32| json!({"name": name, "type": type_, "format": format, "description": description, "priority": priority});
+    json!([
+        col("Name", "string", "name", "Name must be unique within a namespace.", 0),
+        col("Ready", "string", "", "The aggregate readiness state of this pod for accepting traffic.", 0),
+        col("Status", "string", "", "The aggregate status of the containers in this pod.", 0),
+        col(
+            "Restarts",
+            "string",
+            "",
+            "The number of times the containers in this pod have been restarted and when the last container in this pod has restarted.",
+            0
+        ),
+        col("Age", "string", "", "CreationTimestamp is a timestamp representing the server time when this object was created.", 0),
+        col("IP", "string", "", "IP address allocated to the pod. Routable at least within the cluster.", 1),
+        col("Node", "string", "", "NodeName is a request to schedule this pod onto a specific node.", 1),
+        col("Nominated Node", "string", "", "nominatedNodeName is set only when this pod preempts other pods on the node.", 1),
+        col("Readiness Gates", "string", "", "If specified, all readiness gates will be evaluated for pod readiness.", 1),
+    ])
+}
+
+/// A Table of pods; `with_columns` is false for the watch events after the first.
+pub fn table(pods: &[Pod], resource_version: &str, with_columns: bool, include_object: &str) -> Value {
+    let rows: Vec<Value> = pods.iter().map(|p| row(p, include_object)).collect();
+    let mut t = json!({
+        "kind": "Table",
+        "apiVersion": "meta.k8s.io/v1",
+        "metadata": {"resourceVersion": resource_version},
+        "rows": rows,
+    });
+    t["columnDefinitions"] = if with_columns { column_definitions() } else { json!([]) };
+    t
+}
+
+fn row(pod: &Pod, include_object: &str) -> Value {
+    let object = match include_object {
+        "None" => Value::Null,
+        "Object" => serde_json::to_value(pod).unwrap_or_default(),
+        _ => json!({"kind": "PartialObjectMetadata", "apiVersion": "meta.k8s.io/v1", "metadata": pod.metadata}),
+    };
+    json!({"cells": cells(pod, chrono::Utc::now()), "object": object})
+}
+
+/// NAME, READY, STATUS, RESTARTS, AGE, IP, NODE, NOMINATED NODE, READINESS GATES.
+pub fn cells(pod: &Pod, now: chrono::DateTime<chrono::Utc>) -> Vec<Value> {
+    let spec = pod.spec.clone().unwrap_or_default();
+    let status = pod.status.clone().unwrap_or_default();
+    let total = spec.containers.len();
+    let mut restarts = 0;
+    let mut ready = 0;
+    let mut last_restart: Option<jiff_ts> = None;
+    let mut reason = status.reason.clone().filter(|r| !r.is_empty()).unwrap_or_else(|| status.phase.clone().unwrap_or_default());
+
+    let mut initializing = false;
+    let inits = status.init_container_statuses.clone().unwrap_or_default();
+    let sidecars: Vec<String> =
+        spec.init_containers.iter().flatten().filter(|c| c.restart_policy.as_deref() == Some("Always")).map(|c| c.name.clone()).collect();
+    for (i, c) in inits.iter().enumerate() {
+        restarts += c.restart_count;
+        if let Some(t) = c.last_state.as_ref().and_then(|s| s.terminated.as_ref()).and_then(|t| t.finished_at.as_ref()) {
+            last_restart = Some(last_restart.map_or(t.0, |l: jiff_ts| l.max(t.0)));
+        }
+        let state = c.state.clone().unwrap_or_default();
+        if state.terminated.as_ref().is_some_and(|t| t.exit_code == 0) {
+            continue;
+        }
+        if sidecars.contains(&c.name) && c.started == Some(true) {
+            continue;
+        }
+        if let Some(t) = &state.terminated {
+            reason = match t.reason.as_deref().filter(|r| !r.is_empty()) {
+                Some(r) => format!("Init:{r}"),
+                None if t.signal.unwrap_or(0) != 0 => format!("Init:Signal:{}", t.signal.unwrap_or(0)),
+                None => format!("Init:ExitCode:{}", t.exit_code),
+            };
+        } else if let Some(r) = state.waiting.as_ref().and_then(|w| w.reason.clone()).filter(|r| !r.is_empty() && r != "PodInitializing") {
+            reason = format!("Init:{r}");
+        } else {
+            reason = format!("Init:{i}/{}", spec.init_containers.as_ref().map_or(0, Vec::len));
+        }
+        initializing = true;
+        break;
+    }
+    if !initializing {
+        restarts = 0;
+        let mut has_running = false;
+        for c in status.container_statuses.clone().unwrap_or_default().iter().rev() {
+            restarts += c.restart_count;
+            if let Some(t) = c.last_state.as_ref().and_then(|s| s.terminated.as_ref()).and_then(|t| t.finished_at.as_ref()) {
+                last_restart = Some(last_restart.map_or(t.0, |l: jiff_ts| l.max(t.0)));
+            }
+            let state = c.state.clone().unwrap_or_default();
+            if let Some(r) = state.waiting.as_ref().and_then(|w| w.reason.clone()).filter(|r| !r.is_empty()) {
+                reason = r;
+            } else if let Some(t) = &state.terminated {
+                reason = match t.reason.as_deref().filter(|r| !r.is_empty()) {
+                    Some(r) => r.to_string(),
+                    None if t.signal.unwrap_or(0) != 0 => format!("Signal:{}", t.signal.unwrap_or(0)),
+                    None => format!("ExitCode:{}", t.exit_code),
+                };
+            } else if c.ready && state.running.is_some() {
+                has_running = true;
+                ready += 1;
+            }
+        }
+        if reason == "Completed" && has_running {
+            let pod_ready = status.conditions.iter().flatten().any(|c| c.type_ == "Ready" && c.status == "True");
+            reason = if pod_ready { "Running".into() } else { "NotReady".into() };
+        }
+    }
+    if pod.metadata.deletion_timestamp.is_some() {
+        reason = if status.reason.as_deref() == Some("NodeLost") { "Unknown".into() } else { "Terminating".into() };
+    }
+    let restarts_cell = match last_restart {
+        Some(t) if restarts > 0 => format!("{restarts} ({} ago)", human_duration(since(t, now))),
+        _ => restarts.to_string(),
+    };
+    let age = pod.metadata.creation_timestamp.as_ref().map_or("<unknown>".to_string(), |t| human_duration(since(t.0, now)));
+    let ip = status.pod_ip.clone().unwrap_or_else(|| "<none>".into());
+    let node = spec.node_name.clone().unwrap_or_else(|| "<none>".into());
+    let nominated = status.nominated_node_name.clone().unwrap_or_else(|| "<none>".into());
+    let gates = match spec.readiness_gates.as_ref().filter(|g| !g.is_empty()) {
+        None => "<none>".to_string(),
+        Some(g) => {
+            let met = g
+                .iter()
+                .filter(|gate| status.conditions.iter().flatten().any(|c| c.type_ == gate.condition_type && c.status == "True"))
+                .count();
+            format!("{met}/{}", g.len())
+        }
+    };
+    vec![
+        json!(pod.metadata.name.clone().unwrap_or_default()),
+        json!(format!("{ready}/{total}")),
+        json!(reason),
+        json!(restarts_cell),
+        json!(age),
+        json!(ip),
+        json!(node),
+        json!(nominated),
+        json!(gates),
+    ]
+}
+
+#[allow(non_camel_case_types)]
+type jiff_ts = k8s_openapi::jiff::Timestamp;
+
+fn since(t: jiff_ts, now: chrono::DateTime<chrono::Utc>) -> Duration {
+    let ms = now.timestamp_millis() - t.as_millisecond();
+    Duration::from_millis(ms.max(0) as u64)
+}
+
+/// HumanDuration: `5s`, `3m2s`, `45m`, `5h3m`, `3d4h`, `40d`, `2y10d`, `5y`.
+pub fn human_duration(d: Duration) -> String {
+    let s = d.as_secs();
+    if s < 60 * 2 {
+        return format!("{s}s");
+    }
+    let m = s / 60;
+    if m < 10 {
+        let rest = s % 60;
+        return if rest == 0 { format!("{m}m") } else { format!("{m}m{rest}s") };
+    }
+    if m < 60 * 3 {
+        return format!("{m}m");
+    }
+    let h = m / 60;
+    if h < 8 {
+        let rest = m % 60;
+        return if rest == 0 { format!("{h}h") } else { format!("{h}h{rest}m") };
+    }
+    if h < 48 {
+        return format!("{h}h");
+    }
+    if h < 24 * 8 {
+        let rest = h % 24;
+        return if rest == 0 { format!("{}d", h / 24) } else { format!("{}d{rest}h", h / 24) };
+    }
+    if h < 24 * 365 * 2 {
+        return format!("{}d", h / 24);
+    }
+    if h < 24 * 365 * 8 {
+        let days = (h / 24) % 365;
+        return if days == 0 { format!("{}y", h / 24 / 365) } else { format!("{}y{days}d", h / 24 / 365) };
+    }
+    format!("{}y", h / 24 / 365)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn pod(status: &str) -> Pod {
+        serde_yaml::from_str(&format!(
+            "metadata: {{name: web, creationTimestamp: '2026-01-01T00:00:00Z'}}\nspec: {{nodeName: n, containers: [{{name: a}}, {{name: b}}]}}\nstatus: {status}"
+        ))
+        .unwrap()
+    }
+
+    fn status_cell(p: &Pod) -> String {
+        cells(p, chrono::Utc::now())[2].as_str().unwrap().to_string()
+    }
+
+    #[test]
+    fn status_follows_kubectls_rules() {
+        let running = pod("{phase: Running, podIP: 10.0.0.2, containerStatuses: [{name: a, ready: true, restartCount: 0, image: x, imageID: x, state: {running: {}}}, {name: b, ready: true, restartCount: 2, image: x, imageID: x, state: {running: {}}}]}");
+        let c = cells(&running, chrono::Utc::now());
+        assert_eq!((c[0].as_str(), c[1].as_str(), c[2].as_str(), c[3].as_str()), (Some("web"), Some("2/2"), Some("Running"), Some("2")));
+        assert_eq!(c[5], "10.0.0.2");
+        let crash = pod("{phase: Running, containerStatuses: [{name: a, ready: false, restartCount: 3, image: x, imageID: x, state: {waiting: {reason: CrashLoopBackOff}}}]}");
+        assert_eq!(status_cell(&crash), "CrashLoopBackOff");
+        let done = pod("{phase: Succeeded, containerStatuses: [{name: a, ready: false, restartCount: 0, image: x, imageID: x, state: {terminated: {exitCode: 0, reason: Completed}}}]}");
+        assert_eq!(status_cell(&done), "Completed");
+        let mut init = pod("{phase: Pending, initContainerStatuses: [{name: i, ready: false, restartCount: 0, image: x, imageID: x, state: {running: {}}}]}");
+        init.spec.as_mut().unwrap().init_containers = Some(vec![Default::default()]);
+        assert_eq!(status_cell(&init), "Init:0/1");
+        let mut deleting = done.clone();
+        deleting.metadata.deletion_timestamp = deleting.metadata.creation_timestamp.clone();
+        assert_eq!(status_cell(&deleting), "Terminating");
+    }
+
+    #[test]
+    fn ages_read_as_kubectl_prints_them() {
+        assert_eq!(human_duration(Duration::from_secs(5)), "5s");
+        assert_eq!(human_duration(Duration::from_secs(182)), "3m2s");
+        assert_eq!(human_duration(Duration::from_secs(45 * 60)), "45m");
+        assert_eq!(human_duration(Duration::from_secs(5 * 3600 + 180)), "5h3m");
+    }
+}
