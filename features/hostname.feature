@@ -1,4 +1,4 @@
-@hostname
+@hostname @conformance
 Feature: The hostname inside a pod is the pod's name, or its spec.hostname and subdomain
   # "Containers within the Pod see the system hostname as being the same as the configured name
   # for the Pod."  kubernetes.io/docs/concepts/workloads/pods/ ("Pod networking")

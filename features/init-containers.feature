@@ -1,4 +1,4 @@
-@init-containers
+@init-containers @conformance
 Feature: Init containers run one at a time, in order, before the app containers; sidecars keep running
   # "Init containers are exactly like regular containers, except: Init containers always run to
   # completion. Each init container must complete successfully before the next one starts. If a
@@ -17,6 +17,7 @@ Feature: Init containers run one at a time, in order, before the app containers;
 
   # Each init container logs its start and end to a shared volume; the second checks that the
   # first has ended before it runs, and the app container comes last.
+  # conformance: [sig-node] InitContainer [NodeConformance] should invoke init containers on a RestartAlways pod [Conformance]
   Scenario: Init containers run in order, each to completion, before the app container
     Given a running pod "ordered":
       """
@@ -86,6 +87,7 @@ Feature: Init containers run one at a time, in order, before the app containers;
 
   # init-containers: "if the Pod has a restartPolicy of Never, and an init container fails during
   # startup of that Pod, Kubernetes treats the overall Pod as failed."
+  # conformance: [sig-node] InitContainer [NodeConformance] should not start app containers and fail the pod if init containers fail on a RestartNever pod [Conformance]
   Scenario: With restartPolicy Never, a failing init container fails the pod and the app never starts
     Given a pod "doomed":
       """
@@ -204,7 +206,7 @@ Feature: Init containers run one at a time, in order, before the app containers;
         - name: helper
           image: busybox:1.36
           restartPolicy: Always
-          command: ["sleep", "3600"]
+          command: ["podspec-agent", "main"]
         containers:
         - name: app
           image: busybox:1.36

@@ -1,4 +1,4 @@
-@ipc
+@ipc @conformance
 Feature: Containers of a pod share IPC; different pods do not
   # "The containers in a Pod can also communicate with each other using standard inter-process
   # communications like SystemV semaphores or POSIX shared memory. Containers in different Pods

@@ -1,4 +1,4 @@
-@lifecycle
+@lifecycle @conformance
 Feature: A pod goes through its phases, and its containers restart as its restart policy says
   # "Pending: The Pod has been accepted by the Kubernetes cluster, but one or more of the
   # containers has not been set up and made ready to run. ... Running: The Pod has been bound
@@ -37,6 +37,7 @@ Feature: A pod goes through its phases, and its containers restart as its restar
     And field "status.startTime" of pod "web" is set
 
   # pod-lifecycle/#pod-phase "Succeeded"; container state Terminated with reason Completed.
+  # conformance: [sig-node] Container Runtime blackbox test when starting a container that exits should run with the expected status [NodeConformance] [Conformance]
   Scenario: With restartPolicy Never, a container that exits 0 makes the pod Succeeded
     Given a pod "done":
       """
@@ -59,6 +60,7 @@ Feature: A pod goes through its phases, and its containers restart as its restar
     And field "status.conditions[type=Ready].reason" of pod "done" is "PodCompleted"
 
   # pod-lifecycle/#pod-phase "Failed"; container state Terminated with reason Error.
+  # conformance: [sig-node] Container Runtime blackbox test when starting a container that exits should run with the expected status [NodeConformance] [Conformance]
   Scenario: With restartPolicy Never, a container that exits 3 makes the pod Failed
     Given a pod "broken":
       """
@@ -81,6 +83,7 @@ Feature: A pod goes through its phases, and its containers restart as its restar
 
   # pod-lifecycle/#restart-policy: OnFailure restarts a failed container only; its earlier end
   # is kept as lastState.
+  # conformance: [sig-node] Container Runtime blackbox test when starting a container that exits should run with the expected status [NodeConformance] [Conformance]
   Scenario: With restartPolicy OnFailure, a failed container is restarted and then succeeds
     Given a pod "retry":
       """
@@ -107,6 +110,7 @@ Feature: A pod goes through its phases, and its containers restart as its restar
     And field "status.containerStatuses[name=app].state.terminated.exitCode" of pod "retry" is "0"
 
   # pod-lifecycle/#restart-policy: Always restarts a container even when it exits 0.
+  # conformance: [sig-node] Container Runtime blackbox test when starting a container that exits should run with the expected status [NodeConformance] [Conformance]
   Scenario: With restartPolicy Always, a container that exits 0 is restarted
     Given a pod "loop":
       """
@@ -185,6 +189,7 @@ Feature: A pod goes through its phases, and its containers restart as its restar
 
   # The deadline may be set on a running pod (pods/#pod-update-and-replacement); the kubelet
   # enforces the new value.
+  # conformance: [sig-node] Pods should allow activeDeadlineSeconds to be updated [NodeConformance] [Conformance]
   @api-server
   Scenario: Setting activeDeadlineSeconds on a running pod makes it fail once the deadline passes
     Given a running pod "late":

@@ -1,4 +1,4 @@
-@networking
+@networking @conformance
 Feature: Containers of a pod share one network namespace
   # "Every container in a Pod shares the network namespace, including the IP address and network
   # ports. Inside a Pod (and only then), the containers that belong to the Pod can communicate with

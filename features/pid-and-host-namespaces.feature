@@ -59,6 +59,7 @@ Feature: Containers have PID namespaces of their own unless the pod shares one o
   # security_context_test.go, "when creating a pod in the host PID namespace": "should show its
   # pid in the host PID namespace [NodeFeature:HostAccess]" and "should show its pid in the
   # non-hostpid containers"; the node's PID 1 is podspec's node holder, not the machine's init.
+  @host-access
   Scenario: With hostPID a pod sees the node's processes, and another hostPID pod's
     Given a running pod "hostpid-a":
       """
@@ -109,6 +110,7 @@ Feature: Containers have PID namespaces of their own unless the pod shares one o
   # security_context_test.go, "when creating a pod in the host IPC namespace": "should show the
   # shared memory ID in the host IPC containers" and "should not show the shared memory ID in
   # the non-hostIPC containers".
+  @host-access
   Scenario: With hostIPC pods share the node's IPC namespace, and other pods do not see it
     Given a running pod "hostipc-a":
       """
@@ -160,6 +162,7 @@ Feature: Containers have PID namespaces of their own unless the pod shares one o
   # security_context_test.go, "when creating a pod in the host network namespace": "should listen
   # on same port in the host network containers" and "shouldn't show the same port in the
   # non-hostnetwork containers"; the pod IP is the node's IP.
+  @host-access
   Scenario: With hostNetwork a pod uses the node's network, and its IP is the node's
     Given a running pod "hostnet":
       """

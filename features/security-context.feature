@@ -205,6 +205,7 @@ Feature: A pod's and a container's securityContext are applied, the container's 
   # own network namespace. The privileged container adds a veth link, not a dummy one: kernels
   # built without the dummy driver (as this project's CI machine) answer "Operation not
   # supported" to any dummy link.
+  @host-access
   Scenario: Only a privileged container may add a network link
     Given a running pod "links":
       """

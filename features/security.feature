@@ -210,6 +210,7 @@ Feature: A container is confined as Kubernetes confines it by default
   # security-context/: "privileged: true" — every capability, /proc unmasked, /sys writable, the
   # node's devices (pkg/securitycontext; containerd WithPrivileged). Nothing here writes to the
   # node: the writable file is a sysctl of the pod's own IPC namespace.
+  @host-access
   Scenario: A privileged container has every capability, an unmasked /proc, a writable /sys and the node's devices
     Given a running pod "priv":
       """

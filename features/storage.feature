@@ -8,6 +8,8 @@ Feature: An emptyDir volume is shared by the pod's containers and outlives their
   #   kubernetes.io/docs/concepts/storage/volumes/#emptydir
 
   # e2e: test/e2e/common/storage/empty_dir.go, "pod should support shared volumes between containers".
+  # conformance: [sig-storage] EmptyDir volumes pod should support shared volumes between containers [Conformance]
+  @conformance
   Scenario: Each container sees the other's writes to an emptyDir mounted at different paths
     Given a running pod from fixture "shared-emptydir.yaml"
     Then running "echo from-writer > /data/note" in container "writer" of pod "shared-emptydir" succeeds
@@ -17,6 +19,7 @@ Feature: An emptyDir volume is shared by the pod's containers and outlives their
 
   # volumes/#emptydir: "The data in an emptyDir volume is safe across container crashes."
   # Pod lifecycle: with restartPolicy Always, the kubelet restarts a container that exits.
+  @conformance
   Scenario: A file in the emptyDir survives a restart of the container that wrote it
     Given a running pod from fixture "shared-emptydir.yaml"
     And running "echo kept > /data/kept" in container "writer" of pod "shared-emptydir" succeeds
@@ -27,6 +30,7 @@ Feature: An emptyDir volume is shared by the pod's containers and outlives their
   # The container's own filesystem is a writable layer of that container instance: a restarted
   # container starts again from its image (kubernetes.io/docs/concepts/storage/volumes/:
   # "On-disk files in a container are ephemeral ... the kubelet restarts it with a clean state").
+  @conformance
   Scenario: A file outside any volume is gone after the container restarts
     Given a running pod from fixture "shared-emptydir.yaml"
     And running "echo lost > /tmp/lost" in container "writer" of pod "shared-emptydir" succeeds

@@ -1,4 +1,4 @@
-@api-server @update
+@api-server @update @conformance
 Feature: A pod can only be updated in the ways Kubernetes allows
   # "Kubernetes doesn't prevent you from managing Pods directly. It is possible to update some
   # fields of a running Pod, in place. However, Pod update operations like patch, and replace
@@ -221,6 +221,7 @@ Feature: A pod can only be updated in the ways Kubernetes allows
 
   # pod strategy updatePodGeneration: generation grows only when the spec changes; labels are
   # metadata and may change.
+  # conformance: [sig-node] Pods should be updated [NodeConformance] [Conformance]
   Scenario: A label change is accepted and does not change the generation
     When I patch pod "web" with:
       """

@@ -6,10 +6,12 @@
 //! 3. `runtime`: the reference runtime (a kubelet over a CRI-shaped Linux runtime);
 //! 4. `images`: fixture images built locally.
 //!
-//! Beside them: `manifest` (reading pod YAML), `report` (JUnit, JSON, Markdown), `bench`.
+//! Beside them: `manifest` (reading pod YAML), `report` (JUnit, JSON, Markdown), `bench`,
+//! `certify` (the conformance results bundle, Sonobuoy mode).
 
 pub mod api;
 pub mod bench;
+pub mod certify;
 pub mod images;
 pub mod limits;
 pub mod manifest;

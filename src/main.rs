@@ -40,8 +40,11 @@ enum Command {
     Matrix(MatrixArgs),
     /// Gate an existing report against a baseline of known failures, without running anything.
     Gate(GateArgs),
+    /// Run every @conformance scenario and write a results bundle (or --verify one).
+    Certify(Box<CertifyArgs>),
     /// List the selected scenarios with their tags and, for the target, whether each would run
-    /// or be skipped and why. Runs nothing.
+    /// or be skipped and why (with --conformance: the coverage of Kubernetes' Pod-related
+    /// conformance tests). Runs nothing.
     List(ListArgs),
     /// Print the reference runtime's field table (implemented, refused up front, or accepted with
     /// no effect on one node) as the README shows it.
@@ -69,7 +72,11 @@ struct ServeArgs {
 impl Command {
     /// Whether the command drives a target (and so needs root or a user namespace).
     fn needs_privileges(&self) -> bool {
-        !matches!(self, Command::Matrix(_) | Command::Gate(_) | Command::List(_) | Command::Fields)
+        match self {
+            Command::Matrix(_) | Command::Gate(_) | Command::List(_) | Command::Fields => false,
+            Command::Certify(args) => args.verify.is_none() && args.target != TargetKind::Kube,
+            _ => true,
+        }
     }
 }
 
@@ -106,6 +113,74 @@ struct ListArgs {
     target: TargetKind,
     #[command(flatten)]
     select: SelectArgs,
+    /// Which of Kubernetes' Pod-related conformance tests have an equivalent scenario.
+    #[arg(long)]
+    conformance: bool,
+}
+
+#[derive(clap::Args)]
+struct CertifyArgs {
+    #[arg(long, value_enum, default_value = "kube")]
+    target: TargetKind,
+    #[command(flatten)]
+    cluster: ClusterArgs,
+    #[command(flatten)]
+    cri: CriArgs,
+    /// Check a results bundle as a conformance reviewer does, instead of running anything.
+    #[arg(long, value_name = "BUNDLE")]
+    verify: Option<PathBuf>,
+    /// Where to write podspec-results-<UTC time>.tar.gz [default: .; in Sonobuoy mode $SONOBUOY_RESULTS_DIR].
+    #[arg(long, value_name = "DIR")]
+    output: Option<PathBuf>,
+    /// Sonobuoy mode (also when SONOBUOY_RESULTS_DIR is set): results into $SONOBUOY_RESULTS_DIR,
+    /// its `done` file, progress to SONOBUOY_PROGRESS_PORT.
+    #[arg(long)]
+    sonobuoy: bool,
+    /// Narrows the @conformance scenarios (the bundle is then partial).
+    #[arg(long)]
+    tags: Option<String>,
+    #[arg(long = "features", default_value = "features")]
+    features: Vec<PathBuf>,
+    #[arg(long, default_value = "fixtures")]
+    fixtures: PathBuf,
+    #[arg(long, default_value_t = 4)]
+    concurrency: usize,
+    #[arg(long)]
+    product_name: Option<String>,
+    #[arg(long)]
+    product_vendor: Option<String>,
+    #[arg(long)]
+    product_version: Option<String>,
+    #[arg(long)]
+    product_website: Option<String>,
+    #[arg(long)]
+    product_docs: Option<String>,
+    #[arg(long)]
+    product_logo: Option<String>,
+    /// distribution, hosted platform or installer.
+    #[arg(long)]
+    product_type: Option<String>,
+    #[arg(long)]
+    product_description: Option<String>,
+    #[arg(long)]
+    product_contact: Option<String>,
+}
+
+impl CertifyArgs {
+    fn product(&self) -> podspec::certify::product::Product {
+        let v = |o: &Option<String>| o.clone().unwrap_or_default();
+        podspec::certify::product::Product {
+            vendor: v(&self.product_vendor),
+            name: v(&self.product_name),
+            version: v(&self.product_version),
+            website_url: v(&self.product_website),
+            documentation_url: v(&self.product_docs),
+            product_logo_url: v(&self.product_logo),
+            product_type: v(&self.product_type),
+            description: v(&self.product_description),
+            contact_email_address: v(&self.product_contact),
+        }
+    }
 }
 
 #[derive(clap::Args)]
@@ -124,16 +199,25 @@ enum ImagesCommand {
     Build,
     /// List the image references fixtures may use.
     List,
-    /// Write each fixture image as a docker-archive tarball into DIR (for `podman load`, or with
-    /// --cri for `ctr -n k8s.io images import`).
+    /// Write each image as a tarball into DIR (docker-archive for `podman load`, or oci-archive
+    /// for `ctr images import`, `kind load image-archive`, `skopeo copy`), and DIR/image-map.txt
+    /// for `--image-map` (each fixture reference = the exported image).
     Export {
         /// Where to write `<image>.tar` (created if missing).
         dir: PathBuf,
+        #[arg(long, value_enum, default_value = "docker-archive")]
+        format: ArchiveFormat,
         /// Name each image by the references fixtures use, as a CRI runtime resolves them
         /// (`docker.io/library/busybox:1.36`, ...), and include the pause image.
         #[arg(long)]
         cri: bool,
     },
+}
+
+#[derive(Clone, Copy, PartialEq, Eq, ValueEnum)]
+enum ArchiveFormat {
+    DockerArchive,
+    OciArchive,
 }
 
 #[derive(Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -144,6 +228,8 @@ enum TargetKind {
     Podman,
     /// podspec's API and kubelet over a CRI runtime (containerd, CRI-O) at --cri-endpoint.
     Cri,
+    /// A Kubernetes cluster, through its API (kubeconfig, --context, or in-cluster).
+    Kube,
 }
 
 /// Where the cri target finds its runtime.
@@ -158,12 +244,52 @@ struct CriArgs {
     cri_node_ip: std::net::Ipv4Addr,
 }
 
+/// How to reach a cluster and which images to send it (`--target kube`).
+#[derive(clap::Args, Clone, Default)]
+struct ClusterArgs {
+    /// The kubeconfig to use [default: $KUBECONFIG, else ~/.kube/config, else the in-cluster config].
+    #[arg(long, value_name = "FILE")]
+    kubeconfig: Option<PathBuf>,
+    /// The kubeconfig context to use [default: its current context].
+    #[arg(long, value_name = "NAME")]
+    context: Option<String>,
+    /// Images to send instead of the fixtures' references: lines of `REFERENCE=IMAGE`
+    /// (`busybox:1.36=registry.example/podspec/busybox@sha256:...`).
+    #[arg(long, value_name = "FILE")]
+    image_map: Option<PathBuf>,
+    /// A registry prefix for every image the map does not name (`PREFIX/busybox:1.36`).
+    #[arg(long, value_name = "PREFIX")]
+    image_registry: Option<String>,
+}
+
+impl ClusterArgs {
+    fn connect(&self) -> podspec::targets::kube::connect::ConnectOptions {
+        podspec::targets::kube::connect::ConnectOptions { kubeconfig: self.kubeconfig.clone(), context: self.context.clone() }
+    }
+
+    fn options(&self) -> anyhow::Result<podspec::targets::kube::KubeOptions> {
+        let images = match &self.image_map {
+            Some(path) => podspec::targets::kube::images::ImageMapping::read(path, self.image_registry.clone())?,
+            None => podspec::targets::kube::images::ImageMapping::new(Default::default(), self.image_registry.clone()),
+        };
+        Ok(podspec::targets::kube::KubeOptions { connect: self.connect(), images })
+    }
+}
+
 #[derive(clap::Args)]
 struct CleanArgs {
     #[arg(long, value_enum, default_value = "reference")]
     target: TargetKind,
     #[command(flatten)]
     cri: CriArgs,
+    /// With --target kube: every podspec namespace, not only those of runs whose owner is gone.
+    #[arg(long)]
+    all: bool,
+    /// With --all: do not ask for confirmation.
+    #[arg(long)]
+    yes: bool,
+    #[command(flatten)]
+    cluster: ClusterArgs,
 }
 
 #[derive(clap::Args)]
@@ -194,6 +320,8 @@ struct RunArgs {
     /// Stop at the first failed scenario; the reports are still written, the rest marked not run.
     #[arg(long)]
     fail_fast: bool,
+    #[command(flatten)]
+    cluster: ClusterArgs,
 }
 
 #[derive(clap::Args)]
@@ -207,11 +335,13 @@ struct BenchArgs {
     pods: usize,
     #[command(flatten)]
     cri: CriArgs,
+    #[command(flatten)]
+    cluster: ClusterArgs,
 }
 
 fn main() -> ExitCode {
     tracing_subscriber::fmt()
-        .with_env_filter(tracing_subscriber::EnvFilter::try_from_env("PODSPEC_LOG").unwrap_or_else(|_| "warn".into()))
+        .with_env_filter(tracing_subscriber::EnvFilter::try_from_env("PODSPEC_LOG").unwrap_or_else(|_| "warn,kube_client::client::builder=off".into()))
         .with_writer(std::io::stderr)
         .init();
     let cli = Cli::parse();
@@ -246,6 +376,9 @@ async fn dispatch(command: Command, mut signals: Signals) -> anyhow::Result<Exit
     if let Command::Serve(args) = command {
         return serve(args, signals).await;
     }
+    if let Command::Certify(args) = command {
+        return certify(*args, signals).await;
+    }
     // Any other command stops at a signal, as it would without handlers.
     tokio::select! {
         r = other(command) => r,
@@ -263,6 +396,7 @@ async fn other(command: Command) -> anyhow::Result<ExitCode> {
             TargetKind::Reference => clean(),
             TargetKind::Podman => clean_podman().await,
             TargetKind::Cri => clean_cri(&args.cri).await,
+            TargetKind::Kube => clean_kube(&args).await,
         },
         Command::Bench(args) => bench(args).await,
         Command::Images { command } => {
@@ -279,27 +413,50 @@ async fn other(command: Command) -> anyhow::Result<ExitCode> {
                         println!("{r}");
                     }
                 }
-                ImagesCommand::Export { dir, cri } => {
+                ImagesCommand::Export { dir, format, cri } => {
                     std::fs::create_dir_all(&dir).with_context(|| format!("creating {}", dir.display()))?;
+                    let references: Vec<(String, Vec<String>)> = store
+                        .recipes()
+                        .cloned()
+                        .chain([podspec::images::recipe::Recipe::own_image()])
+                        .map(|r| (r.name, r.references))
+                        .collect();
+                    let map_dir = dir.clone();
                     let exported = tokio::task::spawn_blocking(move || -> anyhow::Result<Vec<_>> {
                         let mut out = Vec::new();
-                        for image in store.build_all()? {
+                        let mut images = store.build_all()?;
+                        images.push(store.build_own_image()?);
+                        for image in images {
                             let path = dir.join(format!("{}.tar", image.name.replace('/', "_")));
-                            let exported = if cri {
+                            let e = if cri {
                                 let references = &store.recipe_for(&image.name)?.references;
                                 podspec::images::archive::export_docker_archive_as(&image, references, &path)?
                             } else {
                                 let repository = podspec::targets::podman::images::repository(&image);
-                                podspec::images::archive::export_docker_archive(&image, &repository, &path)?
+                                match format {
+                                    ArchiveFormat::DockerArchive => podspec::images::archive::export_docker_archive(&image, &repository, &path)?,
+                                    ArchiveFormat::OciArchive => podspec::images::archive::export_oci_archive(&image, &repository, &path)?,
+                                }
                             };
-                            out.push(exported);
+                            out.push((image.name.clone(), e));
                         }
                         Ok(out)
                     })
                     .await??;
-                    for e in exported {
+                    let mut map = String::from("# podspec images export: each fixture reference = the exported image (for --image-map)\n");
+                    for (name, e) in &exported {
+                        for (_, refs) in references.iter().filter(|(n, _)| n == name) {
+                            for r in refs {
+                                map.push_str(&format!("{r}={}\n", e.reference));
+                            }
+                        }
+                    }
+                    let map_path = map_dir.join("image-map.txt");
+                    std::fs::write(&map_path, map).with_context(|| format!("writing {}", map_path.display()))?;
+                    for (_, e) in exported {
                         println!("{}\t{}\t{}", e.path.display(), e.reference, e.image_id);
                     }
+                    println!("{}", map_path.display());
                 }
             }
             Ok(ExitCode::SUCCESS)
@@ -312,6 +469,7 @@ async fn other(command: Command) -> anyhow::Result<ExitCode> {
             Ok(ExitCode::SUCCESS)
         }
         Command::Serve(_) => unreachable!("serve is dispatched with the signals"),
+        Command::Certify(_) => unreachable!("certify is dispatched with the signals"),
     }
 }
 
@@ -349,7 +507,7 @@ async fn serve_node(
     let kubeconfig = kubeconfig_out.unwrap_or_else(|| node.run_dir().join("kubeconfig"));
     let text = podspec::server::tls::kubeconfig(&url, &creds.ca_pem, &creds.token);
     write_private(&kubeconfig, &text).with_context(|| format!("writing the kubeconfig {}", kubeconfig.display()))?;
-    let state = Arc::new(podspec::server::Server { node, token: creds.token.clone(), started: chrono::Utc::now() });
+    let state = Arc::new(podspec::server::Server { node, token: creds.token.clone(), started: chrono::Utc::now(), namespaces: Default::default() });
     let app = podspec::server::router(state);
     println!("podspec: serving the reference node at {url}");
     println!("podspec: kubeconfig {}", kubeconfig.display());
@@ -371,7 +529,7 @@ fn write_private(path: &std::path::Path, text: &str) -> std::io::Result<()> {
     f.write_all(text.as_bytes())
 }
 
-async fn start_target(kind: TargetKind, static_pod_dir: Option<PathBuf>, cri: &CriArgs) -> anyhow::Result<Arc<dyn Target>> {
+async fn start_target(kind: TargetKind, static_pod_dir: Option<PathBuf>, cri: &CriArgs, cluster: &ClusterArgs) -> anyhow::Result<Arc<dyn Target>> {
     match kind {
         TargetKind::Cri => {
             let paths = Paths::from_env()?;
@@ -397,7 +555,16 @@ async fn start_target(kind: TargetKind, static_pod_dir: Option<PathBuf>, cri: &C
             eprintln!("podspec: target podman {}", target.version());
             Ok(Arc::new(target))
         }
+        TargetKind::Kube => Ok(Arc::new(start_kube(cluster).await?)),
     }
+}
+
+/// Connects to the cluster and says what it found before anything runs.
+async fn start_kube(cluster: &ClusterArgs) -> anyhow::Result<podspec::targets::KubeTarget> {
+    let target = podspec::targets::KubeTarget::start(cluster.options()?).await?;
+    eprint!("podspec: {}", target.server_info());
+    eprintln!("podspec: run {} (node access: {})", target.run_id(), target.node_access_note());
+    Ok(target)
 }
 
 /// Measures each target in turn (reference first, as the baseline) and prints them side by side.
@@ -410,7 +577,7 @@ async fn bench(args: BenchArgs) -> anyhow::Result<ExitCode> {
     let several = kinds.len() > 1;
     let mut reports = Vec::new();
     for kind in kinds {
-        let target = start_target(kind, None, &args.cri).await?;
+        let target = start_target(kind, None, &args.cri, &args.cluster).await?;
         let result = podspec::bench::run(target.as_ref(), args.pods).await;
         target.shutdown().await.context("shutting the target down")?;
         let report = result.with_context(|| format!("measuring target {}", target.name()))?;
@@ -468,6 +635,7 @@ async fn run(args: RunArgs, mut signals: Signals) -> anyhow::Result<ExitCode> {
         baseline: args.baseline,
         allow_empty: args.select.allow_empty,
         fail_fast: args.fail_fast,
+        observers: Vec::new(),
     };
     if args.static_pod_dir.is_some() && !matches!(args.target, TargetKind::Reference | TargetKind::Cri) {
         anyhow::bail!("--static-pod-dir sets the reference node's manifest directory; the chosen target has none");
@@ -479,7 +647,7 @@ async fn run(args: RunArgs, mut signals: Signals) -> anyhow::Result<ExitCode> {
     }
     // A signal while the target starts waits until it has started (so that it can be shut down
     // whole): the run then reports every scenario as not run.
-    let target = start_target(args.target, args.static_pod_dir.clone(), &args.cri).await?;
+    let target = start_target(args.target, args.static_pod_dir.clone(), &args.cri, &args.cluster).await?;
     let outcome = runner::run_until(&options, target.clone(), signals.next()).await;
     // Whatever happened, the target gives back everything it holds.
     if let Err(e) = target.shutdown().await {
@@ -545,6 +713,33 @@ impl Signals {
     }
 }
 
+/// `podspec clean --target kube [--all [--yes]]`.
+async fn clean_kube(args: &CleanArgs) -> anyhow::Result<ExitCode> {
+    use podspec::targets::kube::namespaces::Select;
+    if args.yes && !args.all {
+        anyhow::bail!("--yes confirms --all; without --all only the namespaces of runs whose owner is gone are deleted");
+    }
+    let select = if args.all { Select::All } else { Select::Stale };
+    let confirm = |names: &[String]| {
+        if select == Select::Stale || args.yes {
+            return true;
+        }
+        eprintln!("podspec: delete every podspec namespace ({}): {}? [y/N]", names.len(), names.join(" "));
+        let mut answer = String::new();
+        std::io::stdin().read_line(&mut answer).is_ok() && matches!(answer.trim(), "y" | "Y" | "yes")
+    };
+    let deleted = podspec::targets::kube::clean(&args.cluster.connect(), select, confirm).await?;
+    if deleted.is_empty() {
+        println!("no podspec namespace deleted");
+    } else {
+        println!("deleted {} podspec namespace(s):", deleted.len());
+        for ns in deleted {
+            println!("  {ns}");
+        }
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
 async fn clean_podman() -> anyhow::Result<ExitCode> {
     let state = podspec::paths::default_state_dir();
     let report = podspec::targets::podman::clean_stale(&state).await.context("cleaning podman")?;
@@ -594,11 +789,19 @@ fn matrix(args: MatrixArgs) -> anyhow::Result<ExitCode> {
 /// `podspec list`: the selected scenarios, each with its tags and whether the target would run
 /// it; nothing runs and the target is not started.
 fn list(args: ListArgs) -> anyhow::Result<ExitCode> {
+    if args.conformance {
+        return list_conformance(&args.select.features);
+    }
     let (name, capabilities) = match args.target {
         TargetKind::Reference => ("reference", ReferenceTarget::declared_capabilities()),
         TargetKind::Podman => ("podman", PodmanTarget::declared_capabilities()),
         // The reference target's API and kubelet over a CRI runtime: the same capabilities.
-        TargetKind::Cri => ("cri", ReferenceTarget::declared_capabilities()),
+        TargetKind::Cri => {
+            let mut c = ReferenceTarget::declared_capabilities();
+            c.remove(&podspec::target::Capability::HostAccess);
+            ("cri", c)
+        }
+        TargetKind::Kube => ("kube", podspec::targets::KubeTarget::declared_capabilities()),
     };
     let options = RunOptions {
         features: args.select.features,
@@ -667,6 +870,146 @@ async fn clean_cri(cri: &CriArgs) -> anyhow::Result<ExitCode> {
         }
     }
     clean()
+}
+
+/// `podspec certify`: exit 0 for a complete, passing bundle; 1 for a failing or partial one
+/// (or one `--verify` rejects); 2 for bad input.
+async fn certify(args: CertifyArgs, mut signals: Signals) -> anyhow::Result<ExitCode> {
+    use podspec::certify::{self, sonobuoy};
+    if let Some(bundle) = &args.verify {
+        let files = certify::bundle::read(bundle).with_context(|| format!("cannot read bundle {}", bundle.display()))?;
+        let verdict = certify::verify::verify(&files);
+        for p in &verdict.problems {
+            eprintln!("podspec: {}: {p}", bundle.display());
+        }
+        return Ok(if verdict.passed() {
+            println!("{}: complete and passing ({} testcases)", bundle.display(), verdict.testcases);
+            ExitCode::SUCCESS
+        } else {
+            println!("{}: REJECTED ({} problems)", bundle.display(), verdict.problems.len());
+            ExitCode::from(1)
+        });
+    }
+    let product = args.product();
+    let invalid = product.invalid_values();
+    if !invalid.is_empty() {
+        anyhow::bail!("{}", invalid.join("\n"));
+    }
+    let sonobuoy_mode = args.sonobuoy || std::env::var_os(sonobuoy::RESULTS_DIR_ENV).is_some();
+    let output = match (&args.output, sonobuoy_mode) {
+        (Some(dir), _) => dir.clone(),
+        (None, true) => sonobuoy::results_dir(),
+        (None, false) => PathBuf::from("."),
+    };
+    let (target, description): (Arc<dyn Target>, certify::Description) = match args.target {
+        TargetKind::Kube => {
+            let t = start_kube(&args.cluster).await?;
+            let info = t.server_info().clone();
+            (Arc::new(t), certify::Description { server_url: info.url, server_version: info.version, nodes: info.nodes })
+        }
+        other => {
+            let t = start_target(other, None, &args.cri, &args.cluster).await?;
+            let description = certify::Description {
+                server_url: String::new(),
+                server_version: format!("podspec {} ({} target)", env!("CARGO_PKG_VERSION"), t.name()),
+                nodes: Vec::new(),
+            };
+            (t, description)
+        }
+    };
+    let options = certify::CertifyOptions {
+        run: RunOptions {
+            features: args.features.clone(),
+            tags: args.tags.clone(),
+            report_dir: output.clone(),
+            concurrency: args.concurrency,
+            fixtures_dir: args.fixtures.clone(),
+            timeouts: Timeouts::default(),
+            progress: true,
+            baseline: None,
+            observers: Vec::new(),
+            ..Default::default()
+        },
+        output,
+        product,
+        sonobuoy: sonobuoy_mode,
+        narrowed_by: (args.features != [PathBuf::from("features")])
+            .then(|| format!("--features {}", args.features.iter().map(|p| p.display().to_string()).collect::<Vec<_>>().join(" "))),
+    };
+    let outcome = tokio::select! {
+        r = certify::certify(&options, target.clone(), &description) => Some(r),
+        _ = signals.next() => None,
+    };
+    if let Err(e) = target.shutdown().await {
+        eprintln!("podspec: {e}");
+    }
+    let outcome = match outcome {
+        None => {
+            eprintln!("podspec: interrupted; everything the run started was removed; no bundle written");
+            return Ok(ExitCode::from(130));
+        }
+        Some(Err(certify::CertifyError::Run(RunError::Input(errors)))) => {
+            for e in errors {
+                eprintln!("podspec: {e}");
+            }
+            return Ok(ExitCode::from(2));
+        }
+        Some(Err(e)) => return Err(e.into()),
+        Some(Ok(o)) => o,
+    };
+    let s = outcome.record.summary;
+    eprintln!("podspec: {} passed, {} failed, {} skipped", s.passed, s.failed, s.skipped);
+    if outcome.environment.partial {
+        eprintln!(
+            "podspec: PARTIAL ({}): {} @conformance scenario(s) missing:",
+            if outcome.environment.narrowed_by.is_empty() { "scenarios skipped".to_string() } else { outcome.environment.narrowed_by.join(", ") },
+            outcome.environment.missing.len()
+        );
+        for m in &outcome.environment.missing {
+            eprintln!("  {} | {}: {}", m.feature_path, m.scenario, m.reason);
+        }
+    }
+    for p in &outcome.product_problems {
+        eprintln!("podspec: {p}");
+    }
+    println!("{}", outcome.bundle.display());
+    if let Some(done) = &outcome.done_file {
+        eprintln!("podspec: Sonobuoy done file {}", done.display());
+    }
+    Ok(if outcome.complete_and_passing() { ExitCode::SUCCESS } else { ExitCode::from(1) })
+}
+
+/// `podspec list --conformance`: which Pod-related conformance tests have an equivalent scenario.
+fn list_conformance(features: &[PathBuf]) -> anyhow::Result<ExitCode> {
+    use podspec::certify::coverage;
+    let files = match coverage::read_features(features) {
+        Ok(f) => f,
+        Err(errors) => {
+            for e in errors {
+                eprintln!("podspec: {e}");
+            }
+            return Ok(ExitCode::from(2));
+        }
+    };
+    let c = coverage::coverage(&files);
+    for (test, mirrors) in &c.tests {
+        if mirrors.is_empty() {
+            println!("missing  {test}");
+        }
+        for m in mirrors {
+            println!("covered  {test}\n           by {}:{} {}", m.feature_path, m.line, m.scenario);
+        }
+    }
+    for u in &c.unknown {
+        eprintln!("podspec: {u}: not a Pod-related conformance test (fixtures/conformance/pod-tests.txt)");
+    }
+    println!(
+        "{} of {} Pod-related conformance tests have an equivalent scenario; {} do not yet",
+        c.covered(),
+        c.tests.len(),
+        c.tests.len() - c.covered()
+    );
+    Ok(if c.unknown.is_empty() { ExitCode::SUCCESS } else { ExitCode::from(2) })
 }
 
 fn clean() -> anyhow::Result<ExitCode> {

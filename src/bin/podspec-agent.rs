@@ -127,6 +127,18 @@ const SUBCOMMANDS: &[Subcommand] = &[
         run: cmd_mount,
     },
     Subcommand {
+        name: "main",
+        args: "",
+        about: "run as a container's main process until asked to crash (SIGUSR1: exit 1) or stopped (SIGTERM: exit 0)",
+        run: cmd_main,
+    },
+    Subcommand {
+        name: "crash",
+        args: "",
+        about: "ask the container's main process, which must be `podspec-agent main`, to crash (exit 1)",
+        run: cmd_crash,
+    },
+    Subcommand {
         name: "help",
         args: "",
         about: "print this help",
@@ -725,6 +737,91 @@ fn cmd_mount(args: &[String]) -> Result<String, Failure> {
         return Err(Failure::os(SUB, "mount", io::Error::last_os_error()));
     }
     Ok("mounted".into())
+}
+
+// ---------------------------------------------------------------------------
+// A main process that crashes when asked
+// ---------------------------------------------------------------------------
+
+/// Exit status of `main` when asked to crash.
+const CRASH_EXIT_CODE: i32 = 1;
+/// How long `main` waits for the `crash` that asked it to end first.
+const CRASH_WAIT: Duration = Duration::from_secs(5);
+
+/// The PID of the process that asked to crash (0: nobody yet).
+static CRASH_ASKED_BY: std::sync::atomic::AtomicI32 = std::sync::atomic::AtomicI32::new(0);
+
+extern "C" fn crash_asked(_: libc::c_int, info: *mut libc::siginfo_t, _: *mut libc::c_void) {
+    // SAFETY: the kernel passes a valid siginfo_t to an SA_SIGINFO handler; an atomic store is
+    // async-signal-safe.
+    let pid = unsafe { (*info).si_pid() };
+    CRASH_ASKED_BY.store(pid.max(1), std::sync::atomic::Ordering::SeqCst);
+}
+
+extern "C" fn stop_now(_: libc::c_int) {
+    // SAFETY: _exit is async-signal-safe.
+    unsafe { libc::_exit(0) }
+}
+
+/// Whether a process is gone (ended and reaped: whoever waits for it has its exit status).
+fn is_gone(pid: i32) -> bool {
+    fs::metadata(format!("/proc/{pid}")).is_err()
+}
+
+/// PID 1 of a PID namespace receives only the signals it has handlers for, so the main process
+/// installs them: SIGUSR1 (from `crash`) ends it as a crash, SIGTERM (the kubelet's stop) as a
+/// clean exit. It crashes only once the `crash` that asked has ended, so that `crash` itself
+/// exits 0 rather than being killed with the container.
+fn cmd_main(args: &[String]) -> Result<String, Failure> {
+    let [] = expect_args("main", args)?;
+    // SAFETY: sigaction with zeroed flags and mask, then the handler set; the handlers only
+    // store an atomic or call _exit.
+    unsafe {
+        let mut crash: libc::sigaction = std::mem::zeroed();
+        crash.sa_sigaction = crash_asked as *const () as libc::sighandler_t;
+        crash.sa_flags = libc::SA_SIGINFO;
+        let mut stop: libc::sigaction = std::mem::zeroed();
+        stop.sa_sigaction = stop_now as *const () as libc::sighandler_t;
+        for (sig, action) in [(libc::SIGUSR1, &crash), (libc::SIGTERM, &stop)] {
+            if libc::sigaction(sig, action, ptr::null_mut()) < 0 {
+                return Err(Failure::os("main", format_args!("install the handler of signal {sig}"), io::Error::last_os_error()));
+            }
+        }
+    }
+    loop {
+        // SAFETY: pause only waits for a signal.
+        unsafe { libc::pause() };
+        let asker = CRASH_ASKED_BY.load(std::sync::atomic::Ordering::SeqCst);
+        if asker != 0 {
+            let start = std::time::Instant::now();
+            while asker > 1 && !is_gone(asker) && start.elapsed() < CRASH_WAIT {
+                thread::sleep(Duration::from_millis(5));
+            }
+            process::exit(CRASH_EXIT_CODE);
+        }
+    }
+}
+
+/// Signals the container's main process (PID 1 of the container's PID namespace) to crash,
+/// after checking that it is `podspec-agent main`: any other main process would ignore the
+/// signal, and the step would wait for a restart that never comes.
+fn cmd_crash(args: &[String]) -> Result<String, Failure> {
+    const SUB: &str = "crash";
+    let [] = expect_args(SUB, args)?;
+    let cmdline = fs::read("/proc/1/cmdline").map_err(|err| Failure::os(SUB, "read /proc/1/cmdline", err))?;
+    let words: Vec<String> = cmdline.split(|b| *b == 0).filter(|w| !w.is_empty()).map(|w| String::from_utf8_lossy(w).into_owned()).collect();
+    let is_agent_main = words.len() == 2 && words[0].rsplit('/').next() == Some("podspec-agent") && words[1] == "main";
+    if !is_agent_main {
+        return Err(Failure::failed(
+            SUB,
+            format_args!("the container's main process is {:?}, not `podspec-agent main`; only that main process crashes when asked", words.join(" ")),
+        ));
+    }
+    // SAFETY: kill only sends a signal.
+    if unsafe { libc::kill(1, libc::SIGUSR1) } < 0 {
+        return Err(Failure::os(SUB, "signal the main process", io::Error::last_os_error()));
+    }
+    Ok(String::new())
 }
 
 fn cmd_help(args: &[String]) -> Result<String, Failure> {

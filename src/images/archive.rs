@@ -124,6 +124,61 @@ fn write_docker_archive(image: &LocalImage, path: &Path, tags: impl FnOnce(&str)
     Ok(Exported { reference, image_id: format!("sha256:{config_digest}"), path: path.to_path_buf() })
 }
 
+/// Writes `image` as an oci-archive tarball (an OCI image layout: `oci-layout`, `index.json`,
+/// `blobs/sha256/...`; `ctr images import`, `kind load image-archive` and `skopeo copy
+/// oci-archive:` read it), naming it `<repository>:<tag>` as `export_docker_archive` does.
+/// Blocking.
+pub fn export_oci_archive(image: &LocalImage, repository: &str, path: &Path) -> Result<Exported, ImageError> {
+    let err = |message: String| ImageError::Build { image: image.name.clone(), message };
+    let tmp_layer = path.with_extension("layer.tmp");
+    let (layer_digest, layer_size) = {
+        let file = fs::File::create(&tmp_layer).map_err(|e| err(format!("create {}: {e}", tmp_layer.display())))?;
+        let mut hashing = HashingWriter { inner: io::BufWriter::new(file), hasher: Sha256::new() };
+        write_layer(&image.rootfs, &mut hashing).map_err(|e| err(format!("write the layer of {}: {e}", image.rootfs.display())))?;
+        hashing.inner.flush().map_err(|e| err(format!("write {}: {e}", tmp_layer.display())))?;
+        let size = fs::metadata(&tmp_layer).map_err(|e| err(e.to_string()))?.len();
+        (format!("{:x}", hashing.hasher.finalize()), size)
+    };
+    let (config_digest, config_bytes) = config_of(image, &layer_digest);
+    let reference = reference(repository, &config_digest);
+    let manifest = json!({
+        "schemaVersion": 2,
+        "mediaType": "application/vnd.oci.image.manifest.v1+json",
+        "config": { "mediaType": "application/vnd.oci.image.config.v1+json", "digest": format!("sha256:{config_digest}"), "size": config_bytes.len() },
+        "layers": [{ "mediaType": "application/vnd.oci.image.layer.v1.tar", "digest": format!("sha256:{layer_digest}"), "size": layer_size }],
+    });
+    let manifest_bytes = serde_json::to_vec(&manifest).expect("manifest serializes");
+    let manifest_digest = format!("{:x}", Sha256::digest(&manifest_bytes));
+    let tag = reference.rsplit_once(':').map(|(_, t)| t).unwrap_or("latest");
+    let index = json!({
+        "schemaVersion": 2,
+        "mediaType": "application/vnd.oci.image.index.v1+json",
+        "manifests": [{
+            "mediaType": "application/vnd.oci.image.manifest.v1+json",
+            "digest": format!("sha256:{manifest_digest}"),
+            "size": manifest_bytes.len(),
+            "annotations": { "org.opencontainers.image.ref.name": tag, "io.containerd.image.name": &reference },
+        }],
+    });
+    let result = (|| -> io::Result<()> {
+        let tmp = path.with_extension("tmp");
+        let mut out = tar::Builder::new(io::BufWriter::new(fs::File::create(&tmp)?));
+        append_bytes(&mut out, "oci-layout", br#"{"imageLayoutVersion":"1.0.0"}"#)?;
+        append_bytes(&mut out, "index.json", &serde_json::to_vec(&index).expect("index serializes"))?;
+        append_dir(&mut out, "blobs/")?;
+        append_dir(&mut out, "blobs/sha256/")?;
+        append_bytes(&mut out, &format!("blobs/sha256/{config_digest}"), &config_bytes)?;
+        append_bytes(&mut out, &format!("blobs/sha256/{manifest_digest}"), &manifest_bytes)?;
+        let mut header = file_header(layer_size, 0o644);
+        out.append_data(&mut header, format!("blobs/sha256/{layer_digest}"), fs::File::open(&tmp_layer)?)?;
+        out.into_inner()?.flush()?;
+        fs::rename(&tmp, path)
+    })();
+    let _ = fs::remove_file(&tmp_layer);
+    result.map_err(|e| err(format!("write {}: {e}", path.display())))?;
+    Ok(Exported { reference, image_id: format!("sha256:{config_digest}"), path: path.to_path_buf() })
+}
+
 /// The OCI/Docker image config of an image whose only layer has diff ID `layer_digest`.
 fn image_config(image: &LocalImage, layer_digest: &str) -> serde_json::Value {
     let c = &image.config;

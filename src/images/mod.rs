@@ -2,7 +2,7 @@
 //! references fixtures use (`busybox:1.36`) to local images. Nothing is ever pulled.
 
 pub mod archive;
-mod recipe;
+pub mod recipe;
 mod store;
 
 pub use recipe::{ImageConfig, Recipe};

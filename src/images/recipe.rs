@@ -9,6 +9,9 @@ pub const BUILTIN: &[(&str, &str)] = &[
     ("fixtures/images/pause.yaml", include_str!("../../fixtures/images/pause.yaml")),
 ];
 
+/// podspec's own image (for the Sonobuoy plugin): built only when asked for, never for a run.
+pub const OWN_IMAGE: (&str, &str) = ("fixtures/images/podspec.yaml", include_str!("../../fixtures/images/podspec.yaml"));
+
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Recipe {
@@ -23,6 +26,12 @@ pub struct Recipe {
     pub busybox_applets: bool,
     /// Where to install podspec-agent (with the shared libraries it needs), if anywhere.
     pub agent: Option<String>,
+    /// Where to install the running podspec program (with its shared libraries), if anywhere.
+    #[serde(default)]
+    pub podspec: Option<String>,
+    /// Directories copied in whole, from paths relative to the current directory.
+    #[serde(default)]
+    pub trees: Vec<Tree>,
     #[serde(default)]
     pub config: ImageConfig,
 }
@@ -35,6 +44,14 @@ pub struct FileFromHost {
     pub to: String,
     /// The Debian package that provides it, named in the error when it is missing.
     pub package: Option<String>,
+}
+
+/// A directory copied into the image.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Tree {
+    pub from: String,
+    pub to: String,
 }
 
 /// An image's runtime configuration (the parts of the OCI image config podspec uses).
@@ -67,6 +84,10 @@ impl ImageConfig {
 impl Recipe {
     pub fn parse(source: &str, text: &str) -> Result<Self, super::ImageError> {
         serde_yaml::from_str(text).map_err(|e| super::ImageError::Recipe { file: source.to_string(), message: e.to_string() })
+    }
+
+    pub fn own_image() -> Self {
+        Self::parse(OWN_IMAGE.0, OWN_IMAGE.1).expect("the built-in recipe parses")
     }
 
     pub fn builtin() -> Vec<(String, Self)> {

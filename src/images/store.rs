@@ -81,6 +81,11 @@ impl ImageStore {
     }
 
     /// Every reference this store can resolve.
+    /// The recipes the store builds.
+    pub fn recipes(&self) -> impl Iterator<Item = &Recipe> {
+        self.recipes.iter().map(|(_, r)| r)
+    }
+
     pub fn references(&self) -> impl Iterator<Item = &str> {
         self.references.keys().map(String::as_str)
     }
@@ -103,6 +108,11 @@ impl ImageStore {
     /// Builds every image (the README's set-up step).
     pub fn build_all(&self) -> Result<Vec<LocalImage>, ImageError> {
         self.recipes.iter().map(|(_, r)| self.ensure_built(r)).collect()
+    }
+
+    /// podspec's own image (`fixtures/images/podspec.yaml`), built from the running program.
+    pub fn build_own_image(&self) -> Result<LocalImage, ImageError> {
+        self.ensure_built(&Recipe::own_image())
     }
 
     fn image_dir(&self, name: &str, digest: &str) -> PathBuf {
@@ -208,6 +218,14 @@ impl ImageStore {
         if recipe.agent.is_some() {
             inputs.push(self.agent.clone());
         }
+        if recipe.podspec.is_some() {
+            inputs.push(own_program()?);
+        }
+        for t in &recipe.trees {
+            let mut files = Vec::new();
+            tree_files(Path::new(&t.from), &mut files).map_err(|_| self.missing(recipe, Path::new(&t.from)))?;
+            inputs.extend(files);
+        }
         for input in inputs {
             let mut file = fs::File::open(&input).map_err(|_| self.missing(recipe, &input))?;
             h.update(input.as_os_str().as_encoded_bytes());
@@ -253,6 +271,22 @@ impl ImageStore {
                 copy_in(&lib, &rootfs, &lib.display().to_string()).map_err(|e| err(format!("copy {}: {e}", lib.display())))?;
             }
         }
+        if let Some(to) = &recipe.podspec {
+            let program = own_program()?;
+            copy_in(&program, &rootfs, to).map_err(|e| err(format!("copy {}: {e}", program.display())))?;
+            for lib in shared_libraries(&program).map_err(err)? {
+                copy_in(&lib, &rootfs, &lib.display().to_string()).map_err(|e| err(format!("copy {}: {e}", lib.display())))?;
+            }
+        }
+        for t in &recipe.trees {
+            let mut files = Vec::new();
+            tree_files(Path::new(&t.from), &mut files).map_err(|_| self.missing(recipe, Path::new(&t.from)))?;
+            for f in files {
+                let rel = f.strip_prefix(&t.from).unwrap_or(&f);
+                let to = Path::new(&t.to).join(rel);
+                copy_in(&f, &rootfs, &to.display().to_string()).map_err(|e| err(format!("copy {}: {e}", f.display())))?;
+            }
+        }
         let config = serde_json::to_string_pretty(&recipe.config).expect("config serializes");
         fs::write(dir.join("config.json"), config).map_err(|e| err(format!("write config.json: {e}")))?;
         Ok(())
@@ -284,6 +318,26 @@ fn use_image(dir: &Path) -> Option<Flock<fs::File>> {
     let lock = Flock::lock(file, FlockArg::LockShared).ok()?;
     // A remover may have held the exclusive lock until the directory was gone.
     dir.join(COMPLETE).exists().then_some(lock)
+}
+
+/// The running podspec program.
+fn own_program() -> Result<PathBuf, ImageError> {
+    std::env::current_exe().map_err(|e| ImageError::Build { image: "podspec/podspec".into(), message: format!("find the running program: {e}") })
+}
+
+/// The regular files under a directory, in name order.
+fn tree_files(dir: &Path, out: &mut Vec<PathBuf>) -> std::io::Result<()> {
+    let mut entries: Vec<_> = fs::read_dir(dir)?.collect::<Result<_, _>>()?;
+    entries.sort_by_key(|e| e.file_name());
+    for e in entries {
+        let t = e.file_type()?;
+        if t.is_dir() {
+            tree_files(&e.path(), out)?;
+        } else if t.is_file() {
+            out.push(e.path());
+        }
+    }
+    Ok(())
 }
 
 fn write_file(rootfs: &Path, rel: &str, text: &str) -> Result<(), String> {

@@ -54,6 +54,14 @@ fn render_into(md: &mut String, record: &RunRecord) -> std::fmt::Result {
     if let Some(baseline) = &record.baseline {
         baseline_section(md, baseline)?;
     }
+    if !record.target_changes.is_empty() {
+        writeln!(md)?;
+        writeln!(md, "What target {} changed in what the scenarios wrote:", record.target)?;
+        writeln!(md)?;
+        for change in &record.target_changes {
+            writeln!(md, "- {change}")?;
+        }
+    }
 
     writeln!(md)?;
     writeln!(md, "## Features")?;

@@ -21,6 +21,7 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
 pub mod baseline;
+pub mod compare;
 pub mod diff;
 pub mod json;
 pub mod junit;
@@ -62,6 +63,9 @@ pub struct RunRecord {
     /// not reach are skipped with a reason that starts with `not run:`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub interrupted: Option<String>,
+    /// Every change the target made to what the scenarios wrote (e.g. an image it sent instead).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub target_changes: Vec<String>,
 }
 
 /// The result of one scenario.
@@ -231,6 +235,7 @@ impl RunRecord {
             summary,
             baseline: None,
             interrupted: None,
+            target_changes: Vec::new(),
         }
     }
 

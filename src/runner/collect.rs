@@ -10,6 +10,7 @@ use cucumber::event::{self, Cucumber, Feature, Rule, Scenario, Step};
 use cucumber::gherkin;
 use cucumber::{cli, parser, Event, Writer};
 
+use super::observe::{Observer, RunEvent};
 use crate::report::{terminal_safe, Failure, ScenarioRecord, Status};
 use crate::steps::PodWorld;
 
@@ -34,10 +35,11 @@ pub struct Collector {
     progress: bool,
     /// Counts failed scenarios, for `--fail-fast`.
     failures: tokio::sync::watch::Sender<usize>,
+    observers: Vec<Arc<dyn Observer>>,
 }
 
 impl Collector {
-    pub fn new(total: usize, offset: usize, progress: bool) -> Self {
+    pub fn new(total: usize, offset: usize, progress: bool, observers: Vec<Arc<dyn Observer>>) -> Self {
         Self {
             total,
             done: 0,
@@ -47,6 +49,7 @@ impl Collector {
             parse_errors: Vec::new(),
             progress,
             failures: tokio::sync::watch::channel(0).0,
+            observers,
         }
     }
 
@@ -54,6 +57,16 @@ impl Collector {
     pub fn failures(&self) -> tokio::sync::watch::Receiver<usize> {
         self.failures.subscribe()
     }
+
+    fn tell(&self, event: RunEvent<'_>) {
+        for o in &self.observers {
+            o.event(&event);
+        }
+    }
+
+    fn tell_step(&self, key: &ScenarioKey, step: &gherkin::Step, error: Option<&str>) {
+        let path = key.0.display().to_string();
+        self.tell(RunEvent::Step { feature_path: &path, line: key.1, step: &step_text(step), step_line: step.position.line, error });    }
 
     fn key(feature: &gherkin::Feature, scenario: &gherkin::Scenario) -> ScenarioKey {
         (feature.path.clone().unwrap_or_default(), scenario.position.line)
@@ -67,6 +80,25 @@ impl Collector {
         ev: Scenario<PodWorld>,
     ) {
         let key = Self::key(feature, scenario);
+        if !self.observers.is_empty() {
+            match &ev {
+                Scenario::Started => {
+                    let path = key.0.display().to_string();
+                    self.tell(RunEvent::ScenarioStarted { feature_path: &path, line: key.1, name: &scenario.name });
+                }
+                Scenario::Step(step, Step::Passed { .. }) | Scenario::Background(step, Step::Passed { .. }) => {
+                    self.tell_step(&key, step, None);
+                }
+                Scenario::Step(step, Step::Failed(_, _, _, err)) | Scenario::Background(step, Step::Failed(_, _, _, err)) => {
+                    let message = match err {
+                        event::StepError::Panic(info) => panic_text(info),
+                        other => other.to_string(),
+                    };
+                    self.tell_step(&key, step, Some(&message));
+                }
+                _ => {}
+            }
+        }
         match ev {
             Scenario::Started => {
                 self.in_flight.entry(key).or_default().started = Some(Instant::now());
@@ -147,6 +179,7 @@ impl Collector {
                 let _ = writeln!(err, "           step `{}` (line {}): {}", terminal_safe(&f.step), f.step_line, terminal_safe(first));
             }
         }
+        self.tell(RunEvent::ScenarioFinished { record: &record, done: self.offset + self.done, total: self.total });
         if record.status == Status::Failed {
             self.failures.send_modify(|n| *n += 1);
         }

@@ -7,6 +7,7 @@
 mod collect;
 pub mod features;
 pub mod select;
+pub mod observe;
 
 use std::collections::HashSet;
 use std::path::PathBuf;
@@ -43,6 +44,8 @@ pub struct RunOptions {
     pub fail_fast: bool,
     /// Select only the scenarios whose name this regular expression matches (`--name`).
     pub name: Option<String>,
+    /// Told of every scenario and step as the run goes (a certification log, progress reports).
+    pub observers: Vec<Arc<dyn observe::Observer>>,
 }
 
 /// Why a run stopped before its end.
@@ -146,10 +149,16 @@ pub async fn run_until(
         }
     }
 
+    for o in &options.observers {
+        o.event(&observe::RunEvent::Started { selected: selected.len(), skipped: skipped.len() });
+        for record in &skipped {
+            o.event(&observe::RunEvent::Skipped { record });
+        }
+    }
     steps::install(StepContext { target: target.clone(), fixtures_dir: options.fixtures_dir.clone(), timeouts: options.timeouts });
     let parsed: Vec<gherkin::Feature> = files.iter().map(|f| f.feature.clone()).collect();
     let keep = selected.clone();
-    let writer = Collector::new(total, skipped.len(), options.progress);
+    let writer = Collector::new(total, skipped.len(), options.progress, options.observers.clone());
     let records = writer.records.clone();
     let mut failures = writer.failures();
     let cucumber = PodWorld::cucumber::<&str>()
@@ -157,6 +166,15 @@ pub async fn run_until(
         .with_writer(writer)
         .with_cli(cucumber::cli::Opts::<_, _, _, cucumber::cli::Empty>::default())
         .max_concurrent_scenarios(options.concurrency.max(1))
+        .before(|_, _, _, world| {
+            async move {
+                // A scenario whose namespace cannot be made fails before its first step.
+                if let Err(e) = world.open().await {
+                    panic!("cannot make the scenario's namespace {}: {e}", world.namespace);
+                }
+            }
+            .boxed_local()
+        })
         .after(|_, _, _, _, world| {
             async move {
                 if let Some(w) = world {
@@ -207,6 +225,7 @@ pub async fn run_until(
         Some(Stop::FailFast) => Some("stopped by --fail-fast at the first failure".into()),
         None => None,
     };
+    record.target_changes = target.changes();
     if let Some(baseline) = &baseline {
         report::baseline::apply(baseline, &mut record);
     }

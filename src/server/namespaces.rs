@@ -1,17 +1,38 @@
-//! `/api/v1/namespaces`: the namespaces every cluster has. The reference API keeps pods in any
-//! namespace; namespaces themselves are not objects of its store yet, so creating and
-//! deleting them is refused (405) rather than pretended.
+//! `/api/v1/namespaces`: the built-in namespaces every cluster has, and the ones clients create.
+//! Pods may name any namespace, as the reference API keeps them; a namespace object exists for
+//! clients that create, read, wait on and delete one (the kube target makes one per scenario).
+//! Deleting a namespace marks it Terminating, deletes its pods gracefully (each with its own
+//! grace period, as the namespace controller does), and removes it once its last pod is gone.
 
+use std::collections::BTreeMap;
+use std::sync::Mutex;
+use std::time::Duration;
+
+use axum::body::Bytes;
 use axum::extract::{Path, State};
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
 use axum::Json;
-use k8s_openapi::api::core::v1::{Namespace, NamespaceStatus};
+use k8s_openapi::api::core::v1::{Namespace, NamespaceSpec, NamespaceStatus};
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
 
 use super::{AppState, Failure};
+use crate::api::store::DeleteOptions;
 
 pub const BUILT_IN: &[&str] = &["default", "kube-node-lease", "kube-public", "kube-system"];
 
-fn namespace(state: &AppState, name: &str) -> Namespace {
+/// How long a deleted namespace waits for its pods before it goes anyway (its pods are then
+/// deleted at once).
+const TERMINATION_BOUND: Duration = Duration::from_secs(120);
+
+/// The namespaces clients created, by name.
+#[derive(Default)]
+pub struct Namespaces {
+    created: Mutex<BTreeMap<String, Namespace>>,
+    next: Mutex<u64>,
+}
+
+fn built_in(state: &AppState, name: &str) -> Namespace {
     Namespace {
         metadata: ObjectMeta {
             name: Some(name.to_string()),
@@ -21,28 +42,114 @@ fn namespace(state: &AppState, name: &str) -> Namespace {
             labels: Some([("kubernetes.io/metadata.name".to_string(), name.to_string())].into()),
             ..Default::default()
         },
-        spec: Some(k8s_openapi::api::core::v1::NamespaceSpec { finalizers: Some(vec!["kubernetes".into()]) }),
+        spec: Some(NamespaceSpec { finalizers: Some(vec!["kubernetes".into()]) }),
         status: Some(NamespaceStatus { phase: Some("Active".into()), ..Default::default() }),
     }
 }
 
+fn not_found(name: &str) -> Failure {
+    Failure::new(404, "NotFound", format!("namespaces {name:?} not found")).with_details(serde_json::json!({"name": name, "kind": "namespaces"}))
+}
+
+fn find(state: &AppState, name: &str) -> Option<Namespace> {
+    if BUILT_IN.contains(&name) {
+        return Some(built_in(state, name));
+    }
+    state.namespaces.created.lock().unwrap().get(name).cloned()
+}
+
 pub async fn list(State(state): State<AppState>) -> Json<k8s_openapi::List<Namespace>> {
-    let items = BUILT_IN.iter().map(|n| namespace(&state, n)).collect();
+    let mut items: Vec<Namespace> = BUILT_IN.iter().map(|n| built_in(&state, n)).collect();
+    items.extend(state.namespaces.created.lock().unwrap().values().cloned());
     Json(k8s_openapi::List { items, metadata: Default::default() })
 }
 
 pub async fn get(State(state): State<AppState>, Path(name): Path<String>) -> Result<Json<Namespace>, Failure> {
-    if !BUILT_IN.contains(&name.as_str()) {
-        return Err(Failure::new(404, "NotFound", format!("namespaces {name:?} not found"))
+    find(&state, &name).map(Json).ok_or_else(|| not_found(&name))
+}
+
+/// A namespace's name is a DNS label (validation.ValidateNamespaceName).
+fn invalid_name(name: &str) -> Option<String> {
+    let ok = !name.is_empty()
+        && name.len() <= 63
+        && name.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
+        && !name.starts_with('-')
+        && !name.ends_with('-');
+    (!ok).then(|| {
+        format!(
+            "Namespace {name:?} is invalid: metadata.name: Invalid value: {name:?}: a lowercase RFC 1123 label must consist of lower case alphanumeric characters or '-', and must start and end with an alphanumeric character (e.g. 'my-name',  or '123-abc', regex used for validation is '[a-z0-9]([-a-z0-9]*[a-z0-9])?')"
+        )
+    })
+}
+
+pub async fn create(State(state): State<AppState>, body: Bytes) -> Result<Response, Failure> {
+    let mut ns: Namespace =
+        serde_json::from_slice(&body).map_err(|e| Failure::bad_request(format!("the body is not a Namespace: {e}")))?;
+    let name = ns.metadata.name.clone().unwrap_or_default();
+    if let Some(message) = invalid_name(&name) {
+        return Err(Failure::new(422, "Invalid", message));
+    }
+    let mut created = state.namespaces.created.lock().unwrap();
+    if BUILT_IN.contains(&name.as_str()) || created.contains_key(&name) {
+        return Err(Failure::new(409, "AlreadyExists", format!("namespaces {name:?} already exists"))
             .with_details(serde_json::json!({"name": name, "kind": "namespaces"})));
     }
-    Ok(Json(namespace(&state, &name)))
+    let n = {
+        let mut next = state.namespaces.next.lock().unwrap();
+        *next += 1;
+        *next
+    };
+    let m = &mut ns.metadata;
+    m.uid = Some(crate::api::store::uid(&format!("namespace/{name}/{}", state.token.len()), n));
+    m.resource_version = Some(n.to_string());
+    m.creation_timestamp = Some(crate::runtime::kubelet::k8s_time(chrono::Utc::now()));
+    m.labels.get_or_insert_with(Default::default).insert("kubernetes.io/metadata.name".into(), name.clone());
+    ns.spec = Some(NamespaceSpec { finalizers: Some(vec!["kubernetes".into()]) });
+    ns.status = Some(NamespaceStatus { phase: Some("Active".into()), ..Default::default() });
+    created.insert(name, ns.clone());
+    Ok((StatusCode::CREATED, Json(ns)).into_response())
 }
 
-pub async fn create() -> Failure {
-    Failure::new(405, "MethodNotAllowed", "podspec serve does not create namespaces yet; pods may use any namespace")
+pub async fn delete(State(state): State<AppState>, Path(name): Path<String>) -> Result<Response, Failure> {
+    if BUILT_IN.contains(&name.as_str()) {
+        return Err(Failure::new(403, "Forbidden", format!("namespaces {name:?} is forbidden: this namespace may not be deleted")));
+    }
+    let marked = {
+        let mut created = state.namespaces.created.lock().unwrap();
+        let ns = created.get_mut(&name).ok_or_else(|| not_found(&name))?;
+        let first = ns.metadata.deletion_timestamp.is_none();
+        if first {
+            ns.metadata.deletion_timestamp = Some(crate::runtime::kubelet::k8s_time(chrono::Utc::now()));
+            ns.status = Some(NamespaceStatus { phase: Some("Terminating".into()), ..Default::default() });
+        }
+        (ns.clone(), first)
+    };
+    if marked.1 {
+        tokio::spawn(terminate(state.clone(), name));
+    }
+    Ok((StatusCode::OK, Json(marked.0)).into_response())
 }
 
-pub async fn delete() -> Failure {
-    Failure::new(405, "MethodNotAllowed", "podspec serve does not delete namespaces yet")
+/// The namespace controller's part: delete every pod of the namespace, wait until they are gone,
+/// then remove the namespace.
+async fn terminate(state: AppState, name: String) {
+    let api = state.node.api();
+    let deadline = tokio::time::Instant::now() + TERMINATION_BOUND;
+    let mut asked = false;
+    loop {
+        let pods: Vec<_> = api.list().into_iter().filter(|p| p.metadata.namespace.as_deref() == Some(name.as_str())).collect();
+        if pods.is_empty() {
+            break;
+        }
+        let late = tokio::time::Instant::now() > deadline;
+        if !asked || late {
+            for p in &pods {
+                let options = if late { DeleteOptions::grace(0) } else { DeleteOptions::default() };
+                let _ = api.delete(&name, p.metadata.name.as_deref().unwrap_or_default(), &options);
+            }
+            asked = true;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    state.namespaces.created.lock().unwrap().remove(&name);
 }

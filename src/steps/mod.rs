@@ -162,6 +162,15 @@ impl PodWorld {
             }
         });
         futures::future::join_all(deletions).await;
+        // A namespace that will not go is reported, never hidden.
+        if let Err(e) = target.close_namespace(&self.namespace).await {
+            eprintln!("podspec: warning: namespace {}: {e}", self.namespace);
+        }
+    }
+
+    /// Makes the scenario's namespace on the target (before the scenario's first step).
+    pub async fn open(&mut self) -> Result<(), crate::target::TargetError> {
+        self.ctx.target.open_namespace(&self.namespace).await
     }
 }
 

@@ -19,16 +19,22 @@ pub enum Capability {
     /// Pods are objects of an API server: they can be updated (whole or by merge patch), the
     /// API's rules and error texts apply, and static pods appear there as mirror pods.
     ApiServer,
+    /// Pods may be given the node's own namespaces and devices (hostPID, hostIPC, hostNetwork,
+    /// privileged), because the node's namespaces are not this machine's: the reference node's
+    /// are podspec's own, a cluster's are its nodes'. A target that would hand a pod the
+    /// machine's own processes, IPC or network does not offer it.
+    HostAccess,
 }
 
 impl Capability {
-    pub const ALL: &'static [Capability] = &[Capability::NodeAccess, Capability::ApiServer];
+    pub const ALL: &'static [Capability] = &[Capability::NodeAccess, Capability::ApiServer, Capability::HostAccess];
 
     /// The scenario tag that asks for it (without `@`).
     pub fn tag(self) -> &'static str {
         match self {
             Capability::NodeAccess => "node-access",
             Capability::ApiServer => "api-server",
+            Capability::HostAccess => "host-access",
         }
     }
 
@@ -37,6 +43,9 @@ impl Capability {
         match self {
             Capability::NodeAccess => "no access to the node's filesystem (volume directories, static pod manifests)",
             Capability::ApiServer => "no API server (pod updates and their validation, mirror pods)",
+            Capability::HostAccess => {
+                "the node's namespaces and devices are this machine's own (hostPID, hostIPC, hostNetwork and privileged pods would reach the machine)"
+            }
         }
     }
 
@@ -99,6 +108,9 @@ pub enum TargetError {
 
 pub type TargetResult<T> = Result<T, TargetError>;
 
+/// What `kill_container` runs in the container: the agent's request to its main process.
+pub const CRASH_COMMAND: [&str; 2] = ["podspec-agent", "crash"];
+
 #[async_trait]
 pub trait Target: Send + Sync {
     /// The target's name, as reports show it (`reference`, `podman`, a cluster's context).
@@ -134,9 +146,50 @@ pub trait Target: Send + Sync {
     /// Runs a command in a named container of a pod.
     async fn exec(&self, pod: &PodRef, container: &str, command: &[String], timeout: Duration) -> TargetResult<ExecOutput>;
 
-    /// Makes a container's main process die, as a crash would. The restart that follows is the
-    /// target's own restart policy at work; the target must not restart the container itself.
-    async fn kill_container(&self, pod: &PodRef, container: &str) -> TargetResult<()>;
+    /// Makes a container's main process die, as a crash would, the same way on every target:
+    /// the main process must be `podspec-agent main`, and `podspec-agent crash` run in the
+    /// container asks it to exit with code 1. (PID 1 of a container ignores every signal it has
+    /// no handler for, so a signal from inside cannot kill `sleep`; a target without node
+    /// access cannot signal it from outside.) The restart that follows is the target's own
+    /// restart policy at work; the target never restarts the container itself.
+    async fn kill_container(&self, pod: &PodRef, container: &str) -> TargetResult<()> {
+        let command = [CRASH_COMMAND[0].to_string(), CRASH_COMMAND[1].to_string()];
+        let out = self.exec(pod, container, &command, Duration::from_secs(30)).await?;
+        if out.exit_code != 0 {
+            return Err(TargetError::Other(format!(
+                "`podspec-agent crash` in container {container:?} of pod {pod} failed (exit code {}): {}{}",
+                out.exit_code,
+                out.stdout.trim(),
+                out.stderr.trim()
+            )));
+        }
+        Ok(())
+    }
+
+    /// Makes sure a scenario's namespace exists before its first pod (a cluster target makes
+    /// one per scenario); called before each scenario.
+    async fn open_namespace(&self, namespace: &str) -> TargetResult<()> {
+        let _ = namespace;
+        Ok(())
+    }
+
+    /// Removes a scenario's namespace once the scenario has ended, waiting until it is gone;
+    /// an error says what holds it.
+    async fn close_namespace(&self, namespace: &str) -> TargetResult<()> {
+        let _ = namespace;
+        Ok(())
+    }
+
+    /// Every change the target made to what the scenarios wrote (for the reports).
+    fn changes(&self) -> Vec<String> {
+        Vec::new()
+    }
+
+    /// A container's log (the pod's `log` subresource); `previous`: its last terminated run.
+    async fn logs(&self, pod: &PodRef, container: &str, previous: bool) -> TargetResult<String> {
+        let _ = (pod, container, previous);
+        Err(TargetError::Unsupported { target: self.name().to_string(), what: "container logs".into() })
+    }
 
     /// Where an emptyDir volume of a pod lives on the node (capability `node-access`).
     async fn node_volume_path(&self, pod: &PodRef, volume: &str) -> TargetResult<PathBuf> {

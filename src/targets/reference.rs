@@ -46,6 +46,11 @@ pub trait NodeHost: Send + Sync {
     fn identity(&self) -> std::collections::BTreeMap<String, String> {
         std::collections::BTreeMap::new()
     }
+    /// Whether the node's namespaces are podspec's own, not the machine's (see
+    /// `Capability::HostAccess`).
+    fn namespaces_are_its_own(&self) -> bool {
+        false
+    }
     /// Removes everything the runtime still holds for this run.
     async fn shutdown(&self) -> Result<(), String>;
 }
@@ -57,6 +62,9 @@ impl NodeHost for LinuxRuntime {
     }
     fn node_ip(&self) -> Ipv4Addr {
         LinuxRuntime::node_ip(self)
+    }
+    fn namespaces_are_its_own(&self) -> bool {
+        true
     }
     fn check_image(&self, reference: &str) -> Result<(), String> {
         self.images().recipe_for(reference).map(|_| ()).map_err(|e| e.to_string())
@@ -100,7 +108,7 @@ pub struct ReferenceTarget {
 impl ReferenceTarget {
     /// What the reference target can do, known without starting it (for `podspec list`).
     pub fn declared_capabilities() -> BTreeSet<Capability> {
-        [Capability::NodeAccess, Capability::ApiServer].into_iter().collect()
+        [Capability::NodeAccess, Capability::ApiServer, Capability::HostAccess].into_iter().collect()
     }
 
     /// Starts a node of its own for this run.
@@ -132,7 +140,11 @@ impl ReferenceTarget {
             static_pod_dir: Some(static_pod_dir.clone()),
         };
         let kubelet = Kubelet::new(config, node.runtime.clone(), node.images.clone(), api.clone());
-        Ok(Self { name: name.to_string(), capabilities: Self::declared_capabilities(), node, kubelet, api, static_pod_dir })
+        let mut capabilities = Self::declared_capabilities();
+        if !node.host.namespaces_are_its_own() {
+            capabilities.remove(&Capability::HostAccess);
+        }
+        Ok(Self { name: name.to_string(), capabilities, node, kubelet, api, static_pod_dir })
     }
 
     /// The run's state directory on the node.
@@ -308,12 +320,6 @@ impl Target for ReferenceTarget {
             stderr: String::from_utf8_lossy(&r.stderr).into_owned(),
             exit_code: r.exit_code,
         })
-    }
-
-    async fn kill_container(&self, pod: &PodRef, container: &str) -> TargetResult<()> {
-        let uid = self.node_uid(pod)?;
-        let id = self.kubelet.container_id(&uid, container).map_err(|e| self.map_kubelet(pod, e))?;
-        self.node.host.kill_main_process(&id).await.map_err(|_| TargetError::NotRunning { pod: pod.clone(), container: container.into() })
     }
 
     async fn node_volume_path(&self, pod: &PodRef, volume: &str) -> TargetResult<PathBuf> {

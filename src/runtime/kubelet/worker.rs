@@ -835,6 +835,9 @@ impl PodWorker {
             (st.sandbox.clone(), st.containers.iter().filter_map(|c| c.current.clone()).collect())
         };
         self.stop_all(&current).await;
+        // As the kubelet's status manager: the stopped containers' final states reach the API
+        // before anything is removed (a pod that finalizers hold shows them so).
+        self.publish_status().await;
         if let Some(sandbox) = sandbox {
             if let Err(e) = runtime.stop_pod_sandbox(&sandbox).await {
                 tracing::warn!(pod = %self.key, error = %e, "stop pod sandbox");

@@ -440,28 +440,6 @@ impl Target for PodmanTarget {
         Ok(ExecOutput { stdout: String::from_utf8_lossy(&out.stdout).into_owned(), stderr, exit_code: out.code })
     }
 
-    async fn kill_container(&self, pod: &PodRef, container: &str) -> TargetResult<()> {
-        let stored = self.stored(pod)?;
-        let name = self.container_name(&stored, pod, container)?;
-        let inspected: Vec<ContainerInspect> = self.podman.json(&["container", "inspect", &name]).await.map_err(other)?;
-        let c =
-            inspected.into_iter().next().ok_or_else(|| TargetError::NoSuchContainer { pod: pod.clone(), container: container.into() })?;
-        if !c.state.running || c.state.pid <= 0 {
-            return Err(TargetError::NotRunning { pod: pod.clone(), container: container.into() });
-        }
-        // Only a process inside this container's cgroup is ever signalled.
-        let cgroup = tokio::fs::read_to_string(format!("/proc/{}/cgroup", c.state.pid)).await.unwrap_or_default();
-        if !cgroup.contains(&c.id) {
-            return Err(TargetError::Other(format!(
-                "podman says PID {} is the main process of container {container:?} of pod {pod}, but it is not in the container's cgroup; not signalled",
-                c.state.pid
-            )));
-        }
-        tracing::debug!(pod = %pod, container, pid = c.state.pid, "SIGKILL to the container's main process");
-        nix::sys::signal::kill(nix::unistd::Pid::from_raw(c.state.pid), nix::sys::signal::Signal::SIGKILL)
-            .map_err(|e| TargetError::Other(format!("kill PID {} of container {container:?} of pod {pod}: {e}", c.state.pid)))
-    }
-
     async fn shutdown(&self) -> TargetResult<()> {
         let pods: Vec<PodRef> = self.pods.lock().unwrap().keys().cloned().collect();
         let deletions = pods.iter().map(|p| self.delete_pod(p));

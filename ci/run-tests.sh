@@ -1,0 +1,23 @@
+#!/usr/bin/env bash
+# The README's "run the tests" command: installs what the tests need from Debian's packages on a
+# fresh Debian bookworm machine (as root), starts podspec's own containerd (in a network namespace
+# of its own, for tests/cri.rs) and runs `cargo test`; containerd is stopped whatever happens.
+# Among the tests: the SIGKILL test (tests/reliability.rs: 20 kills at random points, nothing
+# left after clean), a bounded fuzz run of every parser (tests/fuzz.rs), kubectl and the Python
+# client against podspec serve, and every feature through the kube target against serve.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+# podspec serve's client tests: the official Python client (Debian's python3-kubernetes), and a
+# kubectl (Debian's kubernetes-client only where the machine has none).
+serve_clients=(python3-kubernetes)
+if ! command -v kubectl >/dev/null && ! ls /usr/lib/google-cloud-sdk/bin/kubectl.1.* >/dev/null 2>&1; then
+  serve_clients+=(kubernetes-client)
+fi
+bash ci/install-debian-packages.sh "${serve_clients[@]}"
+bash ci/podman/install.sh
+bash ci/containerd/install.sh
+cargo build
+trap 'bash ci/containerd/stop.sh' EXIT
+bash ci/containerd/start.sh ./target/debug/podspec
+cargo test

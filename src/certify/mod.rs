@@ -1,0 +1,207 @@
+//! `podspec certify`: runs every `@conformance` scenario against a target and writes a results
+//! bundle a conformance reviewer can check (`bundle`), with a run log in the manner of
+//! `e2e.log` (`log`), the environment (`environment`) and PRODUCT.yaml (`product`);
+//! `--verify` checks such a bundle (`verify`). In Sonobuoy mode (`sonobuoy`) the bundle goes
+//! where Sonobuoy's worker collects it, and progress is reported to it.
+
+pub mod bundle;
+pub mod coverage;
+pub mod environment;
+pub mod log;
+pub mod product;
+pub mod sonobuoy;
+pub mod verify;
+
+use std::collections::BTreeSet;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use crate::report::{RunRecord, Status};
+use crate::runner::observe::Observer;
+use crate::runner::{self, RunError, RunOptions};
+use crate::target::Target;
+use crate::targets::kube::connect::NodeInfo;
+
+use self::environment::{Environment, Missing};
+use self::product::Product;
+
+/// The tag that marks what Kubernetes requires of every cluster.
+pub const CONFORMANCE_TAG: &str = "conformance";
+
+/// What is being certified, as found before the run.
+#[derive(Debug, Clone)]
+pub struct Description {
+    pub server_url: String,
+    pub server_version: String,
+    pub nodes: Vec<NodeInfo>,
+}
+
+#[derive(Debug, Clone)]
+pub struct CertifyOptions {
+    /// Features, fixtures, concurrency, timeouts; `tags` narrows the `@conformance` scenarios.
+    pub run: RunOptions,
+    /// Where the bundle is written (in Sonobuoy mode: the results directory).
+    pub output: PathBuf,
+    pub product: Product,
+    /// Sonobuoy mode: write the `done` file, report progress.
+    pub sonobuoy: bool,
+    /// How the user narrowed the features besides tags (e.g. `--features features/ipc.feature`):
+    /// the bundle is then partial.
+    pub narrowed_by: Option<String>,
+}
+
+#[derive(Debug)]
+pub struct Outcome {
+    pub bundle: PathBuf,
+    pub record: RunRecord,
+    pub environment: Environment,
+    pub product_problems: Vec<String>,
+    pub done_file: Option<PathBuf>,
+}
+
+impl Outcome {
+    /// A complete, passing bundle with a complete PRODUCT.yaml.
+    pub fn complete_and_passing(&self) -> bool {
+        self.record.summary.failed == 0 && !self.environment.partial && self.product_problems.is_empty() && self.record.summary.total() > 0
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum CertifyError {
+    #[error(transparent)]
+    Run(#[from] RunError),
+    #[error("{what}: {source}")]
+    Io { what: String, source: std::io::Error },
+}
+
+fn io(what: impl Into<String>) -> impl FnOnce(std::io::Error) -> CertifyError {
+    let what = what.into();
+    move |source| CertifyError::Io { what, source }
+}
+
+/// The tag expression of a certification run, narrowed by the user's (if any).
+pub fn tag_expression(narrowing: Option<&str>) -> String {
+    match narrowing {
+        Some(t) if !t.trim().is_empty() => format!("@{CONFORMANCE_TAG} and ({t})"),
+        _ => format!("@{CONFORMANCE_TAG}"),
+    }
+}
+
+/// Every `@conformance` scenario of the features: (feature path, name).
+pub fn conformance_scenarios(features: &[PathBuf]) -> Result<Vec<(String, String)>, RunError> {
+    let paths = runner::features::find(features).map_err(RunError::Input)?;
+    let (files, errors) = runner::features::parse(&paths);
+    if !errors.is_empty() {
+        return Err(RunError::Input(errors));
+    }
+    let mut out = Vec::new();
+    for f in &files {
+        for (rule, scenario) in runner::features::scenarios(&f.feature) {
+            let tagged = f.feature.tags.iter().chain(rule.map(|r| r.tags.iter()).into_iter().flatten()).chain(scenario.tags.iter()).any(|t| t == CONFORMANCE_TAG);
+            if tagged {
+                out.push((f.path.display().to_string(), scenario.name.clone()));
+            }
+        }
+    }
+    Ok(out)
+}
+
+pub async fn certify(options: &CertifyOptions, target: Arc<dyn Target>, description: &Description) -> Result<Outcome, CertifyError> {
+    let started = chrono::Utc::now();
+    let narrowing = options.run.tags.clone();
+    let tags = tag_expression(narrowing.as_deref());
+    let all_conformance = conformance_scenarios(&options.run.features)?;
+    std::fs::create_dir_all(&options.output).map_err(io(format!("create {}", options.output.display())))?;
+    let work = options.output.join(format!(".podspec-certify-{}", std::process::id()));
+    std::fs::create_dir_all(&work).map_err(io(format!("create {}", work.display())))?;
+    let result = run_into(options, target.clone(), description, &work, &tags, narrowing.as_deref(), &all_conformance, started).await;
+    let outcome = match result {
+        Ok(o) => o,
+        Err(e) => {
+            let _ = std::fs::remove_dir_all(&work);
+            return Err(e);
+        }
+    };
+    let _ = std::fs::remove_dir_all(&work);
+    Ok(outcome)
+}
+
+#[allow(clippy::too_many_arguments)]
+async fn run_into(
+    options: &CertifyOptions,
+    target: Arc<dyn Target>,
+    description: &Description,
+    work: &Path,
+    tags: &str,
+    narrowing: Option<&str>,
+    all_conformance: &[(String, String)],
+    started: chrono::DateTime<chrono::Utc>,
+) -> Result<Outcome, CertifyError> {
+    let version_line = format!(
+        "{} (target {}, server {} {}, tags {tags})",
+        env!("CARGO_PKG_VERSION"),
+        target.name(),
+        description.server_url,
+        description.server_version
+    );
+    let run_log = Arc::new(log::RunLog::create(&work.join(bundle::LOG), &version_line).map_err(io("create podspec.log"))?);
+    let progress = if options.sonobuoy { sonobuoy::ProgressReporter::from_env().map(Arc::new) } else { None };
+    let mut run = options.run.clone();
+    run.tags = Some(tags.to_string());
+    run.report_dir = work.to_path_buf();
+    run.observers.push(run_log.clone() as Arc<dyn Observer>);
+    if let Some(p) = &progress {
+        run.observers.push(p.clone() as Arc<dyn Observer>);
+    }
+    let record = runner::run(&run, target).await?;
+    let s = record.summary;
+    run_log.line(&format!("Ran {} of {} scenarios: {} passed, {} failed, {} skipped", s.passed + s.failed, s.total(), s.passed, s.failed, s.skipped));
+    if let Some(p) = &progress {
+        p.finish(format!("podspec: done: {s}"), s.total()).await;
+    }
+
+    // What a complete certification would have run and this one did not.
+    let mut missing: Vec<Missing> = record
+        .scenarios
+        .iter()
+        .filter(|r| r.status == Status::Skipped)
+        .map(|r| Missing { feature_path: r.feature_path.clone(), scenario: r.name.clone(), reason: r.reason.clone().unwrap_or_default() })
+        .collect();
+    let ran: BTreeSet<(String, String)> = record.scenarios.iter().map(|r| (r.feature_path.clone(), r.name.clone())).collect();
+    for (path, name) in all_conformance {
+        if !ran.contains(&(path.clone(), name.clone())) {
+            let reason = match narrowing {
+                Some(t) => format!("not selected by --tags {t:?}"),
+                None => "not run".into(),
+            };
+            missing.push(Missing { feature_path: path.clone(), scenario: name.clone(), reason });
+        }
+    }
+    let environment = Environment {
+        target: record.target.clone(),
+        server_url: description.server_url.clone(),
+        server_version: description.server_version.clone(),
+        nodes: description.nodes.clone(),
+        podspec_version: env!("CARGO_PKG_VERSION").into(),
+        features_sha256: record.features_sha256.clone(),
+        tags: tags.to_string(),
+        started,
+        finished: chrono::Utc::now(),
+        partial: narrowing.is_some() || options.narrowed_by.is_some() || !missing.is_empty(),
+        narrowed_by: [narrowing.map(|t| format!("--tags {t}")), options.narrowed_by.clone()].into_iter().flatten().collect(),
+        missing,
+        target_changes: record.target_changes.clone(),
+    };
+    let write = |name: &str, bytes: Vec<u8>| std::fs::write(work.join(name), bytes).map_err(io(format!("write {name}")));
+    std::fs::rename(work.join(crate::report::JUNIT_FILE), work.join(bundle::JUNIT)).map_err(io("write junit_01.xml"))?;
+    write(bundle::ENVIRONMENT, serde_json::to_vec_pretty(&environment).expect("environment serializes"))?;
+    write(bundle::PRODUCT, serde_yaml::to_string(&options.product).expect("product serializes").into_bytes())?;
+    let out = options.output.join(bundle::file_name(started));
+    let bundle_path = bundle::write(work, &out).map_err(io(format!("write {}", out.display())))?;
+    let done_file = if options.sonobuoy {
+        Some(sonobuoy::write_done(&options.output, &bundle_path).map_err(io("write Sonobuoy's done file"))?)
+    } else {
+        None
+    };
+    Ok(Outcome { bundle: bundle_path, record, environment, product_problems: options.product.problems(), done_file })
+}

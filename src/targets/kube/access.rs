@@ -1,0 +1,99 @@
+//! The identity's rights, checked before anything runs with SelfSubjectAccessReview: a missing
+//! right is an input error naming the verb and the resource.
+
+use k8s_openapi::api::authorization::v1::{ResourceAttributes, SelfSubjectAccessReview, SelfSubjectAccessReviewSpec};
+use kube::api::{Api, PostParams};
+use kube::Client;
+
+/// One right: a verb on a resource (with its subresource and API group).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub struct Right {
+    pub verb: &'static str,
+    pub group: &'static str,
+    pub resource: &'static str,
+    pub subresource: &'static str,
+}
+
+impl std::fmt::Display for Right {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let resource = if self.subresource.is_empty() { self.resource.to_string() } else { format!("{}/{}", self.resource, self.subresource) };
+        let resource = if self.group.is_empty() { resource } else { format!("{resource}.{}", self.group) };
+        write!(f, "{} {}", self.verb, resource)
+    }
+}
+
+const fn right(verb: &'static str, resource: &'static str, subresource: &'static str) -> Right {
+    Right { verb, group: "", resource, subresource }
+}
+
+/// What every run needs: its namespaces, pods in them, exec and logs; the nodes it reads at
+/// start. (ClusterRole `ci/sonobuoy/podspec-rbac.yaml` grants exactly these.)
+pub const ALWAYS: &[Right] = &[
+    right("create", "namespaces", ""),
+    right("delete", "namespaces", ""),
+    right("get", "namespaces", ""),
+    right("list", "namespaces", ""),
+    right("watch", "namespaces", ""),
+    right("list", "nodes", ""),
+    right("create", "pods", ""),
+    right("delete", "pods", ""),
+    right("get", "pods", ""),
+    right("list", "pods", ""),
+    right("watch", "pods", ""),
+    right("create", "pods", "exec"),
+    right("get", "pods", "log"),
+];
+
+/// What the `@api-server` scenarios need besides: updates and patches of pods.
+pub const API_SERVER: &[Right] = &[right("update", "pods", ""), right("patch", "pods", "")];
+
+/// Beyond what is checked: reading the kubelet's configz through the node proxy (optional:
+/// without it node access is reported as unknown) and the checks themselves.
+pub const UNCHECKED: &[Right] = &[
+    right("get", "nodes", "proxy"),
+    Right { verb: "create", group: "authorization.k8s.io", resource: "selfsubjectaccessreviews", subresource: "" },
+];
+
+/// Every right podspec uses: what `ci/sonobuoy/podspec-rbac.yaml` grants, exactly.
+pub fn cluster_role() -> Vec<Right> {
+    let mut all: Vec<Right> = ALWAYS.iter().chain(API_SERVER).chain(UNCHECKED).copied().collect();
+    all.sort();
+    all
+}
+
+/// The rights the identity lacks among `needed`, or an error when the review cannot be made.
+pub async fn missing(client: &Client, needed: &[Right]) -> Result<Vec<Right>, kube::Error> {
+    let api: Api<SelfSubjectAccessReview> = Api::all(client.clone());
+    let mut missing = Vec::new();
+    for r in needed {
+        let review = SelfSubjectAccessReview {
+            spec: SelfSubjectAccessReviewSpec {
+                resource_attributes: Some(ResourceAttributes {
+                    verb: Some(r.verb.into()),
+                    group: Some(r.group.into()),
+                    resource: Some(r.resource.into()),
+                    subresource: (!r.subresource.is_empty()).then(|| r.subresource.into()),
+                    ..Default::default()
+                }),
+                ..Default::default()
+            },
+            ..Default::default()
+        };
+        let answer = api.create(&PostParams::default(), &review).await?;
+        if !answer.status.is_some_and(|s| s.allowed) {
+            missing.push(*r);
+        }
+    }
+    Ok(missing)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn rights_read_as_kubectl_auth_can_i() {
+        assert_eq!(right("create", "pods", "exec").to_string(), "create pods/exec");
+        assert_eq!(Right { verb: "list", group: "events.k8s.io", resource: "events", subresource: "" }.to_string(), "list events.events.k8s.io");
+    }
+}

@@ -1,0 +1,93 @@
+//! Exec over WebSocket (the pod's `exec` subresource, `v5.channel.k8s.io`/`v4`): stdout and
+//! stderr from their channels, the exit code from the Status on the error channel.
+
+use std::time::Duration;
+
+use k8s_openapi::api::core::v1::Pod;
+use kube::api::{Api, AttachParams};
+use k8s_openapi::apimachinery::pkg::apis::meta::v1::Status;
+use tokio::io::AsyncReadExt as _;
+
+use crate::target::{ExecOutput, PodRef, TargetError, TargetResult};
+
+use super::error::pod_error;
+
+pub async fn exec(api: &Api<Pod>, pod: &PodRef, container: &str, command: &[String], timeout: Duration) -> TargetResult<ExecOutput> {
+    let params = AttachParams::default().container(container).stdin(false).stdout(true).stderr(true);
+    let run = async {
+        let mut attached = api.exec(&pod.name, command.to_vec(), &params).await.map_err(|e| pod_error(pod, e))?;
+        let (mut out, mut err) = (attached.stdout(), attached.stderr());
+        let status = attached.take_status();
+        let (mut stdout, mut stderr) = (Vec::new(), Vec::new());
+        let read_out = async {
+            if let Some(o) = out.as_mut() {
+                o.read_to_end(&mut stdout).await?;
+            }
+            Ok::<_, std::io::Error>(())
+        };
+        let read_err = async {
+            if let Some(e) = err.as_mut() {
+                e.read_to_end(&mut stderr).await?;
+            }
+            Ok::<_, std::io::Error>(())
+        };
+        let (a, b) = tokio::join!(read_out, read_err);
+        a.and(b).map_err(|e| TargetError::Other(format!("exec in container {container:?} of pod {pod}: {e}")))?;
+        let status = match status {
+            Some(s) => s.await,
+            None => None,
+        };
+        let _ = attached.join().await;
+        let exit_code = exit_code(status.as_ref())
+            .map_err(|message| TargetError::Other(format!("exec in container {container:?} of pod {pod}: {message}")))?;
+        Ok(ExecOutput {
+            stdout: String::from_utf8_lossy(&stdout).into_owned(),
+            stderr: String::from_utf8_lossy(&stderr).into_owned(),
+            exit_code,
+        })
+    };
+    match tokio::time::timeout(timeout, run).await {
+        Ok(r) => r,
+        Err(_) => Err(TargetError::Timeout { operation: format!("exec {command:?} in container {container:?} of pod {pod}"), after: timeout }),
+    }
+}
+
+/// The exit code a remote command's Status carries: Success is 0; `NonZeroExitCode` has the
+/// code in its `ExitCode` cause. Any other failure (the container is not running, the command
+/// was not found) is the Status's message.
+pub fn exit_code(status: Option<&Status>) -> Result<i32, String> {
+    let Some(status) = status else {
+        return Err("the exec stream ended without a status".into());
+    };
+    if status.status.as_deref() == Some("Success") {
+        return Ok(0);
+    }
+    let message = status.message.clone().unwrap_or_default();
+    if status.reason.as_deref() == Some("NonZeroExitCode") {
+        let causes = status.details.as_ref().and_then(|d| d.causes.as_deref()).unwrap_or_default();
+        let code = causes.iter().find(|c| c.reason.as_deref() == Some("ExitCode")).and_then(|c| c.message.as_deref()?.parse().ok());
+        return code.ok_or_else(|| format!("NonZeroExitCode without an exit code: {message}"));
+    }
+    Err(message)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn exit_codes_from_the_error_channel() {
+        let ok: Status = serde_json::from_value(serde_json::json!({"status": "Success", "metadata": {}})).unwrap();
+        assert_eq!(exit_code(Some(&ok)), Ok(0));
+        let failed: Status = serde_json::from_value(serde_json::json!({
+            "status": "Failure", "reason": "NonZeroExitCode", "message": "command terminated with non-zero exit code: error executing command [sh -c exit 3], exit code 3",
+            "details": {"causes": [{"reason": "ExitCode", "message": "3"}]}
+        }))
+        .unwrap();
+        assert_eq!(exit_code(Some(&failed)), Ok(3));
+        let internal: Status =
+            serde_json::from_value(serde_json::json!({"status": "Failure", "message": "container not found (\"app\")"})).unwrap();
+        assert_eq!(exit_code(Some(&internal)), Err("container not found (\"app\")".into()));
+        assert!(exit_code(None).is_err());
+    }
+}

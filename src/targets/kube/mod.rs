@@ -1,0 +1,334 @@
+//! The kube target: any Kubernetes cluster, reached through its API with kube-rs.
+//!
+//! - `connect`: the kubeconfig (`--kubeconfig`, `KUBECONFIG`, `--context`) or the in-cluster
+//!   config; the server's version and nodes, read before anything runs.
+//! - `access`: the rights the run needs, checked with SelfSubjectAccessReview.
+//! - `namespaces`: a namespace per scenario, labelled with the run and its owner, deleted after
+//!   the scenario (and at the run's end, whatever ended it); `podspec clean --target kube`.
+//! - `images`: the one change made to a manifest besides its namespace, `--image-map` or
+//!   `--image-registry`; every change is recorded for the report.
+//! - `exec`: exec over WebSocket; `error`: the API's Status kept whole.
+//! - `node`: the kubelet's `staticPodPath` from configz through the node proxy.
+//!
+//! Pods are sent as written otherwise. Updates are the calls kubectl makes: a PUT of the whole
+//! object, a JSON merge patch, a JSON patch. Waits are watches with a timeout. A crash is the
+//! same on every target (`podspec-agent crash`, see the trait), so the restart that follows is
+//! the cluster's own restart policy at work.
+
+pub mod access;
+pub mod connect;
+pub mod error;
+pub mod exec;
+pub mod images;
+pub mod namespaces;
+pub mod node;
+#[cfg(test)]
+mod tests;
+
+use std::collections::BTreeSet;
+use std::sync::Mutex;
+use std::time::Duration;
+
+use async_trait::async_trait;
+use k8s_openapi::api::core::v1::Pod;
+use kube::api::{Api, DeleteParams, ListParams, LogParams, Patch, PatchParams, PostParams};
+use kube::runtime::wait::await_condition;
+use kube::Client;
+
+use crate::target::{Capability, ExecOutput, PodRef, Target, TargetError, TargetResult};
+
+use self::connect::{ConnectError, ConnectOptions, ServerInfo};
+use self::error::{api_error, pod_error};
+use self::images::ImageMapping;
+use self::namespaces::Owner;
+
+/// How long a namespace may take to go after its deletion before it is reported as held.
+pub const NAMESPACE_DELETE_BOUND: Duration = Duration::from_secs(120);
+
+#[derive(Debug, Clone, Default)]
+pub struct KubeOptions {
+    pub connect: ConnectOptions,
+    pub images: ImageMapping,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum KubeStartError {
+    #[error(transparent)]
+    Connect(#[from] ConnectError),
+    #[error("the identity lacks rights this run needs: {}", .0.iter().map(|r| format!("`{r}`")).collect::<Vec<_>>().join(", "))]
+    MissingRights(Vec<access::Right>),
+    #[error("cannot check the identity's rights (SelfSubjectAccessReview) at {url}: {cause}")]
+    Review { url: String, cause: String },
+    #[error("{0}")]
+    Other(String),
+}
+
+pub struct KubeTarget {
+    client: Client,
+    info: ServerInfo,
+    capabilities: BTreeSet<Capability>,
+    images: ImageMapping,
+    run_id: String,
+    owner: Owner,
+    node: Option<String>,
+    /// Namespaces this run made and has not deleted yet.
+    namespaces: Mutex<BTreeSet<String>>,
+    /// Every change the target made to what the scenarios wrote, once each.
+    changes: Mutex<BTreeSet<String>>,
+    /// Why node access is not available, for the record.
+    node_access_note: String,
+}
+
+impl KubeTarget {
+    /// What the kube target can do, known without connecting (for `podspec list`).
+    pub fn declared_capabilities() -> BTreeSet<Capability> {
+        [Capability::ApiServer, Capability::HostAccess].into_iter().collect()
+    }
+
+    /// Connects, reads the server's version and nodes, and checks the identity's rights.
+    pub async fn start(options: KubeOptions) -> Result<Self, KubeStartError> {
+        let (client, info) = connect::connect(&options.connect).await?;
+        let needed: Vec<access::Right> = access::ALWAYS.iter().chain(access::API_SERVER).copied().collect();
+        let missing = match access::missing(&client, &needed).await {
+            Ok(m) => m,
+            // A server without the authorization API (podspec serve) cannot be asked; say so.
+            Err(kube::Error::Api(s)) if s.code == 404 => {
+                eprintln!(
+                    "podspec: warning: {} offers no SelfSubjectAccessReview (authorization.k8s.io/v1); the identity's rights were not checked",
+                    info.url
+                );
+                Vec::new()
+            }
+            Err(e) => return Err(KubeStartError::Review { url: info.url.clone(), cause: connect::cause_chain(&e) }),
+        };
+        if !missing.is_empty() {
+            return Err(KubeStartError::MissingRights(missing));
+        }
+        let node = info.nodes.iter().find(|n| n.ready).or(info.nodes.first()).map(|n| n.name.clone());
+        let node_access_note = match &node {
+            None => "the cluster has no nodes".to_string(),
+            Some(n) => match node::static_pod_path(&client, n).await {
+                Ok(Some(path)) => format!(
+                    "node {n} has staticPodPath {path}, but the kube target reaches no node's filesystem (volume directories, static pod manifests)"
+                ),
+                Ok(None) => format!("the kubelet of node {n} has no staticPodPath"),
+                Err(e) => format!("the kubelet configz of node {n} cannot be read through the node proxy: {e}"),
+            },
+        };
+        Self::with_client(client, info, options.images, node_access_note)
+    }
+
+    /// A target over a connected client (the start's checks done).
+    pub fn with_client(client: Client, info: ServerInfo, images: ImageMapping, node_access_note: String) -> Result<Self, KubeStartError> {
+        let owner = Owner::current().map_err(|e| KubeStartError::Other(e.to_string()))?;
+        let run_id = format!("{}-{}", owner.process.pid, chrono::Utc::now().timestamp_millis());
+        let node = info.nodes.iter().find(|n| n.ready).or(info.nodes.first()).map(|n| n.name.clone());
+        Ok(Self {
+            client,
+            info,
+            capabilities: Self::declared_capabilities(),
+            images,
+            run_id,
+            owner,
+            node,
+            namespaces: Mutex::default(),
+            changes: Mutex::default(),
+            node_access_note,
+        })
+    }
+
+    /// The cluster as found at start (printed before the run, written to environment.json).
+    pub fn server_info(&self) -> &ServerInfo {
+        &self.info
+    }
+
+    pub fn node_access_note(&self) -> &str {
+        &self.node_access_note
+    }
+
+    pub fn run_id(&self) -> &str {
+        &self.run_id
+    }
+
+    fn pods(&self, namespace: &str) -> Api<Pod> {
+        Api::namespaced(self.client.clone(), namespace)
+    }
+
+    /// The manifest as sent: its images mapped (each change recorded), nothing else touched.
+    fn as_sent(&self, pod: &Pod) -> Pod {
+        let mut pod = pod.clone();
+        if self.images.is_empty() {
+            return pod;
+        }
+        if let Some(spec) = pod.spec.as_mut() {
+            let containers = spec.containers.iter_mut().chain(spec.init_containers.iter_mut().flatten());
+            for c in containers {
+                let Some(image) = c.image.as_mut() else { continue };
+                if let Some(to) = self.images.map(image) {
+                    self.changes.lock().unwrap().insert(format!("image {image} sent as {to}"));
+                    *image = to;
+                }
+            }
+        }
+        pod
+    }
+
+    /// Waits until the pod is gone, or, while finalizers hold its object, until the node has
+    /// stopped every container (what remains is the API object, as the finalizers ask).
+    async fn wait_deleted(&self, pod: &PodRef, uid: &str, bound: Duration) -> TargetResult<()> {
+        let uid = uid.to_string();
+        let gone_or_held = move |obj: Option<&Pod>| match obj {
+            None => true,
+            Some(p) if p.metadata.uid.as_deref() != Some(uid.as_str()) => true,
+            Some(p) => held_and_stopped(p),
+        };
+        let wait = await_condition(self.pods(&pod.namespace), &pod.name, gone_or_held);
+        match tokio::time::timeout(bound, wait).await {
+            Ok(Ok(_)) => Ok(()),
+            Ok(Err(e)) => Err(TargetError::Other(format!("watching pod {pod} until it is gone: {e}"))),
+            Err(_) => Err(TargetError::Timeout { operation: format!("deleting pod {pod}"), after: bound }),
+        }
+    }
+
+    /// A JSON patch (RFC 6902), as `kubectl patch --type json` sends it.
+    pub async fn json_patch_pod(&self, pod: &PodRef, patch: json_patch::Patch) -> TargetResult<Pod> {
+        self.pods(&pod.namespace).patch(&pod.name, &PatchParams::default(), &Patch::<()>::Json(patch)).await.map_err(|e| pod_error(pod, e))
+    }
+}
+
+/// A pod being deleted that finalizers hold, all of whose containers have stopped.
+fn held_and_stopped(pod: &Pod) -> bool {
+    let held = pod.metadata.deletion_timestamp.is_some() && pod.metadata.finalizers.as_ref().is_some_and(|f| !f.is_empty());
+    let status = pod.status.clone().unwrap_or_default();
+    let running = status
+        .container_statuses
+        .iter()
+        .flatten()
+        .chain(status.init_container_statuses.iter().flatten())
+        .any(|c| c.state.as_ref().is_none_or(|s| s.terminated.is_none()));
+    held && !running
+}
+
+#[async_trait]
+impl Target for KubeTarget {
+    fn name(&self) -> &str {
+        "kube"
+    }
+
+    fn capabilities(&self) -> &BTreeSet<Capability> {
+        &self.capabilities
+    }
+
+    fn node_name(&self) -> Option<&str> {
+        self.node.as_deref()
+    }
+
+    /// A cluster pulls what it has not got: no image can be checked up front.
+    fn check_image(&self, _reference: &str) -> TargetResult<()> {
+        Ok(())
+    }
+
+    async fn open_namespace(&self, namespace: &str) -> TargetResult<()> {
+        if self.namespaces.lock().unwrap().contains(namespace) {
+            return Ok(());
+        }
+        namespaces::create(&self.client, namespace, self.owner.labels(&self.run_id)).await?;
+        self.namespaces.lock().unwrap().insert(namespace.to_string());
+        Ok(())
+    }
+
+    async fn close_namespace(&self, namespace: &str) -> TargetResult<()> {
+        if !self.namespaces.lock().unwrap().contains(namespace) {
+            return Ok(());
+        }
+        let r = namespaces::delete(&self.client, namespace, NAMESPACE_DELETE_BOUND).await;
+        self.namespaces.lock().unwrap().remove(namespace);
+        r
+    }
+
+    fn changes(&self) -> Vec<String> {
+        self.changes.lock().unwrap().iter().cloned().collect()
+    }
+
+    async fn create_pod(&self, pod: &Pod) -> TargetResult<Pod> {
+        let key = PodRef { namespace: pod.metadata.namespace.clone().unwrap_or_else(|| "default".into()), name: pod.metadata.name.clone().unwrap_or_default() };
+        self.open_namespace(&key.namespace).await?;
+        let sent = self.as_sent(pod);
+        self.pods(&key.namespace).create(&PostParams::default(), &sent).await.map_err(|e| match e {
+            kube::Error::Api(s) if s.code == 409 && s.reason == "AlreadyExists" => TargetError::AlreadyExists(key.clone()),
+            other => api_error(other),
+        })
+    }
+
+    async fn get_pod(&self, pod: &PodRef) -> TargetResult<Pod> {
+        self.pods(&pod.namespace).get(&pod.name).await.map_err(|e| pod_error(pod, e))
+    }
+
+    async fn list_pods(&self, namespace: &str) -> TargetResult<Vec<Pod>> {
+        Ok(self.pods(namespace).list(&ListParams::default()).await.map_err(api_error)?.items)
+    }
+
+    async fn update_pod(&self, key: &PodRef, pod: &Pod) -> TargetResult<Pod> {
+        self.pods(&key.namespace).replace(&key.name, &PostParams::default(), pod).await.map_err(|e| pod_error(key, e))
+    }
+
+    async fn patch_pod(&self, pod: &PodRef, patch: &serde_json::Value) -> TargetResult<Pod> {
+        self.pods(&pod.namespace).patch(&pod.name, &PatchParams::default(), &Patch::Merge(patch)).await.map_err(|e| pod_error(pod, e))
+    }
+
+    async fn delete_pod(&self, pod: &PodRef) -> TargetResult<()> {
+        let api = self.pods(&pod.namespace);
+        let stored = api.get(&pod.name).await.map_err(|e| pod_error(pod, e))?;
+        let uid = stored.metadata.uid.clone().unwrap_or_default();
+        let grace = stored.spec.as_ref().and_then(|s| s.termination_grace_period_seconds).unwrap_or(30);
+        match api.delete(&pod.name, &DeleteParams::default()).await {
+            Ok(_) => {}
+            Err(kube::Error::Api(s)) if s.code == 404 => return Ok(()),
+            Err(e) => return Err(api_error(e)),
+        }
+        self.wait_deleted(pod, &uid, Duration::from_secs(grace.max(0) as u64 + 60)).await
+    }
+
+    async fn exec(&self, pod: &PodRef, container: &str, command: &[String], timeout: Duration) -> TargetResult<ExecOutput> {
+        exec::exec(&self.pods(&pod.namespace), pod, container, command, timeout).await
+    }
+
+    async fn logs(&self, pod: &PodRef, container: &str, previous: bool) -> TargetResult<String> {
+        let params = LogParams { container: Some(container.into()), previous, ..Default::default() };
+        self.pods(&pod.namespace).logs(&pod.name, &params).await.map_err(|e| pod_error(pod, e))
+    }
+
+    async fn shutdown(&self) -> TargetResult<()> {
+        let left: Vec<String> = self.namespaces.lock().unwrap().iter().cloned().collect();
+        let deletions = left.iter().map(|ns| namespaces::delete(&self.client, ns, NAMESPACE_DELETE_BOUND));
+        let errors: Vec<String> = futures::future::join_all(deletions).await.into_iter().filter_map(|r| r.err()).map(|e| e.to_string()).collect();
+        self.namespaces.lock().unwrap().clear();
+        if errors.is_empty() {
+            Ok(())
+        } else {
+            Err(TargetError::Other(errors.join("\n")))
+        }
+    }
+}
+
+/// `podspec clean --target kube`: the podspec namespaces `select` chooses, deleted; returns
+/// their names. Each deletion is waited for (a namespace that will not go says what holds it).
+pub async fn clean(options: &ConnectOptions, select: namespaces::Select, confirm: impl FnOnce(&[String]) -> bool) -> anyhow::Result<Vec<String>> {
+    let (client, info) = connect::connect(options).await?;
+    let chosen = namespaces::list(&client, select).await?;
+    if chosen.is_empty() || !confirm(&chosen) {
+        return Ok(Vec::new());
+    }
+    let deletions = chosen.iter().map(|ns| namespaces::delete(&client, ns, NAMESPACE_DELETE_BOUND));
+    let results = futures::future::join_all(deletions).await;
+    let mut errors = Vec::new();
+    for r in results {
+        if let Err(e) = r {
+            errors.push(e.to_string());
+        }
+    }
+    if !errors.is_empty() {
+        anyhow::bail!("cleaning {}: {}", info.url, errors.join("; "));
+    }
+    Ok(chosen)
+}

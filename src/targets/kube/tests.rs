@@ -1,0 +1,153 @@
+//! Request handling against kube-rs' mock service (tower-test): what the kube target sends and
+//! how it reads the answers. No cluster is reached here.
+
+use http::{Request, Response};
+use k8s_openapi::api::core::v1::Pod;
+use kube::client::Body;
+use kube::Client;
+use serde_json::{json, Value};
+use tower_test::mock::{self, Handle};
+
+use super::connect::ServerInfo;
+use super::images::ImageMapping;
+use super::*;
+use crate::target::{PodRef, Target, TargetError};
+
+type Mock = Handle<Request<Body>, Response<Body>>;
+
+fn mock_client() -> (Client, Mock) {
+    let (service, handle) = mock::pair::<Request<Body>, Response<Body>>();
+    (Client::new(service, "default"), handle)
+}
+
+fn info() -> ServerInfo {
+    ServerInfo { url: "https://mock".into(), context: "mock".into(), version: "v1.33.0".into(), platform: "linux/amd64".into(), nodes: vec![] }
+}
+
+/// Answers the next request with `status` and `body`; returns what was asked (method, path and
+/// query, body).
+async fn answer(handle: &mut Mock, status: u16, body: Value) -> (String, String, Value) {
+    let (request, send) = handle.next_request().await.expect("a request");
+    let method = request.method().to_string();
+    let uri = request.uri().path_and_query().map(|p| p.to_string()).unwrap_or_default();
+    let bytes = request.into_body().collect_bytes().await.unwrap();
+    let sent = if bytes.is_empty() { Value::Null } else { serde_json::from_slice(&bytes).unwrap() };
+    send.send_response(Response::builder().status(status).body(Body::from(serde_json::to_vec(&body).unwrap())).unwrap());
+    (method, uri, sent)
+}
+
+fn review(allowed: bool) -> Value {
+    json!({"apiVersion": "authorization.k8s.io/v1", "kind": "SelfSubjectAccessReview", "spec": {}, "status": {"allowed": allowed}})
+}
+
+#[tokio::test]
+async fn a_denied_right_is_named() {
+    let (client, mut handle) = mock_client();
+    let needed = [access::ALWAYS[0], access::ALWAYS[11]];
+    let server = tokio::spawn(async move {
+        let (method, uri, sent) = answer(&mut handle, 201, review(true)).await;
+        assert_eq!((method.as_str(), uri.as_str()), ("POST", "/apis/authorization.k8s.io/v1/selfsubjectaccessreviews?"));
+        assert_eq!(sent["spec"]["resourceAttributes"], json!({"verb": "create", "group": "", "resource": "namespaces"}));
+        let (_, _, sent) = answer(&mut handle, 201, review(false)).await;
+        assert_eq!(sent["spec"]["resourceAttributes"]["subresource"], "exec");
+    });
+    let missing = access::missing(&client, &needed).await.unwrap();
+    server.await.unwrap();
+    assert_eq!(missing.iter().map(ToString::to_string).collect::<Vec<_>>(), ["create pods/exec"]);
+    assert_eq!(
+        KubeStartError::MissingRights(missing).to_string(),
+        "the identity lacks rights this run needs: `create pods/exec`"
+    );
+}
+
+fn manifest() -> Pod {
+    serde_json::from_value(json!({
+        "apiVersion": "v1", "kind": "Pod",
+        "metadata": {"name": "web", "namespace": "podspec-1-1", "labels": {"app": "web"}},
+        "spec": {"terminationGracePeriodSeconds": 0, "containers": [{"name": "app", "image": "busybox:1.36", "command": ["sleep", "3600"]}]}
+    }))
+    .unwrap()
+}
+
+#[tokio::test]
+async fn a_pod_is_sent_as_written_but_for_its_images_and_the_change_is_recorded() {
+    let (client, mut handle) = mock_client();
+    let mapping = ImageMapping::new([("busybox:1.36".to_string(), "reg.example/podspec/busybox@sha256:ab".to_string())].into(), None);
+    let target = KubeTarget::with_client(client, info(), mapping, String::new()).unwrap();
+    let server = tokio::spawn(async move {
+        // The scenario's namespace first, labelled with the run and its owner.
+        let (method, uri, sent) = answer(&mut handle, 201, json!({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": "podspec-1-1"}})).await;
+        assert_eq!((method.as_str(), uri.as_str()), ("POST", "/api/v1/namespaces?"));
+        let labels = sent["metadata"]["labels"].as_object().unwrap();
+        for key in [namespaces::RUN_LABEL, namespaces::HOST_LABEL, namespaces::PID_LABEL, namespaces::START_LABEL] {
+            assert!(labels.contains_key(key), "{key} in {labels:?}");
+        }
+        let (method, uri, sent) = answer(&mut handle, 201, json!({"apiVersion": "v1", "kind": "Pod", "metadata": {"name": "web"}})).await;
+        assert_eq!((method.as_str(), uri.as_str()), ("POST", "/api/v1/namespaces/podspec-1-1/pods?"));
+        let mut expected = serde_json::to_value(manifest()).unwrap();
+        expected["spec"]["containers"][0]["image"] = json!("reg.example/podspec/busybox@sha256:ab");
+        assert_eq!(sent, expected);
+    });
+    target.create_pod(&manifest()).await.unwrap();
+    server.await.unwrap();
+    assert_eq!(target.changes(), ["image busybox:1.36 sent as reg.example/podspec/busybox@sha256:ab"]);
+}
+
+#[tokio::test]
+async fn api_errors_reach_the_steps_whole() {
+    let (client, mut handle) = mock_client();
+    let target = KubeTarget::with_client(client, info(), ImageMapping::default(), String::new()).unwrap();
+    let message = "Pod \"web\" is invalid: spec: Forbidden: pod updates may not change fields other than `spec.containers[*].image`";
+    let server = tokio::spawn(async move {
+        let (method, uri, sent) = answer(
+            &mut handle,
+            422,
+            json!({"kind": "Status", "apiVersion": "v1", "status": "Failure", "message": message, "reason": "Invalid", "code": 422}),
+        )
+        .await;
+        assert_eq!((method.as_str(), uri.as_str()), ("PUT", "/api/v1/namespaces/podspec-1-1/pods/web?"));
+        assert_eq!(sent["metadata"]["name"], "web");
+    });
+    let key = crate::target::PodRef { namespace: "podspec-1-1".into(), name: "web".into() };
+    let err = target.update_pod(&key, &manifest()).await.unwrap_err();
+    server.await.unwrap();
+    match err {
+        TargetError::Api { code, reason, message: m } => assert_eq!((code, reason.as_str(), m.as_str()), (422, "Invalid", message)),
+        other => panic!("{other:?}"),
+    }
+}
+
+#[tokio::test]
+async fn patches_are_sent_as_kubectl_sends_them() {
+    let (client, mut handle) = mock_client();
+    let target = KubeTarget::with_client(client, info(), ImageMapping::default(), String::new()).unwrap();
+    let pod = PodRef { namespace: "podspec-1-1".into(), name: "web".into() };
+    let stored = serde_json::to_value(manifest()).unwrap();
+    let server = tokio::spawn(async move {
+        let (request, send) = handle.next_request().await.unwrap();
+        assert_eq!(request.method(), "PATCH");
+        assert_eq!(request.headers()["content-type"], "application/merge-patch+json");
+        send.send_response(Response::builder().body(Body::from(serde_json::to_vec(&stored).unwrap())).unwrap());
+        let (request, send) = handle.next_request().await.unwrap();
+        assert_eq!(request.headers()["content-type"], "application/json-patch+json");
+        let body: Value = serde_json::from_slice(&request.into_body().collect_bytes().await.unwrap()).unwrap();
+        assert_eq!(body, json!([{"op": "replace", "path": "/spec/activeDeadlineSeconds", "value": 5}]));
+        send.send_response(Response::builder().body(Body::from(serde_json::to_vec(&stored).unwrap())).unwrap());
+    });
+    target.patch_pod(&pod, &json!({"metadata": {"labels": {"tier": "front"}}})).await.unwrap();
+    let json_patch: json_patch::Patch = serde_json::from_value(json!([{"op": "replace", "path": "/spec/activeDeadlineSeconds", "value": 5}])).unwrap();
+    target.json_patch_pod(&pod, json_patch).await.unwrap();
+    server.await.unwrap();
+}
+
+#[tokio::test]
+async fn a_missing_pod_is_not_found() {
+    let (client, mut handle) = mock_client();
+    let target = KubeTarget::with_client(client, info(), ImageMapping::default(), String::new()).unwrap();
+    let pod = PodRef { namespace: "podspec-1-1".into(), name: "gone".into() };
+    let server = tokio::spawn(async move {
+        answer(&mut handle, 404, json!({"kind": "Status", "apiVersion": "v1", "status": "Failure", "message": "pods \"gone\" not found", "reason": "NotFound", "code": 404})).await;
+    });
+    assert!(matches!(target.get_pod(&pod).await, Err(TargetError::NotFound(p)) if p == pod));
+    server.await.unwrap();
+}

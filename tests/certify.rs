@@ -1,0 +1,179 @@
+//! `podspec certify` end to end on the reference target (root needed): a complete, passing run
+//! gives a bundle that `--verify` accepts and whose files this test unpacks and checks; a bundle
+//! with a failure, a bad PRODUCT.yaml or a log that names other scenarios is rejected.
+
+use std::path::Path;
+
+use assert_cmd::Command;
+
+const FEATURE: &str = r#"@conformance
+Feature: One pod
+  Scenario: A pod runs and its container answers
+    Given a running pod "one":
+      """
+      apiVersion: v1
+      kind: Pod
+      metadata:
+        name: one
+      spec:
+        terminationGracePeriodSeconds: 0
+        containers:
+        - name: app
+          image: busybox:1.36
+          command: ["sleep", "3600"]
+      """
+    Then running "echo hi" in container "app" of pod "one" prints "hi"
+
+  @static-pods
+  Scenario: Not tagged for conformance by itself, but the feature is
+    Given a running pod "two":
+      """
+      apiVersion: v1
+      kind: Pod
+      metadata:
+        name: two
+      spec:
+        terminationGracePeriodSeconds: 0
+        containers:
+        - name: app
+          image: busybox:1.36
+          command: ["sleep", "3600"]
+      """
+"#;
+
+const PRODUCT: &[&str] = &[
+    "--product-name",
+    "Example Kubernetes",
+    "--product-vendor",
+    "Example",
+    "--product-version",
+    "v1.33",
+    "--product-website",
+    "https://example.com",
+    "--product-docs",
+    "https://example.com/docs",
+    "--product-type",
+    "distribution",
+    "--product-contact",
+    "k8s@example.com",
+];
+
+/// Changes a bundle's files.
+type Tamper = dyn Fn(&mut std::collections::BTreeMap<String, Vec<u8>>);
+
+fn repack(files: &std::collections::BTreeMap<String, Vec<u8>>, dir: &Path, out: &Path) {
+    for (name, bytes) in files {
+        std::fs::write(dir.join(name), bytes).unwrap();
+    }
+    podspec::certify::bundle::write(dir, out).unwrap();
+}
+
+#[test]
+fn a_complete_passing_bundle_verifies_and_a_tampered_one_does_not() {
+    if !nix::unistd::geteuid().is_root() {
+        eprintln!("NOT RUN: certify runs the reference target, which needs root");
+        return;
+    }
+    let project = tempfile::tempdir().unwrap();
+    std::fs::create_dir_all(project.path().join("features")).unwrap();
+    std::fs::create_dir_all(project.path().join("fixtures/pods")).unwrap();
+    std::fs::write(project.path().join("features/one.feature"), FEATURE).unwrap();
+    let out = project.path().join("out");
+    let run = Command::cargo_bin("podspec")
+        .unwrap()
+        .current_dir(project.path())
+        .args(["certify", "--target", "reference", "--output", out.to_str().unwrap()])
+        .args(PRODUCT)
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&run.stderr);
+    assert_eq!(run.status.code(), Some(0), "{stderr}");
+    let bundle = String::from_utf8_lossy(&run.stdout).trim().to_string();
+    assert!(Path::new(&bundle).file_name().unwrap().to_string_lossy().starts_with("podspec-results-"), "{bundle}");
+
+    let verify = Command::cargo_bin("podspec").unwrap().args(["certify", "--verify", &bundle]).output().unwrap();
+    assert_eq!(verify.status.code(), Some(0), "{}", String::from_utf8_lossy(&verify.stderr));
+
+    // What a reviewer reads.
+    let files = podspec::certify::bundle::read(Path::new(&bundle)).unwrap();
+    let log = String::from_utf8_lossy(&files["podspec.log"]).into_owned();
+    assert!(log.lines().next().unwrap().contains(" podspec version "), "{log}");
+    assert!(log.contains("[It] features/one.feature:3 A pod runs and its container answers"), "{log}");
+    assert!(log.contains("STEP: Then running \"echo hi\" in container \"app\" of pod \"one\" prints \"hi\""), "{log}");
+    let env: serde_json::Value = serde_json::from_slice(&files["environment.json"]).unwrap();
+    assert_eq!(env["partial"], false);
+    assert_eq!(env["tags"], "@conformance");
+    assert_eq!(env["target"], "reference");
+    let product: serde_yaml::Value = serde_yaml::from_slice(&files["PRODUCT.yaml"]).unwrap();
+    assert_eq!(product["type"], "distribution");
+    assert_eq!(product["contact_email_address"], "k8s@example.com");
+    let junit = String::from_utf8_lossy(&files["junit_01.xml"]).into_owned();
+    assert_eq!(podspec::certify::verify::junit_cases(&junit).unwrap().len(), 2);
+
+    // Tampered copies are rejected, each for its reason.
+    let work = tempfile::tempdir().unwrap();
+    let cases: Vec<(&str, Box<Tamper>, &str)> = vec![
+        (
+            "failure",
+            Box::new(|f| {
+                let j = String::from_utf8_lossy(&f["junit_01.xml"]).replacen("\"/>", "\"><failure message=\"x\"/></testcase>", 1);
+                f.insert("junit_01.xml".into(), j.into_bytes());
+            }),
+            "has a failure or error",
+        ),
+        (
+            "product",
+            Box::new(|f| {
+                f.insert("PRODUCT.yaml".into(), b"vendor: x\ntype: appliance\n".to_vec());
+            }),
+            "PRODUCT.yaml: name is missing",
+        ),
+        (
+            "log",
+            Box::new(|f| {
+                let l = String::from_utf8_lossy(&f["podspec.log"]).replace("A pod runs and its container answers", "Another scenario");
+                f.insert("podspec.log".into(), l.into_bytes());
+            }),
+            "name different scenarios",
+        ),
+        (
+            "missing",
+            Box::new(|f| {
+                f.remove("environment.json");
+            }),
+            "environment.json is missing",
+        ),
+    ];
+    for (name, tamper, expected) in cases {
+        let mut copy = files.clone();
+        tamper(&mut copy);
+        let dir = work.path().join(name);
+        std::fs::create_dir_all(&dir).unwrap();
+        if !copy.contains_key("environment.json") {
+            // bundle::write packs every file; write this one by hand without it.
+            let out = work.path().join(format!("{name}.tar.gz"));
+            let gz = flate2::write::GzEncoder::new(std::fs::File::create(&out).unwrap(), flate2::Compression::default());
+            let mut tar = tar::Builder::new(gz);
+            for (n, b) in &copy {
+                let mut h = tar::Header::new_gnu();
+                h.set_size(b.len() as u64);
+                h.set_mode(0o644);
+                h.set_cksum();
+                tar.append_data(&mut h, n, b.as_slice()).unwrap();
+            }
+            tar.into_inner().unwrap().finish().unwrap();
+            check_rejected(&out, expected);
+            continue;
+        }
+        let out = work.path().join(format!("{name}.tar.gz"));
+        repack(&copy, &dir, &out);
+        check_rejected(&out, expected);
+    }
+}
+
+fn check_rejected(bundle: &Path, expected: &str) {
+    let verify = Command::cargo_bin("podspec").unwrap().args(["certify", "--verify", bundle.to_str().unwrap()]).output().unwrap();
+    let stderr = String::from_utf8_lossy(&verify.stderr);
+    assert_eq!(verify.status.code(), Some(1), "{stderr}");
+    assert!(stderr.contains(expected), "{expected:?} in {stderr}");
+}

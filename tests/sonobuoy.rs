@@ -1,0 +1,159 @@
+//! The Sonobuoy plugin: the plugin file has the fields Sonobuoy reads, its ClusterRole grants
+//! exactly what podspec uses, and in Sonobuoy mode the results and the `done` file land where the
+//! contract puts them, with progress POSTed to the worker's port. (No cluster is reached: the
+//! Sonobuoy-mode test certifies the reference target, which needs root.)
+
+use std::collections::BTreeSet;
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::TcpListener;
+use std::path::Path;
+use std::sync::{Arc, Mutex};
+
+use assert_cmd::Command;
+use serde_yaml::Value;
+
+const ROOT: &str = env!("CARGO_MANIFEST_DIR");
+
+fn yaml_docs(path: &str) -> Vec<Value> {
+    let text = std::fs::read_to_string(Path::new(ROOT).join(path)).unwrap();
+    serde_yaml::Deserializer::from_str(&text).map(|d| serde::Deserialize::deserialize(d).unwrap()).collect()
+}
+
+#[test]
+fn the_plugin_file_has_the_fields_sonobuoy_reads() {
+    let plugin = &yaml_docs("ci/sonobuoy/podspec-plugin.yaml")[0];
+    let config = &plugin["sonobuoy-config"];
+    assert_eq!(config["driver"], "Job");
+    assert_eq!(config["plugin-name"], "podspec");
+    assert_eq!(config["result-format"], "junit");
+    let spec = &plugin["spec"];
+    assert!(spec["image"].as_str().unwrap().contains("podspec/podspec"), "{:?}", spec["image"]);
+    assert_eq!(spec["command"][0], "/usr/local/bin/podspec");
+    let args: Vec<&str> = spec["args"].as_sequence().unwrap().iter().map(|a| a.as_str().unwrap()).collect();
+    assert_eq!(&args[..2], ["certify", "--sonobuoy"]);
+    // Every product flag the bundle's PRODUCT.yaml needs is passed.
+    for flag in ["--product-name", "--product-vendor", "--product-version", "--product-website", "--product-docs", "--product-type", "--product-contact"] {
+        assert!(args.contains(&flag), "{flag} in {args:?}");
+    }
+    let mounts = spec["volumeMounts"].as_sequence().unwrap();
+    assert!(mounts.iter().any(|m| m["name"] == "results" && m["mountPath"] == "/tmp/sonobuoy/results"));
+    assert_eq!(plugin["podSpec"]["serviceAccountName"], "podspec");
+}
+
+#[test]
+fn the_cluster_role_grants_exactly_what_podspec_uses() {
+    let docs = yaml_docs("ci/sonobuoy/podspec-rbac.yaml");
+    let role = docs.iter().find(|d| d["kind"] == "ClusterRole").expect("a ClusterRole");
+    let mut granted = BTreeSet::new();
+    for rule in role["rules"].as_sequence().unwrap() {
+        for group in rule["apiGroups"].as_sequence().unwrap() {
+            for resource in rule["resources"].as_sequence().unwrap() {
+                for verb in rule["verbs"].as_sequence().unwrap() {
+                    granted.insert(format!("{} {}{}", verb.as_str().unwrap(), resource.as_str().unwrap(), suffix(group.as_str().unwrap())));
+                }
+            }
+        }
+    }
+    let used: BTreeSet<String> = podspec::targets::kube::access::cluster_role()
+        .iter()
+        .map(|r| {
+            let resource = if r.subresource.is_empty() { r.resource.to_string() } else { format!("{}/{}", r.resource, r.subresource) };
+            format!("{} {resource}{}", r.verb, suffix(r.group))
+        })
+        .collect();
+    assert_eq!(granted, used);
+    let sa = docs.iter().find(|d| d["kind"] == "ServiceAccount").expect("a ServiceAccount");
+    assert_eq!(sa["metadata"]["name"], "podspec");
+    let binding = docs.iter().find(|d| d["kind"] == "ClusterRoleBinding").expect("a ClusterRoleBinding");
+    assert_eq!(binding["roleRef"]["name"], "podspec");
+    assert_eq!(binding["subjects"][0]["name"], "podspec");
+}
+
+fn suffix(group: &str) -> String {
+    if group.is_empty() {
+        String::new()
+    } else {
+        format!(".{group}")
+    }
+}
+
+/// A stand-in for Sonobuoy's worker: answers every POST /progress with 200 and keeps the bodies.
+/// The request lines and JSON bodies the worker received.
+type Received = Arc<Mutex<Vec<(String, serde_json::Value)>>>;
+
+fn progress_worker() -> (u16, Received) {
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let got = Arc::new(Mutex::new(Vec::new()));
+    let keep = got.clone();
+    std::thread::spawn(move || {
+        for stream in listener.incoming().flatten() {
+            let mut reader = BufReader::new(stream);
+            let mut request_line = String::new();
+            if reader.read_line(&mut request_line).is_err() {
+                continue;
+            }
+            let mut length = 0;
+            loop {
+                let mut header = String::new();
+                if reader.read_line(&mut header).is_err() || header.trim().is_empty() {
+                    break;
+                }
+                if let Some(v) = header.to_ascii_lowercase().strip_prefix("content-length:") {
+                    length = v.trim().parse().unwrap_or(0);
+                }
+            }
+            let mut body = vec![0; length];
+            let _ = reader.read_exact(&mut body);
+            let value = serde_json::from_slice(&body).unwrap_or(serde_json::Value::Null);
+            keep.lock().unwrap().push((request_line.trim().to_string(), value));
+            let _ = reader.get_mut().write_all(b"HTTP/1.1 200 OK\r\ncontent-length: 0\r\nconnection: close\r\n\r\n");
+        }
+    });
+    (port, got)
+}
+
+#[test]
+fn sonobuoy_mode_puts_results_and_the_done_file_where_the_contract_says() {
+    if !nix::unistd::geteuid().is_root() {
+        eprintln!("NOT RUN: sonobuoy mode certifies the reference target, which needs root");
+        return;
+    }
+    let results = tempfile::tempdir().unwrap();
+    let (port, progress) = progress_worker();
+    let output = Command::cargo_bin("podspec")
+        .unwrap()
+        .current_dir(ROOT)
+        .env("SONOBUOY_RESULTS_DIR", results.path())
+        .env("SONOBUOY_PROGRESS_PORT", port.to_string())
+        .args(["certify", "--target", "reference", "--tags", "@ipc", "--product-name", "p", "--product-vendor", "v"])
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    // Narrowed by tags: a partial bundle, exit 1, and the summary says so.
+    assert_eq!(output.status.code(), Some(1), "{stderr}");
+    assert!(stderr.contains("PARTIAL (--tags @ipc)"), "{stderr}");
+    let done = std::fs::read_to_string(results.path().join("done")).expect("the done file");
+    let tarball = Path::new(done.trim());
+    assert_eq!(tarball.parent(), Some(results.path()), "{done}");
+    assert!(tarball.file_name().unwrap().to_string_lossy().starts_with("podspec-results-"), "{done}");
+    let files = podspec::certify::bundle::read(tarball).unwrap();
+    for f in podspec::certify::bundle::FILES {
+        assert!(files.contains_key(*f), "{f} in the bundle");
+    }
+    let junit = String::from_utf8_lossy(&files["junit_01.xml"]).into_owned();
+    assert_eq!(podspec::certify::verify::junit_cases(&junit).unwrap().len(), 4, "{junit}");
+    // Progress: POSTs to /progress with msg, total, completed and failures; the last one complete.
+    let got = progress.lock().unwrap().clone();
+    assert!(got.len() >= 2, "{got:?}");
+    for (line, body) in &got {
+        assert!(line.starts_with("POST /progress "), "{line}");
+        for field in ["msg", "total", "completed", "failures"] {
+            assert!(body.get(field).is_some(), "{field} in {body}");
+        }
+    }
+    let last = &got.last().unwrap().1;
+    assert_eq!(last["total"], 4, "{last}");
+    assert_eq!(last["completed"], 4, "{last}");
+    assert_eq!(last["failures"], serde_json::json!([]), "{last}");
+}
