@@ -429,8 +429,12 @@ async fn other(command: Command) -> anyhow::Result<ExitCode> {
                         for image in images {
                             let path = dir.join(format!("{}.tar", image.name.replace('/', "_")));
                             let e = if cri {
-                                let references = &store.recipe_for(&image.name)?.references;
-                                podspec::images::archive::export_docker_archive_as(&image, references, &path)?
+                                // podspec's own image has no fixture recipe of its own.
+                                let references = match store.recipe_for(&image.name) {
+                                    Ok(r) => r.references.clone(),
+                                    Err(_) => podspec::images::recipe::Recipe::own_image().references,
+                                };
+                                podspec::images::archive::export_docker_archive_as(&image, &references, &path)?
                             } else {
                                 let repository = podspec::targets::podman::images::repository(&image);
                                 match format {
