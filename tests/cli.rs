@@ -252,7 +252,8 @@ fn podspec_fields_prints_the_table_the_readme_embeds() {
     let out = Command::cargo_bin("podspec").unwrap().arg("fields").assert().success().get_output().stdout.clone();
     let table = String::from_utf8(out).unwrap();
     assert!(table.starts_with("| object | field | handling |"), "{table}");
-    assert!(table.contains("| PodSpec | `hostNetwork` | **refused** |"), "{table}");
+    assert!(table.contains("| PodSpec | `hostUsers` | **refused** |"), "{table}");
+    assert!(table.contains("| PodSpec | `hostNetwork` | implemented |"), "{table}");
     let readme = fs::read_to_string(Path::new(ROOT).join("README.md")).unwrap();
     assert!(readme.contains(&table));
 }
