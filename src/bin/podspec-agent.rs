@@ -747,6 +747,8 @@ fn cmd_mount(args: &[String]) -> Result<String, Failure> {
 const CRASH_EXIT_CODE: i32 = 1;
 /// How long `main` waits for the `crash` that asked it to end first.
 const CRASH_WAIT: Duration = Duration::from_secs(5);
+/// How long `main` waits after that `crash` has ended, before it crashes.
+const CRASH_GRACE: Duration = Duration::from_millis(500);
 
 /// The PID of the process that asked to crash (0: nobody yet).
 static CRASH_ASKED_BY: std::sync::atomic::AtomicI32 = std::sync::atomic::AtomicI32::new(0);
@@ -797,6 +799,10 @@ fn cmd_main(args: &[String]) -> Result<String, Failure> {
             while asker > 1 && !is_gone(asker) && start.elapsed() < CRASH_WAIT {
                 thread::sleep(Duration::from_millis(5));
             }
+            // The runtime's exec session outlives the `crash` process a little (podman records
+            // its exit after conmon reaps it): give it that time, so the exec reports the
+            // crash request's own exit rather than a container gone under it.
+            thread::sleep(CRASH_GRACE);
             process::exit(CRASH_EXIT_CODE);
         }
     }
