@@ -44,7 +44,7 @@ impl Capability {
             Capability::NodeAccess => "no access to the node's filesystem (volume directories, static pod manifests)",
             Capability::ApiServer => "no API server (pod updates and their validation, mirror pods)",
             Capability::HostAccess => {
-                "the node's namespaces and devices are this machine's own (hostPID, hostIPC, hostNetwork and privileged pods would reach the machine)"
+                "no node namespaces of its own: its node's PID, IPC and network namespaces and devices are this machine's (hostPID, hostIPC, hostNetwork and privileged pods would reach the machine)"
             }
         }
     }
