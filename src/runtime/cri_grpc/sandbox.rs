@@ -156,9 +156,20 @@ pub(super) async fn remove_orphans(rt: &CriRuntime, is_gone: impl Fn(&str) -> bo
 async fn stop_and_remove(rt: &CriRuntime, ids: Vec<SandboxId>) -> RuntimeResult<()> {
     let mut first_error = None;
     for id in ids {
-        let r = match stop(rt, &id).await {
-            Ok(()) | Err(RuntimeError::SandboxNotFound(_)) => remove(rt, &id).await,
-            Err(e) => Err(e),
+        // A run killed while a container was starting leaves it "starting" for a moment, and the
+        // runtime refuses to remove it until then: stop and remove again, for up to 10 s.
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+        let r = loop {
+            let r = match stop(rt, &id).await {
+                Ok(()) | Err(RuntimeError::SandboxNotFound(_)) => remove(rt, &id).await,
+                Err(e) => Err(e),
+            };
+            match &r {
+                Err(e) if e.to_string().contains("starting state") && std::time::Instant::now() < deadline => {
+                    tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+                }
+                _ => break r,
+            }
         };
         match r {
             Ok(()) | Err(RuntimeError::SandboxNotFound(_)) => {}
