@@ -264,3 +264,24 @@ pub trait RuntimeService: Send + Sync {
 pub trait ImageService: Send + Sync {
     async fn image_status(&self, reference: &str) -> RuntimeResult<ImageInfo>;
 }
+
+/// Paths of `/proc` and `/sys` a container that is not privileged cannot read: files are
+/// covered with `/dev/null`, directories with an empty read-only tmpfs. containerd's default
+/// OCI spec (`oci/spec.go`, `defaultMaskedPaths`) lists these.
+pub const MASKED_PATHS: &[&str] = &[
+    "/proc/acpi",
+    "/proc/asound",
+    "/proc/kcore",
+    "/proc/keys",
+    "/proc/latency_stats",
+    "/proc/timer_list",
+    "/proc/timer_stats",
+    "/proc/sched_debug",
+    "/proc/scsi",
+    "/sys/firmware",
+    "/sys/devices/virtual/powercap",
+];
+
+/// Paths of `/proc` a container that is not privileged sees read-only (containerd's
+/// `defaultReadonlyPaths`).
+pub const READONLY_PATHS: &[&str] = &["/proc/bus", "/proc/fs", "/proc/irq", "/proc/sys", "/proc/sysrq-trigger"];

@@ -79,30 +79,11 @@ fn security(s: &LinuxContainerSecurity) -> cri::LinuxContainerSecurityContext {
         supplemental_groups: s.supplemental_groups.clone(),
         no_new_privs: s.no_new_privs,
         // The kubelet sends /proc's masked and read-only paths; the runtime applies what it is sent.
-        masked_paths: if s.privileged { vec![] } else { MASKED_PATHS.iter().map(|p| p.to_string()).collect() },
-        readonly_paths: if s.privileged { vec![] } else { READONLY_PATHS.iter().map(|p| p.to_string()).collect() },
+        masked_paths: if s.privileged { vec![] } else { crate::runtime::cri::MASKED_PATHS.iter().map(|p| p.to_string()).collect() },
+        readonly_paths: if s.privileged { vec![] } else { crate::runtime::cri::READONLY_PATHS.iter().map(|p| p.to_string()).collect() },
         ..Default::default()
     }
 }
-
-/// What the kubelet masks in a container that is not privileged (procMount Default;
-/// pkg/securitycontext/util.go: defaultMaskedPaths).
-const MASKED_PATHS: &[&str] = &[
-    "/proc/asound",
-    "/proc/acpi",
-    "/proc/kcore",
-    "/proc/keys",
-    "/proc/latency_stats",
-    "/proc/timer_list",
-    "/proc/timer_stats",
-    "/proc/sched_debug",
-    "/proc/scsi",
-    "/sys/firmware",
-    "/sys/devices/virtual/powercap",
-];
-
-/// What the kubelet makes read-only (pkg/securitycontext/util.go: defaultReadonlyPaths).
-const READONLY_PATHS: &[&str] = &["/proc/bus", "/proc/fs", "/proc/irq", "/proc/sys", "/proc/sysrq-trigger"];
 
 /// The container's resources in the CRI's terms (0: not set).
 fn resources(r: &LinuxContainerResources) -> cri::LinuxContainerResources {
