@@ -31,7 +31,7 @@ use crate::api::PodStore;
 
 pub use self::backoff::BackoffPolicy;
 use self::worker::PodWorker;
-use super::cri::{ContainerId, ExecResult, ImageService, RuntimeError, RuntimeService};
+use super::cri::{ContainerId, ExecOptions, ExecResult, ExecSession, ImageService, RuntimeError, RuntimeService};
 
 #[derive(Debug, Clone)]
 pub struct KubeletConfig {
@@ -229,6 +229,18 @@ impl Kubelet {
     pub async fn exec(&self, uid: &str, container: &str, cmd: &[String], timeout: Duration) -> Result<ExecResult, KubeletError> {
         let id = self.container_id(uid, container)?;
         Ok(self.runtime.exec_sync(&id, cmd, timeout).await?)
+    }
+
+    /// A streaming exec (stdin, a tty) in a running container, as the kubelet serves exec.
+    pub async fn exec_stream(
+        &self,
+        uid: &str,
+        container: &str,
+        cmd: &[String],
+        options: ExecOptions,
+    ) -> Result<ExecSession, KubeletError> {
+        let id = self.container_id(uid, container)?;
+        Ok(self.runtime.exec(&id, cmd, options).await?)
     }
 
     /// The runtime's id of the current instance of a container.
