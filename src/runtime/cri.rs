@@ -102,7 +102,18 @@ pub struct LinuxContainerSecurity {
     pub supplemental_groups: Vec<i64>,
     pub readonly_rootfs: bool,
     pub no_new_privs: bool,
+    pub seccomp: SeccompProfile,
     pub namespaces: NamespaceOptions,
+}
+
+/// CRI `SecurityProfile` of seccomp, as far as the reference runtime loads one.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub enum SeccompProfile {
+    /// No filter: Kubernetes' default where the kubelet's SeccompDefault is off.
+    #[default]
+    Unconfined,
+    /// The runtime's default profile.
+    RuntimeDefault,
 }
 
 /// CRI `LinuxContainerResources`, reduced to what the reference runtime uses.

@@ -269,11 +269,8 @@ fn unsupported(pod: &Pod) -> Result<(), KubeletError> {
         c.security_context.as_ref().and_then(|sc| sc.seccomp_profile.as_ref()).map(|p| (format!("container {:?}", c.name), p))
     });
     for (owner, profile) in pod_seccomp.map(|(o, p)| (o.to_string(), p)).into_iter().chain(seccomp) {
-        if profile.type_ != "Unconfined" {
-            return unsupported(format!(
-                "seccompProfile type {} ({owner}): the reference runtime loads no seccomp filter; only Unconfined is supported",
-                profile.type_
-            ));
+        if let Err(why) = crate::manifest::fields::seccomp_supported(&profile.type_) {
+            return unsupported(format!("{why} ({owner})"));
         }
     }
     for c in containers {

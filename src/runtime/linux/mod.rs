@@ -14,6 +14,7 @@
 pub mod cgroup;
 pub mod network;
 pub mod process;
+pub mod seccomp;
 pub mod security;
 pub mod shim;
 pub mod spec;
