@@ -60,6 +60,8 @@ pub struct PodSandboxConfig {
     /// CRI `LinuxSandboxSecurityContext.privileged`: some container of the pod is privileged
     /// (CRI runtimes allow privileged containers only in a privileged sandbox).
     pub privileged: bool,
+    /// The kubelet's `podPidsLimit`, for the pod's cgroup (`pids.max`); none: no limit.
+    pub pids_limit: Option<i64>,
 }
 
 /// CRI `NamespaceMode`: whose namespace a pod or container uses.

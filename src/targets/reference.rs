@@ -20,6 +20,10 @@ use crate::target::{Capability, ExecOutput, PodRef, Target, TargetError, TargetR
 
 pub const NODE_NAME: &str = "podspec-node";
 
+/// The reference kubelet's `podPidsLimit`: a pod's cgroup holds at most this many processes,
+/// so that a scenario's runaway fork cannot exhaust the machine.
+pub const POD_PIDS_LIMIT: i64 = 1024;
+
 /// How the reference node is set up.
 #[derive(Debug, Clone, Default)]
 pub struct ReferenceOptions {
@@ -138,6 +142,7 @@ impl ReferenceTarget {
             node_ip: node.host.node_ip(),
             node_uid: crate::api::store::uid(run_id, u64::MAX),
             static_pod_dir: Some(static_pod_dir.clone()),
+            pod_pids_limit: Some(POD_PIDS_LIMIT),
         };
         let kubelet = Kubelet::new(config, node.runtime.clone(), node.images.clone(), api.clone());
         let mut capabilities = Self::declared_capabilities();
@@ -164,6 +169,11 @@ impl ReferenceTarget {
 
     pub fn static_pod_dir(&self) -> &std::path::Path {
         &self.static_pod_dir
+    }
+
+    /// The kubelet's `podPidsLimit`; none: no limit.
+    pub fn pod_pids_limit(&self) -> Option<i64> {
+        self.kubelet.config().pod_pids_limit
     }
 
     fn stored(&self, pod: &PodRef) -> TargetResult<Pod> {

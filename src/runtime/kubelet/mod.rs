@@ -44,6 +44,9 @@ pub struct KubeletConfig {
     pub node_uid: String,
     /// The static pod manifest directory, if the kubelet watches one.
     pub static_pod_dir: Option<PathBuf>,
+    /// `podPidsLimit`: the most processes a pod's cgroup may hold (none: no limit, the
+    /// KubeletConfiguration's -1).
+    pub pod_pids_limit: Option<i64>,
 }
 
 #[derive(Debug, thiserror::Error)]

@@ -347,8 +347,17 @@ impl PodWorker {
             .flatten()
             .chain(spec.containers.iter())
             .any(|c| c.security_context.as_ref().and_then(|s| s.privileged) == Some(true));
-        let config =
-            PodSandboxConfig { name, namespace, uid: self.uid.clone(), hostname: uts_hostname, tmpfs, namespaces, sysctls, privileged };
+        let config = PodSandboxConfig {
+            name,
+            namespace,
+            uid: self.uid.clone(),
+            hostname: uts_hostname,
+            tmpfs,
+            namespaces,
+            sysctls,
+            privileged,
+            pids_limit: self.kubelet.config.pod_pids_limit,
+        };
         let runtime = &self.kubelet.runtime;
         let sandbox = runtime.run_pod_sandbox(&config).await.map_err(|e| e.to_string())?;
         let status = runtime.pod_sandbox_status(&sandbox).await.map_err(|e| e.to_string())?;

@@ -126,7 +126,12 @@ impl LinuxRuntime {
             Some(c) => {
                 run.record_cgroups(&c).map_err(|e| RuntimeError::io("record the run's cgroups", e))?;
                 match c.create() {
-                    Ok(()) => Some(c),
+                    Ok(()) => {
+                        if !c.has("pids") {
+                            tracing::warn!("the machine gives podspec no pids cgroup controller: the kubelet's podPidsLimit is not applied");
+                        }
+                        Some(c)
+                    }
                     Err(e) => {
                         // Without root (in a user namespace) the hierarchy is not podspec's to write.
                         tracing::warn!(error = %e, "cannot create the run's cgroup: containers get no cgroup, resource limits are refused");
@@ -341,7 +346,12 @@ impl RuntimeService for LinuxRuntime {
         fs::create_dir_all(dir.join("shm")).map_err(|e| RuntimeError::io(format!("create {}", dir.display()), e))?;
         let cgroup = self.cgroups.as_ref().map(|c| c.child(&format!("pod{}", config.uid)));
         if let Some(c) = &cgroup {
-            c.create().map_err(|e| RuntimeError::io(format!("create the cgroup of pod {}/{}", config.namespace, config.name), e))?;
+            let what = format!("create the cgroup of pod {}/{}", config.namespace, config.name);
+            c.create().map_err(|e| RuntimeError::io(&what, e))?;
+            // The node's podPidsLimit, where the machine has the pids controller (the node
+            // warns at its start where it has not).
+            let pids_max = config.pids_limit.filter(|_| c.has("pids"));
+            c.set_limits(&Limits { pids_max, ..Default::default() }).map_err(|e| RuntimeError::io(&what, e))?;
         }
         let node = self.node.process.pid.to_string();
         let ns = config.namespaces;
