@@ -11,6 +11,7 @@ use std::time::Duration;
 use async_trait::async_trait;
 use k8s_openapi::api::core::v1::Pod;
 
+use crate::api::events::{self, EventStore, Reporter};
 use crate::api::{ApiError, DeleteOptions, PodStore, PodStrategy, Requester, WatchEvent};
 use crate::paths::Paths;
 use crate::runtime::cri::{ContainerId, ImageService, RuntimeError, RuntimeService};
@@ -106,6 +107,7 @@ pub struct ReferenceTarget {
     node: NodeRuntime,
     kubelet: Arc<Kubelet>,
     api: Arc<PodStore>,
+    events: Arc<EventStore>,
     static_pod_dir: PathBuf,
 }
 
@@ -144,12 +146,13 @@ impl ReferenceTarget {
             static_pod_dir: Some(static_pod_dir.clone()),
             pod_pids_limit: Some(POD_PIDS_LIMIT),
         };
-        let kubelet = Kubelet::new(config, node.runtime.clone(), node.images.clone(), api.clone());
+        let events = Arc::new(EventStore::new());
+        let kubelet = Kubelet::new(config, node.runtime.clone(), node.images.clone(), api.clone(), events.clone());
         let mut capabilities = Self::declared_capabilities();
         if !node.host.namespaces_are_its_own() {
             capabilities.remove(&Capability::HostAccess);
         }
-        Ok(Self { name: name.to_string(), capabilities, node, kubelet, api, static_pod_dir })
+        Ok(Self { name: name.to_string(), capabilities, node, kubelet, api, events, static_pod_dir })
     }
 
     /// The run's state directory on the node.
@@ -160,6 +163,34 @@ impl ReferenceTarget {
     /// The node's API.
     pub fn api(&self) -> &Arc<PodStore> {
         &self.api
+    }
+
+    /// The node's events (what the kubelet and the scheduler's part did).
+    pub fn events(&self) -> &Arc<EventStore> {
+        &self.events
+    }
+
+    /// Creates a pod in the API, doing the scheduler's part first: a pod bound to no node is
+    /// bound to this one (the only one), and a `Scheduled` event says so, as kube-scheduler's
+    /// ("Successfully assigned <namespace>/<name> to <node>").
+    pub fn create_in_api(&self, pod: &Pod, requester: Requester<'_>) -> Result<Pod, ApiError> {
+        let mut pod = pod.clone();
+        let spec = pod.spec.get_or_insert_with(Default::default);
+        let scheduled = spec.node_name.as_deref().unwrap_or("").is_empty();
+        if scheduled {
+            spec.node_name = Some(NODE_NAME.into());
+        }
+        let created = self.api.create(&pod, requester)?;
+        if scheduled {
+            let m = &created.metadata;
+            let message = format!(
+                "Successfully assigned {}/{} to {NODE_NAME}",
+                m.namespace.as_deref().unwrap_or("default"),
+                m.name.as_deref().unwrap_or("")
+            );
+            self.events.record(events::pod_reference(&created, None), &Reporter::scheduler(), events::NORMAL, "Scheduled", &message);
+        }
+        Ok(created)
     }
 
     /// The node's kubelet (for what an API server proxies to a node).
@@ -255,15 +286,12 @@ impl Target for ReferenceTarget {
 
     async fn create_pod(&self, pod: &Pod) -> TargetResult<Pod> {
         let key = pod_ref(pod);
-        let mut pod = pod.clone();
-        // The scheduler's part: this node is the only one.
-        pod.spec.get_or_insert_with(Default::default).node_name.get_or_insert_with(|| NODE_NAME.into());
         // What the node cannot run is refused up front (after the API's own checks).
-        if !crate::api::is_mirror_pod(&pod) && PodStrategy.create_errors(&pod).is_empty() {
-            self.kubelet.check_supported(&pod).map_err(|e| self.map_kubelet(&key, e))?;
+        if !crate::api::is_mirror_pod(pod) && PodStrategy.create_errors(pod).is_empty() {
+            self.kubelet.check_supported(pod).map_err(|e| self.map_kubelet(&key, e))?;
         }
         // The kubelet sees the new pod through its watch and runs it.
-        self.api.create(&pod, Requester::User).map_err(|e| api_error(&key, e))
+        self.create_in_api(pod, Requester::User).map_err(|e| api_error(&key, e))
     }
 
     async fn get_pod(&self, pod: &PodRef) -> TargetResult<Pod> {

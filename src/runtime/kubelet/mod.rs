@@ -26,6 +26,7 @@ use std::time::Duration;
 
 use k8s_openapi::api::core::v1::{Pod, PodStatus};
 
+use crate::api::events::{self, EventStore, Reporter};
 use crate::api::PodStore;
 
 pub use self::backoff::BackoffPolicy;
@@ -70,6 +71,9 @@ pub struct Kubelet {
     runtime: Arc<dyn RuntimeService>,
     images: Arc<dyn ImageService>,
     api: Arc<PodStore>,
+    /// Where its event recorder writes (the API's events).
+    events: Arc<EventStore>,
+    reporter: Reporter,
     pods: Mutex<HashMap<String, Arc<PodWorker>>>,
     /// Pods (by uid) being stopped for a deletion, until their final delete is written.
     terminating: Mutex<HashSet<String>>,
@@ -89,13 +93,22 @@ pub struct Kubelet {
 impl Kubelet {
     /// Starts the kubelet: it watches the API for the pods bound to its node, and its static
     /// pod directory if it has one.
-    pub fn new(config: KubeletConfig, runtime: Arc<dyn RuntimeService>, images: Arc<dyn ImageService>, api: Arc<PodStore>) -> Arc<Self> {
+    pub fn new(
+        config: KubeletConfig,
+        runtime: Arc<dyn RuntimeService>,
+        images: Arc<dyn ImageService>,
+        api: Arc<PodStore>,
+        events: Arc<EventStore>,
+    ) -> Arc<Self> {
         let allocatable = downward::Allocatable::of_node(&config.root_dir);
+        let reporter = Reporter::kubelet(&config.node_name);
         let kubelet = Arc::new(Self {
             config,
             runtime,
             images,
             api,
+            events,
+            reporter,
             pods: Mutex::default(),
             terminating: Mutex::default(),
             rejected: Mutex::default(),
@@ -132,10 +145,13 @@ impl Kubelet {
         self.log.lock().unwrap().push(line);
     }
 
-    /// Records an event about a pod, as the kubelet's event recorder does.
-    fn event(&self, pod: &str, type_: &str, reason: &str, message: &str) {
-        tracing::info!(target: "kubelet", pod, reason, "{message}");
-        self.log.lock().unwrap().push(format!("event {type_} {reason} pod={pod}: {message}"));
+    /// Records an event about a pod (or, with a `fieldPath`, one of its containers) in the
+    /// API, as the kubelet's event recorder does, and in its log.
+    fn event(&self, pod: &Pod, field_path: Option<String>, type_: &str, reason: &str, message: &str) {
+        let key = worker::pod_key(pod);
+        tracing::info!(target: "kubelet", pod = %key, reason, "{message}");
+        self.log.lock().unwrap().push(format!("event {type_} {reason} pod={key}: {message}"));
+        self.events.record(events::pod_reference(pod, field_path), &self.reporter, type_, reason, message);
     }
 
     /// Whether this node can run the pod at all: what it cannot is refused up front, naming
@@ -165,8 +181,7 @@ impl Kubelet {
 
     /// pkg/kubelet/kubelet.go rejectPod: a Warning event and a Failed status.
     fn reject(&self, pod: &Pod, reason: &str, message: &str) {
-        let key = worker::pod_key(pod);
-        self.event(&key, "Warning", reason, message);
+        self.event(pod, None, events::WARNING, reason, message);
         let status = PodStatus {
             phase: Some("Failed".into()),
             reason: Some(reason.into()),
