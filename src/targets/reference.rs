@@ -360,6 +360,18 @@ impl Target for ReferenceTarget {
         })
     }
 
+    async fn logs(&self, pod: &PodRef, container: &str, previous: bool) -> TargetResult<String> {
+        if previous {
+            return Err(TargetError::Unsupported {
+                target: self.name.clone(),
+                what: "the log of a container's previous instance (the kubelet removes it when the container restarts)".into(),
+            });
+        }
+        let uid = self.node_uid(pod)?;
+        let entries = self.kubelet.container_log(&uid, container).await.map_err(|e| self.map_kubelet(pod, e))?;
+        Ok(String::from_utf8_lossy(&crate::runtime::cri::log_text(&entries)).into_owned())
+    }
+
     async fn node_volume_path(&self, pod: &PodRef, volume: &str) -> TargetResult<PathBuf> {
         let uid = self.node_uid(pod)?;
         Ok(self.kubelet.volume_dir(&uid, volume))

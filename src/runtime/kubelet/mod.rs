@@ -17,6 +17,7 @@ pub mod static_pods;
 mod status;
 pub use status::k8s_time;
 mod sync;
+mod volumes;
 mod worker;
 
 use std::collections::{HashMap, HashSet};
@@ -31,7 +32,7 @@ use crate::api::PodStore;
 
 pub use self::backoff::BackoffPolicy;
 use self::worker::PodWorker;
-use super::cri::{ContainerId, ExecResult, ImageService, RuntimeError, RuntimeService};
+use super::cri::{ContainerId, ExecResult, ImageService, LogEntry, RuntimeError, RuntimeService};
 
 #[derive(Debug, Clone)]
 pub struct KubeletConfig {
@@ -232,6 +233,18 @@ impl Kubelet {
     pub async fn exec(&self, uid: &str, container: &str, cmd: &[String], timeout: Duration) -> Result<ExecResult, KubeletError> {
         let id = self.container_id(uid, container)?;
         Ok(self.runtime.exec_sync(&id, cmd, timeout).await?)
+    }
+
+    /// The log of a container's current instance (the kubelet's `GetContainerLogs`): the
+    /// runtime's status names the file, the runtime reads it in its format.
+    pub async fn container_log(&self, uid: &str, container: &str) -> Result<Vec<LogEntry>, KubeletError> {
+        let id = self.container_id(uid, container)?;
+        let status = self.runtime.container_status(&id).await?;
+        let runtime = self.runtime.clone();
+        tokio::task::spawn_blocking(move || runtime.read_log(&status.log_path, None))
+            .await
+            .map_err(|e| RuntimeError::failed(format!("read the log of container {container:?}"), e))?
+            .map_err(KubeletError::from)
     }
 
     /// The runtime's id of the current instance of a container.
