@@ -21,6 +21,10 @@ use crate::target::{Capability, ExecOutput, PodRef, Target, TargetError, TargetR
 
 pub const NODE_NAME: &str = "podspec-node";
 
+/// The reference kubelet's `podPidsLimit`: a pod's cgroup holds at most this many processes,
+/// so that a scenario's runaway fork cannot exhaust the machine.
+pub const POD_PIDS_LIMIT: i64 = 1024;
+
 /// How the reference node is set up.
 #[derive(Debug, Clone, Default)]
 pub struct ReferenceOptions {
@@ -140,6 +144,7 @@ impl ReferenceTarget {
             node_ip: node.host.node_ip(),
             node_uid: crate::api::store::uid(run_id, u64::MAX),
             static_pod_dir: Some(static_pod_dir.clone()),
+            pod_pids_limit: Some(POD_PIDS_LIMIT),
         };
         let events = Arc::new(EventStore::new());
         let kubelet = Kubelet::new(config, node.runtime.clone(), node.images.clone(), api.clone(), events.clone());
@@ -195,6 +200,11 @@ impl ReferenceTarget {
 
     pub fn static_pod_dir(&self) -> &std::path::Path {
         &self.static_pod_dir
+    }
+
+    /// The kubelet's `podPidsLimit`; none: no limit.
+    pub fn pod_pids_limit(&self) -> Option<i64> {
+        self.kubelet.config().pod_pids_limit
     }
 
     fn stored(&self, pod: &PodRef) -> TargetResult<Pod> {
@@ -348,6 +358,18 @@ impl Target for ReferenceTarget {
             stderr: String::from_utf8_lossy(&r.stderr).into_owned(),
             exit_code: r.exit_code,
         })
+    }
+
+    async fn logs(&self, pod: &PodRef, container: &str, previous: bool) -> TargetResult<String> {
+        if previous {
+            return Err(TargetError::Unsupported {
+                target: self.name.clone(),
+                what: "the log of a container's previous instance (the kubelet removes it when the container restarts)".into(),
+            });
+        }
+        let uid = self.node_uid(pod)?;
+        let entries = self.kubelet.container_log(&uid, container).await.map_err(|e| self.map_kubelet(pod, e))?;
+        Ok(String::from_utf8_lossy(&crate::runtime::cri::log_text(&entries)).into_owned())
     }
 
     async fn node_volume_path(&self, pod: &PodRef, volume: &str) -> TargetResult<PathBuf> {

@@ -17,6 +17,7 @@ pub mod static_pods;
 mod status;
 pub use status::k8s_time;
 mod sync;
+mod volumes;
 mod worker;
 
 use std::collections::{HashMap, HashSet};
@@ -31,7 +32,7 @@ use crate::api::PodStore;
 
 pub use self::backoff::BackoffPolicy;
 use self::worker::PodWorker;
-use super::cri::{ContainerId, ExecOptions, ExecResult, ExecSession, ImageService, RuntimeError, RuntimeService};
+use super::cri::{ContainerId, ExecOptions, ExecResult, ExecSession, ImageService, LogEntry, RuntimeError, RuntimeService};
 
 #[derive(Debug, Clone)]
 pub struct KubeletConfig {
@@ -45,6 +46,9 @@ pub struct KubeletConfig {
     pub node_uid: String,
     /// The static pod manifest directory, if the kubelet watches one.
     pub static_pod_dir: Option<PathBuf>,
+    /// `podPidsLimit`: the most processes a pod's cgroup may hold (none: no limit, the
+    /// KubeletConfiguration's -1).
+    pub pod_pids_limit: Option<i64>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -243,6 +247,18 @@ impl Kubelet {
         Ok(self.runtime.exec(&id, cmd, options).await?)
     }
 
+    /// The log of a container's current instance (the kubelet's `GetContainerLogs`): the
+    /// runtime's status names the file, the runtime reads it in its format.
+    pub async fn container_log(&self, uid: &str, container: &str) -> Result<Vec<LogEntry>, KubeletError> {
+        let id = self.container_id(uid, container)?;
+        let status = self.runtime.container_status(&id).await?;
+        let runtime = self.runtime.clone();
+        tokio::task::spawn_blocking(move || runtime.read_log(&status.log_path, None))
+            .await
+            .map_err(|e| RuntimeError::failed(format!("read the log of container {container:?}"), e))?
+            .map_err(KubeletError::from)
+    }
+
     /// The runtime's id of the current instance of a container.
     pub fn container_id(&self, uid: &str, container: &str) -> Result<ContainerId, KubeletError> {
         let w = self.worker(uid)?;
@@ -296,11 +312,8 @@ fn unsupported(pod: &Pod) -> Result<(), KubeletError> {
         c.security_context.as_ref().and_then(|sc| sc.seccomp_profile.as_ref()).map(|p| (format!("container {:?}", c.name), p))
     });
     for (owner, profile) in pod_seccomp.map(|(o, p)| (o.to_string(), p)).into_iter().chain(seccomp) {
-        if profile.type_ != "Unconfined" {
-            return unsupported(format!(
-                "seccompProfile type {} ({owner}): the reference runtime loads no seccomp filter; only Unconfined is supported",
-                profile.type_
-            ));
+        if let Err(why) = crate::manifest::fields::seccomp_supported(&profile.type_) {
+            return unsupported(format!("{why} ({owner})"));
         }
     }
     for c in containers {

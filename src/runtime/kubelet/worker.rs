@@ -127,6 +127,8 @@ pub(super) struct WorkerState {
     /// Every init container completed and every sidecar started.
     pub initialized: bool,
     pub terminal: Option<Terminal>,
+    /// The memory-backed volumes' tmpfs mounts the kubelet made (not the runtime).
+    pub tmpfs_mounts: Vec<PathBuf>,
 }
 
 pub struct PodWorker {
@@ -315,11 +317,8 @@ impl PodWorker {
         let namespace = meta.namespace.clone().unwrap_or_else(|| "default".into());
         let name = meta.name.clone().unwrap_or_default();
         let (hostname, domain) = hosts::hostname_and_domain(&name, &namespace, spec.hostname.as_deref(), spec.subdomain.as_deref());
-        let uts_hostname = if spec.set_hostname_as_fqdn == Some(true) {
-            hosts::fqdn_hostname(&hostname, domain.as_deref())?
-        } else {
-            hostname.clone()
-        };
+        let uts_hostname =
+            if spec.set_hostname_as_fqdn == Some(true) { hosts::fqdn_hostname(&hostname, domain.as_deref())? } else { hostname.clone() };
         // The pod's directory and its volumes' directories come first: memory-backed volumes
         // are mounted on theirs when the sandbox starts.
         let dir = self.pod_dir();
@@ -353,7 +352,8 @@ impl PodWorker {
                 None => node,
             };
             let size_bytes = crate::api::quantity::divide_ceil(limit, crate::api::quantity::Milli(1000)).max(1) as u64;
-            tmpfs.push(crate::runtime::cri::TmpfsVolume { path: volume_dir(&self.kubelet.config.root_dir, &self.uid, &v.name), size_bytes });
+            tmpfs
+                .push(crate::runtime::cri::TmpfsVolume { path: volume_dir(&self.kubelet.config.root_dir, &self.uid, &v.name), size_bytes });
         }
         let sysctls = super::security::sysctls(spec)?;
         let namespaces = super::security::namespaces(spec);
@@ -364,8 +364,26 @@ impl PodWorker {
             .flatten()
             .chain(spec.containers.iter())
             .any(|c| c.security_context.as_ref().and_then(|s| s.privileged) == Some(true));
-        let config =
-            PodSandboxConfig { name, namespace, uid: self.uid.clone(), hostname: uts_hostname, tmpfs, namespaces, sysctls, privileged };
+        // A runtime that does not hold memory-backed volumes itself (a CRI runtime) gets their
+        // directories with the kubelet's tmpfs on them.
+        let tmpfs = if self.kubelet.runtime.holds_memory_volumes() {
+            tmpfs
+        } else {
+            let mounted = super::volumes::mount_all(&tmpfs)?;
+            self.state.lock().unwrap().tmpfs_mounts = mounted;
+            Vec::new()
+        };
+        let config = PodSandboxConfig {
+            name,
+            namespace,
+            uid: self.uid.clone(),
+            hostname: uts_hostname,
+            tmpfs,
+            namespaces,
+            sysctls,
+            privileged,
+            pids_limit: self.kubelet.config.pod_pids_limit,
+        };
         let runtime = &self.kubelet.runtime;
         let sandbox = runtime.run_pod_sandbox(&config).await.map_err(|e| e.to_string())?;
         let status = runtime.pod_sandbox_status(&sandbox).await.map_err(|e| e.to_string())?;
@@ -583,15 +601,11 @@ impl PodWorker {
         if policy != "FallbackToLogsOnError" || exit_code == 0 {
             return None;
         }
-        // The last 64 KiB hold the last 80 lines of any log this is read for.
-        let log = {
-            use std::io::{Read as _, Seek as _, SeekFrom};
-            let mut f = fs::File::open(log_path).ok()?;
-            let len = f.metadata().ok()?.len();
-            f.seek(SeekFrom::Start(len.saturating_sub(64 * 1024))).ok()?;
-            let mut buf = Vec::new();
-            f.read_to_end(&mut buf).ok()?;
-            buf
+        // The last 64 KiB hold the last 80 lines of any log this is read for. The runtime
+        // reads its log files (the CRI log format on a CRI runtime).
+        let log = match self.kubelet.runtime.read_log(log_path, Some(64 * 1024)) {
+            Ok(entries) => crate::runtime::cri::log_text(&entries),
+            Err(e) => return Some(format!("Error on reading termination message from logs: {e}")),
         };
         let text = String::from_utf8_lossy(&log);
         let lines: Vec<&str> = text.lines().collect();
@@ -658,9 +672,8 @@ impl PodWorker {
         // `$(VAR)` in env values (the variables before them), then in command and args (all).
         let env = super::expansion::expand_env(env);
         let lookup = |n: &str| env.iter().rev().find(|(k, _)| k == n).map(|(_, v)| v.clone());
-        let expand_all = |list: &Option<Vec<String>>| -> Vec<String> {
-            list.iter().flatten().map(|a| super::expansion::expand(a, lookup)).collect()
-        };
+        let expand_all =
+            |list: &Option<Vec<String>>| -> Vec<String> { list.iter().flatten().map(|a| super::expansion::expand(a, lookup)).collect() };
         let (command, args) = (expand_all(&c.command), expand_all(&c.args));
         Ok(ContainerConfig {
             name: c.name.clone(),
@@ -888,7 +901,12 @@ impl PodWorker {
                 tracing::warn!(pod = %self.key, error = %e, "remove pod sandbox");
             }
         }
+        let mounts = std::mem::take(&mut self.state.lock().unwrap().tmpfs_mounts);
         let dir = self.pod_dir();
-        let _ = tokio::task::spawn_blocking(move || fs::remove_dir_all(dir)).await;
+        let _ = tokio::task::spawn_blocking(move || {
+            super::volumes::unmount_all(&mounts);
+            fs::remove_dir_all(dir)
+        })
+        .await;
     }
 }
