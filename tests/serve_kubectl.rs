@@ -30,6 +30,10 @@ fn kubectls() -> Vec<(u32, PathBuf)> {
         }
     }
     found.sort();
+    // PODSPEC_KUBECTLS=1.29,1.33 runs only those (while working on one check).
+    if let Ok(only) = std::env::var("PODSPEC_KUBECTLS") {
+        found.retain(|(m, _)| only.split(',').any(|v| v.trim() == format!("1.{m}")));
+    }
     found
 }
 
@@ -104,6 +108,15 @@ fn checks(k: &Kubectl<'_>, minor: u32, dir: &Path) -> Vec<(&'static str, Outcome
     let f = web_file.to_str().unwrap();
 
     record(&mut results, "create -f", ok(&k.run(&["create", "-f", f]), "create").and_then(|o| expect(o.contains("created"), o)));
+    // A container that ends once and runs on after its restart (its count kept in an emptyDir):
+    // made now, read at the end, while the restart's back-off (10 s) passes.
+    let restarter = format!("{p}-restarter");
+    let follower = format!("{p}-follower");
+    let lines_file = dir.join(format!("{restarter}.yaml"));
+    std::fs::write(&lines_file, format!(
+        "apiVersion: v1\nkind: Pod\nmetadata:\n  name: {restarter}\nspec:\n  terminationGracePeriodSeconds: 1\n  volumes: [{{name: state, emptyDir: {{}}}}]\n  containers:\n  - name: main\n    image: busybox:1.36\n    volumeMounts: [{{name: state, mountPath: /state}}]\n    command: [sh, -c, 'n=$(cat /state/n 2>/dev/null || echo 0); n=$((n+1)); echo $n > /state/n; echo first line; echo second line; echo instance $n; [ $n -ge 2 ] && exec sleep 3600; exit 1']\n"
+    )).unwrap();
+    let made_log_pods = ok(&k.run(&["create", "-f", lines_file.to_str().unwrap()]), "create");
     record(
         &mut results,
         "wait --for=condition=Ready",
@@ -257,7 +270,65 @@ fn checks(k: &Kubectl<'_>, minor: u32, dir: &Path) -> Vec<(&'static str, Outcome
         }
     }
     record(&mut results, "logs", ok(&k.run(&["logs", &web]), "logs").and_then(|o| expect(o.contains(&format!("hello from {web}")), o)));
-    results.push(("logs -p", Outcome::Skip("the node keeps no log of an ended container instance yet")));
+    // The follower writes "later" 3 s after "start"; logs -f prints both, the second as it comes,
+    // and ends when the container does (kubelet: follow ends with the instance).
+    let follow_file = dir.join(format!("{follower}.yaml"));
+    std::fs::write(&follow_file, format!(
+        "apiVersion: v1\nkind: Pod\nmetadata:\n  name: {follower}\nspec:\n  restartPolicy: Never\n  containers:\n  - name: main\n    image: busybox:1.36\n    command: [sh, -c, 'echo start; sleep 3; echo later']\n"
+    )).unwrap();
+    record(&mut results, "logs -f", ok(&k.run(&["create", "-f", follow_file.to_str().unwrap()]), "create").and_then(|_| {
+        ok(&k.run(&["wait", "--for=condition=Ready", &format!("pod/{follower}"), "--timeout=60s"]), "wait")?;
+        let started = Instant::now();
+        let mut child = k.cmd(&["logs", "-f", &follower]).stdout(Stdio::piped()).stderr(Stdio::piped()).spawn().unwrap();
+        let mut lines = BufReader::new(child.stdout.take().unwrap()).lines().map_while(Result::ok);
+        let first = lines.next();
+        let first_at = started.elapsed();
+        let second = lines.next();
+        let second_at = started.elapsed();
+        let rest: Vec<String> = lines.collect();
+        let status = child.wait().unwrap();
+        expect(
+            first.as_deref() == Some("start") && second.as_deref() == Some("later") && rest.is_empty() && status.success()
+                && second_at >= first_at + Duration::from_millis(1000),
+            format!("{first:?} at {first_at:?}, {second:?} at {second_at:?}, then {rest:?}, {status:?}"),
+        )
+    }));
+    // The restarter: restarted once (after 10 s of back-off); its previous instance's log is
+    // kept and shown by -p.
+    let restarted = made_log_pods.and_then(|_| {
+        let deadline = Instant::now() + Duration::from_secs(60);
+        loop {
+            let o = k.run(&["get", "pod", &restarter, "-o", "jsonpath={.status.containerStatuses[0].restartCount} {.status.phase}"]);
+            let now = String::from_utf8_lossy(&o.stdout).into_owned();
+            if now == "1 Running" && ok(&k.run(&["logs", &restarter]), "logs").is_ok_and(|l| l.contains("instance 2")) {
+                break Ok(());
+            }
+            if Instant::now() > deadline {
+                break Err(format!("{restarter} not restarted once after 60 s: {now:?}"));
+            }
+            std::thread::sleep(Duration::from_millis(500));
+        }
+    });
+    record(&mut results, "logs -p", restarted.clone().and_then(|_| {
+        let prev = ok(&k.run(&["logs", "-p", &restarter]), "logs -p")?;
+        let now = ok(&k.run(&["logs", &restarter]), "logs")?;
+        expect(prev == "first line\nsecond line\ninstance 1\n" && now == "first line\nsecond line\ninstance 2\n", format!("-p: {prev:?}, now: {now:?}"))
+    }));
+    record(&mut results, "logs --tail", restarted.clone().and_then(|_| {
+        let o = ok(&k.run(&["logs", "--tail=2", &restarter]), "logs --tail")?;
+        expect(o == "second line\ninstance 2\n", o)
+    }));
+    record(&mut results, "logs --limit-bytes", restarted.and_then(|_| {
+        let o = ok(&k.run(&["logs", "--limit-bytes=8", &restarter]), "logs --limit-bytes")?;
+        expect(o == "first li", o)
+    }));
+    record(&mut results, "logs -p (no previous)", {
+        let o = k.run(&["logs", "-p", &web]);
+        expect(!o.status.success() && text(&o).contains(&format!("previous terminated container \"main\" in pod \"{web}\" not found")), text(&o))
+    });
+    for pod in [&restarter, &follower] {
+        let _ = k.run(&["delete", "pod", pod, "--grace-period=0", "--force"]);
+    }
 
     // get -w sees a new pod become Running.
     let watched = format!("{p}-watch");

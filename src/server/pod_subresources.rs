@@ -17,6 +17,7 @@ use serde_json::json;
 
 use super::{AppState, Failure};
 use crate::runtime::cri::ExecOptions;
+use crate::runtime::kubelet::logs::LogOptions;
 use crate::runtime::kubelet::KubeletError;
 
 /// `key=value` pairs of a query string, decoded, repeated keys kept.
@@ -108,36 +109,78 @@ pub async fn put_status(
     Ok(json_response(StatusCode::OK, &stored(&state, &namespace, &name)?))
 }
 
-/// A container's log: `container`, `tailLines`, `limitBytes`. `previous`, `follow`,
-/// `timestamps` and `sinceSeconds` are refused, not ignored: the node keeps no log of an
-/// ended instance and no timestamps.
+/// PodLogOptions from a log request, checked as the API server checks them before it asks
+/// the kubelet (pkg/registry/core/pod/rest/log.go: ValidatePodLogOptions, then a 422
+/// `PodLogOptions "<pod>" is invalid: ...` with one cause per field error).
+fn log_options(pod: &str, q: &[(String, String)]) -> Result<LogOptions, Failure> {
+    let number = |key: &str| -> Result<Option<i64>, Failure> {
+        param(q, key)
+            .map(|v| v.parse::<i64>().map_err(|_| Failure::bad_request(format!("strconv.ParseInt: parsing {v:?}: invalid syntax"))))
+            .transpose()
+    };
+    // (field, cause reason, text after the field)
+    let mut errors: Vec<(&str, &str, String)> = Vec::new();
+    let tail = number("tailLines")?;
+    if let Some(n) = tail.filter(|n| *n < 0) {
+        errors.push(("tailLines", "FieldValueInvalid", format!("Invalid value: {n}: must be greater than or equal to 0")));
+    }
+    let limit = number("limitBytes")?;
+    if let Some(n) = limit.filter(|n| *n < 1) {
+        errors.push(("limitBytes", "FieldValueInvalid", format!("Invalid value: {n}: must be greater than 0")));
+    }
+    let since_seconds = number("sinceSeconds")?;
+    let since_time = param(q, "sinceTime");
+    match (since_seconds, since_time) {
+        (Some(_), Some(_)) => errors.push((
+            "",
+            "FieldValueForbidden",
+            "Forbidden: at most one of `sinceTime` or `sinceSeconds` may be specified".to_string(),
+        )),
+        (Some(n), None) if n < 1 => errors.push(("sinceSeconds", "FieldValueInvalid", format!("Invalid value: {n}: must be greater than 0"))),
+        _ => {}
+    }
+    if !errors.is_empty() {
+        let texts: Vec<String> = errors.iter().map(|(f, _, t)| format!("{f}: {t}")).collect();
+        let listed = if texts.len() == 1 { texts[0].clone() } else { format!("[{}]", texts.join(", ")) };
+        let causes: Vec<serde_json::Value> =
+            errors.iter().map(|(f, r, t)| json!({"reason": r, "message": t, "field": f})).collect();
+        return Err(Failure::new(422, "Invalid", format!("PodLogOptions {pod:?} is invalid: {listed}"))
+            .with_details(json!({"name": pod, "kind": "PodLogOptions", "causes": causes})));
+    }
+    let since = match (since_seconds, since_time) {
+        (Some(secs), _) => Some(chrono::Utc::now() - chrono::Duration::seconds(secs)),
+        (None, Some(t)) => Some(
+            chrono::DateTime::parse_from_rfc3339(t)
+                .map_err(|e| Failure::bad_request(format!("invalid sinceTime {t:?}: {e}")))?
+                .to_utc(),
+        ),
+        (None, None) => None,
+    };
+    Ok(LogOptions {
+        previous: flag(q, "previous"),
+        follow: flag(q, "follow"),
+        tail_lines: tail.map(|n| n as usize),
+        timestamps: flag(q, "timestamps"),
+        since,
+        limit_bytes: limit.map(|n| n as usize),
+    })
+}
+
+/// A container's log, from the node's kubelet: `container`, `previous`, `follow`,
+/// `tailLines`, `timestamps`, `sinceSeconds`/`sinceTime` and `limitBytes`.
 pub async fn log(
     State(state): State<AppState>,
     Path((namespace, name)): Path<(String, String)>,
     RawQuery(raw): RawQuery,
 ) -> Result<Response, Failure> {
     let q = query_pairs(raw.as_deref());
-    for unsupported in ["previous", "follow", "timestamps"] {
-        if flag(&q, unsupported) {
-            return Err(Failure::bad_request(format!("podspec serve does not support the log option {unsupported} yet")));
-        }
-    }
-    if param(&q, "sinceSeconds").is_some() || param(&q, "sinceTime").is_some() {
-        return Err(Failure::bad_request("podspec serve does not support the log options sinceSeconds and sinceTime yet"));
-    }
+    let options = log_options(&name, &q)?;
     let pod = stored(&state, &namespace, &name)?;
     let container = container_of(&pod, param(&q, "container"))?;
-    let kubelet = state.node.kubelet();
-    let entries = kubelet.container_log(&node_uid(&pod), &container).await.map_err(|e| kubelet_failure(e, &name, &container))?;
-    let mut text = crate::runtime::cri::log_text(&entries);
-    if let Some(n) = param(&q, "tailLines").and_then(|v| v.parse::<usize>().ok()) {
-        let lines: Vec<&[u8]> = text.split_inclusive(|b| *b == b'\n').collect();
-        text = lines[lines.len().saturating_sub(n)..].concat();
-    }
-    if let Some(n) = param(&q, "limitBytes").and_then(|v| v.parse::<usize>().ok()) {
-        text.truncate(n);
-    }
-    Ok((StatusCode::OK, [(header::CONTENT_TYPE, "text/plain")], text).into_response())
+    let chunks =
+        state.node.kubelet().logs(&node_uid(&pod), &container, options).await.map_err(|e| kubelet_failure(e, &name, &container))?;
+    let body = axum::body::Body::from_stream(futures::StreamExt::map(chunks, |c| Ok::<_, std::convert::Infallible>(Bytes::from(c))));
+    Ok((StatusCode::OK, [(header::CONTENT_TYPE, "text/plain")], body).into_response())
 }
 
 fn kubelet_failure(e: KubeletError, pod: &str, container: &str) -> Failure {
@@ -145,6 +188,7 @@ fn kubelet_failure(e: KubeletError, pod: &str, container: &str) -> Failure {
         KubeletError::NotRunning(_) | KubeletError::NoSuchContainer { .. } => {
             Failure::bad_request(format!("container {container:?} in pod {pod:?} is waiting to start: ContainerCreating"))
         }
+        KubeletError::BadLogRequest(message) => Failure::bad_request(message),
         other => Failure::new(500, "InternalError", other.to_string()),
     }
 }
@@ -320,4 +364,43 @@ async fn run_exec(socket: WebSocket, state: AppState, uid: String, container: St
         }
     })
     .await;
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn q(raw: &str) -> Vec<(String, String)> {
+        query_pairs(Some(raw))
+    }
+
+    #[test]
+    fn log_options_read_what_kubectl_sends() {
+        let o = log_options("web", &q("container=main&previous=true&follow=true&tailLines=5&timestamps=true&limitBytes=100")).unwrap();
+        assert!(o.previous && o.follow && o.timestamps);
+        assert_eq!((o.tail_lines, o.limit_bytes, o.since), (Some(5), Some(100), None));
+        let o = log_options("web", &q("sinceSeconds=60")).unwrap();
+        let ago = chrono::Utc::now() - o.since.unwrap();
+        assert!(ago >= chrono::Duration::seconds(60) && ago < chrono::Duration::seconds(62), "{ago}");
+        let o = log_options("web", &q("sinceTime=2026-01-02T03%3A04%3A05Z")).unwrap();
+        assert_eq!(o.since.unwrap().to_rfc3339(), "2026-01-02T03:04:05+00:00");
+        assert_eq!(log_options("web", &q("")).unwrap(), LogOptions::default());
+    }
+
+    #[test]
+    fn log_options_are_refused_with_the_api_servers_texts() {
+        let e = log_options("web", &q("tailLines=-1")).unwrap_err();
+        assert_eq!((e.code, e.reason.as_str()), (422, "Invalid"));
+        assert_eq!(e.message, "PodLogOptions \"web\" is invalid: tailLines: Invalid value: -1: must be greater than or equal to 0");
+        assert_eq!(e.details.unwrap()["causes"][0]["field"], "tailLines");
+        let e = log_options("web", &q("limitBytes=0&sinceSeconds=0")).unwrap_err();
+        assert_eq!(
+            e.message,
+            "PodLogOptions \"web\" is invalid: [limitBytes: Invalid value: 0: must be greater than 0, sinceSeconds: Invalid value: 0: must be greater than 0]"
+        );
+        let e = log_options("web", &q("sinceSeconds=5&sinceTime=2026-01-02T03:04:05Z")).unwrap_err();
+        assert_eq!(e.message, "PodLogOptions \"web\" is invalid: : Forbidden: at most one of `sinceTime` or `sinceSeconds` may be specified");
+        let e = log_options("web", &q("tailLines=x")).unwrap_err();
+        assert_eq!((e.code, e.reason.as_str()), (400, "BadRequest"));
+    }
 }

@@ -12,6 +12,7 @@ mod backoff;
 pub mod downward;
 mod expansion;
 pub mod hosts;
+pub mod logs;
 pub mod security;
 pub mod static_pods;
 mod status;
@@ -63,6 +64,9 @@ pub enum KubeletError {
     NoSuchContainer { pod: String, container: String },
     #[error("the reference runtime does not support {what} (pod {pod})")]
     Unsupported { pod: String, what: String },
+    /// A log request the node cannot answer as asked (the API's 400).
+    #[error("{0}")]
+    BadLogRequest(String),
     #[error(transparent)]
     Runtime(#[from] RuntimeError),
 }

@@ -74,6 +74,9 @@ pub(super) struct ContainerRecord {
     pub attempted: bool,
     /// The runtime's current instance, if one was created.
     pub current: Option<ContainerId>,
+    /// The instance before it, kept (ended) until the next one ends: its log is the
+    /// `previous` log.
+    pub previous: Option<ContainerId>,
     pub restart_count: u32,
     /// How the previous instance ended (status `lastState.terminated`).
     pub last_termination: Option<Termination>,
@@ -207,6 +210,10 @@ impl PodWorker {
 
     pub(super) fn current_container(&self, name: &str) -> Option<ContainerId> {
         self.state.lock().unwrap().containers.iter().find(|c| c.name == name).and_then(|c| c.current.clone())
+    }
+
+    pub(super) fn previous_container(&self, name: &str) -> Option<ContainerId> {
+        self.state.lock().unwrap().containers.iter().find(|c| c.name == name).and_then(|c| c.previous.clone())
     }
 
     /// A new version of the pod from the API: the worker applies what the kubelet applies.
@@ -850,7 +857,15 @@ impl PodWorker {
         );
         for (name, old) in restarts {
             if let Some(old) = old {
-                let _ = self.kubelet.runtime.remove_container(&old).await;
+                // The ended instance stays (its log is the previous one) until this one ends;
+                // the one before it goes now.
+                let older = {
+                    let mut st = self.state.lock().unwrap();
+                    st.containers.iter_mut().find(|c| c.name == name).and_then(|c| c.previous.replace(old))
+                };
+                if let Some(older) = older {
+                    let _ = self.kubelet.runtime.remove_container(&older).await;
+                }
             }
             self.start_container(&name).await;
         }
