@@ -165,18 +165,21 @@ async fn create_refused(world: &mut PodWorld, step: &Step, name: String, code: u
         Err(e) => return Err(e.into()),
     };
     world.last_request = Some(RequestOutcome { what, result: kept });
-    let r = refusal(world).and_then(|e| {
-        if e.code == code && e.reason == reason {
-            Ok(())
-        } else {
-            Err(StepFailure::mismatch(
-                format!("the API answered {} {}: {}", e.code, e.reason, e.message),
-                format!("{code} {reason}"),
-                format!("{} {}", e.code, e.reason),
-            ))
-        }
-    });
+    let r = refused_with(world, code, &reason);
     record(world, r)
+}
+
+/// The last request was refused with this code and reason.
+fn refused_with(world: &PodWorld, code: u16, reason: &str) -> Result<(), StepFailure> {
+    let e = refusal(world)?;
+    if e.code == code && e.reason == reason {
+        return Ok(());
+    }
+    Err(StepFailure::mismatch(
+        format!("the API answered {} {}: {}", e.code, e.reason, e.message),
+        format!("{code} {reason}"),
+        format!("{} {}", e.code, e.reason),
+    ))
 }
 
 fn outcome(world: &PodWorld) -> Result<&RequestOutcome, StepFailure> {
@@ -200,17 +203,7 @@ async fn request_succeeds(world: &mut PodWorld) -> Result<(), StepFailure> {
 
 #[then(regex = r#"^the request is refused with code (\d+) and reason "([^"]+)"$"#)]
 async fn request_refused(world: &mut PodWorld, code: u16, reason: String) -> Result<(), StepFailure> {
-    let r = refusal(world).and_then(|e| {
-        if e.code == code && e.reason == reason {
-            Ok(())
-        } else {
-            Err(StepFailure::mismatch(
-                format!("the API answered {} {}: {}", e.code, e.reason, e.message),
-                format!("{code} {reason}"),
-                format!("{} {}", e.code, e.reason),
-            ))
-        }
-    });
+    let r = refused_with(world, code, &reason);
     record(world, r)
 }
 
