@@ -6,6 +6,8 @@
 //!
 //! - a feature runs on the runtime; report.json names the runtime (CRI `Version`) and its
 //!   endpoint; the machine's `ip -o link` and `ip route` read the same before and after;
+//! - every feature runs on the runtime and fails only where ci/baselines/containerd.txt says
+//!   (a new failure, and a listed scenario that passes, fail it);
 //! - a run killed with SIGKILL leaves sandboxes that `podspec clean --target cri` removes;
 //! - `podspec bench --target cri` prints reference, cri and the same calls straight to the CRI.
 
@@ -90,6 +92,24 @@ fn a_feature_runs_on_the_runtime_which_the_report_names(env: &Env) -> Result<(),
     ensure(before == after, || format!("the machine's network changed during the run:\nbefore:\n{before}\nafter:\n{after}"))
 }
 
+fn every_feature_fails_only_where_the_baseline_says(env: &Env) -> Result<(), String> {
+    let reports = Path::new(ROOT).join("target/podspec-reports-cri-baseline");
+    let out = env.podspec(
+        Path::new(ROOT),
+        &["run", "--target", "cri", "--report-dir", reports.to_str().unwrap(), "--baseline", "ci/baselines/containerd.txt"],
+    );
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let gate = stdout.lines().find(|l| l.contains("baseline ci/baselines/containerd.txt")).unwrap_or("").to_string();
+    ensure(out.status.success() && gate.contains("PASSED"), || format!("{}
+  see {}", text(&out), reports.join("report.md").display()))?;
+    let json: serde_json::Value =
+        serde_json::from_str(&fs::read_to_string(reports.join("report.json")).map_err(|e| e.to_string())?).map_err(|e| e.to_string())?;
+    let passed = json["summary"]["passed"].as_u64().unwrap_or(0);
+    ensure(passed > 0, || "no scenario passed".into())?;
+    println!("    {passed} passed; {}", gate.trim());
+    Ok(())
+}
+
 const SLOW: &str = r#"Feature: Slow
   Scenario: Holds a pod for a while
     Given a running pod from fixture "shared-emptydir.yaml"
@@ -169,6 +189,7 @@ fn cannot_run(endpoint: &str) -> Option<String> {
 fn main() -> ExitCode {
     let checks: &[(&str, Check)] = &[
         ("a_feature_runs_on_the_runtime_which_the_report_names", a_feature_runs_on_the_runtime_which_the_report_names),
+        ("every_feature_fails_only_where_the_baseline_says", every_feature_fails_only_where_the_baseline_says),
         ("a_killed_run_leaves_sandboxes_that_clean_removes", a_killed_run_leaves_sandboxes_that_clean_removes),
         ("bench_shows_cri_beside_reference_and_the_runtime_alone", bench_shows_cri_beside_reference_and_the_runtime_alone),
     ];

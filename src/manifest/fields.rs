@@ -180,7 +180,7 @@ pub const FIELDS: &[FieldRule] = &[
     f("PodSecurityContext", "runAsUser", Implemented("features/security-context.feature")),
     f("PodSecurityContext", "seLinuxChangePolicy", NO_LSM),
     f("PodSecurityContext", "seLinuxOptions", NO_LSM),
-    f("PodSecurityContext", "seccompProfile", CONFINE),
+    f("PodSecurityContext", "seccompProfile", Implemented("features/security-context.feature")),
     f("PodSecurityContext", "supplementalGroups", Implemented("features/security-context.feature")),
     f("PodSecurityContext", "supplementalGroupsPolicy", CONFINE),
     f("PodSecurityContext", "sysctls", Implemented("features/security-context.feature")),
@@ -244,6 +244,7 @@ pub fn refused_on(pod: &Pod, host_dirs: &[std::path::PathBuf]) -> Vec<RefusedFie
     walk("PodSpec", spec, "spec", &mut out);
     if let Some(sc) = spec.get("securityContext") {
         walk("PodSecurityContext", sc, "spec.securityContext", &mut out);
+        security_values(sc, "spec.securityContext", &mut out);
     }
     for (i, vol) in list(spec, "volumes") {
         let path = format!("spec.volumes[{i}]");
@@ -318,14 +319,22 @@ fn walk(object: &str, v: &Value, path: &str, out: &mut Vec<RefusedField>) {
     }
 }
 
-/// A container's seccomp profile and /proc: only what the reference runtime does.
+/// The seccomp profiles the reference runtime loads (the pod's or a container's).
+pub fn seccomp_supported(profile_type: &str) -> Result<(), String> {
+    match profile_type {
+        "Unconfined" => Ok(()),
+        "RuntimeDefault" if cfg!(target_arch = "x86_64") => Ok(()),
+        "RuntimeDefault" => Err("seccompProfile RuntimeDefault: the reference's default profile is written for x86_64 only".into()),
+        other => Err(format!("seccompProfile {other}: the reference node keeps no seccomp profiles of its own; only RuntimeDefault and Unconfined")),
+    }
+}
+
+/// A pod's or container's seccomp profile and a container's /proc: only what the reference
+/// runtime does.
 fn security_values(sc: &Value, path: &str, out: &mut Vec<RefusedField>) {
     let seccomp = sc.pointer("/seccompProfile/type").and_then(Value::as_str);
-    if let Some(t) = seccomp.filter(|t| *t != "Unconfined") {
-        out.push(RefusedField {
-            path: format!("{path}.seccompProfile.type"),
-            why: format!("seccompProfile {t}: the reference runtime loads no seccomp filter, only Unconfined"),
-        });
+    if let Some(Err(why)) = seccomp.map(seccomp_supported) {
+        out.push(RefusedField { path: format!("{path}.seccompProfile.type"), why });
     }
     let proc_mount = sc.get("procMount").and_then(Value::as_str);
     if let Some(m) = proc_mount.filter(|m| !m.is_empty() && *m != "Default") {
@@ -473,5 +482,12 @@ mod tests {
         let p = pod("  containers: [{name: a, image: b}]\n  volumes:\n  - {name: v, emptyDir: {sizeLimit: 1Mi}}\n  - {name: w, emptyDir: {medium: HugePages}}\n");
         let paths: Vec<String> = refused(&p).into_iter().map(|r| r.path).collect();
         assert_eq!(paths, ["spec.volumes[0].emptyDir.sizeLimit", "spec.volumes[1].emptyDir.medium"]);
+    }
+
+    #[test]
+    fn localhost_seccomp_profiles_are_refused_at_pod_and_container_level() {
+        let p = pod("  securityContext: {seccompProfile: {type: Localhost, localhostProfile: p.json}}\n  containers:\n  - {name: a, image: b, securityContext: {seccompProfile: {type: RuntimeDefault}}}\n  - {name: c, image: b, securityContext: {seccompProfile: {type: Localhost, localhostProfile: p.json}}}\n");
+        let paths: Vec<String> = refused(&p).into_iter().map(|r| r.path).collect();
+        assert_eq!(paths, ["spec.securityContext.seccompProfile.type", "spec.containers[1].securityContext.seccompProfile.type"]);
     }
 }

@@ -3,7 +3,7 @@
 //! through these traits, so another runtime can sit under the same kubelet.
 
 use std::net::Ipv4Addr;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use async_trait::async_trait;
@@ -50,8 +50,10 @@ pub struct PodSandboxConfig {
     pub uid: String,
     /// The hostname set in the sandbox's UTS namespace (unused when it shares the node's).
     pub hostname: String,
-    /// Memory-backed volumes (emptyDir with `medium: Memory`): a tmpfs the sandbox holds at
-    /// each node directory, seen by the pod's containers only, and gone with the sandbox.
+    /// Memory-backed volumes (emptyDir with `medium: Memory`), for a runtime that
+    /// `holds_memory_volumes`: a tmpfs the sandbox holds at each node directory, seen by the
+    /// pod's containers only, and gone with the sandbox. Empty for any other runtime (the
+    /// kubelet mounted them).
     pub tmpfs: Vec<TmpfsVolume>,
     /// CRI `LinuxPodSandboxConfig.security_context.namespace_options`.
     pub namespaces: NamespaceOptions,
@@ -60,6 +62,8 @@ pub struct PodSandboxConfig {
     /// CRI `LinuxSandboxSecurityContext.privileged`: some container of the pod is privileged
     /// (CRI runtimes allow privileged containers only in a privileged sandbox).
     pub privileged: bool,
+    /// The kubelet's `podPidsLimit`, for the pod's cgroup (`pids.max`); none: no limit.
+    pub pids_limit: Option<i64>,
 }
 
 /// CRI `NamespaceMode`: whose namespace a pod or container uses.
@@ -102,7 +106,18 @@ pub struct LinuxContainerSecurity {
     pub supplemental_groups: Vec<i64>,
     pub readonly_rootfs: bool,
     pub no_new_privs: bool,
+    pub seccomp: SeccompProfile,
     pub namespaces: NamespaceOptions,
+}
+
+/// CRI `SecurityProfile` of seccomp, as far as the reference runtime loads one.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub enum SeccompProfile {
+    /// No filter: Kubernetes' default where the kubelet's SeccompDefault is off.
+    #[default]
+    Unconfined,
+    /// The runtime's default profile.
+    RuntimeDefault,
 }
 
 /// CRI `LinuxContainerResources`, reduced to what the reference runtime uses.
@@ -184,6 +199,31 @@ pub struct ExecResult {
     pub exit_code: i32,
 }
 
+/// Which of a container's streams a log entry came from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LogStream {
+    Stdout,
+    Stderr,
+}
+
+/// One entry of a container's log, as the kubelet reads it from the log file: what the
+/// container wrote, a full line (ending with a newline) or the part of one (`partial`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LogEntry {
+    /// When the runtime wrote it; `None` where the log file records no time.
+    pub time: Option<chrono::DateTime<chrono::Utc>>,
+    /// `None` where the log file does not tell the streams apart.
+    pub stream: Option<LogStream>,
+    pub content: Vec<u8>,
+    /// The next entry of the same stream continues this line.
+    pub partial: bool,
+}
+
+/// What a container wrote, entry after entry, as `kubectl logs` prints it.
+pub fn log_text(entries: &[LogEntry]) -> Vec<u8> {
+    entries.iter().flat_map(|e| e.content.iter().copied()).collect()
+}
+
 /// CRI `ContainerEventResponse`, for the events the kubelet acts on.
 #[derive(Debug, Clone)]
 pub enum ContainerEvent {
@@ -257,6 +297,21 @@ pub trait RuntimeService: Send + Sync {
 
     /// CRI `GetContainerEvents`.
     fn container_events(&self) -> broadcast::Receiver<ContainerEvent>;
+
+    /// Whether the runtime itself holds the memory-backed volumes `PodSandboxConfig.tmpfs`
+    /// names. The CRI has no such field: a CRI runtime bind-mounts the volume's directory, on
+    /// which the kubelet mounted the tmpfs.
+    fn holds_memory_volumes(&self) -> bool {
+        false
+    }
+
+    /// A container's log as the kubelet reads it from the file at `ContainerStatus.log_path`;
+    /// with `tail_bytes`, only what the last that many bytes of the file hold. The CRI leaves
+    /// the file to the kubelet, in the CRI log format (`cri_log`), which every CRI runtime
+    /// writes; a runtime whose files are in another format reads them itself.
+    fn read_log(&self, log_path: &Path, tail_bytes: Option<u64>) -> RuntimeResult<Vec<LogEntry>> {
+        super::cri_log::read_file(log_path, tail_bytes)
+    }
 }
 
 /// CRI `ImageService`. Nothing is ever pulled: "pulling" resolves a reference to a local image.

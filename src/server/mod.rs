@@ -15,6 +15,7 @@ pub mod pods;
 pub mod status;
 pub mod table;
 pub mod tls;
+pub mod watch;
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -69,6 +70,7 @@ pub fn router(state: AppState) -> Router {
         .route(&format!("{ns_pods}/{{name}}/exec"), get(pod_subresources::exec).post(pod_subresources::exec))
         .route("/api/v1/events", get(events::list_all))
         .route("/api/v1/namespaces/{namespace}/events", get(events::list))
+        .route("/api/v1/namespaces/{namespace}/events/{name}", get(events::get))
         .fallback(status::not_found_route)
         .method_not_allowed_fallback(status::method_not_allowed)
         .layer(axum::middleware::from_fn_with_state(state.clone(), authenticate))

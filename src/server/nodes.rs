@@ -96,6 +96,7 @@ pub async fn configz(State(state): State<AppState>, Path(name): Path<String>) ->
     Ok(Json(json!({
         "kubeletconfig": {
             "staticPodPath": state.node.static_pod_dir().display().to_string(),
+            "podPidsLimit": state.node.pod_pids_limit().unwrap_or(-1),
             "kind": "KubeletConfiguration",
             "apiVersion": "kubelet.config.k8s.io/v1beta1",
         }

@@ -126,9 +126,8 @@ pub async fn log(
     let pod = stored(&state, &namespace, &name)?;
     let container = container_of(&pod, param(&q, "container"))?;
     let kubelet = state.node.kubelet();
-    let id = kubelet.container_id(&node_uid(&pod), &container).map_err(|e| kubelet_failure(e, &name, &container))?;
-    let status = kubelet.runtime().container_status(&id).await.map_err(|e| Failure::new(500, "InternalError", e.to_string()))?;
-    let mut text = tokio::fs::read(&status.log_path).await.unwrap_or_default();
+    let entries = kubelet.container_log(&node_uid(&pod), &container).await.map_err(|e| kubelet_failure(e, &name, &container))?;
+    let mut text = crate::runtime::cri::log_text(&entries);
     if let Some(n) = param(&q, "tailLines").and_then(|v| v.parse::<usize>().ok()) {
         let lines: Vec<&[u8]> = text.split_inclusive(|b| *b == b'\n').collect();
         text = lines[lines.len().saturating_sub(n)..].concat();

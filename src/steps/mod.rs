@@ -9,6 +9,7 @@ mod api;
 mod exec;
 mod failure;
 pub mod fields;
+mod logs;
 mod pods;
 mod static_pods;
 mod substitute;

@@ -11,6 +11,7 @@ use std::time::Duration;
 use async_trait::async_trait;
 use k8s_openapi::api::core::v1::Pod;
 
+use crate::api::events::{self, EventStore, Reporter};
 use crate::api::{ApiError, DeleteOptions, PodStore, PodStrategy, Requester, WatchEvent};
 use crate::paths::Paths;
 use crate::runtime::cri::{ContainerId, ImageService, RuntimeError, RuntimeService};
@@ -19,6 +20,10 @@ use crate::runtime::linux::LinuxRuntime;
 use crate::target::{Capability, ExecOutput, PodRef, Target, TargetError, TargetResult};
 
 pub const NODE_NAME: &str = "podspec-node";
+
+/// The reference kubelet's `podPidsLimit`: a pod's cgroup holds at most this many processes,
+/// so that a scenario's runaway fork cannot exhaust the machine.
+pub const POD_PIDS_LIMIT: i64 = 1024;
 
 /// How the reference node is set up.
 #[derive(Debug, Clone, Default)]
@@ -102,6 +107,7 @@ pub struct ReferenceTarget {
     node: NodeRuntime,
     kubelet: Arc<Kubelet>,
     api: Arc<PodStore>,
+    events: Arc<EventStore>,
     static_pod_dir: PathBuf,
 }
 
@@ -138,13 +144,15 @@ impl ReferenceTarget {
             node_ip: node.host.node_ip(),
             node_uid: crate::api::store::uid(run_id, u64::MAX),
             static_pod_dir: Some(static_pod_dir.clone()),
+            pod_pids_limit: Some(POD_PIDS_LIMIT),
         };
-        let kubelet = Kubelet::new(config, node.runtime.clone(), node.images.clone(), api.clone());
+        let events = Arc::new(EventStore::new());
+        let kubelet = Kubelet::new(config, node.runtime.clone(), node.images.clone(), api.clone(), events.clone());
         let mut capabilities = Self::declared_capabilities();
         if !node.host.namespaces_are_its_own() {
             capabilities.remove(&Capability::HostAccess);
         }
-        Ok(Self { name: name.to_string(), capabilities, node, kubelet, api, static_pod_dir })
+        Ok(Self { name: name.to_string(), capabilities, node, kubelet, api, events, static_pod_dir })
     }
 
     /// The run's state directory on the node.
@@ -157,6 +165,34 @@ impl ReferenceTarget {
         &self.api
     }
 
+    /// The node's events (what the kubelet and the scheduler's part did).
+    pub fn events(&self) -> &Arc<EventStore> {
+        &self.events
+    }
+
+    /// Creates a pod in the API, doing the scheduler's part first: a pod bound to no node is
+    /// bound to this one (the only one), and a `Scheduled` event says so, as kube-scheduler's
+    /// ("Successfully assigned <namespace>/<name> to <node>").
+    pub fn create_in_api(&self, pod: &Pod, requester: Requester<'_>) -> Result<Pod, ApiError> {
+        let mut pod = pod.clone();
+        let spec = pod.spec.get_or_insert_with(Default::default);
+        let scheduled = spec.node_name.as_deref().unwrap_or("").is_empty();
+        if scheduled {
+            spec.node_name = Some(NODE_NAME.into());
+        }
+        let created = self.api.create(&pod, requester)?;
+        if scheduled {
+            let m = &created.metadata;
+            let message = format!(
+                "Successfully assigned {}/{} to {NODE_NAME}",
+                m.namespace.as_deref().unwrap_or("default"),
+                m.name.as_deref().unwrap_or("")
+            );
+            self.events.record(events::pod_reference(&created, None), &Reporter::scheduler(), events::NORMAL, "Scheduled", &message);
+        }
+        Ok(created)
+    }
+
     /// The node's kubelet (for what an API server proxies to a node).
     pub fn kubelet(&self) -> &Arc<Kubelet> {
         &self.kubelet
@@ -164,6 +200,11 @@ impl ReferenceTarget {
 
     pub fn static_pod_dir(&self) -> &std::path::Path {
         &self.static_pod_dir
+    }
+
+    /// The kubelet's `podPidsLimit`; none: no limit.
+    pub fn pod_pids_limit(&self) -> Option<i64> {
+        self.kubelet.config().pod_pids_limit
     }
 
     fn stored(&self, pod: &PodRef) -> TargetResult<Pod> {
@@ -245,15 +286,12 @@ impl Target for ReferenceTarget {
 
     async fn create_pod(&self, pod: &Pod) -> TargetResult<Pod> {
         let key = pod_ref(pod);
-        let mut pod = pod.clone();
-        // The scheduler's part: this node is the only one.
-        pod.spec.get_or_insert_with(Default::default).node_name.get_or_insert_with(|| NODE_NAME.into());
         // What the node cannot run is refused up front (after the API's own checks).
-        if !crate::api::is_mirror_pod(&pod) && PodStrategy.create_errors(&pod).is_empty() {
-            self.kubelet.check_supported(&pod).map_err(|e| self.map_kubelet(&key, e))?;
+        if !crate::api::is_mirror_pod(pod) && PodStrategy.create_errors(pod).is_empty() {
+            self.kubelet.check_supported(pod).map_err(|e| self.map_kubelet(&key, e))?;
         }
         // The kubelet sees the new pod through its watch and runs it.
-        self.api.create(&pod, Requester::User).map_err(|e| api_error(&key, e))
+        self.create_in_api(pod, Requester::User).map_err(|e| api_error(&key, e))
     }
 
     async fn get_pod(&self, pod: &PodRef) -> TargetResult<Pod> {
@@ -320,6 +358,18 @@ impl Target for ReferenceTarget {
             stderr: String::from_utf8_lossy(&r.stderr).into_owned(),
             exit_code: r.exit_code,
         })
+    }
+
+    async fn logs(&self, pod: &PodRef, container: &str, previous: bool) -> TargetResult<String> {
+        if previous {
+            return Err(TargetError::Unsupported {
+                target: self.name.clone(),
+                what: "the log of a container's previous instance (the kubelet removes it when the container restarts)".into(),
+            });
+        }
+        let uid = self.node_uid(pod)?;
+        let entries = self.kubelet.container_log(&uid, container).await.map_err(|e| self.map_kubelet(pod, e))?;
+        Ok(String::from_utf8_lossy(&crate::runtime::cri::log_text(&entries)).into_owned())
     }
 
     async fn node_volume_path(&self, pod: &PodRef, volume: &str) -> TargetResult<PathBuf> {

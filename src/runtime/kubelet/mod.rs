@@ -17,6 +17,7 @@ pub mod static_pods;
 mod status;
 pub use status::k8s_time;
 mod sync;
+mod volumes;
 mod worker;
 
 use std::collections::{HashMap, HashSet};
@@ -26,11 +27,12 @@ use std::time::Duration;
 
 use k8s_openapi::api::core::v1::{Pod, PodStatus};
 
+use crate::api::events::{self, EventStore, Reporter};
 use crate::api::PodStore;
 
 pub use self::backoff::BackoffPolicy;
 use self::worker::PodWorker;
-use super::cri::{ContainerId, ExecResult, ImageService, RuntimeError, RuntimeService};
+use super::cri::{ContainerId, ExecResult, ImageService, LogEntry, RuntimeError, RuntimeService};
 
 #[derive(Debug, Clone)]
 pub struct KubeletConfig {
@@ -44,6 +46,9 @@ pub struct KubeletConfig {
     pub node_uid: String,
     /// The static pod manifest directory, if the kubelet watches one.
     pub static_pod_dir: Option<PathBuf>,
+    /// `podPidsLimit`: the most processes a pod's cgroup may hold (none: no limit, the
+    /// KubeletConfiguration's -1).
+    pub pod_pids_limit: Option<i64>,
 }
 
 impl KubeletConfig {
@@ -76,6 +81,9 @@ pub struct Kubelet {
     runtime: Arc<dyn RuntimeService>,
     images: Arc<dyn ImageService>,
     api: Arc<PodStore>,
+    /// Where its event recorder writes (the API's events).
+    events: Arc<EventStore>,
+    reporter: Reporter,
     pods: Mutex<HashMap<String, Arc<PodWorker>>>,
     /// Pods (by uid) being stopped for a deletion, until their final delete is written.
     terminating: Mutex<HashSet<String>>,
@@ -95,13 +103,22 @@ pub struct Kubelet {
 impl Kubelet {
     /// Starts the kubelet: it watches the API for the pods bound to its node, and its static
     /// pod directory if it has one.
-    pub fn new(config: KubeletConfig, runtime: Arc<dyn RuntimeService>, images: Arc<dyn ImageService>, api: Arc<PodStore>) -> Arc<Self> {
+    pub fn new(
+        config: KubeletConfig,
+        runtime: Arc<dyn RuntimeService>,
+        images: Arc<dyn ImageService>,
+        api: Arc<PodStore>,
+        events: Arc<EventStore>,
+    ) -> Arc<Self> {
         let allocatable = downward::Allocatable::of_node(&config.root_dir);
+        let reporter = Reporter::kubelet(&config.node_name);
         let kubelet = Arc::new(Self {
             config,
             runtime,
             images,
             api,
+            events,
+            reporter,
             pods: Mutex::default(),
             terminating: Mutex::default(),
             rejected: Mutex::default(),
@@ -138,10 +155,13 @@ impl Kubelet {
         self.log.lock().unwrap().push(line);
     }
 
-    /// Records an event about a pod, as the kubelet's event recorder does.
-    fn event(&self, pod: &str, type_: &str, reason: &str, message: &str) {
-        tracing::info!(target: "kubelet", pod, reason, "{message}");
-        self.log.lock().unwrap().push(format!("event {type_} {reason} pod={pod}: {message}"));
+    /// Records an event about a pod (or, with a `fieldPath`, one of its containers) in the
+    /// API, as the kubelet's event recorder does, and in its log.
+    fn event(&self, pod: &Pod, field_path: Option<String>, type_: &str, reason: &str, message: &str) {
+        let key = worker::pod_key(pod);
+        tracing::info!(target: "kubelet", pod = %key, reason, "{message}");
+        self.log.lock().unwrap().push(format!("event {type_} {reason} pod={key}: {message}"));
+        self.events.record(events::pod_reference(pod, field_path), &self.reporter, type_, reason, message);
     }
 
     /// Whether this node can run the pod at all: what it cannot is refused up front, naming
@@ -171,8 +191,7 @@ impl Kubelet {
 
     /// pkg/kubelet/kubelet.go rejectPod: a Warning event and a Failed status.
     fn reject(&self, pod: &Pod, reason: &str, message: &str) {
-        let key = worker::pod_key(pod);
-        self.event(&key, "Warning", reason, message);
+        self.event(pod, None, events::WARNING, reason, message);
         let status = PodStatus {
             phase: Some("Failed".into()),
             reason: Some(reason.into()),
@@ -223,6 +242,18 @@ impl Kubelet {
     pub async fn exec(&self, uid: &str, container: &str, cmd: &[String], timeout: Duration) -> Result<ExecResult, KubeletError> {
         let id = self.container_id(uid, container)?;
         Ok(self.runtime.exec_sync(&id, cmd, timeout).await?)
+    }
+
+    /// The log of a container's current instance (the kubelet's `GetContainerLogs`): the
+    /// runtime's status names the file, the runtime reads it in its format.
+    pub async fn container_log(&self, uid: &str, container: &str) -> Result<Vec<LogEntry>, KubeletError> {
+        let id = self.container_id(uid, container)?;
+        let status = self.runtime.container_status(&id).await?;
+        let runtime = self.runtime.clone();
+        tokio::task::spawn_blocking(move || runtime.read_log(&status.log_path, None))
+            .await
+            .map_err(|e| RuntimeError::failed(format!("read the log of container {container:?}"), e))?
+            .map_err(KubeletError::from)
     }
 
     /// The runtime's id of the current instance of a container.
@@ -278,11 +309,8 @@ fn unsupported(pod: &Pod, host_dirs: &[PathBuf]) -> Result<(), KubeletError> {
         c.security_context.as_ref().and_then(|sc| sc.seccomp_profile.as_ref()).map(|p| (format!("container {:?}", c.name), p))
     });
     for (owner, profile) in pod_seccomp.map(|(o, p)| (o.to_string(), p)).into_iter().chain(seccomp) {
-        if profile.type_ != "Unconfined" {
-            return unsupported(format!(
-                "seccompProfile type {} ({owner}): the reference runtime loads no seccomp filter; only Unconfined is supported",
-                profile.type_
-            ));
+        if let Err(why) = crate::manifest::fields::seccomp_supported(&profile.type_) {
+            return unsupported(format!("{why} ({owner})"));
         }
     }
     for c in containers {

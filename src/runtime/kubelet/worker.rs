@@ -17,6 +17,7 @@ use tokio::sync::{broadcast, watch, Notify};
 use tokio::time::Instant;
 
 use super::hosts;
+use crate::api::events::{NORMAL, WARNING};
 use super::Kubelet;
 use crate::runtime::cri::{ContainerConfig, ContainerEvent, ContainerId, ContainerState, Mount, PodSandboxConfig, SandboxId};
 
@@ -126,6 +127,8 @@ pub(super) struct WorkerState {
     /// Every init container completed and every sidecar started.
     pub initialized: bool,
     pub terminal: Option<Terminal>,
+    /// The memory-backed volumes' tmpfs mounts the kubelet made (not the runtime).
+    pub tmpfs_mounts: Vec<PathBuf>,
 }
 
 pub struct PodWorker {
@@ -187,6 +190,21 @@ impl PodWorker {
         self.pod.lock().unwrap().clone()
     }
 
+    /// An event about the pod.
+    fn pod_event(&self, type_: &str, reason: &str, message: &str) {
+        self.kubelet.event(&self.pod(), None, type_, reason, message);
+    }
+
+    /// An event about one of its containers (`fieldPath` `spec.containers{name}`, or
+    /// `spec.initContainers{name}`, as the kubelet's container references have).
+    fn container_event(&self, name: &str, type_: &str, reason: &str, message: &str) {
+        let pod = self.pod();
+        let spec = pod.spec.as_ref();
+        let is_init = spec.and_then(|s| s.init_containers.as_ref()).is_some_and(|cs| cs.iter().any(|c| c.name == name));
+        let list = if is_init { "spec.initContainers" } else { "spec.containers" };
+        self.kubelet.event(&pod, Some(format!("{list}{{{name}}}")), type_, reason, message);
+    }
+
     pub(super) fn current_container(&self, name: &str) -> Option<ContainerId> {
         self.state.lock().unwrap().containers.iter().find(|c| c.name == name).and_then(|c| c.current.clone())
     }
@@ -238,6 +256,7 @@ impl PodWorker {
     async fn run(self: Arc<Self>, mut events: broadcast::Receiver<ContainerEvent>, mut stop: watch::Receiver<bool>) {
         if let Err(e) = self.start_sandbox().await {
             tracing::warn!(pod = %self.key, error = %e, "pod sandbox failed");
+            self.pod_event(WARNING, "FailedCreatePodSandBox", &format!("Failed to create pod sandbox: {e}"));
             self.state.lock().unwrap().sandbox_error = Some(e);
         } else {
             self.sync().await;
@@ -298,11 +317,8 @@ impl PodWorker {
         let namespace = meta.namespace.clone().unwrap_or_else(|| "default".into());
         let name = meta.name.clone().unwrap_or_default();
         let (hostname, domain) = hosts::hostname_and_domain(&name, &namespace, spec.hostname.as_deref(), spec.subdomain.as_deref());
-        let uts_hostname = if spec.set_hostname_as_fqdn == Some(true) {
-            hosts::fqdn_hostname(&hostname, domain.as_deref())?
-        } else {
-            hostname.clone()
-        };
+        let uts_hostname =
+            if spec.set_hostname_as_fqdn == Some(true) { hosts::fqdn_hostname(&hostname, domain.as_deref())? } else { hostname.clone() };
         // The pod's directory and its volumes' directories come first: memory-backed volumes
         // are mounted on theirs when the sandbox starts.
         let dir = self.pod_dir();
@@ -343,7 +359,8 @@ impl PodWorker {
                 None => node,
             };
             let size_bytes = crate::api::quantity::divide_ceil(limit, crate::api::quantity::Milli(1000)).max(1) as u64;
-            tmpfs.push(crate::runtime::cri::TmpfsVolume { path: volume_dir(&self.kubelet.config.root_dir, &self.uid, &v.name), size_bytes });
+            tmpfs
+                .push(crate::runtime::cri::TmpfsVolume { path: volume_dir(&self.kubelet.config.root_dir, &self.uid, &v.name), size_bytes });
         }
         let sysctls = super::security::sysctls(spec)?;
         let namespaces = super::security::namespaces(spec);
@@ -354,8 +371,26 @@ impl PodWorker {
             .flatten()
             .chain(spec.containers.iter())
             .any(|c| c.security_context.as_ref().and_then(|s| s.privileged) == Some(true));
-        let config =
-            PodSandboxConfig { name, namespace, uid: self.uid.clone(), hostname: uts_hostname, tmpfs, namespaces, sysctls, privileged };
+        // A runtime that does not hold memory-backed volumes itself (a CRI runtime) gets their
+        // directories with the kubelet's tmpfs on them.
+        let tmpfs = if self.kubelet.runtime.holds_memory_volumes() {
+            tmpfs
+        } else {
+            let mounted = super::volumes::mount_all(&tmpfs)?;
+            self.state.lock().unwrap().tmpfs_mounts = mounted;
+            Vec::new()
+        };
+        let config = PodSandboxConfig {
+            name,
+            namespace,
+            uid: self.uid.clone(),
+            hostname: uts_hostname,
+            tmpfs,
+            namespaces,
+            sysctls,
+            privileged,
+            pids_limit: self.kubelet.config.pod_pids_limit,
+        };
         let runtime = &self.kubelet.runtime;
         let sandbox = runtime.run_pod_sandbox(&config).await.map_err(|e| e.to_string())?;
         let status = runtime.pod_sandbox_status(&sandbox).await.map_err(|e| e.to_string())?;
@@ -459,6 +494,18 @@ impl PodWorker {
     async fn stop_all(&self, ids: &[ContainerId]) {
         let grace = self.grace_period();
         let runtime = &self.kubelet.runtime;
+        let names: Vec<String> = {
+            let st = self.state.lock().unwrap();
+            // Only what still runs is stopped (an ended instance stays current until replaced).
+            st.containers
+                .iter()
+                .filter(|c| c.current.as_ref().is_some_and(|id| ids.contains(id)) && c.done.is_none() && c.restart_due.is_none())
+                .map(|c| c.name.clone())
+                .collect()
+        };
+        for name in names {
+            self.container_event(&name, NORMAL, "Killing", &format!("Stopping container {name}"));
+        }
         for r in futures::future::join_all(ids.iter().map(|id| runtime.stop_container(id, grace))).await {
             if let Err(e) = r {
                 tracing::warn!(pod = %self.key, error = %e, "stop container");
@@ -487,7 +534,7 @@ impl PodWorker {
             st.containers.iter().filter_map(|c| c.current.clone()).collect()
         };
         let msg = "Pod was active on the node longer than the specified deadline";
-        self.kubelet.event(&self.key, "Normal", "DeadlineExceeded", msg);
+        self.pod_event(NORMAL, "DeadlineExceeded", msg);
         self.stop_all(&running).await;
     }
 
@@ -504,7 +551,7 @@ impl PodWorker {
             .chain(spec.containers.iter())
             .map(|c| (c.name.clone(), c.image.clone().unwrap_or_default()))
             .collect();
-        let to_replace: Vec<ContainerId> = {
+        let to_replace: Vec<(String, ContainerId)> = {
             let mut st = self.state.lock().unwrap();
             let mut ids = Vec::new();
             for (name, image) in images {
@@ -517,16 +564,17 @@ impl PodWorker {
                 if rec.done.is_none() && !rec.stopping {
                     if let Some(id) = &rec.current {
                         rec.spec_changed = true;
-                        ids.push(id.clone());
+                        ids.push((name.clone(), id.clone()));
                     }
                 }
             }
             ids
         };
-        for id in &to_replace {
-            self.kubelet.event(&self.key, "Normal", "Killing", &format!("Container {id} definition changed, will be restarted"));
+        for (name, _) in &to_replace {
+            self.container_event(name, NORMAL, "Killing", &format!("Container {name} definition changed, will be restarted"));
         }
-        self.stop_all(&to_replace).await;
+        let ids: Vec<ContainerId> = to_replace.into_iter().map(|(_, id)| id).collect();
+        self.stop_all(&ids).await;
     }
 
     fn container_spec(&self, name: &str) -> Option<Container> {
@@ -560,15 +608,11 @@ impl PodWorker {
         if policy != "FallbackToLogsOnError" || exit_code == 0 {
             return None;
         }
-        // The last 64 KiB hold the last 80 lines of any log this is read for.
-        let log = {
-            use std::io::{Read as _, Seek as _, SeekFrom};
-            let mut f = fs::File::open(log_path).ok()?;
-            let len = f.metadata().ok()?.len();
-            f.seek(SeekFrom::Start(len.saturating_sub(64 * 1024))).ok()?;
-            let mut buf = Vec::new();
-            f.read_to_end(&mut buf).ok()?;
-            buf
+        // The last 64 KiB hold the last 80 lines of any log this is read for. The runtime
+        // reads its log files (the CRI log format on a CRI runtime).
+        let log = match self.kubelet.runtime.read_log(log_path, Some(64 * 1024)) {
+            Ok(entries) => crate::runtime::cri::log_text(&entries),
+            Err(e) => return Some(format!("Error on reading termination message from logs: {e}")),
         };
         let text = String::from_utf8_lossy(&log);
         let lines: Vec<&str> = text.lines().collect();
@@ -647,9 +691,8 @@ impl PodWorker {
         // `$(VAR)` in env values (the variables before them), then in command and args (all).
         let env = super::expansion::expand_env(env);
         let lookup = |n: &str| env.iter().rev().find(|(k, _)| k == n).map(|(_, v)| v.clone());
-        let expand_all = |list: &Option<Vec<String>>| -> Vec<String> {
-            list.iter().flatten().map(|a| super::expansion::expand(a, lookup)).collect()
-        };
+        let expand_all =
+            |list: &Option<Vec<String>>| -> Vec<String> { list.iter().flatten().map(|a| super::expansion::expand(a, lookup)).collect() };
         let (command, args) = (expand_all(&c.command), expand_all(&c.args));
         Ok(ContainerConfig {
             name: c.name.clone(),
@@ -699,6 +742,8 @@ impl PodWorker {
                 return;
             }
         };
+        // The node has every image it can run (it pulls none).
+        self.container_event(name, NORMAL, "Pulled", &format!("Container image {:?} already present on machine", config.image));
         if let Err(e) = super::security::verify_run_as_non_root(&self.pod(), &spec, image.config.uid()) {
             self.set_waiting(name, "CreateContainerConfigError", Some(e));
             return;
@@ -716,15 +761,21 @@ impl PodWorker {
             rec.current = Some(id.clone());
             rec.waiting = None;
         }
+        self.container_event(name, NORMAL, "Created", &format!("Created container: {name}"));
         if let Err(e) = runtime.start_container(&id).await {
             // The runtime records the failure as an exit (reason StartError); its stop event
             // brings the restart policy in, as for any other exit.
             tracing::info!(pod = %self.key, container = name, error = %e, "container failed to start");
+            self.container_event(name, WARNING, "Failed", &format!("Error: {e}"));
+        } else {
+            self.container_event(name, NORMAL, "Started", &format!("Started container {name}"));
         }
     }
 
-    /// The container could not be created: say why, and try again later, as the kubelet does.
+    /// The container could not be created: say why (an event `Failed`, "Error: ..."), and try
+    /// again later, as the kubelet does.
     fn set_waiting(&self, name: &str, reason: &str, message: Option<String>) {
+        self.container_event(name, WARNING, "Failed", &format!("Error: {}", message.as_deref().unwrap_or(reason)));
         let retry = self.kubelet.config.backoff.initial.min(Duration::from_secs(5));
         let mut st = self.state.lock().unwrap();
         if let Some(rec) = st.containers.iter_mut().find(|c| c.name == name) {
@@ -790,6 +841,10 @@ impl PodWorker {
             if !delay.is_zero() {
                 let message = format!("back-off {} restarting failed container={} pod={pod_name}", go_duration(delay), rec.name);
                 rec.waiting = Some(("CrashLoopBackOff".into(), Some(message)));
+                let name = rec.name.clone();
+                drop(st);
+                let message = format!("Back-off restarting failed container {name} in pod {pod_name}");
+                self.container_event(&name, WARNING, "BackOff", &message);
             }
         } else {
             rec.done = Some(exit_code);
@@ -865,7 +920,12 @@ impl PodWorker {
                 tracing::warn!(pod = %self.key, error = %e, "remove pod sandbox");
             }
         }
+        let mounts = std::mem::take(&mut self.state.lock().unwrap().tmpfs_mounts);
         let dir = self.pod_dir();
-        let _ = tokio::task::spawn_blocking(move || fs::remove_dir_all(dir)).await;
+        let _ = tokio::task::spawn_blocking(move || {
+            super::volumes::unmount_all(&mounts);
+            fs::remove_dir_all(dir)
+        })
+        .await;
     }
 }

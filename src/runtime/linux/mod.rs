@@ -14,6 +14,7 @@
 pub mod cgroup;
 pub mod network;
 pub mod process;
+pub mod seccomp;
 pub mod security;
 pub mod shim;
 pub mod spec;
@@ -125,7 +126,12 @@ impl LinuxRuntime {
             Some(c) => {
                 run.record_cgroups(&c).map_err(|e| RuntimeError::io("record the run's cgroups", e))?;
                 match c.create() {
-                    Ok(()) => Some(c),
+                    Ok(()) => {
+                        if !c.has("pids") {
+                            tracing::warn!("the machine gives podspec no pids cgroup controller: the kubelet's podPidsLimit is not applied");
+                        }
+                        Some(c)
+                    }
                     Err(e) => {
                         // Without root (in a user namespace) the hierarchy is not podspec's to write.
                         tracing::warn!(error = %e, "cannot create the run's cgroup: containers get no cgroup, resource limits are refused");
@@ -340,7 +346,12 @@ impl RuntimeService for LinuxRuntime {
         fs::create_dir_all(dir.join("shm")).map_err(|e| RuntimeError::io(format!("create {}", dir.display()), e))?;
         let cgroup = self.cgroups.as_ref().map(|c| c.child(&format!("pod{}", config.uid)));
         if let Some(c) = &cgroup {
-            c.create().map_err(|e| RuntimeError::io(format!("create the cgroup of pod {}/{}", config.namespace, config.name), e))?;
+            let what = format!("create the cgroup of pod {}/{}", config.namespace, config.name);
+            c.create().map_err(|e| RuntimeError::io(&what, e))?;
+            // The node's podPidsLimit, where the machine has the pids controller (the node
+            // warns at its start where it has not).
+            let pids_max = config.pids_limit.filter(|_| c.has("pids"));
+            c.set_limits(&Limits { pids_max, ..Default::default() }).map_err(|e| RuntimeError::io(&what, e))?;
         }
         let node = self.node.process.pid.to_string();
         let ns = config.namespaces;
@@ -684,6 +695,37 @@ impl RuntimeService for LinuxRuntime {
     fn container_events(&self) -> broadcast::Receiver<ContainerEvent> {
         self.events.subscribe()
     }
+
+    /// The sandbox mounts them in a mount namespace of its own.
+    fn holds_memory_volumes(&self) -> bool {
+        true
+    }
+
+    /// The shim gives a container its log file as stdout and stderr: the file holds what the
+    /// container wrote, with neither times nor streams. Each line is one entry.
+    fn read_log(&self, log_path: &Path, tail_bytes: Option<u64>) -> RuntimeResult<Vec<LogEntry>> {
+        raw_log(log_path, tail_bytes)
+    }
+}
+
+/// The entries of a log file that holds a container's output as it wrote it.
+fn raw_log(path: &Path, tail_bytes: Option<u64>) -> RuntimeResult<Vec<LogEntry>> {
+    use std::io::{Read as _, Seek as _, SeekFrom};
+    let operation = || format!("read the log {}", path.display());
+    let mut f = match fs::File::open(path) {
+        Ok(f) => f,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Vec::new()),
+        Err(e) => return Err(RuntimeError::io(operation(), e)),
+    };
+    let len = f.metadata().map_err(|e| RuntimeError::io(operation(), e))?.len();
+    let start = tail_bytes.map_or(0, |n| len.saturating_sub(n));
+    f.seek(SeekFrom::Start(start)).map_err(|e| RuntimeError::io(operation(), e))?;
+    let mut buf = Vec::new();
+    f.read_to_end(&mut buf).map_err(|e| RuntimeError::io(operation(), e))?;
+    Ok(buf
+        .split_inclusive(|b| *b == b'\n')
+        .map(|line| LogEntry { time: None, stream: None, content: line.to_vec(), partial: !line.ends_with(b"\n") })
+        .collect())
 }
 
 #[async_trait]

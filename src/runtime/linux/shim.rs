@@ -433,12 +433,17 @@ fn mask(root: &Path, path: &str) -> ShimResult<()> {
 /// Takes the container's identity and drops what it may not do, last before exec: the
 /// bounding set first (while every capability is still there to do it), then groups, gid and
 /// uid (keeping capabilities across the uid change), then the effective and permitted sets,
-/// and no_new_privs.
+/// and no_new_privs. A seccomp filter goes first of all, while CAP_SYS_ADMIN still allows it
+/// without no_new_privs; it lets through every call made here after it.
 fn confine(sec: &ProcessSecurity) -> ShimResult<()> {
     use caps::{CapSet, Capability, CapsHashSet};
     let mut wanted = CapsHashSet::new();
     for name in &sec.capabilities {
         wanted.insert(name.parse::<Capability>().map_err(|_| format!("unknown capability {name:?}"))?);
+    }
+    if sec.seccomp == super::spec::SeccompProfile::RuntimeDefault {
+        let filters = super::seccomp::runtime_default(&sec.capabilities)?;
+        super::seccomp::install(&filters)?;
     }
     for cap in caps::read(None, CapSet::Bounding).map_err(|e| format!("read the bounding set: {e}"))? {
         if !wanted.contains(&cap) {

@@ -440,6 +440,27 @@ impl Target for PodmanTarget {
         Ok(ExecOutput { stdout: String::from_utf8_lossy(&out.stdout).into_owned(), stderr, exit_code: out.code })
     }
 
+    /// `podman logs --timestamps` of the container: podman prints each stream on its own, each
+    /// line after the time it was written; merged by those times, as the container wrote them.
+    async fn logs(&self, pod: &PodRef, container: &str, previous: bool) -> TargetResult<String> {
+        if previous {
+            return Err(TargetError::Unsupported { target: "podman".into(), what: "the log of a container's previous instance".into() });
+        }
+        let stored = self.stored(pod)?;
+        let name = self.container_name(&stored, pod, container)?;
+        let args = ["logs", "--timestamps", name.as_str()];
+        let out = match self.podman.output(&args, None, Duration::from_secs(30)).await {
+            Ok(o) => o,
+            Err(PodmanError::Timeout { command, after }) => return Err(TargetError::Timeout { operation: command, after }),
+            Err(e) => return Err(other(e)),
+        };
+        if out.code != 0 {
+            let stderr = String::from_utf8_lossy(&out.stderr);
+            return Err(TargetError::Other(format!("`{}` exited {}: {}", self.podman.describe(&args), out.code, stderr.trim())));
+        }
+        Ok(merge_timestamped(&[&String::from_utf8_lossy(&out.stdout), &String::from_utf8_lossy(&out.stderr)]))
+    }
+
     async fn shutdown(&self) -> TargetResult<()> {
         let pods: Vec<PodRef> = self.pods.lock().unwrap().keys().cloned().collect();
         let deletions = pods.iter().map(|p| self.delete_pod(p));
@@ -457,6 +478,21 @@ impl Target for PodmanTarget {
     }
 }
 
+/// Lines of `podman logs --timestamps` from several streams (`<RFC 3339 time> <text>`), in the
+/// order of their times (a stream's own order where times are equal), without the times.
+fn merge_timestamped(streams: &[&str]) -> String {
+    let mut lines: Vec<(chrono::DateTime<chrono::Utc>, usize, &str)> = Vec::new();
+    for (n, text) in streams.iter().enumerate() {
+        for line in text.lines() {
+            let (time, rest) = line.split_once(' ').unwrap_or((line, ""));
+            let time = chrono::DateTime::parse_from_rfc3339(time).map(|t| t.to_utc()).unwrap_or_default();
+            lines.push((time, n, rest));
+        }
+    }
+    lines.sort_by_key(|(time, _, _)| *time);
+    lines.into_iter().map(|(_, _, text)| format!("{text}\n")).collect()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -466,5 +502,12 @@ mod tests {
         let out = "Pod:\nec805c57085ccb9d\nContainers:\nb00d681ea8a9\nc9a76bd2ba08\n\n";
         assert_eq!(played_pod_id(out).as_deref(), Some("ec805c57085ccb9d"));
         assert_eq!(played_pod_id("nothing"), None);
+    }
+
+    #[test]
+    fn streams_are_merged_by_time() {
+        let out = "2026-12-01T11:00:00.1+00:00 one\n2026-12-01T11:00:00.3+00:00 three\n";
+        let err = "2026-12-01T11:00:00.2+00:00 two\n";
+        assert_eq!(super::merge_timestamped(&[out, err]), "one\ntwo\nthree\n");
     }
 }
