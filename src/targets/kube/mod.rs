@@ -121,6 +121,11 @@ impl KubeTarget {
             self.node_access_note = format!("the cluster has no nodes; {not_reached}");
             return;
         };
+        // A denied node proxy is said as such; a server that cannot be asked (serve) is tried.
+        if let Ok(false) = access::allowed(&self.client, &access::NODE_PROXY, None).await {
+            self.node_access_note = format!("the identity may not `{}` (the kubelet's configz of node {n}); {not_reached}", access::NODE_PROXY);
+            return;
+        }
         let path = match node::static_pod_path(&self.client, &n).await {
             Ok(Some(path)) => path,
             Ok(None) => {

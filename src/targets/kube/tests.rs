@@ -173,6 +173,9 @@ async fn a_cluster_that_refuses_the_privileged_writer_skips_static_pods_with_its
     let mut target = KubeTarget::with_client(client, one_node(), ImageMapping::default(), String::new()).unwrap();
     let forbidden = "pods \"podspec-manifest-writer-x\" is forbidden: violates PodSecurity \"baseline:latest\": host namespaces, hostPath volumes (volume \"manifests\"), privileged (container \"writer\" must not set securityContext.privileged=true)";
     let server = tokio::spawn(async move {
+        let (_, uri, sent) = answer(&mut handle, 201, review(true)).await;
+        assert!(uri.starts_with("/apis/authorization.k8s.io/v1/selfsubjectaccessreviews"), "{uri}");
+        assert_eq!(sent["spec"]["resourceAttributes"], json!({"verb": "get", "group": "", "resource": "nodes", "subresource": "proxy"}));
         let (method, uri, _) = answer(&mut handle, 200, json!({"kubeletconfig": {"staticPodPath": "/etc/kubernetes/manifests"}})).await;
         assert_eq!((method.as_str(), uri.as_str()), ("GET", "/api/v1/nodes/n1/proxy/configz"));
         let (method, uri, _) = answer(&mut handle, 201, json!({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": "x"}})).await;
@@ -203,10 +206,26 @@ async fn a_kubelet_without_static_pod_path_skips_static_pods_saying_so() {
     let (client, mut handle) = mock_client();
     let mut target = KubeTarget::with_client(client, one_node(), ImageMapping::default(), String::new()).unwrap();
     let server = tokio::spawn(async move {
+        answer(&mut handle, 201, review(true)).await;
         answer(&mut handle, 200, json!({"kubeletconfig": {"staticPodPath": ""}})).await;
     });
     target.open_static_pods().await;
     server.await.unwrap();
     assert!(!target.capabilities().contains(&Capability::StaticPods));
     assert!(target.capability_note(Capability::StaticPods).unwrap().starts_with("the kubelet of node n1 has no staticPodPath"));
+}
+
+/// An identity that may not use the node proxy: skipped, naming the right.
+#[tokio::test]
+async fn a_denied_node_proxy_skips_static_pods_naming_the_right() {
+    let (client, mut handle) = mock_client();
+    let mut target = KubeTarget::with_client(client, one_node(), ImageMapping::default(), String::new()).unwrap();
+    let server = tokio::spawn(async move {
+        answer(&mut handle, 201, review(false)).await;
+    });
+    target.open_static_pods().await;
+    server.await.unwrap();
+    assert!(!target.capabilities().contains(&Capability::StaticPods));
+    let note = target.capability_note(Capability::StaticPods).unwrap();
+    assert!(note.starts_with("the identity may not `get nodes/proxy` (the kubelet's configz of node n1)"), "{note}");
 }
