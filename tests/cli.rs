@@ -154,7 +154,10 @@ fn a_field_the_target_refuses_names_file_line_and_field_and_exits_2() {
         predicate::str::contains(
             "refused.feature:16: spec.containers[0].env[0].valueFrom.secretKeyRef: target reference does not run this field: the reference API holds pods only",
         )
-        .and(predicate::str::contains("host-path.yaml:11: spec.volumes[0].hostPath: target reference does not run this field: only emptyDir volumes"))
+        .and(predicate::str::contains(
+            "host-path.yaml:11: spec.volumes[0].hostPath: target reference does not run this field: path \"/\" is not inside the node's own directories (",
+        ))
+        .and(predicate::str::contains("): the machine's own files are never handed to a pod"))
         .and(predicate::str::contains("(used at features/refused.feature:21)")),
     );
     assert!(!s.path().join("out/report.json").exists(), "nothing ran, so no report");

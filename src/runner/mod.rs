@@ -132,7 +132,15 @@ pub async fn run_until(
         .map(|p| {
             let f = &files[p.file];
             let (rule, scenario) = features::scenarios(&f.feature)[p.index];
-            unrun_record(f, rule, scenario, Status::Skipped, p.skip.unwrap_or_default())
+            // What the target found when it looked for the capability, where it says.
+            let missing = p.tags.iter().filter_map(|t| crate::target::Capability::from_tag(t)).find(|c| !target.capabilities().contains(c));
+            let note = missing.and_then(|c| target.capability_note(c));
+            let skip = p.skip.unwrap_or_default();
+            let skip = match note {
+                Some(note) => format!("{skip}: {note}"),
+                None => skip,
+            };
+            unrun_record(f, rule, scenario, Status::Skipped, skip)
         })
         .collect();
     let total = selected.len() + skipped.len();

@@ -114,7 +114,7 @@ pub struct ReferenceTarget {
 impl ReferenceTarget {
     /// What the reference target can do, known without starting it (for `podspec list`).
     pub fn declared_capabilities() -> BTreeSet<Capability> {
-        [Capability::NodeAccess, Capability::ApiServer, Capability::HostAccess].into_iter().collect()
+        [Capability::NodeAccess, Capability::StaticPods, Capability::ApiServer, Capability::HostAccess].into_iter().collect()
     }
 
     /// Starts a node of its own for this run.
@@ -273,7 +273,7 @@ impl Target for ReferenceTarget {
     }
 
     fn refused_fields(&self, pod: &Pod) -> Vec<crate::manifest::fields::RefusedField> {
-        crate::manifest::fields::refused(pod)
+        crate::manifest::fields::refused_on(pod, &self.kubelet.config().host_dirs())
     }
 
     fn check_image(&self, reference: &str) -> TargetResult<()> {
@@ -397,7 +397,7 @@ impl Target for ReferenceTarget {
         }
     }
 
-    async fn kubelet_log(&self) -> TargetResult<Vec<String>> {
+    async fn kubelet_log(&self, _mentioning: &str) -> TargetResult<Vec<String>> {
         Ok(self.kubelet.log_lines())
     }
 
