@@ -206,6 +206,20 @@ fn api_error(pod: &PodRef, e: ApiError) -> TargetError {
     TargetError::Api { code: e.code, reason: e.reason, message: e.message }
 }
 
+/// The pod with the scheduler's part done, and that change said when it was one: this node is
+/// the only one, so a pod that names no node is bound to it.
+fn scheduled(pod: &Pod) -> (Pod, Option<String>) {
+    let mut pod = pod.clone();
+    let spec = pod.spec.get_or_insert_with(Default::default);
+    if spec.node_name.is_some() {
+        return (pod, None);
+    }
+    spec.node_name = Some(NODE_NAME.into());
+    let name = pod.metadata.name.as_deref().unwrap_or_default();
+    let change = format!("pod {name}: spec.nodeName set to {NODE_NAME:?} (the scheduler's part: the target's node is the only one)");
+    (pod, Some(change))
+}
+
 fn pod_ref(pod: &Pod) -> PodRef {
     PodRef {
         namespace: pod.metadata.namespace.clone().unwrap_or_else(|| "default".into()),
@@ -235,6 +249,10 @@ impl Target for ReferenceTarget {
         crate::manifest::fields::refused(pod)
     }
 
+    fn manifest_changes(&self, pod: &Pod) -> Vec<String> {
+        scheduled(pod).1.into_iter().collect()
+    }
+
     fn check_image(&self, reference: &str) -> TargetResult<()> {
         self.node.host.check_image(reference).map_err(|message| TargetError::ImageUnavailable {
             target: self.name().into(),
@@ -245,9 +263,7 @@ impl Target for ReferenceTarget {
 
     async fn create_pod(&self, pod: &Pod) -> TargetResult<Pod> {
         let key = pod_ref(pod);
-        let mut pod = pod.clone();
-        // The scheduler's part: this node is the only one.
-        pod.spec.get_or_insert_with(Default::default).node_name.get_or_insert_with(|| NODE_NAME.into());
+        let (pod, _) = scheduled(pod);
         // What the node cannot run is refused up front (after the API's own checks).
         if !crate::api::is_mirror_pod(&pod) && PodStrategy.create_errors(&pod).is_empty() {
             self.kubelet.check_supported(&pod).map_err(|e| self.map_kubelet(&key, e))?;
