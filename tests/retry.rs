@@ -123,7 +123,9 @@ async fn checks(target: Arc<dyn Target>) -> Vec<String> {
     );
     let always = by_name(&record, "Fails on every attempt");
     check(
-        always.status == Status::Failed && always.attempts.len() == 2 && always.failure.as_ref().is_some_and(|f| f.message.contains("attempt 3 ")),
+        always.status == Status::Failed
+            && always.attempts.len() == 2
+            && always.failure.as_ref().is_some_and(|f| f.message.contains("attempt 3 ")),
         || format!("a scenario that fails on all 3 attempts is failed, with the 2 earlier ones: {always:?}"),
         &mut errors,
     );
