@@ -147,7 +147,13 @@ pub const FIELDS: &[FieldRule] = &[
     f("Volume", "gcePersistentDisk", ONLY_EMPTY_DIR),
     f("Volume", "gitRepo", ONLY_EMPTY_DIR),
     f("Volume", "glusterfs", ONLY_EMPTY_DIR),
-    f("Volume", "hostPath", Refused("only emptyDir volumes: the machine's own files are never handed to a pod")),
+    f(
+        "Volume",
+        "hostPath",
+        Implemented(
+            "only a directory inside the node's own static pod directory (podspec's state): the kube target's manifest writer mounts it, features/static-pods.feature through --target kube; any other path is refused up front, naming the field: the machine's own files are never handed to a pod",
+        ),
+    ),
     f("Volume", "image", ONLY_EMPTY_DIR),
     f("Volume", "iscsi", ONLY_EMPTY_DIR),
     f("Volume", "name", Implemented("features/storage.feature")),
@@ -186,7 +192,7 @@ pub const FIELDS: &[FieldRule] = &[
     f("SecurityContext", "privileged", Implemented("features/security-context.feature")),
     f("SecurityContext", "procMount", Implemented("features/security-context.feature")),
     f("SecurityContext", "readOnlyRootFilesystem", Implemented("features/security-context.feature")),
-    f("SecurityContext", "runAsGroup", CONFINE),
+    f("SecurityContext", "runAsGroup", Implemented("features/security-context.feature")),
     f("SecurityContext", "runAsNonRoot", Implemented("features/security-context.feature")),
     f("SecurityContext", "runAsUser", Implemented("features/security-context.feature")),
     f("SecurityContext", "seLinuxOptions", NO_LSM),
@@ -223,8 +229,15 @@ fn used(field: &str, v: &Value) -> bool {
     }
 }
 
-/// Every field of `pod` the reference runtime refuses, in manifest order.
+/// Every field of `pod` the reference runtime refuses, in manifest order, on a node with no
+/// directory to hand out (every hostPath is refused).
 pub fn refused(pod: &Pod) -> Vec<RefusedField> {
+    refused_on(pod, &[])
+}
+
+/// Every field of `pod` the reference runtime refuses, in manifest order, on a node whose own
+/// directories `host_dirs` a hostPath volume may reach (`host_path::resolve`).
+pub fn refused_on(pod: &Pod, host_dirs: &[std::path::PathBuf]) -> Vec<RefusedField> {
     let mut out = Vec::new();
     let Ok(v) = serde_json::to_value(pod) else { return out };
     let Some(spec) = v.get("spec") else { return out };
@@ -236,6 +249,15 @@ pub fn refused(pod: &Pod) -> Vec<RefusedField> {
     for (i, vol) in list(spec, "volumes") {
         let path = format!("spec.volumes[{i}]");
         walk("Volume", vol, &path, &mut out);
+        if let Some(h) = vol.get("hostPath") {
+            let refusal = match serde_json::from_value(h.clone()) {
+                Ok(source) => super::host_path::resolve(&source, host_dirs).err(),
+                Err(e) => Some(e.to_string()),
+            };
+            if let Some(why) = refusal {
+                out.push(RefusedField { path: format!("{path}.hostPath"), why });
+            }
+        }
         if let Some(e) = vol.get("emptyDir") {
             walk("EmptyDirVolumeSource", e, &format!("{path}.emptyDir"), &mut out);
             empty_dir_values(e, &format!("{path}.emptyDir"), &mut out);

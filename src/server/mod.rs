@@ -61,6 +61,7 @@ pub fn router(state: AppState) -> Router {
         .route("/api/v1/nodes", get(nodes::list))
         .route("/api/v1/nodes/{name}", get(nodes::get))
         .route("/api/v1/nodes/{name}/proxy/configz", get(nodes::configz))
+        .route("/api/v1/nodes/{name}/proxy/logs/", get(nodes::log_query))
         .route("/api/v1/pods", get(pods::list_all))
         .route(ns_pods, get(pods::list).post(pods::create).delete(pods::delete_collection))
         .route(&format!("{ns_pods}/{{name}}"), get(pods::get).put(pods::replace).patch(pods::patch).delete(pods::delete))

@@ -52,6 +52,15 @@ pub struct KubeletConfig {
     pub pod_pids_limit: Option<i64>,
 }
 
+impl KubeletConfig {
+    /// The node's own directories a hostPath volume may reach (`manifest::host_path`): the
+    /// static pod directory, so that a pod on the node can write its manifests, as a cluster's
+    /// privileged pods do. Nothing else of the machine.
+    pub fn host_dirs(&self) -> Vec<PathBuf> {
+        self.static_pod_dir.iter().cloned().collect()
+    }
+}
+
 #[derive(Debug, thiserror::Error)]
 pub enum KubeletError {
     #[error("pod has no metadata.uid")]
@@ -162,14 +171,14 @@ impl Kubelet {
     /// Whether this node can run the pod at all: what it cannot is refused up front, naming
     /// the field, rather than half-done.
     pub fn check_supported(&self, pod: &Pod) -> Result<(), KubeletError> {
-        unsupported(pod)
+        unsupported(pod, &self.config.host_dirs())
     }
 
     /// Admits a pod and starts its worker; the pod then goes from Pending to Running on its
     /// own. A pod the node's admission rejects gets a Failed status saying why.
     fn start_worker(self: &Arc<Self>, pod: Pod, is_static: bool) -> Result<(), KubeletError> {
         let uid = pod.metadata.uid.clone().ok_or(KubeletError::NoUid)?;
-        unsupported(&pod)?;
+        unsupported(&pod, &self.config.host_dirs())?;
         if let Some((reason, message)) = reject(&pod) {
             self.rejected.lock().unwrap().insert(uid);
             self.reject(&pod, reason, &message);
@@ -306,7 +315,7 @@ fn reject(pod: &Pod) -> Option<(&'static str, String)> {
 }
 
 /// What the reference node refuses to run, said plainly rather than half-done.
-fn unsupported(pod: &Pod) -> Result<(), KubeletError> {
+fn unsupported(pod: &Pod, host_dirs: &[PathBuf]) -> Result<(), KubeletError> {
     let key = worker::pod_key(pod);
     let unsupported = |what: String| Err(KubeletError::Unsupported { pod: key.clone(), what });
     let Some(spec) = &pod.spec else { return unsupported("a pod without spec".into()) };
@@ -326,9 +335,13 @@ fn unsupported(pod: &Pod) -> Result<(), KubeletError> {
             return unsupported(format!("procMount {} (container {:?}): only Default is supported", proc_mount.unwrap_or(""), c.name));
         }
     }
-    for v in spec.volumes.iter().flatten() {
-        if v.empty_dir.is_none() {
-            return unsupported(format!("volume {:?}: only emptyDir volumes are supported", v.name));
+    for (i, v) in spec.volumes.iter().flatten().enumerate() {
+        if let Some(source) = &v.host_path {
+            if let Err(why) = crate::manifest::host_path::resolve(source, host_dirs) {
+                return unsupported(format!("spec.volumes[{i}].hostPath (volume {:?}): {why}", v.name));
+            }
+        } else if v.empty_dir.is_none() {
+            return unsupported(format!("volume {:?}: only emptyDir volumes, and hostPath inside the node's own directories, are supported", v.name));
         }
     }
     Ok(())

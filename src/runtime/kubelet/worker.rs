@@ -333,6 +333,13 @@ impl PodWorker {
             fs::create_dir_all(&dir)?;
             let fs_group = spec.security_context.as_ref().and_then(|sc| sc.fs_group);
             for v in spec.volumes.iter().flatten() {
+                if let Some(source) = &v.host_path {
+                    // A node directory, checked at admission; DirectoryOrCreate makes it.
+                    if source.type_.as_deref() == Some("DirectoryOrCreate") {
+                        fs::create_dir_all(&source.path)?;
+                    }
+                    continue;
+                }
                 let dir = volume_dir(&self.kubelet.config.root_dir, &self.uid, &v.name);
                 fs::create_dir_all(&dir)?;
                 // emptyDir is world-writable (0777); with fsGroup it belongs to that group and
@@ -630,6 +637,18 @@ impl PodWorker {
         (!tail.is_empty()).then_some(tail)
     }
 
+    /// The node directory a volume mount binds: the volume's own directory under the pod's,
+    /// or, for a hostPath, the node directory it names (admission checked it is the node's own).
+    fn volume_source(&self, volume: &str) -> Result<PathBuf, String> {
+        let pod = self.pod();
+        let host_path = pod.spec.iter().flat_map(|s| s.volumes.iter().flatten()).find(|v| v.name == volume).and_then(|v| v.host_path.clone());
+        match host_path {
+            Some(source) => crate::manifest::host_path::resolve(&source, &self.kubelet.config.host_dirs())
+                .map_err(|why| format!("volume {volume:?}: hostPath {why}")),
+            None => Ok(volume_dir(&self.kubelet.config.root_dir, &self.uid, volume)),
+        }
+    }
+
     fn container_config(&self, c: &Container, attempt: u32) -> Result<ContainerConfig, String> {
         let mut mounts: Vec<Mount> = Vec::new();
         let mounts_hosts = c.volume_mounts.iter().flatten().any(|m| m.mount_path == "/etc/hosts");
@@ -637,7 +656,7 @@ impl PodWorker {
             mounts.push(Mount { source: self.pod_dir().join("etc-hosts"), destination: "/etc/hosts".into(), readonly: false, file: true });
         }
         for m in c.volume_mounts.iter().flatten() {
-            let source = volume_dir(&self.kubelet.config.root_dir, &self.uid, &m.name);
+            let source = self.volume_source(&m.name)?;
             let source = match &m.sub_path {
                 Some(sub) if !sub.is_empty() => {
                     // The kubelet makes a subPath that does not exist yet.
