@@ -226,6 +226,7 @@ fn checks(k: &Kubectl<'_>, minor: u32, dir: &Path) -> Vec<(&'static str, Outcome
         let o = k.run(&["patch", "pod", &web, "--type", "merge", "-p", r#"{"spec":{"restartPolicy":"Never"}}"#]);
         expect(!o.status.success() && text(&o).contains("pod updates may not change fields other than"), text(&o))
     });
+    results.extend(dry_runs_and_field_validation(k, &p, &web, dir));
     if minor >= 30 {
         record(
             &mut results,
@@ -396,6 +397,98 @@ fn checks(k: &Kubectl<'_>, minor: u32, dir: &Path) -> Vec<(&'static str, Outcome
     record(&mut results, "401 without the token", {
         let o = k.run(&["--token", "wrong", "get", "pods"]);
         expect(!o.status.success() && text(&o).contains("Unauthorized"), text(&o))
+    });
+    results
+}
+
+/// `--dry-run=server` (dryRun=All) on create, apply, patch and delete changes nothing;
+/// `--validate=strict|warn|ignore` (fieldValidation) on create and patch; a delete with
+/// `--cascade=foreground` (propagationPolicy). `web` is a running pod.
+fn dry_runs_and_field_validation(k: &Kubectl<'_>, p: &str, web: &str, dir: &Path) -> Results {
+    let mut results = Results::new();
+    let dry = format!("{p}-dry");
+    let file = dir.join(format!("{dry}.yaml"));
+    std::fs::write(&file, pod_manifest(&dry, "")).unwrap();
+    let f = file.to_str().unwrap();
+    let absent = |name: &str| {
+        let o = k.run(&["get", "pod", name]);
+        expect(!o.status.success() && text(&o).contains("not found"), format!("{name} exists: {}", text(&o)))
+    };
+    record(&mut results, "create --dry-run=server", {
+        ok(&k.run(&["create", "-f", f, "--dry-run=server", "-o", "json"]), "create").and_then(|o| {
+            let v: serde_json::Value = serde_json::from_str(&o).map_err(|e| format!("{e}: {o}"))?;
+            expect(v["metadata"]["name"] == dry.as_str() && v["spec"]["nodeName"] == "podspec-node", o)
+        }).and_then(|_| absent(&dry))
+    });
+    record(&mut results, "apply --dry-run=server", {
+        ok(&k.run(&["apply", "-f", f, "--dry-run=server"]), "apply")
+            .and_then(|o| expect(o.contains("(server dry run)"), o))
+            .and_then(|_| absent(&dry))
+    });
+    record(&mut results, "patch --dry-run=server", {
+        ok(&k.run(&["patch", "pod", web, "--type", "merge", "-p", r#"{"metadata":{"labels":{"dry":"yes"}}}"#, "--dry-run=server", "-o", "json"]), "patch")
+            .and_then(|o| expect(o.contains(r#""dry": "yes""#), o))
+            .and_then(|_| expect(labels_of(k, web)["metadata"]["labels"]["dry"].is_null(), "the dry-run patch was written".into()))
+    });
+    record(&mut results, "delete --dry-run=server", {
+        ok(&k.run(&["delete", "pod", web, "--dry-run=server"]), "delete")
+            .and_then(|o| expect(o.contains("(server dry run)"), o))
+            .and_then(|_| expect(labels_of(k, web)["metadata"]["deletionTimestamp"].is_null() && labels_of(k, web)["status"]["phase"] == "Running", "the dry-run delete was done".into()))
+    });
+    // An unknown field: kubectl's default (--validate=strict) makes the server refuse it, warn
+    // reports it, ignore drops it.
+    let unknown = format!("{p}-unknown");
+    let ufile = dir.join(format!("{unknown}.yaml"));
+    std::fs::write(&ufile, pod_manifest(&unknown, "  bogusField: 1\n")).unwrap();
+    let uf = ufile.to_str().unwrap();
+    record(&mut results, "create, unknown field (strict)", {
+        let o = k.run(&["create", "-f", uf]);
+        expect(!o.status.success() && text(&o).contains(r#"strict decoding error: unknown field "spec.bogusField""#), text(&o)).and_then(|_| absent(&unknown))
+    });
+    record(&mut results, "create --validate=warn", {
+        let o = k.run(&["create", "-f", uf, "--validate=warn"]);
+        expect(o.status.success() && String::from_utf8_lossy(&o.stderr).contains(r#"unknown field "spec.bogusField""#), text(&o))
+    });
+    let _ = k.run(&["delete", "pod", &unknown, "--grace-period=0", "--force"]);
+    let _ = k.run(&["wait", "--for=delete", &format!("pod/{unknown}"), "--timeout=30s"]);
+    record(&mut results, "create --validate=false", {
+        let o = k.run(&["create", "-f", uf, "--validate=false"]);
+        expect(o.status.success() && !text(&o).contains("unknown field"), text(&o))
+    });
+    let _ = k.run(&["delete", "pod", &unknown, "--grace-period=0", "--force"]);
+    // kubectl patch sends no fieldValidation: the server's default, Warn.
+    record(&mut results, "patch, unknown field (warn)", {
+        let o = k.run(&["patch", "pod", web, "--type", "merge", "-p", r#"{"spec":{"bogusField":1}}"#]);
+        expect(o.status.success() && String::from_utf8_lossy(&o.stderr).contains(r#"unknown field "spec.bogusField""#), text(&o))
+    });
+    // kubectl apply patches an existing pod with fieldValidation=Strict.
+    record(&mut results, "apply, unknown field (strict)", {
+        let file = dir.join(format!("{web}-bogus.yaml"));
+        std::fs::write(&file, pod_manifest(web, "  bogusField: 1\n")).unwrap();
+        let o = k.run(&["apply", "-f", file.to_str().unwrap()]);
+        expect(!o.status.success() && text(&o).contains(r#"strict decoding error: unknown field "spec.bogusField""#), text(&o))
+    });
+    // The status subresource: GET and a merge PATCH of a condition the kubelet does not own.
+    record(&mut results, "get/patch --subresource=status", {
+        ok(&k.run(&["get", "pod", web, "--subresource=status", "-o", "jsonpath={.status.phase}"]), "get status")
+            .and_then(|o| expect(o == "Running", o))
+            .and_then(|_| {
+                ok(&k.run(&["patch", "pod", web, "--subresource=status", "--type", "merge", "-p",
+                    r#"{"status":{"conditions":[{"type":"example.com/Checked","status":"True"}]}}"#]), "patch status")
+            })
+            .and_then(|_| {
+                let v = labels_of(k, web);
+                let has = v["status"]["conditions"].as_array().is_some_and(|c| c.iter().any(|c| c["type"] == "example.com/Checked"));
+                expect(has && v["status"]["phase"] == "Running", format!("{}", v["status"]))
+            })
+    });
+    record(&mut results, "delete --cascade=foreground", {
+        let fg = format!("{p}-fg");
+        let file = dir.join(format!("{fg}.yaml"));
+        std::fs::write(&file, pod_manifest(&fg, "")).unwrap();
+        ok(&k.run(&["create", "-f", file.to_str().unwrap()]), "create")
+            .and_then(|_| ok(&k.run(&["delete", "pod", &fg, "--cascade=foreground", "--wait=true"]), "delete"))
+            .and_then(|_| absent(&fg))
     });
     results
 }

@@ -178,6 +178,13 @@ impl PodStore {
     /// Creates a pod as the API server does: admits it, prepares and validates it through the
     /// strategy, and sets uid, resourceVersion, generation 1 and creationTimestamp.
     pub fn create(&self, pod: &Pod, requester: Requester<'_>) -> Result<Pod, ApiError> {
+        self.create_as(pod, requester, false)
+    }
+
+    /// A create, or with `dry_run` (`dryRun=All`) everything a create does but the write: the
+    /// pod is admitted, prepared and validated, and returned as it would be stored, without a
+    /// resourceVersion; the store and its watchers see nothing.
+    pub fn create_as(&self, pod: &Pod, requester: Requester<'_>, dry_run: bool) -> Result<Pod, ApiError> {
         let mut pod = pod.clone();
         pod.metadata.namespace.get_or_insert_with(|| "default".into());
         let name = pod.metadata.name.clone().unwrap_or_default();
@@ -199,6 +206,10 @@ impl PodStore {
             m.creation_timestamp = Some(now());
             m.deletion_timestamp = None;
             m.deletion_grace_period_seconds = None;
+            if dry_run {
+                m.resource_version = None;
+                return Ok(pod);
+            }
             Ok(st.commit(ChangeKind::Added, pod, None))
         })
     }
@@ -244,6 +255,12 @@ impl PodStore {
     /// BeforeUpdate does; then the strategy's update rules apply. A rejected update changes
     /// nothing.
     pub fn update(&self, namespace: &str, name: &str, pod: &Pod) -> Result<Pod, ApiError> {
+        self.update_as(namespace, name, pod, false)
+    }
+
+    /// An update, or with `dry_run` everything but the write: the pod as it would be stored
+    /// (with the stored resourceVersion), nothing changed.
+    pub fn update_as(&self, namespace: &str, name: &str, pod: &Pod, dry_run: bool) -> Result<Pod, ApiError> {
         // The API server's update and patch handlers (checkName): the object names the pod of
         // the URL.
         let object_name = pod.metadata.name.as_deref().unwrap_or("");
@@ -282,12 +299,15 @@ impl PodStore {
             // A pod whose deletion is complete but for its finalizers goes once the last one is
             // removed (the generic store's ShouldDeleteDuringUpdate).
             let finalized = new.metadata.finalizers.as_ref().is_none_or(|f| f.is_empty());
-            if old.metadata.deletion_grace_period_seconds == Some(0) && finalized {
+            if old.metadata.deletion_grace_period_seconds == Some(0) && finalized && !dry_run {
                 return Ok(st.commit(ChangeKind::Deleted, new, Some(old)));
             }
             new.metadata.resource_version = old.metadata.resource_version.clone();
             if serde_json::to_value(&new).ok() == serde_json::to_value(&old).ok() {
                 return Ok(old); // a no-op update writes nothing
+            }
+            if dry_run {
+                return Ok(new);
             }
             Ok(st.commit(ChangeKind::Modified, new, Some(old)))
         })
@@ -324,6 +344,12 @@ impl PodStore {
     /// then it stays, marked, until they are removed. The grace period can only shrink.
     /// Returns the pod when it is still there.
     pub fn delete(&self, namespace: &str, name: &str, options: &DeleteOptions) -> Result<Option<Pod>, ApiError> {
+        self.delete_as(namespace, name, options, false)
+    }
+
+    /// A delete, or with `dry_run` everything but the write: preconditions and grace are
+    /// checked, and the pod is returned as the delete would leave it (`None`: gone).
+    pub fn delete_as(&self, namespace: &str, name: &str, options: &DeleteOptions, dry_run: bool) -> Result<Option<Pod>, ApiError> {
         self.write(|st| {
             let k = (namespace.to_string(), name.to_string());
             let pod = st.pods.get(&k).cloned().ok_or_else(|| ApiError::not_found(name))?;
@@ -341,7 +367,9 @@ impl PodStore {
             let grace = self.strategy.check_graceful_delete(&pod, options.grace_period_seconds);
             let finalized = pod.metadata.finalizers.as_ref().is_none_or(|f| f.is_empty());
             if grace == 0 && finalized {
-                st.commit(ChangeKind::Deleted, pod.clone(), Some(pod));
+                if !dry_run {
+                    st.commit(ChangeKind::Deleted, pod.clone(), Some(pod));
+                }
                 return Ok(None);
             }
             let grace = pod.metadata.deletion_grace_period_seconds.map_or(grace, |g| g.min(grace));
@@ -351,6 +379,9 @@ impl PodStore {
             let mut marked = pod.clone();
             marked.metadata.deletion_timestamp.get_or_insert_with(now);
             marked.metadata.deletion_grace_period_seconds = Some(grace);
+            if dry_run {
+                return Ok(Some(marked));
+            }
             Ok(Some(st.commit(ChangeKind::Modified, marked, Some(pod))))
         })
     }
@@ -453,6 +484,29 @@ mod tests {
         let stored = s.get("ns", "web").unwrap();
         assert_eq!(stored.spec.unwrap().restart_policy.as_deref(), Some("Always"));
         assert_eq!(stored.metadata.generation, Some(2));
+    }
+
+    #[test]
+    fn a_dry_run_checks_everything_and_writes_nothing() {
+        let s = PodStore::new("t");
+        let p = s.create_as(&pod("web"), Requester::User, true).unwrap();
+        assert!(p.metadata.uid.is_some() && p.metadata.resource_version.is_none());
+        assert_eq!((s.resource_version(), s.list().len()), (0, 0));
+        assert_eq!(s.create_as(&pod("Bad_Name"), Requester::User, true).unwrap_err().code, 422);
+        let created = s.create_as_user(&pod("web")).unwrap();
+        assert_eq!(s.create_as(&pod("web"), Requester::User, true).unwrap_err().reason, "AlreadyExists");
+        let mut changed = created.clone();
+        changed.metadata.labels = Some([("a".to_string(), "b".to_string())].into());
+        let would = s.update_as("ns", "web", &changed, true).unwrap();
+        assert_eq!(would.metadata.labels, changed.metadata.labels);
+        let mut forbidden = created.clone();
+        forbidden.spec.as_mut().unwrap().restart_policy = Some("Never".into());
+        assert_eq!(s.update_as("ns", "web", &forbidden, true).unwrap_err().code, 422);
+        let marked = s.delete_as("ns", "web", &DeleteOptions::grace(30), true).unwrap().unwrap();
+        assert!(marked.metadata.deletion_timestamp.is_some());
+        assert_eq!(s.delete_as("ns", "web", &DeleteOptions::grace(0), true).unwrap(), None);
+        assert_eq!(s.get("ns", "web").unwrap(), created);
+        assert_eq!(s.resource_version(), 1);
     }
 
     #[test]

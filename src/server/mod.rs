@@ -65,7 +65,10 @@ pub fn router(state: AppState) -> Router {
         .route("/api/v1/pods", get(pods::list_all))
         .route(ns_pods, get(pods::list).post(pods::create).delete(pods::delete_collection))
         .route(&format!("{ns_pods}/{{name}}"), get(pods::get).put(pods::replace).patch(pods::patch).delete(pods::delete))
-        .route(&format!("{ns_pods}/{{name}}/status"), get(pod_subresources::get_status).put(pod_subresources::put_status))
+        .route(
+            &format!("{ns_pods}/{{name}}/status"),
+            get(pod_subresources::get_status).put(pod_subresources::put_status).patch(pod_subresources::patch_status),
+        )
         .route(&format!("{ns_pods}/{{name}}/log"), get(pod_subresources::log))
         .route(&format!("{ns_pods}/{{name}}/exec"), get(pod_subresources::exec).post(pod_subresources::exec))
         .route("/api/v1/events", get(events::list_all))

@@ -1,4 +1,4 @@
-//! Pod subresources: `status` (GET, PUT), `log` and `exec`, the last two proxied to the node's
+//! Pod subresources: `status` (GET, PUT, PATCH), `log` and `exec`, the last two proxied to the node's
 //! kubelet as kube-apiserver proxies them. exec speaks the WebSocket channel protocols
 //! `v5.channel.k8s.io` and `v4.channel.k8s.io` (staging/src/k8s.io/apimachinery/pkg/util/
 //! remotecommand; kubelet's cri streaming server): stdin on channel 0 (v5 closes it with a
@@ -99,14 +99,47 @@ pub async fn put_status(
     let pod: Pod = serde_json::from_slice(&body)
         .map_err(|e| Failure::bad_request(format!("Pod in version \"v1\" cannot be handled as a Pod: {e}")))?;
     let current = stored(&state, &namespace, &name)?;
-    if let Some(rv) = &pod.metadata.resource_version {
+    write_status(&state, &current, pod)
+}
+
+/// A status patch (merge, JSON or strategic merge, as for the pod itself), applied to the
+/// stored pod; then written as a status PUT is.
+pub async fn patch_status(
+    State(state): State<AppState>,
+    Path((namespace, name)): Path<(String, String)>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Result<Response, Failure> {
+    let content_type = headers.get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok()).unwrap_or("");
+    let kind = super::patch::PatchType::from_content_type(content_type)?;
+    let current = stored(&state, &namespace, &name)?;
+    let mut value = serde_json::to_value(&current).unwrap_or_default();
+    super::patch::apply(kind, &mut value, &body)?;
+    let patched: Pod =
+        serde_json::from_value(value).map_err(|e| Failure::new(422, "Invalid", format!("the patch does not make a Pod: {e}")))?;
+    write_status(&state, &current, patched)
+}
+
+/// The status strategy's write: the spec stays as stored (PodStatusStrategy.PrepareForUpdate);
+/// a resourceVersion given must be the stored one. Labels and annotations, which the API
+/// server would take from a status write too, are refused here rather than dropped: serve's
+/// status writes carry the status only.
+fn write_status(state: &AppState, current: &Pod, new: Pod) -> Result<Response, Failure> {
+    let name = current.metadata.name.clone().unwrap_or_default();
+    let namespace = current.metadata.namespace.clone().unwrap_or_default();
+    if let Some(rv) = &new.metadata.resource_version {
         if current.metadata.resource_version.as_ref() != Some(rv) {
             return Err(Failure::from_api(crate::api::ApiError::conflict(&name), &name));
         }
     }
+    if new.metadata.labels != current.metadata.labels || new.metadata.annotations != current.metadata.annotations {
+        return Err(Failure::bad_request(
+            "podspec serve's status subresource writes the status only: change labels and annotations through the pod",
+        ));
+    }
     let uid = current.metadata.uid.clone().unwrap_or_default();
-    state.node.api().set_status(&namespace, &name, &uid, pod.status.unwrap_or_default()).map_err(|e| Failure::from_api(e, &name))?;
-    Ok(json_response(StatusCode::OK, &stored(&state, &namespace, &name)?))
+    state.node.api().set_status(&namespace, &name, &uid, new.status.unwrap_or_default()).map_err(|e| Failure::from_api(e, &name))?;
+    Ok(json_response(StatusCode::OK, &stored(state, &namespace, &name)?))
 }
 
 /// PodLogOptions from a log request, checked as the API server checks them before it asks

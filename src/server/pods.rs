@@ -35,6 +35,8 @@ pub struct WriteQuery {
     pub dry_run: Option<String>,
     pub field_validation: Option<String>,
     pub grace_period_seconds: Option<i64>,
+    pub propagation_policy: Option<String>,
+    pub orphan_dependents: Option<bool>,
     pub label_selector: Option<String>,
     pub field_selector: Option<String>,
 }
@@ -47,18 +49,57 @@ fn json_response(code: StatusCode, value: &impl serde::Serialize) -> Response {
     (code, [(header::CONTENT_TYPE, "application/json")], serde_json::to_string(value).unwrap_or_default()).into_response()
 }
 
-/// Refuses a dry run: the store has no dry-run path yet, and pretending would write.
-fn refuse_dry_run(q: &WriteQuery) -> Result<(), Failure> {
-    match q.dry_run.as_deref() {
-        None | Some("") => Ok(()),
-        Some("All") => Err(Failure::bad_request("dryRun=All is not supported by podspec serve yet")),
-        Some(other) => Err(Failure::bad_request(format!("unsupported dry run value {other:?}: only \"All\" exists"))),
+/// An options object's 422, as the API server answers a request whose options do not validate
+/// (`CreateOptions.meta.k8s.io "" is invalid: ...`): `errors` are (field, text after it).
+pub fn options_invalid(kind: &str, errors: &[(&str, String)]) -> Failure {
+    let texts: Vec<String> = errors.iter().map(|(f, t)| format!("{f}: {t}")).collect();
+    let listed = if texts.len() == 1 { texts[0].clone() } else { format!("[{}]", texts.join(", ")) };
+    let causes: Vec<Value> = errors.iter().map(|(f, t)| json!({"reason": "FieldValueNotSupported", "message": t, "field": f})).collect();
+    Failure::new(422, "Invalid", format!("{kind}.meta.k8s.io \"\" is invalid: {listed}"))
+        .with_details(json!({"group": "meta.k8s.io", "kind": kind, "causes": causes}))
+}
+
+/// How a write treats unknown fields (`fieldValidation`; the API server's default is Warn).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum FieldValidation {
+    Ignore,
+    Warn,
+    Strict,
+}
+
+/// A write's `dryRun` and `fieldValidation`, checked as ValidateCreateOptions (and its Update and
+/// Patch twins) checks them: `dryRun` may only be `All`.
+fn write_options(q: &WriteQuery, kind: &str) -> Result<(bool, FieldValidation), Failure> {
+    let mut errors = Vec::new();
+    let dry_run = match q.dry_run.as_deref() {
+        None | Some("") => false,
+        Some("All") => true,
+        Some(other) => {
+            errors.push(("dryRun", format!("Unsupported value: []string{{{other:?}}}: supported values: \"All\"")));
+            false
+        }
+    };
+    let validation = match q.field_validation.as_deref() {
+        None | Some("") | Some("Warn") => FieldValidation::Warn,
+        Some("Ignore") => FieldValidation::Ignore,
+        Some("Strict") => FieldValidation::Strict,
+        Some(other) => {
+            errors.push((
+                "fieldValidation",
+                format!("Unsupported value: {other:?}: supported values: \"\", \"Ignore\", \"Strict\", \"Warn\""),
+            ));
+            FieldValidation::Warn
+        }
+    };
+    if !errors.is_empty() {
+        return Err(options_invalid(kind, &errors));
     }
+    Ok((dry_run, validation))
 }
 
 /// Decodes a pod body, with fieldValidation's handling of unknown fields (Strict: 400; Warn:
 /// a Warning header; Ignore: dropped).
-fn decode_pod(headers: &HeaderMap, body: &[u8], q: &WriteQuery) -> Result<(Pod, Vec<String>), Failure> {
+fn decode_pod(headers: &HeaderMap, body: &[u8], validation: FieldValidation) -> Result<(Pod, Vec<String>), Failure> {
     let content_type = headers.get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok()).unwrap_or("application/json");
     let value: Value = if content_type.starts_with("application/json") {
         serde_json::from_slice(body).map_err(|e| Failure::bad_request(format!("Pod in version \"v1\" cannot be handled as a Pod: {e}")))?
@@ -73,16 +114,16 @@ fn decode_pod(headers: &HeaderMap, body: &[u8], q: &WriteQuery) -> Result<(Pod, 
     let unknown = crate::manifest::unknown_fields_of(&value, &typed);
     let mut warnings = Vec::new();
     if !unknown.is_empty() {
-        match q.field_validation.as_deref() {
-            Some("Strict") => {
+        match validation {
+            FieldValidation::Strict => {
                 let list: Vec<String> = unknown.iter().map(|f| format!("unknown field {f:?}")).collect();
                 return Err(Failure::bad_request(format!(
                     "Pod in version \"v1\" cannot be handled as a Pod: strict decoding error: {}",
                     list.join(", ")
                 )));
             }
-            Some("Ignore") => {}
-            _ => warnings = unknown.iter().map(|f| format!("unknown field {f:?}")).collect(),
+            FieldValidation::Ignore => {}
+            FieldValidation::Warn => warnings = unknown.iter().map(|f| format!("unknown field {f:?}")).collect(),
         }
     }
     Ok((pod, warnings))
@@ -104,8 +145,8 @@ pub async fn create(
     headers: HeaderMap,
     body: Bytes,
 ) -> Result<Response, Failure> {
-    refuse_dry_run(&q)?;
-    let (mut pod, warnings) = decode_pod(&headers, &body, &q)?;
+    let (dry_run, validation) = write_options(&q, "CreateOptions")?;
+    let (mut pod, warnings) = decode_pod(&headers, &body, validation)?;
     match pod.metadata.namespace.as_deref() {
         Some(ns) if ns != namespace => {
             return Err(Failure::bad_request("the namespace of the provided object does not match the namespace sent on the request"))
@@ -119,7 +160,7 @@ pub async fn create(
     }
     let name = pod.metadata.name.clone().unwrap_or_default();
     // The scheduler's part is the node's (its only node).
-    let created = state.node.create_in_api(&pod, Requester::User).map_err(|e| Failure::from_api(e, &name))?;
+    let created = state.node.create_in_api_as(&pod, Requester::User, dry_run).map_err(|e| Failure::from_api(e, &name))?;
     Ok(with_warnings(json_response(StatusCode::CREATED, &created), &warnings))
 }
 
@@ -203,8 +244,8 @@ pub async fn replace(
     headers: HeaderMap,
     body: Bytes,
 ) -> Result<Response, Failure> {
-    refuse_dry_run(&q)?;
-    let (mut pod, warnings) = decode_pod(&headers, &body, &q)?;
+    let (dry_run, validation) = write_options(&q, "UpdateOptions")?;
+    let (mut pod, warnings) = decode_pod(&headers, &body, validation)?;
     if pod.metadata.name.as_deref() != Some(name.as_str()) {
         return Err(Failure::bad_request(format!(
             "the name of the object ({}) does not match the name on the URL ({name})",
@@ -212,7 +253,7 @@ pub async fn replace(
         )));
     }
     pod.metadata.namespace = Some(namespace.clone());
-    let updated = state.node.api().update(&namespace, &name, &pod).map_err(|e| Failure::from_api(e, &name))?;
+    let updated = state.node.api().update_as(&namespace, &name, &pod, dry_run).map_err(|e| Failure::from_api(e, &name))?;
     Ok(with_warnings(json_response(StatusCode::OK, &updated), &warnings))
 }
 
@@ -223,7 +264,7 @@ pub async fn patch(
     headers: HeaderMap,
     body: Bytes,
 ) -> Result<Response, Failure> {
-    refuse_dry_run(&q)?;
+    let (dry_run, validation) = write_options(&q, "PatchOptions")?;
     let content_type = headers.get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok()).unwrap_or("");
     let kind = PatchType::from_content_type(content_type)?;
     let api = state.node.api();
@@ -234,15 +275,36 @@ pub async fn patch(
         let mut value = serde_json::to_value(&current).unwrap_or_default();
         patch::apply(kind, &mut value, &body)?;
         let patched: Pod =
-            serde_json::from_value(value).map_err(|e| Failure::new(422, "Invalid", format!("the patch does not make a Pod: {e}")))?;
+            serde_json::from_value(value.clone()).map_err(|e| Failure::new(422, "Invalid", format!("the patch does not make a Pod: {e}")))?;
+        let warnings = patched_unknown_fields(&value, &patched, validation)?;
         let pinned = patched.metadata.resource_version != current.metadata.resource_version;
-        match api.update(&namespace, &name, &patched) {
-            Ok(p) => return Ok(json_response(StatusCode::OK, &p)),
+        match api.update_as(&namespace, &name, &patched, dry_run) {
+            Ok(p) => return Ok(with_warnings(json_response(StatusCode::OK, &p), &warnings)),
             Err(e) if e.reason == "Conflict" && !pinned && !e.message.contains("Precondition") => continue,
             Err(e) => return Err(Failure::from_api(e, &name)),
         }
     }
     Err(Failure::from_api(crate::api::ApiError::conflict(&name), &name))
+}
+
+/// The fields a patch added that a Pod does not have, as the API server's patcher treats them
+/// (staging/src/k8s.io/apiserver/pkg/endpoints/handlers/patch.go): Strict refuses the patch
+/// (422, `patch: Invalid value: "<the patched object>": strict decoding error: unknown field
+/// "spec.x"`; for a strategic merge patch the API server shows the patch as a Go map there,
+/// serve shows the patched object for every patch type), Warn returns them as warnings, Ignore
+/// drops them.
+fn patched_unknown_fields(value: &Value, patched: &Pod, validation: FieldValidation) -> Result<Vec<String>, Failure> {
+    if validation == FieldValidation::Ignore {
+        return Ok(Vec::new());
+    }
+    let typed = serde_json::to_value(patched).unwrap_or_default();
+    let unknown: Vec<String> = crate::manifest::unknown_fields_of(value, &typed).iter().map(|f| format!("unknown field {f:?}")).collect();
+    if unknown.is_empty() || validation == FieldValidation::Warn {
+        return Ok(unknown);
+    }
+    let text = format!("Invalid value: {:?}: strict decoding error: {}", value.to_string(), unknown.join(", "));
+    Err(Failure::new(422, "Invalid", format!(" \"\" is invalid: patch: {text}"))
+        .with_details(json!({"causes": [{"reason": "FieldValueInvalid", "message": text, "field": "patch"}]})))
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -251,6 +313,8 @@ struct DeleteBody {
     grace_period_seconds: Option<i64>,
     preconditions: Option<Preconditions>,
     dry_run: Option<Vec<String>>,
+    propagation_policy: Option<String>,
+    orphan_dependents: Option<bool>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -260,21 +324,43 @@ struct Preconditions {
     resource_version: Option<String>,
 }
 
-fn delete_options(q: &WriteQuery, body: &[u8]) -> Result<DeleteOptions, Failure> {
+/// DeleteOptions from the query and the body, checked as ValidateDeleteOptions checks them.
+/// `propagationPolicy` (and the older `orphanDependents`) decide what becomes of the objects a
+/// pod owns: in serve's API no object is owned by a pod, so every valid policy deletes the pod
+/// alike (a Foreground delete would wait for dependents there are none of).
+fn delete_options(q: &WriteQuery, body: &[u8]) -> Result<(DeleteOptions, bool), Failure> {
     let b: DeleteBody = if body.is_empty() {
         DeleteBody::default()
     } else {
         serde_json::from_slice(body).map_err(|e| Failure::bad_request(format!("invalid DeleteOptions: {e}")))?
     };
-    if b.dry_run.is_some_and(|d| !d.is_empty()) {
-        return Err(Failure::bad_request("dryRun=All is not supported by podspec serve yet"));
+    let mut dry = b.dry_run.unwrap_or_default();
+    dry.extend(q.dry_run.iter().filter(|d| !d.is_empty()).cloned());
+    let mut errors = Vec::new();
+    if dry.iter().any(|d| d != "All") {
+        let list: Vec<String> = dry.iter().map(|d| format!("{d:?}")).collect();
+        errors.push(("dryRun", format!("Unsupported value: []string{{{}}}: supported values: \"All\"", list.join(", "))));
+    }
+    let policy = q.propagation_policy.clone().or(b.propagation_policy);
+    let orphan = q.orphan_dependents.or(b.orphan_dependents);
+    if let Some(p) = &policy {
+        if !["Foreground", "Background", "Orphan"].contains(&p.as_str()) {
+            errors.push((
+                "propagationPolicy",
+                format!("Unsupported value: {p:?}: supported values: \"Foreground\", \"Background\", \"Orphan\", \"nil\""),
+            ));
+        }
+        if orphan.is_some() {
+            errors.push(("propagationPolicy", format!("Invalid value: {p:?}: orphanDependents and deletionPropagation cannot be both set")));
+        }
+    }
+    let grace = q.grace_period_seconds.or(b.grace_period_seconds);
+    if !errors.is_empty() {
+        return Err(options_invalid("DeleteOptions", &errors));
     }
     let pre = b.preconditions.unwrap_or_default();
-    Ok(DeleteOptions {
-        grace_period_seconds: q.grace_period_seconds.or(b.grace_period_seconds),
-        uid: pre.uid,
-        resource_version: pre.resource_version,
-    })
+    let options = DeleteOptions { grace_period_seconds: grace, uid: pre.uid, resource_version: pre.resource_version };
+    Ok((options, !dry.is_empty()))
 }
 
 pub async fn delete(
@@ -283,28 +369,28 @@ pub async fn delete(
     Query(q): Query<WriteQuery>,
     body: Bytes,
 ) -> Result<Response, Failure> {
-    refuse_dry_run(&q)?;
-    let options = delete_options(&q, &body)?;
+    let (options, dry_run) = delete_options(&q, &body)?;
     let api = state.node.api();
     let before = api.get(&namespace, &name).map_err(|e| Failure::from_api(e, &name))?;
-    let after = api.delete(&namespace, &name, &options).map_err(|e| Failure::from_api(e, &name))?;
+    let after = api.delete_as(&namespace, &name, &options, dry_run).map_err(|e| Failure::from_api(e, &name))?;
     Ok(json_response(StatusCode::OK, &after.unwrap_or(before)))
 }
 
+/// DELETE on the collection: every pod of the namespace the selectors pick, deleted with the
+/// request's options (preconditions included, as the API server passes them to each).
 pub async fn delete_collection(
     State(state): State<AppState>,
     Path(namespace): Path<String>,
     Query(q): Query<WriteQuery>,
     body: Bytes,
 ) -> Result<Response, Failure> {
-    refuse_dry_run(&q)?;
-    let options = delete_options(&q, &body)?;
+    let (options, dry_run) = delete_options(&q, &body)?;
     let selector = PodSelector::parse(q.label_selector.as_deref(), q.field_selector.as_deref()).map_err(Failure::bad_request)?;
     let api = state.node.api();
     let mut deleted = Vec::new();
     for pod in api.list().into_iter().filter(|p| p.metadata.namespace.as_deref() == Some(namespace.as_str()) && selector.matches(p)) {
         let name = pod.metadata.name.clone().unwrap_or_default();
-        match api.delete(&namespace, &name, &options) {
+        match api.delete_as(&namespace, &name, &options, dry_run) {
             Ok(after) => deleted.push(after.unwrap_or(pod)),
             Err(e) if e.code == 404 => {}
             Err(e) => return Err(Failure::from_api(e, &name)),
@@ -312,4 +398,54 @@ pub async fn delete_collection(
     }
     let list = json!({"kind": "PodList", "apiVersion": "v1", "metadata": {"resourceVersion": api.resource_version().to_string()}, "items": deleted});
     Ok(json_response(StatusCode::OK, &list))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn write(dry: Option<&str>, validation: Option<&str>) -> WriteQuery {
+        WriteQuery { dry_run: dry.map(Into::into), field_validation: validation.map(Into::into), ..Default::default() }
+    }
+
+    #[test]
+    fn dry_run_and_field_validation_are_read_and_checked_as_the_api_server_does() {
+        assert_eq!(write_options(&write(None, None), "CreateOptions").unwrap(), (false, FieldValidation::Warn));
+        assert_eq!(write_options(&write(Some("All"), Some("Strict")), "CreateOptions").unwrap(), (true, FieldValidation::Strict));
+        assert_eq!(write_options(&write(None, Some("Ignore")), "PatchOptions").unwrap(), (false, FieldValidation::Ignore));
+        let e = write_options(&write(Some("Some"), Some("Loud")), "UpdateOptions").unwrap_err();
+        assert_eq!((e.code, e.reason.as_str()), (422, "Invalid"));
+        assert_eq!(
+            e.message,
+            "UpdateOptions.meta.k8s.io \"\" is invalid: [dryRun: Unsupported value: []string{\"Some\"}: supported values: \"All\", fieldValidation: Unsupported value: \"Loud\": supported values: \"\", \"Ignore\", \"Strict\", \"Warn\"]"
+        );
+    }
+
+    #[test]
+    fn delete_options_take_the_query_and_the_body() {
+        let q = WriteQuery { grace_period_seconds: Some(0), ..Default::default() };
+        let body = br#"{"kind":"DeleteOptions","apiVersion":"v1","propagationPolicy":"Foreground","dryRun":["All"],"preconditions":{"uid":"u1"}}"#;
+        let (o, dry) = delete_options(&q, body).unwrap();
+        assert!(dry);
+        assert_eq!((o.grace_period_seconds, o.uid.as_deref()), (Some(0), Some("u1")));
+        let e = delete_options(&WriteQuery { propagation_policy: Some("Sideways".into()), ..Default::default() }, b"").unwrap_err();
+        assert_eq!(
+            e.message,
+            "DeleteOptions.meta.k8s.io \"\" is invalid: propagationPolicy: Unsupported value: \"Sideways\": supported values: \"Foreground\", \"Background\", \"Orphan\", \"nil\""
+        );
+        let e = delete_options(&WriteQuery::default(), br#"{"propagationPolicy":"Orphan","orphanDependents":true}"#).unwrap_err();
+        assert!(e.message.ends_with("propagationPolicy: Invalid value: \"Orphan\": orphanDependents and deletionPropagation cannot be both set"), "{}", e.message);
+    }
+
+    #[test]
+    fn a_patch_that_adds_an_unknown_field_is_refused_warned_or_dropped() {
+        let value = json!({"apiVersion": "v1", "kind": "Pod", "metadata": {"name": "p"}, "spec": {"containers": [], "bogus": 1}});
+        let pod: Pod = serde_json::from_value(value.clone()).unwrap();
+        assert!(patched_unknown_fields(&value, &pod, FieldValidation::Ignore).unwrap().is_empty());
+        assert_eq!(patched_unknown_fields(&value, &pod, FieldValidation::Warn).unwrap(), vec!["unknown field \"spec.bogus\"".to_string()]);
+        let e = patched_unknown_fields(&value, &pod, FieldValidation::Strict).unwrap_err();
+        assert_eq!(e.code, 422);
+        assert!(e.message.starts_with(" \"\" is invalid: patch: Invalid value: \"{"), "{}", e.message);
+        assert!(e.message.ends_with(": strict decoding error: unknown field \"spec.bogus\""), "{}", e.message);
+    }
 }

@@ -174,14 +174,20 @@ impl ReferenceTarget {
     /// bound to this one (the only one), and a `Scheduled` event says so, as kube-scheduler's
     /// ("Successfully assigned <namespace>/<name> to <node>").
     pub fn create_in_api(&self, pod: &Pod, requester: Requester<'_>) -> Result<Pod, ApiError> {
+        self.create_in_api_as(pod, requester, false)
+    }
+
+    /// `create_in_api`, or with `dry_run` (`dryRun=All`) the pod as the create would store it,
+    /// bound, with nothing written and no Scheduled event.
+    pub fn create_in_api_as(&self, pod: &Pod, requester: Requester<'_>, dry_run: bool) -> Result<Pod, ApiError> {
         let mut pod = pod.clone();
         let spec = pod.spec.get_or_insert_with(Default::default);
         let scheduled = spec.node_name.as_deref().unwrap_or("").is_empty();
         if scheduled {
             spec.node_name = Some(NODE_NAME.into());
         }
-        let created = self.api.create(&pod, requester)?;
-        if scheduled {
+        let created = self.api.create_as(&pod, requester, dry_run)?;
+        if scheduled && !dry_run {
             let m = &created.metadata;
             let message = format!(
                 "Successfully assigned {}/{} to {NODE_NAME}",

@@ -245,3 +245,40 @@ fn phase(init: &[(Kind, K8sStatus)], statuses: &[K8sStatus], policy: &str, sandb
     }
     "Pending"
 }
+
+/// The condition types the kubelet owns (pkg/kubelet/types PodConditionsByKubelet, with
+/// PodReadyToStartContainers): every other condition in the stored status was written by
+/// someone else (a controller, a readiness gate's owner, `kubectl patch --subresource=status`)
+/// and the status manager keeps it when it writes its own (mergePodStatus).
+const KUBELET_CONDITIONS: &[&str] = &["PodScheduled", "Ready", "Initialized", "ContainersReady", "PodReadyToStartContainers"];
+
+/// `mine` with the conditions of `stored` that are not the kubelet's appended, as the status
+/// manager merges them.
+pub(super) fn keep_others_conditions(mine: &mut PodStatus, stored: Option<&PodStatus>) {
+    let others = stored
+        .and_then(|s| s.conditions.as_ref())
+        .into_iter()
+        .flatten()
+        .filter(|c| !KUBELET_CONDITIONS.contains(&c.type_.as_str()))
+        .cloned();
+    mine.conditions.get_or_insert_with(Vec::new).extend(others);
+}
+
+#[cfg(test)]
+mod merge_tests {
+    use super::*;
+    use k8s_openapi::api::core::v1::PodCondition;
+
+    fn cond(t: &str) -> PodCondition {
+        PodCondition { type_: t.into(), status: "True".into(), ..Default::default() }
+    }
+
+    #[test]
+    fn conditions_someone_else_wrote_are_kept_and_the_kubelets_own_are_its_own() {
+        let mut mine = PodStatus { conditions: Some(vec![cond("Ready")]), ..Default::default() };
+        let stored = PodStatus { conditions: Some(vec![cond("Ready"), cond("example.com/Checked"), cond("PodScheduled")]), ..Default::default() };
+        keep_others_conditions(&mut mine, Some(&stored));
+        let types: Vec<&str> = mine.conditions.iter().flatten().map(|c| c.type_.as_str()).collect();
+        assert_eq!(types, ["Ready", "example.com/Checked"]);
+    }
+}

@@ -300,10 +300,12 @@ impl PodWorker {
 
     /// Writes the pod's status through the API (a static pod's goes to its mirror pod).
     async fn publish_status(&self) {
-        let status = super::status::pod_status(self).await;
+        let mut status = super::status::pod_status(self).await;
         let pod = self.pod();
         let (ns, name) = (pod.metadata.namespace.clone().unwrap_or_default(), pod.metadata.name.clone().unwrap_or_default());
         let api = &self.kubelet.api;
+        let stored = api.get(&ns, &name).ok();
+        super::status::keep_others_conditions(&mut status, stored.as_ref().and_then(|p| p.status.as_ref()));
         let uid = if self.is_static {
             match api.get(&ns, &name) {
                 Ok(m) if super::static_pods::is_mirror_of(&m, &self.uid) => m.metadata.uid.unwrap_or_default(),
