@@ -288,3 +288,73 @@ mod tests {
         assert_eq!(t.p95(), Duration::from_millis(95));
     }
 }
+
+/// Pod start, exec and delete through a Kubernetes API over HTTP (serve's): a create, then a
+/// watch of that pod (from the create's resourceVersion) until both containers run; an exec
+/// over the WebSocket protocol; a delete with grace 0, then the watch until the pod is gone.
+/// What a client of the API waits for, beside the same work done in process.
+pub async fn run_over_api(name: &str, client: kube::Client, pods: usize) -> Result<BenchReport, TargetError> {
+    use futures::{StreamExt as _, TryStreamExt as _};
+    use kube::api::{Api, AttachParams, DeleteParams, PostParams, WatchEvent, WatchParams};
+    let failed = |what: String| move |e: kube::Error| TargetError::Other(format!("{what}: {e}"));
+    let api: Api<Pod> = Api::namespaced(client, "default");
+    let mut start = Timing { name: "pod start", samples: Vec::with_capacity(pods) };
+    let mut exec = Timing { name: "exec", samples: Vec::with_capacity(pods) };
+    let mut delete = Timing { name: "delete", samples: Vec::with_capacity(pods) };
+    let running = |pod: &Pod| {
+        pod.status.as_ref().and_then(|s| s.container_statuses.as_ref()).is_some_and(|cs| {
+            cs.len() == 2 && cs.iter().all(|c| c.state.as_ref().is_some_and(|s| s.running.is_some()))
+        })
+    };
+    for i in 0..pods {
+        let pod = bench_pod("default", i);
+        let pod_name = format!("bench-{i}");
+        let t = Instant::now();
+        let created = api.create(&PostParams::default(), &pod).await.map_err(failed(format!("create {pod_name}")))?;
+        let rv = created.metadata.resource_version.clone().unwrap_or_default();
+        let params = WatchParams::default().fields(&format!("metadata.name={pod_name}")).timeout(60);
+        let mut events = api.watch(&params, &rv).await.map_err(failed(format!("watch {pod_name}")))?.boxed();
+        let mut up = running(&created);
+        while !up {
+            match events.try_next().await.map_err(failed(format!("watch {pod_name}")))? {
+                Some(WatchEvent::Added(p) | WatchEvent::Modified(p)) => up = running(&p),
+                Some(WatchEvent::Error(e)) => return Err(TargetError::Other(format!("watch {pod_name}: {e}"))),
+                Some(_) => {}
+                None => return Err(TargetError::Timeout { operation: format!("start pod {pod_name}"), after: Duration::from_secs(60) }),
+            }
+        }
+        start.samples.push(t.elapsed());
+        let t = Instant::now();
+        let ran = async {
+            let mut attached = api
+                .exec(&pod_name, ["true"], &AttachParams::default().container("b").stdout(true).stderr(true))
+                .await
+                .map_err(failed(format!("exec in {pod_name}")))?;
+            let status = match attached.take_status() {
+                Some(s) => s.await,
+                None => None,
+            };
+            let _ = attached.join().await;
+            Ok::<_, TargetError>(status)
+        }
+        .await;
+        exec.samples.push(t.elapsed());
+        let t = Instant::now();
+        api.delete(&pod_name, &DeleteParams { grace_period_seconds: Some(0), ..Default::default() })
+            .await
+            .map_err(failed(format!("delete {pod_name}")))?;
+        loop {
+            match events.try_next().await.map_err(failed(format!("watch {pod_name}")))? {
+                Some(WatchEvent::Deleted(_)) => break,
+                Some(_) => {}
+                None => return Err(TargetError::Timeout { operation: format!("delete pod {pod_name}"), after: Duration::from_secs(60) }),
+            }
+        }
+        delete.samples.push(t.elapsed());
+        let status = ran?;
+        if status.as_ref().and_then(|s| s.status.as_deref()) != Some("Success") {
+            return Err(TargetError::Other(format!("exec `true` in {pod_name} did not succeed: {status:?}")));
+        }
+    }
+    Ok(BenchReport { target: name.to_string(), pods, timings: vec![start, exec, delete] })
+}

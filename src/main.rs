@@ -582,7 +582,7 @@ async fn bench(args: BenchArgs) -> anyhow::Result<ExitCode> {
     if args.targets.iter().all(|k| *k == TargetKind::Reference) {
         kinds.truncate(1);
     }
-    let several = kinds.len() > 1;
+    let several = true; // reference is always shown beside serve
     let mut reports = Vec::new();
     for kind in kinds {
         let target = start_target(kind, None, &args.cri, &args.cluster).await?;
@@ -593,6 +593,12 @@ async fn bench(args: BenchArgs) -> anyhow::Result<ExitCode> {
             eprint!("{report}");
         }
         reports.push(report);
+        if kind == TargetKind::Reference {
+            // The same node behind serve's HTTP API: what a Kubernetes client waits for.
+            let report = bench_serve(args.pods).await?;
+            eprint!("{report}");
+            reports.push(report);
+        }
         if kind == TargetKind::Cri {
             // The same calls straight to the CRI runtime, with no API or kubelet above them.
             let report = bench_cri_direct(&args.cri, args.pods).await?;
@@ -608,6 +614,32 @@ async fn bench(args: BenchArgs) -> anyhow::Result<ExitCode> {
         print!("{}", podspec::bench::side_by_side_with(&reports, &pairs));
     }
     Ok(ExitCode::SUCCESS)
+}
+
+/// `podspec bench`'s serve column: a reference node of its own behind serve's router on a
+/// loopback port, measured through kube-rs over HTTPS (create, watch, WebSocket exec, delete).
+async fn bench_serve(pods: usize) -> anyhow::Result<podspec::bench::BenchReport> {
+    let node = Arc::new(ReferenceTarget::start_with(Paths::from_env()?, ReferenceOptions::default()).await.context("starting the reference node for serve")?);
+    let measured = async {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.context("listening on loopback")?;
+        let addr = listener.local_addr()?;
+        let creds = podspec::server::tls::credentials(addr)?;
+        let kubeconfig = podspec::server::tls::kubeconfig(&format!("https://{addr}"), &creds.ca_pem, &creds.token);
+        let state = Arc::new(podspec::server::Server { node: node.clone(), token: creds.token.clone(), started: chrono::Utc::now(), namespaces: Default::default() });
+        let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+        let served = tokio::spawn(podspec::server::run(listener, creds.server_config.clone(), podspec::server::router(state), async move {
+            let _ = stopped.await;
+        }));
+        let config = kube::Config::from_custom_kubeconfig(kube::config::Kubeconfig::from_yaml(&kubeconfig)?, &Default::default()).await?;
+        let client = kube::Client::try_from(config)?;
+        let report = podspec::bench::run_over_api("serve", client, pods).await.context("measuring serve");
+        let _ = stop.send(());
+        let _ = served.await;
+        report
+    }
+    .await;
+    node.shutdown().await.context("shutting serve's node down")?;
+    measured
 }
 
 /// `podspec bench --target cri`'s third column: the CRI runtime measured through the client alone.
