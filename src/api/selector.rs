@@ -98,16 +98,21 @@ impl PodSelector {
     }
 
     pub fn matches(&self, pod: &Pod) -> bool {
-        let labels = pod.metadata.labels.clone().unwrap_or_default();
-        let label_ok = self.labels.iter().all(|r| match r {
+        self.matches_labels(pod.metadata.labels.as_ref()) && self.fields.iter().all(|(k, neg, v)| (field(pod, k) == *v) != *neg)
+    }
+
+    /// Whether labels (of any object) meet the label requirements.
+    pub fn matches_labels(&self, labels: Option<&std::collections::BTreeMap<String, String>>) -> bool {
+        let empty = Default::default();
+        let labels = labels.unwrap_or(&empty);
+        self.labels.iter().all(|r| match r {
             Requirement::Equals(k, v) => labels.get(k) == Some(v),
             Requirement::NotEquals(k, v) => labels.get(k) != Some(v),
             Requirement::In(k, vs) => labels.get(k).is_some_and(|x| vs.contains(x)),
             Requirement::NotIn(k, vs) => labels.get(k).is_none_or(|x| !vs.contains(x)),
             Requirement::Exists(k) => labels.contains_key(k),
             Requirement::DoesNotExist(k) => !labels.contains_key(k),
-        });
-        label_ok && self.fields.iter().all(|(k, neg, v)| (field(pod, k) == *v) != *neg)
+        })
     }
 }
 

@@ -12,6 +12,7 @@ pub mod openapi;
 pub mod patch;
 pub mod pod_subresources;
 pub mod pods;
+pub mod protobuf;
 pub mod status;
 pub mod table;
 pub mod tls;
@@ -59,7 +60,7 @@ pub fn router(state: AppState) -> Router {
         .route("/api/v1/namespaces", get(namespaces::list).post(namespaces::create))
         .route("/api/v1/namespaces/{name}", get(namespaces::get).delete(namespaces::delete))
         .route("/api/v1/nodes", get(nodes::list))
-        .route("/api/v1/nodes/{name}", get(nodes::get))
+        .route("/api/v1/nodes/{name}", get(nodes::read))
         .route("/api/v1/nodes/{name}/proxy/configz", get(nodes::configz))
         .route("/api/v1/nodes/{name}/proxy/logs/", get(nodes::log_query))
         .route("/api/v1/pods", get(pods::list_all))

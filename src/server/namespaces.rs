@@ -9,13 +9,14 @@ use std::sync::Mutex;
 use std::time::Duration;
 
 use axum::body::Bytes;
-use axum::extract::{Path, State};
+use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::Json;
 use k8s_openapi::api::core::v1::{Namespace, NamespaceSpec, NamespaceStatus};
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
 
+use super::pods::{is_true, ListQuery};
 use super::{AppState, Failure};
 use crate::api::store::DeleteOptions;
 
@@ -25,11 +26,38 @@ pub const BUILT_IN: &[&str] = &["default", "kube-node-lease", "kube-public", "ku
 /// deleted at once).
 const TERMINATION_BOUND: Duration = Duration::from_secs(120);
 
-/// The namespaces clients created, by name.
-#[derive(Default)]
+/// The namespaces clients created, by name, and their changes for watchers.
 pub struct Namespaces {
     created: Mutex<BTreeMap<String, Namespace>>,
+    /// The resourceVersion of the last change (the built-in namespaces are at 1).
     next: Mutex<u64>,
+    changes: tokio::sync::broadcast::Sender<(&'static str, serde_json::Value)>,
+}
+
+impl Default for Namespaces {
+    fn default() -> Self {
+        Self { created: Default::default(), next: Mutex::new(1), changes: tokio::sync::broadcast::Sender::new(256) }
+    }
+}
+
+impl Namespaces {
+    /// The next resourceVersion.
+    fn bump(&self) -> u64 {
+        let mut next = self.next.lock().unwrap();
+        *next += 1;
+        *next
+    }
+
+    fn tell(&self, kind: &'static str, ns: &Namespace) {
+        let _ = self.changes.send((kind, with_kind(ns)));
+    }
+}
+
+fn with_kind(ns: &Namespace) -> serde_json::Value {
+    let mut v = serde_json::to_value(ns).unwrap_or_default();
+    v["kind"] = "Namespace".into();
+    v["apiVersion"] = "v1".into();
+    v
 }
 
 fn built_in(state: &AppState, name: &str) -> Namespace {
@@ -58,14 +86,56 @@ fn find(state: &AppState, name: &str) -> Option<Namespace> {
     state.namespaces.created.lock().unwrap().get(name).cloned()
 }
 
-pub async fn list(State(state): State<AppState>) -> Json<k8s_openapi::List<Namespace>> {
-    let mut items: Vec<Namespace> = BUILT_IN.iter().map(|n| built_in(&state, n)).collect();
-    items.extend(state.namespaces.created.lock().unwrap().values().cloned());
-    Json(k8s_openapi::List { items, metadata: Default::default() })
+/// List, or with `watch=true` watch: the namespaces there now (unless the watch starts from a
+/// resourceVersion), then each one created (ADDED), marked for deletion (MODIFIED) and removed
+/// (DELETED).
+pub async fn list(
+    State(state): State<AppState>,
+    Query(q): Query<ListQuery>,
+    headers: axum::http::HeaderMap,
+) -> Result<Response, Failure> {
+    let as_table = super::table::wants_table(headers.get(axum::http::header::ACCEPT).and_then(|v| v.to_str().ok()));
+    let include = q.include_object.clone().unwrap_or_else(|| "Metadata".into());
+    let (mut items, rv, changes) = {
+        let created = state.namespaces.created.lock().unwrap();
+        let rv = *state.namespaces.next.lock().unwrap();
+        let mut items: Vec<Namespace> = BUILT_IN.iter().map(|n| built_in(&state, n)).collect();
+        items.extend(created.values().cloned());
+        (items, rv, state.namespaces.changes.subscribe())
+    };
+    if let Some(selector) = q.label_selector.as_deref().filter(|s| !s.trim().is_empty()) {
+        let selector = crate::api::selector::PodSelector::parse(Some(selector), None).map_err(Failure::bad_request)?;
+        items.retain(|ns| selector.matches_labels(ns.metadata.labels.as_ref()));
+    }
+    if is_true(&q.watch) {
+        let initial = match super::watch::start_from(&q)? {
+            None | Some(0) => items.iter().map(with_kind).collect(),
+            Some(from) if from >= rv => Vec::new(),
+            Some(from) => return Err(Failure::new(410, "Expired", format!("too old resource version: {from} ({rv})"))),
+        };
+        return Ok(super::watch::stream_changes(initial, Some(changes), &q, move |o, first| {
+            if as_table {
+                let rv = o["metadata"]["resourceVersion"].as_str().unwrap_or("").to_string();
+                super::table::namespace_table(&[o], &rv, first, &include)
+            } else {
+                o
+            }
+        }));
+    }
+    let items: Vec<serde_json::Value> = items.iter().map(with_kind).collect();
+    if as_table {
+        return Ok(Json(super::table::namespace_table(&items, &rv.to_string(), true, &include)).into_response());
+    }
+    Ok(Json(serde_json::json!({"kind": "NamespaceList", "apiVersion": "v1", "metadata": {"resourceVersion": rv.to_string()}, "items": items})).into_response())
 }
 
-pub async fn get(State(state): State<AppState>, Path(name): Path<String>) -> Result<Json<Namespace>, Failure> {
-    find(&state, &name).map(Json).ok_or_else(|| not_found(&name))
+pub async fn get(State(state): State<AppState>, Path(name): Path<String>, headers: axum::http::HeaderMap) -> Result<Response, Failure> {
+    let ns = find(&state, &name).ok_or_else(|| not_found(&name))?;
+    if super::table::wants_table(headers.get(axum::http::header::ACCEPT).and_then(|v| v.to_str().ok())) {
+        let rv = ns.metadata.resource_version.clone().unwrap_or_default();
+        return Ok(Json(super::table::namespace_table(&[with_kind(&ns)], &rv, true, "Metadata")).into_response());
+    }
+    Ok(Json(ns).into_response())
 }
 
 /// A namespace's name is a DNS label (validation.ValidateNamespaceName).
@@ -82,9 +152,23 @@ fn invalid_name(name: &str) -> Option<String> {
     })
 }
 
-pub async fn create(State(state): State<AppState>, body: Bytes) -> Result<Response, Failure> {
-    let mut ns: Namespace =
-        serde_json::from_slice(&body).map_err(|e| Failure::bad_request(format!("the body is not a Namespace: {e}")))?;
+pub async fn create(State(state): State<AppState>, headers: axum::http::HeaderMap, body: Bytes) -> Result<Response, Failure> {
+    // JSON, YAML, or protobuf (kubectl 1.33's `create namespace` sends it); anything else is 415.
+    let content_type = headers.get(axum::http::header::CONTENT_TYPE).and_then(|v| v.to_str().ok()).unwrap_or("application/json");
+    let bad = |e: String| Failure::bad_request(format!("Namespace in version \"v1\" cannot be handled as a Namespace: {e}"));
+    let mut ns: Namespace = if content_type.starts_with("application/json") {
+        serde_json::from_slice(&body).map_err(|e| bad(e.to_string()))?
+    } else if content_type.starts_with("application/yaml") {
+        serde_yaml::from_slice(&body).map_err(|e| bad(e.to_string()))?
+    } else if content_type.starts_with(super::protobuf::CONTENT_TYPE) {
+        super::protobuf::namespace(&body).map_err(bad)?
+    } else {
+        return Err(Failure::new(
+            415,
+            "UnsupportedMediaType",
+            format!("the body of the request was in an unknown format - accepted media types include: application/json, application/yaml (got {content_type:?})"),
+        ));
+    };
     let name = ns.metadata.name.clone().unwrap_or_default();
     if let Some(message) = invalid_name(&name) {
         return Err(Failure::new(422, "Invalid", message));
@@ -94,11 +178,7 @@ pub async fn create(State(state): State<AppState>, body: Bytes) -> Result<Respon
         return Err(Failure::new(409, "AlreadyExists", format!("namespaces {name:?} already exists"))
             .with_details(serde_json::json!({"name": name, "kind": "namespaces"})));
     }
-    let n = {
-        let mut next = state.namespaces.next.lock().unwrap();
-        *next += 1;
-        *next
-    };
+    let n = state.namespaces.bump();
     let m = &mut ns.metadata;
     m.uid = Some(crate::api::store::uid(&format!("namespace/{name}/{}", state.token.len()), n));
     m.resource_version = Some(n.to_string());
@@ -107,6 +187,7 @@ pub async fn create(State(state): State<AppState>, body: Bytes) -> Result<Respon
     ns.spec = Some(NamespaceSpec { finalizers: Some(vec!["kubernetes".into()]) });
     ns.status = Some(NamespaceStatus { phase: Some("Active".into()), ..Default::default() });
     created.insert(name, ns.clone());
+    state.namespaces.tell("ADDED", &ns);
     Ok((StatusCode::CREATED, Json(ns)).into_response())
 }
 
@@ -121,6 +202,8 @@ pub async fn delete(State(state): State<AppState>, Path(name): Path<String>) -> 
         if first {
             ns.metadata.deletion_timestamp = Some(crate::runtime::kubelet::k8s_time(chrono::Utc::now()));
             ns.status = Some(NamespaceStatus { phase: Some("Terminating".into()), ..Default::default() });
+            ns.metadata.resource_version = Some(state.namespaces.bump().to_string());
+            state.namespaces.tell("MODIFIED", ns);
         }
         (ns.clone(), first)
     };
@@ -151,5 +234,9 @@ async fn terminate(state: AppState, name: String) {
         }
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
-    state.namespaces.created.lock().unwrap().remove(&name);
+    let mut created = state.namespaces.created.lock().unwrap();
+    if let Some(mut ns) = created.remove(&name) {
+        ns.metadata.resource_version = Some(state.namespaces.bump().to_string());
+        state.namespaces.tell("DELETED", &ns);
+    }
 }

@@ -78,8 +78,37 @@ pub fn node(state: &AppState) -> Node {
     }
 }
 
-pub async fn list(State(state): State<AppState>) -> Json<k8s_openapi::List<Node>> {
-    Json(k8s_openapi::List { items: vec![node(&state)], metadata: Default::default() })
+/// List, or with `watch=true` watch, the one node. Its object stays at resourceVersion 1 while
+/// serve runs, so a watch gets it (ADDED, unless the watch starts from a resourceVersion) and
+/// then no change until it ends.
+pub async fn list(
+    State(state): State<AppState>,
+    axum::extract::Query(q): axum::extract::Query<super::pods::ListQuery>,
+    headers: axum::http::HeaderMap,
+) -> Result<axum::response::Response, Failure> {
+    use axum::response::IntoResponse as _;
+    let as_table = super::table::wants_table(headers.get(axum::http::header::ACCEPT).and_then(|v| v.to_str().ok()));
+    let include = q.include_object.clone().unwrap_or_else(|| "Metadata".into());
+    let mut n = serde_json::to_value(node(&state)).unwrap_or_default();
+    n["kind"] = "Node".into();
+    n["apiVersion"] = "v1".into();
+    if super::pods::is_true(&q.watch) {
+        let initial = match super::watch::start_from(&q)? {
+            None | Some(0) => vec![n],
+            Some(_) => Vec::new(),
+        };
+        return Ok(super::watch::stream_changes(initial, None, &q, move |o, first| {
+            if as_table {
+                super::table::node_table(&[o], "1", first, &include)
+            } else {
+                o
+            }
+        }));
+    }
+    if as_table {
+        return Ok(Json(super::table::node_table(&[n], "1", true, &include)).into_response());
+    }
+    Ok(Json(json!({"kind": "NodeList", "apiVersion": "v1", "metadata": {"resourceVersion": "1"}, "items": [n]})).into_response())
 }
 
 pub async fn get(State(state): State<AppState>, Path(name): Path<String>) -> Result<Json<Node>, Failure> {
@@ -88,6 +117,19 @@ pub async fn get(State(state): State<AppState>, Path(name): Path<String>) -> Res
         return Err(Failure::new(404, "NotFound", format!("nodes {name:?} not found")).with_details(json!({"name": name, "kind": "nodes"})));
     }
     Ok(Json(n))
+}
+
+/// GET of the node, as JSON or as a Table.
+pub async fn read(State(state): State<AppState>, Path(name): Path<String>, headers: axum::http::HeaderMap) -> Result<axum::response::Response, Failure> {
+    use axum::response::IntoResponse as _;
+    let Json(n) = get(State(state), Path(name)).await?;
+    if super::table::wants_table(headers.get(axum::http::header::ACCEPT).and_then(|v| v.to_str().ok())) {
+        let mut v = serde_json::to_value(&n).unwrap_or_default();
+        v["kind"] = "Node".into();
+        v["apiVersion"] = "v1".into();
+        return Ok(Json(super::table::node_table(&[v], "1", true, "Metadata")).into_response());
+    }
+    Ok(Json(n).into_response())
 }
 
 /// The kubelet's configuration, as a kubelet's `/configz` shows it.

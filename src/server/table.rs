@@ -222,6 +222,108 @@ pub fn event_table(events: &[k8s_openapi::api::core::v1::Event], resource_versio
     })
 }
 
+/// A Table of objects given as JSON (with their metadata), one row of `cells` each.
+fn object_table(
+    objects: &[Value],
+    columns: Value,
+    cells: impl Fn(&Value) -> Value,
+    resource_version: &str,
+    with_columns: bool,
+    include_object: &str,
+) -> Value {
+    let rows: Vec<Value> = objects
+        .iter()
+        .map(|o| {
+            let object = match include_object {
+                "None" => Value::Null,
+                "Object" => o.clone(),
+                _ => json!({"kind": "PartialObjectMetadata", "apiVersion": "meta.k8s.io/v1", "metadata": o["metadata"]}),
+            };
+            json!({"cells": cells(o), "object": object})
+        })
+        .collect();
+    json!({
+        "kind": "Table",
+        "apiVersion": "meta.k8s.io/v1",
+        "metadata": {"resourceVersion": resource_version},
+        "columnDefinitions": if with_columns { columns } else { json!([]) },
+        "rows": rows,
+    })
+}
+
+fn age_of(o: &Value, now: chrono::DateTime<chrono::Utc>) -> String {
+    o["metadata"]["creationTimestamp"]
+        .as_str()
+        .and_then(|t| chrono::DateTime::parse_from_rfc3339(t).ok())
+        .map_or_else(|| "<unknown>".to_string(), |t| human_duration((now - t.to_utc()).to_std().unwrap_or_default()))
+}
+
+fn column(name: &str, type_: &str, description: &str, priority: i32) -> Value {
+    json!({"name": name, "type": type_, "format": if name == "Name" { "name" } else { "" }, "description": description, "priority": priority})
+}
+
+/// Namespaces as kube-apiserver's printer shows them: NAME, STATUS, AGE.
+pub fn namespace_table(namespaces: &[Value], resource_version: &str, with_columns: bool, include_object: &str) -> Value {
+    let now = chrono::Utc::now();
+    let columns = json!([
+        column("Name", "string", "Name must be unique within a namespace.", 0),
+        column("Status", "string", "The status of the namespace", 0),
+        column("Age", "string", "CreationTimestamp is a timestamp representing the server time when this object was created.", 0),
+    ]);
+    let cells = |o: &Value| json!([o["metadata"]["name"], o["status"]["phase"], age_of(o, now)]);
+    object_table(namespaces, columns, cells, resource_version, with_columns, include_object)
+}
+
+/// Nodes as kube-apiserver's printer shows them: NAME, STATUS, ROLES, AGE, VERSION, and with
+/// `-o wide` INTERNAL-IP, EXTERNAL-IP, OS-IMAGE, KERNEL-VERSION, CONTAINER-RUNTIME.
+pub fn node_table(nodes: &[Value], resource_version: &str, with_columns: bool, include_object: &str) -> Value {
+    let now = chrono::Utc::now();
+    let columns = json!([
+        column("Name", "string", "Name must be unique within a namespace.", 0),
+        column("Status", "string", "The status of the node", 0),
+        column("Roles", "string", "The roles of the node", 0),
+        column("Age", "string", "CreationTimestamp is a timestamp representing the server time when this object was created.", 0),
+        column("Version", "string", "Kubelet Version reported by the node.", 0),
+        column("Internal-IP", "string", "List of internal IPs in the node.", 1),
+        column("External-IP", "string", "List of external IPs in the node.", 1),
+        column("OS-Image", "string", "OS image reported by the node.", 1),
+        column("Kernel-Version", "string", "Kernel version reported by the node.", 1),
+        column("Container-Runtime", "string", "Container runtime reported by the node.", 1),
+    ]);
+    let cells = |o: &Value| {
+        let status = &o["status"];
+        let ready = status["conditions"].as_array().into_iter().flatten().find(|c| c["type"] == "Ready");
+        let state = match ready.map(|c| c["status"].as_str().unwrap_or("")) {
+            Some("True") => "Ready",
+            _ => "NotReady",
+        };
+        let address = |kind: &str| {
+            let found: Vec<&str> = status["addresses"].as_array().into_iter().flatten().filter(|a| a["type"] == kind).filter_map(|a| a["address"].as_str()).collect();
+            if found.is_empty() { "<none>".to_string() } else { found.join(",") }
+        };
+        let roles: Vec<&str> = o["metadata"]["labels"]
+            .as_object()
+            .into_iter()
+            .flatten()
+            .filter_map(|(k, _)| k.strip_prefix("node-role.kubernetes.io/"))
+            .collect();
+        let info = &status["nodeInfo"];
+        json!([
+            o["metadata"]["name"],
+            state,
+            if roles.is_empty() { "<none>".to_string() } else { roles.join(",") },
+            age_of(o, now),
+            info["kubeletVersion"],
+            address("InternalIP"),
+            address("ExternalIP"),
+            info["osImage"],
+            info["kernelVersion"],
+            info["containerRuntimeVersion"],
+        ])
+    };
+    object_table(nodes, columns, cells, resource_version, with_columns, include_object)
+}
+
 #[allow(non_camel_case_types)]
 type jiff_ts = k8s_openapi::jiff::Timestamp;
 

@@ -67,3 +67,48 @@ pub fn stream<T: Send + 'static>(
         .body(Body::from_stream(stream))
         .expect("response")
 }
+
+/// A watch of objects kept outside the API store (the namespaces serve keeps, the one node):
+/// `initial` as `ADDED` events, then each `(type, object)` that `changes` brings, until the client
+/// goes or `timeoutSeconds` pass. These objects have no history: a watch from a
+/// resourceVersion starts at the present, and one older than the present is 410 Expired.
+pub fn stream_changes(
+    initial: Vec<Value>,
+    changes: Option<tokio::sync::broadcast::Receiver<(&'static str, Value)>>,
+    q: &ListQuery,
+    render: impl Fn(Value, bool) -> Value + Send + Sync + 'static,
+) -> Response {
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(q.timeout_seconds.unwrap_or(1800));
+    let first = futures::stream::iter(initial.into_iter().map(|o| ("ADDED", o)));
+    let rest = futures::stream::unfold(Some(changes), move |changes| async move {
+        let Some(mut rx) = changes? else {
+            // Nothing changes: the watch stays open, quiet, until it ends.
+            tokio::time::sleep_until(deadline).await;
+            return None;
+        };
+        loop {
+            match tokio::time::timeout_at(deadline, rx.recv()).await {
+                Err(_) | Ok(Err(tokio::sync::broadcast::error::RecvError::Closed)) => return None,
+                Ok(Err(tokio::sync::broadcast::error::RecvError::Lagged(_))) => {
+                    let gone = Failure::new(410, "Expired", "too old resource version: the watch fell behind").status();
+                    return Some((("ERROR", gone), None));
+                }
+                Ok(Ok(change)) => return Some((change, Some(Some(rx)))),
+            }
+        }
+    });
+    let pending = futures::StreamExt::take_until(futures::StreamExt::chain(first, rest), tokio::time::sleep_until(deadline));
+    let mut first_object = true;
+    let lines = futures::StreamExt::map(pending, move |(kind, object)| {
+        let object = if kind == "ERROR" { object } else { render(object, std::mem::take(&mut first_object)) };
+        let mut bytes = json!({"type": kind, "object": object}).to_string().into_bytes();
+        bytes.push(b'\n');
+        Ok::<_, Infallible>(Bytes::from(bytes))
+    });
+    Response::builder()
+        .status(StatusCode::OK)
+        .header(header::CONTENT_TYPE, "application/json")
+        .header(header::CACHE_CONTROL, "no-cache, private")
+        .body(Body::from_stream(lines))
+        .expect("response")
+}
