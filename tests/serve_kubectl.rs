@@ -1,5 +1,5 @@
 //! `podspec serve` driven by clients nobody here wrote: every kubectl on the machine
-//! (/usr/bin/kubectl and /usr/lib/google-cloud-sdk/bin/kubectl.1.NN) runs the same checks
+//! (the PATH's, and the kubectl.1.NN beside the file it links to) runs the same checks
 //! against one serve. Needs root (the reference node); without it, or without any kubectl,
 //! the test says so and skips.
 
@@ -11,18 +11,25 @@ mod common;
 use common::Serve;
 use std::time::{Duration, Instant};
 
-/// The kubectls on the machine, with their minor version.
+/// The kubectls on the machine, with their minor version: the PATH's kubectl, and every
+/// `kubectl.1.NN` beside the file it links to (the Cloud SDK's layout).
 fn kubectls() -> Vec<(u32, PathBuf)> {
     let mut found = Vec::new();
-    let sdk = Path::new("/usr/lib/google-cloud-sdk/bin");
-    for minor in 20..=40 {
-        let p = sdk.join(format!("kubectl.1.{minor}"));
-        if p.exists() {
-            found.push((minor, p));
+    let on_path = std::env::var_os("PATH")
+        .into_iter()
+        .flat_map(|p| std::env::split_paths(&p).collect::<Vec<_>>())
+        .map(|d| d.join("kubectl"))
+        .find(|p| p.is_file());
+    let real = on_path.as_ref().and_then(|p| std::fs::canonicalize(p).ok());
+    if let Some(dir) = real.as_ref().and_then(|r| r.parent()) {
+        for minor in 20..=40 {
+            let p = dir.join(format!("kubectl.1.{minor}"));
+            if p.exists() {
+                found.push((minor, p));
+            }
         }
     }
-    let plain = PathBuf::from("/usr/bin/kubectl");
-    if plain.exists() {
+    if let Some(plain) = on_path {
         if let Some(minor) = minor_of(&plain) {
             if !found.iter().any(|(m, _)| *m == minor) {
                 found.push((minor, plain));
@@ -663,7 +670,7 @@ fn kubectl_against_podspec_serve() {
     }
     let found = kubectls();
     if found.is_empty() {
-        eprintln!("skipped: no kubectl on this machine (/usr/bin/kubectl, /usr/lib/google-cloud-sdk/bin/kubectl.1.NN)");
+        eprintln!("skipped: no kubectl on this machine (none on PATH)");
         return;
     }
     let serve = Serve::start();
@@ -671,6 +678,7 @@ fn kubectl_against_podspec_serve() {
     let mut failures = Vec::new();
     let mut table = String::from("| check |");
     let mut rows: Vec<(String, Vec<String>)> = Vec::new();
+    let mut reasons: Vec<&'static str> = Vec::new();
     for (minor, bin) in &found {
         table.push_str(&format!(" 1.{minor} |"));
         let home = dir.path().join(format!("home-{minor}"));
@@ -683,7 +691,13 @@ fn kubectl_against_podspec_serve() {
         for (name, outcome) in results {
             let cell = match &outcome {
                 Outcome::Pass => "pass".to_string(),
-                Outcome::Skip(why) => format!("skip ({why})"),
+                Outcome::Skip(why) => {
+                    if !reasons.contains(why) {
+                        reasons.push(why);
+                    }
+                    let n = reasons.iter().position(|r| r == why).unwrap_or(0) + 1;
+                    format!("skip ({n})")
+                }
                 Outcome::Fail(why) => {
                     failures.push(format!("kubectl 1.{minor}: {name}: {why}"));
                     "FAIL".to_string()
@@ -696,8 +710,15 @@ fn kubectl_against_podspec_serve() {
         }
     }
     table.push('\n');
+    table.push_str(&format!("| --- |{}\n", " --- |".repeat(found.len())));
     for (name, cells) in &rows {
-        table.push_str(&format!("| {name} | {} |\n", cells.join(" | ")));
+        // Manifests as people write them run with the newest kubectl only.
+        let mut row = vec!["-".to_string(); found.len().saturating_sub(cells.len())];
+        row.extend(cells.iter().cloned());
+        table.push_str(&format!("| {name} | {} |\n", row.join(" | ")));
+    }
+    for (i, why) in reasons.iter().enumerate() {
+        table.push_str(&format!("\n({}) {why}\n", i + 1));
     }
     println!("{table}");
     let status = serve.stop();
