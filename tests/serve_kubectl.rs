@@ -450,6 +450,15 @@ fn checks(k: &Kubectl<'_>, minor: u32, dir: &Path) -> Vec<(&'static str, Outcome
             (first, more) => Err(format!("lines {first:?}, {more:?}; still watching: {running}")),
         }
     });
+    // kubectl explain reads the schemas of serve's OpenAPI v3 document.
+    record(&mut results, "explain pod", {
+        ok(&k.run(&["explain", "pod"]), "explain").and_then(|o| {
+            expect(o.contains("KIND:") && o.contains("Pod") && o.contains("Pod is a collection of containers") && o.contains("spec\t<"), o)
+        })
+    });
+    record(&mut results, "explain pod.spec.containers.image", {
+        ok(&k.run(&["explain", "pod.spec.containers.image"]), "explain").and_then(|o| expect(o.contains("Container image name."), o))
+    });
     record(&mut results, "401 without the token", {
         let o = k.run(&["--token", "wrong", "get", "pods"]);
         expect(!o.status.success() && text(&o).contains("Unauthorized"), text(&o))

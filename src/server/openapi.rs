@@ -2,7 +2,10 @@
 //! with the pod paths, whose PATCH operation carries the Pod's group-version-kind and the
 //! `fieldValidation` parameter. kubectl takes that as the server validating fields itself
 //! (cli-runtime's query parameter verifier) and sends `fieldValidation=Strict` instead of
-//! validating against schemas. Schemas (for `kubectl explain`) are not served yet.
+//! validating against schemas. The document's `components.schemas` hold the Pod, Namespace,
+//! Node and Event schemas and everything they refer to, generated from k8s-openapi's types
+//! (their descriptions are the API's own), each kind's with its
+//! `x-kubernetes-group-version-kind`, as `kubectl explain` looks them up.
 
 use axum::Json;
 use serde_json::{json, Value};
@@ -15,8 +18,36 @@ fn query_param(name: &str, description: &str) -> Value {
     json!({"name": name, "in": "query", "description": description, "schema": {"type": "string", "uniqueItems": true}})
 }
 
+/// The schemas of the kinds serve serves, under their OpenAPI names (`io.k8s.api.core.v1.Pod`),
+/// with the definitions they refer to (`#/components/schemas/...`).
+fn schemas() -> &'static Value {
+    static SCHEMAS: std::sync::OnceLock<Value> = std::sync::OnceLock::new();
+    SCHEMAS.get_or_init(|| {
+        use k8s_openapi::api::core::v1::{Event, Namespace, Node, Pod};
+        let mut generator = schemars::generate::SchemaSettings::openapi3().into_generator();
+        let kinds = [
+            ("Pod", generator.subschema_for::<Pod>()),
+            ("Namespace", generator.subschema_for::<Namespace>()),
+            ("Node", generator.subschema_for::<Node>()),
+            ("Event", generator.subschema_for::<Event>()),
+        ];
+        let mut defs = serde_json::Map::new();
+        for (name, schema) in generator.take_definitions(true) {
+            defs.insert(name, schema);
+        }
+        for (kind, reference) in kinds {
+            let name = reference.as_value().get("$ref").and_then(Value::as_str).and_then(|r| r.rsplit('/').next()).map(str::to_string);
+            if let Some(schema) = name.and_then(|n| defs.get_mut(&n)) {
+                schema["x-kubernetes-group-version-kind"] = json!([{"group": "", "version": "v1", "kind": kind}]);
+            }
+        }
+        Value::Object(defs)
+    })
+}
+
 pub async fn api_v1() -> Json<Value> {
-    let gvk = json!([{"group": "", "version": "v1", "kind": "Pod"}]);
+    // An operation names its kind as one map (a schema as a list of them).
+    let gvk = json!({"group": "", "version": "v1", "kind": "Pod"});
     let params = json!([
         query_param("dryRun", "When present, indicates that modifications should not be persisted."),
         query_param("fieldValidation", "How the server treats unknown fields: Ignore, Warn or Strict."),
@@ -37,7 +68,7 @@ pub async fn api_v1() -> Json<Value> {
                 "delete": op("deleteCoreV1NamespacedPod", "delete"),
             },
         },
-        "components": {"schemas": {}},
+        "components": {"schemas": schemas()},
     }))
 }
 
@@ -47,4 +78,23 @@ pub async fn api_v1() -> Json<Value> {
 pub async fn v2() -> axum::response::Response {
     use axum::response::IntoResponse as _;
     ([(axum::http::header::CONTENT_TYPE, "application/com.github.proto-openapi.spec.v2.v1.0+protobuf")], Vec::<u8>::new()).into_response()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_kinds_schemas_carry_their_group_version_kind_and_every_reference_resolves() {
+        let s = schemas();
+        let pod = &s["io.k8s.api.core.v1.Pod"];
+        assert_eq!(pod["x-kubernetes-group-version-kind"], json!([{"group": "", "version": "v1", "kind": "Pod"}]));
+        assert!(pod["description"].as_str().unwrap().starts_with("Pod is a collection of containers"));
+        let text = s.to_string();
+        for r in text.split("\"$ref\":\"").skip(1) {
+            let target = &r[..r.find('"').unwrap()];
+            let name = target.strip_prefix("#/components/schemas/").unwrap_or_else(|| panic!("{target}"));
+            assert!(s.get(name).is_some(), "{name} is referred to and missing");
+        }
+    }
 }
