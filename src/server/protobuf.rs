@@ -73,7 +73,11 @@ pub fn namespace(body: &[u8]) -> Result<Namespace, String> {
     let unknown = Unknown::decode(envelope).map_err(|e| e.to_string())?;
     let t = unknown.type_meta.unwrap_or_default();
     if t.kind.as_deref() != Some("Namespace") || t.api_version.as_deref() != Some("v1") {
-        return Err(format!("the body is a {:?} of {:?}, not a v1 Namespace", t.kind.unwrap_or_default(), t.api_version.unwrap_or_default()));
+        return Err(format!(
+            "the body is a {:?} of {:?}, not a v1 Namespace",
+            t.kind.unwrap_or_default(),
+            t.api_version.unwrap_or_default()
+        ));
     }
     let ns = NamespaceMessage::decode(unknown.raw.unwrap_or_default().as_slice()).map_err(|e| e.to_string())?;
     let m = ns.metadata.unwrap_or_default();

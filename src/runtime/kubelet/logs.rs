@@ -121,7 +121,8 @@ impl Kubelet {
         };
         let upto = if follow { stable(&entries, true) } else { entries.len() };
         let since = options.since;
-        let selected: Vec<LogEntry> = entries[..upto].iter().filter(|e| since.is_none_or(|s| e.time.is_some_and(|t| t >= s))).cloned().collect();
+        let selected: Vec<LogEntry> =
+            entries[..upto].iter().filter(|e| since.is_none_or(|s| e.time.is_some_and(|t| t >= s))).cloned().collect();
         let first = match options.tail_lines {
             Some(n) => tail(&selected, n),
             None => &selected[..],
