@@ -211,6 +211,15 @@ pub fn log_text(entries: &[LogEntry]) -> Vec<u8> {
     entries.iter().flat_map(|e| e.content.iter().copied()).collect()
 }
 
+/// What an exec with stdin gave: the command's output and exit code, and whether its stdin
+/// was closed after the input (a streaming protocol without a close signal leaves it open,
+/// and a command that reads to the end of its input then waits until the timeout).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StdinExecResult {
+    pub result: ExecResult,
+    pub stdin_closed: bool,
+}
+
 /// CRI `ContainerEventResponse`, for the events the kubelet acts on.
 #[derive(Debug, Clone)]
 pub enum ContainerEvent {
@@ -281,6 +290,9 @@ pub trait RuntimeService: Send + Sync {
     async fn container_status(&self, id: &ContainerId) -> RuntimeResult<ContainerStatus>;
     async fn list_containers(&self, sandbox: &SandboxId) -> RuntimeResult<Vec<ContainerStatus>>;
     async fn exec_sync(&self, id: &ContainerId, cmd: &[String], timeout: Duration) -> RuntimeResult<ExecResult>;
+    /// CRI `Exec` with stdin (the streaming call): `stdin` is written to the command, and then
+    /// closed where the runtime's protocol can say so (`ExecResult::stdin_closed`).
+    async fn exec_with_stdin(&self, id: &ContainerId, cmd: &[String], stdin: &[u8], timeout: Duration) -> RuntimeResult<StdinExecResult>;
 
     /// CRI `GetContainerEvents`.
     fn container_events(&self) -> broadcast::Receiver<ContainerEvent>;

@@ -189,6 +189,16 @@ impl ReferenceTarget {
         }
     }
 
+    fn map_exec(&self, pod: &PodRef, container: &str, e: KubeletError) -> TargetError {
+        match e {
+            KubeletError::Runtime(RuntimeError::ContainerNotRunning(_)) => {
+                TargetError::NotRunning { pod: pod.clone(), container: container.into() }
+            }
+            KubeletError::Runtime(RuntimeError::Timeout { operation, after }) => TargetError::Timeout { operation, after },
+            other => self.map_kubelet(pod, other),
+        }
+    }
+
     fn static_manifest_path(&self, file_name: &str) -> TargetResult<PathBuf> {
         let plain = !file_name.is_empty() && !file_name.contains('/') && file_name != "." && file_name != "..";
         if !plain {
@@ -308,13 +318,28 @@ impl Target for ReferenceTarget {
 
     async fn exec(&self, pod: &PodRef, container: &str, command: &[String], timeout: Duration) -> TargetResult<ExecOutput> {
         let uid = self.node_uid(pod)?;
-        let r = self.kubelet.exec(&uid, container, command, timeout).await.map_err(|e| match e {
-            KubeletError::Runtime(RuntimeError::ContainerNotRunning(_)) => {
-                TargetError::NotRunning { pod: pod.clone(), container: container.into() }
-            }
-            KubeletError::Runtime(RuntimeError::Timeout { operation, after }) => TargetError::Timeout { operation, after },
-            other => self.map_kubelet(pod, other),
-        })?;
+        let r = self.kubelet.exec(&uid, container, command, timeout).await.map_err(|e| self.map_exec(pod, container, e))?;
+        Ok(ExecOutput {
+            stdout: String::from_utf8_lossy(&r.stdout).into_owned(),
+            stderr: String::from_utf8_lossy(&r.stderr).into_owned(),
+            exit_code: r.exit_code,
+        })
+    }
+
+    async fn exec_with_stdin(
+        &self,
+        pod: &PodRef,
+        container: &str,
+        command: &[String],
+        stdin: &[u8],
+        timeout: Duration,
+    ) -> TargetResult<ExecOutput> {
+        let uid = self.node_uid(pod)?;
+        let r = self
+            .kubelet
+            .exec_with_stdin(&uid, container, command, stdin, timeout)
+            .await
+            .map_err(|e| self.map_exec(pod, container, e))?;
         Ok(ExecOutput {
             stdout: String::from_utf8_lossy(&r.stdout).into_owned(),
             stderr: String::from_utf8_lossy(&r.stderr).into_owned(),

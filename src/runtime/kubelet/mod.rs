@@ -217,6 +217,20 @@ impl Kubelet {
         Ok(self.runtime.exec_sync(&id, cmd, timeout).await?)
     }
 
+    /// A command with stdin (CRI's streaming `Exec`): `stdin` is written to it, then closed
+    /// where the runtime's protocol can.
+    pub async fn exec_with_stdin(
+        &self,
+        uid: &str,
+        container: &str,
+        cmd: &[String],
+        stdin: &[u8],
+        timeout: Duration,
+    ) -> Result<ExecResult, KubeletError> {
+        let id = self.container_id(uid, container)?;
+        Ok(self.runtime.exec_with_stdin(&id, cmd, stdin, timeout).await?.result)
+    }
+
     /// The log of a container's current instance (the kubelet's `GetContainerLogs`): the
     /// runtime's status names the file, the runtime reads it in its format.
     pub async fn container_log(&self, uid: &str, container: &str) -> Result<Vec<LogEntry>, KubeletError> {

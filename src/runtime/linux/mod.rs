@@ -111,6 +111,42 @@ struct ContainerLive {
 }
 
 impl LinuxRuntime {
+    /// A command in a running container (`podspec-shim exec`); with `stdin`, that is written to
+    /// it and then closed.
+    async fn exec(&self, id: &ContainerId, cmd: &[String], stdin: Option<&[u8]>, timeout: Duration) -> RuntimeResult<ExecResult> {
+        let c = self.container(id)?;
+        let pid = {
+            let live = c.live.lock().unwrap();
+            match (live.state, live.process) {
+                (Some(ContainerState::Running), Some(p)) => p.pid,
+                _ => return Err(RuntimeError::ContainerNotRunning(id.clone())),
+            }
+        };
+        let mut command = Command::new(&self.paths.shim);
+        command.args(["exec", "--pid", &pid.to_string(), "--cwd", &c.spec.cwd]).arg("--spec").arg(&c.spec_path);
+        for e in &c.spec.env {
+            command.args(["--env", e]);
+        }
+        command.arg("--").args(cmd).stdin(if stdin.is_some() { Stdio::piped() } else { Stdio::null() }).stdout(Stdio::piped()).stderr(Stdio::piped()).kill_on_drop(true);
+        let what = format!("exec in container {id}");
+        let mut child = command.spawn().map_err(|e| RuntimeError::io(what.clone(), e))?;
+        if let (Some(input), Some(mut pipe)) = (stdin, child.stdin.take()) {
+            let input = input.to_vec();
+            // Written beside the wait, so a large input never blocks against full output pipes;
+            // dropping the pipe closes the command's stdin.
+            tokio::spawn(async move {
+                use tokio::io::AsyncWriteExt as _;
+                let _ = pipe.write_all(&input).await;
+            });
+        }
+        let out = tokio::time::timeout(timeout, child.wait_with_output())
+            .await
+            .map_err(|_| RuntimeError::Timeout { operation: what.clone(), after: timeout })?
+            .map_err(|e| RuntimeError::io(what, e))?;
+        Ok(ExecResult { stdout: out.stdout, stderr: out.stderr, exit_code: out.status.code().unwrap_or(137) })
+    }
+
+
     /// Starts the node: cleans what killed runs left, creates this run's state directory, and
     /// the node network namespace with its bridge.
     pub async fn start(paths: Paths, run_id: &str) -> RuntimeResult<Self> {
@@ -658,27 +694,11 @@ impl RuntimeService for LinuxRuntime {
     }
 
     async fn exec_sync(&self, id: &ContainerId, cmd: &[String], timeout: Duration) -> RuntimeResult<ExecResult> {
-        let c = self.container(id)?;
-        let pid = {
-            let live = c.live.lock().unwrap();
-            match (live.state, live.process) {
-                (Some(ContainerState::Running), Some(p)) => p.pid,
-                _ => return Err(RuntimeError::ContainerNotRunning(id.clone())),
-            }
-        };
-        let mut command = Command::new(&self.paths.shim);
-        command.args(["exec", "--pid", &pid.to_string(), "--cwd", &c.spec.cwd]).arg("--spec").arg(&c.spec_path);
-        for e in &c.spec.env {
-            command.args(["--env", e]);
-        }
-        command.arg("--").args(cmd).stdin(Stdio::null()).stdout(Stdio::piped()).stderr(Stdio::piped()).kill_on_drop(true);
-        let what = format!("exec in container {id}");
-        let child = command.spawn().map_err(|e| RuntimeError::io(what.clone(), e))?;
-        let out = tokio::time::timeout(timeout, child.wait_with_output())
-            .await
-            .map_err(|_| RuntimeError::Timeout { operation: what.clone(), after: timeout })?
-            .map_err(|e| RuntimeError::io(what, e))?;
-        Ok(ExecResult { stdout: out.stdout, stderr: out.stderr, exit_code: out.status.code().unwrap_or(137) })
+        self.exec(id, cmd, None, timeout).await
+    }
+
+    async fn exec_with_stdin(&self, id: &ContainerId, cmd: &[String], stdin: &[u8], timeout: Duration) -> RuntimeResult<StdinExecResult> {
+        Ok(StdinExecResult { result: self.exec(id, cmd, Some(stdin), timeout).await?, stdin_closed: true })
     }
 
     fn container_events(&self) -> broadcast::Receiver<ContainerEvent> {
