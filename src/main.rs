@@ -49,8 +49,9 @@ enum Command {
     /// Print the reference runtime's field table (implemented, refused up front, or accepted with
     /// no effect on one node) as the README shows it.
     Fields,
-    /// Serve the reference node behind a Kubernetes API (HTTPS, bearer token, kubeconfig) until
-    /// SIGINT or SIGTERM; then delete everything it ran.
+    /// Serve the reference node (or, with --target cri, podspec's kubelet over a CRI runtime)
+    /// behind a Kubernetes API (HTTPS, bearer token, kubeconfig) until SIGINT or SIGTERM; then
+    /// delete everything it ran.
     Serve(ServeArgs),
 }
 
@@ -67,6 +68,21 @@ struct ServeArgs {
     /// The node's static pod manifest directory (default: one of its own, removed at the end).
     #[arg(long, value_name = "DIR")]
     static_pod_dir: Option<PathBuf>,
+    /// The node to serve: podspec's API and kubelet over the reference runtime, or over a CRI
+    /// runtime at --cri-endpoint.
+    #[arg(long, value_enum, default_value = "reference")]
+    target: ServeTarget,
+    #[command(flatten)]
+    cri: CriArgs,
+}
+
+/// The nodes `podspec serve` can serve: those made of podspec's own API and kubelet.
+#[derive(clap::ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
+enum ServeTarget {
+    /// The built-in reference runtime.
+    Reference,
+    /// A CRI runtime (containerd, CRI-O) at --cri-endpoint.
+    Cri,
 }
 
 impl Command {
@@ -477,7 +493,8 @@ async fn other(command: Command) -> anyhow::Result<ExitCode> {
     }
 }
 
-/// `podspec serve`: the reference node behind a Kubernetes API until a signal.
+/// `podspec serve`: the reference node, or podspec's kubelet over a CRI runtime, behind a
+/// Kubernetes API until a signal.
 async fn serve(args: ServeArgs, signals: Signals) -> anyhow::Result<ExitCode> {
     if !podspec::server::is_loopback(&args.listen) {
         eprintln!(
@@ -489,7 +506,22 @@ async fn serve(args: ServeArgs, signals: Signals) -> anyhow::Result<ExitCode> {
     let addr = listener.local_addr()?;
     let paths = Paths::from_env()?;
     let options = ReferenceOptions { static_pod_dir: args.static_pod_dir, ..Default::default() };
-    let node = Arc::new(ReferenceTarget::start_with(paths, options).await.context("starting the reference node")?);
+    let node = match args.target {
+        ServeTarget::Reference => ReferenceTarget::start_with(paths, options).await.context("starting the reference node")?,
+        ServeTarget::Cri => {
+            let options = podspec::targets::cri::CriOptions {
+                endpoint: args.cri.cri_endpoint.clone(),
+                node_ip: args.cri.cri_node_ip,
+                reference: options,
+            };
+            let node = podspec::targets::cri::start(paths, options).await.context("starting the cri node")?;
+            let identity = node.identity();
+            let get = |k: &str| identity.get(k).map(String::as_str).unwrap_or("?");
+            eprintln!("podspec: cri node: {} {} at {}", get("runtime_name"), get("runtime_version"), get("endpoint"));
+            node
+        }
+    };
+    let node = Arc::new(node);
     let result = serve_node(node.clone(), listener, addr, args.kubeconfig_out, signals).await;
     if let Err(e) = node.shutdown().await {
         eprintln!("podspec: {e}");
@@ -511,9 +543,10 @@ async fn serve_node(
     let kubeconfig = kubeconfig_out.unwrap_or_else(|| node.run_dir().join("kubeconfig"));
     let text = podspec::server::tls::kubeconfig(&url, &creds.ca_pem, &creds.token);
     write_private(&kubeconfig, &text).with_context(|| format!("writing the kubeconfig {}", kubeconfig.display()))?;
+    let node_name = node.name().to_string();
     let state = Arc::new(podspec::server::Server { node, token: creds.token.clone(), started: chrono::Utc::now(), namespaces: Default::default() });
     let app = podspec::server::router(state);
-    println!("podspec: serving the reference node at {url}");
+    println!("podspec: serving the {node_name} node at {url}");
     println!("podspec: kubeconfig {}", kubeconfig.display());
     println!("podspec: try: kubectl --kubeconfig {} get nodes", kubeconfig.display());
     let served = podspec::server::run(listener, creds.server_config.clone(), app, async move {
