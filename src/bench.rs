@@ -191,6 +191,7 @@ pub async fn run_runtime(
             sysctls: vec![],
             tmpfs: vec![],
             privileged: false,
+            cgroup_parent: None,
         };
         let t = Instant::now();
         let sandbox = runtime.run_pod_sandbox(&config).await?;

@@ -62,6 +62,10 @@ pub struct PodSandboxConfig {
     /// CRI `LinuxSandboxSecurityContext.privileged`: some container of the pod is privileged
     /// (CRI runtimes allow privileged containers only in a privileged sandbox).
     pub privileged: bool,
+    /// CRI `LinuxPodSandboxConfig.cgroup_parent`: the pod's cgroup, one path in every hierarchy
+    /// (the cgroupfs driver's form), in which the runtime puts the sandbox's and the
+    /// containers' cgroups. `None`: the runtime's own layout (the Linux runtime's).
+    pub cgroup_parent: Option<String>,
 }
 
 /// CRI `NamespaceMode`: whose namespace a pod or container uses.

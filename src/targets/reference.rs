@@ -51,6 +51,10 @@ pub trait NodeHost: Send + Sync {
     fn namespaces_are_its_own(&self) -> bool {
         false
     }
+    /// Where the kubelet puts the pods' cgroups, when the runtime takes a cgroup parent.
+    fn pod_cgroups(&self) -> Option<crate::runtime::kubelet::PodCgroupRoot> {
+        None
+    }
     /// Removes everything the runtime still holds for this run.
     async fn shutdown(&self) -> Result<(), String>;
 }
@@ -138,6 +142,7 @@ impl ReferenceTarget {
             node_ip: node.host.node_ip(),
             node_uid: crate::api::store::uid(run_id, u64::MAX),
             static_pod_dir: Some(static_pod_dir.clone()),
+            pod_cgroups: node.host.pod_cgroups(),
         };
         let kubelet = Kubelet::new(config, node.runtime.clone(), node.images.clone(), api.clone());
         let mut capabilities = Self::declared_capabilities();

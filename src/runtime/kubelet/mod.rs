@@ -45,6 +45,19 @@ pub struct KubeletConfig {
     pub node_uid: String,
     /// The static pod manifest directory, if the kubelet watches one.
     pub static_pod_dir: Option<PathBuf>,
+    /// Where the kubelet puts the pods' cgroups (its `--cgroup-root`), for a runtime that takes
+    /// a cgroup parent; `None`: the runtime lays out the pods' cgroups itself.
+    pub pod_cgroups: Option<PodCgroupRoot>,
+}
+
+/// The cgroup under which each pod gets `pod<uid>` (cgroupfs driver).
+#[derive(Debug, Clone)]
+pub struct PodCgroupRoot {
+    /// The path the runtime is given, the same in every hierarchy (`/.../podspec/<run>`).
+    pub parent: String,
+    /// Its directory in each hierarchy on the node, where the kubelet removes a pod's cgroup
+    /// once the runtime has removed the pod's sandbox.
+    pub dirs: Vec<PathBuf>,
 }
 
 #[derive(Debug, thiserror::Error)]

@@ -356,8 +356,20 @@ impl PodWorker {
             self.state.lock().unwrap().tmpfs_mounts = mounted;
             Vec::new()
         };
-        let config =
-            PodSandboxConfig { name, namespace, uid: self.uid.clone(), hostname: uts_hostname, tmpfs, namespaces, sysctls, privileged };
+        // The kubelet's pod cgroup, `<cgroup root>/pod<uid>` (pkg/kubelet/cm: the cgroupfs
+        // driver's name of a pod's cgroup).
+        let cgroup_parent = self.kubelet.config.pod_cgroups.as_ref().map(|r| format!("{}/pod{}", r.parent, self.uid));
+        let config = PodSandboxConfig {
+            name,
+            namespace,
+            uid: self.uid.clone(),
+            hostname: uts_hostname,
+            tmpfs,
+            namespaces,
+            sysctls,
+            privileged,
+            cgroup_parent,
+        };
         let runtime = &self.kubelet.runtime;
         let sandbox = runtime.run_pod_sandbox(&config).await.map_err(|e| e.to_string())?;
         let status = runtime.pod_sandbox_status(&sandbox).await.map_err(|e| e.to_string())?;
@@ -852,8 +864,18 @@ impl PodWorker {
         }
         let mounts = std::mem::take(&mut self.state.lock().unwrap().tmpfs_mounts);
         let dir = self.pod_dir();
+        // The pod's cgroup, which the runtime leaves once it removed the sandbox's and the
+        // containers' cgroups in it.
+        let cgroups: Vec<PathBuf> = self.kubelet.config.pod_cgroups.iter().flat_map(|r| r.dirs.iter().map(|d| d.join(format!("pod{}", self.uid)))).collect();
         let _ = tokio::task::spawn_blocking(move || {
             super::volumes::unmount_all(&mounts);
+            for c in &cgroups {
+                if let Err(e) = fs::remove_dir(c) {
+                    if e.kind() != std::io::ErrorKind::NotFound {
+                        tracing::warn!(cgroup = %c.display(), error = %e, "remove the pod's cgroup");
+                    }
+                }
+            }
             fs::remove_dir_all(dir)
         })
         .await;
