@@ -7,7 +7,7 @@ Feature: A container's log is what it wrote to stdout and stderr
   # On a CRI node the runtime writes the streams to the log file the kubelet names
   # (<pod log dir>/<container>/<attempt>.log) in the CRI log format, and the kubelet reads it.
 
-  # conformance: [sig-node] Kubelet when scheduling a busybox command in a pod should print it's output to logs [NodeConformance] [Conformance]
+  # conformance: [sig-node] Kubelet when scheduling a busybox command in a pod should print the output to logs [NodeConformance] [Conformance]
   #   (test/e2e/common/node/kubelet.go)
   Scenario: A container's log holds what it wrote to stdout and stderr, line by line
     Given a running pod:

@@ -38,6 +38,42 @@ Feature: A pod's and a container's securityContext are applied, the container's 
       2002
       """
 
+  # test/e2e/node/security_context.go: "should support container.SecurityContext.RunAsUser And
+  # container.SecurityContext.RunAsGroup [LinuxOnly]": the container's values win over the pod's.
+  Scenario: A container's runAsUser and runAsGroup win over the pod's
+    Given a running pod "own-ids":
+      """
+      apiVersion: v1
+      kind: Pod
+      metadata:
+        name: own-ids
+      spec:
+        terminationGracePeriodSeconds: 0
+        securityContext:
+          runAsUser: 1001
+          runAsGroup: 2002
+        containers:
+        - name: app
+          image: busybox:1.36
+          command: ["sleep", "3600"]
+          securityContext:
+            runAsUser: 1003
+            runAsGroup: 2004
+        - name: pod-level
+          image: busybox:1.36
+          command: ["sleep", "3600"]
+      """
+    Then running "id -u && id -g" in container "app" of pod "own-ids" prints:
+      """
+      1003
+      2004
+      """
+    And running "id -u && id -g" in container "pod-level" of pod "own-ids" prints:
+      """
+      1001
+      2002
+      """
+
   # test/e2e/node/security_context.go: "should support pod.Spec.SecurityContext.RunAsUser
   # [LinuxOnly]" (the gid is 0) and "should support container.SecurityContext.RunAsUser
   # [LinuxOnly]" (the container's value wins).
@@ -393,8 +429,7 @@ Feature: A pod's and a container's securityContext are applied, the container's 
     And running "echo 1 > /proc/sys/kernel/shm_rmid_forced" in container "app" of pod "procmount" fails with "Read-only file system"
 
   # test/e2e/node/security_context.go: "should support seccomp unconfined on the container
-  # [LinuxOnly]" (Seccomp: 0). RuntimeDefault is refused: the reference runtime loads no
-  # seccomp filter.
+  # [LinuxOnly]" (Seccomp: 0).
   Scenario: seccompProfile Unconfined runs without a seccomp filter
     Given a running pod "seccomp":
       """
@@ -413,3 +448,36 @@ Feature: A pod's and a container's securityContext are applied, the container's 
               type: Unconfined
       """
     Then running "grep '^Seccomp:' /proc/1/status | cut -f2" in container "app" of pod "seccomp" prints "0"
+
+  # test/e2e/node/security_context.go: "should support seccomp runtime/default [LinuxOnly]"
+  # (Seccomp: 2), and "should support seccomp unconfined on the pod [LinuxOnly]": the pod's
+  # profile holds for each container that sets none, and a container's own wins. What the
+  # profile allows is the runtime's own (tutorials/security/seccomp/: "the default profile
+  # provided by the container runtime"), so only its presence is checked here; the reference's
+  # profile is checked by the unit tests of src/runtime/linux/seccomp.rs.
+  Scenario: seccompProfile RuntimeDefault loads the runtime's filter; the container's profile wins
+    Given a running pod "seccomp-default":
+      """
+      apiVersion: v1
+      kind: Pod
+      metadata:
+        name: seccomp-default
+      spec:
+        terminationGracePeriodSeconds: 0
+        securityContext:
+          seccompProfile:
+            type: RuntimeDefault
+        containers:
+        - name: app
+          image: busybox:1.36
+          command: ["sleep", "3600"]
+        - name: unconfined
+          image: busybox:1.36
+          command: ["sleep", "3600"]
+          securityContext:
+            seccompProfile:
+              type: Unconfined
+      """
+    Then running "grep '^Seccomp:' /proc/1/status | cut -f2" in container "app" of pod "seccomp-default" prints "2"
+    And running "grep '^Seccomp:' /proc/self/status | cut -f2" in container "app" of pod "seccomp-default" prints "2"
+    And running "grep '^Seccomp:' /proc/1/status | cut -f2" in container "unconfined" of pod "seccomp-default" prints "0"

@@ -1,4 +1,4 @@
-@static-pods @node-access @api-server
+@static-pods @api-server
 Feature: Static pods run from the kubelet's manifest directory and show in the API as mirror pods
   # "Static Pods are managed directly by the kubelet daemon on a specific node, without the API
   # server observing them. ... The kubelet automatically tries to create a mirror Pod on the

@@ -192,6 +192,7 @@ pub async fn run_runtime(
             tmpfs: vec![],
             privileged: false,
             cgroup_parent: None,
+            pids_limit: None,
         };
         let t = Instant::now();
         let sandbox = runtime.run_pod_sandbox(&config).await?;

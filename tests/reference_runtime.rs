@@ -91,3 +91,35 @@ async fn host_namespaces_are_the_nodes_own_and_cgroups_go_with_the_run() {
         assert!(c.dirs.iter().all(|(_, d)| !d.exists()), "the run's cgroups are left behind: {c:?}");
     }
 }
+
+/// The kubelet's podPidsLimit is the pod cgroup's `pids.max` (test/e2e_node/pids_test.go:
+/// "should set pids.max for Pod"): a container cannot fork past it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_pod_cannot_hold_more_processes_than_the_pod_pids_limit() {
+    let _serial = SERIAL.lock().await;
+    let target = ReferenceTarget::start(paths()).await.expect("reference node starts");
+    let run_id = target.run_dir().file_name().unwrap().to_string_lossy().into_owned();
+    let Some(run_cgroups) = podspec::runtime::linux::cgroup::Cgroup::for_run(&run_id).filter(|c| c.has("pids")) else {
+        eprintln!("skipped: the machine gives podspec no pids cgroup controller");
+        target.shutdown().await.unwrap();
+        return;
+    };
+    let limit = target.pod_pids_limit().expect("the reference kubelet has a podPidsLimit");
+    let p = PodRef { namespace: "smoke".into(), name: "forks".into() };
+    let pod: Pod = serde_yaml::from_str(
+        "apiVersion: v1\nkind: Pod\nmetadata: {name: forks, namespace: smoke}\nspec:\n  terminationGracePeriodSeconds: 0\n  containers:\n  - {name: a, image: busybox:1.36, command: [sleep, '3600']}\n",
+    )
+    .unwrap();
+    target.create_pod(&pod).await.unwrap();
+    let uid = wait_running(&target, &p).await.metadata.uid.unwrap();
+    let pod_cgroup = run_cgroups.child(&format!("pod{uid}"));
+    let pids_dir = pod_cgroup.dirs.iter().find(|(c, _)| c == "pids" || c.is_empty()).map(|(_, d)| d.clone()).unwrap();
+    assert_eq!(std::fs::read_to_string(pids_dir.join("pids.max")).unwrap().trim(), limit.to_string());
+
+    let script = format!("i=0; while [ $i -lt {} ]; do sleep 30 & i=$((i+1)); done; echo all started", limit + 10);
+    let out = target.exec(&p, "a", &["sh".into(), "-c".into(), script], Duration::from_secs(60)).await.unwrap();
+    assert!(!out.stdout.contains("all started"), "{} processes started in a pod limited to {limit}: {out:?}", limit + 10);
+    assert!(out.stderr.contains("Resource temporarily unavailable"), "{out:?}");
+    target.delete_pod(&p).await.unwrap();
+    target.shutdown().await.unwrap();
+}

@@ -4,8 +4,9 @@
 //! `bash ci/containerd/start.sh`); otherwise it prints why it did not run and passes nothing.
 //!
 //! The pod runs in the runtime (its sandbox carries the serve's owner label, its IP is from the
-//! runtime's CNI), `kubectl exec` reaches it, `kubectl logs` reads its CRI
-//! log, and `kubectl delete` leaves nothing in the runtime.
+//! runtime's CNI), `kubectl exec` reaches it (exit status, stdin, a tty and its size over the
+//! runtime's streaming server), `kubectl logs` reads its CRI log, and `kubectl delete` leaves
+//! nothing in the runtime.
 
 use std::path::Path;
 use std::process::{Command, Output};
@@ -99,6 +100,32 @@ fn kubectl_drives_a_pod_on_the_cri_runtime_through_serve() {
     }
     let o = k(&["exec", "on-cri", "--", "hostname"]);
     assert!(o.status.success() && String::from_utf8_lossy(&o.stdout).trim() == "on-cri", "exec hostname: {}", text(&o));
+    // The streaming exec over the runtime's own streaming server (CRI Exec): the exit status,
+    // stdin, and a tty with the size kubectl sends (channel 4).
+    let o = k(&["exec", "on-cri", "--", "sh", "-c", "echo out; echo err >&2; exit 3"]);
+    assert!(
+        o.status.code() == Some(3) && o.stdout == b"out\n" && String::from_utf8_lossy(&o.stderr).contains("err\n"),
+        "exec exit status and streams: {}",
+        text(&o)
+    );
+    // `head -n 1` ends at its line: containerd 1.6 speaks v4.channel.k8s.io, which cannot
+    // close stdin (features/exec.feature's baseline line), so nothing here waits for its end.
+    let o = kubectl(
+        &serve.kubeconfig,
+        home.path(),
+        &["exec", "-i", "on-cri", "--", "sh", "-c", "head -n 1 | sed s/^/got:/"],
+        Some("abcd1234\n"),
+    );
+    assert!(o.status.success() && o.stdout == b"got:abcd1234\n", "exec -i: {}", text(&o));
+    let inner = format!(
+        "stty cols 91 rows 33; KUBECONFIG={} HOME={} {KUBECTL} exec -it on-cri -- sh -c 'tty; stty size'",
+        serve.kubeconfig.display(),
+        home.path().display()
+    );
+    // script(1) makes kubectl a terminal; its input stays open (a pipe nobody writes).
+    let o = Command::new("script").args(["-qec", &inner, "/dev/null"]).stdin(std::process::Stdio::piped()).output().expect("script");
+    let out = String::from_utf8_lossy(&o.stdout);
+    assert!(o.status.success() && out.contains("/dev/pts/") && out.contains("33 91"), "exec -it: {}", text(&o));
     // The log is the runtime's CRI log file, read by the kubelet.
     let deadline = Instant::now() + Duration::from_secs(30);
     loop {

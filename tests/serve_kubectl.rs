@@ -141,7 +141,13 @@ fn checks(k: &Kubectl<'_>, minor: u32, dir: &Path) -> Vec<(&'static str, Outcome
         &mut results,
         "describe",
         ok(&k.run(&["describe", "pod", &web]), "describe")
-            .and_then(|o| expect(o.contains("Status:") && o.contains("Running") && o.contains("Events:"), o)),
+            .and_then(|o| {
+                // The kubelet's events, with Kubernetes' reasons, under "Events:".
+                let events = o.split("Events:").nth(1).unwrap_or("");
+                let reasons = ["Scheduled", "Pulled", "Created", "Started"].iter().all(|r| events.contains(r));
+                let assigned = events.contains(&format!("Successfully assigned default/{web} to podspec-node"));
+                expect(o.contains("Status:") && o.contains("Running") && reasons && assigned && events.contains("kubelet"), o)
+            }),
     );
     let labels = |k: &Kubectl<'_>| -> serde_json::Value {
         let o = k.run(&["get", "pod", &web, "-o", "json"]);
@@ -217,9 +223,36 @@ fn checks(k: &Kubectl<'_>, minor: u32, dir: &Path) -> Vec<(&'static str, Outcome
             let o = k.run(&["exec", &web, "--", "sh", "-c", "exit 3"]);
             expect(o.status.code() == Some(3), text(&o))
         });
-        results.push(("exec -i (stdin)", Outcome::Skip("serve's exec has no stdin yet")));
+        record(&mut results, "exec -i (stdin)", {
+            let mut child = k
+                .cmd(&["exec", "-i", &web, "--", "sh", "-c", "while read l; do echo got:$l; done"])
+                .stdin(Stdio::piped())
+                .stdout(Stdio::piped())
+                .stderr(Stdio::piped())
+                .spawn()
+                .unwrap();
+            use std::io::Write as _;
+            child.stdin.take().unwrap().write_all(b"one\ntwo\n").unwrap(); // then closed: end of input
+            let o = child.wait_with_output().unwrap();
+            ok(&o, "exec -i").and_then(|out| expect(out == "got:one\ngot:two\n", out))
+        });
+        // A tty, with the terminal size kubectl sends (its own terminal is one `script` makes).
+        record(&mut results, "exec -it (tty)", {
+            let inner = format!(
+                "stty cols 91 rows 33; KUBECONFIG={} HOME={} {} exec -it {web} -- sh -c 'tty; stty size'",
+                k.kubeconfig.display(),
+                k.home.display(),
+                k.bin.display()
+            );
+            // script's input stays open (a pipe nobody writes) until the command is done.
+            let o = Command::new("script").args(["-qec", &inner, "/dev/null"]).stdin(Stdio::piped()).output();
+            match o {
+                Err(e) => Err(format!("run script(1) for a terminal: {e}")),
+                Ok(o) => ok(&o, "exec -it").and_then(|out| expect(out.contains("/dev/pts/") && out.contains("33 91"), out)),
+            }
+        });
     } else {
-        for name in ["exec -- hostname", "exec exit status", "exec -i (stdin)"] {
+        for name in ["exec -- hostname", "exec exit status", "exec -i (stdin)", "exec -it (tty)"] {
             results.push((name, Outcome::Skip("kubectl < 1.30 execs over SPDY, which serve does not speak")));
         }
     }
@@ -272,6 +305,15 @@ fn checks(k: &Kubectl<'_>, minor: u32, dir: &Path) -> Vec<(&'static str, Outcome
             expect(!o.status.success() && text(&o).contains("not found"), text(&o))
         }),
     );
+    // The kubelet stopped the running container for the delete: a Killing event, found by the
+    // field selector kubectl's describe uses.
+    record(&mut results, "get events --field-selector", {
+        let selector = format!("involvedObject.kind=Pod,involvedObject.name={watched},reason=Killing");
+        ok(&k.run(&["get", "events", "--field-selector", &selector]), "get events").and_then(|o| {
+            let header = o.lines().next().unwrap_or("").split_whitespace().collect::<Vec<_>>();
+            expect(header == ["LAST", "SEEN", "TYPE", "REASON", "OBJECT", "MESSAGE"] && o.contains("Stopping container main"), o)
+        })
+    });
     record(
         &mut results,
         "delete --grace-period=0 --force",
@@ -332,11 +374,42 @@ fn manifests(k: &Kubectl<'_>, dir: &Path) -> Vec<(&'static str, Outcome)> {
         .and_then(|_| ok(&k.run(&["get", "pod", "job-pod"]), "get"))
         .and_then(|o| expect(o.contains("Completed"), o));
     results.push(("a Job's pod template (OnFailure)", r.map_or_else(Outcome::Fail, |_| Outcome::Pass)));
+    // What the kubelet did, as events: a container that keeps failing backs off (BackOff), one
+    // whose image the node lacks cannot be created (Failed); each names its container.
+    let crasher = "apiVersion: v1\nkind: Pod\nmetadata:\n  name: crasher\nspec:\n  terminationGracePeriodSeconds: 1\n  containers:\n  - name: main\n    image: busybox:1.36\n    command: [sh, -c, 'exit 1']\n  - name: missing\n    image: podspec.invalid/none:1\n";
+    let file = dir.join("crasher.yaml");
+    std::fs::write(&file, crasher).unwrap();
+    let r = ok(&k.run(&["create", "-f", file.to_str().unwrap()]), "create").and_then(|_| {
+        let deadline = Instant::now() + Duration::from_secs(60);
+        loop {
+            let o = k.run(&["get", "events", "--field-selector", "involvedObject.name=crasher", "-o", "json"]);
+            let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap_or_default();
+            let items = v["items"].as_array().cloned().unwrap_or_default();
+            let has = |reason: &str, path: &str, text: &str| {
+                items.iter().any(|e| {
+                    e["reason"] == reason
+                        && e["involvedObject"]["fieldPath"] == path
+                        && e["message"].as_str().is_some_and(|m| m.contains(text))
+                        && e["source"]["component"] == "kubelet"
+                })
+            };
+            if has("BackOff", "spec.containers{main}", "Back-off restarting failed container main in pod crasher_default")
+                && has("Failed", "spec.containers{missing}", "Error: ")
+            {
+                break Ok(());
+            }
+            if Instant::now() > deadline {
+                break Err(format!("no BackOff and Failed events for crasher after 60 s: {}", text(&o)));
+            }
+            std::thread::sleep(Duration::from_millis(500));
+        }
+    });
+    results.push(("events: BackOff, Failed", r.map_or_else(Outcome::Fail, |_| Outcome::Pass)));
     results.push((
         "a pod with a securityContext",
         Outcome::Skip("not run yet: the reference node's securityContext support is another issue's"),
     ));
-    for name in ["two-containers", "job-pod"] {
+    for name in ["two-containers", "job-pod", "crasher"] {
         let _ = k.run(&["delete", "pod", name, "--grace-period=0", "--force"]);
     }
     results

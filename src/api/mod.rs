@@ -5,6 +5,7 @@
 
 pub mod admission;
 pub mod defaults;
+pub mod events;
 pub mod labels;
 pub mod qos;
 pub mod quantity;
@@ -18,4 +19,5 @@ pub use admission::{is_mirror_pod, Requester};
 pub use store::{ApiError, DeleteOptions, PodStore};
 pub use strategy::{PodStrategy, Strategy};
 pub use update::validate_pod_update;
-pub use watch::{PodWatch, WatchEvent};
+pub use events::EventStore;
+pub use watch::{PodWatch, Watch, WatchEvent};

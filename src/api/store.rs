@@ -12,7 +12,7 @@ use sha2::{Digest, Sha256};
 
 use super::admission::{admit_create, Requester};
 use super::strategy::{PodStrategy, Strategy};
-use super::watch::{Change, ChangeKind, Filter, History, PodWatch};
+use super::watch::{Change, ChangeKind, ChangeSource, Filter, History, PodWatch};
 use crate::manifest::validation::aggregate;
 
 /// A Kubernetes `Status` error: HTTP code, reason, and the message as the API server words it.
@@ -239,14 +239,6 @@ impl PodStore {
         }
     }
 
-    pub(super) fn subscribe(&self) -> tokio::sync::watch::Receiver<u64> {
-        self.changed.subscribe()
-    }
-
-    pub(super) fn changes_since(&self, rv: u64) -> Result<Vec<Change>, ApiError> {
-        let st = self.state.lock().unwrap();
-        st.history.since(rv, st.rv)
-    }
 
     /// Replaces the pod `namespace/name` (a PUT to its URL; the object must name that pod). Server-managed metadata is repaired first, as the API server's
     /// BeforeUpdate does; then the strategy's update rules apply. A rejected update changes
@@ -379,6 +371,17 @@ impl PodStore {
             }
             Ok(())
         })
+    }
+}
+
+impl ChangeSource<Pod> for PodStore {
+    fn subscribe(&self) -> tokio::sync::watch::Receiver<u64> {
+        self.changed.subscribe()
+    }
+
+    fn changes_since(&self, rv: u64) -> Result<Vec<Change>, ApiError> {
+        let st = self.state.lock().unwrap();
+        st.history.since(rv, st.rv)
     }
 }
 

@@ -3,7 +3,8 @@
 //! `ADDED`, `MODIFIED` and `DELETED` events from there on, filtered by a predicate (an object
 //! that starts to match is `ADDED`, one that stops matching is `DELETED`, as the cacher does);
 //! a resourceVersion older than the history answers 410 Gone, reason `Expired`
-//! (staging/src/k8s.io/apiserver/pkg/storage/cacher/watch_cache.go).
+//! (staging/src/k8s.io/apiserver/pkg/storage/cacher/watch_cache.go). One watch for every
+//! kind of object the API keeps (pods, events).
 
 use std::collections::VecDeque;
 use std::sync::Arc;
@@ -11,7 +12,7 @@ use std::time::Duration;
 
 use k8s_openapi::api::core::v1::Pod;
 
-use super::store::{ApiError, PodStore};
+use super::store::ApiError;
 
 /// How many changes the history keeps (the watch cache's capacity).
 pub const HISTORY: usize = 8192;
@@ -26,24 +27,24 @@ pub enum ChangeKind {
 /// One change of the store: the object after it (for a deletion, as it was when deleted, with
 /// the deletion's resourceVersion) and before it.
 #[derive(Debug, Clone)]
-pub struct Change {
+pub struct Change<T = Pod> {
     pub rv: u64,
     pub kind: ChangeKind,
-    pub object: Pod,
-    pub prev: Option<Pod>,
+    pub object: T,
+    pub prev: Option<T>,
 }
 
 /// What a watcher receives.
 #[derive(Debug, Clone, PartialEq)]
-pub enum WatchEvent {
-    Added(Pod),
-    Modified(Pod),
-    Deleted(Pod),
+pub enum WatchEvent<T = Pod> {
+    Added(T),
+    Modified(T),
+    Deleted(T),
     /// No change up to this resourceVersion (sent when asked for, after a quiet interval).
     Bookmark(u64),
 }
 
-impl WatchEvent {
+impl<T> WatchEvent<T> {
     /// The type as the watch protocol names it.
     pub fn type_name(&self) -> &'static str {
         match self {
@@ -54,7 +55,8 @@ impl WatchEvent {
         }
     }
 
-    pub fn pod(&self) -> Option<&Pod> {
+    /// The object of the event (none for a bookmark).
+    pub fn object(&self) -> Option<&T> {
         match self {
             WatchEvent::Added(p) | WatchEvent::Modified(p) | WatchEvent::Deleted(p) => Some(p),
             WatchEvent::Bookmark(_) => None,
@@ -62,17 +64,36 @@ impl WatchEvent {
     }
 }
 
-/// Which objects a watch sees.
-pub type Filter = Box<dyn Fn(&Pod) -> bool + Send + Sync>;
-
-/// The history of changes, oldest first.
-#[derive(Default)]
-pub(super) struct History {
-    changes: VecDeque<Change>,
+impl WatchEvent<Pod> {
+    pub fn pod(&self) -> Option<&Pod> {
+        self.object()
+    }
 }
 
-impl History {
-    pub(super) fn push(&mut self, change: Change) {
+/// Which objects a watch sees.
+pub type Filter<T = Pod> = Box<dyn Fn(&T) -> bool + Send + Sync>;
+
+/// What a watch reads its changes from: a store that keeps a history.
+pub(super) trait ChangeSource<T>: Send + Sync {
+    /// Wakes with the resourceVersion of each new change.
+    fn subscribe(&self) -> tokio::sync::watch::Receiver<u64>;
+    /// The changes after `rv`, or Expired.
+    fn changes_since(&self, rv: u64) -> Result<Vec<Change<T>>, ApiError>;
+}
+
+/// The history of changes, oldest first.
+pub(super) struct History<T = Pod> {
+    changes: VecDeque<Change<T>>,
+}
+
+impl<T> Default for History<T> {
+    fn default() -> Self {
+        Self { changes: VecDeque::new() }
+    }
+}
+
+impl<T: Clone> History<T> {
+    pub(super) fn push(&mut self, change: Change<T>) {
         if self.changes.len() == HISTORY {
             self.changes.pop_front();
         }
@@ -80,7 +101,7 @@ impl History {
     }
 
     /// The changes after `rv`, or Expired when some of them are no longer kept.
-    pub(super) fn since(&self, rv: u64, current: u64) -> Result<Vec<Change>, ApiError> {
+    pub(super) fn since(&self, rv: u64, current: u64) -> Result<Vec<Change<T>>, ApiError> {
         // The oldest resourceVersion a watch may start from: the one just before the oldest kept
         // change (or the current one, when nothing was kept).
         let oldest = self.changes.front().map_or(current, |c| c.rv - 1);
@@ -92,18 +113,21 @@ impl History {
     }
 }
 
-/// A watch on the pods of a store, from a resourceVersion on.
-pub struct PodWatch {
-    store: Arc<PodStore>,
-    filter: Filter,
+/// A watch on the objects of a store, from a resourceVersion on.
+pub struct Watch<T> {
+    store: Arc<dyn ChangeSource<T>>,
+    filter: Filter<T>,
     /// The resourceVersion of the last change this watch has looked at.
     seen: u64,
-    pending: VecDeque<WatchEvent>,
+    pending: VecDeque<WatchEvent<T>>,
     notify: tokio::sync::watch::Receiver<u64>,
 }
 
-impl PodWatch {
-    pub(super) fn new(store: Arc<PodStore>, filter: Filter, seen: u64, initial: Vec<Pod>) -> Self {
+/// A watch on the pods of a store.
+pub type PodWatch = Watch<Pod>;
+
+impl<T> Watch<T> {
+    pub(super) fn new(store: Arc<dyn ChangeSource<T>>, filter: Filter<T>, seen: u64, initial: Vec<T>) -> Self {
         let notify = store.subscribe();
         Self { store, filter, seen, pending: initial.into_iter().map(WatchEvent::Added).collect(), notify }
     }
@@ -115,7 +139,7 @@ impl PodWatch {
 
     /// The next event, waiting for one. Err(Expired) when the watch fell so far behind that
     /// the history no longer holds what it missed (the client lists again).
-    pub async fn next(&mut self) -> Result<WatchEvent, ApiError> {
+    pub async fn next(&mut self) -> Result<WatchEvent<T>, ApiError> {
         loop {
             if let Some(e) = self.pending.pop_front() {
                 return Ok(e);
@@ -134,7 +158,7 @@ impl PodWatch {
     }
 
     /// The next event, or a bookmark when nothing happened for `interval`.
-    pub async fn next_or_bookmark(&mut self, interval: Duration) -> Result<WatchEvent, ApiError> {
+    pub async fn next_or_bookmark(&mut self, interval: Duration) -> Result<WatchEvent<T>, ApiError> {
         match tokio::time::timeout(interval, self.next()).await {
             Ok(r) => r,
             Err(_) => {

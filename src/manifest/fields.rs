@@ -147,7 +147,13 @@ pub const FIELDS: &[FieldRule] = &[
     f("Volume", "gcePersistentDisk", ONLY_EMPTY_DIR),
     f("Volume", "gitRepo", ONLY_EMPTY_DIR),
     f("Volume", "glusterfs", ONLY_EMPTY_DIR),
-    f("Volume", "hostPath", Refused("only emptyDir volumes: the machine's own files are never handed to a pod")),
+    f(
+        "Volume",
+        "hostPath",
+        Implemented(
+            "only a directory inside the node's own static pod directory (podspec's state): the kube target's manifest writer mounts it, features/static-pods.feature through --target kube; any other path is refused up front, naming the field: the machine's own files are never handed to a pod",
+        ),
+    ),
     f("Volume", "image", ONLY_EMPTY_DIR),
     f("Volume", "iscsi", ONLY_EMPTY_DIR),
     f("Volume", "name", Implemented("features/storage.feature")),
@@ -174,7 +180,7 @@ pub const FIELDS: &[FieldRule] = &[
     f("PodSecurityContext", "runAsUser", Implemented("features/security-context.feature")),
     f("PodSecurityContext", "seLinuxChangePolicy", NO_LSM),
     f("PodSecurityContext", "seLinuxOptions", NO_LSM),
-    f("PodSecurityContext", "seccompProfile", CONFINE),
+    f("PodSecurityContext", "seccompProfile", Implemented("features/security-context.feature")),
     f("PodSecurityContext", "supplementalGroups", Implemented("features/security-context.feature")),
     f("PodSecurityContext", "supplementalGroupsPolicy", CONFINE),
     f("PodSecurityContext", "sysctls", Implemented("features/security-context.feature")),
@@ -186,7 +192,7 @@ pub const FIELDS: &[FieldRule] = &[
     f("SecurityContext", "privileged", Implemented("features/security-context.feature")),
     f("SecurityContext", "procMount", Implemented("features/security-context.feature")),
     f("SecurityContext", "readOnlyRootFilesystem", Implemented("features/security-context.feature")),
-    f("SecurityContext", "runAsGroup", CONFINE),
+    f("SecurityContext", "runAsGroup", Implemented("features/security-context.feature")),
     f("SecurityContext", "runAsNonRoot", Implemented("features/security-context.feature")),
     f("SecurityContext", "runAsUser", Implemented("features/security-context.feature")),
     f("SecurityContext", "seLinuxOptions", NO_LSM),
@@ -223,18 +229,35 @@ fn used(field: &str, v: &Value) -> bool {
     }
 }
 
-/// Every field of `pod` the reference runtime refuses, in manifest order.
+/// Every field of `pod` the reference runtime refuses, in manifest order, on a node with no
+/// directory to hand out (every hostPath is refused).
 pub fn refused(pod: &Pod) -> Vec<RefusedField> {
+    refused_on(pod, &[])
+}
+
+/// Every field of `pod` the reference runtime refuses, in manifest order, on a node whose own
+/// directories `host_dirs` a hostPath volume may reach (`host_path::resolve`).
+pub fn refused_on(pod: &Pod, host_dirs: &[std::path::PathBuf]) -> Vec<RefusedField> {
     let mut out = Vec::new();
     let Ok(v) = serde_json::to_value(pod) else { return out };
     let Some(spec) = v.get("spec") else { return out };
     walk("PodSpec", spec, "spec", &mut out);
     if let Some(sc) = spec.get("securityContext") {
         walk("PodSecurityContext", sc, "spec.securityContext", &mut out);
+        security_values(sc, "spec.securityContext", &mut out);
     }
     for (i, vol) in list(spec, "volumes") {
         let path = format!("spec.volumes[{i}]");
         walk("Volume", vol, &path, &mut out);
+        if let Some(h) = vol.get("hostPath") {
+            let refusal = match serde_json::from_value(h.clone()) {
+                Ok(source) => super::host_path::resolve(&source, host_dirs).err(),
+                Err(e) => Some(e.to_string()),
+            };
+            if let Some(why) = refusal {
+                out.push(RefusedField { path: format!("{path}.hostPath"), why });
+            }
+        }
         if let Some(e) = vol.get("emptyDir") {
             walk("EmptyDirVolumeSource", e, &format!("{path}.emptyDir"), &mut out);
             empty_dir_values(e, &format!("{path}.emptyDir"), &mut out);
@@ -296,14 +319,22 @@ fn walk(object: &str, v: &Value, path: &str, out: &mut Vec<RefusedField>) {
     }
 }
 
-/// A container's seccomp profile and /proc: only what the reference runtime does.
+/// The seccomp profiles the reference runtime loads (the pod's or a container's).
+pub fn seccomp_supported(profile_type: &str) -> Result<(), String> {
+    match profile_type {
+        "Unconfined" => Ok(()),
+        "RuntimeDefault" if cfg!(target_arch = "x86_64") => Ok(()),
+        "RuntimeDefault" => Err("seccompProfile RuntimeDefault: the reference's default profile is written for x86_64 only".into()),
+        other => Err(format!("seccompProfile {other}: the reference node keeps no seccomp profiles of its own; only RuntimeDefault and Unconfined")),
+    }
+}
+
+/// A pod's or container's seccomp profile and a container's /proc: only what the reference
+/// runtime does.
 fn security_values(sc: &Value, path: &str, out: &mut Vec<RefusedField>) {
     let seccomp = sc.pointer("/seccompProfile/type").and_then(Value::as_str);
-    if let Some(t) = seccomp.filter(|t| *t != "Unconfined") {
-        out.push(RefusedField {
-            path: format!("{path}.seccompProfile.type"),
-            why: format!("seccompProfile {t}: the reference runtime loads no seccomp filter, only Unconfined"),
-        });
+    if let Some(Err(why)) = seccomp.map(seccomp_supported) {
+        out.push(RefusedField { path: format!("{path}.seccompProfile.type"), why });
     }
     let proc_mount = sc.get("procMount").and_then(Value::as_str);
     if let Some(m) = proc_mount.filter(|m| !m.is_empty() && *m != "Default") {
@@ -451,5 +482,12 @@ mod tests {
         let p = pod("  containers: [{name: a, image: b}]\n  volumes:\n  - {name: v, emptyDir: {sizeLimit: 1Mi}}\n  - {name: w, emptyDir: {medium: HugePages}}\n");
         let paths: Vec<String> = refused(&p).into_iter().map(|r| r.path).collect();
         assert_eq!(paths, ["spec.volumes[0].emptyDir.sizeLimit", "spec.volumes[1].emptyDir.medium"]);
+    }
+
+    #[test]
+    fn localhost_seccomp_profiles_are_refused_at_pod_and_container_level() {
+        let p = pod("  securityContext: {seccompProfile: {type: Localhost, localhostProfile: p.json}}\n  containers:\n  - {name: a, image: b, securityContext: {seccompProfile: {type: RuntimeDefault}}}\n  - {name: c, image: b, securityContext: {seccompProfile: {type: Localhost, localhostProfile: p.json}}}\n");
+        let paths: Vec<String> = refused(&p).into_iter().map(|r| r.path).collect();
+        assert_eq!(paths, ["spec.securityContext.seccompProfile.type", "spec.containers[1].securityContext.seccompProfile.type"]);
     }
 }

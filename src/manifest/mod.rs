@@ -2,6 +2,7 @@
 //! the file and line (for a manifest inside a feature file, the feature file's line).
 
 pub mod fields;
+pub mod host_path;
 pub mod security;
 pub mod validation;
 

@@ -66,6 +66,8 @@ pub struct PodSandboxConfig {
     /// (the cgroupfs driver's form), in which the runtime puts the sandbox's and the
     /// containers' cgroups. `None`: the runtime's own layout (the Linux runtime's).
     pub cgroup_parent: Option<String>,
+    /// The kubelet's `podPidsLimit`, for the pod's cgroup (`pids.max`); none: no limit.
+    pub pids_limit: Option<i64>,
 }
 
 /// CRI `NamespaceMode`: whose namespace a pod or container uses.
@@ -108,7 +110,18 @@ pub struct LinuxContainerSecurity {
     pub supplemental_groups: Vec<i64>,
     pub readonly_rootfs: bool,
     pub no_new_privs: bool,
+    pub seccomp: SeccompProfile,
     pub namespaces: NamespaceOptions,
+}
+
+/// CRI `SecurityProfile` of seccomp, as far as the reference runtime loads one.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub enum SeccompProfile {
+    /// No filter: Kubernetes' default where the kubelet's SeccompDefault is off.
+    #[default]
+    Unconfined,
+    /// The runtime's default profile.
+    RuntimeDefault,
 }
 
 /// CRI `LinuxContainerResources`, reduced to what the reference runtime uses.
@@ -190,6 +203,82 @@ pub struct ExecResult {
     pub exit_code: i32,
 }
 
+/// Sets a tty's size (columns, rows).
+pub type Resize = Box<dyn Fn(u16, u16) -> RuntimeResult<()> + Send + Sync>;
+
+/// A streaming exec (CRI `Exec`): the command's stdin, stdout and stderr as streams, a tty's
+/// resize, and its exit code once it ends. With a tty, stdout carries all output and there is
+/// no stderr.
+pub struct ExecSession {
+    /// None unless stdin was asked for; dropping it closes the command's stdin.
+    pub stdin: Option<std::pin::Pin<Box<dyn tokio::io::AsyncWrite + Send>>>,
+    pub stdout: std::pin::Pin<Box<dyn tokio::io::AsyncRead + Send>>,
+    pub stderr: Option<std::pin::Pin<Box<dyn tokio::io::AsyncRead + Send>>>,
+    pub resize: Option<Resize>,
+    /// The command's exit code (ends the session when dropped: the command is killed).
+    pub exit: std::pin::Pin<Box<dyn std::future::Future<Output = RuntimeResult<i32>> + Send>>,
+}
+
+/// What a streaming exec asks for (CRI `ExecRequest`'s stdin and tty).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct ExecOptions {
+    pub stdin: bool,
+    pub tty: bool,
+}
+
+/// A command run over the streaming exec with `input` as its stdin, which is then closed
+/// (where the runtime's protocol can say so), and its output collected whole (`kubectl exec
+/// -i` with a pipe): the kubelet's "run with this input", for every runtime alike.
+pub async fn exec_with_input(
+    runtime: &dyn RuntimeService,
+    id: &ContainerId,
+    cmd: &[String],
+    input: &[u8],
+    timeout: Duration,
+) -> RuntimeResult<ExecResult> {
+    use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
+    let operation = format!("exec {cmd:?} in container {id} with stdin");
+    // Why stdin stayed open, if it did: said with a timeout it leads to.
+    let not_closed = std::sync::Mutex::new(None::<String>);
+    let run = async {
+        let session = runtime.exec(id, cmd, ExecOptions { stdin: true, tty: false }).await?;
+        let mut stdin = session.stdin.ok_or_else(|| RuntimeError::failed(&operation, "the runtime gave the exec no stdin"))?;
+        let write = async {
+            // Dropping it after the shutdown closes it (a pipe closes only when dropped).
+            let r = async {
+                stdin.write_all(input).await?;
+                stdin.shutdown().await
+            }
+            .await;
+            drop(stdin);
+            if let Err(e) = r {
+                *not_closed.lock().unwrap() = Some(e.to_string());
+            }
+        };
+        let read = |stream: Option<std::pin::Pin<Box<dyn tokio::io::AsyncRead + Send>>>| async move {
+            let mut buf = Vec::new();
+            match stream {
+                Some(mut s) => s.read_to_end(&mut buf).await.map(|_| buf),
+                None => Ok(buf),
+            }
+        };
+        let ((), stdout, stderr, exit) = tokio::join!(write, read(Some(session.stdout)), read(session.stderr), session.exit);
+        let io = |e| RuntimeError::io(operation.clone(), e);
+        Ok(ExecResult { stdout: stdout.map_err(io)?, stderr: stderr.map_err(io)?, exit_code: exit? })
+    };
+    match tokio::time::timeout(timeout, run).await {
+        Ok(r) => r,
+        Err(_) => {
+            let why = not_closed.lock().unwrap().take();
+            let operation = match why {
+                Some(why) => format!("{operation}; its stdin stayed open: {why}"),
+                None => operation.clone(),
+            };
+            Err(RuntimeError::Timeout { operation, after: timeout })
+        }
+    }
+}
+
 /// Which of a container's streams a log entry came from.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum LogStream {
@@ -213,15 +302,6 @@ pub struct LogEntry {
 /// What a container wrote, entry after entry, as `kubectl logs` prints it.
 pub fn log_text(entries: &[LogEntry]) -> Vec<u8> {
     entries.iter().flat_map(|e| e.content.iter().copied()).collect()
-}
-
-/// What an exec with stdin gave: the command's output and exit code, and whether its stdin
-/// was closed after the input (a streaming protocol without a close signal leaves it open,
-/// and a command that reads to the end of its input then waits until the timeout).
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct StdinExecResult {
-    pub result: ExecResult,
-    pub stdin_closed: bool,
 }
 
 /// CRI `ContainerEventResponse`, for the events the kubelet acts on.
@@ -294,9 +374,11 @@ pub trait RuntimeService: Send + Sync {
     async fn container_status(&self, id: &ContainerId) -> RuntimeResult<ContainerStatus>;
     async fn list_containers(&self, sandbox: &SandboxId) -> RuntimeResult<Vec<ContainerStatus>>;
     async fn exec_sync(&self, id: &ContainerId, cmd: &[String], timeout: Duration) -> RuntimeResult<ExecResult>;
-    /// CRI `Exec` with stdin (the streaming call): `stdin` is written to the command, and then
-    /// closed where the runtime's protocol can say so (`ExecResult::stdin_closed`).
-    async fn exec_with_stdin(&self, id: &ContainerId, cmd: &[String], stdin: &[u8], timeout: Duration) -> RuntimeResult<StdinExecResult>;
+    /// CRI `Exec`: a command with streams (stdin, a tty). A runtime without it says so.
+    async fn exec(&self, id: &ContainerId, cmd: &[String], options: ExecOptions) -> RuntimeResult<ExecSession> {
+        let _ = (cmd, options);
+        Err(RuntimeError::failed(format!("exec in container {id}"), format!("the runtime {} has no streaming exec", self.version())))
+    }
 
     /// CRI `GetContainerEvents`.
     fn container_events(&self) -> broadcast::Receiver<ContainerEvent>;

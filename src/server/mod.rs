@@ -15,6 +15,7 @@ pub mod pods;
 pub mod status;
 pub mod table;
 pub mod tls;
+pub mod watch;
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -60,6 +61,7 @@ pub fn router(state: AppState) -> Router {
         .route("/api/v1/nodes", get(nodes::list))
         .route("/api/v1/nodes/{name}", get(nodes::get))
         .route("/api/v1/nodes/{name}/proxy/configz", get(nodes::configz))
+        .route("/api/v1/nodes/{name}/proxy/logs/", get(nodes::log_query))
         .route("/api/v1/pods", get(pods::list_all))
         .route(ns_pods, get(pods::list).post(pods::create).delete(pods::delete_collection))
         .route(&format!("{ns_pods}/{{name}}"), get(pods::get).put(pods::replace).patch(pods::patch).delete(pods::delete))
@@ -68,6 +70,7 @@ pub fn router(state: AppState) -> Router {
         .route(&format!("{ns_pods}/{{name}}/exec"), get(pod_subresources::exec).post(pod_subresources::exec))
         .route("/api/v1/events", get(events::list_all))
         .route("/api/v1/namespaces/{namespace}/events", get(events::list))
+        .route("/api/v1/namespaces/{namespace}/events/{name}", get(events::get))
         .fallback(status::not_found_route)
         .method_not_allowed_fallback(status::method_not_allowed)
         .layer(axum::middleware::from_fn_with_state(state.clone(), authenticate))

@@ -1,5 +1,6 @@
 //! `/api/v1/nodes`: the one node, with its nodeInfo, Ready condition, addresses and capacity,
-//! and `/proxy/configz`, the kubelet's configuration with `staticPodPath`.
+//! `/proxy/configz`, the kubelet's configuration with `staticPodPath`, and `/proxy/logs/`, the
+//! kubelet's node log query.
 
 use axum::extract::{Path, State};
 use axum::Json;
@@ -95,8 +96,44 @@ pub async fn configz(State(state): State<AppState>, Path(name): Path<String>) ->
     Ok(Json(json!({
         "kubeletconfig": {
             "staticPodPath": state.node.static_pod_dir().display().to_string(),
+            "podPidsLimit": state.node.pod_pids_limit().unwrap_or(-1),
             "kind": "KubeletConfiguration",
             "apiVersion": "kubelet.config.k8s.io/v1beta1",
         }
     })))
+}
+
+/// The node log query's parameters (`/logs/?query=...`, the kubelet's NodeLogQuery).
+#[derive(Debug, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct LogQuery {
+    query: Option<String>,
+    pattern: Option<String>,
+}
+
+/// The kubelet's node log query, for the one service this node has: `query=kubelet` returns
+/// the kubelet's log (warnings and events, one line each), `pattern` keeps the lines that match
+/// that regular expression. The other parameters (`sinceTime`, `untilTime`, `tailLines`,
+/// `boot`) are refused, not ignored: the node's log lines carry no times or boots.
+pub async fn log_query(
+    State(state): State<AppState>,
+    Path(name): Path<String>,
+    query: Result<axum::extract::Query<LogQuery>, axum::extract::rejection::QueryRejection>,
+) -> Result<String, Failure> {
+    let _ = get(State(state.clone()), Path(name)).await?;
+    let axum::extract::Query(q) = query.map_err(|e| {
+        Failure::bad_request(format!("{}: this node's log query takes only query=kubelet and pattern", e.body_text()))
+    })?;
+    match q.query.as_deref() {
+        Some("kubelet") => {}
+        None | Some("") => return Err(Failure::bad_request("query: Required value: the service or file to return logs of")),
+        Some(other) => return Err(Failure::bad_request(format!("query {other:?}: this node has one service, kubelet, and no log files"))),
+    }
+    let pattern = match q.pattern.as_deref().filter(|p| !p.is_empty()) {
+        Some(p) => Some(regex::Regex::new(p).map_err(|e| Failure::bad_request(format!("pattern {p:?}: {e}")))?),
+        None => None,
+    };
+    let lines = state.node.kubelet().log_lines();
+    let kept = lines.iter().filter(|l| pattern.as_ref().is_none_or(|re| re.is_match(l)));
+    Ok(kept.map(|l| format!("{l}\n")).collect())
 }

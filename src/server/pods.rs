@@ -3,10 +3,8 @@
 //! HTTP into calls on the node's API store and back; the pod rules are the store's (its
 //! strategy).
 
-use std::convert::Infallible;
-use std::time::Duration;
 
-use axum::body::{Body, Bytes};
+use axum::body::Bytes;
 use axum::extract::{Path, Query, State};
 use axum::http::{header, HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
@@ -17,8 +15,7 @@ use serde_json::{json, Value};
 use super::patch::{self, PatchType};
 use super::{table, AppState, Failure};
 use crate::api::selector::PodSelector;
-use crate::api::{DeleteOptions, Requester, WatchEvent};
-use crate::targets::reference::NODE_NAME;
+use crate::api::{DeleteOptions, Requester};
 
 #[derive(Debug, Default, Deserialize)]
 #[serde(rename_all = "camelCase")]
@@ -120,10 +117,9 @@ pub async fn create(
             pod.metadata.name = Some(format!("{prefix}{}", random_suffix()));
         }
     }
-    // The scheduler's part: this node is the only one.
-    pod.spec.get_or_insert_with(Default::default).node_name.get_or_insert_with(|| NODE_NAME.into());
     let name = pod.metadata.name.clone().unwrap_or_default();
-    let created = state.node.api().create(&pod, Requester::User).map_err(|e| Failure::from_api(e, &name))?;
+    // The scheduler's part is the node's (its only node).
+    let created = state.node.create_in_api(&pod, Requester::User).map_err(|e| Failure::from_api(e, &name))?;
     Ok(with_warnings(json_response(StatusCode::CREATED, &created), &warnings))
 }
 
@@ -186,55 +182,18 @@ async fn list_in(state: AppState, namespace: Option<String>, q: ListQuery, heade
     Ok(json_response(StatusCode::OK, &list))
 }
 
-/// A watch: one JSON event per line, until the client goes or `timeoutSeconds` pass.
+/// A watch of pods (as a Table when asked for).
 fn watch(state: AppState, q: ListQuery, filter: crate::api::watch::Filter, as_table: bool, include: String) -> Result<Response, Failure> {
-    let from = match q.resource_version.as_deref() {
-        None | Some("") => None,
-        Some(v) => Some(v.parse::<u64>().map_err(|_| Failure::bad_request(format!("invalid resource version {v:?}")))?),
-    };
-    let api = state.node.api().clone();
-    let watch = api.watch(from, filter).map_err(Failure::from)?;
-    let bookmarks = is_true(&q.allow_watch_bookmarks);
-    let deadline = tokio::time::Instant::now() + Duration::from_secs(q.timeout_seconds.unwrap_or(1800));
-    let stream = futures::stream::unfold((watch, true, false), move |(mut w, first, ended)| {
-        let include = include.clone();
-        async move {
-            if ended {
-                return None;
-            }
-            let event = if bookmarks {
-                tokio::time::timeout_at(deadline, w.next_or_bookmark(Duration::from_secs(60))).await.ok()?
-            } else {
-                tokio::time::timeout_at(deadline, w.next()).await.ok()?
-            };
-            let failed = event.is_err();
-            let line = match event {
-                Ok(WatchEvent::Bookmark(rv)) => {
-                    json!({"type": "BOOKMARK", "object": {"kind": "Pod", "apiVersion": "v1", "metadata": {"resourceVersion": rv.to_string()}}})
-                }
-                Ok(e) => {
-                    let pod = e.pod().cloned().unwrap_or_default();
-                    let object = if as_table {
-                        let rv = pod.metadata.resource_version.clone().unwrap_or_default();
-                        table::table(&[pod], &rv, first, &include)
-                    } else {
-                        serde_json::to_value(&pod).unwrap_or_default()
-                    };
-                    json!({"type": e.type_name(), "object": object})
-                }
-                Err(e) => json!({"type": "ERROR", "object": Failure::from(e).status()}),
-            };
-            let mut bytes = line.to_string().into_bytes();
-            bytes.push(b'\n');
-            Some((Ok::<_, Infallible>(Bytes::from(bytes)), (w, false, failed)))
+    let from = super::watch::start_from(&q)?;
+    let watch = state.node.api().watch(from, filter).map_err(Failure::from)?;
+    Ok(super::watch::stream(watch, &q, "Pod", move |pod: &Pod, first| {
+        if as_table {
+            let rv = pod.metadata.resource_version.clone().unwrap_or_default();
+            table::table(std::slice::from_ref(pod), &rv, first, &include)
+        } else {
+            serde_json::to_value(pod).unwrap_or_default()
         }
-    });
-    Ok(Response::builder()
-        .status(StatusCode::OK)
-        .header(header::CONTENT_TYPE, "application/json")
-        .header(header::CACHE_CONTROL, "no-cache, private")
-        .body(Body::from_stream(stream))
-        .expect("response"))
+    }))
 }
 
 pub async fn replace(

@@ -1,7 +1,7 @@
-//! The Table form of pods (`Accept: application/json;as=Table;g=meta.k8s.io;v=v1`), with the
-//! columns and STATUS rules of kube-apiserver's pod printer (pkg/printers/internalversion/
-//! printers.go: podColumnDefinitions, printPod) and its ages (apimachinery
-//! pkg/util/duration HumanDuration).
+//! The Table form of pods and events (`Accept: application/json;as=Table;g=meta.k8s.io;v=v1`),
+//! with the columns and STATUS rules of kube-apiserver's printers (pkg/printers/internalversion/
+//! printers.go: podColumnDefinitions, printPod; eventColumnDefinitions, printEvent) and its
+//! ages (apimachinery pkg/util/duration HumanDuration).
 
 use std::time::Duration;
 
@@ -155,6 +155,71 @@ pub fn cells(pod: &Pod, now: chrono::DateTime<chrono::Utc>) -> Vec<Value> {
         json!(nominated),
         json!(gates),
     ]
+}
+
+/// A Table of events, with every column (the server prints wide; kubectl shows the columns
+/// of priority 0 unless `-o wide`).
+pub fn event_table(events: &[k8s_openapi::api::core::v1::Event], resource_version: &str, with_columns: bool, include_object: &str) -> Value {
+    let col = |name: &str, type_: &str, description: &str, priority: i32| json!({"name": name, "type": type_, "format": "", "description": description, "priority": priority});
+    let now = chrono::Utc::now();
+    let age = |t: &Option<k8s_openapi::apimachinery::pkg::apis::meta::v1::Time>| {
+        t.as_ref().map_or_else(|| "<unknown>".to_string(), |t| human_duration(since(t.0, now)))
+    };
+    let rows: Vec<Value> = events
+        .iter()
+        .map(|e| {
+            let o = &e.involved_object;
+            let kind = o.kind.clone().unwrap_or_default().to_lowercase();
+            let target = match o.name.as_deref() {
+                Some(n) if !n.is_empty() => format!("{kind}/{n}"),
+                _ => kind,
+            };
+            let source = e.source.as_ref().map_or(String::new(), |s| match (&s.component, &s.host) {
+                (Some(c), Some(h)) => format!("{c}, {h}"),
+                (Some(c), None) => c.clone(),
+                _ => String::new(),
+            });
+            let first = age(&e.first_timestamp);
+            let last = if e.last_timestamp.is_some() { age(&e.last_timestamp) } else { first.clone() };
+            let object = match include_object {
+                "None" => Value::Null,
+                "Object" => serde_json::to_value(e).unwrap_or_default(),
+                _ => json!({"kind": "PartialObjectMetadata", "apiVersion": "meta.k8s.io/v1", "metadata": e.metadata}),
+            };
+            let cells = json!([
+                last,
+                e.type_.clone().unwrap_or_default(),
+                e.reason.clone().unwrap_or_default(),
+                target,
+                o.field_path.clone().unwrap_or_default(),
+                source,
+                e.message.clone().unwrap_or_default().trim(),
+                first,
+                e.count.unwrap_or(1),
+                e.metadata.name.clone().unwrap_or_default(),
+            ]);
+            json!({"cells": cells, "object": object})
+        })
+        .collect();
+    let columns = json!([
+        col("Last Seen", "string", "The time the event was last seen", 0),
+        col("Type", "string", "Type of this event (Normal, Warning), new types could be added in the future.", 0),
+        col("Reason", "string", "The reason for the transition into the object's current status.", 0),
+        col("Object", "string", "The object the event is about.", 0),
+        col("Subobject", "string", "The subobject the event is about.", 1),
+        col("Source", "string", "The component reporting this event. Should be a short machine understandable string.", 1),
+        col("Message", "string", "A human-readable description of the status of this operation.", 0),
+        col("First Seen", "string", "The time the event was first seen", 1),
+        col("Count", "integer", "The number of times this event has occurred.", 1),
+        col("Name", "string", "Name must be unique within a namespace.", 1),
+    ]);
+    json!({
+        "kind": "Table",
+        "apiVersion": "meta.k8s.io/v1",
+        "metadata": {"resourceVersion": resource_version},
+        "columnDefinitions": if with_columns { columns } else { json!([]) },
+        "rows": rows,
+    })
 }
 
 #[allow(non_camel_case_types)]

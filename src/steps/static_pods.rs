@@ -39,7 +39,7 @@ async fn log_mentions(world: &mut PodWorld, first: String, second: String) -> Re
     let target = world.target();
     let wanted = if second.is_empty() { format!("{first:?}") } else { format!("{first:?} and {second:?}") };
     let r = eventually(&format!("a kubelet log line with {wanted}"), world.timeouts().eventually, || async {
-        let lines = target.kubelet_log().await?;
+        let lines = target.kubelet_log(&first).await?;
         if lines.iter().any(|l| l.contains(&first) && l.contains(&second)) {
             Ok(())
         } else {

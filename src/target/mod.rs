@@ -13,9 +13,12 @@ use k8s_openapi::api::core::v1::Pod;
 /// status). A scenario tagged with a capability the target lacks is skipped with the reason.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub enum Capability {
-    /// The node's filesystem can be reached: where a pod's volumes live on the node, and the
-    /// kubelet's static pod manifest directory.
+    /// The node's filesystem can be read by podspec itself: where a pod's volumes live on the
+    /// node.
     NodeAccess,
+    /// The kubelet's static pod manifest directory can be written and its log read: by the
+    /// reference target directly, by the kube target through a privileged pod on the node.
+    StaticPods,
     /// Pods are objects of an API server: they can be updated (whole or by merge patch), the
     /// API's rules and error texts apply, and static pods appear there as mirror pods.
     ApiServer,
@@ -27,12 +30,13 @@ pub enum Capability {
 }
 
 impl Capability {
-    pub const ALL: &'static [Capability] = &[Capability::NodeAccess, Capability::ApiServer, Capability::HostAccess];
+    pub const ALL: &'static [Capability] = &[Capability::NodeAccess, Capability::StaticPods, Capability::ApiServer, Capability::HostAccess];
 
     /// The scenario tag that asks for it (without `@`).
     pub fn tag(self) -> &'static str {
         match self {
             Capability::NodeAccess => "node-access",
+            Capability::StaticPods => "static-pods",
             Capability::ApiServer => "api-server",
             Capability::HostAccess => "host-access",
         }
@@ -41,7 +45,8 @@ impl Capability {
     /// What a target without it lacks, for skip reasons.
     pub fn meaning(self) -> &'static str {
         match self {
-            Capability::NodeAccess => "no access to the node's filesystem (volume directories, static pod manifests)",
+            Capability::NodeAccess => "no access to the node's filesystem (volume directories)",
+            Capability::StaticPods => "no access to the kubelet's static pod manifest directory and its log",
             Capability::ApiServer => "no API server (pod updates and their validation, mirror pods)",
             Capability::HostAccess => {
                 "no node namespaces of its own: its node's PID, IPC and network namespaces and devices are this machine's (hostPID, hostIPC, hostNetwork and privileged pods would reach the machine)"
@@ -194,8 +199,19 @@ pub trait Target: Send + Sync {
         Ok(())
     }
 
-    /// Every change the target made to what the scenarios wrote (for the reports).
+    /// Every change the target made to what the scenarios wrote, beyond their manifests (for
+    /// the reports).
     fn changes(&self) -> Vec<String> {
+        Vec::new()
+    }
+
+    /// Each change the target makes to a pod's manifest when it sends it (`create_pod`), with
+    /// why, in words for the reports: a name, an image reference, a field the system needs
+    /// set. The steps record them per scenario; a target that sends manifests as written
+    /// returns none. Computed by the same code that makes what is sent, so that the record
+    /// is what was done.
+    fn manifest_changes(&self, pod: &Pod) -> Vec<String> {
+        let _ = pod;
         Vec::new()
     }
 
@@ -230,27 +246,36 @@ pub trait Target: Send + Sync {
         Err(self.unsupported(Capability::ApiServer))
     }
 
+    /// Why the target lacks a capability, where it knows more than the capability's meaning
+    /// (what it found when it looked): added to the skip reason.
+    fn capability_note(&self, capability: Capability) -> Option<String> {
+        let _ = capability;
+        None
+    }
+
     /// The node's name (mirror pods are named `<pod>-<node>`).
     fn node_name(&self) -> Option<&str> {
         None
     }
 
-    /// Writes a file into the kubelet's static pod manifest directory (capability `node-access`).
+    /// Writes a file into the kubelet's static pod manifest directory (capability `static-pods`).
     async fn write_static_pod_manifest(&self, file_name: &str, contents: &str) -> TargetResult<()> {
         let _ = (file_name, contents);
-        Err(self.unsupported(Capability::NodeAccess))
+        Err(self.unsupported(Capability::StaticPods))
     }
 
-    /// Removes a file from the kubelet's static pod manifest directory (capability `node-access`).
+    /// Removes a file from the kubelet's static pod manifest directory (capability `static-pods`).
     async fn remove_static_pod_manifest(&self, file_name: &str) -> TargetResult<()> {
         let _ = file_name;
-        Err(self.unsupported(Capability::NodeAccess))
+        Err(self.unsupported(Capability::StaticPods))
     }
 
     /// What the node's kubelet logged of note (warnings, events), one line each (capability
-    /// `node-access`).
-    async fn kubelet_log(&self) -> TargetResult<Vec<String>> {
-        Err(self.unsupported(Capability::NodeAccess))
+    /// `static-pods`): at least the lines that mention `mentioning` (a target may return more;
+    /// a cluster's kubelet is asked for those alone).
+    async fn kubelet_log(&self, mentioning: &str) -> TargetResult<Vec<String>> {
+        let _ = mentioning;
+        Err(self.unsupported(Capability::StaticPods))
     }
 
     /// Removes everything the target still holds for this run.

@@ -11,6 +11,7 @@ use std::time::Duration;
 use async_trait::async_trait;
 use k8s_openapi::api::core::v1::Pod;
 
+use crate::api::events::{self, EventStore, Reporter};
 use crate::api::{ApiError, DeleteOptions, PodStore, PodStrategy, Requester, WatchEvent};
 use crate::paths::Paths;
 use crate::runtime::cri::{ContainerId, ImageService, RuntimeError, RuntimeService};
@@ -19,6 +20,10 @@ use crate::runtime::linux::LinuxRuntime;
 use crate::target::{Capability, ExecOutput, PodRef, Target, TargetError, TargetResult};
 
 pub const NODE_NAME: &str = "podspec-node";
+
+/// The reference kubelet's `podPidsLimit`: a pod's cgroup holds at most this many processes,
+/// so that a scenario's runaway fork cannot exhaust the machine.
+pub const POD_PIDS_LIMIT: i64 = 1024;
 
 /// How the reference node is set up.
 #[derive(Debug, Clone, Default)]
@@ -106,13 +111,14 @@ pub struct ReferenceTarget {
     node: NodeRuntime,
     kubelet: Arc<Kubelet>,
     api: Arc<PodStore>,
+    events: Arc<EventStore>,
     static_pod_dir: PathBuf,
 }
 
 impl ReferenceTarget {
     /// What the reference target can do, known without starting it (for `podspec list`).
     pub fn declared_capabilities() -> BTreeSet<Capability> {
-        [Capability::NodeAccess, Capability::ApiServer, Capability::HostAccess].into_iter().collect()
+        [Capability::NodeAccess, Capability::StaticPods, Capability::ApiServer, Capability::HostAccess].into_iter().collect()
     }
 
     /// Starts a node of its own for this run.
@@ -143,13 +149,15 @@ impl ReferenceTarget {
             node_uid: crate::api::store::uid(run_id, u64::MAX),
             static_pod_dir: Some(static_pod_dir.clone()),
             pod_cgroups: node.host.pod_cgroups(),
+            pod_pids_limit: Some(POD_PIDS_LIMIT),
         };
-        let kubelet = Kubelet::new(config, node.runtime.clone(), node.images.clone(), api.clone());
+        let events = Arc::new(EventStore::new());
+        let kubelet = Kubelet::new(config, node.runtime.clone(), node.images.clone(), api.clone(), events.clone());
         let mut capabilities = Self::declared_capabilities();
         if !node.host.namespaces_are_its_own() {
             capabilities.remove(&Capability::HostAccess);
         }
-        Ok(Self { name: name.to_string(), capabilities, node, kubelet, api, static_pod_dir })
+        Ok(Self { name: name.to_string(), capabilities, node, kubelet, api, events, static_pod_dir })
     }
 
     /// The run's state directory on the node.
@@ -162,6 +170,34 @@ impl ReferenceTarget {
         &self.api
     }
 
+    /// The node's events (what the kubelet and the scheduler's part did).
+    pub fn events(&self) -> &Arc<EventStore> {
+        &self.events
+    }
+
+    /// Creates a pod in the API, doing the scheduler's part first: a pod bound to no node is
+    /// bound to this one (the only one), and a `Scheduled` event says so, as kube-scheduler's
+    /// ("Successfully assigned <namespace>/<name> to <node>").
+    pub fn create_in_api(&self, pod: &Pod, requester: Requester<'_>) -> Result<Pod, ApiError> {
+        let mut pod = pod.clone();
+        let spec = pod.spec.get_or_insert_with(Default::default);
+        let scheduled = spec.node_name.as_deref().unwrap_or("").is_empty();
+        if scheduled {
+            spec.node_name = Some(NODE_NAME.into());
+        }
+        let created = self.api.create(&pod, requester)?;
+        if scheduled {
+            let m = &created.metadata;
+            let message = format!(
+                "Successfully assigned {}/{} to {NODE_NAME}",
+                m.namespace.as_deref().unwrap_or("default"),
+                m.name.as_deref().unwrap_or("")
+            );
+            self.events.record(events::pod_reference(&created, None), &Reporter::scheduler(), events::NORMAL, "Scheduled", &message);
+        }
+        Ok(created)
+    }
+
     /// The node's kubelet (for what an API server proxies to a node).
     pub fn kubelet(&self) -> &Arc<Kubelet> {
         &self.kubelet
@@ -169,6 +205,11 @@ impl ReferenceTarget {
 
     pub fn static_pod_dir(&self) -> &std::path::Path {
         &self.static_pod_dir
+    }
+
+    /// The kubelet's `podPidsLimit`; none: no limit.
+    pub fn pod_pids_limit(&self) -> Option<i64> {
+        self.kubelet.config().pod_pids_limit
     }
 
     fn stored(&self, pod: &PodRef) -> TargetResult<Pod> {
@@ -221,6 +262,17 @@ fn api_error(pod: &PodRef, e: ApiError) -> TargetError {
     TargetError::Api { code: e.code, reason: e.reason, message: e.message }
 }
 
+/// The scheduler's part, said as a change to the manifest when it is one: this node is the only
+/// one, so a pod that names no node is bound to it (`create_in_api` does the binding).
+fn scheduling_change(pod: &Pod) -> Option<String> {
+    let node = pod.spec.as_ref().and_then(|s| s.node_name.as_deref()).unwrap_or("");
+    if !node.is_empty() {
+        return None;
+    }
+    let name = pod.metadata.name.as_deref().unwrap_or_default();
+    Some(format!("pod {name}: spec.nodeName set to {NODE_NAME:?} (the scheduler's part: the target's node is the only one)"))
+}
+
 fn pod_ref(pod: &Pod) -> PodRef {
     PodRef {
         namespace: pod.metadata.namespace.clone().unwrap_or_else(|| "default".into()),
@@ -247,7 +299,11 @@ impl Target for ReferenceTarget {
     }
 
     fn refused_fields(&self, pod: &Pod) -> Vec<crate::manifest::fields::RefusedField> {
-        crate::manifest::fields::refused(pod)
+        crate::manifest::fields::refused_on(pod, &self.kubelet.config().host_dirs())
+    }
+
+    fn manifest_changes(&self, pod: &Pod) -> Vec<String> {
+        scheduling_change(pod).into_iter().collect()
     }
 
     fn check_image(&self, reference: &str) -> TargetResult<()> {
@@ -260,15 +316,12 @@ impl Target for ReferenceTarget {
 
     async fn create_pod(&self, pod: &Pod) -> TargetResult<Pod> {
         let key = pod_ref(pod);
-        let mut pod = pod.clone();
-        // The scheduler's part: this node is the only one.
-        pod.spec.get_or_insert_with(Default::default).node_name.get_or_insert_with(|| NODE_NAME.into());
         // What the node cannot run is refused up front (after the API's own checks).
-        if !crate::api::is_mirror_pod(&pod) && PodStrategy.create_errors(&pod).is_empty() {
-            self.kubelet.check_supported(&pod).map_err(|e| self.map_kubelet(&key, e))?;
+        if !crate::api::is_mirror_pod(pod) && PodStrategy.create_errors(pod).is_empty() {
+            self.kubelet.check_supported(pod).map_err(|e| self.map_kubelet(&key, e))?;
         }
         // The kubelet sees the new pod through its watch and runs it.
-        self.api.create(&pod, Requester::User).map_err(|e| api_error(&key, e))
+        self.create_in_api(pod, Requester::User).map_err(|e| api_error(&key, e))
     }
 
     async fn get_pod(&self, pod: &PodRef) -> TargetResult<Pod> {
@@ -342,7 +395,7 @@ impl Target for ReferenceTarget {
         let uid = self.node_uid(pod)?;
         let r = self
             .kubelet
-            .exec_with_stdin(&uid, container, command, stdin, timeout)
+            .exec_with_input(&uid, container, command, stdin, timeout)
             .await
             .map_err(|e| self.map_exec(pod, container, e))?;
         Ok(ExecOutput {
@@ -389,7 +442,7 @@ impl Target for ReferenceTarget {
         }
     }
 
-    async fn kubelet_log(&self) -> TargetResult<Vec<String>> {
+    async fn kubelet_log(&self, _mentioning: &str) -> TargetResult<Vec<String>> {
         Ok(self.kubelet.log_lines())
     }
 

@@ -15,7 +15,7 @@ use super::error::call;
 use super::sandbox::{namespace_option, POD_NAME, POD_NAMESPACE, POD_UID};
 use super::CriRuntime;
 use crate::runtime::cri::{
-    ContainerConfig, ContainerId, ContainerState, ContainerStatus, LinuxContainerResources, LinuxContainerSecurity, RuntimeError,
+    ContainerConfig, ContainerId, ContainerState, ContainerStatus, LinuxContainerResources, LinuxContainerSecurity, RuntimeError, SeccompProfile,
     RuntimeResult, SandboxId,
 };
 
@@ -78,6 +78,13 @@ fn security(s: &LinuxContainerSecurity) -> cri::LinuxContainerSecurityContext {
         readonly_rootfs: s.readonly_rootfs,
         supplemental_groups: s.supplemental_groups.clone(),
         no_new_privs: s.no_new_privs,
+        seccomp: Some(cri::SecurityProfile {
+            profile_type: match s.seccomp {
+                SeccompProfile::Unconfined => cri::security_profile::ProfileType::Unconfined,
+                SeccompProfile::RuntimeDefault => cri::security_profile::ProfileType::RuntimeDefault,
+            } as i32,
+            ..Default::default()
+        }),
         // The kubelet sends /proc's masked and read-only paths; the runtime applies what it is sent.
         masked_paths: if s.privileged { vec![] } else { crate::runtime::cri::MASKED_PATHS.iter().map(|p| p.to_string()).collect() },
         readonly_paths: if s.privileged { vec![] } else { crate::runtime::cri::READONLY_PATHS.iter().map(|p| p.to_string()).collect() },

@@ -1,62 +1,69 @@
-//! The streaming Exec, for a command that needs stdin: CRI `Exec` answers with a URL of the
-//! runtime's streaming server, which speaks Kubernetes' remote command protocol. podspec
-//! speaks it over WebSocket, with the channel subprotocols `v5.channel.k8s.io` (which can
-//! close stdin) and `v4.channel.k8s.io` (which cannot): each binary message starts with its
-//! channel (0 stdin, 1 stdout, 2 stderr, 3 the outcome as a `Status`, 255 close a channel).
+//! The streaming Exec (CRI `Exec`): it answers with a URL of the runtime's streaming server,
+//! which speaks Kubernetes' remote command protocol. podspec speaks it over WebSocket, with the
+//! channel subprotocols `v5.channel.k8s.io` (which can close stdin) and `v4.channel.k8s.io`
+//! (which cannot): each binary message starts with its channel (0 stdin, 1 stdout, 2 stderr,
+//! 3 the outcome as a `Status`, 4 a tty's size as `{"Width","Height"}`, 255 close a channel).
 //! The connection is made in the runtime's own network namespace (the process at the other end
-//! of the CRI socket), where its streaming server listens.
+//! of the CRI socket), where its streaming server listens. The session's streams are pipes that
+//! two tasks fill and drain: one reads the server's messages, one sends stdin and resizes.
 
 use std::net::SocketAddr;
 use std::path::Path;
+use std::pin::Pin;
+use std::task::{Context, Poll};
 use std::time::Duration;
 
 use futures::{SinkExt as _, StreamExt as _};
 use k8s_cri::v1 as cri;
+use tokio::io::{AsyncReadExt as _, AsyncWrite, AsyncWriteExt as _, DuplexStream};
+use tokio::sync::{mpsc, oneshot};
 use tokio_tungstenite::tungstenite::client::IntoClientRequest as _;
 use tokio_tungstenite::tungstenite::Message;
 
 use super::error::call;
 use super::CriRuntime;
-use crate::runtime::cri::{ContainerId, ExecResult, RuntimeError, RuntimeResult, StdinExecResult};
+use crate::runtime::cri::{ContainerId, ExecOptions, ExecSession, RuntimeError, RuntimeResult};
 
 const STDIN: u8 = 0;
 const STDOUT: u8 = 1;
 const STDERR: u8 = 2;
 const ERROR: u8 = 3;
+const RESIZE: u8 = 4;
 const CLOSE: u8 = 255;
 const V5: &str = "v5.channel.k8s.io";
 const V4: &str = "v4.channel.k8s.io";
+/// How much of each stream is held before the server's messages wait for the reader.
+const PIPE: usize = 64 * 1024;
+/// How long the connection to the streaming server and its handshake may take.
+const CONNECT_TIMEOUT: Duration = Duration::from_secs(30);
 
-pub(super) async fn exec_with_stdin(
-    rt: &CriRuntime,
-    id: &ContainerId,
-    cmd: &[String],
-    stdin: &[u8],
-    timeout: Duration,
-) -> RuntimeResult<StdinExecResult> {
-    let operation = format!("Exec {cmd:?} in {id} (with stdin)");
-    let request = cri::ExecRequest { container_id: id.0.clone(), cmd: cmd.to_vec(), tty: false, stdin: true, stdout: true, stderr: true };
+type WebSocket = tokio_tungstenite::WebSocketStream<tokio::net::TcpStream>;
+
+pub(super) async fn exec(rt: &CriRuntime, id: &ContainerId, cmd: &[String], options: ExecOptions) -> RuntimeResult<ExecSession> {
+    let operation = format!("Exec {cmd:?} in {id}");
+    // The kubelet's streaming server refuses a tty with a separate stderr: a tty carries both.
+    let request = cri::ExecRequest {
+        container_id: id.0.clone(),
+        cmd: cmd.to_vec(),
+        tty: options.tty,
+        stdin: options.stdin,
+        stdout: true,
+        stderr: !options.tty,
+    };
     let url = match call(&operation, rt.client().exec(request)).await {
         Ok(r) => r.url,
         Err(e) if e.is_not_found() => return Err(RuntimeError::ContainerNotFound(id.clone())),
         Err(e) => return Err(e.into_runtime(&operation)),
     };
-    let deadline = tokio::time::Instant::now() + timeout;
-    let session = stream(&rt.endpoint.socket, &url, stdin, &operation, deadline, timeout);
-    match tokio::time::timeout_at(deadline, session).await {
-        Ok(r) => r,
-        Err(_) => Err(RuntimeError::Timeout { operation, after: timeout }),
-    }
+    let (ws, protocol) = match tokio::time::timeout(CONNECT_TIMEOUT, connect(&rt.endpoint.socket, &url, &operation)).await {
+        Ok(r) => r?,
+        Err(_) => return Err(RuntimeError::Timeout { operation: format!("{operation}: connect to {url}"), after: CONNECT_TIMEOUT }),
+    };
+    Ok(session(ws, protocol == V5, options, operation))
 }
 
-async fn stream(
-    socket: &Path,
-    url: &str,
-    stdin: &[u8],
-    operation: &str,
-    deadline: tokio::time::Instant,
-    timeout: Duration,
-) -> RuntimeResult<StdinExecResult> {
+/// Connects to the streaming server at `url` and agrees on v5 or v4; returns the one chosen.
+async fn connect(socket: &Path, url: &str, operation: &str) -> RuntimeResult<(WebSocket, String)> {
     let failed = |m: String| RuntimeError::failed(operation, m);
     let ws_url = url.replacen("http://", "ws://", 1);
     let uri: tonic::transport::Uri = ws_url.parse().map_err(|e| failed(format!("the streaming URL {url:?}: {e}")))?;
@@ -73,53 +80,183 @@ async fn stream(
         .map_err(|e| failed(e.to_string()))?
         .map_err(|e| failed(format!("connect to the streaming server at {addr}: {e}")))?;
     tcp.set_nonblocking(true).map_err(|e| RuntimeError::io(operation, e))?;
+    tcp.set_nodelay(true).map_err(|e| RuntimeError::io(operation, e))?;
     let tcp = tokio::net::TcpStream::from_std(tcp).map_err(|e| RuntimeError::io(operation, e))?;
 
     let mut request = ws_url.as_str().into_client_request().map_err(|e| failed(e.to_string()))?;
     request.headers_mut().insert("Sec-WebSocket-Protocol", format!("{V5}, {V4}").parse().expect("a valid header"));
-    let (mut ws, response) =
+    let (ws, response) =
         tokio_tungstenite::client_async(request, tcp).await.map_err(|e| failed(format!("WebSocket handshake with {url}: {e}")))?;
     let protocol = response.headers().get("Sec-WebSocket-Protocol").and_then(|v| v.to_str().ok()).unwrap_or("").to_string();
     if protocol != V5 && protocol != V4 {
         return Err(failed(format!("the streaming server at {url} chose the subprotocol {protocol:?}, not {V5} or {V4}")));
     }
-    let send_failed = |e: tokio_tungstenite::tungstenite::Error| failed(format!("send stdin: {e}"));
-    if !stdin.is_empty() {
-        ws.send(Message::Binary([&[STDIN], stdin].concat().into())).await.map_err(send_failed)?;
+    Ok((ws, protocol))
+}
+
+/// The session over an open connection: a task reads the server's messages into the stdout and
+/// stderr pipes and keeps the outcome; another sends what is written to stdin, stdin's close
+/// (v5 only) and resizes. Dropping the exit future ends both, and with them the connection.
+fn session(ws: WebSocket, v5: bool, options: ExecOptions, operation: String) -> ExecSession {
+    let (sink, stream) = ws.split();
+    let (stdout_w, stdout_r) = tokio::io::duplex(PIPE);
+    let (stderr_w, stderr_r) = pipe(!options.tty);
+    let (stdin_w, stdin_r) = pipe(options.stdin);
+    let (resize_tx, resize_rx) = mpsc::unbounded_channel::<(u16, u16)>();
+    let sender = tokio::spawn(send(sink, stdin_r, resize_rx, v5));
+    let (outcome_tx, outcome_rx) = oneshot::channel();
+    let reader = tokio::spawn(receive(stream, stdout_w, stderr_w, sender.abort_handle(), outcome_tx));
+    let tasks = Tasks([sender.abort_handle(), reader.abort_handle()]);
+    let resize_what = operation.clone();
+    ExecSession {
+        stdin: stdin_w.map(|inner| Box::pin(Stdin { inner, closable: v5 }) as _),
+        stdout: Box::pin(stdout_r),
+        stderr: stderr_r.map(|r| Box::pin(r) as _),
+        resize: options.tty.then(|| {
+            Box::new(move |cols, rows| {
+                resize_tx.send((cols, rows)).map_err(|_| RuntimeError::failed(&resize_what, "the session has ended"))
+            }) as _
+        }),
+        exit: Box::pin(async move {
+            let _tasks = tasks;
+            let outcome = outcome_rx.await.map_err(|_| RuntimeError::failed(&operation, "the session ended without an outcome"))?;
+            outcome.and_then(|o| exit_code(&o)).map_err(|m| RuntimeError::failed(&operation, m))
+        }),
     }
-    let stdin_closed = protocol == V5;
-    if stdin_closed {
-        ws.send(Message::Binary(vec![CLOSE, STDIN].into())).await.map_err(send_failed)?;
+}
+
+/// Both ends of a pipe, if it is wanted.
+fn pipe(wanted: bool) -> (Option<DuplexStream>, Option<DuplexStream>) {
+    if !wanted {
+        return (None, None);
     }
-    let (mut stdout, mut stderr, mut outcome) = (Vec::new(), Vec::new(), Vec::new());
-    loop {
-        let message = match tokio::time::timeout_at(deadline, ws.next()).await {
-            Ok(Some(m)) => m,
-            Ok(None) => break,
-            Err(_) if !stdin_closed => {
-                let operation = format!(
-                    "{operation}; its stdin stayed open: the runtime's streaming server speaks {V4}, which cannot close it ({V5} can)"
-                );
-                return Err(RuntimeError::Timeout { operation, after: timeout });
-            }
-            Err(_) => return Err(RuntimeError::Timeout { operation: operation.to_string(), after: timeout }),
-        };
-        let data = match message {
-            Ok(Message::Binary(d)) => d,
-            Ok(Message::Close(_)) => break,
-            Ok(_) => continue,
-            Err(e) => return Err(failed(format!("read from the streaming server: {e}"))),
-        };
-        let Some((&channel, rest)) = data.split_first() else { continue };
-        match channel {
-            STDOUT => stdout.extend_from_slice(rest),
-            STDERR => stderr.extend_from_slice(rest),
-            ERROR => outcome.extend_from_slice(rest),
-            _ => {}
+    let (a, b) = tokio::io::duplex(PIPE);
+    (Some(a), Some(b))
+}
+
+/// Aborts the session's tasks when dropped.
+struct Tasks([tokio::task::AbortHandle; 2]);
+
+impl Drop for Tasks {
+    fn drop(&mut self) {
+        for t in &self.0 {
+            t.abort();
         }
     }
-    let exit_code = exit_code(&outcome).map_err(failed)?;
-    Ok(StdinExecResult { result: ExecResult { stdout, stderr, exit_code }, stdin_closed })
+}
+
+/// Stdin, channel 0, and resizes, channel 4, to the server; at stdin's end, its close (v5).
+async fn send(
+    mut sink: futures::stream::SplitSink<WebSocket, Message>,
+    mut stdin: Option<DuplexStream>,
+    mut resizes: mpsc::UnboundedReceiver<(u16, u16)>,
+    v5: bool,
+) {
+    let mut buf = vec![0u8; 32 * 1024];
+    let mut resizing = true;
+    while stdin.is_some() || resizing {
+        let read = async {
+            match stdin.as_mut() {
+                Some(s) => s.read(&mut buf[1..]).await,
+                None => std::future::pending().await,
+            }
+        };
+        tokio::select! {
+            n = read => {
+                let message = match n {
+                    Ok(n @ 1..) => {
+                        buf[0] = STDIN;
+                        Message::Binary(buf[..=n].to_vec().into())
+                    }
+                    _ => {
+                        stdin = None;
+                        if !v5 {
+                            continue;
+                        }
+                        Message::Binary(vec![CLOSE, STDIN].into())
+                    }
+                };
+                if sink.send(message).await.is_err() {
+                    return;
+                }
+            }
+            size = resizes.recv(), if resizing => match size {
+                Some((cols, rows)) => {
+                    let body = serde_json::json!({"Width": cols, "Height": rows}).to_string();
+                    if sink.send(Message::Binary([&[RESIZE], body.as_bytes()].concat().into())).await.is_err() {
+                        return;
+                    }
+                }
+                None => resizing = false,
+            },
+        }
+    }
+    // Nothing more to send: the connection stays open for the reader until the server closes it.
+    std::future::pending::<()>().await;
+}
+
+/// The server's messages: stdout and stderr into their pipes (a reader that went away gets no
+/// more), the outcome kept; at the end the pipes close and the outcome is handed over.
+async fn receive(
+    mut stream: futures::stream::SplitStream<WebSocket>,
+    stdout: DuplexStream,
+    stderr: Option<DuplexStream>,
+    sender: tokio::task::AbortHandle,
+    outcome: oneshot::Sender<Result<Vec<u8>, String>>,
+) {
+    let (mut stdout, mut stderr) = (Some(stdout), stderr);
+    let mut status = Vec::new();
+    let result = loop {
+        let data = match stream.next().await {
+            None | Some(Ok(Message::Close(_))) => break Ok(status),
+            Some(Ok(Message::Binary(d))) => d,
+            Some(Ok(_)) => continue,
+            Some(Err(e)) => break Err(format!("read from the streaming server: {e}")),
+        };
+        let Some((&channel, rest)) = data.split_first() else { continue };
+        let pipe = match channel {
+            STDOUT => &mut stdout,
+            STDERR => &mut stderr,
+            ERROR => {
+                status.extend_from_slice(rest);
+                continue;
+            }
+            _ => continue,
+        };
+        if let Some(w) = pipe.as_mut() {
+            if w.write_all(rest).await.is_err() {
+                *pipe = None;
+            }
+        }
+    };
+    drop((stdout, stderr));
+    sender.abort();
+    let _ = outcome.send(result);
+}
+
+/// The session's stdin. Its shutdown closes the command's stdin where the protocol can say so
+/// (v5); over v4 it fails, saying why, and the command's stdin stays open.
+struct Stdin {
+    inner: DuplexStream,
+    closable: bool,
+}
+
+impl AsyncWrite for Stdin {
+    fn poll_write(mut self: Pin<&mut Self>, cx: &mut Context<'_>, buf: &[u8]) -> Poll<std::io::Result<usize>> {
+        Pin::new(&mut self.inner).poll_write(cx, buf)
+    }
+    fn poll_flush(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<std::io::Result<()>> {
+        Pin::new(&mut self.inner).poll_flush(cx)
+    }
+    fn poll_shutdown(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<std::io::Result<()>> {
+        if self.closable {
+            return Pin::new(&mut self.inner).poll_shutdown(cx);
+        }
+        Poll::Ready(Err(std::io::Error::new(
+            std::io::ErrorKind::Unsupported,
+            format!("the runtime's streaming server speaks {V4}, which cannot close stdin ({V5} can)"),
+        )))
+    }
 }
 
 /// The exit code a remote command's outcome (`Status`) gives; a failure that is not an exit

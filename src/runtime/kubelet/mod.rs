@@ -27,11 +27,12 @@ use std::time::Duration;
 
 use k8s_openapi::api::core::v1::{Pod, PodStatus};
 
+use crate::api::events::{self, EventStore, Reporter};
 use crate::api::PodStore;
 
 pub use self::backoff::BackoffPolicy;
 use self::worker::PodWorker;
-use super::cri::{ContainerId, ExecResult, ImageService, LogEntry, RuntimeError, RuntimeService};
+use super::cri::{ContainerId, ExecOptions, ExecResult, ExecSession, ImageService, LogEntry, RuntimeError, RuntimeService};
 
 #[derive(Debug, Clone)]
 pub struct KubeletConfig {
@@ -48,6 +49,9 @@ pub struct KubeletConfig {
     /// Where the kubelet puts the pods' cgroups (its `--cgroup-root`), for a runtime that takes
     /// a cgroup parent; `None`: the runtime lays out the pods' cgroups itself.
     pub pod_cgroups: Option<PodCgroupRoot>,
+    /// `podPidsLimit`: the most processes a pod's cgroup may hold (none: no limit, the
+    /// KubeletConfiguration's -1).
+    pub pod_pids_limit: Option<i64>,
 }
 
 /// The cgroup under which each pod gets `pod<uid>` (cgroupfs driver).
@@ -58,6 +62,15 @@ pub struct PodCgroupRoot {
     /// Its directory in each hierarchy on the node, where the kubelet removes a pod's cgroup
     /// once the runtime has removed the pod's sandbox.
     pub dirs: Vec<PathBuf>,
+}
+
+impl KubeletConfig {
+    /// The node's own directories a hostPath volume may reach (`manifest::host_path`): the
+    /// static pod directory, so that a pod on the node can write its manifests, as a cluster's
+    /// privileged pods do. Nothing else of the machine.
+    pub fn host_dirs(&self) -> Vec<PathBuf> {
+        self.static_pod_dir.iter().cloned().collect()
+    }
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -81,6 +94,9 @@ pub struct Kubelet {
     runtime: Arc<dyn RuntimeService>,
     images: Arc<dyn ImageService>,
     api: Arc<PodStore>,
+    /// Where its event recorder writes (the API's events).
+    events: Arc<EventStore>,
+    reporter: Reporter,
     pods: Mutex<HashMap<String, Arc<PodWorker>>>,
     /// Pods (by uid) being stopped for a deletion, until their final delete is written.
     terminating: Mutex<HashSet<String>>,
@@ -100,13 +116,22 @@ pub struct Kubelet {
 impl Kubelet {
     /// Starts the kubelet: it watches the API for the pods bound to its node, and its static
     /// pod directory if it has one.
-    pub fn new(config: KubeletConfig, runtime: Arc<dyn RuntimeService>, images: Arc<dyn ImageService>, api: Arc<PodStore>) -> Arc<Self> {
+    pub fn new(
+        config: KubeletConfig,
+        runtime: Arc<dyn RuntimeService>,
+        images: Arc<dyn ImageService>,
+        api: Arc<PodStore>,
+        events: Arc<EventStore>,
+    ) -> Arc<Self> {
         let allocatable = downward::Allocatable::of_node(&config.root_dir);
+        let reporter = Reporter::kubelet(&config.node_name);
         let kubelet = Arc::new(Self {
             config,
             runtime,
             images,
             api,
+            events,
+            reporter,
             pods: Mutex::default(),
             terminating: Mutex::default(),
             rejected: Mutex::default(),
@@ -143,23 +168,26 @@ impl Kubelet {
         self.log.lock().unwrap().push(line);
     }
 
-    /// Records an event about a pod, as the kubelet's event recorder does.
-    fn event(&self, pod: &str, type_: &str, reason: &str, message: &str) {
-        tracing::info!(target: "kubelet", pod, reason, "{message}");
-        self.log.lock().unwrap().push(format!("event {type_} {reason} pod={pod}: {message}"));
+    /// Records an event about a pod (or, with a `fieldPath`, one of its containers) in the
+    /// API, as the kubelet's event recorder does, and in its log.
+    fn event(&self, pod: &Pod, field_path: Option<String>, type_: &str, reason: &str, message: &str) {
+        let key = worker::pod_key(pod);
+        tracing::info!(target: "kubelet", pod = %key, reason, "{message}");
+        self.log.lock().unwrap().push(format!("event {type_} {reason} pod={key}: {message}"));
+        self.events.record(events::pod_reference(pod, field_path), &self.reporter, type_, reason, message);
     }
 
     /// Whether this node can run the pod at all: what it cannot is refused up front, naming
     /// the field, rather than half-done.
     pub fn check_supported(&self, pod: &Pod) -> Result<(), KubeletError> {
-        unsupported(pod)
+        unsupported(pod, &self.config.host_dirs())
     }
 
     /// Admits a pod and starts its worker; the pod then goes from Pending to Running on its
     /// own. A pod the node's admission rejects gets a Failed status saying why.
     fn start_worker(self: &Arc<Self>, pod: Pod, is_static: bool) -> Result<(), KubeletError> {
         let uid = pod.metadata.uid.clone().ok_or(KubeletError::NoUid)?;
-        unsupported(&pod)?;
+        unsupported(&pod, &self.config.host_dirs())?;
         if let Some((reason, message)) = reject(&pod) {
             self.rejected.lock().unwrap().insert(uid);
             self.reject(&pod, reason, &message);
@@ -176,8 +204,7 @@ impl Kubelet {
 
     /// pkg/kubelet/kubelet.go rejectPod: a Warning event and a Failed status.
     fn reject(&self, pod: &Pod, reason: &str, message: &str) {
-        let key = worker::pod_key(pod);
-        self.event(&key, "Warning", reason, message);
+        self.event(pod, None, events::WARNING, reason, message);
         let status = PodStatus {
             phase: Some("Failed".into()),
             reason: Some(reason.into()),
@@ -230,9 +257,9 @@ impl Kubelet {
         Ok(self.runtime.exec_sync(&id, cmd, timeout).await?)
     }
 
-    /// A command with stdin (CRI's streaming `Exec`): `stdin` is written to it, then closed
-    /// where the runtime's protocol can.
-    pub async fn exec_with_stdin(
+    /// A command with `stdin` as its input, which is then closed where the runtime's protocol
+    /// can (over the streaming exec); its output collected whole.
+    pub async fn exec_with_input(
         &self,
         uid: &str,
         container: &str,
@@ -241,7 +268,19 @@ impl Kubelet {
         timeout: Duration,
     ) -> Result<ExecResult, KubeletError> {
         let id = self.container_id(uid, container)?;
-        Ok(self.runtime.exec_with_stdin(&id, cmd, stdin, timeout).await?.result)
+        Ok(super::cri::exec_with_input(&*self.runtime, &id, cmd, stdin, timeout).await?)
+    }
+
+    /// A streaming exec (stdin, a tty) in a running container, as the kubelet serves exec.
+    pub async fn exec_stream(
+        &self,
+        uid: &str,
+        container: &str,
+        cmd: &[String],
+        options: ExecOptions,
+    ) -> Result<ExecSession, KubeletError> {
+        let id = self.container_id(uid, container)?;
+        Ok(self.runtime.exec(&id, cmd, options).await?)
     }
 
     /// The log of a container's current instance (the kubelet's `GetContainerLogs`): the
@@ -299,7 +338,7 @@ fn reject(pod: &Pod) -> Option<(&'static str, String)> {
 }
 
 /// What the reference node refuses to run, said plainly rather than half-done.
-fn unsupported(pod: &Pod) -> Result<(), KubeletError> {
+fn unsupported(pod: &Pod, host_dirs: &[PathBuf]) -> Result<(), KubeletError> {
     let key = worker::pod_key(pod);
     let unsupported = |what: String| Err(KubeletError::Unsupported { pod: key.clone(), what });
     let Some(spec) = &pod.spec else { return unsupported("a pod without spec".into()) };
@@ -309,11 +348,8 @@ fn unsupported(pod: &Pod) -> Result<(), KubeletError> {
         c.security_context.as_ref().and_then(|sc| sc.seccomp_profile.as_ref()).map(|p| (format!("container {:?}", c.name), p))
     });
     for (owner, profile) in pod_seccomp.map(|(o, p)| (o.to_string(), p)).into_iter().chain(seccomp) {
-        if profile.type_ != "Unconfined" {
-            return unsupported(format!(
-                "seccompProfile type {} ({owner}): the reference runtime loads no seccomp filter; only Unconfined is supported",
-                profile.type_
-            ));
+        if let Err(why) = crate::manifest::fields::seccomp_supported(&profile.type_) {
+            return unsupported(format!("{why} ({owner})"));
         }
     }
     for c in containers {
@@ -322,9 +358,13 @@ fn unsupported(pod: &Pod) -> Result<(), KubeletError> {
             return unsupported(format!("procMount {} (container {:?}): only Default is supported", proc_mount.unwrap_or(""), c.name));
         }
     }
-    for v in spec.volumes.iter().flatten() {
-        if v.empty_dir.is_none() {
-            return unsupported(format!("volume {:?}: only emptyDir volumes are supported", v.name));
+    for (i, v) in spec.volumes.iter().flatten().enumerate() {
+        if let Some(source) = &v.host_path {
+            if let Err(why) = crate::manifest::host_path::resolve(source, host_dirs) {
+                return unsupported(format!("spec.volumes[{i}].hostPath (volume {:?}): {why}", v.name));
+            }
+        } else if v.empty_dir.is_none() {
+            return unsupported(format!("volume {:?}: only emptyDir volumes, and hostPath inside the node's own directories, are supported", v.name));
         }
     }
     Ok(())

@@ -5,7 +5,7 @@
 use k8s_openapi::api::core::v1::{Container, Pod, PodSpec, SecurityContext};
 use k8s_openapi::apimachinery::pkg::api::resource::Quantity;
 
-use crate::runtime::cri::{LinuxContainerResources, LinuxContainerSecurity, NamespaceMode, NamespaceOptions};
+use crate::runtime::cri::{LinuxContainerResources, LinuxContainerSecurity, NamespaceMode, NamespaceOptions, SeccompProfile};
 
 /// The CFS period the kubelet uses (100 ms).
 const CPU_PERIOD_US: i64 = 100_000;
@@ -124,6 +124,10 @@ pub fn container_security(pod: &Pod, c: &Container) -> LinuxContainerSecurity {
         readonly_rootfs: sc.read_only_root_filesystem == Some(true),
         // pkg/kubelet/kuberuntime: no_new_privs only when allowPrivilegeEscalation is false.
         no_new_privs: sc.allow_privilege_escalation == Some(false),
+        seccomp: match sc.seccomp_profile.as_ref().map(|p| p.type_.as_str()) {
+            Some("RuntimeDefault") => SeccompProfile::RuntimeDefault,
+            _ => SeccompProfile::Unconfined,
+        },
         namespaces: namespaces(&spec),
     }
 }

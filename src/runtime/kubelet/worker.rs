@@ -17,6 +17,7 @@ use tokio::sync::{broadcast, watch, Notify};
 use tokio::time::Instant;
 
 use super::hosts;
+use crate::api::events::{NORMAL, WARNING};
 use super::Kubelet;
 use crate::runtime::cri::{ContainerConfig, ContainerEvent, ContainerId, ContainerState, Mount, PodSandboxConfig, SandboxId};
 
@@ -189,6 +190,21 @@ impl PodWorker {
         self.pod.lock().unwrap().clone()
     }
 
+    /// An event about the pod.
+    fn pod_event(&self, type_: &str, reason: &str, message: &str) {
+        self.kubelet.event(&self.pod(), None, type_, reason, message);
+    }
+
+    /// An event about one of its containers (`fieldPath` `spec.containers{name}`, or
+    /// `spec.initContainers{name}`, as the kubelet's container references have).
+    fn container_event(&self, name: &str, type_: &str, reason: &str, message: &str) {
+        let pod = self.pod();
+        let spec = pod.spec.as_ref();
+        let is_init = spec.and_then(|s| s.init_containers.as_ref()).is_some_and(|cs| cs.iter().any(|c| c.name == name));
+        let list = if is_init { "spec.initContainers" } else { "spec.containers" };
+        self.kubelet.event(&pod, Some(format!("{list}{{{name}}}")), type_, reason, message);
+    }
+
     pub(super) fn current_container(&self, name: &str) -> Option<ContainerId> {
         self.state.lock().unwrap().containers.iter().find(|c| c.name == name).and_then(|c| c.current.clone())
     }
@@ -240,6 +256,7 @@ impl PodWorker {
     async fn run(self: Arc<Self>, mut events: broadcast::Receiver<ContainerEvent>, mut stop: watch::Receiver<bool>) {
         if let Err(e) = self.start_sandbox().await {
             tracing::warn!(pod = %self.key, error = %e, "pod sandbox failed");
+            self.pod_event(WARNING, "FailedCreatePodSandBox", &format!("Failed to create pod sandbox: {e}"));
             self.state.lock().unwrap().sandbox_error = Some(e);
         } else {
             self.sync().await;
@@ -309,6 +326,13 @@ impl PodWorker {
             fs::create_dir_all(&dir)?;
             let fs_group = spec.security_context.as_ref().and_then(|sc| sc.fs_group);
             for v in spec.volumes.iter().flatten() {
+                if let Some(source) = &v.host_path {
+                    // A node directory, checked at admission; DirectoryOrCreate makes it.
+                    if source.type_.as_deref() == Some("DirectoryOrCreate") {
+                        fs::create_dir_all(&source.path)?;
+                    }
+                    continue;
+                }
                 let dir = volume_dir(&self.kubelet.config.root_dir, &self.uid, &v.name);
                 fs::create_dir_all(&dir)?;
                 // emptyDir is world-writable (0777); with fsGroup it belongs to that group and
@@ -369,6 +393,7 @@ impl PodWorker {
             sysctls,
             privileged,
             cgroup_parent,
+            pids_limit: self.kubelet.config.pod_pids_limit,
         };
         let runtime = &self.kubelet.runtime;
         let sandbox = runtime.run_pod_sandbox(&config).await.map_err(|e| e.to_string())?;
@@ -473,6 +498,18 @@ impl PodWorker {
     async fn stop_all(&self, ids: &[ContainerId]) {
         let grace = self.grace_period();
         let runtime = &self.kubelet.runtime;
+        let names: Vec<String> = {
+            let st = self.state.lock().unwrap();
+            // Only what still runs is stopped (an ended instance stays current until replaced).
+            st.containers
+                .iter()
+                .filter(|c| c.current.as_ref().is_some_and(|id| ids.contains(id)) && c.done.is_none() && c.restart_due.is_none())
+                .map(|c| c.name.clone())
+                .collect()
+        };
+        for name in names {
+            self.container_event(&name, NORMAL, "Killing", &format!("Stopping container {name}"));
+        }
         for r in futures::future::join_all(ids.iter().map(|id| runtime.stop_container(id, grace))).await {
             if let Err(e) = r {
                 tracing::warn!(pod = %self.key, error = %e, "stop container");
@@ -501,7 +538,7 @@ impl PodWorker {
             st.containers.iter().filter_map(|c| c.current.clone()).collect()
         };
         let msg = "Pod was active on the node longer than the specified deadline";
-        self.kubelet.event(&self.key, "Normal", "DeadlineExceeded", msg);
+        self.pod_event(NORMAL, "DeadlineExceeded", msg);
         self.stop_all(&running).await;
     }
 
@@ -518,7 +555,7 @@ impl PodWorker {
             .chain(spec.containers.iter())
             .map(|c| (c.name.clone(), c.image.clone().unwrap_or_default()))
             .collect();
-        let to_replace: Vec<ContainerId> = {
+        let to_replace: Vec<(String, ContainerId)> = {
             let mut st = self.state.lock().unwrap();
             let mut ids = Vec::new();
             for (name, image) in images {
@@ -531,16 +568,17 @@ impl PodWorker {
                 if rec.done.is_none() && !rec.stopping {
                     if let Some(id) = &rec.current {
                         rec.spec_changed = true;
-                        ids.push(id.clone());
+                        ids.push((name.clone(), id.clone()));
                     }
                 }
             }
             ids
         };
-        for id in &to_replace {
-            self.kubelet.event(&self.key, "Normal", "Killing", &format!("Container {id} definition changed, will be restarted"));
+        for (name, _) in &to_replace {
+            self.container_event(name, NORMAL, "Killing", &format!("Container {name} definition changed, will be restarted"));
         }
-        self.stop_all(&to_replace).await;
+        let ids: Vec<ContainerId> = to_replace.into_iter().map(|(_, id)| id).collect();
+        self.stop_all(&ids).await;
     }
 
     fn container_spec(&self, name: &str) -> Option<Container> {
@@ -596,6 +634,18 @@ impl PodWorker {
         (!tail.is_empty()).then_some(tail)
     }
 
+    /// The node directory a volume mount binds: the volume's own directory under the pod's,
+    /// or, for a hostPath, the node directory it names (admission checked it is the node's own).
+    fn volume_source(&self, volume: &str) -> Result<PathBuf, String> {
+        let pod = self.pod();
+        let host_path = pod.spec.iter().flat_map(|s| s.volumes.iter().flatten()).find(|v| v.name == volume).and_then(|v| v.host_path.clone());
+        match host_path {
+            Some(source) => crate::manifest::host_path::resolve(&source, &self.kubelet.config.host_dirs())
+                .map_err(|why| format!("volume {volume:?}: hostPath {why}")),
+            None => Ok(volume_dir(&self.kubelet.config.root_dir, &self.uid, volume)),
+        }
+    }
+
     fn container_config(&self, c: &Container, attempt: u32) -> Result<ContainerConfig, String> {
         let mut mounts: Vec<Mount> = Vec::new();
         let mounts_hosts = c.volume_mounts.iter().flatten().any(|m| m.mount_path == "/etc/hosts");
@@ -603,7 +653,7 @@ impl PodWorker {
             mounts.push(Mount { source: self.pod_dir().join("etc-hosts"), destination: "/etc/hosts".into(), readonly: false, file: true });
         }
         for m in c.volume_mounts.iter().flatten() {
-            let source = volume_dir(&self.kubelet.config.root_dir, &self.uid, &m.name);
+            let source = self.volume_source(&m.name)?;
             let source = match &m.sub_path {
                 Some(sub) if !sub.is_empty() => {
                     // The kubelet makes a subPath that does not exist yet.
@@ -696,6 +746,8 @@ impl PodWorker {
                 return;
             }
         };
+        // The node has every image it can run (it pulls none).
+        self.container_event(name, NORMAL, "Pulled", &format!("Container image {:?} already present on machine", config.image));
         if let Err(e) = super::security::verify_run_as_non_root(&self.pod(), &spec, image.config.uid()) {
             self.set_waiting(name, "CreateContainerConfigError", Some(e));
             return;
@@ -713,15 +765,21 @@ impl PodWorker {
             rec.current = Some(id.clone());
             rec.waiting = None;
         }
+        self.container_event(name, NORMAL, "Created", &format!("Created container: {name}"));
         if let Err(e) = runtime.start_container(&id).await {
             // The runtime records the failure as an exit (reason StartError); its stop event
             // brings the restart policy in, as for any other exit.
             tracing::info!(pod = %self.key, container = name, error = %e, "container failed to start");
+            self.container_event(name, WARNING, "Failed", &format!("Error: {e}"));
+        } else {
+            self.container_event(name, NORMAL, "Started", &format!("Started container {name}"));
         }
     }
 
-    /// The container could not be created: say why, and try again later, as the kubelet does.
+    /// The container could not be created: say why (an event `Failed`, "Error: ..."), and try
+    /// again later, as the kubelet does.
     fn set_waiting(&self, name: &str, reason: &str, message: Option<String>) {
+        self.container_event(name, WARNING, "Failed", &format!("Error: {}", message.as_deref().unwrap_or(reason)));
         let retry = self.kubelet.config.backoff.initial.min(Duration::from_secs(5));
         let mut st = self.state.lock().unwrap();
         if let Some(rec) = st.containers.iter_mut().find(|c| c.name == name) {
@@ -787,6 +845,10 @@ impl PodWorker {
             if !delay.is_zero() {
                 let message = format!("back-off {} restarting failed container={} pod={pod_name}", go_duration(delay), rec.name);
                 rec.waiting = Some(("CrashLoopBackOff".into(), Some(message)));
+                let name = rec.name.clone();
+                drop(st);
+                let message = format!("Back-off restarting failed container {name} in pod {pod_name}");
+                self.container_event(&name, WARNING, "BackOff", &message);
             }
         } else {
             rec.done = Some(exit_code);

@@ -108,6 +108,16 @@ impl Cgroup {
         self.dirs.iter().map(|(_, d)| d.join("cgroup.procs")).collect()
     }
 
+    /// Whether the machine gives this cgroup the controller (v2: the unified hierarchy, with
+    /// the controller enabled for it).
+    pub fn has(&self, controller: &str) -> bool {
+        match self.dir(controller) {
+            Some(dir) if self.v2 => dir.join(format!("{controller}.max")).exists() || dir.join(format!("{controller}.weight")).exists(),
+            Some(_) => true,
+            None => false,
+        }
+    }
+
     fn dir(&self, controller: &str) -> Option<&Path> {
         let want = if self.v2 { "" } else { controller };
         self.dirs.iter().find(|(c, _)| c == want).map(|(_, d)| d.as_path())

@@ -12,8 +12,10 @@
 //!   small `/dev`, the devices allow-list) unless privileged.
 
 pub mod cgroup;
+mod exec;
 pub mod network;
 pub mod process;
+pub mod seccomp;
 pub mod security;
 pub mod shim;
 pub mod spec;
@@ -111,42 +113,6 @@ struct ContainerLive {
 }
 
 impl LinuxRuntime {
-    /// A command in a running container (`podspec-shim exec`); with `stdin`, that is written to
-    /// it and then closed.
-    async fn exec(&self, id: &ContainerId, cmd: &[String], stdin: Option<&[u8]>, timeout: Duration) -> RuntimeResult<ExecResult> {
-        let c = self.container(id)?;
-        let pid = {
-            let live = c.live.lock().unwrap();
-            match (live.state, live.process) {
-                (Some(ContainerState::Running), Some(p)) => p.pid,
-                _ => return Err(RuntimeError::ContainerNotRunning(id.clone())),
-            }
-        };
-        let mut command = Command::new(&self.paths.shim);
-        command.args(["exec", "--pid", &pid.to_string(), "--cwd", &c.spec.cwd]).arg("--spec").arg(&c.spec_path);
-        for e in &c.spec.env {
-            command.args(["--env", e]);
-        }
-        command.arg("--").args(cmd).stdin(if stdin.is_some() { Stdio::piped() } else { Stdio::null() }).stdout(Stdio::piped()).stderr(Stdio::piped()).kill_on_drop(true);
-        let what = format!("exec in container {id}");
-        let mut child = command.spawn().map_err(|e| RuntimeError::io(what.clone(), e))?;
-        if let (Some(input), Some(mut pipe)) = (stdin, child.stdin.take()) {
-            let input = input.to_vec();
-            // Written beside the wait, so a large input never blocks against full output pipes;
-            // dropping the pipe closes the command's stdin.
-            tokio::spawn(async move {
-                use tokio::io::AsyncWriteExt as _;
-                let _ = pipe.write_all(&input).await;
-            });
-        }
-        let out = tokio::time::timeout(timeout, child.wait_with_output())
-            .await
-            .map_err(|_| RuntimeError::Timeout { operation: what.clone(), after: timeout })?
-            .map_err(|e| RuntimeError::io(what, e))?;
-        Ok(ExecResult { stdout: out.stdout, stderr: out.stderr, exit_code: out.status.code().unwrap_or(137) })
-    }
-
-
     /// Starts the node: cleans what killed runs left, creates this run's state directory, and
     /// the node network namespace with its bridge.
     pub async fn start(paths: Paths, run_id: &str) -> RuntimeResult<Self> {
@@ -161,7 +127,12 @@ impl LinuxRuntime {
             Some(c) => {
                 run.record_cgroups(&c).map_err(|e| RuntimeError::io("record the run's cgroups", e))?;
                 match c.create() {
-                    Ok(()) => Some(c),
+                    Ok(()) => {
+                        if !c.has("pids") {
+                            tracing::warn!("the machine gives podspec no pids cgroup controller: the kubelet's podPidsLimit is not applied");
+                        }
+                        Some(c)
+                    }
                     Err(e) => {
                         // Without root (in a user namespace) the hierarchy is not podspec's to write.
                         tracing::warn!(error = %e, "cannot create the run's cgroup: containers get no cgroup, resource limits are refused");
@@ -382,7 +353,12 @@ impl RuntimeService for LinuxRuntime {
         fs::create_dir_all(dir.join("shm")).map_err(|e| RuntimeError::io(format!("create {}", dir.display()), e))?;
         let cgroup = self.cgroups.as_ref().map(|c| c.child(&format!("pod{}", config.uid)));
         if let Some(c) = &cgroup {
-            c.create().map_err(|e| RuntimeError::io(format!("create the cgroup of pod {}/{}", config.namespace, config.name), e))?;
+            let what = format!("create the cgroup of pod {}/{}", config.namespace, config.name);
+            c.create().map_err(|e| RuntimeError::io(&what, e))?;
+            // The node's podPidsLimit, where the machine has the pids controller (the node
+            // warns at its start where it has not).
+            let pids_max = config.pids_limit.filter(|_| c.has("pids"));
+            c.set_limits(&Limits { pids_max, ..Default::default() }).map_err(|e| RuntimeError::io(&what, e))?;
         }
         let node = self.node.process.pid.to_string();
         let ns = config.namespaces;
@@ -700,11 +676,20 @@ impl RuntimeService for LinuxRuntime {
     }
 
     async fn exec_sync(&self, id: &ContainerId, cmd: &[String], timeout: Duration) -> RuntimeResult<ExecResult> {
-        self.exec(id, cmd, None, timeout).await
+        let (mut command, _) = self.exec_command(id, cmd, false)?;
+        command.stdin(Stdio::null()).stdout(Stdio::piped()).stderr(Stdio::piped()).kill_on_drop(true);
+        let what = format!("exec in container {id}");
+        let child = command.spawn().map_err(|e| RuntimeError::io(what.clone(), e))?;
+        let out = tokio::time::timeout(timeout, child.wait_with_output())
+            .await
+            .map_err(|_| RuntimeError::Timeout { operation: what.clone(), after: timeout })?
+            .map_err(|e| RuntimeError::io(what, e))?;
+        Ok(ExecResult { stdout: out.stdout, stderr: out.stderr, exit_code: out.status.code().unwrap_or(137) })
     }
 
-    async fn exec_with_stdin(&self, id: &ContainerId, cmd: &[String], stdin: &[u8], timeout: Duration) -> RuntimeResult<StdinExecResult> {
-        Ok(StdinExecResult { result: self.exec(id, cmd, Some(stdin), timeout).await?, stdin_closed: true })
+    async fn exec(&self, id: &ContainerId, cmd: &[String], options: ExecOptions) -> RuntimeResult<ExecSession> {
+        let (command, pid) = self.exec_command(id, cmd, options.tty)?;
+        exec::start(command, id, pid, options)
     }
 
     fn container_events(&self) -> broadcast::Receiver<ContainerEvent> {
@@ -720,6 +705,31 @@ impl RuntimeService for LinuxRuntime {
     /// container wrote, with neither times nor streams. Each line is one entry.
     fn read_log(&self, log_path: &Path, tail_bytes: Option<u64>) -> RuntimeResult<Vec<LogEntry>> {
         raw_log(log_path, tail_bytes)
+    }
+}
+
+impl LinuxRuntime {
+    /// `podspec-shim exec` for a command in a running container (its streams still to set),
+    /// and the container's main process.
+    fn exec_command(&self, id: &ContainerId, cmd: &[String], tty: bool) -> RuntimeResult<(Command, i32)> {
+        let c = self.container(id)?;
+        let pid = {
+            let live = c.live.lock().unwrap();
+            match (live.state, live.process) {
+                (Some(ContainerState::Running), Some(p)) => p.pid,
+                _ => return Err(RuntimeError::ContainerNotRunning(id.clone())),
+            }
+        };
+        let mut command = Command::new(&self.paths.shim);
+        command.args(["exec", "--pid", &pid.to_string(), "--cwd", &c.spec.cwd]).arg("--spec").arg(&c.spec_path);
+        if tty {
+            command.arg("--tty");
+        }
+        for e in &c.spec.env {
+            command.args(["--env", e]);
+        }
+        command.arg("--").args(cmd);
+        Ok((command, pid))
     }
 }
 

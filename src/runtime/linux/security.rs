@@ -2,7 +2,7 @@
 //! capabilities. No I/O here but asking the kernel which capabilities it knows.
 
 use super::spec::ProcessSecurity;
-use crate::runtime::cri::LinuxContainerSecurity;
+use crate::runtime::cri::{LinuxContainerSecurity, SeccompProfile};
 
 /// The capabilities a container that is not privileged gets by default, as containerd gives
 /// them (`oci/spec.go`, `defaultUnixCaps`): CapEff `00000000a80425fb`.
@@ -101,6 +101,9 @@ pub fn process_security(sec: &LinuxContainerSecurity, image_uid: Option<u32>) ->
         no_new_privs: sec.no_new_privs,
         privileged: sec.privileged,
         readonly_rootfs: sec.readonly_rootfs,
+        // A privileged container runs unconfined whatever its profile says, as runc's spec
+        // for a privileged container carries no seccomp filter.
+        seccomp: if sec.privileged { SeccompProfile::Unconfined } else { sec.seccomp },
     })
 }
 

@@ -7,6 +7,7 @@ use serde::{Deserialize, Serialize};
 
 /// A bind mount into the container's root filesystem: the runtime interface's `Mount`.
 pub use crate::runtime::cri::Mount as BindMount;
+pub use crate::runtime::cri::SeccompProfile;
 
 /// Everything the shim needs to start one container process.
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -61,6 +62,8 @@ pub struct ProcessSecurity {
     /// `/proc` unmasked, `/sys` writable, the node's devices.
     pub privileged: bool,
     pub readonly_rootfs: bool,
+    #[serde(default)]
+    pub seccomp: SeccompProfile,
 }
 
 /// How a container process ended, as the shim records it.

@@ -47,10 +47,16 @@ pub const ALWAYS: &[Right] = &[
 /// What the `@api-server` scenarios need besides: updates and patches of pods.
 pub const API_SERVER: &[Right] = &[right("update", "pods", ""), right("patch", "pods", "")];
 
-/// Beyond what is checked: reading the kubelet's configz through the node proxy (optional:
-/// without it node access is reported as unknown) and the checks themselves.
+/// Reading the kubelet's configz and log query through the node proxy: asked before the
+/// static pods are looked for (optional: without it the `@static-pods` scenarios are skipped,
+/// saying so).
+pub const NODE_PROXY: Right = right("get", "nodes", "proxy");
+
+/// Beyond what is checked: the node proxy (asked on its own, above), the events the kubelet
+/// log steps read, and the checks themselves.
 pub const UNCHECKED: &[Right] = &[
-    right("get", "nodes", "proxy"),
+    NODE_PROXY,
+    right("list", "events", ""),
     Right { verb: "create", group: "authorization.k8s.io", resource: "selfsubjectaccessreviews", subresource: "" },
 ];
 
@@ -61,26 +67,37 @@ pub fn cluster_role() -> Vec<Right> {
     all
 }
 
+/// The one SelfSubjectAccessReview podspec asks: may the identity do `right` (in `namespace`,
+/// or cluster-wide)?
+pub fn review(right: &Right, namespace: Option<&str>) -> SelfSubjectAccessReview {
+    SelfSubjectAccessReview {
+        spec: SelfSubjectAccessReviewSpec {
+            resource_attributes: Some(ResourceAttributes {
+                verb: Some(right.verb.into()),
+                group: Some(right.group.into()),
+                resource: Some(right.resource.into()),
+                subresource: (!right.subresource.is_empty()).then(|| right.subresource.into()),
+                namespace: namespace.map(Into::into),
+                ..Default::default()
+            }),
+            ..Default::default()
+        },
+        ..Default::default()
+    }
+}
+
+/// Whether the identity may do `right`, as the server answers the review.
+pub async fn allowed(client: &Client, right: &Right, namespace: Option<&str>) -> Result<bool, kube::Error> {
+    let api: Api<SelfSubjectAccessReview> = Api::all(client.clone());
+    let answer = api.create(&PostParams::default(), &review(right, namespace)).await?;
+    Ok(answer.status.is_some_and(|s| s.allowed))
+}
+
 /// The rights the identity lacks among `needed`, or an error when the review cannot be made.
 pub async fn missing(client: &Client, needed: &[Right]) -> Result<Vec<Right>, kube::Error> {
-    let api: Api<SelfSubjectAccessReview> = Api::all(client.clone());
     let mut missing = Vec::new();
     for r in needed {
-        let review = SelfSubjectAccessReview {
-            spec: SelfSubjectAccessReviewSpec {
-                resource_attributes: Some(ResourceAttributes {
-                    verb: Some(r.verb.into()),
-                    group: Some(r.group.into()),
-                    resource: Some(r.resource.into()),
-                    subresource: (!r.subresource.is_empty()).then(|| r.subresource.into()),
-                    ..Default::default()
-                }),
-                ..Default::default()
-            },
-            ..Default::default()
-        };
-        let answer = api.create(&PostParams::default(), &review).await?;
-        if !answer.status.is_some_and(|s| s.allowed) {
+        if !allowed(client, r, None).await? {
             missing.push(*r);
         }
     }
@@ -90,6 +107,15 @@ pub async fn missing(client: &Client, needed: &[Right]) -> Result<Vec<Right>, ku
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn one_review_for_every_question() {
+        let r = review(&right("create", "pods", "exec"), Some("podspec-1-node"));
+        let a = r.spec.resource_attributes.unwrap();
+        assert_eq!((a.verb.as_deref(), a.resource.as_deref(), a.subresource.as_deref()), (Some("create"), Some("pods"), Some("exec")));
+        assert_eq!((a.group.as_deref(), a.namespace.as_deref()), (Some(""), Some("podspec-1-node")));
+        assert_eq!(review(&NODE_PROXY, None).spec.resource_attributes.unwrap().namespace, None);
+    }
 
     #[test]
     fn rights_read_as_kubectl_auth_can_i() {

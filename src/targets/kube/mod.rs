@@ -75,8 +75,10 @@ pub struct KubeTarget {
     namespaces: Mutex<BTreeSet<String>>,
     /// Every change the target made to what the scenarios wrote, once each.
     changes: Mutex<BTreeSet<String>>,
-    /// Why node access is not available, for the record.
+    /// What node access the target found, for the record (printed at the start).
     node_access_note: String,
+    /// The node's static pod directory through privileged pods, when the cluster allows them.
+    writer: Option<node::ManifestWriter>,
 }
 
 impl KubeTarget {
@@ -104,18 +106,68 @@ impl KubeTarget {
         if !missing.is_empty() {
             return Err(KubeStartError::MissingRights(missing));
         }
-        let node = info.nodes.iter().find(|n| n.ready).or(info.nodes.first()).map(|n| n.name.clone());
-        let node_access_note = match &node {
-            None => "the cluster has no nodes".to_string(),
-            Some(n) => match node::static_pod_path(&client, n).await {
-                Ok(Some(path)) => format!(
-                    "node {n} has staticPodPath {path}, but the kube target reaches no node's filesystem (volume directories, static pod manifests)"
-                ),
-                Ok(None) => format!("the kubelet of node {n} has no staticPodPath"),
-                Err(e) => format!("the kubelet configz of node {n} cannot be read through the node proxy: {e}"),
-            },
+        let mut target = Self::with_client(client, info, options.images, String::new())?;
+        target.open_static_pods().await;
+        Ok(target)
+    }
+
+    /// Whether the node's static pod directory can be reached: its kubelet names one in
+    /// configz, and the cluster admits a privileged pod on that node that mounts it (asked
+    /// with a server-side dry run; where the server cannot dry-run, a writer pod is run once).
+    /// Otherwise the `@static-pods` scenarios are skipped with the reason found here.
+    async fn open_static_pods(&mut self) {
+        let not_reached = "volume directories are not reached (the kube target reads no node's filesystem)";
+        let Some(n) = self.node.clone() else {
+            self.node_access_note = format!("the cluster has no nodes; {not_reached}");
+            return;
         };
-        Self::with_client(client, info, options.images, node_access_note)
+        // A denied node proxy is said as such; a server that cannot be asked (serve) is tried.
+        if let Ok(false) = access::allowed(&self.client, &access::NODE_PROXY, None).await {
+            self.node_access_note = format!("the identity may not `{}` (the kubelet's configz of node {n}); {not_reached}", access::NODE_PROXY);
+            return;
+        }
+        let path = match node::static_pod_path(&self.client, &n).await {
+            Ok(Some(path)) => path,
+            Ok(None) => {
+                self.node_access_note = format!("the kubelet of node {n} has no staticPodPath (its configz names none); {not_reached}");
+                return;
+            }
+            Err(e) => {
+                self.node_access_note = format!("the kubelet configz of node {n} cannot be read through the node proxy: {e}; {not_reached}");
+                return;
+            }
+        };
+        let namespace = format!("podspec-{}-node", self.owner.process.pid);
+        if let Err(e) = self.open_namespace(&namespace).await {
+            self.node_access_note = format!("node {n} has staticPodPath {path}, but the namespace for its writer pods cannot be made: {e}; {not_reached}");
+            return;
+        }
+        let image = self.images.map(node::WRITER_IMAGE).unwrap_or_else(|| node::WRITER_IMAGE.to_string());
+        let writer = node::ManifestWriter { client: self.client.clone(), node: n.clone(), static_pod_path: path.clone(), namespace: namespace.clone(), image };
+        let refusal = match writer.dry_run().await {
+            Ok(()) => None,
+            // A server that cannot dry-run (podspec serve): the real writer is tried once.
+            Err(kube::Error::Api(s)) if s.code == 400 && s.message.contains("dryRun") => writer.probe().await.err().map(|e| e.to_string()),
+            Err(e) => Some(match api_error(e) {
+                TargetError::Api { code, reason, message } => format!("{code} {reason}: {message}"),
+                other => other.to_string(),
+            }),
+        };
+        match refusal {
+            None => {
+                self.node_access_note = format!(
+                    "static pods through privileged pods on node {n} that mount its staticPodPath {path} (namespace {namespace}); {not_reached}"
+                );
+                self.writer = Some(writer);
+                self.capabilities.insert(Capability::StaticPods);
+            }
+            Some(why) => {
+                self.node_access_note = format!(
+                    "node {n} has staticPodPath {path}, but the identity may not run a privileged pod there that mounts it: {why}; {not_reached}"
+                );
+                let _ = self.close_namespace(&namespace).await;
+            }
+        }
     }
 
     /// A target over a connected client (the start's checks done).
@@ -134,6 +186,7 @@ impl KubeTarget {
             namespaces: Mutex::default(),
             changes: Mutex::default(),
             node_access_note,
+            writer: None,
         })
     }
 
@@ -156,21 +209,32 @@ impl KubeTarget {
 
     /// The manifest as sent: its images mapped (each change recorded), nothing else touched.
     fn as_sent(&self, pod: &Pod) -> Pod {
+        let (sent, changes) = self.mapped(pod);
+        self.changes.lock().unwrap().extend(changes);
+        sent
+    }
+
+    /// The manifest with its images mapped, and each mapping made (`image A sent as B`).
+    fn mapped(&self, pod: &Pod) -> (Pod, Vec<String>) {
         let mut pod = pod.clone();
+        let mut changes = Vec::new();
         if self.images.is_empty() {
-            return pod;
+            return (pod, changes);
         }
         if let Some(spec) = pod.spec.as_mut() {
             let containers = spec.containers.iter_mut().chain(spec.init_containers.iter_mut().flatten());
             for c in containers {
                 let Some(image) = c.image.as_mut() else { continue };
                 if let Some(to) = self.images.map(image) {
-                    self.changes.lock().unwrap().insert(format!("image {image} sent as {to}"));
+                    let change = format!("image {image} sent as {to}");
+                    if !changes.contains(&change) {
+                        changes.push(change);
+                    }
                     *image = to;
                 }
             }
         }
-        pod
+        (pod, changes)
     }
 
     /// Waits until the pod is gone, or, while finalizers hold its object, until the node has
@@ -188,6 +252,13 @@ impl KubeTarget {
             Ok(Err(e)) => Err(TargetError::Other(format!("watching pod {pod} until it is gone: {e}"))),
             Err(_) => Err(TargetError::Timeout { operation: format!("deleting pod {pod}"), after: bound }),
         }
+    }
+
+    fn writer(&self) -> TargetResult<&node::ManifestWriter> {
+        self.writer.as_ref().ok_or_else(|| TargetError::Unsupported {
+            target: "kube".into(),
+            what: format!("{} ({})", Capability::StaticPods, self.node_access_note),
+        })
     }
 
     /// A JSON patch (RFC 6902), as `kubectl patch --type json` sends it.
@@ -223,6 +294,24 @@ impl Target for KubeTarget {
         self.node.as_deref()
     }
 
+    fn capability_note(&self, capability: Capability) -> Option<String> {
+        (capability == Capability::StaticPods && self.writer.is_none()).then(|| self.node_access_note.clone())
+    }
+
+    async fn write_static_pod_manifest(&self, file_name: &str, contents: &str) -> TargetResult<()> {
+        self.writer()?.write(file_name, contents).await
+    }
+
+    async fn remove_static_pod_manifest(&self, file_name: &str) -> TargetResult<()> {
+        self.writer()?.remove(file_name).await
+    }
+
+    async fn kubelet_log(&self, mentioning: &str) -> TargetResult<Vec<String>> {
+        let node = self.writer()?.node.clone();
+        let namespaces: Vec<String> = self.namespaces.lock().unwrap().iter().cloned().collect();
+        node::kubelet_log(&self.client, &node, &namespaces, mentioning).await
+    }
+
     /// A cluster pulls what it has not got: no image can be checked up front.
     fn check_image(&self, _reference: &str) -> TargetResult<()> {
         Ok(())
@@ -248,6 +337,11 @@ impl Target for KubeTarget {
 
     fn changes(&self) -> Vec<String> {
         self.changes.lock().unwrap().iter().cloned().collect()
+    }
+
+    fn manifest_changes(&self, pod: &Pod) -> Vec<String> {
+        let name = pod.metadata.name.as_deref().unwrap_or_default();
+        self.mapped(pod).1.into_iter().map(|c| format!("pod {name}: {c}")).collect()
     }
 
     async fn create_pod(&self, pod: &Pod) -> TargetResult<Pod> {

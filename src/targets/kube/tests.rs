@@ -91,6 +91,7 @@ async fn a_pod_is_sent_as_written_but_for_its_images_and_the_change_is_recorded(
     target.create_pod(&manifest()).await.unwrap();
     server.await.unwrap();
     assert_eq!(target.changes(), ["image busybox:1.36 sent as reg.example/podspec/busybox@sha256:ab"]);
+    assert_eq!(target.manifest_changes(&manifest()), ["pod web: image busybox:1.36 sent as reg.example/podspec/busybox@sha256:ab"]);
 }
 
 #[tokio::test]
@@ -150,4 +151,82 @@ async fn a_missing_pod_is_not_found() {
     });
     assert!(matches!(target.get_pod(&pod).await, Err(TargetError::NotFound(p)) if p == pod));
     server.await.unwrap();
+}
+
+fn one_node() -> ServerInfo {
+    let node = super::connect::NodeInfo {
+        name: "n1".into(),
+        ready: true,
+        kubelet_version: "v1.33.0".into(),
+        container_runtime_version: "containerd://2.0".into(),
+        os_image: "Debian".into(),
+        kernel_version: "6.1".into(),
+        architecture: "amd64".into(),
+    };
+    ServerInfo { nodes: vec![node], ..info() }
+}
+
+/// Static pods need the writer pod the cluster may refuse: the dry run is asked first, and a
+/// refusal (here Pod Security's) makes the `@static-pods` scenarios skip with its text.
+#[tokio::test]
+async fn a_cluster_that_refuses_the_privileged_writer_skips_static_pods_with_its_reason() {
+    let (client, mut handle) = mock_client();
+    let mut target = KubeTarget::with_client(client, one_node(), ImageMapping::default(), String::new()).unwrap();
+    let forbidden = "pods \"podspec-manifest-writer-x\" is forbidden: violates PodSecurity \"baseline:latest\": host namespaces, hostPath volumes (volume \"manifests\"), privileged (container \"writer\" must not set securityContext.privileged=true)";
+    let server = tokio::spawn(async move {
+        let (_, uri, sent) = answer(&mut handle, 201, review(true)).await;
+        assert!(uri.starts_with("/apis/authorization.k8s.io/v1/selfsubjectaccessreviews"), "{uri}");
+        assert_eq!(sent["spec"]["resourceAttributes"], json!({"verb": "get", "group": "", "resource": "nodes", "subresource": "proxy"}));
+        let (method, uri, _) = answer(&mut handle, 200, json!({"kubeletconfig": {"staticPodPath": "/etc/kubernetes/manifests"}})).await;
+        assert_eq!((method.as_str(), uri.as_str()), ("GET", "/api/v1/nodes/n1/proxy/configz"));
+        let (method, uri, _) = answer(&mut handle, 201, json!({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": "x"}})).await;
+        assert_eq!((method.as_str(), uri.as_str()), ("POST", "/api/v1/namespaces?"));
+        let status = json!({"kind": "Status", "apiVersion": "v1", "status": "Failure", "message": forbidden, "reason": "Forbidden", "code": 403});
+        let (method, uri, sent) = answer(&mut handle, 403, status).await;
+        assert_eq!(method, "POST");
+        assert!(uri.ends_with("-node/pods?&dryRun=All"), "{uri}");
+        assert_eq!(sent["spec"]["nodeName"], "n1");
+        assert_eq!(sent["spec"]["containers"][0]["securityContext"]["privileged"], true);
+        assert_eq!(sent["spec"]["volumes"][0]["hostPath"], json!({"path": "/etc/kubernetes/manifests", "type": "Directory"}));
+        // The writer's namespace goes again.
+        let (method, _, _) = answer(&mut handle, 404, json!({"kind": "Status", "apiVersion": "v1", "status": "Failure", "reason": "NotFound", "code": 404})).await;
+        assert_eq!(method, "DELETE");
+    });
+    target.open_static_pods().await;
+    server.await.unwrap();
+    assert!(!target.capabilities().contains(&Capability::StaticPods));
+    let note = target.capability_note(Capability::StaticPods).unwrap();
+    assert!(note.starts_with("node n1 has staticPodPath /etc/kubernetes/manifests, but the identity may not run a privileged pod there that mounts it: 403 Forbidden: "), "{note}");
+    assert!(note.contains("violates PodSecurity"), "{note}");
+    assert!(matches!(target.write_static_pod_manifest("a.yaml", "").await, Err(TargetError::Unsupported { .. })));
+}
+
+/// A kubelet without a static pod directory: skipped, saying so.
+#[tokio::test]
+async fn a_kubelet_without_static_pod_path_skips_static_pods_saying_so() {
+    let (client, mut handle) = mock_client();
+    let mut target = KubeTarget::with_client(client, one_node(), ImageMapping::default(), String::new()).unwrap();
+    let server = tokio::spawn(async move {
+        answer(&mut handle, 201, review(true)).await;
+        answer(&mut handle, 200, json!({"kubeletconfig": {"staticPodPath": ""}})).await;
+    });
+    target.open_static_pods().await;
+    server.await.unwrap();
+    assert!(!target.capabilities().contains(&Capability::StaticPods));
+    assert!(target.capability_note(Capability::StaticPods).unwrap().starts_with("the kubelet of node n1 has no staticPodPath"));
+}
+
+/// An identity that may not use the node proxy: skipped, naming the right.
+#[tokio::test]
+async fn a_denied_node_proxy_skips_static_pods_naming_the_right() {
+    let (client, mut handle) = mock_client();
+    let mut target = KubeTarget::with_client(client, one_node(), ImageMapping::default(), String::new()).unwrap();
+    let server = tokio::spawn(async move {
+        answer(&mut handle, 201, review(false)).await;
+    });
+    target.open_static_pods().await;
+    server.await.unwrap();
+    assert!(!target.capabilities().contains(&Capability::StaticPods));
+    let note = target.capability_note(Capability::StaticPods).unwrap();
+    assert!(note.starts_with("the identity may not `get nodes/proxy` (the kubelet's configz of node n1)"), "{note}");
 }

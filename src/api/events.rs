@@ -1,0 +1,338 @@
+//! The API's core/v1 events: what the kubelet (and the scheduler's part) did to a pod, recorded
+//! as client-go's event recorder records it. An event names its object (`involvedObject`,
+//! with a `fieldPath` such as `spec.containers{app}` for a container), a type (`Normal` or
+//! `Warning`), a reason and a message. A repeat of the same event for the same object (the
+//! same type, reason and message) does not make a new one: the recorder's aggregation bumps
+//! `count` and `lastTimestamp` of the first (staging/src/k8s.io/client-go/tools/record/
+//! events_cache.go). Events are listed and watched like pods, with field selectors over
+//! `involvedObject.*`, `reason`, `source`, `type` and `reportingComponent`
+//! (pkg/registry/core/event/strategy.go `ToSelectableFields`). The store keeps the newest
+//! [`KEPT`] events; older ones go, as events expire from a real cluster.
+
+use std::collections::{BTreeMap, VecDeque};
+use std::sync::{Arc, Mutex};
+
+use k8s_openapi::api::core::v1::{Event, EventSource, ObjectReference, Pod};
+use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
+
+use super::store::ApiError;
+use super::watch::{Change, ChangeKind, ChangeSource, Filter, History, Watch};
+
+/// How many events the store keeps.
+pub const KEPT: usize = 4096;
+
+/// The event types.
+pub const NORMAL: &str = "Normal";
+pub const WARNING: &str = "Warning";
+
+/// Who reports an event (`source` and `reportingComponent`/`reportingInstance`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Reporter {
+    pub component: String,
+    /// The node, for the kubelet.
+    pub host: Option<String>,
+}
+
+impl Reporter {
+    pub fn kubelet(node: &str) -> Self {
+        Self { component: "kubelet".into(), host: Some(node.to_string()) }
+    }
+    pub fn scheduler() -> Self {
+        Self { component: "default-scheduler".into(), host: None }
+    }
+}
+
+/// A reference to a pod, or to one of its containers (`fieldPath`), as an event's
+/// `involvedObject` (client-go's `reference.GetReference`, and the kubelet's
+/// `GenerateContainerRef` for a container).
+pub fn pod_reference(pod: &Pod, field_path: Option<String>) -> ObjectReference {
+    ObjectReference {
+        api_version: Some("v1".into()),
+        kind: Some("Pod".into()),
+        name: pod.metadata.name.clone(),
+        namespace: Some(pod.metadata.namespace.clone().unwrap_or_else(|| "default".into())),
+        uid: pod.metadata.uid.clone(),
+        resource_version: pod.metadata.resource_version.clone(),
+        field_path,
+    }
+}
+
+#[derive(Default)]
+struct State {
+    /// By (namespace, name).
+    events: BTreeMap<(String, String), Event>,
+    /// Names in the order they were made (the oldest goes first).
+    order: VecDeque<(String, String)>,
+    rv: u64,
+    history: History<Event>,
+}
+
+pub struct EventStore {
+    state: Mutex<State>,
+    changed: tokio::sync::watch::Sender<u64>,
+}
+
+impl Default for EventStore {
+    fn default() -> Self {
+        Self { state: Mutex::default(), changed: tokio::sync::watch::Sender::new(0) }
+    }
+}
+
+/// The time now, as the API writes it.
+fn now() -> k8s_openapi::apimachinery::pkg::apis::meta::v1::Time {
+    crate::runtime::kubelet::k8s_time(chrono::Utc::now())
+}
+
+fn same_event(e: &Event, object: &ObjectReference, type_: &str, reason: &str, message: &str, by: &Reporter) -> bool {
+    let o = &e.involved_object;
+    o.uid == object.uid
+        && o.name == object.name
+        && o.namespace == object.namespace
+        && o.field_path == object.field_path
+        && e.type_.as_deref() == Some(type_)
+        && e.reason.as_deref() == Some(reason)
+        && e.message.as_deref() == Some(message)
+        && e.source.as_ref().and_then(|s| s.component.as_deref()) == Some(by.component.as_str())
+}
+
+impl EventStore {
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Records an event about `object`: a new one, or a repeat of the same event (its count
+    /// goes up). Returns the stored event.
+    pub fn record(&self, object: ObjectReference, by: &Reporter, type_: &str, reason: &str, message: &str) -> Event {
+        let namespace = object.namespace.clone().unwrap_or_else(|| "default".into());
+        let stored = {
+            let mut st = self.state.lock().unwrap();
+            let repeat = st
+                .order
+                .iter()
+                .rev()
+                .find(|k| st.events.get(*k).is_some_and(|e| same_event(e, &object, type_, reason, message, by)))
+                .cloned();
+            st.rv += 1;
+            let rv = st.rv;
+            let (kind, event, prev) = match repeat {
+                Some(k) => {
+                    let prev = st.events.get(&k).cloned().expect("found");
+                    let mut e = prev.clone();
+                    e.count = Some(e.count.unwrap_or(1) + 1);
+                    e.last_timestamp = Some(now());
+                    e.metadata.resource_version = Some(rv.to_string());
+                    (ChangeKind::Modified, e, Some(prev))
+                }
+                None => {
+                    let at = chrono::Utc::now();
+                    // client-go's name: the object's name and the time in hex nanoseconds.
+                    // (Two in the same nanosecond take the next free one.)
+                    let mut nanos = at.timestamp_nanos_opt().unwrap_or_default();
+                    let base = object.name.clone().unwrap_or_default();
+                    while st.events.contains_key(&(namespace.clone(), format!("{base}.{nanos:x}"))) {
+                        nanos += 1;
+                    }
+                    let name = format!("{base}.{nanos:x}");
+                    let e = Event {
+                        metadata: ObjectMeta {
+                            name: Some(name),
+                            namespace: Some(namespace.clone()),
+                            uid: Some(crate::api::store::uid("event", rv)),
+                            resource_version: Some(rv.to_string()),
+                            creation_timestamp: Some(now()),
+                            ..Default::default()
+                        },
+                        involved_object: object,
+                        type_: Some(type_.into()),
+                        reason: Some(reason.into()),
+                        message: Some(message.into()),
+                        source: Some(EventSource { component: Some(by.component.clone()), host: by.host.clone() }),
+                        reporting_component: Some(by.component.clone()),
+                        reporting_instance: Some(by.host.clone().unwrap_or_else(|| by.component.clone())),
+                        first_timestamp: Some(now()),
+                        last_timestamp: Some(now()),
+                        count: Some(1),
+                        ..Default::default()
+                    };
+                    (ChangeKind::Added, e, None)
+                }
+            };
+            let key = (namespace, event.metadata.name.clone().unwrap_or_default());
+            if kind == ChangeKind::Added {
+                st.order.push_back(key.clone());
+                if st.order.len() > KEPT {
+                    if let Some(old) = st.order.pop_front() {
+                        st.events.remove(&old);
+                    }
+                }
+            }
+            st.events.insert(key, event.clone());
+            st.history.push(Change { rv, kind, object: event.clone(), prev });
+            event
+        };
+        self.changed.send_replace(self.resource_version());
+        stored
+    }
+
+    /// Every event, oldest first, and the resourceVersion the list is at.
+    pub fn list_at(&self) -> (Vec<Event>, u64) {
+        let st = self.state.lock().unwrap();
+        (st.order.iter().filter_map(|k| st.events.get(k).cloned()).collect(), st.rv)
+    }
+
+    pub fn get(&self, namespace: &str, name: &str) -> Option<Event> {
+        self.state.lock().unwrap().events.get(&(namespace.to_string(), name.to_string())).cloned()
+    }
+
+    pub fn resource_version(&self) -> u64 {
+        self.state.lock().unwrap().rv
+    }
+
+    /// Watches the events `filter` selects, as a pod watch does.
+    pub fn watch(self: &Arc<Self>, from: Option<u64>, filter: Filter<Event>) -> Result<Watch<Event>, ApiError> {
+        let st = self.state.lock().unwrap();
+        match from {
+            None | Some(0) => {
+                let initial = st.order.iter().filter_map(|k| st.events.get(k)).filter(|e| filter(e)).cloned().collect();
+                Ok(Watch::new(self.clone(), filter, st.rv, initial))
+            }
+            Some(rv) => {
+                st.history.since(rv, st.rv)?;
+                Ok(Watch::new(self.clone(), filter, rv, Vec::new()))
+            }
+        }
+    }
+}
+
+impl ChangeSource<Event> for EventStore {
+    fn subscribe(&self) -> tokio::sync::watch::Receiver<u64> {
+        self.changed.subscribe()
+    }
+    fn changes_since(&self, rv: u64) -> Result<Vec<Change<Event>>, ApiError> {
+        let st = self.state.lock().unwrap();
+        st.history.since(rv, st.rv)
+    }
+}
+
+/// The fields an event can be selected by, and its value of each
+/// (pkg/registry/core/event/strategy.go `ToSelectableFields`).
+pub fn selectable_fields(e: &Event) -> Vec<(&'static str, String)> {
+    let o = &e.involved_object;
+    let s = |v: &Option<String>| v.clone().unwrap_or_default();
+    vec![
+        ("metadata.name", s(&e.metadata.name)),
+        ("metadata.namespace", s(&e.metadata.namespace)),
+        ("involvedObject.kind", s(&o.kind)),
+        ("involvedObject.namespace", s(&o.namespace)),
+        ("involvedObject.name", s(&o.name)),
+        ("involvedObject.uid", s(&o.uid)),
+        ("involvedObject.apiVersion", s(&o.api_version)),
+        ("involvedObject.resourceVersion", s(&o.resource_version)),
+        ("involvedObject.fieldPath", s(&o.field_path)),
+        ("reason", s(&e.reason)),
+        ("reportingComponent", s(&e.reporting_component)),
+        ("source", e.source.as_ref().and_then(|x| x.component.clone()).unwrap_or_default()),
+        ("type", s(&e.type_)),
+    ]
+}
+
+/// A field selector over events (`k=v`, `k==v`, `k!=v`, comma-separated); the error is the
+/// API server's text for a field events cannot be selected by.
+#[derive(Debug, Clone, Default)]
+pub struct EventSelector {
+    fields: Vec<(String, bool, String)>,
+}
+
+impl EventSelector {
+    pub fn parse(fields: Option<&str>) -> Result<Self, String> {
+        let mut sel = Self::default();
+        for part in fields.unwrap_or("").split(',').map(str::trim).filter(|p| !p.is_empty()) {
+            let (key, equal, value) = if let Some((k, v)) = part.split_once("!=") {
+                (k, false, v)
+            } else if let Some((k, v)) = part.split_once("==").or_else(|| part.split_once('=')) {
+                (k, true, v)
+            } else {
+                return Err(format!("invalid selector: '{part}'; can't understand '{part}'"));
+            };
+            let key = key.trim();
+            if !selectable_fields(&Event::default()).iter().any(|(f, _)| *f == key) {
+                return Err(format!("\"{key}\" is not a known field selector: only \"metadata.name\", \"metadata.namespace\", \"involvedObject.*\", \"reason\", \"reportingComponent\", \"source\", \"type\""));
+            }
+            sel.fields.push((key.to_string(), equal, value.trim().to_string()));
+        }
+        Ok(sel)
+    }
+
+    pub fn matches(&self, e: &Event) -> bool {
+        if self.fields.is_empty() {
+            return true;
+        }
+        let values = selectable_fields(e);
+        self.fields.iter().all(|(k, equal, v)| {
+            let actual = values.iter().find(|(f, _)| f == k).map(|(_, x)| x.as_str()).unwrap_or("");
+            (actual == v) == *equal
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::api::WatchEvent;
+
+    fn pod(name: &str, uid: &str) -> Pod {
+        let mut p = Pod::default();
+        p.metadata.name = Some(name.into());
+        p.metadata.namespace = Some("ns".into());
+        p.metadata.uid = Some(uid.into());
+        p
+    }
+
+    #[test]
+    fn a_repeated_event_counts_up_and_a_different_one_is_new() {
+        let s = EventStore::new();
+        let by = Reporter::kubelet("node");
+        let r = pod_reference(&pod("web", "u1"), Some("spec.containers{app}".into()));
+        let first = s.record(r.clone(), &by, WARNING, "BackOff", "Back-off restarting failed container app");
+        let again = s.record(r.clone(), &by, WARNING, "BackOff", "Back-off restarting failed container app");
+        assert_eq!(first.metadata.name, again.metadata.name);
+        assert_eq!(again.count, Some(2));
+        s.record(r, &by, NORMAL, "Started", "Started container app");
+        let (all, _) = s.list_at();
+        assert_eq!(all.iter().map(|e| e.reason.clone().unwrap()).collect::<Vec<_>>(), ["BackOff", "Started"]);
+        assert_eq!(all[0].source.as_ref().unwrap().host.as_deref(), Some("node"));
+    }
+
+    #[test]
+    fn field_selectors_pick_the_events_of_one_pod_as_kubectl_describe_asks() {
+        let s = EventStore::new();
+        let by = Reporter::kubelet("node");
+        s.record(pod_reference(&pod("web", "u1"), None), &by, NORMAL, "Scheduled", "x");
+        s.record(pod_reference(&pod("db", "u2"), None), &by, NORMAL, "Scheduled", "y");
+        let sel = EventSelector::parse(Some(
+            "involvedObject.name=web,involvedObject.namespace=ns,involvedObject.kind=Pod,involvedObject.uid=u1",
+        ))
+        .unwrap();
+        let picked: Vec<_> = s.list_at().0.into_iter().filter(|e| sel.matches(e)).collect();
+        assert_eq!(picked.len(), 1);
+        assert_eq!(picked[0].message.as_deref(), Some("x"));
+        let not = EventSelector::parse(Some("involvedObject.name!=web")).unwrap();
+        assert_eq!(s.list_at().0.into_iter().filter(|e| not.matches(e)).count(), 1);
+        assert!(EventSelector::parse(Some("spec.nodeName=x")).unwrap_err().contains("not a known field selector"));
+    }
+
+    #[tokio::test]
+    async fn a_watch_sees_new_events_and_repeats() {
+        let s = Arc::new(EventStore::new());
+        let by = Reporter::kubelet("node");
+        let r = pod_reference(&pod("web", "u1"), None);
+        s.record(r.clone(), &by, NORMAL, "Pulled", "before");
+        let mut w = s.watch(Some(s.resource_version()), Box::new(|_| true)).unwrap();
+        s.record(r.clone(), &by, NORMAL, "Created", "c");
+        s.record(r, &by, NORMAL, "Created", "c");
+        let a = w.next().await.unwrap();
+        let b = w.next().await.unwrap();
+        assert!(matches!(&a, WatchEvent::Added(e) if e.reason.as_deref() == Some("Created")), "{a:?}");
+        assert!(matches!(&b, WatchEvent::Modified(e) if e.count == Some(2)), "{b:?}");
+    }
+}
