@@ -293,18 +293,23 @@ impl PodWorker {
 
     /// Writes the pod's status through the API (a static pod's goes to its mirror pod).
     async fn publish_status(&self) {
-        let status = super::status::pod_status(self).await;
+        let mut status = super::status::pod_status(self).await;
         let pod = self.pod();
         let (ns, name) = (pod.metadata.namespace.clone().unwrap_or_default(), pod.metadata.name.clone().unwrap_or_default());
         let api = &self.kubelet.api;
+        let stored = api.get(&ns, &name).ok();
         let uid = if self.is_static {
-            match api.get(&ns, &name) {
-                Ok(m) if super::static_pods::is_mirror_of(&m, &self.uid) => m.metadata.uid.unwrap_or_default(),
+            match &stored {
+                Some(m) if super::static_pods::is_mirror_of(m, &self.uid) => m.metadata.uid.clone().unwrap_or_default(),
                 _ => return,
             }
         } else {
             self.uid.clone()
         };
+        // A condition whose status stays keeps the time of its last transition; otherwise every
+        // write would differ from the last, and each would wake the worker again.
+        let previous = stored.filter(|p| p.metadata.uid.as_deref() == Some(uid.as_str())).and_then(|p| p.status);
+        super::status::keep_transition_times(previous.as_ref(), &mut status);
         if let Err(e) = api.set_status(&ns, &name, &uid, status) {
             tracing::debug!(pod = %self.key, error = %e, "status not written");
         }
