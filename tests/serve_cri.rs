@@ -100,6 +100,19 @@ fn kubectl_drives_a_pod_on_the_cri_runtime_through_serve() {
     }
     let o = k(&["exec", "on-cri", "--", "hostname"]);
     assert!(o.status.success() && String::from_utf8_lossy(&o.stdout).trim() == "on-cri", "exec hostname: {}", text(&o));
+    // The pod's cgroup is the kubelet's, `<cgroup root>/pod<uid>`, the parent of the
+    // container's, with the node's podPidsLimit as its pids.max (test/e2e_node/pids_test.go:
+    // "should set pids.max for Pod").
+    let o = k(&["exec", "on-cri", "--", "sh", "-c", "awk -F: '$2 == \"pids\" {print $3}' /proc/self/cgroup"]);
+    let own = String::from_utf8_lossy(&o.stdout).trim().to_string();
+    let o = k(&["get", "pod", "on-cri", "-o", "jsonpath={.metadata.uid}"]);
+    let uid = String::from_utf8_lossy(&o.stdout).to_string();
+    let pod_cgroup = Path::new(&own).parent().map(|p| p.to_path_buf()).unwrap_or_default();
+    if Path::new("/sys/fs/cgroup/pids").is_dir() {
+        assert!(pod_cgroup.ends_with(format!("pod{uid}")), "the container's pids cgroup {own:?} is not in pod{uid}");
+        let max = std::fs::read_to_string(Path::new("/sys/fs/cgroup/pids").join(pod_cgroup.strip_prefix("/").unwrap()).join("pids.max"));
+        assert_eq!(max.map(|m| m.trim().to_string()).ok(), Some(podspec::targets::reference::POD_PIDS_LIMIT.to_string()), "pids.max of {pod_cgroup:?}");
+    }
     // The streaming exec over the runtime's own streaming server (CRI Exec): the exit status,
     // stdin, and a tty with the size kubectl sends (channel 4).
     let o = k(&["exec", "on-cri", "--", "sh", "-c", "echo out; echo err >&2; exit 3"]);
@@ -118,11 +131,14 @@ fn kubectl_drives_a_pod_on_the_cri_runtime_through_serve() {
     );
     assert!(o.status.success() && o.stdout == b"got:abcd1234\n", "exec -i: {}", text(&o));
     let inner = format!(
-        "stty cols 91 rows 33; KUBECONFIG={} HOME={} {KUBECTL} exec -it on-cri -- sh -c 'tty; stty size'",
+        "stty cols 91 rows 33; KUBECONFIG={} HOME={} {KUBECTL} exec -it on-cri -- sh -c 'tty; sleep 1; stty size'",
         serve.kubeconfig.display(),
         home.path().display()
     );
-    // script(1) makes kubectl a terminal; its input stays open (a pipe nobody writes).
+    // script(1) makes kubectl a terminal; its input stays open (a pipe nobody writes). The size
+    // reaches the runtime's streaming server on channel 4 after the command has started (the
+    // remote command protocol applies it asynchronously, on any CRI runtime): without the
+    // sleep, `stty size` sometimes runs before it, on a 0x0 terminal (seen 2 runs in 3 here).
     let o = Command::new("script").args(["-qec", &inner, "/dev/null"]).stdin(std::process::Stdio::piped()).output().expect("script");
     let out = String::from_utf8_lossy(&o.stdout);
     assert!(o.status.success() && out.contains("/dev/pts/") && out.contains("33 91"), "exec -it: {}", text(&o));

@@ -66,7 +66,9 @@ pub struct PodSandboxConfig {
     /// (the cgroupfs driver's form), in which the runtime puts the sandbox's and the
     /// containers' cgroups. `None`: the runtime's own layout (the Linux runtime's).
     pub cgroup_parent: Option<String>,
-    /// The kubelet's `podPidsLimit`, for the pod's cgroup (`pids.max`); none: no limit.
+    /// The kubelet's `podPidsLimit`, for the pod's cgroup (`pids.max`); none: no limit. For the
+    /// runtime that lays out the pods' cgroups itself (the Linux runtime's); with a
+    /// `cgroup_parent`, the kubelet has set it on that cgroup already (the CRI has no field).
     pub pids_limit: Option<i64>,
 }
 

@@ -59,7 +59,9 @@ impl RunCgroups {
     /// no one path lies inside podspec's own cgroup in every hierarchy: the runtime's own layout.
     fn create(run: &RunDir, run_id: &str) -> Option<Self> {
         let Some((parent, cgroup)) = Cgroup::for_cri_run(run_id) else {
-            tracing::warn!("no cgroup path lies inside podspec's own cgroup in every hierarchy: the runtime places the pods' cgroups itself");
+            tracing::warn!(
+                "no cgroup path lies inside podspec's own cgroup in every hierarchy: the runtime places the pods' cgroups itself, and the kubelet's podPidsLimit is not applied"
+            );
             return None;
         };
         let mut made = Vec::new();
@@ -67,7 +69,7 @@ impl RunCgroups {
             let mut missing: Vec<PathBuf> = dir.ancestors().take_while(|d| !d.exists()).map(Path::to_path_buf).collect();
             missing.reverse();
             if let Err(e) = std::fs::create_dir_all(dir) {
-                tracing::warn!(dir = %dir.display(), error = %e, "cannot make the run's cgroup: the runtime places the pods' cgroups itself");
+                tracing::warn!(dir = %dir.display(), error = %e, "cannot make the run's cgroup: the runtime places the pods' cgroups itself, and the kubelet's podPidsLimit is not applied");
                 return None;
             }
             made.extend(missing);
@@ -75,17 +77,18 @@ impl RunCgroups {
         if let Err(e) = run.record_cgroups(&cgroup) {
             tracing::warn!(error = %e, "cannot record the run's cgroups");
         }
-        let dirs = cgroup.dirs.into_iter().map(|(_, d)| d).collect();
-        Some(Self { root: PodCgroupRoot { parent, dirs }, made })
+        Some(Self { root: PodCgroupRoot { parent, cgroup }, made })
     }
 
-    /// Removes what the run made above its subtree, deepest first, where nothing is left in it.
-    fn remove_made(&self) {
-        let mut made = self.made.clone();
-        made.sort_by_key(|d| std::cmp::Reverse(d.components().count()));
-        for d in made {
-            let _ = std::fs::remove_dir(d);
-        }
+}
+
+/// Removes the directories a run made above its cgroup subtree, deepest first, where nothing
+/// is left in them (another run may share them).
+fn remove_made(mut made: Vec<PathBuf>) {
+    made.sort_by_key(|d| std::cmp::Reverse(d.components().count()));
+    made.dedup();
+    for d in made {
+        let _ = std::fs::remove_dir(d);
     }
 }
 
@@ -134,7 +137,7 @@ impl NodeHost for CriHost {
             // The run's cgroups go with its directory (recorded there); then what it made above.
             let r = RunDir { path }.remove();
             if let Some(made) = cgroups {
-                RunCgroups { root: PodCgroupRoot { parent: String::new(), dirs: vec![] }, made }.remove_made();
+                remove_made(made);
             }
             r
         })

@@ -54,14 +54,15 @@ pub struct KubeletConfig {
     pub pod_pids_limit: Option<i64>,
 }
 
-/// The cgroup under which each pod gets `pod<uid>` (cgroupfs driver).
+/// The cgroup under which each pod gets `pod<uid>` (cgroupfs driver), which the kubelet makes
+/// (with the pod's `pids.max`) before the sandbox and removes after it, as a kubelet's pod
+/// container manager does.
 #[derive(Debug, Clone)]
 pub struct PodCgroupRoot {
     /// The path the runtime is given, the same in every hierarchy (`/.../podspec/<run>`).
     pub parent: String,
-    /// Its directory in each hierarchy on the node, where the kubelet removes a pod's cgroup
-    /// once the runtime has removed the pod's sandbox.
-    pub dirs: Vec<PathBuf>,
+    /// Its directories on the node, one per hierarchy.
+    pub cgroup: super::linux::cgroup::Cgroup,
 }
 
 impl KubeletConfig {

@@ -20,6 +20,7 @@ use super::hosts;
 use crate::api::events::{NORMAL, WARNING};
 use super::Kubelet;
 use crate::runtime::cri::{ContainerConfig, ContainerEvent, ContainerId, ContainerState, Mount, PodSandboxConfig, SandboxId};
+use crate::runtime::linux::cgroup::Limits;
 
 /// `namespace/name` of a pod, for messages.
 pub fn pod_key(pod: &Pod) -> String {
@@ -386,8 +387,18 @@ impl PodWorker {
             Vec::new()
         };
         // The kubelet's pod cgroup, `<cgroup root>/pod<uid>` (pkg/kubelet/cm: the cgroupfs
-        // driver's name of a pod's cgroup).
-        let cgroup_parent = self.kubelet.config.pod_cgroups.as_ref().map(|r| format!("{}/pod{}", r.parent, self.uid));
+        // driver's name of a pod's cgroup), made with the node's podPidsLimit as its pids.max
+        // (pod_container_manager_linux.go EnsureExists) before the runtime puts the pod in it.
+        let cgroup_parent = match &self.kubelet.config.pod_cgroups {
+            None => None,
+            Some(root) => {
+                let cgroup = root.cgroup.child(&format!("pod{}", self.uid));
+                let pids_max = self.kubelet.config.pod_pids_limit.filter(|_| cgroup.has("pids"));
+                let made = cgroup.create().and_then(|()| cgroup.set_limits(&Limits { pids_max, ..Default::default() }));
+                made.map_err(|e| format!("make the pod's cgroup: {e}"))?;
+                Some(format!("{}/pod{}", root.parent, self.uid))
+            }
+        };
         let config = PodSandboxConfig {
             name,
             namespace,
@@ -933,7 +944,11 @@ impl PodWorker {
         let dir = self.pod_dir();
         // The pod's cgroup, which the runtime leaves once it removed the sandbox's and the
         // containers' cgroups in it.
-        let cgroups: Vec<PathBuf> = self.kubelet.config.pod_cgroups.iter().flat_map(|r| r.dirs.iter().map(|d| d.join(format!("pod{}", self.uid)))).collect();
+        let mut cgroups: Vec<PathBuf> = match &self.kubelet.config.pod_cgroups {
+            Some(r) => r.cgroup.child(&format!("pod{}", self.uid)).dirs.into_iter().map(|(_, d)| d).collect(),
+            None => Vec::new(),
+        };
+        cgroups.dedup();
         let _ = tokio::task::spawn_blocking(move || {
             super::volumes::unmount_all(&mounts);
             for c in &cgroups {

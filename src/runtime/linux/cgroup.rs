@@ -313,7 +313,9 @@ fn locate(mountinfo: &str, own: &str) -> Option<Cgroup> {
 /// The deepest own path `P` (see `Cgroup::for_cri_run`) and the directory of `P` in every
 /// cgroup hierarchy mounted.
 fn cri_parent(mountinfo: &str, own: &str) -> Option<(String, Cgroup)> {
-    let mut places: Vec<(String, String, String)> = Vec::new(); // (label, mount point, own path)
+    // (controllers the place is for, mount point, own path); v1 hierarchies are named by
+    // their controllers (`Cgroup::has` and `set_limits` find them so), the unified one by "".
+    let mut places: Vec<(Vec<String>, String, String)> = Vec::new();
     let own_lines: Vec<(&str, &str)> = own
         .lines()
         .filter_map(|l| {
@@ -334,24 +336,31 @@ fn cri_parent(mountinfo: &str, own: &str) -> Option<(String, Cgroup)> {
         if *root != "/" {
             return None; // a part of a hierarchy only: the runtime's paths would not match
         }
-        let path = match *fstype {
+        let own_line = match *fstype {
             "cgroup2" => {
                 v2_only |= *point == "/sys/fs/cgroup";
-                own_lines.iter().find(|(list, _)| list.is_empty()).map(|(_, p)| *p)
+                own_lines.iter().find(|(list, _)| list.is_empty())
             }
-            "cgroup" => {
+            _ => {
                 let options: Vec<&str> = r.get(2).copied().unwrap_or("").split(',').collect();
-                own_lines.iter().find(|(list, _)| !list.is_empty() && list.split(',').all(|c| options.contains(&c))).map(|(_, p)| *p)
+                own_lines.iter().find(|(list, _)| !list.is_empty() && list.split(',').all(|c| options.contains(&c)))
             }
-            _ => continue,
         };
-        places.push((fstype.to_string(), point.to_string(), path?.to_string()));
+        let (list, path) = own_line?;
+        let labels = if list.is_empty() { vec![String::new()] } else { list.split(',').map(str::to_string).collect() };
+        places.push((labels, point.to_string(), path.to_string()));
     }
     let deepest = places.iter().map(|(_, _, p)| p.as_str()).max_by_key(|p| Path::new(p).components().count())?.to_string();
     if !places.iter().all(|(_, _, p)| Path::new(&deepest).starts_with(p)) {
         return None;
     }
-    let dirs = places.iter().map(|(label, point, _)| (label.clone(), Path::new(point).join(deepest.trim_start_matches('/')))).collect();
+    let dirs = places
+        .iter()
+        .flat_map(|(labels, point, _)| {
+            let dir = Path::new(point).join(deepest.trim_start_matches('/'));
+            labels.iter().map(move |l| (l.clone(), dir.clone()))
+        })
+        .collect();
     Some((deepest, Cgroup { v2: v2_only, dirs }))
 }
 
@@ -368,8 +377,10 @@ mod tests {
                       41 31 0:38 / /sys/fs/cgroup/unified rw,relatime - cgroup2 cgroup2 rw\n";
         let (path, c) = cri_parent(mounts, own).unwrap();
         assert_eq!(path, "/session/abc");
-        assert_eq!(c.dirs[1], ("cgroup".into(), PathBuf::from("/sys/fs/cgroup/memory/session/abc")));
-        assert_eq!(c.dirs[0].1, PathBuf::from("/sys/fs/cgroup/cpu/session/abc"));
+        assert_eq!(c.dirs[0], ("cpu".into(), PathBuf::from("/sys/fs/cgroup/cpu/session/abc")));
+        assert_eq!(c.dirs[1], ("memory".into(), PathBuf::from("/sys/fs/cgroup/memory/session/abc")));
+        assert_eq!(c.dirs[2], (String::new(), PathBuf::from("/sys/fs/cgroup/unified/session/abc")));
+        assert!(c.has("memory") && !c.has("pids"));
         // Two own paths of which neither holds the other: no one path is podspec's everywhere.
         assert!(cri_parent(mounts, "4:memory:/a\n1:cpu:/b\n0::/\n").is_none());
     }
