@@ -168,13 +168,15 @@ pub async fn run(target: &dyn Target, pods: usize) -> Result<BenchReport, Target
 
 /// The same pod start, exec and delete made straight to a runtime through the CRI traits, with
 /// no API or kubelet above: what the runtime itself takes. The calls are the kubelet's: the
-/// sandbox and its status, each container's image status, create and start; ExecSync; each
-/// container stopped, then the sandbox stopped and removed.
+/// sandbox (in `<cgroup_parent>/pod<uid>` where given, as the kubelet places it) and its
+/// status, each container's image status, create and start; ExecSync; each container stopped,
+/// then the sandbox stopped and removed.
 pub async fn run_runtime(
     name: &str,
     runtime: &dyn RuntimeService,
     images: &dyn ImageService,
     pods: usize,
+    cgroup_parent: Option<&str>,
 ) -> Result<BenchReport, RuntimeError> {
     let mut start = Timing { name: "pod start", samples: Vec::with_capacity(pods) };
     let mut exec = Timing { name: "exec", samples: Vec::with_capacity(pods) };
@@ -191,7 +193,7 @@ pub async fn run_runtime(
             sysctls: vec![],
             tmpfs: vec![],
             privileged: false,
-            cgroup_parent: None,
+            cgroup_parent: cgroup_parent.map(|p| format!("{p}/pod{namespace}-{i}")),
             pids_limit: None,
         };
         let t = Instant::now();

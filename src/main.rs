@@ -650,16 +650,23 @@ async fn bench_cri_direct(cri: &CriArgs, pods: usize) -> anyhow::Result<podspec:
     let run = podspec::runtime::linux::state::RunDir::create(&paths.state_dir, &run_id)
         .with_context(|| format!("creating a state directory under {}", paths.state_dir.display()))?;
     let owner = podspec::targets::cri::owner();
+    // The same cgroup parent layout as the cri target's kubelet sends (podspec's own subtree).
+    let cgroups = podspec::targets::cri::RunCgroups::create(&run, &run_id);
     let connected =
         podspec::runtime::cri_grpc::CriRuntime::connect(cri.cri_endpoint.clone(), &run_id, &owner, &run.path.join("logs")).await;
     let result = match &connected {
-        Ok(rt) => podspec::bench::run_runtime("cri-direct", rt, rt, pods).await.context("measuring the CRI runtime directly"),
+        Ok(rt) => podspec::bench::run_runtime("cri-direct", rt, rt, pods, cgroups.as_ref().map(|c| c.parent()))
+            .await
+            .context("measuring the CRI runtime directly"),
         Err(e) => Err(anyhow::anyhow!("connecting to the CRI runtime: {e}")),
     };
     if let Ok(rt) = &connected {
         rt.shutdown().await.context("removing the bench's sandboxes")?;
     }
     run.remove().context("removing the bench's state directory")?;
+    if let Some(c) = &cgroups {
+        c.remove_made();
+    }
     result
 }
 

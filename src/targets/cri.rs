@@ -48,7 +48,7 @@ pub struct CriHost {
 
 /// The run's cgroup subtree for the runtime's pods, and the directories above it that the run
 /// made (removed at the end when empty: another run may share them).
-struct RunCgroups {
+pub struct RunCgroups {
     root: PodCgroupRoot,
     made: Vec<PathBuf>,
 }
@@ -57,7 +57,7 @@ impl RunCgroups {
     /// `<own cgroup>/podspec/<run>` in every hierarchy, made now and recorded in the run's
     /// directory, so that `podspec clean` removes it after a kill. None (with a warning) where
     /// no one path lies inside podspec's own cgroup in every hierarchy: the runtime's own layout.
-    fn create(run: &RunDir, run_id: &str) -> Option<Self> {
+    pub fn create(run: &RunDir, run_id: &str) -> Option<Self> {
         let Some((parent, cgroup)) = Cgroup::for_cri_run(run_id) else {
             tracing::warn!(
                 "no cgroup path lies inside podspec's own cgroup in every hierarchy: the runtime places the pods' cgroups itself, and the kubelet's podPidsLimit is not applied"
@@ -80,6 +80,16 @@ impl RunCgroups {
         Some(Self { root: PodCgroupRoot { parent, cgroup }, made })
     }
 
+    /// The cgroup parent path under which each pod gets `pod<uid>`.
+    pub fn parent(&self) -> &str {
+        &self.root.parent
+    }
+
+    /// After the run's directory (and with it the subtree recorded there) is removed: what the
+    /// run made above the subtree.
+    pub fn remove_made(&self) {
+        remove_made(self.made.clone());
+    }
 }
 
 /// Removes the directories a run made above its cgroup subtree, deepest first, where nothing
