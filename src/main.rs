@@ -619,17 +619,17 @@ async fn bench(args: BenchArgs) -> anyhow::Result<ExitCode> {
     let mut reports = Vec::new();
     for kind in kinds {
         let target = start_target(kind, None, &args.cri, &args.cluster).await?;
-        let result = podspec::bench::run(target.as_ref(), args.pods).await;
+        let result = if kind == TargetKind::Cri {
+            // Beside the same calls straight to the CRI runtime, with no API or kubelet above.
+            bench_cri_beside_direct(target.as_ref(), &args.cri, args.pods).await
+        } else {
+            podspec::bench::run(target.as_ref(), args.pods).await.map(|r| vec![r]).map_err(anyhow::Error::from)
+        };
         target.shutdown().await.context("shutting the target down")?;
-        let report = result.with_context(|| format!("measuring target {}", target.name()))?;
-        if several {
-            eprint!("{report}");
-        }
-        reports.push(report);
-        if kind == TargetKind::Cri {
-            // The same calls straight to the CRI runtime, with no API or kubelet above them.
-            let report = bench_cri_direct(&args.cri, args.pods).await?;
-            eprint!("{report}");
+        for report in result.with_context(|| format!("measuring target {}", target.name()))? {
+            if several {
+                eprint!("{report}");
+            }
             reports.push(report);
         }
     }
@@ -643,8 +643,13 @@ async fn bench(args: BenchArgs) -> anyhow::Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
-/// `podspec bench --target cri`'s third column: the CRI runtime measured through the client alone.
-async fn bench_cri_direct(cri: &CriArgs, pods: usize) -> anyhow::Result<podspec::bench::BenchReport> {
+/// `podspec bench --target cri`: the cri target and, pod by pod in turn with it, the CRI runtime
+/// measured through the client alone (`cri-direct`, its own run and cgroup subtree).
+async fn bench_cri_beside_direct(
+    target: &dyn podspec::target::Target,
+    cri: &CriArgs,
+    pods: usize,
+) -> anyhow::Result<Vec<podspec::bench::BenchReport>> {
     let paths = Paths::from_env()?;
     let run_id = format!("{}-{}-direct", std::process::id(), chrono::Utc::now().timestamp_millis());
     let run = podspec::runtime::linux::state::RunDir::create(&paths.state_dir, &run_id)
@@ -655,9 +660,10 @@ async fn bench_cri_direct(cri: &CriArgs, pods: usize) -> anyhow::Result<podspec:
     let connected =
         podspec::runtime::cri_grpc::CriRuntime::connect(cri.cri_endpoint.clone(), &run_id, &owner, &run.path.join("logs")).await;
     let result = match &connected {
-        Ok(rt) => podspec::bench::run_runtime("cri-direct", rt, rt, pods, cgroups.as_ref().map(|c| c.parent()))
+        Ok(rt) => podspec::bench::run_interleaved(target, ("cri-direct", rt, rt), pods, cgroups.as_ref().map(|c| c.parent()))
             .await
-            .context("measuring the CRI runtime directly"),
+            .map(|(a, b)| vec![a, b])
+            .context("measuring the cri target beside the CRI runtime directly"),
         Err(e) => Err(anyhow::anyhow!("connecting to the CRI runtime: {e}")),
     };
     if let Ok(rt) = &connected {

@@ -23,11 +23,16 @@ pub(super) async fn pod_status(w: &PodWorker) -> PodStatus {
     let pod = w.pod();
     let mut init_statuses = Vec::new();
     let mut statuses = Vec::new();
-    for rec in &records {
-        let current = match &rec.current {
-            Some(id) => w.kubelet.runtime.container_status(id).await.ok(),
+    // The runtime's statuses of the current instances, asked for all at once.
+    let runtime = &w.kubelet.runtime;
+    let currents = futures::future::join_all(records.iter().map(|rec| async move {
+        match &rec.current {
+            Some(id) => runtime.container_status(id).await.ok(),
             None => None,
-        };
+        }
+    }))
+    .await;
+    for (rec, current) in records.iter().zip(currents) {
         let message = current
             .as_ref()
             .filter(|c| c.state == ContainerState::Exited)

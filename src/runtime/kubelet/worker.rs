@@ -210,10 +210,21 @@ impl PodWorker {
         self.state.lock().unwrap().containers.iter().find(|c| c.name == name).and_then(|c| c.current.clone())
     }
 
-    /// A new version of the pod from the API: the worker applies what the kubelet applies.
+    /// A new version of the pod from the API: the worker applies what the kubelet applies. A
+    /// version that differs only in what the kubelet does not act on (its own status writes
+    /// coming back, the resourceVersion) is kept without waking the worker, as the kubelet's
+    /// pod config reconciles such a change without a sync (pkg/kubelet/config/config.go,
+    /// podsDifferSemantically).
     pub(super) fn update(&self, pod: Pod) {
-        *self.pod.lock().unwrap() = pod;
-        self.updated.notify_one();
+        let wake = {
+            let mut current = self.pod.lock().unwrap();
+            let wake = differs_semantically(&current, &pod);
+            *current = pod;
+            wake
+        };
+        if wake {
+            self.updated.notify_one();
+        }
     }
 
     /// Stops the pod and waits until it is torn down (whoever else asked for it too).
@@ -961,5 +972,37 @@ impl PodWorker {
             fs::remove_dir_all(dir)
         })
         .await;
+    }
+}
+
+/// Whether two versions of a pod differ in what the kubelet acts on: its spec, labels,
+/// annotations, owners or deletion.
+fn differs_semantically(a: &Pod, b: &Pod) -> bool {
+    let (m, n) = (&a.metadata, &b.metadata);
+    a.spec != b.spec
+        || m.labels != n.labels
+        || m.annotations != n.annotations
+        || m.owner_references != n.owner_references
+        || m.deletion_timestamp != n.deletion_timestamp
+        || m.deletion_grace_period_seconds != n.deletion_grace_period_seconds
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_a_change_the_kubelet_acts_on_wakes_the_worker() {
+        let pod: Pod = serde_yaml::from_str("metadata: {name: p, resourceVersion: '1'}\nspec: {containers: [{name: a, image: busybox:1.36}]}\n").unwrap();
+        let mut status_only = pod.clone();
+        status_only.metadata.resource_version = Some("2".into());
+        status_only.status = Some(Default::default());
+        assert!(!differs_semantically(&pod, &status_only));
+        let mut new_image = pod.clone();
+        new_image.spec.as_mut().unwrap().containers[0].image = Some("busybox:1.37".into());
+        assert!(differs_semantically(&pod, &new_image));
+        let mut deleted = pod.clone();
+        deleted.metadata.deletion_grace_period_seconds = Some(0);
+        assert!(differs_semantically(&pod, &deleted));
     }
 }
