@@ -184,7 +184,9 @@ fn a_killed_run_leaves_its_pod_volumes_and_cgroups_which_clean_removes(env: &Env
     let run_dirs = runs(env);
     let tmpfs = mounts_under(&env.state());
     let tmpfs_before = tmpfs.len();
-    ensure(!run_dirs.is_empty() && !tmpfs.is_empty(), || format!("a killed run should leave its directory and its tmpfs: {run_dirs:?} {tmpfs:?}"))?;
+    ensure(!run_dirs.is_empty() && !tmpfs.is_empty(), || {
+        format!("a killed run should leave its directory and its tmpfs: {run_dirs:?} {tmpfs:?}")
+    })?;
     let disk = walkdir(&run_dirs[0]).into_iter().find(|p| p.ends_with("disk/f") || p.ends_with("disk"));
     ensure(disk.is_some(), || format!("the disk emptyDir is not under the run's directory {}", run_dirs[0].display()))?;
     // The run's cgroup subtree (the pods' cgroup parent), as the run recorded it.
@@ -259,7 +261,10 @@ fn main() -> ExitCode {
     let checks: &[(&str, Check)] = &[
         ("a_feature_runs_on_the_runtime_which_the_report_names", a_feature_runs_on_the_runtime_which_the_report_names),
         ("every_feature_fails_only_where_the_baseline_says", every_feature_fails_only_where_the_baseline_says),
-        ("a_killed_run_leaves_its_pod_volumes_and_cgroups_which_clean_removes", a_killed_run_leaves_its_pod_volumes_and_cgroups_which_clean_removes),
+        (
+            "a_killed_run_leaves_its_pod_volumes_and_cgroups_which_clean_removes",
+            a_killed_run_leaves_its_pod_volumes_and_cgroups_which_clean_removes,
+        ),
         ("bench_shows_cri_beside_reference_and_the_runtime_alone", bench_shows_cri_beside_reference_and_the_runtime_alone),
     ];
     let endpoint = std::env::var("PODSPEC_CRI_ENDPOINT").unwrap_or_else(|_| DEFAULT_ENDPOINT.to_string());

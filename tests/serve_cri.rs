@@ -111,7 +111,11 @@ fn kubectl_drives_a_pod_on_the_cri_runtime_through_serve() {
     if Path::new("/sys/fs/cgroup/pids").is_dir() {
         assert!(pod_cgroup.ends_with(format!("pod{uid}")), "the container's pids cgroup {own:?} is not in pod{uid}");
         let max = std::fs::read_to_string(Path::new("/sys/fs/cgroup/pids").join(pod_cgroup.strip_prefix("/").unwrap()).join("pids.max"));
-        assert_eq!(max.map(|m| m.trim().to_string()).ok(), Some(podspec::targets::reference::POD_PIDS_LIMIT.to_string()), "pids.max of {pod_cgroup:?}");
+        assert_eq!(
+            max.map(|m| m.trim().to_string()).ok(),
+            Some(podspec::targets::reference::POD_PIDS_LIMIT.to_string()),
+            "pids.max of {pod_cgroup:?}"
+        );
     }
     // The streaming exec over the runtime's own streaming server (CRI Exec): the exit status,
     // stdin, and a tty with the size kubectl sends (channel 4).

@@ -277,9 +277,14 @@ mod tests {
 
     #[test]
     fn a_condition_keeps_its_transition_time_until_its_status_changes() {
-        let old = PodStatus { conditions: Some(vec![condition("Ready", "False", 1000), condition("PodScheduled", "True", 1000)]), ..Default::default() };
-        let mut new =
-            PodStatus { conditions: Some(vec![condition("Ready", "True", 5000), condition("PodScheduled", "True", 5000)]), ..Default::default() };
+        let old = PodStatus {
+            conditions: Some(vec![condition("Ready", "False", 1000), condition("PodScheduled", "True", 1000)]),
+            ..Default::default()
+        };
+        let mut new = PodStatus {
+            conditions: Some(vec![condition("Ready", "True", 5000), condition("PodScheduled", "True", 5000)]),
+            ..Default::default()
+        };
         keep_transition_times(Some(&old), &mut new);
         let times: Vec<_> = new.conditions.unwrap().into_iter().map(|c| c.last_transition_time.unwrap().0.as_millisecond()).collect();
         assert_eq!(times, vec![5000, 1000]);

@@ -993,7 +993,9 @@ mod tests {
 
     #[test]
     fn only_a_change_the_kubelet_acts_on_wakes_the_worker() {
-        let pod: Pod = serde_yaml::from_str("metadata: {name: p, resourceVersion: '1'}\nspec: {containers: [{name: a, image: busybox:1.36}]}\n").unwrap();
+        let pod: Pod =
+            serde_yaml::from_str("metadata: {name: p, resourceVersion: '1'}\nspec: {containers: [{name: a, image: busybox:1.36}]}\n")
+                .unwrap();
         let mut status_only = pod.clone();
         status_only.metadata.resource_version = Some("2".into());
         status_only.status = Some(Default::default());
