@@ -9,7 +9,8 @@
 //! - every feature runs on the runtime and fails only where ci/baselines/containerd.txt says
 //!   (a new failure, and a listed scenario that passes, fail it);
 //! - a run killed with SIGKILL leaves its sandbox, its emptyDir directories, the tmpfs of its
-//!   Memory emptyDir and its cgroups, which `podspec clean --target cri` removes;
+//!   Memory emptyDir and its cgroups, which `podspec clean --target cri` removes; plain
+//!   `podspec clean` removes all but the sandbox;
 //! - `podspec bench --target cri` prints reference, cri and the same calls straight to the CRI.
 
 use std::fs;
@@ -151,13 +152,23 @@ fn runs(env: &Env) -> Vec<PathBuf> {
     fs::read_dir(env.state().join("runs")).map(|d| d.filter_map(Result::ok).map(|e| e.path()).collect()).unwrap_or_default()
 }
 
-/// What a killed run leaves: its sandbox in the runtime, its kubelet directory with the pod's
-/// emptyDir directories, and the tmpfs of its Memory emptyDir; `podspec clean --target cri`
-/// removes all three.
-fn a_killed_run_leaves_its_pod_volumes_and_cgroups_which_clean_removes(env: &Env) -> Result<(), String> {
+/// What a killed run left: its sandbox (in the runtime), its run directory with the pod's
+/// emptyDir directories, the tmpfs of its Memory emptyDir, and its cgroup subtree.
+struct Killed {
+    scratch: tempfile::TempDir,
+    pid: u32,
+    run_dirs: Vec<PathBuf>,
+    tmpfs: Vec<String>,
+    cgroups: Vec<PathBuf>,
+}
+
+/// Starts a run that holds a pod with both kinds of emptyDir, kills it with SIGKILL once its
+/// container wrote to both, and checks that it left all of it.
+fn kill_a_run(env: &Env) -> Result<Killed, String> {
     let scratch = tempfile::Builder::new().prefix("podspec-cri-").tempdir().map_err(|e| e.to_string())?;
     fs::create_dir_all(scratch.path().join("features")).unwrap();
     fs::write(scratch.path().join("features/slow.feature"), SLOW).unwrap();
+    let before = runs(env);
     let mut child = Command::new(PODSPEC)
         .args(["run", "--target", "cri", "--cri-endpoint", &env.endpoint, "--report-dir", "out"])
         .current_dir(scratch.path())
@@ -181,13 +192,12 @@ fn a_killed_run_leaves_its_pod_volumes_and_cgroups_which_clean_removes(env: &Env
     child.wait().map_err(|e| e.to_string())?;
     let left = env.sandboxes_of(pid)?;
     ensure(!left.is_empty(), || "a killed run should leave its pod in the runtime".into())?;
-    let run_dirs = runs(env);
+    let run_dirs: Vec<PathBuf> = runs(env).into_iter().filter(|r| !before.contains(r)).collect();
     let tmpfs = mounts_under(&env.state());
-    let tmpfs_before = tmpfs.len();
-    ensure(!run_dirs.is_empty() && !tmpfs.is_empty(), || {
+    ensure(run_dirs.len() == 1 && !tmpfs.is_empty(), || {
         format!("a killed run should leave its directory and its tmpfs: {run_dirs:?} {tmpfs:?}")
     })?;
-    let disk = walkdir(&run_dirs[0]).into_iter().find(|p| p.ends_with("disk/f") || p.ends_with("disk"));
+    let disk = walkdir(&run_dirs[0]).into_iter().find(|p| p.ends_with("disk/f"));
     ensure(disk.is_some(), || format!("the disk emptyDir is not under the run's directory {}", run_dirs[0].display()))?;
     // The run's cgroup subtree (the pods' cgroup parent), as the run recorded it.
     let cgroups: Vec<PathBuf> = fs::read(run_dirs[0].join("cgroups.json"))
@@ -195,19 +205,49 @@ fn a_killed_run_leaves_its_pod_volumes_and_cgroups_which_clean_removes(env: &Env
         .and_then(|b| serde_json::from_slice::<serde_json::Value>(&b).ok())
         .and_then(|v| v["dirs"].as_array().map(|d| d.iter().filter_map(|p| p[1].as_str().map(PathBuf::from)).collect()))
         .unwrap_or_default();
-    let out = env.podspec(scratch.path(), &["clean", "--target", "cri"]);
-    ensure(out.status.success(), || text(&out))?;
-    let said = String::from_utf8_lossy(&out.stdout).to_string();
-    ensure(said.contains("1 pod sandbox(es)"), || format!("clean did not name the run's sandbox: {said}"))?;
-    let left = env.sandboxes_of(pid)?;
-    ensure(left.is_empty(), || format!("left in the runtime after clean: {left:?}"))?;
-    let cgroups_left: Vec<&PathBuf> = cgroups.iter().filter(|d| d.exists()).collect();
+    Ok(Killed { scratch, pid, run_dirs, tmpfs, cgroups })
+}
+
+/// The node's side of a killed run is gone: no mount under the state directory, no run
+/// directory, no cgroup directory it recorded.
+fn node_side_gone(env: &Env, k: &Killed) -> Result<(), String> {
+    let cgroups_left: Vec<&PathBuf> = k.cgroups.iter().filter(|d| d.exists()).collect();
     ensure(cgroups_left.is_empty(), || format!("the run's cgroups left after clean: {cgroups_left:?}"))?;
     let tmpfs = mounts_under(&env.state());
     ensure(tmpfs.is_empty(), || format!("mounts left under the state directory after clean: {tmpfs:?}"))?;
-    let gone: Vec<&PathBuf> = run_dirs.iter().filter(|d| d.exists()).collect();
-    ensure(gone.is_empty(), || format!("run directories left after clean: {gone:?}"))?;
-    println!("    removed: 1 sandbox, {} tmpfs, {} run directory, {} cgroup directories", tmpfs_before, run_dirs.len(), cgroups.len());
+    let left: Vec<&PathBuf> = k.run_dirs.iter().filter(|d| d.exists()).collect();
+    ensure(left.is_empty(), || format!("run directories left after clean: {left:?}"))
+}
+
+/// `podspec clean --target cri` removes all that a killed run left, in the runtime and on the node.
+fn a_killed_run_leaves_its_pod_volumes_and_cgroups_which_clean_removes(env: &Env) -> Result<(), String> {
+    let k = kill_a_run(env)?;
+    let out = env.podspec(k.scratch.path(), &["clean", "--target", "cri"]);
+    ensure(out.status.success(), || text(&out))?;
+    let said = String::from_utf8_lossy(&out.stdout).to_string();
+    ensure(said.contains("1 pod sandbox(es)"), || format!("clean did not name the run's sandbox: {said}"))?;
+    let left = env.sandboxes_of(k.pid)?;
+    ensure(left.is_empty(), || format!("left in the runtime after clean: {left:?}"))?;
+    node_side_gone(env, &k)?;
+    println!("    removed: 1 sandbox, {} tmpfs, 1 run directory, {} cgroup directories", k.tmpfs.len(), k.cgroups.len());
+    Ok(())
+}
+
+/// Plain `podspec clean` removes the node's side of a killed cri run (its emptyDir
+/// directories, its tmpfs, its cgroups); the sandbox stays for `--target cri`, which then
+/// removes it.
+fn plain_clean_removes_a_killed_cri_runs_volumes_and_cgroups(env: &Env) -> Result<(), String> {
+    let k = kill_a_run(env)?;
+    let out = Command::new(PODSPEC).arg("clean").current_dir(k.scratch.path()).env("PODSPEC_STATE_DIR", env.state()).output();
+    let out = out.map_err(|e| e.to_string())?;
+    ensure(out.status.success(), || text(&out))?;
+    node_side_gone(env, &k)?;
+    ensure(!env.sandboxes_of(k.pid)?.is_empty(), || "plain clean touched the CRI runtime".into())?;
+    let out = env.podspec(k.scratch.path(), &["clean", "--target", "cri"]);
+    ensure(out.status.success(), || text(&out))?;
+    let left = env.sandboxes_of(k.pid)?;
+    ensure(left.is_empty(), || format!("left in the runtime after clean --target cri: {left:?}"))?;
+    println!("    plain clean removed {} tmpfs, 1 run directory, {} cgroup directories", k.tmpfs.len(), k.cgroups.len());
     Ok(())
 }
 
@@ -265,6 +305,7 @@ fn main() -> ExitCode {
             "a_killed_run_leaves_its_pod_volumes_and_cgroups_which_clean_removes",
             a_killed_run_leaves_its_pod_volumes_and_cgroups_which_clean_removes,
         ),
+        ("plain_clean_removes_a_killed_cri_runs_volumes_and_cgroups", plain_clean_removes_a_killed_cri_runs_volumes_and_cgroups),
         ("bench_shows_cri_beside_reference_and_the_runtime_alone", bench_shows_cri_beside_reference_and_the_runtime_alone),
     ];
     let endpoint = std::env::var("PODSPEC_CRI_ENDPOINT").unwrap_or_else(|_| DEFAULT_ENDPOINT.to_string());
