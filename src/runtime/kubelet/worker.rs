@@ -142,6 +142,8 @@ pub struct PodWorker {
     /// A static pod: its status goes to its mirror pod.
     pub(super) is_static: bool,
     updated: Notify,
+    /// The status the worker last wrote: the same status coming back from the API is its own.
+    published: Mutex<Option<k8s_openapi::api::core::v1::PodStatus>>,
     stop_tx: watch::Sender<bool>,
     task: Mutex<Option<tokio::task::JoinHandle<()>>>,
     /// Set once the pod is torn down.
@@ -176,6 +178,7 @@ impl PodWorker {
             state: Mutex::new(WorkerState { containers, ..Default::default() }),
             is_static,
             updated: Notify::new(),
+            published: Mutex::new(None),
             stop_tx,
             task: Mutex::new(None),
             finished: watch::Sender::new(false),
@@ -211,14 +214,16 @@ impl PodWorker {
     }
 
     /// A new version of the pod from the API: the worker applies what the kubelet applies. A
-    /// version that differs only in what the kubelet does not act on (its own status writes
+    /// version that differs only in what the kubelet does not act on (its own status write
     /// coming back, the resourceVersion) is kept without waking the worker, as the kubelet's
     /// pod config reconciles such a change without a sync (pkg/kubelet/config/config.go,
-    /// podsDifferSemantically).
+    /// podsDifferSemantically); a status someone else wrote wakes it, to be written again (the
+    /// status manager's needsReconcile).
     pub(super) fn update(&self, pod: Pod) {
+        let someone_elses_status = !self.is_static && pod.status.is_some() && pod.status != *self.published.lock().unwrap();
         let wake = {
             let mut current = self.pod.lock().unwrap();
-            let wake = differs_semantically(&current, &pod);
+            let wake = someone_elses_status || differs_semantically(&current, &pod);
             *current = pod;
             wake
         };
@@ -322,6 +327,8 @@ impl PodWorker {
         // write would differ from the last, and each would wake the worker again.
         let previous = stored.filter(|p| p.metadata.uid.as_deref() == Some(uid.as_str())).and_then(|p| p.status);
         super::status::keep_transition_times(previous.as_ref(), &mut status);
+        // Recorded first: the write comes back through the watch, maybe before set_status returns.
+        *self.published.lock().unwrap() = Some(status.clone());
         if let Err(e) = api.set_status(&ns, &name, &uid, status) {
             tracing::debug!(pod = %self.key, error = %e, "status not written");
         }
