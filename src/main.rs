@@ -49,8 +49,9 @@ enum Command {
     /// Print the reference runtime's field table (implemented, refused up front, or accepted with
     /// no effect on one node) as the README shows it.
     Fields,
-    /// Serve the reference node behind a Kubernetes API (HTTPS, bearer token, kubeconfig) until
-    /// SIGINT or SIGTERM; then delete everything it ran.
+    /// Serve the reference node (or, with --target cri, podspec's kubelet over a CRI runtime)
+    /// behind a Kubernetes API (HTTPS, bearer token, kubeconfig) until SIGINT or SIGTERM; then
+    /// delete everything it ran.
     Serve(ServeArgs),
 }
 
@@ -67,6 +68,21 @@ struct ServeArgs {
     /// The node's static pod manifest directory (default: one of its own, removed at the end).
     #[arg(long, value_name = "DIR")]
     static_pod_dir: Option<PathBuf>,
+    /// The node to serve: podspec's API and kubelet over the reference runtime, or over a CRI
+    /// runtime at --cri-endpoint.
+    #[arg(long, value_enum, default_value = "reference")]
+    target: ServeTarget,
+    #[command(flatten)]
+    cri: CriArgs,
+}
+
+/// The nodes `podspec serve` can serve: those made of podspec's own API and kubelet.
+#[derive(clap::ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
+enum ServeTarget {
+    /// The built-in reference runtime.
+    Reference,
+    /// A CRI runtime (containerd, CRI-O) at --cri-endpoint.
+    Cri,
 }
 
 impl Command {
@@ -481,7 +497,8 @@ async fn other(command: Command) -> anyhow::Result<ExitCode> {
     }
 }
 
-/// `podspec serve`: the reference node behind a Kubernetes API until a signal.
+/// `podspec serve`: the reference node, or podspec's kubelet over a CRI runtime, behind a
+/// Kubernetes API until a signal.
 async fn serve(args: ServeArgs, signals: Signals) -> anyhow::Result<ExitCode> {
     if !podspec::server::is_loopback(&args.listen) {
         eprintln!(
@@ -493,7 +510,22 @@ async fn serve(args: ServeArgs, signals: Signals) -> anyhow::Result<ExitCode> {
     let addr = listener.local_addr()?;
     let paths = Paths::from_env()?;
     let options = ReferenceOptions { static_pod_dir: args.static_pod_dir, ..Default::default() };
-    let node = Arc::new(ReferenceTarget::start_with(paths, options).await.context("starting the reference node")?);
+    let node = match args.target {
+        ServeTarget::Reference => ReferenceTarget::start_with(paths, options).await.context("starting the reference node")?,
+        ServeTarget::Cri => {
+            let options = podspec::targets::cri::CriOptions {
+                endpoint: args.cri.cri_endpoint.clone(),
+                node_ip: args.cri.cri_node_ip,
+                reference: options,
+            };
+            let node = podspec::targets::cri::start(paths, options).await.context("starting the cri node")?;
+            let identity = node.identity();
+            let get = |k: &str| identity.get(k).map(String::as_str).unwrap_or("?");
+            eprintln!("podspec: cri node: {} {} at {}", get("runtime_name"), get("runtime_version"), get("endpoint"));
+            node
+        }
+    };
+    let node = Arc::new(node);
     let result = serve_node(node.clone(), listener, addr, args.kubeconfig_out, signals).await;
     if let Err(e) = node.shutdown().await {
         eprintln!("podspec: {e}");
@@ -515,9 +547,10 @@ async fn serve_node(
     let kubeconfig = kubeconfig_out.unwrap_or_else(|| node.run_dir().join("kubeconfig"));
     let text = podspec::server::tls::kubeconfig(&url, &creds.ca_pem, &creds.token);
     write_private(&kubeconfig, &text).with_context(|| format!("writing the kubeconfig {}", kubeconfig.display()))?;
+    let node_name = node.name().to_string();
     let state = Arc::new(podspec::server::Server { node, token: creds.token.clone(), started: chrono::Utc::now(), namespaces: Default::default() });
     let app = podspec::server::router(state);
-    println!("podspec: serving the reference node at {url}");
+    println!("podspec: serving the {node_name} node at {url}");
     println!("podspec: kubeconfig {}", kubeconfig.display());
     println!("podspec: try: kubectl --kubeconfig {} get nodes", kubeconfig.display());
     let served = podspec::server::run(listener, creds.server_config.clone(), app, async move {
@@ -586,17 +619,17 @@ async fn bench(args: BenchArgs) -> anyhow::Result<ExitCode> {
     let mut reports = Vec::new();
     for kind in kinds {
         let target = start_target(kind, None, &args.cri, &args.cluster).await?;
-        let result = podspec::bench::run(target.as_ref(), args.pods).await;
+        let result = if kind == TargetKind::Cri {
+            // Beside the same calls straight to the CRI runtime, with no API or kubelet above.
+            bench_cri_beside_direct(target.as_ref(), &args.cri, args.pods).await
+        } else {
+            podspec::bench::run(target.as_ref(), args.pods).await.map(|r| vec![r]).map_err(anyhow::Error::from)
+        };
         target.shutdown().await.context("shutting the target down")?;
-        let report = result.with_context(|| format!("measuring target {}", target.name()))?;
-        if several {
-            eprint!("{report}");
-        }
-        reports.push(report);
-        if kind == TargetKind::Cri {
-            // The same calls straight to the CRI runtime, with no API or kubelet above them.
-            let report = bench_cri_direct(&args.cri, args.pods).await?;
-            eprint!("{report}");
+        for report in result.with_context(|| format!("measuring target {}", target.name()))? {
+            if several {
+                eprint!("{report}");
+            }
             reports.push(report);
         }
     }
@@ -610,23 +643,36 @@ async fn bench(args: BenchArgs) -> anyhow::Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
-/// `podspec bench --target cri`'s third column: the CRI runtime measured through the client alone.
-async fn bench_cri_direct(cri: &CriArgs, pods: usize) -> anyhow::Result<podspec::bench::BenchReport> {
+/// `podspec bench --target cri`: the cri target and, pod by pod in turn with it, the CRI runtime
+/// measured through the client alone (`cri-direct`, its own run and cgroup subtree).
+async fn bench_cri_beside_direct(
+    target: &dyn podspec::target::Target,
+    cri: &CriArgs,
+    pods: usize,
+) -> anyhow::Result<Vec<podspec::bench::BenchReport>> {
     let paths = Paths::from_env()?;
     let run_id = format!("{}-{}-direct", std::process::id(), chrono::Utc::now().timestamp_millis());
     let run = podspec::runtime::linux::state::RunDir::create(&paths.state_dir, &run_id)
         .with_context(|| format!("creating a state directory under {}", paths.state_dir.display()))?;
     let owner = podspec::targets::cri::owner();
+    // The same cgroup parent layout as the cri target's kubelet sends (podspec's own subtree).
+    let cgroups = podspec::targets::cri::RunCgroups::create(&run, &run_id);
     let connected =
         podspec::runtime::cri_grpc::CriRuntime::connect(cri.cri_endpoint.clone(), &run_id, &owner, &run.path.join("logs")).await;
     let result = match &connected {
-        Ok(rt) => podspec::bench::run_runtime("cri-direct", rt, rt, pods).await.context("measuring the CRI runtime directly"),
+        Ok(rt) => podspec::bench::run_interleaved(target, ("cri-direct", rt, rt), pods, cgroups.as_ref().map(|c| c.parent()))
+            .await
+            .map(|(a, b)| vec![a, b])
+            .context("measuring the cri target beside the CRI runtime directly"),
         Err(e) => Err(anyhow::anyhow!("connecting to the CRI runtime: {e}")),
     };
     if let Ok(rt) = &connected {
         rt.shutdown().await.context("removing the bench's sandboxes")?;
     }
     run.remove().context("removing the bench's state directory")?;
+    if let Some(c) = &cgroups {
+        c.remove_made();
+    }
     result
 }
 

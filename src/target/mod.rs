@@ -151,6 +151,20 @@ pub trait Target: Send + Sync {
     /// Runs a command in a named container of a pod.
     async fn exec(&self, pod: &PodRef, container: &str, command: &[String], timeout: Duration) -> TargetResult<ExecOutput>;
 
+    /// Runs a command with `stdin` written to it (then closed where the target's protocol can;
+    /// `kubectl exec -i`).
+    async fn exec_with_stdin(
+        &self,
+        pod: &PodRef,
+        container: &str,
+        command: &[String],
+        stdin: &[u8],
+        timeout: Duration,
+    ) -> TargetResult<ExecOutput> {
+        let _ = (pod, container, command, stdin, timeout);
+        Err(TargetError::Unsupported { target: self.name().to_string(), what: "exec with stdin".into() })
+    }
+
     /// Makes a container's main process die, as a crash would, the same way on every target:
     /// the main process must be `podspec-agent main`, and `podspec-agent crash` run in the
     /// container asks it to exit with code 1. (PID 1 of a container ignores every signal it has
