@@ -283,6 +283,16 @@ impl Target for KubeTarget {
         self.node.as_deref()
     }
 
+    /// A watch of the pod (no reads in a loop against the API server).
+    async fn wait_pod(&self, pod: &PodRef, what: &str, bound: Duration, done: for<'p> fn(&'p Pod) -> bool) -> TargetResult<()> {
+        let wait = await_condition(self.pods(&pod.namespace), &pod.name, move |p: Option<&Pod>| p.is_some_and(done));
+        match tokio::time::timeout(bound, wait).await {
+            Ok(Ok(_)) => Ok(()),
+            Ok(Err(e)) => Err(TargetError::Other(format!("{what}: watching pod {pod}: {e}"))),
+            Err(_) => Err(TargetError::Timeout { operation: format!("{what} (pod {pod})"), after: bound }),
+        }
+    }
+
     fn capability_note(&self, capability: Capability) -> Option<String> {
         (capability == Capability::StaticPods && self.writer.is_none()).then(|| self.node_access_note.clone())
     }
