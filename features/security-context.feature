@@ -38,6 +38,42 @@ Feature: A pod's and a container's securityContext are applied, the container's 
       2002
       """
 
+  # test/e2e/node/security_context.go: "should support container.SecurityContext.RunAsUser And
+  # container.SecurityContext.RunAsGroup [LinuxOnly]": the container's values win over the pod's.
+  Scenario: A container's runAsUser and runAsGroup win over the pod's
+    Given a running pod "own-ids":
+      """
+      apiVersion: v1
+      kind: Pod
+      metadata:
+        name: own-ids
+      spec:
+        terminationGracePeriodSeconds: 0
+        securityContext:
+          runAsUser: 1001
+          runAsGroup: 2002
+        containers:
+        - name: app
+          image: busybox:1.36
+          command: ["sleep", "3600"]
+          securityContext:
+            runAsUser: 1003
+            runAsGroup: 2004
+        - name: pod-level
+          image: busybox:1.36
+          command: ["sleep", "3600"]
+      """
+    Then running "id -u && id -g" in container "app" of pod "own-ids" prints:
+      """
+      1003
+      2004
+      """
+    And running "id -u && id -g" in container "pod-level" of pod "own-ids" prints:
+      """
+      1001
+      2002
+      """
+
   # test/e2e/node/security_context.go: "should support pod.Spec.SecurityContext.RunAsUser
   # [LinuxOnly]" (the gid is 0) and "should support container.SecurityContext.RunAsUser
   # [LinuxOnly]" (the container's value wins).

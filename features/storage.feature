@@ -38,6 +38,19 @@ Feature: An emptyDir volume is shared by the pod's containers and outlives their
     Then container "writer" of pod "shared-emptydir" is running with restart count 1
     And running "cat /tmp/lost" in container "writer" of pod "shared-emptydir" fails with "No such file or directory"
 
+  # "For a Pod that defines an emptyDir volume, the volume is created when the Pod is assigned
+  # to a node. As the name says, the emptyDir volume is initially empty. All containers in the
+  # Pod can read and write the same files in the emptyDir volume": the volume is the pod's own,
+  # so two pods whose emptyDir volumes have the same name share nothing.
+  #   kubernetes.io/docs/concepts/storage/volumes/#emptydir
+  Scenario: An emptyDir is private to its pod
+    Given a running pod "first" from fixture "shared-emptydir.yaml"
+    And a running pod "second" from fixture "shared-emptydir.yaml"
+    When running "echo from-first > /data/note" in container "writer" of pod "first" succeeds
+    Then running "cat /data/note" in container "writer" of pod "second" fails with "No such file or directory"
+    And running "echo from-second > /data/other" in container "writer" of pod "second" succeeds
+    And running "ls /shared" in container "reader" of pod "first" prints "note"
+
   # volumes/#emptydir: "When a Pod is removed from a node for any reason, the data in the
   # emptyDir is deleted permanently."
   @node-access

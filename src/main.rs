@@ -320,6 +320,10 @@ struct RunArgs {
     /// Stop at the first failed scenario; the reports are still written, the rest marked not run.
     #[arg(long)]
     fail_fast: bool,
+    /// Run a failed scenario again, up to N times (as cucumber's --retry). One that then passes
+    /// is reported as flaky, with each failed attempt; it counts as passed, never as plainly so.
+    #[arg(long, value_name = "N", default_value_t = 0)]
+    retry: usize,
     #[command(flatten)]
     cluster: ClusterArgs,
 }
@@ -639,6 +643,7 @@ async fn run(args: RunArgs, mut signals: Signals) -> anyhow::Result<ExitCode> {
         baseline: args.baseline,
         allow_empty: args.select.allow_empty,
         fail_fast: args.fail_fast,
+        retry: args.retry,
         observers: Vec::new(),
     };
     if args.static_pod_dir.is_some() && !matches!(args.target, TargetKind::Reference | TargetKind::Cri) {

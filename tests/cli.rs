@@ -6,87 +6,12 @@ use std::path::{Path, PathBuf};
 use std::process::{Command as StdCommand, Stdio};
 use std::time::{Duration, Instant};
 
+mod support;
+
 use assert_cmd::Command;
 use predicates::prelude::*;
+use support::{processes_mentioning, Scratch, ROOT};
 use tempfile::TempDir;
-
-const ROOT: &str = env!("CARGO_MANIFEST_DIR");
-
-/// A scratch project: its own features, the project's fixtures, its own state directory.
-struct Scratch {
-    dir: TempDir,
-}
-
-impl Scratch {
-    fn new() -> Self {
-        let dir = tempfile::Builder::new().prefix("podspec-cli-").tempdir().unwrap();
-        fs::create_dir_all(dir.path().join("features")).unwrap();
-        fs::create_dir_all(dir.path().join("fixtures/pods")).unwrap();
-        for f in fs::read_dir(Path::new(ROOT).join("fixtures/pods")).unwrap() {
-            let f = f.unwrap().path();
-            fs::copy(&f, dir.path().join("fixtures/pods").join(f.file_name().unwrap())).unwrap();
-        }
-        Self { dir }
-    }
-
-    fn path(&self) -> &Path {
-        self.dir.path()
-    }
-
-    fn state(&self) -> PathBuf {
-        self.path().join("state")
-    }
-
-    fn feature(&self, name: &str, text: &str) -> &Self {
-        fs::write(self.path().join("features").join(name), text).unwrap();
-        self
-    }
-
-    fn fixture(&self, name: &str, text: &str) -> &Self {
-        fs::write(self.path().join("fixtures/pods").join(name), text).unwrap();
-        self
-    }
-
-    fn podspec(&self) -> Command {
-        let mut cmd = Command::cargo_bin("podspec").unwrap();
-        cmd.current_dir(self.path()).env("PODSPEC_STATE_DIR", self.state()).timeout(Duration::from_secs(240));
-        cmd
-    }
-
-    fn run(&self) -> Command {
-        let mut cmd = self.podspec();
-        cmd.args(["run", "--report-dir", "out"]);
-        cmd
-    }
-
-    /// No run directory, no mount and no process of ours is left.
-    fn assert_clean(&self) {
-        let runs = self.state().join("runs");
-        let left: Vec<_> = fs::read_dir(&runs).map(|d| d.filter_map(Result::ok).map(|e| e.path()).collect()).unwrap_or_default();
-        assert!(left.is_empty(), "run directories left behind: {left:?}");
-        let state = self.state().display().to_string();
-        let mounts = fs::read_to_string("/proc/mounts").unwrap();
-        assert!(!mounts.contains(&state), "mounts left under {state}");
-        let procs = processes_mentioning(&state);
-        assert!(procs.is_empty(), "processes left behind: {procs:?}");
-    }
-}
-
-/// PIDs whose command line mentions `text`.
-fn processes_mentioning(text: &str) -> Vec<(i32, String)> {
-    let mut found = Vec::new();
-    for e in fs::read_dir("/proc").unwrap().filter_map(Result::ok) {
-        let Ok(pid) = e.file_name().to_string_lossy().parse::<i32>() else { continue };
-        let Ok(cmdline) = fs::read(e.path().join("cmdline")) else { continue };
-        let cmdline = String::from_utf8_lossy(&cmdline).replace('\0', " ");
-        let stat = fs::read_to_string(e.path().join("stat")).unwrap_or_default();
-        let zombie = stat.rsplit(')').next().is_some_and(|r| r.trim_start().starts_with('Z'));
-        if cmdline.contains(text) && !zombie {
-            found.push((pid, cmdline));
-        }
-    }
-    found
-}
 
 const HOSTNAME_FEATURE: &str = r#"Feature: Hostname
   Scenario: The hostname is the pod name

@@ -197,3 +197,72 @@ fn waiting_for_a_pod_that_has_ended_to_run_ends_early_with_the_diff() {
     s.run().assert().code(1).stderr(predicate::str::contains("it never will: pod \"ends\" is Failed"));
     assert!(started.elapsed() < std::time::Duration::from_secs(30), "the wait went on: {:?}", started.elapsed());
 }
+
+#[test]
+fn waits_that_can_tell_they_will_never_succeed_end_early_with_the_diff() {
+    let s = Scratch::new();
+    s.feature(
+        "never.feature",
+        r#"Feature: Never
+  Scenario: A status field of a pod that has ended
+    Given a pod:
+      """
+      apiVersion: v1
+      kind: Pod
+      metadata:
+        name: ends
+      spec:
+        restartPolicy: Never
+        containers:
+        - name: a
+          image: busybox:1.36
+          command: ["sh", "-c", "exit 3"]
+      """
+    Then field "status.containerStatuses[name=a].state.terminated.exitCode" of pod "ends" is "4"
+
+  Scenario: The phase of a pod that has ended in another
+    Given a pod:
+      """
+      apiVersion: v1
+      kind: Pod
+      metadata:
+        name: done
+      spec:
+        restartPolicy: Never
+        containers:
+        - name: a
+          image: busybox:1.36
+          command: ["true"]
+      """
+    Then pod "done" is in phase "Failed"
+
+  Scenario: A restart that restartPolicy Never will not make
+    Given a running pod:
+      """
+      apiVersion: v1
+      kind: Pod
+      metadata:
+        name: once
+      spec:
+        restartPolicy: Never
+        terminationGracePeriodSeconds: 0
+        containers:
+        - name: a
+          image: busybox:1.36
+          command: ["podspec-agent", "main"]
+        - name: b
+          image: busybox:1.36
+          command: ["sleep", "3600"]
+      """
+    When the main process of container "a" of pod "once" dies
+    Then container "a" of pod "once" is running with restart count 1
+"#,
+    );
+    // "it never will" is the early end; a wait that ran to its timeout says "not within".
+    s.run().assert().code(1).stderr(
+        predicate::str::contains("it never will: field \"status.containerStatuses[name=a].state.terminated.exitCode\" of pod \"ends\" is 3 (the pod has ended")
+            .and(predicate::str::contains("it never will: pod \"done\" is in phase Succeeded"))
+            .and(predicate::str::contains("(the container has ended and restartPolicy restarts it no more)"))
+            .and(predicate::str::contains("not within").not()),
+    );
+}

@@ -223,9 +223,36 @@ fn checks(k: &Kubectl<'_>, minor: u32, dir: &Path) -> Vec<(&'static str, Outcome
             let o = k.run(&["exec", &web, "--", "sh", "-c", "exit 3"]);
             expect(o.status.code() == Some(3), text(&o))
         });
-        results.push(("exec -i (stdin)", Outcome::Skip("serve's exec has no stdin yet")));
+        record(&mut results, "exec -i (stdin)", {
+            let mut child = k
+                .cmd(&["exec", "-i", &web, "--", "sh", "-c", "while read l; do echo got:$l; done"])
+                .stdin(Stdio::piped())
+                .stdout(Stdio::piped())
+                .stderr(Stdio::piped())
+                .spawn()
+                .unwrap();
+            use std::io::Write as _;
+            child.stdin.take().unwrap().write_all(b"one\ntwo\n").unwrap(); // then closed: end of input
+            let o = child.wait_with_output().unwrap();
+            ok(&o, "exec -i").and_then(|out| expect(out == "got:one\ngot:two\n", out))
+        });
+        // A tty, with the terminal size kubectl sends (its own terminal is one `script` makes).
+        record(&mut results, "exec -it (tty)", {
+            let inner = format!(
+                "stty cols 91 rows 33; KUBECONFIG={} HOME={} {} exec -it {web} -- sh -c 'tty; stty size'",
+                k.kubeconfig.display(),
+                k.home.display(),
+                k.bin.display()
+            );
+            // script's input stays open (a pipe nobody writes) until the command is done.
+            let o = Command::new("script").args(["-qec", &inner, "/dev/null"]).stdin(Stdio::piped()).output();
+            match o {
+                Err(e) => Err(format!("run script(1) for a terminal: {e}")),
+                Ok(o) => ok(&o, "exec -it").and_then(|out| expect(out.contains("/dev/pts/") && out.contains("33 91"), out)),
+            }
+        });
     } else {
-        for name in ["exec -- hostname", "exec exit status", "exec -i (stdin)"] {
+        for name in ["exec -- hostname", "exec exit status", "exec -i (stdin)", "exec -it (tty)"] {
             results.push((name, Outcome::Skip("kubectl < 1.30 execs over SPDY, which serve does not speak")));
         }
     }

@@ -59,6 +59,7 @@ impl Observer for RunLog {
             RunEvent::ScenarioFinished { record, done, total } => {
                 let verdict = match record.status {
                     Status::Passed => "PASSED",
+                    Status::Flaky => "FLAKY",
                     Status::Failed => "FAILED",
                     Status::Skipped => "SKIPPED",
                 };

@@ -192,7 +192,7 @@ pub const FIELDS: &[FieldRule] = &[
     f("SecurityContext", "privileged", Implemented("features/security-context.feature")),
     f("SecurityContext", "procMount", Implemented("features/security-context.feature")),
     f("SecurityContext", "readOnlyRootFilesystem", Implemented("features/security-context.feature")),
-    f("SecurityContext", "runAsGroup", CONFINE),
+    f("SecurityContext", "runAsGroup", Implemented("features/security-context.feature")),
     f("SecurityContext", "runAsNonRoot", Implemented("features/security-context.feature")),
     f("SecurityContext", "runAsUser", Implemented("features/security-context.feature")),
     f("SecurityContext", "seLinuxOptions", NO_LSM),

@@ -137,6 +137,10 @@ pub struct Verdict {
     pub now_passing: Vec<GateEntry>,
     /// In the baseline, but not run as written (not found, or skipped): each says why.
     pub stale: Vec<GateEntry>,
+    /// Passed on a retry after failing (`--retry`): the gate counts them as passed, and lists
+    /// them, each with its first attempt's failure.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub flaky: Vec<GateEntry>,
 }
 
 /// A scenario named by the verdict.
@@ -206,6 +210,15 @@ pub fn evaluate(baseline: &Baseline, record: &RunRecord) -> Verdict {
             });
         }
     }
+    for s in record.scenarios.iter().filter(|s| s.status == Status::Flaky) {
+        let key = (normalize(&s.feature_path), s.name.as_str());
+        let first = s.attempts.first().map(|f| format!("attempt 1 failed at line {}: {}", f.step_line, f.message.lines().next().unwrap_or("")));
+        let detail = Some(format!("passed on attempt {} of {}; {}", s.attempts.len() + 1, s.attempts.len() + 1, first.unwrap_or_default()));
+        verdict.flaky.push(match baselined.get(&key) {
+            Some(entry) => GateEntry::of_entry(entry, detail),
+            None => GateEntry { feature_path: s.feature_path.clone(), scenario: s.name.clone(), baseline_line: None, reason: None, detail },
+        });
+    }
     verdict.passed = verdict.new_failures.is_empty() && verdict.now_passing.is_empty() && verdict.stale.is_empty();
     verdict
 }
@@ -224,9 +237,10 @@ impl Verdict {
         self.known_failures.iter().find(|e| e.feature_path == path && e.scenario == scenario.name).and_then(|e| e.reason.as_deref())
     }
 
-    /// `3 known failures, 1 new failure, 0 now passing, 0 stale`.
+    /// `3 known failures, 1 new failure, 0 now passing, 0 stale` (and `, 1 flaky` when a
+    /// scenario passed on a retry).
     pub fn counts(&self) -> String {
-        format!(
+        let mut counts = format!(
             "{} known failure{}, {} new failure{}, {} now passing, {} stale",
             self.known_failures.len(),
             plural(self.known_failures.len()),
@@ -234,7 +248,11 @@ impl Verdict {
             plural(self.new_failures.len()),
             self.now_passing.len(),
             self.stale.len()
-        )
+        );
+        if !self.flaky.is_empty() {
+            counts.push_str(&format!(", {} flaky (counted as passed)", self.flaky.len()));
+        }
+        counts
     }
 }
 
@@ -275,6 +293,9 @@ impl fmt::Display for Verdict {
                 e.detail.as_deref().unwrap_or("")
             )?;
         }
+        for e in &self.flaky {
+            writeln!(f, "  flaky, counted as passed: {} | {}: {}", e.feature_path, e.scenario, e.detail.as_deref().unwrap_or(""))?;
+        }
         for e in &self.known_failures {
             writeln!(f, "  known failure: {} | {}: {}", e.feature_path, e.scenario, e.reason.as_deref().unwrap_or(""))?;
         }
@@ -300,11 +321,13 @@ mod tests {
             tags: vec![],
             status,
             reason: match status {
-                Status::Passed => None,
+                Status::Passed | Status::Flaky => None,
                 Status::Failed => Some("it broke".into()),
                 Status::Skipped => Some("target podman has no access to the node".into()),
             },
             duration_ms: 1,
+            attempts: vec![],
+            manifest_changes: vec![],
             failure: (status == Status::Failed).then(|| Failure::new("Then x", 4, "it broke")),
         }
     }

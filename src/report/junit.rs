@@ -9,7 +9,13 @@
 //!   was gated and the failure is in the baseline, the message starts with
 //!   `known failure: REASON;` and the text with `Known failure (baseline FILE): REASON`;
 //! - a skipped scenario carries `<skipped type="skipped" message="REASON"/>`
-//!   (the full reason is also the element's text when it spans several lines).
+//!   (the full reason is also the element's text when it spans several lines);
+//! - a flaky scenario (failed, then passed on a retry: `--retry`) is a passed testcase that
+//!   carries one `<flakyFailure message=".." type="StepFailed">` per failed attempt, with
+//!   `<stackTrace>` (the failure's text) and `<system-out>` (which attempt it was), as Maven
+//!   Surefire writes its reruns and Jenkins' flaky-test handler reads them; a scenario that
+//!   failed on every attempt carries its last failure as `<failure>` and the earlier ones as
+//!   `<rerunFailure>` elements of the same form.
 
 use std::path::Path;
 
@@ -41,9 +47,77 @@ pub fn report(record: &RunRecord) -> Report {
 pub fn to_string(record: &RunRecord) -> Result<String, junit_report::Error> {
     let mut out = Vec::new();
     report(record).write_xml(&mut out)?;
-    out.push(b'\n');
     // The writer only emits the `&str`s it was given, so this is UTF-8.
-    Ok(String::from_utf8_lossy(&out).into_owned())
+    let mut xml = String::from_utf8_lossy(&out).into_owned();
+    if record.scenarios.iter().any(|s| !s.attempts.is_empty()) {
+        xml = with_attempts(&xml, record).map_err(|e| junit_report::Error::Io(std::io::Error::other(e.to_string())))?;
+    }
+    xml.push('\n');
+    Ok(xml)
+}
+
+/// `xml` (as `junit-report` wrote it, which knows no reruns) with each retried attempt's
+/// failure added to its testcase: testcases come in the order of `record.features()`.
+fn with_attempts(xml: &str, record: &RunRecord) -> Result<String, quick_xml::Error> {
+    use quick_xml::events::{BytesEnd, Event};
+    let order: Vec<&ScenarioRecord> = record.features().into_iter().flat_map(|f| f.scenarios).collect();
+    let mut reader = quick_xml::Reader::from_str(xml);
+    let mut writer = quick_xml::Writer::new(Vec::new());
+    let mut next = 0;
+    let mut current: Option<&ScenarioRecord> = None;
+    loop {
+        match reader.read_event()? {
+            Event::Eof => break,
+            Event::Empty(e) if e.name().as_ref() == b"testcase" => {
+                let scenario = order.get(next).copied();
+                next += 1;
+                match scenario.filter(|s| !s.attempts.is_empty()) {
+                    Some(s) => {
+                        writer.write_event(Event::Start(e))?;
+                        write_attempts(&mut writer, s)?;
+                        writer.write_event(Event::End(BytesEnd::new("testcase")))?;
+                    }
+                    None => writer.write_event(Event::Empty(e))?,
+                }
+            }
+            Event::Start(e) if e.name().as_ref() == b"testcase" => {
+                current = order.get(next).copied();
+                next += 1;
+                writer.write_event(Event::Start(e))?;
+            }
+            Event::End(e) if e.name().as_ref() == b"testcase" => {
+                if let Some(s) = current.take() {
+                    write_attempts(&mut writer, s)?;
+                }
+                writer.write_event(Event::End(e))?;
+            }
+            other => writer.write_event(other)?,
+        }
+    }
+    Ok(String::from_utf8_lossy(&writer.into_inner()).into_owned())
+}
+
+/// One `<flakyFailure>` (the scenario passed at last) or `<rerunFailure>` (it never passed) per
+/// failed attempt.
+fn write_attempts(writer: &mut quick_xml::Writer<Vec<u8>>, scenario: &ScenarioRecord) -> std::io::Result<()> {
+    use quick_xml::events::BytesText;
+    let element = if scenario.status == Status::Flaky { "flakyFailure" } else { "rerunFailure" };
+    let total = scenario.attempts.len() + 1;
+    for (i, failure) in scenario.attempts.iter().enumerate() {
+        let out = match scenario.status {
+            Status::Flaky => format!("Attempt {} of {total} failed; the scenario passed on attempt {total} (--retry).", i + 1),
+            _ => format!("Attempt {} of {total} failed; attempt {total} failed too (--retry).", i + 1),
+        };
+        writer
+            .create_element(element)
+            .with_attributes([("message", xml_text(&failure_message(failure)).as_str()), ("type", FAILURE_TYPE)])
+            .write_inner_content(|w| {
+                w.create_element("stackTrace").write_text_content(BytesText::new(&xml_text(&failure_text(scenario, failure))))?;
+                w.create_element("system-out").write_text_content(BytesText::new(&out))?;
+                Ok(())
+            })?;
+    }
+    Ok(())
 }
 
 /// Writes the JUnit XML of a run to `path`.
@@ -57,7 +131,8 @@ fn testcase(record: &RunRecord, scenario: &ScenarioRecord) -> TestCase {
     let name = xml_text(&scenario.name);
     let time = Duration::milliseconds(i64::try_from(scenario.duration_ms).unwrap_or(i64::MAX));
     let mut builder = match scenario.status {
-        Status::Passed => TestCaseBuilder::success(&name, time),
+        // A flaky scenario's failed attempts are added by `with_attempts`.
+        Status::Passed | Status::Flaky => TestCaseBuilder::success(&name, time),
         Status::Failed => {
             let (mut message, mut text) = match &scenario.failure {
                 Some(failure) => (failure_message(failure), failure_text(scenario, failure)),

@@ -70,13 +70,21 @@ fn render_into(md: &mut String, record: &RunRecord) -> std::fmt::Result {
     if features.is_empty() {
         writeln!(md, "No scenarios were run.")?;
     } else {
-        writeln!(md, "| Feature | File | Passed | Failed | Skipped | Duration |")?;
-        writeln!(md, "| --- | --- | ---: | ---: | ---: | ---: |")?;
+        // A Flaky column only when a scenario was flaky (`--retry`).
+        let with_flaky = summary.flaky > 0;
+        if with_flaky {
+            writeln!(md, "| Feature | File | Passed | Flaky | Failed | Skipped | Duration |")?;
+            writeln!(md, "| --- | --- | ---: | ---: | ---: | ---: | ---: |")?;
+        } else {
+            writeln!(md, "| Feature | File | Passed | Failed | Skipped | Duration |")?;
+            writeln!(md, "| --- | --- | ---: | ---: | ---: | ---: |")?;
+        }
         for feature in &features {
             let s = feature.summary;
+            let flaky = if with_flaky { format!(" {} |", s.flaky) } else { String::new() };
             writeln!(
                 md,
-                "| {} | {} | {} | {} | {} | {} |",
+                "| {} | {} | {} |{flaky} {} | {} | {} |",
                 cell(&inline(feature.name)),
                 cell(&code(feature.path)),
                 s.passed,
@@ -107,38 +115,43 @@ fn render_into(md: &mut String, record: &RunRecord) -> std::fmt::Result {
         }
         writeln!(md, "- **Duration:** {}", duration(scenario.duration_ms))?;
         match &scenario.failure {
-            Some(failure) => {
-                writeln!(md, "- **Step:** {} (line {})", code(&failure.step), failure.step_line)?;
-                let message = failure.message.trim();
-                if !message.is_empty() && !message.contains('\n') {
-                    writeln!(md, "- **Message:** {}", inline(message))?;
-                } else if !message.is_empty() {
-                    writeln!(md, "- **Message:**")?;
-                    writeln!(md)?;
-                    fenced(md, "text", message)?;
-                }
-                match failure.diff_text() {
-                    Some(diff) => {
-                        writeln!(md)?;
-                        writeln!(md, "Expected (`-`) against actual (`+`):")?;
-                        writeln!(md)?;
-                        fenced(md, "diff", &diff)?;
-                    }
-                    None => {
-                        for (label, value) in [("Expected", &failure.expected), ("Actual", &failure.actual)] {
-                            if let Some(value) = value {
-                                writeln!(md)?;
-                                writeln!(md, "{label}:")?;
-                                writeln!(md)?;
-                                fenced(md, "text", value)?;
-                            }
-                        }
-                    }
-                }
-            }
+            Some(failure) => failure_details(md, failure)?,
             None => {
                 let reason = scenario.reason.as_deref().unwrap_or("no details recorded");
                 writeln!(md, "- **Message:** {}", inline(reason))?;
+            }
+        }
+        attempts(md, scenario, "It failed on every attempt (`--retry`); the earlier ones:")?;
+    }
+
+    let flaky: Vec<&ScenarioRecord> = record.scenarios.iter().filter(|s| s.status == Status::Flaky).collect();
+    if !flaky.is_empty() {
+        writeln!(md)?;
+        writeln!(md, "## Flaky")?;
+        writeln!(md)?;
+        writeln!(md, "These scenarios failed, then passed when run again (`--retry`): not plainly passed.")?;
+    }
+    for scenario in flaky {
+        writeln!(md)?;
+        writeln!(md, "### {} › {}", inline(&scenario.feature), inline(&scenario.name))?;
+        writeln!(md)?;
+        writeln!(md, "- **Scenario:** {}", location(scenario, scenario.line))?;
+        writeln!(md, "- **Passed on attempt:** {} of {}", scenario.attempts.len() + 1, scenario.attempts.len() + 1)?;
+        writeln!(md, "- **Duration (all attempts):** {}", duration(scenario.duration_ms))?;
+        attempts(md, scenario, "The failed attempts:")?;
+    }
+
+    let changed: Vec<&ScenarioRecord> = record.scenarios.iter().filter(|s| !s.manifest_changes.is_empty()).collect();
+    if !changed.is_empty() {
+        writeln!(md)?;
+        writeln!(md, "## Manifest changes")?;
+        writeln!(md)?;
+        writeln!(md, "What target {} changed in the manifests each scenario sent, and why:", inline(&record.target))?;
+        for scenario in changed {
+            writeln!(md)?;
+            writeln!(md, "- {} › {} ({}):", inline(&scenario.feature), inline(&scenario.name), location(scenario, scenario.line))?;
+            for change in &scenario.manifest_changes {
+                writeln!(md, "  - {}", inline(change))?;
             }
         }
     }
@@ -159,6 +172,54 @@ fn render_into(md: &mut String, record: &RunRecord) -> std::fmt::Result {
             .map(inline)
             .unwrap_or_else(|| "*no reason given*".to_owned());
         writeln!(md, "- {} › {} ({}): {}", inline(&scenario.feature), inline(&scenario.name), location(scenario, scenario.line), reason)?;
+    }
+    Ok(())
+}
+
+/// The failing step, its message and its diff, as list items and fenced blocks.
+fn failure_details(md: &mut String, failure: &super::Failure) -> std::fmt::Result {
+    writeln!(md, "- **Step:** {} (line {})", code(&failure.step), failure.step_line)?;
+    let message = failure.message.trim();
+    if !message.is_empty() && !message.contains('\n') {
+        writeln!(md, "- **Message:** {}", inline(message))?;
+    } else if !message.is_empty() {
+        writeln!(md, "- **Message:**")?;
+        writeln!(md)?;
+        fenced(md, "text", message)?;
+    }
+    match failure.diff_text() {
+        Some(diff) => {
+            writeln!(md)?;
+            writeln!(md, "Expected (`-`) against actual (`+`):")?;
+            writeln!(md)?;
+            fenced(md, "diff", &diff)?;
+        }
+        None => {
+            for (label, value) in [("Expected", &failure.expected), ("Actual", &failure.actual)] {
+                if let Some(value) = value {
+                    writeln!(md)?;
+                    writeln!(md, "{label}:")?;
+                    writeln!(md)?;
+                    fenced(md, "text", value)?;
+                }
+            }
+        }
+    }
+    Ok(())
+}
+
+/// The failures of a scenario's retried attempts, each under its number.
+fn attempts(md: &mut String, scenario: &ScenarioRecord, heading: &str) -> std::fmt::Result {
+    if scenario.attempts.is_empty() {
+        return Ok(());
+    }
+    writeln!(md)?;
+    writeln!(md, "{heading}")?;
+    for (i, failure) in scenario.attempts.iter().enumerate() {
+        writeln!(md)?;
+        writeln!(md, "#### Attempt {}", i + 1)?;
+        writeln!(md)?;
+        failure_details(md, failure)?;
     }
     Ok(())
 }
@@ -191,7 +252,7 @@ fn baseline_section(md: &mut String, verdict: &Verdict) -> std::fmt::Result {
     writeln!(md, "**Baseline {word}:** {} against {}", verdict.counts(), code(&verdict.file))?;
     let entry = |e: &GateEntry| format!("{} › {}", code(&e.feature_path), inline(&e.scenario));
     let at = |e: &GateEntry| code(&format!("{}:{}", verdict.file, e.baseline_line.unwrap_or(0)));
-    let lists: [(&str, Vec<String>); 4] = [
+    let lists: [(&str, Vec<String>); 5] = [
         (
             "New failures (not in the baseline)",
             verdict.new_failures.iter().map(|e| format!("{}: {}", entry(e), inline(e.detail.as_deref().unwrap_or("failed")))).collect(),
@@ -200,6 +261,10 @@ fn baseline_section(md: &mut String, verdict: &Verdict) -> std::fmt::Result {
         (
             "Stale entries",
             verdict.stale.iter().map(|e| format!("{} ({}): {}", entry(e), at(e), inline(e.detail.as_deref().unwrap_or("")))).collect(),
+        ),
+        (
+            "Flaky (passed on a retry; counted as passed)",
+            verdict.flaky.iter().map(|e| format!("{}: {}", entry(e), inline(e.detail.as_deref().unwrap_or("")))).collect(),
         ),
         (
             "Known failures",
@@ -325,6 +390,8 @@ mod tests {
             status: Status::Failed,
             reason: None,
             duration_ms: 0,
+            attempts: vec![],
+            manifest_changes: vec![],
             failure: None,
         };
         assert_eq!(failure_anchor(&scenario), "failure-features-pod-networking-feature-15");

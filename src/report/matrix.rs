@@ -90,6 +90,13 @@ pub struct Row {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Cell {
     Passed,
+    /// Failed, then passed on a retry (`--retry`): never shown as plainly passed.
+    Flaky {
+        /// The attempt it passed on (2 or more).
+        passed_on: usize,
+        /// The first attempt's failure, in one line.
+        first_failure: String,
+    },
     Failed(Box<FailedCell>),
     Skipped {
         reason: String,
@@ -138,10 +145,11 @@ impl FailedCell {
 }
 
 impl Cell {
-    /// `passed`, `failed`, `skipped` or `not run`.
+    /// `passed`, `flaky`, `failed`, `skipped` or `not run`.
     pub fn word(&self) -> &'static str {
         match self {
             Cell::Passed => "passed",
+            Cell::Flaky { .. } => "flaky",
             Cell::Failed(_) => "failed",
             Cell::Skipped { .. } => "skipped",
             Cell::NotRun => "not run",
@@ -322,6 +330,14 @@ pub fn build(runs: &[Run<'_>], out_dir: &Path) -> Matrix {
                 };
                 row.cells[c] = match s.status {
                     Status::Passed => Cell::Passed,
+                    Status::Flaky => Cell::Flaky {
+                        passed_on: s.attempts.len() + 1,
+                        first_failure: s
+                            .attempts
+                            .first()
+                            .map(|f| format!("attempt 1 failed at line {}: {}", f.step_line, f.message.lines().next().unwrap_or("")))
+                            .unwrap_or_default(),
+                    },
                     Status::Skipped => {
                         let reason = s.reason.as_deref().map(str::trim).filter(|r| !r.is_empty()).unwrap_or("no reason given").to_string();
                         let note = match skip_notes.iter().position(|n| *n == reason) {
@@ -419,12 +435,14 @@ mod tests {
             tags: vec![],
             status,
             reason: match status {
-                Status::Passed => None,
+                Status::Passed | Status::Flaky => None,
                 Status::Failed => Some("mismatch".into()),
                 Status::Skipped => Some("needs the node".into()),
             },
             duration_ms: 1,
             failure: (status == Status::Failed).then(|| Failure::new("Then x", line + 1, "mismatch").with_mismatch("a", "b")),
+            attempts: if status == Status::Flaky { vec![Failure::new("Then x", line + 1, "first time")] } else { vec![] },
+            manifest_changes: vec![],
         }
     }
 

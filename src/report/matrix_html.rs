@@ -54,6 +54,7 @@ table.matrix thead th:first-child { font-weight: 600; }
 .failed { background: var(--fail-bg); color: var(--fail); }
 .failed a { color: var(--fail); }
 .skipped { background: var(--skip-bg); color: var(--skip); }
+.flaky { background: #fff8e5; color: #7d4e00; }
 .notrun { background: var(--none-bg); color: var(--none); font-weight: 400; }
 .badge { display: inline-block; padding: 0 .45rem; border-radius: .3rem; font-weight: 600; }
 .legend span { margin-right: .4rem; }
@@ -78,6 +79,7 @@ footer { margin-top: 2.5rem; font-size: .85em; color: var(--muted); }
 fn mark(c: &Cell) -> (&'static str, &'static str) {
     match c {
         Cell::Passed => ("passed", "✔ passed"),
+        Cell::Flaky { .. } => ("flaky", "⚠ flaky"),
         Cell::Failed(_) => ("failed", "✘ failed"),
         Cell::Skipped { .. } => ("skipped", "⊘ skipped"),
         Cell::NotRun => ("notrun", "– not run"),
@@ -126,7 +128,7 @@ fn render_into(h: &mut String, m: &Matrix) -> std::fmt::Result {
             h,
             "<tr><th scope=\"row\"><code>{}</code></th><td class=\"num\">{}</td><td class=\"num{}\">{}</td><td class=\"num\">{}</td><td class=\"num\">{}</td>",
             esc(&c.label),
-            s.passed,
+            if s.flaky > 0 { format!("{} (+{} flaky)", s.passed, s.flaky) } else { s.passed.to_string() },
             if s.failed > 0 { " failed" } else { "" },
             s.failed,
             s.skipped,
@@ -193,6 +195,13 @@ fn render_into(h: &mut String, m: &Matrix) -> std::fmt::Result {
                             h,
                             "<td class=\"cell {class}\"><span class=\"word\">{word}</span><span class=\"why\">{}</span></td>",
                             esc(reason)
+                        )?;
+                    }
+                    Cell::Flaky { passed_on, first_failure } => {
+                        write!(
+                            h,
+                            "<td class=\"cell {class}\"><span class=\"word\">{word}</span><span class=\"why\">passed on attempt {passed_on}; {}</span></td>",
+                            esc(first_failure)
                         )?;
                     }
                     _ => write!(h, "<td class=\"cell {class}\"><span class=\"word\">{word}</span></td>")?,

@@ -12,6 +12,7 @@ use super::{write_file, ReportError};
 fn mark(c: &Cell) -> &'static str {
     match c {
         Cell::Passed => "✅ passed",
+        Cell::Flaky { .. } => "⚠️ flaky",
         Cell::Failed(_) => "❌ failed",
         Cell::Skipped { .. } => "⏭️ skipped",
         Cell::NotRun => "➖ not run",
@@ -59,7 +60,7 @@ fn render_into(md: &mut String, m: &Matrix) -> std::fmt::Result {
             md,
             "| {} | {} | {} | {} | {} |{baseline} [report.md]({}) |",
             cell(&code(&c.label)),
-            s.passed,
+            passed_and_flaky(&s),
             s.failed,
             s.skipped,
             c.not_run,
@@ -107,6 +108,7 @@ fn render_into(md: &mut String, m: &Matrix) -> std::fmt::Result {
                         format!("❌ [failed](#{}){known} · [report]({})", f.anchor(), f.link)
                     }
                     Cell::Skipped { note, .. } => format!("⏭️ skipped (note {note})"),
+                    Cell::Flaky { passed_on, first_failure } => format!("⚠️ flaky: passed on attempt {passed_on}; {}", inline(first_failure)),
                     other => mark(other).to_string(),
                 };
                 write!(md, " {} |", cell(&text))?;
@@ -166,4 +168,13 @@ fn render_into(md: &mut String, m: &Matrix) -> std::fmt::Result {
         }
     }
     Ok(())
+}
+
+/// The passed count, with the flaky ones beside it when there are (`3 (+1 flaky)`).
+fn passed_and_flaky(s: &crate::report::Summary) -> String {
+    if s.flaky > 0 {
+        format!("{} (+{} flaky)", s.passed, s.flaky)
+    } else {
+        s.passed.to_string()
+    }
 }

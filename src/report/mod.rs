@@ -89,6 +89,13 @@ pub struct ScenarioRecord {
     pub duration_ms: u64,
     #[serde(default)]
     pub failure: Option<Failure>,
+    /// The failures of the attempts before the last one (`--retry`), in order: a scenario that
+    /// passed after them is `flaky`.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub attempts: Vec<Failure>,
+    /// Each change the target made to a manifest this scenario sent, with why.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub manifest_changes: Vec<String>,
 }
 
 /// Why a scenario failed: the failing step and what went wrong.
@@ -114,15 +121,25 @@ pub struct Failure {
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub struct Summary {
     pub passed: usize,
+    /// Passed on a retry after failing (`--retry`); not counted in `passed`.
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub flaky: usize,
     pub failed: usize,
     pub skipped: usize,
 }
 
-/// Outcome of a scenario; serialized as `"passed"`, `"failed"` or `"skipped"`.
+fn is_zero(n: &usize) -> bool {
+    *n == 0
+}
+
+/// Outcome of a scenario; serialized as `"passed"`, `"flaky"`, `"failed"` or `"skipped"`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Status {
     Passed,
+    /// Failed, then passed on a retry (`--retry`): the failed attempts are its `attempts`. A
+    /// run with flaky scenarios succeeds, but never reports them as plainly passed.
+    Flaky,
     Failed,
     Skipped,
 }
@@ -314,6 +331,7 @@ impl Summary {
     fn count(&mut self, status: Status) {
         match status {
             Status::Passed => self.passed += 1,
+            Status::Flaky => self.flaky += 1,
             Status::Failed => self.failed += 1,
             Status::Skipped => self.skipped += 1,
         }
@@ -321,22 +339,27 @@ impl Summary {
 
     /// Number of scenarios counted.
     pub fn total(&self) -> usize {
-        self.passed + self.failed + self.skipped
+        self.passed + self.flaky + self.failed + self.skipped
     }
 }
 
 impl fmt::Display for Summary {
-    /// `N passed, N failed, N skipped`.
+    /// `N passed, N failed, N skipped`, with `N flaky` after the passed ones when there are.
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{} passed, {} failed, {} skipped", self.passed, self.failed, self.skipped)
+        write!(f, "{} passed, ", self.passed)?;
+        if self.flaky > 0 {
+            write!(f, "{} flaky (passed on a retry), ", self.flaky)?;
+        }
+        write!(f, "{} failed, {} skipped", self.failed, self.skipped)
     }
 }
 
 impl Status {
-    /// `"passed"`, `"failed"` or `"skipped"`, as in the JSON report.
+    /// `"passed"`, `"flaky"`, `"failed"` or `"skipped"`, as in the JSON report.
     pub fn as_str(&self) -> &'static str {
         match self {
             Status::Passed => "passed",
+            Status::Flaky => "flaky",
             Status::Failed => "failed",
             Status::Skipped => "skipped",
         }

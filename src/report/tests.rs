@@ -39,6 +39,8 @@ fn sample() -> RunRecord {
             status: Status::Passed,
             reason: None,
             duration_ms: 1_250,
+            attempts: vec![],
+            manifest_changes: vec![],
             failure: None,
         },
         ScenarioRecord {
@@ -50,6 +52,8 @@ fn sample() -> RunRecord {
             status: Status::Failed,
             reason: Some(r#"the output of "exec" in container "b" did not match"#.into()),
             duration_ms: 2_500,
+            attempts: vec![],
+            manifest_changes: vec![],
             failure: Some(
                 Failure::new(FAILING_STEP, 19, r#"the output of "exec" in container "b" did not match"#).with_mismatch("hello", "goodbye"),
             ),
@@ -63,6 +67,8 @@ fn sample() -> RunRecord {
             status: Status::Skipped,
             reason: Some(SKIP_REASON.into()),
             duration_ms: 0,
+            attempts: vec![],
+            manifest_changes: vec![],
             failure: None,
         },
     ];
@@ -147,7 +153,7 @@ fn json_reads_back_equal() {
 #[test]
 fn summary_counts_scenarios() {
     let mut record = sample();
-    let expected = Summary { passed: 1, failed: 1, skipped: 1 };
+    let expected = Summary { passed: 1, flaky: 0, failed: 1, skipped: 1 };
     assert_eq!(record.summary, expected);
     assert_eq!(record.summary.to_string(), "1 passed, 1 failed, 1 skipped");
     record.scenarios.pop();
@@ -261,6 +267,8 @@ fn podman_sample() -> RunRecord {
             status: Status::Skipped,
             reason: Some("target podman has no access to the node (scenario tag @node-access)".into()),
             duration_ms: 0,
+            attempts: vec![],
+            manifest_changes: vec![],
             failure: None,
         },
         ScenarioRecord {
@@ -272,6 +280,8 @@ fn podman_sample() -> RunRecord {
             status: Status::Failed,
             reason: Some(r#"the output of "exec" in container "b" did not match"#.into()),
             duration_ms: 1_100,
+            attempts: vec![],
+            manifest_changes: vec![],
             failure: Some(
                 Failure::new(FAILING_STEP, 19, "the output of \"exec\" in container \"b\" did not match")
                     .with_mismatch("hello\n<b>&amp;</b>\nend", "hello\n<i>&</i>\nend"),
@@ -286,6 +296,8 @@ fn podman_sample() -> RunRecord {
             status: Status::Passed,
             reason: None,
             duration_ms: 900,
+            attempts: vec![],
+            manifest_changes: vec![],
             failure: None,
         },
     ];
@@ -389,4 +401,57 @@ fn the_target_identity_reaches_json_and_markdown() {
     // A target without one writes no key at all (the golden files stay as they are).
     let plain: serde_json::Value = serde_json::to_value(sample()).unwrap();
     assert!(plain.get("target_identity").is_none());
+}
+
+/// `sample()` run with `--retry 1`: the first scenario failed once and then passed (flaky), the
+/// failed one failed on both attempts; the target changed a manifest of the first.
+fn flaky_sample() -> RunRecord {
+    let mut record = sample();
+    let first = &mut record.scenarios[0];
+    first.status = Status::Flaky;
+    first.attempts = vec![Failure::new(FAILING_STEP, 12, "not within 30s: pod \"web\" is Pending").with_mismatch("Running", "Pending")];
+    first.manifest_changes = vec!["pod web: metadata.name sent as \"podspec-1-1.web\" (podman has no namespaces)".into()];
+    record.scenarios[1].attempts = vec![Failure::new(FAILING_STEP, 19, "the first attempt's message")];
+    record.summarize();
+    record
+}
+
+#[test]
+fn a_flaky_run_matches_golden_files() {
+    let mut record = flaky_sample();
+    assert_eq!(record.summary, Summary { passed: 0, flaky: 1, failed: 1, skipped: 1 });
+    assert_eq!(record.summary.to_string(), "0 passed, 1 flaky (passed on a retry), 1 failed, 1 skipped");
+    let baseline = baseline::parse("ci/baselines/x.txt", "features/networking.feature | Exec output is captured | known\n").unwrap();
+    let verdict = baseline::apply(&baseline, &mut record);
+    assert!(verdict.passed, "a flaky scenario counts as passed: {verdict:?}");
+    assert_eq!(verdict.flaky.len(), 1);
+    assert!(verdict.flaky[0].detail.as_deref().unwrap().starts_with("passed on attempt 2 of 2; attempt 1 failed at line 12: not within 30s"));
+    let xml = junit::to_string(&record).unwrap();
+    // Well-formed XML, every element closed.
+    let mut reader = quick_xml::Reader::from_str(&xml);
+    loop {
+        match reader.read_event() {
+            Ok(quick_xml::events::Event::Eof) => break,
+            Ok(_) => {}
+            Err(e) => panic!("junit.xml is not well-formed: {e}\n{xml}"),
+        }
+    }
+    assert_golden("flaky-junit.xml", &xml);
+    assert_golden("flaky-report.md", &markdown::render(&record));
+    assert_golden("flaky-report.json", &json::to_string(&record).unwrap());
+    let back: RunRecord = serde_json::from_str(&json::to_string(&record).unwrap()).unwrap();
+    assert_eq!(back, record, "report.json reads back whole");
+}
+
+#[test]
+fn a_flaky_scenario_is_a_flaky_cell_of_the_matrix() {
+    let record = flaky_sample();
+    let dir = scratch_dir("flaky-matrix");
+    let report = dir.join("podman/report.json");
+    let m = matrix::build(&[matrix::Run { record: &record, report: &report }], &dir);
+    let cell = &m.features[0].rows[0].cells[0];
+    assert_eq!(cell.word(), "flaky");
+    assert!(matches!(cell, matrix::Cell::Flaky { passed_on: 2, first_failure } if first_failure.starts_with("attempt 1 failed at line 12")), "{cell:?}");
+    assert!(matrix_md::render(&m).contains("⚠️ flaky: passed on attempt 2"));
+    assert!(matrix_html::render(&m).contains("⚠ flaky"));
 }

@@ -19,8 +19,11 @@ pub type ScenarioKey = (PathBuf, usize);
 
 #[derive(Default)]
 struct InFlight {
+    /// When the first attempt started.
     started: Option<Instant>,
     failure: Option<Failure>,
+    /// The failures of the attempts that were retried (`--retry`).
+    attempts: Vec<Failure>,
 }
 
 pub struct Collector {
@@ -78,6 +81,7 @@ impl Collector {
         rule: Option<&gherkin::Rule>,
         scenario: &gherkin::Scenario,
         ev: Scenario<PodWorld>,
+        retries: Option<event::Retries>,
     ) {
         let key = Self::key(feature, scenario);
         if !self.observers.is_empty() {
@@ -101,7 +105,7 @@ impl Collector {
         }
         match ev {
             Scenario::Started => {
-                self.in_flight.entry(key).or_default().started = Some(Instant::now());
+                self.in_flight.entry(key).or_default().started.get_or_insert_with(Instant::now);
             }
             Scenario::Step(step, Step::Failed(_, _, world, err)) | Scenario::Background(step, Step::Failed(_, _, world, err)) => {
                 self.fail(&key, &step, world, &err);
@@ -117,6 +121,25 @@ impl Collector {
                 if entry.failure.is_none() {
                     entry.failure = Some(Failure::new(format!("{kind:?} hook"), scenario.position.line, panic_text(&info)));
                 }
+            }
+            // A failed attempt that cucumber runs again: kept, and the next attempt starts clean.
+            Scenario::Finished if retries.is_some_and(|r| r.left > 0) && self.in_flight.get(&key).is_some_and(|f| f.failure.is_some()) => {
+                let flight = self.in_flight.entry(key.clone()).or_default();
+                let failure = flight.failure.take().expect("a failed attempt");
+                if self.progress {
+                    let attempt = flight.attempts.len() + 1;
+                    let _ = writeln!(
+                        std::io::stderr().lock(),
+                        "[  ~/{}] retry {}:{}  {}: attempt {attempt} failed at line {}: {}",
+                        self.total,
+                        terminal_safe(&key.0.display().to_string()),
+                        key.1,
+                        terminal_safe(&scenario.name),
+                        failure.step_line,
+                        terminal_safe(failure.message.lines().next().unwrap_or(""))
+                    );
+                }
+                flight.attempts.push(failure);
             }
             Scenario::Finished => self.finish(feature, rule, scenario, key),
             _ => {}
@@ -144,7 +167,11 @@ impl Collector {
     fn finish(&mut self, feature: &gherkin::Feature, rule: Option<&gherkin::Rule>, scenario: &gherkin::Scenario, key: ScenarioKey) {
         let flight = self.in_flight.remove(&key).unwrap_or_default();
         let duration_ms = flight.started.map(|s| s.elapsed().as_millis() as u64).unwrap_or(0);
-        let status = if flight.failure.is_some() { Status::Failed } else { Status::Passed };
+        let status = match (&flight.failure, flight.attempts.is_empty()) {
+            (Some(_), _) => Status::Failed,
+            (None, true) => Status::Passed,
+            (None, false) => Status::Flaky,
+        };
         let record = ScenarioRecord {
             feature: feature.name.clone(),
             feature_path: key.0.display().to_string(),
@@ -152,15 +179,27 @@ impl Collector {
             line: key.1,
             tags: all_tags(feature, rule, scenario),
             status,
-            reason: flight.failure.as_ref().map(|f| f.message.lines().next().unwrap_or("").to_string()),
+            reason: match (&flight.failure, flight.attempts.first()) {
+                (Some(f), _) => Some(f.message.lines().next().unwrap_or("").to_string()),
+                (None, Some(first)) => Some(format!(
+                    "passed on attempt {} of {}; attempt 1 failed: {}",
+                    flight.attempts.len() + 1,
+                    flight.attempts.len() + 1,
+                    first.message.lines().next().unwrap_or("")
+                )),
+                (None, None) => None,
+            },
             duration_ms,
             failure: flight.failure,
+            attempts: flight.attempts,
+            manifest_changes: Vec::new(),
         };
         self.done += 1;
         if self.progress {
             let n = self.offset + self.done;
             let mark = match record.status {
                 Status::Passed => "ok  ",
+                Status::Flaky => "FLAKY",
                 Status::Failed => "FAIL",
                 Status::Skipped => "skip",
             };
@@ -217,10 +256,10 @@ impl Writer<PodWorld> for Collector {
             Err(e) => self.parse_errors.push(e.to_string()),
             Ok(ev) => match ev.value {
                 Cucumber::Feature(feature, Feature::Scenario(scenario, retryable)) => {
-                    self.on_scenario(&feature, None, &scenario, retryable.event);
+                    self.on_scenario(&feature, None, &scenario, retryable.event, retryable.retries);
                 }
                 Cucumber::Feature(feature, Feature::Rule(rule, Rule::Scenario(scenario, retryable))) => {
-                    self.on_scenario(&feature, Some(&rule), &scenario, retryable.event);
+                    self.on_scenario(&feature, Some(&rule), &scenario, retryable.event, retryable.retries);
                 }
                 _ => {}
             },

@@ -9,9 +9,9 @@ pub mod features;
 pub mod select;
 pub mod observe;
 
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 use std::path::PathBuf;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 
 use cucumber::gherkin;
 use cucumber::World as _;
@@ -44,6 +44,9 @@ pub struct RunOptions {
     pub fail_fast: bool,
     /// Select only the scenarios whose name this regular expression matches (`--name`).
     pub name: Option<String>,
+    /// Run a failed scenario again, up to this many times (`--retry`); one that then passes is
+    /// reported as flaky, with each failed attempt.
+    pub retry: usize,
     /// Told of every scenario and step as the run goes (a certification log, progress reports).
     pub observers: Vec<Arc<dyn observe::Observer>>,
 }
@@ -169,6 +172,10 @@ pub async fn run_until(
     let writer = Collector::new(total, skipped.len(), options.progress, options.observers.clone());
     let records = writer.records.clone();
     let mut failures = writer.failures();
+    // What the target changed in each scenario's manifests, gathered after each attempt.
+    let changes: Arc<Mutex<HashMap<ScenarioKey, Vec<String>>>> = Arc::default();
+    let changes_of = changes.clone();
+    let retry = options.retry;
     let cucumber = PodWorld::cucumber::<&str>()
         .with_parser(PreParsed(parsed))
         .with_writer(writer)
@@ -183,13 +190,20 @@ pub async fn run_until(
             }
             .boxed_local()
         })
-        .after(|_, _, _, _, world| {
+        .after(move |feature, _, scenario, _, world| {
+            let key = (feature.path.clone().unwrap_or_default(), scenario.position.line);
+            let changes = changes_of.clone();
             async move {
                 if let Some(w) = world {
+                    record_changes(&changes, key, std::mem::take(&mut w.manifest_changes));
                     w.cleanup().await;
                 }
             }
             .boxed_local()
+        })
+        // Only `--retry` retries: a scenario's `@retry` tag (cucumber's own) does nothing here.
+        .retry_options(move |_, _, _, _| {
+            (retry > 0).then(|| cucumber::runner::basic::RetryOptions { retries: cucumber::event::Retries::initial(retry), after: None })
         })
         .filter_run((), move |feature, _, scenario| keep.contains(&(feature.path.clone().unwrap_or_default(), scenario.position.line)));
     let fail_fast = options.fail_fast;
@@ -224,6 +238,12 @@ pub async fn run_until(
         }
     }
     scenarios.extend(skipped);
+    let mut changes = std::mem::take(&mut *changes.lock().unwrap());
+    for s in &mut scenarios {
+        if let Some(c) = changes.remove(&(PathBuf::from(&s.feature_path), s.line)) {
+            s.manifest_changes = c;
+        }
+    }
     scenarios.sort_by(|a, b| (&a.feature_path, a.line).cmp(&(&b.feature_path, b.line)));
     let mut record =
         RunRecord::new(target.name(), env!("CARGO_PKG_VERSION"), started, chrono::Utc::now(), features::sha256(&files), scenarios);
@@ -239,6 +259,18 @@ pub async fn run_until(
     }
     report::write_all(&record, &options.report_dir)?;
     Ok(record)
+}
+
+/// Adds what the target changed in a scenario's manifests (one attempt's) to what it changed
+/// before, once each.
+fn record_changes(changes: &Mutex<HashMap<ScenarioKey, Vec<String>>>, key: ScenarioKey, these: Vec<String>) {
+    let mut changes = changes.lock().unwrap();
+    let seen = changes.entry(key).or_default();
+    for c in these {
+        if !seen.contains(&c) {
+            seen.push(c);
+        }
+    }
 }
 
 /// The record of a scenario that did not run: skipped with a reason, or failed because it never
@@ -262,6 +294,8 @@ fn unrun_record(
         reason: Some(reason),
         duration_ms: 0,
         failure,
+        attempts: Vec::new(),
+        manifest_changes: Vec::new(),
     }
 }
 

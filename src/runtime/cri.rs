@@ -199,6 +199,29 @@ pub struct ExecResult {
     pub exit_code: i32,
 }
 
+/// Sets a tty's size (columns, rows).
+pub type Resize = Box<dyn Fn(u16, u16) -> RuntimeResult<()> + Send + Sync>;
+
+/// A streaming exec (CRI `Exec`): the command's stdin, stdout and stderr as streams, a tty's
+/// resize, and its exit code once it ends. With a tty, stdout carries all output and there is
+/// no stderr.
+pub struct ExecSession {
+    /// None unless stdin was asked for; dropping it closes the command's stdin.
+    pub stdin: Option<std::pin::Pin<Box<dyn tokio::io::AsyncWrite + Send>>>,
+    pub stdout: std::pin::Pin<Box<dyn tokio::io::AsyncRead + Send>>,
+    pub stderr: Option<std::pin::Pin<Box<dyn tokio::io::AsyncRead + Send>>>,
+    pub resize: Option<Resize>,
+    /// The command's exit code (ends the session when dropped: the command is killed).
+    pub exit: std::pin::Pin<Box<dyn std::future::Future<Output = RuntimeResult<i32>> + Send>>,
+}
+
+/// What a streaming exec asks for (CRI `ExecRequest`'s stdin and tty).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct ExecOptions {
+    pub stdin: bool,
+    pub tty: bool,
+}
+
 /// Which of a container's streams a log entry came from.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum LogStream {
@@ -294,6 +317,11 @@ pub trait RuntimeService: Send + Sync {
     async fn container_status(&self, id: &ContainerId) -> RuntimeResult<ContainerStatus>;
     async fn list_containers(&self, sandbox: &SandboxId) -> RuntimeResult<Vec<ContainerStatus>>;
     async fn exec_sync(&self, id: &ContainerId, cmd: &[String], timeout: Duration) -> RuntimeResult<ExecResult>;
+    /// CRI `Exec`: a command with streams (stdin, a tty). A runtime without it says so.
+    async fn exec(&self, id: &ContainerId, cmd: &[String], options: ExecOptions) -> RuntimeResult<ExecSession> {
+        let _ = (cmd, options);
+        Err(RuntimeError::failed(format!("exec in container {id}"), format!("the runtime {} has no streaming exec", self.version())))
+    }
 
     /// CRI `GetContainerEvents`.
     fn container_events(&self) -> broadcast::Receiver<ContainerEvent>;

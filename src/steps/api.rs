@@ -10,7 +10,7 @@ use serde_json::Value;
 use super::failure::record;
 use super::fields::{lookup, render};
 use super::substitute::substitute;
-use super::wait::eventually;
+use super::wait::{eventually, eventually_or_never, Look};
 use super::{PodWorld, StepFailure};
 use crate::target::TargetError;
 
@@ -153,7 +153,7 @@ pub const CREATE_REFUSED: &str = r#"^creating pod "([^"]+)" is refused with code
 async fn create_refused(world: &mut PodWorld, step: &Step, name: String, code: u16, reason: String) -> Result<(), StepFailure> {
     let text = docstring(step)?.to_string();
     let pod = super::pods::load(world, super::ManifestRef::RefusedInline(&text), Some(&name), step)?;
-    let result = world.target().create_pod(&pod).await;
+    let result = world.create_pod(&pod).await;
     if result.is_ok() {
         // It exists now: the scenario cleans it up.
         world.pods.push(world.pod_ref(&name));
@@ -165,18 +165,21 @@ async fn create_refused(world: &mut PodWorld, step: &Step, name: String, code: u
         Err(e) => return Err(e.into()),
     };
     world.last_request = Some(RequestOutcome { what, result: kept });
-    let r = refusal(world).and_then(|e| {
-        if e.code == code && e.reason == reason {
-            Ok(())
-        } else {
-            Err(StepFailure::mismatch(
-                format!("the API answered {} {}: {}", e.code, e.reason, e.message),
-                format!("{code} {reason}"),
-                format!("{} {}", e.code, e.reason),
-            ))
-        }
-    });
+    let r = refused_with(world, code, &reason);
     record(world, r)
+}
+
+/// The last request was refused with this code and reason.
+fn refused_with(world: &PodWorld, code: u16, reason: &str) -> Result<(), StepFailure> {
+    let e = refusal(world)?;
+    if e.code == code && e.reason == reason {
+        return Ok(());
+    }
+    Err(StepFailure::mismatch(
+        format!("the API answered {} {}: {}", e.code, e.reason, e.message),
+        format!("{code} {reason}"),
+        format!("{} {}", e.code, e.reason),
+    ))
 }
 
 fn outcome(world: &PodWorld) -> Result<&RequestOutcome, StepFailure> {
@@ -200,17 +203,7 @@ async fn request_succeeds(world: &mut PodWorld) -> Result<(), StepFailure> {
 
 #[then(regex = r#"^the request is refused with code (\d+) and reason "([^"]+)"$"#)]
 async fn request_refused(world: &mut PodWorld, code: u16, reason: String) -> Result<(), StepFailure> {
-    let r = refusal(world).and_then(|e| {
-        if e.code == code && e.reason == reason {
-            Ok(())
-        } else {
-            Err(StepFailure::mismatch(
-                format!("the API answered {} {}: {}", e.code, e.reason, e.message),
-                format!("{code} {reason}"),
-                format!("{} {}", e.code, e.reason),
-            ))
-        }
-    });
+    let r = refused_with(world, code, &reason);
     record(world, r)
 }
 
@@ -314,12 +307,29 @@ async fn expect_field(
     check: impl Fn(&Option<Value>) -> Result<(), String>,
 ) -> Result<(), StepFailure> {
     let timeout = world.timeouts().eventually;
-    let r = eventually(&format!("field {path:?} of pod {pod:?}"), timeout, || async {
-        let v = field_of(world, pod, path).await?;
-        check(&v).map_err(|expected| StepFailure::mismatch(format!("field {path:?} of pod {pod:?} is {}", shown(&v)), expected, shown(&v)))
+    let r = eventually_or_never(&format!("field {path:?} of pod {pod:?}"), timeout, || async {
+        let (v, final_status) = status_field_of(world, pod, path).await.map_err(Look::NotYet)?;
+        check(&v).map_err(|expected| {
+            let ended = if final_status { " (the pod has ended: its status no longer changes)" } else { "" };
+            let failure = StepFailure::mismatch(format!("field {path:?} of pod {pod:?} is {}{ended}", shown(&v)), expected, shown(&v));
+            if final_status {
+                Look::Never(failure)
+            } else {
+                Look::NotYet(failure)
+            }
+        })
     })
     .await;
     record(world, r)
+}
+
+/// The field, and whether it is a status field of a pod that has ended (Succeeded or Failed),
+/// which no longer changes.
+async fn status_field_of(world: &PodWorld, pod: &str, path: &str) -> Result<(Option<Value>, bool), StepFailure> {
+    let p = world.target().get_pod(&world.pod_ref(pod)).await?;
+    let final_status = path.starts_with("status.") && super::pods::ended(&p).is_some();
+    let v = serde_json::to_value(&p).map_err(|e| StepFailure::new(e.to_string()))?;
+    Ok((lookup(&v, path).map_err(|e| StepFailure::new(e.to_string()))?.cloned(), final_status))
 }
 
 #[given(regex = r#"^field "([^"]+)" of pod "([^"]+)" is "(.*)"$"#)]

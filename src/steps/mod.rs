@@ -88,6 +88,8 @@ pub struct PodWorld {
     pub snapshots: HashMap<String, k8s_openapi::api::core::v1::Pod>,
     /// Static pod manifests this scenario wrote and has not removed: removed after it.
     pub static_manifests: Vec<String>,
+    /// What the target changed in the manifests this scenario sent, once each (for the reports).
+    pub manifest_changes: Vec<String>,
 }
 
 impl std::fmt::Debug for PodWorld {
@@ -113,11 +115,22 @@ impl PodWorld {
             last_request: None,
             snapshots: HashMap::new(),
             static_manifests: Vec::new(),
+            manifest_changes: Vec::new(),
         }
     }
 
     pub fn target(&self) -> &dyn Target {
         self.ctx.target.as_ref()
+    }
+
+    /// Sends a pod to the target, recording what the target changes in its manifest.
+    pub async fn create_pod(&mut self, pod: &k8s_openapi::api::core::v1::Pod) -> crate::target::TargetResult<k8s_openapi::api::core::v1::Pod> {
+        for change in self.ctx.target.manifest_changes(pod) {
+            if !self.manifest_changes.contains(&change) {
+                self.manifest_changes.push(change);
+            }
+        }
+        self.ctx.target.create_pod(pod).await
     }
 
     pub fn timeouts(&self) -> Timeouts {
@@ -175,8 +188,10 @@ impl PodWorld {
     }
 }
 
-/// Every step definition (for checking feature files before a run).
-pub fn collection() -> cucumber::step::Collection<PodWorld> {
+/// Every step definition (for checking feature files before a run), built once: building it
+/// compiles every step's regular expression.
+pub fn collection() -> &'static cucumber::step::Collection<PodWorld> {
     use cucumber::World as _;
-    PodWorld::collection()
+    static COLLECTION: std::sync::OnceLock<cucumber::step::Collection<PodWorld>> = std::sync::OnceLock::new();
+    COLLECTION.get_or_init(PodWorld::collection)
 }

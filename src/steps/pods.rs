@@ -69,7 +69,7 @@ pub fn load(world: &PodWorld, manifest: ManifestRef<'_>, rename: Option<&str>, s
 
 async fn create(world: &mut PodWorld, pod: Pod, running: bool) -> Result<(), StepFailure> {
     let name = pod.metadata.name.clone().unwrap_or_default();
-    let created = world.target().create_pod(&pod).await?;
+    let created = world.create_pod(&pod).await?;
     let r = PodRef { namespace: world.namespace.clone(), name: created.metadata.name.unwrap_or(name) };
     world.pods.push(r.clone());
     if running {
@@ -133,9 +133,15 @@ pub async fn wait_running(world: &PodWorld, name: &str) -> Result<Pod, StepFailu
             "phase Running, every container running",
             format!("phase {phase}{why}, not running: {}", waiting.join(", ")),
         );
-        Err(if phase == "Succeeded" || phase == "Failed" { Look::Never(failure) } else { Look::NotYet(failure) })
+        Err(if ended(&pod).is_some() { Look::Never(failure) } else { Look::NotYet(failure) })
     })
     .await
+}
+
+/// The phase of a pod that has ended (Succeeded or Failed): Kubernetes never runs it again, and
+/// its status no longer changes.
+pub fn ended(pod: &Pod) -> Option<&str> {
+    pod.status.as_ref().and_then(|s| s.phase.as_deref()).filter(|p| *p == "Succeeded" || *p == "Failed")
 }
 
 /// The containers that do not run, each with its state (its waiting reason and message).
@@ -189,14 +195,16 @@ async fn pod_is_running(world: &mut PodWorld, name: String) -> Result<(), StepFa
 async fn pod_in_phase(world: &mut PodWorld, name: String, phase: String) -> Result<(), StepFailure> {
     let r = world.pod_ref(&name);
     let target = world.target();
-    let res = eventually(&format!("pod {name:?} in phase {phase}"), world.timeouts().pod, || async {
-        let pod = target.get_pod(&r).await?;
+    // A pod that has ended stays in its phase: waiting for another ends early.
+    let res = eventually_or_never(&format!("pod {name:?} in phase {phase}"), world.timeouts().pod, || async {
+        let pod = target.get_pod(&r).await.map_err(|e| Look::NotYet(e.into()))?;
+        let has_ended = ended(&pod).is_some();
         let actual = pod.status.and_then(|s| s.phase).unwrap_or_default();
         if actual == phase {
-            Ok(())
-        } else {
-            Err(StepFailure::mismatch(format!("pod {name:?} is in phase {actual}"), phase.clone(), actual))
+            return Ok(());
         }
+        let failure = StepFailure::mismatch(format!("pod {name:?} is in phase {actual}"), phase.clone(), actual);
+        Err(if has_ended { Look::Never(failure) } else { Look::NotYet(failure) })
     })
     .await;
     record(world, res)
@@ -250,28 +258,45 @@ async fn main_process_dies(world: &mut PodWorld, container: String, pod: String)
 async fn running_with_restart_count(world: &mut PodWorld, container: String, pod: String, count: i32) -> Result<(), StepFailure> {
     let r = world.pod_ref(&pod);
     let target = world.target();
-    let res =
-        eventually(&format!("container {container:?} of pod {pod:?} running with restart count {count}"), world.timeouts().pod, || async {
-            let p = target.get_pod(&r).await?;
+    // It never will when the pod has ended, when the count is past the one expected (counts only
+    // grow), or when the container has ended and the pod's restartPolicy restarts it no more.
+    let res = eventually_or_never(
+        &format!("container {container:?} of pod {pod:?} running with restart count {count}"),
+        world.timeouts().pod,
+        || async {
+            let p = target.get_pod(&r).await.map_err(|e| Look::NotYet(e.into()))?;
+            let has_ended = ended(&p).is_some();
+            let policy = p.spec.as_ref().and_then(|s| s.restart_policy.clone()).unwrap_or_else(|| "Always".into());
+            let regular = p.spec.as_ref().is_some_and(|s| s.containers.iter().any(|c| c.name == container));
             let status = p.status.unwrap_or_default();
             let all = status.container_statuses.into_iter().flatten().chain(status.init_container_statuses.into_iter().flatten());
             let status = all.into_iter().find(|c| c.name == container);
             let Some(c) = status else {
-                return Err(StepFailure::new(format!("pod {pod:?} reports no status for container {container:?}")));
+                return Err(Look::NotYet(StepFailure::new(format!("pod {pod:?} reports no status for container {container:?}"))));
             };
             let running = c.state.as_ref().is_some_and(|s| s.running.is_some());
             let actual = format!("restart count {}, {}", c.restart_count, describe_state(&c));
             if running && c.restart_count == count {
-                Ok(())
-            } else {
-                Err(StepFailure::mismatch(
-                    format!("container {container:?} has {actual}"),
-                    format!("restart count {count}, running"),
-                    actual,
-                ))
+                return Ok(());
             }
-        })
-        .await;
+            let exit = c.state.as_ref().and_then(|s| s.terminated.as_ref()).map(|t| t.exit_code);
+            let not_restarted = regular && matches!((policy.as_str(), exit), ("Never", Some(_)) | ("OnFailure", Some(0)));
+            let never = has_ended || c.restart_count > count || not_restarted;
+            let why = if has_ended {
+                " (the pod has ended)"
+            } else if c.restart_count > count {
+                " (a restart count only grows)"
+            } else if not_restarted {
+                " (the container has ended and restartPolicy restarts it no more)"
+            } else {
+                ""
+            };
+            let failure =
+                StepFailure::mismatch(format!("container {container:?} has {actual}{why}"), format!("restart count {count}, running"), actual);
+            Err(if never { Look::Never(failure) } else { Look::NotYet(failure) })
+        },
+    )
+    .await;
     record(world, res)
 }
 

@@ -36,8 +36,12 @@ pub enum Look {
     Never(StepFailure),
 }
 
-/// As [`eventually`], but ends at once, with that look's diff, when `check` can tell the
-/// condition will never hold.
+/// How long `check` must keep saying "never" before a wait ends early: a node may write a
+/// pod's status in more than one update (its phase first, a container's message next).
+pub const SETTLE: Duration = Duration::from_secs(2);
+
+/// As [`eventually`], but ends early, with that look's diff, when `check` can tell the
+/// condition will never hold (and keeps telling it for [`SETTLE`]).
 pub async fn eventually_or_never<T, F, Fut>(what: &str, timeout: Duration, mut check: F) -> Result<T, StepFailure>
 where
     F: FnMut() -> Fut,
@@ -45,13 +49,21 @@ where
 {
     let deadline = Instant::now() + timeout;
     let mut interval = Duration::from_millis(10);
+    let mut never_since: Option<Instant> = None;
     loop {
         let last = match check().await {
             Ok(v) => return Ok(v),
             Err(Look::Never(e)) => {
-                return Err(StepFailure { message: format!("{what}: it never will: {}", e.message), mismatch: e.mismatch });
+                let since = *never_since.get_or_insert_with(Instant::now);
+                if since.elapsed() >= SETTLE {
+                    return Err(StepFailure { message: format!("{what}: it never will: {}", e.message), mismatch: e.mismatch });
+                }
+                e
             }
-            Err(Look::NotYet(e)) => e,
+            Err(Look::NotYet(e)) => {
+                never_since = None;
+                e
+            }
         };
         if Instant::now() + interval > deadline {
             return Err(StepFailure { message: format!("{what}: not within {timeout:?}: {}", last.message), mismatch: last.mismatch });
@@ -82,6 +94,40 @@ mod tests {
         .await
         .unwrap();
         assert_eq!(v, 3);
+    }
+
+    #[tokio::test]
+    async fn ends_early_once_it_never_will_and_keeps_saying_so() {
+        let started = std::time::Instant::now();
+        let e = eventually_or_never("the pod runs", Duration::from_secs(30), || async {
+            Err::<(), _>(Look::Never(StepFailure::mismatch("the pod has ended", "Running", "Succeeded")))
+        })
+        .await
+        .unwrap_err();
+        assert!(started.elapsed() < Duration::from_secs(10), "ended after {:?}", started.elapsed());
+        assert!(started.elapsed() >= SETTLE);
+        assert!(e.message.starts_with("the pod runs: it never will: the pod has ended"), "{}", e.message);
+        assert_eq!(e.mismatch.unwrap().actual, "Succeeded");
+    }
+
+    #[tokio::test]
+    async fn a_never_that_does_not_last_is_only_a_not_yet() {
+        let mut n = 0;
+        let v = eventually_or_never("n reaches 5", Duration::from_secs(30), || {
+            n += 1;
+            let now = n;
+            async move {
+                match now {
+                    5.. => Ok(now),
+                    // Said once, then taken back: the status was not final yet.
+                    2 => Err(Look::Never(StepFailure::new("never"))),
+                    _ => Err(Look::NotYet(StepFailure::new("not yet"))),
+                }
+            }
+        })
+        .await
+        .unwrap();
+        assert_eq!(v, 5);
     }
 
     #[tokio::test]

@@ -185,8 +185,19 @@ pub trait Target: Send + Sync {
         Ok(())
     }
 
-    /// Every change the target made to what the scenarios wrote (for the reports).
+    /// Every change the target made to what the scenarios wrote, beyond their manifests (for
+    /// the reports).
     fn changes(&self) -> Vec<String> {
+        Vec::new()
+    }
+
+    /// Each change the target makes to a pod's manifest when it sends it (`create_pod`), with
+    /// why, in words for the reports: a name, an image reference, a field the system needs
+    /// set. The steps record them per scenario; a target that sends manifests as written
+    /// returns none. Computed by the same code that makes what is sent, so that the record
+    /// is what was done.
+    fn manifest_changes(&self, pod: &Pod) -> Vec<String> {
+        let _ = pod;
         Vec::new()
     }
 

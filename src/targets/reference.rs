@@ -247,6 +247,17 @@ fn api_error(pod: &PodRef, e: ApiError) -> TargetError {
     TargetError::Api { code: e.code, reason: e.reason, message: e.message }
 }
 
+/// The scheduler's part, said as a change to the manifest when it is one: this node is the only
+/// one, so a pod that names no node is bound to it (`create_in_api` does the binding).
+fn scheduling_change(pod: &Pod) -> Option<String> {
+    let node = pod.spec.as_ref().and_then(|s| s.node_name.as_deref()).unwrap_or("");
+    if !node.is_empty() {
+        return None;
+    }
+    let name = pod.metadata.name.as_deref().unwrap_or_default();
+    Some(format!("pod {name}: spec.nodeName set to {NODE_NAME:?} (the scheduler's part: the target's node is the only one)"))
+}
+
 fn pod_ref(pod: &Pod) -> PodRef {
     PodRef {
         namespace: pod.metadata.namespace.clone().unwrap_or_else(|| "default".into()),
@@ -274,6 +285,10 @@ impl Target for ReferenceTarget {
 
     fn refused_fields(&self, pod: &Pod) -> Vec<crate::manifest::fields::RefusedField> {
         crate::manifest::fields::refused_on(pod, &self.kubelet.config().host_dirs())
+    }
+
+    fn manifest_changes(&self, pod: &Pod) -> Vec<String> {
+        scheduling_change(pod).into_iter().collect()
     }
 
     fn check_image(&self, reference: &str) -> TargetResult<()> {

@@ -42,6 +42,11 @@ impl Scratch {
         self
     }
 
+    pub fn fixture(&self, name: &str, text: &str) -> &Self {
+        fs::write(self.path().join("fixtures/pods").join(name), text).unwrap();
+        self
+    }
+
     pub fn podspec(&self) -> Command {
         let mut cmd = Command::cargo_bin("podspec").unwrap();
         cmd.current_dir(self.path()).env("PODSPEC_STATE_DIR", self.state()).timeout(Duration::from_secs(240));

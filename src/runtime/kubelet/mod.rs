@@ -32,7 +32,7 @@ use crate::api::PodStore;
 
 pub use self::backoff::BackoffPolicy;
 use self::worker::PodWorker;
-use super::cri::{ContainerId, ExecResult, ImageService, LogEntry, RuntimeError, RuntimeService};
+use super::cri::{ContainerId, ExecOptions, ExecResult, ExecSession, ImageService, LogEntry, RuntimeError, RuntimeService};
 
 #[derive(Debug, Clone)]
 pub struct KubeletConfig {
@@ -242,6 +242,18 @@ impl Kubelet {
     pub async fn exec(&self, uid: &str, container: &str, cmd: &[String], timeout: Duration) -> Result<ExecResult, KubeletError> {
         let id = self.container_id(uid, container)?;
         Ok(self.runtime.exec_sync(&id, cmd, timeout).await?)
+    }
+
+    /// A streaming exec (stdin, a tty) in a running container, as the kubelet serves exec.
+    pub async fn exec_stream(
+        &self,
+        uid: &str,
+        container: &str,
+        cmd: &[String],
+        options: ExecOptions,
+    ) -> Result<ExecSession, KubeletError> {
+        let id = self.container_id(uid, container)?;
+        Ok(self.runtime.exec(&id, cmd, options).await?)
     }
 
     /// The log of a container's current instance (the kubelet's `GetContainerLogs`): the

@@ -12,6 +12,7 @@
 //!   small `/dev`, the devices allow-list) unless privileged.
 
 pub mod cgroup;
+mod exec;
 pub mod network;
 pub mod process;
 pub mod seccomp;
@@ -669,20 +670,8 @@ impl RuntimeService for LinuxRuntime {
     }
 
     async fn exec_sync(&self, id: &ContainerId, cmd: &[String], timeout: Duration) -> RuntimeResult<ExecResult> {
-        let c = self.container(id)?;
-        let pid = {
-            let live = c.live.lock().unwrap();
-            match (live.state, live.process) {
-                (Some(ContainerState::Running), Some(p)) => p.pid,
-                _ => return Err(RuntimeError::ContainerNotRunning(id.clone())),
-            }
-        };
-        let mut command = Command::new(&self.paths.shim);
-        command.args(["exec", "--pid", &pid.to_string(), "--cwd", &c.spec.cwd]).arg("--spec").arg(&c.spec_path);
-        for e in &c.spec.env {
-            command.args(["--env", e]);
-        }
-        command.arg("--").args(cmd).stdin(Stdio::null()).stdout(Stdio::piped()).stderr(Stdio::piped()).kill_on_drop(true);
+        let (mut command, _) = self.exec_command(id, cmd, false)?;
+        command.stdin(Stdio::null()).stdout(Stdio::piped()).stderr(Stdio::piped()).kill_on_drop(true);
         let what = format!("exec in container {id}");
         let child = command.spawn().map_err(|e| RuntimeError::io(what.clone(), e))?;
         let out = tokio::time::timeout(timeout, child.wait_with_output())
@@ -690,6 +679,11 @@ impl RuntimeService for LinuxRuntime {
             .map_err(|_| RuntimeError::Timeout { operation: what.clone(), after: timeout })?
             .map_err(|e| RuntimeError::io(what, e))?;
         Ok(ExecResult { stdout: out.stdout, stderr: out.stderr, exit_code: out.status.code().unwrap_or(137) })
+    }
+
+    async fn exec(&self, id: &ContainerId, cmd: &[String], options: ExecOptions) -> RuntimeResult<ExecSession> {
+        let (command, pid) = self.exec_command(id, cmd, options.tty)?;
+        exec::start(command, id, pid, options)
     }
 
     fn container_events(&self) -> broadcast::Receiver<ContainerEvent> {
@@ -705,6 +699,31 @@ impl RuntimeService for LinuxRuntime {
     /// container wrote, with neither times nor streams. Each line is one entry.
     fn read_log(&self, log_path: &Path, tail_bytes: Option<u64>) -> RuntimeResult<Vec<LogEntry>> {
         raw_log(log_path, tail_bytes)
+    }
+}
+
+impl LinuxRuntime {
+    /// `podspec-shim exec` for a command in a running container (its streams still to set),
+    /// and the container's main process.
+    fn exec_command(&self, id: &ContainerId, cmd: &[String], tty: bool) -> RuntimeResult<(Command, i32)> {
+        let c = self.container(id)?;
+        let pid = {
+            let live = c.live.lock().unwrap();
+            match (live.state, live.process) {
+                (Some(ContainerState::Running), Some(p)) => p.pid,
+                _ => return Err(RuntimeError::ContainerNotRunning(id.clone())),
+            }
+        };
+        let mut command = Command::new(&self.paths.shim);
+        command.args(["exec", "--pid", &pid.to_string(), "--cwd", &c.spec.cwd]).arg("--spec").arg(&c.spec_path);
+        if tty {
+            command.arg("--tty");
+        }
+        for e in &c.spec.env {
+            command.args(["--env", e]);
+        }
+        command.arg("--").args(cmd);
+        Ok((command, pid))
     }
 }
 

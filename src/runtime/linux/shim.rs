@@ -40,7 +40,7 @@ pub fn main(args: Vec<String>) -> i32 {
         Some("run") => run(rest),
         Some("exec") => return exec(rest),
         _ => {
-            eprintln!("usage: podspec-shim sandbox [--node] [--share-pid] [--hostname NAME] [--cgroup PROCS]... [--sysctl K=V]... [--join-net|--join-ipc|--join-uts PID]... | run SPEC.json | exec --pid PID --spec SPEC.json [--cwd DIR] [--env K=V]... -- CMD...");
+            eprintln!("usage: podspec-shim sandbox [--node] [--share-pid] [--hostname NAME] [--cgroup PROCS]... [--sysctl K=V]... [--join-net|--join-ipc|--join-uts PID]... | run SPEC.json | exec --pid PID --spec SPEC.json [--cwd DIR] [--tty] [--env K=V]... -- CMD...");
             return USAGE;
         }
     };
@@ -595,10 +595,22 @@ fn exec(args: &[String]) -> i32 {
     }
 }
 
+/// Makes stdin, a terminal, the controlling terminal of a new session.
+fn controlling_terminal() -> ShimResult<()> {
+    nix::unistd::setsid().map_err(|e| format!("setsid: {e}"))?;
+    // SAFETY: TIOCSCTTY takes an int argument; fd 0 stays open for the call.
+    let r = unsafe { libc::ioctl(0, libc::TIOCSCTTY as _, 0) };
+    if r != 0 {
+        return Err(format!("make the tty the controlling terminal: {}", std::io::Error::last_os_error()));
+    }
+    Ok(())
+}
+
 fn exec_inner(args: &[String]) -> ShimResult<i32> {
     let mut pid: Option<i32> = None;
     let mut spec_path: Option<String> = None;
     let mut cwd = "/".to_string();
+    let mut tty = false;
     let mut env = Vec::new();
     let mut it = args.iter();
     let mut command = Vec::new();
@@ -607,6 +619,7 @@ fn exec_inner(args: &[String]) -> ShimResult<i32> {
             "--pid" => pid = it.next().and_then(|p| p.parse().ok()),
             "--spec" => spec_path = it.next().cloned(),
             "--cwd" => cwd = it.next().cloned().unwrap_or_else(|| "/".into()),
+            "--tty" => tty = true,
             "--env" => env.extend(it.next().cloned()),
             "--" => {
                 command = it.by_ref().cloned().collect();
@@ -644,7 +657,12 @@ fn exec_inner(args: &[String]) -> ShimResult<i32> {
     match ctx(unsafe { fork() }, || "fork".into())? {
         ForkResult::Child => {
             let _ = nix::sys::prctl::set_pdeathsig(Signal::SIGKILL);
-            let entered = join_cgroups(cgroups)
+            // With a tty (stdin, stdout and stderr are its slave side), the command leads a
+            // session of its own with that terminal as its controlling one, as a runtime's
+            // exec with `tty` does.
+            let terminal = if tty { controlling_terminal() } else { Ok(()) };
+            let entered = terminal
+                .and_then(|()| join_cgroups(cgroups))
                 .and_then(|()| chdir(OsStr::new(&cwd)).map_err(|e| format!("chdir {cwd}: {e}")))
                 .and_then(|()| confine(&spec.security));
             let err = match entered {

@@ -209,21 +209,32 @@ impl KubeTarget {
 
     /// The manifest as sent: its images mapped (each change recorded), nothing else touched.
     fn as_sent(&self, pod: &Pod) -> Pod {
+        let (sent, changes) = self.mapped(pod);
+        self.changes.lock().unwrap().extend(changes);
+        sent
+    }
+
+    /// The manifest with its images mapped, and each mapping made (`image A sent as B`).
+    fn mapped(&self, pod: &Pod) -> (Pod, Vec<String>) {
         let mut pod = pod.clone();
+        let mut changes = Vec::new();
         if self.images.is_empty() {
-            return pod;
+            return (pod, changes);
         }
         if let Some(spec) = pod.spec.as_mut() {
             let containers = spec.containers.iter_mut().chain(spec.init_containers.iter_mut().flatten());
             for c in containers {
                 let Some(image) = c.image.as_mut() else { continue };
                 if let Some(to) = self.images.map(image) {
-                    self.changes.lock().unwrap().insert(format!("image {image} sent as {to}"));
+                    let change = format!("image {image} sent as {to}");
+                    if !changes.contains(&change) {
+                        changes.push(change);
+                    }
                     *image = to;
                 }
             }
         }
-        pod
+        (pod, changes)
     }
 
     /// Waits until the pod is gone, or, while finalizers hold its object, until the node has
@@ -336,6 +347,11 @@ impl Target for KubeTarget {
 
     fn changes(&self) -> Vec<String> {
         self.changes.lock().unwrap().iter().cloned().collect()
+    }
+
+    fn manifest_changes(&self, pod: &Pod) -> Vec<String> {
+        let name = pod.metadata.name.as_deref().unwrap_or_default();
+        self.mapped(pod).1.into_iter().map(|c| format!("pod {name}: {c}")).collect()
     }
 
     async fn create_pod(&self, pod: &Pod) -> TargetResult<Pod> {

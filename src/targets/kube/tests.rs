@@ -91,6 +91,7 @@ async fn a_pod_is_sent_as_written_but_for_its_images_and_the_change_is_recorded(
     target.create_pod(&manifest()).await.unwrap();
     server.await.unwrap();
     assert_eq!(target.changes(), ["image busybox:1.36 sent as reg.example/podspec/busybox@sha256:ab"]);
+    assert_eq!(target.manifest_changes(&manifest()), ["pod web: image busybox:1.36 sent as reg.example/podspec/busybox@sha256:ab"]);
 }
 
 #[tokio::test]

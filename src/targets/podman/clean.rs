@@ -4,8 +4,9 @@
 //! A pod is podspec's when its name starts with `podspec-` **and** its containers carry the
 //! annotation `io.podspec.owner=<pid>:<start time>` naming the podspec process that created it.
 //! A killed run's pod is one whose owner process is gone (its PID is dead, or now names another
-//! process). A volume is podspec's when it is named `podspec-<pid>-...` after a pod of podspec's,
-//! no container uses it, and no process has PID `<pid>` any more. Nothing else is touched.
+//! process). A volume is podspec's when it is named `podspec-<pid>-<n>.<volume>` after a
+//! namespace of podspec's, no container uses it, and no process has PID `<pid>` any more.
+//! Nothing else is touched.
 
 use std::collections::BTreeMap;
 
@@ -131,11 +132,11 @@ pub async fn clean(podman: &Podman, select: Select<'_>) -> Result<CleanReport, P
     Ok(report)
 }
 
-/// Whether a volume is named after a podspec pod (`podspec-<pid>-<n>.<pod>.<volume>`) whose
+/// Whether a volume is named after a podspec namespace (`podspec-<pid>-<n>.<volume>`) whose
 /// podspec process is no longer there.
 fn volume_of_gone_run(name: &str) -> bool {
     let Some(rest) = name.strip_prefix(PREFIX) else { return false };
-    if name.matches('.').count() < 2 {
+    if !name.contains('.') {
         return false;
     }
     let pid: String = rest.chars().take_while(char::is_ascii_digit).collect();
@@ -182,8 +183,8 @@ mod tests {
     fn only_volumes_named_after_podspec_pods_of_gone_runs_are_picked() {
         assert!(!volume_of_gone_run("data"), "never somebody else's volume");
         assert!(!volume_of_gone_run("podspec-data"));
-        assert!(!volume_of_gone_run("podspec-123-1.x"), "a volume is <pod>.<volume>");
+        assert!(!volume_of_gone_run("podspec-0-1"), "a volume is <namespace>.<volume>");
         // PID 0 never names a process.
-        assert!(volume_of_gone_run("podspec-0-1.x.data"));
+        assert!(volume_of_gone_run("podspec-0-1.data"));
     }
 }

@@ -54,11 +54,21 @@ pub struct Podman {
     pub containers_conf: Option<PathBuf>,
     /// How long one podman command may take (exec has its own timeout).
     pub timeout: Duration,
+    /// The working directory of every podman command, and so of the conmon processes it
+    /// starts (conmon writes a file `oom` into its working directory when a container is
+    /// OOM-killed): podspec's own directory, never the directory podspec was started in.
+    pub work_dir: Option<PathBuf>,
 }
 
 impl Podman {
     pub fn new(program: PathBuf, containers_conf: Option<PathBuf>) -> Self {
-        Self { program, containers_conf, timeout: Duration::from_secs(120) }
+        Self { program, containers_conf, timeout: Duration::from_secs(120), work_dir: None }
+    }
+
+    /// Runs every command in `dir` (see `work_dir`).
+    pub fn in_dir(mut self, dir: PathBuf) -> Self {
+        self.work_dir = Some(dir);
+        self
     }
 
     /// The podman program: `PODSPEC_PODMAN`, else `podman` on the PATH.
@@ -75,6 +85,9 @@ impl Podman {
         c.args(args).stdin(Stdio::null()).stdout(Stdio::piped()).stderr(Stdio::piped()).kill_on_drop(true);
         if let Some(conf) = &self.containers_conf {
             c.env("CONTAINERS_CONF", conf);
+        }
+        if let Some(dir) = &self.work_dir {
+            c.current_dir(dir);
         }
         c
     }

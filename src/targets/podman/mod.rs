@@ -50,14 +50,17 @@ pub fn podman(state_dir: &std::path::Path) -> TargetResult<Podman> {
                 .into(),
         )
     })?;
+    let dir = work_dir(state_dir);
     let conf = match std::env::var_os("CONTAINERS_CONF") {
         Some(_) => None,
         None => Some(
-            config::write(&work_dir(state_dir))
+            config::write(&dir)
                 .map_err(|e| TargetError::Other(format!("write podspec's containers.conf under {}: {e}", state_dir.display())))?,
         ),
     };
-    Ok(Podman::new(program, conf))
+    std::fs::create_dir_all(&dir).map_err(|e| TargetError::Other(format!("create {}: {e}", dir.display())))?;
+    // podman and its conmon processes work in podspec's own directory, not the caller's.
+    Ok(Podman::new(program, conf).in_dir(dir))
 }
 
 /// Removes what killed runs left in podman (`podspec clean --target podman`).
@@ -159,6 +162,26 @@ impl PodmanTarget {
     /// The podman pod name of a pod of this run.
     pub fn podman_pod_name(&self, pod: &PodRef) -> TargetResult<String> {
         Ok(self.stored(pod)?.podman_name)
+    }
+
+    /// The pod as kube play gets it, and what was changed in it.
+    fn played(&self, pod: &Pod) -> TargetResult<manifest::Played> {
+        manifest::for_podman(pod, |r| self.images.get(r).cloned()).map_err(|e| TargetError::ImageUnavailable {
+            target: self.name().into(),
+            reference: e.0,
+            message: "not a podspec fixture image".into(),
+        })
+    }
+
+    /// Removes a podman volume of this run unless a container still uses it (a pod of the same
+    /// namespace that named the same volume: podman shares it); says whether it is gone.
+    async fn remove_volume(&self, volume: &str) -> TargetResult<bool> {
+        match self.podman.run(&["volume", "rm", volume]).await {
+            Ok(_) => Ok(true),
+            Err(e) if e.is_no_such() => Ok(true),
+            Err(e) if e.stderr().contains("being used") => Ok(false),
+            Err(e) => Err(other(e)),
+        }
     }
 
     fn stored(&self, pod: &PodRef) -> TargetResult<Stored> {
@@ -264,9 +287,7 @@ impl Target for PodmanTarget {
     async fn create_pod(&self, pod: &Pod) -> TargetResult<Pod> {
         let key = pod_ref(pod);
         let podman_name = manifest::podman_pod_name(&key.namespace, &key.name);
-        let played = manifest::for_podman(pod, &podman_name, |r| self.images.get(r).cloned()).map_err(|e| {
-            TargetError::ImageUnavailable { target: self.name().into(), reference: e.0, message: "not a podspec fixture image".into() }
-        })?;
+        let played = self.played(pod)?.pod;
         let yaml = serde_yaml::to_string(&played).map_err(|e| TargetError::Other(format!("pod {key} as YAML: {e}")))?;
         let mut stored = pod.clone();
         stored.metadata.namespace = Some(key.namespace.clone());
@@ -398,17 +419,41 @@ impl Target for PodmanTarget {
         stored.play.abort();
         let grace = stored.pod.spec.as_ref().and_then(|s| s.termination_grace_period_seconds).unwrap_or(30);
         clean::remove_pod(&self.podman, &stored.podman_name, grace).await.map_err(other)?;
-        // Everything the pod had: its emptyDir volumes go with it (podman removes a pod's
-        // anonymous volumes); any that stayed is removed here.
-        for v in manifest::podman_volumes(&stored.pod, &stored.podman_name) {
-            match self.podman.run(&["volume", "rm", "--force", &v]).await {
-                Ok(_) => tracing::debug!(volume = %v, "removed a volume podman kept after its pod"),
-                Err(e) if e.is_no_such() => {}
-                Err(e) => return Err(other(e)),
+        // Everything the pod had: podman keeps a named volume after its pod, so its emptyDir
+        // volumes are removed here, unless another pod of the namespace still uses one (podman
+        // shares a volume between pods that name it alike): that goes with the namespace.
+        for v in manifest::podman_volumes(&stored.pod) {
+            if !self.remove_volume(&v).await? {
+                tracing::debug!(volume = %v, "kept a volume another pod still uses");
             }
         }
         self.pods.lock().unwrap().remove(pod);
         Ok(())
+    }
+
+    fn manifest_changes(&self, pod: &Pod) -> Vec<String> {
+        self.played(pod).map(|p| p.changes).unwrap_or_default()
+    }
+
+    async fn close_namespace(&self, namespace: &str) -> TargetResult<()> {
+        // The volumes of the namespace's pods that were shared, once every pod is gone.
+        let filter = format!("name=^{}\\.", manifest::namespace_prefix(namespace));
+        let names = self.podman.run(&["volume", "ls", "--filter", &filter, "--format", "{{.Name}}"]).await.map_err(other)?;
+        let held: Vec<String> = {
+            let mut held = Vec::new();
+            let own = format!("{}.", manifest::namespace_prefix(namespace));
+            for v in String::from_utf8_lossy(&names).lines().map(str::trim).filter(|l| l.starts_with(&own)) {
+                if !self.remove_volume(v).await? {
+                    held.push(v.to_string());
+                }
+            }
+            held
+        };
+        if held.is_empty() {
+            Ok(())
+        } else {
+            Err(TargetError::Other(format!("podman volumes {} are still in use after the namespace's pods were deleted", held.join(", "))))
+        }
     }
 
     async fn exec(&self, pod: &PodRef, container: &str, command: &[String], timeout: Duration) -> TargetResult<ExecOutput> {
