@@ -571,6 +571,7 @@ async fn start_target(kind: TargetKind, static_pod_dir: Option<PathBuf>, cri: &C
 async fn start_kube(cluster: &ClusterArgs) -> anyhow::Result<podspec::targets::KubeTarget> {
     let target = podspec::targets::KubeTarget::start(cluster.options()?).await?;
     eprint!("podspec: {}", target.server_info());
+    eprintln!("podspec: rights: {}", target.rights_note());
     eprintln!("podspec: run {} (node access: {})", target.run_id(), target.node_access_note());
     Ok(target)
 }

@@ -85,6 +85,62 @@ fn every_feature_through_the_kube_target_against_serve_equals_reference() {
     assert!(c.passed(), "unexplained differences:\n{}\nstale entries:\n{}", c.unexplained.join("\n"), c.stale.join("\n"));
 }
 
+/// serve answers SelfSubjectAccessReview (authorization.k8s.io/v1, listed in discovery), so
+/// the kube target's rights check is made against it, not skipped with a warning; kubectl's
+/// `auth can-i` reads the same answer. (A denial is exit 2 naming the verb and resource: serve
+/// has one identity that may do everything, so that path is shown against the mock in
+/// src/targets/kube/tests.rs, `a_denied_right_is_named`.)
+#[test]
+fn the_rights_check_is_made_against_serve() {
+    if !nix::unistd::geteuid().is_root() {
+        eprintln!("NOT RUN: podspec serve needs root");
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let kubeconfig: PathBuf = dir.path().join("kubeconfig");
+    let serve = start_serve(&kubeconfig);
+    let kubectl =
+        Command::new("kubectl").args(["auth", "can-i", "create", "pods", "--subresource=exec", "--kubeconfig"]).arg(&kubeconfig).output();
+    match kubectl {
+        Ok(out) => {
+            assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+            assert_eq!(String::from_utf8_lossy(&out.stdout).trim(), "yes");
+            let out = Command::new("kubectl")
+                .args(["api-resources", "--api-group=authorization.k8s.io", "--kubeconfig"])
+                .arg(&kubeconfig)
+                .output()
+                .unwrap();
+            let listed = String::from_utf8_lossy(&out.stdout);
+            assert!(listed.contains("selfsubjectaccessreviews") && listed.contains("SelfSubjectAccessReview"), "{listed}");
+        }
+        Err(e) => eprintln!("NOT RUN (kubectl part): no kubectl here: {e}"),
+    }
+    let out = podspec()
+        .args([
+            "run",
+            "--target",
+            "kube",
+            "--features",
+            "features/hostname.feature",
+            "--name",
+            "sees the pod name as its hostname",
+            "--report-dir",
+        ])
+        .arg(dir.path().join("report"))
+        .arg("--kubeconfig")
+        .arg(&kubeconfig)
+        .output()
+        .unwrap();
+    drop(serve);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(0), "{stderr}");
+    assert!(
+        stderr.contains("podspec: rights: the identity may do all 15 things this run needs (asked with SelfSubjectAccessReview)"),
+        "{stderr}"
+    );
+    assert!(!stderr.contains("offers no SelfSubjectAccessReview"), "{stderr}");
+}
+
 /// An API server that does not answer is an input error (exit 2) naming its URL and the cause;
 /// so is a missing kubeconfig.
 #[test]

@@ -79,6 +79,8 @@ pub struct KubeTarget {
     node_access_note: String,
     /// The node's static pod directory through privileged pods, when the cluster allows them.
     writer: Option<node::ManifestWriter>,
+    /// What the rights check found (printed at the start).
+    rights_note: String,
 }
 
 impl KubeTarget {
@@ -91,22 +93,21 @@ impl KubeTarget {
     pub async fn start(options: KubeOptions) -> Result<Self, KubeStartError> {
         let (client, info) = connect::connect(&options.connect).await?;
         let needed: Vec<access::Right> = access::ALWAYS.iter().chain(access::API_SERVER).copied().collect();
-        let missing = match access::missing(&client, &needed).await {
-            Ok(m) => m,
-            // A server without the authorization API (podspec serve) cannot be asked; say so.
+        let rights_note = match access::missing(&client, &needed).await {
+            Ok(missing) if !missing.is_empty() => return Err(KubeStartError::MissingRights(missing)),
+            Ok(_) => format!("the identity may do all {} things this run needs (asked with SelfSubjectAccessReview)", needed.len()),
+            // A server without the authorization API cannot be asked; say so.
             Err(kube::Error::Api(s)) if s.code == 404 => {
                 eprintln!(
                     "podspec: warning: {} offers no SelfSubjectAccessReview (authorization.k8s.io/v1); the identity's rights were not checked",
                     info.url
                 );
-                Vec::new()
+                "not checked (the server offers no SelfSubjectAccessReview)".to_string()
             }
             Err(e) => return Err(KubeStartError::Review { url: info.url.clone(), cause: connect::cause_chain(&e) }),
         };
-        if !missing.is_empty() {
-            return Err(KubeStartError::MissingRights(missing));
-        }
         let mut target = Self::with_client(client, info, options.images, String::new())?;
+        target.rights_note = rights_note;
         target.open_static_pods().await;
         Ok(target)
     }
@@ -187,6 +188,7 @@ impl KubeTarget {
             changes: Mutex::default(),
             node_access_note,
             writer: None,
+            rights_note: "not checked".into(),
         })
     }
 
@@ -197,6 +199,10 @@ impl KubeTarget {
 
     pub fn node_access_note(&self) -> &str {
         &self.node_access_note
+    }
+
+    pub fn rights_note(&self) -> &str {
+        &self.rights_note
     }
 
     pub fn run_id(&self) -> &str {
