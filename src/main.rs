@@ -660,9 +660,13 @@ async fn run(args: RunArgs, mut signals: Signals) -> anyhow::Result<ExitCode> {
     let target = start_target(args.target, args.static_pod_dir.clone(), &args.cri, &args.cluster).await?;
     let outcome = runner::run_until(&options, target.clone(), signals.next()).await;
     // Whatever happened, the target gives back everything it holds.
-    if let Err(e) = target.shutdown().await {
-        eprintln!("podspec: {e}");
-    }
+    let removed = match target.shutdown().await {
+        Ok(()) => "everything the run started was removed",
+        Err(e) => {
+            eprintln!("podspec: {e}");
+            "NOT everything the run started was removed (above)"
+        }
+    };
     match outcome {
         Err(RunError::Input(errors)) => {
             for e in errors {
@@ -682,7 +686,7 @@ async fn run(args: RunArgs, mut signals: Signals) -> anyhow::Result<ExitCode> {
             );
             if let Some(why) = &record.interrupted {
                 let not_run = record.scenarios.iter().filter(|s| s.reason.as_deref().is_some_and(|r| r.starts_with("not run:"))).count();
-                eprintln!("podspec: {why}: {not_run} scenario(s) not run; everything the run started was removed");
+                eprintln!("podspec: {why}: {not_run} scenario(s) not run; {removed}");
                 if why.starts_with("interrupted") {
                     return Ok(ExitCode::from(130));
                 }

@@ -141,6 +141,178 @@ fn the_rights_check_is_made_against_serve() {
     assert!(!stderr.contains("offers no SelfSubjectAccessReview"), "{stderr}");
 }
 
+const ENDS: &str = r#"Feature: Namespaces whatever the end
+  Scenario: It passes
+    Given a running pod "one":
+      """
+      apiVersion: v1
+      kind: Pod
+      metadata: {name: one}
+      spec:
+        terminationGracePeriodSeconds: 0
+        containers: [{name: app, image: "busybox:1.36", command: [sleep, "3600"]}]
+      """
+    Then running "echo hi" in container "app" of pod "one" prints "hi"
+
+  Scenario: It fails
+    Given a running pod "two":
+      """
+      apiVersion: v1
+      kind: Pod
+      metadata: {name: two}
+      spec:
+        terminationGracePeriodSeconds: 0
+        containers: [{name: app, image: "busybox:1.36", command: [sleep, "3600"]}]
+      """
+    Then running "echo hi" in container "app" of pod "two" prints "bye"
+"#;
+
+const WAITS: &str = r#"Feature: A scenario still running when the run ends
+  Scenario: It waits
+    Given a running pod "three":
+      """
+      apiVersion: v1
+      kind: Pod
+      metadata: {name: three}
+      spec:
+        terminationGracePeriodSeconds: 0
+        containers: [{name: app, image: "busybox:1.36", command: [sleep, "3600"]}]
+      """
+    Then running "echo hi" in container "app" of pod "three" eventually prints "never"
+"#;
+
+/// The podspec namespaces serve has (labelled `podspec.io/run`), read with kubectl.
+fn podspec_namespaces(kubeconfig: &Path) -> Vec<String> {
+    let out = Command::new("kubectl").args(["get", "namespaces", "-o", "json", "--kubeconfig"]).arg(kubeconfig).output().unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let list: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    list["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|ns| ns["metadata"]["labels"].get("podspec.io/run").is_some())
+        .map(|ns| ns["metadata"]["name"].as_str().unwrap().to_string())
+        .collect()
+}
+
+/// Starts a kube run of `feature`, waits until its scenario's namespace exists and its pod
+/// runs, and returns the running process.
+fn run_until_its_pod_runs(kubeconfig: &Path, feature: &Path, report: &Path) -> Child {
+    let child = podspec()
+        .args(["run", "--target", "kube", "--features"])
+        .arg(feature)
+        .arg("--report-dir")
+        .arg(report)
+        .arg("--kubeconfig")
+        .arg(kubeconfig)
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let deadline = Instant::now() + Duration::from_secs(60);
+    loop {
+        let out = Command::new("kubectl").args(["get", "pods", "-A", "--no-headers", "--kubeconfig"]).arg(kubeconfig).output().unwrap();
+        if String::from_utf8_lossy(&out.stdout).lines().any(|l| l.contains(" three ") && l.contains("Running")) {
+            return child;
+        }
+        assert!(Instant::now() < deadline, "the scenario's pod did not run within 60 s");
+        std::thread::sleep(Duration::from_millis(200));
+    }
+}
+
+fn stderr_of(child: Child) -> (Option<i32>, String) {
+    let out = child.wait_with_output().unwrap();
+    (out.status.code(), String::from_utf8_lossy(&out.stderr).into_owned())
+}
+
+/// Each scenario's namespace goes whatever the scenario's end (passed, failed) and whatever
+/// ends the run (SIGTERM, SIGINT); a run killed with SIGKILL leaves its namespace, which `podspec
+/// clean --target kube` then deletes (its owner is gone); a namespace whose owner may live (on
+/// another host) is kept unless `--all` is confirmed (`--yes`). Against podspec serve.
+#[test]
+fn namespaces_go_whatever_the_end_and_clean_deletes_what_a_killed_run_left() {
+    if !nix::unistd::geteuid().is_root() {
+        eprintln!("NOT RUN: podspec serve needs root");
+        return;
+    }
+    if Command::new("kubectl").arg("version").arg("--client").output().is_err() {
+        eprintln!("NOT RUN: no kubectl here to look at serve's namespaces");
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let kubeconfig: PathBuf = dir.path().join("kubeconfig");
+    let (ends, waits) = (dir.path().join("ends.feature"), dir.path().join("waits.feature"));
+    std::fs::write(&ends, ENDS).unwrap();
+    std::fs::write(&waits, WAITS).unwrap();
+    let _serve = start_serve(&kubeconfig);
+
+    // A pass and a failure: both namespaces are gone when the run ends.
+    let out = podspec()
+        .args(["run", "--target", "kube", "--features"])
+        .arg(&ends)
+        .arg("--report-dir")
+        .arg(dir.path().join("ends"))
+        .arg("--kubeconfig")
+        .arg(&kubeconfig)
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{stderr}");
+    assert!(stderr.contains("1 passed, 1 failed"), "{stderr}");
+    assert!(!stderr.contains("warning: namespace"), "{stderr}");
+    assert_eq!(podspec_namespaces(&kubeconfig), Vec::<String>::new());
+
+    // SIGTERM and SIGINT mid-scenario: the run ends (130) and its namespace is gone.
+    for signal in [nix::sys::signal::Signal::SIGTERM, nix::sys::signal::Signal::SIGINT] {
+        let child = run_until_its_pod_runs(&kubeconfig, &waits, &dir.path().join("waits"));
+        // The scenario's, and the run's own for its static pod writers.
+        assert!(!podspec_namespaces(&kubeconfig).is_empty());
+        nix::sys::signal::kill(nix::unistd::Pid::from_raw(child.id() as i32), signal).unwrap();
+        let (code, stderr) = stderr_of(child);
+        assert_eq!(code, Some(130), "{signal}: {stderr}");
+        assert!(stderr.contains("everything the run started was removed"), "{signal}: {stderr}");
+        assert_eq!(podspec_namespaces(&kubeconfig), Vec::<String>::new(), "{signal}: {stderr}");
+    }
+
+    // SIGKILL: the namespace stays; clean deletes it, its owner being gone.
+    let mut child = run_until_its_pod_runs(&kubeconfig, &waits, &dir.path().join("waits"));
+    child.kill().unwrap();
+    child.wait().unwrap();
+    let left = podspec_namespaces(&kubeconfig);
+    assert!(!left.is_empty());
+    let out = podspec().args(["clean", "--target", "kube", "--kubeconfig"]).arg(&kubeconfig).output().unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(stdout.contains(&format!("deleted {} podspec namespace(s)", left.len())), "{stdout}");
+    assert!(left.iter().all(|ns| stdout.contains(ns.as_str())), "{left:?} in {stdout}");
+    assert_eq!(podspec_namespaces(&kubeconfig), Vec::<String>::new());
+
+    // A namespace of a run on another host: kept by clean, and by --all unconfirmed; gone with --yes.
+    let foreign = r#"{"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": "podspec-1-1", "labels": {"podspec.io/run": "1-1", "podspec.io/owner-host": "elsewhere", "podspec.io/owner-pid": "1", "podspec.io/owner-start": "1"}}}"#;
+    let mut create = Command::new("kubectl").args(["create", "-f", "-", "--kubeconfig"]).arg(&kubeconfig).stdin(Stdio::piped()).spawn().unwrap();
+    std::io::Write::write_all(create.stdin.as_mut().unwrap(), foreign.as_bytes()).unwrap();
+    assert!(create.wait().unwrap().success());
+    let out = podspec().args(["clean", "--target", "kube", "--kubeconfig"]).arg(&kubeconfig).output().unwrap();
+    assert!(String::from_utf8_lossy(&out.stdout).contains("no podspec namespace deleted"), "{}", String::from_utf8_lossy(&out.stdout));
+    let mut unconfirmed = podspec()
+        .args(["clean", "--target", "kube", "--all", "--kubeconfig"])
+        .arg(&kubeconfig)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    std::io::Write::write_all(unconfirmed.stdin.as_mut().unwrap(), b"n\n").unwrap();
+    let out = unconfirmed.wait_with_output().unwrap();
+    assert!(String::from_utf8_lossy(&out.stderr).contains("delete every podspec namespace (1): podspec-1-1? [y/N]"), "{}", String::from_utf8_lossy(&out.stderr));
+    assert_eq!(podspec_namespaces(&kubeconfig), ["podspec-1-1"]);
+    let out = podspec().args(["clean", "--target", "kube", "--all", "--yes", "--kubeconfig"]).arg(&kubeconfig).output().unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(stdout.contains("deleted 1 podspec namespace(s)") && stdout.contains("podspec-1-1"), "{stdout}");
+    assert_eq!(podspec_namespaces(&kubeconfig), Vec::<String>::new());
+}
+
 /// An API server that does not answer is an input error (exit 2) naming its URL and the cause;
 /// so is a missing kubeconfig.
 #[test]

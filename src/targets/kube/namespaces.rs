@@ -150,9 +150,12 @@ pub enum Select {
 pub async fn list(client: &Client, select: Select) -> TargetResult<Vec<String>> {
     let api: Api<Namespace> = Api::all(client.clone());
     let listed = api.list(&ListParams::default().labels(RUN_LABEL)).await.map_err(api_error)?;
+    // The label is checked here too: a server that ignores the selector (podspec serve's
+    // namespace list does) must not make `--all` reach `default` or `kube-system`.
     Ok(listed
         .items
         .into_iter()
+        .filter(|ns| ns.metadata.labels.as_ref().is_some_and(|l| l.contains_key(RUN_LABEL)))
         .filter(|ns| {
             select == Select::All || ns.metadata.labels.as_ref().and_then(Owner::from_labels).is_some_and(|o| o.is_gone())
         })
