@@ -103,8 +103,7 @@ pub async fn delete(client: &Client, name: &str, bound: Duration) -> TargetResul
         Ok(Ok(())) => Ok(()),
         Ok(Err(e)) => Err(TargetError::Other(format!("waiting for namespace {name} to be deleted: {e}"))),
         Err(_) => Err(TargetError::Other(format!(
-            "namespace {name} still exists {} s after its deletion; it is held by: {}",
-            bound.as_secs(),
+            "namespace {name} still exists {bound:?} after its deletion; it is held by: {}",
             holders(client, name).await
         ))),
     }

@@ -230,3 +230,35 @@ async fn a_denied_node_proxy_skips_static_pods_naming_the_right() {
     let note = target.capability_note(Capability::StaticPods).unwrap();
     assert!(note.starts_with("the identity may not `get nodes/proxy` (the kubelet's configz of node n1)"), "{note}");
 }
+
+/// A namespace that will not go within the bound is an error that says what holds it: its pods
+/// (phase, terminating, finalizers) and its conditions.
+#[tokio::test]
+async fn a_namespace_that_will_not_go_is_reported_with_what_holds_it() {
+    let (client, mut handle) = mock_client();
+    let ns = json!({
+        "apiVersion": "v1", "kind": "Namespace",
+        "metadata": {"name": "podspec-1-1", "uid": "u1", "deletionTimestamp": "2026-01-01T00:00:00Z"},
+        "status": {"phase": "Terminating", "conditions": [
+            {"type": "NamespaceFinalizersRemaining", "status": "True", "message": "Some content in the namespace has finalizers remaining: example.com/hold in 1 resource instances"},
+            {"type": "NamespaceDeletionDiscoveryFailure", "status": "False", "message": "All resources successfully discovered"}
+        ]}
+    });
+    let pods = json!({"apiVersion": "v1", "kind": "PodList", "metadata": {}, "items": [{
+        "metadata": {"name": "held", "deletionTimestamp": "2026-01-01T00:00:00Z", "finalizers": ["example.com/hold"]},
+        "status": {"phase": "Running"}
+    }]});
+    let server = tokio::spawn(async move {
+        while let Some((request, send)) = handle.next_request().await {
+            let path = request.uri().path().to_string();
+            let body = if path == "/api/v1/namespaces/podspec-1-1/pods" { pods.clone() } else { ns.clone() };
+            send.send_response(Response::builder().status(200).body(Body::from(serde_json::to_vec(&body).unwrap())).unwrap());
+        }
+    });
+    let err = namespaces::delete(&client, "podspec-1-1", std::time::Duration::from_millis(300)).await.unwrap_err().to_string();
+    server.abort();
+    assert!(err.contains("namespace podspec-1-1 still exists 300ms after its deletion; it is held by: "), "{err}");
+    assert!(err.contains("pod held (Running, terminating, finalizers example.com/hold)"), "{err}");
+    assert!(err.contains("condition NamespaceFinalizersRemaining: Some content in the namespace has finalizers remaining"), "{err}");
+    assert!(!err.contains("NamespaceDeletionDiscoveryFailure"), "{err}");
+}
