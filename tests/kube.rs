@@ -313,6 +313,114 @@ fn namespaces_go_whatever_the_end_and_clean_deletes_what_a_killed_run_left() {
     assert_eq!(podspec_namespaces(&kubeconfig), Vec::<String>::new());
 }
 
+const CERTIFIED: &str = r#"@conformance
+Feature: One pod
+  Scenario: A pod runs and its container answers
+    Given a running pod "one":
+      """
+      apiVersion: v1
+      kind: Pod
+      metadata: {name: one}
+      spec:
+        terminationGracePeriodSeconds: 0
+        containers: [{name: app, image: "busybox:1.36", command: [sleep, "3600"]}]
+      """
+    Then running "echo hi" in container "app" of pod "one" prints "hi"
+"#;
+
+const NODE_ONLY: &str = r#"Feature: What a cluster's API alone cannot show
+  @conformance @node-access
+  Scenario: Needs the node's filesystem
+    Given a running pod "two":
+      """
+      apiVersion: v1
+      kind: Pod
+      metadata: {name: two}
+      spec:
+        terminationGracePeriodSeconds: 0
+        containers: [{name: app, image: "busybox:1.36", command: [sleep, "3600"]}]
+      """
+"#;
+
+const PRODUCT: &[&str] = &[
+    "--product-name", "podspec serve", "--product-vendor", "podspec", "--product-version", "0.1.0",
+    "--product-website", "https://example.org/podspec", "--product-docs", "https://example.org/podspec/docs",
+    "--product-type", "distribution", "--product-contact", "podspec@example.org",
+];
+
+/// `podspec certify --target kube` against serve: a complete, passing bundle that `--verify`
+/// accepts, unpacked and read as a reviewer would (the cluster's version and node as the API
+/// gave them); then a `@conformance` scenario the kube target must skip makes the bundle
+/// partial (exit 1), naming it and why, and `--verify` rejects it saying so.
+#[test]
+fn certify_through_the_kube_target_against_serve() {
+    if !nix::unistd::geteuid().is_root() {
+        eprintln!("NOT RUN: podspec serve needs root");
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let project = dir.path().join("project");
+    std::fs::create_dir_all(project.join("features")).unwrap();
+    std::fs::create_dir_all(project.join("fixtures/pods")).unwrap();
+    std::fs::write(project.join("features/one.feature"), CERTIFIED).unwrap();
+    let kubeconfig: PathBuf = dir.path().join("kubeconfig");
+    let _serve = start_serve(&kubeconfig);
+    let certify = |out: &str| {
+        let mut c = Command::new(assert_cmd::cargo::cargo_bin("podspec"));
+        c.current_dir(&project).args(["certify", "--target", "kube", "--output", out, "--kubeconfig"]).arg(&kubeconfig).args(PRODUCT);
+        c.output().unwrap()
+    };
+
+    let run = certify("complete");
+    let stderr = String::from_utf8_lossy(&run.stderr);
+    assert_eq!(run.status.code(), Some(0), "{stderr}");
+    let bundle = String::from_utf8_lossy(&run.stdout).trim().to_string();
+    let bundle = project.join(bundle);
+    let verify = podspec().args(["certify", "--verify"]).arg(&bundle).output().unwrap();
+    assert_eq!(verify.status.code(), Some(0), "{}", String::from_utf8_lossy(&verify.stderr));
+    let files = podspec::certify::bundle::read(&bundle).unwrap();
+    for f in podspec::certify::bundle::FILES {
+        assert!(!files[*f].is_empty(), "{f} is empty");
+    }
+    let env: serde_json::Value = serde_json::from_slice(&files["environment.json"]).unwrap();
+    assert_eq!(env["target"], "kube");
+    assert_eq!(env["partial"], false);
+    assert!(env["server_version"].as_str().unwrap().starts_with("v1.33.0+podspec-"), "{env}");
+    assert!(env["server_url"].as_str().unwrap().starts_with("https://127.0.0.1:"), "{env}");
+    let node = &env["nodes"][0];
+    assert_eq!(node["name"], "podspec-node", "{env}");
+    for field in ["kubelet_version", "container_runtime_version", "os_image", "kernel_version", "architecture"] {
+        assert!(!node[field].as_str().unwrap_or("").is_empty(), "{field} in {env}");
+    }
+    assert_eq!(env["features_sha256"].as_str().unwrap().len(), 64, "{env}");
+    let log = String::from_utf8_lossy(&files["podspec.log"]).into_owned();
+    let first = log.lines().next().unwrap();
+    assert!(first.contains(" podspec version ") && first.contains("target kube"), "{first}");
+    assert!(log.contains("[It] features/one.feature:3 A pod runs and its container answers"), "{log}");
+    let product: serde_yaml::Value = serde_yaml::from_slice(&files["PRODUCT.yaml"]).unwrap();
+    assert_eq!(product["name"], "podspec serve");
+    assert_eq!(product["website_url"], "https://example.org/podspec");
+
+    // A @conformance scenario the kube target cannot run: skipped, so the bundle is partial.
+    std::fs::write(project.join("features/node.feature"), NODE_ONLY).unwrap();
+    let run = certify("partial");
+    let stderr = String::from_utf8_lossy(&run.stderr);
+    assert_eq!(run.status.code(), Some(1), "{stderr}");
+    assert!(stderr.contains("PARTIAL (scenarios skipped): 1 @conformance scenario(s) missing"), "{stderr}");
+    assert!(stderr.contains("features/node.feature | Needs the node's filesystem: "), "{stderr}");
+    let bundle = project.join(String::from_utf8_lossy(&run.stdout).trim());
+    let files = podspec::certify::bundle::read(&bundle).unwrap();
+    let env: serde_json::Value = serde_json::from_slice(&files["environment.json"]).unwrap();
+    assert_eq!(env["partial"], true);
+    assert_eq!(env["missing"][0]["scenario"], "Needs the node's filesystem");
+    assert!(env["missing"][0]["reason"].as_str().unwrap().contains("node-access"), "{env}");
+    let verify = podspec().args(["certify", "--verify"]).arg(&bundle).output().unwrap();
+    let stderr = String::from_utf8_lossy(&verify.stderr);
+    assert_eq!(verify.status.code(), Some(1), "{stderr}");
+    assert!(stderr.contains("environment.json: the run is partial (1 @conformance scenarios missing)"), "{stderr}");
+    assert!(stderr.contains("missing: features/node.feature | Needs the node's filesystem"), "{stderr}");
+}
+
 /// An API server that does not answer is an input error (exit 2) naming its URL and the cause;
 /// so is a missing kubeconfig.
 #[test]
