@@ -127,6 +127,10 @@ impl KubeTarget {
             self.node_access_note = format!("the identity may not `{}` (the kubelet's configz of node {n}); {not_reached}", access::NODE_PROXY);
             return;
         }
+        if let Ok(false) = access::allowed(&self.client, &access::EVENTS, None).await {
+            self.node_access_note = format!("the identity may not `{}` (what the kubelet of node {n} reports); {not_reached}", access::EVENTS);
+            return;
+        }
         let path = match node::static_pod_path(&self.client, &n).await {
             Ok(Some(path)) => path,
             Ok(None) => {

@@ -177,6 +177,8 @@ async fn a_cluster_that_refuses_the_privileged_writer_skips_static_pods_with_its
         let (_, uri, sent) = answer(&mut handle, 201, review(true)).await;
         assert!(uri.starts_with("/apis/authorization.k8s.io/v1/selfsubjectaccessreviews"), "{uri}");
         assert_eq!(sent["spec"]["resourceAttributes"], json!({"verb": "get", "group": "", "resource": "nodes", "subresource": "proxy"}));
+        let (_, _, sent) = answer(&mut handle, 201, review(true)).await;
+        assert_eq!(sent["spec"]["resourceAttributes"], json!({"verb": "list", "group": "", "resource": "events"}));
         let (method, uri, _) = answer(&mut handle, 200, json!({"kubeletconfig": {"staticPodPath": "/etc/kubernetes/manifests"}})).await;
         assert_eq!((method.as_str(), uri.as_str()), ("GET", "/api/v1/nodes/n1/proxy/configz"));
         let (method, uri, _) = answer(&mut handle, 201, json!({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": "x"}})).await;
@@ -207,6 +209,7 @@ async fn a_kubelet_without_static_pod_path_skips_static_pods_saying_so() {
     let (client, mut handle) = mock_client();
     let mut target = KubeTarget::with_client(client, one_node(), ImageMapping::default(), String::new()).unwrap();
     let server = tokio::spawn(async move {
+        answer(&mut handle, 201, review(true)).await;
         answer(&mut handle, 201, review(true)).await;
         answer(&mut handle, 200, json!({"kubeletconfig": {"staticPodPath": ""}})).await;
     });
@@ -261,4 +264,22 @@ async fn a_namespace_that_will_not_go_is_reported_with_what_holds_it() {
     assert!(err.contains("pod held (Running, terminating, finalizers example.com/hold)"), "{err}");
     assert!(err.contains("condition NamespaceFinalizersRemaining: Some content in the namespace has finalizers remaining"), "{err}");
     assert!(!err.contains("NamespaceDeletionDiscoveryFailure"), "{err}");
+}
+
+/// An identity that may use the node proxy but not list events (the kubelet log steps): skipped,
+/// naming that right.
+#[tokio::test]
+async fn denied_events_skip_static_pods_naming_the_right() {
+    let (client, mut handle) = mock_client();
+    let mut target = KubeTarget::with_client(client, one_node(), ImageMapping::default(), String::new()).unwrap();
+    let server = tokio::spawn(async move {
+        answer(&mut handle, 201, review(true)).await;
+        let (_, _, sent) = answer(&mut handle, 201, review(false)).await;
+        assert_eq!(sent["spec"]["resourceAttributes"]["resource"], "events");
+    });
+    target.open_static_pods().await;
+    server.await.unwrap();
+    assert!(!target.capabilities().contains(&Capability::StaticPods));
+    let note = target.capability_note(Capability::StaticPods).unwrap();
+    assert!(note.starts_with("the identity may not `list events` (what the kubelet of node n1 reports)"), "{note}");
 }
