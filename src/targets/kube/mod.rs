@@ -75,6 +75,8 @@ pub struct KubeTarget {
     namespaces: Mutex<BTreeSet<String>>,
     /// Every change the target made to what the scenarios wrote, once each.
     changes: Mutex<BTreeSet<String>>,
+    /// The resourceVersion of each pod as last read, from which `pod_changed` watches.
+    seen: Mutex<std::collections::HashMap<PodRef, String>>,
     /// What node access the target found, for the record (printed at the start).
     node_access_note: String,
     /// The node's static pod directory through privileged pods, when the cluster allows them.
@@ -190,6 +192,7 @@ impl KubeTarget {
             node,
             namespaces: Mutex::default(),
             changes: Mutex::default(),
+            seen: Mutex::default(),
             node_access_note,
             writer: None,
             rights_note: "not checked".into(),
@@ -375,7 +378,28 @@ impl Target for KubeTarget {
     }
 
     async fn get_pod(&self, pod: &PodRef) -> TargetResult<Pod> {
-        self.pods(&pod.namespace).get(&pod.name).await.map_err(|e| pod_error(pod, e))
+        let got = self.pods(&pod.namespace).get(&pod.name).await.map_err(|e| pod_error(pod, e))?;
+        if let Some(rv) = &got.metadata.resource_version {
+            self.seen.lock().unwrap().insert(pod.clone(), rv.clone());
+        }
+        Ok(got)
+    }
+
+    /// A watch of the pod from the resourceVersion last read, ended by its first event or by
+    /// `max`. A pod never read returns at once (nothing to watch from: the wait polls); a watch the server
+    /// refuses (an expired resourceVersion, say) returns at once, and the wait polls.
+    async fn pod_changed(&self, pod: &PodRef, max: Duration) {
+        use futures::TryStreamExt as _;
+        let from = self.seen.lock().unwrap().get(pod).cloned();
+        let Some(from) = from else { return };
+        let params = kube::api::WatchParams::default().fields(&format!("metadata.name={}", pod.name)).timeout(max.as_secs().max(1) as u32).disable_bookmarks();
+        let api = self.pods(&pod.namespace);
+        let first_event = async {
+            let stream = api.watch(&params, &from).await?;
+            let mut stream = Box::pin(stream);
+            stream.try_next().await
+        };
+        let _ = tokio::time::timeout(max, first_event).await;
     }
 
     async fn list_pods(&self, namespace: &str) -> TargetResult<Vec<Pod>> {

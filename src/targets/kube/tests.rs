@@ -283,3 +283,34 @@ async fn denied_events_skip_static_pods_naming_the_right() {
     let note = target.capability_note(Capability::StaticPods).unwrap();
     assert!(note.starts_with("the identity may not `list events` (what the kubelet of node n1 reports)"), "{note}");
 }
+
+/// A wait on a pod looks again when the pod changes: a watch from the resourceVersion last read
+/// (field selector on its name, a timeout), ended by the first event.
+#[tokio::test]
+async fn a_wait_on_a_pod_watches_it_from_what_was_last_read() {
+    let (client, mut handle) = mock_client();
+    let target = KubeTarget::with_client(client, info(), ImageMapping::default(), String::new()).unwrap();
+    let pod = PodRef { namespace: "podspec-1-1".into(), name: "web".into() };
+    let mut stored = serde_json::to_value(manifest()).unwrap();
+    stored["metadata"]["resourceVersion"] = json!("41");
+    let event = stored.clone();
+    let server = tokio::spawn(async move {
+        answer(&mut handle, 200, stored).await;
+        let (request, send) = handle.next_request().await.unwrap();
+        let query = request.uri().query().unwrap_or_default().to_string();
+        assert_eq!(request.uri().path(), "/api/v1/namespaces/podspec-1-1/pods");
+        for part in ["watch=true", "resourceVersion=41", "fieldSelector=metadata.name%3Dweb", "timeoutSeconds=5"] {
+            assert!(query.contains(part), "{part} in {query}");
+        }
+        assert!(!query.contains("allowWatchBookmarks"), "a bookmark is no change: {query}");
+        let line = format!("{}\n", json!({"type": "MODIFIED", "object": event}));
+        send.send_response(Response::builder().body(Body::from(line.into_bytes())).unwrap());
+    });
+    // Never read: nothing to watch from, so no request (the wait polls).
+    target.pod_changed(&pod, std::time::Duration::from_secs(1)).await;
+    target.get_pod(&pod).await.unwrap();
+    let started = std::time::Instant::now();
+    target.pod_changed(&pod, std::time::Duration::from_secs(5)).await;
+    assert!(started.elapsed() < std::time::Duration::from_secs(2), "ended by the event, not the bound: {:?}", started.elapsed());
+    server.await.unwrap();
+}
