@@ -421,6 +421,78 @@ fn certify_through_the_kube_target_against_serve() {
     assert!(stderr.contains("missing: features/node.feature | Needs the node's filesystem"), "{stderr}");
 }
 
+/// `--image-map` and `--image-registry` change a scenario's images, and nothing else, and each
+/// change is in the report, per scenario. Against serve, whose node knows busybox by other
+/// names too.
+#[test]
+fn images_are_mapped_and_the_change_is_reported() {
+    if !nix::unistd::geteuid().is_root() {
+        eprintln!("NOT RUN: podspec serve needs root");
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let feature = dir.path().join("one.feature");
+    std::fs::write(&feature, CERTIFIED).unwrap();
+    let map = dir.path().join("image-map.txt");
+    std::fs::write(&map, "# test\nbusybox:1.36=registry.k8s.io/e2e-test-images/busybox:1.36.1-1\n").unwrap();
+    let kubeconfig: PathBuf = dir.path().join("kubeconfig");
+    let _serve = start_serve(&kubeconfig);
+    let cases: [(&[&str], &str); 2] = [
+        (&["--image-map", map.to_str().unwrap()], "image busybox:1.36 sent as registry.k8s.io/e2e-test-images/busybox:1.36.1-1"),
+        (&["--image-registry", "docker.io/library/"], "image busybox:1.36 sent as docker.io/library/busybox:1.36"),
+    ];
+    for (i, (flags, change)) in cases.iter().enumerate() {
+        let report = dir.path().join(format!("r{i}"));
+        let out = podspec()
+            .args(["run", "--target", "kube", "--features"])
+            .arg(&feature)
+            .args(*flags)
+            .arg("--report-dir")
+            .arg(&report)
+            .arg("--kubeconfig")
+            .arg(&kubeconfig)
+            .output()
+            .unwrap();
+        assert_eq!(out.status.code(), Some(0), "{flags:?}: {}", String::from_utf8_lossy(&out.stderr));
+        let record = podspec::report::json::read(report.join("report.json")).unwrap();
+        assert_eq!(record.scenarios[0].manifest_changes, [format!("pod one: {change}")], "{flags:?}");
+    }
+    // What is sent is what the node runs: an image it does not have is the pod's waiting reason.
+    // (The static pod writer's image is mapped too: it cannot start, and static pods are skipped
+    // saying so, at once rather than after the writer's bound.)
+    let feature = dir.path().join("nowhere.feature");
+    std::fs::write(&feature, NOWHERE).unwrap();
+    let started = Instant::now();
+    let out = podspec()
+        .args(["run", "--target", "kube", "--features"])
+        .arg(&feature)
+        .args(["--image-registry", "nowhere.example", "--report-dir"])
+        .arg(dir.path().join("r-nowhere"))
+        .arg("--kubeconfig")
+        .arg(&kubeconfig)
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(0), "{stderr}");
+    assert!(stderr.contains("cannot start: ErrImageNeverPull"), "{stderr}");
+    assert!(started.elapsed() < Duration::from_secs(60), "{:?}: {stderr}", started.elapsed());
+}
+
+const NOWHERE: &str = r#"Feature: An image the node does not have
+  Scenario: The node says which image it does not have
+    Given a pod "one":
+      """
+      apiVersion: v1
+      kind: Pod
+      metadata: {name: one}
+      spec:
+        terminationGracePeriodSeconds: 0
+        containers: [{name: app, image: "busybox:1.36", command: [sleep, "3600"]}]
+      """
+    Then field "status.containerStatuses[name=app].state.waiting.reason" of pod "one" is "ErrImageNeverPull"
+    And field "status.containerStatuses[name=app].state.waiting.message" of pod "one" contains "nowhere.example/busybox:1.36"
+"#;
+
 /// An API server that does not answer is an input error (exit 2) naming its URL and the cause;
 /// so is a missing kubeconfig.
 #[test]

@@ -154,11 +154,16 @@ impl KubeTarget {
         let refusal = match writer.dry_run().await {
             Ok(()) => None,
             // A server that cannot dry-run (podspec serve): the real writer is tried once.
-            Err(kube::Error::Api(s)) if s.code == 400 && s.message.contains("dryRun") => writer.probe().await.err().map(|e| e.to_string()),
-            Err(e) => Some(match api_error(e) {
-                TargetError::Api { code, reason, message } => format!("{code} {reason}: {message}"),
-                other => other.to_string(),
-            }),
+            Err(kube::Error::Api(s)) if s.code == 400 && s.message.contains("dryRun") => {
+                writer.probe().await.err().map(|e| format!("a privileged pod there that mounts it did not get through: {e}"))
+            }
+            Err(e) => Some(format!(
+                "the identity may not run a privileged pod there that mounts it: {}",
+                match api_error(e) {
+                    TargetError::Api { code, reason, message } => format!("{code} {reason}: {message}"),
+                    other => other.to_string(),
+                }
+            )),
         };
         match refusal {
             None => {
@@ -169,9 +174,7 @@ impl KubeTarget {
                 self.capabilities.insert(Capability::StaticPods);
             }
             Some(why) => {
-                self.node_access_note = format!(
-                    "node {n} has staticPodPath {path}, but the identity may not run a privileged pod there that mounts it: {why}; {not_reached}"
-                );
+                self.node_access_note = format!("node {n} has staticPodPath {path}, but {why}; {not_reached}");
                 let _ = self.close_namespace(&namespace).await;
             }
         }
