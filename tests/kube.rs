@@ -419,6 +419,39 @@ fn certify_through_the_kube_target_against_serve() {
     assert_eq!(verify.status.code(), Some(1), "{stderr}");
     assert!(stderr.contains("environment.json: the run is partial (1 @conformance scenarios missing)"), "{stderr}");
     assert!(stderr.contains("missing: features/node.feature | Needs the node's filesystem"), "{stderr}");
+
+    // SIGTERM mid-certification: exit 130, no bundle, no namespace left.
+    if Command::new("kubectl").arg("version").arg("--client").output().is_err() {
+        eprintln!("NOT RUN (the SIGTERM part): no kubectl here to look at serve's namespaces");
+        return;
+    }
+    std::fs::write(project.join("features/waits.feature"), format!("@conformance\n{WAITS}")).unwrap();
+    let child = Command::new(assert_cmd::cargo::cargo_bin("podspec"))
+        .current_dir(&project)
+        .args(["certify", "--target", "kube", "--output", "interrupted", "--kubeconfig"])
+        .arg(&kubeconfig)
+        .args(PRODUCT)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let deadline = Instant::now() + Duration::from_secs(60);
+    loop {
+        let out = Command::new("kubectl").args(["get", "pods", "-A", "--no-headers", "--kubeconfig"]).arg(&kubeconfig).output().unwrap();
+        if String::from_utf8_lossy(&out.stdout).lines().any(|l| l.contains(" three ") && l.contains("Running")) {
+            break;
+        }
+        assert!(Instant::now() < deadline, "the waiting scenario's pod did not run within 60 s");
+        std::thread::sleep(Duration::from_millis(200));
+    }
+    nix::sys::signal::kill(nix::unistd::Pid::from_raw(child.id() as i32), nix::sys::signal::Signal::SIGTERM).unwrap();
+    let out = child.wait_with_output().unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(130), "{stderr}");
+    assert!(stderr.contains("interrupted; everything the run started was removed; no bundle written"), "{stderr}");
+    assert_eq!(podspec_namespaces(&kubeconfig), Vec::<String>::new());
+    let written: Vec<_> = std::fs::read_dir(project.join("interrupted")).map(|d| d.flatten().map(|e| e.file_name()).collect()).unwrap_or_default();
+    assert!(written.is_empty(), "{written:?}");
 }
 
 /// `--image-map` and `--image-registry` change a scenario's images, and nothing else, and each

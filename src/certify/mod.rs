@@ -112,18 +112,19 @@ pub async fn certify(options: &CertifyOptions, target: Arc<dyn Target>, descript
     let tags = tag_expression(narrowing.as_deref());
     let all_conformance = conformance_scenarios(&options.run.features)?;
     std::fs::create_dir_all(&options.output).map_err(io(format!("create {}", options.output.display())))?;
-    let work = options.output.join(format!(".podspec-certify-{}", std::process::id()));
-    std::fs::create_dir_all(&work).map_err(io(format!("create {}", work.display())))?;
-    let result = run_into(options, target.clone(), description, &work, &tags, narrowing.as_deref(), &all_conformance, started).await;
-    let outcome = match result {
-        Ok(o) => o,
-        Err(e) => {
-            let _ = std::fs::remove_dir_all(&work);
-            return Err(e);
-        }
-    };
-    let _ = std::fs::remove_dir_all(&work);
-    Ok(outcome)
+    let work = WorkDir(options.output.join(format!(".podspec-certify-{}", std::process::id())));
+    std::fs::create_dir_all(&work.0).map_err(io(format!("create {}", work.0.display())))?;
+    // Removed whatever the end: done, failed, or dropped by a signal mid-run.
+    run_into(options, target.clone(), description, &work.0, &tags, narrowing.as_deref(), &all_conformance, started).await
+}
+
+/// The directory a bundle is assembled in, removed when dropped.
+struct WorkDir(PathBuf);
+
+impl Drop for WorkDir {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
 }
 
 #[allow(clippy::too_many_arguments)]
