@@ -197,8 +197,10 @@ fn podspec_namespaces(kubeconfig: &Path) -> Vec<String> {
 
 /// Starts a kube run of `feature`, waits until its scenario's namespace exists and its pod
 /// runs, and returns the running process.
+// The child is returned to the caller, which signals and waits for it.
+#[allow(clippy::zombie_processes)]
 fn run_until_its_pod_runs(kubeconfig: &Path, feature: &Path, report: &Path) -> Child {
-    let child = podspec()
+    let mut child = podspec()
         .args(["run", "--target", "kube", "--features"])
         .arg(feature)
         .arg("--report-dir")
@@ -215,7 +217,11 @@ fn run_until_its_pod_runs(kubeconfig: &Path, feature: &Path, report: &Path) -> C
         if String::from_utf8_lossy(&out.stdout).lines().any(|l| l.contains(" three ") && l.contains("Running")) {
             return child;
         }
-        assert!(Instant::now() < deadline, "the scenario's pod did not run within 60 s");
+        if Instant::now() > deadline {
+            let _ = child.kill();
+            let _ = child.wait();
+            panic!("the scenario's pod did not run within 60 s");
+        }
         std::thread::sleep(Duration::from_millis(200));
     }
 }
