@@ -260,9 +260,22 @@ struct ClusterArgs {
     /// A registry prefix for every image the map does not name (`PREFIX/busybox:1.36`).
     #[arg(long, value_name = "PREFIX")]
     image_registry: Option<String>,
+    /// Whether the selected scenarios update pods (`@api-server`): their rights are checked too.
+    #[arg(skip)]
+    updates_pods: bool,
 }
 
 impl ClusterArgs {
+    /// Notes whether the scenarios `options` selects need the `@api-server` rights (when the
+    /// features cannot be read, they are asked for; the run reports the input error).
+    fn for_selection(&mut self, options: &RunOptions) {
+        let capabilities = podspec::targets::KubeTarget::declared_capabilities();
+        self.updates_pods = match runner::list(options, "kube", &capabilities) {
+            Ok(selection) => selection.selected.iter().any(|p| p.tags.iter().any(|t| t == podspec::target::Capability::ApiServer.tag())),
+            Err(_) => true,
+        };
+    }
+
     fn connect(&self) -> podspec::targets::kube::connect::ConnectOptions {
         podspec::targets::kube::connect::ConnectOptions { kubeconfig: self.kubeconfig.clone(), context: self.context.clone() }
     }
@@ -272,7 +285,7 @@ impl ClusterArgs {
             Some(path) => podspec::targets::kube::images::ImageMapping::read(path, self.image_registry.clone())?,
             None => podspec::targets::kube::images::ImageMapping::new(Default::default(), self.image_registry.clone()),
         };
-        Ok(podspec::targets::kube::KubeOptions { connect: self.connect(), images })
+        Ok(podspec::targets::kube::KubeOptions { connect: self.connect(), images, updates_pods: self.updates_pods })
     }
 }
 
@@ -631,7 +644,7 @@ async fn bench_cri_direct(cri: &CriArgs, pods: usize) -> anyhow::Result<podspec:
     result
 }
 
-async fn run(args: RunArgs, mut signals: Signals) -> anyhow::Result<ExitCode> {
+async fn run(mut args: RunArgs, mut signals: Signals) -> anyhow::Result<ExitCode> {
     let options = RunOptions {
         features: args.select.features,
         tags: args.select.tags,
@@ -654,6 +667,9 @@ async fn run(args: RunArgs, mut signals: Signals) -> anyhow::Result<ExitCode> {
     if let Err(e) = report::prepare_dir(&options.report_dir) {
         eprintln!("podspec: {e}");
         return Ok(ExitCode::from(2));
+    }
+    if args.target == TargetKind::Kube {
+        args.cluster.for_selection(&options);
     }
     // A signal while the target starts waits until it has started (so that it can be shut down
     // whole): the run then reports every scenario as not run.
@@ -888,7 +904,7 @@ async fn clean_cri(cri: &CriArgs) -> anyhow::Result<ExitCode> {
 
 /// `podspec certify`: exit 0 for a complete, passing bundle; 1 for a failing or partial one
 /// (or one `--verify` rejects); 2 for bad input.
-async fn certify(args: CertifyArgs, mut signals: Signals) -> anyhow::Result<ExitCode> {
+async fn certify(mut args: CertifyArgs, mut signals: Signals) -> anyhow::Result<ExitCode> {
     use podspec::certify::{self, sonobuoy};
     if let Some(bundle) = &args.verify {
         let files = certify::bundle::read(bundle).with_context(|| format!("cannot read bundle {}", bundle.display()))?;
@@ -917,6 +933,8 @@ async fn certify(args: CertifyArgs, mut signals: Signals) -> anyhow::Result<Exit
     };
     let (target, description): (Arc<dyn Target>, certify::Description) = match args.target {
         TargetKind::Kube => {
+            let selection = RunOptions { features: args.features.clone(), tags: Some(certify::tag_expression(args.tags.as_deref())), ..Default::default() };
+            args.cluster.for_selection(&selection);
             let t = start_kube(&args.cluster).await?;
             let info = t.server_info().clone();
             (Arc::new(t), certify::Description { server_url: info.url, server_version: info.version, nodes: info.nodes })

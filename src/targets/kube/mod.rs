@@ -49,6 +49,8 @@ pub const NAMESPACE_DELETE_BOUND: Duration = Duration::from_secs(120);
 pub struct KubeOptions {
     pub connect: ConnectOptions,
     pub images: ImageMapping,
+    /// The run's scenarios update pods (`@api-server`): update and patch are checked too.
+    pub updates_pods: bool,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -94,7 +96,8 @@ impl KubeTarget {
     /// Connects, reads the server's version and nodes, and checks the identity's rights.
     pub async fn start(options: KubeOptions) -> Result<Self, KubeStartError> {
         let (client, info) = connect::connect(&options.connect).await?;
-        let needed: Vec<access::Right> = access::ALWAYS.iter().chain(access::API_SERVER).copied().collect();
+        let updates: &[access::Right] = if options.updates_pods { access::API_SERVER } else { &[] };
+        let needed: Vec<access::Right> = access::ALWAYS.iter().chain(updates).copied().collect();
         let rights_note = match access::missing(&client, &needed).await {
             Ok(missing) if !missing.is_empty() => return Err(KubeStartError::MissingRights(missing)),
             Ok(_) => format!("the identity may do all {} things this run needs (asked with SelfSubjectAccessReview)", needed.len()),
