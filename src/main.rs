@@ -139,6 +139,9 @@ struct CertifyArgs {
     /// Narrows the @conformance scenarios (the bundle is then partial).
     #[arg(long)]
     tags: Option<String>,
+    /// Only the @conformance scenarios whose name matches this regular expression (a partial run).
+    #[arg(long, value_name = "REGEX")]
+    name: Option<String>,
     #[arg(long = "features", default_value = "features")]
     features: Vec<PathBuf>,
     #[arg(long, default_value = "fixtures")]
@@ -933,7 +936,12 @@ async fn certify(mut args: CertifyArgs, mut signals: Signals) -> anyhow::Result<
     };
     let (target, description): (Arc<dyn Target>, certify::Description) = match args.target {
         TargetKind::Kube => {
-            let selection = RunOptions { features: args.features.clone(), tags: Some(certify::tag_expression(args.tags.as_deref())), ..Default::default() };
+            let selection = RunOptions {
+                features: args.features.clone(),
+                tags: Some(certify::tag_expression(args.tags.as_deref())),
+                name: args.name.clone(),
+                ..Default::default()
+            };
             args.cluster.for_selection(&selection);
             let t = start_kube(&args.cluster).await?;
             let info = t.server_info().clone();
@@ -953,6 +961,7 @@ async fn certify(mut args: CertifyArgs, mut signals: Signals) -> anyhow::Result<
         run: RunOptions {
             features: args.features.clone(),
             tags: args.tags.clone(),
+            name: args.name.clone(),
             report_dir: output.clone(),
             concurrency: args.concurrency,
             fixtures_dir: args.fixtures.clone(),
@@ -965,8 +974,14 @@ async fn certify(mut args: CertifyArgs, mut signals: Signals) -> anyhow::Result<
         output,
         product,
         sonobuoy: sonobuoy_mode,
-        narrowed_by: (args.features != [PathBuf::from("features")])
-            .then(|| format!("--features {}", args.features.iter().map(|p| p.display().to_string()).collect::<Vec<_>>().join(" "))),
+        narrowed_by: [
+            (args.features != [PathBuf::from("features")])
+                .then(|| format!("--features {}", args.features.iter().map(|p| p.display().to_string()).collect::<Vec<_>>().join(" "))),
+            args.name.as_ref().map(|n| format!("--name {n}")),
+        ]
+        .into_iter()
+        .flatten()
+        .collect(),
     };
     let outcome = tokio::select! {
         r = certify::certify(&options, target.clone(), &description) => Some(r),

@@ -423,6 +423,18 @@ fn certify_through_the_kube_target_against_serve() {
     assert!(stderr.contains("environment.json: the run is partial (1 @conformance scenarios missing)"), "{stderr}");
     assert!(stderr.contains("missing: features/node.feature | Needs the node's filesystem"), "{stderr}");
 
+    // Narrowed by --name: partial, the scenario left out named with why.
+    let mut c = Command::new(assert_cmd::cargo::cargo_bin("podspec"));
+    c.current_dir(&project).args(["certify", "--target", "kube", "--output", "named", "--name", "container answers", "--kubeconfig"]);
+    let run = c.arg(&kubeconfig).args(PRODUCT).output().unwrap();
+    let stderr = String::from_utf8_lossy(&run.stderr);
+    assert_eq!(run.status.code(), Some(1), "{stderr}");
+    assert!(stderr.contains("PARTIAL (--name container answers): 1 @conformance scenario(s) missing"), "{stderr}");
+    assert!(stderr.contains("features/node.feature | Needs the node's filesystem: not selected by --name container answers"), "{stderr}");
+    let files = podspec::certify::bundle::read(&project.join(String::from_utf8_lossy(&run.stdout).trim())).unwrap();
+    let env: serde_json::Value = serde_json::from_slice(&files["environment.json"]).unwrap();
+    assert_eq!((env["partial"].clone(), env["narrowed_by"].clone()), (serde_json::json!(true), serde_json::json!(["--name container answers"])));
+
     // SIGTERM mid-certification: exit 130, no bundle, no namespace left.
     if Command::new("kubectl").arg("version").arg("--client").output().is_err() {
         eprintln!("NOT RUN (the SIGTERM part): no kubectl here to look at serve's namespaces");

@@ -45,9 +45,9 @@ pub struct CertifyOptions {
     pub product: Product,
     /// Sonobuoy mode: write the `done` file, report progress.
     pub sonobuoy: bool,
-    /// How the user narrowed the features besides tags (e.g. `--features features/ipc.feature`):
-    /// the bundle is then partial.
-    pub narrowed_by: Option<String>,
+    /// How the user narrowed the run besides tags (`--features features/ipc.feature`, `--name
+    /// REGEX`): the bundle is then partial.
+    pub narrowed_by: Vec<String>,
 }
 
 #[derive(Debug)]
@@ -169,12 +169,10 @@ async fn run_into(
         .map(|r| Missing { feature_path: r.feature_path.clone(), scenario: r.name.clone(), reason: r.reason.clone().unwrap_or_default() })
         .collect();
     let ran: BTreeSet<(String, String)> = record.scenarios.iter().map(|r| (r.feature_path.clone(), r.name.clone())).collect();
+    let narrowed_by: Vec<String> = narrowing.map(|t| format!("--tags {t}")).into_iter().chain(options.narrowed_by.iter().cloned()).collect();
     for (path, name) in all_conformance {
         if !ran.contains(&(path.clone(), name.clone())) {
-            let reason = match narrowing {
-                Some(t) => format!("not selected by --tags {t:?}"),
-                None => "not run".into(),
-            };
+            let reason = if narrowed_by.is_empty() { "not run".to_string() } else { format!("not selected by {}", narrowed_by.join(", ")) };
             missing.push(Missing { feature_path: path.clone(), scenario: name.clone(), reason });
         }
     }
@@ -188,8 +186,8 @@ async fn run_into(
         tags: tags.to_string(),
         started,
         finished: chrono::Utc::now(),
-        partial: narrowing.is_some() || options.narrowed_by.is_some() || !missing.is_empty(),
-        narrowed_by: [narrowing.map(|t| format!("--tags {t}")), options.narrowed_by.clone()].into_iter().flatten().collect(),
+        partial: !narrowed_by.is_empty() || !missing.is_empty(),
+        narrowed_by,
         missing,
         target_changes: record.target_changes.clone(),
     };
