@@ -116,23 +116,17 @@ fn bench_pod(namespace: &str, i: usize) -> Pod {
     serde_yaml::from_str(&yaml).expect("bench pod parses")
 }
 
+/// Every one of the two containers runs.
+fn both_running(pod: &Pod) -> bool {
+    let status = pod.status.clone().unwrap_or_default();
+    status
+        .container_statuses
+        .as_ref()
+        .is_some_and(|cs| cs.len() == 2 && cs.iter().all(|c| c.state.as_ref().is_some_and(|s| s.running.is_some())))
+}
+
 async fn wait_running(target: &dyn Target, p: &PodRef) -> Result<(), TargetError> {
-    let deadline = Instant::now() + Duration::from_secs(60);
-    loop {
-        let pod = target.get_pod(p).await?;
-        let status = pod.status.unwrap_or_default();
-        let all_running = status
-            .container_statuses
-            .as_ref()
-            .is_some_and(|cs| cs.len() == 2 && cs.iter().all(|c| c.state.as_ref().is_some_and(|s| s.running.is_some())));
-        if all_running {
-            return Ok(());
-        }
-        if Instant::now() > deadline {
-            return Err(TargetError::Timeout { operation: format!("start pod {p}"), after: Duration::from_secs(60) });
-        }
-        tokio::time::sleep(Duration::from_micros(200)).await;
-    }
+    target.wait_pod(p, "start pod", Duration::from_secs(60), both_running).await
 }
 
 /// The three timings of a run, filled pod by pod.

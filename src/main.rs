@@ -155,6 +155,9 @@ struct CertifyArgs {
     /// Narrows the @conformance scenarios (the bundle is then partial).
     #[arg(long)]
     tags: Option<String>,
+    /// Only the @conformance scenarios whose name matches this regular expression (a partial run).
+    #[arg(long, value_name = "REGEX")]
+    name: Option<String>,
     #[arg(long = "features", default_value = "features")]
     features: Vec<PathBuf>,
     #[arg(long, default_value = "fixtures")]
@@ -276,9 +279,22 @@ struct ClusterArgs {
     /// A registry prefix for every image the map does not name (`PREFIX/busybox:1.36`).
     #[arg(long, value_name = "PREFIX")]
     image_registry: Option<String>,
+    /// Whether the selected scenarios update pods (`@api-server`): their rights are checked too.
+    #[arg(skip)]
+    updates_pods: bool,
 }
 
 impl ClusterArgs {
+    /// Notes whether the scenarios `options` selects need the `@api-server` rights (when the
+    /// features cannot be read, they are asked for; the run reports the input error).
+    fn for_selection(&mut self, options: &RunOptions) {
+        let capabilities = podspec::targets::KubeTarget::declared_capabilities();
+        self.updates_pods = match runner::list(options, "kube", &capabilities) {
+            Ok(selection) => selection.selected.iter().any(|p| p.tags.iter().any(|t| t == podspec::target::Capability::ApiServer.tag())),
+            Err(_) => true,
+        };
+    }
+
     fn connect(&self) -> podspec::targets::kube::connect::ConnectOptions {
         podspec::targets::kube::connect::ConnectOptions { kubeconfig: self.kubeconfig.clone(), context: self.context.clone() }
     }
@@ -288,7 +304,7 @@ impl ClusterArgs {
             Some(path) => podspec::targets::kube::images::ImageMapping::read(path, self.image_registry.clone())?,
             None => podspec::targets::kube::images::ImageMapping::new(Default::default(), self.image_registry.clone()),
         };
-        Ok(podspec::targets::kube::KubeOptions { connect: self.connect(), images })
+        Ok(podspec::targets::kube::KubeOptions { connect: self.connect(), images, updates_pods: self.updates_pods })
     }
 }
 
@@ -604,6 +620,7 @@ async fn start_target(kind: TargetKind, static_pod_dir: Option<PathBuf>, cri: &C
 async fn start_kube(cluster: &ClusterArgs) -> anyhow::Result<podspec::targets::KubeTarget> {
     let target = podspec::targets::KubeTarget::start(cluster.options()?).await?;
     eprint!("podspec: {}", target.server_info());
+    eprintln!("podspec: rights: {}", target.rights_note());
     eprintln!("podspec: run {} (node access: {})", target.run_id(), target.node_access_note());
     Ok(target)
 }
@@ -676,7 +693,7 @@ async fn bench_cri_beside_direct(
     result
 }
 
-async fn run(args: RunArgs, mut signals: Signals) -> anyhow::Result<ExitCode> {
+async fn run(mut args: RunArgs, mut signals: Signals) -> anyhow::Result<ExitCode> {
     let options = RunOptions {
         features: args.select.features,
         tags: args.select.tags,
@@ -700,14 +717,21 @@ async fn run(args: RunArgs, mut signals: Signals) -> anyhow::Result<ExitCode> {
         eprintln!("podspec: {e}");
         return Ok(ExitCode::from(2));
     }
+    if args.target == TargetKind::Kube {
+        args.cluster.for_selection(&options);
+    }
     // A signal while the target starts waits until it has started (so that it can be shut down
     // whole): the run then reports every scenario as not run.
     let target = start_target(args.target, args.static_pod_dir.clone(), &args.cri, &args.cluster).await?;
     let outcome = runner::run_until(&options, target.clone(), signals.next()).await;
     // Whatever happened, the target gives back everything it holds.
-    if let Err(e) = target.shutdown().await {
-        eprintln!("podspec: {e}");
-    }
+    let removed = match target.shutdown().await {
+        Ok(()) => "everything the run started was removed",
+        Err(e) => {
+            eprintln!("podspec: {e}");
+            "NOT everything the run started was removed (above)"
+        }
+    };
     match outcome {
         Err(RunError::Input(errors)) => {
             for e in errors {
@@ -727,7 +751,7 @@ async fn run(args: RunArgs, mut signals: Signals) -> anyhow::Result<ExitCode> {
             );
             if let Some(why) = &record.interrupted {
                 let not_run = record.scenarios.iter().filter(|s| s.reason.as_deref().is_some_and(|r| r.starts_with("not run:"))).count();
-                eprintln!("podspec: {why}: {not_run} scenario(s) not run; everything the run started was removed");
+                eprintln!("podspec: {why}: {not_run} scenario(s) not run; {removed}");
                 if why.starts_with("interrupted") {
                     return Ok(ExitCode::from(130));
                 }
@@ -929,7 +953,7 @@ async fn clean_cri(cri: &CriArgs) -> anyhow::Result<ExitCode> {
 
 /// `podspec certify`: exit 0 for a complete, passing bundle; 1 for a failing or partial one
 /// (or one `--verify` rejects); 2 for bad input.
-async fn certify(args: CertifyArgs, mut signals: Signals) -> anyhow::Result<ExitCode> {
+async fn certify(mut args: CertifyArgs, mut signals: Signals) -> anyhow::Result<ExitCode> {
     use podspec::certify::{self, sonobuoy};
     if let Some(bundle) = &args.verify {
         let files = certify::bundle::read(bundle).with_context(|| format!("cannot read bundle {}", bundle.display()))?;
@@ -958,6 +982,13 @@ async fn certify(args: CertifyArgs, mut signals: Signals) -> anyhow::Result<Exit
     };
     let (target, description): (Arc<dyn Target>, certify::Description) = match args.target {
         TargetKind::Kube => {
+            let selection = RunOptions {
+                features: args.features.clone(),
+                tags: Some(certify::tag_expression(args.tags.as_deref())),
+                name: args.name.clone(),
+                ..Default::default()
+            };
+            args.cluster.for_selection(&selection);
             let t = start_kube(&args.cluster).await?;
             let info = t.server_info().clone();
             (Arc::new(t), certify::Description { server_url: info.url, server_version: info.version, nodes: info.nodes })
@@ -976,6 +1007,7 @@ async fn certify(args: CertifyArgs, mut signals: Signals) -> anyhow::Result<Exit
         run: RunOptions {
             features: args.features.clone(),
             tags: args.tags.clone(),
+            name: args.name.clone(),
             report_dir: output.clone(),
             concurrency: args.concurrency,
             fixtures_dir: args.fixtures.clone(),
@@ -988,8 +1020,14 @@ async fn certify(args: CertifyArgs, mut signals: Signals) -> anyhow::Result<Exit
         output,
         product,
         sonobuoy: sonobuoy_mode,
-        narrowed_by: (args.features != [PathBuf::from("features")])
-            .then(|| format!("--features {}", args.features.iter().map(|p| p.display().to_string()).collect::<Vec<_>>().join(" "))),
+        narrowed_by: [
+            (args.features != [PathBuf::from("features")])
+                .then(|| format!("--features {}", args.features.iter().map(|p| p.display().to_string()).collect::<Vec<_>>().join(" "))),
+            args.name.as_ref().map(|n| format!("--name {n}")),
+        ]
+        .into_iter()
+        .flatten()
+        .collect(),
     };
     let outcome = tokio::select! {
         r = certify::certify(&options, target.clone(), &description) => Some(r),

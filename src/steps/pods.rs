@@ -5,7 +5,7 @@ use cucumber::{given, then, when};
 use k8s_openapi::api::core::v1::Pod;
 
 use super::failure::record;
-use super::wait::{eventually, eventually_or_never, Look};
+use super::wait::{eventually_on_pod, eventually_or_never_on_pod, Look};
 use super::{PodWorld, StepFailure};
 use crate::manifest::{self, Source};
 use crate::target::PodRef;
@@ -119,7 +119,7 @@ pub async fn wait_running(world: &PodWorld, name: &str) -> Result<Pod, StepFailu
     let r = world.pod_ref(name);
     let target = world.target();
     // A pod that has ended (Succeeded or Failed) never runs again: the wait ends with the diff.
-    eventually_or_never(&format!("pod {name:?} running"), world.timeouts().pod, || async {
+    eventually_or_never_on_pod(target, &r, &format!("pod {name:?} running"), world.timeouts().pod, || async {
         let pod = target.get_pod(&r).await.map_err(|e| Look::NotYet(e.into()))?;
         let status = pod.status.clone().unwrap_or_default();
         let phase = status.phase.clone().unwrap_or_default();
@@ -196,7 +196,7 @@ async fn pod_in_phase(world: &mut PodWorld, name: String, phase: String) -> Resu
     let r = world.pod_ref(&name);
     let target = world.target();
     // A pod that has ended stays in its phase: waiting for another ends early.
-    let res = eventually_or_never(&format!("pod {name:?} in phase {phase}"), world.timeouts().pod, || async {
+    let res = eventually_or_never_on_pod(target, &r, &format!("pod {name:?} in phase {phase}"), world.timeouts().pod, || async {
         let pod = target.get_pod(&r).await.map_err(|e| Look::NotYet(e.into()))?;
         let has_ended = ended(&pod).is_some();
         let actual = pod.status.and_then(|s| s.phase).unwrap_or_default();
@@ -230,7 +230,7 @@ async fn delete_pod(world: &mut PodWorld, name: String) -> Result<(), StepFailur
 async fn pod_is_gone(world: &mut PodWorld, name: String) -> Result<(), StepFailure> {
     let r = world.pod_ref(&name);
     let target = world.target();
-    let res = eventually(&format!("pod {name:?} gone"), world.timeouts().pod, || async {
+    let res = eventually_on_pod(target, &r, &format!("pod {name:?} gone"), world.timeouts().pod, || async {
         match target.get_pod(&r).await {
             Err(crate::target::TargetError::NotFound(_)) => Ok(()),
             Err(e) => Err(e.into()),
@@ -260,7 +260,9 @@ async fn running_with_restart_count(world: &mut PodWorld, container: String, pod
     let target = world.target();
     // It never will when the pod has ended, when the count is past the one expected (counts only
     // grow), or when the container has ended and the pod's restartPolicy restarts it no more.
-    let res = eventually_or_never(
+    let res = eventually_or_never_on_pod(
+        target,
+        &r,
         &format!("container {container:?} of pod {pod:?} running with restart count {count}"),
         world.timeouts().pod,
         || async {

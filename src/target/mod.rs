@@ -246,6 +246,29 @@ pub trait Target: Send + Sync {
         Err(self.unsupported(Capability::ApiServer))
     }
 
+    /// Returns once `pod` may have changed since the target last read it, or after `max` at the
+    /// latest: a wait on a pod looks again then. By default at once (a target whose reads are
+    /// local calls is polled); a target behind an API server watches the pod.
+    async fn pod_changed(&self, pod: &PodRef, max: Duration) {
+        let _ = (pod, max);
+    }
+
+    /// Waits until the pod satisfies `done`, up to `bound`. By default the pod is read again and
+    /// again (a target whose reads are local calls); a target behind an API server watches it.
+    async fn wait_pod(&self, pod: &PodRef, what: &str, bound: Duration, done: for<'p> fn(&'p Pod) -> bool) -> TargetResult<()> {
+        let deadline = std::time::Instant::now() + bound;
+        loop {
+            let now = self.get_pod(pod).await?;
+            if done(&now) {
+                return Ok(());
+            }
+            if std::time::Instant::now() > deadline {
+                return Err(TargetError::Timeout { operation: format!("{what} (pod {pod})"), after: bound });
+            }
+            tokio::time::sleep(Duration::from_micros(200)).await;
+        }
+    }
+
     /// Why the target lacks a capability, where it knows more than the capability's meaning
     /// (what it found when it looked): added to the skip reason.
     fn capability_note(&self, capability: Capability) -> Option<String> {
