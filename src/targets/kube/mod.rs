@@ -434,7 +434,18 @@ impl Target for KubeTarget {
     }
 
     async fn exec(&self, pod: &PodRef, container: &str, command: &[String], timeout: Duration) -> TargetResult<ExecOutput> {
-        exec::exec(&self.pods(&pod.namespace), pod, container, command, timeout).await
+        exec::exec(&self.pods(&pod.namespace), pod, container, command, None, timeout).await
+    }
+
+    async fn exec_with_stdin(
+        &self,
+        pod: &PodRef,
+        container: &str,
+        command: &[String],
+        stdin: &[u8],
+        timeout: Duration,
+    ) -> TargetResult<ExecOutput> {
+        exec::exec(&self.pods(&pod.namespace), pod, container, command, Some(stdin), timeout).await
     }
 
     async fn logs(&self, pod: &PodRef, container: &str, previous: bool) -> TargetResult<String> {
