@@ -367,10 +367,16 @@ fn main() -> ExitCode {
     }) {
         Ok(code) => code,
         Err(e) => {
-            eprintln!("podspec: {e:#}");
+            say_error(&format!("{e:#}"));
             ExitCode::from(2)
         }
     }
+}
+
+/// An error on stderr: it may quote the user's input (a step, a Gherkin line, a name), so its
+/// control characters are escaped before they reach the terminal.
+fn say_error(e: &str) {
+    eprintln!("podspec: {}", report::terminal_safe(e));
 }
 
 async fn dispatch(command: Command, mut signals: Signals) -> anyhow::Result<ExitCode> {
@@ -665,7 +671,7 @@ async fn run(args: RunArgs, mut signals: Signals) -> anyhow::Result<ExitCode> {
     match outcome {
         Err(RunError::Input(errors)) => {
             for e in errors {
-                eprintln!("podspec: {e}");
+                say_error(&e);
             }
             Ok(ExitCode::from(2))
         }
@@ -823,7 +829,7 @@ fn list(args: ListArgs) -> anyhow::Result<ExitCode> {
         Ok(p) => p,
         Err(RunError::Input(errors)) => {
             for e in errors {
-                eprintln!("podspec: {e}");
+                say_error(&e);
             }
             return Ok(ExitCode::from(2));
         }
@@ -854,7 +860,7 @@ fn gate(args: GateArgs) -> anyhow::Result<ExitCode> {
         Ok(b) => b,
         Err(e) => {
             for message in e.messages() {
-                eprintln!("podspec: {message}");
+                say_error(&message);
             }
             return Ok(ExitCode::from(2));
         }
@@ -959,7 +965,7 @@ async fn certify(args: CertifyArgs, mut signals: Signals) -> anyhow::Result<Exit
         }
         Some(Err(certify::CertifyError::Run(RunError::Input(errors)))) => {
             for e in errors {
-                eprintln!("podspec: {e}");
+                say_error(&e);
             }
             return Ok(ExitCode::from(2));
         }
@@ -995,7 +1001,7 @@ fn list_conformance(features: &[PathBuf]) -> anyhow::Result<ExitCode> {
         Ok(f) => f,
         Err(errors) => {
             for e in errors {
-                eprintln!("podspec: {e}");
+                say_error(&e);
             }
             return Ok(ExitCode::from(2));
         }

@@ -108,6 +108,25 @@ fn control_characters_in_names_never_reach_the_terminal() {
     assert!(text.contains("red \\u{1b}[31mname\\u{7}"), "{text}");
 }
 
+/// Input errors quote the user's text (a step, a Gherkin line): its control characters are
+/// escaped too, for `run` and `list` alike.
+#[test]
+fn control_characters_in_input_errors_never_reach_the_terminal() {
+    let s = Scratch::new();
+    s.feature("step.feature", "Feature: S\n  Scenario: s\n    Given a step that \u{1b}[2Jclears\u{7} the screen\n");
+    s.feature("line.feature", "Feature: L\n  Scenario: l\n    Given a running pod from fixture \"two-containers.yaml\"\n  \u{1b}]0;title\u{7}\n");
+    for cmd in ["run", "list"] {
+        let out = s.podspec().args([cmd, "--features", "features"]).assert().code(2).get_output().stderr.clone();
+        let text = String::from_utf8_lossy(&out);
+        assert!(!text.contains('\u{1b}') && !text.contains('\u{7}'), "{cmd}: {text:?}");
+        assert!(text.contains("features/line.feature:4") && text.contains("\\u{1b}]0;title\\u{7}"), "{cmd}: {text}");
+        // `list` parses without matching steps.
+        if cmd == "run" {
+            assert!(text.contains("features/step.feature:3") && text.contains("\\u{1b}[2Jclears\\u{7}"), "{text}");
+        }
+    }
+}
+
 #[test]
 fn name_selects_scenarios_by_regular_expression() {
     let s = Scratch::new();
