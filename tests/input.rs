@@ -73,6 +73,10 @@ fn a_fifo_named_feature_is_refused_and_a_symlink_loop_runs_each_file_once() {
     nix::unistd::mkfifo(&fifo, nix::sys::stat::Mode::from_bits_truncate(0o644)).unwrap();
     s.run().assert().code(2).stderr(predicate::str::contains("features/pipe.feature: not a regular file (a FIFO); refused"));
     fs::remove_file(&fifo).unwrap();
+    // A device (reached through a link, as `find` follows links) is refused the same way.
+    std::os::unix::fs::symlink("/dev/null", s.path().join("features/null.feature")).unwrap();
+    s.run().assert().code(2).stderr(predicate::str::contains("features/null.feature: not a regular file (a device); refused"));
+    fs::remove_file(s.path().join("features/null.feature")).unwrap();
     std::os::unix::fs::symlink("..", s.path().join("features/loop")).unwrap();
     s.run().args(["--tags", "@fast"]).assert().code(0).stderr(predicate::str::contains("1 passed, 0 failed, 0 skipped"));
 }
