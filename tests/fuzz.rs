@@ -15,6 +15,8 @@ use std::time::{Duration, Instant};
 const ROOT: &str = env!("CARGO_MANIFEST_DIR");
 /// One input may take this long at most (a hang is a failure).
 const PER_INPUT: Duration = Duration::from_secs(2);
+/// An input still running after this long is a hang: the watchdog ends the test with it.
+const HANG: Duration = Duration::from_secs(20);
 
 thread_local! {
     static IN_PARSER: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
@@ -120,18 +122,40 @@ fn fuzz(name: &str, n: usize, corpus: Vec<Vec<u8>>, tokens: &[&str], parse: impl
             }
         }));
     });
+    // A hang never returns to be timed: a watchdog ends the process with the input once one
+    // input has taken HANG.
+    let current = std::sync::Arc::new(std::sync::Mutex::new(None::<(Instant, usize, String)>));
+    let done = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let watchdog = {
+        let (current, done, name) = (current.clone(), done.clone(), name.to_string());
+        std::thread::spawn(move || {
+            while !done.load(std::sync::atomic::Ordering::Relaxed) {
+                if let Some((since, i, input)) = current.lock().unwrap().as_ref() {
+                    if since.elapsed() > HANG {
+                        eprintln!("fuzz {name}: input {i} (PODSPEC_FUZZ_SEED={seed}) hangs (over {HANG:?}):\n{input:?}");
+                        std::process::exit(101);
+                    }
+                }
+                std::thread::sleep(Duration::from_millis(200));
+            }
+        })
+    };
     for i in 0..n {
         let input = String::from_utf8_lossy(&mutate(&mut rng, &corpus, tokens)).into_owned();
         let t = Instant::now();
+        *current.lock().unwrap() = Some((t, i, input.clone()));
         IN_PARSER.with(|c| c.set(true));
         let result = catch_unwind(AssertUnwindSafe(|| parse(&input)));
         IN_PARSER.with(|c| c.set(false));
+        *current.lock().unwrap() = None;
         let took = t.elapsed();
         if result.is_err() || took > PER_INPUT {
             let what = if result.is_err() { "panicked".to_string() } else { format!("took {took:?}") };
             panic!("fuzz {name}: input {i} (PODSPEC_FUZZ_SEED={seed}) {what}:\n{input:?}");
         }
     }
+    done.store(true, std::sync::atomic::Ordering::Relaxed);
+    watchdog.join().unwrap();
     eprintln!("fuzz {name}: {n} inputs in {:?}, no panic, none slower than {PER_INPUT:?} (seed {seed})", started.elapsed());
 }
 
