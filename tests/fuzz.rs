@@ -4,9 +4,9 @@
 //! project's own files (byte flips, deletions, duplicated and spliced chunks, inserted tokens of
 //! its format), and must answer every one without a panic and within a bound of time.
 //!
-//! `PODSPEC_FUZZ_ITERATIONS` sets the inputs per parser (default 3000, which `cargo test` and
-//! CI run; the feature checker gets a third of it); `PODSPEC_FUZZ_SEED` replays a run. Long runs:
-//! `PODSPEC_FUZZ_ITERATIONS=1000000 cargo test --release --test fuzz -- --nocapture`.
+//! `PODSPEC_FUZZ_ITERATIONS` sets the inputs per parser (by default 3000, and 1000 for the
+//! feature checker, which `cargo test` and CI run); `PODSPEC_FUZZ_SEED` replays a run. Long
+//! runs: `PODSPEC_FUZZ_ITERATIONS=1000000 cargo test --release --test fuzz -- --nocapture`.
 
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::path::{Path, PathBuf};
@@ -40,8 +40,9 @@ impl Rng {
     }
 }
 
-fn iterations() -> usize {
-    std::env::var("PODSPEC_FUZZ_ITERATIONS").ok().and_then(|v| v.parse().ok()).unwrap_or(3000)
+/// Inputs per parser: `PODSPEC_FUZZ_ITERATIONS`, else the bounded run's `default`.
+fn iterations(default: usize) -> usize {
+    std::env::var("PODSPEC_FUZZ_ITERATIONS").ok().and_then(|v| v.parse().ok()).unwrap_or(default)
 }
 
 fn seed() -> u64 {
@@ -164,7 +165,7 @@ fn fuzz_manifest_reader_and_validation() {
     let source = podspec::manifest::Source { file: PathBuf::from("fuzz.yaml"), first_line: 1 };
     fuzz(
         "manifest",
-        iterations(),
+        iterations(3000),
         files("fixtures/pods", "yaml"),
         &[
             "\n",
@@ -208,8 +209,8 @@ fn fuzz_feature_checker() {
     fuzz(
         "feature",
         // Each input matches every step against the step vocabulary (some ms in a debug
-        // build): a third as many.
-        iterations() / 3,
+        // build): the bounded run gives it a third as many.
+        iterations(1000),
         files("features", "feature"),
         &[
             "\n",
@@ -245,7 +246,7 @@ fn fuzz_feature_checker() {
 fn fuzz_baseline_parser() {
     fuzz(
         "baseline",
-        iterations(),
+        iterations(3000),
         vec![std::fs::read(Path::new(ROOT).join("ci/baselines/podman.txt")).unwrap()],
         &["\n", " | ", "|", "#", "features/x.feature", "./", " ", "\r\n", "\u{feff}"],
         |text| {
