@@ -177,7 +177,9 @@ fn a_field_podman_refuses_names_file_line_and_field_and_exits_2() {
         predicate::str::contains(
             "host.feature:10: spec.hostNetwork: target podman does not run this field: podman would use the machine's own network",
         )
-        .and(predicate::str::contains("spec.containers[0].ports[0].hostPort: target podman does not run this field: podman would use the machine's own ports"))
+        .and(predicate::str::contains(
+            "spec.containers[0].ports[0].hostPort: target podman does not run this field: podman would use the machine's own ports",
+        ))
         .and(predicate::str::contains("running").not()),
     );
     assert!(!s.path().join("out/report.json").exists(), "nothing ran, so no report");
@@ -190,7 +192,10 @@ fn an_unknown_field_is_refused_even_when_its_value_is_empty() {
         "typo.feature",
         "Feature: Typo\n  Scenario: one\n    Given a running pod:\n      \"\"\"\n      apiVersion: v1\n      kind: Pod\n      metadata:\n        name: typo\n      spec:\n        securityContxt: {}\n        containers:\n        - name: a\n          image: busybox:1.36\n      \"\"\"\n",
     );
-    s.run().assert().code(2).stderr(predicate::str::contains("typo.feature:10: invalid pod manifest: unknown field \"spec.securityContxt\""));
+    s.run()
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains("typo.feature:10: invalid pod manifest: unknown field \"spec.securityContxt\""));
     s.assert_clean();
 }
 

@@ -118,7 +118,10 @@ fn control_characters_in_names_never_reach_the_terminal() {
 fn control_characters_in_input_errors_never_reach_the_terminal() {
     let s = Scratch::new();
     s.feature("step.feature", "Feature: S\n  Scenario: s\n    Given a step that \u{1b}[2Jclears\u{7} the screen\n");
-    s.feature("line.feature", "Feature: L\n  Scenario: l\n    Given a running pod from fixture \"two-containers.yaml\"\n  \u{1b}]0;title\u{7}\n");
+    s.feature(
+        "line.feature",
+        "Feature: L\n  Scenario: l\n    Given a running pod from fixture \"two-containers.yaml\"\n  \u{1b}]0;title\u{7}\n",
+    );
     for cmd in ["run", "list"] {
         let out = s.podspec().args([cmd, "--features", "features"]).assert().code(2).get_output().stderr.clone();
         let text = String::from_utf8_lossy(&out);
@@ -283,9 +286,11 @@ fn waits_that_can_tell_they_will_never_succeed_end_early_with_the_diff() {
     );
     // "it never will" is the early end; a wait that ran to its timeout says "not within".
     s.run().assert().code(1).stderr(
-        predicate::str::contains("it never will: field \"status.containerStatuses[name=a].state.terminated.exitCode\" of pod \"ends\" is 3 (the pod has ended")
-            .and(predicate::str::contains("it never will: pod \"done\" is in phase Succeeded"))
-            .and(predicate::str::contains("(the container has ended and restartPolicy restarts it no more)"))
-            .and(predicate::str::contains("not within").not()),
+        predicate::str::contains(
+            "it never will: field \"status.containerStatuses[name=a].state.terminated.exitCode\" of pod \"ends\" is 3 (the pod has ended",
+        )
+        .and(predicate::str::contains("it never will: pod \"done\" is in phase Succeeded"))
+        .and(predicate::str::contains("(the container has ended and restartPolicy restarts it no more)"))
+        .and(predicate::str::contains("not within").not()),
     );
 }

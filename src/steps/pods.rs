@@ -318,8 +318,11 @@ async fn running_with_restart_count(world: &mut PodWorld, container: String, pod
             } else {
                 ""
             };
-            let failure =
-                StepFailure::mismatch(format!("container {container:?} has {actual}{why}"), format!("restart count {count}, running"), actual);
+            let failure = StepFailure::mismatch(
+                format!("container {container:?} has {actual}{why}"),
+                format!("restart count {count}, running"),
+                actual,
+            );
             Err(if never { Look::Never(failure) } else { Look::NotYet(failure) })
         },
     )
@@ -355,8 +358,7 @@ pub fn manifest_of(step: &Step) -> Option<ManifestRef<'_>> {
     if let Some(c) = FIXTURE.captures(&step.value) {
         return Some(ManifestRef::Fixture(c.get(1).unwrap().as_str()));
     }
-    static REFUSED: std::sync::LazyLock<regex::Regex> =
-        std::sync::LazyLock::new(|| regex::Regex::new(super::api::CREATE_REFUSED).unwrap());
+    static REFUSED: std::sync::LazyLock<regex::Regex> = std::sync::LazyLock::new(|| regex::Regex::new(super::api::CREATE_REFUSED).unwrap());
     if INLINE.is_match(&step.value) {
         return step.docstring.as_deref().map(ManifestRef::Inline);
     }
