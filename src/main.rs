@@ -399,10 +399,16 @@ fn main() -> ExitCode {
     }) {
         Ok(code) => code,
         Err(e) => {
-            eprintln!("podspec: {e:#}");
+            say_error(&format!("{e:#}"));
             ExitCode::from(2)
         }
     }
+}
+
+/// An error on stderr: it may quote the user's input (a step, a Gherkin line, a name), so its
+/// control characters are escaped before they reach the terminal.
+fn say_error(e: &str) {
+    eprintln!("podspec: {}", report::terminal_safe(e));
 }
 
 async fn dispatch(command: Command, mut signals: Signals) -> anyhow::Result<ExitCode> {
@@ -735,7 +741,7 @@ async fn run(mut args: RunArgs, mut signals: Signals) -> anyhow::Result<ExitCode
     match outcome {
         Err(RunError::Input(errors)) => {
             for e in errors {
-                eprintln!("podspec: {e}");
+                say_error(&e);
             }
             Ok(ExitCode::from(2))
         }
@@ -893,7 +899,7 @@ fn list(args: ListArgs) -> anyhow::Result<ExitCode> {
         Ok(p) => p,
         Err(RunError::Input(errors)) => {
             for e in errors {
-                eprintln!("podspec: {e}");
+                say_error(&e);
             }
             return Ok(ExitCode::from(2));
         }
@@ -924,7 +930,7 @@ fn gate(args: GateArgs) -> anyhow::Result<ExitCode> {
         Ok(b) => b,
         Err(e) => {
             for message in e.messages() {
-                eprintln!("podspec: {message}");
+                say_error(&message);
             }
             return Ok(ExitCode::from(2));
         }
@@ -1043,7 +1049,7 @@ async fn certify(mut args: CertifyArgs, mut signals: Signals) -> anyhow::Result<
         }
         Some(Err(certify::CertifyError::Run(RunError::Input(errors)))) => {
             for e in errors {
-                eprintln!("podspec: {e}");
+                say_error(&e);
             }
             return Ok(ExitCode::from(2));
         }
@@ -1079,7 +1085,7 @@ fn list_conformance(features: &[PathBuf]) -> anyhow::Result<ExitCode> {
         Ok(f) => f,
         Err(errors) => {
             for e in errors {
-                eprintln!("podspec: {e}");
+                say_error(&e);
             }
             return Ok(ExitCode::from(2));
         }

@@ -123,16 +123,11 @@ pub async fn wait_running(world: &PodWorld, name: &str) -> Result<Pod, StepFailu
         let pod = target.get_pod(&r).await.map_err(|e| Look::NotYet(e.into()))?;
         let status = pod.status.clone().unwrap_or_default();
         let phase = status.phase.clone().unwrap_or_default();
-        let waiting = not_running(&status);
-        if phase == "Running" && waiting.is_empty() {
+        if phase == "Running" && not_running(&status).is_empty() {
             return Ok(pod);
         }
-        let why = pod_reason(&status);
-        let failure = StepFailure::mismatch(
-            format!("pod {name:?} is {phase}{why}; not running: {}", waiting.join(", ")),
-            "phase Running, every container running",
-            format!("phase {phase}{why}, not running: {}", waiting.join(", ")),
-        );
+        let actual = why_not_running(&status);
+        let failure = StepFailure::mismatch(format!("pod {name:?} is {actual}"), "phase Running, every container running", actual);
         Err(if ended(&pod).is_some() { Look::Never(failure) } else { Look::NotYet(failure) })
     })
     .await
@@ -142,6 +137,38 @@ pub async fn wait_running(world: &PodWorld, name: &str) -> Result<Pod, StepFailu
 /// its status no longer changes.
 pub fn ended(pod: &Pod) -> Option<&str> {
     pod.status.as_ref().and_then(|s| s.phase.as_deref()).filter(|p| *p == "Succeeded" || *p == "Failed")
+}
+
+/// Why a pod does not run, never empty: its phase and the pod's reason, then each container
+/// that does not run with its state (its waiting reason and the runtime's last error), or that
+/// the node has reported no container yet.
+fn why_not_running(status: &k8s_openapi::api::core::v1::PodStatus) -> String {
+    let phase = match status.phase.as_deref() {
+        None | Some("") => "without a phase yet (the node has not reported on the pod)".to_string(),
+        Some(p) => p.to_string(),
+    };
+    let unscheduled = status
+        .conditions
+        .iter()
+        .flatten()
+        .find(|c| c.type_ == "PodScheduled" && c.status == "False")
+        .map(|c| {
+            format!(
+                "; not scheduled: {}{}",
+                c.reason.as_deref().unwrap_or("no reason given"),
+                c.message.as_deref().map(|m| format!(": {m}")).unwrap_or_default()
+            )
+        })
+        .unwrap_or_default();
+    let waiting = not_running(status);
+    let containers = if status.container_statuses.as_ref().is_none_or(|c| c.is_empty()) {
+        "no container has a status yet (the node has not started the pod's containers)".to_string()
+    } else if waiting.is_empty() {
+        "every container runs, but the pod is not Running yet".to_string()
+    } else {
+        format!("not running: {}", waiting.join(", "))
+    };
+    format!("{phase}{}{unscheduled}; {containers}", pod_reason(status))
 }
 
 /// The containers that do not run, each with its state (its waiting reason and message).
@@ -293,8 +320,11 @@ async fn running_with_restart_count(world: &mut PodWorld, container: String, pod
             } else {
                 ""
             };
-            let failure =
-                StepFailure::mismatch(format!("container {container:?} has {actual}{why}"), format!("restart count {count}, running"), actual);
+            let failure = StepFailure::mismatch(
+                format!("container {container:?} has {actual}{why}"),
+                format!("restart count {count}, running"),
+                actual,
+            );
             Err(if never { Look::Never(failure) } else { Look::NotYet(failure) })
         },
     )
@@ -330,8 +360,7 @@ pub fn manifest_of(step: &Step) -> Option<ManifestRef<'_>> {
     if let Some(c) = FIXTURE.captures(&step.value) {
         return Some(ManifestRef::Fixture(c.get(1).unwrap().as_str()));
     }
-    static REFUSED: std::sync::LazyLock<regex::Regex> =
-        std::sync::LazyLock::new(|| regex::Regex::new(super::api::CREATE_REFUSED).unwrap());
+    static REFUSED: std::sync::LazyLock<regex::Regex> = std::sync::LazyLock::new(|| regex::Regex::new(super::api::CREATE_REFUSED).unwrap());
     if INLINE.is_match(&step.value) {
         return step.docstring.as_deref().map(ManifestRef::Inline);
     }
@@ -362,6 +391,56 @@ mod not_running_tests {
         };
         assert_eq!(super::not_running(&status), vec!["a (waiting: ContainerCreating)".to_string()]);
         assert!(super::pod_reason(&status).contains("Too many open files"), "{}", super::pod_reason(&status));
+        assert_eq!(
+            super::why_not_running(&status),
+            "Pending (attach pod to the node network: Too many open files (os error 24)); not running: a (waiting: ContainerCreating)"
+        );
+    }
+
+    /// Under load a pod-start timeout said nothing after "not running:": a pod the node has not
+    /// reported on yet, or whose containers have no status yet, is said to be so.
+    #[test]
+    fn a_pod_start_timeout_always_says_why() {
+        use k8s_openapi::api::core::v1::PodCondition;
+        assert_eq!(
+            super::why_not_running(&PodStatus::default()),
+            "without a phase yet (the node has not reported on the pod); no container has a status yet (the node has not started the pod's containers)"
+        );
+        let pending = PodStatus {
+            phase: Some("Pending".into()),
+            conditions: Some(vec![PodCondition {
+                type_: "PodScheduled".into(),
+                status: "False".into(),
+                reason: Some("Unschedulable".into()),
+                message: Some("0/1 nodes are available".into()),
+                ..Default::default()
+            }]),
+            container_statuses: Some(vec![]),
+            ..Default::default()
+        };
+        assert_eq!(
+            super::why_not_running(&pending),
+            "Pending; not scheduled: Unschedulable: 0/1 nodes are available; no container has a status yet (the node has not started the pod's containers)"
+        );
+        let waiting_with_error = PodStatus {
+            phase: Some("Pending".into()),
+            container_statuses: Some(vec![ContainerStatus {
+                name: "a".into(),
+                state: Some(ContainerState {
+                    waiting: Some(ContainerStateWaiting {
+                        reason: Some("CreateContainerError".into()),
+                        message: Some("Too many open files (os error 24)".into()),
+                    }),
+                    ..Default::default()
+                }),
+                ..Default::default()
+            }]),
+            ..Default::default()
+        };
+        assert_eq!(
+            super::why_not_running(&waiting_with_error),
+            "Pending; not running: a (waiting: CreateContainerError: Too many open files (os error 24))"
+        );
     }
 
     #[test]
