@@ -8,6 +8,9 @@ Feature: A container's environment and working directory are what its spec says
 
   # e2e: test/e2e/common/node/downwardapi.go, "should provide pod name, namespace and IP address
   # as env vars" and "should provide host IP as an env var".
+  # conformance: [sig-node] Downward API should provide pod name, namespace and IP address as env vars [NodeConformance] [Conformance]
+  # conformance: [sig-node] Downward API should provide host IP as an env var [NodeConformance] [Conformance]
+  @conformance
   Scenario: Pod fields reach the container as environment variables
     Given a running pod:
       """
@@ -130,6 +133,9 @@ Feature: A container's environment and working directory are what its spec says
   #   kubernetes.io/docs/tasks/inject-data-application/define-interdependent-environment-variables/
   # e2e: test/e2e/common/node/expansion.go, "should allow composing env vars into new env vars"
   # and "should allow substituting values in a container's args".
+  # conformance: [sig-node] Variable Expansion should allow composing env vars into new env vars [NodeConformance] [Conformance]
+  # conformance: [sig-node] Variable Expansion should allow substituting values in a container's args [NodeConformance] [Conformance]
+  @conformance
   Scenario: $(VAR) references are expanded in env values and args
     Given a running pod:
       """

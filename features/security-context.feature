@@ -10,6 +10,8 @@ Feature: A pod's and a container's securityContext are applied, the container's 
 
   # test/e2e/node/security_context.go: "should support pod.Spec.SecurityContext.RunAsUser And
   # pod.Spec.SecurityContext.RunAsGroup [LinuxOnly]"
+  # conformance: [sig-node] Security Context should support pod.Spec.SecurityContext.RunAsUser And pod.Spec.SecurityContext.RunAsGroup [LinuxOnly] [Conformance]
+  @conformance
   Scenario: runAsUser and runAsGroup set the container's uid and gid
     Given a running pod "ids":
       """
@@ -40,6 +42,8 @@ Feature: A pod's and a container's securityContext are applied, the container's 
 
   # test/e2e/node/security_context.go: "should support container.SecurityContext.RunAsUser And
   # container.SecurityContext.RunAsGroup [LinuxOnly]": the container's values win over the pod's.
+  # conformance: [sig-node] Security Context should support container.SecurityContext.RunAsUser And container.SecurityContext.RunAsGroup [LinuxOnly] [Conformance]
+  @conformance
   Scenario: A container's runAsUser and runAsGroup win over the pod's
     Given a running pod "own-ids":
       """

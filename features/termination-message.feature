@@ -51,6 +51,8 @@ Feature: A container's termination message reaches its status
 
   # e2e: runtime.go, "should report termination message from log output if
   # TerminationMessagePolicy FallbackToLogsOnError is set".
+  # conformance: [sig-node] Container Runtime blackbox test on terminated container should report termination message from log output if TerminationMessagePolicy FallbackToLogsOnError is set [NodeConformance] [Conformance]
+  @conformance
   Scenario: With FallbackToLogsOnError a failed container's message is the end of its log
     Given a pod:
       """
@@ -72,6 +74,8 @@ Feature: A container's termination message reaches its status
 
   # e2e: runtime.go, "should report termination message as empty when pod succeeds and
   # TerminationMessagePolicy FallbackToLogsOnError is set".
+  # conformance: [sig-node] Container Runtime blackbox test on terminated container should report termination message as empty when pod succeeds and TerminationMessagePolicy FallbackToLogsOnError is set [NodeConformance] [Conformance]
+  @conformance
   Scenario: With FallbackToLogsOnError a container that succeeds has no message
     Given a pod:
       """

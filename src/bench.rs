@@ -116,134 +116,183 @@ fn bench_pod(namespace: &str, i: usize) -> Pod {
     serde_yaml::from_str(&yaml).expect("bench pod parses")
 }
 
+/// Every one of the two containers runs.
+fn both_running(pod: &Pod) -> bool {
+    let status = pod.status.clone().unwrap_or_default();
+    status
+        .container_statuses
+        .as_ref()
+        .is_some_and(|cs| cs.len() == 2 && cs.iter().all(|c| c.state.as_ref().is_some_and(|s| s.running.is_some())))
+}
+
 async fn wait_running(target: &dyn Target, p: &PodRef) -> Result<(), TargetError> {
-    let deadline = Instant::now() + Duration::from_secs(60);
-    loop {
-        let pod = target.get_pod(p).await?;
-        let status = pod.status.unwrap_or_default();
-        let all_running = status
-            .container_statuses
-            .as_ref()
-            .is_some_and(|cs| cs.len() == 2 && cs.iter().all(|c| c.state.as_ref().is_some_and(|s| s.running.is_some())));
-        if all_running {
-            return Ok(());
-        }
-        if Instant::now() > deadline {
-            return Err(TargetError::Timeout { operation: format!("start pod {p}"), after: Duration::from_secs(60) });
-        }
-        tokio::time::sleep(Duration::from_micros(200)).await;
+    target.wait_pod(p, "start pod", Duration::from_secs(60), both_running).await
+}
+
+/// The three timings of a run, filled pod by pod.
+struct Timings {
+    start: Timing,
+    exec: Timing,
+    delete: Timing,
+}
+
+impl Timings {
+    fn new(pods: usize) -> Self {
+        let t = |name| Timing { name, samples: Vec::with_capacity(pods) };
+        Self { start: t("pod start"), exec: t("exec"), delete: t("delete") }
     }
+
+    fn report(self, target: &str, pods: usize) -> BenchReport {
+        BenchReport { target: target.to_string(), pods, timings: vec![self.start, self.exec, self.delete] }
+    }
+}
+
+/// A measurement that failed: on the target, or in the runtime called straight.
+#[derive(Debug, thiserror::Error)]
+pub enum BenchError {
+    #[error(transparent)]
+    Target(#[from] TargetError),
+    #[error(transparent)]
+    Runtime(#[from] RuntimeError),
+}
+
+fn bench_namespace() -> String {
+    format!("podspec-bench-{}", std::process::id())
 }
 
 pub async fn run(target: &dyn Target, pods: usize) -> Result<BenchReport, TargetError> {
-    let namespace = format!("podspec-bench-{}", std::process::id());
-    let mut start = Timing { name: "pod start", samples: Vec::with_capacity(pods) };
-    let mut exec = Timing { name: "exec", samples: Vec::with_capacity(pods) };
-    let mut delete = Timing { name: "delete", samples: Vec::with_capacity(pods) };
-    let cmd = vec!["true".to_string()];
+    let namespace = bench_namespace();
+    let mut t = Timings::new(pods);
     for i in 0..pods {
-        let pod = bench_pod(&namespace, i);
-        let p = PodRef { namespace: namespace.clone(), name: format!("bench-{i}") };
-        let t = Instant::now();
-        target.create_pod(&pod).await?;
-        let started = wait_running(target, &p).await;
-        start.samples.push(t.elapsed());
-        if let Err(e) = started {
-            let _ = target.delete_pod(&p).await;
-            return Err(e);
-        }
-        let t = Instant::now();
-        let out = target.exec(&p, "b", &cmd, Duration::from_secs(10)).await;
-        exec.samples.push(t.elapsed());
-        let t = Instant::now();
-        target.delete_pod(&p).await?;
-        delete.samples.push(t.elapsed());
-        let out = out?;
-        if out.exit_code != 0 {
-            return Err(TargetError::Other(format!("exec `true` in {p} exited {}: {}", out.exit_code, out.stderr)));
-        }
+        target_pod(target, &namespace, i, &mut t).await?;
     }
-    Ok(BenchReport { target: target.name().to_string(), pods, timings: vec![start, exec, delete] })
+    Ok(t.report(target.name(), pods))
 }
 
-/// The same pod start, exec and delete made straight to a runtime through the CRI traits, with
-/// no API or kubelet above: what the runtime itself takes. The calls are the kubelet's: the
-/// sandbox and its status, each container's image status, create and start; ExecSync; each
-/// container stopped, then the sandbox stopped and removed.
-pub async fn run_runtime(
-    name: &str,
+/// A target and the runtime under it called straight, pod by pod in turn (target, then
+/// runtime, for each pod), so that the machine's load at any moment weighs on both alike: their
+/// ratio is what the target's layers add.
+pub async fn run_interleaved(
+    target: &dyn Target,
+    direct: (&str, &dyn RuntimeService, &dyn ImageService),
+    pods: usize,
+    cgroup_parent: Option<&str>,
+) -> Result<(BenchReport, BenchReport), BenchError> {
+    let (name, runtime, images) = direct;
+    let namespace = bench_namespace();
+    let direct_namespace = format!("{namespace}-direct");
+    let (mut on_target, mut on_runtime) = (Timings::new(pods), Timings::new(pods));
+    for i in 0..pods {
+        target_pod(target, &namespace, i, &mut on_target).await?;
+        runtime_pod(runtime, images, &direct_namespace, i, cgroup_parent, &mut on_runtime).await?;
+    }
+    Ok((on_target.report(target.name(), pods), on_runtime.report(name, pods)))
+}
+
+/// Pod `i` on a target: created until both containers run, `true` run in one, deleted.
+async fn target_pod(target: &dyn Target, namespace: &str, i: usize, t: &mut Timings) -> Result<(), TargetError> {
+    let cmd = vec!["true".to_string()];
+    let pod = bench_pod(namespace, i);
+    let p = PodRef { namespace: namespace.to_string(), name: format!("bench-{i}") };
+    let started_at = Instant::now();
+    tracing::debug!(target: "bench", pod = %p, "create");
+    target.create_pod(&pod).await?;
+    let started = wait_running(target, &p).await;
+    t.start.samples.push(started_at.elapsed());
+    tracing::debug!(target: "bench", pod = %p, "running");
+    if let Err(e) = started {
+        let _ = target.delete_pod(&p).await;
+        return Err(e);
+    }
+    let exec_at = Instant::now();
+    let out = target.exec(&p, "b", &cmd, Duration::from_secs(10)).await;
+    t.exec.samples.push(exec_at.elapsed());
+    tracing::debug!(target: "bench", pod = %p, ms = exec_at.elapsed().as_secs_f64() * 1000.0, "exec");
+    let delete_at = Instant::now();
+    target.delete_pod(&p).await?;
+    t.delete.samples.push(delete_at.elapsed());
+    let out = out?;
+    if out.exit_code != 0 {
+        return Err(TargetError::Other(format!("exec `true` in {p} exited {}: {}", out.exit_code, out.stderr)));
+    }
+    Ok(())
+}
+
+/// Pod `i` straight on a runtime, with the kubelet's calls: the sandbox (in
+/// `<cgroup_parent>/pod<uid>` where given, as the kubelet places it) and its status, each
+/// container's image status, create and start; ExecSync; each container stopped, then the
+/// sandbox stopped and removed.
+async fn runtime_pod(
     runtime: &dyn RuntimeService,
     images: &dyn ImageService,
-    pods: usize,
-) -> Result<BenchReport, RuntimeError> {
-    let mut start = Timing { name: "pod start", samples: Vec::with_capacity(pods) };
-    let mut exec = Timing { name: "exec", samples: Vec::with_capacity(pods) };
-    let mut delete = Timing { name: "delete", samples: Vec::with_capacity(pods) };
-    let namespace = format!("podspec-bench-{}", std::process::id());
+    namespace: &str,
+    i: usize,
+    cgroup_parent: Option<&str>,
+    t: &mut Timings,
+) -> Result<(), RuntimeError> {
     let cmd = vec!["true".to_string()];
-    for i in 0..pods {
-        let config = PodSandboxConfig {
-            name: format!("bench-{i}"),
-            namespace: namespace.clone(),
-            uid: format!("{namespace}-{i}"),
-            hostname: format!("bench-{i}"),
-            namespaces: Default::default(),
-            sysctls: vec![],
-            tmpfs: vec![],
-            privileged: false,
-            pids_limit: None,
-        };
-        let t = Instant::now();
-        let sandbox = runtime.run_pod_sandbox(&config).await?;
-        let started = async {
-            runtime.pod_sandbox_status(&sandbox).await?;
-            let mut ids = Vec::new();
-            for name in ["a", "b"] {
-                let c = ContainerConfig {
-                    name: name.into(),
-                    attempt: 0,
-                    image: "busybox:1.36".into(),
-                    command: vec!["sleep".into(), "3600".into()],
-                    args: vec![],
-                    env: vec![],
-                    working_dir: None,
-                    mounts: vec![],
-                    security: Default::default(),
-                    resources: Default::default(),
-                };
-                images.image_status(&c.image).await?;
-                let id = runtime.create_container(&sandbox, &c).await?;
-                runtime.start_container(&id).await?;
-                ids.push(id);
-            }
-            Ok::<_, RuntimeError>(ids)
+    let config = PodSandboxConfig {
+        name: format!("bench-{i}"),
+        namespace: namespace.to_string(),
+        uid: format!("{namespace}-{i}"),
+        hostname: format!("bench-{i}"),
+        namespaces: Default::default(),
+        sysctls: vec![],
+        tmpfs: vec![],
+        privileged: false,
+        cgroup_parent: cgroup_parent.map(|p| format!("{p}/pod{namespace}-{i}")),
+        pids_limit: None,
+    };
+    let started_at = Instant::now();
+    let sandbox = runtime.run_pod_sandbox(&config).await?;
+    let started = async {
+        runtime.pod_sandbox_status(&sandbox).await?;
+        let mut ids = Vec::new();
+        for name in ["a", "b"] {
+            let c = ContainerConfig {
+                name: name.into(),
+                attempt: 0,
+                image: "busybox:1.36".into(),
+                command: vec!["sleep".into(), "3600".into()],
+                args: vec![],
+                env: vec![],
+                working_dir: None,
+                mounts: vec![],
+                security: Default::default(),
+                resources: Default::default(),
+            };
+            images.image_status(&c.image).await?;
+            let id = runtime.create_container(&sandbox, &c).await?;
+            runtime.start_container(&id).await?;
+            ids.push(id);
         }
-        .await;
-        start.samples.push(t.elapsed());
-        let ids = match started {
-            Ok(ids) => ids,
-            Err(e) => {
-                let _ = runtime.stop_pod_sandbox(&sandbox).await;
-                let _ = runtime.remove_pod_sandbox(&sandbox).await;
-                return Err(e);
-            }
-        };
-        let t = Instant::now();
-        let out = runtime.exec_sync(&ids[1], &cmd, Duration::from_secs(10)).await;
-        exec.samples.push(t.elapsed());
-        let t = Instant::now();
-        for id in &ids {
-            runtime.stop_container(id, Duration::ZERO).await?;
-        }
-        runtime.stop_pod_sandbox(&sandbox).await?;
-        runtime.remove_pod_sandbox(&sandbox).await?;
-        delete.samples.push(t.elapsed());
-        let out = out?;
-        if out.exit_code != 0 {
-            return Err(RuntimeError::failed("exec `true`", format!("exited {}: {}", out.exit_code, String::from_utf8_lossy(&out.stderr))));
-        }
+        Ok::<_, RuntimeError>(ids)
     }
-    Ok(BenchReport { target: name.to_string(), pods, timings: vec![start, exec, delete] })
+    .await;
+    t.start.samples.push(started_at.elapsed());
+    let ids = match started {
+        Ok(ids) => ids,
+        Err(e) => {
+            let _ = runtime.stop_pod_sandbox(&sandbox).await;
+            let _ = runtime.remove_pod_sandbox(&sandbox).await;
+            return Err(e);
+        }
+    };
+    let exec_at = Instant::now();
+    let out = runtime.exec_sync(&ids[1], &cmd, Duration::from_secs(10)).await;
+    t.exec.samples.push(exec_at.elapsed());
+    let delete_at = Instant::now();
+    for id in &ids {
+        runtime.stop_container(id, Duration::ZERO).await?;
+    }
+    runtime.stop_pod_sandbox(&sandbox).await?;
+    runtime.remove_pod_sandbox(&sandbox).await?;
+    t.delete.samples.push(delete_at.elapsed());
+    let out = out?;
+    if out.exit_code != 0 {
+        return Err(RuntimeError::failed("exec `true`", format!("exited {}: {}", out.exit_code, String::from_utf8_lossy(&out.stderr))));
+    }
+    Ok(())
 }
 
 #[cfg(test)]

@@ -49,8 +49,9 @@ enum Command {
     /// Print the reference runtime's field table (implemented, refused up front, or accepted with
     /// no effect on one node) as the README shows it.
     Fields,
-    /// Serve the reference node behind a Kubernetes API (HTTPS, bearer token, kubeconfig) until
-    /// SIGINT or SIGTERM; then delete everything it ran.
+    /// Serve the reference node (or, with --target cri, podspec's kubelet over a CRI runtime)
+    /// behind a Kubernetes API (HTTPS, bearer token, kubeconfig) until SIGINT or SIGTERM; then
+    /// delete everything it ran.
     Serve(ServeArgs),
 }
 
@@ -67,6 +68,21 @@ struct ServeArgs {
     /// The node's static pod manifest directory (default: one of its own, removed at the end).
     #[arg(long, value_name = "DIR")]
     static_pod_dir: Option<PathBuf>,
+    /// The node to serve: podspec's API and kubelet over the reference runtime, or over a CRI
+    /// runtime at --cri-endpoint.
+    #[arg(long, value_enum, default_value = "reference")]
+    target: ServeTarget,
+    #[command(flatten)]
+    cri: CriArgs,
+}
+
+/// The nodes `podspec serve` can serve: those made of podspec's own API and kubelet.
+#[derive(clap::ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
+enum ServeTarget {
+    /// The built-in reference runtime.
+    Reference,
+    /// A CRI runtime (containerd, CRI-O) at --cri-endpoint.
+    Cri,
 }
 
 impl Command {
@@ -139,6 +155,9 @@ struct CertifyArgs {
     /// Narrows the @conformance scenarios (the bundle is then partial).
     #[arg(long)]
     tags: Option<String>,
+    /// Only the @conformance scenarios whose name matches this regular expression (a partial run).
+    #[arg(long, value_name = "REGEX")]
+    name: Option<String>,
     #[arg(long = "features", default_value = "features")]
     features: Vec<PathBuf>,
     #[arg(long, default_value = "fixtures")]
@@ -260,9 +279,22 @@ struct ClusterArgs {
     /// A registry prefix for every image the map does not name (`PREFIX/busybox:1.36`).
     #[arg(long, value_name = "PREFIX")]
     image_registry: Option<String>,
+    /// Whether the selected scenarios update pods (`@api-server`): their rights are checked too.
+    #[arg(skip)]
+    updates_pods: bool,
 }
 
 impl ClusterArgs {
+    /// Notes whether the scenarios `options` selects need the `@api-server` rights (when the
+    /// features cannot be read, they are asked for; the run reports the input error).
+    fn for_selection(&mut self, options: &RunOptions) {
+        let capabilities = podspec::targets::KubeTarget::declared_capabilities();
+        self.updates_pods = match runner::list(options, "kube", &capabilities) {
+            Ok(selection) => selection.selected.iter().any(|p| p.tags.iter().any(|t| t == podspec::target::Capability::ApiServer.tag())),
+            Err(_) => true,
+        };
+    }
+
     fn connect(&self) -> podspec::targets::kube::connect::ConnectOptions {
         podspec::targets::kube::connect::ConnectOptions { kubeconfig: self.kubeconfig.clone(), context: self.context.clone() }
     }
@@ -272,7 +304,7 @@ impl ClusterArgs {
             Some(path) => podspec::targets::kube::images::ImageMapping::read(path, self.image_registry.clone())?,
             None => podspec::targets::kube::images::ImageMapping::new(Default::default(), self.image_registry.clone()),
         };
-        Ok(podspec::targets::kube::KubeOptions { connect: self.connect(), images })
+        Ok(podspec::targets::kube::KubeOptions { connect: self.connect(), images, updates_pods: self.updates_pods })
     }
 }
 
@@ -367,10 +399,16 @@ fn main() -> ExitCode {
     }) {
         Ok(code) => code,
         Err(e) => {
-            eprintln!("podspec: {e:#}");
+            say_error(&format!("{e:#}"));
             ExitCode::from(2)
         }
     }
+}
+
+/// An error on stderr: it may quote the user's input (a step, a Gherkin line, a name), so its
+/// control characters are escaped before they reach the terminal.
+fn say_error(e: &str) {
+    eprintln!("podspec: {}", report::terminal_safe(e));
 }
 
 async fn dispatch(command: Command, mut signals: Signals) -> anyhow::Result<ExitCode> {
@@ -481,7 +519,8 @@ async fn other(command: Command) -> anyhow::Result<ExitCode> {
     }
 }
 
-/// `podspec serve`: the reference node behind a Kubernetes API until a signal.
+/// `podspec serve`: the reference node, or podspec's kubelet over a CRI runtime, behind a
+/// Kubernetes API until a signal.
 async fn serve(args: ServeArgs, signals: Signals) -> anyhow::Result<ExitCode> {
     if !podspec::server::is_loopback(&args.listen) {
         eprintln!(
@@ -493,7 +532,22 @@ async fn serve(args: ServeArgs, signals: Signals) -> anyhow::Result<ExitCode> {
     let addr = listener.local_addr()?;
     let paths = Paths::from_env()?;
     let options = ReferenceOptions { static_pod_dir: args.static_pod_dir, ..Default::default() };
-    let node = Arc::new(ReferenceTarget::start_with(paths, options).await.context("starting the reference node")?);
+    let node = match args.target {
+        ServeTarget::Reference => ReferenceTarget::start_with(paths, options).await.context("starting the reference node")?,
+        ServeTarget::Cri => {
+            let options = podspec::targets::cri::CriOptions {
+                endpoint: args.cri.cri_endpoint.clone(),
+                node_ip: args.cri.cri_node_ip,
+                reference: options,
+            };
+            let node = podspec::targets::cri::start(paths, options).await.context("starting the cri node")?;
+            let identity = node.identity();
+            let get = |k: &str| identity.get(k).map(String::as_str).unwrap_or("?");
+            eprintln!("podspec: cri node: {} {} at {}", get("runtime_name"), get("runtime_version"), get("endpoint"));
+            node
+        }
+    };
+    let node = Arc::new(node);
     let result = serve_node(node.clone(), listener, addr, args.kubeconfig_out, signals).await;
     if let Err(e) = node.shutdown().await {
         eprintln!("podspec: {e}");
@@ -515,9 +569,10 @@ async fn serve_node(
     let kubeconfig = kubeconfig_out.unwrap_or_else(|| node.run_dir().join("kubeconfig"));
     let text = podspec::server::tls::kubeconfig(&url, &creds.ca_pem, &creds.token);
     write_private(&kubeconfig, &text).with_context(|| format!("writing the kubeconfig {}", kubeconfig.display()))?;
+    let node_name = node.name().to_string();
     let state = Arc::new(podspec::server::Server { node, token: creds.token.clone(), started: chrono::Utc::now(), namespaces: Default::default() });
     let app = podspec::server::router(state);
-    println!("podspec: serving the reference node at {url}");
+    println!("podspec: serving the {node_name} node at {url}");
     println!("podspec: kubeconfig {}", kubeconfig.display());
     println!("podspec: try: kubectl --kubeconfig {} get nodes", kubeconfig.display());
     let served = podspec::server::run(listener, creds.server_config.clone(), app, async move {
@@ -571,6 +626,7 @@ async fn start_target(kind: TargetKind, static_pod_dir: Option<PathBuf>, cri: &C
 async fn start_kube(cluster: &ClusterArgs) -> anyhow::Result<podspec::targets::KubeTarget> {
     let target = podspec::targets::KubeTarget::start(cluster.options()?).await?;
     eprint!("podspec: {}", target.server_info());
+    eprintln!("podspec: rights: {}", target.rights_note());
     eprintln!("podspec: run {} (node access: {})", target.run_id(), target.node_access_note());
     Ok(target)
 }
@@ -586,22 +642,22 @@ async fn bench(args: BenchArgs) -> anyhow::Result<ExitCode> {
     let mut reports = Vec::new();
     for kind in kinds {
         let target = start_target(kind, None, &args.cri, &args.cluster).await?;
-        let result = podspec::bench::run(target.as_ref(), args.pods).await;
+        let result = if kind == TargetKind::Cri {
+            // Beside the same calls straight to the CRI runtime, with no API or kubelet above.
+            bench_cri_beside_direct(target.as_ref(), &args.cri, args.pods).await
+        } else {
+            podspec::bench::run(target.as_ref(), args.pods).await.map(|r| vec![r]).map_err(anyhow::Error::from)
+        };
         target.shutdown().await.context("shutting the target down")?;
-        let report = result.with_context(|| format!("measuring target {}", target.name()))?;
-        if several {
-            eprint!("{report}");
+        for report in result.with_context(|| format!("measuring target {}", target.name()))? {
+            if several {
+                eprint!("{report}");
+            }
+            reports.push(report);
         }
-        reports.push(report);
         if kind == TargetKind::Reference {
             // The same node behind serve's HTTP API: what a Kubernetes client waits for.
             let report = bench_serve(args.pods).await?;
-            eprint!("{report}");
-            reports.push(report);
-        }
-        if kind == TargetKind::Cri {
-            // The same calls straight to the CRI runtime, with no API or kubelet above them.
-            let report = bench_cri_direct(&args.cri, args.pods).await?;
             eprint!("{report}");
             reports.push(report);
         }
@@ -642,27 +698,40 @@ async fn bench_serve(pods: usize) -> anyhow::Result<podspec::bench::BenchReport>
     measured
 }
 
-/// `podspec bench --target cri`'s third column: the CRI runtime measured through the client alone.
-async fn bench_cri_direct(cri: &CriArgs, pods: usize) -> anyhow::Result<podspec::bench::BenchReport> {
+/// `podspec bench --target cri`: the cri target and, pod by pod in turn with it, the CRI runtime
+/// measured through the client alone (`cri-direct`, its own run and cgroup subtree).
+async fn bench_cri_beside_direct(
+    target: &dyn podspec::target::Target,
+    cri: &CriArgs,
+    pods: usize,
+) -> anyhow::Result<Vec<podspec::bench::BenchReport>> {
     let paths = Paths::from_env()?;
     let run_id = format!("{}-{}-direct", std::process::id(), chrono::Utc::now().timestamp_millis());
     let run = podspec::runtime::linux::state::RunDir::create(&paths.state_dir, &run_id)
         .with_context(|| format!("creating a state directory under {}", paths.state_dir.display()))?;
     let owner = podspec::targets::cri::owner();
+    // The same cgroup parent layout as the cri target's kubelet sends (podspec's own subtree).
+    let cgroups = podspec::targets::cri::RunCgroups::create(&run, &run_id);
     let connected =
         podspec::runtime::cri_grpc::CriRuntime::connect(cri.cri_endpoint.clone(), &run_id, &owner, &run.path.join("logs")).await;
     let result = match &connected {
-        Ok(rt) => podspec::bench::run_runtime("cri-direct", rt, rt, pods).await.context("measuring the CRI runtime directly"),
+        Ok(rt) => podspec::bench::run_interleaved(target, ("cri-direct", rt, rt), pods, cgroups.as_ref().map(|c| c.parent()))
+            .await
+            .map(|(a, b)| vec![a, b])
+            .context("measuring the cri target beside the CRI runtime directly"),
         Err(e) => Err(anyhow::anyhow!("connecting to the CRI runtime: {e}")),
     };
     if let Ok(rt) = &connected {
         rt.shutdown().await.context("removing the bench's sandboxes")?;
     }
     run.remove().context("removing the bench's state directory")?;
+    if let Some(c) = &cgroups {
+        c.remove_made();
+    }
     result
 }
 
-async fn run(args: RunArgs, mut signals: Signals) -> anyhow::Result<ExitCode> {
+async fn run(mut args: RunArgs, mut signals: Signals) -> anyhow::Result<ExitCode> {
     let options = RunOptions {
         features: args.select.features,
         tags: args.select.tags,
@@ -686,18 +755,25 @@ async fn run(args: RunArgs, mut signals: Signals) -> anyhow::Result<ExitCode> {
         eprintln!("podspec: {e}");
         return Ok(ExitCode::from(2));
     }
+    if args.target == TargetKind::Kube {
+        args.cluster.for_selection(&options);
+    }
     // A signal while the target starts waits until it has started (so that it can be shut down
     // whole): the run then reports every scenario as not run.
     let target = start_target(args.target, args.static_pod_dir.clone(), &args.cri, &args.cluster).await?;
     let outcome = runner::run_until(&options, target.clone(), signals.next()).await;
     // Whatever happened, the target gives back everything it holds.
-    if let Err(e) = target.shutdown().await {
-        eprintln!("podspec: {e}");
-    }
+    let removed = match target.shutdown().await {
+        Ok(()) => "everything the run started was removed",
+        Err(e) => {
+            eprintln!("podspec: {e}");
+            "NOT everything the run started was removed (above)"
+        }
+    };
     match outcome {
         Err(RunError::Input(errors)) => {
             for e in errors {
-                eprintln!("podspec: {e}");
+                say_error(&e);
             }
             Ok(ExitCode::from(2))
         }
@@ -713,7 +789,7 @@ async fn run(args: RunArgs, mut signals: Signals) -> anyhow::Result<ExitCode> {
             );
             if let Some(why) = &record.interrupted {
                 let not_run = record.scenarios.iter().filter(|s| s.reason.as_deref().is_some_and(|r| r.starts_with("not run:"))).count();
-                eprintln!("podspec: {why}: {not_run} scenario(s) not run; everything the run started was removed");
+                eprintln!("podspec: {why}: {not_run} scenario(s) not run; {removed}");
                 if why.starts_with("interrupted") {
                     return Ok(ExitCode::from(130));
                 }
@@ -855,7 +931,7 @@ fn list(args: ListArgs) -> anyhow::Result<ExitCode> {
         Ok(p) => p,
         Err(RunError::Input(errors)) => {
             for e in errors {
-                eprintln!("podspec: {e}");
+                say_error(&e);
             }
             return Ok(ExitCode::from(2));
         }
@@ -886,7 +962,7 @@ fn gate(args: GateArgs) -> anyhow::Result<ExitCode> {
         Ok(b) => b,
         Err(e) => {
             for message in e.messages() {
-                eprintln!("podspec: {message}");
+                say_error(&message);
             }
             return Ok(ExitCode::from(2));
         }
@@ -915,7 +991,7 @@ async fn clean_cri(cri: &CriArgs) -> anyhow::Result<ExitCode> {
 
 /// `podspec certify`: exit 0 for a complete, passing bundle; 1 for a failing or partial one
 /// (or one `--verify` rejects); 2 for bad input.
-async fn certify(args: CertifyArgs, mut signals: Signals) -> anyhow::Result<ExitCode> {
+async fn certify(mut args: CertifyArgs, mut signals: Signals) -> anyhow::Result<ExitCode> {
     use podspec::certify::{self, sonobuoy};
     if let Some(bundle) = &args.verify {
         let files = certify::bundle::read(bundle).with_context(|| format!("cannot read bundle {}", bundle.display()))?;
@@ -944,6 +1020,13 @@ async fn certify(args: CertifyArgs, mut signals: Signals) -> anyhow::Result<Exit
     };
     let (target, description): (Arc<dyn Target>, certify::Description) = match args.target {
         TargetKind::Kube => {
+            let selection = RunOptions {
+                features: args.features.clone(),
+                tags: Some(certify::tag_expression(args.tags.as_deref())),
+                name: args.name.clone(),
+                ..Default::default()
+            };
+            args.cluster.for_selection(&selection);
             let t = start_kube(&args.cluster).await?;
             let info = t.server_info().clone();
             (Arc::new(t), certify::Description { server_url: info.url, server_version: info.version, nodes: info.nodes })
@@ -962,6 +1045,7 @@ async fn certify(args: CertifyArgs, mut signals: Signals) -> anyhow::Result<Exit
         run: RunOptions {
             features: args.features.clone(),
             tags: args.tags.clone(),
+            name: args.name.clone(),
             report_dir: output.clone(),
             concurrency: args.concurrency,
             fixtures_dir: args.fixtures.clone(),
@@ -974,8 +1058,14 @@ async fn certify(args: CertifyArgs, mut signals: Signals) -> anyhow::Result<Exit
         output,
         product,
         sonobuoy: sonobuoy_mode,
-        narrowed_by: (args.features != [PathBuf::from("features")])
-            .then(|| format!("--features {}", args.features.iter().map(|p| p.display().to_string()).collect::<Vec<_>>().join(" "))),
+        narrowed_by: [
+            (args.features != [PathBuf::from("features")])
+                .then(|| format!("--features {}", args.features.iter().map(|p| p.display().to_string()).collect::<Vec<_>>().join(" "))),
+            args.name.as_ref().map(|n| format!("--name {n}")),
+        ]
+        .into_iter()
+        .flatten()
+        .collect(),
     };
     let outcome = tokio::select! {
         r = certify::certify(&options, target.clone(), &description) => Some(r),
@@ -991,7 +1081,7 @@ async fn certify(args: CertifyArgs, mut signals: Signals) -> anyhow::Result<Exit
         }
         Some(Err(certify::CertifyError::Run(RunError::Input(errors)))) => {
             for e in errors {
-                eprintln!("podspec: {e}");
+                say_error(&e);
             }
             return Ok(ExitCode::from(2));
         }
@@ -1027,7 +1117,7 @@ fn list_conformance(features: &[PathBuf]) -> anyhow::Result<ExitCode> {
         Ok(f) => f,
         Err(errors) => {
             for e in errors {
-                eprintln!("podspec: {e}");
+                say_error(&e);
             }
             return Ok(ExitCode::from(2));
         }

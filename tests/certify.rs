@@ -177,3 +177,22 @@ fn check_rejected(bundle: &Path, expected: &str) {
     assert_eq!(verify.status.code(), Some(1), "{stderr}");
     assert!(stderr.contains(expected), "{expected:?} in {stderr}");
 }
+
+/// Bad input is exit 2, before anything runs: a product type or contact that a submission
+/// would refuse, and a bundle that cannot be read.
+#[test]
+fn bad_input_is_exit_2() {
+    let out = Command::cargo_bin("podspec")
+        .unwrap()
+        .args(["certify", "--target", "reference", "--product-type", "appliance", "--product-contact", "nobody"])
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{stderr}");
+    assert!(stderr.contains("type \"appliance\" is not one of"), "{stderr}");
+    assert!(stderr.contains("contact_email_address \"nobody\" is not an email address"), "{stderr}");
+    let out = Command::cargo_bin("podspec").unwrap().args(["certify", "--verify", "/nonexistent/podspec-results-x.tar.gz"]).output().unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{stderr}");
+    assert!(stderr.contains("cannot read bundle /nonexistent/podspec-results-x.tar.gz"), "{stderr}");
+}

@@ -164,6 +164,27 @@ fn a_field_the_target_refuses_names_file_line_and_field_and_exits_2() {
     s.assert_clean();
 }
 
+/// The podman target's own refusals (what would reach the machine, objects kube play is not
+/// given) are input errors too: exit 2 with file, line and field, before any pod is made.
+#[test]
+fn a_field_podman_refuses_names_file_line_and_field_and_exits_2() {
+    let s = Scratch::new();
+    s.feature(
+        "host.feature",
+        "Feature: Host\n  Scenario: host network\n    Given a running pod:\n      \"\"\"\n      apiVersion: v1\n      kind: Pod\n      metadata:\n        name: hn\n      spec:\n        hostNetwork: true\n        containers:\n        - name: a\n          image: busybox:1.36\n          ports:\n          - containerPort: 80\n            hostPort: 8080\n      \"\"\"\n",
+    );
+    s.run().args(["--target", "podman"]).assert().code(2).stderr(
+        predicate::str::contains(
+            "host.feature:10: spec.hostNetwork: target podman does not run this field: podman would use the machine's own network",
+        )
+        .and(predicate::str::contains(
+            "spec.containers[0].ports[0].hostPort: target podman does not run this field: podman would use the machine's own ports",
+        ))
+        .and(predicate::str::contains("running").not()),
+    );
+    assert!(!s.path().join("out/report.json").exists(), "nothing ran, so no report");
+}
+
 #[test]
 fn an_unknown_field_is_refused_even_when_its_value_is_empty() {
     let s = Scratch::new();
@@ -171,7 +192,10 @@ fn an_unknown_field_is_refused_even_when_its_value_is_empty() {
         "typo.feature",
         "Feature: Typo\n  Scenario: one\n    Given a running pod:\n      \"\"\"\n      apiVersion: v1\n      kind: Pod\n      metadata:\n        name: typo\n      spec:\n        securityContxt: {}\n        containers:\n        - name: a\n          image: busybox:1.36\n      \"\"\"\n",
     );
-    s.run().assert().code(2).stderr(predicate::str::contains("typo.feature:10: invalid pod manifest: unknown field \"spec.securityContxt\""));
+    s.run()
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains("typo.feature:10: invalid pod manifest: unknown field \"spec.securityContxt\""));
     s.assert_clean();
 }
 

@@ -8,7 +8,9 @@
 //!   endpoint; the machine's `ip -o link` and `ip route` read the same before and after;
 //! - every feature runs on the runtime and fails only where ci/baselines/containerd.txt says
 //!   (a new failure, and a listed scenario that passes, fail it);
-//! - a run killed with SIGKILL leaves sandboxes that `podspec clean --target cri` removes;
+//! - a run killed with SIGKILL leaves its sandbox, its emptyDir directories, the tmpfs of its
+//!   Memory emptyDir and its cgroups, which `podspec clean --target cri` removes; plain
+//!   `podspec clean` removes all but the sandbox;
 //! - `podspec bench --target cri` prints reference, cri and the same calls straight to the CRI.
 
 use std::fs;
@@ -98,8 +100,9 @@ fn every_feature_fails_only_where_the_baseline_says(env: &Env) -> Result<(), Str
         Path::new(ROOT),
         &["run", "--target", "cri", "--report-dir", reports.to_str().unwrap(), "--baseline", "ci/baselines/containerd.txt"],
     );
-    let stdout = String::from_utf8_lossy(&out.stdout);
-    let gate = stdout.lines().find(|l| l.contains("baseline ci/baselines/containerd.txt")).unwrap_or("").to_string();
+    // The verdict is podspec's message on stderr.
+    let said = format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
+    let gate = said.lines().find(|l| l.contains("baseline ci/baselines/containerd.txt")).unwrap_or("").to_string();
     ensure(out.status.success() && gate.contains("PASSED"), || format!("{}
   see {}", text(&out), reports.join("report.md").display()))?;
     let json: serde_json::Value =
@@ -111,18 +114,61 @@ fn every_feature_fails_only_where_the_baseline_says(env: &Env) -> Result<(), Str
 }
 
 const SLOW: &str = r#"Feature: Slow
-  Scenario: Holds a pod for a while
-    Given a running pod from fixture "shared-emptydir.yaml"
-    Then running "sleep 60" in container "writer" of pod "shared-emptydir" succeeds
+  Scenario: Holds a pod with an emptyDir on disk and one in memory for a while
+    Given a running pod:
+      """
+      apiVersion: v1
+      kind: Pod
+      metadata:
+        name: holds-volumes
+      spec:
+        terminationGracePeriodSeconds: 0
+        volumes:
+        - name: disk
+          emptyDir: {}
+        - name: memory
+          emptyDir:
+            medium: Memory
+            sizeLimit: 8Mi
+        containers:
+        - name: app
+          image: busybox:1.36
+          command: ["sleep", "3600"]
+          volumeMounts:
+          - {name: disk, mountPath: /disk}
+          - {name: memory, mountPath: /memory}
+      """
+    Then running "echo kept > /disk/f && echo kept > /memory/f && sleep 60" in container "app" of pod "holds-volumes" succeeds
 "#;
 
-fn a_killed_run_leaves_sandboxes_that_clean_removes(env: &Env) -> Result<(), String> {
+/// The mount points under `dir`, from this process's mountinfo.
+fn mounts_under(dir: &Path) -> Vec<String> {
+    let info = fs::read_to_string("/proc/self/mountinfo").unwrap_or_default();
+    info.lines().filter_map(|l| l.split_whitespace().nth(4)).filter(|m| Path::new(m).starts_with(dir)).map(str::to_string).collect()
+}
+
+/// The run directories under the state directory.
+fn runs(env: &Env) -> Vec<PathBuf> {
+    fs::read_dir(env.state().join("runs")).map(|d| d.filter_map(Result::ok).map(|e| e.path()).collect()).unwrap_or_default()
+}
+
+/// What a killed run left: its sandbox (in the runtime), its run directory with the pod's
+/// emptyDir directories, the tmpfs of its Memory emptyDir, and its cgroup subtree.
+struct Killed {
+    scratch: tempfile::TempDir,
+    pid: u32,
+    run_dirs: Vec<PathBuf>,
+    tmpfs: Vec<String>,
+    cgroups: Vec<PathBuf>,
+}
+
+/// Starts a run that holds a pod with both kinds of emptyDir, kills it with SIGKILL once its
+/// container wrote to both, and checks that it left all of it.
+fn kill_a_run(env: &Env) -> Result<Killed, String> {
     let scratch = tempfile::Builder::new().prefix("podspec-cri-").tempdir().map_err(|e| e.to_string())?;
     fs::create_dir_all(scratch.path().join("features")).unwrap();
     fs::write(scratch.path().join("features/slow.feature"), SLOW).unwrap();
-    let pods = scratch.path().join("fixtures/pods");
-    fs::create_dir_all(&pods).unwrap();
-    fs::copy(Path::new(ROOT).join("fixtures/pods/shared-emptydir.yaml"), pods.join("shared-emptydir.yaml")).unwrap();
+    let before = runs(env);
     let mut child = Command::new(PODSPEC)
         .args(["run", "--target", "cri", "--cri-endpoint", &env.endpoint, "--report-dir", "out"])
         .current_dir(scratch.path())
@@ -133,11 +179,12 @@ fn a_killed_run_leaves_sandboxes_that_clean_removes(env: &Env) -> Result<(), Str
         .map_err(|e| e.to_string())?;
     let pid = child.id();
     let deadline = Instant::now() + Duration::from_secs(60);
-    // The sandbox and its two containers.
-    while env.sandboxes_of(pid)?.len() < 3 {
+    // The sandbox and its container, and the file the container wrote to the tmpfs.
+    let written = |env: &Env| runs(env).iter().any(|r| mounts_under(r).iter().any(|m| Path::new(m).join("f").exists()));
+    while env.sandboxes_of(pid)?.len() < 2 || !written(env) {
         if Instant::now() > deadline {
             let _ = child.kill();
-            return Err("the run's pod never started".to_string());
+            return Err("the run's pod never started and wrote to its volumes".to_string());
         }
         std::thread::sleep(Duration::from_millis(100));
     }
@@ -145,12 +192,76 @@ fn a_killed_run_leaves_sandboxes_that_clean_removes(env: &Env) -> Result<(), Str
     child.wait().map_err(|e| e.to_string())?;
     let left = env.sandboxes_of(pid)?;
     ensure(!left.is_empty(), || "a killed run should leave its pod in the runtime".into())?;
-    let out = env.podspec(scratch.path(), &["clean", "--target", "cri"]);
+    let run_dirs: Vec<PathBuf> = runs(env).into_iter().filter(|r| !before.contains(r)).collect();
+    let tmpfs = mounts_under(&env.state());
+    ensure(run_dirs.len() == 1 && !tmpfs.is_empty(), || {
+        format!("a killed run should leave its directory and its tmpfs: {run_dirs:?} {tmpfs:?}")
+    })?;
+    let disk = walkdir(&run_dirs[0]).into_iter().find(|p| p.ends_with("disk/f"));
+    ensure(disk.is_some(), || format!("the disk emptyDir is not under the run's directory {}", run_dirs[0].display()))?;
+    // The run's cgroup subtree (the pods' cgroup parent), as the run recorded it.
+    let cgroups: Vec<PathBuf> = fs::read(run_dirs[0].join("cgroups.json"))
+        .ok()
+        .and_then(|b| serde_json::from_slice::<serde_json::Value>(&b).ok())
+        .and_then(|v| v["dirs"].as_array().map(|d| d.iter().filter_map(|p| p[1].as_str().map(PathBuf::from)).collect()))
+        .unwrap_or_default();
+    Ok(Killed { scratch, pid, run_dirs, tmpfs, cgroups })
+}
+
+/// The node's side of a killed run is gone: no mount under the state directory, no run
+/// directory, no cgroup directory it recorded.
+fn node_side_gone(env: &Env, k: &Killed) -> Result<(), String> {
+    let cgroups_left: Vec<&PathBuf> = k.cgroups.iter().filter(|d| d.exists()).collect();
+    ensure(cgroups_left.is_empty(), || format!("the run's cgroups left after clean: {cgroups_left:?}"))?;
+    let tmpfs = mounts_under(&env.state());
+    ensure(tmpfs.is_empty(), || format!("mounts left under the state directory after clean: {tmpfs:?}"))?;
+    let left: Vec<&PathBuf> = k.run_dirs.iter().filter(|d| d.exists()).collect();
+    ensure(left.is_empty(), || format!("run directories left after clean: {left:?}"))
+}
+
+/// `podspec clean --target cri` removes all that a killed run left, in the runtime and on the node.
+fn a_killed_run_leaves_its_pod_volumes_and_cgroups_which_clean_removes(env: &Env) -> Result<(), String> {
+    let k = kill_a_run(env)?;
+    let out = env.podspec(k.scratch.path(), &["clean", "--target", "cri"]);
     ensure(out.status.success(), || text(&out))?;
     let said = String::from_utf8_lossy(&out.stdout).to_string();
     ensure(said.contains("1 pod sandbox(es)"), || format!("clean did not name the run's sandbox: {said}"))?;
-    let left = env.sandboxes_of(pid)?;
-    ensure(left.is_empty(), || format!("left in the runtime after clean: {left:?}"))
+    let left = env.sandboxes_of(k.pid)?;
+    ensure(left.is_empty(), || format!("left in the runtime after clean: {left:?}"))?;
+    node_side_gone(env, &k)?;
+    println!("    removed: 1 sandbox, {} tmpfs, 1 run directory, {} cgroup directories", k.tmpfs.len(), k.cgroups.len());
+    Ok(())
+}
+
+/// Plain `podspec clean` removes the node's side of a killed cri run (its emptyDir
+/// directories, its tmpfs, its cgroups); the sandbox stays for `--target cri`, which then
+/// removes it.
+fn plain_clean_removes_a_killed_cri_runs_volumes_and_cgroups(env: &Env) -> Result<(), String> {
+    let k = kill_a_run(env)?;
+    let out = Command::new(PODSPEC).arg("clean").current_dir(k.scratch.path()).env("PODSPEC_STATE_DIR", env.state()).output();
+    let out = out.map_err(|e| e.to_string())?;
+    ensure(out.status.success(), || text(&out))?;
+    node_side_gone(env, &k)?;
+    ensure(!env.sandboxes_of(k.pid)?.is_empty(), || "plain clean touched the CRI runtime".into())?;
+    let out = env.podspec(k.scratch.path(), &["clean", "--target", "cri"]);
+    ensure(out.status.success(), || text(&out))?;
+    let left = env.sandboxes_of(k.pid)?;
+    ensure(left.is_empty(), || format!("left in the runtime after clean --target cri: {left:?}"))?;
+    println!("    plain clean removed {} tmpfs, 1 run directory, {} cgroup directories", k.tmpfs.len(), k.cgroups.len());
+    Ok(())
+}
+
+/// Every path below `dir`.
+fn walkdir(dir: &Path) -> Vec<PathBuf> {
+    let mut out = Vec::new();
+    for e in fs::read_dir(dir).into_iter().flatten().filter_map(Result::ok) {
+        let p = e.path();
+        if e.file_type().is_ok_and(|t| t.is_dir()) {
+            out.extend(walkdir(&p));
+        }
+        out.push(p);
+    }
+    out
 }
 
 fn bench_shows_cri_beside_reference_and_the_runtime_alone(env: &Env) -> Result<(), String> {
@@ -190,7 +301,11 @@ fn main() -> ExitCode {
     let checks: &[(&str, Check)] = &[
         ("a_feature_runs_on_the_runtime_which_the_report_names", a_feature_runs_on_the_runtime_which_the_report_names),
         ("every_feature_fails_only_where_the_baseline_says", every_feature_fails_only_where_the_baseline_says),
-        ("a_killed_run_leaves_sandboxes_that_clean_removes", a_killed_run_leaves_sandboxes_that_clean_removes),
+        (
+            "a_killed_run_leaves_its_pod_volumes_and_cgroups_which_clean_removes",
+            a_killed_run_leaves_its_pod_volumes_and_cgroups_which_clean_removes,
+        ),
+        ("plain_clean_removes_a_killed_cri_runs_volumes_and_cgroups", plain_clean_removes_a_killed_cri_runs_volumes_and_cgroups),
         ("bench_shows_cri_beside_reference_and_the_runtime_alone", bench_shows_cri_beside_reference_and_the_runtime_alone),
     ];
     let endpoint = std::env::var("PODSPEC_CRI_ENDPOINT").unwrap_or_else(|_| DEFAULT_ENDPOINT.to_string());

@@ -4,9 +4,9 @@
 //! project's own files (byte flips, deletions, duplicated and spliced chunks, inserted tokens of
 //! its format), and must answer every one without a panic and within a bound of time.
 //!
-//! `PODSPEC_FUZZ_ITERATIONS` sets the inputs per parser (default 3000, which `cargo test` and
-//! CI run; the feature checker gets a third of it); `PODSPEC_FUZZ_SEED` replays a run. Long runs:
-//! `PODSPEC_FUZZ_ITERATIONS=1000000 cargo test --release --test fuzz -- --nocapture`.
+//! `PODSPEC_FUZZ_ITERATIONS` sets the inputs per parser (by default 3000, and 1000 for the
+//! feature checker, which `cargo test` and CI run); `PODSPEC_FUZZ_SEED` replays a run. Long
+//! runs: `PODSPEC_FUZZ_ITERATIONS=1000000 cargo test --release --test fuzz -- --nocapture`.
 
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::path::{Path, PathBuf};
@@ -15,6 +15,8 @@ use std::time::{Duration, Instant};
 const ROOT: &str = env!("CARGO_MANIFEST_DIR");
 /// One input may take this long at most (a hang is a failure).
 const PER_INPUT: Duration = Duration::from_secs(2);
+/// An input still running after this long is a hang: the watchdog ends the test with it.
+const HANG: Duration = Duration::from_secs(20);
 
 thread_local! {
     static IN_PARSER: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
@@ -38,8 +40,9 @@ impl Rng {
     }
 }
 
-fn iterations() -> usize {
-    std::env::var("PODSPEC_FUZZ_ITERATIONS").ok().and_then(|v| v.parse().ok()).unwrap_or(3000)
+/// Inputs per parser: `PODSPEC_FUZZ_ITERATIONS`, else the bounded run's `default`.
+fn iterations(default: usize) -> usize {
+    std::env::var("PODSPEC_FUZZ_ITERATIONS").ok().and_then(|v| v.parse().ok()).unwrap_or(default)
 }
 
 fn seed() -> u64 {
@@ -104,9 +107,17 @@ fn files(dir: &str, ext: &str) -> Vec<Vec<u8>> {
     out
 }
 
-/// Feeds `iterations()` mutated inputs to `parse`; fails on a panic or a slow input, printing
-/// the seed and the input so that it can be made a regression test.
-fn fuzz(name: &str, n: usize, corpus: Vec<Vec<u8>>, tokens: &[&str], parse: impl Fn(&str)) {
+/// Byte-level inputs: one mutation of a file of `corpus`, as text.
+fn bytes_of<'a>(corpus: &'a [Vec<u8>], tokens: &'a [&str]) -> impl FnMut(&mut Rng) -> String + 'a {
+    move |rng| String::from_utf8_lossy(&mutate(rng, corpus, tokens)).into_owned()
+}
+
+/// Feeds `n` inputs made by `make` to `parse`; fails on a panic or a slow input, printing the
+/// seed and the input so that it can be made a regression test. `parse` says how far the input
+/// got (a label such as "refused" or "read and valid"): the run's counts show how deep the
+/// inputs reach, not only that none panicked.
+fn fuzz(name: &str, n: usize, mut make: impl FnMut(&mut Rng) -> String, parse: impl Fn(&str) -> &'static str) {
+    let mut outcomes = std::collections::BTreeMap::<&'static str, usize>::new();
     let seed = seed();
     let mut rng = Rng(seed);
     let started = Instant::now();
@@ -120,59 +131,257 @@ fn fuzz(name: &str, n: usize, corpus: Vec<Vec<u8>>, tokens: &[&str], parse: impl
             }
         }));
     });
+    // A hang never returns to be timed: a watchdog ends the process with the input once one
+    // input has taken HANG.
+    let current = std::sync::Arc::new(std::sync::Mutex::new(None::<(Instant, usize, String)>));
+    let done = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let watchdog = {
+        let (current, done, name) = (current.clone(), done.clone(), name.to_string());
+        std::thread::spawn(move || {
+            while !done.load(std::sync::atomic::Ordering::Relaxed) {
+                if let Some((since, i, input)) = current.lock().unwrap().as_ref() {
+                    if since.elapsed() > HANG {
+                        eprintln!("fuzz {name}: input {i} (PODSPEC_FUZZ_SEED={seed}) hangs (over {HANG:?}):\n{input:?}");
+                        std::process::exit(101);
+                    }
+                }
+                std::thread::sleep(Duration::from_millis(200));
+            }
+        })
+    };
     for i in 0..n {
-        let input = String::from_utf8_lossy(&mutate(&mut rng, &corpus, tokens)).into_owned();
+        let input = make(&mut rng);
         let t = Instant::now();
+        *current.lock().unwrap() = Some((t, i, input.clone()));
         IN_PARSER.with(|c| c.set(true));
         let result = catch_unwind(AssertUnwindSafe(|| parse(&input)));
         IN_PARSER.with(|c| c.set(false));
+        *current.lock().unwrap() = None;
         let took = t.elapsed();
+        if let Ok(outcome) = &result {
+            *outcomes.entry(outcome).or_default() += 1;
+        }
         if result.is_err() || took > PER_INPUT {
             let what = if result.is_err() { "panicked".to_string() } else { format!("took {took:?}") };
             panic!("fuzz {name}: input {i} (PODSPEC_FUZZ_SEED={seed}) {what}:\n{input:?}");
         }
     }
-    eprintln!("fuzz {name}: {n} inputs in {:?}, no panic, none slower than {PER_INPUT:?} (seed {seed})", started.elapsed());
+    done.store(true, std::sync::atomic::Ordering::Relaxed);
+    watchdog.join().unwrap();
+    let outcomes: Vec<String> = outcomes.iter().map(|(k, v)| format!("{v} {k}")).collect();
+    eprintln!(
+        "fuzz {name}: {n} inputs in {:?}, no panic, none slower than {PER_INPUT:?} (seed {seed}): {}",
+        started.elapsed(),
+        outcomes.join(", ")
+    );
+}
+
+const MANIFEST_TOKENS: &[&str] = &[
+    "\n",
+    ": ",
+    "- ",
+    "  ",
+    "{",
+    "}",
+    "[",
+    "]",
+    "&a ",
+    "*a",
+    "<<: *a",
+    "!!binary ",
+    "~",
+    "null",
+    "'",
+    "\"",
+    "containers:",
+    "name: x",
+    "image: busybox",
+    "volumes:",
+    "emptyDir: {}",
+    "---\n",
+    "#",
+    "\t",
+    "999999999999999999999",
+    "-1",
+    "1e400",
+];
+
+/// Keys of a pod manifest, added where the structural mutator adds a field.
+const POD_KEYS: &[&str] = &[
+    "name",
+    "image",
+    "command",
+    "args",
+    "env",
+    "value",
+    "valueFrom",
+    "ports",
+    "containerPort",
+    "hostPort",
+    "protocol",
+    "volumeMounts",
+    "mountPath",
+    "subPath",
+    "readOnly",
+    "volumes",
+    "emptyDir",
+    "medium",
+    "sizeLimit",
+    "hostPath",
+    "path",
+    "resources",
+    "limits",
+    "requests",
+    "memory",
+    "cpu",
+    "securityContext",
+    "runAsUser",
+    "runAsGroup",
+    "runAsNonRoot",
+    "privileged",
+    "capabilities",
+    "add",
+    "drop",
+    "hostNetwork",
+    "hostPID",
+    "hostIPC",
+    "shareProcessNamespace",
+    "restartPolicy",
+    "initContainers",
+    "containers",
+    "hostname",
+    "subdomain",
+    "setHostnameAsFQDN",
+    "nodeName",
+    "activeDeadlineSeconds",
+    "terminationGracePeriodSeconds",
+    "terminationMessagePath",
+    "terminationMessagePolicy",
+    "workingDir",
+    "labels",
+    "annotations",
+    "namespace",
+    "finalizers",
+    "sysctls",
+    "seccompProfile",
+    "type",
+    "procMount",
+    "fsGroup",
+    "supplementalGroups",
+    "dnsPolicy",
+    "os",
+];
+
+/// Values the structural mutator puts in a field: wrong types, bounds, odd strings.
+fn any_value(rng: &mut Rng) -> serde_json::Value {
+    use serde_json::{json, Value};
+    match rng.below(24) {
+        0 => Value::Null,
+        1 => json!(true),
+        2 => json!(0),
+        3 => json!(-1),
+        4 => json!(i64::MAX),
+        5 => json!(i64::MIN),
+        6 => json!(u64::MAX),
+        7 => json!(1.5),
+        8 => json!(""),
+        9 => json!("x"),
+        10 => json!("A_Name.With-Bad chars"),
+        11 => json!("a".repeat(300)),
+        12 => json!("../../etc/passwd"),
+        13 => json!("/"),
+        14 => json!("1Gi"),
+        15 => json!("100m"),
+        16 => json!("-5Mi"),
+        17 => json!("10Xi"),
+        18 => json!([]),
+        19 => json!({}),
+        20 => json!(["sh", "-c", "true"]),
+        21 => json!({"name": "x"}),
+        22 => json!(POD_KEYS[rng.below(POD_KEYS.len())]),
+        _ => json!(rng.next() as i64 % 100_000),
+    }
+}
+
+/// A fixture with its structure kept and 1 to 4 fields changed (a value replaced, a key
+/// removed or added, an item duplicated), as YAML.
+fn structured(rng: &mut Rng, values: &[serde_json::Value]) -> String {
+    use serde_json::Value;
+    let mut v = values[rng.below(values.len())].clone();
+    for _ in 0..1 + rng.below(4) {
+        // Down a random path from the spec (or the metadata), stopping at a random depth: a
+        // changed apiVersion or kind is the reader's simplest refusal, and the byte-level
+        // inputs have plenty of those.
+        let top = if rng.below(6) == 0 { "metadata" } else { "spec" };
+        let Some(mut node) = v.get_mut(top) else { continue };
+        loop {
+            let children = match &*node {
+                Value::Object(m) => m.len(),
+                Value::Array(a) => a.len(),
+                _ => 0,
+            };
+            if children == 0 || rng.below(4) == 0 {
+                break;
+            }
+            let k = rng.below(children);
+            node = match node {
+                Value::Object(m) => m.values_mut().nth(k).unwrap(),
+                Value::Array(a) => &mut a[k],
+                _ => unreachable!(),
+            };
+        }
+        match (rng.below(6), &mut *node) {
+            // Most often a value of the same kind, which the reader takes and validation judges.
+            (3 | 4, Value::String(text)) => {
+                *text = loop {
+                    if let Value::String(t) = any_value(rng) {
+                        break t;
+                    }
+                }
+            }
+            (3 | 4, Value::Number(n)) => {
+                *n = loop {
+                    if let Value::Number(x) = any_value(rng) {
+                        break x;
+                    }
+                }
+            }
+            (3 | 4, Value::Bool(b)) => *b = !*b,
+            (0 | 3, Value::Object(m)) if !m.is_empty() => {
+                let k = m.keys().nth(rng.below(m.len())).unwrap().clone();
+                m.remove(&k);
+            }
+            (1, Value::Object(m)) => {
+                m.insert(POD_KEYS[rng.below(POD_KEYS.len())].to_string(), any_value(rng));
+            }
+            (2, Value::Array(a)) if !a.is_empty() => {
+                let item = a[rng.below(a.len())].clone();
+                a.push(item);
+            }
+            _ => *node = any_value(rng),
+        }
+    }
+    serde_yaml::to_string(&v).unwrap_or_default()
 }
 
 #[test]
 fn fuzz_manifest_reader_and_validation() {
     let source = podspec::manifest::Source { file: PathBuf::from("fuzz.yaml"), first_line: 1 };
+    let corpus = files("fixtures/pods", "yaml");
+    let values: Vec<serde_json::Value> = corpus.iter().filter_map(|f| serde_yaml::from_slice(f).ok()).collect();
+    assert!(!values.is_empty());
+    let mut bytes = bytes_of(&corpus, MANIFEST_TOKENS);
     fuzz(
         "manifest",
-        iterations(),
-        files("fixtures/pods", "yaml"),
-        &[
-            "\n",
-            ": ",
-            "- ",
-            "  ",
-            "{",
-            "}",
-            "[",
-            "]",
-            "&a ",
-            "*a",
-            "<<: *a",
-            "!!binary ",
-            "~",
-            "null",
-            "'",
-            "\"",
-            "containers:",
-            "name: x",
-            "image: busybox",
-            "volumes:",
-            "emptyDir: {}",
-            "---\n",
-            "#",
-            "\t",
-            "999999999999999999999",
-            "-1",
-            "1e400",
-        ],
-        |text| {
-            let _ = podspec::manifest::load_pod(text, &source);
+        iterations(3000),
+        // Half the inputs byte-mutated files, half fixtures with their structure kept and
+        // fields changed, which reach Kubernetes' validation far more often.
+        |rng| if rng.below(2) == 0 { bytes(rng) } else { structured(rng, &values) },
+        |text| match podspec::manifest::load_pod(text, &source) {
+            Ok(_) => "read and valid",
+            // Kubernetes' validation's answer, or the reader's (YAML, types, fields).
+            Err(e) if e.to_string().contains(" is invalid: ") => "read, refused by validation",
+            Err(_) => "refused by the reader",
         },
     );
 }
@@ -181,51 +390,57 @@ fn fuzz_manifest_reader_and_validation() {
 fn fuzz_feature_checker() {
     let fixtures = Path::new(ROOT).join("fixtures");
     let path = PathBuf::from("features/fuzz.feature");
+    let corpus = files("features", "feature");
     fuzz(
         "feature",
         // Each input matches every step against the step vocabulary (some ms in a debug
-        // build): a third as many.
-        iterations() / 3,
-        files("features", "feature"),
-        &[
-            "\n",
-            "Feature: ",
-            "Scenario: ",
-            "Scenario Outline: ",
-            "Examples:\n",
-            "| a |\n",
-            "<a>",
-            "Background:\n",
-            "Rule: ",
-            "Given ",
-            "Then ",
-            "And ",
-            "@tag ",
-            "# ",
-            "\"\"\"\n",
-            "```\n",
-            "    ",
-            "a pod:\n",
-            "a pod from fixture \"two-containers.yaml\"",
-            "\"../x\"",
-        ],
-        |text| {
-            if let Ok(f) = podspec::runner::features::parse_text(&path, text.to_string()) {
-                let _ = podspec::runner::features::check_with(&[f], &fixtures, None);
-            }
+        // build): the bounded run gives it a third as many.
+        iterations(1000),
+        bytes_of(
+            &corpus,
+            &[
+                "\n",
+                "Feature: ",
+                "Scenario: ",
+                "Scenario Outline: ",
+                "Examples:\n",
+                "| a |\n",
+                "<a>",
+                "Background:\n",
+                "Rule: ",
+                "Given ",
+                "Then ",
+                "And ",
+                "@tag ",
+                "# ",
+                "\"\"\"\n",
+                "```\n",
+                "    ",
+                "a pod:\n",
+                "a pod from fixture \"two-containers.yaml\"",
+                "\"../x\"",
+            ],
+        ),
+        |text| match podspec::runner::features::parse_text(&path, text.to_string()) {
+            Err(_) => "refused by the parser",
+            Ok(f) => match podspec::runner::features::check_with(&[f], &fixtures, None) {
+                Ok(()) => "parsed and checked",
+                Err(_) => "parsed, refused by the check",
+            },
         },
     );
 }
 
 #[test]
 fn fuzz_baseline_parser() {
+    let corpus = vec![std::fs::read(Path::new(ROOT).join("ci/baselines/podman.txt")).unwrap()];
     fuzz(
         "baseline",
-        iterations(),
-        vec![std::fs::read(Path::new(ROOT).join("ci/baselines/podman.txt")).unwrap()],
-        &["\n", " | ", "|", "#", "features/x.feature", "./", " ", "\r\n", "\u{feff}"],
-        |text| {
-            let _ = podspec::report::baseline::parse("fuzz.txt", text);
+        iterations(3000),
+        bytes_of(&corpus, &["\n", " | ", "|", "#", "features/x.feature", "./", " ", "\r\n", "\u{feff}"]),
+        |text| match podspec::report::baseline::parse("fuzz.txt", text) {
+            Ok(_) => "read",
+            Err(_) => "refused",
         },
     );
 }

@@ -73,6 +73,10 @@ fn a_fifo_named_feature_is_refused_and_a_symlink_loop_runs_each_file_once() {
     nix::unistd::mkfifo(&fifo, nix::sys::stat::Mode::from_bits_truncate(0o644)).unwrap();
     s.run().assert().code(2).stderr(predicate::str::contains("features/pipe.feature: not a regular file (a FIFO); refused"));
     fs::remove_file(&fifo).unwrap();
+    // A device (reached through a link, as `find` follows links) is refused the same way.
+    std::os::unix::fs::symlink("/dev/null", s.path().join("features/null.feature")).unwrap();
+    s.run().assert().code(2).stderr(predicate::str::contains("features/null.feature: not a regular file (a device); refused"));
+    fs::remove_file(s.path().join("features/null.feature")).unwrap();
     std::os::unix::fs::symlink("..", s.path().join("features/loop")).unwrap();
     s.run().args(["--tags", "@fast"]).assert().code(0).stderr(predicate::str::contains("1 passed, 0 failed, 0 skipped"));
 }
@@ -106,6 +110,28 @@ fn control_characters_in_names_never_reach_the_terminal() {
     let text = String::from_utf8_lossy(&out);
     assert!(!text.contains('\u{1b}') && !text.contains('\u{7}'), "{text:?}");
     assert!(text.contains("red \\u{1b}[31mname\\u{7}"), "{text}");
+}
+
+/// Input errors quote the user's text (a step, a Gherkin line): its control characters are
+/// escaped too, for `run` and `list` alike.
+#[test]
+fn control_characters_in_input_errors_never_reach_the_terminal() {
+    let s = Scratch::new();
+    s.feature("step.feature", "Feature: S\n  Scenario: s\n    Given a step that \u{1b}[2Jclears\u{7} the screen\n");
+    s.feature(
+        "line.feature",
+        "Feature: L\n  Scenario: l\n    Given a running pod from fixture \"two-containers.yaml\"\n  \u{1b}]0;title\u{7}\n",
+    );
+    for cmd in ["run", "list"] {
+        let out = s.podspec().args([cmd, "--features", "features"]).assert().code(2).get_output().stderr.clone();
+        let text = String::from_utf8_lossy(&out);
+        assert!(!text.contains('\u{1b}') && !text.contains('\u{7}'), "{cmd}: {text:?}");
+        assert!(text.contains("features/line.feature:4") && text.contains("\\u{1b}]0;title\\u{7}"), "{cmd}: {text}");
+        // `list` parses without matching steps.
+        if cmd == "run" {
+            assert!(text.contains("features/step.feature:3") && text.contains("\\u{1b}[2Jclears\\u{7}"), "{text}");
+        }
+    }
 }
 
 #[test]
@@ -260,9 +286,11 @@ fn waits_that_can_tell_they_will_never_succeed_end_early_with_the_diff() {
     );
     // "it never will" is the early end; a wait that ran to its timeout says "not within".
     s.run().assert().code(1).stderr(
-        predicate::str::contains("it never will: field \"status.containerStatuses[name=a].state.terminated.exitCode\" of pod \"ends\" is 3 (the pod has ended")
-            .and(predicate::str::contains("it never will: pod \"done\" is in phase Succeeded"))
-            .and(predicate::str::contains("(the container has ended and restartPolicy restarts it no more)"))
-            .and(predicate::str::contains("not within").not()),
+        predicate::str::contains(
+            "it never will: field \"status.containerStatuses[name=a].state.terminated.exitCode\" of pod \"ends\" is 3 (the pod has ended",
+        )
+        .and(predicate::str::contains("it never will: pod \"done\" is in phase Succeeded"))
+        .and(predicate::str::contains("(the container has ended and restartPolicy restarts it no more)"))
+        .and(predicate::str::contains("not within").not()),
     );
 }

@@ -45,9 +45,9 @@ pub struct CertifyOptions {
     pub product: Product,
     /// Sonobuoy mode: write the `done` file, report progress.
     pub sonobuoy: bool,
-    /// How the user narrowed the features besides tags (e.g. `--features features/ipc.feature`):
-    /// the bundle is then partial.
-    pub narrowed_by: Option<String>,
+    /// How the user narrowed the run besides tags (`--features features/ipc.feature`, `--name
+    /// REGEX`): the bundle is then partial.
+    pub narrowed_by: Vec<String>,
 }
 
 #[derive(Debug)]
@@ -112,18 +112,19 @@ pub async fn certify(options: &CertifyOptions, target: Arc<dyn Target>, descript
     let tags = tag_expression(narrowing.as_deref());
     let all_conformance = conformance_scenarios(&options.run.features)?;
     std::fs::create_dir_all(&options.output).map_err(io(format!("create {}", options.output.display())))?;
-    let work = options.output.join(format!(".podspec-certify-{}", std::process::id()));
-    std::fs::create_dir_all(&work).map_err(io(format!("create {}", work.display())))?;
-    let result = run_into(options, target.clone(), description, &work, &tags, narrowing.as_deref(), &all_conformance, started).await;
-    let outcome = match result {
-        Ok(o) => o,
-        Err(e) => {
-            let _ = std::fs::remove_dir_all(&work);
-            return Err(e);
-        }
-    };
-    let _ = std::fs::remove_dir_all(&work);
-    Ok(outcome)
+    let work = WorkDir(options.output.join(format!(".podspec-certify-{}", std::process::id())));
+    std::fs::create_dir_all(&work.0).map_err(io(format!("create {}", work.0.display())))?;
+    // Removed whatever the end: done, failed, or dropped by a signal mid-run.
+    run_into(options, target.clone(), description, &work.0, &tags, narrowing.as_deref(), &all_conformance, started).await
+}
+
+/// The directory a bundle is assembled in, removed when dropped.
+struct WorkDir(PathBuf);
+
+impl Drop for WorkDir {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
 }
 
 #[allow(clippy::too_many_arguments)]
@@ -168,12 +169,10 @@ async fn run_into(
         .map(|r| Missing { feature_path: r.feature_path.clone(), scenario: r.name.clone(), reason: r.reason.clone().unwrap_or_default() })
         .collect();
     let ran: BTreeSet<(String, String)> = record.scenarios.iter().map(|r| (r.feature_path.clone(), r.name.clone())).collect();
+    let narrowed_by: Vec<String> = narrowing.map(|t| format!("--tags {t}")).into_iter().chain(options.narrowed_by.iter().cloned()).collect();
     for (path, name) in all_conformance {
         if !ran.contains(&(path.clone(), name.clone())) {
-            let reason = match narrowing {
-                Some(t) => format!("not selected by --tags {t:?}"),
-                None => "not run".into(),
-            };
+            let reason = if narrowed_by.is_empty() { "not run".to_string() } else { format!("not selected by {}", narrowed_by.join(", ")) };
             missing.push(Missing { feature_path: path.clone(), scenario: name.clone(), reason });
         }
     }
@@ -187,8 +186,8 @@ async fn run_into(
         tags: tags.to_string(),
         started,
         finished: chrono::Utc::now(),
-        partial: narrowing.is_some() || options.narrowed_by.is_some() || !missing.is_empty(),
-        narrowed_by: [narrowing.map(|t| format!("--tags {t}")), options.narrowed_by.clone()].into_iter().flatten().collect(),
+        partial: !narrowed_by.is_empty() || !missing.is_empty(),
+        narrowed_by,
         missing,
         target_changes: record.target_changes.clone(),
     };

@@ -373,6 +373,42 @@ mod tests {
         );
     }
 
+    /// An OCI image layout (image-spec's image-layout.md): `oci-layout` 1.0.0; `index.json`'s
+    /// manifest descriptor, the manifest's config and layer descriptors each name a blob under
+    /// `blobs/sha256/` whose SHA-256 and size are the descriptor's; the config's diff ID is the
+    /// (uncompressed) layer's digest; the index names the image as containerd and the spec read it.
+    #[test]
+    fn the_oci_archive_is_an_image_layout_whose_descriptors_match_their_blobs() {
+        let dir = tempfile::tempdir().unwrap();
+        let image = tiny_image(dir.path());
+        let out = dir.path().join("tiny-oci.tar");
+        let exported = export_oci_archive(&image, "localhost/podspec/tiny", &out).unwrap();
+        let files = entries(&out);
+        let layout: serde_json::Value = serde_json::from_slice(&files["oci-layout"]).unwrap();
+        assert_eq!(layout["imageLayoutVersion"], "1.0.0");
+        let blob = |descriptor: &serde_json::Value| -> Vec<u8> {
+            let digest = descriptor["digest"].as_str().unwrap();
+            let bytes = files[&format!("blobs/sha256/{}", digest.strip_prefix("sha256:").unwrap())].clone();
+            assert_eq!(format!("sha256:{:x}", Sha256::digest(&bytes)), digest);
+            assert_eq!(descriptor["size"].as_u64().unwrap(), bytes.len() as u64, "{descriptor}");
+            bytes
+        };
+        let index: serde_json::Value = serde_json::from_slice(&files["index.json"]).unwrap();
+        assert_eq!(index["schemaVersion"], 2);
+        let m = &index["manifests"][0];
+        assert_eq!(m["mediaType"], "application/vnd.oci.image.manifest.v1+json");
+        assert_eq!(m["annotations"]["io.containerd.image.name"], exported.reference.as_str());
+        assert_eq!(m["annotations"]["org.opencontainers.image.ref.name"], exported.reference.rsplit_once(':').unwrap().1);
+        let manifest: serde_json::Value = serde_json::from_slice(&blob(m)).unwrap();
+        assert_eq!(manifest["config"]["mediaType"], "application/vnd.oci.image.config.v1+json");
+        assert_eq!(format!("sha256:{:x}", Sha256::digest(blob(&manifest["config"]))), exported.image_id);
+        let config: serde_json::Value = serde_json::from_slice(&blob(&manifest["config"])).unwrap();
+        assert_eq!(manifest["layers"][0]["mediaType"], "application/vnd.oci.image.layer.v1.tar");
+        let layer = blob(&manifest["layers"][0]);
+        assert_eq!(config["rootfs"]["diff_ids"][0], format!("sha256:{:x}", Sha256::digest(&layer)).as_str());
+        assert_eq!((config["os"].as_str(), config["architecture"].as_str()), (Some("linux"), Some(oci_arch())));
+    }
+
     #[test]
     fn references_are_qualified_as_a_registry_client_does() {
         assert_eq!(qualified_reference("busybox"), "docker.io/library/busybox:latest");

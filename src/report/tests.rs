@@ -425,7 +425,11 @@ fn a_flaky_run_matches_golden_files() {
     let verdict = baseline::apply(&baseline, &mut record);
     assert!(verdict.passed, "a flaky scenario counts as passed: {verdict:?}");
     assert_eq!(verdict.flaky.len(), 1);
-    assert!(verdict.flaky[0].detail.as_deref().unwrap().starts_with("passed on attempt 2 of 2; attempt 1 failed at line 12: not within 30s"));
+    assert!(verdict.flaky[0]
+        .detail
+        .as_deref()
+        .unwrap()
+        .starts_with("passed on attempt 2 of 2; attempt 1 failed at line 12: not within 30s"));
     let xml = junit::to_string(&record).unwrap();
     // Well-formed XML, every element closed.
     let mut reader = quick_xml::Reader::from_str(&xml);
@@ -451,7 +455,29 @@ fn a_flaky_scenario_is_a_flaky_cell_of_the_matrix() {
     let m = matrix::build(&[matrix::Run { record: &record, report: &report }], &dir);
     let cell = &m.features[0].rows[0].cells[0];
     assert_eq!(cell.word(), "flaky");
-    assert!(matches!(cell, matrix::Cell::Flaky { passed_on: 2, first_failure } if first_failure.starts_with("attempt 1 failed at line 12")), "{cell:?}");
+    assert!(
+        matches!(cell, matrix::Cell::Flaky { passed_on: 2, first_failure } if first_failure.starts_with("attempt 1 failed at line 12")),
+        "{cell:?}"
+    );
     assert!(matrix_md::render(&m).contains("⚠️ flaky: passed on attempt 2"));
     assert!(matrix_html::render(&m).contains("⚠ flaky"));
+}
+
+/// A report is written beside and renamed over the old one: a reader that opened the old report
+/// reads all of it, never a truncated or half-written file, and nothing is left beside it.
+#[test]
+fn a_report_is_replaced_atomically() {
+    use std::io::Read as _;
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join(JSON_FILE);
+    let old = "{\"old\": true}".repeat(1000);
+    std::fs::write(&path, &old).unwrap();
+    let mut reader = std::fs::File::open(&path).unwrap();
+    super::write_file(&path, b"{\"new\": true}").unwrap();
+    let mut seen = String::new();
+    reader.read_to_string(&mut seen).unwrap();
+    assert_eq!(seen, old, "the reader of the old report saw it change under it");
+    assert_eq!(std::fs::read_to_string(&path).unwrap(), "{\"new\": true}");
+    let names: Vec<_> = std::fs::read_dir(dir.path()).unwrap().map(|e| e.unwrap().file_name()).collect();
+    assert_eq!(names, [std::ffi::OsString::from(JSON_FILE)], "something was left beside the report");
 }

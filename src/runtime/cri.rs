@@ -62,7 +62,13 @@ pub struct PodSandboxConfig {
     /// CRI `LinuxSandboxSecurityContext.privileged`: some container of the pod is privileged
     /// (CRI runtimes allow privileged containers only in a privileged sandbox).
     pub privileged: bool,
-    /// The kubelet's `podPidsLimit`, for the pod's cgroup (`pids.max`); none: no limit.
+    /// CRI `LinuxPodSandboxConfig.cgroup_parent`: the pod's cgroup, one path in every hierarchy
+    /// (the cgroupfs driver's form), in which the runtime puts the sandbox's and the
+    /// containers' cgroups. `None`: the runtime's own layout (the Linux runtime's).
+    pub cgroup_parent: Option<String>,
+    /// The kubelet's `podPidsLimit`, for the pod's cgroup (`pids.max`); none: no limit. For the
+    /// runtime that lays out the pods' cgroups itself (the Linux runtime's); with a
+    /// `cgroup_parent`, the kubelet has set it on that cgroup already (the CRI has no field).
     pub pids_limit: Option<i64>,
 }
 
@@ -220,6 +226,59 @@ pub struct ExecSession {
 pub struct ExecOptions {
     pub stdin: bool,
     pub tty: bool,
+}
+
+/// A command run over the streaming exec with `input` as its stdin, which is then closed
+/// (where the runtime's protocol can say so), and its output collected whole (`kubectl exec
+/// -i` with a pipe): the kubelet's "run with this input", for every runtime alike.
+pub async fn exec_with_input(
+    runtime: &dyn RuntimeService,
+    id: &ContainerId,
+    cmd: &[String],
+    input: &[u8],
+    timeout: Duration,
+) -> RuntimeResult<ExecResult> {
+    use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
+    let operation = format!("exec {cmd:?} in container {id} with stdin");
+    // Why stdin stayed open, if it did: said with a timeout it leads to.
+    let not_closed = std::sync::Mutex::new(None::<String>);
+    let run = async {
+        let session = runtime.exec(id, cmd, ExecOptions { stdin: true, tty: false }).await?;
+        let mut stdin = session.stdin.ok_or_else(|| RuntimeError::failed(&operation, "the runtime gave the exec no stdin"))?;
+        let write = async {
+            // Dropping it after the shutdown closes it (a pipe closes only when dropped).
+            let r = async {
+                stdin.write_all(input).await?;
+                stdin.shutdown().await
+            }
+            .await;
+            drop(stdin);
+            if let Err(e) = r {
+                *not_closed.lock().unwrap() = Some(e.to_string());
+            }
+        };
+        let read = |stream: Option<std::pin::Pin<Box<dyn tokio::io::AsyncRead + Send>>>| async move {
+            let mut buf = Vec::new();
+            match stream {
+                Some(mut s) => s.read_to_end(&mut buf).await.map(|_| buf),
+                None => Ok(buf),
+            }
+        };
+        let ((), stdout, stderr, exit) = tokio::join!(write, read(Some(session.stdout)), read(session.stderr), session.exit);
+        let io = |e| RuntimeError::io(operation.clone(), e);
+        Ok(ExecResult { stdout: stdout.map_err(io)?, stderr: stderr.map_err(io)?, exit_code: exit? })
+    };
+    match tokio::time::timeout(timeout, run).await {
+        Ok(r) => r,
+        Err(_) => {
+            let why = not_closed.lock().unwrap().take();
+            let operation = match why {
+                Some(why) => format!("{operation}; its stdin stayed open: {why}"),
+                None => operation.clone(),
+            };
+            Err(RuntimeError::Timeout { operation, after: timeout })
+        }
+    }
 }
 
 /// Which of a container's streams a log entry came from.

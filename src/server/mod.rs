@@ -4,6 +4,7 @@
 //! resource: `discovery`, `namespaces`, `nodes`, `pods`, `pod_subresources`, `events`; `status`
 //! writes metav1 Status errors, `table` the Table form of pods, `patch` the patch types.
 
+pub mod access_reviews;
 pub mod discovery;
 pub mod events;
 pub mod namespaces;
@@ -54,6 +55,9 @@ pub fn router(state: AppState) -> Router {
         .route("/api", get(discovery::api_versions))
         .route("/api/v1", get(discovery::api_v1_resources))
         .route("/apis", get(discovery::api_groups))
+        .route("/apis/authorization.k8s.io", get(access_reviews::api_group))
+        .route("/apis/authorization.k8s.io/v1", get(access_reviews::resources))
+        .route("/apis/authorization.k8s.io/v1/selfsubjectaccessreviews", axum::routing::post(access_reviews::create))
         .route("/openapi/v2", get(openapi::v2))
         .route("/openapi/v3", get(openapi::index))
         .route("/openapi/v3/api/v1", get(openapi::api_v1))

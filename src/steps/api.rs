@@ -10,7 +10,7 @@ use serde_json::Value;
 use super::failure::record;
 use super::fields::{lookup, render};
 use super::substitute::substitute;
-use super::wait::{eventually, eventually_or_never, Look};
+use super::wait::{eventually_on_pod, eventually_or_never_on_pod, Look};
 use super::{PodWorld, StepFailure};
 use crate::target::TargetError;
 
@@ -307,7 +307,8 @@ async fn expect_field(
     check: impl Fn(&Option<Value>) -> Result<(), String>,
 ) -> Result<(), StepFailure> {
     let timeout = world.timeouts().eventually;
-    let r = eventually_or_never(&format!("field {path:?} of pod {pod:?}"), timeout, || async {
+    let (target, watched) = (world.target(), world.pod_ref(pod));
+    let r = eventually_or_never_on_pod(target, &watched, &format!("field {path:?} of pod {pod:?}"), timeout, || async {
         let (v, final_status) = status_field_of(world, pod, path).await.map_err(Look::NotYet)?;
         check(&v).map_err(|expected| {
             let ended = if final_status { " (the pod has ended: its status no longer changes)" } else { "" };
@@ -401,7 +402,8 @@ async fn field_items(world: &mut PodWorld, path: String, pod: String, n: usize) 
 #[then(regex = r#"^field "([^"]+)" of pod "([^"]+)" equals its field "([^"]+)"$"#)]
 async fn field_equals_field(world: &mut PodWorld, path: String, pod: String, other: String) -> Result<(), StepFailure> {
     let timeout = world.timeouts().eventually;
-    let r = eventually(&format!("field {path:?} of pod {pod:?}"), timeout, || async {
+    let (target, watched) = (world.target(), world.pod_ref(&pod));
+    let r = eventually_on_pod(target, &watched, &format!("field {path:?} of pod {pod:?}"), timeout, || async {
         let (a, b) = (field_of(world, &pod, &path).await?, field_of(world, &pod, &other).await?);
         if a.is_some() && a == b {
             Ok(())

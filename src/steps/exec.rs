@@ -18,6 +18,57 @@ async fn run(world: &PodWorld, command: &str, container: &str, pod: &str) -> Res
     Ok((command, out))
 }
 
+/// As `run`, with `line` and a newline written to the command's stdin (`kubectl exec -i`),
+/// which is then closed where the target can close it.
+async fn run_with_input(world: &PodWorld, command: &str, container: &str, pod: &str, line: &str) -> Result<(String, ExecOutput), StepFailure> {
+    let command = substitute(world, command).await?;
+    let line = substitute(world, line).await?;
+    let r = world.pod_ref(pod);
+    let argv = vec!["sh".to_string(), "-c".to_string(), command.clone()];
+    let stdin = format!("{line}\n");
+    let out = world.target().exec_with_stdin(&r, container, &argv, stdin.as_bytes(), world.timeouts().exec).await?;
+    Ok((format!("{command} (stdin: {line:?})"), out))
+}
+
+#[given(regex = r#"^running "(.*)" in container "([^"]+)" of pod "([^"]+)" with the input line "(.*)" prints "(.*)"$"#)]
+#[when(regex = r#"^running "(.*)" in container "([^"]+)" of pod "([^"]+)" with the input line "(.*)" prints "(.*)"$"#)]
+#[then(regex = r#"^running "(.*)" in container "([^"]+)" of pod "([^"]+)" with the input line "(.*)" prints "(.*)"$"#)]
+async fn with_input_prints(
+    world: &mut PodWorld,
+    command: String,
+    container: String,
+    pod: String,
+    line: String,
+    expected: String,
+) -> Result<(), StepFailure> {
+    let expected = substitute(world, &expected).await?;
+    let r = match run_with_input(world, &command, &container, &pod, &line).await {
+        Ok((cmd, out)) => expect_output(&cmd, &container, &pod, &out, &expected),
+        Err(e) => Err(e),
+    };
+    record(world, r)
+}
+
+#[given(regex = r#"^running "(.*)" in container "([^"]+)" of pod "([^"]+)" with the input line "(.*)" prints:$"#)]
+#[when(regex = r#"^running "(.*)" in container "([^"]+)" of pod "([^"]+)" with the input line "(.*)" prints:$"#)]
+#[then(regex = r#"^running "(.*)" in container "([^"]+)" of pod "([^"]+)" with the input line "(.*)" prints:$"#)]
+async fn with_input_prints_docstring(
+    world: &mut PodWorld,
+    step: &Step,
+    command: String,
+    container: String,
+    pod: String,
+    line: String,
+) -> Result<(), StepFailure> {
+    let expected = step.docstring.as_deref().ok_or_else(|| StepFailure::new("this step needs the expected output as a docstring"))?;
+    let expected = substitute(world, expected.trim_start_matches('\n').trim_end_matches('\n')).await?;
+    let r = match run_with_input(world, &command, &container, &pod, &line).await {
+        Ok((cmd, out)) => expect_output(&cmd, &container, &pod, &out, &expected),
+        Err(e) => Err(e),
+    };
+    record(world, r)
+}
+
 fn describe(command: &str, container: &str, pod: &str, out: &ExecOutput) -> String {
     format!(
         "`{command}` in container {container:?} of pod {pod:?} exited {}; stdout: {:?}; stderr: {:?}",

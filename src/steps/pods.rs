@@ -5,7 +5,7 @@ use cucumber::{given, then, when};
 use k8s_openapi::api::core::v1::Pod;
 
 use super::failure::record;
-use super::wait::{eventually, eventually_or_never, Look};
+use super::wait::{eventually_on_pod, eventually_or_never_on_pod, Look};
 use super::{PodWorld, StepFailure};
 use crate::manifest::{self, Source};
 use crate::target::PodRef;
@@ -119,20 +119,15 @@ pub async fn wait_running(world: &PodWorld, name: &str) -> Result<Pod, StepFailu
     let r = world.pod_ref(name);
     let target = world.target();
     // A pod that has ended (Succeeded or Failed) never runs again: the wait ends with the diff.
-    eventually_or_never(&format!("pod {name:?} running"), world.timeouts().pod, || async {
+    eventually_or_never_on_pod(target, &r, &format!("pod {name:?} running"), world.timeouts().pod, || async {
         let pod = target.get_pod(&r).await.map_err(|e| Look::NotYet(e.into()))?;
         let status = pod.status.clone().unwrap_or_default();
         let phase = status.phase.clone().unwrap_or_default();
-        let waiting = not_running(&status);
-        if phase == "Running" && waiting.is_empty() {
+        if phase == "Running" && not_running(&status).is_empty() {
             return Ok(pod);
         }
-        let why = pod_reason(&status);
-        let failure = StepFailure::mismatch(
-            format!("pod {name:?} is {phase}{why}; not running: {}", waiting.join(", ")),
-            "phase Running, every container running",
-            format!("phase {phase}{why}, not running: {}", waiting.join(", ")),
-        );
+        let actual = why_not_running(&status);
+        let failure = StepFailure::mismatch(format!("pod {name:?} is {actual}"), "phase Running, every container running", actual);
         Err(if ended(&pod).is_some() { Look::Never(failure) } else { Look::NotYet(failure) })
     })
     .await
@@ -142,6 +137,38 @@ pub async fn wait_running(world: &PodWorld, name: &str) -> Result<Pod, StepFailu
 /// its status no longer changes.
 pub fn ended(pod: &Pod) -> Option<&str> {
     pod.status.as_ref().and_then(|s| s.phase.as_deref()).filter(|p| *p == "Succeeded" || *p == "Failed")
+}
+
+/// Why a pod does not run, never empty: its phase and the pod's reason, then each container
+/// that does not run with its state (its waiting reason and the runtime's last error), or that
+/// the node has reported no container yet.
+fn why_not_running(status: &k8s_openapi::api::core::v1::PodStatus) -> String {
+    let phase = match status.phase.as_deref() {
+        None | Some("") => "without a phase yet (the node has not reported on the pod)".to_string(),
+        Some(p) => p.to_string(),
+    };
+    let unscheduled = status
+        .conditions
+        .iter()
+        .flatten()
+        .find(|c| c.type_ == "PodScheduled" && c.status == "False")
+        .map(|c| {
+            format!(
+                "; not scheduled: {}{}",
+                c.reason.as_deref().unwrap_or("no reason given"),
+                c.message.as_deref().map(|m| format!(": {m}")).unwrap_or_default()
+            )
+        })
+        .unwrap_or_default();
+    let waiting = not_running(status);
+    let containers = if status.container_statuses.as_ref().is_none_or(|c| c.is_empty()) {
+        "no container has a status yet (the node has not started the pod's containers)".to_string()
+    } else if waiting.is_empty() {
+        "every container runs, but the pod is not Running yet".to_string()
+    } else {
+        format!("not running: {}", waiting.join(", "))
+    };
+    format!("{phase}{}{unscheduled}; {containers}", pod_reason(status))
 }
 
 /// The containers that do not run, each with its state (its waiting reason and message).
@@ -196,7 +223,7 @@ async fn pod_in_phase(world: &mut PodWorld, name: String, phase: String) -> Resu
     let r = world.pod_ref(&name);
     let target = world.target();
     // A pod that has ended stays in its phase: waiting for another ends early.
-    let res = eventually_or_never(&format!("pod {name:?} in phase {phase}"), world.timeouts().pod, || async {
+    let res = eventually_or_never_on_pod(target, &r, &format!("pod {name:?} in phase {phase}"), world.timeouts().pod, || async {
         let pod = target.get_pod(&r).await.map_err(|e| Look::NotYet(e.into()))?;
         let has_ended = ended(&pod).is_some();
         let actual = pod.status.and_then(|s| s.phase).unwrap_or_default();
@@ -230,7 +257,7 @@ async fn delete_pod(world: &mut PodWorld, name: String) -> Result<(), StepFailur
 async fn pod_is_gone(world: &mut PodWorld, name: String) -> Result<(), StepFailure> {
     let r = world.pod_ref(&name);
     let target = world.target();
-    let res = eventually(&format!("pod {name:?} gone"), world.timeouts().pod, || async {
+    let res = eventually_on_pod(target, &r, &format!("pod {name:?} gone"), world.timeouts().pod, || async {
         match target.get_pod(&r).await {
             Err(crate::target::TargetError::NotFound(_)) => Ok(()),
             Err(e) => Err(e.into()),
@@ -260,7 +287,9 @@ async fn running_with_restart_count(world: &mut PodWorld, container: String, pod
     let target = world.target();
     // It never will when the pod has ended, when the count is past the one expected (counts only
     // grow), or when the container has ended and the pod's restartPolicy restarts it no more.
-    let res = eventually_or_never(
+    let res = eventually_or_never_on_pod(
+        target,
+        &r,
         &format!("container {container:?} of pod {pod:?} running with restart count {count}"),
         world.timeouts().pod,
         || async {
@@ -291,8 +320,11 @@ async fn running_with_restart_count(world: &mut PodWorld, container: String, pod
             } else {
                 ""
             };
-            let failure =
-                StepFailure::mismatch(format!("container {container:?} has {actual}{why}"), format!("restart count {count}, running"), actual);
+            let failure = StepFailure::mismatch(
+                format!("container {container:?} has {actual}{why}"),
+                format!("restart count {count}, running"),
+                actual,
+            );
             Err(if never { Look::Never(failure) } else { Look::NotYet(failure) })
         },
     )
@@ -328,8 +360,7 @@ pub fn manifest_of(step: &Step) -> Option<ManifestRef<'_>> {
     if let Some(c) = FIXTURE.captures(&step.value) {
         return Some(ManifestRef::Fixture(c.get(1).unwrap().as_str()));
     }
-    static REFUSED: std::sync::LazyLock<regex::Regex> =
-        std::sync::LazyLock::new(|| regex::Regex::new(super::api::CREATE_REFUSED).unwrap());
+    static REFUSED: std::sync::LazyLock<regex::Regex> = std::sync::LazyLock::new(|| regex::Regex::new(super::api::CREATE_REFUSED).unwrap());
     if INLINE.is_match(&step.value) {
         return step.docstring.as_deref().map(ManifestRef::Inline);
     }
@@ -360,6 +391,56 @@ mod not_running_tests {
         };
         assert_eq!(super::not_running(&status), vec!["a (waiting: ContainerCreating)".to_string()]);
         assert!(super::pod_reason(&status).contains("Too many open files"), "{}", super::pod_reason(&status));
+        assert_eq!(
+            super::why_not_running(&status),
+            "Pending (attach pod to the node network: Too many open files (os error 24)); not running: a (waiting: ContainerCreating)"
+        );
+    }
+
+    /// Under load a pod-start timeout said nothing after "not running:": a pod the node has not
+    /// reported on yet, or whose containers have no status yet, is said to be so.
+    #[test]
+    fn a_pod_start_timeout_always_says_why() {
+        use k8s_openapi::api::core::v1::PodCondition;
+        assert_eq!(
+            super::why_not_running(&PodStatus::default()),
+            "without a phase yet (the node has not reported on the pod); no container has a status yet (the node has not started the pod's containers)"
+        );
+        let pending = PodStatus {
+            phase: Some("Pending".into()),
+            conditions: Some(vec![PodCondition {
+                type_: "PodScheduled".into(),
+                status: "False".into(),
+                reason: Some("Unschedulable".into()),
+                message: Some("0/1 nodes are available".into()),
+                ..Default::default()
+            }]),
+            container_statuses: Some(vec![]),
+            ..Default::default()
+        };
+        assert_eq!(
+            super::why_not_running(&pending),
+            "Pending; not scheduled: Unschedulable: 0/1 nodes are available; no container has a status yet (the node has not started the pod's containers)"
+        );
+        let waiting_with_error = PodStatus {
+            phase: Some("Pending".into()),
+            container_statuses: Some(vec![ContainerStatus {
+                name: "a".into(),
+                state: Some(ContainerState {
+                    waiting: Some(ContainerStateWaiting {
+                        reason: Some("CreateContainerError".into()),
+                        message: Some("Too many open files (os error 24)".into()),
+                    }),
+                    ..Default::default()
+                }),
+                ..Default::default()
+            }]),
+            ..Default::default()
+        };
+        assert_eq!(
+            super::why_not_running(&waiting_with_error),
+            "Pending; not running: a (waiting: CreateContainerError: Too many open files (os error 24))"
+        );
     }
 
     #[test]

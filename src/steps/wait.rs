@@ -1,4 +1,7 @@
-//! Waiting for a condition with a timeout, polling without blocking the runtime.
+//! Waiting for a condition with a timeout, polling without blocking the runtime. A wait on a
+//! pod (`*_on_pod`) looks again whenever the target says the pod may have changed
+//! (`Target::pod_changed`: a watch where the target is behind an API server), at the latest
+//! after [`WATCH_RECHECK`].
 
 use std::future::Future;
 use std::time::Duration;
@@ -6,10 +9,47 @@ use std::time::Duration;
 use tokio::time::Instant;
 
 use super::StepFailure;
+use crate::target::{PodRef, Target};
+
+/// The longest a wait on a pod goes without looking again, even with no change seen.
+pub const WATCH_RECHECK: Duration = Duration::from_secs(1);
+
+/// Until the next look: after `interval` (polling), or once the pod may have changed.
+async fn pause(on: Option<(&dyn Target, &PodRef)>, interval: Duration, deadline: Instant) {
+    match on {
+        None => tokio::time::sleep(interval).await,
+        Some((target, pod)) => {
+            let left = deadline.saturating_duration_since(Instant::now());
+            let started = Instant::now();
+            target.pod_changed(pod, WATCH_RECHECK.min(left)).await;
+            // A target that answers at once every time is polled no faster than `interval`.
+            if started.elapsed() < Duration::from_millis(5) {
+                tokio::time::sleep(interval).await;
+            }
+        }
+    }
+}
 
 /// Polls `check` until it succeeds or `timeout` passes; on timeout the last failure is returned,
 /// its message prefixed with what was waited for.
-pub async fn eventually<T, F, Fut>(what: &str, timeout: Duration, mut check: F) -> Result<T, StepFailure>
+pub async fn eventually<T, F, Fut>(what: &str, timeout: Duration, check: F) -> Result<T, StepFailure>
+where
+    F: FnMut() -> Fut,
+    Fut: Future<Output = Result<T, StepFailure>>,
+{
+    eventually_on(None, what, timeout, check).await
+}
+
+/// As [`eventually`], for a condition on `pod`: it is looked at again as the pod changes.
+pub async fn eventually_on_pod<T, F, Fut>(target: &dyn Target, pod: &PodRef, what: &str, timeout: Duration, check: F) -> Result<T, StepFailure>
+where
+    F: FnMut() -> Fut,
+    Fut: Future<Output = Result<T, StepFailure>>,
+{
+    eventually_on(Some((target, pod)), what, timeout, check).await
+}
+
+async fn eventually_on<T, F, Fut>(on: Option<(&dyn Target, &PodRef)>, what: &str, timeout: Duration, mut check: F) -> Result<T, StepFailure>
 where
     F: FnMut() -> Fut,
     Fut: Future<Output = Result<T, StepFailure>>,
@@ -24,7 +64,7 @@ where
         if Instant::now() + interval > deadline {
             return Err(StepFailure { message: format!("{what}: not within {timeout:?}: {}", last.message), mismatch: last.mismatch });
         }
-        tokio::time::sleep(interval).await;
+        pause(on, interval, deadline).await;
         interval = (interval * 2).min(Duration::from_millis(250));
     }
 }
@@ -42,7 +82,35 @@ pub const SETTLE: Duration = Duration::from_secs(2);
 
 /// As [`eventually`], but ends early, with that look's diff, when `check` can tell the
 /// condition will never hold (and keeps telling it for [`SETTLE`]).
-pub async fn eventually_or_never<T, F, Fut>(what: &str, timeout: Duration, mut check: F) -> Result<T, StepFailure>
+pub async fn eventually_or_never<T, F, Fut>(what: &str, timeout: Duration, check: F) -> Result<T, StepFailure>
+where
+    F: FnMut() -> Fut,
+    Fut: Future<Output = Result<T, Look>>,
+{
+    eventually_or_never_on(None, what, timeout, check).await
+}
+
+/// As [`eventually_or_never`], for a condition on `pod`: it is looked at again as the pod changes.
+pub async fn eventually_or_never_on_pod<T, F, Fut>(
+    target: &dyn Target,
+    pod: &PodRef,
+    what: &str,
+    timeout: Duration,
+    check: F,
+) -> Result<T, StepFailure>
+where
+    F: FnMut() -> Fut,
+    Fut: Future<Output = Result<T, Look>>,
+{
+    eventually_or_never_on(Some((target, pod)), what, timeout, check).await
+}
+
+async fn eventually_or_never_on<T, F, Fut>(
+    on: Option<(&dyn Target, &PodRef)>,
+    what: &str,
+    timeout: Duration,
+    mut check: F,
+) -> Result<T, StepFailure>
 where
     F: FnMut() -> Fut,
     Fut: Future<Output = Result<T, Look>>,
@@ -68,7 +136,7 @@ where
         if Instant::now() + interval > deadline {
             return Err(StepFailure { message: format!("{what}: not within {timeout:?}: {}", last.message), mismatch: last.mismatch });
         }
-        tokio::time::sleep(interval).await;
+        pause(on, interval, deadline).await;
         interval = (interval * 2).min(Duration::from_millis(250));
     }
 }

@@ -151,6 +151,20 @@ pub trait Target: Send + Sync {
     /// Runs a command in a named container of a pod.
     async fn exec(&self, pod: &PodRef, container: &str, command: &[String], timeout: Duration) -> TargetResult<ExecOutput>;
 
+    /// Runs a command with `stdin` written to it (then closed where the target's protocol can;
+    /// `kubectl exec -i`).
+    async fn exec_with_stdin(
+        &self,
+        pod: &PodRef,
+        container: &str,
+        command: &[String],
+        stdin: &[u8],
+        timeout: Duration,
+    ) -> TargetResult<ExecOutput> {
+        let _ = (pod, container, command, stdin, timeout);
+        Err(TargetError::Unsupported { target: self.name().to_string(), what: "exec with stdin".into() })
+    }
+
     /// Makes a container's main process die, as a crash would, the same way on every target:
     /// the main process must be `podspec-agent main`, and `podspec-agent crash` run in the
     /// container asks it to exit with code 1. (PID 1 of a container ignores every signal it has
@@ -230,6 +244,29 @@ pub trait Target: Send + Sync {
     async fn list_pods(&self, namespace: &str) -> TargetResult<Vec<Pod>> {
         let _ = namespace;
         Err(self.unsupported(Capability::ApiServer))
+    }
+
+    /// Returns once `pod` may have changed since the target last read it, or after `max` at the
+    /// latest: a wait on a pod looks again then. By default at once (a target whose reads are
+    /// local calls is polled); a target behind an API server watches the pod.
+    async fn pod_changed(&self, pod: &PodRef, max: Duration) {
+        let _ = (pod, max);
+    }
+
+    /// Waits until the pod satisfies `done`, up to `bound`. By default the pod is read again and
+    /// again (a target whose reads are local calls); a target behind an API server watches it.
+    async fn wait_pod(&self, pod: &PodRef, what: &str, bound: Duration, done: for<'p> fn(&'p Pod) -> bool) -> TargetResult<()> {
+        let deadline = std::time::Instant::now() + bound;
+        loop {
+            let now = self.get_pod(pod).await?;
+            if done(&now) {
+                return Ok(());
+            }
+            if std::time::Instant::now() > deadline {
+                return Err(TargetError::Timeout { operation: format!("{what} (pod {pod})"), after: bound });
+            }
+            tokio::time::sleep(Duration::from_micros(200)).await;
+        }
     }
 
     /// Why the target lacks a capability, where it knows more than the capability's meaning

@@ -5,7 +5,7 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::net::Ipv4Addr;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use async_trait::async_trait;
@@ -14,6 +14,8 @@ use super::reference::{NodeHost, NodeRuntime, ReferenceOptions, ReferenceTarget}
 use crate::paths::Paths;
 use crate::runtime::cri::{ContainerId, RuntimeError, SandboxId};
 use crate::runtime::cri_grpc::{CriRuntime, Endpoint};
+use crate::runtime::kubelet::PodCgroupRoot;
+use crate::runtime::linux::cgroup::Cgroup;
 use crate::runtime::linux::process::ProcessId;
 use crate::runtime::linux::state::{self, RunDir};
 use crate::target::{TargetError, TargetResult};
@@ -40,6 +42,64 @@ pub struct CriHost {
     node_ip: Ipv4Addr,
     /// The references of the images the runtime had when the run started.
     images: BTreeSet<String>,
+    /// The run's cgroup subtree, in which the kubelet puts the pods' cgroups.
+    cgroups: Option<RunCgroups>,
+}
+
+/// The run's cgroup subtree for the runtime's pods, and the directories above it that the run
+/// made (removed at the end when empty: another run may share them).
+pub struct RunCgroups {
+    root: PodCgroupRoot,
+    made: Vec<PathBuf>,
+}
+
+impl RunCgroups {
+    /// `<own cgroup>/podspec/<run>` in every hierarchy, made now and recorded in the run's
+    /// directory, so that `podspec clean` removes it after a kill. None (with a warning) where
+    /// no one path lies inside podspec's own cgroup in every hierarchy: the runtime's own layout.
+    pub fn create(run: &RunDir, run_id: &str) -> Option<Self> {
+        let Some((parent, cgroup)) = Cgroup::for_cri_run(run_id) else {
+            tracing::warn!(
+                "no cgroup path lies inside podspec's own cgroup in every hierarchy: the runtime places the pods' cgroups itself, and the kubelet's podPidsLimit is not applied"
+            );
+            return None;
+        };
+        let mut made = Vec::new();
+        for (_, dir) in &cgroup.dirs {
+            let mut missing: Vec<PathBuf> = dir.ancestors().take_while(|d| !d.exists()).map(Path::to_path_buf).collect();
+            missing.reverse();
+            if let Err(e) = std::fs::create_dir_all(dir) {
+                tracing::warn!(dir = %dir.display(), error = %e, "cannot make the run's cgroup: the runtime places the pods' cgroups itself, and the kubelet's podPidsLimit is not applied");
+                return None;
+            }
+            made.extend(missing);
+        }
+        if let Err(e) = run.record_cgroups(&cgroup) {
+            tracing::warn!(error = %e, "cannot record the run's cgroups");
+        }
+        Some(Self { root: PodCgroupRoot { parent, cgroup }, made })
+    }
+
+    /// The cgroup parent path under which each pod gets `pod<uid>`.
+    pub fn parent(&self) -> &str {
+        &self.root.parent
+    }
+
+    /// After the run's directory (and with it the subtree recorded there) is removed: what the
+    /// run made above the subtree.
+    pub fn remove_made(&self) {
+        remove_made(self.made.clone());
+    }
+}
+
+/// Removes the directories a run made above its cgroup subtree, deepest first, where nothing
+/// is left in them (another run may share them).
+fn remove_made(mut made: Vec<PathBuf>) {
+    made.sort_by_key(|d| std::cmp::Reverse(d.components().count()));
+    made.dedup();
+    for d in made {
+        let _ = std::fs::remove_dir(d);
+    }
 }
 
 #[async_trait]
@@ -64,6 +124,9 @@ impl NodeHost for CriHost {
     async fn kill_main_process(&self, id: &ContainerId) -> Result<(), RuntimeError> {
         self.runtime.kill_main_process(id).await
     }
+    fn pod_cgroups(&self) -> Option<PodCgroupRoot> {
+        self.cgroups.as_ref().map(|c| c.root.clone())
+    }
     fn identity(&self) -> BTreeMap<String, String> {
         let v = self.runtime.runtime_version();
         [
@@ -79,7 +142,16 @@ impl NodeHost for CriHost {
     async fn shutdown(&self) -> Result<(), String> {
         let result = self.runtime.shutdown().await.map_err(|e| e.to_string());
         let path = self.run.path.clone();
-        let removed = tokio::task::spawn_blocking(move || RunDir { path }.remove()).await;
+        let cgroups = self.cgroups.as_ref().map(|c| c.made.clone());
+        let removed = tokio::task::spawn_blocking(move || {
+            // The run's cgroups go with its directory (recorded there); then what it made above.
+            let r = RunDir { path }.remove();
+            if let Some(made) = cgroups {
+                remove_made(made);
+            }
+            r
+        })
+        .await;
         result?;
         match removed {
             Ok(Ok(_)) => Ok(()),
@@ -92,8 +164,6 @@ impl NodeHost for CriHost {
 /// Connects to the CRI runtime and starts podspec's API and kubelet over it.
 pub async fn start(paths: Paths, options: CriOptions) -> TargetResult<ReferenceTarget> {
     let run_id = format!("{}-{}", std::process::id(), chrono::Utc::now().timestamp_millis());
-    // Runs killed earlier left their kubelet directories; their sandboxes are the runtime's.
-    let _ = state::clean_stale(&paths.state_dir);
     let run = RunDir::create(&paths.state_dir, &run_id)
         .map_err(|e| TargetError::Other(format!("create the run's state directory under {}: {e}", paths.state_dir.display())))?;
     let log_root = run.path.join("logs");
@@ -112,6 +182,9 @@ pub async fn start(paths: Paths, options: CriOptions) -> TargetResult<ReferenceT
         Ok(_) => {}
         Err(e) => tracing::warn!(error = %e, "could not remove what killed runs left in the CRI runtime"),
     }
+    // Runs killed earlier left their kubelet directories and cgroup subtrees: removed once the
+    // runtime has let go of their sandboxes (whose cgroups lie in those subtrees).
+    let _ = state::clean_stale(&paths.state_dir);
     let images = match runtime.image_references().await {
         Ok(i) => i,
         Err(e) => {
@@ -120,7 +193,8 @@ pub async fn start(paths: Paths, options: CriOptions) -> TargetResult<ReferenceT
             return Err(TargetError::Other(format!("start the cri target: {e}")));
         }
     };
-    let host = Arc::new(CriHost { runtime: runtime.clone(), run, node_ip: options.node_ip, images });
+    let cgroups = RunCgroups::create(&run, &run_id);
+    let host = Arc::new(CriHost { runtime: runtime.clone(), run, node_ip: options.node_ip, images, cgroups });
     let node = NodeRuntime { runtime: runtime.clone(), images: runtime, host };
     ReferenceTarget::on_runtime("cri", &run_id, node, options.reference)
 }

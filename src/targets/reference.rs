@@ -56,6 +56,10 @@ pub trait NodeHost: Send + Sync {
     fn namespaces_are_its_own(&self) -> bool {
         false
     }
+    /// Where the kubelet puts the pods' cgroups, when the runtime takes a cgroup parent.
+    fn pod_cgroups(&self) -> Option<crate::runtime::kubelet::PodCgroupRoot> {
+        None
+    }
     /// Removes everything the runtime still holds for this run.
     async fn shutdown(&self) -> Result<(), String>;
 }
@@ -144,6 +148,7 @@ impl ReferenceTarget {
             node_ip: node.host.node_ip(),
             node_uid: crate::api::store::uid(run_id, u64::MAX),
             static_pod_dir: Some(static_pod_dir.clone()),
+            pod_cgroups: node.host.pod_cgroups(),
             pod_pids_limit: Some(POD_PIDS_LIMIT),
         };
         let events = Arc::new(EventStore::new());
@@ -233,6 +238,16 @@ impl ReferenceTarget {
             }
             KubeletError::Unsupported { what, .. } => TargetError::Unsupported { target: self.name().into(), what },
             other => TargetError::Other(other.to_string()),
+        }
+    }
+
+    fn map_exec(&self, pod: &PodRef, container: &str, e: KubeletError) -> TargetError {
+        match e {
+            KubeletError::Runtime(RuntimeError::ContainerNotRunning(_)) => {
+                TargetError::NotRunning { pod: pod.clone(), container: container.into() }
+            }
+            KubeletError::Runtime(RuntimeError::Timeout { operation, after }) => TargetError::Timeout { operation, after },
+            other => self.map_kubelet(pod, other),
         }
     }
 
@@ -367,13 +382,28 @@ impl Target for ReferenceTarget {
 
     async fn exec(&self, pod: &PodRef, container: &str, command: &[String], timeout: Duration) -> TargetResult<ExecOutput> {
         let uid = self.node_uid(pod)?;
-        let r = self.kubelet.exec(&uid, container, command, timeout).await.map_err(|e| match e {
-            KubeletError::Runtime(RuntimeError::ContainerNotRunning(_)) => {
-                TargetError::NotRunning { pod: pod.clone(), container: container.into() }
-            }
-            KubeletError::Runtime(RuntimeError::Timeout { operation, after }) => TargetError::Timeout { operation, after },
-            other => self.map_kubelet(pod, other),
-        })?;
+        let r = self.kubelet.exec(&uid, container, command, timeout).await.map_err(|e| self.map_exec(pod, container, e))?;
+        Ok(ExecOutput {
+            stdout: String::from_utf8_lossy(&r.stdout).into_owned(),
+            stderr: String::from_utf8_lossy(&r.stderr).into_owned(),
+            exit_code: r.exit_code,
+        })
+    }
+
+    async fn exec_with_stdin(
+        &self,
+        pod: &PodRef,
+        container: &str,
+        command: &[String],
+        stdin: &[u8],
+        timeout: Duration,
+    ) -> TargetResult<ExecOutput> {
+        let uid = self.node_uid(pod)?;
+        let r = self
+            .kubelet
+            .exec_with_input(&uid, container, command, stdin, timeout)
+            .await
+            .map_err(|e| self.map_exec(pod, container, e))?;
         Ok(ExecOutput {
             stdout: String::from_utf8_lossy(&r.stdout).into_owned(),
             stderr: String::from_utf8_lossy(&r.stderr).into_owned(),

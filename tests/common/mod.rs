@@ -14,10 +14,17 @@ pub struct Serve {
 
 impl Serve {
     pub fn start() -> Serve {
+        Self::start_with(&[], "reference")
+    }
+
+    /// `podspec serve ARGS...`, serving the node named `node` (`reference`, `cri`).
+    pub fn start_with(args: &[&str], node: &str) -> Serve {
         let dir = tempfile::tempdir().unwrap();
         let kubeconfig = dir.path().join("kubeconfig");
         let mut child = Command::new(env!("CARGO_BIN_EXE_podspec"))
-            .args(["serve", "--kubeconfig-out"])
+            .arg("serve")
+            .args(args)
+            .arg("--kubeconfig-out")
             .arg(&kubeconfig)
             .stdout(Stdio::piped())
             .stderr(Stdio::inherit())
@@ -25,9 +32,18 @@ impl Serve {
             .expect("start podspec serve");
         let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
         let first = lines.next().expect("serve prints its address").unwrap();
-        assert!(first.starts_with("podspec: serving the reference node at https://127.0.0.1:"), "{first}");
+        if !first.starts_with(&format!("podspec: serving the {node} node at https://127.0.0.1:")) {
+            // Stopped first: a serve left running would hold the test's output open.
+            let _ = nix::sys::signal::kill(nix::unistd::Pid::from_raw(child.id() as i32), nix::sys::signal::Signal::SIGTERM);
+            let _ = child.wait();
+            panic!("podspec serve {args:?} began with {first:?}, not serving the {node} node");
+        }
         std::thread::spawn(move || for _ in lines {});
         Serve { child, kubeconfig, _dir: dir }
+    }
+
+    pub fn pid(&self) -> u32 {
+        self.child.id()
     }
 
     /// SIGTERM, then the exit status.

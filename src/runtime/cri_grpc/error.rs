@@ -48,7 +48,11 @@ impl CallError {
 
 /// Makes one CRI call, with podspec's timeout; gives the response's message.
 pub(super) async fn call<T>(operation: &str, fut: impl Future<Output = Result<tonic::Response<T>, Status>>) -> Result<T, CallError> {
-    match tokio::time::timeout(CALL_TIMEOUT, fut).await {
+    let started = std::time::Instant::now();
+    let answer = tokio::time::timeout(CALL_TIMEOUT, fut).await;
+    // `PODSPEC_LOG=cri=debug`: every call with the time the runtime took to answer it.
+    tracing::debug!(target: "cri", operation, ms = started.elapsed().as_secs_f64() * 1000.0, "CRI call");
+    match answer {
         Ok(Ok(r)) => Ok(r.into_inner()),
         Ok(Err(s)) => {
             tracing::debug!(target: "cri", operation, code = ?s.code(), message = s.message(), "CRI call failed");

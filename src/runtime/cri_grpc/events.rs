@@ -41,7 +41,10 @@ async fn relist(mut client: RuntimeServiceClient<Channel>, run_id: String, event
         tick.tick().await;
         let request =
             cri::ListContainersRequest { filter: Some(cri::ContainerFilter { label_selector: selector.clone(), ..Default::default() }) };
-        let list = match tokio::time::timeout(RELIST_PERIOD * 10, client.list_containers(request)).await {
+        let started = std::time::Instant::now();
+        let answer = tokio::time::timeout(RELIST_PERIOD * 10, client.list_containers(request)).await;
+        tracing::debug!(target: "cri", operation = "relist: ListContainers", ms = started.elapsed().as_secs_f64() * 1000.0, "CRI call");
+        let list = match answer {
             Ok(Ok(r)) => r.into_inner().containers,
             Ok(Err(e)) => {
                 tracing::warn!(target: "cri", error = %e.message(), "relist: ListContainers failed");

@@ -5,6 +5,7 @@
 //! - `endpoint`: the runtime's socket (`unix:///run/containerd/containerd.sock`) and the channel.
 //! - `sandbox`, `container`, `exec`, `image`: one file per concern, each mapping the interface's
 //!   calls onto CRI requests as the kubelet fills them in (labels, log paths, namespaces).
+//! - `stream`: the streaming Exec (stdin, tty, resize) over WebSocket, with the URL `Exec` answers.
 //! - `events`: container events by relisting, as the kubelet's generic PLEG does, plus
 //!   `GetContainerEvents` where the runtime has it.
 //! - `error`: gRPC statuses as `RuntimeError`s, the runtime's message kept whole.
@@ -16,6 +17,7 @@ mod events;
 mod exec;
 mod image;
 mod sandbox;
+mod stream;
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
@@ -192,6 +194,9 @@ impl RuntimeService for CriRuntime {
     }
     async fn exec_sync(&self, id: &ContainerId, cmd: &[String], timeout: Duration) -> RuntimeResult<ExecResult> {
         exec::exec_sync(self, id, cmd, timeout).await
+    }
+    async fn exec(&self, id: &ContainerId, cmd: &[String], options: ExecOptions) -> RuntimeResult<ExecSession> {
+        stream::exec(self, id, cmd, options).await
     }
 
     fn container_events(&self) -> broadcast::Receiver<ContainerEvent> {

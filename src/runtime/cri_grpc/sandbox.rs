@@ -52,6 +52,7 @@ pub(super) fn sandbox_config(rt: &CriRuntime, config: &PodSandboxConfig) -> cri:
                 ..Default::default()
             }),
             sysctls: config.sysctls.iter().cloned().collect(),
+            cgroup_parent: config.cgroup_parent.clone().unwrap_or_default(),
             ..Default::default()
         }),
         ..Default::default()

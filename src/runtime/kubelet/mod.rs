@@ -47,9 +47,23 @@ pub struct KubeletConfig {
     pub node_uid: String,
     /// The static pod manifest directory, if the kubelet watches one.
     pub static_pod_dir: Option<PathBuf>,
+    /// Where the kubelet puts the pods' cgroups (its `--cgroup-root`), for a runtime that takes
+    /// a cgroup parent; `None`: the runtime lays out the pods' cgroups itself.
+    pub pod_cgroups: Option<PodCgroupRoot>,
     /// `podPidsLimit`: the most processes a pod's cgroup may hold (none: no limit, the
     /// KubeletConfiguration's -1).
     pub pod_pids_limit: Option<i64>,
+}
+
+/// The cgroup under which each pod gets `pod<uid>` (cgroupfs driver), which the kubelet makes
+/// (with the pod's `pids.max`) before the sandbox and removes after it, as a kubelet's pod
+/// container manager does.
+#[derive(Debug, Clone)]
+pub struct PodCgroupRoot {
+    /// The path the runtime is given, the same in every hierarchy (`/.../podspec/<run>`).
+    pub parent: String,
+    /// Its directories on the node, one per hierarchy.
+    pub cgroup: super::linux::cgroup::Cgroup,
 }
 
 impl KubeletConfig {
@@ -246,6 +260,20 @@ impl Kubelet {
     pub async fn exec(&self, uid: &str, container: &str, cmd: &[String], timeout: Duration) -> Result<ExecResult, KubeletError> {
         let id = self.container_id(uid, container)?;
         Ok(self.runtime.exec_sync(&id, cmd, timeout).await?)
+    }
+
+    /// A command with `stdin` as its input, which is then closed where the runtime's protocol
+    /// can (over the streaming exec); its output collected whole.
+    pub async fn exec_with_input(
+        &self,
+        uid: &str,
+        container: &str,
+        cmd: &[String],
+        stdin: &[u8],
+        timeout: Duration,
+    ) -> Result<ExecResult, KubeletError> {
+        let id = self.container_id(uid, container)?;
+        Ok(super::cri::exec_with_input(&*self.runtime, &id, cmd, stdin, timeout).await?)
     }
 
     /// A streaming exec (stdin, a tty) in a running container, as the kubelet serves exec.

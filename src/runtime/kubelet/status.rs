@@ -23,11 +23,16 @@ pub(super) async fn pod_status(w: &PodWorker) -> PodStatus {
     let pod = w.pod();
     let mut init_statuses = Vec::new();
     let mut statuses = Vec::new();
-    for rec in &records {
-        let current = match &rec.current {
-            Some(id) => w.kubelet.runtime.container_status(id).await.ok(),
+    // The runtime's statuses of the current instances, asked for all at once.
+    let runtime = &w.kubelet.runtime;
+    let currents = futures::future::join_all(records.iter().map(|rec| async move {
+        match &rec.current {
+            Some(id) => runtime.container_status(id).await.ok(),
             None => None,
-        };
+        }
+    }))
+    .await;
+    for (rec, current) in records.iter().zip(currents) {
         let message = current
             .as_ref()
             .filter(|c| c.state == ContainerState::Exited)
@@ -109,6 +114,17 @@ pub(super) async fn pod_status(w: &PodWorker) -> PodStatus {
         init_container_statuses: (!init_statuses.is_empty()).then_some(init_statuses),
         qos_class: Some(crate::api::qos::qos_class(&w.pod()).into()),
         ..Default::default()
+    }
+}
+
+/// The status manager's `updateLastTransitionTime` (pkg/kubelet/status/status_manager.go): a
+/// condition whose status is the one already stored keeps that one's `lastTransitionTime`.
+pub(super) fn keep_transition_times(previous: Option<&PodStatus>, status: &mut PodStatus) {
+    let Some(old) = previous.and_then(|p| p.conditions.as_ref()) else { return };
+    for c in status.conditions.iter_mut().flatten() {
+        if let Some(o) = old.iter().find(|o| o.type_ == c.type_ && o.status == c.status) {
+            c.last_transition_time = o.last_transition_time.clone();
+        }
     }
 }
 
@@ -280,5 +296,34 @@ mod merge_tests {
         keep_others_conditions(&mut mine, Some(&stored));
         let types: Vec<&str> = mine.conditions.iter().flatten().map(|c| c.type_.as_str()).collect();
         assert_eq!(types, ["Ready", "example.com/Checked"]);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn condition(type_: &str, status: &str, ms: i64) -> PodCondition {
+        PodCondition {
+            type_: type_.into(),
+            status: status.into(),
+            last_transition_time: Some(k8s_time(DateTime::from_timestamp_millis(ms).unwrap())),
+            ..Default::default()
+        }
+    }
+
+    #[test]
+    fn a_condition_keeps_its_transition_time_until_its_status_changes() {
+        let old = PodStatus {
+            conditions: Some(vec![condition("Ready", "False", 1000), condition("PodScheduled", "True", 1000)]),
+            ..Default::default()
+        };
+        let mut new = PodStatus {
+            conditions: Some(vec![condition("Ready", "True", 5000), condition("PodScheduled", "True", 5000)]),
+            ..Default::default()
+        };
+        keep_transition_times(Some(&old), &mut new);
+        let times: Vec<_> = new.conditions.unwrap().into_iter().map(|c| c.last_transition_time.unwrap().0.as_millisecond()).collect();
+        assert_eq!(times, vec![5000, 1000]);
     }
 }

@@ -20,6 +20,7 @@ use super::hosts;
 use crate::api::events::{NORMAL, WARNING};
 use super::Kubelet;
 use crate::runtime::cri::{ContainerConfig, ContainerEvent, ContainerId, ContainerState, Mount, PodSandboxConfig, SandboxId};
+use crate::runtime::linux::cgroup::Limits;
 
 /// `namespace/name` of a pod, for messages.
 pub fn pod_key(pod: &Pod) -> String {
@@ -144,6 +145,8 @@ pub struct PodWorker {
     /// A static pod: its status goes to its mirror pod.
     pub(super) is_static: bool,
     updated: Notify,
+    /// The status the worker last wrote: the same status coming back from the API is its own.
+    published: Mutex<Option<k8s_openapi::api::core::v1::PodStatus>>,
     stop_tx: watch::Sender<bool>,
     task: Mutex<Option<tokio::task::JoinHandle<()>>>,
     /// Set once the pod is torn down.
@@ -178,6 +181,7 @@ impl PodWorker {
             state: Mutex::new(WorkerState { containers, ..Default::default() }),
             is_static,
             updated: Notify::new(),
+            published: Mutex::new(None),
             stop_tx,
             task: Mutex::new(None),
             finished: watch::Sender::new(false),
@@ -216,10 +220,23 @@ impl PodWorker {
         self.state.lock().unwrap().containers.iter().find(|c| c.name == name).and_then(|c| c.previous.clone())
     }
 
-    /// A new version of the pod from the API: the worker applies what the kubelet applies.
+    /// A new version of the pod from the API: the worker applies what the kubelet applies. A
+    /// version that differs only in what the kubelet does not act on (its own status write
+    /// coming back, the resourceVersion) is kept without waking the worker, as the kubelet's
+    /// pod config reconciles such a change without a sync (pkg/kubelet/config/config.go,
+    /// podsDifferSemantically); a status someone else wrote wakes it, to be written again (the
+    /// status manager's needsReconcile).
     pub(super) fn update(&self, pod: Pod) {
-        *self.pod.lock().unwrap() = pod;
-        self.updated.notify_one();
+        let someone_elses_status = !self.is_static && pod.status.is_some() && pod.status != *self.published.lock().unwrap();
+        let wake = {
+            let mut current = self.pod.lock().unwrap();
+            let wake = someone_elses_status || differs_semantically(&current, &pod);
+            *current = pod;
+            wake
+        };
+        if wake {
+            self.updated.notify_one();
+        }
     }
 
     /// Stops the pod and waits until it is torn down (whoever else asked for it too).
@@ -307,13 +324,19 @@ impl PodWorker {
         let stored = api.get(&ns, &name).ok();
         super::status::keep_others_conditions(&mut status, stored.as_ref().and_then(|p| p.status.as_ref()));
         let uid = if self.is_static {
-            match api.get(&ns, &name) {
-                Ok(m) if super::static_pods::is_mirror_of(&m, &self.uid) => m.metadata.uid.unwrap_or_default(),
+            match &stored {
+                Some(m) if super::static_pods::is_mirror_of(m, &self.uid) => m.metadata.uid.clone().unwrap_or_default(),
                 _ => return,
             }
         } else {
             self.uid.clone()
         };
+        // A condition whose status stays keeps the time of its last transition; otherwise every
+        // write would differ from the last, and each would wake the worker again.
+        let previous = stored.filter(|p| p.metadata.uid.as_deref() == Some(uid.as_str())).and_then(|p| p.status);
+        super::status::keep_transition_times(previous.as_ref(), &mut status);
+        // Recorded first: the write comes back through the watch, maybe before set_status returns.
+        *self.published.lock().unwrap() = Some(status.clone());
         if let Err(e) = api.set_status(&ns, &name, &uid, status) {
             tracing::debug!(pod = %self.key, error = %e, "status not written");
         }
@@ -389,6 +412,19 @@ impl PodWorker {
             self.state.lock().unwrap().tmpfs_mounts = mounted;
             Vec::new()
         };
+        // The kubelet's pod cgroup, `<cgroup root>/pod<uid>` (pkg/kubelet/cm: the cgroupfs
+        // driver's name of a pod's cgroup), made with the node's podPidsLimit as its pids.max
+        // (pod_container_manager_linux.go EnsureExists) before the runtime puts the pod in it.
+        let cgroup_parent = match &self.kubelet.config.pod_cgroups {
+            None => None,
+            Some(root) => {
+                let cgroup = root.cgroup.child(&format!("pod{}", self.uid));
+                let pids_max = self.kubelet.config.pod_pids_limit.filter(|_| cgroup.has("pids"));
+                let made = cgroup.create().and_then(|()| cgroup.set_limits(&Limits { pids_max, ..Default::default() }));
+                made.map_err(|e| format!("make the pod's cgroup: {e}"))?;
+                Some(format!("{}/pod{}", root.parent, self.uid))
+            }
+        };
         let config = PodSandboxConfig {
             name,
             namespace,
@@ -398,6 +434,7 @@ impl PodWorker {
             namespaces,
             sysctls,
             privileged,
+            cgroup_parent,
             pids_limit: self.kubelet.config.pod_pids_limit,
         };
         let runtime = &self.kubelet.runtime;
@@ -939,10 +976,58 @@ impl PodWorker {
         }
         let mounts = std::mem::take(&mut self.state.lock().unwrap().tmpfs_mounts);
         let dir = self.pod_dir();
+        // The pod's cgroup, which the runtime leaves once it removed the sandbox's and the
+        // containers' cgroups in it.
+        let mut cgroups: Vec<PathBuf> = match &self.kubelet.config.pod_cgroups {
+            Some(r) => r.cgroup.child(&format!("pod{}", self.uid)).dirs.into_iter().map(|(_, d)| d).collect(),
+            None => Vec::new(),
+        };
+        cgroups.dedup();
         let _ = tokio::task::spawn_blocking(move || {
             super::volumes::unmount_all(&mounts);
+            for c in &cgroups {
+                if let Err(e) = fs::remove_dir(c) {
+                    if e.kind() != std::io::ErrorKind::NotFound {
+                        tracing::warn!(cgroup = %c.display(), error = %e, "remove the pod's cgroup");
+                    }
+                }
+            }
             fs::remove_dir_all(dir)
         })
         .await;
+    }
+}
+
+/// Whether two versions of a pod differ in what the kubelet acts on: its spec, labels,
+/// annotations, owners or deletion.
+fn differs_semantically(a: &Pod, b: &Pod) -> bool {
+    let (m, n) = (&a.metadata, &b.metadata);
+    a.spec != b.spec
+        || m.labels != n.labels
+        || m.annotations != n.annotations
+        || m.owner_references != n.owner_references
+        || m.deletion_timestamp != n.deletion_timestamp
+        || m.deletion_grace_period_seconds != n.deletion_grace_period_seconds
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_a_change_the_kubelet_acts_on_wakes_the_worker() {
+        let pod: Pod =
+            serde_yaml::from_str("metadata: {name: p, resourceVersion: '1'}\nspec: {containers: [{name: a, image: busybox:1.36}]}\n")
+                .unwrap();
+        let mut status_only = pod.clone();
+        status_only.metadata.resource_version = Some("2".into());
+        status_only.status = Some(Default::default());
+        assert!(!differs_semantically(&pod, &status_only));
+        let mut new_image = pod.clone();
+        new_image.spec.as_mut().unwrap().containers[0].image = Some("busybox:1.37".into());
+        assert!(differs_semantically(&pod, &new_image));
+        let mut deleted = pod.clone();
+        deleted.metadata.deletion_grace_period_seconds = Some(0);
+        assert!(differs_semantically(&pod, &deleted));
     }
 }

@@ -73,6 +73,19 @@ impl Cgroup {
         Some(base.child(SUBTREE).child(run_id))
     }
 
+    /// For a CRI runtime's pods: the run's subtree `<P>/podspec/<run>` as one path `P/...`
+    /// that names a place inside this process's own cgroup in *every* hierarchy mounted (a CRI
+    /// runtime applies a cgroup parent to all of them), with its directory in each. `P` is the
+    /// deepest of this process's own paths; None when those are not all prefixes of it (no one
+    /// path lies inside podspec's own cgroup everywhere) or no hierarchy is mounted.
+    pub fn for_cri_run(run_id: &str) -> Option<(String, Self)> {
+        let mountinfo = fs::read_to_string("/proc/self/mountinfo").ok()?;
+        let own = fs::read_to_string("/proc/self/cgroup").ok()?;
+        let (path, root) = cri_parent(&mountinfo, &own)?;
+        let parent = format!("{}/{SUBTREE}/{run_id}", path.trim_end_matches('/'));
+        Some((parent, root.child(SUBTREE).child(run_id)))
+    }
+
     pub fn child(&self, name: &str) -> Self {
         Self { v2: self.v2, dirs: self.dirs.iter().map(|(c, d)| (c.clone(), d.join(name))).collect() }
     }
@@ -297,9 +310,80 @@ fn locate(mountinfo: &str, own: &str) -> Option<Cgroup> {
     (!dirs.is_empty()).then_some(Cgroup { v2: false, dirs })
 }
 
+/// The deepest own path `P` (see `Cgroup::for_cri_run`) and the directory of `P` in every
+/// cgroup hierarchy mounted.
+fn cri_parent(mountinfo: &str, own: &str) -> Option<(String, Cgroup)> {
+    // (controllers the place is for, mount point, own path); v1 hierarchies are named by
+    // their controllers (`Cgroup::has` and `set_limits` find them so), the unified one by "".
+    let mut places: Vec<(Vec<String>, String, String)> = Vec::new();
+    let own_lines: Vec<(&str, &str)> = own
+        .lines()
+        .filter_map(|l| {
+            let mut it = l.splitn(3, ':');
+            let (_, list, path) = (it.next()?, it.next()?, it.next()?);
+            Some((list, path))
+        })
+        .collect();
+    let mut v2_only = false;
+    for l in mountinfo.lines() {
+        let Some((left, right)) = l.split_once(" - ") else { continue };
+        let f: Vec<&str> = left.split_whitespace().collect();
+        let r: Vec<&str> = right.split_whitespace().collect();
+        let (Some(root), Some(point), Some(fstype)) = (f.get(3), f.get(4), r.first()) else { continue };
+        if !matches!(*fstype, "cgroup" | "cgroup2") {
+            continue;
+        }
+        if *root != "/" {
+            return None; // a part of a hierarchy only: the runtime's paths would not match
+        }
+        let own_line = match *fstype {
+            "cgroup2" => {
+                v2_only |= *point == "/sys/fs/cgroup";
+                own_lines.iter().find(|(list, _)| list.is_empty())
+            }
+            _ => {
+                let options: Vec<&str> = r.get(2).copied().unwrap_or("").split(',').collect();
+                own_lines.iter().find(|(list, _)| !list.is_empty() && list.split(',').all(|c| options.contains(&c)))
+            }
+        };
+        let (list, path) = own_line?;
+        let labels = if list.is_empty() { vec![String::new()] } else { list.split(',').map(str::to_string).collect() };
+        places.push((labels, point.to_string(), path.to_string()));
+    }
+    let deepest = places.iter().map(|(_, _, p)| p.as_str()).max_by_key(|p| Path::new(p).components().count())?.to_string();
+    if !places.iter().all(|(_, _, p)| Path::new(&deepest).starts_with(p)) {
+        return None;
+    }
+    let dirs = places
+        .iter()
+        .flat_map(|(labels, point, _)| {
+            let dir = Path::new(point).join(deepest.trim_start_matches('/'));
+            labels.iter().map(move |l| (l.clone(), dir.clone()))
+        })
+        .collect();
+    Some((deepest, Cgroup { v2: v2_only, dirs }))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_cri_parent_lies_in_podspecs_own_cgroup_in_every_hierarchy() {
+        let own = "4:memory:/session/abc\n1:cpu:/\n0::/\n";
+        let mounts = "25 1 0:21 /sub /mnt/bound rw - ext4 /dev/vda rw\n\
+                      32 31 0:29 / /sys/fs/cgroup/cpu rw,relatime - cgroup cgroup rw,cpu\n\
+                      35 31 0:32 / /sys/fs/cgroup/memory rw,relatime - cgroup cgroup rw,memory\n\
+                      41 31 0:38 / /sys/fs/cgroup/unified rw,relatime - cgroup2 cgroup2 rw\n";
+        let (path, c) = cri_parent(mounts, own).unwrap();
+        assert_eq!(path, "/session/abc");
+        assert_eq!(c.dirs[0], ("cpu".into(), PathBuf::from("/sys/fs/cgroup/cpu/session/abc")));
+        assert_eq!(c.dirs[1], ("memory".into(), PathBuf::from("/sys/fs/cgroup/memory/session/abc")));
+        assert_eq!(c.dirs[2], (String::new(), PathBuf::from("/sys/fs/cgroup/unified/session/abc")));
+        assert!(c.has("memory") && !c.has("pids"));
+        // Two own paths of which neither holds the other: no one path is podspec's everywhere.
+        assert!(cri_parent(mounts, "4:memory:/a\n1:cpu:/b\n0::/\n").is_none());
+    }
 
     const V1_MOUNTS: &str = "\
 31 23 0:28 / /sys/fs/cgroup rw,relatime - tmpfs tmpfs rw,mode=755

@@ -341,6 +341,12 @@ impl RuntimeService for LinuxRuntime {
     }
 
     async fn run_pod_sandbox(&self, config: &PodSandboxConfig) -> RuntimeResult<SandboxId> {
+        if let Some(parent) = &config.cgroup_parent {
+            return Err(RuntimeError::failed(
+                format!("run the sandbox of {}/{}", config.namespace, config.name),
+                format!("the reference runtime lays out the pods' cgroups itself and takes no cgroup parent ({parent:?})"),
+            ));
+        }
         let n = self.next_id.fetch_add(1, Ordering::Relaxed);
         let id = SandboxId(format!("{}-{n}", config.uid));
         let dir = self.run.path.join("sandboxes").join(&id.0);

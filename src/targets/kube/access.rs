@@ -52,11 +52,15 @@ pub const API_SERVER: &[Right] = &[right("update", "pods", ""), right("patch", "
 /// saying so).
 pub const NODE_PROXY: Right = right("get", "nodes", "proxy");
 
-/// Beyond what is checked: the node proxy (asked on its own, above), the events the kubelet
-/// log steps read, and the checks themselves.
+/// The events the kubelet log steps of the `@static-pods` scenarios read: asked with the node
+/// proxy (optional the same way).
+pub const EVENTS: Right = right("list", "events", "");
+
+/// Beyond what is checked at start: the node proxy and the events (asked when the static pods
+/// are looked for, above), and the checks themselves.
 pub const UNCHECKED: &[Right] = &[
     NODE_PROXY,
-    right("list", "events", ""),
+    EVENTS,
     Right { verb: "create", group: "authorization.k8s.io", resource: "selfsubjectaccessreviews", subresource: "" },
 ];
 

@@ -1,22 +1,41 @@
-//! Exec over WebSocket (the pod's `exec` subresource, `v5.channel.k8s.io`/`v4`): stdout and
-//! stderr from their channels, the exit code from the Status on the error channel.
+//! Exec over WebSocket (the pod's `exec` subresource, `v5.channel.k8s.io`/`v4`): stdin written
+//! to its channel where given (then closed: v5's close of channel 0, as `kubectl exec -i` ends
+//! its input), stdout and stderr from their channels, the exit code from the Status on the
+//! error channel.
 
 use std::time::Duration;
 
 use k8s_openapi::api::core::v1::Pod;
 use kube::api::{Api, AttachParams};
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::Status;
-use tokio::io::AsyncReadExt as _;
+use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
 
 use crate::target::{ExecOutput, PodRef, TargetError, TargetResult};
 
 use super::error::pod_error;
 
-pub async fn exec(api: &Api<Pod>, pod: &PodRef, container: &str, command: &[String], timeout: Duration) -> TargetResult<ExecOutput> {
-    let params = AttachParams::default().container(container).stdin(false).stdout(true).stderr(true);
+pub async fn exec(
+    api: &Api<Pod>,
+    pod: &PodRef,
+    container: &str,
+    command: &[String],
+    stdin: Option<&[u8]>,
+    timeout: Duration,
+) -> TargetResult<ExecOutput> {
+    let params = AttachParams::default().container(container).stdin(stdin.is_some()).stdout(true).stderr(true);
     let run = async {
         let mut attached = api.exec(&pod.name, command.to_vec(), &params).await.map_err(|e| pod_error(pod, e))?;
         let (mut out, mut err) = (attached.stdout(), attached.stderr());
+        let mut input = attached.stdin();
+        let write_in = async {
+            if let (Some(writer), Some(bytes)) = (input.as_mut(), stdin) {
+                writer.write_all(bytes).await?;
+                writer.shutdown().await?;
+            }
+            // Dropping the writer ends the stream: kube closes the stdin channel.
+            drop(input);
+            Ok::<_, std::io::Error>(())
+        };
         let status = attached.take_status();
         let (mut stdout, mut stderr) = (Vec::new(), Vec::new());
         let read_out = async {
@@ -31,8 +50,8 @@ pub async fn exec(api: &Api<Pod>, pod: &PodRef, container: &str, command: &[Stri
             }
             Ok::<_, std::io::Error>(())
         };
-        let (a, b) = tokio::join!(read_out, read_err);
-        a.and(b).map_err(|e| TargetError::Other(format!("exec in container {container:?} of pod {pod}: {e}")))?;
+        let (w, a, b) = tokio::join!(write_in, read_out, read_err);
+        w.and(a).and(b).map_err(|e| TargetError::Other(format!("exec in container {container:?} of pod {pod}: {e}")))?;
         let status = match status {
             Some(s) => s.await,
             None => None,

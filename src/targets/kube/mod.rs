@@ -49,6 +49,8 @@ pub const NAMESPACE_DELETE_BOUND: Duration = Duration::from_secs(120);
 pub struct KubeOptions {
     pub connect: ConnectOptions,
     pub images: ImageMapping,
+    /// The run's scenarios update pods (`@api-server`): update and patch are checked too.
+    pub updates_pods: bool,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -75,10 +77,14 @@ pub struct KubeTarget {
     namespaces: Mutex<BTreeSet<String>>,
     /// Every change the target made to what the scenarios wrote, once each.
     changes: Mutex<BTreeSet<String>>,
+    /// The resourceVersion of each pod as last read, from which `pod_changed` watches.
+    seen: Mutex<std::collections::HashMap<PodRef, String>>,
     /// What node access the target found, for the record (printed at the start).
     node_access_note: String,
     /// The node's static pod directory through privileged pods, when the cluster allows them.
     writer: Option<node::ManifestWriter>,
+    /// What the rights check found (printed at the start).
+    rights_note: String,
 }
 
 impl KubeTarget {
@@ -90,23 +96,23 @@ impl KubeTarget {
     /// Connects, reads the server's version and nodes, and checks the identity's rights.
     pub async fn start(options: KubeOptions) -> Result<Self, KubeStartError> {
         let (client, info) = connect::connect(&options.connect).await?;
-        let needed: Vec<access::Right> = access::ALWAYS.iter().chain(access::API_SERVER).copied().collect();
-        let missing = match access::missing(&client, &needed).await {
-            Ok(m) => m,
-            // A server without the authorization API (podspec serve) cannot be asked; say so.
+        let updates: &[access::Right] = if options.updates_pods { access::API_SERVER } else { &[] };
+        let needed: Vec<access::Right> = access::ALWAYS.iter().chain(updates).copied().collect();
+        let rights_note = match access::missing(&client, &needed).await {
+            Ok(missing) if !missing.is_empty() => return Err(KubeStartError::MissingRights(missing)),
+            Ok(_) => format!("the identity may do all {} things this run needs (asked with SelfSubjectAccessReview)", needed.len()),
+            // A server without the authorization API cannot be asked; say so.
             Err(kube::Error::Api(s)) if s.code == 404 => {
                 eprintln!(
                     "podspec: warning: {} offers no SelfSubjectAccessReview (authorization.k8s.io/v1); the identity's rights were not checked",
                     info.url
                 );
-                Vec::new()
+                "not checked (the server offers no SelfSubjectAccessReview)".to_string()
             }
             Err(e) => return Err(KubeStartError::Review { url: info.url.clone(), cause: connect::cause_chain(&e) }),
         };
-        if !missing.is_empty() {
-            return Err(KubeStartError::MissingRights(missing));
-        }
         let mut target = Self::with_client(client, info, options.images, String::new())?;
+        target.rights_note = rights_note;
         target.open_static_pods().await;
         Ok(target)
     }
@@ -124,6 +130,10 @@ impl KubeTarget {
         // A denied node proxy is said as such; a server that cannot be asked (serve) is tried.
         if let Ok(false) = access::allowed(&self.client, &access::NODE_PROXY, None).await {
             self.node_access_note = format!("the identity may not `{}` (the kubelet's configz of node {n}); {not_reached}", access::NODE_PROXY);
+            return;
+        }
+        if let Ok(false) = access::allowed(&self.client, &access::EVENTS, None).await {
+            self.node_access_note = format!("the identity may not `{}` (what the kubelet of node {n} reports); {not_reached}", access::EVENTS);
             return;
         }
         let path = match node::static_pod_path(&self.client, &n).await {
@@ -146,12 +156,17 @@ impl KubeTarget {
         let writer = node::ManifestWriter { client: self.client.clone(), node: n.clone(), static_pod_path: path.clone(), namespace: namespace.clone(), image };
         let refusal = match writer.dry_run().await {
             Ok(()) => None,
-            // A server that cannot dry-run (podspec serve): the real writer is tried once.
-            Err(kube::Error::Api(s)) if s.code == 400 && s.message.contains("dryRun") => writer.probe().await.err().map(|e| e.to_string()),
-            Err(e) => Some(match api_error(e) {
-                TargetError::Api { code, reason, message } => format!("{code} {reason}: {message}"),
-                other => other.to_string(),
-            }),
+            // A server that cannot dry-run: the real writer is tried once.
+            Err(kube::Error::Api(s)) if s.code == 400 && s.message.contains("dryRun") => {
+                writer.probe().await.err().map(|e| format!("a privileged pod there that mounts it did not get through: {e}"))
+            }
+            Err(e) => Some(format!(
+                "the identity may not run a privileged pod there that mounts it: {}",
+                match api_error(e) {
+                    TargetError::Api { code, reason, message } => format!("{code} {reason}: {message}"),
+                    other => other.to_string(),
+                }
+            )),
         };
         match refusal {
             None => {
@@ -162,9 +177,7 @@ impl KubeTarget {
                 self.capabilities.insert(Capability::StaticPods);
             }
             Some(why) => {
-                self.node_access_note = format!(
-                    "node {n} has staticPodPath {path}, but the identity may not run a privileged pod there that mounts it: {why}; {not_reached}"
-                );
+                self.node_access_note = format!("node {n} has staticPodPath {path}, but {why}; {not_reached}");
                 let _ = self.close_namespace(&namespace).await;
             }
         }
@@ -185,8 +198,10 @@ impl KubeTarget {
             node,
             namespaces: Mutex::default(),
             changes: Mutex::default(),
+            seen: Mutex::default(),
             node_access_note,
             writer: None,
+            rights_note: "not checked".into(),
         })
     }
 
@@ -197,6 +212,10 @@ impl KubeTarget {
 
     pub fn node_access_note(&self) -> &str {
         &self.node_access_note
+    }
+
+    pub fn rights_note(&self) -> &str {
+        &self.rights_note
     }
 
     pub fn run_id(&self) -> &str {
@@ -294,6 +313,16 @@ impl Target for KubeTarget {
         self.node.as_deref()
     }
 
+    /// A watch of the pod (no reads in a loop against the API server).
+    async fn wait_pod(&self, pod: &PodRef, what: &str, bound: Duration, done: for<'p> fn(&'p Pod) -> bool) -> TargetResult<()> {
+        let wait = await_condition(self.pods(&pod.namespace), &pod.name, move |p: Option<&Pod>| p.is_some_and(done));
+        match tokio::time::timeout(bound, wait).await {
+            Ok(Ok(_)) => Ok(()),
+            Ok(Err(e)) => Err(TargetError::Other(format!("{what}: watching pod {pod}: {e}"))),
+            Err(_) => Err(TargetError::Timeout { operation: format!("{what} (pod {pod})"), after: bound }),
+        }
+    }
+
     fn capability_note(&self, capability: Capability) -> Option<String> {
         (capability == Capability::StaticPods && self.writer.is_none()).then(|| self.node_access_note.clone())
     }
@@ -355,7 +384,28 @@ impl Target for KubeTarget {
     }
 
     async fn get_pod(&self, pod: &PodRef) -> TargetResult<Pod> {
-        self.pods(&pod.namespace).get(&pod.name).await.map_err(|e| pod_error(pod, e))
+        let got = self.pods(&pod.namespace).get(&pod.name).await.map_err(|e| pod_error(pod, e))?;
+        if let Some(rv) = &got.metadata.resource_version {
+            self.seen.lock().unwrap().insert(pod.clone(), rv.clone());
+        }
+        Ok(got)
+    }
+
+    /// A watch of the pod from the resourceVersion last read, ended by its first event or by
+    /// `max`. A pod never read returns at once (nothing to watch from: the wait polls); a watch the server
+    /// refuses (an expired resourceVersion, say) returns at once, and the wait polls.
+    async fn pod_changed(&self, pod: &PodRef, max: Duration) {
+        use futures::TryStreamExt as _;
+        let from = self.seen.lock().unwrap().get(pod).cloned();
+        let Some(from) = from else { return };
+        let params = kube::api::WatchParams::default().fields(&format!("metadata.name={}", pod.name)).timeout(max.as_secs().max(1) as u32).disable_bookmarks();
+        let api = self.pods(&pod.namespace);
+        let first_event = async {
+            let stream = api.watch(&params, &from).await?;
+            let mut stream = Box::pin(stream);
+            stream.try_next().await
+        };
+        let _ = tokio::time::timeout(max, first_event).await;
     }
 
     async fn list_pods(&self, namespace: &str) -> TargetResult<Vec<Pod>> {
@@ -384,7 +434,18 @@ impl Target for KubeTarget {
     }
 
     async fn exec(&self, pod: &PodRef, container: &str, command: &[String], timeout: Duration) -> TargetResult<ExecOutput> {
-        exec::exec(&self.pods(&pod.namespace), pod, container, command, timeout).await
+        exec::exec(&self.pods(&pod.namespace), pod, container, command, None, timeout).await
+    }
+
+    async fn exec_with_stdin(
+        &self,
+        pod: &PodRef,
+        container: &str,
+        command: &[String],
+        stdin: &[u8],
+        timeout: Duration,
+    ) -> TargetResult<ExecOutput> {
+        exec::exec(&self.pods(&pod.namespace), pod, container, command, Some(stdin), timeout).await
     }
 
     async fn logs(&self, pod: &PodRef, container: &str, previous: bool) -> TargetResult<String> {

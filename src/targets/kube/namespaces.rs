@@ -103,8 +103,7 @@ pub async fn delete(client: &Client, name: &str, bound: Duration) -> TargetResul
         Ok(Ok(())) => Ok(()),
         Ok(Err(e)) => Err(TargetError::Other(format!("waiting for namespace {name} to be deleted: {e}"))),
         Err(_) => Err(TargetError::Other(format!(
-            "namespace {name} still exists {} s after its deletion; it is held by: {}",
-            bound.as_secs(),
+            "namespace {name} still exists {bound:?} after its deletion; it is held by: {}",
             holders(client, name).await
         ))),
     }
@@ -150,9 +149,12 @@ pub enum Select {
 pub async fn list(client: &Client, select: Select) -> TargetResult<Vec<String>> {
     let api: Api<Namespace> = Api::all(client.clone());
     let listed = api.list(&ListParams::default().labels(RUN_LABEL)).await.map_err(api_error)?;
+    // The label is checked here too: a server that ignores the selector (podspec serve's
+    // namespace list does) must not make `--all` reach `default` or `kube-system`.
     Ok(listed
         .items
         .into_iter()
+        .filter(|ns| ns.metadata.labels.as_ref().is_some_and(|l| l.contains_key(RUN_LABEL)))
         .filter(|ns| {
             select == Select::All || ns.metadata.labels.as_ref().and_then(Owner::from_labels).is_some_and(|o| o.is_gone())
         })

@@ -124,12 +124,18 @@ impl ManifestWriter {
         let created = api.create(&PostParams::default(), &self.pod(script, env)).await.map_err(|e| with_context(what, e))?;
         let name = created.metadata.name.clone().unwrap_or_default();
         let ended = await_condition(api.clone(), &name, |p: Option<&Pod>| {
-            p.and_then(|p| p.status.as_ref()).and_then(|s| s.phase.as_deref()).is_some_and(|ph| ph == "Succeeded" || ph == "Failed")
+            p.is_some_and(|p| matches!(phase(p), "Succeeded" | "Failed") || never_starts(p).is_some())
         });
         let outcome = match tokio::time::timeout(WRITER_BOUND, ended).await {
             Err(_) => Err(TargetError::Timeout { operation: format!("{what} (writer pod {}/{name} on node {})", self.namespace, self.node), after: WRITER_BOUND }),
             Ok(Err(e)) => Err(TargetError::Other(format!("{what}: watching writer pod {}/{name}: {e}", self.namespace))),
             Ok(Ok(Some(pod))) if phase(&pod) == "Succeeded" => Ok(()),
+            Ok(Ok(Some(pod))) if never_starts(&pod).is_some() => Err(TargetError::Other(format!(
+                "{what}: writer pod {}/{name} cannot start: {} (image {})",
+                self.namespace,
+                never_starts(&pod).unwrap_or_default(),
+                self.image
+            ))),
             Ok(Ok(pod)) => {
                 let log = api.logs(&name, &LogParams::default()).await.unwrap_or_default();
                 let status = pod.and_then(|p| p.status).map(|s| serde_json::to_string(&s.container_statuses).unwrap_or_default()).unwrap_or_default();
@@ -139,6 +145,18 @@ impl ManifestWriter {
         let _ = api.delete(&name, &DeleteParams { grace_period_seconds: Some(0), ..Default::default() }).await;
         outcome
     }
+}
+
+/// Why a pod's container will not start without someone acting (an image the node does not
+/// have and may not pull, or a name that is no image): the kubelet's waiting reason and message.
+/// A failed pull or its back-off may still succeed, so they are waited out.
+fn never_starts(pod: &Pod) -> Option<String> {
+    let statuses = pod.status.as_ref()?.container_statuses.as_ref()?;
+    statuses.iter().find_map(|c| {
+        let w = c.state.as_ref()?.waiting.as_ref()?;
+        let reason = w.reason.as_deref()?;
+        matches!(reason, "ErrImageNeverPull" | "InvalidImageName").then(|| format!("{reason}: {}", w.message.as_deref().unwrap_or("")))
+    })
 }
 
 fn phase(pod: &Pod) -> &str {

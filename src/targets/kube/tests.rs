@@ -177,6 +177,8 @@ async fn a_cluster_that_refuses_the_privileged_writer_skips_static_pods_with_its
         let (_, uri, sent) = answer(&mut handle, 201, review(true)).await;
         assert!(uri.starts_with("/apis/authorization.k8s.io/v1/selfsubjectaccessreviews"), "{uri}");
         assert_eq!(sent["spec"]["resourceAttributes"], json!({"verb": "get", "group": "", "resource": "nodes", "subresource": "proxy"}));
+        let (_, _, sent) = answer(&mut handle, 201, review(true)).await;
+        assert_eq!(sent["spec"]["resourceAttributes"], json!({"verb": "list", "group": "", "resource": "events"}));
         let (method, uri, _) = answer(&mut handle, 200, json!({"kubeletconfig": {"staticPodPath": "/etc/kubernetes/manifests"}})).await;
         assert_eq!((method.as_str(), uri.as_str()), ("GET", "/api/v1/nodes/n1/proxy/configz"));
         let (method, uri, _) = answer(&mut handle, 201, json!({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": "x"}})).await;
@@ -208,6 +210,7 @@ async fn a_kubelet_without_static_pod_path_skips_static_pods_saying_so() {
     let mut target = KubeTarget::with_client(client, one_node(), ImageMapping::default(), String::new()).unwrap();
     let server = tokio::spawn(async move {
         answer(&mut handle, 201, review(true)).await;
+        answer(&mut handle, 201, review(true)).await;
         answer(&mut handle, 200, json!({"kubeletconfig": {"staticPodPath": ""}})).await;
     });
     target.open_static_pods().await;
@@ -229,4 +232,85 @@ async fn a_denied_node_proxy_skips_static_pods_naming_the_right() {
     assert!(!target.capabilities().contains(&Capability::StaticPods));
     let note = target.capability_note(Capability::StaticPods).unwrap();
     assert!(note.starts_with("the identity may not `get nodes/proxy` (the kubelet's configz of node n1)"), "{note}");
+}
+
+/// A namespace that will not go within the bound is an error that says what holds it: its pods
+/// (phase, terminating, finalizers) and its conditions.
+#[tokio::test]
+async fn a_namespace_that_will_not_go_is_reported_with_what_holds_it() {
+    let (client, mut handle) = mock_client();
+    let ns = json!({
+        "apiVersion": "v1", "kind": "Namespace",
+        "metadata": {"name": "podspec-1-1", "uid": "u1", "deletionTimestamp": "2026-01-01T00:00:00Z"},
+        "status": {"phase": "Terminating", "conditions": [
+            {"type": "NamespaceFinalizersRemaining", "status": "True", "message": "Some content in the namespace has finalizers remaining: example.com/hold in 1 resource instances"},
+            {"type": "NamespaceDeletionDiscoveryFailure", "status": "False", "message": "All resources successfully discovered"}
+        ]}
+    });
+    let pods = json!({"apiVersion": "v1", "kind": "PodList", "metadata": {}, "items": [{
+        "metadata": {"name": "held", "deletionTimestamp": "2026-01-01T00:00:00Z", "finalizers": ["example.com/hold"]},
+        "status": {"phase": "Running"}
+    }]});
+    let server = tokio::spawn(async move {
+        while let Some((request, send)) = handle.next_request().await {
+            let path = request.uri().path().to_string();
+            let body = if path == "/api/v1/namespaces/podspec-1-1/pods" { pods.clone() } else { ns.clone() };
+            send.send_response(Response::builder().status(200).body(Body::from(serde_json::to_vec(&body).unwrap())).unwrap());
+        }
+    });
+    let err = namespaces::delete(&client, "podspec-1-1", std::time::Duration::from_millis(300)).await.unwrap_err().to_string();
+    server.abort();
+    assert!(err.contains("namespace podspec-1-1 still exists 300ms after its deletion; it is held by: "), "{err}");
+    assert!(err.contains("pod held (Running, terminating, finalizers example.com/hold)"), "{err}");
+    assert!(err.contains("condition NamespaceFinalizersRemaining: Some content in the namespace has finalizers remaining"), "{err}");
+    assert!(!err.contains("NamespaceDeletionDiscoveryFailure"), "{err}");
+}
+
+/// An identity that may use the node proxy but not list events (the kubelet log steps): skipped,
+/// naming that right.
+#[tokio::test]
+async fn denied_events_skip_static_pods_naming_the_right() {
+    let (client, mut handle) = mock_client();
+    let mut target = KubeTarget::with_client(client, one_node(), ImageMapping::default(), String::new()).unwrap();
+    let server = tokio::spawn(async move {
+        answer(&mut handle, 201, review(true)).await;
+        let (_, _, sent) = answer(&mut handle, 201, review(false)).await;
+        assert_eq!(sent["spec"]["resourceAttributes"]["resource"], "events");
+    });
+    target.open_static_pods().await;
+    server.await.unwrap();
+    assert!(!target.capabilities().contains(&Capability::StaticPods));
+    let note = target.capability_note(Capability::StaticPods).unwrap();
+    assert!(note.starts_with("the identity may not `list events` (what the kubelet of node n1 reports)"), "{note}");
+}
+
+/// A wait on a pod looks again when the pod changes: a watch from the resourceVersion last read
+/// (field selector on its name, a timeout), ended by the first event.
+#[tokio::test]
+async fn a_wait_on_a_pod_watches_it_from_what_was_last_read() {
+    let (client, mut handle) = mock_client();
+    let target = KubeTarget::with_client(client, info(), ImageMapping::default(), String::new()).unwrap();
+    let pod = PodRef { namespace: "podspec-1-1".into(), name: "web".into() };
+    let mut stored = serde_json::to_value(manifest()).unwrap();
+    stored["metadata"]["resourceVersion"] = json!("41");
+    let event = stored.clone();
+    let server = tokio::spawn(async move {
+        answer(&mut handle, 200, stored).await;
+        let (request, send) = handle.next_request().await.unwrap();
+        let query = request.uri().query().unwrap_or_default().to_string();
+        assert_eq!(request.uri().path(), "/api/v1/namespaces/podspec-1-1/pods");
+        for part in ["watch=true", "resourceVersion=41", "fieldSelector=metadata.name%3Dweb", "timeoutSeconds=5"] {
+            assert!(query.contains(part), "{part} in {query}");
+        }
+        assert!(!query.contains("allowWatchBookmarks"), "a bookmark is no change: {query}");
+        let line = format!("{}\n", json!({"type": "MODIFIED", "object": event}));
+        send.send_response(Response::builder().body(Body::from(line.into_bytes())).unwrap());
+    });
+    // Never read: nothing to watch from, so no request (the wait polls).
+    target.pod_changed(&pod, std::time::Duration::from_secs(1)).await;
+    target.get_pod(&pod).await.unwrap();
+    let started = std::time::Instant::now();
+    target.pod_changed(&pod, std::time::Duration::from_secs(5)).await;
+    assert!(started.elapsed() < std::time::Duration::from_secs(2), "ended by the event, not the bound: {:?}", started.elapsed());
+    server.await.unwrap();
 }

@@ -120,6 +120,35 @@ pub struct PodmanTarget {
 }
 
 impl PodmanTarget {
+    async fn exec_with(&self, pod: &PodRef, container: &str, command: &[String], stdin: Option<&[u8]>, timeout: Duration) -> TargetResult<ExecOutput> {
+        let stored = self.stored(pod)?;
+        let name = self.container_name(&stored, pod, container)?;
+        let mut args: Vec<&str> = if stdin.is_some() { vec!["exec", "-i", &name] } else { vec!["exec", &name] };
+        args.extend(command.iter().map(String::as_str));
+        let out = match self.podman.output(&args, stdin, timeout).await {
+            Ok(o) => o,
+            Err(PodmanError::Timeout { command, after }) => return Err(TargetError::Timeout { operation: command, after }),
+            Err(e) => return Err(other(e)),
+        };
+        let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
+        // 125: podman itself failed (the command never ran).
+        if out.code == 125 {
+            let lower = stderr.to_ascii_lowercase();
+            if lower.contains("no such container") || lower.contains("no container with name or id") {
+                return Err(if self.pod_exists(&stored.podman_name).await.unwrap_or(true) {
+                    TargetError::NoSuchContainer { pod: pod.clone(), container: container.into() }
+                } else {
+                    TargetError::NotFound(pod.clone())
+                });
+            }
+            if lower.contains("state improper") || lower.contains("not running") {
+                return Err(TargetError::NotRunning { pod: pod.clone(), container: container.into() });
+            }
+            return Err(TargetError::Other(format!("`{}` exited 125: {}", self.podman.describe(&args), stderr.trim())));
+        }
+        Ok(ExecOutput { stdout: String::from_utf8_lossy(&out.stdout).into_owned(), stderr, exit_code: out.code })
+    }
+
     /// What the podman target can do, known without starting it (for `podspec list`): no API
     /// server, no node access.
     pub fn declared_capabilities() -> BTreeSet<Capability> {
@@ -457,32 +486,19 @@ impl Target for PodmanTarget {
     }
 
     async fn exec(&self, pod: &PodRef, container: &str, command: &[String], timeout: Duration) -> TargetResult<ExecOutput> {
-        let stored = self.stored(pod)?;
-        let name = self.container_name(&stored, pod, container)?;
-        let mut args: Vec<&str> = vec!["exec", &name];
-        args.extend(command.iter().map(String::as_str));
-        let out = match self.podman.output(&args, None, timeout).await {
-            Ok(o) => o,
-            Err(PodmanError::Timeout { command, after }) => return Err(TargetError::Timeout { operation: command, after }),
-            Err(e) => return Err(other(e)),
-        };
-        let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
-        // 125: podman itself failed (the command never ran).
-        if out.code == 125 {
-            let lower = stderr.to_ascii_lowercase();
-            if lower.contains("no such container") || lower.contains("no container with name or id") {
-                return Err(if self.pod_exists(&stored.podman_name).await.unwrap_or(true) {
-                    TargetError::NoSuchContainer { pod: pod.clone(), container: container.into() }
-                } else {
-                    TargetError::NotFound(pod.clone())
-                });
-            }
-            if lower.contains("state improper") || lower.contains("not running") {
-                return Err(TargetError::NotRunning { pod: pod.clone(), container: container.into() });
-            }
-            return Err(TargetError::Other(format!("`{}` exited 125: {}", self.podman.describe(&args), stderr.trim())));
-        }
-        Ok(ExecOutput { stdout: String::from_utf8_lossy(&out.stdout).into_owned(), stderr, exit_code: out.code })
+        self.exec_with(pod, container, command, None, timeout).await
+    }
+
+    /// `podman exec -i`: stdin is written, then closed.
+    async fn exec_with_stdin(
+        &self,
+        pod: &PodRef,
+        container: &str,
+        command: &[String],
+        stdin: &[u8],
+        timeout: Duration,
+    ) -> TargetResult<ExecOutput> {
+        self.exec_with(pod, container, command, Some(stdin), timeout).await
     }
 
     /// `podman logs --timestamps` of the container: podman prints each stream on its own, each

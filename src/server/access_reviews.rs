@@ -1,0 +1,278 @@
+//! `authorization.k8s.io/v1` `selfsubjectaccessreviews` (create only, as in Kubernetes): may the
+//! caller do this? serve has one identity, the holder of its bearer token (the authentication
+//! layer has admitted nobody else by the time a handler runs), and it may do everything; so
+//! every well-formed review is answered `allowed`. What the review asks is still validated as
+//! kube-apiserver validates it (`ValidateSelfSubjectAccessReviewSpec`: exactly one of
+//! resourceAttributes and nonResourceAttributes), so a malformed review is refused, not allowed.
+//! Also the group's discovery documents, which `/apis` lists.
+
+use axum::body::Bytes;
+use axum::http::{header, HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::Json;
+use k8s_openapi::api::authorization::v1::{SelfSubjectAccessReview, SubjectAccessReviewStatus};
+use serde_json::{json, Value};
+
+use super::Failure;
+
+pub const GROUP: &str = "authorization.k8s.io";
+pub const VERSION: &str = "v1";
+
+/// Why every review is allowed, in the status' `reason`.
+pub const REASON: &str = "podspec serve: the holder of its one bearer token may do everything";
+
+/// The group as `/apis` lists it (APIGroup).
+pub fn group() -> Value {
+    let gv = json!({"groupVersion": format!("{GROUP}/{VERSION}"), "version": VERSION});
+    json!({"name": GROUP, "versions": [gv], "preferredVersion": gv})
+}
+
+/// `GET /apis/authorization.k8s.io`.
+pub async fn api_group() -> Json<Value> {
+    let mut g = group();
+    g["kind"] = json!("APIGroup");
+    g["apiVersion"] = json!("v1");
+    Json(g)
+}
+
+/// `GET /apis/authorization.k8s.io/v1`.
+pub async fn resources() -> Json<Value> {
+    Json(resource_list())
+}
+
+/// The one resource serve offers of the group (APIResourceList).
+pub fn resource_list() -> Value {
+    json!({
+        "kind": "APIResourceList",
+        "apiVersion": "v1",
+        "groupVersion": format!("{GROUP}/{VERSION}"),
+        "resources": [{
+            "name": "selfsubjectaccessreviews",
+            "singularName": "selfsubjectaccessreview",
+            "namespaced": false,
+            "kind": "SelfSubjectAccessReview",
+            "verbs": ["create"],
+        }],
+    })
+}
+
+/// `POST /apis/authorization.k8s.io/v1/selfsubjectaccessreviews`: the review back with its status
+/// (201, as kube-apiserver answers a create).
+pub async fn create(headers: HeaderMap, body: Bytes) -> Result<Response, Failure> {
+    let content_type = headers.get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok()).unwrap_or("application/json");
+    let cannot = |e: &dyn std::fmt::Display| {
+        Failure::bad_request(format!("SelfSubjectAccessReview in version \"v1\" cannot be handled as a SelfSubjectAccessReview: {e}"))
+    };
+    let review: SelfSubjectAccessReview = if content_type.starts_with("application/json") {
+        serde_json::from_slice(&body).map_err(|e| cannot(&e))?
+    } else if content_type.starts_with("application/yaml") {
+        serde_yaml::from_slice(&body).map_err(|e| cannot(&e))?
+    } else if content_type.starts_with(protobuf::CONTENT_TYPE) {
+        // kubectl's typed clients send protobuf (`kubectl auth can-i`); the answer is JSON,
+        // which their Accept header takes too.
+        protobuf::decode(&body).map_err(|e| cannot(&e))?
+    } else {
+        return Err(Failure::new(
+            415,
+            "UnsupportedMediaType",
+            format!("the body of the request was in an unknown format - accepted media types include: application/json, application/yaml (got {content_type:?})"),
+        ));
+    };
+    Ok((StatusCode::CREATED, Json(answer(review)?)).into_response())
+}
+
+/// The review answered, or the Invalid error kube-apiserver gives for what it asks.
+pub fn answer(mut review: SelfSubjectAccessReview) -> Result<SelfSubjectAccessReview, Failure> {
+    let spec = &review.spec;
+    // Go prints the bad value (a nil pointer as null, a struct as its fields); here the
+    // attributes given are printed as JSON.
+    let cause = match (&spec.resource_attributes, &spec.non_resource_attributes) {
+        (Some(_), Some(given)) => Some((
+            "spec.nonResourceAttributes",
+            format!(
+                "Invalid value: {}: cannot be specified in combination with resourceAttributes",
+                serde_json::to_string(given).unwrap_or_default()
+            ),
+        )),
+        (None, None) => Some((
+            "spec.resourceAttributes",
+            "Invalid value: null: exactly one of nonResourceAttributes or resourceAttributes must be specified".to_string(),
+        )),
+        _ => None,
+    };
+    if let Some((field, message)) = cause {
+        return Err(Failure::new(422, "Invalid", format!("SelfSubjectAccessReview.{GROUP} \"\" is invalid: {field}: {message}"))
+            .with_details(json!({
+                "group": GROUP,
+                "kind": "SelfSubjectAccessReview",
+                "causes": [{"reason": "FieldValueInvalid", "message": message, "field": field}],
+            })));
+    }
+    review.status = Some(SubjectAccessReviewStatus { allowed: true, denied: None, reason: Some(REASON.into()), evaluation_error: None });
+    Ok(review)
+}
+
+/// The protobuf form of a SelfSubjectAccessReview, read far enough to answer it: Kubernetes'
+/// envelope (the magic `k8s\0`, then a runtime.Unknown whose `raw` is the object) and the
+/// fields of k8s.io/api/authorization/v1's generated.proto that a review asks with. The
+/// attributes' field and label selectors (fields 8 and 9) are not read: the answer does not
+/// depend on them, and the echoed spec then lacks them.
+mod protobuf {
+    use k8s_openapi::api::authorization::v1::{
+        NonResourceAttributes, ResourceAttributes, SelfSubjectAccessReview, SelfSubjectAccessReviewSpec,
+    };
+
+    pub const CONTENT_TYPE: &str = "application/vnd.kubernetes.protobuf";
+    const MAGIC: &[u8] = b"k8s\0";
+
+    enum Value<'a> {
+        Varint,
+        Bytes(&'a [u8]),
+    }
+
+    fn varint(b: &mut &[u8]) -> Result<u64, String> {
+        let mut v = 0u64;
+        for shift in (0..64).step_by(7) {
+            let (&byte, rest) = b.split_first().ok_or("a varint runs past the end")?;
+            *b = rest;
+            v |= u64::from(byte & 0x7f) << shift;
+            if byte & 0x80 == 0 {
+                return Ok(v);
+            }
+        }
+        Err("a varint is longer than 10 bytes".into())
+    }
+
+    /// The fields of one message, in order (fixed-width ones are skipped).
+    fn fields(mut b: &[u8]) -> Result<Vec<(u64, Value<'_>)>, String> {
+        let mut out = Vec::new();
+        while !b.is_empty() {
+            let key = varint(&mut b)?;
+            let value = match key & 7 {
+                0 => varint(&mut b).map(|_| Value::Varint)?,
+                2 => {
+                    let n = usize::try_from(varint(&mut b)?).map_err(|e| e.to_string())?;
+                    if n > b.len() {
+                        return Err(format!("field {} is {n} bytes, {} remain", key >> 3, b.len()));
+                    }
+                    let (v, rest) = b.split_at(n);
+                    b = rest;
+                    Value::Bytes(v)
+                }
+                1 | 5 => {
+                    let n = if key & 7 == 1 { 8 } else { 4 };
+                    b = b.get(n..).ok_or("a fixed-width field runs past the end")?;
+                    Value::Varint
+                }
+                t => return Err(format!("wire type {t} (field {})", key >> 3)),
+            };
+            out.push((key >> 3, value));
+        }
+        Ok(out)
+    }
+
+    fn message(b: &[u8], number: u64) -> Result<Option<&[u8]>, String> {
+        Ok(fields(b)?.into_iter().rev().find_map(|(n, v)| match v {
+            Value::Bytes(v) if n == number => Some(v),
+            _ => None,
+        }))
+    }
+
+    /// Each string field by number (empty ones as absent).
+    fn string(b: &[u8], number: u64) -> Result<Option<String>, String> {
+        match message(b, number)? {
+            None | Some([]) => Ok(None),
+            Some(v) => String::from_utf8(v.to_vec()).map(Some).map_err(|e| format!("field {number}: {e}")),
+        }
+    }
+
+    pub fn decode(body: &[u8]) -> Result<SelfSubjectAccessReview, String> {
+        let unknown = body.strip_prefix(MAGIC).ok_or("no protobuf envelope (the magic k8s\\0 is missing)")?;
+        let type_meta = message(unknown, 1)?.unwrap_or_default();
+        let kind = string(type_meta, 2)?.unwrap_or_default();
+        if kind != "SelfSubjectAccessReview" {
+            return Err(format!("the envelope holds a {kind:?}"));
+        }
+        let raw = message(unknown, 2)?.ok_or("the envelope holds no object")?;
+        let spec = message(raw, 2)?.unwrap_or_default();
+        let resource_attributes = match message(spec, 1)? {
+            None => None,
+            Some(r) => Some(ResourceAttributes {
+                namespace: string(r, 1)?,
+                verb: string(r, 2)?,
+                group: string(r, 3)?,
+                version: string(r, 4)?,
+                resource: string(r, 5)?,
+                subresource: string(r, 6)?,
+                name: string(r, 7)?,
+                ..Default::default()
+            }),
+        };
+        let non_resource_attributes = match message(spec, 2)? {
+            None => None,
+            Some(n) => Some(NonResourceAttributes { path: string(n, 1)?, verb: string(n, 2)? }),
+        };
+        Ok(SelfSubjectAccessReview {
+            spec: SelfSubjectAccessReviewSpec { resource_attributes, non_resource_attributes },
+            ..Default::default()
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn review(spec: Value) -> SelfSubjectAccessReview {
+        serde_json::from_value(json!({"apiVersion": "authorization.k8s.io/v1", "kind": "SelfSubjectAccessReview", "spec": spec})).unwrap()
+    }
+
+    #[test]
+    fn the_token_holder_is_allowed_what_it_asks() {
+        let asked = review(json!({"resourceAttributes": {"verb": "create", "resource": "pods", "subresource": "exec", "namespace": "x"}}));
+        let answered = answer(asked.clone()).unwrap();
+        assert_eq!(answered.spec, asked.spec);
+        let status = answered.status.unwrap();
+        assert!(status.allowed);
+        assert_eq!(status.reason.as_deref(), Some(REASON));
+        assert!(answer(review(json!({"nonResourceAttributes": {"verb": "get", "path": "/healthz"}}))).unwrap().status.unwrap().allowed);
+    }
+
+    /// kube-apiserver's texts (pkg/apis/authorization/validation, ValidateSelfSubjectAccessReviewSpec).
+    #[test]
+    fn a_review_asking_nothing_or_both_is_invalid() {
+        let e = answer(review(json!({}))).unwrap_err();
+        assert_eq!((e.code, e.reason.as_str()), (422, "Invalid"));
+        assert_eq!(
+            e.message,
+            "SelfSubjectAccessReview.authorization.k8s.io \"\" is invalid: spec.resourceAttributes: Invalid value: null: exactly one of nonResourceAttributes or resourceAttributes must be specified"
+        );
+        let both = review(json!({"resourceAttributes": {"verb": "get"}, "nonResourceAttributes": {"verb": "get", "path": "/"}}));
+        assert!(answer(both).unwrap_err().message.contains("spec.nonResourceAttributes: Invalid value: {\"path\":\"/\",\"verb\":\"get\"}: cannot be specified in combination with resourceAttributes"));
+    }
+
+    /// The body kubectl 1.33 sends for `kubectl auth can-i create pods` (its -v=8 dump).
+    #[test]
+    fn kubectls_protobuf_review_is_read() {
+        let hex = "6b3873000a320a17617574686f72697a6174696f6e2e6b38732e696f2f763112175365\
+                   6c665375626a6563744163636573735265766965771 23f0a100a0012001a0022002a\
+                   003200380042001221 0a1f0a0764656661756c7412066372656174651a0022002a04\
+                   706f647332003a001a0808001200 1a0020001a002200";
+        let hex: String = hex.chars().filter(char::is_ascii_hexdigit).collect();
+        let body: Vec<u8> = (0..hex.len()).step_by(2).map(|i| u8::from_str_radix(&hex[i..i + 2], 16).unwrap()).collect();
+        let review = protobuf::decode(&body).unwrap();
+        let a = review.spec.resource_attributes.unwrap();
+        assert_eq!((a.namespace.as_deref(), a.verb.as_deref(), a.resource.as_deref()), (Some("default"), Some("create"), Some("pods")));
+        assert_eq!((a.group, a.subresource), (None, None));
+        assert!(review.spec.non_resource_attributes.is_none());
+        assert!(protobuf::decode(b"{}").unwrap_err().contains("magic"));
+    }
+
+    #[test]
+    fn discovery_lists_the_create_verb_only() {
+        assert_eq!(group()["preferredVersion"]["groupVersion"], "authorization.k8s.io/v1");
+        let list = resource_list();
+        assert_eq!(list["resources"][0]["name"], "selfsubjectaccessreviews");
+        assert_eq!(list["resources"][0]["verbs"], json!(["create"]));
+    }
+}

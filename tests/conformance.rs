@@ -1,0 +1,24 @@
+//! `podspec list --conformance` against the features: every `# conformance:` comment names a
+//! Pod-related conformance test, and the README's count is the command's.
+
+use assert_cmd::Command;
+
+const ROOT: &str = env!("CARGO_MANIFEST_DIR");
+
+#[test]
+fn the_readme_shows_the_coverage_that_list_conformance_prints() {
+    let out = Command::cargo_bin("podspec").unwrap().current_dir(ROOT).args(["list", "--conformance"]).output().unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stderr));
+    let summary = stdout.lines().last().unwrap();
+    // "N of M Pod-related conformance tests have an equivalent scenario; K do not yet"
+    let words: Vec<&str> = summary.split_whitespace().collect();
+    let (covered, total) = (words[0], words[2]);
+    let missing = summary.rsplit("; ").next().unwrap().split_whitespace().next().unwrap();
+    assert_eq!(stdout.lines().filter(|l| l.starts_with("missing  ")).count().to_string(), missing, "{summary}");
+    let readme = std::fs::read_to_string(format!("{ROOT}/README.md")).unwrap();
+    let claim = format!("Kubernetes' {total} Pod-related conformance tests");
+    assert!(readme.contains(&claim), "README should say {claim:?}");
+    let claim = format!("**{covered} of {total}** do, {missing} do not yet");
+    assert!(readme.contains(&claim), "README should say {claim:?} ({summary})");
+}
