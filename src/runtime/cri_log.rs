@@ -4,7 +4,6 @@
 //! next chunk continues and `F` a full one (cri-api: pkg/apis/runtime/v1 `LogTag`; the kubelet
 //! reads it in pkg/kubelet/kuberuntime/logs). The one parser of these files.
 
-use std::io::{Read as _, Seek as _, SeekFrom};
 use std::path::Path;
 
 use super::cri::{LogEntry, LogStream, RuntimeError, RuntimeResult};
@@ -74,16 +73,7 @@ pub fn output(log: &str, keep: impl Fn(LogStream) -> bool) -> Result<String, Log
 /// container has written nothing) is an empty log.
 pub fn read_file(path: &Path, tail_bytes: Option<u64>) -> RuntimeResult<Vec<LogEntry>> {
     let operation = || format!("read the CRI log {}", path.display());
-    let mut f = match std::fs::File::open(path) {
-        Ok(f) => f,
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Vec::new()),
-        Err(e) => return Err(RuntimeError::io(operation(), e)),
-    };
-    let len = f.metadata().map_err(|e| RuntimeError::io(operation(), e))?.len();
-    let start = tail_bytes.map_or(0, |n| len.saturating_sub(n));
-    f.seek(SeekFrom::Start(start)).map_err(|e| RuntimeError::io(operation(), e))?;
-    let mut buf = Vec::new();
-    f.read_to_end(&mut buf).map_err(|e| RuntimeError::io(operation(), e))?;
+    let (buf, start) = super::log_file::read_tail(path, tail_bytes, operation)?;
     let mut text = String::from_utf8_lossy(&buf).into_owned();
     if start > 0 {
         // Started inside a line: it begins after the first newline.

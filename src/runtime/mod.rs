@@ -7,3 +7,4 @@ pub mod cri_grpc;
 pub mod cri_log;
 pub mod kubelet;
 pub mod linux;
+pub mod log_file;

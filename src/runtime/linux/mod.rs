@@ -735,18 +735,7 @@ impl LinuxRuntime {
 
 /// The entries of a log file that holds a container's output as it wrote it.
 fn raw_log(path: &Path, tail_bytes: Option<u64>) -> RuntimeResult<Vec<LogEntry>> {
-    use std::io::{Read as _, Seek as _, SeekFrom};
-    let operation = || format!("read the log {}", path.display());
-    let mut f = match fs::File::open(path) {
-        Ok(f) => f,
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Vec::new()),
-        Err(e) => return Err(RuntimeError::io(operation(), e)),
-    };
-    let len = f.metadata().map_err(|e| RuntimeError::io(operation(), e))?.len();
-    let start = tail_bytes.map_or(0, |n| len.saturating_sub(n));
-    f.seek(SeekFrom::Start(start)).map_err(|e| RuntimeError::io(operation(), e))?;
-    let mut buf = Vec::new();
-    f.read_to_end(&mut buf).map_err(|e| RuntimeError::io(operation(), e))?;
+    let (buf, _) = crate::runtime::log_file::read_tail(path, tail_bytes, || format!("read the log {}", path.display()))?;
     Ok(buf
         .split_inclusive(|b| *b == b'\n')
         .map(|line| LogEntry { time: None, stream: None, content: line.to_vec(), partial: !line.ends_with(b"\n") })
