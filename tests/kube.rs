@@ -8,48 +8,16 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
+mod serve;
+
+use serve::Serve;
+
 const ROOT: &str = env!("CARGO_MANIFEST_DIR");
 
 fn podspec() -> Command {
     let mut c = Command::new(assert_cmd::cargo::cargo_bin("podspec"));
     c.current_dir(ROOT);
     c
-}
-
-/// A `podspec serve` of this test, ended by its PID with SIGTERM (then SIGKILL) when dropped.
-struct Serve(Child);
-
-impl Drop for Serve {
-    fn drop(&mut self) {
-        let pid = nix::unistd::Pid::from_raw(self.0.id() as i32);
-        let _ = nix::sys::signal::kill(pid, nix::sys::signal::Signal::SIGTERM);
-        let deadline = Instant::now() + Duration::from_secs(30);
-        while Instant::now() < deadline {
-            if let Ok(Some(_)) = self.0.try_wait() {
-                return;
-            }
-            std::thread::sleep(Duration::from_millis(100));
-        }
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
-fn start_serve(kubeconfig: &Path) -> Serve {
-    let child = podspec()
-        .args(["serve", "--kubeconfig-out"])
-        .arg(kubeconfig)
-        .stdout(Stdio::null())
-        .stderr(Stdio::inherit())
-        .spawn()
-        .expect("podspec serve starts");
-    let serve = Serve(child);
-    let deadline = Instant::now() + Duration::from_secs(60);
-    while !kubeconfig.exists() {
-        assert!(Instant::now() < deadline, "podspec serve wrote no kubeconfig within 60 s");
-        std::thread::sleep(Duration::from_millis(100));
-    }
-    serve
 }
 
 fn run(args: &[&str], report_dir: &Path) -> podspec::report::RunRecord {
@@ -70,8 +38,8 @@ fn every_feature_through_the_kube_target_against_serve_equals_reference() {
         return;
     }
     let dir = tempfile::tempdir().unwrap();
-    let kubeconfig: PathBuf = dir.path().join("kubeconfig");
-    let serve = start_serve(&kubeconfig);
+    let serve = Serve::start();
+    let kubeconfig: PathBuf = serve.kubeconfig.clone();
     let kube = run(&["--target", "kube", "--kubeconfig", kubeconfig.to_str().unwrap()], &dir.path().join("kube"));
     drop(serve);
     let reference = run(&["--target", "reference"], &dir.path().join("reference"));
@@ -97,8 +65,8 @@ fn the_rights_check_is_made_against_serve() {
         return;
     }
     let dir = tempfile::tempdir().unwrap();
-    let kubeconfig: PathBuf = dir.path().join("kubeconfig");
-    let serve = start_serve(&kubeconfig);
+    let serve = Serve::start();
+    let kubeconfig: PathBuf = serve.kubeconfig.clone();
     let kubectl =
         Command::new("kubectl").args(["auth", "can-i", "create", "pods", "--subresource=exec", "--kubeconfig"]).arg(&kubeconfig).output();
     match kubectl {
@@ -243,11 +211,11 @@ fn namespaces_go_whatever_the_end_and_clean_deletes_what_a_killed_run_left() {
         return;
     }
     let dir = tempfile::tempdir().unwrap();
-    let kubeconfig: PathBuf = dir.path().join("kubeconfig");
     let (ends, waits) = (dir.path().join("ends.feature"), dir.path().join("waits.feature"));
     std::fs::write(&ends, ENDS).unwrap();
     std::fs::write(&waits, WAITS).unwrap();
-    let _serve = start_serve(&kubeconfig);
+    let serve = Serve::start();
+    let kubeconfig: PathBuf = serve.kubeconfig.clone();
 
     // A pass and a failure: both namespaces are gone when the run ends.
     let out = podspec()
@@ -366,8 +334,8 @@ fn certify_through_the_kube_target_against_serve() {
     std::fs::create_dir_all(project.join("features")).unwrap();
     std::fs::create_dir_all(project.join("fixtures/pods")).unwrap();
     std::fs::write(project.join("features/one.feature"), CERTIFIED).unwrap();
-    let kubeconfig: PathBuf = dir.path().join("kubeconfig");
-    let _serve = start_serve(&kubeconfig);
+    let serve = Serve::start();
+    let kubeconfig: PathBuf = serve.kubeconfig.clone();
     let certify = |out: &str| {
         let mut c = Command::new(assert_cmd::cargo::cargo_bin("podspec"));
         c.current_dir(&project).args(["certify", "--target", "kube", "--output", out, "--kubeconfig"]).arg(&kubeconfig).args(PRODUCT);
@@ -483,8 +451,8 @@ fn images_are_mapped_and_the_change_is_reported() {
     std::fs::write(&feature, CERTIFIED).unwrap();
     let map = dir.path().join("image-map.txt");
     std::fs::write(&map, "# test\nbusybox:1.36=registry.k8s.io/e2e-test-images/busybox:1.36.1-1\n").unwrap();
-    let kubeconfig: PathBuf = dir.path().join("kubeconfig");
-    let _serve = start_serve(&kubeconfig);
+    let serve = Serve::start();
+    let kubeconfig: PathBuf = serve.kubeconfig.clone();
     let cases: [(&[&str], &str); 2] = [
         (&["--image-map", map.to_str().unwrap()], "image busybox:1.36 sent as registry.k8s.io/e2e-test-images/busybox:1.36.1-1"),
         (&["--image-registry", "docker.io/library/"], "image busybox:1.36 sent as docker.io/library/busybox:1.36"),

@@ -12,8 +12,8 @@ use std::path::Path;
 use std::process::{Command, Output};
 use std::time::{Duration, Instant};
 
-mod common;
-use common::Serve;
+mod serve;
+use serve::Serve;
 
 const DEFAULT_ENDPOINT: &str = "unix:///run/podspec-containerd/containerd.sock";
 const KUBECTL: &str = "/usr/bin/kubectl";

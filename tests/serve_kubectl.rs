@@ -7,8 +7,8 @@ use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
 
-mod common;
-use common::Serve;
+mod serve;
+use serve::Serve;
 use std::time::{Duration, Instant};
 
 /// The kubectls on the machine, with their minor version: the PATH's kubectl, and every

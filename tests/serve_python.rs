@@ -5,7 +5,7 @@
 
 use std::process::Command;
 
-mod common;
+mod serve;
 
 #[test]
 fn python_client_against_podspec_serve() {
@@ -21,7 +21,7 @@ fn python_client_against_podspec_serve() {
         eprintln!("skipped: the Python client is not installed (pip install kubernetes, or apt-get install python3-kubernetes)");
         return;
     };
-    let serve = common::Serve::start();
+    let serve = serve::Serve::start();
     let script = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/python/client_check.py");
     let out = Command::new(python).arg(script).arg(&serve.kubeconfig).output().expect("run python3");
     let text = format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
