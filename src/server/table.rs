@@ -36,24 +36,36 @@ pub fn column_definitions() -> Value {
 
 /// A Table of pods; `with_columns` is false for the watch events after the first.
 pub fn table(pods: &[Pod], resource_version: &str, with_columns: bool, include_object: &str) -> Value {
-    let rows: Vec<Value> = pods.iter().map(|p| row(p, include_object)).collect();
-    let mut t = json!({
+    let now = chrono::Utc::now();
+    let rows: Vec<Value> = pods
+        .iter()
+        .map(|p| {
+            let object = row_object(include_object, || serde_json::to_value(p).unwrap_or_default(), || json!(p.metadata));
+            json!({"cells": cells(p, now), "object": object})
+        })
+        .collect();
+    table_of(rows, column_definitions, resource_version, with_columns)
+}
+
+/// What a row carries of its object (`includeObject`): nothing, the whole object, or (the
+/// default) its metadata as a PartialObjectMetadata.
+fn row_object(include_object: &str, whole: impl FnOnce() -> Value, metadata: impl FnOnce() -> Value) -> Value {
+    match include_object {
+        "None" => Value::Null,
+        "Object" => whole(),
+        _ => json!({"kind": "PartialObjectMetadata", "apiVersion": "meta.k8s.io/v1", "metadata": metadata()}),
+    }
+}
+
+/// The Table: its rows, and its column definitions unless it is a watch event after the first.
+fn table_of(rows: Vec<Value>, columns: impl FnOnce() -> Value, resource_version: &str, with_columns: bool) -> Value {
+    json!({
         "kind": "Table",
         "apiVersion": "meta.k8s.io/v1",
         "metadata": {"resourceVersion": resource_version},
+        "columnDefinitions": if with_columns { columns() } else { json!([]) },
         "rows": rows,
-    });
-    t["columnDefinitions"] = if with_columns { column_definitions() } else { json!([]) };
-    t
-}
-
-fn row(pod: &Pod, include_object: &str) -> Value {
-    let object = match include_object {
-        "None" => Value::Null,
-        "Object" => serde_json::to_value(pod).unwrap_or_default(),
-        _ => json!({"kind": "PartialObjectMetadata", "apiVersion": "meta.k8s.io/v1", "metadata": pod.metadata}),
-    };
-    json!({"cells": cells(pod, chrono::Utc::now()), "object": object})
+    })
 }
 
 /// NAME, READY, STATUS, RESTARTS, AGE, IP, NODE, NOMINATED NODE, READINESS GATES.
@@ -181,11 +193,7 @@ pub fn event_table(events: &[k8s_openapi::api::core::v1::Event], resource_versio
             });
             let first = age(&e.first_timestamp);
             let last = if e.last_timestamp.is_some() { age(&e.last_timestamp) } else { first.clone() };
-            let object = match include_object {
-                "None" => Value::Null,
-                "Object" => serde_json::to_value(e).unwrap_or_default(),
-                _ => json!({"kind": "PartialObjectMetadata", "apiVersion": "meta.k8s.io/v1", "metadata": e.metadata}),
-            };
+            let object = row_object(include_object, || serde_json::to_value(e).unwrap_or_default(), || json!(e.metadata));
             let cells = json!([
                 last,
                 e.type_.clone().unwrap_or_default(),
@@ -201,7 +209,7 @@ pub fn event_table(events: &[k8s_openapi::api::core::v1::Event], resource_versio
             json!({"cells": cells, "object": object})
         })
         .collect();
-    let columns = json!([
+    let columns = || json!([
         col("Last Seen", "string", "The time the event was last seen", 0),
         col("Type", "string", "Type of this event (Normal, Warning), new types could be added in the future.", 0),
         col("Reason", "string", "The reason for the transition into the object's current status.", 0),
@@ -213,13 +221,7 @@ pub fn event_table(events: &[k8s_openapi::api::core::v1::Event], resource_versio
         col("Count", "integer", "The number of times this event has occurred.", 1),
         col("Name", "string", "Name must be unique within a namespace.", 1),
     ]);
-    json!({
-        "kind": "Table",
-        "apiVersion": "meta.k8s.io/v1",
-        "metadata": {"resourceVersion": resource_version},
-        "columnDefinitions": if with_columns { columns } else { json!([]) },
-        "rows": rows,
-    })
+    table_of(rows, columns, resource_version, with_columns)
 }
 
 /// A Table of objects given as JSON (with their metadata), one row of `cells` each.
@@ -234,21 +236,11 @@ fn object_table(
     let rows: Vec<Value> = objects
         .iter()
         .map(|o| {
-            let object = match include_object {
-                "None" => Value::Null,
-                "Object" => o.clone(),
-                _ => json!({"kind": "PartialObjectMetadata", "apiVersion": "meta.k8s.io/v1", "metadata": o["metadata"]}),
-            };
+            let object = row_object(include_object, || o.clone(), || o["metadata"].clone());
             json!({"cells": cells(o), "object": object})
         })
         .collect();
-    json!({
-        "kind": "Table",
-        "apiVersion": "meta.k8s.io/v1",
-        "metadata": {"resourceVersion": resource_version},
-        "columnDefinitions": if with_columns { columns } else { json!([]) },
-        "rows": rows,
-    })
+    table_of(rows, || columns, resource_version, with_columns)
 }
 
 fn age_of(o: &Value, now: chrono::DateTime<chrono::Utc>) -> String {
