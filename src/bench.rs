@@ -39,6 +39,43 @@ pub struct BenchReport {
     pub target: String,
     pub pods: usize,
     pub timings: Vec<Timing>,
+    /// Where the node measures its waits on the runtime (a CRI runtime): each pod start split
+    /// into the time spent waiting on the runtime's answers and the rest, the target's own.
+    pub start_split: Option<StartSplit>,
+}
+
+#[derive(Debug, Clone)]
+pub struct StartSplit {
+    pub waiting: Timing,
+    pub own: Timing,
+}
+
+/// Each report's pod start split, where measured: how long it waited on the runtime and how
+/// long it spent on its own work (API, watch, kubelet), as medians and p95s, and the own time
+/// as a share of the runtime's.
+pub fn start_splits(reports: &[BenchReport]) -> String {
+    use std::fmt::Write as _;
+    let mut out = String::new();
+    let split: Vec<(&str, &StartSplit)> = reports.iter().filter_map(|r| Some((r.target.as_str(), r.start_split.as_ref()?))).collect();
+    if split.is_empty() {
+        return out;
+    }
+    let _ = writeln!(out, "pod start, split: waiting on the runtime's answers (every CRI call, overlaps counted once) and all the rest (the target's own work)");
+    let _ = writeln!(out, "{:<12} {:>16} {:>12} {:>16} {:>12} {:>16}", "", "waiting median", "p95", "own median", "p95", "own/waiting");
+    for (target, s) in split {
+        let share = 100.0 * ms(s.own.median()) / ms(s.waiting.median()).max(f64::MIN_POSITIVE);
+        let _ = writeln!(
+            out,
+            "{:<12} {:>13.2} ms {:>9.2} ms {:>13.2} ms {:>9.2} ms {:>15.1}%",
+            target,
+            ms(s.waiting.median()),
+            ms(s.waiting.p95()),
+            ms(s.own.median()),
+            ms(s.own.p95()),
+            share
+        );
+    }
+    out
 }
 
 impl fmt::Display for BenchReport {
@@ -129,21 +166,33 @@ async fn wait_running(target: &dyn Target, p: &PodRef) -> Result<(), TargetError
     target.wait_pod(p, "start pod", Duration::from_secs(60), both_running).await
 }
 
-/// The three timings of a run, filled pod by pod.
+/// The three timings of a run, filled pod by pod, and each pod start's split where measured.
 struct Timings {
     start: Timing,
     exec: Timing,
     delete: Timing,
+    split: StartSplit,
 }
 
 impl Timings {
     fn new(pods: usize) -> Self {
         let t = |name| Timing { name, samples: Vec::with_capacity(pods) };
-        Self { start: t("pod start"), exec: t("exec"), delete: t("delete") }
+        Self { start: t("pod start"), exec: t("exec"), delete: t("delete"), split: StartSplit { waiting: t("waiting"), own: t("own") } }
+    }
+
+    /// A pod start of `took`, with the runtime's busy clock at its beginning and end.
+    fn started(&mut self, took: Duration, busy: (Option<Duration>, Option<Duration>)) {
+        self.start.samples.push(took);
+        if let (Some(before), Some(after)) = busy {
+            let waiting = after.saturating_sub(before).min(took);
+            self.split.waiting.samples.push(waiting);
+            self.split.own.samples.push(took - waiting);
+        }
     }
 
     fn report(self, target: &str, pods: usize) -> BenchReport {
-        BenchReport { target: target.to_string(), pods, timings: vec![self.start, self.exec, self.delete] }
+        let start_split = (!self.split.waiting.samples.is_empty()).then_some(self.split);
+        BenchReport { target: target.to_string(), pods, timings: vec![self.start, self.exec, self.delete], start_split }
     }
 }
 
@@ -194,11 +243,12 @@ async fn target_pod(target: &dyn Target, namespace: &str, i: usize, t: &mut Timi
     let cmd = vec!["true".to_string()];
     let pod = bench_pod(namespace, i);
     let p = PodRef { namespace: namespace.to_string(), name: format!("bench-{i}") };
+    let busy_before = target.runtime_busy_time();
     let started_at = Instant::now();
     tracing::debug!(target: "bench", pod = %p, "create");
     target.create_pod(&pod).await?;
     let started = wait_running(target, &p).await;
-    t.start.samples.push(started_at.elapsed());
+    t.started(started_at.elapsed(), (busy_before, target.runtime_busy_time()));
     tracing::debug!(target: "bench", pod = %p, "running");
     if let Err(e) = started {
         let _ = target.delete_pod(&p).await;
@@ -243,6 +293,7 @@ async fn runtime_pod(
         cgroup_parent: cgroup_parent.map(|p| format!("{p}/pod{namespace}-{i}")),
         pids_limit: None,
     };
+    let busy_before = runtime.busy_time();
     let started_at = Instant::now();
     let sandbox = runtime.run_pod_sandbox(&config).await?;
     let started = async {
@@ -269,7 +320,7 @@ async fn runtime_pod(
         Ok::<_, RuntimeError>(ids)
     }
     .await;
-    t.start.samples.push(started_at.elapsed());
+    t.started(started_at.elapsed(), (busy_before, runtime.busy_time()));
     let ids = match started {
         Ok(ids) => ids,
         Err(e) => {
@@ -305,6 +356,7 @@ mod tests {
             target: target.into(),
             pods: 3,
             timings: vec![Timing { name: "pod start", samples: vec![Duration::from_millis(ms); 3] }],
+            start_split: None,
         };
         let text = side_by_side(&[report("reference", 10), report("podman", 250)]);
         let lines: Vec<&str> = text.lines().collect();
@@ -323,11 +375,32 @@ mod tests {
             target: target.into(),
             pods: 3,
             timings: vec![Timing { name: "pod start", samples: vec![Duration::from_millis(ms); 3] }],
+            start_split: None,
         };
         let text = side_by_side_with(&[report("reference", 10), report("cri", 210), report("cri-direct", 200)], &[(1, 2)]);
         let lines: Vec<&str> = text.lines().collect();
         assert!(lines[1].trim_end().ends_with("cri/cri-direct"), "{text}");
         assert!(lines[2].trim_end().ends_with("1.05x"), "{text}");
+    }
+
+    #[test]
+    fn a_pod_start_splits_into_waiting_on_the_runtime_and_the_targets_own_time() {
+        let mut t = Timings::new(2);
+        t.started(Duration::from_millis(100), (Some(Duration::from_millis(50)), Some(Duration::from_millis(146))));
+        t.started(Duration::from_millis(200), (Some(Duration::from_millis(146)), Some(Duration::from_millis(342))));
+        let with = t.report("cri", 2);
+        let mut t = Timings::new(1);
+        t.started(Duration::from_millis(10), (None, None));
+        let without = t.report("reference", 1);
+        assert!(without.start_split.is_none());
+        let split = with.start_split.as_ref().expect("split");
+        assert_eq!(split.own.samples, vec![Duration::from_millis(4); 2]);
+        let text = start_splits(&[without, with]);
+        let lines: Vec<&str> = text.lines().collect();
+        assert_eq!(lines.len(), 3, "{text}");
+        assert!(lines[2].starts_with("cri ") && lines[2].contains("196.00 ms") && lines[2].contains("4.00 ms"), "{text}");
+        // 4 ms of its own against 196 ms waiting on the runtime.
+        assert!(lines[2].trim_end().ends_with("2.0%"), "{text}");
     }
 
     #[test]
@@ -405,5 +478,5 @@ pub async fn run_over_api(name: &str, client: kube::Client, pods: usize) -> Resu
             return Err(TargetError::Other(format!("exec `true` in {pod_name} did not succeed: {status:?}")));
         }
     }
-    Ok(BenchReport { target: name.to_string(), pods, timings: vec![start, exec, delete] })
+    Ok(BenchReport { target: name.to_string(), pods, timings: vec![start, exec, delete], start_split: None })
 }

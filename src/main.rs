@@ -668,6 +668,7 @@ async fn bench(args: BenchArgs) -> anyhow::Result<ExitCode> {
         // The cri target beside the same calls made straight to its runtime: the kubelet's share.
         let pairs: Vec<(usize, usize)> = reports.iter().position(|r| r.target == "cri").map(|i| vec![(i, i + 1)]).unwrap_or_default();
         print!("{}", podspec::bench::side_by_side_with(&reports, &pairs));
+        print!("{}", podspec::bench::start_splits(&reports));
     }
     Ok(ExitCode::SUCCESS)
 }

@@ -348,38 +348,56 @@ fn checks(k: &Kubectl<'_>, minor: u32, dir: &Path) -> Vec<(&'static str, Outcome
         let _ = k.run(&["delete", "pod", pod, "--grace-period=0", "--force"]);
     }
 
-    // get -w sees a new pod become Running.
+    // get -w sees a new pod become Running. kubectl lists the pods labelled for it first (none
+    // yet), then watches from the list's resourceVersion, so it misses nothing of the create that
+    // follows. (A watch of one named pod starts from "now", and kubectl drops its first event,
+    // the pod as it was then: a pod that became Running between kubectl's GET and its watch
+    // would never be shown Running, against any API server.)
     let watched = format!("{p}-watch");
     let wfile = dir.join(format!("{watched}.yaml"));
     std::fs::write(&wfile, pod_manifest(&watched, "")).unwrap();
+    let errors = dir.join(format!("{watched}.watch-stderr"));
+    let stderr = std::fs::File::create(&errors).unwrap();
+    let selector = format!("app={watched}");
+    let mut watch = k.cmd(&["get", "pods", "-l", &selector, "-w", "-v=6"]).stdout(Stdio::piped()).stderr(stderr).spawn().unwrap();
+    let (tx, rx) = std::sync::mpsc::channel();
+    let stdout = watch.stdout.take().unwrap();
+    std::thread::spawn(move || {
+        for line in BufReader::new(stdout).lines().map_while(Result::ok) {
+            if tx.send(line).is_err() {
+                break;
+            }
+        }
+    });
+    // kubectl -v=6 logs each request once answered: the list is the first with the selector.
+    let listed = format!("labelSelector=app%3D{watched}");
+    let list_deadline = Instant::now() + Duration::from_secs(30);
+    while !std::fs::read_to_string(&errors).unwrap_or_default().contains(&listed) && Instant::now() < list_deadline {
+        std::thread::sleep(Duration::from_millis(50));
+    }
     record(
         &mut results,
         "apply -f",
         ok(&k.run(&["apply", "-f", wfile.to_str().unwrap()]), "apply").and_then(|o| expect(o.contains("created"), o)),
     );
     record(&mut results, "get -w", {
-        let mut child = k.cmd(&["get", "pod", &watched, "-w"]).stdout(Stdio::piped()).stderr(Stdio::null()).spawn().unwrap();
-        let (tx, rx) = std::sync::mpsc::channel();
-        let stdout = child.stdout.take().unwrap();
-        std::thread::spawn(move || {
-            for line in BufReader::new(stdout).lines().map_while(Result::ok) {
-                if tx.send(line).is_err() {
-                    break;
-                }
-            }
-        });
         let deadline = Instant::now() + Duration::from_secs(60);
         let mut seen = Vec::new();
         let r = loop {
             match rx.recv_timeout(deadline.saturating_duration_since(Instant::now())) {
-                Ok(l) if l.contains("Running") => break Ok(()),
+                Ok(l) if l.contains(&watched) && l.contains("Running") => break Ok(()),
                 Ok(l) => seen.push(l),
                 Err(_) => break Err(format!("no Running line: {seen:?}")),
             }
         };
-        let _ = child.kill();
-        let _ = child.wait();
-        r
+        let _ = watch.kill();
+        let _ = watch.wait();
+        // What kubectl asked and was told, and the pod as the API has it now.
+        r.map_err(|why| {
+            let requests = std::fs::read_to_string(&errors).unwrap_or_default();
+            let now = text(&k.run(&["get", "pod", &watched, "-o", "jsonpath={.metadata.resourceVersion} {.status.phase}"]));
+            format!("{why}; kubectl -v=6: {requests}; the pod now: {now}")
+        })
     });
     record(&mut results, "apply -f (change)", {
         std::fs::write(&wfile, pod_manifest(&watched, "").replace("busybox:1.36", "busybox:1.35")).unwrap();

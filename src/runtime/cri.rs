@@ -392,6 +392,13 @@ pub trait RuntimeService: Send + Sync {
         false
     }
 
+    /// How long the kubelet has waited on the runtime's answers so far, all calls together
+    /// (overlapping calls counted once), where the runtime is reached over calls that take
+    /// time of their own (a CRI runtime over gRPC); None where it is not measured.
+    fn busy_time(&self) -> Option<std::time::Duration> {
+        None
+    }
+
     /// A container's log as the kubelet reads it from the file at `ContainerStatus.log_path`;
     /// with `tail_bytes`, only what the last that many bytes of the file hold. The CRI leaves
     /// the file to the kubelet, in the CRI log format (`cri_log`), which every CRI runtime

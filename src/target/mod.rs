@@ -276,6 +276,13 @@ pub trait Target: Send + Sync {
         None
     }
 
+    /// How long the target's node has waited on its container runtime's answers so far (see
+    /// `RuntimeService::busy_time`): what a measured span took beyond it is the target's own
+    /// time. None where the target does not measure it.
+    fn runtime_busy_time(&self) -> Option<Duration> {
+        None
+    }
+
     /// The node's name (mirror pods are named `<pod>-<node>`).
     fn node_name(&self) -> Option<&str> {
         None

@@ -113,6 +113,8 @@ pub struct ReferenceTarget {
     api: Arc<PodStore>,
     events: Arc<EventStore>,
     static_pod_dir: PathBuf,
+    /// The resourceVersion of each pod as last read, from which `pod_changed` watches.
+    seen: std::sync::Mutex<std::collections::HashMap<PodRef, u64>>,
 }
 
 impl ReferenceTarget {
@@ -157,7 +159,7 @@ impl ReferenceTarget {
         if !node.host.namespaces_are_its_own() {
             capabilities.remove(&Capability::HostAccess);
         }
-        Ok(Self { name: name.to_string(), capabilities, node, kubelet, api, events, static_pod_dir })
+        Ok(Self { name: name.to_string(), capabilities, node, kubelet, api, events, static_pod_dir, seen: Default::default() })
     }
 
     /// The run's state directory on the node.
@@ -220,6 +222,15 @@ impl ReferenceTarget {
 
     fn stored(&self, pod: &PodRef) -> TargetResult<Pod> {
         self.api.get(&pod.namespace, &pod.name).map_err(|e| api_error(pod, e))
+    }
+
+    /// A watch of one pod in the API, from `from` (None: its current state first).
+    fn watch_pod(&self, pod: &PodRef, from: Option<u64>) -> Result<crate::api::PodWatch, ApiError> {
+        let (namespace, name) = (pod.namespace.clone(), pod.name.clone());
+        self.api.watch(
+            from,
+            Box::new(move |p: &Pod| p.metadata.name.as_deref() == Some(name.as_str()) && p.metadata.namespace.as_deref() == Some(namespace.as_str())),
+        )
     }
 
     /// The uid the kubelet knows a pod by: a mirror pod stands for its static pod.
@@ -331,7 +342,46 @@ impl Target for ReferenceTarget {
     }
 
     async fn get_pod(&self, pod: &PodRef) -> TargetResult<Pod> {
-        self.stored(pod)
+        let stored = self.stored(pod)?;
+        if let Some(rv) = stored.metadata.resource_version.as_deref().and_then(|v| v.parse().ok()) {
+            self.seen.lock().unwrap().insert(pod.clone(), rv);
+        }
+        Ok(stored)
+    }
+
+    /// A watch of the pod in the API from the resourceVersion last read, ended by its first
+    /// event or by `max`. A pod never read, or one whose last read the history no longer reaches,
+    /// returns at once (the wait reads it again).
+    fn runtime_busy_time(&self) -> Option<Duration> {
+        self.node.runtime.busy_time()
+    }
+
+    async fn pod_changed(&self, pod: &PodRef, max: Duration) {
+        let from = self.seen.lock().unwrap().get(pod).copied();
+        let Some(Ok(mut watch)) = from.map(|rv| self.watch_pod(pod, Some(rv))) else { return };
+        let _ = tokio::time::timeout(max, watch.next()).await;
+    }
+
+    /// A watch of the pod in the API: each change is looked at as it is made (no reads in a loop).
+    async fn wait_pod(&self, pod: &PodRef, what: &str, bound: Duration, done: for<'p> fn(&'p Pod) -> bool) -> TargetResult<()> {
+        let timeout = || TargetError::Timeout { operation: format!("{what} (pod {pod})"), after: bound };
+        let wait = async {
+            loop {
+                // A missing pod fails as a read of it does.
+                self.stored(pod)?;
+                let Ok(mut watch) = self.watch_pod(pod, None) else { continue };
+                loop {
+                    match watch.next().await {
+                        Ok(WatchEvent::Added(p) | WatchEvent::Modified(p)) if done(&p) => return Ok(()),
+                        Ok(WatchEvent::Added(_) | WatchEvent::Modified(_) | WatchEvent::Bookmark(_)) => {}
+                        // Deleted (it may be back already: a mirror pod), or fell behind the
+                        // history: read it again and watch from the present.
+                        Ok(WatchEvent::Deleted(_)) | Err(_) => break,
+                    }
+                }
+            }
+        };
+        tokio::time::timeout(bound, wait).await.unwrap_or_else(|_| Err(timeout()))
     }
 
     async fn list_pods(&self, namespace: &str) -> TargetResult<Vec<Pod>> {

@@ -11,7 +11,6 @@ use std::time::Duration;
 use chrono::{DateTime, Utc};
 use k8s_cri::v1 as cri;
 
-use super::error::call;
 use super::sandbox::{namespace_option, POD_NAME, POD_NAMESPACE, POD_UID};
 use super::CriRuntime;
 use crate::runtime::cri::{
@@ -118,13 +117,13 @@ pub(super) async fn create(rt: &CriRuntime, sandbox: &SandboxId, config: &Contai
     let operation = format!("CreateContainer {} (attempt {}) in {sandbox}", config.name, config.attempt);
     let request =
         cri::CreateContainerRequest { pod_sandbox_id: sandbox.0.clone(), config: Some(cri_config), sandbox_config: Some(sandbox_config) };
-    let r = call(&operation, rt.client().create_container(request)).await.map_err(|e| e.into_runtime(&operation))?;
+    let r = rt.call(&operation, rt.client().create_container(request)).await.map_err(|e| e.into_runtime(&operation))?;
     Ok(ContainerId(r.container_id))
 }
 
 pub(super) async fn start(rt: &CriRuntime, id: &ContainerId) -> RuntimeResult<()> {
     let operation = format!("StartContainer {id}");
-    match call(&operation, rt.client().start_container(cri::StartContainerRequest { container_id: id.0.clone() })).await {
+    match rt.call(&operation, rt.client().start_container(cri::StartContainerRequest { container_id: id.0.clone() })).await {
         Ok(_) => Ok(()),
         Err(e) if e.is_not_found() => Err(RuntimeError::ContainerNotFound(id.clone())),
         Err(e) => Err(e.into_runtime(operation)),
@@ -136,7 +135,7 @@ pub(super) async fn stop(rt: &CriRuntime, id: &ContainerId, timeout: Duration) -
     // CRI's timeout is in whole seconds; a part of a second counts as one.
     let secs = timeout.as_secs() + u64::from(timeout.subsec_nanos() > 0);
     let request = cri::StopContainerRequest { container_id: id.0.clone(), timeout: secs as i64 };
-    match call(&operation, rt.client().stop_container(request)).await {
+    match rt.call(&operation, rt.client().stop_container(request)).await {
         Ok(_) => Ok(()),
         Err(e) if e.is_not_found() => Err(RuntimeError::ContainerNotFound(id.clone())),
         Err(e) => Err(e.into_runtime(operation)),
@@ -145,7 +144,7 @@ pub(super) async fn stop(rt: &CriRuntime, id: &ContainerId, timeout: Duration) -
 
 pub(super) async fn remove(rt: &CriRuntime, id: &ContainerId) -> RuntimeResult<()> {
     let operation = format!("RemoveContainer {id}");
-    match call(&operation, rt.client().remove_container(cri::RemoveContainerRequest { container_id: id.0.clone() })).await {
+    match rt.call(&operation, rt.client().remove_container(cri::RemoveContainerRequest { container_id: id.0.clone() })).await {
         Ok(_) => Ok(()),
         Err(e) if e.is_not_found() => Err(RuntimeError::ContainerNotFound(id.clone())),
         Err(e) => Err(e.into_runtime(operation)),
@@ -154,7 +153,7 @@ pub(super) async fn remove(rt: &CriRuntime, id: &ContainerId) -> RuntimeResult<(
 
 async fn status_response(rt: &CriRuntime, id: &ContainerId, verbose: bool) -> RuntimeResult<cri::ContainerStatusResponse> {
     let operation = format!("ContainerStatus {id}");
-    match call(&operation, rt.client().container_status(cri::ContainerStatusRequest { container_id: id.0.clone(), verbose })).await {
+    match rt.call(&operation, rt.client().container_status(cri::ContainerStatusRequest { container_id: id.0.clone(), verbose })).await {
         Ok(r) => Ok(r),
         Err(e) if e.is_not_found() => Err(RuntimeError::ContainerNotFound(id.clone())),
         Err(e) => Err(e.into_runtime(operation)),
@@ -170,7 +169,7 @@ pub(super) async fn status(rt: &CriRuntime, id: &ContainerId) -> RuntimeResult<C
 pub(super) async fn list(rt: &CriRuntime, sandbox: &SandboxId) -> RuntimeResult<Vec<ContainerStatus>> {
     let operation = format!("ListContainers of {sandbox}");
     let filter = cri::ContainerFilter { pod_sandbox_id: sandbox.0.clone(), ..Default::default() };
-    let r = call(&operation, rt.client().list_containers(cri::ListContainersRequest { filter: Some(filter) }))
+    let r = rt.call(&operation, rt.client().list_containers(cri::ListContainersRequest { filter: Some(filter) }))
         .await
         .map_err(|e| e.into_runtime(&operation))?;
     let mut out = Vec::with_capacity(r.containers.len());

@@ -4,7 +4,7 @@ use std::time::Duration;
 
 use k8s_cri::v1 as cri;
 
-use super::error::{call, CallError};
+use super::error::CallError;
 use super::CriRuntime;
 use crate::runtime::cri::{ContainerId, ExecResult, RuntimeError, RuntimeResult};
 
@@ -14,7 +14,7 @@ pub(super) async fn exec_sync(rt: &CriRuntime, id: &ContainerId, cmd: &[String],
     let request = cri::ExecSyncRequest { container_id: id.0.clone(), cmd: cmd.to_vec(), timeout: secs as i64 };
     let mut client = rt.client();
     // The runtime enforces the timeout; podspec waits a little longer for its answer.
-    let answer = tokio::time::timeout(timeout + Duration::from_secs(5), call(&operation, client.exec_sync(request))).await;
+    let answer = tokio::time::timeout(timeout + Duration::from_secs(5), rt.call(&operation, client.exec_sync(request))).await;
     match answer {
         Err(_) => Err(RuntimeError::Timeout { operation, after: timeout }),
         Ok(Ok(r)) => Ok(ExecResult { stdout: r.stdout, stderr: r.stderr, exit_code: r.exit_code }),

@@ -6,7 +6,6 @@ use std::collections::BTreeSet;
 
 use k8s_cri::v1 as cri;
 
-use super::error::call;
 use super::CriRuntime;
 use crate::images::ImageConfig;
 use crate::runtime::cri::{ImageInfo, RuntimeError, RuntimeResult};
@@ -15,7 +14,7 @@ pub(super) async fn status(rt: &CriRuntime, reference: &str) -> RuntimeResult<Im
     let operation = format!("ImageStatus {reference}");
     let request =
         cri::ImageStatusRequest { image: Some(cri::ImageSpec { image: reference.to_string(), ..Default::default() }), verbose: true };
-    let r = call(&operation, rt.images.clone().image_status(request)).await.map_err(|e| e.into_runtime(&operation))?;
+    let r = rt.call(&operation, rt.images.clone().image_status(request)).await.map_err(|e| e.into_runtime(&operation))?;
     let Some(image) = r.image else {
         return Err(RuntimeError::ImageNotFound {
             reference: reference.to_string(),
@@ -31,7 +30,7 @@ pub(super) async fn status(rt: &CriRuntime, reference: &str) -> RuntimeResult<Im
 /// Every reference the runtime has an image for (CRI `ListImages`: each image's repo tags).
 pub(super) async fn references(rt: &CriRuntime) -> RuntimeResult<BTreeSet<String>> {
     let operation = "ListImages";
-    let r = call(operation, rt.images.clone().list_images(cri::ListImagesRequest { filter: None }))
+    let r = rt.call(operation, rt.images.clone().list_images(cri::ListImagesRequest { filter: None }))
         .await
         .map_err(|e| e.into_runtime(operation))?;
     Ok(r.images.into_iter().flat_map(|i| i.repo_tags).collect())

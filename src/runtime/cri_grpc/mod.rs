@@ -10,6 +10,7 @@
 //!   `GetContainerEvents` where the runtime has it.
 //! - `error`: gRPC statuses as `RuntimeError`s, the runtime's message kept whole.
 
+mod busy;
 mod container;
 mod endpoint;
 mod error;
@@ -32,7 +33,8 @@ use tokio::sync::broadcast;
 use tonic::transport::Channel;
 
 pub use self::endpoint::{Endpoint, DEFAULT_ENDPOINT};
-use self::error::call;
+use self::busy::BusyClock;
+use self::error::{call, CallError};
 use super::cri::*;
 
 /// The label on every sandbox and container of one podspec run: what `shutdown` removes and
@@ -67,6 +69,8 @@ pub struct CriRuntime {
     sandboxes: Mutex<HashMap<SandboxId, cri::PodSandboxConfig>>,
     events: broadcast::Sender<ContainerEvent>,
     watchers: Mutex<Vec<tokio::task::JoinHandle<()>>>,
+    /// The time spent waiting on the runtime's answers.
+    busy: BusyClock,
 }
 
 impl CriRuntime {
@@ -99,6 +103,7 @@ impl CriRuntime {
             sandboxes: Mutex::default(),
             events,
             watchers: Mutex::default(),
+            busy: BusyClock::default(),
         };
         let watchers = events::watch(rt.runtime.clone(), rt.run_id.clone(), rt.events.clone());
         *rt.watchers.lock().unwrap() = watchers;
@@ -108,6 +113,16 @@ impl CriRuntime {
     /// The node's IP, which pods in the node's network have (`hostNetwork`).
     pub fn set_node_ip(&mut self, ip: std::net::Ipv4Addr) {
         self.node_ip = ip;
+    }
+
+    /// Makes one CRI call (see `error::call`), its wait counted on the busy clock.
+    async fn call<T>(
+        &self,
+        operation: &str,
+        fut: impl std::future::Future<Output = Result<tonic::Response<T>, tonic::Status>>,
+    ) -> Result<T, CallError> {
+        let _in_flight = self.busy.enter();
+        call(operation, fut).await
     }
 
     pub fn endpoint(&self) -> &Endpoint {
@@ -154,6 +169,10 @@ impl CriRuntime {
 
 #[async_trait]
 impl RuntimeService for CriRuntime {
+    fn busy_time(&self) -> Option<Duration> {
+        Some(self.busy.total())
+    }
+
     fn version(&self) -> String {
         format!(
             "{}/{} (CRI {}, {})",

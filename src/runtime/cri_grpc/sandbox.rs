@@ -7,7 +7,6 @@ use std::net::Ipv4Addr;
 
 use k8s_cri::v1 as cri;
 
-use super::error::call;
 use super::{CriRuntime, OWNER_LABEL, RUN_LABEL};
 use crate::runtime::cri::{NamespaceMode, NamespaceOptions, PodSandboxConfig, PodSandboxStatus, RuntimeError, RuntimeResult, SandboxId};
 
@@ -74,7 +73,7 @@ pub(super) async fn run(rt: &CriRuntime, config: &PodSandboxConfig) -> RuntimeRe
         .map_err(|e| RuntimeError::io(format!("create the pod's log directory {}", cri_config.log_directory), e))?;
     let operation = format!("RunPodSandbox {}/{}", config.namespace, config.name);
     let request = cri::RunPodSandboxRequest { config: Some(cri_config.clone()), runtime_handler: String::new() };
-    let r = call(&operation, rt.client().run_pod_sandbox(request)).await.map_err(|e| e.into_runtime(&operation))?;
+    let r = rt.call(&operation, rt.client().run_pod_sandbox(request)).await.map_err(|e| e.into_runtime(&operation))?;
     let id = SandboxId(r.pod_sandbox_id);
     rt.sandboxes.lock().unwrap().insert(id.clone(), cri_config);
     Ok(id)
@@ -82,7 +81,7 @@ pub(super) async fn run(rt: &CriRuntime, config: &PodSandboxConfig) -> RuntimeRe
 
 pub(super) async fn stop(rt: &CriRuntime, id: &SandboxId) -> RuntimeResult<()> {
     let operation = format!("StopPodSandbox {id}");
-    match call(&operation, rt.client().stop_pod_sandbox(cri::StopPodSandboxRequest { pod_sandbox_id: id.0.clone() })).await {
+    match rt.call(&operation, rt.client().stop_pod_sandbox(cri::StopPodSandboxRequest { pod_sandbox_id: id.0.clone() })).await {
         Ok(_) => Ok(()),
         Err(e) if e.is_not_found() => Err(RuntimeError::SandboxNotFound(id.clone())),
         Err(e) => Err(e.into_runtime(operation)),
@@ -91,7 +90,7 @@ pub(super) async fn stop(rt: &CriRuntime, id: &SandboxId) -> RuntimeResult<()> {
 
 pub(super) async fn remove(rt: &CriRuntime, id: &SandboxId) -> RuntimeResult<()> {
     let operation = format!("RemovePodSandbox {id}");
-    let r = call(&operation, rt.client().remove_pod_sandbox(cri::RemovePodSandboxRequest { pod_sandbox_id: id.0.clone() })).await;
+    let r = rt.call(&operation, rt.client().remove_pod_sandbox(cri::RemovePodSandboxRequest { pod_sandbox_id: id.0.clone() })).await;
     let config = rt.sandboxes.lock().unwrap().remove(id);
     // The kubelet removes the pod's logs with the pod.
     if let Some(c) = config {
@@ -107,7 +106,7 @@ pub(super) async fn remove(rt: &CriRuntime, id: &SandboxId) -> RuntimeResult<()>
 pub(super) async fn status(rt: &CriRuntime, id: &SandboxId) -> RuntimeResult<PodSandboxStatus> {
     let operation = format!("PodSandboxStatus {id}");
     let request = cri::PodSandboxStatusRequest { pod_sandbox_id: id.0.clone(), verbose: false };
-    let r = match call(&operation, rt.client().pod_sandbox_status(request)).await {
+    let r = match rt.call(&operation, rt.client().pod_sandbox_status(request)).await {
         Ok(r) => r,
         Err(e) if e.is_not_found() => return Err(RuntimeError::SandboxNotFound(id.clone())),
         Err(e) => return Err(e.into_runtime(operation)),
@@ -133,14 +132,14 @@ pub(super) async fn remove_run(rt: &CriRuntime) -> RuntimeResult<()> {
     let selector: HashMap<String, String> = [(RUN_LABEL.to_string(), rt.run_id.clone())].into_iter().collect();
     let request = cri::ListPodSandboxRequest { filter: Some(cri::PodSandboxFilter { label_selector: selector, ..Default::default() }) };
     let operation = "ListPodSandbox of this run";
-    let list = call(operation, rt.client().list_pod_sandbox(request)).await.map_err(|e| e.into_runtime(operation))?;
+    let list = rt.call(operation, rt.client().list_pod_sandbox(request)).await.map_err(|e| e.into_runtime(operation))?;
     stop_and_remove(rt, list.items.into_iter().map(|s| SandboxId(s.id)).collect()).await
 }
 
 /// Stops and removes the sandboxes of other podspec runs whose owner is gone.
 pub(super) async fn remove_orphans(rt: &CriRuntime, is_gone: impl Fn(&str) -> bool) -> RuntimeResult<Vec<SandboxId>> {
     let operation = "ListPodSandbox";
-    let list = call(operation, rt.client().list_pod_sandbox(cri::ListPodSandboxRequest { filter: None }))
+    let list = rt.call(operation, rt.client().list_pod_sandbox(cri::ListPodSandboxRequest { filter: None }))
         .await
         .map_err(|e| e.into_runtime(operation))?;
     let orphans: Vec<SandboxId> = list

@@ -20,7 +20,6 @@ use tokio::sync::{mpsc, oneshot};
 use tokio_tungstenite::tungstenite::client::IntoClientRequest as _;
 use tokio_tungstenite::tungstenite::Message;
 
-use super::error::call;
 use super::CriRuntime;
 use crate::runtime::cri::{ContainerId, ExecOptions, ExecSession, RuntimeError, RuntimeResult};
 
@@ -50,7 +49,7 @@ pub(super) async fn exec(rt: &CriRuntime, id: &ContainerId, cmd: &[String], opti
         stdout: true,
         stderr: !options.tty,
     };
-    let url = match call(&operation, rt.client().exec(request)).await {
+    let url = match rt.call(&operation, rt.client().exec(request)).await {
         Ok(r) => r.url,
         Err(e) if e.is_not_found() => return Err(RuntimeError::ContainerNotFound(id.clone())),
         Err(e) => return Err(e.into_runtime(&operation)),
