@@ -118,22 +118,24 @@ fn kubectl_drives_a_pod_on_the_cri_runtime_through_serve() {
         );
     }
     // The streaming exec over the runtime's own streaming server (CRI Exec): the exit status,
-    // stdin, and a tty with the size kubectl sends (channel 4).
+    // stdin and its end, and a tty with the size kubectl sends (channel 4; a resize stream over
+    // SPDY).
     let o = k(&["exec", "on-cri", "--", "sh", "-c", "echo out; echo err >&2; exit 3"]);
     assert!(
         o.status.code() == Some(3) && o.stdout == b"out\n" && String::from_utf8_lossy(&o.stderr).contains("err\n"),
         "exec exit status and streams: {}",
         text(&o)
     );
-    // `head -n 1` ends at its line: containerd 1.6 speaks v4.channel.k8s.io, which cannot
-    // close stdin (features/exec.feature's baseline line), so nothing here waits for its end.
+    // `cat` ends only once its stdin is closed: kubectl closes it (v5.channel.k8s.io), and the
+    // kubelet closes it at the runtime's streaming server over SPDY (containerd 1.6 offers
+    // WebSocket up to v4.channel.k8s.io, which cannot say so).
     let o = kubectl(
         &serve.kubeconfig,
         home.path(),
-        &["exec", "-i", "on-cri", "--", "sh", "-c", "head -n 1 | sed s/^/got:/"],
-        Some("abcd1234\n"),
+        &["exec", "-i", "on-cri", "--", "sh", "-c", "cat | sed s/^/got:/; echo end"],
+        Some("abcd1234\nefgh\n"),
     );
-    assert!(o.status.success() && o.stdout == b"got:abcd1234\n", "exec -i: {}", text(&o));
+    assert!(o.status.success() && o.stdout == b"got:abcd1234\ngot:efgh\nend\n", "exec -i: {}", text(&o));
     let inner = format!(
         "stty cols 91 rows 33; KUBECONFIG={} HOME={} {KUBECTL} exec -it on-cri -- sh -c 'tty; sleep 1; stty size'",
         serve.kubeconfig.display(),

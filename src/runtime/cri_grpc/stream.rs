@@ -1,8 +1,11 @@
 //! The streaming Exec (CRI `Exec`): it answers with a URL of the runtime's streaming server,
-//! which speaks Kubernetes' remote command protocol. podspec speaks it over WebSocket, with the
-//! channel subprotocols `v5.channel.k8s.io` (which can close stdin) and `v4.channel.k8s.io`
-//! (which cannot): each binary message starts with its channel (0 stdin, 1 stdout, 2 stderr,
-//! 3 the outcome as a `Status`, 4 a tty's size as `{"Width","Height"}`, 255 close a channel).
+//! which speaks Kubernetes' remote command protocol. A session with stdin goes over SPDY/3.1
+//! (`stream_spdy`), as a kubelet's clients reach the runtime, since only SPDY and WebSocket
+//! `v5.channel.k8s.io` can close stdin, and a runtime's streaming server may offer WebSocket up
+//! to `v4.channel.k8s.io` alone (containerd 1.6). A session without stdin goes over WebSocket,
+//! with the channel subprotocols `v5.channel.k8s.io` and `v4.channel.k8s.io`: each binary
+//! message starts with its channel (0 stdin, 1 stdout, 2 stderr, 3 the outcome as a `Status`,
+//! 4 a tty's size as `{"Width","Height"}`, 255 close a channel).
 //! The connection is made in the runtime's own network namespace (the process at the other end
 //! of the CRI socket), where its streaming server listens. The session's streams are pipes that
 //! two tasks fill and drain: one reads the server's messages, one sends stdin and resizes.
@@ -32,7 +35,7 @@ const CLOSE: u8 = 255;
 const V5: &str = "v5.channel.k8s.io";
 const V4: &str = "v4.channel.k8s.io";
 /// How much of each stream is held before the server's messages wait for the reader.
-const PIPE: usize = 64 * 1024;
+pub(super) const PIPE: usize = 64 * 1024;
 /// How long the connection to the streaming server and its handshake may take.
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(30);
 
@@ -54,6 +57,13 @@ pub(super) async fn exec(rt: &CriRuntime, id: &ContainerId, cmd: &[String], opti
         Err(e) if e.is_not_found() => return Err(RuntimeError::ContainerNotFound(id.clone())),
         Err(e) => return Err(e.into_runtime(&operation)),
     };
+    if options.stdin {
+        let spdy = super::stream_spdy::exec(&rt.endpoint.socket, &url, options, operation.clone());
+        return match tokio::time::timeout(CONNECT_TIMEOUT, spdy).await {
+            Ok(r) => r,
+            Err(_) => Err(RuntimeError::Timeout { operation: format!("{operation}: connect to {url}"), after: CONNECT_TIMEOUT }),
+        };
+    }
     let (ws, protocol) = match tokio::time::timeout(CONNECT_TIMEOUT, connect(&rt.endpoint.socket, &url, &operation)).await {
         Ok(r) => r?,
         Err(_) => return Err(RuntimeError::Timeout { operation: format!("{operation}: connect to {url}"), after: CONNECT_TIMEOUT }),
@@ -61,11 +71,11 @@ pub(super) async fn exec(rt: &CriRuntime, id: &ContainerId, cmd: &[String], opti
     Ok(session(ws, protocol == V5, options, operation))
 }
 
-/// Connects to the streaming server at `url` and agrees on v5 or v4; returns the one chosen.
-async fn connect(socket: &Path, url: &str, operation: &str) -> RuntimeResult<(WebSocket, String)> {
+/// A TCP connection to the streaming server of `url` (in the runtime's network namespace), the
+/// host to name in a request, and the URL's path and query.
+pub(super) async fn connect_tcp(socket: &Path, url: &str, operation: &str) -> RuntimeResult<(tokio::net::TcpStream, String, String)> {
     let failed = |m: String| RuntimeError::failed(operation, m);
-    let ws_url = url.replacen("http://", "ws://", 1);
-    let uri: tonic::transport::Uri = ws_url.parse().map_err(|e| failed(format!("the streaming URL {url:?}: {e}")))?;
+    let uri: tonic::transport::Uri = url.parse().map_err(|e| failed(format!("the streaming URL {url:?}: {e}")))?;
     let authority = uri.authority().ok_or_else(|| failed(format!("the streaming URL {url:?} names no host")))?;
     let port = authority.port_u16().unwrap_or(80);
     let host = authority.host().trim_start_matches('[').trim_end_matches(']');
@@ -73,6 +83,7 @@ async fn connect(socket: &Path, url: &str, operation: &str) -> RuntimeResult<(We
         .parse()
         .or_else(|_| host.parse::<std::net::IpAddr>().map(|ip| SocketAddr::new(ip, port)))
         .map_err(|_| failed(format!("the streaming URL {url:?}: the host is not an IP address")))?;
+    let path = uri.path_and_query().map_or("/".to_string(), |p| p.to_string());
     let socket = socket.to_path_buf();
     let tcp = tokio::task::spawn_blocking(move || connect_in_runtime_network(&socket, addr))
         .await
@@ -81,7 +92,14 @@ async fn connect(socket: &Path, url: &str, operation: &str) -> RuntimeResult<(We
     tcp.set_nonblocking(true).map_err(|e| RuntimeError::io(operation, e))?;
     tcp.set_nodelay(true).map_err(|e| RuntimeError::io(operation, e))?;
     let tcp = tokio::net::TcpStream::from_std(tcp).map_err(|e| RuntimeError::io(operation, e))?;
+    Ok((tcp, authority.to_string(), path))
+}
 
+/// Connects to the streaming server at `url` and agrees on v5 or v4; returns the one chosen.
+async fn connect(socket: &Path, url: &str, operation: &str) -> RuntimeResult<(WebSocket, String)> {
+    let failed = |m: String| RuntimeError::failed(operation, m);
+    let ws_url = url.replacen("http://", "ws://", 1);
+    let (tcp, _, _) = connect_tcp(socket, url, operation).await?;
     let mut request = ws_url.as_str().into_client_request().map_err(|e| failed(e.to_string()))?;
     request.headers_mut().insert("Sec-WebSocket-Protocol", format!("{V5}, {V4}").parse().expect("a valid header"));
     let (ws, response) =
@@ -105,7 +123,7 @@ fn session(ws: WebSocket, v5: bool, options: ExecOptions, operation: String) -> 
     let sender = tokio::spawn(send(sink, stdin_r, resize_rx, v5));
     let (outcome_tx, outcome_rx) = oneshot::channel();
     let reader = tokio::spawn(receive(stream, stdout_w, stderr_w, sender.abort_handle(), outcome_tx));
-    let tasks = Tasks([sender.abort_handle(), reader.abort_handle()]);
+    let tasks = Tasks(vec![sender.abort_handle(), reader.abort_handle()]);
     let resize_what = operation.clone();
     ExecSession {
         stdin: stdin_w.map(|inner| Box::pin(Stdin { inner, closable: v5 }) as _),
@@ -125,7 +143,7 @@ fn session(ws: WebSocket, v5: bool, options: ExecOptions, operation: String) -> 
 }
 
 /// Both ends of a pipe, if it is wanted.
-fn pipe(wanted: bool) -> (Option<DuplexStream>, Option<DuplexStream>) {
+pub(super) fn pipe(wanted: bool) -> (Option<DuplexStream>, Option<DuplexStream>) {
     if !wanted {
         return (None, None);
     }
@@ -134,7 +152,7 @@ fn pipe(wanted: bool) -> (Option<DuplexStream>, Option<DuplexStream>) {
 }
 
 /// Aborts the session's tasks when dropped.
-struct Tasks([tokio::task::AbortHandle; 2]);
+pub(super) struct Tasks(pub(super) Vec<tokio::task::AbortHandle>);
 
 impl Drop for Tasks {
     fn drop(&mut self) {
@@ -260,7 +278,7 @@ impl AsyncWrite for Stdin {
 
 /// The exit code a remote command's outcome (`Status`) gives; a failure that is not an exit
 /// code is the runtime's error, its message kept whole.
-fn exit_code(outcome: &[u8]) -> Result<i32, String> {
+pub(super) fn exit_code(outcome: &[u8]) -> Result<i32, String> {
     if outcome.is_empty() {
         return Err("the streaming server closed the session without an outcome".into());
     }
