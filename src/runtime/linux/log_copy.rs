@@ -1,0 +1,161 @@
+//! The shim's copy of a container's stdout and stderr into its log file, in the CRI log format
+//! (`cri_log::LineFramer`), as containerd's shim with its CRI logger and CRI-O's conmon write
+//! them: each stream is a pipe, each line is stamped with the time it was read.
+//!
+//! The copy runs in the shim's single thread while the shim waits for the container: `poll`
+//! over the two pipes and a pidfd of the container's first process. The pipes may outlive
+//! that process (a descendant in a PID namespace shared with the pod keeps them open), so its
+//! exit, not the pipes' end, ends the copy: what is in the pipes then is still read, and a line
+//! left without a newline is written as a partial one.
+
+use std::fs::File;
+use std::io::{ErrorKind, Write as _};
+use std::os::fd::{AsFd, AsRawFd, BorrowedFd, FromRawFd, OwnedFd};
+
+use chrono::Utc;
+use nix::poll::{poll, PollFd, PollFlags, PollTimeout};
+
+use crate::runtime::cri::LogStream;
+use crate::runtime::cri_log::{LineFramer, MAX_LINE};
+
+/// How much one read takes from a pipe.
+const READ_SIZE: usize = 32 * 1024;
+
+/// The pipes of a container's stdout and stderr, made before the fork: every end is
+/// close-on-exec, the read ends are non-blocking (the write ends, which the container gets as
+/// its fds 1 and 2, stay blocking).
+pub struct StdioPipes {
+    pub stdout: (OwnedFd, OwnedFd),
+    pub stderr: (OwnedFd, OwnedFd),
+}
+
+impl StdioPipes {
+    pub fn new() -> Result<Self, String> {
+        let pipe = || -> Result<(OwnedFd, OwnedFd), String> {
+            let (r, w) = nix::unistd::pipe2(nix::fcntl::OFlag::O_CLOEXEC).map_err(|e| format!("pipe2 for the container's output: {e}"))?;
+            let flags = nix::fcntl::OFlag::O_NONBLOCK;
+            nix::fcntl::fcntl(&r, nix::fcntl::FcntlArg::F_SETFL(flags)).map_err(|e| format!("make a log pipe non-blocking: {e}"))?;
+            Ok((r, w))
+        };
+        Ok(Self { stdout: pipe()?, stderr: pipe()? })
+    }
+}
+
+/// `pidfd_open(2)`: a descriptor that becomes readable when the process `pid` exits.
+pub fn pidfd_open(pid: i32) -> Result<OwnedFd, String> {
+    // SAFETY: pidfd_open takes a pid and flags and returns a new descriptor or -1.
+    let fd = unsafe { libc::syscall(libc::SYS_pidfd_open, pid, 0) };
+    if fd < 0 {
+        return Err(format!("pidfd_open({pid}): {}", std::io::Error::last_os_error()));
+    }
+    // SAFETY: the descriptor was just made and is owned by nothing else.
+    Ok(unsafe { OwnedFd::from_raw_fd(fd as i32) })
+}
+
+/// One stream's pipe and framing, until the pipe ends.
+struct Source {
+    pipe: Option<OwnedFd>,
+    framer: LineFramer,
+}
+
+impl Source {
+    /// Reads once; `false` when nothing was there. The pipe's end closes it and ends its line.
+    fn read_once(&mut self, buf: &mut [u8], out: &mut Vec<u8>) -> bool {
+        let Some(fd) = &self.pipe else { return false };
+        match nix::unistd::read(fd, buf) {
+            Ok(0) => {
+                self.close(out);
+                false
+            }
+            Ok(n) => {
+                self.framer.push(&buf[..n], Utc::now(), out);
+                true
+            }
+            Err(nix::errno::Errno::EAGAIN | nix::errno::Errno::EINTR) => false,
+            Err(e) => {
+                eprintln!("podspec-shim run: read the container's output: {e}");
+                self.close(out);
+                false
+            }
+        }
+    }
+
+    fn close(&mut self, out: &mut Vec<u8>) {
+        self.pipe = None;
+        self.framer.finish(Utc::now(), out);
+    }
+}
+
+/// Copies the container's output from the read ends of its pipes (`stdout`, `stderr`) into
+/// `log` until the process behind `exit` has exited, then what the pipes still hold.
+pub fn copy_until_exit(stdout: OwnedFd, stderr: OwnedFd, exit: &OwnedFd, log: &mut File) {
+    let mut sources = [
+        Source { pipe: Some(stdout), framer: LineFramer::new(LogStream::Stdout, MAX_LINE) },
+        Source { pipe: Some(stderr), framer: LineFramer::new(LogStream::Stderr, MAX_LINE) },
+    ];
+    let mut buf = vec![0u8; READ_SIZE];
+    let mut out = Vec::new();
+    loop {
+        let (readable, exited) = {
+            let open: Vec<BorrowedFd<'_>> = sources.iter().filter_map(|s| s.pipe.as_ref().map(|p| p.as_fd())).collect();
+            let mut fds: Vec<PollFd<'_>> = open.iter().map(|fd| PollFd::new(*fd, PollFlags::POLLIN)).collect();
+            fds.push(PollFd::new(exit.as_fd(), PollFlags::POLLIN));
+            match poll(&mut fds, PollTimeout::NONE) {
+                Ok(_) => {}
+                Err(nix::errno::Errno::EINTR) => continue,
+                Err(e) => {
+                    eprintln!("podspec-shim run: poll the container's output: {e}");
+                    break;
+                }
+            }
+            let ready = |fd: &PollFd<'_>| fd.revents().is_some_and(|r| !r.is_empty());
+            let readable: Vec<i32> = fds[..open.len()].iter().zip(&open).filter(|(p, _)| ready(p)).map(|(_, fd)| fd.as_raw_fd()).collect();
+            (readable, ready(&fds[open.len()]))
+        };
+        for s in sources.iter_mut().filter(|s| s.pipe.as_ref().is_some_and(|p| readable.contains(&p.as_raw_fd()))) {
+            s.read_once(&mut buf, &mut out);
+        }
+        write(log, &mut out);
+        if exited {
+            break;
+        }
+    }
+    // What the container wrote before it exited is in the pipes, at most their capacity each;
+    // a descendant that writes on is not waited for.
+    for s in &mut sources {
+        let mut left = s.pipe.as_ref().map_or(0, pipe_capacity);
+        while left > 0 && s.read_once(&mut buf[..READ_SIZE.min(left)], &mut out) {
+            left = left.saturating_sub(READ_SIZE);
+        }
+        if s.pipe.is_some() {
+            s.close(&mut out);
+        }
+        write(log, &mut out);
+    }
+}
+
+/// The capacity of a pipe (`F_GETPIPE_SZ`); the default 64 KiB where it cannot be read.
+fn pipe_capacity(fd: &OwnedFd) -> usize {
+    // SAFETY: F_GETPIPE_SZ takes no argument and only reads the descriptor's state.
+    let n = unsafe { libc::fcntl(fd.as_raw_fd(), libc::F_GETPIPE_SZ) };
+    if n > 0 {
+        n as usize
+    } else {
+        64 * 1024
+    }
+}
+
+/// Appends the framed lines to the log and empties `out`. A failed write loses those lines
+/// (said on the shim's stderr), and the copy goes on, so the container is never blocked on a
+/// full pipe.
+fn write(log: &mut File, out: &mut Vec<u8>) {
+    if out.is_empty() {
+        return;
+    }
+    if let Err(e) = log.write_all(out) {
+        if e.kind() != ErrorKind::Interrupted {
+            eprintln!("podspec-shim run: write the container's log: {e}");
+        }
+    }
+    out.clear();
+}
