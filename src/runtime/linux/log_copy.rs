@@ -9,7 +9,7 @@
 //! left without a newline is written as a partial one.
 
 use std::fs::File;
-use std::io::{ErrorKind, Write as _};
+use std::io::Write as _;
 use std::os::fd::{AsFd, AsRawFd, BorrowedFd, FromRawFd, OwnedFd};
 
 use chrono::Utc;
@@ -89,6 +89,7 @@ impl Source {
 /// Copies the container's output from the read ends of its pipes (`stdout`, `stderr`) into
 /// `log` until the process behind `exit` has exited, then what the pipes still hold.
 pub fn copy_until_exit(stdout: OwnedFd, stderr: OwnedFd, exit: &OwnedFd, log: &mut File) {
+    let mut log = Log { file: log, failed: false };
     let mut sources = [
         Source { pipe: Some(stdout), framer: LineFramer::new(LogStream::Stdout, MAX_LINE) },
         Source { pipe: Some(stderr), framer: LineFramer::new(LogStream::Stderr, MAX_LINE) },
@@ -115,7 +116,7 @@ pub fn copy_until_exit(stdout: OwnedFd, stderr: OwnedFd, exit: &OwnedFd, log: &m
         for s in sources.iter_mut().filter(|s| s.pipe.as_ref().is_some_and(|p| readable.contains(&p.as_raw_fd()))) {
             s.read_once(&mut buf, &mut out);
         }
-        write(log, &mut out);
+        log.write(&mut out);
         if exited {
             break;
         }
@@ -130,7 +131,7 @@ pub fn copy_until_exit(stdout: OwnedFd, stderr: OwnedFd, exit: &OwnedFd, log: &m
         if s.pipe.is_some() {
             s.close(&mut out);
         }
-        write(log, &mut out);
+        log.write(&mut out);
     }
 }
 
@@ -145,17 +146,28 @@ fn pipe_capacity(fd: &OwnedFd) -> usize {
     }
 }
 
-/// Appends the framed lines to the log and empties `out`. A failed write loses those lines
-/// (said on the shim's stderr), and the copy goes on, so the container is never blocked on a
-/// full pipe.
-fn write(log: &mut File, out: &mut Vec<u8>) {
-    if out.is_empty() {
-        return;
-    }
-    if let Err(e) = log.write_all(out) {
-        if e.kind() != ErrorKind::Interrupted {
-            eprintln!("podspec-shim run: write the container's log: {e}");
+/// The log file being written.
+struct Log<'a> {
+    file: &'a mut File,
+    /// A write has failed (and that was said).
+    failed: bool,
+}
+
+impl Log<'_> {
+    /// Appends the framed lines to the log and empties `out`. A failed write loses those lines
+    /// and the copy goes on, so the container is never blocked on a full pipe; the first
+    /// failure is said on the shim's stderr (only once: nobody reads it before the shim ends,
+    /// and a full stderr pipe would stop the shim).
+    fn write(&mut self, out: &mut Vec<u8>) {
+        if out.is_empty() {
+            return;
         }
+        if let Err(e) = self.file.write_all(out) {
+            if !self.failed {
+                eprintln!("podspec-shim run: write the container's log (later lines may be lost too): {e}");
+                self.failed = true;
+            }
+        }
+        out.clear();
     }
-    out.clear();
 }
