@@ -171,3 +171,70 @@ impl Log<'_> {
         out.clear();
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::process::{Command, Stdio};
+    use std::time::{Duration, Instant};
+
+    /// Runs `script` with its stdout and stderr on log pipes and copies them as the shim does;
+    /// with `after_exit`, only once the script has exited.
+    fn copy_of(script: &str, after_exit: bool) -> (Vec<crate::runtime::cri::LogEntry>, Duration) {
+        let pipes = StdioPipes::new().unwrap();
+        let StdioPipes { stdout: (stdout, stdout_write), stderr: (stderr, stderr_write) } = pipes;
+        let mut child = Command::new("sh")
+            .args(["-c", script])
+            .stdin(Stdio::null())
+            .stdout(Stdio::from(stdout_write))
+            .stderr(Stdio::from(stderr_write))
+            .spawn()
+            .unwrap();
+        let exit = pidfd_open(child.id() as i32).unwrap();
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("log");
+        let mut log = File::create(&path).unwrap();
+        if after_exit {
+            child.wait().unwrap();
+        }
+        let started = Instant::now();
+        copy_until_exit(stdout, stderr, &exit, &mut log);
+        let took = started.elapsed();
+        child.wait().unwrap();
+        (crate::runtime::cri_log::read_file(&path, None).unwrap(), took)
+    }
+
+    #[test]
+    fn both_streams_are_copied_line_by_line_with_their_tags() {
+        let (e, _) = copy_of("echo one; sleep 0.1; echo two >&2; sleep 0.1; echo three; printf end", false);
+        let seen: Vec<(LogStream, &[u8], bool)> = e.iter().map(|e| (e.stream, e.content.as_slice(), e.partial)).collect();
+        assert_eq!(
+            seen,
+            [
+                (LogStream::Stdout, &b"one\n"[..], false),
+                (LogStream::Stderr, b"two\n", false),
+                (LogStream::Stdout, b"three\n", false),
+                (LogStream::Stdout, b"end", true)
+            ]
+        );
+        assert!(e.windows(2).all(|w| w[0].time <= w[1].time), "{e:?}");
+    }
+
+    #[test]
+    fn the_exit_ends_the_copy_though_a_descendant_holds_the_pipes() {
+        // The background sleep keeps both pipes open for 5 s after the shell has exited.
+        let (e, took) = copy_of("sleep 5 & echo bye; printf 'no newline' >&2; exit 0", false);
+        assert!(took < Duration::from_secs(3), "the copy waited {took:?} for the pipes' end");
+        let seen: Vec<(LogStream, &[u8], bool)> = e.iter().map(|e| (e.stream, e.content.as_slice(), e.partial)).collect();
+        assert_eq!(seen, [(LogStream::Stdout, &b"bye\n"[..], false), (LogStream::Stderr, b"no newline", true)]);
+    }
+
+    #[test]
+    fn what_the_pipes_hold_at_the_exit_is_all_written() {
+        // 50 000 bytes fit in a pipe; the copy starts after the exit, so one read cannot take them.
+        let (e, _) = copy_of("sleep 5 & head -c 50000 /dev/zero | tr '\\0' x; echo; exit 0", true);
+        let text = crate::runtime::cri::log_text(&e);
+        assert_eq!((text.len(), text.iter().filter(|b| **b == b'x').count()), (50001, 50000), "{} bytes", text.len());
+        assert_eq!(e.len(), 4, "16 KiB chunks: {:?}", e.iter().map(|e| (e.content.len(), e.partial)).collect::<Vec<_>>());
+    }
+}
