@@ -141,7 +141,7 @@ async fn a_containers_log_has_each_line_with_its_stream_and_time() {
     let target = ReferenceTarget::start(paths()).await.expect("reference node starts");
     let p = PodRef { namespace: "smoke".into(), name: "talker".into() };
     let pod: Pod = serde_yaml::from_str(
-        "apiVersion: v1\nkind: Pod\nmetadata: {name: talker, namespace: smoke}\nspec:\n  terminationGracePeriodSeconds: 0\n  restartPolicy: Never\n  shareProcessNamespace: true\n  containers:\n  - {name: talk, image: busybox:1.36, command: [sh, -c, 'echo out one; sleep 0.5; echo err one >&2; sleep 0.5; echo out two; exec sleep 3600']}\n  - {name: ends, image: busybox:1.36, command: [sh, -c, 'sleep 3600 & printf \"bye\\r\\nno newline\"; exit 3']}\n",
+        "apiVersion: v1\nkind: Pod\nmetadata: {name: talker, namespace: smoke}\nspec:\n  terminationGracePeriodSeconds: 0\n  restartPolicy: Never\n  shareProcessNamespace: true\n  containers:\n  - {name: talk, image: busybox:1.36, command: [sh, -c, 'echo out one; sleep 0.5; echo err one >&2; sleep 0.5; echo out two; exec sleep 3600']}\n  - {name: ends, image: busybox:1.36, command: [sh, -c, 'sleep 3600 & printf \"bye\\r\\nno newline\"; exit 3']}\n  - {name: fds, image: busybox:1.36, command: [sh, -c, 'ls /proc/$$$$/fd; exec sleep 3600']}\n",
     )
     .unwrap();
     let before = chrono::Utc::now();
@@ -165,6 +165,14 @@ async fn a_containers_log_has_each_line_with_its_stream_and_time() {
     let ends = kubelet.container_log(&uid, "ends").await.unwrap();
     let seen: Vec<(LogStream, &[u8], bool)> = ends.iter().map(|e| (e.stream, e.content.as_slice(), e.partial)).collect();
     assert_eq!(seen, [(LogStream::Stdout, &b"bye\r\n"[..], false), (LogStream::Stdout, &b"no newline"[..], true)], "{ends:?}");
+
+    // The container holds its stdin, stdout and stderr, and nothing of the shim's (its log
+    // file, the pipes' read ends) or of what podspec inherited; so does a process exec'd in it.
+    let fds = kubelet.container_log(&uid, "fds").await.unwrap();
+    assert_eq!(String::from_utf8_lossy(&podspec::runtime::cri::log_text(&fds)), "0\n1\n2\n", "the container's open descriptors");
+    let exec = ["sh".to_string(), "-c".into(), "ls /proc/$$/fd; true".into()];
+    let out = target.exec(&p, "fds", &exec, Duration::from_secs(10)).await.unwrap();
+    assert_eq!(out.stdout, "0\n1\n2\n", "an exec'd process's open descriptors: {out:?}");
 
     let talk = kubelet.container_log(&uid, "talk").await.unwrap();
     let seen: Vec<(LogStream, &[u8])> = talk.iter().map(|e| (e.stream, e.content.as_slice())).collect();

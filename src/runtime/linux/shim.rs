@@ -199,6 +199,9 @@ fn run(args: &[String]) -> ShimResult<()> {
         || format!("open {}", spec.exit_path.display()),
     )?;
     let cgroups = open_cgroups(&spec.cgroup_procs)?;
+    // The container gets fds 0, 1 and 2 only, nothing the shim inherited (as runc closes the
+    // rest before exec).
+    close_on_exec_from_3()?;
     join_sandbox(spec.sandbox_pid, spec.sandbox_mounts)?;
     match &spec.pid_namespace {
         Some(ns) => {
@@ -255,6 +258,26 @@ fn run(args: &[String]) -> ShimResult<()> {
             Ok(())
         }
     }
+}
+
+/// Marks every descriptor above stderr close-on-exec: what the shim inherited from podspec and
+/// its environment does not reach the container's process.
+fn close_on_exec_from_3() -> ShimResult<()> {
+    let fds: Vec<i32> = ctx(fs::read_dir("/proc/self/fd"), || "list /proc/self/fd".into())?
+        .filter_map(|e| e.ok()?.file_name().to_str()?.parse().ok())
+        .filter(|fd| *fd > 2)
+        .collect();
+    for fd in fds {
+        // SAFETY: F_SETFD only changes the descriptor's flags; one that was the listing's own
+        // and is closed by now gives EBADF, which is no harm.
+        if unsafe { libc::fcntl(fd, libc::F_SETFD, libc::FD_CLOEXEC) } < 0 {
+            let e = std::io::Error::last_os_error();
+            if e.raw_os_error() != Some(libc::EBADF) {
+                return Err(format!("make fd {fd} close-on-exec: {e}"));
+            }
+        }
+    }
+    Ok(())
 }
 
 /// Opens `cgroup.procs` files while the node's paths are still in view.
@@ -659,6 +682,7 @@ fn exec_inner(args: &[String]) -> ShimResult<i32> {
     die_with_parent()?;
     // An exec'd process is confined as the container is: its cgroups, identity, capabilities.
     let cgroups = open_cgroups(&spec.cgroup_procs)?;
+    close_on_exec_from_3()?;
 
     let mut fds = Vec::new();
     for (ns, flag) in [
