@@ -89,7 +89,7 @@ pub fn output(log: &[u8], keep: impl Fn(LogStream) -> bool) -> Result<Vec<u8>, L
 /// container has written nothing) is an empty log.
 pub fn read_file(path: &Path, tail_bytes: Option<u64>) -> RuntimeResult<Vec<LogEntry>> {
     let operation = || format!("read the CRI log {}", path.display());
-    let (buf, start) = super::log_file::read_tail(path, tail_bytes, operation)?;
+    let (buf, start) = read_tail(path, tail_bytes, operation)?;
     let mut text = &buf[..];
     if start > 0 {
         // Started inside a line: it begins after the first newline.
@@ -98,6 +98,23 @@ pub fn read_file(path: &Path, tail_bytes: Option<u64>) -> RuntimeResult<Vec<LogE
     // A line the runtime is still writing has no newline yet: it is left for the next read.
     text = &text[..text.iter().rposition(|b| *b == b'\n').map_or(0, |i| i + 1)];
     entries(text).map_err(|e| RuntimeError::failed(operation(), e))
+}
+
+/// The bytes of the file at `path` from where reading began, and that offset: with
+/// `tail_bytes`, only its last that many bytes. A file that is not there yet reads as empty.
+fn read_tail(path: &Path, tail_bytes: Option<u64>, operation: impl Fn() -> String) -> RuntimeResult<(Vec<u8>, u64)> {
+    use std::io::{Read as _, Seek as _, SeekFrom};
+    let mut f = match std::fs::File::open(path) {
+        Ok(f) => f,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok((Vec::new(), 0)),
+        Err(e) => return Err(RuntimeError::io(operation(), e)),
+    };
+    let len = f.metadata().map_err(|e| RuntimeError::io(operation(), e))?.len();
+    let start = tail_bytes.map_or(0, |n| len.saturating_sub(n));
+    f.seek(SeekFrom::Start(start)).map_err(|e| RuntimeError::io(operation(), e))?;
+    let mut buf = Vec::new();
+    f.read_to_end(&mut buf).map_err(|e| RuntimeError::io(operation(), e))?;
+    Ok((buf, start))
 }
 
 /// Frames what one stream of a container writes into CRI log lines, as containerd's CRI logger
