@@ -451,12 +451,10 @@ fn fuzz_baseline_parser() {
 /// mutated logs of both streams, full and partial chunks.
 #[test]
 fn fuzz_cri_log_reader() {
-    let corpus = vec![
-        b"2026-12-01T08:51:44.123456789Z stdout F hello\n2026-12-01T08:51:44.2Z stderr F oops\n\
+    let corpus = vec![b"2026-12-01T08:51:44.123456789Z stdout F hello\n2026-12-01T08:51:44.2Z stderr F oops\n\
           2026-12-01T08:51:44.3Z stdout P par\n2026-12-01T08:51:44.4+01:00 stdout F tial line\n\
           2026-12-01T08:51:44.5Z stdout F \n2026-12-01T08:51:45Z stderr F:x dos\r\n"
-            .to_vec(),
-    ];
+        .to_vec()];
     fuzz(
         "CRI log",
         iterations(3000),

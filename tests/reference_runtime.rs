@@ -150,15 +150,19 @@ async fn a_containers_log_has_each_line_with_its_stream_and_time() {
     let deadline = Instant::now() + Duration::from_secs(30);
     let (uid, ended) = loop {
         let pod = target.get_pod(&p).await.unwrap();
-        let ended = pod.status.as_ref().and_then(|s| s.container_statuses.as_ref()).and_then(|cs| {
-            cs.iter().find(|c| c.name == "ends").and_then(|c| c.state.as_ref()?.terminated.as_ref().map(|t| t.exit_code))
-        });
+        let ended =
+            pod.status.as_ref().and_then(|s| s.container_statuses.as_ref()).and_then(|cs| {
+                cs.iter().find(|c| c.name == "ends").and_then(|c| c.state.as_ref()?.terminated.as_ref().map(|t| t.exit_code))
+            });
         let uid = pod.metadata.uid.clone().unwrap();
         let talked = kubelet.container_log(&uid, "talk").await.is_ok_and(|e| e.len() >= 3);
         if let (Some(code), true) = (ended, talked) {
             break (uid, code);
         }
-        assert!(Instant::now() < deadline, "after 30 s: container ends {ended:?} (its sleep holds its output open), talk's 3 lines {talked}");
+        assert!(
+            Instant::now() < deadline,
+            "after 30 s: container ends {ended:?} (its sleep holds its output open), talk's 3 lines {talked}"
+        );
         tokio::time::sleep(Duration::from_millis(50)).await;
     };
     assert_eq!(ended, 3);

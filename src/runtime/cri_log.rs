@@ -290,7 +290,11 @@ mod tests {
             "2026-12-01T08:51:44.500000000Z stdout F done\n2026-12-01T08:51:44.500000000Z stdout P no newline\n"
         );
         assert_eq!(output(&out, |_| true).unwrap(), b"done\nno newline");
-        assert_eq!(framed(LogStream::Stdout, MAX_LINE, &[b"ends\n"]).iter().filter(|b| **b == b'\n').count(), 1, "no empty chunk at the end");
+        assert_eq!(
+            framed(LogStream::Stdout, MAX_LINE, &[b"ends\n"]).iter().filter(|b| **b == b'\n').count(),
+            1,
+            "no empty chunk at the end"
+        );
     }
 
     #[test]
