@@ -1,8 +1,10 @@
 //! Fuzzing the parsers of outside input, on stable Rust and inside `cargo test`: the manifest
 //! reader with Kubernetes' validation, the feature checker (Gherkin parse, step matching, the
-//! manifests in docstrings) and the baseline parser. Each gets inputs made by mutating the
-//! project's own files (byte flips, deletions, duplicated and spliced chunks, inserted tokens of
-//! its format), and must answer every one without a panic and within a bound of time.
+//! manifests in docstrings), the baseline parser and the CRI log reader. Each gets inputs made
+//! by mutating the project's own files or texts of its format (byte flips, deletions, duplicated
+//! and spliced chunks, inserted tokens of its format), and must answer every one without a panic
+//! and within a bound of time. The CRI log's framing, what the shim writes, must read back byte
+//! for byte as what was written.
 //!
 //! `PODSPEC_FUZZ_ITERATIONS` sets the inputs per parser (by default 3000, and 1000 for the
 //! feature checker, which `cargo test` and CI run); `PODSPEC_FUZZ_SEED` replays a run. Long
@@ -443,4 +445,61 @@ fn fuzz_baseline_parser() {
             Err(_) => "refused",
         },
     );
+}
+
+/// The CRI log reader (`cri_log::entries`, what the kubelet reads of every runtime's log files):
+/// mutated logs of both streams, full and partial chunks.
+#[test]
+fn fuzz_cri_log_reader() {
+    let corpus = vec![b"2026-12-01T08:51:44.123456789Z stdout F hello\n2026-12-01T08:51:44.2Z stderr F oops\n\
+          2026-12-01T08:51:44.3Z stdout P par\n2026-12-01T08:51:44.4+01:00 stdout F tial line\n\
+          2026-12-01T08:51:44.5Z stdout F \n2026-12-01T08:51:45Z stderr F:x dos\r\n"
+        .to_vec()];
+    fuzz(
+        "CRI log",
+        iterations(3000),
+        bytes_of(&corpus, &["\n", " ", "stdout", "stderr", " F ", " P ", ":", "\r", "Z", "+00:00", ".999999999", "2026-12-01T08:51:44Z"]),
+        |text| match podspec::runtime::cri_log::entries(text.as_bytes()) {
+            Ok(_) => "read",
+            Err(_) => "refused",
+        },
+    );
+}
+
+/// What the shim writes reads back as what the container wrote, whatever the bytes and however
+/// the reads cut them: `LineFramer` then `cri_log::output`, for random writes of random bytes
+/// (newlines, carriage returns and NULs frequent) and small line limits.
+#[test]
+fn cri_log_framing_reads_back_what_was_written() {
+    use podspec::runtime::cri::LogStream;
+    use podspec::runtime::cri_log::{output, LineFramer};
+    let seed = seed();
+    let mut rng = Rng(seed);
+    let time = chrono::DateTime::parse_from_rfc3339("2026-12-01T08:51:44.5Z").unwrap().to_utc();
+    for _ in 0..iterations(3000) {
+        let max_line = 1 + rng.below(40);
+        let mut framers = [LineFramer::new(LogStream::Stdout, max_line), LineFramer::new(LogStream::Stderr, max_line)];
+        let mut written: [Vec<u8>; 2] = [Vec::new(), Vec::new()];
+        let mut log = Vec::new();
+        for _ in 0..rng.below(12) {
+            let s = rng.below(2);
+            let chunk: Vec<u8> = (0..rng.below(100))
+                .map(|_| match rng.below(8) {
+                    0 => b'\n',
+                    1 => b'\r',
+                    2 => 0,
+                    _ => rng.below(256) as u8,
+                })
+                .collect();
+            framers[s].push(&chunk, time, &mut log);
+            written[s].extend_from_slice(&chunk);
+        }
+        for f in &mut framers {
+            f.finish(time, &mut log);
+        }
+        for (s, stream) in [LogStream::Stdout, LogStream::Stderr].into_iter().enumerate() {
+            let read = output(&log, |x| x == stream).unwrap_or_else(|e| panic!("seed {seed}: {e}"));
+            assert_eq!(read, written[s], "seed {seed}, line limit {max_line}, {stream:?}");
+        }
+    }
 }

@@ -123,3 +123,88 @@ async fn a_pod_cannot_hold_more_processes_than_the_pod_pids_limit() {
     target.delete_pod(&p).await.unwrap();
     target.shutdown().await.unwrap();
 }
+
+/// The log of a container on the reference node is the CRI log format a CRI runtime writes:
+/// each line with its stream and the time it was written, so that the kubelet's `timestamps`
+/// and `sinceTime` work on it ("kubectl logs --timestamps", "--since-time";
+/// kubernetes.io/docs/concepts/cluster-administration/logging/: the runtime "handles and
+/// redirects any output generated to a containerized application's stdout and stderr
+/// streams" to the log files the kubelet reads). A container whose descendants keep its
+/// output open (a shared PID namespace) still ends, with all it wrote in its log.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_containers_log_has_each_line_with_its_stream_and_time() {
+    use futures::StreamExt as _;
+    use podspec::runtime::cri::LogStream;
+    use podspec::runtime::kubelet::logs::LogOptions;
+
+    let _serial = SERIAL.lock().await;
+    let target = ReferenceTarget::start(paths()).await.expect("reference node starts");
+    let p = PodRef { namespace: "smoke".into(), name: "talker".into() };
+    let pod: Pod = serde_yaml::from_str(
+        "apiVersion: v1\nkind: Pod\nmetadata: {name: talker, namespace: smoke}\nspec:\n  terminationGracePeriodSeconds: 0\n  restartPolicy: Never\n  shareProcessNamespace: true\n  containers:\n  - {name: talk, image: busybox:1.36, command: [sh, -c, 'echo out one; sleep 0.5; echo err one >&2; sleep 0.5; echo out two; exec sleep 3600']}\n  - {name: ends, image: busybox:1.36, command: [sh, -c, 'sleep 3600 & printf \"bye\\r\\nno newline\"; exit 3']}\n  - {name: fds, image: busybox:1.36, command: [sh, -c, 'ls /proc/$$$$/fd; exec sleep 3600']}\n",
+    )
+    .unwrap();
+    let before = chrono::Utc::now();
+    target.create_pod(&pod).await.unwrap();
+    let kubelet = target.kubelet().clone();
+    let deadline = Instant::now() + Duration::from_secs(30);
+    let (uid, ended) = loop {
+        let pod = target.get_pod(&p).await.unwrap();
+        let ended =
+            pod.status.as_ref().and_then(|s| s.container_statuses.as_ref()).and_then(|cs| {
+                cs.iter().find(|c| c.name == "ends").and_then(|c| c.state.as_ref()?.terminated.as_ref().map(|t| t.exit_code))
+            });
+        let uid = pod.metadata.uid.clone().unwrap();
+        let talked = kubelet.container_log(&uid, "talk").await.is_ok_and(|e| e.len() >= 3);
+        if let (Some(code), true) = (ended, talked) {
+            break (uid, code);
+        }
+        assert!(
+            Instant::now() < deadline,
+            "after 30 s: container ends {ended:?} (its sleep holds its output open), talk's 3 lines {talked}"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    };
+    assert_eq!(ended, 3);
+    let ends = kubelet.container_log(&uid, "ends").await.unwrap();
+    let seen: Vec<(LogStream, &[u8], bool)> = ends.iter().map(|e| (e.stream, e.content.as_slice(), e.partial)).collect();
+    assert_eq!(seen, [(LogStream::Stdout, &b"bye\r\n"[..], false), (LogStream::Stdout, &b"no newline"[..], true)], "{ends:?}");
+
+    // The container holds its stdin, stdout and stderr, and nothing of the shim's (its log
+    // file, the pipes' read ends) or of what podspec inherited; so does a process exec'd in it.
+    let fds = kubelet.container_log(&uid, "fds").await.unwrap();
+    assert_eq!(String::from_utf8_lossy(&podspec::runtime::cri::log_text(&fds)), "0\n1\n2\n", "the container's open descriptors");
+    let exec = ["sh".to_string(), "-c".into(), "ls /proc/$$/fd; true".into()];
+    let out = target.exec(&p, "fds", &exec, Duration::from_secs(10)).await.unwrap();
+    assert_eq!(out.stdout, "0\n1\n2\n", "an exec'd process's open descriptors: {out:?}");
+
+    let talk = kubelet.container_log(&uid, "talk").await.unwrap();
+    let seen: Vec<(LogStream, &[u8])> = talk.iter().map(|e| (e.stream, e.content.as_slice())).collect();
+    assert_eq!(seen, [(LogStream::Stdout, &b"out one\n"[..]), (LogStream::Stderr, b"err one\n"), (LogStream::Stdout, b"out two\n")]);
+    let now = chrono::Utc::now();
+    let times: Vec<_> = talk.iter().map(|e| e.time).collect();
+    assert!(times.iter().all(|t| *t >= before && *t <= now), "times {times:?} not between {before} and {now}");
+    for pair in times.windows(2) {
+        assert!(pair[1] - pair[0] >= chrono::Duration::milliseconds(400), "lines written 0.5 s apart have times {times:?}");
+    }
+
+    let logs = |options: LogOptions| {
+        let kubelet = kubelet.clone();
+        let uid = uid.clone();
+        async move {
+            let chunks: Vec<Vec<u8>> = kubelet.logs(&uid, "talk", options).await.unwrap().collect().await;
+            String::from_utf8(chunks.concat()).unwrap()
+        }
+    };
+    let since = LogOptions { since: Some(times[1]), ..LogOptions::default() };
+    assert_eq!(logs(since).await, "err one\nout two\n");
+    let stamped = logs(LogOptions { timestamps: true, ..LogOptions::default() }).await;
+    let lines: Vec<(&str, &str)> = stamped.lines().map(|l| l.split_once(' ').unwrap()).collect();
+    assert_eq!(lines.iter().map(|(_, text)| *text).collect::<Vec<_>>(), ["out one", "err one", "out two"]);
+    for ((time, _), entry) in lines.iter().zip(&talk) {
+        assert_eq!(chrono::DateTime::parse_from_rfc3339(time).unwrap(), entry.time, "{stamped}");
+    }
+
+    target.delete_pod(&p).await.unwrap();
+    target.shutdown().await.unwrap();
+}

@@ -7,6 +7,8 @@ use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
 
+use chrono::Timelike as _;
+
 mod serve;
 use serve::Serve;
 use std::time::{Duration, Instant};
@@ -344,6 +346,47 @@ fn checks(k: &Kubectl<'_>, minor: u32, dir: &Path) -> Vec<(&'static str, Outcome
         let o = k.run(&["logs", "-p", &web]);
         expect(!o.status.success() && text(&o).contains(&format!("previous terminated container \"main\" in pod \"{web}\" not found")), text(&o))
     });
+    // The follower's two lines with the times they were written: --timestamps puts each line's
+    // RFC 3339 time and a space before it; --since (sinceSeconds) and --since-time (sinceTime,
+    // which kubectl sends to the second) keep the lines written at or after a time
+    // (kubernetes.io/docs/reference/kubectl/generated/kubectl_logs/; the kubelet's
+    // ReadLogs drops the entries before `since`).
+    let times = phase_becomes(k, &follower, "Succeeded")
+        .and_then(|_| ok(&k.run(&["logs", "--timestamps", &follower]), "logs --timestamps"))
+        .and_then(|o| {
+            let lines: Vec<(&str, &str)> = o.lines().map(|l| l.split_once(' ').unwrap_or((l, ""))).collect();
+            let texts: Vec<&str> = lines.iter().map(|(_, text)| *text).collect();
+            let times = lines
+                .iter()
+                .map(|(t, _)| chrono::DateTime::parse_from_rfc3339(t).map(|t| t.to_utc()))
+                .collect::<Result<Vec<_>, _>>()
+                .map_err(|e| format!("{o:?}: a line does not start with an RFC 3339 time: {e}"))?;
+            expect(texts == ["start", "later"], format!("{o:?}"))?;
+            // "later" is written 3 s after "start": the times are the lines', not the read's.
+            expect(times[1] - times[0] >= chrono::Duration::seconds(2), format!("{o:?}: lines written 3 s apart"))?;
+            Ok(times)
+        });
+    record(&mut results, "logs --timestamps", times.clone().map(|_| ()));
+    record(&mut results, "logs --since", times.clone().and_then(|times| {
+        let all = ok(&k.run(&["logs", "--since=1h", &follower]), "logs --since=1h")?;
+        let quiet_from = times[1] + chrono::Duration::seconds(2);
+        if let Ok(wait) = (quiet_from - chrono::Utc::now()).to_std() {
+            std::thread::sleep(wait);
+        }
+        let none = ok(&k.run(&["logs", "--since=1s", &follower]), "logs --since=1s")?;
+        expect(all == "start\nlater\n" && none.is_empty(), format!("--since=1h: {all:?}; --since=1s, 2 s after the last line: {none:?}"))
+    }));
+    record(&mut results, "logs --since-time", times.and_then(|times| {
+        // The second after "start" was written (before "later"), and the one after "later".
+        let second_after = |t: chrono::DateTime<chrono::Utc>| {
+            (t + chrono::Duration::seconds(1)).to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
+        };
+        let between = second_after(times[0].with_nanosecond(0).unwrap());
+        let after = second_after(times[1].with_nanosecond(0).unwrap());
+        let later = ok(&k.run(&["logs", &format!("--since-time={between}"), &follower]), "logs --since-time")?;
+        let none = ok(&k.run(&["logs", &format!("--since-time={after}"), &follower]), "logs --since-time")?;
+        expect(later == "later\n" && none.is_empty(), format!("--since-time={between}: {later:?}; --since-time={after}: {none:?}"))
+    }));
     for pod in [&restarter, &follower] {
         let _ = k.run(&["delete", "pod", pod, "--grace-period=0", "--force"]);
     }

@@ -3,7 +3,7 @@
 //! through these traits, so another runtime can sit under the same kubelet.
 
 use std::net::Ipv4Addr;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::time::Duration;
 
 use async_trait::async_trait;
@@ -288,14 +288,13 @@ pub enum LogStream {
     Stderr,
 }
 
-/// One entry of a container's log, as the kubelet reads it from the log file: what the
-/// container wrote, a full line (ending with a newline) or the part of one (`partial`).
+/// One entry of a container's log, as the kubelet reads it from the log file (`cri_log`): what
+/// the container wrote, a full line (ending with a newline) or the part of one (`partial`).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct LogEntry {
-    /// When the runtime wrote it; `None` where the log file records no time.
-    pub time: Option<chrono::DateTime<chrono::Utc>>,
-    /// `None` where the log file does not tell the streams apart.
-    pub stream: Option<LogStream>,
+    /// When the runtime wrote it.
+    pub time: chrono::DateTime<chrono::Utc>,
+    pub stream: LogStream,
     pub content: Vec<u8>,
     /// The next entry of the same stream continues this line.
     pub partial: bool,
@@ -397,14 +396,6 @@ pub trait RuntimeService: Send + Sync {
     /// time of their own (a CRI runtime over gRPC); None where it is not measured.
     fn busy_time(&self) -> Option<std::time::Duration> {
         None
-    }
-
-    /// A container's log as the kubelet reads it from the file at `ContainerStatus.log_path`;
-    /// with `tail_bytes`, only what the last that many bytes of the file hold. The CRI leaves
-    /// the file to the kubelet, in the CRI log format (`cri_log`), which every CRI runtime
-    /// writes; a runtime whose files are in another format reads them itself.
-    fn read_log(&self, log_path: &Path, tail_bytes: Option<u64>) -> RuntimeResult<Vec<LogEntry>> {
-        super::cri_log::read_file(log_path, tail_bytes)
     }
 }
 

@@ -1,10 +1,10 @@
 //! The reference runtime, layer 3: a pod-level part (`kubelet`) over a runtime interface shaped
 //! like the CRI (`cri`), implemented with Linux namespaces (`linux`) and, for any CRI runtime,
-//! over the CRI's gRPC API (`cri_grpc`). `cri_log` reads the CRI log format CRI runtimes write.
+//! over the CRI's gRPC API (`cri_grpc`). `cri_log` is the CRI log format, which CRI runtimes and
+//! the Linux runtime's shim write and the kubelet reads.
 
 pub mod cri;
 pub mod cri_grpc;
 pub mod cri_log;
 pub mod kubelet;
 pub mod linux;
-pub mod log_file;

@@ -2,9 +2,9 @@
 //! pkg/kubelet/kuberuntime/logs): the current instance or, with `previous`, the one before it
 //! (the kubelet keeps the last ended instance until the next one ends); `sinceTime`,
 //! `tailLines`, `timestamps` (each entry prefixed with its RFC 3339 time and a space) and
-//! `limitBytes`; with `follow`, what the instance writes next, until it ends. The runtime reads
-//! its log files in its own format (`RuntimeService::read_log`); options that need an entry's
-//! time are refused where the runtime's log records none, rather than ignored.
+//! `limitBytes`; with `follow`, what the instance writes next, until it ends. Every runtime
+//! writes its containers' log files in the CRI log format (`cri_log`), each entry with its time
+//! and stream; the kubelet reads them itself, as the CRI leaves the files to it.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -14,6 +14,7 @@ use futures::stream::BoxStream;
 
 use super::{Kubelet, KubeletError};
 use crate::runtime::cri::{ContainerId, ContainerState, LogEntry, RuntimeError, RuntimeService};
+use crate::runtime::cri_log;
 
 /// How often a followed log is read again.
 const FOLLOW_POLL: Duration = Duration::from_millis(200);
@@ -54,10 +55,8 @@ fn render(entries: &[LogEntry], timestamps: bool) -> Vec<u8> {
     let mut out = Vec::new();
     for e in entries {
         if timestamps {
-            if let Some(t) = e.time {
-                out.extend_from_slice(t.to_rfc3339_opts(SecondsFormat::Nanos, true).as_bytes());
-                out.push(b' ');
-            }
+            out.extend_from_slice(e.time.to_rfc3339_opts(SecondsFormat::Nanos, true).as_bytes());
+            out.push(b' ');
         }
         out.extend_from_slice(&e.content);
     }
@@ -67,8 +66,7 @@ fn render(entries: &[LogEntry], timestamps: bool) -> Vec<u8> {
 async fn read(runtime: &Arc<dyn RuntimeService>, id: &ContainerId) -> Result<(Vec<LogEntry>, bool), KubeletError> {
     let status = runtime.container_status(id).await?;
     let running = status.state == ContainerState::Running || status.state == ContainerState::Created;
-    let r = runtime.clone();
-    let entries = tokio::task::spawn_blocking(move || r.read_log(&status.log_path, None))
+    let entries = tokio::task::spawn_blocking(move || cri_log::read_file(&status.log_path, None))
         .await
         .map_err(|e| RuntimeError::failed(format!("read the log of container {id}"), e))??;
     Ok((entries, running))
@@ -106,23 +104,12 @@ impl Kubelet {
         };
         let runtime = self.runtime.clone();
         let (entries, running) = read(&runtime, &id).await?;
-        if (options.timestamps || options.since.is_some()) && entries.iter().any(|e| e.time.is_none()) {
-            return Err(KubeletError::BadLogRequest(format!(
-                "the log of container {container:?} records no times (the {} runtime writes none): timestamps, sinceSeconds and sinceTime need them",
-                runtime.version()
-            )));
-        }
         let follow = options.follow && running;
-        // While the instance runs, a last line it has not ended yet may still grow (a log that
-        // records no times holds it as one entry): a followed log sends it once it is done.
-        let stable = |entries: &[LogEntry], running: bool| match entries.last() {
-            Some(e) if running && e.partial && e.time.is_none() => entries.len() - 1,
-            _ => entries.len(),
-        };
-        let upto = if follow { stable(&entries, true) } else { entries.len() };
+        // Each entry read is whole: a line the runtime is still writing is left out until its
+        // newline is there, and a partial entry is a chunk the runtime cut and will not grow.
+        let sent = entries.len();
         let since = options.since;
-        let selected: Vec<LogEntry> =
-            entries[..upto].iter().filter(|e| since.is_none_or(|s| e.time.is_some_and(|t| t >= s))).cloned().collect();
+        let selected: Vec<LogEntry> = entries.into_iter().filter(|e| since.is_none_or(|s| e.time >= s)).collect();
         let first = match options.tail_lines {
             Some(n) => tail(&selected, n),
             None => &selected[..],
@@ -134,7 +121,7 @@ impl Kubelet {
         if !follow || budget.spent() {
             return Ok(Box::pin(head));
         }
-        let rest = futures::stream::unfold((upto, budget, false), move |(sent, mut budget, ended)| {
+        let rest = futures::stream::unfold((sent, budget, false), move |(sent, mut budget, ended)| {
             let runtime = runtime.clone();
             let id = id.clone();
             async move {
@@ -144,7 +131,7 @@ impl Kubelet {
                     }
                     tokio::time::sleep(FOLLOW_POLL).await;
                     let Ok((entries, running)) = read(&runtime, &id).await else { return None };
-                    let upto = stable(&entries, running).max(sent);
+                    let upto = entries.len().max(sent);
                     if upto > sent || !running {
                         let chunk = budget.take(render(&entries[sent..upto], timestamps));
                         return Some((chunk, (upto, budget, !running)));
@@ -159,9 +146,10 @@ impl Kubelet {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::runtime::cri::LogStream;
 
     fn entry(text: &str, partial: bool) -> LogEntry {
-        LogEntry { time: None, stream: None, content: text.as_bytes().to_vec(), partial }
+        LogEntry { time: DateTime::UNIX_EPOCH, stream: LogStream::Stdout, content: text.as_bytes().to_vec(), partial }
     }
 
     #[test]
@@ -176,7 +164,7 @@ mod tests {
     #[test]
     fn timestamps_prefix_each_entry_with_its_rfc3339_time() {
         let t = DateTime::parse_from_rfc3339("2026-01-02T03:04:05.123456789Z").unwrap().to_utc();
-        let e = vec![LogEntry { time: Some(t), stream: None, content: b"hi\n".to_vec(), partial: false }];
+        let e = vec![LogEntry { time: t, stream: LogStream::Stdout, content: b"hi\n".to_vec(), partial: false }];
         assert_eq!(String::from_utf8(render(&e, true)).unwrap(), "2026-01-02T03:04:05.123456789Z hi\n");
     }
 

@@ -289,12 +289,11 @@ impl Kubelet {
     }
 
     /// The log of a container's current instance (the kubelet's `GetContainerLogs`): the
-    /// runtime's status names the file, the runtime reads it in its format.
+    /// runtime's status names the file, which the runtime writes in the CRI log format.
     pub async fn container_log(&self, uid: &str, container: &str) -> Result<Vec<LogEntry>, KubeletError> {
         let id = self.container_id(uid, container)?;
         let status = self.runtime.container_status(&id).await?;
-        let runtime = self.runtime.clone();
-        tokio::task::spawn_blocking(move || runtime.read_log(&status.log_path, None))
+        tokio::task::spawn_blocking(move || crate::runtime::cri_log::read_file(&status.log_path, None))
             .await
             .map_err(|e| RuntimeError::failed(format!("read the log of container {container:?}"), e))?
             .map_err(KubeletError::from)

@@ -654,9 +654,9 @@ impl PodWorker {
         if policy != "FallbackToLogsOnError" || exit_code == 0 {
             return None;
         }
-        // The last 64 KiB hold the last 80 lines of any log this is read for. The runtime
-        // reads its log files (the CRI log format on a CRI runtime).
-        let log = match self.kubelet.runtime.read_log(log_path, Some(64 * 1024)) {
+        // The last 64 KiB hold the last 80 lines of any log this is read for. Every runtime
+        // writes the CRI log format.
+        let log = match crate::runtime::cri_log::read_file(log_path, Some(64 * 1024)) {
             Ok(entries) => crate::runtime::cri::log_text(&entries),
             Err(e) => return Some(format!("Error on reading termination message from logs: {e}")),
         };

@@ -13,6 +13,7 @@
 
 pub mod cgroup;
 mod exec;
+mod log_copy;
 pub mod network;
 pub mod process;
 pub mod seccomp;
@@ -700,12 +701,6 @@ impl RuntimeService for LinuxRuntime {
     fn holds_memory_volumes(&self) -> bool {
         true
     }
-
-    /// The shim gives a container its log file as stdout and stderr: the file holds what the
-    /// container wrote, with neither times nor streams. Each line is one entry.
-    fn read_log(&self, log_path: &Path, tail_bytes: Option<u64>) -> RuntimeResult<Vec<LogEntry>> {
-        raw_log(log_path, tail_bytes)
-    }
 }
 
 impl LinuxRuntime {
@@ -731,15 +726,6 @@ impl LinuxRuntime {
         command.arg("--").args(cmd);
         Ok((command, pid))
     }
-}
-
-/// The entries of a log file that holds a container's output as it wrote it.
-fn raw_log(path: &Path, tail_bytes: Option<u64>) -> RuntimeResult<Vec<LogEntry>> {
-    let (buf, _) = crate::runtime::log_file::read_tail(path, tail_bytes, || format!("read the log {}", path.display()))?;
-    Ok(buf
-        .split_inclusive(|b| *b == b'\n')
-        .map(|line| LogEntry { time: None, stream: None, content: line.to_vec(), partial: !line.ends_with(b"\n") })
-        .collect())
 }
 
 #[async_trait]

@@ -7,7 +7,8 @@
 //!   with a PID namespace too when the pod shares one, or, with `--node`, of the node's own
 //!   network, IPC, UTS and PID namespaces (what hostNetwork, hostIPC and hostPID pods join);
 //! - `run SPEC.json`: start one container process in new mount and PID namespaces inside a
-//!   sandbox, report its PID, wait for it and record how it ended;
+//!   sandbox, report its PID, copy its stdout and stderr into its log file in the CRI log
+//!   format (`log_copy`) until it ends, and record how it ended;
 //! - `exec`: run a command inside a running container, joining all its namespaces and its root.
 //!
 //! The shim is single-threaded, so `fork` here is safe.
@@ -26,6 +27,7 @@ use nix::sys::signal::Signal;
 use nix::sys::wait::{waitpid, WaitStatus};
 use nix::unistd::{chdir, fork, pivot_root, sethostname, ForkResult, Pid};
 
+use super::log_copy::{self, StdioPipes};
 use super::spec::{BindMount, ContainerProcessSpec, ExitRecord, ProcessSecurity, StartReport};
 
 /// Exit code of the shim on bad usage.
@@ -179,10 +181,15 @@ fn run(args: &[String]) -> ShimResult<()> {
     let spec: ContainerProcessSpec = ctx(serde_json::from_str(&text), || format!("parse {spec_path}"))?;
     die_with_parent()?;
 
-    // Everything that can fail with a clear message is prepared before the fork.
-    let log = ctx(OpenOptions::new().create(true).append(true).mode(0o640).open(&spec.log_path), || {
+    // Everything that can fail with a clear message is prepared before the fork. The log is
+    // the shim's to write (close-on-exec, as every file Rust opens): the container gets pipes.
+    let mut log = ctx(OpenOptions::new().create(true).append(true).mode(0o640).open(&spec.log_path), || {
         format!("open log {}", spec.log_path.display())
     })?;
+    let pipes = StdioPipes::new()?;
+    // The container's exit is watched through a pidfd, which needs Linux 5.3: asked for this
+    // process now, so that asking for the container's after the fork does not fail.
+    drop(log_copy::pidfd_open(std::process::id() as i32).map_err(|e| format!("{e} (the reference runtime needs Linux 5.3 or later)"))?);
     let prepared = PreparedExec::new(&spec.args, &spec.env)?;
     // Opened now: once the container has switched its root, this process (which shares its
     // mount namespace) no longer sees the node's paths. Close-on-exec, so the container does
@@ -192,6 +199,9 @@ fn run(args: &[String]) -> ShimResult<()> {
         || format!("open {}", spec.exit_path.display()),
     )?;
     let cgroups = open_cgroups(&spec.cgroup_procs)?;
+    // The container gets fds 0, 1 and 2 only, nothing the shim inherited (as runc closes the
+    // rest before exec).
+    close_on_exec_from_3()?;
     join_sandbox(spec.sandbox_pid, spec.sandbox_mounts)?;
     match &spec.pid_namespace {
         Some(ns) => {
@@ -209,8 +219,10 @@ fn run(args: &[String]) -> ShimResult<()> {
     match ctx(unsafe { fork() }, || "fork".into())? {
         ForkResult::Child => {
             drop(err_read);
+            let StdioPipes { stdout: (stdout_read, stdout), stderr: (stderr_read, stderr) } = pipes;
+            drop((stdout_read, stderr_read, log));
             let error = match join_cgroups(cgroups) {
-                Ok(()) => container_init(&spec, &log, &prepared),
+                Ok(()) => container_init(&spec, (&stdout, &stderr), &prepared),
                 Err(e) => e,
             };
             let mut w = File::from(err_write);
@@ -220,20 +232,52 @@ fn run(args: &[String]) -> ShimResult<()> {
         }
         ForkResult::Parent { child } => {
             drop(err_write);
+            let StdioPipes { stdout: (stdout, stdout_write), stderr: (stderr, stderr_write) } = pipes;
+            drop((stdout_write, stderr_write));
+            let exit = log_copy::pidfd_open(child.as_raw());
             let mut error = String::new();
             let _ = File::from(err_read).read_to_string(&mut error);
+            if let Err(e) = &exit {
+                let _ = nix::sys::signal::kill(child, Signal::SIGKILL);
+                error = format!("watch the container's exit: {e}");
+            }
             let report =
                 if error.is_empty() { StartReport::Started { pid: child.as_raw() } } else { StartReport::Failed { error: error.clone() } };
             let mut out = std::io::stdout().lock();
             let _ = writeln!(out, "{}", serde_json::to_string(&report).expect("report serializes"));
             let _ = out.flush();
             drop(out);
+            // The log is complete before the exit is recorded: whoever reads the record (the
+            // kubelet, for a termination message from the log) finds all the container wrote.
+            if let Ok(exit) = &exit {
+                log_copy::copy_until_exit(stdout, stderr, exit, &mut log);
+            }
             let record = wait_exit(child)?;
             let json = serde_json::to_string(&record).expect("record serializes");
             ctx(exit_file.write_all(json.as_bytes()), || format!("write {}", spec.exit_path.display()))?;
             Ok(())
         }
     }
+}
+
+/// Marks every descriptor above stderr close-on-exec: what the shim inherited from podspec and
+/// its environment does not reach the container's process.
+fn close_on_exec_from_3() -> ShimResult<()> {
+    let fds: Vec<i32> = ctx(fs::read_dir("/proc/self/fd"), || "list /proc/self/fd".into())?
+        .filter_map(|e| e.ok()?.file_name().to_str()?.parse().ok())
+        .filter(|fd| *fd > 2)
+        .collect();
+    for fd in fds {
+        // SAFETY: F_SETFD only changes the descriptor's flags; one that was the listing's own
+        // and is closed by now gives EBADF, which is no harm.
+        if unsafe { libc::fcntl(fd, libc::F_SETFD, libc::FD_CLOEXEC) } < 0 {
+            let e = std::io::Error::last_os_error();
+            if e.raw_os_error() != Some(libc::EBADF) {
+                return Err(format!("make fd {fd} close-on-exec: {e}"));
+            }
+        }
+    }
+    Ok(())
 }
 
 /// Opens `cgroup.procs` files while the node's paths are still in view.
@@ -291,8 +335,8 @@ fn now_ms() -> i64 {
 
 /// The container's first process, PID 1 of its PID namespace: build the root filesystem in the
 /// container's own mount namespace, switch to it, and exec the command. Returns only on error.
-fn container_init(spec: &ContainerProcessSpec, log: &File, exec: &PreparedExec) -> String {
-    match setup_and_exec(spec, log, exec) {
+fn container_init(spec: &ContainerProcessSpec, stdio: (&OwnedFd, &OwnedFd), exec: &PreparedExec) -> String {
+    match setup_and_exec(spec, stdio, exec) {
         Ok(never) => match never {},
         Err(e) => e,
     }
@@ -300,7 +344,7 @@ fn container_init(spec: &ContainerProcessSpec, log: &File, exec: &PreparedExec) 
 
 enum Never {}
 
-fn setup_and_exec(spec: &ContainerProcessSpec, log: &File, exec: &PreparedExec) -> ShimResult<Never> {
+fn setup_and_exec(spec: &ContainerProcessSpec, stdio: (&OwnedFd, &OwnedFd), exec: &PreparedExec) -> ShimResult<Never> {
     ctx(nix::sys::prctl::set_pdeathsig(Signal::SIGKILL), || "prctl(PR_SET_PDEATHSIG)".into())?;
     ctx(nix::unistd::setsid(), || "setsid".into())?;
     build_rootfs(spec)?;
@@ -309,7 +353,7 @@ fn setup_and_exec(spec: &ContainerProcessSpec, log: &File, exec: &PreparedExec) 
     // read-only, chdir says what is missing).
     let _ = fs::create_dir_all(&spec.cwd);
     ctx(chdir(Path::new(&spec.cwd)), || format!("chdir to working directory {:?}", spec.cwd))?;
-    redirect_stdio(log)?;
+    redirect_stdio(stdio)?;
     confine(&spec.security)?;
     exec.exec()
 }
@@ -520,11 +564,13 @@ fn enter_rootfs(root: &Path) -> ShimResult<()> {
     Ok(())
 }
 
-fn redirect_stdio(log: &File) -> ShimResult<()> {
+/// stdin from `/dev/null`, stdout and stderr the write ends of the log pipes (dup2 leaves the
+/// copies without close-on-exec; the originals close at the exec).
+fn redirect_stdio((stdout, stderr): (&OwnedFd, &OwnedFd)) -> ShimResult<()> {
     let null = ctx(File::open("/dev/null"), || "open /dev/null".into())?;
     // SAFETY: dup2 on valid descriptors owned by this process.
     unsafe {
-        if libc::dup2(null.as_raw_fd(), 0) < 0 || libc::dup2(log.as_raw_fd(), 1) < 0 || libc::dup2(log.as_raw_fd(), 2) < 0 {
+        if libc::dup2(null.as_raw_fd(), 0) < 0 || libc::dup2(stdout.as_raw_fd(), 1) < 0 || libc::dup2(stderr.as_raw_fd(), 2) < 0 {
             return Err(format!("dup2: {}", std::io::Error::last_os_error()));
         }
     }
@@ -636,6 +682,7 @@ fn exec_inner(args: &[String]) -> ShimResult<i32> {
     die_with_parent()?;
     // An exec'd process is confined as the container is: its cgroups, identity, capabilities.
     let cgroups = open_cgroups(&spec.cgroup_procs)?;
+    close_on_exec_from_3()?;
 
     let mut fds = Vec::new();
     for (ns, flag) in [
