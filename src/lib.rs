@@ -21,6 +21,7 @@ pub mod report;
 pub mod runner;
 pub mod runtime;
 pub mod server;
+pub mod spdy;
 pub mod steps;
 pub mod target;
 pub mod targets;

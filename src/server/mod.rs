@@ -7,6 +7,8 @@
 pub mod access_reviews;
 pub mod discovery;
 pub mod events;
+pub mod exec;
+mod exec_spdy;
 pub mod namespaces;
 pub mod nodes;
 pub mod openapi;
@@ -75,7 +77,7 @@ pub fn router(state: AppState) -> Router {
             get(pod_subresources::get_status).put(pod_subresources::put_status).patch(pod_subresources::patch_status),
         )
         .route(&format!("{ns_pods}/{{name}}/log"), get(pod_subresources::log))
-        .route(&format!("{ns_pods}/{{name}}/exec"), get(pod_subresources::exec).post(pod_subresources::exec))
+        .route(&format!("{ns_pods}/{{name}}/exec"), get(exec::exec).post(exec::exec))
         .route("/api/v1/events", get(events::list_all))
         .route("/api/v1/namespaces/{namespace}/events", get(events::list))
         .route("/api/v1/namespaces/{namespace}/events/{name}", get(events::get))

@@ -5,7 +5,7 @@
 //! - `endpoint`: the runtime's socket (`unix:///run/containerd/containerd.sock`) and the channel.
 //! - `sandbox`, `container`, `exec`, `image`: one file per concern, each mapping the interface's
 //!   calls onto CRI requests as the kubelet fills them in (labels, log paths, namespaces).
-//! - `stream`, `stream_spdy`, `spdy`: the streaming Exec (stdin, tty, resize) at the URL `Exec`
+//! - `stream`, `stream_spdy`: the streaming Exec (stdin, tty, resize) at the URL `Exec`
 //!   answers, over WebSocket, or over SPDY/3.1 where stdin must be closable.
 //! - `events`: container events by relisting, as the kubelet's generic PLEG does, plus
 //!   `GetContainerEvents` where the runtime has it.
@@ -19,7 +19,6 @@ mod events;
 mod exec;
 mod image;
 mod sandbox;
-mod spdy;
 mod stream;
 mod stream_spdy;
 

@@ -11,7 +11,7 @@ use tokio::io::{AsyncBufReadExt as _, AsyncReadExt as _, AsyncWriteExt as _, Buf
 use tokio::net::tcp::{OwnedReadHalf, OwnedWriteHalf};
 use tokio::sync::{mpsc, oneshot};
 
-use super::spdy::{self, Frame, FrameWriter};
+use crate::spdy::{self, Frame, FrameWriter};
 use super::stream::{connect_tcp, exit_code, pipe, Tasks, PIPE};
 use crate::runtime::cri::{ExecOptions, ExecSession, RuntimeError, RuntimeResult};
 
@@ -205,7 +205,7 @@ async fn receive(
             Frame::Ping(id) => {
                 let _ = out.send(spdy::ping(id));
             }
-            Frame::SynReply { .. } | Frame::GoAway | Frame::Other(_) => {}
+            Frame::SynReply { .. } | Frame::SynStream { .. } | Frame::GoAway | Frame::Other(_) => {}
         }
     };
     drop((stdout, stderr));

@@ -1,16 +1,17 @@
-//! SPDY/3.1 framing, as much as a client of Kubernetes' remote command protocol needs: the
-//! protocol a kubelet speaks to a CRI runtime's streaming server (and the only one with which
-//! a client can close a command's stdin on a server that offers WebSocket no newer than
-//! `v4.channel.k8s.io`). The client opens one stream per channel (SYN_STREAM with a
-//! `streamtype` header), sends data frames (FIN half-closes a stream), answers PINGs, and reads
-//! the server's data frames. Header blocks are zlib-compressed with the dictionary that the
-//! SPDY/3 specification defines, one compression context per direction and session; the
-//! server's header blocks (empty replies) are never needed, so they are not inflated.
+//! SPDY/3.1 framing, as much as Kubernetes' remote command protocol needs: the older transport
+//! of exec, which a kubelet speaks to a CRI runtime's streaming server (the only one with
+//! which a client can close a command's stdin on a server that offers WebSocket no newer than
+//! `v4.channel.k8s.io`), and which kubectl before 1.30 speaks to the API server. The client
+//! opens one stream per channel (SYN_STREAM with a `streamtype` header), the server accepts each
+//! (SYN_REPLY); both send data frames (FIN half-closes a stream) and answer PINGs. Header blocks
+//! are zlib-compressed with the dictionary that the SPDY/3 specification defines, one
+//! compression context per direction and session. Used by `runtime::cri_grpc` (a client) and
+//! `server` (serve's exec).
 
 use std::io;
 use std::sync::OnceLock;
 
-use flate2::{Compress, Compression, FlushCompress};
+use flate2::{Compress, Compression, Decompress, FlushCompress, FlushDecompress};
 use tokio::io::{AsyncRead, AsyncReadExt as _};
 
 const VERSION: u16 = 3;
@@ -23,10 +24,12 @@ const FLAG_FIN: u8 = 0x01;
 /// The largest frame accepted from the server (its length field has 24 bits).
 const MAX_FRAME: usize = 1 << 24;
 
-/// A frame from the server.
+/// A frame from the peer.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Frame {
     Data { stream: u32, fin: bool, data: Vec<u8> },
+    /// The peer opens a stream; its header block, compressed (see `HeaderReader`).
+    SynStream { stream: u32, fin: bool, headers: Vec<u8> },
     /// The server accepted a stream (FIN: and will send nothing on it).
     SynReply { stream: u32, fin: bool },
     /// The server ended a stream abnormally, with a SPDY status code.
@@ -99,6 +102,13 @@ impl FrameWriter {
         control(SYN_STREAM, 0, &payload)
     }
 
+    /// SYN_REPLY: accepts the peer's stream `stream`.
+    pub fn syn_reply(&mut self, stream: u32) -> Vec<u8> {
+        let mut payload = (stream & 0x7fff_ffff).to_be_bytes().to_vec();
+        payload.extend_from_slice(&self.header_block(&[]));
+        control(SYN_REPLY, 0, &payload)
+    }
+
     fn header_block(&mut self, headers: &[(&str, &str)]) -> Vec<u8> {
         let mut plain = Vec::new();
         plain.extend_from_slice(&(headers.len() as u32).to_be_bytes());
@@ -133,9 +143,81 @@ pub fn data(stream: u32, payload: &[u8], fin: bool) -> Vec<u8> {
     f
 }
 
-/// The answer to the server's PING `id`.
+/// The answer to the peer's PING `id`.
 pub fn ping(id: u32) -> Vec<u8> {
     control(PING, 0, &id.to_be_bytes())
+}
+
+/// GOAWAY: the session ends; `last` is the last of the peer's streams this side acted on.
+pub fn goaway(last: u32) -> Vec<u8> {
+    let mut payload = (last & 0x7fff_ffff).to_be_bytes().to_vec();
+    payload.extend_from_slice(&0u32.to_be_bytes()); // OK
+    control(GOAWAY, 0, &payload)
+}
+
+/// Inflates the peer's header blocks, in the order they came (one context per session).
+pub struct HeaderReader {
+    zlib: Decompress,
+}
+
+impl Default for HeaderReader {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl HeaderReader {
+    pub fn new() -> Self {
+        Self { zlib: Decompress::new(true) }
+    }
+
+    /// The name/value pairs of a header block (a value holding NULs is several values).
+    pub fn read(&mut self, block: &[u8]) -> io::Result<Vec<(String, String)>> {
+        let invalid = |m: String| io::Error::new(io::ErrorKind::InvalidData, m);
+        let mut plain = Vec::with_capacity(block.len() * 4 + 64);
+        let mut at = 0;
+        loop {
+            plain.reserve(1024);
+            let before = self.zlib.total_in();
+            match self.zlib.decompress_vec(&block[at..], &mut plain, FlushDecompress::Sync) {
+                Ok(_) => {}
+                // The stream names the dictionary first; it is the specification's or the peer is wrong.
+                Err(e) if e.needs_dictionary().is_some() => {
+                    self.zlib.set_dictionary(dictionary()).map_err(|e| invalid(format!("a SPDY header block's dictionary: {e}")))?;
+                }
+                Err(e) => return Err(invalid(format!("a SPDY header block: {e}"))),
+            }
+            at += (self.zlib.total_in() - before) as usize;
+            if at >= block.len() && plain.len() < plain.capacity() {
+                break;
+            }
+        }
+        let mut r = plain.as_slice();
+        let mut take = |n: usize| -> io::Result<Vec<u8>> {
+            if r.len() < n {
+                return Err(invalid("a SPDY header block shorter than it says".into()));
+            }
+            let (a, b) = r.split_at(n);
+            r = b;
+            Ok(a.to_vec())
+        };
+        let number = |take: &mut dyn FnMut(usize) -> io::Result<Vec<u8>>| -> io::Result<usize> {
+            let b = take(4)?;
+            Ok(u32::from_be_bytes([b[0], b[1], b[2], b[3]]) as usize)
+        };
+        let count = number(&mut take)?;
+        let mut pairs = Vec::new();
+        for _ in 0..count {
+            let n = number(&mut take)?;
+            let name = String::from_utf8_lossy(&take(n)?).into_owned();
+            let n = number(&mut take)?;
+            let value = String::from_utf8_lossy(&take(n)?).into_owned();
+            for v in value.split('\0') {
+                pairs.push((name.clone(), v.to_string()));
+            }
+        }
+        Ok(pairs)
+    }
 }
 
 fn control(kind: u16, flags: u8, payload: &[u8]) -> Vec<u8> {
@@ -175,6 +257,10 @@ pub async fn read_frame<R: AsyncRead + Unpin>(r: &mut R) -> io::Result<Option<Fr
     }
     let kind = u16::from_be_bytes([head[2], head[3]]);
     Ok(Some(match kind {
+        SYN_STREAM if payload.len() >= 10 => {
+            Frame::SynStream { stream: word(0).ok_or_else(short)?, fin: flags & FLAG_FIN != 0, headers: payload[10..].to_vec() }
+        }
+        SYN_STREAM => return Err(short()),
         SYN_REPLY => Frame::SynReply { stream: word(0).ok_or_else(short)?, fin: flags & FLAG_FIN != 0 },
         RST_STREAM => Frame::RstStream { stream: word(0).ok_or_else(short)?, status: word(4).ok_or_else(short)? },
         PING => Frame::Ping(payload.get(..4).map(|b| u32::from_be_bytes([b[0], b[1], b[2], b[3]])).ok_or_else(short)?),
@@ -229,16 +315,35 @@ mod tests {
         assert_eq!(out, expected);
     }
 
+    #[test]
+    fn header_blocks_read_back_in_order_through_one_context() {
+        let mut w = FrameWriter::new();
+        let mut r = HeaderReader::new();
+        for kind in ["error", "stdin", "stdout"] {
+            let frame = w.syn_stream(1, &[("streamtype", kind), ("x", "a\0b")]);
+            let headers = &frame[18..];
+            assert_eq!(
+                r.read(headers).unwrap(),
+                vec![("streamtype".into(), kind.into()), ("x".into(), "a".into()), ("x".into(), "b".into())]
+            );
+        }
+        let reply = w.syn_reply(3);
+        assert_eq!(&reply[..4], &[0x80, 0x03, 0x00, 0x02]);
+        assert_eq!(r.read(&reply[12..]).unwrap(), vec![]);
+    }
+
     #[tokio::test]
     async fn frames_are_read_by_kind() {
         let mut wire = Vec::new();
         wire.extend(data(1, b"hello", true));
+        wire.extend(control(SYN_STREAM, FLAG_FIN, &[0, 0, 0, 3, 0, 0, 0, 0, 0, 0, 9, 9]));
         wire.extend(control(SYN_REPLY, FLAG_FIN, &[0, 0, 0, 5, 0, 0, 0, 0]));
         wire.extend(ping(2));
         wire.extend(control(RST_STREAM, 0, &[0, 0, 0, 7, 0, 0, 0, 5]));
         wire.extend(control(9, 0, &[0, 0, 0, 1, 0, 0, 1, 0]));
         let mut r = wire.as_slice();
         assert_eq!(read_frame(&mut r).await.unwrap(), Some(Frame::Data { stream: 1, fin: true, data: b"hello".to_vec() }));
+        assert_eq!(read_frame(&mut r).await.unwrap(), Some(Frame::SynStream { stream: 3, fin: true, headers: vec![9, 9] }));
         assert_eq!(read_frame(&mut r).await.unwrap(), Some(Frame::SynReply { stream: 5, fin: true }));
         assert_eq!(read_frame(&mut r).await.unwrap(), Some(Frame::Ping(2)));
         assert_eq!(read_frame(&mut r).await.unwrap(), Some(Frame::RstStream { stream: 7, status: 5 }));
