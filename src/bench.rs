@@ -346,71 +346,6 @@ async fn runtime_pod(
     Ok(())
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn targets_are_shown_side_by_side_with_the_ratio_to_the_first() {
-        let report = |target: &str, ms: u64| BenchReport {
-            target: target.into(),
-            pods: 3,
-            timings: vec![Timing { name: "pod start", samples: vec![Duration::from_millis(ms); 3] }],
-            start_split: None,
-        };
-        let text = side_by_side(&[report("reference", 10), report("podman", 250)]);
-        let lines: Vec<&str> = text.lines().collect();
-        assert!(lines[0].contains("reference (3 pods), podman (3 pods)"), "{text}");
-        assert!(
-            lines[1].contains("reference median") && lines[1].contains("podman median") && lines[1].contains("podman/reference"),
-            "{text}"
-        );
-        assert!(lines[2].starts_with("pod start") && lines[2].contains("10.00 ms") && lines[2].contains("250.00 ms"), "{text}");
-        assert!(lines[2].trim_end().ends_with("25.0x"), "{text}");
-    }
-
-    #[test]
-    fn a_pair_gets_its_own_ratio_column() {
-        let report = |target: &str, ms: u64| BenchReport {
-            target: target.into(),
-            pods: 3,
-            timings: vec![Timing { name: "pod start", samples: vec![Duration::from_millis(ms); 3] }],
-            start_split: None,
-        };
-        let text = side_by_side_with(&[report("reference", 10), report("cri", 210), report("cri-direct", 200)], &[(1, 2)]);
-        let lines: Vec<&str> = text.lines().collect();
-        assert!(lines[1].trim_end().ends_with("cri/cri-direct"), "{text}");
-        assert!(lines[2].trim_end().ends_with("1.05x"), "{text}");
-    }
-
-    #[test]
-    fn a_pod_start_splits_into_waiting_on_the_runtime_and_the_targets_own_time() {
-        let mut t = Timings::new(2);
-        t.started(Duration::from_millis(100), (Some(Duration::from_millis(50)), Some(Duration::from_millis(146))));
-        t.started(Duration::from_millis(200), (Some(Duration::from_millis(146)), Some(Duration::from_millis(342))));
-        let with = t.report("cri", 2);
-        let mut t = Timings::new(1);
-        t.started(Duration::from_millis(10), (None, None));
-        let without = t.report("reference", 1);
-        assert!(without.start_split.is_none());
-        let split = with.start_split.as_ref().expect("split");
-        assert_eq!(split.own.samples, vec![Duration::from_millis(4); 2]);
-        let text = start_splits(&[without, with]);
-        let lines: Vec<&str> = text.lines().collect();
-        assert_eq!(lines.len(), 3, "{text}");
-        assert!(lines[2].starts_with("cri ") && lines[2].contains("196.00 ms") && lines[2].contains("4.00 ms"), "{text}");
-        // 4 ms of its own against 196 ms waiting on the runtime.
-        assert!(lines[2].trim_end().ends_with("2.0%"), "{text}");
-    }
-
-    #[test]
-    fn median_and_p95_of_a_known_sample() {
-        let t = Timing { name: "x", samples: (1..=100).map(Duration::from_millis).collect() };
-        assert_eq!(t.median(), Duration::from_millis(51));
-        assert_eq!(t.p95(), Duration::from_millis(95));
-    }
-}
-
 /// Pod start, exec and delete through a Kubernetes API over HTTP (serve's): a create, then a
 /// watch of that pod (from the create's resourceVersion) until both containers run; an exec
 /// over the WebSocket protocol; a delete with grace 0, then the watch until the pod is gone.
@@ -479,4 +414,69 @@ pub async fn run_over_api(name: &str, client: kube::Client, pods: usize) -> Resu
         }
     }
     Ok(BenchReport { target: name.to_string(), pods, timings: vec![start, exec, delete], start_split: None })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn targets_are_shown_side_by_side_with_the_ratio_to_the_first() {
+        let report = |target: &str, ms: u64| BenchReport {
+            target: target.into(),
+            pods: 3,
+            timings: vec![Timing { name: "pod start", samples: vec![Duration::from_millis(ms); 3] }],
+            start_split: None,
+        };
+        let text = side_by_side(&[report("reference", 10), report("podman", 250)]);
+        let lines: Vec<&str> = text.lines().collect();
+        assert!(lines[0].contains("reference (3 pods), podman (3 pods)"), "{text}");
+        assert!(
+            lines[1].contains("reference median") && lines[1].contains("podman median") && lines[1].contains("podman/reference"),
+            "{text}"
+        );
+        assert!(lines[2].starts_with("pod start") && lines[2].contains("10.00 ms") && lines[2].contains("250.00 ms"), "{text}");
+        assert!(lines[2].trim_end().ends_with("25.0x"), "{text}");
+    }
+
+    #[test]
+    fn a_pair_gets_its_own_ratio_column() {
+        let report = |target: &str, ms: u64| BenchReport {
+            target: target.into(),
+            pods: 3,
+            timings: vec![Timing { name: "pod start", samples: vec![Duration::from_millis(ms); 3] }],
+            start_split: None,
+        };
+        let text = side_by_side_with(&[report("reference", 10), report("cri", 210), report("cri-direct", 200)], &[(1, 2)]);
+        let lines: Vec<&str> = text.lines().collect();
+        assert!(lines[1].trim_end().ends_with("cri/cri-direct"), "{text}");
+        assert!(lines[2].trim_end().ends_with("1.05x"), "{text}");
+    }
+
+    #[test]
+    fn a_pod_start_splits_into_waiting_on_the_runtime_and_the_targets_own_time() {
+        let mut t = Timings::new(2);
+        t.started(Duration::from_millis(100), (Some(Duration::from_millis(50)), Some(Duration::from_millis(146))));
+        t.started(Duration::from_millis(200), (Some(Duration::from_millis(146)), Some(Duration::from_millis(342))));
+        let with = t.report("cri", 2);
+        let mut t = Timings::new(1);
+        t.started(Duration::from_millis(10), (None, None));
+        let without = t.report("reference", 1);
+        assert!(without.start_split.is_none());
+        let split = with.start_split.as_ref().expect("split");
+        assert_eq!(split.own.samples, vec![Duration::from_millis(4); 2]);
+        let text = start_splits(&[without, with]);
+        let lines: Vec<&str> = text.lines().collect();
+        assert_eq!(lines.len(), 3, "{text}");
+        assert!(lines[2].starts_with("cri ") && lines[2].contains("196.00 ms") && lines[2].contains("4.00 ms"), "{text}");
+        // 4 ms of its own against 196 ms waiting on the runtime.
+        assert!(lines[2].trim_end().ends_with("2.0%"), "{text}");
+    }
+
+    #[test]
+    fn median_and_p95_of_a_known_sample() {
+        let t = Timing { name: "x", samples: (1..=100).map(Duration::from_millis).collect() };
+        assert_eq!(t.median(), Duration::from_millis(51));
+        assert_eq!(t.p95(), Duration::from_millis(95));
+    }
 }

@@ -7,6 +7,7 @@
 //!   size 4 (`{"Width":..,"Height":..}`);
 //! - SPDY/3.1 with `v4.channel.k8s.io` (kubectl before 1.30; `exec_spdy`): one SPDY stream per
 //!   channel, the same outcome and sizes.
+//!
 //! Both carry one session the same way (`relay`).
 
 use std::future::Future;

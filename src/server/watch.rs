@@ -86,15 +86,13 @@ pub fn stream_changes(
             tokio::time::sleep_until(deadline).await;
             return None;
         };
-        loop {
-            match tokio::time::timeout_at(deadline, rx.recv()).await {
-                Err(_) | Ok(Err(tokio::sync::broadcast::error::RecvError::Closed)) => return None,
-                Ok(Err(tokio::sync::broadcast::error::RecvError::Lagged(_))) => {
-                    let gone = Failure::new(410, "Expired", "too old resource version: the watch fell behind").status();
-                    return Some((("ERROR", gone), None));
-                }
-                Ok(Ok(change)) => return Some((change, Some(Some(rx)))),
+        match tokio::time::timeout_at(deadline, rx.recv()).await {
+            Err(_) | Ok(Err(tokio::sync::broadcast::error::RecvError::Closed)) => None,
+            Ok(Err(tokio::sync::broadcast::error::RecvError::Lagged(_))) => {
+                let gone = Failure::new(410, "Expired", "too old resource version: the watch fell behind").status();
+                Some((("ERROR", gone), None))
             }
+            Ok(Ok(change)) => Some((change, Some(Some(rx)))),
         }
     });
     let pending = futures::StreamExt::take_until(futures::StreamExt::chain(first, rest), tokio::time::sleep_until(deadline));

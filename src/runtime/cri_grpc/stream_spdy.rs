@@ -52,7 +52,7 @@ pub(super) async fn exec(socket: &Path, url: &str, options: ExecOptions, operati
             }
         }
     }
-    if !status.split_whitespace().nth(1).is_some_and(|code| code == "101") {
+    if status.split_whitespace().nth(1) != Some("101") {
         let mut body = vec![0u8; body_len.min(4096)];
         let _ = read.read_exact(&mut body).await;
         return Err(failed(format!(
