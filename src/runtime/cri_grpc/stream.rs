@@ -124,19 +124,33 @@ fn session(ws: WebSocket, v5: bool, options: ExecOptions, operation: String) -> 
     let (outcome_tx, outcome_rx) = oneshot::channel();
     let reader = tokio::spawn(receive(stream, stdout_w, stderr_w, sender.abort_handle(), outcome_tx));
     let tasks = Tasks(vec![sender.abort_handle(), reader.abort_handle()]);
+    let stdin = stdin_w.map(|inner| Box::pin(Stdin { inner, closable: v5 }) as _);
+    exec_session(stdin, stdout_r, stderr_r, options.tty.then_some(resize_tx), tasks, outcome_rx, operation)
+}
+
+/// The session as the kubelet holds it: the streams' ends, resizes handed to the sender, and
+/// the exit code from the outcome the reader hands over; dropping the exit ends the tasks.
+pub(super) fn exec_session(
+    stdin: Option<std::pin::Pin<Box<dyn AsyncWrite + Send>>>,
+    stdout: DuplexStream,
+    stderr: Option<DuplexStream>,
+    resize: Option<mpsc::UnboundedSender<(u16, u16)>>,
+    tasks: Tasks,
+    outcome: oneshot::Receiver<Result<Vec<u8>, String>>,
+    operation: String,
+) -> ExecSession {
     let resize_what = operation.clone();
     ExecSession {
-        stdin: stdin_w.map(|inner| Box::pin(Stdin { inner, closable: v5 }) as _),
-        stdout: Box::pin(stdout_r),
-        stderr: stderr_r.map(|r| Box::pin(r) as _),
-        resize: options.tty.then(|| {
-            Box::new(move |cols, rows| {
-                resize_tx.send((cols, rows)).map_err(|_| RuntimeError::failed(&resize_what, "the session has ended"))
-            }) as _
+        stdin,
+        stdout: Box::pin(stdout),
+        stderr: stderr.map(|r| Box::pin(r) as _),
+        resize: resize.map(|tx| {
+            Box::new(move |cols, rows| tx.send((cols, rows)).map_err(|_| RuntimeError::failed(&resize_what, "the session has ended")))
+                as _
         }),
         exit: Box::pin(async move {
             let _tasks = tasks;
-            let outcome = outcome_rx.await.map_err(|_| RuntimeError::failed(&operation, "the session ended without an outcome"))?;
+            let outcome = outcome.await.map_err(|_| RuntimeError::failed(&operation, "the session ended without an outcome"))?;
             outcome.and_then(|o| exit_code(&o)).map_err(|m| RuntimeError::failed(&operation, m))
         }),
     }
@@ -278,7 +292,7 @@ impl AsyncWrite for Stdin {
 
 /// The exit code a remote command's outcome (`Status`) gives; a failure that is not an exit
 /// code is the runtime's error, its message kept whole.
-pub(super) fn exit_code(outcome: &[u8]) -> Result<i32, String> {
+fn exit_code(outcome: &[u8]) -> Result<i32, String> {
     if outcome.is_empty() {
         return Err("the streaming server closed the session without an outcome".into());
     }

@@ -12,7 +12,7 @@ use tokio::net::tcp::{OwnedReadHalf, OwnedWriteHalf};
 use tokio::sync::{mpsc, oneshot};
 
 use crate::spdy::{self, Frame, FrameWriter};
-use super::stream::{connect_tcp, exit_code, pipe, Tasks, PIPE};
+use super::stream::{connect_tcp, exec_session, pipe, Tasks, PIPE};
 use crate::runtime::cri::{ExecOptions, ExecSession, RuntimeError, RuntimeResult};
 
 const PROTOCOL: &str = "v4.channel.k8s.io";
@@ -97,22 +97,8 @@ fn session(read: BufReader<OwnedReadHalf>, write: OwnedWriteHalf, options: ExecO
     let (outcome_tx, outcome_rx) = oneshot::channel();
     let reader = tokio::spawn(receive(read, stdout_w, stderr_w, out_tx, outcome_tx));
     let tasks = Tasks(vec![writer.abort_handle(), sender.abort_handle(), reader.abort_handle()]);
-    let resize_what = operation.clone();
-    ExecSession {
-        stdin: stdin_w.map(|w| Box::pin(w) as _),
-        stdout: Box::pin(stdout_r),
-        stderr: stderr_r.map(|r| Box::pin(r) as _),
-        resize: options.tty.then(|| {
-            Box::new(move |cols, rows| {
-                resize_tx.send((cols, rows)).map_err(|_| RuntimeError::failed(&resize_what, "the session has ended"))
-            }) as _
-        }),
-        exit: Box::pin(async move {
-            let _tasks = tasks;
-            let outcome = outcome_rx.await.map_err(|_| RuntimeError::failed(&operation, "the session ended without an outcome"))?;
-            outcome.and_then(|o| exit_code(&o)).map_err(|m| RuntimeError::failed(&operation, m))
-        }),
-    }
+    let stdin = stdin_w.map(|w| Box::pin(w) as _);
+    exec_session(stdin, stdout_r, stderr_r, options.tty.then_some(resize_tx), tasks, outcome_rx, operation)
 }
 
 async fn write_frames(mut write: OwnedWriteHalf, mut frames: mpsc::UnboundedReceiver<Vec<u8>>) {
