@@ -16,7 +16,7 @@
 use std::ffi::{CString, OsStr};
 use std::fs::{self, File, OpenOptions};
 use std::io::{Read, Write};
-use std::os::fd::{AsRawFd, OwnedFd};
+use std::os::fd::{AsFd, AsRawFd, OwnedFd};
 use std::os::unix::ffi::OsStrExt;
 use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
 use std::path::{Path, PathBuf};
@@ -69,6 +69,37 @@ fn die_with_parent() -> ShimResult<()> {
         return Err("parent exited before the shim was ready".into());
     }
     Ok(())
+}
+
+/// fork(2) for a child that must not outlive the shim: the child asks for SIGKILL at the shim's
+/// death (PR_SET_PDEATHSIG), then makes sure the shim has not died already, between the fork
+/// and that request (a shim that exits at once, say because podspec is gone, would leave it
+/// running for good). A pipe tells: only the shim holds its other end, which closes when the
+/// shim dies; `getppid` cannot tell for the init of a new PID namespace, whose parent it does
+/// not see.
+fn fork_tied(what: &str) -> ShimResult<ForkResult> {
+    let (alive_r, alive_w) = ctx(nix::unistd::pipe2(nix::fcntl::OFlag::O_CLOEXEC), || format!("{what}: pipe2"))?;
+    // SAFETY: the shim is single-threaded, so the child may do anything after fork.
+    let forked = ctx(unsafe { fork() }, || what.to_string())?;
+    match forked {
+        ForkResult::Child => {
+            drop(alive_w);
+            let _ = nix::sys::prctl::set_pdeathsig(Signal::SIGKILL);
+            let mut fds = [nix::poll::PollFd::new(alive_r.as_fd(), nix::poll::PollFlags::POLLIN)];
+            // Readable (at its end) only once the shim's end is closed: the shim is gone.
+            if nix::poll::poll(&mut fds, nix::poll::PollTimeout::ZERO).is_ok_and(|n| n > 0) {
+                // SAFETY: _exit is always safe; it skips destructors of the copied parent state.
+                unsafe { libc::_exit(0) };
+            }
+            drop(alive_r);
+        }
+        ForkResult::Parent { .. } => {
+            drop(alive_r);
+            // Held until the shim ends (close-on-exec: nothing it starts inherits it).
+            std::mem::forget(alive_w);
+        }
+    }
+    Ok(forked)
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -149,9 +180,7 @@ fn sandbox(args: &[String]) -> ShimResult<()> {
     }
     if flags.contains(CloneFlags::CLONE_NEWPID) {
         // The new PID namespace needs its PID 1, which reaps orphans as the pause process does.
-        // SAFETY: the shim is single-threaded.
-        if let ForkResult::Child = ctx(unsafe { fork() }, || "fork the PID namespace's init".into())? {
-            let _ = nix::sys::prctl::set_pdeathsig(Signal::SIGKILL);
+        if let ForkResult::Child = fork_tied("fork the PID namespace's init")? {
             loop {
                 if waitpid(None::<Pid>, None).is_err() {
                     std::thread::sleep(std::time::Duration::from_secs(1));
@@ -215,8 +244,8 @@ fn run(args: &[String]) -> ShimResult<()> {
     // A close-on-exec pipe tells the parent whether the container's exec happened.
     let (err_read, err_write) = ctx(nix::unistd::pipe2(nix::fcntl::OFlag::O_CLOEXEC), || "pipe2".into())?;
 
-    // SAFETY: the shim is single-threaded, so the child may do anything after fork.
-    match ctx(unsafe { fork() }, || "fork".into())? {
+    // The shim is single-threaded, so the child may do anything after fork.
+    match fork_tied("fork")? {
         ForkResult::Child => {
             drop(err_read);
             let StdioPipes { stdout: (stdout_read, stdout), stderr: (stderr_read, stderr) } = pipes;
@@ -700,10 +729,9 @@ fn exec_inner(args: &[String]) -> ShimResult<i32> {
         ctx(setns(fd, flag), || format!("join the container's {ns} namespace"))?;
     }
     // Joining the mount namespace put us at its root, which is the container's root.
-    // SAFETY: single-threaded; the child only execs or exits.
-    match ctx(unsafe { fork() }, || "fork".into())? {
+    // Single-threaded; the child only execs or exits.
+    match fork_tied("fork")? {
         ForkResult::Child => {
-            let _ = nix::sys::prctl::set_pdeathsig(Signal::SIGKILL);
             // With a tty (stdin, stdout and stderr are its slave side), the command leads a
             // session of its own with that terminal as its controlling one, as a runtime's
             // exec with `tty` does.
