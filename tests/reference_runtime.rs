@@ -8,6 +8,8 @@ use podspec::paths::Paths;
 use podspec::target::{PodRef, Target};
 use podspec::targets::ReferenceTarget;
 
+mod support;
+
 /// The tests start a reference node each; one at a time (two started in the same millisecond of
 /// one process would share a run id).
 static SERIAL: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
@@ -234,15 +236,7 @@ fn a_namespace_holder_that_exits_at_once_leaves_no_child_behind() {
         assert!(!status.success(), "the holder could not say it was ready, yet it says it succeeded");
     }
     // Whatever the holders left is found by its working directory, which is theirs alone.
-    let left = || -> Vec<i32> {
-        std::fs::read_dir("/proc")
-            .unwrap()
-            .filter_map(Result::ok)
-            .filter_map(|e| e.file_name().to_str()?.parse::<i32>().ok())
-            .filter(|pid| std::fs::read_link(format!("/proc/{pid}/cwd")).is_ok_and(|cwd| cwd == dir.path()))
-            .filter(|pid| std::fs::read_to_string(format!("/proc/{pid}/stat")).is_ok_and(|s| !s.rsplit(')').next().unwrap_or("").trim_start().starts_with('Z')))
-            .collect()
-    };
+    let left = || -> Vec<i32> { support::processes_in(dir.path()).into_iter().map(|(pid, _)| pid).collect() };
     let deadline = Instant::now() + Duration::from_secs(2);
     while !left().is_empty() && Instant::now() < deadline {
         std::thread::sleep(Duration::from_millis(50));

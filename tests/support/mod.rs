@@ -85,6 +85,17 @@ impl Scratch {
 
 /// PIDs whose command line mentions `text` (zombies excluded).
 pub fn processes_mentioning(text: &str) -> Vec<(i32, String)> {
+    processes_where(|_, cmdline| cmdline.contains(text))
+}
+
+/// PIDs whose working directory is `dir` (zombies excluded), with their command lines.
+pub fn processes_in(dir: &Path) -> Vec<(i32, String)> {
+    processes_where(|proc_dir, _| fs::read_link(proc_dir.join("cwd")).is_ok_and(|cwd| cwd == dir))
+}
+
+/// The live processes (zombies excluded) that `wanted` picks by their /proc directory and
+/// command line.
+fn processes_where(wanted: impl Fn(&Path, &str) -> bool) -> Vec<(i32, String)> {
     let mut found = Vec::new();
     for e in fs::read_dir("/proc").unwrap().filter_map(Result::ok) {
         let Ok(pid) = e.file_name().to_string_lossy().parse::<i32>() else { continue };
@@ -92,7 +103,7 @@ pub fn processes_mentioning(text: &str) -> Vec<(i32, String)> {
         let cmdline = String::from_utf8_lossy(&cmdline).replace('\0', " ");
         let stat = fs::read_to_string(e.path().join("stat")).unwrap_or_default();
         let zombie = stat.rsplit(')').next().is_some_and(|r| r.trim_start().starts_with('Z'));
-        if cmdline.contains(text) && !zombie {
+        if !zombie && wanted(&e.path(), &cmdline) {
             found.push((pid, cmdline));
         }
     }
