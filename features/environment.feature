@@ -161,6 +161,6 @@ Feature: A container's environment and working directory are what its spec says
             value: $(NOBODY)-x
       """
     Then running "echo $GREETING" in container "app" of pod "expansion" prints "hello-world"
-    And running "cat /tmp/said" in container "app" of pod "expansion" prints "hello-world"
+    And running "cat /tmp/said" in container "app" of pod "expansion" eventually prints "hello-world"
     And running "env | grep ^ESCAPED=" in container "app" of pod "expansion" prints "ESCAPED=$(WHO)"
     And running "env | grep ^UNDEFINED=" in container "app" of pod "expansion" prints "UNDEFINED=$(NOBODY)-x"

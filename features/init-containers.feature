@@ -48,7 +48,7 @@ Feature: Init containers run one at a time, in order, before the app containers;
         - name: data
           emptyDir: {}
       """
-    Then running "cat /data/log" in container "app" of pod "ordered" prints:
+    Then running "cat /data/log" in container "app" of pod "ordered" eventually prints:
       """
       first-start
       first-end
@@ -176,7 +176,7 @@ Feature: Init containers run one at a time, in order, before the app containers;
         - name: data
           emptyDir: {}
       """
-    Then running "cat /data/log" in container "app" of pod "sidecar" prints:
+    Then running "cat /data/log" in container "app" of pod "sidecar" eventually prints:
       """
       logger
       setup

@@ -226,6 +226,29 @@ async fn eventually_prints(
     record(world, r)
 }
 
+/// The docstring form of "eventually prints", for output that a container's own command writes
+/// after it starts (the pod is Running once its processes started, not once they wrote).
+#[given(regex = r#"^running "(.*)" in container "([^"]+)" of pod "([^"]+)" eventually prints:$"#)]
+#[when(regex = r#"^running "(.*)" in container "([^"]+)" of pod "([^"]+)" eventually prints:$"#)]
+#[then(regex = r#"^running "(.*)" in container "([^"]+)" of pod "([^"]+)" eventually prints:$"#)]
+async fn eventually_prints_docstring(
+    world: &mut PodWorld,
+    step: &Step,
+    command: String,
+    container: String,
+    pod: String,
+) -> Result<(), StepFailure> {
+    let expected = step.docstring.as_deref().ok_or_else(|| StepFailure::new("this step needs the expected output as a docstring"))?;
+    let expected = substitute(world, expected.trim_start_matches('\n').trim_end_matches('\n')).await?;
+    let w = &*world;
+    let r = eventually(&format!("`{command}` printing {expected:?}"), w.timeouts().eventually, || async {
+        let (cmd, out) = run(w, &command, &container, &pod).await?;
+        expect_output(&cmd, &container, &pod, &out, &expected)
+    })
+    .await;
+    record(world, r)
+}
+
 #[given(regex = r#"^running "(.*)" in container "([^"]+)" of pod "([^"]+)" succeeds$"#)]
 #[when(regex = r#"^running "(.*)" in container "([^"]+)" of pod "([^"]+)" succeeds$"#)]
 #[then(regex = r#"^running "(.*)" in container "([^"]+)" of pod "([^"]+)" succeeds$"#)]
