@@ -341,6 +341,13 @@ impl Target for ReferenceTarget {
         self.create_in_api(pod, Requester::User).map_err(|e| api_error(&key, e))
     }
 
+    /// The scenario's pods are gone: what was last read of them is forgotten too, so that a
+    /// long run holds no entry per pod it ever ran.
+    async fn close_namespace(&self, namespace: &str) -> TargetResult<()> {
+        self.seen.lock().unwrap().retain(|p, _| p.namespace != namespace);
+        Ok(())
+    }
+
     async fn get_pod(&self, pod: &PodRef) -> TargetResult<Pod> {
         let stored = self.stored(pod)?;
         if let Some(rv) = stored.metadata.resource_version.as_deref().and_then(|v| v.parse().ok()) {

@@ -361,6 +361,7 @@ impl Target for KubeTarget {
         }
         let r = namespaces::delete(&self.client, namespace, NAMESPACE_DELETE_BOUND).await;
         self.namespaces.lock().unwrap().remove(namespace);
+        self.seen.lock().unwrap().retain(|p, _| p.namespace != namespace);
         r
     }
 
