@@ -185,11 +185,7 @@ async fn its_output_contains(world: &mut PodWorld, expected: String) -> Result<(
 #[when(regex = r#"^running "(.*)" in container "([^"]+)" of pod "([^"]+)" prints "(.*)"$"#)]
 #[then(regex = r#"^running "(.*)" in container "([^"]+)" of pod "([^"]+)" prints "(.*)"$"#)]
 async fn prints(world: &mut PodWorld, command: String, container: String, pod: String, expected: String) -> Result<(), StepFailure> {
-    let expected = substitute(world, &expected).await?;
-    let r = match run(world, &command, &container, &pod).await {
-        Ok((cmd, out)) => expect_output(&cmd, &container, &pod, &out, &expected),
-        Err(e) => Err(e),
-    };
+    let r = check_prints(world, &command, &container, &pod, &expected, Once).await;
     record(world, r)
 }
 
@@ -197,12 +193,7 @@ async fn prints(world: &mut PodWorld, command: String, container: String, pod: S
 #[when(regex = r#"^running "(.*)" in container "([^"]+)" of pod "([^"]+)" prints:$"#)]
 #[then(regex = r#"^running "(.*)" in container "([^"]+)" of pod "([^"]+)" prints:$"#)]
 async fn prints_docstring(world: &mut PodWorld, step: &Step, command: String, container: String, pod: String) -> Result<(), StepFailure> {
-    let expected = step.docstring.as_deref().ok_or_else(|| StepFailure::new("this step needs the expected output as a docstring"))?;
-    let expected = substitute(world, expected.trim_start_matches('\n').trim_end_matches('\n')).await?;
-    let r = match run(world, &command, &container, &pod).await {
-        Ok((cmd, out)) => expect_output(&cmd, &container, &pod, &out, &expected),
-        Err(e) => Err(e),
-    };
+    let r = check_prints(world, &command, &container, &pod, expected_docstring(step)?, Once).await;
     record(world, r)
 }
 
@@ -216,13 +207,7 @@ async fn eventually_prints(
     pod: String,
     expected: String,
 ) -> Result<(), StepFailure> {
-    let expected = substitute(world, &expected).await?;
-    let w = &*world;
-    let r = eventually(&format!("`{command}` printing {expected:?}"), w.timeouts().eventually, || async {
-        let (cmd, out) = run(w, &command, &container, &pod).await?;
-        expect_output(&cmd, &container, &pod, &out, &expected)
-    })
-    .await;
+    let r = check_prints(world, &command, &container, &pod, &expected, Eventually).await;
     record(world, r)
 }
 
@@ -238,15 +223,35 @@ async fn eventually_prints_docstring(
     container: String,
     pod: String,
 ) -> Result<(), StepFailure> {
-    let expected = step.docstring.as_deref().ok_or_else(|| StepFailure::new("this step needs the expected output as a docstring"))?;
-    let expected = substitute(world, expected.trim_start_matches('\n').trim_end_matches('\n')).await?;
-    let w = &*world;
-    let r = eventually(&format!("`{command}` printing {expected:?}"), w.timeouts().eventually, || async {
-        let (cmd, out) = run(w, &command, &container, &pod).await?;
-        expect_output(&cmd, &container, &pod, &out, &expected)
-    })
-    .await;
+    let r = check_prints(world, &command, &container, &pod, expected_docstring(step)?, Eventually).await;
     record(world, r)
+}
+
+/// How often a "prints" step runs its command: once, or until it prints what is expected.
+#[derive(Clone, Copy)]
+enum Tries {
+    Once,
+    Eventually,
+}
+use Tries::{Eventually, Once};
+
+/// A step's docstring as the expected output, without its first and last newlines.
+fn expected_docstring(step: &Step) -> Result<&str, StepFailure> {
+    let expected = step.docstring.as_deref().ok_or_else(|| StepFailure::new("this step needs the expected output as a docstring"))?;
+    Ok(expected.trim_start_matches('\n').trim_end_matches('\n'))
+}
+
+/// Runs `command` and checks that it exits 0 printing `expected` (with its placeholders filled).
+async fn check_prints(world: &PodWorld, command: &str, container: &str, pod: &str, expected: &str, tries: Tries) -> Result<(), StepFailure> {
+    let expected = substitute(world, expected).await?;
+    let once = || async {
+        let (cmd, out) = run(world, command, container, pod).await?;
+        expect_output(&cmd, container, pod, &out, &expected)
+    };
+    match tries {
+        Once => once().await,
+        Eventually => eventually(&format!("`{command}` printing {expected:?}"), world.timeouts().eventually, once).await,
+    }
 }
 
 #[given(regex = r#"^running "(.*)" in container "([^"]+)" of pod "([^"]+)" succeeds$"#)]
