@@ -13,6 +13,9 @@
 //!   `podspec clean` removes all but the sandbox;
 //! - `podspec bench --target cri` prints reference, cri and the same calls straight to the CRI.
 
+#[allow(dead_code)]
+mod support;
+
 use std::fs;
 use std::path::{Path, PathBuf};
 use std::process::{Command, ExitCode, Output, Stdio};
@@ -22,7 +25,7 @@ const ROOT: &str = env!("CARGO_MANIFEST_DIR");
 const PODSPEC: &str = env!("CARGO_BIN_EXE_podspec");
 const DEFAULT_ENDPOINT: &str = "unix:///run/podspec-containerd/containerd.sock";
 
-type Check = fn(&Env) -> Result<(), String>;
+type Check = support::Check<Env>;
 
 struct Env {
     dir: tempfile::TempDir,
@@ -313,29 +316,6 @@ fn main() -> ExitCode {
         println!("cri: {} checks NOT RUN (neither passed nor failed): {why}", checks.len());
         return ExitCode::SUCCESS;
     }
-    let filter = std::env::args().skip(1).find(|a| !a.starts_with('-'));
     let env = Env { dir: tempfile::Builder::new().prefix("podspec-cri-state-").tempdir().expect("temp dir"), endpoint };
-    let mut failed = Vec::new();
-    let mut ran = 0;
-    for (name, check) in checks {
-        if filter.as_deref().is_some_and(|f| !name.contains(f)) {
-            continue;
-        }
-        ran += 1;
-        println!("test {name} ...");
-        let started = Instant::now();
-        match check(&env) {
-            Ok(()) => println!("test {name} ... ok ({:.1} s)", started.elapsed().as_secs_f64()),
-            Err(e) => {
-                println!("test {name} ... FAILED\n{e}");
-                failed.push(*name);
-            }
-        }
-    }
-    println!("cri: {} passed, {} failed", ran - failed.len(), failed.len());
-    if failed.is_empty() {
-        ExitCode::SUCCESS
-    } else {
-        ExitCode::FAILURE
-    }
+    support::run_checks("cri", &env, checks)
 }

@@ -9,6 +9,9 @@
 //! - `podspec bench --target podman` prints reference and podman side by side;
 //! - `podspec images export` writes archives that `podman load` takes, with PATH in their config.
 
+#[allow(dead_code)]
+mod support;
+
 use std::collections::BTreeSet;
 use std::fs;
 use std::path::{Path, PathBuf};
@@ -18,7 +21,7 @@ use std::time::{Duration, Instant};
 const ROOT: &str = env!("CARGO_MANIFEST_DIR");
 const PODSPEC: &str = env!("CARGO_BIN_EXE_podspec");
 
-type Check = fn(&Env) -> Result<(), String>;
+type Check = support::Check<Env>;
 
 /// What every check shares: a state directory of its own (podspec's containers.conf is in it).
 struct Env {
@@ -267,31 +270,8 @@ fn main() -> ExitCode {
         println!("podman: {} checks NOT RUN (neither passed nor failed): {why}", checks.len());
         return ExitCode::SUCCESS;
     }
-    let filter = std::env::args().skip(1).find(|a| !a.starts_with('-'));
     let env = Env { dir: tempfile::Builder::new().prefix("podspec-podman-state-").tempdir().expect("temp dir") };
     // The containers.conf podspec writes, for the podman commands the checks run themselves.
     podspec::targets::podman::config::write(env.conf().parent().unwrap()).expect("write containers.conf");
-    let mut failed = Vec::new();
-    let mut ran = 0;
-    for (name, check) in checks {
-        if filter.as_deref().is_some_and(|f| !name.contains(f)) {
-            continue;
-        }
-        ran += 1;
-        println!("test {name} ...");
-        let started = Instant::now();
-        match check(&env) {
-            Ok(()) => println!("test {name} ... ok ({:.1} s)", started.elapsed().as_secs_f64()),
-            Err(e) => {
-                println!("test {name} ... FAILED\n{e}");
-                failed.push(*name);
-            }
-        }
-    }
-    println!("podman: {} passed, {} failed", ran - failed.len(), failed.len());
-    if failed.is_empty() {
-        ExitCode::SUCCESS
-    } else {
-        ExitCode::FAILURE
-    }
+    support::run_checks("podman", &env, checks)
 }

@@ -109,3 +109,37 @@ fn processes_where(wanted: impl Fn(&Path, &str) -> bool) -> Vec<(i32, String)> {
     }
     found
 }
+
+/// A check of a test file that runs its own checks in order (`harness = false`): an error is
+/// what it found.
+pub type Check<E> = fn(&E) -> Result<(), String>;
+
+/// Runs the `checks` whose names contain the command line's filter (the first argument that is
+/// not a flag), in order, each with `env`; prints each one's outcome and time, then `suite`'s
+/// counts; fails if any check failed.
+pub fn run_checks<E>(suite: &str, env: &E, checks: &[(&str, Check<E>)]) -> std::process::ExitCode {
+    let filter = std::env::args().skip(1).find(|a| !a.starts_with('-'));
+    let mut failed = Vec::new();
+    let mut ran = 0;
+    for (name, check) in checks {
+        if filter.as_deref().is_some_and(|f| !name.contains(f)) {
+            continue;
+        }
+        ran += 1;
+        println!("test {name} ...");
+        let started = std::time::Instant::now();
+        match check(env) {
+            Ok(()) => println!("test {name} ... ok ({:.1} s)", started.elapsed().as_secs_f64()),
+            Err(e) => {
+                println!("test {name} ... FAILED\n{e}");
+                failed.push(*name);
+            }
+        }
+    }
+    println!("{suite}: {} passed, {} failed", ran - failed.len(), failed.len());
+    if failed.is_empty() {
+        std::process::ExitCode::SUCCESS
+    } else {
+        std::process::ExitCode::FAILURE
+    }
+}
