@@ -96,3 +96,62 @@ fn listen_then_connect_gets_the_greeting_and_a_second_listener_finds_the_port_in
     second.0.stderr.take().unwrap().read_to_string(&mut err).unwrap();
     assert!(err.contains("in use (os error 98)"), "{err}");
 }
+
+/// `crash` right after `main` has started, as the crash step runs it in a container that has just
+/// become Running: `main` is PID 1 of a PID namespace of its own (which drops a signal PID 1 has
+/// no handler for), and `crash` is run in that namespace as soon as PID 1 is `podspec-agent main`.
+/// Each time, `main` exits with 1 (a crash asked for before the handler existed was lost once in
+/// CI, and the container ran on).
+#[test]
+fn a_crash_asked_for_at_once_ends_main_every_time() {
+    if !nix::unistd::geteuid().is_root() || Command::new("unshare").arg("--version").output().is_err() {
+        eprintln!("NOT RUN: needs root and unshare(1) for a PID namespace");
+        return;
+    }
+    /// unshare, which kills its child (the namespace's PID 1) when it dies itself.
+    struct Unshare(Child);
+    impl Drop for Unshare {
+        fn drop(&mut self) {
+            if let Ok(None) = self.0.try_wait() {
+                let _ = self.0.kill();
+                let _ = self.0.wait();
+            }
+        }
+    }
+    for round in 0..20 {
+        let mut main = Unshare(
+            Command::new("unshare")
+                .args(["--pid", "--fork", "--mount-proc", "--kill-child"])
+                .arg(AGENT)
+                .arg("main")
+                .stdout(Stdio::null())
+                .stderr(Stdio::null())
+                .spawn()
+                .unwrap(),
+        );
+        let unshare = main.0.id();
+        // The namespace's PID 1 is unshare's child; once it is the agent, ask it to crash.
+        let started = Instant::now();
+        let init = loop {
+            let child = std::fs::read_to_string(format!("/proc/{unshare}/task/{unshare}/children")).unwrap_or_default();
+            if let Some(pid) = child.split_whitespace().next() {
+                let cmdline = std::fs::read(format!("/proc/{pid}/cmdline")).unwrap_or_default();
+                if cmdline.ends_with(b"podspec-agent\0main\0") {
+                    break pid.to_string();
+                }
+            }
+            assert!(started.elapsed() < Duration::from_secs(10), "round {round}: the agent did not start");
+        };
+        let crash = Command::new("nsenter").args(["--target", &init, "--pid", "--mount"]).arg(AGENT).arg("crash").output().unwrap();
+        assert!(crash.status.success(), "round {round}: {}", text(&crash.stderr));
+        let deadline = Instant::now() + Duration::from_secs(10);
+        let status = loop {
+            if let Some(status) = main.0.try_wait().unwrap() {
+                break status;
+            }
+            assert!(Instant::now() < deadline, "round {round}: main still runs 10 s after `crash` asked it to end");
+            std::thread::sleep(Duration::from_millis(10));
+        };
+        assert_eq!(status.code(), Some(1), "round {round}");
+    }
+}

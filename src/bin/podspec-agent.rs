@@ -776,9 +776,20 @@ fn is_gone(pid: i32) -> bool {
 /// exits 0 rather than being killed with the container.
 fn cmd_main(args: &[String]) -> Result<String, Failure> {
     let [] = expect_args("main", args)?;
-    // SAFETY: sigaction with zeroed flags and mask, then the handler set; the handlers only
-    // store an atomic or call _exit.
+    // SAFETY: sigprocmask, sigaction and sigsuspend with sets and actions made here; the
+    // handlers only store an atomic or call _exit.
     unsafe {
+        // SIGUSR1 is blocked while its handler is installed and between two looks at
+        // CRASH_ASKED_BY, and taken only inside sigsuspend: one that comes at any other moment
+        // waits there, never lost (a pause() would miss one sent just before it).
+        let mut blocked: libc::sigset_t = std::mem::zeroed();
+        libc::sigemptyset(&mut blocked);
+        libc::sigaddset(&mut blocked, libc::SIGUSR1);
+        let mut waiting: libc::sigset_t = std::mem::zeroed();
+        if libc::sigprocmask(libc::SIG_BLOCK, &blocked, &mut waiting) < 0 {
+            return Err(Failure::os("main", "block SIGUSR1", io::Error::last_os_error()));
+        }
+        libc::sigdelset(&mut waiting, libc::SIGUSR1);
         let mut crash: libc::sigaction = std::mem::zeroed();
         crash.sa_sigaction = crash_asked as *const () as libc::sighandler_t;
         crash.sa_flags = libc::SA_SIGINFO;
@@ -789,23 +800,35 @@ fn cmd_main(args: &[String]) -> Result<String, Failure> {
                 return Err(Failure::os("main", format_args!("install the handler of signal {sig}"), io::Error::last_os_error()));
             }
         }
-    }
-    loop {
-        // SAFETY: pause only waits for a signal.
-        unsafe { libc::pause() };
-        let asker = CRASH_ASKED_BY.load(std::sync::atomic::Ordering::SeqCst);
-        if asker != 0 {
-            let start = std::time::Instant::now();
-            while asker > 1 && !is_gone(asker) && start.elapsed() < CRASH_WAIT {
-                thread::sleep(Duration::from_millis(5));
-            }
-            // The runtime's exec session outlives the `crash` process a little (podman records
-            // its exit after conmon reaps it): give it that time, so the exec reports the
-            // crash request's own exit rather than a container gone under it.
-            thread::sleep(CRASH_GRACE);
-            process::exit(CRASH_EXIT_CODE);
+        while CRASH_ASKED_BY.load(std::sync::atomic::Ordering::SeqCst) == 0 {
+            libc::sigsuspend(&waiting);
         }
     }
+    let asker = CRASH_ASKED_BY.load(std::sync::atomic::Ordering::SeqCst);
+    let start = std::time::Instant::now();
+    while asker > 1 && !is_gone(asker) && start.elapsed() < CRASH_WAIT {
+        thread::sleep(Duration::from_millis(5));
+    }
+    // The runtime's exec session outlives the `crash` process a little (podman records its exit
+    // after conmon reaps it): give it that time, so the exec reports the crash request's own
+    // exit rather than a container gone under it.
+    thread::sleep(CRASH_GRACE);
+    process::exit(CRASH_EXIT_CODE);
+}
+
+/// How long `crash` waits for the main process to install its SIGUSR1 handler (a container
+/// counts as running from its process' start, which comes before the handler).
+const HANDLER_WAIT: Duration = Duration::from_secs(10);
+
+/// Whether PID 1 catches `signal` (its `SigCgt` in /proc/1/status).
+fn main_catches(signal: libc::c_int) -> Result<bool, Failure> {
+    let status = fs::read_to_string("/proc/1/status").map_err(|err| Failure::os("crash", "read /proc/1/status", err))?;
+    let caught = status
+        .lines()
+        .find_map(|l| l.strip_prefix("SigCgt:"))
+        .and_then(|mask| u64::from_str_radix(mask.trim(), 16).ok())
+        .ok_or_else(|| Failure::failed("crash", "/proc/1/status has no SigCgt mask"))?;
+    Ok(caught & (1 << (signal - 1)) != 0)
 }
 
 /// Signals the container's main process (PID 1 of the container's PID namespace) to crash,
@@ -822,6 +845,14 @@ fn cmd_crash(args: &[String]) -> Result<String, Failure> {
             SUB,
             format_args!("the container's main process is {:?}, not `podspec-agent main`; only that main process crashes when asked", words.join(" ")),
         ));
+    }
+    // PID 1 of a PID namespace drops a signal it has no handler for: wait for the handler.
+    let start = std::time::Instant::now();
+    while !main_catches(libc::SIGUSR1)? {
+        if start.elapsed() > HANDLER_WAIT {
+            return Err(Failure::failed(SUB, format_args!("the main process catches no SIGUSR1 after {HANDLER_WAIT:?}")));
+        }
+        thread::sleep(Duration::from_millis(5));
     }
     // SAFETY: kill only sends a signal.
     if unsafe { libc::kill(1, libc::SIGUSR1) } < 0 {
