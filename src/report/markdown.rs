@@ -63,6 +63,22 @@ fn render_into(md: &mut String, record: &RunRecord) -> std::fmt::Result {
         }
     }
 
+    if !record.left_behind.is_empty() {
+        writeln!(md)?;
+        writeln!(md, "## Left behind")?;
+        writeln!(md)?;
+        writeln!(
+            md,
+            "What the scenarios' clean-up could not remove from target {}; {} removes what podspec made:",
+            inline(&record.target),
+            code(&format!("podspec clean --target {}", record.target))
+        )?;
+        writeln!(md)?;
+        for what in &record.left_behind {
+            writeln!(md, "- {}", inline(what))?;
+        }
+    }
+
     writeln!(md)?;
     writeln!(md, "## Features")?;
     writeln!(md)?;

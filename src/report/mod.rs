@@ -66,6 +66,10 @@ pub struct RunRecord {
     /// Every change the target made to what the scenarios wrote (e.g. an image it sent instead).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub target_changes: Vec<String>,
+    /// What a scenario's clean-up could not remove (a pod, a namespace, a static pod manifest),
+    /// each as `feature:line: what: why`; `podspec clean` is the way to remove it.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub left_behind: Vec<String>,
 }
 
 /// The result of one scenario.
@@ -253,6 +257,7 @@ impl RunRecord {
             baseline: None,
             interrupted: None,
             target_changes: Vec::new(),
+            left_behind: Vec::new(),
         }
     }
 

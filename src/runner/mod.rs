@@ -175,6 +175,9 @@ pub async fn run_until(
     // What the target changed in each scenario's manifests, gathered after each attempt.
     let changes: Arc<Mutex<HashMap<ScenarioKey, Vec<String>>>> = Arc::default();
     let changes_of = changes.clone();
+    // What each scenario's clean-up could not remove, with the scenario's place.
+    let left_behind: Arc<Mutex<Vec<String>>> = Arc::default();
+    let left_behind_of = left_behind.clone();
     let retry = options.retry;
     let cucumber = PodWorld::cucumber::<&str>()
         .with_parser(PreParsed(parsed))
@@ -193,10 +196,13 @@ pub async fn run_until(
         .after(move |feature, _, scenario, _, world| {
             let key = (feature.path.clone().unwrap_or_default(), scenario.position.line);
             let changes = changes_of.clone();
+            let left_behind = left_behind_of.clone();
             async move {
                 if let Some(w) = world {
+                    let place = format!("{}:{}", key.0.display(), key.1);
                     record_changes(&changes, key, std::mem::take(&mut w.manifest_changes));
-                    w.cleanup().await;
+                    let left = w.cleanup().await;
+                    left_behind.lock().unwrap().extend(left.into_iter().map(|what| format!("{place}: {what}")));
                 }
             }
             .boxed_local()
@@ -254,6 +260,8 @@ pub async fn run_until(
         None => None,
     };
     record.target_changes = target.changes();
+    record.left_behind = std::mem::take(&mut *left_behind.lock().unwrap());
+    record.left_behind.sort();
     if let Some(baseline) = &baseline {
         report::baseline::apply(baseline, &mut record);
     }

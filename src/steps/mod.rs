@@ -148,38 +148,46 @@ impl PodWorld {
     }
 
     /// Deletes what the scenario left: called after every scenario, passed or failed. Pods held
-    /// by finalizers get them removed; static pod manifests are removed.
-    pub async fn cleanup(&mut self) {
+    /// by finalizers get them removed; static pod manifests are removed. Returns what could not
+    /// be removed, each with why (the run's report lists them; they are warned of at once too).
+    pub async fn cleanup(&mut self) -> Vec<String> {
         let pods = std::mem::take(&mut self.pods);
         let manifests = std::mem::take(&mut self.static_manifests);
         let target = self.ctx.target.clone();
+        let mut left = Vec::new();
         for file in manifests {
             if let Err(e) = target.remove_static_pod_manifest(&file).await {
-                tracing::warn!(file, error = %e, "cleaning up after the scenario");
+                left.push(format!("static pod manifest {file}: {e}"));
             }
         }
         let deletions = pods.iter().map(|p| {
             let target = target.clone();
             async move {
+                let mut left = Vec::new();
                 match target.delete_pod(p).await {
                     // Gone already (its last finalizer was removed in the scenario).
                     Ok(()) | Err(crate::target::TargetError::NotFound(_)) => {}
-                    Err(e) => tracing::warn!(pod = %p, error = %e, "cleaning up after the scenario"),
+                    Err(e) => left.push(format!("pod {p}: {e}")),
                 }
                 let held = target.get_pod(p).await.is_ok_and(|pod| pod.metadata.finalizers.is_some_and(|f| !f.is_empty()));
                 if held {
                     let release = serde_json::json!({"metadata": {"finalizers": null}});
                     if let Err(e) = target.patch_pod(p, &release).await {
-                        tracing::warn!(pod = %p, error = %e, "removing finalizers after the scenario");
+                        left.push(format!("pod {p}: removing its finalizers: {e}"));
                     }
                 }
+                left
             }
         });
-        futures::future::join_all(deletions).await;
+        left.extend(futures::future::join_all(deletions).await.into_iter().flatten());
         // A namespace that will not go is reported, never hidden.
         if let Err(e) = target.close_namespace(&self.namespace).await {
-            eprintln!("podspec: warning: namespace {}: {e}", self.namespace);
+            left.push(format!("namespace {}: {e}", self.namespace));
         }
+        for what in &left {
+            eprintln!("podspec: warning: after the scenario, not removed: {what}");
+        }
+        left
     }
 
     /// Makes the scenario's namespace on the target (before the scenario's first step).
