@@ -207,6 +207,6 @@ Feature: Containers have PID namespaces of their own unless the pod shares one o
       """
     Then field "status.podIP" of pod "hostnet" equals its field "status.hostIP"
     And running "podspec-agent ip" in container "server" of pod "hostnet" prints "{{hostip:hostnet}}"
-    And running "podspec-agent connect 127.0.0.1 8081" in container "app" of pod "hostnet-client" succeeds
+    And running "podspec-agent connect 127.0.0.1 8081" in container "app" of pod "hostnet-client" eventually succeeds
     And running "podspec-agent connect 127.0.0.1 8081 500" in container "app" of pod "isolated" fails with "refused"
     And running "podspec-agent connect {{hostip:hostnet}} 8081" in container "app" of pod "isolated" succeeds

@@ -259,13 +259,34 @@ async fn check_prints(world: &PodWorld, command: &str, container: &str, pod: &st
 #[then(regex = r#"^running "(.*)" in container "([^"]+)" of pod "([^"]+)" succeeds$"#)]
 async fn succeeds(world: &mut PodWorld, command: String, container: String, pod: String) -> Result<(), StepFailure> {
     let r = match run(world, &command, &container, &pod).await {
-        Ok((_, out)) if out.exit_code == 0 => Ok(()),
-        Ok((cmd, out)) => {
-            Err(StepFailure::mismatch(describe(&cmd, &container, &pod, &out), "exit code 0", format!("exit code {}", out.exit_code)))
-        }
+        Ok((cmd, out)) => exited_0(&cmd, &container, &pod, &out),
         Err(e) => Err(e),
     };
     record(world, r)
+}
+
+/// As "succeeds", retried until it does: for what a container's own command makes ready after
+/// it starts (a listener, a file).
+#[given(regex = r#"^running "(.*)" in container "([^"]+)" of pod "([^"]+)" eventually succeeds$"#)]
+#[when(regex = r#"^running "(.*)" in container "([^"]+)" of pod "([^"]+)" eventually succeeds$"#)]
+#[then(regex = r#"^running "(.*)" in container "([^"]+)" of pod "([^"]+)" eventually succeeds$"#)]
+async fn eventually_succeeds(world: &mut PodWorld, command: String, container: String, pod: String) -> Result<(), StepFailure> {
+    let w = &*world;
+    let r = eventually(&format!("`{command}` succeeding"), w.timeouts().eventually, || async {
+        let (cmd, out) = run(w, &command, &container, &pod).await?;
+        exited_0(&cmd, &container, &pod, &out)
+    })
+    .await;
+    record(world, r)
+}
+
+/// Exit code 0, or a mismatch that shows the command's exit code.
+fn exited_0(cmd: &str, container: &str, pod: &str, out: &ExecOutput) -> Result<(), StepFailure> {
+    if out.exit_code == 0 {
+        Ok(())
+    } else {
+        Err(StepFailure::mismatch(describe(cmd, container, pod, out), "exit code 0", format!("exit code {}", out.exit_code)))
+    }
 }
 
 #[given(regex = r#"^running "(.*)" in container "([^"]+)" of pod "([^"]+)" fails with "(.*)"$"#)]
