@@ -685,6 +685,22 @@ impl PodWorker {
         })
     }
 
+    /// The first field of an ephemeral container the node does not run (the field table's
+    /// refusals, as the up-front check reads them), named by its path in the pod.
+    fn ephemeral_refusal(&self, name: &str) -> Option<String> {
+        let pod = self.pod();
+        let spec = pod.spec.as_ref()?;
+        let (i, ec) = spec.ephemeral_containers.iter().flatten().enumerate().find(|(_, c)| c.name == name)?;
+        let alone = Pod {
+            spec: Some(k8s_openapi::api::core::v1::PodSpec { ephemeral_containers: Some(vec![ec.clone()]), ..Default::default() }),
+            ..Default::default()
+        };
+        let refused = crate::manifest::fields::refused_on(&alone, &self.kubelet.config.host_dirs());
+        let r = refused.iter().find(|r| r.path.starts_with("spec.ephemeralContainers[0]"))?;
+        let path = r.path.replacen("[0]", &format!("[{i}]"), 1);
+        Some(format!("{path}: the node does not run this field: {}", r.why))
+    }
+
     /// The `targetContainerName` of an ephemeral container, if it has one.
     fn target_of(&self, name: &str) -> Option<String> {
         let pod = self.pod.lock().unwrap();
@@ -821,6 +837,18 @@ impl PodWorker {
     /// Creates and starts the next instance of a container.
     async fn start_container(&self, name: &str) {
         let Some(spec) = self.container_spec(name) else { return };
+        // An ephemeral container reaches the node through the API, past any up-front check: one
+        // with a field the node does not run waits for good, saying which, rather than running
+        // without it (it cannot change, so it is not tried again).
+        if let Some(why) = self.ephemeral_refusal(name) {
+            self.container_event(name, WARNING, "Failed", &format!("Error: {why}"));
+            let mut st = self.state.lock().unwrap();
+            if let Some(rec) = st.containers.iter_mut().find(|c| c.name == name) {
+                rec.attempted = true;
+                rec.waiting = Some(("CreateContainerConfigError".into(), Some(why)));
+            }
+            return;
+        }
         let (sandbox, attempt) = {
             let mut st = self.state.lock().unwrap();
             let Some(sandbox) = st.sandbox.clone() else { return };
