@@ -322,6 +322,25 @@ pub fn refused_on(pod: &Pod, host_dirs: &[std::path::PathBuf]) -> Vec<RefusedFie
     out
 }
 
+/// The fields of ephemeral container number `index` of a pod that the reference runtime
+/// refuses, named by their path in the pod: what the kubelet checks when one reaches it through
+/// the API, past any up-front check.
+pub fn refused_ephemeral(
+    ec: &k8s_openapi::api::core::v1::EphemeralContainer,
+    index: usize,
+    host_dirs: &[std::path::PathBuf],
+) -> Vec<RefusedField> {
+    let spec = k8s_openapi::api::core::v1::PodSpec { ephemeral_containers: Some(vec![ec.clone()]), ..Default::default() };
+    let alone = Pod { spec: Some(spec), ..Default::default() };
+    refused_on(&alone, host_dirs)
+        .into_iter()
+        .filter_map(|r| {
+            let rest = r.path.strip_prefix("spec.ephemeralContainers[0]")?.to_string();
+            Some(RefusedField { path: format!("spec.ephemeralContainers[{index}]{rest}"), why: r.why })
+        })
+        .collect()
+}
+
 fn list<'a>(v: &'a Value, key: &str) -> impl Iterator<Item = (usize, &'a Value)> {
     v.get(key).and_then(Value::as_array).into_iter().flatten().enumerate()
 }
@@ -506,6 +525,23 @@ mod tests {
                 "spec.containers[0].env[0].valueFrom.secretKeyRef",
             ]
         );
+    }
+
+    #[test]
+    fn an_ephemeral_containers_refused_fields_are_named_by_its_path_in_the_pod() {
+        let ec: core::EphemeralContainer = serde_json::from_value(serde_json::json!({
+            "name": "dbg", "image": "busybox:1.36", "stdin": true, "tty": true, "targetContainerName": "app",
+            "securityContext": {"seccompProfile": {"type": "Localhost", "localhostProfile": "x.json"}}
+        }))
+        .unwrap();
+        let paths: Vec<String> = refused_ephemeral(&ec, 2, &[]).into_iter().map(|r| r.path).collect();
+        assert_eq!(
+            paths,
+            ["spec.ephemeralContainers[2].stdin", "spec.ephemeralContainers[2].tty", "spec.ephemeralContainers[2].securityContext.seccompProfile.type"]
+        );
+        let plain: core::EphemeralContainer =
+            serde_json::from_value(serde_json::json!({"name": "dbg", "image": "busybox:1.36", "targetContainerName": "app"})).unwrap();
+        assert!(refused_ephemeral(&plain, 0, &[]).is_empty());
     }
 
     #[test]

@@ -691,14 +691,8 @@ impl PodWorker {
         let pod = self.pod();
         let spec = pod.spec.as_ref()?;
         let (i, ec) = spec.ephemeral_containers.iter().flatten().enumerate().find(|(_, c)| c.name == name)?;
-        let alone = Pod {
-            spec: Some(k8s_openapi::api::core::v1::PodSpec { ephemeral_containers: Some(vec![ec.clone()]), ..Default::default() }),
-            ..Default::default()
-        };
-        let refused = crate::manifest::fields::refused_on(&alone, &self.kubelet.config.host_dirs());
-        let r = refused.iter().find(|r| r.path.starts_with("spec.ephemeralContainers[0]"))?;
-        let path = r.path.replacen("[0]", &format!("[{i}]"), 1);
-        Some(format!("{path}: the node does not run this field: {}", r.why))
+        let r = crate::manifest::fields::refused_ephemeral(ec, i, &self.kubelet.config.host_dirs()).into_iter().next()?;
+        Some(format!("{}: the node does not run this field: {}", r.path, r.why))
     }
 
     /// The `targetContainerName` of an ephemeral container, if it has one.
