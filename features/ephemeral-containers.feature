@@ -190,6 +190,7 @@ Feature: Ephemeral containers are added to a running pod, run once, and never ch
       command: ["sleep", "10002"]
       """
     Then field "status.ephemeralContainerStatuses[name=debugger].state.running" of pod "ephemeral-containers-target-pod" is set
+    And field "status.ephemeralContainerStatuses[name=loner].state.running" of pod "ephemeral-containers-target-pod" is set
     And running "tr '\0' ' ' < /proc/1/cmdline" in container "debugger" of pod "ephemeral-containers-target-pod" prints "/bin/sleep 10000 "
     And running "pidof sleep | wc -w" in container "debugger" of pod "ephemeral-containers-target-pod" prints "2"
     And running "tr '\0' ' ' < /proc/1/cmdline" in container "loner" of pod "ephemeral-containers-target-pod" prints "sleep 10002 "
