@@ -83,11 +83,11 @@ fn the_rights_check_is_made_against_serve() {
         }
         Err(e) => eprintln!("NOT RUN (kubectl part): no kubectl here: {e}"),
     }
-    // The rights asked are what the selected scenarios need: updates and patches only when an
-    // @api-server scenario is among them.
+    // The rights asked are what the selected scenarios need: updates, patches and writes of
+    // ephemeral containers only when an @api-server scenario is among them.
     let cases = [
         ("features/hostname.feature", "sees the pod name as its hostname", 13),
-        ("features/update.feature", "A container's image may be changed, and the generation grows by one", 15),
+        ("features/update.feature", "A container's image may be changed, and the generation grows by one", 16),
     ];
     for (feature, name, rights) in cases {
         let out = podspec()

@@ -308,6 +308,33 @@ fn checks(k: &Kubectl<'_>, minor: u32, dir: &Path) -> Vec<(&'static str, Outcome
             });
         }
     }
+    // kubectl debug adds an ephemeral container with a strategic merge patch of the pod's
+    // ephemeralcontainers subresource; with --target it shares that container's PID namespace,
+    // so its PID 1 is the target's main process (`sleep 3600` after the shell's exec).
+    record(&mut results, "debug --target (ephemeral container)", {
+        let debugged = format!("{p}-debugged");
+        let file = dir.join(format!("{debugged}.yaml"));
+        std::fs::write(&file, pod_manifest(&debugged, "")).unwrap();
+        ok(&k.run(&["create", "-f", file.to_str().unwrap()]), "create")
+            .and_then(|_| ok(&k.run(&["wait", "--for=condition=Ready", &format!("pod/{debugged}"), "--timeout=60s"]), "wait"))
+            .and_then(|_| ok(&k.run(&["debug", &debugged, "--image=busybox:1.36", "--target=main", "-c", "dbg", "--", "sleep", "3601"]), "debug"))
+            .and_then(|_| {
+                // The node starts it after the write: exec until it runs (at most 30 s).
+                let deadline = Instant::now() + Duration::from_secs(30);
+                loop {
+                    let o = k.run(&["exec", &debugged, "-c", "dbg", "--", "sh", "-c", "tr '\\0' ' ' < /proc/1/cmdline; echo; pidof sleep | wc -w"]);
+                    if o.status.success() || Instant::now() > deadline {
+                        break ok(&o, "exec -c dbg");
+                    }
+                    std::thread::sleep(Duration::from_millis(200));
+                }
+            })
+            .and_then(|out| expect(out == "sleep 3600 \n2\n", format!("dbg's PID 1 and the sleeps it sees: {out:?}")))
+            .and_then(|_| {
+                let o = k.run(&["get", "pod", &debugged, "-o", "jsonpath={.status.ephemeralContainerStatuses[0].name} {.status.ephemeralContainerStatuses[0].state.running.startedAt}"]);
+                ok(&o, "get").and_then(|out| expect(out.starts_with("dbg ") && out.len() > 4, format!("ephemeralContainerStatuses: {out:?}")))
+            })
+    });
     record(&mut results, "logs", ok(&k.run(&["logs", &web]), "logs").and_then(|o| expect(o.contains(&format!("hello from {web}")), o)));
     // The follower writes "later" 3 s after "start"; logs -f prints both, the second as it comes,
     // and ends when the container does (kubelet: follow ends with the instance).

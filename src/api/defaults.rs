@@ -2,7 +2,7 @@
 //! (pkg/apis/core/v1/defaults.go: SetDefaults_Pod, SetDefaults_PodSpec, SetDefaults_Container,
 //! SetDefaults_ObjectFieldSelector).
 
-use k8s_openapi::api::core::v1::{Container, Pod, PodSecurityContext};
+use k8s_openapi::api::core::v1::{Container, EphemeralContainer, Pod, PodSecurityContext};
 
 pub const DEFAULT_SCHEDULER: &str = "default-scheduler";
 pub const TERMINATION_MESSAGE_PATH: &str = "/dev/termination-log";
@@ -18,6 +18,26 @@ pub fn apply(pod: &mut Pod) {
     spec.enable_service_links.get_or_insert(true);
     for c in spec.init_containers.iter_mut().flatten().chain(spec.containers.iter_mut()) {
         container(c);
+    }
+    for ec in spec.ephemeral_containers.iter_mut().flatten() {
+        ephemeral_container(ec);
+    }
+}
+
+/// SetDefaults_Container's fields as an ephemeral container has them (the API server defaults
+/// `EphemeralContainerCommon` as a container; it may set no resources).
+pub fn ephemeral_container(c: &mut EphemeralContainer) {
+    if c.termination_message_path.as_deref().unwrap_or("").is_empty() {
+        c.termination_message_path = Some(TERMINATION_MESSAGE_PATH.into());
+    }
+    c.termination_message_policy.get_or_insert_with(|| "File".into());
+    if c.image_pull_policy.as_deref().unwrap_or("").is_empty() {
+        c.image_pull_policy = Some(pull_policy(c.image.as_deref().unwrap_or("")).into());
+    }
+    for e in c.env.iter_mut().flatten() {
+        if let Some(f) = e.value_from.as_mut().and_then(|v| v.field_ref.as_mut()) {
+            f.api_version.get_or_insert_with(|| "v1".into());
+        }
     }
 }
 

@@ -5,6 +5,7 @@
 
 pub mod admission;
 pub mod defaults;
+pub mod ephemeral;
 pub mod events;
 pub mod labels;
 pub mod qos;

@@ -81,6 +81,13 @@ impl ApiError {
 
 type Key = (String, String);
 
+/// Which resource an update writes: the pod, or its `ephemeralcontainers` subresource.
+#[derive(Debug, Clone, Copy)]
+enum Through {
+    Pod,
+    EphemeralContainers,
+}
+
 /// A delete's options (metav1.DeleteOptions): the grace period, and preconditions on the uid
 /// and resourceVersion of the pod deleted.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -261,6 +268,17 @@ impl PodStore {
     /// An update, or with `dry_run` everything but the write: the pod as it would be stored
     /// (with the stored resourceVersion), nothing changed.
     pub fn update_as(&self, namespace: &str, name: &str, pod: &Pod, dry_run: bool) -> Result<Pod, ApiError> {
+        self.update_through(namespace, name, pod, dry_run, Through::Pod)
+    }
+
+    /// A write of the pod's `ephemeralcontainers` subresource (a PUT of the whole pod, of which
+    /// only `spec.ephemeralContainers` is taken), with the same checks of name, namespace and
+    /// resourceVersion as a pod update, then the subresource's strategy.
+    pub fn update_ephemeral_containers(&self, namespace: &str, name: &str, pod: &Pod, dry_run: bool) -> Result<Pod, ApiError> {
+        self.update_through(namespace, name, pod, dry_run, Through::EphemeralContainers)
+    }
+
+    fn update_through(&self, namespace: &str, name: &str, pod: &Pod, dry_run: bool, through: Through) -> Result<Pod, ApiError> {
         // The API server's update and patch handlers (checkName): the object names the pod of
         // the URL.
         let object_name = pod.metadata.name.as_deref().unwrap_or("");
@@ -291,8 +309,16 @@ impl PodStore {
             new.metadata.creation_timestamp = old.metadata.creation_timestamp.clone();
             new.metadata.deletion_timestamp = old.metadata.deletion_timestamp.clone();
             new.metadata.deletion_grace_period_seconds = old.metadata.deletion_grace_period_seconds;
-            self.strategy.prepare_for_update(&mut new, &old);
-            let errors = self.strategy.validate_update(&new, &old);
+            let errors = match through {
+                Through::Pod => {
+                    self.strategy.prepare_for_update(&mut new, &old);
+                    self.strategy.validate_update(&new, &old)
+                }
+                Through::EphemeralContainers => {
+                    self.strategy.prepare_for_ephemeral_update(&mut new, &old);
+                    self.strategy.validate_ephemeral_update(&new, &old)
+                }
+            };
             if !errors.is_empty() {
                 return Err(ApiError::invalid(&k.1, &errors));
             }
@@ -507,6 +533,36 @@ mod tests {
         assert_eq!(s.delete_as("ns", "web", &DeleteOptions::grace(0), true).unwrap(), None);
         assert_eq!(s.get("ns", "web").unwrap(), created);
         assert_eq!(s.resource_version(), 1);
+    }
+
+    #[test]
+    fn ephemeral_containers_come_through_their_subresource_only() {
+        let s = PodStore::new("t");
+        let created = s.create_as_user(&pod("web")).unwrap();
+        let debugger: k8s_openapi::api::core::v1::EphemeralContainer =
+            serde_json::from_value(json!({"name": "debugger", "image": "busybox:1.36"})).unwrap();
+        let mut with = created.clone();
+        with.spec.as_mut().unwrap().ephemeral_containers = Some(vec![debugger]);
+        // A pod update may not add them: the munged spec differs.
+        let e = s.update("ns", "web", &with).unwrap_err();
+        assert!(e.message.starts_with("Pod \"web\" is invalid: spec: Forbidden: pod updates may not change fields other than"), "{}", e.message);
+        assert!(e.message.contains("+ephemeralContainers:"), "{}", e.message);
+        // The subresource takes them, and nothing else of the object.
+        with.spec.as_mut().unwrap().restart_policy = Some("Never".into());
+        let stored = s.update_ephemeral_containers("ns", "web", &with, false).unwrap();
+        let spec = stored.spec.as_ref().unwrap();
+        assert_eq!(spec.restart_policy.as_deref(), Some("Always"));
+        assert_eq!(spec.ephemeral_containers.as_ref().unwrap()[0].termination_message_policy.as_deref(), Some("File"));
+        assert_eq!(stored.metadata.generation, Some(2));
+        // ... with the same resourceVersion check as any update.
+        let e = s.update_ephemeral_containers("ns", "web", &with, false).unwrap_err();
+        assert_eq!(e.reason, "Conflict");
+        // Removing one is refused, and changes nothing.
+        let mut removed = stored.clone();
+        removed.spec.as_mut().unwrap().ephemeral_containers = None;
+        let e = s.update_ephemeral_containers("ns", "web", &removed, false).unwrap_err();
+        assert_eq!(e.message, "Pod \"web\" is invalid: spec.ephemeralContainers: Forbidden: existing ephemeral containers \"debugger\" may not be removed\n");
+        assert_eq!(s.get("ns", "web").unwrap(), stored);
     }
 
     #[test]

@@ -8,6 +8,8 @@
 //!   the generation grows when the spec changes;
 //! - `validate_update`: the update rules (ValidatePodUpdate);
 //! - `prepare_for_status_update`: a status write keeps the spec and metadata;
+//! - `prepare_for_ephemeral_update`, `validate_ephemeral_update`: a write through the
+//!   `ephemeralcontainers` subresource (`ephemeral.rs`);
 //! - `check_graceful_delete`: the grace period a delete gets.
 
 use k8s_openapi::api::core::v1::{Pod, PodStatus};
@@ -75,6 +77,17 @@ impl PodStrategy {
         new.metadata.finalizers = old.metadata.finalizers.clone();
         new.metadata.owner_references = old.metadata.owner_references.clone();
         new.metadata.generation = old.metadata.generation;
+    }
+
+    /// A write through the `ephemeralcontainers` subresource changes the ephemeral containers
+    /// only (podEphemeralContainersStrategy.PrepareForUpdate).
+    pub fn prepare_for_ephemeral_update(&self, new: &mut Pod, old: &Pod) {
+        super::ephemeral::prepare_for_update(new, old);
+    }
+
+    /// Its rules (ValidatePodEphemeralContainersUpdate).
+    pub fn validate_ephemeral_update(&self, new: &Pod, old: &Pod) -> Vec<FieldError> {
+        super::ephemeral::validate_update(new, old)
     }
 
     /// The errors a manifest would get from the API on create: prepared, then validated.

@@ -4,7 +4,7 @@
 
 use k8s_openapi::api::core::v1::{Pod, PodSpec, Toleration};
 
-use crate::manifest::validation::{validate_pod_create, FieldError};
+use crate::manifest::validation::{validate_pod, FieldError};
 
 /// The fields a pod update may change, as Kubernetes lists them in its error.
 pub const UPDATABLE_POD_SPEC_FIELDS: &[&str] = &[
@@ -35,47 +35,11 @@ fn immutable<T: PartialEq + std::fmt::Debug>(field: &str, new: &Option<T>, old: 
 /// Validates `new` as an update of `old`. Both are the stored form (after the API server's own
 /// repairs of server-managed metadata).
 pub fn validate_pod_update(new: &Pod, old: &Pod) -> Vec<FieldError> {
-    let mut errs = Vec::new();
-    let (nm, om) = (&new.metadata, &old.metadata);
-    if om.deletion_timestamp.is_some() {
-        let old_f = om.finalizers.clone().unwrap_or_default();
-        let mut extra: Vec<String> = nm.finalizers.iter().flatten().filter(|f| !old_f.contains(f)).cloned().collect();
-        extra.sort();
-        extra.dedup();
-        if !extra.is_empty() {
-            errs.push(FieldError::forbidden(
-                "metadata.finalizers",
-                format!("no new finalizers can be added if the object is being deleted, found new finalizers {}", go_string_slice(&extra)),
-            ));
-        }
-    }
-    if nm.generation.unwrap_or(0) < om.generation.unwrap_or(0) {
-        errs.push(FieldError::invalid_raw("metadata.generation", nm.generation.unwrap_or(0), "must not be decremented"));
-    }
-    immutable("metadata.name", &nm.name, &om.name, &mut errs);
-    immutable("metadata.namespace", &nm.namespace, &om.namespace, &mut errs);
-    immutable("metadata.uid", &nm.uid, &om.uid, &mut errs);
-    let ts = |m: &k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta| m.creation_timestamp.as_ref().map(|t| t.0.to_string());
-    immutable("metadata.creationTimestamp", &ts(nm), &ts(om), &mut errs);
-    let dts = |m: &k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta| m.deletion_timestamp.as_ref().map(|t| t.0.to_string());
-    immutable("metadata.deletionTimestamp", &dts(nm), &dts(om), &mut errs);
+    let mut errs = metadata_update_errors(new, old);
 
-    // Mirror pods keep their annotation; no other pod gets it
-    // (ValidatePodSpecificAnnotationUpdates).
-    let mirror = super::admission::MIRROR_ANNOTATION;
-    let annotation =
-        |m: &k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta| m.annotations.as_ref().and_then(|a| a.get(mirror)).cloned();
-    match (annotation(nm), annotation(om)) {
-        (n, Some(o)) if n.as_ref() != Some(&o) => {
-            errs.push(FieldError::forbidden(format!("metadata.annotations[{mirror}]"), "may not remove or update mirror pod annotation"))
-        }
-        (Some(_), None) => errs.push(FieldError::forbidden(format!("metadata.annotations[{mirror}]"), "may not add mirror pod annotation")),
-        _ => {}
-    }
-
-    // The new pod must be valid as a pod (create rules, but ephemeral containers are the
-    // subresource's business).
-    errs.extend(validate_pod_create(new).into_iter().filter(|e| e.field != "spec.ephemeralContainers"));
+    // The new pod must be valid as a pod (validatePodMetadataAndSpec; its ephemeral
+    // containers too, which the munged comparison below then keeps from changing here).
+    errs.extend(validate_pod(new));
 
     let empty = PodSpec::default();
     let ns = new.spec.as_ref().unwrap_or(&empty);
@@ -137,6 +101,50 @@ pub fn validate_pod_update(new: &Pod, old: &Pod) -> Vec<FieldError> {
             "spec",
             format!("pod updates may not change fields other than {}\n{}", UPDATABLE_POD_SPEC_FIELDS.join(","), diff.trim_end()),
         ));
+    }
+    errs
+}
+
+/// The metadata rules of every pod update, the whole pod's and a subresource's
+/// (ValidateObjectMetaUpdate, ValidatePodSpecificAnnotationUpdates).
+pub(super) fn metadata_update_errors(new: &Pod, old: &Pod) -> Vec<FieldError> {
+    let mut errs = Vec::new();
+    let (nm, om) = (&new.metadata, &old.metadata);
+
+    if om.deletion_timestamp.is_some() {
+        let old_f = om.finalizers.clone().unwrap_or_default();
+        let mut extra: Vec<String> = nm.finalizers.iter().flatten().filter(|f| !old_f.contains(f)).cloned().collect();
+        extra.sort();
+        extra.dedup();
+        if !extra.is_empty() {
+            errs.push(FieldError::forbidden(
+                "metadata.finalizers",
+                format!("no new finalizers can be added if the object is being deleted, found new finalizers {}", go_string_slice(&extra)),
+            ));
+        }
+    }
+    if nm.generation.unwrap_or(0) < om.generation.unwrap_or(0) {
+        errs.push(FieldError::invalid_raw("metadata.generation", nm.generation.unwrap_or(0), "must not be decremented"));
+    }
+    immutable("metadata.name", &nm.name, &om.name, &mut errs);
+    immutable("metadata.namespace", &nm.namespace, &om.namespace, &mut errs);
+    immutable("metadata.uid", &nm.uid, &om.uid, &mut errs);
+    let ts = |m: &k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta| m.creation_timestamp.as_ref().map(|t| t.0.to_string());
+    immutable("metadata.creationTimestamp", &ts(nm), &ts(om), &mut errs);
+    let dts = |m: &k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta| m.deletion_timestamp.as_ref().map(|t| t.0.to_string());
+    immutable("metadata.deletionTimestamp", &dts(nm), &dts(om), &mut errs);
+
+    // Mirror pods keep their annotation; no other pod gets it
+    // (ValidatePodSpecificAnnotationUpdates).
+    let mirror = super::admission::MIRROR_ANNOTATION;
+    let annotation =
+        |m: &k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta| m.annotations.as_ref().and_then(|a| a.get(mirror)).cloned();
+    match (annotation(nm), annotation(om)) {
+        (n, Some(o)) if n.as_ref() != Some(&o) => {
+            errs.push(FieldError::forbidden(format!("metadata.annotations[{mirror}]"), "may not remove or update mirror pod annotation"))
+        }
+        (Some(_), None) => errs.push(FieldError::forbidden(format!("metadata.annotations[{mirror}]"), "may not add mirror pod annotation")),
+        _ => {}
     }
     errs
 }

@@ -41,6 +41,9 @@ const ONLY_EMPTY_DIR: Handling = Refused("only emptyDir volumes");
 const NO_PROBES: Handling = Refused("no probes yet");
 const NO_ATTACH: Handling = Refused("no attach: the reference keeps no container stdin or terminal");
 const NO_LSM: Handling = Refused("no SELinux or AppArmor on the reference node");
+const AS_CONTAINER: Handling = Implemented("as for a container (the same kubelet code): see Container");
+const NOT_EPHEMERAL: Handling =
+    Implemented("features/ephemeral-containers.feature: the API forbids it for an ephemeral container, with Kubernetes' text");
 const WINDOWS: Handling = NoEffect("Windows only: a Linux node ignores it, as the kubelet does");
 
 const fn f(object: &'static str, field: &'static str, handling: Handling) -> FieldRule {
@@ -57,7 +60,7 @@ pub const FIELDS: &[FieldRule] = &[
     f("PodSpec", "dnsConfig", Refused("no cluster DNS: the pod's resolv.conf is not written")),
     f("PodSpec", "dnsPolicy", NoEffect("no cluster DNS on the reference node (defaulted to ClusterFirst, as the API server does)")),
     f("PodSpec", "enableServiceLinks", NoEffect("no Services, so no service environment variables")),
-    f("PodSpec", "ephemeralContainers", Refused("no ephemeral containers (and they cannot be set on create)")),
+    f("PodSpec", "ephemeralContainers", Implemented("features/ephemeral-containers.feature (added through the pod's ephemeralcontainers subresource; the API refuses them on create, as Kubernetes does)")),
     f("PodSpec", "hostAliases", Refused("the kubelet-managed /etc/hosts has no host aliases yet")),
     f("PodSpec", "hostIPC", Implemented("features/pid-and-host-namespaces.feature")),
     f("PodSpec", "hostNetwork", Implemented("features/pid-and-host-namespaces.feature")),
@@ -117,6 +120,33 @@ pub const FIELDS: &[FieldRule] = &[
     f("Container", "volumeDevices", Refused("no block volumes")),
     f("Container", "volumeMounts", Implemented("features/storage.feature")),
     f("Container", "workingDir", Implemented("features/environment.feature")),
+    // EphemeralContainer (spec.ephemeralContainers, added through the subresource): it runs as
+    // a container does, through the same kubelet code.
+    f("EphemeralContainer", "args", AS_CONTAINER),
+    f("EphemeralContainer", "command", AS_CONTAINER),
+    f("EphemeralContainer", "env", AS_CONTAINER),
+    f("EphemeralContainer", "envFrom", NO_OBJECTS),
+    f("EphemeralContainer", "image", AS_CONTAINER),
+    f("EphemeralContainer", "imagePullPolicy", NoEffect("images are local fixtures: nothing is pulled")),
+    f("EphemeralContainer", "lifecycle", NOT_EPHEMERAL),
+    f("EphemeralContainer", "livenessProbe", NOT_EPHEMERAL),
+    f("EphemeralContainer", "name", Implemented("features/ephemeral-containers.feature")),
+    f("EphemeralContainer", "ports", NOT_EPHEMERAL),
+    f("EphemeralContainer", "readinessProbe", NOT_EPHEMERAL),
+    f("EphemeralContainer", "resizePolicy", NOT_EPHEMERAL),
+    f("EphemeralContainer", "resources", NOT_EPHEMERAL),
+    f("EphemeralContainer", "restartPolicy", NOT_EPHEMERAL),
+    f("EphemeralContainer", "securityContext", AS_CONTAINER),
+    f("EphemeralContainer", "startupProbe", NOT_EPHEMERAL),
+    f("EphemeralContainer", "stdin", NO_ATTACH),
+    f("EphemeralContainer", "stdinOnce", NO_ATTACH),
+    f("EphemeralContainer", "targetContainerName", Implemented("features/ephemeral-containers.feature (the target's PID namespace)")),
+    f("EphemeralContainer", "terminationMessagePath", AS_CONTAINER),
+    f("EphemeralContainer", "terminationMessagePolicy", AS_CONTAINER),
+    f("EphemeralContainer", "tty", NO_ATTACH),
+    f("EphemeralContainer", "volumeDevices", Refused("no block volumes")),
+    f("EphemeralContainer", "volumeMounts", AS_CONTAINER),
+    f("EphemeralContainer", "workingDir", AS_CONTAINER),
     // EnvVarSource (a container's env[*].valueFrom)
     f("EnvVarSource", "configMapKeyRef", NO_OBJECTS),
     f("EnvVarSource", "fieldRef", Implemented("features/environment.feature")),
@@ -263,10 +293,10 @@ pub fn refused_on(pod: &Pod, host_dirs: &[std::path::PathBuf]) -> Vec<RefusedFie
             empty_dir_values(e, &format!("{path}.emptyDir"), &mut out);
         }
     }
-    for group in ["initContainers", "containers"] {
+    for (group, object) in [("initContainers", "Container"), ("containers", "Container"), ("ephemeralContainers", "EphemeralContainer")] {
         for (i, c) in list(spec, group) {
             let path = format!("spec.{group}[{i}]");
-            walk("Container", c, &path, &mut out);
+            walk(object, c, &path, &mut out);
             if let Some(sc) = c.get("securityContext") {
                 walk("SecurityContext", sc, &format!("{path}.securityContext"), &mut out);
                 security_values(sc, &format!("{path}.securityContext"), &mut out);
@@ -290,6 +320,25 @@ pub fn refused_on(pod: &Pod, host_dirs: &[std::path::PathBuf]) -> Vec<RefusedFie
         }
     }
     out
+}
+
+/// The fields of ephemeral container number `index` of a pod that the reference runtime
+/// refuses, named by their path in the pod: what the kubelet checks when one reaches it through
+/// the API, past any up-front check.
+pub fn refused_ephemeral(
+    ec: &k8s_openapi::api::core::v1::EphemeralContainer,
+    index: usize,
+    host_dirs: &[std::path::PathBuf],
+) -> Vec<RefusedField> {
+    let spec = k8s_openapi::api::core::v1::PodSpec { ephemeral_containers: Some(vec![ec.clone()]), ..Default::default() };
+    let alone = Pod { spec: Some(spec), ..Default::default() };
+    refused_on(&alone, host_dirs)
+        .into_iter()
+        .filter_map(|r| {
+            let rest = r.path.strip_prefix("spec.ephemeralContainers[0]")?.to_string();
+            Some(RefusedField { path: format!("spec.ephemeralContainers[{index}]{rest}"), why: r.why })
+        })
+        .collect()
 }
 
 fn list<'a>(v: &'a Value, key: &str) -> impl Iterator<Item = (usize, &'a Value)> {
@@ -424,9 +473,10 @@ mod tests {
 
     #[test]
     fn every_field_of_each_type_is_in_exactly_one_list() {
-        let types: [(&str, Vec<&str>); 8] = [
+        let types: [(&str, Vec<&str>); 9] = [
             ("PodSpec", field_names::<core::PodSpec>()),
             ("Container", field_names::<core::Container>()),
+            ("EphemeralContainer", field_names::<core::EphemeralContainer>()),
             ("Volume", field_names::<core::Volume>()),
             ("SecurityContext", field_names::<core::SecurityContext>()),
             ("PodSecurityContext", field_names::<core::PodSecurityContext>()),
@@ -475,6 +525,23 @@ mod tests {
                 "spec.containers[0].env[0].valueFrom.secretKeyRef",
             ]
         );
+    }
+
+    #[test]
+    fn an_ephemeral_containers_refused_fields_are_named_by_its_path_in_the_pod() {
+        let ec: core::EphemeralContainer = serde_json::from_value(serde_json::json!({
+            "name": "dbg", "image": "busybox:1.36", "stdin": true, "tty": true, "targetContainerName": "app",
+            "securityContext": {"seccompProfile": {"type": "Localhost", "localhostProfile": "x.json"}}
+        }))
+        .unwrap();
+        let paths: Vec<String> = refused_ephemeral(&ec, 2, &[]).into_iter().map(|r| r.path).collect();
+        assert_eq!(
+            paths,
+            ["spec.ephemeralContainers[2].stdin", "spec.ephemeralContainers[2].tty", "spec.ephemeralContainers[2].securityContext.seccompProfile.type"]
+        );
+        let plain: core::EphemeralContainer =
+            serde_json::from_value(serde_json::json!({"name": "dbg", "image": "busybox:1.36", "targetContainerName": "app"})).unwrap();
+        assert!(refused_ephemeral(&plain, 0, &[]).is_empty());
     }
 
     #[test]

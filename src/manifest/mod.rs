@@ -11,7 +11,7 @@ use std::path::{Path, PathBuf};
 
 use k8s_openapi::api::core::v1::Pod;
 
-pub use validation::{aggregate, validate_pod_create, FieldError};
+pub use validation::{aggregate, validate_pod, validate_pod_create, FieldError};
 
 /// Where a manifest's text came from.
 #[derive(Debug, Clone, PartialEq, Eq)]

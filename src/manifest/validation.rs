@@ -138,7 +138,7 @@ pub fn is_dns1123_subdomain(s: &str) -> bool {
     crate::api::labels::dns1123_subdomain_errors(s).is_empty()
 }
 
-fn validate_label(field: &str, value: &str, errs: &mut Vec<FieldError>) {
+pub(crate) fn validate_label(field: &str, value: &str, errs: &mut Vec<FieldError>) {
     if value.len() > 63 {
         errs.push(FieldError::invalid(field, value, "must be no more than 63 characters"));
     } else if !is_label(value) {
@@ -151,8 +151,20 @@ fn validate_label(field: &str, value: &str, errs: &mut Vec<FieldError>) {
     }
 }
 
-/// Validates a pod as the API server does on create (the parts the reference runtime needs).
+/// Validates a pod as the API server does on create (the parts the reference runtime needs):
+/// the pod's rules, and no ephemeral containers (ValidatePodCreate: they come through the
+/// `ephemeralcontainers` subresource only).
 pub fn validate_pod_create(pod: &Pod) -> Vec<FieldError> {
+    let mut errs = validate_pod(pod);
+    if pod.spec.as_ref().and_then(|s| s.ephemeral_containers.as_ref()).is_some_and(|e| !e.is_empty()) {
+        errs.push(FieldError::forbidden("spec.ephemeralContainers", "cannot be set on create"));
+    }
+    errs
+}
+
+/// The rules every stored pod keeps, on create and on every update (validatePodMetadataAndSpec):
+/// metadata, and the spec with its containers, init containers and ephemeral containers.
+pub fn validate_pod(pod: &Pod) -> Vec<FieldError> {
     let mut errs = Vec::new();
     let name = pod.metadata.name.as_deref().unwrap_or("");
     if name.is_empty() && pod.metadata.generate_name.is_none() {
@@ -224,9 +236,7 @@ pub fn validate_pod_create(pod: &Pod) -> Vec<FieldError> {
             }
         }
     }
-    if spec.ephemeral_containers.as_ref().is_some_and(|e| !e.is_empty()) {
-        errs.push(FieldError::forbidden("spec.ephemeralContainers", "cannot be set on create"));
-    }
+    crate::api::ephemeral::validate_ephemeral_containers(spec, &volumes, &mut errs);
     if let Some(p) = spec.restart_policy.as_deref() {
         if !["Always", "OnFailure", "Never"].contains(&p) {
             errs.push(FieldError::not_supported("spec.restartPolicy", p, &["Always", "OnFailure", "Never"]));
@@ -258,7 +268,7 @@ pub fn validate_pod_create(pod: &Pod) -> Vec<FieldError> {
 }
 
 /// `validateLocalDescendingPath`: relative, and no `..` part.
-fn validate_local_descending_path(path: &str, field: &str, errs: &mut Vec<FieldError>) {
+pub(crate) fn validate_local_descending_path(path: &str, field: &str, errs: &mut Vec<FieldError>) {
     if path.starts_with('/') {
         errs.push(FieldError::invalid(field, path, "must be a relative path"));
     }
@@ -281,7 +291,7 @@ const ENV_FIELD_PATHS: &[&str] = &[
     "status.podIPs",
 ];
 
-fn validate_env_field_path(path: &str, field: &str, errs: &mut Vec<FieldError>) {
+pub(crate) fn validate_env_field_path(path: &str, field: &str, errs: &mut Vec<FieldError>) {
     let subscripted = ["metadata.labels", "metadata.annotations"].iter().any(|p| {
         path.strip_prefix(p).and_then(|r| r.strip_prefix("['")).is_some_and(|r| r.ends_with("']") && r.len() > 2)
     });

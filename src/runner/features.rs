@@ -295,6 +295,25 @@ pub fn check_with(files: &[FeatureFile], fixtures_dir: &Path, target: Option<&dy
     }
 }
 
+/// An ephemeral container a step adds: it must parse as one; unless the API is to refuse it,
+/// the target must run its fields (asked of a pod holding it alone) and have its image.
+fn check_ephemeral(at: &str, text: &str, refused: bool, target: Option<&dyn Target>, runs: bool, errors: &mut Vec<String>) {
+    use k8s_openapi::api::core::v1::{EphemeralContainer, Pod, PodSpec};
+    let ec: EphemeralContainer = match serde_yaml::from_str(text.trim_matches('\n')) {
+        Ok(ec) => ec,
+        Err(e) => return errors.push(format!("{at}: the docstring is not an ephemeral container: {e}")),
+    };
+    let Some(target) = target.filter(|_| !refused && runs) else { return };
+    let pod = Pod { spec: Some(PodSpec { ephemeral_containers: Some(vec![ec.clone()]), ..Default::default() }), ..Default::default() };
+    for r in target.refused_fields(&pod) {
+        let field = r.path.strip_prefix("spec.ephemeralContainers[0].").unwrap_or(&r.path);
+        errors.push(format!("{at}: ephemeral container {:?}: {field}: target {} does not run this field: {}", ec.name, target.name(), r.why));
+    }
+    if let Err(e) = target.check_image(ec.image.as_deref().unwrap_or("")) {
+        errors.push(format!("{at}: ephemeral container {:?}: {e}", ec.name));
+    }
+}
+
 fn check_manifest(
     at: &str,
     m: ManifestRef<'_>,
@@ -315,6 +334,9 @@ fn check_manifest(
                 Ok(t) => (t, crate::manifest::Source::file(&path), format!(" (used at {at})")),
                 Err(e) => return errors.push(format!("{}: cannot read pod manifest: {e} (used at {at})", path.display())),
             }
+        }
+        ManifestRef::Ephemeral(text) | ManifestRef::RefusedEphemeral(text) => {
+            return check_ephemeral(at, text, matches!(m, ManifestRef::RefusedEphemeral(_)), target, runs, errors);
         }
         ManifestRef::Inline(text) | ManifestRef::RefusedInline(text) => {
             let file = at.rsplit_once(':').map(|(f, _)| f).unwrap_or(at);

@@ -82,21 +82,26 @@ pub enum NamespaceMode {
     Container,
     /// The node's.
     Node,
+    /// Another container's (`target_id`): an ephemeral container's PID namespace is its
+    /// `targetContainerName`'s.
+    Target,
 }
 
 /// CRI `NamespaceOption`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct NamespaceOptions {
     pub network: NamespaceMode,
     pub pid: NamespaceMode,
     pub ipc: NamespaceMode,
+    /// The container whose namespace a `Target` mode means.
+    pub target_id: Option<ContainerId>,
 }
 
 impl Default for NamespaceOptions {
     /// What the kubelet asks for a pod that sets none of hostNetwork, hostPID, hostIPC and
     /// shareProcessNamespace.
     fn default() -> Self {
-        Self { network: NamespaceMode::Pod, pid: NamespaceMode::Container, ipc: NamespaceMode::Pod }
+        Self { network: NamespaceMode::Pod, pid: NamespaceMode::Container, ipc: NamespaceMode::Pod, target_id: None }
     }
 }
 

@@ -1,11 +1,13 @@
 //! `podspec serve`: the reference node behind a Kubernetes HTTP API. HTTPS on loopback with a
 //! CA of its own and a bearer token; handlers translate HTTP to calls on the node's API store
 //! (and, for what kube-apiserver proxies to a kubelet, on the kubelet) and back. One file per
-//! resource: `discovery`, `namespaces`, `nodes`, `pods`, `pod_subresources`, `events`; `status`
+//! resource: `discovery`, `namespaces`, `nodes`, `pods`, `pod_subresources`,
+//! `ephemeral_containers`, `exec`, `events`; `status`
 //! writes metav1 Status errors, `table` the Table form of pods, `patch` the patch types.
 
 pub mod access_reviews;
 pub mod discovery;
+pub mod ephemeral_containers;
 pub mod events;
 pub mod exec;
 mod exec_spdy;
@@ -75,6 +77,10 @@ pub fn router(state: AppState) -> Router {
         .route(
             &format!("{ns_pods}/{{name}}/status"),
             get(pod_subresources::get_status).put(pod_subresources::put_status).patch(pod_subresources::patch_status),
+        )
+        .route(
+            &format!("{ns_pods}/{{name}}/ephemeralcontainers"),
+            get(ephemeral_containers::get).put(ephemeral_containers::replace).patch(ephemeral_containers::patch),
         )
         .route(&format!("{ns_pods}/{{name}}/log"), get(pod_subresources::log))
         .route(&format!("{ns_pods}/{{name}}/exec"), get(exec::exec).post(exec::exec))

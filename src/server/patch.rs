@@ -160,6 +160,19 @@ mod tests {
     }
 
     #[test]
+    fn kubectl_debugs_patch_adds_an_ephemeral_container_by_name() {
+        let mut pod = json!({"spec": {"containers": [{"name": "main", "image": "busybox:1.36"}],
+            "ephemeralContainers": [{"name": "first", "image": "busybox:1.36"}]}});
+        let patch = json!({"spec": {"ephemeralContainers": [
+            {"name": "dbg", "image": "busybox:1.36", "targetContainerName": "main"}, {"name": "first", "image": "busybox:1.36"}]}});
+        apply(PatchType::Strategic, &mut pod, patch.to_string().as_bytes()).unwrap();
+        let names: Vec<&str> = pod["spec"]["ephemeralContainers"].as_array().unwrap().iter().map(|c| c["name"].as_str().unwrap()).collect();
+        assert_eq!(names.len(), 2, "{pod}");
+        assert!(names.contains(&"first") && names.contains(&"dbg"), "{names:?}");
+        assert_eq!(pod["spec"]["containers"], json!([{"name": "main", "image": "busybox:1.36"}]));
+    }
+
+    #[test]
     fn a_json_patch_follows_rfc_6902_and_an_unknown_type_is_415() {
         let mut pod = json!({"metadata": {"labels": {"a": "1"}}});
         apply(PatchType::Json, &mut pod, br#"[{"op": "replace", "path": "/metadata/labels/a", "value": "2"}]"#).unwrap();

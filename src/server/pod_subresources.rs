@@ -61,7 +61,9 @@ pub(super) fn node_uid(pod: &Pod) -> String {
 /// The container a request names, or the pod's only one.
 pub(super) fn container_of(pod: &Pod, asked: Option<&str>) -> Result<String, Failure> {
     let spec = pod.spec.clone().unwrap_or_default();
-    let names: Vec<String> = spec.init_containers.iter().flatten().chain(spec.containers.iter()).map(|c| c.name.clone()).collect();
+    let ephemeral = spec.ephemeral_containers.iter().flatten().map(|c| c.name.clone());
+    let names: Vec<String> =
+        spec.init_containers.iter().flatten().chain(spec.containers.iter()).map(|c| c.name.clone()).chain(ephemeral).collect();
     let name = pod.metadata.name.clone().unwrap_or_default();
     match asked.filter(|a| !a.is_empty()) {
         Some(c) if names.iter().any(|n| n == c) => Ok(c.to_string()),

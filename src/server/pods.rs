@@ -45,7 +45,7 @@ fn accept(headers: &HeaderMap) -> Option<&str> {
     headers.get(header::ACCEPT).and_then(|v| v.to_str().ok())
 }
 
-fn json_response(code: StatusCode, value: &impl serde::Serialize) -> Response {
+pub(super) fn json_response(code: StatusCode, value: &impl serde::Serialize) -> Response {
     (code, [(header::CONTENT_TYPE, "application/json")], serde_json::to_string(value).unwrap_or_default()).into_response()
 }
 
@@ -69,7 +69,7 @@ pub enum FieldValidation {
 
 /// A write's `dryRun` and `fieldValidation`, checked as ValidateCreateOptions (and its Update and
 /// Patch twins) checks them: `dryRun` may only be `All`.
-fn write_options(q: &WriteQuery, kind: &str) -> Result<(bool, FieldValidation), Failure> {
+pub(super) fn write_options(q: &WriteQuery, kind: &str) -> Result<(bool, FieldValidation), Failure> {
     let mut errors = Vec::new();
     let dry_run = match q.dry_run.as_deref() {
         None | Some("") => false,
@@ -99,7 +99,7 @@ fn write_options(q: &WriteQuery, kind: &str) -> Result<(bool, FieldValidation), 
 
 /// Decodes a pod body, with fieldValidation's handling of unknown fields (Strict: 400; Warn:
 /// a Warning header; Ignore: dropped).
-fn decode_pod(headers: &HeaderMap, body: &[u8], validation: FieldValidation) -> Result<(Pod, Vec<String>), Failure> {
+pub(super) fn decode_pod(headers: &HeaderMap, body: &[u8], validation: FieldValidation) -> Result<(Pod, Vec<String>), Failure> {
     let content_type = headers.get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok()).unwrap_or("application/json");
     let value: Value = if content_type.starts_with("application/json") {
         serde_json::from_slice(body).map_err(|e| Failure::bad_request(format!("Pod in version \"v1\" cannot be handled as a Pod: {e}")))?
@@ -129,7 +129,7 @@ fn decode_pod(headers: &HeaderMap, body: &[u8], validation: FieldValidation) -> 
     Ok((pod, warnings))
 }
 
-fn with_warnings(mut r: Response, warnings: &[String]) -> Response {
+pub(super) fn with_warnings(mut r: Response, warnings: &[String]) -> Response {
     for w in warnings {
         if let Ok(v) = format!("299 - {:?}", w).parse() {
             r.headers_mut().append("Warning", v);
@@ -293,7 +293,7 @@ pub async fn patch(
 /// "spec.x"`; for a strategic merge patch the API server shows the patch as a Go map there,
 /// serve shows the patched object for every patch type), Warn returns them as warnings, Ignore
 /// drops them.
-fn patched_unknown_fields(value: &Value, patched: &Pod, validation: FieldValidation) -> Result<Vec<String>, Failure> {
+pub(super) fn patched_unknown_fields(value: &Value, patched: &Pod, validation: FieldValidation) -> Result<Vec<String>, Failure> {
     if validation == FieldValidation::Ignore {
         return Ok(Vec::new());
     }

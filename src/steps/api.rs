@@ -39,7 +39,7 @@ impl RequestOutcome {
 
 /// The step's docstring without the newlines gherkin keeps after the opening quotes and before
 /// the closing ones.
-fn docstring(step: &Step) -> Result<&str, StepFailure> {
+pub(super) fn docstring(step: &Step) -> Result<&str, StepFailure> {
     let text = step.docstring.as_deref().ok_or_else(|| StepFailure::new("this step needs a docstring below it"))?;
     let text = text.strip_prefix('\n').unwrap_or(text);
     Ok(text.strip_suffix('\n').unwrap_or(text))
@@ -47,7 +47,7 @@ fn docstring(step: &Step) -> Result<&str, StepFailure> {
 
 /// Keeps the API's answer; any other failure (the target could not be asked) fails the step. As
 /// a Given, the request must succeed: it sets the scene.
-fn keep(world: &mut PodWorld, step: &Step, what: String, result: Result<Pod, TargetError>) -> Result<(), StepFailure> {
+pub(super) fn keep(world: &mut PodWorld, step: &Step, what: String, result: Result<Pod, TargetError>) -> Result<(), StepFailure> {
     let result = match result {
         Ok(p) => Ok(p),
         Err(TargetError::Api { code, reason, message }) => Err(ApiRefusal { code, reason, message }),
@@ -75,6 +75,14 @@ async fn patch(world: &mut PodWorld, step: &Step, pod: String) -> Result<(), Ste
     keep(world, step, format!("the merge patch of pod {pod:?}"), result)
 }
 
+/// Where a read-modify-write puts the changed pod: the pod itself, or its
+/// `ephemeralcontainers` subresource.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum Write {
+    Pod,
+    EphemeralContainers,
+}
+
 /// Reads the pod, changes it, and writes the whole object back (a PUT with its
 /// resourceVersion, as `kubectl edit` or `replace` do). A conflict with a write in between (the
 /// kubelet's status) is retried on the newer object, as client-go's RetryOnConflict does.
@@ -85,6 +93,18 @@ async fn read_modify_write(
     what: String,
     change: impl Fn(&mut Value) -> Result<(), StepFailure>,
 ) -> Result<(), StepFailure> {
+    read_modify_write_to(world, step, pod, what, Write::Pod, change).await
+}
+
+/// As `read_modify_write`, writing to `write`.
+pub(super) async fn read_modify_write_to(
+    world: &mut PodWorld,
+    step: &Step,
+    pod: &str,
+    what: String,
+    write: Write,
+    change: impl Fn(&mut Value) -> Result<(), StepFailure>,
+) -> Result<(), StepFailure> {
     let r = world.pod_ref(pod);
     let mut attempts = 0;
     let result = loop {
@@ -93,7 +113,11 @@ async fn read_modify_write(
         change(&mut v)?;
         let new: Pod = serde_json::from_value(v).map_err(|e| StepFailure::new(format!("the changed pod is not a pod: {e}")))?;
         attempts += 1;
-        match world.target().update_pod(&r, &new).await {
+        let written = match write {
+            Write::Pod => world.target().update_pod(&r, &new).await,
+            Write::EphemeralContainers => world.target().update_ephemeral_containers(&r, &new).await,
+        };
+        match written {
             Err(TargetError::Api { code: 409, reason, .. }) if reason == "Conflict" && attempts < 10 => continue,
             other => break other,
         }
@@ -170,7 +194,7 @@ async fn create_refused(world: &mut PodWorld, step: &Step, name: String, code: u
 }
 
 /// The last request was refused with this code and reason.
-fn refused_with(world: &PodWorld, code: u16, reason: &str) -> Result<(), StepFailure> {
+pub(super) fn refused_with(world: &PodWorld, code: u16, reason: &str) -> Result<(), StepFailure> {
     let e = refusal(world)?;
     if e.code == code && e.reason == reason {
         return Ok(());

@@ -6,6 +6,7 @@
 //! The phrases are listed in the README ("Step vocabulary").
 
 mod api;
+mod ephemeral;
 mod exec;
 mod failure;
 pub mod fields;

@@ -18,6 +18,11 @@ pub enum ManifestRef<'a> {
     /// The docstring of `creating pod "NAME" is refused ...`: a pod the API is to refuse, so
     /// only parsed up front (its API errors are what the scenario states).
     RefusedInline(&'a str),
+    /// The docstring of `I add the ephemeral container to pod ...`: one ephemeral container,
+    /// checked up front as a container the target must run.
+    Ephemeral(&'a str),
+    /// The docstring of `adding the ephemeral container ... is refused ...`: only parsed.
+    RefusedEphemeral(&'a str),
 }
 
 /// Where a step's docstring text is: gherkin keeps the newline after the opening quotes, so the
@@ -58,6 +63,9 @@ pub fn load(world: &PodWorld, manifest: ManifestRef<'_>, rename: Option<&str>, s
         }
         ManifestRef::RefusedInline(text) => {
             manifest::parse_pod(text, &docstring_source("(inline manifest)", step)).map_err(|e| StepFailure::new(e.to_string()))?
+        }
+        ManifestRef::Ephemeral(_) | ManifestRef::RefusedEphemeral(_) => {
+            return Err(StepFailure::new("an ephemeral container is not a pod manifest"));
         }
     };
     if let Some(name) = rename {
@@ -366,6 +374,15 @@ pub fn manifest_of(step: &Step) -> Option<ManifestRef<'_>> {
     }
     if REFUSED.is_match(&step.value) {
         return step.docstring.as_deref().map(ManifestRef::RefusedInline);
+    }
+    static EPHEMERAL: std::sync::LazyLock<regex::Regex> = std::sync::LazyLock::new(|| regex::Regex::new(super::ephemeral::ADD).unwrap());
+    static EPHEMERAL_REFUSED: std::sync::LazyLock<regex::Regex> =
+        std::sync::LazyLock::new(|| regex::Regex::new(super::ephemeral::ADD_REFUSED).unwrap());
+    if EPHEMERAL.is_match(&step.value) {
+        return step.docstring.as_deref().map(ManifestRef::Ephemeral);
+    }
+    if EPHEMERAL_REFUSED.is_match(&step.value) {
+        return step.docstring.as_deref().map(ManifestRef::RefusedEphemeral);
     }
     None
 }

@@ -27,10 +27,19 @@ pub enum Capability {
     /// are podspec's own, a cluster's are its nodes'. A target that would hand a pod the
     /// machine's own processes, IPC or network does not offer it.
     HostAccess,
+    /// Ephemeral containers can be added to a running pod through its `ephemeralcontainers`
+    /// subresource, and the node starts them.
+    EphemeralContainers,
 }
 
 impl Capability {
-    pub const ALL: &'static [Capability] = &[Capability::NodeAccess, Capability::StaticPods, Capability::ApiServer, Capability::HostAccess];
+    pub const ALL: &'static [Capability] = &[
+        Capability::NodeAccess,
+        Capability::StaticPods,
+        Capability::ApiServer,
+        Capability::HostAccess,
+        Capability::EphemeralContainers,
+    ];
 
     /// The scenario tag that asks for it (without `@`).
     pub fn tag(self) -> &'static str {
@@ -39,6 +48,7 @@ impl Capability {
             Capability::StaticPods => "static-pods",
             Capability::ApiServer => "api-server",
             Capability::HostAccess => "host-access",
+            Capability::EphemeralContainers => "ephemeral-containers",
         }
     }
 
@@ -51,6 +61,7 @@ impl Capability {
             Capability::HostAccess => {
                 "no node namespaces of its own: its node's PID, IPC and network namespaces and devices are this machine's (hostPID, hostIPC, hostNetwork and privileged pods would reach the machine)"
             }
+            Capability::EphemeralContainers => "no ephemeral containers (the pod's ephemeralcontainers subresource, and a node that starts them)",
         }
     }
 
@@ -232,6 +243,14 @@ pub trait Target: Send + Sync {
     async fn update_pod(&self, pod: &PodRef, object: &Pod) -> TargetResult<Pod> {
         let _ = (pod, object);
         Err(self.unsupported(Capability::ApiServer))
+    }
+
+    /// Writes a pod's `ephemeralcontainers` subresource: a PUT of the whole pod, of which the API
+    /// takes `spec.ephemeralContainers` only (capability `ephemeral-containers`); returns the
+    /// stored pod.
+    async fn update_ephemeral_containers(&self, pod: &PodRef, object: &Pod) -> TargetResult<Pod> {
+        let _ = (pod, object);
+        Err(self.unsupported(Capability::EphemeralContainers))
     }
 
     /// Applies a JSON merge patch (RFC 7386) to a pod; returns the stored pod.

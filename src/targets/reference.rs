@@ -60,6 +60,11 @@ pub trait NodeHost: Send + Sync {
     fn pod_cgroups(&self) -> Option<crate::runtime::kubelet::PodCgroupRoot> {
         None
     }
+    /// Whether the kubelet's ephemeral containers were shown to run on this node's runtime (see
+    /// `Capability::EphemeralContainers`): only then is the capability declared.
+    fn runs_ephemeral_containers(&self) -> bool {
+        false
+    }
     /// Removes everything the runtime still holds for this run.
     async fn shutdown(&self) -> Result<(), String>;
 }
@@ -73,6 +78,9 @@ impl NodeHost for LinuxRuntime {
         LinuxRuntime::node_ip(self)
     }
     fn namespaces_are_its_own(&self) -> bool {
+        true
+    }
+    fn runs_ephemeral_containers(&self) -> bool {
         true
     }
     fn check_image(&self, reference: &str) -> Result<(), String> {
@@ -120,7 +128,9 @@ pub struct ReferenceTarget {
 impl ReferenceTarget {
     /// What the reference target can do, known without starting it (for `podspec list`).
     pub fn declared_capabilities() -> BTreeSet<Capability> {
-        [Capability::NodeAccess, Capability::StaticPods, Capability::ApiServer, Capability::HostAccess].into_iter().collect()
+        [Capability::NodeAccess, Capability::StaticPods, Capability::ApiServer, Capability::HostAccess, Capability::EphemeralContainers]
+            .into_iter()
+            .collect()
     }
 
     /// Starts a node of its own for this run.
@@ -158,6 +168,9 @@ impl ReferenceTarget {
         let mut capabilities = Self::declared_capabilities();
         if !node.host.namespaces_are_its_own() {
             capabilities.remove(&Capability::HostAccess);
+        }
+        if !node.host.runs_ephemeral_containers() {
+            capabilities.remove(&Capability::EphemeralContainers);
         }
         Ok(Self { name: name.to_string(), capabilities, node, kubelet, api, events, static_pod_dir, seen: Default::default() })
     }
@@ -315,6 +328,13 @@ impl Target for ReferenceTarget {
         Some(NODE_NAME)
     }
 
+    fn capability_note(&self, capability: Capability) -> Option<String> {
+        let lacks = !self.capabilities.contains(&capability);
+        (lacks && capability == Capability::EphemeralContainers).then(|| {
+            "podspec's kubelet asks a CRI runtime for the target's PID namespace (NamespaceMode TARGET), but no run has shown ephemeral containers over one yet".to_string()
+        })
+    }
+
     fn refused_fields(&self, pod: &Pod) -> Vec<crate::manifest::fields::RefusedField> {
         crate::manifest::fields::refused_on(pod, &self.kubelet.config().host_dirs())
     }
@@ -397,6 +417,10 @@ impl Target for ReferenceTarget {
 
     async fn update_pod(&self, pod: &PodRef, object: &Pod) -> TargetResult<Pod> {
         self.api.update(&pod.namespace, &pod.name, object).map_err(|e| api_error(pod, e))
+    }
+
+    async fn update_ephemeral_containers(&self, pod: &PodRef, object: &Pod) -> TargetResult<Pod> {
+        self.api.update_ephemeral_containers(&pod.namespace, &pod.name, object, false).map_err(|e| api_error(pod, e))
     }
 
     async fn patch_pod(&self, pod: &PodRef, patch: &serde_json::Value) -> TargetResult<Pod> {

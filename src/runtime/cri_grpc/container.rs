@@ -304,6 +304,27 @@ mod tests {
     }
 
     #[test]
+    fn an_ephemeral_containers_target_is_the_cri_target_namespace_mode() {
+        let mut security = LinuxContainerSecurity::default();
+        security.namespaces.pid = crate::runtime::cri::NamespaceMode::Target;
+        security.namespaces.target_id = Some(crate::runtime::cri::ContainerId("c-app".into()));
+        let config = ContainerConfig {
+            name: "debugger".into(),
+            attempt: 0,
+            image: "busybox:1.36".into(),
+            command: vec![],
+            args: vec![],
+            env: vec![],
+            working_dir: None,
+            mounts: vec![],
+            security,
+            resources: LinuxContainerResources::default(),
+        };
+        let ns = container_config(&sandbox(), &config).linux.unwrap().security_context.unwrap().namespace_options.unwrap();
+        assert_eq!((ns.pid, ns.target_id.as_str()), (cri::NamespaceMode::Target as i32, "c-app"));
+    }
+
+    #[test]
     fn an_exited_status_keeps_the_runtimes_reason_and_times() {
         let s = from_cri(cri::ContainerStatus {
             id: "c1".into(),

@@ -21,8 +21,10 @@ pub(super) fn namespace_option(ns: &NamespaceOptions) -> cri::NamespaceOption {
         NamespaceMode::Pod => cri::NamespaceMode::Pod as i32,
         NamespaceMode::Container => cri::NamespaceMode::Container as i32,
         NamespaceMode::Node => cri::NamespaceMode::Node as i32,
+        NamespaceMode::Target => cri::NamespaceMode::Target as i32,
     };
-    cri::NamespaceOption { network: mode(ns.network), pid: mode(ns.pid), ipc: mode(ns.ipc), ..Default::default() }
+    let target_id = ns.target_id.as_ref().map(|id| id.0.clone()).unwrap_or_default();
+    cri::NamespaceOption { network: mode(ns.network), pid: mode(ns.pid), ipc: mode(ns.ipc), target_id, ..Default::default() }
 }
 
 /// The CRI configuration of a sandbox, as the kubelet's `generatePodSandboxConfig` fills it in.

@@ -346,7 +346,9 @@ fn unsupported(pod: &Pod, host_dirs: &[PathBuf]) -> Result<(), KubeletError> {
     let key = worker::pod_key(pod);
     let unsupported = |what: String| Err(KubeletError::Unsupported { pod: key.clone(), what });
     let Some(spec) = &pod.spec else { return unsupported("a pod without spec".into()) };
-    let containers = spec.init_containers.iter().flatten().chain(spec.containers.iter());
+    let ephemeral: Vec<k8s_openapi::api::core::v1::Container> =
+        spec.ephemeral_containers.iter().flatten().map(crate::api::ephemeral::as_container).collect();
+    let containers = spec.init_containers.iter().flatten().chain(spec.containers.iter()).chain(ephemeral.iter());
     let pod_seccomp = spec.security_context.as_ref().and_then(|sc| sc.seccomp_profile.as_ref()).map(|p| ("spec.securityContext", p));
     let seccomp = containers.clone().filter_map(|c| {
         c.security_context.as_ref().and_then(|sc| sc.seccomp_profile.as_ref()).map(|p| (format!("container {:?}", c.name), p))

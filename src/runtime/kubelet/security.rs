@@ -43,7 +43,12 @@ pub fn namespaces(spec: &PodSpec) -> NamespaceOptions {
     } else {
         NamespaceMode::Container
     };
-    NamespaceOptions { network: node_or(spec.host_network, NamespaceMode::Pod), pid, ipc: node_or(spec.host_ipc, NamespaceMode::Pod) }
+    NamespaceOptions {
+        network: node_or(spec.host_network, NamespaceMode::Pod),
+        pid,
+        ipc: node_or(spec.host_ipc, NamespaceMode::Pod),
+        target_id: None,
+    }
 }
 
 /// The pod's sysctls, or why the kubelet's admission rejects it (pkg/kubelet/sysctl/allowlist.go).

@@ -23,6 +23,7 @@ pub(super) async fn pod_status(w: &PodWorker) -> PodStatus {
     let pod = w.pod();
     let mut init_statuses = Vec::new();
     let mut statuses = Vec::new();
+    let mut ephemeral_statuses = Vec::new();
     // The runtime's statuses of the current instances, asked for all at once.
     let runtime = &w.kubelet.runtime;
     let currents = futures::future::join_all(records.iter().map(|rec| async move {
@@ -38,10 +39,10 @@ pub(super) async fn pod_status(w: &PodWorker) -> PodStatus {
             .filter(|c| c.state == ContainerState::Exited)
             .and_then(|c| w.termination_message(&rec.name, rec.restart_count, c.exit_code.unwrap_or(0), &c.log_path));
         let status = container_status(rec, current.as_ref(), message);
-        if rec.kind == Kind::App {
-            statuses.push(status);
-        } else {
-            init_statuses.push((rec.kind, status));
+        match rec.kind {
+            Kind::App => statuses.push(status),
+            Kind::Ephemeral => ephemeral_statuses.push(status),
+            Kind::Init | Kind::Sidecar => init_statuses.push((rec.kind, status)),
         }
     }
     let policy = pod.spec.as_ref().and_then(|s| s.restart_policy.as_deref()).unwrap_or("Always");
@@ -77,7 +78,7 @@ pub(super) async fn pod_status(w: &PodWorker) -> PodStatus {
         .filter(|r| match r.kind {
             Kind::Init => r.done != Some(0),
             Kind::Sidecar => !r.attempted || (r.current.is_none() && r.restart_count == 0),
-            Kind::App => false,
+            Kind::App | Kind::Ephemeral => false,
         })
         .map(|r| r.name.as_str())
         .collect();
@@ -112,6 +113,7 @@ pub(super) async fn pod_status(w: &PodWorker) -> PodStatus {
         start_time: start_time.map(k8s_time),
         container_statuses: Some(statuses),
         init_container_statuses: (!init_statuses.is_empty()).then_some(init_statuses),
+        ephemeral_container_statuses: (!ephemeral_statuses.is_empty()).then_some(ephemeral_statuses),
         qos_class: Some(crate::api::qos::qos_class(&w.pod()).into()),
         ..Default::default()
     }
@@ -172,17 +174,21 @@ fn container_status(rec: &ContainerRecord, current: Option<&ContainerStatus>, me
     };
     let running = state.running.is_some();
     // A completed init container is ready; others are ready while they run.
+    // An ephemeral container is never ready, and has no `started` (the prober sets both for
+    // containers and init containers only).
     let ready = match rec.kind {
         Kind::Init => state.terminated.as_ref().is_some_and(|t| t.exit_code == 0),
+        Kind::Ephemeral => false,
         _ => running,
     };
+    let started = (rec.kind != Kind::Ephemeral).then_some(running);
     K8sStatus {
         name: rec.name.clone(),
         image: rec.image.clone(),
         image_id: rec.image.clone(),
         container_id: current.map(|c| container_uri(&c.id.0)),
         ready,
-        started: Some(running),
+        started,
         restart_count: rec.restart_count as i32,
         state: Some(state),
         last_state: rec.last_termination.as_ref().map(|t| K8sState { terminated: Some(terminated(t)), ..Default::default() }),

@@ -63,6 +63,9 @@ pub(super) enum Kind {
     Sidecar,
     #[default]
     App,
+    /// An ephemeral container, added to the running pod through the API: started once, never
+    /// restarted, and no part of the pod's phase or readiness.
+    Ephemeral,
 }
 
 /// What the worker knows of one container of the pod across its restarts.
@@ -97,7 +100,7 @@ pub(super) struct ContainerRecord {
 
 impl ContainerRecord {
     fn is_init(&self) -> bool {
-        self.kind != Kind::App
+        matches!(self.kind, Kind::Init | Kind::Sidecar)
     }
 }
 
@@ -109,6 +112,17 @@ pub(super) struct Termination {
     pub started_at: Option<DateTime<Utc>>,
     pub finished_at: Option<DateTime<Utc>>,
     pub container_id: ContainerId,
+}
+
+/// The record of an ephemeral container the worker has not started yet.
+fn ephemeral_record(c: &k8s_openapi::api::core::v1::EphemeralContainer) -> ContainerRecord {
+    ContainerRecord {
+        name: c.name.clone(),
+        kind: Kind::Ephemeral,
+        image: c.image.clone().unwrap_or_default(),
+        waiting: Some(("ContainerCreating".into(), None)),
+        ..Default::default()
+    }
 }
 
 /// A phase the pod reached and keeps: pods do not leave a terminal phase.
@@ -171,6 +185,7 @@ impl PodWorker {
             .flatten()
             .map(|c| record(c, if c.restart_policy.as_deref() == Some("Always") { Kind::Sidecar } else { Kind::Init }))
             .chain(spec.containers.iter().map(|c| record(c, Kind::App)))
+            .chain(spec.ephemeral_containers.iter().flatten().map(ephemeral_record))
             .collect();
         let (stop_tx, stop_rx) = watch::channel(false);
         let w = Arc::new(Self {
@@ -208,7 +223,14 @@ impl PodWorker {
         let pod = self.pod();
         let spec = pod.spec.as_ref();
         let is_init = spec.and_then(|s| s.init_containers.as_ref()).is_some_and(|cs| cs.iter().any(|c| c.name == name));
-        let list = if is_init { "spec.initContainers" } else { "spec.containers" };
+        let is_ephemeral = spec.and_then(|s| s.ephemeral_containers.as_ref()).is_some_and(|cs| cs.iter().any(|c| c.name == name));
+        let list = if is_init {
+            "spec.initContainers"
+        } else if is_ephemeral {
+            "spec.ephemeralContainers"
+        } else {
+            "spec.containers"
+        };
         self.kubelet.event(&pod, Some(format!("{list}{{{name}}}")), type_, reason, message);
     }
 
@@ -467,6 +489,7 @@ impl PodWorker {
             self.stop_sidecars_when_apps_ended().await;
             return;
         }
+        self.start_ephemeral_containers().await;
         loop {
             let next = {
                 let st = self.state.lock().unwrap();
@@ -511,6 +534,23 @@ impl PodWorker {
         self.stop_sidecars_when_apps_ended().await;
     }
 
+    /// Ephemeral containers added to the pod start as soon as the sandbox runs, before its
+    /// initialization is complete too (computePodActions: "Ephemeral containers may be started
+    /// even if initialization is not yet complete"), and only once: an attempt is never
+    /// repeated.
+    async fn start_ephemeral_containers(&self) {
+        let new: Vec<String> = {
+            let st = self.state.lock().unwrap();
+            if st.terminal.is_some() || st.sandbox.is_none() {
+                return;
+            }
+            st.containers.iter().filter(|c| c.kind == Kind::Ephemeral && !c.attempted).map(|c| c.name.clone()).collect()
+        };
+        for name in new {
+            self.start_container(&name).await;
+        }
+    }
+
     /// Sidecars run as long as the app containers: once those have ended for good, the
     /// kubelet stops them.
     async fn stop_sidecars_when_apps_ended(&self) {
@@ -522,7 +562,10 @@ impl PodWorker {
             }
             st.containers
                 .iter_mut()
-                .filter(|c| c.kind == Kind::Sidecar && c.done.is_none() && !c.stopping)
+                // Running ephemeral containers end with the pod too, as the kubelet kills every
+                // container of a pod that reached a terminal phase.
+                .filter(|c| c.kind == Kind::Sidecar || (c.kind == Kind::Ephemeral && c.current.is_some()))
+                .filter(|c| c.done.is_none() && !c.stopping)
                 .filter_map(|c| {
                     c.stopping = true;
                     c.restart_due = None;
@@ -590,6 +633,16 @@ impl PodWorker {
     async fn apply_update(&self) {
         let pod = self.pod();
         let spec = pod.spec.unwrap_or_default();
+        // Ephemeral containers the API added since: recorded, to be started by the sync that
+        // follows (a pod that ended runs none).
+        {
+            let mut st = self.state.lock().unwrap();
+            for ec in spec.ephemeral_containers.iter().flatten() {
+                if !st.containers.iter().any(|c| c.name == ec.name) {
+                    st.containers.push(ephemeral_record(ec));
+                }
+            }
+        }
         let images: Vec<(String, String)> = spec
             .init_containers
             .iter()
@@ -626,7 +679,28 @@ impl PodWorker {
     fn container_spec(&self, name: &str) -> Option<Container> {
         let pod = self.pod.lock().unwrap();
         let spec = pod.spec.as_ref()?;
-        spec.init_containers.iter().flatten().chain(spec.containers.iter()).find(|c| c.name == name).cloned()
+        let found = spec.init_containers.iter().flatten().chain(spec.containers.iter()).find(|c| c.name == name).cloned();
+        found.or_else(|| {
+            spec.ephemeral_containers.iter().flatten().find(|c| c.name == name).map(crate::api::ephemeral::as_container)
+        })
+    }
+
+    /// The first field of an ephemeral container the node does not run (the field table's
+    /// refusals, as the up-front check reads them), named by its path in the pod.
+    fn ephemeral_refusal(&self, name: &str) -> Option<String> {
+        let pod = self.pod();
+        let spec = pod.spec.as_ref()?;
+        let (i, ec) = spec.ephemeral_containers.iter().flatten().enumerate().find(|(_, c)| c.name == name)?;
+        let r = crate::manifest::fields::refused_ephemeral(ec, i, &self.kubelet.config.host_dirs()).into_iter().next()?;
+        Some(format!("{}: the node does not run this field: {}", r.path, r.why))
+    }
+
+    /// The `targetContainerName` of an ephemeral container, if it has one.
+    fn target_of(&self, name: &str) -> Option<String> {
+        let pod = self.pod.lock().unwrap();
+        let spec = pod.spec.as_ref()?;
+        let ec = spec.ephemeral_containers.iter().flatten().find(|c| c.name == name)?;
+        ec.target_container_name.clone().filter(|t| !t.is_empty())
     }
 
     /// Where the kubelet keeps a container attempt's termination message file (bind-mounted at
@@ -757,6 +831,18 @@ impl PodWorker {
     /// Creates and starts the next instance of a container.
     async fn start_container(&self, name: &str) {
         let Some(spec) = self.container_spec(name) else { return };
+        // An ephemeral container reaches the node through the API, past any up-front check: one
+        // with a field the node does not run waits for good, saying which, rather than running
+        // without it (it cannot change, so it is not tried again).
+        if let Some(why) = self.ephemeral_refusal(name) {
+            self.container_event(name, WARNING, "Failed", &format!("Error: {why}"));
+            let mut st = self.state.lock().unwrap();
+            if let Some(rec) = st.containers.iter_mut().find(|c| c.name == name) {
+                rec.attempted = true;
+                rec.waiting = Some(("CreateContainerConfigError".into(), Some(why)));
+            }
+            return;
+        }
         let (sandbox, attempt) = {
             let mut st = self.state.lock().unwrap();
             let Some(sandbox) = st.sandbox.clone() else { return };
@@ -773,13 +859,29 @@ impl PodWorker {
                 return;
             }
         }
-        let config = match self.container_config(&spec, attempt) {
+        let mut config = match self.container_config(&spec, attempt) {
             Ok(config) => config,
             Err(e) => {
                 self.set_waiting(name, "CreateContainerConfigError", Some(e));
                 return;
             }
         };
+        // An ephemeral container with a target shares that container's PID namespace (the
+        // kubelet's NamespaceMode TARGET with the target's id).
+        if let Some(target) = self.target_of(name) {
+            match self.current_container(&target) {
+                Some(id) if config.security.namespaces.pid == crate::runtime::cri::NamespaceMode::Container => {
+                    config.security.namespaces.pid = crate::runtime::cri::NamespaceMode::Target;
+                    config.security.namespaces.target_id = Some(id);
+                }
+                // A pod sharing one namespace already (shareProcessNamespace, hostPID) keeps it.
+                Some(_) => {}
+                None => {
+                    self.set_waiting(name, "CreateContainerConfigError", Some(format!("target container {target:?} is not running")));
+                    return;
+                }
+            }
+        }
         let runtime = &self.kubelet.runtime;
         let image = match self.kubelet.images.image_status(&config.image).await {
             Ok(image) => image,
@@ -874,6 +976,8 @@ impl PodWorker {
         let restart = match rec.kind {
             Kind::Sidecar => true,
             Kind::Init => exit_code != 0 && policy != "Never",
+            // The kubelet never restarts an ephemeral container, whatever the pod's policy.
+            Kind::Ephemeral => false,
             Kind::App => match policy.as_str() {
                 "Always" => true,
                 "OnFailure" => exit_code != 0,

@@ -362,7 +362,7 @@ impl RuntimeService for LinuxRuntime {
             c.set_limits(&Limits { pids_max, ..Default::default() }).map_err(|e| RuntimeError::io(&what, e))?;
         }
         let node = self.node.process.pid.to_string();
-        let ns = config.namespaces;
+        let ns = &config.namespaces;
         let mut args: Vec<String> = vec!["sandbox".into()];
         let host_network = ns.network == NamespaceMode::Node;
         if host_network {
@@ -490,6 +490,18 @@ impl RuntimeService for LinuxRuntime {
             NamespaceMode::Container => None,
             NamespaceMode::Pod => Some(PathBuf::from(format!("/proc/{}/ns/pid_for_children", sandbox.process.pid))),
             NamespaceMode::Node => Some(PathBuf::from(format!("/proc/{}/ns/pid_for_children", self.node.process.pid))),
+            // Another container's of the same sandbox, while its main process runs.
+            NamespaceMode::Target => {
+                let what = format!("create container {}: join the PID namespace of its target", config.name);
+                let target_id = config.security.namespaces.target_id.clone().ok_or_else(|| RuntimeError::failed(&what, "no target_id"))?;
+                let target = self.container(&target_id)?;
+                if &target.sandbox != sandbox_id {
+                    return Err(RuntimeError::failed(&what, format!("container {target_id} is in another pod sandbox")));
+                }
+                let pid = target.live.lock().unwrap().process.map(|p| p.pid);
+                let pid = pid.ok_or_else(|| RuntimeError::failed(&what, format!("container {target_id} is not running")))?;
+                Some(PathBuf::from(format!("/proc/{pid}/ns/pid")))
+            }
         };
         let cgroup = self.container_cgroup(&sandbox, config).await?;
         let spec = ContainerProcessSpec {

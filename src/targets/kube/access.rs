@@ -44,8 +44,9 @@ pub const ALWAYS: &[Right] = &[
     right("get", "pods", "log"),
 ];
 
-/// What the `@api-server` scenarios need besides: updates and patches of pods.
-pub const API_SERVER: &[Right] = &[right("update", "pods", ""), right("patch", "pods", "")];
+/// What the `@api-server` scenarios need besides: updates and patches of pods, and writes of
+/// their ephemeral containers.
+pub const API_SERVER: &[Right] = &[right("update", "pods", ""), right("patch", "pods", ""), right("update", "pods", "ephemeralcontainers")];
 
 /// Reading the kubelet's configz and log query through the node proxy: asked before the
 /// static pods are looked for (optional: without it the `@static-pods` scenarios are skipped,

@@ -90,7 +90,7 @@ pub struct KubeTarget {
 impl KubeTarget {
     /// What the kube target can do, known without connecting (for `podspec list`).
     pub fn declared_capabilities() -> BTreeSet<Capability> {
-        [Capability::ApiServer, Capability::HostAccess].into_iter().collect()
+        [Capability::ApiServer, Capability::HostAccess, Capability::EphemeralContainers].into_iter().collect()
     }
 
     /// Connects, reads the server's version and nodes, and checks the identity's rights.
@@ -415,6 +415,10 @@ impl Target for KubeTarget {
 
     async fn update_pod(&self, key: &PodRef, pod: &Pod) -> TargetResult<Pod> {
         self.pods(&key.namespace).replace(&key.name, &PostParams::default(), pod).await.map_err(|e| pod_error(key, e))
+    }
+
+    async fn update_ephemeral_containers(&self, key: &PodRef, pod: &Pod) -> TargetResult<Pod> {
+        self.pods(&key.namespace).replace_ephemeral_containers(&key.name, &PostParams::default(), pod).await.map_err(|e| pod_error(key, e))
     }
 
     async fn patch_pod(&self, pod: &PodRef, patch: &serde_json::Value) -> TargetResult<Pod> {

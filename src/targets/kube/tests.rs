@@ -142,6 +142,32 @@ async fn patches_are_sent_as_kubectl_sends_them() {
 }
 
 #[tokio::test]
+async fn ephemeral_containers_are_written_to_their_subresource_and_a_refusal_kept_whole() {
+    let (client, mut handle) = mock_client();
+    let target = KubeTarget::with_client(client, info(), ImageMapping::default(), String::new()).unwrap();
+    let pod = PodRef { namespace: "podspec-1-1".into(), name: "web".into() };
+    let stored = serde_json::to_value(manifest()).unwrap();
+    let refusal = json!({"kind": "Status", "apiVersion": "v1", "status": "Failure", "reason": "Invalid", "code": 422,
+        "message": "Pod \"web\" is invalid: spec.ephemeralContainers: Forbidden: existing ephemeral containers \"d\" may not be removed\n"});
+    let server = tokio::spawn(async move {
+        let (method, uri, sent) = answer(&mut handle, 200, stored).await;
+        assert_eq!((method.as_str(), uri.as_str()), ("PUT", "/api/v1/namespaces/podspec-1-1/pods/web/ephemeralcontainers?"));
+        assert_eq!(sent["metadata"]["name"], "web");
+        answer(&mut handle, 422, refusal).await;
+    });
+    target.update_ephemeral_containers(&pod, &manifest()).await.unwrap();
+    let e = target.update_ephemeral_containers(&pod, &manifest()).await.unwrap_err();
+    server.await.unwrap();
+    match e {
+        TargetError::Api { code, reason, message } => {
+            assert_eq!((code, reason.as_str()), (422, "Invalid"));
+            assert!(message.ends_with("may not be removed\n"), "{message}");
+        }
+        other => panic!("not kept whole: {other}"),
+    }
+}
+
+#[tokio::test]
 async fn a_missing_pod_is_not_found() {
     let (client, mut handle) = mock_client();
     let target = KubeTarget::with_client(client, info(), ImageMapping::default(), String::new()).unwrap();
