@@ -13,7 +13,6 @@
 //!   `podspec clean` removes all but the sandbox;
 //! - `podspec bench --target cri` prints reference, cri and the same calls straight to the CRI.
 
-#[allow(dead_code)]
 mod support;
 
 use std::fs;

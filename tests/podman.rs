@@ -9,7 +9,6 @@
 //! - `podspec bench --target podman` prints reference and podman side by side;
 //! - `podspec images export` writes archives that `podman load` takes, with PATH in their config.
 
-#[allow(dead_code)]
 mod support;
 
 use std::collections::BTreeSet;
