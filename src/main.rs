@@ -94,6 +94,12 @@ impl Command {
             _ => true,
         }
     }
+
+    /// Whether the command only prints to stdout (and so ends quietly, as Unix tools do, when
+    /// what reads its output has gone: `podspec list | head`).
+    fn only_prints(&self) -> bool {
+        matches!(self, Command::List(_) | Command::Fields)
+    }
 }
 
 #[derive(clap::Args)]
@@ -381,6 +387,11 @@ fn main() -> ExitCode {
         .with_writer(std::io::stderr)
         .init();
     let cli = Cli::parse();
+    if cli.command.only_prints() {
+        // SAFETY: before any thread starts; the default action of SIGPIPE ends the process
+        // at a write to a closed pipe instead of the panic of println!.
+        unsafe { libc::signal(libc::SIGPIPE, libc::SIG_DFL) };
+    }
     if let Err(e) = podspec::limits::raise_open_files() {
         tracing::warn!("cannot raise the open-file limit: {e}");
     }

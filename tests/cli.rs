@@ -510,3 +510,22 @@ fn share_process_namespace_with_host_pid_is_refused_with_kubernetes_text_and_exi
     )));
     s.assert_clean();
 }
+
+/// `podspec list | head`: what reads the list goes away, and podspec ends as Unix tools do (by
+/// SIGPIPE), not with a panic. The pipe's reading end is closed before podspec writes at all.
+#[test]
+fn list_into_a_closed_pipe_ends_quietly() {
+    use std::os::unix::process::ExitStatusExt as _;
+    let (reader, writer) = std::io::pipe().unwrap();
+    drop(reader);
+    let out = StdCommand::new(assert_cmd::cargo::cargo_bin("podspec"))
+        .current_dir(ROOT)
+        .arg("list")
+        .stdout(writer)
+        .stderr(Stdio::piped())
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.signal(), Some(libc::SIGPIPE), "{:?}: {stderr}", out.status);
+    assert!(!stderr.contains("panicked"), "{stderr}");
+}
