@@ -928,7 +928,6 @@ fn list(args: ListArgs) -> anyhow::Result<ExitCode> {
         TargetKind::Cri => {
             let mut c = ReferenceTarget::declared_capabilities();
             c.remove(&podspec::target::Capability::HostAccess);
-            c.remove(&podspec::target::Capability::EphemeralContainers);
             ("cri", c)
         }
         TargetKind::Kube => ("kube", podspec::targets::KubeTarget::declared_capabilities()),

@@ -60,11 +60,6 @@ pub trait NodeHost: Send + Sync {
     fn pod_cgroups(&self) -> Option<crate::runtime::kubelet::PodCgroupRoot> {
         None
     }
-    /// Whether the kubelet's ephemeral containers were shown to run on this node's runtime (see
-    /// `Capability::EphemeralContainers`): only then is the capability declared.
-    fn runs_ephemeral_containers(&self) -> bool {
-        false
-    }
     /// Removes everything the runtime still holds for this run.
     async fn shutdown(&self) -> Result<(), String>;
 }
@@ -78,9 +73,6 @@ impl NodeHost for LinuxRuntime {
         LinuxRuntime::node_ip(self)
     }
     fn namespaces_are_its_own(&self) -> bool {
-        true
-    }
-    fn runs_ephemeral_containers(&self) -> bool {
         true
     }
     fn check_image(&self, reference: &str) -> Result<(), String> {
@@ -168,9 +160,6 @@ impl ReferenceTarget {
         let mut capabilities = Self::declared_capabilities();
         if !node.host.namespaces_are_its_own() {
             capabilities.remove(&Capability::HostAccess);
-        }
-        if !node.host.runs_ephemeral_containers() {
-            capabilities.remove(&Capability::EphemeralContainers);
         }
         Ok(Self { name: name.to_string(), capabilities, node, kubelet, api, events, static_pod_dir, seen: Default::default() })
     }
@@ -326,13 +315,6 @@ impl Target for ReferenceTarget {
 
     fn node_name(&self) -> Option<&str> {
         Some(NODE_NAME)
-    }
-
-    fn capability_note(&self, capability: Capability) -> Option<String> {
-        let lacks = !self.capabilities.contains(&capability);
-        (lacks && capability == Capability::EphemeralContainers).then(|| {
-            "podspec's kubelet asks a CRI runtime for the target's PID namespace (NamespaceMode TARGET), but no run has shown ephemeral containers over one yet".to_string()
-        })
     }
 
     fn refused_fields(&self, pod: &Pod) -> Vec<crate::manifest::fields::RefusedField> {
