@@ -6,6 +6,7 @@
 //! writes metav1 Status errors, `table` the Table form of pods, `patch` the patch types.
 
 pub mod access_reviews;
+pub mod apply;
 pub mod discovery;
 pub mod ephemeral_containers;
 pub mod events;
