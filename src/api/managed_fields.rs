@@ -348,6 +348,59 @@ pub fn compare(old: &Value, new: &Value) -> (FieldSet, FieldSet) {
     (FieldSet(changed), FieldSet(removed))
 }
 
+/// What structured-merge-diff refuses in an applied configuration, in its texts: a field the
+/// Pod's schema does not declare (`.spec.containers[name="app"].bogus: field not declared in
+/// schema`; `typed` is the configuration as the Pod type keeps it) and two items of an
+/// associative list with one key (`.spec.containers[name="app"].env: duplicate entries for key
+/// [name="X"]`).
+pub fn schema_errors(config: &Value, typed: &Value) -> Vec<String> {
+    let mut out = Vec::new();
+    check(config, typed, &mut Vec::new(), "", &mut out);
+    out
+}
+
+fn check(config: &Value, typed: &Value, path: &mut FieldPath, field: &str, out: &mut Vec<String>) {
+    match (config, typed) {
+        (Value::Object(c), Value::Object(t)) => {
+            for (k, v) in c {
+                if v.is_null() {
+                    continue;
+                }
+                path.push(Step::Field(k.clone()));
+                match t.get(k) {
+                    None => out.push(format!("{}: field not declared in schema", path_string(path))),
+                    Some(tv) => check(v, tv, path, k, out),
+                }
+                path.pop();
+            }
+        }
+        (Value::Array(c), Value::Array(t)) => {
+            let mut seen = BTreeSet::new();
+            for (i, item) in c.iter().enumerate() {
+                match item_step(item, field) {
+                    Some(step) => {
+                        if !seen.insert(step.clone()) {
+                            out.push(format!("{}: duplicate entries for key {}", path_string(path), path_string(std::slice::from_ref(&step))));
+                            continue;
+                        }
+                        if let Some(ti) = t.iter().find(|x| item_step(x, field).as_ref() == Some(&step)) {
+                            path.push(step);
+                            check(item, ti, path, "", out);
+                            path.pop();
+                        }
+                    }
+                    None => {
+                        if let Some(ti) = t.get(i) {
+                            check(item, ti, path, "", out);
+                        }
+                    }
+                }
+            }
+        }
+        _ => {}
+    }
+}
+
 /// One manager's entry, read from `metadata.managedFields`.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Manager {
@@ -631,6 +684,20 @@ mod tests {
         let set = &managers_of(&p)[0].fields;
         assert!(set.0.iter().all(|path| path[0] != Step::Field("status".into())), "{set:?}");
         assert_eq!(set.to_fields_v1().get("f:metadata"), None);
+    }
+
+    #[test]
+    fn an_undeclared_field_and_a_duplicate_key_are_refused_with_their_paths() {
+        let config = json!({"spec": {"containers": [{"name": "app", "bogus": 1, "env": [{"name": "X"}, {"name": "X"}]}]}});
+        let typed = json!({"spec": {"containers": [{"name": "app", "env": [{"name": "X"}]}]}});
+        assert_eq!(
+            schema_errors(&config, &typed),
+            vec![
+                ".spec.containers[name=\"app\"].bogus: field not declared in schema".to_string(),
+                ".spec.containers[name=\"app\"].env: duplicate entries for key [name=\"X\"]".to_string(),
+            ]
+        );
+        assert!(schema_errors(&typed, &typed).is_empty());
     }
 
     #[test]

@@ -43,6 +43,23 @@ fn decode(body: &[u8]) -> Result<Value, Failure> {
     Ok(v)
 }
 
+/// The applied configuration as structured-merge-diff types it (ObjectToTyped): a field the
+/// Pod does not declare, or a duplicate key, is refused whatever `fieldValidation` says, with
+/// the fieldmanager's text, which reaches the client as a 500 with no reason (it is no API
+/// status error).
+fn check_schema(config: &Value) -> Result<(), Failure> {
+    let typed: Pod = serde_json::from_value(config.clone())
+        .map_err(|e| Failure::new(422, "Invalid", format!("the applied configuration does not make a Pod: {e}")))?;
+    let errors = mf::schema_errors(config, &serde_json::to_value(&typed).unwrap_or_default());
+    if errors.is_empty() {
+        return Ok(());
+    }
+    let text = if let [one] = errors.as_slice() { one.clone() } else { format!("errors:\n  {}", errors.join("\n  ")) };
+    let ns = config.pointer("/metadata/namespace").and_then(Value::as_str).unwrap_or("");
+    let name = config.pointer("/metadata/name").and_then(Value::as_str).unwrap_or("");
+    Err(Failure::new(500, "", format!("failed to create typed patch object ({ns}/{name}; /v1, Kind=Pod): {text}")))
+}
+
 /// The 409 of an apply that conflicts (managedfields' NewConflictError): one cause per path,
 /// of type FieldManagerConflict.
 fn conflict_failure(name: &str, managers: &[Manager], found: &[(usize, mf::FieldPath)]) -> Failure {
@@ -109,6 +126,7 @@ pub fn applied_pod(live: Option<&Pod>, config: &Value, manager: &str, force: boo
 pub async fn apply(state: AppState, namespace: String, name: String, q: WriteQuery, _headers: HeaderMap, body: Bytes) -> Result<Response, Failure> {
     let (dry_run, validation, manager, force) = apply_options(&q)?;
     let config = decode(&body)?;
+    check_schema(&config)?;
     let api = state.node.api();
     // As a patch: applied again to the newer object when a concurrent write got in first.
     for _ in 0..10 {
@@ -121,6 +139,8 @@ pub async fn apply(state: AppState, namespace: String, name: String, q: WriteQue
         let merged = applied_pod(live.as_ref(), &config, &manager, force, now, &name)?;
         let mut pod: Pod =
             serde_json::from_value(merged.clone()).map_err(|e| Failure::new(422, "Invalid", format!("the applied configuration does not make a Pod: {e}")))?;
+        // fieldValidation: what structured-merge-diff refuses is refused whatever it says
+        // (check_schema); what remains to check is what the merge with the live pod made.
         let warnings = patched_unknown_fields(&merged, &pod, validation)?;
         match pod.metadata.namespace.as_deref() {
             Some(ns) if ns != namespace => {
@@ -178,6 +198,17 @@ mod tests {
         let e = decode(b"metadata:\n  managedFields: [{}]\n").unwrap_err();
         assert_eq!((e.code, e.message.as_str()), (400, "metadata.managedFields must be nil"));
         assert_eq!(decode(b"{\"kind\": \"Pod\"}").unwrap()["kind"], "Pod");
+    }
+
+    #[test]
+    fn an_undeclared_field_is_refused_as_structured_merge_diff_refuses_it() {
+        let mut c = config("web");
+        c["spec"]["containers"][0]["bogus"] = json!(1);
+        let e = check_schema(&c).unwrap_err();
+        assert_eq!(e.code, 500);
+        assert_eq!(e.message, "failed to create typed patch object (/web; /v1, Kind=Pod): .spec.containers[name=\"app\"].bogus: field not declared in schema");
+        assert_eq!(e.status().get("reason"), None);
+        assert!(check_schema(&config("web")).is_ok());
     }
 
     #[test]
