@@ -578,7 +578,8 @@ fn checks(k: &Kubectl<'_>, minor: u32, dir: &Path) -> Vec<(&'static str, Outcome
 /// kubernetes.io/docs/reference/using-api/server-side-apply/): an apply creates the pod, a
 /// second one changes a label, `--show-managed-fields` shows kubectl's Apply entry; a label
 /// another manager (`kubectl label`: kubectl-label, Update) set is a conflict naming it, which
-/// `--force-conflicts` overrides; a label left out of the next apply is removed.
+/// `--force-conflicts` overrides; a label left out of the next apply is removed; the kubelet's
+/// status writes have their own entry (manager kubelet, subresource status).
 fn server_side_apply(k: &Kubectl<'_>, p: &str, dir: &Path) -> Results {
     let mut results = Results::new();
     let name = format!("{p}-ssa");
@@ -640,6 +641,24 @@ fn server_side_apply(k: &Kubectl<'_>, p: &str, dir: &Path) -> Results {
             let labels = labels_of(k, &name)["metadata"]["labels"].clone();
             expect(labels.get("tier").is_none() && labels["app"] == "two", format!("{o}; labels: {labels}"))
         })
+    });
+    // The kubelet's status writes are its own: an Update entry with subresource status.
+    record(&mut results, "--show-managed-fields: the kubelet's status entry", {
+        let deadline = Instant::now() + Duration::from_secs(30);
+        loop {
+            let o = k.run(&["get", "pod", &name, "-o", "json", "--show-managed-fields"]);
+            let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap_or_default();
+            let entries = v["metadata"]["managedFields"].as_array().cloned().unwrap_or_default();
+            let kubelet = entries.iter().find(|e| e["manager"] == "kubelet");
+            let ok = kubelet.is_some_and(|e| e["operation"] == "Update" && e["subresource"] == "status" && e["fieldsV1"]["f:status"]["f:phase"].is_object());
+            if ok {
+                break Ok(());
+            }
+            if Instant::now() > deadline {
+                break Err(format!("no kubelet status entry: {entries:?}"));
+            }
+            std::thread::sleep(Duration::from_millis(300));
+        }
     });
     let _ = k.run(&["delete", "pod", &name, "--grace-period=0", "--force"]);
     results

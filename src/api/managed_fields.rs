@@ -17,8 +17,9 @@
 //! What no manager owns: `apiVersion`, `kind`, the server's metadata (name, namespace, uid,
 //! resourceVersion, generation, creationTimestamp, deletion fields, managedFields) and the
 //! status: a pod's `status` is a reset field of its main resource (the pod strategy's
-//! GetResetFields), and the kubelet's status writes are not recorded here (kube-apiserver
-//! records them under the kubelet's manager with subresource `status`; serve does not).
+//! GetResetFields). Writes of the status subresource (the kubelet's among them) are recorded
+//! under their manager with subresource `status`, owning status fields only
+//! ([`record_status_update`]).
 
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -62,7 +63,8 @@ pub fn list_kind(field: &str) -> ListKind {
         "containers" | "initContainers" | "ephemeralContainers" | "volumes" | "env" | "imagePullSecrets" | "resourceClaims"
         | "schedulingGates" => ListKind::Map(&["name"]),
         "ports" => ListKind::Map(&["containerPort", "protocol"]),
-        "hostAliases" => ListKind::Map(&["ip"]),
+        "hostAliases" | "podIPs" => ListKind::Map(&["ip"]),
+        "conditions" => ListKind::Map(&["type"]),
         "topologySpreadConstraints" => ListKind::Map(&["topologyKey", "whenUnsatisfiable"]),
         "ownerReferences" => ListKind::Map(&["uid"]),
         "finalizers" => ListKind::Set,
@@ -124,9 +126,25 @@ struct Node<'a> {
 }
 
 fn nodes(value: &Value) -> Vec<Node<'_>> {
+    nodes_in(value, Scope::Main)
+}
+
+/// Which fields a write may own: the main resource's (all but the status), or the status
+/// subresource's (the status only: its reset fields are everything else).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Scope {
+    Main,
+    Status,
+}
+
+fn nodes_in(value: &Value, scope: Scope) -> Vec<Node<'_>> {
     let mut out = Vec::new();
     walk(value, &mut Vec::new(), "", &mut out);
-    out.retain(|n| !unmanaged(&n.path));
+    let in_status = |p: &[Step]| p.first() == Some(&Step::Field("status".into()));
+    match scope {
+        Scope::Main => out.retain(|n| !unmanaged(&n.path)),
+        Scope::Status => out.retain(|n| in_status(&n.path)),
+    }
     out
 }
 
@@ -328,8 +346,12 @@ pub fn path_string(path: &[Step]) -> String {
 /// and Modified): every node `old` lacks, and every leaf whose value changed; and the nodes of
 /// `old` that `new` lacks (Removed).
 pub fn compare(old: &Value, new: &Value) -> (FieldSet, FieldSet) {
+    compare_in(old, new, Scope::Main)
+}
+
+fn compare_in(old: &Value, new: &Value, scope: Scope) -> (FieldSet, FieldSet) {
     let mut changed = BTreeSet::new();
-    for n in nodes(new) {
+    for n in nodes_in(new, scope) {
         match get(old, &n.path) {
             None => {
                 changed.insert(n.path);
@@ -344,7 +366,7 @@ pub fn compare(old: &Value, new: &Value) -> (FieldSet, FieldSet) {
             Some(_) => {}
         }
     }
-    let removed = nodes(old).into_iter().filter(|n| get(new, &n.path).is_none()).map(|n| n.path).collect();
+    let removed = nodes_in(old, scope).into_iter().filter(|n| get(new, &n.path).is_none()).map(|n| n.path).collect();
     (FieldSet(changed), FieldSet(removed))
 }
 
@@ -484,22 +506,34 @@ pub fn now() -> Time {
 /// Records an Update by `manager`: it gets the fields that changed from `old` to `new` (the
 /// whole object on create), the other managers lose them, and removed fields leave every set.
 pub fn record_update(old: Option<&Pod>, new: &mut Pod, manager: &str, now: Time) {
+    record_update_in(old, new, manager, Scope::Main, now);
+}
+
+/// Records a write of the status subresource by `manager` (an entry with subresource
+/// `status`): it gets the status fields that changed.
+pub fn record_status_update(old: &Pod, new: &mut Pod, manager: &str, now: Time) {
+    new.metadata.managed_fields = old.metadata.managed_fields.clone();
+    record_update_in(Some(old), new, manager, Scope::Status, now);
+}
+
+fn record_update_in(old: Option<&Pod>, new: &mut Pod, manager: &str, scope: Scope, now: Time) {
+    let subresource = (scope == Scope::Status).then(|| "status".to_string());
     let mut managers = managers_for_update(new, old);
     // A create compares with an empty pod, whose metadata, spec and containers exist (Go's
     // zero value of a Pod), so that they are not members themselves.
     let empty = serde_json::json!({"metadata": {}, "spec": {"containers": []}});
     let old_value = old.map(|p| serde_json::to_value(p).unwrap_or_default()).unwrap_or(empty);
     let new_value = serde_json::to_value(&*new).unwrap_or_default();
-    let (changed, removed) = compare(&old_value, &new_value);
+    let (changed, removed) = compare_in(&old_value, &new_value, scope);
     for m in managers.iter_mut() {
         for p in changed.0.iter().chain(removed.0.iter()) {
             m.fields.remove_tree(p);
         }
     }
-    let i = match managers.iter().position(|m| m.manager == manager && m.operation == "Update" && m.subresource.is_none()) {
+    let i = match managers.iter().position(|m| m.manager == manager && m.operation == "Update" && m.subresource == subresource) {
         Some(i) => i,
         None => {
-            managers.push(Manager { manager: manager.into(), operation: "Update".into(), subresource: None, time: None, fields: FieldSet::default() });
+            managers.push(Manager { manager: manager.into(), operation: "Update".into(), subresource, time: None, fields: FieldSet::default() });
             managers.len() - 1
         }
     };
@@ -698,6 +732,23 @@ mod tests {
             ]
         );
         assert!(schema_errors(&typed, &typed).is_empty());
+    }
+
+    #[test]
+    fn a_status_write_is_recorded_under_its_manager_with_subresource_status() {
+        let mut old = pod(json!({"metadata": {"name": "web"}, "spec": {"containers": [{"name": "a"}]}, "status": {"phase": "Pending"}}));
+        record_update(None, &mut old, "kubectl-create", time());
+        let mut new = old.clone();
+        new.status.as_mut().unwrap().phase = Some("Running".into());
+        new.status.as_mut().unwrap().pod_ip = Some("10.0.0.1".into());
+        record_status_update(&old, &mut new, "kubelet", time());
+        let managers = managers_of(&new);
+        assert_eq!(managers.len(), 2);
+        let kubelet = &managers[1];
+        assert_eq!((kubelet.manager.as_str(), kubelet.subresource.as_deref()), ("kubelet", Some("status")));
+        assert_eq!(kubelet.fields.to_fields_v1(), json!({"f:status": {"f:phase": {}, "f:podIP": {}}}));
+        assert_eq!(managers[0].fields, managers_of(&old)[0].fields, "the user's set is untouched");
+        assert_eq!(kubelet.printed(), "\"kubelet\" with subresource \"status\" using v1 at 2026-12-01T19:00:00Z");
     }
 
     #[test]
