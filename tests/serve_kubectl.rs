@@ -605,6 +605,11 @@ fn server_side_apply(k: &Kubectl<'_>, p: &str, dir: &Path) -> Results {
         ok(&apply(&[]), "apply --server-side").and_then(|o| expect(o.contains("serverside-applied") && labels_of(k, &name)["metadata"]["labels"]["app"] == "one", o))
     });
     std::fs::write(&file, manifest("app: two, tier: front")).unwrap();
+    record(&mut results, "apply --server-side --dry-run=server", {
+        ok(&apply(&["--dry-run=server"]), "apply --server-side --dry-run=server").and_then(|o| {
+            expect(o.contains("serverside-applied (server dry run)") && labels_of(k, &name)["metadata"]["labels"]["app"] == "one", o)
+        })
+    });
     record(&mut results, "apply --server-side (change), --show-managed-fields", {
         ok(&apply(&[]), "apply --server-side").and_then(|o| {
             let m = managers(&name);
