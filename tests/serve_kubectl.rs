@@ -566,10 +566,106 @@ fn checks(k: &Kubectl<'_>, minor: u32, dir: &Path) -> Vec<(&'static str, Outcome
     record(&mut results, "explain pod.spec.containers.image", {
         ok(&k.run(&["explain", "pod.spec.containers.image"]), "explain").and_then(|o| expect(o.contains("Container image name."), o))
     });
+    results.extend(server_side_apply(k, &p, dir));
     record(&mut results, "401 without the token", {
         let o = k.run(&["--token", "wrong", "get", "pods"]);
         expect(!o.status.success() && text(&o).contains("Unauthorized"), text(&o))
     });
+    results
+}
+
+/// Server-side apply (the docs page "Server-Side Apply",
+/// kubernetes.io/docs/reference/using-api/server-side-apply/): an apply creates the pod, a
+/// second one changes a label, `--show-managed-fields` shows kubectl's Apply entry; a label
+/// another manager (`kubectl label`: kubectl-label, Update) set is a conflict naming it, which
+/// `--force-conflicts` overrides; a label left out of the next apply is removed; the kubelet's
+/// status writes have their own entry (manager kubelet, subresource status).
+fn server_side_apply(k: &Kubectl<'_>, p: &str, dir: &Path) -> Results {
+    let mut results = Results::new();
+    let name = format!("{p}-ssa");
+    let file = dir.join(format!("{name}.yaml"));
+    let manifest = |labels: &str| pod_manifest(&name, "").replace(&format!("labels: {{app: {name}}}"), &format!("labels: {{{labels}}}"));
+    let apply = |extra: &[&str]| {
+        let mut args = vec!["apply", "--server-side", "-f", file.to_str().unwrap()];
+        args.extend_from_slice(extra);
+        k.run(&args)
+    };
+    let managers = |name: &str| -> Vec<(String, String)> {
+        let o = k.run(&["get", "pod", name, "-o", "json", "--show-managed-fields"]);
+        let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap_or_default();
+        v["metadata"]["managedFields"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .map(|e| (e["manager"].as_str().unwrap_or("").to_string(), e["operation"].as_str().unwrap_or("").to_string()))
+            .collect()
+    };
+    std::fs::write(&file, manifest("app: one, tier: front")).unwrap();
+    record(&mut results, "apply --server-side (create)", {
+        ok(&apply(&[]), "apply --server-side").and_then(|o| expect(o.contains("serverside-applied") && labels_of(k, &name)["metadata"]["labels"]["app"] == "one", o))
+    });
+    std::fs::write(&file, manifest("app: two, tier: front")).unwrap();
+    record(&mut results, "apply --server-side --dry-run=server", {
+        ok(&apply(&["--dry-run=server"]), "apply --server-side --dry-run=server").and_then(|o| {
+            expect(o.contains("serverside-applied (server dry run)") && labels_of(k, &name)["metadata"]["labels"]["app"] == "one", o)
+        })
+    });
+    record(&mut results, "apply --server-side (change), --show-managed-fields", {
+        ok(&apply(&[]), "apply --server-side").and_then(|o| {
+            let m = managers(&name);
+            expect(
+                labels_of(k, &name)["metadata"]["labels"]["app"] == "two" && m.contains(&("kubectl".into(), "Apply".into())),
+                format!("{o}; managers: {m:?}"),
+            )
+        })
+    });
+    record(&mut results, "apply --server-side, conflict with kubectl label", {
+        ok(&k.run(&["label", "pod", &name, "app=three", "--overwrite"]), "label").and_then(|_| {
+            let m = managers(&name);
+            let o = apply(&[]);
+            let t = text(&o);
+            expect(
+                !o.status.success()
+                    && m.contains(&("kubectl-label".into(), "Update".into()))
+                    && t.contains("Apply failed with 1 conflict: conflict with \"kubectl-label\" using v1 at ")
+                    && t.contains(": .metadata.labels.app")
+                    && labels_of(k, &name)["metadata"]["labels"]["app"] == "three",
+                format!("{t}; managers: {m:?}"),
+            )
+        })
+    });
+    record(&mut results, "apply --server-side --force-conflicts", {
+        ok(&apply(&["--force-conflicts"]), "apply --server-side --force-conflicts").and_then(|o| {
+            let m = managers(&name);
+            expect(labels_of(k, &name)["metadata"]["labels"]["app"] == "two" && !m.contains(&("kubectl-label".into(), "Update".into())), format!("{o}; managers: {m:?}"))
+        })
+    });
+    std::fs::write(&file, manifest("app: two")).unwrap();
+    record(&mut results, "apply --server-side, a field left out is removed", {
+        ok(&apply(&[]), "apply --server-side").and_then(|o| {
+            let labels = labels_of(k, &name)["metadata"]["labels"].clone();
+            expect(labels.get("tier").is_none() && labels["app"] == "two", format!("{o}; labels: {labels}"))
+        })
+    });
+    // The kubelet's status writes are its own: an Update entry with subresource status.
+    record(&mut results, "--show-managed-fields: the kubelet's status entry", {
+        let deadline = Instant::now() + Duration::from_secs(30);
+        loop {
+            let o = k.run(&["get", "pod", &name, "-o", "json", "--show-managed-fields"]);
+            let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap_or_default();
+            let entries = v["metadata"]["managedFields"].as_array().cloned().unwrap_or_default();
+            let kubelet = entries.iter().find(|e| e["manager"] == "kubelet");
+            let ok = kubelet.is_some_and(|e| e["operation"] == "Update" && e["subresource"] == "status" && e["fieldsV1"]["f:status"]["f:phase"].is_object());
+            if ok {
+                break Ok(());
+            }
+            if Instant::now() > deadline {
+                break Err(format!("no kubelet status entry: {entries:?}"));
+            }
+            std::thread::sleep(Duration::from_millis(300));
+        }
+    });
+    let _ = k.run(&["delete", "pod", &name, "--grace-period=0", "--force"]);
     results
 }
 

@@ -8,6 +8,7 @@ pub mod defaults;
 pub mod ephemeral;
 pub mod events;
 pub mod labels;
+pub mod managed_fields;
 pub mod qos;
 pub mod quantity;
 pub mod selector;

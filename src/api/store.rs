@@ -414,6 +414,11 @@ impl PodStore {
 
     /// The kubelet's status write (the status subresource), for the pod with this uid only.
     pub fn set_status(&self, namespace: &str, name: &str, uid: &str, status: PodStatus) -> Result<(), ApiError> {
+        self.set_status_as(namespace, name, uid, status, "kubelet")
+    }
+
+    /// A status write by `manager`, recorded in managedFields with subresource `status`.
+    pub fn set_status_as(&self, namespace: &str, name: &str, uid: &str, status: PodStatus, manager: &str) -> Result<(), ApiError> {
         self.write(|st| {
             let old = st
                 .pods
@@ -424,6 +429,7 @@ impl PodStore {
             if old.status.as_ref() != Some(&status) {
                 let mut new = old.clone();
                 new.status = Some(status);
+                super::managed_fields::record_status_update(&old, &mut new, manager, super::managed_fields::now());
                 st.commit(ChangeKind::Modified, new, Some(old));
             }
             Ok(())

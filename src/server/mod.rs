@@ -3,9 +3,11 @@
 //! (and, for what kube-apiserver proxies to a kubelet, on the kubelet) and back. One file per
 //! resource: `discovery`, `namespaces`, `nodes`, `pods`, `pod_subresources`,
 //! `ephemeral_containers`, `exec`, `events`; `status`
-//! writes metav1 Status errors, `table` the Table form of pods, `patch` the patch types.
+//! writes metav1 Status errors, `table` the Table form of pods, `patch` the patch types, `apply`
+//! server-side apply of a pod.
 
 pub mod access_reviews;
+pub mod apply;
 pub mod discovery;
 pub mod ephemeral_containers;
 pub mod events;

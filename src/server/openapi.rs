@@ -64,12 +64,26 @@ pub async fn api_v1() -> Json<Value> {
             "/api/v1/namespaces/{namespace}/pods/{name}": {
                 "get": op("readCoreV1NamespacedPod", "get"),
                 "put": op("replaceCoreV1NamespacedPod", "put"),
-                "patch": op("patchCoreV1NamespacedPod", "patch"),
+                "patch": patch_op(op("patchCoreV1NamespacedPod", "patch")),
                 "delete": op("deleteCoreV1NamespacedPod", "delete"),
             },
         },
         "components": {"schemas": schemas()},
     }))
+}
+
+/// The pod's PATCH as kube-apiserver's document states it (its body schema left open: serve has
+/// no schema of metav1.Patch): the patch types it takes, server-side
+/// apply's among them, and apply's `fieldManager` and `force`.
+fn patch_op(mut op: Value) -> Value {
+    if let Some(params) = op["parameters"].as_array_mut() {
+        params.push(query_param("fieldManager", "A name for the actor making these changes; required for apply requests (application/apply-patch)."));
+        params.push(json!({"name": "force", "in": "query", "description": "Force an apply: the applier takes the conflicting fields.", "schema": {"type": "boolean", "uniqueItems": true}}));
+    }
+    let body = json!({"schema": {"type": "object"}});
+    let types = ["application/apply-patch+yaml", "application/json-patch+json", "application/merge-patch+json", "application/strategic-merge-patch+json"];
+    op["requestBody"] = json!({"required": true, "content": types.iter().map(|t| (t.to_string(), body.clone())).collect::<serde_json::Map<_, _>>()});
+    op
 }
 
 /// OpenAPI v2 in protobuf, as kubectl asks for it before it decides how to validate: an empty
@@ -96,5 +110,13 @@ mod tests {
             let name = target.strip_prefix("#/components/schemas/").unwrap_or_else(|| panic!("{target}"));
             assert!(s.get(name).is_some(), "{name} is referred to and missing");
         }
+    }
+
+    #[test]
+    fn the_pod_patch_takes_apply_patches_with_field_manager_and_force() {
+        let op = patch_op(json!({"parameters": []}));
+        assert!(op["requestBody"]["content"].get("application/apply-patch+yaml").is_some());
+        let names: Vec<&str> = op["parameters"].as_array().unwrap().iter().map(|p| p["name"].as_str().unwrap()).collect();
+        assert_eq!(names, ["fieldManager", "force"]);
     }
 }

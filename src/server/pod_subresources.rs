@@ -88,12 +88,14 @@ pub async fn get_status(State(state): State<AppState>, Path((namespace, name)): 
 pub async fn put_status(
     State(state): State<AppState>,
     Path((namespace, name)): Path<(String, String)>,
+    axum::extract::Query(q): axum::extract::Query<super::pods::WriteQuery>,
+    headers: HeaderMap,
     body: Bytes,
 ) -> Result<Response, Failure> {
     let pod: Pod = serde_json::from_slice(&body)
         .map_err(|e| Failure::bad_request(format!("Pod in version \"v1\" cannot be handled as a Pod: {e}")))?;
     let current = stored(&state, &namespace, &name)?;
-    write_status(&state, &current, pod)
+    write_status(&state, &current, pod, &super::pods::field_manager(&q, &headers))
 }
 
 /// A status patch (merge, JSON or strategic merge, as for the pod itself), applied to the
@@ -101,6 +103,7 @@ pub async fn put_status(
 pub async fn patch_status(
     State(state): State<AppState>,
     Path((namespace, name)): Path<(String, String)>,
+    axum::extract::Query(q): axum::extract::Query<super::pods::WriteQuery>,
     headers: HeaderMap,
     body: Bytes,
 ) -> Result<Response, Failure> {
@@ -111,14 +114,14 @@ pub async fn patch_status(
     super::patch::apply(kind, &mut value, &body)?;
     let patched: Pod =
         serde_json::from_value(value).map_err(|e| Failure::new(422, "Invalid", format!("the patch does not make a Pod: {e}")))?;
-    write_status(&state, &current, patched)
+    write_status(&state, &current, patched, &super::pods::field_manager(&q, &headers))
 }
 
-/// The status strategy's write: the spec stays as stored (PodStatusStrategy.PrepareForUpdate);
+/// The status strategy's write, recorded under `manager` with subresource `status`: the spec stays as stored (PodStatusStrategy.PrepareForUpdate);
 /// a resourceVersion given must be the stored one. Labels and annotations, which the API
 /// server would take from a status write too, are refused here rather than dropped: serve's
 /// status writes carry the status only.
-fn write_status(state: &AppState, current: &Pod, new: Pod) -> Result<Response, Failure> {
+fn write_status(state: &AppState, current: &Pod, new: Pod, manager: &str) -> Result<Response, Failure> {
     let name = current.metadata.name.clone().unwrap_or_default();
     let namespace = current.metadata.namespace.clone().unwrap_or_default();
     if let Some(rv) = &new.metadata.resource_version {
@@ -132,7 +135,7 @@ fn write_status(state: &AppState, current: &Pod, new: Pod) -> Result<Response, F
         ));
     }
     let uid = current.metadata.uid.clone().unwrap_or_default();
-    state.node.api().set_status(&namespace, &name, &uid, new.status.unwrap_or_default()).map_err(|e| Failure::from_api(e, &name))?;
+    state.node.api().set_status_as(&namespace, &name, &uid, new.status.unwrap_or_default(), manager).map_err(|e| Failure::from_api(e, &name))?;
     Ok(json_response(StatusCode::OK, &stored(state, &namespace, &name)?))
 }
 

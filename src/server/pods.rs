@@ -39,6 +39,29 @@ pub struct WriteQuery {
     pub orphan_dependents: Option<bool>,
     pub label_selector: Option<String>,
     pub field_selector: Option<String>,
+    pub field_manager: Option<String>,
+    pub force: Option<String>,
+}
+
+/// The manager of a write: its `fieldManager`, else the User-Agent up to its first `/`, as
+/// kube-apiserver derives it (prefixFromUserAgent).
+pub(super) fn field_manager(q: &WriteQuery, headers: &HeaderMap) -> String {
+    match q.field_manager.as_deref() {
+        Some(m) if !m.is_empty() => m.to_string(),
+        _ => {
+            let ua = headers.get(header::USER_AGENT).and_then(|v| v.to_str().ok()).unwrap_or("");
+            ua.split('/').next().unwrap_or("").to_string()
+        }
+    }
+}
+
+/// Records an Update of `new` (from `old`, None on create) in its managedFields.
+pub(super) fn record_update(old: Option<&Pod>, new: &mut Pod, q: &WriteQuery, headers: &HeaderMap) {
+    let now = crate::api::managed_fields::now();
+    // Decoding defaults come first, as the API server's decoder sets them before the field
+    // manager sees the object: the writer owns them.
+    crate::api::defaults::apply(new);
+    crate::api::managed_fields::record_update(old, new, &field_manager(q, headers), now);
 }
 
 fn accept(headers: &HeaderMap) -> Option<&str> {
@@ -52,9 +75,15 @@ pub(super) fn json_response(code: StatusCode, value: &impl serde::Serialize) -> 
 /// An options object's 422, as the API server answers a request whose options do not validate
 /// (`CreateOptions.meta.k8s.io "" is invalid: ...`): `errors` are (field, text after it).
 pub fn options_invalid(kind: &str, errors: &[(&str, String)]) -> Failure {
-    let texts: Vec<String> = errors.iter().map(|(f, t)| format!("{f}: {t}")).collect();
+    let causes: Vec<(&str, &str, String)> = errors.iter().map(|(f, t)| (*f, "FieldValueNotSupported", t.clone())).collect();
+    options_invalid_causes(kind, &causes)
+}
+
+/// The same with each cause's reason: (field, reason, text after the field).
+pub fn options_invalid_causes(kind: &str, errors: &[(&str, &str, String)]) -> Failure {
+    let texts: Vec<String> = errors.iter().map(|(f, _, t)| format!("{f}: {t}")).collect();
     let listed = if texts.len() == 1 { texts[0].clone() } else { format!("[{}]", texts.join(", ")) };
-    let causes: Vec<Value> = errors.iter().map(|(f, t)| json!({"reason": "FieldValueNotSupported", "message": t, "field": f})).collect();
+    let causes: Vec<Value> = errors.iter().map(|(f, r, t)| json!({"reason": r, "message": t, "field": f})).collect();
     Failure::new(422, "Invalid", format!("{kind}.meta.k8s.io \"\" is invalid: {listed}"))
         .with_details(json!({"group": "meta.k8s.io", "kind": kind, "causes": causes}))
 }
@@ -159,6 +188,7 @@ pub async fn create(
         }
     }
     let name = pod.metadata.name.clone().unwrap_or_default();
+    record_update(None, &mut pod, &q, &headers);
     // The scheduler's part is the node's (its only node).
     let created = state.node.create_in_api_as(&pod, Requester::User, dry_run).map_err(|e| Failure::from_api(e, &name))?;
     Ok(with_warnings(json_response(StatusCode::CREATED, &created), &warnings))
@@ -253,6 +283,9 @@ pub async fn replace(
         )));
     }
     pod.metadata.namespace = Some(namespace.clone());
+    if let Ok(live) = state.node.api().get(&namespace, &name) {
+        record_update(Some(&live), &mut pod, &q, &headers);
+    }
     let updated = state.node.api().update_as(&namespace, &name, &pod, dry_run).map_err(|e| Failure::from_api(e, &name))?;
     Ok(with_warnings(json_response(StatusCode::OK, &updated), &warnings))
 }
@@ -266,6 +299,13 @@ pub async fn patch(
 ) -> Result<Response, Failure> {
     let (dry_run, validation) = write_options(&q, "PatchOptions")?;
     let content_type = headers.get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok()).unwrap_or("");
+    if super::apply::is_apply(content_type) {
+        return super::apply::apply(state, namespace, name, q, headers, body).await;
+    }
+    if q.force.is_some() {
+        let text = "Forbidden: may not be specified for non-apply patch".to_string();
+        return Err(options_invalid_causes("PatchOptions", &[("force", "FieldValueForbidden", text)]));
+    }
     let kind = PatchType::from_content_type(content_type)?;
     let api = state.node.api();
     // As the API server's update loop: a patch without a resourceVersion of its own is applied
@@ -274,9 +314,10 @@ pub async fn patch(
         let current = api.get(&namespace, &name).map_err(|e| Failure::from_api(e, &name))?;
         let mut value = serde_json::to_value(&current).unwrap_or_default();
         patch::apply(kind, &mut value, &body)?;
-        let patched: Pod =
+        let mut patched: Pod =
             serde_json::from_value(value.clone()).map_err(|e| Failure::new(422, "Invalid", format!("the patch does not make a Pod: {e}")))?;
         let warnings = patched_unknown_fields(&value, &patched, validation)?;
+        record_update(Some(&current), &mut patched, &q, &headers);
         let pinned = patched.metadata.resource_version != current.metadata.resource_version;
         match api.update_as(&namespace, &name, &patched, dry_run) {
             Ok(p) => return Ok(with_warnings(json_response(StatusCode::OK, &p), &warnings)),

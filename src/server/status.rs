@@ -41,6 +41,10 @@ impl Failure {
         if let Some(d) = &self.details {
             s["details"] = d.clone();
         }
+        // StatusReasonUnknown is "", which a Status leaves out.
+        if self.reason.is_empty() {
+            s.as_object_mut().map(|o| o.remove("reason"));
+        }
         s
     }
 

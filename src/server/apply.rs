@@ -1,0 +1,248 @@
+//! Server-side apply of a pod: `PATCH /api/v1/namespaces/{ns}/pods/{name}` with
+//! `Content-Type: application/apply-patch+yaml` (the docs page "Server-Side Apply",
+//! kubernetes.io/docs/reference/using-api/server-side-apply/). The field sets, the merge, the
+//! conflicts and the removal are `api::managed_fields`'; this file reads the request, and sends
+//! the result through the same create or update as a POST or a PUT (the pod strategy).
+
+use axum::body::Bytes;
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::Response;
+use k8s_openapi::api::core::v1::Pod;
+use serde_json::{json, Value};
+
+use super::pods::{is_true, json_response, options_invalid_causes, patched_unknown_fields, with_warnings, write_options, WriteQuery};
+use super::{AppState, Failure};
+use crate::api::managed_fields::{self as mf, FieldSet, Manager};
+use crate::api::Requester;
+
+/// Whether a PATCH's Content-Type is an apply patch.
+pub fn is_apply(content_type: &str) -> bool {
+    content_type.split(';').next().unwrap_or("").trim() == "application/apply-patch+yaml"
+}
+
+/// PatchOptions of an apply, checked as ValidatePatchOptions checks them.
+fn apply_options(q: &WriteQuery) -> Result<(bool, super::pods::FieldValidation, String, bool), Failure> {
+    let (dry_run, validation) = write_options(q, "PatchOptions")?;
+    let manager = q.field_manager.clone().unwrap_or_default();
+    if manager.is_empty() {
+        let text = "Required value: is required for apply patch".to_string();
+        return Err(options_invalid_causes("PatchOptions", &[("fieldManager", "FieldValueRequired", text)]));
+    }
+    Ok((dry_run, validation, manager, is_true(&q.force)))
+}
+
+/// The applied configuration: YAML (or JSON, which is YAML), an object.
+fn decode(body: &[u8]) -> Result<Value, Failure> {
+    let v: Value = serde_yaml::from_slice(body).map_err(|e| Failure::bad_request(format!("error decoding YAML: {e}")))?;
+    if !v.is_object() {
+        return Err(Failure::bad_request("error decoding YAML: the applied configuration is not an object"));
+    }
+    if v.pointer("/metadata/managedFields").is_some_and(|m| !m.is_null()) {
+        return Err(Failure::bad_request("metadata.managedFields must be nil"));
+    }
+    Ok(v)
+}
+
+/// The applied configuration as structured-merge-diff types it (ObjectToTyped): a field the
+/// Pod does not declare, or a duplicate key, is refused whatever `fieldValidation` says, with
+/// the fieldmanager's text, which reaches the client as a 500 with no reason (it is no API
+/// status error).
+fn check_schema(config: &Value) -> Result<(), Failure> {
+    let typed: Pod = serde_json::from_value(config.clone())
+        .map_err(|e| Failure::new(422, "Invalid", format!("the applied configuration does not make a Pod: {e}")))?;
+    let errors = mf::schema_errors(config, &serde_json::to_value(&typed).unwrap_or_default());
+    if errors.is_empty() {
+        return Ok(());
+    }
+    let text = if let [one] = errors.as_slice() { one.clone() } else { format!("errors:\n  {}", errors.join("\n  ")) };
+    let ns = config.pointer("/metadata/namespace").and_then(Value::as_str).unwrap_or("");
+    let name = config.pointer("/metadata/name").and_then(Value::as_str).unwrap_or("");
+    Err(Failure::new(500, "", format!("failed to create typed patch object ({ns}/{name}; /v1, Kind=Pod): {text}")))
+}
+
+/// The 409 of an apply that conflicts (managedfields' NewConflictError): one cause per path,
+/// of type FieldManagerConflict.
+fn conflict_failure(name: &str, managers: &[Manager], found: &[(usize, mf::FieldPath)]) -> Failure {
+    let causes: Vec<Value> = found
+        .iter()
+        .map(|(i, p)| json!({"type": "FieldManagerConflict", "message": format!("conflict with {}", managers[*i].printed()), "field": mf::path_string(p)}))
+        .collect();
+    let message = if let [(i, p)] = found {
+        format!("Apply failed with 1 conflict: conflict with {}: {}", managers[*i].printed(), mf::path_string(p))
+    } else {
+        let mut by_manager: std::collections::BTreeMap<String, Vec<String>> = Default::default();
+        for (i, p) in found {
+            by_manager.entry(managers[*i].printed()).or_default().push(mf::path_string(p));
+        }
+        let parts: Vec<String> = by_manager
+            .iter()
+            .map(|(m, paths)| {
+                let lines: Vec<String> = paths.iter().map(|p| format!("- {p}")).collect();
+                format!("conflicts with {m}:\n{}", lines.join("\n"))
+            })
+            .collect();
+        format!("Apply failed with {} conflicts: {}", found.len(), parts.join("\n"))
+    };
+    Failure::new(409, "Conflict", message).with_details(json!({"name": name, "kind": "pods", "causes": causes}))
+}
+
+/// What an apply makes of the live pod (None: it does not exist): the merged pod with its
+/// managers, or the conflicts.
+pub fn applied_pod(live: Option<&Pod>, config: &Value, manager: &str, force: bool, now: k8s_openapi::apimachinery::pkg::apis::meta::v1::Time, name: &str) -> Result<Value, Failure> {
+    let mut managers = live.map(mf::managers_of).unwrap_or_default();
+    let applier = match managers.iter().position(|m| m.manager == manager && m.operation == "Apply" && m.subresource.is_none()) {
+        Some(i) => i,
+        None => {
+            managers.push(Manager { manager: manager.into(), operation: "Apply".into(), subresource: None, time: None, fields: FieldSet::default() });
+            managers.len() - 1
+        }
+    };
+    let live_value = live.map(|p| serde_json::to_value(p).unwrap_or_default()).unwrap_or_else(|| json!({}));
+    let claimed = FieldSet::of_applied(config);
+    let mut merged = live_value.clone();
+    mf::merge_applied(&mut merged, config, "");
+    let found = mf::conflicts(&managers, applier, &claimed, &live_value, &merged);
+    if !found.is_empty() {
+        if !force {
+            return Err(conflict_failure(name, &managers, &found));
+        }
+        for (i, p) in &found {
+            managers[*i].fields.remove_tree(p);
+        }
+    }
+    let gone = FieldSet(managers[applier].fields.0.difference(&claimed.0).cloned().collect());
+    let others: Vec<&Manager> = managers.iter().enumerate().filter(|(i, _)| *i != applier).map(|(_, m)| m).collect();
+    mf::remove_unowned(&mut merged, &gone, &others);
+    managers[applier].fields = claimed;
+    managers[applier].time = Some(now);
+    let mut pod: Pod = serde_json::from_value(merged.clone()).map_err(|e| Failure::new(422, "Invalid", format!("the applied configuration does not make a Pod: {e}")))?;
+    mf::set_managers(&mut pod, &managers);
+    if let Some(m) = merged.get_mut("metadata").and_then(Value::as_object_mut) {
+        m.insert("managedFields".into(), serde_json::to_value(&pod.metadata.managed_fields).unwrap_or_default());
+    }
+    Ok(merged)
+}
+
+pub async fn apply(state: AppState, namespace: String, name: String, q: WriteQuery, _headers: HeaderMap, body: Bytes) -> Result<Response, Failure> {
+    let (dry_run, validation, manager, force) = apply_options(&q)?;
+    let config = decode(&body)?;
+    check_schema(&config)?;
+    let api = state.node.api();
+    // As a patch: applied again to the newer object when a concurrent write got in first.
+    for _ in 0..10 {
+        let live = match api.get(&namespace, &name) {
+            Ok(p) => Some(p),
+            Err(e) if e.code == 404 => None,
+            Err(e) => return Err(Failure::from_api(e, &name)),
+        };
+        let now = crate::api::managed_fields::now();
+        let merged = applied_pod(live.as_ref(), &config, &manager, force, now, &name)?;
+        let mut pod: Pod =
+            serde_json::from_value(merged.clone()).map_err(|e| Failure::new(422, "Invalid", format!("the applied configuration does not make a Pod: {e}")))?;
+        // fieldValidation: what structured-merge-diff refuses is refused whatever it says
+        // (check_schema); what remains to check is what the merge with the live pod made.
+        let warnings = patched_unknown_fields(&merged, &pod, validation)?;
+        match pod.metadata.namespace.as_deref() {
+            Some(ns) if ns != namespace => {
+                return Err(Failure::bad_request("the namespace of the provided object does not match the namespace sent on the request"))
+            }
+            _ => pod.metadata.namespace = Some(namespace.clone()),
+        }
+        let Some(live) = live else {
+            // A pod that does not exist is created from the applied configuration.
+            let object_name = pod.metadata.name.clone().unwrap_or_default();
+            if object_name != name {
+                return Err(Failure::bad_request(format!("the name of the object ({object_name}) does not match the name on the URL ({name})")));
+            }
+            match state.node.create_in_api_as(&pod, Requester::User, dry_run) {
+                Ok(created) => return Ok(with_warnings(json_response(StatusCode::CREATED, &created), &warnings)),
+                Err(e) if e.code == 409 && e.reason == "AlreadyExists" => continue,
+                Err(e) => return Err(Failure::from_api(e, &name)),
+            }
+        };
+        pod.metadata.resource_version = live.metadata.resource_version.clone();
+        match api.update_as(&namespace, &name, &pod, dry_run) {
+            Ok(p) => return Ok(with_warnings(json_response(StatusCode::OK, &p), &warnings)),
+            Err(e) if e.reason == "Conflict" && !e.message.contains("Precondition") => continue,
+            Err(e) => return Err(Failure::from_api(e, &name)),
+        }
+    }
+    Err(Failure::from_api(crate::api::ApiError::conflict(&name), &name))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn time() -> k8s_openapi::apimachinery::pkg::apis::meta::v1::Time {
+        mf::now()
+    }
+
+    fn config(label: &str) -> Value {
+        json!({"apiVersion": "v1", "kind": "Pod", "metadata": {"name": "web", "labels": {"app": label}},
+            "spec": {"containers": [{"name": "app", "image": "busybox:1.36"}]}})
+    }
+
+    #[test]
+    fn the_field_manager_is_required_and_force_is_read() {
+        let e = apply_options(&WriteQuery::default()).unwrap_err();
+        assert_eq!((e.code, e.reason.as_str()), (422, "Invalid"));
+        assert_eq!(e.message, "PatchOptions.meta.k8s.io \"\" is invalid: fieldManager: Required value: is required for apply patch");
+        let q = WriteQuery { field_manager: Some("kubectl".into()), force: Some("true".into()), ..Default::default() };
+        assert!(apply_options(&q).unwrap().3);
+        assert!(is_apply("application/apply-patch+yaml; charset=utf-8") && !is_apply("application/merge-patch+json"));
+    }
+
+    #[test]
+    fn an_applied_configuration_must_not_carry_managed_fields() {
+        let e = decode(b"metadata:\n  managedFields: [{}]\n").unwrap_err();
+        assert_eq!((e.code, e.message.as_str()), (400, "metadata.managedFields must be nil"));
+        assert_eq!(decode(b"{\"kind\": \"Pod\"}").unwrap()["kind"], "Pod");
+    }
+
+    #[test]
+    fn an_undeclared_field_is_refused_as_structured_merge_diff_refuses_it() {
+        let mut c = config("web");
+        c["spec"]["containers"][0]["bogus"] = json!(1);
+        let e = check_schema(&c).unwrap_err();
+        assert_eq!(e.code, 500);
+        assert_eq!(e.message, "failed to create typed patch object (/web; /v1, Kind=Pod): .spec.containers[name=\"app\"].bogus: field not declared in schema");
+        assert_eq!(e.status().get("reason"), None);
+        assert!(check_schema(&config("web")).is_ok());
+    }
+
+    #[test]
+    fn another_managers_field_with_another_value_conflicts_unless_forced() {
+        let created: Pod = serde_json::from_value(applied_pod(None, &config("web"), "kubectl", false, time(), "web").unwrap()).unwrap();
+        // kubectl label takes the label.
+        let mut labelled = created.clone();
+        labelled.metadata.labels.as_mut().unwrap().insert("app".into(), "other".into());
+        mf::record_update(Some(&created), &mut labelled, "kubectl-label", time());
+        let e = applied_pod(Some(&labelled), &config("web"), "kubectl", false, time(), "web").unwrap_err();
+        assert_eq!((e.code, e.reason.as_str()), (409, "Conflict"));
+        assert!(e.message.starts_with("Apply failed with 1 conflict: conflict with \"kubectl-label\" using v1 at "), "{}", e.message);
+        assert!(e.message.ends_with(": .metadata.labels.app"), "{}", e.message);
+        let status = e.status();
+        assert_eq!(status["details"]["causes"][0]["type"], "FieldManagerConflict");
+        assert_eq!(status["details"]["causes"][0]["field"], ".metadata.labels.app");
+        // The same value is shared.
+        assert!(applied_pod(Some(&labelled), &config("other"), "kubectl", false, time(), "web").is_ok());
+        // Forced, the applier takes it.
+        let forced: Pod = serde_json::from_value(applied_pod(Some(&labelled), &config("web"), "kubectl", true, time(), "web").unwrap()).unwrap();
+        assert_eq!(forced.metadata.labels.as_ref().unwrap()["app"], "web");
+        let managers = mf::managers_of(&forced);
+        assert_eq!(managers.len(), 1, "kubectl-label owned only the label: {managers:?}");
+        assert_eq!((managers[0].manager.as_str(), managers[0].operation.as_str()), ("kubectl", "Apply"));
+    }
+
+    #[test]
+    fn a_field_left_out_of_the_next_apply_is_removed() {
+        let mut first = config("web");
+        first["metadata"]["labels"]["tier"] = json!("front");
+        let created: Pod = serde_json::from_value(applied_pod(None, &first, "kubectl", false, time(), "web").unwrap()).unwrap();
+        let second: Pod = serde_json::from_value(applied_pod(Some(&created), &config("web"), "kubectl", false, time(), "web").unwrap()).unwrap();
+        assert_eq!(second.metadata.labels.as_ref().unwrap().get("tier"), None);
+        let fields = mf::managers_of(&second)[0].fields.to_fields_v1();
+        assert_eq!(fields["f:metadata"], json!({"f:labels": {"f:app": {}}}));
+    }
+}
