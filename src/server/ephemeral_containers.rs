@@ -7,10 +7,9 @@ use axum::body::Bytes;
 use axum::extract::{Path, Query, State};
 use axum::http::{header, HeaderMap, StatusCode};
 use axum::response::Response;
-use k8s_openapi::api::core::v1::Pod;
 
-use super::patch::{self, PatchType};
-use super::pods::{decode_pod, json_response, patched_unknown_fields, with_warnings, write_options, WriteQuery};
+use super::patch::PatchType;
+use super::pods::{decode_pod, json_response, patch_and_write, with_warnings, write_options, WriteQuery};
 use super::{AppState, Failure};
 
 pub async fn get(State(state): State<AppState>, Path((namespace, name)): Path<(String, String)>) -> Result<Response, Failure> {
@@ -47,20 +46,7 @@ pub async fn patch(
     let (dry_run, validation) = write_options(&q, "PatchOptions")?;
     let content_type = headers.get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok()).unwrap_or("");
     let kind = PatchType::from_content_type(content_type)?;
-    let api = state.node.api();
-    for _ in 0..10 {
-        let current = api.get(&namespace, &name).map_err(|e| Failure::from_api(e, &name))?;
-        let mut value = serde_json::to_value(&current).unwrap_or_default();
-        patch::apply(kind, &mut value, &body)?;
-        let patched: Pod =
-            serde_json::from_value(value.clone()).map_err(|e| Failure::new(422, "Invalid", format!("the patch does not make a Pod: {e}")))?;
-        let warnings = patched_unknown_fields(&value, &patched, validation)?;
-        let pinned = patched.metadata.resource_version != current.metadata.resource_version;
-        match api.update_ephemeral_containers(&namespace, &name, &patched, dry_run) {
-            Ok(p) => return Ok(with_warnings(json_response(StatusCode::OK, &p), &warnings)),
-            Err(e) if e.reason == "Conflict" && !pinned => continue,
-            Err(e) => return Err(Failure::from_api(e, &name)),
-        }
-    }
-    Err(Failure::from_api(crate::api::ApiError::conflict(&name), &name))
+    patch_and_write(&state, &namespace, &name, kind, &body, validation, |_, patched| {
+        state.node.api().update_ephemeral_containers(&namespace, &name, patched, dry_run)
+    })
 }

@@ -307,25 +307,41 @@ pub async fn patch(
         return Err(options_invalid_causes("PatchOptions", &[("force", "FieldValueForbidden", text)]));
     }
     let kind = PatchType::from_content_type(content_type)?;
+    patch_and_write(&state, &namespace, &name, kind, &body, validation, |current, patched| {
+        record_update(Some(current), patched, &q, &headers);
+        state.node.api().update_as(&namespace, &name, patched, dry_run)
+    })
+}
+
+/// A patch of `kind` applied to the stored pod, then written by `write` (given the pod the
+/// patch was applied to, and the patched pod, which it may change first). As the API server's
+/// update loop: a patch without a resourceVersion of its own is applied again to the newer
+/// object when a concurrent write (the kubelet's status) got in first.
+pub(super) fn patch_and_write(
+    state: &AppState,
+    namespace: &str,
+    name: &str,
+    kind: PatchType,
+    body: &[u8],
+    validation: FieldValidation,
+    write: impl Fn(&Pod, &mut Pod) -> Result<Pod, crate::api::ApiError>,
+) -> Result<Response, Failure> {
     let api = state.node.api();
-    // As the API server's update loop: a patch without a resourceVersion of its own is applied
-    // again to the newer object when a concurrent write (the kubelet's status) got in first.
     for _ in 0..10 {
-        let current = api.get(&namespace, &name).map_err(|e| Failure::from_api(e, &name))?;
+        let current = api.get(namespace, name).map_err(|e| Failure::from_api(e, name))?;
         let mut value = serde_json::to_value(&current).unwrap_or_default();
-        patch::apply(kind, &mut value, &body)?;
+        patch::apply(kind, &mut value, body)?;
         let mut patched: Pod =
             serde_json::from_value(value.clone()).map_err(|e| Failure::new(422, "Invalid", format!("the patch does not make a Pod: {e}")))?;
         let warnings = patched_unknown_fields(&value, &patched, validation)?;
-        record_update(Some(&current), &mut patched, &q, &headers);
         let pinned = patched.metadata.resource_version != current.metadata.resource_version;
-        match api.update_as(&namespace, &name, &patched, dry_run) {
+        match write(&current, &mut patched) {
             Ok(p) => return Ok(with_warnings(json_response(StatusCode::OK, &p), &warnings)),
             Err(e) if e.reason == "Conflict" && !pinned && !e.message.contains("Precondition") => continue,
-            Err(e) => return Err(Failure::from_api(e, &name)),
+            Err(e) => return Err(Failure::from_api(e, name)),
         }
     }
-    Err(Failure::from_api(crate::api::ApiError::conflict(&name), &name))
+    Err(Failure::from_api(crate::api::ApiError::conflict(name), name))
 }
 
 /// The fields a patch added that a Pod does not have, as the API server's patcher treats them
