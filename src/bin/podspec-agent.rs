@@ -820,14 +820,14 @@ fn cmd_main(args: &[String]) -> Result<String, Failure> {
 /// counts as running from its process' start, which comes before the handler).
 const HANDLER_WAIT: Duration = Duration::from_secs(10);
 
-/// Whether PID 1 catches `signal` (its `SigCgt` in /proc/1/status).
-fn main_catches(signal: libc::c_int) -> Result<bool, Failure> {
-    let status = fs::read_to_string("/proc/1/status").map_err(|err| Failure::os("crash", "read /proc/1/status", err))?;
+/// Whether PID 1 catches `signal` (its `SigCgt` in /proc/1/status); failures name `sub`.
+fn main_catches(sub: &str, signal: libc::c_int) -> Result<bool, Failure> {
+    let status = fs::read_to_string("/proc/1/status").map_err(|err| Failure::os(sub, "read /proc/1/status", err))?;
     let caught = status
         .lines()
         .find_map(|l| l.strip_prefix("SigCgt:"))
         .and_then(|mask| u64::from_str_radix(mask.trim(), 16).ok())
-        .ok_or_else(|| Failure::failed("crash", "/proc/1/status has no SigCgt mask"))?;
+        .ok_or_else(|| Failure::failed(sub, "/proc/1/status has no SigCgt mask"))?;
     Ok(caught & (1 << (signal - 1)) != 0)
 }
 
@@ -848,7 +848,7 @@ fn cmd_crash(args: &[String]) -> Result<String, Failure> {
     }
     // PID 1 of a PID namespace drops a signal it has no handler for: wait for the handler.
     let start = std::time::Instant::now();
-    while !main_catches(libc::SIGUSR1)? {
+    while !main_catches(SUB, libc::SIGUSR1)? {
         if start.elapsed() > HANDLER_WAIT {
             return Err(Failure::failed(SUB, format_args!("the main process catches no SIGUSR1 after {HANDLER_WAIT:?}")));
         }

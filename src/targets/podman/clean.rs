@@ -5,8 +5,9 @@
 //! annotation `io.podspec.owner=<pid>:<start time>` naming the podspec process that created it.
 //! A killed run's pod is one whose owner process is gone (its PID is dead, or now names another
 //! process). A volume is podspec's when it is named `podspec-<pid>-<n>.<volume>` after a
-//! namespace of podspec's, no container uses it, and no process has PID `<pid>` any more.
-//! Nothing else is touched.
+//! namespace of podspec's, no container uses it, and no process has PID `<pid>` any more. A pod
+//! none of whose containers carries the annotation (kube play cut short, or a `pod rm` that
+//! failed halfway) is judged by its name as a volume is. Nothing else is touched.
 
 use std::collections::BTreeMap;
 
@@ -108,9 +109,11 @@ pub async fn clean(podman: &Podman, select: Select<'_>) -> Result<CleanReport, P
     let mut report = CleanReport::default();
     for (name, ann) in podspec_pods(podman).await? {
         let picked = match (&select, ann.get(ANNOTATION_OWNER)) {
-            (_, None) => false,
             (Select::Stale, Some(owner)) => parse_owner(owner).is_some_and(|o| !o.is_alive()),
             (Select::Run(run), Some(_)) => ann.get(ANNOTATION_RUN).is_some_and(|r| r == run),
+            // No container says whose the pod is: its name does.
+            (Select::Stale, None) => named_after_gone_process(&name),
+            (Select::Run(run), None) => run.split('-').next().is_some_and(|pid| named_pid(&name) == Some(pid)),
         };
         if picked {
             remove_pod(podman, &name, 0).await?;
@@ -121,7 +124,7 @@ pub async fn clean(podman: &Podman, select: Select<'_>) -> Result<CleanReport, P
     let volumes: Vec<VolumeListed> =
         podman.json(&["volume", "ls", "--filter", &filter, "--filter", "dangling=true", "--format", "json"]).await?;
     for v in volumes {
-        if volume_of_gone_run(&v.name) {
+        if named_after_gone_process(&v.name) {
             match podman.run(&["volume", "rm", &v.name]).await {
                 Ok(_) => report.volumes.push(v.name),
                 Err(e) if e.is_no_such() => {}
@@ -132,37 +135,56 @@ pub async fn clean(podman: &Podman, select: Select<'_>) -> Result<CleanReport, P
     Ok(report)
 }
 
-/// Whether a volume is named after a podspec namespace (`podspec-<pid>-<n>.<volume>`) whose
-/// podspec process is no longer there.
-fn volume_of_gone_run(name: &str) -> bool {
-    let Some(rest) = name.strip_prefix(PREFIX) else { return false };
-    if !name.contains('.') {
-        return false;
-    }
-    let pid: String = rest.chars().take_while(char::is_ascii_digit).collect();
-    let Ok(pid) = pid.parse::<i32>() else { return false };
-    // Volumes carry no annotation: only a PID that names no process at all counts as gone.
+/// The PID in a name given after a podspec namespace (`podspec-<pid>-<n>.<pod or volume>`).
+fn named_pid(name: &str) -> Option<&str> {
+    let rest = name.strip_prefix(PREFIX)?;
+    let (namespace, _) = rest.split_once('.')?;
+    let pid = namespace.split('-').next()?;
+    (!pid.is_empty() && pid.chars().all(|c| c.is_ascii_digit())).then_some(pid)
+}
+
+/// Whether a pod or volume is named after a podspec namespace (`podspec-<pid>-<n>.<name>`)
+/// whose podspec process is no longer there.
+fn named_after_gone_process(name: &str) -> bool {
+    let Some(pid) = named_pid(name).and_then(|p| p.parse::<i32>().ok()) else { return false };
+    // Such names carry no start time: only a PID that names no process at all counts as gone.
     !std::path::Path::new(&format!("/proc/{pid}")).exists()
 }
 
 /// Stops a pod (giving its containers `grace` seconds) and removes it with its anonymous
 /// volumes. `pod stop` then `pod rm` takes about 0.3 s where `kube down` and `pod rm --force`
 /// take about 3.4 s on podman 4.3 (measured on this project's machine).
+///
+/// Whatever podman says, the pod is gone only once podman no longer has it: podman 4.3's
+/// `pod rm` can fail halfway and leave the pod empty (two pods that share a volume, removed at
+/// the same time: one removes the volume, the other panics, or says "no such volume").
 pub async fn remove_pod(podman: &Podman, name: &str, grace: i64) -> Result<(), PodmanError> {
     let t = grace.max(0).to_string();
     match podman.run(&["pod", "stop", "--time", &t, name]).await {
         Ok(_) => {}
-        Err(e) if e.is_no_such() => return Ok(()),
+        Err(e) if e.is_no_such() && !pod_exists(podman, name).await? => return Ok(()),
         Err(e) => tracing::debug!(pod = name, error = %e, "stopping the pod; removing it by force"),
     }
-    match podman.run(&["pod", "rm", name]).await {
-        Ok(_) => Ok(()),
-        Err(e) if e.is_no_such() => Ok(()),
-        Err(_) => match podman.run(&["pod", "rm", "--force", "--time", "0", name]).await {
-            Err(e) if e.is_no_such() => Ok(()),
-            other => other.map(|_| ()),
-        },
+    let mut failed = None;
+    for args in [&["pod", "rm", name][..], &["pod", "rm", "--force", "--time", "0", name], &["pod", "rm", "--force", "--time", "0", name]] {
+        if let Err(e) = podman.run(args).await {
+            tracing::debug!(pod = name, error = %e, "removing the pod");
+            failed = Some(e);
+        }
+        if !pod_exists(podman, name).await? {
+            return Ok(());
+        }
     }
+    Err(failed.unwrap_or_else(|| PodmanError::Failed {
+        command: podman.describe(&["pod", "rm", name]),
+        code: 0,
+        stderr: "podman said the pod was removed, and still has it".into(),
+    }))
+}
+
+/// Whether podman has the pod (`podman pod exists`).
+pub async fn pod_exists(podman: &Podman, name: &str) -> Result<bool, PodmanError> {
+    Ok(podman.output(&["pod", "exists", name], None, podman.timeout).await?.code == 0)
 }
 
 #[cfg(test)]
@@ -180,11 +202,16 @@ mod tests {
     }
 
     #[test]
-    fn only_volumes_named_after_podspec_pods_of_gone_runs_are_picked() {
-        assert!(!volume_of_gone_run("data"), "never somebody else's volume");
-        assert!(!volume_of_gone_run("podspec-data"));
-        assert!(!volume_of_gone_run("podspec-0-1"), "a volume is <namespace>.<volume>");
+    fn only_names_of_podspec_namespaces_of_gone_runs_are_picked() {
+        assert!(!named_after_gone_process("data"), "never somebody else's volume");
+        assert!(!named_after_gone_process("podspec-data"));
+        assert!(!named_after_gone_process("podspec-0-1"), "a pod or volume is <namespace>.<name>");
+        assert!(!named_after_gone_process("podspec-foreign-1.first"), "no PID, no podspec namespace");
         // PID 0 never names a process.
-        assert!(volume_of_gone_run("podspec-0-1.data"));
+        assert!(named_after_gone_process("podspec-0-1.data"));
+        assert!(named_after_gone_process("podspec-0-67.first"));
+        let me = format!("podspec-{}-3.first", std::process::id());
+        assert!(!named_after_gone_process(&me), "a live process's");
+        assert_eq!(named_pid(&me), Some(std::process::id().to_string().as_str()));
     }
 }

@@ -267,7 +267,7 @@ impl PodmanTarget {
 
     /// Whether podman still has the pod.
     async fn pod_exists(&self, podman_name: &str) -> Result<bool, PodmanError> {
-        Ok(self.podman.output(&["pod", "exists", podman_name], None, self.podman.timeout).await?.code == 0)
+        clean::pod_exists(&self.podman, podman_name).await
     }
 }
 
