@@ -359,9 +359,10 @@ pub async fn run_over_api(name: &str, client: kube::Client, pods: usize) -> Resu
     let mut exec = Timing { name: "exec", samples: Vec::with_capacity(pods) };
     let mut delete = Timing { name: "delete", samples: Vec::with_capacity(pods) };
     let running = |pod: &Pod| {
-        pod.status.as_ref().and_then(|s| s.container_statuses.as_ref()).is_some_and(|cs| {
-            cs.len() == 2 && cs.iter().all(|c| c.state.as_ref().is_some_and(|s| s.running.is_some()))
-        })
+        pod.status
+            .as_ref()
+            .and_then(|s| s.container_statuses.as_ref())
+            .is_some_and(|cs| cs.len() == 2 && cs.iter().all(|c| c.state.as_ref().is_some_and(|s| s.running.is_some())))
     };
     for i in 0..pods {
         let pod = bench_pod("default", i);

@@ -383,7 +383,9 @@ struct BenchArgs {
 
 fn main() -> ExitCode {
     tracing_subscriber::fmt()
-        .with_env_filter(tracing_subscriber::EnvFilter::try_from_env("PODSPEC_LOG").unwrap_or_else(|_| "warn,kube_client::client::builder=off".into()))
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_env("PODSPEC_LOG").unwrap_or_else(|_| "warn,kube_client::client::builder=off".into()),
+        )
         .with_writer(std::io::stderr)
         .init();
     let cli = Cli::parse();
@@ -491,7 +493,9 @@ async fn other(command: Command) -> anyhow::Result<ExitCode> {
                             } else {
                                 let repository = podspec::targets::podman::images::repository(&image);
                                 match format {
-                                    ArchiveFormat::DockerArchive => podspec::images::archive::export_docker_archive(&image, &repository, &path)?,
+                                    ArchiveFormat::DockerArchive => {
+                                        podspec::images::archive::export_docker_archive(&image, &repository, &path)?
+                                    }
                                     ArchiveFormat::OciArchive => podspec::images::archive::export_oci_archive(&image, &repository, &path)?,
                                 }
                             };
@@ -581,7 +585,8 @@ async fn serve_node(
     let text = podspec::server::tls::kubeconfig(&url, &creds.ca_pem, &creds.token);
     write_private(&kubeconfig, &text).with_context(|| format!("writing the kubeconfig {}", kubeconfig.display()))?;
     let node_name = node.name().to_string();
-    let state = Arc::new(podspec::server::Server { node, token: creds.token.clone(), started: chrono::Utc::now(), namespaces: Default::default() });
+    let state =
+        Arc::new(podspec::server::Server { node, token: creds.token.clone(), started: chrono::Utc::now(), namespaces: Default::default() });
     let app = podspec::server::router(state);
     println!("podspec: serving the {node_name} node at {url}");
     println!("podspec: kubeconfig {}", kubeconfig.display());
@@ -603,7 +608,12 @@ fn write_private(path: &std::path::Path, text: &str) -> std::io::Result<()> {
     f.write_all(text.as_bytes())
 }
 
-async fn start_target(kind: TargetKind, static_pod_dir: Option<PathBuf>, cri: &CriArgs, cluster: &ClusterArgs) -> anyhow::Result<Arc<dyn Target>> {
+async fn start_target(
+    kind: TargetKind,
+    static_pod_dir: Option<PathBuf>,
+    cri: &CriArgs,
+    cluster: &ClusterArgs,
+) -> anyhow::Result<Arc<dyn Target>> {
     match kind {
         TargetKind::Cri => {
             let paths = Paths::from_env()?;
@@ -687,17 +697,27 @@ async fn bench(args: BenchArgs) -> anyhow::Result<ExitCode> {
 /// `podspec bench`'s serve column: a reference node of its own behind serve's router on a
 /// loopback port, measured through kube-rs over HTTPS (create, watch, WebSocket exec, delete).
 async fn bench_serve(pods: usize) -> anyhow::Result<podspec::bench::BenchReport> {
-    let node = Arc::new(ReferenceTarget::start_with(Paths::from_env()?, ReferenceOptions::default()).await.context("starting the reference node for serve")?);
+    let node = Arc::new(
+        ReferenceTarget::start_with(Paths::from_env()?, ReferenceOptions::default())
+            .await
+            .context("starting the reference node for serve")?,
+    );
     let measured = async {
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.context("listening on loopback")?;
         let addr = listener.local_addr()?;
         let creds = podspec::server::tls::credentials(addr)?;
         let kubeconfig = podspec::server::tls::kubeconfig(&format!("https://{addr}"), &creds.ca_pem, &creds.token);
-        let state = Arc::new(podspec::server::Server { node: node.clone(), token: creds.token.clone(), started: chrono::Utc::now(), namespaces: Default::default() });
+        let state = Arc::new(podspec::server::Server {
+            node: node.clone(),
+            token: creds.token.clone(),
+            started: chrono::Utc::now(),
+            namespaces: Default::default(),
+        });
         let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
-        let served = tokio::spawn(podspec::server::run(listener, creds.server_config.clone(), podspec::server::router(state), async move {
-            let _ = stopped.await;
-        }));
+        let served =
+            tokio::spawn(podspec::server::run(listener, creds.server_config.clone(), podspec::server::router(state), async move {
+                let _ = stopped.await;
+            }));
         let config = kube::Config::from_custom_kubeconfig(kube::config::Kubeconfig::from_yaml(&kubeconfig)?, &Default::default()).await?;
         let client = kube::Client::try_from(config)?;
         let report = podspec::bench::run_over_api("serve", client, pods).await.context("measuring serve");
@@ -1105,7 +1125,11 @@ async fn certify(mut args: CertifyArgs, mut signals: Signals) -> anyhow::Result<
     if outcome.environment.partial {
         eprintln!(
             "podspec: PARTIAL ({}): {} @conformance scenario(s) missing:",
-            if outcome.environment.narrowed_by.is_empty() { "scenarios skipped".to_string() } else { outcome.environment.narrowed_by.join(", ") },
+            if outcome.environment.narrowed_by.is_empty() {
+                "scenarios skipped".to_string()
+            } else {
+                outcome.environment.narrowed_by.join(", ")
+            },
             outcome.environment.missing.len()
         );
         for m in &outcome.environment.missing {

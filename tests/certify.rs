@@ -191,7 +191,8 @@ fn bad_input_is_exit_2() {
     assert_eq!(out.status.code(), Some(2), "{stderr}");
     assert!(stderr.contains("type \"appliance\" is not one of"), "{stderr}");
     assert!(stderr.contains("contact_email_address \"nobody\" is not an email address"), "{stderr}");
-    let out = Command::cargo_bin("podspec").unwrap().args(["certify", "--verify", "/nonexistent/podspec-results-x.tar.gz"]).output().unwrap();
+    let out =
+        Command::cargo_bin("podspec").unwrap().args(["certify", "--verify", "/nonexistent/podspec-results-x.tar.gz"]).output().unwrap();
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert_eq!(out.status.code(), Some(2), "{stderr}");
     assert!(stderr.contains("cannot read bundle /nonexistent/podspec-results-x.tar.gz"), "{stderr}");

@@ -105,8 +105,14 @@ fn every_feature_fails_only_where_the_baseline_says(env: &Env) -> Result<(), Str
     // The verdict is podspec's message on stderr.
     let said = format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
     let gate = said.lines().find(|l| l.contains("baseline ci/baselines/containerd.txt")).unwrap_or("").to_string();
-    ensure(out.status.success() && gate.contains("PASSED"), || format!("{}
-  see {}", text(&out), reports.join("report.md").display()))?;
+    ensure(out.status.success() && gate.contains("PASSED"), || {
+        format!(
+            "{}
+  see {}",
+            text(&out),
+            reports.join("report.md").display()
+        )
+    })?;
     let json: serde_json::Value =
         serde_json::from_str(&fs::read_to_string(reports.join("report.json")).map_err(|e| e.to_string())?).map_err(|e| e.to_string())?;
     let passed = json["summary"]["passed"].as_u64().unwrap_or(0);

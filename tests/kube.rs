@@ -293,7 +293,8 @@ fn namespaces_go_whatever_the_end_and_clean_deletes_what_a_killed_run_left() {
 
     // A namespace of a run on another host: kept by clean, and by --all unconfirmed; gone with --yes.
     let foreign = r#"{"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": "podspec-1-1", "labels": {"podspec.io/run": "1-1", "podspec.io/owner-host": "elsewhere", "podspec.io/owner-pid": "1", "podspec.io/owner-start": "1"}}}"#;
-    let mut create = Command::new("kubectl").args(["create", "-f", "-", "--kubeconfig"]).arg(&kubeconfig).stdin(Stdio::piped()).spawn().unwrap();
+    let mut create =
+        Command::new("kubectl").args(["create", "-f", "-", "--kubeconfig"]).arg(&kubeconfig).stdin(Stdio::piped()).spawn().unwrap();
     std::io::Write::write_all(create.stdin.as_mut().unwrap(), foreign.as_bytes()).unwrap();
     assert!(create.wait().unwrap().success());
     let out = podspec().args(["clean", "--target", "kube", "--kubeconfig"]).arg(&kubeconfig).output().unwrap();
@@ -308,7 +309,11 @@ fn namespaces_go_whatever_the_end_and_clean_deletes_what_a_killed_run_left() {
         .unwrap();
     std::io::Write::write_all(unconfirmed.stdin.as_mut().unwrap(), b"n\n").unwrap();
     let out = unconfirmed.wait_with_output().unwrap();
-    assert!(String::from_utf8_lossy(&out.stderr).contains("delete every podspec namespace (1): podspec-1-1? [y/N]"), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("delete every podspec namespace (1): podspec-1-1? [y/N]"),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     assert_eq!(podspec_namespaces(&kubeconfig), ["podspec-1-1"]);
     let out = podspec().args(["clean", "--target", "kube", "--all", "--yes", "--kubeconfig"]).arg(&kubeconfig).output().unwrap();
     let stdout = String::from_utf8_lossy(&out.stdout);
@@ -347,9 +352,20 @@ const NODE_ONLY: &str = r#"Feature: What a cluster's API alone cannot show
 "#;
 
 const PRODUCT: &[&str] = &[
-    "--product-name", "podspec serve", "--product-vendor", "podspec", "--product-version", "0.1.0",
-    "--product-website", "https://example.org/podspec", "--product-docs", "https://example.org/podspec/docs",
-    "--product-type", "distribution", "--product-contact", "podspec@example.org",
+    "--product-name",
+    "podspec serve",
+    "--product-vendor",
+    "podspec",
+    "--product-version",
+    "0.1.0",
+    "--product-website",
+    "https://example.org/podspec",
+    "--product-docs",
+    "https://example.org/podspec/docs",
+    "--product-type",
+    "distribution",
+    "--product-contact",
+    "podspec@example.org",
 ];
 
 /// `podspec certify --target kube` against serve: a complete, passing bundle that `--verify`
@@ -434,7 +450,10 @@ fn certify_through_the_kube_target_against_serve() {
     assert!(stderr.contains("features/node.feature | Needs the node's filesystem: not selected by --name container answers"), "{stderr}");
     let files = podspec::certify::bundle::read(&project.join(String::from_utf8_lossy(&run.stdout).trim())).unwrap();
     let env: serde_json::Value = serde_json::from_slice(&files["environment.json"]).unwrap();
-    assert_eq!((env["partial"].clone(), env["narrowed_by"].clone()), (serde_json::json!(true), serde_json::json!(["--name container answers"])));
+    assert_eq!(
+        (env["partial"].clone(), env["narrowed_by"].clone()),
+        (serde_json::json!(true), serde_json::json!(["--name container answers"]))
+    );
 
     // SIGTERM mid-certification: exit 130, no bundle, no namespace left.
     if Command::new("kubectl").arg("version").arg("--client").output().is_err() {
@@ -466,7 +485,8 @@ fn certify_through_the_kube_target_against_serve() {
     assert_eq!(out.status.code(), Some(130), "{stderr}");
     assert!(stderr.contains("interrupted; everything the run started was removed; no bundle written"), "{stderr}");
     assert_eq!(podspec_namespaces(&kubeconfig), Vec::<String>::new());
-    let written: Vec<_> = std::fs::read_dir(project.join("interrupted")).map(|d| d.flatten().map(|e| e.file_name()).collect()).unwrap_or_default();
+    let written: Vec<_> =
+        std::fs::read_dir(project.join("interrupted")).map(|d| d.flatten().map(|e| e.file_name()).collect()).unwrap_or_default();
     assert!(written.is_empty(), "{written:?}");
 }
 

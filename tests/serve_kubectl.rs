@@ -162,14 +162,13 @@ fn checks(k: &Kubectl<'_>, minor: u32, dir: &Path) -> Vec<(&'static str, Outcome
     record(
         &mut results,
         "describe",
-        ok(&k.run(&["describe", "pod", &web]), "describe")
-            .and_then(|o| {
-                // The kubelet's events, with Kubernetes' reasons, under "Events:".
-                let events = o.split("Events:").nth(1).unwrap_or("");
-                let reasons = ["Scheduled", "Pulled", "Created", "Started"].iter().all(|r| events.contains(r));
-                let assigned = events.contains(&format!("Successfully assigned default/{web} to podspec-node"));
-                expect(o.contains("Status:") && o.contains("Running") && reasons && assigned && events.contains("kubelet"), o)
-            }),
+        ok(&k.run(&["describe", "pod", &web]), "describe").and_then(|o| {
+            // The kubelet's events, with Kubernetes' reasons, under "Events:".
+            let events = o.split("Events:").nth(1).unwrap_or("");
+            let reasons = ["Scheduled", "Pulled", "Created", "Started"].iter().all(|r| events.contains(r));
+            let assigned = events.contains(&format!("Successfully assigned default/{web} to podspec-node"));
+            expect(o.contains("Status:") && o.contains("Running") && reasons && assigned && events.contains("kubelet"), o)
+        }),
     );
     let labels = |k: &Kubectl<'_>| -> serde_json::Value {
         let o = k.run(&["get", "pod", &web, "-o", "json"]);
@@ -317,12 +316,23 @@ fn checks(k: &Kubectl<'_>, minor: u32, dir: &Path) -> Vec<(&'static str, Outcome
         std::fs::write(&file, pod_manifest(&debugged, "")).unwrap();
         ok(&k.run(&["create", "-f", file.to_str().unwrap()]), "create")
             .and_then(|_| ok(&k.run(&["wait", "--for=condition=Ready", &format!("pod/{debugged}"), "--timeout=60s"]), "wait"))
-            .and_then(|_| ok(&k.run(&["debug", &debugged, "--image=busybox:1.36", "--target=main", "-c", "dbg", "--", "sleep", "3601"]), "debug"))
+            .and_then(|_| {
+                ok(&k.run(&["debug", &debugged, "--image=busybox:1.36", "--target=main", "-c", "dbg", "--", "sleep", "3601"]), "debug")
+            })
             .and_then(|_| {
                 // The node starts it after the write: exec until it runs (at most 30 s).
                 let deadline = Instant::now() + Duration::from_secs(30);
                 loop {
-                    let o = k.run(&["exec", &debugged, "-c", "dbg", "--", "sh", "-c", "tr '\\0' ' ' < /proc/1/cmdline; echo; pidof sleep | wc -w"]);
+                    let o = k.run(&[
+                        "exec",
+                        &debugged,
+                        "-c",
+                        "dbg",
+                        "--",
+                        "sh",
+                        "-c",
+                        "tr '\\0' ' ' < /proc/1/cmdline; echo; pidof sleep | wc -w",
+                    ]);
                     if o.status.success() || Instant::now() > deadline {
                         break ok(&o, "exec -c dbg");
                     }
@@ -331,8 +341,15 @@ fn checks(k: &Kubectl<'_>, minor: u32, dir: &Path) -> Vec<(&'static str, Outcome
             })
             .and_then(|out| expect(out == "sleep 3600 \n2\n", format!("dbg's PID 1 and the sleeps it sees: {out:?}")))
             .and_then(|_| {
-                let o = k.run(&["get", "pod", &debugged, "-o", "jsonpath={.status.ephemeralContainerStatuses[0].name} {.status.ephemeralContainerStatuses[0].state.running.startedAt}"]);
-                ok(&o, "get").and_then(|out| expect(out.starts_with("dbg ") && out.len() > 4, format!("ephemeralContainerStatuses: {out:?}")))
+                let o = k.run(&[
+                    "get",
+                    "pod",
+                    &debugged,
+                    "-o",
+                    "jsonpath={.status.ephemeralContainerStatuses[0].name} {.status.ephemeralContainerStatuses[0].state.running.startedAt}",
+                ]);
+                ok(&o, "get")
+                    .and_then(|out| expect(out.starts_with("dbg ") && out.len() > 4, format!("ephemeralContainerStatuses: {out:?}")))
             })
     });
     record(&mut results, "logs", ok(&k.run(&["logs", &web]), "logs").and_then(|o| expect(o.contains(&format!("hello from {web}")), o)));
@@ -342,23 +359,30 @@ fn checks(k: &Kubectl<'_>, minor: u32, dir: &Path) -> Vec<(&'static str, Outcome
     std::fs::write(&follow_file, format!(
         "apiVersion: v1\nkind: Pod\nmetadata:\n  name: {follower}\nspec:\n  restartPolicy: Never\n  containers:\n  - name: main\n    image: busybox:1.36\n    command: [sh, -c, 'echo start; sleep 3; echo later']\n"
     )).unwrap();
-    record(&mut results, "logs -f", ok(&k.run(&["create", "-f", follow_file.to_str().unwrap()]), "create").and_then(|_| {
-        ok(&k.run(&["wait", "--for=condition=Ready", &format!("pod/{follower}"), "--timeout=60s"]), "wait")?;
-        let started = Instant::now();
-        let mut child = k.cmd(&["logs", "-f", &follower]).stdout(Stdio::piped()).stderr(Stdio::piped()).spawn().unwrap();
-        let mut lines = BufReader::new(child.stdout.take().unwrap()).lines().map_while(Result::ok);
-        let first = lines.next();
-        let first_at = started.elapsed();
-        let second = lines.next();
-        let second_at = started.elapsed();
-        let rest: Vec<String> = lines.collect();
-        let status = child.wait().unwrap();
-        expect(
-            first.as_deref() == Some("start") && second.as_deref() == Some("later") && rest.is_empty() && status.success()
-                && second_at >= first_at + Duration::from_millis(1000),
-            format!("{first:?} at {first_at:?}, {second:?} at {second_at:?}, then {rest:?}, {status:?}"),
-        )
-    }));
+    record(
+        &mut results,
+        "logs -f",
+        ok(&k.run(&["create", "-f", follow_file.to_str().unwrap()]), "create").and_then(|_| {
+            ok(&k.run(&["wait", "--for=condition=Ready", &format!("pod/{follower}"), "--timeout=60s"]), "wait")?;
+            let started = Instant::now();
+            let mut child = k.cmd(&["logs", "-f", &follower]).stdout(Stdio::piped()).stderr(Stdio::piped()).spawn().unwrap();
+            let mut lines = BufReader::new(child.stdout.take().unwrap()).lines().map_while(Result::ok);
+            let first = lines.next();
+            let first_at = started.elapsed();
+            let second = lines.next();
+            let second_at = started.elapsed();
+            let rest: Vec<String> = lines.collect();
+            let status = child.wait().unwrap();
+            expect(
+                first.as_deref() == Some("start")
+                    && second.as_deref() == Some("later")
+                    && rest.is_empty()
+                    && status.success()
+                    && second_at >= first_at + Duration::from_millis(1000),
+                format!("{first:?} at {first_at:?}, {second:?} at {second_at:?}, then {rest:?}, {status:?}"),
+            )
+        }),
+    );
     // The restarter: restarted once (after 10 s of back-off); its previous instance's log is
     // kept and shown by -p.
     let restarted = made_log_pods.and_then(|_| {
@@ -375,22 +399,40 @@ fn checks(k: &Kubectl<'_>, minor: u32, dir: &Path) -> Vec<(&'static str, Outcome
             std::thread::sleep(Duration::from_millis(500));
         }
     });
-    record(&mut results, "logs -p", restarted.clone().and_then(|_| {
-        let prev = ok(&k.run(&["logs", "-p", &restarter]), "logs -p")?;
-        let now = ok(&k.run(&["logs", &restarter]), "logs")?;
-        expect(prev == "first line\nsecond line\ninstance 1\n" && now == "first line\nsecond line\ninstance 2\n", format!("-p: {prev:?}, now: {now:?}"))
-    }));
-    record(&mut results, "logs --tail", restarted.clone().and_then(|_| {
-        let o = ok(&k.run(&["logs", "--tail=2", &restarter]), "logs --tail")?;
-        expect(o == "second line\ninstance 2\n", o)
-    }));
-    record(&mut results, "logs --limit-bytes", restarted.and_then(|_| {
-        let o = ok(&k.run(&["logs", "--limit-bytes=8", &restarter]), "logs --limit-bytes")?;
-        expect(o == "first li", o)
-    }));
+    record(
+        &mut results,
+        "logs -p",
+        restarted.clone().and_then(|_| {
+            let prev = ok(&k.run(&["logs", "-p", &restarter]), "logs -p")?;
+            let now = ok(&k.run(&["logs", &restarter]), "logs")?;
+            expect(
+                prev == "first line\nsecond line\ninstance 1\n" && now == "first line\nsecond line\ninstance 2\n",
+                format!("-p: {prev:?}, now: {now:?}"),
+            )
+        }),
+    );
+    record(
+        &mut results,
+        "logs --tail",
+        restarted.clone().and_then(|_| {
+            let o = ok(&k.run(&["logs", "--tail=2", &restarter]), "logs --tail")?;
+            expect(o == "second line\ninstance 2\n", o)
+        }),
+    );
+    record(
+        &mut results,
+        "logs --limit-bytes",
+        restarted.and_then(|_| {
+            let o = ok(&k.run(&["logs", "--limit-bytes=8", &restarter]), "logs --limit-bytes")?;
+            expect(o == "first li", o)
+        }),
+    );
     record(&mut results, "logs -p (no previous)", {
         let o = k.run(&["logs", "-p", &web]);
-        expect(!o.status.success() && text(&o).contains(&format!("previous terminated container \"main\" in pod \"{web}\" not found")), text(&o))
+        expect(
+            !o.status.success() && text(&o).contains(&format!("previous terminated container \"main\" in pod \"{web}\" not found")),
+            text(&o),
+        )
     });
     // The follower's two lines with the times they were written: --timestamps puts each line's
     // RFC 3339 time and a space before it; --since (sinceSeconds) and --since-time (sinceTime,
@@ -413,26 +455,36 @@ fn checks(k: &Kubectl<'_>, minor: u32, dir: &Path) -> Vec<(&'static str, Outcome
             Ok(times)
         });
     record(&mut results, "logs --timestamps", times.clone().map(|_| ()));
-    record(&mut results, "logs --since", times.clone().and_then(|times| {
-        let all = ok(&k.run(&["logs", "--since=1h", &follower]), "logs --since=1h")?;
-        let quiet_from = times[1] + chrono::Duration::seconds(2);
-        if let Ok(wait) = (quiet_from - chrono::Utc::now()).to_std() {
-            std::thread::sleep(wait);
-        }
-        let none = ok(&k.run(&["logs", "--since=1s", &follower]), "logs --since=1s")?;
-        expect(all == "start\nlater\n" && none.is_empty(), format!("--since=1h: {all:?}; --since=1s, 2 s after the last line: {none:?}"))
-    }));
-    record(&mut results, "logs --since-time", times.and_then(|times| {
-        // The second after "start" was written (before "later"), and the one after "later".
-        let second_after = |t: chrono::DateTime<chrono::Utc>| {
-            (t + chrono::Duration::seconds(1)).to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
-        };
-        let between = second_after(times[0].with_nanosecond(0).unwrap());
-        let after = second_after(times[1].with_nanosecond(0).unwrap());
-        let later = ok(&k.run(&["logs", &format!("--since-time={between}"), &follower]), "logs --since-time")?;
-        let none = ok(&k.run(&["logs", &format!("--since-time={after}"), &follower]), "logs --since-time")?;
-        expect(later == "later\n" && none.is_empty(), format!("--since-time={between}: {later:?}; --since-time={after}: {none:?}"))
-    }));
+    record(
+        &mut results,
+        "logs --since",
+        times.clone().and_then(|times| {
+            let all = ok(&k.run(&["logs", "--since=1h", &follower]), "logs --since=1h")?;
+            let quiet_from = times[1] + chrono::Duration::seconds(2);
+            if let Ok(wait) = (quiet_from - chrono::Utc::now()).to_std() {
+                std::thread::sleep(wait);
+            }
+            let none = ok(&k.run(&["logs", "--since=1s", &follower]), "logs --since=1s")?;
+            expect(
+                all == "start\nlater\n" && none.is_empty(),
+                format!("--since=1h: {all:?}; --since=1s, 2 s after the last line: {none:?}"),
+            )
+        }),
+    );
+    record(
+        &mut results,
+        "logs --since-time",
+        times.and_then(|times| {
+            // The second after "start" was written (before "later"), and the one after "later".
+            let second_after =
+                |t: chrono::DateTime<chrono::Utc>| (t + chrono::Duration::seconds(1)).to_rfc3339_opts(chrono::SecondsFormat::Secs, true);
+            let between = second_after(times[0].with_nanosecond(0).unwrap());
+            let after = second_after(times[1].with_nanosecond(0).unwrap());
+            let later = ok(&k.run(&["logs", &format!("--since-time={between}"), &follower]), "logs --since-time")?;
+            let none = ok(&k.run(&["logs", &format!("--since-time={after}"), &follower]), "logs --since-time")?;
+            expect(later == "later\n" && none.is_empty(), format!("--since-time={between}: {later:?}; --since-time={after}: {none:?}"))
+        }),
+    );
     for pod in [&restarter, &follower] {
         let _ = k.run(&["delete", "pod", pod, "--grace-period=0", "--force"]);
     }
@@ -553,7 +605,14 @@ fn checks(k: &Kubectl<'_>, minor: u32, dir: &Path) -> Vec<(&'static str, Outcome
         let _ = child.kill();
         let _ = child.wait();
         match (first, more) {
-            (Ok(h), Ok(l)) if h.split_whitespace().collect::<Vec<_>>() == ["NAME", "STATUS", "ROLES", "AGE", "VERSION"] && l.starts_with("podspec-node") && l.contains("Ready") && running => Ok(()),
+            (Ok(h), Ok(l))
+                if h.split_whitespace().collect::<Vec<_>>() == ["NAME", "STATUS", "ROLES", "AGE", "VERSION"]
+                    && l.starts_with("podspec-node")
+                    && l.contains("Ready")
+                    && running =>
+            {
+                Ok(())
+            }
             (first, more) => Err(format!("lines {first:?}, {more:?}; still watching: {running}")),
         }
     });
@@ -602,7 +661,8 @@ fn server_side_apply(k: &Kubectl<'_>, p: &str, dir: &Path) -> Results {
     };
     std::fs::write(&file, manifest("app: one, tier: front")).unwrap();
     record(&mut results, "apply --server-side (create)", {
-        ok(&apply(&[]), "apply --server-side").and_then(|o| expect(o.contains("serverside-applied") && labels_of(k, &name)["metadata"]["labels"]["app"] == "one", o))
+        ok(&apply(&[]), "apply --server-side")
+            .and_then(|o| expect(o.contains("serverside-applied") && labels_of(k, &name)["metadata"]["labels"]["app"] == "one", o))
     });
     std::fs::write(&file, manifest("app: two, tier: front")).unwrap();
     record(&mut results, "apply --server-side --dry-run=server", {
@@ -637,7 +697,10 @@ fn server_side_apply(k: &Kubectl<'_>, p: &str, dir: &Path) -> Results {
     record(&mut results, "apply --server-side --force-conflicts", {
         ok(&apply(&["--force-conflicts"]), "apply --server-side --force-conflicts").and_then(|o| {
             let m = managers(&name);
-            expect(labels_of(k, &name)["metadata"]["labels"]["app"] == "two" && !m.contains(&("kubectl-label".into(), "Update".into())), format!("{o}; managers: {m:?}"))
+            expect(
+                labels_of(k, &name)["metadata"]["labels"]["app"] == "two" && !m.contains(&("kubectl-label".into(), "Update".into())),
+                format!("{o}; managers: {m:?}"),
+            )
         })
     });
     std::fs::write(&file, manifest("app: two")).unwrap();
@@ -655,7 +718,9 @@ fn server_side_apply(k: &Kubectl<'_>, p: &str, dir: &Path) -> Results {
             let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap_or_default();
             let entries = v["metadata"]["managedFields"].as_array().cloned().unwrap_or_default();
             let kubelet = entries.iter().find(|e| e["manager"] == "kubelet");
-            let ok = kubelet.is_some_and(|e| e["operation"] == "Update" && e["subresource"] == "status" && e["fieldsV1"]["f:status"]["f:phase"].is_object());
+            let ok = kubelet.is_some_and(|e| {
+                e["operation"] == "Update" && e["subresource"] == "status" && e["fieldsV1"]["f:status"]["f:phase"].is_object()
+            });
             if ok {
                 break Ok(());
             }
@@ -683,10 +748,12 @@ fn dry_runs_and_field_validation(k: &Kubectl<'_>, p: &str, web: &str, dir: &Path
         expect(!o.status.success() && text(&o).contains("not found"), format!("{name} exists: {}", text(&o)))
     };
     record(&mut results, "create --dry-run=server", {
-        ok(&k.run(&["create", "-f", f, "--dry-run=server", "-o", "json"]), "create").and_then(|o| {
-            let v: serde_json::Value = serde_json::from_str(&o).map_err(|e| format!("{e}: {o}"))?;
-            expect(v["metadata"]["name"] == dry.as_str() && v["spec"]["nodeName"] == "podspec-node", o)
-        }).and_then(|_| absent(&dry))
+        ok(&k.run(&["create", "-f", f, "--dry-run=server", "-o", "json"]), "create")
+            .and_then(|o| {
+                let v: serde_json::Value = serde_json::from_str(&o).map_err(|e| format!("{e}: {o}"))?;
+                expect(v["metadata"]["name"] == dry.as_str() && v["spec"]["nodeName"] == "podspec-node", o)
+            })
+            .and_then(|_| absent(&dry))
     });
     record(&mut results, "apply --dry-run=server", {
         ok(&k.run(&["apply", "-f", f, "--dry-run=server"]), "apply")
@@ -694,14 +761,33 @@ fn dry_runs_and_field_validation(k: &Kubectl<'_>, p: &str, web: &str, dir: &Path
             .and_then(|_| absent(&dry))
     });
     record(&mut results, "patch --dry-run=server", {
-        ok(&k.run(&["patch", "pod", web, "--type", "merge", "-p", r#"{"metadata":{"labels":{"dry":"yes"}}}"#, "--dry-run=server", "-o", "json"]), "patch")
-            .and_then(|o| expect(o.contains(r#""dry": "yes""#), o))
-            .and_then(|_| expect(labels_of(k, web)["metadata"]["labels"]["dry"].is_null(), "the dry-run patch was written".into()))
+        ok(
+            &k.run(&[
+                "patch",
+                "pod",
+                web,
+                "--type",
+                "merge",
+                "-p",
+                r#"{"metadata":{"labels":{"dry":"yes"}}}"#,
+                "--dry-run=server",
+                "-o",
+                "json",
+            ]),
+            "patch",
+        )
+        .and_then(|o| expect(o.contains(r#""dry": "yes""#), o))
+        .and_then(|_| expect(labels_of(k, web)["metadata"]["labels"]["dry"].is_null(), "the dry-run patch was written".into()))
     });
     record(&mut results, "delete --dry-run=server", {
-        ok(&k.run(&["delete", "pod", web, "--dry-run=server"]), "delete")
-            .and_then(|o| expect(o.contains("(server dry run)"), o))
-            .and_then(|_| expect(labels_of(k, web)["metadata"]["deletionTimestamp"].is_null() && labels_of(k, web)["status"]["phase"] == "Running", "the dry-run delete was done".into()))
+        ok(&k.run(&["delete", "pod", web, "--dry-run=server"]), "delete").and_then(|o| expect(o.contains("(server dry run)"), o)).and_then(
+            |_| {
+                expect(
+                    labels_of(k, web)["metadata"]["deletionTimestamp"].is_null() && labels_of(k, web)["status"]["phase"] == "Running",
+                    "the dry-run delete was done".into(),
+                )
+            },
+        )
     });
     // An unknown field: kubectl's default (--validate=strict) makes the server refuse it, warn
     // reports it, ignore drops it.
@@ -711,7 +797,8 @@ fn dry_runs_and_field_validation(k: &Kubectl<'_>, p: &str, web: &str, dir: &Path
     let uf = ufile.to_str().unwrap();
     record(&mut results, "create, unknown field (strict)", {
         let o = k.run(&["create", "-f", uf]);
-        expect(!o.status.success() && text(&o).contains(r#"strict decoding error: unknown field "spec.bogusField""#), text(&o)).and_then(|_| absent(&unknown))
+        expect(!o.status.success() && text(&o).contains(r#"strict decoding error: unknown field "spec.bogusField""#), text(&o))
+            .and_then(|_| absent(&unknown))
     });
     record(&mut results, "create --validate=warn", {
         let o = k.run(&["create", "-f", uf, "--validate=warn"]);
@@ -741,8 +828,19 @@ fn dry_runs_and_field_validation(k: &Kubectl<'_>, p: &str, web: &str, dir: &Path
         ok(&k.run(&["get", "pod", web, "--subresource=status", "-o", "jsonpath={.status.phase}"]), "get status")
             .and_then(|o| expect(o == "Running", o))
             .and_then(|_| {
-                ok(&k.run(&["patch", "pod", web, "--subresource=status", "--type", "merge", "-p",
-                    r#"{"status":{"conditions":[{"type":"example.com/Checked","status":"True"}]}}"#]), "patch status")
+                ok(
+                    &k.run(&[
+                        "patch",
+                        "pod",
+                        web,
+                        "--subresource=status",
+                        "--type",
+                        "merge",
+                        "-p",
+                        r#"{"status":{"conditions":[{"type":"example.com/Checked","status":"True"}]}}"#,
+                    ]),
+                    "patch status",
+                )
             })
             .and_then(|_| {
                 let v = labels_of(k, web);
@@ -864,7 +962,17 @@ fn manifests(k: &Kubectl<'_>, dir: &Path) -> Vec<(&'static str, Outcome)> {
         .and_then(|_| ok(&k.run(&["exec", "security-context-demo", "--", "id"]), "exec id"))
         .and_then(|o| expect(o.starts_with("uid=1000 gid=3000 groups=") && o.contains("2000"), o))
         .and_then(|_| {
-            ok(&k.run(&["exec", "security-context-demo", "--", "sh", "-c", "echo hello > /data/demo/testfile; stat -c '%u %g' /data/demo/testfile"]), "exec stat")
+            ok(
+                &k.run(&[
+                    "exec",
+                    "security-context-demo",
+                    "--",
+                    "sh",
+                    "-c",
+                    "echo hello > /data/demo/testfile; stat -c '%u %g' /data/demo/testfile",
+                ]),
+                "exec stat",
+            )
         })
         .and_then(|o| expect(o.trim() == "1000 2000", o));
     results.push(("a pod with a securityContext", r.map_or_else(Outcome::Fail, |_| Outcome::Pass)));

@@ -32,7 +32,15 @@ fn the_plugin_file_has_the_fields_sonobuoy_reads() {
     let args: Vec<&str> = spec["args"].as_sequence().unwrap().iter().map(|a| a.as_str().unwrap()).collect();
     assert_eq!(&args[..2], ["certify", "--sonobuoy"]);
     // Every product flag the bundle's PRODUCT.yaml needs is passed.
-    for flag in ["--product-name", "--product-vendor", "--product-version", "--product-website", "--product-docs", "--product-type", "--product-contact"] {
+    for flag in [
+        "--product-name",
+        "--product-vendor",
+        "--product-version",
+        "--product-website",
+        "--product-docs",
+        "--product-type",
+        "--product-contact",
+    ] {
         assert!(args.contains(&flag), "{flag} in {args:?}");
     }
     let mounts = spec["volumeMounts"].as_sequence().unwrap();

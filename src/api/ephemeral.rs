@@ -53,8 +53,7 @@ fn is_set(v: &Value) -> bool {
 /// volume names.
 pub fn validate_ephemeral_containers(spec: &PodSpec, volumes: &BTreeSet<&str>, errs: &mut Vec<FieldError>) {
     let Some(ephemeral) = spec.ephemeral_containers.as_ref().filter(|e| !e.is_empty()) else { return };
-    let others: BTreeSet<&str> =
-        spec.containers.iter().chain(spec.init_containers.iter().flatten()).map(|c| c.name.as_str()).collect();
+    let others: BTreeSet<&str> = spec.containers.iter().chain(spec.init_containers.iter().flatten()).map(|c| c.name.as_str()).collect();
     let mut names = others.clone();
     for (i, ec) in ephemeral.iter().enumerate() {
         let field = format!("spec.ephemeralContainers[{i}]");
@@ -245,7 +244,8 @@ mod tests {
             errors(&pod("  - {name: ''}\n")),
             "[spec.ephemeralContainers[0].name: Required value, spec.ephemeralContainers[0].image: Required value]"
         );
-        assert!(errors(&pod("  - {name: Bad_Name, image: busybox:1.36}\n")).starts_with("spec.ephemeralContainers[0].name: Invalid value: \"Bad_Name\""));
+        assert!(errors(&pod("  - {name: Bad_Name, image: busybox:1.36}\n"))
+            .starts_with("spec.ephemeralContainers[0].name: Invalid value: \"Bad_Name\""));
     }
 
     #[test]
@@ -284,7 +284,10 @@ mod tests {
         let mut changed = old.clone();
         changed.spec.as_mut().unwrap().ephemeral_containers.as_mut().unwrap()[0].image = Some("busybox:1.35".into());
         let text = aggregate(&validate_update(&changed, &old));
-        assert!(text.starts_with("spec.ephemeralContainers: Forbidden: existing ephemeral containers \"debugger\" may not be changed\n"), "{text}");
+        assert!(
+            text.starts_with("spec.ephemeralContainers: Forbidden: existing ephemeral containers \"debugger\" may not be changed\n"),
+            "{text}"
+        );
         assert!(text.contains("-image: busybox:1.36\n+image: busybox:1.35"), "{text}");
         // Another order of the same containers is no change.
         let two = pod(&format!("{DEBUGGER}  - {{name: second, image: busybox:1.36}}\n"));
@@ -308,6 +311,9 @@ mod tests {
     fn an_ephemeral_container_runs_as_the_container_it_describes() {
         let p = pod("  - {name: d, image: busybox:1.36, targetContainerName: app, command: [sh], tty: true}\n");
         let c = as_container(&p.spec.unwrap().ephemeral_containers.unwrap()[0]);
-        assert_eq!((c.name.as_str(), c.image.as_deref(), c.command.clone(), c.tty), ("d", Some("busybox:1.36"), Some(vec!["sh".to_string()]), Some(true)));
+        assert_eq!(
+            (c.name.as_str(), c.image.as_deref(), c.command.clone(), c.tty),
+            ("d", Some("busybox:1.36"), Some(vec!["sh".to_string()]), Some(true))
+        );
     }
 }

@@ -309,10 +309,9 @@ mod tests {
         let by = Reporter::kubelet("node");
         s.record(pod_reference(&pod("web", "u1"), None), &by, NORMAL, "Scheduled", "x");
         s.record(pod_reference(&pod("db", "u2"), None), &by, NORMAL, "Scheduled", "y");
-        let sel = EventSelector::parse(Some(
-            "involvedObject.name=web,involvedObject.namespace=ns,involvedObject.kind=Pod,involvedObject.uid=u1",
-        ))
-        .unwrap();
+        let sel =
+            EventSelector::parse(Some("involvedObject.name=web,involvedObject.namespace=ns,involvedObject.kind=Pod,involvedObject.uid=u1"))
+                .unwrap();
         let picked: Vec<_> = s.list_at().0.into_iter().filter(|e| sel.matches(e)).collect();
         assert_eq!(picked.len(), 1);
         assert_eq!(picked[0].message.as_deref(), Some("x"));

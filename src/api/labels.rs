@@ -39,10 +39,7 @@ fn is_name_part(s: &str) -> bool {
 /// `[a-z0-9]([-a-z0-9]*[a-z0-9])?` without a length limit (a subdomain's part).
 fn is_subdomain_part(s: &str) -> bool {
     let b = s.as_bytes();
-    !b.is_empty()
-        && b.iter().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || *c == b'-')
-        && b[0] != b'-'
-        && b[b.len() - 1] != b'-'
+    !b.is_empty() && b.iter().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || *c == b'-') && b[0] != b'-' && b[b.len() - 1] != b'-'
 }
 
 /// `IsDNS1123Subdomain`: at most 253 characters, dot-separated parts of any length.

@@ -60,7 +60,13 @@ pub enum ListKind {
 /// Kubernetes 1.33). Lists not named here are atomic.
 pub fn list_kind(field: &str) -> ListKind {
     match field {
-        "containers" | "initContainers" | "ephemeralContainers" | "volumes" | "env" | "imagePullSecrets" | "resourceClaims"
+        "containers"
+        | "initContainers"
+        | "ephemeralContainers"
+        | "volumes"
+        | "env"
+        | "imagePullSecrets"
+        | "resourceClaims"
         | "schedulingGates" => ListKind::Map(&["name"]),
         "ports" => ListKind::Map(&["containerPort", "protocol"]),
         "hostAliases" | "podIPs" => ListKind::Map(&["ip"]),
@@ -402,7 +408,11 @@ fn check(config: &Value, typed: &Value, path: &mut FieldPath, field: &str, out: 
                 match item_step(item, field) {
                     Some(step) => {
                         if !seen.insert(step.clone()) {
-                            out.push(format!("{}: duplicate entries for key {}", path_string(path), path_string(std::slice::from_ref(&step))));
+                            out.push(format!(
+                                "{}: duplicate entries for key {}",
+                                path_string(path),
+                                path_string(std::slice::from_ref(&step))
+                            ));
                             continue;
                         }
                         if let Some(ti) = t.iter().find(|x| item_step(x, field).as_ref() == Some(&step)) {
@@ -533,7 +543,13 @@ fn record_update_in(old: Option<&Pod>, new: &mut Pod, manager: &str, scope: Scop
     let i = match managers.iter().position(|m| m.manager == manager && m.operation == "Update" && m.subresource == subresource) {
         Some(i) => i,
         None => {
-            managers.push(Manager { manager: manager.into(), operation: "Update".into(), subresource, time: None, fields: FieldSet::default() });
+            managers.push(Manager {
+                manager: manager.into(),
+                operation: "Update".into(),
+                subresource,
+                time: None,
+                fields: FieldSet::default(),
+            });
             managers.len() - 1
         }
     };
@@ -690,7 +706,8 @@ mod tests {
 
     #[test]
     fn an_update_takes_what_it_changed_from_the_other_managers() {
-        let created = json!({"metadata": {"name": "web", "labels": {"app": "web"}}, "spec": {"containers": [{"name": "app", "image": "a"}]}});
+        let created =
+            json!({"metadata": {"name": "web", "labels": {"app": "web"}}, "spec": {"containers": [{"name": "app", "image": "a"}]}});
         let mut p = pod(created.clone());
         record_update(None, &mut p, "kubectl-create", time());
         let sets = by_name(&managers_of(&p));
@@ -702,7 +719,10 @@ mod tests {
         labelled.metadata.labels.as_mut().unwrap().insert("app".into(), "other".into());
         record_update(Some(&old), &mut labelled, "kubectl-label", time());
         let sets = by_name(&managers_of(&labelled));
-        assert_eq!(sets[&("kubectl-label".to_string(), "Update".to_string())].to_fields_v1(), json!({"f:metadata": {"f:labels": {"f:app": {}}}}));
+        assert_eq!(
+            sets[&("kubectl-label".to_string(), "Update".to_string())].to_fields_v1(),
+            json!({"f:metadata": {"f:labels": {"f:app": {}}}})
+        );
         assert!(!sets[&("kubectl-create".to_string(), "Update".to_string())].to_fields_v1()["f:metadata"]["f:labels"]
             .as_object()
             .unwrap()
@@ -769,7 +789,8 @@ mod tests {
             time: Some(time()),
             fields: FieldSet([label.clone()].into_iter().collect()),
         };
-        let me = Manager { manager: "kubectl".into(), operation: "Apply".into(), subresource: None, time: None, fields: FieldSet::default() };
+        let me =
+            Manager { manager: "kubectl".into(), operation: "Apply".into(), subresource: None, time: None, fields: FieldSet::default() };
         let managers = vec![other, me];
         for (value, expected) in [("web", 0), ("api", 1)] {
             let applied = json!({"metadata": {"labels": {"app": value}}});
@@ -784,7 +805,9 @@ mod tests {
 
     #[test]
     fn a_field_left_out_of_an_apply_goes_unless_another_manager_owns_it() {
-        let before = FieldSet::of_applied(&json!({"metadata": {"labels": {"a": "1", "b": "2"}}, "spec": {"containers": [{"name": "x", "image": "i"}, {"name": "y", "image": "j"}]}}));
+        let before = FieldSet::of_applied(
+            &json!({"metadata": {"labels": {"a": "1", "b": "2"}}, "spec": {"containers": [{"name": "x", "image": "i"}, {"name": "y", "image": "j"}]}}),
+        );
         let now = FieldSet::of_applied(&json!({"metadata": {"labels": {"a": "1"}}, "spec": {"containers": [{"name": "x", "image": "i"}]}}));
         let gone = FieldSet(before.0.difference(&now.0).cloned().collect());
         let mut merged = json!({"metadata": {"labels": {"a": "1", "b": "2", "c": "3"}}, "spec": {"containers": [{"name": "x", "image": "i"}, {"name": "y", "image": "j"}]}});
@@ -792,7 +815,13 @@ mod tests {
         remove_unowned(&mut merged, &gone, &[]);
         assert_eq!(merged, json!({"metadata": {"labels": {"a": "1", "c": "3"}}, "spec": {"containers": [{"name": "x", "image": "i"}]}}));
         let b: FieldPath = vec![Step::Field("metadata".into()), Step::Field("labels".into()), Step::Field("b".into())];
-        let other = Manager { manager: "o".into(), operation: "Update".into(), subresource: None, time: None, fields: FieldSet([b].into_iter().collect()) };
+        let other = Manager {
+            manager: "o".into(),
+            operation: "Update".into(),
+            subresource: None,
+            time: None,
+            fields: FieldSet([b].into_iter().collect()),
+        };
         remove_unowned(&mut keeper, &gone, &[&other]);
         assert_eq!(keeper["metadata"]["labels"]["b"], "2");
     }

@@ -18,8 +18,8 @@ pub mod update;
 pub mod watch;
 
 pub use admission::{is_mirror_pod, Requester};
+pub use events::EventStore;
 pub use store::{ApiError, DeleteOptions, PodStore};
 pub use strategy::{PodStrategy, Strategy};
 pub use update::validate_pod_update;
-pub use events::EventStore;
 pub use watch::{PodWatch, Watch, WatchEvent};

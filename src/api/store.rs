@@ -257,7 +257,6 @@ impl PodStore {
         }
     }
 
-
     /// Replaces the pod `namespace/name` (a PUT to its URL; the object must name that pod). Server-managed metadata is repaired first, as the API server's
     /// BeforeUpdate does; then the strategy's update rules apply. A rejected update changes
     /// nothing.
@@ -551,7 +550,11 @@ mod tests {
         with.spec.as_mut().unwrap().ephemeral_containers = Some(vec![debugger]);
         // A pod update may not add them: the munged spec differs.
         let e = s.update("ns", "web", &with).unwrap_err();
-        assert!(e.message.starts_with("Pod \"web\" is invalid: spec: Forbidden: pod updates may not change fields other than"), "{}", e.message);
+        assert!(
+            e.message.starts_with("Pod \"web\" is invalid: spec: Forbidden: pod updates may not change fields other than"),
+            "{}",
+            e.message
+        );
         assert!(e.message.contains("+ephemeralContainers:"), "{}", e.message);
         // The subresource takes them, and nothing else of the object.
         with.spec.as_mut().unwrap().restart_policy = Some("Never".into());
@@ -567,7 +570,10 @@ mod tests {
         let mut removed = stored.clone();
         removed.spec.as_mut().unwrap().ephemeral_containers = None;
         let e = s.update_ephemeral_containers("ns", "web", &removed, false).unwrap_err();
-        assert_eq!(e.message, "Pod \"web\" is invalid: spec.ephemeralContainers: Forbidden: existing ephemeral containers \"debugger\" may not be removed\n");
+        assert_eq!(
+            e.message,
+            "Pod \"web\" is invalid: spec.ephemeralContainers: Forbidden: existing ephemeral containers \"debugger\" may not be removed\n"
+        );
         assert_eq!(s.get("ns", "web").unwrap(), stored);
     }
 

@@ -838,12 +838,16 @@ fn cmd_crash(args: &[String]) -> Result<String, Failure> {
     const SUB: &str = "crash";
     let [] = expect_args(SUB, args)?;
     let cmdline = fs::read("/proc/1/cmdline").map_err(|err| Failure::os(SUB, "read /proc/1/cmdline", err))?;
-    let words: Vec<String> = cmdline.split(|b| *b == 0).filter(|w| !w.is_empty()).map(|w| String::from_utf8_lossy(w).into_owned()).collect();
+    let words: Vec<String> =
+        cmdline.split(|b| *b == 0).filter(|w| !w.is_empty()).map(|w| String::from_utf8_lossy(w).into_owned()).collect();
     let is_agent_main = words.len() == 2 && words[0].rsplit('/').next() == Some("podspec-agent") && words[1] == "main";
     if !is_agent_main {
         return Err(Failure::failed(
             SUB,
-            format_args!("the container's main process is {:?}, not `podspec-agent main`; only that main process crashes when asked", words.join(" ")),
+            format_args!(
+                "the container's main process is {:?}, not `podspec-agent main`; only that main process crashes when asked",
+                words.join(" ")
+            ),
         ));
     }
     // PID 1 of a PID namespace drops a signal it has no handler for: wait for the handler.

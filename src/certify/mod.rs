@@ -97,7 +97,13 @@ pub fn conformance_scenarios(features: &[PathBuf]) -> Result<Vec<(String, String
     let mut out = Vec::new();
     for f in &files {
         for (rule, scenario) in runner::features::scenarios(&f.feature) {
-            let tagged = f.feature.tags.iter().chain(rule.map(|r| r.tags.iter()).into_iter().flatten()).chain(scenario.tags.iter()).any(|t| t == CONFORMANCE_TAG);
+            let tagged = f
+                .feature
+                .tags
+                .iter()
+                .chain(rule.map(|r| r.tags.iter()).into_iter().flatten())
+                .chain(scenario.tags.iter())
+                .any(|t| t == CONFORMANCE_TAG);
             if tagged {
                 out.push((f.path.display().to_string(), scenario.name.clone()));
             }
@@ -156,7 +162,14 @@ async fn run_into(
     }
     let record = runner::run(&run, target).await?;
     let s = record.summary;
-    run_log.line(&format!("Ran {} of {} scenarios: {} passed, {} failed, {} skipped", s.passed + s.failed, s.total(), s.passed, s.failed, s.skipped));
+    run_log.line(&format!(
+        "Ran {} of {} scenarios: {} passed, {} failed, {} skipped",
+        s.passed + s.failed,
+        s.total(),
+        s.passed,
+        s.failed,
+        s.skipped
+    ));
     if let Some(p) = &progress {
         p.finish(format!("podspec: done: {s}"), s.total()).await;
     }
@@ -169,7 +182,8 @@ async fn run_into(
         .map(|r| Missing { feature_path: r.feature_path.clone(), scenario: r.name.clone(), reason: r.reason.clone().unwrap_or_default() })
         .collect();
     let ran: BTreeSet<(String, String)> = record.scenarios.iter().map(|r| (r.feature_path.clone(), r.name.clone())).collect();
-    let narrowed_by: Vec<String> = narrowing.map(|t| format!("--tags {t}")).into_iter().chain(options.narrowed_by.iter().cloned()).collect();
+    let narrowed_by: Vec<String> =
+        narrowing.map(|t| format!("--tags {t}")).into_iter().chain(options.narrowed_by.iter().cloned()).collect();
     for (path, name) in all_conformance {
         if !ran.contains(&(path.clone(), name.clone())) {
             let reason = if narrowed_by.is_empty() { "not run".to_string() } else { format!("not selected by {}", narrowed_by.join(", ")) };

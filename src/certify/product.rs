@@ -59,9 +59,11 @@ impl Product {
         if !self.contact_email_address.is_empty() && !is_email(&self.contact_email_address) {
             problems.push(format!("PRODUCT.yaml: contact_email_address {:?} is not an email address", self.contact_email_address));
         }
-        for (field, value) in
-            [("website_url", &self.website_url), ("documentation_url", &self.documentation_url), ("product_logo_url", &self.product_logo_url)]
-        {
+        for (field, value) in [
+            ("website_url", &self.website_url),
+            ("documentation_url", &self.documentation_url),
+            ("product_logo_url", &self.product_logo_url),
+        ] {
             if !(value.is_empty() || value.starts_with("https://") || value.starts_with("http://")) {
                 problems.push(format!("PRODUCT.yaml: {field} {value:?} is not an http(s) URL"));
             }

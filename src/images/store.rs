@@ -322,7 +322,8 @@ fn use_image(dir: &Path) -> Option<Flock<fs::File>> {
 
 /// The running podspec program.
 fn own_program() -> Result<PathBuf, ImageError> {
-    std::env::current_exe().map_err(|e| ImageError::Build { image: "podspec/podspec".into(), message: format!("find the running program: {e}") })
+    std::env::current_exe()
+        .map_err(|e| ImageError::Build { image: "podspec/podspec".into(), message: format!("find the running program: {e}") })
 }
 
 /// The regular files under a directory, in name order.

@@ -362,7 +362,10 @@ fn walk(object: &str, v: &Value, path: &str, out: &mut Vec<RefusedField>) {
             match rule(object, &field).map(|r| r.handling) {
                 Some(Implemented(_) | NoEffect(_)) => {}
                 Some(Refused(why)) => out.push(RefusedField { path: format!("{path}.{field}"), why: why.into() }),
-                None => out.push(RefusedField { path: format!("{path}.{field}"), why: format!("{object}.{field} is in no list of the field table") }),
+                None => out.push(RefusedField {
+                    path: format!("{path}.{field}"),
+                    why: format!("{object}.{field} is in no list of the field table"),
+                }),
             }
         }
     }
@@ -374,7 +377,9 @@ pub fn seccomp_supported(profile_type: &str) -> Result<(), String> {
         "Unconfined" => Ok(()),
         "RuntimeDefault" if cfg!(target_arch = "x86_64") => Ok(()),
         "RuntimeDefault" => Err("seccompProfile RuntimeDefault: the reference's default profile is written for x86_64 only".into()),
-        other => Err(format!("seccompProfile {other}: the reference node keeps no seccomp profiles of its own; only RuntimeDefault and Unconfined")),
+        other => Err(format!(
+            "seccompProfile {other}: the reference node keeps no seccomp profiles of its own; only RuntimeDefault and Unconfined"
+        )),
     }
 }
 
@@ -395,7 +400,10 @@ fn security_values(sc: &Value, path: &str, out: &mut Vec<RefusedField>) {
 fn empty_dir_values(e: &Value, path: &str, out: &mut Vec<RefusedField>) {
     let medium = e.get("medium").and_then(Value::as_str).unwrap_or("");
     if !medium.is_empty() && medium != "Memory" {
-        out.push(RefusedField { path: format!("{path}.medium"), why: format!("medium {medium:?}: only the node's disk and Memory (tmpfs)") });
+        out.push(RefusedField {
+            path: format!("{path}.medium"),
+            why: format!("medium {medium:?}: only the node's disk and Memory (tmpfs)"),
+        });
     }
     if medium.is_empty() && e.get("sizeLimit").is_some_and(|s| used("sizeLimit", s)) {
         out.push(RefusedField {
@@ -465,8 +473,7 @@ mod tests {
     use k8s_openapi::api::core::v1 as core;
 
     fn covered(object: &str) -> Vec<&'static str> {
-        let mut v: Vec<&str> =
-            FIELDS.iter().filter(|r| r.object == object).map(|r| r.field.split('.').next().unwrap()).collect();
+        let mut v: Vec<&str> = FIELDS.iter().filter(|r| r.object == object).map(|r| r.field.split('.').next().unwrap()).collect();
         v.dedup();
         v
     }
@@ -517,14 +524,7 @@ mod tests {
     fn refused_fields_are_named_by_path_and_others_pass() {
         let p = pod("  hostUsers: false\n  hostPID: false\n  tolerations: [{key: a, operator: Exists}]\n  containers:\n  - name: a\n    image: busybox\n    env:\n    - {name: X, valueFrom: {secretKeyRef: {name: s, key: k}}}\n    - {name: Y, valueFrom: {fieldRef: {fieldPath: metadata.name}}}\n    resources: {requests: {cpu: 100m}, limits: {cpu: 200m}}\n  volumes:\n  - {name: v, emptyDir: {medium: Memory, sizeLimit: 1Mi}}\n  - {name: w, hostPath: {path: /}}\n");
         let paths: Vec<String> = refused(&p).into_iter().map(|r| r.path).collect();
-        assert_eq!(
-            paths,
-            [
-                "spec.hostUsers",
-                "spec.volumes[1].hostPath",
-                "spec.containers[0].env[0].valueFrom.secretKeyRef",
-            ]
-        );
+        assert_eq!(paths, ["spec.hostUsers", "spec.volumes[1].hostPath", "spec.containers[0].env[0].valueFrom.secretKeyRef",]);
     }
 
     #[test]
@@ -537,7 +537,11 @@ mod tests {
         let paths: Vec<String> = refused_ephemeral(&ec, 2, &[]).into_iter().map(|r| r.path).collect();
         assert_eq!(
             paths,
-            ["spec.ephemeralContainers[2].stdin", "spec.ephemeralContainers[2].tty", "spec.ephemeralContainers[2].securityContext.seccompProfile.type"]
+            [
+                "spec.ephemeralContainers[2].stdin",
+                "spec.ephemeralContainers[2].tty",
+                "spec.ephemeralContainers[2].securityContext.seccompProfile.type"
+            ]
         );
         let plain: core::EphemeralContainer =
             serde_json::from_value(serde_json::json!({"name": "dbg", "image": "busybox:1.36", "targetContainerName": "app"})).unwrap();

@@ -292,9 +292,9 @@ const ENV_FIELD_PATHS: &[&str] = &[
 ];
 
 pub(crate) fn validate_env_field_path(path: &str, field: &str, errs: &mut Vec<FieldError>) {
-    let subscripted = ["metadata.labels", "metadata.annotations"].iter().any(|p| {
-        path.strip_prefix(p).and_then(|r| r.strip_prefix("['")).is_some_and(|r| r.ends_with("']") && r.len() > 2)
-    });
+    let subscripted = ["metadata.labels", "metadata.annotations"]
+        .iter()
+        .any(|p| path.strip_prefix(p).and_then(|r| r.strip_prefix("['")).is_some_and(|r| r.ends_with("']") && r.len() > 2));
     if !subscripted && !ENV_FIELD_PATHS.contains(&path) {
         errs.push(FieldError::not_supported(field, path, ENV_FIELD_PATHS));
     }

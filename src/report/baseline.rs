@@ -212,7 +212,8 @@ pub fn evaluate(baseline: &Baseline, record: &RunRecord) -> Verdict {
     }
     for s in record.scenarios.iter().filter(|s| s.status == Status::Flaky) {
         let key = (normalize(&s.feature_path), s.name.as_str());
-        let first = s.attempts.first().map(|f| format!("attempt 1 failed at line {}: {}", f.step_line, f.message.lines().next().unwrap_or("")));
+        let first =
+            s.attempts.first().map(|f| format!("attempt 1 failed at line {}: {}", f.step_line, f.message.lines().next().unwrap_or("")));
         let detail = Some(format!("passed on attempt {} of {}; {}", s.attempts.len() + 1, s.attempts.len() + 1, first.unwrap_or_default()));
         verdict.flaky.push(match baselined.get(&key) {
             Some(entry) => GateEntry::of_entry(entry, detail),

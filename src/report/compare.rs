@@ -44,8 +44,11 @@ pub fn compare(reference: &RunRecord, other: &RunRecord, differences: &Baseline)
         r.scenarios.iter().map(|s| ((s.feature_path.trim_start_matches("./").to_string(), s.name.clone()), compared(s.status))).collect()
     };
     let (a, b) = (statuses(reference), statuses(other));
-    let listed: BTreeMap<(String, String), &str> =
-        differences.entries.iter().map(|e| ((e.feature_path.trim_start_matches("./").to_string(), e.scenario.clone()), e.reason.as_str())).collect();
+    let listed: BTreeMap<(String, String), &str> = differences
+        .entries
+        .iter()
+        .map(|e| ((e.feature_path.trim_start_matches("./").to_string(), e.scenario.clone()), e.reason.as_str()))
+        .collect();
     let keys: BTreeSet<&(String, String)> = a.keys().chain(b.keys()).collect();
     let mut c = Comparison::default();
     for key in keys {
@@ -97,7 +100,12 @@ mod tests {
             entries: entries
                 .iter()
                 .enumerate()
-                .map(|(i, (s, r))| Entry { line: i + 1, feature_path: "features/f.feature".into(), scenario: s.to_string(), reason: r.to_string() })
+                .map(|(i, (s, r))| Entry {
+                    line: i + 1,
+                    feature_path: "features/f.feature".into(),
+                    scenario: s.to_string(),
+                    reason: r.to_string(),
+                })
                 .collect(),
         }
     }

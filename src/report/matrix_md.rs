@@ -108,7 +108,9 @@ fn render_into(md: &mut String, m: &Matrix) -> std::fmt::Result {
                         format!("❌ [failed](#{}){known} · [report]({})", f.anchor(), f.link)
                     }
                     Cell::Skipped { note, .. } => format!("⏭️ skipped (note {note})"),
-                    Cell::Flaky { passed_on, first_failure } => format!("⚠️ flaky: passed on attempt {passed_on}; {}", inline(first_failure)),
+                    Cell::Flaky { passed_on, first_failure } => {
+                        format!("⚠️ flaky: passed on attempt {passed_on}; {}", inline(first_failure))
+                    }
                     other => mark(other).to_string(),
                 };
                 write!(md, " {} |", cell(&text))?;

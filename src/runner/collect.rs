@@ -69,7 +69,8 @@ impl Collector {
 
     fn tell_step(&self, key: &ScenarioKey, step: &gherkin::Step, error: Option<&str>) {
         let path = key.0.display().to_string();
-        self.tell(RunEvent::Step { feature_path: &path, line: key.1, step: &step_text(step), step_line: step.position.line, error });    }
+        self.tell(RunEvent::Step { feature_path: &path, line: key.1, step: &step_text(step), step_line: step.position.line, error });
+    }
 
     fn key(feature: &gherkin::Feature, scenario: &gherkin::Scenario) -> ScenarioKey {
         (feature.path.clone().unwrap_or_default(), scenario.position.line)

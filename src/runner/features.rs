@@ -307,7 +307,12 @@ fn check_ephemeral(at: &str, text: &str, refused: bool, target: Option<&dyn Targ
     let pod = Pod { spec: Some(PodSpec { ephemeral_containers: Some(vec![ec.clone()]), ..Default::default() }), ..Default::default() };
     for r in target.refused_fields(&pod) {
         let field = r.path.strip_prefix("spec.ephemeralContainers[0].").unwrap_or(&r.path);
-        errors.push(format!("{at}: ephemeral container {:?}: {field}: target {} does not run this field: {}", ec.name, target.name(), r.why));
+        errors.push(format!(
+            "{at}: ephemeral container {:?}: {field}: target {} does not run this field: {}",
+            ec.name,
+            target.name(),
+            r.why
+        ));
     }
     if let Err(e) = target.check_image(ec.image.as_deref().unwrap_or("")) {
         errors.push(format!("{at}: ephemeral container {:?}: {e}", ec.name));

@@ -6,8 +6,8 @@
 
 mod collect;
 pub mod features;
-pub mod select;
 pub mod observe;
+pub mod select;
 
 use std::collections::{HashMap, HashSet};
 use std::path::PathBuf;

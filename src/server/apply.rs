@@ -88,12 +88,25 @@ fn conflict_failure(name: &str, managers: &[Manager], found: &[(usize, mf::Field
 
 /// What an apply makes of the live pod (None: it does not exist): the merged pod with its
 /// managers, or the conflicts.
-pub fn applied_pod(live: Option<&Pod>, config: &Value, manager: &str, force: bool, now: k8s_openapi::apimachinery::pkg::apis::meta::v1::Time, name: &str) -> Result<Value, Failure> {
+pub fn applied_pod(
+    live: Option<&Pod>,
+    config: &Value,
+    manager: &str,
+    force: bool,
+    now: k8s_openapi::apimachinery::pkg::apis::meta::v1::Time,
+    name: &str,
+) -> Result<Value, Failure> {
     let mut managers = live.map(mf::managers_of).unwrap_or_default();
     let applier = match managers.iter().position(|m| m.manager == manager && m.operation == "Apply" && m.subresource.is_none()) {
         Some(i) => i,
         None => {
-            managers.push(Manager { manager: manager.into(), operation: "Apply".into(), subresource: None, time: None, fields: FieldSet::default() });
+            managers.push(Manager {
+                manager: manager.into(),
+                operation: "Apply".into(),
+                subresource: None,
+                time: None,
+                fields: FieldSet::default(),
+            });
             managers.len() - 1
         }
     };
@@ -115,7 +128,8 @@ pub fn applied_pod(live: Option<&Pod>, config: &Value, manager: &str, force: boo
     mf::remove_unowned(&mut merged, &gone, &others);
     managers[applier].fields = claimed;
     managers[applier].time = Some(now);
-    let mut pod: Pod = serde_json::from_value(merged.clone()).map_err(|e| Failure::new(422, "Invalid", format!("the applied configuration does not make a Pod: {e}")))?;
+    let mut pod: Pod = serde_json::from_value(merged.clone())
+        .map_err(|e| Failure::new(422, "Invalid", format!("the applied configuration does not make a Pod: {e}")))?;
     mf::set_managers(&mut pod, &managers);
     if let Some(m) = merged.get_mut("metadata").and_then(Value::as_object_mut) {
         m.insert("managedFields".into(), serde_json::to_value(&pod.metadata.managed_fields).unwrap_or_default());
@@ -123,7 +137,14 @@ pub fn applied_pod(live: Option<&Pod>, config: &Value, manager: &str, force: boo
     Ok(merged)
 }
 
-pub async fn apply(state: AppState, namespace: String, name: String, q: WriteQuery, _headers: HeaderMap, body: Bytes) -> Result<Response, Failure> {
+pub async fn apply(
+    state: AppState,
+    namespace: String,
+    name: String,
+    q: WriteQuery,
+    _headers: HeaderMap,
+    body: Bytes,
+) -> Result<Response, Failure> {
     let (dry_run, validation, manager, force) = apply_options(&q)?;
     let config = decode(&body)?;
     check_schema(&config)?;
@@ -137,8 +158,8 @@ pub async fn apply(state: AppState, namespace: String, name: String, q: WriteQue
         };
         let now = crate::api::managed_fields::now();
         let merged = applied_pod(live.as_ref(), &config, &manager, force, now, &name)?;
-        let mut pod: Pod =
-            serde_json::from_value(merged.clone()).map_err(|e| Failure::new(422, "Invalid", format!("the applied configuration does not make a Pod: {e}")))?;
+        let mut pod: Pod = serde_json::from_value(merged.clone())
+            .map_err(|e| Failure::new(422, "Invalid", format!("the applied configuration does not make a Pod: {e}")))?;
         // fieldValidation: what structured-merge-diff refuses is refused whatever it says
         // (check_schema); what remains to check is what the merge with the live pod made.
         let warnings = patched_unknown_fields(&merged, &pod, validation)?;
@@ -152,7 +173,9 @@ pub async fn apply(state: AppState, namespace: String, name: String, q: WriteQue
             // A pod that does not exist is created from the applied configuration.
             let object_name = pod.metadata.name.clone().unwrap_or_default();
             if object_name != name {
-                return Err(Failure::bad_request(format!("the name of the object ({object_name}) does not match the name on the URL ({name})")));
+                return Err(Failure::bad_request(format!(
+                    "the name of the object ({object_name}) does not match the name on the URL ({name})"
+                )));
             }
             match state.node.create_in_api_as(&pod, Requester::User, dry_run) {
                 Ok(created) => return Ok(with_warnings(json_response(StatusCode::CREATED, &created), &warnings)),
@@ -206,7 +229,10 @@ mod tests {
         c["spec"]["containers"][0]["bogus"] = json!(1);
         let e = check_schema(&c).unwrap_err();
         assert_eq!(e.code, 500);
-        assert_eq!(e.message, "failed to create typed patch object (/web; /v1, Kind=Pod): .spec.containers[name=\"app\"].bogus: field not declared in schema");
+        assert_eq!(
+            e.message,
+            "failed to create typed patch object (/web; /v1, Kind=Pod): .spec.containers[name=\"app\"].bogus: field not declared in schema"
+        );
         assert_eq!(e.status().get("reason"), None);
         assert!(check_schema(&config("web")).is_ok());
     }
@@ -228,7 +254,8 @@ mod tests {
         // The same value is shared.
         assert!(applied_pod(Some(&labelled), &config("other"), "kubectl", false, time(), "web").is_ok());
         // Forced, the applier takes it.
-        let forced: Pod = serde_json::from_value(applied_pod(Some(&labelled), &config("web"), "kubectl", true, time(), "web").unwrap()).unwrap();
+        let forced: Pod =
+            serde_json::from_value(applied_pod(Some(&labelled), &config("web"), "kubectl", true, time(), "web").unwrap()).unwrap();
         assert_eq!(forced.metadata.labels.as_ref().unwrap()["app"], "web");
         let managers = mf::managers_of(&forced);
         assert_eq!(managers.len(), 1, "kubectl-label owned only the label: {managers:?}");
@@ -240,7 +267,8 @@ mod tests {
         let mut first = config("web");
         first["metadata"]["labels"]["tier"] = json!("front");
         let created: Pod = serde_json::from_value(applied_pod(None, &first, "kubectl", false, time(), "web").unwrap()).unwrap();
-        let second: Pod = serde_json::from_value(applied_pod(Some(&created), &config("web"), "kubectl", false, time(), "web").unwrap()).unwrap();
+        let second: Pod =
+            serde_json::from_value(applied_pod(Some(&created), &config("web"), "kubectl", false, time(), "web").unwrap()).unwrap();
         assert_eq!(second.metadata.labels.as_ref().unwrap().get("tier"), None);
         let fields = mf::managers_of(&second)[0].fields.to_fields_v1();
         assert_eq!(fields["f:metadata"], json!({"f:labels": {"f:app": {}}}));

@@ -49,9 +49,8 @@ fn list_in(state: AppState, namespace: Option<String>, q: ListQuery, headers: &H
     let selector = EventSelector::parse(q.field_selector.as_deref()).map_err(Failure::bad_request)?;
     // The kubelet's events carry no labels: a label selector selects none of them.
     let has_labels = q.label_selector.as_deref().is_some_and(|l| !l.trim().is_empty());
-    let selects = move |e: &Event| {
-        namespace.as_ref().is_none_or(|n| e.metadata.namespace.as_ref() == Some(n)) && selector.matches(e) && !has_labels
-    };
+    let selects =
+        move |e: &Event| namespace.as_ref().is_none_or(|n| e.metadata.namespace.as_ref() == Some(n)) && selector.matches(e) && !has_labels;
     let events = state.node.events();
     if is_true(&q.watch) {
         let from = super::watch::start_from(&q)?;

@@ -49,7 +49,12 @@ pub async fn exec(
     let uid = node_uid(&pod);
     let upgrade = request.headers().get(header::UPGRADE).and_then(|v| v.to_str().ok()).unwrap_or("").to_ascii_lowercase();
     if upgrade.starts_with("spdy/") {
-        let streams = super::exec_spdy::Streams { stdin: options.stdin, stdout: flag(&q, "stdout"), stderr: flag(&q, "stderr") && !options.tty, tty: options.tty };
+        let streams = super::exec_spdy::Streams {
+            stdin: options.stdin,
+            stdout: flag(&q, "stdout"),
+            stderr: flag(&q, "stderr") && !options.tty,
+            tty: options.tty,
+        };
         return super::exec_spdy::upgrade(request, streams, move |client| async move {
             carry(client, &state, &uid, &container, &command, options).await;
         });

@@ -76,7 +76,8 @@ fn built_in(state: &AppState, name: &str) -> Namespace {
 }
 
 fn not_found(name: &str) -> Failure {
-    Failure::new(404, "NotFound", format!("namespaces {name:?} not found")).with_details(serde_json::json!({"name": name, "kind": "namespaces"}))
+    Failure::new(404, "NotFound", format!("namespaces {name:?} not found"))
+        .with_details(serde_json::json!({"name": name, "kind": "namespaces"}))
 }
 
 fn find(state: &AppState, name: &str) -> Option<Namespace> {
@@ -89,11 +90,7 @@ fn find(state: &AppState, name: &str) -> Option<Namespace> {
 /// List, or with `watch=true` watch: the namespaces there now (unless the watch starts from a
 /// resourceVersion), then each one created (ADDED), marked for deletion (MODIFIED) and removed
 /// (DELETED).
-pub async fn list(
-    State(state): State<AppState>,
-    Query(q): Query<ListQuery>,
-    headers: axum::http::HeaderMap,
-) -> Result<Response, Failure> {
+pub async fn list(State(state): State<AppState>, Query(q): Query<ListQuery>, headers: axum::http::HeaderMap) -> Result<Response, Failure> {
     let as_table = super::table::wants_table(headers.get(axum::http::header::ACCEPT).and_then(|v| v.to_str().ok()));
     let include = q.include_object.clone().unwrap_or_else(|| "Metadata".into());
     let (mut items, rv, changes) = {
@@ -126,7 +123,10 @@ pub async fn list(
     if as_table {
         return Ok(Json(super::table::namespace_table(&items, &rv.to_string(), true, &include)).into_response());
     }
-    Ok(Json(serde_json::json!({"kind": "NamespaceList", "apiVersion": "v1", "metadata": {"resourceVersion": rv.to_string()}, "items": items})).into_response())
+    Ok(Json(
+        serde_json::json!({"kind": "NamespaceList", "apiVersion": "v1", "metadata": {"resourceVersion": rv.to_string()}, "items": items}),
+    )
+    .into_response())
 }
 
 pub async fn get(State(state): State<AppState>, Path(name): Path<String>, headers: axum::http::HeaderMap) -> Result<Response, Failure> {

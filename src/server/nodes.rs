@@ -120,7 +120,11 @@ pub async fn get(State(state): State<AppState>, Path(name): Path<String>) -> Res
 }
 
 /// GET of the node, as JSON or as a Table.
-pub async fn read(State(state): State<AppState>, Path(name): Path<String>, headers: axum::http::HeaderMap) -> Result<axum::response::Response, Failure> {
+pub async fn read(
+    State(state): State<AppState>,
+    Path(name): Path<String>,
+    headers: axum::http::HeaderMap,
+) -> Result<axum::response::Response, Failure> {
     use axum::response::IntoResponse as _;
     let Json(n) = get(State(state), Path(name)).await?;
     if super::table::wants_table(headers.get(axum::http::header::ACCEPT).and_then(|v| v.to_str().ok())) {
@@ -163,9 +167,8 @@ pub async fn log_query(
     query: Result<axum::extract::Query<LogQuery>, axum::extract::rejection::QueryRejection>,
 ) -> Result<String, Failure> {
     let _ = get(State(state.clone()), Path(name)).await?;
-    let axum::extract::Query(q) = query.map_err(|e| {
-        Failure::bad_request(format!("{}: this node's log query takes only query=kubelet and pattern", e.body_text()))
-    })?;
+    let axum::extract::Query(q) = query
+        .map_err(|e| Failure::bad_request(format!("{}: this node's log query takes only query=kubelet and pattern", e.body_text())))?;
     match q.query.as_deref() {
         Some("kubelet") => {}
         None | Some("") => return Err(Failure::bad_request("query: Required value: the service or file to return logs of")),

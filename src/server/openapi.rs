@@ -77,12 +77,21 @@ pub async fn api_v1() -> Json<Value> {
 /// apply's among them, and apply's `fieldManager` and `force`.
 fn patch_op(mut op: Value) -> Value {
     if let Some(params) = op["parameters"].as_array_mut() {
-        params.push(query_param("fieldManager", "A name for the actor making these changes; required for apply requests (application/apply-patch)."));
+        params.push(query_param(
+            "fieldManager",
+            "A name for the actor making these changes; required for apply requests (application/apply-patch).",
+        ));
         params.push(json!({"name": "force", "in": "query", "description": "Force an apply: the applier takes the conflicting fields.", "schema": {"type": "boolean", "uniqueItems": true}}));
     }
     let body = json!({"schema": {"type": "object"}});
-    let types = ["application/apply-patch+yaml", "application/json-patch+json", "application/merge-patch+json", "application/strategic-merge-patch+json"];
-    op["requestBody"] = json!({"required": true, "content": types.iter().map(|t| (t.to_string(), body.clone())).collect::<serde_json::Map<_, _>>()});
+    let types = [
+        "application/apply-patch+yaml",
+        "application/json-patch+json",
+        "application/merge-patch+json",
+        "application/strategic-merge-patch+json",
+    ];
+    op["requestBody"] =
+        json!({"required": true, "content": types.iter().map(|t| (t.to_string(), body.clone())).collect::<serde_json::Map<_, _>>()});
     op
 }
 

@@ -135,7 +135,11 @@ fn write_status(state: &AppState, current: &Pod, new: Pod, manager: &str) -> Res
         ));
     }
     let uid = current.metadata.uid.clone().unwrap_or_default();
-    state.node.api().set_status_as(&namespace, &name, &uid, new.status.unwrap_or_default(), manager).map_err(|e| Failure::from_api(e, &name))?;
+    state
+        .node
+        .api()
+        .set_status_as(&namespace, &name, &uid, new.status.unwrap_or_default(), manager)
+        .map_err(|e| Failure::from_api(e, &name))?;
     Ok(json_response(StatusCode::OK, &stored(state, &namespace, &name)?))
 }
 
@@ -161,28 +165,25 @@ fn log_options(pod: &str, q: &[(String, String)]) -> Result<LogOptions, Failure>
     let since_seconds = number("sinceSeconds")?;
     let since_time = param(q, "sinceTime");
     match (since_seconds, since_time) {
-        (Some(_), Some(_)) => errors.push((
-            "",
-            "FieldValueForbidden",
-            "Forbidden: at most one of `sinceTime` or `sinceSeconds` may be specified".to_string(),
-        )),
-        (Some(n), None) if n < 1 => errors.push(("sinceSeconds", "FieldValueInvalid", format!("Invalid value: {n}: must be greater than 0"))),
+        (Some(_), Some(_)) => {
+            errors.push(("", "FieldValueForbidden", "Forbidden: at most one of `sinceTime` or `sinceSeconds` may be specified".to_string()))
+        }
+        (Some(n), None) if n < 1 => {
+            errors.push(("sinceSeconds", "FieldValueInvalid", format!("Invalid value: {n}: must be greater than 0")))
+        }
         _ => {}
     }
     if !errors.is_empty() {
         let texts: Vec<String> = errors.iter().map(|(f, _, t)| format!("{f}: {t}")).collect();
         let listed = if texts.len() == 1 { texts[0].clone() } else { format!("[{}]", texts.join(", ")) };
-        let causes: Vec<serde_json::Value> =
-            errors.iter().map(|(f, r, t)| json!({"reason": r, "message": t, "field": f})).collect();
+        let causes: Vec<serde_json::Value> = errors.iter().map(|(f, r, t)| json!({"reason": r, "message": t, "field": f})).collect();
         return Err(Failure::new(422, "Invalid", format!("PodLogOptions {pod:?} is invalid: {listed}"))
             .with_details(json!({"name": pod, "kind": "PodLogOptions", "causes": causes})));
     }
     let since = match (since_seconds, since_time) {
         (Some(secs), _) => Some(chrono::Utc::now() - chrono::Duration::seconds(secs)),
         (None, Some(t)) => Some(
-            chrono::DateTime::parse_from_rfc3339(t)
-                .map_err(|e| Failure::bad_request(format!("invalid sinceTime {t:?}: {e}")))?
-                .to_utc(),
+            chrono::DateTime::parse_from_rfc3339(t).map_err(|e| Failure::bad_request(format!("invalid sinceTime {t:?}: {e}")))?.to_utc(),
         ),
         (None, None) => None,
     };
@@ -256,7 +257,10 @@ mod tests {
             "PodLogOptions \"web\" is invalid: [limitBytes: Invalid value: 0: must be greater than 0, sinceSeconds: Invalid value: 0: must be greater than 0]"
         );
         let e = log_options("web", &q("sinceSeconds=5&sinceTime=2026-01-02T03:04:05Z")).unwrap_err();
-        assert_eq!(e.message, "PodLogOptions \"web\" is invalid: : Forbidden: at most one of `sinceTime` or `sinceSeconds` may be specified");
+        assert_eq!(
+            e.message,
+            "PodLogOptions \"web\" is invalid: : Forbidden: at most one of `sinceTime` or `sinceSeconds` may be specified"
+        );
         let e = log_options("web", &q("tailLines=x")).unwrap_err();
         assert_eq!((e.code, e.reason.as_str()), (400, "BadRequest"));
     }

@@ -3,7 +3,6 @@
 //! HTTP into calls on the node's API store and back; the pod rules are the store's (its
 //! strategy).
 
-
 use axum::body::Bytes;
 use axum::extract::{Path, Query, State};
 use axum::http::{header, HeaderMap, StatusCode};
@@ -331,8 +330,8 @@ pub(super) fn patch_and_write(
         let current = api.get(namespace, name).map_err(|e| Failure::from_api(e, name))?;
         let mut value = serde_json::to_value(&current).unwrap_or_default();
         patch::apply(kind, &mut value, body)?;
-        let mut patched: Pod =
-            serde_json::from_value(value.clone()).map_err(|e| Failure::new(422, "Invalid", format!("the patch does not make a Pod: {e}")))?;
+        let mut patched: Pod = serde_json::from_value(value.clone())
+            .map_err(|e| Failure::new(422, "Invalid", format!("the patch does not make a Pod: {e}")))?;
         let warnings = patched_unknown_fields(&value, &patched, validation)?;
         let pinned = patched.metadata.resource_version != current.metadata.resource_version;
         match write(&current, &mut patched) {
@@ -408,7 +407,8 @@ fn delete_options(q: &WriteQuery, body: &[u8]) -> Result<(DeleteOptions, bool), 
             ));
         }
         if orphan.is_some() {
-            errors.push(("propagationPolicy", format!("Invalid value: {p:?}: orphanDependents and deletionPropagation cannot be both set")));
+            errors
+                .push(("propagationPolicy", format!("Invalid value: {p:?}: orphanDependents and deletionPropagation cannot be both set")));
         }
     }
     let grace = q.grace_period_seconds.or(b.grace_period_seconds);
@@ -481,7 +481,8 @@ mod tests {
     #[test]
     fn delete_options_take_the_query_and_the_body() {
         let q = WriteQuery { grace_period_seconds: Some(0), ..Default::default() };
-        let body = br#"{"kind":"DeleteOptions","apiVersion":"v1","propagationPolicy":"Foreground","dryRun":["All"],"preconditions":{"uid":"u1"}}"#;
+        let body =
+            br#"{"kind":"DeleteOptions","apiVersion":"v1","propagationPolicy":"Foreground","dryRun":["All"],"preconditions":{"uid":"u1"}}"#;
         let (o, dry) = delete_options(&q, body).unwrap();
         assert!(dry);
         assert_eq!((o.grace_period_seconds, o.uid.as_deref()), (Some(0), Some("u1")));
@@ -491,7 +492,12 @@ mod tests {
             "DeleteOptions.meta.k8s.io \"\" is invalid: propagationPolicy: Unsupported value: \"Sideways\": supported values: \"Foreground\", \"Background\", \"Orphan\", \"nil\""
         );
         let e = delete_options(&WriteQuery::default(), br#"{"propagationPolicy":"Orphan","orphanDependents":true}"#).unwrap_err();
-        assert!(e.message.ends_with("propagationPolicy: Invalid value: \"Orphan\": orphanDependents and deletionPropagation cannot be both set"), "{}", e.message);
+        assert!(
+            e.message
+                .ends_with("propagationPolicy: Invalid value: \"Orphan\": orphanDependents and deletionPropagation cannot be both set"),
+            "{}",
+            e.message
+        );
     }
 
     #[test]

@@ -171,7 +171,12 @@ pub fn cells(pod: &Pod, now: chrono::DateTime<chrono::Utc>) -> Vec<Value> {
 
 /// A Table of events, with every column (the server prints wide; kubectl shows the columns
 /// of priority 0 unless `-o wide`).
-pub fn event_table(events: &[k8s_openapi::api::core::v1::Event], resource_version: &str, with_columns: bool, include_object: &str) -> Value {
+pub fn event_table(
+    events: &[k8s_openapi::api::core::v1::Event],
+    resource_version: &str,
+    with_columns: bool,
+    include_object: &str,
+) -> Value {
     let col = |name: &str, type_: &str, description: &str, priority: i32| json!({"name": name, "type": type_, "format": "", "description": description, "priority": priority});
     let now = chrono::Utc::now();
     let age = |t: &Option<k8s_openapi::apimachinery::pkg::apis::meta::v1::Time>| {
@@ -209,18 +214,20 @@ pub fn event_table(events: &[k8s_openapi::api::core::v1::Event], resource_versio
             json!({"cells": cells, "object": object})
         })
         .collect();
-    let columns = || json!([
-        col("Last Seen", "string", "The time the event was last seen", 0),
-        col("Type", "string", "Type of this event (Normal, Warning), new types could be added in the future.", 0),
-        col("Reason", "string", "The reason for the transition into the object's current status.", 0),
-        col("Object", "string", "The object the event is about.", 0),
-        col("Subobject", "string", "The subobject the event is about.", 1),
-        col("Source", "string", "The component reporting this event. Should be a short machine understandable string.", 1),
-        col("Message", "string", "A human-readable description of the status of this operation.", 0),
-        col("First Seen", "string", "The time the event was first seen", 1),
-        col("Count", "integer", "The number of times this event has occurred.", 1),
-        col("Name", "string", "Name must be unique within a namespace.", 1),
-    ]);
+    let columns = || {
+        json!([
+            col("Last Seen", "string", "The time the event was last seen", 0),
+            col("Type", "string", "Type of this event (Normal, Warning), new types could be added in the future.", 0),
+            col("Reason", "string", "The reason for the transition into the object's current status.", 0),
+            col("Object", "string", "The object the event is about.", 0),
+            col("Subobject", "string", "The subobject the event is about.", 1),
+            col("Source", "string", "The component reporting this event. Should be a short machine understandable string.", 1),
+            col("Message", "string", "A human-readable description of the status of this operation.", 0),
+            col("First Seen", "string", "The time the event was first seen", 1),
+            col("Count", "integer", "The number of times this event has occurred.", 1),
+            col("Name", "string", "Name must be unique within a namespace.", 1),
+        ])
+    };
     table_of(rows, columns, resource_version, with_columns)
 }
 
@@ -290,8 +297,18 @@ pub fn node_table(nodes: &[Value], resource_version: &str, with_columns: bool, i
             _ => "NotReady",
         };
         let address = |kind: &str| {
-            let found: Vec<&str> = status["addresses"].as_array().into_iter().flatten().filter(|a| a["type"] == kind).filter_map(|a| a["address"].as_str()).collect();
-            if found.is_empty() { "<none>".to_string() } else { found.join(",") }
+            let found: Vec<&str> = status["addresses"]
+                .as_array()
+                .into_iter()
+                .flatten()
+                .filter(|a| a["type"] == kind)
+                .filter_map(|a| a["address"].as_str())
+                .collect();
+            if found.is_empty() {
+                "<none>".to_string()
+            } else {
+                found.join(",")
+            }
         };
         let roles: Vec<&str> = o["metadata"]["labels"]
             .as_object()

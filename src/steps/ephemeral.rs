@@ -67,8 +67,8 @@ async fn add_refused(world: &mut PodWorld, step: &Step, pod: String, code: u16, 
 #[when(regex = r#"^I set field "([^"]+)" of pod "([^"]+)" through its ephemeral containers to (.+)$"#)]
 async fn set_field(world: &mut PodWorld, step: &Step, path: String, pod: String, value: String) -> Result<(), StepFailure> {
     let text = substitute(world, &value).await?;
-    let value: Value = serde_json::from_str(&text)
-        .map_err(|e| StepFailure::new(format!("{text} is not a JSON value (strings need quotes): {e}")))?;
+    let value: Value =
+        serde_json::from_str(&text).map_err(|e| StepFailure::new(format!("{text} is not a JSON value (strings need quotes): {e}")))?;
     let what = format!("the write of pod {pod:?}'s ephemeral containers setting {path} to {value}");
     read_modify_write_to(world, step, &pod, what, Write::EphemeralContainers, |v| {
         super::fields::set(v, &path, value.clone()).map_err(|e| StepFailure::new(e.to_string()))

@@ -20,7 +20,13 @@ async fn run(world: &PodWorld, command: &str, container: &str, pod: &str) -> Res
 
 /// As `run`, with `line` and a newline written to the command's stdin (`kubectl exec -i`),
 /// which is then closed where the target can close it.
-async fn run_with_input(world: &PodWorld, command: &str, container: &str, pod: &str, line: &str) -> Result<(String, ExecOutput), StepFailure> {
+async fn run_with_input(
+    world: &PodWorld,
+    command: &str,
+    container: &str,
+    pod: &str,
+    line: &str,
+) -> Result<(String, ExecOutput), StepFailure> {
     let command = substitute(world, command).await?;
     let line = substitute(world, line).await?;
     let r = world.pod_ref(pod);
@@ -242,7 +248,14 @@ fn expected_docstring(step: &Step) -> Result<&str, StepFailure> {
 }
 
 /// Runs `command` and checks that it exits 0 printing `expected` (with its placeholders filled).
-async fn check_prints(world: &PodWorld, command: &str, container: &str, pod: &str, expected: &str, tries: Tries) -> Result<(), StepFailure> {
+async fn check_prints(
+    world: &PodWorld,
+    command: &str,
+    container: &str,
+    pod: &str,
+    expected: &str,
+    tries: Tries,
+) -> Result<(), StepFailure> {
     let expected = substitute(world, expected).await?;
     let once = || async {
         let (cmd, out) = run(world, command, container, pod).await?;

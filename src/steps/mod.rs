@@ -125,7 +125,10 @@ impl PodWorld {
     }
 
     /// Sends a pod to the target, recording what the target changes in its manifest.
-    pub async fn create_pod(&mut self, pod: &k8s_openapi::api::core::v1::Pod) -> crate::target::TargetResult<k8s_openapi::api::core::v1::Pod> {
+    pub async fn create_pod(
+        &mut self,
+        pod: &k8s_openapi::api::core::v1::Pod,
+    ) -> crate::target::TargetResult<k8s_openapi::api::core::v1::Pod> {
         for change in self.ctx.target.manifest_changes(pod) {
             if !self.manifest_changes.contains(&change) {
                 self.manifest_changes.push(change);

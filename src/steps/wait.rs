@@ -41,7 +41,13 @@ where
 }
 
 /// As [`eventually`], for a condition on `pod`: it is looked at again as the pod changes.
-pub async fn eventually_on_pod<T, F, Fut>(target: &dyn Target, pod: &PodRef, what: &str, timeout: Duration, check: F) -> Result<T, StepFailure>
+pub async fn eventually_on_pod<T, F, Fut>(
+    target: &dyn Target,
+    pod: &PodRef,
+    what: &str,
+    timeout: Duration,
+    check: F,
+) -> Result<T, StepFailure>
 where
     F: FnMut() -> Fut,
     Fut: Future<Output = Result<T, StepFailure>>,

@@ -33,13 +33,8 @@ pub enum Capability {
 }
 
 impl Capability {
-    pub const ALL: &'static [Capability] = &[
-        Capability::NodeAccess,
-        Capability::StaticPods,
-        Capability::ApiServer,
-        Capability::HostAccess,
-        Capability::EphemeralContainers,
-    ];
+    pub const ALL: &'static [Capability] =
+        &[Capability::NodeAccess, Capability::StaticPods, Capability::ApiServer, Capability::HostAccess, Capability::EphemeralContainers];
 
     /// The scenario tag that asks for it (without `@`).
     pub fn tag(self) -> &'static str {

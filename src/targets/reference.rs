@@ -231,7 +231,9 @@ impl ReferenceTarget {
         let (namespace, name) = (pod.namespace.clone(), pod.name.clone());
         self.api.watch(
             from,
-            Box::new(move |p: &Pod| p.metadata.name.as_deref() == Some(name.as_str()) && p.metadata.namespace.as_deref() == Some(namespace.as_str())),
+            Box::new(move |p: &Pod| {
+                p.metadata.name.as_deref() == Some(name.as_str()) && p.metadata.namespace.as_deref() == Some(namespace.as_str())
+            }),
         )
     }
 
@@ -462,11 +464,8 @@ impl Target for ReferenceTarget {
         timeout: Duration,
     ) -> TargetResult<ExecOutput> {
         let uid = self.node_uid(pod)?;
-        let r = self
-            .kubelet
-            .exec_with_input(&uid, container, command, stdin, timeout)
-            .await
-            .map_err(|e| self.map_exec(pod, container, e))?;
+        let r =
+            self.kubelet.exec_with_input(&uid, container, command, stdin, timeout).await.map_err(|e| self.map_exec(pod, container, e))?;
         Ok(ExecOutput {
             stdout: String::from_utf8_lossy(&r.stdout).into_owned(),
             stderr: String::from_utf8_lossy(&r.stderr).into_owned(),

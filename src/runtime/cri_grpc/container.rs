@@ -14,8 +14,8 @@ use k8s_cri::v1 as cri;
 use super::sandbox::{namespace_option, POD_NAME, POD_NAMESPACE, POD_UID};
 use super::CriRuntime;
 use crate::runtime::cri::{
-    ContainerConfig, ContainerId, ContainerState, ContainerStatus, LinuxContainerResources, LinuxContainerSecurity, RuntimeError, SeccompProfile,
-    RuntimeResult, SandboxId,
+    ContainerConfig, ContainerId, ContainerState, ContainerStatus, LinuxContainerResources, LinuxContainerSecurity, RuntimeError,
+    RuntimeResult, SandboxId, SeccompProfile,
 };
 
 /// The kubelet's label naming the container (pkg/kubelet/types/labels.go).
@@ -169,7 +169,8 @@ pub(super) async fn status(rt: &CriRuntime, id: &ContainerId) -> RuntimeResult<C
 pub(super) async fn list(rt: &CriRuntime, sandbox: &SandboxId) -> RuntimeResult<Vec<ContainerStatus>> {
     let operation = format!("ListContainers of {sandbox}");
     let filter = cri::ContainerFilter { pod_sandbox_id: sandbox.0.clone(), ..Default::default() };
-    let r = rt.call(&operation, rt.client().list_containers(cri::ListContainersRequest { filter: Some(filter) }))
+    let r = rt
+        .call(&operation, rt.client().list_containers(cri::ListContainersRequest { filter: Some(filter) }))
         .await
         .map_err(|e| e.into_runtime(&operation))?;
     let mut out = Vec::with_capacity(r.containers.len());

@@ -30,7 +30,8 @@ pub(super) async fn status(rt: &CriRuntime, reference: &str) -> RuntimeResult<Im
 /// Every reference the runtime has an image for (CRI `ListImages`: each image's repo tags).
 pub(super) async fn references(rt: &CriRuntime) -> RuntimeResult<BTreeSet<String>> {
     let operation = "ListImages";
-    let r = rt.call(operation, rt.images.clone().list_images(cri::ListImagesRequest { filter: None }))
+    let r = rt
+        .call(operation, rt.images.clone().list_images(cri::ListImagesRequest { filter: None }))
         .await
         .map_err(|e| e.into_runtime(operation))?;
     Ok(r.images.into_iter().flat_map(|i| i.repo_tags).collect())

@@ -34,8 +34,8 @@ use k8s_cri::v1::runtime_service_client::RuntimeServiceClient;
 use tokio::sync::broadcast;
 use tonic::transport::Channel;
 
-pub use self::endpoint::{Endpoint, DEFAULT_ENDPOINT};
 use self::busy::BusyClock;
+pub use self::endpoint::{Endpoint, DEFAULT_ENDPOINT};
 use self::error::{call, CallError};
 use super::cri::*;
 

@@ -141,7 +141,8 @@ pub(super) async fn remove_run(rt: &CriRuntime) -> RuntimeResult<()> {
 /// Stops and removes the sandboxes of other podspec runs whose owner is gone.
 pub(super) async fn remove_orphans(rt: &CriRuntime, is_gone: impl Fn(&str) -> bool) -> RuntimeResult<Vec<SandboxId>> {
     let operation = "ListPodSandbox";
-    let list = rt.call(operation, rt.client().list_pod_sandbox(cri::ListPodSandboxRequest { filter: None }))
+    let list = rt
+        .call(operation, rt.client().list_pod_sandbox(cri::ListPodSandboxRequest { filter: None }))
         .await
         .map_err(|e| e.into_runtime(operation))?;
     let orphans: Vec<SandboxId> = list

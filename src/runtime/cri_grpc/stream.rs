@@ -145,8 +145,7 @@ pub(super) fn exec_session(
         stdout: Box::pin(stdout),
         stderr: stderr.map(|r| Box::pin(r) as _),
         resize: resize.map(|tx| {
-            Box::new(move |cols, rows| tx.send((cols, rows)).map_err(|_| RuntimeError::failed(&resize_what, "the session has ended")))
-                as _
+            Box::new(move |cols, rows| tx.send((cols, rows)).map_err(|_| RuntimeError::failed(&resize_what, "the session has ended"))) as _
         }),
         exit: Box::pin(async move {
             let _tasks = tasks;

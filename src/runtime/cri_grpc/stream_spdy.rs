@@ -11,9 +11,9 @@ use tokio::io::{AsyncBufReadExt as _, AsyncReadExt as _, AsyncWriteExt as _, Buf
 use tokio::net::tcp::{OwnedReadHalf, OwnedWriteHalf};
 use tokio::sync::{mpsc, oneshot};
 
-use crate::spdy::{self, Frame, FrameWriter};
 use super::stream::{connect_tcp, exec_session, pipe, Tasks, PIPE};
 use crate::runtime::cri::{ExecOptions, ExecSession, RuntimeError, RuntimeResult};
+use crate::spdy::{self, Frame, FrameWriter};
 
 const PROTOCOL: &str = "v4.channel.k8s.io";
 const ERROR: u32 = 1;

@@ -63,7 +63,12 @@ pub fn env_value(var: &EnvVar, container: &Container, rt: &PodRuntime<'_>) -> Re
             None => container,
             Some(name) => {
                 let spec = rt.pod.spec.as_ref().ok_or("pod has no spec")?;
-                spec.init_containers.iter().flatten().chain(&spec.containers).find(|c| c.name == name).ok_or_else(|| format!("container {name:?} not found"))?
+                spec.init_containers
+                    .iter()
+                    .flatten()
+                    .chain(&spec.containers)
+                    .find(|c| c.name == name)
+                    .ok_or_else(|| format!("container {name:?} not found"))?
             }
         };
         return resource_value(&r.resource, divisor, target, rt.allocatable).map(Some);

@@ -277,13 +277,7 @@ impl Kubelet {
     }
 
     /// A streaming exec (stdin, a tty) in a running container, as the kubelet serves exec.
-    pub async fn exec_stream(
-        &self,
-        uid: &str,
-        container: &str,
-        cmd: &[String],
-        options: ExecOptions,
-    ) -> Result<ExecSession, KubeletError> {
+    pub async fn exec_stream(&self, uid: &str, container: &str, cmd: &[String], options: ExecOptions) -> Result<ExecSession, KubeletError> {
         let id = self.container_id(uid, container)?;
         Ok(self.runtime.exec(&id, cmd, options).await?)
     }
@@ -370,7 +364,10 @@ fn unsupported(pod: &Pod, host_dirs: &[PathBuf]) -> Result<(), KubeletError> {
                 return unsupported(format!("spec.volumes[{i}].hostPath (volume {:?}): {why}", v.name));
             }
         } else if v.empty_dir.is_none() {
-            return unsupported(format!("volume {:?}: only emptyDir volumes, and hostPath inside the node's own directories, are supported", v.name));
+            return unsupported(format!(
+                "volume {:?}: only emptyDir volumes, and hostPath inside the node's own directories, are supported",
+                v.name
+            ));
         }
     }
     Ok(())

@@ -298,7 +298,8 @@ mod merge_tests {
     #[test]
     fn conditions_someone_else_wrote_are_kept_and_the_kubelets_own_are_its_own() {
         let mut mine = PodStatus { conditions: Some(vec![cond("Ready")]), ..Default::default() };
-        let stored = PodStatus { conditions: Some(vec![cond("Ready"), cond("example.com/Checked"), cond("PodScheduled")]), ..Default::default() };
+        let stored =
+            PodStatus { conditions: Some(vec![cond("Ready"), cond("example.com/Checked"), cond("PodScheduled")]), ..Default::default() };
         keep_others_conditions(&mut mine, Some(&stored));
         let types: Vec<&str> = mine.conditions.iter().flatten().map(|c| c.type_.as_str()).collect();
         assert_eq!(types, ["Ready", "example.com/Checked"]);

@@ -5,9 +5,9 @@
 //! into the containers like any other. A killed run's mounts go with its state directory
 //! (`podspec clean` unmounts what is mounted under it).
 
-use std::path::PathBuf;
 #[cfg(test)]
 use std::path::Path;
+use std::path::PathBuf;
 
 use nix::mount::{mount, umount2, MntFlags, MsFlags};
 

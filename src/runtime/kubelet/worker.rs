@@ -17,8 +17,8 @@ use tokio::sync::{broadcast, watch, Notify};
 use tokio::time::Instant;
 
 use super::hosts;
-use crate::api::events::{NORMAL, WARNING};
 use super::Kubelet;
+use crate::api::events::{NORMAL, WARNING};
 use crate::runtime::cri::{ContainerConfig, ContainerEvent, ContainerId, ContainerState, Mount, PodSandboxConfig, SandboxId};
 use crate::runtime::linux::cgroup::Limits;
 
@@ -680,9 +680,7 @@ impl PodWorker {
         let pod = self.pod.lock().unwrap();
         let spec = pod.spec.as_ref()?;
         let found = spec.init_containers.iter().flatten().chain(spec.containers.iter()).find(|c| c.name == name).cloned();
-        found.or_else(|| {
-            spec.ephemeral_containers.iter().flatten().find(|c| c.name == name).map(crate::api::ephemeral::as_container)
-        })
+        found.or_else(|| spec.ephemeral_containers.iter().flatten().find(|c| c.name == name).map(crate::api::ephemeral::as_container))
     }
 
     /// The first field of an ephemeral container the node does not run (the field table's
@@ -754,7 +752,8 @@ impl PodWorker {
     /// or, for a hostPath, the node directory it names (admission checked it is the node's own).
     fn volume_source(&self, volume: &str) -> Result<PathBuf, String> {
         let pod = self.pod();
-        let host_path = pod.spec.iter().flat_map(|s| s.volumes.iter().flatten()).find(|v| v.name == volume).and_then(|v| v.host_path.clone());
+        let host_path =
+            pod.spec.iter().flat_map(|s| s.volumes.iter().flatten()).find(|v| v.name == volume).and_then(|v| v.host_path.clone());
         match host_path {
             Some(source) => crate::manifest::host_path::resolve(&source, &self.kubelet.config.host_dirs())
                 .map_err(|why| format!("volume {volume:?}: hostPath {why}")),

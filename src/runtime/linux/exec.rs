@@ -42,9 +42,8 @@ pub(super) fn start(mut command: Command, id: &ContainerId, pid: i32, options: E
     command.kill_on_drop(true);
     if options.tty {
         let pty = container_pty(pid).map_err(|e| RuntimeError::failed(what.clone(), format!("open a tty in the container: {e}")))?;
-        let slave = |pty: &Pty| -> RuntimeResult<Stdio> {
-            Ok(Stdio::from(pty.slave.try_clone().map_err(|e| RuntimeError::io(what.clone(), e))?))
-        };
+        let slave =
+            |pty: &Pty| -> RuntimeResult<Stdio> { Ok(Stdio::from(pty.slave.try_clone().map_err(|e| RuntimeError::io(what.clone(), e))?)) };
         command.stdin(slave(&pty)?).stdout(slave(&pty)?).stderr(slave(&pty)?);
         let mut child = command.spawn().map_err(|e| RuntimeError::io(what.clone(), e))?;
         // Only the command holds the slave side now: its end is the master's end of file.

@@ -130,7 +130,9 @@ impl LinuxRuntime {
                 match c.create() {
                     Ok(()) => {
                         if !c.has("pids") {
-                            tracing::warn!("the machine gives podspec no pids cgroup controller: the kubelet's podPidsLimit is not applied");
+                            tracing::warn!(
+                                "the machine gives podspec no pids cgroup controller: the kubelet's podPidsLimit is not applied"
+                            );
                         }
                         Some(c)
                     }

@@ -140,7 +140,8 @@ pub fn runtime_default(capabilities: &[String]) -> Result<Vec<BpfProgram>, Strin
         let _ = cap;
         rules.extend(calls.iter().map(|(_, nr)| (*nr, Vec::new())));
     }
-    let condition = |index, op, value| SeccompCondition::new(index, SeccompCmpArgLen::Qword, op, value).map_err(|e| format!("seccomp rule: {e}"));
+    let condition =
+        |index, op, value| SeccompCondition::new(index, SeccompCmpArgLen::Qword, op, value).map_err(|e| format!("seccomp rule: {e}"));
     let personality = PERSONALITIES
         .iter()
         .map(|v| SeccompRule::new(vec![condition(0, SeccompCmpOp::Eq, *v)?]).map_err(|e| format!("seccomp rule: {e}")))
@@ -148,7 +149,8 @@ pub fn runtime_default(capabilities: &[String]) -> Result<Vec<BpfProgram>, Strin
     rules.insert(libc::SYS_personality, personality);
     let admin = holds("CAP_SYS_ADMIN");
     if !admin {
-        let no_namespaces = SeccompRule::new(vec![condition(0, SeccompCmpOp::MaskedEq(NEW_NAMESPACES), 0)?]).map_err(|e| format!("seccomp rule: {e}"))?;
+        let no_namespaces =
+            SeccompRule::new(vec![condition(0, SeccompCmpOp::MaskedEq(NEW_NAMESPACES), 0)?]).map_err(|e| format!("seccomp rule: {e}"))?;
         rules.insert(libc::SYS_clone, vec![no_namespaces]);
     }
     let eperm = SeccompAction::Errno(libc::EPERM as u32);

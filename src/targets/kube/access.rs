@@ -16,7 +16,8 @@ pub struct Right {
 
 impl std::fmt::Display for Right {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        let resource = if self.subresource.is_empty() { self.resource.to_string() } else { format!("{}/{}", self.resource, self.subresource) };
+        let resource =
+            if self.subresource.is_empty() { self.resource.to_string() } else { format!("{}/{}", self.resource, self.subresource) };
         let resource = if self.group.is_empty() { resource } else { format!("{resource}.{}", self.group) };
         write!(f, "{} {}", self.verb, resource)
     }
@@ -59,11 +60,8 @@ pub const EVENTS: Right = right("list", "events", "");
 
 /// Beyond what is checked at start: the node proxy and the events (asked when the static pods
 /// are looked for, above), and the checks themselves.
-pub const UNCHECKED: &[Right] = &[
-    NODE_PROXY,
-    EVENTS,
-    Right { verb: "create", group: "authorization.k8s.io", resource: "selfsubjectaccessreviews", subresource: "" },
-];
+pub const UNCHECKED: &[Right] =
+    &[NODE_PROXY, EVENTS, Right { verb: "create", group: "authorization.k8s.io", resource: "selfsubjectaccessreviews", subresource: "" }];
 
 /// Every right podspec uses: what `ci/sonobuoy/podspec-rbac.yaml` grants, exactly.
 pub fn cluster_role() -> Vec<Right> {
@@ -125,6 +123,9 @@ mod tests {
     #[test]
     fn rights_read_as_kubectl_auth_can_i() {
         assert_eq!(right("create", "pods", "exec").to_string(), "create pods/exec");
-        assert_eq!(Right { verb: "list", group: "events.k8s.io", resource: "events", subresource: "" }.to_string(), "list events.events.k8s.io");
+        assert_eq!(
+            Right { verb: "list", group: "events.k8s.io", resource: "events", subresource: "" }.to_string(),
+            "list events.events.k8s.io"
+        );
     }
 }

@@ -103,9 +103,9 @@ pub async fn config(options: &ConnectOptions) -> Result<(Config, String), Connec
         }
         Err(read) if options.context.is_none() => match Config::incluster() {
             Ok(config) => Ok((config, String::new())),
-            Err(incluster) => Err(ConnectError::Config(format!(
-                "no kubeconfig ({read}; set KUBECONFIG or --kubeconfig) and not in a pod ({incluster})"
-            ))),
+            Err(incluster) => {
+                Err(ConnectError::Config(format!("no kubeconfig ({read}; set KUBECONFIG or --kubeconfig) and not in a pod ({incluster})")))
+            }
         },
         Err(read) => Err(err(&read)),
     }

@@ -6,8 +6,8 @@
 use std::time::Duration;
 
 use k8s_openapi::api::core::v1::Pod;
-use kube::api::{Api, AttachParams};
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::Status;
+use kube::api::{Api, AttachParams};
 use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
 
 use crate::target::{ExecOutput, PodRef, TargetError, TargetResult};
@@ -67,7 +67,9 @@ pub async fn exec(
     };
     match tokio::time::timeout(timeout, run).await {
         Ok(r) => r,
-        Err(_) => Err(TargetError::Timeout { operation: format!("exec {command:?} in container {container:?} of pod {pod}"), after: timeout }),
+        Err(_) => {
+            Err(TargetError::Timeout { operation: format!("exec {command:?} in container {container:?} of pod {pod}"), after: timeout })
+        }
     }
 }
 

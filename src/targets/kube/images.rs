@@ -84,10 +84,7 @@ mod tests {
 
     #[test]
     fn bad_lines_name_file_and_line() {
-        assert_eq!(
-            parse("m.txt", "a=b\n\nbusybox\n").unwrap_err().to_string(),
-            "m.txt:3: expected REFERENCE=IMAGE, found \"busybox\""
-        );
+        assert_eq!(parse("m.txt", "a=b\n\nbusybox\n").unwrap_err().to_string(), "m.txt:3: expected REFERENCE=IMAGE, found \"busybox\"");
         assert_eq!(parse("m.txt", "a=b\na=c\n").unwrap_err().to_string(), "m.txt:2: \"a\" is mapped twice");
     }
 }

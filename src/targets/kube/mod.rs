@@ -129,11 +129,13 @@ impl KubeTarget {
         };
         // A denied node proxy is said as such; a server that cannot be asked (serve) is tried.
         if let Ok(false) = access::allowed(&self.client, &access::NODE_PROXY, None).await {
-            self.node_access_note = format!("the identity may not `{}` (the kubelet's configz of node {n}); {not_reached}", access::NODE_PROXY);
+            self.node_access_note =
+                format!("the identity may not `{}` (the kubelet's configz of node {n}); {not_reached}", access::NODE_PROXY);
             return;
         }
         if let Ok(false) = access::allowed(&self.client, &access::EVENTS, None).await {
-            self.node_access_note = format!("the identity may not `{}` (what the kubelet of node {n} reports); {not_reached}", access::EVENTS);
+            self.node_access_note =
+                format!("the identity may not `{}` (what the kubelet of node {n} reports); {not_reached}", access::EVENTS);
             return;
         }
         let path = match node::static_pod_path(&self.client, &n).await {
@@ -143,17 +145,25 @@ impl KubeTarget {
                 return;
             }
             Err(e) => {
-                self.node_access_note = format!("the kubelet configz of node {n} cannot be read through the node proxy: {e}; {not_reached}");
+                self.node_access_note =
+                    format!("the kubelet configz of node {n} cannot be read through the node proxy: {e}; {not_reached}");
                 return;
             }
         };
         let namespace = format!("podspec-{}-node", self.owner.process.pid);
         if let Err(e) = self.open_namespace(&namespace).await {
-            self.node_access_note = format!("node {n} has staticPodPath {path}, but the namespace for its writer pods cannot be made: {e}; {not_reached}");
+            self.node_access_note =
+                format!("node {n} has staticPodPath {path}, but the namespace for its writer pods cannot be made: {e}; {not_reached}");
             return;
         }
         let image = self.images.map(node::WRITER_IMAGE).unwrap_or_else(|| node::WRITER_IMAGE.to_string());
-        let writer = node::ManifestWriter { client: self.client.clone(), node: n.clone(), static_pod_path: path.clone(), namespace: namespace.clone(), image };
+        let writer = node::ManifestWriter {
+            client: self.client.clone(),
+            node: n.clone(),
+            static_pod_path: path.clone(),
+            namespace: namespace.clone(),
+            image,
+        };
         let refusal = match writer.dry_run().await {
             Ok(()) => None,
             // A server that cannot dry-run: the real writer is tried once.
@@ -375,7 +385,10 @@ impl Target for KubeTarget {
     }
 
     async fn create_pod(&self, pod: &Pod) -> TargetResult<Pod> {
-        let key = PodRef { namespace: pod.metadata.namespace.clone().unwrap_or_else(|| "default".into()), name: pod.metadata.name.clone().unwrap_or_default() };
+        let key = PodRef {
+            namespace: pod.metadata.namespace.clone().unwrap_or_else(|| "default".into()),
+            name: pod.metadata.name.clone().unwrap_or_default(),
+        };
         self.open_namespace(&key.namespace).await?;
         let sent = self.as_sent(pod);
         self.pods(&key.namespace).create(&PostParams::default(), &sent).await.map_err(|e| match e {
@@ -399,7 +412,10 @@ impl Target for KubeTarget {
         use futures::TryStreamExt as _;
         let from = self.seen.lock().unwrap().get(pod).cloned();
         let Some(from) = from else { return };
-        let params = kube::api::WatchParams::default().fields(&format!("metadata.name={}", pod.name)).timeout(max.as_secs().max(1) as u32).disable_bookmarks();
+        let params = kube::api::WatchParams::default()
+            .fields(&format!("metadata.name={}", pod.name))
+            .timeout(max.as_secs().max(1) as u32)
+            .disable_bookmarks();
         let api = self.pods(&pod.namespace);
         let first_event = async {
             let stream = api.watch(&params, &from).await?;
@@ -461,7 +477,8 @@ impl Target for KubeTarget {
     async fn shutdown(&self) -> TargetResult<()> {
         let left: Vec<String> = self.namespaces.lock().unwrap().iter().cloned().collect();
         let deletions = left.iter().map(|ns| namespaces::delete(&self.client, ns, NAMESPACE_DELETE_BOUND));
-        let errors: Vec<String> = futures::future::join_all(deletions).await.into_iter().filter_map(|r| r.err()).map(|e| e.to_string()).collect();
+        let errors: Vec<String> =
+            futures::future::join_all(deletions).await.into_iter().filter_map(|r| r.err()).map(|e| e.to_string()).collect();
         self.namespaces.lock().unwrap().clear();
         if errors.is_empty() {
             Ok(())
@@ -473,7 +490,11 @@ impl Target for KubeTarget {
 
 /// `podspec clean --target kube`: the podspec namespaces `select` chooses, deleted; returns
 /// their names. Each deletion is waited for (a namespace that will not go says what holds it).
-pub async fn clean(options: &ConnectOptions, select: namespaces::Select, confirm: impl FnOnce(&[String]) -> bool) -> anyhow::Result<Vec<String>> {
+pub async fn clean(
+    options: &ConnectOptions,
+    select: namespaces::Select,
+    confirm: impl FnOnce(&[String]) -> bool,
+) -> anyhow::Result<Vec<String>> {
     let (client, info) = connect::connect(options).await?;
     let chosen = namespaces::list(&client, select).await?;
     if chosen.is_empty() || !confirm(&chosen) {

@@ -69,7 +69,8 @@ pub fn label_value(text: &str) -> String {
 
 pub async fn create(client: &Client, name: &str, labels: BTreeMap<String, String>) -> TargetResult<()> {
     let api: Api<Namespace> = Api::all(client.clone());
-    let ns = Namespace { metadata: ObjectMeta { name: Some(name.into()), labels: Some(labels), ..Default::default() }, ..Default::default() };
+    let ns =
+        Namespace { metadata: ObjectMeta { name: Some(name.into()), labels: Some(labels), ..Default::default() }, ..Default::default() };
     match api.create(&PostParams::default(), &ns).await {
         Ok(_) => Ok(()),
         Err(kube::Error::Api(s)) if s.code == 409 => Ok(()),
@@ -155,9 +156,7 @@ pub async fn list(client: &Client, select: Select) -> TargetResult<Vec<String>> 
         .items
         .into_iter()
         .filter(|ns| ns.metadata.labels.as_ref().is_some_and(|l| l.contains_key(RUN_LABEL)))
-        .filter(|ns| {
-            select == Select::All || ns.metadata.labels.as_ref().and_then(Owner::from_labels).is_some_and(|o| o.is_gone())
-        })
+        .filter(|ns| select == Select::All || ns.metadata.labels.as_ref().and_then(Owner::from_labels).is_some_and(|o| o.is_gone()))
         .filter_map(|ns| ns.metadata.name)
         .collect())
 }

@@ -127,7 +127,10 @@ impl ManifestWriter {
             p.is_some_and(|p| matches!(phase(p), "Succeeded" | "Failed") || never_starts(p).is_some())
         });
         let outcome = match tokio::time::timeout(WRITER_BOUND, ended).await {
-            Err(_) => Err(TargetError::Timeout { operation: format!("{what} (writer pod {}/{name} on node {})", self.namespace, self.node), after: WRITER_BOUND }),
+            Err(_) => Err(TargetError::Timeout {
+                operation: format!("{what} (writer pod {}/{name} on node {})", self.namespace, self.node),
+                after: WRITER_BOUND,
+            }),
             Ok(Err(e)) => Err(TargetError::Other(format!("{what}: watching writer pod {}/{name}: {e}", self.namespace))),
             Ok(Ok(Some(pod))) if phase(&pod) == "Succeeded" => Ok(()),
             Ok(Ok(Some(pod))) if never_starts(&pod).is_some() => Err(TargetError::Other(format!(
@@ -138,7 +141,10 @@ impl ManifestWriter {
             ))),
             Ok(Ok(pod)) => {
                 let log = api.logs(&name, &LogParams::default()).await.unwrap_or_default();
-                let status = pod.and_then(|p| p.status).map(|s| serde_json::to_string(&s.container_statuses).unwrap_or_default()).unwrap_or_default();
+                let status = pod
+                    .and_then(|p| p.status)
+                    .map(|s| serde_json::to_string(&s.container_statuses).unwrap_or_default())
+                    .unwrap_or_default();
                 Err(TargetError::Other(format!("{what}: writer pod {}/{name} failed: {} (status {status})", self.namespace, log.trim())))
             }
         };
@@ -184,7 +190,9 @@ pub async fn kubelet_log(client: &Client, node: &str, namespaces: &[String], men
         // A server without field selectors on events: the node's picked out here.
         Err(kube::Error::Api(s)) if s.code == 400 => {
             let all = all_events.list(&ListParams::default()).await.map_err(api_error)?.items;
-            all.into_iter().filter(|e| e.involved_object.kind.as_deref() == Some("Node") && e.involved_object.name.as_deref() == Some(node)).collect()
+            all.into_iter()
+                .filter(|e| e.involved_object.kind.as_deref() == Some("Node") && e.involved_object.name.as_deref() == Some(node))
+                .collect()
         }
         Err(e) => return Err(api_error(e)),
     };

@@ -21,7 +21,13 @@ fn mock_client() -> (Client, Mock) {
 }
 
 fn info() -> ServerInfo {
-    ServerInfo { url: "https://mock".into(), context: "mock".into(), version: "v1.33.0".into(), platform: "linux/amd64".into(), nodes: vec![] }
+    ServerInfo {
+        url: "https://mock".into(),
+        context: "mock".into(),
+        version: "v1.33.0".into(),
+        platform: "linux/amd64".into(),
+        nodes: vec![],
+    }
 }
 
 /// Answers the next request with `status` and `body`; returns what was asked (method, path and
@@ -54,10 +60,7 @@ async fn a_denied_right_is_named() {
     let missing = access::missing(&client, &needed).await.unwrap();
     server.await.unwrap();
     assert_eq!(missing.iter().map(ToString::to_string).collect::<Vec<_>>(), ["create pods/exec"]);
-    assert_eq!(
-        KubeStartError::MissingRights(missing).to_string(),
-        "the identity lacks rights this run needs: `create pods/exec`"
-    );
+    assert_eq!(KubeStartError::MissingRights(missing).to_string(), "the identity lacks rights this run needs: `create pods/exec`");
 }
 
 fn manifest() -> Pod {
@@ -76,7 +79,8 @@ async fn a_pod_is_sent_as_written_but_for_its_images_and_the_change_is_recorded(
     let target = KubeTarget::with_client(client, info(), mapping, String::new()).unwrap();
     let server = tokio::spawn(async move {
         // The scenario's namespace first, labelled with the run and its owner.
-        let (method, uri, sent) = answer(&mut handle, 201, json!({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": "podspec-1-1"}})).await;
+        let (method, uri, sent) =
+            answer(&mut handle, 201, json!({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": "podspec-1-1"}})).await;
         assert_eq!((method.as_str(), uri.as_str()), ("POST", "/api/v1/namespaces?"));
         let labels = sent["metadata"]["labels"].as_object().unwrap();
         for key in [namespaces::RUN_LABEL, namespaces::HOST_LABEL, namespaces::PID_LABEL, namespaces::START_LABEL] {
@@ -136,7 +140,8 @@ async fn patches_are_sent_as_kubectl_sends_them() {
         send.send_response(Response::builder().body(Body::from(serde_json::to_vec(&stored).unwrap())).unwrap());
     });
     target.patch_pod(&pod, &json!({"metadata": {"labels": {"tier": "front"}}})).await.unwrap();
-    let json_patch: json_patch::Patch = serde_json::from_value(json!([{"op": "replace", "path": "/spec/activeDeadlineSeconds", "value": 5}])).unwrap();
+    let json_patch: json_patch::Patch =
+        serde_json::from_value(json!([{"op": "replace", "path": "/spec/activeDeadlineSeconds", "value": 5}])).unwrap();
     target.json_patch_pod(&pod, json_patch).await.unwrap();
     server.await.unwrap();
 }
@@ -209,7 +214,8 @@ async fn a_cluster_that_refuses_the_privileged_writer_skips_static_pods_with_its
         assert_eq!((method.as_str(), uri.as_str()), ("GET", "/api/v1/nodes/n1/proxy/configz"));
         let (method, uri, _) = answer(&mut handle, 201, json!({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": "x"}})).await;
         assert_eq!((method.as_str(), uri.as_str()), ("POST", "/api/v1/namespaces?"));
-        let status = json!({"kind": "Status", "apiVersion": "v1", "status": "Failure", "message": forbidden, "reason": "Forbidden", "code": 403});
+        let status =
+            json!({"kind": "Status", "apiVersion": "v1", "status": "Failure", "message": forbidden, "reason": "Forbidden", "code": 403});
         let (method, uri, sent) = answer(&mut handle, 403, status).await;
         assert_eq!(method, "POST");
         assert!(uri.ends_with("-node/pods?&dryRun=All"), "{uri}");
@@ -217,7 +223,9 @@ async fn a_cluster_that_refuses_the_privileged_writer_skips_static_pods_with_its
         assert_eq!(sent["spec"]["containers"][0]["securityContext"]["privileged"], true);
         assert_eq!(sent["spec"]["volumes"][0]["hostPath"], json!({"path": "/etc/kubernetes/manifests", "type": "Directory"}));
         // The writer's namespace goes again.
-        let (method, _, _) = answer(&mut handle, 404, json!({"kind": "Status", "apiVersion": "v1", "status": "Failure", "reason": "NotFound", "code": 404})).await;
+        let (method, _, _) =
+            answer(&mut handle, 404, json!({"kind": "Status", "apiVersion": "v1", "status": "Failure", "reason": "NotFound", "code": 404}))
+                .await;
         assert_eq!(method, "DELETE");
     });
     target.open_static_pods().await;

@@ -185,7 +185,9 @@ spec:
         assert_eq!(played.changes.len(), 4, "{:#?}", played.changes);
         assert!(played.changes[0].starts_with("pod shared-emptydir: metadata.name sent as \"podspec-7-3.shared-emptydir\""));
         assert!(played.changes[1].starts_with("pod shared-emptydir: spec.hostname set to \"shared-emptydir\""));
-        assert!(played.changes[2].starts_with("pod shared-emptydir: emptyDir volume \"data\" (and its mounts) sent as \"podspec-7-3.data\""));
+        assert!(
+            played.changes[2].starts_with("pod shared-emptydir: emptyDir volume \"data\" (and its mounts) sent as \"podspec-7-3.data\"")
+        );
         assert!(played.changes[3].starts_with("pod shared-emptydir: image busybox:1.36 sent as localhost/podspec/busybox:0123456789ab"));
         // What podman reads: YAML with apiVersion and kind.
         let yaml = serde_yaml::to_string(&out).unwrap();

@@ -120,7 +120,14 @@ pub struct PodmanTarget {
 }
 
 impl PodmanTarget {
-    async fn exec_with(&self, pod: &PodRef, container: &str, command: &[String], stdin: Option<&[u8]>, timeout: Duration) -> TargetResult<ExecOutput> {
+    async fn exec_with(
+        &self,
+        pod: &PodRef,
+        container: &str,
+        command: &[String],
+        stdin: Option<&[u8]>,
+        timeout: Duration,
+    ) -> TargetResult<ExecOutput> {
         let stored = self.stored(pod)?;
         let name = self.container_name(&stored, pod, container)?;
         let mut args: Vec<&str> = if stdin.is_some() { vec!["exec", "-i", &name] } else { vec!["exec", &name] };
