@@ -351,6 +351,24 @@ fn checks(k: &Kubectl<'_>, minor: u32, dir: &Path) -> Vec<(&'static str, Outcome
                 ok(&o, "get")
                     .and_then(|out| expect(out.starts_with("dbg ") && out.len() > 4, format!("ephemeralContainerStatuses: {out:?}")))
             })
+            .and_then(|_| {
+                // The write is recorded as the API server records it: an Update of the
+                // subresource by kubectl, owning the ephemeral container it added.
+                let o = k.run(&[
+                    "get",
+                    "pod",
+                    &debugged,
+                    "--show-managed-fields",
+                    "-o",
+                    "jsonpath={range .metadata.managedFields[?(@.subresource==\"ephemeralcontainers\")]}{.manager} {.operation} {.fieldsV1}{end}",
+                ]);
+                ok(&o, "get managedFields").and_then(|out| {
+                    expect(
+                        out.starts_with("kubectl") && out.contains(" Update ") && out.contains(r#"k:{\"name\":\"dbg\"}"#),
+                        format!("the ephemeralcontainers entry of managedFields: {out:?}"),
+                    )
+                })
+            })
     });
     record(&mut results, "logs", ok(&k.run(&["logs", &web]), "logs").and_then(|o| expect(o.contains(&format!("hello from {web}")), o)));
     // The follower writes "later" 3 s after "start"; logs -f prints both, the second as it comes,

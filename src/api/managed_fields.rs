@@ -19,7 +19,9 @@
 //! status: a pod's `status` is a reset field of its main resource (the pod strategy's
 //! GetResetFields). Writes of the status subresource (the kubelet's among them) are recorded
 //! under their manager with subresource `status`, owning status fields only
-//! ([`record_status_update`]).
+//! ([`record_status_update`]); writes of the ephemeralcontainers subresource (`kubectl debug`)
+//! with subresource `ephemeralcontainers`, owning the ephemeral containers only
+//! ([`record_ephemeral_containers_update`]).
 
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -135,12 +137,16 @@ fn nodes(value: &Value) -> Vec<Node<'_>> {
     nodes_in(value, Scope::Main)
 }
 
-/// Which fields a write may own: the main resource's (all but the status), or the status
-/// subresource's (the status only: its reset fields are everything else).
+/// Which fields a write may own: the main resource's (all but the status), the status
+/// subresource's (the status only: its reset fields are everything else), or the
+/// ephemeralcontainers subresource's (the ephemeral containers only: its strategy keeps the
+/// rest of the stored pod).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Scope {
     Main,
     Status,
+    /// The `ephemeralcontainers` subresource: `spec.ephemeralContainers` and what is in it.
+    EphemeralContainers,
 }
 
 fn nodes_in(value: &Value, scope: Scope) -> Vec<Node<'_>> {
@@ -150,6 +156,10 @@ fn nodes_in(value: &Value, scope: Scope) -> Vec<Node<'_>> {
     match scope {
         Scope::Main => out.retain(|n| !unmanaged(&n.path)),
         Scope::Status => out.retain(|n| in_status(&n.path)),
+        Scope::EphemeralContainers => {
+            let under = [Step::Field("spec".into()), Step::Field("ephemeralContainers".into())];
+            out.retain(|n| n.path.starts_with(&under))
+        }
     }
     out
 }
@@ -526,8 +536,20 @@ pub fn record_status_update(old: &Pod, new: &mut Pod, manager: &str, now: Time) 
     record_update_in(Some(old), new, manager, Scope::Status, now);
 }
 
+/// Records a write of the `ephemeralcontainers` subresource by `manager` (`kubectl debug`'s):
+/// an entry with subresource `ephemeralcontainers` that gets the ephemeral containers' fields
+/// that changed.
+pub fn record_ephemeral_containers_update(old: &Pod, new: &mut Pod, manager: &str, now: Time) {
+    new.metadata.managed_fields = old.metadata.managed_fields.clone();
+    record_update_in(Some(old), new, manager, Scope::EphemeralContainers, now);
+}
+
 fn record_update_in(old: Option<&Pod>, new: &mut Pod, manager: &str, scope: Scope, now: Time) {
-    let subresource = (scope == Scope::Status).then(|| "status".to_string());
+    let subresource = match scope {
+        Scope::Main => None,
+        Scope::Status => Some("status".to_string()),
+        Scope::EphemeralContainers => Some("ephemeralcontainers".to_string()),
+    };
     let mut managers = managers_for_update(new, old);
     // A create compares with an empty pod, whose metadata, spec and containers exist (Go's
     // zero value of a Pod), so that they are not members themselves.
@@ -769,6 +791,28 @@ mod tests {
         assert_eq!(kubelet.fields.to_fields_v1(), json!({"f:status": {"f:phase": {}, "f:podIP": {}}}));
         assert_eq!(managers[0].fields, managers_of(&old)[0].fields, "the user's set is untouched");
         assert_eq!(kubelet.printed(), "\"kubelet\" with subresource \"status\" using v1 at 2026-12-01T19:00:00Z");
+    }
+
+    #[test]
+    fn an_ephemeral_containers_write_is_recorded_with_its_subresource_and_owns_only_them() {
+        let mut old = pod(json!({"metadata": {"name": "web"}, "spec": {"containers": [{"name": "a", "image": "x"}]}}));
+        record_update(None, &mut old, "kubectl-create", time());
+        let mut new = old.clone();
+        // Whatever else differs, the subresource's entry owns the ephemeral containers alone.
+        new.spec.as_mut().unwrap().containers[0].image = Some("y".into());
+        new.spec.as_mut().unwrap().ephemeral_containers =
+            Some(vec![serde_json::from_value(json!({"name": "debugger", "image": "busybox", "stdin": true})).unwrap()]);
+        record_ephemeral_containers_update(&old, &mut new, "kubectl-debug", time());
+        let managers = managers_of(&new);
+        assert_eq!(managers.len(), 2, "{managers:?}");
+        let debug = &managers[1];
+        assert_eq!((debug.manager.as_str(), debug.subresource.as_deref()), ("kubectl-debug", Some("ephemeralcontainers")));
+        assert_eq!(
+            debug.fields.to_fields_v1(),
+            json!({"f:spec": {"f:ephemeralContainers": {".": {}, "k:{\"name\":\"debugger\"}": {".": {}, "f:image": {}, "f:name": {}, "f:stdin": {}}}}})
+        );
+        assert_eq!(managers[0].fields, managers_of(&old)[0].fields, "the creator's set is untouched");
+        assert_eq!(debug.printed(), "\"kubectl-debug\" with subresource \"ephemeralcontainers\" using v1 at 2026-12-01T19:00:00Z");
     }
 
     #[test]

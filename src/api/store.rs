@@ -83,9 +83,12 @@ type Key = (String, String);
 
 /// Which resource an update writes: the pod, or its `ephemeralcontainers` subresource.
 #[derive(Debug, Clone, Copy)]
-enum Through {
+enum Through<'a> {
     Pod,
-    EphemeralContainers,
+    /// With the manager to record, if any.
+    EphemeralContainers {
+        manager: Option<&'a str>,
+    },
 }
 
 /// A delete's options (metav1.DeleteOptions): the grace period, and preconditions on the uid
@@ -273,11 +276,21 @@ impl PodStore {
     /// A write of the pod's `ephemeralcontainers` subresource (a PUT of the whole pod, of which
     /// only `spec.ephemeralContainers` is taken), with the same checks of name, namespace and
     /// resourceVersion as a pod update, then the subresource's strategy.
-    pub fn update_ephemeral_containers(&self, namespace: &str, name: &str, pod: &Pod, dry_run: bool) -> Result<Pod, ApiError> {
-        self.update_through(namespace, name, pod, dry_run, Through::EphemeralContainers)
+    /// `manager`, when given, is recorded in managedFields with subresource
+    /// `ephemeralcontainers` (the API server records every write; the reference target's own
+    /// writes record none, as its pod writes do not).
+    pub fn update_ephemeral_containers(
+        &self,
+        namespace: &str,
+        name: &str,
+        pod: &Pod,
+        dry_run: bool,
+        manager: Option<&str>,
+    ) -> Result<Pod, ApiError> {
+        self.update_through(namespace, name, pod, dry_run, Through::EphemeralContainers { manager })
     }
 
-    fn update_through(&self, namespace: &str, name: &str, pod: &Pod, dry_run: bool, through: Through) -> Result<Pod, ApiError> {
+    fn update_through(&self, namespace: &str, name: &str, pod: &Pod, dry_run: bool, through: Through<'_>) -> Result<Pod, ApiError> {
         // The API server's update and patch handlers (checkName): the object names the pod of
         // the URL.
         let object_name = pod.metadata.name.as_deref().unwrap_or("");
@@ -313,8 +326,11 @@ impl PodStore {
                     self.strategy.prepare_for_update(&mut new, &old);
                     self.strategy.validate_update(&new, &old)
                 }
-                Through::EphemeralContainers => {
+                Through::EphemeralContainers { manager } => {
                     self.strategy.prepare_for_ephemeral_update(&mut new, &old);
+                    if let Some(m) = manager {
+                        super::managed_fields::record_ephemeral_containers_update(&old, &mut new, m, super::managed_fields::now());
+                    }
                     self.strategy.validate_ephemeral_update(&new, &old)
                 }
             };
@@ -558,18 +574,18 @@ mod tests {
         assert!(e.message.contains("+ephemeralContainers:"), "{}", e.message);
         // The subresource takes them, and nothing else of the object.
         with.spec.as_mut().unwrap().restart_policy = Some("Never".into());
-        let stored = s.update_ephemeral_containers("ns", "web", &with, false).unwrap();
+        let stored = s.update_ephemeral_containers("ns", "web", &with, false, None).unwrap();
         let spec = stored.spec.as_ref().unwrap();
         assert_eq!(spec.restart_policy.as_deref(), Some("Always"));
         assert_eq!(spec.ephemeral_containers.as_ref().unwrap()[0].termination_message_policy.as_deref(), Some("File"));
         assert_eq!(stored.metadata.generation, Some(2));
         // ... with the same resourceVersion check as any update.
-        let e = s.update_ephemeral_containers("ns", "web", &with, false).unwrap_err();
+        let e = s.update_ephemeral_containers("ns", "web", &with, false, None).unwrap_err();
         assert_eq!(e.reason, "Conflict");
         // Removing one is refused, and changes nothing.
         let mut removed = stored.clone();
         removed.spec.as_mut().unwrap().ephemeral_containers = None;
-        let e = s.update_ephemeral_containers("ns", "web", &removed, false).unwrap_err();
+        let e = s.update_ephemeral_containers("ns", "web", &removed, false, None).unwrap_err();
         assert_eq!(
             e.message,
             "Pod \"web\" is invalid: spec.ephemeralContainers: Forbidden: existing ephemeral containers \"debugger\" may not be removed\n"

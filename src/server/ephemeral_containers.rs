@@ -1,7 +1,8 @@
 //! `pods/{name}/ephemeralcontainers`: GET, PUT and PATCH (merge, JSON and strategic merge
 //! patch, as for the pod), as kube-apiserver serves the subresource (`kubectl debug` patches
 //! it). The object is the whole pod; the store's subresource strategy takes its
-//! `spec.ephemeralContainers` only and applies Kubernetes' rules (`api/ephemeral.rs`).
+//! `spec.ephemeralContainers` only and applies Kubernetes' rules (`api/ephemeral.rs`). The
+//! write's manager gets an entry with subresource `ephemeralcontainers` in managedFields.
 
 use axum::body::Bytes;
 use axum::extract::{Path, Query, State};
@@ -9,7 +10,7 @@ use axum::http::{header, HeaderMap, StatusCode};
 use axum::response::Response;
 
 use super::patch::PatchType;
-use super::pods::{decode_pod, json_response, patch_and_write, with_warnings, write_options, WriteQuery};
+use super::pods::{decode_pod, field_manager, json_response, patch_and_write, with_warnings, write_options, WriteQuery};
 use super::{AppState, Failure};
 
 pub async fn get(State(state): State<AppState>, Path((namespace, name)): Path<(String, String)>) -> Result<Response, Failure> {
@@ -28,8 +29,11 @@ pub async fn replace(
     let (dry_run, validation) = write_options(&q, "UpdateOptions")?;
     let (mut pod, warnings) = decode_pod(&headers, &body, validation)?;
     pod.metadata.namespace.get_or_insert_with(|| namespace.clone());
-    let updated =
-        state.node.api().update_ephemeral_containers(&namespace, &name, &pod, dry_run).map_err(|e| Failure::from_api(e, &name))?;
+    let updated = state
+        .node
+        .api()
+        .update_ephemeral_containers(&namespace, &name, &pod, dry_run, Some(&field_manager(&q, &headers)))
+        .map_err(|e| Failure::from_api(e, &name))?;
     Ok(with_warnings(json_response(StatusCode::OK, &updated), &warnings))
 }
 
@@ -46,7 +50,8 @@ pub async fn patch(
     let (dry_run, validation) = write_options(&q, "PatchOptions")?;
     let content_type = headers.get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok()).unwrap_or("");
     let kind = PatchType::from_content_type(content_type)?;
+    let manager = field_manager(&q, &headers);
     patch_and_write(&state, &namespace, &name, kind, &body, validation, |_, patched| {
-        state.node.api().update_ephemeral_containers(&namespace, &name, patched, dry_run)
+        state.node.api().update_ephemeral_containers(&namespace, &name, patched, dry_run, Some(&manager))
     })
 }

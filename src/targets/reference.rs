@@ -404,7 +404,7 @@ impl Target for ReferenceTarget {
     }
 
     async fn update_ephemeral_containers(&self, pod: &PodRef, object: &Pod) -> TargetResult<Pod> {
-        self.api.update_ephemeral_containers(&pod.namespace, &pod.name, object, false).map_err(|e| api_error(pod, e))
+        self.api.update_ephemeral_containers(&pod.namespace, &pod.name, object, false, None).map_err(|e| api_error(pod, e))
     }
 
     async fn patch_pod(&self, pod: &PodRef, patch: &serde_json::Value) -> TargetResult<Pod> {
