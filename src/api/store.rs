@@ -82,13 +82,15 @@ impl ApiError {
 type Key = (String, String);
 
 /// Which resource an update writes: the pod, or its `ephemeralcontainers` subresource.
-#[derive(Debug, Clone, Copy)]
+/// What records an update in managedFields, given the stored pod it replaces.
+pub type Record<'a> = &'a dyn Fn(&Pod, &mut Pod);
+
+#[derive(Clone, Copy)]
 enum Through<'a> {
-    Pod,
+    /// With what records the write in managedFields, given the stored pod, if anything.
+    Pod { record: Option<Record<'a>> },
     /// With the manager to record, if any.
-    EphemeralContainers {
-        manager: Option<&'a str>,
-    },
+    EphemeralContainers { manager: Option<&'a str> },
 }
 
 /// A delete's options (metav1.DeleteOptions): the grace period, and preconditions on the uid
@@ -270,7 +272,20 @@ impl PodStore {
     /// An update, or with `dry_run` everything but the write: the pod as it would be stored
     /// (with the stored resourceVersion), nothing changed.
     pub fn update_as(&self, namespace: &str, name: &str, pod: &Pod, dry_run: bool) -> Result<Pod, ApiError> {
-        self.update_through(namespace, name, pod, dry_run, Through::Pod)
+        self.update_through(namespace, name, pod, dry_run, Through::Pod { record: None })
+    }
+
+    /// An update whose managedFields `record` works out from the stored pod it replaces, in
+    /// the same write: a write in between (the kubelet's status) cannot be lost from them.
+    pub fn update_recorded(
+        &self,
+        namespace: &str,
+        name: &str,
+        pod: &Pod,
+        dry_run: bool,
+        record: Record<'_>,
+    ) -> Result<Pod, ApiError> {
+        self.update_through(namespace, name, pod, dry_run, Through::Pod { record: Some(record) })
     }
 
     /// A write of the pod's `ephemeralcontainers` subresource (a PUT of the whole pod, of which
@@ -314,6 +329,9 @@ impl PodStore {
                     return Err(ApiError::conflict(&k.1));
                 }
             }
+            if let Through::Pod { record: Some(record) } = through {
+                record(&old, &mut new);
+            }
             // BeforeUpdate: clients cannot set these.
             if new.metadata.uid.as_deref().unwrap_or("").is_empty() {
                 new.metadata.uid = old.metadata.uid.clone();
@@ -322,7 +340,7 @@ impl PodStore {
             new.metadata.deletion_timestamp = old.metadata.deletion_timestamp.clone();
             new.metadata.deletion_grace_period_seconds = old.metadata.deletion_grace_period_seconds;
             let errors = match through {
-                Through::Pod => {
+                Through::Pod { .. } => {
                     self.strategy.prepare_for_update(&mut new, &old);
                     self.strategy.validate_update(&new, &old)
                 }
@@ -434,6 +452,20 @@ impl PodStore {
 
     /// A status write by `manager`, recorded in managedFields with subresource `status`.
     pub fn set_status_as(&self, namespace: &str, name: &str, uid: &str, status: PodStatus, manager: &str) -> Result<(), ApiError> {
+        self.set_status_with(namespace, name, uid, manager, |_| status)
+    }
+
+    /// A status write by `manager` of the status `make` works out from the stored one, in the
+    /// same write: as the kubelet's status manager patches the latest pod, nothing written in
+    /// between (a condition of someone else's) is lost.
+    pub fn set_status_with(
+        &self,
+        namespace: &str,
+        name: &str,
+        uid: &str,
+        manager: &str,
+        make: impl FnOnce(Option<&PodStatus>) -> PodStatus,
+    ) -> Result<(), ApiError> {
         self.write(|st| {
             let old = st
                 .pods
@@ -441,6 +473,7 @@ impl PodStore {
                 .filter(|p| p.metadata.uid.as_deref() == Some(uid))
                 .cloned()
                 .ok_or_else(|| ApiError::not_found(name))?;
+            let status = make(old.status.as_ref());
             if old.status.as_ref() != Some(&status) {
                 let mut new = old.clone();
                 new.status = Some(status);

@@ -282,10 +282,11 @@ pub async fn replace(
         )));
     }
     pod.metadata.namespace = Some(namespace.clone());
-    if let Ok(live) = state.node.api().get(&namespace, &name) {
-        record_update(Some(&live), &mut pod, &q, &headers);
-    }
-    let updated = state.node.api().update_as(&namespace, &name, &pod, dry_run).map_err(|e| Failure::from_api(e, &name))?;
+    // The managedFields are worked out against the stored pod in the write itself: a PUT
+    // without a resourceVersion never drops what a write just before it (the kubelet's status)
+    // recorded.
+    let record = |live: &Pod, new: &mut Pod| record_update(Some(live), new, &q, &headers);
+    let updated = state.node.api().update_recorded(&namespace, &name, &pod, dry_run, &record).map_err(|e| Failure::from_api(e, &name))?;
     Ok(with_warnings(json_response(StatusCode::OK, &updated), &warnings))
 }
 

@@ -344,7 +344,6 @@ impl PodWorker {
         let (ns, name) = (pod.metadata.namespace.clone().unwrap_or_default(), pod.metadata.name.clone().unwrap_or_default());
         let api = &self.kubelet.api;
         let stored = api.get(&ns, &name).ok();
-        super::status::keep_others_conditions(&mut status, stored.as_ref().and_then(|p| p.status.as_ref()));
         let uid = if self.is_static {
             match &stored {
                 Some(m) if super::static_pods::is_mirror_of(m, &self.uid) => m.metadata.uid.clone().unwrap_or_default(),
@@ -353,13 +352,19 @@ impl PodWorker {
         } else {
             self.uid.clone()
         };
-        // A condition whose status stays keeps the time of its last transition; otherwise every
-        // write would differ from the last, and each would wake the worker again.
-        let previous = stored.filter(|p| p.metadata.uid.as_deref() == Some(uid.as_str())).and_then(|p| p.status);
-        super::status::keep_transition_times(previous.as_ref(), &mut status);
-        // Recorded first: the write comes back through the watch, maybe before set_status returns.
-        *self.published.lock().unwrap() = Some(status.clone());
-        if let Err(e) = api.set_status(&ns, &name, &uid, status) {
+        // Worked out from the stored status in the write itself, as the status manager patches
+        // the latest pod: others' conditions are kept (even one written a moment ago), and a
+        // condition whose status stays keeps the time of its last transition (otherwise every
+        // write would differ from the last, and each would wake the worker again).
+        let written = api.set_status_with(&ns, &name, &uid, "kubelet", |stored| {
+            super::status::keep_others_conditions(&mut status, stored);
+            super::status::keep_transition_times(stored, &mut status);
+            // Recorded before the write: it comes back through the watch, maybe before
+            // set_status_with returns.
+            *self.published.lock().unwrap() = Some(status.clone());
+            status
+        });
+        if let Err(e) = written {
             tracing::debug!(pod = %self.key, error = %e, "status not written");
         }
     }
