@@ -277,14 +277,7 @@ impl PodStore {
 
     /// An update whose managedFields `record` works out from the stored pod it replaces, in
     /// the same write: a write in between (the kubelet's status) cannot be lost from them.
-    pub fn update_recorded(
-        &self,
-        namespace: &str,
-        name: &str,
-        pod: &Pod,
-        dry_run: bool,
-        record: Record<'_>,
-    ) -> Result<Pod, ApiError> {
+    pub fn update_recorded(&self, namespace: &str, name: &str, pod: &Pod, dry_run: bool, record: Record<'_>) -> Result<Pod, ApiError> {
         self.update_through(namespace, name, pod, dry_run, Through::Pod { record: Some(record) })
     }
 

@@ -144,8 +144,10 @@ async fn stop(kubelet: &Arc<Kubelet>, pod: &Pod) {
         tracing::debug!(error = %e, "static pod was not running");
     }
     let (ns, name) = names(pod);
-    if kubelet.api.get(&ns, &name).is_ok_and(|m| is_mirror_of(&m, &uid)) {
-        let _ = kubelet.api.delete(&ns, &name, &DeleteOptions::grace(0));
+    // The mirror pod read, and no other: a pod made under its name since is not touched.
+    let mirror = kubelet.api.get(&ns, &name).ok().filter(|m| is_mirror_of(m, &uid));
+    if let Some(mirror_uid) = mirror.and_then(|m| m.metadata.uid) {
+        let _ = kubelet.api.delete(&ns, &name, &DeleteOptions::now_for(&mirror_uid));
     }
 }
 
@@ -160,8 +162,10 @@ fn ensure_mirror(kubelet: &Arc<Kubelet>, pod: &Pod, refused: &mut Option<String>
     match kubelet.api.get(&ns, &name) {
         Ok(m) if is_mirror_of(&m, &hash) && m.metadata.deletion_timestamp.is_none() => return,
         Ok(m) if crate::api::is_mirror_pod(&m) => {
-            // Outdated, or deleted through the API: the kubelet deletes it and makes it anew.
-            let _ = kubelet.api.delete(&ns, &name, &DeleteOptions::grace(0));
+            // Outdated, or deleted through the API: the kubelet deletes it (that one, by its
+            // uid) and makes it anew.
+            let options = m.metadata.uid.as_deref().map(DeleteOptions::now_for).unwrap_or_else(|| DeleteOptions::grace(0));
+            let _ = kubelet.api.delete(&ns, &name, &options);
         }
         Ok(_) => {
             if refused.is_none() {
