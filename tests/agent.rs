@@ -135,8 +135,10 @@ fn a_crash_asked_for_at_once_ends_main_every_time() {
         let init = loop {
             let child = std::fs::read_to_string(format!("/proc/{unshare}/task/{unshare}/children")).unwrap_or_default();
             if let Some(pid) = child.split_whitespace().next() {
+                // Exactly the agent's: before its exec, the child still has unshare's command
+                // line (which ends with the agent's) and the machine's /proc.
                 let cmdline = std::fs::read(format!("/proc/{pid}/cmdline")).unwrap_or_default();
-                if cmdline.ends_with(b"podspec-agent\0main\0") {
+                if cmdline == format!("{AGENT}\0main\0").as_bytes() {
                     break pid.to_string();
                 }
             }
