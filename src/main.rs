@@ -138,6 +138,9 @@ struct ListArgs {
     /// Which of Kubernetes' Pod-related conformance tests have an equivalent scenario.
     #[arg(long)]
     conformance: bool,
+    /// Where pod manifests (`pods/`) are, checked as `run` checks them.
+    #[arg(long, default_value = "fixtures")]
+    fixtures: PathBuf,
 }
 
 #[derive(clap::Args)]
@@ -957,6 +960,7 @@ fn list(args: ListArgs) -> anyhow::Result<ExitCode> {
         tags: args.select.tags,
         name: args.select.name,
         allow_empty: args.select.allow_empty,
+        fixtures_dir: args.fixtures,
         ..Default::default()
     };
     let plan = match runner::list(&options, name, &capabilities) {
@@ -1056,6 +1060,7 @@ async fn certify(mut args: CertifyArgs, mut signals: Signals) -> anyhow::Result<
                 features: args.features.clone(),
                 tags: Some(certify::tag_expression(args.tags.as_deref())),
                 name: args.name.clone(),
+                fixtures_dir: args.fixtures.clone(),
                 ..Default::default()
             };
             args.cluster.for_selection(&selection);

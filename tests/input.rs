@@ -127,10 +127,7 @@ fn control_characters_in_input_errors_never_reach_the_terminal() {
         let text = String::from_utf8_lossy(&out);
         assert!(!text.contains('\u{1b}') && !text.contains('\u{7}'), "{cmd}: {text:?}");
         assert!(text.contains("features/line.feature:4") && text.contains("\\u{1b}]0;title\\u{7}"), "{cmd}: {text}");
-        // `list` parses without matching steps.
-        if cmd == "run" {
-            assert!(text.contains("features/step.feature:3") && text.contains("\\u{1b}[2Jclears\\u{7}"), "{text}");
-        }
+        assert!(text.contains("features/step.feature:3") && text.contains("\\u{1b}[2Jclears\\u{7}"), "{cmd}: {text}");
     }
 }
 
@@ -179,6 +176,36 @@ fn list_prints_the_selected_scenarios_and_what_the_target_would_do_without_runni
     assert_eq!(String::from_utf8_lossy(&out).lines().count(), 1);
     assert!(String::from_utf8_lossy(&out).ends_with("\trun\n"));
     assert!(!s.state().exists(), "list started something");
+}
+
+/// `list` checks what `run` checks before anything runs (unknown steps, bad manifests, fixture
+/// names), each named by file and line, with exit 2: a scenario `run` refuses is never listed
+/// as runnable.
+#[test]
+fn list_refuses_the_input_run_refuses_with_exit_2_and_file_line() {
+    let s = Scratch::new();
+    s.feature("hostname.feature", TWO_SCENARIOS);
+    s.feature(
+        "unknown.feature",
+        "Feature: U\n  Scenario: u\n    Given a running pod from fixture \"two-containers.yaml\"\n    Then no such step\n",
+    );
+    s.feature(
+        "manifest.feature",
+        "Feature: M\n  Scenario: m\n    Given a running pod:\n      \"\"\"\n      apiVersion: v1\n      kind: Pod\n      metadata:\n        name: web\n      spec:\n        containers:\n        - name: web\n      \"\"\"\n",
+    );
+    s.feature("fixture.feature", "Feature: F\n  Scenario: f\n    Given a pod from fixture \"../escape.yaml\"\n");
+    for cmd in ["list", "run"] {
+        let out = s.podspec().args([cmd]).assert().code(2).get_output().stderr.clone();
+        let text = String::from_utf8_lossy(&out);
+        assert!(text.contains("features/unknown.feature:4: unknown step `Then no such step`"), "{cmd}: {text}");
+        assert!(text.contains("Pod \"web\" is invalid: spec.containers[0].image: Required value"), "{cmd}: {text}");
+        assert!(text.contains("features/fixture.feature:3: fixture \"../escape.yaml\""), "{cmd}: {text}");
+        if cmd == "list" {
+            // The good feature alone still lists; nothing was started.
+            s.podspec().args(["list", "--features", "features/hostname.feature"]).assert().code(0);
+            assert!(!s.state().exists(), "list started something");
+        }
+    }
 }
 
 /// serde_yaml is deprecated upstream: podspec reads YAML with a maintained fork, and its errors

@@ -80,14 +80,20 @@ pub enum RunError {
 }
 
 /// The scenarios a run would select and skip, for a target known only by name and
-/// capabilities: features are found and parsed, nothing is started or run (`podspec list`).
+/// capabilities (`podspec list`): features are found, parsed and checked as `run` checks them
+/// (syntax, unknown steps, fixture names, manifests), but for what only a started target can
+/// answer (the fields it refuses, its images); nothing is started or run.
 pub fn list(
     options: &RunOptions,
     target: &str,
     capabilities: &std::collections::BTreeSet<crate::target::Capability>,
 ) -> Result<Selection, RunError> {
     let paths = features::find(&options.features).map_err(RunError::Input)?;
-    let (files, errors) = features::parse(&paths);
+    // Every file that parsed is still checked, so that one listing reports every input error.
+    let (files, mut errors) = features::parse(&paths);
+    if let Err(more) = features::check_with(&files, &options.fixtures_dir, None) {
+        errors.extend(more);
+    }
     if !errors.is_empty() {
         return Err(RunError::Input(errors));
     }
