@@ -64,8 +64,8 @@ pub(super) fn keep(world: &mut PodWorld, step: &Step, what: String, result: Resu
     Ok(())
 }
 
-#[given(regex = r#"^I patch pod "([^"]+)" with:$"#)]
-#[when(regex = r#"^I patch pod "([^"]+)" with:$"#)]
+#[given(regex = r#"^I patch pod "([^"]+)" with:?$"#)]
+#[when(regex = r#"^I patch pod "([^"]+)" with:?$"#)]
 async fn patch(world: &mut PodWorld, step: &Step, pod: String) -> Result<(), StepFailure> {
     let text = substitute(world, docstring(step)?).await?;
     let yaml: serde_yaml::Value = serde_yaml::from_str(&text).map_err(|e| StepFailure::new(format!("the patch is not YAML: {e}")))?;
@@ -150,8 +150,8 @@ async fn remove_field(world: &mut PodWorld, step: &Step, path: String, pod: Stri
     .await
 }
 
-#[given(regex = r#"^I add to field "([^"]+)" of pod "([^"]+)":$"#)]
-#[when(regex = r#"^I add to field "([^"]+)" of pod "([^"]+)":$"#)]
+#[given(regex = r#"^I add to field "([^"]+)" of pod "([^"]+)":?$"#)]
+#[when(regex = r#"^I add to field "([^"]+)" of pod "([^"]+)":?$"#)]
 async fn add_to_field(world: &mut PodWorld, step: &Step, path: String, pod: String) -> Result<(), StepFailure> {
     let text = substitute(world, docstring(step)?).await?;
     let yaml: serde_yaml::Value = serde_yaml::from_str(&text).map_err(|e| StepFailure::new(format!("the item is not YAML: {e}")))?;
@@ -167,13 +167,13 @@ async fn add_to_field(world: &mut PodWorld, step: &Step, path: String, pod: Stri
 
 /// The phrase of the step that creates a pod the API must refuse (also read by the up-front
 /// check, which only parses its manifest).
-pub const CREATE_REFUSED: &str = r#"^creating pod "([^"]+)" is refused with code (\d+) and reason "([^"]+)"$"#;
+pub const CREATE_REFUSED: &str = r#"^creating pod "([^"]+)" is refused with code (\d+) and reason "([^"]+)":?$"#;
 
 /// Creates the docstring's pod (named NAME, in the scenario's namespace) and states that the
 /// API refuses it; the answer is kept for the `error message` steps.
-#[given(regex = r#"^creating pod "([^"]+)" is refused with code (\d+) and reason "([^"]+)"$"#)]
-#[when(regex = r#"^creating pod "([^"]+)" is refused with code (\d+) and reason "([^"]+)"$"#)]
-#[then(regex = r#"^creating pod "([^"]+)" is refused with code (\d+) and reason "([^"]+)"$"#)]
+#[given(regex = r#"^creating pod "([^"]+)" is refused with code (\d+) and reason "([^"]+)":?$"#)]
+#[when(regex = r#"^creating pod "([^"]+)" is refused with code (\d+) and reason "([^"]+)":?$"#)]
+#[then(regex = r#"^creating pod "([^"]+)" is refused with code (\d+) and reason "([^"]+)":?$"#)]
 async fn create_refused(world: &mut PodWorld, step: &Step, name: String, code: u16, reason: String) -> Result<(), StepFailure> {
     let text = docstring(step)?.to_string();
     let pod = super::pods::load(world, super::ManifestRef::RefusedInline(&text), Some(&name), step)?;
@@ -231,7 +231,7 @@ async fn request_refused(world: &mut PodWorld, code: u16, reason: String) -> Res
     record(world, r)
 }
 
-#[then(regex = r#"^the error message is:$"#)]
+#[then(regex = r#"^the error message is:?$"#)]
 async fn message_is(world: &mut PodWorld, step: &Step) -> Result<(), StepFailure> {
     let expected = substitute(world, docstring(step)?).await?;
     let r = refusal(world).and_then(|e| {
@@ -244,7 +244,7 @@ async fn message_is(world: &mut PodWorld, step: &Step) -> Result<(), StepFailure
     record(world, r)
 }
 
-#[then(regex = r#"^the error message starts with:$"#)]
+#[then(regex = r#"^the error message starts with:?$"#)]
 async fn message_starts_with(world: &mut PodWorld, step: &Step) -> Result<(), StepFailure> {
     let expected = substitute(world, docstring(step)?).await?;
     let r = refusal(world).and_then(|e| {

@@ -15,10 +15,10 @@ use super::{PodWorld, StepFailure};
 
 /// The phrase that adds an ephemeral container (its docstring is checked up front as a
 /// container the target must run).
-pub const ADD: &str = r#"^I add the ephemeral container to pod "([^"]+)":$"#;
+pub const ADD: &str = r#"^I add the ephemeral container to pod "([^"]+)":?$"#;
 
 /// The phrase that adds one the API is to refuse (its docstring is only parsed up front).
-pub const ADD_REFUSED: &str = r#"^adding the ephemeral container to pod "([^"]+)" is refused with code (\d+) and reason "([^"]+)":$"#;
+pub const ADD_REFUSED: &str = r#"^adding the ephemeral container to pod "([^"]+)" is refused with code (\d+) and reason "([^"]+)":?$"#;
 
 /// The docstring's container, as YAML, in JSON form.
 fn container(text: &str) -> Result<Value, StepFailure> {
@@ -45,15 +45,15 @@ async fn add(world: &mut PodWorld, step: &Step, pod: &str) -> Result<(), StepFai
     .await
 }
 
-#[given(regex = r#"^I add the ephemeral container to pod "([^"]+)":$"#)]
-#[when(regex = r#"^I add the ephemeral container to pod "([^"]+)":$"#)]
+#[given(regex = r#"^I add the ephemeral container to pod "([^"]+)":?$"#)]
+#[when(regex = r#"^I add the ephemeral container to pod "([^"]+)":?$"#)]
 async fn add_ephemeral(world: &mut PodWorld, step: &Step, pod: String) -> Result<(), StepFailure> {
     add(world, step, &pod).await
 }
 
-#[given(regex = r#"^adding the ephemeral container to pod "([^"]+)" is refused with code (\d+) and reason "([^"]+)":$"#)]
-#[when(regex = r#"^adding the ephemeral container to pod "([^"]+)" is refused with code (\d+) and reason "([^"]+)":$"#)]
-#[then(regex = r#"^adding the ephemeral container to pod "([^"]+)" is refused with code (\d+) and reason "([^"]+)":$"#)]
+#[given(regex = r#"^adding the ephemeral container to pod "([^"]+)" is refused with code (\d+) and reason "([^"]+)":?$"#)]
+#[when(regex = r#"^adding the ephemeral container to pod "([^"]+)" is refused with code (\d+) and reason "([^"]+)":?$"#)]
+#[then(regex = r#"^adding the ephemeral container to pod "([^"]+)" is refused with code (\d+) and reason "([^"]+)":?$"#)]
 async fn add_refused(world: &mut PodWorld, step: &Step, pod: String, code: u16, reason: String) -> Result<(), StepFailure> {
     // Kept whatever the answer (a Given would fail on a refusal, which is what is expected).
     let mut when = step.clone();

@@ -55,9 +55,9 @@ async fn with_input_prints(
     record(world, r)
 }
 
-#[given(regex = r#"^running "(.*)" in container "([^"]+)" of pod "([^"]+)" with the input line "(.*)" prints:$"#)]
-#[when(regex = r#"^running "(.*)" in container "([^"]+)" of pod "([^"]+)" with the input line "(.*)" prints:$"#)]
-#[then(regex = r#"^running "(.*)" in container "([^"]+)" of pod "([^"]+)" with the input line "(.*)" prints:$"#)]
+#[given(regex = r#"^running "(.*)" in container "([^"]+)" of pod "([^"]+)" with the input line "(.*)" prints:?$"#)]
+#[when(regex = r#"^running "(.*)" in container "([^"]+)" of pod "([^"]+)" with the input line "(.*)" prints:?$"#)]
+#[then(regex = r#"^running "(.*)" in container "([^"]+)" of pod "([^"]+)" with the input line "(.*)" prints:?$"#)]
 async fn with_input_prints_docstring(
     world: &mut PodWorld,
     step: &Step,
@@ -195,9 +195,9 @@ async fn prints(world: &mut PodWorld, command: String, container: String, pod: S
     record(world, r)
 }
 
-#[given(regex = r#"^running "(.*)" in container "([^"]+)" of pod "([^"]+)" prints:$"#)]
-#[when(regex = r#"^running "(.*)" in container "([^"]+)" of pod "([^"]+)" prints:$"#)]
-#[then(regex = r#"^running "(.*)" in container "([^"]+)" of pod "([^"]+)" prints:$"#)]
+#[given(regex = r#"^running "(.*)" in container "([^"]+)" of pod "([^"]+)" prints:?$"#)]
+#[when(regex = r#"^running "(.*)" in container "([^"]+)" of pod "([^"]+)" prints:?$"#)]
+#[then(regex = r#"^running "(.*)" in container "([^"]+)" of pod "([^"]+)" prints:?$"#)]
 async fn prints_docstring(world: &mut PodWorld, step: &Step, command: String, container: String, pod: String) -> Result<(), StepFailure> {
     let r = check_prints(world, &command, &container, &pod, expected_docstring(step)?, Once).await;
     record(world, r)
@@ -219,9 +219,9 @@ async fn eventually_prints(
 
 /// The docstring form of "eventually prints", for output that a container's own command writes
 /// after it starts (the pod is Running once its processes started, not once they wrote).
-#[given(regex = r#"^running "(.*)" in container "([^"]+)" of pod "([^"]+)" eventually prints:$"#)]
-#[when(regex = r#"^running "(.*)" in container "([^"]+)" of pod "([^"]+)" eventually prints:$"#)]
-#[then(regex = r#"^running "(.*)" in container "([^"]+)" of pod "([^"]+)" eventually prints:$"#)]
+#[given(regex = r#"^running "(.*)" in container "([^"]+)" of pod "([^"]+)" eventually prints:?$"#)]
+#[when(regex = r#"^running "(.*)" in container "([^"]+)" of pod "([^"]+)" eventually prints:?$"#)]
+#[then(regex = r#"^running "(.*)" in container "([^"]+)" of pod "([^"]+)" eventually prints:?$"#)]
 async fn eventually_prints_docstring(
     world: &mut PodWorld,
     step: &Step,

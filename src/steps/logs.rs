@@ -10,9 +10,9 @@ use super::substitute::substitute;
 use super::wait::eventually;
 use super::{PodWorld, StepFailure};
 
-#[given(regex = r#"^the log of container "([^"]+)" of pod "([^"]+)" is:$"#)]
-#[when(regex = r#"^the log of container "([^"]+)" of pod "([^"]+)" is:$"#)]
-#[then(regex = r#"^the log of container "([^"]+)" of pod "([^"]+)" is:$"#)]
+#[given(regex = r#"^the log of container "([^"]+)" of pod "([^"]+)" is:?$"#)]
+#[when(regex = r#"^the log of container "([^"]+)" of pod "([^"]+)" is:?$"#)]
+#[then(regex = r#"^the log of container "([^"]+)" of pod "([^"]+)" is:?$"#)]
 async fn log_is(world: &mut PodWorld, step: &Step, container: String, pod: String) -> Result<(), StepFailure> {
     let expected = step.docstring.as_deref().ok_or_else(|| StepFailure::new("this step needs the expected log as a docstring"))?;
     let expected = substitute(world, expected.trim_start_matches('\n').trim_end_matches('\n')).await?;

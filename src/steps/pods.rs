@@ -106,16 +106,16 @@ async fn named_pod_from_fixture(world: &mut PodWorld, step: &Step, running: Stri
     record(world, r)
 }
 
-#[given(regex = r#"^(?:a|the) (running )?pod:$"#)]
-#[when(regex = r#"^(?:a|the) (running )?pod:$"#)]
+#[given(regex = r#"^(?:a|the) (running )?pod:?$"#)]
+#[when(regex = r#"^(?:a|the) (running )?pod:?$"#)]
 async fn inline_pod(world: &mut PodWorld, step: &Step, running: String) -> Result<(), StepFailure> {
     let pod = load(world, ManifestRef::Inline(docstring(step)?), None, step)?;
     let r = create(world, pod, !running.is_empty()).await;
     record(world, r)
 }
 
-#[given(regex = r#"^(?:a|the) (running )?pod "([^"]+)":$"#)]
-#[when(regex = r#"^(?:a|the) (running )?pod "([^"]+)":$"#)]
+#[given(regex = r#"^(?:a|the) (running )?pod "([^"]+)":?$"#)]
+#[when(regex = r#"^(?:a|the) (running )?pod "([^"]+)":?$"#)]
 async fn named_inline_pod(world: &mut PodWorld, step: &Step, running: String, name: String) -> Result<(), StepFailure> {
     let pod = load(world, ManifestRef::Inline(docstring(step)?), Some(&name), step)?;
     let r = create(world, pod, !running.is_empty()).await;
@@ -364,7 +364,7 @@ pub fn manifest_of(step: &Step) -> Option<ManifestRef<'_>> {
     static FIXTURE: std::sync::LazyLock<regex::Regex> =
         std::sync::LazyLock::new(|| regex::Regex::new(r#"^(?:a|the) (?:running )?pod (?:"[^"]+" )?from fixture "([^"]+)"$"#).unwrap());
     static INLINE: std::sync::LazyLock<regex::Regex> =
-        std::sync::LazyLock::new(|| regex::Regex::new(r#"^(?:a|the) (?:running )?pod(?: "[^"]+")?:$"#).unwrap());
+        std::sync::LazyLock::new(|| regex::Regex::new(r#"^(?:a|the) (?:running )?pod(?: "[^"]+")?:?$"#).unwrap());
     if let Some(c) = FIXTURE.captures(&step.value) {
         return Some(ManifestRef::Fixture(c.get(1).unwrap().as_str()));
     }

@@ -9,8 +9,8 @@ use super::substitute::substitute;
 use super::wait::eventually;
 use super::{PodWorld, StepFailure};
 
-#[given(regex = r#"^I write the static pod manifest "([^"]+)":$"#)]
-#[when(regex = r#"^I write the static pod manifest "([^"]+)":$"#)]
+#[given(regex = r#"^I write the static pod manifest "([^"]+)":?$"#)]
+#[when(regex = r#"^I write the static pod manifest "([^"]+)":?$"#)]
 async fn write_manifest(world: &mut PodWorld, step: &Step, file: String) -> Result<(), StepFailure> {
     let file = substitute(world, &file).await?;
     let text = step.docstring.as_deref().ok_or_else(|| StepFailure::new("this step needs the manifest as a docstring below it"))?;
