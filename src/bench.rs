@@ -50,6 +50,112 @@ pub struct StartSplit {
     pub own: Timing,
 }
 
+/// One bench run as a results file (`podspec bench --results FILE.json`): when, on what code
+/// and machine, under what load, and each target's medians and p95s in milliseconds. The
+/// performance page of the book shows the latest of `bench/results/`.
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
+pub struct Results {
+    /// RFC 3339, UTC.
+    pub date: String,
+    /// The commit the binary was built from, as `git` names it in the working directory (with
+    /// `-dirty` when the tree had changes), or `unknown`.
+    pub commit: String,
+    /// `release` or `debug`.
+    pub build: String,
+    pub machine: Machine,
+    /// /proc/loadavg's 1, 5 and 15 minute averages at the start and at the end of the run.
+    pub load_before: [f64; 3],
+    pub load_after: [f64; 3],
+    pub pods: usize,
+    pub targets: Vec<TargetResults>,
+}
+
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
+pub struct Machine {
+    pub hostname: String,
+    pub cpus: usize,
+    /// /proc/cpuinfo's first `model name`.
+    pub cpu_model: String,
+    pub kernel: String,
+    pub memory_mib: u64,
+}
+
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
+pub struct TargetResults {
+    pub target: String,
+    /// Each timing's name with its median and p95, in milliseconds.
+    pub timings: Vec<TimingResult>,
+}
+
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
+pub struct TimingResult {
+    pub name: String,
+    pub median_ms: f64,
+    pub p95_ms: f64,
+}
+
+/// Milliseconds, to the hundredth.
+fn ms_rounded(d: Duration) -> f64 {
+    (d.as_secs_f64() * 1e5).round() / 100.0
+}
+
+/// The load averages of /proc/loadavg.
+pub fn load_average() -> [f64; 3] {
+    let text = std::fs::read_to_string("/proc/loadavg").unwrap_or_default();
+    let mut v = text.split_whitespace().map(|w| w.parse().unwrap_or(0.0));
+    [v.next().unwrap_or(0.0), v.next().unwrap_or(0.0), v.next().unwrap_or(0.0)]
+}
+
+impl Machine {
+    pub fn this() -> Self {
+        let cpuinfo = std::fs::read_to_string("/proc/cpuinfo").unwrap_or_default();
+        let meminfo = std::fs::read_to_string("/proc/meminfo").unwrap_or_default();
+        let uname = nix::sys::utsname::uname().ok();
+        Machine {
+            hostname: uname.as_ref().map(|u| u.nodename().to_string_lossy().into_owned()).unwrap_or_default(),
+            cpus: std::thread::available_parallelism().map(|n| n.get()).unwrap_or(0),
+            cpu_model: cpuinfo
+                .lines()
+                .find_map(|l| l.strip_prefix("model name").map(|r| r.trim_start_matches([' ', '\t', ':']).to_string()))
+                .unwrap_or_default(),
+            kernel: uname.as_ref().map(|u| u.release().to_string_lossy().into_owned()).unwrap_or_default(),
+            memory_mib: meminfo
+                .lines()
+                .find_map(|l| l.strip_prefix("MemTotal:"))
+                .and_then(|v| v.split_whitespace().next()?.parse::<u64>().ok())
+                .map(|kib| kib / 1024)
+                .unwrap_or(0),
+        }
+    }
+}
+
+impl Results {
+    /// The results of `reports`, measured between `load_before` and now.
+    pub fn new(reports: &[BenchReport], pods: usize, load_before: [f64; 3], commit: String) -> Self {
+        Results {
+            date: chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
+            commit,
+            build: if cfg!(debug_assertions) { "debug" } else { "release" }.into(),
+            machine: Machine::this(),
+            load_before,
+            load_after: load_average(),
+            pods,
+            targets: reports
+                .iter()
+                .map(|r| TargetResults {
+                    target: r.target.clone(),
+                    timings: r
+                        .timings
+                        .iter()
+                        .chain(r.start_split.iter().flat_map(|s| [&s.waiting, &s.own]))
+                        .map(|t| TimingResult { name: t.name.to_string(), median_ms: ms_rounded(t.median()), p95_ms: ms_rounded(t.p95()) })
+                        .collect(),
+                })
+                .collect(),
+        }
+    }
+}
+
 /// Each report's pod start split, where measured: how long it waited on the runtime and how
 /// long it spent on its own work (API, watch, kubelet), as medians and p95s, and the own time
 /// as a share of the runtime's.
@@ -479,5 +585,24 @@ mod tests {
         let t = Timing { name: "x", samples: (1..=100).map(Duration::from_millis).collect() };
         assert_eq!(t.median(), Duration::from_millis(51));
         assert_eq!(t.p95(), Duration::from_millis(95));
+    }
+}
+
+#[cfg(test)]
+mod results_tests {
+    use super::*;
+
+    #[test]
+    fn a_results_file_holds_each_targets_medians_in_milliseconds() {
+        let t = |name, ms: &[u64]| Timing { name, samples: ms.iter().map(|m| Duration::from_micros(m * 1000 + 250)).collect() };
+        let report = BenchReport { target: "reference".into(), pods: 3, timings: vec![t("pod start", &[9, 11, 10])], start_split: None };
+        let r = Results::new(&[report], 3, [1.0, 2.0, 3.0], "abc1234".into());
+        assert_eq!(r.targets[0].timings[0].name, "pod start");
+        assert_eq!(r.targets[0].timings[0].median_ms, 10.25);
+        assert_eq!(r.targets[0].timings[0].p95_ms, 11.25);
+        assert_eq!(r.load_before, [1.0, 2.0, 3.0]);
+        assert!(r.machine.cpus > 0 && !r.machine.kernel.is_empty());
+        let back: Results = serde_json::from_str(&serde_json::to_string(&r).unwrap()).unwrap();
+        assert_eq!(back.targets[0].timings[0].median_ms, 10.25);
     }
 }

@@ -12,6 +12,7 @@
 pub mod api;
 pub mod bench;
 pub mod certify;
+pub mod docs;
 pub mod images;
 pub mod limits;
 pub mod manifest;

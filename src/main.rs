@@ -5,7 +5,7 @@ use std::process::ExitCode;
 use std::sync::Arc;
 
 use anyhow::Context as _;
-use clap::{Parser, Subcommand, ValueEnum};
+use clap::{CommandFactory as _, Parser, Subcommand, ValueEnum};
 
 use podspec::paths::Paths;
 use podspec::report::{self, matrix};
@@ -47,12 +47,23 @@ enum Command {
     /// conformance tests). Runs nothing.
     List(ListArgs),
     /// Print the reference runtime's field table (implemented, refused up front, or accepted with
-    /// no effect on one node) as the README shows it.
+    /// no effect on one node) as the book shows it (docs/src/reference/fields.md).
     Fields,
     /// Serve the reference node (or, with --target cri, podspec's kubelet over a CRI runtime)
     /// behind a Kubernetes API (HTTPS, bearer token, kubeconfig) until SIGINT or SIGTERM; then
     /// delete everything it ran.
     Serve(ServeArgs),
+    /// Write the book's generated reference pages (the CLI, the step vocabulary, the field table,
+    /// the conformance coverage); tests/docs.rs checks the committed ones against them.
+    #[command(hide = true)]
+    Docs {
+        #[arg(long, value_name = "DIR", default_value = "docs/src/reference")]
+        out: PathBuf,
+        #[arg(long = "features", default_value = "features")]
+        features: Vec<PathBuf>,
+        #[arg(long, value_name = "DIR", default_value = "bench/results")]
+        bench_results: PathBuf,
+    },
 }
 
 #[derive(clap::Args)]
@@ -89,7 +100,7 @@ impl Command {
     /// Whether the command drives a target (and so needs root or a user namespace).
     fn needs_privileges(&self) -> bool {
         match self {
-            Command::Matrix(_) | Command::Gate(_) | Command::List(_) | Command::Fields => false,
+            Command::Matrix(_) | Command::Gate(_) | Command::List(_) | Command::Fields | Command::Docs { .. } => false,
             Command::Certify(args) => args.verify.is_none() && args.target != TargetKind::Kube,
             _ => true,
         }
@@ -378,6 +389,10 @@ struct BenchArgs {
     /// How many two-container pods to start and delete.
     #[arg(long, default_value_t = 100)]
     pods: usize,
+    /// Write the run's results (date, commit, machine, load average, medians and p95s) as JSON
+    /// to FILE, e.g. bench/results/<date>.json.
+    #[arg(long, value_name = "FILE.json")]
+    results: Option<PathBuf>,
     #[command(flatten)]
     cri: CriArgs,
     #[command(flatten)]
@@ -532,6 +547,14 @@ async fn other(command: Command) -> anyhow::Result<ExitCode> {
             print!("{}", podspec::manifest::fields::markdown_table());
             Ok(ExitCode::SUCCESS)
         }
+        Command::Docs { out, features, bench_results } => {
+            let pages = podspec::docs::pages(&Cli::command(), &features, &bench_results)?;
+            podspec::docs::write(&out, &pages)?;
+            for p in &pages {
+                println!("{}", out.join(p.file).display());
+            }
+            Ok(ExitCode::SUCCESS)
+        }
         Command::Serve(_) => unreachable!("serve is dispatched with the signals"),
         Command::Certify(_) => unreachable!("certify is dispatched with the signals"),
     }
@@ -663,6 +686,7 @@ async fn bench(args: BenchArgs) -> anyhow::Result<ExitCode> {
         kinds.truncate(1);
     }
     let several = true; // reference is always shown beside serve
+    let load_before = podspec::bench::load_average();
     let mut reports = Vec::new();
     for kind in kinds {
         let target = start_target(kind, None, &args.cri, &args.cluster).await?;
@@ -694,7 +718,23 @@ async fn bench(args: BenchArgs) -> anyhow::Result<ExitCode> {
         print!("{}", podspec::bench::side_by_side_with(&reports, &pairs));
         print!("{}", podspec::bench::start_splits(&reports));
     }
+    if let Some(path) = &args.results {
+        let results = podspec::bench::Results::new(&reports, args.pods, load_before, git_commit());
+        std::fs::write(path, serde_json::to_string_pretty(&results)? + "\n").with_context(|| format!("writing {}", path.display()))?;
+        eprintln!("podspec: results written to {}", path.display());
+    }
     Ok(ExitCode::SUCCESS)
+}
+
+/// The commit of the working directory (`git describe --always --dirty`), or `unknown`.
+fn git_commit() -> String {
+    std::process::Command::new("git")
+        .args(["describe", "--always", "--dirty", "--abbrev=12"])
+        .output()
+        .ok()
+        .filter(|o| o.status.success())
+        .map(|o| String::from_utf8_lossy(&o.stdout).trim().to_string())
+        .unwrap_or_else(|| "unknown".into())
 }
 
 /// `podspec bench`'s serve column: a reference node of its own behind serve's router on a

@@ -200,14 +200,14 @@ fn an_unknown_field_is_refused_even_when_its_value_is_empty() {
 }
 
 #[test]
-fn podspec_fields_prints_the_table_the_readme_embeds() {
+fn podspec_fields_prints_the_table_the_book_embeds() {
     let out = Command::cargo_bin("podspec").unwrap().arg("fields").assert().success().get_output().stdout.clone();
     let table = String::from_utf8(out).unwrap();
     assert!(table.starts_with("| object | field | handling |"), "{table}");
     assert!(table.contains("| PodSpec | `hostUsers` | **refused** |"), "{table}");
     assert!(table.contains("| PodSpec | `hostNetwork` | implemented |"), "{table}");
-    let readme = fs::read_to_string(Path::new(ROOT).join("README.md")).unwrap();
-    assert!(readme.contains(&table));
+    let page = fs::read_to_string(Path::new(ROOT).join("docs/src/reference/fields.md")).unwrap();
+    assert!(page.contains(&table));
 }
 
 #[test]

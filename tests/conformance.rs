@@ -1,12 +1,13 @@
 //! `podspec list --conformance` against the features: every `# conformance:` comment names a
-//! Pod-related conformance test, and the README's count is the command's.
+//! Pod-related conformance test, and the README's status (the scenario count and the coverage)
+//! is what `podspec list` prints.
 
 use assert_cmd::Command;
 
 const ROOT: &str = env!("CARGO_MANIFEST_DIR");
 
 #[test]
-fn the_readme_shows_the_coverage_that_list_conformance_prints() {
+fn the_readme_status_is_what_list_prints() {
     let out = Command::cargo_bin("podspec").unwrap().current_dir(ROOT).args(["list", "--conformance"]).output().unwrap();
     let stdout = String::from_utf8_lossy(&out.stdout);
     assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stderr));
@@ -17,8 +18,13 @@ fn the_readme_shows_the_coverage_that_list_conformance_prints() {
     let missing = summary.rsplit("; ").next().unwrap().split_whitespace().next().unwrap();
     assert_eq!(stdout.lines().filter(|l| l.starts_with("missing  ")).count().to_string(), missing, "{summary}");
     let readme = std::fs::read_to_string(format!("{ROOT}/README.md")).unwrap();
-    let claim = format!("Kubernetes' {total} Pod-related conformance tests");
-    assert!(readme.contains(&claim), "README should say {claim:?}");
-    let claim = format!("**{covered} of {total}** do, {missing} do not yet");
+    let claim = format!("**{covered} of {total}** of Kubernetes' Pod-related conformance tests");
     assert!(readme.contains(&claim), "README should say {claim:?} ({summary})");
+
+    // "podspec: N scenarios selected for reference: ..."
+    let out = Command::cargo_bin("podspec").unwrap().current_dir(ROOT).args(["list"]).output().unwrap();
+    assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stderr));
+    let scenarios = String::from_utf8_lossy(&out.stdout).lines().count();
+    let claim = format!("**{scenarios} scenarios** in {} features", std::fs::read_dir(format!("{ROOT}/features")).unwrap().count());
+    assert!(readme.contains(&claim), "README should say {claim:?}");
 }

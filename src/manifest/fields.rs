@@ -2,8 +2,8 @@
 //! implemented (a scenario covers it), refused up front (the reference lacks it: a feature that
 //! uses it stops the run before anything runs, naming the field), or accepted with no effect on
 //! a single node (with the reason). This table is the one place that says so: the up-front check
-//! reads it, `podspec fields` prints it, and the README embeds that print (a test keeps the two
-//! equal).
+//! reads it, `podspec fields` prints it, and the book's generated field page
+//! (docs/src/reference/fields.md, `podspec docs`) embeds that print (a test keeps the two equal).
 //!
 //! A row moves from one list to another by changing its one line.
 
@@ -413,7 +413,7 @@ fn empty_dir_values(e: &Value, path: &str, out: &mut Vec<RefusedField>) {
     }
 }
 
-/// The table as the README shows it (Markdown), generated from `FIELDS`.
+/// The table as the book shows it (Markdown), generated from `FIELDS`.
 pub fn markdown_table() -> String {
     let mut s = String::from("| object | field | handling | why, or where a scenario states it |\n| --- | --- | --- | --- |\n");
     for r in FIELDS {
@@ -507,12 +507,11 @@ mod tests {
     }
 
     #[test]
-    fn the_readme_shows_the_table_as_podspec_fields_prints_it() {
-        let readme = include_str!("../../README.md");
-        let table = markdown_table();
+    fn the_book_shows_the_table_as_podspec_fields_prints_it() {
+        let page = include_str!("../../docs/src/reference/fields.md");
         assert!(
-            readme.contains(&format!("<!-- fields:begin -->\n{table}<!-- fields:end -->")),
-            "README.md's field table differs from `podspec fields`: regenerate it between the fields:begin and fields:end markers"
+            page.contains(&markdown_table()),
+            "docs/src/reference/fields.md's field table differs from `podspec fields`: regenerate it with `cargo run -- docs`"
         );
     }
 

@@ -275,7 +275,7 @@ pub fn check_with(files: &[FeatureFile], fixtures_dir: &Path, target: Option<&dy
                 match collection.find(step) {
                     Ok(Some(_)) => {}
                     Ok(None) => errors.push(format!(
-                        "{at}: unknown step `{} {}` (see the step vocabulary in the README)",
+                        "{at}: unknown step `{} {}` (see the step vocabulary: docs/src/reference/steps.md)",
                         step.keyword.trim(),
                         step.value
                     )),

@@ -3,7 +3,8 @@
 //! Target trait; they wait for conditions with a timeout (`wait`), never with bare sleeps, and
 //! never block the async runtime.
 //!
-//! The phrases are listed in the README ("Step vocabulary").
+//! The phrases are listed in the book's step vocabulary (docs/src/reference/steps.md), which
+//! `podspec docs` generates from these definitions.
 
 mod api;
 mod ephemeral;
