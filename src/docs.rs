@@ -82,7 +82,7 @@ fn cli_page(cli: &clap::Command) -> String {
          Exit codes: 0 success, 1 a failed scenario (or gate, or bundle), 2 bad usage or bad input, \
          130 interrupted by SIGINT or SIGTERM.\n\n",
     );
-    for sub in cli.get_subcommands().filter(|c| !c.is_hide_set()) {
+    for sub in cli.get_subcommands().filter(|c| !c.is_hide_set() && c.get_name() != "help") {
         command_section(sub, &mut s, 2);
     }
     s
@@ -104,7 +104,7 @@ fn command_section(cmd: &clap::Command, s: &mut String, depth: usize) {
     if !args.is_empty() {
         s.push('\n');
     }
-    for sub in cmd.get_subcommands().filter(|c| !c.is_hide_set()) {
+    for sub in cmd.get_subcommands().filter(|c| !c.is_hide_set() && c.get_name() != "help") {
         command_section(sub, s, depth + 1);
     }
 }
