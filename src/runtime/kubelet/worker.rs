@@ -21,6 +21,7 @@ use super::Kubelet;
 use crate::api::events::{NORMAL, WARNING};
 use crate::runtime::cri::{ContainerConfig, ContainerEvent, ContainerId, ContainerState, Mount, PodSandboxConfig, SandboxId};
 use crate::runtime::linux::cgroup::Limits;
+use crate::runtime::linux::safe_path;
 
 /// `namespace/name` of a pod, for messages.
 pub fn pod_key(pod: &Pod) -> String {
@@ -386,9 +387,17 @@ impl PodWorker {
             let fs_group = spec.security_context.as_ref().and_then(|sc| sc.fs_group);
             for v in spec.volumes.iter().flatten() {
                 if let Some(source) = &v.host_path {
-                    // A node directory, checked at admission; DirectoryOrCreate makes it.
+                    // A node directory, checked at admission; DirectoryOrCreate makes it,
+                    // beneath the node directory it is in, never through a link out of it
+                    // (a pod given that node directory can plant one).
                     if source.type_.as_deref() == Some("DirectoryOrCreate") {
-                        fs::create_dir_all(&source.path)?;
+                        let path = Path::new(&source.path);
+                        let node_dirs = self.kubelet.config.host_dirs();
+                        if let Some(node_dir) = node_dirs.iter().find(|d| path.starts_with(d)) {
+                            let base = safe_path::open_dir(node_dir)?;
+                            let rel = path.strip_prefix(node_dir).unwrap_or(path);
+                            safe_path::mkdir_all_in(&base, rel, safe_path::Scope::Beneath, 0o755)?;
+                        }
                     }
                     continue;
                 }
