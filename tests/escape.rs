@@ -329,3 +329,86 @@ spec:
     target.shutdown().await.unwrap();
     assert_eq!(entries(outside.path()), Vec::<PathBuf>::new());
 }
+
+/// A hostPID pod sees the node's PID 1, podspec's node holder, whose root is the machine's:
+/// a working directory through `/proc/1/root` would have the shim (root, every capability,
+/// before the container is confined) make directories on the machine. The working directory
+/// is resolved in the container's root without magic links: the container does not start.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_working_directory_through_proc_root_makes_nothing_on_the_machine() {
+    if !root() {
+        return;
+    }
+    let _serial = SERIAL.lock().await;
+    let outside = outside_dir();
+    let data = tempfile::Builder::new().prefix("podspec-escape-data-").tempdir().unwrap();
+    let target = ReferenceTarget::start(paths(data.path())).await.expect("reference node starts");
+    let p = PodRef { namespace: "attack".into(), name: "workdir".into() };
+    let o = outside.path().display();
+    let spec = format!(
+        r#"apiVersion: v1
+kind: Pod
+metadata: {{name: workdir, namespace: attack}}
+spec:
+  terminationGracePeriodSeconds: 0
+  restartPolicy: Never
+  hostPID: true
+  containers:
+  - {{name: app, image: busybox:1.36, command: [sh, -c, 'touch made; sleep 3600'], workingDir: /proc/1/root{o}/wd}}
+"#
+    );
+    target.create_pod(&pod(&spec)).await.unwrap();
+    let ended = |pod: &Pod| status_of(pod, "app").and_then(|s| s.state?.terminated).is_some();
+    let pod = wait_for(&target, &p, "the container's failed start", ended, || entries(outside.path())).await;
+    let t = status_of(&pod, "app").unwrap().state.unwrap().terminated.unwrap();
+    assert_eq!(t.reason.as_deref(), Some("StartError"), "{t:?}");
+    assert!(t.message.as_deref().unwrap_or("").contains("working directory"), "{t:?}");
+    assert_eq!(entries(outside.path()), Vec::<PathBuf>::new());
+    target.delete_pod(&p).await.unwrap();
+    target.shutdown().await.unwrap();
+}
+
+/// An exec starts in the container's working directory. When a link to the machine's root
+/// (`/proc/1/root` of the node holder, which a hostPID pod sees) has replaced that directory
+/// since the container started, the exec is refused rather than run in the machine's files.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_exec_into_a_working_directory_swapped_for_a_link_stays_in_the_container() {
+    if !root() {
+        return;
+    }
+    let _serial = SERIAL.lock().await;
+    let outside = outside_dir();
+    let data = tempfile::Builder::new().prefix("podspec-escape-data-").tempdir().unwrap();
+    let target = ReferenceTarget::start(paths(data.path())).await.expect("reference node starts");
+    let p = PodRef { namespace: "attack".into(), name: "exec-cwd".into() };
+    let spec = r#"apiVersion: v1
+kind: Pod
+metadata: {name: exec-cwd, namespace: attack}
+spec:
+  terminationGracePeriodSeconds: 0
+  hostPID: true
+  volumes: [{name: vol, emptyDir: {}}]
+  containers:
+  - {name: app, image: busybox:1.36, command: [sleep, '3600'], workingDir: /vol/wd, volumeMounts: [{name: vol, mountPath: /vol}]}
+"#;
+    target.create_pod(&pod(spec)).await.unwrap();
+    let running = |pod: &Pod| status_of(pod, "app").and_then(|s| s.state?.running).is_some();
+    wait_for(&target, &p, "the container's start", running, || entries(outside.path())).await;
+    let swap = format!("rmdir /vol/wd && ln -s /proc/1/root{} /vol/wd", outside.path().display());
+    let out = target.exec(&p, "app", &["sh".into(), "-c".into(), swap], Duration::from_secs(10)).await;
+    // The exec itself starts in /vol/wd: it may or may not manage to remove it; do it from here.
+    drop(out);
+    let uid = target.get_pod(&p).await.unwrap().metadata.uid.unwrap();
+    let wd = target.run_dir().join(format!("kubelet/pods/{uid}/volumes/kubernetes.io~empty-dir/vol/wd"));
+    if !std::fs::symlink_metadata(&wd).unwrap().file_type().is_symlink() {
+        std::fs::remove_dir(&wd).unwrap();
+        symlink(format!("/proc/1/root{}", outside.path().display()), &wd).unwrap();
+    }
+    let out = target.exec(&p, "app", &["touch".into(), "made".into()], Duration::from_secs(10)).await;
+    assert_eq!(entries(outside.path()), Vec::<PathBuf>::new(), "the exec ran in the machine's files: {out:?}");
+    let out = out.unwrap();
+    assert_ne!(out.exit_code, 0, "{out:?}");
+    assert!(out.stderr.contains("chdir /vol/wd"), "{out:?}");
+    target.delete_pod(&p).await.unwrap();
+    target.shutdown().await.unwrap();
+}

@@ -141,7 +141,7 @@ fn dangling(dir: BorrowedFd<'_>, parts: &[OsString], n: usize, scope: Scope, lin
     };
     *links += 1;
     if *links > MAX_LINKS {
-        return Err(io::Error::new(io::ErrorKind::Other, format!("{}: too many levels of links", at.display())));
+        return Err(io::Error::other(format!("{}: too many levels of links", at.display())));
     }
     Ok(follow(&parts[..n], &target, &parts[n + 1..]))
 }

@@ -13,7 +13,7 @@
 //!
 //! The shim is single-threaded, so `fork` here is safe.
 
-use std::ffi::{CString, OsStr};
+use std::ffi::CString;
 use std::fs::{self, File, OpenOptions};
 use std::io::{Read, Write};
 use std::os::fd::{AsFd, AsRawFd, BorrowedFd, OwnedFd};
@@ -380,9 +380,14 @@ fn setup_and_exec(spec: &ContainerProcessSpec, stdio: (&OwnedFd, &OwnedFd), exec
     build_rootfs(spec)?;
     enter_rootfs(&spec.rootfs)?;
     // A working directory the image lacks is made, as runc makes it (where the root is
-    // read-only, chdir says what is missing).
-    let _ = fs::create_dir_all(&spec.cwd);
-    ctx(chdir(Path::new(&spec.cwd)), || format!("chdir to working directory {:?}", spec.cwd))?;
+    // read-only, chdir says what is missing). It is resolved in the container's root without
+    // magic links: this process still has every capability, and `/proc/PID/root` of a process
+    // it sees (the node's, with hostPID) leads to another root.
+    let root = ctx(safe_path::open_dir(Path::new("/")), || "open the container's root".into())?;
+    let cwd = Path::new(&spec.cwd);
+    let dir = safe_path::mkdir_all_in(&root, cwd, Scope::InRoot, 0o755).or_else(|_| safe_path::open_in(&root, cwd, Scope::InRoot));
+    let dir = ctx(dir, || format!("chdir to working directory {:?}", spec.cwd))?;
+    ctx(nix::unistd::fchdir(&dir), || format!("chdir to working directory {:?}", spec.cwd))?;
     redirect_stdio(stdio)?;
     confine(&spec.security)?;
     exec.exec()
@@ -729,6 +734,15 @@ fn controlling_terminal() -> ShimResult<()> {
     Ok(())
 }
 
+/// Goes to an exec's working directory, resolved in the container's root (where joining its
+/// mount namespace put this process) without magic links, as the container's own was: a link a
+/// container put in a volume since never takes this process, not confined yet, elsewhere.
+fn enter_cwd(cwd: &str) -> ShimResult<()> {
+    let root = ctx(safe_path::open_dir(Path::new("/")), || "open the container's root".into())?;
+    let dir = ctx(safe_path::open_in(&root, Path::new(cwd), Scope::InRoot), || format!("chdir {cwd}"))?;
+    ctx(nix::unistd::fchdir(&dir), || format!("chdir {cwd}"))
+}
+
 fn exec_inner(args: &[String]) -> ShimResult<i32> {
     let mut pid: Option<i32> = None;
     let mut spec_path: Option<String> = None;
@@ -784,10 +798,8 @@ fn exec_inner(args: &[String]) -> ShimResult<i32> {
             // session of its own with that terminal as its controlling one, as a runtime's
             // exec with `tty` does.
             let terminal = if tty { controlling_terminal() } else { Ok(()) };
-            let entered = terminal
-                .and_then(|()| join_cgroups(cgroups))
-                .and_then(|()| chdir(OsStr::new(&cwd)).map_err(|e| format!("chdir {cwd}: {e}")))
-                .and_then(|()| confine(&spec.security));
+            let entered =
+                terminal.and_then(|()| join_cgroups(cgroups)).and_then(|()| enter_cwd(&cwd)).and_then(|()| confine(&spec.security));
             let err = match entered {
                 Ok(()) => match prepared.exec() {
                     Ok(never) => match never {},
