@@ -412,3 +412,49 @@ spec:
     target.delete_pod(&p).await.unwrap();
     target.shutdown().await.unwrap();
 }
+
+/// What the resolution must keep working: a subPath naming a file (mounted read-only over a
+/// file of the image's), and a subPath of a memory-backed emptyDir, whose content only the
+/// pod's mount namespace sees (the shim makes the subPath there).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_subpath_naming_a_file_or_in_a_memory_volume_is_mounted() {
+    if !root() {
+        return;
+    }
+    let _serial = SERIAL.lock().await;
+    let data = tempfile::Builder::new().prefix("podspec-escape-data-").tempdir().unwrap();
+    let target = ReferenceTarget::start(paths(data.path())).await.expect("reference node starts");
+    let p = PodRef { namespace: "attack".into(), name: "subfile".into() };
+    let spec = r#"apiVersion: v1
+kind: Pod
+metadata: {name: subfile, namespace: attack}
+spec:
+  terminationGracePeriodSeconds: 0
+  volumes: [{name: vol, emptyDir: {}}, {name: mem, emptyDir: {medium: Memory}}]
+  initContainers:
+  - {name: plant, image: busybox:1.36, command: [sh, -c, 'echo hello > /vol/f'], volumeMounts: [{name: vol, mountPath: /vol}]}
+  containers:
+  - name: app
+    image: busybox:1.36
+    command: [sleep, '3600']
+    volumeMounts:
+    - {name: vol, mountPath: /etc/passwd, subPath: f, readOnly: true}
+    - {name: mem, mountPath: /m, subPath: x/y}
+"#;
+    target.create_pod(&pod(spec)).await.unwrap();
+    let running = |pod: &Pod| status_of(pod, "app").and_then(|s| s.state?.running).is_some();
+    wait_for(&target, &p, "the container's start", running, Vec::new).await;
+    let run = |cmd: &str| {
+        let args = vec!["sh".to_string(), "-c".to_string(), cmd.to_string()];
+        let target = &target;
+        let p = &p;
+        async move { target.exec(p, "app", &args, Duration::from_secs(10)).await.unwrap() }
+    };
+    assert_eq!(run("cat /etc/passwd").await.stdout, "hello\n");
+    let out = run("echo no > /etc/passwd").await;
+    assert!(out.exit_code != 0 && out.stderr.contains("Read-only file system"), "{out:?}");
+    let out = run("touch /m/z && grep ' /m ' /proc/mounts | cut -d' ' -f3").await;
+    assert_eq!(out.stdout.trim(), "tmpfs", "{out:?}");
+    target.delete_pod(&p).await.unwrap();
+    target.shutdown().await.unwrap();
+}
