@@ -235,3 +235,43 @@ Feature: A container is confined as Kubernetes confines it by default
     And running "echo 1 > /proc/sys/kernel/shm_rmid_forced && cat /proc/sys/kernel/shm_rmid_forced" in container "app" of pod "priv" prints "1"
     And running "grep ' /sys ' /proc/mounts | cut -d' ' -f4 | cut -d, -f1" in container "app" of pod "priv" prints "rw"
     And running "test -b /dev/$(awk 'NR==3 {print $4}' /proc/partitions) && echo yes" in container "app" of pod "priv" prints "yes"
+
+  # CVE-2017-1002101: a container plants a link in a volume it shares; a subPath naming the link
+  # would give the next container whatever the link points to on the machine. The kubelet
+  # resolves a subPath inside its volume, never following a link out of it, and refuses the
+  # container otherwise (pkg/kubelet/kubelet_pods.go makeMounts,
+  # pkg/volume/util/subpath/subpath_linux.go; e2e: test/e2e/storage/testsuites/subpath.go,
+  # "should fail if subpath with backstepping is outside the volume"). Nothing here can reach
+  # the node where the kubelet is right: the app container only sleeps.
+  Scenario: A subPath that is a link out of its volume is refused
+    Given a pod "subpath-escape":
+      """
+      apiVersion: v1
+      kind: Pod
+      metadata:
+        name: subpath-escape
+      spec:
+        terminationGracePeriodSeconds: 0
+        restartPolicy: Never
+        initContainers:
+        - name: plant
+          image: busybox:1.36
+          command: ["ln", "-s", "/", "/vol/escape"]
+          volumeMounts:
+          - name: vol
+            mountPath: /vol
+        containers:
+        - name: app
+          image: busybox:1.36
+          command: ["sleep", "3600"]
+          volumeMounts:
+          - name: vol
+            mountPath: /host
+            subPath: escape
+        volumes:
+        - name: vol
+          emptyDir: {}
+      """
+    Then field "status.containerStatuses[name=app].state.waiting.reason" of pod "subpath-escape" is "CreateContainerConfigError"
+    And field "status.containerStatuses[name=app].state.waiting.message" of pod "subpath-escape" is "failed to prepare subPath for volumeMount "vol" of container "app""
+    And field "status.containerStatuses[name=app].state.running" of pod "subpath-escape" is absent

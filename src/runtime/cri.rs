@@ -21,6 +21,11 @@ pub struct Mount {
     pub readonly: bool,
     /// The source is a file (the destination is created as an empty file), not a directory.
     pub file: bool,
+    /// A volume's `subPath`: the mount is of this path under `source` (the volume's
+    /// directory), resolved where it is mounted without ever leaving the volume. A runtime that
+    /// is given only host paths gets the two joined (the kubelet checked the path first).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sub_path: Option<String>,
 }
 
 /// Identifies a pod sandbox within one runtime.

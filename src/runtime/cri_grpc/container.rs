@@ -45,7 +45,10 @@ pub(super) fn container_config(sandbox: &cri::PodSandboxConfig, config: &Contain
             .iter()
             .map(|m| cri::Mount {
                 container_path: m.destination.clone(),
-                host_path: m.source.display().to_string(),
+                host_path: match &m.sub_path {
+                    Some(sub) => m.source.join(sub).display().to_string(),
+                    None => m.source.display().to_string(),
+                },
                 readonly: m.readonly,
                 ..Default::default()
             })
@@ -269,7 +272,13 @@ mod tests {
             args: vec!["-c".into(), "true".into()],
             env: vec![("A".into(), "1".into())],
             working_dir: None,
-            mounts: vec![Mount { source: "/node/pods/u1/etc-hosts".into(), destination: "/etc/hosts".into(), readonly: false, file: true }],
+            mounts: vec![Mount {
+                source: "/node/pods/u1/etc-hosts".into(),
+                destination: "/etc/hosts".into(),
+                readonly: false,
+                file: true,
+                sub_path: None,
+            }],
             security: LinuxContainerSecurity {
                 drop_capabilities: vec!["ALL".into()],
                 run_as_user: Some(1000),

@@ -17,6 +17,7 @@ pub mod security;
 pub mod static_pods;
 mod status;
 pub use status::k8s_time;
+mod subpath;
 mod sync;
 mod volumes;
 mod worker;

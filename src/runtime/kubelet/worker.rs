@@ -21,6 +21,7 @@ use super::Kubelet;
 use crate::api::events::{NORMAL, WARNING};
 use crate::runtime::cri::{ContainerConfig, ContainerEvent, ContainerId, ContainerState, Mount, PodSandboxConfig, SandboxId};
 use crate::runtime::linux::cgroup::Limits;
+use crate::runtime::linux::safe_path;
 
 /// `namespace/name` of a pod, for messages.
 pub fn pod_key(pod: &Pod) -> String {
@@ -386,9 +387,17 @@ impl PodWorker {
             let fs_group = spec.security_context.as_ref().and_then(|sc| sc.fs_group);
             for v in spec.volumes.iter().flatten() {
                 if let Some(source) = &v.host_path {
-                    // A node directory, checked at admission; DirectoryOrCreate makes it.
+                    // A node directory, checked at admission; DirectoryOrCreate makes it,
+                    // beneath the node directory it is in, never through a link out of it
+                    // (a pod given that node directory can plant one).
                     if source.type_.as_deref() == Some("DirectoryOrCreate") {
-                        fs::create_dir_all(&source.path)?;
+                        let path = Path::new(&source.path);
+                        let node_dirs = self.kubelet.config.host_dirs();
+                        if let Some(node_dir) = node_dirs.iter().find(|d| path.starts_with(d)) {
+                            let base = safe_path::open_dir(node_dir)?;
+                            let rel = path.strip_prefix(node_dir).unwrap_or(path);
+                            safe_path::mkdir_all_in(&base, rel, safe_path::Scope::Beneath, 0o755)?;
+                        }
                     }
                     continue;
                 }
@@ -770,20 +779,20 @@ impl PodWorker {
         let mut mounts: Vec<Mount> = Vec::new();
         let mounts_hosts = c.volume_mounts.iter().flatten().any(|m| m.mount_path == "/etc/hosts");
         if !mounts_hosts {
-            mounts.push(Mount { source: self.pod_dir().join("etc-hosts"), destination: "/etc/hosts".into(), readonly: false, file: true });
+            let source = self.pod_dir().join("etc-hosts");
+            mounts.push(Mount { source, destination: "/etc/hosts".into(), readonly: false, file: true, sub_path: None });
         }
         for m in c.volume_mounts.iter().flatten() {
             let source = self.volume_source(&m.name)?;
-            let source = match &m.sub_path {
+            let sub_path = match &m.sub_path {
                 Some(sub) if !sub.is_empty() => {
-                    // The kubelet makes a subPath that does not exist yet.
-                    let dir = source.join(sub);
-                    fs::create_dir_all(&dir).map_err(|e| format!("create subPath {sub:?} of volume {:?}: {e}", m.name))?;
-                    dir
+                    super::subpath::prepare(&source, sub, &m.name, &c.name)?;
+                    Some(sub.clone())
                 }
-                _ => source,
+                _ => None,
             };
-            mounts.push(Mount { source, destination: m.mount_path.clone(), readonly: m.read_only.unwrap_or(false), file: false });
+            let readonly = m.read_only.unwrap_or(false);
+            mounts.push(Mount { source, destination: m.mount_path.clone(), readonly, file: false, sub_path });
         }
         // A fresh, empty termination message file for this attempt.
         let log = self.termination_log(&c.name, attempt);
@@ -796,7 +805,7 @@ impl PodWorker {
         make_log().map_err(|e| format!("create the termination message file {}: {e}", log.display()))?;
         let path = c.termination_message_path.clone().filter(|p| !p.is_empty());
         let path = path.unwrap_or_else(|| crate::api::defaults::TERMINATION_MESSAGE_PATH.into());
-        mounts.push(Mount { source: log, destination: path, readonly: false, file: true });
+        mounts.push(Mount { source: log, destination: path, readonly: false, file: true, sub_path: None });
 
         let pod = self.pod();
         let runtime_env = super::downward::PodRuntime {

@@ -16,6 +16,7 @@ mod exec;
 mod log_copy;
 pub mod network;
 pub mod process;
+pub mod safe_path;
 pub mod seccomp;
 pub mod security;
 pub mod shim;
@@ -484,7 +485,13 @@ impl RuntimeService for LinuxRuntime {
             (true, true) => image.config.entrypoint.iter().chain(&image.config.cmd).cloned().collect(),
         };
         let env = merge_env(&image.config.env, &sandbox.config.hostname, &config.env);
-        let mut mounts = vec![BindMount { source: sandbox.dir.join("shm"), destination: "/dev/shm".into(), readonly: false, file: false }];
+        let mut mounts = vec![BindMount {
+            source: sandbox.dir.join("shm"),
+            destination: "/dev/shm".into(),
+            readonly: false,
+            file: false,
+            sub_path: None,
+        }];
         mounts.extend(config.mounts.iter().cloned());
         let security = security::process_security(&config.security, image.config.uid())
             .map_err(|e| RuntimeError::failed(format!("create container {}", config.name), e))?;

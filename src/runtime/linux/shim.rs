@@ -13,10 +13,10 @@
 //!
 //! The shim is single-threaded, so `fork` here is safe.
 
-use std::ffi::{CString, OsStr};
+use std::ffi::CString;
 use std::fs::{self, File, OpenOptions};
 use std::io::{Read, Write};
-use std::os::fd::{AsFd, AsRawFd, OwnedFd};
+use std::os::fd::{AsFd, AsRawFd, BorrowedFd, OwnedFd};
 use std::os::unix::ffi::OsStrExt;
 use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
 use std::path::{Path, PathBuf};
@@ -28,6 +28,7 @@ use nix::sys::wait::{waitpid, WaitStatus};
 use nix::unistd::{chdir, fork, pivot_root, sethostname, ForkResult, Pid};
 
 use super::log_copy::{self, StdioPipes};
+use super::safe_path::{self, fd_path, Scope};
 use super::spec::{BindMount, ContainerProcessSpec, ExitRecord, ProcessSecurity, StartReport};
 
 /// Exit code of the shim on bad usage.
@@ -379,9 +380,14 @@ fn setup_and_exec(spec: &ContainerProcessSpec, stdio: (&OwnedFd, &OwnedFd), exec
     build_rootfs(spec)?;
     enter_rootfs(&spec.rootfs)?;
     // A working directory the image lacks is made, as runc makes it (where the root is
-    // read-only, chdir says what is missing).
-    let _ = fs::create_dir_all(&spec.cwd);
-    ctx(chdir(Path::new(&spec.cwd)), || format!("chdir to working directory {:?}", spec.cwd))?;
+    // read-only, chdir says what is missing). It is resolved in the container's root without
+    // magic links: this process still has every capability, and `/proc/PID/root` of a process
+    // it sees (the node's, with hostPID) leads to another root.
+    let root = ctx(safe_path::open_dir(Path::new("/")), || "open the container's root".into())?;
+    let cwd = Path::new(&spec.cwd);
+    let dir = safe_path::mkdir_all_in(&root, cwd, Scope::InRoot, 0o755).or_else(|_| safe_path::open_in(&root, cwd, Scope::InRoot));
+    let dir = ctx(dir, || format!("chdir to working directory {:?}", spec.cwd))?;
+    ctx(nix::unistd::fchdir(&dir), || format!("chdir to working directory {:?}", spec.cwd))?;
     redirect_stdio(stdio)?;
     confine(&spec.security)?;
     exec.exec()
@@ -393,6 +399,11 @@ use crate::runtime::cri::{MASKED_PATHS, READONLY_PATHS};
 const DEVICES: &[&str] = &["null", "zero", "full", "random", "urandom", "tty"];
 
 /// Mounts, all inside the container's private mount namespace, so they vanish with it.
+///
+/// Every path under the root filesystem is resolved in it (`safe_path`, `RESOLVE_IN_ROOT`):
+/// it holds links of the image's and of the pod's volumes, which lead where they lead inside
+/// the container and never to the machine's paths. Each mount is made onto `/proc/self/fd/N`
+/// of the descriptor that resolution gave.
 fn build_rootfs(spec: &ContainerProcessSpec) -> ShimResult<()> {
     let none: Option<&str> = None;
     let privileged = spec.security.privileged;
@@ -403,60 +414,65 @@ fn build_rootfs(spec: &ContainerProcessSpec) -> ShimResult<()> {
     ctx(mount(Some("overlay"), root, Some("overlay"), MsFlags::empty(), Some(overlay.as_str())), || {
         format!("mount overlay on {}", root.display())
     })?;
+    // The overlay's root: every path of the container is resolved from it.
+    let rootfd = ctx(safe_path::open_dir(root), || format!("open {}", root.display()))?;
+    let rootfd = rootfd.as_fd();
     let hidden = MsFlags::MS_NOSUID | MsFlags::MS_NODEV | MsFlags::MS_NOEXEC;
 
-    let proc_dir = ensure_dir(root, "/proc")?;
-    ctx(mount(Some("proc"), &proc_dir, Some("proc"), hidden, none), || "mount /proc".into())?;
-    let sys = ensure_dir(root, "/sys")?;
+    let proc_dir = ensure_dir(rootfd, "/proc")?;
+    ctx(mount(Some("proc"), &fd_path(&proc_dir), Some("proc"), hidden, none), || "mount /proc".into())?;
+    let sys = ensure_dir(rootfd, "/sys")?;
     let sys_flags = if privileged { hidden } else { hidden | MsFlags::MS_RDONLY };
-    ctx(mount(Some("sysfs"), &sys, Some("sysfs"), sys_flags, none), || "mount /sys".into())?;
-    mount_cgroups(root, spec, hidden)?;
+    ctx(mount(Some("sysfs"), &fd_path(&sys), Some("sysfs"), sys_flags, none), || "mount /sys".into())?;
+    mount_cgroups(rootfd, spec, hidden)?;
     if !privileged {
         for path in MASKED_PATHS {
-            mask(root, path)?;
+            mask(rootfd, path)?;
         }
         for path in READONLY_PATHS {
-            let target = inside(root, path)?;
-            if target.exists() {
-                ctx(mount(Some(&target), &target, none, MsFlags::MS_BIND | MsFlags::MS_REC, none), || format!("bind {path}"))?;
-                let flags = MsFlags::MS_BIND | MsFlags::MS_REMOUNT | MsFlags::MS_RDONLY | hidden;
-                ctx(mount(none, &target, none, flags, none), || format!("make {path} read-only"))?;
-            }
+            let Some(target) = existing(rootfd, path)? else { continue };
+            ctx(mount(Some(&fd_path(&target)), &fd_path(&target), none, MsFlags::MS_BIND | MsFlags::MS_REC, none), || {
+                format!("bind {path}")
+            })?;
+            remount_read_only(rootfd, path, &target, hidden)?;
         }
     }
 
-    let dev = ensure_dir(root, "/dev")?;
+    let dev = ensure_dir(rootfd, "/dev")?;
     if privileged {
         // A privileged container sees the node's devices.
-        ctx(mount(Some("/dev"), &dev, none, MsFlags::MS_BIND | MsFlags::MS_REC, none), || "bind the node's /dev".into())?;
+        ctx(mount(Some("/dev"), &fd_path(&dev), none, MsFlags::MS_BIND | MsFlags::MS_REC, none), || "bind the node's /dev".into())?;
     } else {
         let flags = MsFlags::MS_NOSUID | MsFlags::MS_STRICTATIME;
-        ctx(mount(Some("tmpfs"), &dev, Some("tmpfs"), flags, Some("mode=755,size=65536k")), || "mount /dev".into())?;
+        ctx(mount(Some("tmpfs"), &fd_path(&dev), Some("tmpfs"), flags, Some("mode=755,size=65536k")), || "mount /dev".into())?;
+        // The new tmpfs, found again from the root: only this process has seen it yet.
+        let dev = ensure_dir(rootfd, "/dev")?;
+        let dev = dev.as_fd();
         for node in DEVICES {
-            let target = dev.join(node);
-            ctx(File::create(&target), || format!("create /dev/{node}"))?;
-            ctx(mount(Some(Path::new("/dev").join(node).as_path()), &target, none, MsFlags::MS_BIND, none), || {
+            let target = ctx(safe_path::ensure_file_in(dev, Path::new(node), Scope::Beneath, 0o644), || format!("create /dev/{node}"))?;
+            ctx(mount(Some(Path::new("/dev").join(node).as_path()), &fd_path(&target), none, MsFlags::MS_BIND, none), || {
                 format!("bind /dev/{node}")
             })?;
         }
-        let pts = ensure_dir(root, "/dev/pts")?;
+        let pts = ctx(safe_path::mkdir_all_in(dev, Path::new("pts"), Scope::Beneath, 0o755), || "create /dev/pts".into())?;
+        let pts = fd_path(&pts);
         let pts_flags = MsFlags::MS_NOSUID | MsFlags::MS_NOEXEC;
         let with_tty_group = "newinstance,ptmxmode=0666,mode=0620,gid=5";
         // In a user namespace (podspec without root) the tty group may not be mapped.
         let pts_mounted = mount(Some("devpts"), &pts, Some("devpts"), pts_flags, Some(with_tty_group))
             .or_else(|_| mount(Some("devpts"), &pts, Some("devpts"), pts_flags, Some("newinstance,ptmxmode=0666,mode=0620")));
         ctx(pts_mounted, || "mount /dev/pts".into())?;
-        ctx(std::os::unix::fs::symlink("pts/ptmx", dev.join("ptmx")), || "link /dev/ptmx".into())?;
-        let mqueue = ensure_dir(root, "/dev/mqueue")?;
-        ctx(mount(Some("mqueue"), &mqueue, Some("mqueue"), hidden, none), || "mount /dev/mqueue".into())?;
+        ctx(rustix::fs::symlinkat("pts/ptmx", dev, "ptmx"), || "link /dev/ptmx".into())?;
+        let mqueue = ctx(safe_path::mkdir_all_in(dev, Path::new("mqueue"), Scope::Beneath, 0o755), || "create /dev/mqueue".into())?;
+        ctx(mount(Some("mqueue"), &fd_path(&mqueue), Some("mqueue"), hidden, none), || "mount /dev/mqueue".into())?;
         for (link, to) in
             [("fd", "/proc/self/fd"), ("stdin", "/proc/self/fd/0"), ("stdout", "/proc/self/fd/1"), ("stderr", "/proc/self/fd/2")]
         {
-            ctx(std::os::unix::fs::symlink(to, dev.join(link)), || format!("link /dev/{link}"))?;
+            ctx(rustix::fs::symlinkat(to, dev, link), || format!("link /dev/{link}"))?;
         }
     }
     for m in &spec.mounts {
-        bind(root, m)?;
+        bind(rootfd, m)?;
     }
     if spec.security.readonly_rootfs {
         let flags = MsFlags::MS_BIND | MsFlags::MS_REMOUNT | MsFlags::MS_RDONLY;
@@ -466,40 +482,48 @@ fn build_rootfs(spec: &ContainerProcessSpec) -> ShimResult<()> {
 }
 
 /// The container's own cgroups under `/sys/fs/cgroup`, read-only unless privileged.
-fn mount_cgroups(root: &Path, spec: &ContainerProcessSpec, hidden: MsFlags) -> ShimResult<()> {
+fn mount_cgroups(rootfd: BorrowedFd<'_>, spec: &ContainerProcessSpec, hidden: MsFlags) -> ShimResult<()> {
     let none: Option<&str> = None;
     if spec.cgroup_dirs.is_empty() {
         return Ok(());
     }
     let ro = if spec.security.privileged { MsFlags::empty() } else { MsFlags::MS_RDONLY };
-    let base = inside(root, "/sys/fs/cgroup")?;
-    let bind_ro = |source: &Path, target: &Path| -> ShimResult<()> {
-        ctx(mount(Some(source), target, none, MsFlags::MS_BIND, none), || format!("bind cgroup {}", source.display()))?;
-        ctx(mount(none, target, none, MsFlags::MS_BIND | MsFlags::MS_REMOUNT | hidden | ro, none), || "remount cgroup".into())
+    let path = "/sys/fs/cgroup";
+    let base = ctx(safe_path::open_in(rootfd, Path::new(path), Scope::InRoot), || format!("open {path}"))?;
+    let bind_ro = |source: &Path, target: &OwnedFd, what: &str| -> ShimResult<()> {
+        let source = ctx(safe_path::open_dir(source), || format!("open cgroup {}", source.display()))?;
+        ctx(mount(Some(&fd_path(&source)), &fd_path(target), none, MsFlags::MS_BIND, none), || format!("bind cgroup {what}"))?;
+        // The new mount, found again from the root and checked to be the one just made.
+        let bound = ctx(safe_path::open_in(rootfd, Path::new(what), Scope::InRoot), || format!("open {what}"))?;
+        if !ctx(safe_path::same_file(&bound, &source), || format!("check {what}"))? {
+            return Err(format!("{what} changed while it was mounted"));
+        }
+        ctx(mount(none, &fd_path(&bound), none, MsFlags::MS_BIND | MsFlags::MS_REMOUNT | hidden | ro, none), || "remount cgroup".into())
     };
     if let [(c, dir)] = &spec.cgroup_dirs[..] {
         if c.is_empty() {
-            return bind_ro(dir, &base);
+            return bind_ro(dir, &base, path);
         }
     }
-    ctx(mount(Some("tmpfs"), &base, Some("tmpfs"), hidden, Some("mode=755")), || "mount /sys/fs/cgroup".into())?;
+    ctx(mount(Some("tmpfs"), &fd_path(&base), Some("tmpfs"), hidden, Some("mode=755")), || "mount /sys/fs/cgroup".into())?;
+    let base = ctx(safe_path::open_in(rootfd, Path::new(path), Scope::InRoot), || format!("open {path}"))?;
     for (controller, dir) in &spec.cgroup_dirs {
-        let target = base.join(controller);
-        ctx(fs::create_dir_all(&target), || format!("create /sys/fs/cgroup/{controller}"))?;
-        bind_ro(dir, &target)?;
+        let target = ctx(safe_path::mkdir_all_in(&base, Path::new(controller), Scope::Beneath, 0o755), || {
+            format!("create /sys/fs/cgroup/{controller}")
+        })?;
+        bind_ro(dir, &target, &format!("{path}/{controller}"))?;
     }
-    ctx(mount(none, &base, none, MsFlags::MS_REMOUNT | hidden | ro, Some("mode=755")), || "remount /sys/fs/cgroup".into())
+    ctx(mount(none, &fd_path(&base), none, MsFlags::MS_REMOUNT | hidden | ro, Some("mode=755")), || "remount /sys/fs/cgroup".into())
 }
 
 /// Hides a path: a file under `/dev/null`, a directory under an empty read-only tmpfs.
-fn mask(root: &Path, path: &str) -> ShimResult<()> {
+fn mask(rootfd: BorrowedFd<'_>, path: &str) -> ShimResult<()> {
     let none: Option<&str> = None;
-    let target = inside(root, path)?;
-    let Ok(meta) = fs::symlink_metadata(&target) else { return Ok(()) };
-    if meta.is_dir() {
-        ctx(mount(Some("tmpfs"), &target, Some("tmpfs"), MsFlags::MS_RDONLY, none), || format!("mask {path}"))
+    let Some(target) = existing(rootfd, path)? else { return Ok(()) };
+    if ctx(safe_path::is_dir(&target), || format!("stat {path}"))? {
+        ctx(mount(Some("tmpfs"), &fd_path(&target), Some("tmpfs"), MsFlags::MS_RDONLY, none), || format!("mask {path}"))
     } else {
-        ctx(mount(Some("/dev/null"), &target, none, MsFlags::MS_BIND, none), || format!("mask {path}"))
+        ctx(mount(Some("/dev/null"), &fd_path(&target), none, MsFlags::MS_BIND, none), || format!("mask {path}"))
     }
 }
 
@@ -545,43 +569,72 @@ fn confine(sec: &ProcessSecurity) -> ShimResult<()> {
     Ok(())
 }
 
-fn bind(root: &Path, m: &BindMount) -> ShimResult<()> {
+/// Binds a mount's source onto its destination in the root filesystem. The source is a
+/// node path of podspec's own (a volume's directory, a file of the pod's); a `subPath` is
+/// resolved beneath it, never leaving it (and made where missing, as the kubelet makes it:
+/// a memory-backed volume's content is only seen here, in the pod's mount namespace). Both
+/// ends are held as descriptors, and the mount goes through them.
+fn bind(rootfd: BorrowedFd<'_>, m: &BindMount) -> ShimResult<()> {
     let none: Option<&str> = None;
-    let target = if m.file { ensure_file(root, &m.destination)? } else { ensure_dir(root, &m.destination)? };
-    ctx(mount(Some(m.source.as_path()), &target, none, MsFlags::MS_BIND | MsFlags::MS_REC, none), || {
+    let source =
+        ctx(rustix::fs::open(&m.source, rustix::fs::OFlags::PATH | rustix::fs::OFlags::CLOEXEC, rustix::fs::Mode::empty()), || {
+            format!("open {}", m.source.display())
+        })?;
+    let source = match m.sub_path.as_deref().filter(|s| !s.is_empty()) {
+        None => source,
+        Some(sub) => {
+            let sub = Path::new(sub);
+            let resolved = match safe_path::open_in(&source, sub, Scope::Beneath) {
+                Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+                    let mode = ctx(rustix::fs::fstat(&source), || format!("stat {}", m.source.display()))?.st_mode & 0o7777;
+                    safe_path::mkdir_all_in(&source, sub, Scope::Beneath, mode)
+                }
+                r => r,
+            };
+            ctx(resolved, || format!("subPath {:?} of the volume at {}", sub.display(), m.destination))?
+        }
+    };
+    let is_dir = ctx(safe_path::is_dir(&source), || format!("stat {}", m.source.display()))?;
+    let target = if is_dir { ensure_dir(rootfd, &m.destination)? } else { ensure_file(rootfd, &m.destination)? };
+    ctx(mount(Some(&fd_path(&source)), &fd_path(&target), none, MsFlags::MS_BIND | MsFlags::MS_REC, none), || {
         format!("bind {} to {}", m.source.display(), m.destination)
     })?;
     if m.readonly {
-        let flags = MsFlags::MS_BIND | MsFlags::MS_REMOUNT | MsFlags::MS_RDONLY;
-        ctx(mount(none, &target, none, flags, none), || format!("make {} read-only", m.destination))?;
+        remount_read_only(rootfd, &m.destination, &source, MsFlags::empty())?;
     }
     Ok(())
 }
 
-/// Resolves a container path under the root without following links out of it.
-fn inside(root: &Path, path: &str) -> ShimResult<PathBuf> {
-    let rel = Path::new(path.trim_start_matches('/'));
-    if rel.components().any(|c| matches!(c, std::path::Component::ParentDir)) {
-        return Err(format!("mount path {path:?} may not contain '..'"));
+/// Makes the bind mount of `source` just made at `path` read-only: the new mount is found
+/// again from the root and must be that bind (the descriptor of the target holds what was
+/// under it), else another container changed the path meanwhile and the start fails.
+fn remount_read_only(rootfd: BorrowedFd<'_>, path: &str, source: &OwnedFd, extra: MsFlags) -> ShimResult<()> {
+    let none: Option<&str> = None;
+    let bound = ctx(safe_path::open_in(rootfd, Path::new(path), Scope::InRoot), || format!("open {path}"))?;
+    if !ctx(safe_path::same_file(&bound, source), || format!("check {path}"))? {
+        return Err(format!("{path} changed while it was mounted"));
     }
-    Ok(root.join(rel))
+    let flags = MsFlags::MS_BIND | MsFlags::MS_REMOUNT | MsFlags::MS_RDONLY | extra;
+    ctx(mount(none, &fd_path(&bound), none, flags, none), || format!("make {path} read-only"))
 }
 
-fn ensure_dir(root: &Path, path: &str) -> ShimResult<PathBuf> {
-    let p = inside(root, path)?;
-    ctx(fs::create_dir_all(&p), || format!("create directory {path}"))?;
-    Ok(p)
+/// A path of the container, if it exists (resolved in its root).
+fn existing(rootfd: BorrowedFd<'_>, path: &str) -> ShimResult<Option<OwnedFd>> {
+    match safe_path::open_in(rootfd, Path::new(path), Scope::InRoot) {
+        Ok(fd) => Ok(Some(fd)),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
+        Err(e) => Err(format!("open {path}: {e}")),
+    }
 }
 
-fn ensure_file(root: &Path, path: &str) -> ShimResult<PathBuf> {
-    let p = inside(root, path)?;
-    if let Some(parent) = p.parent() {
-        ctx(fs::create_dir_all(parent), || format!("create directory for {path}"))?;
-    }
-    if !p.exists() {
-        ctx(File::create(&p), || format!("create file {path}"))?;
-    }
-    Ok(p)
+/// A directory of the container, made where missing, resolved in its root.
+fn ensure_dir(rootfd: BorrowedFd<'_>, path: &str) -> ShimResult<OwnedFd> {
+    ctx(safe_path::mkdir_all_in(rootfd, Path::new(path), Scope::InRoot, 0o755), || format!("create directory {path}"))
+}
+
+/// A file of the container (a mount target for a file), made empty where missing.
+fn ensure_file(rootfd: BorrowedFd<'_>, path: &str) -> ShimResult<OwnedFd> {
+    ctx(safe_path::ensure_file_in(rootfd, Path::new(path), Scope::InRoot, 0o644), || format!("create file {path}"))
 }
 
 fn enter_rootfs(root: &Path) -> ShimResult<()> {
@@ -681,6 +734,15 @@ fn controlling_terminal() -> ShimResult<()> {
     Ok(())
 }
 
+/// Goes to an exec's working directory, resolved in the container's root (where joining its
+/// mount namespace put this process) without magic links, as the container's own was: a link a
+/// container put in a volume since never takes this process, not confined yet, elsewhere.
+fn enter_cwd(cwd: &str) -> ShimResult<()> {
+    let root = ctx(safe_path::open_dir(Path::new("/")), || "open the container's root".into())?;
+    let dir = ctx(safe_path::open_in(&root, Path::new(cwd), Scope::InRoot), || format!("chdir {cwd}"))?;
+    ctx(nix::unistd::fchdir(&dir), || format!("chdir {cwd}"))
+}
+
 fn exec_inner(args: &[String]) -> ShimResult<i32> {
     let mut pid: Option<i32> = None;
     let mut spec_path: Option<String> = None;
@@ -736,10 +798,8 @@ fn exec_inner(args: &[String]) -> ShimResult<i32> {
             // session of its own with that terminal as its controlling one, as a runtime's
             // exec with `tty` does.
             let terminal = if tty { controlling_terminal() } else { Ok(()) };
-            let entered = terminal
-                .and_then(|()| join_cgroups(cgroups))
-                .and_then(|()| chdir(OsStr::new(&cwd)).map_err(|e| format!("chdir {cwd}: {e}")))
-                .and_then(|()| confine(&spec.security));
+            let entered =
+                terminal.and_then(|()| join_cgroups(cgroups)).and_then(|()| enter_cwd(&cwd)).and_then(|()| confine(&spec.security));
             let err = match entered {
                 Ok(()) => match prepared.exec() {
                     Ok(never) => match never {},
