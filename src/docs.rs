@@ -560,7 +560,8 @@ its own list (`src/targets/podman/refused.rs`, see [the podman target](../target
 fn conformance_page(files: &[FeatureText]) -> Result<String, DocsError> {
     use crate::certify::coverage;
     let texts: Vec<(String, String)> = files.iter().map(|f| (f.path.clone(), f.text.clone())).collect();
-    let c = coverage::coverage(&texts);
+    let release = coverage::DEFAULT_RELEASE;
+    let c = coverage::coverage(&texts, release).map_err(|e| DocsError::Input(vec![e.to_string()]))?;
     if !c.unknown.is_empty() {
         return Err(DocsError::Input(c.unknown.iter().map(|u| format!("{u}: not a Pod-related conformance test")).collect()));
     }
@@ -570,8 +571,9 @@ fn conformance_page(files: &[FeatureText]) -> Result<String, DocsError> {
     let _ = writeln!(
         s,
         "Kubernetes' {total} Pod-related conformance tests (by codename, from `test/conformance/testdata/conformance.yaml`; the list, \
-         with the rule of what it holds in its header, is `fixtures/conformance/pod-tests.txt`) against the scenarios: a scenario that \
-         mirrors one names it in a comment above it, `# conformance: <codename>`. `podspec list --conformance` prints the same.\n"
+         with the rule of what it holds in its header, is `fixtures/conformance/pod-tests-v{release}.txt`), Kubernetes {release}, against the \
+         scenarios: a scenario that mirrors one names it in a comment above it, `# conformance: <codename>`. `podspec list --conformance \
+         --release {release}` prints the same.\n"
     );
     let _ = writeln!(s, "**{covered} of {total}** have an equivalent scenario; {} do not yet.\n", total - covered);
     s.push_str("## Covered\n\n");

@@ -152,6 +152,9 @@ struct ListArgs {
     /// Where pod manifests (`pods/`) are, checked as `run` checks them.
     #[arg(long, default_value = "fixtures")]
     fixtures: PathBuf,
+    /// With --conformance: the Kubernetes release whose list to count against [default: 1.32].
+    #[arg(long, value_name = "RELEASE", requires = "conformance")]
+    release: Option<String>,
 }
 
 #[derive(clap::Args)]
@@ -178,6 +181,9 @@ struct CertifyArgs {
     /// Only the @conformance scenarios whose name matches this regular expression (a partial run).
     #[arg(long, value_name = "REGEX")]
     name: Option<String>,
+    /// The Kubernetes release whose Pod-related conformance tests the bundle counts against.
+    #[arg(long, value_name = "RELEASE", default_value = podspec::certify::coverage::DEFAULT_RELEASE)]
+    release: String,
     #[arg(long = "features", default_value = "features")]
     features: Vec<PathBuf>,
     #[arg(long, default_value = "fixtures")]
@@ -982,7 +988,7 @@ fn matrix(args: MatrixArgs) -> anyhow::Result<ExitCode> {
 /// it; nothing runs and the target is not started.
 fn list(args: ListArgs) -> anyhow::Result<ExitCode> {
     if args.conformance {
-        return list_conformance(&args.select.features);
+        return list_conformance(&args.select.features, args.release.as_deref().unwrap_or(podspec::certify::coverage::DEFAULT_RELEASE));
     }
     let (name, capabilities) = match args.target {
         TargetKind::Reference => ("reference", ReferenceTarget::declared_capabilities()),
@@ -1083,6 +1089,10 @@ async fn certify(mut args: CertifyArgs, mut signals: Signals) -> anyhow::Result<
             ExitCode::from(1)
         });
     }
+    if let Err(e) = certify::coverage::release(&args.release) {
+        say_error(&e.to_string());
+        return Ok(ExitCode::from(2));
+    }
     let product = args.product();
     let invalid = product.invalid_values();
     if !invalid.is_empty() {
@@ -1143,6 +1153,7 @@ async fn certify(mut args: CertifyArgs, mut signals: Signals) -> anyhow::Result<
         .into_iter()
         .flatten()
         .collect(),
+        release: args.release.clone(),
     };
     let outcome = tokio::select! {
         r = certify::certify(&options, target.clone(), &description) => Some(r),
@@ -1167,6 +1178,11 @@ async fn certify(mut args: CertifyArgs, mut signals: Signals) -> anyhow::Result<
     };
     let s = outcome.record.summary;
     eprintln!("podspec: {} passed, {} failed, {} skipped", s.passed, s.failed, s.skipped);
+    let count = &outcome.environment.conformance;
+    eprintln!(
+        "podspec: counted against Kubernetes v{}: {} of its {} Pod-related conformance tests have an equivalent scenario ({})",
+        count.release, count.covered, count.total, count.list
+    );
     if outcome.environment.partial {
         eprintln!(
             "podspec: PARTIAL ({}): {} @conformance scenario(s) missing:",
@@ -1192,8 +1208,12 @@ async fn certify(mut args: CertifyArgs, mut signals: Signals) -> anyhow::Result<
 }
 
 /// `podspec list --conformance`: which Pod-related conformance tests have an equivalent scenario.
-fn list_conformance(features: &[PathBuf]) -> anyhow::Result<ExitCode> {
+fn list_conformance(features: &[PathBuf], release: &str) -> anyhow::Result<ExitCode> {
     use podspec::certify::coverage;
+    if let Err(e) = coverage::release(release) {
+        say_error(&e.to_string());
+        return Ok(ExitCode::from(2));
+    }
     let files = match coverage::read_features(features) {
         Ok(f) => f,
         Err(errors) => {
@@ -1203,7 +1223,7 @@ fn list_conformance(features: &[PathBuf]) -> anyhow::Result<ExitCode> {
             return Ok(ExitCode::from(2));
         }
     };
-    let c = coverage::coverage(&files);
+    let c = coverage::coverage(&files, release)?;
     for (test, mirrors) in &c.tests {
         if mirrors.is_empty() {
             println!("missing  {test}");
@@ -1213,12 +1233,13 @@ fn list_conformance(features: &[PathBuf]) -> anyhow::Result<ExitCode> {
         }
     }
     for u in &c.unknown {
-        eprintln!("podspec: {u}: not a Pod-related conformance test (fixtures/conformance/pod-tests.txt)");
+        eprintln!("podspec: {u}: not a Pod-related conformance test of Kubernetes v{} ({})", c.release, coverage::list_path(&c.release));
     }
     println!(
-        "{} of {} Pod-related conformance tests have an equivalent scenario; {} do not yet",
+        "{} of {} Pod-related conformance tests (Kubernetes v{}) have an equivalent scenario; {} do not yet",
         c.covered(),
         c.tests.len(),
+        c.release,
         c.tests.len() - c.covered()
     );
     Ok(if c.unknown.is_empty() { ExitCode::SUCCESS } else { ExitCode::from(2) })

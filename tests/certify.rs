@@ -8,6 +8,7 @@ use assert_cmd::Command;
 
 const FEATURE: &str = r#"@conformance
 Feature: One pod
+  # conformance: [sig-node] Pods should get a host IP [NodeConformance] [Conformance]
   Scenario: A pod runs and its container answers
     Given a running pod "one":
       """
@@ -98,12 +99,21 @@ fn a_complete_passing_bundle_verifies_and_a_tampered_one_does_not() {
     let files = podspec::certify::bundle::read(Path::new(&bundle)).unwrap();
     let log = String::from_utf8_lossy(&files["podspec.log"]).into_owned();
     assert!(log.lines().next().unwrap().contains(" podspec version "), "{log}");
-    assert!(log.contains("[It] features/one.feature:3 A pod runs and its container answers"), "{log}");
+    assert!(log.contains("[It] features/one.feature:4 A pod runs and its container answers"), "{log}");
+    assert!(log.lines().next().unwrap().contains("counting against Kubernetes v1.32's Pod-related conformance tests"), "{log}");
+    assert!(
+        stderr.contains("counted against Kubernetes v1.32: 1 of its 159 Pod-related conformance tests have an equivalent scenario"),
+        "{stderr}"
+    );
     assert!(log.contains("STEP: Then running \"echo hi\" in container \"app\" of pod \"one\" prints \"hi\""), "{log}");
     let env: serde_json::Value = serde_json::from_slice(&files["environment.json"]).unwrap();
     assert_eq!(env["partial"], false);
     assert_eq!(env["tags"], "@conformance");
     assert_eq!(env["target"], "reference");
+    assert_eq!(
+        env["conformance"],
+        serde_json::json!({"release": "1.32", "list": "fixtures/conformance/pod-tests-v1.32.txt", "covered": 1, "total": 159})
+    );
     let product: serde_yaml::Value = serde_yaml::from_slice(&files["PRODUCT.yaml"]).unwrap();
     assert_eq!(product["type"], "distribution");
     assert_eq!(product["contact_email_address"], "k8s@example.com");
@@ -196,4 +206,14 @@ fn bad_input_is_exit_2() {
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert_eq!(out.status.code(), Some(2), "{stderr}");
     assert!(stderr.contains("cannot read bundle /nonexistent/podspec-results-x.tar.gz"), "{stderr}");
+    // A release podspec holds no list for: refused before anything starts.
+    let out = Command::cargo_bin("podspec")
+        .unwrap()
+        .args(["certify", "--target", "reference", "--release", "1.35"])
+        .args(PRODUCT)
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{stderr}");
+    assert!(stderr.contains("no list of Kubernetes 1.35's Pod-related conformance tests (podspec has: 1.32)"), "{stderr}");
 }

@@ -28,3 +28,19 @@ fn the_readme_status_is_what_list_prints() {
     let claim = format!("**{scenarios} scenarios** in {} features", std::fs::read_dir(format!("{ROOT}/features")).unwrap().count());
     assert!(readme.contains(&claim), "README should say {claim:?}");
 }
+
+#[test]
+fn list_conformance_names_the_release_it_counts_against_and_refuses_one_it_has_no_list_for() {
+    let run = |args: &[&str]| Command::cargo_bin("podspec").unwrap().current_dir(ROOT).args(args).output().unwrap();
+    let default = run(&["list", "--conformance"]);
+    let explicit = run(&["list", "--conformance", "--release", "v1.32"]);
+    assert_eq!(default.status.code(), Some(0));
+    assert_eq!(default.stdout, explicit.stdout, "the default release is 1.32");
+    let summary = String::from_utf8_lossy(&default.stdout).lines().last().unwrap().to_string();
+    assert!(summary.contains(" of 159 Pod-related conformance tests (Kubernetes v1.32) have an equivalent scenario; "), "{summary}");
+    let other = run(&["list", "--conformance", "--release", "1.35"]);
+    let stderr = String::from_utf8_lossy(&other.stderr);
+    assert_eq!(other.status.code(), Some(2), "{stderr}");
+    assert!(stderr.contains("no list of Kubernetes 1.35's Pod-related conformance tests (podspec has: 1.32)"), "{stderr}");
+    assert!(other.stdout.is_empty());
+}

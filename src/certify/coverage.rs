@@ -1,18 +1,52 @@
-//! Coverage of Kubernetes' Pod-related conformance tests (`fixtures/conformance/pod-tests.txt`):
-//! a scenario that mirrors one names its codename in a comment above it,
-//! `# conformance: <codename>`. `podspec list --conformance` prints what is covered.
+//! Coverage of Kubernetes' Pod-related conformance tests, one list a Kubernetes release
+//! (`fixtures/conformance/pod-tests-v<release>.txt`, each with its source and how it was selected in
+//! its header): a scenario that mirrors one names its codename in a comment above it,
+//! `# conformance: <codename>`. `podspec list --conformance [--release R]` prints what is covered.
 
 use std::collections::BTreeMap;
 use std::path::Path;
 
-/// The Pod-related conformance tests, one codename a line.
-pub const POD_TESTS: &str = include_str!("../../fixtures/conformance/pod-tests.txt");
+/// Each release's Pod-related conformance tests, one codename a line; the first is the default.
+/// Only releases whose list was checked against Kubernetes' own `conformance.yaml` of that release
+/// are here. v1.35 is not yet: the copies of `conformance.yaml` found for it were past v1.35 (they
+/// hold tests released in v1.36 and v1.37), and in them every `[NodeConformance]` codename has its
+/// labels in another order (`... [Conformance] [NodeConformance]`), so v1.35's own names are unchecked.
+pub const RELEASES: &[(&str, &str)] = &[("1.32", include_str!("../../fixtures/conformance/pod-tests-v1.32.txt"))];
+/// The release `list --conformance` and `certify` count against unless told otherwise.
+pub const DEFAULT_RELEASE: &str = RELEASES[0].0;
 /// The comment that names a mirrored test.
 pub const COMMENT: &str = "# conformance: ";
 
-/// The codenames of the Pod-related conformance tests.
-pub fn pod_tests() -> Vec<&'static str> {
-    POD_TESTS.lines().map(str::trim).filter(|l| !l.is_empty() && !l.starts_with('#')).collect()
+/// A release podspec holds no list for.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("no list of Kubernetes {asked}'s Pod-related conformance tests (podspec has: {known})")]
+pub struct UnknownRelease {
+    pub asked: String,
+    pub known: String,
+}
+
+/// The release as the lists name it: `1.32` for `1.32`, `v1.32` or `v1.32.4`.
+pub fn release(asked: &str) -> Result<&'static str, UnknownRelease> {
+    let t = asked.trim();
+    let t = t.strip_prefix('v').unwrap_or(t);
+    let minor: String = t.split('.').take(2).collect::<Vec<_>>().join(".");
+    RELEASES
+        .iter()
+        .map(|(r, _)| *r)
+        .find(|r| *r == minor)
+        .ok_or_else(|| UnknownRelease { asked: asked.to_string(), known: RELEASES.iter().map(|(r, _)| *r).collect::<Vec<_>>().join(", ") })
+}
+
+/// The list file of a release, as the messages name it.
+pub fn list_path(release: &str) -> String {
+    format!("fixtures/conformance/pod-tests-v{release}.txt")
+}
+
+/// The codenames of a release's Pod-related conformance tests.
+pub fn pod_tests(release: &str) -> Result<Vec<&'static str>, UnknownRelease> {
+    let r = self::release(release)?;
+    let text = RELEASES.iter().find(|(name, _)| *name == r).map(|(_, t)| *t).expect("release() returns a listed release");
+    Ok(text.lines().map(str::trim).filter(|l| !l.is_empty() && !l.starts_with('#')).collect())
 }
 
 /// A scenario that names a conformance test.
@@ -25,6 +59,8 @@ pub struct Mirror {
 
 #[derive(Debug, Default)]
 pub struct Coverage {
+    /// The Kubernetes release whose list this counts against (`1.32`).
+    pub release: String,
     /// Each Pod-related test, with the scenarios that mirror it (none: not covered yet).
     pub tests: BTreeMap<String, Vec<Mirror>>,
     /// Comments naming a codename that is not a Pod-related conformance test (`file:line: name`).
@@ -54,9 +90,13 @@ pub fn mirrors(feature_path: &str, text: &str) -> Vec<(String, usize, Mirror)> {
     out
 }
 
-/// Reads the features' comments against the list.
-pub fn coverage(feature_files: &[(String, String)]) -> Coverage {
-    let mut c = Coverage { tests: pod_tests().into_iter().map(|t| (t.to_string(), Vec::new())).collect(), unknown: Vec::new() };
+/// Reads the features' comments against a release's list.
+pub fn coverage(feature_files: &[(String, String)], release: &str) -> Result<Coverage, UnknownRelease> {
+    let mut c = Coverage {
+        release: self::release(release)?.to_string(),
+        tests: pod_tests(release)?.into_iter().map(|t| (t.to_string(), Vec::new())).collect(),
+        unknown: Vec::new(),
+    };
     for (path, text) in feature_files {
         for (codename, comment_line, mirror) in mirrors(path, text) {
             match c.tests.get_mut(&codename) {
@@ -65,7 +105,7 @@ pub fn coverage(feature_files: &[(String, String)]) -> Coverage {
             }
         }
     }
-    c
+    Ok(c)
 }
 
 /// Reads the feature files found under `features`.
@@ -90,7 +130,7 @@ mod tests {
     #[test]
     fn a_comment_names_the_scenario_after_it() {
         let text = "Feature: x\n  # conformance: [sig-node] Pods should be updated [NodeConformance] [Conformance]\n  @api-server\n  Scenario: A label change\n    Given a pod\n  Scenario: Another\n";
-        let c = coverage(&[("features/x.feature".into(), text.into())]);
+        let c = coverage(&[("features/x.feature".into(), text.into())], DEFAULT_RELEASE).unwrap();
         let m = &c.tests["[sig-node] Pods should be updated [NodeConformance] [Conformance]"];
         assert_eq!(m, &[Mirror { feature_path: "features/x.feature".into(), line: 4, scenario: "A label change".into() }]);
         assert_eq!(c.covered(), 1);
@@ -99,7 +139,7 @@ mod tests {
 
     #[test]
     fn an_unknown_codename_is_reported_with_its_line() {
-        let c = coverage(&[("f.feature".into(), "  # conformance: [sig-node] Pods should fly\n  Scenario: s\n".into())]);
+        let c = coverage(&[("f.feature".into(), "  # conformance: [sig-node] Pods should fly\n  Scenario: s\n".into())], "1.32").unwrap();
         assert_eq!(c.unknown, ["f.feature:1: [sig-node] Pods should fly"]);
     }
 
@@ -107,9 +147,36 @@ mod tests {
     fn the_features_name_only_known_tests() {
         let root = Path::new(env!("CARGO_MANIFEST_DIR"));
         let files = read_features(&[root.join("features")]).unwrap();
-        let c = coverage(&files);
+        let c = coverage(&files, DEFAULT_RELEASE).unwrap();
         assert!(c.unknown.is_empty(), "{:?}", c.unknown);
         assert!(c.covered() >= 6, "{}", c.covered());
-        assert!(pod_tests().len() > 90);
+        assert_eq!(pod_tests("1.32").unwrap().len(), 159);
+    }
+
+    #[test]
+    fn a_release_is_named_as_its_list_names_it_and_an_unknown_one_is_refused() {
+        assert_eq!(DEFAULT_RELEASE, "1.32");
+        for asked in ["1.32", "v1.32", "1.32.4", " v1.32.0 "] {
+            assert_eq!(release(asked), Ok("1.32"), "{asked}");
+        }
+        let e = release("1.35").unwrap_err();
+        assert_eq!(e.to_string(), "no list of Kubernetes 1.35's Pod-related conformance tests (podspec has: 1.32)");
+        assert!(release("1.3").is_err());
+        assert!(coverage(&[], "1.31").is_err());
+    }
+
+    #[test]
+    fn each_list_says_its_release_source_and_rule_and_names_each_test_once() {
+        for (release, text) in RELEASES {
+            let header: Vec<&str> = text.lines().take_while(|l| l.starts_with('#')).collect();
+            assert_eq!(header.first().copied(), Some(format!("# Release: v{release}").as_str()), "{}", list_path(release));
+            let header = header.join("\n");
+            assert!(header.contains("conformance.yaml at commit"), "{release}: the header names its source");
+            assert!(header.contains("Rule,"), "{release}: the header says how the tests were selected");
+            let tests = pod_tests(release).unwrap();
+            let unique: std::collections::BTreeSet<&str> = tests.iter().copied().collect();
+            assert_eq!(unique.len(), tests.len(), "{release}: a codename listed twice");
+            assert!(tests.iter().all(|t| t.ends_with(']') && t.contains("[Conformance]")), "{release}");
+        }
     }
 }

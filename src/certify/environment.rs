@@ -28,6 +28,23 @@ pub struct Environment {
     /// What the target changed in what the scenarios wrote.
     #[serde(default)]
     pub target_changes: Vec<String>,
+    /// What the run counts against: Kubernetes' Pod-related conformance tests of this release.
+    #[serde(default)]
+    pub conformance: ConformanceCount,
+}
+
+/// How many of a Kubernetes release's Pod-related conformance tests the features mirror
+/// (`podspec list --conformance --release R` lists them).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ConformanceCount {
+    /// The release (`1.32`); empty in a bundle written before podspec counted.
+    pub release: String,
+    /// The list it counts against (`fixtures/conformance/pod-tests-v1.32.txt`).
+    pub list: String,
+    /// Tests of the list with an equivalent scenario.
+    pub covered: usize,
+    /// Tests in the list.
+    pub total: usize,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

@@ -22,7 +22,7 @@ use crate::runner::{self, RunError, RunOptions};
 use crate::target::Target;
 use crate::targets::kube::connect::NodeInfo;
 
-use self::environment::{Environment, Missing};
+use self::environment::{ConformanceCount, Environment, Missing};
 use self::product::Product;
 
 /// The tag that marks what Kubernetes requires of every cluster.
@@ -48,6 +48,8 @@ pub struct CertifyOptions {
     /// How the user narrowed the run besides tags (`--features features/ipc.feature`, `--name
     /// REGEX`): the bundle is then partial.
     pub narrowed_by: Vec<String>,
+    /// The Kubernetes release whose Pod-related conformance tests the bundle counts against.
+    pub release: String,
 }
 
 #[derive(Debug)]
@@ -72,6 +74,8 @@ pub enum CertifyError {
     Run(#[from] RunError),
     #[error("{what}: {source}")]
     Io { what: String, source: std::io::Error },
+    #[error(transparent)]
+    Release(#[from] coverage::UnknownRelease),
 }
 
 fn io(what: impl Into<String>) -> impl FnOnce(std::io::Error) -> CertifyError {
@@ -117,11 +121,19 @@ pub async fn certify(options: &CertifyOptions, target: Arc<dyn Target>, descript
     let narrowing = options.run.tags.clone();
     let tags = tag_expression(narrowing.as_deref());
     let all_conformance = conformance_scenarios(&options.run.features)?;
+    let count = conformance_count(&options.run.features, &options.release)?;
     std::fs::create_dir_all(&options.output).map_err(io(format!("create {}", options.output.display())))?;
     let work = WorkDir(options.output.join(format!(".podspec-certify-{}", std::process::id())));
     std::fs::create_dir_all(&work.0).map_err(io(format!("create {}", work.0.display())))?;
     // Removed whatever the end: done, failed, or dropped by a signal mid-run.
-    run_into(options, target.clone(), description, &work.0, &tags, narrowing.as_deref(), &all_conformance, started).await
+    run_into(options, target.clone(), description, &work.0, &tags, narrowing.as_deref(), &all_conformance, count, started).await
+}
+
+/// How many of a release's Pod-related conformance tests the features mirror.
+pub fn conformance_count(features: &[PathBuf], release: &str) -> Result<ConformanceCount, CertifyError> {
+    let files = coverage::read_features(features).map_err(RunError::Input)?;
+    let c = coverage::coverage(&files, release)?;
+    Ok(ConformanceCount { list: coverage::list_path(&c.release), covered: c.covered(), total: c.tests.len(), release: c.release })
 }
 
 /// The directory a bundle is assembled in, removed when dropped.
@@ -142,14 +154,16 @@ async fn run_into(
     tags: &str,
     narrowing: Option<&str>,
     all_conformance: &[(String, String)],
+    count: ConformanceCount,
     started: chrono::DateTime<chrono::Utc>,
 ) -> Result<Outcome, CertifyError> {
     let version_line = format!(
-        "{} (target {}, server {} {}, tags {tags})",
+        "{} (target {}, server {} {}, tags {tags}, counting against Kubernetes v{}'s Pod-related conformance tests)",
         env!("CARGO_PKG_VERSION"),
         target.name(),
         description.server_url,
-        description.server_version
+        description.server_version,
+        count.release
     );
     let run_log = Arc::new(log::RunLog::create(&work.join(bundle::LOG), &version_line).map_err(io("create podspec.log"))?);
     let progress = if options.sonobuoy { sonobuoy::ProgressReporter::from_env().map(Arc::new) } else { None };
@@ -204,6 +218,7 @@ async fn run_into(
         narrowed_by,
         missing,
         target_changes: record.target_changes.clone(),
+        conformance: count,
     };
     let write = |name: &str, bytes: Vec<u8>| std::fs::write(work.join(name), bytes).map_err(io(format!("write {name}")));
     std::fs::rename(work.join(crate::report::JUNIT_FILE), work.join(bundle::JUNIT)).map_err(io("write junit_01.xml"))?;
