@@ -212,6 +212,33 @@ Feature: A pod's and a container's securityContext are applied, the container's 
     And field "status.containerStatuses[name=root].state.waiting.message" of pod "rootuid" contains "container's runAsUser breaks non-root policy (pod: "rootuid_{{namespace}}("
     And running "id -u" in container "user" of pod "rootuid" eventually prints "1234"
 
+  # e2e: test/e2e/common/node/kubelet.go, "when scheduling a read only busybox container should
+  # not write to root filesystem": the container's first write to / fails, and its log is
+  # exactly busybox sh's error.
+  # conformance: [sig-node] Kubelet when scheduling a read only busybox container should not write to root filesystem [LinuxOnly] [NodeConformance] [Conformance]
+  @conformance
+  Scenario: A read-only root filesystem refuses the container's write, as its shell says
+    Given a running pod "busybox-readonly-fs":
+      """
+      apiVersion: v1
+      kind: Pod
+      metadata:
+        name: busybox-readonly-fs
+      spec:
+        restartPolicy: Never
+        terminationGracePeriodSeconds: 0
+        containers:
+        - name: busybox-readonly-fs
+          image: busybox:1.36
+          command: ["/bin/sh", "-c", "echo test > /file; sleep 240"]
+          securityContext:
+            readOnlyRootFilesystem: true
+      """
+    Then the log of container "busybox-readonly-fs" of pod "busybox-readonly-fs" is:
+      """
+      /bin/sh: can't create /file: Read-only file system
+      """
+
   # test/e2e/common/node/security_context.go: "should run the container with readonly rootfs when
   # readOnlyRootFilesystem=true [LinuxOnly] [NodeConformance]"; a volume stays writable.
   Scenario: readOnlyRootFilesystem makes / read-only but not the volumes
