@@ -189,3 +189,17 @@ fn argv_prints_each_argument_on_a_line_of_its_own() {
     assert_eq!(out.status.code(), Some(0));
     assert_eq!(text(&out.stdout), format!("argv[0]={AGENT}\nargv[1]=argv\nargv[2]=one\nargv[3]=two words\nargv[4]=\n"));
 }
+
+/// `paused` (the entrypoint image's CMD) says so, then runs until SIGTERM ends it cleanly.
+#[test]
+fn paused_prints_paused_and_runs_until_sigterm() {
+    let mut child = Command::new(AGENT).arg("paused").stdout(Stdio::piped()).spawn().unwrap();
+    let mut line = String::new();
+    BufReader::new(child.stdout.take().unwrap()).read_line(&mut line).unwrap();
+    assert_eq!(line, "Paused\n");
+    std::thread::sleep(Duration::from_millis(100));
+    assert!(child.try_wait().unwrap().is_none(), "paused ended by itself");
+    // SAFETY: kill on the PID of a child this test spawned and has not reaped.
+    assert_eq!(unsafe { libc::kill(child.id() as i32, libc::SIGTERM) }, 0);
+    assert_eq!(child.wait().unwrap().code(), Some(0));
+}

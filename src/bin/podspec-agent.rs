@@ -139,6 +139,12 @@ const SUBCOMMANDS: &[Subcommand] = &[
         run: cmd_argv,
     },
     Subcommand {
+        name: "paused",
+        args: "",
+        about: "print \"Paused\", then run as `main` does (the entrypoint image's default CMD, as agnhost's pause)",
+        run: cmd_paused,
+    },
+    Subcommand {
         name: "main",
         args: "",
         about: "run as a container's main process until asked to crash (SIGUSR1: exit 1) or stopped (SIGTERM: exit 0)",
@@ -865,6 +871,13 @@ extern "C" fn stop_now(_: libc::c_int) {
 /// Whether a process is gone (ended and reaped: whoever waits for it has its exit status).
 fn is_gone(pid: i32) -> bool {
     fs::metadata(format!("/proc/{pid}")).is_err()
+}
+
+/// The entrypoint image's default: says it runs, then waits as `main` does.
+fn cmd_paused(args: &[String]) -> Result<String, Failure> {
+    let [] = expect_args("paused", args)?;
+    print_stdout("Paused").map_err(|e| Failure::os("paused", "write stdout", e))?;
+    cmd_main(&[])
 }
 
 /// PID 1 of a PID namespace receives only the signals it has handlers for, so the main process
