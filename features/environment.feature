@@ -131,6 +131,36 @@ Feature: A container's environment and working directory are what its spec says
   # "Environment variables may reference variables defined earlier ... $(VAR_NAME)"; "You can
   # use $$ to escape"; references to undefined names are left as written.
   #   kubernetes.io/docs/tasks/inject-data-application/define-interdependent-environment-variables/
+  # e2e: test/e2e/common/node/expansion.go, "should allow substituting values in a container's
+  # command": the kubelet expands $(TEST_VAR) in the command before the shell sees it (the shell
+  # would run $(...) as a command), so the shell's own TEST_VAR=wrong does not matter and the
+  # container prints test-value.
+  # conformance: [sig-node] Variable Expansion should allow substituting values in a container's command [NodeConformance] [Conformance]
+  @conformance
+  Scenario: $(VAR) references are expanded in the command
+    Given a pod:
+      """
+      apiVersion: v1
+      kind: Pod
+      metadata:
+        name: var-expansion
+      spec:
+        restartPolicy: Never
+        terminationGracePeriodSeconds: 0
+        containers:
+        - name: dapi-container
+          image: busybox:1.36
+          command: ["sh", "-c", "TEST_VAR=wrong echo \"$(TEST_VAR)\""]
+          env:
+          - name: TEST_VAR
+            value: test-value
+      """
+    Then pod "var-expansion" is in phase "Succeeded"
+    And the log of container "dapi-container" of pod "var-expansion" is:
+      """
+      test-value
+      """
+
   # e2e: test/e2e/common/node/expansion.go, "should allow composing env vars into new env vars"
   # and "should allow substituting values in a container's args".
   # conformance: [sig-node] Variable Expansion should allow composing env vars into new env vars [NodeConformance] [Conformance]
