@@ -101,3 +101,34 @@ Feature: The hostname inside a pod is the pod's name, or its spec.hostname and s
           command: ["sleep", "3600"]
       """
     Then running "hostname" in container "app" of pod "a-pod-name-that-is-longer-than-sixty-three-characters-abcdefghijklm" prints "a-pod-name-that-is-longer-than-sixty-three-characters-abcdefghi"
+
+  # "Adding entries to a Pod's /etc/hosts file provides Pod-level override of hostname resolution
+  # ... you can add these custom entries with the HostAliases field in PodSpec."
+  #   kubernetes.io/docs/tasks/network/customize-hosts-file-for-pods/
+  # e2e: test/e2e/common/node/kubelet.go, "when scheduling an agnhost Pod with hostAliases should
+  # write entries to /etc/hosts": a pod with restartPolicy Never prints its /etc/hosts, and its
+  # log holds the line 123.45.67.89<TAB>foo<TAB>bar (the tabs are literal in the docstring below).
+  # conformance: [sig-node] Kubelet when scheduling an agnhost Pod with hostAliases should write entries to /etc/hosts [NodeConformance] [Conformance]
+  Scenario: hostAliases are written into the kubelet-managed /etc/hosts, an IP and its names on a line
+    Given a pod:
+      """
+      apiVersion: v1
+      kind: Pod
+      metadata:
+        name: agnhost-host-aliases
+      spec:
+        restartPolicy: Never
+        terminationGracePeriodSeconds: 0
+        hostAliases:
+        - ip: 123.45.67.89
+          hostnames: ["foo", "bar"]
+        containers:
+        - name: agnhost-container
+          image: busybox:1.36
+          command: ["cat", "/etc/hosts"]
+      """
+    Then pod "agnhost-host-aliases" is in phase "Succeeded"
+    And the log of container "agnhost-container" of pod "agnhost-host-aliases" has the lines:
+      """
+      123.45.67.89	foo	bar
+      """

@@ -61,7 +61,7 @@ pub const FIELDS: &[FieldRule] = &[
     f("PodSpec", "dnsPolicy", NoEffect("no cluster DNS on the reference node (defaulted to ClusterFirst, as the API server does)")),
     f("PodSpec", "enableServiceLinks", NoEffect("no Services, so no service environment variables")),
     f("PodSpec", "ephemeralContainers", Implemented("features/ephemeral-containers.feature (added through the pod's ephemeralcontainers subresource; the API refuses them on create, as Kubernetes does)")),
-    f("PodSpec", "hostAliases", Refused("the kubelet-managed /etc/hosts has no host aliases yet")),
+    f("PodSpec", "hostAliases", Implemented("features/hostname.feature (appended to the kubelet-managed /etc/hosts)")),
     f("PodSpec", "hostIPC", Implemented("features/pid-and-host-namespaces.feature")),
     f("PodSpec", "hostNetwork", Implemented("features/pid-and-host-namespaces.feature")),
     f("PodSpec", "hostPID", Implemented("features/pid-and-host-namespaces.feature")),

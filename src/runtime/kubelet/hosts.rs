@@ -3,6 +3,8 @@
 
 use std::net::Ipv4Addr;
 
+use k8s_openapi::api::core::v1::HostAlias;
+
 /// The cluster domain of the reference node.
 pub const CLUSTER_DOMAIN: &str = "cluster.local";
 
@@ -51,6 +53,24 @@ pub fn managed_hosts_file(ips: &[Ipv4Addr], hostname: &str, domain: Option<&str>
     s
 }
 
+/// What the kubelet appends to a pod's hosts file for `spec.hostAliases`
+/// (pkg/kubelet/kubelet_pods.go hostsEntriesFromHostAliases): nothing without aliases; else a
+/// blank line, `# Entries added by HostAliases.`, and a line an alias: its IP, then its
+/// hostnames, separated by tabs.
+pub fn host_aliases_entries(aliases: &[HostAlias]) -> String {
+    if aliases.is_empty() {
+        return String::new();
+    }
+    let mut s = String::from("\n# Entries added by HostAliases.\n");
+    for a in aliases {
+        let mut fields = vec![a.ip.as_str()];
+        fields.extend(a.hostnames.iter().flatten().map(String::as_str));
+        s.push_str(&fields.join("\t"));
+        s.push('\n');
+    }
+    s
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -75,6 +95,16 @@ mod tests {
         assert_eq!(fqdn_hostname("web", None).unwrap(), "web");
         let e = fqdn_hostname(&"a".repeat(40), Some("sub.ns.svc.cluster.local")).unwrap_err();
         assert!(e.ends_with("is too long (64 characters is the max, 65 characters requested)"), "{e}");
+    }
+
+    #[test]
+    fn host_aliases_are_appended_one_line_an_ip_with_tabs() {
+        assert_eq!(host_aliases_entries(&[]), "");
+        let alias = |ip: &str, names: &[&str]| HostAlias { ip: ip.into(), hostnames: Some(names.iter().map(|n| n.to_string()).collect()) };
+        assert_eq!(
+            host_aliases_entries(&[alias("123.45.67.89", &["foo", "bar"]), alias("10.0.0.1", &["baz"])]),
+            "\n# Entries added by HostAliases.\n123.45.67.89\tfoo\tbar\n10.0.0.1\tbaz\n"
+        );
     }
 
     #[test]

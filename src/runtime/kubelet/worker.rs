@@ -474,7 +474,8 @@ impl PodWorker {
             st.start_time = Some(Utc::now());
             st.started_at = Some(Instant::now());
         }
-        let hosts_file = hosts::managed_hosts_file(&[status.ip], &hostname, domain.as_deref());
+        let mut hosts_file = hosts::managed_hosts_file(&[status.ip], &hostname, domain.as_deref());
+        hosts_file.push_str(&hosts::host_aliases_entries(spec.host_aliases.as_deref().unwrap_or_default()));
         fs::write(dir.join("etc-hosts"), hosts_file).map_err(|e| format!("prepare pod directory {}: {e}", dir.display()))
     }
 
