@@ -132,3 +132,34 @@ Feature: The hostname inside a pod is the pod's name, or its spec.hostname and s
       """
       123.45.67.89	foo	bar
       """
+
+  # "None: It allows a Pod to ignore DNS settings from the Kubernetes environment. All DNS
+  # settings are supposed to be provided using the dnsConfig field in the Pod Spec."
+  #   kubernetes.io/docs/concepts/services-networking/dns-pod-service/#pod-s-dns-policy
+  # e2e: test/e2e/network/dns.go, "should support configurable pod DNS nameservers": a running
+  # pod with dnsPolicy None and a dnsConfig of nameserver 1.1.1.1 and search path
+  # resolv.conf.local has exactly that search path and that nameserver in its resolv.conf (agnhost
+  # dns-suffix and dns-server-list there; the lines of /etc/resolv.conf here). The test is
+  # "[sig-network] DNS should support configurable pod DNS nameservers [Conformance]", which the
+  # Pod-related list (fixtures/conformance/pod-tests-v1.32.txt) leaves out with the other network
+  # DNS tests, so this scenario names no codename.
+  Scenario: With dnsPolicy None the pod's resolv.conf holds its dnsConfig's search path and nameservers alone
+    Given a running pod:
+      """
+      apiVersion: v1
+      kind: Pod
+      metadata:
+        name: test-dns-nameservers
+      spec:
+        terminationGracePeriodSeconds: 0
+        dnsPolicy: None
+        dnsConfig:
+          nameservers: ["1.1.1.1"]
+          searches: ["resolv.conf.local"]
+        containers:
+        - name: agnhost-container
+          image: busybox:1.36
+          command: ["sleep", "3600"]
+      """
+    Then running "grep ^search /etc/resolv.conf" in container "agnhost-container" of pod "test-dns-nameservers" prints "search resolv.conf.local"
+    And running "grep ^nameserver /etc/resolv.conf" in container "agnhost-container" of pod "test-dns-nameservers" prints "nameserver 1.1.1.1"

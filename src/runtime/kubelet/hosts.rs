@@ -3,7 +3,7 @@
 
 use std::net::Ipv4Addr;
 
-use k8s_openapi::api::core::v1::HostAlias;
+use k8s_openapi::api::core::v1::{HostAlias, PodDNSConfig};
 
 /// The cluster domain of the reference node.
 pub const CLUSTER_DOMAIN: &str = "cluster.local";
@@ -71,6 +71,36 @@ pub fn host_aliases_entries(aliases: &[HostAlias]) -> String {
     s
 }
 
+/// The resolv.conf of a pod with `dnsPolicy: None`, from its `dnsConfig` alone, as the runtime
+/// writes it from the sandbox's DNS config (a `search` line, a `nameserver` line a server, an
+/// `options` line: `name` or `name:value`), each line only when there is something to put on it.
+pub fn resolv_conf(dns: &PodDNSConfig) -> String {
+    let mut s = String::new();
+    let searches = dns.searches.clone().unwrap_or_default();
+    if !searches.is_empty() {
+        s.push_str(&format!("search {}\n", searches.join(" ")));
+    }
+    for server in dns.nameservers.iter().flatten() {
+        s.push_str(&format!("nameserver {server}\n"));
+    }
+    let options: Vec<String> = dns
+        .options
+        .iter()
+        .flatten()
+        .filter_map(|o| {
+            let name = o.name.as_deref()?;
+            Some(match &o.value {
+                Some(v) => format!("{name}:{v}"),
+                None => name.to_string(),
+            })
+        })
+        .collect();
+    if !options.is_empty() {
+        s.push_str(&format!("options {}\n", options.join(" ")));
+    }
+    s
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -105,6 +135,25 @@ mod tests {
             host_aliases_entries(&[alias("123.45.67.89", &["foo", "bar"]), alias("10.0.0.1", &["baz"])]),
             "\n# Entries added by HostAliases.\n123.45.67.89\tfoo\tbar\n10.0.0.1\tbaz\n"
         );
+    }
+
+    #[test]
+    fn resolv_conf_has_the_search_path_the_nameservers_and_the_options() {
+        use k8s_openapi::api::core::v1::PodDNSConfigOption;
+        let dns = PodDNSConfig {
+            nameservers: Some(vec!["1.1.1.1".into(), "8.8.8.8".into()]),
+            searches: Some(vec!["resolv.conf.local".into(), "example.org".into()]),
+            options: Some(vec![
+                PodDNSConfigOption { name: Some("ndots".into()), value: Some("2".into()) },
+                PodDNSConfigOption { name: Some("edns0".into()), value: None },
+            ]),
+        };
+        assert_eq!(
+            resolv_conf(&dns),
+            "search resolv.conf.local example.org\nnameserver 1.1.1.1\nnameserver 8.8.8.8\noptions ndots:2 edns0\n"
+        );
+        let only = PodDNSConfig { nameservers: Some(vec!["1.1.1.1".into()]), ..Default::default() };
+        assert_eq!(resolv_conf(&only), "nameserver 1.1.1.1\n");
     }
 
     #[test]
