@@ -512,3 +512,81 @@ Feature: A pod's and a container's securityContext are applied, the container's 
     Then running "grep '^Seccomp:' /proc/1/status | cut -f2" in container "app" of pod "seccomp-default" prints "2"
     And running "grep '^Seccomp:' /proc/self/status | cut -f2" in container "app" of pod "seccomp-default" prints "2"
     And running "grep '^Seccomp:' /proc/1/status | cut -f2" in container "unconfined" of pod "seccomp-default" prints "0"
+
+  # e2e: test/e2e/common/node/security_context.go, "When creating a container with runAsUser
+  # should run the container with uid 65534": the container checks its own uid and the pod
+  # Succeeds. ($(id -u) is no variable of the container, so the kubelet leaves it to the shell.)
+  # conformance: [sig-node] Security Context When creating a container with runAsUser should run the container with uid 65534 [LinuxOnly] [NodeConformance] [Conformance]
+  @conformance
+  Scenario: A container with runAsUser 65534 runs as uid 65534
+    Given a pod:
+      """
+      apiVersion: v1
+      kind: Pod
+      metadata:
+        name: busybox-user-65534
+      spec:
+        restartPolicy: Never
+        terminationGracePeriodSeconds: 0
+        containers:
+        - name: busybox-user-65534
+          image: busybox:1.36
+          command: ["sh", "-c", "test $(id -u) -eq 65534"]
+          securityContext:
+            runAsUser: 65534
+      """
+    Then pod "busybox-user-65534" is in phase "Succeeded"
+
+  # e2e: test/e2e/common/node/security_context.go, "When creating a pod with
+  # readOnlyRootFilesystem should run the container with writable rootfs when
+  # readOnlyRootFilesystem=false": the container's write to its root filesystem succeeds, and so
+  # does the pod.
+  # conformance: [sig-node] Security Context When creating a pod with readOnlyRootFilesystem should run the container with writable rootfs when readOnlyRootFilesystem=false [NodeConformance] [Conformance]
+  @conformance
+  Scenario: With readOnlyRootFilesystem false the container writes to its root filesystem
+    Given a pod:
+      """
+      apiVersion: v1
+      kind: Pod
+      metadata:
+        name: busybox-readonly-false
+      spec:
+        restartPolicy: Never
+        terminationGracePeriodSeconds: 0
+        containers:
+        - name: busybox-readonly-false
+          image: busybox:1.36
+          command: ["sh", "-c", "touch checkfile"]
+          securityContext:
+            readOnlyRootFilesystem: false
+      """
+    Then pod "busybox-readonly-false" is in phase "Succeeded"
+
+  # e2e: test/e2e/common/node/security_context.go, "When creating a pod with privileged should run
+  # the container as unprivileged when false": adding a link fails with "Operation not
+  # permitted" (the command then ends well: `|| true`), and the pod Succeeds. An unprivileged
+  # container lacks CAP_NET_ADMIN, which the kernel checks before it looks for the link type.
+  # conformance: [sig-node] Security Context When creating a pod with privileged should run the container as unprivileged when false [LinuxOnly] [NodeConformance] [Conformance]
+  @conformance
+  Scenario: An unprivileged container may not add a network link
+    Given a pod:
+      """
+      apiVersion: v1
+      kind: Pod
+      metadata:
+        name: busybox-privileged-false
+      spec:
+        restartPolicy: Never
+        terminationGracePeriodSeconds: 0
+        containers:
+        - name: busybox-privileged-false
+          image: busybox:1.36
+          command: ["sh", "-c", "ip link add dummy0 type dummy || true"]
+          securityContext:
+            privileged: false
+      """
+    Then pod "busybox-privileged-false" is in phase "Succeeded"
+    And the log of container "busybox-privileged-false" of pod "busybox-privileged-false" is:
+      """
+      ip: RTNETLINK answers: Operation not permitted
+      """
