@@ -590,3 +590,34 @@ Feature: A pod's and a container's securityContext are applied, the container's 
       """
       ip: RTNETLINK answers: Operation not permitted
       """
+
+  # e2e: test/e2e/common/node/sysctl.go, "should support sysctls": a pod with the safe sysctl
+  # kernel.shm_rmid_forced=1 runs /bin/sysctl kernel.shm_rmid_forced; the pod Succeeds and its log
+  # holds "kernel.shm_rmid_forced = 1". (The command is sysctl found on PATH: the fixture busybox
+  # links its sbin applets into /sbin, where the e2e busybox image has every applet in /bin.)
+  # conformance: [sig-node] Sysctls [LinuxOnly] [NodeConformance] should support sysctls [MinimumKubeletVersion:1.21] [Environment:NotInUserNS] [Conformance]
+  @conformance
+  Scenario: A pod's safe sysctl is set in its namespace, as its container reads it
+    Given a pod:
+      """
+      apiVersion: v1
+      kind: Pod
+      metadata:
+        name: sysctl-shm-rmid-forced
+      spec:
+        restartPolicy: Never
+        terminationGracePeriodSeconds: 0
+        securityContext:
+          sysctls:
+          - name: kernel.shm_rmid_forced
+            value: "1"
+        containers:
+        - name: test-container
+          image: busybox:1.36
+          command: ["sysctl", "kernel.shm_rmid_forced"]
+      """
+    Then pod "sysctl-shm-rmid-forced" is in phase "Succeeded"
+    And the log of container "test-container" of pod "sysctl-shm-rmid-forced" has the lines:
+      """
+      kernel.shm_rmid_forced = 1
+      """
