@@ -131,6 +131,45 @@ Feature: A container's environment and working directory are what its spec says
   # "Environment variables may reference variables defined earlier ... $(VAR_NAME)"; "You can
   # use $$ to escape"; references to undefined names are left as written.
   #   kubernetes.io/docs/tasks/inject-data-application/define-interdependent-environment-variables/
+  # e2e: test/e2e/common/node/downwardapi.go, "should provide pod UID as env vars" (testDownwardAPI:
+  # a restartPolicy Never pod with these resources runs env; its output has POD_UID= and a UID,
+  # which here must be the pod's own metadata.uid).
+  # conformance: [sig-node] Downward API should provide pod UID as env vars [NodeConformance] [Conformance]
+  @conformance
+  Scenario: The pod's UID reaches the container as an environment variable
+    Given a pod:
+      """
+      apiVersion: v1
+      kind: Pod
+      metadata:
+        name: downward-api
+      spec:
+        restartPolicy: Never
+        terminationGracePeriodSeconds: 0
+        containers:
+        - name: dapi-container
+          image: busybox:1.36
+          command: ["sh", "-c", "env"]
+          resources:
+            requests:
+              cpu: 250m
+              memory: 32Mi
+            limits:
+              cpu: 1250m
+              memory: 64Mi
+          env:
+          - name: POD_UID
+            valueFrom:
+              fieldRef:
+                apiVersion: v1
+                fieldPath: metadata.uid
+      """
+    Then pod "downward-api" is in phase "Succeeded"
+    And the log of container "dapi-container" of pod "downward-api" has the lines:
+      """
+      POD_UID={{uid:downward-api}}
+      """
+
   # e2e: test/e2e/common/node/expansion.go, "should allow substituting values in a container's
   # command": the kubelet expands $(TEST_VAR) in the command before the shell sees it (the shell
   # would run $(...) as a command), so the shell's own TEST_VAR=wrong does not matter and the
