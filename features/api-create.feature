@@ -78,6 +78,37 @@ Feature: The API defaults and validates a pod on create as Kubernetes' API serve
       """
     Then field "status.qosClass" of pod "burstable" is "Burstable"
 
+  # pod-qos: "For a Pod to be given a QoS class of Guaranteed: Every Container in the Pod must have
+  # a memory limit and a memory request ... a CPU limit and a CPU request", equal.
+  # e2e: test/e2e/node/pods.go, "Pods Set QOS Class should be set on Pods with matching resource
+  # requests and limits for memory and cpu": the pod, once created, has qosClass Guaranteed.
+  # conformance: [sig-node] Pods Extended Pods Set QOS Class should be set on Pods with matching resource requests and limits for memory and cpu [Conformance]
+  @conformance
+  Scenario: A pod whose requests equal its limits for CPU and memory is Guaranteed
+    Given a pod:
+      """
+      apiVersion: v1
+      kind: Pod
+      metadata:
+        name: pod-qos-class
+        labels:
+          name: pod-qos-class
+      spec:
+        terminationGracePeriodSeconds: 0
+        containers:
+        - name: agnhost
+          image: busybox:1.36
+          command: ["sleep", "3600"]
+          resources:
+            limits:
+              cpu: 100m
+              memory: 100Mi
+            requests:
+              cpu: 100m
+              memory: 100Mi
+      """
+    Then field "status.qosClass" of pod "pod-qos-class" is "Guaranteed"
+
   # IsValidLabelValue; the message as `kubectl create` shows it.
   Scenario: A label value with spaces and '!' is refused
     When creating pod "bad-label" is refused with code 422 and reason "Invalid"

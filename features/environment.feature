@@ -131,6 +131,165 @@ Feature: A container's environment and working directory are what its spec says
   # "Environment variables may reference variables defined earlier ... $(VAR_NAME)"; "You can
   # use $$ to escape"; references to undefined names are left as written.
   #   kubernetes.io/docs/tasks/inject-data-application/define-interdependent-environment-variables/
+  # e2e: test/e2e/common/node/downwardapi.go, "should provide container's limits.cpu/memory and
+  # requests.cpu/memory as env vars": the testDownwardAPI pod (requests 250m/32Mi, limits
+  # 1250m/64Mi) runs env; CPU values are rounded up to whole cores, memory is in bytes.
+  # conformance: [sig-node] Downward API should provide container's limits.cpu/memory and requests.cpu/memory as env vars [NodeConformance] [Conformance]
+  @conformance
+  Scenario: Limits and requests reach the container as environment variables, CPU rounded up to cores
+    Given a pod:
+      """
+      apiVersion: v1
+      kind: Pod
+      metadata:
+        name: downward-api
+      spec:
+        restartPolicy: Never
+        terminationGracePeriodSeconds: 0
+        containers:
+        - name: dapi-container
+          image: busybox:1.36
+          command: ["sh", "-c", "env"]
+          resources:
+            requests:
+              cpu: 250m
+              memory: 32Mi
+            limits:
+              cpu: 1250m
+              memory: 64Mi
+          env:
+          - name: CPU_LIMIT
+            valueFrom:
+              resourceFieldRef:
+                resource: limits.cpu
+          - name: MEMORY_LIMIT
+            valueFrom:
+              resourceFieldRef:
+                resource: limits.memory
+          - name: CPU_REQUEST
+            valueFrom:
+              resourceFieldRef:
+                resource: requests.cpu
+          - name: MEMORY_REQUEST
+            valueFrom:
+              resourceFieldRef:
+                resource: requests.memory
+      """
+    Then pod "downward-api" is in phase "Succeeded"
+    And the log of container "dapi-container" of pod "downward-api" has the lines:
+      """
+      CPU_LIMIT=2
+      MEMORY_LIMIT=67108864
+      CPU_REQUEST=1
+      MEMORY_REQUEST=33554432
+      """
+
+  # e2e: downwardapi.go, "should provide default limits.cpu/memory from node allocatable": a pod
+  # without resources; its env has CPU_LIMIT and MEMORY_LIMIT matching =[1-9] (the node's
+  # allocatable, whatever it is). The e2e test matches those patterns in the output of env; here
+  # the container's shell matches the same patterns in the same env and says so.
+  # conformance: [sig-node] Downward API should provide default limits.cpu/memory from node allocatable [NodeConformance] [Conformance]
+  @conformance
+  Scenario: Without limits the container's limits are the node's allocatable
+    Given a pod:
+      """
+      apiVersion: v1
+      kind: Pod
+      metadata:
+        name: downward-api-default
+      spec:
+        restartPolicy: Never
+        terminationGracePeriodSeconds: 0
+        containers:
+        - name: dapi-container
+          image: busybox:1.36
+          command: ["sh", "-c", "env | grep -E '^CPU_LIMIT=[1-9]' >/dev/null && echo cpu-limit-set; env | grep -E '^MEMORY_LIMIT=[1-9]' >/dev/null && echo memory-limit-set"]
+          env:
+          - name: CPU_LIMIT
+            valueFrom:
+              resourceFieldRef:
+                resource: limits.cpu
+          - name: MEMORY_LIMIT
+            valueFrom:
+              resourceFieldRef:
+                resource: limits.memory
+      """
+    Then pod "downward-api-default" is in phase "Succeeded"
+    And the log of container "dapi-container" of pod "downward-api-default" is:
+      """
+      cpu-limit-set
+      memory-limit-set
+      """
+
+  # e2e: test/e2e/common/node/downwardapi.go, "should provide pod UID as env vars" (testDownwardAPI:
+  # a restartPolicy Never pod with these resources runs env; its output has POD_UID= and a UID,
+  # which here must be the pod's own metadata.uid).
+  # conformance: [sig-node] Downward API should provide pod UID as env vars [NodeConformance] [Conformance]
+  @conformance
+  Scenario: The pod's UID reaches the container as an environment variable
+    Given a pod:
+      """
+      apiVersion: v1
+      kind: Pod
+      metadata:
+        name: downward-api
+      spec:
+        restartPolicy: Never
+        terminationGracePeriodSeconds: 0
+        containers:
+        - name: dapi-container
+          image: busybox:1.36
+          command: ["sh", "-c", "env"]
+          resources:
+            requests:
+              cpu: 250m
+              memory: 32Mi
+            limits:
+              cpu: 1250m
+              memory: 64Mi
+          env:
+          - name: POD_UID
+            valueFrom:
+              fieldRef:
+                apiVersion: v1
+                fieldPath: metadata.uid
+      """
+    Then pod "downward-api" is in phase "Succeeded"
+    And the log of container "dapi-container" of pod "downward-api" has the lines:
+      """
+      POD_UID={{uid:downward-api}}
+      """
+
+  # e2e: test/e2e/common/node/expansion.go, "should allow substituting values in a container's
+  # command": the kubelet expands $(TEST_VAR) in the command before the shell sees it (the shell
+  # would run $(...) as a command), so the shell's own TEST_VAR=wrong does not matter and the
+  # container prints test-value.
+  # conformance: [sig-node] Variable Expansion should allow substituting values in a container's command [NodeConformance] [Conformance]
+  @conformance
+  Scenario: $(VAR) references are expanded in the command
+    Given a pod:
+      """
+      apiVersion: v1
+      kind: Pod
+      metadata:
+        name: var-expansion
+      spec:
+        restartPolicy: Never
+        terminationGracePeriodSeconds: 0
+        containers:
+        - name: dapi-container
+          image: busybox:1.36
+          command: ["sh", "-c", "TEST_VAR=wrong echo \"$(TEST_VAR)\""]
+          env:
+          - name: TEST_VAR
+            value: test-value
+      """
+    Then pod "var-expansion" is in phase "Succeeded"
+    And the log of container "dapi-container" of pod "var-expansion" is:
+      """
+      test-value
+      """
+
   # e2e: test/e2e/common/node/expansion.go, "should allow composing env vars into new env vars"
   # and "should allow substituting values in a container's args".
   # conformance: [sig-node] Variable Expansion should allow composing env vars into new env vars [NodeConformance] [Conformance]

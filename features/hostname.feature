@@ -101,3 +101,65 @@ Feature: The hostname inside a pod is the pod's name, or its spec.hostname and s
           command: ["sleep", "3600"]
       """
     Then running "hostname" in container "app" of pod "a-pod-name-that-is-longer-than-sixty-three-characters-abcdefghijklm" prints "a-pod-name-that-is-longer-than-sixty-three-characters-abcdefghi"
+
+  # "Adding entries to a Pod's /etc/hosts file provides Pod-level override of hostname resolution
+  # ... you can add these custom entries with the HostAliases field in PodSpec."
+  #   kubernetes.io/docs/tasks/network/customize-hosts-file-for-pods/
+  # e2e: test/e2e/common/node/kubelet.go, "when scheduling an agnhost Pod with hostAliases should
+  # write entries to /etc/hosts": a pod with restartPolicy Never prints its /etc/hosts, and its
+  # log holds the line 123.45.67.89<TAB>foo<TAB>bar (the tabs are literal in the docstring below).
+  # conformance: [sig-node] Kubelet when scheduling an agnhost Pod with hostAliases should write entries to /etc/hosts [NodeConformance] [Conformance]
+  Scenario: hostAliases are written into the kubelet-managed /etc/hosts, an IP and its names on a line
+    Given a pod:
+      """
+      apiVersion: v1
+      kind: Pod
+      metadata:
+        name: agnhost-host-aliases
+      spec:
+        restartPolicy: Never
+        terminationGracePeriodSeconds: 0
+        hostAliases:
+        - ip: 123.45.67.89
+          hostnames: ["foo", "bar"]
+        containers:
+        - name: agnhost-container
+          image: busybox:1.36
+          command: ["cat", "/etc/hosts"]
+      """
+    Then pod "agnhost-host-aliases" is in phase "Succeeded"
+    And the log of container "agnhost-container" of pod "agnhost-host-aliases" has the lines:
+      """
+      123.45.67.89	foo	bar
+      """
+
+  # "None: It allows a Pod to ignore DNS settings from the Kubernetes environment. All DNS
+  # settings are supposed to be provided using the dnsConfig field in the Pod Spec."
+  #   kubernetes.io/docs/concepts/services-networking/dns-pod-service/#pod-s-dns-policy
+  # e2e: test/e2e/network/dns.go, "should support configurable pod DNS nameservers": a running
+  # pod with dnsPolicy None and a dnsConfig of nameserver 1.1.1.1 and search path
+  # resolv.conf.local has exactly that search path and that nameserver in its resolv.conf (agnhost
+  # dns-suffix and dns-server-list there; the lines of /etc/resolv.conf here). The test is
+  # "[sig-network] DNS should support configurable pod DNS nameservers [Conformance]", which the
+  # Pod-related list (fixtures/conformance/pod-tests-v1.32.txt) leaves out with the other network
+  # DNS tests, so this scenario names no codename.
+  Scenario: With dnsPolicy None the pod's resolv.conf holds its dnsConfig's search path and nameservers alone
+    Given a running pod:
+      """
+      apiVersion: v1
+      kind: Pod
+      metadata:
+        name: test-dns-nameservers
+      spec:
+        terminationGracePeriodSeconds: 0
+        dnsPolicy: None
+        dnsConfig:
+          nameservers: ["1.1.1.1"]
+          searches: ["resolv.conf.local"]
+        containers:
+        - name: agnhost-container
+          image: busybox:1.36
+          command: ["sleep", "3600"]
+      """
+    Then running "grep ^search /etc/resolv.conf" in container "agnhost-container" of pod "test-dns-nameservers" prints "search resolv.conf.local"
+    And running "grep ^nameserver /etc/resolv.conf" in container "agnhost-container" of pod "test-dns-nameservers" prints "nameserver 1.1.1.1"

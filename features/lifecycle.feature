@@ -14,6 +14,9 @@ Feature: A pod goes through its phases, and its containers restart as its restar
   # (conditions); pkg/kubelet/kuberuntime/kuberuntime_manager.go doBackOff (CrashLoopBackOff).
 
   # pod-lifecycle/#pod-conditions: PodScheduled, Initialized, ContainersReady, Ready.
+  # e2e: test/e2e/common/node/pods.go, "should get a host IP" (testHostIP: the pod runs, and its
+  # status.hostIP is not empty).
+  # conformance: [sig-node] Pods should get a host IP [NodeConformance] [Conformance]
   Scenario: A pod whose container runs is Running, with its conditions true
     Given a running pod "web":
       """
@@ -35,6 +38,7 @@ Feature: A pod goes through its phases, and its containers restart as its restar
     And field "status.conditions[type=Ready].status" of pod "web" is "True"
     And field "status.containerStatuses[name=app].ready" of pod "web" is "true"
     And field "status.startTime" of pod "web" is set
+    And field "status.hostIP" of pod "web" is set
 
   # pod-lifecycle/#pod-phase "Succeeded"; container state Terminated with reason Completed.
   # conformance: [sig-node] Container Runtime blackbox test when starting a container that exits should run with the expected status [NodeConformance] [Conformance]
@@ -60,7 +64,12 @@ Feature: A pod goes through its phases, and its containers restart as its restar
     And field "status.conditions[type=Ready].reason" of pod "done" is "PodCompleted"
 
   # pod-lifecycle/#pod-phase "Failed"; container state Terminated with reason Error.
+  # e2e: test/e2e/common/node/kubelet.go, "when scheduling a busybox command that always fails in
+  # a pod": "should have an terminated reason" (one container status, terminated, a non-zero exit
+  # code and a reason) and "should be possible to delete" (the failed pod's delete succeeds).
   # conformance: [sig-node] Container Runtime blackbox test when starting a container that exits should run with the expected status [NodeConformance] [Conformance]
+  # conformance: [sig-node] Kubelet when scheduling a busybox command that always fails in a pod should have an terminated reason [NodeConformance] [Conformance]
+  # conformance: [sig-node] Kubelet when scheduling a busybox command that always fails in a pod should be possible to delete [NodeConformance] [Conformance]
   Scenario: With restartPolicy Never, a container that exits 3 makes the pod Failed
     Given a pod "broken":
       """
@@ -80,6 +89,9 @@ Feature: A pod goes through its phases, and its containers restart as its restar
     And field "status.containerStatuses[name=app].state.terminated.exitCode" of pod "broken" is "3"
     And field "status.containerStatuses[name=app].state.terminated.reason" of pod "broken" is "Error"
     And field "status.containerStatuses[name=app].restartCount" of pod "broken" is "0"
+    And field "status.containerStatuses" of pod "broken" has 1 item
+    When I delete pod "broken"
+    Then pod "broken" is gone
 
   # pod-lifecycle/#restart-policy: OnFailure restarts a failed container only; its earlier end
   # is kept as lastState.

@@ -212,6 +212,33 @@ Feature: A pod's and a container's securityContext are applied, the container's 
     And field "status.containerStatuses[name=root].state.waiting.message" of pod "rootuid" contains "container's runAsUser breaks non-root policy (pod: "rootuid_{{namespace}}("
     And running "id -u" in container "user" of pod "rootuid" eventually prints "1234"
 
+  # e2e: test/e2e/common/node/kubelet.go, "when scheduling a read only busybox container should
+  # not write to root filesystem": the container's first write to / fails, and its log is
+  # exactly busybox sh's error.
+  # conformance: [sig-node] Kubelet when scheduling a read only busybox container should not write to root filesystem [LinuxOnly] [NodeConformance] [Conformance]
+  @conformance
+  Scenario: A read-only root filesystem refuses the container's write, as its shell says
+    Given a running pod "busybox-readonly-fs":
+      """
+      apiVersion: v1
+      kind: Pod
+      metadata:
+        name: busybox-readonly-fs
+      spec:
+        restartPolicy: Never
+        terminationGracePeriodSeconds: 0
+        containers:
+        - name: busybox-readonly-fs
+          image: busybox:1.36
+          command: ["/bin/sh", "-c", "echo test > /file; sleep 240"]
+          securityContext:
+            readOnlyRootFilesystem: true
+      """
+    Then the log of container "busybox-readonly-fs" of pod "busybox-readonly-fs" is:
+      """
+      /bin/sh: can't create /file: Read-only file system
+      """
+
   # test/e2e/common/node/security_context.go: "should run the container with readonly rootfs when
   # readOnlyRootFilesystem=true [LinuxOnly] [NodeConformance]"; a volume stays writable.
   Scenario: readOnlyRootFilesystem makes / read-only but not the volumes
@@ -485,3 +512,112 @@ Feature: A pod's and a container's securityContext are applied, the container's 
     Then running "grep '^Seccomp:' /proc/1/status | cut -f2" in container "app" of pod "seccomp-default" prints "2"
     And running "grep '^Seccomp:' /proc/self/status | cut -f2" in container "app" of pod "seccomp-default" prints "2"
     And running "grep '^Seccomp:' /proc/1/status | cut -f2" in container "unconfined" of pod "seccomp-default" prints "0"
+
+  # e2e: test/e2e/common/node/security_context.go, "When creating a container with runAsUser
+  # should run the container with uid 65534": the container checks its own uid and the pod
+  # Succeeds. ($(id -u) is no variable of the container, so the kubelet leaves it to the shell.)
+  # conformance: [sig-node] Security Context When creating a container with runAsUser should run the container with uid 65534 [LinuxOnly] [NodeConformance] [Conformance]
+  @conformance
+  Scenario: A container with runAsUser 65534 runs as uid 65534
+    Given a pod:
+      """
+      apiVersion: v1
+      kind: Pod
+      metadata:
+        name: busybox-user-65534
+      spec:
+        restartPolicy: Never
+        terminationGracePeriodSeconds: 0
+        containers:
+        - name: busybox-user-65534
+          image: busybox:1.36
+          command: ["sh", "-c", "test $(id -u) -eq 65534"]
+          securityContext:
+            runAsUser: 65534
+      """
+    Then pod "busybox-user-65534" is in phase "Succeeded"
+
+  # e2e: test/e2e/common/node/security_context.go, "When creating a pod with
+  # readOnlyRootFilesystem should run the container with writable rootfs when
+  # readOnlyRootFilesystem=false": the container's write to its root filesystem succeeds, and so
+  # does the pod.
+  # conformance: [sig-node] Security Context When creating a pod with readOnlyRootFilesystem should run the container with writable rootfs when readOnlyRootFilesystem=false [NodeConformance] [Conformance]
+  @conformance
+  Scenario: With readOnlyRootFilesystem false the container writes to its root filesystem
+    Given a pod:
+      """
+      apiVersion: v1
+      kind: Pod
+      metadata:
+        name: busybox-readonly-false
+      spec:
+        restartPolicy: Never
+        terminationGracePeriodSeconds: 0
+        containers:
+        - name: busybox-readonly-false
+          image: busybox:1.36
+          command: ["sh", "-c", "touch checkfile"]
+          securityContext:
+            readOnlyRootFilesystem: false
+      """
+    Then pod "busybox-readonly-false" is in phase "Succeeded"
+
+  # e2e: test/e2e/common/node/security_context.go, "When creating a pod with privileged should run
+  # the container as unprivileged when false": adding a link fails with "Operation not
+  # permitted" (the command then ends well: `|| true`), and the pod Succeeds. An unprivileged
+  # container lacks CAP_NET_ADMIN, which the kernel checks before it looks for the link type.
+  # conformance: [sig-node] Security Context When creating a pod with privileged should run the container as unprivileged when false [LinuxOnly] [NodeConformance] [Conformance]
+  @conformance
+  Scenario: An unprivileged container may not add a network link
+    Given a pod:
+      """
+      apiVersion: v1
+      kind: Pod
+      metadata:
+        name: busybox-privileged-false
+      spec:
+        restartPolicy: Never
+        terminationGracePeriodSeconds: 0
+        containers:
+        - name: busybox-privileged-false
+          image: busybox:1.36
+          command: ["sh", "-c", "ip link add dummy0 type dummy || true"]
+          securityContext:
+            privileged: false
+      """
+    Then pod "busybox-privileged-false" is in phase "Succeeded"
+    And the log of container "busybox-privileged-false" of pod "busybox-privileged-false" is:
+      """
+      ip: RTNETLINK answers: Operation not permitted
+      """
+
+  # e2e: test/e2e/common/node/sysctl.go, "should support sysctls": a pod with the safe sysctl
+  # kernel.shm_rmid_forced=1 runs /bin/sysctl kernel.shm_rmid_forced; the pod Succeeds and its log
+  # holds "kernel.shm_rmid_forced = 1". (The command is sysctl found on PATH: the fixture busybox
+  # links its sbin applets into /sbin, where the e2e busybox image has every applet in /bin.)
+  # conformance: [sig-node] Sysctls [LinuxOnly] [NodeConformance] should support sysctls [MinimumKubeletVersion:1.21] [Environment:NotInUserNS] [Conformance]
+  @conformance
+  Scenario: A pod's safe sysctl is set in its namespace, as its container reads it
+    Given a pod:
+      """
+      apiVersion: v1
+      kind: Pod
+      metadata:
+        name: sysctl-shm-rmid-forced
+      spec:
+        restartPolicy: Never
+        terminationGracePeriodSeconds: 0
+        securityContext:
+          sysctls:
+          - name: kernel.shm_rmid_forced
+            value: "1"
+        containers:
+        - name: test-container
+          image: busybox:1.36
+          command: ["sysctl", "kernel.shm_rmid_forced"]
+      """
+    Then pod "sysctl-shm-rmid-forced" is in phase "Succeeded"
+    And the log of container "test-container" of pod "sysctl-shm-rmid-forced" has the lines:
+      """
+      kernel.shm_rmid_forced = 1
+      """

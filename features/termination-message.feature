@@ -95,3 +95,59 @@ Feature: A container's termination message reaches its status
     Then pod "quiet" is in phase "Succeeded"
     And field "status.containerStatuses[name=app].state.terminated.reason" of pod "quiet" is "Completed"
     And field "status.containerStatuses[name=app].state.terminated.message" of pod "quiet" is absent
+
+  # e2e: test/e2e/common/node/runtime.go, "on terminated container should report termination
+  # message if TerminationMessagePath is set as non-root user and at a non-default path": uid
+  # 10000 writes DONE to /dev/termination-custom-log; the pod Succeeds, the container is
+  # terminated and its message is DONE.
+  # conformance: [sig-node] Container Runtime blackbox test on terminated container should report termination message if TerminationMessagePath is set as non-root user and at a non-default path [NodeConformance] [Conformance]
+  @conformance
+  Scenario: A non-root container's message at a path of its choosing under /dev is read
+    Given a pod:
+      """
+      apiVersion: v1
+      kind: Pod
+      metadata:
+        name: custom-path
+      spec:
+        restartPolicy: Never
+        terminationGracePeriodSeconds: 0
+        containers:
+        - name: termination-message-container
+          image: busybox:1.36
+          command: ["/bin/sh", "-c"]
+          args: ["/bin/echo -n DONE > /dev/termination-custom-log"]
+          terminationMessagePath: /dev/termination-custom-log
+          securityContext:
+            runAsUser: 10000
+      """
+    Then pod "custom-path" is in phase "Succeeded"
+    And field "status.containerStatuses[name=termination-message-container].state.terminated.exitCode" of pod "custom-path" is "0"
+    And field "status.containerStatuses[name=termination-message-container].state.terminated.message" of pod "custom-path" is "DONE"
+
+  # e2e: runtime.go, "should report termination message from file when pod succeeds and
+  # TerminationMessagePolicy FallbackToLogsOnError is set": the file wins over the log (DONE)
+  # when there is a file; the pod Succeeds and the message is OK.
+  # conformance: [sig-node] Container Runtime blackbox test on terminated container should report termination message from file when pod succeeds and TerminationMessagePolicy FallbackToLogsOnError is set [NodeConformance] [Conformance]
+  @conformance
+  Scenario: With FallbackToLogsOnError a container that succeeds and wrote the file has the file's message
+    Given a pod:
+      """
+      apiVersion: v1
+      kind: Pod
+      metadata:
+        name: from-file
+      spec:
+        restartPolicy: Never
+        terminationGracePeriodSeconds: 0
+        containers:
+        - name: termination-message-container
+          image: busybox:1.36
+          command: ["/bin/sh", "-c"]
+          args: ["/bin/echo -n OK > /dev/termination-log; /bin/echo DONE; /bin/true"]
+          terminationMessagePath: /dev/termination-log
+          terminationMessagePolicy: FallbackToLogsOnError
+      """
+    Then pod "from-file" is in phase "Succeeded"
+    And field "status.containerStatuses[name=termination-message-container].state.terminated.exitCode" of pod "from-file" is "0"
+    And field "status.containerStatuses[name=termination-message-container].state.terminated.message" of pod "from-file" is "OK"

@@ -157,3 +157,49 @@ fn a_crash_asked_for_at_once_ends_main_every_time() {
         assert_eq!(status.code(), Some(1), "round {round}");
     }
 }
+
+/// `mounttest` prints what Kubernetes' e2e mounttest prints, with the umask cleared so that a
+/// file made 0666 or 0777 keeps its mode.
+#[test]
+fn mounttest_prints_the_e2e_lines_with_the_modes_asked_for() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path().to_str().unwrap();
+    std::fs::set_permissions(dir.path(), std::os::unix::fs::PermissionsExt::from_mode(0o777)).unwrap();
+    for (flag, perms) in [("0644", "-rw-r--r--"), ("0666", "-rw-rw-rw-"), ("0777", "-rwxrwxrwx")] {
+        let file = format!("{d}/f{flag}");
+        let out = agent(&["mounttest", &format!("--new_file_{flag}={file}"), &format!("--file_perm={file}")]);
+        assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+        assert_eq!(text(&out.stdout), format!("content of file \"{file}\": mount-tester new file\n\nperms of file \"{file}\": {perms}\n"));
+    }
+    let out = agent(&["mounttest", &format!("--fs_type={d}"), &format!("--file_perm={d}")]);
+    let stdout = text(&out.stdout);
+    assert!(stdout.starts_with(&format!("mount type of \"{d}\": ")), "{stdout}");
+    assert!(stdout.ends_with(&format!("perms of file \"{d}\": -rwxrwxrwx\n")), "{stdout}");
+    if std::fs::metadata("/dev/shm").is_ok() {
+        assert_eq!(text(&agent(&["mounttest", "--fs_type=/dev/shm"]).stdout), "mount type of \"/dev/shm\": tmpfs\n");
+    }
+    assert_eq!(agent(&["mounttest", "--file_mode=/"]).status.code(), Some(2));
+    assert_eq!(agent(&["mounttest", &format!("--file_perm={d}/missing")]).status.code(), Some(1));
+}
+
+/// `argv` prints how it was called, one argument a line.
+#[test]
+fn argv_prints_each_argument_on_a_line_of_its_own() {
+    let out = agent(&["argv", "one", "two words", ""]);
+    assert_eq!(out.status.code(), Some(0));
+    assert_eq!(text(&out.stdout), format!("argv[0]={AGENT}\nargv[1]=argv\nargv[2]=one\nargv[3]=two words\nargv[4]=\n"));
+}
+
+/// `paused` (the entrypoint image's CMD) says so, then runs until SIGTERM ends it cleanly.
+#[test]
+fn paused_prints_paused_and_runs_until_sigterm() {
+    let mut child = Command::new(AGENT).arg("paused").stdout(Stdio::piped()).spawn().unwrap();
+    let mut line = String::new();
+    BufReader::new(child.stdout.take().unwrap()).read_line(&mut line).unwrap();
+    assert_eq!(line, "Paused\n");
+    std::thread::sleep(Duration::from_millis(100));
+    assert!(child.try_wait().unwrap().is_none(), "paused ended by itself");
+    // SAFETY: kill on the PID of a child this test spawned and has not reaped.
+    assert_eq!(unsafe { libc::kill(child.id() as i32, libc::SIGTERM) }, 0);
+    assert_eq!(child.wait().unwrap().code(), Some(0));
+}

@@ -14,7 +14,7 @@ use std::fmt::Display;
 use std::io::{self, Read, Write};
 use std::net::{Ipv4Addr, Shutdown, SocketAddrV4, TcpListener, TcpStream, ToSocketAddrs};
 use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
-use std::os::unix::fs::PermissionsExt;
+use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
 use std::str::FromStr;
 use std::time::Duration;
 use std::{fs, process, ptr, thread};
@@ -125,6 +125,24 @@ const SUBCOMMANDS: &[Subcommand] = &[
         args: "SOURCE TARGET FSTYPE",
         about: "mount(2) SOURCE on TARGET as FSTYPE; print \"mounted\" (errors carry the errno text)",
         run: cmd_mount,
+    },
+    Subcommand {
+        name: "mounttest",
+        args: "[--fs_type=PATH] [--new_file_0644=PATH] [--new_file_0666=PATH] [--new_file_0777=PATH] [--file_perm=PATH]",
+        about: "what Kubernetes' e2e mounttest prints, in its order: the mount type of a path (\"tmpfs\", else statfs's magic in decimal), new files written with a mode (umask 0) and read back, a path's permissions (-rwxr-xr-x)",
+        run: cmd_mounttest,
+    },
+    Subcommand {
+        name: "argv",
+        args: "[ARGS...]",
+        about: "print how it was called: `argv[0]=...`, then `argv[1]=...` and so on, one a line (an image's ENTRYPOINT for command and args checks)",
+        run: cmd_argv,
+    },
+    Subcommand {
+        name: "paused",
+        args: "",
+        about: "print \"Paused\", then run as `main` does (the entrypoint image's default CMD, as agnhost's pause)",
+        run: cmd_paused,
     },
     Subcommand {
         name: "main",
@@ -740,6 +758,91 @@ fn cmd_mount(args: &[String]) -> Result<String, Failure> {
 }
 
 // ---------------------------------------------------------------------------
+// Volumes, as Kubernetes' e2e mounttest sees them
+// ---------------------------------------------------------------------------
+
+/// statfs's f_type of a tmpfs.
+const TMPFS_MAGIC: i64 = 0x0102_1994;
+/// What `mounttest` writes into each new file.
+const MOUNTTEST_CONTENT: &str = "mount-tester new file\n";
+
+/// Prints what the e2e tests' mounttest prints, line for line, so that a scenario asserts the
+/// same lines as `test/e2e/common/storage/empty_dir.go`: `mount type of "P": tmpfs`, `content of
+/// file "P": mount-tester new file` and `perms of file "P": -rw-r--r--`.
+fn cmd_mounttest(args: &[String]) -> Result<String, Failure> {
+    const SUB: &str = "mounttest";
+    let (mut fs_type, mut perm) = (None, None);
+    let mut new_files: Vec<(u32, String)> = Vec::new();
+    for a in args {
+        let (flag, value) = a.split_once('=').ok_or_else(|| Failure::usage(SUB, format!("expected --FLAG=PATH, got {a:?}")))?;
+        match flag {
+            "--fs_type" => fs_type = Some(value.to_string()),
+            "--file_perm" => perm = Some(value.to_string()),
+            "--new_file_0644" => new_files.push((0o644, value.to_string())),
+            "--new_file_0666" => new_files.push((0o666, value.to_string())),
+            "--new_file_0777" => new_files.push((0o777, value.to_string())),
+            _ => return Err(Failure::usage(SUB, format!("unknown flag {flag:?}"))),
+        }
+    }
+    // mounttest's order: the mount type, the new files (by mode), then the permissions.
+    new_files.sort_by_key(|(mode, _)| *mode);
+    // SAFETY: umask only sets this process's file mode creation mask.
+    unsafe { libc::umask(0) };
+    let mut out = Vec::new();
+    if let Some(path) = fs_type {
+        let c = CString::new(path.as_bytes()).map_err(|_| Failure::failed(SUB, format!("{path:?} contains a NUL byte")))?;
+        // SAFETY: statfs fills the zeroed struct it is given; the path is NUL-terminated.
+        let mut buf: libc::statfs = unsafe { std::mem::zeroed() };
+        if unsafe { libc::statfs(c.as_ptr(), &mut buf) } < 0 {
+            return Err(Failure::os(SUB, format!("statfs {path:?}"), io::Error::last_os_error()));
+        }
+        #[allow(clippy::unnecessary_cast)]
+        let magic = buf.f_type as i64;
+        let name = if magic == TMPFS_MAGIC { "tmpfs".to_string() } else { magic.to_string() };
+        out.push(format!("mount type of {path:?}: {name}"));
+    }
+    for (mode, path) in new_files {
+        let mut f = fs::OpenOptions::new()
+            .write(true)
+            .create(true)
+            .truncate(true)
+            .mode(mode)
+            .open(&path)
+            .map_err(|e| Failure::os(SUB, format!("write new file {path:?}"), e))?;
+        f.write_all(MOUNTTEST_CONTENT.as_bytes()).map_err(|e| Failure::os(SUB, format!("write new file {path:?}"), e))?;
+        drop(f);
+        let content = fs::read_to_string(&path).map_err(|e| Failure::os(SUB, format!("read {path:?}"), e))?;
+        out.push(format!("content of file {path:?}: {content}"));
+    }
+    if let Some(path) = perm {
+        let meta = fs::metadata(&path).map_err(|e| Failure::os(SUB, format!("stat {path:?}"), e))?;
+        out.push(format!("perms of file {path:?}: {}", perm_string(meta.permissions().mode())));
+    }
+    Ok(out.join("\n"))
+}
+
+/// The permission bits as `ls -l` and Go's FileMode.Perm() show them: `-rwxr-x---`.
+fn perm_string(mode: u32) -> String {
+    let mut s = String::from("-");
+    for shift in [6, 3, 0] {
+        let bits = (mode >> shift) & 0o7;
+        s.push(if bits & 4 != 0 { 'r' } else { '-' });
+        s.push(if bits & 2 != 0 { 'w' } else { '-' });
+        s.push(if bits & 1 != 0 { 'x' } else { '-' });
+    }
+    s
+}
+
+/// How the process was called, one argument a line, as the image's ENTRYPOINT shows what a
+/// container's command and args made of it.
+fn cmd_argv(args: &[String]) -> Result<String, Failure> {
+    let argv0 = std::env::args_os().next().map(|a| a.to_string_lossy().into_owned()).unwrap_or_default();
+    let mut lines = vec![format!("argv[0]={argv0}"), "argv[1]=argv".to_string()];
+    lines.extend(args.iter().enumerate().map(|(i, a)| format!("argv[{}]={a}", i + 2)));
+    Ok(lines.join("\n"))
+}
+
+// ---------------------------------------------------------------------------
 // A main process that crashes when asked
 // ---------------------------------------------------------------------------
 
@@ -768,6 +871,13 @@ extern "C" fn stop_now(_: libc::c_int) {
 /// Whether a process is gone (ended and reaped: whoever waits for it has its exit status).
 fn is_gone(pid: i32) -> bool {
     fs::metadata(format!("/proc/{pid}")).is_err()
+}
+
+/// The entrypoint image's default: says it runs, then waits as `main` does.
+fn cmd_paused(args: &[String]) -> Result<String, Failure> {
+    let [] = expect_args("paused", args)?;
+    print_stdout("Paused").map_err(|e| Failure::os("paused", "write stdout", e))?;
+    cmd_main(&[])
 }
 
 /// PID 1 of a PID namespace receives only the signals it has handlers for, so the main process

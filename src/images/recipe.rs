@@ -7,6 +7,7 @@ use serde::{Deserialize, Serialize};
 pub const BUILTIN: &[(&str, &str)] = &[
     ("fixtures/images/busybox.yaml", include_str!("../../fixtures/images/busybox.yaml")),
     ("fixtures/images/pause.yaml", include_str!("../../fixtures/images/pause.yaml")),
+    ("fixtures/images/entrypoint.yaml", include_str!("../../fixtures/images/entrypoint.yaml")),
 ];
 
 /// podspec's own image (for the Sonobuoy plugin): built only when asked for, never for a run.
@@ -105,6 +106,16 @@ mod tests {
         let (_, busybox) = recipes.iter().find(|(_, r)| r.name == "podspec/busybox").expect("busybox recipe");
         assert!(busybox.references.iter().any(|r| r == "busybox:1.36"));
         assert!(busybox.config.env.iter().any(|e| e.starts_with("PATH=")));
+    }
+
+    #[test]
+    fn the_entrypoint_image_has_an_entrypoint_and_a_default_cmd() {
+        let recipes = Recipe::builtin();
+        let (_, r) = recipes.iter().find(|(_, r)| r.name == "podspec/entrypoint").expect("entrypoint recipe");
+        assert_eq!(r.references, ["localhost/podspec/entrypoint:1"]);
+        assert_eq!(r.agent.as_deref(), Some("/podspec-agent"));
+        assert_eq!(r.config.entrypoint, ["/podspec-agent"]);
+        assert_eq!(r.config.cmd, ["paused"]);
     }
 
     #[test]

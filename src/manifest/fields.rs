@@ -57,11 +57,11 @@ pub const FIELDS: &[FieldRule] = &[
     f("PodSpec", "affinity", SCHEDULING),
     f("PodSpec", "automountServiceAccountToken", NoEffect("no ServiceAccount admission: no token is ever mounted")),
     f("PodSpec", "containers", Implemented("every feature")),
-    f("PodSpec", "dnsConfig", Refused("no cluster DNS: the pod's resolv.conf is not written")),
+    f("PodSpec", "dnsConfig", Implemented("features/hostname.feature, with dnsPolicy None (the pod's resolv.conf is the dnsConfig alone); with another dnsPolicy refused: no cluster DNS or node resolv.conf to merge it with")),
     f("PodSpec", "dnsPolicy", NoEffect("no cluster DNS on the reference node (defaulted to ClusterFirst, as the API server does)")),
     f("PodSpec", "enableServiceLinks", NoEffect("no Services, so no service environment variables")),
     f("PodSpec", "ephemeralContainers", Implemented("features/ephemeral-containers.feature (added through the pod's ephemeralcontainers subresource; the API refuses them on create, as Kubernetes does)")),
-    f("PodSpec", "hostAliases", Refused("the kubelet-managed /etc/hosts has no host aliases yet")),
+    f("PodSpec", "hostAliases", Implemented("features/hostname.feature (appended to the kubelet-managed /etc/hosts)")),
     f("PodSpec", "hostIPC", Implemented("features/pid-and-host-namespaces.feature")),
     f("PodSpec", "hostNetwork", Implemented("features/pid-and-host-namespaces.feature")),
     f("PodSpec", "hostPID", Implemented("features/pid-and-host-namespaces.feature")),
@@ -272,6 +272,12 @@ pub fn refused_on(pod: &Pod, host_dirs: &[std::path::PathBuf]) -> Vec<RefusedFie
     let Ok(v) = serde_json::to_value(pod) else { return out };
     let Some(spec) = v.get("spec") else { return out };
     walk("PodSpec", spec, "spec", &mut out);
+    if spec.get("dnsConfig").is_some_and(|d| used("dnsConfig", d)) && spec.get("dnsPolicy").and_then(Value::as_str) != Some("None") {
+        out.push(RefusedField {
+            path: "spec.dnsConfig".into(),
+            why: "only with dnsPolicy None: the reference node has no cluster DNS or node resolv.conf to merge a dnsConfig with".into(),
+        });
+    }
     if let Some(sc) = spec.get("securityContext") {
         walk("PodSecurityContext", sc, "spec.securityContext", &mut out);
         security_values(sc, "spec.securityContext", &mut out);
@@ -545,6 +551,21 @@ mod tests {
         let plain: core::EphemeralContainer =
             serde_json::from_value(serde_json::json!({"name": "dbg", "image": "busybox:1.36", "targetContainerName": "app"})).unwrap();
         assert!(refused_ephemeral(&plain, 0, &[]).is_empty());
+    }
+
+    #[test]
+    fn a_dns_config_is_refused_unless_the_dns_policy_is_none() {
+        let with = |policy: &str| {
+            pod(&format!("  {policy}dnsConfig: {{nameservers: [1.1.1.1]}}\n  containers:\n  - {{name: a, image: busybox}}\n"))
+        };
+        assert!(refused(&with("dnsPolicy: None\n  ")).is_empty());
+        for policy in ["", "dnsPolicy: ClusterFirst\n  ", "dnsPolicy: Default\n  "] {
+            let r = refused(&with(policy));
+            assert_eq!(r.len(), 1, "{policy:?}");
+            assert_eq!(r[0].path, "spec.dnsConfig");
+            assert!(r[0].why.starts_with("only with dnsPolicy None"), "{}", r[0].why);
+        }
+        assert!(refused(&pod("  hostAliases: [{ip: 1.2.3.4, hostnames: [a]}]\n  containers:\n  - {name: a, image: busybox}\n")).is_empty());
     }
 
     #[test]

@@ -30,3 +30,34 @@ async fn log_is(world: &mut PodWorld, step: &Step, container: String, pod: Strin
     .await;
     record(world, r)
 }
+
+/// Every non-blank line of the docstring is a line of the container's log (in any order, with
+/// other lines around them): what Kubernetes' e2e tests check of a container's output
+/// (`TestContainerOutput`: each expected string is in the log).
+#[given(regex = r#"^the log of container "([^"]+)" of pod "([^"]+)" has the lines:$"#)]
+#[when(regex = r#"^the log of container "([^"]+)" of pod "([^"]+)" has the lines:$"#)]
+#[then(regex = r#"^the log of container "([^"]+)" of pod "([^"]+)" has the lines:$"#)]
+async fn log_has_lines(world: &mut PodWorld, step: &Step, container: String, pod: String) -> Result<(), StepFailure> {
+    let expected = step.docstring.as_deref().ok_or_else(|| StepFailure::new("this step needs the expected lines as a docstring"))?;
+    let expected = substitute(world, expected).await?;
+    let wanted: Vec<&str> = expected.lines().filter(|l| !l.trim().is_empty()).collect();
+    if wanted.is_empty() {
+        return Err(StepFailure::new("this step needs at least one expected line"));
+    }
+    let w = &*world;
+    let r = eventually(&format!("the log of container {container:?} of pod {pod:?}"), w.timeouts().eventually, || async {
+        let log = w.target().logs(&w.pod_ref(&pod), &container, false).await?;
+        let missing: Vec<&str> = wanted.iter().copied().filter(|l| !log.lines().any(|a| a == *l)).collect();
+        if missing.is_empty() {
+            Ok(())
+        } else {
+            Err(StepFailure::mismatch(
+                format!("the log of container {container:?} of pod {pod:?} lacks {} line(s)", missing.len()),
+                missing.join("\n"),
+                &log,
+            ))
+        }
+    })
+    .await;
+    record(world, r)
+}

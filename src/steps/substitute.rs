@@ -1,6 +1,6 @@
 //! Placeholders in step text, filled from the scenario: `{{namespace}}`, `{{node}}` (the
 //! target's node name), `{{ip:POD}}` (the pod's IP, or the IP it had when remembered if it is
-//! gone), `{{hostip:POD}}`.
+//! gone), `{{hostip:POD}}`, `{{uid:POD}}` (its metadata.uid).
 
 use super::{PodWorld, StepFailure};
 
@@ -37,11 +37,15 @@ async fn value(world: &PodWorld, key: &str) -> Result<String, StepFailure> {
         Err(crate::target::TargetError::NotFound(_)) if world.snapshots.contains_key(&r.name) => world.snapshots[&r.name].clone(),
         other => other?,
     };
+    let uid = p.metadata.uid.clone();
     let status = p.status.unwrap_or_default();
     let v = match what {
         "ip" => status.pod_ip,
         "hostip" => status.host_ip,
-        _ => return Err(StepFailure::new(format!("unknown placeholder {{{{{key}}}}}: use namespace, node, ip:POD or hostip:POD"))),
+        "uid" => uid,
+        _ => {
+            return Err(StepFailure::new(format!("unknown placeholder {{{{{key}}}}}: use namespace, node, ip:POD, hostip:POD or uid:POD")))
+        }
     };
     v.ok_or_else(|| StepFailure::new(format!("pod {pod:?} has no {what} yet")))
 }

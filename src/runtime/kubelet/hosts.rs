@@ -3,6 +3,8 @@
 
 use std::net::Ipv4Addr;
 
+use k8s_openapi::api::core::v1::{HostAlias, PodDNSConfig};
+
 /// The cluster domain of the reference node.
 pub const CLUSTER_DOMAIN: &str = "cluster.local";
 
@@ -51,6 +53,54 @@ pub fn managed_hosts_file(ips: &[Ipv4Addr], hostname: &str, domain: Option<&str>
     s
 }
 
+/// What the kubelet appends to a pod's hosts file for `spec.hostAliases`
+/// (pkg/kubelet/kubelet_pods.go hostsEntriesFromHostAliases): nothing without aliases; else a
+/// blank line, `# Entries added by HostAliases.`, and a line an alias: its IP, then its
+/// hostnames, separated by tabs.
+pub fn host_aliases_entries(aliases: &[HostAlias]) -> String {
+    if aliases.is_empty() {
+        return String::new();
+    }
+    let mut s = String::from("\n# Entries added by HostAliases.\n");
+    for a in aliases {
+        let mut fields = vec![a.ip.as_str()];
+        fields.extend(a.hostnames.iter().flatten().map(String::as_str));
+        s.push_str(&fields.join("\t"));
+        s.push('\n');
+    }
+    s
+}
+
+/// The resolv.conf of a pod with `dnsPolicy: None`, from its `dnsConfig` alone, as the runtime
+/// writes it from the sandbox's DNS config (a `search` line, a `nameserver` line a server, an
+/// `options` line: `name` or `name:value`), each line only when there is something to put on it.
+pub fn resolv_conf(dns: &PodDNSConfig) -> String {
+    let mut s = String::new();
+    let searches = dns.searches.clone().unwrap_or_default();
+    if !searches.is_empty() {
+        s.push_str(&format!("search {}\n", searches.join(" ")));
+    }
+    for server in dns.nameservers.iter().flatten() {
+        s.push_str(&format!("nameserver {server}\n"));
+    }
+    let options: Vec<String> = dns
+        .options
+        .iter()
+        .flatten()
+        .filter_map(|o| {
+            let name = o.name.as_deref()?;
+            Some(match &o.value {
+                Some(v) => format!("{name}:{v}"),
+                None => name.to_string(),
+            })
+        })
+        .collect();
+    if !options.is_empty() {
+        s.push_str(&format!("options {}\n", options.join(" ")));
+    }
+    s
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -75,6 +125,35 @@ mod tests {
         assert_eq!(fqdn_hostname("web", None).unwrap(), "web");
         let e = fqdn_hostname(&"a".repeat(40), Some("sub.ns.svc.cluster.local")).unwrap_err();
         assert!(e.ends_with("is too long (64 characters is the max, 65 characters requested)"), "{e}");
+    }
+
+    #[test]
+    fn host_aliases_are_appended_one_line_an_ip_with_tabs() {
+        assert_eq!(host_aliases_entries(&[]), "");
+        let alias = |ip: &str, names: &[&str]| HostAlias { ip: ip.into(), hostnames: Some(names.iter().map(|n| n.to_string()).collect()) };
+        assert_eq!(
+            host_aliases_entries(&[alias("123.45.67.89", &["foo", "bar"]), alias("10.0.0.1", &["baz"])]),
+            "\n# Entries added by HostAliases.\n123.45.67.89\tfoo\tbar\n10.0.0.1\tbaz\n"
+        );
+    }
+
+    #[test]
+    fn resolv_conf_has_the_search_path_the_nameservers_and_the_options() {
+        use k8s_openapi::api::core::v1::PodDNSConfigOption;
+        let dns = PodDNSConfig {
+            nameservers: Some(vec!["1.1.1.1".into(), "8.8.8.8".into()]),
+            searches: Some(vec!["resolv.conf.local".into(), "example.org".into()]),
+            options: Some(vec![
+                PodDNSConfigOption { name: Some("ndots".into()), value: Some("2".into()) },
+                PodDNSConfigOption { name: Some("edns0".into()), value: None },
+            ]),
+        };
+        assert_eq!(
+            resolv_conf(&dns),
+            "search resolv.conf.local example.org\nnameserver 1.1.1.1\nnameserver 8.8.8.8\noptions ndots:2 edns0\n"
+        );
+        let only = PodDNSConfig { nameservers: Some(vec!["1.1.1.1".into()]), ..Default::default() };
+        assert_eq!(resolv_conf(&only), "nameserver 1.1.1.1\n");
     }
 
     #[test]

@@ -483,8 +483,16 @@ impl PodWorker {
             st.start_time = Some(Utc::now());
             st.started_at = Some(Instant::now());
         }
-        let hosts_file = hosts::managed_hosts_file(&[status.ip], &hostname, domain.as_deref());
-        fs::write(dir.join("etc-hosts"), hosts_file).map_err(|e| format!("prepare pod directory {}: {e}", dir.display()))
+        let mut hosts_file = hosts::managed_hosts_file(&[status.ip], &hostname, domain.as_deref());
+        hosts_file.push_str(&hosts::host_aliases_entries(spec.host_aliases.as_deref().unwrap_or_default()));
+        fs::write(dir.join("etc-hosts"), hosts_file).map_err(|e| format!("prepare pod directory {}: {e}", dir.display()))?;
+        // dnsPolicy None: the pod's resolv.conf is its dnsConfig alone (other policies with a
+        // dnsConfig are refused before the pod runs: src/manifest/fields.rs).
+        if let (Some("None"), Some(dns)) = (spec.dns_policy.as_deref(), &spec.dns_config) {
+            fs::write(dir.join("resolv.conf"), hosts::resolv_conf(dns))
+                .map_err(|e| format!("prepare pod directory {}: {e}", dir.display()))?;
+        }
+        Ok(())
     }
 
     /// Starts what should run now, in the order the kubelet does: init containers one at a
@@ -781,6 +789,10 @@ impl PodWorker {
         if !mounts_hosts {
             let source = self.pod_dir().join("etc-hosts");
             mounts.push(Mount { source, destination: "/etc/hosts".into(), readonly: false, file: true, sub_path: None });
+        }
+        let resolv_conf = self.pod_dir().join("resolv.conf");
+        if resolv_conf.is_file() && !c.volume_mounts.iter().flatten().any(|m| m.mount_path == "/etc/resolv.conf") {
+            mounts.push(Mount { source: resolv_conf, destination: "/etc/resolv.conf".into(), readonly: false, file: true });
         }
         for m in c.volume_mounts.iter().flatten() {
             let source = self.volume_source(&m.name)?;
