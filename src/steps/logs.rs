@@ -34,9 +34,9 @@ async fn log_is(world: &mut PodWorld, step: &Step, container: String, pod: Strin
 /// Every non-blank line of the docstring is a line of the container's log (in any order, with
 /// other lines around them): what Kubernetes' e2e tests check of a container's output
 /// (`TestContainerOutput`: each expected string is in the log).
-#[given(regex = r#"^the log of container "([^"]+)" of pod "([^"]+)" has the lines:$"#)]
-#[when(regex = r#"^the log of container "([^"]+)" of pod "([^"]+)" has the lines:$"#)]
-#[then(regex = r#"^the log of container "([^"]+)" of pod "([^"]+)" has the lines:$"#)]
+#[given(regex = r#"^the log of container "([^"]+)" of pod "([^"]+)" has the lines:?$"#)]
+#[when(regex = r#"^the log of container "([^"]+)" of pod "([^"]+)" has the lines:?$"#)]
+#[then(regex = r#"^the log of container "([^"]+)" of pod "([^"]+)" has the lines:?$"#)]
 async fn log_has_lines(world: &mut PodWorld, step: &Step, container: String, pod: String) -> Result<(), StepFailure> {
     let expected = step.docstring.as_deref().ok_or_else(|| StepFailure::new("this step needs the expected lines as a docstring"))?;
     let expected = substitute(world, expected).await?;

@@ -792,7 +792,7 @@ impl PodWorker {
         }
         let resolv_conf = self.pod_dir().join("resolv.conf");
         if resolv_conf.is_file() && !c.volume_mounts.iter().flatten().any(|m| m.mount_path == "/etc/resolv.conf") {
-            mounts.push(Mount { source: resolv_conf, destination: "/etc/resolv.conf".into(), readonly: false, file: true });
+            mounts.push(Mount { source: resolv_conf, destination: "/etc/resolv.conf".into(), readonly: false, file: true, sub_path: None });
         }
         for m in c.volume_mounts.iter().flatten() {
             let source = self.volume_source(&m.name)?;
