@@ -5,7 +5,7 @@
 //! `ephemeral_containers`, `exec`, `events`; `status`
 //! writes metav1 Status errors, `table` the Table form of pods, `patch` the patch types, `apply`
 //! server-side apply of a pod; `conn` keeps connections within their limits, `body` bounds
-//! request bodies.
+//! request bodies, `kubeconfig` writes the token's file safely.
 
 pub mod access_reviews;
 pub mod apply;
@@ -16,6 +16,7 @@ pub mod ephemeral_containers;
 pub mod events;
 pub mod exec;
 mod exec_spdy;
+pub mod kubeconfig;
 pub mod namespaces;
 pub mod nodes;
 pub mod openapi;
