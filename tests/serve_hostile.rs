@@ -226,14 +226,16 @@ fn serve_keeps_serving_when_it_runs_out_of_open_files() {
 }
 
 /// curl's answer: the HTTP code and the body as JSON.
-fn curl(port: u16, token: &str, method: &str, path: &str, content_type: &str, body: Option<&Path>, chunked: bool) -> (u16, Value) {
+/// `headers` are added as they are (`Transfer-Encoding: chunked`, `Expect:` to send no
+/// `Expect: 100-continue`).
+fn curl(port: u16, token: &str, method: &str, path: &str, content_type: &str, body: Option<&Path>, headers: &[&str]) -> (u16, Value) {
     let mut c = Command::new("curl");
     c.args(["-sk", "-o", "-", "-w", "\n%{http_code}", "-X", method, "-H", &format!("Authorization: Bearer {token}")]);
     if !content_type.is_empty() {
         c.args(["-H", &format!("Content-Type: {content_type}")]);
     }
-    if chunked {
-        c.args(["-H", "Transfer-Encoding: chunked"]);
+    for h in headers {
+        c.args(["-H", h]);
     }
     if let Some(body) = body {
         c.arg("--data-binary").arg(format!("@{}", body.display()));
@@ -286,25 +288,21 @@ fn every_error_serve_sends_is_a_status() {
         ("POST", "/apis/authorization.k8s.io/v1/selfsubjectaccessreviews".to_string(), "application/json"),
     ];
     for (method, path, content_type) in &cases {
-        for chunked in [false, true] {
-            let what = format!("{method} {path} {content_type} of 4 MiB{}", if chunked { ", chunked" } else { "" });
-            let got = curl(port, &token, method, path, content_type, Some(&big), chunked);
+        // With Content-Length, waiting for 100 Continue (curl's way) or not (kubectl's); chunked.
+        for headers in [&[][..], &["Expect:"][..], &["Transfer-Encoding: chunked"][..]] {
+            let what = format!("{method} {path} {content_type} of 4 MiB, {headers:?}");
+            let got = curl(port, &token, method, path, content_type, Some(&big), headers);
             let s = assert_status(&what, got, 413, "RequestEntityTooLarge");
             assert_eq!(s["message"], "Request entity too large: limit is 3145728", "{what}: {s}");
         }
     }
-    assert_status("an unknown path", curl(port, &token, "GET", "/no/such/path", "", None, false), 404, "NotFound");
-    assert_status("DELETE /version", curl(port, &token, "DELETE", "/version", "", None, false), 405, "MethodNotAllowed");
-    assert_status(
-        "timeoutSeconds=abc",
-        curl(port, &token, "GET", &format!("{pods}?timeoutSeconds=abc"), "", None, false),
-        400,
-        "BadRequest",
-    );
-    assert_status("no token", curl(port, "wrong", "GET", pods, "", None, false), 401, "Unauthorized");
+    assert_status("an unknown path", curl(port, &token, "GET", "/no/such/path", "", None, &[]), 404, "NotFound");
+    assert_status("DELETE /version", curl(port, &token, "DELETE", "/version", "", None, &[]), 405, "MethodNotAllowed");
+    assert_status("timeoutSeconds=abc", curl(port, &token, "GET", &format!("{pods}?timeoutSeconds=abc"), "", None, &[]), 400, "BadRequest");
+    assert_status("no token", curl(port, "wrong", "GET", pods, "", None, &[]), 401, "Unauthorized");
     let small = dir.path().join("small");
     std::fs::write(&small, "{not json").unwrap();
-    assert_status("a body that is not JSON", curl(port, &token, "POST", pods, "application/json", Some(&small), false), 400, "BadRequest");
+    assert_status("a body that is not JSON", curl(port, &token, "POST", pods, "application/json", Some(&small), &[]), 400, "BadRequest");
     let status = serve.stop();
     assert!(status.success(), "serve ended with {status}");
 }

@@ -22,18 +22,60 @@ pub fn too_large() -> Failure {
     Failure::new(413, "RequestEntityTooLarge", format!("Request entity too large: limit is {MAX_BODY}"))
 }
 
+/// How much of a body over the limit is read and dropped before the 413 (at most for
+/// [`DRAIN_TIME`]), so that a client still sending does not meet a closed connection and lose the
+/// answer to a reset, as kube-apiserver's server reads on before it closes.
+const DRAIN_BYTES: usize = 16 * 1024 * 1024;
+const DRAIN_TIME: Duration = Duration::from_secs(1);
+
+enum Read {
+    Whole(Vec<u8>),
+    TooLarge,
+}
+
 /// Reads the body within `limit` time, then passes the request on with the bytes.
 pub async fn bounded(limit: Duration, request: Request, next: Next) -> Response {
-    let declared =
-        request.headers().get(axum::http::header::CONTENT_LENGTH).and_then(|v| v.to_str().ok()).and_then(|v| v.parse::<u64>().ok());
-    if declared.is_some_and(|n| n > MAX_BODY as u64) {
+    let headers = request.headers();
+    let declared = headers.get(axum::http::header::CONTENT_LENGTH).and_then(|v| v.to_str().ok()).and_then(|v| v.parse::<u64>().ok());
+    let declared_too_large = declared.is_some_and(|n| n > MAX_BODY as u64);
+    // A client that waits for 100 Continue has sent nothing yet: answered at once.
+    let waits = headers.get(axum::http::header::EXPECT).is_some_and(|v| v.as_bytes().eq_ignore_ascii_case(b"100-continue"));
+    if declared_too_large && waits {
         return too_large().into_response();
     }
-    let (parts, body) = request.into_parts();
-    let read = http_body_util::Limited::new(body, MAX_BODY).collect();
+    let (parts, mut body) = request.into_parts();
+    let read = async {
+        let mut kept = Vec::new();
+        let mut over: Option<(tokio::time::Instant, usize)> = declared_too_large.then(|| (tokio::time::Instant::now() + DRAIN_TIME, 0));
+        loop {
+            let frame = match over {
+                None => body.frame().await,
+                Some((deadline, _)) => match tokio::time::timeout_at(deadline, body.frame()).await {
+                    Ok(frame) => frame,
+                    Err(_) => break,
+                },
+            };
+            let Some(frame) = frame else { break };
+            let Ok(data) = frame?.into_data() else { continue };
+            match &mut over {
+                Some((_, dropped)) => {
+                    *dropped += data.len();
+                    if *dropped > DRAIN_BYTES {
+                        break;
+                    }
+                }
+                None if kept.len() + data.len() > MAX_BODY => {
+                    over = Some((tokio::time::Instant::now() + DRAIN_TIME, 0));
+                    kept = Vec::new();
+                }
+                None => kept.extend_from_slice(&data),
+            }
+        }
+        Ok::<_, axum::Error>(if over.is_some() { Read::TooLarge } else { Read::Whole(kept) })
+    };
     let bytes = match tokio::time::timeout(limit, read).await {
-        Ok(Ok(collected)) => collected.to_bytes(),
-        Ok(Err(e)) if e.downcast_ref::<http_body_util::LengthLimitError>().is_some() => return too_large().into_response(),
+        Ok(Ok(Read::Whole(bytes))) => bytes,
+        Ok(Ok(Read::TooLarge)) => return too_large().into_response(),
         Ok(Err(e)) => return Failure::bad_request(format!("reading the request body: {e}")).into_response(),
         Err(_) => {
             return Failure::new(408, "Timeout", format!("the request body was not received within {}s", limit.as_secs())).into_response()
