@@ -297,3 +297,42 @@ impl<S: AsyncWrite + Unpin> AsyncWrite for WriteTimeout<S> {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn over_the_cap_the_oldest_connection_without_the_token_makes_room_else_the_newcomer_is_refused() {
+        let registry = Arc::new(Registry::default());
+        let first = registry.admit(3).unwrap();
+        let second = registry.admit(3).unwrap();
+        let third = registry.admit(3).unwrap();
+        first.trusted.store(true, Ordering::Relaxed);
+        // Full: the oldest without the token (the second) is told to close, the newcomer admitted.
+        let fourth = registry.admit(3).unwrap();
+        tokio::time::timeout(Duration::from_secs(1), second.close.notified()).await.expect("the second was not closed");
+        assert_eq!(registry.slots.lock().unwrap().len(), 3);
+        drop(second);
+        assert_eq!(registry.slots.lock().unwrap().len(), 3, "the evicted slot was counted twice");
+        third.trusted.store(true, Ordering::Relaxed);
+        fourth.trusted.store(true, Ordering::Relaxed);
+        // Every slot holds a client with the token: refused at once.
+        assert!(registry.admit(3).is_none());
+        drop(first);
+        assert!(registry.admit(3).is_some(), "a freed slot is not reused");
+    }
+
+    #[tokio::test]
+    async fn a_write_that_makes_no_progress_fails_after_the_limit() {
+        use tokio::io::AsyncWriteExt as _;
+        let (client, server) = tokio::io::duplex(16);
+        let mut server = WriteTimeout::new(server, Duration::from_millis(200));
+        let started = std::time::Instant::now();
+        let written = tokio::time::timeout(Duration::from_secs(2), server.write_all(&[0u8; 1024])).await;
+        let e = written.expect("the stalled write was still waiting after 2 s").expect_err("the write succeeded");
+        assert_eq!(e.kind(), std::io::ErrorKind::TimedOut);
+        assert!(started.elapsed() >= Duration::from_millis(200), "failed before the limit");
+        drop(client);
+    }
+}
