@@ -575,6 +575,9 @@ async fn serve(args: ServeArgs, signals: Signals) -> anyhow::Result<ExitCode> {
             args.listen
         );
     }
+    if let Some(path) = &args.kubeconfig_out {
+        podspec::server::kubeconfig::check(path).context("--kubeconfig-out")?;
+    }
     let listener = tokio::net::TcpListener::bind(args.listen).await.with_context(|| format!("listening on {}", args.listen))?;
     let addr = listener.local_addr()?;
     let paths = Paths::from_env()?;
@@ -615,7 +618,7 @@ async fn serve_node(
     let url = format!("https://{addr}");
     let kubeconfig = kubeconfig_out.unwrap_or_else(|| node.run_dir().join("kubeconfig"));
     let text = podspec::server::tls::kubeconfig(&url, &creds.ca_pem, &creds.token);
-    write_private(&kubeconfig, &text).with_context(|| format!("writing the kubeconfig {}", kubeconfig.display()))?;
+    let written = podspec::server::kubeconfig::write(&kubeconfig, &text).context("writing the kubeconfig")?;
     let node_name = node.name().to_string();
     let state =
         Arc::new(podspec::server::Server { node, token: creds.token.clone(), started: chrono::Utc::now(), namespaces: Default::default() });
@@ -628,16 +631,10 @@ async fn serve_node(
         eprintln!("podspec: {sig}: stopping serve");
     })
     .await;
-    let _ = std::fs::remove_file(&kubeconfig);
+    if let Err(e) = written.remove() {
+        eprintln!("podspec: kubeconfig: {e}");
+    }
     served.context("serving")
-}
-
-/// Writes a file only its owner can read (it holds the token).
-fn write_private(path: &std::path::Path, text: &str) -> std::io::Result<()> {
-    use std::io::Write as _;
-    use std::os::unix::fs::OpenOptionsExt as _;
-    let mut f = std::fs::OpenOptions::new().write(true).create(true).truncate(true).mode(0o600).open(path)?;
-    f.write_all(text.as_bytes())
 }
 
 async fn start_target(

@@ -4,15 +4,19 @@
 //! resource: `discovery`, `namespaces`, `nodes`, `pods`, `pod_subresources`,
 //! `ephemeral_containers`, `exec`, `events`; `status`
 //! writes metav1 Status errors, `table` the Table form of pods, `patch` the patch types, `apply`
-//! server-side apply of a pod.
+//! server-side apply of a pod; `conn` keeps connections within their limits, `body` bounds
+//! request bodies, `kubeconfig` writes the token's file safely.
 
 pub mod access_reviews;
 pub mod apply;
+pub mod body;
+pub mod conn;
 pub mod discovery;
 pub mod ephemeral_containers;
 pub mod events;
 pub mod exec;
 mod exec_spdy;
+pub mod kubeconfig;
 pub mod namespaces;
 pub mod nodes;
 pub mod openapi;
@@ -33,7 +37,6 @@ use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use axum::Router;
-use hyper_util::rt::{TokioExecutor, TokioIo};
 
 use crate::targets::ReferenceTarget;
 
@@ -91,7 +94,10 @@ pub fn router(state: AppState) -> Router {
         .route("/api/v1/namespaces/{namespace}/events/{name}", get(events::get))
         .fallback(status::not_found_route)
         .method_not_allowed_fallback(status::method_not_allowed)
+        .layer(axum::middleware::from_fn(|r, n| body::bounded(conn::Limits::default().body, r, n)))
+        .layer(axum::extract::DefaultBodyLimit::max(body::MAX_BODY))
         .layer(axum::middleware::from_fn_with_state(state.clone(), authenticate))
+        .layer(axum::middleware::from_fn(status::errors_as_status))
         .with_state(state)
 }
 
@@ -102,35 +108,21 @@ async fn authenticate(State(state): State<AppState>, request: Request, next: Nex
     if given != Some(wanted.as_str()) {
         return Failure::new(401, "Unauthorized", "Unauthorized").into_response();
     }
+    // The connection is a client's, no longer one it may be closed to make room for.
+    if let Some(trust) = request.extensions().get::<conn::Trust>() {
+        trust.grant();
+    }
     next.run(request).await
 }
 
-/// Serves HTTPS on `listener` until `shutdown` completes.
+/// Serves HTTPS on `listener` until `shutdown` completes, within the default [`conn::Limits`].
 pub async fn run(
     listener: tokio::net::TcpListener,
     tls: Arc<rustls::ServerConfig>,
     app: Router,
     shutdown: impl std::future::Future<Output = ()>,
 ) -> std::io::Result<()> {
-    let acceptor = tokio_rustls::TlsAcceptor::from(tls);
-    tokio::pin!(shutdown);
-    loop {
-        let (tcp, _peer) = tokio::select! {
-            r = listener.accept() => r?,
-            _ = &mut shutdown => return Ok(()),
-        };
-        let _ = tcp.set_nodelay(true);
-        let acceptor = acceptor.clone();
-        let app = app.clone();
-        tokio::spawn(async move {
-            let Ok(stream) = acceptor.accept(tcp).await else { return };
-            let service = hyper_util::service::TowerToHyperService::new(app);
-            let builder = hyper_util::server::conn::auto::Builder::new(TokioExecutor::new());
-            if let Err(e) = builder.serve_connection_with_upgrades(TokioIo::new(stream), service).await {
-                tracing::debug!(error = %e, "connection ended");
-            }
-        });
-    }
+    conn::run(listener, tls, app, shutdown, conn::Limits::default()).await
 }
 
 /// Whether an address is loopback only (anything else is used only when asked for, with a

@@ -82,3 +82,44 @@ pub async fn not_found_route(uri: axum::http::Uri) -> Failure {
 pub async fn method_not_allowed(method: axum::http::Method) -> Failure {
     Failure::new(405, "MethodNotAllowed", format!("the server does not allow this method on the requested resource ({method})"))
 }
+
+/// The reason kube-apiserver gives a code (k8s.io/apimachinery/pkg/api/errors); "" is Unknown.
+pub fn reason_for(code: u16) -> &'static str {
+    match code {
+        400 => "BadRequest",
+        401 => "Unauthorized",
+        403 => "Forbidden",
+        404 => "NotFound",
+        405 => "MethodNotAllowed",
+        406 => "NotAcceptable",
+        408 | 504 => "Timeout",
+        409 => "Conflict",
+        410 => "Expired",
+        413 => "RequestEntityTooLarge",
+        415 => "UnsupportedMediaType",
+        422 => "Invalid",
+        429 => "TooManyRequests",
+        500 => "InternalError",
+        503 => "ServiceUnavailable",
+        _ => "",
+    }
+}
+
+/// Every error serve answers is a Status: an error response that is plain text (an axum
+/// rejection of a path, query or body; anything a handler did not write as a Status) becomes
+/// one, with the text as its message.
+pub async fn errors_as_status(request: axum::extract::Request, next: axum::middleware::Next) -> Response {
+    let response = next.run(request).await;
+    let code = response.status();
+    if !(code.is_client_error() || code.is_server_error()) {
+        return response;
+    }
+    let content_type = response.headers().get(axum::http::header::CONTENT_TYPE).and_then(|v| v.to_str().ok()).unwrap_or("");
+    if !(content_type.is_empty() || content_type.starts_with("text/plain")) {
+        return response;
+    }
+    let body = http_body_util::BodyExt::collect(http_body_util::Limited::new(response.into_body(), 64 * 1024)).await;
+    let text = body.map(|b| String::from_utf8_lossy(&b.to_bytes()).trim().to_string()).unwrap_or_default();
+    let message = if text.is_empty() { code.canonical_reason().unwrap_or("error").to_string() } else { text };
+    Failure::new(code.as_u16(), reason_for(code.as_u16()), message).into_response()
+}

@@ -19,9 +19,28 @@ impl Serve {
 
     /// `podspec serve ARGS...`, serving the node named `node` (`reference`, `cri`).
     pub fn start_with(args: &[&str], node: &str) -> Serve {
+        Self::start_limited(args, node, None)
+    }
+
+    /// The reference node's serve with at most `files` open files (RLIMIT_NOFILE, soft and hard).
+    pub fn start_with_open_files(files: u64) -> Serve {
+        Self::start_limited(&[], "reference", Some(files))
+    }
+
+    fn start_limited(args: &[&str], node: &str, files: Option<u64>) -> Serve {
         let dir = tempfile::tempdir().unwrap();
         let kubeconfig = dir.path().join("kubeconfig");
-        let mut child = Command::new(env!("CARGO_BIN_EXE_podspec"))
+        let mut command = Command::new(env!("CARGO_BIN_EXE_podspec"));
+        if let Some(files) = files {
+            use std::os::unix::process::CommandExt as _;
+            // SAFETY: only setrlimit, async-signal-safe, between fork and exec.
+            unsafe {
+                command.pre_exec(move || {
+                    nix::sys::resource::setrlimit(nix::sys::resource::Resource::RLIMIT_NOFILE, files, files).map_err(std::io::Error::from)
+                });
+            }
+        }
+        let mut child = command
             .arg("serve")
             .args(args)
             .arg("--kubeconfig-out")
