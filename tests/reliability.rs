@@ -374,3 +374,93 @@ fn sigkill_at_random_points_then_clean_leaves_nothing() {
         }
     }
 }
+
+/// Every path under `dir` (links not followed) whose path ends with `suffix`.
+fn find_under(dir: &std::path::Path, suffix: &str) -> Vec<std::path::PathBuf> {
+    let mut found = Vec::new();
+    let mut stack = vec![dir.to_path_buf()];
+    while let Some(d) = stack.pop() {
+        let Ok(entries) = fs::read_dir(&d) else { continue };
+        for e in entries.filter_map(Result::ok) {
+            let p = e.path();
+            if p.to_string_lossy().ends_with(suffix) {
+                found.push(p.clone());
+            }
+            if e.file_type().is_ok_and(|t| t.is_dir()) && !p.ends_with("rootfs") {
+                stack.push(p);
+            }
+        }
+    }
+    found
+}
+
+/// `sh -c script` as the unprivileged user nobody (uid and gid 65534, no groups); whether it
+/// succeeded, and what it said.
+fn as_nobody(script: &str, path: &std::path::Path) -> (bool, String) {
+    let out = std::process::Command::new("setpriv")
+        .args(["--reuid", "65534", "--regid", "65534", "--clear-groups", "sh", "-c", script, "sh"])
+        .arg(path)
+        .output()
+        .expect("setpriv");
+    (out.status.success(), format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr)))
+}
+
+/// Issue 17, item 5: while a pod runs, an unprivileged local user can neither list its
+/// emptyDir, nor forge its termination log, nor read its container spec or an image's files:
+/// the state and data trees are closed at their roots (0700), whatever the modes inside.
+#[test]
+fn an_unprivileged_user_reaches_nothing_under_the_state_and_data_trees() {
+    if !nix::unistd::geteuid().is_root() {
+        eprintln!("skipped: needs root (to run a pod as root and act as another user)");
+        return;
+    }
+    let s = Scratch::new();
+    // The scratch folder stands for /run and /var/lib: every user may pass through them.
+    fs::set_permissions(s.path(), std::os::unix::fs::PermissionsExt::from_mode(0o755)).unwrap();
+    let data = s.path().join("data");
+    // An earlier root, made wider than it should be, is closed again.
+    fs::create_dir_all(s.state()).unwrap();
+    fs::set_permissions(s.state(), std::os::unix::fs::PermissionsExt::from_mode(0o755)).unwrap();
+    s.feature(
+        "long.feature",
+        r#"Feature: Long
+  Scenario: A pod runs while another user looks
+    Given a running pod from fixture "shared-emptydir.yaml"
+    Then running "stat -c %a /shared" in container "reader" of pod "shared-emptydir" prints "777"
+    And running "sleep 10" in container "reader" of pod "shared-emptydir" succeeds
+"#,
+    );
+    let mut run = s.spawn_run(&["--report-dir", "out"]).env("PODSPEC_DATA_DIR", &data).spawn().unwrap();
+    wait_for_containers(&s, 2);
+    let runs = s.state().join("runs");
+    let empty_dir = find_under(&runs, "kubernetes.io~empty-dir/data");
+    let log = find_under(&runs, "termination-log-0");
+    let spec = find_under(&runs, "spec.json");
+    let image = find_under(&data, "config.json");
+    let mut reached = Vec::new();
+    for (what, paths, script) in [
+        ("list the emptyDir", &empty_dir, "ls \"$1\""),
+        ("write into the emptyDir", &empty_dir, "echo forged > \"$1/planted\""),
+        ("write the termination log", &log, "echo forged > \"$1\""),
+        ("read a container spec", &spec, "cat \"$1\""),
+        ("read an image's config", &image, "cat \"$1\""),
+    ] {
+        assert!(!paths.is_empty(), "nothing to {what} found: the state tree's layout changed");
+        for p in paths {
+            let (ok, said) = as_nobody(script, p);
+            if ok {
+                reached.push(format!("{what}: {} ({})", p.display(), said.trim()));
+            }
+        }
+    }
+    for root in [s.state(), data.clone()] {
+        let mode = std::os::unix::fs::PermissionsExt::mode(&fs::metadata(&root).unwrap().permissions()) & 0o777;
+        if mode != 0o700 {
+            reached.push(format!("{} is mode {mode:o}, not 700", root.display()));
+        }
+    }
+    // Inside, the container still saw its emptyDir as Kubernetes makes it (0777).
+    assert!(run.wait().unwrap().success(), "the run failed: the modes inside the container changed?");
+    s.assert_clean();
+    assert!(reached.is_empty(), "an unprivileged user reached podspec's state:\n{}", reached.join("\n"));
+}

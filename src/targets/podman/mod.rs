@@ -50,6 +50,7 @@ pub fn podman(state_dir: &std::path::Path) -> TargetResult<Podman> {
                 .into(),
         )
     })?;
+    crate::paths::private_dir(state_dir).map_err(|e| TargetError::Other(format!("make {} podspec's own: {e}", state_dir.display())))?;
     let dir = work_dir(state_dir);
     let conf = match std::env::var_os("CONTAINERS_CONF") {
         Some(_) => None,
