@@ -388,6 +388,70 @@ fn fuzz_manifest_reader_and_validation() {
     );
 }
 
+/// Nesting of one kind, `depth` levels deep, around a scalar: flow sequences, flow mappings
+/// (JSON's objects), block sequences compact on one line, or block mappings indented a column
+/// each (the only kind whose size grows with the square of its depth, so it is kept shallower).
+fn nested(rng: &mut Rng, depth: usize) -> String {
+    match rng.below(5) {
+        0 => format!("{}1{}", "[".repeat(depth), "]".repeat(depth)),
+        1 => format!("{}1{}", "{\"a\": ".repeat(depth), "}".repeat(depth)),
+        2 => format!("\n{}1", "- ".repeat(depth)),
+        3 => (0..depth.min(3000)).map(|d| format!("\n{}k:", " ".repeat(d + 2))).collect::<String>() + " 1",
+        // Unclosed: the parser reads to the end before it can refuse it.
+        _ => "[".repeat(depth),
+    }
+}
+
+/// Inputs that stress time rather than syntax: nesting from a few levels to 200k (within and
+/// past Kubernetes' 10000), in a manifest's field or alone, and large manifests (a long
+/// value, thousands of containers, long lines). Every one must be answered within
+/// [`PER_INPUT`]: a path quadratic in the depth or the size takes tens of seconds on them.
+fn deep_or_large(rng: &mut Rng) -> String {
+    const POD: &str = "apiVersion: v1\nkind: Pod\nmetadata:\n  name: p\nspec:\n  containers:\n  - name: a\n    image: busybox\n";
+    let depth = match rng.below(4) {
+        0 => 1 + rng.below(200),
+        1 => 9_900 + rng.below(200),
+        2 => 10_001 + rng.below(90_000),
+        _ => 100_000 + rng.below(100_000),
+    };
+    match rng.below(6) {
+        0 => nested(rng, depth),
+        1 => format!("{POD}    args: {}\n", nested(rng, depth).replace('\n', "\n      ")),
+        2 => format!("apiVersion: v1\nkind: Pod\nmetadata:\n  name: p\n  labels: {}\n", nested(rng, depth).replace('\n', "\n    ")),
+        3 => format!("{POD}    command: [\"{}\"]\n", "x".repeat(1 << (10 + rng.below(11)))),
+        4 => {
+            let n = 1 + rng.below(5000);
+            let containers: String = (0..n).map(|i| format!("  - name: c{i}\n    image: busybox\n")).collect();
+            format!("apiVersion: v1\nkind: Pod\nmetadata:\n  name: p\nspec:\n  containers:\n{containers}")
+        }
+        _ => format!(
+            "{POD}    env: [{}]\n",
+            (0..1 + rng.below(20_000)).map(|i| format!("{{name: E{i}, value: v}}")).collect::<Vec<_>>().join(", ")
+        ),
+    }
+}
+
+/// Issue 17, item 6: nesting and size never buy time. The depth check refuses what nests
+/// deeper than Kubernetes accepts before the parser's work grows with it; what it lets through
+/// is parsed in bounded time. Seen red without the check: the first input past 10000 levels
+/// took over [`PER_INPUT`] (tens of seconds at 100k).
+#[test]
+fn fuzz_deep_and_large_inputs() {
+    let source = podspec::manifest::Source { file: PathBuf::from("fuzz.yaml"), first_line: 1 };
+    fuzz("deep and large", iterations(3000) / 30, deep_or_large, |text| {
+        let depth = podspec::manifest::input::check_depth(text);
+        match podspec::manifest::load_pod(text, &source) {
+            Ok(_) => "read and valid",
+            Err(e) if e.message.contains("nesting deeper than") => {
+                assert!(depth.is_err(), "refused for its depth, which the check passes");
+                "refused for its depth"
+            }
+            Err(e) if e.to_string().contains(" is invalid: ") => "read, refused by validation",
+            Err(_) => "refused by the reader",
+        }
+    });
+}
+
 #[test]
 fn fuzz_feature_checker() {
     let fixtures = Path::new(ROOT).join("fixtures");

@@ -294,3 +294,56 @@ fn waits_that_can_tell_they_will_never_succeed_end_early_with_the_diff() {
         .and(predicate::str::contains("not within").not()),
     );
 }
+
+/// `podspec run` with `args`, ended after 20 s if it has not ended (a hang is a failure, not a
+/// stuck test); its exit code, stderr and time.
+fn timed_run(s: &Scratch) -> (Option<i32>, String, std::time::Duration) {
+    let started = std::time::Instant::now();
+    let out = s.run().timeout(std::time::Duration::from_secs(20)).output().unwrap();
+    (out.status.code(), String::from_utf8_lossy(&out.stderr).into_owned(), started.elapsed())
+}
+
+/// Issue 17, item 6: a fixture that is a FIFO is refused at once, named with the step that
+/// uses it, and exit 2 (the up-front check used to block in its read for ever, and a signal no
+/// longer ended it).
+#[test]
+fn a_fifo_fixture_is_refused_at_once_with_its_name_and_the_steps_line() {
+    let s = Scratch::new();
+    s.feature("pipe.feature", "Feature: P\n  Scenario: p\n    Given a running pod from fixture \"pipe.yaml\"\n");
+    nix::unistd::mkfifo(&s.path().join("fixtures/pods/pipe.yaml"), nix::sys::stat::Mode::from_bits_truncate(0o644)).unwrap();
+    let (code, err, took) = timed_run(&s);
+    assert_eq!(code, Some(2), "{err}");
+    assert!(
+        err.contains(
+            "fixtures/pods/pipe.yaml: cannot read pod manifest: not a regular file (a FIFO); refused (used at features/pipe.feature:3)"
+        ),
+        "{err}"
+    );
+    assert!(took < std::time::Duration::from_secs(1), "took {took:?}");
+}
+
+/// Issue 17, item 6: YAML nested 100k deep, in a fixture or a step's docstring, is refused in
+/// well under a second at its file and line (the parser took time quadratic in the depth, tens
+/// of seconds, before it refused it).
+#[test]
+fn yaml_nested_100k_deep_is_refused_at_once_with_file_and_line() {
+    let deep = format!("{}{}", "[".repeat(100_000), "]".repeat(100_000));
+    let s = Scratch::new();
+    s.fixture("deep.yaml", &format!("apiVersion: v1\nkind: Pod\nmetadata:\n  name: deep\n  labels: {deep}\n"));
+    s.feature("deep.feature", "Feature: D\n  Scenario: d\n    Given a running pod from fixture \"deep.yaml\"\n");
+    let (code, err, took) = timed_run(&s);
+    assert_eq!(code, Some(2), "{err}");
+    assert!(err.contains("fixtures/pods/deep.yaml:5: nesting deeper than 10000 levels"), "{err}");
+    assert!(took < std::time::Duration::from_secs(1), "took {took:?}");
+
+    let d = Scratch::new();
+    let blocks = format!("{}1", "- ".repeat(100_000));
+    d.feature(
+        "doc.feature",
+        &format!("Feature: D\n  Scenario: d\n    Given a pod:\n      \"\"\"\n      apiVersion: v1\n      kind: Pod\n      spec:\n        x:\n        {blocks}\n      \"\"\"\n"),
+    );
+    let (code, err, took) = timed_run(&d);
+    assert_eq!(code, Some(2), "{err}");
+    assert!(err.contains("features/doc.feature:9: nesting deeper than 10000 levels"), "{err}");
+    assert!(took < std::time::Duration::from_secs(1), "took {took:?}");
+}

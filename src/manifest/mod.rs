@@ -3,6 +3,7 @@
 
 pub mod fields;
 pub mod host_path;
+pub mod input;
 pub mod security;
 pub mod validation;
 
@@ -53,6 +54,8 @@ impl std::error::Error for ManifestError {}
 /// kubectl's strict field validation), without semantic validation.
 pub fn parse_pod(text: &str, source: &Source) -> Result<Pod, ManifestError> {
     let err = |line: Option<usize>, message: String| ManifestError { location: source.at(line), message };
+    // Nesting deeper than Kubernetes accepts is refused before the parser's work grows with it.
+    input::check_depth(text).map_err(|e| err(Some(e.line), e.to_string()))?;
     let value: serde_yaml::Value = serde_yaml::from_str(text)
         .map_err(|e| err(e.location().map(|l| l.line()), format!("malformed YAML: {}", strip_location(&e.to_string()))))?;
     if !value.is_mapping() {
@@ -102,7 +105,7 @@ pub fn field_error(text: &str, source: &Source, field_path: &str, message: Strin
 
 /// Reads and validates a manifest file.
 pub fn load_pod_file(path: &Path) -> Result<Pod, ManifestError> {
-    let text = std::fs::read_to_string(path)
+    let text = input::read_regular(path)
         .map_err(|e| ManifestError { location: path.display().to_string(), message: format!("cannot read pod manifest: {e}") })?;
     load_pod(&text, &Source::file(path))
 }
@@ -231,6 +234,20 @@ mod tests {
     fn an_invalid_pod_says_what_kubernetes_says() {
         let e = load_pod("apiVersion: v1\nkind: Pod\nmetadata:\n  name: web\nspec:\n  containers:\n  - name: a\n", &src()).unwrap_err();
         assert_eq!(e.message, "Pod \"web\" is invalid: spec.containers[0].image: Required value");
+    }
+
+    #[test]
+    fn nesting_deeper_than_kubernetes_accepts_is_refused_at_once_with_its_line() {
+        for (deep, line) in [
+            (format!("apiVersion: v1\nkind: Pod\nmetadata:\n  labels: {}{}\n", "[".repeat(100_000), "]".repeat(100_000)), 13),
+            (format!("apiVersion: v1\nkind: Pod\nspec:\n  x:\n{}1\n", "- ".repeat(100_000)), 14),
+        ] {
+            let started = std::time::Instant::now();
+            let e = parse_pod(&deep, &src()).unwrap_err();
+            assert!(started.elapsed() < std::time::Duration::from_secs(1), "{:?}", started.elapsed());
+            assert_eq!(e.location, format!("features/x.feature:{line}"));
+            assert!(e.message.contains("nesting deeper than 10000 levels"), "{e}");
+        }
     }
 
     #[test]

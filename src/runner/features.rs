@@ -92,10 +92,11 @@ pub fn parse(paths: &[PathBuf]) -> (Vec<FeatureFile>, Vec<String>) {
     let mut files = Vec::new();
     let mut errors = Vec::new();
     for path in paths {
-        let text = match std::fs::read_to_string(path) {
+        // Checked to be a regular file again as it is opened: it may have changed since.
+        let text = match crate::manifest::input::read_regular_file(path) {
             Ok(t) => t,
             Err(e) => {
-                errors.push(format!("{}: cannot read: {e}", path.display()));
+                errors.push(e);
                 continue;
             }
         };
@@ -299,6 +300,9 @@ pub fn check_with(files: &[FeatureFile], fixtures_dir: &Path, target: Option<&dy
 /// the target must run its fields (asked of a pod holding it alone) and have its image.
 fn check_ephemeral(at: &str, text: &str, refused: bool, target: Option<&dyn Target>, runs: bool, errors: &mut Vec<String>) {
     use k8s_openapi::api::core::v1::{EphemeralContainer, Pod, PodSpec};
+    if let Err(e) = crate::manifest::input::check_depth(text) {
+        return errors.push(format!("{at}: the docstring is not an ephemeral container: {e}"));
+    }
     let ec: EphemeralContainer = match serde_yaml::from_str(text.trim_matches('\n')) {
         Ok(ec) => ec,
         Err(e) => return errors.push(format!("{at}: the docstring is not an ephemeral container: {e}")),
@@ -335,7 +339,8 @@ fn check_manifest(
                 Ok(p) => p,
                 Err(e) => return errors.push(format!("{at}: {e}")),
             };
-            match std::fs::read_to_string(&path) {
+            // A FIFO or a device is refused at once, never read (a read could block for ever).
+            match crate::manifest::input::read_regular(&path) {
                 Ok(t) => (t, crate::manifest::Source::file(&path), format!(" (used at {at})")),
                 Err(e) => return errors.push(format!("{}: cannot read pod manifest: {e} (used at {at})", path.display())),
             }
