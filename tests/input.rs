@@ -347,3 +347,34 @@ fn yaml_nested_100k_deep_is_refused_at_once_with_file_and_line() {
     assert!(err.contains("features/doc.feature:9: nesting deeper than 10000 levels"), "{err}");
     assert!(took < std::time::Duration::from_secs(1), "took {took:?}");
 }
+
+/// A UTF-8 byte order mark at the start of a feature file is dropped, as Cucumber's Gherkin
+/// readers and behave drop it (seen red before: `features/bom.feature:1:14: Gherkin syntax
+/// error, expected one of {"unknown keyword"}`); a step before the first `Scenario:`, which
+/// Gherkin reads as description and would never run, is an input error naming its line (seen
+/// red before: the scenario ran without it and failed on a pod that was never made).
+#[test]
+fn a_byte_order_mark_is_dropped_and_a_step_before_the_first_scenario_is_refused_at_its_line() {
+    let s = Scratch::new();
+    s.feature("bom.feature", &format!("\u{feff}{}", TWO_SCENARIOS));
+    s.run().args(["--tags", "@fast"]).assert().code(0).stderr(predicate::str::contains("1 passed, 0 failed"));
+    let e = Scratch::new();
+    e.feature(
+        "early.feature",
+        "Feature: Early\n  A description.\n  Given a running pod from fixture \"two-containers.yaml\"\n  Scenario: s\n    Then running \"hostname\" in container \"a\" of pod \"two-containers\" prints \"two-containers\"\n",
+    );
+    e.feature(
+        "rule.feature",
+        "Feature: R\n  Rule: r\n    Given a running pod from fixture \"two-containers.yaml\"\n    Scenario: s\n      Then running \"hostname\" in container \"a\" of pod \"two-containers\" prints \"two-containers\"\n",
+    );
+    let out = e.run().assert().code(2).get_output().stderr.clone();
+    let text = String::from_utf8_lossy(&out);
+    assert!(
+        text.contains(
+            "features/early.feature:3: the step `Given a running pod from fixture \"two-containers.yaml\"` comes before the first Scenario"
+        ),
+        "{text}"
+    );
+    assert!(text.contains("features/rule.feature:3: the step"), "{text}");
+    assert!(!text.contains("running 1 scenarios"), "something ran: {text}");
+}

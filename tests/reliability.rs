@@ -464,3 +464,70 @@ fn an_unprivileged_user_reaches_nothing_under_the_state_and_data_trees() {
     s.assert_clean();
     assert!(reached.is_empty(), "an unprivileged user reached podspec's state:\n{}", reached.join("\n"));
 }
+
+/// Issue 17: an interrupt never waits out a pod's grace period. The pod's container ignores
+/// SIGTERM (a shell as PID 1 of its namespace, trapping it) and has 60 s of grace: the run
+/// still ends within seconds of SIGINT, says that its pods were stopped at once, and leaves
+/// nothing behind. Seen red before: the run waited the full 60 s.
+#[test]
+fn an_interrupt_stops_the_pods_at_once_without_their_grace_period() {
+    let s = Scratch::new();
+    s.fixture(
+        "stubborn.yaml",
+        "apiVersion: v1\nkind: Pod\nmetadata:\n  name: stubborn\nspec:\n  terminationGracePeriodSeconds: 60\n  containers:\n  - name: a\n    image: busybox:1.36\n    command: [\"sh\", \"-c\", \"trap '' TERM; while true; do sleep 1; done\"]\n",
+    );
+    s.feature(
+        "stubborn.feature",
+        "Feature: Stubborn\n  Scenario: A pod that ignores SIGTERM\n    Given a running pod from fixture \"stubborn.yaml\"\n    Then running \"sleep 60\" in container \"a\" of pod \"stubborn\" succeeds\n",
+    );
+    let child = s.spawn_run(&["--report-dir", "out"]).stdout(Stdio::null()).stderr(Stdio::piped()).spawn().unwrap();
+    wait_for_containers(&s, 1);
+    std::thread::sleep(Duration::from_millis(500));
+    let interrupted = Instant::now();
+    signal(&child, libc::SIGINT);
+    let out = child.wait_with_output().unwrap();
+    let took = interrupted.elapsed();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(130), "{stderr}");
+    assert!(stderr.contains("interrupted: the run's pods are stopped at once (grace period 0)"), "{stderr}");
+    assert!(took < Duration::from_secs(20), "the run waited {took:?} after SIGINT: {stderr}");
+    s.assert_clean();
+}
+
+/// Whether process `pid` ignores SIGPIPE, as Rust's runtime makes it do just before `main`:
+/// the sign that the program is loaded and its own code about to run (none once it is gone).
+fn ignores_sigpipe(pid: u32) -> Option<bool> {
+    let status = fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
+    let mask = status.lines().find_map(|l| l.strip_prefix("SigIgn:"))?.trim();
+    Some(u64::from_str_radix(mask, 16).ok()? & (1 << (libc::SIGPIPE - 1)) != 0)
+}
+
+/// Issue 17: a signal in the first milliseconds of podspec's own code (before the handlers
+/// would have been installed) still ends the run cleanly: never an earlier run's reports left
+/// for CI to read as this run's, never a process killed by the signal. The signal is sent from
+/// the moment Rust's runtime has started (just before `main`) to a few milliseconds later.
+/// (Before that, while the program is loaded, no process can catch a signal.) Seen red before:
+/// SIGTERM's default action killed the process with the earlier report in place.
+#[test]
+fn a_signal_in_the_first_milliseconds_leaves_no_earlier_report() {
+    let s = Scratch::new();
+    s.feature("hostname.feature", HOSTNAME_FEATURE);
+    for i in 0..20u64 {
+        fs::create_dir_all(s.path().join("out")).unwrap();
+        fs::write(s.path().join("out/report.json"), r#"{"stale": true}"#).unwrap();
+        let mut child = s.spawn_run(&["--report-dir", "out"]).stdout(Stdio::null()).stderr(Stdio::null()).spawn().unwrap();
+        let deadline = Instant::now() + Duration::from_secs(10);
+        while ignores_sigpipe(child.id()) == Some(false) {
+            assert!(Instant::now() < deadline, "podspec's runtime never started");
+            std::hint::spin_loop();
+        }
+        std::thread::sleep(Duration::from_micros(200 * i));
+        signal(&child, libc::SIGTERM);
+        let status = child.wait().unwrap();
+        use std::os::unix::process::ExitStatusExt as _;
+        assert_eq!(status.signal(), None, "attempt {i}: a signal killed the process ({status:?})");
+        let report = fs::read_to_string(s.path().join("out/report.json")).unwrap_or_default();
+        assert!(!report.contains("stale"), "attempt {i}: the earlier run's report is still there ({status:?})");
+        s.assert_clean();
+    }
+}

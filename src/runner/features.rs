@@ -110,6 +110,13 @@ pub fn parse(paths: &[PathBuf]) -> (Vec<FeatureFile>, Vec<String>) {
 
 /// Parses one feature file's text (the file is named `path` in errors).
 pub fn parse_text(path: &Path, text: String) -> Result<FeatureFile, Vec<String>> {
+    // A UTF-8 byte order mark (some editors write one) is not part of the text: Cucumber's
+    // Gherkin readers and behave drop it too, where the Gherkin parser would take it for the
+    // first line's start and refuse `Feature:`.
+    let text = match text.strip_prefix('\u{feff}') {
+        Some(rest) => rest.to_string(),
+        None => text,
+    };
     if let Some(e) = pre_check(path, &text) {
         return Err(vec![e]);
     }
@@ -163,7 +170,47 @@ fn pre_check(path: &Path, text: &str) -> Option<String> {
             }
         }
     }
-    open.map(|(line, delim)| format!("{}:{line}: docstring opened with {delim} is never closed", path.display()))
+    if let Some((line, delim)) = open {
+        return Some(format!("{}:{line}: docstring opened with {delim} is never closed", path.display()));
+    }
+    step_outside_a_scenario(path, text)
+}
+
+/// A step in a feature's (or a rule's) description, before its first scenario: Gherkin reads
+/// it as description text, so it would silently never run. Refused with its line, and where it
+/// belongs.
+fn step_outside_a_scenario(path: &Path, text: &str) -> Option<String> {
+    const STEPS: &[&str] = &["Given ", "When ", "Then ", "And ", "But ", "* "];
+    const SCENARIOS: &[&str] =
+        &["Background:", "Scenario:", "Scenario Outline:", "Scenario Template:", "Example:", "Examples:", "Scenarios:"];
+    // Inside a description: after `Feature:` or `Rule:`, before anything with steps.
+    let mut in_description = false;
+    let mut in_docstring: Option<&str> = None;
+    for (i, line) in text.lines().enumerate() {
+        let t = line.trim();
+        if let Some(delim) = in_docstring {
+            if t.starts_with(delim) {
+                in_docstring = None;
+            }
+            continue;
+        }
+        if let Some(delim) = ["\"\"\"", "```"].into_iter().find(|d| t.starts_with(d)) {
+            in_docstring = Some(delim);
+            continue;
+        }
+        if t.starts_with("Feature:") || t.starts_with("Rule:") {
+            in_description = true;
+        } else if SCENARIOS.iter().any(|k| t.starts_with(k)) {
+            in_description = false;
+        } else if in_description && STEPS.iter().any(|k| t.starts_with(k)) {
+            return Some(format!(
+                "{}:{}: the step `{t}` comes before the first Scenario, where Gherkin reads it as description and it never runs; put it under a Scenario, or under `Background:` to run it before each scenario",
+                path.display(),
+                i + 1
+            ));
+        }
+    }
+    None
 }
 
 /// Whether a line is one Gherkin knows outside a description: a keyword, a tag, a comment, a
