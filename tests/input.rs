@@ -378,3 +378,21 @@ fn a_byte_order_mark_is_dropped_and_a_step_before_the_first_scenario_is_refused_
     assert!(text.contains("features/rule.feature:3: the step"), "{text}");
     assert!(!text.contains("running 1 scenarios"), "something ran: {text}");
 }
+
+/// Errors the Gherkin parser finds only at the next line, or at the end of the file, name the
+/// line at fault. Seen red before: `table.feature:6:1` (the file has 5 lines) for a row with
+/// too few cells, `tag.feature:5:1` for tags at the end of the file, `bg.feature:5:6` for a
+/// second Background at line 4, each "expected one of" a list of tokens.
+#[test]
+fn gherkin_errors_found_a_line_late_name_the_line_at_fault() {
+    let s = Scratch::new();
+    let step = "Given a running pod from fixture \"two-containers.yaml\"";
+    s.feature("table.feature", &format!("Feature: T\n  Scenario: s\n    {step}\n    | a | b |\n    | c |\n"));
+    s.feature("tag.feature", &format!("Feature: T\n  Scenario: s\n    {step}\n  @tag\n"));
+    s.feature("bg.feature", &format!("Feature: T\n  Background:\n    {step}\n  Background:\n    {step}\n  Scenario: s\n    {step}\n"));
+    let out = s.run().assert().code(2).get_output().stderr.clone();
+    let text = String::from_utf8_lossy(&out);
+    assert!(text.contains("features/table.feature:5: Gherkin syntax error: the table row `| c |` has another number of cells"), "{text}");
+    assert!(text.contains("features/tag.feature:4: Gherkin syntax error: the tags `@tag` are followed by nothing"), "{text}");
+    assert!(text.contains("features/bg.feature:4: Gherkin syntax error: a second `Background:`"), "{text}");
+}

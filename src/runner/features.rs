@@ -258,8 +258,48 @@ fn syntax_error(path: &Path, text: &str, parse_error: &str) -> String {
                 lines[n - 1].trim()
             );
         }
+        // Errors the parser finds only at the next line, or at the end of the file: the line
+        // at fault is the one before.
+        if let Some(n) = culprit {
+            let line = lines[n - 1].trim();
+            if expected.contains("inconsistent table row sizes") && line.starts_with('|') {
+                return format!(
+                    "{}:{n}: Gherkin syntax error: the table row `{line}` has another number of cells than the rows above it",
+                    path.display()
+                );
+            }
+            if line.starts_with('@') && at > lines.len() {
+                return format!(
+                    "{}:{n}: Gherkin syntax error: the tags `{line}` are followed by nothing they could tag (a Feature, Rule, Scenario or Examples)",
+                    path.display()
+                );
+            }
+        }
+    }
+    if let Some(n) = second_background(text) {
+        return format!(
+            "{}:{n}: Gherkin syntax error: a second `Background:` (a feature, and each rule, has at most one, before its scenarios)",
+            path.display()
+        );
     }
     format!("{}:{position}: Gherkin syntax error, expected one of {expected}", path.display())
+}
+
+/// The line of a `Background:` that is not the first of its feature or rule.
+fn second_background(text: &str) -> Option<usize> {
+    let mut seen = false;
+    for (i, line) in text.lines().enumerate() {
+        let t = line.trim_start();
+        if t.starts_with("Feature:") || t.starts_with("Rule:") {
+            seen = false;
+        } else if t.starts_with("Background:") {
+            if seen {
+                return Some(i + 1);
+            }
+            seen = true;
+        }
+    }
+    None
 }
 
 /// A fingerprint of the features a run used.
