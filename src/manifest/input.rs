@@ -229,13 +229,13 @@ mod tests {
 
     #[test]
     fn nesting_up_to_kubernetes_limit_passes_and_deeper_is_refused_at_its_line() {
-        check_depth(&flow(MAX_DEPTH)).unwrap();
-        assert_eq!(check_depth(&flow(MAX_DEPTH + 1)), Err(TooDeep { line: 1 }));
+        check_depth(flow(MAX_DEPTH)).unwrap();
+        assert_eq!(check_depth(flow(MAX_DEPTH + 1)), Err(TooDeep { line: 1 }));
         let json = format!("{{\"a\":\n{}1{}}}", "{\"a\":".repeat(MAX_DEPTH), "}".repeat(MAX_DEPTH));
         assert_eq!(check_depth(&json), Err(TooDeep { line: 2 }));
         // Block sequences, compact on one line and indented on many.
-        check_depth(&format!("x:\n{}1\n", "- ".repeat(MAX_DEPTH - 1))).unwrap();
-        assert_eq!(check_depth(&format!("x: 1\ny:\n{}1\n", "- ".repeat(MAX_DEPTH + 1))), Err(TooDeep { line: 3 }));
+        check_depth(format!("x:\n{}1\n", "- ".repeat(MAX_DEPTH - 1))).unwrap();
+        assert_eq!(check_depth(format!("x: 1\ny:\n{}1\n", "- ".repeat(MAX_DEPTH + 1))), Err(TooDeep { line: 3 }));
         let block: String = (0..MAX_DEPTH + 1).map(|d| format!("{}k:\n", " ".repeat(d))).collect();
         assert_eq!(check_depth(&block), Err(TooDeep { line: MAX_DEPTH + 1 }));
     }
