@@ -188,7 +188,7 @@ struct CertifyArgs {
     features: Vec<PathBuf>,
     #[arg(long, default_value = "fixtures")]
     fixtures: PathBuf,
-    #[arg(long, default_value_t = 4)]
+    #[arg(long, default_value_t = 4, value_parser = at_least_one())]
     concurrency: usize,
     #[arg(long)]
     product_name: Option<String>,
@@ -358,8 +358,8 @@ struct RunArgs {
     select: SelectArgs,
     #[arg(long, default_value = "reports")]
     report_dir: PathBuf,
-    /// How many scenarios run at once.
-    #[arg(long, default_value_t = 4)]
+    /// How many scenarios run at once (at least 1).
+    #[arg(long, default_value_t = 4, value_parser = at_least_one())]
     concurrency: usize,
     /// Where pod manifests (`pods/`) are.
     #[arg(long, default_value = "fixtures")]
@@ -405,7 +405,33 @@ struct BenchArgs {
     cluster: ClusterArgs,
 }
 
+/// SIGINT and SIGTERM, held (blocked) from the start of the process until their handlers are
+/// installed, so that a signal in a run's first milliseconds ends it as a later one does
+/// (reports of its own, none of an earlier run's left) instead of killing it.
+fn early_signals() -> nix::sys::signal::SigSet {
+    nix::sys::signal::SigSet::from_iter([nix::sys::signal::Signal::SIGINT, nix::sys::signal::Signal::SIGTERM])
+}
+
+/// Holds SIGINT and SIGTERM before Rust's runtime and `main` start: an ELF constructor, run
+/// by the C library as the program starts, so no window is left before `main`'s first line
+/// (under load a process can wait milliseconds there). Threads started later inherit the mask
+/// (they never take these signals; the main thread does once `main` lets them through), and
+/// programs podspec starts get a clean mask (std's process spawning resets it).
+#[used]
+#[link_section = ".init_array"]
+static HOLD_SIGNALS_FROM_THE_START: extern "C" fn() = {
+    extern "C" fn hold() {
+        // Nothing to report to yet: `main` holds them again, and says so if that fails.
+        let _ = early_signals().thread_block();
+    }
+    hold
+};
+
 fn main() -> ExitCode {
+    let early = early_signals();
+    if let Err(e) = early.thread_block() {
+        eprintln!("podspec: cannot hold SIGINT and SIGTERM until their handlers are installed: {e}");
+    }
     tracing_subscriber::fmt()
         .with_env_filter(
             tracing_subscriber::EnvFilter::try_from_env("PODSPEC_LOG").unwrap_or_else(|_| "warn,kube_client::client::builder=off".into()),
@@ -430,8 +456,10 @@ fn main() -> ExitCode {
     }
     let runtime = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().expect("tokio runtime");
     match runtime.block_on(async {
-        // Before any state is made: a signal from now on ends the run cleanly.
+        // Before any state is made: a signal from now on ends the run cleanly; one that came
+        // before is delivered as the main thread takes signals again.
         let signals = Signals::install()?;
+        early.thread_unblock().context("taking SIGINT and SIGTERM again")?;
         dispatch(cli.command, signals).await
     }) {
         Ok(code) => code,
@@ -840,6 +868,14 @@ async fn run(mut args: RunArgs, mut signals: Signals) -> anyhow::Result<ExitCode
     // whole): the run then reports every scenario as not run.
     let target = start_target(args.target, args.static_pod_dir.clone(), &args.cri, &args.cluster).await?;
     let outcome = runner::run_until(&options, target.clone(), signals.next()).await;
+    // An interrupted run never waits out its pods' grace periods.
+    if matches!(&outcome, Ok(record) if record.interrupted.as_deref().is_some_and(|w| w.starts_with("interrupted"))) {
+        if target.stop_at_once() {
+            eprintln!("podspec: interrupted: the run's pods are stopped at once (grace period 0), without waiting out their grace periods");
+        } else {
+            eprintln!("podspec: interrupted: target {} gives the run's pods their grace periods as they stop", target.name());
+        }
+    }
     // Whatever happened, the target gives back everything it holds.
     let removed = match target.shutdown().await {
         Ok(()) => "everything the run started was removed",
@@ -882,6 +918,12 @@ async fn run(mut args: RunArgs, mut signals: Signals) -> anyhow::Result<ExitCode
             Ok(if ok && record.interrupted.is_none() { ExitCode::SUCCESS } else { ExitCode::from(1) })
         }
     }
+}
+
+/// A count of at least 1 (`--concurrency 0` would run nothing): 0 is a usage error, as clap
+/// reports any value out of its range.
+fn at_least_one() -> clap::builder::RangedU64ValueParser<usize> {
+    clap::builder::RangedU64ValueParser::<usize>::new().range(1..)
 }
 
 /// SIGINT and SIGTERM, caught from the start of the process.

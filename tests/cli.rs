@@ -529,3 +529,15 @@ fn list_into_a_closed_pipe_ends_quietly() {
     assert_eq!(out.status.signal(), Some(libc::SIGPIPE), "{:?}: {stderr}", out.status);
     assert!(!stderr.contains("panicked"), "{stderr}");
 }
+
+/// `--concurrency 0` would run nothing: it is a usage error (exit 2) naming the option, as
+/// clap reports any value out of range, and nothing runs. Seen red before: it ran as 1.
+#[test]
+fn concurrency_0_is_a_usage_error() {
+    let s = Scratch::new();
+    s.feature("hostname.feature", "Feature: H\n  Scenario: h\n    Given a running pod from fixture \"two-containers.yaml\"\n");
+    let out = s.run().args(["--concurrency", "0"]).assert().code(2).get_output().stderr.clone();
+    let text = String::from_utf8_lossy(&out);
+    assert!(text.contains("invalid value '0' for '--concurrency <CONCURRENCY>'"), "{text}");
+    assert!(!text.contains("running"), "something ran: {text}");
+}

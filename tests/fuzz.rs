@@ -118,7 +118,12 @@ fn bytes_of<'a>(corpus: &'a [Vec<u8>], tokens: &'a [&str]) -> impl FnMut(&mut Rn
 /// seed and the input so that it can be made a regression test. `parse` says how far the input
 /// got (a label such as "refused" or "read and valid"): the run's counts show how deep the
 /// inputs reach, not only that none panicked.
-fn fuzz(name: &str, n: usize, mut make: impl FnMut(&mut Rng) -> String, parse: impl Fn(&str) -> &'static str) {
+fn fuzz(name: &str, n: usize, make: impl FnMut(&mut Rng) -> String, parse: impl Fn(&str) -> &'static str) {
+    fuzz_within(name, n, PER_INPUT, make, parse)
+}
+
+/// As [`fuzz`], with its own bound of time per input.
+fn fuzz_within(name: &str, n: usize, per_input: Duration, mut make: impl FnMut(&mut Rng) -> String, parse: impl Fn(&str) -> &'static str) {
     let mut outcomes = std::collections::BTreeMap::<&'static str, usize>::new();
     let seed = seed();
     let mut rng = Rng(seed);
@@ -163,7 +168,7 @@ fn fuzz(name: &str, n: usize, mut make: impl FnMut(&mut Rng) -> String, parse: i
         if let Ok(outcome) = &result {
             *outcomes.entry(outcome).or_default() += 1;
         }
-        if result.is_err() || took > PER_INPUT {
+        if result.is_err() || took > per_input {
             let what = if result.is_err() { "panicked".to_string() } else { format!("took {took:?}") };
             panic!("fuzz {name}: input {i} (PODSPEC_FUZZ_SEED={seed}) {what}:\n{input:?}");
         }
@@ -172,7 +177,7 @@ fn fuzz(name: &str, n: usize, mut make: impl FnMut(&mut Rng) -> String, parse: i
     watchdog.join().unwrap();
     let outcomes: Vec<String> = outcomes.iter().map(|(k, v)| format!("{v} {k}")).collect();
     eprintln!(
-        "fuzz {name}: {n} inputs in {:?}, no panic, none slower than {PER_INPUT:?} (seed {seed}): {}",
+        "fuzz {name}: {n} inputs in {:?}, no panic, none slower than {per_input:?} (seed {seed}): {}",
         started.elapsed(),
         outcomes.join(", ")
     );
@@ -386,6 +391,77 @@ fn fuzz_manifest_reader_and_validation() {
             Err(_) => "refused by the reader",
         },
     );
+}
+
+/// Nesting of one kind, `depth` levels deep, around a scalar: flow sequences, flow mappings
+/// (JSON's objects), block sequences compact on one line, or block mappings indented a column
+/// each (the only kind whose size grows with the square of its depth, so it is kept shallower).
+fn nested(rng: &mut Rng, depth: usize) -> String {
+    match rng.below(5) {
+        0 => format!("{}1{}", "[".repeat(depth), "]".repeat(depth)),
+        1 => format!("{}1{}", "{\"a\": ".repeat(depth), "}".repeat(depth)),
+        2 => format!("\n{}1", "- ".repeat(depth)),
+        3 => (0..depth.min(3000)).map(|d| format!("\n{}k:", " ".repeat(d + 2))).collect::<String>() + " 1",
+        // Unclosed: the parser reads to the end before it can refuse it.
+        _ => "[".repeat(depth),
+    }
+}
+
+/// Inputs that stress time rather than syntax: nesting from a few levels to 200k (within and
+/// past Kubernetes' 10000), in a manifest's field or alone, and large manifests (a long
+/// value, thousands of containers, long lines). Every one must be answered within
+/// [`DEEP_PER_INPUT`]: a path quadratic in the depth or the size takes tens of seconds on them.
+fn deep_or_large(rng: &mut Rng) -> String {
+    const POD: &str = "apiVersion: v1\nkind: Pod\nmetadata:\n  name: p\nspec:\n  containers:\n  - name: a\n    image: busybox\n";
+    let depth = match rng.below(4) {
+        0 => 1 + rng.below(200),
+        1 => 9_900 + rng.below(200),
+        2 => 10_001 + rng.below(90_000),
+        _ => 100_000 + rng.below(100_000),
+    };
+    match rng.below(6) {
+        0 => nested(rng, depth),
+        1 => format!("{POD}    args: {}\n", nested(rng, depth).replace('\n', "\n      ")),
+        2 => format!("apiVersion: v1\nkind: Pod\nmetadata:\n  name: p\n  labels: {}\n", nested(rng, depth).replace('\n', "\n    ")),
+        3 => format!("{POD}    command: [\"{}\"]\n", "x".repeat(1 << (10 + rng.below(11)))),
+        4 => {
+            let n = 1 + rng.below(5000);
+            let containers: String = (0..n).map(|i| format!("  - name: c{i}\n    image: busybox\n")).collect();
+            format!("apiVersion: v1\nkind: Pod\nmetadata:\n  name: p\nspec:\n  containers:\n{containers}")
+        }
+        _ => format!(
+            "{POD}    env: [{}]\n",
+            (0..1 + rng.below(20_000)).map(|i| format!("{{name: E{i}, value: v}}")).collect::<Vec<_>>().join(", ")
+        ),
+    }
+}
+
+/// The bound of time for one deep or large input. The deepest nesting the depth check lets
+/// through (10000 flow levels, as Kubernetes) takes the YAML parser about 1.3 s in a debug
+/// build on an idle machine, as its work grows with the square of the depth: the bound leaves
+/// room for a loaded machine, and a path quadratic in the depth misses it by far at 100k levels
+/// (a hundred times that work).
+const DEEP_PER_INPUT: Duration = Duration::from_secs(6);
+
+/// Issue 17, item 6: nesting and size never buy time. The depth check refuses what nests
+/// deeper than Kubernetes accepts before the parser's work grows with it; what it lets through
+/// is parsed in bounded time. Seen red without the check: an input past 10000 levels took
+/// 2.9 s (tens of seconds at 100k, where the watchdog ends the run).
+#[test]
+fn fuzz_deep_and_large_inputs() {
+    let source = podspec::manifest::Source { file: PathBuf::from("fuzz.yaml"), first_line: 1 };
+    fuzz_within("deep and large", iterations(3000) / 30, DEEP_PER_INPUT, deep_or_large, |text| {
+        let depth = podspec::manifest::input::check_depth(text);
+        match podspec::manifest::load_pod(text, &source) {
+            Ok(_) => "read and valid",
+            Err(e) if e.message.contains("nesting deeper than") => {
+                assert!(depth.is_err(), "refused for its depth, which the check passes");
+                "refused for its depth"
+            }
+            Err(e) if e.to_string().contains(" is invalid: ") => "read, refused by validation",
+            Err(_) => "refused by the reader",
+        }
+    });
 }
 
 #[test]

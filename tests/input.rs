@@ -321,3 +321,105 @@ fn waits_that_can_tell_they_will_never_succeed_end_early_with_the_diff() {
         .and(predicate::str::contains("not within").not()),
     );
 }
+
+/// `podspec run` with `args`, ended after 20 s if it has not ended (a hang is a failure, not a
+/// stuck test); its exit code, stderr and time.
+fn timed_run(s: &Scratch) -> (Option<i32>, String, std::time::Duration) {
+    let started = std::time::Instant::now();
+    let out = s.run().timeout(std::time::Duration::from_secs(20)).output().unwrap();
+    (out.status.code(), String::from_utf8_lossy(&out.stderr).into_owned(), started.elapsed())
+}
+
+/// Issue 17, item 6: a fixture that is a FIFO is refused at once, named with the step that
+/// uses it, and exit 2 (the up-front check used to block in its read for ever, and a signal no
+/// longer ended it).
+#[test]
+fn a_fifo_fixture_is_refused_at_once_with_its_name_and_the_steps_line() {
+    let s = Scratch::new();
+    s.feature("pipe.feature", "Feature: P\n  Scenario: p\n    Given a running pod from fixture \"pipe.yaml\"\n");
+    nix::unistd::mkfifo(&s.path().join("fixtures/pods/pipe.yaml"), nix::sys::stat::Mode::from_bits_truncate(0o644)).unwrap();
+    let (code, err, took) = timed_run(&s);
+    assert_eq!(code, Some(2), "{err}");
+    assert!(
+        err.contains(
+            "fixtures/pods/pipe.yaml: cannot read pod manifest: not a regular file (a FIFO); refused (used at features/pipe.feature:3)"
+        ),
+        "{err}"
+    );
+    assert!(took < std::time::Duration::from_secs(1), "took {took:?}");
+}
+
+/// Issue 17, item 6: YAML nested 100k deep, in a fixture or a step's docstring, is refused in
+/// well under a second at its file and line (the parser took time quadratic in the depth, tens
+/// of seconds, before it refused it).
+#[test]
+fn yaml_nested_100k_deep_is_refused_at_once_with_file_and_line() {
+    let deep = format!("{}{}", "[".repeat(100_000), "]".repeat(100_000));
+    let s = Scratch::new();
+    s.fixture("deep.yaml", &format!("apiVersion: v1\nkind: Pod\nmetadata:\n  name: deep\n  labels: {deep}\n"));
+    s.feature("deep.feature", "Feature: D\n  Scenario: d\n    Given a running pod from fixture \"deep.yaml\"\n");
+    let (code, err, took) = timed_run(&s);
+    assert_eq!(code, Some(2), "{err}");
+    assert!(err.contains("fixtures/pods/deep.yaml:5: nesting deeper than 10000 levels"), "{err}");
+    assert!(took < std::time::Duration::from_secs(1), "took {took:?}");
+
+    let d = Scratch::new();
+    let blocks = format!("{}1", "- ".repeat(100_000));
+    d.feature(
+        "doc.feature",
+        &format!("Feature: D\n  Scenario: d\n    Given a pod:\n      \"\"\"\n      apiVersion: v1\n      kind: Pod\n      spec:\n        x:\n        {blocks}\n      \"\"\"\n"),
+    );
+    let (code, err, took) = timed_run(&d);
+    assert_eq!(code, Some(2), "{err}");
+    assert!(err.contains("features/doc.feature:9: nesting deeper than 10000 levels"), "{err}");
+    assert!(took < std::time::Duration::from_secs(1), "took {took:?}");
+}
+
+/// A UTF-8 byte order mark at the start of a feature file is dropped, as Cucumber's Gherkin
+/// readers and behave drop it (seen red before: `features/bom.feature:1:14: Gherkin syntax
+/// error, expected one of {"unknown keyword"}`); a step before the first `Scenario:`, which
+/// Gherkin reads as description and would never run, is an input error naming its line (seen
+/// red before: the scenario ran without it and failed on a pod that was never made).
+#[test]
+fn a_byte_order_mark_is_dropped_and_a_step_before_the_first_scenario_is_refused_at_its_line() {
+    let s = Scratch::new();
+    s.feature("bom.feature", &format!("\u{feff}{}", TWO_SCENARIOS));
+    s.run().args(["--tags", "@fast"]).assert().code(0).stderr(predicate::str::contains("1 passed, 0 failed"));
+    let e = Scratch::new();
+    e.feature(
+        "early.feature",
+        "Feature: Early\n  A description.\n  Given a running pod from fixture \"two-containers.yaml\"\n  Scenario: s\n    Then running \"hostname\" in container \"a\" of pod \"two-containers\" prints \"two-containers\"\n",
+    );
+    e.feature(
+        "rule.feature",
+        "Feature: R\n  Rule: r\n    Given a running pod from fixture \"two-containers.yaml\"\n    Scenario: s\n      Then running \"hostname\" in container \"a\" of pod \"two-containers\" prints \"two-containers\"\n",
+    );
+    let out = e.run().assert().code(2).get_output().stderr.clone();
+    let text = String::from_utf8_lossy(&out);
+    assert!(
+        text.contains(
+            "features/early.feature:3: the step `Given a running pod from fixture \"two-containers.yaml\"` comes before the first Scenario"
+        ),
+        "{text}"
+    );
+    assert!(text.contains("features/rule.feature:3: the step"), "{text}");
+    assert!(!text.contains("running 1 scenarios"), "something ran: {text}");
+}
+
+/// Errors the Gherkin parser finds only at the next line, or at the end of the file, name the
+/// line at fault. Seen red before: `table.feature:6:1` (the file has 5 lines) for a row with
+/// too few cells, `tag.feature:5:1` for tags at the end of the file, `bg.feature:5:6` for a
+/// second Background at line 4, each "expected one of" a list of tokens.
+#[test]
+fn gherkin_errors_found_a_line_late_name_the_line_at_fault() {
+    let s = Scratch::new();
+    let step = "Given a running pod from fixture \"two-containers.yaml\"";
+    s.feature("table.feature", &format!("Feature: T\n  Scenario: s\n    {step}\n    | a | b |\n    | c |\n"));
+    s.feature("tag.feature", &format!("Feature: T\n  Scenario: s\n    {step}\n  @tag\n"));
+    s.feature("bg.feature", &format!("Feature: T\n  Background:\n    {step}\n  Background:\n    {step}\n  Scenario: s\n    {step}\n"));
+    let out = s.run().assert().code(2).get_output().stderr.clone();
+    let text = String::from_utf8_lossy(&out);
+    assert!(text.contains("features/table.feature:5: Gherkin syntax error: the table row `| c |` has another number of cells"), "{text}");
+    assert!(text.contains("features/tag.feature:4: Gherkin syntax error: the tags `@tag` are followed by nothing"), "{text}");
+    assert!(text.contains("features/bg.feature:4: Gherkin syntax error: a second `Background:`"), "{text}");
+}

@@ -374,3 +374,182 @@ fn sigkill_at_random_points_then_clean_leaves_nothing() {
         }
     }
 }
+
+/// Every path under `dir` (links not followed) whose path ends with `suffix`.
+fn find_under(dir: &std::path::Path, suffix: &str) -> Vec<std::path::PathBuf> {
+    let mut found = Vec::new();
+    let mut stack = vec![dir.to_path_buf()];
+    while let Some(d) = stack.pop() {
+        let Ok(entries) = fs::read_dir(&d) else { continue };
+        for e in entries.filter_map(Result::ok) {
+            let p = e.path();
+            if p.to_string_lossy().ends_with(suffix) {
+                found.push(p.clone());
+            }
+            if e.file_type().is_ok_and(|t| t.is_dir()) && !p.ends_with("rootfs") {
+                stack.push(p);
+            }
+        }
+    }
+    found
+}
+
+/// `sh -c script` as the unprivileged user nobody (uid and gid 65534, no groups); whether it
+/// succeeded, and what it said.
+fn as_nobody(script: &str, path: &std::path::Path) -> (bool, String) {
+    let out = std::process::Command::new("setpriv")
+        .args(["--reuid", "65534", "--regid", "65534", "--clear-groups", "sh", "-c", script, "sh"])
+        .arg(path)
+        .output()
+        .expect("setpriv");
+    (out.status.success(), format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr)))
+}
+
+/// Issue 17, item 5: while a pod runs, an unprivileged local user can neither list its
+/// emptyDir, nor forge its termination log, nor read its container spec or an image's files:
+/// the state and data trees are closed at their roots (0700), whatever the modes inside.
+#[test]
+fn an_unprivileged_user_reaches_nothing_under_the_state_and_data_trees() {
+    if !nix::unistd::geteuid().is_root() {
+        eprintln!("skipped: needs root (to run a pod as root and act as another user)");
+        return;
+    }
+    let s = Scratch::new();
+    // The scratch folder stands for /run and /var/lib: every user may pass through them.
+    fs::set_permissions(s.path(), std::os::unix::fs::PermissionsExt::from_mode(0o755)).unwrap();
+    let data = s.path().join("data");
+    // An earlier root, made wider than it should be, is closed again.
+    fs::create_dir_all(s.state()).unwrap();
+    fs::set_permissions(s.state(), std::os::unix::fs::PermissionsExt::from_mode(0o755)).unwrap();
+    s.feature(
+        "long.feature",
+        r#"Feature: Long
+  Scenario: A pod runs while another user looks
+    Given a running pod from fixture "shared-emptydir.yaml"
+    Then running "stat -c %a /shared" in container "reader" of pod "shared-emptydir" prints "777"
+    And running "sleep 10" in container "reader" of pod "shared-emptydir" succeeds
+"#,
+    );
+    let mut run = s.spawn_run(&["--report-dir", "out"]).env("PODSPEC_DATA_DIR", &data).spawn().unwrap();
+    wait_for_containers(&s, 2);
+    let runs = s.state().join("runs");
+    let empty_dir = find_under(&runs, "kubernetes.io~empty-dir/data");
+    let log = find_under(&runs, "termination-log-0");
+    let spec = find_under(&runs, "spec.json");
+    let image = find_under(&data, "config.json");
+    let mut reached = Vec::new();
+    for (what, paths, script) in [
+        ("list the emptyDir", &empty_dir, "ls \"$1\""),
+        ("write into the emptyDir", &empty_dir, "echo forged > \"$1/planted\""),
+        ("write the termination log", &log, "echo forged > \"$1\""),
+        ("read a container spec", &spec, "cat \"$1\""),
+        ("read an image's config", &image, "cat \"$1\""),
+    ] {
+        assert!(!paths.is_empty(), "nothing to {what} found: the state tree's layout changed");
+        for p in paths {
+            let (ok, said) = as_nobody(script, p);
+            if ok {
+                reached.push(format!("{what}: {} ({})", p.display(), said.trim()));
+            }
+        }
+    }
+    for root in [s.state(), data.clone()] {
+        let mode = std::os::unix::fs::PermissionsExt::mode(&fs::metadata(&root).unwrap().permissions()) & 0o777;
+        if mode != 0o700 {
+            reached.push(format!("{} is mode {mode:o}, not 700", root.display()));
+        }
+    }
+    // Inside, the container still saw its emptyDir as Kubernetes makes it (0777).
+    assert!(run.wait().unwrap().success(), "the run failed: the modes inside the container changed?");
+    s.assert_clean();
+    assert!(reached.is_empty(), "an unprivileged user reached podspec's state:\n{}", reached.join("\n"));
+}
+
+/// Issue 17: an interrupt never waits out a pod's grace period. The pod's container ignores
+/// SIGTERM (a shell trapping it) and has 60 s of grace: the run on `target` still ends within
+/// seconds of SIGINT, says that its pods were stopped at once, and leaves nothing behind.
+fn an_interrupt_stops_the_pods_at_once(target: &str) {
+    let s = Scratch::new();
+    let marker = format!("interrupted{}", std::process::id());
+    s.fixture(
+        "stubborn.yaml",
+        "apiVersion: v1\nkind: Pod\nmetadata:\n  name: stubborn\nspec:\n  terminationGracePeriodSeconds: 60\n  containers:\n  - name: a\n    image: busybox:1.36\n    command: [\"sh\", \"-c\", \"trap '' TERM; while true; do sleep 1; done\"]\n",
+    );
+    s.feature(
+        "stubborn.feature",
+        &format!("Feature: Stubborn\n  Scenario: A pod that ignores SIGTERM\n    Given a running pod from fixture \"stubborn.yaml\"\n    Then running \"sleep 60; echo {marker}\" in container \"a\" of pod \"stubborn\" succeeds\n"),
+    );
+    let child = s.spawn_run(&["--report-dir", "out", "--target", target]).stdout(Stdio::null()).stderr(Stdio::piped()).spawn().unwrap();
+    let deadline = Instant::now() + Duration::from_secs(180);
+    while processes_mentioning(&marker).iter().all(|(pid, _)| *pid == child.id() as i32) {
+        assert!(Instant::now() < deadline, "the pod never ran its exec");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    std::thread::sleep(Duration::from_millis(500));
+    let interrupted = Instant::now();
+    signal(&child, libc::SIGINT);
+    let out = child.wait_with_output().unwrap();
+    let took = interrupted.elapsed();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(130), "{stderr}");
+    assert!(stderr.contains("interrupted: the run's pods are stopped at once (grace period 0)"), "{stderr}");
+    assert!(took < Duration::from_secs(20), "the run waited {took:?} after SIGINT: {stderr}");
+    if target == "reference" {
+        s.assert_clean();
+    }
+}
+
+/// Seen red before: the run waited the full 60 s.
+#[test]
+fn an_interrupt_stops_the_pods_at_once_without_their_grace_period() {
+    an_interrupt_stops_the_pods_at_once("reference");
+}
+
+/// The same on the podman target. Seen red before: the run waited the full 60 s.
+#[test]
+fn an_interrupt_stops_podmans_pods_at_once_without_their_grace_period() {
+    let podman = std::env::var_os("PATH").is_some_and(|p| std::env::split_paths(&p).any(|d| d.join("podman").is_file()));
+    if !nix::unistd::geteuid().is_root() || !podman {
+        eprintln!("skipped: the podman target needs root and podman installed");
+        return;
+    }
+    an_interrupt_stops_the_pods_at_once("podman");
+}
+
+/// Whether process `pid` ignores SIGPIPE, as Rust's runtime makes it do just before `main`:
+/// the sign that the program is loaded and its own code about to run (none once it is gone).
+fn ignores_sigpipe(pid: u32) -> Option<bool> {
+    let status = fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
+    let mask = status.lines().find_map(|l| l.strip_prefix("SigIgn:"))?.trim();
+    Some(u64::from_str_radix(mask, 16).ok()? & (1 << (libc::SIGPIPE - 1)) != 0)
+}
+
+/// Issue 17: a signal in the first milliseconds of podspec's own code (before the handlers
+/// would have been installed) still ends the run cleanly: never an earlier run's reports left
+/// for CI to read as this run's, never a process killed by the signal. The signal is sent from
+/// the moment Rust's runtime has started (just before `main`) to a few milliseconds later.
+/// (Before that, while the program is loaded, no process can catch a signal.) Seen red before:
+/// SIGTERM's default action killed the process with the earlier report in place.
+#[test]
+fn a_signal_in_the_first_milliseconds_leaves_no_earlier_report() {
+    let s = Scratch::new();
+    s.feature("hostname.feature", HOSTNAME_FEATURE);
+    for i in 0..20u64 {
+        fs::create_dir_all(s.path().join("out")).unwrap();
+        fs::write(s.path().join("out/report.json"), r#"{"stale": true}"#).unwrap();
+        let mut child = s.spawn_run(&["--report-dir", "out"]).stdout(Stdio::null()).stderr(Stdio::null()).spawn().unwrap();
+        let deadline = Instant::now() + Duration::from_secs(10);
+        while ignores_sigpipe(child.id()) == Some(false) {
+            assert!(Instant::now() < deadline, "podspec's runtime never started");
+            std::hint::spin_loop();
+        }
+        std::thread::sleep(Duration::from_micros(200 * i));
+        signal(&child, libc::SIGTERM);
+        let status = child.wait().unwrap();
+        use std::os::unix::process::ExitStatusExt as _;
+        assert_eq!(status.signal(), None, "attempt {i}: a signal killed the process ({status:?})");
+        let report = fs::read_to_string(s.path().join("out/report.json")).unwrap_or_default();
+        assert!(!report.contains("stale"), "attempt {i}: the earlier run's report is still there ({status:?})");
+        s.assert_clean();
+    }
+}

@@ -113,7 +113,7 @@ pub fn read_features(features: &[std::path::PathBuf]) -> Result<Vec<(String, Str
     let paths = crate::runner::features::find(features)?;
     let mut out = Vec::new();
     for p in paths {
-        let text = std::fs::read_to_string(&p).map_err(|e| vec![format!("{}: {e}", p.display())])?;
+        let text = crate::manifest::input::read_regular_file(&p).map_err(|e| vec![e])?;
         out.push((display(&p), text));
     }
     Ok(out)

@@ -128,6 +128,8 @@ impl ImageStore {
         let digest = self.digest(recipe)?;
         let dir = self.image_dir(&recipe.name, &digest);
         let image = LocalImage { name: recipe.name.clone(), rootfs: dir.join("rootfs"), config: recipe.config.clone() };
+        // An image already built is used through a root closed to other users too.
+        self.close_root().map_err(build_err)?;
         if let Some(lock) = use_image(&dir) {
             held.insert(recipe.name.clone(), Held { image: image.clone(), _lock: lock });
             return Ok(image);
@@ -156,8 +158,17 @@ impl ImageStore {
         Ok(image)
     }
 
+    /// The data tree's root is podspec's user's alone: no other local user reaches an image.
+    fn close_root(&self) -> Result<(), String> {
+        match self.root.parent() {
+            Some(data_dir) => crate::paths::private_dir(data_dir).map_err(|e| format!("make {} podspec's own: {e}", data_dir.display())),
+            None => Ok(()),
+        }
+    }
+
     /// The lock on the whole store, held while building or removing.
     fn lock_store(&self) -> Result<Flock<fs::File>, String> {
+        self.close_root()?;
         fs::create_dir_all(&self.root).map_err(|e| format!("create {}: {e}", self.root.display()))?;
         let lock_file = fs::File::create(self.root.join(".lock")).map_err(|e| format!("create lock: {e}"))?;
         Flock::lock(lock_file, FlockArg::LockExclusive).map_err(|(_, e)| format!("lock {}: {e}", self.root.display()))

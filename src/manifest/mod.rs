@@ -3,6 +3,7 @@
 
 pub mod fields;
 pub mod host_path;
+pub mod input;
 pub mod security;
 pub mod validation;
 
@@ -53,6 +54,8 @@ impl std::error::Error for ManifestError {}
 /// kubectl's strict field validation), without semantic validation.
 pub fn parse_pod(text: &str, source: &Source) -> Result<Pod, ManifestError> {
     let err = |line: Option<usize>, message: String| ManifestError { location: source.at(line), message };
+    // Nesting deeper than Kubernetes accepts is refused before the parser's work grows with it.
+    input::check_depth(text).map_err(|e| err(Some(e.line), e.to_string()))?;
     let value: serde_yaml::Value = serde_yaml::from_str(text)
         .map_err(|e| err(e.location().map(|l| l.line()), format!("malformed YAML: {}", strip_location(&e.to_string()))))?;
     if !value.is_mapping() {
@@ -76,7 +79,8 @@ pub fn parse_pod(text: &str, source: &Source) -> Result<Pod, ManifestError> {
     if let Some(field) = unknown.first() {
         let leaf = field.rsplit('.').next().unwrap_or(field);
         let leaf = leaf.split('[').next().unwrap_or(leaf);
-        return Err(err(line_of_key(text, leaf), format!("invalid pod manifest: unknown field {field:?}")));
+        let line = line_of_path(text, field).or_else(|| line_of_key(text, leaf));
+        return Err(err(line, format!("invalid pod manifest: unknown field {field:?}")));
     }
     Ok(pod)
 }
@@ -92,17 +96,17 @@ pub fn load_pod(text: &str, source: &Source) -> Result<Pod, ManifestError> {
     Ok(pod)
 }
 
-/// An error about one field of a manifest, at the line of the field's key (the first line
-/// with that key; the manifest's first line when no line has it).
+/// An error about one field of a manifest, at the line of the field's key (found by its path in
+/// block-style YAML; else the first line with that key; else the manifest's first line).
 pub fn field_error(text: &str, source: &Source, field_path: &str, message: String) -> ManifestError {
     let leaf = field_path.rsplit('.').next().unwrap_or(field_path);
     let leaf = leaf.split('[').next().unwrap_or(leaf);
-    ManifestError { location: source.at(line_of_key(text, leaf)), message }
+    ManifestError { location: source.at(line_of_path(text, field_path).or_else(|| line_of_key(text, leaf))), message }
 }
 
 /// Reads and validates a manifest file.
 pub fn load_pod_file(path: &Path) -> Result<Pod, ManifestError> {
-    let text = std::fs::read_to_string(path)
+    let text = input::read_regular(path)
         .map_err(|e| ManifestError { location: path.display().to_string(), message: format!("cannot read pod manifest: {e}") })?;
     load_pod(&text, &Source::file(path))
 }
@@ -113,6 +117,75 @@ fn strip_location(message: &str) -> String {
         Some(i) => message[..i].to_string(),
         None => message.to_string(),
     }
+}
+
+/// A line of block-style YAML: its indentation, and its text after the `- ` of any sequence
+/// items it opens with the column that text starts at (comments and blank lines are none).
+struct Line<'a> {
+    indent: usize,
+    /// Whether it opens a sequence item (`- `).
+    item: bool,
+    key_column: usize,
+    rest: &'a str,
+}
+
+fn yaml_line(line: &str) -> Option<Line<'_>> {
+    let indent = line.len() - line.trim_start_matches(' ').len();
+    let mut rest = &line[indent..];
+    if rest.trim().is_empty() || rest.starts_with('#') {
+        return None;
+    }
+    let mut key_column = indent;
+    let item = rest.starts_with("- ") || rest.trim_end() == "-";
+    while rest.starts_with("- ") {
+        let after = rest[1..].trim_start_matches(' ');
+        key_column += rest.len() - after.len();
+        rest = after;
+    }
+    Some(Line { indent, item, key_column, rest })
+}
+
+/// The line (1-based) of the field at `path` (as `spec.containers[1].image`) in block-style
+/// YAML: each key among the direct children of its parent's value, each `[i]` among the
+/// parent's sequence items. None where the text is laid out otherwise (flow style, a key with
+/// a dot in it).
+fn line_of_path(text: &str, path: &str) -> Option<usize> {
+    let lines: Vec<Option<Line<'_>>> = text.lines().map(yaml_line).collect();
+    let (mut start, mut end) = (0, lines.len());
+    let mut found = None;
+    for segment in path.split('.') {
+        let (key, indices) = match segment.find('[') {
+            Some(i) => (&segment[..i], &segment[i..]),
+            None => (segment, ""),
+        };
+        // The direct children of the value: the lines at its least key column.
+        let column = lines[start..end].iter().flatten().map(|l| l.key_column).min()?;
+        let at = (start..end).find(|&i| {
+            lines[i].as_ref().is_some_and(|l| {
+                l.key_column == column
+                    && [format!("{key}:"), format!("\"{key}\":"), format!("'{key}':")]
+                        .iter()
+                        .any(|k| l.rest.strip_prefix(k.as_str()).is_some_and(|after| after.is_empty() || after.starts_with([' ', '\t'])))
+            })
+        })?;
+        found = Some(at);
+        // Its value: the lines indented deeper, and the items of a sequence at its column.
+        let key_column = lines[at].as_ref()?.key_column;
+        start = at + 1;
+        end = (start..end)
+            .find(|&i| lines[i].as_ref().is_some_and(|l| l.indent < key_column || (l.indent == key_column && !l.item)))
+            .unwrap_or(end);
+        for index in indices.split(['[', ']']).filter(|s| !s.is_empty()) {
+            let index: usize = index.parse().ok()?;
+            let items_at = lines[start..end].iter().flatten().map(|l| l.indent).min()?;
+            let item = (start..end).filter(|&i| lines[i].as_ref().is_some_and(|l| l.indent == items_at && l.item)).nth(index)?;
+            found = Some(item);
+            // The item: its own line (after its `- `) and the lines indented deeper.
+            start = item;
+            end = (item + 1..end).find(|&i| lines[i].as_ref().is_some_and(|l| l.indent <= items_at)).unwrap_or(end);
+        }
+    }
+    found.map(|i| i + 1)
 }
 
 fn line_of_key(text: &str, key: &str) -> Option<usize> {
@@ -231,6 +304,38 @@ mod tests {
     fn an_invalid_pod_says_what_kubernetes_says() {
         let e = load_pod("apiVersion: v1\nkind: Pod\nmetadata:\n  name: web\nspec:\n  containers:\n  - name: a\n", &src()).unwrap_err();
         assert_eq!(e.message, "Pod \"web\" is invalid: spec.containers[0].image: Required value");
+    }
+
+    #[test]
+    fn nesting_deeper_than_kubernetes_accepts_is_refused_at_once_with_its_line() {
+        for (deep, line) in [
+            (format!("apiVersion: v1\nkind: Pod\nmetadata:\n  labels: {}{}\n", "[".repeat(100_000), "]".repeat(100_000)), 13),
+            (format!("apiVersion: v1\nkind: Pod\nspec:\n  x:\n{}1\n", "- ".repeat(100_000)), 14),
+        ] {
+            let started = std::time::Instant::now();
+            let e = parse_pod(&deep, &src()).unwrap_err();
+            assert!(started.elapsed() < std::time::Duration::from_secs(1), "{:?}", started.elapsed());
+            assert_eq!(e.location, format!("features/x.feature:{line}"));
+            assert!(e.message.contains("nesting deeper than 10000 levels"), "{e}");
+        }
+    }
+
+    #[test]
+    fn a_fields_error_is_at_the_line_of_that_field_not_of_the_first_key_with_its_name() {
+        let text = "apiVersion: v1\nkind: Pod\nspec:\n  containers:\n  - name: a\n    image: busybox\n    env:\n    - name: X\n      value: |\n        image: not a key\n  - name: b\n    image: busybox\n    securityContext:\n      privileged: true\n  volumes:\n    - name: v\n      emptyDir: {}\nmetadata:\n  name: web\n  image: x\n";
+        let at = |path: &str| field_error(text, &src(), path, String::new()).location;
+        assert_eq!(at("spec.containers[1].image"), "features/x.feature:21");
+        assert_eq!(at("spec.containers[0].image"), "features/x.feature:15");
+        assert_eq!(at("spec.containers[0].env[0].value"), "features/x.feature:18");
+        assert_eq!(at("spec.containers[1].securityContext.privileged"), "features/x.feature:23");
+        assert_eq!(at("spec.volumes[0].emptyDir"), "features/x.feature:26");
+        assert_eq!(at("spec.containers[1]"), "features/x.feature:20");
+        // An unknown field named as a known one elsewhere.
+        let e = parse_pod(text, &src()).unwrap_err();
+        assert_eq!(e.message, "invalid pod manifest: unknown field \"metadata.image\"");
+        assert_eq!(e.location, "features/x.feature:29");
+        // Flow style, or a path the text does not have: the first line with the key.
+        assert_eq!(at("spec.containers[5].image"), "features/x.feature:15");
     }
 
     #[test]

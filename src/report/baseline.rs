@@ -67,7 +67,7 @@ impl BaselineError {
 /// Reads and parses a baseline file.
 pub fn read(path: impl AsRef<Path>) -> Result<Baseline, BaselineError> {
     let path = path.as_ref();
-    let text = std::fs::read_to_string(path).map_err(|source| BaselineError::Read { path: path.to_path_buf(), source })?;
+    let text = crate::manifest::input::read_regular(path).map_err(|source| BaselineError::Read { path: path.to_path_buf(), source })?;
     parse(&path.display().to_string(), &text)
 }
 

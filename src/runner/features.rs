@@ -92,10 +92,11 @@ pub fn parse(paths: &[PathBuf]) -> (Vec<FeatureFile>, Vec<String>) {
     let mut files = Vec::new();
     let mut errors = Vec::new();
     for path in paths {
-        let text = match std::fs::read_to_string(path) {
+        // Checked to be a regular file again as it is opened: it may have changed since.
+        let text = match crate::manifest::input::read_regular_file(path) {
             Ok(t) => t,
             Err(e) => {
-                errors.push(format!("{}: cannot read: {e}", path.display()));
+                errors.push(e);
                 continue;
             }
         };
@@ -109,6 +110,13 @@ pub fn parse(paths: &[PathBuf]) -> (Vec<FeatureFile>, Vec<String>) {
 
 /// Parses one feature file's text (the file is named `path` in errors).
 pub fn parse_text(path: &Path, text: String) -> Result<FeatureFile, Vec<String>> {
+    // A UTF-8 byte order mark (some editors write one) is not part of the text: Cucumber's
+    // Gherkin readers and behave drop it too, where the Gherkin parser would take it for the
+    // first line's start and refuse `Feature:`.
+    let text = match text.strip_prefix('\u{feff}') {
+        Some(rest) => rest.to_string(),
+        None => text,
+    };
     if let Some(e) = pre_check(path, &text) {
         return Err(vec![e]);
     }
@@ -162,7 +170,47 @@ fn pre_check(path: &Path, text: &str) -> Option<String> {
             }
         }
     }
-    open.map(|(line, delim)| format!("{}:{line}: docstring opened with {delim} is never closed", path.display()))
+    if let Some((line, delim)) = open {
+        return Some(format!("{}:{line}: docstring opened with {delim} is never closed", path.display()));
+    }
+    step_outside_a_scenario(path, text)
+}
+
+/// A step in a feature's (or a rule's) description, before its first scenario: Gherkin reads
+/// it as description text, so it would silently never run. Refused with its line, and where it
+/// belongs.
+fn step_outside_a_scenario(path: &Path, text: &str) -> Option<String> {
+    const STEPS: &[&str] = &["Given ", "When ", "Then ", "And ", "But ", "* "];
+    const SCENARIOS: &[&str] =
+        &["Background:", "Scenario:", "Scenario Outline:", "Scenario Template:", "Example:", "Examples:", "Scenarios:"];
+    // Inside a description: after `Feature:` or `Rule:`, before anything with steps.
+    let mut in_description = false;
+    let mut in_docstring: Option<&str> = None;
+    for (i, line) in text.lines().enumerate() {
+        let t = line.trim();
+        if let Some(delim) = in_docstring {
+            if t.starts_with(delim) {
+                in_docstring = None;
+            }
+            continue;
+        }
+        if let Some(delim) = ["\"\"\"", "```"].into_iter().find(|d| t.starts_with(d)) {
+            in_docstring = Some(delim);
+            continue;
+        }
+        if t.starts_with("Feature:") || t.starts_with("Rule:") {
+            in_description = true;
+        } else if SCENARIOS.iter().any(|k| t.starts_with(k)) {
+            in_description = false;
+        } else if in_description && STEPS.iter().any(|k| t.starts_with(k)) {
+            return Some(format!(
+                "{}:{}: the step `{t}` comes before the first Scenario, where Gherkin reads it as description and it never runs; put it under a Scenario, or under `Background:` to run it before each scenario",
+                path.display(),
+                i + 1
+            ));
+        }
+    }
+    None
 }
 
 /// Whether a line is one Gherkin knows outside a description: a keyword, a tag, a comment, a
@@ -210,8 +258,48 @@ fn syntax_error(path: &Path, text: &str, parse_error: &str) -> String {
                 lines[n - 1].trim()
             );
         }
+        // Errors the parser finds only at the next line, or at the end of the file: the line
+        // at fault is the one before.
+        if let Some(n) = culprit {
+            let line = lines[n - 1].trim();
+            if expected.contains("inconsistent table row sizes") && line.starts_with('|') {
+                return format!(
+                    "{}:{n}: Gherkin syntax error: the table row `{line}` has another number of cells than the rows above it",
+                    path.display()
+                );
+            }
+            if line.starts_with('@') && at > lines.len() {
+                return format!(
+                    "{}:{n}: Gherkin syntax error: the tags `{line}` are followed by nothing they could tag (a Feature, Rule, Scenario or Examples)",
+                    path.display()
+                );
+            }
+        }
+    }
+    if let Some(n) = second_background(text) {
+        return format!(
+            "{}:{n}: Gherkin syntax error: a second `Background:` (a feature, and each rule, has at most one, before its scenarios)",
+            path.display()
+        );
     }
     format!("{}:{position}: Gherkin syntax error, expected one of {expected}", path.display())
+}
+
+/// The line of a `Background:` that is not the first of its feature or rule.
+fn second_background(text: &str) -> Option<usize> {
+    let mut seen = false;
+    for (i, line) in text.lines().enumerate() {
+        let t = line.trim_start();
+        if t.starts_with("Feature:") || t.starts_with("Rule:") {
+            seen = false;
+        } else if t.starts_with("Background:") {
+            if seen {
+                return Some(i + 1);
+            }
+            seen = true;
+        }
+    }
+    None
 }
 
 /// A fingerprint of the features a run used.
@@ -299,6 +387,9 @@ pub fn check_with(files: &[FeatureFile], fixtures_dir: &Path, target: Option<&dy
 /// the target must run its fields (asked of a pod holding it alone) and have its image.
 fn check_ephemeral(at: &str, text: &str, refused: bool, target: Option<&dyn Target>, runs: bool, errors: &mut Vec<String>) {
     use k8s_openapi::api::core::v1::{EphemeralContainer, Pod, PodSpec};
+    if let Err(e) = crate::manifest::input::check_depth(text) {
+        return errors.push(format!("{at}: the docstring is not an ephemeral container: {e}"));
+    }
     let ec: EphemeralContainer = match serde_yaml::from_str(text.trim_matches('\n')) {
         Ok(ec) => ec,
         Err(e) => return errors.push(format!("{at}: the docstring is not an ephemeral container: {e}")),
@@ -335,7 +426,8 @@ fn check_manifest(
                 Ok(p) => p,
                 Err(e) => return errors.push(format!("{at}: {e}")),
             };
-            match std::fs::read_to_string(&path) {
+            // A FIFO or a device is refused at once, never read (a read could block for ever).
+            match crate::manifest::input::read_regular(&path) {
                 Ok(t) => (t, crate::manifest::Source::file(&path), format!(" (used at {at})")),
                 Err(e) => return errors.push(format!("{}: cannot read pod manifest: {e} (used at {at})", path.display())),
             }

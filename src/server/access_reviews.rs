@@ -66,7 +66,7 @@ pub async fn create(headers: HeaderMap, body: Bytes) -> Result<Response, Failure
     let review: SelfSubjectAccessReview = if content_type.starts_with("application/json") {
         serde_json::from_slice(&body).map_err(|e| cannot(&e))?
     } else if content_type.starts_with("application/yaml") {
-        serde_yaml::from_slice(&body).map_err(|e| cannot(&e))?
+        crate::manifest::input::yaml_from_slice(&body).map_err(|e| cannot(&e))?
     } else if content_type.starts_with(protobuf::CONTENT_TYPE) {
         // kubectl's typed clients send protobuf (`kubectl auth can-i`); the answer is JSON,
         // which their Accept header takes too.

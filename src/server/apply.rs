@@ -33,7 +33,7 @@ fn apply_options(q: &WriteQuery) -> Result<(bool, super::pods::FieldValidation, 
 
 /// The applied configuration: YAML (or JSON, which is YAML), an object.
 fn decode(body: &[u8]) -> Result<Value, Failure> {
-    let v: Value = serde_yaml::from_slice(body).map_err(|e| Failure::bad_request(format!("error decoding YAML: {e}")))?;
+    let v: Value = crate::manifest::input::yaml_from_slice(body).map_err(|e| Failure::bad_request(format!("error decoding YAML: {e}")))?;
     if !v.is_object() {
         return Err(Failure::bad_request("error decoding YAML: the applied configuration is not an object"));
     }

@@ -159,7 +159,7 @@ pub async fn create(State(state): State<AppState>, headers: axum::http::HeaderMa
     let mut ns: Namespace = if content_type.starts_with("application/json") {
         serde_json::from_slice(&body).map_err(|e| bad(e.to_string()))?
     } else if content_type.starts_with("application/yaml") {
-        serde_yaml::from_slice(&body).map_err(|e| bad(e.to_string()))?
+        crate::manifest::input::yaml_from_slice(&body).map_err(|e| bad(e.to_string()))?
     } else if content_type.starts_with(super::protobuf::CONTENT_TYPE) {
         super::protobuf::namespace(&body).map_err(bad)?
     } else {

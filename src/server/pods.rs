@@ -132,7 +132,8 @@ pub(super) fn decode_pod(headers: &HeaderMap, body: &[u8], validation: FieldVali
     let value: Value = if content_type.starts_with("application/json") {
         serde_json::from_slice(body).map_err(|e| Failure::bad_request(format!("Pod in version \"v1\" cannot be handled as a Pod: {e}")))?
     } else if content_type.starts_with("application/yaml") {
-        serde_yaml::from_slice(body).map_err(|e| Failure::bad_request(format!("Pod in version \"v1\" cannot be handled as a Pod: {e}")))?
+        crate::manifest::input::yaml_from_slice(body)
+            .map_err(|e| Failure::bad_request(format!("Pod in version \"v1\" cannot be handled as a Pod: {e}")))?
     } else {
         return Err(Failure::new(415, "UnsupportedMediaType", format!("the body of the request was in an unknown format - accepted media types include: application/json, application/yaml (got {content_type:?})")));
     };

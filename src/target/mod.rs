@@ -322,6 +322,13 @@ pub trait Target: Send + Sync {
         Err(self.unsupported(Capability::StaticPods))
     }
 
+    /// The run was interrupted: what the target still runs is to stop at once when it is shut
+    /// down, as after a delete with grace period 0, not after each pod's grace period. Returns
+    /// whether the target does so (one that cannot gives its pods their grace period).
+    fn stop_at_once(&self) -> bool {
+        false
+    }
+
     /// Removes everything the target still holds for this run.
     async fn shutdown(&self) -> TargetResult<()>;
 }

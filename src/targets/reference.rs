@@ -514,6 +514,11 @@ impl Target for ReferenceTarget {
         Ok(self.kubelet.log_lines())
     }
 
+    fn stop_at_once(&self) -> bool {
+        self.kubelet.stop_at_once();
+        true
+    }
+
     async fn shutdown(&self) -> TargetResult<()> {
         self.kubelet.shutdown().await;
         self.node.host.shutdown().await.map_err(|e| TargetError::Other(format!("shut the {} node down: {e}", self.name)))

@@ -117,6 +117,8 @@ pub struct Kubelet {
     api_watch: Mutex<Option<tokio::task::JoinHandle<()>>>,
     /// What the node has for pods (the downward API's default limits).
     allocatable: downward::Allocatable,
+    /// Every pod is to stop at once, without its grace period (the run was interrupted).
+    at_once: std::sync::atomic::AtomicBool,
 }
 
 impl Kubelet {
@@ -146,6 +148,7 @@ impl Kubelet {
             static_pods: Mutex::default(),
             api_watch: Mutex::default(),
             allocatable,
+            at_once: Default::default(),
         });
         *kubelet.api_watch.lock().unwrap() = Some(tokio::spawn(sync::run(kubelet.clone())));
         if let Some(dir) = kubelet.config.static_pod_dir.clone() {
@@ -303,6 +306,16 @@ impl Kubelet {
     /// The node directory behind a pod's emptyDir volume.
     pub fn volume_dir(&self, uid: &str, volume: &str) -> PathBuf {
         worker::volume_dir(&self.config.root_dir, uid, volume)
+    }
+
+    /// From now on every pod stops at once, as with a delete with grace period 0: its
+    /// containers are killed, not asked to stop and then waited for.
+    pub fn stop_at_once(&self) {
+        self.at_once.store(true, std::sync::atomic::Ordering::SeqCst);
+    }
+
+    fn stops_at_once(&self) -> bool {
+        self.at_once.load(std::sync::atomic::Ordering::SeqCst)
     }
 
     /// Stops every pod (and stops watching the API and the static pod directory).

@@ -285,8 +285,12 @@ impl PodWorker {
         self.pod.lock().unwrap().spec.as_ref().and_then(|s| s.restart_policy.clone()).unwrap_or_else(|| "Always".into())
     }
 
-    /// A deleted pod's grace period is the deletion's; otherwise the spec's.
+    /// A deleted pod's grace period is the deletion's; otherwise the spec's; none once the
+    /// kubelet stops every pod at once.
     fn grace_period(&self) -> Duration {
+        if self.kubelet.stops_at_once() {
+            return Duration::ZERO;
+        }
         let pod = self.pod.lock().unwrap();
         let spec = pod.spec.as_ref().and_then(|s| s.termination_grace_period_seconds);
         let secs = pod.metadata.deletion_grace_period_seconds.or(spec).unwrap_or(crate::api::strategy::DEFAULT_GRACE_SECONDS);

@@ -92,10 +92,14 @@ pub fn clean_stale(state_dir: &Path) -> std::io::Result<CleanReport> {
     let Ok(entries) = fs::read_dir(&runs) else { return Ok(report) };
     for entry in entries.filter_map(Result::ok) {
         let path = entry.path();
-        // Only a directory whose owner is known, and proven gone, is removed.
-        let Some(owner) = owner_of(&path) else { continue };
-        if owner.is_alive() {
-            continue;
+        // Only a directory whose owner is proven gone is removed, or one whose removal
+        // stopped halfway: a run directory is renamed into place with its `owner` file, and
+        // removal takes that file last, so one without it is what a removal left.
+        match owner_of(&path) {
+            Some(owner) if owner.is_alive() => continue,
+            Some(_) => {}
+            None if is_half_removed(&path) => {}
+            None => continue,
         }
         let r = remove_run(&path)?;
         report.processes += r.processes;
@@ -116,8 +120,46 @@ fn owner_of(path: &Path) -> Option<ProcessId> {
     Some(ProcessId { pid: parts.next()?.parse().ok()?, start_time: parts.next()?.parse().ok()? })
 }
 
+/// A run directory (not one being made) that has lost its `owner` file: only the removal of
+/// a run made before removal took the owner last leaves one.
+fn is_half_removed(path: &Path) -> bool {
+    let name = path.file_name().and_then(|n| n.to_str()).unwrap_or(".");
+    !name.starts_with('.') && path.is_dir() && !path.join("owner").exists()
+}
+
+/// Removes a run directory with its `owner` file last, so that a removal stopped halfway
+/// (a killed process, a file that would not go) leaves a directory whose owner is still known.
+fn remove_owner_last(path: &Path, remove: &dyn Fn(&Path) -> std::io::Result<()>) -> std::io::Result<()> {
+    let entries = match fs::read_dir(path) {
+        Ok(entries) => entries,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(()),
+        Err(e) => return Err(e),
+    };
+    for entry in entries {
+        let entry = entry?;
+        if entry.file_name() != "owner" {
+            remove(&entry.path())?;
+        }
+    }
+    remove(&path.join("owner"))?;
+    remove(path)
+}
+
+/// Removes a file, or a directory with everything under it; one already gone is no error.
+fn remove_entry(path: &Path) -> std::io::Result<()> {
+    let r = match fs::symlink_metadata(path) {
+        Ok(m) if m.is_dir() => fs::remove_dir_all(path),
+        Ok(_) => fs::remove_file(path),
+        Err(e) => Err(e),
+    };
+    r.or_else(|e| if e.kind() == std::io::ErrorKind::NotFound { Ok(()) } else { Err(e) })
+}
+
 /// The lock every creation of a run directory and every clean-up holds.
 fn lock_runs(state_dir: &Path) -> std::io::Result<nix::fcntl::Flock<fs::File>> {
+    // The state tree's root is podspec's user's alone (a pod's volumes, termination logs and
+    // container specs lie under it).
+    crate::paths::private_dir(state_dir)?;
     fs::create_dir_all(state_dir.join("runs"))?;
     let file = fs::OpenOptions::new().create(true).truncate(false).write(true).open(state_dir.join("runs.lock"))?;
     nix::fcntl::Flock::lock(file, nix::fcntl::FlockArg::LockExclusive).map_err(|(_, e)| std::io::Error::from(e))
@@ -140,7 +182,7 @@ fn remove_run(path: &Path) -> std::io::Result<CleanReport> {
         cgroup::remove_subtree_if_empty(&cgroups);
     }
     report.mounts = unmount_under(path);
-    fs::remove_dir_all(path).or_else(|e| if e.kind() == std::io::ErrorKind::NotFound { Ok(()) } else { Err(e) })?;
+    remove_owner_last(path, &remove_entry)?;
     Ok(report)
 }
 
@@ -235,20 +277,62 @@ mod tests {
     }
 
     #[test]
-    fn a_run_directory_without_a_known_owner_is_never_removed() {
-        // As a run that has made its directory but not yet written its owner looks.
+    fn a_run_directory_being_made_is_removed_only_once_its_maker_is_gone() {
+        // A run being made by a live process (this one) is kept.
         let state = std::env::temp_dir().join(format!("podspec-state-test-owner-{}", std::process::id()));
-        let starting = state.join("runs/starting");
+        let me = ProcessId::of(std::process::id() as i32).unwrap();
+        let starting = state.join(format!("runs/.new-{}-{}-y", me.pid, me.start_time));
         fs::create_dir_all(starting.join("procs")).unwrap();
         let report = clean_stale(&state).unwrap();
         assert!(report.is_empty(), "{report:?}");
         assert!(starting.exists());
+        fs::remove_dir_all(&starting).unwrap();
         // One being made by a killed process (its name says who) is removed.
         let me = ProcessId::of(std::process::id() as i32).unwrap();
         let killed = state.join(format!("runs/.new-{}-{}-x", me.pid, me.start_time + 3));
         fs::create_dir_all(killed.join("procs")).unwrap();
         let report = clean_stale(&state).unwrap();
         assert_eq!(report.runs, vec![killed.clone()]);
+        let _ = fs::remove_dir_all(&state);
+    }
+
+    #[test]
+    fn a_run_whose_removal_stopped_halfway_is_still_removed() {
+        // As a removal that took the owner first, then stopped, left it.
+        let state = std::env::temp_dir().join(format!("podspec-state-test-half-{}", std::process::id()));
+        let half = state.join("runs/half");
+        fs::create_dir_all(half.join("pods/x/volumes")).unwrap();
+        fs::create_dir_all(half.join("procs")).unwrap();
+        let report = clean_stale(&state).unwrap();
+        assert_eq!(report.runs, vec![half.clone()]);
+        assert!(!half.exists());
+        let _ = fs::remove_dir_all(&state);
+    }
+
+    #[test]
+    fn removal_takes_the_owner_last_so_a_stopped_removal_is_still_known() {
+        let state = std::env::temp_dir().join(format!("podspec-state-test-last-{}", std::process::id()));
+        let dead = state.join("runs/dead");
+        fs::create_dir_all(dead.join("pods/x")).unwrap();
+        fs::create_dir_all(dead.join("procs")).unwrap();
+        fs::write(dead.join("zz-last-listed"), "").unwrap();
+        let me = ProcessId::of(std::process::id() as i32).unwrap();
+        fs::write(dead.join("owner"), ProcessId { start_time: me.start_time + 7, ..me }.encode()).unwrap();
+        // A removal that fails at the second thing it removes (the owner went first before).
+        let calls = std::cell::Cell::new(0);
+        let failing = |p: &Path| {
+            calls.set(calls.get() + 1);
+            if calls.get() == 2 {
+                return Err(std::io::Error::other("stopped"));
+            }
+            remove_entry(p)
+        };
+        remove_owner_last(&dead, &failing).unwrap_err();
+        assert!(dead.join("owner").exists(), "the owner went before the rest");
+        assert_eq!(owner_of(&dead).map(|o| o.start_time), Some(me.start_time + 7));
+        let report = clean_stale(&state).unwrap();
+        assert_eq!(report.runs, vec![dead.clone()]);
+        assert!(!dead.exists());
         let _ = fs::remove_dir_all(&state);
     }
 }

@@ -85,15 +85,33 @@ impl std::fmt::Display for ServerInfo {
     }
 }
 
+/// A kubeconfig is read only if it is a regular file (a FIFO would block the read for ever)
+/// nesting no deeper than Kubernetes accepts (its parser's time grows with the depth).
+fn check_kubeconfig(path: &std::path::Path) -> Result<(), ConnectError> {
+    use crate::manifest::input;
+    let text = input::read_regular_file(path).map_err(ConnectError::Config)?;
+    input::check_depth(&text).map_err(|e| ConnectError::Config(format!("{}:{}: {e}", path.display(), e.line)))
+}
+
 /// The client configuration, chosen as kubectl chooses it.
 pub async fn config(options: &ConnectOptions) -> Result<(Config, String), ConnectError> {
     let kc = KubeConfigOptions { context: options.context.clone(), ..Default::default() };
     let err = |e: &dyn std::fmt::Display| ConnectError::Config(e.to_string());
     if let Some(path) = &options.kubeconfig {
+        check_kubeconfig(path)?;
         let file = Kubeconfig::read_from(path).map_err(|e| ConnectError::Config(format!("{}: {e}", path.display())))?;
         let context = options.context.clone().or_else(|| file.current_context.clone()).unwrap_or_default();
         let config = Config::from_custom_kubeconfig(file, &kc).await.map_err(|e| err(&e))?;
         return Ok((config, context));
+    }
+    // The files kubectl would read: KUBECONFIG's, else ~/.kube/config, where they exist.
+    let default = std::env::var_os("HOME").map(|h| std::path::PathBuf::from(h).join(".kube/config"));
+    let listed: Vec<PathBuf> = match std::env::var_os("KUBECONFIG") {
+        Some(v) if !v.is_empty() => std::env::split_paths(&v).collect(),
+        _ => default.into_iter().collect(),
+    };
+    for path in listed.iter().filter(|p| p.exists()) {
+        check_kubeconfig(path)?;
     }
     match Kubeconfig::read() {
         Ok(file) => {

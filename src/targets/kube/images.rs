@@ -28,7 +28,8 @@ impl ImageMapping {
     /// `REFERENCE=IMAGE`, each reference at most once.
     pub fn read(path: &Path, registry: Option<String>) -> Result<Self, ImageMapError> {
         let file = path.display().to_string();
-        let text = std::fs::read_to_string(path).map_err(|e| ImageMapError::Read { file: file.clone(), message: e.to_string() })?;
+        let text =
+            crate::manifest::input::read_regular(path).map_err(|e| ImageMapError::Read { file: file.clone(), message: e.to_string() })?;
         let map = parse(&file, &text)?;
         Ok(Self::new(map, registry))
     }

@@ -50,6 +50,7 @@ pub fn podman(state_dir: &std::path::Path) -> TargetResult<Podman> {
                 .into(),
         )
     })?;
+    crate::paths::private_dir(state_dir).map_err(|e| TargetError::Other(format!("make {} podspec's own: {e}", state_dir.display())))?;
     let dir = work_dir(state_dir);
     let conf = match std::env::var_os("CONTAINERS_CONF") {
         Some(_) => None,
@@ -117,6 +118,8 @@ pub struct PodmanTarget {
     pods: Mutex<HashMap<PodRef, Stored>>,
     run_id: String,
     owner: ProcessId,
+    /// Pods are removed at once, without their grace period (the run was interrupted).
+    at_once: std::sync::atomic::AtomicBool,
 }
 
 impl PodmanTarget {
@@ -182,7 +185,16 @@ impl PodmanTarget {
             .await
             .map_err(|e| TargetError::Other(format!("loading the fixture images into podman: {e}")))?;
         tracing::info!(%version, run = %run_id, "podman target ready");
-        Ok(Self { podman, version, capabilities: Self::declared_capabilities(), images, pods: Mutex::default(), run_id, owner })
+        Ok(Self {
+            podman,
+            version,
+            capabilities: Self::declared_capabilities(),
+            images,
+            pods: Mutex::default(),
+            run_id,
+            owner,
+            at_once: Default::default(),
+        })
     }
 
     /// podman's version (`podman version`).
@@ -453,7 +465,10 @@ impl Target for PodmanTarget {
     async fn delete_pod(&self, pod: &PodRef) -> TargetResult<()> {
         let stored = self.stored(pod)?;
         stored.play.abort();
-        let grace = stored.pod.spec.as_ref().and_then(|s| s.termination_grace_period_seconds).unwrap_or(30);
+        let grace = match self.at_once.load(std::sync::atomic::Ordering::SeqCst) {
+            true => 0,
+            false => stored.pod.spec.as_ref().and_then(|s| s.termination_grace_period_seconds).unwrap_or(30),
+        };
         clean::remove_pod(&self.podman, &stored.podman_name, grace).await.map_err(other)?;
         // Everything the pod had: podman keeps a named volume after its pod, so its emptyDir
         // volumes are removed here, unless another pod of the namespace still uses one (podman
@@ -527,6 +542,11 @@ impl Target for PodmanTarget {
             return Err(TargetError::Other(format!("`{}` exited {}: {}", self.podman.describe(&args), out.code, stderr.trim())));
         }
         Ok(merge_timestamped(&[&String::from_utf8_lossy(&out.stdout), &String::from_utf8_lossy(&out.stderr)]))
+    }
+
+    fn stop_at_once(&self) -> bool {
+        self.at_once.store(true, std::sync::atomic::Ordering::SeqCst);
+        true
     }
 
     async fn shutdown(&self) -> TargetResult<()> {

@@ -1,0 +1,282 @@
+//! Outside input, bounded before it is parsed: a file is read only once it is known to be a
+//! regular file (a FIFO or a device named as a fixture, a manifest, a baseline or a report is
+//! refused at once, never opened for a read that could block), and YAML or JSON is refused
+//! when it nests deeper than Kubernetes' own decoders accept, found by one linear scan of the
+//! bytes before any parser builds anything.
+//!
+//! The depth: sigs.k8s.io/yaml reads YAML with go-yaml, whose scanner refuses a flow level or
+//! an indentation stack above 10000 (`max_flow_level` and `max_indents` in go-yaml's
+//! `scannerc.go`, "exceeded max depth of 10000", the fix of CVE-2019-11254); JSON goes through
+//! sigs.k8s.io/json, a fork of Go's encoding/json, whose scanner refuses nesting above its
+//! `maxNestingDepth` of 10000 ("exceeded max depth"). The YAML parser podspec uses takes time
+//! quadratic in the depth before it refuses anything, so the scan comes first.
+
+use std::io::Read as _;
+use std::os::unix::fs::{FileTypeExt as _, OpenOptionsExt as _};
+use std::path::Path;
+
+/// The deepest nesting Kubernetes' YAML and JSON decoders accept.
+pub const MAX_DEPTH: usize = 10_000;
+
+/// Reads a whole file podspec was given, once it is known to be a regular file: opened without
+/// blocking (`O_NONBLOCK`, so a FIFO with no writer does not hold the open), then checked by
+/// `fstat` on what was opened, so nothing can be swapped in between. A FIFO, a device, a socket
+/// or a directory is refused; the error names the path.
+pub fn read_regular_file(path: &Path) -> Result<String, String> {
+    read_regular(path).map_err(|e| format!("{}: {}", path.display(), describe(&e)))
+}
+
+/// As [`read_regular_file`], with the error as an I/O error that does not name the path
+/// (for callers whose errors name it).
+pub fn read_regular(path: &Path) -> std::io::Result<String> {
+    let mut file = open_regular(path)?;
+    let mut text = String::new();
+    file.read_to_string(&mut text)?;
+    Ok(text)
+}
+
+/// Fails, without blocking, unless `path` is a regular file (links followed).
+pub fn check_regular(path: &Path) -> std::io::Result<()> {
+    open_regular(path).map(drop)
+}
+
+fn open_regular(path: &Path) -> std::io::Result<std::fs::File> {
+    let file = std::fs::OpenOptions::new().read(true).custom_flags(libc::O_NONBLOCK | libc::O_CLOEXEC | libc::O_NOCTTY).open(path)?;
+    let meta = file.metadata()?;
+    if !meta.is_file() {
+        return Err(std::io::Error::new(
+            std::io::ErrorKind::InvalidInput,
+            format!("not a regular file ({}); refused", kind_of(&meta.file_type())),
+        ));
+    }
+    Ok(file)
+}
+
+/// An I/O error in words: a refusal as it is, anything else as "cannot read: ...".
+fn describe(e: &std::io::Error) -> String {
+    if e.kind() == std::io::ErrorKind::InvalidInput {
+        e.to_string()
+    } else {
+        format!("cannot read: {e}")
+    }
+}
+
+/// What a file that is not a regular one is, in words.
+pub fn kind_of(t: &std::fs::FileType) -> &'static str {
+    if t.is_fifo() {
+        "a FIFO"
+    } else if t.is_char_device() || t.is_block_device() {
+        "a device"
+    } else if t.is_socket() {
+        "a socket"
+    } else if t.is_dir() {
+        "a directory"
+    } else {
+        "not a file"
+    }
+}
+
+/// Nesting deeper than [`MAX_DEPTH`]: the line (1-based, in the text scanned) where it went
+/// past the limit.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TooDeep {
+    pub line: usize,
+}
+
+impl std::fmt::Display for TooDeep {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "nesting deeper than {MAX_DEPTH} levels; refused before parsing (Kubernetes' YAML and JSON decoders refuse it: exceeded max depth of {MAX_DEPTH})"
+        )
+    }
+}
+
+/// Checks, in one pass over the bytes, that YAML (JSON included) nests no deeper than
+/// [`MAX_DEPTH`], counted as go-yaml counts: flow collections (`[`, `{`) open outside quoted
+/// scalars and comments, and apart from them the block collections open (a mapping at its
+/// keys' column, a sequence at its `- `'s, compact ones on one line too). The text of block
+/// scalars (`|`, `>`) is skipped. Its time is linear in the input.
+pub fn check_depth(text: impl AsRef<[u8]>) -> Result<(), TooDeep> {
+    let bytes = text.as_ref();
+    // Columns of the open block levels.
+    let mut indents: Vec<usize> = Vec::new();
+    let mut flow = 0usize;
+    // Inside a quoted scalar (which may span lines): its quote.
+    let mut quote: Option<u8> = None;
+    // A block scalar's text: lines indented deeper than this column belong to it.
+    let mut block_scalar: Option<usize> = None;
+    for (n, line) in bytes.split(|&b| b == b'\n').enumerate() {
+        let line_no = n + 1;
+        let col = line.iter().take_while(|&&b| b == b' ').count();
+        let rest = &line[col..];
+        let blank = rest.iter().all(|b| b.is_ascii_whitespace());
+        if let Some(parent) = block_scalar {
+            if blank || col > parent {
+                continue;
+            }
+            block_scalar = None;
+        }
+        let mut i = col;
+        // Where a block mapping on this line would start (after any `- ` and `? `).
+        let mut key_start = col;
+        if quote.is_none() && flow == 0 {
+            if blank || rest.first() == Some(&b'#') {
+                continue;
+            }
+            while indents.last().is_some_and(|&c| c > col) {
+                indents.pop();
+            }
+            // Block sequences (and complex keys), compact on one line too: `- - - x`.
+            while i + 1 < line.len() && matches!(line[i], b'-' | b'?') && matches!(line[i + 1], b' ' | b'\t') {
+                open_block(&mut indents, i, line_no)?;
+                i += 2;
+                while i < line.len() && matches!(line[i], b' ' | b'\t') {
+                    i += 1;
+                }
+            }
+            key_start = i;
+        }
+        // Whether a flow collection or a quoted scalar may start here (a value's start).
+        let mut at_value_start = true;
+        while i < line.len() {
+            let b = line[i];
+            if let Some(q) = quote {
+                if q == b'"' && b == b'\\' {
+                    i += 2;
+                    continue;
+                }
+                if b == q {
+                    if q == b'\'' && line.get(i + 1) == Some(&b'\'') {
+                        i += 2;
+                        continue;
+                    }
+                    quote = None;
+                    at_value_start = false;
+                }
+                i += 1;
+                continue;
+            }
+            match b {
+                b'#' if i == 0 || matches!(line[i - 1], b' ' | b'\t') => break,
+                b'"' | b'\'' if at_value_start => quote = Some(b),
+                b'[' | b'{' if at_value_start || flow > 0 => {
+                    flow += 1;
+                    if flow > MAX_DEPTH {
+                        return Err(TooDeep { line: line_no });
+                    }
+                    at_value_start = true;
+                }
+                b']' | b'}' if flow > 0 => {
+                    flow -= 1;
+                    at_value_start = false;
+                }
+                b',' if flow > 0 => at_value_start = true,
+                b':' | b'-' | b'?' if line.get(i + 1).is_none_or(|c| matches!(c, b' ' | b'\t' | b'\r')) => {
+                    // A block mapping's key ends here: the mapping is a level at its column.
+                    if b == b':' && flow == 0 {
+                        open_block(&mut indents, key_start, line_no)?;
+                    }
+                    at_value_start = true;
+                }
+                b':' if flow > 0 => at_value_start = true,
+                b'|' | b'>' if at_value_start && flow == 0 => {
+                    // A block scalar: its text is the lines indented deeper than this one.
+                    block_scalar = Some(col);
+                    break;
+                }
+                b' ' | b'\t' | b'\r' => {}
+                // An anchor, alias or tag before a value leaves it a value's start.
+                b'&' | b'!' | b'*' if at_value_start => {
+                    while i < line.len() && !matches!(line[i], b' ' | b'\t') {
+                        i += 1;
+                    }
+                    continue;
+                }
+                _ => at_value_start = false,
+            }
+            i += 1;
+        }
+    }
+    Ok(())
+}
+
+/// Parses YAML (or JSON) from outside, such as a request's body, once its nesting is known to
+/// be no deeper than Kubernetes accepts ([`check_depth`]); the one way serve reads YAML.
+pub fn yaml_from_slice<T: serde::de::DeserializeOwned>(body: &[u8]) -> Result<T, String> {
+    check_depth(body).map_err(|e| format!("line {}: {e}", e.line))?;
+    serde_yaml::from_slice(body).map_err(|e| e.to_string())
+}
+
+/// A block collection at column `col`: a level, unless it continues the one open there.
+fn open_block(indents: &mut Vec<usize>, col: usize, line: usize) -> Result<(), TooDeep> {
+    if indents.last() != Some(&col) {
+        indents.push(col);
+    }
+    if indents.len() > MAX_DEPTH {
+        return Err(TooDeep { line });
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn flow(depth: usize) -> String {
+        format!("{}{}", "[".repeat(depth), "]".repeat(depth))
+    }
+
+    #[test]
+    fn nesting_up_to_kubernetes_limit_passes_and_deeper_is_refused_at_its_line() {
+        check_depth(flow(MAX_DEPTH)).unwrap();
+        assert_eq!(check_depth(flow(MAX_DEPTH + 1)), Err(TooDeep { line: 1 }));
+        let json = format!("{{\"a\":\n{}1{}}}", "{\"a\":".repeat(MAX_DEPTH), "}".repeat(MAX_DEPTH));
+        assert_eq!(check_depth(&json), Err(TooDeep { line: 2 }));
+        // Block sequences, compact on one line and indented on many.
+        check_depth(format!("x:\n{}1\n", "- ".repeat(MAX_DEPTH - 1))).unwrap();
+        assert_eq!(check_depth(format!("x: 1\ny:\n{}1\n", "- ".repeat(MAX_DEPTH + 1))), Err(TooDeep { line: 3 }));
+        let block: String = (0..MAX_DEPTH + 1).map(|d| format!("{}k:\n", " ".repeat(d))).collect();
+        assert_eq!(check_depth(&block), Err(TooDeep { line: MAX_DEPTH + 1 }));
+    }
+
+    #[test]
+    fn brackets_in_quotes_comments_block_scalars_and_plain_text_are_not_nesting() {
+        let many = "[".repeat(MAX_DEPTH + 5);
+        for text in [
+            format!("a: \"{many}\"\n"),
+            format!("a: '{many}'\n"),
+            format!("a: x # {many}\n"),
+            format!("a: |\n  {many}\n  more\nb: 1\n"),
+            format!("a: >-\n    {many}\nb: 1\n"),
+            format!("a: echo {many}\n"),
+            format!("a: [\"{many}\", '{many}']\n"),
+            format!("a: \"it's \\\" {many}\"\n"),
+        ] {
+            check_depth(&text).unwrap_or_else(|e| panic!("{text:?}: {e}"));
+        }
+    }
+
+    #[test]
+    fn the_scan_is_linear() {
+        // 100k levels each way: refused at once (a parser takes tens of seconds on them).
+        let started = std::time::Instant::now();
+        for text in [flow(100_000), format!("{}1", "- ".repeat(100_000)), "{\"a\":".repeat(100_000)] {
+            assert!(check_depth(&text).is_err());
+        }
+        assert!(started.elapsed() < std::time::Duration::from_millis(500), "{:?}", started.elapsed());
+    }
+
+    #[test]
+    fn a_fifo_is_refused_without_blocking() {
+        let dir = tempfile::tempdir().unwrap();
+        let fifo = dir.path().join("pod.yaml");
+        nix::unistd::mkfifo(&fifo, nix::sys::stat::Mode::from_bits_truncate(0o644)).unwrap();
+        let e = read_regular_file(&fifo).unwrap_err();
+        assert!(e.ends_with("pod.yaml: not a regular file (a FIFO); refused"), "{e}");
+        assert!(read_regular_file(Path::new("/dev/zero")).unwrap_err().contains("(a device)"));
+        assert!(read_regular_file(dir.path()).unwrap_err().contains("(a directory)"));
+        std::fs::write(dir.path().join("ok.yaml"), "a: 1\n").unwrap();
+        assert_eq!(read_regular_file(&dir.path().join("ok.yaml")).unwrap(), "a: 1\n");
+    }
+}
