@@ -1145,14 +1145,7 @@ async fn certify(mut args: CertifyArgs, mut signals: Signals) -> anyhow::Result<
         output,
         product,
         sonobuoy: sonobuoy_mode,
-        narrowed_by: [
-            (args.features != [PathBuf::from("features")])
-                .then(|| format!("--features {}", args.features.iter().map(|p| p.display().to_string()).collect::<Vec<_>>().join(" "))),
-            args.name.as_ref().map(|n| format!("--name {n}")),
-        ]
-        .into_iter()
-        .flatten()
-        .collect(),
+        narrowed_by: args.name.iter().map(|n| format!("--name {n}")).collect(),
         release: args.release.clone(),
     };
     let outcome = tokio::select! {

@@ -147,6 +147,14 @@ fn a_complete_passing_bundle_verifies_and_a_tampered_one_does_not() {
             "name different scenarios",
         ),
         (
+            "partial with nothing missing",
+            Box::new(|f| {
+                let e = String::from_utf8_lossy(&f["environment.json"]).replace("\"partial\": false", "\"partial\": true");
+                f.insert("environment.json".into(), e.into_bytes());
+            }),
+            "the run says it is partial but names no missing @conformance scenario",
+        ),
+        (
             "missing",
             Box::new(|f| {
                 f.remove("environment.json");
@@ -216,4 +224,35 @@ fn bad_input_is_exit_2() {
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert_eq!(out.status.code(), Some(2), "{stderr}");
     assert!(stderr.contains("no list of Kubernetes 1.35's Pod-related conformance tests (podspec has: 1.32)"), "{stderr}");
+}
+
+/// Issue 24, item 1: `--features` naming the whole suite (as the Sonobuoy plugin's
+/// `/podspec/features` does) leaves nothing out and is not partial; naming one file of it is,
+/// with every scenario of the other files missing and `--features` named as what left them out.
+#[test]
+fn a_features_path_naming_the_whole_suite_is_complete_and_one_file_is_partial() {
+    use podspec::certify::{completeness, conformance_scenarios, suite_roots};
+    let copy = tempfile::tempdir().unwrap();
+    let suite = copy.path().join("features");
+    std::fs::create_dir_all(&suite).unwrap();
+    for entry in std::fs::read_dir(Path::new(env!("CARGO_MANIFEST_DIR")).join("features")).unwrap() {
+        let entry = entry.unwrap();
+        std::fs::copy(entry.path(), suite.join(entry.file_name())).unwrap();
+    }
+    let full = conformance_scenarios(&suite_roots(&[suite.clone()])).unwrap();
+    assert!(full.len() > 20, "{}", full.len());
+    let all_run: std::collections::BTreeSet<(String, String)> = full.iter().cloned().collect();
+    let selected = conformance_scenarios(&[suite.clone()]).unwrap();
+    let (narrowed_by, missing) = completeness(&full, &selected, &all_run, &format!("--features {}", suite.display()), &[]);
+    assert!(narrowed_by.is_empty() && missing.is_empty(), "{narrowed_by:?} {missing:?}");
+
+    let one = suite.join("ipc.feature");
+    assert_eq!(suite_roots(&[one.clone()]), [suite.clone()]);
+    let selected = conformance_scenarios(&[one.clone()]).unwrap();
+    let ran: std::collections::BTreeSet<(String, String)> = selected.iter().cloned().collect();
+    let option = format!("--features {}", one.display());
+    let (narrowed_by, missing) = completeness(&full, &selected, &ran, &option, &["--tags @ipc".to_string()]);
+    assert_eq!(narrowed_by, [option.clone()]);
+    assert_eq!(missing.len(), full.len() - selected.len());
+    assert!(missing.iter().all(|m| m.reason == format!("not in {option}") && !m.feature_path.ends_with("ipc.feature")), "{missing:?}");
 }

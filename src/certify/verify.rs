@@ -61,6 +61,10 @@ pub fn verify(files: &BTreeMap<String, Vec<u8>>) -> Verdict {
     }
     if files.contains_key(ENVIRONMENT) {
         match serde_json::from_str::<Environment>(&text(ENVIRONMENT)) {
+            Ok(env) if env.partial && env.missing.is_empty() => {
+                v.partial = true;
+                v.problems.push(format!("{ENVIRONMENT}: the run says it is partial but names no missing @conformance scenario"));
+            }
             Ok(env) if env.partial => {
                 v.partial = true;
                 v.problems.push(format!("{ENVIRONMENT}: the run is partial ({} @conformance scenarios missing)", env.missing.len()));
@@ -68,6 +72,9 @@ pub fn verify(files: &BTreeMap<String, Vec<u8>>) -> Verdict {
                     v.problems.push(format!("  missing: {} | {}: {}", m.feature_path, m.scenario, m.reason));
                 }
             }
+            Ok(env) if !env.missing.is_empty() => v
+                .problems
+                .push(format!("{ENVIRONMENT}: {} @conformance scenarios missing but the run says it is complete", env.missing.len())),
             Ok(_) => {}
             Err(e) => v.problems.push(format!("{ENVIRONMENT} does not parse: {e}")),
         }
