@@ -96,6 +96,31 @@ fn the_cluster_role_grants_exactly_what_podspec_uses() {
     assert_eq!(binding["subjects"][0]["name"], "podspec");
 }
 
+/// Issue 24, item 2: every right the pre-check asks (and the two asked before the static pods
+/// are looked for) is granted by the ClusterRole as written, `get` and `create` on pods/exec among
+/// them.
+#[test]
+fn every_right_the_pre_check_asks_is_granted_by_the_cluster_role() {
+    use podspec::targets::kube::access;
+    let docs = yaml_docs("ci/sonobuoy/podspec-rbac.yaml");
+    let role = docs.iter().find(|d| d["kind"] == "ClusterRole").expect("a ClusterRole");
+    let grants = |r: &access::Right| {
+        let resource = if r.subresource.is_empty() { r.resource.to_string() } else { format!("{}/{}", r.resource, r.subresource) };
+        role["rules"].as_sequence().unwrap().iter().any(|rule| {
+            let has =
+                |key: &str, v: &str| rule[key].as_sequence().unwrap().iter().any(|x| x.as_str() == Some(v) || x.as_str() == Some("*"));
+            has("apiGroups", r.group) && has("resources", &resource) && has("verbs", r.verb)
+        })
+    };
+    let asked: Vec<access::Right> = access::pre_check(true).into_iter().chain([access::NODE_PROXY, access::EVENTS]).collect();
+    let named: Vec<String> = asked.iter().map(ToString::to_string).collect();
+    for right in ["get pods/exec", "create pods/exec", "get pods/log", "update pods/ephemeralcontainers", "create namespaces"] {
+        assert!(named.iter().any(|n| n == right), "the pre-check asks {right}: {named:?}");
+    }
+    let not_granted: Vec<String> = asked.iter().filter(|r| !grants(r)).map(ToString::to_string).collect();
+    assert!(not_granted.is_empty(), "ci/sonobuoy/podspec-rbac.yaml does not grant {not_granted:?}");
+}
+
 fn suffix(group: &str) -> String {
     if group.is_empty() {
         String::new()
