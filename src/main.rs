@@ -1094,9 +1094,26 @@ async fn certify(mut args: CertifyArgs, mut signals: Signals) -> anyhow::Result<
         return Ok(ExitCode::from(2));
     }
     let product = args.product();
-    let invalid = product.invalid_values();
-    if !invalid.is_empty() {
-        anyhow::bail!("{}", invalid.join("\n"));
+    let problems = product.problems();
+    if !problems.is_empty() {
+        // Every field CNCF requires, named with the option that sets it.
+        let flag = |p: &str| {
+            [
+                ("vendor", "vendor"),
+                ("name", "name"),
+                ("version", "version"),
+                ("website_url", "website"),
+                ("documentation_url", "docs"),
+                ("type", "type"),
+                ("description", "description"),
+                ("contact_email_address", "contact"),
+            ]
+            .iter()
+            .find(|(field, _)| p == format!("PRODUCT.yaml: {field} is missing"))
+            .map(|(_, f)| format!("{p} (--product-{f})"))
+            .unwrap_or_else(|| p.to_string())
+        };
+        anyhow::bail!("{}", problems.iter().map(|p| flag(p)).collect::<Vec<_>>().join("\n"));
     }
     let sonobuoy_mode = args.sonobuoy || std::env::var_os(sonobuoy::RESULTS_DIR_ENV).is_some();
     let output = match (&args.output, sonobuoy_mode) {

@@ -55,6 +55,8 @@ const PRODUCT: &[&str] = &[
     "https://example.com/docs",
     "--product-type",
     "distribution",
+    "--product-description",
+    "A distribution",
     "--product-contact",
     "k8s@example.com",
 ];
@@ -209,6 +211,25 @@ fn bad_input_is_exit_2() {
     assert_eq!(out.status.code(), Some(2), "{stderr}");
     assert!(stderr.contains("type \"appliance\" is not one of"), "{stderr}");
     assert!(stderr.contains("contact_email_address \"nobody\" is not an email address"), "{stderr}");
+    // Every field CNCF requires must be non-empty (issue 24, item 5): without a description,
+    // refused before anything runs, naming it.
+    let project = tempfile::tempdir().unwrap();
+    std::fs::create_dir_all(project.path().join("features")).unwrap();
+    std::fs::write(project.path().join("features/none.feature"), "Feature: none\n  Scenario: not for conformance\n").unwrap();
+    let at = PRODUCT.iter().position(|a| *a == "--product-description").unwrap();
+    let without: Vec<&str> = PRODUCT[..at].iter().chain(&PRODUCT[at + 2..]).copied().collect();
+    for description in [None, Some("  ")] {
+        let mut c = Command::cargo_bin("podspec").unwrap();
+        c.current_dir(project.path()).args(["certify", "--target", "reference", "--output", "out"]).args(&without);
+        if let Some(d) = description {
+            c.args(["--product-description", d]);
+        }
+        let out = c.output().unwrap();
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(2), "{stderr}");
+        assert!(stderr.contains("PRODUCT.yaml: description is missing (--product-description)"), "{stderr}");
+        assert!(!project.path().join("out").exists(), "nothing ran");
+    }
     let out =
         Command::cargo_bin("podspec").unwrap().args(["certify", "--verify", "/nonexistent/podspec-results-x.tar.gz"]).output().unwrap();
     let stderr = String::from_utf8_lossy(&out.stderr);

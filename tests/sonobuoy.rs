@@ -58,6 +58,7 @@ fn the_plugin_file_has_the_fields_sonobuoy_reads() {
         "--product-website",
         "--product-docs",
         "--product-type",
+        "--product-description",
         "--product-contact",
     ] {
         assert!(args.contains(&flag), "{flag} in {args:?}");
