@@ -507,12 +507,13 @@ async fn other(command: Command) -> anyhow::Result<ExitCode> {
                         images.push(store.build_own_image()?);
                         for image in images {
                             let path = dir.join(format!("{}.tar", image.name.replace('/', "_")));
-                            let e = if cri {
-                                // podspec's own image has no fixture recipe of its own.
-                                let references = match store.recipe_for(&image.name) {
-                                    Ok(r) => r.references.clone(),
-                                    Err(_) => podspec::images::recipe::Recipe::own_image().references,
-                                };
+                            let own = image.name == podspec::images::recipe::Recipe::own_image().name;
+                            let e = if own {
+                                // One name everywhere: the Sonobuoy plugin's image.
+                                let oci = !cri && matches!(format, ArchiveFormat::OciArchive);
+                                podspec::images::archive::export_own_image(&image, oci, &path)?
+                            } else if cri {
+                                let references = store.recipe_for(&image.name)?.references.clone();
                                 podspec::images::archive::export_docker_archive_as(&image, &references, &path)?
                             } else {
                                 let repository = podspec::targets::podman::images::repository(&image);

@@ -214,3 +214,37 @@ fn sonobuoy_mode_puts_results_and_the_done_file_where_the_contract_says() {
     assert_eq!(last["completed"], 4, "{last}");
     assert_eq!(last["failures"], serde_json::json!([]), "{last}");
 }
+
+/// Issue 24, item 4: one name for podspec's own image. The plugin runs exactly the name `podspec
+/// images export` writes into its archives, as an oci-archive and as a docker-archive (what
+/// `--cri` writes), so the plugin file needs no hand edit.
+#[test]
+fn the_plugin_runs_the_name_images_export_writes() {
+    use podspec::images::{archive, ImageConfig, LocalImage};
+    let plugin = &yaml_docs("ci/sonobuoy/podspec-plugin.yaml")[0];
+    let image = plugin["spec"]["image"].as_str().unwrap().to_string();
+    let dir = tempfile::tempdir().unwrap();
+    let rootfs = dir.path().join("rootfs");
+    std::fs::create_dir_all(rootfs.join("bin")).unwrap();
+    std::fs::write(rootfs.join("bin/podspec"), b"#!fake").unwrap();
+    let own = LocalImage { name: "podspec/podspec".into(), rootfs, config: ImageConfig::default() };
+    let read = |path: &Path, file: &str| -> serde_json::Value {
+        let mut tar = tar::Archive::new(std::fs::File::open(path).unwrap());
+        for entry in tar.entries().unwrap() {
+            let mut entry = entry.unwrap();
+            if entry.path().unwrap().to_string_lossy() == file {
+                let mut bytes = Vec::new();
+                entry.read_to_end(&mut bytes).unwrap();
+                return serde_json::from_slice(&bytes).unwrap();
+            }
+        }
+        panic!("{file} not in {}", path.display());
+    };
+    let oci = archive::export_own_image(&own, true, &dir.path().join("oci.tar")).unwrap();
+    assert_eq!(oci.reference, image);
+    assert_eq!(read(&oci.path, "index.json")["manifests"][0]["annotations"]["io.containerd.image.name"], image.as_str());
+    let docker = archive::export_own_image(&own, false, &dir.path().join("docker.tar")).unwrap();
+    assert_eq!(docker.reference, image);
+    assert_eq!(read(&docker.path, "manifest.json")[0]["RepoTags"], serde_json::json!([image]));
+    assert_eq!(image, podspec::images::own_image_reference());
+}
