@@ -122,13 +122,33 @@ fn a_complete_passing_bundle_verifies_and_a_tampered_one_does_not() {
     let junit = String::from_utf8_lossy(&files["junit_01.xml"]).into_owned();
     assert_eq!(podspec::certify::verify::junit_cases(&junit).unwrap().len(), 2);
 
+    // An honest bundle (issue 24, item 6): it says what it is and is not, each testcase names
+    // the conformance test its scenario mirrors, and it records the list and its coverage.
+    let readme = String::from_utf8_lossy(&files["README.md"]).into_owned();
+    let head: Vec<&str> = readme.lines().take(4).collect();
+    assert_eq!(head[0], "# podspec results bundle: not a CNCF conformance submission", "{readme}");
+    assert!(head.join(" ").contains("not Kubernetes' e2e suite"), "{readme}");
+    assert!(readme.contains("1 of 159"), "{readme}");
+    assert!(
+        junit.contains(
+            "<property name=\"conformance.codename\" value=\"[sig-node] Pods should get a host IP [NodeConformance] [Conformance]\"/>"
+        ),
+        "{junit}"
+    );
+    let list = String::from_utf8_lossy(&files["conformance.txt"]).into_owned();
+    assert!(list.contains("1 of 159 Pod-related conformance tests of Kubernetes v1.32"), "{list}");
+    assert!(list.contains("covered  [sig-node] Pods should get a host IP [NodeConformance] [Conformance]\n           by features/one.feature:4 A pod runs and its container answers"), "{list}");
+    assert_eq!(list.lines().filter(|l| l.starts_with("missing  ")).count(), 158, "{list}");
+    assert!(log.lines().next().unwrap().contains(" podspec version ") && log.lines().next().unwrap().contains("Kubernetes v1.32"), "{log}");
+    assert!(log.lines().last().unwrap().ends_with("SUCCESS! -- 2 Passed | 0 Failed | 0 Pending | 0 Skipped"), "{log}");
+
     // Tampered copies are rejected, each for its reason.
     let work = tempfile::tempdir().unwrap();
     let cases: Vec<(&str, Box<Tamper>, &str)> = vec![
         (
             "failure",
             Box::new(|f| {
-                let j = String::from_utf8_lossy(&f["junit_01.xml"]).replacen("\"/>", "\"><failure message=\"x\"/></testcase>", 1);
+                let j = String::from_utf8_lossy(&f["junit_01.xml"]).replacen("</testcase>", "<failure message=\"x\"/></testcase>", 1);
                 f.insert("junit_01.xml".into(), j.into_bytes());
             }),
             "has a failure or error",
@@ -155,6 +175,29 @@ fn a_complete_passing_bundle_verifies_and_a_tampered_one_does_not() {
                 f.insert("environment.json".into(), e.into_bytes());
             }),
             "the run says it is partial but names no missing @conformance scenario",
+        ),
+        (
+            "readme that does not say what it is",
+            Box::new(|f| {
+                f.insert("README.md".into(), b"# Conformance results\n".to_vec());
+            }),
+            "README.md does not say in its first lines that this is not a CNCF conformance submission",
+        ),
+        (
+            "codename not in the list",
+            Box::new(|f| {
+                let j = String::from_utf8_lossy(&f["junit_01.xml"]).replace("Pods should get a host IP", "Pods should fly");
+                f.insert("junit_01.xml".into(), j.into_bytes());
+            }),
+            "is not a covered test of conformance.txt",
+        ),
+        (
+            "coverage that disagrees",
+            Box::new(|f| {
+                let l = String::from_utf8_lossy(&f["conformance.txt"]).replace("1 of 159", "159 of 159");
+                f.insert("conformance.txt".into(), l.into_bytes());
+            }),
+            "conformance.txt does not say \"1 of 159",
         ),
         (
             "missing",

@@ -121,12 +121,13 @@ pub async fn certify(options: &CertifyOptions, target: Arc<dyn Target>, descript
     let narrowing = options.run.tags.clone();
     let tags = tag_expression(narrowing.as_deref());
     let all_conformance = conformance_scenarios(&suite_roots(&options.run.features))?;
-    let count = conformance_count(&options.run.features, &options.release)?;
+    let files = coverage::read_features(&options.run.features).map_err(RunError::Input)?;
+    let coverage = coverage::coverage(&files, &options.release)?;
     std::fs::create_dir_all(&options.output).map_err(io(format!("create {}", options.output.display())))?;
     let work = WorkDir(options.output.join(format!(".podspec-certify-{}", std::process::id())));
     std::fs::create_dir_all(&work.0).map_err(io(format!("create {}", work.0.display())))?;
     // Removed whatever the end: done, failed, or dropped by a signal mid-run.
-    run_into(options, target.clone(), description, &work.0, &tags, narrowing.as_deref(), &all_conformance, count, started).await
+    run_into(options, target.clone(), description, &work.0, &tags, narrowing.as_deref(), &all_conformance, &coverage, started).await
 }
 
 /// The suite a selection of feature paths belongs to: each folder given, and the folder of each
@@ -209,9 +210,15 @@ async fn run_into(
     tags: &str,
     narrowing: Option<&str>,
     all_conformance: &[(String, String)],
-    count: ConformanceCount,
+    coverage: &coverage::Coverage,
     started: chrono::DateTime<chrono::Utc>,
 ) -> Result<Outcome, CertifyError> {
+    let count = ConformanceCount {
+        list: coverage::list_path(&coverage.release),
+        covered: coverage.covered(),
+        total: coverage.tests.len(),
+        release: coverage.release.clone(),
+    };
     let version_line = format!(
         "{} (target {}, server {} {}, tags {tags}, counting against Kubernetes v{}'s Pod-related conformance tests)",
         env!("CARGO_PKG_VERSION"),
@@ -239,6 +246,7 @@ async fn run_into(
         s.failed,
         s.skipped
     ));
+    run_log.line(&log::verdict_line(s.passed + s.flaky, s.failed, s.skipped));
     if let Some(p) = &progress {
         p.finish(format!("podspec: done: {s}"), s.total()).await;
     }
@@ -275,7 +283,31 @@ async fn run_into(
         conformance: count,
     };
     let write = |name: &str, bytes: Vec<u8>| std::fs::write(work.join(name), bytes).map_err(io(format!("write {name}")));
-    std::fs::rename(work.join(crate::report::JUNIT_FILE), work.join(bundle::JUNIT)).map_err(io("write junit_01.xml"))?;
+    // Each testcase names the conformance tests its scenario mirrors.
+    let mut codenames: std::collections::BTreeMap<(String, String), Vec<String>> = Default::default();
+    for (test, mirrors) in &coverage.tests {
+        for m in mirrors {
+            codenames.entry((m.feature_path.clone(), m.scenario.clone())).or_default().push(test.clone());
+        }
+    }
+    let junit = std::fs::read_to_string(work.join(crate::report::JUNIT_FILE)).map_err(io("read the run's junit"))?;
+    let junit = bundle::with_codenames(&junit, &codenames)
+        .map_err(|e| CertifyError::Io { what: "add the codenames to junit".into(), source: std::io::Error::other(e.to_string()) })?;
+    std::fs::remove_file(work.join(crate::report::JUNIT_FILE)).map_err(io("remove the run's junit"))?;
+    write(bundle::JUNIT, junit.into_bytes())?;
+    write(bundle::CONFORMANCE, coverage::listing(coverage).into_bytes())?;
+    write(
+        bundle::README,
+        bundle::readme(
+            env!("CARGO_PKG_VERSION"),
+            &environment.target,
+            &format!("{} {}", environment.server_url, environment.server_version),
+            &coverage.release,
+            coverage.covered(),
+            coverage.tests.len(),
+        )
+        .into_bytes(),
+    )?;
     write(bundle::ENVIRONMENT, serde_json::to_vec_pretty(&environment).expect("environment serializes"))?;
     write(bundle::PRODUCT, serde_yaml::to_string(&options.product).expect("product serializes").into_bytes())?;
     let out = options.output.join(bundle::file_name(started));
