@@ -303,20 +303,20 @@ fn a_features_path_naming_the_whole_suite_is_complete_and_one_file_is_partial() 
         let entry = entry.unwrap();
         std::fs::copy(entry.path(), suite.join(entry.file_name())).unwrap();
     }
-    let full = conformance_scenarios(&suite_roots(&[suite.clone()])).unwrap();
+    let full = conformance_scenarios(&suite_roots(std::slice::from_ref(&suite))).unwrap();
     assert!(full.len() > 20, "{}", full.len());
     let all_run: std::collections::BTreeSet<(String, String)> = full.iter().cloned().collect();
-    let selected = conformance_scenarios(&[suite.clone()]).unwrap();
+    let selected = conformance_scenarios(std::slice::from_ref(&suite)).unwrap();
     let (narrowed_by, missing) = completeness(&full, &selected, &all_run, &format!("--features {}", suite.display()), &[]);
     assert!(narrowed_by.is_empty() && missing.is_empty(), "{narrowed_by:?} {missing:?}");
 
     let one = suite.join("ipc.feature");
-    assert_eq!(suite_roots(&[one.clone()]), [suite.clone()]);
-    let selected = conformance_scenarios(&[one.clone()]).unwrap();
+    assert_eq!(suite_roots(std::slice::from_ref(&one)), [suite]);
+    let selected = conformance_scenarios(std::slice::from_ref(&one)).unwrap();
     let ran: std::collections::BTreeSet<(String, String)> = selected.iter().cloned().collect();
     let option = format!("--features {}", one.display());
     let (narrowed_by, missing) = completeness(&full, &selected, &ran, &option, &["--tags @ipc".to_string()]);
-    assert_eq!(narrowed_by, [option.clone()]);
+    assert_eq!(narrowed_by, std::slice::from_ref(&option));
     assert_eq!(missing.len(), full.len() - selected.len());
     assert!(missing.iter().all(|m| m.reason == format!("not in {option}") && !m.feature_path.ends_with("ipc.feature")), "{missing:?}");
 }
