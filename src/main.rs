@@ -535,12 +535,13 @@ async fn other(command: Command) -> anyhow::Result<ExitCode> {
                         images.push(store.build_own_image()?);
                         for image in images {
                             let path = dir.join(format!("{}.tar", image.name.replace('/', "_")));
-                            let e = if cri {
-                                // podspec's own image has no fixture recipe of its own.
-                                let references = match store.recipe_for(&image.name) {
-                                    Ok(r) => r.references.clone(),
-                                    Err(_) => podspec::images::recipe::Recipe::own_image().references,
-                                };
+                            let own = image.name == podspec::images::recipe::Recipe::own_image().name;
+                            let e = if own {
+                                // One name everywhere: the Sonobuoy plugin's image.
+                                let oci = !cri && matches!(format, ArchiveFormat::OciArchive);
+                                podspec::images::archive::export_own_image(&image, oci, &path)?
+                            } else if cri {
+                                let references = store.recipe_for(&image.name)?.references.clone();
                                 podspec::images::archive::export_docker_archive_as(&image, &references, &path)?
                             } else {
                                 let repository = podspec::targets::podman::images::repository(&image);
@@ -1133,9 +1134,26 @@ async fn certify(mut args: CertifyArgs, mut signals: Signals) -> anyhow::Result<
         return Ok(ExitCode::from(2));
     }
     let product = args.product();
-    let invalid = product.invalid_values();
-    if !invalid.is_empty() {
-        anyhow::bail!("{}", invalid.join("\n"));
+    let problems = product.problems();
+    if !problems.is_empty() {
+        // Every field CNCF requires, named with the option that sets it.
+        let flag = |p: &str| {
+            [
+                ("vendor", "vendor"),
+                ("name", "name"),
+                ("version", "version"),
+                ("website_url", "website"),
+                ("documentation_url", "docs"),
+                ("type", "type"),
+                ("description", "description"),
+                ("contact_email_address", "contact"),
+            ]
+            .iter()
+            .find(|(field, _)| p == format!("PRODUCT.yaml: {field} is missing"))
+            .map(|(_, f)| format!("{p} (--product-{f})"))
+            .unwrap_or_else(|| p.to_string())
+        };
+        anyhow::bail!("{}", problems.iter().map(|p| flag(p)).collect::<Vec<_>>().join("\n"));
     }
     let sonobuoy_mode = args.sonobuoy || std::env::var_os(sonobuoy::RESULTS_DIR_ENV).is_some();
     let output = match (&args.output, sonobuoy_mode) {
@@ -1184,14 +1202,7 @@ async fn certify(mut args: CertifyArgs, mut signals: Signals) -> anyhow::Result<
         output,
         product,
         sonobuoy: sonobuoy_mode,
-        narrowed_by: [
-            (args.features != [PathBuf::from("features")])
-                .then(|| format!("--features {}", args.features.iter().map(|p| p.display().to_string()).collect::<Vec<_>>().join(" "))),
-            args.name.as_ref().map(|n| format!("--name {n}")),
-        ]
-        .into_iter()
-        .flatten()
-        .collect(),
+        narrowed_by: args.name.iter().map(|n| format!("--name {n}")).collect(),
         release: args.release.clone(),
     };
     let outcome = tokio::select! {

@@ -55,6 +55,8 @@ const PRODUCT: &[&str] = &[
     "https://example.com/docs",
     "--product-type",
     "distribution",
+    "--product-description",
+    "A distribution",
     "--product-contact",
     "k8s@example.com",
 ];
@@ -120,13 +122,33 @@ fn a_complete_passing_bundle_verifies_and_a_tampered_one_does_not() {
     let junit = String::from_utf8_lossy(&files["junit_01.xml"]).into_owned();
     assert_eq!(podspec::certify::verify::junit_cases(&junit).unwrap().len(), 2);
 
+    // An honest bundle (issue 24, item 6): it says what it is and is not, each testcase names
+    // the conformance test its scenario mirrors, and it records the list and its coverage.
+    let readme = String::from_utf8_lossy(&files["README.md"]).into_owned();
+    let head: Vec<&str> = readme.lines().take(4).collect();
+    assert_eq!(head[0], "# podspec results bundle: not a CNCF conformance submission", "{readme}");
+    assert!(head.join(" ").contains("not Kubernetes' e2e suite"), "{readme}");
+    assert!(readme.contains("1 of 159"), "{readme}");
+    assert!(
+        junit.contains(
+            "<property name=\"conformance.codename\" value=\"[sig-node] Pods should get a host IP [NodeConformance] [Conformance]\"/>"
+        ),
+        "{junit}"
+    );
+    let list = String::from_utf8_lossy(&files["conformance.txt"]).into_owned();
+    assert!(list.contains("1 of 159 Pod-related conformance tests of Kubernetes v1.32"), "{list}");
+    assert!(list.contains("covered  [sig-node] Pods should get a host IP [NodeConformance] [Conformance]\n           by features/one.feature:4 A pod runs and its container answers"), "{list}");
+    assert_eq!(list.lines().filter(|l| l.starts_with("missing  ")).count(), 158, "{list}");
+    assert!(log.lines().next().unwrap().contains(" podspec version ") && log.lines().next().unwrap().contains("Kubernetes v1.32"), "{log}");
+    assert!(log.lines().last().unwrap().ends_with("SUCCESS! -- 2 Passed | 0 Failed | 0 Pending | 0 Skipped"), "{log}");
+
     // Tampered copies are rejected, each for its reason.
     let work = tempfile::tempdir().unwrap();
     let cases: Vec<(&str, Box<Tamper>, &str)> = vec![
         (
             "failure",
             Box::new(|f| {
-                let j = String::from_utf8_lossy(&f["junit_01.xml"]).replacen("\"/>", "\"><failure message=\"x\"/></testcase>", 1);
+                let j = String::from_utf8_lossy(&f["junit_01.xml"]).replacen("</testcase>", "<failure message=\"x\"/></testcase>", 1);
                 f.insert("junit_01.xml".into(), j.into_bytes());
             }),
             "has a failure or error",
@@ -145,6 +167,37 @@ fn a_complete_passing_bundle_verifies_and_a_tampered_one_does_not() {
                 f.insert("podspec.log".into(), l.into_bytes());
             }),
             "name different scenarios",
+        ),
+        (
+            "partial with nothing missing",
+            Box::new(|f| {
+                let e = String::from_utf8_lossy(&f["environment.json"]).replace("\"partial\": false", "\"partial\": true");
+                f.insert("environment.json".into(), e.into_bytes());
+            }),
+            "the run says it is partial but names no missing @conformance scenario",
+        ),
+        (
+            "readme that does not say what it is",
+            Box::new(|f| {
+                f.insert("README.md".into(), b"# Conformance results\n".to_vec());
+            }),
+            "README.md does not say in its first lines that this is not a CNCF conformance submission",
+        ),
+        (
+            "codename not in the list",
+            Box::new(|f| {
+                let j = String::from_utf8_lossy(&f["junit_01.xml"]).replace("Pods should get a host IP", "Pods should fly");
+                f.insert("junit_01.xml".into(), j.into_bytes());
+            }),
+            "is not a covered test of conformance.txt",
+        ),
+        (
+            "coverage that disagrees",
+            Box::new(|f| {
+                let l = String::from_utf8_lossy(&f["conformance.txt"]).replace("1 of 159", "159 of 159");
+                f.insert("conformance.txt".into(), l.into_bytes());
+            }),
+            "conformance.txt does not say \"1 of 159",
         ),
         (
             "missing",
@@ -201,6 +254,25 @@ fn bad_input_is_exit_2() {
     assert_eq!(out.status.code(), Some(2), "{stderr}");
     assert!(stderr.contains("type \"appliance\" is not one of"), "{stderr}");
     assert!(stderr.contains("contact_email_address \"nobody\" is not an email address"), "{stderr}");
+    // Every field CNCF requires must be non-empty (issue 24, item 5): without a description,
+    // refused before anything runs, naming it.
+    let project = tempfile::tempdir().unwrap();
+    std::fs::create_dir_all(project.path().join("features")).unwrap();
+    std::fs::write(project.path().join("features/none.feature"), "Feature: none\n  Scenario: not for conformance\n").unwrap();
+    let at = PRODUCT.iter().position(|a| *a == "--product-description").unwrap();
+    let without: Vec<&str> = PRODUCT[..at].iter().chain(&PRODUCT[at + 2..]).copied().collect();
+    for description in [None, Some("  ")] {
+        let mut c = Command::cargo_bin("podspec").unwrap();
+        c.current_dir(project.path()).args(["certify", "--target", "reference", "--output", "out"]).args(&without);
+        if let Some(d) = description {
+            c.args(["--product-description", d]);
+        }
+        let out = c.output().unwrap();
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(2), "{stderr}");
+        assert!(stderr.contains("PRODUCT.yaml: description is missing (--product-description)"), "{stderr}");
+        assert!(!project.path().join("out").exists(), "nothing ran");
+    }
     let out =
         Command::cargo_bin("podspec").unwrap().args(["certify", "--verify", "/nonexistent/podspec-results-x.tar.gz"]).output().unwrap();
     let stderr = String::from_utf8_lossy(&out.stderr);
@@ -216,4 +288,35 @@ fn bad_input_is_exit_2() {
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert_eq!(out.status.code(), Some(2), "{stderr}");
     assert!(stderr.contains("no list of Kubernetes 1.35's Pod-related conformance tests (podspec has: 1.32)"), "{stderr}");
+}
+
+/// Issue 24, item 1: `--features` naming the whole suite (as the Sonobuoy plugin's
+/// `/podspec/features` does) leaves nothing out and is not partial; naming one file of it is,
+/// with every scenario of the other files missing and `--features` named as what left them out.
+#[test]
+fn a_features_path_naming_the_whole_suite_is_complete_and_one_file_is_partial() {
+    use podspec::certify::{completeness, conformance_scenarios, suite_roots};
+    let copy = tempfile::tempdir().unwrap();
+    let suite = copy.path().join("features");
+    std::fs::create_dir_all(&suite).unwrap();
+    for entry in std::fs::read_dir(Path::new(env!("CARGO_MANIFEST_DIR")).join("features")).unwrap() {
+        let entry = entry.unwrap();
+        std::fs::copy(entry.path(), suite.join(entry.file_name())).unwrap();
+    }
+    let full = conformance_scenarios(&suite_roots(std::slice::from_ref(&suite))).unwrap();
+    assert!(full.len() > 20, "{}", full.len());
+    let all_run: std::collections::BTreeSet<(String, String)> = full.iter().cloned().collect();
+    let selected = conformance_scenarios(std::slice::from_ref(&suite)).unwrap();
+    let (narrowed_by, missing) = completeness(&full, &selected, &all_run, &format!("--features {}", suite.display()), &[]);
+    assert!(narrowed_by.is_empty() && missing.is_empty(), "{narrowed_by:?} {missing:?}");
+
+    let one = suite.join("ipc.feature");
+    assert_eq!(suite_roots(std::slice::from_ref(&one)), [suite]);
+    let selected = conformance_scenarios(std::slice::from_ref(&one)).unwrap();
+    let ran: std::collections::BTreeSet<(String, String)> = selected.iter().cloned().collect();
+    let option = format!("--features {}", one.display());
+    let (narrowed_by, missing) = completeness(&full, &selected, &ran, &option, &["--tags @ipc".to_string()]);
+    assert_eq!(narrowed_by, std::slice::from_ref(&option));
+    assert_eq!(missing.len(), full.len() - selected.len());
+    assert!(missing.iter().all(|m| m.reason == format!("not in {option}") && !m.feature_path.ends_with("ipc.feature")), "{missing:?}");
 }

@@ -364,6 +364,8 @@ const PRODUCT: &[&str] = &[
     "https://example.org/podspec/docs",
     "--product-type",
     "distribution",
+    "--product-description",
+    "A distribution",
     "--product-contact",
     "podspec@example.org",
 ];

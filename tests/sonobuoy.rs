@@ -14,6 +14,25 @@ use serde_yaml::Value;
 
 const ROOT: &str = env!("CARGO_MANIFEST_DIR");
 
+const PRODUCT: &[&str] = &[
+    "--product-name",
+    "p",
+    "--product-vendor",
+    "v",
+    "--product-version",
+    "v1.33",
+    "--product-website",
+    "https://example.com",
+    "--product-docs",
+    "https://example.com/docs",
+    "--product-type",
+    "distribution",
+    "--product-description",
+    "A distribution",
+    "--product-contact",
+    "k8s@example.com",
+];
+
 fn yaml_docs(path: &str) -> Vec<Value> {
     let text = std::fs::read_to_string(Path::new(ROOT).join(path)).unwrap();
     serde_yaml::Deserializer::from_str(&text).map(|d| serde::Deserialize::deserialize(d).unwrap()).collect()
@@ -39,6 +58,7 @@ fn the_plugin_file_has_the_fields_sonobuoy_reads() {
         "--product-website",
         "--product-docs",
         "--product-type",
+        "--product-description",
         "--product-contact",
     ] {
         assert!(args.contains(&flag), "{flag} in {args:?}");
@@ -75,6 +95,31 @@ fn the_cluster_role_grants_exactly_what_podspec_uses() {
     let binding = docs.iter().find(|d| d["kind"] == "ClusterRoleBinding").expect("a ClusterRoleBinding");
     assert_eq!(binding["roleRef"]["name"], "podspec");
     assert_eq!(binding["subjects"][0]["name"], "podspec");
+}
+
+/// Issue 24, item 2: every right the pre-check asks (and the two asked before the static pods
+/// are looked for) is granted by the ClusterRole as written, `get` and `create` on pods/exec among
+/// them.
+#[test]
+fn every_right_the_pre_check_asks_is_granted_by_the_cluster_role() {
+    use podspec::targets::kube::access;
+    let docs = yaml_docs("ci/sonobuoy/podspec-rbac.yaml");
+    let role = docs.iter().find(|d| d["kind"] == "ClusterRole").expect("a ClusterRole");
+    let grants = |r: &access::Right| {
+        let resource = if r.subresource.is_empty() { r.resource.to_string() } else { format!("{}/{}", r.resource, r.subresource) };
+        role["rules"].as_sequence().unwrap().iter().any(|rule| {
+            let has =
+                |key: &str, v: &str| rule[key].as_sequence().unwrap().iter().any(|x| x.as_str() == Some(v) || x.as_str() == Some("*"));
+            has("apiGroups", r.group) && has("resources", &resource) && has("verbs", r.verb)
+        })
+    };
+    let asked: Vec<access::Right> = access::pre_check(true).into_iter().chain([access::NODE_PROXY, access::EVENTS]).collect();
+    let named: Vec<String> = asked.iter().map(ToString::to_string).collect();
+    for right in ["get pods/exec", "create pods/exec", "get pods/log", "update pods/ephemeralcontainers", "create namespaces"] {
+        assert!(named.iter().any(|n| n == right), "the pre-check asks {right}: {named:?}");
+    }
+    let not_granted: Vec<String> = asked.iter().filter(|r| !grants(r)).map(ToString::to_string).collect();
+    assert!(not_granted.is_empty(), "ci/sonobuoy/podspec-rbac.yaml does not grant {not_granted:?}");
 }
 
 fn suffix(group: &str) -> String {
@@ -128,19 +173,23 @@ fn sonobuoy_mode_puts_results_and_the_done_file_where_the_contract_says() {
         return;
     }
     let results = tempfile::tempdir().unwrap();
+    // The plugin names its whole suite by an absolute path (/podspec/features): that alone does
+    // not narrow the run (issue 24, item 1); the tags do.
+    let features = Path::new(ROOT).join("features");
     let (port, progress) = progress_worker();
     let output = Command::cargo_bin("podspec")
         .unwrap()
         .current_dir(ROOT)
         .env("SONOBUOY_RESULTS_DIR", results.path())
         .env("SONOBUOY_PROGRESS_PORT", port.to_string())
-        .args(["certify", "--target", "reference", "--tags", "@ipc", "--product-name", "p", "--product-vendor", "v"])
+        .args(["certify", "--target", "reference", "--tags", "@ipc", "--features", features.to_str().unwrap()])
+        .args(PRODUCT)
         .output()
         .unwrap();
     let stderr = String::from_utf8_lossy(&output.stderr);
     // Narrowed by tags: a partial bundle, exit 1, and the summary says so.
     assert_eq!(output.status.code(), Some(1), "{stderr}");
-    assert!(stderr.contains("PARTIAL (--tags @ipc)"), "{stderr}");
+    assert!(stderr.contains("PARTIAL (--tags @ipc): "), "{stderr}");
     let done = std::fs::read_to_string(results.path().join("done")).expect("the done file");
     let tarball = Path::new(done.trim());
     assert_eq!(tarball.parent(), Some(results.path()), "{done}");
@@ -164,4 +213,38 @@ fn sonobuoy_mode_puts_results_and_the_done_file_where_the_contract_says() {
     assert_eq!(last["total"], 4, "{last}");
     assert_eq!(last["completed"], 4, "{last}");
     assert_eq!(last["failures"], serde_json::json!([]), "{last}");
+}
+
+/// Issue 24, item 4: one name for podspec's own image. The plugin runs exactly the name `podspec
+/// images export` writes into its archives, as an oci-archive and as a docker-archive (what
+/// `--cri` writes), so the plugin file needs no hand edit.
+#[test]
+fn the_plugin_runs_the_name_images_export_writes() {
+    use podspec::images::{archive, ImageConfig, LocalImage};
+    let plugin = &yaml_docs("ci/sonobuoy/podspec-plugin.yaml")[0];
+    let image = plugin["spec"]["image"].as_str().unwrap().to_string();
+    let dir = tempfile::tempdir().unwrap();
+    let rootfs = dir.path().join("rootfs");
+    std::fs::create_dir_all(rootfs.join("bin")).unwrap();
+    std::fs::write(rootfs.join("bin/podspec"), b"#!fake").unwrap();
+    let own = LocalImage { name: "podspec/podspec".into(), rootfs, config: ImageConfig::default() };
+    let read = |path: &Path, file: &str| -> serde_json::Value {
+        let mut tar = tar::Archive::new(std::fs::File::open(path).unwrap());
+        for entry in tar.entries().unwrap() {
+            let mut entry = entry.unwrap();
+            if entry.path().unwrap().to_string_lossy() == file {
+                let mut bytes = Vec::new();
+                entry.read_to_end(&mut bytes).unwrap();
+                return serde_json::from_slice(&bytes).unwrap();
+            }
+        }
+        panic!("{file} not in {}", path.display());
+    };
+    let oci = archive::export_own_image(&own, true, &dir.path().join("oci.tar")).unwrap();
+    assert_eq!(oci.reference, image);
+    assert_eq!(read(&oci.path, "index.json")["manifests"][0]["annotations"]["io.containerd.image.name"], image.as_str());
+    let docker = archive::export_own_image(&own, false, &dir.path().join("docker.tar")).unwrap();
+    assert_eq!(docker.reference, image);
+    assert_eq!(read(&docker.path, "manifest.json")[0]["RepoTags"], serde_json::json!([image]));
+    assert_eq!(image, podspec::images::own_image_reference());
 }

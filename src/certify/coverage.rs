@@ -90,6 +90,27 @@ pub fn mirrors(feature_path: &str, text: &str) -> Vec<(String, usize, Mirror)> {
     out
 }
 
+/// The coverage line of `conformance.txt` and the bundle's README: `N of M Pod-related
+/// conformance tests of Kubernetes vR have an equivalent scenario`.
+pub fn count_line(covered: usize, total: usize, release: &str) -> String {
+    format!("{covered} of {total} Pod-related conformance tests of Kubernetes v{release} have an equivalent scenario")
+}
+
+/// `conformance.txt`: the release's list, each test covered (with the scenarios that mirror it)
+/// or missing, after a header naming the list and the count.
+pub fn listing(c: &Coverage) -> String {
+    let mut out = format!("# {}\n# {}\n", list_path(&c.release), count_line(c.covered(), c.tests.len(), &c.release));
+    for (test, mirrors) in &c.tests {
+        if mirrors.is_empty() {
+            out.push_str(&format!("missing  {test}\n"));
+        }
+        for m in mirrors {
+            out.push_str(&format!("covered  {test}\n           by {}:{} {}\n", m.feature_path, m.line, m.scenario));
+        }
+    }
+    out
+}
+
 /// Reads the features' comments against a release's list.
 pub fn coverage(feature_files: &[(String, String)], release: &str) -> Result<Coverage, UnknownRelease> {
     let mut c = Coverage {

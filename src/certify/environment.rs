@@ -18,9 +18,11 @@ pub struct Environment {
     pub tags: String,
     pub started: DateTime<Utc>,
     pub finished: DateTime<Utc>,
-    /// True when the run was narrowed (by tags) or a `@conformance` scenario was skipped.
+    /// True exactly when a `@conformance` scenario of the suite was not run (left out by the
+    /// options in `narrowed_by`, or skipped): `missing` names each.
     pub partial: bool,
-    /// How the run was narrowed (tags, a features path other than the suite's).
+    /// The options that left scenarios out (`--features` naming part of its suite, `--tags`,
+    /// `--name`); empty when nothing was left out.
     #[serde(default)]
     pub narrowed_by: Vec<String>,
     /// The `@conformance` scenarios the run did not run, and why.

@@ -72,6 +72,13 @@ impl Observer for RunLog {
     }
 }
 
+/// The last line, in the manner of Ginkgo's at the end of `e2e.log`:
+/// `SUCCESS! -- 1 Passed | 0 Failed | 0 Pending | 1 Skipped` (`FAIL!` when any failed).
+pub fn verdict_line(passed: usize, failed: usize, skipped: usize) -> String {
+    let verdict = if failed == 0 { "SUCCESS!" } else { "FAIL!" };
+    format!("{verdict} -- {passed} Passed | {failed} Failed | 0 Pending | {skipped} Skipped")
+}
+
 /// The scenario names a log says were run or skipped, in its order.
 pub fn scenario_names(log: &str) -> Vec<String> {
     let mut names = Vec::new();

@@ -45,8 +45,8 @@ pub struct CertifyOptions {
     pub product: Product,
     /// Sonobuoy mode: write the `done` file, report progress.
     pub sonobuoy: bool,
-    /// How the user narrowed the run besides tags (`--features features/ipc.feature`, `--name
-    /// REGEX`): the bundle is then partial.
+    /// How the user narrowed the selection besides tags (`--name REGEX`). Whether the run is
+    /// partial is decided by what it left out of the full `@conformance` set (`completeness`).
     pub narrowed_by: Vec<String>,
     /// The Kubernetes release whose Pod-related conformance tests the bundle counts against.
     pub release: String,
@@ -120,13 +120,69 @@ pub async fn certify(options: &CertifyOptions, target: Arc<dyn Target>, descript
     let started = chrono::Utc::now();
     let narrowing = options.run.tags.clone();
     let tags = tag_expression(narrowing.as_deref());
-    let all_conformance = conformance_scenarios(&options.run.features)?;
-    let count = conformance_count(&options.run.features, &options.release)?;
+    let all_conformance = conformance_scenarios(&suite_roots(&options.run.features))?;
+    let files = coverage::read_features(&options.run.features).map_err(RunError::Input)?;
+    let coverage = coverage::coverage(&files, &options.release)?;
     std::fs::create_dir_all(&options.output).map_err(io(format!("create {}", options.output.display())))?;
     let work = WorkDir(options.output.join(format!(".podspec-certify-{}", std::process::id())));
     std::fs::create_dir_all(&work.0).map_err(io(format!("create {}", work.0.display())))?;
     // Removed whatever the end: done, failed, or dropped by a signal mid-run.
-    run_into(options, target.clone(), description, &work.0, &tags, narrowing.as_deref(), &all_conformance, count, started).await
+    run_into(options, target.clone(), description, &work.0, &tags, narrowing.as_deref(), &all_conformance, &coverage, started).await
+}
+
+/// The suite a selection of feature paths belongs to: each folder given, and the folder of each
+/// file given. `--features /podspec/features` is then the whole of its suite, and `--features
+/// features/ipc.feature` one file of `features`.
+pub fn suite_roots(features: &[PathBuf]) -> Vec<PathBuf> {
+    let mut roots: Vec<PathBuf> = features
+        .iter()
+        .map(|p| match p.is_dir() {
+            true => p.clone(),
+            false => match p.parent() {
+                Some(d) if !d.as_os_str().is_empty() => d.to_path_buf(),
+                _ => PathBuf::from("."),
+            },
+        })
+        .collect();
+    roots.dedup();
+    roots
+}
+
+/// What a run left out of the full `@conformance` set, and which options left it out: `full`
+/// is every `@conformance` scenario of the suite, `selected` those of the features given, `run`
+/// those the run ran or skipped. `--features` narrows only when a scenario of the suite is not in
+/// the features given; `selection` (`--tags ...`, `--name ...`) only when it left out one they hold.
+/// A run is partial exactly when something is missing.
+pub fn completeness(
+    full: &[(String, String)],
+    selected: &[(String, String)],
+    run: &BTreeSet<(String, String)>,
+    features_option: &str,
+    selection: &[String],
+) -> (Vec<String>, Vec<Missing>) {
+    let selected: BTreeSet<&(String, String)> = selected.iter().collect();
+    let mut missing = Vec::new();
+    let (mut by_features, mut by_selection) = (false, false);
+    for s in full.iter().filter(|s| !run.contains(*s)) {
+        let reason = if !selected.contains(s) {
+            by_features = true;
+            format!("not in {features_option}")
+        } else if selection.is_empty() {
+            "not run".to_string()
+        } else {
+            by_selection = true;
+            format!("not selected by {}", selection.join(", "))
+        };
+        missing.push(Missing { feature_path: s.0.clone(), scenario: s.1.clone(), reason });
+    }
+    let mut narrowed_by = Vec::new();
+    if by_features {
+        narrowed_by.push(features_option.to_string());
+    }
+    if by_selection {
+        narrowed_by.extend(selection.iter().cloned());
+    }
+    (narrowed_by, missing)
 }
 
 /// How many of a release's Pod-related conformance tests the features mirror.
@@ -154,9 +210,15 @@ async fn run_into(
     tags: &str,
     narrowing: Option<&str>,
     all_conformance: &[(String, String)],
-    count: ConformanceCount,
+    coverage: &coverage::Coverage,
     started: chrono::DateTime<chrono::Utc>,
 ) -> Result<Outcome, CertifyError> {
+    let count = ConformanceCount {
+        list: coverage::list_path(&coverage.release),
+        covered: coverage.covered(),
+        total: coverage.tests.len(),
+        release: coverage.release.clone(),
+    };
     let version_line = format!(
         "{} (target {}, server {} {}, tags {tags}, counting against Kubernetes v{}'s Pod-related conformance tests)",
         env!("CARGO_PKG_VERSION"),
@@ -184,11 +246,13 @@ async fn run_into(
         s.failed,
         s.skipped
     ));
+    run_log.line(&log::verdict_line(s.passed + s.flaky, s.failed, s.skipped));
     if let Some(p) = &progress {
         p.finish(format!("podspec: done: {s}"), s.total()).await;
     }
 
-    // What a complete certification would have run and this one did not.
+    // What a complete certification would have run and this one did not: the skipped
+    // scenarios, and those of the full @conformance set the run never reached.
     let mut missing: Vec<Missing> = record
         .scenarios
         .iter()
@@ -196,14 +260,12 @@ async fn run_into(
         .map(|r| Missing { feature_path: r.feature_path.clone(), scenario: r.name.clone(), reason: r.reason.clone().unwrap_or_default() })
         .collect();
     let ran: BTreeSet<(String, String)> = record.scenarios.iter().map(|r| (r.feature_path.clone(), r.name.clone())).collect();
-    let narrowed_by: Vec<String> =
-        narrowing.map(|t| format!("--tags {t}")).into_iter().chain(options.narrowed_by.iter().cloned()).collect();
-    for (path, name) in all_conformance {
-        if !ran.contains(&(path.clone(), name.clone())) {
-            let reason = if narrowed_by.is_empty() { "not run".to_string() } else { format!("not selected by {}", narrowed_by.join(", ")) };
-            missing.push(Missing { feature_path: path.clone(), scenario: name.clone(), reason });
-        }
-    }
+    let selection: Vec<String> = narrowing.map(|t| format!("--tags {t}")).into_iter().chain(options.narrowed_by.iter().cloned()).collect();
+    let selected = conformance_scenarios(&options.run.features)?;
+    let features_option =
+        format!("--features {}", options.run.features.iter().map(|p| p.display().to_string()).collect::<Vec<_>>().join(" "));
+    let (narrowed_by, not_run) = completeness(all_conformance, &selected, &ran, &features_option, &selection);
+    missing.extend(not_run);
     let environment = Environment {
         target: record.target.clone(),
         server_url: description.server_url.clone(),
@@ -214,14 +276,38 @@ async fn run_into(
         tags: tags.to_string(),
         started,
         finished: chrono::Utc::now(),
-        partial: !narrowed_by.is_empty() || !missing.is_empty(),
+        partial: !missing.is_empty(),
         narrowed_by,
         missing,
         target_changes: record.target_changes.clone(),
         conformance: count,
     };
     let write = |name: &str, bytes: Vec<u8>| std::fs::write(work.join(name), bytes).map_err(io(format!("write {name}")));
-    std::fs::rename(work.join(crate::report::JUNIT_FILE), work.join(bundle::JUNIT)).map_err(io("write junit_01.xml"))?;
+    // Each testcase names the conformance tests its scenario mirrors.
+    let mut codenames: std::collections::BTreeMap<(String, String), Vec<String>> = Default::default();
+    for (test, mirrors) in &coverage.tests {
+        for m in mirrors {
+            codenames.entry((m.feature_path.clone(), m.scenario.clone())).or_default().push(test.clone());
+        }
+    }
+    let junit = std::fs::read_to_string(work.join(crate::report::JUNIT_FILE)).map_err(io("read the run's junit"))?;
+    let junit = bundle::with_codenames(&junit, &codenames)
+        .map_err(|e| CertifyError::Io { what: "add the codenames to junit".into(), source: std::io::Error::other(e.to_string()) })?;
+    std::fs::remove_file(work.join(crate::report::JUNIT_FILE)).map_err(io("remove the run's junit"))?;
+    write(bundle::JUNIT, junit.into_bytes())?;
+    write(bundle::CONFORMANCE, coverage::listing(coverage).into_bytes())?;
+    write(
+        bundle::README,
+        bundle::readme(
+            env!("CARGO_PKG_VERSION"),
+            &environment.target,
+            &format!("{} {}", environment.server_url, environment.server_version),
+            &coverage.release,
+            coverage.covered(),
+            coverage.tests.len(),
+        )
+        .into_bytes(),
+    )?;
     write(bundle::ENVIRONMENT, serde_json::to_vec_pretty(&environment).expect("environment serializes"))?;
     write(bundle::PRODUCT, serde_yaml::to_string(&options.product).expect("product serializes").into_bytes())?;
     let out = options.output.join(bundle::file_name(started));

@@ -29,7 +29,9 @@ pub struct Product {
 }
 
 impl Product {
-    /// What is wrong with it, one line each (empty when it is complete and valid).
+    /// What is wrong with it, one line each (empty when it is complete and valid). CNCF's
+    /// instructions require vendor, name, version, type, description, website_url,
+    /// documentation_url and contact_email_address present and non-empty.
     pub fn problems(&self) -> Vec<String> {
         let mut problems = Vec::new();
         let required = [
@@ -39,6 +41,7 @@ impl Product {
             ("website_url", &self.website_url),
             ("documentation_url", &self.documentation_url),
             ("type", &self.product_type),
+            ("description", &self.description),
             ("contact_email_address", &self.contact_email_address),
         ];
         for (field, value) in required {
@@ -110,6 +113,8 @@ mod tests {
 
     #[test]
     fn missing_and_invalid_fields_are_named() {
+        let p = Product { description: " ".into(), ..complete() };
+        assert_eq!(p.problems(), ["PRODUCT.yaml: description is missing"]);
         let p = Product { vendor: String::new(), product_type: "appliance".into(), contact_email_address: "nobody".into(), ..complete() };
         assert_eq!(
             p.problems(),

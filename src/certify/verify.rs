@@ -4,7 +4,7 @@ use std::collections::BTreeMap;
 
 use quick_xml::events::Event;
 
-use super::bundle::{self, ENVIRONMENT, JUNIT, LOG, PRODUCT, REPORT_JSON};
+use super::bundle::{self, CONFORMANCE, ENVIRONMENT, JUNIT, LOG, PRODUCT, README, REPORT_JSON};
 use super::environment::Environment;
 use super::log;
 use super::product::Product;
@@ -29,6 +29,8 @@ impl Verdict {
 pub struct JunitCase {
     pub name: String,
     pub failed: bool,
+    /// The conformance tests its scenario mirrors (its `conformance.codename` properties).
+    pub codenames: Vec<String>,
 }
 
 /// Checks the files of a bundle.
@@ -61,6 +63,10 @@ pub fn verify(files: &BTreeMap<String, Vec<u8>>) -> Verdict {
     }
     if files.contains_key(ENVIRONMENT) {
         match serde_json::from_str::<Environment>(&text(ENVIRONMENT)) {
+            Ok(env) if env.partial && env.missing.is_empty() => {
+                v.partial = true;
+                v.problems.push(format!("{ENVIRONMENT}: the run says it is partial but names no missing @conformance scenario"));
+            }
             Ok(env) if env.partial => {
                 v.partial = true;
                 v.problems.push(format!("{ENVIRONMENT}: the run is partial ({} @conformance scenarios missing)", env.missing.len()));
@@ -68,6 +74,9 @@ pub fn verify(files: &BTreeMap<String, Vec<u8>>) -> Verdict {
                     v.problems.push(format!("  missing: {} | {}: {}", m.feature_path, m.scenario, m.reason));
                 }
             }
+            Ok(env) if !env.missing.is_empty() => v
+                .problems
+                .push(format!("{ENVIRONMENT}: {} @conformance scenarios missing but the run says it is complete", env.missing.len())),
             Ok(_) => {}
             Err(e) => v.problems.push(format!("{ENVIRONMENT} does not parse: {e}")),
         }
@@ -78,8 +87,40 @@ pub fn verify(files: &BTreeMap<String, Vec<u8>>) -> Verdict {
             Err(e) => v.problems.push(format!("{PRODUCT} does not parse: {e}")),
         }
     }
+    // What the bundle is, and what it counts.
+    if files.contains_key(README) {
+        let readme = text(README);
+        let head: Vec<&str> = readme.lines().take(4).collect();
+        if head.first() != Some(&bundle::README_TITLE) || !head.join(" ").contains(bundle::NOT_E2E) {
+            v.problems.push(format!("{README} does not say in its first lines that this is not a CNCF conformance submission"));
+        }
+    }
+    let environment = serde_json::from_str::<Environment>(&text(ENVIRONMENT)).ok();
+    if files.contains_key(CONFORMANCE) {
+        let listing = text(CONFORMANCE);
+        let covered: std::collections::BTreeSet<&str> = listing.lines().filter_map(|l| l.strip_prefix("covered  ")).collect();
+        for c in &cases {
+            for name in c.codenames.iter().filter(|n| !covered.contains(n.as_str())) {
+                v.problems.push(format!("{JUNIT}: testcase {:?}: codename {name:?} is not a covered test of {CONFORMANCE}", c.name));
+            }
+        }
+        if let Some(count) = environment.as_ref().map(|e| &e.conformance) {
+            let line = super::coverage::count_line(count.covered, count.total, &count.release);
+            if !listing.lines().take(2).any(|l| l.contains(&line)) || covered.len() != count.covered {
+                v.problems
+                    .push(format!("{CONFORMANCE} does not say \"{line}\" as {ENVIRONMENT} counts (it lists {} covered)", covered.len()));
+            }
+        }
+    }
     if files.contains_key(LOG) {
         let log_text = text(LOG);
+        if let Some(release) = environment.as_ref().map(|e| &e.conformance.release).filter(|r| !r.is_empty()) {
+            let version = log_text.lines().find_map(|l| l.split_once(' ').and_then(|(_, rest)| rest.strip_prefix(log::VERSION_LINE)));
+            if version.is_some_and(|v| !v.contains(&format!("Kubernetes v{release}"))) {
+                v.problems
+                    .push(format!("{LOG}: the version line does not name Kubernetes v{release}, the release {ENVIRONMENT} counts against"));
+            }
+        }
         if !log_text.lines().any(|l| l.split_once(' ').is_some_and(|(_, rest)| rest.starts_with(log::VERSION_LINE))) {
             v.problems.push(format!("{LOG} has no version line (`{}...`)", log::VERSION_LINE));
         }
@@ -109,10 +150,25 @@ pub fn junit_cases(xml: &str) -> Result<Vec<JunitCase>, String> {
     loop {
         match reader.read_event().map_err(|e| e.to_string())? {
             Event::Start(e) if e.name().as_ref() == b"testcase" => {
-                cases.push(JunitCase { name: name_of(&e), failed: false });
+                cases.push(JunitCase { name: name_of(&e), failed: false, codenames: Vec::new() });
                 in_case = true;
             }
-            Event::Empty(e) if e.name().as_ref() == b"testcase" => cases.push(JunitCase { name: name_of(&e), failed: false }),
+            Event::Empty(e) if e.name().as_ref() == b"testcase" => {
+                cases.push(JunitCase { name: name_of(&e), failed: false, codenames: Vec::new() })
+            }
+            Event::Empty(e) if in_case && e.name().as_ref() == b"property" => {
+                let attr = |key: &[u8]| {
+                    e.attributes()
+                        .flatten()
+                        .find(|a| a.key.as_ref() == key)
+                        .and_then(|a| a.normalized_value(quick_xml::XmlVersion::Implicit1_0).ok().map(|v| v.into_owned()))
+                };
+                if attr(b"name").as_deref() == Some(bundle::CODENAME_PROPERTY) {
+                    if let (Some(c), Some(v)) = (cases.last_mut(), attr(b"value")) {
+                        c.codenames.push(v);
+                    }
+                }
+            }
             Event::Start(e) | Event::Empty(e) if e.name().as_ref() == b"testsuites" || e.name().as_ref() == b"testsuite" => {
                 saw_suites = true;
             }

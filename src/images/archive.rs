@@ -129,6 +129,22 @@ fn write_docker_archive(image: &LocalImage, path: &Path, tags: impl FnOnce(&str)
 /// oci-archive:` read it), naming it `<repository>:<tag>` as `export_docker_archive` does.
 /// Blocking.
 pub fn export_oci_archive(image: &LocalImage, repository: &str, path: &Path) -> Result<Exported, ImageError> {
+    write_oci_archive(image, path, |config_digest| reference(repository, config_digest))
+}
+
+/// Writes podspec's own image (`oci`: as an oci-archive, else a docker-archive, the format `--cri`
+/// writes too) under the one name it goes by everywhere, `super::own_image_reference()`: the name
+/// the Sonobuoy plugin (`ci/sonobuoy/podspec-plugin.yaml`) runs. Blocking.
+pub fn export_own_image(image: &LocalImage, oci: bool, path: &Path) -> Result<Exported, ImageError> {
+    let name = super::own_image_reference();
+    if oci {
+        write_oci_archive(image, path, |_| name)
+    } else {
+        export_docker_archive_as(image, &[name], path)
+    }
+}
+
+fn write_oci_archive(image: &LocalImage, path: &Path, name: impl FnOnce(&str) -> String) -> Result<Exported, ImageError> {
     let err = |message: String| ImageError::Build { image: image.name.clone(), message };
     let tmp_layer = path.with_extension("layer.tmp");
     let (layer_digest, layer_size) = {
@@ -140,7 +156,7 @@ pub fn export_oci_archive(image: &LocalImage, repository: &str, path: &Path) -> 
         (format!("{:x}", hashing.hasher.finalize()), size)
     };
     let (config_digest, config_bytes) = config_of(image, &layer_digest);
-    let reference = reference(repository, &config_digest);
+    let reference = name(&config_digest);
     let manifest = json!({
         "schemaVersion": 2,
         "mediaType": "application/vnd.oci.image.manifest.v1+json",

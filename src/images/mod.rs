@@ -8,6 +8,13 @@ mod store;
 pub use recipe::{ImageConfig, Recipe};
 pub use store::{ImageStore, LocalImage, SweepReport};
 
+/// The one name podspec's own image goes by: what `podspec images export` (every format, and
+/// `--cri`) tags it, and what the Sonobuoy plugin runs. `localhost/` keeps a runtime from
+/// pulling it.
+pub fn own_image_reference() -> String {
+    format!("localhost/podspec/podspec:{}", env!("CARGO_PKG_VERSION"))
+}
+
 #[derive(Debug, thiserror::Error)]
 pub enum ImageError {
     #[error("image {reference:?} is not available locally: no local image is known by that name (known: {known})")]

@@ -41,7 +41,10 @@ pub const ALWAYS: &[Right] = &[
     right("get", "pods", ""),
     right("list", "pods", ""),
     right("watch", "pods", ""),
+    // exec: kube-apiserver authorizes the WebSocket upgrade (an HTTP GET) as `get` on pods/exec
+    // (kubernetes/kubernetes issue 78741); from v1.35 a feature gate also checks `create`.
     right("create", "pods", "exec"),
+    right("get", "pods", "exec"),
     right("get", "pods", "log"),
 ];
 
@@ -62,6 +65,12 @@ pub const EVENTS: Right = right("list", "events", "");
 /// are looked for, above), and the checks themselves.
 pub const UNCHECKED: &[Right] =
     &[NODE_PROXY, EVENTS, Right { verb: "create", group: "authorization.k8s.io", resource: "selfsubjectaccessreviews", subresource: "" }];
+
+/// What the check before a run asks (`KubeTarget::start`): every run's rights, and the
+/// `@api-server` scenarios' when they are selected.
+pub fn pre_check(updates_pods: bool) -> Vec<Right> {
+    ALWAYS.iter().chain(if updates_pods { API_SERVER } else { &[] }).copied().collect()
+}
 
 /// Every right podspec uses: what `ci/sonobuoy/podspec-rbac.yaml` grants, exactly.
 pub fn cluster_role() -> Vec<Right> {

@@ -96,8 +96,7 @@ impl KubeTarget {
     /// Connects, reads the server's version and nodes, and checks the identity's rights.
     pub async fn start(options: KubeOptions) -> Result<Self, KubeStartError> {
         let (client, info) = connect::connect(&options.connect).await?;
-        let updates: &[access::Right] = if options.updates_pods { access::API_SERVER } else { &[] };
-        let needed: Vec<access::Right> = access::ALWAYS.iter().chain(updates).copied().collect();
+        let needed = access::pre_check(options.updates_pods);
         let rights_note = match access::missing(&client, &needed).await {
             Ok(missing) if !missing.is_empty() => return Err(KubeStartError::MissingRights(missing)),
             Ok(_) => format!("the identity may do all {} things this run needs (asked with SelfSubjectAccessReview)", needed.len()),

@@ -63,6 +63,33 @@ async fn a_denied_right_is_named() {
     assert_eq!(KubeStartError::MissingRights(missing).to_string(), "the identity lacks rights this run needs: `create pods/exec`");
 }
 
+/// Issue 24, item 2: an identity that may `create` pods/exec but not `get` it (what a WebSocket
+/// exec is authorized as) is refused before anything runs, naming `get pods/exec`.
+#[tokio::test]
+async fn a_denied_get_on_pods_exec_is_named_before_anything_runs() {
+    let (client, mut handle) = mock_client();
+    let needed = access::pre_check(false);
+    let asked = needed.len();
+    let server = tokio::spawn(async move {
+        let mut questions = Vec::new();
+        for _ in 0..asked {
+            let (request, send) = handle.next_request().await.expect("a review");
+            let bytes = request.into_body().collect_bytes().await.unwrap();
+            let sent: Value = serde_json::from_slice(&bytes).unwrap();
+            let a = &sent["spec"]["resourceAttributes"];
+            let denied = a["verb"] == "get" && a["resource"] == "pods" && a["subresource"] == "exec";
+            questions.push(format!("{} {}/{}", a["verb"], a["resource"], a["subresource"]));
+            let body = serde_json::to_vec(&review(!denied)).unwrap();
+            send.send_response(Response::builder().status(201).body(Body::from(body)).unwrap());
+        }
+        questions
+    });
+    let missing = access::missing(&client, &needed).await.unwrap();
+    let questions = server.await.unwrap();
+    assert!(questions.iter().any(|q| q == "\"create\" \"pods\"/\"exec\""), "{questions:?}");
+    assert_eq!(KubeStartError::MissingRights(missing).to_string(), "the identity lacks rights this run needs: `get pods/exec`");
+}
+
 fn manifest() -> Pod {
     serde_json::from_value(json!({
         "apiVersion": "v1", "kind": "Pod",
