@@ -2,6 +2,7 @@
 //! signals: several runs at once, different agent builds side by side, low open-file limits,
 //! SIGINT and SIGTERM.
 
+mod serve;
 mod support;
 
 use std::fs;
@@ -468,7 +469,7 @@ fn an_unprivileged_user_reaches_nothing_under_the_state_and_data_trees() {
 /// Issue 17: an interrupt never waits out a pod's grace period. The pod's container ignores
 /// SIGTERM (a shell trapping it) and has 60 s of grace: the run on `target` still ends within
 /// seconds of SIGINT, says that its pods were stopped at once, and leaves nothing behind.
-fn an_interrupt_stops_the_pods_at_once(target: &str) {
+fn an_interrupt_stops_the_pods_at_once(target: &str, target_args: &[&str]) {
     let s = Scratch::new();
     let marker = format!("interrupted{}", std::process::id());
     s.fixture(
@@ -479,7 +480,9 @@ fn an_interrupt_stops_the_pods_at_once(target: &str) {
         "stubborn.feature",
         &format!("Feature: Stubborn\n  Scenario: A pod that ignores SIGTERM\n    Given a running pod from fixture \"stubborn.yaml\"\n    Then running \"sleep 60; echo {marker}\" in container \"a\" of pod \"stubborn\" succeeds\n"),
     );
-    let child = s.spawn_run(&["--report-dir", "out", "--target", target]).stdout(Stdio::null()).stderr(Stdio::piped()).spawn().unwrap();
+    let mut args = vec!["--report-dir", "out", "--target", target];
+    args.extend_from_slice(target_args);
+    let child = s.spawn_run(&args).stdout(Stdio::null()).stderr(Stdio::piped()).spawn().unwrap();
     let deadline = Instant::now() + Duration::from_secs(180);
     while processes_mentioning(&marker).iter().all(|(pid, _)| *pid == child.id() as i32) {
         assert!(Instant::now() < deadline, "the pod never ran its exec");
@@ -502,7 +505,7 @@ fn an_interrupt_stops_the_pods_at_once(target: &str) {
 /// Seen red before: the run waited the full 60 s.
 #[test]
 fn an_interrupt_stops_the_pods_at_once_without_their_grace_period() {
-    an_interrupt_stops_the_pods_at_once("reference");
+    an_interrupt_stops_the_pods_at_once("reference", &[]);
 }
 
 /// The same on the podman target. Seen red before: the run waited the full 60 s.
@@ -513,7 +516,21 @@ fn an_interrupt_stops_podmans_pods_at_once_without_their_grace_period() {
         eprintln!("skipped: the podman target needs root and podman installed");
         return;
     }
-    an_interrupt_stops_the_pods_at_once("podman");
+    an_interrupt_stops_the_pods_at_once("podman", &[]);
+}
+
+/// The same on the kube target, against `podspec serve`: the run deletes its pods with grace
+/// period 0 before its namespaces. Seen red before (the namespace's deletion waited out the
+/// pod's 60 s: the run took 60 s after SIGINT).
+#[test]
+fn an_interrupt_stops_the_kube_targets_pods_at_once_without_their_grace_period() {
+    if !nix::unistd::geteuid().is_root() {
+        eprintln!("skipped: podspec serve needs root");
+        return;
+    }
+    let serve = serve::Serve::start();
+    let kubeconfig = serve.kubeconfig.to_str().unwrap().to_string();
+    an_interrupt_stops_the_pods_at_once("kube", &["--kubeconfig", &kubeconfig]);
 }
 
 /// Whether process `pid` ignores SIGPIPE, as Rust's runtime makes it do just before `main`:

@@ -85,6 +85,8 @@ pub struct KubeTarget {
     writer: Option<node::ManifestWriter>,
     /// What the rights check found (printed at the start).
     rights_note: String,
+    /// The run was interrupted: its pods are deleted with grace period 0 before its namespaces.
+    at_once: std::sync::atomic::AtomicBool,
 }
 
 impl KubeTarget {
@@ -211,6 +213,7 @@ impl KubeTarget {
             node_access_note,
             writer: None,
             rights_note: "not checked".into(),
+            at_once: Default::default(),
         })
     }
 
@@ -221,6 +224,24 @@ impl KubeTarget {
 
     pub fn node_access_note(&self) -> &str {
         &self.node_access_note
+    }
+
+    /// Deletes every pod of namespace `ns` with grace period 0.
+    async fn delete_pods_at_once(&self, ns: &str) -> TargetResult<()> {
+        let api: Api<Pod> = Api::namespaced(self.client.clone(), ns);
+        let pods = api.list(&ListParams::default()).await.map_err(api_error)?;
+        let now = DeleteParams { grace_period_seconds: Some(0), ..DeleteParams::default() };
+        let deletions = pods.items.iter().filter_map(|p| p.metadata.name.clone()).map(|name| {
+            let (api, now) = (api.clone(), now.clone());
+            async move {
+                match api.delete(&name, &now).await {
+                    Ok(_) => Ok(()),
+                    Err(kube::Error::Api(s)) if s.code == 404 => Ok(()),
+                    Err(e) => Err(api_error(e)),
+                }
+            }
+        });
+        futures::future::join_all(deletions).await.into_iter().collect::<TargetResult<Vec<()>>>().map(|_| ())
     }
 
     pub fn rights_note(&self) -> &str {
@@ -473,8 +494,22 @@ impl Target for KubeTarget {
         self.pods(&pod.namespace).logs(&pod.name, &params).await.map_err(|e| pod_error(pod, e))
     }
 
+    fn stop_at_once(&self) -> bool {
+        self.at_once.store(true, std::sync::atomic::Ordering::SeqCst);
+        true
+    }
+
     async fn shutdown(&self) -> TargetResult<()> {
         let left: Vec<String> = self.namespaces.lock().unwrap().iter().cloned().collect();
+        if self.at_once.load(std::sync::atomic::Ordering::SeqCst) {
+            // As `kubectl delete --grace-period=0`: each pod goes at once, so the namespace's
+            // deletion does not wait out their grace periods. A pod already gone is no error;
+            // whatever else fails here, the namespace's deletion below still removes the pods.
+            let stops = left.iter().map(|ns| self.delete_pods_at_once(ns));
+            for e in futures::future::join_all(stops).await.into_iter().filter_map(Result::err) {
+                tracing::warn!("stopping the run's pods at once: {e}");
+            }
+        }
         let deletions = left.iter().map(|ns| namespaces::delete(&self.client, ns, NAMESPACE_DELETE_BOUND));
         let errors: Vec<String> =
             futures::future::join_all(deletions).await.into_iter().filter_map(|r| r.err()).map(|e| e.to_string()).collect();
