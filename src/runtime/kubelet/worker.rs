@@ -782,12 +782,17 @@ impl PodWorker {
             let source = self.pod_dir().join("etc-hosts");
             mounts.push(Mount { source, destination: "/etc/hosts".into(), readonly: false, file: true, sub_path: None });
         }
-        for m in c.volume_mounts.iter().flatten() {
-            let source = self.volume_source(&m.name)?;
+        for (index, m) in c.volume_mounts.iter().flatten().enumerate() {
+            let mut source = self.volume_source(&m.name)?;
             let sub_path = match &m.sub_path {
                 Some(sub) if !sub.is_empty() => {
-                    super::subpath::prepare(&source, sub, &m.name, &c.name)?;
-                    Some(sub.clone())
+                    let found = super::subpath::prepare(&source, sub, &m.name, &c.name)?;
+                    if self.kubelet.runtime.resolves_sub_paths() {
+                        Some(sub.clone())
+                    } else {
+                        source = super::subpath::bind(&found, &self.pod_dir(), &m.name, &c.name, index, &m.name)?;
+                        None
+                    }
                 }
                 _ => None,
             };
@@ -1102,12 +1107,19 @@ impl PodWorker {
         cgroups.dedup();
         let _ = tokio::task::spawn_blocking(move || {
             super::volumes::unmount_all(&mounts);
+            super::subpath::unmount_all(&dir);
             for c in &cgroups {
                 if let Err(e) = fs::remove_dir(c) {
                     if e.kind() != std::io::ErrorKind::NotFound {
                         tracing::warn!(cgroup = %c.display(), error = %e, "remove the pod's cgroup");
                     }
                 }
+            }
+            // Never into a tree still mounted somewhere below (a volume reached through it).
+            let left = crate::runtime::linux::state::mounts_under(&dir);
+            if !left.is_empty() {
+                tracing::warn!(dir = %dir.display(), ?left, "mounts left under the pod's directory; it is kept");
+                return Ok(());
             }
             fs::remove_dir_all(dir)
         })
