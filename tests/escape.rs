@@ -479,6 +479,96 @@ spec:
     target.shutdown().await.unwrap();
 }
 
+/// A hostPath in the node's static pod directory, which a pod given that directory can fill
+/// with links: while one thread swaps a directory there for a link out of it, pods start with a
+/// hostPath `DirectoryOrCreate` below it (made beneath the node directory, never through the
+/// link) and a hostPath of the directory itself (opened beneath the node directory where it is
+/// mounted, never by its path on the machine). Nothing ever appears in the link's target.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_hostpath_below_a_swapped_link_is_made_and_mounted_in_its_node_directory() {
+    if !root() {
+        return;
+    }
+    let _serial = SERIAL.lock().await;
+    let outside = outside_dir();
+    let node = tempfile::Builder::new().prefix("podspec-escape-node-").tempdir().unwrap();
+    let data = tempfile::Builder::new().prefix("podspec-escape-data-").tempdir().unwrap();
+    let options = podspec::targets::ReferenceOptions { static_pod_dir: Some(node.path().to_path_buf()), ..Default::default() };
+    let target = ReferenceTarget::start_with(paths(data.path()), options).await.expect("reference node starts");
+    std::fs::create_dir(node.path().join("d")).unwrap();
+    symlink(outside.path(), node.path().join("swap")).unwrap();
+    let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let swapper = {
+        let (d, swap, stop) = (node.path().join("d"), node.path().join("swap"), stop.clone());
+        std::thread::spawn(move || {
+            use nix::fcntl::{renameat2, RenameFlags, AT_FDCWD};
+            let mut swaps = 0u64;
+            while !stop.load(std::sync::atomic::Ordering::Relaxed) {
+                if renameat2(AT_FDCWD, &d, AT_FDCWD, &swap, RenameFlags::RENAME_EXCHANGE).is_ok() {
+                    swaps += 1;
+                }
+            }
+            swaps
+        })
+    };
+    let n = node.path().display();
+    let mut outcomes: BTreeMap<String, u32> = BTreeMap::new();
+    let started = Instant::now();
+    let (mut pods, mut ran) = (0, 0);
+    // Most pods are refused up front (the node's check saw the link); those that pass race on.
+    while ran < 40 && pods < 1500 && started.elapsed() < Duration::from_secs(120) {
+        let name = format!("host-{pods}");
+        let p = PodRef { namespace: "attack".into(), name: name.clone() };
+        let spec = format!(
+            r#"apiVersion: v1
+kind: Pod
+metadata: {{name: {name}, namespace: attack}}
+spec:
+  terminationGracePeriodSeconds: 0
+  restartPolicy: Never
+  volumes:
+  - {{name: made, hostPath: {{path: {n}/d/new-{pods}, type: DirectoryOrCreate}}}}
+  - {{name: dir, hostPath: {{path: {n}/d, type: Directory}}}}
+  containers:
+  - {{name: app, image: busybox:1.36, command: [sh, -c, 'touch /h/written /d/written-{pods}'], volumeMounts: [{{name: made, mountPath: /h}}, {{name: dir, mountPath: /d}}]}}
+"#
+        );
+        if target.create_pod(&pod(&spec)).await.is_err() {
+            *outcomes.entry("refused at create".into()).or_insert(0) += 1;
+            pods += 1;
+            continue;
+        }
+        let settled = |pod: &Pod| {
+            matches!(pod.status.as_ref().and_then(|s| s.phase.as_deref()), Some("Failed" | "Succeeded"))
+                || pod.status.as_ref().is_some_and(|s| s.message.as_deref().is_some_and(|m| m.starts_with("prepare pod directory")))
+                || status_of(pod, "app").and_then(|s| s.state).is_some_and(|s| {
+                    s.terminated.is_some()
+                        || s.waiting.as_ref().is_some_and(|w| !matches!(w.reason.as_deref(), Some("ContainerCreating") | None))
+                })
+        };
+        let pod = wait_for(&target, &p, "the container's attempt", settled, || entries(outside.path())).await;
+        let prepared = pod.status.as_ref().and_then(|s| s.message.clone()).is_none_or(|m| !m.starts_with("prepare pod directory"));
+        let outcome = match status_of(&pod, "app").and_then(|s| s.state) {
+            _ if !prepared => "pod directory refused".to_string(),
+            Some(s) if s.terminated.is_some() => s.terminated.unwrap().reason.unwrap_or_default(),
+            Some(s) if s.waiting.is_some() => s.waiting.unwrap().reason.unwrap_or_default(),
+            _ => pod.status.as_ref().and_then(|s| s.reason.clone()).unwrap_or_else(|| "other".into()),
+        };
+        ran += u32::from(outcome != "UnsupportedPod");
+        *outcomes.entry(outcome).or_insert(0) += 1;
+        target.delete_pod(&p).await.unwrap();
+        pods += 1;
+        assert_eq!(entries(outside.path()), Vec::<PathBuf>::new());
+    }
+    stop.store(true, std::sync::atomic::Ordering::Relaxed);
+    let swaps = swapper.join().unwrap();
+    eprintln!("{pods} pods, {ran} past admission, {swaps} swaps, outcomes: {outcomes:?}");
+    assert!(swaps > 1000, "the swapper hardly ran: {swaps} swaps");
+    assert!(ran >= 3, "too few pods got past admission: {ran}");
+    target.shutdown().await.unwrap();
+    assert_eq!(entries(outside.path()), Vec::<PathBuf>::new());
+}
+
 /// The CRI runtime's socket (ci/containerd/start.sh), or None, saying why the cri tests do not run.
 fn cri_endpoint() -> Option<podspec::runtime::cri_grpc::Endpoint> {
     let endpoint = std::env::var("PODSPEC_CRI_ENDPOINT").unwrap_or_else(|_| "unix:///run/podspec-containerd/containerd.sock".into());

@@ -21,6 +21,7 @@
 use std::os::fd::OwnedFd;
 use std::path::{Component, Path, PathBuf};
 
+
 use crate::runtime::linux::safe_path::{self, Scope};
 
 /// Checks a volume mount's `subPath` under the volume's directory `volume`, making it where
@@ -28,7 +29,25 @@ use crate::runtime::linux::safe_path::{self, Scope};
 /// be created, in the kubelet's words. The kubelet keeps the details from the pod (they could
 /// tell about the machine's files); they go to the node's log. What was found is held: an
 /// `O_PATH` descriptor of the subPath.
+#[cfg(test)]
 pub(super) fn prepare(volume: &Path, sub_path: &str, mount: &str, container: &str) -> Result<OwnedFd, String> {
+    let sub = Path::new(sub_path);
+    if sub.is_absolute() {
+        return Err(format!("error SubPath `{sub_path}` must not be an absolute path"));
+    }
+    if sub.components().any(|c| c == Component::ParentDir) {
+        return Err(format!("unable to provision SubPath `{sub_path}`: must not contain '..'"));
+    }
+    let prepare_error = || format!("failed to prepare subPath for volumeMount {mount:?} of container {container:?}");
+    let dir = safe_path::open_dir(volume).map_err(|e| {
+        tracing::warn!(volume = %volume.display(), error = %e, "open the volume of a subPath");
+        prepare_error()
+    })?;
+    prepare_in(&dir, sub_path, mount, container)
+}
+
+/// [`prepare`] beneath the volume's directory held as `dir`.
+pub(super) fn prepare_in(dir: &OwnedFd, sub_path: &str, mount: &str, container: &str) -> Result<OwnedFd, String> {
     let sub = Path::new(sub_path);
     if sub.is_absolute() {
         return Err(format!("error SubPath `{sub_path}` must not be an absolute path"));
@@ -38,15 +57,11 @@ pub(super) fn prepare(volume: &Path, sub_path: &str, mount: &str, container: &st
     }
     let create_error = || format!("failed to create subPath directory for volumeMount {mount:?} of container {container:?}");
     let prepare_error = || format!("failed to prepare subPath for volumeMount {mount:?} of container {container:?}");
-    let dir = safe_path::open_dir(volume).map_err(|e| {
-        tracing::warn!(volume = %volume.display(), error = %e, "open the volume of a subPath");
-        prepare_error()
-    })?;
-    match safe_path::open_in(&dir, sub, Scope::Beneath) {
+    match safe_path::open_in(dir, sub, Scope::Beneath) {
         Ok(found) => Ok(found),
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
-            let mode = rustix::fs::fstat(&dir).map(|st| st.st_mode & 0o7777).unwrap_or(0o755);
-            safe_path::mkdir_all_in(&dir, sub, Scope::Beneath, mode).map_err(|e| {
+            let mode = rustix::fs::fstat(dir).map(|st| st.st_mode & 0o7777).unwrap_or(0o755);
+            safe_path::mkdir_all_in(dir, sub, Scope::Beneath, mode).map_err(|e| {
                 tracing::warn!(container, mount, sub_path, error = %e, "failed to create subPath directory for volumeMount of the container");
                 create_error()
             })
