@@ -266,14 +266,30 @@ async fn swapping_a_directory_for_a_link_while_pods_start_reaches_nothing() {
         return;
     }
     let _serial = SERIAL.lock().await;
-    let outside = outside_dir();
     let data = tempfile::Builder::new().prefix("podspec-escape-data-").tempdir().unwrap();
     let target = ReferenceTarget::start(paths(data.path())).await.expect("reference node starts");
+    race(target, true).await;
+}
+
+/// The race's container with a mount target below the swapped directory.
+const BELOW: &str = "  - name: below
+    image: busybox:1.36
+    command: [sh, -c, 'touch /m/written; echo bye > /dev/termination-log']
+    terminationMessagePath: /vol/d/log
+    volumeMounts: [{name: vol, mountPath: /vol}, {name: other, mountPath: /vol/d/m}]
+";
+
+/// The race on a node, which it shuts down at the end. With `mount_targets`, a second
+/// container also mounts a volume below the swapped directory and keeps its termination
+/// message in it (the runtime's own resolution of mount targets).
+async fn race(target: ReferenceTarget, mount_targets: bool) {
+    let outside = outside_dir();
     let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
     let swapper = {
         let (pods_dir, outside, stop) = (target.run_dir().join("kubelet/pods"), outside.path().to_path_buf(), stop.clone());
         std::thread::spawn(move || swap_loop(pods_dir, outside, stop))
     };
+    let containers: &[&str] = if mount_targets { &["sub", "below"] } else { &["sub"] };
     let started = Instant::now();
     let mut pods = 0;
     let mut outcomes: BTreeMap<String, u32> = BTreeMap::new();
@@ -292,23 +308,19 @@ spec:
   - {{name: wait, image: busybox:1.36, command: [sh, -c, 'until [ -e /vol/swap ]; do sleep 0.05; done'], volumeMounts: [{{name: vol, mountPath: /vol}}]}}
   containers:
   - {{name: sub, image: busybox:1.36, command: [sh, -c, 'touch /sub/written'], volumeMounts: [{{name: vol, mountPath: /sub, subPath: d/x}}]}}
-  - name: below
-    image: busybox:1.36
-    command: [sh, -c, 'touch /m/written; echo bye > /dev/termination-log']
-    terminationMessagePath: /vol/d/log
-    volumeMounts: [{{name: vol, mountPath: /vol}}, {{name: other, mountPath: /vol/d/m}}]
-"#
+{below}"#,
+            below = if mount_targets { BELOW } else { "" },
         );
         target.create_pod(&pod(&spec)).await.unwrap();
         let settled = |pod: &Pod| {
-            ["sub", "below"].iter().all(|c| {
+            containers.iter().all(|c| {
                 status_of(pod, c).and_then(|s| s.state).is_some_and(|s| {
                     s.terminated.is_some() || s.waiting.as_ref().is_some_and(|w| w.reason.as_deref() != Some("PodInitializing"))
                 })
             })
         };
         let pod = wait_for(&target, &p, "the containers' attempts", settled, || entries(outside.path())).await;
-        for c in ["sub", "below"] {
+        for c in containers {
             let state = status_of(&pod, c).and_then(|s| s.state).unwrap();
             let outcome = match (state.terminated, state.waiting) {
                 (Some(t), _) => t.reason.unwrap_or_default(),
@@ -326,6 +338,14 @@ spec:
     eprintln!("{pods} pods, {swaps} swaps, the containers' outcomes: {outcomes:?}");
     assert!(swaps > 1000, "the swapper hardly ran: {swaps} swaps");
     assert!(pods >= 4, "too few pods started in the time: {pods}");
+    // The pods are gone, and so is everything mounted for them under their directories.
+    let pods_dir = target.run_dir().join("kubelet/pods");
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while !podspec::runtime::linux::state::mounts_under(&pods_dir).is_empty() && Instant::now() < deadline {
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let left = podspec::runtime::linux::state::mounts_under(&pods_dir);
+    assert!(left.is_empty(), "left mounted after the pods: {left:?}");
     target.shutdown().await.unwrap();
     assert_eq!(entries(outside.path()), Vec::<PathBuf>::new());
 }
@@ -457,4 +477,160 @@ spec:
     assert_eq!(out.stdout.trim(), "tmpfs", "{out:?}");
     target.delete_pod(&p).await.unwrap();
     target.shutdown().await.unwrap();
+}
+
+/// A hostPath in the node's static pod directory, which a pod given that directory can fill
+/// with links: while one thread swaps a directory there for a link out of it, pods start with a
+/// hostPath `DirectoryOrCreate` below it (made beneath the node directory, never through the
+/// link) and a hostPath of the directory itself (opened beneath the node directory where it is
+/// mounted, never by its path on the machine). Nothing ever appears in the link's target.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_hostpath_below_a_swapped_link_is_made_and_mounted_in_its_node_directory() {
+    if !root() {
+        return;
+    }
+    let _serial = SERIAL.lock().await;
+    let outside = outside_dir();
+    let node = tempfile::Builder::new().prefix("podspec-escape-node-").tempdir().unwrap();
+    let data = tempfile::Builder::new().prefix("podspec-escape-data-").tempdir().unwrap();
+    let options = podspec::targets::ReferenceOptions { static_pod_dir: Some(node.path().to_path_buf()), ..Default::default() };
+    let target = ReferenceTarget::start_with(paths(data.path()), options).await.expect("reference node starts");
+    std::fs::create_dir(node.path().join("d")).unwrap();
+    symlink(outside.path(), node.path().join("swap")).unwrap();
+    let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let swapper = {
+        let (d, swap, stop) = (node.path().join("d"), node.path().join("swap"), stop.clone());
+        std::thread::spawn(move || {
+            use nix::fcntl::{renameat2, RenameFlags, AT_FDCWD};
+            let mut swaps = 0u64;
+            while !stop.load(std::sync::atomic::Ordering::Relaxed) {
+                if renameat2(AT_FDCWD, &d, AT_FDCWD, &swap, RenameFlags::RENAME_EXCHANGE).is_ok() {
+                    swaps += 1;
+                }
+            }
+            swaps
+        })
+    };
+    let n = node.path().display();
+    let mut outcomes: BTreeMap<String, u32> = BTreeMap::new();
+    let started = Instant::now();
+    let (mut pods, mut ran) = (0, 0);
+    // Most pods are refused up front (the node's check saw the link); those that pass race on.
+    while ran < 40 && pods < 1500 && started.elapsed() < Duration::from_secs(120) {
+        let name = format!("host-{pods}");
+        let p = PodRef { namespace: "attack".into(), name: name.clone() };
+        let spec = format!(
+            r#"apiVersion: v1
+kind: Pod
+metadata: {{name: {name}, namespace: attack}}
+spec:
+  terminationGracePeriodSeconds: 0
+  restartPolicy: Never
+  volumes:
+  - {{name: made, hostPath: {{path: {n}/d/new-{pods}, type: DirectoryOrCreate}}}}
+  - {{name: dir, hostPath: {{path: {n}/d, type: Directory}}}}
+  containers:
+  - {{name: app, image: busybox:1.36, command: [sh, -c, 'touch /h/written /d/written-{pods}'], volumeMounts: [{{name: made, mountPath: /h}}, {{name: dir, mountPath: /d}}]}}
+"#
+        );
+        if target.create_pod(&pod(&spec)).await.is_err() {
+            *outcomes.entry("refused at create".into()).or_insert(0) += 1;
+            pods += 1;
+            continue;
+        }
+        let settled = |pod: &Pod| {
+            matches!(pod.status.as_ref().and_then(|s| s.phase.as_deref()), Some("Failed" | "Succeeded"))
+                || pod.status.as_ref().is_some_and(|s| s.message.as_deref().is_some_and(|m| m.starts_with("prepare pod directory")))
+                || status_of(pod, "app").and_then(|s| s.state).is_some_and(|s| {
+                    s.terminated.is_some()
+                        || s.waiting.as_ref().is_some_and(|w| !matches!(w.reason.as_deref(), Some("ContainerCreating") | None))
+                })
+        };
+        let pod = wait_for(&target, &p, "the container's attempt", settled, || entries(outside.path())).await;
+        let prepared = pod.status.as_ref().and_then(|s| s.message.clone()).is_none_or(|m| !m.starts_with("prepare pod directory"));
+        let outcome = match status_of(&pod, "app").and_then(|s| s.state) {
+            _ if !prepared => "pod directory refused".to_string(),
+            Some(s) if s.terminated.is_some() => s.terminated.unwrap().reason.unwrap_or_default(),
+            Some(s) if s.waiting.is_some() => s.waiting.unwrap().reason.unwrap_or_default(),
+            _ => pod.status.as_ref().and_then(|s| s.reason.clone()).unwrap_or_else(|| "other".into()),
+        };
+        ran += u32::from(outcome != "UnsupportedPod");
+        *outcomes.entry(outcome).or_insert(0) += 1;
+        target.delete_pod(&p).await.unwrap();
+        pods += 1;
+        assert_eq!(entries(outside.path()), Vec::<PathBuf>::new());
+    }
+    stop.store(true, std::sync::atomic::Ordering::Relaxed);
+    let swaps = swapper.join().unwrap();
+    eprintln!("{pods} pods, {ran} past admission, {swaps} swaps, outcomes: {outcomes:?}");
+    assert!(swaps > 1000, "the swapper hardly ran: {swaps} swaps");
+    assert!(ran >= 3, "too few pods got past admission: {ran}");
+    target.shutdown().await.unwrap();
+    assert_eq!(entries(outside.path()), Vec::<PathBuf>::new());
+}
+
+/// The CRI runtime's socket (ci/containerd/start.sh), or None, saying why the cri tests do not run.
+fn cri_endpoint() -> Option<podspec::runtime::cri_grpc::Endpoint> {
+    let endpoint = std::env::var("PODSPEC_CRI_ENDPOINT").unwrap_or_else(|_| "unix:///run/podspec-containerd/containerd.sock".into());
+    if !Path::new(endpoint.trim_start_matches("unix://")).exists() {
+        eprintln!("skipped: no CRI runtime at {endpoint} (start one with `bash ci/containerd/start.sh`)");
+        return None;
+    }
+    Some(endpoint.parse().unwrap())
+}
+
+async fn cri_node(state: &Path) -> ReferenceTarget {
+    let paths = Paths { state_dir: state.to_path_buf(), ..Paths::from_env().unwrap() };
+    let options = podspec::targets::cri::CriOptions {
+        endpoint: cri_endpoint().unwrap(),
+        node_ip: podspec::targets::cri::DEFAULT_NODE_IP,
+        reference: Default::default(),
+    };
+    podspec::targets::cri::start(paths, options).await.expect("cri node starts")
+}
+
+/// On a CRI runtime, which is given host paths and would follow a link in one: a subPath that is
+/// a link out of its volume is refused by the kubelet as on the reference, and in the race the
+/// runtime is given the kubelet's bind of what it checked (volume-subpaths), never the volume's
+/// path joined with the subPath. Nothing is left mounted under the run's state after the pods
+/// and the run.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn on_a_cri_runtime_a_subpath_link_is_refused_and_the_race_reaches_nothing() {
+    if !root() || cri_endpoint().is_none() {
+        return;
+    }
+    let _serial = SERIAL.lock().await;
+    let state = tempfile::Builder::new().prefix("podspec-escape-state-").tempdir().unwrap();
+    let outside = outside_dir();
+    let target = cri_node(state.path()).await;
+    let p = PodRef { namespace: "attack".into(), name: "subpath".into() };
+    let marker = outside.path().join("marker");
+    let spec = format!(
+        r#"apiVersion: v1
+kind: Pod
+metadata: {{name: subpath, namespace: attack}}
+spec:
+  terminationGracePeriodSeconds: 0
+  restartPolicy: Never
+  volumes: [{{name: vol, emptyDir: {{}}}}]
+  initContainers:
+  - {{name: plant, image: busybox:1.36, command: [sh, -c, 'ln -s {o} /vol/escape'], volumeMounts: [{{name: vol, mountPath: /vol}}]}}
+  containers:
+  - {{name: app, image: busybox:1.36, command: [sh, -c, 'echo escaped > /host/marker'], volumeMounts: [{{name: vol, mountPath: /host, subPath: escape}}]}}
+"#,
+        o = outside.path().display()
+    );
+    target.create_pod(&pod(&spec)).await.unwrap();
+    let refused = |pod: &Pod| waiting(pod, "app").is_some_and(|(reason, _)| reason == "CreateContainerConfigError");
+    let pod = wait_for(&target, &p, "the subPath's refusal", refused, || entries(outside.path())).await;
+    assert_eq!(
+        waiting(&pod, "app").unwrap(),
+        ("CreateContainerConfigError".to_string(), r#"failed to prepare subPath for volumeMount "vol" of container "app""#.to_string())
+    );
+    target.delete_pod(&p).await.unwrap();
+    assert!(!marker.exists());
+    let run_dir = target.run_dir();
+    race(target, false).await;
+    let left = podspec::runtime::linux::state::mounts_under(state.path());
+    assert!(left.is_empty(), "left mounted after the run: {left:?} (run {})", run_dir.display());
 }

@@ -407,6 +407,14 @@ pub trait RuntimeService: Send + Sync {
     fn busy_time(&self) -> Option<std::time::Duration> {
         None
     }
+
+    /// Whether the runtime takes a mount's `sub_path` and resolves it beneath the mount's
+    /// source itself, where it mounts it. A runtime that does not (one given host paths only)
+    /// gets no `sub_path`: the kubelet binds the subPath it checked onto a path of its own and
+    /// gives that as the source.
+    fn resolves_sub_paths(&self) -> bool {
+        false
+    }
 }
 
 /// CRI `ImageService`. Nothing is ever pulled: "pulling" resolves a reference to a local image.

@@ -45,10 +45,9 @@ pub(super) fn container_config(sandbox: &cri::PodSandboxConfig, config: &Contain
             .iter()
             .map(|m| cri::Mount {
                 container_path: m.destination.clone(),
-                host_path: match &m.sub_path {
-                    Some(sub) => m.source.join(sub).display().to_string(),
-                    None => m.source.display().to_string(),
-                },
+                // A subPath comes bound by the kubelet onto a path of its own (the runtime
+                // does not resolve one; see `resolves_sub_paths`): the source is that path.
+                host_path: m.source.display().to_string(),
                 readonly: m.readonly,
                 ..Default::default()
             })
@@ -113,6 +112,13 @@ fn log_path(config: &ContainerConfig) -> String {
 pub(super) async fn create(rt: &CriRuntime, sandbox: &SandboxId, config: &ContainerConfig) -> RuntimeResult<ContainerId> {
     let sandbox_config =
         rt.sandboxes.lock().unwrap().get(sandbox).cloned().ok_or_else(|| RuntimeError::SandboxNotFound(sandbox.clone()))?;
+    if let Some(m) = config.mounts.iter().find(|m| m.sub_path.is_some()) {
+        // Joined, a link swapped in after the kubelet's check would be followed by the runtime.
+        return Err(RuntimeError::failed(
+            format!("CreateContainer {}", config.name),
+            format!("the mount at {} names a subPath, which this runtime does not resolve", m.destination),
+        ));
+    }
     let cri_config = container_config(&sandbox_config, config);
     // The kubelet makes the container's log directory.
     let log_dir = PathBuf::from(&sandbox_config.log_directory).join(&config.name);

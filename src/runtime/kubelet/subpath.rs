@@ -9,16 +9,45 @@
 //! The reference runtime's shim resolves the subPath again where it mounts it, from a
 //! descriptor of the volume and never leaving it, and mounts what it found through that
 //! descriptor: a link swapped in between fails the start, it does not escape.
+//!
+//! A runtime that is given host paths only (a CRI runtime) would follow a link swapped in
+//! after the check. For it the kubelet binds what it checked, through the descriptor it holds
+//! (`/proc/self/fd/N`), onto a path of its own under the pod's directory,
+//! `volume-subpaths/<volume>/<container>/<index>` (`doBindSubPath` in
+//! pkg/volume/util/subpath/subpath_linux.go), and gives the runtime that path. The binds are
+//! unmounted when the pod is torn down ([`unmount_all`]), and by `podspec clean` for a run that
+//! was killed (it unmounts whatever is mounted under a stale run's directory).
 
-use std::path::{Component, Path};
+use std::os::fd::OwnedFd;
+use std::path::{Component, Path, PathBuf};
+
 
 use crate::runtime::linux::safe_path::{self, Scope};
 
 /// Checks a volume mount's `subPath` under the volume's directory `volume`, making it where
 /// missing (with the volume's own mode, as the kubelet does), or says why the container cannot
 /// be created, in the kubelet's words. The kubelet keeps the details from the pod (they could
-/// tell about the machine's files); they go to the node's log.
-pub(super) fn prepare(volume: &Path, sub_path: &str, mount: &str, container: &str) -> Result<(), String> {
+/// tell about the machine's files); they go to the node's log. What was found is held: an
+/// `O_PATH` descriptor of the subPath.
+#[cfg(test)]
+pub(super) fn prepare(volume: &Path, sub_path: &str, mount: &str, container: &str) -> Result<OwnedFd, String> {
+    let sub = Path::new(sub_path);
+    if sub.is_absolute() {
+        return Err(format!("error SubPath `{sub_path}` must not be an absolute path"));
+    }
+    if sub.components().any(|c| c == Component::ParentDir) {
+        return Err(format!("unable to provision SubPath `{sub_path}`: must not contain '..'"));
+    }
+    let prepare_error = || format!("failed to prepare subPath for volumeMount {mount:?} of container {container:?}");
+    let dir = safe_path::open_dir(volume).map_err(|e| {
+        tracing::warn!(volume = %volume.display(), error = %e, "open the volume of a subPath");
+        prepare_error()
+    })?;
+    prepare_in(&dir, sub_path, mount, container)
+}
+
+/// [`prepare`] beneath the volume's directory held as `dir`.
+pub(super) fn prepare_in(dir: &OwnedFd, sub_path: &str, mount: &str, container: &str) -> Result<OwnedFd, String> {
     let sub = Path::new(sub_path);
     if sub.is_absolute() {
         return Err(format!("error SubPath `{sub_path}` must not be an absolute path"));
@@ -28,15 +57,11 @@ pub(super) fn prepare(volume: &Path, sub_path: &str, mount: &str, container: &st
     }
     let create_error = || format!("failed to create subPath directory for volumeMount {mount:?} of container {container:?}");
     let prepare_error = || format!("failed to prepare subPath for volumeMount {mount:?} of container {container:?}");
-    let dir = safe_path::open_dir(volume).map_err(|e| {
-        tracing::warn!(volume = %volume.display(), error = %e, "open the volume of a subPath");
-        prepare_error()
-    })?;
-    match safe_path::open_in(&dir, sub, Scope::Beneath) {
-        Ok(_) => Ok(()),
+    match safe_path::open_in(dir, sub, Scope::Beneath) {
+        Ok(found) => Ok(found),
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
-            let mode = rustix::fs::fstat(&dir).map(|st| st.st_mode & 0o7777).unwrap_or(0o755);
-            safe_path::mkdir_all_in(&dir, sub, Scope::Beneath, mode).map(drop).map_err(|e| {
+            let mode = rustix::fs::fstat(dir).map(|st| st.st_mode & 0o7777).unwrap_or(0o755);
+            safe_path::mkdir_all_in(dir, sub, Scope::Beneath, mode).map_err(|e| {
                 tracing::warn!(container, mount, sub_path, error = %e, "failed to create subPath directory for volumeMount of the container");
                 create_error()
             })
@@ -44,6 +69,63 @@ pub(super) fn prepare(volume: &Path, sub_path: &str, mount: &str, container: &st
         Err(e) => {
             tracing::warn!(container, mount, sub_path, error = %e, "failed to prepare subPath for volumeMount of the container");
             Err(prepare_error())
+        }
+    }
+}
+
+/// The directory of the pod's subPath binds.
+fn binds_dir(pod_dir: &Path) -> PathBuf {
+    pod_dir.join("volume-subpaths")
+}
+
+/// Binds the subPath `found` (held by [`prepare`]) onto the kubelet's own path for the
+/// `index`th volume mount of `container`, `<pod_dir>/volume-subpaths/<volume>/<container>/<index>`,
+/// and returns that path for the runtime. The mount is made from `/proc/self/fd/N` of the held
+/// descriptor, so the runtime gets what was checked whatever the volume holds by then. A bind
+/// left there by an earlier attempt of the container is replaced.
+pub(super) fn bind(found: &OwnedFd, pod_dir: &Path, volume: &str, container: &str, index: usize, mount: &str) -> Result<PathBuf, String> {
+    use nix::mount::{mount as mount2, umount2, MntFlags, MsFlags};
+    let error = |what: &str, e: &dyn std::fmt::Display| {
+        tracing::warn!(container, mount, error = %e, "{what}");
+        format!("failed to prepare subPath for volumeMount {mount:?} of container {container:?}")
+    };
+    let rel = Path::new(volume).join(container).join(index.to_string());
+    let target = binds_dir(pod_dir).join(&rel);
+    // A bind of an earlier attempt: unmounted (never following a link at the path; the
+    // directory is the kubelet's own, which no container can name).
+    while umount2(&target, MntFlags::MNT_DETACH | MntFlags::UMOUNT_NOFOLLOW).is_ok() {}
+    std::fs::create_dir_all(binds_dir(pod_dir)).map_err(|e| error("make the pod's volume-subpaths directory", &e))?;
+    let base = safe_path::open_dir(&binds_dir(pod_dir)).map_err(|e| error("open the pod's volume-subpaths directory", &e))?;
+    let is_dir = safe_path::is_dir(found).map_err(|e| error("stat the subPath", &e))?;
+    let held = if is_dir {
+        safe_path::mkdir_all_in(&base, &rel, Scope::Beneath, 0o750)
+    } else {
+        safe_path::ensure_file_in(&base, &rel, Scope::Beneath, 0o640)
+    }
+    .map_err(|e| error("make the subPath's bind target", &e))?;
+    let none: Option<&str> = None;
+    mount2(Some(&safe_path::fd_path(found)), &safe_path::fd_path(&held), none, MsFlags::MS_BIND, none)
+        .map_err(|e| error("bind the subPath", &e))?;
+    Ok(target)
+}
+
+/// Unmounts the pod's subPath binds and removes their directory. Only once nothing is mounted
+/// under it any more: a bind still there would have the removal reach into the volume.
+pub(super) fn unmount_all(pod_dir: &Path) {
+    let dir = binds_dir(pod_dir);
+    for m in crate::runtime::linux::state::mounts_under(&dir) {
+        if let Err(e) = nix::mount::umount2(&m, nix::mount::MntFlags::MNT_DETACH) {
+            tracing::warn!(path = %m.display(), error = %e, "unmount a subPath bind");
+        }
+    }
+    let left = crate::runtime::linux::state::mounts_under(&dir);
+    if !left.is_empty() {
+        tracing::warn!(dir = %dir.display(), ?left, "subPath binds still mounted; their directory is kept");
+        return;
+    }
+    if let Err(e) = std::fs::remove_dir_all(&dir) {
+        if e.kind() != std::io::ErrorKind::NotFound {
+            tracing::warn!(dir = %dir.display(), error = %e, "remove the pod's subPath binds");
         }
     }
 }

@@ -776,14 +776,24 @@ impl PodWorker {
 
     /// The node directory a volume mount binds: the volume's own directory under the pod's,
     /// or, for a hostPath, the node directory it names (admission checked it is the node's own).
-    fn volume_source(&self, volume: &str) -> Result<PathBuf, String> {
+    ///
+    /// A hostPath is given as the node directory it is in and its path under it, which is
+    /// resolved beneath that directory (never by its path on the machine): a pod given the node
+    /// directory can swap a component of a later pod's hostPath for a link out of it.
+    fn volume_source(&self, volume: &str) -> Result<(PathBuf, Option<PathBuf>), String> {
         let pod = self.pod();
         let host_path =
             pod.spec.iter().flat_map(|s| s.volumes.iter().flatten()).find(|v| v.name == volume).and_then(|v| v.host_path.clone());
         match host_path {
-            Some(source) => crate::manifest::host_path::resolve(&source, &self.kubelet.config.host_dirs())
-                .map_err(|why| format!("volume {volume:?}: hostPath {why}")),
-            None => Ok(volume_dir(&self.kubelet.config.root_dir, &self.uid, volume)),
+            Some(source) => {
+                let node_dirs = self.kubelet.config.host_dirs();
+                crate::manifest::host_path::resolve(&source, &node_dirs).map_err(|why| format!("volume {volume:?}: hostPath {why}"))?;
+                let path = Path::new(&source.path);
+                let node_dir = node_dirs.iter().find(|d| path.starts_with(d)).expect("admitted inside a node directory");
+                let rel = path.strip_prefix(node_dir).expect("under its node directory");
+                Ok((node_dir.clone(), (!rel.as_os_str().is_empty()).then(|| rel.to_path_buf())))
+            }
+            None => Ok((volume_dir(&self.kubelet.config.root_dir, &self.uid, volume), None)),
         }
     }
 
@@ -798,14 +808,35 @@ impl PodWorker {
         if resolv_conf.is_file() && !c.volume_mounts.iter().flatten().any(|m| m.mount_path == "/etc/resolv.conf") {
             mounts.push(Mount { source: resolv_conf, destination: "/etc/resolv.conf".into(), readonly: false, file: true, sub_path: None });
         }
-        for m in c.volume_mounts.iter().flatten() {
-            let source = self.volume_source(&m.name)?;
-            let sub_path = match &m.sub_path {
-                Some(sub) if !sub.is_empty() => {
-                    super::subpath::prepare(&source, sub, &m.name, &c.name)?;
-                    Some(sub.clone())
+        for (index, m) in c.volume_mounts.iter().flatten().enumerate() {
+            let (mut source, host_rel) = self.volume_source(&m.name)?;
+            let sub = m.sub_path.as_deref().filter(|s| !s.is_empty());
+            let sub_path = if sub.is_none() && host_rel.is_none() {
+                None
+            } else {
+                // The volume's directory, held: a hostPath's beneath its node directory.
+                let base = safe_path::open_dir(&source).map_err(|e| format!("volume {:?}: open {}: {e}", m.name, source.display()))?;
+                let volume = match &host_rel {
+                    Some(rel) => safe_path::open_in(&base, rel, safe_path::Scope::Beneath)
+                        .map_err(|e| format!("volume {:?}: hostPath {}: {e}", m.name, source.join(rel).display()))?,
+                    None => base,
+                };
+                let found = match sub {
+                    Some(sub) => super::subpath::prepare_in(&volume, sub, &m.name, &c.name)?,
+                    None => volume,
+                };
+                let whole = match (&host_rel, sub) {
+                    (Some(rel), Some(sub)) => rel.join(sub),
+                    (Some(rel), None) => rel.clone(),
+                    (None, sub) => PathBuf::from(sub.unwrap_or_default()),
+                };
+                if self.kubelet.runtime.resolves_sub_paths() {
+                    // Resolved again by the runtime beneath `source`, where it mounts it.
+                    Some(whole.to_string_lossy().into_owned())
+                } else {
+                    source = super::subpath::bind(&found, &self.pod_dir(), &m.name, &c.name, index, &m.name)?;
+                    None
                 }
-                _ => None,
             };
             let readonly = m.read_only.unwrap_or(false);
             mounts.push(Mount { source, destination: m.mount_path.clone(), readonly, file: false, sub_path });
@@ -1118,12 +1149,19 @@ impl PodWorker {
         cgroups.dedup();
         let _ = tokio::task::spawn_blocking(move || {
             super::volumes::unmount_all(&mounts);
+            super::subpath::unmount_all(&dir);
             for c in &cgroups {
                 if let Err(e) = fs::remove_dir(c) {
                     if e.kind() != std::io::ErrorKind::NotFound {
                         tracing::warn!(cgroup = %c.display(), error = %e, "remove the pod's cgroup");
                     }
                 }
+            }
+            // Never into a tree still mounted somewhere below (a volume reached through it).
+            let left = crate::runtime::linux::state::mounts_under(&dir);
+            if !left.is_empty() {
+                tracing::warn!(dir = %dir.display(), ?left, "mounts left under the pod's directory; it is kept");
+                return Ok(());
             }
             fs::remove_dir_all(dir)
         })

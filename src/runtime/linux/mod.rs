@@ -340,6 +340,11 @@ fn millis_to_time(ms: i64) -> DateTime<Utc> {
 
 #[async_trait]
 impl RuntimeService for LinuxRuntime {
+    fn resolves_sub_paths(&self) -> bool {
+        // The shim resolves it beneath the volume's descriptor and mounts through it.
+        true
+    }
+
     fn version(&self) -> String {
         format!("podspec-reference/{}", env!("CARGO_PKG_VERSION"))
     }
