@@ -86,8 +86,8 @@ fn the_rights_check_is_made_against_serve() {
     // The rights asked are what the selected scenarios need: updates, patches and writes of
     // ephemeral containers only when an @api-server scenario is among them.
     let cases = [
-        ("features/hostname.feature", "sees the pod name as its hostname", 13),
-        ("features/update.feature", "A container's image may be changed, and the generation grows by one", 16),
+        ("features/hostname.feature", "sees the pod name as its hostname", 14),
+        ("features/update.feature", "A container's image may be changed, and the generation grows by one", 17),
     ];
     for (feature, name, rights) in cases {
         let out = podspec()
