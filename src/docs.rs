@@ -578,7 +578,10 @@ fn conformance_page(files: &[FeatureText]) -> Result<String, DocsError> {
     let _ = writeln!(s, "**{covered} of {total}** have an equivalent scenario; {} do not yet.\n", total - covered);
     s.push_str("## Covered\n\n");
     for (test, mirrors) in c.tests.iter().filter(|(_, m)| !m.is_empty()) {
-        let by = mirrors.iter().map(|m| format!("{}:{} *{}*", m.feature_path, m.line, m.scenario)).collect::<Vec<_>>().join("; ");
+        // A Scenario Outline's name keeps its `<placeholders>`: escaped, so the book renders
+        // them as text, not as HTML tags.
+        let escaped = |name: &str| name.replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;");
+        let by = mirrors.iter().map(|m| format!("{}:{} *{}*", m.feature_path, m.line, escaped(&m.scenario))).collect::<Vec<_>>().join("; ");
         let _ = writeln!(s, "- `{test}`: {by}");
     }
     s.push_str("\n## Not covered yet\n\n");
