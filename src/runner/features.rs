@@ -9,6 +9,7 @@ use cucumber::feature::Ext as _;
 use cucumber::gherkin::{self, GherkinEnv};
 use sha2::{Digest, Sha256};
 
+use crate::manifest::input::kind_of;
 use crate::steps::{self, ManifestRef};
 use crate::target::Target;
 
@@ -31,7 +32,7 @@ pub fn find(paths: &[PathBuf]) -> Result<Vec<PathBuf>, Vec<String>> {
         match std::fs::metadata(p) {
             Ok(m) if m.is_dir() => collect(p, &mut found, &mut errors, &mut seen_dirs),
             Ok(m) if m.is_file() => found.push(p.clone()),
-            Ok(m) => errors.push(format!("{}: not a regular file ({}); refused", p.display(), kind_of(&m))),
+            Ok(m) => errors.push(format!("{}: not a regular file ({}); refused", p.display(), kind_of(&m.file_type()))),
             Err(_) => errors.push(format!("{}: no such feature file or folder", p.display())),
         }
     }
@@ -46,20 +47,6 @@ pub fn find(paths: &[PathBuf]) -> Result<Vec<PathBuf>, Vec<String>> {
         Ok(found)
     } else {
         Err(errors)
-    }
-}
-
-fn kind_of(m: &std::fs::Metadata) -> &'static str {
-    use std::os::unix::fs::FileTypeExt as _;
-    let t = m.file_type();
-    if t.is_fifo() {
-        "a FIFO"
-    } else if t.is_char_device() || t.is_block_device() {
-        "a device"
-    } else if t.is_socket() {
-        "a socket"
-    } else {
-        "not a file"
     }
 }
 
@@ -80,7 +67,7 @@ fn collect(dir: &Path, out: &mut Vec<PathBuf>, errors: &mut Vec<String>, seen_di
             if m.is_file() {
                 out.push(p);
             } else {
-                errors.push(format!("{}: not a regular file ({}); refused", p.display(), kind_of(&m)));
+                errors.push(format!("{}: not a regular file ({}); refused", p.display(), kind_of(&m.file_type())));
             }
         }
     }
