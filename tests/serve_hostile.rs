@@ -316,7 +316,7 @@ fn a_watch_whose_client_stops_reading_ends() {
     let (port, token) = endpoint(&serve.kubeconfig);
     let rss_before = memory_kib(serve.pid(), "VmRSS");
     // 80 events of 200 kB (16 MB, more than loopback's socket buffers and hyper's hold), then
-    // 45 s without reading: more than the 30 s a write may wait.
+    // 45 s without reading after the last patch: more than the 30 s a write may wait.
     let script = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/python/stalled_watch.py");
     let o = Command::new("python3").arg(script).args([port.to_string(), token, "80".into(), "45".into()]).output().unwrap();
     assert!(o.status.success(), "stalled_watch.py: {}", text(&o));

@@ -4,8 +4,9 @@ tests/serve_hostile.rs. Usage: stalled_watch.py PORT TOKEN PATCHES STALL_SECONDS
 Creates pod `stalled-watch` in `default`, opens a watch on the pods of `default` and reads only
 its response head; then, on another connection, patches the pod PATCHES times with a 200 kB
 annotation (each a MODIFIED event of that size, more than the socket buffers hold), never
-reading the watch. After STALL_SECONDS it reads the watch until its end or 10 s of silence and
-prints one JSON line: {"closed": true|false, "bytes": n} (closed: serve ended the watch).
+reading the watch. STALL_SECONDS after the last patch (however long the patches took: serve's
+writes can only stall once they are all sent) it reads the watch until its end or 10 s of silence and
+prints one JSON line: {"closed": true|false, "bytes": n, "patch_seconds": s} (closed: serve ended the watch).
 Everything goes to 127.0.0.1:PORT only.
 """
 
@@ -92,7 +93,8 @@ request(api, "DELETE", "/api/v1/namespaces/default/pods/stalled-watch?gracePerio
 answer(api)
 api.close()
 
-time.sleep(max(0.0, stall - (time.monotonic() - started)))
+patching = time.monotonic() - started
+time.sleep(stall)
 watch.settimeout(10)
 received, closed = 0, False
 try:
@@ -106,4 +108,4 @@ except (ConnectionError, ssl.SSLError) as e:
     closed = True
 except socket.timeout:
     closed = False
-print(json.dumps({"closed": closed, "bytes": received}), flush=True)
+print(json.dumps({"closed": closed, "bytes": received, "patch_seconds": round(patching, 1)}), flush=True)
