@@ -137,11 +137,13 @@ fn the_kubeconfig_is_a_new_file_of_mode_0600_whatever_the_umask_and_removed_only
     }
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("kubeconfig");
-    // podspec's own kubeconfig from before, left world-readable.
-    std::fs::write(&path, podspec::server::tls::kubeconfig("https://127.0.0.1:1", "ca", "old")).unwrap();
-    std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o644)).unwrap();
-    let old_ino = std::fs::metadata(&path).unwrap().ino();
     for umask in [0o000, 0o277] {
+        // podspec's own kubeconfig from before, left world-readable; held open, so that its
+        // inode number cannot be given to the new file once it is gone.
+        std::fs::write(&path, podspec::server::tls::kubeconfig("https://127.0.0.1:1", "ca", "old")).unwrap();
+        std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o644)).unwrap();
+        let old = std::fs::File::open(&path).unwrap();
+        let old_ino = old.metadata().unwrap().ino();
         let child = serving(&path, umask);
         let meta = std::fs::symlink_metadata(&path).unwrap();
         assert!(meta.file_type().is_file());

@@ -1,0 +1,173 @@
+//! The command line's shape: the subcommands and the arguments several of them share.
+
+use std::path::PathBuf;
+
+use clap::{Parser, Subcommand, ValueEnum};
+
+use podspec::runner::{self, RunOptions};
+
+use crate::commands::{
+    bench::BenchArgs, certify::CertifyArgs, clean::CleanArgs, gate::GateArgs, images::ImagesCommand, list::ListArgs, matrix::MatrixArgs,
+    run::RunArgs, serve::ServeArgs,
+};
+
+/// podspec: a conformance harness for Kubernetes Pods.
+#[derive(Parser)]
+#[command(name = "podspec", version, about)]
+pub(crate) struct Cli {
+    #[command(subcommand)]
+    pub(crate) command: Command,
+}
+
+#[derive(Subcommand)]
+pub(crate) enum Command {
+    /// Run the selected scenarios against a target and write the reports.
+    Run(RunArgs),
+    /// Remove whatever earlier, killed runs left behind (processes, state directories; podman
+    /// pods and volumes with --target podman).
+    Clean(CleanArgs),
+    /// Measure pod start, exec and delete on one or more targets, side by side.
+    Bench(BenchArgs),
+    /// Manage the local fixture images.
+    Images {
+        #[command(subcommand)]
+        command: ImagesCommand,
+    },
+    /// Build the conformance matrix (matrix.html, matrix.md) of several runs, one per target.
+    Matrix(MatrixArgs),
+    /// Gate an existing report against a baseline of known failures, without running anything.
+    Gate(GateArgs),
+    /// Run every @conformance scenario and write a results bundle (or --verify one).
+    Certify(Box<CertifyArgs>),
+    /// List the selected scenarios with their tags and, for the target, whether each would run
+    /// or be skipped and why (with --conformance: the coverage of Kubernetes' Pod-related
+    /// conformance tests). Runs nothing.
+    List(ListArgs),
+    /// Print the reference runtime's field table (implemented, refused up front, or accepted with
+    /// no effect on one node) as the book shows it (docs/src/reference/fields.md).
+    Fields,
+    /// Serve the reference node (or, with --target cri, podspec's kubelet over a CRI runtime)
+    /// behind a Kubernetes API (HTTPS, bearer token, kubeconfig) until SIGINT or SIGTERM; then
+    /// delete everything it ran.
+    Serve(ServeArgs),
+    /// Write the book's generated reference pages (the CLI, the step vocabulary, the field table,
+    /// the conformance coverage); tests/docs.rs checks the committed ones against them.
+    #[command(hide = true)]
+    Docs {
+        #[arg(long, value_name = "DIR", default_value = "docs/src/reference")]
+        out: PathBuf,
+        #[arg(long = "features", default_value = "features")]
+        features: Vec<PathBuf>,
+        #[arg(long, value_name = "DIR", default_value = "bench/results")]
+        bench_results: PathBuf,
+    },
+}
+
+impl Command {
+    /// Whether the command drives a target (and so needs root or a user namespace).
+    pub(crate) fn needs_privileges(&self) -> bool {
+        match self {
+            Command::Matrix(_) | Command::Gate(_) | Command::List(_) | Command::Fields | Command::Docs { .. } => false,
+            Command::Certify(args) => args.verify.is_none() && args.target != TargetKind::Kube,
+            _ => true,
+        }
+    }
+
+    /// Whether the command only prints to stdout (and so ends quietly, as Unix tools do, when
+    /// what reads its output has gone: `podspec list | head`).
+    pub(crate) fn only_prints(&self) -> bool {
+        matches!(self, Command::List(_) | Command::Fields)
+    }
+}
+
+/// What selects scenarios, shared by `run` and `list`.
+#[derive(clap::Args, Clone)]
+pub(crate) struct SelectArgs {
+    /// A feature file or folder (repeatable).
+    #[arg(long = "features", default_value = "features")]
+    pub(crate) features: Vec<PathBuf>,
+    /// A tag expression, e.g. "@networking and not @slow".
+    #[arg(long)]
+    pub(crate) tags: Option<String>,
+    /// Only the scenarios whose name matches this regular expression.
+    #[arg(long, value_name = "REGEX")]
+    pub(crate) name: Option<String>,
+    /// Let a run that selects no scenario pass (by default it is an input error, exit 2).
+    #[arg(long)]
+    pub(crate) allow_empty: bool,
+}
+
+#[derive(Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub(crate) enum TargetKind {
+    /// The built-in reference runtime.
+    Reference,
+    /// podman: each pod run with `podman kube play` from the scenario's manifest.
+    Podman,
+    /// podspec's API and kubelet over a CRI runtime (containerd, CRI-O) at --cri-endpoint.
+    Cri,
+    /// A Kubernetes cluster, through its API (kubeconfig, --context, or in-cluster).
+    Kube,
+}
+
+/// Where the cri target finds its runtime.
+#[derive(clap::Args, Clone)]
+pub(crate) struct CriArgs {
+    /// The CRI runtime's socket (--target cri), as the kubelet's --container-runtime-endpoint.
+    #[arg(long, value_name = "unix:///PATH", default_value = podspec::runtime::cri_grpc::DEFAULT_ENDPOINT)]
+    pub(crate) cri_endpoint: podspec::runtime::cri_grpc::Endpoint,
+    /// The node IP the cri target reports as the pods' hostIP [default: the gateway of
+    /// ci/containerd's CNI bridge]
+    #[arg(long, value_name = "IP", default_value_t = podspec::targets::cri::DEFAULT_NODE_IP)]
+    pub(crate) cri_node_ip: std::net::Ipv4Addr,
+}
+
+/// How to reach a cluster and which images to send it (`--target kube`).
+#[derive(clap::Args, Clone, Default)]
+pub(crate) struct ClusterArgs {
+    /// The kubeconfig to use [default: $KUBECONFIG, else ~/.kube/config, else the in-cluster config].
+    #[arg(long, value_name = "FILE")]
+    pub(crate) kubeconfig: Option<PathBuf>,
+    /// The kubeconfig context to use [default: its current context].
+    #[arg(long, value_name = "NAME")]
+    pub(crate) context: Option<String>,
+    /// Images to send instead of the fixtures' references: lines of `REFERENCE=IMAGE`
+    /// (`busybox:1.36=registry.example/podspec/busybox@sha256:...`).
+    #[arg(long, value_name = "FILE")]
+    pub(crate) image_map: Option<PathBuf>,
+    /// A registry prefix for every image the map does not name (`PREFIX/busybox:1.36`).
+    #[arg(long, value_name = "PREFIX")]
+    pub(crate) image_registry: Option<String>,
+    /// Whether the selected scenarios update pods (`@api-server`): their rights are checked too.
+    #[arg(skip)]
+    pub(crate) updates_pods: bool,
+}
+
+impl ClusterArgs {
+    /// Notes whether the scenarios `options` selects need the `@api-server` rights (when the
+    /// features cannot be read, they are asked for; the run reports the input error).
+    pub(crate) fn for_selection(&mut self, options: &RunOptions) {
+        let capabilities = podspec::targets::KubeTarget::declared_capabilities();
+        self.updates_pods = match runner::list(options, "kube", &capabilities) {
+            Ok(selection) => selection.selected.iter().any(|p| p.tags.iter().any(|t| t == podspec::target::Capability::ApiServer.tag())),
+            Err(_) => true,
+        };
+    }
+
+    pub(crate) fn connect(&self) -> podspec::targets::kube::connect::ConnectOptions {
+        podspec::targets::kube::connect::ConnectOptions { kubeconfig: self.kubeconfig.clone(), context: self.context.clone() }
+    }
+
+    pub(crate) fn options(&self) -> anyhow::Result<podspec::targets::kube::KubeOptions> {
+        let images = match &self.image_map {
+            Some(path) => podspec::targets::kube::images::ImageMapping::read(path, self.image_registry.clone())?,
+            None => podspec::targets::kube::images::ImageMapping::new(Default::default(), self.image_registry.clone()),
+        };
+        Ok(podspec::targets::kube::KubeOptions { connect: self.connect(), images, updates_pods: self.updates_pods })
+    }
+}
+
+/// A count of at least 1 (`--concurrency 0` would run nothing): 0 is a usage error, as clap
+/// reports any value out of its range.
+pub(crate) fn at_least_one() -> clap::builder::RangedU64ValueParser<usize> {
+    clap::builder::RangedU64ValueParser::<usize>::new().range(1..)
+}

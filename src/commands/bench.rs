@@ -1,0 +1,149 @@
+//! `podspec bench`.
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::sync::Arc;
+
+use anyhow::Context as _;
+
+use podspec::paths::Paths;
+use podspec::target::Target;
+
+use super::serve::Api;
+use super::target::{start_reference, start_target};
+use crate::cli::{ClusterArgs, CriArgs, TargetKind};
+
+#[derive(clap::Args)]
+pub(crate) struct BenchArgs {
+    /// A target to measure (repeatable); any target other than reference is shown beside
+    /// reference, measured in the same run as the baseline.
+    #[arg(long = "target", value_enum, default_value = "reference")]
+    pub(crate) targets: Vec<TargetKind>,
+    /// How many two-container pods to start and delete.
+    #[arg(long, default_value_t = 100)]
+    pub(crate) pods: usize,
+    /// Write the run's results (date, commit, machine, load average, medians and p95s) as JSON
+    /// to FILE, e.g. bench/results/<date>.json.
+    #[arg(long, value_name = "FILE.json")]
+    pub(crate) results: Option<PathBuf>,
+    #[command(flatten)]
+    pub(crate) cri: CriArgs,
+    #[command(flatten)]
+    pub(crate) cluster: ClusterArgs,
+}
+
+/// Measures each target in turn (reference first, as the baseline) and prints them side by side.
+pub(crate) async fn bench(args: BenchArgs) -> anyhow::Result<ExitCode> {
+    let mut kinds = vec![TargetKind::Reference];
+    kinds.extend(args.targets.iter().copied().filter(|k| *k != TargetKind::Reference));
+    if args.targets.iter().all(|k| *k == TargetKind::Reference) {
+        kinds.truncate(1);
+    }
+    let several = true; // reference is always shown beside serve
+    let load_before = podspec::bench::load_average();
+    let mut reports = Vec::new();
+    for kind in kinds {
+        let target = start_target(kind, None, &args.cri, &args.cluster).await?;
+        let result = if kind == TargetKind::Cri {
+            // Beside the same calls straight to the CRI runtime, with no API or kubelet above.
+            bench_cri_beside_direct(target.as_ref(), &args.cri, args.pods).await
+        } else {
+            podspec::bench::run(target.as_ref(), args.pods).await.map(|r| vec![r]).map_err(anyhow::Error::from)
+        };
+        target.shutdown().await.context("shutting the target down")?;
+        for report in result.with_context(|| format!("measuring target {}", target.name()))? {
+            if several {
+                eprint!("{report}");
+            }
+            reports.push(report);
+        }
+        if kind == TargetKind::Reference {
+            // The same node behind serve's HTTP API: what a Kubernetes client waits for.
+            let report = bench_serve(args.pods).await?;
+            eprint!("{report}");
+            reports.push(report);
+        }
+    }
+    if reports.len() == 1 {
+        println!("{}", reports[0]);
+    } else {
+        // The cri target beside the same calls made straight to its runtime: the kubelet's share.
+        let pairs: Vec<(usize, usize)> = reports.iter().position(|r| r.target == "cri").map(|i| vec![(i, i + 1)]).unwrap_or_default();
+        print!("{}", podspec::bench::side_by_side_with(&reports, &pairs));
+        print!("{}", podspec::bench::start_splits(&reports));
+    }
+    if let Some(path) = &args.results {
+        let results = podspec::bench::Results::new(&reports, args.pods, load_before, git_commit());
+        std::fs::write(path, serde_json::to_string_pretty(&results)? + "\n").with_context(|| format!("writing {}", path.display()))?;
+        eprintln!("podspec: results written to {}", path.display());
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+/// The commit of the working directory (`git describe --always --dirty`), or `unknown`.
+pub(crate) fn git_commit() -> String {
+    std::process::Command::new("git")
+        .args(["describe", "--always", "--dirty", "--abbrev=12"])
+        .output()
+        .ok()
+        .filter(|o| o.status.success())
+        .map(|o| String::from_utf8_lossy(&o.stdout).trim().to_string())
+        .unwrap_or_else(|| "unknown".into())
+}
+
+/// `podspec bench`'s serve column: a reference node of its own behind serve's router on a
+/// loopback port, measured through kube-rs over HTTPS (create, watch, WebSocket exec, delete).
+async fn bench_serve(pods: usize) -> anyhow::Result<podspec::bench::BenchReport> {
+    let node = Arc::new(start_reference(None, "the reference node for serve").await?);
+    let measured = async {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.context("listening on loopback")?;
+        let api = Api::new(node.clone(), &listener)?;
+        let kubeconfig = api.kubeconfig.clone();
+        let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+        let served = tokio::spawn(api.run(listener, async move {
+            let _ = stopped.await;
+        }));
+        let config = kube::Config::from_custom_kubeconfig(kube::config::Kubeconfig::from_yaml(&kubeconfig)?, &Default::default()).await?;
+        let client = kube::Client::try_from(config)?;
+        let report = podspec::bench::run_over_api("serve", client, pods).await.context("measuring serve");
+        let _ = stop.send(());
+        let _ = served.await;
+        report
+    }
+    .await;
+    node.shutdown().await.context("shutting serve's node down")?;
+    measured
+}
+
+/// `podspec bench --target cri`: the cri target and, pod by pod in turn with it, the CRI runtime
+/// measured through the client alone (`cri-direct`, its own run and cgroup subtree).
+pub(crate) async fn bench_cri_beside_direct(
+    target: &dyn podspec::target::Target,
+    cri: &CriArgs,
+    pods: usize,
+) -> anyhow::Result<Vec<podspec::bench::BenchReport>> {
+    let paths = Paths::from_env()?;
+    let run_id = format!("{}-{}-direct", std::process::id(), chrono::Utc::now().timestamp_millis());
+    let run = podspec::runtime::linux::state::RunDir::create(&paths.state_dir, &run_id)
+        .with_context(|| format!("creating a state directory under {}", paths.state_dir.display()))?;
+    let owner = podspec::targets::cri::owner();
+    // The same cgroup parent layout as the cri target's kubelet sends (podspec's own subtree).
+    let cgroups = podspec::targets::cri::RunCgroups::create(&run, &run_id);
+    let connected =
+        podspec::runtime::cri_grpc::CriRuntime::connect(cri.cri_endpoint.clone(), &run_id, &owner, &run.path.join("logs")).await;
+    let result = match &connected {
+        Ok(rt) => podspec::bench::run_interleaved(target, ("cri-direct", rt, rt), pods, cgroups.as_ref().map(|c| c.parent()))
+            .await
+            .map(|(a, b)| vec![a, b])
+            .context("measuring the cri target beside the CRI runtime directly"),
+        Err(e) => Err(anyhow::anyhow!("connecting to the CRI runtime: {e}")),
+    };
+    if let Ok(rt) = &connected {
+        rt.shutdown().await.context("removing the bench's sandboxes")?;
+    }
+    run.remove().context("removing the bench's state directory")?;
+    if let Some(c) = &cgroups {
+        c.remove_made();
+    }
+    result
+}
