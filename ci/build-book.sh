@@ -2,7 +2,7 @@
 # Builds the book (docs/) with mdBook into docs/book/; a warning (a page mdBook cannot render
 # cleanly) fails the build. mdBook comes from crates.io, pinned, and is installed only when the
 # pinned version is missing: about 13 minutes of build on the shared 2-core machine (2m20s of
-# CPU), under a second after. Links and anchors are checked by tests/docs.rs.
+# CPU), under a second after. Links and anchors are checked by tests/it/docs.rs.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 

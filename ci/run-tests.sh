@@ -1,9 +1,11 @@
 #!/usr/bin/env bash
 # The README's "run the tests" command: installs what the tests need from Debian's packages on a
 # fresh Debian bookworm machine (as root), starts podspec's own containerd (in a network namespace
-# of its own, for tests/cri.rs) and runs `cargo test`; containerd is stopped whatever happens.
-# Among the tests: the SIGKILL test (tests/reliability.rs: 20 kills at random points, nothing
-# left after clean), a bounded fuzz run of every parser (tests/fuzz.rs), kubectl and the Python
+# of its own, for tests/cri.rs) and runs `cargo test -- --include-ignored` (the tests that need root,
+# podman, containerd, kubectl or python3 are `#[ignore]`d for a plain `cargo test`); containerd is
+# stopped whatever happens.
+# Among the tests: the SIGKILL test (tests/it/reliability.rs: 20 kills at random points, nothing
+# left after clean), a bounded fuzz run of every parser (tests/it/fuzz.rs), kubectl and the Python
 # client against podspec serve, and every feature through the kube target against serve.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -20,4 +22,4 @@ bash ci/containerd/install.sh
 cargo build
 trap 'bash ci/containerd/stop.sh' EXIT
 bash ci/containerd/start.sh ./target/debug/podspec
-cargo test
+cargo test -- --include-ignored

@@ -51,7 +51,7 @@ pub(crate) enum Command {
     /// delete everything it ran.
     Serve(ServeArgs),
     /// Write the book's generated reference pages (the CLI, the step vocabulary, the field table,
-    /// the conformance coverage); tests/docs.rs checks the committed ones against them.
+    /// the conformance coverage); tests/it/docs.rs checks the committed ones against them.
     #[command(hide = true)]
     Docs {
         #[arg(long, value_name = "DIR", default_value = "docs/src/reference")]

@@ -1,7 +1,7 @@
 //! The book's generated reference pages (`podspec docs --out docs/src/reference`): the command
 //! line from clap's definition, the step vocabulary from the step definitions themselves, the
 //! field table from `manifest::fields`, and the coverage of Kubernetes' Pod-related conformance
-//! tests from the features. `tests/docs.rs` fails when a committed page differs from these.
+//! tests from the features. `tests/it/docs.rs` fails when a committed page differs from these.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::fmt::Write as _;

@@ -1,5 +1,5 @@
 """A hostile local client of `podspec serve`, run as a process of its own by
-tests/serve_hostile.rs. Usage: hostile_clients.py PORT IDLE STALLED_TLS SLOW_HEADERS [KEEP_ALIVE TOKEN]
+tests/it/serve_hostile.rs. Usage: hostile_clients.py PORT IDLE STALLED_TLS SLOW_HEADERS [KEEP_ALIVE TOKEN]
 
 Opens, to 127.0.0.1:PORT only:
 - IDLE TCP connections that never send a byte;

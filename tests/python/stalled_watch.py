@@ -1,5 +1,5 @@
 """A watcher of `podspec serve` that stops reading, run as a process of its own by
-tests/serve_hostile.rs. Usage: stalled_watch.py PORT TOKEN PATCHES STALL_SECONDS
+tests/it/serve_hostile.rs. Usage: stalled_watch.py PORT TOKEN PATCHES STALL_SECONDS
 
 Creates pod `stalled-watch` in `default`, opens a watch on the pods of `default` and reads only
 its response head; then, on another connection, patches the pod PATCHES times with a 200 kB

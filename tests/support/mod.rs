@@ -114,15 +114,57 @@ fn processes_where(wanted: impl Fn(&Path, &str) -> bool) -> Vec<(i32, String)> {
 /// what it found.
 pub type Check<E> = fn(&E) -> Result<(), String>;
 
-/// Runs the `checks` whose names contain the command line's filter (the first argument that is
-/// not a flag), in order, each with `env`; prints each one's outcome and time, then `suite`'s
-/// counts; fails if any check failed.
+/// What `cargo test -- ARGS` passes to a `harness = false` test file, read as libtest reads
+/// it: a name filter, `--skip NAME` (repeatable), and `--include-ignored` / `--ignored`.
+#[derive(Debug, Default)]
+pub struct TestArgs {
+    pub filter: Option<String>,
+    pub skip: Vec<String>,
+    pub include_ignored: bool,
+}
+
+impl TestArgs {
+    pub fn from_env() -> Self {
+        let mut parsed = Self::default();
+        let mut args = std::env::args().skip(1);
+        while let Some(a) = args.next() {
+            match a.as_str() {
+                "--skip" => parsed.skip.extend(args.next()),
+                "--include-ignored" | "--ignored" => parsed.include_ignored = true,
+                _ if a.starts_with('-') => {}
+                _ => parsed.filter = parsed.filter.or(Some(a)),
+            }
+        }
+        parsed
+    }
+
+    /// Whether the check called `name` is selected.
+    pub fn selects(&self, name: &str) -> bool {
+        self.filter.as_deref().is_none_or(|f| name.contains(f)) && !self.skip.iter().any(|s| name.contains(s.as_str()))
+    }
+}
+
+/// For a `harness = false` suite whose checks need root and tools CI installs: without
+/// `--include-ignored` they are ignored, as libtest ignores `#[ignore]` tests, and it says so;
+/// with it, a suite that cannot run here fails, saying why. `None`: run the checks.
+pub fn ignored_unless_asked(suite: &str, checks: usize, needs: &str, cannot_run: Option<String>) -> Option<std::process::ExitCode> {
+    if !TestArgs::from_env().include_ignored {
+        println!("{suite}: {checks} checks ignored ({needs}); run them with `cargo test -- --include-ignored`");
+        return Some(std::process::ExitCode::SUCCESS);
+    }
+    let why = cannot_run?;
+    println!("{suite}: {checks} checks cannot run here: {why}");
+    Some(std::process::ExitCode::FAILURE)
+}
+
+/// Runs the selected `checks` ([`TestArgs::selects`]) in order, each with `env`; prints each
+/// one's outcome and time, then `suite`'s counts; fails if any check failed.
 pub fn run_checks<E>(suite: &str, env: &E, checks: &[(&str, Check<E>)]) -> std::process::ExitCode {
-    let filter = std::env::args().skip(1).find(|a| !a.starts_with('-'));
+    let args = TestArgs::from_env();
     let mut failed = Vec::new();
     let mut ran = 0;
     for (name, check) in checks {
-        if filter.as_deref().is_some_and(|f| !name.contains(f)) {
+        if !args.selects(name) {
             continue;
         }
         ran += 1;
@@ -142,4 +184,17 @@ pub fn run_checks<E>(suite: &str, env: &E, checks: &[(&str, Check<E>)]) -> std::
     } else {
         std::process::ExitCode::FAILURE
     }
+}
+
+/// The first line of a test marked `#[ignore]` because it needs root: run on purpose
+/// (`cargo test -- --include-ignored`, as CI does), it fails at once, saying why, instead of
+/// passing without having checked anything.
+pub fn require_root(why: &str) {
+    assert!(nix::unistd::geteuid().is_root(), "{why}: run it as root (`cargo test -- --include-ignored`)");
+}
+
+/// Likewise for a program the test runs (CI's set-up, `bash ci/run-tests.sh`, installs it).
+pub fn require_program(name: &str) {
+    let found = std::env::var_os("PATH").is_some_and(|p| std::env::split_paths(&p).any(|d| d.join(name).is_file()));
+    assert!(found, "needs {name} on PATH (`bash ci/run-tests.sh` installs it)");
 }

@@ -5,23 +5,17 @@
 
 use std::process::Command;
 
-mod serve;
 
 #[test]
+#[ignore = "podspec serve runs the reference node, which needs root"]
 fn python_client_against_podspec_serve() {
-    if !nix::unistd::geteuid().is_root() {
-        eprintln!("skipped: podspec serve runs the reference node, which needs root");
-        return;
-    }
+    crate::support::require_root("podspec serve runs the reference node, which needs root");
     // The PATH's python, or Debian's (python3-kubernetes), whichever has the client.
     let python = ["python3", "/usr/bin/python3"].into_iter().find(|p| {
         Command::new(p).args(["-c", "import kubernetes"]).stderr(std::process::Stdio::null()).status().is_ok_and(|s| s.success())
     });
-    let Some(python) = python else {
-        eprintln!("skipped: the Python client is not installed (pip install kubernetes, or apt-get install python3-kubernetes)");
-        return;
-    };
-    let serve = serve::Serve::start();
+    let python = python.expect("needs the Python client (apt-get install python3-kubernetes, or pip install kubernetes)");
+    let serve = crate::serve::Serve::start();
     let script = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/python/client_check.py");
     let out = Command::new(python).arg(script).arg(&serve.kubeconfig).output().expect("run python3");
     let text = format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));

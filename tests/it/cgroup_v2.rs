@@ -2,8 +2,8 @@
 //! kind mount their controllers on v1 and an empty v2 hierarchy beside them
 //! (`/sys/fs/cgroup/unified`): there the tree is made, a process joins it, a limit the
 //! hierarchy cannot apply is an error naming it, and removal ends the process and leaves no
-//! directory. Only podspec's own subtree is written; where no writable v2 hierarchy is
-//! mounted the test says so and checks nothing.
+//! directory. Only podspec's own subtree is written. The test needs root and such a
+//! hierarchy: it is ignored by a plain `cargo test`, and fails where it is run on purpose without them.
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -25,11 +25,9 @@ fn cgroup_of(pid: u32) -> String {
 }
 
 #[test]
+#[ignore = "needs root and a writable cgroup v2 hierarchy"]
 fn a_v2_tree_is_made_joined_limited_honestly_and_removed() {
-    let Some(mount) = unified_mount() else {
-        eprintln!("skipped: no writable cgroup v2 hierarchy is mounted here");
-        return;
-    };
+    let mount = unified_mount().expect("no writable cgroup v2 hierarchy is mounted here");
     // Where podspec's process sits in the unified hierarchy, podspec's subtree goes.
     let own = cgroup_of(std::process::id());
     let own = own.trim_start_matches("0::").trim_start_matches('/');

@@ -2,14 +2,12 @@
 //! signals: several runs at once, different agent builds side by side, low open-file limits,
 //! SIGINT and SIGTERM.
 
-mod serve;
-mod support;
 
 use std::fs;
 use std::process::Stdio;
 use std::time::{Duration, Instant};
 
-use support::{processes_mentioning, Scratch};
+use crate::support::{processes_mentioning, Scratch};
 
 const HOSTNAME_FEATURE: &str = r#"Feature: Hostname
   Scenario: The hostname is the pod name
@@ -410,11 +408,9 @@ fn as_nobody(script: &str, path: &std::path::Path) -> (bool, String) {
 /// emptyDir, nor forge its termination log, nor read its container spec or an image's files:
 /// the state and data trees are closed at their roots (0700), whatever the modes inside.
 #[test]
+#[ignore = "needs root (to run a pod as root and act as another user)"]
 fn an_unprivileged_user_reaches_nothing_under_the_state_and_data_trees() {
-    if !nix::unistd::geteuid().is_root() {
-        eprintln!("skipped: needs root (to run a pod as root and act as another user)");
-        return;
-    }
+    crate::support::require_root("needs root (to run a pod as root and act as another user)");
     let s = Scratch::new();
     // The scratch folder stands for /run and /var/lib: every user may pass through them.
     fs::set_permissions(s.path(), std::os::unix::fs::PermissionsExt::from_mode(0o755)).unwrap();
@@ -510,12 +506,10 @@ fn an_interrupt_stops_the_pods_at_once_without_their_grace_period() {
 
 /// The same on the podman target. Seen red before: the run waited the full 60 s.
 #[test]
+#[ignore = "the podman target needs root and podman"]
 fn an_interrupt_stops_podmans_pods_at_once_without_their_grace_period() {
-    let podman = std::env::var_os("PATH").is_some_and(|p| std::env::split_paths(&p).any(|d| d.join("podman").is_file()));
-    if !nix::unistd::geteuid().is_root() || !podman {
-        eprintln!("skipped: the podman target needs root and podman installed");
-        return;
-    }
+    crate::support::require_root("the podman target needs root");
+    crate::support::require_program("podman");
     an_interrupt_stops_the_pods_at_once("podman", &[]);
 }
 
@@ -523,12 +517,10 @@ fn an_interrupt_stops_podmans_pods_at_once_without_their_grace_period() {
 /// period 0 before its namespaces. Seen red before (the namespace's deletion waited out the
 /// pod's 60 s: the run took 60 s after SIGINT).
 #[test]
+#[ignore = "podspec serve needs root"]
 fn an_interrupt_stops_the_kube_targets_pods_at_once_without_their_grace_period() {
-    if !nix::unistd::geteuid().is_root() {
-        eprintln!("skipped: podspec serve needs root");
-        return;
-    }
-    let serve = serve::Serve::start();
+    crate::support::require_root("podspec serve needs root");
+    let serve = crate::serve::Serve::start();
     let kubeconfig = serve.kubeconfig.to_str().unwrap().to_string();
     an_interrupt_stops_the_pods_at_once("kube", &["--kubeconfig", &kubeconfig]);
 }

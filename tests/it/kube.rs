@@ -8,9 +8,8 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-mod serve;
 
-use serve::Serve;
+use crate::serve::Serve;
 
 const ROOT: &str = env!("CARGO_MANIFEST_DIR");
 
@@ -27,16 +26,9 @@ fn run(args: &[&str], report_dir: &Path) -> podspec::report::RunRecord {
 }
 
 #[test]
+#[ignore = "podspec serve and the reference target need root"]
 fn every_feature_through_the_kube_target_against_serve_equals_reference() {
-    if !nix::unistd::geteuid().is_root() {
-        eprintln!("NOT RUN: podspec serve and the reference target need root");
-        return;
-    }
-    let has_serve = podspec().args(["serve", "--help"]).stdout(Stdio::null()).stderr(Stdio::null()).status().is_ok_and(|s| s.success());
-    if !has_serve {
-        eprintln!("NOT RUN: this build has no `podspec serve`, the cluster the kube target is proven against");
-        return;
-    }
+    crate::support::require_root("podspec serve and the reference target need root");
     let dir = tempfile::tempdir().unwrap();
     let serve = Serve::start();
     let kubeconfig: PathBuf = serve.kubeconfig.clone();
@@ -59,11 +51,9 @@ fn every_feature_through_the_kube_target_against_serve_equals_reference() {
 /// has one identity that may do everything, so that path is shown against the mock in
 /// src/targets/kube/tests.rs, `a_denied_right_is_named`.)
 #[test]
+#[ignore = "podspec serve needs root"]
 fn the_rights_check_is_made_against_serve() {
-    if !nix::unistd::geteuid().is_root() {
-        eprintln!("NOT RUN: podspec serve needs root");
-        return;
-    }
+    crate::support::require_root("podspec serve needs root");
     let dir = tempfile::tempdir().unwrap();
     let serve = Serve::start();
     let kubeconfig: PathBuf = serve.kubeconfig.clone();
@@ -81,7 +71,7 @@ fn the_rights_check_is_made_against_serve() {
             let listed = String::from_utf8_lossy(&out.stdout);
             assert!(listed.contains("selfsubjectaccessreviews") && listed.contains("SelfSubjectAccessReview"), "{listed}");
         }
-        Err(e) => eprintln!("NOT RUN (kubectl part): no kubectl here: {e}"),
+        Err(e) => panic!("needs kubectl on PATH: {e}"),
     }
     // The rights asked are what the selected scenarios need: updates, patches and writes of
     // ephemeral containers only when an @api-server scenario is among them.
@@ -200,15 +190,10 @@ fn stderr_of(child: Child) -> (Option<i32>, String) {
 /// with the scenario's place: here the cluster (serve) went away while the scenario ran, so
 /// neither its pod nor its namespace could be deleted by the run.
 #[test]
+#[ignore = "podspec serve needs root"]
 fn what_a_scenario_could_not_remove_is_in_the_report() {
-    if !nix::unistd::geteuid().is_root() {
-        eprintln!("NOT RUN: podspec serve needs root");
-        return;
-    }
-    if Command::new("kubectl").arg("version").arg("--client").output().is_err() {
-        eprintln!("NOT RUN: no kubectl here to see the scenario's pod run");
-        return;
-    }
+    crate::support::require_root("podspec serve needs root");
+    crate::support::require_program("kubectl");
     let dir = tempfile::tempdir().unwrap();
     let waits = dir.path().join("waits.feature");
     std::fs::write(&waits, WAITS).unwrap();
@@ -234,15 +219,10 @@ fn what_a_scenario_could_not_remove_is_in_the_report() {
 /// clean --target kube` then deletes (its owner is gone); a namespace whose owner may live (on
 /// another host) is kept unless `--all` is confirmed (`--yes`). Against podspec serve.
 #[test]
+#[ignore = "podspec serve needs root"]
 fn namespaces_go_whatever_the_end_and_clean_deletes_what_a_killed_run_left() {
-    if !nix::unistd::geteuid().is_root() {
-        eprintln!("NOT RUN: podspec serve needs root");
-        return;
-    }
-    if Command::new("kubectl").arg("version").arg("--client").output().is_err() {
-        eprintln!("NOT RUN: no kubectl here to look at serve's namespaces");
-        return;
-    }
+    crate::support::require_root("podspec serve needs root");
+    crate::support::require_program("kubectl");
     let dir = tempfile::tempdir().unwrap();
     let (ends, waits) = (dir.path().join("ends.feature"), dir.path().join("waits.feature"));
     std::fs::write(&ends, ENDS).unwrap();
@@ -375,11 +355,9 @@ const PRODUCT: &[&str] = &[
 /// gave them); then a `@conformance` scenario the kube target must skip makes the bundle
 /// partial (exit 1), naming it and why, and `--verify` rejects it saying so.
 #[test]
+#[ignore = "podspec serve needs root"]
 fn certify_through_the_kube_target_against_serve() {
-    if !nix::unistd::geteuid().is_root() {
-        eprintln!("NOT RUN: podspec serve needs root");
-        return;
-    }
+    crate::support::require_root("podspec serve needs root");
     let dir = tempfile::tempdir().unwrap();
     let project = dir.path().join("project");
     std::fs::create_dir_all(project.join("features")).unwrap();
@@ -458,10 +436,7 @@ fn certify_through_the_kube_target_against_serve() {
     );
 
     // SIGTERM mid-certification: exit 130, no bundle, no namespace left.
-    if Command::new("kubectl").arg("version").arg("--client").output().is_err() {
-        eprintln!("NOT RUN (the SIGTERM part): no kubectl here to look at serve's namespaces");
-        return;
-    }
+    crate::support::require_program("kubectl");
     std::fs::write(project.join("features/waits.feature"), format!("@conformance\n{WAITS}")).unwrap();
     let child = Command::new(assert_cmd::cargo::cargo_bin("podspec"))
         .current_dir(&project)
@@ -496,11 +471,9 @@ fn certify_through_the_kube_target_against_serve() {
 /// change is in the report, per scenario. Against serve, whose node knows busybox by other
 /// names too.
 #[test]
+#[ignore = "podspec serve needs root"]
 fn images_are_mapped_and_the_change_is_reported() {
-    if !nix::unistd::geteuid().is_root() {
-        eprintln!("NOT RUN: podspec serve needs root");
-        return;
-    }
+    crate::support::require_root("podspec serve needs root");
     let dir = tempfile::tempdir().unwrap();
     let feature = dir.path().join("one.feature");
     std::fs::write(&feature, CERTIFIED).unwrap();

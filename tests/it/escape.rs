@@ -24,12 +24,8 @@ fn paths(data: &Path) -> Paths {
     Paths { data_dir: data.to_path_buf(), ..Paths::from_env().unwrap() }
 }
 
-fn root() -> bool {
-    if nix::unistd::Uid::effective().is_root() {
-        return true;
-    }
-    eprintln!("skipped: the reference runtime needs root");
-    false
+fn require_root() {
+    crate::support::require_root("the reference runtime needs root");
 }
 
 /// A directory of the test's own on the machine, outside podspec's state and data: nothing may
@@ -105,10 +101,9 @@ async fn wait_for(t: &ReferenceTarget, p: &PodRef, what: &str, done: impl Fn(&Po
 /// in a directory of the machine's and poisons the shared image store. The kubelet refuses the
 /// subPath (CreateContainerConfigError, with the kubelet's message) and the container never runs.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "needs root"]
 async fn a_subpath_that_is_a_link_out_of_its_volume_is_refused() {
-    if !root() {
-        return;
-    }
+    require_root();
     let _serial = SERIAL.lock().await;
     let outside = outside_dir();
     let data = tempfile::Builder::new().prefix("podspec-escape-data-").tempdir().unwrap();
@@ -170,10 +165,9 @@ spec:
 /// the pod has a volume of its own (`decoy`): everything is made in that volume, nothing on
 /// the machine, and the container runs.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "needs root"]
 async fn a_link_planted_at_a_mount_target_makes_nothing_on_the_machine() {
-    if !root() {
-        return;
-    }
+    require_root();
     let _serial = SERIAL.lock().await;
     let outside = outside_dir();
     let data = tempfile::Builder::new().prefix("podspec-escape-data-").tempdir().unwrap();
@@ -261,10 +255,9 @@ fn swap_loop(pods_dir: PathBuf, outside: PathBuf, stop: std::sync::Arc<std::sync
 /// below it and keep their termination message in it. Whatever the kubelet or the shim find
 /// there at any moment, nothing ever appears in the directory the link points to.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "needs root"]
 async fn swapping_a_directory_for_a_link_while_pods_start_reaches_nothing() {
-    if !root() {
-        return;
-    }
+    require_root();
     let _serial = SERIAL.lock().await;
     let data = tempfile::Builder::new().prefix("podspec-escape-data-").tempdir().unwrap();
     let target = ReferenceTarget::start(paths(data.path())).await.expect("reference node starts");
@@ -355,10 +348,9 @@ spec:
 /// before the container is confined) make directories on the machine. The working directory
 /// is resolved in the container's root without magic links: the container does not start.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "needs root"]
 async fn a_working_directory_through_proc_root_makes_nothing_on_the_machine() {
-    if !root() {
-        return;
-    }
+    require_root();
     let _serial = SERIAL.lock().await;
     let outside = outside_dir();
     let data = tempfile::Builder::new().prefix("podspec-escape-data-").tempdir().unwrap();
@@ -392,10 +384,9 @@ spec:
 /// (`/proc/1/root` of the node holder, which a hostPID pod sees) has replaced that directory
 /// since the container started, the exec is refused rather than run in the machine's files.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "needs root"]
 async fn an_exec_into_a_working_directory_swapped_for_a_link_stays_in_the_container() {
-    if !root() {
-        return;
-    }
+    require_root();
     let _serial = SERIAL.lock().await;
     let outside = outside_dir();
     let data = tempfile::Builder::new().prefix("podspec-escape-data-").tempdir().unwrap();
@@ -437,10 +428,9 @@ spec:
 /// file of the image's), and a subPath of a memory-backed emptyDir, whose content only the
 /// pod's mount namespace sees (the shim makes the subPath there).
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "needs root"]
 async fn a_subpath_naming_a_file_or_in_a_memory_volume_is_mounted() {
-    if !root() {
-        return;
-    }
+    require_root();
     let _serial = SERIAL.lock().await;
     let data = tempfile::Builder::new().prefix("podspec-escape-data-").tempdir().unwrap();
     let target = ReferenceTarget::start(paths(data.path())).await.expect("reference node starts");
@@ -485,10 +475,9 @@ spec:
 /// link) and a hostPath of the directory itself (opened beneath the node directory where it is
 /// mounted, never by its path on the machine). Nothing ever appears in the link's target.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "needs root"]
 async fn a_hostpath_below_a_swapped_link_is_made_and_mounted_in_its_node_directory() {
-    if !root() {
-        return;
-    }
+    require_root();
     let _serial = SERIAL.lock().await;
     let outside = outside_dir();
     let node = tempfile::Builder::new().prefix("podspec-escape-node-").tempdir().unwrap();
@@ -569,11 +558,10 @@ spec:
     assert_eq!(entries(outside.path()), Vec::<PathBuf>::new());
 }
 
-/// The CRI runtime's socket (ci/containerd/start.sh), or None, saying why the cri tests do not run.
+/// The CRI runtime's socket (ci/containerd/start.sh), or None.
 fn cri_endpoint() -> Option<podspec::runtime::cri_grpc::Endpoint> {
     let endpoint = std::env::var("PODSPEC_CRI_ENDPOINT").unwrap_or_else(|_| "unix:///run/podspec-containerd/containerd.sock".into());
     if !Path::new(endpoint.trim_start_matches("unix://")).exists() {
-        eprintln!("skipped: no CRI runtime at {endpoint} (start one with `bash ci/containerd/start.sh`)");
         return None;
     }
     Some(endpoint.parse().unwrap())
@@ -595,10 +583,10 @@ async fn cri_node(state: &Path) -> ReferenceTarget {
 /// path joined with the subPath. Nothing is left mounted under the run's state after the pods
 /// and the run.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "needs root"]
 async fn on_a_cri_runtime_a_subpath_link_is_refused_and_the_race_reaches_nothing() {
-    if !root() || cri_endpoint().is_none() {
-        return;
-    }
+    require_root();
+    assert!(cri_endpoint().is_some(), "needs containerd for podspec (`bash ci/containerd/start.sh`)");
     let _serial = SERIAL.lock().await;
     let state = tempfile::Builder::new().prefix("podspec-escape-state-").tempdir().unwrap();
     let outside = outside_dir();

@@ -9,8 +9,7 @@ use std::process::{Command, Output, Stdio};
 
 use chrono::Timelike as _;
 
-mod serve;
-use serve::Serve;
+use crate::serve::Serve;
 use std::time::{Duration, Instant};
 
 /// The kubectls on the machine, with their minor version: the PATH's kubectl, and every
@@ -1001,16 +1000,11 @@ fn manifests(k: &Kubectl<'_>, dir: &Path) -> Vec<(&'static str, Outcome)> {
 }
 
 #[test]
+#[ignore = "podspec serve runs the reference node, which needs root"]
 fn kubectl_against_podspec_serve() {
-    if !nix::unistd::geteuid().is_root() {
-        eprintln!("skipped: podspec serve runs the reference node, which needs root");
-        return;
-    }
+    crate::support::require_root("podspec serve runs the reference node, which needs root");
     let found = kubectls();
-    if found.is_empty() {
-        eprintln!("skipped: no kubectl on this machine (none on PATH)");
-        return;
-    }
+    assert!(!found.is_empty(), "needs kubectl (none on PATH)");
     let serve = Serve::start();
     let dir = tempfile::tempdir().unwrap();
     let mut failures = Vec::new();

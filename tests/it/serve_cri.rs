@@ -12,8 +12,7 @@ use std::path::Path;
 use std::process::{Command, Output};
 use std::time::{Duration, Instant};
 
-mod serve;
-use serve::Serve;
+use crate::serve::Serve;
 
 const DEFAULT_ENDPOINT: &str = "unix:///run/podspec-containerd/containerd.sock";
 const KUBECTL: &str = "/usr/bin/kubectl";
@@ -71,11 +70,11 @@ spec:
 ";
 
 #[test]
+#[ignore = "needs root, the test kubectl and containerd for podspec (ci/containerd/start.sh)"]
 fn kubectl_drives_a_pod_on_the_cri_runtime_through_serve() {
     let endpoint = std::env::var("PODSPEC_CRI_ENDPOINT").unwrap_or_else(|_| DEFAULT_ENDPOINT.to_string());
     if let Some(why) = cannot_run(&endpoint) {
-        println!("serve --target cri: NOT RUN (neither passed nor failed): {why}");
-        return;
+        panic!("serve --target cri cannot run here: {why}");
     }
     let socket = endpoint.trim_start_matches("unix://").to_string();
     let serve = Serve::start_with(&["--target", "cri", "--cri-endpoint", &endpoint], "cri");

@@ -2,15 +2,14 @@
 //! nothing left behind, even after a run killed with SIGKILL.
 
 use std::fs;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::{Command as StdCommand, Stdio};
 use std::time::{Duration, Instant};
 
-mod support;
 
 use assert_cmd::Command;
 use predicates::prelude::*;
-use support::{processes_mentioning, Scratch, ROOT};
+use crate::support::{processes_mentioning, Scratch, ROOT};
 use tempfile::TempDir;
 
 const HOSTNAME_FEATURE: &str = r#"Feature: Hostname
@@ -284,11 +283,10 @@ fn the_next_run_removes_what_a_killed_run_left() {
 
 /// As a user other than root, podspec runs inside a user namespace of its own.
 #[test]
+#[ignore = "needs root (to become another user) and setpriv"]
 fn a_non_root_user_runs_the_features_in_a_user_namespace() {
-    if !nix_is_root() || which("setpriv").is_none() {
-        eprintln!("skipped: needs root (to become another user) and setpriv");
-        return;
-    }
+    crate::support::require_root("becoming another user needs root");
+    crate::support::require_program("setpriv");
     let s = Scratch::new();
     s.feature("hostname.feature", HOSTNAME_FEATURE);
     let status = StdCommand::new("chown").args(["-R", "65534:65534"]).arg(s.path()).status().unwrap();
@@ -308,15 +306,6 @@ fn a_non_root_user_runs_the_features_in_a_user_namespace() {
     assert!(stderr.contains("2 passed, 0 failed, 0 skipped"), "{stderr}");
     let left: Vec<_> = fs::read_dir(s.state().join("podspec/runs")).map(|d| d.filter_map(Result::ok).collect()).unwrap_or_default();
     assert!(left.is_empty(), "run directories left behind: {left:?}");
-}
-
-fn nix_is_root() -> bool {
-    // SAFETY: geteuid has no preconditions.
-    unsafe { libc::geteuid() == 0 }
-}
-
-fn which(program: &str) -> Option<PathBuf> {
-    std::env::var_os("PATH").and_then(|p| std::env::split_paths(&p).map(|d| d.join(program)).find(|c| c.is_file()))
 }
 
 /// A report.json as a run writes it, by hand: `scenarios` is the JSON array of scenarios.

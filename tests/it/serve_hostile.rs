@@ -13,21 +13,18 @@ use std::time::{Duration, Instant};
 
 use serde_json::Value;
 
-mod serve;
-use serve::Serve;
+use crate::serve::Serve;
 
 const KUBECTL: &str = "/usr/bin/kubectl";
 
 /// serve's cap on connections (conn::Limits::default().max_connections).
 const MAX_CONNECTIONS: u64 = 1024;
 
-fn can_run() -> bool {
-    let have = |bin: &str| Command::new(bin).arg("--version").output().is_ok_and(|o| o.status.success());
-    if !nix::unistd::Uid::effective().is_root() || !Path::new(KUBECTL).exists() || !have("python3") || !have("curl") {
-        eprintln!("NOT RUN: needs root (podspec serve), {KUBECTL}, python3 and curl");
-        return false;
-    }
-    true
+fn prerequisites() {
+    crate::support::require_root("podspec serve needs root");
+    assert!(Path::new(KUBECTL).exists(), "needs the test kubectl at {KUBECTL}");
+    crate::support::require_program("python3");
+    crate::support::require_program("curl");
 }
 
 fn text(o: &Output) -> String {
@@ -127,10 +124,9 @@ impl Drop for Attacker {
 }
 
 #[test]
+#[ignore = "needs root"]
 fn hostile_connections_are_bounded_and_kubectl_keeps_working() {
-    if !can_run() {
-        return;
-    }
+    prerequisites();
     let serve = Serve::start();
     let home = tempfile::tempdir().unwrap();
     let (port, token) = endpoint(&serve.kubeconfig);
@@ -195,10 +191,9 @@ fn hostile_connections_are_bounded_and_kubectl_keeps_working() {
 }
 
 #[test]
+#[ignore = "needs root"]
 fn serve_keeps_serving_when_it_runs_out_of_open_files() {
-    if !can_run() {
-        return;
-    }
+    prerequisites();
     let serve = Serve::start_with_open_files(256);
     let home = tempfile::tempdir().unwrap();
     let (port, _) = endpoint(&serve.kubeconfig);
@@ -260,10 +255,9 @@ fn assert_status(what: &str, got: (u16, Value), code: u16, reason: &str) -> Valu
 }
 
 #[test]
+#[ignore = "needs root"]
 fn every_error_serve_sends_is_a_status() {
-    if !can_run() {
-        return;
-    }
+    prerequisites();
     let serve = Serve::start();
     let (port, token) = endpoint(&serve.kubeconfig);
     let dir = tempfile::tempdir().unwrap();
@@ -308,10 +302,9 @@ fn every_error_serve_sends_is_a_status() {
 }
 
 #[test]
+#[ignore = "needs root"]
 fn a_watch_whose_client_stops_reading_ends() {
-    if !can_run() {
-        return;
-    }
+    prerequisites();
     let serve = Serve::start();
     let (port, token) = endpoint(&serve.kubeconfig);
     let rss_before = memory_kib(serve.pid(), "VmRSS");

@@ -12,12 +12,8 @@ use std::path::Path;
 use std::process::{Child, Command, Stdio};
 use std::time::Duration;
 
-fn can_run() -> bool {
-    if !nix::unistd::Uid::effective().is_root() {
-        eprintln!("NOT RUN: podspec serve needs root");
-        return false;
-    }
-    true
+fn prerequisites() {
+    crate::support::require_root("podspec serve needs root");
 }
 
 fn command(path: &Path, umask: u32) -> Command {
@@ -87,10 +83,9 @@ fn mode(path: &Path) -> u32 {
 }
 
 #[test]
+#[ignore = "needs root"]
 fn a_link_at_the_path_is_refused_and_its_target_untouched() {
-    if !can_run() {
-        return;
-    }
+    prerequisites();
     let dir = tempfile::tempdir().unwrap();
     let target = dir.path().join("target");
     std::fs::write(&target, "precious\n").unwrap();
@@ -109,10 +104,9 @@ fn a_link_at_the_path_is_refused_and_its_target_untouched() {
 }
 
 #[test]
+#[ignore = "needs root"]
 fn a_file_that_is_not_podspecs_kubeconfig_is_refused() {
-    if !can_run() {
-        return;
-    }
+    prerequisites();
     let dir = tempfile::tempdir().unwrap();
     let other = dir.path().join("config");
     std::fs::write(&other, "apiVersion: v1\nkind: Config\ncurrent-context: prod\n").unwrap();
@@ -131,10 +125,9 @@ fn a_file_that_is_not_podspecs_kubeconfig_is_refused() {
 }
 
 #[test]
+#[ignore = "needs root"]
 fn the_kubeconfig_is_a_new_file_of_mode_0600_whatever_the_umask_and_removed_only_if_it_is_still_serves() {
-    if !can_run() {
-        return;
-    }
+    prerequisites();
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("kubeconfig");
     for umask in [0o000, 0o277] {

@@ -5,11 +5,9 @@
 use std::process::Command;
 
 #[test]
+#[ignore = "podspec bench runs the reference node, which needs root"]
 fn bench_shows_serve_beside_reference() {
-    if !nix::unistd::geteuid().is_root() {
-        eprintln!("skipped: podspec bench runs the reference node, which needs root");
-        return;
-    }
+    crate::support::require_root("podspec bench runs the reference node, which needs root");
     let out = Command::new(env!("CARGO_BIN_EXE_podspec")).args(["bench", "--pods", "3"]).output().expect("run podspec bench");
     let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
     let all = format!("{stdout}{}", String::from_utf8_lossy(&out.stderr));

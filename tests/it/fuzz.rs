@@ -8,7 +8,7 @@
 //!
 //! `PODSPEC_FUZZ_ITERATIONS` sets the inputs per parser (by default 3000, and 1000 for the
 //! feature checker, which `cargo test` and CI run); `PODSPEC_FUZZ_SEED` replays a run. Long
-//! runs: `PODSPEC_FUZZ_ITERATIONS=1000000 cargo test --release --test fuzz -- --nocapture`.
+//! runs: `PODSPEC_FUZZ_ITERATIONS=1000000 cargo test --release --test it fuzz:: -- --nocapture`.
 
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::path::{Path, PathBuf};

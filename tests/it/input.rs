@@ -2,12 +2,11 @@
 //! feature files that are not files, Gherkin errors at the right line, control characters;
 //! and the selection flags (`--name`, `--fail-fast`, `podspec list`).
 
-mod support;
 
 use std::fs;
 
 use predicates::prelude::*;
-use support::Scratch;
+use crate::support::Scratch;
 
 const TWO_SCENARIOS: &str = r#"Feature: Hostname
   @fast
@@ -212,7 +211,7 @@ fn list_refuses_the_input_run_refuses_with_exit_2_and_file_line() {
 /// still name file and line.
 #[test]
 fn yaml_is_read_with_a_maintained_crate_and_errors_name_the_line() {
-    let lock = fs::read_to_string(std::path::Path::new(support::ROOT).join("Cargo.lock")).unwrap();
+    let lock = fs::read_to_string(std::path::Path::new(crate::support::ROOT).join("Cargo.lock")).unwrap();
     assert!(!lock.contains("name = \"serde_yaml\"\n"), "Cargo.lock still has the deprecated serde_yaml");
     assert!(lock.contains("name = \"serde_yaml_ng\"\n"));
     let source = podspec::manifest::Source { file: "pod.yaml".into(), first_line: 1 };

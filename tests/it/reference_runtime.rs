@@ -8,7 +8,6 @@ use podspec::paths::Paths;
 use podspec::target::{PodRef, Target};
 use podspec::targets::ReferenceTarget;
 
-mod support;
 
 /// The tests start a reference node each; one at a time (two started in the same millisecond of
 /// one process would share a run id).
@@ -97,15 +96,17 @@ async fn host_namespaces_are_the_nodes_own_and_cgroups_go_with_the_run() {
 /// The kubelet's podPidsLimit is the pod cgroup's `pids.max` (test/e2e_node/pids_test.go:
 /// "should set pids.max for Pod"): a container cannot fork past it.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "needs root: cgroups for the pod"]
 async fn a_pod_cannot_hold_more_processes_than_the_pod_pids_limit() {
+    crate::support::require_root("cgroups for the pod need root");
     let _serial = SERIAL.lock().await;
     let target = ReferenceTarget::start(paths()).await.expect("reference node starts");
     let run_id = target.run_dir().file_name().unwrap().to_string_lossy().into_owned();
-    let Some(run_cgroups) = podspec::runtime::linux::cgroup::Cgroup::for_run(&run_id).filter(|c| c.has("pids")) else {
-        eprintln!("skipped: the machine gives podspec no pids cgroup controller");
+    let cgroups = podspec::runtime::linux::cgroup::Cgroup::for_run(&run_id).filter(|c| c.has("pids"));
+    if cgroups.is_none() {
         target.shutdown().await.unwrap();
-        return;
-    };
+    }
+    let run_cgroups = cgroups.expect("the machine gives podspec a pids cgroup controller");
     let limit = target.pod_pids_limit().expect("the reference kubelet has a podPidsLimit");
     let p = PodRef { namespace: "smoke".into(), name: "forks".into() };
     let pod: Pod = serde_yaml::from_str(
@@ -217,11 +218,9 @@ async fn a_containers_log_has_each_line_with_its_stream_and_time() {
 /// checked that the holder still lived once it had asked to die with it, about 3 in 10 of these
 /// children were left running for good (seen with the shim of commit 6c9e0f9: 28 of 100).
 #[test]
+#[ignore = "the holder makes namespaces, which needs root"]
 fn a_namespace_holder_that_exits_at_once_leaves_no_child_behind() {
-    if !nix::unistd::geteuid().is_root() {
-        eprintln!("skipped: the holder makes namespaces, which needs root");
-        return;
-    }
+    crate::support::require_root("the holder makes namespaces, which needs root");
     let dir = tempfile::tempdir().unwrap();
     for _ in 0..100 {
         let (read, write) = nix::unistd::pipe().unwrap();
@@ -236,7 +235,7 @@ fn a_namespace_holder_that_exits_at_once_leaves_no_child_behind() {
         assert!(!status.success(), "the holder could not say it was ready, yet it says it succeeded");
     }
     // Whatever the holders left is found by its working directory, which is theirs alone.
-    let left = || -> Vec<i32> { support::processes_in(dir.path()).into_iter().map(|(pid, _)| pid).collect() };
+    let left = || -> Vec<i32> { crate::support::processes_in(dir.path()).into_iter().map(|(pid, _)| pid).collect() };
     let deadline = Instant::now() + Duration::from_secs(2);
     while !left().is_empty() && Instant::now() < deadline {
         std::thread::sleep(Duration::from_millis(50));
