@@ -8,7 +8,7 @@ use std::time::{Duration, Instant};
 use k8s_openapi::api::core::v1::Pod;
 
 use crate::runtime::cri::{ContainerConfig, ImageService, PodSandboxConfig, RuntimeError, RuntimeService};
-use crate::target::{PodRef, Target, TargetError};
+use crate::targets::{PodRef, Target, TargetError};
 
 #[derive(Debug, Clone)]
 pub struct Timing {

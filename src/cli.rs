@@ -148,7 +148,7 @@ impl ClusterArgs {
     pub(crate) fn for_selection(&mut self, options: &RunOptions) {
         let capabilities = podspec::targets::KubeTarget::declared_capabilities();
         self.updates_pods = match runner::list(options, "kube", &capabilities) {
-            Ok(selection) => selection.selected.iter().any(|p| p.tags.iter().any(|t| t == podspec::target::Capability::ApiServer.tag())),
+            Ok(selection) => selection.selected.iter().any(|p| p.tags.iter().any(|t| t == podspec::targets::Capability::ApiServer.tag())),
             Err(_) => true,
         };
     }

@@ -2,7 +2,7 @@
 //!
 //! Layers, each seeing only the ones below it:
 //! 1. `steps`: the Gherkin step vocabulary, run by `runner` over `features/`;
-//! 2. `target`: the Target trait that steps drive, and `targets`, its implementations;
+//! 2. `targets`: the Target trait that steps drive (`targets/target.rs`), beside its implementations;
 //! 3. `runtime`: the reference runtime (a kubelet over a CRI-shaped Linux runtime);
 //! 4. `images`: fixture images built locally.
 //!
@@ -24,5 +24,4 @@ pub mod runtime;
 pub mod server;
 pub mod spdy;
 pub mod steps;
-pub mod target;
 pub mod targets;

@@ -8,8 +8,8 @@ use std::sync::Arc;
 use podspec::paths::Paths;
 use podspec::runner::{self, RunError, RunOptions};
 use podspec::steps::Timeouts;
-use podspec::target::Target;
 use podspec::targets::ReferenceTarget;
+use podspec::targets::Target;
 
 fn main() -> ExitCode {
     let root = PathBuf::from(env!("CARGO_MANIFEST_DIR"));

@@ -230,7 +230,7 @@ fn a_killed_run_leaves_what_clean_removes_and_only_that(env: &Env) -> Result<(),
 /// panics, and an empty pod is left. Ten rounds of two such pods, deleted at once through the
 /// podman target.
 fn pods_sharing_a_volume_deleted_at_once_leave_nothing(env: &Env) -> Result<(), String> {
-    use podspec::target::{PodRef, Target};
+    use podspec::targets::{PodRef, Target};
     let fixture = fs::read_to_string(Path::new(ROOT).join("fixtures/pods/shared-emptydir.yaml")).map_err(|e| e.to_string())?;
     let runtime = tokio::runtime::Runtime::new().map_err(|e| e.to_string())?;
     runtime.block_on(async {

@@ -16,8 +16,8 @@ use podspec::paths::Paths;
 use podspec::report::{self, Status};
 use podspec::runner::{self, RunOptions};
 use podspec::steps::{PodWorld, StepFailure, Timeouts};
-use podspec::target::Target;
 use podspec::targets::ReferenceTarget;
+use podspec::targets::Target;
 
 #[then(regex = r#"^the attempt counted in "([^"]+)" is at least (\d+)$"#)]
 async fn attempt_at_least(_world: &mut PodWorld, file: String, n: u32) -> Result<(), StepFailure> {

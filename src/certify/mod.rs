@@ -19,8 +19,8 @@ use std::sync::Arc;
 use crate::report::{RunRecord, Status};
 use crate::runner::observe::Observer;
 use crate::runner::{self, RunError, RunOptions};
-use crate::target::Target;
 use crate::targets::kube::connect::NodeInfo;
+use crate::targets::Target;
 
 use self::environment::{ConformanceCount, Environment, Missing};
 use self::product::Product;

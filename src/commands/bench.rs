@@ -7,7 +7,7 @@ use std::sync::Arc;
 use anyhow::Context as _;
 
 use podspec::paths::Paths;
-use podspec::target::Target;
+use podspec::targets::Target;
 
 use super::serve::Api;
 use super::target::{start_reference, start_target};
@@ -118,7 +118,7 @@ async fn bench_serve(pods: usize) -> anyhow::Result<podspec::bench::BenchReport>
 /// `podspec bench --target cri`: the cri target and, pod by pod in turn with it, the CRI runtime
 /// measured through the client alone (`cri-direct`, its own run and cgroup subtree).
 pub(crate) async fn bench_cri_beside_direct(
-    target: &dyn podspec::target::Target,
+    target: &dyn podspec::targets::Target,
     cri: &CriArgs,
     pods: usize,
 ) -> anyhow::Result<Vec<podspec::bench::BenchReport>> {

@@ -8,7 +8,7 @@ use anyhow::Context as _;
 
 use podspec::runner::{RunError, RunOptions};
 use podspec::steps::Timeouts;
-use podspec::target::Target;
+use podspec::targets::Target;
 
 use super::say_error;
 use super::target::{start_kube, start_target};

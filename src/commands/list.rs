@@ -39,7 +39,7 @@ pub(crate) fn list(args: ListArgs) -> anyhow::Result<ExitCode> {
         // The reference target's API and kubelet over a CRI runtime: the same capabilities.
         TargetKind::Cri => {
             let mut c = ReferenceTarget::declared_capabilities();
-            c.remove(&podspec::target::Capability::HostAccess);
+            c.remove(&podspec::targets::Capability::HostAccess);
             ("cri", c)
         }
         TargetKind::Kube => ("kube", podspec::targets::KubeTarget::declared_capabilities()),

@@ -6,8 +6,8 @@ use std::sync::Arc;
 
 use anyhow::Context as _;
 
-use podspec::target::Target;
 use podspec::targets::ReferenceTarget;
+use podspec::targets::Target;
 
 use super::target::{start_cri, start_reference};
 use crate::cli::CriArgs;

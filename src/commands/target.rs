@@ -6,7 +6,7 @@ use std::sync::Arc;
 use anyhow::Context as _;
 
 use podspec::paths::Paths;
-use podspec::target::Target;
+use podspec::targets::Target;
 use podspec::targets::{PodmanTarget, ReferenceOptions, ReferenceTarget};
 
 use crate::cli::{ClusterArgs, CriArgs, TargetKind};

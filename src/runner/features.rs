@@ -11,7 +11,7 @@ use sha2::{Digest, Sha256};
 
 use crate::manifest::input::kind_of;
 use crate::steps::{self, ManifestRef};
-use crate::target::Target;
+use crate::targets::Target;
 
 /// A parsed feature file.
 #[derive(Debug, Clone)]
@@ -343,7 +343,7 @@ pub fn check_with(files: &[FeatureFile], fixtures_dir: &Path, target: Option<&dy
             // fields it refuses are not asked of it there.
             let runs = !super::collect::all_tags(&f.feature, rule, scenario)
                 .iter()
-                .filter_map(|t| crate::target::Capability::from_tag(t))
+                .filter_map(|t| crate::targets::Capability::from_tag(t))
                 .any(|c| target.is_some_and(|t| !t.capabilities().contains(&c)));
             for step in steps_of(&f.feature, rule, scenario) {
                 let at = format!("{}:{}", f.path.display(), step.position.line);

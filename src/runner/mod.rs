@@ -19,7 +19,7 @@ use futures::FutureExt as _;
 
 use crate::report::{self, RunRecord, ScenarioRecord, Status};
 use crate::steps::{self, PodWorld, StepContext, Timeouts};
-use crate::target::Target;
+use crate::targets::Target;
 
 use self::collect::{all_tags, Collector, ScenarioKey};
 use self::features::FeatureFile;
@@ -86,7 +86,7 @@ pub enum RunError {
 pub fn list(
     options: &RunOptions,
     target: &str,
-    capabilities: &std::collections::BTreeSet<crate::target::Capability>,
+    capabilities: &std::collections::BTreeSet<crate::targets::Capability>,
 ) -> Result<Selection, RunError> {
     let paths = features::find(&options.features).map_err(RunError::Input)?;
     // Every file that parsed is still checked, so that one listing reports every input error.
@@ -142,7 +142,8 @@ pub async fn run_until(
             let f = &files[p.file];
             let (rule, scenario) = features::scenarios(&f.feature)[p.index];
             // What the target found when it looked for the capability, where it says.
-            let missing = p.tags.iter().filter_map(|t| crate::target::Capability::from_tag(t)).find(|c| !target.capabilities().contains(c));
+            let missing =
+                p.tags.iter().filter_map(|t| crate::targets::Capability::from_tag(t)).find(|c| !target.capabilities().contains(c));
             let note = missing.and_then(|c| target.capability_note(c));
             let skip = p.skip.unwrap_or_default();
             let skip = match note {

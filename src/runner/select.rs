@@ -10,7 +10,7 @@ use cucumber::tag::Ext as _;
 use super::collect::{all_tags, ScenarioKey};
 use super::features::{self, FeatureFile};
 use super::{RunError, RunOptions};
-use crate::target::Capability;
+use crate::targets::Capability;
 
 /// A selected scenario: where it is, its tags, and why the target skips it (if it does).
 #[derive(Debug, Clone)]

@@ -12,7 +12,7 @@ use super::fields::{lookup, render};
 use super::substitute::substitute;
 use super::wait::{eventually_on_pod, eventually_or_never_on_pod, Look};
 use super::{PodWorld, StepFailure};
-use crate::target::TargetError;
+use crate::targets::TargetError;
 
 /// How the API answered the last request of the scenario.
 #[derive(Debug, Clone)]

@@ -8,7 +8,7 @@ use super::failure::record;
 use super::substitute::substitute;
 use super::wait::eventually;
 use super::{PodWorld, StepFailure};
-use crate::target::ExecOutput;
+use crate::targets::ExecOutput;
 
 async fn run(world: &PodWorld, command: &str, container: &str, pod: &str) -> Result<(String, ExecOutput), StepFailure> {
     let command = substitute(world, command).await?;

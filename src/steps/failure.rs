@@ -37,8 +37,8 @@ impl fmt::Display for StepFailure {
 
 impl std::error::Error for StepFailure {}
 
-impl From<crate::target::TargetError> for StepFailure {
-    fn from(e: crate::target::TargetError) -> Self {
+impl From<crate::targets::TargetError> for StepFailure {
+    fn from(e: crate::targets::TargetError) -> Self {
         Self::new(e.to_string())
     }
 }

@@ -24,7 +24,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, RwLock};
 use std::time::Duration;
 
-use crate::target::{ExecOutput, PodRef, Target};
+use crate::targets::{ExecOutput, PodRef, Target};
 
 pub use failure::{Mismatch, StepFailure};
 pub use pods::{docstring_source, fixture_path, manifest_of, ManifestRef};
@@ -129,7 +129,7 @@ impl PodWorld {
     pub async fn create_pod(
         &mut self,
         pod: &k8s_openapi::api::core::v1::Pod,
-    ) -> crate::target::TargetResult<k8s_openapi::api::core::v1::Pod> {
+    ) -> crate::targets::TargetResult<k8s_openapi::api::core::v1::Pod> {
         for change in self.ctx.target.manifest_changes(pod) {
             if !self.manifest_changes.contains(&change) {
                 self.manifest_changes.push(change);
@@ -171,7 +171,7 @@ impl PodWorld {
                 let mut left = Vec::new();
                 match target.delete_pod(p).await {
                     // Gone already (its last finalizer was removed in the scenario).
-                    Ok(()) | Err(crate::target::TargetError::NotFound(_)) => {}
+                    Ok(()) | Err(crate::targets::TargetError::NotFound(_)) => {}
                     Err(e) => left.push(format!("pod {p}: {e}")),
                 }
                 let held = target.get_pod(p).await.is_ok_and(|pod| pod.metadata.finalizers.is_some_and(|f| !f.is_empty()));
@@ -196,7 +196,7 @@ impl PodWorld {
     }
 
     /// Makes the scenario's namespace on the target (before the scenario's first step).
-    pub async fn open(&mut self) -> Result<(), crate::target::TargetError> {
+    pub async fn open(&mut self) -> Result<(), crate::targets::TargetError> {
         self.ctx.target.open_namespace(&self.namespace).await
     }
 }

@@ -8,7 +8,7 @@ use super::failure::record;
 use super::wait::{eventually_on_pod, eventually_or_never_on_pod, Look};
 use super::{PodWorld, StepFailure};
 use crate::manifest::{self, Source};
-use crate::target::PodRef;
+use crate::targets::PodRef;
 
 /// The manifest a pod step creates: a file under `fixtures/pods/`, or the step's docstring.
 #[derive(Clone, Copy)]
@@ -253,7 +253,7 @@ async fn delete_pod(world: &mut PodWorld, name: String) -> Result<(), StepFailur
         .await
         .map_err(|_| StepFailure::new(format!("deleting pod {name:?} did not finish within {timeout:?}")))??;
     // A pod that finalizers hold stays this scenario's to clean up.
-    if matches!(world.target().get_pod(&r).await, Err(crate::target::TargetError::NotFound(_))) {
+    if matches!(world.target().get_pod(&r).await, Err(crate::targets::TargetError::NotFound(_))) {
         world.pods.retain(|p| p != &r);
     }
     Ok(())
@@ -267,7 +267,7 @@ async fn pod_is_gone(world: &mut PodWorld, name: String) -> Result<(), StepFailu
     let target = world.target();
     let res = eventually_on_pod(target, &r, &format!("pod {name:?} gone"), world.timeouts().pod, || async {
         match target.get_pod(&r).await {
-            Err(crate::target::TargetError::NotFound(_)) => Ok(()),
+            Err(crate::targets::TargetError::NotFound(_)) => Ok(()),
             Err(e) => Err(e.into()),
             Ok(p) => Err(StepFailure::mismatch(
                 format!("pod {name:?} still exists"),

@@ -34,7 +34,7 @@ async fn value(world: &PodWorld, key: &str) -> Result<String, StepFailure> {
     // A pod that is gone is known by what was remembered of it ("I remember pod ...").
     let r = world.pod_ref(pod);
     let p = match world.target().get_pod(&r).await {
-        Err(crate::target::TargetError::NotFound(_)) if world.snapshots.contains_key(&r.name) => world.snapshots[&r.name].clone(),
+        Err(crate::targets::TargetError::NotFound(_)) if world.snapshots.contains_key(&r.name) => world.snapshots[&r.name].clone(),
         other => other?,
     };
     let uid = p.metadata.uid.clone();

@@ -9,7 +9,7 @@ use std::time::Duration;
 use tokio::time::Instant;
 
 use super::StepFailure;
-use crate::target::{PodRef, Target};
+use crate::targets::{PodRef, Target};
 
 /// The longest a wait on a pod goes without looking again, even with no change seen.
 pub const WATCH_RECHECK: Duration = Duration::from_secs(1);

@@ -18,7 +18,7 @@ use crate::runtime::kubelet::PodCgroupRoot;
 use crate::runtime::linux::cgroup::Cgroup;
 use crate::runtime::linux::process::ProcessId;
 use crate::runtime::linux::state::{self, RunDir};
-use crate::target::{TargetError, TargetResult};
+use crate::targets::{TargetError, TargetResult};
 
 /// The node IP the pods see with ci/containerd's configuration: the gateway of its CNI bridge
 /// (ci/containerd/10-podspec.conflist, 10.89.0.0/16).

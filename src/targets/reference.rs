@@ -17,7 +17,7 @@ use crate::paths::Paths;
 use crate::runtime::cri::{ContainerId, ImageService, RuntimeError, RuntimeService};
 use crate::runtime::kubelet::{BackoffPolicy, Kubelet, KubeletConfig, KubeletError};
 use crate::runtime::linux::LinuxRuntime;
-use crate::target::{Capability, ExecOutput, PodRef, Target, TargetError, TargetResult};
+use crate::targets::{Capability, ExecOutput, PodRef, Target, TargetError, TargetResult};
 
 pub const NODE_NAME: &str = "podspec-node";
 

@@ -9,8 +9,8 @@ use std::time::{Duration, Instant};
 
 use k8s_openapi::api::core::v1::{ContainerStatus, Pod};
 use podspec::paths::Paths;
-use podspec::target::{PodRef, Target};
 use podspec::targets::ReferenceTarget;
+use podspec::targets::{PodRef, Target};
 use sha2::{Digest, Sha256};
 
 /// One reference node at a time (two started in the same millisecond would share a run id).

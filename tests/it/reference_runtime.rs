@@ -5,9 +5,8 @@ use std::time::{Duration, Instant};
 
 use k8s_openapi::api::core::v1::Pod;
 use podspec::paths::Paths;
-use podspec::target::{PodRef, Target};
 use podspec::targets::ReferenceTarget;
-
+use podspec::targets::{PodRef, Target};
 
 /// The tests start a reference node each; one at a time (two started in the same millisecond of
 /// one process would share a run id).

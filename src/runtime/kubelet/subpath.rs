@@ -21,7 +21,6 @@
 use std::os::fd::OwnedFd;
 use std::path::{Component, Path, PathBuf};
 
-
 use crate::runtime::linux::safe_path::{self, Scope};
 
 /// Checks a volume mount's `subPath` under the volume's directory `volume`, making it where

@@ -1,7 +1,7 @@
 //! kube-rs errors as the steps see them: the API's own Status is kept whole (code, reason,
 //! message), so the update scenarios check the cluster's texts.
 
-use crate::target::{PodRef, TargetError};
+use crate::targets::{PodRef, TargetError};
 
 /// An error of a request about a pod: a missing pod keeps its own variant.
 pub fn pod_error(pod: &PodRef, e: kube::Error) -> TargetError {

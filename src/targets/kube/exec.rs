@@ -10,7 +10,7 @@ use k8s_openapi::apimachinery::pkg::apis::meta::v1::Status;
 use kube::api::{Api, AttachParams};
 use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
 
-use crate::target::{ExecOutput, PodRef, TargetError, TargetResult};
+use crate::targets::{ExecOutput, PodRef, TargetError, TargetResult};
 
 use super::error::pod_error;
 

@@ -35,7 +35,7 @@ use kube::api::{Api, DeleteParams, ListParams, LogParams, Patch, PatchParams, Po
 use kube::runtime::wait::await_condition;
 use kube::Client;
 
-use crate::target::{Capability, ExecOutput, PodRef, Target, TargetError, TargetResult};
+use crate::targets::{Capability, ExecOutput, PodRef, Target, TargetError, TargetResult};
 
 use self::connect::{ConnectError, ConnectOptions, ServerInfo};
 use self::error::{api_error, pod_error};

@@ -9,7 +9,7 @@ use kube::api::{Api, DeleteParams, ListParams, ObjectMeta, PostParams};
 use kube::Client;
 
 use crate::runtime::linux::process::ProcessId;
-use crate::target::{TargetError, TargetResult};
+use crate::targets::{TargetError, TargetResult};
 
 use super::error::api_error;
 

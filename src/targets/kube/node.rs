@@ -16,7 +16,7 @@ use kube::runtime::wait::await_condition;
 use kube::Client;
 use serde_json::json;
 
-use crate::target::{TargetError, TargetResult};
+use crate::targets::{TargetError, TargetResult};
 
 use super::error::api_error;
 

@@ -11,7 +11,7 @@ use tower_test::mock::{self, Handle};
 use super::connect::ServerInfo;
 use super::images::ImageMapping;
 use super::*;
-use crate::target::{PodRef, Target, TargetError};
+use crate::targets::{PodRef, Target, TargetError};
 
 type Mock = Handle<Request<Body>, Response<Body>>;
 
@@ -140,7 +140,7 @@ async fn api_errors_reach_the_steps_whole() {
         assert_eq!((method.as_str(), uri.as_str()), ("PUT", "/api/v1/namespaces/podspec-1-1/pods/web?"));
         assert_eq!(sent["metadata"]["name"], "web");
     });
-    let key = crate::target::PodRef { namespace: "podspec-1-1".into(), name: "web".into() };
+    let key = crate::targets::PodRef { namespace: "podspec-1-1".into(), name: "web".into() };
     let err = target.update_pod(&key, &manifest()).await.unwrap_err();
     server.await.unwrap();
     match err {

@@ -34,7 +34,7 @@ use self::inspect::ContainerInspect;
 use crate::images::ImageStore;
 use crate::paths::Paths;
 use crate::runtime::linux::process::ProcessId;
-use crate::target::{Capability, ExecOutput, PodRef, Target, TargetError, TargetResult};
+use crate::targets::{Capability, ExecOutput, PodRef, Target, TargetError, TargetResult};
 
 /// Where the podman target keeps its own files, under podspec's state directory.
 pub fn work_dir(state_dir: &std::path::Path) -> PathBuf {
