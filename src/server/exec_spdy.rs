@@ -18,11 +18,12 @@ use hyper_util::rt::TokioIo;
 use tokio::io::{AsyncWriteExt as _, BufReader};
 use tokio::sync::mpsc;
 
-use super::exec::{ClientEvent, ExecClient, STDERR, STDOUT};
+use super::exec_session::{ClientEvent, ExecClient};
 use super::Failure;
-use crate::spdy::{self, Frame, FrameWriter, HeaderReader};
+use crate::remotecommand::channel::{STDERR, STDOUT};
+use crate::remotecommand::spdy::{self, Frame, FrameWriter, HeaderReader};
+use crate::remotecommand::{stream_type, V4};
 
-const PROTOCOL: &str = "v4.channel.k8s.io";
 /// How long the client has to open the streams its request asks for (the kubelet's
 /// streamCreationTimeout).
 const STREAMS_TIMEOUT: Duration = Duration::from_secs(30);
@@ -40,8 +41,13 @@ pub(super) struct Streams {
 
 impl Streams {
     fn kinds(self) -> Vec<&'static str> {
-        let mut kinds = vec!["error"];
-        for (wanted, kind) in [(self.stdin, "stdin"), (self.stdout, "stdout"), (self.stderr, "stderr"), (self.tty, "resize")] {
+        let mut kinds = vec![stream_type::ERROR];
+        for (wanted, kind) in [
+            (self.stdin, stream_type::STDIN),
+            (self.stdout, stream_type::STDOUT),
+            (self.stderr, stream_type::STDERR),
+            (self.tty, stream_type::RESIZE),
+        ] {
             if wanted {
                 kinds.push(kind);
             }
@@ -65,11 +71,11 @@ where
         .flat_map(|v| v.split(',').map(|p| p.trim().to_string()))
         .filter(|p| !p.is_empty())
         .collect();
-    if !offered.iter().any(|p| p == PROTOCOL) {
+    if !offered.iter().any(|p| p == V4) {
         return Err(Failure::new(
             403,
             "Forbidden",
-            format!("unable to upgrade: unable to negotiate protocol: client supports {offered:?}, server supports [\"{PROTOCOL}\"]"),
+            format!("unable to upgrade: unable to negotiate protocol: client supports {offered:?}, server supports [\"{V4}\"]"),
         ));
     }
     let on_upgrade = hyper::upgrade::on(&mut request);
@@ -88,7 +94,7 @@ where
         .status(StatusCode::SWITCHING_PROTOCOLS)
         .header(header::CONNECTION, "Upgrade")
         .header(header::UPGRADE, "SPDY/3.1")
-        .header("X-Stream-Protocol-Version", PROTOCOL)
+        .header("X-Stream-Protocol-Version", V4)
         .body(Body::empty())
         .expect("response"))
 }
@@ -134,10 +140,10 @@ impl SpdyClient {
                     let kind = pairs.iter().find(|(n, _)| n.eq_ignore_ascii_case("streamtype")).map(|(_, v)| v.as_str());
                     let Some(&kind) = wanted.iter().find(|k| Some(**k) == kind) else { continue };
                     match kind {
-                        "error" => ids.error = stream,
-                        "stdin" => ids.stdin = Some(stream),
-                        "stdout" => ids.stdout = Some(stream),
-                        "stderr" => ids.stderr = Some(stream),
+                        stream_type::ERROR => ids.error = stream,
+                        stream_type::STDIN => ids.stdin = Some(stream),
+                        stream_type::STDOUT => ids.stdout = Some(stream),
+                        stream_type::STDERR => ids.stderr = Some(stream),
                         _ => ids.resize = Some(stream),
                     }
                     open.push(kind);
@@ -193,7 +199,7 @@ async fn read_events(
                 }
                 let used = values.byte_offset();
                 sizes.drain(..used);
-                match last.and_then(|v| super::exec::terminal_size(v.to_string().as_bytes())) {
+                match last.and_then(|v| crate::remotecommand::parse_terminal_size(v.to_string().as_bytes())) {
                     Some((w, h)) => ClientEvent::Resize(w, h),
                     None => continue,
                 }

@@ -441,7 +441,7 @@ fn deep_or_large(rng: &mut Rng) -> String {
 /// build on an idle machine, as its work grows with the square of the depth: the bound leaves
 /// room for a loaded machine, and a path quadratic in the depth misses it by far at 100k levels
 /// (a hundred times that work).
-const DEEP_PER_INPUT: Duration = Duration::from_secs(6);
+const DEEP_PER_INPUT: Duration = Duration::from_secs(15);
 
 /// Issue 17, item 6: nesting and size never buy time. The depth check refuses what nests
 /// deeper than Kubernetes accepts before the parser's work grows with it; what it lets through

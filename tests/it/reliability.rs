@@ -492,7 +492,9 @@ fn an_interrupt_stops_the_pods_at_once(target: &str, target_args: &[&str]) {
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert_eq!(out.status.code(), Some(130), "{stderr}");
     assert!(stderr.contains("interrupted: the run's pods are stopped at once (grace period 0)"), "{stderr}");
-    assert!(took < Duration::from_secs(20), "the run waited {took:?} after SIGINT: {stderr}");
+    // Well under the pod's 60 s of grace, with room for a loaded machine (podman's own commands
+    // take seconds each there).
+    assert!(took < Duration::from_secs(40), "the run waited {took:?} after SIGINT: {stderr}");
     if target == "reference" {
         s.assert_clean();
     }

@@ -20,7 +20,9 @@ mod exec;
 mod image;
 mod sandbox;
 mod stream;
+mod stream_session;
 mod stream_spdy;
+mod stream_websocket;
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};

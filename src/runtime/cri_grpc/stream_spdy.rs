@@ -11,11 +11,11 @@ use tokio::io::{AsyncBufReadExt as _, AsyncReadExt as _, AsyncWriteExt as _, Buf
 use tokio::net::tcp::{OwnedReadHalf, OwnedWriteHalf};
 use tokio::sync::{mpsc, oneshot};
 
-use super::stream::{connect_tcp, exec_session, pipe, Tasks, PIPE};
+use super::stream_session::{connect_tcp, exec_session, pipe, Tasks, PIPE};
+use crate::remotecommand::spdy::{self, Frame, FrameWriter};
+use crate::remotecommand::{self, stream_type, V4};
 use crate::runtime::cri::{ExecOptions, ExecSession, RuntimeError, RuntimeResult};
-use crate::spdy::{self, Frame, FrameWriter};
 
-const PROTOCOL: &str = "v4.channel.k8s.io";
 const ERROR: u32 = 1;
 const STDIN: u32 = 3;
 const STDOUT: u32 = 5;
@@ -29,7 +29,7 @@ pub(super) async fn exec(socket: &Path, url: &str, options: ExecOptions, operati
     let (tcp, host, path) = connect_tcp(socket, url, &operation).await?;
     let (read, mut write) = tcp.into_split();
     let request = format!(
-        "POST {path} HTTP/1.1\r\nHost: {host}\r\nConnection: Upgrade\r\nUpgrade: SPDY/3.1\r\nX-Stream-Protocol-Version: {PROTOCOL}\r\nContent-Length: 0\r\n\r\n"
+        "POST {path} HTTP/1.1\r\nHost: {host}\r\nConnection: Upgrade\r\nUpgrade: SPDY/3.1\r\nX-Stream-Protocol-Version: {V4}\r\nContent-Length: 0\r\n\r\n"
     );
     write.write_all(request.as_bytes()).await.map_err(|e| failed(format!("send the upgrade to {url}: {e}")))?;
     let mut read = BufReader::new(read);
@@ -61,8 +61,8 @@ pub(super) async fn exec(socket: &Path, url: &str, options: ExecOptions, operati
             String::from_utf8_lossy(&body).trim()
         )));
     }
-    if agreed.as_deref() != Some(PROTOCOL) {
-        return Err(failed(format!("the streaming server at {url} agreed on {agreed:?}, not {PROTOCOL}, over SPDY")));
+    if agreed.as_deref() != Some(V4) {
+        return Err(failed(format!("the streaming server at {url} agreed on {agreed:?}, not {V4}, over SPDY")));
     }
     Ok(session(read, write, options, operation))
 }
@@ -73,15 +73,15 @@ pub(super) async fn exec(socket: &Path, url: &str, options: ExecOptions, operati
 fn session(read: BufReader<OwnedReadHalf>, write: OwnedWriteHalf, options: ExecOptions, operation: String) -> ExecSession {
     let mut frames = FrameWriter::new();
     let mut opening = Vec::new();
-    let mut streams = vec![(ERROR, "error")];
+    let mut streams = vec![(ERROR, stream_type::ERROR)];
     if options.stdin {
-        streams.push((STDIN, "stdin"));
+        streams.push((STDIN, stream_type::STDIN));
     }
-    streams.push((STDOUT, "stdout"));
+    streams.push((STDOUT, stream_type::STDOUT));
     if !options.tty {
-        streams.push((STDERR, "stderr"));
+        streams.push((STDERR, stream_type::STDERR));
     } else {
-        streams.push((RESIZE, "resize"));
+        streams.push((RESIZE, stream_type::RESIZE));
     }
     for (id, kind) in &streams {
         opening.extend(frames.syn_stream(*id, &[("streamtype", kind)]));
@@ -129,7 +129,7 @@ async fn send(mut stdin: Option<DuplexStream>, mut resizes: mpsc::UnboundedRecei
                 }
             },
             size = resizes.recv(), if resizing => match size {
-                Some((cols, rows)) => spdy::data(RESIZE, serde_json::json!({"Width": cols, "Height": rows}).to_string().as_bytes(), false),
+                Some((cols, rows)) => spdy::data(RESIZE, remotecommand::terminal_size(cols, rows).as_bytes(), false),
                 None => {
                     resizing = false;
                     continue;
