@@ -8,6 +8,7 @@
 //! static pods from a manifest directory and keeps their mirror pods in the API. It sees the
 //! runtime only through the CRI traits.
 
+mod atomic_writer;
 mod backoff;
 pub mod downward;
 mod expansion;
