@@ -235,6 +235,7 @@ pub fn write(dir: &Path, payload: &Payload, owner: Ownership) -> Result<bool, Wr
 }
 
 /// The payload the volume holds now (through `..data`), for checks.
+#[cfg(test)]
 pub fn read(dir: &Path) -> io::Result<Payload> {
     let root = safe_path::open_dir(dir)?;
     let data = safe_path::open_in(&root, Path::new(DATA_DIR), Scope::Beneath)?;
