@@ -267,6 +267,44 @@ Feature: A downwardAPI volume holds the pod's fields and its containers' resourc
       builder="foo"
       """
 
+  # test/e2e/storage/subpath.go, "Subpath Atomic writer volumes should support subpaths with
+  # downward pod": a downwardAPI volume with the item downward/podname, mounted at /test-volume
+  # with subPath downward/podname (through the writer's links: downward -> ..data/downward); the
+  # container's mounttest reads /test-volume, whose content must be the pod's name
+  # (TestBasicSubpath, on the pod's first container alone).
+  # conformance: [sig-storage] Subpath Atomic writer volumes should support subpaths with downward pod [Conformance]
+  @conformance
+  Scenario: A subPath naming a file of the volume mounts that file, through the writer's links
+    Given a pod:
+      """
+      apiVersion: v1
+      kind: Pod
+      metadata:
+        name: pod-subpath-test-downwardapi
+      spec:
+        restartPolicy: Never
+        terminationGracePeriodSeconds: 0
+        containers:
+        - name: test-container-subpath-downwardapi
+          image: busybox:1.36
+          command: ["podspec-agent", "mounttest", "--file_content=/test-volume"]
+          securityContext: {privileged: false}
+          volumeMounts:
+          - name: test-volume
+            mountPath: /test-volume
+            subPath: downward/podname
+        volumes:
+        - name: test-volume
+          downwardAPI:
+            items:
+            - {path: downward/podname, fieldRef: {apiVersion: v1, fieldPath: metadata.name}}
+      """
+    Then pod "pod-subpath-test-downwardapi" is in phase "Succeeded"
+    And the log of container "test-container-subpath-downwardapi" of pod "pod-subpath-test-downwardapi" is:
+      """
+      content of file "/test-volume": pod-subpath-test-downwardapi
+      """
+
   # "A container using the downward API as a subPath volume mount will not receive updates":
   # the same file through the whole volume follows the label, through a subPath it does not.
   @api-server
