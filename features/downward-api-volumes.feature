@@ -305,6 +305,46 @@ Feature: A downwardAPI volume holds the pod's fields and its containers' resourc
       content of file "/test-volume": pod-subpath-test-downwardapi
       """
 
+  # How the kubelet lays out an API-data volume (pkg/volume/util/atomic_writer.go), as a container
+  # sees it: each file at the top is a link through ..data, and ..data is a link to the current
+  # version's directory, ..<UTC time as 2006_01_02_15_04_05>.<digits>. A new version is swapped in
+  # by replacing ..data alone, which is what makes an update atomic for a reader.
+  Scenario: Each file is a link through ..data, which leads to a timestamped directory
+    Given a pod:
+      """
+      apiVersion: v1
+      kind: Pod
+      metadata:
+        name: downwardapi-volume-layout
+      spec:
+        restartPolicy: Never
+        terminationGracePeriodSeconds: 0
+        containers:
+        - name: client-container
+          image: busybox:1.36
+          command:
+          - sh
+          - -c
+          - readlink /etc/podinfo/podname; readlink /etc/podinfo/meta; readlink /etc/podinfo/..data | grep -Eq '^[.][.][0-9]{4}(_[0-9]{2}){5}[.][0-9]+$' && echo ..data is a timestamped directory; cat /etc/podinfo/meta/uid | grep -Eq '^[0-9a-f-]{36}$' && echo meta/uid is a uid
+          volumeMounts:
+          - name: podinfo
+            mountPath: /etc/podinfo
+        volumes:
+        - name: podinfo
+          downwardAPI:
+            items:
+            - {path: podname, fieldRef: {fieldPath: metadata.name}}
+            - {path: meta/uid, fieldRef: {fieldPath: metadata.uid}}
+      """
+    Then pod "downwardapi-volume-layout" is in phase "Succeeded"
+    And the log of container "client-container" of pod "downwardapi-volume-layout" is:
+      """
+      ..data/podname
+      ..data/meta
+      ..data is a timestamped directory
+      meta/uid is a uid
+      """
+
   # "A container using the downward API as a subPath volume mount will not receive updates":
   # the same file through the whole volume follows the label, through a subPath it does not.
   @api-server
