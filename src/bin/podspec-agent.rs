@@ -128,8 +128,8 @@ const SUBCOMMANDS: &[Subcommand] = &[
     },
     Subcommand {
         name: "mounttest",
-        args: "[--fs_type=PATH] [--new_file_0644=PATH] [--new_file_0666=PATH] [--new_file_0777=PATH] [--file_perm=PATH]",
-        about: "what Kubernetes' e2e mounttest prints, in its order: the mount type of a path (\"tmpfs\", else statfs's magic in decimal), new files written with a mode (umask 0) and read back, a path's permissions (-rwxr-xr-x)",
+        args: "[--fs_type=PATH] [--new_file_0644=PATH] [--new_file_0666=PATH] [--new_file_0777=PATH] [--file_mode=PATH] [--file_perm=PATH] [--file_content=PATH]",
+        about: "what Kubernetes' e2e mounttest prints, in its order: the mount type of a path (\"tmpfs\", else statfs's magic in decimal), new files written with a mode (umask 0) and read back, a path's mode as Go prints a FileMode (-r--------, links followed), its permissions (-rwxr-xr-x), a file's content",
         run: cmd_mounttest,
     },
     Subcommand {
@@ -771,13 +771,15 @@ const MOUNTTEST_CONTENT: &str = "mount-tester new file\n";
 /// file "P": mount-tester new file` and `perms of file "P": -rw-r--r--`.
 fn cmd_mounttest(args: &[String]) -> Result<String, Failure> {
     const SUB: &str = "mounttest";
-    let (mut fs_type, mut perm) = (None, None);
+    let (mut fs_type, mut perm, mut mode, mut content) = (None, None, None, None);
     let mut new_files: Vec<(u32, String)> = Vec::new();
     for a in args {
         let (flag, value) = a.split_once('=').ok_or_else(|| Failure::usage(SUB, format!("expected --FLAG=PATH, got {a:?}")))?;
         match flag {
             "--fs_type" => fs_type = Some(value.to_string()),
             "--file_perm" => perm = Some(value.to_string()),
+            "--file_mode" => mode = Some(value.to_string()),
+            "--file_content" => content = Some(value.to_string()),
             "--new_file_0644" => new_files.push((0o644, value.to_string())),
             "--new_file_0666" => new_files.push((0o666, value.to_string())),
             "--new_file_0777" => new_files.push((0o777, value.to_string())),
@@ -814,11 +816,45 @@ fn cmd_mounttest(args: &[String]) -> Result<String, Failure> {
         let content = fs::read_to_string(&path).map_err(|e| Failure::os(SUB, format!("read {path:?}"), e))?;
         out.push(format!("content of file {path:?}: {content}"));
     }
+    if let Some(path) = mode {
+        let meta = fs::metadata(&path).map_err(|e| Failure::os(SUB, format!("stat {path:?}"), e))?;
+        out.push(format!("mode of file {path:?}: {}", go_file_mode(meta.permissions().mode())));
+    }
     if let Some(path) = perm {
         let meta = fs::metadata(&path).map_err(|e| Failure::os(SUB, format!("stat {path:?}"), e))?;
         out.push(format!("perms of file {path:?}: {}", perm_string(meta.permissions().mode())));
     }
+    if let Some(path) = content {
+        let text = fs::read(&path).map_err(|e| Failure::os(SUB, format!("read {path:?}"), e))?;
+        out.push(format!("content of file {path:?}: {}", String::from_utf8_lossy(&text)));
+    }
     Ok(out.join("\n"))
+}
+
+/// A mode as Go's `FileMode.String` prints it: the type and special bits as letters (`d`,
+/// `L`, `D`, `p`, `S`, `u`, `g`, `c`, `t`; `-` when none), then the permissions.
+fn go_file_mode(mode: u32) -> String {
+    let kind = mode & libc::S_IFMT;
+    let mut s = String::new();
+    for (set, c) in [
+        (kind == libc::S_IFDIR, 'd'),
+        (kind == libc::S_IFLNK, 'L'),
+        (kind == libc::S_IFBLK || kind == libc::S_IFCHR, 'D'),
+        (kind == libc::S_IFIFO, 'p'),
+        (kind == libc::S_IFSOCK, 'S'),
+        (mode & libc::S_ISUID != 0, 'u'),
+        (mode & libc::S_ISGID != 0, 'g'),
+        (kind == libc::S_IFCHR, 'c'),
+        (mode & libc::S_ISVTX != 0, 't'),
+    ] {
+        if set {
+            s.push(c);
+        }
+    }
+    if s.is_empty() {
+        s.push('-');
+    }
+    s + &perm_string(mode)[1..]
 }
 
 /// The permission bits as `ls -l` and Go's FileMode.Perm() show them: `-rwxr-x---`.

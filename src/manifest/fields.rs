@@ -168,7 +168,7 @@ pub const FIELDS: &[FieldRule] = &[
     f("Volume", "cinder", ONLY_EMPTY_DIR),
     f("Volume", "configMap", NO_OBJECTS),
     f("Volume", "csi", ONLY_EMPTY_DIR),
-    f("Volume", "downwardAPI", ONLY_EMPTY_DIR),
+    f("Volume", "downwardAPI", Implemented("features/downward-api-volumes.feature")),
     f("Volume", "emptyDir", Implemented("features/storage.feature")),
     f("Volume", "ephemeral", ONLY_EMPTY_DIR),
     f("Volume", "fc", ONLY_EMPTY_DIR),
@@ -191,7 +191,7 @@ pub const FIELDS: &[FieldRule] = &[
     f("Volume", "persistentVolumeClaim", NO_OBJECTS),
     f("Volume", "photonPersistentDisk", ONLY_EMPTY_DIR),
     f("Volume", "portworxVolume", ONLY_EMPTY_DIR),
-    f("Volume", "projected", ONLY_EMPTY_DIR),
+    f("Volume", "projected", Implemented("features/projected-volumes.feature: downwardAPI sources (other sources: see VolumeProjection)")),
     f("Volume", "quobyte", ONLY_EMPTY_DIR),
     f("Volume", "rbd", ONLY_EMPTY_DIR),
     f("Volume", "scaleIO", ONLY_EMPTY_DIR),
@@ -201,6 +201,25 @@ pub const FIELDS: &[FieldRule] = &[
     // EmptyDirVolumeSource (a volume's emptyDir)
     f("EmptyDirVolumeSource", "medium", Implemented("features/storage.feature")),
     f("EmptyDirVolumeSource", "sizeLimit", Implemented("features/storage.feature")),
+    // DownwardAPIVolumeSource (a volume's downwardAPI)
+    f("DownwardAPIVolumeSource", "defaultMode", Implemented("features/downward-api-volumes.feature")),
+    f("DownwardAPIVolumeSource", "items", Implemented("features/downward-api-volumes.feature")),
+    // DownwardAPIVolumeFile (an item of a downwardAPI volume or projection)
+    f("DownwardAPIVolumeFile", "fieldRef", Implemented("features/downward-api-volumes.feature")),
+    f("DownwardAPIVolumeFile", "mode", Implemented("features/downward-api-volumes.feature")),
+    f("DownwardAPIVolumeFile", "path", Implemented("features/downward-api-volumes.feature")),
+    f("DownwardAPIVolumeFile", "resourceFieldRef", Implemented("features/downward-api-volumes.feature")),
+    // ProjectedVolumeSource (a volume's projected)
+    f("ProjectedVolumeSource", "defaultMode", Implemented("features/projected-volumes.feature")),
+    f("ProjectedVolumeSource", "sources", Implemented("features/projected-volumes.feature")),
+    // VolumeProjection (a projected volume's sources[*])
+    f("VolumeProjection", "clusterTrustBundle", Refused("the reference API holds no ClusterTrustBundle objects")),
+    f("VolumeProjection", "configMap", NO_OBJECTS),
+    f("VolumeProjection", "downwardAPI", Implemented("features/projected-volumes.feature")),
+    f("VolumeProjection", "secret", NO_OBJECTS),
+    f("VolumeProjection", "serviceAccountToken", Refused("the reference API holds no ServiceAccount objects and issues no tokens")),
+    // DownwardAPIProjection (a projected volume's downwardAPI source)
+    f("DownwardAPIProjection", "items", Implemented("features/projected-volumes.feature")),
     // PodSecurityContext (spec.securityContext)
     f("PodSecurityContext", "appArmorProfile", NO_LSM),
     f("PodSecurityContext", "fsGroup", Implemented("features/security-context.feature")),
@@ -297,6 +316,27 @@ pub fn refused_on(pod: &Pod, host_dirs: &[std::path::PathBuf]) -> Vec<RefusedFie
         if let Some(e) = vol.get("emptyDir") {
             walk("EmptyDirVolumeSource", e, &format!("{path}.emptyDir"), &mut out);
             empty_dir_values(e, &format!("{path}.emptyDir"), &mut out);
+        }
+        if let Some(d) = vol.get("downwardAPI") {
+            let path = format!("{path}.downwardAPI");
+            walk("DownwardAPIVolumeSource", d, &path, &mut out);
+            for (k, item) in list(d, "items") {
+                walk("DownwardAPIVolumeFile", item, &format!("{path}.items[{k}]"), &mut out);
+            }
+        }
+        if let Some(p) = vol.get("projected") {
+            let path = format!("{path}.projected");
+            walk("ProjectedVolumeSource", p, &path, &mut out);
+            for (j, source) in list(p, "sources") {
+                let path = format!("{path}.sources[{j}]");
+                walk("VolumeProjection", source, &path, &mut out);
+                if let Some(d) = source.get("downwardAPI") {
+                    walk("DownwardAPIProjection", d, &format!("{path}.downwardAPI"), &mut out);
+                    for (k, item) in list(d, "items") {
+                        walk("DownwardAPIVolumeFile", item, &format!("{path}.downwardAPI.items[{k}]"), &mut out);
+                    }
+                }
+            }
         }
     }
     for (group, object) in [("initContainers", "Container"), ("containers", "Container"), ("ephemeralContainers", "EphemeralContainer")] {
@@ -486,7 +526,7 @@ mod tests {
 
     #[test]
     fn every_field_of_each_type_is_in_exactly_one_list() {
-        let types: [(&str, Vec<&str>); 9] = [
+        let types: [(&str, Vec<&str>); 14] = [
             ("PodSpec", field_names::<core::PodSpec>()),
             ("Container", field_names::<core::Container>()),
             ("EphemeralContainer", field_names::<core::EphemeralContainer>()),
@@ -496,9 +536,14 @@ mod tests {
             ("EnvVarSource", field_names::<core::EnvVarSource>()),
             ("VolumeMount", field_names::<core::VolumeMount>()),
             ("EmptyDirVolumeSource", field_names::<core::EmptyDirVolumeSource>()),
+            ("DownwardAPIVolumeSource", field_names::<core::DownwardAPIVolumeSource>()),
+            ("DownwardAPIVolumeFile", field_names::<core::DownwardAPIVolumeFile>()),
+            ("ProjectedVolumeSource", field_names::<core::ProjectedVolumeSource>()),
+            ("VolumeProjection", field_names::<core::VolumeProjection>()),
+            ("DownwardAPIProjection", field_names::<core::DownwardAPIProjection>()),
         ];
         for (object, names) in &types {
-            assert!(names.len() > 1, "no field names for {object}");
+            assert!(!names.is_empty(), "no field names for {object}");
             let mut sorted = names.clone();
             sorted.sort();
             let mut listed = covered(object);
@@ -566,6 +611,20 @@ mod tests {
             assert!(r[0].why.starts_with("only with dnsPolicy None"), "{}", r[0].why);
         }
         assert!(refused(&pod("  hostAliases: [{ip: 1.2.3.4, hostnames: [a]}]\n  containers:\n  - {name: a, image: busybox}\n")).is_empty());
+    }
+
+    #[test]
+    fn downward_api_volumes_pass_and_projected_sources_of_other_objects_are_refused_by_path() {
+        let p = pod("  containers: [{name: a, image: b}]\n  volumes:\n  - {name: d, downwardAPI: {defaultMode: 256, items: [{path: n, mode: 256, fieldRef: {fieldPath: metadata.name}}, {path: c, resourceFieldRef: {containerName: a, resource: limits.cpu}}]}}\n  - {name: p, projected: {defaultMode: 256, sources: [{downwardAPI: {items: [{path: n, fieldRef: {fieldPath: metadata.name}}]}}, {configMap: {name: c}}, {secret: {name: s}}, {serviceAccountToken: {path: t}}]}}\n");
+        let paths: Vec<String> = refused(&p).into_iter().map(|r| r.path).collect();
+        assert_eq!(
+            paths,
+            [
+                "spec.volumes[1].projected.sources[1].configMap",
+                "spec.volumes[1].projected.sources[2].secret",
+                "spec.volumes[1].projected.sources[3].serviceAccountToken"
+            ]
+        );
     }
 
     #[test]

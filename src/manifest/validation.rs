@@ -193,6 +193,7 @@ pub fn validate_pod(pod: &Pod) -> Vec<FieldError> {
             }
         }
     }
+    validate_api_data_volumes(spec, &mut errs);
     let mut names = BTreeSet::new();
     let groups = [("spec.initContainers", spec.init_containers.as_deref().unwrap_or(&[])), ("spec.containers", spec.containers.as_slice())];
     if spec.containers.is_empty() {
@@ -267,6 +268,103 @@ pub fn validate_pod(pod: &Pod) -> Vec<FieldError> {
     errs
 }
 
+// ---------------------------------------------------------------------------------------------
+// API-data volumes: downwardAPI and projected (validateDownwardAPIVolumeSource,
+// validateProjectedVolumeSource, validateDownwardAPIVolumeFile). As Kubernetes does, an item's
+// errors are named by its source's path, not the item's index.
+// ---------------------------------------------------------------------------------------------
+
+const FILE_MODE_MSG: &str = "must be a number between 0 and 0777 (octal), both inclusive";
+
+/// The pod fields a downward API volume may write (validVolumeDownwardAPIFieldPathExpressions),
+/// besides `metadata.labels['KEY']` and `metadata.annotations['KEY']`.
+const VOLUME_FIELD_PATHS: &[&str] = &["metadata.annotations", "metadata.labels", "metadata.name", "metadata.namespace", "metadata.uid"];
+
+/// The container resources a downward API item may name (validContainerResourceFieldPathExpressions).
+const RESOURCE_FIELD_PATHS: &[&str] =
+    &["limits.cpu", "limits.ephemeral-storage", "limits.memory", "requests.cpu", "requests.ephemeral-storage", "requests.memory"];
+
+fn validate_file_mode(mode: Option<i32>, field: &str, errs: &mut Vec<FieldError>) {
+    if let Some(m) = mode.filter(|m| !(0..=0o777).contains(m)) {
+        errs.push(FieldError::invalid_raw(field, m, FILE_MODE_MSG));
+    }
+}
+
+fn validate_api_data_volumes(spec: &k8s_openapi::api::core::v1::PodSpec, errs: &mut Vec<FieldError>) {
+    for (i, v) in spec.volumes.iter().flatten().enumerate() {
+        if let Some(d) = &v.downward_api {
+            let path = format!("spec.volumes[{i}].downwardAPI");
+            validate_file_mode(d.default_mode, &format!("{path}.defaultMode"), errs);
+            for item in d.items.iter().flatten() {
+                validate_downward_api_file(item, &path, errs);
+            }
+        }
+        if let Some(p) = &v.projected {
+            let path = format!("spec.volumes[{i}].projected");
+            validate_file_mode(p.default_mode, &format!("{path}.defaultMode"), errs);
+            let mut all_paths = BTreeSet::new();
+            for (j, s) in p.sources.iter().flatten().enumerate() {
+                let src = format!("{path}.sources[{j}]");
+                let kinds = [
+                    s.config_map.is_some(),
+                    s.secret.is_some(),
+                    s.downward_api.is_some(),
+                    s.service_account_token.is_some(),
+                    s.cluster_trust_bundle.is_some(),
+                ];
+                if kinds.iter().filter(|k| **k).count() > 1 {
+                    errs.push(FieldError::forbidden(&src, "may not specify more than 1 volume type per source"));
+                }
+                for item in s.downward_api.iter().flat_map(|d| d.items.iter().flatten()) {
+                    validate_downward_api_file(item, &format!("{src}.downwardAPI"), errs);
+                    if !item.path.is_empty() && !all_paths.insert(item.path.clone()) {
+                        errs.push(FieldError::invalid(&path, &item.path, "conflicting duplicate paths"));
+                    }
+                }
+            }
+        }
+    }
+}
+
+fn validate_downward_api_file(item: &k8s_openapi::api::core::v1::DownwardAPIVolumeFile, path: &str, errs: &mut Vec<FieldError>) {
+    if item.path.is_empty() {
+        errs.push(FieldError::required(format!("{path}.path")));
+    }
+    // ValidateLocalNonReservedPath.
+    validate_local_descending_path(&item.path, &format!("{path}.path"), errs);
+    if item.path.starts_with("..") && !item.path.starts_with("../") {
+        errs.push(FieldError::invalid(format!("{path}.path"), &item.path, "must not start with '..'"));
+    }
+    match (&item.field_ref, &item.resource_field_ref) {
+        (Some(f), r) => {
+            let subscripted = ["metadata.labels", "metadata.annotations"]
+                .iter()
+                .any(|p| f.field_path.strip_prefix(p).and_then(|r| r.strip_prefix("['")).is_some_and(|r| r.ends_with("']") && r.len() > 2));
+            if f.field_path.is_empty() {
+                errs.push(FieldError::required(format!("{path}.fieldRef.fieldPath")));
+            } else if !subscripted && !VOLUME_FIELD_PATHS.contains(&f.field_path.as_str()) {
+                errs.push(FieldError::not_supported(format!("{path}.fieldRef.fieldPath"), &f.field_path, VOLUME_FIELD_PATHS));
+            }
+            if r.is_some() {
+                errs.push(FieldError::invalid(path, "resource", "fieldRef and resourceFieldRef can not be specified simultaneously"));
+            }
+        }
+        (None, Some(r)) => {
+            // validateContainerResourceFieldSelector for a volume: the container is named.
+            if r.container_name.as_deref().unwrap_or("").is_empty() {
+                errs.push(FieldError::required(format!("{path}.resourceFieldRef.containerName")));
+            }
+            if r.resource.is_empty() {
+                errs.push(FieldError::required(format!("{path}.resourceFieldRef.resource")));
+            } else if !RESOURCE_FIELD_PATHS.contains(&r.resource.as_str()) {
+                errs.push(FieldError::not_supported(format!("{path}.resourceFieldRef.resource"), &r.resource, RESOURCE_FIELD_PATHS));
+            }
+        }
+        (None, None) => errs.push(FieldError::required(path).with_detail("one of fieldRef and resourceFieldRef is required")),
+    }
+    validate_file_mode(item.mode, &format!("{path}.mode"), errs);
+}
+
 /// `validateLocalDescendingPath`: relative, and no `..` part.
 pub(crate) fn validate_local_descending_path(path: &str, field: &str, errs: &mut Vec<FieldError>) {
     if path.starts_with('/') {
@@ -313,6 +411,27 @@ mod tests {
 
     fn pod(yaml: &str) -> Pod {
         serde_yaml::from_str(yaml).unwrap()
+    }
+
+    #[test]
+    fn downward_api_items_are_checked_as_kubernetes_checks_them() {
+        let p = pod("metadata: {name: p}\nspec:\n  containers: [{name: a, image: b}]\n  volumes:\n  - {name: d, downwardAPI: {defaultMode: 512, items: [{path: /abs, fieldRef: {fieldPath: metadata.name}}, {path: ../up, mode: -1, fieldRef: {fieldPath: spec.nodeName}}, {path: ..data, resourceFieldRef: {resource: limits.gpu}}, {path: x}]}}\n  - {name: p, projected: {sources: [{downwardAPI: {items: [{path: same, fieldRef: {fieldPath: metadata.name}}]}}, {downwardAPI: {items: [{path: same, fieldRef: {fieldPath: \"metadata.labels['a']\"}}]}}]}}\n");
+        let got: Vec<String> = validate_pod(&p).iter().map(|e| e.to_string()).collect();
+        assert_eq!(
+            got,
+            [
+                "spec.volumes[0].downwardAPI.defaultMode: Invalid value: 512: must be a number between 0 and 0777 (octal), both inclusive",
+                "spec.volumes[0].downwardAPI.path: Invalid value: \"/abs\": must be a relative path",
+                "spec.volumes[0].downwardAPI.path: Invalid value: \"../up\": must not contain '..'",
+                "spec.volumes[0].downwardAPI.fieldRef.fieldPath: Unsupported value: \"spec.nodeName\": supported values: \"metadata.annotations\", \"metadata.labels\", \"metadata.name\", \"metadata.namespace\", \"metadata.uid\"",
+                "spec.volumes[0].downwardAPI.mode: Invalid value: -1: must be a number between 0 and 0777 (octal), both inclusive",
+                "spec.volumes[0].downwardAPI.path: Invalid value: \"..data\": must not start with '..'",
+                "spec.volumes[0].downwardAPI.resourceFieldRef.containerName: Required value",
+                "spec.volumes[0].downwardAPI.resourceFieldRef.resource: Unsupported value: \"limits.gpu\": supported values: \"limits.cpu\", \"limits.ephemeral-storage\", \"limits.memory\", \"requests.cpu\", \"requests.ephemeral-storage\", \"requests.memory\"",
+                "spec.volumes[0].downwardAPI: Required value: one of fieldRef and resourceFieldRef is required",
+                "spec.volumes[1].projected: Invalid value: \"same\": conflicting duplicate paths",
+            ]
+        );
     }
 
     #[test]

@@ -99,7 +99,7 @@ fn field_value(path: &str, rt: &PodRuntime<'_>) -> Result<String, String> {
     })
 }
 
-fn resource_value(resource: &str, divisor: &str, c: &Container, node: Allocatable) -> Result<String, String> {
+pub(super) fn resource_value(resource: &str, divisor: &str, c: &Container, node: Allocatable) -> Result<String, String> {
     let divisor = quantity::parse(divisor).map_err(|e| format!("divisor {divisor:?}: {e}"))?;
     let divisor = if divisor.0 == 0 { Milli(1000) } else { divisor };
     let r = c.resources.clone().unwrap_or_default();

@@ -8,6 +8,8 @@
 //! static pods from a manifest directory and keeps their mirror pods in the API. It sees the
 //! runtime only through the CRI traits.
 
+mod api_data;
+mod atomic_writer;
 mod backoff;
 pub mod downward;
 mod expansion;
@@ -377,9 +379,11 @@ fn unsupported(pod: &Pod, host_dirs: &[PathBuf]) -> Result<(), KubeletError> {
             if let Err(why) = crate::manifest::host_path::resolve(source, host_dirs) {
                 return unsupported(format!("spec.volumes[{i}].hostPath (volume {:?}): {why}", v.name));
             }
-        } else if v.empty_dir.is_none() {
+        } else if let Some(why) = api_data::refusal(v, i) {
+            return unsupported(why);
+        } else if v.empty_dir.is_none() && !api_data::is_api_data(v) {
             return unsupported(format!(
-                "volume {:?}: only emptyDir volumes, and hostPath inside the node's own directories, are supported",
+                "volume {:?}: only emptyDir, downwardAPI and projected volumes, and hostPath inside the node's own directories, are supported",
                 v.name
             ));
         }

@@ -405,6 +405,9 @@ impl PodWorker {
                     }
                     continue;
                 }
+                if super::api_data::is_api_data(v) {
+                    continue;
+                }
                 let dir = volume_dir(&self.kubelet.config.root_dir, &self.uid, &v.name);
                 fs::create_dir_all(&dir)?;
                 // emptyDir is world-writable (0777); with fsGroup it belongs to that group and
@@ -421,6 +424,7 @@ impl PodWorker {
             Ok(())
         };
         make_dirs().map_err(|e| format!("prepare pod directory {}: {e}", dir.display()))?;
+        self.write_api_volumes()?;
         let mut tmpfs = Vec::new();
         for v in spec.volumes.iter().flatten() {
             let Some(e) = v.empty_dir.as_ref().filter(|e| e.medium.as_deref() == Some("Memory")) else { continue };
@@ -657,6 +661,7 @@ impl PodWorker {
     /// whatever the restart policy ("the container spec changed"); a new deadline applies at
     /// the next wake-up.
     async fn apply_update(&self) {
+        self.refresh_api_volumes();
         let pod = self.pod();
         let spec = pod.spec.unwrap_or_default();
         // Ephemeral containers the API added since: recorded, to be started by the sync that
@@ -793,7 +798,7 @@ impl PodWorker {
                 let rel = path.strip_prefix(node_dir).expect("under its node directory");
                 Ok((node_dir.clone(), (!rel.as_os_str().is_empty()).then(|| rel.to_path_buf())))
             }
-            None => Ok((volume_dir(&self.kubelet.config.root_dir, &self.uid, volume), None)),
+            None => Ok((self.api_data_dir(volume).unwrap_or_else(|| volume_dir(&self.kubelet.config.root_dir, &self.uid, volume)), None)),
         }
     }
 
@@ -838,7 +843,7 @@ impl PodWorker {
                     None
                 }
             };
-            let readonly = m.read_only.unwrap_or(false);
+            let readonly = m.read_only.unwrap_or(false) || self.is_api_data_volume(&m.name);
             mounts.push(Mount { source, destination: m.mount_path.clone(), readonly, file: false, sub_path });
         }
         // A fresh, empty termination message file for this attempt.
