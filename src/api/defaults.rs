@@ -36,6 +36,12 @@ pub fn apply(pod: &mut Pod) {
 /// SetDefaults_Container's fields as an ephemeral container has them (the API server defaults
 /// `EphemeralContainerCommon` as a container; it may set no resources).
 pub fn ephemeral_container(c: &mut EphemeralContainer) {
+    // SetDefaults_ContainerPort (ports are then refused: an ephemeral container may have none).
+    for p in c.ports.iter_mut().flatten() {
+        if p.protocol.as_deref().unwrap_or("").is_empty() {
+            p.protocol = Some("TCP".into());
+        }
+    }
     if c.termination_message_path.as_deref().unwrap_or("").is_empty() {
         c.termination_message_path = Some(TERMINATION_MESSAGE_PATH.into());
     }
