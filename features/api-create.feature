@@ -218,3 +218,33 @@ Feature: The API defaults and validates a pod on create as Kubernetes' API serve
       """
       Pod "empty" is invalid: spec.containers: Required value
       """
+
+  # test/e2e/common/node/sysctl.go "should reject invalid sysctls": of four sysctls, the two
+  # whose names are not sysctl names ("foo-", "bar..") are refused with Kubernetes' text; the
+  # valid names (kernel.shmmax, unsafe, and safe-and-unsafe, a well-formed name) are not named
+  # in the refusal (validation.go validateSysctls).
+  # conformance: [sig-node] Sysctls [LinuxOnly] [NodeConformance] should reject invalid sysctls [MinimumKubeletVersion:1.21] [Conformance]
+  @conformance
+  Scenario: Sysctl names that are not sysctl names are refused, and only they are named
+    When creating pod "sysctl-invalid" is refused with code 422 and reason "Invalid"
+      """
+      apiVersion: v1
+      kind: Pod
+      metadata:
+        name: sysctl-invalid
+      spec:
+        securityContext:
+          sysctls:
+          - {name: foo-, value: bar}
+          - {name: kernel.shmmax, value: "100000000"}
+          - {name: safe-and-unsafe, value: "100000000"}
+          - {name: bar.., value: "42"}
+        containers:
+        - name: app
+          image: busybox:1.36
+          command: ["sleep", "3600"]
+      """
+    Then the error message is:
+      """
+      Pod "sysctl-invalid" is invalid: [spec.securityContext.sysctls[0].name: Invalid value: "foo-": must have at most 253 characters and match regex ^([a-z0-9]([-_a-z0-9]*[a-z0-9])?[\./])*[a-z0-9]([-_a-z0-9]*[a-z0-9])?$, spec.securityContext.sysctls[3].name: Invalid value: "bar..": must have at most 253 characters and match regex ^([a-z0-9]([-_a-z0-9]*[a-z0-9])?[\./])*[a-z0-9]([-_a-z0-9]*[a-z0-9])?$]
+      """

@@ -537,6 +537,61 @@ Feature: A pod's and a container's securityContext are applied, the container's 
       """
     Then pod "busybox-user-65534" is in phase "Succeeded"
 
+  # e2e: test/e2e/common/node/security_context.go, "when creating containers with
+  # AllowPrivilegeEscalation should not allow privilege escalation when false": the nonewprivs
+  # image's entrypoint is setuid root and prints its effective uid; run as uid 1000 with
+  # allowPrivilegeEscalation false (no_new_privs), the setuid bit gives nothing: the pod
+  # Succeeds and its output is "Effective uid: 1000".
+  # conformance: [sig-node] Security Context when creating containers with AllowPrivilegeEscalation should not allow privilege escalation when false [LinuxOnly] [NodeConformance] [Conformance]
+  @conformance
+  Scenario: With allowPrivilegeEscalation false a setuid-root program keeps the user's uid
+    Given a pod:
+      """
+      apiVersion: v1
+      kind: Pod
+      metadata:
+        name: alpine-nnp-false
+      spec:
+        restartPolicy: Never
+        terminationGracePeriodSeconds: 0
+        containers:
+        - name: alpine-nnp-false
+          image: registry.k8s.io/e2e-test-images/nonewprivs:1.3
+          securityContext:
+            allowPrivilegeEscalation: false
+            runAsUser: 1000
+      """
+    Then pod "alpine-nnp-false" is in phase "Succeeded"
+    And the log of container "alpine-nnp-false" of pod "alpine-nnp-false" is:
+      """
+      Effective uid: 1000
+      """
+
+  # The same e2e file, "should allow privilege escalation when not explicitly set and uid !=
+  # 0": without allowPrivilegeEscalation the same program runs with effective uid 0. It also
+  # shows that the fixture's setuid bit takes effect, which the scenario above relies on.
+  Scenario: Without allowPrivilegeEscalation a setuid-root program run as uid 1000 gets effective uid 0
+    Given a pod:
+      """
+      apiVersion: v1
+      kind: Pod
+      metadata:
+        name: alpine-nnp-nil
+      spec:
+        restartPolicy: Never
+        terminationGracePeriodSeconds: 0
+        containers:
+        - name: alpine-nnp-nil
+          image: registry.k8s.io/e2e-test-images/nonewprivs:1.3
+          securityContext:
+            runAsUser: 1000
+      """
+    Then pod "alpine-nnp-nil" is in phase "Succeeded"
+    And the log of container "alpine-nnp-nil" of pod "alpine-nnp-nil" is:
+      """
+      Effective uid: 0
+      """
+
   # e2e: test/e2e/common/node/security_context.go, "When creating a pod with
   # readOnlyRootFilesystem should run the container with writable rootfs when
   # readOnlyRootFilesystem=false": the container's write to its root filesystem succeeds, and so

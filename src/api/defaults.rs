@@ -1,6 +1,6 @@
 //! Defaulting, as the API server applies it to every pod it decodes, on create and on update
 //! (pkg/apis/core/v1/defaults.go: SetDefaults_Pod, SetDefaults_PodSpec, SetDefaults_Container,
-//! SetDefaults_ObjectFieldSelector).
+//! SetDefaults_ObjectFieldSelector, SetDefaults_ContainerPort, defaultHostNetworkPorts).
 
 use k8s_openapi::api::core::v1::{Container, EphemeralContainer, Pod, PodSecurityContext};
 
@@ -16,8 +16,17 @@ pub fn apply(pod: &mut Pod) {
     spec.scheduler_name.get_or_insert_with(|| DEFAULT_SCHEDULER.into());
     spec.security_context.get_or_insert_with(PodSecurityContext::default);
     spec.enable_service_links.get_or_insert(true);
+    let host_network = spec.host_network == Some(true);
     for c in spec.init_containers.iter_mut().flatten().chain(spec.containers.iter_mut()) {
         container(c);
+        if host_network {
+            // defaultHostNetworkPorts: on the node's network a port is the node's port.
+            for p in c.ports.iter_mut().flatten() {
+                if p.host_port.unwrap_or(0) == 0 {
+                    p.host_port = Some(p.container_port);
+                }
+            }
+        }
     }
     for ec in spec.ephemeral_containers.iter_mut().flatten() {
         ephemeral_container(ec);
@@ -27,6 +36,12 @@ pub fn apply(pod: &mut Pod) {
 /// SetDefaults_Container's fields as an ephemeral container has them (the API server defaults
 /// `EphemeralContainerCommon` as a container; it may set no resources).
 pub fn ephemeral_container(c: &mut EphemeralContainer) {
+    // SetDefaults_ContainerPort (ports are then refused: an ephemeral container may have none).
+    for p in c.ports.iter_mut().flatten() {
+        if p.protocol.as_deref().unwrap_or("").is_empty() {
+            p.protocol = Some("TCP".into());
+        }
+    }
     if c.termination_message_path.as_deref().unwrap_or("").is_empty() {
         c.termination_message_path = Some(TERMINATION_MESSAGE_PATH.into());
     }
@@ -48,6 +63,12 @@ fn container(c: &mut Container) {
     c.termination_message_policy.get_or_insert_with(|| "File".into());
     if c.image_pull_policy.as_deref().unwrap_or("").is_empty() {
         c.image_pull_policy = Some(pull_policy(c.image.as_deref().unwrap_or("")).into());
+    }
+    // SetDefaults_ContainerPort.
+    for p in c.ports.iter_mut().flatten() {
+        if p.protocol.as_deref().unwrap_or("").is_empty() {
+            p.protocol = Some("TCP".into());
+        }
     }
     // SetDefaults_Pod: a limit without a request makes the request equal to the limit.
     if let Some(r) = c.resources.as_mut() {
@@ -109,5 +130,21 @@ mod tests {
         assert_eq!(c.termination_message_policy.as_deref(), Some("File"));
         assert_eq!(c.image_pull_policy.as_deref(), Some("Always"));
         assert_eq!(c.resources.as_ref().unwrap().requests.as_ref().unwrap()["cpu"].0, "100m");
+    }
+
+    #[test]
+    fn ports_get_tcp_and_on_the_host_network_the_container_port_as_host_port() {
+        let yaml = "metadata: {name: p}\nspec:\n  hostNetwork: true\n  initContainers:\n  - {name: i, image: busybox, ports: [{containerPort: 53, protocol: UDP}]}\n  containers:\n  - {name: a, image: busybox, ports: [{containerPort: 80}, {containerPort: 81, hostPort: 9090}]}\n";
+        let mut p: Pod = serde_yaml::from_str(yaml).unwrap();
+        apply(&mut p);
+        let s = p.spec.as_ref().unwrap();
+        let ports = s.containers[0].ports.as_ref().unwrap();
+        assert_eq!((ports[0].protocol.as_deref(), ports[0].host_port), (Some("TCP"), Some(80)));
+        assert_eq!((ports[1].protocol.as_deref(), ports[1].host_port), (Some("TCP"), Some(9090)));
+        let init = &s.init_containers.as_ref().unwrap()[0].ports.as_ref().unwrap()[0];
+        assert_eq!((init.protocol.as_deref(), init.host_port), (Some("UDP"), Some(53)));
+        let mut plain: Pod = serde_yaml::from_str(&yaml.replace("hostNetwork: true", "hostNetwork: false")).unwrap();
+        apply(&mut plain);
+        assert_eq!(plain.spec.as_ref().unwrap().containers[0].ports.as_ref().unwrap()[0].host_port, None);
     }
 }

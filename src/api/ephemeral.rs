@@ -18,7 +18,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use k8s_openapi::api::core::v1::{Container, EphemeralContainer, Pod, PodSpec};
 use serde_json::Value;
 
-use crate::manifest::validation::{validate_env_field_path, validate_label, validate_pod, FieldError};
+use crate::manifest::validation::{validate_label, validate_pod, FieldError};
 
 /// The text of a field an ephemeral container may not set.
 pub const FORBIDDEN: &str = "cannot be set for an Ephemeral Container";
@@ -66,10 +66,13 @@ pub fn validate_ephemeral_containers(spec: &PodSpec, volumes: &BTreeSet<&str>, e
         if ec.image.as_deref().unwrap_or("").is_empty() {
             errs.push(FieldError::required(format!("{field}.image")));
         }
-        for (j, e) in ec.env.iter().flatten().enumerate() {
-            if let Some(f) = e.value_from.as_ref().and_then(|v| v.field_ref.as_ref()) {
-                validate_env_field_path(&f.field_path, &format!("{field}.env[{j}].valueFrom.fieldRef.fieldPath"), errs);
-            }
+        // The rest of validateContainerCommon: policies, ports, env, envFrom, mounts, resources,
+        // and the security context (src/manifest/pod_rules.rs, security.rs).
+        let common = as_container(ec);
+        crate::manifest::pod_rules::validate_container(&common, &field, errs);
+        if let Some(sc) = &common.security_context {
+            let host_users = spec.host_users != Some(false);
+            crate::manifest::security::validate_container_security(sc, &format!("{field}.securityContext"), host_users, errs);
         }
         for (j, m) in ec.volume_mounts.iter().flatten().enumerate() {
             if !volumes.contains(m.name.as_str()) {
@@ -183,6 +186,17 @@ mod tests {
     }
 
     const DEBUGGER: &str = "  - {name: debugger, image: busybox:1.36, command: [sleep, '3600']}\n";
+
+    #[test]
+    fn the_common_container_rules_apply_to_an_ephemeral_container() {
+        let p = pod("  - name: debugger\n    image: busybox:1.36\n    imagePullPolicy: Sometimes\n    env: [{name: 'A=B', value: x}]\n    securityContext: {runAsUser: -1}\n");
+        assert_eq!(
+            errors(&p),
+            "[spec.ephemeralContainers[0].env[0].name: Invalid value: \"A=B\": a valid environment variable name must consist only of printable ASCII characters other than '=', \
+             spec.ephemeralContainers[0].imagePullPolicy: Unsupported value: \"Sometimes\": supported values: \"Always\", \"IfNotPresent\", \"Never\", \
+             spec.ephemeralContainers[0].securityContext.runAsUser: Invalid value: -1: must be between 0 and 2147483647, inclusive]"
+        );
+    }
 
     #[test]
     fn a_plain_ephemeral_container_is_valid_and_defaulted() {

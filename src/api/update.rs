@@ -187,7 +187,10 @@ mod tests {
         let yaml = format!(
             "apiVersion: v1\nkind: Pod\nmetadata: {{name: web, namespace: ns, uid: u1, generation: 1}}\nspec:\n  containers:\n  - {{name: a, image: busybox:1.36}}\n{extra_spec}"
         );
-        serde_yaml::from_str(&yaml).unwrap()
+        // Stored pods are defaulted (the strategy defaults every write before validation).
+        let mut p = serde_yaml::from_str(&yaml).unwrap();
+        crate::api::defaults::apply(&mut p);
+        p
     }
 
     fn errors(new: &Pod, old: &Pod) -> String {

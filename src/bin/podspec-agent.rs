@@ -133,6 +133,12 @@ const SUBCOMMANDS: &[Subcommand] = &[
         run: cmd_mounttest,
     },
     Subcommand {
+        name: "euid",
+        args: "",
+        about: "print \"Effective uid: N\", the process's effective uid (installed setuid root in the nonewprivs fixture image, as Kubernetes' e2e nonewprivs image prints it)",
+        run: cmd_euid,
+    },
+    Subcommand {
         name: "argv",
         args: "[ARGS...]",
         about: "print how it was called: `argv[0]=...`, then `argv[1]=...` and so on, one a line (an image's ENTRYPOINT for command and args checks)",
@@ -871,6 +877,10 @@ fn perm_string(mode: u32) -> String {
 
 /// How the process was called, one argument a line, as the image's ENTRYPOINT shows what a
 /// container's command and args made of it.
+fn cmd_euid(_args: &[String]) -> Result<String, Failure> {
+    Ok(format!("Effective uid: {}", nix::unistd::geteuid()))
+}
+
 fn cmd_argv(args: &[String]) -> Result<String, Failure> {
     let argv0 = std::env::args_os().next().map(|a| a.to_string_lossy().into_owned()).unwrap_or_default();
     let mut lines = vec![format!("argv[0]={argv0}"), "argv[1]=argv".to_string()];

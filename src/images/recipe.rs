@@ -8,6 +8,7 @@ pub const BUILTIN: &[(&str, &str)] = &[
     ("fixtures/images/busybox.yaml", include_str!("../../fixtures/images/busybox.yaml")),
     ("fixtures/images/pause.yaml", include_str!("../../fixtures/images/pause.yaml")),
     ("fixtures/images/entrypoint.yaml", include_str!("../../fixtures/images/entrypoint.yaml")),
+    ("fixtures/images/nonewprivs.yaml", include_str!("../../fixtures/images/nonewprivs.yaml")),
 ];
 
 /// podspec's own image (for the Sonobuoy plugin): built only when asked for, never for a run.
@@ -27,6 +28,9 @@ pub struct Recipe {
     pub busybox_applets: bool,
     /// Where to install podspec-agent (with the shared libraries it needs), if anywhere.
     pub agent: Option<String>,
+    /// Paths in the image made setuid root (mode 04755), e.g. the agent of the nonewprivs image.
+    #[serde(default)]
+    pub setuid: Vec<String>,
     /// Where to install the running podspec program (with its shared libraries), if anywhere.
     #[serde(default)]
     pub podspec: Option<String>,

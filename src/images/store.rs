@@ -298,6 +298,11 @@ impl ImageStore {
                 copy_in(&f, &rootfs, &to.display().to_string()).map_err(|e| err(format!("copy {}: {e}", f.display())))?;
             }
         }
+        for path in &recipe.setuid {
+            let file = rootfs.join(path.trim_start_matches('/'));
+            std::os::unix::fs::chown(&file, Some(0), Some(0)).map_err(|e| err(format!("chown {path}: {e}")))?;
+            fs::set_permissions(&file, fs::Permissions::from_mode(0o4755)).map_err(|e| err(format!("chmod 4755 {path}: {e}")))?;
+        }
         let config = serde_json::to_string_pretty(&recipe.config).expect("config serializes");
         fs::write(dir.join("config.json"), config).map_err(|e| err(format!("write config.json: {e}")))?;
         Ok(())

@@ -4,6 +4,7 @@
 pub mod fields;
 pub mod host_path;
 pub mod input;
+pub mod pod_rules;
 pub mod security;
 pub mod validation;
 

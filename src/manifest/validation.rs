@@ -194,6 +194,7 @@ pub fn validate_pod(pod: &Pod) -> Vec<FieldError> {
         }
     }
     validate_api_data_volumes(spec, &mut errs);
+    let host_users = spec.host_users != Some(false);
     let mut names = BTreeSet::new();
     let groups = [("spec.initContainers", spec.init_containers.as_deref().unwrap_or(&[])), ("spec.containers", spec.containers.as_slice())];
     if spec.containers.is_empty() {
@@ -227,22 +228,35 @@ pub fn validate_pod(pod: &Pod) -> Vec<FieldError> {
                     errs.push(FieldError::not_found(format!("{field}.volumeMounts[{j}].name"), &m.name));
                 }
                 if let Some(sub) = m.sub_path.as_deref().filter(|s| !s.is_empty()) {
-                    validate_local_descending_path(sub, &format!("{field}.volumeMounts[{j}].subPath"), &mut errs);
+                    // ValidateVolumeMounts names the list, not the mount: `volumeMounts.subPath`.
+                    validate_local_descending_path(sub, &format!("{field}.volumeMounts.subPath"), &mut errs);
                 }
             }
-            for (j, e) in c.env.iter().flatten().enumerate() {
-                if let Some(f) = e.value_from.as_ref().and_then(|v| v.field_ref.as_ref()) {
-                    validate_env_field_path(&f.field_path, &format!("{field}.env[{j}].valueFrom.fieldRef.fieldPath"), &mut errs);
-                }
+            // validateContainerCommon's other rules (pod_rules.rs, security.rs).
+            super::pod_rules::validate_container(c, &field, &mut errs);
+            if let Some(sc) = &c.security_context {
+                super::security::validate_container_security(sc, &format!("{field}.securityContext"), host_users, &mut errs);
+            }
+        }
+        // Regular containers share the host ports; init containers run one by one.
+        if path == "spec.containers" {
+            super::pod_rules::check_host_port_conflicts(containers.iter().enumerate(), path, &mut errs);
+        } else {
+            for (i, c) in containers.iter().enumerate() {
+                super::pod_rules::check_host_port_conflicts(std::iter::once((i, c)), path, &mut errs);
             }
         }
     }
     crate::api::ephemeral::validate_ephemeral_containers(spec, &volumes, &mut errs);
+    super::pod_rules::validate_host_network_ports(spec, &mut errs);
     if let Some(p) = spec.restart_policy.as_deref() {
         if !["Always", "OnFailure", "Never"].contains(&p) {
             errs.push(FieldError::not_supported("spec.restartPolicy", p, &["Always", "OnFailure", "Never"]));
         }
     }
+    super::pod_rules::validate_dns_policy_and_node_selector(spec, &mut errs);
+    super::security::validate_pod_security(spec, &mut errs);
+    super::pod_rules::validate_dns_config_and_names(spec, &mut errs);
     if let Some(d) = spec.active_deadline_seconds {
         if !(1..=i32::MAX as i64).contains(&d) {
             errs.push(FieldError::invalid_raw("spec.activeDeadlineSeconds", d, format!("must be between 1 and {}, inclusive", i32::MAX)));
@@ -264,7 +278,7 @@ pub fn validate_pod(pod: &Pod) -> Vec<FieldError> {
     if let Some(s) = spec.subdomain.as_deref().filter(|s| !s.is_empty()) {
         validate_label("spec.subdomain", s, &mut errs);
     }
-    super::security::validate_pod_security(spec, &mut errs);
+    super::pod_rules::validate_scheduling_and_os(spec, &mut errs);
     errs
 }
 
@@ -409,8 +423,11 @@ impl FieldError {
 mod tests {
     use super::*;
 
+    /// A pod as the API decodes it: defaulted, as every pod is before validation.
     fn pod(yaml: &str) -> Pod {
-        serde_yaml::from_str(yaml).unwrap()
+        let mut p = serde_yaml::from_str(yaml).unwrap();
+        crate::api::defaults::apply(&mut p);
+        p
     }
 
     #[test]
