@@ -16,6 +16,7 @@ pub mod docs;
 pub mod images;
 pub mod limits;
 pub mod manifest;
+pub mod node;
 pub mod paths;
 pub mod privileges;
 pub mod report;

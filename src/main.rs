@@ -649,8 +649,7 @@ async fn serve_node(
     let text = podspec::server::tls::kubeconfig(&url, &creds.ca_pem, &creds.token);
     let written = podspec::server::kubeconfig::write(&kubeconfig, &text).context("writing the kubeconfig")?;
     let node_name = node.name().to_string();
-    let state =
-        Arc::new(podspec::server::Server { node, token: creds.token.clone(), started: chrono::Utc::now(), namespaces: Default::default() });
+    let state = Arc::new(podspec::server::Server { node, token: creds.token.clone(), started: chrono::Utc::now() });
     let app = podspec::server::router(state);
     println!("podspec: serving the {node_name} node at {url}");
     println!("podspec: kubeconfig {}", kubeconfig.display());
@@ -786,7 +785,6 @@ async fn bench_serve(pods: usize) -> anyhow::Result<podspec::bench::BenchReport>
             node: node.clone(),
             token: creds.token.clone(),
             started: chrono::Utc::now(),
-            namespaces: Default::default(),
         });
         let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
         let served =

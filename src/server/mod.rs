@@ -47,8 +47,6 @@ pub struct Server {
     pub node: Arc<ReferenceTarget>,
     pub token: String,
     pub started: chrono::DateTime<chrono::Utc>,
-    /// The namespaces clients created.
-    pub namespaces: namespaces::Namespaces,
 }
 
 pub type AppState = Arc<Server>;

@@ -12,7 +12,7 @@ use async_trait::async_trait;
 use k8s_openapi::api::core::v1::Pod;
 
 use crate::api::events::{self, EventStore, Reporter};
-use crate::api::{ApiError, DeleteOptions, PodStore, PodStrategy, Requester, WatchEvent};
+use crate::api::{Api, ApiError, DeleteOptions, NamespaceStore, PodStore, PodStrategy, Requester, WatchEvent};
 use crate::paths::Paths;
 use crate::runtime::cri::{ContainerId, ImageService, RuntimeError, RuntimeService};
 use crate::runtime::kubelet::{BackoffPolicy, Kubelet, KubeletConfig, KubeletError};
@@ -110,8 +110,12 @@ pub struct ReferenceTarget {
     capabilities: BTreeSet<Capability>,
     node: NodeRuntime,
     kubelet: Arc<Kubelet>,
+    /// Every kind the node's API keeps.
+    registry: Arc<Api>,
     api: Arc<PodStore>,
     events: Arc<EventStore>,
+    /// The node's controllers (namespace deletion).
+    controllers: Vec<tokio::task::JoinHandle<()>>,
     static_pod_dir: PathBuf,
     /// The resourceVersion of each pod as last read, from which `pod_changed` watches.
     seen: std::sync::Mutex<std::collections::HashMap<PodRef, u64>>,
@@ -144,7 +148,8 @@ impl ReferenceTarget {
         let static_pod_dir = options.static_pod_dir.unwrap_or_else(|| run_dir.join("manifests"));
         std::fs::create_dir_all(&static_pod_dir)
             .map_err(|e| TargetError::Other(format!("create the static pod directory {}: {e}", static_pod_dir.display())))?;
-        let api = Arc::new(PodStore::new(run_id));
+        let registry = Arc::new(Api::new(run_id, chrono::Utc::now()));
+        let api = registry.pods();
         let config = KubeletConfig {
             node_name: NODE_NAME.into(),
             root_dir: run_dir.join("kubelet"),
@@ -155,13 +160,25 @@ impl ReferenceTarget {
             pod_cgroups: node.host.pod_cgroups(),
             pod_pids_limit: Some(POD_PIDS_LIMIT),
         };
-        let events = Arc::new(EventStore::new());
+        let events = registry.events();
+        let controllers = vec![tokio::spawn(crate::node::namespace_controller::run(registry.namespaces(), api.clone()))];
         let kubelet = Kubelet::new(config, node.runtime.clone(), node.images.clone(), api.clone(), events.clone());
         let mut capabilities = Self::declared_capabilities();
         if !node.host.namespaces_are_its_own() {
             capabilities.remove(&Capability::HostAccess);
         }
-        Ok(Self { name: name.to_string(), capabilities, node, kubelet, api, events, static_pod_dir, seen: Default::default() })
+        Ok(Self {
+            name: name.to_string(),
+            capabilities,
+            node,
+            kubelet,
+            registry,
+            api,
+            events,
+            controllers,
+            static_pod_dir,
+            seen: Default::default(),
+        })
     }
 
     /// The run's state directory on the node.
@@ -177,6 +194,16 @@ impl ReferenceTarget {
     /// The node's events (what the kubelet and the scheduler's part did).
     pub fn events(&self) -> &Arc<EventStore> {
         &self.events
+    }
+
+    /// The node's namespaces.
+    pub fn namespaces(&self) -> Arc<NamespaceStore> {
+        self.registry.namespaces()
+    }
+
+    /// Every kind the node's API keeps.
+    pub fn registry(&self) -> &Arc<Api> {
+        &self.registry
     }
 
     /// Creates a pod in the API, doing the scheduler's part first: a pod bound to no node is
@@ -520,6 +547,9 @@ impl Target for ReferenceTarget {
     }
 
     async fn shutdown(&self) -> TargetResult<()> {
+        for controller in &self.controllers {
+            controller.abort();
+        }
         self.kubelet.shutdown().await;
         self.node.host.shutdown().await.map_err(|e| TargetError::Other(format!("shut the {} node down: {e}", self.name)))
     }
