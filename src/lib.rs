@@ -3,6 +3,8 @@
 //! Layers, each seeing only the ones below it:
 //! 1. `steps`: the Gherkin step vocabulary, run by `runner` over `features/`;
 //! 2. `target`: the Target trait that steps drive, and `targets`, its implementations;
+//!    the reference and cri targets, and `server` (`podspec serve`), are clients of `node`
+//!    (the API of `api`, the controllers, the scheduler's bind, the kubelet);
 //! 3. `runtime`: the reference runtime (a kubelet over a CRI-shaped Linux runtime);
 //! 4. `images`: fixture images built locally.
 //!

@@ -611,25 +611,27 @@ async fn serve(args: ServeArgs, signals: Signals) -> anyhow::Result<ExitCode> {
     let addr = listener.local_addr()?;
     let paths = Paths::from_env()?;
     let options = ReferenceOptions { static_pod_dir: args.static_pod_dir, ..Default::default() };
-    let node = match args.target {
-        ServeTarget::Reference => ReferenceTarget::start_with(paths, options).await.context("starting the reference node")?,
+    let (name, node) = match args.target {
+        ServeTarget::Reference => {
+            let node = podspec::node::Node::start_linux(paths, options).await.map_err(anyhow::Error::msg);
+            ("reference", Arc::new(node.context("starting the reference node")?))
+        }
         ServeTarget::Cri => {
             let options = podspec::targets::cri::CriOptions {
                 endpoint: args.cri.cri_endpoint.clone(),
                 node_ip: args.cri.cri_node_ip,
                 reference: options,
             };
-            let node = podspec::targets::cri::start(paths, options).await.context("starting the cri node")?;
+            let node = podspec::targets::cri::start(paths, options).await.context("starting the cri node")?.into_node();
             let identity = node.identity();
             let get = |k: &str| identity.get(k).map(String::as_str).unwrap_or("?");
             eprintln!("podspec: cri node: {} {} at {}", get("runtime_name"), get("runtime_version"), get("endpoint"));
-            node
+            ("cri", node)
         }
     };
-    let node = Arc::new(node);
-    let result = serve_node(node.clone(), listener, addr, args.kubeconfig_out, signals).await;
+    let result = serve_node(name, node.clone(), listener, addr, args.kubeconfig_out, signals).await;
     if let Err(e) = node.shutdown().await {
-        eprintln!("podspec: {e}");
+        eprintln!("podspec: shut the {name} node down: {e}");
     }
     result?;
     eprintln!("podspec: serve stopped; everything it ran was removed");
@@ -637,7 +639,8 @@ async fn serve(args: ServeArgs, signals: Signals) -> anyhow::Result<ExitCode> {
 }
 
 async fn serve_node(
-    node: Arc<ReferenceTarget>,
+    node_name: &str,
+    node: Arc<podspec::node::Node>,
     listener: tokio::net::TcpListener,
     addr: std::net::SocketAddr,
     kubeconfig_out: Option<PathBuf>,
@@ -648,7 +651,6 @@ async fn serve_node(
     let kubeconfig = kubeconfig_out.unwrap_or_else(|| node.run_dir().join("kubeconfig"));
     let text = podspec::server::tls::kubeconfig(&url, &creds.ca_pem, &creds.token);
     let written = podspec::server::kubeconfig::write(&kubeconfig, &text).context("writing the kubeconfig")?;
-    let node_name = node.name().to_string();
     let state = Arc::new(podspec::server::Server { node, token: creds.token.clone(), started: chrono::Utc::now() });
     let app = podspec::server::router(state);
     println!("podspec: serving the {node_name} node at {url}");
@@ -771,11 +773,8 @@ fn git_commit() -> String {
 /// `podspec bench`'s serve column: a reference node of its own behind serve's router on a
 /// loopback port, measured through kube-rs over HTTPS (create, watch, WebSocket exec, delete).
 async fn bench_serve(pods: usize) -> anyhow::Result<podspec::bench::BenchReport> {
-    let node = Arc::new(
-        ReferenceTarget::start_with(Paths::from_env()?, ReferenceOptions::default())
-            .await
-            .context("starting the reference node for serve")?,
-    );
+    let node = podspec::node::Node::start_linux(Paths::from_env()?, ReferenceOptions::default()).await.map_err(anyhow::Error::msg);
+    let node = Arc::new(node.context("starting the reference node for serve")?);
     let measured = async {
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.context("listening on loopback")?;
         let addr = listener.local_addr()?;
@@ -799,7 +798,7 @@ async fn bench_serve(pods: usize) -> anyhow::Result<podspec::bench::BenchReport>
         report
     }
     .await;
-    node.shutdown().await.context("shutting serve's node down")?;
+    node.shutdown().await.map_err(anyhow::Error::msg).context("shutting serve's node down")?;
     measured
 }
 

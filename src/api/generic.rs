@@ -122,8 +122,13 @@ fn key_of<T: Object>(object: &T) -> Key {
     (m.namespace.clone().unwrap_or_default(), m.name.clone().unwrap_or_default())
 }
 
+/// A check registered with a store by the node (its admission): why it cannot take an object.
+pub type Admission<T> = Box<dyn Fn(&T) -> Result<(), String> + Send + Sync>;
+
 /// The store of one kind.
 pub struct Store<S: Strategy> {
+    /// The node's admission checks, asked by a create that wants the node's verdict.
+    admission: std::sync::RwLock<Vec<Admission<S::Object>>>,
     objects: Mutex<Objects<S::Object>>,
     /// The resourceVersion of the last change, for watchers to wake on.
     changed: tokio::sync::watch::Sender<u64>,
@@ -151,7 +156,18 @@ where
             next_uid: AtomicU64::new(0),
             seed: seed.to_string(),
             strategy,
+            admission: Default::default(),
         }
+    }
+
+    /// Registers the node's admission check for this kind.
+    pub fn admit_on_node(&self, check: Admission<S::Object>) {
+        self.admission.write().unwrap().push(check);
+    }
+
+    /// The node's verdict on an object: the first refusal of its admission checks.
+    pub fn admit(&self, object: &S::Object) -> Result<(), String> {
+        self.admission.read().unwrap().iter().try_for_each(|check| check(object))
     }
 
     /// Keeps at most `capacity` objects: the oldest made goes when one more is made, without

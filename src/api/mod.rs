@@ -12,6 +12,7 @@ pub mod generic;
 pub mod labels;
 pub mod managed_fields;
 pub mod namespaces;
+pub mod nodes;
 pub mod qos;
 pub mod quantity;
 pub mod registry;

@@ -9,6 +9,7 @@ use std::sync::{Arc, Mutex};
 use super::events::{EventStore, EventStrategy};
 use super::generic::{Object, Sequence, Store};
 use super::namespaces::{NamespaceStore, NamespaceStrategy};
+use super::nodes::{NodeStore, NodeStrategy};
 use super::store::PodStore;
 use super::strategy::{PodStrategy, Strategy};
 
@@ -21,11 +22,12 @@ pub struct Api {
 }
 
 impl Api {
-    /// An API with the kinds every node has: pods, events and namespaces (the built-in ones
-    /// made at `started`).
+    /// An API with the kinds every node has: namespaces (the built-in ones made at
+    /// `started`), nodes, pods and events.
     pub fn new(seed: &str, started: chrono::DateTime<chrono::Utc>) -> Self {
         let api = Self { sequence: Arc::new(Sequence::default()), seed: seed.to_string(), kinds: Mutex::default() };
         api.register_store(NamespaceStore::for_api(api.sequence.clone(), seed, started));
+        api.register(NodeStrategy);
         api.register(PodStrategy);
         api.register_store(EventStore::for_api(api.sequence.clone()));
         api
@@ -81,6 +83,10 @@ impl Api {
 
     pub fn namespaces(&self) -> Arc<NamespaceStore> {
         self.store::<NamespaceStrategy>()
+    }
+
+    pub fn nodes(&self) -> Arc<NodeStore> {
+        self.store::<NodeStrategy>()
     }
 }
 

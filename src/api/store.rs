@@ -118,6 +118,14 @@ impl DeleteOptions {
     }
 }
 
+/// Why a create with the node's admission did not happen: the node cannot run the pod (what
+/// it cannot run), or the API refused it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Refusal {
+    Node(String),
+    Api(ApiError),
+}
+
 /// The pods: the generic store with the pod strategy, and what pods have beyond it
 /// (admission on create, the status and ephemeralcontainers subresources).
 pub type PodStore = Store<PodStrategy>;
@@ -145,6 +153,17 @@ impl Store<PodStrategy> {
             return Err(ApiError::forbidden(&name, &why));
         }
         self.create_object(&pod, dry_run)
+    }
+
+    /// A create that asks the node's admission (registered with [`Store::admit_on_node`]) first:
+    /// a valid pod that is not a mirror pod and that the node cannot run is refused, naming
+    /// what, before anything is written (the reference target's create; an API server's
+    /// clients instead see the kubelet's refusal in the pod's status).
+    pub fn create_admitted(&self, pod: &Pod, requester: Requester<'_>) -> Result<Pod, Refusal> {
+        if !super::is_mirror_pod(pod) && self.strategy.create_errors(pod).is_empty() {
+            self.admit(pod).map_err(Refusal::Node)?;
+        }
+        self.create(pod, requester).map_err(Refusal::Api)
     }
 
     /// An update whose managedFields `record` works out from the stored pod it replaces, in
@@ -326,6 +345,24 @@ mod tests {
             "Pod \"web\" is invalid: spec.ephemeralContainers: Forbidden: existing ephemeral containers \"debugger\" may not be removed\n"
         );
         assert_eq!(s.get("ns", "web").unwrap(), stored);
+    }
+
+    #[test]
+    fn a_create_that_asks_the_node_is_refused_by_its_admission_before_anything_is_written() {
+        let s = PodStore::new("t");
+        s.admit_on_node(Box::new(|p: &Pod| match p.metadata.name.as_deref() {
+            Some("refused") => Err("what this node cannot run".into()),
+            _ => Ok(()),
+        }));
+        assert_eq!(s.create_admitted(&pod("refused"), Requester::User), Err(Refusal::Node("what this node cannot run".into())));
+        assert_eq!(s.resource_version(), 0, "nothing written");
+        assert!(s.create_admitted(&pod("web"), Requester::User).is_ok());
+        // The API's own errors come first: an invalid pod is Invalid, not refused by the node.
+        let mut invalid = pod("refused");
+        invalid.spec.as_mut().unwrap().containers.clear();
+        assert!(matches!(s.create_admitted(&invalid, Requester::User), Err(Refusal::Api(e)) if e.code == 422));
+        // A create that does not ask (an API server's) is not refused by the node.
+        assert!(s.create(&pod("refused"), Requester::User).is_ok());
     }
 
     #[test]
