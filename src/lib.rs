@@ -3,6 +3,8 @@
 //! Layers, each seeing only the ones below it:
 //! 1. `steps`: the Gherkin step vocabulary, run by `runner` over `features/`;
 //! 2. `targets`: the Target trait that steps drive (`targets/target.rs`), beside its implementations;
+//!    the reference and cri targets, and `server` (`podspec serve`), are clients of `node`
+//!    (the API of `api`, the controllers, the scheduler's bind, the kubelet);
 //! 3. `runtime`: the reference runtime (a kubelet over a CRI-shaped Linux runtime);
 //! 4. `images`: fixture images built locally.
 //!
@@ -16,6 +18,7 @@ pub mod docs;
 pub mod images;
 pub mod limits;
 pub mod manifest;
+pub mod node;
 pub mod paths;
 pub mod privileges;
 pub mod remotecommand;

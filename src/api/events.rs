@@ -4,19 +4,20 @@
 //! `Warning`), a reason and a message. A repeat of the same event for the same object (the
 //! same type, reason and message) does not make a new one: the recorder's aggregation bumps
 //! `count` and `lastTimestamp` of the first (staging/src/k8s.io/client-go/tools/record/
-//! events_cache.go). Events are listed and watched like pods, with field selectors over
+//! events_cache.go). Events are kept in the generic store, listed and watched like pods, with field selectors over
 //! `involvedObject.*`, `reason`, `source`, `type` and `reportingComponent`
 //! (pkg/registry/core/event/strategy.go `ToSelectableFields`). The store keeps the newest
 //! [`KEPT`] events; older ones go, as events expire from a real cluster.
 
-use std::collections::{BTreeMap, VecDeque};
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 
 use k8s_openapi::api::core::v1::{Event, EventSource, ObjectReference, Pod};
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
 
-use super::store::ApiError;
-use super::watch::{Change, ChangeKind, ChangeSource, Filter, History, Watch};
+use super::generic::{now, Sequence, Store};
+use super::strategy::Strategy;
+use super::watch::ChangeKind;
+use crate::manifest::FieldError;
 
 /// How many events the store keeps.
 pub const KEPT: usize = 4096;
@@ -57,31 +58,26 @@ pub fn pod_reference(pod: &Pod, field_path: Option<String>) -> ObjectReference {
     }
 }
 
-#[derive(Default)]
-struct State {
-    /// By (namespace, name).
-    events: BTreeMap<(String, String), Event>,
-    /// Names in the order they were made (the oldest goes first).
-    order: VecDeque<(String, String)>,
-    rv: u64,
-    history: History<Event>,
-}
+/// The strategy for events: the kubelet's recorder makes them whole, so there is nothing to
+/// default; they are kept in the order they were made, the newest [`KEPT`].
+#[derive(Debug, Clone, Copy, Default)]
+pub struct EventStrategy;
 
-pub struct EventStore {
-    state: Mutex<State>,
-    changed: tokio::sync::watch::Sender<u64>,
-}
+impl Strategy for EventStrategy {
+    type Object = Event;
 
-impl Default for EventStore {
-    fn default() -> Self {
-        Self { state: Mutex::default(), changed: tokio::sync::watch::Sender::new(0) }
+    fn prepare_for_create(&self, _event: &mut Event) {}
+    fn validate(&self, _event: &Event) -> Vec<FieldError> {
+        Vec::new()
+    }
+    fn prepare_for_update(&self, _new: &mut Event, _old: &Event) {}
+    fn validate_update(&self, _new: &Event, _old: &Event) -> Vec<FieldError> {
+        Vec::new()
     }
 }
 
-/// The time now, as the API writes it.
-fn now() -> k8s_openapi::apimachinery::pkg::apis::meta::v1::Time {
-    crate::runtime::kubelet::k8s_time(chrono::Utc::now())
-}
+/// The events: the generic store with the event strategy, and the recorder's aggregation.
+pub type EventStore = Store<EventStrategy>;
 
 fn same_event(e: &Event, object: &ObjectReference, type_: &str, reason: &str, message: &str, by: &Reporter) -> bool {
     let o = &e.involved_object;
@@ -95,33 +91,31 @@ fn same_event(e: &Event, object: &ObjectReference, type_: &str, reason: &str, me
         && e.source.as_ref().and_then(|s| s.component.as_deref()) == Some(by.component.as_str())
 }
 
-impl EventStore {
+impl Store<EventStrategy> {
+    /// A store of events of its own (its own resourceVersions).
     pub fn new() -> Self {
-        Self::default()
+        Self::for_api(Arc::new(Sequence::default()))
+    }
+
+    /// The events of an API whose resourceVersions come from `sequence`.
+    pub fn for_api(sequence: Arc<Sequence>) -> Self {
+        Self::with_strategy(EventStrategy, sequence, "event").keeping(KEPT)
     }
 
     /// Records an event about `object`: a new one, or a repeat of the same event (its count
     /// goes up). Returns the stored event.
     pub fn record(&self, object: ObjectReference, by: &Reporter, type_: &str, reason: &str, message: &str) -> Event {
         let namespace = object.namespace.clone().unwrap_or_else(|| "default".into());
-        let stored = {
-            let mut st = self.state.lock().unwrap();
-            let repeat = st
-                .order
-                .iter()
-                .rev()
-                .find(|k| st.events.get(*k).is_some_and(|e| same_event(e, &object, type_, reason, message, by)))
-                .cloned();
-            st.rv += 1;
-            let rv = st.rv;
-            let (kind, event, prev) = match repeat {
+        let uid = self.new_uid();
+        let stored = self.write(|events| {
+            let repeat = events.newest_first().find(|(_, e)| same_event(e, &object, type_, reason, message, by)).map(|(k, _)| k.clone());
+            Ok(match repeat {
                 Some(k) => {
-                    let prev = st.events.get(&k).cloned().expect("found");
+                    let prev = events.get(&k).cloned().expect("found");
                     let mut e = prev.clone();
                     e.count = Some(e.count.unwrap_or(1) + 1);
                     e.last_timestamp = Some(now());
-                    e.metadata.resource_version = Some(rv.to_string());
-                    (ChangeKind::Modified, e, Some(prev))
+                    events.commit(ChangeKind::Modified, e, Some(prev))
                 }
                 None => {
                     let at = chrono::Utc::now();
@@ -129,7 +123,7 @@ impl EventStore {
                     // (Two in the same nanosecond take the next free one.)
                     let mut nanos = at.timestamp_nanos_opt().unwrap_or_default();
                     let base = object.name.clone().unwrap_or_default();
-                    while st.events.contains_key(&(namespace.clone(), format!("{base}.{nanos:x}"))) {
+                    while events.contains(&(namespace.clone(), format!("{base}.{nanos:x}"))) {
                         nanos += 1;
                     }
                     let name = format!("{base}.{nanos:x}");
@@ -137,8 +131,7 @@ impl EventStore {
                         metadata: ObjectMeta {
                             name: Some(name),
                             namespace: Some(namespace.clone()),
-                            uid: Some(crate::api::store::uid("event", rv)),
-                            resource_version: Some(rv.to_string()),
+                            uid: Some(uid),
                             creation_timestamp: Some(now()),
                             ..Default::default()
                         },
@@ -154,63 +147,17 @@ impl EventStore {
                         count: Some(1),
                         ..Default::default()
                     };
-                    (ChangeKind::Added, e, None)
+                    events.commit(ChangeKind::Added, e, None)
                 }
-            };
-            let key = (namespace, event.metadata.name.clone().unwrap_or_default());
-            if kind == ChangeKind::Added {
-                st.order.push_back(key.clone());
-                if st.order.len() > KEPT {
-                    if let Some(old) = st.order.pop_front() {
-                        st.events.remove(&old);
-                    }
-                }
-            }
-            st.events.insert(key, event.clone());
-            st.history.push(Change { rv, kind, object: event.clone(), prev });
-            event
-        };
-        self.changed.send_replace(self.resource_version());
-        stored
-    }
-
-    /// Every event, oldest first, and the resourceVersion the list is at.
-    pub fn list_at(&self) -> (Vec<Event>, u64) {
-        let st = self.state.lock().unwrap();
-        (st.order.iter().filter_map(|k| st.events.get(k).cloned()).collect(), st.rv)
-    }
-
-    pub fn get(&self, namespace: &str, name: &str) -> Option<Event> {
-        self.state.lock().unwrap().events.get(&(namespace.to_string(), name.to_string())).cloned()
-    }
-
-    pub fn resource_version(&self) -> u64 {
-        self.state.lock().unwrap().rv
-    }
-
-    /// Watches the events `filter` selects, as a pod watch does.
-    pub fn watch(self: &Arc<Self>, from: Option<u64>, filter: Filter<Event>) -> Result<Watch<Event>, ApiError> {
-        let st = self.state.lock().unwrap();
-        match from {
-            None | Some(0) => {
-                let initial = st.order.iter().filter_map(|k| st.events.get(k)).filter(|e| filter(e)).cloned().collect();
-                Ok(Watch::new(self.clone(), filter, st.rv, initial))
-            }
-            Some(rv) => {
-                st.history.since(rv, st.rv)?;
-                Ok(Watch::new(self.clone(), filter, rv, Vec::new()))
-            }
-        }
+            })
+        });
+        stored.expect("recording an event cannot fail")
     }
 }
 
-impl ChangeSource<Event> for EventStore {
-    fn subscribe(&self) -> tokio::sync::watch::Receiver<u64> {
-        self.changed.subscribe()
-    }
-    fn changes_since(&self, rv: u64) -> Result<Vec<Change<Event>>, ApiError> {
-        let st = self.state.lock().unwrap();
-        st.history.since(rv, st.rv)
+impl Default for Store<EventStrategy> {
+    fn default() -> Self {
+        Self::new()
     }
 }
 

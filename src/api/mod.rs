@@ -1,16 +1,21 @@
-//! The API layer of the reference node: a pod object store with list and watch, Kubernetes'
-//! admission, the pod strategy (defaulting, validation, update and delete rules) and its error
-//! texts. No I/O to processes: the kubelet watches the pods bound to its node and writes their
+//! The API layer of the reference node: a generic object store with list and watch, one per
+//! kind, each with its strategy (`registry.rs` holds them, `generic.rs` is the store);
+//! Kubernetes' admission, the pod strategy (defaulting, validation, update and delete rules)
+//! and its error texts. No I/O to processes: the kubelet watches the pods bound to its node and writes their
 //! status back.
 
 pub mod admission;
 pub mod defaults;
 pub mod ephemeral;
 pub mod events;
+pub mod generic;
 pub mod labels;
 pub mod managed_fields;
+pub mod namespaces;
+pub mod nodes;
 pub mod qos;
 pub mod quantity;
+pub mod registry;
 pub mod selector;
 pub mod store;
 pub mod strategy;
@@ -19,6 +24,9 @@ pub mod watch;
 
 pub use admission::{is_mirror_pod, Requester};
 pub use events::EventStore;
+pub use generic::{Sequence, Store};
+pub use namespaces::NamespaceStore;
+pub use registry::Api;
 pub use store::{ApiError, DeleteOptions, PodStore};
 pub use strategy::{PodStrategy, Strategy};
 pub use update::validate_pod_update;

@@ -1,18 +1,16 @@
-//! The object store of the reference API: pods with the metadata Kubernetes keeps (uid,
-//! resourceVersion, generation, creationTimestamp, deletionTimestamp, finalizers), create,
-//! update (whole object or JSON merge patch) and delete with Kubernetes' rules and error texts.
-//! No I/O: the kubelet reads from it and writes status back.
+//! The pods of the reference API, in the generic store (`generic.rs`) with the pod strategy,
+//! and the API's errors with Kubernetes' texts. No I/O: the kubelet reads from it and writes
+//! status back.
 
-use std::collections::BTreeMap;
-use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 
 use k8s_openapi::api::core::v1::{Pod, PodStatus};
 use sha2::{Digest, Sha256};
 
 use super::admission::{admit_create, Requester};
+use super::generic::{Sequence, Store};
 use super::strategy::{PodStrategy, Strategy};
-use super::watch::{Change, ChangeKind, ChangeSource, Filter, History, PodWatch};
+use super::watch::ChangeKind;
 use crate::manifest::validation::aggregate;
 
 /// A Kubernetes `Status` error: HTTP code, reason, and the message as the API server words it.
@@ -35,29 +33,47 @@ pub struct Cause {
 }
 
 impl ApiError {
+    /// A pod that is invalid (422).
     pub fn invalid(name: &str, errors: &[crate::manifest::FieldError]) -> Self {
+        Self::invalid_kind("Pod", name, errors)
+    }
+    /// An object of `kind` (`Pod`) that is invalid (422), one cause per field error.
+    pub fn invalid_kind(kind: &str, name: &str, errors: &[crate::manifest::FieldError]) -> Self {
         let causes =
             errors.iter().map(|e| Cause { reason: e.kind.cause_reason().into(), message: e.body(), field: e.field.clone() }).collect();
-        Self { code: 422, reason: "Invalid".into(), message: format!("Pod {name:?} is invalid: {}", aggregate(errors)), causes }
+        Self { code: 422, reason: "Invalid".into(), message: format!("{kind} {name:?} is invalid: {}", aggregate(errors)), causes }
     }
     pub fn not_found(name: &str) -> Self {
-        Self { code: 404, reason: "NotFound".into(), message: format!("pods {name:?} not found"), causes: Vec::new() }
+        Self::not_found_of("pods", name)
+    }
+    /// No object `name` of `resource` (`pods`).
+    pub fn not_found_of(resource: &str, name: &str) -> Self {
+        Self { code: 404, reason: "NotFound".into(), message: format!("{resource} {name:?} not found"), causes: Vec::new() }
     }
     pub fn already_exists(name: &str) -> Self {
-        Self { code: 409, reason: "AlreadyExists".into(), message: format!("pods {name:?} already exists"), causes: Vec::new() }
+        Self::already_exists_of("pods", name)
+    }
+    pub fn already_exists_of(resource: &str, name: &str) -> Self {
+        Self { code: 409, reason: "AlreadyExists".into(), message: format!("{resource} {name:?} already exists"), causes: Vec::new() }
     }
     pub fn conflict(name: &str) -> Self {
+        Self::conflict_of("pods", name)
+    }
+    pub fn conflict_of(resource: &str, name: &str) -> Self {
         Self {
             code: 409,
             reason: "Conflict".into(),
             causes: Vec::new(),
             message: format!(
-                "Operation cannot be fulfilled on pods {name:?}: the object has been modified; please apply your changes to the latest version and try again"
+                "Operation cannot be fulfilled on {resource} {name:?}: the object has been modified; please apply your changes to the latest version and try again"
             ),
         }
     }
     fn forbidden(name: &str, why: &str) -> Self {
-        Self { code: 403, reason: "Forbidden".into(), message: format!("pods {name:?} is forbidden: {why}"), causes: Vec::new() }
+        Self::forbidden_of("pods", name, why)
+    }
+    pub fn forbidden_of(resource: &str, name: &str, why: &str) -> Self {
+        Self { code: 403, reason: "Forbidden".into(), message: format!("{resource} {name:?} is forbidden: {why}"), causes: Vec::new() }
     }
     pub fn bad_request(message: String) -> Self {
         Self { code: 400, reason: "BadRequest".into(), message, causes: Vec::new() }
@@ -67,37 +83,26 @@ impl ApiError {
         Self { code: 410, reason: "Expired".into(), message: format!("too old resource version: {rv} ({oldest})"), causes: Vec::new() }
     }
     /// A delete whose precondition failed (the generic store's text).
-    fn precondition(name: &str, what: &str, wanted: &str, stored: &str) -> Self {
+    pub fn precondition_of(resource: &str, name: &str, what: &str, wanted: &str, stored: &str) -> Self {
         Self {
             code: 409,
             reason: "Conflict".into(),
             causes: Vec::new(),
             message: format!(
-                "Operation cannot be fulfilled on pods {name:?}: Precondition failed: {what} in precondition: {wanted}, {what} in object meta: {stored}"
+                "Operation cannot be fulfilled on {resource} {name:?}: Precondition failed: {what} in precondition: {wanted}, {what} in object meta: {stored}"
             ),
         }
     }
 }
 
-type Key = (String, String);
-
-/// Which resource an update writes: the pod, or its `ephemeralcontainers` subresource.
 /// What records an update in managedFields, given the stored pod it replaces.
 pub type Record<'a> = &'a dyn Fn(&Pod, &mut Pod);
 
-#[derive(Clone, Copy)]
-enum Through<'a> {
-    /// With what records the write in managedFields, given the stored pod, if anything.
-    Pod { record: Option<Record<'a>> },
-    /// With the manager to record, if any.
-    EphemeralContainers { manager: Option<&'a str> },
-}
-
 /// A delete's options (metav1.DeleteOptions): the grace period, and preconditions on the uid
-/// and resourceVersion of the pod deleted.
+/// and resourceVersion of the object deleted.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct DeleteOptions {
-    /// None: the pod's own (the strategy decides).
+    /// None: the object's own (the strategy decides).
     pub grace_period_seconds: Option<i64>,
     pub uid: Option<String>,
     pub resource_version: Option<String>,
@@ -113,78 +118,22 @@ impl DeleteOptions {
     }
 }
 
-#[derive(Default)]
-struct State {
-    pods: BTreeMap<Key, Pod>,
-    /// The store's resourceVersion: that of the last change.
-    rv: u64,
-    history: History,
+/// Why a create with the node's admission did not happen: the node cannot run the pod (what
+/// it cannot run), or the API refused it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Refusal {
+    Node(String),
+    Api(ApiError),
 }
 
-impl State {
-    /// Records a change under a new resourceVersion, which the stored object gets.
-    fn commit(&mut self, kind: ChangeKind, mut object: Pod, prev: Option<Pod>) -> Pod {
-        self.rv += 1;
-        object.metadata.resource_version = Some(self.rv.to_string());
-        let k = key(&object);
-        match kind {
-            ChangeKind::Deleted => {
-                self.pods.remove(&k);
-            }
-            _ => {
-                self.pods.insert(k, object.clone());
-            }
-        }
-        self.history.push(Change { rv: self.rv, kind, object: object.clone(), prev });
-        object
-    }
-}
+/// The pods: the generic store with the pod strategy, and what pods have beyond it
+/// (admission on create, the status and ephemeralcontainers subresources).
+pub type PodStore = Store<PodStrategy>;
 
-pub struct PodStore {
-    state: Mutex<State>,
-    /// The resourceVersion of the last change, for watchers to wake on.
-    changed: tokio::sync::watch::Sender<u64>,
-    next_uid: AtomicU64,
-    /// Makes uids differ between stores (runs).
-    seed: String,
-    strategy: PodStrategy,
-}
-
-fn key(pod: &Pod) -> Key {
-    (pod.metadata.namespace.clone().unwrap_or_else(|| "default".into()), pod.metadata.name.clone().unwrap_or_default())
-}
-
-fn now() -> k8s_openapi::apimachinery::pkg::apis::meta::v1::Time {
-    crate::runtime::kubelet::k8s_time(chrono::Utc::now())
-}
-
-impl PodStore {
+impl Store<PodStrategy> {
+    /// A store of pods of its own (its own resourceVersions), its uids made from `seed`.
     pub fn new(seed: &str) -> Self {
-        Self {
-            state: Mutex::default(),
-            changed: tokio::sync::watch::Sender::new(0),
-            next_uid: AtomicU64::new(0),
-            seed: seed.to_string(),
-            strategy: PodStrategy,
-        }
-    }
-
-    fn new_uid(&self) -> String {
-        uid(&self.seed, self.next_uid.fetch_add(1, Ordering::Relaxed))
-    }
-
-    /// Commits under the lock, then wakes the watchers.
-    fn write<T>(&self, f: impl FnOnce(&mut State) -> Result<T, ApiError>) -> Result<T, ApiError> {
-        let (result, rv) = {
-            let mut st = self.state.lock().unwrap();
-            let before = st.rv;
-            let r = f(&mut st);
-            (r, (st.rv != before).then_some(st.rv))
-        };
-        if let Some(rv) = rv {
-            self.changed.send_replace(rv);
-        }
-        result
+        Self::with_strategy(PodStrategy, Arc::new(Sequence::default()), seed)
     }
 
     /// Creates a pod as the API server does: admits it, prepares and validates it through the
@@ -203,82 +152,28 @@ impl PodStore {
         if let Some(why) = admit_create(&pod, requester) {
             return Err(ApiError::forbidden(&name, &why));
         }
-        self.strategy.prepare_for_create(&mut pod);
-        let errors = self.strategy.validate(&pod);
-        if !errors.is_empty() {
-            return Err(ApiError::invalid(&name, &errors));
+        self.create_object(&pod, dry_run)
+    }
+
+    /// A create that asks the node's admission (registered with [`Store::admit_on_node`]) first:
+    /// a valid pod that is not a mirror pod and that the node cannot run is refused, naming
+    /// what, before anything is written (the reference target's create; an API server's
+    /// clients instead see the kubelet's refusal in the pod's status).
+    pub fn create_admitted(&self, pod: &Pod, requester: Requester<'_>) -> Result<Pod, Refusal> {
+        if !super::is_mirror_pod(pod) && self.strategy.create_errors(pod).is_empty() {
+            self.admit(pod).map_err(Refusal::Node)?;
         }
-        self.write(|st| {
-            if st.pods.contains_key(&key(&pod)) {
-                return Err(ApiError::already_exists(&name));
-            }
-            let m = &mut pod.metadata;
-            m.uid = Some(self.new_uid());
-            m.generation = Some(1);
-            m.creation_timestamp = Some(now());
-            m.deletion_timestamp = None;
-            m.deletion_grace_period_seconds = None;
-            if dry_run {
-                m.resource_version = None;
-                return Ok(pod);
-            }
-            Ok(st.commit(ChangeKind::Added, pod, None))
-        })
-    }
-
-    pub fn get(&self, namespace: &str, name: &str) -> Result<Pod, ApiError> {
-        self.state.lock().unwrap().pods.get(&(namespace.to_string(), name.to_string())).cloned().ok_or_else(|| ApiError::not_found(name))
-    }
-
-    pub fn list(&self) -> Vec<Pod> {
-        self.list_at().0
-    }
-
-    /// Every pod, and the resourceVersion the list is at (a watch from it misses nothing).
-    pub fn list_at(&self) -> (Vec<Pod>, u64) {
-        let st = self.state.lock().unwrap();
-        (st.pods.values().cloned().collect(), st.rv)
-    }
-
-    /// The store's current resourceVersion.
-    pub fn resource_version(&self) -> u64 {
-        self.state.lock().unwrap().rv
-    }
-
-    /// Watches the pods `filter` selects. From `None` (or `Some(0)`): an `ADDED` event for each
-    /// pod there now, then every change. From `Some(rv)`: the changes after `rv`; 410 Expired
-    /// when the history no longer reaches back that far.
-    pub fn watch(self: &Arc<Self>, from: Option<u64>, filter: Filter) -> Result<PodWatch, ApiError> {
-        let st = self.state.lock().unwrap();
-        match from {
-            None | Some(0) => {
-                let initial = st.pods.values().filter(|p| filter(p)).cloned().collect();
-                Ok(PodWatch::new(self.clone(), filter, st.rv, initial))
-            }
-            Some(rv) => {
-                st.history.since(rv, st.rv)?;
-                Ok(PodWatch::new(self.clone(), filter, rv, Vec::new()))
-            }
-        }
-    }
-
-    /// Replaces the pod `namespace/name` (a PUT to its URL; the object must name that pod). Server-managed metadata is repaired first, as the API server's
-    /// BeforeUpdate does; then the strategy's update rules apply. A rejected update changes
-    /// nothing.
-    pub fn update(&self, namespace: &str, name: &str, pod: &Pod) -> Result<Pod, ApiError> {
-        self.update_as(namespace, name, pod, false)
-    }
-
-    /// An update, or with `dry_run` everything but the write: the pod as it would be stored
-    /// (with the stored resourceVersion), nothing changed.
-    pub fn update_as(&self, namespace: &str, name: &str, pod: &Pod, dry_run: bool) -> Result<Pod, ApiError> {
-        self.update_through(namespace, name, pod, dry_run, Through::Pod { record: None })
+        self.create(pod, requester).map_err(Refusal::Api)
     }
 
     /// An update whose managedFields `record` works out from the stored pod it replaces, in
     /// the same write: a write in between (the kubelet's status) cannot be lost from them.
     pub fn update_recorded(&self, namespace: &str, name: &str, pod: &Pod, dry_run: bool, record: Record<'_>) -> Result<Pod, ApiError> {
-        self.update_through(namespace, name, pod, dry_run, Through::Pod { record: Some(record) })
+        self.update_with(namespace, name, pod, dry_run, |strategy, new, old| {
+            record(old, new);
+            strategy.prepare_for_update(new, old);
+            strategy.validate_update(new, old)
+        })
     }
 
     /// A write of the pod's `ephemeralcontainers` subresource (a PUT of the whole pod, of which
@@ -295,146 +190,12 @@ impl PodStore {
         dry_run: bool,
         manager: Option<&str>,
     ) -> Result<Pod, ApiError> {
-        self.update_through(namespace, name, pod, dry_run, Through::EphemeralContainers { manager })
-    }
-
-    fn update_through(&self, namespace: &str, name: &str, pod: &Pod, dry_run: bool, through: Through<'_>) -> Result<Pod, ApiError> {
-        // The API server's update and patch handlers (checkName): the object names the pod of
-        // the URL.
-        let object_name = pod.metadata.name.as_deref().unwrap_or("");
-        if object_name != name {
-            return Err(ApiError::bad_request(format!(
-                "the name of the object ({object_name}) does not match the name on the URL ({name})"
-            )));
-        }
-        if pod.metadata.namespace.as_deref().is_some_and(|ns| ns != namespace) {
-            return Err(ApiError::bad_request(
-                "the namespace of the provided object does not match the namespace sent on the request".into(),
-            ));
-        }
-        self.write(|st| {
-            let k = (namespace.to_string(), name.to_string());
-            let old = st.pods.get(&k).cloned().ok_or_else(|| ApiError::not_found(&k.1))?;
-            let mut new = pod.clone();
-            new.metadata.namespace = old.metadata.namespace.clone();
-            if let Some(rv) = &new.metadata.resource_version {
-                if Some(rv) != old.metadata.resource_version.as_ref() {
-                    return Err(ApiError::conflict(&k.1));
-                }
+        self.update_with(namespace, name, pod, dry_run, |strategy, new, old| {
+            strategy.prepare_for_ephemeral_update(new, old);
+            if let Some(m) = manager {
+                super::managed_fields::record_ephemeral_containers_update(old, new, m, super::managed_fields::now());
             }
-            if let Through::Pod { record: Some(record) } = through {
-                record(&old, &mut new);
-            }
-            // BeforeUpdate: clients cannot set these.
-            if new.metadata.uid.as_deref().unwrap_or("").is_empty() {
-                new.metadata.uid = old.metadata.uid.clone();
-            }
-            new.metadata.creation_timestamp = old.metadata.creation_timestamp.clone();
-            new.metadata.deletion_timestamp = old.metadata.deletion_timestamp.clone();
-            new.metadata.deletion_grace_period_seconds = old.metadata.deletion_grace_period_seconds;
-            let errors = match through {
-                Through::Pod { .. } => {
-                    self.strategy.prepare_for_update(&mut new, &old);
-                    self.strategy.validate_update(&new, &old)
-                }
-                Through::EphemeralContainers { manager } => {
-                    self.strategy.prepare_for_ephemeral_update(&mut new, &old);
-                    if let Some(m) = manager {
-                        super::managed_fields::record_ephemeral_containers_update(&old, &mut new, m, super::managed_fields::now());
-                    }
-                    self.strategy.validate_ephemeral_update(&new, &old)
-                }
-            };
-            if !errors.is_empty() {
-                return Err(ApiError::invalid(&k.1, &errors));
-            }
-            // A pod whose deletion is complete but for its finalizers goes once the last one is
-            // removed (the generic store's ShouldDeleteDuringUpdate).
-            let finalized = new.metadata.finalizers.as_ref().is_none_or(|f| f.is_empty());
-            if old.metadata.deletion_grace_period_seconds == Some(0) && finalized && !dry_run {
-                return Ok(st.commit(ChangeKind::Deleted, new, Some(old)));
-            }
-            new.metadata.resource_version = old.metadata.resource_version.clone();
-            if serde_json::to_value(&new).ok() == serde_json::to_value(&old).ok() {
-                return Ok(old); // a no-op update writes nothing
-            }
-            if dry_run {
-                return Ok(new);
-            }
-            Ok(st.commit(ChangeKind::Modified, new, Some(old)))
-        })
-    }
-
-    /// Applies a JSON merge patch (RFC 7386), then updates.
-    pub fn merge_patch(&self, namespace: &str, name: &str, patch: &serde_json::Value) -> Result<Pod, ApiError> {
-        // A patch without a resourceVersion of its own applies to whatever is stored: a write
-        // in between (the kubelet's status) makes the API server apply it again to the newer
-        // object (GuaranteedUpdate), never a Conflict.
-        let pinned = patch.pointer("/metadata/resourceVersion").is_some();
-        let mut attempts = 0;
-        loop {
-            let current = self.get(namespace, name)?;
-            let mut value = serde_json::to_value(&current).map_err(|e| ApiError::bad_request(e.to_string()))?;
-            merge(&mut value, patch);
-            let mut patched: Pod =
-                serde_json::from_value(value).map_err(|e| ApiError::bad_request(format!("the patch does not make a pod: {e}")))?;
-            if !pinned {
-                patched.metadata.resource_version = current.metadata.resource_version.clone();
-            }
-            attempts += 1;
-            match self.update(namespace, name, &patched) {
-                Err(e) if e.code == 409 && !pinned && attempts < 100 => continue,
-                other => return other,
-            }
-        }
-    }
-
-    /// Deletes a pod as the API server does for pods. The strategy decides the grace period
-    /// (the one asked for, else the pod's own). A graceful delete (grace > 0) only sets
-    /// `deletionTimestamp` and `deletionGracePeriodSeconds`: the kubelet stops the pod, then
-    /// deletes it with grace 0. A delete with grace 0 removes the pod unless finalizers hold it;
-    /// then it stays, marked, until they are removed. The grace period can only shrink.
-    /// Returns the pod when it is still there.
-    pub fn delete(&self, namespace: &str, name: &str, options: &DeleteOptions) -> Result<Option<Pod>, ApiError> {
-        self.delete_as(namespace, name, options, false)
-    }
-
-    /// A delete, or with `dry_run` everything but the write: preconditions and grace are
-    /// checked, and the pod is returned as the delete would leave it (`None`: gone).
-    pub fn delete_as(&self, namespace: &str, name: &str, options: &DeleteOptions, dry_run: bool) -> Result<Option<Pod>, ApiError> {
-        self.write(|st| {
-            let k = (namespace.to_string(), name.to_string());
-            let pod = st.pods.get(&k).cloned().ok_or_else(|| ApiError::not_found(name))?;
-            if let Some(uid) = &options.uid {
-                if pod.metadata.uid.as_ref() != Some(uid) {
-                    return Err(ApiError::precondition(name, "UID", uid, pod.metadata.uid.as_deref().unwrap_or("")));
-                }
-            }
-            if let Some(rv) = &options.resource_version {
-                if pod.metadata.resource_version.as_ref() != Some(rv) {
-                    let stored = pod.metadata.resource_version.as_deref().unwrap_or("");
-                    return Err(ApiError::precondition(name, "ResourceVersion", rv, stored));
-                }
-            }
-            let grace = self.strategy.check_graceful_delete(&pod, options.grace_period_seconds);
-            let finalized = pod.metadata.finalizers.as_ref().is_none_or(|f| f.is_empty());
-            if grace == 0 && finalized {
-                if !dry_run {
-                    st.commit(ChangeKind::Deleted, pod.clone(), Some(pod));
-                }
-                return Ok(None);
-            }
-            let grace = pod.metadata.deletion_grace_period_seconds.map_or(grace, |g| g.min(grace));
-            if pod.metadata.deletion_timestamp.is_some() && pod.metadata.deletion_grace_period_seconds == Some(grace) {
-                return Ok(Some(pod));
-            }
-            let mut marked = pod.clone();
-            marked.metadata.deletion_timestamp.get_or_insert_with(now);
-            marked.metadata.deletion_grace_period_seconds = Some(grace);
-            if dry_run {
-                return Ok(Some(marked));
-            }
-            Ok(Some(st.commit(ChangeKind::Modified, marked, Some(pod))))
+            strategy.validate_ephemeral_update(new, old)
         })
     }
 
@@ -459,10 +220,9 @@ impl PodStore {
         manager: &str,
         make: impl FnOnce(Option<&PodStatus>) -> PodStatus,
     ) -> Result<(), ApiError> {
-        self.write(|st| {
-            let old = st
-                .pods
-                .get(&(namespace.to_string(), name.to_string()))
+        self.write(|pods| {
+            let old = pods
+                .get(&self.key(namespace, name))
                 .filter(|p| p.metadata.uid.as_deref() == Some(uid))
                 .cloned()
                 .ok_or_else(|| ApiError::not_found(name))?;
@@ -471,21 +231,10 @@ impl PodStore {
                 let mut new = old.clone();
                 new.status = Some(status);
                 super::managed_fields::record_status_update(&old, &mut new, manager, super::managed_fields::now());
-                st.commit(ChangeKind::Modified, new, Some(old));
+                pods.commit(ChangeKind::Modified, new, Some(old));
             }
             Ok(())
         })
-    }
-}
-
-impl ChangeSource<Pod> for PodStore {
-    fn subscribe(&self) -> tokio::sync::watch::Receiver<u64> {
-        self.changed.subscribe()
-    }
-
-    fn changes_since(&self, rv: u64) -> Result<Vec<Change>, ApiError> {
-        let st = self.state.lock().unwrap();
-        st.history.since(rv, st.rv)
     }
 }
 
@@ -493,27 +242,6 @@ impl ChangeSource<Pod> for PodStore {
 pub fn uid(seed: &str, n: u64) -> String {
     let x = format!("{:x}", Sha256::digest(format!("{seed}-{n}")));
     format!("{}-{}-{}-{}-{}", &x[0..8], &x[8..12], &x[12..16], &x[16..20], &x[20..32])
-}
-
-/// RFC 7386 JSON merge patch.
-fn merge(target: &mut serde_json::Value, patch: &serde_json::Value) {
-    use serde_json::Value;
-    match patch {
-        Value::Object(p) => {
-            if !target.is_object() {
-                *target = Value::Object(Default::default());
-            }
-            let t = target.as_object_mut().expect("object");
-            for (k, v) in p {
-                if v.is_null() {
-                    t.remove(k);
-                } else {
-                    merge(t.entry(k.clone()).or_insert(Value::Null), v);
-                }
-            }
-        }
-        other => *target = other.clone(),
-    }
 }
 
 #[cfg(test)]
@@ -617,6 +345,24 @@ mod tests {
             "Pod \"web\" is invalid: spec.ephemeralContainers: Forbidden: existing ephemeral containers \"debugger\" may not be removed\n"
         );
         assert_eq!(s.get("ns", "web").unwrap(), stored);
+    }
+
+    #[test]
+    fn a_create_that_asks_the_node_is_refused_by_its_admission_before_anything_is_written() {
+        let s = PodStore::new("t");
+        s.admit_on_node(Box::new(|p: &Pod| match p.metadata.name.as_deref() {
+            Some("refused") => Err("what this node cannot run".into()),
+            _ => Ok(()),
+        }));
+        assert_eq!(s.create_admitted(&pod("refused"), Requester::User), Err(Refusal::Node("what this node cannot run".into())));
+        assert_eq!(s.resource_version(), 0, "nothing written");
+        assert!(s.create_admitted(&pod("web"), Requester::User).is_ok());
+        // The API's own errors come first: an invalid pod is Invalid, not refused by the node.
+        let mut invalid = pod("refused");
+        invalid.spec.as_mut().unwrap().containers.clear();
+        assert!(matches!(s.create_admitted(&invalid, Requester::User), Err(Refusal::Api(e)) if e.code == 422));
+        // A create that does not ask (an API server's) is not refused by the node.
+        assert!(s.create(&pod("refused"), Requester::User).is_ok());
     }
 
     #[test]
@@ -753,7 +499,7 @@ mod tests {
     #[test]
     fn merge_patch_follows_rfc_7386() {
         let mut t = json!({"a": {"b": 1, "c": 2}, "d": [1]});
-        merge(&mut t, &json!({"a": {"b": null, "e": 3}, "d": [2]}));
+        crate::api::generic::merge(&mut t, &json!({"a": {"b": null, "e": 3}, "d": [2]}));
         assert_eq!(t, json!({"a": {"c": 2, "e": 3}, "d": [2]}));
     }
 }

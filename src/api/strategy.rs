@@ -16,10 +16,14 @@ use k8s_openapi::api::core::v1::{Pod, PodStatus};
 
 use crate::manifest::validation::{validate_pod_create, FieldError};
 
-/// What a resource's strategy decides, as kube-apiserver's RESTCreateStrategy and
-/// RESTUpdateStrategy do.
-pub trait Strategy {
+/// What a resource's strategy decides, as kube-apiserver's RESTCreateStrategy,
+/// RESTUpdateStrategy and RESTGracefulDeleteStrategy do. The generic store
+/// (`generic.rs`) calls it for every kind; a new kind is a strategy registered with the API.
+pub trait Strategy: Send + Sync + 'static {
     type Object;
+
+    /// Whether objects of the kind live in a namespace (NamespaceScoped).
+    const NAMESPACED: bool = true;
 
     /// Defaulting and clearing what clients cannot set, before validation.
     fn prepare_for_create(&self, object: &mut Self::Object);
@@ -27,6 +31,15 @@ pub trait Strategy {
     /// Repairs of an update from the stored object, before validation.
     fn prepare_for_update(&self, new: &mut Self::Object, old: &Self::Object);
     fn validate_update(&self, new: &Self::Object, old: &Self::Object) -> Vec<FieldError>;
+    /// Warnings a create returns beside the object (WarningsOnCreate).
+    fn warnings_on_create(&self, _object: &Self::Object) -> Vec<String> {
+        Vec::new()
+    }
+    /// The grace period of a delete (CheckGracefulDelete): 0, the object goes at once (unless
+    /// finalizers hold it), for a kind without graceful deletion.
+    fn check_graceful_delete(&self, _object: &Self::Object, _requested: Option<i64>) -> i64 {
+        0
+    }
 }
 
 /// The strategy for pods.
@@ -40,10 +53,11 @@ pub const DEFAULT_GRACE_SECONDS: i64 = 30;
 impl Strategy for PodStrategy {
     type Object = Pod;
 
-    /// Decoding defaults (`defaults.rs`), and the status a new pod starts with: Pending, with
-    /// its QoS class (`qos.rs`).
+    /// Decoding defaults (`defaults.rs`), generation 1, and the status a new pod starts with:
+    /// Pending, with its QoS class (`qos.rs`).
     fn prepare_for_create(&self, pod: &mut Pod) {
         super::defaults::apply(pod);
+        pod.metadata.generation = Some(1);
         let qos_class = Some(super::qos::qos_class(pod).to_string());
         pod.status = Some(PodStatus { phase: Some("Pending".into()), qos_class, ..Default::default() });
     }
@@ -65,6 +79,22 @@ impl Strategy for PodStrategy {
 
     fn validate_update(&self, new: &Pod, old: &Pod) -> Vec<FieldError> {
         super::validate_pod_update(new, old)
+    }
+
+    /// The grace period of a delete (podStrategy.CheckGracefulDelete): the one asked for, or
+    /// the pod's own; 0 for a pod not bound to a node or already terminated.
+    fn check_graceful_delete(&self, pod: &Pod, requested: Option<i64>) -> i64 {
+        let spec = pod.spec.as_ref();
+        let mut period =
+            requested.unwrap_or_else(|| spec.and_then(|s| s.termination_grace_period_seconds).unwrap_or(DEFAULT_GRACE_SECONDS));
+        if spec.and_then(|s| s.node_name.as_deref()).unwrap_or("").is_empty() {
+            period = 0;
+        }
+        let phase = pod.status.as_ref().and_then(|s| s.phase.as_deref());
+        if matches!(phase, Some("Failed" | "Succeeded")) {
+            period = 0;
+        }
+        period.max(0)
     }
 }
 
@@ -95,22 +125,6 @@ impl PodStrategy {
         let mut pod = pod.clone();
         self.prepare_for_create(&mut pod);
         self.validate(&pod)
-    }
-
-    /// The grace period of a delete (podStrategy.CheckGracefulDelete): the one asked for, or
-    /// the pod's own; 0 for a pod not bound to a node or already terminated.
-    pub fn check_graceful_delete(&self, pod: &Pod, requested: Option<i64>) -> i64 {
-        let spec = pod.spec.as_ref();
-        let mut period =
-            requested.unwrap_or_else(|| spec.and_then(|s| s.termination_grace_period_seconds).unwrap_or(DEFAULT_GRACE_SECONDS));
-        if spec.and_then(|s| s.node_name.as_deref()).unwrap_or("").is_empty() {
-            period = 0;
-        }
-        let phase = pod.status.as_ref().and_then(|s| s.phase.as_deref());
-        if matches!(phase, Some("Failed" | "Succeeded")) {
-            period = 0;
-        }
-        period.max(0)
     }
 }
 

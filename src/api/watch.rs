@@ -4,7 +4,8 @@
 //! that starts to match is `ADDED`, one that stops matching is `DELETED`, as the cacher does);
 //! a resourceVersion older than the history answers 410 Gone, reason `Expired`
 //! (staging/src/k8s.io/apiserver/pkg/storage/cacher/watch_cache.go). One watch for every
-//! kind of object the API keeps (pods, events).
+//! kind of object the API keeps. Each change is kept once, shared (`Arc`) by every watcher
+//! that reads it: a watcher clones only the objects its filter selects.
 
 use std::collections::VecDeque;
 use std::sync::Arc;
@@ -25,13 +26,19 @@ pub enum ChangeKind {
 }
 
 /// One change of the store: the object after it (for a deletion, as it was when deleted, with
-/// the deletion's resourceVersion) and before it.
-#[derive(Debug, Clone)]
+/// the deletion's resourceVersion) and before it, shared by every watcher.
+#[derive(Debug)]
 pub struct Change<T = Pod> {
     pub rv: u64,
     pub kind: ChangeKind,
-    pub object: T,
-    pub prev: Option<T>,
+    pub object: Arc<T>,
+    pub prev: Option<Arc<T>>,
+}
+
+impl<T> Clone for Change<T> {
+    fn clone(&self) -> Self {
+        Self { rv: self.rv, kind: self.kind, object: self.object.clone(), prev: self.prev.clone() }
+    }
 }
 
 /// What a watcher receives.
@@ -77,36 +84,40 @@ pub type Filter<T = Pod> = Box<dyn Fn(&T) -> bool + Send + Sync>;
 pub(super) trait ChangeSource<T>: Send + Sync {
     /// Wakes with the resourceVersion of each new change.
     fn subscribe(&self) -> tokio::sync::watch::Receiver<u64>;
-    /// The changes after `rv`, or Expired.
-    fn changes_since(&self, rv: u64) -> Result<Vec<Change<T>>, ApiError>;
+    /// The changes after `rv`, and the resourceVersion they reach (every change of this store
+    /// up to it is among them), or Expired.
+    fn changes_since(&self, rv: u64) -> Result<(Vec<Change<T>>, u64), ApiError>;
 }
 
 /// The history of changes, oldest first.
 pub(super) struct History<T = Pod> {
     changes: VecDeque<Change<T>>,
+    /// The resourceVersion of the newest change no longer kept (0: none went yet). Versions
+    /// come from a sequence shared by every kind, so a kind's changes need not be consecutive.
+    dropped: u64,
 }
 
 impl<T> Default for History<T> {
     fn default() -> Self {
-        Self { changes: VecDeque::new() }
+        Self { changes: VecDeque::new(), dropped: 0 }
     }
 }
 
-impl<T: Clone> History<T> {
+impl<T> History<T> {
     pub(super) fn push(&mut self, change: Change<T>) {
         if self.changes.len() == HISTORY {
-            self.changes.pop_front();
+            if let Some(gone) = self.changes.pop_front() {
+                self.dropped = gone.rv;
+            }
         }
         self.changes.push_back(change);
     }
 
     /// The changes after `rv`, or Expired when some of them are no longer kept.
-    pub(super) fn since(&self, rv: u64, current: u64) -> Result<Vec<Change<T>>, ApiError> {
-        // The oldest resourceVersion a watch may start from: the one just before the oldest kept
-        // change (or the current one, when nothing was kept).
-        let oldest = self.changes.front().map_or(current, |c| c.rv - 1);
-        if rv < oldest {
-            return Err(ApiError::expired(rv, oldest));
+    pub(super) fn since(&self, rv: u64) -> Result<Vec<Change<T>>, ApiError> {
+        // The oldest resourceVersion a watch may start from: that of the newest change dropped.
+        if rv < self.dropped {
+            return Err(ApiError::expired(rv, self.dropped));
         }
         let first = self.changes.partition_point(|c| c.rv <= rv);
         Ok(self.changes.range(first..).cloned().collect())
@@ -126,7 +137,7 @@ pub struct Watch<T> {
 /// A watch on the pods of a store.
 pub type PodWatch = Watch<Pod>;
 
-impl<T> Watch<T> {
+impl<T: Clone> Watch<T> {
     pub(super) fn new(store: Arc<dyn ChangeSource<T>>, filter: Filter<T>, seen: u64, initial: Vec<T>) -> Self {
         let notify = store.subscribe();
         Self { store, filter, seen, pending: initial.into_iter().map(WatchEvent::Added).collect(), notify }
@@ -173,19 +184,21 @@ impl<T> Watch<T> {
 
     /// Turns the changes since the last look into events for this watch.
     fn catch_up(&mut self) -> Result<(), ApiError> {
-        let changes = self.store.changes_since(self.seen)?;
+        let (changes, reached) = self.store.changes_since(self.seen)?;
         for c in changes {
             self.seen = c.rv;
             let now = c.kind != ChangeKind::Deleted && (self.filter)(&c.object);
             let before = c.prev.as_ref().is_some_and(|p| (self.filter)(p));
+            // Only what this watch sends is copied out of the shared change.
             let event = match (before, now) {
-                (false, true) => WatchEvent::Added(c.object),
-                (true, true) => WatchEvent::Modified(c.object),
-                (true, false) => WatchEvent::Deleted(c.object),
+                (false, true) => WatchEvent::Added(T::clone(&c.object)),
+                (true, true) => WatchEvent::Modified(T::clone(&c.object)),
+                (true, false) => WatchEvent::Deleted(T::clone(&c.object)),
                 (false, false) => continue,
             };
             self.pending.push_back(event);
         }
+        self.seen = self.seen.max(reached);
         Ok(())
     }
 }

@@ -2,15 +2,13 @@
 
 use std::path::PathBuf;
 use std::process::ExitCode;
-use std::sync::Arc;
 
 use anyhow::Context as _;
 
 use podspec::paths::Paths;
-use podspec::targets::Target;
 
 use super::serve::Api;
-use super::target::{start_reference, start_target};
+use super::target::{start_linux_node, start_target};
 use crate::cli::{ClusterArgs, CriArgs, TargetKind};
 
 #[derive(clap::Args)]
@@ -94,7 +92,7 @@ pub(crate) fn git_commit() -> String {
 /// `podspec bench`'s serve column: a reference node of its own behind serve's router on a
 /// loopback port, measured through kube-rs over HTTPS (create, watch, WebSocket exec, delete).
 async fn bench_serve(pods: usize) -> anyhow::Result<podspec::bench::BenchReport> {
-    let node = Arc::new(start_reference(None, "the reference node for serve").await?);
+    let node = start_linux_node(None, "the reference node for serve").await?;
     let measured = async {
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.context("listening on loopback")?;
         let api = Api::new(node.clone(), &listener)?;
@@ -111,7 +109,7 @@ async fn bench_serve(pods: usize) -> anyhow::Result<podspec::bench::BenchReport>
         report
     }
     .await;
-    node.shutdown().await.context("shutting serve's node down")?;
+    node.shutdown().await.map_err(anyhow::Error::msg).context("shutting serve's node down")?;
     measured
 }
 

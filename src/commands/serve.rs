@@ -6,10 +6,9 @@ use std::sync::Arc;
 
 use anyhow::Context as _;
 
-use podspec::targets::ReferenceTarget;
-use podspec::targets::Target;
+use podspec::node::Node;
 
-use super::target::{start_cri, start_reference};
+use super::target::{start_cri, start_linux_node};
 use crate::cli::CriArgs;
 use crate::signals::Signals;
 
@@ -56,14 +55,13 @@ pub(crate) async fn serve(args: ServeArgs, signals: Signals) -> anyhow::Result<E
         podspec::server::kubeconfig::check(path).context("--kubeconfig-out")?;
     }
     let listener = tokio::net::TcpListener::bind(args.listen).await.with_context(|| format!("listening on {}", args.listen))?;
-    let node = match args.target {
-        ServeTarget::Reference => start_reference(args.static_pod_dir, "the reference node").await?,
-        ServeTarget::Cri => start_cri(args.static_pod_dir, &args.cri, "cri node").await?,
+    let (name, node) = match args.target {
+        ServeTarget::Reference => ("reference", start_linux_node(args.static_pod_dir, "the reference node").await?),
+        ServeTarget::Cri => ("cri", start_cri(args.static_pod_dir, &args.cri, "cri node").await?.into_node()),
     };
-    let node = Arc::new(node);
-    let result = serve_node(node.clone(), listener, args.kubeconfig_out, signals).await;
+    let result = serve_node(name, node.clone(), listener, args.kubeconfig_out, signals).await;
     if let Err(e) = node.shutdown().await {
-        eprintln!("podspec: {e}");
+        eprintln!("podspec: shut the {name} node down: {e}");
     }
     result?;
     eprintln!("podspec: serve stopped; everything it ran was removed");
@@ -72,13 +70,13 @@ pub(crate) async fn serve(args: ServeArgs, signals: Signals) -> anyhow::Result<E
 
 /// Serves `node` until a signal, with a kubeconfig written for the time it serves.
 async fn serve_node(
-    node: Arc<ReferenceTarget>,
+    node_name: &str,
+    node: Arc<Node>,
     listener: tokio::net::TcpListener,
     kubeconfig_out: Option<PathBuf>,
     mut signals: Signals,
 ) -> anyhow::Result<()> {
     let kubeconfig = kubeconfig_out.unwrap_or_else(|| node.run_dir().join("kubeconfig"));
-    let node_name = node.name().to_string();
     let api = Api::new(node, &listener)?;
     let written = podspec::server::kubeconfig::write(&kubeconfig, &api.kubeconfig).context("writing the kubeconfig")?;
     println!("podspec: serving the {node_name} node at {}", api.url);
@@ -108,17 +106,12 @@ pub(crate) struct Api {
 }
 
 impl Api {
-    pub(crate) fn new(node: Arc<ReferenceTarget>, listener: &tokio::net::TcpListener) -> anyhow::Result<Self> {
+    pub(crate) fn new(node: Arc<Node>, listener: &tokio::net::TcpListener) -> anyhow::Result<Self> {
         let addr = listener.local_addr().context("the listener's address")?;
         let creds = podspec::server::tls::credentials(addr)?;
         let url = format!("https://{addr}");
         let kubeconfig = podspec::server::tls::kubeconfig(&url, &creds.ca_pem, &creds.token);
-        let state = Arc::new(podspec::server::Server {
-            node,
-            token: creds.token.clone(),
-            started: chrono::Utc::now(),
-            namespaces: Default::default(),
-        });
+        let state = Arc::new(podspec::server::Server { node, token: creds.token.clone(), started: chrono::Utc::now() });
         Ok(Self { url, kubeconfig, server_config: creds.server_config.clone(), app: podspec::server::router(state) })
     }
 

@@ -59,3 +59,11 @@ pub(crate) async fn start_cri(static_pod_dir: Option<PathBuf>, cri: &CriArgs, wh
     eprintln!("podspec: {what}: {} {} at {}", get("runtime_name"), get("runtime_version"), get("endpoint"));
     Ok(node)
 }
+
+/// The reference node alone, with no target around it: what `podspec serve` and bench's serve
+/// column put behind the API.
+pub(crate) async fn start_linux_node(static_pod_dir: Option<PathBuf>, what: &str) -> anyhow::Result<Arc<podspec::node::Node>> {
+    let options = ReferenceOptions { static_pod_dir, ..Default::default() };
+    let node = podspec::node::Node::start_linux(Paths::from_env()?, options).await.map_err(anyhow::Error::msg);
+    Ok(Arc::new(node.with_context(|| format!("starting {what}"))?))
+}

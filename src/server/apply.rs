@@ -148,7 +148,7 @@ pub async fn apply(
     let (dry_run, validation, manager, force) = apply_options(&q)?;
     let config = decode(&body)?;
     check_schema(&config)?;
-    let api = state.node.api();
+    let api = state.node.pods();
     // As a patch: applied again to the newer object when a concurrent write got in first.
     for _ in 0..10 {
         let live = match api.get(&namespace, &name) {
@@ -177,7 +177,7 @@ pub async fn apply(
                     "the name of the object ({object_name}) does not match the name on the URL ({name})"
                 )));
             }
-            match state.node.create_in_api_as(&pod, Requester::User, dry_run) {
+            match state.node.create_pod(&pod, Requester::User, dry_run) {
                 Ok(created) => return Ok(with_warnings(json_response(StatusCode::CREATED, &created), &warnings)),
                 Err(e) if e.code == 409 && e.reason == "AlreadyExists" => continue,
                 Err(e) => return Err(Failure::from_api(e, &name)),

@@ -27,13 +27,7 @@ pub async fn version() -> Json<Value> {
 }
 
 /// The architecture as Go names it (`GOARCH`).
-pub fn go_arch() -> &'static str {
-    match std::env::consts::ARCH {
-        "x86_64" => "amd64",
-        "aarch64" => "arm64",
-        other => other,
-    }
-}
+pub use crate::runtime::kubelet::node_status::go_arch;
 
 pub async fn healthy() -> &'static str {
     "ok"

@@ -14,7 +14,7 @@ use super::pods::{decode_pod, field_manager, json_response, patch_and_write, wit
 use super::{AppState, Failure};
 
 pub async fn get(State(state): State<AppState>, Path((namespace, name)): Path<(String, String)>) -> Result<Response, Failure> {
-    let pod = state.node.api().get(&namespace, &name).map_err(|e| Failure::from_api(e, &name))?;
+    let pod = state.node.pods().get(&namespace, &name).map_err(|e| Failure::from_api(e, &name))?;
     Ok(json_response(StatusCode::OK, &pod))
 }
 
@@ -31,7 +31,7 @@ pub async fn replace(
     pod.metadata.namespace.get_or_insert_with(|| namespace.clone());
     let updated = state
         .node
-        .api()
+        .pods()
         .update_ephemeral_containers(&namespace, &name, &pod, dry_run, Some(&field_manager(&q, &headers)))
         .map_err(|e| Failure::from_api(e, &name))?;
     Ok(with_warnings(json_response(StatusCode::OK, &updated), &warnings))
@@ -52,6 +52,6 @@ pub async fn patch(
     let kind = PatchType::from_content_type(content_type)?;
     let manager = field_manager(&q, &headers);
     patch_and_write(&state, &namespace, &name, kind, &body, validation, |_, patched| {
-        state.node.api().update_ephemeral_containers(&namespace, &name, patched, dry_run, Some(&manager))
+        state.node.pods().update_ephemeral_containers(&namespace, &name, patched, dry_run, Some(&manager))
     })
 }

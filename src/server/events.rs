@@ -28,8 +28,8 @@ pub async fn list_all(State(state): State<AppState>, Query(q): Query<ListQuery>,
 
 pub async fn get(State(state): State<AppState>, Path((namespace, name)): Path<(String, String)>) -> Result<Response, Failure> {
     match state.node.events().get(&namespace, &name) {
-        Some(e) => Ok(Json(with_kind(&e)).into_response()),
-        None => Err(Failure::new(404, "NotFound", format!("events {name:?} not found"))),
+        Ok(e) => Ok(Json(with_kind(&e)).into_response()),
+        Err(_) => Err(Failure::new(404, "NotFound", format!("events {name:?} not found"))),
     }
 }
 

@@ -1,6 +1,6 @@
-//! `podspec serve`: the reference node behind a Kubernetes HTTP API. HTTPS on loopback with a
-//! CA of its own and a bearer token; handlers translate HTTP to calls on the node's API store
-//! (and, for what kube-apiserver proxies to a kubelet, on the kubelet) and back. One file per
+//! `podspec serve`: a node (`node::Node`) behind a Kubernetes HTTP API. HTTPS on loopback with
+//! a CA of its own and a bearer token; handlers translate HTTP to calls on the node's API
+//! stores (and, for what kube-apiserver proxies to a kubelet, on the kubelet) and back. One file per
 //! resource: `discovery`, `namespaces`, `nodes`, `pods`, `pod_subresources`,
 //! `ephemeral_containers`, `exec`, `events`; `status`
 //! writes metav1 Status errors, `table` the Table form of pods, `patch` the patch types, `apply`
@@ -40,17 +40,16 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use axum::Router;
 
-use crate::targets::ReferenceTarget;
+use crate::node::Node;
 
 pub use status::Failure;
 
 /// What every handler reaches.
 pub struct Server {
-    pub node: Arc<ReferenceTarget>,
+    /// The node serve is the API of.
+    pub node: Arc<Node>,
     pub token: String,
     pub started: chrono::DateTime<chrono::Utc>,
-    /// The namespaces clients created.
-    pub namespaces: namespaces::Namespaces,
 }
 
 pub type AppState = Arc<Server>;

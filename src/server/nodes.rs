@@ -1,86 +1,25 @@
-//! `/api/v1/nodes`: the one node, with its nodeInfo, Ready condition, addresses and capacity,
+//! `/api/v1/nodes`: the one node, as its kubelet registered it in the API (nodeInfo, Ready
+//! condition, addresses and capacity),
 //! `/proxy/configz`, the kubelet's configuration with `staticPodPath`, and `/proxy/logs/`, the
 //! kubelet's node log query.
 
 use axum::extract::{Path, State};
 use axum::Json;
-use k8s_openapi::api::core::v1::{Node, NodeAddress, NodeCondition, NodeStatus, NodeSystemInfo};
-use k8s_openapi::apimachinery::pkg::api::resource::Quantity;
-use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
+use k8s_openapi::api::core::v1::Node;
 use serde_json::json;
 
 use super::{AppState, Failure};
-use crate::targets::Target as _;
 
-fn kernel_version() -> String {
-    std::fs::read_to_string("/proc/sys/kernel/osrelease").map(|s| s.trim().to_string()).unwrap_or_default()
+fn with_kind(n: &Node) -> serde_json::Value {
+    let mut v = serde_json::to_value(n).unwrap_or_default();
+    v["kind"] = "Node".into();
+    v["apiVersion"] = "v1".into();
+    v
 }
 
-fn os_image() -> String {
-    let release = std::fs::read_to_string("/etc/os-release").unwrap_or_default();
-    release.lines().find_map(|l| l.strip_prefix("PRETTY_NAME=")).map(|v| v.trim_matches('"').to_string()).unwrap_or_else(|| "Linux".into())
-}
-
-pub fn node(state: &AppState) -> Node {
-    let name = state.node.node_name().unwrap_or("podspec-node").to_string();
-    let config = state.node.kubelet().config().clone();
-    let now = crate::runtime::kubelet::k8s_time(chrono::Utc::now());
-    let cpus = std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1);
-    let capacity: std::collections::BTreeMap<String, Quantity> =
-        [("cpu".to_string(), Quantity(cpus.to_string())), ("pods".to_string(), Quantity("110".into()))].into();
-    Node {
-        metadata: ObjectMeta {
-            name: Some(name.clone()),
-            uid: Some(config.node_uid.clone()),
-            resource_version: Some("1".into()),
-            creation_timestamp: Some(crate::runtime::kubelet::k8s_time(state.started)),
-            labels: Some(
-                [
-                    ("kubernetes.io/hostname".to_string(), name.clone()),
-                    ("kubernetes.io/os".to_string(), std::env::consts::OS.to_string()),
-                    ("kubernetes.io/arch".to_string(), super::discovery::go_arch().to_string()),
-                ]
-                .into(),
-            ),
-            ..Default::default()
-        },
-        spec: Some(Default::default()),
-        status: Some(NodeStatus {
-            node_info: Some(NodeSystemInfo {
-                kubelet_version: format!("v{}", env!("CARGO_PKG_VERSION")),
-                kube_proxy_version: String::new(),
-                container_runtime_version: state.node.kubelet().runtime().version(),
-                os_image: os_image(),
-                kernel_version: kernel_version(),
-                architecture: super::discovery::go_arch().to_string(),
-                operating_system: std::env::consts::OS.to_string(),
-                machine_id: String::new(),
-                system_uuid: String::new(),
-                boot_id: String::new(),
-                ..Default::default()
-            }),
-            conditions: Some(vec![NodeCondition {
-                type_: "Ready".into(),
-                status: "True".into(),
-                reason: Some("KubeletReady".into()),
-                message: Some("kubelet is posting ready status".into()),
-                last_heartbeat_time: Some(now.clone()),
-                last_transition_time: Some(crate::runtime::kubelet::k8s_time(state.started)),
-            }]),
-            addresses: Some(vec![
-                NodeAddress { type_: "InternalIP".into(), address: config.node_ip.to_string() },
-                NodeAddress { type_: "Hostname".into(), address: name },
-            ]),
-            capacity: Some(capacity.clone()),
-            allocatable: Some(capacity),
-            ..Default::default()
-        }),
-    }
-}
-
-/// List, or with `watch=true` watch, the one node. Its object stays at resourceVersion 1 while
-/// serve runs, so a watch gets it (ADDED, unless the watch starts from a resourceVersion) and
-/// then no change until it ends.
+/// List, or with `watch=true` watch, the nodes: the one node, which its kubelet registered.
+/// A watch gets it (ADDED, unless the watch starts from a resourceVersion) and then each
+/// change until it ends.
 pub async fn list(
     State(state): State<AppState>,
     axum::extract::Query(q): axum::extract::Query<super::pods::ListQuery>,
@@ -89,33 +28,33 @@ pub async fn list(
     use axum::response::IntoResponse as _;
     let as_table = super::table::wants_table(headers.get(axum::http::header::ACCEPT).and_then(|v| v.to_str().ok()));
     let include = q.include_object.clone().unwrap_or_else(|| "Metadata".into());
-    let mut n = serde_json::to_value(node(&state)).unwrap_or_default();
-    n["kind"] = "Node".into();
-    n["apiVersion"] = "v1".into();
+    let nodes = state.node.api().nodes();
     if super::pods::is_true(&q.watch) {
-        let initial = match super::watch::start_from(&q)? {
-            None | Some(0) => vec![n],
-            Some(_) => Vec::new(),
-        };
-        return Ok(super::watch::stream_changes(initial, None, &q, move |o, first| {
+        let from = super::watch::start_from(&q)?;
+        let watch = nodes.watch(from, Box::new(|_| true)).map_err(Failure::from)?;
+        return Ok(super::watch::stream(watch, &q, "Node", move |n: &Node, first| {
+            let o = with_kind(n);
             if as_table {
-                super::table::node_table(&[o], "1", first, &include)
+                let rv = n.metadata.resource_version.clone().unwrap_or_default();
+                super::table::node_table(&[o], &rv, first, &include)
             } else {
                 o
             }
         }));
     }
+    let (all, rv) = nodes.list_at();
+    let items: Vec<serde_json::Value> = all.iter().map(with_kind).collect();
     if as_table {
-        return Ok(Json(super::table::node_table(&[n], "1", true, &include)).into_response());
+        return Ok(Json(super::table::node_table(&items, &rv.to_string(), true, &include)).into_response());
     }
-    Ok(Json(json!({"kind": "NodeList", "apiVersion": "v1", "metadata": {"resourceVersion": "1"}, "items": [n]})).into_response())
+    Ok(Json(json!({"kind": "NodeList", "apiVersion": "v1", "metadata": {"resourceVersion": rv.to_string()}, "items": items}))
+        .into_response())
 }
 
 pub async fn get(State(state): State<AppState>, Path(name): Path<String>) -> Result<Json<Node>, Failure> {
-    let n = node(&state);
-    if n.metadata.name.as_deref() != Some(name.as_str()) {
-        return Err(Failure::new(404, "NotFound", format!("nodes {name:?} not found")).with_details(json!({"name": name, "kind": "nodes"})));
-    }
+    let n = state.node.api().nodes().get("", &name).map_err(|_| {
+        Failure::new(404, "NotFound", format!("nodes {name:?} not found")).with_details(json!({"name": name, "kind": "nodes"}))
+    })?;
     Ok(Json(n))
 }
 
@@ -128,10 +67,8 @@ pub async fn read(
     use axum::response::IntoResponse as _;
     let Json(n) = get(State(state), Path(name)).await?;
     if super::table::wants_table(headers.get(axum::http::header::ACCEPT).and_then(|v| v.to_str().ok())) {
-        let mut v = serde_json::to_value(&n).unwrap_or_default();
-        v["kind"] = "Node".into();
-        v["apiVersion"] = "v1".into();
-        return Ok(Json(super::table::node_table(&[v], "1", true, "Metadata")).into_response());
+        let rv = n.metadata.resource_version.clone().unwrap_or_default();
+        return Ok(Json(super::table::node_table(&[with_kind(&n)], &rv, true, "Metadata")).into_response());
     }
     Ok(Json(n).into_response())
 }

@@ -50,7 +50,7 @@ pub(super) fn flag(pairs: &[(String, String)], key: &str) -> bool {
 }
 
 pub(super) fn stored(state: &AppState, namespace: &str, name: &str) -> Result<Pod, Failure> {
-    state.node.api().get(namespace, name).map_err(|e| Failure::from_api(e, name))
+    state.node.pods().get(namespace, name).map_err(|e| Failure::from_api(e, name))
 }
 
 /// The uid the kubelet knows a pod by: a mirror pod stands for its static pod.
@@ -137,7 +137,7 @@ fn write_status(state: &AppState, current: &Pod, new: Pod, manager: &str) -> Res
     let uid = current.metadata.uid.clone().unwrap_or_default();
     state
         .node
-        .api()
+        .pods()
         .set_status_as(&namespace, &name, &uid, new.status.unwrap_or_default(), manager)
         .map_err(|e| Failure::from_api(e, &name))?;
     Ok(json_response(StatusCode::OK, &stored(state, &namespace, &name)?))

@@ -190,7 +190,7 @@ pub async fn create(
     let name = pod.metadata.name.clone().unwrap_or_default();
     record_update(None, &mut pod, &q, &headers);
     // The scheduler's part is the node's (its only node).
-    let created = state.node.create_in_api_as(&pod, Requester::User, dry_run).map_err(|e| Failure::from_api(e, &name))?;
+    let created = state.node.create_pod(&pod, Requester::User, dry_run).map_err(|e| Failure::from_api(e, &name))?;
     Ok(with_warnings(json_response(StatusCode::CREATED, &created), &warnings))
 }
 
@@ -208,7 +208,7 @@ pub async fn get(
     Query(q): Query<ListQuery>,
     headers: HeaderMap,
 ) -> Result<Response, Failure> {
-    let pod = state.node.api().get(&namespace, &name).map_err(|e| Failure::from_api(e, &name))?;
+    let pod = state.node.pods().get(&namespace, &name).map_err(|e| Failure::from_api(e, &name))?;
     if table::wants_table(accept(&headers)) {
         let rv = pod.metadata.resource_version.clone().unwrap_or_default();
         return Ok(json_response(StatusCode::OK, &table::table(&[pod], &rv, true, q.include_object.as_deref().unwrap_or("Metadata"))));
@@ -244,7 +244,7 @@ async fn list_in(state: AppState, namespace: Option<String>, q: ListQuery, heade
     if is_true(&q.watch) {
         return watch(state, q, Box::new(selects), as_table, include);
     }
-    let (all, rv) = state.node.api().list_at();
+    let (all, rv) = state.node.pods().list_at();
     let items: Vec<Pod> = all.into_iter().filter(|p| selects(p)).collect();
     if as_table {
         return Ok(json_response(StatusCode::OK, &table::table(&items, &rv.to_string(), true, &include)));
@@ -256,7 +256,7 @@ async fn list_in(state: AppState, namespace: Option<String>, q: ListQuery, heade
 /// A watch of pods (as a Table when asked for).
 fn watch(state: AppState, q: ListQuery, filter: crate::api::watch::Filter, as_table: bool, include: String) -> Result<Response, Failure> {
     let from = super::watch::start_from(&q)?;
-    let watch = state.node.api().watch(from, filter).map_err(Failure::from)?;
+    let watch = state.node.pods().watch(from, filter).map_err(Failure::from)?;
     Ok(super::watch::stream(watch, &q, "Pod", move |pod: &Pod, first| {
         if as_table {
             let rv = pod.metadata.resource_version.clone().unwrap_or_default();
@@ -287,7 +287,7 @@ pub async fn replace(
     // without a resourceVersion never drops what a write just before it (the kubelet's status)
     // recorded.
     let record = |live: &Pod, new: &mut Pod| record_update(Some(live), new, &q, &headers);
-    let updated = state.node.api().update_recorded(&namespace, &name, &pod, dry_run, &record).map_err(|e| Failure::from_api(e, &name))?;
+    let updated = state.node.pods().update_recorded(&namespace, &name, &pod, dry_run, &record).map_err(|e| Failure::from_api(e, &name))?;
     Ok(with_warnings(json_response(StatusCode::OK, &updated), &warnings))
 }
 
@@ -310,7 +310,7 @@ pub async fn patch(
     let kind = PatchType::from_content_type(content_type)?;
     patch_and_write(&state, &namespace, &name, kind, &body, validation, |current, patched| {
         record_update(Some(current), patched, &q, &headers);
-        state.node.api().update_as(&namespace, &name, patched, dry_run)
+        state.node.pods().update_as(&namespace, &name, patched, dry_run)
     })
 }
 
@@ -327,7 +327,7 @@ pub(super) fn patch_and_write(
     validation: FieldValidation,
     write: impl Fn(&Pod, &mut Pod) -> Result<Pod, crate::api::ApiError>,
 ) -> Result<Response, Failure> {
-    let api = state.node.api();
+    let api = state.node.pods();
     for _ in 0..10 {
         let current = api.get(namespace, name).map_err(|e| Failure::from_api(e, name))?;
         let mut value = serde_json::to_value(&current).unwrap_or_default();
@@ -429,7 +429,7 @@ pub async fn delete(
     body: Bytes,
 ) -> Result<Response, Failure> {
     let (options, dry_run) = delete_options(&q, &body)?;
-    let api = state.node.api();
+    let api = state.node.pods();
     let before = api.get(&namespace, &name).map_err(|e| Failure::from_api(e, &name))?;
     let after = api.delete_as(&namespace, &name, &options, dry_run).map_err(|e| Failure::from_api(e, &name))?;
     Ok(json_response(StatusCode::OK, &after.unwrap_or(before)))
@@ -445,7 +445,7 @@ pub async fn delete_collection(
 ) -> Result<Response, Failure> {
     let (options, dry_run) = delete_options(&q, &body)?;
     let selector = PodSelector::parse(q.label_selector.as_deref(), q.field_selector.as_deref()).map_err(Failure::bad_request)?;
-    let api = state.node.api();
+    let api = state.node.pods();
     let mut deleted = Vec::new();
     for pod in api.list().into_iter().filter(|p| p.metadata.namespace.as_deref() == Some(namespace.as_str()) && selector.matches(p)) {
         let name = pod.metadata.name.clone().unwrap_or_default();

@@ -3,7 +3,6 @@
 //! is a plain client of the API; the kubelet watches the API and runs what it finds there.
 
 use std::collections::BTreeSet;
-use std::net::Ipv4Addr;
 use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
@@ -11,108 +10,24 @@ use std::time::Duration;
 use async_trait::async_trait;
 use k8s_openapi::api::core::v1::Pod;
 
-use crate::api::events::{self, EventStore, Reporter};
-use crate::api::{ApiError, DeleteOptions, PodStore, PodStrategy, Requester, WatchEvent};
+use crate::api::store::Refusal;
+use crate::api::{ApiError, DeleteOptions, EventStore, PodStore, Requester, WatchEvent};
+use crate::node::Node;
 use crate::paths::Paths;
-use crate::runtime::cri::{ContainerId, ImageService, RuntimeError, RuntimeService};
-use crate::runtime::kubelet::{BackoffPolicy, Kubelet, KubeletConfig, KubeletError};
-use crate::runtime::linux::LinuxRuntime;
+use crate::runtime::cri::RuntimeError;
+use crate::runtime::kubelet::{Kubelet, KubeletError};
 use crate::targets::{Capability, ExecOutput, PodRef, Target, TargetError, TargetResult};
 
-pub const NODE_NAME: &str = "podspec-node";
+pub use crate::node::{NodeHost, NodeRuntime, ReferenceOptions, NODE_NAME, POD_PIDS_LIMIT};
 
-/// The reference kubelet's `podPidsLimit`: a pod's cgroup holds at most this many processes,
-/// so that a scenario's runaway fork cannot exhaust the machine.
-pub const POD_PIDS_LIMIT: i64 = 1024;
-
-/// How the reference node is set up.
-#[derive(Debug, Clone, Default)]
-pub struct ReferenceOptions {
-    /// The kubelet's static pod manifest directory; by default one in the run's state directory.
-    pub static_pod_dir: Option<PathBuf>,
-    /// The kubelet's crash back-off; Kubernetes' values (10 s doubling to 5 min) by default.
-    pub backoff: BackoffPolicy,
-}
-
-/// The machine side of a node, beyond the CRI services the kubelet uses: where its state is,
-/// its address, which images it can run, a container's crash, and its shutdown. The Linux
-/// runtime has one; a node over another CRI runtime brings its own.
-#[async_trait]
-pub trait NodeHost: Send + Sync {
-    /// The run's state directory on the node (the kubelet's directory and static pods go there).
-    fn run_dir(&self) -> PathBuf;
-    /// The node's IP (pods' `status.hostIP`).
-    fn node_ip(&self) -> Ipv4Addr;
-    /// Why an image cannot be run without a registry, if it cannot.
-    fn check_image(&self, reference: &str) -> Result<(), String>;
-    /// Kills a container's main process, as a crash would.
-    async fn kill_main_process(&self, id: &ContainerId) -> Result<(), RuntimeError>;
-    /// What identifies the node's runtime in reports (a CRI runtime's name, version, endpoint).
-    fn identity(&self) -> std::collections::BTreeMap<String, String> {
-        std::collections::BTreeMap::new()
-    }
-    /// Whether the node's namespaces are podspec's own, not the machine's (see
-    /// `Capability::HostAccess`).
-    fn namespaces_are_its_own(&self) -> bool {
-        false
-    }
-    /// Where the kubelet puts the pods' cgroups, when the runtime takes a cgroup parent.
-    fn pod_cgroups(&self) -> Option<crate::runtime::kubelet::PodCgroupRoot> {
-        None
-    }
-    /// Removes everything the runtime still holds for this run.
-    async fn shutdown(&self) -> Result<(), String>;
-}
-
-#[async_trait]
-impl NodeHost for LinuxRuntime {
-    fn run_dir(&self) -> PathBuf {
-        LinuxRuntime::run_dir(self).to_path_buf()
-    }
-    fn node_ip(&self) -> Ipv4Addr {
-        LinuxRuntime::node_ip(self)
-    }
-    fn namespaces_are_its_own(&self) -> bool {
-        true
-    }
-    fn check_image(&self, reference: &str) -> Result<(), String> {
-        self.images().recipe_for(reference).map(|_| ()).map_err(|e| e.to_string())
-    }
-    async fn kill_main_process(&self, id: &ContainerId) -> Result<(), RuntimeError> {
-        LinuxRuntime::kill_main_process(self, id)
-    }
-    async fn shutdown(&self) -> Result<(), String> {
-        LinuxRuntime::shutdown(self).await.map_err(|e| e.to_string())
-    }
-}
-
-/// A node built on some runtime: the CRI services and the machine side.
-#[derive(Clone)]
-pub struct NodeRuntime {
-    pub runtime: Arc<dyn RuntimeService>,
-    pub images: Arc<dyn ImageService>,
-    pub host: Arc<dyn NodeHost>,
-}
-
-impl NodeRuntime {
-    /// podspec's own Linux runtime.
-    pub fn linux(runtime: Arc<LinuxRuntime>) -> Self {
-        Self { runtime: runtime.clone(), images: runtime.clone(), host: runtime }
-    }
-}
-
-/// A node behind podspec's API: the API store, and a kubelet that watches it and runs pods on
-/// the node's runtime. The target, and `podspec serve`, are plain clients of the API; they
-/// reach the kubelet only for what the API server proxies to a node (exec, logs, a crash, the
-/// node's files).
+/// The reference target: a client of a node (`node::Node`). Pods are created, read, watched,
+/// updated and deleted through the node's API; the kubelet watches the API and runs them. The
+/// target reaches the kubelet only for what the API server proxies to a node (exec, logs, a
+/// crash, the node's files).
 pub struct ReferenceTarget {
     name: String,
     capabilities: BTreeSet<Capability>,
-    node: NodeRuntime,
-    kubelet: Arc<Kubelet>,
-    api: Arc<PodStore>,
-    events: Arc<EventStore>,
-    static_pod_dir: PathBuf,
+    node: Arc<Node>,
     /// The resourceVersion of each pod as last read, from which `pod_changed` watches.
     seen: std::sync::Mutex<std::collections::HashMap<PodRef, u64>>,
 }
@@ -131,105 +46,73 @@ impl ReferenceTarget {
     }
 
     pub async fn start_with(paths: Paths, options: ReferenceOptions) -> TargetResult<Self> {
-        let run_id = format!("{}-{}", std::process::id(), chrono::Utc::now().timestamp_millis());
-        let runtime =
-            Arc::new(LinuxRuntime::start(paths, &run_id).await.map_err(|e| TargetError::Other(format!("start the reference node: {e}")))?);
-        Self::on_runtime("reference", &run_id, NodeRuntime::linux(runtime), options)
+        let node = Node::start_linux(paths, options).await.map_err(TargetError::Other)?;
+        Ok(Self::of_node("reference", Arc::new(node)))
     }
 
     /// A node on any runtime, named `name` in reports: the API, and a kubelet over the
     /// runtime's CRI services.
     pub fn on_runtime(name: &str, run_id: &str, node: NodeRuntime, options: ReferenceOptions) -> TargetResult<Self> {
-        let run_dir = node.host.run_dir();
-        let static_pod_dir = options.static_pod_dir.unwrap_or_else(|| run_dir.join("manifests"));
-        std::fs::create_dir_all(&static_pod_dir)
-            .map_err(|e| TargetError::Other(format!("create the static pod directory {}: {e}", static_pod_dir.display())))?;
-        let api = Arc::new(PodStore::new(run_id));
-        let config = KubeletConfig {
-            node_name: NODE_NAME.into(),
-            root_dir: run_dir.join("kubelet"),
-            backoff: options.backoff,
-            node_ip: node.host.node_ip(),
-            node_uid: crate::api::store::uid(run_id, u64::MAX),
-            static_pod_dir: Some(static_pod_dir.clone()),
-            pod_cgroups: node.host.pod_cgroups(),
-            pod_pids_limit: Some(POD_PIDS_LIMIT),
-        };
-        let events = Arc::new(EventStore::new());
-        let kubelet = Kubelet::new(config, node.runtime.clone(), node.images.clone(), api.clone(), events.clone());
+        let node = Node::start(run_id, node, options).map_err(TargetError::Other)?;
+        Ok(Self::of_node(name, Arc::new(node)))
+    }
+
+    /// The target over a node, named `name` in reports.
+    pub fn of_node(name: &str, node: Arc<Node>) -> Self {
         let mut capabilities = Self::declared_capabilities();
-        if !node.host.namespaces_are_its_own() {
+        if !node.runtime().host.namespaces_are_its_own() {
             capabilities.remove(&Capability::HostAccess);
         }
-        Ok(Self { name: name.to_string(), capabilities, node, kubelet, api, events, static_pod_dir, seen: Default::default() })
+        Self { name: name.to_string(), capabilities, node, seen: Default::default() }
+    }
+
+    /// The node this target is a client of.
+    pub fn node(&self) -> &Arc<Node> {
+        &self.node
+    }
+
+    /// The node alone, for a front end that is its own client (`podspec serve`).
+    pub fn into_node(self) -> Arc<Node> {
+        self.node
     }
 
     /// The run's state directory on the node.
     pub fn run_dir(&self) -> PathBuf {
-        self.node.host.run_dir()
+        self.node.run_dir()
     }
 
-    /// The node's API.
-    pub fn api(&self) -> &Arc<PodStore> {
-        &self.api
+    /// The node's pods.
+    pub fn api(&self) -> Arc<PodStore> {
+        self.node.pods()
     }
 
     /// The node's events (what the kubelet and the scheduler's part did).
-    pub fn events(&self) -> &Arc<EventStore> {
-        &self.events
-    }
-
-    /// Creates a pod in the API, doing the scheduler's part first: a pod bound to no node is
-    /// bound to this one (the only one), and a `Scheduled` event says so, as kube-scheduler's
-    /// ("Successfully assigned <namespace>/<name> to <node>").
-    pub fn create_in_api(&self, pod: &Pod, requester: Requester<'_>) -> Result<Pod, ApiError> {
-        self.create_in_api_as(pod, requester, false)
-    }
-
-    /// `create_in_api`, or with `dry_run` (`dryRun=All`) the pod as the create would store it,
-    /// bound, with nothing written and no Scheduled event.
-    pub fn create_in_api_as(&self, pod: &Pod, requester: Requester<'_>, dry_run: bool) -> Result<Pod, ApiError> {
-        let mut pod = pod.clone();
-        let spec = pod.spec.get_or_insert_with(Default::default);
-        let scheduled = spec.node_name.as_deref().unwrap_or("").is_empty();
-        if scheduled {
-            spec.node_name = Some(NODE_NAME.into());
-        }
-        let created = self.api.create_as(&pod, requester, dry_run)?;
-        if scheduled && !dry_run {
-            let m = &created.metadata;
-            let message = format!(
-                "Successfully assigned {}/{} to {NODE_NAME}",
-                m.namespace.as_deref().unwrap_or("default"),
-                m.name.as_deref().unwrap_or("")
-            );
-            self.events.record(events::pod_reference(&created, None), &Reporter::scheduler(), events::NORMAL, "Scheduled", &message);
-        }
-        Ok(created)
+    pub fn events(&self) -> Arc<EventStore> {
+        self.node.events()
     }
 
     /// The node's kubelet (for what an API server proxies to a node).
     pub fn kubelet(&self) -> &Arc<Kubelet> {
-        &self.kubelet
+        self.node.kubelet()
     }
 
     pub fn static_pod_dir(&self) -> &std::path::Path {
-        &self.static_pod_dir
+        self.node.static_pod_dir()
     }
 
     /// The kubelet's `podPidsLimit`; none: no limit.
     pub fn pod_pids_limit(&self) -> Option<i64> {
-        self.kubelet.config().pod_pids_limit
+        self.node.pod_pids_limit()
     }
 
     fn stored(&self, pod: &PodRef) -> TargetResult<Pod> {
-        self.api.get(&pod.namespace, &pod.name).map_err(|e| api_error(pod, e))
+        self.node.pods().get(&pod.namespace, &pod.name).map_err(|e| api_error(pod, e))
     }
 
     /// A watch of one pod in the API, from `from` (None: its current state first).
     fn watch_pod(&self, pod: &PodRef, from: Option<u64>) -> Result<crate::api::PodWatch, ApiError> {
         let (namespace, name) = (pod.namespace.clone(), pod.name.clone());
-        self.api.watch(
+        self.node.pods().watch(
             from,
             Box::new(move |p: &Pod| {
                 p.metadata.name.as_deref() == Some(name.as_str()) && p.metadata.namespace.as_deref() == Some(namespace.as_str())
@@ -251,7 +134,6 @@ impl ReferenceTarget {
             KubeletError::Runtime(RuntimeError::ContainerNotRunning(_)) => {
                 TargetError::Other(format!("a container of pod {pod} is not running"))
             }
-            KubeletError::Unsupported { what, .. } => TargetError::Unsupported { target: self.name().into(), what },
             other => TargetError::Other(other.to_string()),
         }
     }
@@ -271,7 +153,7 @@ impl ReferenceTarget {
         if !plain {
             return Err(TargetError::Other(format!("static pod manifest name {file_name:?} must be a plain file name")));
         }
-        Ok(self.static_pod_dir.join(file_name))
+        Ok(self.node.static_pod_dir().join(file_name))
     }
 }
 
@@ -284,7 +166,7 @@ fn api_error(pod: &PodRef, e: ApiError) -> TargetError {
 }
 
 /// The scheduler's part, said as a change to the manifest when it is one: this node is the only
-/// one, so a pod that names no node is bound to it (`create_in_api` does the binding).
+/// one, so a pod that names no node is bound to it (`Node::create_pod` does the binding).
 fn scheduling_change(pod: &Pod) -> Option<String> {
     let node = pod.spec.as_ref().and_then(|s| s.node_name.as_deref()).unwrap_or("");
     if !node.is_empty() {
@@ -308,7 +190,7 @@ impl Target for ReferenceTarget {
     }
 
     fn identity(&self) -> std::collections::BTreeMap<String, String> {
-        self.node.host.identity()
+        self.node.identity()
     }
 
     fn capabilities(&self) -> &BTreeSet<Capability> {
@@ -320,7 +202,7 @@ impl Target for ReferenceTarget {
     }
 
     fn refused_fields(&self, pod: &Pod) -> Vec<crate::manifest::fields::RefusedField> {
-        crate::manifest::fields::refused_on(pod, &self.kubelet.config().host_dirs())
+        crate::manifest::fields::refused_on(pod, &self.node.kubelet().config().host_dirs())
     }
 
     fn manifest_changes(&self, pod: &Pod) -> Vec<String> {
@@ -328,7 +210,7 @@ impl Target for ReferenceTarget {
     }
 
     fn check_image(&self, reference: &str) -> TargetResult<()> {
-        self.node.host.check_image(reference).map_err(|message| TargetError::ImageUnavailable {
+        self.node.runtime().host.check_image(reference).map_err(|message| TargetError::ImageUnavailable {
             target: self.name().into(),
             reference: reference.into(),
             message,
@@ -337,12 +219,13 @@ impl Target for ReferenceTarget {
 
     async fn create_pod(&self, pod: &Pod) -> TargetResult<Pod> {
         let key = pod_ref(pod);
-        // What the node cannot run is refused up front (after the API's own checks).
-        if !crate::api::is_mirror_pod(pod) && PodStrategy.create_errors(pod).is_empty() {
-            self.kubelet.check_supported(pod).map_err(|e| self.map_kubelet(&key, e))?;
-        }
-        // The kubelet sees the new pod through its watch and runs it.
-        self.create_in_api(pod, Requester::User).map_err(|e| api_error(&key, e))
+        // Down to the API only: its admission (with the node's, which refuses what the node
+        // cannot run, up front), the strategy and the store. The kubelet sees the new pod
+        // through its watch and runs it.
+        self.node.create_pod_admitted(pod, Requester::User).map_err(|e| match e {
+            Refusal::Node(what) => TargetError::Unsupported { target: self.name().into(), what },
+            Refusal::Api(e) => api_error(&key, e),
+        })
     }
 
     /// The scenario's pods are gone: what was last read of them is forgotten too, so that a
@@ -364,7 +247,7 @@ impl Target for ReferenceTarget {
     /// event or by `max`. A pod never read, or one whose last read the history no longer reaches,
     /// returns at once (the wait reads it again).
     fn runtime_busy_time(&self) -> Option<Duration> {
-        self.node.runtime.busy_time()
+        self.node.runtime().runtime.busy_time()
     }
 
     async fn pod_changed(&self, pod: &PodRef, max: Duration) {
@@ -396,39 +279,39 @@ impl Target for ReferenceTarget {
     }
 
     async fn list_pods(&self, namespace: &str) -> TargetResult<Vec<Pod>> {
-        Ok(self.api.list().into_iter().filter(|p| p.metadata.namespace.as_deref() == Some(namespace)).collect())
+        Ok(self.node.pods().list().into_iter().filter(|p| p.metadata.namespace.as_deref() == Some(namespace)).collect())
     }
 
     async fn update_pod(&self, pod: &PodRef, object: &Pod) -> TargetResult<Pod> {
-        self.api.update(&pod.namespace, &pod.name, object).map_err(|e| api_error(pod, e))
+        self.node.pods().update(&pod.namespace, &pod.name, object).map_err(|e| api_error(pod, e))
     }
 
     async fn update_ephemeral_containers(&self, pod: &PodRef, object: &Pod) -> TargetResult<Pod> {
-        self.api.update_ephemeral_containers(&pod.namespace, &pod.name, object, false, None).map_err(|e| api_error(pod, e))
+        self.node.pods().update_ephemeral_containers(&pod.namespace, &pod.name, object, false, None).map_err(|e| api_error(pod, e))
     }
 
     async fn patch_pod(&self, pod: &PodRef, patch: &serde_json::Value) -> TargetResult<Pod> {
-        self.api.merge_patch(&pod.namespace, &pod.name, patch).map_err(|e| api_error(pod, e))
+        self.node.pods().merge_patch(&pod.namespace, &pod.name, patch).map_err(|e| api_error(pod, e))
     }
 
     async fn delete_pod(&self, pod: &PodRef) -> TargetResult<()> {
         let stored = self.stored(pod)?;
         if crate::api::is_mirror_pod(&stored) {
             // The API object goes; the static pod runs on and the kubelet makes a new mirror.
-            self.api.delete(&pod.namespace, &pod.name, &DeleteOptions::grace(0)).map_err(|e| api_error(pod, e))?;
+            self.node.pods().delete(&pod.namespace, &pod.name, &DeleteOptions::grace(0)).map_err(|e| api_error(pod, e))?;
             return Ok(());
         }
         let uid = stored.metadata.uid.clone().unwrap_or_default();
         let from = resource_version(&stored);
         let watched = uid.clone();
-        let mut watch = self
-            .api
+        let pods = self.node.pods();
+        let mut watch = pods
             .watch(Some(from), Box::new(move |p| p.metadata.uid.as_deref() == Some(watched.as_str())))
             .map_err(|e| api_error(pod, e))?;
         // A graceful delete with the pod's own grace period: the kubelet stops the pod, then
         // deletes it for good (finalizers may still hold the object).
         let options = DeleteOptions { uid: Some(uid.clone()), ..Default::default() };
-        match self.api.delete(&pod.namespace, &pod.name, &options) {
+        match pods.delete(&pod.namespace, &pod.name, &options) {
             Ok(_) => {}
             Err(e) if e.code == 404 || e.code == 409 => return Ok(()), // gone, or another pod now
             Err(e) => return Err(api_error(pod, e)),
@@ -441,13 +324,13 @@ impl Target for ReferenceTarget {
                 _ => {}
             }
         };
-        self.kubelet.wait_torn_down(&uid, done).await;
+        self.node.kubelet().wait_torn_down(&uid, done).await;
         Ok(())
     }
 
     async fn exec(&self, pod: &PodRef, container: &str, command: &[String], timeout: Duration) -> TargetResult<ExecOutput> {
         let uid = self.node_uid(pod)?;
-        let r = self.kubelet.exec(&uid, container, command, timeout).await.map_err(|e| self.map_exec(pod, container, e))?;
+        let r = self.node.kubelet().exec(&uid, container, command, timeout).await.map_err(|e| self.map_exec(pod, container, e))?;
         Ok(ExecOutput {
             stdout: String::from_utf8_lossy(&r.stdout).into_owned(),
             stderr: String::from_utf8_lossy(&r.stderr).into_owned(),
@@ -464,8 +347,12 @@ impl Target for ReferenceTarget {
         timeout: Duration,
     ) -> TargetResult<ExecOutput> {
         let uid = self.node_uid(pod)?;
-        let r =
-            self.kubelet.exec_with_input(&uid, container, command, stdin, timeout).await.map_err(|e| self.map_exec(pod, container, e))?;
+        let r = self
+            .node
+            .kubelet()
+            .exec_with_input(&uid, container, command, stdin, timeout)
+            .await
+            .map_err(|e| self.map_exec(pod, container, e))?;
         Ok(ExecOutput {
             stdout: String::from_utf8_lossy(&r.stdout).into_owned(),
             stderr: String::from_utf8_lossy(&r.stderr).into_owned(),
@@ -481,19 +368,19 @@ impl Target for ReferenceTarget {
             });
         }
         let uid = self.node_uid(pod)?;
-        let entries = self.kubelet.container_log(&uid, container).await.map_err(|e| self.map_kubelet(pod, e))?;
+        let entries = self.node.kubelet().container_log(&uid, container).await.map_err(|e| self.map_kubelet(pod, e))?;
         Ok(String::from_utf8_lossy(&crate::runtime::cri::log_text(&entries)).into_owned())
     }
 
     async fn node_volume_path(&self, pod: &PodRef, volume: &str) -> TargetResult<PathBuf> {
         let uid = self.node_uid(pod)?;
-        Ok(self.kubelet.volume_dir(&uid, volume))
+        Ok(self.node.kubelet().volume_dir(&uid, volume))
     }
 
     async fn write_static_pod_manifest(&self, file_name: &str, contents: &str) -> TargetResult<()> {
         let path = self.static_manifest_path(file_name)?;
         // Written aside and renamed, so the kubelet never reads half a file.
-        let tmp = self.static_pod_dir.join(format!(".{file_name}.tmp"));
+        let tmp = self.node.static_pod_dir().join(format!(".{file_name}.tmp"));
         let write = async {
             tokio::fs::write(&tmp, contents).await?;
             tokio::fs::rename(&tmp, &path).await
@@ -511,17 +398,16 @@ impl Target for ReferenceTarget {
     }
 
     async fn kubelet_log(&self, _mentioning: &str) -> TargetResult<Vec<String>> {
-        Ok(self.kubelet.log_lines())
+        Ok(self.node.kubelet().log_lines())
     }
 
     fn stop_at_once(&self) -> bool {
-        self.kubelet.stop_at_once();
+        self.node.stop_at_once();
         true
     }
 
     async fn shutdown(&self) -> TargetResult<()> {
-        self.kubelet.shutdown().await;
-        self.node.host.shutdown().await.map_err(|e| TargetError::Other(format!("shut the {} node down: {e}", self.name)))
+        self.node.shutdown().await.map_err(|e| TargetError::Other(format!("shut the {} node down: {e}", self.name)))
     }
 }
 

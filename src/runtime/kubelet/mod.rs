@@ -15,6 +15,7 @@ pub mod downward;
 mod expansion;
 pub mod hosts;
 pub mod logs;
+pub mod node_status;
 pub mod security;
 pub mod static_pods;
 mod status;

@@ -1,0 +1,269 @@
+//! The node: what `podspec serve` and the reference target both are clients of. It owns the
+//! API (a generic store per kind, `api::registry`), the controllers (namespace deletion), the
+//! scheduler's bind, and the kubelet, which watches the API for its pods and writes its own
+//! Node object (`runtime::kubelet::node_status`). The node also registers its admission with
+//! the API (`Store::admit_on_node`): what it cannot run is refused when a pod is created with
+//! the node's verdict asked for.
+
+pub mod namespace_controller;
+
+use std::net::Ipv4Addr;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use async_trait::async_trait;
+use k8s_openapi::api::core::v1::Pod;
+
+use crate::api::events::{self, EventStore, Reporter};
+use crate::api::store::Refusal;
+use crate::api::{Api, ApiError, NamespaceStore, PodStore, Requester};
+use crate::paths::Paths;
+use crate::runtime::cri::{ContainerId, ImageService, RuntimeError, RuntimeService};
+use crate::runtime::kubelet::{BackoffPolicy, Kubelet, KubeletConfig, KubeletError};
+use crate::runtime::linux::LinuxRuntime;
+
+/// The node's name (the only node).
+pub const NODE_NAME: &str = "podspec-node";
+
+/// The reference kubelet's `podPidsLimit`: a pod's cgroup holds at most this many processes,
+/// so that a scenario's runaway fork cannot exhaust the machine.
+pub const POD_PIDS_LIMIT: i64 = 1024;
+
+/// How the node is set up.
+#[derive(Debug, Clone, Default)]
+pub struct ReferenceOptions {
+    /// The kubelet's static pod manifest directory; by default one in the run's state directory.
+    pub static_pod_dir: Option<PathBuf>,
+    /// The kubelet's crash back-off; Kubernetes' values (10 s doubling to 5 min) by default.
+    pub backoff: BackoffPolicy,
+}
+
+/// The machine side of a node, beyond the CRI services the kubelet uses: where its state is,
+/// its address, which images it can run, a container's crash, and its shutdown. The Linux
+/// runtime has one; a node over another CRI runtime brings its own.
+#[async_trait]
+pub trait NodeHost: Send + Sync {
+    /// The run's state directory on the node (the kubelet's directory and static pods go there).
+    fn run_dir(&self) -> PathBuf;
+    /// The node's IP (pods' `status.hostIP`).
+    fn node_ip(&self) -> Ipv4Addr;
+    /// Why an image cannot be run without a registry, if it cannot.
+    fn check_image(&self, reference: &str) -> Result<(), String>;
+    /// Kills a container's main process, as a crash would.
+    async fn kill_main_process(&self, id: &ContainerId) -> Result<(), RuntimeError>;
+    /// What identifies the node's runtime in reports (a CRI runtime's name, version, endpoint).
+    fn identity(&self) -> std::collections::BTreeMap<String, String> {
+        std::collections::BTreeMap::new()
+    }
+    /// Whether the node's namespaces are podspec's own, not the machine's (see
+    /// `Capability::HostAccess`).
+    fn namespaces_are_its_own(&self) -> bool {
+        false
+    }
+    /// Where the kubelet puts the pods' cgroups, when the runtime takes a cgroup parent.
+    fn pod_cgroups(&self) -> Option<crate::runtime::kubelet::PodCgroupRoot> {
+        None
+    }
+    /// Removes everything the runtime still holds for this run.
+    async fn shutdown(&self) -> Result<(), String>;
+}
+
+#[async_trait]
+impl NodeHost for LinuxRuntime {
+    fn run_dir(&self) -> PathBuf {
+        LinuxRuntime::run_dir(self).to_path_buf()
+    }
+    fn node_ip(&self) -> Ipv4Addr {
+        LinuxRuntime::node_ip(self)
+    }
+    fn namespaces_are_its_own(&self) -> bool {
+        true
+    }
+    fn check_image(&self, reference: &str) -> Result<(), String> {
+        self.images().recipe_for(reference).map(|_| ()).map_err(|e| e.to_string())
+    }
+    async fn kill_main_process(&self, id: &ContainerId) -> Result<(), RuntimeError> {
+        LinuxRuntime::kill_main_process(self, id)
+    }
+    async fn shutdown(&self) -> Result<(), String> {
+        LinuxRuntime::shutdown(self).await.map_err(|e| e.to_string())
+    }
+}
+
+/// A node built on some runtime: the CRI services and the machine side.
+#[derive(Clone)]
+pub struct NodeRuntime {
+    pub runtime: Arc<dyn RuntimeService>,
+    pub images: Arc<dyn ImageService>,
+    pub host: Arc<dyn NodeHost>,
+}
+
+impl NodeRuntime {
+    /// podspec's own Linux runtime.
+    pub fn linux(runtime: Arc<LinuxRuntime>) -> Self {
+        Self { runtime: runtime.clone(), images: runtime.clone(), host: runtime }
+    }
+}
+
+/// The scheduler's bind: this node is the only one, so a pod that names no node is bound to it.
+/// Returns the pod, and whether it was bound here.
+fn bind(pod: &Pod) -> (Pod, bool) {
+    let mut pod = pod.clone();
+    let spec = pod.spec.get_or_insert_with(Default::default);
+    let scheduled = spec.node_name.as_deref().unwrap_or("").is_empty();
+    if scheduled {
+        spec.node_name = Some(NODE_NAME.into());
+    }
+    (pod, scheduled)
+}
+
+/// The node: its API, its controllers, the scheduler's bind, and its kubelet over a runtime.
+pub struct Node {
+    runtime: NodeRuntime,
+    api: Arc<Api>,
+    kubelet: Arc<Kubelet>,
+    controllers: Vec<tokio::task::JoinHandle<()>>,
+    static_pod_dir: PathBuf,
+}
+
+impl Node {
+    /// A node on podspec's own Linux runtime, with a run of its own.
+    pub async fn start_linux(paths: Paths, options: ReferenceOptions) -> Result<Self, String> {
+        let run_id = format!("{}-{}", std::process::id(), chrono::Utc::now().timestamp_millis());
+        let runtime = Arc::new(LinuxRuntime::start(paths, &run_id).await.map_err(|e| format!("start the reference node: {e}"))?);
+        Self::start(&run_id, NodeRuntime::linux(runtime), options)
+    }
+
+    /// A node on any runtime: the API with its controllers, and a kubelet over the runtime's
+    /// CRI services that registers its Node object and admission with the API.
+    pub fn start(run_id: &str, runtime: NodeRuntime, options: ReferenceOptions) -> Result<Self, String> {
+        let run_dir = runtime.host.run_dir();
+        let static_pod_dir = options.static_pod_dir.unwrap_or_else(|| run_dir.join("manifests"));
+        std::fs::create_dir_all(&static_pod_dir)
+            .map_err(|e| format!("create the static pod directory {}: {e}", static_pod_dir.display()))?;
+        let api = Arc::new(Api::new(run_id, chrono::Utc::now()));
+        let config = KubeletConfig {
+            node_name: NODE_NAME.into(),
+            root_dir: run_dir.join("kubelet"),
+            backoff: options.backoff,
+            node_ip: runtime.host.node_ip(),
+            node_uid: crate::api::store::uid(run_id, u64::MAX),
+            static_pod_dir: Some(static_pod_dir.clone()),
+            pod_cgroups: runtime.host.pod_cgroups(),
+            pod_pids_limit: Some(POD_PIDS_LIMIT),
+        };
+        let controllers = vec![tokio::spawn(namespace_controller::run(api.namespaces(), api.pods()))];
+        let kubelet = Kubelet::new(config, runtime.runtime.clone(), runtime.images.clone(), api.pods(), api.events());
+        crate::runtime::kubelet::node_status::register(&kubelet, &api.nodes()).map_err(|e| format!("register the node: {e}"))?;
+        // The node's admission: what this node cannot run (the kubelet's check).
+        let admitting = Arc::downgrade(&kubelet);
+        api.pods().admit_on_node(Box::new(move |pod: &Pod| {
+            let Some(kubelet) = admitting.upgrade() else { return Ok(()) };
+            kubelet.check_supported(pod).map_err(|e| match e {
+                KubeletError::Unsupported { what, .. } => what,
+                other => other.to_string(),
+            })
+        }));
+        Ok(Self { runtime, api, kubelet, controllers, static_pod_dir })
+    }
+
+    /// The node's API: every kind it keeps.
+    pub fn api(&self) -> &Arc<Api> {
+        &self.api
+    }
+
+    pub fn pods(&self) -> Arc<PodStore> {
+        self.api.pods()
+    }
+
+    pub fn events(&self) -> Arc<EventStore> {
+        self.api.events()
+    }
+
+    pub fn namespaces(&self) -> Arc<NamespaceStore> {
+        self.api.namespaces()
+    }
+
+    /// The node's kubelet (for what an API server proxies to a node: exec, logs, a crash).
+    pub fn kubelet(&self) -> &Arc<Kubelet> {
+        &self.kubelet
+    }
+
+    /// The node's runtime and machine side.
+    pub fn runtime(&self) -> &NodeRuntime {
+        &self.runtime
+    }
+
+    pub fn node_name(&self) -> &str {
+        NODE_NAME
+    }
+
+    /// The run's state directory on the node.
+    pub fn run_dir(&self) -> PathBuf {
+        self.runtime.host.run_dir()
+    }
+
+    pub fn static_pod_dir(&self) -> &Path {
+        &self.static_pod_dir
+    }
+
+    /// The kubelet's `podPidsLimit`; none: no limit.
+    pub fn pod_pids_limit(&self) -> Option<i64> {
+        self.kubelet.config().pod_pids_limit
+    }
+
+    /// What identifies the node's runtime in reports.
+    pub fn identity(&self) -> std::collections::BTreeMap<String, String> {
+        self.runtime.host.identity()
+    }
+
+    /// Creates a pod in the API, doing the scheduler's part first: a pod bound to no node is
+    /// bound to this one (the only one), and a `Scheduled` event says so, as kube-scheduler's
+    /// ("Successfully assigned <namespace>/<name> to <node>"). With `dry_run` (`dryRun=All`)
+    /// the pod as the create would store it, bound, with nothing written and no event. An
+    /// API server's create: what the node cannot run, the kubelet refuses in the pod's status.
+    pub fn create_pod(&self, pod: &Pod, requester: Requester<'_>, dry_run: bool) -> Result<Pod, ApiError> {
+        let (pod, scheduled) = bind(pod);
+        let created = self.api.pods().create_as(&pod, requester, dry_run)?;
+        if scheduled && !dry_run {
+            self.scheduled(&created);
+        }
+        Ok(created)
+    }
+
+    /// `create_pod` with the node's admission asked first: what the node cannot run is refused,
+    /// naming it, before anything is written (the reference target's create).
+    pub fn create_pod_admitted(&self, pod: &Pod, requester: Requester<'_>) -> Result<Pod, Refusal> {
+        let (pod, scheduled) = bind(pod);
+        let created = self.api.pods().create_admitted(&pod, requester)?;
+        if scheduled {
+            self.scheduled(&created);
+        }
+        Ok(created)
+    }
+
+    /// The scheduler's event for a pod it bound.
+    fn scheduled(&self, pod: &Pod) {
+        let m = &pod.metadata;
+        let message = format!(
+            "Successfully assigned {}/{} to {NODE_NAME}",
+            m.namespace.as_deref().unwrap_or("default"),
+            m.name.as_deref().unwrap_or("")
+        );
+        self.api.events().record(events::pod_reference(pod, None), &Reporter::scheduler(), events::NORMAL, "Scheduled", &message);
+    }
+
+    /// Every pod is to stop at once, without its grace period (the run was interrupted).
+    pub fn stop_at_once(&self) {
+        self.kubelet.stop_at_once();
+    }
+
+    /// Stops the controllers and the kubelet, and removes what the runtime holds.
+    pub async fn shutdown(&self) -> Result<(), String> {
+        for controller in &self.controllers {
+            controller.abort();
+        }
+        self.kubelet.shutdown().await;
+        self.runtime.host.shutdown().await
+    }
+}
