@@ -116,8 +116,12 @@ impl Command {
 #[derive(clap::Args)]
 struct MatrixArgs {
     /// The runs' report.json files (each run's report.md beside it is linked to).
-    #[arg(required = true, value_name = "REPORT.json")]
+    #[arg(required_unless_present = "differs", value_name = "REPORT.json")]
     reports: Vec<PathBuf>,
+    /// Also write differs.html and differs.md: the scenarios whose outcome differs between these
+    /// two runs, both cells side by side (added to the matrix when not among REPORT.json).
+    #[arg(long, num_args = 2, value_names = ["RUN_A.json", "RUN_B.json"])]
+    differs: Vec<PathBuf>,
     /// Where to write matrix.html and matrix.md [default: the deepest directory holding every report]
     #[arg(long, value_name = "DIR")]
     out: Option<PathBuf>,
@@ -165,6 +169,8 @@ struct CertifyArgs {
     cluster: ClusterArgs,
     #[command(flatten)]
     cri: CriArgs,
+    #[command(flatten)]
+    podman: PodmanArgs,
     /// Check a results bundle as a conformance reviewer does, instead of running anything.
     #[arg(long, value_name = "BUNDLE")]
     verify: Option<PathBuf>,
@@ -287,6 +293,20 @@ struct CriArgs {
     /// ci/containerd's CNI bridge]
     #[arg(long, value_name = "IP", default_value_t = podspec::targets::cri::DEFAULT_NODE_IP)]
     cri_node_ip: std::net::Ipv4Addr,
+    /// The runtime handler the cri target passes in RunPodSandbox for every pod, as the kubelet
+    /// passes a pod's RuntimeClass handler (ci/containerd: runc, crun, runsc) [default: the
+    /// runtime's default handler]
+    #[arg(long, value_name = "NAME")]
+    runtime_handler: Option<String>,
+}
+
+/// Which OCI runtime podman runs the pods with (`--target podman`).
+#[derive(clap::Args, Clone)]
+struct PodmanArgs {
+    /// The OCI runtime podman runs the pods with (--target podman): a name podman knows (runc,
+    /// crun, runsc) or the path of a runtime binary (ci/runtimes/crun) [default: runc]
+    #[arg(long, value_name = "NAME|PATH", default_value = "runc")]
+    podman_runtime: podspec::targets::podman::config::Runtime,
 }
 
 /// How to reach a cluster and which images to send it (`--target kube`).
@@ -340,6 +360,8 @@ struct CleanArgs {
     target: TargetKind,
     #[command(flatten)]
     cri: CriArgs,
+    #[command(flatten)]
+    podman: PodmanArgs,
     /// With --target kube: every podspec namespace, not only those of runs whose owner is gone.
     #[arg(long)]
     all: bool,
@@ -375,6 +397,8 @@ struct RunArgs {
     static_pod_dir: Option<PathBuf>,
     #[command(flatten)]
     cri: CriArgs,
+    #[command(flatten)]
+    podman: PodmanArgs,
     /// Stop at the first failed scenario; the reports are still written, the rest marked not run.
     #[arg(long)]
     fail_fast: bool,
@@ -401,6 +425,8 @@ struct BenchArgs {
     results: Option<PathBuf>,
     #[command(flatten)]
     cri: CriArgs,
+    #[command(flatten)]
+    podman: PodmanArgs,
     #[command(flatten)]
     cluster: ClusterArgs,
 }
@@ -501,7 +527,7 @@ async fn other(command: Command) -> anyhow::Result<ExitCode> {
         Command::Run(_) => unreachable!("run is dispatched with the signals"),
         Command::Clean(args) => match args.target {
             TargetKind::Reference => clean(),
-            TargetKind::Podman => clean_podman().await,
+            TargetKind::Podman => clean_podman(&args.podman).await,
             TargetKind::Cri => clean_cri(&args.cri).await,
             TargetKind::Kube => clean_kube(&args).await,
         },
@@ -617,6 +643,7 @@ async fn serve(args: ServeArgs, signals: Signals) -> anyhow::Result<ExitCode> {
             let options = podspec::targets::cri::CriOptions {
                 endpoint: args.cri.cri_endpoint.clone(),
                 node_ip: args.cri.cri_node_ip,
+                runtime_handler: args.cri.runtime_handler.clone(),
                 reference: options,
             };
             let node = podspec::targets::cri::start(paths, options).await.context("starting the cri node")?;
@@ -670,6 +697,7 @@ async fn start_target(
     kind: TargetKind,
     static_pod_dir: Option<PathBuf>,
     cri: &CriArgs,
+    podman: &PodmanArgs,
     cluster: &ClusterArgs,
 ) -> anyhow::Result<Arc<dyn Target>> {
     match kind {
@@ -678,6 +706,7 @@ async fn start_target(
             let options = podspec::targets::cri::CriOptions {
                 endpoint: cri.cri_endpoint.clone(),
                 node_ip: cri.cri_node_ip,
+                runtime_handler: cri.runtime_handler.clone(),
                 reference: ReferenceOptions { static_pod_dir, ..Default::default() },
             };
             let target = podspec::targets::cri::start(paths, options).await.context("starting the cri target")?;
@@ -693,7 +722,7 @@ async fn start_target(
         }
         TargetKind::Podman => {
             let paths = Paths::from_env()?;
-            let target = PodmanTarget::start(paths).await.context("starting the podman target")?;
+            let target = PodmanTarget::start(paths, &podman.podman_runtime).await.context("starting the podman target")?;
             eprintln!("podspec: target podman {}", target.version());
             Ok(Arc::new(target))
         }
@@ -721,7 +750,7 @@ async fn bench(args: BenchArgs) -> anyhow::Result<ExitCode> {
     let load_before = podspec::bench::load_average();
     let mut reports = Vec::new();
     for kind in kinds {
-        let target = start_target(kind, None, &args.cri, &args.cluster).await?;
+        let target = start_target(kind, None, &args.cri, &args.podman, &args.cluster).await?;
         let result = if kind == TargetKind::Cri {
             // Beside the same calls straight to the CRI runtime, with no API or kubelet above.
             bench_cri_beside_direct(target.as_ref(), &args.cri, args.pods).await
@@ -819,8 +848,9 @@ async fn bench_cri_beside_direct(
     let owner = podspec::targets::cri::owner();
     // The same cgroup parent layout as the cri target's kubelet sends (podspec's own subtree).
     let cgroups = podspec::targets::cri::RunCgroups::create(&run, &run_id);
-    let connected =
-        podspec::runtime::cri_grpc::CriRuntime::connect(cri.cri_endpoint.clone(), &run_id, &owner, &run.path.join("logs")).await;
+    let connected = podspec::runtime::cri_grpc::CriRuntime::connect(cri.cri_endpoint.clone(), &run_id, &owner, &run.path.join("logs"))
+        .await
+        .map(|rt| rt.with_runtime_handler(cri.runtime_handler.clone()));
     let result = match &connected {
         Ok(rt) => podspec::bench::run_interleaved(target, ("cri-direct", rt, rt), pods, cgroups.as_ref().map(|c| c.parent()))
             .await
@@ -867,7 +897,7 @@ async fn run(mut args: RunArgs, mut signals: Signals) -> anyhow::Result<ExitCode
     }
     // A signal while the target starts waits until it has started (so that it can be shut down
     // whole): the run then reports every scenario as not run.
-    let target = start_target(args.target, args.static_pod_dir.clone(), &args.cri, &args.cluster).await?;
+    let target = start_target(args.target, args.static_pod_dir.clone(), &args.cri, &args.podman, &args.cluster).await?;
     let outcome = runner::run_until(&options, target.clone(), signals.next()).await;
     // An interrupted run never waits out its pods' grace periods.
     if matches!(&outcome, Ok(record) if record.interrupted.as_deref().is_some_and(|w| w.starts_with("interrupted"))) {
@@ -978,9 +1008,9 @@ async fn clean_kube(args: &CleanArgs) -> anyhow::Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
-async fn clean_podman() -> anyhow::Result<ExitCode> {
+async fn clean_podman(podman: &PodmanArgs) -> anyhow::Result<ExitCode> {
     let state = podspec::paths::default_state_dir();
-    let report = podspec::targets::podman::clean_stale(&state).await.context("cleaning podman")?;
+    let report = podspec::targets::podman::clean_stale(&state, &podman.podman_runtime).await.context("cleaning podman")?;
     if report.is_empty() {
         println!("nothing to clean in podman");
     } else {
@@ -998,11 +1028,14 @@ async fn clean_podman() -> anyhow::Result<ExitCode> {
 /// `podspec matrix`: reads the runs' reports and writes matrix.html and matrix.md.
 fn matrix(args: MatrixArgs) -> anyhow::Result<ExitCode> {
     let mut records = Vec::with_capacity(args.reports.len());
-    let mut paths = Vec::with_capacity(args.reports.len());
-    for path in &args.reports {
-        records.push(report::json::read(path)?);
+    let mut paths: Vec<PathBuf> = Vec::with_capacity(args.reports.len());
+    for path in args.reports.iter().chain(&args.differs) {
         // Absolute and resolved, so links between the reports and the matrix can be made.
-        paths.push(std::fs::canonicalize(path).with_context(|| format!("cannot resolve report {}", path.display()))?);
+        let resolved = std::fs::canonicalize(path).with_context(|| format!("cannot resolve report {}", path.display()))?;
+        if !paths.contains(&resolved) {
+            records.push(report::json::read(path)?);
+            paths.push(resolved);
+        }
     }
     let out = match args.out {
         Some(dir) => {
@@ -1016,6 +1049,19 @@ fn matrix(args: MatrixArgs) -> anyhow::Result<ExitCode> {
     let (html, md) = (out.join(matrix::HTML_FILE), out.join(matrix::MARKDOWN_MATRIX_FILE));
     report::matrix_html::write(&built, &html)?;
     report::matrix_md::write(&built, &md)?;
+    if let [a, b] = args.differs.as_slice() {
+        let column = |p: &PathBuf| std::fs::canonicalize(p).ok().and_then(|p| paths.iter().position(|q| *q == p));
+        let (a, b) = (column(a).context("--differs RUN_A")?, column(b).context("--differs RUN_B")?);
+        let (dh, dm) = report::matrix_differs::write(&built, a, b, &out)?;
+        eprintln!(
+            "podspec: {} scenario(s) differ between {} and {}",
+            report::matrix_differs::differing(&built, a, b).len(),
+            built.columns[a].label,
+            built.columns[b].label
+        );
+        println!("{}", dh.display());
+        println!("{}", dm.display());
+    }
     for c in &built.columns {
         eprintln!("podspec: {}: {}, {} not run", c.label, c.summary, c.not_run);
     }
@@ -1176,7 +1222,7 @@ async fn certify(mut args: CertifyArgs, mut signals: Signals) -> anyhow::Result<
             (Arc::new(t), certify::Description { server_url: info.url, server_version: info.version, nodes: info.nodes })
         }
         other => {
-            let t = start_target(other, None, &args.cri, &args.cluster).await?;
+            let t = start_target(other, None, &args.cri, &args.podman, &args.cluster).await?;
             let description = certify::Description {
                 server_url: String::new(),
                 server_version: format!("podspec {} ({} target)", env!("CARGO_PKG_VERSION"), t.name()),
