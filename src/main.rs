@@ -1030,10 +1030,11 @@ fn matrix(args: MatrixArgs) -> anyhow::Result<ExitCode> {
     let mut records = Vec::with_capacity(args.reports.len());
     let mut paths: Vec<PathBuf> = Vec::with_capacity(args.reports.len());
     for path in args.reports.iter().chain(&args.differs) {
+        let record = report::json::read(path)?;
         // Absolute and resolved, so links between the reports and the matrix can be made.
         let resolved = std::fs::canonicalize(path).with_context(|| format!("cannot resolve report {}", path.display()))?;
         if !paths.contains(&resolved) {
-            records.push(report::json::read(path)?);
+            records.push(record);
             paths.push(resolved);
         }
     }
