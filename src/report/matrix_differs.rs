@@ -220,7 +220,7 @@ fn html_cell(h: &mut String, c: &Cell) -> std::fmt::Result {
                         } else {
                             "ctx"
                         };
-                        write!(h, "<span class=\"{class}\">{}</span>\n", esc(line))?;
+                        writeln!(h, "<span class=\"{class}\">{}</span>", esc(line))?;
                     }
                 }
                 None => write!(h, "{}", esc(&f.message))?,
