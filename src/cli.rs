@@ -119,6 +119,20 @@ pub(crate) struct CriArgs {
     /// ci/containerd's CNI bridge]
     #[arg(long, value_name = "IP", default_value_t = podspec::targets::cri::DEFAULT_NODE_IP)]
     pub(crate) cri_node_ip: std::net::Ipv4Addr,
+    /// The runtime handler the cri target passes in RunPodSandbox for every pod, as the kubelet
+    /// passes a pod's RuntimeClass handler (ci/containerd: runc, crun, runsc) [default: the
+    /// runtime's default handler]
+    #[arg(long, value_name = "NAME")]
+    pub(crate) runtime_handler: Option<String>,
+}
+
+/// Which OCI runtime podman runs the pods with (`--target podman`).
+#[derive(clap::Args, Clone)]
+pub(crate) struct PodmanArgs {
+    /// The OCI runtime podman runs the pods with (--target podman): a name podman knows (runc,
+    /// crun, runsc) or the path of a runtime binary (ci/runtimes/crun) [default: runc]
+    #[arg(long, value_name = "NAME|PATH", default_value = "runc")]
+    pub(crate) podman_runtime: podspec::targets::podman::config::Runtime,
 }
 
 /// How to reach a cluster and which images to send it (`--target kube`).

@@ -7,7 +7,10 @@
 //! - a feature runs on the runtime; report.json names the runtime (CRI `Version`) and its
 //!   endpoint; the machine's `ip -o link` and `ip route` read the same before and after;
 //! - every feature runs on the runtime and fails only where ci/baselines/containerd.txt says
-//!   (a new failure, and a listed scenario that passes, fail it);
+//!   (a new failure, and a listed scenario that passes, fail it); the same with the runtime
+//!   handler crun (`--runtime-handler crun`) and ci/baselines/containerd-crun.txt;
+//! - `--runtime-handler crun` is named in report.json with crun's version; an unknown handler is
+//!   refused before anything runs;
 //! - a run killed with SIGKILL leaves its sandbox, its emptyDir directories, the tmpfs of its
 //!   Memory emptyDir and its cgroups, which `podspec clean --target cri` removes; plain
 //!   `podspec clean` removes all but the sandbox;
@@ -96,15 +99,79 @@ fn a_feature_runs_on_the_runtime_which_the_report_names(env: &Env) -> Result<(),
     ensure(before == after, || format!("the machine's network changed during the run:\nbefore:\n{before}\nafter:\n{after}"))
 }
 
-fn every_feature_fails_only_where_the_baseline_says(env: &Env) -> Result<(), String> {
-    let reports = Path::new(ROOT).join("target/podspec-reports-cri-baseline");
+/// `--runtime-handler crun`: the pods run with ci/containerd's crun handler, and report.json
+/// names the handler and its OCI runtime with its version; a handler the runtime does not have
+/// is refused before anything runs, naming it and the handlers there are.
+fn the_crun_handler_runs_a_feature_and_the_report_names_it(env: &Env) -> Result<(), String> {
+    let reports = Path::new(ROOT).join("target/podspec-reports-cri-crun-handler");
     let out = env.podspec(
         Path::new(ROOT),
-        &["run", "--target", "cri", "--report-dir", reports.to_str().unwrap(), "--baseline", "ci/baselines/containerd.txt"],
+        &[
+            "run",
+            "--target",
+            "cri",
+            "--runtime-handler",
+            "crun",
+            "--features",
+            "features/hostname.feature",
+            "--report-dir",
+            reports.to_str().unwrap(),
+        ],
     );
+    ensure(out.status.success(), || text(&out))?;
+    let json: serde_json::Value =
+        serde_json::from_str(&fs::read_to_string(reports.join("report.json")).map_err(|e| e.to_string())?).map_err(|e| e.to_string())?;
+    let identity = &json["target_identity"];
+    ensure(identity["runtime_handler"] == "crun", || format!("target_identity {identity}"))?;
+    ensure(identity["oci_runtime"].as_str().is_some_and(|v| v.starts_with("crun ")), || format!("target_identity {identity}"))?;
+    let markdown = fs::read_to_string(reports.join("report.md")).map_err(|e| e.to_string())?;
+    ensure(markdown.contains("crun"), || "report.md does not name crun".into())?;
+    let out = env.podspec(
+        Path::new(ROOT),
+        &[
+            "run",
+            "--target",
+            "cri",
+            "--runtime-handler",
+            "no-such-handler",
+            "--features",
+            "features/hostname.feature",
+            "--report-dir",
+            reports.to_str().unwrap(),
+        ],
+    );
+    let stderr = String::from_utf8_lossy(&out.stderr).to_string();
+    ensure(!out.status.success() && stderr.contains("no runtime handler \"no-such-handler\"") && stderr.contains("crun"), || text(&out))?;
+    println!(
+        "    {} {} / {} (handler {})",
+        identity["runtime_name"], identity["runtime_version"], identity["oci_runtime"], identity["runtime_handler"]
+    );
+    Ok(())
+}
+
+fn every_feature_fails_only_where_the_baseline_says(env: &Env) -> Result<(), String> {
+    gated_by_baseline(env, None, "containerd")
+}
+
+/// The same gate with the runtime handler `crun` (ci/containerd configures it) and its own
+/// baseline.
+fn every_feature_with_the_crun_handler_fails_only_where_its_baseline_says(env: &Env) -> Result<(), String> {
+    gated_by_baseline(env, Some("crun"), "containerd-crun")
+}
+
+/// Every feature on the runtime, with `handler` in RunPodSandbox, gated by
+/// `ci/baselines/<baseline>.txt`.
+fn gated_by_baseline(env: &Env, handler: Option<&str>, baseline_name: &str) -> Result<(), String> {
+    let reports = Path::new(ROOT).join(format!("target/podspec-reports-cri-{baseline_name}"));
+    let baseline_file = format!("ci/baselines/{baseline_name}.txt");
+    let mut args = vec!["run", "--target", "cri", "--report-dir", reports.to_str().unwrap(), "--baseline", &baseline_file];
+    if let Some(h) = handler {
+        args.extend(["--runtime-handler", h]);
+    }
+    let out = env.podspec(Path::new(ROOT), &args);
     // The verdict is podspec's message on stderr.
     let said = format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
-    let gate = said.lines().find(|l| l.contains("baseline ci/baselines/containerd.txt")).unwrap_or("").to_string();
+    let gate = said.lines().find(|l| l.contains(&format!("baseline {baseline_file}"))).unwrap_or("").to_string();
     ensure(out.status.success() && gate.contains("PASSED"), || {
         format!(
             "{}
@@ -309,6 +376,11 @@ fn main() -> ExitCode {
     let checks: &[(&str, Check)] = &[
         ("a_feature_runs_on_the_runtime_which_the_report_names", a_feature_runs_on_the_runtime_which_the_report_names),
         ("every_feature_fails_only_where_the_baseline_says", every_feature_fails_only_where_the_baseline_says),
+        ("the_crun_handler_runs_a_feature_and_the_report_names_it", the_crun_handler_runs_a_feature_and_the_report_names_it),
+        (
+            "every_feature_with_the_crun_handler_fails_only_where_its_baseline_says",
+            every_feature_with_the_crun_handler_fails_only_where_its_baseline_says,
+        ),
         (
             "a_killed_run_leaves_its_pod_volumes_and_cgroups_which_clean_removes",
             a_killed_run_leaves_its_pod_volumes_and_cgroups_which_clean_removes,

@@ -4,6 +4,8 @@
 //!
 //! - every feature against podman fails exactly where `ci/baselines/podman.txt` says podman
 //!   differs from Kubernetes, skips only for a missing capability, and leaves nothing in podman;
+//!   the same with crun (`--podman-runtime ci/runtimes/crun`) and `ci/baselines/podman-crun.txt`,
+//!   report.json naming the OCI runtime;
 //! - a run killed with SIGKILL leaves pods that `podspec clean --target podman` removes, and
 //!   nothing that is not podspec's is touched;
 //! - two pods sharing a volume, deleted at once, leave nothing (podman 4.3's `pod rm` race);
@@ -98,10 +100,33 @@ fn baseline(path: &Path) -> BTreeSet<(String, String)> {
 }
 
 fn every_feature_fails_only_where_the_baseline_says(env: &Env) -> Result<(), String> {
-    let reports = Path::new(ROOT).join("target/podspec-reports-podman");
+    gated_by_baseline(env, "runc", "podman")
+}
+
+/// The same gate with crun (through ci/runtimes/crun, as CI runs it), and its own baseline;
+/// report.json names crun as the OCI runtime.
+fn every_feature_with_crun_fails_only_where_its_baseline_says(env: &Env) -> Result<(), String> {
+    gated_by_baseline(env, "ci/runtimes/crun", "podman-crun")
+}
+
+/// Every feature on podman with the OCI runtime `runtime` (`--podman-runtime`), gated by
+/// `ci/baselines/<baseline>.txt`; the report names the runtime.
+fn gated_by_baseline(env: &Env, runtime: &str, baseline_name: &str) -> Result<(), String> {
+    let reports = Path::new(ROOT).join(format!("target/podspec-reports-{baseline_name}"));
+    let baseline_file = format!("ci/baselines/{baseline_name}.txt");
     let started = Instant::now();
     let child = Command::new(PODSPEC)
-        .args(["run", "--target", "podman", "--report-dir", reports.to_str().unwrap(), "--baseline", "ci/baselines/podman.txt"])
+        .args([
+            "run",
+            "--target",
+            "podman",
+            "--podman-runtime",
+            runtime,
+            "--report-dir",
+            reports.to_str().unwrap(),
+            "--baseline",
+            &baseline_file,
+        ])
         .current_dir(ROOT)
         .env("PODSPEC_STATE_DIR", env.state())
         .stdout(std::process::Stdio::piped())
@@ -116,6 +141,11 @@ fn every_feature_fails_only_where_the_baseline_says(env: &Env) -> Result<(), Str
         serde_json::from_str(&fs::read_to_string(reports.join("report.json")).map_err(|e| format!("{e}: {}", text(&out)))?)
             .map_err(|e| e.to_string())?;
     ensure(json["target"] == "podman", || format!("report target {}", json["target"]))?;
+    let oci_runtime = json["target_identity"]["oci_runtime"].as_str().unwrap_or_default().to_string();
+    let runtime_name = runtime.rsplit('/').next().unwrap_or(runtime);
+    ensure(oci_runtime.starts_with(&format!("{runtime_name} ")), || {
+        format!("report.json names the OCI runtime {oci_runtime:?}, not {runtime_name}: {}", json["target_identity"])
+    })?;
     let scenarios = json["scenarios"].as_array().cloned().unwrap_or_default();
     let with = |status: &str| -> BTreeSet<(String, String)> {
         scenarios
@@ -125,12 +155,12 @@ fn every_feature_fails_only_where_the_baseline_says(env: &Env) -> Result<(), Str
             .collect()
     };
     let failed = with("failed");
-    let expected = baseline(&Path::new(ROOT).join("ci/baselines/podman.txt"));
+    let expected = baseline(&Path::new(ROOT).join(&baseline_file));
     let new: Vec<_> = failed.difference(&expected).collect();
     let fixed: Vec<_> = expected.difference(&failed).collect();
     ensure(new.is_empty() && fixed.is_empty(), || {
         format!(
-            "failures differ from ci/baselines/podman.txt\n  failing, not in the baseline: {new:?}\n  in the baseline, not failing: {fixed:?}\n  see {}",
+            "failures differ from {baseline_file}\n  failing, not in the baseline: {new:?}\n  in the baseline, not failing: {fixed:?}\n  see {}",
             reports.join("report.md").display()
         )
     })?;
@@ -145,7 +175,7 @@ fn every_feature_fails_only_where_the_baseline_says(env: &Env) -> Result<(), Str
     for line in stderr.lines().filter(|l| l.starts_with("podspec: ") && (l.contains(" passed, ") || l.contains("baseline"))) {
         println!("    {line}");
     }
-    println!("    ({:.1} s)", elapsed.as_secs_f64());
+    println!("    {oci_runtime} ({:.1} s)", elapsed.as_secs_f64());
     // The run took its pods and volumes with it (other engineers' runs on the machine are not
     // this test's business).
     let left = env.podman_objects(&format!("podspec-{run_pid}-"));
@@ -235,7 +265,7 @@ fn pods_sharing_a_volume_deleted_at_once_leave_nothing(env: &Env) -> Result<(), 
     let runtime = tokio::runtime::Runtime::new().map_err(|e| e.to_string())?;
     runtime.block_on(async {
         let paths = podspec::paths::Paths { state_dir: env.state(), ..podspec::paths::Paths::from_env().map_err(|e| e.to_string())? };
-        let target = podspec::targets::podman::PodmanTarget::start(paths).await.map_err(|e| e.to_string())?;
+        let target = podspec::targets::podman::PodmanTarget::start(paths, &Default::default()).await.map_err(|e| e.to_string())?;
         let mut result = Ok(());
         for round in 1..=10 {
             let namespace = format!("podspec-{}-shared{round}", std::process::id());
@@ -314,6 +344,7 @@ fn nix_is_root() -> bool {
 fn main() -> ExitCode {
     let checks: &[(&str, Check)] = &[
         ("every_feature_fails_only_where_the_baseline_says", every_feature_fails_only_where_the_baseline_says),
+        ("every_feature_with_crun_fails_only_where_its_baseline_says", every_feature_with_crun_fails_only_where_its_baseline_says),
         ("a_killed_run_leaves_what_clean_removes_and_only_that", a_killed_run_leaves_what_clean_removes_and_only_that),
         ("pods_sharing_a_volume_deleted_at_once_leave_nothing", pods_sharing_a_volume_deleted_at_once_leave_nothing),
         ("bench_shows_reference_and_podman_side_by_side", bench_shows_reference_and_podman_side_by_side),
@@ -324,6 +355,6 @@ fn main() -> ExitCode {
     }
     let env = Env { dir: tempfile::Builder::new().prefix("podspec-podman-state-").tempdir().expect("temp dir") };
     // The containers.conf podspec writes, for the podman commands the checks run themselves.
-    podspec::targets::podman::config::write(env.conf().parent().unwrap()).expect("write containers.conf");
+    podspec::targets::podman::config::write(env.conf().parent().unwrap(), &Default::default()).expect("write containers.conf");
     support::run_checks("podman", &env, checks)
 }

@@ -26,6 +26,9 @@ if [ -f "$pidfile" ] && kill -0 "$(cat "$pidfile")" 2>/dev/null; then
 else
   mkdir -p "$state/cni" /var/lib/podspec-containerd
   cp "$here/10-podspec.conflist" "$state/cni/10-podspec.conflist"
+  # The crun handler's binary (config.toml): crun through podspec's wrapper.
+  mkdir -p "$state/bin"
+  install -m 0755 "$here/../runtimes/crun" "$state/bin/crun"
   if ! ip netns list | grep -qx "$netns\( .*\)\?"; then
     ip netns add "$netns"
   fi

@@ -9,7 +9,7 @@ use podspec::paths::Paths;
 
 use super::serve::Api;
 use super::target::{start_linux_node, start_target};
-use crate::cli::{ClusterArgs, CriArgs, TargetKind};
+use crate::cli::{ClusterArgs, CriArgs, PodmanArgs, TargetKind};
 
 #[derive(clap::Args)]
 pub(crate) struct BenchArgs {
@@ -27,6 +27,8 @@ pub(crate) struct BenchArgs {
     #[command(flatten)]
     pub(crate) cri: CriArgs,
     #[command(flatten)]
+    pub(crate) podman: PodmanArgs,
+    #[command(flatten)]
     pub(crate) cluster: ClusterArgs,
 }
 
@@ -41,7 +43,7 @@ pub(crate) async fn bench(args: BenchArgs) -> anyhow::Result<ExitCode> {
     let load_before = podspec::bench::load_average();
     let mut reports = Vec::new();
     for kind in kinds {
-        let target = start_target(kind, None, &args.cri, &args.cluster).await?;
+        let target = start_target(kind, None, &args.cri, &args.podman, &args.cluster).await?;
         let result = if kind == TargetKind::Cri {
             // Beside the same calls straight to the CRI runtime, with no API or kubelet above.
             bench_cri_beside_direct(target.as_ref(), &args.cri, args.pods).await
@@ -127,8 +129,9 @@ pub(crate) async fn bench_cri_beside_direct(
     let owner = podspec::targets::cri::owner();
     // The same cgroup parent layout as the cri target's kubelet sends (podspec's own subtree).
     let cgroups = podspec::targets::cri::RunCgroups::create(&run, &run_id);
-    let connected =
-        podspec::runtime::cri_grpc::CriRuntime::connect(cri.cri_endpoint.clone(), &run_id, &owner, &run.path.join("logs")).await;
+    let connected = podspec::runtime::cri_grpc::CriRuntime::connect(cri.cri_endpoint.clone(), &run_id, &owner, &run.path.join("logs"))
+        .await
+        .map(|rt| rt.with_runtime_handler(cri.runtime_handler.clone()));
     let result = match &connected {
         Ok(rt) => podspec::bench::run_interleaved(target, ("cri-direct", rt, rt), pods, cgroups.as_ref().map(|c| c.parent()))
             .await

@@ -12,7 +12,7 @@ use podspec::targets::Target;
 
 use super::say_error;
 use super::target::{start_kube, start_target};
-use crate::cli::{at_least_one, ClusterArgs, CriArgs, TargetKind};
+use crate::cli::{at_least_one, ClusterArgs, CriArgs, PodmanArgs, TargetKind};
 use crate::signals::Signals;
 
 #[derive(clap::Args)]
@@ -23,6 +23,8 @@ pub(crate) struct CertifyArgs {
     pub(crate) cluster: ClusterArgs,
     #[command(flatten)]
     pub(crate) cri: CriArgs,
+    #[command(flatten)]
+    pub(crate) podman: PodmanArgs,
     /// Check a results bundle as a conformance reviewer does, instead of running anything.
     #[arg(long, value_name = "BUNDLE")]
     pub(crate) verify: Option<PathBuf>,
@@ -151,7 +153,7 @@ pub(crate) async fn certify(mut args: CertifyArgs, mut signals: Signals) -> anyh
             (Arc::new(t), certify::Description { server_url: info.url, server_version: info.version, nodes: info.nodes })
         }
         other => {
-            let t = start_target(other, None, &args.cri, &args.cluster).await?;
+            let t = start_target(other, None, &args.cri, &args.podman, &args.cluster).await?;
             let description = certify::Description {
                 server_url: String::new(),
                 server_version: format!("podspec {} ({} target)", env!("CARGO_PKG_VERSION"), t.name()),

@@ -6,7 +6,7 @@ use anyhow::Context as _;
 
 use podspec::paths::Paths;
 
-use crate::cli::{ClusterArgs, CriArgs, TargetKind};
+use crate::cli::{ClusterArgs, CriArgs, PodmanArgs, TargetKind};
 
 #[derive(clap::Args)]
 pub(crate) struct CleanArgs {
@@ -14,6 +14,8 @@ pub(crate) struct CleanArgs {
     pub(crate) target: TargetKind,
     #[command(flatten)]
     pub(crate) cri: CriArgs,
+    #[command(flatten)]
+    pub(crate) podman: PodmanArgs,
     /// With --target kube: every podspec namespace, not only those of runs whose owner is gone.
     #[arg(long)]
     pub(crate) all: bool,
@@ -27,7 +29,7 @@ pub(crate) struct CleanArgs {
 pub(crate) async fn clean_target(args: CleanArgs) -> anyhow::Result<ExitCode> {
     match args.target {
         TargetKind::Reference => clean(),
-        TargetKind::Podman => clean_podman().await,
+        TargetKind::Podman => clean_podman(&args.podman).await,
         TargetKind::Cri => clean_cri(&args.cri).await,
         TargetKind::Kube => clean_kube(&args).await,
     }
@@ -60,9 +62,9 @@ pub(crate) async fn clean_kube(args: &CleanArgs) -> anyhow::Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
-pub(crate) async fn clean_podman() -> anyhow::Result<ExitCode> {
+pub(crate) async fn clean_podman(podman: &PodmanArgs) -> anyhow::Result<ExitCode> {
     let state = podspec::paths::default_state_dir();
-    let report = podspec::targets::podman::clean_stale(&state).await.context("cleaning podman")?;
+    let report = podspec::targets::podman::clean_stale(&state, &podman.podman_runtime).await.context("cleaning podman")?;
     if report.is_empty() {
         println!("nothing to clean in podman");
     } else {

@@ -9,7 +9,7 @@ use podspec::steps::Timeouts;
 
 use super::say_error;
 use super::target::start_target;
-use crate::cli::{at_least_one, ClusterArgs, CriArgs, SelectArgs, TargetKind};
+use crate::cli::{at_least_one, ClusterArgs, CriArgs, PodmanArgs, SelectArgs, TargetKind};
 use crate::signals::Signals;
 
 #[derive(clap::Args)]
@@ -37,6 +37,8 @@ pub(crate) struct RunArgs {
     pub(crate) static_pod_dir: Option<PathBuf>,
     #[command(flatten)]
     pub(crate) cri: CriArgs,
+    #[command(flatten)]
+    pub(crate) podman: PodmanArgs,
     /// Stop at the first failed scenario; the reports are still written, the rest marked not run.
     #[arg(long)]
     pub(crate) fail_fast: bool,
@@ -77,7 +79,7 @@ pub(crate) async fn run(mut args: RunArgs, mut signals: Signals) -> anyhow::Resu
     }
     // A signal while the target starts waits until it has started (so that it can be shut down
     // whole): the run then reports every scenario as not run.
-    let target = start_target(args.target, args.static_pod_dir.clone(), &args.cri, &args.cluster).await?;
+    let target = start_target(args.target, args.static_pod_dir.clone(), &args.cri, &args.podman, &args.cluster).await?;
     let outcome = runner::run_until(&options, target.clone(), signals.next()).await;
     // An interrupted run never waits out its pods' grace periods.
     if matches!(&outcome, Ok(record) if record.interrupted.as_deref().is_some_and(|w| w.starts_with("interrupted"))) {

@@ -9,12 +9,13 @@ use podspec::paths::Paths;
 use podspec::targets::Target;
 use podspec::targets::{PodmanTarget, ReferenceOptions, ReferenceTarget};
 
-use crate::cli::{ClusterArgs, CriArgs, TargetKind};
+use crate::cli::{ClusterArgs, CriArgs, PodmanArgs, TargetKind};
 
 pub(crate) async fn start_target(
     kind: TargetKind,
     static_pod_dir: Option<PathBuf>,
     cri: &CriArgs,
+    podman: &PodmanArgs,
     cluster: &ClusterArgs,
 ) -> anyhow::Result<Arc<dyn Target>> {
     match kind {
@@ -22,7 +23,7 @@ pub(crate) async fn start_target(
         TargetKind::Reference => Ok(Arc::new(start_reference(static_pod_dir, "the reference target").await?)),
         TargetKind::Podman => {
             let paths = Paths::from_env()?;
-            let target = PodmanTarget::start(paths).await.context("starting the podman target")?;
+            let target = PodmanTarget::start(paths, &podman.podman_runtime).await.context("starting the podman target")?;
             eprintln!("podspec: target podman {}", target.version());
             Ok(Arc::new(target))
         }
@@ -51,6 +52,7 @@ pub(crate) async fn start_cri(static_pod_dir: Option<PathBuf>, cri: &CriArgs, wh
     let options = podspec::targets::cri::CriOptions {
         endpoint: cri.cri_endpoint.clone(),
         node_ip: cri.cri_node_ip,
+        runtime_handler: cri.runtime_handler.clone(),
         reference: ReferenceOptions { static_pod_dir, ..Default::default() },
     };
     let node = podspec::targets::cri::start(Paths::from_env()?, options).await.with_context(|| format!("starting the {what}"))?;

@@ -49,6 +49,8 @@ pub struct Column {
     /// The target's name, or `target (DIR)` when several runs have that target.
     pub label: String,
     pub target: String,
+    /// What the run ran on, from its report's target identity (`containerd 1.6.20 / crun 1.8.1`).
+    pub identity: Option<String>,
     /// Relative link (URL path) from the matrix's directory to the run's `report.md`.
     pub markdown_link: String,
     pub summary: Summary,
@@ -263,6 +265,20 @@ pub fn url_path(path: &Path) -> String {
     parts.join("/")
 }
 
+/// `containerd 1.6.20 / crun 1.8.1`: the runtime's name and version and, where the report names
+/// one, the OCI runtime beneath it; None when the report names no runtime.
+pub fn short_identity(identity: &std::collections::BTreeMap<String, String>) -> Option<String> {
+    let name = identity.get("runtime_name").filter(|n| !n.is_empty())?;
+    let mut s = match identity.get("runtime_version").filter(|v| !v.is_empty()) {
+        Some(v) => format!("{name} {v}"),
+        None => name.clone(),
+    };
+    if let Some(oci) = identity.get("oci_runtime").filter(|o| !o.is_empty()) {
+        s.push_str(&format!(" / {oci}"));
+    }
+    Some(s)
+}
+
 /// Builds the matrix of `runs`, whose files will be written into `out_dir` (links are made
 /// relative to it).
 pub fn build(runs: &[Run<'_>], out_dir: &Path) -> Matrix {
@@ -275,6 +291,7 @@ pub fn build(runs: &[Run<'_>], out_dir: &Path) -> Matrix {
         columns.push(Column {
             label,
             target: run.record.target.clone(),
+            identity: short_identity(&run.record.target_identity),
             markdown_link,
             summary: run.record.summary,
             not_run: 0,

@@ -126,8 +126,9 @@ fn render_into(h: &mut String, m: &Matrix) -> std::fmt::Result {
         let s = c.summary;
         write!(
             h,
-            "<tr><th scope=\"row\"><code>{}</code></th><td class=\"num\">{}</td><td class=\"num{}\">{}</td><td class=\"num\">{}</td><td class=\"num\">{}</td>",
+            "<tr><th scope=\"row\"><code>{}</code>{}</th><td class=\"num\">{}</td><td class=\"num{}\">{}</td><td class=\"num\">{}</td><td class=\"num\">{}</td>",
             esc(&c.label),
+            c.identity.as_ref().map(|i| format!(" <span class=\"path\">{}</span>", esc(i))).unwrap_or_default(),
             if s.flaky > 0 { format!("{} (+{} flaky)", s.passed, s.flaky) } else { s.passed.to_string() },
             if s.failed > 0 { " failed" } else { "" },
             s.failed,

@@ -59,7 +59,10 @@ fn render_into(md: &mut String, m: &Matrix) -> std::fmt::Result {
         writeln!(
             md,
             "| {} | {} | {} | {} | {} |{baseline} [report.md]({}) |",
-            cell(&code(&c.label)),
+            cell(&match &c.identity {
+                Some(i) => format!("{} ({})", code(&c.label), inline(i)),
+                None => code(&c.label),
+            }),
             passed_and_flaky(&s),
             s.failed,
             s.skipped,

@@ -28,6 +28,7 @@ pub mod junit;
 pub mod markdown;
 pub mod matrix;
 pub mod matrix_html;
+pub mod matrix_differs;
 pub mod matrix_md;
 
 #[cfg(test)]

@@ -29,6 +29,9 @@ pub struct CriOptions {
     pub endpoint: Endpoint,
     /// The node's IP (pods' `status.hostIP`).
     pub node_ip: Ipv4Addr,
+    /// The runtime handler sent in every `RunPodSandbox`, as the kubelet sends a pod's
+    /// RuntimeClass handler (None: the runtime's default handler).
+    pub runtime_handler: Option<String>,
     pub reference: ReferenceOptions,
 }
 
@@ -44,6 +47,82 @@ pub struct CriHost {
     images: BTreeSet<String>,
     /// The run's cgroup subtree, in which the kubelet puts the pods' cgroups.
     cgroups: Option<RunCgroups>,
+    /// The handler and OCI runtime the pods run with, as far as the runtime tells.
+    handler: Handler,
+}
+
+/// The runtime handler a run uses and the OCI runtime behind it.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Handler {
+    /// The handler's name: the one asked for, else the runtime's default where it says which.
+    pub name: Option<String>,
+    /// The OCI runtime binary's name and version (`crun 1.8.1`), where the runtime's
+    /// configuration names the binary and it answers `--version`.
+    pub oci_runtime: Option<String>,
+}
+
+/// The handlers a runtime's verbose `Status` configuration lists (containerd 1.6:
+/// `containerd.runtimes`), with its default; None where the configuration does not say.
+pub fn configured_handlers(config: &serde_json::Value) -> Option<(Vec<String>, Option<String>)> {
+    let containerd = config.get("containerd")?;
+    let names = containerd.get("runtimes")?.as_object()?.keys().cloned().collect();
+    let default = containerd.get("defaultRuntimeName").and_then(|d| d.as_str()).map(str::to_string);
+    Some((names, default))
+}
+
+/// The OCI runtime binary a containerd handler runs: its runc shim's `BinaryName`, or runc
+/// (the shim's default) where none is set; None for another kind of shim.
+pub fn handler_binary(config: &serde_json::Value, handler: &str) -> Option<String> {
+    let runtime = config.get("containerd")?.get("runtimes")?.get(handler)?;
+    let kind = runtime.get("runtimeType").and_then(|t| t.as_str()).unwrap_or_default();
+    if kind != "io.containerd.runc.v2" {
+        return None;
+    }
+    let binary = runtime.get("options").and_then(|o| o.get("BinaryName")).and_then(|b| b.as_str()).filter(|b| !b.is_empty());
+    Some(binary.unwrap_or("runc").to_string())
+}
+
+/// `crun 1.8.1` from `crun version 1.8.1` (the first line of `--version`, as runc, crun and
+/// runsc print it).
+pub fn oci_runtime_version(first_line: &str) -> Option<String> {
+    let mut words = first_line.split_whitespace();
+    let (name, version_word, version) = (words.next()?, words.next()?, words.next()?);
+    (version_word == "version").then(|| format!("{name} {version}"))
+}
+
+/// The handler to use: checked against the handlers the runtime's configuration lists, where
+/// it lists them, and its OCI runtime asked for its version.
+async fn handler(runtime: &CriRuntime) -> Result<Handler, String> {
+    let asked = runtime.runtime_handler().map(str::to_string);
+    let Some(config) = runtime.status_config().await else {
+        return Ok(Handler { name: asked, oci_runtime: None });
+    };
+    let Some((names, default)) = configured_handlers(&config) else {
+        return Ok(Handler { name: asked, oci_runtime: None });
+    };
+    if let Some(h) = &asked {
+        if !names.contains(h) {
+            return Err(format!("the runtime at {} has no runtime handler {h:?} (its handlers: {})", runtime.endpoint(), names.join(", ")));
+        }
+    }
+    let name = asked.or(default);
+    let mut oci_runtime = None;
+    if let Some(binary) = name.as_deref().and_then(|h| handler_binary(&config, h)) {
+        let version = tokio::time::timeout(
+            std::time::Duration::from_secs(10),
+            tokio::process::Command::new(&binary).arg("--version").stdin(std::process::Stdio::null()).kill_on_drop(true).output(),
+        )
+        .await;
+        match version {
+            Ok(Ok(o)) if o.status.success() => {
+                oci_runtime = String::from_utf8_lossy(&o.stdout).lines().next().and_then(oci_runtime_version);
+            }
+            other => {
+                tracing::warn!(%binary, outcome = ?other.map(|o| o.map(|o| o.status)), "the handler's OCI runtime did not tell its version")
+            }
+        }
+    }
+    Ok(Handler { name, oci_runtime })
 }
 
 /// The run's cgroup subtree for the runtime's pods, and the directories above it that the run
@@ -129,6 +208,7 @@ impl NodeHost for CriHost {
     }
     fn identity(&self) -> BTreeMap<String, String> {
         let v = self.runtime.runtime_version();
+        let handler = [("runtime_handler", &self.handler.name), ("oci_runtime", &self.handler.oci_runtime)];
         [
             ("runtime_name", v.runtime_name.clone()),
             ("runtime_version", v.runtime_version.clone()),
@@ -136,6 +216,7 @@ impl NodeHost for CriHost {
             ("endpoint", self.runtime.endpoint().to_string()),
         ]
         .into_iter()
+        .chain(handler.into_iter().filter_map(|(k, v)| Some((k, v.clone()?))))
         .map(|(k, v)| (k.to_string(), v))
         .collect()
     }
@@ -168,7 +249,8 @@ pub async fn start(paths: Paths, options: CriOptions) -> TargetResult<ReferenceT
         .map_err(|e| TargetError::Other(format!("create the run's state directory under {}: {e}", paths.state_dir.display())))?;
     let log_root = run.path.join("logs");
     let runtime = match CriRuntime::connect(options.endpoint.clone(), &run_id, &owner(), &log_root).await {
-        Ok(mut r) => {
+        Ok(r) => {
+            let mut r = r.with_runtime_handler(options.runtime_handler.clone());
             r.set_node_ip(options.node_ip);
             Arc::new(r)
         }
@@ -193,8 +275,16 @@ pub async fn start(paths: Paths, options: CriOptions) -> TargetResult<ReferenceT
             return Err(TargetError::Other(format!("start the cri target: {e}")));
         }
     };
+    let handler = match handler(&runtime).await {
+        Ok(h) => h,
+        Err(e) => {
+            let _ = runtime.shutdown().await;
+            let _ = run.remove();
+            return Err(TargetError::Other(format!("start the cri target: {e}")));
+        }
+    };
     let cgroups = RunCgroups::create(&run, &run_id);
-    let host = Arc::new(CriHost { runtime: runtime.clone(), run, node_ip: options.node_ip, images, cgroups });
+    let host = Arc::new(CriHost { runtime: runtime.clone(), run, node_ip: options.node_ip, images, cgroups, handler });
     let node = NodeRuntime { runtime: runtime.clone(), images: runtime, host };
     ReferenceTarget::on_runtime("cri", &run_id, node, options.reference)
 }
@@ -220,4 +310,39 @@ pub async fn clean(paths: &Paths, endpoint: Endpoint) -> TargetResult<Vec<Sandbo
     let _ = runtime.shutdown().await;
     let _ = std::fs::remove_dir_all(paths.state_dir.join("cri-clean"));
     removed
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// containerd 1.6's verbose `Status` configuration, cut to what is read.
+    fn config() -> serde_json::Value {
+        serde_json::json!({"containerd": {"defaultRuntimeName": "runc", "runtimes": {
+            "runc": {"runtimeType": "io.containerd.runc.v2", "options": {"Root": "/run/x/runc"}},
+            "crun": {"runtimeType": "io.containerd.runc.v2", "options": {"BinaryName": "/run/x/bin/crun"}},
+            "kata": {"runtimeType": "io.containerd.kata.v2"}
+        }}})
+    }
+
+    #[test]
+    fn handlers_and_their_binaries_are_read_from_containerds_configuration() {
+        let (mut names, default) = configured_handlers(&config()).unwrap();
+        names.sort();
+        assert_eq!(names, ["crun", "kata", "runc"]);
+        assert_eq!(default.as_deref(), Some("runc"));
+        assert_eq!(handler_binary(&config(), "crun").as_deref(), Some("/run/x/bin/crun"));
+        assert_eq!(handler_binary(&config(), "runc").as_deref(), Some("runc"));
+        assert_eq!(handler_binary(&config(), "kata"), None);
+        assert_eq!(handler_binary(&config(), "nope"), None);
+        assert_eq!(configured_handlers(&serde_json::json!({"other": 1})), None);
+    }
+
+    #[test]
+    fn the_oci_runtime_is_named_with_its_version() {
+        assert_eq!(oci_runtime_version("crun version 1.8.1").as_deref(), Some("crun 1.8.1"));
+        assert_eq!(oci_runtime_version("runsc version 0.0~20221219.0").as_deref(), Some("runsc 0.0~20221219.0"));
+        assert_eq!(oci_runtime_version("runc version 1.1.5+ds1").as_deref(), Some("runc 1.1.5+ds1"));
+        assert_eq!(oci_runtime_version("something else"), None);
+    }
 }

@@ -379,6 +379,31 @@ fn matrix_of_two_reports_writes_html_and_markdown_next_to_them() {
 }
 
 #[test]
+fn matrix_differs_shows_only_the_scenarios_whose_outcome_differs_with_both_cells() {
+    let dir = two_reports();
+    podspec_in(dir.path())
+        .args(["matrix", "--differs", "reports/reference/report.json", "reports/podman/report.json"])
+        .assert()
+        .code(0)
+        .stdout(predicate::str::contains("differs.html").and(predicate::str::contains("differs.md")))
+        .stderr(predicate::str::contains("2 scenario(s) differ between reference and podman"));
+    let md = fs::read_to_string(dir.path().join("reports/differs.md")).unwrap();
+    assert!(md.contains("| Hostname | The hostname is the pod name | passed | failed |"), "{md}");
+    assert!(md.contains("| Hostname | Needs the node | passed | skipped |"), "{md}");
+    assert!(md.contains("p.dns.podman"), "{md}");
+    let html = fs::read_to_string(dir.path().join("reports/differs.html")).unwrap();
+    let row = html.split("<tr>").find(|r| r.contains("The hostname is the pod name")).unwrap();
+    assert!(row.contains("<td class=\"passed\"><strong>passed</strong></td><td class=\"failed\">"), "{row}");
+    // The same run twice: nothing differs.
+    podspec_in(dir.path())
+        .args(["matrix", "--differs", "reports/podman/report.json", "reports/podman/report.json", "--out", "same"])
+        .assert()
+        .code(0);
+    let same = fs::read_to_string(dir.path().join("same/differs.md")).unwrap();
+    assert!(same.contains("0 of 2 behaviours") && same.contains("Every scenario has the same outcome"), "{same}");
+}
+
+#[test]
 fn matrix_out_dir_and_relative_links() {
     let dir = two_reports();
     podspec_in(dir.path())

@@ -572,6 +572,7 @@ async fn cri_node(state: &Path) -> ReferenceTarget {
     let options = podspec::targets::cri::CriOptions {
         endpoint: cri_endpoint().unwrap(),
         node_ip: podspec::targets::cri::DEFAULT_NODE_IP,
+        runtime_handler: None,
         reference: Default::default(),
     };
     podspec::targets::cri::start(paths, options).await.expect("cri node starts")

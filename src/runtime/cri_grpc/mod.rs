@@ -75,6 +75,9 @@ pub struct CriRuntime {
     watchers: Mutex<Vec<tokio::task::JoinHandle<()>>>,
     /// The time spent waiting on the runtime's answers.
     busy: BusyClock,
+    /// The runtime handler sent in every `RunPodSandbox` (empty: the runtime's default), as the
+    /// kubelet sends the handler of a pod's RuntimeClass.
+    runtime_handler: String,
 }
 
 impl CriRuntime {
@@ -108,6 +111,7 @@ impl CriRuntime {
             events,
             watchers: Mutex::default(),
             busy: BusyClock::default(),
+            runtime_handler: String::new(),
         };
         let watchers = events::watch(rt.runtime.clone(), rt.run_id.clone(), rt.events.clone());
         *rt.watchers.lock().unwrap() = watchers;
@@ -117,6 +121,25 @@ impl CriRuntime {
     /// The node's IP, which pods in the node's network have (`hostNetwork`).
     pub fn set_node_ip(&mut self, ip: std::net::Ipv4Addr) {
         self.node_ip = ip;
+    }
+
+    /// Sends `handler` in every `RunPodSandbox` (None: the runtime's default handler).
+    pub fn with_runtime_handler(mut self, handler: Option<String>) -> Self {
+        self.runtime_handler = handler.unwrap_or_default();
+        self
+    }
+
+    /// The runtime handler sent in `RunPodSandbox` (None: the runtime's default).
+    pub fn runtime_handler(&self) -> Option<&str> {
+        Some(self.runtime_handler.as_str()).filter(|h| !h.is_empty())
+    }
+
+    /// The runtime's own configuration as its verbose CRI `Status` reports it (containerd: the
+    /// `config` entry, JSON), or None where it reports none.
+    pub async fn status_config(&self) -> Option<serde_json::Value> {
+        let request = cri::StatusRequest { verbose: true };
+        let status = self.call("CRI Status", self.client().status(request)).await.ok()?;
+        serde_json::from_str(status.info.get("config")?).ok()
     }
 
     /// Makes one CRI call (see `error::call`), its wait counted on the busy clock.

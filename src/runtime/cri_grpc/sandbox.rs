@@ -74,7 +74,7 @@ pub(super) async fn run(rt: &CriRuntime, config: &PodSandboxConfig) -> RuntimeRe
     std::fs::create_dir_all(&cri_config.log_directory)
         .map_err(|e| RuntimeError::io(format!("create the pod's log directory {}", cri_config.log_directory), e))?;
     let operation = format!("RunPodSandbox {}/{}", config.namespace, config.name);
-    let request = cri::RunPodSandboxRequest { config: Some(cri_config.clone()), runtime_handler: String::new() };
+    let request = cri::RunPodSandboxRequest { config: Some(cri_config.clone()), runtime_handler: rt.runtime_handler.clone() };
     let r = rt.call(&operation, rt.client().run_pod_sandbox(request)).await.map_err(|e| e.into_runtime(&operation))?;
     let id = SandboxId(r.pod_sandbox_id);
     rt.sandboxes.lock().unwrap().insert(id.clone(), cri_config);

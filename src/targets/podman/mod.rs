@@ -43,7 +43,7 @@ pub fn work_dir(state_dir: &std::path::Path) -> PathBuf {
 
 /// The podman command as podspec runs it: `PODSPEC_PODMAN` or `podman` on the PATH, with
 /// podspec's own containers.conf unless `CONTAINERS_CONF` is set.
-pub fn podman(state_dir: &std::path::Path) -> TargetResult<Podman> {
+pub fn podman(state_dir: &std::path::Path, runtime: &config::Runtime) -> TargetResult<Podman> {
     let program = Podman::locate().ok_or_else(|| {
         TargetError::Other(
             "podman is not installed (on Debian: `bash ci/podman/install.sh`, or apt-get install podman runc; or set PODSPEC_PODMAN)"
@@ -55,7 +55,7 @@ pub fn podman(state_dir: &std::path::Path) -> TargetResult<Podman> {
     let conf = match std::env::var_os("CONTAINERS_CONF") {
         Some(_) => None,
         None => Some(
-            config::write(&dir)
+            config::write(&dir, runtime)
                 .map_err(|e| TargetError::Other(format!("write podspec's containers.conf under {}: {e}", state_dir.display())))?,
         ),
     };
@@ -65,9 +65,27 @@ pub fn podman(state_dir: &std::path::Path) -> TargetResult<Podman> {
 }
 
 /// Removes what killed runs left in podman (`podspec clean --target podman`).
-pub async fn clean_stale(state_dir: &std::path::Path) -> TargetResult<clean::CleanReport> {
-    let podman = podman(state_dir)?;
+pub async fn clean_stale(state_dir: &std::path::Path, runtime: &config::Runtime) -> TargetResult<clean::CleanReport> {
+    let podman = podman(state_dir, runtime)?;
     clean::clean(&podman, clean::Select::Stale).await.map_err(other)
+}
+
+/// The OCI runtime podman will use, as `podman info` reports it (`crun 1.8.1`): a runtime
+/// podman cannot find, or that does not answer `--version`, fails the start, naming it.
+async fn oci_runtime(podman: &Podman, runtime: &config::Runtime) -> TargetResult<String> {
+    let info = podman
+        .run(&["info", "--format", "{{json .Host.OCIRuntime}}"])
+        .await
+        .map_err(|e| TargetError::Other(format!("podman with the OCI runtime {:?}: {e}", runtime.name)))?;
+    let info: serde_json::Value = serde_json::from_slice(&info)
+        .map_err(|e| TargetError::Other(format!("podman info: {e}: {}", String::from_utf8_lossy(&info).trim())))?;
+    let version = info["version"].as_str().unwrap_or_default();
+    let named = version.lines().next().and_then(crate::targets::cri::oci_runtime_version);
+    let name = info["name"].as_str().unwrap_or_default();
+    if name != runtime.name {
+        return Err(TargetError::Other(format!("podman runs {name:?}, not the OCI runtime {:?} asked for", runtime.name)));
+    }
+    Ok(named.unwrap_or_else(|| format!("{name} {}", version.lines().next().unwrap_or("(no version)"))))
 }
 
 fn other(e: PodmanError) -> TargetError {
@@ -112,6 +130,8 @@ impl Play {
 pub struct PodmanTarget {
     podman: Podman,
     version: String,
+    /// The OCI runtime podman runs the pods with, as `podman info` names it (`crun 1.8.1`).
+    oci_runtime: String,
     capabilities: BTreeSet<Capability>,
     /// Fixture reference -> podman image.
     images: BTreeMap<String, String>,
@@ -166,13 +186,14 @@ impl PodmanTarget {
     }
 
     /// Checks podman, removes what killed runs left, and loads the fixture images.
-    pub async fn start(paths: Paths) -> TargetResult<Self> {
-        let podman = podman(&paths.state_dir)?;
+    pub async fn start(paths: Paths, runtime: &config::Runtime) -> TargetResult<Self> {
+        let podman = podman(&paths.state_dir, runtime)?;
         let version = podman
             .run(&["version", "--format", "{{.Client.Version}}"])
             .await
             .map(|v| String::from_utf8_lossy(&v).trim().to_string())
             .map_err(|e| TargetError::Other(format!("podman does not run: {e}")))?;
+        let oci_runtime = oci_runtime(&podman, runtime).await?;
         let owner = ProcessId::of(std::process::id() as i32).ok_or_else(|| TargetError::Other("cannot read own /proc entry".into()))?;
         let run_id = format!("{}-{}", owner.pid, chrono::Utc::now().timestamp_millis());
         match clean::clean(&podman, clean::Select::Stale).await {
@@ -184,10 +205,11 @@ impl PodmanTarget {
         let images = images::ensure_loaded(&podman, store, &work_dir(&paths.state_dir))
             .await
             .map_err(|e| TargetError::Other(format!("loading the fixture images into podman: {e}")))?;
-        tracing::info!(%version, run = %run_id, "podman target ready");
+        tracing::info!(%version, %oci_runtime, run = %run_id, "podman target ready");
         Ok(Self {
             podman,
             version,
+            oci_runtime,
             capabilities: Self::declared_capabilities(),
             images,
             pods: Mutex::default(),
@@ -200,6 +222,11 @@ impl PodmanTarget {
     /// podman's version (`podman version`).
     pub fn version(&self) -> &str {
         &self.version
+    }
+
+    /// The OCI runtime podman runs the pods with, and its version (`crun 1.8.1`).
+    pub fn oci_runtime(&self) -> &str {
+        &self.oci_runtime
     }
 
     /// The podman image a fixture reference maps to.
@@ -308,6 +335,13 @@ fn played_pod_id(stdout: &str) -> Option<String> {
 impl Target for PodmanTarget {
     fn name(&self) -> &str {
         "podman"
+    }
+
+    fn identity(&self) -> std::collections::BTreeMap<String, String> {
+        [("runtime_name", "podman"), ("runtime_version", self.version.as_str()), ("oci_runtime", self.oci_runtime.as_str())]
+            .into_iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect()
     }
 
     fn capabilities(&self) -> &BTreeSet<Capability> {
