@@ -49,7 +49,6 @@ pub struct Server {
     /// The node serve is the API of.
     pub node: Arc<Node>,
     pub token: String,
-    pub started: chrono::DateTime<chrono::Utc>,
 }
 
 pub type AppState = Arc<Server>;
