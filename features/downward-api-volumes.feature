@@ -14,7 +14,7 @@ Feature: A downwardAPI volume holds the pod's fields and its containers' resourc
   # `mode of file "P": -r--------`) in a restartPolicy Never pod whose volume "podinfo" at
   # /etc/podinfo has the items podname, cpu_limit, cpu_request, memory_limit and memory_request
   # (containerName client-container), and checks the container's output (TestContainerOutput).
-  # Modes are written in decimal (256 is 0400): YAML 1.2 reads 0400 as a string.
+  # Modes are written in octal, as Kubernetes' docs write them (0400 is 256, as YAML 1.1 reads it).
 
   # conformance: [sig-storage] Downward API volume should provide podname only [NodeConformance] [Conformance]
   @conformance
@@ -85,8 +85,8 @@ Feature: A downwardAPI volume holds the pod's fields and its containers' resourc
 
     Examples:
       | set by            | volume                                                                                 |
-      | the defaultMode   | {defaultMode: 256, items: [{path: podname, fieldRef: {fieldPath: metadata.name}}]}     |
-      | the item's mode   | {items: [{path: podname, mode: 256, fieldRef: {fieldPath: metadata.name}}]}            |
+      | the defaultMode   | {defaultMode: 0400, items: [{path: podname, fieldRef: {fieldPath: metadata.name}}]}     |
+      | the item's mode   | {items: [{path: podname, mode: 0400, fieldRef: {fieldPath: metadata.name}}]}            |
 
   # "should provide container's cpu limit" (2: 1250m rounded up to whole cores), "memory limit"
   # (67108864: 64Mi), "cpu request" (1: 250m rounded up) and "memory request" (33554432: 32Mi).
@@ -415,7 +415,7 @@ Feature: A downwardAPI volume holds the pod's fields and its containers' resourc
         volumes:
         - name: podinfo
           downwardAPI:
-            defaultMode: 256
+            defaultMode: 0400
             items:
             - {path: podname, fieldRef: {fieldPath: metadata.name}}
       """

@@ -11,7 +11,7 @@ Feature: A projected volume with downwardAPI sources holds the pod's fields and 
   # downwardapi_volume.go with the items in one downwardAPI source of a projected volume and the
   # defaultMode on the projected volume (see features/downward-api-volumes.feature). Sources of
   # ConfigMaps, Secrets and ServiceAccount tokens are refused up front, naming the field, until
-  # the API holds those objects. Modes are written in decimal (256 is 0400).
+  # the API holds those objects. Modes are written in octal (0400 is 256).
 
   # conformance: [sig-storage] Projected downwardAPI should provide podname only [NodeConformance] [Conformance]
   @conformance
@@ -84,8 +84,8 @@ Feature: A projected volume with downwardAPI sources holds the pod's fields and 
 
     Examples:
       | set by          | volume                                                                                                  |
-      | the defaultMode | {defaultMode: 256, sources: [{downwardAPI: {items: [{path: podname, fieldRef: {fieldPath: metadata.name}}]}}]} |
-      | the item's mode | {sources: [{downwardAPI: {items: [{path: podname, mode: 256, fieldRef: {fieldPath: metadata.name}}]}}]}       |
+      | the defaultMode | {defaultMode: 0400, sources: [{downwardAPI: {items: [{path: podname, fieldRef: {fieldPath: metadata.name}}]}}]} |
+      | the item's mode | {sources: [{downwardAPI: {items: [{path: podname, mode: 0400, fieldRef: {fieldPath: metadata.name}}]}}]}       |
 
   # "should provide container's cpu limit" (2: 1250m rounded up to whole cores), "memory limit"
   # (67108864: 64Mi), "cpu request" (1: 250m rounded up) and "memory request" (33554432: 32Mi).
@@ -297,14 +297,14 @@ Feature: A projected volume with downwardAPI sources holds the pod's fields and 
         volumes:
         - name: podinfo
           projected:
-            defaultMode: 288
+            defaultMode: 0440
             sources:
             - downwardAPI:
                 items:
                 - {path: podname, fieldRef: {fieldPath: metadata.name}}
             - downwardAPI:
                 items:
-                - {path: meta/app, mode: 256, fieldRef: {fieldPath: "metadata.labels['app']"}}
+                - {path: meta/app, mode: 0400, fieldRef: {fieldPath: "metadata.labels['app']"}}
       """
     Then pod "projected-joined" is in phase "Succeeded"
     And the log of container "client-container" of pod "projected-joined" is:

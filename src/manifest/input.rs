@@ -205,7 +205,11 @@ pub fn check_depth(text: impl AsRef<[u8]>) -> Result<(), TooDeep> {
 /// be no deeper than Kubernetes accepts ([`check_depth`]); the one way serve reads YAML.
 pub fn yaml_from_slice<T: serde::de::DeserializeOwned>(body: &[u8]) -> Result<T, String> {
     check_depth(body).map_err(|e| format!("line {}: {e}", e.line))?;
-    serde_yaml::from_slice(body).map_err(|e| e.to_string())
+    match std::str::from_utf8(body) {
+        // Octal integers as Kubernetes reads YAML (1.1): `defaultMode: 0400` is 256.
+        Ok(text) => serde_yaml::from_str(&super::yaml11::octals_as_kubernetes_reads_them(text)).map_err(|e| e.to_string()),
+        Err(_) => serde_yaml::from_slice(body).map_err(|e| e.to_string()),
+    }
 }
 
 /// A block collection at column `col`: a level, unless it continues the one open there.

@@ -7,6 +7,7 @@ pub mod input;
 pub mod pod_rules;
 pub mod security;
 pub mod validation;
+pub mod yaml11;
 
 use std::fmt;
 use std::path::{Path, PathBuf};
@@ -57,6 +58,8 @@ pub fn parse_pod(text: &str, source: &Source) -> Result<Pod, ManifestError> {
     let err = |line: Option<usize>, message: String| ManifestError { location: source.at(line), message };
     // Nesting deeper than Kubernetes accepts is refused before the parser's work grows with it.
     input::check_depth(text).map_err(|e| err(Some(e.line), e.to_string()))?;
+    // `defaultMode: 0400` is 256, as Kubernetes reads it (YAML 1.1).
+    let text = &*yaml11::octals_as_kubernetes_reads_them(text);
     let value: serde_yaml::Value = serde_yaml::from_str(text)
         .map_err(|e| err(e.location().map(|l| l.line()), format!("malformed YAML: {}", strip_location(&e.to_string()))))?;
     if !value.is_mapping() {
