@@ -1,11 +1,14 @@
 //! Defaulting, as the API server applies it to every pod it decodes, on create and on update
 //! (pkg/apis/core/v1/defaults.go: SetDefaults_Pod, SetDefaults_PodSpec, SetDefaults_Container,
-//! SetDefaults_ObjectFieldSelector, SetDefaults_ContainerPort, defaultHostNetworkPorts).
+//! SetDefaults_ObjectFieldSelector, SetDefaults_ContainerPort, defaultHostNetworkPorts,
+//! SetDefaults_Volume and the volume sources' SetDefaults_*VolumeSource).
 
-use k8s_openapi::api::core::v1::{Container, EphemeralContainer, Pod, PodSecurityContext};
+use k8s_openapi::api::core::v1::{Container, EphemeralContainer, Pod, PodSecurityContext, Volume};
 
 pub const DEFAULT_SCHEDULER: &str = "default-scheduler";
 pub const TERMINATION_MESSAGE_PATH: &str = "/dev/termination-log";
+/// The default mode of the files of configMap, secret, downwardAPI and projected volumes (0644).
+pub const VOLUME_SOURCE_DEFAULT_MODE: i32 = 0o644;
 
 /// Sets every field Kubernetes defaults that the pod leaves unset.
 pub fn apply(pod: &mut Pod) {
@@ -30,6 +33,42 @@ pub fn apply(pod: &mut Pod) {
     }
     for ec in spec.ephemeral_containers.iter_mut().flatten() {
         ephemeral_container(ec);
+    }
+    for v in spec.volumes.iter_mut().flatten() {
+        volume(v);
+    }
+}
+
+/// SetDefaults_Volume (a volume of no source is an emptyDir) and the sources' defaults: the
+/// files' mode of configMap, secret, downwardAPI and projected volumes, a fieldRef's apiVersion.
+fn volume(v: &mut Volume) {
+    let sourceless = serde_json::to_value(&*v).ok().and_then(|j| j.as_object().map(|o| o.keys().all(|k| k == "name"))).unwrap_or(false);
+    if sourceless {
+        v.empty_dir = Some(Default::default());
+    }
+    if let Some(s) = v.config_map.as_mut() {
+        s.default_mode.get_or_insert(VOLUME_SOURCE_DEFAULT_MODE);
+    }
+    if let Some(s) = v.secret.as_mut() {
+        s.default_mode.get_or_insert(VOLUME_SOURCE_DEFAULT_MODE);
+    }
+    if let Some(s) = v.downward_api.as_mut() {
+        s.default_mode.get_or_insert(VOLUME_SOURCE_DEFAULT_MODE);
+        for f in s.items.iter_mut().flatten().filter_map(|i| i.field_ref.as_mut()) {
+            f.api_version.get_or_insert_with(|| "v1".into());
+        }
+    }
+    if let Some(s) = v.projected.as_mut() {
+        s.default_mode.get_or_insert(VOLUME_SOURCE_DEFAULT_MODE);
+        for d in s.sources.iter_mut().flatten().filter_map(|p| p.downward_api.as_mut()) {
+            for f in d.items.iter_mut().flatten().filter_map(|i| i.field_ref.as_mut()) {
+                f.api_version.get_or_insert_with(|| "v1".into());
+            }
+        }
+        for t in s.sources.iter_mut().flatten().filter_map(|p| p.service_account_token.as_mut()) {
+            // SetDefaults_ServiceAccountTokenProjection.
+            t.expiration_seconds.get_or_insert(3600);
+        }
     }
 }
 
@@ -146,5 +185,27 @@ mod tests {
         let mut plain: Pod = serde_yaml::from_str(&yaml.replace("hostNetwork: true", "hostNetwork: false")).unwrap();
         apply(&mut plain);
         assert_eq!(plain.spec.as_ref().unwrap().containers[0].ports.as_ref().unwrap()[0].host_port, None);
+    }
+
+    #[test]
+    fn volume_sources_get_their_default_mode_and_a_sourceless_volume_is_an_emptydir() {
+        let mut p: Pod = serde_yaml::from_str(
+            "metadata: {name: p}\nspec:\n  containers: [{name: a, image: b}]\n  volumes:\n  - name: none\n  - {name: d, downwardAPI: {items: [{path: n, fieldRef: {fieldPath: metadata.name}}]}}\n  - {name: m, downwardAPI: {defaultMode: 256}}\n  - {name: p, projected: {sources: [{downwardAPI: {items: [{path: n, fieldRef: {fieldPath: metadata.name}}]}}]}}\n  - {name: c, configMap: {name: x}}\n  - {name: s, secret: {secretName: x}}\n  - {name: e, emptyDir: {}}\n",
+        )
+        .unwrap();
+        apply(&mut p);
+        let v = p.spec.unwrap().volumes.unwrap();
+        assert!(v[0].empty_dir.is_some(), "a volume of no source is an emptyDir");
+        let d = v[1].downward_api.as_ref().unwrap();
+        assert_eq!(d.default_mode, Some(420));
+        assert_eq!(d.items.as_ref().unwrap()[0].field_ref.as_ref().unwrap().api_version.as_deref(), Some("v1"));
+        assert_eq!(v[2].downward_api.as_ref().unwrap().default_mode, Some(256), "a mode given stays");
+        let pr = v[3].projected.as_ref().unwrap();
+        assert_eq!(pr.default_mode, Some(420));
+        let item = &pr.sources.as_ref().unwrap()[0].downward_api.as_ref().unwrap().items.as_ref().unwrap()[0];
+        assert_eq!(item.field_ref.as_ref().unwrap().api_version.as_deref(), Some("v1"));
+        assert_eq!(v[4].config_map.as_ref().unwrap().default_mode, Some(420));
+        assert_eq!(v[5].secret.as_ref().unwrap().default_mode, Some(420));
+        assert!(v[6].downward_api.is_none() && v[6].empty_dir.is_some());
     }
 }
