@@ -177,7 +177,9 @@ fn mounttest_prints_the_e2e_lines_with_the_modes_asked_for() {
     if std::fs::metadata("/dev/shm").is_ok() {
         assert_eq!(text(&agent(&["mounttest", "--fs_type=/dev/shm"]).stdout), "mount type of \"/dev/shm\": tmpfs\n");
     }
-    assert_eq!(agent(&["mounttest", "--file_mode=/"]).status.code(), Some(2));
+    let out = agent(&["mounttest", &format!("--file_mode={d}/f0644"), &format!("--file_content={d}/f0644")]);
+    assert_eq!(text(&out.stdout), format!("mode of file \"{d}/f0644\": -rw-r--r--\ncontent of file \"{d}/f0644\": mount-tester new file\n\n"));
+    assert_eq!(agent(&["mounttest", "--no_such_flag=/"]).status.code(), Some(2));
     assert_eq!(agent(&["mounttest", &format!("--file_perm={d}/missing")]).status.code(), Some(1));
 }
 

@@ -170,7 +170,7 @@ fn a_field_podman_refuses_names_file_line_and_field_and_exits_2() {
     let s = Scratch::new();
     s.feature(
         "host.feature",
-        "Feature: Host\n  Scenario: host network\n    Given a running pod:\n      \"\"\"\n      apiVersion: v1\n      kind: Pod\n      metadata:\n        name: hn\n      spec:\n        hostNetwork: true\n        containers:\n        - name: a\n          image: busybox:1.36\n          ports:\n          - containerPort: 80\n            hostPort: 8080\n      \"\"\"\n",
+        "Feature: Host\n  Scenario: host network\n    Given a running pod:\n      \"\"\"\n      apiVersion: v1\n      kind: Pod\n      metadata:\n        name: hn\n      spec:\n        hostNetwork: true\n        containers:\n        - name: a\n          image: busybox:1.36\n          ports:\n          - containerPort: 8080\n            hostPort: 8080\n      \"\"\"\n",
     );
     s.run().args(["--target", "podman"]).assert().code(2).stderr(
         predicate::str::contains(
