@@ -624,3 +624,35 @@ fn rerun_failed_refuses_a_scenario_that_is_gone_and_says_when_nothing_failed() {
     s.run().args(["--rerun-failed", "missing.json"]).assert().code(2).stderr(predicate::str::contains("missing.json"));
     s.assert_clean();
 }
+
+/// A Scenario Outline's examples share its name: the rerun tells them apart by line.
+#[test]
+fn rerun_failed_runs_only_the_failed_example_of_an_outline() {
+    let s = Scratch::new();
+    s.feature(
+        "outline.feature",
+        r#"Feature: Outline
+  Scenario Outline: The hostname
+    Given a running pod from fixture "two-containers.yaml"
+    Then running "hostname" in container "a" of pod "two-containers" prints "<name>"
+
+    Examples:
+      | name           |
+      | two-containers |
+      | somebody-else  |
+"#,
+    );
+    s.run().assert().code(1).stderr(predicate::str::contains("1 passed, 1 failed, 0 skipped"));
+    let first: serde_json::Value = serde_json::from_str(&fs::read_to_string(s.path().join("out/report.json")).unwrap()).unwrap();
+    let failed: Vec<u64> =
+        first["scenarios"].as_array().unwrap().iter().filter(|s| s["status"] == "failed").map(|s| s["line"].as_u64().unwrap()).collect();
+    s.run()
+        .args(["--rerun-failed", "out/report.json"])
+        .assert()
+        .code(1)
+        .stderr(predicate::str::contains("0 passed, 1 failed, 0 skipped"));
+    let json: serde_json::Value = serde_json::from_str(&fs::read_to_string(s.path().join("out/report.json")).unwrap()).unwrap();
+    let lines: Vec<u64> = json["scenarios"].as_array().unwrap().iter().map(|s| s["line"].as_u64().unwrap()).collect();
+    assert_eq!(lines, failed, "{json}");
+    s.assert_clean();
+}
