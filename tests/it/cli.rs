@@ -646,11 +646,7 @@ fn rerun_failed_runs_only_the_failed_example_of_an_outline() {
     let first: serde_json::Value = serde_json::from_str(&fs::read_to_string(s.path().join("out/report.json")).unwrap()).unwrap();
     let failed: Vec<u64> =
         first["scenarios"].as_array().unwrap().iter().filter(|s| s["status"] == "failed").map(|s| s["line"].as_u64().unwrap()).collect();
-    s.run()
-        .args(["--rerun-failed", "out/report.json"])
-        .assert()
-        .code(1)
-        .stderr(predicate::str::contains("0 passed, 1 failed, 0 skipped"));
+    s.run().args(["--rerun-failed", "out/report.json"]).assert().code(1).stderr(predicate::str::contains("0 passed, 1 failed, 0 skipped"));
     let json: serde_json::Value = serde_json::from_str(&fs::read_to_string(s.path().join("out/report.json")).unwrap()).unwrap();
     let lines: Vec<u64> = json["scenarios"].as_array().unwrap().iter().map(|s| s["line"].as_u64().unwrap()).collect();
     assert_eq!(lines, failed, "{json}");
