@@ -92,9 +92,22 @@ pub(crate) struct SelectArgs {
     /// Only the scenarios whose name matches this regular expression.
     #[arg(long, value_name = "REGEX")]
     pub(crate) name: Option<String>,
+    /// Only the scenarios that failed in an earlier report (its report.json), found by feature
+    /// path, name and line; the other selection options narrow further. The new reports name it.
+    #[arg(long, value_name = "REPORT.json")]
+    pub(crate) rerun_failed: Option<PathBuf>,
     /// Let a run that selects no scenario pass (by default it is an input error, exit 2).
     #[arg(long)]
     pub(crate) allow_empty: bool,
+}
+
+/// The failed scenarios of the report `--rerun-failed` names, read before anything else (the
+/// report directory, emptied before a run, may hold it); an unreadable report is an input error.
+pub(crate) fn read_rerun(path: Option<&std::path::Path>) -> Result<Option<runner::Rerun>, String> {
+    match path {
+        Some(p) => runner::Rerun::read(p).map(Some).map_err(|e| format!("--rerun-failed: {e}")),
+        None => Ok(None),
+    }
 }
 
 #[derive(Clone, Copy, PartialEq, Eq, ValueEnum)]

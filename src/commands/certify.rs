@@ -41,6 +41,11 @@ pub(crate) struct CertifyArgs {
     /// Only the @conformance scenarios whose name matches this regular expression (a partial run).
     #[arg(long, value_name = "REGEX")]
     pub(crate) name: Option<String>,
+    /// Only the @conformance scenarios that failed in an earlier run's report.json (a bundle
+    /// holds one): the bundle then names it and is partial (`narrowed_by`) unless every
+    /// @conformance scenario ran.
+    #[arg(long, value_name = "REPORT.json")]
+    pub(crate) rerun_failed: Option<PathBuf>,
     /// The Kubernetes release whose Pod-related conformance tests the bundle counts against.
     #[arg(long, value_name = "RELEASE", default_value = podspec::certify::coverage::DEFAULT_RELEASE)]
     pub(crate) release: String,
@@ -110,6 +115,13 @@ pub(crate) async fn certify(mut args: CertifyArgs, mut signals: Signals) -> anyh
         say_error(&e.to_string());
         return Ok(ExitCode::from(2));
     }
+    let rerun = match crate::cli::read_rerun(args.rerun_failed.as_deref()) {
+        Ok(r) => r,
+        Err(e) => {
+            say_error(&e);
+            return Ok(ExitCode::from(2));
+        }
+    };
     let product = args.product();
     let problems = product.problems();
     if !problems.is_empty() {
@@ -145,6 +157,7 @@ pub(crate) async fn certify(mut args: CertifyArgs, mut signals: Signals) -> anyh
                 tags: Some(certify::tag_expression(args.tags.as_deref())),
                 name: args.name.clone(),
                 fixtures_dir: args.fixtures.clone(),
+                rerun: rerun.clone(),
                 ..Default::default()
             };
             args.cluster.for_selection(&selection);
@@ -174,12 +187,18 @@ pub(crate) async fn certify(mut args: CertifyArgs, mut signals: Signals) -> anyh
             progress: true,
             baseline: None,
             observers: Vec::new(),
+            rerun,
             ..Default::default()
         },
         output,
         product,
         sonobuoy: sonobuoy_mode,
-        narrowed_by: args.name.iter().map(|n| format!("--name {n}")).collect(),
+        narrowed_by: args
+            .name
+            .iter()
+            .map(|n| format!("--name {n}"))
+            .chain(args.rerun_failed.iter().map(|p| format!("--rerun-failed {}", p.display())))
+            .collect(),
         release: args.release.clone(),
     };
     let outcome = tokio::select! {

@@ -50,6 +50,13 @@ pub(crate) fn list(args: ListArgs) -> anyhow::Result<ExitCode> {
         name: args.select.name,
         allow_empty: args.select.allow_empty,
         fixtures_dir: args.fixtures,
+        rerun: match crate::cli::read_rerun(args.select.rerun_failed.as_deref()) {
+            Ok(r) => r,
+            Err(e) => {
+                say_error(&e);
+                return Ok(ExitCode::from(2));
+            }
+        },
         ..Default::default()
     };
     let plan = match runner::list(&options, name, &capabilities) {

@@ -51,6 +51,13 @@ pub(crate) struct RunArgs {
 }
 
 pub(crate) async fn run(mut args: RunArgs, mut signals: Signals) -> anyhow::Result<ExitCode> {
+    let rerun = match crate::cli::read_rerun(args.select.rerun_failed.as_deref()) {
+        Ok(r) => r,
+        Err(e) => {
+            say_error(&e);
+            return Ok(ExitCode::from(2));
+        }
+    };
     let options = RunOptions {
         features: args.select.features,
         tags: args.select.tags,
@@ -65,6 +72,7 @@ pub(crate) async fn run(mut args: RunArgs, mut signals: Signals) -> anyhow::Resu
         fail_fast: args.fail_fast,
         retry: args.retry,
         observers: Vec::new(),
+        rerun,
     };
     if args.static_pod_dir.is_some() && !matches!(args.target, TargetKind::Reference | TargetKind::Cri) {
         anyhow::bail!("--static-pod-dir sets the reference node's manifest directory; the chosen target has none");

@@ -52,8 +52,44 @@ pub fn to_string(record: &RunRecord) -> Result<String, junit_report::Error> {
     if record.scenarios.iter().any(|s| !s.attempts.is_empty()) {
         xml = with_attempts(&xml, record).map_err(|e| junit_report::Error::Io(std::io::Error::other(e.to_string())))?;
     }
+    if let Some(reruns) = &record.reruns {
+        xml = with_property(&xml, "reruns", &reruns.to_string())
+            .map_err(|e| junit_report::Error::Io(std::io::Error::other(e.to_string())))?;
+    }
     xml.push('\n');
     Ok(xml)
+}
+
+/// `xml` with `<properties><property name=.. value=../></properties>` first in each
+/// `<testsuite>` (`junit-report` writes no properties).
+fn with_property(xml: &str, name: &str, value: &str) -> Result<String, quick_xml::Error> {
+    use quick_xml::events::{BytesEnd, BytesStart, Event};
+    let mut reader = quick_xml::Reader::from_str(xml);
+    let mut writer = quick_xml::Writer::new(Vec::new());
+    let properties = |writer: &mut quick_xml::Writer<Vec<u8>>| -> Result<(), quick_xml::Error> {
+        writer.write_event(Event::Start(BytesStart::new("properties")))?;
+        let value = xml_text(value);
+        let property = BytesStart::new("property").with_attributes([("name", name), ("value", value.as_str())]);
+        writer.write_event(Event::Empty(property))?;
+        writer.write_event(Event::End(BytesEnd::new("properties")))?;
+        Ok(())
+    };
+    loop {
+        match reader.read_event()? {
+            Event::Eof => break,
+            Event::Start(e) if e.name().as_ref() == b"testsuite" => {
+                writer.write_event(Event::Start(e))?;
+                properties(&mut writer)?;
+            }
+            Event::Empty(e) if e.name().as_ref() == b"testsuite" => {
+                writer.write_event(Event::Start(e))?;
+                properties(&mut writer)?;
+                writer.write_event(Event::End(BytesEnd::new("testsuite")))?;
+            }
+            e => writer.write_event(e)?,
+        }
+    }
+    Ok(String::from_utf8_lossy(&writer.into_inner()).into_owned())
 }
 
 /// `xml` (as `junit-report` wrote it, which knows no reruns) with each retried attempt's

@@ -44,6 +44,9 @@ fn render_into(md: &mut String, record: &RunRecord) -> std::fmt::Result {
     writeln!(md, "- **Started:** {}", record.started.format("%Y-%m-%d %H:%M:%S UTC"))?;
     writeln!(md, "- **Duration:** {}", duration(record.duration_ms()))?;
     writeln!(md, "- **Features (SHA-256):** {}", code(&record.features_sha256))?;
+    if let Some(reruns) = &record.reruns {
+        writeln!(md, "- **reruns:** {} (only its failed scenarios ran)", inline(&reruns.to_string()))?;
+    }
     writeln!(md)?;
     writeln!(md, "**{verdict}:** {summary} ({} scenarios)", summary.total())?;
     if let Some(why) = &record.interrupted {

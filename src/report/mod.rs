@@ -27,8 +27,8 @@ pub mod json;
 pub mod junit;
 pub mod markdown;
 pub mod matrix;
-pub mod matrix_html;
 pub mod matrix_differs;
+pub mod matrix_html;
 pub mod matrix_md;
 
 #[cfg(test)]
@@ -71,6 +71,27 @@ pub struct RunRecord {
     /// each as `feature:line: what: why`; `podspec clean` is the way to remove it.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub left_behind: Vec<String>,
+    /// The earlier run this one completes (`--rerun-failed`): it ran only that run's failures.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reruns: Option<Reruns>,
+}
+
+/// The earlier run a rerun completes (`--rerun-failed REPORT.json`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Reruns {
+    /// The earlier report's path, as given.
+    pub report: String,
+    /// When the earlier run started.
+    pub started: DateTime<Utc>,
+    /// How many of its scenarios failed (and so were to run again).
+    pub failed: usize,
+}
+
+impl fmt::Display for Reruns {
+    /// `<path> (started <time>, <n> failed)`, as report.md and junit.xml name it.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{} (started {}, {} failed)", self.report, self.started.to_rfc3339_opts(chrono::SecondsFormat::Secs, true), self.failed)
+    }
 }
 
 /// The result of one scenario.
@@ -258,6 +279,7 @@ impl RunRecord {
             baseline: None,
             interrupted: None,
             target_changes: Vec::new(),
+            reruns: None,
             left_behind: Vec::new(),
         }
     }

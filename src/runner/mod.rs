@@ -23,7 +23,7 @@ use crate::targets::Target;
 
 use self::collect::{all_tags, Collector, ScenarioKey};
 use self::features::FeatureFile;
-pub use self::select::{Planned, Selection};
+pub use self::select::{Planned, Rerun, Selection};
 
 #[derive(Debug, Clone, Default)]
 pub struct RunOptions {
@@ -49,6 +49,9 @@ pub struct RunOptions {
     pub retry: usize,
     /// Told of every scenario and step as the run goes (a certification log, progress reports).
     pub observers: Vec<Arc<dyn observe::Observer>>,
+    /// Run only the failed scenarios of an earlier report (`--rerun-failed`), read before the
+    /// report directory is emptied (it may hold that report).
+    pub rerun: Option<Rerun>,
 }
 
 /// Why a run stopped before its end.
@@ -155,6 +158,9 @@ pub async fn run_until(
         .collect();
     let total = selected.len() + skipped.len();
     if options.progress {
+        if let Some(r) = options.rerun.as_ref().filter(|r| r.failed.is_empty()) {
+            eprintln!("podspec: --rerun-failed {}: that report has no failed scenario; nothing to run again", r.of.report);
+        }
         eprintln!("podspec: running {} scenarios against {} ({} skipped)", selected.len(), target.name(), skipped.len());
         for s in &skipped {
             eprintln!(
@@ -269,6 +275,7 @@ pub async fn run_until(
     record.target_changes = target.changes();
     record.left_behind = std::mem::take(&mut *left_behind.lock().unwrap());
     record.left_behind.sort();
+    record.reruns = options.rerun.as_ref().map(|r| r.of.clone());
     if let Some(baseline) = &baseline {
         report::baseline::apply(baseline, &mut record);
     }

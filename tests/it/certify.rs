@@ -318,3 +318,49 @@ fn a_features_path_naming_the_whole_suite_is_complete_and_one_file_is_partial() 
     assert_eq!(missing.len(), full.len() - selected.len());
     assert!(missing.iter().all(|m| m.reason == format!("not in {option}") && !m.feature_path.ends_with("ipc.feature")), "{missing:?}");
 }
+
+/// `certify --rerun-failed` runs only the earlier report's failed @conformance scenarios: the
+/// bundle is partial, `narrowed_by` naming the option, and its report.json names the earlier run.
+#[test]
+#[ignore = "certify runs the reference target, which needs root"]
+fn a_rerun_of_the_failures_is_a_partial_bundle_that_names_the_earlier_report() {
+    crate::support::require_root("certify runs the reference target, which needs root");
+    let project = tempfile::tempdir().unwrap();
+    std::fs::create_dir_all(project.path().join("features")).unwrap();
+    std::fs::create_dir_all(project.path().join("fixtures/pods")).unwrap();
+    let failing = FEATURE.replace(
+        r#"  @static-pods
+  Scenario: Not tagged for conformance by itself, but the feature is"#,
+        r#"  Scenario: This one fails"#,
+    ) + "    Then running \"echo hi\" in container \"app\" of pod \"two\" prints \"bye\"\n";
+    std::fs::write(project.path().join("features/one.feature"), failing).unwrap();
+    let first = Command::cargo_bin("podspec")
+        .unwrap()
+        .current_dir(project.path())
+        .args(["run", "--target", "reference", "--report-dir", "first"])
+        .output()
+        .unwrap();
+    assert_eq!(first.status.code(), Some(1), "{}", String::from_utf8_lossy(&first.stderr));
+    let out = project.path().join("out");
+    let run = Command::cargo_bin("podspec")
+        .unwrap()
+        .current_dir(project.path())
+        .args(["certify", "--target", "reference", "--rerun-failed", "first/report.json", "--output", out.to_str().unwrap()])
+        .args(PRODUCT)
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&run.stderr);
+    assert_eq!(run.status.code(), Some(1), "{stderr}");
+    assert!(stderr.contains("0 passed, 1 failed, 0 skipped"), "{stderr}");
+    assert!(stderr.contains("PARTIAL (--rerun-failed first/report.json)"), "{stderr}");
+    let bundle = String::from_utf8_lossy(&run.stdout).trim().to_string();
+    let files = podspec::certify::bundle::read(Path::new(&bundle)).unwrap();
+    let env: serde_json::Value = serde_json::from_slice(&files["environment.json"]).unwrap();
+    assert_eq!(env["partial"], true, "{env}");
+    assert_eq!(env["narrowed_by"], serde_json::json!(["--rerun-failed first/report.json"]), "{env}");
+    assert_eq!(env["missing"][0]["scenario"], "A pod runs and its container answers", "{env}");
+    let report: serde_json::Value = serde_json::from_slice(&files["report.json"]).unwrap();
+    assert_eq!(report["reruns"]["report"], "first/report.json", "{report}");
+    assert_eq!(report["scenarios"].as_array().unwrap().len(), 1, "{report}");
+    assert_eq!(report["scenarios"][0]["name"], "This one fails", "{report}");
+}

@@ -555,3 +555,100 @@ fn concurrency_0_is_a_usage_error() {
     assert!(text.contains("invalid value '0' for '--concurrency <CONCURRENCY>'"), "{text}");
     assert!(!text.contains("running"), "something ran: {text}");
 }
+
+const ONE_FAILS_FEATURE: &str = r#"Feature: Rerun
+  Scenario: This one passes
+    Given a running pod from fixture "two-containers.yaml"
+    Then running "hostname" in container "a" of pod "two-containers" prints "two-containers"
+
+  Scenario: This one fails
+    Given a running pod from fixture "two-containers.yaml"
+    Then running "hostname" in container "a" of pod "two-containers" prints "somebody-else"
+"#;
+
+/// `--rerun-failed` runs only the earlier report's failures (read before the report directory,
+/// which holds it, is emptied), and the new reports name the run they complete.
+#[test]
+fn rerun_failed_runs_only_the_failed_scenarios_and_names_the_earlier_report() {
+    let s = Scratch::new();
+    s.feature("rerun.feature", ONE_FAILS_FEATURE);
+    s.run().assert().code(1).stderr(predicate::str::contains("1 passed, 1 failed, 0 skipped"));
+    let first: serde_json::Value = serde_json::from_str(&fs::read_to_string(s.path().join("out/report.json")).unwrap()).unwrap();
+    let started = first["started"].as_str().unwrap().to_string();
+    s.run().args(["--rerun-failed", "out/report.json"]).assert().code(1).stderr(predicate::str::contains("0 passed, 1 failed, 0 skipped"));
+    let json: serde_json::Value = serde_json::from_str(&fs::read_to_string(s.path().join("out/report.json")).unwrap()).unwrap();
+    let names: Vec<&str> = json["scenarios"].as_array().unwrap().iter().map(|s| s["name"].as_str().unwrap()).collect();
+    assert_eq!(names, ["This one fails"], "{json}");
+    assert_eq!(json["reruns"]["report"], "out/report.json", "{json}");
+    assert_eq!(json["reruns"]["failed"], 1, "{json}");
+    let earlier = chrono::DateTime::parse_from_rfc3339(json["reruns"]["started"].as_str().unwrap()).unwrap();
+    assert_eq!(earlier, chrono::DateTime::parse_from_rfc3339(&started).unwrap());
+    let md = fs::read_to_string(s.path().join("out/report.md")).unwrap();
+    assert!(md.contains("**reruns:** out/report.json (started "), "{md}");
+    let junit = fs::read_to_string(s.path().join("out/junit.xml")).unwrap();
+    assert!(junit.contains(r#"<property name="reruns" value="out/report.json (started "#), "{junit}");
+    // Other selection options narrow further: the one failure is not named "passes".
+    s.run()
+        .args(["--rerun-failed", "out/report.json", "--name", "passes"])
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains("--rerun-failed out/report.json and --name \"passes\" select none"));
+    s.assert_clean();
+}
+
+/// A failed scenario the features no longer hold is refused by name, not silently dropped; a
+/// report with no failures selects nothing and says so.
+#[test]
+fn rerun_failed_refuses_a_scenario_that_is_gone_and_says_when_nothing_failed() {
+    let s = Scratch::new();
+    s.feature("rerun.feature", ONE_FAILS_FEATURE);
+    s.run().assert().code(1);
+    s.feature("rerun.feature", &ONE_FAILS_FEATURE.replace("This one fails", "Renamed"));
+    s.run().args(["--rerun-failed", "out/report.json"]).assert().code(2).stderr(predicate::str::contains(
+        "--rerun-failed out/report.json: the failed scenario features/rerun.feature:6 \"This one fails\" is not in the features given",
+    ));
+    // A run with no failure: nothing to run again (an input error unless --allow-empty).
+    s.feature("rerun.feature", &ONE_FAILS_FEATURE.replace("somebody-else", "two-containers"));
+    s.podspec().args(["run", "--report-dir", "first"]).assert().code(0);
+    s.run()
+        .args(["--rerun-failed", "first/report.json"])
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains("--rerun-failed first/report.json: that report has no failed scenario"));
+    s.run()
+        .args(["--rerun-failed", "first/report.json", "--allow-empty"])
+        .assert()
+        .code(0)
+        .stderr(predicate::str::contains("that report has no failed scenario; nothing to run again"));
+    // An unreadable report is an input error naming it.
+    s.run().args(["--rerun-failed", "missing.json"]).assert().code(2).stderr(predicate::str::contains("missing.json"));
+    s.assert_clean();
+}
+
+/// A Scenario Outline's examples share its name: the rerun tells them apart by line.
+#[test]
+fn rerun_failed_runs_only_the_failed_example_of_an_outline() {
+    let s = Scratch::new();
+    s.feature(
+        "outline.feature",
+        r#"Feature: Outline
+  Scenario Outline: The hostname
+    Given a running pod from fixture "two-containers.yaml"
+    Then running "hostname" in container "a" of pod "two-containers" prints "<name>"
+
+    Examples:
+      | name           |
+      | two-containers |
+      | somebody-else  |
+"#,
+    );
+    s.run().assert().code(1).stderr(predicate::str::contains("1 passed, 1 failed, 0 skipped"));
+    let first: serde_json::Value = serde_json::from_str(&fs::read_to_string(s.path().join("out/report.json")).unwrap()).unwrap();
+    let failed: Vec<u64> =
+        first["scenarios"].as_array().unwrap().iter().filter(|s| s["status"] == "failed").map(|s| s["line"].as_u64().unwrap()).collect();
+    s.run().args(["--rerun-failed", "out/report.json"]).assert().code(1).stderr(predicate::str::contains("0 passed, 1 failed, 0 skipped"));
+    let json: serde_json::Value = serde_json::from_str(&fs::read_to_string(s.path().join("out/report.json")).unwrap()).unwrap();
+    let lines: Vec<u64> = json["scenarios"].as_array().unwrap().iter().map(|s| s["line"].as_u64().unwrap()).collect();
+    assert_eq!(lines, failed, "{json}");
+    s.assert_clean();
+}
