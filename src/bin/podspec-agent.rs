@@ -105,7 +105,7 @@ const SUBCOMMANDS: &[Subcommand] = &[
     Subcommand {
         name: "http-serve",
         args: "PORT FAIL_FILE",
-        about: "serve HTTP/1.1 on 0.0.0.0:PORT, print each request's line and headers on stdout; answer 200 'ok', but 500 'unhealthy' on a path under /healthz while FAIL_FILE exists",
+        about: "serve HTTP/1.1 on 0.0.0.0:PORT, print each request's line, its header lines and 'body: TEXT' on stdout; answer 200 'ok', but 500 'unhealthy' on a path under /healthz while FAIL_FILE exists",
         run: cmd_http_serve,
     },
     Subcommand {
@@ -1076,25 +1076,50 @@ fn cmd_http_serve(args: &[String]) -> Result<String, Failure> {
     }
 }
 
-/// Reads one request head, prints it (request line, then each header line indented by two
-/// spaces) and answers it.
+/// Reads one request, prints it (its request line, each header line, then `body: TEXT` when
+/// it has a body) and answers it.
 fn answer_http(mut stream: TcpStream, fail_file: &str) {
     let _ = stream.set_read_timeout(Some(Duration::from_secs(5)));
     let mut head = Vec::new();
     let mut buf = [0u8; 1024];
-    while !head.windows(4).any(|w| w == b"\r\n\r\n") && head.len() < MAX_REQUEST_HEAD {
+    let end = loop {
+        if let Some(i) = head.windows(4).position(|w| w == b"\r\n\r\n") {
+            break i;
+        }
+        if head.len() >= MAX_REQUEST_HEAD {
+            return;
+        }
         match stream.read(&mut buf) {
-            Ok(0) | Err(_) => break,
+            Ok(0) | Err(_) => return,
             Ok(n) => head.extend_from_slice(&buf[..n]),
         }
-    }
-    let text = String::from_utf8_lossy(&head);
-    let mut lines = text.split("\r\n").take_while(|l| !l.is_empty());
+    };
+    let mut body = head.split_off(end + 4);
+    let text = String::from_utf8_lossy(&head[..end]).into_owned();
+    let mut lines = text.split("\r\n");
     let Some(request_line) = lines.next() else { return };
+    let headers: Vec<&str> = lines.collect();
+    let length = headers
+        .iter()
+        .filter_map(|h| h.split_once(':'))
+        .find(|(k, _)| k.trim().eq_ignore_ascii_case("content-length"))
+        .and_then(|(_, v)| v.trim().parse::<usize>().ok())
+        .unwrap_or(0)
+        .min(MAX_REQUEST_HEAD);
+    while body.len() < length {
+        match stream.read(&mut buf) {
+            Ok(0) | Err(_) => break,
+            Ok(n) => body.extend_from_slice(&buf[..n]),
+        }
+    }
     let mut record = request_line.to_string();
-    for header in lines {
-        record.push_str("\n  ");
+    for header in &headers {
+        record.push('\n');
         record.push_str(header);
+    }
+    if !body.is_empty() {
+        record.push_str("\nbody: ");
+        record.push_str(&String::from_utf8_lossy(&body));
     }
     let _ = print_stdout(&record);
     let path = request_line.split(' ').nth(1).unwrap_or("");

@@ -11,8 +11,10 @@
 mod backoff;
 pub mod downward;
 mod expansion;
+mod hooks;
 pub mod hosts;
 pub mod logs;
+mod prober;
 pub mod security;
 pub mod static_pods;
 mod status;
