@@ -544,7 +544,8 @@ impl PodWorker {
                             break;
                         }
                         match c.kind {
-                            Kind::Sidecar if c.current.is_some() || c.restart_count > 0 => continue,
+                            // A sidecar with a startup probe counts once that probe succeeded.
+                            Kind::Sidecar if (c.current.is_some() && c.probe.started()) || c.restart_count > 0 => continue,
                             Kind::Init if c.done == Some(0) => continue,
                             _ => {
                                 next = Next::Wait;
