@@ -189,6 +189,7 @@ const STEP_SOURCES: &[(&str, &str)] = &[
     ("src/steps/ephemeral.rs", include_str!("steps/ephemeral.rs")),
     ("src/steps/volumes.rs", include_str!("steps/volumes.rs")),
     ("src/steps/static_pods.rs", include_str!("steps/static_pods.rs")),
+    ("src/steps/stays.rs", include_str!("steps/stays.rs")),
 ];
 
 /// Each step file's section: its heading and what holds for all of its steps.
@@ -230,6 +231,15 @@ const GROUPS: &[(&str, &str, &str)] = &[
          field has that value; `[kubernetes.io/config.mirror]` a key with dots, e.g. \
          `status.containerStatuses[name=app].lastState.terminated.exitCode`, `status.conditions[type=Ready].status`. VALUE is JSON: \
          `\"busybox:1.35\"`, `30`, `true`.",
+    ),
+    (
+        "src/steps/stays.rs",
+        "What must not happen, and timing",
+        "A `stays` or `keeps` step looks at the pod as it changes (at the latest every second) for the seconds it names, and fails at the first \
+         look where the condition no longer holds, saying after how long; it has no other wait. `is at least/most N seconds after its field` \
+         compares two of the pod's timestamps (RFC 3339, whole seconds as the API writes them) once, without waiting. `deleting pod ... takes \
+         between` deletes the pod with its own grace period and measures until the API no longer has it; it gives up 5 s after the longest \
+         time it allows.",
     ),
     (
         "src/steps/ephemeral.rs",

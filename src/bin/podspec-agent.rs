@@ -98,9 +98,21 @@ const SUBCOMMANDS: &[Subcommand] = &[
     },
     Subcommand {
         name: "listen",
-        args: "PORT",
-        about: "listen on TCP 0.0.0.0:PORT (0: any free port), print 'listening on ADDR', then answer every connection with 'hello from HOSTNAME' and close, forever",
+        args: "PORT [CLOSE_FILE]",
+        about: "listen on TCP 0.0.0.0:PORT (0: any free port), print 'listening on ADDR', then answer every connection with 'hello from HOSTNAME' and close, forever; with CLOSE_FILE, close the listener once that file exists, print 'closed', and wait forever",
         run: cmd_listen,
+    },
+    Subcommand {
+        name: "http-serve",
+        args: "PORT FAIL_FILE",
+        about: "serve HTTP/1.1 on 0.0.0.0:PORT, print each request's line, its header lines and 'body: TEXT' on stdout; answer 200 'ok', but 500 'unhealthy' on a path under /healthz while FAIL_FILE exists",
+        run: cmd_http_serve,
+    },
+    Subcommand {
+        name: "ignore-term",
+        args: "",
+        about: "ignore SIGTERM, print 'ignoring SIGTERM', and wait forever (only SIGKILL ends it)",
+        run: cmd_ignore_term,
     },
     Subcommand {
         name: "connect",
@@ -1032,14 +1044,137 @@ fn cmd_help(args: &[String]) -> Result<String, Failure> {
 
 fn cmd_listen(args: &[String]) -> Result<String, Failure> {
     const SUB: &str = "listen";
-    let [port] = expect_args(SUB, args)?;
+    let (port, close_file) = match args {
+        [port] => (port, None),
+        [port, file] => (port, Some(file.as_str())),
+        _ => return Err(Failure::usage(SUB, format!("expected 1 or 2 arguments, got {}", args.len()))),
+    };
     let port: u16 = parse_number(SUB, "PORT", port)?;
     let addr = SocketAddrV4::new(Ipv4Addr::UNSPECIFIED, port);
     let listener = TcpListener::bind(addr).map_err(|err| Failure::os(SUB, format!("bind {addr}"), err))?;
     let bound = listener.local_addr().map_err(|err| Failure::os(SUB, "getsockname", err))?;
     let greeting = format!("hello from {}\n", hostname().map_err(|err| Failure::os(SUB, "gethostname", err))?);
     print_stdout(&format!("listening on {bound}")).map_err(|err| Failure::os(SUB, "write to stdout", err))?;
-    serve(&listener, &greeting)
+    let Some(close_file) = close_file else { serve(&listener, &greeting) };
+    // Accepts without blocking, looking for the file between connections.
+    listener.set_nonblocking(true).map_err(|err| Failure::os(SUB, "set the listener non-blocking", err))?;
+    while fs::symlink_metadata(close_file).is_err() {
+        match listener.accept() {
+            Ok((stream, _peer)) => {
+                let greeting = greeting.clone();
+                let _ = stream.set_nonblocking(false);
+                thread::spawn(move || greet(stream, &greeting));
+            }
+            Err(err) if err.kind() == io::ErrorKind::WouldBlock => thread::sleep(POLL_INTERVAL),
+            Err(err) => {
+                eprintln!("listen: accept: {err}");
+                thread::sleep(POLL_INTERVAL);
+            }
+        }
+    }
+    drop(listener);
+    print_stdout("closed").map_err(|err| Failure::os(SUB, "write to stdout", err))?;
+    wait_forever()
+}
+
+/// How often `listen` looks for its CLOSE_FILE.
+const POLL_INTERVAL: Duration = Duration::from_millis(50);
+
+/// Sleeps until a signal ends the process.
+fn wait_forever() -> ! {
+    loop {
+        thread::sleep(Duration::from_secs(3600));
+    }
+}
+
+fn cmd_ignore_term(args: &[String]) -> Result<String, Failure> {
+    let [] = expect_args("ignore-term", args)?;
+    // SAFETY: signal() with SIG_IGN installs no handler.
+    if unsafe { libc::signal(libc::SIGTERM, libc::SIG_IGN) } == libc::SIG_ERR {
+        return Err(Failure::os("ignore-term", "ignore SIGTERM", io::Error::last_os_error()));
+    }
+    print_stdout("ignoring SIGTERM").map_err(|err| Failure::os("ignore-term", "write to stdout", err))?;
+    wait_forever()
+}
+
+/// The longest request head `http-serve` reads.
+const MAX_REQUEST_HEAD: usize = 16 * 1024;
+
+fn cmd_http_serve(args: &[String]) -> Result<String, Failure> {
+    const SUB: &str = "http-serve";
+    let [port, fail_file] = expect_args(SUB, args)?;
+    let port: u16 = parse_number(SUB, "PORT", port)?;
+    let addr = SocketAddrV4::new(Ipv4Addr::UNSPECIFIED, port);
+    let listener = TcpListener::bind(addr).map_err(|err| Failure::os(SUB, format!("bind {addr}"), err))?;
+    let bound = listener.local_addr().map_err(|err| Failure::os(SUB, "getsockname", err))?;
+    print_stdout(&format!("serving HTTP on {bound}")).map_err(|err| Failure::os(SUB, "write to stdout", err))?;
+    loop {
+        match listener.accept() {
+            Ok((stream, _peer)) => {
+                let fail_file = fail_file.to_string();
+                thread::spawn(move || answer_http(stream, &fail_file));
+            }
+            Err(err) => {
+                eprintln!("{SUB}: accept: {err}");
+                thread::sleep(Duration::from_millis(100));
+            }
+        }
+    }
+}
+
+/// Reads one request, prints it (its request line, each header line, then `body: TEXT` when
+/// it has a body) and answers it.
+fn answer_http(mut stream: TcpStream, fail_file: &str) {
+    let _ = stream.set_read_timeout(Some(Duration::from_secs(5)));
+    let mut head = Vec::new();
+    let mut buf = [0u8; 1024];
+    let end = loop {
+        if let Some(i) = head.windows(4).position(|w| w == b"\r\n\r\n") {
+            break i;
+        }
+        if head.len() >= MAX_REQUEST_HEAD {
+            return;
+        }
+        match stream.read(&mut buf) {
+            Ok(0) | Err(_) => return,
+            Ok(n) => head.extend_from_slice(&buf[..n]),
+        }
+    };
+    let mut body = head.split_off(end + 4);
+    let text = String::from_utf8_lossy(&head[..end]).into_owned();
+    let mut lines = text.split("\r\n");
+    let Some(request_line) = lines.next() else { return };
+    let headers: Vec<&str> = lines.collect();
+    let length = headers
+        .iter()
+        .filter_map(|h| h.split_once(':'))
+        .find(|(k, _)| k.trim().eq_ignore_ascii_case("content-length"))
+        .and_then(|(_, v)| v.trim().parse::<usize>().ok())
+        .unwrap_or(0)
+        .min(MAX_REQUEST_HEAD);
+    while body.len() < length {
+        match stream.read(&mut buf) {
+            Ok(0) | Err(_) => break,
+            Ok(n) => body.extend_from_slice(&buf[..n]),
+        }
+    }
+    let mut record = request_line.to_string();
+    for header in &headers {
+        record.push('\n');
+        record.push_str(header);
+    }
+    if !body.is_empty() {
+        record.push_str("\nbody: ");
+        record.push_str(&String::from_utf8_lossy(&body));
+    }
+    let _ = print_stdout(&record);
+    let path = request_line.split(' ').nth(1).unwrap_or("");
+    let failing = path.starts_with("/healthz") && fs::symlink_metadata(fail_file).is_ok();
+    let (status, body) = if failing { ("500 Internal Server Error", "unhealthy\n") } else { ("200 OK", "ok\n") };
+    let answer =
+        format!("HTTP/1.1 {status}\r\nContent-Type: text/plain\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}", body.len());
+    let _ = stream.write_all(answer.as_bytes());
+    let _ = stream.shutdown(Shutdown::Write);
 }
 
 /// Answers every connection with `greeting`, each on its own thread, forever.

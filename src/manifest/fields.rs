@@ -38,7 +38,8 @@ const CONFINE: Handling = Refused("no scenario states it on the reference runtim
 const SCHEDULING: Handling = NoEffect("scheduling: a single node has no other node to choose");
 const NO_OBJECTS: Handling = Refused("the reference API holds pods only: no ConfigMap, Secret or PersistentVolumeClaim objects");
 const ONLY_EMPTY_DIR: Handling = Refused("only emptyDir volumes");
-const NO_PROBES: Handling = Refused("no probes yet");
+const PROBES: Handling = Implemented("features/probes.feature");
+const HOOKS: Handling = Implemented("features/lifecycle-hooks.feature");
 const NO_ATTACH: Handling = Refused("no attach: the reference keeps no container stdin or terminal");
 const NO_LSM: Handling = Refused("no SELinux or AppArmor on the reference node");
 const AS_CONTAINER: Handling = Implemented("as for a container (the same kubelet code): see Container");
@@ -100,18 +101,18 @@ pub const FIELDS: &[FieldRule] = &[
     f("Container", "envFrom", NO_OBJECTS),
     f("Container", "image", Implemented("every feature")),
     f("Container", "imagePullPolicy", NoEffect("images are local fixtures: nothing is pulled")),
-    f("Container", "lifecycle", Refused("no postStart or preStop hooks yet")),
-    f("Container", "livenessProbe", NO_PROBES),
+    f("Container", "lifecycle", Implemented("its fields: see Lifecycle")),
+    f("Container", "livenessProbe", Implemented("its fields: see Probe")),
     f("Container", "name", Implemented("every feature")),
     f("Container", "ports", NoEffect("informational: every port is reachable on the pod IP")),
-    f("Container", "readinessProbe", NO_PROBES),
+    f("Container", "readinessProbe", Implemented("its fields: see Probe")),
     f("Container", "resizePolicy", NoEffect("in-place resize: no resources are applied to resize")),
     f("Container", "resources.claims", Refused("no dynamic resource allocation")),
     f("Container", "resources.limits", Implemented("features/security.feature (memory and CPU as cgroup limits)")),
     f("Container", "resources.requests", NoEffect("scheduling: nothing is reserved on the single node (the downward API reads them)")),
     f("Container", "restartPolicy", Implemented("features/init-containers.feature")),
     f("Container", "securityContext", Implemented("its fields: see SecurityContext")),
-    f("Container", "startupProbe", NO_PROBES),
+    f("Container", "startupProbe", Implemented("its fields: see Probe")),
     f("Container", "stdin", NO_ATTACH),
     f("Container", "stdinOnce", NO_ATTACH),
     f("Container", "terminationMessagePath", Implemented("features/termination-message.feature")),
@@ -147,6 +148,31 @@ pub const FIELDS: &[FieldRule] = &[
     f("EphemeralContainer", "volumeDevices", Refused("no block volumes")),
     f("EphemeralContainer", "volumeMounts", AS_CONTAINER),
     f("EphemeralContainer", "workingDir", AS_CONTAINER),
+    // Probe (a container's livenessProbe, readinessProbe and startupProbe)
+    f("Probe", "exec", PROBES),
+    f("Probe", "failureThreshold", PROBES),
+    f("Probe", "grpc", Refused("no gRPC probes yet")),
+    f("Probe", "httpGet", Implemented("features/probes.feature; its fields: see HTTPGetAction")),
+    f("Probe", "initialDelaySeconds", PROBES),
+    f("Probe", "periodSeconds", PROBES),
+    f("Probe", "successThreshold", PROBES),
+    f("Probe", "tcpSocket", PROBES),
+    f("Probe", "terminationGracePeriodSeconds", PROBES),
+    f("Probe", "timeoutSeconds", PROBES),
+    // Lifecycle (a container's lifecycle) and its handlers
+    f("Lifecycle", "postStart", HOOKS),
+    f("Lifecycle", "preStop", HOOKS),
+    f("Lifecycle", "stopSignal", Refused("no stop signal of a container's own: every container is stopped with SIGTERM")),
+    f("LifecycleHandler", "exec", HOOKS),
+    f("LifecycleHandler", "httpGet", Implemented("features/lifecycle-hooks.feature; its fields: see HTTPGetAction")),
+    f("LifecycleHandler", "sleep", HOOKS),
+    f("LifecycleHandler", "tcpSocket", Refused("a tcpSocket lifecycle handler is kept by the API for compatibility only: the kubelet runs none")),
+    // HTTPGetAction (a probe's or a hook's httpGet)
+    f("HTTPGetAction", "host", PROBES),
+    f("HTTPGetAction", "httpHeaders", PROBES),
+    f("HTTPGetAction", "path", Implemented("features/probes.feature, features/lifecycle-hooks.feature")),
+    f("HTTPGetAction", "port", Implemented("features/probes.feature (by number and by name), features/lifecycle-hooks.feature")),
+    f("HTTPGetAction", "scheme", Implemented("HTTP only: HTTPS is refused up front, naming the field")),
     // EnvVarSource (a container's env[*].valueFrom)
     f("EnvVarSource", "configMapKeyRef", NO_OBJECTS),
     f("EnvVarSource", "fieldRef", Implemented("features/environment.feature")),
@@ -355,6 +381,34 @@ pub fn refused_on(pod: &Pod, host_dirs: &[std::path::PathBuf]) -> Vec<RefusedFie
             for (j, m) in list(c, "volumeMounts") {
                 walk("VolumeMount", m, &format!("{path}.volumeMounts[{j}]"), &mut out);
             }
+            // Probes and hooks: an ephemeral container has none (the API forbids them).
+            let mut handlers = Vec::new();
+            for probe in ["livenessProbe", "readinessProbe", "startupProbe"] {
+                if let Some(p) = c.get(probe).filter(|_| object == "Container") {
+                    walk("Probe", p, &format!("{path}.{probe}"), &mut out);
+                    handlers.push((format!("{path}.{probe}"), p));
+                }
+            }
+            if let Some(l) = c.get("lifecycle").filter(|_| object == "Container") {
+                walk("Lifecycle", l, &format!("{path}.lifecycle"), &mut out);
+                for hook in ["postStart", "preStop"] {
+                    if let Some(h) = l.get(hook) {
+                        walk("LifecycleHandler", h, &format!("{path}.lifecycle.{hook}"), &mut out);
+                        handlers.push((format!("{path}.lifecycle.{hook}"), h));
+                    }
+                }
+            }
+            for (at, h) in handlers {
+                if let Some(g) = h.get("httpGet") {
+                    walk("HTTPGetAction", g, &format!("{at}.httpGet"), &mut out);
+                    if let Some(s) = g.get("scheme").and_then(Value::as_str).filter(|s| !s.is_empty() && *s != "HTTP") {
+                        out.push(RefusedField {
+                            path: format!("{at}.httpGet.scheme"),
+                            why: format!("scheme {s}: the node's probes and hooks speak HTTP only"),
+                        });
+                    }
+                }
+            }
             for (j, p) in list(c, "ports") {
                 if p.get("hostPort").is_some_and(|h| used("hostPort", h)) {
                     out.push(RefusedField {
@@ -526,7 +580,7 @@ mod tests {
 
     #[test]
     fn every_field_of_each_type_is_in_exactly_one_list() {
-        let types: [(&str, Vec<&str>); 14] = [
+        let types: [(&str, Vec<&str>); 18] = [
             ("PodSpec", field_names::<core::PodSpec>()),
             ("Container", field_names::<core::Container>()),
             ("EphemeralContainer", field_names::<core::EphemeralContainer>()),
@@ -541,6 +595,10 @@ mod tests {
             ("ProjectedVolumeSource", field_names::<core::ProjectedVolumeSource>()),
             ("VolumeProjection", field_names::<core::VolumeProjection>()),
             ("DownwardAPIProjection", field_names::<core::DownwardAPIProjection>()),
+            ("Probe", field_names::<core::Probe>()),
+            ("Lifecycle", field_names::<core::Lifecycle>()),
+            ("LifecycleHandler", field_names::<core::LifecycleHandler>()),
+            ("HTTPGetAction", field_names::<core::HTTPGetAction>()),
         ];
         for (object, names) in &types {
             assert!(!names.is_empty(), "no field names for {object}");

@@ -237,6 +237,7 @@ pub fn validate_pod(pod: &Pod) -> Vec<FieldError> {
             if let Some(sc) = &c.security_context {
                 super::security::validate_container_security(sc, &format!("{field}.securityContext"), host_users, &mut errs);
             }
+            validate_probes_and_lifecycle(c, &field, path == "spec.initContainers", spec.termination_grace_period_seconds, &mut errs);
         }
         // Regular containers share the host ports; init containers run one by one.
         if path == "spec.containers" {
@@ -419,6 +420,180 @@ impl FieldError {
     }
 }
 
+// ---- Probes and lifecycle hooks (validation.go: validateProbe, validateHandler, validateLifecycle,
+// and the probe rules of validateContainers and validateInitContainers) ----
+
+use k8s_openapi::api::core::v1::{Container, HTTPGetAction, Probe};
+use k8s_openapi::apimachinery::pkg::util::intstr::IntOrString;
+
+/// The kubelet's default `terminationGracePeriodSeconds` (the API's defaulting), for sleep hooks.
+const DEFAULT_TERMINATION_GRACE_SECONDS: i64 = 30;
+
+/// A container's probes and lifecycle hooks. `init`: it is in `spec.initContainers`, where only
+/// a sidecar (`restartPolicy: Always`) may have them.
+fn validate_probes_and_lifecycle(c: &Container, field: &str, init: bool, pod_grace: Option<i64>, errs: &mut Vec<FieldError>) {
+    let sidecar = c.restart_policy.as_deref() == Some("Always");
+    if init && !sidecar {
+        let set = [
+            ("lifecycle", c.lifecycle.is_some()),
+            ("livenessProbe", c.liveness_probe.is_some()),
+            ("readinessProbe", c.readiness_probe.is_some()),
+            ("startupProbe", c.startup_probe.is_some()),
+        ];
+        for (name, _) in set.iter().filter(|(_, set)| *set) {
+            errs.push(FieldError::forbidden(format!("{field}.{name}"), "may not be set for init containers without restartPolicy=Always"));
+        }
+        return;
+    }
+    let grace = Some(pod_grace.unwrap_or(DEFAULT_TERMINATION_GRACE_SECONDS));
+    if let Some(l) = &c.lifecycle {
+        for (name, h) in [("postStart", &l.post_start), ("preStop", &l.pre_stop)] {
+            let Some(h) = h else { continue };
+            let handlers = [
+                ("exec", h.exec.as_ref().map(|e| e.command.as_deref().unwrap_or_default().is_empty())),
+                ("httpGet", h.http_get.as_ref().map(|_| false)),
+                ("tcpSocket", h.tcp_socket.as_ref().map(|_| false)),
+                ("sleep", h.sleep.as_ref().map(|_| false)),
+            ];
+            let at = format!("{field}.lifecycle.{name}");
+            validate_handler(&at, &handlers, h.http_get.as_ref(), h.tcp_socket.as_ref().map(|t| &t.port), errs);
+            if let Some(sleep) = &h.sleep {
+                if let Some(g) = grace.filter(|g| sleep.seconds <= 0 || sleep.seconds > *g) {
+                    errs.push(FieldError::invalid_raw(
+                        format!("{at}.sleep"),
+                        sleep.seconds,
+                        format!("must be greater than 0 and less than terminationGracePeriodSeconds ({g})"),
+                    ));
+                }
+            }
+        }
+    }
+    for (name, probe) in [("livenessProbe", &c.liveness_probe), ("readinessProbe", &c.readiness_probe), ("startupProbe", &c.startup_probe)]
+    {
+        let Some(p) = probe else { continue };
+        let at = format!("{field}.{name}");
+        validate_probe(p, &at, errs);
+        // The API defaults successThreshold to 1.
+        if name != "readinessProbe" && p.success_threshold.unwrap_or(1) != 1 {
+            errs.push(FieldError::invalid_raw(format!("{at}.successThreshold"), p.success_threshold.unwrap_or(1), "must be 1"));
+        }
+        if let (true, Some(t)) = (name == "readinessProbe", p.termination_grace_period_seconds) {
+            errs.push(FieldError::invalid_raw(format!("{at}.terminationGracePeriodSeconds"), t, "must not be set for readinessProbes"));
+        }
+    }
+}
+
+/// `validateProbe`: its handler, no negative numbers, a positive grace period.
+fn validate_probe(p: &Probe, at: &str, errs: &mut Vec<FieldError>) {
+    let handlers = [
+        ("exec", p.exec.as_ref().map(|e| e.command.as_deref().unwrap_or_default().is_empty())),
+        ("httpGet", p.http_get.as_ref().map(|_| false)),
+        ("tcpSocket", p.tcp_socket.as_ref().map(|_| false)),
+        ("grpc", p.grpc.as_ref().map(|_| false)),
+    ];
+    validate_handler(at, &handlers, p.http_get.as_ref(), p.tcp_socket.as_ref().map(|t| &t.port), errs);
+    if let Some(g) = &p.grpc {
+        if !(1..=65535).contains(&g.port) {
+            errs.push(FieldError::invalid_raw(format!("{at}.grpc.port"), g.port, "must be between 1 and 65535, inclusive"));
+        }
+    }
+    let numbers = [
+        ("initialDelaySeconds", p.initial_delay_seconds),
+        ("timeoutSeconds", p.timeout_seconds),
+        ("periodSeconds", p.period_seconds),
+        ("successThreshold", p.success_threshold),
+        ("failureThreshold", p.failure_threshold),
+    ];
+    for (name, v) in numbers {
+        if let Some(v) = v.filter(|v| *v < 0) {
+            errs.push(FieldError::invalid_raw(format!("{at}.{name}"), v, "must be greater than or equal to 0"));
+        }
+    }
+    if let Some(t) = p.termination_grace_period_seconds.filter(|t| *t <= 0) {
+        errs.push(FieldError::invalid_raw(format!("{at}.terminationGracePeriodSeconds"), t, "must be greater than 0"));
+    }
+}
+
+/// `validateHandler`: exactly one handler (each given as its name and, when set, whether its
+/// required command is missing), then the handler's own fields.
+fn validate_handler(
+    at: &str,
+    handlers: &[(&str, Option<bool>)],
+    http: Option<&HTTPGetAction>,
+    tcp_port: Option<&IntOrString>,
+    errs: &mut Vec<FieldError>,
+) {
+    let mut seen = 0;
+    for (name, set) in handlers {
+        let Some(missing_command) = set else { continue };
+        if seen > 0 {
+            errs.push(FieldError::forbidden(format!("{at}.{name}"), "may not specify more than 1 handler type"));
+            continue;
+        }
+        seen += 1;
+        if *missing_command {
+            errs.push(FieldError::required(format!("{at}.exec.command")));
+        }
+        if *name == "httpGet" {
+            let h = http.expect("httpGet set");
+            validate_port_num_or_name(&h.port, &format!("{at}.httpGet.port"), errs);
+            if let Some(s) = h.scheme.as_deref().filter(|s| !s.is_empty() && !["HTTP", "HTTPS"].contains(s)) {
+                errs.push(FieldError::not_supported(format!("{at}.httpGet.scheme"), s, &["HTTP", "HTTPS"]));
+            }
+            for header in h.http_headers.iter().flatten() {
+                let valid = !header.name.is_empty() && header.name.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-');
+                if !valid {
+                    errs.push(FieldError::invalid(
+                        format!("{at}.httpGet.httpHeaders"),
+                        &header.name,
+                        "a valid HTTP header must consist of alphanumeric characters or '-' (e.g. 'X-Header-Name', regex used for validation is '[-A-Za-z0-9]+')",
+                    ));
+                }
+            }
+        }
+        if *name == "tcpSocket" {
+            validate_port_num_or_name(tcp_port.expect("tcpSocket set"), &format!("{at}.tcpSocket.port"), errs);
+        }
+    }
+    if seen == 0 {
+        errs.push(FieldError::required(at).with_detail("must specify a handler type"));
+    }
+}
+
+/// `validatePortNumOrName`: a number from 1 to 65535, or an IANA service name (`IsValidPortName`).
+fn validate_port_num_or_name(port: &IntOrString, at: &str, errs: &mut Vec<FieldError>) {
+    match port {
+        IntOrString::Int(n) => {
+            if !(1..=65535).contains(n) {
+                errs.push(FieldError::invalid_raw(at, n, "must be between 1 and 65535, inclusive"));
+            }
+        }
+        IntOrString::String(s) => {
+            let mut msgs = Vec::new();
+            if s.len() > 15 {
+                msgs.push("must be no more than 15 characters");
+            }
+            if !s.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-') || s.is_empty() {
+                msgs.push("must contain only alpha-numeric characters (a-z, 0-9), and hyphens (-)");
+            }
+            if !s.bytes().any(|b| b.is_ascii_lowercase()) {
+                msgs.push("must contain at least one letter (a-z)");
+            }
+            if s.contains("--") {
+                msgs.push("must not contain consecutive hyphens");
+            }
+            if s.starts_with('-') || s.ends_with('-') {
+                msgs.push("must not begin or end with a hyphen");
+            }
+            for m in msgs {
+                errs.push(FieldError::invalid(at, s, m));
+            }
+        }
+    }
+}
+
+// ---- end of probes and lifecycle hooks ----
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -482,5 +657,29 @@ mod tests {
         assert!(text.contains("spec.containers: Required value"), "{text}");
         assert!(text.contains("spec.hostname: Invalid value: \"a.b\": must not contain dots"), "{text}");
         assert!(text.starts_with('['));
+    }
+
+    #[test]
+    fn probe_and_hook_rules_read_as_kubernetes_prints_them() {
+        let p = pod("apiVersion: v1\nkind: Pod\nmetadata: {name: web}\nspec:\n  terminationGracePeriodSeconds: 5\n  containers:\n  - name: a\n    image: busybox\n    livenessProbe: {exec: {command: [true]}, successThreshold: 2}\n    startupProbe: {tcpSocket: {port: 0}, successThreshold: 3, periodSeconds: -1}\n    readinessProbe: {httpGet: {port: http--x, scheme: FTP}, terminationGracePeriodSeconds: 10}\n    lifecycle:\n      postStart: {exec: {command: [true]}, sleep: {seconds: 1}}\n      preStop: {sleep: {seconds: 6}}\n  - name: b\n    image: busybox\n    livenessProbe: {terminationGracePeriodSeconds: 0}\n  initContainers:\n  - {name: i, image: busybox, readinessProbe: {exec: {command: [true]}}}\n");
+        let text: Vec<String> = validate_pod_create(&p).iter().map(ToString::to_string).collect();
+        let want = [
+            "spec.initContainers[0].readinessProbe: Forbidden: may not be set for init containers without restartPolicy=Always",
+            "spec.containers[0].lifecycle.postStart.sleep: Forbidden: may not specify more than 1 handler type",
+            "spec.containers[0].lifecycle.preStop.sleep: Invalid value: 6: must be greater than 0 and less than terminationGracePeriodSeconds (5)",
+            "spec.containers[0].livenessProbe.successThreshold: Invalid value: 2: must be 1",
+            "spec.containers[0].readinessProbe.httpGet.port: Invalid value: \"http--x\": must not contain consecutive hyphens",
+            "spec.containers[0].readinessProbe.httpGet.scheme: Unsupported value: \"FTP\": supported values: \"HTTP\", \"HTTPS\"",
+            "spec.containers[0].readinessProbe.terminationGracePeriodSeconds: Invalid value: 10: must not be set for readinessProbes",
+            "spec.containers[0].startupProbe.tcpSocket.port: Invalid value: 0: must be between 1 and 65535, inclusive",
+            "spec.containers[0].startupProbe.periodSeconds: Invalid value: -1: must be greater than or equal to 0",
+            "spec.containers[0].startupProbe.successThreshold: Invalid value: 3: must be 1",
+            "spec.containers[1].livenessProbe: Required value: must specify a handler type",
+            "spec.containers[1].livenessProbe.terminationGracePeriodSeconds: Invalid value: 0: must be greater than 0",
+        ];
+        for w in want {
+            assert!(text.contains(&w.to_string()), "missing {w:?} in {text:#?}");
+        }
+        assert_eq!(text.len(), want.len(), "{text:#?}");
     }
 }

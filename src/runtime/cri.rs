@@ -415,6 +415,16 @@ pub trait RuntimeService: Send + Sync {
     fn resolves_sub_paths(&self) -> bool {
         false
     }
+
+    /// A TCP connection from the node to a pod's address, as the kubelet's httpGet and
+    /// tcpSocket probes and hooks make them. Not part of the CRI: a runtime whose pods are on
+    /// the machine's own network (a CRI runtime with its CNI bridge) is reached from here; one
+    /// whose node network is elsewhere connects from there.
+    async fn connect_from_node(&self, addr: std::net::SocketAddr, timeout: Duration) -> std::io::Result<std::net::TcpStream> {
+        tokio::task::spawn_blocking(move || std::net::TcpStream::connect_timeout(&addr, timeout))
+            .await
+            .map_err(|e| std::io::Error::other(format!("the connecting task failed: {e}")))?
+    }
 }
 
 /// CRI `ImageService`. Nothing is ever pulled: "pulling" resolves a reference to a local image.

@@ -14,6 +14,7 @@ pub mod fields;
 mod logs;
 mod pods;
 mod static_pods;
+mod stays;
 mod substitute;
 mod volumes;
 pub mod wait;

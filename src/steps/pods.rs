@@ -76,6 +76,7 @@ pub fn load(world: &PodWorld, manifest: ManifestRef<'_>, rename: Option<&str>, s
 }
 
 async fn create(world: &mut PodWorld, pod: Pod, running: bool) -> Result<(), StepFailure> {
+    let pod = super::substitute::substitute_in_pod(world, pod).await?;
     let name = pod.metadata.name.clone().unwrap_or_default();
     let created = world.create_pod(&pod).await?;
     let r = PodRef { namespace: world.namespace.clone(), name: created.metadata.name.unwrap_or(name) };

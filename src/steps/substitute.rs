@@ -49,3 +49,29 @@ async fn value(world: &PodWorld, key: &str) -> Result<String, StepFailure> {
     };
     v.ok_or_else(|| StepFailure::new(format!("pod {pod:?} has no {what} yet")))
 }
+
+/// A pod manifest with the placeholders in its strings filled, as in step text (a hook that
+/// reaches another pod of the scenario names it `{{ip:POD}}`).
+pub async fn substitute_in_pod(
+    world: &PodWorld,
+    pod: k8s_openapi::api::core::v1::Pod,
+) -> Result<k8s_openapi::api::core::v1::Pod, StepFailure> {
+    if !serde_json::to_string(&pod).is_ok_and(|s| s.contains("{{")) {
+        return Ok(pod);
+    }
+    let mut v = serde_json::to_value(&pod).map_err(|e| StepFailure::new(e.to_string()))?;
+    let mut stack = vec![&mut v];
+    let mut strings = Vec::new();
+    while let Some(v) = stack.pop() {
+        match v {
+            serde_json::Value::String(s) if s.contains("{{") => strings.push(s),
+            serde_json::Value::Array(a) => stack.extend(a.iter_mut()),
+            serde_json::Value::Object(m) => stack.extend(m.values_mut()),
+            _ => {}
+        }
+    }
+    for s in strings {
+        *s = substitute(world, s).await?;
+    }
+    serde_json::from_value(v).map_err(|e| StepFailure::new(e.to_string()))
+}

@@ -200,6 +200,15 @@ impl RuntimeService for CriRuntime {
         Some(self.busy.total())
     }
 
+    /// From the network namespace of the runtime (the process serving the CRI socket), where its
+    /// CNI network is: a kubelet beside the runtime reaches its pods from there.
+    async fn connect_from_node(&self, addr: std::net::SocketAddr, timeout: Duration) -> std::io::Result<std::net::TcpStream> {
+        let socket = self.endpoint.socket.clone();
+        tokio::task::spawn_blocking(move || stream_session::connect_in_runtime_network(&socket, addr, timeout))
+            .await
+            .map_err(|e| std::io::Error::other(format!("the connecting task failed: {e}")))?
+    }
+
     fn version(&self) -> String {
         format!(
             "{}/{} (CRI {}, {})",

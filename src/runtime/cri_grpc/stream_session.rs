@@ -29,7 +29,7 @@ pub(super) async fn connect_tcp(socket: &Path, url: &str, operation: &str) -> Ru
         .map_err(|_| failed(format!("the streaming URL {url:?}: the host is not an IP address")))?;
     let path = uri.path_and_query().map_or("/".to_string(), |p| p.to_string());
     let socket = socket.to_path_buf();
-    let tcp = tokio::task::spawn_blocking(move || connect_in_runtime_network(&socket, addr))
+    let tcp = tokio::task::spawn_blocking(move || connect_in_runtime_network(&socket, addr, Duration::from_secs(10)))
         .await
         .map_err(|e| failed(e.to_string()))?
         .map_err(|e| failed(format!("connect to the streaming server at {addr}: {e}")))?;
@@ -88,17 +88,17 @@ impl Drop for Tasks {
 
 /// A TCP connection made in the network namespace of the process serving the CRI socket (its
 /// streaming server listens there): a short-lived thread joins that namespace and connects.
-fn connect_in_runtime_network(socket: &Path, addr: SocketAddr) -> std::io::Result<std::net::TcpStream> {
+pub(super) fn connect_in_runtime_network(socket: &Path, addr: SocketAddr, timeout: Duration) -> std::io::Result<std::net::TcpStream> {
     let peer = std::os::unix::net::UnixStream::connect(socket)?;
     let pid = nix::sys::socket::getsockopt(&peer, nix::sys::socket::sockopt::PeerCredentials).map_err(std::io::Error::from)?.pid();
     let theirs = format!("/proc/{pid}/ns/net");
     if std::fs::read_link(&theirs)? == std::fs::read_link("/proc/self/ns/net")? {
-        return std::net::TcpStream::connect_timeout(&addr, Duration::from_secs(10));
+        return std::net::TcpStream::connect_timeout(&addr, timeout);
     }
     let namespace = std::fs::File::open(&theirs)?;
     std::thread::spawn(move || {
         nix::sched::setns(namespace, nix::sched::CloneFlags::CLONE_NEWNET).map_err(std::io::Error::from)?;
-        std::net::TcpStream::connect_timeout(&addr, Duration::from_secs(10))
+        std::net::TcpStream::connect_timeout(&addr, timeout)
     })
     .join()
     .map_err(|_| std::io::Error::other("the thread connecting in the runtime's network namespace panicked"))?

@@ -176,12 +176,14 @@ fn container_status(rec: &ContainerRecord, current: Option<&ContainerStatus>, me
     // A completed init container is ready; others are ready while they run.
     // An ephemeral container is never ready, and has no `started` (the prober sets both for
     // containers and init containers only).
+    // Probes: a startup probe holds `started` (and readiness) until it succeeds; a readiness
+    // probe holds `ready` until it does.
     let ready = match rec.kind {
         Kind::Init => state.terminated.as_ref().is_some_and(|t| t.exit_code == 0),
         Kind::Ephemeral => false,
-        _ => running,
+        _ => running && rec.probe.ready(),
     };
-    let started = (rec.kind != Kind::Ephemeral).then_some(running);
+    let started = (rec.kind != Kind::Ephemeral).then_some(running && rec.probe.started());
     K8sStatus {
         name: rec.name.clone(),
         image: rec.image.clone(),

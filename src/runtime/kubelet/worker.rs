@@ -8,7 +8,7 @@
 use std::fs;
 use std::net::Ipv4Addr;
 use std::path::{Path, PathBuf};
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Mutex, Weak};
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
@@ -29,7 +29,7 @@ pub fn pod_key(pod: &Pod) -> String {
 }
 
 /// The kubelet's `format.Pod`: `<name>_<namespace>(<uid>)`.
-fn format_pod(pod: &Pod) -> String {
+pub(super) fn format_pod(pod: &Pod) -> String {
     format!(
         "{}_{}({})",
         pod.metadata.name.as_deref().unwrap_or(""),
@@ -97,6 +97,8 @@ pub(super) struct ContainerRecord {
     pub spec_changed: bool,
     /// The kubelet stopped it on purpose (deadline, sidecars after the app containers ended).
     pub stopping: bool,
+    /// What the current instance's probes found.
+    pub probe: super::prober::ProbeResults,
 }
 
 impl ContainerRecord {
@@ -166,6 +168,12 @@ pub struct PodWorker {
     task: Mutex<Option<tokio::task::JoinHandle<()>>>,
     /// Set once the pod is torn down.
     finished: watch::Sender<bool>,
+    /// The worker itself, for the tasks it starts (probes).
+    me: Weak<PodWorker>,
+    /// The probes of its running containers.
+    pub(super) probes: super::prober::ProbeTasks,
+    /// A probe's result changed: the status is written again.
+    probed: Notify,
 }
 
 impl PodWorker {
@@ -189,7 +197,7 @@ impl PodWorker {
             .chain(spec.ephemeral_containers.iter().flatten().map(ephemeral_record))
             .collect();
         let (stop_tx, stop_rx) = watch::channel(false);
-        let w = Arc::new(Self {
+        let w = Arc::new_cyclic(|me| Self {
             key: pod_key(&pod),
             uid: pod.metadata.uid.clone().unwrap_or_default(),
             pod: Mutex::new(pod),
@@ -201,6 +209,9 @@ impl PodWorker {
             stop_tx,
             task: Mutex::new(None),
             finished: watch::Sender::new(false),
+            me: me.clone(),
+            probes: Default::default(),
+            probed: Notify::new(),
         });
         // Subscribe before anything starts, so no exit goes unseen.
         let events = w.kubelet.runtime.container_events();
@@ -220,7 +231,7 @@ impl PodWorker {
 
     /// An event about one of its containers (`fieldPath` `spec.containers{name}`, or
     /// `spec.initContainers{name}`, as the kubelet's container references have).
-    fn container_event(&self, name: &str, type_: &str, reason: &str, message: &str) {
+    pub(super) fn container_event(&self, name: &str, type_: &str, reason: &str, message: &str) {
         let pod = self.pod();
         let spec = pod.spec.as_ref();
         let is_init = spec.and_then(|s| s.init_containers.as_ref()).is_some_and(|cs| cs.iter().any(|c| c.name == name));
@@ -287,7 +298,7 @@ impl PodWorker {
 
     /// A deleted pod's grace period is the deletion's; otherwise the spec's; none once the
     /// kubelet stops every pod at once.
-    fn grace_period(&self) -> Duration {
+    pub(super) fn grace_period(&self) -> Duration {
         if self.kubelet.stops_at_once() {
             return Duration::ZERO;
         }
@@ -329,6 +340,7 @@ impl PodWorker {
                     self.restart_due_containers().await;
                 }
                 _ = self.updated.notified() => self.apply_update().await,
+                _ = self.probed.notified() => {}
                 ev = events.recv() => match ev {
                     Ok(ContainerEvent::Stopped { container, .. }) => self.on_container_exit(&container).await,
                     Ok(ContainerEvent::Started { .. }) => {}
@@ -536,7 +548,8 @@ impl PodWorker {
                             break;
                         }
                         match c.kind {
-                            Kind::Sidecar if c.current.is_some() || c.restart_count > 0 => continue,
+                            // A sidecar with a startup probe counts once that probe succeeded.
+                            Kind::Sidecar if (c.current.is_some() && c.probe.started()) || c.restart_count > 0 => continue,
                             Kind::Init if c.done == Some(0) => continue,
                             _ => {
                                 next = Next::Wait;
@@ -613,23 +626,49 @@ impl PodWorker {
     async fn stop_all(&self, ids: &[ContainerId]) {
         let grace = self.grace_period();
         let runtime = &self.kubelet.runtime;
-        let names: Vec<String> = {
+        let names: Vec<(String, ContainerId)> = {
             let st = self.state.lock().unwrap();
             // Only what still runs is stopped (an ended instance stays current until replaced).
             st.containers
                 .iter()
                 .filter(|c| c.current.as_ref().is_some_and(|id| ids.contains(id)) && c.done.is_none() && c.restart_due.is_none())
-                .map(|c| c.name.clone())
+                .filter_map(|c| Some((c.name.clone(), c.current.clone()?)))
                 .collect()
         };
-        for name in names {
-            self.container_event(&name, NORMAL, "Killing", &format!("Stopping container {name}"));
+        for (name, _) in &names {
+            self.container_event(name, NORMAL, "Killing", &format!("Stopping container {name}"));
         }
-        for r in futures::future::join_all(ids.iter().map(|id| runtime.stop_container(id, grace))).await {
+        // What no longer runs (or is not the pod's) is only made sure of.
+        let running: Vec<&ContainerId> = names.iter().map(|(_, id)| id).collect();
+        let rest: Vec<&ContainerId> = ids.iter().filter(|id| !running.contains(id)).collect();
+        let (_, stopped) = futures::future::join(
+            self.stop_with_hooks(&names, grace),
+            futures::future::join_all(rest.iter().map(|id| runtime.stop_container(id, grace))),
+        )
+        .await;
+        for r in stopped {
             if let Err(e) = r {
                 tracing::warn!(pod = %self.key, error = %e, "stop container");
             }
         }
+    }
+
+    /// Stops running containers as the kubelet's killContainer does: each one's preStop hook
+    /// first, which counts against the grace period; then SIGTERM, and SIGKILL once what is
+    /// left of the grace period has passed.
+    async fn stop_with_hooks(&self, containers: &[(String, ContainerId)], grace: Duration) {
+        let runtime = &self.kubelet.runtime;
+        let stops = containers.iter().map(|(name, id)| async move {
+            self.probes.stop(name);
+            let left = match self.container_spec(name) {
+                Some(spec) if !grace.is_zero() => super::hooks::pre_stop(self, &spec, id, grace).await,
+                _ => grace,
+            };
+            if let Err(e) = runtime.stop_container(id, left).await {
+                tracing::warn!(pod = %self.key, container = %name, error = %e, "stop container");
+            }
+        });
+        futures::future::join_all(stops).await;
     }
 
     /// `activeDeadlineSeconds` passed: the pod fails with DeadlineExceeded and its containers
@@ -707,7 +746,7 @@ impl PodWorker {
         self.stop_all(&ids).await;
     }
 
-    fn container_spec(&self, name: &str) -> Option<Container> {
+    pub(super) fn container_spec(&self, name: &str) -> Option<Container> {
         let pod = self.pod.lock().unwrap();
         let spec = pod.spec.as_ref()?;
         let found = spec.init_containers.iter().flatten().chain(spec.containers.iter()).find(|c| c.name == name).cloned();
@@ -973,6 +1012,7 @@ impl PodWorker {
             let rec = st.containers.iter_mut().find(|c| c.name == name).expect("record");
             rec.current = Some(id.clone());
             rec.waiting = None;
+            rec.probe = super::prober::ProbeResults::for_container(&spec);
         }
         self.container_event(name, NORMAL, "Created", &format!("Created container: {name}"));
         if let Err(e) = runtime.start_container(&id).await {
@@ -982,7 +1022,49 @@ impl PodWorker {
             self.container_event(name, WARNING, "Failed", &format!("Error: {e}"));
         } else {
             self.container_event(name, NORMAL, "Started", &format!("Started container {name}"));
+            // postStart runs before the next container starts; one that fails kills this one.
+            if !super::hooks::post_start(self, &spec, &id).await {
+                return;
+            }
+            if let Some(me) = self.me.upgrade() {
+                super::prober::start(&me, &spec, &id);
+            }
         }
+    }
+
+    /// The probe results of a container's instance `id`, while it is the current one.
+    pub(super) fn probe_results(&self, name: &str, id: &ContainerId) -> Option<super::prober::ProbeResults> {
+        let st = self.state.lock().unwrap();
+        let rec = st.containers.iter().find(|c| c.name == name)?;
+        (rec.current.as_ref() == Some(id) && rec.done.is_none() && rec.restart_due.is_none() && !rec.stopping).then_some(rec.probe)
+    }
+
+    /// Records a probe's finding for instance `id`; a change writes the status again.
+    pub(super) fn set_probe_result(&self, name: &str, id: &ContainerId, set: impl FnOnce(&mut super::prober::ProbeResults)) {
+        let changed = {
+            let mut st = self.state.lock().unwrap();
+            let Some(rec) = st.containers.iter_mut().find(|c| c.name == name && c.current.as_ref() == Some(id)) else { return };
+            let before = (rec.probe.started(), rec.probe.ready());
+            set(&mut rec.probe);
+            before != (rec.probe.started(), rec.probe.ready())
+        };
+        if changed {
+            self.probed.notify_one();
+        }
+    }
+
+    /// A liveness or startup probe failed for good: the container is killed (its preStop
+    /// first), with the probe's grace period if it has one; the restart policy decides what
+    /// follows, as for any exit.
+    pub(super) async fn kill_for_probe(&self, name: &str, id: &ContainerId, grace: Option<Duration>) {
+        if self.probe_results(name, id).is_none() {
+            return;
+        }
+        let grace = if self.kubelet.stops_at_once() { Duration::ZERO } else { grace.unwrap_or_else(|| self.grace_period()) };
+        // On a task of its own: stopping ends the container's probes, the caller among them.
+        let Some(me) = self.me.upgrade() else { return };
+        let target = [(name.to_string(), id.clone())];
+        tokio::spawn(async move { me.stop_with_hooks(&target, grace).await });
     }
 
     /// The container could not be created: say why (an event `Failed`, "Error: ..."), and try
@@ -1126,6 +1208,7 @@ impl PodWorker {
     }
 
     async fn teardown(&self) {
+        self.probes.stop_all();
         let runtime = &self.kubelet.runtime;
         let (sandbox, current): (Option<SandboxId>, Vec<ContainerId>) = {
             let st = self.state.lock().unwrap();

@@ -727,6 +727,21 @@ impl RuntimeService for LinuxRuntime {
     fn holds_memory_volumes(&self) -> bool {
         true
     }
+
+    /// From the node network namespace, where the pods' bridge is: a short-lived thread joins
+    /// it and connects (the socket stays in that namespace).
+    async fn connect_from_node(&self, addr: std::net::SocketAddr, timeout: Duration) -> std::io::Result<std::net::TcpStream> {
+        let netns = fs::File::open(format!("/proc/{}/ns/net", self.node.process.pid))?;
+        // A thread of its own, never a pooled one: it ends in the node's namespace.
+        let (tx, rx) = tokio::sync::oneshot::channel();
+        std::thread::spawn(move || {
+            let connected = nix::sched::setns(netns, nix::sched::CloneFlags::CLONE_NEWNET)
+                .map_err(std::io::Error::from)
+                .and_then(|()| std::net::TcpStream::connect_timeout(&addr, timeout));
+            let _ = tx.send(connected);
+        });
+        rx.await.map_err(|_| std::io::Error::other("the thread connecting in the node network ended without an answer"))?
+    }
 }
 
 impl LinuxRuntime {

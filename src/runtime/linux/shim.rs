@@ -36,6 +36,13 @@ const USAGE: i32 = 2;
 
 /// Entry point of the `podspec-shim` binary. Returns the process exit code.
 pub fn main(args: Vec<String>) -> i32 {
+    // A clean signal mask for the shim and what it executes: podspec starts shims from threads
+    // that hold SIGINT and SIGTERM (src/main.rs), and a spawned program inherits that mask; a
+    // container's process that held SIGTERM would never see the kubelet's graceful stop.
+    if let Err(e) = nix::sys::signal::SigSet::empty().thread_set_mask() {
+        eprintln!("podspec-shim: cannot clear the signal mask: {e}");
+        return 1;
+    }
     let verb = args.get(1).map(String::as_str);
     let rest = if args.len() > 2 { &args[2..] } else { &[][..] };
     let result = match verb {
