@@ -323,3 +323,24 @@ Feature: A container's environment and working directory are what its spec says
     And running "cat /tmp/said" in container "app" of pod "expansion" eventually prints "hello-world"
     And running "env | grep ^ESCAPED=" in container "app" of pod "expansion" prints "ESCAPED=$(WHO)"
     And running "env | grep ^UNDEFINED=" in container "app" of pod "expansion" prints "UNDEFINED=$(NOBODY)-x"
+
+  # A container's process starts with every signal's default action, as a runtime gives it
+  # (runc's own process handles SIGPIPE, so exec leaves it at its default): a writer whose reader
+  # has gone is ended by SIGPIPE (status 141 in the shell), in the container's command and in an
+  # exec alike.
+  Scenario: A process that writes to a closed pipe is ended by SIGPIPE
+    Given a running pod:
+      """
+      apiVersion: v1
+      kind: Pod
+      metadata:
+        name: pipes
+      spec:
+        terminationGracePeriodSeconds: 0
+        containers:
+        - name: app
+          image: busybox:1.36
+          command: ["sh", "-c", "(yes; echo $? > /tmp/status) | head -n 1; exec sleep 3600"]
+      """
+    Then running "until [ -s /tmp/status ]; do sleep 0.1; done; cat /tmp/status" in container "app" of pod "pipes" prints "141"
+    And running "(yes; echo $? > /tmp/exec-status) | head -n 1 >/dev/null; cat /tmp/exec-status" in container "app" of pod "pipes" prints "141"

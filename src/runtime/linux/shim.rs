@@ -699,6 +699,11 @@ impl PreparedExec {
                 continue;
             }
             let c = CString::new(candidate.as_os_str().as_bytes()).map_err(|_| "path contains NUL".to_string())?;
+            // Rust's runtime ignores SIGPIPE in the shim, and an ignored signal stays ignored
+            // across exec: the container's process starts with SIGPIPE's default action, as
+            // under runc, so that a write to a closed pipe ends it (`yes | head -n 1`).
+            // SAFETY: setting a signal's disposition to its default just before execve.
+            unsafe { libc::signal(libc::SIGPIPE, libc::SIG_DFL) };
             let err = nix::unistd::execve(&c, &self.args, &self.env).unwrap_err();
             return Err(format!("exec {}: {err}", candidate.display()));
         }
