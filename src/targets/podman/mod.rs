@@ -293,12 +293,17 @@ impl PodmanTarget {
     /// The podman pod's ID and its container IDs (infra first), once podman has made every
     /// container of the manifest. (`podman ps`, because `pod inspect` waits while kube play
     /// holds the pod, as it does while an init container runs.)
-    async fn made(&self, pod: &Pod, podman_name: &str) -> Option<(String, Vec<String>)> {
+    ///
+    /// Once kube play has finished, `init_ran` says so: podman removes an init container once
+    /// it has run to completion, so then the pod's app containers are enough (the pod's status
+    /// has no record of the init containers podman removed, and says so by their absence).
+    async fn made(&self, pod: &Pod, podman_name: &str, init_ran: bool) -> Option<(String, Vec<String>)> {
         let filter = format!("pod={podman_name}");
         let listed: Vec<inspect::ContainerListed> =
             self.podman.json(&["ps", "--all", "--filter", &filter, "--format", "json"]).await.ok()?;
         let spec = pod.spec.clone().unwrap_or_default();
-        let all = spec.init_containers.iter().flatten().chain(&spec.containers).all(|c| {
+        let init = spec.init_containers.iter().flatten().filter(|_| !init_ran);
+        let all = init.chain(&spec.containers).all(|c| {
             let name = format!("{podman_name}-{}", c.name);
             listed.iter().any(|l| l.names.contains(&name))
         });
@@ -417,7 +422,7 @@ impl Target for PodmanTarget {
                 break;
             }
             wait = Duration::from_millis(250);
-            if let Some(m) = self.made(pod, &podman_name).await {
+            if let Some(m) = self.made(pod, &podman_name, false).await {
                 made = Some(m);
                 break;
             }
@@ -428,7 +433,7 @@ impl Target for PodmanTarget {
         }
         let outcome = play.outcome.lock().unwrap().clone();
         if made.is_none() {
-            made = self.made(pod, &podman_name).await;
+            made = self.made(pod, &podman_name, matches!(outcome, Some(Ok(_)))).await;
         }
         let failure = match (&outcome, &made) {
             // podman refused the name: that pod is not this run's, and is never removed.
