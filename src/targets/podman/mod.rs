@@ -135,6 +135,8 @@ pub struct PodmanTarget {
     capabilities: BTreeSet<Capability>,
     /// Fixture reference -> podman image.
     images: BTreeMap<String, String>,
+    /// While the run lives, no other run removes these images' tags.
+    _images_in_use: images::ImagesInUse,
     pods: Mutex<HashMap<PodRef, Stored>>,
     run_id: String,
     owner: ProcessId,
@@ -202,7 +204,7 @@ impl PodmanTarget {
             Err(e) => tracing::warn!(error = %e, "looking for what killed runs left in podman"),
         }
         let store = Arc::new(ImageStore::new(&paths.data_dir, &paths.agent));
-        let images = images::ensure_loaded(&podman, store, &work_dir(&paths.state_dir))
+        let (images, images_in_use) = images::ensure_loaded(&podman, store, &work_dir(&paths.state_dir))
             .await
             .map_err(|e| TargetError::Other(format!("loading the fixture images into podman: {e}")))?;
         tracing::info!(%version, %oci_runtime, run = %run_id, "podman target ready");
@@ -212,6 +214,7 @@ impl PodmanTarget {
             oci_runtime,
             capabilities: Self::declared_capabilities(),
             images,
+            _images_in_use: images_in_use,
             pods: Mutex::default(),
             run_id,
             owner,
