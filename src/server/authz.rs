@@ -155,12 +155,10 @@ pub fn request_attributes(method: &str, path: &str, query: Option<&str>) -> Attr
         }
         .to_string();
     }
-    if rest.first() == Some(&"namespaces") {
-        if rest.len() > 1 {
-            a.namespace = rest[1].to_string();
-            if rest.len() > 2 && !matches!(rest[2], "status" | "finalize") {
-                rest = &rest[2..];
-            }
+    if rest.first() == Some(&"namespaces") && rest.len() > 1 {
+        a.namespace = rest[1].to_string();
+        if rest.len() > 2 && !matches!(rest[2], "status" | "finalize") {
+            rest = &rest[2..];
         }
     }
     if rest.len() >= 3 && a.verb != "proxy" {
@@ -235,13 +233,13 @@ pub fn rule_allows(a: &Attributes, rule: &PolicyRule) -> bool {
     let names = rule.resource_names.as_deref().unwrap_or_default();
     has(rule.api_groups.as_deref().unwrap_or_default(), &a.api_group)
         && resource_matches
-        && (names.is_empty() || names.iter().any(|n| *n == a.name))
+        && (names.is_empty() || names.contains(&a.name))
 }
 
 fn applies_to(user: &User, subject: &Subject, binding_namespace: &str) -> bool {
     match subject.kind.as_str() {
         "User" => user.name == subject.name,
-        "Group" => user.groups.iter().any(|g| *g == subject.name),
+        "Group" => user.groups.contains(&subject.name),
         "ServiceAccount" => {
             let ns = subject.namespace.as_deref().filter(|n| !n.is_empty()).unwrap_or(binding_namespace);
             !ns.is_empty() && user.name == format!("system:serviceaccount:{ns}:{}", subject.name)
@@ -386,6 +384,140 @@ pub fn impersonate(api: &Api, caller: User, headers: &axum::http::HeaderMap) -> 
         user.groups.push(AUTHENTICATED.into());
     }
     Ok(user)
+}
+
+/// One right of a rule, as kube's escalation message prints a rule (`{APIGroups:[""],
+/// Resources:["pods"], Verbs:["delete"]}`).
+fn describe_rule(r: &PolicyRule) -> String {
+    let list = |l: &[String]| format!("[{}]", l.iter().map(|s| format!("{s:?}")).collect::<Vec<_>>().join(" "));
+    let mut parts = Vec::new();
+    if let Some(g) = r.api_groups.as_deref().filter(|g| !g.is_empty()) {
+        parts.push(format!("APIGroups:{}", list(g)));
+    }
+    if let Some(x) = r.resources.as_deref().filter(|x| !x.is_empty()) {
+        parts.push(format!("Resources:{}", list(x)));
+    }
+    if let Some(n) = r.resource_names.as_deref().filter(|n| !n.is_empty()) {
+        parts.push(format!("ResourceNames:{}", list(n)));
+    }
+    if let Some(u) = r.non_resource_urls.as_deref().filter(|u| !u.is_empty()) {
+        parts.push(format!("NonResourceURLs:{}", list(u)));
+    }
+    parts.push(format!("Verbs:{}", list(&r.verbs)));
+    format!("{{{}}}", parts.join(", "))
+}
+
+/// The rights among `rules` that `user` does not hold in `namespace` ("" for the cluster),
+/// each as a rule of one right (ConfirmNoEscalation: a user may grant only what it holds; a
+/// `*` is held only by a `*`).
+pub fn not_held(api: &Api, user: &User, namespace: &str, rules: &[PolicyRule]) -> Vec<PolicyRule> {
+    let mut missing = Vec::new();
+    let one = |v: &str| Some(vec![v.to_string()]);
+    for rule in rules {
+        for verb in &rule.verbs {
+            for url in rule.non_resource_urls.as_deref().unwrap_or_default() {
+                let a = Attributes { verb: verb.clone(), path: url.clone(), ..Default::default() };
+                if !authorize(api, user, &a).allowed {
+                    missing.push(PolicyRule { non_resource_urls: one(url), verbs: vec![verb.clone()], ..Default::default() });
+                }
+            }
+            for group in rule.api_groups.as_deref().unwrap_or_default() {
+                for resource in rule.resources.as_deref().unwrap_or_default() {
+                    let names: Vec<String> = match rule.resource_names.as_deref() {
+                        Some(n) if !n.is_empty() => n.to_vec(),
+                        _ => vec![String::new()],
+                    };
+                    for name in names {
+                        let (r, sub) = resource.split_once('/').unwrap_or((resource, ""));
+                        let a = Attributes {
+                            verb: verb.clone(),
+                            resource_request: true,
+                            namespace: namespace.into(),
+                            api_group: group.clone(),
+                            resource: r.into(),
+                            subresource: sub.into(),
+                            name: name.clone(),
+                            path: String::new(),
+                        };
+                        if !authorize(api, user, &a).allowed {
+                            missing.push(PolicyRule {
+                                api_groups: one(group),
+                                resources: one(resource),
+                                resource_names: (!name.is_empty()).then(|| vec![name.clone()]),
+                                verbs: vec![verb.clone()],
+                                ..Default::default()
+                            });
+                        }
+                    }
+                }
+            }
+        }
+    }
+    missing
+}
+
+/// kube-apiserver's refusal of a role or binding that would grant what its writer does not hold.
+pub fn escalation(user: &User, qualified: &str, name: &str, missing: &[PolicyRule]) -> Failure {
+    let groups = user.groups.iter().map(|g| format!("{g:?}")).collect::<Vec<_>>().join(" ");
+    let rules = missing.iter().map(describe_rule).collect::<Vec<_>>().join("\n");
+    Failure::new(
+        403,
+        "Forbidden",
+        format!(
+            "{qualified} {name:?} is forbidden: user {:?} (groups=[{groups}]) is attempting to grant RBAC permissions not currently held:\n{rules}",
+            user.name
+        ),
+    )
+    .with_details(serde_json::json!({"name": name, "group": GROUP, "kind": qualified.split('.').next().unwrap_or("")}))
+}
+
+/// A write of a role or binding by `user`, checked as kube's RBAC registry checks it: a role
+/// only with rights its writer holds (or may `escalate`), a binding only to a role whose
+/// rights its writer holds (or may `bind`). Other kinds pass.
+pub fn confirm_no_escalation(api: &Api, user: &User, resource: &str, namespace: &str, object: &serde_json::Value) -> Result<(), Failure> {
+    if user.groups.iter().any(|g| g == MASTERS) {
+        return Ok(());
+    }
+    let name = object.pointer("/metadata/name").and_then(|n| n.as_str()).unwrap_or("");
+    let namespace = if matches!(resource, "roles" | "rolebindings") { namespace } else { "" };
+    let may = |verb: &str, resource: &str, name: &str| {
+        let a = Attributes {
+            verb: verb.into(),
+            resource_request: true,
+            namespace: namespace.into(),
+            api_group: GROUP.into(),
+            resource: resource.into(),
+            name: name.into(),
+            ..Default::default()
+        };
+        authorize(api, user, &a).allowed
+    };
+    let rules: Vec<PolicyRule> = match resource {
+        "roles" | "clusterroles" => {
+            if may("escalate", resource, name) {
+                return Ok(());
+            }
+            serde_json::from_value(object.get("rules").cloned().unwrap_or_default()).unwrap_or_default()
+        }
+        "rolebindings" | "clusterrolebindings" => {
+            let role_ref: RoleRef = serde_json::from_value(object.get("roleRef").cloned().unwrap_or_default()).unwrap_or_default();
+            let role_resource = if role_ref.kind == "Role" { "roles" } else { "clusterroles" };
+            if may("bind", role_resource, &role_ref.name) {
+                return Ok(());
+            }
+            match rules_of(api, &role_ref, namespace) {
+                Ok(rules) => rules,
+                Err(e) => return Err(Failure::new(403, "Forbidden", format!("{resource}.{GROUP} {name:?} is forbidden: {e}"))),
+            }
+        }
+        _ => return Ok(()),
+    };
+    let missing = not_held(api, user, namespace, &rules);
+    if missing.is_empty() {
+        Ok(())
+    } else {
+        Err(escalation(user, &format!("{resource}.{GROUP}"), name, &missing))
+    }
 }
 
 /// kube-apiserver's 403 for a request its authorizer refused.

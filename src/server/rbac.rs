@@ -12,11 +12,12 @@ use axum::extract::{Path, Query, State};
 use axum::http::{header, HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
-use axum::{Json, Router};
+use axum::{Extension, Json, Router};
 use k8s_openapi::api::authentication::v1::{TokenRequest, TokenRequestStatus};
 use k8s_openapi::Metadata as _;
 use serde_json::{json, Value};
 
+use super::authz::User;
 use super::pods::{is_true, ListQuery};
 use super::{AppState, Failure};
 use crate::api::generic::Object;
@@ -193,6 +194,7 @@ where
 
 async fn create<S: Strategy>(
     State(state): State<AppState>,
+    Extension(user): Extension<User>,
     Path(p): Path<HashMap<String, String>>,
     headers: HeaderMap,
     body: Bytes,
@@ -212,12 +214,14 @@ where
             _ => o.metadata_mut().namespace = Some(namespace.clone()),
         }
     }
+    escalation_check::<S>(&state, &user, &namespace, &o)?;
     let created = state.node.api().store::<S>().create_object(&o, false).map_err(|e| failure::<S>(e, &name))?;
     Ok((StatusCode::CREATED, Json(created)).into_response())
 }
 
 async fn replace<S: Strategy>(
     State(state): State<AppState>,
+    Extension(user): Extension<User>,
     Path(p): Path<HashMap<String, String>>,
     headers: HeaderMap,
     body: Bytes,
@@ -228,12 +232,14 @@ where
     let kind = <S::Object as k8s_openapi::Resource>::KIND;
     let o: S::Object = decode(&headers, &body, kind, <S::Object as k8s_openapi::Resource>::VERSION)?;
     let name = p.get("name").cloned().unwrap_or_default();
+    escalation_check::<S>(&state, &user, &namespace_of(&p), &o)?;
     let updated = state.node.api().store::<S>().update(&namespace_of(&p), &name, &o).map_err(|e| failure::<S>(e, &name))?;
     Ok(Json(updated).into_response())
 }
 
 async fn patch<S: Strategy>(
     State(state): State<AppState>,
+    Extension(user): Extension<User>,
     Path(p): Path<HashMap<String, String>>,
     headers: HeaderMap,
     body: Bytes,
@@ -254,8 +260,27 @@ where
         return Err(Failure::bad_request("strategic merge patch directives ($patch, $retainKeys, ...) are not supported for this kind"));
     }
     let name = p.get("name").cloned().unwrap_or_default();
-    let patched = state.node.api().store::<S>().merge_patch(&namespace_of(&p), &name, &patch).map_err(|e| failure::<S>(e, &name))?;
+    let store = state.node.api().store::<S>();
+    let current = store.get(&namespace_of(&p), &name).map_err(|e| failure::<S>(e, &name))?;
+    let mut would_be = serde_json::to_value(&current).unwrap_or_default();
+    json_patch::merge(&mut would_be, &patch);
+    escalation_check_value::<S>(&state, &user, &namespace_of(&p), &would_be)?;
+    let patched = store.merge_patch(&namespace_of(&p), &name, &patch).map_err(|e| failure::<S>(e, &name))?;
     Ok(Json(patched).into_response())
+}
+
+fn escalation_check<S: Strategy>(state: &AppState, user: &User, namespace: &str, o: &S::Object) -> Result<(), Failure>
+where
+    S::Object: Object,
+{
+    escalation_check_value::<S>(state, user, namespace, &serde_json::to_value(o).unwrap_or_default())
+}
+
+fn escalation_check_value<S: Strategy>(state: &AppState, user: &User, namespace: &str, o: &Value) -> Result<(), Failure>
+where
+    S::Object: Object,
+{
+    super::authz::confirm_no_escalation(state.node.api(), user, <S::Object as k8s_openapi::Resource>::URL_PATH_SEGMENT, namespace, o)
 }
 
 async fn delete<S: Strategy>(State(state): State<AppState>, Path(p): Path<HashMap<String, String>>) -> Result<Response, Failure>
