@@ -56,6 +56,12 @@ pub fn resource_list() -> Value {
             "kind": "SelfSubjectAccessReview",
             "verbs": ["create"],
         }, {
+            "name": "selfsubjectrulesreviews",
+            "singularName": "selfsubjectrulesreview",
+            "namespaced": false,
+            "kind": "SelfSubjectRulesReview",
+            "verbs": ["create"],
+        }, {
             "name": "subjectaccessreviews",
             "singularName": "subjectaccessreview",
             "namespaced": false,
@@ -126,6 +132,53 @@ pub async fn create_subject(State(state): State<AppState>, headers: HeaderMap, b
     }
     let user = User { name: user_name, uid: spec.uid.clone().unwrap_or_default(), groups };
     review.status = Some(status(decide(state.node.api(), &user, spec.resource_attributes.as_ref(), spec.non_resource_attributes.as_ref())));
+    Ok((StatusCode::CREATED, Json(review)).into_response())
+}
+
+/// `POST /apis/authorization.k8s.io/v1/selfsubjectrulesreviews` (`kubectl auth can-i --list`):
+/// every rule that applies to the caller in the namespace asked, from the same bindings the
+/// authorizer reads (JSON, YAML or kubectl's protobuf).
+pub async fn create_rules(
+    State(state): State<AppState>,
+    Extension(user): Extension<User>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Result<Response, Failure> {
+    use k8s_openapi::api::authorization::v1::{NonResourceRule, ResourceRule, SelfSubjectRulesReview, SubjectRulesReviewStatus};
+    let content_type = headers.get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok()).unwrap_or("application/json");
+    let cannot = |e: &dyn std::fmt::Display| {
+        Failure::bad_request(format!("SelfSubjectRulesReview in version \"v1\" cannot be handled as a SelfSubjectRulesReview: {e}"))
+    };
+    let mut review: SelfSubjectRulesReview = if content_type.starts_with(protobuf::CONTENT_TYPE) {
+        let namespace = protobuf::rules_review_namespace(&body).map_err(|e| cannot(&e))?;
+        SelfSubjectRulesReview { spec: k8s_openapi::api::authorization::v1::SelfSubjectRulesReviewSpec { namespace }, ..Default::default() }
+    } else if content_type.starts_with("application/yaml") {
+        crate::manifest::input::yaml_from_slice(&body).map_err(|e| cannot(&e))?
+    } else {
+        serde_json::from_slice(&body).map_err(|e| cannot(&e))?
+    };
+    let namespace = review.spec.namespace.clone().unwrap_or_default();
+    let (rules, errors) = authz::rules_for(state.node.api(), &user, &namespace);
+    let mut resource_rules = Vec::new();
+    let mut non_resource_rules = Vec::new();
+    for r in rules {
+        if r.non_resource_urls.as_deref().is_some_and(|u| !u.is_empty()) {
+            non_resource_rules.push(NonResourceRule { verbs: r.verbs, non_resource_urls: r.non_resource_urls });
+        } else {
+            resource_rules.push(ResourceRule {
+                verbs: r.verbs,
+                api_groups: r.api_groups,
+                resources: r.resources,
+                resource_names: r.resource_names,
+            });
+        }
+    }
+    review.status = Some(SubjectRulesReviewStatus {
+        evaluation_error: (!errors.is_empty()).then(|| errors.join(", ")),
+        incomplete: !errors.is_empty(),
+        non_resource_rules,
+        resource_rules,
+    });
     Ok((StatusCode::CREATED, Json(review)).into_response())
 }
 
@@ -269,6 +322,19 @@ mod protobuf {
             None | Some([]) => Ok(None),
             Some(v) => String::from_utf8(v.to_vec()).map(Some).map_err(|e| format!("field {number}: {e}")),
         }
+    }
+
+    /// The namespace a SelfSubjectRulesReview asks about (its spec's field 1).
+    pub fn rules_review_namespace(body: &[u8]) -> Result<Option<String>, String> {
+        let unknown = body.strip_prefix(MAGIC).ok_or("no protobuf envelope (the magic k8s\\0 is missing)")?;
+        let type_meta = message(unknown, 1)?.unwrap_or_default();
+        let kind = string(type_meta, 2)?.unwrap_or_default();
+        if kind != "SelfSubjectRulesReview" {
+            return Err(format!("the envelope holds a {kind:?}"));
+        }
+        let raw = message(unknown, 2)?.ok_or("the envelope holds no object")?;
+        let spec = message(raw, 2)?.unwrap_or_default();
+        string(spec, 1)
     }
 
     pub fn decode(body: &[u8]) -> Result<SelfSubjectAccessReview, String> {

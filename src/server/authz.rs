@@ -231,9 +231,7 @@ pub fn rule_allows(a: &Attributes, rule: &PolicyRule) -> bool {
             || (!a.subresource.is_empty() && r.len() == a.subresource.len() + 2 && r.starts_with("*/") && r.ends_with(&a.subresource))
     });
     let names = rule.resource_names.as_deref().unwrap_or_default();
-    has(rule.api_groups.as_deref().unwrap_or_default(), &a.api_group)
-        && resource_matches
-        && (names.is_empty() || names.contains(&a.name))
+    has(rule.api_groups.as_deref().unwrap_or_default(), &a.api_group) && resource_matches && (names.is_empty() || names.contains(&a.name))
 }
 
 fn applies_to(user: &User, subject: &Subject, binding_namespace: &str) -> bool {
@@ -384,6 +382,34 @@ pub fn impersonate(api: &Api, caller: User, headers: &axum::http::HeaderMap) -> 
         user.groups.push(AUTHENTICATED.into());
     }
     Ok(user)
+}
+
+/// Every rule that applies to `user` in `namespace` (the cluster's bindings, and that
+/// namespace's), with the errors met (a binding whose role is missing), as RBAC's
+/// RulesFor does for a SelfSubjectRulesReview.
+pub fn rules_for(api: &Api, user: &User, namespace: &str) -> (Vec<PolicyRule>, Vec<String>) {
+    let (mut rules, mut errors) = (Vec::new(), Vec::new());
+    for b in api.store::<ClusterRoleBindingStrategy>().list() {
+        if b.subjects.as_deref().unwrap_or_default().iter().any(|s| applies_to(user, s, "")) {
+            match rules_of(api, &b.role_ref, "") {
+                Ok(r) => rules.extend(r),
+                Err(e) => errors.push(e),
+            }
+        }
+    }
+    if !namespace.is_empty() {
+        for b in api.store::<RoleBindingStrategy>().list() {
+            if b.metadata.namespace.as_deref() == Some(namespace)
+                && b.subjects.as_deref().unwrap_or_default().iter().any(|s| applies_to(user, s, namespace))
+            {
+                match rules_of(api, &b.role_ref, namespace) {
+                    Ok(r) => rules.extend(r),
+                    Err(e) => errors.push(e),
+                }
+            }
+        }
+    }
+    (rules, errors)
 }
 
 /// One right of a rule, as kube's escalation message prints a rule (`{APIGroups:[""],

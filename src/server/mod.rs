@@ -79,6 +79,7 @@ pub fn router(state: AppState) -> Router {
         .route("/apis/authorization.k8s.io", get(access_reviews::api_group))
         .route("/apis/authorization.k8s.io/v1", get(access_reviews::resources))
         .route("/apis/authorization.k8s.io/v1/selfsubjectaccessreviews", axum::routing::post(access_reviews::create))
+        .route("/apis/authorization.k8s.io/v1/selfsubjectrulesreviews", axum::routing::post(access_reviews::create_rules))
         .route("/apis/authorization.k8s.io/v1/subjectaccessreviews", axum::routing::post(access_reviews::create_subject))
         .route("/openapi/v2", get(openapi::v2))
         .route("/openapi/v3", get(openapi::index))

@@ -133,6 +133,14 @@ fn serve_refuses_what_rbac_does_not_allow_and_auth_can_i_agrees() {
         as_reader.extend(["--as", USER]);
         assert_eq!(can_i(&admin, &as_reader), allowed, "--as {ask:?}");
     }
+    // `kubectl auth can-i --list` (SelfSubjectRulesReview) lists the rules of its bindings.
+    let out = kubectl(&reader, &["auth", "can-i", "--list", "-n", "team"]);
+    let list = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let row = |start: &str, end: &str| list.lines().any(|l| l.starts_with(start) && l.trim_end().ends_with(end));
+    assert!(row("pods ", "[]               [get list]"), "{list}");
+    assert!(row("namespaces ", "[team]           [get]"), "{list}");
+    assert!(!list.contains("delete"), "{list}");
     // The admin's kubeconfig is cluster-admin.
     assert!(can_i(&admin, &["*", "*"]));
     // exec over WebSocket is `get` on pods/exec; the reader has neither.
