@@ -15,6 +15,7 @@ pub mod namespaces;
 pub mod nodes;
 pub mod qos;
 pub mod quantity;
+pub mod rbac;
 pub mod registry;
 pub mod selector;
 pub mod store;

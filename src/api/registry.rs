@@ -23,13 +23,14 @@ pub struct Api {
 
 impl Api {
     /// An API with the kinds every node has: namespaces (the built-in ones made at
-    /// `started`), nodes, pods and events.
+    /// `started`), nodes, pods and events; ServiceAccounts and RBAC's four kinds (`rbac`).
     pub fn new(seed: &str, started: chrono::DateTime<chrono::Utc>) -> Self {
         let api = Self { sequence: Arc::new(Sequence::default()), seed: seed.to_string(), kinds: Mutex::default() };
         api.register_store(NamespaceStore::for_api(api.sequence.clone(), seed, started));
         api.register(NodeStrategy);
         api.register(PodStrategy);
         api.register_store(EventStore::for_api(api.sequence.clone()));
+        super::rbac::register(&api);
         api
     }
 

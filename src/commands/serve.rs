@@ -111,7 +111,7 @@ impl Api {
         let creds = podspec::server::tls::credentials(addr)?;
         let url = format!("https://{addr}");
         let kubeconfig = podspec::server::tls::kubeconfig(&url, &creds.ca_pem, &creds.token);
-        let state = Arc::new(podspec::server::Server { node, token: creds.token.clone() });
+        let state = Arc::new(podspec::server::Server::new(node, &creds.token));
         Ok(Self { url, kubeconfig, server_config: creds.server_config.clone(), app: podspec::server::router(state) })
     }
 

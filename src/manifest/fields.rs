@@ -85,8 +85,8 @@ pub const FIELDS: &[FieldRule] = &[
     f("PodSpec", "schedulerName", SCHEDULING),
     f("PodSpec", "schedulingGates", Refused("no scheduler: a gated pod would be bound at once")),
     f("PodSpec", "securityContext", Implemented("its fields: see PodSecurityContext")),
-    f("PodSpec", "serviceAccount", NoEffect("no ServiceAccount objects: no token is mounted")),
-    f("PodSpec", "serviceAccountName", NoEffect("no ServiceAccount objects: no token is mounted")),
+    f("PodSpec", "serviceAccount", NoEffect("no ServiceAccount admission (the account need not exist) and no token is mounted")),
+    f("PodSpec", "serviceAccountName", NoEffect("no ServiceAccount admission (the account need not exist) and no token is mounted")),
     f("PodSpec", "setHostnameAsFQDN", Implemented("features/hostname.feature")),
     f("PodSpec", "shareProcessNamespace", Implemented("features/pid-and-host-namespaces.feature")),
     f("PodSpec", "subdomain", Implemented("features/hostname.feature")),
@@ -243,7 +243,7 @@ pub const FIELDS: &[FieldRule] = &[
     f("VolumeProjection", "configMap", NO_OBJECTS),
     f("VolumeProjection", "downwardAPI", Implemented("features/projected-volumes.feature")),
     f("VolumeProjection", "secret", NO_OBJECTS),
-    f("VolumeProjection", "serviceAccountToken", Refused("the reference API holds no ServiceAccount objects and issues no tokens")),
+    f("VolumeProjection", "serviceAccountToken", Refused("the kubelet mounts no ServiceAccount token (serve issues tokens only through the TokenRequest subresource)")),
     // DownwardAPIProjection (a projected volume's downwardAPI source)
     f("DownwardAPIProjection", "items", Implemented("features/projected-volumes.feature")),
     // PodSecurityContext (spec.securityContext)

@@ -1,7 +1,7 @@
-//! `authorization.k8s.io/v1` `selfsubjectaccessreviews` (create only, as in Kubernetes): may the
-//! caller do this? serve has one identity, the holder of its bearer token (the authentication
-//! layer has admitted nobody else by the time a handler runs), and it may do everything; so
-//! every well-formed review is answered `allowed`. What the review asks is still validated as
+//! `authorization.k8s.io/v1` `selfsubjectaccessreviews` (may the caller do this?) and
+//! `subjectaccessreviews` (may this user or these groups?), create only, as in Kubernetes: each
+//! answered by the same authorizer that admits serve's requests (`authz`), with its reason
+//! (`RBAC: allowed by ClusterRoleBinding ...`). What the review asks is validated as
 //! kube-apiserver validates it (`ValidateSelfSubjectAccessReviewSpec`: exactly one of
 //! resourceAttributes and nonResourceAttributes), so a malformed review is refused, not allowed.
 //! Also the group's discovery documents, which `/apis` lists.
@@ -10,16 +10,19 @@ use axum::body::Bytes;
 use axum::http::{header, HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::Json;
-use k8s_openapi::api::authorization::v1::{SelfSubjectAccessReview, SubjectAccessReviewStatus};
+use k8s_openapi::api::authorization::v1::{
+    NonResourceAttributes, ResourceAttributes, SelfSubjectAccessReview, SubjectAccessReview, SubjectAccessReviewStatus,
+};
 use serde_json::{json, Value};
 
-use super::Failure;
+use axum::extract::State;
+use axum::Extension;
+
+use super::authz::{self, User};
+use super::{AppState, Failure};
 
 pub const GROUP: &str = "authorization.k8s.io";
 pub const VERSION: &str = "v1";
-
-/// Why every review is allowed, in the status' `reason`.
-pub const REASON: &str = "podspec serve: the holder of its one bearer token may do everything";
 
 /// The group as `/apis` lists it (APIGroup).
 pub fn group() -> Value {
@@ -52,13 +55,30 @@ pub fn resource_list() -> Value {
             "namespaced": false,
             "kind": "SelfSubjectAccessReview",
             "verbs": ["create"],
+        }, {
+            "name": "selfsubjectrulesreviews",
+            "singularName": "selfsubjectrulesreview",
+            "namespaced": false,
+            "kind": "SelfSubjectRulesReview",
+            "verbs": ["create"],
+        }, {
+            "name": "subjectaccessreviews",
+            "singularName": "subjectaccessreview",
+            "namespaced": false,
+            "kind": "SubjectAccessReview",
+            "verbs": ["create"],
         }],
     })
 }
 
 /// `POST /apis/authorization.k8s.io/v1/selfsubjectaccessreviews`: the review back with its status
 /// (201, as kube-apiserver answers a create).
-pub async fn create(headers: HeaderMap, body: Bytes) -> Result<Response, Failure> {
+pub async fn create(
+    State(state): State<AppState>,
+    Extension(user): Extension<User>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Result<Response, Failure> {
     let content_type = headers.get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok()).unwrap_or("application/json");
     let cannot = |e: &dyn std::fmt::Display| {
         Failure::bad_request(format!("SelfSubjectAccessReview in version \"v1\" cannot be handled as a SelfSubjectAccessReview: {e}"))
@@ -78,15 +98,126 @@ pub async fn create(headers: HeaderMap, body: Bytes) -> Result<Response, Failure
             format!("the body of the request was in an unknown format - accepted media types include: application/json, application/yaml (got {content_type:?})"),
         ));
     };
-    Ok((StatusCode::CREATED, Json(answer(review)?)).into_response())
+    let mut review = valid(review)?;
+    review.status = Some(status(decide(
+        state.node.api(),
+        &user,
+        review.spec.resource_attributes.as_ref(),
+        review.spec.non_resource_attributes.as_ref(),
+    )));
+    Ok((StatusCode::CREATED, Json(review)).into_response())
 }
 
-/// The review answered, or the Invalid error kube-apiserver gives for what it asks.
-pub fn answer(mut review: SelfSubjectAccessReview) -> Result<SelfSubjectAccessReview, Failure> {
+/// `POST /apis/authorization.k8s.io/v1/subjectaccessreviews`: may the user (or groups) the
+/// review names do what it asks? (JSON or YAML.)
+pub async fn create_subject(State(state): State<AppState>, headers: HeaderMap, body: Bytes) -> Result<Response, Failure> {
+    let content_type = headers.get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok()).unwrap_or("application/json");
+    let cannot = |e: &dyn std::fmt::Display| {
+        Failure::bad_request(format!("SubjectAccessReview in version \"v1\" cannot be handled as a SubjectAccessReview: {e}"))
+    };
+    let mut review: SubjectAccessReview = if content_type.starts_with("application/yaml") {
+        crate::manifest::input::yaml_from_slice(&body).map_err(|e| cannot(&e))?
+    } else {
+        serde_json::from_slice(&body).map_err(|e| cannot(&e))?
+    };
     let spec = &review.spec;
-    // Go prints the bad value (a nil pointer as null, a struct as its fields); here the
-    // attributes given are printed as JSON.
-    let cause = match (&spec.resource_attributes, &spec.non_resource_attributes) {
+    let user_name = spec.user.clone().unwrap_or_default();
+    let groups = spec.groups.clone().unwrap_or_default();
+    let mut cause = attributes_cause(spec.resource_attributes.as_ref(), spec.non_resource_attributes.as_ref());
+    if cause.is_none() && user_name.is_empty() && groups.is_empty() {
+        cause = Some(("spec.user", "Invalid value: \"\": at least one of user or group must be specified".to_string()));
+    }
+    if let Some((field, message)) = cause {
+        return Err(invalid("SubjectAccessReview", field, message));
+    }
+    let user = User { name: user_name, uid: spec.uid.clone().unwrap_or_default(), groups };
+    review.status = Some(status(decide(state.node.api(), &user, spec.resource_attributes.as_ref(), spec.non_resource_attributes.as_ref())));
+    Ok((StatusCode::CREATED, Json(review)).into_response())
+}
+
+/// `POST /apis/authorization.k8s.io/v1/selfsubjectrulesreviews` (`kubectl auth can-i --list`):
+/// every rule that applies to the caller in the namespace asked, from the same bindings the
+/// authorizer reads (JSON, YAML or kubectl's protobuf).
+pub async fn create_rules(
+    State(state): State<AppState>,
+    Extension(user): Extension<User>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Result<Response, Failure> {
+    use k8s_openapi::api::authorization::v1::{NonResourceRule, ResourceRule, SelfSubjectRulesReview, SubjectRulesReviewStatus};
+    let content_type = headers.get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok()).unwrap_or("application/json");
+    let cannot = |e: &dyn std::fmt::Display| {
+        Failure::bad_request(format!("SelfSubjectRulesReview in version \"v1\" cannot be handled as a SelfSubjectRulesReview: {e}"))
+    };
+    let mut review: SelfSubjectRulesReview = if content_type.starts_with(protobuf::CONTENT_TYPE) {
+        let namespace = protobuf::rules_review_namespace(&body).map_err(|e| cannot(&e))?;
+        SelfSubjectRulesReview { spec: k8s_openapi::api::authorization::v1::SelfSubjectRulesReviewSpec { namespace }, ..Default::default() }
+    } else if content_type.starts_with("application/yaml") {
+        crate::manifest::input::yaml_from_slice(&body).map_err(|e| cannot(&e))?
+    } else {
+        serde_json::from_slice(&body).map_err(|e| cannot(&e))?
+    };
+    let namespace = review.spec.namespace.clone().unwrap_or_default();
+    let (rules, errors) = authz::rules_for(state.node.api(), &user, &namespace);
+    let mut resource_rules = Vec::new();
+    let mut non_resource_rules = Vec::new();
+    for r in rules {
+        if r.non_resource_urls.as_deref().is_some_and(|u| !u.is_empty()) {
+            non_resource_rules.push(NonResourceRule { verbs: r.verbs, non_resource_urls: r.non_resource_urls });
+        } else {
+            resource_rules.push(ResourceRule {
+                verbs: r.verbs,
+                api_groups: r.api_groups,
+                resources: r.resources,
+                resource_names: r.resource_names,
+            });
+        }
+    }
+    review.status = Some(SubjectRulesReviewStatus {
+        evaluation_error: (!errors.is_empty()).then(|| errors.join(", ")),
+        incomplete: !errors.is_empty(),
+        non_resource_rules,
+        resource_rules,
+    });
+    Ok((StatusCode::CREATED, Json(review)).into_response())
+}
+
+/// The authorizer's decision on what a review asks.
+fn decide(
+    api: &crate::api::Api,
+    user: &User,
+    resource: Option<&ResourceAttributes>,
+    non_resource: Option<&NonResourceAttributes>,
+) -> authz::Decision {
+    let s = |v: &Option<String>| v.clone().unwrap_or_default();
+    let attributes = match (resource, non_resource) {
+        (Some(r), _) => authz::Attributes {
+            verb: s(&r.verb),
+            resource_request: true,
+            namespace: s(&r.namespace),
+            api_group: s(&r.group),
+            resource: s(&r.resource),
+            subresource: s(&r.subresource),
+            name: s(&r.name),
+            path: String::new(),
+        },
+        (None, Some(n)) => authz::Attributes { verb: s(&n.verb), path: s(&n.path), ..Default::default() },
+        (None, None) => authz::Attributes::default(),
+    };
+    authz::authorize(api, user, &attributes)
+}
+
+fn status(d: authz::Decision) -> SubjectAccessReviewStatus {
+    SubjectAccessReviewStatus {
+        allowed: d.allowed,
+        denied: None,
+        reason: (!d.reason.is_empty()).then_some(d.reason),
+        evaluation_error: None,
+    }
+}
+
+fn attributes_cause(resource: Option<&ResourceAttributes>, non_resource: Option<&NonResourceAttributes>) -> Option<(&'static str, String)> {
+    match (resource, non_resource) {
         (Some(_), Some(given)) => Some((
             "spec.nonResourceAttributes",
             format!(
@@ -99,16 +230,23 @@ pub fn answer(mut review: SelfSubjectAccessReview) -> Result<SelfSubjectAccessRe
             "Invalid value: null: exactly one of nonResourceAttributes or resourceAttributes must be specified".to_string(),
         )),
         _ => None,
-    };
-    if let Some((field, message)) = cause {
-        return Err(Failure::new(422, "Invalid", format!("SelfSubjectAccessReview.{GROUP} \"\" is invalid: {field}: {message}"))
-            .with_details(json!({
-                "group": GROUP,
-                "kind": "SelfSubjectAccessReview",
-                "causes": [{"reason": "FieldValueInvalid", "message": message, "field": field}],
-            })));
     }
-    review.status = Some(SubjectAccessReviewStatus { allowed: true, denied: None, reason: Some(REASON.into()), evaluation_error: None });
+}
+
+fn invalid(kind: &str, field: &str, message: String) -> Failure {
+    Failure::new(422, "Invalid", format!("{kind}.{GROUP} \"\" is invalid: {field}: {message}")).with_details(json!({
+        "group": GROUP,
+        "kind": kind,
+        "causes": [{"reason": "FieldValueInvalid", "message": message, "field": field}],
+    }))
+}
+
+/// The review if it is valid, or the Invalid error kube-apiserver gives for what it asks.
+pub fn valid(review: SelfSubjectAccessReview) -> Result<SelfSubjectAccessReview, Failure> {
+    let spec = &review.spec;
+    if let Some((field, message)) = attributes_cause(spec.resource_attributes.as_ref(), spec.non_resource_attributes.as_ref()) {
+        return Err(invalid("SelfSubjectAccessReview", field, message));
+    }
     Ok(review)
 }
 
@@ -186,6 +324,19 @@ mod protobuf {
         }
     }
 
+    /// The namespace a SelfSubjectRulesReview asks about (its spec's field 1).
+    pub fn rules_review_namespace(body: &[u8]) -> Result<Option<String>, String> {
+        let unknown = body.strip_prefix(MAGIC).ok_or("no protobuf envelope (the magic k8s\\0 is missing)")?;
+        let type_meta = message(unknown, 1)?.unwrap_or_default();
+        let kind = string(type_meta, 2)?.unwrap_or_default();
+        if kind != "SelfSubjectRulesReview" {
+            return Err(format!("the envelope holds a {kind:?}"));
+        }
+        let raw = message(unknown, 2)?.ok_or("the envelope holds no object")?;
+        let spec = message(raw, 2)?.unwrap_or_default();
+        string(spec, 1)
+    }
+
     pub fn decode(body: &[u8]) -> Result<SelfSubjectAccessReview, String> {
         let unknown = body.strip_prefix(MAGIC).ok_or("no protobuf envelope (the magic k8s\\0 is missing)")?;
         let type_meta = message(unknown, 1)?.unwrap_or_default();
@@ -227,28 +378,17 @@ mod tests {
         serde_json::from_value(json!({"apiVersion": "authorization.k8s.io/v1", "kind": "SelfSubjectAccessReview", "spec": spec})).unwrap()
     }
 
-    #[test]
-    fn the_token_holder_is_allowed_what_it_asks() {
-        let asked = review(json!({"resourceAttributes": {"verb": "create", "resource": "pods", "subresource": "exec", "namespace": "x"}}));
-        let answered = answer(asked.clone()).unwrap();
-        assert_eq!(answered.spec, asked.spec);
-        let status = answered.status.unwrap();
-        assert!(status.allowed);
-        assert_eq!(status.reason.as_deref(), Some(REASON));
-        assert!(answer(review(json!({"nonResourceAttributes": {"verb": "get", "path": "/healthz"}}))).unwrap().status.unwrap().allowed);
-    }
-
     /// kube-apiserver's texts (pkg/apis/authorization/validation, ValidateSelfSubjectAccessReviewSpec).
     #[test]
     fn a_review_asking_nothing_or_both_is_invalid() {
-        let e = answer(review(json!({}))).unwrap_err();
+        let e = valid(review(json!({}))).unwrap_err();
         assert_eq!((e.code, e.reason.as_str()), (422, "Invalid"));
         assert_eq!(
             e.message,
             "SelfSubjectAccessReview.authorization.k8s.io \"\" is invalid: spec.resourceAttributes: Invalid value: null: exactly one of nonResourceAttributes or resourceAttributes must be specified"
         );
         let both = review(json!({"resourceAttributes": {"verb": "get"}, "nonResourceAttributes": {"verb": "get", "path": "/"}}));
-        assert!(answer(both).unwrap_err().message.contains("spec.nonResourceAttributes: Invalid value: {\"path\":\"/\",\"verb\":\"get\"}: cannot be specified in combination with resourceAttributes"));
+        assert!(valid(both).unwrap_err().message.contains("spec.nonResourceAttributes: Invalid value: {\"path\":\"/\",\"verb\":\"get\"}: cannot be specified in combination with resourceAttributes"));
     }
 
     /// The body kubectl 1.33 sends for `kubectl auth can-i create pods` (its -v=8 dump).

@@ -43,7 +43,7 @@ pub async fn api_versions(headers: HeaderMap) -> Json<Value> {
 }
 
 pub async fn api_groups() -> Json<Value> {
-    Json(json!({"kind": "APIGroupList", "apiVersion": "v1", "groups": [super::access_reviews::group()]}))
+    Json(json!({"kind": "APIGroupList", "apiVersion": "v1", "groups": [super::access_reviews::group(), super::rbac::group()]}))
 }
 
 fn resource(name: &str, singular: &str, namespaced: bool, kind: &str, verbs: &[&str], short: &[&str]) -> Value {
@@ -78,6 +78,8 @@ pub async fn api_v1_resources(State(_): State<AppState>) -> Json<Value> {
             resource("pods/exec", "", true, "PodExecOptions", &["create", "get"], &[]),
             resource("pods/log", "", true, "Pod", &["get"], &[]),
             resource("pods/status", "", true, "Pod", &["get", "update"], &[]),
+            resource("serviceaccounts", "serviceaccount", true, "ServiceAccount", &crud, &["sa"]),
+            resource("serviceaccounts/token", "", true, "TokenRequest", &["create"], &[]),
         ],
     }))
 }

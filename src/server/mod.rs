@@ -9,6 +9,7 @@
 
 pub mod access_reviews;
 pub mod apply;
+pub mod authz;
 pub mod body;
 pub mod conn;
 pub mod discovery;
@@ -26,6 +27,7 @@ pub mod patch;
 pub mod pod_subresources;
 pub mod pods;
 pub mod protobuf;
+pub mod rbac;
 pub mod status;
 pub mod table;
 pub mod tls;
@@ -48,7 +50,17 @@ pub use status::Failure;
 pub struct Server {
     /// The node serve is the API of.
     pub node: Arc<Node>,
-    pub token: String,
+    /// serve's own token (cluster-admin) and the ServiceAccount tokens it issued.
+    pub tokens: authz::Tokens,
+}
+
+impl Server {
+    /// The server of `node`, whose own bearer token is `token`; the roles and bindings
+    /// kube-apiserver bootstraps are made in the node's API.
+    pub fn new(node: Arc<Node>, token: &str) -> Self {
+        authz::bootstrap(node.api());
+        Self { node, tokens: authz::Tokens::new(token) }
+    }
 }
 
 pub type AppState = Arc<Server>;
@@ -56,7 +68,7 @@ pub type AppState = Arc<Server>;
 /// Every route of the API.
 pub fn router(state: AppState) -> Router {
     let ns_pods = "/api/v1/namespaces/{namespace}/pods";
-    Router::new()
+    rbac::routes(Router::new())
         .route("/version", get(discovery::version))
         .route("/healthz", get(discovery::healthy))
         .route("/livez", get(discovery::healthy))
@@ -67,6 +79,8 @@ pub fn router(state: AppState) -> Router {
         .route("/apis/authorization.k8s.io", get(access_reviews::api_group))
         .route("/apis/authorization.k8s.io/v1", get(access_reviews::resources))
         .route("/apis/authorization.k8s.io/v1/selfsubjectaccessreviews", axum::routing::post(access_reviews::create))
+        .route("/apis/authorization.k8s.io/v1/selfsubjectrulesreviews", axum::routing::post(access_reviews::create_rules))
+        .route("/apis/authorization.k8s.io/v1/subjectaccessreviews", axum::routing::post(access_reviews::create_subject))
         .route("/openapi/v2", get(openapi::v2))
         .route("/openapi/v3", get(openapi::index))
         .route("/openapi/v3/api/v1", get(openapi::api_v1))
@@ -101,13 +115,25 @@ pub fn router(state: AppState) -> Router {
         .with_state(state)
 }
 
-/// A request without the bearer token is answered 401 with a Status, as kube-apiserver does.
-async fn authenticate(State(state): State<AppState>, request: Request, next: Next) -> Response {
-    let wanted = format!("Bearer {}", state.token);
+/// A request without a token serve accepts is answered 401 with a Status, one its
+/// authorizer refuses 403, as kube-apiserver does (`authz`). The identity goes with the
+/// request to the handlers (the access reviews ask about it).
+async fn authenticate(State(state): State<AppState>, mut request: Request, next: Next) -> Response {
     let given = request.headers().get(axum::http::header::AUTHORIZATION).and_then(|v| v.to_str().ok());
-    if given != Some(wanted.as_str()) {
+    let user = given.and_then(|g| g.strip_prefix("Bearer ")).and_then(|t| state.tokens.authenticate(state.node.api(), t.trim()));
+    let Some(user) = user else {
         return Failure::new(401, "Unauthorized", "Unauthorized").into_response();
+    };
+    let user = match authz::impersonate(state.node.api(), user, request.headers()) {
+        Ok(u) => u,
+        Err(f) => return f.into_response(),
+    };
+    let attributes = authz::request_attributes(request.method().as_str(), request.uri().path(), request.uri().query());
+    let decision = authz::authorize(state.node.api(), &user, &attributes);
+    if !decision.allowed {
+        return authz::forbidden(&user, &attributes, &decision.reason).into_response();
     }
+    request.extensions_mut().insert(user);
     // The connection is a client's, no longer one it may be closed to make room for.
     if let Some(trust) = request.extensions().get::<conn::Trust>() {
         trust.grant();
