@@ -224,6 +224,7 @@ Feature: The API defaults and validates a pod on create as Kubernetes' API serve
   # valid names (kernel.shmmax, unsafe, and safe-and-unsafe, a well-formed name) are not named
   # in the refusal (validation.go validateSysctls).
   # conformance: [sig-node] Sysctls [LinuxOnly] [NodeConformance] should reject invalid sysctls [MinimumKubeletVersion:1.21] [Conformance]
+  # conformance: [sig-node] Sysctls [LinuxOnly] [NodeConformance] should reject invalid sysctls [Conformance]
   @conformance
   Scenario: Sysctl names that are not sysctl names are refused, and only they are named
     When creating pod "sysctl-invalid" is refused with code 422 and reason "Invalid"
