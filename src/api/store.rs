@@ -149,6 +149,10 @@ impl Store<PodStrategy> {
         let mut pod = pod.clone();
         pod.metadata.namespace.get_or_insert_with(|| "default".into());
         let name = pod.metadata.name.clone().unwrap_or_default();
+        // The mutating plugins (Priority, DefaultTolerationSeconds), then the validating ones.
+        if let Err(why) = super::pod_admission::admit_create(&mut pod) {
+            return Err(ApiError::forbidden(&name, &why));
+        }
         if let Some(why) = admit_create(&pod, requester) {
             return Err(ApiError::forbidden(&name, &why));
         }
