@@ -219,11 +219,77 @@ Feature: The API defaults and validates a pod on create as Kubernetes' API serve
       Pod "empty" is invalid: spec.containers: Required value
       """
 
+  # Admission (kube-apiserver's default plugins, docs/src/developer/api-rules.md): Priority gives a
+  # pod without priorityClassName priority 0 and preemptionPolicy PreemptLowerPriority (no class is
+  # the global default); DefaultTolerationSeconds gives it the not-ready and unreachable
+  # tolerations, NoExecute, for 300 s.
+  Scenario: Admission gives a pod its priority and tolerations of a failing node for 300 s
+    Given a running pod:
+      """
+      apiVersion: v1
+      kind: Pod
+      metadata:
+        name: admitted
+      spec:
+        terminationGracePeriodSeconds: 0
+        containers:
+        - name: app
+          image: busybox:1.36
+          command: ["sleep", "3600"]
+      """
+    Then field "spec.priority" of pod "admitted" is "0"
+    And field "spec.preemptionPolicy" of pod "admitted" is "PreemptLowerPriority"
+    And field "spec.tolerations" of pod "admitted" has 2 items
+    And field "spec.tolerations[key=node.kubernetes.io/not-ready].operator" of pod "admitted" is "Exists"
+    And field "spec.tolerations[key=node.kubernetes.io/not-ready].effect" of pod "admitted" is "NoExecute"
+    And field "spec.tolerations[key=node.kubernetes.io/not-ready].tolerationSeconds" of pod "admitted" is "300"
+    And field "spec.tolerations[key=node.kubernetes.io/unreachable].effect" of pod "admitted" is "NoExecute"
+    And field "spec.tolerations[key=node.kubernetes.io/unreachable].tolerationSeconds" of pod "admitted" is "300"
+
+  # Priority: the system classes every API server has give their values.
+  Scenario: Priority class system-node-critical gives priority 2000001000
+    Given a running pod:
+      """
+      apiVersion: v1
+      kind: Pod
+      metadata:
+        name: critical
+      spec:
+        terminationGracePeriodSeconds: 0
+        priorityClassName: system-node-critical
+        containers:
+        - name: app
+          image: busybox:1.36
+          command: ["sleep", "3600"]
+      """
+    Then field "spec.priority" of pod "critical" is "2000001000"
+    And field "spec.priorityClassName" of pod "critical" is "system-node-critical"
+
+  # Priority: a class the API server has not is refused with its text (403 Forbidden).
+  Scenario: A priority class that does not exist is refused
+    When creating pod "high" is refused with code 403 and reason "Forbidden"
+      """
+      apiVersion: v1
+      kind: Pod
+      metadata:
+        name: high
+      spec:
+        priorityClassName: high
+        containers:
+        - name: app
+          image: busybox:1.36
+      """
+    Then the error message is:
+      """
+      pods "high" is forbidden: no PriorityClass with name high was found
+      """
+
   # test/e2e/common/node/sysctl.go "should reject invalid sysctls": of four sysctls, the two
   # whose names are not sysctl names ("foo-", "bar..") are refused with Kubernetes' text; the
   # valid names (kernel.shmmax, unsafe, and safe-and-unsafe, a well-formed name) are not named
   # in the refusal (validation.go validateSysctls).
   # conformance: [sig-node] Sysctls [LinuxOnly] [NodeConformance] should reject invalid sysctls [MinimumKubeletVersion:1.21] [Conformance]
+  # conformance: [sig-node] Sysctls [LinuxOnly] [NodeConformance] should reject invalid sysctls [Conformance]
   @conformance
   Scenario: Sysctl names that are not sysctl names are refused, and only they are named
     When creating pod "sysctl-invalid" is refused with code 422 and reason "Invalid"

@@ -184,6 +184,56 @@ Feature: A container's environment and working directory are what its spec says
       MEMORY_REQUEST=33554432
       """
 
+  # e2e: test/e2e/common/node/downwardapi.go, "should provide hostIPs as an env var" (conformance
+  # from Kubernetes 1.35's list): testDownwardAPI's pod (busybox, `sh -c env`, restartPolicy Never)
+  # and its expectation, a line `HOST_IP=<an IPv4 or IPv6 address>`. Its It body, as released, sets
+  # HOST_IP from status.hostIP (its name says hostIPs); this scenario checks that line, with the
+  # node's address, and HOST_IPS from status.hostIPs, which the downward API gives as the pod's
+  # host IPs joined by commas (one address on a single-stack node).
+  # conformance: [sig-node] Downward API should provide hostIPs as an env var [NodeConformance] [Conformance]
+  @conformance
+  Scenario: The host's IPs reach the container as environment variables
+    Given a pod:
+      """
+      apiVersion: v1
+      kind: Pod
+      metadata:
+        name: downward-api
+        labels:
+          name: downward-api
+      spec:
+        restartPolicy: Never
+        containers:
+        - name: dapi-container
+          image: busybox:1.36
+          command: ["sh", "-c", "env"]
+          resources:
+            requests:
+              cpu: 250m
+              memory: 32Mi
+            limits:
+              cpu: 1250m
+              memory: 64Mi
+          env:
+          - name: HOST_IP
+            valueFrom:
+              fieldRef:
+                apiVersion: v1
+                fieldPath: status.hostIP
+          - name: HOST_IPS
+            valueFrom:
+              fieldRef:
+                apiVersion: v1
+                fieldPath: status.hostIPs
+      """
+    Then pod "downward-api" is in phase "Succeeded"
+    And the log of container "dapi-container" of pod "downward-api" has the lines:
+      """
+      HOST_IP={{hostip:downward-api}}
+      HOST_IPS={{hostip:downward-api}}
+      """
+    And field "status.hostIPs[0].ip" of pod "downward-api" equals its field "status.hostIP"
+
   # e2e: downwardapi.go, "should provide default limits.cpu/memory from node allocatable": a pod
   # without resources; its env has CPU_LIMIT and MEMORY_LIMIT matching =[1-9] (the node's
   # allocatable, whatever it is). The e2e test matches those patterns in the output of env; here

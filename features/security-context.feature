@@ -651,6 +651,7 @@ Feature: A pod's and a container's securityContext are applied, the container's 
   # holds "kernel.shm_rmid_forced = 1". (The command is sysctl found on PATH: the fixture busybox
   # links its sbin applets into /sbin, where the e2e busybox image has every applet in /bin.)
   # conformance: [sig-node] Sysctls [LinuxOnly] [NodeConformance] should support sysctls [MinimumKubeletVersion:1.21] [Environment:NotInUserNS] [Conformance]
+  # conformance: [sig-node] Sysctls [LinuxOnly] [NodeConformance] should support sysctls [Environment:NotInUserNS] [Conformance]
   @conformance
   Scenario: A pod's safe sysctl is set in its namespace, as its container reads it
     Given a pod:

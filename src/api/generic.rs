@@ -431,6 +431,11 @@ where
             let mut marked = object.clone();
             marked.metadata_mut().deletion_timestamp.get_or_insert_with(now);
             marked.metadata_mut().deletion_grace_period_seconds = Some(grace);
+            // A graceful deletion is a change of the object the generation counts
+            // (rest.BeforeDelete: an object whose generation is set gets the next one).
+            if let Some(g) = marked.metadata().generation.filter(|g| *g > 0) {
+                marked.metadata_mut().generation = Some(g + 1);
+            }
             if dry_run {
                 return Ok(Some(marked));
             }

@@ -13,6 +13,7 @@ pub mod labels;
 pub mod managed_fields;
 pub mod namespaces;
 pub mod nodes;
+pub mod pod_admission;
 pub mod qos;
 pub mod quantity;
 pub mod rbac;

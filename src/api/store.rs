@@ -149,6 +149,10 @@ impl Store<PodStrategy> {
         let mut pod = pod.clone();
         pod.metadata.namespace.get_or_insert_with(|| "default".into());
         let name = pod.metadata.name.clone().unwrap_or_default();
+        // The mutating plugins (Priority, DefaultTolerationSeconds), then the validating ones.
+        if let Err(why) = super::pod_admission::admit_create(&mut pod) {
+            return Err(ApiError::forbidden(&name, &why));
+        }
         if let Some(why) = admit_create(&pod, requester) {
             return Err(ApiError::forbidden(&name, &why));
         }
@@ -385,6 +389,27 @@ mod tests {
         assert!(e.message.contains("no new finalizers can be added if the object is being deleted"), "{}", e.message);
         s.merge_patch("ns", "web", &json!({"metadata": {"finalizers": null}})).unwrap();
         assert_eq!(s.get("ns", "web").unwrap_err().code, 404);
+    }
+
+    #[test]
+    fn generation_starts_at_1_grows_with_the_spec_and_a_graceful_delete_and_ignores_the_client() {
+        // test/e2e/node/pods.go "Pod Generation" (Kubernetes 1.35 conformance).
+        let s = PodStore::new("t");
+        let mut p = pod("web");
+        p.metadata.generation = Some(100);
+        let created = s.create_as_user(&p).unwrap();
+        assert_eq!(created.metadata.generation, Some(1));
+        let p = s.merge_patch("ns", "web", &json!({"metadata": {"annotations": {"key": "value"}}})).unwrap();
+        assert_eq!(p.metadata.generation, Some(1), "a metadata change is no spec change");
+        let p = s.merge_patch("ns", "web", &json!({"metadata": {"generation": 1}, "spec": {"activeDeadlineSeconds": 5000}})).unwrap();
+        assert_eq!(p.metadata.generation, Some(2));
+        let mut set_by_client = p.clone();
+        set_by_client.metadata.generation = Some(9);
+        assert_eq!(s.update_as("ns", "web", &set_by_client, false).unwrap().metadata.generation, Some(2));
+        let marked = s.delete("ns", "web", &DeleteOptions::grace(60)).unwrap().expect("kept");
+        assert_eq!(marked.metadata.generation, Some(3), "a graceful delete bumps the generation");
+        let again = s.delete("ns", "web", &DeleteOptions::grace(60)).unwrap().expect("kept");
+        assert_eq!(again.metadata.generation, Some(3), "the same deletion again changes nothing");
     }
 
     #[test]

@@ -70,6 +70,9 @@ impl Strategy for PodStrategy {
     /// then the stored status and the generation.
     fn prepare_for_update(&self, new: &mut Pod, old: &Pod) {
         super::defaults::apply(new);
+        // The mutating admission plugins an update of a pod meets (as kube-apiserver runs them
+        // before the strategy).
+        super::pod_admission::admit_update(new, old);
         new.status = old.status.clone();
         new.metadata.generation = old.metadata.generation;
         if serde_json::to_value(&new.spec).ok() != serde_json::to_value(&old.spec).ok() {
@@ -158,6 +161,8 @@ mod tests {
         let s = PodStrategy;
         let mut p = pod("");
         p.status = Some(PodStatus { phase: Some("Running".into()), ..Default::default() });
+        // As the store creates it: admitted (Priority, DefaultTolerationSeconds), then prepared.
+        crate::api::pod_admission::admit_create(&mut p).unwrap();
         s.prepare_for_create(&mut p);
         assert_eq!(p.status.as_ref().unwrap().phase.as_deref(), Some("Pending"));
         let mut new = pod("");

@@ -56,7 +56,7 @@ impl Observer for RunLog {
                     self.line(&format!("[FAILED] {feature_path}:{step_line}: {e}"));
                 }
             }
-            RunEvent::ScenarioFinished { record, done, total } => {
+            RunEvent::ScenarioFinished { record, done, total, failed, elapsed } => {
                 let verdict = match record.status {
                     Status::Passed => "PASSED",
                     Status::Flaky => "FLAKY",
@@ -64,8 +64,12 @@ impl Observer for RunLog {
                     Status::Skipped => "SKIPPED",
                 };
                 self.line(&format!(
-                    "• [{verdict}] [{} ms] {}:{} {} ({done}/{total})",
-                    record.duration_ms, record.feature_path, record.line, record.name
+                    "• [{verdict}] [{} ms] {}:{} {} ({done}/{total}: {})",
+                    record.duration_ms,
+                    record.feature_path,
+                    record.line,
+                    record.name,
+                    crate::runner::observe::progress_text(*done, *failed, *total, *elapsed)
                 ));
             }
         }

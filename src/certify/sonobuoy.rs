@@ -98,11 +98,12 @@ impl Observer for ProgressReporter {
                 self.state.lock().unwrap().0 = selected + skipped;
                 self.send(format!("podspec: running {selected} scenarios ({skipped} skipped)"), *skipped);
             }
-            RunEvent::ScenarioFinished { record, done, .. } => {
+            RunEvent::ScenarioFinished { record, done, total, failed, elapsed } => {
                 if record.status == Status::Failed {
                     self.state.lock().unwrap().1.push(format!("{}: {}", record.feature, record.name));
                 }
-                self.send(format!("finished {}:{} {}", record.feature_path, record.line, record.name), *done);
+                let progress = crate::runner::observe::progress_text(*done, *failed, *total, *elapsed);
+                self.send(format!("finished {}:{} {} ({progress})", record.feature_path, record.line, record.name), *done);
             }
             _ => {}
         }

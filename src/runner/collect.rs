@@ -39,6 +39,10 @@ pub struct Collector {
     /// Counts failed scenarios, for `--fail-fast`.
     failures: tokio::sync::watch::Sender<usize>,
     observers: Vec<Arc<dyn Observer>>,
+    /// When the run began, for the progress's elapsed time.
+    started: std::time::Instant,
+    /// Scenarios of this run that failed so far.
+    failed: usize,
 }
 
 impl Collector {
@@ -53,6 +57,8 @@ impl Collector {
             progress,
             failures: tokio::sync::watch::channel(0).0,
             observers,
+            started: std::time::Instant::now(),
+            failed: 0,
         }
     }
 
@@ -196,6 +202,10 @@ impl Collector {
             manifest_changes: Vec::new(),
         };
         self.done += 1;
+        if record.status == Status::Failed {
+            self.failed += 1;
+        }
+        let elapsed = self.started.elapsed();
         if self.progress {
             let n = self.offset + self.done;
             let mark = match record.status {
@@ -207,19 +217,26 @@ impl Collector {
             let mut err = std::io::stderr().lock();
             let _ = writeln!(
                 err,
-                "[{n:>3}/{}] {mark} {}:{}  {} ({} ms)",
+                "[{n:>3}/{}] {mark} {}:{}  {} ({} ms) [{}]",
                 self.total,
                 terminal_safe(&record.feature_path),
                 record.line,
                 terminal_safe(&record.name),
-                duration_ms
+                duration_ms,
+                super::observe::progress_text(n, self.failed, self.total, elapsed)
             );
             if let Some(f) = &record.failure {
                 let first = f.message.lines().next().unwrap_or("");
                 let _ = writeln!(err, "           step `{}` (line {}): {}", terminal_safe(&f.step), f.step_line, terminal_safe(first));
             }
         }
-        self.tell(RunEvent::ScenarioFinished { record: &record, done: self.offset + self.done, total: self.total });
+        self.tell(RunEvent::ScenarioFinished {
+            record: &record,
+            done: self.offset + self.done,
+            total: self.total,
+            failed: self.failed,
+            elapsed,
+        });
         if record.status == Status::Failed {
             self.failures.send_modify(|n| *n += 1);
         }

@@ -138,6 +138,47 @@ async fn set_field(world: &mut PodWorld, step: &Step, path: String, pod: String,
         .await
 }
 
+/// Lowers an integer field by one, COUNT times, each a write of its own (a PUT of the whole pod,
+/// as a client that updates a pod again and again): test/e2e/node/pods.go "issue 500 podspec
+/// updates".
+#[given(regex = r#"^I lower field "([^"]+)" of pod "([^"]+)" by one (\d+) times$"#)]
+#[when(regex = r#"^I lower field "([^"]+)" of pod "([^"]+)" by one (\d+) times$"#)]
+async fn lower_field_times(world: &mut PodWorld, step: &Step, path: String, pod: String, count: u32) -> Result<(), StepFailure> {
+    for i in 1..=count {
+        let what = format!("update {i} of {count} of pod {pod:?} lowering {path} by one");
+        read_modify_write(world, step, &pod, what, |v| {
+            let n = lookup(v, &path)
+                .map_err(|e| StepFailure::new(e.to_string()))?
+                .and_then(Value::as_i64)
+                .ok_or_else(|| StepFailure::new(format!("field {path:?} of pod {pod:?} is not an integer")))?;
+            super::fields::set(v, &path, Value::from(n - 1)).map_err(|e| StepFailure::new(e.to_string()))
+        })
+        .await?;
+        if let Some(Err(refusal)) = world.last_request.as_ref().map(|o| &o.result) {
+            return Err(StepFailure::new(format!(
+                "update {i} of {count} of pod {pod:?} was refused: {} {}",
+                refusal.code, refusal.message
+            )));
+        }
+    }
+    Ok(())
+}
+
+/// A graceful delete that does not wait for the pod to go: the API's answer is kept (the pod
+/// marked for deletion) for the steps after it, and the pod is cleaned up with the scenario.
+#[when(regex = r#"^I start deleting pod "([^"]+)" with a grace period of (\d+) seconds$"#)]
+async fn start_deleting(world: &mut PodWorld, step: &Step, pod: String, grace: i64) -> Result<(), StepFailure> {
+    let r = world.pod_ref(&pod);
+    let result = world.target().begin_delete_pod(&r, grace).await;
+    let what = format!("the delete of pod {pod:?} with a grace period of {grace} s");
+    let result = match result {
+        Ok(Some(marked)) => Ok(marked),
+        Ok(None) => return Err(StepFailure::new(format!("{what} removed the pod at once; a graceful delete keeps it while it stops"))),
+        Err(e) => Err(e),
+    };
+    keep(world, step, what, result)
+}
+
 #[given(regex = r#"^I remove field "([^"]+)" of pod "([^"]+)"$"#)]
 #[when(regex = r#"^I remove field "([^"]+)" of pod "([^"]+)"$"#)]
 async fn remove_field(world: &mut PodWorld, step: &Step, path: String, pod: String) -> Result<(), StepFailure> {

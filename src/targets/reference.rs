@@ -294,6 +294,10 @@ impl Target for ReferenceTarget {
         self.node.pods().merge_patch(&pod.namespace, &pod.name, patch).map_err(|e| api_error(pod, e))
     }
 
+    async fn begin_delete_pod(&self, pod: &PodRef, grace_seconds: i64) -> TargetResult<Option<Pod>> {
+        self.node.pods().delete(&pod.namespace, &pod.name, &DeleteOptions::grace(grace_seconds)).map_err(|e| api_error(pod, e))
+    }
+
     async fn delete_pod(&self, pod: &PodRef) -> TargetResult<()> {
         let stored = self.stored(pod)?;
         if crate::api::is_mirror_pod(&stored) {

@@ -248,6 +248,13 @@ pub trait Target: Send + Sync {
         Err(self.unsupported(Capability::EphemeralContainers))
     }
 
+    /// Asks the API to delete a pod with this grace period and returns at once, with the pod as
+    /// the API answered (marked for deletion), or none if it was removed at once.
+    async fn begin_delete_pod(&self, pod: &PodRef, grace_seconds: i64) -> TargetResult<Option<Pod>> {
+        let _ = (pod, grace_seconds);
+        Err(self.unsupported(Capability::ApiServer))
+    }
+
     /// Applies a JSON merge patch (RFC 7386) to a pod; returns the stored pod.
     async fn patch_pod(&self, pod: &PodRef, patch: &serde_json::Value) -> TargetResult<Pod> {
         let _ = (pod, patch);

@@ -38,9 +38,23 @@ fn list_conformance_names_the_release_it_counts_against_and_refuses_one_it_has_n
     assert_eq!(default.stdout, explicit.stdout, "the default release is 1.32");
     let summary = String::from_utf8_lossy(&default.stdout).lines().last().unwrap().to_string();
     assert!(summary.contains(" of 159 Pod-related conformance tests (Kubernetes v1.32) have an equivalent scenario; "), "{summary}");
-    let other = run(&["list", "--conformance", "--release", "1.35"]);
+    let v135 = run(&["list", "--conformance", "--release", "1.35"]);
+    assert_eq!(v135.status.code(), Some(0), "{}", String::from_utf8_lossy(&v135.stderr));
+    let summary = String::from_utf8_lossy(&v135.stdout).lines().last().unwrap().to_string();
+    assert!(summary.contains(" of 171 Pod-related conformance tests (Kubernetes v1.35) have an equivalent scenario; "), "{summary}");
+    let v135 = String::from_utf8_lossy(&v135.stdout).to_string();
+    // The sysctl tests under their v1.35 names, and a test v1.35 added.
+    assert!(
+        v135.contains("covered  [sig-node] Sysctls [LinuxOnly] [NodeConformance] should reject invalid sysctls [Conformance]\n"),
+        "{v135}"
+    );
+    assert!(
+        v135.contains("covered  [sig-node] Downward API should provide hostIPs as an env var [NodeConformance] [Conformance]\n"),
+        "{v135}"
+    );
+    let other = run(&["list", "--conformance", "--release", "1.34"]);
     let stderr = String::from_utf8_lossy(&other.stderr);
     assert_eq!(other.status.code(), Some(2), "{stderr}");
-    assert!(stderr.contains("no list of Kubernetes 1.35's Pod-related conformance tests (podspec has: 1.32)"), "{stderr}");
+    assert!(stderr.contains("no list of Kubernetes 1.34's Pod-related conformance tests (podspec has: 1.32, 1.35)"), "{stderr}");
     assert!(other.stdout.is_empty());
 }

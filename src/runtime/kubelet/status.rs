@@ -56,12 +56,17 @@ pub(super) async fn pod_status(w: &PodWorker) -> PodStatus {
         w.state.lock().unwrap().terminal.get_or_insert_with(|| t.clone());
     }
     let now = k8s_time(Utc::now());
+    // The generation of the pod this status was worked out from (Kubernetes 1.34's kubelet,
+    // PodObservedGenerationTracking): in the status and in each of the kubelet's conditions. A
+    // static pod's is 1, as its mirror pod's.
+    let observed_generation = pod.metadata.generation.or(w.is_static.then_some(1));
     let condition = |type_: &str, ok: bool, reason: Option<&str>, message: Option<String>| PodCondition {
         type_: type_.to_string(),
         status: if ok { "True" } else { "False" }.to_string(),
         last_transition_time: Some(now.clone()),
         reason: reason.map(str::to_string),
         message,
+        observed_generation,
         ..Default::default()
     };
     let all_ready = !statuses.is_empty() && statuses.iter().all(|s| s.ready);
@@ -115,6 +120,7 @@ pub(super) async fn pod_status(w: &PodWorker) -> PodStatus {
         init_container_statuses: (!init_statuses.is_empty()).then_some(init_statuses),
         ephemeral_container_statuses: (!ephemeral_statuses.is_empty()).then_some(ephemeral_statuses),
         qos_class: Some(crate::api::qos::qos_class(&w.pod()).into()),
+        observed_generation,
         ..Default::default()
     }
 }

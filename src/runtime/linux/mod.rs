@@ -383,7 +383,8 @@ impl RuntimeService for LinuxRuntime {
             args.extend(["--join-ipc".into(), node.clone()]);
         }
         if ns.pid == NamespaceMode::Pod {
-            args.push("--share-pid".into());
+            // The pod's PID namespace, a child of the node's.
+            args.extend(["--share-pid".into(), "--node-pid".into(), node.clone()]);
         }
         for f in cgroup.iter().flat_map(Cgroup::procs_files) {
             args.extend(["--cgroup".into(), f.display().to_string()]);
@@ -532,6 +533,7 @@ impl RuntimeService for LinuxRuntime {
             log_path: dir.join("log"),
             exit_path: dir.join("exit.json"),
             pid_namespace,
+            node_pid_namespace: Some(PathBuf::from(format!("/proc/{}/ns/pid_for_children", self.node.process.pid))),
             cgroup_procs: cgroup.as_ref().map(Cgroup::procs_files).unwrap_or_default(),
             cgroup_dirs: cgroup.as_ref().map(|c| c.dirs.clone()).unwrap_or_default(),
             security,

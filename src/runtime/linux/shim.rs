@@ -118,6 +118,7 @@ fn sandbox(args: &[String]) -> ShimResult<()> {
     let mut hostname: Option<&str> = None;
     let mut node = false;
     let mut share_pid = false;
+    let mut node_pid: Option<i32> = None;
     let mut cgroups: Vec<&str> = Vec::new();
     let mut sysctls: Vec<&str> = Vec::new();
     let mut joins: Vec<(&str, &str)> = Vec::new();
@@ -128,6 +129,7 @@ fn sandbox(args: &[String]) -> ShimResult<()> {
         match a.as_str() {
             "--node" => node = true,
             "--share-pid" => share_pid = true,
+            "--node-pid" => node_pid = Some(value()?.parse::<i32>().map_err(|e| format!("--node-pid: {e}"))?),
             "--hostname" => hostname = Some(value()?),
             "--cgroup" => cgroups.push(value()?),
             "--sysctl" => sysctls.push(value()?),
@@ -157,8 +159,15 @@ fn sandbox(args: &[String]) -> ShimResult<()> {
             flags |= flag;
         }
     }
-    if node || share_pid {
+    // The pod's shared PID namespace is a child of the node's, as on a node: made by a child
+    // that enters the node's PID namespace (a process's own never changes), which this holder
+    // then joins for its children (what the pod's containers join).
+    let nest_pid = share_pid && !node && node_pid.is_some();
+    if node || (share_pid && !nest_pid) {
         flags |= CloneFlags::CLONE_NEWPID;
+    }
+    if let (true, Some(pid)) = (nest_pid, node_pid) {
+        hold_pid_namespace_under(pid)?;
     }
     for (fd, ns) in fds {
         ctx(setns(fd, CloneFlags::empty()), || format!("join the node's {ns} namespace"))?;
@@ -206,6 +215,95 @@ fn sandbox(args: &[String]) -> ShimResult<()> {
     }
 }
 
+/// Makes a PID namespace that is a child of the one the process `node_holder` holds for its
+/// children (the node's), with its init, and has this process's children start in it: a child
+/// enters the node's namespace, makes the new one and its init (which reaps, as the pause
+/// process does), and holds it; this process joins it once the init is there. Both end with
+/// this process.
+fn hold_pid_namespace_under(node_holder: i32) -> ShimResult<()> {
+    let path = format!("/proc/{node_holder}/ns/pid_for_children");
+    let node_ns = ctx(File::open(&path), || format!("open {path} (is the node's holder running?)"))?;
+    let (ready_r, ready_w) = ctx(nix::unistd::pipe2(nix::fcntl::OFlag::O_CLOEXEC), || "pipe2".into())?;
+    ctx(setns(node_ns.as_fd(), CloneFlags::CLONE_NEWPID), || "join the node's PID namespace".into())?;
+    match fork_tied("fork into the node's PID namespace")? {
+        ForkResult::Child => {
+            drop(ready_r);
+            let made =
+                unshare(CloneFlags::CLONE_NEWPID).map_err(|e| format!("unshare(PID namespace): {e}")).and_then(|()| {
+                    match fork_tied("fork the PID namespace's init")? {
+                        ForkResult::Child => loop {
+                            if waitpid(None::<Pid>, None).is_err() {
+                                std::thread::sleep(std::time::Duration::from_secs(1));
+                            }
+                        },
+                        ForkResult::Parent { .. } => Ok(()),
+                    }
+                });
+            let mut w = File::from(ready_w);
+            let _ = w.write_all(match &made {
+                Ok(()) => b"ok".as_slice(),
+                Err(e) => e.as_bytes(),
+            });
+            drop(w);
+            if made.is_err() {
+                // SAFETY: _exit is always safe; it skips destructors of the copied parent state.
+                unsafe { libc::_exit(1) };
+            }
+            loop {
+                nix::unistd::pause();
+            }
+        }
+        ForkResult::Parent { child } => {
+            drop(ready_w);
+            // One read: the namespace's init holds a copy of the pipe's other end, so it never
+            // reaches its end.
+            let mut buf = [0u8; 512];
+            let n = File::from(ready_r).read(&mut buf).unwrap_or(0);
+            let answer = String::from_utf8_lossy(&buf[..n]);
+            if answer != "ok" {
+                return Err(format!("make the pod's PID namespace under the node's: {answer}"));
+            }
+            let path = format!("/proc/{child}/ns/pid_for_children");
+            let pod_ns = ctx(File::open(&path), || format!("open {path}"))?;
+            ctx(setns(pod_ns, CloneFlags::CLONE_NEWPID), || "join the pod's PID namespace".into())?;
+            Ok(())
+        }
+    }
+}
+
+/// Enters the node's PID namespace for the rest of `run`: a child of this process goes on in
+/// it (a process's own PID namespace never changes) while this one waits and ends as it ends.
+/// Returns in the child only.
+fn continue_in_pid_namespace(path: &Path) -> ShimResult<()> {
+    let f = ctx(File::open(path), || format!("open {} (is the node's holder running?)", path.display()))?;
+    ctx(setns(f, CloneFlags::CLONE_NEWPID), || "join the node's PID namespace".into())?;
+    match fork_tied("fork into the node's PID namespace")? {
+        ForkResult::Child => Ok(()),
+        ForkResult::Parent { child } => {
+            let code = match waitpid(child, None) {
+                Ok(WaitStatus::Exited(_, code)) => code,
+                Ok(WaitStatus::Signaled(_, signal, _)) => 128 + signal as i32,
+                _ => 1,
+            };
+            std::process::exit(code);
+        }
+    }
+}
+
+/// The PID of this process's only child as the machine sees it, read from its
+/// `/proc/thread-self/children` (opened before the container changed the root this process
+/// shares with it): after `continue_in_pid_namespace`, fork returns the PID in the node's
+/// namespace, and podspec, which watches and signals the container, needs the machine's.
+fn only_child_machine_pid(children: &mut File) -> ShimResult<i32> {
+    let mut text = String::new();
+    ctx(children.read_to_string(&mut text), || "read /proc/thread-self/children".into())?;
+    let pids: Vec<i32> = text.split_whitespace().filter_map(|p| p.parse().ok()).collect();
+    match pids[..] {
+        [pid] => Ok(pid),
+        _ => Err(format!("expected one child in /proc/thread-self/children, found {text:?}")),
+    }
+}
+
 // ---------------------------------------------------------------------------------------------
 // run
 // ---------------------------------------------------------------------------------------------
@@ -217,6 +315,15 @@ fn run(args: &[String]) -> ShimResult<()> {
     let text = ctx(fs::read_to_string(spec_path), || format!("read {spec_path}"))?;
     let spec: ContainerProcessSpec = ctx(serde_json::from_str(&text), || format!("parse {spec_path}"))?;
     die_with_parent()?;
+    // A PID namespace of the container's own is made under the node's, as on a node: made from
+    // inside the node's namespace.
+    let nested = match (&spec.pid_namespace, &spec.node_pid_namespace) {
+        (None, Some(node)) => {
+            continue_in_pid_namespace(node)?;
+            true
+        }
+        _ => false,
+    };
 
     // Everything that can fail with a clear message is prepared before the fork. The log is
     // the shim's to write (close-on-exec, as every file Rust opens): the container gets pipes.
@@ -249,6 +356,11 @@ fn run(args: &[String]) -> ShimResult<()> {
         None => ctx(unshare(CloneFlags::CLONE_NEWNS | CloneFlags::CLONE_NEWPID), || "unshare(mount, PID namespaces)".into())?,
     }
 
+    // Where the machine's PID of the container will be read (see only_child_machine_pid).
+    let mut children = match nested {
+        true => Some(ctx(File::open("/proc/thread-self/children"), || "open /proc/thread-self/children".into())?),
+        false => None,
+    };
     // A close-on-exec pipe tells the parent whether the container's exec happened.
     let (err_read, err_write) = ctx(nix::unistd::pipe2(nix::fcntl::OFlag::O_CLOEXEC), || "pipe2".into())?;
 
@@ -278,8 +390,18 @@ fn run(args: &[String]) -> ShimResult<()> {
                 let _ = nix::sys::signal::kill(child, Signal::SIGKILL);
                 error = format!("watch the container's exit: {e}");
             }
-            let report =
-                if error.is_empty() { StartReport::Started { pid: child.as_raw() } } else { StartReport::Failed { error: error.clone() } };
+            let pid = match children.as_mut() {
+                Some(children) => only_child_machine_pid(children),
+                None => Ok(child.as_raw()),
+            };
+            if let (true, Err(e)) = (error.is_empty(), &pid) {
+                let _ = nix::sys::signal::kill(child, Signal::SIGKILL);
+                error = e.clone();
+            }
+            let report = match pid {
+                Ok(pid) if error.is_empty() => StartReport::Started { pid },
+                _ => StartReport::Failed { error: error.clone() },
+            };
             let mut out = std::io::stdout().lock();
             let _ = writeln!(out, "{}", serde_json::to_string(&report).expect("report serializes"));
             let _ = out.flush();

@@ -37,6 +37,10 @@ pub struct ContainerProcessSpec {
     /// none: the container gets a PID namespace of its own.
     #[serde(default)]
     pub pid_namespace: Option<PathBuf>,
+    /// The node's PID namespace (its holder's `pid_for_children`): a PID namespace of the
+    /// container's own is made a child of it, as on a node every container's is.
+    #[serde(default)]
+    pub node_pid_namespace: Option<PathBuf>,
     /// The `cgroup.procs` files the container's processes (and its execs) join.
     #[serde(default)]
     pub cgroup_procs: Vec<PathBuf>,

@@ -461,6 +461,12 @@ impl Target for KubeTarget {
         self.pods(&pod.namespace).patch(&pod.name, &PatchParams::default(), &Patch::Merge(patch)).await.map_err(|e| pod_error(pod, e))
     }
 
+    async fn begin_delete_pod(&self, pod: &PodRef, grace_seconds: i64) -> TargetResult<Option<Pod>> {
+        let params = DeleteParams { grace_period_seconds: Some(grace_seconds.max(0) as u32), ..DeleteParams::default() };
+        // The pod marked for deletion, or (removed at once) a Status.
+        Ok(self.pods(&pod.namespace).delete(&pod.name, &params).await.map_err(|e| pod_error(pod, e))?.left())
+    }
+
     async fn delete_pod(&self, pod: &PodRef) -> TargetResult<()> {
         let api = self.pods(&pod.namespace);
         let stored = api.get(&pod.name).await.map_err(|e| pod_error(pod, e))?;
