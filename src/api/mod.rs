@@ -16,6 +16,7 @@ pub mod nodes;
 pub mod qos;
 pub mod quantity;
 pub mod registry;
+pub mod runtime_classes;
 pub mod selector;
 pub mod store;
 pub mod strategy;

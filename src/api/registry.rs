@@ -10,6 +10,7 @@ use super::events::{EventStore, EventStrategy};
 use super::generic::{Object, Sequence, Store};
 use super::namespaces::{NamespaceStore, NamespaceStrategy};
 use super::nodes::{NodeStore, NodeStrategy};
+use super::runtime_classes::{RuntimeClassStore, RuntimeClassStrategy};
 use super::store::PodStore;
 use super::strategy::{PodStrategy, Strategy};
 
@@ -30,6 +31,7 @@ impl Api {
         api.register(NodeStrategy);
         api.register(PodStrategy);
         api.register_store(EventStore::for_api(api.sequence.clone()));
+        api.register(RuntimeClassStrategy);
         api
     }
 
@@ -87,6 +89,10 @@ impl Api {
 
     pub fn nodes(&self) -> Arc<NodeStore> {
         self.store::<NodeStrategy>()
+    }
+
+    pub fn runtime_classes(&self) -> Arc<RuntimeClassStore> {
+        self.store::<RuntimeClassStrategy>()
     }
 }
 
