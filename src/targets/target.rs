@@ -254,6 +254,28 @@ pub trait Target: Send + Sync {
         Err(self.unsupported(Capability::ApiServer))
     }
 
+    /// Creates a RuntimeClass (`node.k8s.io/v1`, cluster-scoped; capability `api-server`);
+    /// returns it as stored.
+    async fn create_runtime_class(
+        &self,
+        class: &k8s_openapi::api::node::v1::RuntimeClass,
+    ) -> TargetResult<k8s_openapi::api::node::v1::RuntimeClass> {
+        let _ = class;
+        Err(self.unsupported(Capability::ApiServer))
+    }
+
+    /// Reads a RuntimeClass; `None` when there is none of that name.
+    async fn get_runtime_class(&self, name: &str) -> TargetResult<Option<k8s_openapi::api::node::v1::RuntimeClass>> {
+        let _ = name;
+        Err(self.unsupported(Capability::ApiServer))
+    }
+
+    /// Deletes a RuntimeClass (gone already is no error).
+    async fn delete_runtime_class(&self, name: &str) -> TargetResult<()> {
+        let _ = name;
+        Err(self.unsupported(Capability::ApiServer))
+    }
+
     /// The pods of a namespace, as the API lists them (mirror pods among them).
     async fn list_pods(&self, namespace: &str) -> TargetResult<Vec<Pod>> {
         let _ = namespace;

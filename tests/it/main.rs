@@ -32,4 +32,5 @@ mod serve_kubeconfig;
 mod serve_kubectl;
 mod serve_node_refusals;
 mod serve_python;
+mod serve_runtime_classes;
 mod sonobuoy;
