@@ -136,3 +136,66 @@ async fn runtime_classes_support_the_api_operations_and_admit_pods() {
     assert_eq!((overhead["cpu"].0.as_str(), overhead["memory"].0.as_str()), ("10m", "1Mi"));
     classes.delete("rc-api-fat", &DeleteParams::default()).await.unwrap();
 }
+
+/// The OCI runtime binary containerd runs a pod's containers with (its runc shim's
+/// `BinaryName`), read with `ctr` from the containers of the pod named `pod`.
+fn binary_names(socket: &str, pod: &str) -> Vec<String> {
+    use base64::Engine as _;
+    let filter = format!("labels.\"io.kubernetes.pod.name\"=={pod}");
+    let ls = std::process::Command::new("ctr").args(["--address", socket, "-n", "k8s.io", "containers", "ls", "-q", &filter]).output();
+    let ids = String::from_utf8_lossy(&ls.expect("ctr").stdout).lines().map(str::to_string).collect::<Vec<_>>();
+    ids.iter()
+        .map(|id| {
+            let info = std::process::Command::new("ctr").args(["--address", socket, "-n", "k8s.io", "containers", "info", id]).output();
+            let info: serde_json::Value = serde_json::from_slice(&info.expect("ctr").stdout).unwrap();
+            let options = info["Runtime"]["Options"]["value"].as_str().unwrap_or("");
+            let bytes = base64::engine::general_purpose::STANDARD.decode(options).unwrap_or_default();
+            // The runc shim's Options message: BinaryName is field 2, a length-prefixed string.
+            String::from_utf8_lossy(&bytes).chars().filter(|c| c.is_ascii_graphic()).collect()
+        })
+        .collect()
+}
+
+/// On `podspec serve --target cri`, a pod's RuntimeClass picks the containerd handler its
+/// sandbox runs with: a pod naming the class whose handler is `crun` runs under ci/containerd's
+/// crun handler (its containers' BinaryName is the crun wrapper), a pod naming no class under
+/// the default (runc, no BinaryName). Runs only as root where containerd for podspec runs
+/// (`PODSPEC_CRI_ENDPOINT`, by default ci/containerd's); otherwise it says why it did not run.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "needs root and containerd for podspec (ci/containerd/start.sh)"]
+async fn a_pods_runtime_class_picks_the_handler_its_sandbox_runs_with_on_containerd() {
+    use kube::runtime::wait::{await_condition, conditions};
+    let endpoint = std::env::var("PODSPEC_CRI_ENDPOINT").unwrap_or_else(|_| "unix:///run/podspec-containerd/containerd.sock".into());
+    let socket = endpoint.trim_start_matches("unix://").to_string();
+    if !nix::unistd::Uid::effective().is_root() || !std::path::Path::new(&socket).exists() {
+        eprintln!("not run: needs root and a CRI runtime at {endpoint} (bash ci/containerd/start.sh)");
+        return;
+    }
+    let serve = Serve::start_with(&["--target", "cri", "--cri-endpoint", &endpoint], "cri");
+    let kubeconfig = Kubeconfig::read_from(&serve.kubeconfig).unwrap();
+    let config = Config::from_custom_kubeconfig(kubeconfig, &KubeConfigOptions::default()).await.unwrap();
+    let client = Client::try_from(config).unwrap();
+    let classes: Api<RuntimeClass> = Api::all(client.clone());
+    classes.create(&PostParams::default(), &class("rc-crun", "crun")).await.unwrap();
+    let pods: Api<Pod> = Api::namespaced(client, "default");
+    for (name, class) in [("with-crun", Some("rc-crun")), ("with-default", None)] {
+        let pod: Pod = serde_json::from_value(serde_json::json!({
+            "apiVersion": "v1", "kind": "Pod", "metadata": {"name": name},
+            "spec": {"runtimeClassName": class, "terminationGracePeriodSeconds": 0,
+                     "containers": [{"name": "main", "image": "busybox:1.36", "command": ["sleep", "3600"]}]}
+        }))
+        .unwrap();
+        pods.create(&PostParams::default(), &pod).await.unwrap();
+        let running = await_condition(pods.clone(), name, conditions::is_pod_running());
+        tokio::time::timeout(std::time::Duration::from_secs(60), running).await.expect("the pod runs within 60 s").unwrap();
+    }
+    let crun = binary_names(&socket, "with-crun");
+    assert!(!crun.is_empty() && crun.iter().all(|b| b.contains("crun")), "the crun pod's containers: {crun:?}");
+    let default = binary_names(&socket, "with-default");
+    assert!(!default.is_empty() && default.iter().all(|b| !b.contains("crun")), "the default pod's containers: {default:?}");
+    for name in ["with-crun", "with-default"] {
+        pods.delete(name, &DeleteParams::default()).await.unwrap();
+    }
+    classes.delete("rc-crun", &DeleteParams::default()).await.unwrap();
+    drop(serve);
+}
