@@ -52,7 +52,7 @@ impl Capability {
         match self {
             Capability::NodeAccess => "no access to the node's filesystem (volume directories)",
             Capability::StaticPods => "no access to the kubelet's static pod manifest directory and its log",
-            Capability::ApiServer => "no API server (pod updates and their validation, mirror pods)",
+            Capability::ApiServer => "no API server (pod updates and their validation, mirror pods, RuntimeClasses)",
             Capability::HostAccess => {
                 "no node namespaces of its own: its node's PID, IPC and network namespaces and devices are this machine's (hostPID, hostIPC, hostNetwork and privileged pods would reach the machine)"
             }
