@@ -398,6 +398,7 @@ async fn runtime_pod(
         privileged: false,
         cgroup_parent: cgroup_parent.map(|p| format!("{p}/pod{namespace}-{i}")),
         pids_limit: None,
+        runtime_handler: String::new(),
     };
     let busy_before = runtime.busy_time();
     let started_at = Instant::now();

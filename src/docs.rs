@@ -190,6 +190,7 @@ const STEP_SOURCES: &[(&str, &str)] = &[
     ("src/steps/volumes.rs", include_str!("steps/volumes.rs")),
     ("src/steps/static_pods.rs", include_str!("steps/static_pods.rs")),
     ("src/steps/stays.rs", include_str!("steps/stays.rs")),
+    ("src/steps/runtime_classes.rs", include_str!("steps/runtime_classes.rs")),
 ];
 
 /// Each step file's section: its heading and what holds for all of its steps.
@@ -231,6 +232,14 @@ const GROUPS: &[(&str, &str, &str)] = &[
          field has that value; `[kubernetes.io/config.mirror]` a key with dots, e.g. \
          `status.containerStatuses[name=app].lastState.terminated.exitCode`, `status.conditions[type=Ready].status`. VALUE is JSON: \
          `\"busybox:1.35\"`, `30`, `true`.",
+    ),
+    (
+        "src/steps/runtime_classes.rs",
+        "RuntimeClasses",
+        "Tag the scenario `@api-server`. A RuntimeClass (`node.k8s.io/v1`) is cluster-scoped: name it after the scenario's namespace \
+         (`{{namespace}}-fast`), as Kubernetes' e2e tests do. `a RuntimeClass` makes the docstring's object (YAML: `handler`, `overhead`, \
+         `scheduling`) under that name; the ones a scenario leaves are deleted after it. `I delete RuntimeClass` deletes one and waits until the \
+         API no longer has it.",
     ),
     (
         "src/steps/stays.rs",

@@ -138,6 +138,15 @@ pub struct Store<S: Strategy> {
     pub(super) strategy: S,
 }
 
+/// A resource or kind with its group (GroupResource.String()): alone in the core group.
+fn qualified(name: &str, group: &str) -> String {
+    if group.is_empty() {
+        name.to_string()
+    } else {
+        format!("{name}.{group}")
+    }
+}
+
 /// The time now, as the API writes it.
 pub(super) fn now() -> k8s_openapi::apimachinery::pkg::apis::meta::v1::Time {
     crate::runtime::kubelet::k8s_time(chrono::Utc::now())
@@ -182,14 +191,15 @@ where
         &self.strategy
     }
 
-    /// The resource's name in URLs and messages (`pods`).
-    pub fn resource(&self) -> &'static str {
-        <S::Object as Resource>::URL_PATH_SEGMENT
+    /// The resource's name in messages, with its group outside the core one, as the API
+    /// server's qualified resource (`pods`, `runtimeclasses.node.k8s.io`).
+    pub fn resource(&self) -> String {
+        qualified(<S::Object as Resource>::URL_PATH_SEGMENT, <S::Object as Resource>::GROUP)
     }
 
-    /// The kind (`Pod`).
-    pub fn kind(&self) -> &'static str {
-        <S::Object as Resource>::KIND
+    /// The kind, qualified the same way (`Pod`, `RuntimeClass.node.k8s.io`).
+    pub fn kind(&self) -> String {
+        qualified(<S::Object as Resource>::KIND, <S::Object as Resource>::GROUP)
     }
 
     /// The key of `name` in `namespace` (the namespace is ignored for a cluster-scoped kind).
@@ -230,11 +240,11 @@ where
         self.strategy.prepare_for_create(&mut object);
         let errors = self.strategy.validate(&object);
         if !errors.is_empty() {
-            return Err(ApiError::invalid_kind(self.kind(), &name, &errors));
+            return Err(ApiError::invalid_kind(&self.kind(), &name, &errors));
         }
         self.write(|objects| {
             if objects.contains(&key_of(&object)) {
-                return Err(ApiError::already_exists_of(self.resource(), &name));
+                return Err(ApiError::already_exists_of(&self.resource(), &name));
             }
             let m = object.metadata_mut();
             m.uid = Some(self.new_uid());
@@ -251,7 +261,7 @@ where
 
     pub fn get(&self, namespace: &str, name: &str) -> Result<S::Object, ApiError> {
         let objects = self.objects.lock().unwrap();
-        objects.get(&self.key(namespace, name)).cloned().ok_or_else(|| ApiError::not_found_of(self.resource(), name))
+        objects.get(&self.key(namespace, name)).cloned().ok_or_else(|| ApiError::not_found_of(&self.resource(), name))
     }
 
     pub fn list(&self) -> Vec<S::Object> {
@@ -327,12 +337,12 @@ where
         }
         self.write(|objects| {
             let k = self.key(namespace, name);
-            let old = objects.get(&k).cloned().ok_or_else(|| ApiError::not_found_of(self.resource(), name))?;
+            let old = objects.get(&k).cloned().ok_or_else(|| ApiError::not_found_of(&self.resource(), name))?;
             let mut new = object.clone();
             new.metadata_mut().namespace = old.metadata().namespace.clone();
             if let Some(rv) = &new.metadata().resource_version {
                 if Some(rv) != old.metadata().resource_version.as_ref() {
-                    return Err(ApiError::conflict_of(self.resource(), name));
+                    return Err(ApiError::conflict_of(&self.resource(), name));
                 }
             }
             // BeforeUpdate: clients cannot set these.
@@ -345,7 +355,7 @@ where
             m.deletion_grace_period_seconds = o.deletion_grace_period_seconds;
             let errors = prepare(&self.strategy, &mut new, &old);
             if !errors.is_empty() {
-                return Err(ApiError::invalid_kind(self.kind(), name, &errors));
+                return Err(ApiError::invalid_kind(&self.kind(), name, &errors));
             }
             // An object whose deletion is complete but for its finalizers goes once the last
             // one is removed (the generic store's ShouldDeleteDuringUpdate).
@@ -403,17 +413,17 @@ where
     pub fn delete_as(&self, namespace: &str, name: &str, options: &DeleteOptions, dry_run: bool) -> Result<Option<S::Object>, ApiError> {
         self.write(|objects| {
             let k = self.key(namespace, name);
-            let object = objects.get(&k).cloned().ok_or_else(|| ApiError::not_found_of(self.resource(), name))?;
+            let object = objects.get(&k).cloned().ok_or_else(|| ApiError::not_found_of(&self.resource(), name))?;
             let m = object.metadata();
             if let Some(uid) = &options.uid {
                 if m.uid.as_ref() != Some(uid) {
-                    return Err(ApiError::precondition_of(self.resource(), name, "UID", uid, m.uid.as_deref().unwrap_or("")));
+                    return Err(ApiError::precondition_of(&self.resource(), name, "UID", uid, m.uid.as_deref().unwrap_or("")));
                 }
             }
             if let Some(rv) = &options.resource_version {
                 if m.resource_version.as_ref() != Some(rv) {
                     let stored = m.resource_version.as_deref().unwrap_or("");
-                    return Err(ApiError::precondition_of(self.resource(), name, "ResourceVersion", rv, stored));
+                    return Err(ApiError::precondition_of(&self.resource(), name, "ResourceVersion", rv, stored));
                 }
             }
             let grace = self.strategy.check_graceful_delete(&object, options.grace_period_seconds);

@@ -18,6 +18,7 @@ pub mod qos;
 pub mod quantity;
 pub mod rbac;
 pub mod registry;
+pub mod runtime_classes;
 pub mod selector;
 pub mod store;
 pub mod strategy;

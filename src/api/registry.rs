@@ -10,6 +10,7 @@ use super::events::{EventStore, EventStrategy};
 use super::generic::{Object, Sequence, Store};
 use super::namespaces::{NamespaceStore, NamespaceStrategy};
 use super::nodes::{NodeStore, NodeStrategy};
+use super::runtime_classes::{RuntimeClassStore, RuntimeClassStrategy};
 use super::store::PodStore;
 use super::strategy::{PodStrategy, Strategy};
 
@@ -31,6 +32,7 @@ impl Api {
         api.register(PodStrategy);
         api.register_store(EventStore::for_api(api.sequence.clone()));
         super::rbac::register(&api);
+        api.register(RuntimeClassStrategy);
         api
     }
 
@@ -88,6 +90,10 @@ impl Api {
 
     pub fn nodes(&self) -> Arc<NodeStore> {
         self.store::<NodeStrategy>()
+    }
+
+    pub fn runtime_classes(&self) -> Arc<RuntimeClassStore> {
+        self.store::<RuntimeClassStrategy>()
     }
 }
 

@@ -673,7 +673,7 @@ pub fn validate_scheduling_and_os(spec: &PodSpec, errs: &mut Vec<FieldError>) {
 }
 
 /// `ValidateTolerations`, one toleration.
-fn validate_toleration(t: &Toleration, idx: &str, errs: &mut Vec<FieldError>) {
+pub(crate) fn validate_toleration(t: &Toleration, idx: &str, errs: &mut Vec<FieldError>) {
     let key = t.key.as_deref().unwrap_or("");
     let operator = t.operator.as_deref().unwrap_or("");
     let effect = t.effect.as_deref().unwrap_or("");

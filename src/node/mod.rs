@@ -154,6 +154,7 @@ impl Node {
         };
         let controllers = vec![tokio::spawn(namespace_controller::run(api.namespaces(), api.pods()))];
         let kubelet = Kubelet::new(config, runtime.runtime.clone(), runtime.images.clone(), api.pods(), api.events());
+        kubelet.resolve_runtime_classes_in(api.runtime_classes());
         crate::runtime::kubelet::node_status::register(&kubelet, &api.nodes()).map_err(|e| format!("register the node: {e}"))?;
         // The node's admission: what this node cannot run (the kubelet's check).
         let admitting = Arc::downgrade(&kubelet);
@@ -223,7 +224,8 @@ impl Node {
     /// the pod as the create would store it, bound, with nothing written and no event. An
     /// API server's create: what the node cannot run, the kubelet refuses in the pod's status.
     pub fn create_pod(&self, pod: &Pod, requester: Requester<'_>, dry_run: bool) -> Result<Pod, ApiError> {
-        let (pod, scheduled) = bind(pod);
+        let (mut pod, scheduled) = bind(pod);
+        self.admit_runtime_class(&mut pod)?;
         let created = self.api.pods().create_as(&pod, requester, dry_run)?;
         if scheduled && !dry_run {
             self.scheduled(&created);
@@ -234,12 +236,27 @@ impl Node {
     /// `create_pod` with the node's admission asked first: what the node cannot run is refused,
     /// naming it, before anything is written (the reference target's create).
     pub fn create_pod_admitted(&self, pod: &Pod, requester: Requester<'_>) -> Result<Pod, Refusal> {
-        let (pod, scheduled) = bind(pod);
+        let (mut pod, scheduled) = bind(pod);
+        self.admit_runtime_class(&mut pod).map_err(Refusal::Api)?;
         let created = self.api.pods().create_admitted(&pod, requester)?;
         if scheduled {
             self.scheduled(&created);
         }
         Ok(created)
+    }
+
+    /// kube-apiserver's RuntimeClass admission of a pod create (`api::runtime_classes`): its
+    /// mutating part before the pod is validated, its validating part after (a pod the
+    /// strategy refuses gets the strategy's 422 first). Refusals are 403 Forbidden.
+    fn admit_runtime_class(&self, pod: &mut Pod) -> Result<(), ApiError> {
+        let classes = self.api.runtime_classes();
+        let name = pod.metadata.name.clone().filter(|n| !n.is_empty()).unwrap_or_else(|| "Unknown".into());
+        let forbidden = |why: String| ApiError::forbidden_of("pods", &name, &why);
+        crate::api::runtime_classes::admit(&classes, pod).map_err(forbidden)?;
+        if self.api.pods().strategy().create_errors(pod).is_empty() {
+            crate::api::runtime_classes::validate(&classes, pod).map_err(forbidden)?;
+        }
+        Ok(())
     }
 
     /// The scheduler's event for a pod it bound.

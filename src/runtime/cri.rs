@@ -75,6 +75,9 @@ pub struct PodSandboxConfig {
     /// runtime that lays out the pods' cgroups itself (the Linux runtime's); with a
     /// `cgroup_parent`, the kubelet has set it on that cgroup already (the CRI has no field).
     pub pids_limit: Option<i64>,
+    /// CRI `RunPodSandboxRequest.runtime_handler`: the pod's RuntimeClass's handler, "" for the
+    /// runtime's default. A runtime without that handler refuses the sandbox.
+    pub runtime_handler: String,
 }
 
 /// CRI `NamespaceMode`: whose namespace a pod or container uses.

@@ -43,7 +43,11 @@ pub async fn api_versions(headers: HeaderMap) -> Json<Value> {
 }
 
 pub async fn api_groups() -> Json<Value> {
-    Json(json!({"kind": "APIGroupList", "apiVersion": "v1", "groups": [super::access_reviews::group(), super::rbac::group()]}))
+    Json(json!({
+        "kind": "APIGroupList",
+        "apiVersion": "v1",
+        "groups": [super::access_reviews::group(), super::rbac::group(), super::runtime_classes::group()]
+    }))
 }
 
 fn resource(name: &str, singular: &str, namespaced: bool, kind: &str, verbs: &[&str], short: &[&str]) -> Value {

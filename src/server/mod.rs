@@ -1,7 +1,7 @@
 //! `podspec serve`: a node (`node::Node`) behind a Kubernetes HTTP API. HTTPS on loopback with
 //! a CA of its own and a bearer token; handlers translate HTTP to calls on the node's API
 //! stores (and, for what kube-apiserver proxies to a kubelet, on the kubelet) and back. One file per
-//! resource: `discovery`, `namespaces`, `nodes`, `pods`, `pod_subresources`,
+//! resource: `discovery`, `namespaces`, `nodes`, `pods`, `pod_subresources`, `runtime_classes`,
 //! `ephemeral_containers`, `exec`, `events`; `status`
 //! writes metav1 Status errors, `table` the Table form of pods, `patch` the patch types, `apply`
 //! server-side apply of a pod; `conn` keeps connections within their limits, `body` bounds
@@ -28,6 +28,7 @@ pub mod pod_subresources;
 pub mod pods;
 pub mod protobuf;
 pub mod rbac;
+pub mod runtime_classes;
 pub mod status;
 pub mod table;
 pub mod tls;
@@ -106,6 +107,7 @@ pub fn router(state: AppState) -> Router {
         .route("/api/v1/events", get(events::list_all))
         .route("/api/v1/namespaces/{namespace}/events", get(events::list))
         .route("/api/v1/namespaces/{namespace}/events/{name}", get(events::get))
+        .merge(runtime_class_routes())
         .fallback(status::not_found_route)
         .method_not_allowed_fallback(status::method_not_allowed)
         .layer(axum::middleware::from_fn(|r, n| body::bounded(conn::Limits::default().body, r, n)))
@@ -113,6 +115,20 @@ pub fn router(state: AppState) -> Router {
         .layer(axum::middleware::from_fn_with_state(state.clone(), authenticate))
         .layer(axum::middleware::from_fn(status::errors_as_status))
         .with_state(state)
+}
+
+/// The node.k8s.io group: discovery and RuntimeClasses.
+fn runtime_class_routes() -> Router<AppState> {
+    use axum::routing::post;
+    let rcs = "/apis/node.k8s.io/v1/runtimeclasses";
+    Router::new()
+        .route("/apis/node.k8s.io", get(runtime_classes::api_group))
+        .route("/apis/node.k8s.io/v1", get(runtime_classes::resources))
+        .route(rcs, get(runtime_classes::list).merge(post(runtime_classes::create)).delete(runtime_classes::delete_collection))
+        .route(
+            &format!("{rcs}/{{name}}"),
+            get(runtime_classes::get).put(runtime_classes::replace).patch(runtime_classes::patch).delete(runtime_classes::delete),
+        )
 }
 
 /// A request without a token serve accepts is answered 401 with a Status, one its

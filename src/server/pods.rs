@@ -195,7 +195,7 @@ pub async fn create(
 }
 
 /// generateName's suffix: 5 characters of Kubernetes' alphabet (no vowels, no 0/1/3).
-fn random_suffix() -> String {
+pub(super) fn random_suffix() -> String {
     use rand::Rng as _;
     const ALPHABET: &[u8] = b"bcdfghjklmnpqrstvwxz2456789";
     let mut rng = rand::rng();
@@ -386,7 +386,7 @@ struct Preconditions {
 /// `propagationPolicy` (and the older `orphanDependents`) decide what becomes of the objects a
 /// pod owns: in serve's API no object is owned by a pod, so every valid policy deletes the pod
 /// alike (a Foreground delete would wait for dependents there are none of).
-fn delete_options(q: &WriteQuery, body: &[u8]) -> Result<(DeleteOptions, bool), Failure> {
+pub(super) fn delete_options(q: &WriteQuery, body: &[u8]) -> Result<(DeleteOptions, bool), Failure> {
     let b: DeleteBody = if body.is_empty() {
         DeleteBody::default()
     } else {

@@ -218,6 +218,7 @@ pub const CREATE_REFUSED: &str = r#"^creating pod "([^"]+)" is refused with code
 async fn create_refused(world: &mut PodWorld, step: &Step, name: String, code: u16, reason: String) -> Result<(), StepFailure> {
     let text = docstring(step)?.to_string();
     let pod = super::pods::load(world, super::ManifestRef::RefusedInline(&text), Some(&name), step)?;
+    let pod = super::substitute::substitute_in_pod(world, pod).await?;
     let result = world.create_pod(&pod).await;
     if result.is_ok() {
         // It exists now: the scenario cleans it up.

@@ -13,6 +13,7 @@ mod failure;
 pub mod fields;
 mod logs;
 mod pods;
+mod runtime_classes;
 mod static_pods;
 mod stays;
 mod substitute;
@@ -91,6 +92,8 @@ pub struct PodWorld {
     pub snapshots: HashMap<String, k8s_openapi::api::core::v1::Pod>,
     /// Static pod manifests this scenario wrote and has not removed: removed after it.
     pub static_manifests: Vec<String>,
+    /// RuntimeClasses this scenario made and has not deleted: deleted after it.
+    pub runtime_classes: Vec<String>,
     /// What the target changed in the manifests this scenario sent, once each (for the reports).
     pub manifest_changes: Vec<String>,
 }
@@ -118,6 +121,7 @@ impl PodWorld {
             last_request: None,
             snapshots: HashMap::new(),
             static_manifests: Vec::new(),
+            runtime_classes: Vec::new(),
             manifest_changes: Vec::new(),
         }
     }
@@ -161,6 +165,11 @@ impl PodWorld {
         let manifests = std::mem::take(&mut self.static_manifests);
         let target = self.ctx.target.clone();
         let mut left = Vec::new();
+        for name in std::mem::take(&mut self.runtime_classes) {
+            if let Err(e) = target.delete_runtime_class(&name).await {
+                left.push(format!("RuntimeClass {name}: {e}"));
+            }
+        }
         for file in manifests {
             if let Err(e) = target.remove_static_pod_manifest(&file).await {
                 left.push(format!("static pod manifest {file}: {e}"));

@@ -282,6 +282,26 @@ impl Target for ReferenceTarget {
         Ok(self.node.pods().list().into_iter().filter(|p| p.metadata.namespace.as_deref() == Some(namespace)).collect())
     }
 
+    async fn create_runtime_class(
+        &self,
+        class: &k8s_openapi::api::node::v1::RuntimeClass,
+    ) -> TargetResult<k8s_openapi::api::node::v1::RuntimeClass> {
+        let created = self.node.api().runtime_classes().create_object(class, false);
+        created.map_err(|e| TargetError::Api { code: e.code, reason: e.reason, message: e.message })
+    }
+
+    async fn get_runtime_class(&self, name: &str) -> TargetResult<Option<k8s_openapi::api::node::v1::RuntimeClass>> {
+        Ok(self.node.api().runtime_classes().get("", name).ok())
+    }
+
+    async fn delete_runtime_class(&self, name: &str) -> TargetResult<()> {
+        match self.node.api().runtime_classes().delete("", name, &DeleteOptions::grace(0)) {
+            Ok(_) => Ok(()),
+            Err(e) if e.code == 404 => Ok(()),
+            Err(e) => Err(TargetError::Api { code: e.code, reason: e.reason, message: e.message }),
+        }
+    }
+
     async fn update_pod(&self, pod: &PodRef, object: &Pod) -> TargetResult<Pod> {
         self.node.pods().update(&pod.namespace, &pod.name, object).map_err(|e| api_error(pod, e))
     }

@@ -52,7 +52,7 @@ impl Capability {
         match self {
             Capability::NodeAccess => "no access to the node's filesystem (volume directories)",
             Capability::StaticPods => "no access to the kubelet's static pod manifest directory and its log",
-            Capability::ApiServer => "no API server (pod updates and their validation, mirror pods)",
+            Capability::ApiServer => "no API server (pod updates and their validation, mirror pods, RuntimeClasses)",
             Capability::HostAccess => {
                 "no node namespaces of its own: its node's PID, IPC and network namespaces and devices are this machine's (hostPID, hostIPC, hostNetwork and privileged pods would reach the machine)"
             }
@@ -258,6 +258,28 @@ pub trait Target: Send + Sync {
     /// Applies a JSON merge patch (RFC 7386) to a pod; returns the stored pod.
     async fn patch_pod(&self, pod: &PodRef, patch: &serde_json::Value) -> TargetResult<Pod> {
         let _ = (pod, patch);
+        Err(self.unsupported(Capability::ApiServer))
+    }
+
+    /// Creates a RuntimeClass (`node.k8s.io/v1`, cluster-scoped; capability `api-server`);
+    /// returns it as stored.
+    async fn create_runtime_class(
+        &self,
+        class: &k8s_openapi::api::node::v1::RuntimeClass,
+    ) -> TargetResult<k8s_openapi::api::node::v1::RuntimeClass> {
+        let _ = class;
+        Err(self.unsupported(Capability::ApiServer))
+    }
+
+    /// Reads a RuntimeClass; `None` when there is none of that name.
+    async fn get_runtime_class(&self, name: &str) -> TargetResult<Option<k8s_openapi::api::node::v1::RuntimeClass>> {
+        let _ = name;
+        Err(self.unsupported(Capability::ApiServer))
+    }
+
+    /// Deletes a RuntimeClass (gone already is no error).
+    async fn delete_runtime_class(&self, name: &str) -> TargetResult<()> {
+        let _ = name;
         Err(self.unsupported(Capability::ApiServer))
     }
 

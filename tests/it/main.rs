@@ -33,4 +33,5 @@ mod serve_kubectl;
 mod serve_node_refusals;
 mod serve_python;
 mod serve_rbac;
+mod serve_runtime_classes;
 mod sonobuoy;

@@ -60,6 +60,16 @@ pub(super) fn sandbox_config(rt: &CriRuntime, config: &PodSandboxConfig) -> cri:
     }
 }
 
+/// The handler asked for: the pod's RuntimeClass's, else the one the runtime was set up with
+/// (`--runtime-handler`, the default for pods that name no class).
+fn handler_for(rt: &CriRuntime, config: &PodSandboxConfig) -> String {
+    if config.runtime_handler.is_empty() {
+        rt.runtime_handler.clone()
+    } else {
+        config.runtime_handler.clone()
+    }
+}
+
 pub(super) async fn run(rt: &CriRuntime, config: &PodSandboxConfig) -> RuntimeResult<SandboxId> {
     // A CRI runtime's node is this machine: its IPC namespace is the machine's own, and what a
     // pod leaves there (SysV objects) would outlive the run. podspec never touches the machine.
@@ -74,7 +84,7 @@ pub(super) async fn run(rt: &CriRuntime, config: &PodSandboxConfig) -> RuntimeRe
     std::fs::create_dir_all(&cri_config.log_directory)
         .map_err(|e| RuntimeError::io(format!("create the pod's log directory {}", cri_config.log_directory), e))?;
     let operation = format!("RunPodSandbox {}/{}", config.namespace, config.name);
-    let request = cri::RunPodSandboxRequest { config: Some(cri_config.clone()), runtime_handler: rt.runtime_handler.clone() };
+    let request = cri::RunPodSandboxRequest { config: Some(cri_config.clone()), runtime_handler: handler_for(rt, config) };
     let r = rt.call(&operation, rt.client().run_pod_sandbox(request)).await.map_err(|e| e.into_runtime(&operation))?;
     let id = SandboxId(r.pod_sandbox_id);
     rt.sandboxes.lock().unwrap().insert(id.clone(), cri_config);

@@ -124,6 +124,8 @@ pub struct Kubelet {
     allocatable: downward::Allocatable,
     /// Every pod is to stop at once, without its grace period (the run was interrupted).
     at_once: std::sync::atomic::AtomicBool,
+    /// The API's RuntimeClasses, which a pod's `runtimeClassName` is resolved in.
+    runtime_classes: std::sync::OnceLock<Arc<crate::api::runtime_classes::RuntimeClassStore>>,
 }
 
 impl Kubelet {
@@ -154,6 +156,7 @@ impl Kubelet {
             api_watch: Mutex::default(),
             allocatable,
             at_once: Default::default(),
+            runtime_classes: Default::default(),
         });
         *kubelet.api_watch.lock().unwrap() = Some(tokio::spawn(sync::run(kubelet.clone())));
         if let Some(dir) = kubelet.config.static_pod_dir.clone() {
@@ -161,6 +164,24 @@ impl Kubelet {
             *kubelet.static_pods.lock().unwrap() = Some(handle);
         }
         kubelet
+    }
+
+    /// Resolves pods' RuntimeClasses in `classes` (the node's API), as the kubelet's
+    /// runtimeclass manager watches them.
+    pub fn resolve_runtime_classes_in(&self, classes: Arc<crate::api::runtime_classes::RuntimeClassStore>) {
+        let _ = self.runtime_classes.set(classes);
+    }
+
+    /// The handler a pod's sandbox is asked for: "" for a pod that names no RuntimeClass;
+    /// the lookup's error for a class this kubelet cannot find.
+    pub fn runtime_handler(&self, pod: &k8s_openapi::api::core::v1::Pod) -> Result<String, String> {
+        match self.runtime_classes.get() {
+            Some(classes) => crate::api::runtime_classes::handler_of(classes, pod),
+            None => match pod.spec.as_ref().and_then(|s| s.runtime_class_name.as_deref()).filter(|n| !n.is_empty()) {
+                Some(name) => Err(format!("runtimeclass.node.k8s.io {name:?} not found")),
+                None => Ok(String::new()),
+            },
+        }
     }
 
     /// The runtime the kubelet runs pods with.

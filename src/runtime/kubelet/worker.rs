@@ -481,7 +481,11 @@ impl PodWorker {
                 Some(format!("{}/pod{}", root.parent, self.uid))
             }
         };
+        // The pod's RuntimeClass's handler, resolved now, as the kubelet's runtimeclass manager
+        // does (a class deleted since the pod was admitted fails the sandbox).
+        let runtime_handler = self.kubelet.runtime_handler(&pod)?;
         let config = PodSandboxConfig {
+            runtime_handler,
             name,
             namespace,
             uid: self.uid.clone(),

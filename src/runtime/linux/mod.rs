@@ -338,6 +338,10 @@ fn millis_to_time(ms: i64) -> DateTime<Utc> {
     Utc.timestamp_millis_opt(ms).single().unwrap_or_else(Utc::now)
 }
 
+/// The runtime handlers the reference runtime has: its default ("") and itself by name, for a
+/// RuntimeClass that names it.
+pub const HANDLERS: &[&str] = &["", "podspec"];
+
 #[async_trait]
 impl RuntimeService for LinuxRuntime {
     fn resolves_sub_paths(&self) -> bool {
@@ -350,6 +354,13 @@ impl RuntimeService for LinuxRuntime {
     }
 
     async fn run_pod_sandbox(&self, config: &PodSandboxConfig) -> RuntimeResult<SandboxId> {
+        if !HANDLERS.contains(&config.runtime_handler.as_str()) {
+            // As containerd answers a handler it has no runtime for.
+            return Err(RuntimeError::failed(
+                format!("run the sandbox of {}/{}", config.namespace, config.name),
+                format!("failed to get sandbox runtime: no runtime for {:?} is configured", config.runtime_handler),
+            ));
+        }
         if let Some(parent) = &config.cgroup_parent {
             return Err(RuntimeError::failed(
                 format!("run the sandbox of {}/{}", config.namespace, config.name),

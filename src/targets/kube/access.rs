@@ -63,8 +63,15 @@ pub const EVENTS: Right = right("list", "events", "");
 
 /// Beyond what is checked at start: the node proxy and the events (asked when the static pods
 /// are looked for, above), and the checks themselves.
-pub const UNCHECKED: &[Right] =
-    &[NODE_PROXY, EVENTS, Right { verb: "create", group: "authorization.k8s.io", resource: "selfsubjectaccessreviews", subresource: "" }];
+pub const UNCHECKED: &[Right] = &[
+    NODE_PROXY,
+    EVENTS,
+    Right { verb: "create", group: "authorization.k8s.io", resource: "selfsubjectaccessreviews", subresource: "" },
+    // The RuntimeClasses the `@runtime-class` scenarios make and delete (a denial fails them).
+    Right { verb: "create", group: "node.k8s.io", resource: "runtimeclasses", subresource: "" },
+    Right { verb: "delete", group: "node.k8s.io", resource: "runtimeclasses", subresource: "" },
+    Right { verb: "get", group: "node.k8s.io", resource: "runtimeclasses", subresource: "" },
+];
 
 /// What the check before a run asks (`KubeTarget::start`): every run's rights, and the
 /// `@api-server` scenarios' when they are selected.

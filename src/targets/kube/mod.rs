@@ -449,6 +449,26 @@ impl Target for KubeTarget {
         Ok(self.pods(namespace).list(&ListParams::default()).await.map_err(api_error)?.items)
     }
 
+    async fn create_runtime_class(
+        &self,
+        class: &k8s_openapi::api::node::v1::RuntimeClass,
+    ) -> TargetResult<k8s_openapi::api::node::v1::RuntimeClass> {
+        Api::all(self.client.clone()).create(&PostParams::default(), class).await.map_err(api_error)
+    }
+
+    async fn get_runtime_class(&self, name: &str) -> TargetResult<Option<k8s_openapi::api::node::v1::RuntimeClass>> {
+        Api::all(self.client.clone()).get_opt(name).await.map_err(api_error)
+    }
+
+    async fn delete_runtime_class(&self, name: &str) -> TargetResult<()> {
+        let api: Api<k8s_openapi::api::node::v1::RuntimeClass> = Api::all(self.client.clone());
+        match api.delete(name, &DeleteParams::default()).await {
+            Ok(_) => Ok(()),
+            Err(kube::Error::Api(s)) if s.code == 404 => Ok(()),
+            Err(e) => Err(api_error(e)),
+        }
+    }
+
     async fn update_pod(&self, key: &PodRef, pod: &Pod) -> TargetResult<Pod> {
         self.pods(&key.namespace).replace(&key.name, &PostParams::default(), pod).await.map_err(|e| pod_error(key, e))
     }
