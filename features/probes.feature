@@ -7,7 +7,7 @@ Feature: Probes tell the kubelet whether a container is alive, ready and started
   # probes are disabled if a startup probe is provided, until it succeeds."
   #   kubernetes.io/docs/concepts/workloads/pods/pod-lifecycle/#container-probes
   # The kubelet's code: pkg/kubelet/prober (worker.go: initialDelaySeconds, periodSeconds,
-  # successThreshold, failureThreshold); pkg/probe/{exec,http,tcp}.
+  # successThreshold, failureThreshold); pkg/probe/{exec,http,tcp,grpc}.
   #
   # Shortened: the e2e tests wait 15 s of initialDelaySeconds and watch for 4 minutes
   # (defaultObservationTimeout) with the default periodSeconds of 10 s. These scenarios use
