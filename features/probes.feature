@@ -245,8 +245,6 @@ Feature: Probes tell the kubelet whether a container is alive, ready and started
         - name: etcd
           image: busybox:1.36
           command: ["podspec-grpc-health", "5000"]
-          ports:
-          - containerPort: 5000
           livenessProbe:
             grpc: {port: 5000}
             initialDelaySeconds: 1
@@ -277,8 +275,6 @@ Feature: Probes tell the kubelet whether a container is alive, ready and started
         - name: etcd
           image: busybox:1.36
           command: ["podspec-grpc-health", "5000"]
-          ports:
-          - containerPort: 5000
           livenessProbe:
             grpc: {port: 2333}
             initialDelaySeconds: 1
