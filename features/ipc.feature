@@ -29,11 +29,24 @@ Feature: Containers of a pod share IPC; different pods do not
     Then it succeeds
     And running "podspec-agent posix-shm-read podspec-ipc" in container "b" of pod "two-containers" prints "hello"
 
+  # The seed names "POSIX message queues" among what the pod's shared IPC namespace holds: a
+  # queue (mq_open, mq_send, mq_receive) lives in the IPC namespace, not in a filesystem.
+  Scenario: A POSIX message queue made in one container carries messages to another
+    Given a running pod from fixture "two-containers.yaml"
+    When I run "podspec-agent mq-create podspec-mq" in container "a" of pod "two-containers"
+    Then it succeeds
+    And running "podspec-agent mq-send podspec-mq hello" in container "b" of pod "two-containers" prints "sent"
+    And running "podspec-agent mq-receive podspec-mq" in container "a" of pod "two-containers" prints "hello"
+    And running "podspec-agent mq-send podspec-mq goodbye" in container "a" of pod "two-containers" prints "sent"
+    And running "podspec-agent mq-receive podspec-mq" in container "b" of pod "two-containers" prints "goodbye"
+
   Scenario: No IPC object of one pod is visible from another pod
     Given a running pod "x" from fixture "two-containers.yaml"
     And a running pod "y" from fixture "two-containers.yaml"
-    When I run "podspec-agent shm-create 4444 x && podspec-agent sem-create 4444 1 && podspec-agent posix-shm-create podspec-ipc x" in container "a" of pod "x"
+    When I run "podspec-agent shm-create 4444 x && podspec-agent sem-create 4444 1 && podspec-agent posix-shm-create podspec-ipc x && podspec-agent mq-create podspec-mq && podspec-agent mq-send podspec-mq x" in container "a" of pod "x"
     Then it succeeds
     And running "podspec-agent shm-read 4444" in container "a" of pod "y" fails with "No such file or directory"
     And running "podspec-agent sem-get 4444" in container "a" of pod "y" fails with "No such file or directory"
     And running "podspec-agent posix-shm-read podspec-ipc" in container "a" of pod "y" fails with "No such file or directory"
+    And running "podspec-agent mq-receive podspec-mq" in container "a" of pod "y" fails with "No such file or directory"
+    And running "podspec-agent mq-receive podspec-mq" in container "a" of pod "x" prints "x"

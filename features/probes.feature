@@ -7,7 +7,7 @@ Feature: Probes tell the kubelet whether a container is alive, ready and started
   # probes are disabled if a startup probe is provided, until it succeeds."
   #   kubernetes.io/docs/concepts/workloads/pods/pod-lifecycle/#container-probes
   # The kubelet's code: pkg/kubelet/prober (worker.go: initialDelaySeconds, periodSeconds,
-  # successThreshold, failureThreshold); pkg/probe/{exec,http,tcp}.
+  # successThreshold, failureThreshold); pkg/probe/{exec,http,tcp,grpc}.
   #
   # Shortened: the e2e tests wait 15 s of initialDelaySeconds and watch for 4 minutes
   # (defaultObservationTimeout) with the default periodSeconds of 10 s. These scenarios use
@@ -226,6 +226,146 @@ Feature: Probes tell the kubelet whether a container is alive, ready and started
     Then container "agnhost-container" of pod "liveness-again" is running with restart count 1
     And container "agnhost-container" of pod "liveness-again" is running with restart count 2
     And container "agnhost-container" of pod "liveness-again" is running with restart count 3
+
+  # e2e: "should *not* be restarted with a GRPC liveness probe": a gRPC health server on port 5000
+  # (agnhost grpc-health-checking; here podspec-grpc-health, the standard grpc.health.v1 service),
+  # a probe on that port with no service name, timeoutSeconds 5, failureThreshold 1: the restart
+  # count stays 0 (4 minutes, here 8 s; initialDelaySeconds 15, here 1).
+  # conformance: [sig-node] Probing container should *not* be restarted with a GRPC liveness probe [NodeConformance] [Conformance]
+  Scenario: A passing gRPC liveness probe leaves the container running
+    Given a running pod "alive-grpc":
+      """
+      apiVersion: v1
+      kind: Pod
+      metadata:
+        name: alive-grpc
+      spec:
+        terminationGracePeriodSeconds: 0
+        containers:
+        - name: etcd
+          image: busybox:1.36
+          command: ["podspec-grpc-health", "5000"]
+          livenessProbe:
+            grpc: {port: 5000}
+            initialDelaySeconds: 1
+            periodSeconds: 1
+            timeoutSeconds: 5
+            failureThreshold: 1
+      """
+    Then container "etcd" of pod "alive-grpc" keeps restart count 0 for 8 seconds
+    And the log of container "etcd" of pod "alive-grpc" has the lines:
+      """
+      check service=""
+      """
+
+  # e2e: "should be restarted with a GRPC liveness probe": the same server, but the probe asks port
+  # 2333, where nothing listens: the probe fails and the restart count reaches 1 (initialDelaySeconds
+  # 60, here 1).
+  # conformance: [sig-node] Probing container should be restarted with a GRPC liveness probe [NodeConformance] [Conformance]
+  Scenario: A gRPC liveness probe on a port nothing listens on restarts the container
+    Given a running pod "liveness-grpc":
+      """
+      apiVersion: v1
+      kind: Pod
+      metadata:
+        name: liveness-grpc
+      spec:
+        terminationGracePeriodSeconds: 0
+        containers:
+        - name: etcd
+          image: busybox:1.36
+          command: ["podspec-grpc-health", "5000"]
+          livenessProbe:
+            grpc: {port: 2333}
+            initialDelaySeconds: 1
+            periodSeconds: 1
+            timeoutSeconds: 5
+            failureThreshold: 1
+      """
+    Then container "etcd" of pod "liveness-grpc" is running with restart count 1
+
+  # pkg/probe/grpc: only SERVING passes; "service unhealthy (responded with "NOT_SERVING")" fails.
+  Scenario: A gRPC liveness probe fails once the service answers NOT_SERVING
+    Given a running pod "grpc-not-serving":
+      """
+      apiVersion: v1
+      kind: Pod
+      metadata:
+        name: grpc-not-serving
+      spec:
+        terminationGracePeriodSeconds: 0
+        containers:
+        - name: server
+          image: busybox:1.36
+          command: ["podspec-grpc-health", "5000", "--not-serving-file", "/tmp/not-serving"]
+          livenessProbe:
+            grpc: {port: 5000}
+            periodSeconds: 1
+            failureThreshold: 2
+      """
+    Then container "server" of pod "grpc-not-serving" keeps restart count 0 for 3 seconds
+    When I run "touch /tmp/not-serving" in container "server" of pod "grpc-not-serving"
+    Then container "server" of pod "grpc-not-serving" is running with restart count 1
+
+  # The probe's service is sent in the request; a name the server does not know is NOT_FOUND, and
+  # a readiness probe only makes the pod unready.
+  Scenario: A gRPC readiness probe asks for its service: ready for a known one, never for an unknown one
+    Given a running pod "grpc-services":
+      """
+      apiVersion: v1
+      kind: Pod
+      metadata:
+        name: grpc-services
+      spec:
+        terminationGracePeriodSeconds: 0
+        containers:
+        - name: known
+          image: busybox:1.36
+          command: ["podspec-grpc-health", "5000", "--service", "podspec.Known"]
+          readinessProbe:
+            grpc: {port: 5000, service: podspec.Known}
+            periodSeconds: 1
+        - name: unknown
+          image: busybox:1.36
+          command: ["podspec-grpc-health", "5001"]
+          readinessProbe:
+            grpc: {port: 5001, service: podspec.Unknown}
+            periodSeconds: 1
+      """
+    Then field "status.containerStatuses[name=known].ready" of pod "grpc-services" is "true"
+    And field "status.containerStatuses[name=unknown].ready" of pod "grpc-services" stays "false" for 3 seconds
+    And field "status.conditions[type=Ready].status" of pod "grpc-services" is "False"
+    And the log of container "known" of pod "grpc-services" has the lines:
+      """
+      check service="podspec.Known"
+      """
+    And container "unknown" of pod "grpc-services" is running with restart count 0
+
+  # timeoutSeconds bounds the health RPC: a server that never answers fails the probe ("timeout:
+  # health rpc did not complete within 1s").
+  Scenario: A gRPC readiness probe whose server does not answer in time fails
+    Given a running pod "grpc-hang":
+      """
+      apiVersion: v1
+      kind: Pod
+      metadata:
+        name: grpc-hang
+      spec:
+        terminationGracePeriodSeconds: 0
+        containers:
+        - name: server
+          image: busybox:1.36
+          command: ["podspec-grpc-health", "5000", "--hang-file", "/tmp/hang"]
+          readinessProbe:
+            grpc: {port: 5000}
+            periodSeconds: 1
+            timeoutSeconds: 1
+            failureThreshold: 1
+      """
+    Then field "status.conditions[type=Ready].status" of pod "grpc-hang" is "True"
+    When I run "touch /tmp/hang" in container "server" of pod "grpc-hang"
+    Then field "status.conditions[type=Ready].status" of pod "grpc-hang" is "False"
+    And container "server" of pod "grpc-hang" is running with restart count 0
 
   # e2e: "should be restarted with an exec liveness probe with timeout": an exec probe that
   # outlives timeoutSeconds fails.
@@ -452,8 +592,52 @@ Feature: Probes tell the kubelet whether a container is alive, ready and started
     And field "status.containerStatuses[name=stubborn].lastState.terminated.exitCode" of pod "probe-grace" is "137"
     And field "status.containerStatuses[name=stubborn].lastState.terminated.finishedAt" of pod "probe-grace" is at most 5 seconds after its field "status.containerStatuses[name=stubborn].lastState.terminated.startedAt"
 
+  # "Readiness gates: your application can inject extra feedback or signals into PodStatus [...]
+  # the kubelet evaluates [...] a Pod is ready only when all of its containers are ready and all
+  # conditions specified in readinessGates are True."
+  #   kubernetes.io/docs/concepts/workloads/pods/pod-lifecycle/#pod-readiness-gate
+  # e2e: test/e2e/common/node/pods.go, "should support pod readiness gates" [NodeConformance]: two
+  # gates; not ready at first; still not ready (after 10 s, here 3 s) with only the first condition
+  # True; ready once both are; unready again once the first is False. The conditions are written
+  # with strategic merge patches of the status subresource, merged by type.
+  @api-server
+  Scenario: A pod with readiness gates is ready only while every gate's condition is True
+    Given a running pod "pod-ready":
+      """
+      apiVersion: v1
+      kind: Pod
+      metadata:
+        name: pod-ready
+        labels: {test: pod-readiness-gate}
+      spec:
+        terminationGracePeriodSeconds: 0
+        containers:
+        - name: pod-readiness-gate
+          image: busybox:1.36
+          command: ["/bin/sh", "-c", "echo container is alive; sleep 10000"]
+        readinessGates:
+        - conditionType: k8s.io/test-condition1
+        - conditionType: k8s.io/test-condition2
+      """
+    Then field "status.conditions[type=ContainersReady].status" of pod "pod-ready" is "True"
+    And field "status.conditions[type=Ready].status" of pod "pod-ready" is "False"
+    And field "status.conditions[type=Ready].reason" of pod "pod-ready" is "ReadinessGatesNotReady"
+    When I set condition "k8s.io/test-condition1" of pod "pod-ready" to "True" through its status
+    Then field "status.conditions[type=Ready].status" of pod "pod-ready" stays "False" for 3 seconds
+    And field "status.conditions[type=Ready].message" of pod "pod-ready" contains "corresponding condition of pod readiness gate"
+    And field "status.conditions[type=Ready].message" of pod "pod-ready" contains "k8s.io/test-condition2"
+    When I set condition "k8s.io/test-condition2" of pod "pod-ready" to "True" through its status
+    Then field "status.conditions[type=Ready].status" of pod "pod-ready" is "True"
+    And field "status.conditions[type=k8s.io/test-condition1].status" of pod "pod-ready" is "True"
+    When I set condition "k8s.io/test-condition1" of pod "pod-ready" to "False" through its status
+    Then field "status.conditions[type=Ready].status" of pod "pod-ready" is "False"
+    And field "status.conditions[type=Ready].message" of pod "pod-ready" contains "k8s.io/test-condition1"
+    And field "status.conditions[type=Ready].message" of pod "pod-ready" contains "is not"
+    And field "status.conditions[type=Ready].message" of pod "pod-ready" contains "but False"
+
   # validation.go: "must be 1" for liveness and startup successThreshold; "must not be set for
-  # readinessProbes" for a readiness probe's terminationGracePeriodSeconds.
+  # readinessProbes" for a readiness probe's terminationGracePeriodSeconds; a gRPC probe's port
+  # in 1 to 65535 (validateGRPCAction).
   @api-server
   Scenario: The API refuses probe fields Kubernetes refuses, with its texts
     When creating pod "bad-probes" is refused with code 422 and reason "Invalid":
@@ -472,6 +656,9 @@ Feature: Probes tell the kubelet whether a container is alive, ready and started
           readinessProbe:
             exec: {command: ["true"]}
             terminationGracePeriodSeconds: 5
+          startupProbe:
+            grpc: {port: 0}
       """
     Then the error message contains "spec.containers[0].livenessProbe.successThreshold: Invalid value: 2: must be 1"
     And the error message contains "spec.containers[0].readinessProbe.terminationGracePeriodSeconds: Invalid value: 5: must not be set for readinessProbes"
+    And the error message contains "spec.containers[0].startupProbe.grpc.port: Invalid value: 0: must be between 1 and 65535, inclusive"

@@ -547,9 +547,15 @@ pod names: `pod \"web-{{node}}\"` is a mirror pod), `{{ip:POD}}` (for a pod that
 const STEPS_OUTRO: &str = "## The agent in the test image\n\n\
 `podspec-agent` is in the fixture image `podspec/busybox` for what busybox cannot do. `podspec-agent help` lists: `shm-create KEY TEXT`, \
 `shm-read KEY`, `shm-write KEY TEXT`, `sem-create KEY VALUE`, `sem-get KEY`, `sem-op KEY DELTA`, `posix-shm-create NAME TEXT`, \
-`posix-shm-read NAME`, `ns net|ipc|uts|pid|mnt`, `ip`, `listen PORT`, `connect HOST PORT [TIMEOUT_MS]`, `hostname`, \
+`posix-shm-read NAME`, `mq-create NAME`, `mq-send NAME TEXT`, `mq-receive NAME` (POSIX message queues, without waiting), \
+`ns net|ipc|uts|pid|mnt`, `ip`, `listen PORT`, `connect HOST PORT [TIMEOUT_MS]`, `udp-echo PORT` (answers `echo from HOSTNAME: TEXT`), \
+`udp-send HOST PORT TEXT [TIMEOUT_MS]`, `hostname`, \
 `mount SOURCE TARGET FSTYPE` (`mount(2)`, so that its errno reaches the output), `main` (a container's main process that exits 1 when \
-`crash` asks it, after `crash` has ended, and 0 on SIGTERM), `crash`.\n";
+`crash` asks it, after `crash` has ended, and 0 on SIGTERM), `crash`.\n\n\
+Beside it, `podspec-grpc-health PORT [--not-serving-file PATH] [--hang-file PATH] [--service NAME]...` serves the standard gRPC health \
+service (grpc.health.v1) for gRPC probes: SERVING for the service \"\" and each `--service`, NOT_FOUND for another name, NOT_SERVING \
+while the first file exists, no answer while the second does; it prints `check service=\"NAME\"` for each request. It is a tonic \
+program of its own, so that the agent stays std and libc only.\n";
 
 // ---------------------------------------------------------------------------------------------
 // The field table

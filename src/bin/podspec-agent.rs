@@ -1,6 +1,7 @@
 //! `podspec-agent`: a tiny observer that podspec copies into its busybox-based
 //! test image and runs inside pod containers, to see what busybox cannot:
-//! SysV IPC, POSIX shared memory, namespace identities, addresses and sockets.
+//! SysV IPC, POSIX shared memory and message queues, namespace identities,
+//! addresses and sockets (TCP and UDP).
 //!
 //! Every subcommand prints its result on stdout and its errors on stderr, as
 //! `SUBCOMMAND: what failed: errno text`. Exit status: 0 on success, 1 on
@@ -12,7 +13,7 @@
 use std::ffi::{CString, OsString};
 use std::fmt::Display;
 use std::io::{self, Read, Write};
-use std::net::{Ipv4Addr, Shutdown, SocketAddrV4, TcpListener, TcpStream, ToSocketAddrs};
+use std::net::{Ipv4Addr, Shutdown, SocketAddrV4, TcpListener, TcpStream, ToSocketAddrs, UdpSocket};
 use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
 use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
 use std::str::FromStr;
@@ -85,6 +86,24 @@ const SUBCOMMANDS: &[Subcommand] = &[
         run: cmd_posix_shm_read,
     },
     Subcommand {
+        name: "mq-create",
+        args: "NAME",
+        about: "create the POSIX message queue /NAME (mq_open O_CREAT|O_EXCL, the system's default sizes); print NAME",
+        run: cmd_mq_create,
+    },
+    Subcommand {
+        name: "mq-send",
+        args: "NAME TEXT",
+        about: "send TEXT to the existing POSIX message queue /NAME without waiting (mq_send); print 'sent'",
+        run: cmd_mq_send,
+    },
+    Subcommand {
+        name: "mq-receive",
+        args: "NAME",
+        about: "take the oldest message off the existing POSIX message queue /NAME without waiting (mq_receive); print it",
+        run: cmd_mq_receive,
+    },
+    Subcommand {
         name: "ns",
         args: "ID",
         about: "print the identity of this process's namespace ID (net, ipc, uts, pid, mnt, user, cgroup), e.g. net:[4026532281]",
@@ -113,6 +132,18 @@ const SUBCOMMANDS: &[Subcommand] = &[
         args: "",
         about: "ignore SIGTERM, print 'ignoring SIGTERM', and wait forever (only SIGKILL ends it)",
         run: cmd_ignore_term,
+    },
+    Subcommand {
+        name: "udp-echo",
+        args: "PORT",
+        about: "bind UDP 0.0.0.0:PORT, print 'listening on ADDR', then answer every datagram TEXT with 'echo from HOSTNAME: TEXT', forever",
+        run: cmd_udp_echo,
+    },
+    Subcommand {
+        name: "udp-send",
+        args: "HOST PORT TEXT [TIMEOUT_MS]",
+        about: "send TEXT in one UDP datagram and print the datagram that comes back (timeout 2000 ms by default)",
+        run: cmd_udp_send,
     },
     Subcommand {
         name: "connect",
@@ -696,6 +727,79 @@ fn posix_shm_read(name: &str) -> Result<String, Failure> {
 }
 
 // ---------------------------------------------------------------------------
+// POSIX message queues
+// ---------------------------------------------------------------------------
+
+fn cmd_mq_create(args: &[String]) -> Result<String, Failure> {
+    const SUB: &str = "mq-create";
+    let [name] = expect_args(SUB, args)?;
+    let name = posix_shm_name(SUB, name)?;
+    let queue = mq_open(&name, libc::O_CREAT | libc::O_EXCL | libc::O_RDWR)
+        .map_err(|err| Failure::os(SUB, format!("cannot create POSIX message queue /{name}"), err))?;
+    drop(queue);
+    Ok(name)
+}
+
+fn cmd_mq_send(args: &[String]) -> Result<String, Failure> {
+    const SUB: &str = "mq-send";
+    let [name, text] = expect_args(SUB, args)?;
+    let name = posix_shm_name(SUB, name)?;
+    let queue = mq_open(&name, libc::O_WRONLY | libc::O_NONBLOCK)
+        .map_err(|err| Failure::os(SUB, format!("cannot open POSIX message queue /{name}"), err))?;
+    // SAFETY: `text` is valid for `text.len()` bytes during the call; `queue` is an open descriptor.
+    if unsafe { libc::mq_send(queue.0, text.as_ptr().cast(), text.len(), 0) } < 0 {
+        return Err(Failure::os(SUB, format!("cannot send to /{name}"), io::Error::last_os_error()));
+    }
+    Ok("sent".to_string())
+}
+
+fn cmd_mq_receive(args: &[String]) -> Result<String, Failure> {
+    const SUB: &str = "mq-receive";
+    let [name] = expect_args(SUB, args)?;
+    let name = posix_shm_name(SUB, name)?;
+    let queue = mq_open(&name, libc::O_RDONLY | libc::O_NONBLOCK)
+        .map_err(|err| Failure::os(SUB, format!("cannot open POSIX message queue /{name}"), err))?;
+    // SAFETY: mq_attr is plain integers; zeroed is a valid value for mq_getattr to overwrite.
+    let mut attr: libc::mq_attr = unsafe { std::mem::zeroed() };
+    // SAFETY: `attr` is a valid mq_attr for the call to fill in.
+    if unsafe { libc::mq_getattr(queue.0, &mut attr) } < 0 {
+        return Err(Failure::os(SUB, format!("cannot read the attributes of /{name}"), io::Error::last_os_error()));
+    }
+    // mq_receive needs a buffer of at least the queue's message size.
+    let mut buf = vec![0u8; usize::try_from(attr.mq_msgsize).unwrap_or(0).max(1)];
+    let mut priority: libc::c_uint = 0;
+    // SAFETY: `buf` is writable for `buf.len()` bytes and `priority` is a valid c_uint.
+    let n = unsafe { libc::mq_receive(queue.0, buf.as_mut_ptr().cast(), buf.len(), &mut priority) };
+    if n < 0 {
+        return Err(Failure::os(SUB, format!("cannot receive from /{name}"), io::Error::last_os_error()));
+    }
+    buf.truncate(n as usize);
+    Ok(String::from_utf8_lossy(&buf).into_owned())
+}
+
+/// An open message queue descriptor, closed when dropped.
+struct MessageQueue(libc::mqd_t);
+
+impl Drop for MessageQueue {
+    fn drop(&mut self) {
+        // SAFETY: the descriptor was opened by mq_open and is closed once, here.
+        unsafe { libc::mq_close(self.0) };
+    }
+}
+
+/// Opens the queue /NAME (a validated bare name); with O_CREAT, mode 0666 and default sizes.
+fn mq_open(name: &str, flags: libc::c_int) -> io::Result<MessageQueue> {
+    let path = posix_shm_path(name);
+    // SAFETY: `path` is a valid NUL-terminated string that outlives the call; with O_CREAT the
+    // variadic mode and a null attribute pointer (the system's defaults) are passed.
+    let mqd = unsafe { libc::mq_open(path.as_ptr(), flags | libc::O_CLOEXEC, 0o666 as libc::mode_t, ptr::null_mut::<libc::mq_attr>()) };
+    if mqd == -1 as libc::mqd_t {
+        return Err(io::Error::last_os_error());
+    }
+    Ok(MessageQueue(mqd))
+}
+
+// ---------------------------------------------------------------------------
 // Namespaces, addresses, hostname
 // ---------------------------------------------------------------------------
 
@@ -1222,6 +1326,69 @@ fn cmd_connect(args: &[String]) -> Result<String, Failure> {
     Ok(text.strip_suffix('\n').unwrap_or(&text).to_string())
 }
 
+fn cmd_udp_echo(args: &[String]) -> Result<String, Failure> {
+    const SUB: &str = "udp-echo";
+    let [port] = expect_args(SUB, args)?;
+    let port: u16 = parse_number(SUB, "PORT", port)?;
+    let addr = SocketAddrV4::new(Ipv4Addr::UNSPECIFIED, port);
+    let socket = UdpSocket::bind(addr).map_err(|err| Failure::os(SUB, format!("bind UDP {addr}"), err))?;
+    let bound = socket.local_addr().map_err(|err| Failure::os(SUB, "getsockname", err))?;
+    let host = hostname().map_err(|err| Failure::os(SUB, "gethostname", err))?;
+    print_stdout(&format!("listening on {bound}")).map_err(|err| Failure::os(SUB, "write to stdout", err))?;
+    let mut buf = [0u8; 65536];
+    loop {
+        match socket.recv_from(&mut buf) {
+            Ok((n, peer)) => {
+                let reply = format!("echo from {host}: {}", String::from_utf8_lossy(&buf[..n]));
+                if let Err(err) = socket.send_to(reply.as_bytes(), peer) {
+                    eprintln!("{SUB}: send to {peer}: {err}");
+                }
+            }
+            Err(err) => eprintln!("{SUB}: recv: {err}"),
+        }
+    }
+}
+
+fn cmd_udp_send(args: &[String]) -> Result<String, Failure> {
+    const SUB: &str = "udp-send";
+    let (host, port, text, timeout_ms) = match args {
+        [host, port, text] => (host, port, text, DEFAULT_CONNECT_TIMEOUT_MS),
+        [host, port, text, timeout] => (host, port, text, parse_number(SUB, "TIMEOUT_MS", timeout)?),
+        _ => return Err(Failure::usage(SUB, format!("expected 3 or 4 arguments, got {}", args.len()))),
+    };
+    let port: u16 = parse_number(SUB, "PORT", port)?;
+    if timeout_ms == 0 {
+        return Err(Failure::usage(SUB, "TIMEOUT_MS must be positive"));
+    }
+    let reply = udp_exchange(host, port, text.as_bytes(), Duration::from_millis(timeout_ms))
+        .map_err(|err| Failure::os(SUB, format!("{host}:{port}"), err))?;
+    Ok(String::from_utf8_lossy(&reply).into_owned())
+}
+
+/// Sends `payload` to the first IPv4 address of `host` from a connected socket (so an ICMP
+/// "port unreachable" comes back as ECONNREFUSED) and returns the first datagram answered.
+fn udp_exchange(host: &str, port: u16, payload: &[u8], timeout: Duration) -> io::Result<Vec<u8>> {
+    let addr = (host, port)
+        .to_socket_addrs()?
+        .find(|a| a.is_ipv4())
+        .ok_or_else(|| io::Error::new(io::ErrorKind::NotFound, "host has no IPv4 address"))?;
+    let socket = UdpSocket::bind(SocketAddrV4::new(Ipv4Addr::UNSPECIFIED, 0))?;
+    socket.connect(addr)?;
+    socket.set_read_timeout(Some(timeout))?;
+    socket.send(payload)?;
+    let mut buf = vec![0u8; 65536];
+    match socket.recv(&mut buf) {
+        Ok(n) => {
+            buf.truncate(n);
+            Ok(buf)
+        }
+        Err(err) if matches!(err.kind(), io::ErrorKind::WouldBlock | io::ErrorKind::TimedOut) => {
+            Err(io::Error::new(io::ErrorKind::TimedOut, format!("no answer within {} ms", timeout.as_millis())))
+        }
+        Err(err) => Err(err),
+    }
+}
+
 /// Connects to the first address of `host` that accepts, reads until EOF.
 /// `timeout` bounds the connect and each read.
 fn connect_and_read(host: &str, port: u16, timeout: Duration) -> io::Result<Vec<u8>> {
@@ -1527,6 +1694,61 @@ mod tests {
         assert_eq!(failure.exit_code(), 1);
         let expected = format!("posix-shm-read: no POSIX shared memory object /{name}: No such file or directory");
         assert!(failure.message().starts_with(&expected), "{}", failure.message());
+    }
+
+    // ---- POSIX message queues ----
+
+    /// Unlinks the POSIX message queue with this name, if any, when dropped.
+    struct MqGuard(String);
+
+    impl Drop for MqGuard {
+        fn drop(&mut self) {
+            let path = posix_shm_path(&self.0);
+            // SAFETY: `path` is a valid NUL-terminated string.
+            unsafe { libc::mq_unlink(path.as_ptr()) };
+        }
+    }
+
+    #[test]
+    fn mq_messages_come_out_in_order_and_an_empty_queue_does_not_block() {
+        let name = unique_posix_name();
+        let _guard = MqGuard(name.clone());
+        assert_eq!(dispatch(&strings(&["mq-create", &format!("/{name}")])).unwrap(), name);
+        assert!(dispatch(&strings(&["mq-create", &name])).unwrap_err().message().contains("File exists"));
+        assert_eq!(dispatch(&strings(&["mq-send", &name, "first"])).unwrap(), "sent");
+        assert_eq!(dispatch(&strings(&["mq-send", &name, "second"])).unwrap(), "sent");
+        assert_eq!(dispatch(&strings(&["mq-receive", &name])).unwrap(), "first");
+        assert_eq!(dispatch(&strings(&["mq-receive", &name])).unwrap(), "second");
+        let empty = dispatch(&strings(&["mq-receive", &name])).unwrap_err();
+        assert!(empty.message().contains("Resource temporarily unavailable"), "{}", empty.message());
+    }
+
+    #[test]
+    fn mq_send_to_a_missing_queue_fails_clearly() {
+        let name = unique_posix_name();
+        let failure = dispatch(&strings(&["mq-send", &name, "x"])).unwrap_err();
+        assert_eq!(failure.exit_code(), 1);
+        let expected = format!("mq-send: cannot open POSIX message queue /{name}: No such file or directory");
+        assert!(failure.message().starts_with(&expected), "{}", failure.message());
+    }
+
+    // ---- UDP ----
+
+    #[test]
+    fn udp_send_gets_the_echo_and_a_closed_port_is_refused() {
+        let socket = UdpSocket::bind("127.0.0.1:0").unwrap();
+        let port = socket.local_addr().unwrap().port();
+        let server = thread::spawn(move || {
+            let mut buf = [0u8; 64];
+            let (n, peer) = socket.recv_from(&mut buf).unwrap();
+            socket.send_to(&[b"echo: ", &buf[..n]].concat(), peer).unwrap();
+        });
+        let out = dispatch(&strings(&["udp-send", "127.0.0.1", &port.to_string(), "ping"])).unwrap();
+        assert_eq!(out, "echo: ping");
+        server.join().unwrap();
+        // Nothing listens on the port any more: the kernel answers with port unreachable.
+        let refused = dispatch(&strings(&["udp-send", "127.0.0.1", &port.to_string(), "ping", "500"])).unwrap_err();
+        assert!(refused.message().contains("Connection refused"), "{}", refused.message());
     }
 
     // ---- namespaces, addresses, hostname ----

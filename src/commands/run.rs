@@ -122,6 +122,9 @@ pub(crate) async fn run(mut args: RunArgs, mut signals: Signals) -> anyhow::Resu
                 s.skipped,
                 options.report_dir.display()
             );
+            if let Some(timing) = record.timing() {
+                eprintln!("podspec: {timing}");
+            }
             if let Some(why) = &record.interrupted {
                 let not_run = record.scenarios.iter().filter(|s| s.reason.as_deref().is_some_and(|r| r.starts_with("not run:"))).count();
                 eprintln!("podspec: {why}: {not_run} scenario(s) not run; {removed}");

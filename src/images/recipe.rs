@@ -28,6 +28,10 @@ pub struct Recipe {
     pub busybox_applets: bool,
     /// Where to install podspec-agent (with the shared libraries it needs), if anywhere.
     pub agent: Option<String>,
+    /// Where to install podspec-grpc-health (the gRPC health server built beside podspec-agent,
+    /// with the shared libraries it needs), if anywhere.
+    #[serde(default)]
+    pub grpc_health: Option<String>,
     /// Paths in the image made setuid root (mode 04755), e.g. the agent of the nonewprivs image.
     #[serde(default)]
     pub setuid: Vec<String>,

@@ -229,6 +229,9 @@ impl ImageStore {
         if recipe.agent.is_some() {
             inputs.push(self.agent.clone());
         }
+        if recipe.grpc_health.is_some() {
+            inputs.push(self.grpc_health());
+        }
         if recipe.podspec.is_some() {
             inputs.push(own_program()?);
         }
@@ -246,11 +249,16 @@ impl ImageStore {
         Ok(format!("{:x}", h.finalize())[..16].to_string())
     }
 
+    /// podspec-grpc-health, the gRPC health server: built by cargo beside podspec-agent.
+    fn grpc_health(&self) -> PathBuf {
+        self.agent.with_file_name("podspec-grpc-health")
+    }
+
     fn missing(&self, recipe: &Recipe, path: &Path) -> ImageError {
         let package = recipe.files.iter().find(|f| Path::new(&f.from) == path).and_then(|f| f.package.clone());
         let hint = match package {
             Some(p) => format!(" (install Debian's package: apt-get install {p})"),
-            None if path == self.agent => " (build it with `cargo build`)".to_string(),
+            None if path == self.agent || path == self.grpc_health() => " (build it with `cargo build`)".to_string(),
             None => String::new(),
         };
         ImageError::MissingInput { image: recipe.name.clone(), path: path.display().to_string(), hint }
@@ -279,6 +287,13 @@ impl ImageStore {
         if let Some(to) = &recipe.agent {
             copy_in(&self.agent, &rootfs, to).map_err(|_| self.missing(recipe, &self.agent))?;
             for lib in shared_libraries(&self.agent).map_err(err)? {
+                copy_in(&lib, &rootfs, &lib.display().to_string()).map_err(|e| err(format!("copy {}: {e}", lib.display())))?;
+            }
+        }
+        if let Some(to) = &recipe.grpc_health {
+            let server = self.grpc_health();
+            copy_in(&server, &rootfs, to).map_err(|_| self.missing(recipe, &server))?;
+            for lib in shared_libraries(&server).map_err(err)? {
                 copy_in(&lib, &rootfs, &lib.display().to_string()).map_err(|e| err(format!("copy {}: {e}", lib.display())))?;
             }
         }

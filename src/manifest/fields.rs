@@ -77,7 +77,7 @@ pub const FIELDS: &[FieldRule] = &[
     f("PodSpec", "preemptionPolicy", NoEffect("preemption: a single node's scheduler is not there to preempt")),
     f("PodSpec", "priority", NoEffect("preemption and eviction order: nothing is preempted or evicted")),
     f("PodSpec", "priorityClassName", NoEffect("preemption and eviction order: nothing is preempted or evicted")),
-    f("PodSpec", "readinessGates", Refused("no controller sets a readiness gate's condition")),
+    f("PodSpec", "readinessGates", Implemented("features/probes.feature (conditions written through the status subresource)")),
     f("PodSpec", "resourceClaims", Refused("no dynamic resource allocation")),
     f("PodSpec", "resources", CONFINE),
     f("PodSpec", "restartPolicy", Implemented("features/lifecycle.feature")),
@@ -151,7 +151,7 @@ pub const FIELDS: &[FieldRule] = &[
     // Probe (a container's livenessProbe, readinessProbe and startupProbe)
     f("Probe", "exec", PROBES),
     f("Probe", "failureThreshold", PROBES),
-    f("Probe", "grpc", Refused("no gRPC probes yet")),
+    f("Probe", "grpc", Implemented("features/probes.feature; its fields: see GRPCAction")),
     f("Probe", "httpGet", Implemented("features/probes.feature; its fields: see HTTPGetAction")),
     f("Probe", "initialDelaySeconds", PROBES),
     f("Probe", "periodSeconds", PROBES),
@@ -173,6 +173,9 @@ pub const FIELDS: &[FieldRule] = &[
     f("HTTPGetAction", "path", Implemented("features/probes.feature, features/lifecycle-hooks.feature")),
     f("HTTPGetAction", "port", Implemented("features/probes.feature (by number and by name), features/lifecycle-hooks.feature")),
     f("HTTPGetAction", "scheme", Implemented("HTTP only: HTTPS is refused up front, naming the field")),
+    // GRPCAction (a probe's grpc: the standard grpc.health.v1 service, plaintext, on the pod's IP)
+    f("GRPCAction", "port", PROBES),
+    f("GRPCAction", "service", PROBES),
     // EnvVarSource (a container's env[*].valueFrom)
     f("EnvVarSource", "configMapKeyRef", NO_OBJECTS),
     f("EnvVarSource", "fieldRef", Implemented("features/environment.feature")),
@@ -399,6 +402,9 @@ pub fn refused_on(pod: &Pod, host_dirs: &[std::path::PathBuf]) -> Vec<RefusedFie
                 }
             }
             for (at, h) in handlers {
+                if let Some(g) = h.get("grpc") {
+                    walk("GRPCAction", g, &format!("{at}.grpc"), &mut out);
+                }
                 if let Some(g) = h.get("httpGet") {
                     walk("HTTPGetAction", g, &format!("{at}.httpGet"), &mut out);
                     if let Some(s) = g.get("scheme").and_then(Value::as_str).filter(|s| !s.is_empty() && *s != "HTTP") {
@@ -580,7 +586,7 @@ mod tests {
 
     #[test]
     fn every_field_of_each_type_is_in_exactly_one_list() {
-        let types: [(&str, Vec<&str>); 18] = [
+        let types: [(&str, Vec<&str>); 19] = [
             ("PodSpec", field_names::<core::PodSpec>()),
             ("Container", field_names::<core::Container>()),
             ("EphemeralContainer", field_names::<core::EphemeralContainer>()),
@@ -599,6 +605,7 @@ mod tests {
             ("Lifecycle", field_names::<core::Lifecycle>()),
             ("LifecycleHandler", field_names::<core::LifecycleHandler>()),
             ("HTTPGetAction", field_names::<core::HTTPGetAction>()),
+            ("GRPCAction", field_names::<core::GRPCAction>()),
         ];
         for (object, names) in &types {
             assert!(!names.is_empty(), "no field names for {object}");

@@ -301,6 +301,22 @@ impl RunRecord {
         u64::try_from(ms).unwrap_or(0)
     }
 
+    /// The run's wall time against its longest inherent wait, the longest scenario that ran:
+    /// however many scenarios run at once, no run of them is shorter than that one. `None` when
+    /// no scenario ran.
+    pub fn timing(&self) -> Option<String> {
+        let longest = self.scenarios.iter().filter(|s| s.status != Status::Skipped).max_by_key(|s| s.duration_ms)?;
+        let secs = |ms: u64| ms as f64 / 1000.0;
+        Some(format!(
+            "wall time {:.1} s; its longest inherent wait, the longest scenario: {:.1} s ({}:{} {})",
+            secs(self.duration_ms()),
+            secs(longest.duration_ms),
+            longest.feature_path,
+            longest.line,
+            longest.name
+        ))
+    }
+
     /// True when no scenario failed.
     pub fn is_success(&self) -> bool {
         self.summary.failed == 0

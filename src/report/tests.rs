@@ -481,3 +481,15 @@ fn a_report_is_replaced_atomically() {
     let names: Vec<_> = std::fs::read_dir(dir.path()).unwrap().map(|e| e.unwrap().file_name()).collect();
     assert_eq!(names, [std::ffi::OsString::from(JSON_FILE)], "something was left beside the report");
 }
+
+#[test]
+fn the_timing_line_sets_the_wall_time_against_the_longest_scenario_that_ran() {
+    let record = sample();
+    assert_eq!(
+        record.timing().as_deref(),
+        Some("wall time 65.2 s; its longest inherent wait, the longest scenario: 2.5 s (features/networking.feature:15 Exec output is captured)")
+    );
+    let mut none_ran = sample();
+    none_ran.scenarios.iter_mut().for_each(|s| s.status = Status::Skipped);
+    assert_eq!(none_ran.timing(), None);
+}

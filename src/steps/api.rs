@@ -75,6 +75,21 @@ async fn patch(world: &mut PodWorld, step: &Step, pod: String) -> Result<(), Ste
     keep(world, step, format!("the merge patch of pod {pod:?}"), result)
 }
 
+/// A readiness gate's owner at work: the condition of that type in the pod's status, set through
+/// the `status` subresource (a strategic merge patch, conditions merged by type, as the e2e test
+/// "should support pod readiness gates" writes them).
+#[given(regex = r#"^I set condition "([^"]+)" of pod "([^"]+)" to "(True|False|Unknown)" through its status$"#)]
+#[when(regex = r#"^I set condition "([^"]+)" of pod "([^"]+)" to "(True|False|Unknown)" through its status$"#)]
+async fn set_condition(world: &mut PodWorld, type_: String, pod: String, status: String) -> Result<(), StepFailure> {
+    let r = world.pod_ref(&pod);
+    world
+        .target()
+        .set_pod_condition(&r, &type_, &status)
+        .await
+        .map(drop)
+        .map_err(|e| StepFailure::new(format!("the status patch of pod {pod:?} setting condition {type_:?} to {status:?}: {e}")))
+}
+
 /// Where a read-modify-write puts the changed pod: the pod itself, or its
 /// `ephemeralcontainers` subresource.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -318,6 +318,26 @@ impl Target for ReferenceTarget {
         self.node.pods().delete(&pod.namespace, &pod.name, &DeleteOptions::grace(grace_seconds)).map_err(|e| api_error(pod, e))
     }
 
+    async fn set_pod_condition(&self, pod: &PodRef, type_: &str, status: &str) -> TargetResult<Pod> {
+        let uid = self.stored(pod)?.metadata.uid.unwrap_or_default();
+        let condition = k8s_openapi::api::core::v1::PodCondition { type_: type_.into(), status: status.into(), ..Default::default() };
+        self.node
+            .pods()
+            .set_status_with(&pod.namespace, &pod.name, &uid, "podspec", |stored| {
+                let mut new = stored.cloned().unwrap_or_default();
+                let conditions = new.conditions.get_or_insert_with(Vec::new);
+                // The strategic merge patch's merge by type: fields the patch gives replace those
+                // of the stored condition of that type; a new type is appended.
+                match conditions.iter_mut().find(|c| c.type_ == type_) {
+                    Some(c) => c.status = condition.status.clone(),
+                    None => conditions.push(condition),
+                }
+                new
+            })
+            .map_err(|e| api_error(pod, e))?;
+        self.stored(pod)
+    }
+
     async fn delete_pod(&self, pod: &PodRef) -> TargetResult<()> {
         let stored = self.stored(pod)?;
         if crate::api::is_mirror_pod(&stored) {

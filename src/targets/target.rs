@@ -283,6 +283,14 @@ pub trait Target: Send + Sync {
         Err(self.unsupported(Capability::ApiServer))
     }
 
+    /// Sets the condition `type_` of a pod's status to `status` through the `status`
+    /// subresource, as a strategic merge patch `{"status":{"conditions":[{"type":..,"status":..}]}}`
+    /// does (the conditions merge by type): how a readiness gate's owner writes its condition.
+    async fn set_pod_condition(&self, pod: &PodRef, type_: &str, status: &str) -> TargetResult<Pod> {
+        let _ = (pod, type_, status);
+        Err(self.unsupported(Capability::ApiServer))
+    }
+
     /// The pods of a namespace, as the API lists them (mirror pods among them).
     async fn list_pods(&self, namespace: &str) -> TargetResult<Vec<Pod>> {
         let _ = namespace;

@@ -2,14 +2,15 @@
 //! instance. Liveness and startup probes that fail `failureThreshold` times in a row kill the
 //! container, which the restart policy then brings back (or not); a readiness probe only sets
 //! the container's `ready`; a startup probe holds the other two off until it succeeds. The
-//! handlers (exec, httpGet, tcpSocket) are shared with the lifecycle hooks (`hooks.rs`).
+//! handlers (exec, httpGet, tcpSocket) are shared with the lifecycle hooks (`hooks.rs`); gRPC
+//! (the standard grpc.health.v1 service) is the probes' own.
 
 use std::collections::HashMap;
 use std::net::{IpAddr, SocketAddr};
 use std::sync::{Arc, Mutex, Weak};
 use std::time::Duration;
 
-use k8s_openapi::api::core::v1::{Container, ExecAction, HTTPGetAction, Probe, TCPSocketAction};
+use k8s_openapi::api::core::v1::{Container, ExecAction, GRPCAction, HTTPGetAction, Probe, TCPSocketAction};
 use k8s_openapi::apimachinery::pkg::util::intstr::IntOrString;
 use tokio::task::AbortHandle;
 
@@ -186,8 +187,60 @@ async fn probe_once(w: &PodWorker, name: &str, id: &ContainerId, probe: &Probe, 
     if let Some(tcp) = &probe.tcp_socket {
         return tcp_socket(w, name, tcp, timeout).await;
     }
-    // The up-front check refuses a gRPC probe, and validation one with no handler.
+    if let Some(grpc) = &probe.grpc {
+        return grpc_check(w, grpc, timeout).await;
+    }
+    // Validation refuses a probe with no handler.
     Err("the probe has no handler the node runs".into())
+}
+
+/// A gRPC probe (pkg/probe/grpc): the standard health service's `Check` for `service` (empty
+/// by default) on the pod's IP, over plaintext HTTP/2 from the node, bounded by `timeout`;
+/// only SERVING succeeds. The failure texts are the kubelet's.
+async fn grpc_check(w: &PodWorker, grpc: &GRPCAction, timeout: Duration) -> Result<(), String> {
+    use tonic_health::pb::health_check_response::ServingStatus;
+    use tonic_health::pb::{health_client::HealthClient, HealthCheckRequest};
+    let port = u16::try_from(grpc.port).ok().filter(|p| *p > 0).ok_or_else(|| format!("invalid port number: {}", grpc.port))?;
+    let addr = target(w, None, port).await?;
+    let service = grpc.service.clone().unwrap_or_default();
+    let connect_failed = |e: String| format!("error: failed to connect service at {:?}: {e}", addr.to_string());
+    let attempt = async {
+        let stream = connect(w, addr, timeout).await.map_err(connect_failed)?;
+        // The channel dials through its connector: hand it the connection made from the node.
+        let stream = Arc::new(Mutex::new(Some(stream)));
+        let channel = tonic::transport::Endpoint::from_shared(format!("http://{addr}"))
+            .map_err(|e| connect_failed(e.to_string()))?
+            .user_agent(PROBE_USER_AGENT)
+            .map_err(|e| connect_failed(e.to_string()))?
+            .connect_with_connector(tower::service_fn(move |_: http::Uri| {
+                let stream = stream.lock().unwrap().take();
+                async move {
+                    stream.map(hyper_util::rt::TokioIo::new).ok_or_else(|| std::io::Error::other("the probe's one connection is closed"))
+                }
+            }))
+            .await
+            .map_err(|e| {
+                let mut text = e.to_string();
+                let mut source = std::error::Error::source(&e);
+                while let Some(cause) = source {
+                    text.push_str(&format!(": {cause}"));
+                    source = cause.source();
+                }
+                connect_failed(text)
+            })?;
+        let reply = HealthClient::new(channel).check(HealthCheckRequest { service }).await;
+        match reply {
+            Ok(r) => match r.into_inner().status() {
+                ServingStatus::Serving => Ok(()),
+                other => Err(format!("service unhealthy (responded with {:?})", other.as_str_name())),
+            },
+            Err(s) if s.code() == tonic::Code::Unimplemented => {
+                Err(format!("error: this server does not implement the grpc health protocol (grpc.health.v1.Health): {}", s.message()))
+            }
+            Err(s) => Err(format!("error: health rpc probe failed: rpc error: code = {:?} desc = {}", s.code(), s.message())),
+        }
+    };
+    tokio::time::timeout(timeout, attempt).await.map_err(|_| format!("timeout: health rpc did not complete within {timeout:?}"))?
 }
 
 /// An exec handler through the runtime's exec, bounded by `timeout`: a non-zero exit fails

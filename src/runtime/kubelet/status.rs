@@ -294,6 +294,31 @@ pub(super) fn keep_others_conditions(mine: &mut PodStatus, stored: Option<&PodSt
     mine.conditions.get_or_insert_with(Vec::new).extend(others);
 }
 
+/// The readiness gates' part of `Ready` (pkg/kubelet/status GeneratePodReadyCondition): a pod
+/// whose containers are all ready is Ready only when the condition of each of its readiness
+/// gates is True in its status (`conditions` already holds the ones others wrote). Otherwise
+/// Ready is False with reason ReadinessGatesNotReady and the kubelet's message.
+pub(super) fn apply_readiness_gates(status: &mut PodStatus, gates: &[String]) {
+    let Some(conditions) = status.conditions.as_mut() else { return };
+    let unready: Vec<String> = gates
+        .iter()
+        .filter_map(|gate| match conditions.iter().find(|c| &c.type_ == gate) {
+            None => Some(format!("corresponding condition of pod readiness gate {gate:?} does not exist.")),
+            Some(c) if c.status != "True" => Some(format!("the status of pod readiness gate {gate:?} is not \"True\", but {}", c.status)),
+            Some(_) => None,
+        })
+        .collect();
+    let Some(ready) = conditions.iter_mut().find(|c| c.type_ == "Ready") else { return };
+    if ready.status == "True" && !unready.is_empty() {
+        ready.status = "False".into();
+        ready.reason = Some(READINESS_GATES_NOT_READY.into());
+        ready.message = Some(unready.join(", "));
+    }
+}
+
+/// The reason of a Ready condition held False by a readiness gate.
+const READINESS_GATES_NOT_READY: &str = "ReadinessGatesNotReady";
+
 #[cfg(test)]
 mod merge_tests {
     use super::*;
@@ -311,6 +336,27 @@ mod merge_tests {
         keep_others_conditions(&mut mine, Some(&stored));
         let types: Vec<&str> = mine.conditions.iter().flatten().map(|c| c.type_.as_str()).collect();
         assert_eq!(types, ["Ready", "example.com/Checked"]);
+    }
+
+    #[test]
+    fn ready_waits_for_every_readiness_gate_to_be_true() {
+        let gates = ["k8s.io/one".to_string(), "k8s.io/two".to_string()];
+        let with = |extra: Vec<PodCondition>| {
+            let mut conditions = vec![cond("Ready"), cond("ContainersReady")];
+            conditions.extend(extra);
+            let mut status = PodStatus { conditions: Some(conditions), ..Default::default() };
+            apply_readiness_gates(&mut status, &gates);
+            let ready = status.conditions.unwrap().into_iter().find(|c| c.type_ == "Ready").unwrap();
+            (ready.status, ready.reason, ready.message)
+        };
+        let (status, reason, message) = with(vec![cond("k8s.io/one")]);
+        assert_eq!((status.as_str(), reason.as_deref()), ("False", Some("ReadinessGatesNotReady")));
+        assert_eq!(message.as_deref(), Some("corresponding condition of pod readiness gate \"k8s.io/two\" does not exist."));
+        let mut two_false = cond("k8s.io/two");
+        two_false.status = "False".into();
+        let (_, _, message) = with(vec![cond("k8s.io/one"), two_false]);
+        assert_eq!(message.as_deref(), Some("the status of pod readiness gate \"k8s.io/two\" is not \"True\", but False"));
+        assert_eq!(with(vec![cond("k8s.io/one"), cond("k8s.io/two")]).0, "True");
     }
 }
 

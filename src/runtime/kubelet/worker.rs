@@ -359,6 +359,8 @@ impl PodWorker {
         let mut status = super::status::pod_status(self).await;
         let pod = self.pod();
         let (ns, name) = (pod.metadata.namespace.clone().unwrap_or_default(), pod.metadata.name.clone().unwrap_or_default());
+        let gates: Vec<String> =
+            pod.spec.iter().flat_map(|s| s.readiness_gates.iter().flatten()).map(|g| g.condition_type.clone()).collect();
         let api = &self.kubelet.api;
         let stored = api.get(&ns, &name).ok();
         let uid = if self.is_static {
@@ -375,6 +377,7 @@ impl PodWorker {
         // write would differ from the last, and each would wake the worker again).
         let written = api.set_status_with(&ns, &name, &uid, "kubelet", |stored| {
             super::status::keep_others_conditions(&mut status, stored);
+            super::status::apply_readiness_gates(&mut status, &gates);
             super::status::keep_transition_times(stored, &mut status);
             // Recorded before the write: it comes back through the watch, maybe before
             // set_status_with returns.

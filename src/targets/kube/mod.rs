@@ -487,6 +487,14 @@ impl Target for KubeTarget {
         Ok(self.pods(&pod.namespace).delete(&pod.name, &params).await.map_err(|e| pod_error(pod, e))?.left())
     }
 
+    async fn set_pod_condition(&self, pod: &PodRef, type_: &str, status: &str) -> TargetResult<Pod> {
+        let patch = serde_json::json!({"status": {"conditions": [{"type": type_, "status": status}]}});
+        self.pods(&pod.namespace)
+            .patch_status(&pod.name, &PatchParams::default(), &Patch::Strategic(patch))
+            .await
+            .map_err(|e| pod_error(pod, e))
+    }
+
     async fn delete_pod(&self, pod: &PodRef) -> TargetResult<()> {
         let api = self.pods(&pod.namespace);
         let stored = api.get(&pod.name).await.map_err(|e| pod_error(pod, e))?;
