@@ -186,6 +186,7 @@ const STEP_SOURCES: &[(&str, &str)] = &[
     ("src/steps/exec.rs", include_str!("steps/exec.rs")),
     ("src/steps/logs.rs", include_str!("steps/logs.rs")),
     ("src/steps/api.rs", include_str!("steps/api.rs")),
+    ("src/steps/config_objects.rs", include_str!("steps/config_objects.rs")),
     ("src/steps/ephemeral.rs", include_str!("steps/ephemeral.rs")),
     ("src/steps/volumes.rs", include_str!("steps/volumes.rs")),
     ("src/steps/static_pods.rs", include_str!("steps/static_pods.rs")),
@@ -231,6 +232,14 @@ const GROUPS: &[(&str, &str, &str)] = &[
          field has that value; `[kubernetes.io/config.mirror]` a key with dots, e.g. \
          `status.containerStatuses[name=app].lastState.terminated.exitCode`, `status.conditions[type=Ready].status`. VALUE is JSON: \
          `\"busybox:1.35\"`, `30`, `true`.",
+    ),
+    (
+        "src/steps/config_objects.rs",
+        "ConfigMaps and Secrets",
+        "Tag the scenario `@config-objects` (a target without these objects skips it, saying so). The docstring is the object as YAML \
+         without its kind and name (`data`, `binaryData`, `stringData`, `type`, `immutable`, `metadata.labels`); the step names them, and \
+         the object is made in the scenario's namespace, and goes with it. `I replace` writes the whole object (a PUT without a \
+         resourceVersion, which these kinds allow). Each step must succeed.",
     ),
     (
         "src/steps/stays.rs",

@@ -5,6 +5,7 @@
 //! status back.
 
 pub mod admission;
+pub mod configmaps;
 pub mod defaults;
 pub mod ephemeral;
 pub mod events;
@@ -16,6 +17,7 @@ pub mod nodes;
 pub mod qos;
 pub mod quantity;
 pub mod registry;
+pub mod secrets;
 pub mod selector;
 pub mod store;
 pub mod strategy;

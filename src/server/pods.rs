@@ -386,7 +386,7 @@ struct Preconditions {
 /// `propagationPolicy` (and the older `orphanDependents`) decide what becomes of the objects a
 /// pod owns: in serve's API no object is owned by a pod, so every valid policy deletes the pod
 /// alike (a Foreground delete would wait for dependents there are none of).
-fn delete_options(q: &WriteQuery, body: &[u8]) -> Result<(DeleteOptions, bool), Failure> {
+pub(super) fn delete_options(q: &WriteQuery, body: &[u8]) -> Result<(DeleteOptions, bool), Failure> {
     let b: DeleteBody = if body.is_empty() {
         DeleteBody::default()
     } else {
