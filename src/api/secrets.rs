@@ -58,16 +58,12 @@ fn validate_type(s: &Secret, errs: &mut Vec<FieldError>) {
                 }
             }
         },
-        "kubernetes.io/basic-auth" => {
-            if data("username").is_none() && data("password").is_none() {
-                errs.push(required("username"));
-                errs.push(required("password"));
-            }
+        "kubernetes.io/basic-auth" if data("username").is_none() && data("password").is_none() => {
+            errs.push(required("username"));
+            errs.push(required("password"));
         }
-        "kubernetes.io/ssh-auth" => {
-            if data("ssh-privatekey").is_none_or(|b| b.0.is_empty()) {
-                errs.push(required("ssh-privatekey"));
-            }
+        "kubernetes.io/ssh-auth" if data("ssh-privatekey").is_none_or(|b| b.0.is_empty()) => {
+            errs.push(required("ssh-privatekey"));
         }
         "kubernetes.io/tls" => {
             for k in ["tls.crt", "tls.key"] {
