@@ -186,6 +186,7 @@ const STEP_SOURCES: &[(&str, &str)] = &[
     ("src/steps/exec.rs", include_str!("steps/exec.rs")),
     ("src/steps/logs.rs", include_str!("steps/logs.rs")),
     ("src/steps/api.rs", include_str!("steps/api.rs")),
+    ("src/steps/config_objects.rs", include_str!("steps/config_objects.rs")),
     ("src/steps/ephemeral.rs", include_str!("steps/ephemeral.rs")),
     ("src/steps/volumes.rs", include_str!("steps/volumes.rs")),
     ("src/steps/static_pods.rs", include_str!("steps/static_pods.rs")),
@@ -240,6 +241,14 @@ const GROUPS: &[(&str, &str, &str)] = &[
          (`{{namespace}}-fast`), as Kubernetes' e2e tests do. `a RuntimeClass` makes the docstring's object (YAML: `handler`, `overhead`, \
          `scheduling`) under that name; the ones a scenario leaves are deleted after it. `I delete RuntimeClass` deletes one and waits until the \
          API no longer has it.",
+    ),
+    (
+        "src/steps/config_objects.rs",
+        "ConfigMaps and Secrets",
+        "Tag the scenario `@config-objects` (a target without these objects skips it, saying so). The docstring is the object as YAML \
+         without its kind and name (`data`, `binaryData`, `stringData`, `type`, `immutable`, `metadata.labels`); the step names them, and \
+         the object is made in the scenario's namespace, and goes with it. `I replace` writes the whole object (a PUT without a \
+         resourceVersion, which these kinds allow). Each step must succeed.",
     ),
     (
         "src/steps/stays.rs",

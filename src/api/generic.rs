@@ -186,6 +186,11 @@ where
         self
     }
 
+    /// Wakes on each change of the kind (its value is the resourceVersion of the last one).
+    pub fn changes(&self) -> tokio::sync::watch::Receiver<u64> {
+        self.changed.subscribe()
+    }
+
     /// The kind's strategy.
     pub fn strategy(&self) -> &S {
         &self.strategy

@@ -5,6 +5,7 @@
 //! status back.
 
 pub mod admission;
+pub mod configmaps;
 pub mod defaults;
 pub mod ephemeral;
 pub mod events;
@@ -19,6 +20,7 @@ pub mod quantity;
 pub mod rbac;
 pub mod registry;
 pub mod runtime_classes;
+pub mod secrets;
 pub mod selector;
 pub mod store;
 pub mod strategy;

@@ -24,13 +24,16 @@ pub struct Api {
 
 impl Api {
     /// An API with the kinds every node has: namespaces (the built-in ones made at
-    /// `started`), nodes, pods and events; ServiceAccounts and RBAC's four kinds (`rbac`).
+    /// `started`), nodes, pods, events, ConfigMaps and Secrets; ServiceAccounts and RBAC's four kinds
+    /// (`rbac`); RuntimeClasses.
     pub fn new(seed: &str, started: chrono::DateTime<chrono::Utc>) -> Self {
         let api = Self { sequence: Arc::new(Sequence::default()), seed: seed.to_string(), kinds: Mutex::default() };
         api.register_store(NamespaceStore::for_api(api.sequence.clone(), seed, started));
         api.register(NodeStrategy);
         api.register(PodStrategy);
         api.register_store(EventStore::for_api(api.sequence.clone()));
+        api.register(super::configmaps::ConfigMapStrategy);
+        api.register(super::secrets::SecretStrategy);
         super::rbac::register(&api);
         api.register(RuntimeClassStrategy);
         api
@@ -94,6 +97,14 @@ impl Api {
 
     pub fn runtime_classes(&self) -> Arc<RuntimeClassStore> {
         self.store::<RuntimeClassStrategy>()
+    }
+
+    pub fn config_maps(&self) -> Arc<super::configmaps::ConfigMapStore> {
+        self.store::<super::configmaps::ConfigMapStrategy>()
+    }
+
+    pub fn secrets(&self) -> Arc<super::secrets::SecretStore> {
+        self.store::<super::secrets::SecretStrategy>()
     }
 }
 

@@ -36,7 +36,7 @@ use Handling::{Implemented, NoEffect, Refused};
 /// Confinement the reference runtime has, but no scenario states yet: refused until one does.
 const CONFINE: Handling = Refused("no scenario states it on the reference runtime yet");
 const SCHEDULING: Handling = NoEffect("scheduling: a single node has no other node to choose");
-const NO_OBJECTS: Handling = Refused("the reference API holds pods only: no ConfigMap, Secret or PersistentVolumeClaim objects");
+const NO_OBJECTS: Handling = Refused("the reference API holds no PersistentVolumeClaim objects");
 const ONLY_EMPTY_DIR: Handling = Refused("only emptyDir volumes");
 const PROBES: Handling = Implemented("features/probes.feature");
 const HOOKS: Handling = Implemented("features/lifecycle-hooks.feature");
@@ -98,7 +98,7 @@ pub const FIELDS: &[FieldRule] = &[
     f("Container", "args", Implemented("every feature; $(VAR) expansion: features/environment.feature")),
     f("Container", "command", Implemented("every feature; $(VAR) expansion: features/environment.feature")),
     f("Container", "env", Implemented("features/environment.feature")),
-    f("Container", "envFrom", NO_OBJECTS),
+    f("Container", "envFrom", Implemented("features/configmap-secret-env.feature")),
     f("Container", "image", Implemented("every feature")),
     f("Container", "imagePullPolicy", NoEffect("images are local fixtures: nothing is pulled")),
     f("Container", "lifecycle", Implemented("its fields: see Lifecycle")),
@@ -126,7 +126,7 @@ pub const FIELDS: &[FieldRule] = &[
     f("EphemeralContainer", "args", AS_CONTAINER),
     f("EphemeralContainer", "command", AS_CONTAINER),
     f("EphemeralContainer", "env", AS_CONTAINER),
-    f("EphemeralContainer", "envFrom", NO_OBJECTS),
+    f("EphemeralContainer", "envFrom", AS_CONTAINER),
     f("EphemeralContainer", "image", AS_CONTAINER),
     f("EphemeralContainer", "imagePullPolicy", NoEffect("images are local fixtures: nothing is pulled")),
     f("EphemeralContainer", "lifecycle", NOT_EPHEMERAL),
@@ -177,10 +177,10 @@ pub const FIELDS: &[FieldRule] = &[
     f("GRPCAction", "port", PROBES),
     f("GRPCAction", "service", PROBES),
     // EnvVarSource (a container's env[*].valueFrom)
-    f("EnvVarSource", "configMapKeyRef", NO_OBJECTS),
+    f("EnvVarSource", "configMapKeyRef", Implemented("features/configmap-secret-env.feature")),
     f("EnvVarSource", "fieldRef", Implemented("features/environment.feature")),
     f("EnvVarSource", "resourceFieldRef", Implemented("features/environment.feature")),
-    f("EnvVarSource", "secretKeyRef", NO_OBJECTS),
+    f("EnvVarSource", "secretKeyRef", Implemented("features/configmap-secret-env.feature")),
     // VolumeMount (a container's volumeMounts[*])
     f("VolumeMount", "mountPath", Implemented("features/storage.feature")),
     f("VolumeMount", "mountPropagation", Refused("every mount is private to its container")),
@@ -195,7 +195,7 @@ pub const FIELDS: &[FieldRule] = &[
     f("Volume", "azureFile", ONLY_EMPTY_DIR),
     f("Volume", "cephfs", ONLY_EMPTY_DIR),
     f("Volume", "cinder", ONLY_EMPTY_DIR),
-    f("Volume", "configMap", NO_OBJECTS),
+    f("Volume", "configMap", Implemented("features/configmap-volumes.feature")),
     f("Volume", "csi", ONLY_EMPTY_DIR),
     f("Volume", "downwardAPI", Implemented("features/downward-api-volumes.feature")),
     f("Volume", "emptyDir", Implemented("features/storage.feature")),
@@ -224,7 +224,7 @@ pub const FIELDS: &[FieldRule] = &[
     f("Volume", "quobyte", ONLY_EMPTY_DIR),
     f("Volume", "rbd", ONLY_EMPTY_DIR),
     f("Volume", "scaleIO", ONLY_EMPTY_DIR),
-    f("Volume", "secret", NO_OBJECTS),
+    f("Volume", "secret", Implemented("features/secret-volumes.feature")),
     f("Volume", "storageos", ONLY_EMPTY_DIR),
     f("Volume", "vsphereVolume", ONLY_EMPTY_DIR),
     // EmptyDirVolumeSource (a volume's emptyDir)
@@ -243,9 +243,9 @@ pub const FIELDS: &[FieldRule] = &[
     f("ProjectedVolumeSource", "sources", Implemented("features/projected-volumes.feature")),
     // VolumeProjection (a projected volume's sources[*])
     f("VolumeProjection", "clusterTrustBundle", Refused("the reference API holds no ClusterTrustBundle objects")),
-    f("VolumeProjection", "configMap", NO_OBJECTS),
+    f("VolumeProjection", "configMap", Implemented("features/projected-objects.feature")),
     f("VolumeProjection", "downwardAPI", Implemented("features/projected-volumes.feature")),
-    f("VolumeProjection", "secret", NO_OBJECTS),
+    f("VolumeProjection", "secret", Implemented("features/projected-objects.feature")),
     f("VolumeProjection", "serviceAccountToken", Refused("the kubelet mounts no ServiceAccount token (serve issues tokens only through the TokenRequest subresource)")),
     // DownwardAPIProjection (a projected volume's downwardAPI source)
     f("DownwardAPIProjection", "items", Implemented("features/projected-volumes.feature")),
@@ -639,7 +639,7 @@ mod tests {
     fn refused_fields_are_named_by_path_and_others_pass() {
         let p = pod("  hostUsers: false\n  hostPID: false\n  tolerations: [{key: a, operator: Exists}]\n  containers:\n  - name: a\n    image: busybox\n    env:\n    - {name: X, valueFrom: {secretKeyRef: {name: s, key: k}}}\n    - {name: Y, valueFrom: {fieldRef: {fieldPath: metadata.name}}}\n    resources: {requests: {cpu: 100m}, limits: {cpu: 200m}}\n  volumes:\n  - {name: v, emptyDir: {medium: Memory, sizeLimit: 1Mi}}\n  - {name: w, hostPath: {path: /}}\n");
         let paths: Vec<String> = refused(&p).into_iter().map(|r| r.path).collect();
-        assert_eq!(paths, ["spec.hostUsers", "spec.volumes[1].hostPath", "spec.containers[0].env[0].valueFrom.secretKeyRef",]);
+        assert_eq!(paths, ["spec.hostUsers", "spec.volumes[1].hostPath"]);
     }
 
     #[test]
@@ -679,17 +679,10 @@ mod tests {
     }
 
     #[test]
-    fn downward_api_volumes_pass_and_projected_sources_of_other_objects_are_refused_by_path() {
+    fn api_data_volumes_pass_and_projected_sources_of_objects_the_api_lacks_are_refused_by_path() {
         let p = pod("  containers: [{name: a, image: b}]\n  volumes:\n  - {name: d, downwardAPI: {defaultMode: 256, items: [{path: n, mode: 256, fieldRef: {fieldPath: metadata.name}}, {path: c, resourceFieldRef: {containerName: a, resource: limits.cpu}}]}}\n  - {name: p, projected: {defaultMode: 256, sources: [{downwardAPI: {items: [{path: n, fieldRef: {fieldPath: metadata.name}}]}}, {configMap: {name: c}}, {secret: {name: s}}, {serviceAccountToken: {path: t}}]}}\n");
         let paths: Vec<String> = refused(&p).into_iter().map(|r| r.path).collect();
-        assert_eq!(
-            paths,
-            [
-                "spec.volumes[1].projected.sources[1].configMap",
-                "spec.volumes[1].projected.sources[2].secret",
-                "spec.volumes[1].projected.sources[3].serviceAccountToken"
-            ]
-        );
+        assert_eq!(paths, ["spec.volumes[1].projected.sources[3].serviceAccountToken"]);
     }
 
     #[test]

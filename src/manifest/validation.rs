@@ -414,7 +414,7 @@ pub(crate) fn validate_env_field_path(path: &str, field: &str, errs: &mut Vec<Fi
 }
 
 impl FieldError {
-    pub(crate) fn with_detail(mut self, detail: &str) -> Self {
+    pub fn with_detail(mut self, detail: &str) -> Self {
         self.detail = detail.to_string();
         self
     }

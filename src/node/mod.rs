@@ -152,8 +152,18 @@ impl Node {
             pod_cgroups: runtime.host.pod_cgroups(),
             pod_pids_limit: Some(POD_PIDS_LIMIT),
         };
-        let controllers = vec![tokio::spawn(namespace_controller::run(api.namespaces(), api.pods()))];
-        let kubelet = Kubelet::new(config, runtime.runtime.clone(), runtime.images.clone(), api.pods(), api.events());
+        use crate::api::rbac::{RoleBindingStrategy, RoleStrategy, ServiceAccountStrategy};
+        // What a namespace holds besides its pods, deleted with it.
+        let contents: Vec<Arc<dyn namespace_controller::Contents>> = vec![
+            api.config_maps(),
+            api.secrets(),
+            api.store::<ServiceAccountStrategy>(),
+            api.store::<RoleStrategy>(),
+            api.store::<RoleBindingStrategy>(),
+        ];
+        let controllers = vec![tokio::spawn(namespace_controller::run(api.namespaces(), api.pods(), contents))];
+        let objects = crate::runtime::kubelet::ApiObjects { config_maps: api.config_maps(), secrets: api.secrets() };
+        let kubelet = Kubelet::new(config, runtime.runtime.clone(), runtime.images.clone(), api.pods(), api.events(), objects);
         kubelet.resolve_runtime_classes_in(api.runtime_classes());
         crate::runtime::kubelet::node_status::register(&kubelet, &api.nodes()).map_err(|e| format!("register the node: {e}"))?;
         // The node's admission: what this node cannot run (the kubelet's check).

@@ -1,6 +1,7 @@
 //! The namespace controller (pkg/controller/namespace/deletion/): a loop that watches the
 //! namespaces, and for each one marked Terminating deletes what is in it (its pods, each with
-//! its own grace period), waits until they are gone, and then removes the namespace. A
+//! its own grace period; then its other objects, ConfigMaps and Secrets), waits until they are
+//! gone, and then removes the namespace. A
 //! namespace whose pods are not gone within [`TERMINATION_BOUND`] has them deleted at once.
 
 use std::collections::HashSet;
@@ -15,9 +16,28 @@ use crate::api::{DeleteOptions, NamespaceStore, PodStore, WatchEvent};
 /// deleted at once).
 pub const TERMINATION_BOUND: Duration = Duration::from_secs(120);
 
+/// The objects of a kind other than pods that a namespace holds (ConfigMaps, Secrets): deleted
+/// once its pods are gone.
+pub trait Contents: Send + Sync {
+    fn delete_all_in(&self, namespace: &str);
+}
+
+impl<S: crate::api::Strategy> Contents for crate::api::Store<S>
+where
+    S::Object: crate::api::generic::Object,
+{
+    fn delete_all_in(&self, namespace: &str) {
+        use k8s_openapi::Metadata as _;
+        for o in self.list().into_iter().filter(|o| o.metadata().namespace.as_deref() == Some(namespace)) {
+            let _ = self.delete(namespace, o.metadata().name.as_deref().unwrap_or_default(), &DeleteOptions::default());
+        }
+    }
+}
+
 /// Runs until the task is aborted: watches the namespaces and terminates each one marked for
 /// deletion, once.
-pub async fn run(namespaces: Arc<NamespaceStore>, pods: Arc<PodStore>) {
+pub async fn run(namespaces: Arc<NamespaceStore>, pods: Arc<PodStore>, contents: Vec<Arc<dyn Contents>>) {
+    let contents = Arc::new(contents);
     let terminating: Arc<Mutex<HashSet<String>>> = Arc::default();
     loop {
         let Ok(mut watch) = namespaces.watch(None, Box::new(|ns: &Namespace| ns.metadata.deletion_timestamp.is_some())) else {
@@ -29,9 +49,12 @@ pub async fn run(namespaces: Arc<NamespaceStore>, pods: Arc<PodStore>) {
             if !terminating.lock().unwrap().insert(name.clone()) {
                 continue;
             }
-            let (namespaces, pods, terminating) = (namespaces.clone(), pods.clone(), terminating.clone());
+            let (namespaces, pods, terminating, contents) = (namespaces.clone(), pods.clone(), terminating.clone(), contents.clone());
             tokio::spawn(async move {
                 terminate(&pods, &name).await;
+                for kind in contents.iter() {
+                    kind.delete_all_in(&name);
+                }
                 let _ = namespaces.finalize(&name);
                 terminating.lock().unwrap().remove(&name);
             });
@@ -76,7 +99,7 @@ mod tests {
     #[tokio::test]
     async fn a_deleted_namespace_has_its_pods_deleted_then_goes_and_others_keep_theirs() {
         let api = Api::new("t", chrono::Utc::now());
-        let controller = tokio::spawn(run(api.namespaces(), api.pods()));
+        let controller = tokio::spawn(run(api.namespaces(), api.pods(), vec![api.config_maps()]));
         api.namespaces().create_object(&named("gone"), false).unwrap();
         for (ns, name) in [("gone", "a"), ("gone", "b"), ("kept", "c")] {
             // Unbound pods: a delete removes them at once (no kubelet to stop them).
@@ -85,6 +108,8 @@ mod tests {
             ))
             .unwrap();
             api.pods().create(&pod, Requester::User).unwrap();
+            let cm = serde_yaml::from_str(&format!("metadata: {{name: cm-{name}, namespace: {ns}}}\n")).unwrap();
+            api.config_maps().create_object(&cm, false).unwrap();
         }
         let mut watch = api.namespaces().watch(Some(api.resource_version()), Box::new(|_| true)).unwrap();
         api.namespaces().delete_namespace("gone").unwrap();
@@ -98,6 +123,8 @@ mod tests {
         assert_eq!(events, ["MODIFIED", "DELETED"]);
         let left: Vec<_> = api.pods().list().into_iter().filter_map(|p| p.metadata.name).collect();
         assert_eq!(left, ["c"]);
+        let left: Vec<_> = api.config_maps().list().into_iter().filter_map(|c| c.metadata.name).collect();
+        assert_eq!(left, ["cm-c"], "the namespace's ConfigMaps went with it");
         controller.abort();
     }
 }

@@ -73,6 +73,7 @@ pub async fn api_v1_resources(State(_): State<AppState>) -> Json<Value> {
         "kind": "APIResourceList",
         "groupVersion": "v1",
         "resources": [
+            resource("configmaps", "configmap", true, "ConfigMap", &crud, &["cm"]),
             resource("events", "event", true, "Event", &["get", "list", "watch"], &["ev"]),
             resource("namespaces", "namespace", false, "Namespace", &["create", "delete", "get", "list", "watch"], &["ns"]),
             resource("nodes", "node", false, "Node", &["get", "list", "watch"], &["no"]),
@@ -84,6 +85,7 @@ pub async fn api_v1_resources(State(_): State<AppState>) -> Json<Value> {
             resource("pods/status", "", true, "Pod", &["get", "update"], &[]),
             resource("serviceaccounts", "serviceaccount", true, "ServiceAccount", &crud, &["sa"]),
             resource("serviceaccounts/token", "", true, "TokenRequest", &["create"], &[]),
+            resource("secrets", "secret", true, "Secret", &crud, &[]),
         ],
     }))
 }

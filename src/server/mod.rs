@@ -2,7 +2,8 @@
 //! a CA of its own and a bearer token; handlers translate HTTP to calls on the node's API
 //! stores (and, for what kube-apiserver proxies to a kubelet, on the kubelet) and back. One file per
 //! resource: `discovery`, `namespaces`, `nodes`, `pods`, `pod_subresources`, `runtime_classes`,
-//! `ephemeral_containers`, `exec`, `events`; `status`
+//! `ephemeral_containers`, `exec`, `events`, `configmaps`, `secrets` (the last two through the
+//! generic handlers of `objects`), `rbac`; `authz` authorizes every request; `status`
 //! writes metav1 Status errors, `table` the Table form of pods, `patch` the patch types, `apply`
 //! server-side apply of a pod; `conn` keeps connections within their limits, `body` bounds
 //! request bodies, `kubeconfig` writes the token's file safely.
@@ -11,6 +12,7 @@ pub mod access_reviews;
 pub mod apply;
 pub mod authz;
 pub mod body;
+pub mod configmaps;
 pub mod conn;
 pub mod discovery;
 pub mod ephemeral_containers;
@@ -22,6 +24,7 @@ mod exec_websocket;
 pub mod kubeconfig;
 pub mod namespaces;
 pub mod nodes;
+pub mod objects;
 pub mod openapi;
 pub mod patch;
 pub mod pod_subresources;
@@ -29,6 +32,7 @@ pub mod pods;
 pub mod protobuf;
 pub mod rbac;
 pub mod runtime_classes;
+pub mod secrets;
 pub mod status;
 pub mod table;
 pub mod tls;
@@ -69,7 +73,9 @@ pub type AppState = Arc<Server>;
 /// Every route of the API.
 pub fn router(state: AppState) -> Router {
     let ns_pods = "/api/v1/namespaces/{namespace}/pods";
-    rbac::routes(Router::new())
+    let router = objects::routes::<crate::api::configmaps::ConfigMapStrategy>(Router::new());
+    let router = objects::routes::<crate::api::secrets::SecretStrategy>(router);
+    rbac::routes(router)
         .route("/version", get(discovery::version))
         .route("/healthz", get(discovery::healthy))
         .route("/livez", get(discovery::healthy))

@@ -1,6 +1,6 @@
 //! The Kubernetes protobuf encoding (`application/vnd.kubernetes.protobuf`), read for the one
 //! request body a kubectl sends in it: `kubectl create namespace` (1.33 sends typed objects as
-//! protobuf). A body is the magic `k8s\0`, then a `runtime.Unknown` whose `raw` is the object
+//! protobuf), and `kubectl create configmap` and `kubectl create secret`. A body is the magic `k8s\0`, then a `runtime.Unknown` whose `raw` is the object
 //! (k8s.io/apimachinery/pkg/runtime/generated.proto, k8s.io/api/core/v1/generated.proto). Only
 //! the fields a client sets on a new namespace are read (name, generateName, labels,
 //! annotations, spec.finalizers); a body with any other ObjectMeta field is refused, not
@@ -8,8 +8,9 @@
 
 use std::collections::BTreeMap;
 
-use k8s_openapi::api::core::v1::{Namespace, NamespaceSpec};
+use k8s_openapi::api::core::v1::{ConfigMap, Namespace, NamespaceSpec, Secret};
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
+use k8s_openapi::ByteString;
 use prost::Message;
 
 pub const CONTENT_TYPE: &str = "application/vnd.kubernetes.protobuf";
@@ -67,36 +68,96 @@ struct NamespaceMessage {
     spec: Option<Spec>,
 }
 
-/// A Namespace from a protobuf body; the error says what is wrong with it.
-pub fn namespace(body: &[u8]) -> Result<Namespace, String> {
+#[derive(Clone, PartialEq, Message)]
+struct ConfigMapMessage {
+    #[prost(message, optional, tag = "1")]
+    metadata: Option<Meta>,
+    #[prost(btree_map = "string, string", tag = "2")]
+    data: BTreeMap<String, String>,
+    #[prost(btree_map = "string, bytes", tag = "3")]
+    binary_data: BTreeMap<String, Vec<u8>>,
+    #[prost(bool, optional, tag = "4")]
+    immutable: Option<bool>,
+}
+
+#[derive(Clone, PartialEq, Message)]
+struct SecretMessage {
+    #[prost(message, optional, tag = "1")]
+    metadata: Option<Meta>,
+    #[prost(btree_map = "string, bytes", tag = "2")]
+    data: BTreeMap<String, Vec<u8>>,
+    #[prost(string, optional, tag = "3")]
+    type_: Option<String>,
+    #[prost(btree_map = "string, string", tag = "4")]
+    string_data: BTreeMap<String, String>,
+    #[prost(bool, optional, tag = "5")]
+    immutable: Option<bool>,
+}
+
+/// The object of a protobuf body of `kind` (v1), as its bytes.
+fn raw_of(body: &[u8], kind: &str) -> Result<Vec<u8>, String> {
     let envelope = body.strip_prefix(MAGIC).ok_or("the body does not start with the protobuf magic \"k8s\\x00\"")?;
     let unknown = Unknown::decode(envelope).map_err(|e| e.to_string())?;
     let t = unknown.type_meta.unwrap_or_default();
-    if t.kind.as_deref() != Some("Namespace") || t.api_version.as_deref() != Some("v1") {
-        return Err(format!(
-            "the body is a {:?} of {:?}, not a v1 Namespace",
-            t.kind.unwrap_or_default(),
-            t.api_version.unwrap_or_default()
-        ));
+    if t.kind.as_deref() != Some(kind) || t.api_version.as_deref() != Some("v1") {
+        return Err(format!("the body is a {:?} of {:?}, not a v1 {kind}", t.kind.unwrap_or_default(), t.api_version.unwrap_or_default()));
     }
-    let ns = NamespaceMessage::decode(unknown.raw.unwrap_or_default().as_slice()).map_err(|e| e.to_string())?;
-    let m = ns.metadata.unwrap_or_default();
+    Ok(unknown.raw.unwrap_or_default())
+}
+
+fn metadata(m: Option<Meta>) -> Result<ObjectMeta, String> {
+    let m = m.unwrap_or_default();
     if !m.owner_references.is_empty() {
         return Err("podspec serve reads no ownerReferences from a protobuf body; send JSON".into());
     }
     let map = |m: BTreeMap<String, String>| (!m.is_empty()).then_some(m);
+    // An empty string is how a Go client leaves a field unset.
+    let set = |s: Option<String>| s.filter(|s| !s.is_empty());
+    Ok(ObjectMeta {
+        name: set(m.name),
+        generate_name: set(m.generate_name),
+        namespace: set(m.namespace),
+        labels: map(m.labels),
+        annotations: map(m.annotations),
+        finalizers: (!m.finalizers.is_empty()).then_some(m.finalizers),
+        ..Default::default()
+    })
+}
+
+/// A Namespace from a protobuf body; the error says what is wrong with it.
+pub fn namespace(body: &[u8]) -> Result<Namespace, String> {
+    let ns = NamespaceMessage::decode(raw_of(body, "Namespace")?.as_slice()).map_err(|e| e.to_string())?;
     Ok(Namespace {
-        metadata: ObjectMeta {
-            name: m.name,
-            generate_name: m.generate_name,
-            namespace: m.namespace,
-            labels: map(m.labels),
-            annotations: map(m.annotations),
-            finalizers: (!m.finalizers.is_empty()).then_some(m.finalizers),
-            ..Default::default()
-        },
+        metadata: metadata(ns.metadata)?,
         spec: ns.spec.map(|s| NamespaceSpec { finalizers: Some(s.finalizers) }),
         status: None,
+    })
+}
+
+fn bytes_map(m: BTreeMap<String, Vec<u8>>) -> Option<BTreeMap<String, ByteString>> {
+    (!m.is_empty()).then(|| m.into_iter().map(|(k, v)| (k, ByteString(v))).collect())
+}
+
+/// A ConfigMap from a protobuf body.
+pub fn config_map(body: &[u8]) -> Result<ConfigMap, String> {
+    let c = ConfigMapMessage::decode(raw_of(body, "ConfigMap")?.as_slice()).map_err(|e| e.to_string())?;
+    Ok(ConfigMap {
+        metadata: metadata(c.metadata)?,
+        data: (!c.data.is_empty()).then_some(c.data),
+        binary_data: bytes_map(c.binary_data),
+        immutable: c.immutable,
+    })
+}
+
+/// A Secret from a protobuf body.
+pub fn secret(body: &[u8]) -> Result<Secret, String> {
+    let s = SecretMessage::decode(raw_of(body, "Secret")?.as_slice()).map_err(|e| e.to_string())?;
+    Ok(Secret {
+        metadata: metadata(s.metadata)?,
+        data: bytes_map(s.data),
+        string_data: (!s.string_data.is_empty()).then_some(s.string_data),
+        type_: s.type_.filter(|t| !t.is_empty()),
+        immutable: s.immutable,
     })
 }
 
@@ -120,5 +181,34 @@ mod tests {
         assert_eq!(ns.metadata.labels.unwrap()["a"], "b");
         assert!(namespace(&body("Pod", &NamespaceMessage::default())).unwrap_err().contains("not a v1 Namespace"));
         assert!(namespace(b"{}").unwrap_err().contains("magic"));
+    }
+
+    #[test]
+    fn a_config_map_and_a_secret_are_read_from_their_protobuf_envelopes() {
+        let wrap = |kind: &str, raw: Vec<u8>| {
+            let t = TypeMeta { api_version: Some("v1".into()), kind: Some(kind.into()) };
+            [MAGIC, &Unknown { type_meta: Some(t), raw: Some(raw) }.encode_to_vec()].concat()
+        };
+        let m = || Some(Meta { name: Some("c".into()), ..Default::default() });
+        let c = ConfigMapMessage {
+            metadata: m(),
+            data: [("a".to_string(), "1".to_string())].into(),
+            binary_data: [("b".to_string(), vec![0, 255])].into(),
+            immutable: Some(true),
+        };
+        let cm = config_map(&wrap("ConfigMap", c.encode_to_vec())).unwrap();
+        assert_eq!(
+            (cm.data.unwrap()["a"].as_str(), cm.binary_data.unwrap()["b"].0.as_slice(), cm.immutable),
+            ("1", &[0u8, 255][..], Some(true))
+        );
+        let s = SecretMessage {
+            metadata: m(),
+            data: [("k".to_string(), b"v".to_vec())].into(),
+            type_: Some("Opaque".into()),
+            ..Default::default()
+        };
+        let secret = secret(&wrap("Secret", s.encode_to_vec())).unwrap();
+        assert_eq!((secret.data.unwrap()["k"].0.as_slice(), secret.type_.as_deref()), (&b"v"[..], Some("Opaque")));
+        assert!(config_map(&wrap("Secret", Vec::new())).unwrap_err().contains("not a v1 ConfigMap"));
     }
 }

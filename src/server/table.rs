@@ -261,6 +261,35 @@ fn column(name: &str, type_: &str, description: &str, priority: i32) -> Value {
     json!({"name": name, "type": type_, "format": if name == "Name" { "name" } else { "" }, "description": description, "priority": priority})
 }
 
+/// ConfigMaps (NAME, DATA, AGE) and Secrets (NAME, TYPE, DATA, AGE, `with_type`) as
+/// kube-apiserver's printer shows them; `count` gives an object's DATA.
+pub fn data_table(
+    objects: &[Value],
+    with_type: bool,
+    count: impl Fn(&Value) -> Value,
+    resource_version: &str,
+    with_columns: bool,
+    include_object: &str,
+) -> Value {
+    let now = chrono::Utc::now();
+    let mut columns = vec![column("Name", "string", "Name must be unique within a namespace.", 0)];
+    if with_type {
+        columns.push(column("Type", "string", "The type of the secret", 0));
+    }
+    columns.push(column("Data", "string", "The number of keys in the data", 0));
+    columns.push(column("Age", "string", "CreationTimestamp is a timestamp representing the server time when this object was created.", 0));
+    let cells = |o: &Value| {
+        let mut row = vec![o["metadata"]["name"].clone()];
+        if with_type {
+            row.push(o["type"].clone());
+        }
+        row.push(count(o));
+        row.push(json!(age_of(o, now)));
+        Value::Array(row)
+    };
+    object_table(objects, Value::Array(columns), cells, resource_version, with_columns, include_object)
+}
+
 /// Namespaces as kube-apiserver's printer shows them: NAME, STATUS, AGE.
 pub fn namespace_table(namespaces: &[Value], resource_version: &str, with_columns: bool, include_object: &str) -> Value {
     let now = chrono::Utc::now();

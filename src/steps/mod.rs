@@ -7,6 +7,7 @@
 //! `podspec docs` generates from these definitions.
 
 mod api;
+mod config_objects;
 mod ephemeral;
 mod exec;
 mod failure;

@@ -35,9 +35,16 @@ pub struct ReferenceTarget {
 impl ReferenceTarget {
     /// What the reference target can do, known without starting it (for `podspec list`).
     pub fn declared_capabilities() -> BTreeSet<Capability> {
-        [Capability::NodeAccess, Capability::StaticPods, Capability::ApiServer, Capability::HostAccess, Capability::EphemeralContainers]
-            .into_iter()
-            .collect()
+        [
+            Capability::NodeAccess,
+            Capability::StaticPods,
+            Capability::ApiServer,
+            Capability::HostAccess,
+            Capability::EphemeralContainers,
+            Capability::ConfigObjects,
+        ]
+        .into_iter()
+        .collect()
     }
 
     /// Starts a node of its own for this run.
@@ -155,6 +162,29 @@ impl ReferenceTarget {
         }
         Ok(self.node.static_pod_dir().join(file_name))
     }
+}
+
+/// A write of a ConfigMap or a Secret to the node's API store of its kind.
+fn write_object<S: crate::api::Strategy>(
+    store: &crate::api::Store<S>,
+    write: super::target::ConfigWrite,
+    object: &serde_json::Value,
+) -> TargetResult<Option<serde_json::Value>>
+where
+    S::Object: crate::api::generic::Object,
+{
+    use k8s_openapi::Metadata as _;
+    let typed: S::Object = serde_json::from_value(object.clone())
+        .map_err(|e| TargetError::Other(format!("not a {}: {e}", <S::Object as k8s_openapi::Resource>::KIND)))?;
+    let m = typed.metadata();
+    let (namespace, name) = (m.namespace.clone().unwrap_or_default(), m.name.clone().unwrap_or_default());
+    let api = |e: ApiError| TargetError::Api { code: e.code, reason: e.reason, message: e.message };
+    let stored = match write {
+        super::target::ConfigWrite::Create => Some(store.create_object(&typed, false).map_err(api)?),
+        super::target::ConfigWrite::Replace => Some(store.update(&namespace, &name, &typed).map_err(api)?),
+        super::target::ConfigWrite::Delete => store.delete(&namespace, &name, &Default::default()).map_err(api)?,
+    };
+    Ok(stored.map(|o| serde_json::to_value(o).unwrap_or_default()))
 }
 
 /// An API error: a missing pod keeps its own variant, every other error its Status.
@@ -308,6 +338,18 @@ impl Target for ReferenceTarget {
 
     async fn update_ephemeral_containers(&self, pod: &PodRef, object: &Pod) -> TargetResult<Pod> {
         self.node.pods().update_ephemeral_containers(&pod.namespace, &pod.name, object, false, None).map_err(|e| api_error(pod, e))
+    }
+
+    async fn write_config_object(
+        &self,
+        write: super::target::ConfigWrite,
+        object: &serde_json::Value,
+    ) -> TargetResult<Option<serde_json::Value>> {
+        match object["kind"].as_str() {
+            Some("ConfigMap") => write_object(&self.node.api().config_maps(), write, object),
+            Some("Secret") => write_object(&self.node.api().secrets(), write, object),
+            other => Err(TargetError::Other(format!("kind {other:?}: only ConfigMaps and Secrets are written this way"))),
+        }
     }
 
     async fn patch_pod(&self, pod: &PodRef, patch: &serde_json::Value) -> TargetResult<Pod> {

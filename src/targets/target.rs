@@ -30,11 +30,29 @@ pub enum Capability {
     /// Ephemeral containers can be added to a running pod through its `ephemeralcontainers`
     /// subresource, and the node starts them.
     EphemeralContainers,
+    /// ConfigMaps and Secrets are objects of the API: they can be created, replaced and deleted
+    /// while pods use them, and the node reads them from there.
+    ConfigObjects,
+}
+
+/// A write of a ConfigMap or a Secret ([`Target::write_config_object`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ConfigWrite {
+    Create,
+    /// A PUT of the whole object (these kinds allow one without a resourceVersion).
+    Replace,
+    Delete,
 }
 
 impl Capability {
-    pub const ALL: &'static [Capability] =
-        &[Capability::NodeAccess, Capability::StaticPods, Capability::ApiServer, Capability::HostAccess, Capability::EphemeralContainers];
+    pub const ALL: &'static [Capability] = &[
+        Capability::NodeAccess,
+        Capability::StaticPods,
+        Capability::ApiServer,
+        Capability::HostAccess,
+        Capability::EphemeralContainers,
+        Capability::ConfigObjects,
+    ];
 
     /// The scenario tag that asks for it (without `@`).
     pub fn tag(self) -> &'static str {
@@ -44,6 +62,7 @@ impl Capability {
             Capability::ApiServer => "api-server",
             Capability::HostAccess => "host-access",
             Capability::EphemeralContainers => "ephemeral-containers",
+            Capability::ConfigObjects => "config-objects",
         }
     }
 
@@ -57,6 +76,7 @@ impl Capability {
                 "no node namespaces of its own: its node's PID, IPC and network namespaces and devices are this machine's (hostPID, hostIPC, hostNetwork and privileged pods would reach the machine)"
             }
             Capability::EphemeralContainers => "no ephemeral containers (the pod's ephemeralcontainers subresource, and a node that starts them)",
+            Capability::ConfigObjects => "no ConfigMaps or Secrets as API objects that pods reference and that change while pods run",
         }
     }
 
@@ -289,6 +309,14 @@ pub trait Target: Send + Sync {
     async fn set_pod_condition(&self, pod: &PodRef, type_: &str, status: &str) -> TargetResult<Pod> {
         let _ = (pod, type_, status);
         Err(self.unsupported(Capability::ApiServer))
+    }
+
+    /// Creates, replaces or deletes the ConfigMap or Secret `object` (JSON, with its `kind`,
+    /// name and namespace) in the API (capability `config-objects`); returns the object as
+    /// stored, none after a delete.
+    async fn write_config_object(&self, write: ConfigWrite, object: &serde_json::Value) -> TargetResult<Option<serde_json::Value>> {
+        let _ = (write, object);
+        Err(self.unsupported(Capability::ConfigObjects))
     }
 
     /// The pods of a namespace, as the API lists them (mirror pods among them).

@@ -643,6 +643,7 @@ fn checks(k: &Kubectl<'_>, minor: u32, dir: &Path) -> Vec<(&'static str, Outcome
         ok(&k.run(&["explain", "pod.spec.containers.image"]), "explain").and_then(|o| expect(o.contains("Container image name."), o))
     });
     results.extend(server_side_apply(k, &p, dir));
+    results.extend(config_objects(k, &p));
     record(&mut results, "401 without the token", {
         let o = k.run(&["--token", "wrong", "get", "pods"]);
         expect(!o.status.success() && text(&o).contains("Unauthorized"), text(&o))
@@ -996,6 +997,57 @@ fn manifests(k: &Kubectl<'_>, dir: &Path) -> Vec<(&'static str, Outcome)> {
     for name in ["two-containers", "job-pod", "crasher", "security-context-demo"] {
         let _ = k.run(&["delete", "pod", name, "--grace-period=0", "--force"]);
     }
+    results
+}
+
+/// ConfigMaps and Secrets: kubectl's generators, the printer's columns, a strategic patch, the
+/// API's `immutable` rule and its text, and delete.
+fn config_objects(k: &Kubectl<'_>, p: &str) -> Vec<(&'static str, Outcome)> {
+    let mut results: Vec<(&'static str, Outcome)> = Vec::new();
+    let (cm, secret) = (format!("{p}-cm"), format!("{p}-secret"));
+    record(&mut results, "create configmap --from-literal", {
+        ok(&k.run(&["create", "configmap", &cm, "--from-literal=a=1", "--from-literal=b=two"]), "create configmap")
+            .and_then(|o| expect(o.contains("created"), o))
+            .and_then(|_| ok(&k.run(&["get", "cm", &cm, "-o", "jsonpath={.data.a} {.data.b}"]), "get cm"))
+            .and_then(|o| expect(o == "1 two", o))
+    });
+    record(&mut results, "create secret generic", {
+        ok(&k.run(&["create", "secret", "generic", &secret, "--from-literal=password=s3cr3t"]), "create secret")
+            .and_then(|o| expect(o.contains("created"), o))
+            .and_then(|_| ok(&k.run(&["get", "secret", &secret, "-o", "jsonpath={.type} {.data.password}"]), "get secret"))
+            .and_then(|o| expect(o == "Opaque czNjcjN0", o))
+    });
+    record(&mut results, "get cm,secret", {
+        ok(&k.run(&["get", "cm,secret"]), "get cm,secret").and_then(|o| {
+            let row = |name: String| {
+                o.lines().find(|l| l.split_whitespace().next() == Some(name.as_str())).map(|l| l.split_whitespace().collect::<Vec<_>>())
+            };
+            let c = row(format!("configmap/{cm}")).unwrap_or_default();
+            let s = row(format!("secret/{secret}")).unwrap_or_default();
+            expect(c.len() == 3 && c[1] == "2" && s.len() == 4 && s[1] == "Opaque" && s[2] == "1", o.clone())
+        })
+    });
+    record(&mut results, "patch configmap (strategic), immutable", {
+        ok(&k.run(&["patch", "configmap", &cm, "-p", r#"{"data":{"c":"3"},"immutable":true}"#]), "patch")
+            .and_then(|_| ok(&k.run(&["get", "cm", &cm, "-o", "jsonpath={.data.a}{.data.c} {.immutable}"]), "get cm"))
+            .and_then(|o| expect(o == "13 true", o))
+            .and_then(|_| {
+                let o = k.run(&["patch", "configmap", &cm, "--type", "merge", "-p", r#"{"data":{"a":"changed"}}"#]);
+                expect(
+                    !o.status.success()
+                        && text(&o).contains(&format!(
+                            "ConfigMap \"{cm}\" is invalid: data: Forbidden: field is immutable when `immutable` is set"
+                        )),
+                    text(&o),
+                )
+            })
+    });
+    record(&mut results, "delete cm,secret", {
+        ok(&k.run(&["delete", &format!("configmap/{cm}"), &format!("secret/{secret}")]), "delete").and_then(|_| {
+            let o = k.run(&["get", "cm", &cm]);
+            expect(!o.status.success() && text(&o).contains(&format!("configmaps \"{cm}\" not found")), text(&o))
+        })
+    });
     results
 }
 

@@ -1,8 +1,13 @@
 //! The sources of API-data volumes, each made into a payload for the atomic writer
-//! (`atomic_writer`): `downwardAPI` (pkg/volume/downwardapi: `CollectData`) and `projected`
-//! with `downwardAPI` sources (pkg/volume/projected). ConfigMap, Secret and ServiceAccount
-//! token sources are refused, naming the field, until the API has those objects; each will be
-//! one more arm of [`payload`].
+//! (`atomic_writer`): `downwardAPI` (pkg/volume/downwardapi: `CollectData`), `configMap`
+//! (pkg/volume/configmap: `MakePayload`), `secret` (pkg/volume/secret: `MakePayload`) and
+//! `projected` with `downwardAPI`, `configMap` and `secret` sources (pkg/volume/projected).
+//! ServiceAccount token and ClusterTrustBundle sources are refused, naming the field.
+//!
+//! A ConfigMap or Secret is read from the node's API ([`ApiObjects`]); a missing one fails the
+//! volume with the kubelet's text (`configmap "x" not found`) unless the source is `optional`,
+//! and the kubelet tries again when the API's objects change. Without `items` every key becomes
+//! a file; with them, each item's key (a missing one fails the volume unless it is optional).
 //!
 //! A file's mode is its item's `mode`, else the volume's `defaultMode`, else 0644 (the API's
 //! default). A pod field is written as the kubelet's `fieldpath.ExtractFieldPathAsString`
@@ -16,7 +21,12 @@
 
 use std::path::{Path, PathBuf};
 
-use k8s_openapi::api::core::v1::{DownwardAPIVolumeFile, Pod, Volume};
+use std::sync::Arc;
+
+use k8s_openapi::api::core::v1::{ConfigMap, DownwardAPIVolumeFile, KeyToPath, Pod, Secret, Volume};
+
+use crate::api::configmaps::ConfigMapStore;
+use crate::api::secrets::SecretStore;
 
 use super::atomic_writer::{self, FileProjection, Ownership, Payload};
 use super::downward::Allocatable;
@@ -26,10 +36,48 @@ use super::worker::PodWorker;
 /// ProjectedVolumeSourceDefaultMode).
 pub const DEFAULT_MODE: i32 = 0o644;
 
+/// Where the kubelet reads the ConfigMaps and Secrets that volumes and env name: the node's
+/// API stores.
+#[derive(Clone)]
+pub struct ApiObjects {
+    pub config_maps: Arc<ConfigMapStore>,
+    pub secrets: Arc<SecretStore>,
+}
+
+/// Why an object is not there, in the kubelet's words (its object managers' NotFound).
+pub fn not_found(kind: &str, name: &str) -> String {
+    format!("{kind} {name:?} not found")
+}
+
+impl ApiObjects {
+    /// The ConfigMap `name` of `namespace`; the error is the kubelet's text.
+    pub fn config_map(&self, namespace: &str, name: &str) -> Result<ConfigMap, String> {
+        self.config_maps.get(namespace, name).map_err(|_| not_found("configmap", name))
+    }
+
+    pub fn secret(&self, namespace: &str, name: &str) -> Result<Secret, String> {
+        self.secrets.get(namespace, name).map_err(|_| not_found("secret", name))
+    }
+
+    /// What wakes on each change of a ConfigMap, and of a Secret.
+    pub fn subscribe(&self) -> (tokio::sync::watch::Receiver<u64>, tokio::sync::watch::Receiver<u64>) {
+        (self.config_maps.changes(), self.secrets.changes())
+    }
+}
+
 /// Whether the volume's files come from the API (written by the atomic writer, mounted
 /// read-only).
 pub fn is_api_data(v: &Volume) -> bool {
-    v.downward_api.is_some() || v.projected.is_some()
+    v.downward_api.is_some() || v.projected.is_some() || v.config_map.is_some() || v.secret.is_some()
+}
+
+/// Whether the pod names ConfigMaps or Secrets in its volumes (whose files change with them).
+pub fn uses_objects(pod: &Pod) -> bool {
+    pod.spec.iter().flat_map(|s| s.volumes.iter().flatten()).any(|v| {
+        v.config_map.is_some()
+            || v.secret.is_some()
+            || v.projected.iter().flat_map(|p| p.sources.iter().flatten()).any(|s| s.config_map.is_some() || s.secret.is_some())
+    })
 }
 
 /// The volume's directory on the node, under the pod's, by its plugin's name as the kubelet
@@ -37,6 +85,10 @@ pub fn is_api_data(v: &Volume) -> bool {
 pub fn volume_dir(root: &Path, uid: &str, v: &Volume) -> Option<PathBuf> {
     let plugin = if v.downward_api.is_some() {
         "kubernetes.io~downward-api"
+    } else if v.config_map.is_some() {
+        "kubernetes.io~configmap"
+    } else if v.secret.is_some() {
+        "kubernetes.io~secret"
     } else if v.projected.is_some() {
         "kubernetes.io~projected"
     } else {
@@ -52,33 +104,125 @@ pub fn refusal(v: &Volume, index: usize) -> Option<String> {
     for (j, s) in projected.sources.iter().flatten().enumerate() {
         let field = |name: &str| format!("spec.volumes[{index}].projected.sources[{j}].{name} (volume {:?})", v.name);
         let object = match () {
-            _ if s.config_map.is_some() => "configMap",
-            _ if s.secret.is_some() => "secret",
             _ if s.service_account_token.is_some() => "serviceAccountToken",
             _ if s.cluster_trust_bundle.is_some() => "clusterTrustBundle",
             _ => continue,
         };
-        return Some(format!("{}: the API holds no such objects yet; only downwardAPI sources are projected", field(object)));
+        return Some(format!(
+            "{}: the API holds no such objects; only downwardAPI, configMap and secret sources are projected",
+            field(object)
+        ));
     }
     None
 }
 
-/// The files of an API-data volume of `pod`, with their modes.
-pub fn payload(v: &Volume, pod: &Pod, node: Allocatable) -> Result<Payload, String> {
+/// The files of an API-data volume of `pod`, with their modes; ConfigMaps and Secrets are read
+/// from `objects`.
+pub fn payload(v: &Volume, pod: &Pod, node: Allocatable, objects: &ApiObjects) -> Result<Payload, String> {
     let mut out = Payload::new();
+    let namespace = pod.metadata.namespace.as_deref().unwrap_or("default");
     if let Some(d) = &v.downward_api {
         let mode = d.default_mode.unwrap_or(DEFAULT_MODE);
         downward_files(d.items.as_deref().unwrap_or(&[]), mode, pod, node, &mut out)?;
+    } else if let Some(c) = &v.config_map {
+        let mode = c.default_mode.unwrap_or(DEFAULT_MODE);
+        let optional = c.optional == Some(true);
+        config_map_files(objects, namespace, &c.name, c.items.as_deref(), mode, optional, &mut out)?;
+    } else if let Some(s) = &v.secret {
+        let mode = s.default_mode.unwrap_or(DEFAULT_MODE);
+        let optional = s.optional == Some(true);
+        let name = s.secret_name.as_deref().unwrap_or("");
+        secret_files(objects, namespace, name, s.items.as_deref(), mode, optional, &mut out)?;
     } else if let Some(p) = &v.projected {
         let mode = p.default_mode.unwrap_or(DEFAULT_MODE);
         for (j, s) in p.sources.iter().flatten().enumerate() {
-            match &s.downward_api {
-                Some(d) => downward_files(d.items.as_deref().unwrap_or(&[]), mode, pod, node, &mut out)?,
-                None => return Err(refusal(v, 0).unwrap_or_else(|| format!("projected source {j}: no source the node writes"))),
+            if let Some(d) = &s.downward_api {
+                downward_files(d.items.as_deref().unwrap_or(&[]), mode, pod, node, &mut out)?;
+            } else if let Some(c) = &s.config_map {
+                let optional = c.optional == Some(true);
+                config_map_files(objects, namespace, &c.name, c.items.as_deref(), mode, optional, &mut out)?;
+            } else if let Some(c) = &s.secret {
+                let optional = c.optional == Some(true);
+                secret_files(objects, namespace, &c.name, c.items.as_deref(), mode, optional, &mut out)?;
+            } else {
+                return Err(refusal(v, 0).unwrap_or_else(|| format!("projected source {j}: no source the node writes")));
             }
         }
     }
     Ok(out)
+}
+
+/// The files of a ConfigMap (MakePayload): every key of `data` and `binaryData` with the
+/// default mode, or the items' keys at their paths with their modes. A missing ConfigMap is
+/// an empty payload when optional.
+fn config_map_files(
+    objects: &ApiObjects,
+    namespace: &str,
+    name: &str,
+    items: Option<&[KeyToPath]>,
+    default_mode: i32,
+    optional: bool,
+    out: &mut Payload,
+) -> Result<(), String> {
+    let cm = match objects.config_map(namespace, name) {
+        Ok(cm) => cm,
+        Err(_) if optional => return Ok(()),
+        Err(e) => return Err(e),
+    };
+    let strings = cm.data.unwrap_or_default().into_iter().map(|(k, v)| (k, v.into_bytes()));
+    let data: std::collections::BTreeMap<String, Vec<u8>> =
+        strings.chain(cm.binary_data.unwrap_or_default().into_iter().map(|(k, v)| (k, v.0))).collect();
+    key_files(data, items, default_mode, optional, "configmap references non-existent config key", out)
+}
+
+/// The files of a Secret (MakePayload), as those of a ConfigMap.
+fn secret_files(
+    objects: &ApiObjects,
+    namespace: &str,
+    name: &str,
+    items: Option<&[KeyToPath]>,
+    default_mode: i32,
+    optional: bool,
+    out: &mut Payload,
+) -> Result<(), String> {
+    let secret = match objects.secret(namespace, name) {
+        Ok(s) => s,
+        Err(_) if optional => return Ok(()),
+        Err(e) => return Err(e),
+    };
+    let data = secret.data.unwrap_or_default().into_iter().map(|(k, v)| (k, v.0)).collect();
+    key_files(data, items, default_mode, optional, "secret references non-existent secret key", out)
+}
+
+fn key_files(
+    mut data: std::collections::BTreeMap<String, Vec<u8>>,
+    items: Option<&[KeyToPath]>,
+    default_mode: i32,
+    optional: bool,
+    missing: &str,
+    out: &mut Payload,
+) -> Result<(), String> {
+    match items.filter(|i| !i.is_empty()) {
+        None => {
+            for (key, bytes) in data {
+                out.insert(key, FileProjection { data: bytes, mode: (default_mode & 0o777) as u32 });
+            }
+        }
+        Some(items) => {
+            for item in items {
+                let Some(bytes) = data.get(&item.key).cloned() else {
+                    if optional {
+                        continue;
+                    }
+                    return Err(format!("{missing}: {}", item.key));
+                };
+                let mode = item.mode.unwrap_or(default_mode);
+                out.insert(item.path.clone(), FileProjection { data: bytes, mode: (mode & 0o777) as u32 });
+            }
+            data.clear();
+        }
+    }
+    Ok(())
 }
 
 fn downward_files(
@@ -172,13 +316,35 @@ impl PodWorker {
         let owner = Ownership { fs_group: spec.security_context.as_ref().and_then(|sc| sc.fs_group).map(|g| g as u32) };
         for v in spec.volumes.iter().flatten() {
             let Some(dir) = volume_dir(&self.kubelet.config.root_dir, &self.uid, v) else { continue };
-            let files = payload(v, &pod, self.kubelet.allocatable).map_err(|e| format!("volume {:?}: {e}", v.name))?;
+            let files =
+                payload(v, &pod, self.kubelet.allocatable, &self.kubelet.objects).map_err(|e| format!("volume {:?}: {e}", v.name))?;
             std::fs::create_dir_all(&dir).map_err(|e| format!("volume {:?}: make {}: {e}", v.name, dir.display()))?;
             let written = atomic_writer::write(&dir, &files, owner).map_err(|e| format!("volume {:?}: {e}", v.name))?;
             if written {
                 tracing::debug!(pod = %self.key, volume = %v.name, "wrote a new version of the volume");
             }
         }
+        Ok(())
+    }
+
+    /// Mounts a tmpfs on each secret volume's directory, once, before anything is written there
+    /// (the secret plugin's memory-backed wrapper: a Secret's bytes never reach the node's
+    /// disk); the pod's teardown unmounts it.
+    pub(super) fn mount_secret_volumes(&self) -> Result<(), String> {
+        let pod = self.pod();
+        let mut wanted = Vec::new();
+        for v in pod.spec.iter().flat_map(|s| s.volumes.iter().flatten()).filter(|v| v.secret.is_some()) {
+            let Some(dir) = volume_dir(&self.kubelet.config.root_dir, &self.uid, v) else { continue };
+            if self.state.lock().unwrap().tmpfs_mounts.contains(&dir) {
+                continue;
+            }
+            std::fs::create_dir_all(&dir).map_err(|e| format!("volume {:?}: make {}: {e}", v.name, dir.display()))?;
+            let node = self.kubelet.allocatable.memory;
+            let size_bytes = crate::api::quantity::divide_ceil(node, crate::api::quantity::Milli(1000)).max(1) as u64;
+            wanted.push(crate::runtime::cri::TmpfsVolume { path: dir, size_bytes });
+        }
+        let mounted = super::volumes::mount_all(&wanted)?;
+        self.state.lock().unwrap().tmpfs_mounts.extend(mounted);
         Ok(())
     }
 
@@ -256,7 +422,7 @@ spec:
     #[test]
     fn downward_api_items_are_written_as_the_kubelet_writes_them() {
         let p = pod(POD);
-        let files = payload(&p.spec.as_ref().unwrap().volumes.as_ref().unwrap()[0], &p, node()).unwrap();
+        let files = payload(&p.spec.as_ref().unwrap().volumes.as_ref().unwrap()[0], &p, node(), &objects().0).unwrap();
         let get = |k: &str| (String::from_utf8(files[k].data.clone()).unwrap(), files[k].mode);
         assert_eq!(get("podname"), ("web".into(), 0o400));
         assert_eq!(get("dir/labels"), ("key1=\"value1\"\nkey2=\"value2\"".into(), 0o444));
@@ -273,7 +439,7 @@ spec:
     #[test]
     fn a_projected_volume_joins_its_sources_with_the_default_mode() {
         let p = pod(POD);
-        let files = payload(&p.spec.as_ref().unwrap().volumes.as_ref().unwrap()[1], &p, node()).unwrap();
+        let files = payload(&p.spec.as_ref().unwrap().volumes.as_ref().unwrap()[1], &p, node(), &objects().0).unwrap();
         assert_eq!(files["podname"], FileProjection { data: b"web".to_vec(), mode: 0o644 });
         assert_eq!(files["uid"], FileProjection { data: b"u-1".to_vec(), mode: 0o400 });
     }
@@ -281,12 +447,54 @@ spec:
     #[test]
     fn projected_sources_of_objects_the_api_lacks_are_refused_naming_the_field() {
         let v: Volume = serde_yaml::from_str(
-            "name: all\nprojected:\n  sources:\n  - downwardAPI: {items: [{path: a, fieldRef: {fieldPath: metadata.name}}]}\n  - configMap: {name: c}\n",
+            "name: all\nprojected:\n  sources:\n  - downwardAPI: {items: [{path: a, fieldRef: {fieldPath: metadata.name}}]}\n  - configMap: {name: c}\n  - serviceAccountToken: {path: t}\n",
         )
         .unwrap();
         let why = refusal(&v, 3).unwrap();
-        assert!(why.starts_with("spec.volumes[3].projected.sources[1].configMap (volume \"all\")"), "{why}");
+        assert!(why.starts_with("spec.volumes[3].projected.sources[2].serviceAccountToken (volume \"all\")"), "{why}");
         assert!(refusal(&pod(POD).spec.unwrap().volumes.unwrap()[1], 1).is_none());
+    }
+
+    fn objects() -> (ApiObjects, crate::api::Api) {
+        let api = crate::api::Api::new("t", chrono::Utc::now());
+        (ApiObjects { config_maps: api.config_maps(), secrets: api.secrets() }, api)
+    }
+
+    fn volume(yaml: &str) -> Volume {
+        serde_yaml::from_str(yaml).unwrap()
+    }
+
+    #[test]
+    fn config_map_and_secret_volumes_are_their_keys_or_their_items() {
+        let (objects, api) = objects();
+        let cm = serde_yaml::from_str(
+            "metadata: {name: c, namespace: ns}\ndata: {data-1: value-1, data-2: value-2}\nbinaryData: {dump.bin: AP8=}\n",
+        )
+        .unwrap();
+        api.config_maps().create_object(&cm, false).unwrap();
+        let secret = serde_yaml::from_str("metadata: {name: s, namespace: ns}\nstringData: {data-1: value-1}\n").unwrap();
+        api.secrets().create_object(&secret, false).unwrap();
+        let p = pod("metadata: {name: web, namespace: ns}\nspec: {containers: [{name: a, image: busybox}]}\n");
+        let all = payload(&volume("name: v\nconfigMap: {name: c, defaultMode: 256}\n"), &p, node(), &objects).unwrap();
+        assert_eq!(all.keys().collect::<Vec<_>>(), ["data-1", "data-2", "dump.bin"]);
+        assert_eq!(all["dump.bin"], FileProjection { data: vec![0, 255], mode: 0o400 });
+        let mapped = volume("name: v\nconfigMap: {name: c, items: [{key: data-2, path: path/to/data-2, mode: 256}]}\n");
+        let files = payload(&mapped, &p, node(), &objects).unwrap();
+        assert_eq!(
+            files.into_iter().collect::<Vec<_>>(),
+            [("path/to/data-2".to_string(), FileProjection { data: b"value-2".to_vec(), mode: 0o400 })]
+        );
+        let secret = payload(&volume("name: v\nsecret: {secretName: s}\n"), &p, node(), &objects).unwrap();
+        assert_eq!(secret["data-1"], FileProjection { data: b"value-1".to_vec(), mode: 0o644 });
+        // Missing objects and keys: the kubelet's texts, unless optional.
+        let e = payload(&volume("name: v\nconfigMap: {name: gone}\n"), &p, node(), &objects).unwrap_err();
+        assert_eq!(e, "configmap \"gone\" not found");
+        assert!(payload(&volume("name: v\nsecret: {secretName: gone, optional: true}\n"), &p, node(), &objects).unwrap().is_empty());
+        let e = payload(&volume("name: v\nsecret: {secretName: s, items: [{key: nope, path: x}]}\n"), &p, node(), &objects).unwrap_err();
+        assert_eq!(e, "secret references non-existent secret key: nope");
+        let projected = volume("name: v\nprojected:\n  defaultMode: 288\n  sources:\n  - configMap: {name: c, items: [{key: data-1, path: cm}]}\n  - secret: {name: s, items: [{key: data-1, path: s, mode: 256}]}\n  - configMap: {name: gone, optional: true}\n");
+        let files = payload(&projected, &p, node(), &objects).unwrap();
+        assert_eq!((files["cm"].mode, files["s"].mode, files.len()), (0o440, 0o400, 2));
     }
 
     #[test]

@@ -39,20 +39,80 @@ pub struct PodRuntime<'a> {
     pub host_ip: Ipv4Addr,
     pub node_name: &'a str,
     pub allocatable: Allocatable,
+    /// Where ConfigMaps and Secrets are read (none: a reference to one finds nothing).
+    pub objects: Option<&'a super::api_data::ApiObjects>,
+}
+
+/// The variables of a container's `envFrom`, in order (a later source's key wins, and `env`
+/// after them all): each key of the ConfigMap's `data` or the Secret's `data`, with the
+/// source's `prefix`. A missing object is skipped when optional, else fails with the kubelet's
+/// text.
+pub fn env_from(container: &Container, rt: &PodRuntime<'_>) -> Result<Vec<(String, String)>, String> {
+    let namespace = rt.pod.metadata.namespace.as_deref().unwrap_or("default");
+    let mut out = Vec::new();
+    for source in container.env_from.iter().flatten() {
+        let prefix = source.prefix.as_deref().unwrap_or("");
+        if let Some(r) = &source.config_map_ref {
+            let found =
+                rt.objects.ok_or_else(|| super::api_data::not_found("configmap", &r.name)).and_then(|o| o.config_map(namespace, &r.name));
+            match found {
+                Ok(cm) => out.extend(cm.data.unwrap_or_default().into_iter().map(|(k, v)| (format!("{prefix}{k}"), v))),
+                Err(_) if r.optional == Some(true) => {}
+                Err(e) => return Err(e),
+            }
+        } else if let Some(r) = &source.secret_ref {
+            let found = rt.objects.ok_or_else(|| super::api_data::not_found("secret", &r.name)).and_then(|o| o.secret(namespace, &r.name));
+            match found {
+                Ok(s) => out.extend(
+                    s.data
+                        .unwrap_or_default()
+                        .into_iter()
+                        .map(|(k, v)| (format!("{prefix}{k}"), String::from_utf8_lossy(&v.0).into_owned())),
+                ),
+                Err(_) if r.optional == Some(true) => {}
+                Err(e) => return Err(e),
+            }
+        }
+    }
+    Ok(out)
 }
 
 /// The value of an env var of a container: its `value`, or what its `valueFrom` names; `None`
-/// when the variable is not set. The API holds no ConfigMaps or Secrets, so a reference to one
-/// finds nothing: an optional one leaves the variable unset and any other fails, with the
-/// kubelet's text, as for a missing object (pods from features never get here: the field table
-/// refuses these references up front).
+/// when the variable is not set. A ConfigMap or Secret key is read as the kubelet's
+/// makeEnvironmentVariables reads it: a missing object or key leaves an optional variable
+/// unset, and fails any other with the kubelet's text (`configmap "c" not found`, `couldn't
+/// find key k in ConfigMap ns/c`).
 pub fn env_value(var: &EnvVar, container: &Container, rt: &PodRuntime<'_>) -> Result<Option<String>, String> {
     let Some(from) = &var.value_from else { return Ok(Some(var.value.clone().unwrap_or_default())) };
+    let namespace = rt.pod.metadata.namespace.as_deref().unwrap_or("default");
     if let Some(r) = &from.secret_key_ref {
-        return if r.optional == Some(true) { Ok(None) } else { Err(format!("secret {:?} not found", r.name)) };
+        let optional = r.optional == Some(true);
+        let found = rt.objects.ok_or_else(|| super::api_data::not_found("secret", &r.name)).and_then(|o| o.secret(namespace, &r.name));
+        let secret = match found {
+            Ok(s) => s,
+            Err(_) if optional => return Ok(None),
+            Err(e) => return Err(e),
+        };
+        return match secret.data.as_ref().and_then(|d| d.get(&r.key)) {
+            Some(v) => Ok(Some(String::from_utf8_lossy(&v.0).into_owned())),
+            None if optional => Ok(None),
+            None => Err(format!("couldn't find key {} in Secret {namespace}/{}", r.key, r.name)),
+        };
     }
     if let Some(r) = &from.config_map_key_ref {
-        return if r.optional == Some(true) { Ok(None) } else { Err(format!("configmap {:?} not found", r.name)) };
+        let optional = r.optional == Some(true);
+        let found =
+            rt.objects.ok_or_else(|| super::api_data::not_found("configmap", &r.name)).and_then(|o| o.config_map(namespace, &r.name));
+        let cm = match found {
+            Ok(c) => c,
+            Err(_) if optional => return Ok(None),
+            Err(e) => return Err(e),
+        };
+        return match cm.data.as_ref().and_then(|d| d.get(&r.key)) {
+            Some(v) => Ok(Some(v.clone())),
+            None if optional => Ok(None),
+            None => Err(format!("couldn't find key {} in ConfigMap {namespace}/{}", r.key, r.name)),
+        };
     }
     if let Some(f) = &from.field_ref {
         return field_value(&f.field_path, rt).map(Some);
@@ -131,6 +191,7 @@ mod tests {
             host_ip: Ipv4Addr::new(10, 88, 0, 1),
             node_name: "node",
             allocatable: Allocatable { cpu: Milli(2000), memory: Milli((8i128 << 30) * 1000), ephemeral_storage: Milli(0) },
+            objects: None,
         }
     }
 

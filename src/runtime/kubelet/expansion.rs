@@ -39,9 +39,10 @@ pub fn expand(input: &str, lookup: impl Fn(&str) -> Option<String>) -> String {
 }
 
 /// Expands each env value with the variables defined before it, then returns the expanded
-/// list (a later definition of a name wins, as in the container).
-pub fn expand_env(env: Vec<(String, String)>) -> Vec<(String, String)> {
-    let mut done: Vec<(String, String)> = Vec::with_capacity(env.len());
+/// list (a later definition of a name wins, as in the container). `base` comes first, taken as
+/// it is (`envFrom`'s variables, which the kubelet does not expand), and `env` may refer to it.
+pub fn expand_env_after(base: Vec<(String, String)>, env: Vec<(String, String)>) -> Vec<(String, String)> {
+    let mut done: Vec<(String, String)> = base;
     for (name, value) in env {
         let v = expand(&value, |n| done.iter().rev().find(|(k, _)| k == n).map(|(_, v)| v.clone()));
         done.push((name, v));
@@ -65,7 +66,7 @@ mod tests {
     #[test]
     fn env_values_see_the_variables_before_them() {
         let env = vec![("A".into(), "a".into()), ("B".into(), "$(A)-b".into()), ("C".into(), "$(D)".into()), ("D".into(), "d".into())];
-        let got = expand_env(env);
+        let got = expand_env_after(Vec::new(), env);
         assert_eq!(got[1].1, "a-b");
         assert_eq!(got[2].1, "$(D)", "D is defined after C");
     }

@@ -9,6 +9,7 @@
 //! runtime only through the CRI traits.
 
 mod api_data;
+pub use api_data::ApiObjects;
 mod atomic_writer;
 mod backoff;
 pub mod downward;
@@ -120,6 +121,10 @@ pub struct Kubelet {
     log: Mutex<Vec<String>>,
     static_pods: Mutex<Option<tokio::task::JoinHandle<()>>>,
     api_watch: Mutex<Option<tokio::task::JoinHandle<()>>>,
+    /// The ConfigMaps and Secrets pods name (volumes, env), and the task that brings their
+    /// changes to the pods' volumes.
+    objects: ApiObjects,
+    objects_watch: Mutex<Option<tokio::task::JoinHandle<()>>>,
     /// What the node has for pods (the downward API's default limits).
     allocatable: downward::Allocatable,
     /// Every pod is to stop at once, without its grace period (the run was interrupted).
@@ -137,6 +142,7 @@ impl Kubelet {
         images: Arc<dyn ImageService>,
         api: Arc<PodStore>,
         events: Arc<EventStore>,
+        objects: ApiObjects,
     ) -> Arc<Self> {
         let allocatable = downward::Allocatable::of_node(&config.root_dir);
         let reporter = Reporter::kubelet(&config.node_name);
@@ -154,11 +160,14 @@ impl Kubelet {
             log: Mutex::default(),
             static_pods: Mutex::default(),
             api_watch: Mutex::default(),
+            objects,
+            objects_watch: Mutex::default(),
             allocatable,
             at_once: Default::default(),
             runtime_classes: Default::default(),
         });
         *kubelet.api_watch.lock().unwrap() = Some(tokio::spawn(sync::run(kubelet.clone())));
+        *kubelet.objects_watch.lock().unwrap() = Some(tokio::spawn(Self::watch_objects(Arc::downgrade(&kubelet))));
         if let Some(dir) = kubelet.config.static_pod_dir.clone() {
             let handle = tokio::spawn(static_pods::watch(kubelet.clone(), dir));
             *kubelet.static_pods.lock().unwrap() = Some(handle);
@@ -344,9 +353,33 @@ impl Kubelet {
         self.at_once.load(std::sync::atomic::Ordering::SeqCst)
     }
 
+    /// Brings each change of a ConfigMap or a Secret to the volumes of the pods that name
+    /// such objects (as the kubelet's watch-based object managers do): each volume whose
+    /// payload changed gets a new version, swapped in atomically. A pod still waiting for an
+    /// object to mount is woken too.
+    async fn watch_objects(kubelet: std::sync::Weak<Self>) {
+        let (mut config_maps, mut secrets) = match kubelet.upgrade() {
+            Some(k) => k.objects.subscribe(),
+            None => return,
+        };
+        loop {
+            tokio::select! {
+                r = config_maps.changed() => if r.is_err() { return },
+                r = secrets.changed() => if r.is_err() { return },
+            }
+            let Some(k) = kubelet.upgrade() else { return };
+            let workers: Vec<Arc<PodWorker>> = k.pods.lock().unwrap().values().cloned().collect();
+            drop(k);
+            for w in workers {
+                w.objects_changed();
+            }
+        }
+    }
+
     /// Stops every pod (and stops watching the API and the static pod directory).
     pub async fn shutdown(&self) {
-        let watchers = [self.api_watch.lock().unwrap().take(), self.static_pods.lock().unwrap().take()];
+        let watchers =
+            [self.api_watch.lock().unwrap().take(), self.static_pods.lock().unwrap().take(), self.objects_watch.lock().unwrap().take()];
         for h in watchers.into_iter().flatten() {
             h.abort();
             let _ = h.await;

@@ -1,7 +1,8 @@
 //! Memory-backed emptyDir volumes on a node whose runtime does not hold them itself (any CRI
-//! runtime): the kubelet mounts a tmpfs of the volume's size on the volume's directory in its
-//! own state directory, before the sandbox, and unmounts it when the pod is torn down, as
-//! Kubernetes' emptyDir plugin does (`setupTmpfs`). The runtime then bind-mounts the directory
+//! runtime), and secret volumes on every node: the kubelet mounts a tmpfs of the volume's size
+//! on the volume's directory in its own state directory, before the sandbox (a secret volume's
+//! before its files are written), and unmounts it when the pod is torn down, as Kubernetes'
+//! emptyDir plugin does (`setupTmpfs`). The runtime then bind-mounts the directory
 //! into the containers like any other. A killed run's mounts go with its state directory
 //! (`podspec clean` unmounts what is mounted under it).
 

@@ -174,6 +174,8 @@ pub struct PodWorker {
     pub(super) probes: super::prober::ProbeTasks,
     /// A probe's result changed: the status is written again.
     probed: Notify,
+    /// A ConfigMap or a Secret of the API changed.
+    objects: Notify,
 }
 
 impl PodWorker {
@@ -212,6 +214,7 @@ impl PodWorker {
             me: me.clone(),
             probes: Default::default(),
             probed: Notify::new(),
+            objects: Notify::new(),
         });
         // Subscribe before anything starts, so no exit goes unseen.
         let events = w.kubelet.runtime.container_events();
@@ -316,6 +319,10 @@ impl PodWorker {
     }
 
     async fn run(self: Arc<Self>, mut events: broadcast::Receiver<ContainerEvent>, mut stop: watch::Receiver<bool>) {
+        if !self.wait_for_volume_objects(&mut stop).await {
+            self.teardown().await;
+            return;
+        }
         if let Err(e) = self.start_sandbox().await {
             tracing::warn!(pod = %self.key, error = %e, "pod sandbox failed");
             self.pod_event(WARNING, "FailedCreatePodSandBox", &format!("Failed to create pod sandbox: {e}"));
@@ -352,6 +359,41 @@ impl PodWorker {
             self.publish_status().await;
         }
         self.teardown().await;
+    }
+
+    /// A ConfigMap or a Secret changed: the pod's volumes that name one get its new data (once
+    /// the pod is set up), and a pod waiting for one to mount looks again.
+    pub(super) fn objects_changed(&self) {
+        if !super::api_data::uses_objects(&self.pod()) {
+            return;
+        }
+        self.objects.notify_one();
+        if self.state.lock().unwrap().sandbox.is_some() {
+            self.refresh_api_volumes();
+        }
+    }
+
+    /// Before the sandbox: while a volume names a ConfigMap or a Secret that is not there (or
+    /// a key it lacks), the pod waits, with a FailedMount event, as the kubelet's volume
+    /// manager does, and tries again when the objects change (and every few seconds); the pod
+    /// starts once they are there. A stop ends the wait (false: the pod is to stop).
+    async fn wait_for_volume_objects(&self, stop: &mut watch::Receiver<bool>) -> bool {
+        if !super::api_data::uses_objects(&self.pod()) {
+            return true;
+        }
+        let mut said = None;
+        loop {
+            let Err(e) = self.mount_secret_volumes().and_then(|()| self.write_api_volumes()) else { return true };
+            if said.as_ref() != Some(&e) {
+                self.pod_event(WARNING, "FailedMount", &format!("MountVolume.SetUp failed for {e}"));
+                said = Some(e);
+            }
+            tokio::select! {
+                _ = stop.changed() => return false,
+                _ = self.objects.notified() => {}
+                _ = tokio::time::sleep(Duration::from_secs(2)) => {}
+            }
+        }
     }
 
     /// Writes the pod's status through the API (a static pod's goes to its mirror pod).
@@ -468,7 +510,7 @@ impl PodWorker {
             tmpfs
         } else {
             let mounted = super::volumes::mount_all(&tmpfs)?;
-            self.state.lock().unwrap().tmpfs_mounts = mounted;
+            self.state.lock().unwrap().tmpfs_mounts.extend(mounted);
             Vec::new()
         };
         // The kubelet's pod cgroup, `<cgroup root>/pod<uid>` (pkg/kubelet/cm: the cgroupfs
@@ -912,7 +954,9 @@ impl PodWorker {
             host_ip: self.kubelet.config.node_ip,
             node_name: &self.kubelet.config.node_name,
             allocatable: self.kubelet.allocatable,
+            objects: Some(&self.kubelet.objects),
         };
+        let from = super::downward::env_from(c, &runtime_env)?;
         let mut env = Vec::new();
         for e in c.env.iter().flatten() {
             if let Some(value) = super::downward::env_value(e, c, &runtime_env)? {
@@ -920,7 +964,7 @@ impl PodWorker {
             }
         }
         // `$(VAR)` in env values (the variables before them), then in command and args (all).
-        let env = super::expansion::expand_env(env);
+        let env = super::expansion::expand_env_after(from, env);
         let lookup = |n: &str| env.iter().rev().find(|(k, _)| k == n).map(|(_, v)| v.clone());
         let expand_all =
             |list: &Option<Vec<String>>| -> Vec<String> { list.iter().flatten().map(|a| super::expansion::expand(a, lookup)).collect() };

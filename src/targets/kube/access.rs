@@ -48,9 +48,14 @@ pub const ALWAYS: &[Right] = &[
     right("get", "pods", "log"),
 ];
 
-/// What the `@api-server` scenarios need besides: updates and patches of pods, and writes of
-/// their ephemeral containers.
-pub const API_SERVER: &[Right] = &[right("update", "pods", ""), right("patch", "pods", ""), right("update", "pods", "ephemeralcontainers")];
+/// What the `@api-server` scenarios need besides: updates and patches of pods, writes of
+/// their ephemeral containers, and patches of their status (a readiness gate's condition).
+pub const API_SERVER: &[Right] = &[
+    right("update", "pods", ""),
+    right("patch", "pods", ""),
+    right("update", "pods", "ephemeralcontainers"),
+    right("patch", "pods", "status"),
+];
 
 /// Reading the kubelet's configz and log query through the node proxy: asked before the
 /// static pods are looked for (optional: without it the `@static-pods` scenarios are skipped,
@@ -71,6 +76,13 @@ pub const UNCHECKED: &[Right] = &[
     Right { verb: "create", group: "node.k8s.io", resource: "runtimeclasses", subresource: "" },
     Right { verb: "delete", group: "node.k8s.io", resource: "runtimeclasses", subresource: "" },
     Right { verb: "get", group: "node.k8s.io", resource: "runtimeclasses", subresource: "" },
+    // The ConfigMaps and Secrets the `@config-objects` scenarios write (a denial fails them).
+    right("create", "configmaps", ""),
+    right("update", "configmaps", ""),
+    right("delete", "configmaps", ""),
+    right("create", "secrets", ""),
+    right("update", "secrets", ""),
+    right("delete", "secrets", ""),
 ];
 
 /// What the check before a run asks (`KubeTarget::start`): every run's rights, and the

@@ -92,7 +92,7 @@ pub struct KubeTarget {
 impl KubeTarget {
     /// What the kube target can do, known without connecting (for `podspec list`).
     pub fn declared_capabilities() -> BTreeSet<Capability> {
-        [Capability::ApiServer, Capability::HostAccess, Capability::EphemeralContainers].into_iter().collect()
+        [Capability::ApiServer, Capability::HostAccess, Capability::EphemeralContainers, Capability::ConfigObjects].into_iter().collect()
     }
 
     /// Connects, reads the server's version and nodes, and checks the identity's rights.
@@ -254,6 +254,31 @@ impl KubeTarget {
 
     fn pods(&self, namespace: &str) -> Api<Pod> {
         Api::namespaced(self.client.clone(), namespace)
+    }
+
+    /// A create, replace or delete of a namespaced object of kind `K` through the API server.
+    async fn write_object<K>(
+        &self,
+        write: super::target::ConfigWrite,
+        object: &serde_json::Value,
+    ) -> TargetResult<Option<serde_json::Value>>
+    where
+        K: kube::Resource<Scope = k8s_openapi::NamespaceResourceScope, DynamicType = ()>
+            + Clone
+            + serde::Serialize
+            + serde::de::DeserializeOwned
+            + std::fmt::Debug,
+    {
+        let typed: K = serde_json::from_value(object.clone()).map_err(|e| TargetError::Other(format!("not a {}: {e}", K::kind(&()))))?;
+        let namespace = typed.meta().namespace.clone().unwrap_or_default();
+        let name = typed.meta().name.clone().unwrap_or_default();
+        let api: Api<K> = Api::namespaced(self.client.clone(), &namespace);
+        let stored = match write {
+            super::target::ConfigWrite::Create => Some(api.create(&PostParams::default(), &typed).await.map_err(api_error)?),
+            super::target::ConfigWrite::Replace => Some(api.replace(&name, &PostParams::default(), &typed).await.map_err(api_error)?),
+            super::target::ConfigWrite::Delete => api.delete(&name, &DeleteParams::default()).await.map_err(api_error)?.left(),
+        };
+        Ok(stored.map(|o| serde_json::to_value(o).unwrap_or_default()))
     }
 
     /// The manifest as sent: its images mapped (each change recorded), nothing else touched.
@@ -475,6 +500,18 @@ impl Target for KubeTarget {
 
     async fn update_ephemeral_containers(&self, key: &PodRef, pod: &Pod) -> TargetResult<Pod> {
         self.pods(&key.namespace).replace_ephemeral_containers(&key.name, &PostParams::default(), pod).await.map_err(|e| pod_error(key, e))
+    }
+
+    async fn write_config_object(
+        &self,
+        write: super::target::ConfigWrite,
+        object: &serde_json::Value,
+    ) -> TargetResult<Option<serde_json::Value>> {
+        match object["kind"].as_str() {
+            Some("ConfigMap") => self.write_object::<k8s_openapi::api::core::v1::ConfigMap>(write, object).await,
+            Some("Secret") => self.write_object::<k8s_openapi::api::core::v1::Secret>(write, object).await,
+            other => Err(TargetError::Other(format!("kind {other:?}: only ConfigMaps and Secrets are written this way"))),
+        }
     }
 
     async fn patch_pod(&self, pod: &PodRef, patch: &serde_json::Value) -> TargetResult<Pod> {

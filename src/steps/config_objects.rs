@@ -1,0 +1,67 @@
+//! ConfigMaps and Secrets as API objects (capability `config-objects`): create, replace and
+//! delete one from a YAML docstring, in the scenario's namespace. The object's kind comes from
+//! the step; the docstring gives the rest (`data`, `binaryData`, `stringData`, `type`,
+//! `immutable`, labels). What the scenario made goes with its namespace.
+
+use cucumber::gherkin::Step;
+use cucumber::{given, when};
+use serde_json::Value;
+
+use super::api::docstring;
+use super::substitute::substitute;
+use super::{PodWorld, StepFailure};
+use crate::targets::ConfigWrite;
+
+/// The kind a step names (`configmap`, `secret`).
+fn kind_of(word: &str) -> &'static str {
+    if word == "secret" {
+        "Secret"
+    } else {
+        "ConfigMap"
+    }
+}
+
+/// The docstring's object, of `kind`, named `name` in the scenario's namespace.
+async fn object(world: &PodWorld, step: Option<&Step>, kind: &str, name: &str) -> Result<Value, StepFailure> {
+    let mut object = match step {
+        Some(step) => {
+            let text = substitute(world, docstring(step)?).await?;
+            let yaml: serde_yaml::Value =
+                serde_yaml::from_str(&text).map_err(|e| StepFailure::new(format!("the {kind} is not YAML: {e}")))?;
+            serde_json::to_value(yaml).map_err(|e| StepFailure::new(format!("the {kind} is not JSON-like: {e}")))?
+        }
+        None => Value::Object(Default::default()),
+    };
+    let map = object.as_object_mut().ok_or_else(|| StepFailure::new(format!("the {kind} is not a mapping")))?;
+    map.insert("apiVersion".into(), "v1".into());
+    map.insert("kind".into(), kind.into());
+    let metadata = map.entry("metadata").or_insert_with(|| Value::Object(Default::default()));
+    let metadata = metadata.as_object_mut().ok_or_else(|| StepFailure::new("metadata is not a mapping"))?;
+    metadata.insert("name".into(), name.into());
+    metadata.insert("namespace".into(), world.namespace.clone().into());
+    Ok(object)
+}
+
+async fn write(world: &mut PodWorld, write: ConfigWrite, kind: &str, name: &str, step: Option<&Step>) -> Result<(), StepFailure> {
+    let object = object(world, step, kind, name).await?;
+    world.target().write_config_object(write, &object).await?;
+    Ok(())
+}
+
+#[given(regex = r#"^I create (configmap|secret) "([^"]+)" with:?$"#)]
+#[when(regex = r#"^I create (configmap|secret) "([^"]+)" with:?$"#)]
+async fn create(world: &mut PodWorld, step: &Step, word: String, name: String) -> Result<(), StepFailure> {
+    write(world, ConfigWrite::Create, kind_of(&word), &name, Some(step)).await
+}
+
+#[given(regex = r#"^I replace (configmap|secret) "([^"]+)" with:?$"#)]
+#[when(regex = r#"^I replace (configmap|secret) "([^"]+)" with:?$"#)]
+async fn replace(world: &mut PodWorld, step: &Step, word: String, name: String) -> Result<(), StepFailure> {
+    write(world, ConfigWrite::Replace, kind_of(&word), &name, Some(step)).await
+}
+
+#[given(regex = r#"^I delete (configmap|secret) "([^"]+)"$"#)]
+#[when(regex = r#"^I delete (configmap|secret) "([^"]+)"$"#)]
+async fn delete(world: &mut PodWorld, word: String, name: String) -> Result<(), StepFailure> {
+    write(world, ConfigWrite::Delete, kind_of(&word), &name, None).await
+}
