@@ -374,6 +374,230 @@ Feature: A container's environment and working directory are what its spec says
     And running "env | grep ^ESCAPED=" in container "app" of pod "expansion" prints "ESCAPED=$(WHO)"
     And running "env | grep ^UNDEFINED=" in container "app" of pod "expansion" prints "UNDEFINED=$(NOBODY)-x"
 
+  # "subPathExpr: Expanded path within the volume from which the container's volume should be
+  # mounted. Behaves similarly to SubPath but environment variable references $(VAR_NAME) are
+  # expanded using the container's environment" (kubernetes.io/docs/reference/kubernetes-api/
+  # workload-resources/pod-v1/#volumes). The kubelet expands it when it makes the container
+  # (pkg/kubelet/kubelet_pods.go makeMounts): each $(VAR) must name a variable with a value, and
+  # the result is then checked as a subPath is (no absolute path, no '..'); else the container
+  # waits with CreateContainerConfigError and the kubelet's text.
+  #
+  # e2e: test/e2e/common/node/expansion.go, "should allow substituting values in a volume
+  # subpath": the mount at /logscontainer is the volume's directory named by $(POD_NAME), made
+  # by the kubelet, so the whole volume at /testcontainer holds it and the container prints 0.
+  # conformance: [sig-node] Variable Expansion should allow substituting values in a volume subpath [Conformance]
+  @conformance
+  Scenario: $(VAR) references are expanded in a volume mount's subPathExpr
+    Given a pod:
+      """
+      apiVersion: v1
+      kind: Pod
+      metadata:
+        name: var-expansion-subpath
+      spec:
+        restartPolicy: Never
+        terminationGracePeriodSeconds: 0
+        containers:
+        - name: dapi-container
+          image: busybox:1.36
+          command: ["sh", "-c", "test -d /testcontainer/var-expansion-subpath;echo $?"]
+          env:
+          - name: POD_NAME
+            value: var-expansion-subpath
+          volumeMounts:
+          - name: workdir1
+            mountPath: /logscontainer
+            subPathExpr: $(POD_NAME)
+          - name: workdir1
+            mountPath: /testcontainer
+        volumes:
+        - name: workdir1
+          emptyDir: {}
+      """
+    Then pod "var-expansion-subpath" is in phase "Succeeded"
+    And the log of container "dapi-container" of pod "var-expansion-subpath" is:
+      """
+      0
+      """
+
+  # e2e: test/e2e/common/node/expansion.go, "should fail substituting values in a volume subpath
+  # with absolute path": $(POD_NAME) is /tmp, an absolute path, and the container fails with
+  # CreateContainerConfigError (the e2e test checks the reason; the message is the kubelet's).
+  # conformance: [sig-node] Variable Expansion should fail substituting values in a volume subpath with absolute path [Conformance]
+  @conformance
+  Scenario: A subPathExpr that expands to an absolute path is CreateContainerConfigError
+    Given a pod:
+      """
+      apiVersion: v1
+      kind: Pod
+      metadata:
+        name: var-expansion-absolute
+      spec:
+        restartPolicy: Never
+        terminationGracePeriodSeconds: 0
+        containers:
+        - name: dapi-container
+          image: busybox:1.36
+          env:
+          - name: POD_NAME
+            value: /tmp
+          volumeMounts:
+          - name: workdir1
+            mountPath: /logscontainer
+            subPathExpr: $(POD_NAME)
+        volumes:
+        - name: workdir1
+          emptyDir: {}
+      """
+    Then field "status.containerStatuses[name=dapi-container].state.waiting.reason" of pod "var-expansion-absolute" is "CreateContainerConfigError"
+    And field "status.containerStatuses[name=dapi-container].state.waiting.message" of pod "var-expansion-absolute" is "error SubPath `/tmp` must not be an absolute path"
+    And field "status.containerStatuses[name=dapi-container].state.running" of pod "var-expansion-absolute" is absent
+
+  # e2e: test/e2e/common/node/expansion.go, "should fail substituting values in a volume subpath
+  # with backticks": despite its name the test's $(POD_NAME) is "..", which would leave the
+  # volume, and the container fails with CreateContainerConfigError. (Backticks would not be run
+  # either: no shell sees the path.)
+  # conformance: [sig-node] Variable Expansion should fail substituting values in a volume subpath with backticks [Conformance]
+  @conformance
+  Scenario: A subPathExpr that expands to '..' is CreateContainerConfigError
+    Given a pod:
+      """
+      apiVersion: v1
+      kind: Pod
+      metadata:
+        name: var-expansion-backsteps
+      spec:
+        restartPolicy: Never
+        terminationGracePeriodSeconds: 0
+        containers:
+        - name: dapi-container
+          image: busybox:1.36
+          env:
+          - name: POD_NAME
+            value: ..
+          volumeMounts:
+          - name: workdir1
+            mountPath: /logscontainer
+            subPathExpr: $(POD_NAME)
+        volumes:
+        - name: workdir1
+          emptyDir: {}
+      """
+    Then field "status.containerStatuses[name=dapi-container].state.waiting.reason" of pod "var-expansion-backsteps" is "CreateContainerConfigError"
+    And field "status.containerStatuses[name=dapi-container].state.waiting.message" of pod "var-expansion-backsteps" is "unable to provision SubPath `..`: must not contain '..'"
+    And field "status.containerStatuses[name=dapi-container].state.running" of pod "var-expansion-backsteps" is absent
+
+  # e2e: test/e2e/common/node/expansion.go, "should succeed in writing subpaths in container":
+  # the subPathExpr $(ANNOTATION)/$(POD_NAME) takes ANNOTATION from the pod's annotation through
+  # the downward API; a file written at mypath/foo in the whole volume is in the subPath mount;
+  # a new value of the annotation leaves the running container as it is, and the pod is deleted
+  # gracefully. The e2e pod keeps the default 30 s grace period, which `tail` as the container's
+  # first process (it ignores SIGTERM) would use in full; 1 s is as graceful and shorter.
+  # conformance: [sig-node] Variable Expansion should succeed in writing subpaths in container [Conformance]
+  @conformance
+  Scenario: A subPathExpr from the downward API is written through, and a new annotation leaves the container running
+    Given a running pod:
+      """
+      apiVersion: v1
+      kind: Pod
+      metadata:
+        name: var-expansion-writes
+        annotations:
+          mysubpath: mypath
+      spec:
+        restartPolicy: Never
+        terminationGracePeriodSeconds: 1
+        containers:
+        - name: dapi-container
+          image: busybox:1.36
+          command: ["sh", "-c", "tail -f /dev/null"]
+          env:
+          - name: POD_NAME
+            value: foo
+          - name: ANNOTATION
+            valueFrom:
+              fieldRef:
+                apiVersion: v1
+                fieldPath: metadata.annotations['mysubpath']
+          volumeMounts:
+          - name: workdir1
+            mountPath: /subpath_mount
+            subPathExpr: $(ANNOTATION)/$(POD_NAME)
+          - name: workdir1
+            mountPath: /volume_mount
+        volumes:
+        - name: workdir1
+          emptyDir: {}
+      """
+    Then running "touch /volume_mount/mypath/foo/test.log" in container "dapi-container" of pod "var-expansion-writes" succeeds
+    And running "test -f /subpath_mount/test.log" in container "dapi-container" of pod "var-expansion-writes" succeeds
+    When I patch pod "var-expansion-writes" with:
+      """
+      metadata:
+        annotations: {mysubpath: mynewpath}
+      """
+    Then the request succeeds
+    And container "dapi-container" of pod "var-expansion-writes" is running with restart count 0
+    And running "test -f /subpath_mount/test.log" in container "dapi-container" of pod "var-expansion-writes" succeeds
+    When I delete pod "var-expansion-writes"
+    Then pod "var-expansion-writes" is gone
+
+  # e2e: test/e2e/common/node/expansion.go, "should verify that a failing subpath expansion can
+  # be modified during the lifecycle of a container": the pod lacks the annotation the
+  # subPathExpr needs, so the container cannot be made and the pod stays Pending (the e2e test
+  # waits PodStartShortTimeout, 2 min; 5 s here, past the kubelet's retry); once the annotation
+  # is added, the kubelet's next try expands it and the pod runs, with the subPath the new value
+  # names. Deleted gracefully, as above.
+  # conformance: [sig-node] Variable Expansion should verify that a failing subpath expansion can be modified during the lifecycle of a container [Slow] [Conformance]
+  @conformance
+  Scenario: A subPathExpr missing a value waits until the pod's annotation gives it
+    Given a pod:
+      """
+      apiVersion: v1
+      kind: Pod
+      metadata:
+        name: var-expansion-later
+        annotations:
+          notmysubpath: mypath
+      spec:
+        restartPolicy: Never
+        terminationGracePeriodSeconds: 1
+        containers:
+        - name: dapi-container
+          image: busybox:1.36
+          command: ["sh", "-c", "tail -f /dev/null"]
+          env:
+          - name: POD_NAME
+            value: foo
+          - name: ANNOTATION
+            valueFrom:
+              fieldRef:
+                apiVersion: v1
+                fieldPath: metadata.annotations['mysubpath']
+          volumeMounts:
+          - name: workdir1
+            mountPath: /subpath_mount
+            subPathExpr: $(ANNOTATION)/$(POD_NAME)
+          - name: workdir1
+            mountPath: /volume_mount
+        volumes:
+        - name: workdir1
+          emptyDir: {}
+      """
+    Then field "status.containerStatuses[name=dapi-container].state.waiting.reason" of pod "var-expansion-later" is "CreateContainerConfigError"
+    And field "status.containerStatuses[name=dapi-container].state.waiting.message" of pod "var-expansion-later" is "missing value for ANNOTATION"
+    And pod "var-expansion-later" stays in phase "Pending" for 5 seconds
+    When I patch pod "var-expansion-later" with:
+      """
+      metadata:
+        annotations: {mysubpath: mypath}
+      """
+    Then the request succeeds
+    And pod "var-expansion-later" is running
+    And running "touch /subpath_mount/test.log && test -f /volume_mount/mypath/foo/test.log" in container "dapi-container" of pod "var-expansion-later" succeeds
+    When I delete pod "var-expansion-later"
+    Then pod "var-expansion-later" is gone
+
   # A container's process starts with every signal's default action, as a runtime gives it
   # (runc's own process handles SIGPIPE, so exec leaves it at its default): a writer whose reader
   # has gone is ended by SIGPIPE (status 141 in the shell), in the container's command and in an

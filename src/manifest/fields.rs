@@ -188,7 +188,7 @@ pub const FIELDS: &[FieldRule] = &[
     f("VolumeMount", "readOnly", Implemented("features/storage.feature")),
     f("VolumeMount", "recursiveReadOnly", Refused("no recursive read-only mounts")),
     f("VolumeMount", "subPath", Implemented("features/storage.feature")),
-    f("VolumeMount", "subPathExpr", Refused("no expansion of subPathExpr yet")),
+    f("VolumeMount", "subPathExpr", Implemented("features/environment.feature")),
     // Volume
     f("Volume", "awsElasticBlockStore", ONLY_EMPTY_DIR),
     f("Volume", "azureDisk", ONLY_EMPTY_DIR),

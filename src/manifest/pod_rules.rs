@@ -844,13 +844,15 @@ mod tests {
     #[test]
     fn volume_mounts() {
         check(
-            "  volumes: [{name: v, emptyDir: {}}]\n  containers:\n  - name: a\n    image: busybox\n    volumeMounts:\n    - {name: v, mountPath: /m, subPath: ../x}\n    - {name: v, mountPath: /m, subPath: a, subPathExpr: b, mountPropagation: Bidirectional}\n    - {name: v, mountPath: /n, mountPropagation: Sideways}\n",
+            "  volumes: [{name: v, emptyDir: {}}]\n  containers:\n  - name: a\n    image: busybox\n    volumeMounts:\n    - {name: v, mountPath: /m, subPath: ../x}\n    - {name: v, mountPath: /m, subPath: a, subPathExpr: b, mountPropagation: Bidirectional}\n    - {name: v, mountPath: /n, mountPropagation: Sideways}\n    - {name: v, mountPath: /o, subPathExpr: /$(A)/../x}\n",
             &[
                 "spec.containers[0].volumeMounts.subPath: Invalid value: \"../x\": must not contain '..'",
                 "spec.containers[0].volumeMounts[1].mountPath: Invalid value: \"/m\": must be unique",
                 "spec.containers[0].volumeMounts[1].subPathExpr: Invalid value: \"b\": subPathExpr and subPath are mutually exclusive",
                 "spec.containers[0].volumeMounts.mountPropagation: Forbidden: Bidirectional mount propagation is available only to privileged containers",
                 "spec.containers[0].volumeMounts.mountPropagation: Unsupported value: \"Sideways\": supported values: \"Bidirectional\", \"HostToContainer\", \"None\"",
+                "spec.containers[0].volumeMounts.subPathExpr: Invalid value: \"/$(A)/../x\": must be a relative path",
+                "spec.containers[0].volumeMounts.subPathExpr: Invalid value: \"/$(A)/../x\": must not contain '..'",
             ],
         );
     }

@@ -50,6 +50,29 @@ pub fn expand_env_after(base: Vec<(String, String)>, env: Vec<(String, String)>)
     done
 }
 
+/// A volume mount's `subPathExpr` expanded with the container's environment `env` (its
+/// resolved variables, downward API ones included), as the kubelet expands it
+/// (pkg/kubelet/container/helpers.go ExpandContainerVolumeMounts): every `$(NAME)` must name a
+/// variable with a non-empty value, or the container cannot be created and the error names
+/// each such variable, sorted. Nothing else is interpreted: no shell sees the path, so
+/// backticks and `${NAME}` stay as written. The result is checked as a `subPath` is.
+pub fn expand_sub_path_expr(expr: &str, env: &[(String, String)]) -> Result<String, String> {
+    let missing = std::cell::RefCell::new(std::collections::BTreeSet::new());
+    let expanded = expand(expr, |n| {
+        let value = env.iter().rev().find(|(k, _)| k == n).map(|(_, v)| v.clone()).unwrap_or_default();
+        if value.is_empty() {
+            missing.borrow_mut().insert(n.to_string());
+        }
+        Some(value)
+    });
+    let missing = missing.into_inner();
+    if missing.is_empty() {
+        Ok(expanded)
+    } else {
+        Err(format!("missing value for {}", missing.into_iter().collect::<Vec<_>>().join(", ")))
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -69,5 +92,14 @@ mod tests {
         let got = expand_env_after(Vec::new(), env);
         assert_eq!(got[1].1, "a-b");
         assert_eq!(got[2].1, "$(D)", "D is defined after C");
+    }
+
+    #[test]
+    fn a_sub_path_expr_needs_every_variable_it_names_with_a_value() {
+        let env = vec![("POD_NAME".into(), "foo".into()), ("ANNOTATION".into(), "".into()), ("POD_NAME".into(), "bar".into())];
+        assert_eq!(expand_sub_path_expr("logs/$(POD_NAME)", &env).unwrap(), "logs/bar", "the last definition wins");
+        assert_eq!(expand_sub_path_expr("$(ANNOTATION)/$(POD_NAME)", &env).unwrap_err(), "missing value for ANNOTATION");
+        assert_eq!(expand_sub_path_expr("$(Z)/$(ANNOTATION)/$(Z)", &env).unwrap_err(), "missing value for ANNOTATION, Z");
+        assert_eq!(expand_sub_path_expr("`id`/${POD_NAME}/$$(POD_NAME)", &env).unwrap(), "`id`/${POD_NAME}/$(POD_NAME)");
     }
 }

@@ -6,6 +6,8 @@
 //! container the machine's files.
 //!
 //! The check here gives the kubelet's refusals (CreateContainerConfigError with its message).
+//! A `subPathExpr` is expanded first ([`super::expansion::expand_sub_path_expr`]) and what it
+//! expands to is checked and resolved here as a `subPath` is.
 //! The reference runtime's shim resolves the subPath again where it mounts it, from a
 //! descriptor of the volume and never leaving it, and mounts what it found through that
 //! descriptor: a link swapped in between fails the start, it does not escape.

@@ -891,6 +891,27 @@ impl PodWorker {
     }
 
     fn container_config(&self, c: &Container, attempt: u32) -> Result<ContainerConfig, String> {
+        // The environment first: a subPathExpr is expanded with it (the kubelet makes the
+        // environment, then the mounts).
+        let pod = self.pod();
+        let runtime_env = super::downward::PodRuntime {
+            pod: &pod,
+            pod_ip: self.state.lock().unwrap().pod_ip,
+            host_ip: self.kubelet.config.node_ip,
+            node_name: &self.kubelet.config.node_name,
+            allocatable: self.kubelet.allocatable,
+            objects: Some(&self.kubelet.objects),
+        };
+        let from = super::downward::env_from(c, &runtime_env)?;
+        let mut env = Vec::new();
+        for e in c.env.iter().flatten() {
+            if let Some(value) = super::downward::env_value(e, c, &runtime_env)? {
+                env.push((e.name.clone(), value));
+            }
+        }
+        // `$(VAR)` in env values (the variables before them), then in subPathExprs, command and
+        // args (all).
+        let env = super::expansion::expand_env_after(from, env);
         let mut mounts: Vec<Mount> = Vec::new();
         let mounts_hosts = c.volume_mounts.iter().flatten().any(|m| m.mount_path == "/etc/hosts");
         if !mounts_hosts {
@@ -903,7 +924,11 @@ impl PodWorker {
         }
         for (index, m) in c.volume_mounts.iter().flatten().enumerate() {
             let (mut source, host_rel) = self.volume_source(&m.name)?;
-            let sub = m.sub_path.as_deref().filter(|s| !s.is_empty());
+            let expanded = match m.sub_path_expr.as_deref().filter(|e| !e.is_empty()) {
+                Some(expr) => Some(super::expansion::expand_sub_path_expr(expr, &env)?),
+                None => None,
+            };
+            let sub = expanded.as_deref().or(m.sub_path.as_deref()).filter(|s| !s.is_empty());
             let sub_path = if sub.is_none() && host_rel.is_none() {
                 None
             } else {
@@ -947,24 +972,6 @@ impl PodWorker {
         let path = path.unwrap_or_else(|| crate::api::defaults::TERMINATION_MESSAGE_PATH.into());
         mounts.push(Mount { source: log, destination: path, readonly: false, file: true, sub_path: None });
 
-        let pod = self.pod();
-        let runtime_env = super::downward::PodRuntime {
-            pod: &pod,
-            pod_ip: self.state.lock().unwrap().pod_ip,
-            host_ip: self.kubelet.config.node_ip,
-            node_name: &self.kubelet.config.node_name,
-            allocatable: self.kubelet.allocatable,
-            objects: Some(&self.kubelet.objects),
-        };
-        let from = super::downward::env_from(c, &runtime_env)?;
-        let mut env = Vec::new();
-        for e in c.env.iter().flatten() {
-            if let Some(value) = super::downward::env_value(e, c, &runtime_env)? {
-                env.push((e.name.clone(), value));
-            }
-        }
-        // `$(VAR)` in env values (the variables before them), then in command and args (all).
-        let env = super::expansion::expand_env_after(from, env);
         let lookup = |n: &str| env.iter().rev().find(|(k, _)| k == n).map(|(_, v)| v.clone());
         let expand_all =
             |list: &Option<Vec<String>>| -> Vec<String> { list.iter().flatten().map(|a| super::expansion::expand(a, lookup)).collect() };
