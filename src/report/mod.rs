@@ -311,9 +311,9 @@ impl RunRecord {
             "wall time {:.1} s; its longest inherent wait, the longest scenario: {:.1} s ({}:{} {})",
             secs(self.duration_ms()),
             secs(longest.duration_ms),
-            longest.feature_path,
+            terminal_safe(&longest.feature_path),
             longest.line,
-            longest.name
+            terminal_safe(&longest.name)
         ))
     }
 

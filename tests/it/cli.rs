@@ -147,17 +147,17 @@ fn a_field_the_target_refuses_names_file_line_and_field_and_exits_2() {
     );
     s.feature(
         "refused.feature",
-        "Feature: Refused\n  Scenario: one\n    Given a running pod:\n      \"\"\"\n      apiVersion: v1\n      kind: Pod\n      metadata:\n        name: secret-env\n      spec:\n        containers:\n        - name: a\n          image: busybox:1.36\n          env:\n          - name: X\n            valueFrom:\n              secretKeyRef:\n                name: s\n                key: k\n      \"\"\"\n  Scenario: two\n    Given a running pod from fixture \"host-path.yaml\"\n",
+        "Feature: Refused\n  Scenario: one\n    Given a running pod:\n      \"\"\"\n      apiVersion: v1\n      kind: Pod\n      metadata:\n        name: propagation\n      spec:\n        containers:\n        - name: a\n          image: busybox:1.36\n          volumeMounts:\n          - name: v\n            mountPath: /v\n            mountPropagation: HostToContainer\n        volumes:\n        - name: v\n          emptyDir: {}\n      \"\"\"\n  Scenario: two\n    Given a running pod from fixture \"host-path.yaml\"\n",
     );
     s.run().assert().code(2).stderr(
         predicate::str::contains(
-            "refused.feature:16: spec.containers[0].env[0].valueFrom.secretKeyRef: target reference does not run this field: the reference API holds pods only",
+            "refused.feature:16: spec.containers[0].volumeMounts[0].mountPropagation: target reference does not run this field: every mount is private to its container",
         )
         .and(predicate::str::contains(
             "host-path.yaml:11: spec.volumes[0].hostPath: target reference does not run this field: path \"/\" is not inside the node's own directories (",
         ))
         .and(predicate::str::contains("): the machine's own files are never handed to a pod"))
-        .and(predicate::str::contains("(used at features/refused.feature:21)")),
+        .and(predicate::str::contains("(used at features/refused.feature:22)")),
     );
     assert!(!s.path().join("out/report.json").exists(), "nothing ran, so no report");
     s.assert_clean();
