@@ -37,6 +37,8 @@ fn two_runs_with_different_agent_builds_side_by_side_both_pass() {
     other.extend_from_slice(b"\0another build");
     fs::write(&b, other).unwrap();
     fs::set_permissions(&b, fs::metadata(&a).unwrap().permissions()).unwrap();
+    // The image also holds podspec-grpc-health, which the image store takes from beside the agent.
+    fs::copy(env!("CARGO_BIN_EXE_podspec-grpc-health"), s.path().join("podspec-grpc-health")).unwrap();
     let data = s.path().join("data");
     s.feature(
         "long.feature",
