@@ -8,7 +8,7 @@ cd "$(dirname "$0")/.."
 
 version=0.5.4
 mdbook="${CARGO_HOME:-$HOME/.cargo}/bin/mdbook"
-if ! "$mdbook" --version 2>/dev/null | grep -qx "mdbook v$version"; then
+if ! "$mdbook" --version 2>/dev/null | grep -x "mdbook v$version" >/dev/null; then
   cargo install mdbook --version "$version" --locked --no-default-features --features search
 fi
 log=$(mktemp)

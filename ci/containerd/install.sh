@@ -8,5 +8,7 @@ set -euo pipefail
 
 bash "$(dirname "$0")/../install-debian-packages.sh" containerd crun runsc containernetworking-plugins protobuf-compiler
 containerd --version
-crun --version | head -1
-runsc --version | head -1
+# The first line of each: sed reads the rest (head would end first, and under pipefail the
+# runtime's SIGPIPE ended CI with 141).
+crun --version | sed -n 1p
+runsc --version | sed -n 1p
