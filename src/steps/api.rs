@@ -524,3 +524,48 @@ async fn field_changed(world: &mut PodWorld, path: String, pod: String) -> Resul
     )
     .await
 }
+
+/// A `deletecollection` of the scenario's pods that a label selector selects, with a grace
+/// period (what `kubectl delete pods -l SELECTOR --grace-period=N` sends); returns at once.
+#[when(regex = r#"^I delete the pods labelled "([^"]+)" with a grace period of (\d+) seconds?$"#)]
+async fn delete_labelled(world: &mut PodWorld, labels: String, grace: i64) -> Result<(), StepFailure> {
+    let deleted = world.target().delete_pod_collection(&world.namespace, &labels, grace).await;
+    let r = match deleted {
+        Ok(names) if names.is_empty() => Err(StepFailure::new(format!("the delete of the pods labelled {labels:?} deleted none"))),
+        Ok(_) => Ok(()),
+        Err(e) => Err(e.into()),
+    };
+    record(world, r)
+}
+
+async fn count_labelled(world: &PodWorld, labels: &str, expected: usize) -> Result<(), StepFailure> {
+    let pods = world.target().list_pods_labelled(&world.namespace, labels).await?;
+    if pods.len() == expected {
+        return Ok(());
+    }
+    let names: Vec<String> = pods.into_iter().filter_map(|p| p.metadata.name).collect();
+    Err(StepFailure::mismatch(
+        format!("the pods labelled {labels:?}"),
+        format!("{expected} pod(s)"),
+        format!("{} pod(s): {}", names.len(), names.join(", ")),
+    ))
+}
+
+/// The API lists this many pods of the scenario's namespace for the label selector.
+#[given(regex = r#"^(\d+) pods? labelled "([^"]+)" (?:is|are) listed$"#)]
+#[then(regex = r#"^(\d+) pods? labelled "([^"]+)" (?:is|are) listed$"#)]
+async fn labelled_listed(world: &mut PodWorld, expected: usize, labels: String) -> Result<(), StepFailure> {
+    let r = count_labelled(world, &labels, expected).await;
+    record(world, r)
+}
+
+/// As above, once the pods have had the time to go (up to the pod timeout).
+#[then(regex = r#"^(\d+) pods? labelled "([^"]+)" (?:is|are) eventually listed$"#)]
+async fn labelled_eventually_listed(world: &mut PodWorld, expected: usize, labels: String) -> Result<(), StepFailure> {
+    let w = &*world;
+    let r = super::wait::eventually(&format!("{expected} pod(s) labelled {labels:?}"), w.timeouts().pod, || {
+        count_labelled(w, &labels, expected)
+    })
+    .await;
+    record(world, r)
+}

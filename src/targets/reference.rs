@@ -356,6 +356,22 @@ impl Target for ReferenceTarget {
         self.node.pods().merge_patch(&pod.namespace, &pod.name, patch).map_err(|e| api_error(pod, e))
     }
 
+    async fn delete_pod_collection(&self, namespace: &str, labels: &str, grace_seconds: i64) -> TargetResult<Vec<String>> {
+        let selector = crate::api::selector::PodSelector::parse(Some(labels), None).map_err(TargetError::Other)?;
+        let api = self.node.pods();
+        let mut deleted = Vec::new();
+        for pod in api.list().into_iter().filter(|p| p.metadata.namespace.as_deref() == Some(namespace) && selector.matches(p)) {
+            let r = PodRef { namespace: namespace.to_string(), name: pod.metadata.name.clone().unwrap_or_default() };
+            match api.delete(namespace, &r.name, &DeleteOptions::grace(grace_seconds)) {
+                Ok(_) => deleted.push(r.name),
+                // Gone between the list and the delete, as the API's deletecollection allows.
+                Err(e) if e.code == 404 => {}
+                Err(e) => return Err(api_error(&r, e)),
+            }
+        }
+        Ok(deleted)
+    }
+
     async fn begin_delete_pod(&self, pod: &PodRef, grace_seconds: i64) -> TargetResult<Option<Pod>> {
         self.node.pods().delete(&pod.namespace, &pod.name, &DeleteOptions::grace(grace_seconds)).map_err(|e| api_error(pod, e))
     }

@@ -275,6 +275,21 @@ pub trait Target: Send + Sync {
         Err(self.unsupported(Capability::ApiServer))
     }
 
+    /// Deletes every pod of `namespace` that the label selector `labels` selects with this
+    /// grace period, as one `deletecollection` request (`DELETE .../pods?labelSelector=`), and
+    /// returns at once with the names of the pods the API deleted or marked for deletion.
+    async fn delete_pod_collection(&self, namespace: &str, labels: &str, grace_seconds: i64) -> TargetResult<Vec<String>> {
+        let _ = (namespace, labels, grace_seconds);
+        Err(self.unsupported(Capability::ApiServer))
+    }
+
+    /// The pods of a namespace that the label selector `labels` selects, as the API lists them
+    /// (`GET .../pods?labelSelector=`). By default the target's list, filtered here.
+    async fn list_pods_labelled(&self, namespace: &str, labels: &str) -> TargetResult<Vec<Pod>> {
+        let selector = crate::api::selector::PodSelector::parse(Some(labels), None).map_err(TargetError::Other)?;
+        Ok(self.list_pods(namespace).await?.into_iter().filter(|p| selector.matches(p)).collect())
+    }
+
     /// Applies a JSON merge patch (RFC 7386) to a pod; returns the stored pod.
     async fn patch_pod(&self, pod: &PodRef, patch: &serde_json::Value) -> TargetResult<Pod> {
         let _ = (pod, patch);
