@@ -127,3 +127,38 @@ Feature: The pod API serves exec, logs and deletes by label as Kubernetes' does
     Then 0 pods labelled "type=Testing" are eventually listed
     And 1 pod labelled "type=Other" is listed
     And pod "bystander" is running
+
+  # conformance: [sig-node] Pods should be submitted and removed [NodeConformance] [Conformance]
+  #   (test/e2e/common/node/pods.go) An informer's watch of the pods labelled time=<value> is
+  #   started before the pod (labels name=foo and time=<value>) is created; the list by that
+  #   selector then has 1 pod and the watch's first event is ADDED. Once the pod runs it is
+  #   deleted with a grace period of 30 s; the watch sees it DELETED, and that last object
+  #   has a deletionTimestamp and a non-zero terminationGracePeriodSeconds; the list by the
+  #   selector is then empty. Between them the deletion shows as MODIFIED (the pod marked).
+  #   The e2e pod is nginx (which stops on SIGTERM); here a shell that does.
+  @api-server
+  Scenario: A pod is seen added, marked for deletion and deleted by a watch of its label
+    Given I watch the pods labelled "time=423112"
+    When a pod:
+      """
+      apiVersion: v1
+      kind: Pod
+      metadata:
+        name: pod-submit-remove
+        labels:
+          name: foo
+          time: "423112"
+      spec:
+        containers:
+        - name: nginx
+          image: busybox:1.36
+          command: ["sh", "-c", "trap 'exit 0' TERM; sleep 3600 & wait"]
+      """
+    Then 1 pod labelled "time=423112" is listed
+    And the watch of the pods labelled "time=423112" began with "ADDED"
+    And pod "pod-submit-remove" is running
+    When I start deleting pod "pod-submit-remove" with a grace period of 30 seconds
+    Then the watch of the pods labelled "time=423112" began with "ADDED, MODIFIED, DELETED"
+    And the pod of the last "DELETED" event of the watch of the pods labelled "time=423112" has field "metadata.deletionTimestamp" set
+    And the pod of the last "DELETED" event of the watch of the pods labelled "time=423112" has field "spec.terminationGracePeriodSeconds" "30"
+    And 0 pods labelled "time=423112" are listed

@@ -569,3 +569,103 @@ async fn labelled_eventually_listed(world: &mut PodWorld, expected: usize, label
     .await;
     record(world, r)
 }
+
+/// What a watch of pods has seen so far: its events in order, and how it ended if it did. The
+/// watch is a task of its own, stopped when the scenario ends.
+#[derive(Debug)]
+pub struct PodWatchLog {
+    seen: std::sync::Arc<std::sync::Mutex<(Vec<(String, Pod)>, Option<String>)>>,
+    task: tokio::task::JoinHandle<()>,
+}
+
+impl Drop for PodWatchLog {
+    fn drop(&mut self) {
+        self.task.abort();
+    }
+}
+
+impl PodWatchLog {
+    /// The event types in order, each run of one type told once ("ADDED, MODIFIED, DELETED":
+    /// how many status changes a node makes is its own).
+    fn types(&self) -> (Vec<String>, Option<String>) {
+        let seen = self.seen.lock().unwrap();
+        let mut types: Vec<String> = seen.0.iter().map(|(t, _)| t.clone()).collect();
+        types.dedup();
+        (types, seen.1.clone())
+    }
+
+    /// The pod of the last event of this type.
+    fn last(&self, type_: &str) -> Option<Pod> {
+        self.seen.lock().unwrap().0.iter().rev().find(|(t, _)| t == type_).map(|(_, p)| p.clone())
+    }
+}
+
+/// Starts a watch of the scenario's pods that a label selector selects, as an informer does
+/// (the pods there now as ADDED, then every change).
+#[given(regex = r#"^I watch the pods labelled "([^"]+)"$"#)]
+#[when(regex = r#"^I watch the pods labelled "([^"]+)"$"#)]
+async fn watch_labelled(world: &mut PodWorld, labels: String) -> Result<(), StepFailure> {
+    use futures::StreamExt as _;
+    let mut events = world.target().watch_pods_labelled(&world.namespace, &labels).await?;
+    let seen = std::sync::Arc::new(std::sync::Mutex::new((Vec::new(), None)));
+    let log = seen.clone();
+    let task = tokio::spawn(async move {
+        while let Some(event) = events.next().await {
+            match event {
+                Ok(e) => log.lock().unwrap().0.push(e),
+                Err(e) => {
+                    log.lock().unwrap().1 = Some(e.to_string());
+                    return;
+                }
+            }
+        }
+        log.lock().unwrap().1 = Some("the watch ended".into());
+    });
+    world.watches.insert(labels, PodWatchLog { seen, task });
+    Ok(())
+}
+
+fn watch_of<'w>(world: &'w PodWorld, labels: &str) -> Result<&'w PodWatchLog, StepFailure> {
+    world.watches.get(labels).ok_or_else(|| StepFailure::new(format!("no watch of the pods labelled {labels:?} was started")))
+}
+
+/// The watch's events began with these types, in this order (a comma-separated list; a run of
+/// one type counts once), within the pod timeout.
+#[then(regex = r#"^the watch of the pods labelled "([^"]+)" began with "([^"]+)"$"#)]
+async fn watch_began_with(world: &mut PodWorld, labels: String, expected: String) -> Result<(), StepFailure> {
+    let wanted: Vec<String> = expected.split(',').map(|t| t.trim().to_string()).collect();
+    let w = &*world;
+    let r = super::wait::eventually(&format!("the watch of the pods labelled {labels:?}"), w.timeouts().pod, || async {
+        let (types, ended) = watch_of(w, &labels)?.types();
+        if types.len() >= wanted.len() && types[..wanted.len()] == wanted[..] {
+            return Ok(());
+        }
+        let seen = types.join(", ");
+        let what =
+            format!("the events of the watch of the pods labelled {labels:?}{}", ended.map(|e| format!(" ({e})")).unwrap_or_default());
+        Err(StepFailure::mismatch(what, wanted.join(", "), seen))
+    })
+    .await;
+    record(world, r)
+}
+
+/// A field of the pod of the watch's last event of a type: set, or with this value.
+#[then(
+    regex = r#"^the pod of the last "(ADDED|MODIFIED|DELETED)" event of the watch of the pods labelled "([^"]+)" has field "([^"]+)" (?:set|"(.*)")$"#
+)]
+async fn watch_event_field(world: &mut PodWorld, type_: String, labels: String, path: String, value: String) -> Result<(), StepFailure> {
+    let r = (|| {
+        let pod = watch_of(world, &labels)?
+            .last(&type_)
+            .ok_or_else(|| StepFailure::new(format!("the watch of the pods labelled {labels:?} saw no {type_} event")))?;
+        let json = serde_json::to_value(&pod).map_err(|e| StepFailure::new(e.to_string()))?;
+        let found = lookup(&json, &path).map_err(|e| StepFailure::new(e.to_string()))?.filter(|v| !v.is_null()).map(render);
+        let what = format!("field {path:?} of the pod of the last {type_} event");
+        match found {
+            None => Err(StepFailure::mismatch(what, if value.is_empty() { "set".to_string() } else { value.clone() }, "absent")),
+            Some(v) if !value.is_empty() && v != value => Err(StepFailure::mismatch(what, value.clone(), v)),
+            Some(_) => Ok(()),
+        }
+    })();
+    record(world, r)
+}

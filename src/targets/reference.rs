@@ -356,6 +356,26 @@ impl Target for ReferenceTarget {
         self.node.pods().merge_patch(&pod.namespace, &pod.name, patch).map_err(|e| api_error(pod, e))
     }
 
+    async fn watch_pods_labelled(&self, namespace: &str, labels: &str) -> TargetResult<crate::targets::PodEvents> {
+        let selector = crate::api::selector::PodSelector::parse(Some(labels), None).map_err(TargetError::Other)?;
+        let namespace = namespace.to_string();
+        let filter = move |p: &Pod| p.metadata.namespace.as_deref() == Some(namespace.as_str()) && selector.matches(p);
+        let watch = self.node.pods().watch(None, Box::new(filter)).map_err(|e| TargetError::Other(e.message))?;
+        let events = futures::stream::unfold(watch, |mut watch| async move {
+            loop {
+                let event = match watch.next().await {
+                    Ok(WatchEvent::Added(p)) => Ok(("ADDED".to_string(), p)),
+                    Ok(WatchEvent::Modified(p)) => Ok(("MODIFIED".to_string(), p)),
+                    Ok(WatchEvent::Deleted(p)) => Ok(("DELETED".to_string(), p)),
+                    Ok(WatchEvent::Bookmark(_)) => continue,
+                    Err(e) => Err(TargetError::Other(format!("the watch ended: {}", e.message))),
+                };
+                return Some((event, watch));
+            }
+        });
+        Ok(Box::pin(events))
+    }
+
     async fn delete_pod_collection(&self, namespace: &str, labels: &str, grace_seconds: i64) -> TargetResult<Vec<String>> {
         let selector = crate::api::selector::PodSelector::parse(Some(labels), None).map_err(TargetError::Other)?;
         let api = self.node.pods();

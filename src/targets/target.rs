@@ -35,6 +35,10 @@ pub enum Capability {
     ConfigObjects,
 }
 
+/// The events of a watch of pods ([`Target::watch_pods_labelled`]): the type as the API names
+/// it (`ADDED`, `MODIFIED`, `DELETED`) and the pod.
+pub type PodEvents = futures::stream::BoxStream<'static, TargetResult<(String, Pod)>>;
+
 /// A write of a ConfigMap or a Secret ([`Target::write_config_object`]).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum ConfigWrite {
@@ -288,6 +292,14 @@ pub trait Target: Send + Sync {
     async fn list_pods_labelled(&self, namespace: &str, labels: &str) -> TargetResult<Vec<Pod>> {
         let selector = crate::api::selector::PodSelector::parse(Some(labels), None).map_err(TargetError::Other)?;
         Ok(self.list_pods(namespace).await?.into_iter().filter(|p| selector.matches(p)).collect())
+    }
+
+    /// A watch of the pods of `namespace` that the label selector `labels` selects, as an
+    /// informer makes one (a list, then a watch from its resourceVersion): the pods there now
+    /// as `ADDED`, then each change as `ADDED`, `MODIFIED` or `DELETED` with the pod, in order.
+    async fn watch_pods_labelled(&self, namespace: &str, labels: &str) -> TargetResult<PodEvents> {
+        let _ = (namespace, labels);
+        Err(self.unsupported(Capability::ApiServer))
     }
 
     /// Applies a JSON merge patch (RFC 7386) to a pod; returns the stored pod.
