@@ -162,3 +162,35 @@ Feature: The pod API serves exec, logs and deletes by label as Kubernetes' does
     And the pod of the last "DELETED" event of the watch of the pods labelled "time=423112" has field "metadata.deletionTimestamp" set
     And the pod of the last "DELETED" event of the watch of the pods labelled "time=423112" has field "spec.terminationGracePeriodSeconds" "30"
     And 0 pods labelled "time=423112" are listed
+
+  # conformance: [sig-node] Pods should patch a pod status [Conformance]
+  #   (test/e2e/common/node/pods.go) A running pod (terminationGracePeriodSeconds 1) has its
+  #   status subresource patched with the merge patch
+  #   {"metadata":{"annotations":{"patchedstatus":"true"}},"status":{"message":"Patched by e2e test","reason":"E2E"}};
+  #   the pod the API answers with has that message and reason. (A status write takes labels
+  #   and annotations too, podStatusStrategy.PrepareForUpdate: the annotation is kept.)
+  @api-server
+  Scenario: A merge patch of the status subresource sets the status's message and reason
+    Given a running pod:
+      """
+      apiVersion: v1
+      kind: Pod
+      metadata:
+        name: pod-patch-status
+        labels:
+          e2e: pod-patch-status
+      spec:
+        terminationGracePeriodSeconds: 1
+        containers:
+        - name: agnhost
+          image: busybox:1.36
+          command: ["sh", "-c", "trap 'exit 0' TERM; sleep 3600 & wait"]
+      """
+    When I patch pod "pod-patch-status" through its status with:
+      """
+      {"metadata":{"annotations":{"patchedstatus":"true"}},"status":{"message":"Patched by e2e test","reason":"E2E"}}
+      """
+    Then the request succeeds
+    And field "status.message" of the answer is "Patched by e2e test"
+    And field "status.reason" of the answer is "E2E"
+    And field "metadata.annotations.patchedstatus" of the answer is "true"

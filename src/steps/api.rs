@@ -75,6 +75,40 @@ async fn patch(world: &mut PodWorld, step: &Step, pod: String) -> Result<(), Ste
     keep(world, step, format!("the merge patch of pod {pod:?}"), result)
 }
 
+/// A JSON merge patch of the pod's `status` subresource (`kubectl patch --subresource=status
+/// --type=merge`): the status, labels and annotations it gives are written, the spec is not.
+/// The answer is kept for the `request` and `answer` steps.
+#[given(regex = r#"^I patch pod "([^"]+)" through its status with:?$"#)]
+#[when(regex = r#"^I patch pod "([^"]+)" through its status with:?$"#)]
+async fn patch_status(world: &mut PodWorld, step: &Step, pod: String) -> Result<(), StepFailure> {
+    let text = substitute(world, docstring(step)?).await?;
+    let yaml: serde_yaml::Value = serde_yaml::from_str(&text).map_err(|e| StepFailure::new(format!("the patch is not YAML: {e}")))?;
+    let patch: Value = serde_json::to_value(yaml).map_err(|e| StepFailure::new(format!("the patch is not JSON-like: {e}")))?;
+    let r = world.pod_ref(&pod);
+    let result = world.target().patch_pod_status(&r, &patch).await;
+    keep(world, step, format!("the merge patch of pod {pod:?} through its status"), result)
+}
+
+/// A field of the pod the API answered the last request with (not the pod as read later).
+#[then(regex = r#"^field "([^"]+)" of the answer is "(.*)"$"#)]
+async fn answer_field(world: &mut PodWorld, path: String, expected: String) -> Result<(), StepFailure> {
+    let r = (|| {
+        let o = outcome(world)?;
+        let pod = o.result.as_ref().map_err(|_| StepFailure::new(o.describe()))?;
+        let json = serde_json::to_value(pod).map_err(|e| StepFailure::new(e.to_string()))?;
+        let found = lookup(&json, &path).map_err(|e| StepFailure::new(e.to_string()))?.filter(|v| !v.is_null()).map(render);
+        match found {
+            Some(v) if v == expected => Ok(()),
+            other => Err(StepFailure::mismatch(
+                format!("field {path:?} of the pod {} answered with", o.what),
+                expected.clone(),
+                other.unwrap_or_else(|| "(absent)".into()),
+            )),
+        }
+    })();
+    record(world, r)
+}
+
 /// A readiness gate's owner at work: the condition of that type in the pod's status, set through
 /// the `status` subresource (a strategic merge patch, conditions merged by type, as the e2e test
 /// "should support pod readiness gates" writes them).

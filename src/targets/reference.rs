@@ -376,6 +376,10 @@ impl Target for ReferenceTarget {
         Ok(Box::pin(events))
     }
 
+    async fn patch_pod_status(&self, pod: &PodRef, patch: &serde_json::Value) -> TargetResult<Pod> {
+        self.node.pods().merge_patch_status(&pod.namespace, &pod.name, "podspec", patch).map_err(|e| api_error(pod, e))
+    }
+
     async fn delete_pod_collection(&self, namespace: &str, labels: &str, grace_seconds: i64) -> TargetResult<Vec<String>> {
         let selector = crate::api::selector::PodSelector::parse(Some(labels), None).map_err(TargetError::Other)?;
         let api = self.node.pods();

@@ -302,6 +302,13 @@ pub trait Target: Send + Sync {
         Err(self.unsupported(Capability::ApiServer))
     }
 
+    /// Applies a JSON merge patch (RFC 7386) to a pod's `status` subresource (the status, labels
+    /// and annotations are taken; the spec is not); returns the pod as the API answered.
+    async fn patch_pod_status(&self, pod: &PodRef, patch: &serde_json::Value) -> TargetResult<Pod> {
+        let _ = (pod, patch);
+        Err(self.unsupported(Capability::ApiServer))
+    }
+
     /// Applies a JSON merge patch (RFC 7386) to a pod; returns the stored pod.
     async fn patch_pod(&self, pod: &PodRef, patch: &serde_json::Value) -> TargetResult<Pod> {
         let _ = (pod, patch);

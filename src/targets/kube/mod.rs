@@ -538,6 +538,11 @@ impl Target for KubeTarget {
         Ok(Box::pin(present.chain(changes)))
     }
 
+    async fn patch_pod_status(&self, pod: &PodRef, patch: &serde_json::Value) -> TargetResult<Pod> {
+        let api = self.pods(&pod.namespace);
+        api.patch_status(&pod.name, &PatchParams::default(), &Patch::Merge(patch)).await.map_err(|e| pod_error(pod, e))
+    }
+
     async fn delete_pod_collection(&self, namespace: &str, labels: &str, grace_seconds: i64) -> TargetResult<Vec<String>> {
         let params = DeleteParams { grace_period_seconds: Some(grace_seconds.max(0) as u32), ..DeleteParams::default() };
         let list = ListParams::default().labels(labels);
