@@ -213,6 +213,67 @@ impl Store<PodStrategy> {
         self.set_status_with(namespace, name, uid, manager, |_| status)
     }
 
+    /// A write through the status subresource by a client (a PUT or a patch of `pods/status`),
+    /// for the pod with this uid: as podStatusStrategy.PrepareForUpdate, the spec, the
+    /// deletionTimestamp and the ownerReferences stay as stored, while the status, the labels
+    /// and the annotations are written (validated as a pod update validates them); an empty
+    /// qosClass keeps the stored one. `base` is the pod `new` was made from: labels or
+    /// annotations it did not change keep what is stored now (a write in between is not undone).
+    /// Returns the pod as written.
+    pub fn write_status_subresource(
+        &self,
+        namespace: &str,
+        name: &str,
+        uid: &str,
+        manager: &str,
+        base: &Pod,
+        new: &Pod,
+    ) -> Result<Pod, ApiError> {
+        let mut errors = Vec::new();
+        super::labels::validate_labels(new.metadata.labels.as_ref(), "metadata.labels", &mut errors);
+        super::labels::validate_annotations(new.metadata.annotations.as_ref(), "metadata.annotations", &mut errors);
+        if !errors.is_empty() {
+            return Err(ApiError::invalid(name, &errors));
+        }
+        self.write(|pods| {
+            let old = pods
+                .get(&self.key(namespace, name))
+                .filter(|p| p.metadata.uid.as_deref() == Some(uid))
+                .cloned()
+                .ok_or_else(|| ApiError::not_found(name))?;
+            let mut next = old.clone();
+            let mut status = new.status.clone().unwrap_or_default();
+            if status.qos_class.as_deref().unwrap_or("").is_empty() {
+                status.qos_class = old.status.as_ref().and_then(|s| s.qos_class.clone());
+            }
+            next.status = Some(status);
+            if new.metadata.labels != base.metadata.labels {
+                next.metadata.labels = new.metadata.labels.clone();
+            }
+            if new.metadata.annotations != base.metadata.annotations {
+                next.metadata.annotations = new.metadata.annotations.clone();
+            }
+            if next == old {
+                return Ok(old);
+            }
+            super::managed_fields::record_status_update(&old, &mut next, manager, super::managed_fields::now());
+            Ok(pods.commit(ChangeKind::Modified, next, Some(old)))
+        })
+    }
+
+    /// A JSON merge patch (RFC 7386) of the pod's status subresource, written as
+    /// [`Self::write_status_subresource`] writes; returns the pod as written.
+    pub fn merge_patch_status(&self, namespace: &str, name: &str, manager: &str, patch: &serde_json::Value) -> Result<Pod, ApiError> {
+        let current = self.get(namespace, name)?;
+        let mut value = serde_json::to_value(&current).map_err(|e| ApiError::bad_request(e.to_string()))?;
+        super::generic::merge(&mut value, patch);
+        let patched: Pod =
+            serde_json::from_value(value).map_err(|e| ApiError::bad_request(format!("the patch does not make a Pod: {e}")))?;
+        let uid = current.metadata.uid.clone().unwrap_or_default();
+        // The pod as written (the kubelet may write its own status right after).
+        self.write_status_subresource(namespace, name, &uid, manager, &current, &patched)
+    }
+
     /// A status write by `manager` of the status `make` works out from the stored one, in the
     /// same write: as the kubelet's status manager patches the latest pod, nothing written in
     /// between (a condition of someone else's) is lost.
@@ -262,6 +323,29 @@ mod tests {
 
     fn pod(name: &str) -> Pod {
         serde_yaml::from_str(&format!("apiVersion: v1\nkind: Pod\nmetadata: {{name: {name}, namespace: ns}}\nspec:\n  nodeName: node\n  containers:\n  - {{name: a, image: busybox:1.36}}\n")).unwrap()
+    }
+
+    /// podStatusStrategy.PrepareForUpdate: a status patch writes the status, labels and
+    /// annotations (the e2e test "should patch a pod status" sends an annotation with it), not
+    /// the spec; labels are validated as on update.
+    #[test]
+    fn a_status_patch_writes_status_labels_and_annotations_but_not_the_spec() {
+        let s = PodStore::new("t");
+        s.create_as_user(&pod("web")).unwrap();
+        let patch = json!({
+            "metadata": {"annotations": {"patchedstatus": "true"}, "labels": {"a": "b"}},
+            "spec": {"containers": [{"name": "a", "image": "busybox:1.35"}]},
+            "status": {"message": "Patched by e2e test", "reason": "E2E"}
+        });
+        let p = s.merge_patch_status("ns", "web", "test", &patch).unwrap();
+        let status = p.status.clone().unwrap_or_default();
+        assert_eq!((status.message.as_deref(), status.reason.as_deref()), (Some("Patched by e2e test"), Some("E2E")));
+        assert_eq!(p.metadata.annotations.unwrap_or_default().get("patchedstatus").map(String::as_str), Some("true"));
+        assert_eq!(p.metadata.labels.unwrap_or_default().get("a").map(String::as_str), Some("b"));
+        assert_eq!(p.spec.unwrap().containers[0].image.as_deref(), Some("busybox:1.36"));
+        let e = s.merge_patch_status("ns", "web", "test", &json!({"metadata": {"labels": {"a": "not valid!"}}})).unwrap_err();
+        assert_eq!((e.code, e.reason.as_str()), (422, "Invalid"));
+        assert!(e.message.contains("metadata.labels: Invalid value: \"not valid!\""), "{}", e.message);
     }
 
     #[test]

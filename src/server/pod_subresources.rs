@@ -118,9 +118,8 @@ pub async fn patch_status(
 }
 
 /// The status strategy's write, recorded under `manager` with subresource `status`: the spec stays as stored (PodStatusStrategy.PrepareForUpdate);
-/// a resourceVersion given must be the stored one. Labels and annotations, which the API
-/// server would take from a status write too, are refused here rather than dropped: serve's
-/// status writes carry the status only.
+/// a resourceVersion given must be the stored one. Labels and annotations are written with
+/// the status, as the API server takes them from a status write too.
 fn write_status(state: &AppState, current: &Pod, new: Pod, manager: &str) -> Result<Response, Failure> {
     let name = current.metadata.name.clone().unwrap_or_default();
     let namespace = current.metadata.namespace.clone().unwrap_or_default();
@@ -129,18 +128,10 @@ fn write_status(state: &AppState, current: &Pod, new: Pod, manager: &str) -> Res
             return Err(Failure::from_api(crate::api::ApiError::conflict(&name), &name));
         }
     }
-    if new.metadata.labels != current.metadata.labels || new.metadata.annotations != current.metadata.annotations {
-        return Err(Failure::bad_request(
-            "podspec serve's status subresource writes the status only: change labels and annotations through the pod",
-        ));
-    }
     let uid = current.metadata.uid.clone().unwrap_or_default();
-    state
-        .node
-        .pods()
-        .set_status_as(&namespace, &name, &uid, new.status.unwrap_or_default(), manager)
-        .map_err(|e| Failure::from_api(e, &name))?;
-    Ok(json_response(StatusCode::OK, &stored(state, &namespace, &name)?))
+    // The answer is the pod as written, as the API server's is (the kubelet may write after it).
+    let written = state.node.pods().write_status_subresource(&namespace, &name, &uid, manager, current, &new);
+    Ok(json_response(StatusCode::OK, &written.map_err(|e| Failure::from_api(e, &name))?))
 }
 
 /// PodLogOptions from a log request, checked as the API server checks them before it asks

@@ -75,6 +75,40 @@ async fn patch(world: &mut PodWorld, step: &Step, pod: String) -> Result<(), Ste
     keep(world, step, format!("the merge patch of pod {pod:?}"), result)
 }
 
+/// A JSON merge patch of the pod's `status` subresource (`kubectl patch --subresource=status
+/// --type=merge`): the status, labels and annotations it gives are written, the spec is not.
+/// The answer is kept for the `request` and `answer` steps.
+#[given(regex = r#"^I patch pod "([^"]+)" through its status with:?$"#)]
+#[when(regex = r#"^I patch pod "([^"]+)" through its status with:?$"#)]
+async fn patch_status(world: &mut PodWorld, step: &Step, pod: String) -> Result<(), StepFailure> {
+    let text = substitute(world, docstring(step)?).await?;
+    let yaml: serde_yaml::Value = serde_yaml::from_str(&text).map_err(|e| StepFailure::new(format!("the patch is not YAML: {e}")))?;
+    let patch: Value = serde_json::to_value(yaml).map_err(|e| StepFailure::new(format!("the patch is not JSON-like: {e}")))?;
+    let r = world.pod_ref(&pod);
+    let result = world.target().patch_pod_status(&r, &patch).await;
+    keep(world, step, format!("the merge patch of pod {pod:?} through its status"), result)
+}
+
+/// A field of the pod the API answered the last request with (not the pod as read later).
+#[then(regex = r#"^field "([^"]+)" of the answer is "(.*)"$"#)]
+async fn answer_field(world: &mut PodWorld, path: String, expected: String) -> Result<(), StepFailure> {
+    let r = (|| {
+        let o = outcome(world)?;
+        let pod = o.result.as_ref().map_err(|_| StepFailure::new(o.describe()))?;
+        let json = serde_json::to_value(pod).map_err(|e| StepFailure::new(e.to_string()))?;
+        let found = lookup(&json, &path).map_err(|e| StepFailure::new(e.to_string()))?.filter(|v| !v.is_null()).map(render);
+        match found {
+            Some(v) if v == expected => Ok(()),
+            other => Err(StepFailure::mismatch(
+                format!("field {path:?} of the pod {} answered with", o.what),
+                expected.clone(),
+                other.unwrap_or_else(|| "(absent)".into()),
+            )),
+        }
+    })();
+    record(world, r)
+}
+
 /// A readiness gate's owner at work: the condition of that type in the pod's status, set through
 /// the `status` subresource (a strategic merge patch, conditions merged by type, as the e2e test
 /// "should support pod readiness gates" writes them).
@@ -523,4 +557,149 @@ async fn field_changed(world: &mut PodWorld, path: String, pod: String) -> Resul
         |v| if v.is_some() && *v != before { Ok(()) } else { Err(format!("a value other than {shown_before}")) },
     )
     .await
+}
+
+/// A `deletecollection` of the scenario's pods that a label selector selects, with a grace
+/// period (what `kubectl delete pods -l SELECTOR --grace-period=N` sends); returns at once.
+#[when(regex = r#"^I delete the pods labelled "([^"]+)" with a grace period of (\d+) seconds?$"#)]
+async fn delete_labelled(world: &mut PodWorld, labels: String, grace: i64) -> Result<(), StepFailure> {
+    let deleted = world.target().delete_pod_collection(&world.namespace, &labels, grace).await;
+    let r = match deleted {
+        Ok(names) if names.is_empty() => Err(StepFailure::new(format!("the delete of the pods labelled {labels:?} deleted none"))),
+        Ok(_) => Ok(()),
+        Err(e) => Err(e.into()),
+    };
+    record(world, r)
+}
+
+async fn count_labelled(world: &PodWorld, labels: &str, expected: usize) -> Result<(), StepFailure> {
+    let pods = world.target().list_pods_labelled(&world.namespace, labels).await?;
+    if pods.len() == expected {
+        return Ok(());
+    }
+    let names: Vec<String> = pods.into_iter().filter_map(|p| p.metadata.name).collect();
+    Err(StepFailure::mismatch(
+        format!("the pods labelled {labels:?}"),
+        format!("{expected} pod(s)"),
+        format!("{} pod(s): {}", names.len(), names.join(", ")),
+    ))
+}
+
+/// The API lists this many pods of the scenario's namespace for the label selector.
+#[given(regex = r#"^(\d+) pods? labelled "([^"]+)" (?:is|are) listed$"#)]
+#[then(regex = r#"^(\d+) pods? labelled "([^"]+)" (?:is|are) listed$"#)]
+async fn labelled_listed(world: &mut PodWorld, expected: usize, labels: String) -> Result<(), StepFailure> {
+    let r = count_labelled(world, &labels, expected).await;
+    record(world, r)
+}
+
+/// As above, once the pods have had the time to go (up to the pod timeout).
+#[then(regex = r#"^(\d+) pods? labelled "([^"]+)" (?:is|are) eventually listed$"#)]
+async fn labelled_eventually_listed(world: &mut PodWorld, expected: usize, labels: String) -> Result<(), StepFailure> {
+    let w = &*world;
+    let r = super::wait::eventually(&format!("{expected} pod(s) labelled {labels:?}"), w.timeouts().pod, || {
+        count_labelled(w, &labels, expected)
+    })
+    .await;
+    record(world, r)
+}
+
+/// What a watch of pods has seen so far: its events in order, and how it ended if it did. The
+/// watch is a task of its own, stopped when the scenario ends.
+#[derive(Debug)]
+pub struct PodWatchLog {
+    seen: std::sync::Arc<std::sync::Mutex<(Vec<(String, Pod)>, Option<String>)>>,
+    task: tokio::task::JoinHandle<()>,
+}
+
+impl Drop for PodWatchLog {
+    fn drop(&mut self) {
+        self.task.abort();
+    }
+}
+
+impl PodWatchLog {
+    /// The event types in order, each run of one type told once ("ADDED, MODIFIED, DELETED":
+    /// how many status changes a node makes is its own).
+    fn types(&self) -> (Vec<String>, Option<String>) {
+        let seen = self.seen.lock().unwrap();
+        let mut types: Vec<String> = seen.0.iter().map(|(t, _)| t.clone()).collect();
+        types.dedup();
+        (types, seen.1.clone())
+    }
+
+    /// The pod of the last event of this type.
+    fn last(&self, type_: &str) -> Option<Pod> {
+        self.seen.lock().unwrap().0.iter().rev().find(|(t, _)| t == type_).map(|(_, p)| p.clone())
+    }
+}
+
+/// Starts a watch of the scenario's pods that a label selector selects, as an informer does
+/// (the pods there now as ADDED, then every change).
+#[given(regex = r#"^I watch the pods labelled "([^"]+)"$"#)]
+#[when(regex = r#"^I watch the pods labelled "([^"]+)"$"#)]
+async fn watch_labelled(world: &mut PodWorld, labels: String) -> Result<(), StepFailure> {
+    use futures::StreamExt as _;
+    let mut events = world.target().watch_pods_labelled(&world.namespace, &labels).await?;
+    let seen = std::sync::Arc::new(std::sync::Mutex::new((Vec::new(), None)));
+    let log = seen.clone();
+    let task = tokio::spawn(async move {
+        while let Some(event) = events.next().await {
+            match event {
+                Ok(e) => log.lock().unwrap().0.push(e),
+                Err(e) => {
+                    log.lock().unwrap().1 = Some(e.to_string());
+                    return;
+                }
+            }
+        }
+        log.lock().unwrap().1 = Some("the watch ended".into());
+    });
+    world.watches.insert(labels, PodWatchLog { seen, task });
+    Ok(())
+}
+
+fn watch_of<'w>(world: &'w PodWorld, labels: &str) -> Result<&'w PodWatchLog, StepFailure> {
+    world.watches.get(labels).ok_or_else(|| StepFailure::new(format!("no watch of the pods labelled {labels:?} was started")))
+}
+
+/// The watch's events began with these types, in this order (a comma-separated list; a run of
+/// one type counts once), within the pod timeout.
+#[then(regex = r#"^the watch of the pods labelled "([^"]+)" began with "([^"]+)"$"#)]
+async fn watch_began_with(world: &mut PodWorld, labels: String, expected: String) -> Result<(), StepFailure> {
+    let wanted: Vec<String> = expected.split(',').map(|t| t.trim().to_string()).collect();
+    let w = &*world;
+    let r = super::wait::eventually(&format!("the watch of the pods labelled {labels:?}"), w.timeouts().pod, || async {
+        let (types, ended) = watch_of(w, &labels)?.types();
+        if types.len() >= wanted.len() && types[..wanted.len()] == wanted[..] {
+            return Ok(());
+        }
+        let seen = types.join(", ");
+        let what =
+            format!("the events of the watch of the pods labelled {labels:?}{}", ended.map(|e| format!(" ({e})")).unwrap_or_default());
+        Err(StepFailure::mismatch(what, wanted.join(", "), seen))
+    })
+    .await;
+    record(world, r)
+}
+
+/// A field of the pod of the watch's last event of a type: set, or with this value.
+#[then(
+    regex = r#"^the pod of the last "(ADDED|MODIFIED|DELETED)" event of the watch of the pods labelled "([^"]+)" has field "([^"]+)" (?:set|"(.*)")$"#
+)]
+async fn watch_event_field(world: &mut PodWorld, type_: String, labels: String, path: String, value: String) -> Result<(), StepFailure> {
+    let r = (|| {
+        let pod = watch_of(world, &labels)?
+            .last(&type_)
+            .ok_or_else(|| StepFailure::new(format!("the watch of the pods labelled {labels:?} saw no {type_} event")))?;
+        let json = serde_json::to_value(&pod).map_err(|e| StepFailure::new(e.to_string()))?;
+        let found = lookup(&json, &path).map_err(|e| StepFailure::new(e.to_string()))?.filter(|v| !v.is_null()).map(render);
+        let what = format!("field {path:?} of the pod of the last {type_} event");
+        match found {
+            None => Err(StepFailure::mismatch(what, if value.is_empty() { "set".to_string() } else { value.clone() }, "absent")),
+            Some(v) if !value.is_empty() && v != value => Err(StepFailure::mismatch(what, value.clone(), v)),
+            Some(_) => Ok(()),
+        }
+    })();
+    record(world, r)
 }

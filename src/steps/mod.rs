@@ -97,6 +97,8 @@ pub struct PodWorld {
     pub runtime_classes: Vec<String>,
     /// What the target changed in the manifests this scenario sent, once each (for the reports).
     pub manifest_changes: Vec<String>,
+    /// Watches of pods this scenario started, by label selector ("I watch the pods labelled ...").
+    pub watches: HashMap<String, api::PodWatchLog>,
 }
 
 impl std::fmt::Debug for PodWorld {
@@ -124,6 +126,7 @@ impl PodWorld {
             static_manifests: Vec::new(),
             runtime_classes: Vec::new(),
             manifest_changes: Vec::new(),
+            watches: HashMap::new(),
         }
     }
 

@@ -10,4 +10,4 @@ mod target;
 pub use kube::KubeTarget;
 pub use podman::PodmanTarget;
 pub use reference::{ReferenceOptions, ReferenceTarget};
-pub use target::{Capability, ConfigWrite, ExecOutput, PodRef, Target, TargetError, TargetResult, CRASH_COMMAND};
+pub use target::{Capability, ConfigWrite, ExecOutput, PodEvents, PodRef, Target, TargetError, TargetResult, CRASH_COMMAND};

@@ -356,6 +356,46 @@ impl Target for ReferenceTarget {
         self.node.pods().merge_patch(&pod.namespace, &pod.name, patch).map_err(|e| api_error(pod, e))
     }
 
+    async fn watch_pods_labelled(&self, namespace: &str, labels: &str) -> TargetResult<crate::targets::PodEvents> {
+        let selector = crate::api::selector::PodSelector::parse(Some(labels), None).map_err(TargetError::Other)?;
+        let namespace = namespace.to_string();
+        let filter = move |p: &Pod| p.metadata.namespace.as_deref() == Some(namespace.as_str()) && selector.matches(p);
+        let watch = self.node.pods().watch(None, Box::new(filter)).map_err(|e| TargetError::Other(e.message))?;
+        let events = futures::stream::unfold(watch, |mut watch| async move {
+            loop {
+                let event = match watch.next().await {
+                    Ok(WatchEvent::Added(p)) => Ok(("ADDED".to_string(), p)),
+                    Ok(WatchEvent::Modified(p)) => Ok(("MODIFIED".to_string(), p)),
+                    Ok(WatchEvent::Deleted(p)) => Ok(("DELETED".to_string(), p)),
+                    Ok(WatchEvent::Bookmark(_)) => continue,
+                    Err(e) => Err(TargetError::Other(format!("the watch ended: {}", e.message))),
+                };
+                return Some((event, watch));
+            }
+        });
+        Ok(Box::pin(events))
+    }
+
+    async fn patch_pod_status(&self, pod: &PodRef, patch: &serde_json::Value) -> TargetResult<Pod> {
+        self.node.pods().merge_patch_status(&pod.namespace, &pod.name, "podspec", patch).map_err(|e| api_error(pod, e))
+    }
+
+    async fn delete_pod_collection(&self, namespace: &str, labels: &str, grace_seconds: i64) -> TargetResult<Vec<String>> {
+        let selector = crate::api::selector::PodSelector::parse(Some(labels), None).map_err(TargetError::Other)?;
+        let api = self.node.pods();
+        let mut deleted = Vec::new();
+        for pod in api.list().into_iter().filter(|p| p.metadata.namespace.as_deref() == Some(namespace) && selector.matches(p)) {
+            let r = PodRef { namespace: namespace.to_string(), name: pod.metadata.name.clone().unwrap_or_default() };
+            match api.delete(namespace, &r.name, &DeleteOptions::grace(grace_seconds)) {
+                Ok(_) => deleted.push(r.name),
+                // Gone between the list and the delete, as the API's deletecollection allows.
+                Err(e) if e.code == 404 => {}
+                Err(e) => return Err(api_error(&r, e)),
+            }
+        }
+        Ok(deleted)
+    }
+
     async fn begin_delete_pod(&self, pod: &PodRef, grace_seconds: i64) -> TargetResult<Option<Pod>> {
         self.node.pods().delete(&pod.namespace, &pod.name, &DeleteOptions::grace(grace_seconds)).map_err(|e| api_error(pod, e))
     }

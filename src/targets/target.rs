@@ -35,6 +35,10 @@ pub enum Capability {
     ConfigObjects,
 }
 
+/// The events of a watch of pods ([`Target::watch_pods_labelled`]): the type as the API names
+/// it (`ADDED`, `MODIFIED`, `DELETED`) and the pod.
+pub type PodEvents = futures::stream::BoxStream<'static, TargetResult<(String, Pod)>>;
+
 /// A write of a ConfigMap or a Secret ([`Target::write_config_object`]).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum ConfigWrite {
@@ -272,6 +276,36 @@ pub trait Target: Send + Sync {
     /// the API answered (marked for deletion), or none if it was removed at once.
     async fn begin_delete_pod(&self, pod: &PodRef, grace_seconds: i64) -> TargetResult<Option<Pod>> {
         let _ = (pod, grace_seconds);
+        Err(self.unsupported(Capability::ApiServer))
+    }
+
+    /// Deletes every pod of `namespace` that the label selector `labels` selects with this
+    /// grace period, as one `deletecollection` request (`DELETE .../pods?labelSelector=`), and
+    /// returns at once with the names of the pods the API deleted or marked for deletion.
+    async fn delete_pod_collection(&self, namespace: &str, labels: &str, grace_seconds: i64) -> TargetResult<Vec<String>> {
+        let _ = (namespace, labels, grace_seconds);
+        Err(self.unsupported(Capability::ApiServer))
+    }
+
+    /// The pods of a namespace that the label selector `labels` selects, as the API lists them
+    /// (`GET .../pods?labelSelector=`). By default the target's list, filtered here.
+    async fn list_pods_labelled(&self, namespace: &str, labels: &str) -> TargetResult<Vec<Pod>> {
+        let selector = crate::api::selector::PodSelector::parse(Some(labels), None).map_err(TargetError::Other)?;
+        Ok(self.list_pods(namespace).await?.into_iter().filter(|p| selector.matches(p)).collect())
+    }
+
+    /// A watch of the pods of `namespace` that the label selector `labels` selects, as an
+    /// informer makes one (a list, then a watch from its resourceVersion): the pods there now
+    /// as `ADDED`, then each change as `ADDED`, `MODIFIED` or `DELETED` with the pod, in order.
+    async fn watch_pods_labelled(&self, namespace: &str, labels: &str) -> TargetResult<PodEvents> {
+        let _ = (namespace, labels);
+        Err(self.unsupported(Capability::ApiServer))
+    }
+
+    /// Applies a JSON merge patch (RFC 7386) to a pod's `status` subresource (the status, labels
+    /// and annotations are taken; the spec is not); returns the pod as the API answered.
+    async fn patch_pod_status(&self, pod: &PodRef, patch: &serde_json::Value) -> TargetResult<Pod> {
+        let _ = (pod, patch);
         Err(self.unsupported(Capability::ApiServer))
     }
 

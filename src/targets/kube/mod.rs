@@ -518,6 +518,43 @@ impl Target for KubeTarget {
         self.pods(&pod.namespace).patch(&pod.name, &PatchParams::default(), &Patch::Merge(patch)).await.map_err(|e| pod_error(pod, e))
     }
 
+    async fn watch_pods_labelled(&self, namespace: &str, labels: &str) -> TargetResult<crate::targets::PodEvents> {
+        use futures::StreamExt as _;
+        let api = self.pods(namespace);
+        let list = api.list(&ListParams::default().labels(labels)).await.map_err(api_error)?;
+        let from = list.metadata.resource_version.clone().unwrap_or_default();
+        let changes = api.watch(&kube::api::WatchParams::default().labels(labels), &from).await.map_err(api_error)?;
+        let changes = changes.filter_map(|event| async move {
+            match event {
+                Ok(kube::api::WatchEvent::Added(p)) => Some(Ok(("ADDED".to_string(), p))),
+                Ok(kube::api::WatchEvent::Modified(p)) => Some(Ok(("MODIFIED".to_string(), p))),
+                Ok(kube::api::WatchEvent::Deleted(p)) => Some(Ok(("DELETED".to_string(), p))),
+                Ok(kube::api::WatchEvent::Bookmark(_)) => None,
+                Ok(kube::api::WatchEvent::Error(e)) => Some(Err(TargetError::Other(format!("the watch ended: {e:?}")))),
+                Err(e) => Some(Err(api_error(e))),
+            }
+        });
+        let present = futures::stream::iter(list.items.into_iter().map(|p| Ok(("ADDED".to_string(), p))));
+        Ok(Box::pin(present.chain(changes)))
+    }
+
+    async fn patch_pod_status(&self, pod: &PodRef, patch: &serde_json::Value) -> TargetResult<Pod> {
+        let api = self.pods(&pod.namespace);
+        api.patch_status(&pod.name, &PatchParams::default(), &Patch::Merge(patch)).await.map_err(|e| pod_error(pod, e))
+    }
+
+    async fn delete_pod_collection(&self, namespace: &str, labels: &str, grace_seconds: i64) -> TargetResult<Vec<String>> {
+        let params = DeleteParams { grace_period_seconds: Some(grace_seconds.max(0) as u32), ..DeleteParams::default() };
+        let list = ListParams::default().labels(labels);
+        let deleted = self.pods(namespace).delete_collection(&params, &list).await.map_err(api_error)?;
+        // The list of the pods deleted or marked, or (nothing left to answer with) a Status.
+        Ok(deleted.left().map(|l| l.items.into_iter().filter_map(|p| p.metadata.name).collect()).unwrap_or_default())
+    }
+
+    async fn list_pods_labelled(&self, namespace: &str, labels: &str) -> TargetResult<Vec<Pod>> {
+        Ok(self.pods(namespace).list(&ListParams::default().labels(labels)).await.map_err(api_error)?.items)
+    }
+
     async fn begin_delete_pod(&self, pod: &PodRef, grace_seconds: i64) -> TargetResult<Option<Pod>> {
         let params = DeleteParams { grace_period_seconds: Some(grace_seconds.max(0) as u32), ..DeleteParams::default() };
         // The pod marked for deletion, or (removed at once) a Status.
