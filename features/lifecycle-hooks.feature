@@ -340,3 +340,105 @@ Feature: Lifecycle hooks run at a container's start and before its stop, within 
       """
     Then pod "sleep-prestop" stays in phase "Running" for 1 second
     And deleting pod "sleep-prestop" takes between 3 and 8 seconds
+
+  # Delete options. "gracePeriodSeconds: The duration in seconds before the object should be
+  # deleted. [...] The value zero indicates delete immediately. If this value is nil, the default
+  # grace period for the specified type will be used." (metav1.DeleteOptions). kube-apiserver:
+  # the delete's grace period if it gives one, else the pod's (pkg/registry/core/pod/strategy.go
+  # CheckGracefulDelete); the pod is marked with deletionGracePeriodSeconds, and with a
+  # deletionTimestamp that is now plus the grace period (staging/src/k8s.io/apiserver/pkg/
+  # registry/rest/delete.go BeforeDelete). The kubelet gives the containers that grace period:
+  # one that ignores SIGTERM is killed after the delete's 2 s, not the pod's 30 s.
+  @api-server
+  Scenario: A delete's grace period overrides the pod's, and the pod shows it while it terminates
+    Given a running pod "delete-grace":
+      """
+      apiVersion: v1
+      kind: Pod
+      metadata:
+        name: delete-grace
+      spec:
+        terminationGracePeriodSeconds: 30
+        containers:
+        - name: app
+          image: busybox:1.36
+          command: ["podspec-agent", "ignore-term"]
+      """
+    When I start deleting pod "delete-grace" with a grace period of 2 seconds
+    Then the request succeeds
+    And field "metadata.deletionGracePeriodSeconds" of pod "delete-grace" is "2"
+    And field "metadata.deletionTimestamp" of pod "delete-grace" is at least 2 seconds after its field "metadata.creationTimestamp"
+    And pod "delete-grace" is gone within 15 seconds
+
+  # deletionTimestamp is when the grace period ends, not when the delete came: with 120 s it is
+  # at least 120 s after the pod was made. The container stops on SIGTERM (once its handler is
+  # set, which its readiness says), and the pod goes then.
+  @api-server
+  Scenario: A graceful delete's deletionTimestamp is the end of its grace period
+    Given a running pod "delete-timestamp":
+      """
+      apiVersion: v1
+      kind: Pod
+      metadata:
+        name: delete-timestamp
+      spec:
+        terminationGracePeriodSeconds: 30
+        containers:
+        - name: app
+          image: busybox:1.36
+          command: ["/bin/sh", "-c", "trap 'exit 0' TERM; touch /tmp/ready; while true; do sleep 1; done"]
+          readinessProbe:
+            exec:
+              command: ["cat", "/tmp/ready"]
+            periodSeconds: 1
+      """
+    And field "status.conditions[type=Ready].status" of pod "delete-timestamp" is "True"
+    When I start deleting pod "delete-timestamp" with a grace period of 120 seconds
+    Then the request succeeds
+    And field "metadata.deletionGracePeriodSeconds" of pod "delete-timestamp" is "120"
+    And field "metadata.deletionTimestamp" of pod "delete-timestamp" is at least 120 seconds after its field "metadata.creationTimestamp"
+    And pod "delete-timestamp" is gone within 15 seconds
+
+  # A negative grace period is not refused: "Negative values will be treated as the value `1s`
+  # on the delete path" (rest.BeforeDelete; CheckGracefulDelete likewise). The pod is kept,
+  # marked with 1 s, and its container that ignores SIGTERM is killed a second later.
+  @api-server
+  Scenario: A delete with a negative grace period is taken as 1 second
+    Given a running pod "delete-negative":
+      """
+      apiVersion: v1
+      kind: Pod
+      metadata:
+        name: delete-negative
+      spec:
+        terminationGracePeriodSeconds: 30
+        containers:
+        - name: app
+          image: busybox:1.36
+          command: ["podspec-agent", "ignore-term"]
+      """
+    When I start deleting pod "delete-negative" with a grace period of -5 seconds
+    Then the request succeeds
+    And field "metadata.deletionGracePeriodSeconds" of pod "delete-negative" is "1"
+    And pod "delete-negative" is gone within 15 seconds
+
+  # `kubectl delete --force --grace-period=0` sends gracePeriodSeconds 0: the API removes the pod
+  # at once, without waiting for the node to stop it ("The value zero indicates delete
+  # immediately"; rest.BeforeDelete: not graceful). Its container ignores SIGTERM and has 30 s.
+  @api-server
+  Scenario: A forced delete with grace period 0 removes the pod from the API at once
+    Given a running pod "delete-force":
+      """
+      apiVersion: v1
+      kind: Pod
+      metadata:
+        name: delete-force
+      spec:
+        terminationGracePeriodSeconds: 30
+        containers:
+        - name: app
+          image: busybox:1.36
+          command: ["podspec-agent", "ignore-term"]
+      """
+    When I force delete pod "delete-force"
+    Then pod "delete-force" is gone within 1 seconds

@@ -662,3 +662,116 @@ Feature: Probes tell the kubelet whether a container is alive, ready and started
     Then the error message contains "spec.containers[0].livenessProbe.successThreshold: Invalid value: 2: must be 1"
     And the error message contains "spec.containers[0].readinessProbe.terminationGracePeriodSeconds: Invalid value: 5: must not be set for readinessProbes"
     And the error message contains "spec.containers[0].startupProbe.grpc.port: Invalid value: 0: must be between 1 and 65535, inclusive"
+
+  # e2e: container_probe.go, "should mark readiness on pods to false and disable liveness probes
+  # while pod is in progress of terminating" (not [Conformance]): once the pod is deleted, the
+  # container's SIGTERM handler removes the files both probes read and runs on for 20 s (here
+  # 8 s) of its 30 s grace period; the pod turns unready while it terminates, and no liveness
+  # failure is seen. The kubelet keeps probing readiness during termination but stops liveness
+  # and startup probes (pkg/kubelet/prober/worker.go doProbe: "Pod deletion requested").
+  # Here the liveness probe has a grace period of its own, 1 s: had it failed, the container
+  # would have been killed (137) at once instead of ending on its own after 8 s.
+  @api-server
+  Scenario: While a pod terminates its readiness probe goes on and its liveness probe stops
+    Given a running pod "probe-terminating":
+      """
+      apiVersion: v1
+      kind: Pod
+      metadata:
+        name: probe-terminating
+      spec:
+        terminationGracePeriodSeconds: 30
+        containers:
+        - name: app
+          image: busybox:1.36
+          command: ["/bin/sh", "-c", "trap 'rm -f /tmp/ready /tmp/liveness; sleep 8; exit 0' TERM; touch /tmp/ready /tmp/liveness; while true; do sleep 1; done"]
+          readinessProbe:
+            exec:
+              command: ["cat", "/tmp/ready"]
+            periodSeconds: 1
+            failureThreshold: 1
+          livenessProbe:
+            exec:
+              command: ["cat", "/tmp/liveness"]
+            periodSeconds: 1
+            failureThreshold: 1
+            terminationGracePeriodSeconds: 1
+      """
+    Then field "status.conditions[type=Ready].status" of pod "probe-terminating" is "True"
+    When I start deleting pod "probe-terminating" with a grace period of 30 seconds
+    Then field "status.conditions[type=Ready].status" of pod "probe-terminating" is "False"
+    And field "metadata.deletionGracePeriodSeconds" of pod "probe-terminating" is "30"
+    And field "status.containerStatuses[name=app].state.terminated.exitCode" of pod "probe-terminating" stays "(absent)" for 4 seconds
+    And field "status.containerStatuses[name=app].restartCount" of pod "probe-terminating" is "0"
+    And pod "probe-terminating" is gone within 20 seconds
+
+  # Sidecars: "Probing restartable init container" in container_probe.go
+  # ([NodeFeature:SidecarContainers], not [Conformance]): a sidecar's readiness probe that fails
+  # keeps the pod unready and never restarts it ("with readiness probe that fails should never be
+  # ready and never restart"); a sidecar counts in ContainersReady and Ready as the app containers
+  # do (pkg/kubelet/status GenerateContainersReadyCondition).
+  Scenario: A sidecar's readiness probe drives its ready and the pod's
+    Given a running pod "sidecar-ready":
+      """
+      apiVersion: v1
+      kind: Pod
+      metadata:
+        name: sidecar-ready
+      spec:
+        terminationGracePeriodSeconds: 0
+        initContainers:
+        - name: sidecar
+          image: busybox:1.36
+          restartPolicy: Always
+          command: ["sleep", "600"]
+          readinessProbe:
+            exec:
+              command: ["cat", "/tmp/ready"]
+            periodSeconds: 1
+            failureThreshold: 1
+        containers:
+        - name: main
+          image: busybox:1.36
+          command: ["sleep", "600"]
+      """
+    Then field "status.containerStatuses[name=main].ready" of pod "sidecar-ready" is "true"
+    And field "status.conditions[type=Ready].status" of pod "sidecar-ready" stays "False" for 3 seconds
+    And field "status.initContainerStatuses[name=sidecar].ready" of pod "sidecar-ready" is "false"
+    And field "status.conditions[type=ContainersReady].status" of pod "sidecar-ready" is "False"
+    And field "status.conditions[type=Ready].message" of pod "sidecar-ready" contains "sidecar"
+    When I run "touch /tmp/ready" in container "sidecar" of pod "sidecar-ready"
+    Then field "status.initContainerStatuses[name=sidecar].ready" of pod "sidecar-ready" is "true"
+    And field "status.conditions[type=Ready].status" of pod "sidecar-ready" is "True"
+    And container "sidecar" of pod "sidecar-ready" is running with restart count 0
+
+  # "should be restarted with a exec "cat /tmp/health" liveness probe" on a sidecar: the sidecar
+  # removes /tmp/health after 10 s (here 3 s) and its restart count reaches 1
+  # (RunSidecarLivenessTest counts the sidecar's restarts); the app container runs on.
+  Scenario: A sidecar's failing liveness probe restarts the sidecar, and the app runs on
+    Given a running pod "sidecar-liveness":
+      """
+      apiVersion: v1
+      kind: Pod
+      metadata:
+        name: sidecar-liveness
+      spec:
+        terminationGracePeriodSeconds: 0
+        initContainers:
+        - name: sidecar
+          image: busybox:1.36
+          restartPolicy: Always
+          command: ["/bin/sh", "-c", "echo ok >/tmp/health; sleep 3; rm -f /tmp/health; sleep 600"]
+          livenessProbe:
+            exec:
+              command: ["cat", "/tmp/health"]
+            initialDelaySeconds: 1
+            periodSeconds: 1
+            failureThreshold: 1
+        containers:
+        - name: main
+          image: busybox:1.36
+          command: ["sleep", "600"]
+      """
+    Then container "sidecar" of pod "sidecar-liveness" is running with restart count 1
+    And container "main" of pod "sidecar-liveness" is running with restart count 0
+    And pod "sidecar-liveness" is in phase "Running"

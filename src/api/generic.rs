@@ -431,7 +431,9 @@ where
                     return Err(ApiError::precondition_of(&self.resource(), name, "ResourceVersion", rv, stored));
                 }
             }
-            let grace = self.strategy.check_graceful_delete(&object, options.grace_period_seconds);
+            // rest.BeforeDelete: a negative grace period is taken as 1 s.
+            let requested = options.grace_period_seconds.map(|g| if g < 0 { 1 } else { g });
+            let grace = self.strategy.check_graceful_delete(&object, requested);
             let finalized = m.finalizers.as_ref().is_none_or(|f| f.is_empty());
             if grace == 0 && finalized {
                 if !dry_run {
@@ -439,17 +441,28 @@ where
                 }
                 return Ok(None);
             }
-            let grace = m.deletion_grace_period_seconds.map_or(grace, |g| g.min(grace));
-            if m.deletion_timestamp.is_some() && m.deletion_grace_period_seconds == Some(grace) {
+            // An object already being deleted only takes a shorter grace period.
+            let previous = m.deletion_timestamp.as_ref().map(|t| (t.0, m.deletion_grace_period_seconds.unwrap_or(0)));
+            let grace = previous.map_or(grace, |(_, g)| g.min(grace));
+            if previous.is_some_and(|(_, g)| g == grace) {
                 return Ok(Some(object));
             }
+            // deletionTimestamp is when the grace period ends (rest.BeforeDelete: now plus the
+            // grace period; a shorter one moves it earlier by the difference).
+            let start = match previous {
+                Some((at, g)) => at - k8s_openapi::jiff::SignedDuration::from_secs(g),
+                None => now().0,
+            };
             let mut marked = object.clone();
-            marked.metadata_mut().deletion_timestamp.get_or_insert_with(now);
+            marked.metadata_mut().deletion_timestamp =
+                Some(k8s_openapi::apimachinery::pkg::apis::meta::v1::Time(start + k8s_openapi::jiff::SignedDuration::from_secs(grace)));
             marked.metadata_mut().deletion_grace_period_seconds = Some(grace);
-            // A graceful deletion is a change of the object the generation counts
+            // The first graceful deletion is a change of the object the generation counts
             // (rest.BeforeDelete: an object whose generation is set gets the next one).
-            if let Some(g) = marked.metadata().generation.filter(|g| *g > 0) {
-                marked.metadata_mut().generation = Some(g + 1);
+            if previous.is_none() {
+                if let Some(g) = marked.metadata().generation.filter(|g| *g > 0) {
+                    marked.metadata_mut().generation = Some(g + 1);
+                }
             }
             if dry_run {
                 return Ok(Some(marked));

@@ -85,7 +85,8 @@ impl Strategy for PodStrategy {
     }
 
     /// The grace period of a delete (podStrategy.CheckGracefulDelete): the one asked for, or
-    /// the pod's own; 0 for a pod not bound to a node or already terminated.
+    /// the pod's own; 0 for a pod not bound to a node or already terminated; 1 for a negative
+    /// one.
     fn check_graceful_delete(&self, pod: &Pod, requested: Option<i64>) -> i64 {
         let spec = pod.spec.as_ref();
         let mut period =
@@ -97,7 +98,12 @@ impl Strategy for PodStrategy {
         if matches!(phase, Some("Failed" | "Succeeded")) {
             period = 0;
         }
-        period.max(0)
+        // A negative grace period is taken as 1 s.
+        if period < 0 {
+            1
+        } else {
+            period
+        }
     }
 }
 
@@ -154,6 +160,7 @@ mod tests {
         let mut done = pod("");
         done.status = Some(PodStatus { phase: Some("Succeeded".into()), ..Default::default() });
         assert_eq!(s.check_graceful_delete(&done, Some(10)), 0);
+        assert_eq!(s.check_graceful_delete(&pod(""), Some(-5)), 1, "a negative grace period is 1 s");
     }
 
     #[test]

@@ -215,7 +215,8 @@ async fn lower_field_times(world: &mut PodWorld, step: &Step, path: String, pod:
 
 /// A graceful delete that does not wait for the pod to go: the API's answer is kept (the pod
 /// marked for deletion) for the steps after it, and the pod is cleaned up with the scenario.
-#[when(regex = r#"^I start deleting pod "([^"]+)" with a grace period of (\d+) seconds$"#)]
+/// The grace period is sent as given, a negative one too (the API takes that as 1 s).
+#[when(regex = r#"^I start deleting pod "([^"]+)" with a grace period of (-?\d+) seconds?$"#)]
 async fn start_deleting(world: &mut PodWorld, step: &Step, pod: String, grace: i64) -> Result<(), StepFailure> {
     let r = world.pod_ref(&pod);
     let result = world.target().begin_delete_pod(&r, grace).await;
@@ -226,6 +227,37 @@ async fn start_deleting(world: &mut PodWorld, step: &Step, pod: String, grace: i
         Err(e) => Err(e),
     };
     keep(world, step, what, result)
+}
+
+/// A forced delete (`kubectl delete --force --grace-period=0`: gracePeriodSeconds 0): the API
+/// removes the pod at once, without waiting for the node. Fails if the API's answer gives the
+/// pod a grace period, or if the pod can still be read after it.
+#[when(regex = r#"^I force delete pod "([^"]+)"$"#)]
+async fn force_delete(world: &mut PodWorld, pod: String) -> Result<(), StepFailure> {
+    let r = world.pod_ref(&pod);
+    let target = world.target();
+    // The API answers with the deleted pod (pods return the deleted object) or a Status; a pod
+    // still given a grace period was kept.
+    let answer = target.begin_delete_pod(&r, 0).await?;
+    if let Some(grace) = answer.and_then(|p| p.metadata.deletion_grace_period_seconds).filter(|g| *g > 0) {
+        return Err(StepFailure::mismatch(
+            format!("the forced delete of pod {pod:?} kept it (marked for deletion)"),
+            "the pod removed at once",
+            format!("deletionGracePeriodSeconds {grace}"),
+        ));
+    }
+    match target.get_pod(&r).await {
+        Err(TargetError::NotFound(_)) => {
+            world.pods.retain(|p| p != &r);
+            Ok(())
+        }
+        Err(e) => Err(e.into()),
+        Ok(p) => Err(StepFailure::mismatch(
+            format!("pod {pod:?} can still be read after its forced delete"),
+            "no such pod",
+            format!("pod with uid {}", p.metadata.uid.unwrap_or_default()),
+        )),
+    }
 }
 
 #[given(regex = r#"^I remove field "([^"]+)" of pod "([^"]+)"$"#)]

@@ -260,13 +260,15 @@ async fn delete_pod(world: &mut PodWorld, name: String) -> Result<(), StepFailur
     Ok(())
 }
 
-#[given(regex = r#"^pod "([^"]+)" is gone$"#)]
-#[when(regex = r#"^pod "([^"]+)" is gone$"#)]
-#[then(regex = r#"^pod "([^"]+)" is gone$"#)]
-async fn pod_is_gone(world: &mut PodWorld, name: String) -> Result<(), StepFailure> {
+/// The pod is no longer in the API, within the pod timeout or the seconds given.
+#[given(regex = r#"^pod "([^"]+)" is gone(?: within (\d+) seconds)?$"#)]
+#[when(regex = r#"^pod "([^"]+)" is gone(?: within (\d+) seconds)?$"#)]
+#[then(regex = r#"^pod "([^"]+)" is gone(?: within (\d+) seconds)?$"#)]
+async fn pod_is_gone(world: &mut PodWorld, name: String, within: String) -> Result<(), StepFailure> {
     let r = world.pod_ref(&name);
     let target = world.target();
-    let res = eventually_on_pod(target, &r, &format!("pod {name:?} gone"), world.timeouts().pod, || async {
+    let bound = within.parse().map_or(world.timeouts().pod, std::time::Duration::from_secs);
+    let res = eventually_on_pod(target, &r, &format!("pod {name:?} gone"), bound, || async {
         match target.get_pod(&r).await {
             Err(crate::targets::TargetError::NotFound(_)) => Ok(()),
             Err(e) => Err(e.into()),

@@ -74,20 +74,34 @@ impl ProbeResults {
 
 /// The probe tasks of a pod's containers, by container name.
 #[derive(Debug, Default)]
-pub(super) struct ProbeTasks(Mutex<HashMap<String, Vec<AbortHandle>>>);
+pub(super) struct ProbeTasks(Mutex<HashMap<String, Vec<(ProbeKind, AbortHandle)>>>);
 
 impl ProbeTasks {
     /// Ends the probes of one container.
     pub fn stop(&self, container: &str) {
-        for t in self.0.lock().unwrap().remove(container).into_iter().flatten() {
+        for (_, t) in self.0.lock().unwrap().remove(container).into_iter().flatten() {
             t.abort();
+        }
+    }
+
+    /// Ends the liveness and startup probes of every container (the pod is stopping; its
+    /// readiness probes go on).
+    pub fn stop_liveness_and_startup(&self) {
+        for tasks in self.0.lock().unwrap().values_mut() {
+            tasks.retain(|(kind, t)| {
+                let keep = *kind == ProbeKind::Readiness;
+                if !keep {
+                    t.abort();
+                }
+                keep
+            });
         }
     }
 
     /// Ends every probe of the pod.
     pub fn stop_all(&self) {
         for (_, tasks) in self.0.lock().unwrap().drain() {
-            for t in tasks {
+            for (_, t) in tasks {
                 t.abort();
             }
         }
@@ -104,7 +118,7 @@ pub(super) fn start(w: &Arc<PodWorker>, c: &Container, id: &ContainerId) {
     {
         let Some(probe) = probe.clone() else { continue };
         let task = tokio::spawn(run(Arc::downgrade(w), c.name.clone(), id.clone(), kind, probe));
-        tasks.push(task.abort_handle());
+        tasks.push((kind, task.abort_handle()));
     }
     if !tasks.is_empty() {
         w.probes.0.lock().unwrap().insert(c.name.clone(), tasks);

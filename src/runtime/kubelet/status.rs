@@ -69,8 +69,12 @@ pub(super) async fn pod_status(w: &PodWorker) -> PodStatus {
         observed_generation,
         ..Default::default()
     };
-    let all_ready = !statuses.is_empty() && statuses.iter().all(|s| s.ready);
-    let not_ready: Vec<&str> = statuses.iter().filter(|s| !s.ready).map(|s| s.name.as_str()).collect();
+    // ContainersReady and Ready count the sidecars (restartable init containers) first, then
+    // the app containers (pkg/kubelet/status GenerateContainersReadyCondition).
+    let counted: Vec<&K8sStatus> =
+        init_statuses.iter().filter(|(kind, _)| *kind == Kind::Sidecar).map(|(_, s)| s).chain(statuses.iter()).collect();
+    let all_ready = !statuses.is_empty() && counted.iter().all(|s| s.ready);
+    let not_ready: Vec<&str> = counted.iter().filter(|s| !s.ready).map(|s| s.name.as_str()).collect();
     let (ready_reason, ready_message) = match (phase, all_ready) {
         ("Succeeded", _) => (Some("PodCompleted"), None),
         ("Failed", _) => (Some("PodFailed"), None),

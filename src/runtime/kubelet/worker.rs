@@ -174,6 +174,9 @@ pub struct PodWorker {
     pub(super) probes: super::prober::ProbeTasks,
     /// A probe's result changed: the status is written again.
     probed: Notify,
+    /// The pod is being stopped for good: its containers' readiness probes run on while they
+    /// stop (their liveness and startup probes do not).
+    tearing_down: std::sync::atomic::AtomicBool,
     /// A ConfigMap or a Secret of the API changed.
     objects: Notify,
 }
@@ -214,6 +217,7 @@ impl PodWorker {
             me: me.clone(),
             probes: Default::default(),
             probed: Notify::new(),
+            tearing_down: Default::default(),
             objects: Notify::new(),
         });
         // Subscribe before anything starts, so no exit goes unseen.
@@ -707,8 +711,11 @@ impl PodWorker {
     /// left of the grace period has passed.
     async fn stop_with_hooks(&self, containers: &[(String, ContainerId)], grace: Duration) {
         let runtime = &self.kubelet.runtime;
+        let tearing_down = self.tearing_down.load(std::sync::atomic::Ordering::SeqCst);
         let stops = containers.iter().map(|(name, id)| async move {
-            self.probes.stop(name);
+            if !tearing_down {
+                self.probes.stop(name);
+            }
             let left = match self.container_spec(name) {
                 Some(spec) if !grace.is_zero() => super::hooks::pre_stop(self, &spec, id, grace).await,
                 _ => grace,
@@ -1266,13 +1273,27 @@ impl PodWorker {
     }
 
     async fn teardown(&self) {
-        self.probes.stop_all();
+        // As the kubelet's SyncTerminatingPod: liveness and startup probes stop before the
+        // containers are stopped; readiness probes go on while they stop (a container that
+        // turns unready during its grace period is reported so), and end once they have.
+        self.tearing_down.store(true, std::sync::atomic::Ordering::SeqCst);
+        self.probes.stop_liveness_and_startup();
         let runtime = &self.kubelet.runtime;
         let (sandbox, current): (Option<SandboxId>, Vec<ContainerId>) = {
             let st = self.state.lock().unwrap();
             (st.sandbox.clone(), st.containers.iter().filter_map(|c| c.current.clone()).collect())
         };
-        self.stop_all(&current).await;
+        {
+            let stopping = self.stop_all(&current);
+            tokio::pin!(stopping);
+            loop {
+                tokio::select! {
+                    _ = &mut stopping => break,
+                    _ = self.probed.notified() => self.publish_status().await,
+                }
+            }
+        }
+        self.probes.stop_all();
         // As the kubelet's status manager: the stopped containers' final states reach the API
         // before anything is removed (a pod that finalizers hold shows them so).
         self.publish_status().await;

@@ -556,7 +556,22 @@ impl Target for KubeTarget {
     }
 
     async fn begin_delete_pod(&self, pod: &PodRef, grace_seconds: i64) -> TargetResult<Option<Pod>> {
-        let params = DeleteParams { grace_period_seconds: Some(grace_seconds.max(0) as u32), ..DeleteParams::default() };
+        if grace_seconds < 0 {
+            // DeleteParams holds no negative grace period: the DeleteOptions go as they are.
+            let body = serde_json::json!({"kind": "DeleteOptions", "apiVersion": "v1", "gracePeriodSeconds": grace_seconds});
+            let request = http::Request::delete(format!("/api/v1/namespaces/{}/pods/{}", pod.namespace, pod.name))
+                .header(http::header::CONTENT_TYPE, "application/json")
+                .body(body.to_string().into_bytes())
+                .map_err(|e| TargetError::Other(e.to_string()))?;
+            let text = self.client.request_text(request).await.map_err(|e| pod_error(pod, e))?;
+            let answer: serde_json::Value =
+                serde_json::from_str(&text).map_err(|e| TargetError::Other(format!("the delete's answer: {e}")))?;
+            if answer["kind"] == "Pod" {
+                return serde_json::from_value(answer).map(Some).map_err(|e| TargetError::Other(format!("the delete's answer: {e}")));
+            }
+            return Ok(None);
+        }
+        let params = DeleteParams { grace_period_seconds: Some(grace_seconds as u32), ..DeleteParams::default() };
         // The pod marked for deletion, or (removed at once) a Status.
         Ok(self.pods(&pod.namespace).delete(&pod.name, &params).await.map_err(|e| pod_error(pod, e))?.left())
     }
