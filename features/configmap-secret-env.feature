@@ -99,6 +99,64 @@ Feature: Environment variables from ConfigMaps and Secrets
       | ConfigMap | {configMapRef: {name: configmap-env-test}} | configMapRef: {name: configmap-env-test} |
       | Secret    | {secretRef: {name: secret-env-test}}       | secretRef: {name: secret-env-test}       |
 
+  # v1.34's "should be consumable as environment variable names with various prefixes": since
+  # RelaxedEnvironmentVariableValidation, an envFrom prefix (and so a variable's name) may be any
+  # printable ASCII but '=' (validation.go's IsRelaxedEnvVarName). Five envFrom sources of one
+  # object: no prefix, a leading digit ("1-"), "$_-", "ABC_" and symbols ("#@!"); every
+  # prefixed key is in `env`'s output. The Secret test's It body is read from secrets.go; the
+  # ConfigMap test is taken to be its twin over newConfigMap (its body was not at hand). e2e runs
+  # `sh -c env`; podspec's busybox image (Debian's busybox 1.35) has an ash that leaves names
+  # that are not shell identifiers (data-1, 1-data-1) out of what it runs, so the container runs
+  # `env` itself: what is asserted, the variables in the container's environment, is the same.
+  # conformance: [sig-node] ConfigMap should be consumable as environment variable names with various prefixes [Conformance]
+  # conformance: [sig-node] Secrets should be consumable as environment variable names variable names with various prefixes [Conformance]
+  @conformance
+  Scenario Outline: envFrom prefixes of any printable ASCII but '=' name the variables, from a <kind>
+    Given a pod:
+      """
+      apiVersion: v1
+      kind: Pod
+      metadata:
+        name: pod-env-prefixes
+      spec:
+        restartPolicy: Never
+        terminationGracePeriodSeconds: 0
+        containers:
+        - name: env-test
+          image: busybox:1.36
+          command: ["env"]
+          envFrom:
+          - {<ref>: {name: <name>}}
+          - {prefix: "1-", <ref>: {name: <name>}}
+          - {prefix: "$_-", <ref>: {name: <name>}}
+          - {prefix: "ABC_", <ref>: {name: <name>}}
+          - {prefix: "#@!", <ref>: {name: <name>}}
+      """
+    Then pod "pod-env-prefixes" is in phase "Succeeded"
+    And the log of container "env-test" of pod "pod-env-prefixes" has the lines:
+      """
+      data-1=value-1
+      data-2=value-2
+      data-3=value-3
+      1-data-1=value-1
+      1-data-2=value-2
+      1-data-3=value-3
+      $_-data-1=value-1
+      $_-data-2=value-2
+      $_-data-3=value-3
+      ABC_data-1=value-1
+      ABC_data-2=value-2
+      ABC_data-3=value-3
+      #@!data-1=value-1
+      #@!data-2=value-2
+      #@!data-3=value-3
+      """
+
+    Examples:
+      | kind      | ref          | name           |
+      | ConfigMap | configMapRef | configmap-test |
+      | Secret    | secretRef    | secret-test    |
+
   Scenario: An optional reference to what is missing leaves the variable unset
     Given a pod:
       """

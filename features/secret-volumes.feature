@@ -99,6 +99,45 @@ Feature: A secret volume holds a Secret's keys as files
       | with the default mode | {key: data-1, path: new-path-data-1}           | -rw-r--r-- |
       | with the item's mode  | {key: data-1, path: new-path-data-1, mode: 256} | -r-------- |
 
+  # "should be able to mount in a volume regardless of a different secret existing with same
+  # name in different namespace": a second namespace holds a Secret of the same name with
+  # another key; the pod reads its own namespace's Secret (data-1 is value-1, -rw-r--r--).
+  # e2e makes the other Secret first; here it is made last, so that a lookup by name alone
+  # would find it.
+  # conformance: [sig-storage] Secrets should be able to mount in a volume regardless of a different secret existing with same name in different namespace [NodeConformance] [Conformance]
+  @conformance
+  Scenario: A Secret of the same name in another namespace does not reach the pod
+    Given I create secret "secret-test" in a second namespace with:
+      """
+      stringData:
+        this_should_not_match_content_of_other_secret: "similarly_this_should_not_match_content_of_other_secret\n"
+      """
+    And a pod:
+      """
+      apiVersion: v1
+      kind: Pod
+      metadata:
+        name: pod-secrets-namespaced
+      spec:
+        restartPolicy: Never
+        terminationGracePeriodSeconds: 0
+        containers:
+        - name: secret-volume-test
+          image: busybox:1.36
+          command: ["podspec-agent", "mounttest", "--file_content=/etc/secret-volume/data-1", "--file_mode=/etc/secret-volume/data-1"]
+          volumeMounts:
+          - {name: secret-volume, mountPath: /etc/secret-volume, readOnly: true}
+        volumes:
+        - name: secret-volume
+          secret: {secretName: secret-test}
+      """
+    Then pod "pod-secrets-namespaced" is in phase "Succeeded"
+    And the log of container "secret-volume-test" of pod "pod-secrets-namespaced" has the lines:
+      """
+      content of file "/etc/secret-volume/data-1": value-1
+      mode of file "/etc/secret-volume/data-1": -rw-r--r--
+      """
+
   # "should be consumable in multiple volumes in a pod": the Secret in two volumes, at
   # /etc/secret-volume and /etc/secret-volume-2.
   # conformance: [sig-storage] Secrets should be consumable in multiple volumes in a pod [NodeConformance] [Conformance]

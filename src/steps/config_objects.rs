@@ -2,6 +2,12 @@
 //! delete one from a YAML docstring, in the scenario's namespace. The object's kind comes from
 //! the step; the docstring gives the rest (`data`, `binaryData`, `stringData`, `type`,
 //! `immutable`, labels). What the scenario made goes with its namespace.
+//!
+//! "... in a second namespace" makes the object in a namespace of the scenario's own beside
+//! its first (`<namespace>-2`, opened on the target at its first use and closed after the
+//! scenario): what a test of two namespaces holding objects of one name needs. "I create 50
+//! configmaps "racey-configmap-{i}" with:" makes that many of one docstring, `{i}` in the name
+//! counting from 0.
 
 use cucumber::gherkin::Step;
 use cucumber::{given, when};
@@ -21,8 +27,8 @@ fn kind_of(word: &str) -> &'static str {
     }
 }
 
-/// The docstring's object, of `kind`, named `name` in the scenario's namespace.
-async fn object(world: &PodWorld, step: Option<&Step>, kind: &str, name: &str) -> Result<Value, StepFailure> {
+/// The docstring's object, of `kind`, named `name` in `namespace`.
+async fn object(world: &PodWorld, step: Option<&Step>, kind: &str, name: &str, namespace: &str) -> Result<Value, StepFailure> {
     let mut object = match step {
         Some(step) => {
             let text = substitute(world, docstring(step)?).await?;
@@ -38,13 +44,33 @@ async fn object(world: &PodWorld, step: Option<&Step>, kind: &str, name: &str) -
     let metadata = map.entry("metadata").or_insert_with(|| Value::Object(Default::default()));
     let metadata = metadata.as_object_mut().ok_or_else(|| StepFailure::new("metadata is not a mapping"))?;
     metadata.insert("name".into(), name.into());
-    metadata.insert("namespace".into(), world.namespace.clone().into());
+    metadata.insert("namespace".into(), namespace.into());
     Ok(object)
 }
 
 async fn write(world: &mut PodWorld, write: ConfigWrite, kind: &str, name: &str, step: Option<&Step>) -> Result<(), StepFailure> {
-    let object = object(world, step, kind, name).await?;
+    let namespace = world.namespace.clone();
+    let object = object(world, step, kind, name, &namespace).await?;
     world.target().write_config_object(write, &object).await?;
+    Ok(())
+}
+
+/// The scenario's second namespace, opened on the target at its first use.
+async fn second_namespace(world: &mut PodWorld) -> Result<String, StepFailure> {
+    let namespace = format!("{}-2", world.namespace);
+    if !world.other_namespaces.contains(&namespace) {
+        world.target().open_namespace(&namespace).await?;
+        world.other_namespaces.push(namespace.clone());
+    }
+    Ok(namespace)
+}
+
+#[given(regex = r#"^I create (configmap|secret) "([^"]+)" in a second namespace with:?$"#)]
+#[when(regex = r#"^I create (configmap|secret) "([^"]+)" in a second namespace with:?$"#)]
+async fn create_in_second(world: &mut PodWorld, step: &Step, word: String, name: String) -> Result<(), StepFailure> {
+    let namespace = second_namespace(world).await?;
+    let object = object(world, Some(step), kind_of(&word), &name, &namespace).await?;
+    world.target().write_config_object(ConfigWrite::Create, &object).await?;
     Ok(())
 }
 
@@ -52,6 +78,18 @@ async fn write(world: &mut PodWorld, write: ConfigWrite, kind: &str, name: &str,
 #[when(regex = r#"^I create (configmap|secret) "([^"]+)" with:?$"#)]
 async fn create(world: &mut PodWorld, step: &Step, word: String, name: String) -> Result<(), StepFailure> {
     write(world, ConfigWrite::Create, kind_of(&word), &name, Some(step)).await
+}
+
+#[given(regex = r#"^I create (\d+) (configmap|secret)s "([^"]+)" with:?$"#)]
+#[when(regex = r#"^I create (\d+) (configmap|secret)s "([^"]+)" with:?$"#)]
+async fn create_many(world: &mut PodWorld, step: &Step, count: usize, word: String, template: String) -> Result<(), StepFailure> {
+    if !template.contains("{i}") {
+        return Err(StepFailure::new(format!("the name {template:?} has no {{i}}: {count} objects would share it")));
+    }
+    for i in 0..count {
+        write(world, ConfigWrite::Create, kind_of(&word), &template.replace("{i}", &i.to_string()), Some(step)).await?;
+    }
+    Ok(())
 }
 
 #[given(regex = r#"^I replace (configmap|secret) "([^"]+)" with:?$"#)]

@@ -99,6 +99,9 @@ pub struct PodWorld {
     pub manifest_changes: Vec<String>,
     /// Watches of pods this scenario started, by label selector ("I watch the pods labelled ...").
     pub watches: HashMap<String, api::PodWatchLog>,
+    /// Namespaces beyond its own that the scenario opened ("... in a second namespace"):
+    /// closed after it.
+    pub other_namespaces: Vec<String>,
 }
 
 impl std::fmt::Debug for PodWorld {
@@ -127,6 +130,7 @@ impl PodWorld {
             runtime_classes: Vec::new(),
             manifest_changes: Vec::new(),
             watches: HashMap::new(),
+            other_namespaces: Vec::new(),
         }
     }
 
@@ -200,8 +204,10 @@ impl PodWorld {
         });
         left.extend(futures::future::join_all(deletions).await.into_iter().flatten());
         // A namespace that will not go is reported, never hidden.
-        if let Err(e) = target.close_namespace(&self.namespace).await {
-            left.push(format!("namespace {}: {e}", self.namespace));
+        for namespace in std::mem::take(&mut self.other_namespaces).iter().chain([&self.namespace]) {
+            if let Err(e) = target.close_namespace(namespace).await {
+                left.push(format!("namespace {namespace}: {e}"));
+            }
         }
         for what in &left {
             eprintln!("podspec: warning: after the scenario, not removed: {what}");
