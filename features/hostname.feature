@@ -133,6 +133,84 @@ Feature: The hostname inside a pod is the pod's name, or its spec.hostname and s
       123.45.67.89	foo	bar
       """
 
+  # The kubelet manages /etc/hosts in a pod's containers (pkg/kubelet/kubelet_pods.go): makeMounts
+  # mounts the kubelet's hosts file into each container unless the container mounts something at
+  # /etc/hosts itself; ensureHostsFile writes it from the pod's IP and hostname, "# Kubernetes-managed
+  # hosts file." first, for a pod of its own network, and copies the node's /etc/hosts for a
+  # hostNetwork pod (the reference node's own file: src/runtime/kubelet/hosts.rs node_hosts_file).
+  # conformance: [sig-node] KubeletManagedEtcHosts should test kubelet managed /etc/hosts file [NodeConformance] [Conformance]
+  #   (test/e2e/common/node/kubelet_etc_hosts.go) Pod test-pod (not hostNetwork): in busybox-1
+  #   and busybox-2 /etc/hosts is kubelet-managed; in busybox-3, which mounts a file of its own at
+  #   /etc/hosts, it is not. Pod test-host-network-pod (hostNetwork): in busybox-1 and busybox-2 it
+  #   is not. The e2e calls a file managed when it begins with "# Kubernetes-managed hosts file."
+  #   and differs from the node's /etc/hosts, which each container mounts at /etc/hosts-original
+  #   by a hostPath volume (busybox-3 at /etc/hosts too). A hostPath of the machine's /etc/hosts
+  #   is never handed to a pod on the reference node, so here: the file of busybox-3 is one an init
+  #   container wrote into an emptyDir, mounted by subPath at /etc/hosts and /etc/hosts-original,
+  #   and /etc/hosts shows exactly that file; managed is shown by the header and by the line of the
+  #   pod's IP and hostname (the file is made from the pod, not the node); not managed on the host
+  #   network by the header's absence (the e2e's comparison with the node's file adds nothing on
+  #   a node whose own /etc/hosts has no such header, and no node's has).
+  @host-access
+  Scenario: The kubelet manages /etc/hosts unless the container mounts its own or the pod uses the host network
+    Given a running pod:
+      """
+      apiVersion: v1
+      kind: Pod
+      metadata:
+        name: test-pod
+      spec:
+        terminationGracePeriodSeconds: 0
+        initContainers:
+        - name: own-hosts-file
+          image: busybox:1.36
+          command: ["sh", "-c", "echo '10.9.8.7 own-hosts-file' > /hosts-volume/hosts"]
+          volumeMounts:
+          - {name: own-etc-hosts, mountPath: /hosts-volume}
+        containers:
+        - name: busybox-1
+          image: busybox:1.36
+          command: ["sleep", "3600"]
+        - name: busybox-2
+          image: busybox:1.36
+          command: ["sleep", "3600"]
+        - name: busybox-3
+          image: busybox:1.36
+          command: ["sleep", "3600"]
+          volumeMounts:
+          - {name: own-etc-hosts, mountPath: /etc/hosts-original, subPath: hosts}
+          - {name: own-etc-hosts, mountPath: /etc/hosts, subPath: hosts}
+        volumes:
+        - name: own-etc-hosts
+          emptyDir: {}
+      """
+    And a running pod:
+      """
+      apiVersion: v1
+      kind: Pod
+      metadata:
+        name: test-host-network-pod
+      spec:
+        terminationGracePeriodSeconds: 0
+        hostNetwork: true
+        securityContext: {}
+        containers:
+        - name: busybox-1
+          image: busybox:1.36
+          command: ["sleep", "3600"]
+        - name: busybox-2
+          image: busybox:1.36
+          command: ["sleep", "3600"]
+      """
+    Then running "head -n 1 /etc/hosts" in container "busybox-1" of pod "test-pod" prints "# Kubernetes-managed hosts file."
+    And running "grep -w test-pod /etc/hosts | tr '\t' ' '" in container "busybox-1" of pod "test-pod" prints "{{ip:test-pod}} test-pod"
+    And running "head -n 1 /etc/hosts" in container "busybox-2" of pod "test-pod" prints "# Kubernetes-managed hosts file."
+    And running "grep -w test-pod /etc/hosts | tr '\t' ' '" in container "busybox-2" of pod "test-pod" prints "{{ip:test-pod}} test-pod"
+    And running "cat /etc/hosts" in container "busybox-3" of pod "test-pod" prints "10.9.8.7 own-hosts-file"
+    And running "cmp /etc/hosts /etc/hosts-original && echo same" in container "busybox-3" of pod "test-pod" prints "same"
+    And running "test -s /etc/hosts && grep -c '^# Kubernetes-managed hosts file' /etc/hosts || true" in container "busybox-1" of pod "test-host-network-pod" prints "0"
+    And running "test -s /etc/hosts && grep -c '^# Kubernetes-managed hosts file' /etc/hosts || true" in container "busybox-2" of pod "test-host-network-pod" prints "0"
+
   # "None: It allows a Pod to ignore DNS settings from the Kubernetes environment. All DNS
   # settings are supposed to be provided using the dnsConfig field in the Pod Spec."
   #   kubernetes.io/docs/concepts/services-networking/dns-pod-service/#pod-s-dns-policy

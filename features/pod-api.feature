@@ -194,3 +194,58 @@ Feature: The pod API serves exec, logs and deletes by label as Kubernetes' does
     And field "status.message" of the answer is "Patched by e2e test"
     And field "status.reason" of the answer is "E2E"
     And field "metadata.annotations.patchedstatus" of the answer is "true"
+
+  # conformance: [sig-node] Pods should run through the lifecycle of Pods and PodStatus [Conformance]
+  #   (test/e2e/common/node/pods.go) A watch of the label test-pod-static=true is started; pod
+  #   "pod-test" with that label and terminationGracePeriodSeconds 1 is created and read back
+  #   Running. A strategic merge patch (the e2e's marshalled v1.Pod, byte for byte) adds the label
+  #   test-pod=patched and changes the container's image; the pod read back has that label and
+  #   image. The pod is read through its status subresource, its Ready and ContainersReady
+  #   conditions (both must be True) are set to False and the pod is written back by a PUT of
+  #   the status subresource: the API's answer has both False. The pods of the label are deleted
+  #   by one deletecollection with gracePeriodSeconds 1; the watch sees the pod DELETED, with its
+  #   label; a read of the pod is then NotFound. Differences: the e2e images agnhost and httpd
+  #   are busybox:1.36 and busybox:1.35 here (the fixture image under two references, as the
+  #   image-change scenario of lifecycle.feature uses them), running a shell that ends on
+  #   SIGTERM; and before it writes the status, the scenario waits for the container restarted
+  #   from the new image to be Ready again (the e2e reads the conditions right after the patch
+  #   and fails when the kubelet's restart has made them False already).
+  @api-server
+  Scenario: A pod is created, patched, given a status, and deleted by its label, as a watch sees
+    Given I watch the pods labelled "test-pod-static=true"
+    When a pod:
+      """
+      apiVersion: v1
+      kind: Pod
+      metadata:
+        name: pod-test
+        labels:
+          test-pod-static: "true"
+      spec:
+        terminationGracePeriodSeconds: 1
+        containers:
+        - name: pod-test
+          image: busybox:1.36
+          command: ["sh", "-c", "trap 'exit 0' TERM; sleep 3600 & wait"]
+      """
+    Then field "status.phase" of pod "pod-test" is "Running"
+    And the watch of the pods labelled "test-pod-static=true" began with "ADDED, MODIFIED"
+    When I patch pod "pod-test" with the strategic merge patch:
+      """
+      {"metadata":{"labels":{"test-pod":"patched"},"creationTimestamp":null},"spec":{"containers":[{"name":"pod-test","image":"busybox:1.35","resources":{}}],"terminationGracePeriodSeconds":1},"status":{}}
+      """
+    Then the request succeeds
+    And field "metadata.labels.test-pod" of pod "pod-test" is "patched"
+    And field "metadata.labels.test-pod-static" of pod "pod-test" is "true"
+    And field "spec.containers[0].image" of pod "pod-test" is "busybox:1.35"
+    And container "pod-test" of pod "pod-test" is running with restart count 1
+    And field "status.conditions[type=Ready].status" of pod "pod-test" is "True"
+    And field "status.conditions[type=ContainersReady].status" of pod "pod-test" is "True"
+    When I update the status of pod "pod-test" setting its conditions "Ready, ContainersReady" from "True" to "False"
+    Then the request succeeds
+    And field "status.conditions[type=Ready].status" of the answer is "False"
+    And field "status.conditions[type=ContainersReady].status" of the answer is "False"
+    When I delete the pods labelled "test-pod-static=true" with a grace period of 1 second
+    Then the watch of the pods labelled "test-pod-static=true" began with "ADDED, MODIFIED, DELETED"
+    And the pod of the last "DELETED" event of the watch of the pods labelled "test-pod-static=true" has field "metadata.labels.test-pod-static" "true"
+    And pod "pod-test" is gone

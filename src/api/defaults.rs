@@ -3,7 +3,7 @@
 //! SetDefaults_ObjectFieldSelector, SetDefaults_ContainerPort, defaultHostNetworkPorts,
 //! SetDefaults_Volume and the volume sources' SetDefaults_*VolumeSource).
 
-use k8s_openapi::api::core::v1::{Container, EphemeralContainer, Pod, PodSecurityContext, Volume};
+use k8s_openapi::api::core::v1::{Container, EphemeralContainer, Pod, PodSecurityContext, ResourceRequirements, Volume};
 
 pub const DEFAULT_SCHEDULER: &str = "default-scheduler";
 pub const TERMINATION_MESSAGE_PATH: &str = "/dev/termination-log";
@@ -88,11 +88,23 @@ pub fn ephemeral_container(c: &mut EphemeralContainer) {
     if c.image_pull_policy.as_deref().unwrap_or("").is_empty() {
         c.image_pull_policy = Some(pull_policy(c.image.as_deref().unwrap_or("")).into());
     }
+    c.resources = c.resources.take().and_then(resources_or_none);
     for e in c.env.iter_mut().flatten() {
         if let Some(f) = e.value_from.as_mut().and_then(|v| v.field_ref.as_mut()) {
             f.api_version.get_or_insert_with(|| "v1".into());
         }
     }
+}
+
+/// A container's resources as the API server decodes them: a Go struct whose empty maps and
+/// lists are its zero value, so that `resources: {}` (what every client that marshals a
+/// `v1.Container` sends) is no different from no resources at all, and an update that sends it
+/// changes nothing.
+fn resources_or_none(mut r: ResourceRequirements) -> Option<ResourceRequirements> {
+    r.limits = r.limits.filter(|m| !m.is_empty());
+    r.requests = r.requests.filter(|m| !m.is_empty());
+    r.claims = r.claims.filter(|c| !c.is_empty());
+    (r != ResourceRequirements::default()).then_some(r)
 }
 
 fn container(c: &mut Container) {
@@ -109,6 +121,7 @@ fn container(c: &mut Container) {
             p.protocol = Some("TCP".into());
         }
     }
+    c.resources = c.resources.take().and_then(resources_or_none);
     // SetDefaults_Pod: a limit without a request makes the request equal to the limit.
     if let Some(r) = c.resources.as_mut() {
         if let Some(limits) = r.limits.clone() {
@@ -169,6 +182,17 @@ mod tests {
         assert_eq!(c.termination_message_policy.as_deref(), Some("File"));
         assert_eq!(c.image_pull_policy.as_deref(), Some("Always"));
         assert_eq!(c.resources.as_ref().unwrap().requests.as_ref().unwrap()["cpu"].0, "100m");
+    }
+
+    #[test]
+    fn empty_resources_are_no_resources_and_the_rest_is_kept() {
+        let yaml = "metadata: {name: p}\nspec:\n  containers:\n  - {name: a, image: busybox, resources: {}}\n  - {name: b, image: busybox, resources: {limits: {}, requests: {cpu: 1}}}\n";
+        let mut p: Pod = serde_yaml::from_str(yaml).unwrap();
+        apply(&mut p);
+        let s = p.spec.as_ref().unwrap();
+        assert_eq!(s.containers[0].resources, None);
+        let b = s.containers[1].resources.as_ref().unwrap();
+        assert_eq!((b.limits.as_ref(), b.requests.as_ref().map(|r| r["cpu"].0.as_str())), (None, Some("1")));
     }
 
     #[test]

@@ -229,6 +229,31 @@ impl Store<PodStrategy> {
         base: &Pod,
         new: &Pod,
     ) -> Result<Pod, ApiError> {
+        self.write_status_checked(namespace, name, uid, manager, base, new, None)
+    }
+
+    /// A PUT of the status subresource: the whole pod `new`, written as
+    /// [`Self::write_status_subresource`] writes, for the pod stored now. A resourceVersion in `new` must be the stored one, checked in the same write as
+    /// the API server's update does: a write in between (the kubelet's status) makes it a
+    /// Conflict, never lost. Returns the pod as written.
+    pub fn replace_status(&self, namespace: &str, name: &str, manager: &str, new: &Pod) -> Result<Pod, ApiError> {
+        let current = self.get(namespace, name)?;
+        let uid = current.metadata.uid.clone().unwrap_or_default();
+        let rv = new.metadata.resource_version.as_deref().filter(|rv| !rv.is_empty());
+        self.write_status_checked(namespace, name, &uid, manager, &current, new, rv)
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    fn write_status_checked(
+        &self,
+        namespace: &str,
+        name: &str,
+        uid: &str,
+        manager: &str,
+        base: &Pod,
+        new: &Pod,
+        resource_version: Option<&str>,
+    ) -> Result<Pod, ApiError> {
         let mut errors = Vec::new();
         super::labels::validate_labels(new.metadata.labels.as_ref(), "metadata.labels", &mut errors);
         super::labels::validate_annotations(new.metadata.annotations.as_ref(), "metadata.annotations", &mut errors);
@@ -241,6 +266,9 @@ impl Store<PodStrategy> {
                 .filter(|p| p.metadata.uid.as_deref() == Some(uid))
                 .cloned()
                 .ok_or_else(|| ApiError::not_found(name))?;
+            if resource_version.is_some_and(|rv| old.metadata.resource_version.as_deref() != Some(rv)) {
+                return Err(ApiError::conflict(name));
+            }
             let mut next = old.clone();
             let mut status = new.status.clone().unwrap_or_default();
             if status.qos_class.as_deref().unwrap_or("").is_empty() {

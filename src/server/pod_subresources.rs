@@ -94,8 +94,11 @@ pub async fn put_status(
 ) -> Result<Response, Failure> {
     let pod: Pod = serde_json::from_slice(&body)
         .map_err(|e| Failure::bad_request(format!("Pod in version \"v1\" cannot be handled as a Pod: {e}")))?;
-    let current = stored(&state, &namespace, &name)?;
-    write_status(&state, &current, pod, &super::pods::field_manager(&q, &headers))
+    // The resourceVersion is checked in the same write as the status is made (a kubelet write
+    // in between is a Conflict, never lost).
+    let manager = super::pods::field_manager(&q, &headers);
+    let written = state.node.pods().replace_status(&namespace, &name, &manager, &pod);
+    Ok(json_response(StatusCode::OK, &written.map_err(|e| Failure::from_api(e, &name))?))
 }
 
 /// A status patch (merge, JSON or strategic merge, as for the pod itself), applied to the

@@ -89,6 +89,69 @@ async fn patch_status(world: &mut PodWorld, step: &Step, pod: String) -> Result<
     keep(world, step, format!("the merge patch of pod {pod:?} through its status"), result)
 }
 
+/// A strategic merge patch of the pod (`kubectl patch --type=strategic`): lists with a merge
+/// key, such as the containers by name, merge item by item. The answer is kept for the
+/// `request` and `answer` steps.
+#[given(regex = r#"^I patch pod "([^"]+)" with the strategic merge patch:?$"#)]
+#[when(regex = r#"^I patch pod "([^"]+)" with the strategic merge patch:?$"#)]
+async fn strategic_patch(world: &mut PodWorld, step: &Step, pod: String) -> Result<(), StepFailure> {
+    let text = substitute(world, docstring(step)?).await?;
+    let yaml: serde_yaml::Value = serde_yaml::from_str(&text).map_err(|e| StepFailure::new(format!("the patch is not YAML: {e}")))?;
+    let patch: Value = serde_json::to_value(yaml).map_err(|e| StepFailure::new(format!("the patch is not JSON-like: {e}")))?;
+    let r = world.pod_ref(&pod);
+    let result = world.target().strategic_patch_pod(&r, &patch).await;
+    keep(world, step, format!("the strategic merge patch of pod {pod:?}"), result)
+}
+
+/// A read-modify-write of the pod's status (test/e2e/common/node/pods.go "should run through the
+/// lifecycle of Pods and PodStatus"): the pod is read through its `status` subresource, each
+/// condition named (a comma-separated list) must have status FROM there, and is set to TO; the
+/// pod is then written back by a PUT of the `status` subresource with the resourceVersion it
+/// was read at (a Conflict with a write in between is retried on the newer pod, as client-go's
+/// RetryOnConflict does). The answer is kept for the `request` and `answer` steps.
+#[given(
+    regex = r#"^I update the status of pod "([^"]+)" setting its conditions "([^"]+)" from "(True|False|Unknown)" to "(True|False|Unknown)"$"#
+)]
+#[when(
+    regex = r#"^I update the status of pod "([^"]+)" setting its conditions "([^"]+)" from "(True|False|Unknown)" to "(True|False|Unknown)"$"#
+)]
+async fn update_status_conditions(
+    world: &mut PodWorld,
+    step: &Step,
+    pod: String,
+    types: String,
+    from: String,
+    to: String,
+) -> Result<(), StepFailure> {
+    let wanted: Vec<&str> = types.split(',').map(str::trim).filter(|t| !t.is_empty()).collect();
+    let r = world.pod_ref(&pod);
+    let mut attempts = 0;
+    let result = loop {
+        let mut current = world.target().get_pod_status(&r).await?;
+        let conditions = current.status.as_mut().and_then(|s| s.conditions.as_mut());
+        let mut changed = Vec::new();
+        for c in conditions.into_iter().flatten() {
+            if wanted.contains(&c.type_.as_str()) && c.status == from {
+                c.status = to.clone();
+                changed.push(c.type_.clone());
+            }
+        }
+        if changed.len() != wanted.len() {
+            return Err(StepFailure::mismatch(
+                format!("the conditions of pod {pod:?} with status {from:?}, read through its status"),
+                wanted.join(", "),
+                if changed.is_empty() { "none".to_string() } else { changed.join(", ") },
+            ));
+        }
+        attempts += 1;
+        match world.target().update_pod_status(&r, &current).await {
+            Err(TargetError::Api { code: 409, reason, .. }) if reason == "Conflict" && attempts < 10 => continue,
+            other => break other,
+        }
+    };
+    keep(world, step, format!("the update of the status of pod {pod:?} setting conditions {types} to {to:?}"), result)
+}
+
 /// A field of the pod the API answered the last request with (not the pod as read later).
 #[then(regex = r#"^field "([^"]+)" of the answer is "(.*)"$"#)]
 async fn answer_field(world: &mut PodWorld, path: String, expected: String) -> Result<(), StepFailure> {

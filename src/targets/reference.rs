@@ -356,6 +356,45 @@ impl Target for ReferenceTarget {
         self.node.pods().merge_patch(&pod.namespace, &pod.name, patch).map_err(|e| api_error(pod, e))
     }
 
+    async fn strategic_patch_pod(&self, pod: &PodRef, patch: &serde_json::Value) -> TargetResult<Pod> {
+        use crate::server::patch::{apply, PatchType};
+        let body = patch.to_string().into_bytes();
+        // As the API server's update loop: a patch without a resourceVersion of its own is
+        // applied again to the newer pod when a write (the kubelet's status) got in first.
+        let mut attempts = 0;
+        loop {
+            let current = self.stored(pod)?;
+            let mut value = serde_json::to_value(&current).map_err(|e| TargetError::Other(e.to_string()))?;
+            apply(PatchType::Strategic, &mut value, &body).map_err(|f| TargetError::Api {
+                code: f.code,
+                reason: f.reason,
+                message: f.message,
+            })?;
+            let mut patched: Pod = serde_json::from_value(value).map_err(|e| TargetError::Api {
+                code: 422,
+                reason: "Invalid".into(),
+                message: format!("the patch does not make a Pod: {e}"),
+            })?;
+            let pinned = patch.pointer("/metadata/resourceVersion").is_some();
+            if !pinned {
+                patched.metadata.resource_version = current.metadata.resource_version.clone();
+            }
+            attempts += 1;
+            match self.node.pods().update(&pod.namespace, &pod.name, &patched) {
+                Err(e) if e.code == 409 && !pinned && attempts < 10 => continue,
+                other => return other.map_err(|e| api_error(pod, e)),
+            }
+        }
+    }
+
+    async fn get_pod_status(&self, pod: &PodRef) -> TargetResult<Pod> {
+        self.stored(pod)
+    }
+
+    async fn update_pod_status(&self, pod: &PodRef, object: &Pod) -> TargetResult<Pod> {
+        self.node.pods().replace_status(&pod.namespace, &pod.name, "podspec", object).map_err(|e| api_error(pod, e))
+    }
+
     async fn watch_pods_labelled(&self, namespace: &str, labels: &str) -> TargetResult<crate::targets::PodEvents> {
         let selector = crate::api::selector::PodSelector::parse(Some(labels), None).map_err(TargetError::Other)?;
         let namespace = namespace.to_string();

@@ -315,6 +315,28 @@ pub trait Target: Send + Sync {
         Err(self.unsupported(Capability::ApiServer))
     }
 
+    /// Applies a strategic merge patch to a pod (`kubectl patch --type=strategic`: lists with a
+    /// merge key, such as the containers by name, are merged item by item); returns the stored
+    /// pod.
+    async fn strategic_patch_pod(&self, pod: &PodRef, patch: &serde_json::Value) -> TargetResult<Pod> {
+        let _ = (pod, patch);
+        Err(self.unsupported(Capability::ApiServer))
+    }
+
+    /// Reads a pod through its `status` subresource (`GET .../pods/NAME/status`: the whole pod).
+    async fn get_pod_status(&self, pod: &PodRef) -> TargetResult<Pod> {
+        let _ = pod;
+        Err(self.unsupported(Capability::ApiServer))
+    }
+
+    /// Replaces a pod's status through its `status` subresource (a PUT of the whole pod, of
+    /// which the API takes the status, labels and annotations; the object's resourceVersion must
+    /// be the stored one, else a 409 Conflict); returns the pod as written.
+    async fn update_pod_status(&self, pod: &PodRef, object: &Pod) -> TargetResult<Pod> {
+        let _ = (pod, object);
+        Err(self.unsupported(Capability::ApiServer))
+    }
+
     /// Creates a RuntimeClass (`node.k8s.io/v1`, cluster-scoped; capability `api-server`);
     /// returns it as stored.
     async fn create_runtime_class(

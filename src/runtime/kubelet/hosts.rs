@@ -53,6 +53,15 @@ pub fn managed_hosts_file(ips: &[Ipv4Addr], hostname: &str, domain: Option<&str>
     s
 }
 
+/// The reference node's own /etc/hosts: its loopback names, and its name at its IP. The node is
+/// podspec's (its network and UTS namespaces are its own, not the machine's), and so is this
+/// file; the machine's /etc/hosts is never read into a pod. A hostNetwork pod gets it, as the
+/// kubelet gives such a pod a copy of the node's file (pkg/kubelet/kubelet_pods.go
+/// ensureHostsFile, nodeHostsFileContent): no `# Kubernetes-managed hosts file.` header.
+pub fn node_hosts_file(node_ip: Ipv4Addr, node_name: &str) -> String {
+    format!("127.0.0.1\tlocalhost\n::1\tlocalhost ip6-localhost ip6-loopback\n{node_ip}\t{node_name}\n")
+}
+
 /// What the kubelet appends to a pod's hosts file for `spec.hostAliases`
 /// (pkg/kubelet/kubelet_pods.go hostsEntriesFromHostAliases): nothing without aliases; else a
 /// blank line, `# Entries added by HostAliases.`, and a line an alias: its IP, then its
@@ -154,6 +163,14 @@ mod tests {
         );
         let only = PodDNSConfig { nameservers: Some(vec!["1.1.1.1".into()]), ..Default::default() };
         assert_eq!(resolv_conf(&only), "nameserver 1.1.1.1\n");
+    }
+
+    #[test]
+    fn the_nodes_hosts_file_has_no_managed_header_and_names_the_node() {
+        let text = node_hosts_file(Ipv4Addr::new(10, 88, 0, 1), "podspec-node");
+        assert!(text.starts_with("127.0.0.1\tlocalhost\n"));
+        assert!(!text.contains("Kubernetes-managed"));
+        assert!(text.ends_with("\n10.88.0.1\tpodspec-node\n"));
     }
 
     #[test]

@@ -556,7 +556,13 @@ impl PodWorker {
             st.start_time = Some(Utc::now());
             st.started_at = Some(Instant::now());
         }
-        let mut hosts_file = hosts::managed_hosts_file(&[status.ip], &hostname, domain.as_deref());
+        // The kubelet's ensureHostsFile: on the host network the node's own hosts file, else one
+        // made from the pod's IP and hostname; hostAliases appended to either.
+        let mut hosts_file = if spec.host_network == Some(true) {
+            hosts::node_hosts_file(self.kubelet.config.node_ip, &self.kubelet.config.node_name)
+        } else {
+            hosts::managed_hosts_file(&[status.ip], &hostname, domain.as_deref())
+        };
         hosts_file.push_str(&hosts::host_aliases_entries(spec.host_aliases.as_deref().unwrap_or_default()));
         fs::write(dir.join("etc-hosts"), hosts_file).map_err(|e| format!("prepare pod directory {}: {e}", dir.display()))?;
         // dnsPolicy None: the pod's resolv.conf is its dnsConfig alone (other policies with a

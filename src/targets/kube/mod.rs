@@ -518,6 +518,19 @@ impl Target for KubeTarget {
         self.pods(&pod.namespace).patch(&pod.name, &PatchParams::default(), &Patch::Merge(patch)).await.map_err(|e| pod_error(pod, e))
     }
 
+    async fn strategic_patch_pod(&self, pod: &PodRef, patch: &serde_json::Value) -> TargetResult<Pod> {
+        let api = self.pods(&pod.namespace);
+        api.patch(&pod.name, &PatchParams::default(), &Patch::Strategic(patch)).await.map_err(|e| pod_error(pod, e))
+    }
+
+    async fn get_pod_status(&self, pod: &PodRef) -> TargetResult<Pod> {
+        self.pods(&pod.namespace).get_status(&pod.name).await.map_err(|e| pod_error(pod, e))
+    }
+
+    async fn update_pod_status(&self, pod: &PodRef, object: &Pod) -> TargetResult<Pod> {
+        self.pods(&pod.namespace).replace_status(&pod.name, &PostParams::default(), object).await.map_err(|e| pod_error(pod, e))
+    }
+
     async fn watch_pods_labelled(&self, namespace: &str, labels: &str) -> TargetResult<crate::targets::PodEvents> {
         use futures::StreamExt as _;
         let api = self.pods(namespace);
