@@ -11,6 +11,12 @@
 //!
 //! Beside them: [`baseline`] gates a run against a target's known failures, and [`matrix`]
 //! builds the conformance matrix of several runs, written by [`matrix_html`] and [`matrix_md`].
+//!
+//! This crate needs nothing else of podspec's (only `podspec-fs`, to read a baseline or a
+//! report): `podspec gate` and `podspec matrix` are this crate over its inputs. The `podspec`
+//! crate has it as `podspec::report`.
+
+#![forbid(unsafe_code)]
 
 use std::collections::HashMap;
 use std::fmt;
