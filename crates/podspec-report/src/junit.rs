@@ -1,4 +1,4 @@
-//! The JUnit report (`junit.xml`), written with the `junit-report` crate.
+//! The JUnit report (`junit.xml`), written with `quick-xml`.
 //!
 //! - one `<testsuite>` per feature, named after the feature, stamped with the
 //!   run's start time;
@@ -17,9 +17,11 @@
 //!   failed on every attempt carries its last failure as `<failure>` and the earlier ones as
 //!   `<rerunFailure>` elements of the same form.
 
+use std::io;
 use std::path::Path;
 
-use junit_report::{Duration, OffsetDateTime, Report, TestCase, TestCaseBuilder, TestResult, TestSuiteBuilder};
+use quick_xml::events::{BytesCData, BytesDecl, BytesEnd, BytesStart, BytesText, Event};
+use quick_xml::Writer;
 
 use super::{one_line, visible_chars, write_file, Failure, ReportError, RunRecord, ScenarioRecord, Status};
 
@@ -28,115 +30,117 @@ pub const FAILURE_TYPE: &str = "StepFailed";
 /// `type` of the `<skipped>` element of a skipped scenario.
 pub const SKIPPED_TYPE: &str = "skipped";
 
-/// Builds the JUnit report of a run.
-pub fn report(record: &RunRecord) -> Report {
-    let timestamp = to_offset_date_time(record.started);
-    let mut report = Report::new();
-    for feature in record.features() {
-        let mut suite = TestSuiteBuilder::new(&xml_text(feature.name));
-        suite.set_timestamp(timestamp);
-        for scenario in &feature.scenarios {
-            suite.add_testcase(testcase(record, scenario));
-        }
-        report.add_testsuite(suite.build());
-    }
-    report
-}
-
 /// The JUnit XML of a run, ending with a newline.
-pub fn to_string(record: &RunRecord) -> Result<String, junit_report::Error> {
-    let mut out = Vec::new();
-    report(record).write_xml(&mut out)?;
+pub fn to_string(record: &RunRecord) -> io::Result<String> {
+    let mut writer = Writer::new(Vec::new());
+    writer.write_event(Event::Decl(BytesDecl::new("1.0", Some("utf-8"), None)))?;
+    let features = record.features();
+    if features.is_empty() {
+        writer.write_event(Event::Empty(BytesStart::new("testsuites")))?;
+    } else {
+        writer.create_element("testsuites").write_inner_content(|w| {
+            let timestamp = rfc3339(record.started);
+            for (id, feature) in features.iter().enumerate() {
+                let name = xml_text(feature.name);
+                let failures = feature.scenarios.iter().filter(|s| s.status == Status::Failed).count();
+                w.create_element("testsuite")
+                    .with_attributes([
+                        ("id", id.to_string().as_str()),
+                        ("name", name.as_str()),
+                        ("package", format!("testsuite/{name}").as_str()),
+                        ("tests", feature.scenarios.len().to_string().as_str()),
+                        ("errors", "0"),
+                        ("failures", failures.to_string().as_str()),
+                        ("hostname", "localhost"),
+                        ("timestamp", timestamp.as_str()),
+                        ("time", seconds(feature.duration_ms()).as_str()),
+                    ])
+                    .write_inner_content(|w| {
+                        if let Some(reruns) = &record.reruns {
+                            let value = xml_text(&reruns.to_string());
+                            w.create_element("properties").write_inner_content(|w| {
+                                w.create_element("property")
+                                    .with_attributes([("name", "reruns"), ("value", value.as_str())])
+                                    .write_empty()?;
+                                Ok(())
+                            })?;
+                        }
+                        for scenario in &feature.scenarios {
+                            testcase(w, record, scenario)?;
+                        }
+                        Ok(())
+                    })?;
+            }
+            Ok(())
+        })?;
+    }
     // The writer only emits the `&str`s it was given, so this is UTF-8.
-    let mut xml = String::from_utf8_lossy(&out).into_owned();
-    if record.scenarios.iter().any(|s| !s.attempts.is_empty()) {
-        xml = with_attempts(&xml, record).map_err(|e| junit_report::Error::Io(std::io::Error::other(e.to_string())))?;
-    }
-    if let Some(reruns) = &record.reruns {
-        xml = with_property(&xml, "reruns", &reruns.to_string())
-            .map_err(|e| junit_report::Error::Io(std::io::Error::other(e.to_string())))?;
-    }
+    let mut xml = String::from_utf8_lossy(&writer.into_inner()).into_owned();
     xml.push('\n');
     Ok(xml)
 }
 
-/// `xml` with `<properties><property name=.. value=../></properties>` first in each
-/// `<testsuite>` (`junit-report` writes no properties).
-fn with_property(xml: &str, name: &str, value: &str) -> Result<String, quick_xml::Error> {
-    use quick_xml::events::{BytesEnd, BytesStart, Event};
-    let mut reader = quick_xml::Reader::from_str(xml);
-    let mut writer = quick_xml::Writer::new(Vec::new());
-    let properties = |writer: &mut quick_xml::Writer<Vec<u8>>| -> Result<(), quick_xml::Error> {
-        writer.write_event(Event::Start(BytesStart::new("properties")))?;
-        let value = xml_text(value);
-        let property = BytesStart::new("property").with_attributes([("name", name), ("value", value.as_str())]);
-        writer.write_event(Event::Empty(property))?;
-        writer.write_event(Event::End(BytesEnd::new("properties")))?;
-        Ok(())
-    };
-    loop {
-        match reader.read_event()? {
-            Event::Eof => break,
-            Event::Start(e) if e.name().as_ref() == b"testsuite" => {
-                writer.write_event(Event::Start(e))?;
-                properties(&mut writer)?;
-            }
-            Event::Empty(e) if e.name().as_ref() == b"testsuite" => {
-                writer.write_event(Event::Start(e))?;
-                properties(&mut writer)?;
-                writer.write_event(Event::End(BytesEnd::new("testsuite")))?;
-            }
-            e => writer.write_event(e)?,
-        }
+/// One `<testcase>`: empty when the scenario passed at once, else with its result's element
+/// and its failed attempts.
+fn testcase(w: &mut Writer<Vec<u8>>, record: &RunRecord, scenario: &ScenarioRecord) -> io::Result<()> {
+    let name = xml_text(&scenario.name);
+    let classname = xml_text(&scenario.feature);
+    let file = xml_text(&scenario.feature_path);
+    let time = seconds(scenario.duration_ms);
+    let start = BytesStart::new("testcase").with_attributes([
+        ("name", name.as_str()),
+        ("time", time.as_str()),
+        ("classname", classname.as_str()),
+        ("file", file.as_str()),
+    ]);
+    if matches!(scenario.status, Status::Passed | Status::Flaky) && scenario.attempts.is_empty() {
+        return w.write_event(Event::Empty(start));
     }
-    Ok(String::from_utf8_lossy(&writer.into_inner()).into_owned())
-}
-
-/// `xml` (as `junit-report` wrote it, which knows no reruns) with each retried attempt's
-/// failure added to its testcase: testcases come in the order of `record.features()`.
-fn with_attempts(xml: &str, record: &RunRecord) -> Result<String, quick_xml::Error> {
-    use quick_xml::events::{BytesEnd, Event};
-    let order: Vec<&ScenarioRecord> = record.features().into_iter().flat_map(|f| f.scenarios).collect();
-    let mut reader = quick_xml::Reader::from_str(xml);
-    let mut writer = quick_xml::Writer::new(Vec::new());
-    let mut next = 0;
-    let mut current: Option<&ScenarioRecord> = None;
-    loop {
-        match reader.read_event()? {
-            Event::Eof => break,
-            Event::Empty(e) if e.name().as_ref() == b"testcase" => {
-                let scenario = order.get(next).copied();
-                next += 1;
-                match scenario.filter(|s| !s.attempts.is_empty()) {
-                    Some(s) => {
-                        writer.write_event(Event::Start(e))?;
-                        write_attempts(&mut writer, s)?;
-                        writer.write_event(Event::End(BytesEnd::new("testcase")))?;
-                    }
-                    None => writer.write_event(Event::Empty(e))?,
+    w.write_event(Event::Start(start))?;
+    match scenario.status {
+        Status::Passed | Status::Flaky => {}
+        Status::Failed => {
+            let (mut message, mut text) = match &scenario.failure {
+                Some(failure) => (failure_message(failure), failure_text(scenario, failure)),
+                None => {
+                    let message =
+                        scenario.reason.as_deref().map(one_line).filter(|m| !m.is_empty()).unwrap_or_else(|| "scenario failed".to_owned());
+                    let text = format!("Scenario: {}:{}\n\n{}", scenario.feature_path, scenario.line, message);
+                    (message, text)
+                }
+            };
+            if let (Some(reason), Some(verdict)) = (record.known_failure(scenario), &record.baseline) {
+                message = format!("known failure: {}; {message}", one_line(reason));
+                text = format!("Known failure (baseline {}): {}\n\n{text}", verdict.file, reason.trim());
+            }
+            let message = xml_text(&message);
+            w.create_element("failure")
+                .with_attributes([("type", FAILURE_TYPE), ("message", message.as_str())])
+                .write_inner_content(|w| w.write_event(Event::CData(BytesCData::new(cdata(&text)))))?;
+        }
+        Status::Skipped => match scenario.reason.as_deref().filter(|r| !r.trim().is_empty()) {
+            Some(reason) => {
+                let message = xml_text(&one_line(reason));
+                let skipped = w.create_element("skipped").with_attributes([("type", SKIPPED_TYPE), ("message", message.as_str())]);
+                // The full reason is the element's text when it spans several lines.
+                if reason.trim().contains('\n') {
+                    skipped.write_inner_content(|w| w.write_event(Event::CData(BytesCData::new(cdata(reason.trim())))))?;
+                } else {
+                    skipped.write_empty()?;
                 }
             }
-            Event::Start(e) if e.name().as_ref() == b"testcase" => {
-                current = order.get(next).copied();
-                next += 1;
-                writer.write_event(Event::Start(e))?;
+            None => {
+                w.create_element("skipped").write_empty()?;
             }
-            Event::End(e) if e.name().as_ref() == b"testcase" => {
-                if let Some(s) = current.take() {
-                    write_attempts(&mut writer, s)?;
-                }
-                writer.write_event(Event::End(e))?;
-            }
-            other => writer.write_event(other)?,
-        }
+        },
     }
-    Ok(String::from_utf8_lossy(&writer.into_inner()).into_owned())
+    write_attempts(w, scenario)?;
+    w.write_event(Event::End(BytesEnd::new("testcase")))
 }
 
 /// One `<flakyFailure>` (the scenario passed at last) or `<rerunFailure>` (it never passed) per
 /// failed attempt.
-fn write_attempts(writer: &mut quick_xml::Writer<Vec<u8>>, scenario: &ScenarioRecord) -> std::io::Result<()> {
-    use quick_xml::events::BytesText;
+fn write_attempts(writer: &mut Writer<Vec<u8>>, scenario: &ScenarioRecord) -> io::Result<()> {
     let element = if scenario.status == Status::Flaky { "flakyFailure" } else { "rerunFailure" };
     let total = scenario.attempts.len() + 1;
     for (i, failure) in scenario.attempts.iter().enumerate() {
@@ -163,49 +167,21 @@ pub fn write(record: &RunRecord, path: impl AsRef<Path>) -> Result<(), ReportErr
     write_file(path, text.as_bytes())
 }
 
-fn testcase(record: &RunRecord, scenario: &ScenarioRecord) -> TestCase {
-    let name = xml_text(&scenario.name);
-    let time = Duration::milliseconds(i64::try_from(scenario.duration_ms).unwrap_or(i64::MAX));
-    let mut builder = match scenario.status {
-        // A flaky scenario's failed attempts are added by `with_attempts`.
-        Status::Passed | Status::Flaky => TestCaseBuilder::success(&name, time),
-        Status::Failed => {
-            let (mut message, mut text) = match &scenario.failure {
-                Some(failure) => (failure_message(failure), failure_text(scenario, failure)),
-                None => {
-                    let message =
-                        scenario.reason.as_deref().map(one_line).filter(|m| !m.is_empty()).unwrap_or_else(|| "scenario failed".to_owned());
-                    let text = format!("Scenario: {}:{}\n\n{}", scenario.feature_path, scenario.line, message);
-                    (message, text)
-                }
-            };
-            if let (Some(reason), Some(verdict)) = (record.known_failure(scenario), &record.baseline) {
-                message = format!("known failure: {}; {message}", one_line(reason));
-                text = format!("Known failure (baseline {}): {}\n\n{text}", verdict.file, reason.trim());
-            }
-            let mut builder = TestCaseBuilder::failure(&name, time, FAILURE_TYPE, &xml_text(&message));
-            builder.set_trace(&cdata(&text));
-            builder
-        }
-        Status::Skipped => match scenario.reason.as_deref().filter(|r| !r.trim().is_empty()) {
-            Some(reason) => {
-                let mut builder = TestCaseBuilder::skipped_with_cause(&name, SKIPPED_TYPE, &xml_text(&one_line(reason)));
-                // `set_trace` ignores skipped cases; the result's fields are public.
-                if let TestResult::SkippedWithCause { cause, .. } = &mut builder.testcase.result {
-                    if reason.trim().contains('\n') {
-                        *cause = Some(cdata(reason.trim()));
-                    }
-                }
-                builder
-            }
-            None => TestCaseBuilder::skipped(&name),
-        },
-    };
-    builder.set_classname(&xml_text(&scenario.feature)).set_filepath(&xml_text(&scenario.feature_path));
-    let mut testcase = builder.build();
-    // The crate gives skipped cases a zero time; keep what was measured.
-    testcase.time = time;
-    testcase
+/// A duration in seconds, as JUnit's `time` attributes carry it (`1.1`, `0`).
+fn seconds(ms: u64) -> String {
+    ((ms / 1000) as f64 + ((ms % 1000) * 1_000_000) as f64 / 1e9).to_string()
+}
+
+/// An RFC 3339 timestamp in UTC with the fraction of a second only as long as it needs to be
+/// (`2025-01-15T11:00:00Z`, `2025-01-15T11:00:00.25Z`).
+fn rfc3339(at: chrono::DateTime<chrono::Utc>) -> String {
+    let mut text = at.format("%Y-%m-%dT%H:%M:%S").to_string();
+    let nanos = at.timestamp_subsec_nanos();
+    if nanos != 0 {
+        text.push_str(format!(".{nanos:09}").trim_end_matches('0'));
+    }
+    text.push('Z');
+    text
 }
 
 /// The `message` attribute: the failing step, its line and the message, on one line.
@@ -259,20 +235,21 @@ fn cdata(text: &str) -> String {
     xml_text(text).replace("]]>", "]]]]><![CDATA[>")
 }
 
-/// The run's start time as the `time` crate's type used by `junit-report`.
-fn to_offset_date_time(at: chrono::DateTime<chrono::Utc>) -> OffsetDateTime {
-    OffsetDateTime::from_unix_timestamp(at.timestamp())
-        .map(|t| t + Duration::nanoseconds(i64::from(at.timestamp_subsec_nanos())))
-        .unwrap_or(OffsetDateTime::UNIX_EPOCH)
-}
-
 #[cfg(test)]
 mod tests {
-    use super::{cdata, xml_text};
+    use super::{cdata, rfc3339, seconds, xml_text};
 
     #[test]
     fn control_characters_are_made_visible() {
         assert_eq!(xml_text("a\u{1b}[31mb\tc\n"), "a\\u{1b}[31mb\tc\n");
+    }
+
+    #[test]
+    fn times_are_seconds_and_timestamps_keep_only_the_digits_they_need() {
+        assert_eq!([seconds(0), seconds(1100), seconds(1), seconds(61_250)], ["0", "1.1", "0.001", "61.25"]);
+        let at = chrono::DateTime::from_timestamp(1_736_938_800, 250_000_000).unwrap();
+        assert_eq!(rfc3339(at), "2025-01-15T11:00:00.25Z");
+        assert_eq!(rfc3339(chrono::DateTime::from_timestamp(1_736_938_800, 0).unwrap()), "2025-01-15T11:00:00Z");
     }
 
     #[test]

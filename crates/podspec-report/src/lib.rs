@@ -190,7 +190,7 @@ pub enum ReportError {
     #[error("invalid JSON report {}: {source}", path.display())]
     JsonDecode { path: PathBuf, source: serde_json::Error },
     #[error("cannot render JUnit report {}: {source}", path.display())]
-    Junit { path: PathBuf, source: junit_report::Error },
+    Junit { path: PathBuf, source: io::Error },
 }
 
 impl ReportError {
