@@ -10,6 +10,11 @@
 //!
 //! Beside them: `manifest` (reading pod YAML), `report` (JUnit, JSON, Markdown), `bench`,
 //! `certify` (the conformance results bundle, Sonobuoy mode).
+//!
+//! Crates of the workspace below this one (crates/): `podspec-report` (run records and their
+//! writers, the baseline gate, the matrix; here as `report`), `podspec-fs` (reading a file podspec
+//! is given, a regular file only) and `podspec-agent` (the in-container agent, std and libc only;
+//! its binary is `src/bin/podspec-agent.rs`).
 
 pub mod api;
 pub mod bench;
@@ -22,7 +27,7 @@ pub mod node;
 pub mod paths;
 pub mod privileges;
 pub mod remotecommand;
-pub mod report;
+pub use podspec_report as report;
 pub mod runner;
 pub mod runtime;
 pub mod server;

@@ -176,7 +176,7 @@ fn render_into(md: &mut String, m: &Matrix) -> std::fmt::Result {
 }
 
 /// The passed count, with the flaky ones beside it when there are (`3 (+1 flaky)`).
-fn passed_and_flaky(s: &crate::report::Summary) -> String {
+fn passed_and_flaky(s: &crate::Summary) -> String {
     if s.flaky > 0 {
         format!("{} (+{} flaky)", s.passed, s.flaky)
     } else {

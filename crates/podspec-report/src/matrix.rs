@@ -441,7 +441,7 @@ mod tests {
     use chrono::{TimeZone, Utc};
 
     use super::{build, default_out_dir, relative_path, url_path, Cell, Run};
-    use crate::report::{Failure, RunRecord, ScenarioRecord, Status};
+    use crate::{Failure, RunRecord, ScenarioRecord, Status};
 
     fn scenario(path: &str, name: &str, line: usize, status: Status) -> ScenarioRecord {
         ScenarioRecord {

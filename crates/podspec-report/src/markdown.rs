@@ -396,7 +396,7 @@ fn longest_run(text: &str, c: char) -> usize {
 #[cfg(test)]
 mod tests {
     use super::{cell, code, duration, failure_anchor, inline};
-    use crate::report::{ScenarioRecord, Status};
+    use crate::{ScenarioRecord, Status};
 
     #[test]
     fn failure_anchors_are_made_of_file_and_line() {

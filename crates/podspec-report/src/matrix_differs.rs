@@ -249,8 +249,8 @@ mod tests {
     use chrono::{TimeZone, Utc};
 
     use super::*;
-    use crate::report::matrix::{build, Run};
-    use crate::report::{Failure, RunRecord, ScenarioRecord, Status};
+    use crate::matrix::{build, Run};
+    use crate::{Failure, RunRecord, ScenarioRecord, Status};
 
     fn scenario(name: &str, status: Status, actual: &str) -> ScenarioRecord {
         ScenarioRecord {

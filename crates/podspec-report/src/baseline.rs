@@ -67,7 +67,7 @@ impl BaselineError {
 /// Reads and parses a baseline file.
 pub fn read(path: impl AsRef<Path>) -> Result<Baseline, BaselineError> {
     let path = path.as_ref();
-    let text = crate::manifest::input::read_regular(path).map_err(|source| BaselineError::Read { path: path.to_path_buf(), source })?;
+    let text = podspec_fs::read_regular(path).map_err(|source| BaselineError::Read { path: path.to_path_buf(), source })?;
     parse(&path.display().to_string(), &text)
 }
 
@@ -309,7 +309,7 @@ mod tests {
     use chrono::{TimeZone, Utc};
 
     use super::{evaluate, parse, BaselineError};
-    use crate::report::{Failure, RunRecord, ScenarioRecord, Status};
+    use crate::{Failure, RunRecord, ScenarioRecord, Status};
 
     const FILE: &str = "ci/baselines/podman.txt";
 

@@ -70,8 +70,8 @@ pub fn compare(reference: &RunRecord, other: &RunRecord, differences: &Baseline)
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::report::baseline::Entry;
-    use crate::report::ScenarioRecord;
+    use crate::baseline::Entry;
+    use crate::ScenarioRecord;
 
     fn run(target: &str, scenarios: &[(&str, Status)]) -> RunRecord {
         let records = scenarios

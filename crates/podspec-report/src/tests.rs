@@ -10,8 +10,8 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use chrono::{DateTime, TimeZone, Utc};
 
 use super::{
-    baseline, diff, json, junit, markdown, matrix, matrix_html, matrix_md, write_all, Failure, ReportError, RunRecord, ScenarioRecord,
-    Status, Summary, JSON_FILE, JUNIT_FILE, MARKDOWN_FILE,
+    baseline, diff, json, junit, markdown, matrix, matrix_html, matrix_md, write_all, Failure, ReportError, Reruns, RunRecord,
+    ScenarioRecord, Status, Summary, JSON_FILE, JUNIT_FILE, MARKDOWN_FILE,
 };
 
 /// Where the golden files live; the only place that names it.
@@ -177,6 +177,18 @@ fn junit_has_a_testcase_per_scenario_with_feature_as_classname() {
         let tag_end = start + xml[start..].find('>').unwrap();
         assert!(xml[start..tag_end].contains(&format!(r#"classname="{}""#, scenario.feature)), "{}", &xml[start..tag_end]);
     }
+}
+
+#[test]
+fn junit_of_a_rerun_names_the_earlier_run_first_in_each_testsuite() {
+    let mut record = sample();
+    let started = Utc.with_ymd_and_hms(2025, 1, 15, 10, 0, 0).unwrap();
+    record.reruns = Some(Reruns { report: "out/report.json".into(), started, failed: 1 });
+    let xml = junit::to_string(&record).unwrap();
+    let property =
+        r#"><properties><property name="reruns" value="out/report.json (started 2025-01-15T10:00:00Z, 1 failed)"/></properties><testcase "#;
+    assert_eq!(xml.matches(property).count(), 2, "{xml}");
+    assert_eq!(xml.matches("<properties>").count(), 2, "{xml}");
 }
 
 #[test]

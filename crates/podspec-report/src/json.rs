@@ -22,6 +22,6 @@ pub fn write(record: &RunRecord, path: impl AsRef<Path>) -> Result<(), ReportErr
 /// Reads a record written by [`write`]. The summary is taken as stored.
 pub fn read(path: impl AsRef<Path>) -> Result<RunRecord, ReportError> {
     let path = path.as_ref();
-    let text = crate::manifest::input::read_regular(path).map_err(|source| ReportError::Read { path: path.to_path_buf(), source })?;
+    let text = podspec_fs::read_regular(path).map_err(|source| ReportError::Read { path: path.to_path_buf(), source })?;
     serde_json::from_str(&text).map_err(|source| ReportError::JsonDecode { path: path.to_path_buf(), source })
 }

@@ -11,6 +11,12 @@
 //!
 //! Beside them: [`baseline`] gates a run against a target's known failures, and [`matrix`]
 //! builds the conformance matrix of several runs, written by [`matrix_html`] and [`matrix_md`].
+//!
+//! This crate needs nothing else of podspec's (only `podspec-fs`, to read a baseline or a
+//! report): `podspec gate` and `podspec matrix` are this crate over its inputs. The `podspec`
+//! crate has it as `podspec::report`.
+
+#![forbid(unsafe_code)]
 
 use std::collections::HashMap;
 use std::fmt;
@@ -184,7 +190,7 @@ pub enum ReportError {
     #[error("invalid JSON report {}: {source}", path.display())]
     JsonDecode { path: PathBuf, source: serde_json::Error },
     #[error("cannot render JUnit report {}: {source}", path.display())]
-    Junit { path: PathBuf, source: junit_report::Error },
+    Junit { path: PathBuf, source: io::Error },
 }
 
 impl ReportError {
