@@ -418,6 +418,8 @@ async fn runtime_pod(
                 mounts: vec![],
                 security: Default::default(),
                 resources: Default::default(),
+                stdin: false,
+                stdin_once: false,
             };
             images.image_status(&c.image).await?;
             let id = runtime.create_container(&sandbox, &c).await?;

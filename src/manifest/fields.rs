@@ -40,7 +40,8 @@ const NO_OBJECTS: Handling = Refused("the reference API holds no PersistentVolum
 const ONLY_EMPTY_DIR: Handling = Refused("only emptyDir volumes");
 const PROBES: Handling = Implemented("features/probes.feature");
 const HOOKS: Handling = Implemented("features/lifecycle-hooks.feature");
-const NO_ATTACH: Handling = Refused("no attach: the reference keeps no container stdin or terminal");
+const ATTACH: Handling = Implemented("tests/it/attach.rs: kept open for pods/attach (kubectl attach -i, run -i, debug -i)");
+const NO_TTY: Handling = Refused("no terminal: the reference gives a container's process no tty (attach without -t)");
 const NO_LSM: Handling = Refused("no SELinux or AppArmor on the reference node");
 const AS_CONTAINER: Handling = Implemented("as for a container (the same kubelet code): see Container");
 const NOT_EPHEMERAL: Handling =
@@ -113,11 +114,11 @@ pub const FIELDS: &[FieldRule] = &[
     f("Container", "restartPolicy", Implemented("features/init-containers.feature")),
     f("Container", "securityContext", Implemented("its fields: see SecurityContext")),
     f("Container", "startupProbe", Implemented("its fields: see Probe")),
-    f("Container", "stdin", NO_ATTACH),
-    f("Container", "stdinOnce", NO_ATTACH),
+    f("Container", "stdin", ATTACH),
+    f("Container", "stdinOnce", ATTACH),
     f("Container", "terminationMessagePath", Implemented("features/termination-message.feature")),
     f("Container", "terminationMessagePolicy", Implemented("features/termination-message.feature")),
-    f("Container", "tty", NO_ATTACH),
+    f("Container", "tty", NO_TTY),
     f("Container", "volumeDevices", Refused("no block volumes")),
     f("Container", "volumeMounts", Implemented("features/storage.feature")),
     f("Container", "workingDir", Implemented("features/environment.feature")),
@@ -139,12 +140,12 @@ pub const FIELDS: &[FieldRule] = &[
     f("EphemeralContainer", "restartPolicy", NOT_EPHEMERAL),
     f("EphemeralContainer", "securityContext", AS_CONTAINER),
     f("EphemeralContainer", "startupProbe", NOT_EPHEMERAL),
-    f("EphemeralContainer", "stdin", NO_ATTACH),
-    f("EphemeralContainer", "stdinOnce", NO_ATTACH),
+    f("EphemeralContainer", "stdin", ATTACH),
+    f("EphemeralContainer", "stdinOnce", ATTACH),
     f("EphemeralContainer", "targetContainerName", Implemented("features/ephemeral-containers.feature (the target's PID namespace)")),
     f("EphemeralContainer", "terminationMessagePath", AS_CONTAINER),
     f("EphemeralContainer", "terminationMessagePolicy", AS_CONTAINER),
-    f("EphemeralContainer", "tty", NO_ATTACH),
+    f("EphemeralContainer", "tty", NO_TTY),
     f("EphemeralContainer", "volumeDevices", Refused("no block volumes")),
     f("EphemeralContainer", "volumeMounts", AS_CONTAINER),
     f("EphemeralContainer", "workingDir", AS_CONTAINER),
@@ -650,14 +651,7 @@ mod tests {
         }))
         .unwrap();
         let paths: Vec<String> = refused_ephemeral(&ec, 2, &[]).into_iter().map(|r| r.path).collect();
-        assert_eq!(
-            paths,
-            [
-                "spec.ephemeralContainers[2].stdin",
-                "spec.ephemeralContainers[2].tty",
-                "spec.ephemeralContainers[2].securityContext.seccompProfile.type"
-            ]
-        );
+        assert_eq!(paths, ["spec.ephemeralContainers[2].tty", "spec.ephemeralContainers[2].securityContext.seccompProfile.type"]);
         let plain: core::EphemeralContainer =
             serde_json::from_value(serde_json::json!({"name": "dbg", "image": "busybox:1.36", "targetContainerName": "app"})).unwrap();
         assert!(refused_ephemeral(&plain, 0, &[]).is_empty());

@@ -180,6 +180,10 @@ pub struct ContainerConfig {
     pub mounts: Vec<Mount>,
     pub security: LinuxContainerSecurity,
     pub resources: LinuxContainerResources,
+    /// CRI's `stdin`: the runtime keeps the container's stdin open for attach.
+    pub stdin: bool,
+    /// CRI's `stdin_once`: the container's stdin closes when the first attach's stdin ends.
+    pub stdin_once: bool,
 }
 
 /// CRI `ContainerState`.
@@ -392,6 +396,14 @@ pub trait RuntimeService: Send + Sync {
     async fn exec(&self, id: &ContainerId, cmd: &[String], options: ExecOptions) -> RuntimeResult<ExecSession> {
         let _ = (cmd, options);
         Err(RuntimeError::failed(format!("exec in container {id}"), format!("the runtime {} has no streaming exec", self.version())))
+    }
+
+    /// CRI `Attach`: the running container's stdout and stderr from now on (stdout alone
+    /// carries a tty's output), its stdin where it has one and `stdin` asks for it; the
+    /// session's `exit` is the container's end. A runtime without it says so.
+    async fn attach(&self, id: &ContainerId, stdin: bool) -> RuntimeResult<ExecSession> {
+        let _ = stdin;
+        Err(RuntimeError::failed(format!("attach to container {id}"), format!("the runtime {} has no attach", self.version())))
     }
 
     /// CRI `GetContainerEvents`.

@@ -9,7 +9,8 @@
 //! lower-cased method for a non-resource URL) and allowed only when a rule of a role bound to
 //! the user allows it (plugin/pkg/auth/authorizer/rbac: RuleAllows, appliesTo), else refused
 //! 403 with kube-apiserver's text (endpoints/handlers/responsewriters: forbiddenMessage).
-//! exec over a WebSocket is a GET, so the verb `get` on `pods/exec`; over SPDY a POST, so
+//! exec (and attach) over a WebSocket is a GET, so the verb `get` on `pods/exec`
+//! (`pods/attach`); over SPDY a POST, so
 //! `create` (the version serve reports, 1.33, has no second check for `create` on the
 //! WebSocket upgrade: that came in 1.35 behind a feature gate).
 //! The roles and bindings kube-apiserver bootstraps for discovery and self-review
@@ -662,6 +663,10 @@ mod tests {
             ("get", "ns", "pods", "exec", "p")
         );
         assert_eq!(attrs("POST", "/api/v1/namespaces/ns/pods/p/exec").verb, "create");
+        // attach as exec: `get` over WebSocket, `create` over SPDY.
+        let attach = attrs("GET", "/api/v1/namespaces/ns/pods/p/attach?stdin=true&stdout=true");
+        assert_eq!((attach.verb.as_str(), attach.subresource.as_str()), ("get", "attach"));
+        assert_eq!(attrs("POST", "/api/v1/namespaces/ns/pods/p/attach").verb, "create");
         assert_eq!(attrs("GET", "/api/v1/namespaces/ns/pods").verb, "list");
         assert_eq!(attrs("GET", "/api/v1/pods?watch=true").verb, "watch");
         assert_eq!(attrs("DELETE", "/api/v1/namespaces/ns/pods").verb, "deletecollection");

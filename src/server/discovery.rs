@@ -79,6 +79,7 @@ pub async fn api_v1_resources(State(_): State<AppState>) -> Json<Value> {
             resource("nodes", "node", false, "Node", &["get", "list", "watch"], &["no"]),
             resource("nodes/proxy", "", false, "NodeProxyOptions", &["get"], &[]),
             resource("pods", "pod", true, "Pod", &crud, &["po"]),
+            resource("pods/attach", "", true, "PodAttachOptions", &["create", "get"], &[]),
             resource("pods/ephemeralcontainers", "", true, "Pod", &["get", "patch", "update"], &[]),
             resource("pods/exec", "", true, "PodExecOptions", &["create", "get"], &[]),
             resource("pods/log", "", true, "Pod", &["get"], &[]),

@@ -1,5 +1,6 @@
-//! One exec session, whatever its transport: the client's stdin, stdin's end and resizes go to
-//! the command through the node's kubelet; its stdout and stderr come back, then its outcome.
+//! One exec or attach session, whatever its transport: the client's stdin, stdin's end and
+//! resizes go to the command (or the attached container) through the node's kubelet; its
+//! stdout and stderr come back, then its outcome.
 
 use std::future::Future;
 use std::time::Duration;
@@ -9,7 +10,7 @@ use crate::remotecommand::{
     self,
     channel::{STDERR, STDOUT},
 };
-use crate::runtime::cri::ExecOptions;
+use crate::runtime::cri::{ExecOptions, ExecSession};
 
 /// What the client sent, on either transport.
 pub(super) enum ClientEvent {
@@ -40,26 +41,29 @@ pub(super) async fn carry(
     command: &[String],
     options: ExecOptions,
 ) {
-    if let Some(exit) = relay(&mut client, state, uid, container, command, options).await {
+    let session = state.node.kubelet().exec_stream(uid, container, command, options).await.map_err(|e| e.to_string());
+    if let Some(exit) = relay(&mut client, session).await {
         client.finish(remotecommand::outcome(command, exit).to_string().as_bytes()).await;
+    }
+}
+
+/// Attaches `client` to the running container and sends the outcome once the container has
+/// ended, unless the client went away first (which leaves the container running).
+pub(super) async fn carry_attach(mut client: impl ExecClient, state: &AppState, uid: &str, container: &str, stdin: bool) {
+    let session = state.node.kubelet().attach_stream(uid, container, stdin).await.map_err(|e| e.to_string());
+    if let Some(exit) = relay(&mut client, session).await {
+        client.finish(remotecommand::outcome(&[], exit).to_string().as_bytes()).await;
     }
 }
 
 /// Carries one exec session for the client: its stdin, stdin's end and resizes in, stdout and
 /// stderr out, until the command has ended and its output is sent. None when the client went
 /// away first (the command is killed with the session).
-async fn relay(
-    client: &mut impl ExecClient,
-    state: &AppState,
-    uid: &str,
-    container: &str,
-    command: &[String],
-    options: ExecOptions,
-) -> Option<Result<i32, String>> {
+async fn relay(client: &mut impl ExecClient, session: Result<ExecSession, String>) -> Option<Result<i32, String>> {
     use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
 
-    let session = match state.node.kubelet().exec_stream(uid, container, command, options).await {
-        Err(e) => return Some(Err(e.to_string())),
+    let session = match session {
+        Err(e) => return Some(Err(e)),
         Ok(session) => session,
     };
     let (out_tx, mut out_rx) = tokio::sync::mpsc::channel::<(u8, Vec<u8>)>(16);

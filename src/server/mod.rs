@@ -2,7 +2,7 @@
 //! a CA of its own and a bearer token; handlers translate HTTP to calls on the node's API
 //! stores (and, for what kube-apiserver proxies to a kubelet, on the kubelet) and back. One file per
 //! resource: `discovery`, `namespaces`, `nodes`, `pods`, `pod_subresources`, `runtime_classes`,
-//! `ephemeral_containers`, `exec`, `events`, `configmaps`, `secrets` (the last two through the
+//! `ephemeral_containers`, `exec`, `attach`, `events`, `configmaps`, `secrets` (the last two through the
 //! generic handlers of `objects`), `rbac`; `authz` authorizes every request; `status`
 //! writes metav1 Status errors, `table` the Table form of pods, `patch` the patch types, `apply`
 //! server-side apply of a pod; `conn` keeps connections within their limits, `body` bounds
@@ -10,6 +10,7 @@
 
 pub mod access_reviews;
 pub mod apply;
+pub mod attach;
 pub mod authz;
 pub mod body;
 pub mod configmaps;
@@ -110,6 +111,7 @@ pub fn router(state: AppState) -> Router {
         )
         .route(&format!("{ns_pods}/{{name}}/log"), get(pod_subresources::log))
         .route(&format!("{ns_pods}/{{name}}/exec"), get(exec::exec).post(exec::exec))
+        .route(&format!("{ns_pods}/{{name}}/attach"), get(attach::attach).post(attach::attach))
         .route("/api/v1/events", get(events::list_all))
         .route("/api/v1/namespaces/{namespace}/events", get(events::list))
         .route("/api/v1/namespaces/{namespace}/events/{name}", get(events::get))

@@ -24,6 +24,7 @@ mod input;
 mod kube;
 mod reference_runtime;
 mod reliability;
+mod serve_attach;
 mod serve_bench;
 mod serve_concurrent_writes;
 mod serve_cri;

@@ -14,7 +14,7 @@ use std::time::{Duration, Instant};
 
 /// The kubectls on the machine, with their minor version: the PATH's kubectl, and every
 /// `kubectl.1.NN` beside the file it links to (the Cloud SDK's layout).
-fn kubectls() -> Vec<(u32, PathBuf)> {
+pub(crate) fn kubectls() -> Vec<(u32, PathBuf)> {
     let mut found = Vec::new();
     let on_path = std::env::var_os("PATH")
         .into_iter()

@@ -3,9 +3,9 @@
 //! status and its events, naming the field. Runs only as root and with kubectl; otherwise it
 //! says that it did not run.
 //!
-//! `kubectl debug -i` adds an ephemeral container with `stdin: true`; the reference node has no
-//! attach, so the container waits with reason CreateContainerConfigError, its message names
-//! `stdin`, and a Failed event of the kubelet says the same.
+//! `kubectl debug -it` adds an ephemeral container with `tty: true`; the reference node gives no
+//! container a terminal, so the container waits with reason CreateContainerConfigError, its
+//! message names `tty`, and a Failed event of the kubelet says the same.
 
 use std::path::Path;
 use std::process::{Command, Output};
@@ -35,8 +35,8 @@ fn an_ephemeral_container_the_node_cannot_run_waits_with_the_field_named() {
     assert!(o.status.success(), "run: {}", text(&o));
     let o = k(&["wait", "--for=condition=Ready", "pod/target", "--timeout=60s"]);
     assert!(o.status.success(), "wait: {}", text(&o));
-    // -i without --attach: the container asks for stdin, and kubectl does not wait to attach.
-    let o = k(&["debug", "target", "-i", "--attach=false", "--image=busybox:1.36", "-c", "dbg", "--", "sh"]);
+    // -it without --attach: the container asks for a tty, and kubectl does not wait to attach.
+    let o = k(&["debug", "target", "-it", "--attach=false", "--image=busybox:1.36", "-c", "dbg", "--", "sh"]);
     assert!(o.status.success(), "debug: {}", text(&o));
     let deadline = Instant::now() + Duration::from_secs(60);
     let waiting = loop {
@@ -51,13 +51,13 @@ fn an_ephemeral_container_the_node_cannot_run_waits_with_the_field_named() {
         std::thread::sleep(Duration::from_millis(200));
     };
     let message = waiting["message"].as_str().unwrap_or_default();
-    assert!(message.contains("spec.ephemeralContainers[0].stdin"), "{waiting}");
+    assert!(message.contains("spec.ephemeralContainers[0].tty"), "{waiting}");
     let o = k(&["get", "events", "--field-selector", "involvedObject.name=target", "-o", "json"]);
     let events: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap_or_default();
     let failed = events["items"].as_array().into_iter().flatten().any(|e| {
         e["reason"] == "Failed"
             && e["source"]["component"] == "kubelet"
-            && e["message"].as_str().is_some_and(|m| m.contains("spec.ephemeralContainers[0].stdin"))
+            && e["message"].as_str().is_some_and(|m| m.contains("spec.ephemeralContainers[0].tty"))
     });
     assert!(failed, "no Failed event naming the field: {}", text(&o));
     let o = k(&["delete", "pod", "target", "--grace-period=0", "--force"]);

@@ -39,6 +39,8 @@ pub(super) fn container_config(sandbox: &cri::PodSandboxConfig, config: &Contain
         command: config.command.clone(),
         args: config.args.clone(),
         working_dir: config.working_dir.clone().unwrap_or_default(),
+        stdin: config.stdin,
+        stdin_once: config.stdin_once,
         envs: config.env.iter().map(|(key, value)| cri::KeyValue { key: key.clone(), value: value.clone() }).collect(),
         mounts: config
             .mounts
@@ -292,11 +294,14 @@ mod tests {
                 ..Default::default()
             },
             resources: LinuxContainerResources { memory_limit_bytes: Some(64 << 20), cpu_period: 100_000, ..Default::default() },
+            stdin: true,
+            stdin_once: true,
         };
         let c = container_config(&sandbox(), &config);
         assert_eq!(c.metadata, Some(cri::ContainerMetadata { name: "app".into(), attempt: 2 }));
         assert_eq!(c.image.as_ref().unwrap().image, "busybox:1.36", "the image as the manifest names it");
         assert_eq!(c.log_path, "app/2.log");
+        assert_eq!((c.stdin, c.stdin_once), (true, true));
         assert_eq!(c.labels.get(CONTAINER_NAME).map(String::as_str), Some("app"));
         assert_eq!(c.labels.get(POD_UID).map(String::as_str), Some("u1"));
         assert!(!c.labels.contains_key("other"));
@@ -335,6 +340,8 @@ mod tests {
             mounts: vec![],
             security,
             resources: LinuxContainerResources::default(),
+            stdin: false,
+            stdin_once: false,
         };
         let ns = container_config(&sandbox(), &config).linux.unwrap().security_context.unwrap().namespace_options.unwrap();
         assert_eq!((ns.pid, ns.target_id.as_str()), (cri::NamespaceMode::Target as i32, "c-app"));

@@ -321,6 +321,13 @@ impl Kubelet {
         Ok(self.runtime.exec(&id, cmd, options).await?)
     }
 
+    /// An attach to the current instance of a running container (the kubelet's `GetAttach`,
+    /// then the runtime's `Attach`): its output from now on, its stdin with `stdin`.
+    pub async fn attach_stream(&self, uid: &str, container: &str, stdin: bool) -> Result<ExecSession, KubeletError> {
+        let id = self.container_id(uid, container)?;
+        Ok(self.runtime.attach(&id, stdin).await?)
+    }
+
     /// The log of a container's current instance (the kubelet's `GetContainerLogs`): the
     /// runtime's status names the file, which the runtime writes in the CRI log format.
     pub async fn container_log(&self, uid: &str, container: &str) -> Result<Vec<LogEntry>, KubeletError> {

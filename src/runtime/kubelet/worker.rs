@@ -1000,6 +1000,8 @@ impl PodWorker {
             mounts,
             security: super::security::container_security(&pod, c),
             resources: super::security::container_resources(c)?,
+            stdin: c.stdin.unwrap_or(false),
+            stdin_once: c.stdin_once.unwrap_or(false),
         })
     }
 

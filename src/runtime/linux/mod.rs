@@ -11,6 +11,7 @@
 //!   get Kubernetes' default confinement (capabilities, masked `/proc`, read-only `/sys`, a
 //!   small `/dev`, the devices allow-list) unless privileged.
 
+mod attach;
 pub mod cgroup;
 mod exec;
 mod log_copy;
@@ -100,6 +101,10 @@ struct Container {
     created_at: DateTime<Utc>,
     cgroup: Option<Cgroup>,
     live: Mutex<ContainerLive>,
+    /// `stdin_once` (CRI): the first attach's end of stdin closes the container's.
+    stdin_once: bool,
+    /// The container's stdin while it runs, where it has one (`spec.stdin`).
+    stdin: Mutex<Option<Arc<attach::ContainerStdin>>>,
 }
 
 #[derive(Default)]
@@ -278,7 +283,7 @@ impl LinuxRuntime {
 /// Starts a `podspec-shim` holder and waits for its "ready" line.
 async fn spawn_holder(shim: &Path, args: &[&str], procs: &Path) -> RuntimeResult<(Child, ProcessId)> {
     let what = format!("start {} {}", shim.display(), args.join(" "));
-    let mut child = spawn_shim(shim, args.iter().map(OsStr::new), &what)?;
+    let mut child = spawn_shim(shim, args.iter().map(OsStr::new), &what, false)?;
     let pid = child.id().ok_or_else(|| RuntimeError::failed(&what, "exited at once"))? as i32;
     let process = ProcessId::of(pid).ok_or_else(|| RuntimeError::failed(&what, "exited at once"))?;
     process.record(procs).map_err(|e| RuntimeError::io("record process", e))?;
@@ -299,11 +304,12 @@ async fn spawn_holder(shim: &Path, args: &[&str], procs: &Path) -> RuntimeResult
     Ok((child, process))
 }
 
-/// Starts `podspec-shim` with its output piped to podspec; it is killed if dropped.
-fn spawn_shim<'a>(shim: &Path, args: impl IntoIterator<Item = &'a OsStr>, what: &str) -> RuntimeResult<Child> {
+/// Starts `podspec-shim` with its output piped to podspec (and its stdin, with `stdin`, which
+/// a container's shim passes on to the container); it is killed if dropped.
+fn spawn_shim<'a>(shim: &Path, args: impl IntoIterator<Item = &'a OsStr>, what: &str, stdin: bool) -> RuntimeResult<Child> {
     Command::new(shim)
         .args(args)
-        .stdin(Stdio::null())
+        .stdin(if stdin { Stdio::piped() } else { Stdio::null() })
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .kill_on_drop(true)
@@ -548,6 +554,7 @@ impl RuntimeService for LinuxRuntime {
             cgroup_procs: cgroup.as_ref().map(Cgroup::procs_files).unwrap_or_default(),
             cgroup_dirs: cgroup.as_ref().map(|c| c.dirs.clone()).unwrap_or_default(),
             security,
+            stdin: config.stdin,
         };
         let spec_path = dir.join("spec.json");
         fs::write(&spec_path, serde_json::to_vec_pretty(&spec).expect("spec serializes"))
@@ -564,6 +571,8 @@ impl RuntimeService for LinuxRuntime {
             created_at: Utc::now(),
             cgroup,
             live: Mutex::new(ContainerLive { state: Some(ContainerState::Created), ..Default::default() }),
+            stdin_once: config.stdin_once,
+            stdin: Mutex::new(None),
         };
         self.containers.lock().unwrap().insert(id.clone(), Arc::new(container));
         Ok(id)
@@ -572,7 +581,10 @@ impl RuntimeService for LinuxRuntime {
     async fn start_container(&self, id: &ContainerId) -> RuntimeResult<()> {
         let c = self.container(id)?;
         let what = format!("start container {id}");
-        let mut child = spawn_shim(&self.paths.shim, [OsStr::new("run"), c.spec_path.as_os_str()], &what)?;
+        let mut child = spawn_shim(&self.paths.shim, [OsStr::new("run"), c.spec_path.as_os_str()], &what, c.spec.stdin)?;
+        if let Some(pipe) = child.stdin.take() {
+            *c.stdin.lock().unwrap() = Some(Arc::new(attach::ContainerStdin::new(pipe, c.stdin_once)));
+        }
         let shim = child.id().and_then(|pid| ProcessId::of(pid as i32));
         if let Some(p) = shim {
             let _ = p.record(&self.run.procs());
@@ -657,6 +669,8 @@ impl RuntimeService for LinuxRuntime {
                     );
                 }
             }
+            // Nobody reads the container's stdin any more.
+            watched.stdin.lock().unwrap().take();
             let _ = tx.send(true);
             let _ = events.send(ContainerEvent::Stopped { sandbox: watched.sandbox.clone(), container: watched.id.clone() });
         });
@@ -730,6 +744,19 @@ impl RuntimeService for LinuxRuntime {
     async fn exec(&self, id: &ContainerId, cmd: &[String], options: ExecOptions) -> RuntimeResult<ExecSession> {
         let (command, pid) = self.exec_command(id, cmd, options.tty)?;
         exec::start(command, id, pid, options)
+    }
+
+    async fn attach(&self, id: &ContainerId, stdin: bool) -> RuntimeResult<ExecSession> {
+        let c = self.container(id)?;
+        let exited = {
+            let live = c.live.lock().unwrap();
+            match (live.state, &live.exited) {
+                (Some(ContainerState::Running), Some(exited)) => exited.clone(),
+                _ => return Err(RuntimeError::failed(format!("attach to container {id}"), "the container is not running")),
+            }
+        };
+        let pipe = if stdin { c.stdin.lock().unwrap().clone() } else { None };
+        Ok(attach::start(id, c.spec.log_path.clone(), pipe, exited))
     }
 
     fn container_events(&self) -> broadcast::Receiver<ContainerEvent> {

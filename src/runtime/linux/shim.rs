@@ -280,6 +280,8 @@ fn continue_in_pid_namespace(path: &Path) -> ShimResult<()> {
     match fork_tied("fork into the node's PID namespace")? {
         ForkResult::Child => Ok(()),
         ForkResult::Parent { child } => {
+            // The container's stdin is its alone: its end comes when podspec closes it.
+            stdin_to_null()?;
             let code = match waitpid(child, None) {
                 Ok(WaitStatus::Exited(_, code)) => code,
                 Ok(WaitStatus::Signaled(_, signal, _)) => 128 + signal as i32,
@@ -361,6 +363,8 @@ fn run(args: &[String]) -> ShimResult<()> {
         true => Some(ctx(File::open("/proc/thread-self/children"), || "open /proc/thread-self/children".into())?),
         false => None,
     };
+    // Opened before the container's root switch, which this process sees too.
+    let null = ctx(File::open("/dev/null"), || "open /dev/null".into())?;
     // A close-on-exec pipe tells the parent whether the container's exec happened.
     let (err_read, err_write) = ctx(nix::unistd::pipe2(nix::fcntl::OFlag::O_CLOEXEC), || "pipe2".into())?;
 
@@ -381,6 +385,7 @@ fn run(args: &[String]) -> ShimResult<()> {
         }
         ForkResult::Parent { child } => {
             drop(err_write);
+            stdin_from(&null)?;
             let StdioPipes { stdout: (stdout, stdout_write), stderr: (stderr, stderr_write) } = pipes;
             drop((stdout_write, stderr_write));
             let exit = log_copy::pidfd_open(child.as_raw());
@@ -517,7 +522,7 @@ fn setup_and_exec(spec: &ContainerProcessSpec, stdio: (&OwnedFd, &OwnedFd), exec
     let dir = safe_path::mkdir_all_in(&root, cwd, Scope::InRoot, 0o755).or_else(|_| safe_path::open_in(&root, cwd, Scope::InRoot));
     let dir = ctx(dir, || format!("chdir to working directory {:?}", spec.cwd))?;
     ctx(nix::unistd::fchdir(&dir), || format!("chdir to working directory {:?}", spec.cwd))?;
-    redirect_stdio(stdio)?;
+    redirect_stdio(stdio, spec.stdin)?;
     confine(&spec.security)?;
     exec.exec()
 }
@@ -775,15 +780,33 @@ fn enter_rootfs(root: &Path) -> ShimResult<()> {
     Ok(())
 }
 
-/// stdin from `/dev/null`, stdout and stderr the write ends of the log pipes (dup2 leaves the
-/// copies without close-on-exec; the originals close at the exec).
-fn redirect_stdio((stdout, stderr): (&OwnedFd, &OwnedFd)) -> ShimResult<()> {
-    let null = ctx(File::open("/dev/null"), || "open /dev/null".into())?;
+/// stdin from `/dev/null` (or, with `stdin`, the shim's own, which podspec holds open for
+/// attach), stdout and stderr the write ends of the log pipes (dup2 leaves the copies without
+/// close-on-exec; the originals close at the exec).
+fn redirect_stdio((stdout, stderr): (&OwnedFd, &OwnedFd), stdin: bool) -> ShimResult<()> {
+    if !stdin {
+        stdin_to_null()?;
+    }
     // SAFETY: dup2 on valid descriptors owned by this process.
     unsafe {
-        if libc::dup2(null.as_raw_fd(), 0) < 0 || libc::dup2(stdout.as_raw_fd(), 1) < 0 || libc::dup2(stderr.as_raw_fd(), 2) < 0 {
+        if libc::dup2(stdout.as_raw_fd(), 1) < 0 || libc::dup2(stderr.as_raw_fd(), 2) < 0 {
             return Err(format!("dup2: {}", std::io::Error::last_os_error()));
         }
+    }
+    Ok(())
+}
+
+/// Makes this process's stdin `/dev/null`: a shim process that is not the container lets go of
+/// the stdin pipe it was given, so that the container alone holds it and sees its end.
+fn stdin_to_null() -> ShimResult<()> {
+    stdin_from(&ctx(File::open("/dev/null"), || "open /dev/null".into())?)
+}
+
+/// Makes this process's stdin `null` (a `/dev/null` opened earlier).
+fn stdin_from(null: &File) -> ShimResult<()> {
+    // SAFETY: dup2 on valid descriptors owned by this process.
+    if unsafe { libc::dup2(null.as_raw_fd(), 0) } < 0 {
+        return Err(format!("dup2 /dev/null onto stdin: {}", std::io::Error::last_os_error()));
     }
     Ok(())
 }

@@ -50,6 +50,10 @@ pub struct ContainerProcessSpec {
     pub cgroup_dirs: Vec<(String, PathBuf)>,
     #[serde(default)]
     pub security: ProcessSecurity,
+    /// The container's stdin is the shim's own (a pipe podspec holds open for attach), not
+    /// `/dev/null`.
+    #[serde(default)]
+    pub stdin: bool,
 }
 
 /// Who the container's processes are and what they may do.

@@ -1,0 +1,151 @@
+//! CRI `Attach` on the reference runtime. A container with `stdin` gets the shim's stdin, a
+//! pipe whose write end the runtime keeps (`ContainerStdin`): an attach's stdin is copied into
+//! it, and with `stdin_once` the first attach's end of stdin closes it, so the container reads
+//! its end of file. The output comes from the container's log, which the shim writes as the
+//! container writes: the attach follows it from where it stands when the attach begins, each
+//! chunk to stdout or stderr as the log line says, until the container has ended.
+
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Duration;
+
+use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _, DuplexStream};
+use tokio::process::ChildStdin;
+use tokio::sync::watch;
+
+use crate::runtime::cri::{ContainerId, ExecSession, LogStream, RuntimeResult};
+use crate::runtime::cri_log::parse_line;
+
+/// How often the log is read for what the container wrote since.
+const FOLLOW_EVERY: Duration = Duration::from_millis(50);
+/// What the session's streams buffer.
+const BUFFER: usize = 64 * 1024;
+
+/// The write end of a container's stdin, kept open by the runtime between attaches.
+pub(super) struct ContainerStdin {
+    pipe: tokio::sync::Mutex<Option<ChildStdin>>,
+    /// `stdin_once`: the first attach's end of stdin closes the container's.
+    once: bool,
+}
+
+impl ContainerStdin {
+    pub(super) fn new(pipe: ChildStdin, once: bool) -> Self {
+        Self { pipe: tokio::sync::Mutex::new(Some(pipe)), once }
+    }
+
+    /// Copies what an attach sends to the container until the attach's stdin ends.
+    async fn feed(self: Arc<Self>, mut from: DuplexStream) {
+        let mut buf = vec![0u8; 32 * 1024];
+        loop {
+            let n = match from.read(&mut buf).await {
+                Ok(0) | Err(_) => break,
+                Ok(n) => n,
+            };
+            let mut pipe = self.pipe.lock().await;
+            let Some(w) = pipe.as_mut() else { return };
+            if w.write_all(&buf[..n]).await.is_err() || w.flush().await.is_err() {
+                // The container closed its stdin: nobody reads it any more.
+                *pipe = None;
+                return;
+            }
+        }
+        if self.once {
+            // Dropped, the container's stdin reaches its end of file.
+            self.pipe.lock().await.take();
+        }
+    }
+}
+
+/// The session of one attach to a running container: its output from `log` from now on, its
+/// stdin (`stdin`, where the container has one and the attach asks for it) and its end.
+pub(super) fn start(id: &ContainerId, log: PathBuf, stdin: Option<Arc<ContainerStdin>>, exited: watch::Receiver<bool>) -> ExecSession {
+    let from = std::fs::metadata(&log).map(|m| m.len()).unwrap_or(0);
+    let (stdout_w, stdout_r) = tokio::io::duplex(BUFFER);
+    let (stderr_w, stderr_r) = tokio::io::duplex(BUFFER);
+    tokio::spawn(follow(log, from, stdout_w, stderr_w, exited.clone()));
+    let stdin = stdin.map(|pipe| {
+        let (client, feed) = tokio::io::duplex(BUFFER);
+        tokio::spawn(pipe.feed(feed));
+        Box::pin(client) as _
+    });
+    let id = id.clone();
+    let mut exited = exited;
+    ExecSession {
+        stdin,
+        stdout: Box::pin(stdout_r),
+        stderr: Some(Box::pin(stderr_r)),
+        resize: None,
+        exit: Box::pin(async move {
+            // The container's end ends the attach (its exit code is the pod status's to say).
+            let _ = exited.wait_for(|e| *e).await;
+            tracing::debug!(container = %id, "attach: the container ended");
+            RuntimeResult::Ok(0)
+        }),
+    }
+}
+
+/// Sends what the log gains from offset `from` to `stdout` and `stderr`, until the container
+/// has ended (then what it wrote last) or the session has gone.
+async fn follow(log: PathBuf, mut from: u64, mut stdout: DuplexStream, mut stderr: DuplexStream, exited: watch::Receiver<bool>) {
+    use tokio::io::AsyncSeekExt as _;
+    let mut pending: Vec<u8> = Vec::new();
+    loop {
+        let ended = *exited.borrow();
+        if let Ok(mut file) = tokio::fs::File::open(&log).await {
+            if file.seek(std::io::SeekFrom::Start(from)).await.is_ok() {
+                let mut fresh = Vec::new();
+                if let Ok(n) = file.read_to_end(&mut fresh).await {
+                    from += n as u64;
+                    pending.extend_from_slice(&fresh);
+                }
+            }
+        }
+        // Whole lines only: a line still being written waits for its end.
+        while let Some(end) = pending.iter().position(|b| *b == b'\n') {
+            let line: Vec<u8> = pending.drain(..=end).collect();
+            let Ok(chunk) = parse_line(&line[..line.len() - 1], 0) else { continue };
+            let mut content = chunk.content.to_vec();
+            if !chunk.partial {
+                content.push(b'\n');
+            }
+            let out = match chunk.stream {
+                LogStream::Stdout => &mut stdout,
+                LogStream::Stderr => &mut stderr,
+            };
+            if out.write_all(&content).await.is_err() {
+                return;
+            }
+        }
+        if ended {
+            return;
+        }
+        tokio::time::sleep(FOLLOW_EVERY).await;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn an_attach_follows_the_log_from_where_it_stands() {
+        let dir = tempfile::tempdir().unwrap();
+        let log = dir.path().join("log");
+        std::fs::write(&log, "2026-01-01T00:00:00Z stdout F before\n").unwrap();
+        let (tx, rx) = watch::channel(false);
+        let session = start(&ContainerId("c".into()), log.clone(), None, rx);
+        use std::io::Write as _;
+        let mut f = std::fs::OpenOptions::new().append(true).open(&log).unwrap();
+        f.write_all(b"2026-01-01T00:00:01Z stdout P par\n2026-01-01T00:00:01Z stdout F tial\n").unwrap();
+        f.write_all(b"2026-01-01T00:00:02Z stderr F oops\n2026-01-01T00:00:03Z stdout F half").unwrap();
+        tokio::time::sleep(Duration::from_millis(200)).await;
+        tx.send(true).unwrap();
+        assert_eq!(session.exit.await.unwrap(), 0);
+        let (mut out, mut err) = (String::new(), String::new());
+        let (mut so, mut se) = (session.stdout, session.stderr.unwrap());
+        so.read_to_string(&mut out).await.unwrap();
+        se.read_to_string(&mut err).await.unwrap();
+        assert_eq!(out, "partial\n", "what was there before the attach is not sent; a line not yet ended waits");
+        assert_eq!(err, "oops\n");
+    }
+}
