@@ -27,6 +27,8 @@ const COMPLETE: &str = "complete";
 const IN_USE: &str = "in-use";
 /// The prefix of a pulled image's directory (then the manifest's SHA-256).
 const PULLED: &str = "pulled-";
+/// The prefix of a pull under way (then the puller's PID).
+const PULLING: &str = ".pulling-";
 /// The folder recording which pulled image each reference names.
 const PULLED_REFS: &str = "pulled-refs";
 
@@ -147,7 +149,9 @@ impl ImageStore {
         fs::create_dir_all(self.root.join(PULLED_REFS)).map_err(|e| err(format!("create {}: {e}", self.root.display())))?;
         static NEXT: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
         let n = NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-        let tmp = self.root.join(format!(".build-pulled-{}-{n}", std::process::id()));
+        // Not `.build-`: a sweep by another process (which holds the store's lock, which a pull
+        // takes only to install) leaves it while this process lives.
+        let tmp = self.root.join(format!("{PULLING}{}-{n}", std::process::id()));
         let _ = fs::remove_dir_all(&tmp);
         fs::create_dir_all(tmp.join("rootfs")).map_err(|e| err(format!("create {}: {e}", tmp.display())))?;
         let stored = |digest: &str| self.pulled_image(reference, &Self::pulled_dir_name(digest)).map(|i| i.config);
@@ -264,7 +268,11 @@ impl ImageStore {
         for entry in entries.filter_map(Result::ok) {
             let path = entry.path();
             let name = entry.file_name().to_string_lossy().into_owned();
-            if name.starts_with(".build-") || name.starts_with(".remove-") {
+            let puller_gone = name
+                .strip_prefix(PULLING)
+                .and_then(|rest| rest.split('-').next())
+                .is_some_and(|pid| !Path::new("/proc").join(pid).exists());
+            if name.starts_with(".build-") || name.starts_with(".remove-") || puller_gone {
                 if fs::remove_dir_all(&path).is_ok() {
                     report.partial.push(path);
                 }
@@ -531,6 +539,21 @@ mod tests {
         let err = store.resolve("x").unwrap_err().to_string();
         assert!(err.contains("apt-get install busybox-static"), "{err}");
         let _ = fs::remove_dir_all(&dir);
+    }
+
+    #[test]
+    fn a_sweep_removes_the_pulls_of_ended_processes_only() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = ImageStore::with_recipes(dir.path(), Path::new("/nonexistent/agent"), Vec::new());
+        let root = dir.path().join("images");
+        // Above any pid_max: no such process.
+        let ended = root.join(format!("{PULLING}999999999-0"));
+        let live = root.join(format!("{PULLING}{}-0", std::process::id()));
+        fs::create_dir_all(ended.join("rootfs")).unwrap();
+        fs::create_dir_all(live.join("rootfs")).unwrap();
+        let report = store.sweep(&BTreeSet::new()).unwrap();
+        assert_eq!(report.partial, [ended.clone()]);
+        assert!(!ended.exists() && live.exists());
     }
 
     #[test]
