@@ -16,7 +16,14 @@ serve_clients=(python3-kubernetes)
 if ! command -v kubectl >/dev/null && ! ls /usr/lib/google-cloud-sdk/bin/kubectl.1.* >/dev/null 2>&1; then
   serve_clients+=(kubernetes-client)
 fi
-bash ci/install-debian-packages.sh "${serve_clients[@]}"
+# tests/it/image_pull.rs: a registry on loopback (the CNCF distribution registry) and skopeo,
+# which pushes a fixture image into it.
+bash ci/install-debian-packages.sh "${serve_clients[@]}" docker-registry skopeo
+# Where systemd runs, Debian's package starts a registry of its own on every address (:5000);
+# the tests start theirs on 127.0.0.1 and want no other.
+if command -v systemctl >/dev/null && systemctl is-active --quiet docker-registry 2>/dev/null; then
+  systemctl disable --now docker-registry
+fi
 bash ci/podman/install.sh
 bash ci/containerd/install.sh
 cargo build

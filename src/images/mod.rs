@@ -1,12 +1,15 @@
 //! Images, layer 4: fixture images built locally from recipes, and the mapping from the
-//! references fixtures use (`busybox:1.36`) to local images. Nothing is ever pulled.
+//! references fixtures use (`busybox:1.36`) to local images; and images pulled from a registry
+//! (`pull`), unpacked safely (`unpack`) into the same store.
 
 pub mod archive;
+pub mod pull;
 pub mod recipe;
 mod store;
+pub mod unpack;
 
 pub use recipe::{ImageConfig, Recipe};
-pub use store::{ImageStore, LocalImage, SweepReport};
+pub use store::{tree_size, ImageStore, LocalImage, SweepReport};
 
 /// The one name podspec's own image goes by: what `podspec images export` (every format, and
 /// `--cri`) tags it, and what the Sonobuoy plugin runs. `localhost/` keeps a runtime from
@@ -25,4 +28,6 @@ pub enum ImageError {
     MissingInput { image: String, path: String, hint: String },
     #[error("building image {image}: {message}")]
     Build { image: String, message: String },
+    #[error("{message}")]
+    Pull { reference: String, message: String },
 }

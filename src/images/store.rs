@@ -25,6 +25,12 @@ use super::{ImageConfig, ImageError, Recipe};
 const COMPLETE: &str = "complete";
 /// Shared-locked by every process using the image.
 const IN_USE: &str = "in-use";
+/// The prefix of a pulled image's directory (then the manifest's SHA-256).
+const PULLED: &str = "pulled-";
+/// The prefix of a pull under way (then the puller's PID).
+const PULLING: &str = ".pulling-";
+/// The folder recording which pulled image each reference names.
+const PULLED_REFS: &str = "pulled-refs";
 
 /// A built image on this machine.
 #[derive(Debug, Clone)]
@@ -101,8 +107,82 @@ impl ImageStore {
     /// Resolves a reference, building the image first when it is missing. Once resolved, a
     /// process keeps using the same image directory. Blocking: call it from a blocking task.
     pub fn resolve(&self, reference: &str) -> Result<LocalImage, ImageError> {
-        let recipe = self.recipe_for(reference)?;
-        self.ensure_built(recipe)
+        match self.recipe_for(reference) {
+            Ok(recipe) => self.ensure_built(recipe),
+            Err(unknown) => self.pulled(reference).ok_or(unknown),
+        }
+    }
+
+    /// The image a pull of `reference` left on this machine, if any.
+    pub fn pulled(&self, reference: &str) -> Option<LocalImage> {
+        let dir = fs::read_to_string(self.pulled_ref(reference)).ok()?;
+        self.pulled_image(reference, dir.trim())
+    }
+
+    fn pulled_image(&self, reference: &str, dir_name: &str) -> Option<LocalImage> {
+        if !dir_name.starts_with(PULLED) || dir_name.contains('/') {
+            return None;
+        }
+        let dir = self.root.join(dir_name);
+        if !dir.join(COMPLETE).exists() {
+            return None;
+        }
+        let config = serde_json::from_slice(&fs::read(dir.join("config.json")).ok()?).ok()?;
+        Some(LocalImage { name: reference.to_string(), rootfs: dir.join("rootfs"), config })
+    }
+
+    /// Where the image directory a reference was last pulled as is recorded.
+    fn pulled_ref(&self, reference: &str) -> PathBuf {
+        self.root.join(PULLED_REFS).join(format!("{:x}", Sha256::digest(reference.as_bytes())))
+    }
+
+    fn pulled_dir_name(manifest_digest: &str) -> String {
+        format!("{PULLED}{}", manifest_digest.trim_start_matches("sha256:"))
+    }
+
+    /// Pulls `reference` from its registry into the store (blocking the calling task only on
+    /// the network and the unpacking). An image already unpacked from the same manifest is
+    /// reused; the reference then names it. Returns the image and the bytes fetched.
+    pub async fn pull(&self, reference: &str) -> Result<(LocalImage, u64), ImageError> {
+        let err = |message: String| ImageError::Pull { reference: reference.to_string(), message };
+        self.close_root().map_err(err)?;
+        fs::create_dir_all(self.root.join(PULLED_REFS)).map_err(|e| err(format!("create {}: {e}", self.root.display())))?;
+        static NEXT: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+        let n = NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        // Not `.build-`: a sweep by another process (which holds the store's lock, which a pull
+        // takes only to install) leaves it while this process lives.
+        let tmp = self.root.join(format!("{PULLING}{}-{n}", std::process::id()));
+        let _ = fs::remove_dir_all(&tmp);
+        fs::create_dir_all(tmp.join("rootfs")).map_err(|e| err(format!("create {}: {e}", tmp.display())))?;
+        let stored = |digest: &str| self.pulled_image(reference, &Self::pulled_dir_name(digest)).map(|i| i.config);
+        let pulled = match super::pull::pull(reference, &tmp.join("rootfs"), stored).await {
+            Ok(p) => p,
+            Err(e) => {
+                let _ = fs::remove_dir_all(&tmp);
+                return Err(err(e.to_string()));
+            }
+        };
+        let name = Self::pulled_dir_name(&pulled.manifest_digest);
+        let dir = self.root.join(&name);
+        let installed = (|| {
+            let _store = self.lock_store()?;
+            if !dir.join(COMPLETE).exists() {
+                let config = serde_json::to_string_pretty(&pulled.config).expect("config serializes");
+                fs::write(tmp.join("config.json"), config).map_err(|e| format!("write config.json: {e}"))?;
+                fs::write(tmp.join(COMPLETE), &pulled.manifest_digest).map_err(|e| format!("write {COMPLETE}: {e}"))?;
+                let _ = fs::remove_dir_all(&dir);
+                fs::rename(&tmp, &dir).map_err(|e| format!("install {}: {e}", dir.display()))?;
+            }
+            let record = self.pulled_ref(reference);
+            let part = record.with_extension("tmp");
+            fs::write(&part, &name).map_err(|e| format!("write {}: {e}", part.display()))?;
+            fs::rename(&part, &record).map_err(|e| format!("write {}: {e}", record.display()))
+        })();
+        let _ = fs::remove_dir_all(&tmp);
+        installed.map_err(err)?;
+        tracing::info!(image = reference, dir = %dir.display(), "pulled image");
+        let image = self.pulled_image(reference, &name).ok_or_else(|| err(format!("{} is not complete after the pull", dir.display())))?;
+        Ok((image, pulled.size))
     }
 
     /// Builds every image (the README's set-up step).
@@ -188,7 +268,11 @@ impl ImageStore {
         for entry in entries.filter_map(Result::ok) {
             let path = entry.path();
             let name = entry.file_name().to_string_lossy().into_owned();
-            if name.starts_with(".build-") || name.starts_with(".remove-") {
+            let puller_gone = name
+                .strip_prefix(PULLING)
+                .and_then(|rest| rest.split('-').next())
+                .is_some_and(|pid| !Path::new("/proc").join(pid).exists());
+            if name.starts_with(".build-") || name.starts_with(".remove-") || puller_gone {
                 if fs::remove_dir_all(&path).is_ok() {
                     report.partial.push(path);
                 }
@@ -357,6 +441,13 @@ fn own_program() -> Result<PathBuf, ImageError> {
         .map_err(|e| ImageError::Build { image: "podspec/podspec".into(), message: format!("find the running program: {e}") })
 }
 
+/// The bytes of the regular files under a directory (an image's size).
+pub fn tree_size(dir: &Path) -> u64 {
+    let mut files = Vec::new();
+    let _ = tree_files(dir, &mut files);
+    files.iter().filter_map(|f| fs::symlink_metadata(f).ok()).map(|m| m.len()).sum()
+}
+
 /// The regular files under a directory, in name order.
 fn tree_files(dir: &Path, out: &mut Vec<PathBuf>) -> std::io::Result<()> {
     let mut entries: Vec<_> = fs::read_dir(dir)?.collect::<Result<_, _>>()?;
@@ -448,6 +539,21 @@ mod tests {
         let err = store.resolve("x").unwrap_err().to_string();
         assert!(err.contains("apt-get install busybox-static"), "{err}");
         let _ = fs::remove_dir_all(&dir);
+    }
+
+    #[test]
+    fn a_sweep_removes_the_pulls_of_ended_processes_only() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = ImageStore::with_recipes(dir.path(), Path::new("/nonexistent/agent"), Vec::new());
+        let root = dir.path().join("images");
+        // Above any pid_max: no such process.
+        let ended = root.join(format!("{PULLING}999999999-0"));
+        let live = root.join(format!("{PULLING}{}-0", std::process::id()));
+        fs::create_dir_all(ended.join("rootfs")).unwrap();
+        fs::create_dir_all(live.join("rootfs")).unwrap();
+        let report = store.sweep(&BTreeSet::new()).unwrap();
+        assert_eq!(report.partial, [ended.clone()]);
+        assert!(!ended.exists() && live.exists());
     }
 
     #[test]

@@ -79,8 +79,22 @@ impl NodeHost for LinuxRuntime {
     fn namespaces_are_its_own(&self) -> bool {
         true
     }
+    /// A reference a recipe builds, one pulled before, or one that names a registry host
+    /// of its own (`127.0.0.1:5000/app:1`, `quay.io/x/y`), which the node pulls when the pod
+    /// runs. A short name (`nginx:1.25`) is none of these: the run says so before anything
+    /// starts rather than reach for Docker Hub.
     fn check_image(&self, reference: &str) -> Result<(), String> {
-        self.images().recipe_for(reference).map(|_| ()).map_err(|e| e.to_string())
+        let unknown = match self.images().recipe_for(reference) {
+            Ok(_) => return Ok(()),
+            Err(e) => e,
+        };
+        if self.images().pulled(reference).is_some() {
+            return Ok(());
+        }
+        match crate::images::pull::Reference::parse(reference) {
+            Ok(r) if r.registry != "docker.io" && r.registry != "localhost" => Ok(()),
+            _ => Err(unknown.to_string()),
+        }
     }
     async fn kill_main_process(&self, id: &ContainerId) -> Result<(), RuntimeError> {
         LinuxRuntime::kill_main_process(self, id)

@@ -442,10 +442,22 @@ pub trait RuntimeService: Send + Sync {
     }
 }
 
-/// CRI `ImageService`. Nothing is ever pulled: "pulling" resolves a reference to a local image.
+/// CRI `ImageService`: what is on the node (`ImageStatus`), and, where the service pulls,
+/// `PullImage`.
 #[async_trait]
 pub trait ImageService: Send + Sync {
+    /// The image a reference names on the node; an error when the node does not have it.
     async fn image_status(&self, reference: &str) -> RuntimeResult<ImageInfo>;
+    /// Whether `pull_image` fetches images: then the kubelet applies `imagePullPolicy` as a
+    /// node does. A service that does not pull runs only what it has (`ErrImageNeverPull`
+    /// for any other image, whatever the policy).
+    fn pulls(&self) -> bool {
+        false
+    }
+    /// CRI `PullImage`: fetches the image; gives it and its size in bytes.
+    async fn pull_image(&self, reference: &str) -> RuntimeResult<(ImageInfo, u64)> {
+        Err(RuntimeError::failed("pull image", format!("this image service does not pull ({reference:?})")))
+    }
 }
 
 /// Paths of `/proc` and `/sys` a container that is not privileged cannot read: files are

@@ -532,7 +532,7 @@ const NOWHERE: &str = r#"Feature: An image the node does not have
       metadata: {name: one}
       spec:
         terminationGracePeriodSeconds: 0
-        containers: [{name: app, image: "busybox:1.36", command: [sleep, "3600"]}]
+        containers: [{name: app, image: "busybox:1.36", imagePullPolicy: Never, command: [sleep, "3600"]}]
       """
     Then field "status.containerStatuses[name=app].state.waiting.reason" of pod "one" is "ErrImageNeverPull"
     And field "status.containerStatuses[name=app].state.waiting.message" of pod "one" contains "nowhere.example/busybox:1.36"

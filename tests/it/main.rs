@@ -20,6 +20,7 @@ mod conformance;
 mod docs;
 mod escape;
 mod fuzz;
+mod image_pull;
 mod input;
 mod kube;
 mod reference_runtime;

@@ -27,10 +27,20 @@ impl Serve {
         Self::start_limited(&[], "reference", Some(files))
     }
 
+    /// The reference node's serve with these environment variables set (a data dir of its own).
+    pub fn start_with_env(env: &[(&str, &std::path::Path)]) -> Serve {
+        Self::start_command(&[], "reference", None, env)
+    }
+
     fn start_limited(args: &[&str], node: &str, files: Option<u64>) -> Serve {
+        Self::start_command(args, node, files, &[])
+    }
+
+    fn start_command(args: &[&str], node: &str, files: Option<u64>, env: &[(&str, &std::path::Path)]) -> Serve {
         let dir = tempfile::tempdir().unwrap();
         let kubeconfig = dir.path().join("kubeconfig");
         let mut command = Command::new(env!("CARGO_BIN_EXE_podspec"));
+        command.envs(env.iter().copied());
         if let Some(files) = files {
             use std::os::unix::process::CommandExt as _;
             // SAFETY: only setrlimit, async-signal-safe, between fork and exec.

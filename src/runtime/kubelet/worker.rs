@@ -50,6 +50,19 @@ pub(super) fn go_duration(d: Duration) -> String {
     }
 }
 
+/// A duration as Go prints one truncated to milliseconds (`1.234s`, `512ms`).
+fn go_duration_ms(d: Duration) -> String {
+    let ms = d.as_millis();
+    if ms < 1000 {
+        format!("{ms}ms")
+    } else if ms < 60_000 {
+        let text = format!("{}.{:03}", ms / 1000, ms % 1000);
+        format!("{}s", text.trim_end_matches('0').trim_end_matches('.'))
+    } else {
+        go_duration(d)
+    }
+}
+
 pub fn volume_dir(root: &Path, uid: &str, volume: &str) -> PathBuf {
     root.join("pods").join(uid).join("volumes/kubernetes.io~empty-dir").join(volume)
 }
@@ -93,6 +106,9 @@ pub(super) struct ContainerRecord {
     pub restart_due: Option<Instant>,
     /// When to try again to create a container that could not be created (image, config).
     pub retry_due: Option<Instant>,
+    /// Failed pulls of its image in a row, and until when the next one waits (the kubelet's
+    /// image back-off).
+    pub pull_backoff: Option<(u32, Instant)>,
     /// Its spec changed (a new image): the current instance is being replaced.
     pub spec_changed: bool,
     /// The kubelet stopped it on purpose (deadline, sidecars after the app containers ended).
@@ -1060,15 +1076,7 @@ impl PodWorker {
             }
         }
         let runtime = &self.kubelet.runtime;
-        let image = match self.kubelet.images.image_status(&config.image).await {
-            Ok(image) => image,
-            Err(e) => {
-                self.set_waiting(name, "ErrImageNeverPull", Some(e.to_string()));
-                return;
-            }
-        };
-        // The node has every image it can run (it pulls none).
-        self.container_event(name, NORMAL, "Pulled", &format!("Container image {:?} already present on machine", config.image));
+        let Some(image) = self.ensure_image(name, &spec, &config.image).await else { return };
         if let Err(e) = super::security::verify_run_as_non_root(&self.pod(), &spec, image.config.uid()) {
             self.set_waiting(name, "CreateContainerConfigError", Some(e));
             return;
@@ -1102,6 +1110,93 @@ impl PodWorker {
             if let Some(me) = self.me.upgrade() {
                 super::prober::start(&me, &spec, &id);
             }
+        }
+    }
+
+    /// The image of a container, present or pulled as its `imagePullPolicy` says (the
+    /// kubelet's `EnsureImageExists`), with the kubelet's events; None when the container
+    /// waits (`ErrImageNeverPull`, `ErrImagePull`, `ImagePullBackOff`) and is tried again.
+    async fn ensure_image(&self, name: &str, spec: &Container, reference: &str) -> Option<crate::runtime::cri::ImageInfo> {
+        let images = &self.kubelet.images;
+        let present = images.image_status(reference).await;
+        if !images.pulls() {
+            // A node whose image service does not pull runs what it has.
+            return match present {
+                Ok(image) => {
+                    self.container_event(name, NORMAL, "Pulled", &format!("Container image {reference:?} already present on machine"));
+                    Some(image)
+                }
+                Err(e) => {
+                    self.set_waiting(name, "ErrImageNeverPull", Some(e.to_string()));
+                    None
+                }
+            };
+        }
+        let policy = spec.image_pull_policy.clone().unwrap_or_else(|| crate::api::defaults::pull_policy(reference).to_string());
+        match (policy.as_str(), present) {
+            ("Never" | "IfNotPresent", Ok(image)) => {
+                self.container_event(name, NORMAL, "Pulled", &format!("Container image {reference:?} already present on machine"));
+                return Some(image);
+            }
+            ("Never", Err(_)) => {
+                let message = format!("Container image {reference:?} is not present with pull policy of Never");
+                self.container_event(name, WARNING, "ErrImageNeverPull", &message);
+                let retry = Instant::now() + self.kubelet.config.backoff.initial.min(Duration::from_secs(5));
+                self.image_waiting(name, "ErrImageNeverPull", message, retry);
+                return None;
+            }
+            _ => {}
+        }
+        let backoff_until = {
+            let st = self.state.lock().unwrap();
+            st.containers.iter().find(|c| c.name == name).and_then(|c| c.pull_backoff.map(|(_, until)| until))
+        };
+        if let Some(until) = backoff_until.filter(|u| *u > Instant::now()) {
+            let message = format!("Back-off pulling image {reference:?}");
+            self.container_event(name, NORMAL, "BackOff", &message);
+            self.image_waiting(name, "ImagePullBackOff", message, until);
+            return None;
+        }
+        self.container_event(name, NORMAL, "Pulling", &format!("Pulling image {reference:?}"));
+        let started = Instant::now();
+        match images.pull_image(reference).await {
+            Ok((image, size)) => {
+                let took = go_duration_ms(started.elapsed());
+                let message =
+                    format!("Successfully pulled image {reference:?} in {took} ({took} including waiting). Image size: {size} bytes.");
+                self.container_event(name, NORMAL, "Pulled", &message);
+                if let Some(rec) = self.state.lock().unwrap().containers.iter_mut().find(|c| c.name == name) {
+                    rec.pull_backoff = None;
+                }
+                Some(image)
+            }
+            Err(e) => {
+                tracing::info!(pod = %self.key, container = name, error = %e, "image pull failed");
+                self.container_event(name, WARNING, "Failed", &format!("Failed to pull image {reference:?}: {e}"));
+                let delay = {
+                    let mut st = self.state.lock().unwrap();
+                    let rec = st.containers.iter_mut().find(|c| c.name == name)?;
+                    let failures = rec.pull_backoff.map(|(n, _)| n).unwrap_or(0) + 1;
+                    let delay = self.kubelet.config.backoff.delay(failures);
+                    rec.pull_backoff = Some((failures, Instant::now() + delay));
+                    delay
+                };
+                // The next sync comes within the back-off: the container then waits in
+                // ImagePullBackOff until it is over.
+                self.image_waiting(name, "ErrImagePull", e.to_string(), Instant::now() + (delay / 2).min(Duration::from_secs(5)));
+                None
+            }
+        }
+    }
+
+    /// The container waits for its image (`reason`), tried again at `retry`: the kubelet's
+    /// "Error: REASON" event.
+    fn image_waiting(&self, name: &str, reason: &str, message: String, retry: Instant) {
+        self.container_event(name, WARNING, "Failed", &format!("Error: {reason}"));
+        let mut st = self.state.lock().unwrap();
+        if let Some(rec) = st.containers.iter_mut().find(|c| c.name == name) {
+            rec.waiting = Some((reason.to_string(), Some(message)));
+            rec.retry_due = Some(retry);
         }
     }
 

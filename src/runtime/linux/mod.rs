@@ -820,6 +820,35 @@ impl ImageService for LinuxRuntime {
             .map_err(|e| RuntimeError::ImageNotFound { reference: reference.to_string(), reason: e.to_string() })?;
         Ok(ImageInfo { reference: reference.to_string(), id: image.name, config: image.config })
     }
+
+    fn pulls(&self) -> bool {
+        true
+    }
+
+    /// A reference one of podspec's recipes names is pulled from that recipe (built, or the
+    /// build reused): the recipe is its registry. Any other is pulled from its registry.
+    async fn pull_image(&self, reference: &str) -> RuntimeResult<(ImageInfo, u64)> {
+        let not_pulled = |e: crate::images::ImageError| RuntimeError::failed(format!("failed to pull image {reference:?}"), e);
+        let image = if self.images.recipe_for(reference).is_ok() {
+            let images = self.images.clone();
+            let r = reference.to_string();
+            let image = tokio::task::spawn_blocking(move || images.resolve(&r))
+                .await
+                .map_err(|e| RuntimeError::failed("resolve image", e))?
+                .map_err(not_pulled)?;
+            let size = tokio::task::spawn_blocking({
+                let rootfs = image.rootfs.clone();
+                move || crate::images::tree_size(&rootfs)
+            })
+            .await
+            .unwrap_or(0);
+            (image, size)
+        } else {
+            self.images.pull(reference).await.map_err(not_pulled)?
+        };
+        let (image, size) = image;
+        Ok((ImageInfo { reference: reference.to_string(), id: image.name, config: image.config }, size))
+    }
 }
 
 /// The container's environment: the image's, then HOSTNAME (as container runtimes set it),

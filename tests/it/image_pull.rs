@@ -1,0 +1,266 @@
+//! The reference node pulls an image that only a registry on loopback holds: Debian's
+//! `docker-registry` (the CNCF distribution registry) started on 127.0.0.1, an image pushed
+//! into it with `skopeo` from an oci-archive of a fixture image under a name no recipe has.
+//! A pod naming it runs on the reference target and through `podspec serve` (kube-rs, and the
+//! kube target), with the kubelet's `Pulling` / `Pulled` events; a missing image waits in
+//! `ErrImagePull`, then `ImagePullBackOff`, with the kubelet's events; under `Never` in
+//! `ErrImageNeverPull`. Nothing leaves the machine. Needs root (the node runs pods),
+//! docker-registry and skopeo (CI installs them: ci/install-debian-packages.sh).
+
+use std::path::Path;
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use k8s_openapi::api::core::v1::{Event, Pod};
+use kube::api::{Api, ListParams, LogParams, PostParams};
+use kube::config::{KubeConfigOptions, Kubeconfig};
+use kube::{Client, Config};
+
+use crate::serve::Serve;
+
+const ROOT: &str = env!("CARGO_MANIFEST_DIR");
+
+/// A distribution registry on 127.0.0.1, storing under the test's directory; ended by PID.
+struct Registry {
+    child: Child,
+    address: String,
+}
+
+impl Registry {
+    fn start(dir: &Path) -> Registry {
+        let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+        let address = format!("127.0.0.1:{port}");
+        let config = dir.join("registry.yml");
+        std::fs::write(
+            &config,
+            format!(
+                "version: 0.1\nlog:\n  level: warn\nstorage:\n  filesystem:\n    rootdirectory: {}\nhttp:\n  addr: {address}\n",
+                dir.join("registry").display()
+            ),
+        )
+        .unwrap();
+        let log = std::fs::File::create(dir.join("registry.log")).unwrap();
+        let child = Command::new("docker-registry")
+            .arg("serve")
+            .arg(&config)
+            .stdout(Stdio::null())
+            .stderr(log)
+            .spawn()
+            .expect("start docker-registry");
+        let registry = Registry { child, address };
+        let deadline = Instant::now() + Duration::from_secs(20);
+        while std::net::TcpStream::connect(&registry.address).is_err() {
+            assert!(Instant::now() < deadline, "docker-registry does not listen on {}", registry.address);
+            std::thread::sleep(Duration::from_millis(100));
+        }
+        registry
+    }
+}
+
+impl Drop for Registry {
+    fn drop(&mut self) {
+        let _ = nix::sys::signal::kill(nix::unistd::Pid::from_raw(self.child.id() as i32), nix::sys::signal::Signal::SIGTERM);
+        let _ = self.child.wait();
+    }
+}
+
+/// Pushes the entrypoint fixture image (ENTRYPOINT podspec-agent, CMD paused) to `reference`.
+fn push_fixture_image(dir: &Path, reference: &str) {
+    let paths = podspec::paths::Paths::from_env().unwrap();
+    let store = podspec::images::ImageStore::new(&dir.join("export-data"), &paths.agent);
+    let image = store.resolve("localhost/podspec/entrypoint:1").unwrap();
+    let archive = dir.join("entrypoint.tar");
+    podspec::images::archive::export_oci_archive(&image, "test/only-here", &archive).unwrap();
+    let out = Command::new("skopeo")
+        .args(["copy", "--quiet", "--dest-tls-verify=false"])
+        .arg(format!("oci-archive:{}", archive.display()))
+        .arg(format!("docker://{reference}"))
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "skopeo copy: {}", String::from_utf8_lossy(&out.stderr));
+}
+
+fn pod(name: &str, image: &str, policy: &str) -> Pod {
+    serde_json::from_value(serde_json::json!({
+        "apiVersion": "v1",
+        "kind": "Pod",
+        "metadata": {"name": name},
+        "spec": {
+            "restartPolicy": "Never",
+            "terminationGracePeriodSeconds": 0,
+            "containers": [{"name": "app", "image": image, "imagePullPolicy": policy}],
+        },
+    }))
+    .unwrap()
+}
+
+fn waiting(pod: &Pod) -> Option<(String, String)> {
+    let w = pod.status.as_ref()?.container_statuses.as_ref()?.first()?.state.as_ref()?.waiting.as_ref()?;
+    Some((w.reason.clone().unwrap_or_default(), w.message.clone().unwrap_or_default()))
+}
+
+/// Polls the pod until `done` says so, or fails after `within` naming what was last seen.
+async fn until(pods: &Api<Pod>, name: &str, within: Duration, what: &str, mut done: impl FnMut(&Pod) -> bool) -> Pod {
+    let deadline = Instant::now() + within;
+    loop {
+        let p = pods.get(name).await.unwrap();
+        if done(&p) {
+            return p;
+        }
+        assert!(Instant::now() < deadline, "pod {name}: not {what} within {within:?}: {:?}", p.status);
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+/// The pod's events as `TYPE REASON: MESSAGE`, oldest first.
+async fn events_of(client: &Client, name: &str) -> Vec<String> {
+    let events: Api<Event> = Api::namespaced(client.clone(), "default");
+    let mut list: Vec<Event> = events
+        .list(&ListParams::default())
+        .await
+        .unwrap()
+        .items
+        .into_iter()
+        .filter(|e| e.involved_object.name.as_deref() == Some(name))
+        .collect();
+    list.sort_by_key(|e| e.metadata.creation_timestamp.clone().map(|t| t.0));
+    list.iter()
+        .map(|e| {
+            format!("{} {}: {}", e.type_.as_deref().unwrap_or(""), e.reason.as_deref().unwrap_or(""), e.message.as_deref().unwrap_or(""))
+        })
+        .collect()
+}
+
+const FEATURE: &str = r#"Feature: An image only a registry on loopback holds
+  Scenario: The node pulls the image and runs its entrypoint
+    Given a pod:
+      """
+      apiVersion: v1
+      kind: Pod
+      metadata: {name: pulled}
+      spec:
+        restartPolicy: Never
+        terminationGracePeriodSeconds: 0
+        containers:
+        - name: app
+          image: IMAGE
+      """
+    Then pod "pulled" is running
+    And the log of container "app" of pod "pulled" is:
+      """
+      Paused
+      """
+"#;
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "the reference node runs pods as root only; needs docker-registry and skopeo"]
+async fn an_image_only_the_loopback_registry_holds_is_pulled_and_runs() {
+    crate::support::require_root("the reference node runs pods as root only");
+    crate::support::require_program("docker-registry");
+    crate::support::require_program("skopeo");
+    let dir = tempfile::tempdir().unwrap();
+    let registry = Registry::start(dir.path());
+    let image = format!("{}/test/only-here:1", registry.address);
+    push_fixture_image(dir.path(), &image);
+
+    // Through serve, with kube-rs: the pod runs the pulled image's entrypoint, and the kubelet
+    // says what it did.
+    let serve_data = dir.path().join("serve-data");
+    let serve = Serve::start_with_env(&[("PODSPEC_DATA_DIR", &serve_data)]);
+    let kubeconfig = Kubeconfig::read_from(&serve.kubeconfig).unwrap();
+    let client = Client::try_from(Config::from_custom_kubeconfig(kubeconfig, &KubeConfigOptions::default()).await.unwrap()).unwrap();
+    let pods: Api<Pod> = Api::namespaced(client.clone(), "default");
+    pods.create(&PostParams::default(), &pod("pulled", &image, "IfNotPresent")).await.unwrap();
+    until(&pods, "pulled", Duration::from_secs(60), "running", |p| p.status.as_ref().and_then(|s| s.phase.as_deref()) == Some("Running"))
+        .await;
+    let deadline = Instant::now() + Duration::from_secs(20);
+    loop {
+        let log = pods.logs("pulled", &LogParams::default()).await.unwrap();
+        if log == "Paused\n" {
+            break;
+        }
+        assert!(Instant::now() < deadline, "the pulled image's ENTRYPOINT and CMD did not run: log {log:?}");
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    let events = events_of(&client, "pulled").await;
+    let pulling = events.iter().position(|e| e == &format!("Normal Pulling: Pulling image {image:?}"));
+    let pulled = events.iter().position(|e| e.starts_with(&format!("Normal Pulled: Successfully pulled image {image:?} in ")));
+    assert!(pulling.is_some() && pulled > pulling, "{events:#?}");
+    assert!(events[pulled.unwrap()].contains(" including waiting). Image size: "), "{events:#?}");
+    assert!(events.iter().any(|e| e == "Normal Started: Started container app"), "{events:#?}");
+    // A second pod under IfNotPresent finds it on the node; under Always it is pulled again.
+    pods.create(&PostParams::default(), &pod("present", &image, "IfNotPresent")).await.unwrap();
+    pods.create(&PostParams::default(), &pod("always", &image, "Always")).await.unwrap();
+    for name in ["present", "always"] {
+        until(&pods, name, Duration::from_secs(60), "running", |p| p.status.as_ref().and_then(|s| s.phase.as_deref()) == Some("Running"))
+            .await;
+    }
+    let events = events_of(&client, "present").await;
+    assert!(events.contains(&format!("Normal Pulled: Container image {image:?} already present on machine")), "{events:#?}");
+    assert!(!events.iter().any(|e| e.contains("Pulling")), "{events:#?}");
+    let events = events_of(&client, "always").await;
+    assert!(events.contains(&format!("Normal Pulling: Pulling image {image:?}")), "{events:#?}");
+
+    // An image the registry does not hold: ErrImagePull, then ImagePullBackOff.
+    let missing = format!("{}/test/missing:1", registry.address);
+    pods.create(&PostParams::default(), &pod("missing", &missing, "IfNotPresent")).await.unwrap();
+    let p =
+        until(&pods, "missing", Duration::from_secs(30), "in ErrImagePull", |p| waiting(p).is_some_and(|(r, _)| r == "ErrImagePull")).await;
+    let (_, message) = waiting(&p).unwrap();
+    assert!(message.contains(&format!("failed to pull image {missing:?}")) && message.contains("not found"), "{message}");
+    let p = until(&pods, "missing", Duration::from_secs(30), "in ImagePullBackOff", |p| {
+        waiting(p).is_some_and(|(r, _)| r == "ImagePullBackOff")
+    })
+    .await;
+    assert_eq!(waiting(&p).unwrap().1, format!("Back-off pulling image {missing:?}"));
+    let events = events_of(&client, "missing").await;
+    for expected in [
+        format!("Normal Pulling: Pulling image {missing:?}"),
+        "Warning Failed: Error: ErrImagePull".to_string(),
+        format!("Normal BackOff: Back-off pulling image {missing:?}"),
+        "Warning Failed: Error: ImagePullBackOff".to_string(),
+    ] {
+        assert!(events.contains(&expected), "{expected:?} not in {events:#?}");
+    }
+    assert!(events.iter().any(|e| e.starts_with(&format!("Warning Failed: Failed to pull image {missing:?}: "))), "{events:#?}");
+
+    // Never: the node does not pull.
+    pods.create(&PostParams::default(), &pod("never", &missing, "Never")).await.unwrap();
+    let p = until(&pods, "never", Duration::from_secs(30), "in ErrImageNeverPull", |p| {
+        waiting(p).is_some_and(|(r, _)| r == "ErrImageNeverPull")
+    })
+    .await;
+    assert_eq!(waiting(&p).unwrap().1, format!("Container image {missing:?} is not present with pull policy of Never"));
+    let events = events_of(&client, "never").await;
+    assert!(!events.iter().any(|e| e.contains("Pulling")), "{events:#?}");
+
+    // The same image through the kube target against serve, and on the reference target (a
+    // data dir of its own, so it pulls too).
+    let feature = dir.path().join("pulled.feature");
+    std::fs::write(&feature, FEATURE.replace("IMAGE", &image)).unwrap();
+    let run = |target_args: &[&str], data: &Path, report: &str| {
+        let out = Command::new(assert_cmd::cargo::cargo_bin("podspec"))
+            .current_dir(ROOT)
+            .env("PODSPEC_DATA_DIR", data)
+            .arg("run")
+            .args(target_args)
+            .arg("--features")
+            .arg(&feature)
+            .arg("--report-dir")
+            .arg(dir.path().join(report))
+            .output()
+            .unwrap();
+        assert_eq!(
+            out.status.code(),
+            Some(0),
+            "{target_args:?}: {}{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let record = podspec::report::json::read(dir.path().join(report).join("report.json")).unwrap();
+        assert_eq!((record.summary.passed, record.summary.failed), (1, 0), "{target_args:?}: {:?}", record.summary);
+    };
+    run(&["--target", "kube", "--kubeconfig", serve.kubeconfig.to_str().unwrap()], &serve_data, "r-kube");
+    drop(serve);
+    run(&["--target", "reference"], &dir.path().join("reference-data"), "r-reference");
+}
