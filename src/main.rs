@@ -31,8 +31,14 @@ fn main() -> ExitCode {
         // at a write to a closed pipe instead of the panic of println!.
         unsafe { libc::signal(libc::SIGPIPE, libc::SIG_DFL) };
     }
-    if let Err(e) = podspec::limits::raise_open_files() {
-        tracing::warn!("cannot raise the open-file limit: {e}");
+    match podspec::limits::raise_open_files() {
+        Ok(hard) if cli.command.needs_privileges() => {
+            if let Some(warning) = podspec::limits::open_files_warning(hard, 1000) {
+                tracing::warn!("{warning}");
+            }
+        }
+        Ok(_) => {}
+        Err(e) => tracing::warn!("cannot raise the open-file limit: {e}"),
     }
     // Before any thread starts: a non-root user enters a user namespace of their own.
     if cli.command.needs_privileges() {

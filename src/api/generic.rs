@@ -64,6 +64,12 @@ impl<T: Object> Objects<T> {
         self.objects.get(key).map(|o| &**o)
     }
 
+    /// The stored object itself, shared (no copy): what a write that replaces it passes to
+    /// [`Self::commit_shared`] as the previous version.
+    pub fn get_shared(&self, key: &Key) -> Option<Arc<T>> {
+        self.objects.get(key).cloned()
+    }
+
     pub fn contains(&self, key: &Key) -> bool {
         self.objects.contains_key(key)
     }
@@ -86,7 +92,15 @@ impl<T: Object> Objects<T> {
 
     /// Records a change under the next resourceVersion, which the stored object gets; returns
     /// the object as stored.
-    pub fn commit(&mut self, kind: ChangeKind, mut object: T, prev: Option<T>) -> T {
+    pub fn commit(&mut self, kind: ChangeKind, object: T, prev: Option<T>) -> T {
+        T::clone(&self.commit_shared(kind, object, prev.map(Arc::new)))
+    }
+
+    /// [`Self::commit`] with the previous version shared as the store holds it
+    /// ([`Self::get_shared`]): each version is kept once, by the store and by the history of
+    /// every watch alike, and the object as stored is returned shared, copied by whoever needs
+    /// it owned.
+    pub fn commit_shared(&mut self, kind: ChangeKind, mut object: T, prev: Option<Arc<T>>) -> Arc<T> {
         let rv = self.sequence.next();
         object.metadata_mut().resource_version = Some(rv.to_string());
         let k = key_of(&object);
@@ -111,9 +125,9 @@ impl<T: Object> Objects<T> {
                 }
             }
         }
-        self.history.push(Change { rv, kind, object: object.clone(), prev: prev.map(Arc::new) });
+        self.history.push(Change { rv, kind, object: object.clone(), prev });
         self.committed = true;
-        T::clone(&object)
+        object
     }
 }
 
@@ -342,7 +356,7 @@ where
         }
         self.write(|objects| {
             let k = self.key(namespace, name);
-            let old = objects.get(&k).cloned().ok_or_else(|| ApiError::not_found_of(&self.resource(), name))?;
+            let old = objects.get_shared(&k).ok_or_else(|| ApiError::not_found_of(&self.resource(), name))?;
             let mut new = object.clone();
             new.metadata_mut().namespace = old.metadata().namespace.clone();
             if let Some(rv) = &new.metadata().resource_version {
@@ -366,16 +380,16 @@ where
             // one is removed (the generic store's ShouldDeleteDuringUpdate).
             let finalized = new.metadata().finalizers.as_ref().is_none_or(|f| f.is_empty());
             if old.metadata().deletion_grace_period_seconds == Some(0) && finalized && !dry_run {
-                return Ok(objects.commit(ChangeKind::Deleted, new, Some(old)));
+                return Ok(S::Object::clone(&objects.commit_shared(ChangeKind::Deleted, new, Some(old))));
             }
             new.metadata_mut().resource_version = old.metadata().resource_version.clone();
-            if serde_json::to_value(&new).ok() == serde_json::to_value(&old).ok() {
-                return Ok(old); // a no-op update writes nothing
+            if serde_json::to_value(&new).ok() == serde_json::to_value(&*old).ok() {
+                return Ok(S::Object::clone(&old)); // a no-op update writes nothing
             }
             if dry_run {
                 return Ok(new);
             }
-            Ok(objects.commit(ChangeKind::Modified, new, Some(old)))
+            Ok(S::Object::clone(&objects.commit_shared(ChangeKind::Modified, new, Some(old))))
         })
     }
 
@@ -418,7 +432,7 @@ where
     pub fn delete_as(&self, namespace: &str, name: &str, options: &DeleteOptions, dry_run: bool) -> Result<Option<S::Object>, ApiError> {
         self.write(|objects| {
             let k = self.key(namespace, name);
-            let object = objects.get(&k).cloned().ok_or_else(|| ApiError::not_found_of(&self.resource(), name))?;
+            let object = objects.get_shared(&k).ok_or_else(|| ApiError::not_found_of(&self.resource(), name))?;
             let m = object.metadata();
             if let Some(uid) = &options.uid {
                 if m.uid.as_ref() != Some(uid) {
@@ -437,7 +451,7 @@ where
             let finalized = m.finalizers.as_ref().is_none_or(|f| f.is_empty());
             if grace == 0 && finalized {
                 if !dry_run {
-                    objects.commit(ChangeKind::Deleted, object.clone(), Some(object));
+                    objects.commit_shared(ChangeKind::Deleted, S::Object::clone(&object), Some(object.clone()));
                 }
                 return Ok(None);
             }
@@ -445,7 +459,7 @@ where
             let previous = m.deletion_timestamp.as_ref().map(|t| (t.0, m.deletion_grace_period_seconds.unwrap_or(0)));
             let grace = previous.map_or(grace, |(_, g)| g.min(grace));
             if previous.is_some_and(|(_, g)| g == grace) {
-                return Ok(Some(object));
+                return Ok(Some(S::Object::clone(&object)));
             }
             // deletionTimestamp is when the grace period ends (rest.BeforeDelete: now plus the
             // grace period; a shorter one moves it earlier by the difference).
@@ -453,7 +467,7 @@ where
                 Some((at, g)) => at - k8s_openapi::jiff::SignedDuration::from_secs(g),
                 None => now().0,
             };
-            let mut marked = object.clone();
+            let mut marked = S::Object::clone(&object);
             marked.metadata_mut().deletion_timestamp =
                 Some(k8s_openapi::apimachinery::pkg::apis::meta::v1::Time(start + k8s_openapi::jiff::SignedDuration::from_secs(grace)));
             marked.metadata_mut().deletion_grace_period_seconds = Some(grace);
@@ -467,7 +481,7 @@ where
             if dry_run {
                 return Ok(Some(marked));
             }
-            Ok(Some(objects.commit(ChangeKind::Modified, marked, Some(object))))
+            Ok(Some(S::Object::clone(&objects.commit_shared(ChangeKind::Modified, marked, Some(object)))))
         })
     }
 }

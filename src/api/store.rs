@@ -262,14 +262,13 @@ impl Store<PodStrategy> {
         }
         self.write(|pods| {
             let old = pods
-                .get(&self.key(namespace, name))
+                .get_shared(&self.key(namespace, name))
                 .filter(|p| p.metadata.uid.as_deref() == Some(uid))
-                .cloned()
                 .ok_or_else(|| ApiError::not_found(name))?;
             if resource_version.is_some_and(|rv| old.metadata.resource_version.as_deref() != Some(rv)) {
                 return Err(ApiError::conflict(name));
             }
-            let mut next = old.clone();
+            let mut next = Pod::clone(&old);
             let mut status = new.status.clone().unwrap_or_default();
             if status.qos_class.as_deref().unwrap_or("").is_empty() {
                 status.qos_class = old.status.as_ref().and_then(|s| s.qos_class.clone());
@@ -281,11 +280,11 @@ impl Store<PodStrategy> {
             if new.metadata.annotations != base.metadata.annotations {
                 next.metadata.annotations = new.metadata.annotations.clone();
             }
-            if next == old {
-                return Ok(old);
+            if next == *old {
+                return Ok(Pod::clone(&old));
             }
             super::managed_fields::record_status_update(&old, &mut next, manager, super::managed_fields::now());
-            Ok(pods.commit(ChangeKind::Modified, next, Some(old)))
+            Ok(Pod::clone(&pods.commit_shared(ChangeKind::Modified, next, Some(old))))
         })
     }
 
@@ -314,17 +313,18 @@ impl Store<PodStrategy> {
         make: impl FnOnce(Option<&PodStatus>) -> PodStatus,
     ) -> Result<(), ApiError> {
         self.write(|pods| {
+            // The stored pod is shared, not copied: the history keeps it as the change's
+            // previous version, and only the new version is made.
             let old = pods
-                .get(&self.key(namespace, name))
+                .get_shared(&self.key(namespace, name))
                 .filter(|p| p.metadata.uid.as_deref() == Some(uid))
-                .cloned()
                 .ok_or_else(|| ApiError::not_found(name))?;
             let status = make(old.status.as_ref());
             if old.status.as_ref() != Some(&status) {
-                let mut new = old.clone();
+                let mut new = Pod::clone(&old);
                 new.status = Some(status);
                 super::managed_fields::record_status_update(&old, &mut new, manager, super::managed_fields::now());
-                pods.commit(ChangeKind::Modified, new, Some(old));
+                pods.commit_shared(ChangeKind::Modified, new, Some(old));
             }
             Ok(())
         })
@@ -532,6 +532,33 @@ mod tests {
         assert_eq!(marked.metadata.deletion_grace_period_seconds, Some(30));
         assert_eq!(s.delete("ns", "web", &DeleteOptions::grace(0)).unwrap(), None);
         assert_eq!(s.get("ns", "web").unwrap_err().code, 404);
+    }
+
+    /// Each version is kept once: the history's change of a status write, an update and a
+    /// delete shares the version the store held (and the one it holds after), not copies.
+    #[test]
+    fn writes_share_each_version_between_the_store_and_the_history() {
+        use crate::api::watch::ChangeSource;
+        let s = PodStore::new("t");
+        let p = s.create_as_user(&pod("web")).unwrap();
+        let key = s.key("ns", "web");
+        let stored = || s.write(|pods| Ok(pods.get_shared(&key))).unwrap();
+        let created = stored().unwrap();
+        let from = s.resource_version();
+        let status = PodStatus { phase: Some("Running".into()), ..Default::default() };
+        s.set_status("ns", "web", p.metadata.uid.as_deref().unwrap(), status).unwrap();
+        let running = stored().unwrap();
+        s.merge_patch("ns", "web", &json!({"metadata": {"labels": {"a": "b"}}})).unwrap();
+        let labelled = stored().unwrap();
+        s.delete("ns", "web", &DeleteOptions::grace(0)).unwrap();
+        let (changes, _) = s.changes_since(from).unwrap();
+        assert_eq!(changes.len(), 3);
+        for (change, (before, after)) in changes.iter().zip([(&created, Some(&running)), (&running, Some(&labelled)), (&labelled, None)]) {
+            assert!(Arc::ptr_eq(change.prev.as_ref().unwrap(), before), "the previous version is the stored one ({:?})", change.kind);
+            if let Some(after) = after {
+                assert!(Arc::ptr_eq(&change.object, after), "the new version is the stored one ({:?})", change.kind);
+            }
+        }
     }
 
     #[test]
