@@ -666,11 +666,11 @@ Feature: Probes tell the kubelet whether a container is alive, ready and started
   # e2e: container_probe.go, "should mark readiness on pods to false and disable liveness probes
   # while pod is in progress of terminating" (not [Conformance]): once the pod is deleted, the
   # container's SIGTERM handler removes the files both probes read and runs on for 20 s (here
-  # 8 s) of its 30 s grace period; the pod turns unready while it terminates, and no liveness
+  # 15 s, long enough for the checks below on a loaded machine) of its 30 s grace period; the pod turns unready while it terminates, and no liveness
   # failure is seen. The kubelet keeps probing readiness during termination but stops liveness
   # and startup probes (pkg/kubelet/prober/worker.go doProbe: "Pod deletion requested").
   # Here the liveness probe has a grace period of its own, 1 s: had it failed, the container
-  # would have been killed (137) at once instead of ending on its own after 8 s.
+  # would have been killed (137) at once instead of ending on its own after 15 s.
   @api-server
   Scenario: While a pod terminates its readiness probe goes on and its liveness probe stops
     Given a running pod "probe-terminating":
@@ -684,7 +684,7 @@ Feature: Probes tell the kubelet whether a container is alive, ready and started
         containers:
         - name: app
           image: busybox:1.36
-          command: ["/bin/sh", "-c", "trap 'rm -f /tmp/ready /tmp/liveness; sleep 8; exit 0' TERM; touch /tmp/ready /tmp/liveness; while true; do sleep 1; done"]
+          command: ["/bin/sh", "-c", "trap 'rm -f /tmp/ready /tmp/liveness; sleep 15; exit 0' TERM; touch /tmp/ready /tmp/liveness; while true; do sleep 1; done"]
           readinessProbe:
             exec:
               command: ["cat", "/tmp/ready"]
@@ -703,7 +703,7 @@ Feature: Probes tell the kubelet whether a container is alive, ready and started
     And field "metadata.deletionGracePeriodSeconds" of pod "probe-terminating" is "30"
     And field "status.containerStatuses[name=app].state.terminated.exitCode" of pod "probe-terminating" stays "(absent)" for 4 seconds
     And field "status.containerStatuses[name=app].restartCount" of pod "probe-terminating" is "0"
-    And pod "probe-terminating" is gone within 20 seconds
+    And pod "probe-terminating" is gone within 30 seconds
 
   # Sidecars: "Probing restartable init container" in container_probe.go
   # ([NodeFeature:SidecarContainers], not [Conformance]): a sidecar's readiness probe that fails

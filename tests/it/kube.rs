@@ -79,7 +79,7 @@ fn the_rights_check_is_made_against_serve() {
     // ephemeral containers only when an @api-server scenario is among them.
     let cases = [
         ("features/hostname.feature", "sees the pod name as its hostname", 14),
-        ("features/update.feature", "A container's image may be changed, and the generation grows by one", 18),
+        ("features/update.feature", "A container's image may be changed, and the generation grows by one", 21),
     ];
     for (feature, name, rights) in cases {
         let out = podspec()

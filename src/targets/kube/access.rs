@@ -48,12 +48,16 @@ pub const ALWAYS: &[Right] = &[
     right("get", "pods", "log"),
 ];
 
-/// What the `@api-server` scenarios need besides: updates and patches of pods, writes of
-/// their ephemeral containers, and patches of their status (a readiness gate's condition).
+/// What the `@api-server` scenarios need besides: updates, patches and deletes by label of
+/// pods, writes of their ephemeral containers, and reads, updates and patches of their status
+/// (a readiness gate's condition; the Pod API conformance tests).
 pub const API_SERVER: &[Right] = &[
     right("update", "pods", ""),
     right("patch", "pods", ""),
+    right("deletecollection", "pods", ""),
     right("update", "pods", "ephemeralcontainers"),
+    right("get", "pods", "status"),
+    right("update", "pods", "status"),
     right("patch", "pods", "status"),
 ];
 
