@@ -3,6 +3,7 @@
 //! (`pull`), unpacked safely (`unpack`) into the same store.
 
 pub mod archive;
+pub mod keyring;
 pub mod pull;
 pub mod recipe;
 mod store;
