@@ -17,8 +17,9 @@ if ! command -v kubectl >/dev/null && ! ls /usr/lib/google-cloud-sdk/bin/kubectl
   serve_clients+=(kubernetes-client)
 fi
 # tests/it/image_pull.rs: a registry on loopback (the CNCF distribution registry) and skopeo,
-# which pushes a fixture image into it.
-bash ci/install-debian-packages.sh "${serve_clients[@]}" docker-registry skopeo
+# which pushes a fixture image into it; htpasswd (apache2-utils) makes the bcrypt file of the
+# registry that asks for credentials.
+bash ci/install-debian-packages.sh "${serve_clients[@]}" docker-registry skopeo apache2-utils
 # Where systemd runs, Debian's package starts a registry of its own on every address (:5000);
 # the tests start theirs on 127.0.0.1 and want no other.
 if command -v systemctl >/dev/null && systemctl is-active --quiet docker-registry 2>/dev/null; then

@@ -8,7 +8,10 @@
 //!
 //! A registry on a loopback host (`localhost`, `127.0.0.0/8`, `::1`) is spoken to over plain
 //! HTTP, as container runtimes do; any other over HTTPS, checked against the machine's roots.
-//! Anonymous bearer tokens (the `WWW-Authenticate: Bearer` challenge) are fetched as needed.
+//! A registry that answers 401 is asked again: with the pull's credentials as `Basic` when it
+//! challenges `Basic`; with a token from the realm of a `Bearer` challenge, which the
+//! credentials (as `Basic`) get, or anonymously without any. The `Authorization` goes to the
+//! registry only, never to a host it redirects to; a token realm not on loopback must be HTTPS.
 
 use std::io::{Read, Write};
 use std::path::Path;
@@ -21,6 +24,7 @@ use hyper_util::rt::TokioIo;
 use serde::Deserialize;
 use sha2::{Digest, Sha256};
 
+use super::keyring::Credentials;
 use super::ImageConfig;
 
 const OCI_INDEX: &str = "application/vnd.oci.image.index.v1+json";
@@ -183,19 +187,27 @@ struct RootFs {
     diff_ids: Vec<String>,
 }
 
-/// The registry client of one pull: the reference, and the bearer token once one was given.
+/// The registry client of one pull: the reference, its credentials, and the `Authorization`
+/// once the registry asked for one.
 struct Client {
     reference: Reference,
-    token: Option<String>,
+    credentials: Option<Credentials>,
+    authorization: Option<String>,
     tls: Arc<rustls::ClientConfig>,
 }
 
 /// Pulls `reference` and unpacks it into `rootfs` (an empty directory of podspec's own).
 /// `stored` gives the config of an image the node already unpacked from a manifest digest:
-/// then no blob is fetched, and `rootfs` stays empty.
-pub async fn pull(reference: &str, rootfs: &Path, stored: impl Fn(&str) -> Option<ImageConfig>) -> Result<Pulled, PullError> {
+/// then no blob is fetched, and `rootfs` stays empty. `credentials` are given to a registry that
+/// asks for them; without, the pull is anonymous.
+pub async fn pull(
+    reference: &str,
+    credentials: Option<&Credentials>,
+    rootfs: &Path,
+    stored: impl Fn(&str) -> Option<ImageConfig>,
+) -> Result<Pulled, PullError> {
     let reference = Reference::parse(reference)?;
-    let mut client = Client { reference, token: None, tls: tls_config()? };
+    let mut client = Client { reference, credentials: credentials.cloned(), authorization: None, tls: tls_config()? };
     let wanted = client.reference.digest.clone().or(client.reference.tag.clone()).unwrap_or_default();
     let (mut manifest_bytes, mut media_type) = client.manifest(&wanted).await?;
     let mut manifest_digest = sha256_digest(&manifest_bytes);
@@ -385,10 +397,10 @@ impl Client {
         let mut authenticated = false;
         for _ in 0..6 {
             let uri: hyper::Uri = url.parse().map_err(|e| registry_err(format!("bad URL {url}: {e}")))?;
-            // The token goes to the registry only, never to a host it redirects to.
+            // The Authorization goes to the registry only, never to a host it redirects to.
             let same_registry = uri.authority().map(|a| a.as_str()) == url_authority(&self.reference.base()).as_deref();
-            let token = self.token.clone().filter(|_| same_registry);
-            let resp = request(&uri, accept, token.as_deref(), &self.tls).await?;
+            let authorization = self.authorization.clone().filter(|_| same_registry);
+            let resp = request(&uri, accept, authorization.as_deref(), &self.tls).await?;
             let status = resp.status();
             if status.is_success() {
                 return Ok(resp);
@@ -402,18 +414,21 @@ impl Client {
                 url = resolve_location(&uri, location);
                 continue;
             }
-            if status == hyper::StatusCode::UNAUTHORIZED && !authenticated {
-                let challenge = resp.headers().get(hyper::header::WWW_AUTHENTICATE).and_then(|v| v.to_str().ok()).unwrap_or("").to_string();
-                self.token = Some(self.fetch_token(&challenge).await?);
-                authenticated = true;
-                continue;
+            let challenge = resp.headers().get(hyper::header::WWW_AUTHENTICATE).and_then(|v| v.to_str().ok()).unwrap_or("").to_string();
+            if status == hyper::StatusCode::UNAUTHORIZED && !authenticated && same_registry {
+                if let Some(authorization) = self.answer(&challenge).await? {
+                    self.authorization = Some(authorization);
+                    authenticated = true;
+                    continue;
+                }
             }
             let body = read_limited(resp, 64 << 10).await.unwrap_or_default();
             let text = String::from_utf8_lossy(&body);
             return Err(match status {
                 hyper::StatusCode::NOT_FOUND => registry_err(format!("{url}: not found: {}", text.trim())),
                 hyper::StatusCode::UNAUTHORIZED => {
-                    registry_err(format!("{url}: unauthorized (pull secrets are not supported yet): {}", text.trim()))
+                    let given = if self.credentials.is_some() { "the credentials given" } else { "no credentials (imagePullSecrets)" };
+                    registry_err(format!("{url}: 401 Unauthorized with {given}: {}", text.trim()))
                 }
                 _ => registry_err(format!("{url}: {status}: {}", text.trim())),
             });
@@ -421,11 +436,26 @@ impl Client {
         Err(registry_err(format!("{url}: too many redirects")))
     }
 
-    /// An anonymous token from the challenge's realm (`Bearer realm=...,service=...,scope=...`).
-    async fn fetch_token(&self, challenge: &str) -> Result<String, PullError> {
-        let rest = challenge.strip_prefix("Bearer ").ok_or_else(|| {
-            registry_err(format!("the registry asks for credentials ({challenge:?}); pull secrets are not supported yet"))
-        })?;
+    /// The `Authorization` that answers a 401's challenge: `Basic` with the credentials, or a
+    /// `Bearer` token; None when there is nothing to answer with (a `Basic` challenge and no
+    /// credentials), and the 401 stands.
+    async fn answer(&self, challenge: &str) -> Result<Option<String>, PullError> {
+        let (scheme, rest) = challenge.trim().split_once(' ').unwrap_or((challenge.trim(), ""));
+        if scheme.is_empty() {
+            return Ok(None);
+        }
+        if scheme.eq_ignore_ascii_case("basic") {
+            return Ok(self.credentials.as_ref().map(basic));
+        }
+        if scheme.eq_ignore_ascii_case("bearer") {
+            return Ok(Some(format!("Bearer {}", self.fetch_token(challenge, rest).await?)));
+        }
+        Err(registry_err(format!("the registry asks for an authentication podspec does not speak: {challenge:?}")))
+    }
+
+    /// A token from the challenge's realm (`Bearer realm=...,service=...,scope=...`), asked
+    /// with the credentials if there are any, anonymously if not.
+    async fn fetch_token(&self, challenge: &str, rest: &str) -> Result<String, PullError> {
         let mut realm = None;
         let mut query = Vec::new();
         for part in split_params(rest) {
@@ -438,12 +468,17 @@ impl Client {
             }
         }
         let realm = realm.ok_or_else(|| registry_err(format!("a Bearer challenge without a realm: {challenge:?}")))?;
-        if !self.reference.is_loopback() && !realm.starts_with("https://") {
+        let url = if query.is_empty() { realm.clone() } else { format!("{realm}?{}", query.join("&")) };
+        let uri: hyper::Uri = url.parse().map_err(|e| registry_err(format!("bad token URL {url}: {e}")))?;
+        let realm_on_loopback = uri.host().is_some_and(|h| {
+            let h = h.trim_start_matches('[').trim_end_matches(']');
+            h == "localhost" || h.parse::<std::net::IpAddr>().is_ok_and(|ip| ip.is_loopback())
+        });
+        if uri.scheme_str() != Some("https") && !realm_on_loopback {
             return Err(registry_err(format!("the token realm {realm} is not HTTPS")));
         }
-        let url = if query.is_empty() { realm } else { format!("{realm}?{}", query.join("&")) };
-        let uri: hyper::Uri = url.parse().map_err(|e| registry_err(format!("bad token URL {url}: {e}")))?;
-        let resp = request(&uri, None, None, &self.tls).await?;
+        let authorization = self.credentials.as_ref().map(basic);
+        let resp = request(&uri, None, authorization.as_deref(), &self.tls).await?;
         if !resp.status().is_success() {
             return Err(registry_err(format!("token from {url}: {}", resp.status())));
         }
@@ -455,6 +490,12 @@ impl Client {
             .map(str::to_string)
             .ok_or_else(|| registry_err(format!("token from {url}: no token")))
     }
+}
+
+/// `Basic` with base64 of `user:password`.
+fn basic(c: &Credentials) -> String {
+    use base64::Engine;
+    format!("Basic {}", base64::engine::general_purpose::STANDARD.encode(format!("{}:{}", c.username, c.password)))
 }
 
 fn url_authority(url: &str) -> Option<String> {
@@ -512,7 +553,7 @@ async fn read_limited(resp: Response, limit: usize) -> Result<Vec<u8>, PullError
 async fn request(
     uri: &hyper::Uri,
     accept: Option<&str>,
-    token: Option<&str>,
+    authorization: Option<&str>,
     tls: &Arc<rustls::ClientConfig>,
 ) -> Result<Response, PullError> {
     let host = uri.host().ok_or_else(|| registry_err(format!("{uri}: no host")))?.trim_start_matches('[').trim_end_matches(']').to_string();
@@ -524,8 +565,8 @@ async fn request(
     if let Some(a) = accept {
         req = req.header(hyper::header::ACCEPT, a);
     }
-    if let Some(t) = token {
-        req = req.header(hyper::header::AUTHORIZATION, format!("Bearer {t}"));
+    if let Some(a) = authorization {
+        req = req.header(hyper::header::AUTHORIZATION, a);
     }
     let req = req.body(Empty::<Bytes>::new()).map_err(|e| registry_err(format!("{uri}: {e}")))?;
     let fail = |e: String| registry_err(format!("{uri}: {e}"));

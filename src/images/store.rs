@@ -143,7 +143,7 @@ impl ImageStore {
     /// Pulls `reference` from its registry into the store (blocking the calling task only on
     /// the network and the unpacking). An image already unpacked from the same manifest is
     /// reused; the reference then names it. Returns the image and the bytes fetched.
-    pub async fn pull(&self, reference: &str) -> Result<(LocalImage, u64), ImageError> {
+    pub async fn pull(&self, reference: &str, credentials: Option<&super::keyring::Credentials>) -> Result<(LocalImage, u64), ImageError> {
         let err = |message: String| ImageError::Pull { reference: reference.to_string(), message };
         self.close_root().map_err(err)?;
         fs::create_dir_all(self.root.join(PULLED_REFS)).map_err(|e| err(format!("create {}: {e}", self.root.display())))?;
@@ -155,7 +155,7 @@ impl ImageStore {
         let _ = fs::remove_dir_all(&tmp);
         fs::create_dir_all(tmp.join("rootfs")).map_err(|e| err(format!("create {}: {e}", tmp.display())))?;
         let stored = |digest: &str| self.pulled_image(reference, &Self::pulled_dir_name(digest)).map(|i| i.config);
-        let pulled = match super::pull::pull(reference, &tmp.join("rootfs"), stored).await {
+        let pulled = match super::pull::pull(reference, credentials, &tmp.join("rootfs"), stored).await {
             Ok(p) => p,
             Err(e) => {
                 let _ = fs::remove_dir_all(&tmp);

@@ -454,8 +454,10 @@ pub trait ImageService: Send + Sync {
     fn pulls(&self) -> bool {
         false
     }
-    /// CRI `PullImage`: fetches the image; gives it and its size in bytes.
-    async fn pull_image(&self, reference: &str) -> RuntimeResult<(ImageInfo, u64)> {
+    /// CRI `PullImage`: fetches the image, with `auth` for a registry that asks for
+    /// credentials; gives it and its size in bytes.
+    async fn pull_image(&self, reference: &str, auth: Option<&crate::images::keyring::Credentials>) -> RuntimeResult<(ImageInfo, u64)> {
+        let _ = auth;
         Err(RuntimeError::failed("pull image", format!("this image service does not pull ({reference:?})")))
     }
 }

@@ -28,13 +28,22 @@ struct Registry {
 
 impl Registry {
     fn start(dir: &Path) -> Registry {
+        Self::start_with_auth(dir, None)
+    }
+
+    /// With `htpasswd` (a bcrypt htpasswd file), the registry asks for Basic credentials.
+    fn start_with_auth(dir: &Path, htpasswd: Option<&Path>) -> Registry {
         let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
         let address = format!("127.0.0.1:{port}");
         let config = dir.join("registry.yml");
+        let auth = match htpasswd {
+            Some(file) => format!("auth:\n  htpasswd:\n    realm: podspec-test\n    path: {}\n", file.display()),
+            None => String::new(),
+        };
         std::fs::write(
             &config,
             format!(
-                "version: 0.1\nlog:\n  level: warn\nstorage:\n  filesystem:\n    rootdirectory: {}\nhttp:\n  addr: {address}\n",
+                "version: 0.1\nlog:\n  level: warn\nstorage:\n  filesystem:\n    rootdirectory: {}\nhttp:\n  addr: {address}\n{auth}",
                 dir.join("registry").display()
             ),
         )
@@ -66,6 +75,11 @@ impl Drop for Registry {
 
 /// Pushes the entrypoint fixture image (ENTRYPOINT podspec-agent, CMD paused) to `reference`.
 fn push_fixture_image(dir: &Path, reference: &str) {
+    push_fixture_image_with(dir, reference, None)
+}
+
+/// The same, with `user:password` for a registry that asks for them.
+fn push_fixture_image_with(dir: &Path, reference: &str, creds: Option<&str>) {
     let paths = podspec::paths::Paths::from_env().unwrap();
     let store = podspec::images::ImageStore::new(&dir.join("export-data"), &paths.agent);
     let image = store.resolve("localhost/podspec/entrypoint:1").unwrap();
@@ -73,6 +87,7 @@ fn push_fixture_image(dir: &Path, reference: &str) {
     podspec::images::archive::export_oci_archive(&image, "test/only-here", &archive).unwrap();
     let out = Command::new("skopeo")
         .args(["copy", "--quiet", "--dest-tls-verify=false"])
+        .args(creds.map(|c| format!("--dest-creds={c}")))
         .arg(format!("oci-archive:{}", archive.display()))
         .arg(format!("docker://{reference}"))
         .output()
@@ -263,4 +278,93 @@ async fn an_image_only_the_loopback_registry_holds_is_pulled_and_runs() {
     run(&["--target", "kube", "--kubeconfig", serve.kubeconfig.to_str().unwrap()], &serve_data, "r-kube");
     drop(serve);
     run(&["--target", "reference"], &dir.path().join("reference-data"), "r-reference");
+}
+
+/// A registry with htpasswd auth (Basic): a pod without `imagePullSecrets` fails to pull with
+/// `ErrImagePull` (the registry's 401), a Secret the pod names but the API lacks is reported in
+/// a `FailedToRetrieveImagePullSecret` event; with a `kubernetes.io/dockerconfigjson` Secret
+/// for the registry the pod runs the pulled image.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "the reference node runs pods as root only; needs docker-registry, skopeo and htpasswd"]
+async fn an_image_behind_htpasswd_auth_is_pulled_with_the_pods_image_pull_secret() {
+    use base64::Engine;
+    crate::support::require_root("the reference node runs pods as root only");
+    crate::support::require_program("docker-registry");
+    crate::support::require_program("skopeo");
+    crate::support::require_program("htpasswd");
+    let dir = tempfile::tempdir().unwrap();
+    let htpasswd = dir.path().join("htpasswd");
+    let out = Command::new("htpasswd").args(["-Bbc"]).arg(&htpasswd).args(["puller", "pull-Pass-1"]).output().unwrap();
+    assert!(out.status.success(), "htpasswd: {}", String::from_utf8_lossy(&out.stderr));
+    let registry = Registry::start_with_auth(dir.path(), Some(&htpasswd));
+    let image = format!("{}/test/private:1", registry.address);
+    push_fixture_image_with(dir.path(), &image, Some("puller:pull-Pass-1"));
+
+    let serve_data = dir.path().join("serve-data");
+    let serve = Serve::start_with_env(&[("PODSPEC_DATA_DIR", &serve_data)]);
+    let kubeconfig = Kubeconfig::read_from(&serve.kubeconfig).unwrap();
+    let client = Client::try_from(Config::from_custom_kubeconfig(kubeconfig, &KubeConfigOptions::default()).await.unwrap()).unwrap();
+    let pods: Api<Pod> = Api::namespaced(client.clone(), "default");
+    let with_secrets = |name: &str, secrets: &[&str]| {
+        let mut p = pod(name, &image, "IfNotPresent");
+        p.spec.as_mut().unwrap().image_pull_secrets =
+            Some(secrets.iter().map(|s| k8s_openapi::api::core::v1::LocalObjectReference { name: s.to_string() }).collect());
+        p
+    };
+
+    // No credentials for the registry (the one Secret named is not in the API): unauthorized.
+    pods.create(&PostParams::default(), &with_secrets("no-secret", &["absent"])).await.unwrap();
+    let p = until(&pods, "no-secret", Duration::from_secs(30), "in ErrImagePull", |p| waiting(p).is_some_and(|(r, _)| r == "ErrImagePull"))
+        .await;
+    let (_, message) = waiting(&p).unwrap();
+    assert!(message.contains(&format!("failed to pull image {image:?}")) && message.contains("401 Unauthorized"), "{message}");
+    let events = events_of(&client, "no-secret").await;
+    let expected = "Warning FailedToRetrieveImagePullSecret: Unable to retrieve some image pull secrets (absent); attempting to pull the image may not succeed.";
+    assert!(events.iter().any(|e| e == expected), "{events:#?}");
+
+    // A dockerconfigjson Secret whose entry is the registry's host:port.
+    let auth = base64::engine::general_purpose::STANDARD.encode("puller:pull-Pass-1");
+    let config = serde_json::json!({"auths": {registry.address.clone(): {"auth": auth}}}).to_string();
+    let secret: k8s_openapi::api::core::v1::Secret = serde_json::from_value(serde_json::json!({
+        "metadata": {"name": "registry-creds"},
+        "type": "kubernetes.io/dockerconfigjson",
+        "stringData": {".dockerconfigjson": config},
+    }))
+    .unwrap();
+    let secrets: Api<k8s_openapi::api::core::v1::Secret> = Api::namespaced(client.clone(), "default");
+    secrets.create(&PostParams::default(), &secret).await.unwrap();
+    pods.create(&PostParams::default(), &with_secrets("with-secret", &["registry-creds"])).await.unwrap();
+    until(&pods, "with-secret", Duration::from_secs(60), "running", |p| {
+        p.status.as_ref().and_then(|s| s.phase.as_deref()) == Some("Running")
+    })
+    .await;
+    let deadline = Instant::now() + Duration::from_secs(20);
+    loop {
+        let log = pods.logs("with-secret", &LogParams::default()).await.unwrap();
+        if log == "Paused\n" {
+            break;
+        }
+        assert!(Instant::now() < deadline, "the pulled image's ENTRYPOINT and CMD did not run: log {log:?}");
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    let events = events_of(&client, "with-secret").await;
+    assert!(events.iter().any(|e| e.starts_with(&format!("Normal Pulled: Successfully pulled image {image:?} in "))), "{events:#?}");
+
+    // A Secret with a wrong password: the registry refuses it.
+    let bad = base64::engine::general_purpose::STANDARD.encode("puller:wrong");
+    let mut wrong = secret.clone();
+    wrong.metadata.name = Some("wrong-creds".into());
+    wrong.string_data = Some(
+        [(".dockerconfigjson".to_string(), serde_json::json!({"auths": {registry.address.clone(): {"auth": bad}}}).to_string())].into(),
+    );
+    secrets.create(&PostParams::default(), &wrong).await.unwrap();
+    let mut p = with_secrets("wrong-secret", &["wrong-creds"]);
+    p.spec.as_mut().unwrap().containers[0].image_pull_policy = Some("Always".into());
+    pods.create(&PostParams::default(), &p).await.unwrap();
+    let p =
+        until(&pods, "wrong-secret", Duration::from_secs(30), "in ErrImagePull", |p| waiting(p).is_some_and(|(r, _)| r == "ErrImagePull"))
+            .await;
+    let (_, message) = waiting(&p).unwrap();
+    assert!(message.contains("401 Unauthorized with the credentials given"), "{message}");
+    drop(serve);
 }

@@ -1159,7 +1159,7 @@ impl PodWorker {
         }
         self.container_event(name, NORMAL, "Pulling", &format!("Pulling image {reference:?}"));
         let started = Instant::now();
-        match images.pull_image(reference).await {
+        match self.pull_with_secrets(reference).await {
             Ok((image, size)) => {
                 let took = go_duration_ms(started.elapsed());
                 let message =
@@ -1187,6 +1187,58 @@ impl PodWorker {
                 None
             }
         }
+    }
+
+    /// Pulls `reference` with the credentials the pod's `imagePullSecrets` have for its
+    /// registry (the kubelet's `getPullSecretsForPod`, then `MakeDockerKeyring` and its
+    /// `Lookup`): each matching credential in turn until one pulls, anonymously when none
+    /// matches. A Secret the API does not have is named in a `FailedToRetrieveImagePullSecret`
+    /// event and the pull goes on without it.
+    async fn pull_with_secrets(&self, reference: &str) -> crate::runtime::cri::RuntimeResult<(crate::runtime::cri::ImageInfo, u64)> {
+        use crate::runtime::cri::RuntimeError;
+        let pod = self.pod();
+        let namespace = pod.metadata.namespace.as_deref().unwrap_or("default");
+        let (mut secrets, mut missing) = (Vec::new(), Vec::new());
+        for r in pod.spec.iter().flat_map(|s| s.image_pull_secrets.iter().flatten()).filter(|r| !r.name.is_empty()) {
+            match self.kubelet.objects.secret(namespace, &r.name) {
+                Ok(s) => secrets.push(s),
+                Err(_) => missing.push(r.name.clone()),
+            }
+        }
+        if !missing.is_empty() {
+            let message = format!(
+                "Unable to retrieve some image pull secrets ({}); attempting to pull the image may not succeed.",
+                missing.join(", ")
+            );
+            self.pod_event(WARNING, "FailedToRetrieveImagePullSecret", &message);
+        }
+        let not_pulled = |e: String| RuntimeError::failed(format!("failed to pull image {reference:?}"), e);
+        let keyring = crate::images::keyring::Keyring::from_secrets(&secrets).map_err(not_pulled)?;
+        let repository = match crate::images::pull::Reference::parse(reference) {
+            Ok(r) => format!("{}/{}", r.registry, r.repository),
+            Err(_) => reference.to_string(),
+        };
+        let credentials = keyring.lookup(&repository);
+        let images = &self.kubelet.images;
+        if credentials.is_empty() {
+            return images.pull_image(reference, None).await;
+        }
+        let mut errors = Vec::new();
+        for c in &credentials {
+            match images.pull_image(reference, Some(c)).await {
+                Ok(pulled) => return Ok(pulled),
+                Err(e) => errors.push(e),
+            }
+        }
+        // One error as it is, several as a list (the kubelet's aggregate error).
+        if errors.len() == 1 {
+            return Err(errors.remove(0));
+        }
+        let list: Vec<String> = errors.iter().map(|e| e.to_string()).collect();
+        Err(RuntimeError::failed(
+            format!("failed to pull image {reference:?} with each of {} credentials", list.len()),
+            format!("[{}]", list.join(", ")),
+        ))
     }
 
     /// The container waits for its image (`reason`), tried again at `retry`: the kubelet's

@@ -827,7 +827,7 @@ impl ImageService for LinuxRuntime {
 
     /// A reference one of podspec's recipes names is pulled from that recipe (built, or the
     /// build reused): the recipe is its registry. Any other is pulled from its registry.
-    async fn pull_image(&self, reference: &str) -> RuntimeResult<(ImageInfo, u64)> {
+    async fn pull_image(&self, reference: &str, auth: Option<&crate::images::keyring::Credentials>) -> RuntimeResult<(ImageInfo, u64)> {
         let not_pulled = |e: crate::images::ImageError| RuntimeError::failed(format!("failed to pull image {reference:?}"), e);
         let image = if self.images.recipe_for(reference).is_ok() {
             let images = self.images.clone();
@@ -844,7 +844,7 @@ impl ImageService for LinuxRuntime {
             .unwrap_or(0);
             (image, size)
         } else {
-            self.images.pull(reference).await.map_err(not_pulled)?
+            self.images.pull(reference, auth).await.map_err(not_pulled)?
         };
         let (image, size) = image;
         Ok((ImageInfo { reference: reference.to_string(), id: image.name, config: image.config }, size))
