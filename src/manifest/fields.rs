@@ -69,7 +69,7 @@ pub const FIELDS: &[FieldRule] = &[
     f("PodSpec", "hostPID", Implemented("features/pid-and-host-namespaces.feature")),
     f("PodSpec", "hostUsers", Refused("no user namespaces for pods")),
     f("PodSpec", "hostname", Implemented("features/hostname.feature")),
-    f("PodSpec", "imagePullSecrets", NoEffect("not used yet: the reference node pulls anonymously (a registry that wants credentials fails the pull)")),
+    f("PodSpec", "imagePullSecrets", Implemented("tests/it/image_pull.rs (dockerconfigjson and dockercfg Secrets, matched to the registry as the kubelet's keyring does; Basic and Bearer auth)")),
     f("PodSpec", "initContainers", Implemented("features/init-containers.feature")),
     f("PodSpec", "nodeName", NoEffect("a single node: every pod is bound to it")),
     f("PodSpec", "nodeSelector", SCHEDULING),
