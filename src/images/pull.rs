@@ -614,6 +614,67 @@ mod tests {
         assert!(Reference::parse("x@sha256:short").is_err());
     }
 
+    /// A registry on loopback that wants a Bearer token, and its realm, which gives the token
+    /// only to `u:p` as Basic: each connection one request, answered and closed.
+    async fn token_registry() -> String {
+        use tokio::io::{AsyncReadExt, AsyncWriteExt};
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let address = listener.local_addr().unwrap().to_string();
+        let realm = format!("http://{address}/token");
+        tokio::spawn(async move {
+            while let Ok((mut s, _)) = listener.accept().await {
+                let mut buf = Vec::new();
+                let mut chunk = [0u8; 4096];
+                while !buf.windows(4).any(|w| w == b"\r\n\r\n") {
+                    match s.read(&mut chunk).await {
+                        Ok(0) | Err(_) => break,
+                        Ok(n) => buf.extend_from_slice(&chunk[..n]),
+                    }
+                }
+                let head = String::from_utf8_lossy(&buf).to_string();
+                let path = head.split(' ').nth(1).unwrap_or("").to_string();
+                let auth = head.lines().find_map(|l| {
+                    l.split_once(':').filter(|(k, _)| k.eq_ignore_ascii_case("authorization")).map(|(_, v)| v.trim().to_string())
+                });
+                let (status, headers, body) = if path.starts_with("/token?") {
+                    assert!(path.contains("scope=repository%3Atest%2Fapp%3Apull"), "{path}");
+                    if auth.as_deref() == Some(basic(&Credentials { username: "u".into(), password: "p".into() }).as_str()) {
+                        ("200 OK", String::new(), r#"{"token": "tok-123"}"#.to_string())
+                    } else {
+                        ("401 Unauthorized", String::new(), "bad credentials".to_string())
+                    }
+                } else if auth.as_deref() == Some("Bearer tok-123") {
+                    ("404 Not Found", String::new(), "MANIFEST_UNKNOWN".to_string())
+                } else {
+                    let challenge =
+                        format!("WWW-Authenticate: Bearer realm=\"{realm}\",service=\"reg\",scope=\"repository:test/app:pull\"\r\n");
+                    ("401 Unauthorized", challenge, "UNAUTHORIZED".to_string())
+                };
+                let resp = format!("HTTP/1.1 {status}\r\n{headers}Content-Length: {}\r\nConnection: close\r\n\r\n{body}", body.len());
+                let _ = s.write_all(resp.as_bytes()).await;
+            }
+        });
+        address
+    }
+
+    #[tokio::test]
+    async fn a_bearer_realm_is_asked_for_its_token_with_the_credentials() {
+        let address = token_registry().await;
+        let dir = tempfile::tempdir().unwrap();
+        let reference = format!("{address}/test/app:1");
+        let creds = Credentials { username: "u".into(), password: "p".into() };
+        // With the credentials the realm gives the token, and the registry takes it: the
+        // manifest is then just not there.
+        let e = pull(&reference, Some(&creds), dir.path(), |_| None).await.unwrap_err().to_string();
+        assert!(e.contains("not found: MANIFEST_UNKNOWN"), "{e}");
+        // Anonymously, or with a wrong password, the realm refuses.
+        let e = pull(&reference, None, dir.path(), |_| None).await.unwrap_err().to_string();
+        assert!(e.contains("/token?") && e.contains("401 Unauthorized"), "{e}");
+        let wrong = Credentials { username: "u".into(), password: "x".into() };
+        let e = pull(&reference, Some(&wrong), dir.path(), |_| None).await.unwrap_err().to_string();
+        assert!(e.contains("/token?") && e.contains("401 Unauthorized"), "{e}");
+    }
+
     #[test]
     fn bearer_challenges_split_outside_quotes() {
         let parts = split_params(r#"realm="https://a/token",service="reg",scope="repository:x/y:pull,push""#);
