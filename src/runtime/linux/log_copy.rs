@@ -72,6 +72,11 @@ impl Source {
                 true
             }
             Err(nix::errno::Errno::EAGAIN | nix::errno::Errno::EINTR) => false,
+            // A terminal's master side once no slave side is open any more.
+            Err(nix::errno::Errno::EIO) => {
+                self.close(out);
+                false
+            }
             Err(e) => {
                 eprintln!("podspec-shim run: read the container's output: {e}");
                 self.close(out);
@@ -133,6 +138,56 @@ pub fn copy_until_exit(stdout: OwnedFd, stderr: OwnedFd, exit: &OwnedFd, log: &m
         }
         log.write(&mut out);
     }
+}
+
+/// Copies what a container with a terminal writes, read from its master side, into `log` as
+/// stdout (a terminal is one stream) until the process behind `exit` has exited, then what the
+/// terminal still holds. The master is read only when poll says it is readable, so that it can
+/// stay blocking for podspec, which writes the container's stdin into it.
+pub fn copy_terminal_until_exit(master: OwnedFd, exit: &OwnedFd, log: &mut File) {
+    let mut log = Log { file: log, failed: false };
+    let mut source = Source { pipe: Some(master), framer: LineFramer::new(LogStream::Stdout, MAX_LINE) };
+    let mut buf = vec![0u8; READ_SIZE];
+    let mut out = Vec::new();
+    // Whether the master has something to read (or has ended), waiting at most `timeout`.
+    let readable = |source: &Source, timeout: PollTimeout| -> bool {
+        let Some(fd) = &source.pipe else { return false };
+        let mut fds = [PollFd::new(fd.as_fd(), PollFlags::POLLIN)];
+        matches!(poll(&mut fds, timeout), Ok(n) if n > 0)
+    };
+    loop {
+        let (data, exited) = {
+            let mut fds = vec![PollFd::new(exit.as_fd(), PollFlags::POLLIN)];
+            if let Some(fd) = &source.pipe {
+                fds.push(PollFd::new(fd.as_fd(), PollFlags::POLLIN));
+            }
+            match poll(&mut fds, PollTimeout::NONE) {
+                Ok(_) => {}
+                Err(nix::errno::Errno::EINTR) => continue,
+                Err(e) => {
+                    eprintln!("podspec-shim run: poll the container's terminal: {e}");
+                    break;
+                }
+            }
+            let ready = |fd: &PollFd<'_>| fd.revents().is_some_and(|r| !r.is_empty());
+            (fds.get(1).is_some_and(ready), ready(&fds[0]))
+        };
+        if data {
+            source.read_once(&mut buf, &mut out);
+        }
+        log.write(&mut out);
+        if exited {
+            break;
+        }
+    }
+    // What the container wrote before it exited; a descendant that writes on is not waited for.
+    while readable(&source, PollTimeout::ZERO) && source.read_once(&mut buf, &mut out) {
+        log.write(&mut out);
+    }
+    if source.pipe.is_some() {
+        source.close(&mut out);
+    }
+    log.write(&mut out);
 }
 
 /// The capacity of a pipe (`F_GETPIPE_SZ`); the default 64 KiB where it cannot be read.
