@@ -210,4 +210,31 @@ mod tests {
         assert_eq!((size.ws_col, size.ws_row), (132, 43), "the container sees the columns and rows the client sent");
         tx.send(true).unwrap();
     }
+
+    #[tokio::test]
+    async fn with_stdin_once_the_end_of_an_attachs_stdin_is_a_terminals_end_of_file() {
+        let master = super::super::exec::open_master(std::path::Path::new("/dev/ptmx")).unwrap();
+        let slave = super::super::exec::slave_of(&master).unwrap();
+        let stdin = Arc::new(ContainerStdin::terminal(master.try_clone().unwrap(), true));
+        let dir = tempfile::tempdir().unwrap();
+        let (tx, rx) = watch::channel(false);
+        let session = start(&ContainerId("c".into()), dir.path().join("log"), Some(stdin), Some(Arc::new(master)), rx);
+        let mut client = session.stdin.unwrap();
+        client.write_all(b"abc\n").await.unwrap();
+        drop(client);
+        // The container's side, a terminal in canonical mode: the line, then its end of file.
+        let reads = tokio::task::spawn_blocking(move || {
+            let mut slave = std::fs::File::from(slave);
+            let mut reads = Vec::new();
+            let mut buf = [0u8; 64];
+            for _ in 0..2 {
+                let n = std::io::Read::read(&mut slave, &mut buf).unwrap();
+                reads.push(buf[..n].to_vec());
+            }
+            reads
+        });
+        let reads = tokio::time::timeout(Duration::from_secs(5), reads).await.expect("the reads end").unwrap();
+        assert_eq!(reads, [b"abc\n".to_vec(), Vec::new()], "a line, then the end of file (a read of 0 bytes)");
+        tx.send(true).unwrap();
+    }
 }
