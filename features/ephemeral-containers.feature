@@ -37,7 +37,7 @@ Feature: Ephemeral containers are added to a running pod, run once, and never ch
   # e2e: test/e2e/common/node/ephemeral_containers.go, "will start an ephemeral container in an
   # existing pod": the generation goes from 1 to 2, exec into the ephemeral container works, its
   # log has what it wrote. The e2e container also sets stdin and tty, which only an attach
-  # uses; the reference has no attach (see the field table), so they are left out here.
+  # uses; they are left out here (attach with a tty: tests/it/serve_attach.rs).
   # conformance: [sig-node] Ephemeral Containers [NodeConformance] will start an ephemeral container in an existing pod [Conformance]
   @conformance
   Scenario: An ephemeral container added to a running pod runs, takes exec and has a log

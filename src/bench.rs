@@ -420,6 +420,7 @@ async fn runtime_pod(
                 resources: Default::default(),
                 stdin: false,
                 stdin_once: false,
+                tty: false,
             };
             images.image_status(&c.image).await?;
             let id = runtime.create_container(&sandbox, &c).await?;

@@ -41,7 +41,9 @@ const ONLY_EMPTY_DIR: Handling = Refused("only emptyDir volumes");
 const PROBES: Handling = Implemented("features/probes.feature");
 const HOOKS: Handling = Implemented("features/lifecycle-hooks.feature");
 const ATTACH: Handling = Implemented("tests/it/attach.rs: kept open for pods/attach (kubectl attach -i, run -i, debug -i)");
-const NO_TTY: Handling = Refused("no terminal: the reference gives a container's process no tty (attach without -t)");
+const TTY: Handling = Implemented(
+    "tests/it/serve_attach.rs: a terminal the runtime keeps, logged as stdout, fed and resized by pods/attach (kubectl run -it, debug -it)",
+);
 const NO_LSM: Handling = Refused("no SELinux or AppArmor on the reference node");
 const AS_CONTAINER: Handling = Implemented("as for a container (the same kubelet code): see Container");
 const NOT_EPHEMERAL: Handling =
@@ -118,7 +120,7 @@ pub const FIELDS: &[FieldRule] = &[
     f("Container", "stdinOnce", ATTACH),
     f("Container", "terminationMessagePath", Implemented("features/termination-message.feature")),
     f("Container", "terminationMessagePolicy", Implemented("features/termination-message.feature")),
-    f("Container", "tty", NO_TTY),
+    f("Container", "tty", TTY),
     f("Container", "volumeDevices", Refused("no block volumes")),
     f("Container", "volumeMounts", Implemented("features/storage.feature")),
     f("Container", "workingDir", Implemented("features/environment.feature")),
@@ -145,7 +147,7 @@ pub const FIELDS: &[FieldRule] = &[
     f("EphemeralContainer", "targetContainerName", Implemented("features/ephemeral-containers.feature (the target's PID namespace)")),
     f("EphemeralContainer", "terminationMessagePath", AS_CONTAINER),
     f("EphemeralContainer", "terminationMessagePolicy", AS_CONTAINER),
-    f("EphemeralContainer", "tty", NO_TTY),
+    f("EphemeralContainer", "tty", TTY),
     f("EphemeralContainer", "volumeDevices", Refused("no block volumes")),
     f("EphemeralContainer", "volumeMounts", AS_CONTAINER),
     f("EphemeralContainer", "workingDir", AS_CONTAINER),
@@ -651,7 +653,7 @@ mod tests {
         }))
         .unwrap();
         let paths: Vec<String> = refused_ephemeral(&ec, 2, &[]).into_iter().map(|r| r.path).collect();
-        assert_eq!(paths, ["spec.ephemeralContainers[2].tty", "spec.ephemeralContainers[2].securityContext.seccompProfile.type"]);
+        assert_eq!(paths, ["spec.ephemeralContainers[2].securityContext.seccompProfile.type"], "a tty is run");
         let plain: core::EphemeralContainer =
             serde_json::from_value(serde_json::json!({"name": "dbg", "image": "busybox:1.36", "targetContainerName": "app"})).unwrap();
         assert!(refused_ephemeral(&plain, 0, &[]).is_empty());

@@ -184,6 +184,9 @@ pub struct ContainerConfig {
     pub stdin: bool,
     /// CRI's `stdin_once`: the container's stdin closes when the first attach's stdin ends.
     pub stdin_once: bool,
+    /// CRI's `tty`: the container's stdin, stdout and stderr are a terminal, whose output is
+    /// logged as one stream (stdout).
+    pub tty: bool,
 }
 
 /// CRI `ContainerState`.

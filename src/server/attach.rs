@@ -3,8 +3,8 @@
 //! stdout and stderr from the attach on, and its stdin where the container has `stdin: true`.
 //! The session ends, with a `Success` outcome, when the container ends; a client that leaves
 //! leaves the container running. As the kubelet's `GetAttach`, the container's own `tty`
-//! decides whether the session is a terminal's, not the request (the reference runs no
-//! container with a tty).
+//! decides whether the session is a terminal's, not the request: with a tty, one output stream
+//! and the resize stream.
 
 use axum::extract::ws::WebSocketUpgrade;
 use axum::extract::{FromRequestParts as _, Path, RawQuery, Request, State};
@@ -18,12 +18,13 @@ use super::pod_subresources::{container_of, flag, node_uid, param, query_pairs, 
 use super::{AppState, Failure};
 use crate::remotecommand;
 
-/// Whether the pod's container `name` (of any kind) has `stdin: true`.
-fn has_stdin(pod: &Pod, name: &str) -> bool {
+/// Whether the pod's container `name` (of any kind) has `stdin: true` and `tty: true`.
+fn stdin_and_tty(pod: &Pod, name: &str) -> (bool, bool) {
     let spec = pod.spec.clone().unwrap_or_default();
-    let plain = spec.init_containers.iter().flatten().chain(spec.containers.iter()).find(|c| c.name == name).map(|c| c.stdin);
-    let ephemeral = || spec.ephemeral_containers.iter().flatten().find(|c| c.name == name).map(|c| c.stdin);
-    plain.or_else(ephemeral).flatten().unwrap_or(false)
+    let plain = spec.init_containers.iter().flatten().chain(spec.containers.iter()).find(|c| c.name == name).map(|c| (c.stdin, c.tty));
+    let ephemeral = || spec.ephemeral_containers.iter().flatten().find(|c| c.name == name).map(|c| (c.stdin, c.tty));
+    let (stdin, tty) = plain.or_else(ephemeral).unwrap_or_default();
+    (stdin.unwrap_or(false), tty.unwrap_or(false))
 }
 
 /// What an attach request asks for, checked against the pod (as kube-apiserver and the kubelet
@@ -34,6 +35,8 @@ pub(super) struct AttachRequest {
     pub stdin: bool,
     pub stdout: bool,
     pub stderr: bool,
+    /// The container's `tty`: its output is one stream (stderr is never sent) and it is resized.
+    pub tty: bool,
 }
 
 pub(super) fn attach_request(pod: &Pod, raw_query: Option<&str>) -> Result<AttachRequest, Failure> {
@@ -43,13 +46,14 @@ pub(super) fn attach_request(pod: &Pod, raw_query: Option<&str>) -> Result<Attac
     if !stdin && !stdout && !stderr {
         return Err(Failure::bad_request("you must specify at least 1 of stdin, stdout, stderr"));
     }
-    if stdin && !has_stdin(pod, &container) {
+    let (has_stdin, tty) = stdin_and_tty(pod, &container);
+    if stdin && !has_stdin {
         let name = pod.metadata.name.as_deref().unwrap_or_default();
         return Err(Failure::bad_request(format!(
             "container {container} in pod {name} has no stdin (stdin: true in its spec): attach without stdin (-i)"
         )));
     }
-    Ok(AttachRequest { container, stdin, stdout, stderr })
+    Ok(AttachRequest { container, stdin, stdout, stderr: stderr && !tty, tty })
 }
 
 pub async fn attach(
@@ -59,11 +63,11 @@ pub async fn attach(
     request: Request,
 ) -> Result<Response, Failure> {
     let pod = stored(&state, &namespace, &name)?;
-    let AttachRequest { container, stdin, stdout, stderr } = attach_request(&pod, raw.as_deref())?;
+    let AttachRequest { container, stdin, stdout, stderr, tty } = attach_request(&pod, raw.as_deref())?;
     let uid = node_uid(&pod);
     let upgrade = request.headers().get(header::UPGRADE).and_then(|v| v.to_str().ok()).unwrap_or("").to_ascii_lowercase();
     if upgrade.starts_with("spdy/") {
-        let streams = super::exec_spdy::Streams { stdin, stdout, stderr, tty: false };
+        let streams = super::exec_spdy::Streams { stdin, stdout, stderr, tty };
         return super::exec_spdy::upgrade(request, streams, move |client| async move {
             carry_attach(client, &state, &uid, &container, stdin).await;
         });
@@ -98,7 +102,7 @@ mod tests {
     #[test]
     fn an_attach_names_a_container_of_the_pod_and_a_stream() {
         let ok = attach_request(&pod(), Some("container=app&stdin=true&stdout=true")).unwrap();
-        assert_eq!(ok, AttachRequest { container: "app".into(), stdin: true, stdout: true, stderr: false });
+        assert_eq!(ok, AttachRequest { container: "app".into(), stdin: true, stdout: true, stderr: false, tty: false });
         let dbg = attach_request(&pod(), Some("container=dbg&stdin=true&stderr=1")).unwrap();
         assert_eq!((dbg.container.as_str(), dbg.stdin, dbg.stderr), ("dbg", true, true));
         let msg = |q: &str| attach_request(&pod(), Some(q)).unwrap_err().message;

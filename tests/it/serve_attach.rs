@@ -1,8 +1,11 @@
 //! `pods/attach` of `podspec serve`, driven by the real kubectl: `kubectl attach -i` to a pod
 //! whose container has stdin, `kubectl run --rm -i` (which attaches to the pod it made) and
 //! `kubectl debug -i` (which attaches to the ephemeral container it added), each with stdin
-//! piped and the container's answer read back. The oldest kubectl on the machine (SPDY before
-//! 1.30) and the newest (WebSocket v5) both run them. Needs root (the reference node).
+//! piped and the container's answer read back; then `kubectl run -it` and `kubectl debug -it`,
+//! whose containers have a terminal (`tty: true`), with kubectl on a terminal of its own
+//! (`script`, as kubectl puts only a terminal in raw mode and sends its size). The oldest
+//! kubectl on the machine (SPDY before 1.30) and the newest (WebSocket v5) both run them.
+//! Needs root (the reference node).
 
 use std::io::Write as _;
 use std::path::Path;
@@ -58,6 +61,44 @@ impl Kubectl<'_> {
         Ok((String::from_utf8_lossy(&out.stdout).into_owned(), String::from_utf8_lossy(&out.stderr).into_owned(), out.status.success()))
     }
 
+    /// Runs kubectl on a terminal of its own (util-linux `script`), which gets `input` and stays
+    /// open until kubectl ends; what the terminal showed, or why kubectl failed.
+    fn on_terminal(&self, args: &[&str], input: &str) -> Result<String, String> {
+        let quoted: Vec<String> = std::iter::once(self.bin.to_str().unwrap()).chain(args.iter().copied()).map(shell_quote).collect();
+        let mut child = Command::new("script")
+            .args(["-qec", &quoted.join(" "), "/dev/null"])
+            .env("KUBECONFIG", self.kubeconfig)
+            .env("HOME", self.home)
+            .env_remove("KUBECTL_REMOTE_COMMAND_WEBSOCKETS")
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .map_err(|e| format!("run script (util-linux): {e}"))?;
+        let mut stdin = child.stdin.take().expect("piped");
+        stdin.write_all(input.as_bytes()).map_err(|e| format!("write to script: {e}"))?;
+        let start = Instant::now();
+        while child.try_wait().expect("wait script").is_none() {
+            if start.elapsed() > LIMIT {
+                let _ = child.kill();
+                let out = child.wait_with_output().expect("script output");
+                return Err(format!(
+                    "kubectl {} did not end within {LIMIT:?}; its terminal showed {:?}",
+                    args.join(" "),
+                    String::from_utf8_lossy(&out.stdout)
+                ));
+            }
+            std::thread::sleep(Duration::from_millis(100));
+        }
+        drop(stdin);
+        let out = child.wait_with_output().expect("script output");
+        let shown = String::from_utf8_lossy(&out.stdout).into_owned();
+        match out.status.success() {
+            true => Ok(shown),
+            false => Err(format!("kubectl {} failed ({}): {shown:?} {}", args.join(" "), out.status, String::from_utf8_lossy(&out.stderr))),
+        }
+    }
+
     fn ok(&self, args: &[&str], input: &str) -> Result<String, String> {
         match self.run(args, input)? {
             (out, _, true) => Ok(out),
@@ -70,6 +111,25 @@ impl Kubectl<'_> {
         std::fs::write(&file, manifest).unwrap();
         self.ok(&["create", "-f", file.to_str().unwrap()], "")?;
         self.ok(&["wait", "--for=condition=Ready", &format!("pod/{name}"), "--timeout=60s"], "").map(|_| ())
+    }
+}
+
+/// `s` quoted for sh.
+fn shell_quote(s: &str) -> String {
+    format!("'{}'", s.replace('\'', "'\\''"))
+}
+
+/// What a command in a container with a terminal says: the line it read, and whether its
+/// stdin and stdout are a terminal, what it wrote to stderr coming on the same stream.
+const ON_TERMINAL: &str = "read x; echo got $x; [ -t 0 ] && echo stdin-is-a-tty; [ -t 1 ] && echo stdout-is-a-tty; echo to-stderr >&2";
+
+/// Whether a terminal showed what `ON_TERMINAL` says (lines end with CR LF on a terminal).
+fn said_on_terminal(shown: &str, got: &str) -> Result<(), String> {
+    let want = [got, "stdin-is-a-tty", "stdout-is-a-tty", "to-stderr"];
+    let lines: Vec<&str> = shown.split("\r\n").collect();
+    match want.iter().all(|w| lines.contains(w)) {
+        true => Ok(()),
+        false => Err(format!("the terminal showed {shown:?}, not each of {want:?}")),
     }
 }
 
@@ -155,7 +215,36 @@ fn kubectl_attach_run_and_debug_with_stdin() {
                 })
                 .and_then(|out| if out.contains("debug got hi\nsleep\u{0}3600") { Ok(()) } else { Err(format!("stdout {out:?}")) })
         });
-        for name in [&attached, &plain, &debugged] {
+        // run -it: the container has a terminal (tty, stdin, stdinOnce); kubectl, on a terminal
+        // of its own, attaches to it and deletes the pod when it ends.
+        let ran_tty = format!("k{minor}-ran-tty");
+        check(&mut failures, *minor, "run -it --rm", {
+            k.on_terminal(
+                &["run", &ran_tty, "-it", "--rm", "--restart=Never", "--image=busybox:1.36", "--", "sh", "-c", ON_TERMINAL],
+                "hello\r",
+            )
+            .and_then(|shown| said_on_terminal(&shown, "got hello"))
+        });
+        // debug -it: an ephemeral container with a terminal, in the target's PID namespace.
+        let debugged_tty = format!("k{minor}-debugged-tty");
+        check(&mut failures, *minor, "debug -it --target", {
+            let command = format!("{ON_TERMINAL}; tr '\\0' ' ' < /proc/1/cmdline; echo");
+            k.create(dir.path(), &debugged_tty, &pod(&debugged_tty, "    command: [sleep, '3600']\n"))
+                .and_then(|()| {
+                    k.on_terminal(
+                        &["debug", "-it", &debugged_tty, "--image=busybox:1.36", "--target=main", "-c", "dbg", "--", "sh", "-c", &command],
+                        "hi\r",
+                    )
+                })
+                .and_then(|shown| {
+                    said_on_terminal(&shown, "got hi")?;
+                    match shown.contains("sleep 3600 \r\n") {
+                        true => Ok(()),
+                        false => Err(format!("the target's process is not shown: {shown:?}")),
+                    }
+                })
+        });
+        for name in [&attached, &plain, &debugged, &debugged_tty] {
             let _ = k.run(&["delete", "pod", name, "--grace-period=0", "--force", "--wait=false"], "");
         }
     }

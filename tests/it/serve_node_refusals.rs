@@ -3,9 +3,10 @@
 //! status and its events, naming the field. Runs only as root and with kubectl; otherwise it
 //! says that it did not run.
 //!
-//! `kubectl debug -it` adds an ephemeral container with `tty: true`; the reference node gives no
-//! container a terminal, so the container waits with reason CreateContainerConfigError, its
-//! message names `tty`, and a Failed event of the kubelet says the same.
+//! `kubectl debug --custom` adds an ephemeral container with `securityContext.seLinuxOptions`;
+//! the reference node has no SELinux, so the container waits with reason
+//! CreateContainerConfigError, its message names the field, and a Failed event of the kubelet
+//! says the same.
 
 use std::path::Path;
 use std::process::{Command, Output};
@@ -14,6 +15,8 @@ use std::time::{Duration, Instant};
 use crate::serve::Serve;
 
 const KUBECTL: &str = "/usr/bin/kubectl";
+/// The field the node refuses, by its path in the pod.
+const FIELD: &str = "spec.ephemeralContainers[0].securityContext.seLinuxOptions";
 
 fn text(o: &Output) -> String {
     format!("exit {:?}: {}{}", o.status.code(), String::from_utf8_lossy(&o.stdout), String::from_utf8_lossy(&o.stderr))
@@ -35,8 +38,11 @@ fn an_ephemeral_container_the_node_cannot_run_waits_with_the_field_named() {
     assert!(o.status.success(), "run: {}", text(&o));
     let o = k(&["wait", "--for=condition=Ready", "pod/target", "--timeout=60s"]);
     assert!(o.status.success(), "wait: {}", text(&o));
-    // -it without --attach: the container asks for a tty, and kubectl does not wait to attach.
-    let o = k(&["debug", "target", "-it", "--attach=false", "--image=busybox:1.36", "-c", "dbg", "--", "sh"]);
+    // A partial container spec kubectl merges into the ephemeral container.
+    let custom = home.path().join("custom.json");
+    std::fs::write(&custom, r#"{"securityContext": {"seLinuxOptions": {"level": "s0:c1,c2"}}}"#).unwrap();
+    let custom = format!("--custom={}", custom.display());
+    let o = k(&["debug", "target", &custom, "--image=busybox:1.36", "-c", "dbg", "--", "sleep", "3600"]);
     assert!(o.status.success(), "debug: {}", text(&o));
     let deadline = Instant::now() + Duration::from_secs(60);
     let waiting = loop {
@@ -51,13 +57,11 @@ fn an_ephemeral_container_the_node_cannot_run_waits_with_the_field_named() {
         std::thread::sleep(Duration::from_millis(200));
     };
     let message = waiting["message"].as_str().unwrap_or_default();
-    assert!(message.contains("spec.ephemeralContainers[0].tty"), "{waiting}");
+    assert!(message.contains(FIELD), "{waiting}");
     let o = k(&["get", "events", "--field-selector", "involvedObject.name=target", "-o", "json"]);
     let events: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap_or_default();
     let failed = events["items"].as_array().into_iter().flatten().any(|e| {
-        e["reason"] == "Failed"
-            && e["source"]["component"] == "kubelet"
-            && e["message"].as_str().is_some_and(|m| m.contains("spec.ephemeralContainers[0].tty"))
+        e["reason"] == "Failed" && e["source"]["component"] == "kubelet" && e["message"].as_str().is_some_and(|m| m.contains(FIELD))
     });
     assert!(failed, "no Failed event naming the field: {}", text(&o));
     let o = k(&["delete", "pod", "target", "--grace-period=0", "--force"]);

@@ -41,6 +41,7 @@ pub(super) fn container_config(sandbox: &cri::PodSandboxConfig, config: &Contain
         working_dir: config.working_dir.clone().unwrap_or_default(),
         stdin: config.stdin,
         stdin_once: config.stdin_once,
+        tty: config.tty,
         envs: config.env.iter().map(|(key, value)| cri::KeyValue { key: key.clone(), value: value.clone() }).collect(),
         mounts: config
             .mounts
@@ -296,6 +297,7 @@ mod tests {
             resources: LinuxContainerResources { memory_limit_bytes: Some(64 << 20), cpu_period: 100_000, ..Default::default() },
             stdin: true,
             stdin_once: true,
+            tty: false,
         };
         let c = container_config(&sandbox(), &config);
         assert_eq!(c.metadata, Some(cri::ContainerMetadata { name: "app".into(), attempt: 2 }));
@@ -342,6 +344,7 @@ mod tests {
             resources: LinuxContainerResources::default(),
             stdin: false,
             stdin_once: false,
+            tty: false,
         };
         let ns = container_config(&sandbox(), &config).linux.unwrap().security_context.unwrap().namespace_options.unwrap();
         assert_eq!((ns.pid, ns.target_id.as_str()), (cri::NamespaceMode::Target as i32, "c-app"));

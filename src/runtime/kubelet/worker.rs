@@ -1018,6 +1018,7 @@ impl PodWorker {
             resources: super::security::container_resources(c)?,
             stdin: c.stdin.unwrap_or(false),
             stdin_once: c.stdin_once.unwrap_or(false),
+            tty: c.tty.unwrap_or(false),
         })
     }
 

@@ -4,14 +4,23 @@
 //! its end of file. The output comes from the container's log, which the shim writes as the
 //! container writes: the attach follows it from where it stands when the attach begins, each
 //! chunk to stdout or stderr as the log line says, until the container has ended.
+//!
+//! A container with `tty` has a terminal instead, whose master side the runtime keeps: an
+//! attach's stdin is written into it (and with `stdin_once`, its end is the terminal's
+//! end-of-file character), its resizes set the terminal's size, and its output, one stream,
+//! comes from the log, where the shim writes what the terminal gives as stdout.
 
+use std::os::fd::OwnedFd;
 use std::path::PathBuf;
+use std::pin::Pin;
 use std::sync::Arc;
 use std::time::Duration;
 
-use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _, DuplexStream};
+use tokio::io::{AsyncReadExt as _, AsyncWrite, AsyncWriteExt as _, DuplexStream};
 use tokio::process::ChildStdin;
 use tokio::sync::watch;
+
+use crate::runtime::cri::RuntimeError;
 
 use crate::runtime::cri::{ContainerId, ExecSession, LogStream, RuntimeResult};
 use crate::runtime::cri_log::parse_line;
@@ -21,16 +30,29 @@ const FOLLOW_EVERY: Duration = Duration::from_millis(50);
 /// What the session's streams buffer.
 const BUFFER: usize = 64 * 1024;
 
+/// The end-of-file character of a terminal in canonical mode (`VEOF`, ^D, as `stty` sets it).
+const TERMINAL_EOF: u8 = 0x04;
+
 /// The write end of a container's stdin, kept open by the runtime between attaches.
 pub(super) struct ContainerStdin {
-    pipe: tokio::sync::Mutex<Option<ChildStdin>>,
+    pipe: tokio::sync::Mutex<Option<Pin<Box<dyn AsyncWrite + Send + Sync>>>>,
     /// `stdin_once`: the first attach's end of stdin closes the container's.
     once: bool,
+    /// The stdin is a terminal's master side: its end is a character written, not a close.
+    terminal: bool,
 }
 
 impl ContainerStdin {
-    pub(super) fn new(pipe: ChildStdin, once: bool) -> Self {
-        Self { pipe: tokio::sync::Mutex::new(Some(pipe)), once }
+    /// A pipe: its close is the end of the container's stdin.
+    pub(super) fn pipe(pipe: ChildStdin, once: bool) -> Self {
+        Self { pipe: tokio::sync::Mutex::new(Some(Box::pin(pipe))), once, terminal: false }
+    }
+
+    /// A terminal's master side (a descriptor of its own): the container reads what is
+    /// written, and its end of file when the terminal's end-of-file character comes.
+    pub(super) fn terminal(master: OwnedFd, once: bool) -> Self {
+        let file = tokio::fs::File::from_std(std::fs::File::from(master));
+        Self { pipe: tokio::sync::Mutex::new(Some(Box::pin(file))), once, terminal: true }
     }
 
     /// Copies what an attach sends to the container until the attach's stdin ends.
@@ -50,19 +72,40 @@ impl ContainerStdin {
             }
         }
         if self.once {
-            // Dropped, the container's stdin reaches its end of file.
-            self.pipe.lock().await.take();
+            let mut pipe = self.pipe.lock().await;
+            if let (true, Some(w)) = (self.terminal, pipe.as_mut()) {
+                // A terminal's reader sees its end of file at this character (after a line's end).
+                let _ = w.write_all(&[TERMINAL_EOF]).await;
+                let _ = w.flush().await;
+            }
+            // Dropped, a pipe's reader reaches its end of file.
+            pipe.take();
         }
     }
 }
 
 /// The session of one attach to a running container: its output from `log` from now on, its
-/// stdin (`stdin`, where the container has one and the attach asks for it) and its end.
-pub(super) fn start(id: &ContainerId, log: PathBuf, stdin: Option<Arc<ContainerStdin>>, exited: watch::Receiver<bool>) -> ExecSession {
+/// stdin (`stdin`, where the container has one and the attach asks for it), its terminal's
+/// size (`terminal`, the master side of the container's, where it has one) and its end.
+pub(super) fn start(
+    id: &ContainerId,
+    log: PathBuf,
+    stdin: Option<Arc<ContainerStdin>>,
+    terminal: Option<Arc<OwnedFd>>,
+    exited: watch::Receiver<bool>,
+) -> ExecSession {
     let from = std::fs::metadata(&log).map(|m| m.len()).unwrap_or(0);
     let (stdout_w, stdout_r) = tokio::io::duplex(BUFFER);
-    let (stderr_w, stderr_r) = tokio::io::duplex(BUFFER);
+    // A terminal is one stream: no stderr.
+    let (stderr_w, stderr_r) = match terminal {
+        Some(_) => (None, None),
+        None => {
+            let (w, r) = tokio::io::duplex(BUFFER);
+            (Some(w), Some(r))
+        }
+    };
     tokio::spawn(follow(log, from, stdout_w, stderr_w, exited.clone()));
+    let what = format!("attach to container {id}");
     let stdin = stdin.map(|pipe| {
         let (client, feed) = tokio::io::duplex(BUFFER);
         tokio::spawn(pipe.feed(feed));
@@ -73,8 +116,10 @@ pub(super) fn start(id: &ContainerId, log: PathBuf, stdin: Option<Arc<ContainerS
     ExecSession {
         stdin,
         stdout: Box::pin(stdout_r),
-        stderr: Some(Box::pin(stderr_r)),
-        resize: None,
+        stderr: stderr_r.map(|r| Box::pin(r) as _),
+        resize: terminal.map(|master| -> crate::runtime::cri::Resize {
+            Box::new(move |cols, rows| super::exec::set_size(&master, cols, rows).map_err(|e| RuntimeError::io(what.clone(), e)))
+        }),
         exit: Box::pin(async move {
             // The container's end ends the attach (its exit code is the pod status's to say).
             let _ = exited.wait_for(|e| *e).await;
@@ -86,7 +131,7 @@ pub(super) fn start(id: &ContainerId, log: PathBuf, stdin: Option<Arc<ContainerS
 
 /// Sends what the log gains from offset `from` to `stdout` and `stderr`, until the container
 /// has ended (then what it wrote last) or the session has gone.
-async fn follow(log: PathBuf, mut from: u64, mut stdout: DuplexStream, mut stderr: DuplexStream, exited: watch::Receiver<bool>) {
+async fn follow(log: PathBuf, mut from: u64, mut stdout: DuplexStream, mut stderr: Option<DuplexStream>, exited: watch::Receiver<bool>) {
     use tokio::io::AsyncSeekExt as _;
     let mut pending: Vec<u8> = Vec::new();
     loop {
@@ -108,9 +153,9 @@ async fn follow(log: PathBuf, mut from: u64, mut stdout: DuplexStream, mut stder
             if !chunk.partial {
                 content.push(b'\n');
             }
-            let out = match chunk.stream {
-                LogStream::Stdout => &mut stdout,
-                LogStream::Stderr => &mut stderr,
+            let out = match (chunk.stream, stderr.as_mut()) {
+                (LogStream::Stderr, Some(stderr)) => stderr,
+                _ => &mut stdout,
             };
             if out.write_all(&content).await.is_err() {
                 return;
@@ -133,7 +178,7 @@ mod tests {
         let log = dir.path().join("log");
         std::fs::write(&log, "2026-01-01T00:00:00Z stdout F before\n").unwrap();
         let (tx, rx) = watch::channel(false);
-        let session = start(&ContainerId("c".into()), log.clone(), None, rx);
+        let session = start(&ContainerId("c".into()), log.clone(), None, None, rx);
         use std::io::Write as _;
         let mut f = std::fs::OpenOptions::new().append(true).open(&log).unwrap();
         f.write_all(b"2026-01-01T00:00:01Z stdout P par\n2026-01-01T00:00:01Z stdout F tial\n").unwrap();
@@ -147,5 +192,49 @@ mod tests {
         se.read_to_string(&mut err).await.unwrap();
         assert_eq!(out, "partial\n", "what was there before the attach is not sent; a line not yet ended waits");
         assert_eq!(err, "oops\n");
+    }
+
+    #[tokio::test]
+    async fn an_attach_to_a_terminal_resizes_it_and_has_one_stream() {
+        use std::os::fd::AsRawFd as _;
+        let master = super::super::exec::open_master(std::path::Path::new("/dev/ptmx")).unwrap();
+        let slave = super::super::exec::slave_of(&master).unwrap();
+        let dir = tempfile::tempdir().unwrap();
+        let (tx, rx) = watch::channel(false);
+        let session = start(&ContainerId("c".into()), dir.path().join("log"), None, Some(Arc::new(master)), rx);
+        assert!(session.stderr.is_none(), "a terminal's output is one stream");
+        (session.resize.as_ref().expect("a terminal is resized"))(132, 43).unwrap();
+        let mut size = libc::winsize { ws_row: 0, ws_col: 0, ws_xpixel: 0, ws_ypixel: 0 };
+        // SAFETY: TIOCGWINSZ writes one winsize through the pointer, which outlives the call.
+        assert_eq!(unsafe { libc::ioctl(slave.as_raw_fd(), libc::TIOCGWINSZ as _, &mut size) }, 0);
+        assert_eq!((size.ws_col, size.ws_row), (132, 43), "the container sees the columns and rows the client sent");
+        tx.send(true).unwrap();
+    }
+
+    #[tokio::test]
+    async fn with_stdin_once_the_end_of_an_attachs_stdin_is_a_terminals_end_of_file() {
+        let master = super::super::exec::open_master(std::path::Path::new("/dev/ptmx")).unwrap();
+        let slave = super::super::exec::slave_of(&master).unwrap();
+        let stdin = Arc::new(ContainerStdin::terminal(master.try_clone().unwrap(), true));
+        let dir = tempfile::tempdir().unwrap();
+        let (tx, rx) = watch::channel(false);
+        let session = start(&ContainerId("c".into()), dir.path().join("log"), Some(stdin), Some(Arc::new(master)), rx);
+        let mut client = session.stdin.unwrap();
+        client.write_all(b"abc\n").await.unwrap();
+        drop(client);
+        // The container's side, a terminal in canonical mode: the line, then its end of file.
+        let reads = tokio::task::spawn_blocking(move || {
+            let mut slave = std::fs::File::from(slave);
+            let mut reads = Vec::new();
+            let mut buf = [0u8; 64];
+            for _ in 0..2 {
+                let n = std::io::Read::read(&mut slave, &mut buf).unwrap();
+                reads.push(buf[..n].to_vec());
+            }
+            reads
+        });
+        let reads = tokio::time::timeout(Duration::from_secs(5), reads).await.expect("the reads end").unwrap();
+        assert_eq!(reads, [b"abc\n".to_vec(), Vec::new()], "a line, then the end of file (a read of 0 bytes)");
+        tx.send(true).unwrap();
     }
 }

@@ -4,6 +4,7 @@
 //! own devpts (as a runtime's console is), so the command finds it under its /dev/pts.
 
 use std::os::fd::{AsRawFd, OwnedFd};
+use std::path::Path;
 use std::process::Stdio;
 use std::sync::Arc;
 
@@ -19,22 +20,33 @@ struct Pty {
 
 /// Opens a terminal in the devpts of the container whose process is `pid`.
 fn container_pty(pid: i32) -> std::io::Result<Pty> {
+    let master = open_master(Path::new(&format!("/proc/{pid}/root/dev/pts/ptmx")))?;
+    let slave = slave_of(&master)?;
+    Ok(Pty { master, slave })
+}
+
+/// Opens a new terminal's master side at `ptmx` (close-on-exec, not a controlling terminal),
+/// unlocked so that its slave side can be opened.
+pub(super) fn open_master(ptmx: &Path) -> std::io::Result<OwnedFd> {
     use std::os::unix::fs::OpenOptionsExt as _;
-    let ptmx = format!("/proc/{pid}/root/dev/pts/ptmx");
     let master: OwnedFd = std::fs::OpenOptions::new().read(true).write(true).custom_flags(libc::O_NOCTTY).open(ptmx)?.into();
     let unlock: libc::c_int = 0;
     // SAFETY: TIOCSPTLCK reads one int from the pointer, which outlives the call.
     if unsafe { libc::ioctl(master.as_raw_fd(), libc::TIOCSPTLCK as _, &unlock) } != 0 {
         return Err(std::io::Error::last_os_error());
     }
+    Ok(master)
+}
+
+/// Opens the slave side of the terminal whose master is `master` (close-on-exec).
+pub(super) fn slave_of(master: &OwnedFd) -> std::io::Result<OwnedFd> {
     // SAFETY: TIOCGPTPEER takes open flags and returns a new fd, which we own from here on.
     let slave = unsafe { libc::ioctl(master.as_raw_fd(), libc::TIOCGPTPEER as _, libc::O_RDWR | libc::O_NOCTTY | libc::O_CLOEXEC) };
     if slave < 0 {
         return Err(std::io::Error::last_os_error());
     }
     // SAFETY: `slave` is a fresh fd that nothing else owns.
-    let slave = unsafe { <OwnedFd as std::os::fd::FromRawFd>::from_raw_fd(slave) };
-    Ok(Pty { master, slave })
+    Ok(unsafe { <OwnedFd as std::os::fd::FromRawFd>::from_raw_fd(slave) })
 }
 
 pub(super) fn start(mut command: Command, id: &ContainerId, pid: i32, options: ExecOptions) -> RuntimeResult<ExecSession> {
@@ -88,7 +100,7 @@ fn clone(fd: &OwnedFd, what: &str) -> RuntimeResult<OwnedFd> {
 }
 
 /// TIOCSWINSZ on the terminal's master side.
-fn set_size(master: &OwnedFd, cols: u16, rows: u16) -> std::io::Result<()> {
+pub(super) fn set_size(master: &OwnedFd, cols: u16, rows: u16) -> std::io::Result<()> {
     let size = libc::winsize { ws_row: rows, ws_col: cols, ws_xpixel: 0, ws_ypixel: 0 };
     // SAFETY: TIOCSWINSZ reads one winsize from the pointer, which outlives the call; the fd is
     // open while `master` lives.

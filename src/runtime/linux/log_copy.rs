@@ -72,6 +72,11 @@ impl Source {
                 true
             }
             Err(nix::errno::Errno::EAGAIN | nix::errno::Errno::EINTR) => false,
+            // A terminal's master side once no slave side is open any more.
+            Err(nix::errno::Errno::EIO) => {
+                self.close(out);
+                false
+            }
             Err(e) => {
                 eprintln!("podspec-shim run: read the container's output: {e}");
                 self.close(out);
@@ -133,6 +138,58 @@ pub fn copy_until_exit(stdout: OwnedFd, stderr: OwnedFd, exit: &OwnedFd, log: &m
         }
         log.write(&mut out);
     }
+}
+
+/// Copies what a container with a terminal writes, read from its master side, into `log` as
+/// stdout (a terminal is one stream) until the process behind `exit` has exited, then what the
+/// terminal still holds. What each read gives is logged at once, a line not yet ended as a
+/// partial one (`P`): a shell's prompt has no newline and must reach an attach as it is shown.
+/// The master is read only when poll says it is readable, so that it can stay blocking for
+/// podspec, which writes the container's stdin into it.
+pub fn copy_terminal_until_exit(master: OwnedFd, exit: &OwnedFd, log: &mut File) {
+    let mut log = Log { file: log, failed: false };
+    let mut source = Source { pipe: Some(master), framer: LineFramer::new(LogStream::Stdout, MAX_LINE) };
+    let mut buf = vec![0u8; READ_SIZE];
+    let mut out = Vec::new();
+    // Whether the master has something to read (or has ended), waiting at most `timeout`.
+    let readable = |source: &Source, timeout: PollTimeout| -> bool {
+        let Some(fd) = &source.pipe else { return false };
+        let mut fds = [PollFd::new(fd.as_fd(), PollFlags::POLLIN)];
+        matches!(poll(&mut fds, timeout), Ok(n) if n > 0)
+    };
+    loop {
+        let (data, exited) = {
+            let mut fds = vec![PollFd::new(exit.as_fd(), PollFlags::POLLIN)];
+            if let Some(fd) = &source.pipe {
+                fds.push(PollFd::new(fd.as_fd(), PollFlags::POLLIN));
+            }
+            match poll(&mut fds, PollTimeout::NONE) {
+                Ok(_) => {}
+                Err(nix::errno::Errno::EINTR) => continue,
+                Err(e) => {
+                    eprintln!("podspec-shim run: poll the container's terminal: {e}");
+                    break;
+                }
+            }
+            let ready = |fd: &PollFd<'_>| fd.revents().is_some_and(|r| !r.is_empty());
+            (fds.get(1).is_some_and(ready), ready(&fds[0]))
+        };
+        if data && source.read_once(&mut buf, &mut out) {
+            source.framer.finish(Utc::now(), &mut out);
+        }
+        log.write(&mut out);
+        if exited {
+            break;
+        }
+    }
+    // What the container wrote before it exited; a descendant that writes on is not waited for.
+    while readable(&source, PollTimeout::ZERO) && source.read_once(&mut buf, &mut out) {
+        log.write(&mut out);
+    }
+    if source.pipe.is_some() {
+        source.close(&mut out);
+    }
+    log.write(&mut out);
 }
 
 /// The capacity of a pipe (`F_GETPIPE_SZ`); the default 64 KiB where it cannot be read.
@@ -236,5 +293,32 @@ mod tests {
         let text = crate::runtime::cri::log_text(&e);
         assert_eq!((text.len(), text.iter().filter(|b| **b == b'x').count()), (50001, 50000), "{} bytes", text.len());
         assert_eq!(e.len(), 4, "16 KiB chunks: {:?}", e.iter().map(|e| (e.content.len(), e.partial)).collect::<Vec<_>>());
+    }
+
+    #[test]
+    fn a_terminals_line_not_yet_ended_is_logged_as_it_comes() {
+        let master = super::super::exec::open_master(std::path::Path::new("/dev/ptmx")).unwrap();
+        let slave = super::super::exec::slave_of(&master).unwrap();
+        let mut child = Command::new("sh")
+            .args(["-c", "printf 'prompt> '; sleep 1; echo done"])
+            .stdin(Stdio::null())
+            .stdout(Stdio::from(slave.try_clone().unwrap()))
+            .stderr(Stdio::from(slave))
+            .spawn()
+            .unwrap();
+        let exit = pidfd_open(child.id() as i32).unwrap();
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("log");
+        let mut file = File::create(&path).unwrap();
+        let copy = std::thread::spawn(move || copy_terminal_until_exit(master, &exit, &mut file));
+        std::thread::sleep(Duration::from_millis(500));
+        let early = std::fs::read(&path).unwrap();
+        let entries = crate::runtime::cri_log::entries(&early).unwrap();
+        assert_eq!(crate::runtime::cri::log_text(&entries), b"prompt> ", "the prompt is in the log before its line ends");
+        child.wait().unwrap();
+        copy.join().unwrap();
+        let entries = crate::runtime::cri_log::entries(&std::fs::read(&path).unwrap()).unwrap();
+        assert!(entries.iter().all(|e| e.stream == crate::runtime::cri::LogStream::Stdout), "one stream: {entries:?}");
+        assert_eq!(crate::runtime::cri::log_text(&entries), b"prompt> done\r\n");
     }
 }

@@ -105,6 +105,8 @@ struct Container {
     stdin_once: bool,
     /// The container's stdin while it runs, where it has one (`spec.stdin`).
     stdin: Mutex<Option<Arc<attach::ContainerStdin>>>,
+    /// The master side of the container's terminal while it runs, where it has one (`tty`).
+    terminal: Mutex<Option<Arc<OwnedFd>>>,
 }
 
 #[derive(Default)]
@@ -283,7 +285,7 @@ impl LinuxRuntime {
 /// Starts a `podspec-shim` holder and waits for its "ready" line.
 async fn spawn_holder(shim: &Path, args: &[&str], procs: &Path) -> RuntimeResult<(Child, ProcessId)> {
     let what = format!("start {} {}", shim.display(), args.join(" "));
-    let mut child = spawn_shim(shim, args.iter().map(OsStr::new), &what, false)?;
+    let mut child = spawn_shim(shim, args.iter().map(OsStr::new), &what, Stdio::null())?;
     let pid = child.id().ok_or_else(|| RuntimeError::failed(&what, "exited at once"))? as i32;
     let process = ProcessId::of(pid).ok_or_else(|| RuntimeError::failed(&what, "exited at once"))?;
     process.record(procs).map_err(|e| RuntimeError::io("record process", e))?;
@@ -304,12 +306,12 @@ async fn spawn_holder(shim: &Path, args: &[&str], procs: &Path) -> RuntimeResult
     Ok((child, process))
 }
 
-/// Starts `podspec-shim` with its output piped to podspec (and its stdin, with `stdin`, which
-/// a container's shim passes on to the container); it is killed if dropped.
-fn spawn_shim<'a>(shim: &Path, args: impl IntoIterator<Item = &'a OsStr>, what: &str, stdin: bool) -> RuntimeResult<Child> {
+/// Starts `podspec-shim` with its output piped to podspec and `stdin` (which a container's shim
+/// passes on to the container: a pipe, or a terminal's master side); it is killed if dropped.
+fn spawn_shim<'a>(shim: &Path, args: impl IntoIterator<Item = &'a OsStr>, what: &str, stdin: Stdio) -> RuntimeResult<Child> {
     Command::new(shim)
         .args(args)
-        .stdin(if stdin { Stdio::piped() } else { Stdio::null() })
+        .stdin(stdin)
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .kill_on_drop(true)
@@ -555,6 +557,7 @@ impl RuntimeService for LinuxRuntime {
             cgroup_dirs: cgroup.as_ref().map(|c| c.dirs.clone()).unwrap_or_default(),
             security,
             stdin: config.stdin,
+            tty: config.tty,
         };
         let spec_path = dir.join("spec.json");
         fs::write(&spec_path, serde_json::to_vec_pretty(&spec).expect("spec serializes"))
@@ -573,6 +576,7 @@ impl RuntimeService for LinuxRuntime {
             live: Mutex::new(ContainerLive { state: Some(ContainerState::Created), ..Default::default() }),
             stdin_once: config.stdin_once,
             stdin: Mutex::new(None),
+            terminal: Mutex::new(None),
         };
         self.containers.lock().unwrap().insert(id.clone(), Arc::new(container));
         Ok(id)
@@ -581,9 +585,30 @@ impl RuntimeService for LinuxRuntime {
     async fn start_container(&self, id: &ContainerId) -> RuntimeResult<()> {
         let c = self.container(id)?;
         let what = format!("start container {id}");
-        let mut child = spawn_shim(&self.paths.shim, [OsStr::new("run"), c.spec_path.as_os_str()], &what, c.spec.stdin)?;
+        // With `tty`, the terminal's master side is the shim's stdin and stays podspec's too: the
+        // container's stdin is written into it and its size set on it.
+        let master = match c.spec.tty {
+            true => Some(
+                exec::open_master(Path::new("/dev/ptmx")).map_err(|e| RuntimeError::failed(what.clone(), format!("open a tty: {e}")))?,
+            ),
+            false => None,
+        };
+        let shim_stdin = match (&master, c.spec.stdin) {
+            (Some(master), _) => Stdio::from(master.try_clone().map_err(|e| RuntimeError::io(what.clone(), e))?),
+            (None, true) => Stdio::piped(),
+            (None, false) => Stdio::null(),
+        };
+        let mut child = spawn_shim(&self.paths.shim, [OsStr::new("run"), c.spec_path.as_os_str()], &what, shim_stdin)?;
         if let Some(pipe) = child.stdin.take() {
-            *c.stdin.lock().unwrap() = Some(Arc::new(attach::ContainerStdin::new(pipe, c.stdin_once)));
+            *c.stdin.lock().unwrap() = Some(Arc::new(attach::ContainerStdin::pipe(pipe, c.stdin_once)));
+        }
+        if let Some(master) = master {
+            let master = Arc::new(master);
+            if c.spec.stdin {
+                let writer = master.try_clone().map_err(|e| RuntimeError::io(what.clone(), e))?;
+                *c.stdin.lock().unwrap() = Some(Arc::new(attach::ContainerStdin::terminal(writer, c.stdin_once)));
+            }
+            *c.terminal.lock().unwrap() = Some(master);
         }
         let shim = child.id().and_then(|pid| ProcessId::of(pid as i32));
         if let Some(p) = shim {
@@ -671,6 +696,7 @@ impl RuntimeService for LinuxRuntime {
             }
             // Nobody reads the container's stdin any more.
             watched.stdin.lock().unwrap().take();
+            watched.terminal.lock().unwrap().take();
             let _ = tx.send(true);
             let _ = events.send(ContainerEvent::Stopped { sandbox: watched.sandbox.clone(), container: watched.id.clone() });
         });
@@ -756,7 +782,8 @@ impl RuntimeService for LinuxRuntime {
             }
         };
         let pipe = if stdin { c.stdin.lock().unwrap().clone() } else { None };
-        Ok(attach::start(id, c.spec.log_path.clone(), pipe, exited))
+        let terminal = c.terminal.lock().unwrap().clone();
+        Ok(attach::start(id, c.spec.log_path.clone(), pipe, terminal, exited))
     }
 
     fn container_events(&self) -> broadcast::Receiver<ContainerEvent> {

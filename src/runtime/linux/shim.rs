@@ -333,6 +333,17 @@ fn run(args: &[String]) -> ShimResult<()> {
         format!("open log {}", spec.log_path.display())
     })?;
     let pipes = StdioPipes::new()?;
+    // With `tty`, the shim's stdin is a terminal's master side (podspec keeps it too, for the
+    // container's stdin and its size): the shim keeps a copy to read what the container writes,
+    // and the container gets the slave side.
+    let terminal = match spec.tty {
+        true => {
+            let master = ctx(std::io::stdin().as_fd().try_clone_to_owned(), || "keep the terminal's master side".into())?;
+            let slave = ctx(super::exec::slave_of(&master), || "open the terminal's slave side (is stdin a terminal's master?)".into())?;
+            Some((master, slave))
+        }
+        false => None,
+    };
     // The container's exit is watched through a pidfd, which needs Linux 5.3: asked for this
     // process now, so that asking for the container's after the fork does not fail.
     drop(log_copy::pidfd_open(std::process::id() as i32).map_err(|e| format!("{e} (the reference runtime needs Linux 5.3 or later)"))?);
@@ -374,8 +385,9 @@ fn run(args: &[String]) -> ShimResult<()> {
             drop(err_read);
             let StdioPipes { stdout: (stdout_read, stdout), stderr: (stderr_read, stderr) } = pipes;
             drop((stdout_read, stderr_read, log));
+            let slave = terminal.as_ref().map(|(_, slave)| slave);
             let error = match join_cgroups(cgroups) {
-                Ok(()) => container_init(&spec, (&stdout, &stderr), &prepared),
+                Ok(()) => container_init(&spec, (&stdout, &stderr), slave, &prepared),
                 Err(e) => e,
             };
             let mut w = File::from(err_write);
@@ -388,6 +400,8 @@ fn run(args: &[String]) -> ShimResult<()> {
             stdin_from(&null)?;
             let StdioPipes { stdout: (stdout, stdout_write), stderr: (stderr, stderr_write) } = pipes;
             drop((stdout_write, stderr_write));
+            // Only the container holds the slave side: its end is the end of the master's reads.
+            let master = terminal.map(|(master, _slave)| master);
             let exit = log_copy::pidfd_open(child.as_raw());
             let mut error = String::new();
             let _ = File::from(err_read).read_to_string(&mut error);
@@ -413,8 +427,13 @@ fn run(args: &[String]) -> ShimResult<()> {
             drop(out);
             // The log is complete before the exit is recorded: whoever reads the record (the
             // kubelet, for a termination message from the log) finds all the container wrote.
-            if let Ok(exit) = &exit {
-                log_copy::copy_until_exit(stdout, stderr, exit, &mut log);
+            match (&exit, master) {
+                (Ok(exit), Some(master)) => {
+                    drop((stdout, stderr));
+                    log_copy::copy_terminal_until_exit(master, exit, &mut log);
+                }
+                (Ok(exit), None) => log_copy::copy_until_exit(stdout, stderr, exit, &mut log),
+                (Err(_), _) => {}
             }
             let record = wait_exit(child)?;
             let json = serde_json::to_string(&record).expect("record serializes");
@@ -499,8 +518,8 @@ fn now_ms() -> i64 {
 
 /// The container's first process, PID 1 of its PID namespace: build the root filesystem in the
 /// container's own mount namespace, switch to it, and exec the command. Returns only on error.
-fn container_init(spec: &ContainerProcessSpec, stdio: (&OwnedFd, &OwnedFd), exec: &PreparedExec) -> String {
-    match setup_and_exec(spec, stdio, exec) {
+fn container_init(spec: &ContainerProcessSpec, stdio: (&OwnedFd, &OwnedFd), terminal: Option<&OwnedFd>, exec: &PreparedExec) -> String {
+    match setup_and_exec(spec, stdio, terminal, exec) {
         Ok(never) => match never {},
         Err(e) => e,
     }
@@ -508,7 +527,12 @@ fn container_init(spec: &ContainerProcessSpec, stdio: (&OwnedFd, &OwnedFd), exec
 
 enum Never {}
 
-fn setup_and_exec(spec: &ContainerProcessSpec, stdio: (&OwnedFd, &OwnedFd), exec: &PreparedExec) -> ShimResult<Never> {
+fn setup_and_exec(
+    spec: &ContainerProcessSpec,
+    stdio: (&OwnedFd, &OwnedFd),
+    terminal: Option<&OwnedFd>,
+    exec: &PreparedExec,
+) -> ShimResult<Never> {
     ctx(nix::sys::prctl::set_pdeathsig(Signal::SIGKILL), || "prctl(PR_SET_PDEATHSIG)".into())?;
     ctx(nix::unistd::setsid(), || "setsid".into())?;
     build_rootfs(spec)?;
@@ -522,7 +546,11 @@ fn setup_and_exec(spec: &ContainerProcessSpec, stdio: (&OwnedFd, &OwnedFd), exec
     let dir = safe_path::mkdir_all_in(&root, cwd, Scope::InRoot, 0o755).or_else(|_| safe_path::open_in(&root, cwd, Scope::InRoot));
     let dir = ctx(dir, || format!("chdir to working directory {:?}", spec.cwd))?;
     ctx(nix::unistd::fchdir(&dir), || format!("chdir to working directory {:?}", spec.cwd))?;
-    redirect_stdio(stdio, spec.stdin)?;
+    match terminal {
+        // The session this process leads (setsid above) gets the terminal as its controlling one.
+        Some(slave) => terminal_stdio(slave)?,
+        None => redirect_stdio(stdio, spec.stdin)?,
+    }
     confine(&spec.security)?;
     exec.exec()
 }
@@ -792,6 +820,22 @@ fn redirect_stdio((stdout, stderr): (&OwnedFd, &OwnedFd), stdin: bool) -> ShimRe
         if libc::dup2(stdout.as_raw_fd(), 1) < 0 || libc::dup2(stderr.as_raw_fd(), 2) < 0 {
             return Err(format!("dup2: {}", std::io::Error::last_os_error()));
         }
+    }
+    Ok(())
+}
+
+/// stdin, stdout and stderr the terminal's slave side `slave`, which becomes the controlling
+/// terminal of the session this process leads.
+fn terminal_stdio(slave: &OwnedFd) -> ShimResult<()> {
+    for fd in 0..=2 {
+        // SAFETY: dup2 on valid descriptors owned by this process.
+        if unsafe { libc::dup2(slave.as_raw_fd(), fd) } < 0 {
+            return Err(format!("dup2 the terminal onto fd {fd}: {}", std::io::Error::last_os_error()));
+        }
+    }
+    // SAFETY: TIOCSCTTY takes an int argument; fd 0 stays open for the call.
+    if unsafe { libc::ioctl(0, libc::TIOCSCTTY as _, 0) } != 0 {
+        return Err(format!("make the tty the controlling terminal: {}", std::io::Error::last_os_error()));
     }
     Ok(())
 }

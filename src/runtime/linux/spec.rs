@@ -54,6 +54,11 @@ pub struct ContainerProcessSpec {
     /// `/dev/null`.
     #[serde(default)]
     pub stdin: bool,
+    /// The shim's stdin is the master side of a terminal podspec holds: the container's stdin,
+    /// stdout and stderr are its slave side (its controlling terminal), and what it writes is
+    /// logged as stdout.
+    #[serde(default)]
+    pub tty: bool,
 }
 
 /// Who the container's processes are and what they may do.
