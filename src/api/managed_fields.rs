@@ -26,7 +26,8 @@
 use std::collections::{BTreeMap, BTreeSet};
 
 use k8s_openapi::api::core::v1::Pod;
-use k8s_openapi::apimachinery::pkg::apis::meta::v1::{FieldsV1, ManagedFieldsEntry, Time};
+use k8s_openapi::apimachinery::pkg::apis::meta::v1::{FieldsV1, ManagedFieldsEntry, ObjectMeta, Time};
+use k8s_openapi::Metadata;
 use serde_json::{Map, Value};
 
 /// One step of a path (structured-merge-diff's PathElement).
@@ -471,9 +472,10 @@ impl Manager {
     }
 }
 
-/// The managers of a pod's `metadata.managedFields` (entries serve cannot read are kept out).
-pub fn managers_of(pod: &Pod) -> Vec<Manager> {
-    pod.metadata
+/// The managers of an object's `metadata.managedFields` (entries serve cannot read are kept out).
+pub fn managers_of<T: Metadata<Ty = ObjectMeta>>(object: &T) -> Vec<Manager> {
+    object
+        .metadata()
         .managed_fields
         .iter()
         .flatten()
@@ -491,7 +493,7 @@ pub fn managers_of(pod: &Pod) -> Vec<Manager> {
 }
 
 /// Writes the managers back as `metadata.managedFields` (those with no field left are dropped).
-pub fn set_managers(pod: &mut Pod, managers: &[Manager]) {
+pub fn set_managers<T: Metadata<Ty = ObjectMeta>>(object: &mut T, managers: &[Manager]) {
     let entries: Vec<ManagedFieldsEntry> = managers
         .iter()
         .filter(|m| !m.fields.is_empty())
@@ -505,7 +507,7 @@ pub fn set_managers(pod: &mut Pod, managers: &[Manager]) {
             time: m.time.clone(),
         })
         .collect();
-    pod.metadata.managed_fields = (!entries.is_empty()).then_some(entries);
+    object.metadata_mut().managed_fields = (!entries.is_empty()).then_some(entries);
 }
 
 /// The managers an update starts from: those the client sent when it sent any (a single empty

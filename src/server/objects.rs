@@ -226,8 +226,8 @@ pub async fn replace<S: Served>(
 
 /// A JSON merge, JSON or strategic merge patch of the stored object, applied again to a newer
 /// object when a concurrent write got in first (unless the patch pins a resourceVersion).
-/// Server-side apply is the pods' only: an apply patch of this kind is refused (415), not
-/// taken as some other patch.
+/// An apply patch (`application/apply-patch+yaml`) is server-side apply, the pods' machinery
+/// with this kind's store ([`Objects`]).
 pub async fn patch<S: Served>(
     State(state): State<AppState>,
     Path((namespace, name)): Path<(String, String)>,
@@ -235,12 +235,15 @@ pub async fn patch<S: Served>(
     headers: HeaderMap,
     body: Bytes,
 ) -> Result<Response, Failure> {
+    let content_type = headers.get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok()).unwrap_or("");
+    if super::apply::is_apply(content_type) {
+        return super::apply::apply_to::<S::Object>(&Objects::<S>(store::<S>(&state)), &namespace, &name, &q, &body);
+    }
     let (dry_run, validation) = write_options(&q, "PatchOptions")?;
     if q.force.is_some() {
         let text = "Forbidden: may not be specified for non-apply patch".to_string();
         return Err(options_invalid_causes("PatchOptions", &[("force", "FieldValueForbidden", text)]));
     }
-    let content_type = headers.get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok()).unwrap_or("");
     let patch_type = PatchType::from_content_type(content_type)?;
     let objects = store::<S>(&state);
     for _ in 0..10 {
@@ -270,6 +273,25 @@ pub async fn patch<S: Served>(
         }
     }
     Err(failure::<S>(ApiError::conflict_of(<S::Object as k8s_openapi::Resource>::URL_PATH_SEGMENT, &name), &name))
+}
+
+/// A kind's store as server-side apply's target: the same create and update as a POST and a
+/// PUT, and the same errors.
+struct Objects<S: Served>(Arc<Store<S>>);
+
+impl<S: Served> super::apply::ApplyTarget<S::Object> for Objects<S> {
+    fn get(&self, namespace: &str, name: &str) -> Result<S::Object, ApiError> {
+        self.0.get(namespace, name)
+    }
+    fn create(&self, object: &S::Object, dry_run: bool) -> Result<S::Object, ApiError> {
+        self.0.create_object(object, dry_run)
+    }
+    fn update(&self, namespace: &str, name: &str, object: &S::Object, dry_run: bool) -> Result<S::Object, ApiError> {
+        self.0.update_as(namespace, name, object, dry_run)
+    }
+    fn failure(&self, e: ApiError, name: &str) -> Failure {
+        failure::<S>(e, name)
+    }
 }
 
 /// A delete: the object as it was (these kinds have no graceful deletion; finalizers keep
