@@ -14,9 +14,12 @@ use k8s_openapi::Metadata as _;
 use serde_json::{json, Value};
 
 use super::patch::{self, PatchType};
-use super::pods::{is_true, json_response, options_invalid_causes, with_warnings, write_options, FieldValidation, ListQuery, WriteQuery};
+use super::pods::{
+    field_manager, is_true, json_response, options_invalid_causes, with_warnings, write_options, FieldValidation, ListQuery, WriteQuery,
+};
 use super::{AppState, Failure};
 use crate::api::generic::{Object, Store};
+use crate::api::managed_fields as mf;
 use crate::api::selector::PodSelector;
 use crate::api::{ApiError, Strategy};
 
@@ -111,6 +114,7 @@ pub async fn create<S: Served>(
         }
     }
     let name = m.name.clone().unwrap_or_default();
+    mf::record_update(None, &mut object, &field_manager(&q, &headers), mf::now());
     let created = store::<S>(&state).create_object(&object, dry_run).map_err(|e| failure::<S>(e, &name))?;
     Ok(with_warnings(json_response(StatusCode::CREATED, &created), &warnings))
 }
@@ -219,8 +223,11 @@ pub async fn replace<S: Served>(
     body: Bytes,
 ) -> Result<Response, Failure> {
     let (dry_run, validation) = write_options(&q, "UpdateOptions")?;
-    let (object, warnings) = decode::<S>(&headers, &body, validation)?;
-    let updated = store::<S>(&state).update_as(&namespace, &name, &object, dry_run).map_err(|e| failure::<S>(e, &name))?;
+    let (mut object, warnings) = decode::<S>(&headers, &body, validation)?;
+    let objects = store::<S>(&state);
+    let live = objects.get(&namespace, &name).ok();
+    mf::record_update(live.as_ref(), &mut object, &field_manager(&q, &headers), mf::now());
+    let updated = objects.update_as(&namespace, &name, &object, dry_run).map_err(|e| failure::<S>(e, &name))?;
     Ok(with_warnings(json_response(StatusCode::OK, &updated), &warnings))
 }
 
@@ -250,7 +257,7 @@ pub async fn patch<S: Served>(
         let current = objects.get(&namespace, &name).map_err(|e| failure::<S>(e, &name))?;
         let mut value = serde_json::to_value(&current).unwrap_or_default();
         patch::apply(patch_type, &mut value, &body)?;
-        let patched: S::Object = serde_json::from_value(value.clone())
+        let mut patched: S::Object = serde_json::from_value(value.clone())
             .map_err(|e| Failure::new(422, "Invalid", format!("the patch does not make a {}: {e}", kind::<S>())))?;
         let unknown: Vec<String> = crate::manifest::unknown_fields_of(&value, &serde_json::to_value(&patched).unwrap_or_default())
             .iter()
@@ -265,6 +272,7 @@ pub async fn patch<S: Served>(
             FieldValidation::Warn => unknown,
             _ => Vec::new(),
         };
+        mf::record_update(Some(&current), &mut patched, &field_manager(&q, &headers), mf::now());
         let pinned = patched.metadata().resource_version != current.metadata().resource_version;
         match objects.update_as(&namespace, &name, &patched, dry_run) {
             Ok(o) => return Ok(with_warnings(json_response(StatusCode::OK, &o), &warnings)),

@@ -1155,6 +1155,30 @@ fn config_objects_server_side_apply(k: &Kubectl<'_>, p: &str, dir: &Path) -> Res
         );
         let _ = k.run(&["delete", kind, name]);
     }
+    // Writes other than apply are recorded too: kubectl create's key is its (an Update entry),
+    // and an apply of another value conflicts with it.
+    let created = format!("{p}-cm-created");
+    let file = dir.join(format!("{created}.yaml"));
+    std::fs::write(&file, format!("apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: {created}\ndata:\n  mode: applied\n")).unwrap();
+    record(&mut results, "apply --server-side configmap, conflict with kubectl create", {
+        ok(&k.run(&["create", "configmap", &created, "--from-literal=mode=created"]), "create configmap").and_then(|_| {
+            let o = k.run(&["apply", "--server-side", "-f", file.to_str().unwrap()]);
+            let t = text(&o);
+            let v = get("configmap", &created);
+            let updates: Vec<&serde_json::Value> =
+                v["metadata"]["managedFields"].as_array().into_iter().flatten().filter(|e| e["operation"] == "Update").collect();
+            expect(
+                !o.status.success()
+                    && t.contains("Apply failed with 1 conflict: conflict with \"kubectl-create\" using v1 at ")
+                    && t.contains(": .data.mode")
+                    && updates.len() == 1
+                    && updates[0]["manager"] == "kubectl-create"
+                    && updates[0]["fieldsV1"]["f:data"]["f:mode"].is_object(),
+                format!("{t}; {v}"),
+            )
+        })
+    });
+    let _ = k.run(&["delete", "configmap", &created]);
     results
 }
 
