@@ -1072,13 +1072,17 @@ fn config_objects_server_side_apply(k: &Kubectl<'_>, p: &str, dir: &Path) -> Res
             .map(|e| e["manager"].as_str().unwrap_or("").to_string())
             .collect()
     };
-    // (kind, name, how a value is written in the manifest, how it reads back from .data)
     let cm = format!("{p}-cm-ssa");
     let secret = format!("{p}-secret-ssa");
-    let b64 = |v: &str| base64::Engine::encode(&base64::engine::general_purpose::STANDARD, v);
-    let kinds: [(&str, &str, &dyn Fn(&str) -> String); 2] =
-        [("configmap", cm.as_str(), &|v: &str| v.to_string()), ("secret", secret.as_str(), &|v: &str| b64(v))];
-    for (kind, name, value) in kinds {
+    for (kind, name) in [("configmap", cm.as_str()), ("secret", secret.as_str())] {
+        // A value as the manifest writes it and `.data` reads it back (base64 in a Secret).
+        let value = |v: &str| {
+            if kind == "secret" {
+                base64::Engine::encode(&base64::engine::general_purpose::STANDARD, v)
+            } else {
+                v.to_string()
+            }
+        };
         let file = dir.join(format!("{name}.yaml"));
         let manifest = |mode: &str, with_level: bool| {
             let kind_name = if kind == "configmap" { "ConfigMap" } else { "Secret" };
