@@ -26,7 +26,8 @@
 use std::collections::{BTreeMap, BTreeSet};
 
 use k8s_openapi::api::core::v1::Pod;
-use k8s_openapi::apimachinery::pkg::apis::meta::v1::{FieldsV1, ManagedFieldsEntry, Time};
+use k8s_openapi::apimachinery::pkg::apis::meta::v1::{FieldsV1, ManagedFieldsEntry, ObjectMeta, Time};
+use k8s_openapi::Metadata;
 use serde_json::{Map, Value};
 
 /// One step of a path (structured-merge-diff's PathElement).
@@ -471,9 +472,10 @@ impl Manager {
     }
 }
 
-/// The managers of a pod's `metadata.managedFields` (entries serve cannot read are kept out).
-pub fn managers_of(pod: &Pod) -> Vec<Manager> {
-    pod.metadata
+/// The managers of an object's `metadata.managedFields` (entries serve cannot read are kept out).
+pub fn managers_of<T: Metadata<Ty = ObjectMeta>>(object: &T) -> Vec<Manager> {
+    object
+        .metadata()
         .managed_fields
         .iter()
         .flatten()
@@ -491,7 +493,7 @@ pub fn managers_of(pod: &Pod) -> Vec<Manager> {
 }
 
 /// Writes the managers back as `metadata.managedFields` (those with no field left are dropped).
-pub fn set_managers(pod: &mut Pod, managers: &[Manager]) {
+pub fn set_managers<T: Metadata<Ty = ObjectMeta>>(object: &mut T, managers: &[Manager]) {
     let entries: Vec<ManagedFieldsEntry> = managers
         .iter()
         .filter(|m| !m.fields.is_empty())
@@ -505,13 +507,13 @@ pub fn set_managers(pod: &mut Pod, managers: &[Manager]) {
             time: m.time.clone(),
         })
         .collect();
-    pod.metadata.managed_fields = (!entries.is_empty()).then_some(entries);
+    object.metadata_mut().managed_fields = (!entries.is_empty()).then_some(entries);
 }
 
 /// The managers an update starts from: those the client sent when it sent any (a single empty
 /// entry resets them), else the live object's (a client unaware of managedFields keeps them).
-pub fn managers_for_update(sent: &Pod, live: Option<&Pod>) -> Vec<Manager> {
-    match sent.metadata.managed_fields.as_deref() {
+pub fn managers_for_update<T: Metadata<Ty = ObjectMeta>>(sent: &T, live: Option<&T>) -> Vec<Manager> {
+    match sent.metadata().managed_fields.as_deref() {
         None | Some([]) => live.map(managers_of).unwrap_or_default(),
         Some([only]) if only == &ManagedFieldsEntry::default() => Vec::new(),
         Some(_) => managers_of(sent),
@@ -525,7 +527,7 @@ pub fn now() -> Time {
 
 /// Records an Update by `manager`: it gets the fields that changed from `old` to `new` (the
 /// whole object on create), the other managers lose them, and removed fields leave every set.
-pub fn record_update(old: Option<&Pod>, new: &mut Pod, manager: &str, now: Time) {
+pub fn record_update<T: Recorded>(old: Option<&T>, new: &mut T, manager: &str, now: Time) {
     record_update_in(old, new, manager, Scope::Main, now);
 }
 
@@ -544,16 +546,24 @@ pub fn record_ephemeral_containers_update(old: &Pod, new: &mut Pod, manager: &st
     record_update_in(Some(old), new, manager, Scope::EphemeralContainers, now);
 }
 
-fn record_update_in(old: Option<&Pod>, new: &mut Pod, manager: &str, scope: Scope, now: Time) {
+/// An object whose writes are recorded: a kind with metadata, as JSON.
+pub trait Recorded: k8s_openapi::Resource + Metadata<Ty = ObjectMeta> + serde::Serialize {}
+impl<T: k8s_openapi::Resource + Metadata<Ty = ObjectMeta> + serde::Serialize> Recorded for T {}
+
+fn record_update_in<T: Recorded>(old: Option<&T>, new: &mut T, manager: &str, scope: Scope, now: Time) {
     let subresource = match scope {
         Scope::Main => None,
         Scope::Status => Some("status".to_string()),
         Scope::EphemeralContainers => Some("ephemeralcontainers".to_string()),
     };
     let mut managers = managers_for_update(new, old);
-    // A create compares with an empty pod, whose metadata, spec and containers exist (Go's
-    // zero value of a Pod), so that they are not members themselves.
-    let empty = serde_json::json!({"metadata": {}, "spec": {"containers": []}});
+    // A create compares with an empty object, whose metadata (and a pod's spec and containers)
+    // exist (Go's zero value of the kind), so that they are not members themselves.
+    let empty = if T::KIND == "Pod" {
+        serde_json::json!({"metadata": {}, "spec": {"containers": []}})
+    } else {
+        serde_json::json!({"metadata": {}})
+    };
     let old_value = old.map(|p| serde_json::to_value(p).unwrap_or_default()).unwrap_or(empty);
     let new_value = serde_json::to_value(&*new).unwrap_or_default();
     let (changed, removed) = compare_in(&old_value, &new_value, scope);

@@ -1,19 +1,24 @@
-//! Server-side apply of a pod: `PATCH /api/v1/namespaces/{ns}/pods/{name}` with
-//! `Content-Type: application/apply-patch+yaml` (the docs page "Server-Side Apply",
+//! Server-side apply of a pod, a ConfigMap or a Secret: `PATCH
+//! /api/v1/namespaces/{ns}/{resource}/{name}` with `Content-Type: application/apply-patch+yaml` (the docs page "Server-Side Apply",
 //! kubernetes.io/docs/reference/using-api/server-side-apply/). The field sets, the merge, the
 //! conflicts and the removal are `api::managed_fields`'; this file reads the request, and sends
-//! the result through the same create or update as a POST or a PUT (the pod strategy).
+//! the result through the same create or update as a POST or a PUT (the kind's strategy).
+//! A kind takes it by being [`Applicable`] and giving its store as an [`ApplyTarget`].
 
 use axum::body::Bytes;
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::Response;
 use k8s_openapi::api::core::v1::Pod;
+use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
+use k8s_openapi::Metadata;
+use serde::de::DeserializeOwned;
+use serde::Serialize;
 use serde_json::{json, Value};
 
 use super::pods::{is_true, json_response, options_invalid_causes, patched_unknown_fields, with_warnings, write_options, WriteQuery};
 use super::{AppState, Failure};
 use crate::api::managed_fields::{self as mf, FieldSet, Manager};
-use crate::api::Requester;
+use crate::api::{ApiError, Requester};
 
 /// Whether a PATCH's Content-Type is an apply patch.
 pub fn is_apply(content_type: &str) -> bool {
@@ -43,26 +48,37 @@ fn decode(body: &[u8]) -> Result<Value, Failure> {
     Ok(v)
 }
 
+/// What server-side apply needs of a kind: its object, with its metadata, serialized as the
+/// API serves it. Pods, ConfigMaps and Secrets take the same machinery.
+pub trait Applicable: k8s_openapi::Resource + Metadata<Ty = ObjectMeta> + Serialize + DeserializeOwned {}
+impl<T: k8s_openapi::Resource + Metadata<Ty = ObjectMeta> + Serialize + DeserializeOwned> Applicable for T {}
+
+/// The applied configuration as the kind's object (the 422 when it does not make one).
+fn typed<T: Applicable>(config: &Value) -> Result<T, Failure> {
+    serde_json::from_value(config.clone())
+        .map_err(|e| Failure::new(422, "Invalid", format!("the applied configuration does not make a {}: {e}", T::KIND)))
+}
+
 /// The applied configuration as structured-merge-diff types it (ObjectToTyped): a field the
-/// Pod does not declare, or a duplicate key, is refused whatever `fieldValidation` says, with
+/// kind does not declare, or a duplicate key, is refused whatever `fieldValidation` says, with
 /// the fieldmanager's text, which reaches the client as a 500 with no reason (it is no API
 /// status error).
-fn check_schema(config: &Value) -> Result<(), Failure> {
-    let typed: Pod = serde_json::from_value(config.clone())
-        .map_err(|e| Failure::new(422, "Invalid", format!("the applied configuration does not make a Pod: {e}")))?;
-    let errors = mf::schema_errors(config, &serde_json::to_value(&typed).unwrap_or_default());
+fn check_schema<T: Applicable>(config: &Value) -> Result<(), Failure> {
+    let object: T = typed(config)?;
+    let errors = mf::schema_errors(config, &serde_json::to_value(&object).unwrap_or_default());
     if errors.is_empty() {
         return Ok(());
     }
     let text = if let [one] = errors.as_slice() { one.clone() } else { format!("errors:\n  {}", errors.join("\n  ")) };
     let ns = config.pointer("/metadata/namespace").and_then(Value::as_str).unwrap_or("");
     let name = config.pointer("/metadata/name").and_then(Value::as_str).unwrap_or("");
-    Err(Failure::new(500, "", format!("failed to create typed patch object ({ns}/{name}; /v1, Kind=Pod): {text}")))
+    let group_version = if T::GROUP.is_empty() { format!("/{}", T::VERSION) } else { format!("{}/{}", T::GROUP, T::VERSION) };
+    Err(Failure::new(500, "", format!("failed to create typed patch object ({ns}/{name}; {group_version}, Kind={}): {text}", T::KIND)))
 }
 
 /// The 409 of an apply that conflicts (managedfields' NewConflictError): one cause per path,
-/// of type FieldManagerConflict.
-fn conflict_failure(name: &str, managers: &[Manager], found: &[(usize, mf::FieldPath)]) -> Failure {
+/// of type FieldManagerConflict; `resource` is the kind's plural (`pods`, `configmaps`).
+fn conflict_failure(name: &str, resource: &str, managers: &[Manager], found: &[(usize, mf::FieldPath)]) -> Failure {
     let causes: Vec<Value> = found
         .iter()
         .map(|(i, p)| json!({"type": "FieldManagerConflict", "message": format!("conflict with {}", managers[*i].printed()), "field": mf::path_string(p)}))
@@ -83,13 +99,13 @@ fn conflict_failure(name: &str, managers: &[Manager], found: &[(usize, mf::Field
             .collect();
         format!("Apply failed with {} conflicts: {}", found.len(), parts.join("\n"))
     };
-    Failure::new(409, "Conflict", message).with_details(json!({"name": name, "kind": "pods", "causes": causes}))
+    Failure::new(409, "Conflict", message).with_details(json!({"name": name, "kind": resource, "causes": causes}))
 }
 
-/// What an apply makes of the live pod (None: it does not exist): the merged pod with its
-/// managers, or the conflicts.
-pub fn applied_pod(
-    live: Option<&Pod>,
+/// What an apply makes of the live object (None: it does not exist): the merged object with
+/// its managers, or the conflicts.
+pub fn applied<T: Applicable>(
+    live: Option<&T>,
     config: &Value,
     manager: &str,
     force: bool,
@@ -117,7 +133,7 @@ pub fn applied_pod(
     let found = mf::conflicts(&managers, applier, &claimed, &live_value, &merged);
     if !found.is_empty() {
         if !force {
-            return Err(conflict_failure(name, &managers, &found));
+            return Err(conflict_failure(name, T::URL_PATH_SEGMENT, &managers, &found));
         }
         for (i, p) in &found {
             managers[*i].fields.remove_tree(p);
@@ -128,13 +144,96 @@ pub fn applied_pod(
     mf::remove_unowned(&mut merged, &gone, &others);
     managers[applier].fields = claimed;
     managers[applier].time = Some(now);
-    let mut pod: Pod = serde_json::from_value(merged.clone())
-        .map_err(|e| Failure::new(422, "Invalid", format!("the applied configuration does not make a Pod: {e}")))?;
-    mf::set_managers(&mut pod, &managers);
+    let mut object: T = typed(&merged)?;
+    mf::set_managers(&mut object, &managers);
     if let Some(m) = merged.get_mut("metadata").and_then(Value::as_object_mut) {
-        m.insert("managedFields".into(), serde_json::to_value(&pod.metadata.managed_fields).unwrap_or_default());
+        m.insert("managedFields".into(), serde_json::to_value(&object.metadata().managed_fields).unwrap_or_default());
     }
     Ok(merged)
+}
+
+/// The store an apply reads and writes: the kind's get, create and update (as a POST and a
+/// PUT with the live object's resourceVersion do them), and its errors as the client sees them.
+pub trait ApplyTarget<T> {
+    fn get(&self, namespace: &str, name: &str) -> Result<T, ApiError>;
+    fn create(&self, object: &T, dry_run: bool) -> Result<T, ApiError>;
+    fn update(&self, namespace: &str, name: &str, object: &T, dry_run: bool) -> Result<T, ApiError>;
+    fn failure(&self, e: ApiError, name: &str) -> Failure;
+}
+
+/// Server-side apply of `body` to the object `namespace`/`name` of a kind: checked, merged
+/// with the live object (created when there is none) and written through the kind's own
+/// create or update, as a POST or a PUT would be.
+pub fn apply_to<T: Applicable>(
+    target: &impl ApplyTarget<T>,
+    namespace: &str,
+    name: &str,
+    q: &WriteQuery,
+    body: &[u8],
+) -> Result<Response, Failure> {
+    let (dry_run, validation, manager, force) = apply_options(q)?;
+    let config = decode(body)?;
+    check_schema::<T>(&config)?;
+    // As a patch: applied again to the newer object when a concurrent write got in first.
+    for _ in 0..10 {
+        let live = match target.get(namespace, name) {
+            Ok(o) => Some(o),
+            Err(e) if e.code == 404 => None,
+            Err(e) => return Err(target.failure(e, name)),
+        };
+        let now = crate::api::managed_fields::now();
+        let merged = applied(live.as_ref(), &config, &manager, force, now, name)?;
+        let mut object: T = typed(&merged)?;
+        // fieldValidation: what structured-merge-diff refuses is refused whatever it says
+        // (check_schema); what remains to check is what the merge with the live object made.
+        let warnings = patched_unknown_fields(&merged, &object, validation)?;
+        let m = object.metadata_mut();
+        match m.namespace.as_deref() {
+            Some(ns) if ns != namespace => {
+                return Err(Failure::bad_request("the namespace of the provided object does not match the namespace sent on the request"))
+            }
+            _ => m.namespace = Some(namespace.to_string()),
+        }
+        let Some(live) = live else {
+            // An object that does not exist is created from the applied configuration.
+            let object_name = m.name.clone().unwrap_or_default();
+            if object_name != name {
+                return Err(Failure::bad_request(format!(
+                    "the name of the object ({object_name}) does not match the name on the URL ({name})"
+                )));
+            }
+            match target.create(&object, dry_run) {
+                Ok(created) => return Ok(with_warnings(json_response(StatusCode::CREATED, &created), &warnings)),
+                Err(e) if e.code == 409 && e.reason == "AlreadyExists" => continue,
+                Err(e) => return Err(target.failure(e, name)),
+            }
+        };
+        m.resource_version = live.metadata().resource_version.clone();
+        match target.update(namespace, name, &object, dry_run) {
+            Ok(o) => return Ok(with_warnings(json_response(StatusCode::OK, &o), &warnings)),
+            Err(e) if e.reason == "Conflict" && !e.message.contains("Precondition") => continue,
+            Err(e) => return Err(target.failure(e, name)),
+        }
+    }
+    Err(target.failure(ApiError::conflict_of(T::URL_PATH_SEGMENT, name), name))
+}
+
+/// The pods' store as an apply's target.
+struct Pods<'a>(&'a AppState);
+
+impl ApplyTarget<Pod> for Pods<'_> {
+    fn get(&self, namespace: &str, name: &str) -> Result<Pod, ApiError> {
+        self.0.node.pods().get(namespace, name)
+    }
+    fn create(&self, pod: &Pod, dry_run: bool) -> Result<Pod, ApiError> {
+        self.0.node.create_pod(pod, Requester::User, dry_run)
+    }
+    fn update(&self, namespace: &str, name: &str, pod: &Pod, dry_run: bool) -> Result<Pod, ApiError> {
+        self.0.node.pods().update_as(namespace, name, pod, dry_run)
+    }
+    fn failure(&self, e: ApiError, name: &str) -> Failure {
+        Failure::from_api(e, name)
+    }
 }
 
 pub async fn apply(
@@ -145,52 +244,7 @@ pub async fn apply(
     _headers: HeaderMap,
     body: Bytes,
 ) -> Result<Response, Failure> {
-    let (dry_run, validation, manager, force) = apply_options(&q)?;
-    let config = decode(&body)?;
-    check_schema(&config)?;
-    let api = state.node.pods();
-    // As a patch: applied again to the newer object when a concurrent write got in first.
-    for _ in 0..10 {
-        let live = match api.get(&namespace, &name) {
-            Ok(p) => Some(p),
-            Err(e) if e.code == 404 => None,
-            Err(e) => return Err(Failure::from_api(e, &name)),
-        };
-        let now = crate::api::managed_fields::now();
-        let merged = applied_pod(live.as_ref(), &config, &manager, force, now, &name)?;
-        let mut pod: Pod = serde_json::from_value(merged.clone())
-            .map_err(|e| Failure::new(422, "Invalid", format!("the applied configuration does not make a Pod: {e}")))?;
-        // fieldValidation: what structured-merge-diff refuses is refused whatever it says
-        // (check_schema); what remains to check is what the merge with the live pod made.
-        let warnings = patched_unknown_fields(&merged, &pod, validation)?;
-        match pod.metadata.namespace.as_deref() {
-            Some(ns) if ns != namespace => {
-                return Err(Failure::bad_request("the namespace of the provided object does not match the namespace sent on the request"))
-            }
-            _ => pod.metadata.namespace = Some(namespace.clone()),
-        }
-        let Some(live) = live else {
-            // A pod that does not exist is created from the applied configuration.
-            let object_name = pod.metadata.name.clone().unwrap_or_default();
-            if object_name != name {
-                return Err(Failure::bad_request(format!(
-                    "the name of the object ({object_name}) does not match the name on the URL ({name})"
-                )));
-            }
-            match state.node.create_pod(&pod, Requester::User, dry_run) {
-                Ok(created) => return Ok(with_warnings(json_response(StatusCode::CREATED, &created), &warnings)),
-                Err(e) if e.code == 409 && e.reason == "AlreadyExists" => continue,
-                Err(e) => return Err(Failure::from_api(e, &name)),
-            }
-        };
-        pod.metadata.resource_version = live.metadata.resource_version.clone();
-        match api.update_as(&namespace, &name, &pod, dry_run) {
-            Ok(p) => return Ok(with_warnings(json_response(StatusCode::OK, &p), &warnings)),
-            Err(e) if e.reason == "Conflict" && !e.message.contains("Precondition") => continue,
-            Err(e) => return Err(Failure::from_api(e, &name)),
-        }
-    }
-    Err(Failure::from_api(crate::api::ApiError::conflict(&name), &name))
+    apply_to::<Pod>(&Pods(&state), &namespace, &name, &q, &body)
 }
 
 #[cfg(test)]
@@ -227,24 +281,24 @@ mod tests {
     fn an_undeclared_field_is_refused_as_structured_merge_diff_refuses_it() {
         let mut c = config("web");
         c["spec"]["containers"][0]["bogus"] = json!(1);
-        let e = check_schema(&c).unwrap_err();
+        let e = check_schema::<Pod>(&c).unwrap_err();
         assert_eq!(e.code, 500);
         assert_eq!(
             e.message,
             "failed to create typed patch object (/web; /v1, Kind=Pod): .spec.containers[name=\"app\"].bogus: field not declared in schema"
         );
         assert_eq!(e.status().get("reason"), None);
-        assert!(check_schema(&config("web")).is_ok());
+        assert!(check_schema::<Pod>(&config("web")).is_ok());
     }
 
     #[test]
     fn another_managers_field_with_another_value_conflicts_unless_forced() {
-        let created: Pod = serde_json::from_value(applied_pod(None, &config("web"), "kubectl", false, time(), "web").unwrap()).unwrap();
+        let created: Pod = serde_json::from_value(applied::<Pod>(None, &config("web"), "kubectl", false, time(), "web").unwrap()).unwrap();
         // kubectl label takes the label.
         let mut labelled = created.clone();
         labelled.metadata.labels.as_mut().unwrap().insert("app".into(), "other".into());
         mf::record_update(Some(&created), &mut labelled, "kubectl-label", time());
-        let e = applied_pod(Some(&labelled), &config("web"), "kubectl", false, time(), "web").unwrap_err();
+        let e = applied::<Pod>(Some(&labelled), &config("web"), "kubectl", false, time(), "web").unwrap_err();
         assert_eq!((e.code, e.reason.as_str()), (409, "Conflict"));
         assert!(e.message.starts_with("Apply failed with 1 conflict: conflict with \"kubectl-label\" using v1 at "), "{}", e.message);
         assert!(e.message.ends_with(": .metadata.labels.app"), "{}", e.message);
@@ -252,10 +306,10 @@ mod tests {
         assert_eq!(status["details"]["causes"][0]["type"], "FieldManagerConflict");
         assert_eq!(status["details"]["causes"][0]["field"], ".metadata.labels.app");
         // The same value is shared.
-        assert!(applied_pod(Some(&labelled), &config("other"), "kubectl", false, time(), "web").is_ok());
+        assert!(applied::<Pod>(Some(&labelled), &config("other"), "kubectl", false, time(), "web").is_ok());
         // Forced, the applier takes it.
         let forced: Pod =
-            serde_json::from_value(applied_pod(Some(&labelled), &config("web"), "kubectl", true, time(), "web").unwrap()).unwrap();
+            serde_json::from_value(applied::<Pod>(Some(&labelled), &config("web"), "kubectl", true, time(), "web").unwrap()).unwrap();
         assert_eq!(forced.metadata.labels.as_ref().unwrap()["app"], "web");
         let managers = mf::managers_of(&forced);
         assert_eq!(managers.len(), 1, "kubectl-label owned only the label: {managers:?}");
@@ -266,11 +320,62 @@ mod tests {
     fn a_field_left_out_of_the_next_apply_is_removed() {
         let mut first = config("web");
         first["metadata"]["labels"]["tier"] = json!("front");
-        let created: Pod = serde_json::from_value(applied_pod(None, &first, "kubectl", false, time(), "web").unwrap()).unwrap();
+        let created: Pod = serde_json::from_value(applied::<Pod>(None, &first, "kubectl", false, time(), "web").unwrap()).unwrap();
         let second: Pod =
-            serde_json::from_value(applied_pod(Some(&created), &config("web"), "kubectl", false, time(), "web").unwrap()).unwrap();
+            serde_json::from_value(applied::<Pod>(Some(&created), &config("web"), "kubectl", false, time(), "web").unwrap()).unwrap();
         assert_eq!(second.metadata.labels.as_ref().unwrap().get("tier"), None);
         let fields = mf::managers_of(&second)[0].fields.to_fields_v1();
         assert_eq!(fields["f:metadata"], json!({"f:labels": {"f:app": {}}}));
+    }
+
+    fn config_map(value: &str) -> Value {
+        json!({"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "settings"}, "data": {"mode": value, "level": "1"}})
+    }
+
+    #[test]
+    fn a_config_map_is_applied_with_the_pods_machinery() {
+        use k8s_openapi::api::core::v1::ConfigMap;
+        let created: ConfigMap =
+            serde_json::from_value(applied::<ConfigMap>(None, &config_map("fast"), "kubectl", false, time(), "settings").unwrap()).unwrap();
+        let managers = mf::managers_of(&created);
+        assert_eq!(managers.len(), 1);
+        assert_eq!((managers[0].manager.as_str(), managers[0].operation.as_str()), ("kubectl", "Apply"));
+        assert_eq!(managers[0].fields.to_fields_v1(), json!({"f:data": {"f:level": {}, "f:mode": {}}}));
+        // Another manager's apply of another value conflicts, with kube-apiserver's text and
+        // the resource's plural in the details.
+        let e = applied::<ConfigMap>(Some(&created), &config_map("slow"), "other", false, time(), "settings").unwrap_err();
+        assert_eq!((e.code, e.reason.as_str()), (409, "Conflict"));
+        assert_eq!(e.message, "Apply failed with 1 conflict: conflict with \"kubectl\": .data.mode");
+        let status = e.status();
+        assert_eq!(status["details"]["kind"], "configmaps");
+        assert_eq!(status["details"]["causes"][0]["field"], ".data.mode");
+        let mut two = config_map("slow");
+        two["data"]["level"] = json!("2");
+        let e = applied::<ConfigMap>(Some(&created), &two, "other", false, time(), "settings").unwrap_err();
+        assert_eq!(e.message, "Apply failed with 2 conflicts: conflicts with \"kubectl\":\n- .data.level\n- .data.mode");
+        let mut one = config_map("slow");
+        one["data"].as_object_mut().unwrap().remove("level");
+        // Forced, the other manager takes the key; the first keeps the one it alone applied.
+        let forced: ConfigMap =
+            serde_json::from_value(applied::<ConfigMap>(Some(&created), &one, "other", true, time(), "settings").unwrap()).unwrap();
+        assert_eq!(forced.data.as_ref().unwrap()["mode"], "slow");
+        let by = mf::by_name(&mf::managers_of(&forced));
+        assert_eq!(by[&("kubectl".to_string(), "Apply".to_string())].to_fields_v1(), json!({"f:data": {"f:level": {}}}));
+        assert_eq!(by[&("other".to_string(), "Apply".to_string())].to_fields_v1(), json!({"f:data": {"f:mode": {}}}));
+    }
+
+    #[test]
+    fn a_secret_is_applied_and_checked_against_its_own_schema() {
+        use k8s_openapi::api::core::v1::Secret;
+        let config =
+            json!({"apiVersion": "v1", "kind": "Secret", "metadata": {"name": "token"}, "type": "Opaque", "data": {"key": "c2VjcmV0"}});
+        let created: Secret = serde_json::from_value(applied::<Secret>(None, &config, "kubectl", false, time(), "token").unwrap()).unwrap();
+        assert_eq!(created.data.as_ref().unwrap()["key"].0, b"secret");
+        assert_eq!(mf::managers_of(&created)[0].fields.to_fields_v1(), json!({"f:data": {"f:key": {}}, "f:type": {}}));
+        let mut bogus = config.clone();
+        bogus["spec"] = json!({});
+        let e = check_schema::<Secret>(&bogus).unwrap_err();
+        assert_eq!(e.message, "failed to create typed patch object (/token; /v1, Kind=Secret): .spec: field not declared in schema");
+        assert!(check_schema::<Secret>(&config).is_ok());
     }
 }

@@ -14,9 +14,12 @@ use k8s_openapi::Metadata as _;
 use serde_json::{json, Value};
 
 use super::patch::{self, PatchType};
-use super::pods::{is_true, json_response, options_invalid_causes, with_warnings, write_options, FieldValidation, ListQuery, WriteQuery};
+use super::pods::{
+    field_manager, is_true, json_response, options_invalid_causes, with_warnings, write_options, FieldValidation, ListQuery, WriteQuery,
+};
 use super::{AppState, Failure};
 use crate::api::generic::{Object, Store};
+use crate::api::managed_fields as mf;
 use crate::api::selector::PodSelector;
 use crate::api::{ApiError, Strategy};
 
@@ -111,6 +114,7 @@ pub async fn create<S: Served>(
         }
     }
     let name = m.name.clone().unwrap_or_default();
+    mf::record_update(None, &mut object, &field_manager(&q, &headers), mf::now());
     let created = store::<S>(&state).create_object(&object, dry_run).map_err(|e| failure::<S>(e, &name))?;
     Ok(with_warnings(json_response(StatusCode::CREATED, &created), &warnings))
 }
@@ -219,15 +223,18 @@ pub async fn replace<S: Served>(
     body: Bytes,
 ) -> Result<Response, Failure> {
     let (dry_run, validation) = write_options(&q, "UpdateOptions")?;
-    let (object, warnings) = decode::<S>(&headers, &body, validation)?;
-    let updated = store::<S>(&state).update_as(&namespace, &name, &object, dry_run).map_err(|e| failure::<S>(e, &name))?;
+    let (mut object, warnings) = decode::<S>(&headers, &body, validation)?;
+    let objects = store::<S>(&state);
+    let live = objects.get(&namespace, &name).ok();
+    mf::record_update(live.as_ref(), &mut object, &field_manager(&q, &headers), mf::now());
+    let updated = objects.update_as(&namespace, &name, &object, dry_run).map_err(|e| failure::<S>(e, &name))?;
     Ok(with_warnings(json_response(StatusCode::OK, &updated), &warnings))
 }
 
 /// A JSON merge, JSON or strategic merge patch of the stored object, applied again to a newer
 /// object when a concurrent write got in first (unless the patch pins a resourceVersion).
-/// Server-side apply is the pods' only: an apply patch of this kind is refused (415), not
-/// taken as some other patch.
+/// An apply patch (`application/apply-patch+yaml`) is server-side apply, the pods' machinery
+/// with this kind's store ([`Objects`]).
 pub async fn patch<S: Served>(
     State(state): State<AppState>,
     Path((namespace, name)): Path<(String, String)>,
@@ -235,19 +242,22 @@ pub async fn patch<S: Served>(
     headers: HeaderMap,
     body: Bytes,
 ) -> Result<Response, Failure> {
+    let content_type = headers.get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok()).unwrap_or("");
+    if super::apply::is_apply(content_type) {
+        return super::apply::apply_to::<S::Object>(&Objects::<S>(store::<S>(&state)), &namespace, &name, &q, &body);
+    }
     let (dry_run, validation) = write_options(&q, "PatchOptions")?;
     if q.force.is_some() {
         let text = "Forbidden: may not be specified for non-apply patch".to_string();
         return Err(options_invalid_causes("PatchOptions", &[("force", "FieldValueForbidden", text)]));
     }
-    let content_type = headers.get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok()).unwrap_or("");
     let patch_type = PatchType::from_content_type(content_type)?;
     let objects = store::<S>(&state);
     for _ in 0..10 {
         let current = objects.get(&namespace, &name).map_err(|e| failure::<S>(e, &name))?;
         let mut value = serde_json::to_value(&current).unwrap_or_default();
         patch::apply(patch_type, &mut value, &body)?;
-        let patched: S::Object = serde_json::from_value(value.clone())
+        let mut patched: S::Object = serde_json::from_value(value.clone())
             .map_err(|e| Failure::new(422, "Invalid", format!("the patch does not make a {}: {e}", kind::<S>())))?;
         let unknown: Vec<String> = crate::manifest::unknown_fields_of(&value, &serde_json::to_value(&patched).unwrap_or_default())
             .iter()
@@ -262,6 +272,7 @@ pub async fn patch<S: Served>(
             FieldValidation::Warn => unknown,
             _ => Vec::new(),
         };
+        mf::record_update(Some(&current), &mut patched, &field_manager(&q, &headers), mf::now());
         let pinned = patched.metadata().resource_version != current.metadata().resource_version;
         match objects.update_as(&namespace, &name, &patched, dry_run) {
             Ok(o) => return Ok(with_warnings(json_response(StatusCode::OK, &o), &warnings)),
@@ -270,6 +281,25 @@ pub async fn patch<S: Served>(
         }
     }
     Err(failure::<S>(ApiError::conflict_of(<S::Object as k8s_openapi::Resource>::URL_PATH_SEGMENT, &name), &name))
+}
+
+/// A kind's store as server-side apply's target: the same create and update as a POST and a
+/// PUT, and the same errors.
+struct Objects<S: Served>(Arc<Store<S>>);
+
+impl<S: Served> super::apply::ApplyTarget<S::Object> for Objects<S> {
+    fn get(&self, namespace: &str, name: &str) -> Result<S::Object, ApiError> {
+        self.0.get(namespace, name)
+    }
+    fn create(&self, object: &S::Object, dry_run: bool) -> Result<S::Object, ApiError> {
+        self.0.create_object(object, dry_run)
+    }
+    fn update(&self, namespace: &str, name: &str, object: &S::Object, dry_run: bool) -> Result<S::Object, ApiError> {
+        self.0.update_as(namespace, name, object, dry_run)
+    }
+    fn failure(&self, e: ApiError, name: &str) -> Failure {
+        failure::<S>(e, name)
+    }
 }
 
 /// A delete: the object as it was (these kinds have no graceful deletion; finalizers keep

@@ -351,7 +351,11 @@ pub(super) fn patch_and_write(
 /// "spec.x"`; for a strategic merge patch the API server shows the patch as a Go map there,
 /// serve shows the patched object for every patch type), Warn returns them as warnings, Ignore
 /// drops them.
-pub(super) fn patched_unknown_fields(value: &Value, patched: &Pod, validation: FieldValidation) -> Result<Vec<String>, Failure> {
+pub(super) fn patched_unknown_fields(
+    value: &Value,
+    patched: &impl serde::Serialize,
+    validation: FieldValidation,
+) -> Result<Vec<String>, Failure> {
     if validation == FieldValidation::Ignore {
         return Ok(Vec::new());
     }

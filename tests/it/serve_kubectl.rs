@@ -644,6 +644,7 @@ fn checks(k: &Kubectl<'_>, minor: u32, dir: &Path) -> Vec<(&'static str, Outcome
     });
     results.extend(server_side_apply(k, &p, dir));
     results.extend(config_objects(k, &p));
+    results.extend(config_objects_server_side_apply(k, &p, dir));
     record(&mut results, "401 without the token", {
         let o = k.run(&["--token", "wrong", "get", "pods"]);
         expect(!o.status.success() && text(&o).contains("Unauthorized"), text(&o))
@@ -1049,6 +1050,168 @@ fn config_objects(k: &Kubectl<'_>, p: &str) -> Vec<(&'static str, Outcome)> {
         })
     });
     results
+}
+
+/// Server-side apply of a ConfigMap and a Secret (the pods' machinery, each kind's store):
+/// an apply creates the object with kubectl's Apply entry, a second one changes a key, an
+/// apply of another value of that key by another field manager is refused with
+/// kube-apiserver's conflict text and changes nothing, and `--force-conflicts` gives the key to
+/// that manager (the first keeps the keys it alone applied).
+fn config_objects_server_side_apply(k: &Kubectl<'_>, p: &str, dir: &Path) -> Results {
+    let mut results = Results::new();
+    let get = |kind: &str, name: &str| -> serde_json::Value {
+        let o = k.run(&["get", kind, name, "-o", "json", "--show-managed-fields"]);
+        serde_json::from_slice(&o.stdout).unwrap_or_default()
+    };
+    let owners = |v: &serde_json::Value, key: &str| -> Vec<String> {
+        v["metadata"]["managedFields"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .filter(|e| e["operation"] == "Apply" && e["fieldsV1"]["f:data"][format!("f:{key}")].is_object())
+            .map(|e| e["manager"].as_str().unwrap_or("").to_string())
+            .collect()
+    };
+    let cm = format!("{p}-cm-ssa");
+    let secret = format!("{p}-secret-ssa");
+    for (kind, name) in [("configmap", cm.as_str()), ("secret", secret.as_str())] {
+        // A value as the manifest writes it and `.data` reads it back (base64 in a Secret).
+        let value = |v: &str| {
+            if kind == "secret" {
+                base64::Engine::encode(&base64::engine::general_purpose::STANDARD, v)
+            } else {
+                v.to_string()
+            }
+        };
+        let file = dir.join(format!("{name}.yaml"));
+        let manifest = |mode: &str, with_level: bool| {
+            let kind_name = if kind == "configmap" { "ConfigMap" } else { "Secret" };
+            let level = if with_level { format!("\n  level: {:?}", value("1")) } else { String::new() };
+            format!("apiVersion: v1\nkind: {kind_name}\nmetadata:\n  name: {name}\ndata:\n  mode: {:?}{level}\n", value(mode))
+        };
+        let apply = |extra: &[&str]| {
+            let mut args = vec!["apply", "--server-side", "-f", file.to_str().unwrap()];
+            args.extend_from_slice(extra);
+            k.run(&args)
+        };
+        let mode_is = |want: &str| get(kind, name)["data"]["mode"] == value(want);
+        std::fs::write(&file, manifest("fast", true)).unwrap();
+        record(
+            &mut results,
+            if kind == "configmap" { "apply --server-side configmap (create)" } else { "apply --server-side secret (create)" },
+            {
+                ok(&apply(&[]), "apply --server-side").and_then(|o| {
+                    let v = get(kind, name);
+                    expect(
+                        o.contains("serverside-applied")
+                            && mode_is("fast")
+                            && owners(&v, "mode") == ["kubectl"]
+                            && owners(&v, "level") == ["kubectl"],
+                        format!("{o}; {v}"),
+                    )
+                })
+            },
+        );
+        std::fs::write(&file, manifest("slow", true)).unwrap();
+        record(
+            &mut results,
+            if kind == "configmap" { "apply --server-side configmap (change a key)" } else { "apply --server-side secret (change a key)" },
+            ok(&apply(&[]), "apply --server-side").and_then(|o| expect(mode_is("slow"), format!("{o}; {}", get(kind, name)))),
+        );
+        std::fs::write(&file, manifest("other", false)).unwrap();
+        record(
+            &mut results,
+            if kind == "configmap" {
+                "apply --server-side configmap, conflict with another manager"
+            } else {
+                "apply --server-side secret, conflict with another manager"
+            },
+            {
+                let o = apply(&["--field-manager=other"]);
+                let t = text(&o);
+                expect(
+                    !o.status.success()
+                        && t.contains("Apply failed with 1 conflict: conflict with \"kubectl\": .data.mode")
+                        && mode_is("slow"),
+                    t,
+                )
+            },
+        );
+        record(
+            &mut results,
+            if kind == "configmap" {
+                "apply --server-side configmap --force-conflicts"
+            } else {
+                "apply --server-side secret --force-conflicts"
+            },
+            {
+                ok(&apply(&["--field-manager=other", "--force-conflicts"]), "apply --server-side --force-conflicts").and_then(|o| {
+                    let v = get(kind, name);
+                    expect(
+                        mode_is("other")
+                            && owners(&v, "mode") == ["other"]
+                            && owners(&v, "level") == ["kubectl"]
+                            && v["data"]["level"] == value("1"),
+                        format!("{o}; {v}"),
+                    )
+                })
+            },
+        );
+        let _ = k.run(&["delete", kind, name]);
+    }
+    // Writes other than apply are recorded too: kubectl create's key is its (an Update entry),
+    // and an apply of another value conflicts with it.
+    let created = format!("{p}-cm-created");
+    let file = dir.join(format!("{created}.yaml"));
+    std::fs::write(&file, format!("apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: {created}\ndata:\n  mode: applied\n")).unwrap();
+    record(&mut results, "apply --server-side configmap, conflict with kubectl create", {
+        ok(&k.run(&["create", "configmap", &created, "--from-literal=mode=created"]), "create configmap").and_then(|_| {
+            let o = k.run(&["apply", "--server-side", "-f", file.to_str().unwrap()]);
+            let t = text(&o);
+            let v = get("configmap", &created);
+            let updates: Vec<&serde_json::Value> =
+                v["metadata"]["managedFields"].as_array().into_iter().flatten().filter(|e| e["operation"] == "Update").collect();
+            expect(
+                !o.status.success()
+                    && t.contains("Apply failed with 1 conflict: conflict with \"kubectl-create\" using v1 at ")
+                    && t.contains(": .data.mode")
+                    && updates.len() == 1
+                    && updates[0]["manager"] == "kubectl-create"
+                    && updates[0]["fieldsV1"]["f:data"]["f:mode"].is_object(),
+                format!("{t}; {v}"),
+            )
+        })
+    });
+    let _ = k.run(&["delete", "configmap", &created]);
+    results
+}
+
+/// The server-side apply checks of ConfigMaps and Secrets alone, with every kubectl (they
+/// also run among `kubectl_against_podspec_serve`'s checks).
+#[test]
+#[ignore = "podspec serve runs the reference node, which needs root"]
+fn kubectl_server_side_apply_of_config_maps_and_secrets() {
+    crate::support::require_root("podspec serve runs the reference node, which needs root");
+    let found = kubectls();
+    assert!(!found.is_empty(), "needs kubectl (none on PATH)");
+    let serve = Serve::start();
+    let dir = tempfile::tempdir().unwrap();
+    let mut failures = Vec::new();
+    for (minor, bin) in &found {
+        let home = dir.path().join(format!("home-{minor}"));
+        std::fs::create_dir_all(&home).unwrap();
+        let k = Kubectl { bin, kubeconfig: &serve.kubeconfig, home: &home };
+        for (name, outcome) in config_objects_server_side_apply(&k, &format!("a{minor}"), dir.path()) {
+            match outcome {
+                Outcome::Pass => println!("kubectl 1.{minor}: {name}: pass"),
+                Outcome::Skip(why) => println!("kubectl 1.{minor}: {name}: skipped: {why}"),
+                Outcome::Fail(why) => failures.push(format!("kubectl 1.{minor}: {name}: {why}")),
+            }
+        }
+    }
+    let status = serve.stop();
+    assert!(status.success(), "serve exited {status:?} on SIGTERM");
+    assert!(failures.is_empty(), "{} check(s) failed:\n{}", failures.len(), failures.join("\n"));
 }
 
 #[test]
