@@ -696,9 +696,24 @@ impl RuntimeService for LinuxRuntime {
         }
         if let Some(p) = process {
             if !timeout.is_zero() {
-                p.signal(Signal::SIGTERM);
+                // What the wait below depends on, for a stop that outlasts its grace period: a
+                // PID 1 drops a SIGTERM it has no handler for, and a signal is not sent when
+                // the process' identity cannot be read from /proc.
+                let caught = p.catches(Signal::SIGTERM);
+                let sent = p.signal(Signal::SIGTERM);
+                let start = std::time::Instant::now();
+                tracing::debug!(container = %id, pid = p.pid, sent, ?caught, "SIGTERM");
                 if tokio::time::timeout(timeout, exited.wait_for(|e| *e)).await.is_ok() {
+                    tracing::debug!(container = %id, after = ?start.elapsed(), "ended after SIGTERM");
                     return Ok(());
+                }
+                let alive = p.is_alive();
+                if sent && alive {
+                    tracing::info!(container = %id, pid = p.pid, ?caught, ?timeout, "still running after SIGTERM and its grace period: SIGKILL");
+                } else {
+                    // Neither is a container's doing: SIGTERM was never sent to a live process,
+                    // or it ended and its end was not seen within the grace period.
+                    tracing::warn!(container = %id, pid = p.pid, sent, alive, ?caught, ?timeout, "a stop waited for the whole grace period");
                 }
             }
             p.signal(Signal::SIGKILL);
