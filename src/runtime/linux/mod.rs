@@ -641,6 +641,11 @@ impl RuntimeService for LinuxRuntime {
         tokio::spawn(async move {
             let shim_status = child.wait().await;
             let record: Option<ExitRecord> = fs::read(&watched.spec.exit_path).ok().and_then(|b| serde_json::from_slice(&b).ok());
+            if let Some(r) = &record {
+                // How long the shim's record of the end took to reach the runtime (a stop waits
+                // for this, not for the process' end itself).
+                tracing::debug!(container = %watched.id, after_ms = Utc::now().timestamp_millis() - r.finished_at_ms, "container end seen");
+            }
             if record.is_none() {
                 let said = read_stderr(&mut child).await;
                 tracing::warn!(container = %watched.id, shim = ?shim_status, stderr = %said.trim(), "the shim left no exit record");
