@@ -246,3 +246,50 @@ fn a_namespace_holder_that_exits_at_once_leaves_no_child_behind() {
     }
     assert!(survivors.is_empty(), "{} holders' children outlived them: {survivors:?}", survivors.len());
 }
+
+/// A container whose main process handles SIGTERM ends on it when its pod is deleted, not at
+/// the end of its grace period: many pods like the lifecycle-hooks scenarios' hooked pod (a
+/// postStart exec hook, `podspec-agent main`, 15 s of grace), each deleted as soon as it runs,
+/// all at once, and each gone well within the grace period. (Those scenarios' deletes twice
+/// took the whole grace period under load; docs/src/developer/known-issues.md.)
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn pods_whose_main_process_handles_sigterm_end_at_once_when_deleted_right_after_start() {
+    let _serial = SERIAL.lock().await;
+    let target = std::sync::Arc::new(ReferenceTarget::start(paths()).await.expect("reference node starts"));
+    const PODS: usize = 8;
+    let refs: Vec<PodRef> = (0..PODS).map(|i| PodRef { namespace: "smoke".into(), name: format!("hooked-{i}") }).collect();
+    for p in &refs {
+        let pod: Pod = serde_yaml::from_str(&format!(
+            "apiVersion: v1\nkind: Pod\nmetadata: {{name: {}, namespace: smoke}}\nspec:\n  terminationGracePeriodSeconds: 15\n  containers:\n  - name: a\n    image: busybox:1.36\n    command: [podspec-agent, main]\n    lifecycle:\n      postStart:\n        exec: {{command: ['true']}}\n",
+            p.name
+        ))
+        .unwrap();
+        target.create_pod(&pod).await.unwrap();
+    }
+    let deletes = refs.iter().cloned().map(|p| {
+        let target = target.clone();
+        tokio::spawn(async move {
+            // Deleted the moment it counts as running: its main process may not have reached
+            // its own code yet.
+            let deadline = Instant::now() + Duration::from_secs(60);
+            loop {
+                let pod = target.get_pod(&p).await.unwrap();
+                if pod.status.as_ref().and_then(|s| s.phase.as_deref()) == Some("Running") {
+                    break;
+                }
+                assert!(Instant::now() < deadline, "{} never ran: {:?}", p.name, pod.status);
+                tokio::time::sleep(Duration::from_millis(1)).await;
+            }
+            let start = Instant::now();
+            target.delete_pod(&p).await.unwrap();
+            (p.name, start.elapsed())
+        })
+    });
+    let mut took = Vec::new();
+    for d in deletes.collect::<Vec<_>>() {
+        took.push(d.await.unwrap());
+    }
+    std::sync::Arc::into_inner(target).expect("the deletes are done").shutdown().await.unwrap();
+    let slow: Vec<_> = took.iter().filter(|(_, t)| *t > Duration::from_secs(5)).collect();
+    assert!(slow.is_empty(), "deletes that waited for the grace period instead of ending on SIGTERM: {slow:?} (all: {took:?})");
+}

@@ -666,6 +666,11 @@ impl RuntimeService for LinuxRuntime {
         tokio::spawn(async move {
             let shim_status = child.wait().await;
             let record: Option<ExitRecord> = fs::read(&watched.spec.exit_path).ok().and_then(|b| serde_json::from_slice(&b).ok());
+            if let Some(r) = &record {
+                // How long the shim's record of the end took to reach the runtime (a stop waits
+                // for this, not for the process' end itself).
+                tracing::debug!(container = %watched.id, after_ms = Utc::now().timestamp_millis() - r.finished_at_ms, "container end seen");
+            }
             if record.is_none() {
                 let said = read_stderr(&mut child).await;
                 tracing::warn!(container = %watched.id, shim = ?shim_status, stderr = %said.trim(), "the shim left no exit record");
@@ -722,9 +727,24 @@ impl RuntimeService for LinuxRuntime {
         }
         if let Some(p) = process {
             if !timeout.is_zero() {
-                p.signal(Signal::SIGTERM);
+                // What the wait below depends on, for a stop that outlasts its grace period: a
+                // PID 1 drops a SIGTERM it has no handler for, and a signal is not sent when
+                // the process' identity cannot be read from /proc.
+                let caught = p.catches(Signal::SIGTERM);
+                let sent = p.signal(Signal::SIGTERM);
+                let start = std::time::Instant::now();
+                tracing::debug!(container = %id, pid = p.pid, sent, ?caught, "SIGTERM");
                 if tokio::time::timeout(timeout, exited.wait_for(|e| *e)).await.is_ok() {
+                    tracing::debug!(container = %id, after = ?start.elapsed(), "ended after SIGTERM");
                     return Ok(());
+                }
+                let alive = p.is_alive();
+                if sent && alive {
+                    tracing::info!(container = %id, pid = p.pid, ?caught, ?timeout, "still running after SIGTERM and its grace period: SIGKILL");
+                } else {
+                    // Neither is a container's doing: SIGTERM was never sent to a live process,
+                    // or it ended and its end was not seen within the grace period.
+                    tracing::warn!(container = %id, pid = p.pid, sent, alive, ?caught, ?timeout, "a stop waited for the whole grace period");
                 }
             }
             p.signal(Signal::SIGKILL);

@@ -30,6 +30,15 @@ impl ProcessId {
         self.is_alive() && kill(Pid::from_raw(self.pid), sig).is_ok()
     }
 
+    /// Whether the process has a handler for `sig` (its `SigCgt` mask); `None` if it is gone
+    /// or the mask cannot be read.
+    pub fn catches(&self, sig: Signal) -> Option<bool> {
+        let status = fs::read_to_string(format!("/proc/{}/status", self.pid)).ok()?;
+        let mask = status.lines().find_map(|l| l.strip_prefix("SigCgt:"))?;
+        let mask = u64::from_str_radix(mask.trim(), 16).ok()?;
+        Some(self.is_alive() && mask & (1 << (sig as i32 - 1)) != 0)
+    }
+
     pub fn encode(&self) -> String {
         format!("{} {}", self.pid, self.start_time)
     }
@@ -80,6 +89,27 @@ mod tests {
         let other = ProcessId { start_time: me.start_time + 1, ..me };
         assert!(!other.is_alive());
         assert!(!other.signal(Signal::SIGCONT), "must not signal a PID whose start time differs");
+    }
+
+    /// A process with a handler for SIGTERM is seen to catch it, one without is not (PID 1 of a
+    /// container drops a SIGTERM it has no handler for).
+    #[test]
+    fn a_handler_for_sigterm_is_seen() {
+        let mut trapping = std::process::Command::new("sh").args(["-c", "trap 'exit 0' TERM; while :; do sleep 1; done"]).spawn().unwrap();
+        let mut plain = std::process::Command::new("sleep").arg("30").spawn().unwrap();
+        let (t, p) = (ProcessId::of(trapping.id() as i32).unwrap(), ProcessId::of(plain.id() as i32).unwrap());
+        // The shell installs its trap a moment after it starts.
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+        while t.catches(Signal::SIGTERM) != Some(true) && std::time::Instant::now() < deadline {
+            std::thread::sleep(std::time::Duration::from_millis(10));
+        }
+        let seen = (t.catches(Signal::SIGTERM), p.catches(Signal::SIGTERM), t.catches(Signal::SIGUSR2));
+        for c in [&mut trapping, &mut plain] {
+            let _ = c.kill();
+            let _ = c.wait();
+        }
+        assert_eq!(seen, (Some(true), Some(false), Some(false)));
+        assert_eq!(t.catches(Signal::SIGTERM), None, "a process that is gone");
     }
 
     #[test]
