@@ -1,7 +1,8 @@
 //! `pods/attach` of `podspec serve`, driven by the real kubectl: `kubectl attach -i` to a pod
 //! whose container has stdin, `kubectl run --rm -i` (which attaches to the pod it made) and
 //! `kubectl debug -i` (which attaches to the ephemeral container it added), each with stdin
-//! piped and the container's answer read back; then `kubectl run -it` and `kubectl debug -it`,
+//! piped and the container's answer read back; then `kubectl run -it`, `kubectl debug -it` and
+//! `kubectl attach -it`,
 //! whose containers have a terminal (`tty: true`), with kubectl on a terminal of its own
 //! (`script`, as kubectl puts only a terminal in raw mode and sends its size). The oldest
 //! kubectl on the machine (SPDY before 1.30) and the newest (WebSocket v5) both run them.
@@ -244,7 +245,17 @@ fn kubectl_attach_run_and_debug_with_stdin() {
                     }
                 })
         });
-        for name in [&attached, &plain, &debugged, &debugged_tty] {
+        // attach -it: a running container with a terminal (tty, stdin, stdinOnce), made first and
+        // attached to afterwards; its command waits for the line the attached terminal types.
+        let attached_tty = format!("k{minor}-attached-tty");
+        check(&mut failures, *minor, "attach -it", {
+            let spec =
+                format!("    stdin: true\n    stdinOnce: true\n    tty: true\n    command: [sh, -c, {}]\n", shell_quote(ON_TERMINAL));
+            k.create(dir.path(), &attached_tty, &pod(&attached_tty, &spec))
+                .and_then(|()| k.on_terminal(&["attach", "-it", &attached_tty, "-c", "main"], "hello\r"))
+                .and_then(|shown| said_on_terminal(&shown, "got hello"))
+        });
+        for name in [&attached, &plain, &debugged, &debugged_tty, &attached_tty] {
             let _ = k.run(&["delete", "pod", name, "--grace-period=0", "--force", "--wait=false"], "");
         }
     }
