@@ -212,23 +212,13 @@ fn image_config(image: &LocalImage, layer_digest: &str) -> serde_json::Value {
     let labels: BTreeMap<&str, &str> = [(LABEL_SOURCE, image.name.as_str())].into_iter().collect();
     config.insert("Labels".into(), json!(labels));
     json!({
-        "architecture": oci_arch(),
+        "architecture": super::go_arch(),
         "os": "linux",
         "created": "1970-01-01T00:00:00Z",
         "config": config,
         "rootfs": { "type": "layers", "diff_ids": [format!("sha256:{layer_digest}")] },
         "history": [{ "created": "1970-01-01T00:00:00Z", "created_by": format!("podspec image recipe {}", image.name) }],
     })
-}
-
-fn oci_arch() -> &'static str {
-    match std::env::consts::ARCH {
-        "x86_64" => "amd64",
-        "aarch64" => "arm64",
-        "x86" => "386",
-        "powerpc64" => "ppc64le",
-        other => other,
-    }
 }
 
 fn file_header(size: u64, mode: u32) -> tar::Header {
@@ -422,7 +412,7 @@ mod tests {
         assert_eq!(manifest["layers"][0]["mediaType"], "application/vnd.oci.image.layer.v1.tar");
         let layer = blob(&manifest["layers"][0]);
         assert_eq!(config["rootfs"]["diff_ids"][0], format!("sha256:{:x}", Sha256::digest(&layer)).as_str());
-        assert_eq!((config["os"].as_str(), config["architecture"].as_str()), (Some("linux"), Some(oci_arch())));
+        assert_eq!((config["os"].as_str(), config["architecture"].as_str()), (Some("linux"), Some(crate::images::go_arch())));
     }
 
     #[test]

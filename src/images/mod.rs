@@ -12,6 +12,18 @@ pub mod unpack;
 pub use recipe::{ImageConfig, Recipe};
 pub use store::{tree_size, ImageStore, LocalImage, SweepReport};
 
+/// This machine's architecture as Go and OCI name it (`amd64`, `arm64`): what an image config
+/// and an index's platform say, a Node's `kubernetes.io/arch` label and its nodeInfo.
+pub fn go_arch() -> &'static str {
+    match std::env::consts::ARCH {
+        "x86_64" => "amd64",
+        "aarch64" => "arm64",
+        "x86" => "386",
+        "powerpc64" => "ppc64le",
+        other => other,
+    }
+}
+
 /// The one name podspec's own image goes by: what `podspec images export` (every format, and
 /// `--cri`) tags it, and what the Sonobuoy plugin runs. `localhost/` keeps a runtime from
 /// pulling it.

@@ -1,7 +1,7 @@
 //! Pulling an image from a registry: the OCI distribution API over HTTP(S).
 //!
 //! The manifest is fetched by tag or digest (OCI and Docker v2 schema 2; an index or manifest
-//! list chooses linux/amd64), then the config and each layer by digest. Every blob's SHA-256 is
+//! list chooses linux and this machine's architecture), then the config and each layer by digest. Every blob's SHA-256 is
 //! checked against the digest that named it, each layer's uncompressed stream against the
 //! config's `rootfs.diff_ids`, and a manifest fetched by digest against that digest. Layers are
 //! unpacked in order by [`super::unpack`], which never writes outside the root being built.
@@ -226,8 +226,8 @@ pub async fn pull(
             .manifests
             .iter()
             .flatten()
-            .find(|m| m.platform.as_ref().is_some_and(|p| p.os == "linux" && p.architecture == "amd64"))
-            .ok_or_else(|| registry_err("no matching manifest for linux/amd64 in the manifest list entries"))?;
+            .find(|m| m.platform.as_ref().is_some_and(|p| p.os == "linux" && p.architecture == super::go_arch()))
+            .ok_or_else(|| registry_err(format!("no matching manifest for linux/{} in the manifest list entries", super::go_arch())))?;
         let digest = chosen.digest.clone();
         (manifest_bytes, media_type) = client.manifest(&digest).await?;
         manifest_digest = sha256_digest(&manifest_bytes);
@@ -248,8 +248,8 @@ pub async fn pull(
     let config: ConfigFile =
         serde_json::from_slice(&config_bytes).map_err(|e| registry_err(format!("the image config does not parse: {e}")))?;
     if let (Some(os), Some(arch)) = (&config.os, &config.architecture) {
-        if os != "linux" || arch != "amd64" {
-            return Err(registry_err(format!("image is for {os}/{arch}, this node is linux/amd64")));
+        if os != "linux" || arch != super::go_arch() {
+            return Err(registry_err(format!("image is for {os}/{arch}, this node is linux/{}", super::go_arch())));
         }
     }
     let diff_ids = config.rootfs.map(|r| r.diff_ids).unwrap_or_default();

@@ -4,7 +4,8 @@
 //! A pod naming it runs on the reference target and through `podspec serve` (kube-rs, and the
 //! kube target), with the kubelet's `Pulling` / `Pulled` events; a missing image waits in
 //! `ErrImagePull`, then `ImagePullBackOff`, with the kubelet's events; under `Never` in
-//! `ErrImageNeverPull`. Nothing leaves the machine. Needs root (the node runs pods),
+//! `ErrImageNeverPull`; an index chooses this machine's platform, and a digest names one
+//! manifest. Nothing leaves the machine. Needs root (the node runs pods),
 //! docker-registry and skopeo (CI installs them: ci/install-debian-packages.sh).
 
 use std::path::Path;
@@ -80,10 +81,15 @@ fn push_fixture_image(dir: &Path, reference: &str) {
 
 /// The same, with `user:password` for a registry that asks for them.
 fn push_fixture_image_with(dir: &Path, reference: &str, creds: Option<&str>) {
+    push_fixture("localhost/podspec/entrypoint:1", dir, reference, creds)
+}
+
+/// Pushes the fixture image `fixture` (a reference its recipe lists) to `reference`.
+fn push_fixture(fixture: &str, dir: &Path, reference: &str, creds: Option<&str>) {
     let paths = podspec::paths::Paths::from_env().unwrap();
     let store = podspec::images::ImageStore::new(&dir.join("export-data"), &paths.agent);
-    let image = store.resolve("localhost/podspec/entrypoint:1").unwrap();
-    let archive = dir.join("entrypoint.tar");
+    let image = store.resolve(fixture).unwrap();
+    let archive = dir.join(format!("{}.tar", fixture.replace(['/', ':'], "_")));
     podspec::images::archive::export_oci_archive(&image, "test/only-here", &archive).unwrap();
     let out = Command::new("skopeo")
         .args(["copy", "--quiet", "--dest-tls-verify=false"])
@@ -366,5 +372,100 @@ async fn an_image_behind_htpasswd_auth_is_pulled_with_the_pods_image_pull_secret
             .await;
     let (_, message) = waiting(&p).unwrap();
     assert!(message.contains("401 Unauthorized with the credentials given"), "{message}");
+    drop(serve);
+}
+
+/// The manifest `reference` names in the registry, as stored: its bytes' `sha256:` digest, its
+/// size and its media type.
+fn manifest_of(reference: &str) -> (String, usize, String) {
+    use sha2::Digest;
+    let out =
+        Command::new("skopeo").args(["inspect", "--raw", "--tls-verify=false"]).arg(format!("docker://{reference}")).output().unwrap();
+    assert!(out.status.success(), "skopeo inspect: {}", String::from_utf8_lossy(&out.stderr));
+    let media_type = serde_json::from_slice::<serde_json::Value>(&out.stdout).unwrap()["mediaType"]
+        .as_str()
+        .unwrap_or("application/vnd.oci.image.manifest.v1+json")
+        .to_string();
+    (format!("sha256:{:x}", sha2::Sha256::digest(&out.stdout)), out.stdout.len(), media_type)
+}
+
+/// PUTs an OCI image index to the registry on loopback (plain HTTP/1.1) as `repository:tag`.
+fn put_index(address: &str, repository: &str, tag: &str, index: &serde_json::Value) {
+    use std::io::{Read, Write};
+    let body = index.to_string();
+    let mut conn = std::net::TcpStream::connect(address).unwrap();
+    write!(
+        conn,
+        "PUT /v2/{repository}/manifests/{tag} HTTP/1.1\r\nHost: {address}\r\nContent-Type: application/vnd.oci.image.index.v1+json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+        body.len()
+    )
+    .unwrap();
+    let mut answer = String::new();
+    conn.read_to_string(&mut answer).unwrap();
+    assert!(answer.starts_with("HTTP/1.1 201"), "the registry did not take the index: {answer}");
+}
+
+/// An OCI index whose first entry is another image for another architecture and whose second
+/// is the entrypoint image for this machine's: the node runs the second (its log says
+/// `Paused`, the other image's default command says nothing). A pod naming the entrypoint
+/// image by digest runs it too, and a digest the registry does not hold is `ErrImagePull`.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "the reference node runs pods as root only; needs docker-registry and skopeo"]
+async fn an_index_gives_this_machines_platform_and_a_digest_names_one_manifest() {
+    crate::support::require_root("the reference node runs pods as root only");
+    crate::support::require_program("docker-registry");
+    crate::support::require_program("skopeo");
+    let dir = tempfile::tempdir().unwrap();
+    let registry = Registry::start(dir.path());
+    let repository = format!("{}/test/multi", registry.address);
+    push_fixture("localhost/podspec/entrypoint:1", dir.path(), &format!("{repository}:entry"), None);
+    push_fixture("busybox:1.36", dir.path(), &format!("{repository}:other"), None);
+    let (entry, entry_size, entry_type) = manifest_of(&format!("{repository}:entry"));
+    let (other, other_size, other_type) = manifest_of(&format!("{repository}:other"));
+    let here = podspec::images::go_arch();
+    let elsewhere = if here == "arm64" { "amd64" } else { "arm64" };
+    let index = serde_json::json!({
+        "schemaVersion": 2,
+        "mediaType": "application/vnd.oci.image.index.v1+json",
+        "manifests": [
+            {"mediaType": other_type, "digest": other, "size": other_size, "platform": {"os": "linux", "architecture": elsewhere}},
+            {"mediaType": entry_type, "digest": entry, "size": entry_size, "platform": {"os": "linux", "architecture": here}},
+        ],
+    });
+    put_index(&registry.address, "test/multi", "multi", &index);
+
+    let serve = Serve::start_with_env(&[("PODSPEC_DATA_DIR", &dir.path().join("serve-data"))]);
+    let kubeconfig = Kubeconfig::read_from(&serve.kubeconfig).unwrap();
+    let client = Client::try_from(Config::from_custom_kubeconfig(kubeconfig, &KubeConfigOptions::default()).await.unwrap()).unwrap();
+    let pods: Api<Pod> = Api::namespaced(client.clone(), "default");
+    let by_index = format!("{repository}:multi");
+    let by_digest = format!("{repository}@{entry}");
+    pods.create(&PostParams::default(), &pod("by-index", &by_index, "Always")).await.unwrap();
+    pods.create(&PostParams::default(), &pod("by-digest", &by_digest, "IfNotPresent")).await.unwrap();
+    for name in ["by-index", "by-digest"] {
+        until(&pods, name, Duration::from_secs(60), "started", |p| {
+            matches!(p.status.as_ref().and_then(|s| s.phase.as_deref()), Some("Running" | "Succeeded" | "Failed"))
+        })
+        .await;
+        let deadline = Instant::now() + Duration::from_secs(20);
+        loop {
+            let log = pods.logs(name, &LogParams::default()).await.unwrap();
+            if log == "Paused\n" {
+                break;
+            }
+            assert!(Instant::now() < deadline, "pod {name}: not the entrypoint image's ENTRYPOINT and CMD: log {log:?}");
+            tokio::time::sleep(Duration::from_millis(200)).await;
+        }
+    }
+    let events = events_of(&client, "by-digest").await;
+    assert!(
+        events.iter().any(|e| e == &format!("Normal Pulling: Pulling image {by_digest:?}") || e.contains("already present on machine")),
+        "{events:#?}"
+    );
+    // A digest of the right shape that the registry does not hold.
+    let absent = format!("{repository}@sha256:{}", "0".repeat(64));
+    pods.create(&PostParams::default(), &pod("absent-digest", &absent, "IfNotPresent")).await.unwrap();
+    until(&pods, "absent-digest", Duration::from_secs(30), "in ErrImagePull", |p| waiting(p).is_some_and(|(r, _)| r == "ErrImagePull"))
+        .await;
     drop(serve);
 }

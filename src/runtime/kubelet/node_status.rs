@@ -23,14 +23,7 @@ fn os_image() -> String {
     release.lines().find_map(|l| l.strip_prefix("PRETTY_NAME=")).map(|v| v.trim_matches('"').to_string()).unwrap_or_else(|| "Linux".into())
 }
 
-/// The architecture as Go names it (`amd64`, `arm64`), as a Node's labels and nodeInfo do.
-pub fn go_arch() -> &'static str {
-    match std::env::consts::ARCH {
-        "x86_64" => "amd64",
-        "aarch64" => "arm64",
-        other => other,
-    }
-}
+pub use crate::images::go_arch;
 
 /// The Node object of this kubelet's node, as of now.
 pub fn node_object(kubelet: &Kubelet) -> Node {
