@@ -6,21 +6,23 @@
 //!    the reference and cri targets, and `server` (`podspec serve`), are clients of `node`
 //!    (the API of `api`, the controllers, the scheduler's bind, the kubelet);
 //! 3. `runtime`: the reference runtime (a kubelet over a CRI-shaped Linux runtime);
-//! 4. `images`: fixture images built locally.
+//! 4. `images`: fixture images built locally and images pulled from a registry (the
+//!    `podspec-images` crate).
 //!
 //! Beside them: `manifest` (reading pod YAML), `report` (JUnit, JSON, Markdown), `bench`,
 //! `certify` (the conformance results bundle, Sonobuoy mode).
 //!
 //! Crates of the workspace below this one (crates/): `podspec-report` (run records and their
-//! writers, the baseline gate, the matrix; here as `report`), `podspec-fs` (reading a file podspec
-//! is given, a regular file only) and `podspec-agent` (the in-container agent, std and libc only;
-//! its binary is `src/bin/podspec-agent.rs`).
+//! writers, the baseline gate, the matrix; here as `report`), `podspec-images` (here as `images`),
+//! `podspec-fs` (reading a file podspec is given, a regular file only; paths a container controls
+//! resolved inside their root; podspec's private directories) and `podspec-agent` (the
+//! in-container agent, std and libc only; its binary is `src/bin/podspec-agent.rs`).
 
 pub mod api;
 pub mod bench;
 pub mod certify;
 pub mod docs;
-pub mod images;
+pub use podspec_images as images;
 pub mod limits;
 pub mod manifest;
 pub mod node;

@@ -89,47 +89,7 @@ fn locate(program: &'static str, var: &'static str) -> Result<PathBuf, MissingPr
     Err(MissingProgram { program, looked: looked.join(", "), var })
 }
 
-/// Makes `dir` (and any missing parent) and closes it to every user but podspec's own: made
-/// here, it is created 0700; an existing one wider than that is narrowed to 0700; one that is
-/// a symbolic link, or is owned by another user, is refused. For the roots of the state and
-/// data trees: what lies under them keeps the modes Kubernetes gives it (a container sees its
-/// emptyDir as 0777), but no other local user can reach any of it.
-pub fn private_dir(dir: &Path) -> std::io::Result<()> {
-    use std::os::unix::fs::{DirBuilderExt as _, MetadataExt as _, OpenOptionsExt as _, PermissionsExt as _};
-    if let Some(parent) = dir.parent().filter(|p| !p.as_os_str().is_empty()) {
-        std::fs::create_dir_all(parent)?;
-    }
-    match std::fs::DirBuilder::new().mode(0o700).create(dir) {
-        Ok(()) => {}
-        Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {}
-        Err(e) => return Err(e),
-    }
-    // The directory itself, never a link's target: the checks and the chmod apply to what
-    // was opened.
-    let opened = std::fs::OpenOptions::new()
-        .read(true)
-        .custom_flags(libc::O_DIRECTORY | libc::O_NOFOLLOW | libc::O_CLOEXEC)
-        .open(dir)
-        .map_err(|e| match e.raw_os_error() {
-            Some(libc::ELOOP) | Some(libc::ENOTDIR) => {
-                std::io::Error::other(format!("{} is not a directory of podspec's own (a symbolic link or a file); refused", dir.display()))
-            }
-            _ => e,
-        })?;
-    let meta = opened.metadata()?;
-    let me = nix::unistd::geteuid().as_raw();
-    if meta.uid() != me {
-        return Err(std::io::Error::other(format!(
-            "{} is owned by uid {}, not by podspec's user (uid {me}); refused (remove it, or choose another directory)",
-            dir.display(),
-            meta.uid()
-        )));
-    }
-    if meta.mode() & 0o077 != 0 {
-        opened.set_permissions(std::fs::Permissions::from_mode(0o700))?;
-    }
-    Ok(())
-}
+pub use podspec_fs::private_dir;
 
 #[cfg(test)]
 mod tests {

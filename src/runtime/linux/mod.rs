@@ -17,7 +17,7 @@ mod exec;
 mod log_copy;
 pub mod network;
 pub mod process;
-pub mod safe_path;
+pub use podspec_fs::safe_path;
 pub mod seccomp;
 pub mod security;
 pub mod shim;

@@ -1,6 +1,8 @@
-//! Images, layer 4: fixture images built locally from recipes, and the mapping from the
+//! Images: fixture images built locally from recipes, and the mapping from the
 //! references fixtures use (`busybox:1.36`) to local images; and images pulled from a registry
 //! (`pull`), unpacked safely (`unpack`) into the same store.
+
+#![forbid(unsafe_code)]
 
 pub mod archive;
 pub mod keyring;

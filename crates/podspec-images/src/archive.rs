@@ -301,7 +301,7 @@ impl<W: Write> Write for HashingWriter<W> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::images::ImageConfig;
+    use crate::ImageConfig;
     use std::io::Read;
     use std::os::unix::fs::symlink;
 
@@ -412,7 +412,7 @@ mod tests {
         assert_eq!(manifest["layers"][0]["mediaType"], "application/vnd.oci.image.layer.v1.tar");
         let layer = blob(&manifest["layers"][0]);
         assert_eq!(config["rootfs"]["diff_ids"][0], format!("sha256:{:x}", Sha256::digest(&layer)).as_str());
-        assert_eq!((config["os"].as_str(), config["architecture"].as_str()), (Some("linux"), Some(crate::images::go_arch())));
+        assert_eq!((config["os"].as_str(), config["architecture"].as_str()), (Some("linux"), Some(crate::go_arch())));
     }
 
     #[test]

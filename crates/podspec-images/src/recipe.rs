@@ -5,14 +5,14 @@ use serde::{Deserialize, Serialize};
 
 /// The recipes built into podspec (their sources live in `fixtures/images/`).
 pub const BUILTIN: &[(&str, &str)] = &[
-    ("fixtures/images/busybox.yaml", include_str!("../../fixtures/images/busybox.yaml")),
-    ("fixtures/images/pause.yaml", include_str!("../../fixtures/images/pause.yaml")),
-    ("fixtures/images/entrypoint.yaml", include_str!("../../fixtures/images/entrypoint.yaml")),
-    ("fixtures/images/nonewprivs.yaml", include_str!("../../fixtures/images/nonewprivs.yaml")),
+    ("fixtures/images/busybox.yaml", include_str!("../../../fixtures/images/busybox.yaml")),
+    ("fixtures/images/pause.yaml", include_str!("../../../fixtures/images/pause.yaml")),
+    ("fixtures/images/entrypoint.yaml", include_str!("../../../fixtures/images/entrypoint.yaml")),
+    ("fixtures/images/nonewprivs.yaml", include_str!("../../../fixtures/images/nonewprivs.yaml")),
 ];
 
 /// podspec's own image (for the Sonobuoy plugin): built only when asked for, never for a run.
-pub const OWN_IMAGE: (&str, &str) = ("fixtures/images/podspec.yaml", include_str!("../../fixtures/images/podspec.yaml"));
+pub const OWN_IMAGE: (&str, &str) = ("fixtures/images/podspec.yaml", include_str!("../../../fixtures/images/podspec.yaml"));
 
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]

@@ -18,7 +18,7 @@ use std::path::{Component, Path, PathBuf};
 use rustix::fs::{AtFlags, FileType, Mode, OFlags};
 use rustix::io::Errno;
 
-use crate::runtime::linux::safe_path::{self, Scope};
+use podspec_fs::safe_path::{self, Scope};
 
 /// The opaque-directory whiteout: the directory's lower content is gone.
 const OPAQUE: &str = ".wh..wh..opq";

@@ -241,7 +241,7 @@ impl ImageStore {
     /// The data tree's root is podspec's user's alone: no other local user reaches an image.
     fn close_root(&self) -> Result<(), String> {
         match self.root.parent() {
-            Some(data_dir) => crate::paths::private_dir(data_dir).map_err(|e| format!("make {} podspec's own: {e}", data_dir.display())),
+            Some(data_dir) => podspec_fs::private_dir(data_dir).map_err(|e| format!("make {} podspec's own: {e}", data_dir.display())),
             None => Ok(()),
         }
     }
