@@ -6,5 +6,7 @@
 pub mod cri;
 pub mod cri_grpc;
 pub mod cri_log;
+#[cfg(test)]
+pub mod fake;
 pub mod kubelet;
 pub mod linux;

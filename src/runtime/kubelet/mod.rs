@@ -16,6 +16,8 @@ pub mod downward;
 mod expansion;
 mod hooks;
 pub mod hosts;
+#[cfg(test)]
+mod lifecycle_tests;
 pub mod logs;
 pub mod node_status;
 mod prober;
