@@ -137,11 +137,10 @@ fn a_low_soft_open_file_limit_is_raised_and_every_pod_starts() {
 }
 
 /// Under a low hard limit of open files, podspec warns at start with how many pods it holds,
-/// and a run past it fails and leaves nothing behind (issue #18). That every such failure says
-/// `Too many open files` in the pod's status is not checked here: today a pod whose first
-/// container started can leave its second in `ContainerCreating` with no message (#18, open).
+/// a pod past it says `Too many open files` in its status (no failure shows only
+/// `ContainerCreating`), and the run leaves nothing behind (issue #18).
 #[test]
-fn a_low_hard_open_file_limit_is_warned_of_at_start() {
+fn a_low_hard_open_file_limit_is_warned_of_and_a_pod_past_it_says_too_many_open_files() {
     let s = Scratch::new();
     s.feature("many.feature", &many_pods_feature(16));
     let mut cmd = s.spawn_run(&["--report-dir", "out", "--concurrency", "16"]);
@@ -150,6 +149,11 @@ fn a_low_hard_open_file_limit_is_warned_of_at_start() {
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(!out.status.success(), "16 pods ran within 100 descriptors: {stderr}");
     assert!(stderr.contains("the hard open-file limit is 100: it holds about 6 two-container pods at once"), "{stderr}");
+    let failures: Vec<&str> = stderr.lines().filter(|l| l.trim_start().starts_with("step `")).collect();
+    assert!(!failures.is_empty(), "{stderr}");
+    for failure in failures {
+        assert!(failure.contains("Too many open files"), "a failure that does not say why: {failure}");
+    }
     s.assert_clean();
 }
 

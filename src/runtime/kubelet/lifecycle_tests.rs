@@ -306,6 +306,26 @@ async fn a_deleted_pod_gives_its_containers_their_grace_period() {
     }
 }
 
+/// A runtime that cannot start a container (here out of file descriptors, as under a low
+/// open-file limit) is named in the container's waiting state, `RunContainerError` with the
+/// runtime's message, and in a Failed event, and the start is tried again (issue #18: it was
+/// left in ContainerCreating with no message).
+#[tokio::test(start_paused = true)]
+async fn a_container_the_runtime_cannot_start_says_why() {
+    let n = TestNode::start();
+    n.create(&pod("Always", ""));
+    n.fake.fail_next_start("a", too_many_open_files("start container a"));
+    n.until("RunContainerError", |n| n.waiting_of("a").is_some_and(|(r, _)| r == "RunContainerError")).await;
+    let (_, message) = n.waiting_of("a").unwrap();
+    assert!(message.contains("Too many open files"), "{message}");
+    assert!(n.events().iter().any(|e| e.starts_with("Failed: Error: ") && e.contains("Too many open files")), "{:?}", n.events());
+    // Tried again: it then runs, and the instance that never started is gone.
+    n.until("a runs", |n| n.fake.is_running("a")).await;
+    assert_eq!(n.creates("a"), 2);
+    assert_eq!(n.fake.calls_of("remove_container", "a").len(), 1, "{:?}", n.fake.calls());
+    n.until("Running", |n| n.phase() == "Running").await;
+}
+
 /// A runtime that cannot create a container: `CreateContainerError` with its message.
 #[tokio::test(start_paused = true)]
 async fn a_container_the_runtime_cannot_create_says_why() {

@@ -10,7 +10,7 @@ use tokio::time::Instant;
 
 use super::{volume_dir, PodWorker};
 use crate::api::events::{NORMAL, WARNING};
-use crate::runtime::cri::{ContainerConfig, ContainerId, Mount};
+use crate::runtime::cri::{ContainerConfig, ContainerId, ContainerState, Mount};
 use crate::runtime::kubelet::{downward, expansion, hooks, prober, security, subpath};
 use crate::runtime::linux::safe_path;
 
@@ -295,10 +295,29 @@ impl PodWorker {
         }
         self.container_event(name, NORMAL, "Created", &format!("Created container: {name}"));
         if let Err(e) = runtime.start_container(&id).await {
-            // The runtime records the failure as an exit (reason StartError); its stop event
-            // brings the restart policy in, as for any other exit.
             tracing::info!(pod = %self.key, container = name, error = %e, "container failed to start");
-            self.container_event(name, WARNING, "Failed", &format!("Error: {e}"));
+            let exited = matches!(runtime.container_status(&id).await, Ok(s) if s.state == ContainerState::Exited);
+            if exited {
+                // The runtime recorded the failure as an exit (reason StartError); its stop
+                // event brings the restart policy in, as for any other exit.
+                self.container_event(name, WARNING, "Failed", &format!("Error: {e}"));
+            } else {
+                // It failed before anything ran (no descriptor for the container's pipes,
+                // say): the container waits in RunContainerError with the runtime's error, as
+                // the kubelet's startContainer failure says it, the instance that never ran
+                // goes, and the start is tried again later (issue #18: it showed only
+                // ContainerCreating).
+                {
+                    let mut st = self.state.lock().unwrap();
+                    if let Some(rec) = st.containers.iter_mut().find(|c| c.name == name && c.current.as_ref() == Some(&id)) {
+                        rec.current = None;
+                    }
+                }
+                if let Err(e) = runtime.remove_container(&id).await {
+                    tracing::warn!(pod = %self.key, container = name, error = %e, "remove a container that did not start");
+                }
+                self.set_waiting(name, "RunContainerError", Some(e.to_string()));
+            }
         } else {
             self.container_event(name, NORMAL, "Started", &format!("Started container {name}"));
             // postStart runs before the next container starts; one that fails kills this one.
