@@ -13,7 +13,9 @@
 //! `certify` (the conformance results bundle, Sonobuoy mode).
 //!
 //! Crates of the workspace below this one (crates/): `podspec-report` (run records and their
-//! writers, the baseline gate, the matrix; here as `report`), `podspec-images` (here as `images`),
+//! writers, the baseline gate, the matrix; here as `report`), `podspec-cri` (the runtime
+//! interface, the CRI client, the CRI log format, the remote command protocol; here as
+//! `runtime::cri*` and `remotecommand`), `podspec-images` (here as `images`),
 //! `podspec-fs` (reading a file podspec is given, a regular file only; paths a container controls
 //! resolved inside their root; podspec's private directories) and `podspec-agent` (the
 //! in-container agent, std and libc only; its binary is `src/bin/podspec-agent.rs`).
@@ -28,7 +30,7 @@ pub mod manifest;
 pub mod node;
 pub mod paths;
 pub mod privileges;
-pub mod remotecommand;
+pub use podspec_cri::remotecommand;
 pub use podspec_report as report;
 pub mod runner;
 pub mod runtime;

@@ -3,10 +3,8 @@
 //! over the CRI's gRPC API (`cri_grpc`). `cri_log` is the CRI log format, which CRI runtimes and
 //! the Linux runtime's shim write and the kubelet reads.
 
-pub mod cri;
-pub mod cri_grpc;
-pub mod cri_log;
+pub use podspec_cri::{cri, cri_grpc, cri_log};
 #[cfg(test)]
-pub mod fake;
+pub use podspec_cri::fake;
 pub mod kubelet;
 pub mod linux;

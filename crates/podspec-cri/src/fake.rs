@@ -16,7 +16,7 @@ use async_trait::async_trait;
 use tokio::sync::broadcast;
 use tokio::time::Instant;
 
-use super::cri::{
+use crate::cri::{
     ContainerConfig, ContainerEvent, ContainerId, ContainerState, ContainerStatus, ExecResult, ImageInfo, ImageService, PodSandboxConfig,
     PodSandboxStatus, RuntimeError, RuntimeResult, RuntimeService, SandboxId,
 };

@@ -39,7 +39,7 @@ use tonic::transport::Channel;
 use self::busy::BusyClock;
 pub use self::endpoint::{Endpoint, DEFAULT_ENDPOINT};
 use self::error::{call, CallError};
-use super::cri::*;
+use crate::cri::*;
 
 /// The label on every sandbox and container of one podspec run: what `shutdown` removes and
 /// what the relist watches.

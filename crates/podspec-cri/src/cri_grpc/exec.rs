@@ -6,7 +6,7 @@ use k8s_cri::v1 as cri;
 
 use super::error::CallError;
 use super::CriRuntime;
-use crate::runtime::cri::{ContainerId, ExecResult, RuntimeError, RuntimeResult};
+use crate::cri::{ContainerId, ExecResult, RuntimeError, RuntimeResult};
 
 pub(super) async fn exec_sync(rt: &CriRuntime, id: &ContainerId, cmd: &[String], timeout: Duration) -> RuntimeResult<ExecResult> {
     let operation = format!("ExecSync {cmd:?} in {id}");
@@ -32,7 +32,7 @@ async fn map_error(rt: &CriRuntime, id: &ContainerId, operation: &str, timeout: 
     }
     // A container that is not running: runtimes say so in their own words; its state tells.
     match super::container::status(rt, id).await {
-        Ok(s) if s.state != crate::runtime::cri::ContainerState::Running => RuntimeError::ContainerNotRunning(id.clone()),
+        Ok(s) if s.state != crate::cri::ContainerState::Running => RuntimeError::ContainerNotRunning(id.clone()),
         _ => e.into_runtime(operation),
     }
 }

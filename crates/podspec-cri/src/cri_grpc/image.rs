@@ -7,8 +7,8 @@ use std::collections::BTreeSet;
 use k8s_cri::v1 as cri;
 
 use super::CriRuntime;
-use crate::images::ImageConfig;
-use crate::runtime::cri::{ImageInfo, RuntimeError, RuntimeResult};
+use podspec_images::ImageConfig;
+use crate::cri::{ImageInfo, RuntimeError, RuntimeResult};
 
 pub(super) async fn status(rt: &CriRuntime, reference: &str) -> RuntimeResult<ImageInfo> {
     let operation = format!("ImageStatus {reference}");

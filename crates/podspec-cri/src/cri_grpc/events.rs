@@ -15,7 +15,7 @@ use tonic::transport::Channel;
 
 use super::container::state_of;
 use super::RUN_LABEL;
-use crate::runtime::cri::{ContainerEvent, ContainerId, ContainerState, SandboxId};
+use crate::cri::{ContainerEvent, ContainerId, ContainerState, SandboxId};
 
 /// The generic PLEG's relist period (pkg/kubelet/kubelet.go: genericPlegRelistPeriod).
 pub const RELIST_PERIOD: Duration = Duration::from_secs(1);

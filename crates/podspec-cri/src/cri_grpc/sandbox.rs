@@ -8,7 +8,7 @@ use std::net::Ipv4Addr;
 use k8s_cri::v1 as cri;
 
 use super::{CriRuntime, OWNER_LABEL, RUN_LABEL};
-use crate::runtime::cri::{NamespaceMode, NamespaceOptions, PodSandboxConfig, PodSandboxStatus, RuntimeError, RuntimeResult, SandboxId};
+use crate::cri::{NamespaceMode, NamespaceOptions, PodSandboxConfig, PodSandboxStatus, RuntimeError, RuntimeResult, SandboxId};
 
 /// The kubelet's labels of a pod's sandbox and containers (pkg/kubelet/types/labels.go).
 pub(super) const POD_NAME: &str = "io.kubernetes.pod.name";

@@ -11,7 +11,7 @@ use tokio::sync::{mpsc, oneshot};
 use tokio_tungstenite::tungstenite::client::IntoClientRequest as _;
 use tokio_tungstenite::tungstenite::Message;
 
-use crate::runtime::cri::{ExecOptions, ExecSession, RuntimeError, RuntimeResult};
+use crate::cri::{ExecOptions, ExecSession, RuntimeError, RuntimeResult};
 
 use super::stream_session::{connect_tcp, exec_session, pipe, Tasks, PIPE};
 use crate::remotecommand::channel::{CLOSE, ERROR, RESIZE, STDERR, STDIN, STDOUT};

@@ -13,7 +13,7 @@ use k8s_cri::v1 as cri;
 
 use super::sandbox::{namespace_option, POD_NAME, POD_NAMESPACE, POD_UID};
 use super::CriRuntime;
-use crate::runtime::cri::{
+use crate::cri::{
     ContainerConfig, ContainerId, ContainerState, ContainerStatus, LinuxContainerResources, LinuxContainerSecurity, RuntimeError,
     RuntimeResult, SandboxId, SeccompProfile,
 };
@@ -90,8 +90,8 @@ fn security(s: &LinuxContainerSecurity) -> cri::LinuxContainerSecurityContext {
             ..Default::default()
         }),
         // The kubelet sends /proc's masked and read-only paths; the runtime applies what it is sent.
-        masked_paths: if s.privileged { vec![] } else { crate::runtime::cri::MASKED_PATHS.iter().map(|p| p.to_string()).collect() },
-        readonly_paths: if s.privileged { vec![] } else { crate::runtime::cri::READONLY_PATHS.iter().map(|p| p.to_string()).collect() },
+        masked_paths: if s.privileged { vec![] } else { crate::cri::MASKED_PATHS.iter().map(|p| p.to_string()).collect() },
+        readonly_paths: if s.privileged { vec![] } else { crate::cri::READONLY_PATHS.iter().map(|p| p.to_string()).collect() },
         ..Default::default()
     }
 }
@@ -258,7 +258,7 @@ pub(super) async fn kill_main_process(rt: &CriRuntime, id: &ContainerId) -> Runt
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::runtime::cri::Mount;
+    use crate::cri::Mount;
 
     fn sandbox() -> cri::PodSandboxConfig {
         cri::PodSandboxConfig {
@@ -329,8 +329,8 @@ mod tests {
     #[test]
     fn an_ephemeral_containers_target_is_the_cri_target_namespace_mode() {
         let mut security = LinuxContainerSecurity::default();
-        security.namespaces.pid = crate::runtime::cri::NamespaceMode::Target;
-        security.namespaces.target_id = Some(crate::runtime::cri::ContainerId("c-app".into()));
+        security.namespaces.pid = crate::cri::NamespaceMode::Target;
+        security.namespaces.target_id = Some(crate::cri::ContainerId("c-app".into()));
         let config = ContainerConfig {
             name: "debugger".into(),
             attempt: 0,

@@ -5,7 +5,7 @@ use std::future::Future;
 use tonic::{Code, Status};
 
 use super::CALL_TIMEOUT;
-use crate::runtime::cri::RuntimeError;
+use crate::cri::RuntimeError;
 
 /// Why a CRI call did not answer.
 #[derive(Debug)]

@@ -14,7 +14,7 @@ use tokio::sync::{mpsc, oneshot};
 use super::stream_session::{connect_tcp, exec_session, pipe, Tasks, PIPE};
 use crate::remotecommand::spdy::{self, Frame, FrameWriter};
 use crate::remotecommand::{self, stream_type, V4};
-use crate::runtime::cri::{ExecOptions, ExecSession, RuntimeError, RuntimeResult};
+use crate::cri::{ExecOptions, ExecSession, RuntimeError, RuntimeResult};
 
 const ERROR: u32 = 1;
 const STDIN: u32 = 3;

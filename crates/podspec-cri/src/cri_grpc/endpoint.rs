@@ -9,7 +9,7 @@ use hyper_util::rt::TokioIo;
 use tokio::net::UnixStream;
 use tonic::transport::{Channel, Uri};
 
-use crate::runtime::cri::{RuntimeError, RuntimeResult};
+use crate::cri::{RuntimeError, RuntimeResult};
 
 /// The default: containerd's own socket.
 pub const DEFAULT_ENDPOINT: &str = "unix:///run/containerd/containerd.sock";

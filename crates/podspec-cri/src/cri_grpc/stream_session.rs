@@ -10,7 +10,7 @@ use tokio::io::{AsyncWrite, DuplexStream};
 use tokio::sync::{mpsc, oneshot};
 
 use crate::remotecommand::exit_code;
-use crate::runtime::cri::{ExecSession, RuntimeError, RuntimeResult};
+use crate::cri::{ExecSession, RuntimeError, RuntimeResult};
 
 /// How much of each stream is held before the server's messages wait for the reader.
 pub(super) const PIPE: usize = 64 * 1024;

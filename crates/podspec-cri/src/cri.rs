@@ -9,7 +9,7 @@ use std::time::Duration;
 use async_trait::async_trait;
 use tokio::sync::broadcast;
 
-use crate::images::ImageConfig;
+use podspec_images::ImageConfig;
 
 /// CRI `Mount`: a path of the node mounted into a container.
 #[derive(Debug, Clone, serde::Serialize, serde::Deserialize, PartialEq, Eq)]
@@ -459,7 +459,7 @@ pub trait ImageService: Send + Sync {
     }
     /// CRI `PullImage`: fetches the image, with `auth` for a registry that asks for
     /// credentials; gives it and its size in bytes.
-    async fn pull_image(&self, reference: &str, auth: Option<&crate::images::keyring::Credentials>) -> RuntimeResult<(ImageInfo, u64)> {
+    async fn pull_image(&self, reference: &str, auth: Option<&podspec_images::keyring::Credentials>) -> RuntimeResult<(ImageInfo, u64)> {
         let _ = auth;
         Err(RuntimeError::failed("pull image", format!("this image service does not pull ({reference:?})")))
     }

@@ -21,7 +21,7 @@ use k8s_cri::v1 as cri;
 use super::stream_websocket;
 use super::CriRuntime;
 use crate::remotecommand::V5;
-use crate::runtime::cri::{ContainerId, ExecOptions, ExecSession, RuntimeError, RuntimeResult};
+use crate::cri::{ContainerId, ExecOptions, ExecSession, RuntimeError, RuntimeResult};
 
 /// How long the connection to the streaming server and its handshake may take.
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(30);
