@@ -17,7 +17,7 @@ pub struct Timing {
 }
 
 impl Timing {
-    fn percentile(&self, p: f64) -> Duration {
+    pub fn percentile(&self, p: f64) -> Duration {
         let mut s = self.samples.clone();
         s.sort();
         if s.is_empty() {
@@ -525,6 +525,339 @@ pub async fn run_over_api(name: &str, client: kube::Client, pods: usize) -> Resu
         }
     }
     Ok(BenchReport { target: name.to_string(), pods, timings: vec![start, exec, delete], start_split: None })
+}
+
+/// `podspec bench --scale N`: N two-container pods started at once on one target, then
+/// deleted at once, with the process's peaks over the run.
+#[derive(Debug, Clone)]
+pub struct ScaleReport {
+    pub target: String,
+    pub pods: usize,
+    /// From the first create issued until every pod's two containers run.
+    pub all_running: Duration,
+    /// From the first create issued until the last create returned.
+    pub creates: Duration,
+    /// Each pod's start under load: its create issued until both its containers run.
+    pub starts: Timing,
+    /// Every pod deleted at once, until the API has none and the node has torn each down.
+    pub delete_all: Duration,
+    /// The peak resident set of this process over the run, KiB.
+    pub peak_rss_kib: u64,
+    /// The most descriptors this process held open at once over the run.
+    pub peak_open_files: usize,
+}
+
+impl ScaleReport {
+    pub fn creates_per_second(&self) -> f64 {
+        self.pods as f64 / self.creates.as_secs_f64().max(f64::MIN_POSITIVE)
+    }
+
+    /// The rows of the table: name, unit, value.
+    fn rows(&self) -> Vec<(&'static str, &'static str, f64)> {
+        vec![
+            ("all Running", "s", self.all_running.as_secs_f64()),
+            ("creates/s", "1/s", self.creates_per_second()),
+            ("start p50", "ms", ms(self.starts.median())),
+            ("start p99", "ms", ms(self.starts.percentile(0.99))),
+            ("delete all", "s", self.delete_all.as_secs_f64()),
+            ("peak RSS", "MiB", self.peak_rss_kib as f64 / 1024.0),
+            ("open files", "fds", self.peak_open_files as f64),
+        ]
+    }
+}
+
+/// The process's peaks while a measurement runs: its open descriptors counted in
+/// /proc/self/fd and its resident set (VmRSS) sampled every 10 ms, and the kernel's own peak
+/// (VmHWM) since the start, which /proc/self/clear_refs resets where the kernel allows.
+struct Peaks {
+    stop: tokio::sync::oneshot::Sender<()>,
+    sampler: tokio::task::JoinHandle<(u64, usize)>,
+    hwm_reset: bool,
+}
+
+/// A field of /proc/self/status in KiB (`VmRSS`, `VmHWM`).
+fn status_kib(field: &str) -> Option<u64> {
+    let status = std::fs::read_to_string("/proc/self/status").ok()?;
+    status.lines().find_map(|l| l.strip_prefix(field)?.strip_prefix(':')?.split_whitespace().next()?.parse().ok())
+}
+
+/// How many descriptors this process has open (the count includes the one that reads them).
+pub fn open_files() -> usize {
+    std::fs::read_dir("/proc/self/fd").map(|d| d.count()).unwrap_or(0)
+}
+
+impl Peaks {
+    fn start() -> Self {
+        // "5" resets the peak resident set to the current one (proc(5), clear_refs).
+        let hwm_reset = std::fs::write("/proc/self/clear_refs", "5").is_ok();
+        let (stop, mut stopped) = tokio::sync::oneshot::channel::<()>();
+        let sampler = tokio::spawn(async move {
+            let (mut rss, mut fds) = (0u64, 0usize);
+            loop {
+                rss = rss.max(status_kib("VmRSS").unwrap_or(0));
+                fds = fds.max(open_files());
+                tokio::select! {
+                    _ = &mut stopped => return (rss, fds),
+                    _ = tokio::time::sleep(Duration::from_millis(10)) => {}
+                }
+            }
+        });
+        Self { stop, sampler, hwm_reset }
+    }
+
+    /// The peak resident set (KiB) and the most open descriptors since the start.
+    async fn finish(self) -> (u64, usize) {
+        let _ = self.stop.send(());
+        let (rss, fds) = self.sampler.await.unwrap_or((0, 0));
+        let hwm = if self.hwm_reset { status_kib("VmHWM").unwrap_or(0) } else { 0 };
+        (rss.max(hwm), fds.max(open_files()))
+    }
+}
+
+/// The label every pod of a scale run carries, with the run's size as its value.
+const SCALE_LABEL: &str = "podspec-bench-scale";
+
+fn scale_pod(namespace: &str, pods: usize, i: usize) -> Pod {
+    let mut pod = bench_pod(namespace, i);
+    pod.metadata.name = Some(format!("scale-{pods}-{i}"));
+    pod.metadata.labels = Some([(SCALE_LABEL.to_string(), pods.to_string())].into());
+    pod
+}
+
+/// The instants each pod's create was issued and it was first seen Running, by name.
+#[derive(Default)]
+struct Starts {
+    issued: std::sync::Mutex<std::collections::HashMap<String, Instant>>,
+    running: std::collections::HashMap<String, Instant>,
+}
+
+impl Starts {
+    fn issue(&self, name: String) {
+        self.issued.lock().unwrap().insert(name, Instant::now());
+    }
+
+    fn timing(&self) -> Timing {
+        let issued = self.issued.lock().unwrap();
+        let samples = self.running.iter().filter_map(|(name, at)| Some(at.saturating_duration_since(*issued.get(name)?))).collect();
+        Timing { name: "pod start", samples }
+    }
+}
+
+/// How long a scale run waits for every pod to run, or to be gone.
+const SCALE_BOUND: Duration = Duration::from_secs(300);
+
+/// `pods` two-container pods created at once on a target (each create issued before any
+/// returned is awaited), watched in one watch of their label until both containers of each
+/// run; then every pod deleted at once, each delete waiting until the node has torn it down.
+pub async fn scale(target: &dyn Target, pods: usize) -> Result<ScaleReport, TargetError> {
+    use futures::StreamExt as _;
+    let namespace = format!("{}-scale-{pods}", bench_namespace());
+    let label = format!("{SCALE_LABEL}={pods}");
+    let peaks = Peaks::start();
+    let mut events = target.watch_pods_labelled(&namespace, &label).await?;
+    let mut starts = Starts::default();
+    let began = Instant::now();
+    let creates = async {
+        let made = futures::future::join_all((0..pods).map(|i| {
+            let pod = scale_pod(&namespace, pods, i);
+            let starts = &starts;
+            async move {
+                starts.issue(pod.metadata.name.clone().unwrap_or_default());
+                target.create_pod(&pod).await.map(|_| ())
+            }
+        }))
+        .await;
+        let took = began.elapsed();
+        made.into_iter().collect::<Result<Vec<()>, _>>().map(|_| took)
+    };
+    let watched = async {
+        let mut running = std::collections::HashMap::new();
+        while running.len() < pods {
+            match events.next().await {
+                Some(Ok((_, pod))) if both_running(&pod) => {
+                    running.entry(pod.metadata.name.clone().unwrap_or_default()).or_insert_with(Instant::now);
+                }
+                Some(Ok(_)) => {}
+                Some(Err(e)) => return Err(e),
+                None => return Err(TargetError::Other("the watch of the scale run's pods ended".into())),
+            }
+        }
+        Ok((running, began.elapsed()))
+    };
+    let bounded = tokio::time::timeout(SCALE_BOUND, async { tokio::join!(creates, watched) }).await;
+    let refs: Vec<PodRef> = (0..pods).map(|i| PodRef { namespace: namespace.clone(), name: format!("scale-{pods}-{i}") }).collect();
+    let outcome = match bounded {
+        Ok((Ok(creates), Ok((running, all_running)))) => Ok((creates, running, all_running)),
+        Ok((Err(e), _) | (_, Err(e))) => Err(e),
+        Err(_) => Err(TargetError::Timeout { operation: format!("start {pods} pods at once"), after: SCALE_BOUND }),
+    };
+    drop(events);
+    let deleting = Instant::now();
+    let deleted = tokio::time::timeout(SCALE_BOUND, futures::future::join_all(refs.iter().map(|p| target.delete_pod(p)))).await;
+    let delete_all = deleting.elapsed();
+    let (peak_rss_kib, peak_open_files) = peaks.finish().await;
+    let (creates, running, all_running) = outcome?;
+    match deleted {
+        Ok(results) => results.into_iter().collect::<Result<Vec<()>, _>>()?,
+        Err(_) => return Err(TargetError::Timeout { operation: format!("delete {pods} pods at once"), after: SCALE_BOUND }),
+    };
+    starts.running = running;
+    Ok(ScaleReport {
+        target: target.name().to_string(),
+        pods,
+        all_running,
+        creates,
+        starts: starts.timing(),
+        delete_all,
+        peak_rss_kib,
+        peak_open_files,
+    })
+}
+
+/// [`scale`] through a Kubernetes API over HTTP (serve's), with at most `connections`
+/// requests in flight: the creates, one watch of the pods' label, the deletes (the pods'
+/// own grace period), each pod's deletion seen in the watch; and then `torn_down(uid, rv)`
+/// for each, which waits until the node has nothing left of it.
+pub async fn scale_over_api<F, Fut>(
+    name: &str,
+    client: kube::Client,
+    pods: usize,
+    connections: usize,
+    torn_down: F,
+) -> Result<ScaleReport, TargetError>
+where
+    F: Fn(String, u64) -> Fut,
+    Fut: std::future::Future<Output = ()>,
+{
+    use futures::{StreamExt as _, TryStreamExt as _};
+    use kube::api::{Api, DeleteParams, PostParams, WatchEvent, WatchParams};
+    let failed = |what: String| move |e: kube::Error| TargetError::Other(format!("{what}: {e}"));
+    let api: Api<Pod> = Api::namespaced(client, "default");
+    let label = format!("{SCALE_LABEL}={pods}");
+    let peaks = Peaks::start();
+    let params = WatchParams::default().labels(&label).timeout(290);
+    let mut events = api.watch(&params, "0").await.map_err(failed("watch the scale run's pods".into()))?.boxed();
+    let mut starts = Starts::default();
+    let began = Instant::now();
+    let creates = async {
+        futures::stream::iter((0..pods).map(|i| {
+            let pod = scale_pod("default", pods, i);
+            let (api, starts) = (&api, &starts);
+            async move {
+                let name = pod.metadata.name.clone().unwrap_or_default();
+                starts.issue(name.clone());
+                api.create(&PostParams::default(), &pod).await.map(|_| ()).map_err(failed(format!("create {name}")))
+            }
+        }))
+        .buffer_unordered(connections.max(1))
+        .try_collect::<Vec<()>>()
+        .await
+        .map(|_| began.elapsed())
+    };
+    let watched = async {
+        let mut running = std::collections::HashMap::new();
+        while running.len() < pods {
+            match events.try_next().await.map_err(failed("watch the scale run's pods".into()))? {
+                Some(WatchEvent::Added(p) | WatchEvent::Modified(p)) if both_running(&p) => {
+                    running.entry(p.metadata.name.clone().unwrap_or_default()).or_insert_with(Instant::now);
+                }
+                Some(WatchEvent::Error(e)) => return Err(TargetError::Other(format!("watch the scale run's pods: {e}"))),
+                Some(_) => {}
+                None => return Err(TargetError::Other("the watch of the scale run's pods ended".into())),
+            }
+        }
+        Ok((running, began.elapsed()))
+    };
+    let bounded = tokio::time::timeout(SCALE_BOUND, async { tokio::join!(creates, watched) }).await;
+    let outcome = match bounded {
+        Ok((Ok(creates), Ok((running, all_running)))) => Ok((creates, running, all_running)),
+        Ok((Err(e), _) | (_, Err(e))) => Err(e),
+        Err(_) => Err(TargetError::Timeout { operation: format!("start {pods} pods at once through {name}"), after: SCALE_BOUND }),
+    };
+    let deleting = Instant::now();
+    let names: Vec<String> = (0..pods).map(|i| format!("scale-{pods}-{i}")).collect();
+    let deletes = futures::stream::iter(names.iter().map(|n| {
+        let api = &api;
+        async move {
+            match api.delete(n, &DeleteParams::default()).await {
+                Ok(_) => Ok(()),
+                Err(kube::Error::Api(s)) if s.code == 404 => Ok(()),
+                Err(e) => Err(TargetError::Other(format!("delete {n}: {e}"))),
+            }
+        }
+    }))
+    .buffer_unordered(connections.max(1))
+    .try_collect::<Vec<()>>();
+    let gone = async {
+        let mut gone = Vec::new();
+        while gone.len() < pods {
+            match events.try_next().await.map_err(failed("watch the scale run's pods".into()))? {
+                Some(WatchEvent::Deleted(p)) => gone.push((
+                    p.metadata.uid.clone().unwrap_or_default(),
+                    p.metadata.resource_version.as_deref().and_then(|rv| rv.parse().ok()).unwrap_or(0),
+                )),
+                Some(_) => {}
+                None => return Err(TargetError::Other("the watch of the scale run's pods ended".into())),
+            }
+        }
+        futures::future::join_all(gone.into_iter().map(|(uid, rv)| torn_down(uid, rv))).await;
+        Ok(())
+    };
+    let deleted = match &outcome {
+        Ok(_) => Some(tokio::time::timeout(SCALE_BOUND, async { tokio::join!(deletes, gone) }).await),
+        Err(_) => None,
+    };
+    let delete_all = deleting.elapsed();
+    let (peak_rss_kib, peak_open_files) = peaks.finish().await;
+    let (creates, running, all_running) = outcome?;
+    match deleted {
+        Some(Ok((Ok(_), Ok(())))) => {}
+        Some(Ok((Err(e), _) | (_, Err(e)))) => return Err(e),
+        _ => return Err(TargetError::Timeout { operation: format!("delete {pods} pods at once through {name}"), after: SCALE_BOUND }),
+    }
+    starts.running = running;
+    Ok(ScaleReport {
+        target: name.to_string(),
+        pods,
+        all_running,
+        creates,
+        starts: starts.timing(),
+        delete_all,
+        peak_rss_kib,
+        peak_open_files,
+    })
+}
+
+/// The scale runs side by side: for each target, the run of a tenth of the pods, the full
+/// run, and the full run's figure as a multiple of the tenth's (a linear growth is 10x for
+/// the totals, 1x for the rates and each pod's start).
+pub fn scale_table(pairs: &[(ScaleReport, ScaleReport)]) -> String {
+    use std::fmt::Write as _;
+    let mut out = String::new();
+    let Some((small, large)) = pairs.first() else { return out };
+    let _ = writeln!(
+        out,
+        "two-container pods at once: {} beside {} (ratio: the {} run's figure over the {} run's; linear is {}x for totals, 1x for rates and per-pod times)",
+        large.pods,
+        small.pods,
+        large.pods,
+        small.pods,
+        large.pods / small.pods.max(1)
+    );
+    let mut header = format!("{:<12} {:>4}", "", "");
+    for (s, l) in pairs {
+        header.push_str(&format!(" {:>16} {:>16} {:>8}", format!("{} {}", s.target, s.pods), format!("{} {}", l.target, l.pods), "ratio"));
+    }
+    let _ = writeln!(out, "{}", header.trim_end());
+    for (i, (name, unit, _)) in small.rows().into_iter().enumerate() {
+        let mut line = format!("{name:<12} {unit:>4}");
+        for (s, l) in pairs {
+            let (a, b) = (s.rows()[i].2, l.rows()[i].2);
+            line.push_str(&format!(" {:>16.2} {:>16.2} {:>7.2}x", a, b, b / a.max(f64::MIN_POSITIVE)));
+        }
+        let _ = writeln!(out, "{}", line.trim_end());
+    }
+    out
 }
 
 #[cfg(test)]

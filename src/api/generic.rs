@@ -7,7 +7,7 @@
 //! every key. A kind's own rules beyond the strategy (a pod's status, an event's aggregation,
 //! a namespace's termination) are written in its own file over [`Store::write`].
 
-use std::collections::{BTreeMap, VecDeque};
+use std::collections::{BTreeMap, BTreeSet, HashMap, VecDeque};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 
@@ -47,9 +47,38 @@ impl Sequence {
 /// An object's key: its namespace ("" for a cluster-scoped kind) and name.
 pub type Key = (String, String);
 
+/// Which objects a list or a watch is about, answered from the store's indexes (by namespace:
+/// the keys' order; by node: an index of the kind's node, a pod's `spec.nodeName`) rather than
+/// by looking at every object. None: any.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Scope {
+    pub namespace: Option<String>,
+    pub node: Option<String>,
+}
+
+impl Scope {
+    pub fn namespace(namespace: &str) -> Self {
+        Self { namespace: Some(namespace.to_string()), node: None }
+    }
+
+    /// Whether an object of `namespace`, bound to `node`, is in the scope.
+    fn holds(&self, namespace: &str, node: Option<&str>) -> bool {
+        self.namespace.as_ref().is_none_or(|ns| ns == namespace) && self.node.as_ref().is_none_or(|n| Some(n.as_str()) == node)
+    }
+}
+
+/// The node an object of a kind is bound to ([`Strategy::node_of`]).
+type NodeOf<T> = fn(&T) -> Option<&str>;
+
 /// The objects of one kind, under the store's lock.
 pub struct Objects<T> {
     objects: BTreeMap<Key, Arc<T>>,
+    /// The keys of the objects bound to each node.
+    by_node: HashMap<String, BTreeSet<Key>>,
+    node_of: NodeOf<T>,
+    /// How many objects lists and watches have looked at (what the indexes spare).
+    #[cfg(test)]
+    pub(super) visits: std::cell::Cell<usize>,
     /// For a kind that keeps at most `capacity` objects: their keys in the order they were
     /// made (the oldest goes first, and lists are in this order).
     order: Option<(VecDeque<Key>, usize)>,
@@ -82,6 +111,74 @@ impl<T: Object> Objects<T> {
         }
     }
 
+    /// The objects of `scope`, in list order, each looked at through the indexes: those of a
+    /// node from the node index, those of a namespace from the keys' order (a kind that keeps
+    /// its own order looks at each).
+    pub fn scoped<'a>(&'a self, scope: &'a Scope) -> Box<dyn Iterator<Item = &'a T> + 'a> {
+        let found: Box<dyn Iterator<Item = (&Key, &T)> + 'a> = match (&scope.node, &scope.namespace, &self.order) {
+            (Some(node), _, _) => {
+                let keys = self.by_node.get(node).into_iter().flatten();
+                let mut keys: Box<dyn Iterator<Item = &Key>> = Box::new(keys);
+                if self.order.is_some() {
+                    // List order is the order they were made in.
+                    let mut sorted: Vec<&Key> = keys.collect();
+                    let position = |k: &Key| self.order.as_ref().and_then(|(o, _)| o.iter().position(|x| x == k));
+                    sorted.sort_by_key(|k| position(k));
+                    keys = Box::new(sorted.into_iter());
+                }
+                Box::new(keys.filter_map(|k| self.objects.get_key_value(k).map(|(k, o)| (k, &**o))))
+            }
+            (None, Some(ns), None) => {
+                Box::new(self.objects.range((ns.clone(), String::new())..).take_while(move |(k, _)| k.0 == *ns).map(|(k, o)| (k, &**o)))
+            }
+            _ => match &self.order {
+                Some((order, _)) => Box::new(order.iter().filter_map(|k| self.objects.get_key_value(k).map(|(k, o)| (k, &**o)))),
+                None => Box::new(self.objects.iter().map(|(k, o)| (k, &**o))),
+            },
+        };
+        let node_of = self.node_of;
+        Box::new(
+            found
+                .inspect(move |_| {
+                    #[cfg(test)]
+                    self.visits.set(self.visits.get() + 1);
+                })
+                .filter(move |(k, o)| scope.holds(&k.0, node_of(o)))
+                .map(|(_, o)| o),
+        )
+    }
+
+    /// Whether `object` (of `key`) is in `scope`.
+    fn in_scope(&self, scope: &Scope, object: &T) -> bool
+    where
+        T: Object,
+    {
+        scope.holds(object.metadata().namespace.as_deref().unwrap_or(""), (self.node_of)(object))
+    }
+
+    /// How many keys the node index holds for `node`.
+    #[cfg(test)]
+    pub(super) fn indexed_on(&self, node: &str) -> usize {
+        self.by_node.get(node).map_or(0, |k| k.len())
+    }
+
+    fn index(&mut self, key: &Key, object: &T) {
+        if let Some(node) = (self.node_of)(object) {
+            self.by_node.entry(node.to_string()).or_default().insert(key.clone());
+        }
+    }
+
+    fn unindex(&mut self, key: &Key, object: &T) {
+        if let Some(node) = (self.node_of)(object) {
+            if let Some(keys) = self.by_node.get_mut(node) {
+                keys.remove(key);
+                if keys.is_empty() {
+                    self.by_node.remove(node);
+                }
+            }
+        }
+    }
+
     /// The objects newest first (for a kind that keeps its order; else in key order, reversed).
     pub fn newest_first(&self) -> Box<dyn Iterator<Item = (&Key, &T)> + '_> {
         match &self.order {
@@ -107,18 +204,37 @@ impl<T: Object> Objects<T> {
         let object = Arc::new(object);
         match kind {
             ChangeKind::Deleted => {
-                self.objects.remove(&k);
+                if let Some(gone) = self.objects.remove(&k) {
+                    self.unindex(&k, &gone);
+                }
                 if let Some((order, _)) = &mut self.order {
                     order.retain(|o| *o != k);
                 }
             }
             _ => {
-                if self.objects.insert(k.clone(), object.clone()).is_none() {
-                    if let Some((order, capacity)) = &mut self.order {
-                        order.push_back(k);
-                        if order.len() > *capacity {
-                            if let Some(old) = order.pop_front() {
-                                self.objects.remove(&old);
+                self.index(&k, &object);
+                match self.objects.insert(k.clone(), object.clone()) {
+                    Some(replaced) => {
+                        if (self.node_of)(&replaced) != (self.node_of)(&object) {
+                            self.unindex(&k, &replaced);
+                            self.index(&k, &object);
+                        }
+                    }
+                    None => {
+                        let evicted = match &mut self.order {
+                            Some((order, capacity)) => {
+                                order.push_back(k);
+                                if order.len() > *capacity {
+                                    order.pop_front()
+                                } else {
+                                    None
+                                }
+                            }
+                            None => None,
+                        };
+                        if let Some(old) = evicted {
+                            if let Some(gone) = self.objects.remove(&old) {
+                                self.unindex(&old, &gone);
                             }
                         }
                     }
@@ -174,7 +290,17 @@ where
     /// uids made from `seed`.
     pub fn with_strategy(strategy: S, sequence: Arc<Sequence>, seed: &str) -> Self {
         Self {
-            objects: Mutex::new(Objects { objects: BTreeMap::new(), order: None, history: History::default(), sequence, committed: false }),
+            objects: Mutex::new(Objects {
+                objects: BTreeMap::new(),
+                by_node: HashMap::new(),
+                node_of: S::node_of,
+                #[cfg(test)]
+                visits: Default::default(),
+                order: None,
+                history: History::default(),
+                sequence,
+                committed: false,
+            }),
             changed: tokio::sync::watch::Sender::new(0),
             next_uid: AtomicU64::new(0),
             seed: seed.to_string(),
@@ -293,6 +419,13 @@ where
         (objects.iter().cloned().collect(), objects.sequence.current())
     }
 
+    /// The objects of `scope` (through the indexes: no other object is looked at), and the
+    /// resourceVersion the list is at.
+    pub fn list_scoped(&self, scope: &Scope) -> (Vec<S::Object>, u64) {
+        let objects = self.objects.lock().unwrap();
+        (objects.scoped(scope).cloned().collect(), objects.sequence.current())
+    }
+
     /// The API's current resourceVersion.
     pub fn resource_version(&self) -> u64 {
         self.objects.lock().unwrap().sequence.current()
@@ -302,15 +435,31 @@ where
     /// each object there now, then every change. From `Some(rv)`: the changes after `rv`; 410
     /// Expired when the history no longer reaches back that far.
     pub fn watch(self: &Arc<Self>, from: Option<u64>, filter: Filter<S::Object>) -> Result<Watch<S::Object>, ApiError> {
+        self.watch_scoped(from, Scope::default(), filter)
+    }
+
+    /// A watch of the objects of `scope` that `filter` selects: the initial objects come from
+    /// the indexes, and of the history's changes only those of the scope are handed to the
+    /// watch (the others are neither cloned nor shown to its filter).
+    pub fn watch_scoped(
+        self: &Arc<Self>,
+        from: Option<u64>,
+        scope: Scope,
+        filter: Filter<S::Object>,
+    ) -> Result<Watch<S::Object>, ApiError> {
         let objects = self.objects.lock().unwrap();
+        let node_of = S::node_of;
+        let in_scope = scope.clone();
+        let filter: Filter<S::Object> =
+            Box::new(move |o| in_scope.holds(o.metadata().namespace.as_deref().unwrap_or(""), node_of(o)) && filter(o));
         match from {
             None | Some(0) => {
-                let initial = objects.iter().filter(|o| filter(o)).cloned().collect();
-                Ok(Watch::new(self.clone(), filter, objects.sequence.current(), initial))
+                let initial = objects.scoped(&scope).filter(|o| filter(o)).cloned().collect();
+                Ok(Watch::new(self.clone(), scope, filter, objects.sequence.current(), initial))
             }
             Some(rv) => {
-                objects.history.since(rv)?;
-                Ok(Watch::new(self.clone(), filter, rv, Vec::new()))
+                objects.history.since(rv, |_| true)?;
+                Ok(Watch::new(self.clone(), scope, filter, rv, Vec::new()))
             }
         }
     }
@@ -494,9 +643,13 @@ where
         self.changed.subscribe()
     }
 
-    fn changes_since(&self, rv: u64) -> Result<(Vec<Change<S::Object>>, u64), ApiError> {
+    fn changes_since(&self, rv: u64, scope: &Scope) -> Result<(Vec<Change<S::Object>>, u64), ApiError> {
         let objects = self.objects.lock().unwrap();
-        Ok((objects.history.since(rv)?, objects.sequence.current()))
+        // A change is the scope's when the object is in it after or before (one that leaves
+        // the scope is a deletion for the watch).
+        let of_scope =
+            |c: &Change<S::Object>| objects.in_scope(scope, &c.object) || c.prev.as_ref().is_some_and(|p| objects.in_scope(scope, p));
+        Ok((objects.history.since(rv, of_scope)?, objects.sequence.current()))
     }
 }
 

@@ -97,6 +97,11 @@ impl PodSelector {
         Ok(sel)
     }
 
+    /// The node an equality on `spec.nodeName` asks for (what the store's node index answers).
+    pub fn node_name(&self) -> Option<&str> {
+        self.fields.iter().find(|(k, neg, _)| k == "spec.nodeName" && !neg).map(|(_, _, v)| v.as_str())
+    }
+
     pub fn matches(&self, pod: &Pod) -> bool {
         self.matches_labels(pod.metadata.labels.as_ref()) && self.fields.iter().all(|(k, neg, v)| (field(pod, k) == *v) != *neg)
     }

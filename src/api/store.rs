@@ -551,7 +551,7 @@ mod tests {
         s.merge_patch("ns", "web", &json!({"metadata": {"labels": {"a": "b"}}})).unwrap();
         let labelled = stored().unwrap();
         s.delete("ns", "web", &DeleteOptions::grace(0)).unwrap();
-        let (changes, _) = s.changes_since(from).unwrap();
+        let (changes, _) = s.changes_since(from, &crate::api::generic::Scope::default()).unwrap();
         assert_eq!(changes.len(), 3);
         for (change, (before, after)) in changes.iter().zip([(&created, Some(&running)), (&running, Some(&labelled)), (&labelled, None)]) {
             assert!(Arc::ptr_eq(change.prev.as_ref().unwrap(), before), "the previous version is the stored one ({:?})", change.kind);
@@ -559,6 +559,98 @@ mod tests {
                 assert!(Arc::ptr_eq(&change.object, after), "the new version is the stored one ({:?})", change.kind);
             }
         }
+    }
+
+    /// `n` pods `name-0`.. in `namespace`, bound to `node` (none: unbound).
+    fn pods_in(s: &PodStore, namespace: &str, node: Option<&str>, name: &str, n: usize) {
+        for i in 0..n {
+            let mut p = pod(&format!("{name}-{i}"));
+            p.metadata.namespace = Some(namespace.into());
+            p.spec.as_mut().unwrap().node_name = node.map(str::to_string);
+            s.create_as_user(&p).unwrap();
+        }
+    }
+
+    fn visits(s: &PodStore) -> usize {
+        s.write(|pods| Ok(pods.visits.replace(0))).unwrap()
+    }
+
+    fn names(pods: &[Pod]) -> Vec<String> {
+        pods.iter().map(|p| p.metadata.name.clone().unwrap_or_default()).collect()
+    }
+
+    /// A list of a namespace looks at that namespace's pods only, through the keys' order: the
+    /// 200 pods of another namespace cost it nothing (a scan would look at 203).
+    #[test]
+    fn a_namespace_list_looks_at_that_namespaces_pods_only() {
+        use crate::api::generic::Scope;
+        let s = PodStore::new("t");
+        pods_in(&s, "a", Some("node"), "x", 100);
+        pods_in(&s, "ns", Some("node"), "web", 3);
+        pods_in(&s, "z", Some("node"), "x", 100);
+        visits(&s);
+        let (listed, rv) = s.list_scoped(&Scope::namespace("ns"));
+        assert_eq!(names(&listed), ["web-0", "web-1", "web-2"]);
+        assert_eq!(rv, s.resource_version());
+        assert_eq!(visits(&s), 3, "pods of other namespaces were looked at");
+        assert!(s.list_scoped(&Scope::namespace("n")).0.is_empty());
+        assert_eq!(s.list_scoped(&Scope::default()).0.len(), 203);
+    }
+
+    /// A list of a node's pods looks at that node's pods only, through the node index, which
+    /// follows creates and deletes.
+    #[test]
+    fn a_node_list_looks_at_that_nodes_pods_only() {
+        use crate::api::generic::Scope;
+        let s = PodStore::new("t");
+        pods_in(&s, "ns", Some("other"), "x", 100);
+        pods_in(&s, "ns", None, "unbound", 50);
+        pods_in(&s, "ns", Some("n1"), "web", 2);
+        pods_in(&s, "b", Some("n1"), "web", 1);
+        visits(&s);
+        let n1 = Scope { namespace: None, node: Some("n1".into()) };
+        assert_eq!(names(&s.list_scoped(&n1).0), ["web-0", "web-0", "web-1"]);
+        assert_eq!(visits(&s), 3, "pods of other nodes were looked at");
+        let n1_in_ns = Scope { namespace: Some("ns".into()), node: Some("n1".into()) };
+        assert_eq!(names(&s.list_scoped(&n1_in_ns).0), ["web-0", "web-1"]);
+        s.delete("ns", "web-0", &DeleteOptions::grace(0)).unwrap();
+        assert_eq!(names(&s.list_scoped(&n1_in_ns).0), ["web-1"]);
+        assert_eq!(s.write(|pods| Ok(pods.indexed_on("n1"))).unwrap(), 2, "a deleted pod is out of the index");
+        s.delete("ns", "x-0", &DeleteOptions::grace(0)).unwrap();
+        assert_eq!(s.write(|pods| Ok(pods.indexed_on("other"))).unwrap(), 99);
+    }
+
+    /// A watch of a namespace is handed that namespace's changes only: the changes of other
+    /// namespaces are neither cloned for it nor shown to its filter.
+    #[tokio::test]
+    async fn a_scoped_watch_is_handed_its_scopes_changes_only() {
+        use crate::api::generic::Scope;
+        use crate::api::watch::ChangeSource;
+        use std::sync::atomic::{AtomicUsize, Ordering};
+        let s = Arc::new(PodStore::new("t"));
+        let from = s.resource_version();
+        let shown = Arc::new(AtomicUsize::new(0));
+        let counted = shown.clone();
+        let filter = Box::new(move |_: &Pod| {
+            counted.fetch_add(1, Ordering::SeqCst);
+            true
+        });
+        let mut w = s.watch_scoped(Some(from), Scope::namespace("ns"), filter).unwrap();
+        pods_in(&s, "other", Some("node"), "x", 50);
+        pods_in(&s, "ns", Some("node"), "web", 2);
+        let (handed, _) = s.changes_since(from, &Scope::namespace("ns")).unwrap();
+        assert_eq!(handed.len(), 2, "changes of other namespaces handed to the watch");
+        assert_eq!(name_of(&w.next().await.unwrap()), ("ADDED", "web-0".into()));
+        assert_eq!(name_of(&w.next().await.unwrap()), ("ADDED", "web-1".into()));
+        assert_eq!(shown.load(Ordering::SeqCst), 2, "the filter saw pods of other namespaces");
+        // A pod that leaves a node's scope (deleted) is DELETED for a watch of that node.
+        let on_node = Scope { namespace: None, node: Some("node".into()) };
+        let mut w = s.watch_scoped(None, on_node, Box::new(|_| true)).unwrap();
+        for _ in 0..52 {
+            assert_eq!(w.next().await.unwrap().type_name(), "ADDED");
+        }
+        s.delete("ns", "web-0", &DeleteOptions::grace(0)).unwrap();
+        assert_eq!(name_of(&w.next().await.unwrap()), ("DELETED", "web-0".into()));
     }
 
     #[test]

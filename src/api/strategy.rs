@@ -25,6 +25,12 @@ pub trait Strategy: Send + Sync + 'static {
     /// Whether objects of the kind live in a namespace (NamespaceScoped).
     const NAMESPACED: bool = true;
 
+    /// The node an object is bound to, for the store's node index (a pod's `spec.nodeName`);
+    /// none for a kind that is not bound to nodes.
+    fn node_of(_object: &Self::Object) -> Option<&str> {
+        None
+    }
+
     /// Defaulting and clearing what clients cannot set, before validation.
     fn prepare_for_create(&self, object: &mut Self::Object);
     fn validate(&self, object: &Self::Object) -> Vec<FieldError>;
@@ -52,6 +58,10 @@ pub const DEFAULT_GRACE_SECONDS: i64 = 30;
 
 impl Strategy for PodStrategy {
     type Object = Pod;
+
+    fn node_of(pod: &Pod) -> Option<&str> {
+        pod.spec.as_ref()?.node_name.as_deref().filter(|n| !n.is_empty())
+    }
 
     /// Decoding defaults (`defaults.rs`), generation 1, and the status a new pod starts with:
     /// Pending, with its QoS class (`qos.rs`).

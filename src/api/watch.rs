@@ -13,6 +13,7 @@ use std::time::Duration;
 
 use k8s_openapi::api::core::v1::Pod;
 
+use super::generic::Scope;
 use super::store::ApiError;
 
 /// How many changes the history keeps (the watch cache's capacity).
@@ -84,9 +85,9 @@ pub type Filter<T = Pod> = Box<dyn Fn(&T) -> bool + Send + Sync>;
 pub(super) trait ChangeSource<T>: Send + Sync {
     /// Wakes with the resourceVersion of each new change.
     fn subscribe(&self) -> tokio::sync::watch::Receiver<u64>;
-    /// The changes after `rv`, and the resourceVersion they reach (every change of this store
-    /// up to it is among them), or Expired.
-    fn changes_since(&self, rv: u64) -> Result<(Vec<Change<T>>, u64), ApiError>;
+    /// The changes after `rv` of the objects of `scope` (in it before or after), and the
+    /// resourceVersion they reach (every such change up to it is among them), or Expired.
+    fn changes_since(&self, rv: u64, scope: &Scope) -> Result<(Vec<Change<T>>, u64), ApiError>;
 }
 
 /// The history of changes, oldest first.
@@ -113,20 +114,23 @@ impl<T> History<T> {
         self.changes.push_back(change);
     }
 
-    /// The changes after `rv`, or Expired when some of them are no longer kept.
-    pub(super) fn since(&self, rv: u64) -> Result<Vec<Change<T>>, ApiError> {
+    /// The changes after `rv` that `wanted` takes (only those are cloned), or Expired when
+    /// some changes after `rv` are no longer kept.
+    pub(super) fn since(&self, rv: u64, wanted: impl Fn(&Change<T>) -> bool) -> Result<Vec<Change<T>>, ApiError> {
         // The oldest resourceVersion a watch may start from: that of the newest change dropped.
         if rv < self.dropped {
             return Err(ApiError::expired(rv, self.dropped));
         }
         let first = self.changes.partition_point(|c| c.rv <= rv);
-        Ok(self.changes.range(first..).cloned().collect())
+        Ok(self.changes.range(first..).filter(|c| wanted(c)).cloned().collect())
     }
 }
 
 /// A watch on the objects of a store, from a resourceVersion on.
 pub struct Watch<T> {
     store: Arc<dyn ChangeSource<T>>,
+    /// The objects whose changes the store hands this watch.
+    scope: Scope,
     filter: Filter<T>,
     /// The resourceVersion of the last change this watch has looked at.
     seen: u64,
@@ -138,9 +142,9 @@ pub struct Watch<T> {
 pub type PodWatch = Watch<Pod>;
 
 impl<T: Clone> Watch<T> {
-    pub(super) fn new(store: Arc<dyn ChangeSource<T>>, filter: Filter<T>, seen: u64, initial: Vec<T>) -> Self {
+    pub(super) fn new(store: Arc<dyn ChangeSource<T>>, scope: Scope, filter: Filter<T>, seen: u64, initial: Vec<T>) -> Self {
         let notify = store.subscribe();
-        Self { store, filter, seen, pending: initial.into_iter().map(WatchEvent::Added).collect(), notify }
+        Self { store, scope, filter, seen, pending: initial.into_iter().map(WatchEvent::Added).collect(), notify }
     }
 
     /// The resourceVersion up to which this watch has seen every change.
@@ -184,7 +188,7 @@ impl<T: Clone> Watch<T> {
 
     /// Turns the changes since the last look into events for this watch.
     fn catch_up(&mut self) -> Result<(), ApiError> {
-        let (changes, reached) = self.store.changes_since(self.seen)?;
+        let (changes, reached) = self.store.changes_since(self.seen, &self.scope)?;
         for c in changes {
             self.seen = c.rv;
             let now = c.kind != ChangeKind::Deleted && (self.filter)(&c.object);

@@ -20,6 +20,11 @@ pub(crate) struct BenchArgs {
     /// How many two-container pods to start and delete.
     #[arg(long, default_value_t = 100)]
     pub(crate) pods: usize,
+    /// Instead of pods one after another: N two-container pods started at once, in process
+    /// (reference) and through serve, beside the same for N/10 (time to all Running, creates
+    /// per second, each pod's start p50/p99, delete-all time, peak RSS and open files).
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u64).range(1..))]
+    pub(crate) scale: Option<u64>,
     /// Write the run's results (date, commit, machine, load average, medians and p95s) as JSON
     /// to FILE, e.g. bench/results/<date>.json.
     #[arg(long, value_name = "FILE.json")]
@@ -34,6 +39,9 @@ pub(crate) struct BenchArgs {
 
 /// Measures each target in turn (reference first, as the baseline) and prints them side by side.
 pub(crate) async fn bench(args: BenchArgs) -> anyhow::Result<ExitCode> {
+    if let Some(n) = args.scale {
+        return bench_scale(&args, n as usize).await;
+    }
     let mut kinds = vec![TargetKind::Reference];
     kinds.extend(args.targets.iter().copied().filter(|k| *k != TargetKind::Reference));
     if args.targets.iter().all(|k| *k == TargetKind::Reference) {
@@ -79,6 +87,59 @@ pub(crate) async fn bench(args: BenchArgs) -> anyhow::Result<ExitCode> {
     }
     Ok(ExitCode::SUCCESS)
 }
+
+/// `podspec bench --scale N`: a tenth of N pods at once, then N, in process on the reference
+/// target, then through serve (a node of its own), and the table of both.
+async fn bench_scale(args: &BenchArgs, n: usize) -> anyhow::Result<ExitCode> {
+    let tenth = (n / 10).max(1);
+    let mut pairs = Vec::new();
+    let target = start_target(TargetKind::Reference, None, &args.cri, &args.podman, &args.cluster).await?;
+    let measured = async {
+        // One pod first, not measured: the image unpacked, the node warm.
+        podspec::bench::scale(target.as_ref(), 1).await?;
+        let small = podspec::bench::scale(target.as_ref(), tenth).await?;
+        let large = podspec::bench::scale(target.as_ref(), n).await?;
+        Ok::<_, podspec::targets::TargetError>((small, large))
+    }
+    .await;
+    target.shutdown().await.context("shutting the target down")?;
+    pairs.push(measured.context("measuring the reference target at scale")?);
+    let node = start_linux_node(None, "the reference node for serve").await?;
+    let measured = async {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.context("listening on loopback")?;
+        let api = Api::new(node.clone(), &listener)?;
+        let kubeconfig = api.kubeconfig.clone();
+        let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+        let served = tokio::spawn(api.run(listener, async move {
+            let _ = stopped.await;
+        }));
+        let config = kube::Config::from_custom_kubeconfig(kube::config::Kubeconfig::from_yaml(&kubeconfig)?, &Default::default()).await?;
+        let client = kube::Client::try_from(config)?;
+        let kubelet = node.kubelet().clone();
+        let torn_down = |uid: String, rv: u64| {
+            let kubelet = kubelet.clone();
+            async move { kubelet.wait_torn_down(&uid, rv).await }
+        };
+        let measure = async |pods| podspec::bench::scale_over_api("serve", client.clone(), pods, SERVE_CONNECTIONS, &torn_down).await;
+        let report = async {
+            measure(1).await?; // not measured: warms the node and the client's connections
+            Ok::<_, podspec::targets::TargetError>((measure(tenth).await?, measure(n).await?))
+        }
+        .await;
+        let _ = stop.send(());
+        let _ = served.await;
+        report.context("measuring serve at scale")
+    }
+    .await;
+    node.shutdown().await.map_err(anyhow::Error::msg).context("shutting serve's node down")?;
+    pairs.push(measured?);
+    print!("{}", podspec::bench::scale_table(&pairs));
+    println!("through serve: kube-rs over HTTPS on loopback, at most {SERVE_CONNECTIONS} requests in flight; peaks are of this podspec process (serve and its client alike)");
+    Ok(ExitCode::SUCCESS)
+}
+
+/// How many requests the scale run's client keeps in flight through serve.
+const SERVE_CONNECTIONS: usize = 64;
 
 /// The commit of the working directory (`git describe --always --dirty`), or `unknown`.
 pub(crate) fn git_commit() -> String {

@@ -28,7 +28,7 @@ where
 {
     fn delete_all_in(&self, namespace: &str) {
         use k8s_openapi::Metadata as _;
-        for o in self.list().into_iter().filter(|o| o.metadata().namespace.as_deref() == Some(namespace)) {
+        for o in self.list_scoped(&crate::api::generic::Scope::namespace(namespace)).0 {
             let _ = self.delete(namespace, o.metadata().name.as_deref().unwrap_or_default(), &DeleteOptions::default());
         }
     }
@@ -69,7 +69,7 @@ async fn terminate(pods: &PodStore, namespace: &str) {
     let deadline = tokio::time::Instant::now() + TERMINATION_BOUND;
     let mut asked = false;
     loop {
-        let left: Vec<_> = pods.list().into_iter().filter(|p| p.metadata.namespace.as_deref() == Some(namespace)).collect();
+        let left = pods.list_scoped(&crate::api::generic::Scope::namespace(namespace)).0;
         if left.is_empty() {
             return;
         }

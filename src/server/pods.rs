@@ -13,6 +13,7 @@ use serde_json::{json, Value};
 
 use super::patch::{self, PatchType};
 use super::{table, AppState, Failure};
+use crate::api::generic::Scope;
 use crate::api::selector::PodSelector;
 use crate::api::{DeleteOptions, Requester};
 
@@ -237,14 +238,17 @@ pub fn is_true(v: &Option<String>) -> bool {
 
 async fn list_in(state: AppState, namespace: Option<String>, q: ListQuery, headers: HeaderMap) -> Result<Response, Failure> {
     let selector = PodSelector::parse(q.label_selector.as_deref(), q.field_selector.as_deref()).map_err(Failure::bad_request)?;
+    // The namespace and a node asked for by `spec.nodeName=` are answered from the store's
+    // indexes; the rest of the selector is checked on what they give.
+    let scope = Scope { namespace: namespace.clone(), node: selector.node_name().map(str::to_string) };
     let ns = namespace.clone();
     let selects = move |p: &Pod| ns.as_ref().is_none_or(|n| p.metadata.namespace.as_ref() == Some(n)) && selector.matches(p);
     let as_table = table::wants_table(accept(&headers));
     let include = q.include_object.clone().unwrap_or_else(|| "Metadata".into());
     if is_true(&q.watch) {
-        return watch(state, q, Box::new(selects), as_table, include);
+        return watch(state, q, scope, Box::new(selects), as_table, include);
     }
-    let (all, rv) = state.node.pods().list_at();
+    let (all, rv) = state.node.pods().list_scoped(&scope);
     let items: Vec<Pod> = all.into_iter().filter(|p| selects(p)).collect();
     if as_table {
         return Ok(json_response(StatusCode::OK, &table::table(&items, &rv.to_string(), true, &include)));
@@ -254,9 +258,16 @@ async fn list_in(state: AppState, namespace: Option<String>, q: ListQuery, heade
 }
 
 /// A watch of pods (as a Table when asked for).
-fn watch(state: AppState, q: ListQuery, filter: crate::api::watch::Filter, as_table: bool, include: String) -> Result<Response, Failure> {
+fn watch(
+    state: AppState,
+    q: ListQuery,
+    scope: Scope,
+    filter: crate::api::watch::Filter,
+    as_table: bool,
+    include: String,
+) -> Result<Response, Failure> {
     let from = super::watch::start_from(&q)?;
-    let watch = state.node.pods().watch(from, filter).map_err(Failure::from)?;
+    let watch = state.node.pods().watch_scoped(from, scope, filter).map_err(Failure::from)?;
     Ok(super::watch::stream(watch, &q, "Pod", move |pod: &Pod, first| {
         if as_table {
             let rv = pod.metadata.resource_version.clone().unwrap_or_default();
@@ -451,7 +462,8 @@ pub async fn delete_collection(
     let selector = PodSelector::parse(q.label_selector.as_deref(), q.field_selector.as_deref()).map_err(Failure::bad_request)?;
     let api = state.node.pods();
     let mut deleted = Vec::new();
-    for pod in api.list().into_iter().filter(|p| p.metadata.namespace.as_deref() == Some(namespace.as_str()) && selector.matches(p)) {
+    let scope = Scope { namespace: Some(namespace.clone()), node: selector.node_name().map(str::to_string) };
+    for pod in api.list_scoped(&scope).0.into_iter().filter(|p| selector.matches(p)) {
         let name = pod.metadata.name.clone().unwrap_or_default();
         match api.delete_as(&namespace, &name, &options, dry_run) {
             Ok(after) => deleted.push(after.unwrap_or(pod)),

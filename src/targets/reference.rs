@@ -10,6 +10,7 @@ use std::time::Duration;
 use async_trait::async_trait;
 use k8s_openapi::api::core::v1::Pod;
 
+use crate::api::generic::Scope;
 use crate::api::store::Refusal;
 use crate::api::{ApiError, DeleteOptions, EventStore, PodStore, Requester, WatchEvent};
 use crate::node::Node;
@@ -119,8 +120,9 @@ impl ReferenceTarget {
     /// A watch of one pod in the API, from `from` (None: its current state first).
     fn watch_pod(&self, pod: &PodRef, from: Option<u64>) -> Result<crate::api::PodWatch, ApiError> {
         let (namespace, name) = (pod.namespace.clone(), pod.name.clone());
-        self.node.pods().watch(
+        self.node.pods().watch_scoped(
             from,
+            Scope::namespace(&pod.namespace),
             Box::new(move |p: &Pod| {
                 p.metadata.name.as_deref() == Some(name.as_str()) && p.metadata.namespace.as_deref() == Some(namespace.as_str())
             }),
@@ -309,7 +311,7 @@ impl Target for ReferenceTarget {
     }
 
     async fn list_pods(&self, namespace: &str) -> TargetResult<Vec<Pod>> {
-        Ok(self.node.pods().list().into_iter().filter(|p| p.metadata.namespace.as_deref() == Some(namespace)).collect())
+        Ok(self.node.pods().list_scoped(&Scope::namespace(namespace)).0)
     }
 
     async fn create_runtime_class(
@@ -397,9 +399,10 @@ impl Target for ReferenceTarget {
 
     async fn watch_pods_labelled(&self, namespace: &str, labels: &str) -> TargetResult<crate::targets::PodEvents> {
         let selector = crate::api::selector::PodSelector::parse(Some(labels), None).map_err(TargetError::Other)?;
-        let namespace = namespace.to_string();
-        let filter = move |p: &Pod| p.metadata.namespace.as_deref() == Some(namespace.as_str()) && selector.matches(p);
-        let watch = self.node.pods().watch(None, Box::new(filter)).map_err(|e| TargetError::Other(e.message))?;
+        // The namespace through the store's index; the watch's filter takes the labels.
+        let scope = Scope::namespace(namespace);
+        let filter = move |p: &Pod| selector.matches(p);
+        let watch = self.node.pods().watch_scoped(None, scope, Box::new(filter)).map_err(|e| TargetError::Other(e.message))?;
         let events = futures::stream::unfold(watch, |mut watch| async move {
             loop {
                 let event = match watch.next().await {
@@ -423,7 +426,7 @@ impl Target for ReferenceTarget {
         let selector = crate::api::selector::PodSelector::parse(Some(labels), None).map_err(TargetError::Other)?;
         let api = self.node.pods();
         let mut deleted = Vec::new();
-        for pod in api.list().into_iter().filter(|p| p.metadata.namespace.as_deref() == Some(namespace) && selector.matches(p)) {
+        for pod in api.list_scoped(&Scope::namespace(namespace)).0.into_iter().filter(|p| selector.matches(p)) {
             let r = PodRef { namespace: namespace.to_string(), name: pod.metadata.name.clone().unwrap_or_default() };
             match api.delete(namespace, &r.name, &DeleteOptions::grace(grace_seconds)) {
                 Ok(_) => deleted.push(r.name),
@@ -471,7 +474,11 @@ impl Target for ReferenceTarget {
         let watched = uid.clone();
         let pods = self.node.pods();
         let mut watch = pods
-            .watch(Some(from), Box::new(move |p| p.metadata.uid.as_deref() == Some(watched.as_str())))
+            .watch_scoped(
+                Some(from),
+                Scope::namespace(&pod.namespace),
+                Box::new(move |p| p.metadata.uid.as_deref() == Some(watched.as_str())),
+            )
             .map_err(|e| api_error(pod, e))?;
         // A graceful delete with the pod's own grace period: the kubelet stops the pod, then
         // deletes it for good (finalizers may still hold the object).
