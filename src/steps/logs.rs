@@ -1,13 +1,18 @@
 //! Container logs, as `kubectl logs` shows them: what a container wrote to stdout and stderr,
 //! read through the target's log call (on podspec's nodes: the kubelet, which has the runtime
 //! read its log file, in the CRI log format on a CRI runtime).
+//!
+//! A wait for a log ends early, with the log's diff, once the container runs no more (the pod
+//! has ended, or the container has ended and restartPolicy does not restart it): its log is then
+//! complete and cannot come to hold what is waited for (`pods::container_runs_no_more`).
 
 use cucumber::gherkin::Step;
 use cucumber::{given, then, when};
 
 use super::failure::record;
+use super::pods::container_runs_no_more;
 use super::substitute::substitute;
-use super::wait::eventually;
+use super::wait::{eventually_or_never_on_pod, Look};
 use super::{PodWorld, StepFailure};
 
 #[given(regex = r#"^the log of container "([^"]+)" of pod "([^"]+)" is:?$"#)]
@@ -17,15 +22,16 @@ async fn log_is(world: &mut PodWorld, step: &Step, container: String, pod: Strin
     let expected = step.docstring.as_deref().ok_or_else(|| StepFailure::new("this step needs the expected log as a docstring"))?;
     let expected = substitute(world, expected.trim_start_matches('\n').trim_end_matches('\n')).await?;
     let w = &*world;
-    let r = eventually(&format!("the log of container {container:?} of pod {pod:?}"), w.timeouts().eventually, || async {
-        let log = w.target().logs(&w.pod_ref(&pod), &container, false).await?;
+    let (target, r) = (w.target(), w.pod_ref(&pod));
+    let what = format!("the log of container {container:?} of pod {pod:?}");
+    let r = eventually_or_never_on_pod(target, &r, &what, w.timeouts().eventually, || async {
+        let log = target.logs(&r, &container, false).await.map_err(|e| Look::NotYet(e.into()))?;
         // A log's last line ends with a newline, as the docstring's does not.
         let actual = log.strip_suffix('\n').unwrap_or(&log);
         if actual == expected {
-            Ok(())
-        } else {
-            Err(StepFailure::mismatch(format!("the log of container {container:?} of pod {pod:?}"), expected.clone(), actual))
+            return Ok(());
         }
+        Err(final_or_not(target, &r, &container, |why| StepFailure::mismatch(format!("{what}{why}"), expected.clone(), actual)).await)
     })
     .await;
     record(world, r)
@@ -45,19 +51,48 @@ async fn log_has_lines(world: &mut PodWorld, step: &Step, container: String, pod
         return Err(StepFailure::new("this step needs at least one expected line"));
     }
     let w = &*world;
-    let r = eventually(&format!("the log of container {container:?} of pod {pod:?}"), w.timeouts().eventually, || async {
-        let log = w.target().logs(&w.pod_ref(&pod), &container, false).await?;
-        let missing: Vec<&str> = wanted.iter().copied().filter(|l| !log.lines().any(|a| a == *l)).collect();
-        if missing.is_empty() {
-            Ok(())
-        } else {
-            Err(StepFailure::mismatch(
-                format!("the log of container {container:?} of pod {pod:?} lacks {} line(s)", missing.len()),
-                missing.join("\n"),
-                &log,
-            ))
-        }
-    })
+    let (target, r) = (w.target(), w.pod_ref(&pod));
+    let r = eventually_or_never_on_pod(
+        target,
+        &r,
+        &format!("the log of container {container:?} of pod {pod:?}"),
+        w.timeouts().eventually,
+        || async {
+            let log = target.logs(&r, &container, false).await.map_err(|e| Look::NotYet(e.into()))?;
+            let missing: Vec<&str> = wanted.iter().copied().filter(|l| !log.lines().any(|a| a == *l)).collect();
+            if missing.is_empty() {
+                return Ok(());
+            }
+            Err(final_or_not(target, &r, &container, |why| {
+                StepFailure::mismatch(
+                    format!("the log of container {container:?} of pod {pod:?} lacks {} line(s){why}", missing.len()),
+                    missing.join("\n"),
+                    &log,
+                )
+            })
+            .await)
+        },
+    )
     .await;
     record(world, r)
+}
+
+/// A log that differs from what is waited for: final (`Look::Never`) when the container runs no
+/// more, its failure then saying why the log is complete; otherwise not yet. The pod is read
+/// after the log, so a container that ends in between is only seen as ended on a later look,
+/// whose log is then read after the end.
+async fn final_or_not(
+    target: &dyn crate::targets::Target,
+    pod: &crate::targets::PodRef,
+    container: &str,
+    failure: impl FnOnce(String) -> StepFailure,
+) -> Look {
+    let runs_no_more = match target.get_pod(pod).await {
+        Ok(p) => container_runs_no_more(&p, container),
+        Err(_) => None,
+    };
+    match runs_no_more {
+        Some(why) => Look::Never(failure(format!("; its log is complete{why}"))),
+        None => Look::NotYet(failure(String::new())),
+    }
 }

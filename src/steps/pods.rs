@@ -148,6 +148,33 @@ pub fn ended(pod: &Pod) -> Option<&str> {
     pod.status.as_ref().and_then(|s| s.phase.as_deref()).filter(|p| *p == "Succeeded" || *p == "Failed")
 }
 
+/// Why the present instance of container `name` of `pod` runs no more, if it does not: the pod
+/// has ended, or the container has ended and the pod's restartPolicy restarts it no more (a
+/// container of `spec.containers` under Never, or under OnFailure after exit code 0). Then what
+/// the container's status and log say of this instance is final. `None` when the container may
+/// still run (or run again), or has no status yet.
+pub fn container_runs_no_more(pod: &Pod, name: &str) -> Option<&'static str> {
+    let has_ended = ended(pod).is_some();
+    let spec = pod.spec.as_ref();
+    let policy = spec.and_then(|s| s.restart_policy.clone()).unwrap_or_else(|| "Always".into());
+    let regular = spec.is_some_and(|s| s.containers.iter().any(|c| c.name == name));
+    let status = pod.status.as_ref()?;
+    let all = status.container_statuses.iter().flatten().chain(status.init_container_statuses.iter().flatten());
+    let c = all.into_iter().find(|c| c.name == name)?;
+    runs_no_more(has_ended, &policy, regular, c)
+}
+
+fn runs_no_more(has_ended: bool, policy: &str, regular: bool, c: &k8s_openapi::api::core::v1::ContainerStatus) -> Option<&'static str> {
+    let exit = c.state.as_ref().and_then(|s| s.terminated.as_ref()).map(|t| t.exit_code);
+    if has_ended {
+        Some(" (the pod has ended)")
+    } else if regular && matches!((policy, exit), ("Never", Some(_)) | ("OnFailure", Some(0))) {
+        Some(" (the container has ended and restartPolicy restarts it no more)")
+    } else {
+        None
+    }
+}
+
 /// Why a pod does not run, never empty: its phase and the pod's reason, then each container
 /// that does not run with its state (its waiting reason and the runtime's last error), or that
 /// the node has reported no container yet.
@@ -319,18 +346,13 @@ async fn running_with_restart_count(world: &mut PodWorld, container: String, pod
             if running && c.restart_count == count {
                 return Ok(());
             }
-            let exit = c.state.as_ref().and_then(|s| s.terminated.as_ref()).map(|t| t.exit_code);
-            let not_restarted = regular && matches!((policy.as_str(), exit), ("Never", Some(_)) | ("OnFailure", Some(0)));
-            let never = has_ended || c.restart_count > count || not_restarted;
-            let why = if has_ended {
-                " (the pod has ended)"
-            } else if c.restart_count > count {
-                " (a restart count only grows)"
-            } else if not_restarted {
-                " (the container has ended and restartPolicy restarts it no more)"
+            let why = if c.restart_count > count && !has_ended {
+                Some(" (a restart count only grows)")
             } else {
-                ""
+                runs_no_more(has_ended, &policy, regular, &c)
             };
+            let never = why.is_some();
+            let why = why.unwrap_or("");
             let failure = StepFailure::mismatch(
                 format!("container {container:?} has {actual}{why}"),
                 format!("restart count {count}, running"),

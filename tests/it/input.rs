@@ -2,11 +2,10 @@
 //! feature files that are not files, Gherkin errors at the right line, control characters;
 //! and the selection flags (`--name`, `--fail-fast`, `podspec list`).
 
-
 use std::fs;
 
-use predicates::prelude::*;
 use crate::support::Scratch;
+use predicates::prelude::*;
 
 const TWO_SCENARIOS: &str = r#"Feature: Hostname
   @fast
@@ -319,6 +318,98 @@ fn waits_that_can_tell_they_will_never_succeed_end_early_with_the_diff() {
         .and(predicate::str::contains("(the container has ended and restartPolicy restarts it no more)"))
         .and(predicate::str::contains("not within").not()),
     );
+}
+
+/// A wait for a log ends early once the container runs no more: its log is complete. Two
+/// containers that have ended under restartPolicy Never, one in a pod that has ended and one
+/// beside a container that still runs; the wait for a log that arrives late still passes.
+#[test]
+fn a_wait_for_the_log_of_a_container_that_runs_no_more_ends_early_with_the_diff() {
+    let s = Scratch::new();
+    s.feature(
+        "logs.feature",
+        r#"Feature: Logs
+  Scenario: Lines a log of a pod that has ended lacks
+    Given a pod:
+      """
+      apiVersion: v1
+      kind: Pod
+      metadata:
+        name: said
+      spec:
+        restartPolicy: Never
+        containers:
+        - name: a
+          image: busybox:1.36
+          command: ["echo", "one"]
+      """
+    Then pod "said" is in phase "Succeeded"
+    And the log of container "a" of pod "said" has the lines:
+      """
+      two
+      """
+
+  Scenario: The whole log of a container that ended beside one that runs
+    Given a pod:
+      """
+      apiVersion: v1
+      kind: Pod
+      metadata:
+        name: half
+      spec:
+        restartPolicy: Never
+        terminationGracePeriodSeconds: 0
+        containers:
+        - name: a
+          image: busybox:1.36
+          command: ["echo", "one"]
+        - name: b
+          image: busybox:1.36
+          command: ["sleep", "3600"]
+      """
+    Then field "status.containerStatuses[name=a].state.terminated.exitCode" of pod "half" is "0"
+    And the log of container "a" of pod "half" is:
+      """
+      two
+      """
+
+  Scenario: A log written late is waited for
+    Given a pod:
+      """
+      apiVersion: v1
+      kind: Pod
+      metadata:
+        name: late
+      spec:
+        restartPolicy: Never
+        containers:
+        - name: a
+          image: busybox:1.36
+          command: ["sh", "-c", "sleep 3; echo late"]
+      """
+    Then the log of container "a" of pod "late" has the lines:
+      """
+      late
+      """
+    And the log of container "a" of pod "late" is:
+      """
+      late
+      """
+"#,
+    );
+    let started = std::time::Instant::now();
+    s.run().assert().code(1).stderr(
+        predicate::str::contains(
+            "the log of container \"a\" of pod \"said\": it never will: the log of container \"a\" of pod \"said\" lacks 1 line(s); its log is complete (the pod has ended)",
+        )
+        .and(predicate::str::contains(
+            "the log of container \"a\" of pod \"half\": it never will: the log of container \"a\" of pod \"half\"; its log is complete (the container has ended and restartPolicy restarts it no more)",
+        ))
+        .and(predicate::str::contains("1 passed, 2 failed"))
+        .and(predicate::str::contains("not within").not()),
+    );
+    // Each of the two failing waits would otherwise take the 30 s step timeout.
+    assert!(started.elapsed() < std::time::Duration::from_secs(30), "the waits went on: {:?}", started.elapsed());
 }
 
 /// `podspec run` with `args`, ended after 20 s if it has not ended (a hang is a failure, not a
