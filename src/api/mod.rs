@@ -24,6 +24,7 @@ pub mod secrets;
 pub mod selector;
 pub mod store;
 pub mod strategy;
+pub mod tokens;
 pub mod update;
 pub mod watch;
 

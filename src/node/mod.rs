@@ -1,11 +1,13 @@
 //! The node: what `podspec serve` and the reference target both are clients of. It owns the
-//! API (a generic store per kind, `api::registry`), the controllers (namespace deletion), the
+//! API (a generic store per kind, `api::registry`), the controllers (namespace deletion, each
+//! namespace's `default` ServiceAccount), the
 //! scheduler's bind, and the kubelet, which watches the API for its pods and writes its own
 //! Node object (`runtime::kubelet::node_status`). The node also registers its admission with
 //! the API (`Store::admit_on_node`): what it cannot run is refused when a pod is created with
 //! the node's verdict asked for.
 
 pub mod namespace_controller;
+pub mod service_account_controller;
 
 use std::net::Ipv4Addr;
 use std::path::{Path, PathBuf};
@@ -175,8 +177,11 @@ impl Node {
             api.store::<RoleStrategy>(),
             api.store::<RoleBindingStrategy>(),
         ];
-        let controllers = vec![tokio::spawn(namespace_controller::run(api.namespaces(), api.pods(), contents))];
-        let objects = crate::runtime::kubelet::ApiObjects { config_maps: api.config_maps(), secrets: api.secrets() };
+        let controllers = vec![
+            tokio::spawn(namespace_controller::run(api.namespaces(), api.pods(), contents)),
+            tokio::spawn(service_account_controller::run(api.clone())),
+        ];
+        let objects = crate::runtime::kubelet::ApiObjects::of(&api);
         let kubelet = Kubelet::new(config, runtime.runtime.clone(), runtime.images.clone(), api.pods(), api.events(), objects);
         kubelet.resolve_runtime_classes_in(api.runtime_classes());
         crate::runtime::kubelet::node_status::register(&kubelet, &api.nodes()).map_err(|e| format!("register the node: {e}"))?;

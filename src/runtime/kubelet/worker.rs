@@ -357,12 +357,18 @@ impl PodWorker {
                 st.containers.iter().flat_map(|c| [c.restart_due, c.retry_due]).flatten().min()
             };
             let deadline = self.deadline().filter(|_| self.state.lock().unwrap().terminal.is_none());
-            let wake = [due, deadline].into_iter().flatten().min().unwrap_or_else(|| Instant::now() + Duration::from_secs(3600));
+            // A projected token due for a refresh is written again then (the volume manager's
+            // remount of the pod's volumes).
+            let tokens = self.token_refresh_due();
+            let wake = [due, deadline, tokens].into_iter().flatten().min().unwrap_or_else(|| Instant::now() + Duration::from_secs(3600));
             tokio::select! {
                 _ = stop.changed() => break,
                 _ = tokio::time::sleep_until(wake) => {
                     if deadline.is_some_and(|d| d <= Instant::now()) {
                         self.deadline_exceeded().await;
+                    }
+                    if tokens.is_some_and(|t| t <= Instant::now()) {
+                        self.refresh_api_volumes();
                     }
                     self.restart_due_containers().await;
                 }
@@ -1434,6 +1440,7 @@ impl PodWorker {
         // turns unready during its grace period is reported so), and end once they have.
         self.tearing_down.store(true, std::sync::atomic::Ordering::SeqCst);
         self.probes.stop_liveness_and_startup();
+        self.kubelet.objects.forget_tokens(&self.uid);
         let runtime = &self.kubelet.runtime;
         let (sandbox, current): (Option<SandboxId>, Vec<ContainerId>) = {
             let st = self.state.lock().unwrap();
