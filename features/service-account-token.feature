@@ -43,3 +43,38 @@ Feature: A projected volume holds the pod's ServiceAccount token
       mode of file "/var/run/secrets/tokens/sa-token": -r--r-----
       the token is JWT-shaped
       """
+
+  # The ServiceAccount admission plugin (plugin/pkg/admission/serviceaccount/admission.go): a
+  # pod's ServiceAccount must exist; a pod that names none runs as its namespace's `default`.
+  Scenario: A pod naming a ServiceAccount that does not exist is refused, and one naming none runs as default
+    When creating pod "no-such-account" is refused with code 403 and reason "Forbidden"
+      """
+      apiVersion: v1
+      kind: Pod
+      metadata:
+        name: no-such-account
+      spec:
+        serviceAccountName: no-such-account
+        containers:
+        - name: app
+          image: busybox:1.36
+          command: ["sleep", "3600"]
+      """
+    Then the error message is:
+      """
+      pods "no-such-account" is forbidden: error looking up service account {{namespace}}/no-such-account: serviceaccount "no-such-account" not found
+      """
+    Given a pod:
+      """
+      apiVersion: v1
+      kind: Pod
+      metadata:
+        name: plain
+      spec:
+        terminationGracePeriodSeconds: 0
+        containers:
+        - name: app
+          image: busybox:1.36
+          command: ["sleep", "3600"]
+      """
+    Then field "spec.serviceAccountName" of pod "plain" is "default"

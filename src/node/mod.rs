@@ -281,6 +281,11 @@ impl Node {
         let classes = self.api.runtime_classes();
         let name = pod.metadata.name.clone().filter(|n| !n.is_empty()).unwrap_or_else(|| "Unknown".into());
         let forbidden = |why: String| ApiError::forbidden_of("pods", &name, &why);
+        // The ServiceAccount plugin comes first among the mutating ones (kube-apiserver's
+        // plugin order).
+        pod.metadata.namespace.get_or_insert_with(|| "default".into());
+        let accounts = self.api.store::<crate::api::rbac::ServiceAccountStrategy>();
+        crate::api::service_accounts::admit_create(pod, &accounts).map_err(forbidden)?;
         crate::api::runtime_classes::admit(&classes, pod).map_err(forbidden)?;
         if self.api.pods().strategy().create_errors(pod).is_empty() {
             crate::api::runtime_classes::validate(&classes, pod).map_err(forbidden)?;
