@@ -22,8 +22,10 @@ pub mod registry;
 pub mod runtime_classes;
 pub mod secrets;
 pub mod selector;
+pub mod service_accounts;
 pub mod store;
 pub mod strategy;
+pub mod tokens;
 pub mod update;
 pub mod watch;
 

@@ -20,6 +20,8 @@ pub struct Api {
     /// Makes uids differ between APIs (runs).
     seed: String,
     kinds: Mutex<HashMap<TypeId, Arc<dyn Any + Send + Sync>>>,
+    /// The ServiceAccount tokens the API issued (TokenRequest).
+    tokens: Arc<super::tokens::TokenIssuer>,
 }
 
 impl Api {
@@ -27,7 +29,7 @@ impl Api {
     /// `started`), nodes, pods, events, ConfigMaps and Secrets; ServiceAccounts and RBAC's four kinds
     /// (`rbac`); RuntimeClasses.
     pub fn new(seed: &str, started: chrono::DateTime<chrono::Utc>) -> Self {
-        let api = Self { sequence: Arc::new(Sequence::default()), seed: seed.to_string(), kinds: Mutex::default() };
+        let api = Self { sequence: Arc::new(Sequence::default()), seed: seed.to_string(), kinds: Mutex::default(), tokens: Arc::default() };
         api.register_store(NamespaceStore::for_api(api.sequence.clone(), seed, started));
         api.register(NodeStrategy);
         api.register(PodStrategy);
@@ -105,6 +107,11 @@ impl Api {
 
     pub fn secrets(&self) -> Arc<super::secrets::SecretStore> {
         self.store::<super::secrets::SecretStrategy>()
+    }
+
+    /// The ServiceAccount tokens the API issues and authenticates.
+    pub fn tokens(&self) -> Arc<super::tokens::TokenIssuer> {
+        self.tokens.clone()
     }
 }
 

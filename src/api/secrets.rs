@@ -19,7 +19,7 @@ pub struct SecretStrategy;
 
 /// What the API does to a written Secret before validation: `stringData` goes into `data`
 /// (its keys win), and the type defaults to `Opaque` (SetDefaults_Secret).
-fn fold_string_data(s: &mut Secret) {
+pub fn fold_string_data(s: &mut Secret) {
     if let Some(strings) = s.string_data.take() {
         let data = s.data.get_or_insert_with(Default::default);
         for (k, v) in strings {

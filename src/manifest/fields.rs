@@ -59,7 +59,7 @@ pub const FIELDS: &[FieldRule] = &[
     // PodSpec
     f("PodSpec", "activeDeadlineSeconds", Implemented("features/lifecycle.feature")),
     f("PodSpec", "affinity", SCHEDULING),
-    f("PodSpec", "automountServiceAccountToken", NoEffect("no ServiceAccount admission: no token is ever mounted")),
+    f("PodSpec", "automountServiceAccountToken", NoEffect("ServiceAccount admission adds no kube-api-access volume (a projected serviceAccountToken source is written)")),
     f("PodSpec", "containers", Implemented("every feature")),
     f("PodSpec", "dnsConfig", Implemented("features/hostname.feature, with dnsPolicy None (the pod's resolv.conf is the dnsConfig alone); with another dnsPolicy refused: no cluster DNS or node resolv.conf to merge it with")),
     f("PodSpec", "dnsPolicy", NoEffect("no cluster DNS on the reference node (defaulted to ClusterFirst, as the API server does)")),
@@ -88,8 +88,8 @@ pub const FIELDS: &[FieldRule] = &[
     f("PodSpec", "schedulerName", SCHEDULING),
     f("PodSpec", "schedulingGates", Refused("no scheduler: a gated pod would be bound at once")),
     f("PodSpec", "securityContext", Implemented("its fields: see PodSecurityContext")),
-    f("PodSpec", "serviceAccount", NoEffect("no ServiceAccount admission (the account need not exist) and no token is mounted")),
-    f("PodSpec", "serviceAccountName", NoEffect("no ServiceAccount admission (the account need not exist) and no token is mounted")),
+    f("PodSpec", "serviceAccount", NoEffect("the deprecated alias is kept as written; serviceAccountName is the one admitted and used")),
+    f("PodSpec", "serviceAccountName", Implemented("features/service-account-token.feature")),
     f("PodSpec", "setHostnameAsFQDN", Implemented("features/hostname.feature")),
     f("PodSpec", "shareProcessNamespace", Implemented("features/pid-and-host-namespaces.feature")),
     f("PodSpec", "subdomain", Implemented("features/hostname.feature")),
@@ -249,7 +249,7 @@ pub const FIELDS: &[FieldRule] = &[
     f("VolumeProjection", "configMap", Implemented("features/projected-objects.feature")),
     f("VolumeProjection", "downwardAPI", Implemented("features/projected-volumes.feature")),
     f("VolumeProjection", "secret", Implemented("features/projected-objects.feature")),
-    f("VolumeProjection", "serviceAccountToken", Refused("the kubelet mounts no ServiceAccount token (serve issues tokens only through the TokenRequest subresource)")),
+    f("VolumeProjection", "serviceAccountToken", Implemented("features/service-account-token.feature")),
     // DownwardAPIProjection (a projected volume's downwardAPI source)
     f("DownwardAPIProjection", "items", Implemented("features/projected-volumes.feature")),
     // PodSecurityContext (spec.securityContext)
@@ -676,9 +676,9 @@ mod tests {
 
     #[test]
     fn api_data_volumes_pass_and_projected_sources_of_objects_the_api_lacks_are_refused_by_path() {
-        let p = pod("  containers: [{name: a, image: b}]\n  volumes:\n  - {name: d, downwardAPI: {defaultMode: 256, items: [{path: n, mode: 256, fieldRef: {fieldPath: metadata.name}}, {path: c, resourceFieldRef: {containerName: a, resource: limits.cpu}}]}}\n  - {name: p, projected: {defaultMode: 256, sources: [{downwardAPI: {items: [{path: n, fieldRef: {fieldPath: metadata.name}}]}}, {configMap: {name: c}}, {secret: {name: s}}, {serviceAccountToken: {path: t}}]}}\n");
+        let p = pod("  containers: [{name: a, image: b}]\n  volumes:\n  - {name: d, downwardAPI: {defaultMode: 256, items: [{path: n, mode: 256, fieldRef: {fieldPath: metadata.name}}, {path: c, resourceFieldRef: {containerName: a, resource: limits.cpu}}]}}\n  - {name: p, projected: {defaultMode: 256, sources: [{downwardAPI: {items: [{path: n, fieldRef: {fieldPath: metadata.name}}]}}, {configMap: {name: c}}, {secret: {name: s}}, {serviceAccountToken: {path: t}}, {clusterTrustBundle: {path: b, name: n}}]}}\n");
         let paths: Vec<String> = refused(&p).into_iter().map(|r| r.path).collect();
-        assert_eq!(paths, ["spec.volumes[1].projected.sources[3].serviceAccountToken"]);
+        assert_eq!(paths, ["spec.volumes[1].projected.sources[4].clusterTrustBundle"]);
     }
 
     #[test]

@@ -330,6 +330,21 @@ fn validate_api_data_volumes(spec: &k8s_openapi::api::core::v1::PodSpec, errs: &
                 if kinds.iter().filter(|k| **k).count() > 1 {
                     errs.push(FieldError::forbidden(&src, "may not specify more than 1 volume type per source"));
                 }
+                if let Some(t) = &s.service_account_token {
+                    // validateProjectionSources: the life's bounds, and a path (named at the
+                    // volume's projected, as Kubernetes names it).
+                    let at = format!("{src}.serviceAccountToken.expirationSeconds");
+                    let seconds = t.expiration_seconds.unwrap_or(crate::api::tokens::DEFAULT_SECONDS);
+                    if seconds < crate::api::tokens::MIN_SECONDS {
+                        errs.push(FieldError::invalid_raw(&at, seconds, "may not specify a duration less than 10 minutes"));
+                    }
+                    if seconds > crate::api::tokens::MAX_SECONDS {
+                        errs.push(FieldError::invalid_raw(&at, seconds, "may not specify a duration larger than 2^32 seconds"));
+                    }
+                    if t.path.is_empty() {
+                        errs.push(FieldError::required(format!("{path}.path")));
+                    }
+                }
                 for item in s.downward_api.iter().flat_map(|d| d.items.iter().flatten()) {
                     validate_downward_api_file(item, &format!("{src}.downwardAPI"), errs);
                     if !item.path.is_empty() && !all_paths.insert(item.path.clone()) {

@@ -1,11 +1,13 @@
 //! The node: what `podspec serve` and the reference target both are clients of. It owns the
-//! API (a generic store per kind, `api::registry`), the controllers (namespace deletion), the
+//! API (a generic store per kind, `api::registry`), the controllers (namespace deletion, each
+//! namespace's `default` ServiceAccount), the
 //! scheduler's bind, and the kubelet, which watches the API for its pods and writes its own
 //! Node object (`runtime::kubelet::node_status`). The node also registers its admission with
 //! the API (`Store::admit_on_node`): what it cannot run is refused when a pod is created with
 //! the node's verdict asked for.
 
 pub mod namespace_controller;
+pub mod service_account_controller;
 
 use std::net::Ipv4Addr;
 use std::path::{Path, PathBuf};
@@ -175,8 +177,11 @@ impl Node {
             api.store::<RoleStrategy>(),
             api.store::<RoleBindingStrategy>(),
         ];
-        let controllers = vec![tokio::spawn(namespace_controller::run(api.namespaces(), api.pods(), contents))];
-        let objects = crate::runtime::kubelet::ApiObjects { config_maps: api.config_maps(), secrets: api.secrets() };
+        let controllers = vec![
+            tokio::spawn(namespace_controller::run(api.namespaces(), api.pods(), contents)),
+            tokio::spawn(service_account_controller::run(api.clone())),
+        ];
+        let objects = crate::runtime::kubelet::ApiObjects::of(&api);
         let kubelet = Kubelet::new(config, runtime.runtime.clone(), runtime.images.clone(), api.pods(), api.events(), objects);
         kubelet.resolve_runtime_classes_in(api.runtime_classes());
         crate::runtime::kubelet::node_status::register(&kubelet, &api.nodes()).map_err(|e| format!("register the node: {e}"))?;
@@ -276,6 +281,11 @@ impl Node {
         let classes = self.api.runtime_classes();
         let name = pod.metadata.name.clone().filter(|n| !n.is_empty()).unwrap_or_else(|| "Unknown".into());
         let forbidden = |why: String| ApiError::forbidden_of("pods", &name, &why);
+        // The ServiceAccount plugin comes first among the mutating ones (kube-apiserver's
+        // plugin order).
+        pod.metadata.namespace.get_or_insert_with(|| "default".into());
+        let accounts = self.api.store::<crate::api::rbac::ServiceAccountStrategy>();
+        crate::api::service_accounts::admit_create(pod, &accounts).map_err(forbidden)?;
         crate::api::runtime_classes::admit(&classes, pod).map_err(forbidden)?;
         if self.api.pods().strategy().create_errors(pod).is_empty() {
             crate::api::runtime_classes::validate(&classes, pod).map_err(forbidden)?;

@@ -378,4 +378,24 @@ mod tests {
         assert_eq!(e.message, "failed to create typed patch object (/token; /v1, Kind=Secret): .spec: field not declared in schema");
         assert!(check_schema::<Secret>(&config).is_ok());
     }
+
+    #[test]
+    fn string_data_applied_is_owned_as_string_data_and_folded_into_data() {
+        // kube-apiserver's structured-merge manager computes an apply's fields on the applied
+        // configuration in v1 (stringData), and only then converts to the internal version
+        // (stringData folded into data): the applier owns .stringData.mode, no one .data.mode.
+        use k8s_openapi::api::core::v1::Secret;
+        let api = crate::api::Api::new("t", chrono::Utc::now());
+        let config = |mode: &str| json!({"apiVersion": "v1", "kind": "Secret", "metadata": {"name": "s", "namespace": "ns"}, "stringData": {"mode": mode}});
+        let merged = applied::<Secret>(None, &config("fast"), "kubectl", false, time(), "s").unwrap();
+        let created = api.secrets().create_object(&serde_json::from_value(merged).unwrap(), false).unwrap();
+        assert_eq!((created.data.as_ref().unwrap()["mode"].0.as_slice(), created.string_data.as_ref()), (&b"fast"[..], None));
+        let by = mf::by_name(&mf::managers_of(&created));
+        assert_eq!(by[&("kubectl".to_string(), "Apply".to_string())].to_fields_v1(), json!({"f:stringData": {"f:mode": {}}}));
+        // Another manager's stringData of that key conflicts; its data of that key does not.
+        let e = applied::<Secret>(Some(&created), &config("other"), "other", false, time(), "s").unwrap_err();
+        assert_eq!(e.message, "Apply failed with 1 conflict: conflict with \"kubectl\": .stringData.mode");
+        let data = json!({"apiVersion": "v1", "kind": "Secret", "metadata": {"name": "s", "namespace": "ns"}, "data": {"mode": "eA=="}});
+        assert!(applied::<Secret>(Some(&created), &data, "other", false, time(), "s").is_ok());
+    }
 }

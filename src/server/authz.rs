@@ -18,19 +18,18 @@
 //! made when serve starts, so an identity bound to a plugin's role can also discover the API.
 
 use std::collections::HashMap;
-use std::sync::Mutex;
 
 use k8s_openapi::api::rbac::v1::{ClusterRole, ClusterRoleBinding, PolicyRule, RoleRef, Subject};
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
 use sha2::Digest as _;
 
 use super::Failure;
-use crate::api::rbac::{ClusterRoleBindingStrategy, ClusterRoleStrategy, RoleBindingStrategy, RoleStrategy, ServiceAccountStrategy, GROUP};
+use crate::api::rbac::{ClusterRoleBindingStrategy, ClusterRoleStrategy, RoleBindingStrategy, RoleStrategy, GROUP};
 use crate::api::Api;
 
 /// The audience serve's ServiceAccount tokens are for, unless a TokenRequest names others (a
 /// token not for it is not accepted by serve, as by kube-apiserver).
-pub const AUDIENCE: &str = "https://kubernetes.default.svc.cluster.local";
+pub use crate::api::tokens::AUDIENCE;
 /// The user serve's own token authenticates as.
 pub const ADMIN: &str = "kubernetes-admin";
 pub const MASTERS: &str = "system:masters";
@@ -59,21 +58,11 @@ impl User {
     }
 }
 
-/// A token serve issued: for whom, and until when.
-#[derive(Debug, Clone)]
-struct Issued {
-    namespace: String,
-    name: String,
-    uid: String,
-    audiences: Vec<String>,
-    expires: chrono::DateTime<chrono::Utc>,
-}
-
-/// serve's own token and the ServiceAccount tokens it issued (kept by their SHA-256, never in
-/// the clear).
+/// serve's own token, kept by its SHA-256 (never in the clear); the ServiceAccount tokens are
+/// the API's (`api::tokens`: issued by TokenRequest, for `kubectl create token` and the
+/// kubelet's projected tokens).
 pub struct Tokens {
     admin: [u8; 32],
-    issued: Mutex<HashMap<[u8; 32], Issued>>,
 }
 
 fn digest(token: &str) -> [u8; 32] {
@@ -82,36 +71,17 @@ fn digest(token: &str) -> [u8; 32] {
 
 impl Tokens {
     pub fn new(admin: &str) -> Self {
-        Self { admin: digest(admin), issued: Mutex::default() }
+        Self { admin: digest(admin) }
     }
 
-    /// Issues a token for a ServiceAccount: 32 random bytes, hex.
-    pub fn issue(&self, namespace: &str, name: &str, uid: &str, audiences: Vec<String>, expires: chrono::DateTime<chrono::Utc>) -> String {
-        use rand::Rng as _;
-        let bytes: [u8; 32] = rand::rng().random();
-        let token: String = bytes.iter().map(|b| format!("{b:02x}")).collect();
-        let issued = Issued { namespace: namespace.into(), name: name.into(), uid: uid.into(), audiences, expires };
-        let mut all = self.issued.lock().unwrap();
-        let now = chrono::Utc::now();
-        all.retain(|_, i| i.expires > now);
-        all.insert(digest(&token), issued);
-        token
-    }
-
-    /// The identity a bearer token authenticates as, if any.
+    /// The identity a bearer token authenticates as, if any: serve's own, or a ServiceAccount
+    /// token the API issued (`api::tokens::TokenIssuer::authenticate`).
     pub fn authenticate(&self, api: &Api, token: &str) -> Option<User> {
-        let d = digest(token);
-        if d == self.admin {
+        if digest(token) == self.admin {
             return Some(User::admin());
         }
-        let issued = self.issued.lock().unwrap().get(&d).cloned()?;
-        if issued.expires <= chrono::Utc::now() || !issued.audiences.iter().any(|a| a == AUDIENCE) {
-            return None;
-        }
-        // Valid while its ServiceAccount is the one it was issued for.
-        let sa = api.store::<ServiceAccountStrategy>().get(&issued.namespace, &issued.name).ok()?;
-        (sa.metadata.uid.as_deref() == Some(issued.uid.as_str()))
-            .then(|| User::service_account(&issued.namespace, &issued.name, &issued.uid))
+        let s = api.tokens().authenticate(api, token)?;
+        Some(User::service_account(&s.namespace, &s.name, &s.uid))
     }
 }
 

@@ -29,6 +29,13 @@ pub trait Served: Strategy<Object: Object> + Sized {
     fn from_protobuf(body: &[u8]) -> Result<Self::Object, String>;
     /// The Table of `objects` (as JSON), as kube-apiserver's printer shows the kind.
     fn table(objects: &[Value], resource_version: &str, with_columns: bool, include_object: &str) -> Value;
+    /// What decoding a written object into the API's internal version does before an update's
+    /// managed fields are worked out (kube-apiserver's fieldmanager compares the internal
+    /// objects converted back: a Secret's `stringData` is then already in `data`). An apply is
+    /// not decoded so: its fields are the applied configuration's.
+    fn decoded(object: &mut Self::Object) {
+        let _ = object;
+    }
 }
 
 fn store<S: Served>(state: &AppState) -> Arc<Store<S>> {
@@ -114,6 +121,7 @@ pub async fn create<S: Served>(
         }
     }
     let name = m.name.clone().unwrap_or_default();
+    S::decoded(&mut object);
     mf::record_update(None, &mut object, &field_manager(&q, &headers), mf::now());
     let created = store::<S>(&state).create_object(&object, dry_run).map_err(|e| failure::<S>(e, &name))?;
     Ok(with_warnings(json_response(StatusCode::CREATED, &created), &warnings))
@@ -226,6 +234,7 @@ pub async fn replace<S: Served>(
     let (mut object, warnings) = decode::<S>(&headers, &body, validation)?;
     let objects = store::<S>(&state);
     let live = objects.get(&namespace, &name).ok();
+    S::decoded(&mut object);
     mf::record_update(live.as_ref(), &mut object, &field_manager(&q, &headers), mf::now());
     let updated = objects.update_as(&namespace, &name, &object, dry_run).map_err(|e| failure::<S>(e, &name))?;
     Ok(with_warnings(json_response(StatusCode::OK, &updated), &warnings))
@@ -272,6 +281,7 @@ pub async fn patch<S: Served>(
             FieldValidation::Warn => unknown,
             _ => Vec::new(),
         };
+        S::decoded(&mut patched);
         mf::record_update(Some(&current), &mut patched, &field_manager(&q, &headers), mf::now());
         let pinned = patched.metadata().resource_version != current.metadata().resource_version;
         match objects.update_as(&namespace, &name, &patched, dry_run) {

@@ -319,11 +319,7 @@ where
         .into_response())
 }
 
-/// The shortest and longest lives a token may be asked for (ValidateTokenRequest), and the
-/// life of one that asks none.
-const MIN_SECONDS: i64 = 600;
-const MAX_SECONDS: i64 = 1 << 32;
-const DEFAULT_SECONDS: i64 = 3600;
+use crate::api::tokens::DEFAULT_SECONDS;
 
 /// `POST .../serviceaccounts/{name}/token`: a token for the ServiceAccount (201, the
 /// TokenRequest back with its status), accepted by serve until it expires or the
@@ -341,26 +337,16 @@ async fn token(
     } else {
         decode(&headers, &body, "TokenRequest", "v1")?
     };
-    let sa = state
-        .node
-        .api()
-        .store::<ServiceAccountStrategy>()
-        .get(&namespace, &name)
-        .map_err(|e| failure::<ServiceAccountStrategy>(e, &name))?;
+    // The account first: a missing one is a 404 before the request is validated.
+    state.node.api().store::<ServiceAccountStrategy>().get(&namespace, &name).map_err(|e| failure::<ServiceAccountStrategy>(e, &name))?;
     let seconds = request.spec.expiration_seconds.unwrap_or(DEFAULT_SECONDS);
-    let invalid = |message: String| {
-        Failure::new(422, "Invalid", format!("TokenRequest.authentication.k8s.io {name:?} is invalid: {message}")).with_details(json!({
-            "name": name, "group": "authentication.k8s.io", "kind": "TokenRequest",
-            "causes": [{"reason": "FieldValueInvalid", "message": message, "field": "spec.expirationSeconds"}],
-        }))
-    };
-    if seconds < MIN_SECONDS {
-        return Err(invalid(format!("spec.expirationSeconds: Invalid value: {seconds}: may not specify a duration less than 10 minutes")));
-    }
-    if seconds > MAX_SECONDS {
-        return Err(invalid(format!(
-            "spec.expirationSeconds: Invalid value: {seconds}: may not specify a duration larger than 2^32 seconds"
-        )));
+    if let Err(text) = crate::api::tokens::check_seconds(seconds) {
+        let message = format!("spec.expirationSeconds: {text}");
+        return Err(Failure::new(422, "Invalid", format!("TokenRequest.authentication.k8s.io {name:?} is invalid: {message}"))
+            .with_details(json!({
+                "name": name, "group": "authentication.k8s.io", "kind": "TokenRequest",
+                "causes": [{"reason": "FieldValueInvalid", "message": message, "field": "spec.expirationSeconds"}],
+            })));
     }
     if request.spec.bound_object_ref.is_some() {
         return Err(Failure::bad_request("spec.boundObjectRef: serve does not bind tokens to objects; ask without it"));
@@ -368,9 +354,12 @@ async fn token(
     if request.spec.audiences.is_empty() {
         request.spec.audiences = vec![super::authz::AUDIENCE.to_string()];
     }
-    let expires = chrono::Utc::now() + chrono::Duration::seconds(seconds);
-    let uid = sa.metadata.uid.clone().unwrap_or_default();
-    let token = state.tokens.issue(&namespace, &name, &uid, request.spec.audiences.clone(), expires);
+    let api = state.node.api();
+    let issued = api
+        .tokens()
+        .request(api, &namespace, &name, &request.spec.audiences, seconds)
+        .map_err(|e| failure::<ServiceAccountStrategy>(e, &name))?;
+    let (token, expires) = (issued.token, issued.expires);
     request.spec.expiration_seconds = Some(seconds);
     request.metadata.name = Some(name.clone());
     request.metadata.namespace = Some(namespace.clone());

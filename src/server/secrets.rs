@@ -11,6 +11,10 @@ impl Served for SecretStrategy {
     fn from_protobuf(body: &[u8]) -> Result<Secret, String> {
         super::protobuf::secret(body)
     }
+    /// The v1 conversion: `stringData` into `data`, and the type's default.
+    fn decoded(secret: &mut Secret) {
+        crate::api::secrets::fold_string_data(secret);
+    }
 
     /// NAME, TYPE, DATA (how many keys), AGE.
     fn table(objects: &[Value], resource_version: &str, with_columns: bool, include_object: &str) -> Value {

@@ -260,6 +260,18 @@ impl Target for ReferenceTarget {
         })
     }
 
+    /// The scenario's namespace as an object of the API, as a cluster has it (its controllers
+    /// give it its `default` ServiceAccount); one that exists is kept.
+    async fn open_namespace(&self, namespace: &str) -> TargetResult<()> {
+        let mut ns = k8s_openapi::api::core::v1::Namespace::default();
+        ns.metadata.name = Some(namespace.to_string());
+        match self.node.namespaces().create_object(&ns, false) {
+            Ok(_) => Ok(()),
+            Err(e) if e.code == 409 => Ok(()),
+            Err(e) => Err(TargetError::Other(format!("create namespace {namespace:?}: {e}"))),
+        }
+    }
+
     /// The scenario's pods are gone: what was last read of them is forgotten too, so that a
     /// long run holds no entry per pod it ever ran.
     async fn close_namespace(&self, namespace: &str) -> TargetResult<()> {

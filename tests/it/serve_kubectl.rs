@@ -1183,6 +1183,46 @@ fn config_objects_server_side_apply(k: &Kubectl<'_>, p: &str, dir: &Path) -> Res
         })
     });
     let _ = k.run(&["delete", "configmap", &created]);
+    // A Secret's stringData: an apply's fields are the applied configuration's (the applier
+    // owns .stringData.token; the value is folded into .data, which no one owns), while an
+    // update's are worked out after the v1 conversion folded it (kubectl replace owns
+    // .data.token), as kube-apiserver's field manager does.
+    let string_data = format!("{p}-secret-strings");
+    let file = dir.join(format!("{string_data}.yaml"));
+    let manifest = |v: &str| format!("apiVersion: v1\nkind: Secret\nmetadata:\n  name: {string_data}\nstringData:\n  token: {v}\n");
+    let entry = |v: &serde_json::Value, manager: &str| -> serde_json::Value {
+        v["metadata"]["managedFields"].as_array().into_iter().flatten().find(|e| e["manager"] == manager).cloned().unwrap_or_default()
+    };
+    std::fs::write(&file, manifest("first")).unwrap();
+    record(&mut results, "apply --server-side secret with stringData (owned as stringData)", {
+        ok(&k.run(&["apply", "--server-side", "-f", file.to_str().unwrap()]), "apply --server-side").and_then(|o| {
+            let v = get("secret", &string_data);
+            let applied = entry(&v, "kubectl");
+            expect(
+                v["data"]["token"] == base64::Engine::encode(&base64::engine::general_purpose::STANDARD, "first")
+                    && v.get("stringData").is_none()
+                    && applied["operation"] == "Apply"
+                    && applied["fieldsV1"]["f:stringData"]["f:token"].is_object()
+                    && applied["fieldsV1"].get("f:data").is_none(),
+                format!("{o}; {v}"),
+            )
+        })
+    });
+    std::fs::write(&file, manifest("second")).unwrap();
+    record(&mut results, "replace secret with stringData (owned as data)", {
+        ok(&k.run(&["replace", "-f", file.to_str().unwrap()]), "replace").and_then(|o| {
+            let v = get("secret", &string_data);
+            let replaced = entry(&v, "kubectl-replace");
+            expect(
+                v["data"]["token"] == base64::Engine::encode(&base64::engine::general_purpose::STANDARD, "second")
+                    && replaced["operation"] == "Update"
+                    && replaced["fieldsV1"]["f:data"]["f:token"].is_object()
+                    && replaced["fieldsV1"].get("f:stringData").is_none(),
+                format!("{o}; {v}"),
+            )
+        })
+    });
+    let _ = k.run(&["delete", "secret", &string_data]);
     results
 }
 

@@ -164,3 +164,43 @@ fn serve_refuses_what_rbac_does_not_allow_and_auth_can_i_agrees() {
     assert!(String::from_utf8_lossy(&out.stderr).contains("Unauthorized"), "{}", String::from_utf8_lossy(&out.stderr));
     drop(serve);
 }
+
+/// The kubelet's projected token (a pod's `serviceAccountToken` source) is the API's: it
+/// authenticates to serve as the pod's ServiceAccount (`default`, the namespace's own, made by
+/// the node's ServiceAccounts controller), which may do nothing it is not bound to, and stops
+/// authenticating once its pod is gone (a token bound to a pod).
+#[test]
+#[ignore = "podspec serve needs root, and kubectl"]
+fn a_pods_projected_token_authenticates_as_its_service_account_until_the_pod_goes() {
+    crate::support::require_root("podspec serve needs root");
+    let serve = Serve::start();
+    let kc = serve.kubeconfig.clone();
+    let dir = tempfile::tempdir().unwrap();
+    let pod = dir.path().join("pod.yaml");
+    std::fs::write(
+        &pod,
+        "apiVersion: v1\nkind: Pod\nmetadata: {name: tok}\nspec:\n  terminationGracePeriodSeconds: 0\n  containers:\n  - name: c\n    image: busybox:1.36\n    command: [sleep, '600']\n    volumeMounts: [{name: t, mountPath: /t, readOnly: true}]\n  volumes:\n  - name: t\n    projected:\n      sources:\n      - serviceAccountToken: {path: token}\n",
+    )
+    .unwrap();
+    let out = kubectl(&kc, &["apply", "-f", pod.to_str().unwrap()]);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let out = kubectl(&kc, &["wait", "--for=condition=Ready", "pod/tok", "--timeout=60s"]);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let out = kubectl(&kc, &["exec", "tok", "--", "cat", "/t/token"]);
+    let token = String::from_utf8_lossy(&out.stdout).trim().to_string();
+    assert_eq!(token.split('.').count(), 3, "a JWT-shaped token: {token:?}");
+    let as_pod = |args: &[&str]| kubectl(&kc, &[&[format!("--token={token}").as_str()], args].concat());
+    let out = as_pod(&["get", "pods"]);
+    let text = String::from_utf8_lossy(&out.stderr).to_string();
+    assert!(
+        text.contains("User \"system:serviceaccount:default:default\" cannot list resource \"pods\""),
+        "the pod's token is its ServiceAccount's: {text}"
+    );
+    let out = kubectl(&kc, &["delete", "pod", "tok", "--grace-period=0", "--wait=true"]);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let out = as_pod(&["get", "pods"]);
+    let text = String::from_utf8_lossy(&out.stderr).to_string();
+    assert!(text.contains("Unauthorized"), "a token bound to a pod that is gone: {text}");
+    let status = serve.stop();
+    assert!(status.success(), "serve exited {status:?} on SIGTERM");
+}

@@ -27,6 +27,7 @@ use k8s_openapi::api::core::v1::{ConfigMap, DownwardAPIVolumeFile, KeyToPath, Po
 
 use crate::api::configmaps::ConfigMapStore;
 use crate::api::secrets::SecretStore;
+use crate::api::tokens::Issued;
 
 use super::atomic_writer::{self, FileProjection, Ownership, Payload};
 use super::downward::Allocatable;
@@ -42,6 +43,32 @@ pub const DEFAULT_MODE: i32 = 0o644;
 pub struct ApiObjects {
     pub config_maps: Arc<ConfigMapStore>,
     pub secrets: Arc<SecretStore>,
+    /// The node's API, which issues the pods' ServiceAccount tokens (TokenRequest).
+    pub api: Arc<crate::api::Api>,
+    /// The tokens the kubelet holds, by pod, ServiceAccount, audience and life (its token
+    /// manager's cache): one is asked for again only when it is due for a refresh.
+    pub tokens: Arc<std::sync::Mutex<std::collections::HashMap<TokenKey, Issued>>>,
+}
+
+/// What a token of the kubelet's cache was asked for: the pod's uid, its ServiceAccount, the
+/// audience and expirationSeconds.
+pub type TokenKey = (String, String, String, i64);
+
+/// The longest the kubelet keeps a token before it asks for a new one, whatever its life
+/// (the token manager's maxTTL).
+pub const TOKEN_MAX_TTL: chrono::TimeDelta = chrono::TimeDelta::hours(24);
+
+/// Whether a token is due for a refresh (the kubelet's token manager, `requiresRefresh`): once
+/// 80 % of its life has passed, or 24 hours since it was issued.
+pub fn requires_refresh(issued: &Issued, now: chrono::DateTime<chrono::Utc>) -> bool {
+    let life = issued.expires - issued.issued_at;
+    now >= issued.issued_at + TOKEN_MAX_TTL || now >= issued.expires - life / 5
+}
+
+/// When a token of the cache is next due for a refresh.
+pub fn refresh_due(issued: &Issued) -> chrono::DateTime<chrono::Utc> {
+    let life = issued.expires - issued.issued_at;
+    (issued.issued_at + TOKEN_MAX_TTL).min(issued.expires - life / 5)
 }
 
 /// Why an object is not there, in the kubelet's words (its object managers' NotFound).
@@ -57,6 +84,35 @@ impl ApiObjects {
 
     pub fn secret(&self, namespace: &str, name: &str) -> Result<Secret, String> {
         self.secrets.get(namespace, name).map_err(|_| not_found("secret", name))
+    }
+
+    /// The API's objects for the kubelet, with an empty token cache.
+    pub fn of(api: &Arc<crate::api::Api>) -> Self {
+        Self { config_maps: api.config_maps(), secrets: api.secrets(), api: api.clone(), tokens: Arc::default() }
+    }
+
+    /// A token for the pod's ServiceAccount, bound to the pod, for `audience` (the API's when
+    /// empty) with a life of `seconds`: the cached one until it is due for a refresh (then a
+    /// new one from the API).
+    pub fn token_for(&self, pod: &Pod, audience: &str, seconds: i64) -> Result<Issued, String> {
+        let uid = pod.metadata.uid.clone().unwrap_or_default();
+        let account =
+            pod.spec.as_ref().and_then(|s| s.service_account_name.clone()).filter(|s| !s.is_empty()).unwrap_or_else(|| "default".into());
+        let key = (uid, account, audience.to_string(), seconds);
+        let now = chrono::Utc::now();
+        let mut cache = self.tokens.lock().unwrap();
+        if let Some(t) = cache.get(&key).filter(|t| !requires_refresh(t, now)) {
+            return Ok(t.clone());
+        }
+        let issued = self.api.tokens().request_for_pod(&self.api, pod, Some(audience), seconds)?;
+        cache.retain(|_, t| t.expires > now);
+        cache.insert(key, issued.clone());
+        Ok(issued)
+    }
+
+    /// Forgets the tokens of a pod that is gone.
+    pub fn forget_tokens(&self, pod_uid: &str) {
+        self.tokens.lock().unwrap().retain(|k, _| k.0 != pod_uid);
     }
 
     /// What wakes on each change of a ConfigMap, and of a Secret.
@@ -103,15 +159,12 @@ pub fn refusal(v: &Volume, index: usize) -> Option<String> {
     let projected = v.projected.as_ref()?;
     for (j, s) in projected.sources.iter().flatten().enumerate() {
         let field = |name: &str| format!("spec.volumes[{index}].projected.sources[{j}].{name} (volume {:?})", v.name);
-        let object = match () {
-            _ if s.service_account_token.is_some() => "serviceAccountToken",
-            _ if s.cluster_trust_bundle.is_some() => "clusterTrustBundle",
-            _ => continue,
-        };
-        return Some(format!(
-            "{}: the API holds no such objects; only downwardAPI, configMap and secret sources are projected",
-            field(object)
-        ));
+        if s.cluster_trust_bundle.is_some() {
+            return Some(format!(
+                "{}: the API holds no such objects; only downwardAPI, configMap, secret and serviceAccountToken sources are projected",
+                field("clusterTrustBundle")
+            ));
+        }
     }
     None
 }
@@ -144,12 +197,37 @@ pub fn payload(v: &Volume, pod: &Pod, node: Allocatable, objects: &ApiObjects) -
             } else if let Some(c) = &s.secret {
                 let optional = c.optional == Some(true);
                 secret_files(objects, namespace, &c.name, c.items.as_deref(), mode, optional, &mut out)?;
+            } else if let Some(t) = &s.service_account_token {
+                let seconds = t.expiration_seconds.unwrap_or(crate::api::tokens::DEFAULT_SECONDS);
+                let issued = objects.token_for(pod, t.audience.as_deref().unwrap_or(""), seconds)?;
+                // The projected plugin: with an FsUser or an fsGroup the token is 0600 (the
+                // group's read bit comes with the volume's ownership), else the default mode.
+                let fs_user = fs_user(pod);
+                let fs_group = pod.spec.as_ref().and_then(|s| s.security_context.as_ref()).and_then(|sc| sc.fs_group);
+                let mode = if fs_user.is_some() || fs_group.is_some() { 0o600 } else { (mode & 0o777) as u32 };
+                out.insert(t.path.clone(), FileProjection { data: issued.token.into_bytes(), mode, fs_user });
             } else {
                 return Err(refusal(v, 0).unwrap_or_else(|| format!("projected source {j}: no source the node writes")));
             }
         }
     }
     Ok(out)
+}
+
+/// The user every container of the pod runs as, when they all run as the same one (the
+/// kubelet's `FsUserFrom`: init and regular containers, each's runAsUser or the pod's); a
+/// projected token then belongs to that user.
+pub fn fs_user(pod: &Pod) -> Option<u32> {
+    let spec = pod.spec.as_ref()?;
+    let pod_user = spec.security_context.as_ref().and_then(|sc| sc.run_as_user);
+    let mut users = spec
+        .init_containers
+        .iter()
+        .flatten()
+        .chain(spec.containers.iter())
+        .map(|c| c.security_context.as_ref().and_then(|sc| sc.run_as_user).or(pod_user));
+    let first = users.next()??;
+    users.all(|u| u == Some(first)).then_some(first as u32)
 }
 
 /// The files of a ConfigMap (MakePayload): every key of `data` and `binaryData` with the
@@ -205,7 +283,7 @@ fn key_files(
     match items.filter(|i| !i.is_empty()) {
         None => {
             for (key, bytes) in data {
-                out.insert(key, FileProjection { data: bytes, mode: (default_mode & 0o777) as u32 });
+                out.insert(key, FileProjection { data: bytes, mode: (default_mode & 0o777) as u32, fs_user: None });
             }
         }
         Some(items) => {
@@ -217,7 +295,7 @@ fn key_files(
                     return Err(format!("{missing}: {}", item.key));
                 };
                 let mode = item.mode.unwrap_or(default_mode);
-                out.insert(item.path.clone(), FileProjection { data: bytes, mode: (mode & 0o777) as u32 });
+                out.insert(item.path.clone(), FileProjection { data: bytes, mode: (mode & 0o777) as u32, fs_user: None });
             }
             data.clear();
         }
@@ -251,7 +329,7 @@ fn downward_files(
             return Err(format!("item {:?}: one of fieldRef and resourceFieldRef is required", item.path));
         };
         let mode = item.mode.unwrap_or(default_mode);
-        out.insert(item.path.clone(), FileProjection { data: data.into_bytes(), mode: (mode & 0o777) as u32 });
+        out.insert(item.path.clone(), FileProjection { data: data.into_bytes(), mode: (mode & 0o777) as u32, fs_user: None });
     }
     Ok(())
 }
@@ -356,6 +434,13 @@ impl PodWorker {
         }
     }
 
+    /// When the first of the pod's projected tokens is due for a refresh, if it has any.
+    pub(super) fn token_refresh_due(&self) -> Option<tokio::time::Instant> {
+        let due = self.kubelet.objects.tokens.lock().unwrap().iter().filter(|(k, _)| k.0 == self.uid).map(|(_, t)| refresh_due(t)).min()?;
+        let wait = (due - chrono::Utc::now()).to_std().unwrap_or_default();
+        Some(tokio::time::Instant::now() + wait)
+    }
+
     /// Whether the pod's volume `name` is an API-data volume (mounted read-only).
     pub(super) fn is_api_data_volume(&self, name: &str) -> bool {
         let pod = self.pod.lock().unwrap();
@@ -440,24 +525,24 @@ spec:
     fn a_projected_volume_joins_its_sources_with_the_default_mode() {
         let p = pod(POD);
         let files = payload(&p.spec.as_ref().unwrap().volumes.as_ref().unwrap()[1], &p, node(), &objects().0).unwrap();
-        assert_eq!(files["podname"], FileProjection { data: b"web".to_vec(), mode: 0o644 });
-        assert_eq!(files["uid"], FileProjection { data: b"u-1".to_vec(), mode: 0o400 });
+        assert_eq!(files["podname"], FileProjection { data: b"web".to_vec(), mode: 0o644, fs_user: None });
+        assert_eq!(files["uid"], FileProjection { data: b"u-1".to_vec(), mode: 0o400, fs_user: None });
     }
 
     #[test]
     fn projected_sources_of_objects_the_api_lacks_are_refused_naming_the_field() {
         let v: Volume = serde_yaml::from_str(
-            "name: all\nprojected:\n  sources:\n  - downwardAPI: {items: [{path: a, fieldRef: {fieldPath: metadata.name}}]}\n  - configMap: {name: c}\n  - serviceAccountToken: {path: t}\n",
+            "name: all\nprojected:\n  sources:\n  - downwardAPI: {items: [{path: a, fieldRef: {fieldPath: metadata.name}}]}\n  - serviceAccountToken: {path: t}\n  - clusterTrustBundle: {path: b, name: n}\n",
         )
         .unwrap();
         let why = refusal(&v, 3).unwrap();
-        assert!(why.starts_with("spec.volumes[3].projected.sources[2].serviceAccountToken (volume \"all\")"), "{why}");
+        assert!(why.starts_with("spec.volumes[3].projected.sources[2].clusterTrustBundle (volume \"all\")"), "{why}");
         assert!(refusal(&pod(POD).spec.unwrap().volumes.unwrap()[1], 1).is_none());
     }
 
-    fn objects() -> (ApiObjects, crate::api::Api) {
-        let api = crate::api::Api::new("t", chrono::Utc::now());
-        (ApiObjects { config_maps: api.config_maps(), secrets: api.secrets() }, api)
+    fn objects() -> (ApiObjects, Arc<crate::api::Api>) {
+        let api = Arc::new(crate::api::Api::new("t", chrono::Utc::now()));
+        (ApiObjects::of(&api), api)
     }
 
     fn volume(yaml: &str) -> Volume {
@@ -477,15 +562,15 @@ spec:
         let p = pod("metadata: {name: web, namespace: ns}\nspec: {containers: [{name: a, image: busybox}]}\n");
         let all = payload(&volume("name: v\nconfigMap: {name: c, defaultMode: 256}\n"), &p, node(), &objects).unwrap();
         assert_eq!(all.keys().collect::<Vec<_>>(), ["data-1", "data-2", "dump.bin"]);
-        assert_eq!(all["dump.bin"], FileProjection { data: vec![0, 255], mode: 0o400 });
+        assert_eq!(all["dump.bin"], FileProjection { data: vec![0, 255], mode: 0o400, fs_user: None });
         let mapped = volume("name: v\nconfigMap: {name: c, items: [{key: data-2, path: path/to/data-2, mode: 256}]}\n");
         let files = payload(&mapped, &p, node(), &objects).unwrap();
         assert_eq!(
             files.into_iter().collect::<Vec<_>>(),
-            [("path/to/data-2".to_string(), FileProjection { data: b"value-2".to_vec(), mode: 0o400 })]
+            [("path/to/data-2".to_string(), FileProjection { data: b"value-2".to_vec(), mode: 0o400, fs_user: None })]
         );
         let secret = payload(&volume("name: v\nsecret: {secretName: s}\n"), &p, node(), &objects).unwrap();
-        assert_eq!(secret["data-1"], FileProjection { data: b"value-1".to_vec(), mode: 0o644 });
+        assert_eq!(secret["data-1"], FileProjection { data: b"value-1".to_vec(), mode: 0o644, fs_user: None });
         // Missing objects and keys: the kubelet's texts, unless optional.
         let e = payload(&volume("name: v\nconfigMap: {name: gone}\n"), &p, node(), &objects).unwrap_err();
         assert_eq!(e, "configmap \"gone\" not found");
@@ -495,6 +580,59 @@ spec:
         let projected = volume("name: v\nprojected:\n  defaultMode: 288\n  sources:\n  - configMap: {name: c, items: [{key: data-1, path: cm}]}\n  - secret: {name: s, items: [{key: data-1, path: s, mode: 256}]}\n  - configMap: {name: gone, optional: true}\n");
         let files = payload(&projected, &p, node(), &objects).unwrap();
         assert_eq!((files["cm"].mode, files["s"].mode, files.len()), (0o440, 0o400, 2));
+    }
+
+    fn account(api: &crate::api::Api, name: &str) {
+        let sa = serde_yaml::from_str(&format!("metadata: {{name: {name}, namespace: ns}}\n")).unwrap();
+        api.store::<crate::api::rbac::ServiceAccountStrategy>().create_object(&sa, false).unwrap();
+    }
+
+    #[test]
+    fn a_projected_token_is_the_pods_accounts_bound_token_with_the_projection_modes() {
+        let (objects, api) = objects();
+        account(&api, "robot");
+        let p = pod("metadata: {name: web, namespace: ns, uid: u-1}\nspec:\n  serviceAccountName: robot\n  containers: [{name: a, image: busybox}]\n");
+        let v = volume("name: v\nprojected:\n  defaultMode: 288\n  sources:\n  - serviceAccountToken: {path: sa/token, audience: vault, expirationSeconds: 600}\n");
+        let files = payload(&v, &p, node(), &objects).unwrap();
+        let token = String::from_utf8(files["sa/token"].data.clone()).unwrap();
+        let claims = crate::api::tokens::claims(&token).unwrap();
+        assert_eq!(claims["sub"], "system:serviceaccount:ns:robot");
+        assert_eq!(claims["aud"], serde_json::json!(["vault"]));
+        assert_eq!(claims["kubernetes.io"]["pod"]["uid"], "u-1");
+        assert_eq!((files["sa/token"].mode, files["sa/token"].fs_user), (0o440, None));
+        // Held until it is due: the same token on the next write.
+        assert_eq!(payload(&v, &p, node(), &objects).unwrap()["sa/token"].data, token.as_bytes());
+        // All containers run as one user: it owns the token, 0600.
+        let mut as_user = p.clone();
+        as_user.spec.as_mut().unwrap().security_context = Some(serde_yaml::from_str("runAsUser: 1000").unwrap());
+        let files = payload(&v, &as_user, node(), &objects).unwrap();
+        assert_eq!((files["sa/token"].mode, files["sa/token"].fs_user), (0o600, Some(1000)));
+        // No such account: the kubelet's error, the volume is not written.
+        let mut nobody = p.clone();
+        nobody.spec.as_mut().unwrap().service_account_name = Some("nobody".into());
+        let e = payload(&v, &nobody, node(), &objects).unwrap_err();
+        assert!(e.starts_with("failed to fetch token: "), "{e}");
+    }
+
+    #[test]
+    fn a_token_is_refreshed_after_80_percent_of_its_life_or_a_day() {
+        let t0 = chrono::Utc::now();
+        let short = Issued { token: "t".into(), issued_at: t0, expires: t0 + chrono::TimeDelta::seconds(10) };
+        assert!(!requires_refresh(&short, t0 + chrono::TimeDelta::milliseconds(7900)));
+        assert!(requires_refresh(&short, t0 + chrono::TimeDelta::seconds(8)));
+        assert_eq!(refresh_due(&short), t0 + chrono::TimeDelta::seconds(8));
+        let long = Issued { token: "t".into(), issued_at: t0, expires: t0 + chrono::TimeDelta::days(365) };
+        assert!(!requires_refresh(&long, t0 + chrono::TimeDelta::hours(23)));
+        assert!(requires_refresh(&long, t0 + chrono::TimeDelta::hours(24)));
+        // A cached token due for a refresh is replaced by a new one.
+        let (objects, api) = objects();
+        account(&api, "default");
+        let p = pod("metadata: {name: web, namespace: ns, uid: u-2}\nspec: {containers: [{name: a, image: busybox}]}\n");
+        let first = objects.token_for(&p, "", 600).unwrap();
+        assert_eq!(objects.token_for(&p, "", 600).unwrap(), first);
+        let key = ("u-2".to_string(), "default".to_string(), String::new(), 600);
+        objects.tokens.lock().unwrap().get_mut(&key).unwrap().issued_at -= chrono::TimeDelta::hours(25);
+        assert_ne!(objects.token_for(&p, "", 600).unwrap().token, first.token);
     }
 
     #[test]

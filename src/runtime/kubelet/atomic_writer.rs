@@ -42,6 +42,9 @@ const MAX_PATH: usize = 4096;
 pub struct FileProjection {
     pub data: Vec<u8>,
     pub mode: u32,
+    /// The file's owner, when not the kubelet's (a ServiceAccount token for pods that run as
+    /// one user: the kubelet's FsUser).
+    pub fs_user: Option<u32>,
 }
 
 /// What a volume holds: each file by its path relative to the volume.
@@ -249,7 +252,7 @@ pub fn read(dir: &Path) -> io::Result<Payload> {
         }
         let mode = rustix::fs::fstat(&fd)?.st_mode & 0o7777;
         let data = read_file(data.as_fd(), &p)?.unwrap_or_default();
-        out.insert(p, FileProjection { data, mode });
+        out.insert(p, FileProjection { data, mode, fs_user: None });
     }
     Ok(out)
 }
@@ -339,6 +342,9 @@ fn write_payload(ts_dir: BorrowedFd<'_>, payload: &Payload) -> io::Result<()> {
         let flags = OFlags::CREATE | OFlags::EXCL | OFlags::NOFOLLOW | OFlags::WRONLY | OFlags::CLOEXEC;
         let fd = rustix::fs::openat(parent_fd, name, flags, Mode::from_raw_mode(file.mode & 0o7777))?;
         rustix::fs::fchmod(&fd, Mode::from_raw_mode(file.mode & 0o7777))?;
+        if let Some(uid) = file.fs_user {
+            rustix::fs::fchown(&fd, Some(rustix::fs::Uid::from_raw(uid)), None)?;
+        }
         let mut f = std::fs::File::from(fd);
         f.write_all(&file.data)?;
     }
@@ -416,7 +422,7 @@ mod tests {
     use super::*;
 
     fn file(data: &str, mode: u32) -> FileProjection {
-        FileProjection { data: data.as_bytes().to_vec(), mode }
+        FileProjection { data: data.as_bytes().to_vec(), mode, fs_user: None }
     }
 
     fn payload(items: &[(&str, &str, u32)]) -> Payload {

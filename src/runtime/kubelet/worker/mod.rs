@@ -242,12 +242,18 @@ impl PodWorker {
                 st.containers.iter().flat_map(|c| [c.restart_due, c.retry_due]).flatten().min()
             };
             let deadline = self.deadline().filter(|_| self.state.lock().unwrap().terminal.is_none());
-            let wake = [due, deadline].into_iter().flatten().min().unwrap_or_else(|| Instant::now() + Duration::from_secs(3600));
+            // A projected token due for a refresh is written again then (the volume manager's
+            // remount of the pod's volumes).
+            let tokens = self.token_refresh_due();
+            let wake = [due, deadline, tokens].into_iter().flatten().min().unwrap_or_else(|| Instant::now() + Duration::from_secs(3600));
             tokio::select! {
                 _ = stop.changed() => break,
                 _ = tokio::time::sleep_until(wake) => {
                     if deadline.is_some_and(|d| d <= Instant::now()) {
                         self.deadline_exceeded().await;
+                    }
+                    if tokens.is_some_and(|t| t <= Instant::now()) {
+                        self.refresh_api_volumes();
                     }
                     self.restart_due_containers().await;
                 }

@@ -163,6 +163,7 @@ impl PodWorker {
         // turns unready during its grace period is reported so), and end once they have.
         self.tearing_down.store(true, std::sync::atomic::Ordering::SeqCst);
         self.probes.stop_liveness_and_startup();
+        self.kubelet.objects.forget_tokens(&self.uid);
         let runtime = &self.kubelet.runtime;
         let (sandbox, current): (Option<SandboxId>, Vec<ContainerId>) = {
             let st = self.state.lock().unwrap();
