@@ -55,6 +55,12 @@ impl TestNode {
         let host = Arc::new(FakeHost { dir: dir.path().to_path_buf(), runtime: fake.clone() });
         let runtime = NodeRuntime { runtime: Arc::new(fake.clone()), images: Arc::new(fake.clone()), host };
         let node = Node::start("test", runtime, ReferenceOptions::default()).unwrap();
+        // The namespace's default ServiceAccount, which ServiceAccount admission waits for, made
+        // at once rather than by the controller's task (which a blocked admission on this
+        // single-threaded runtime would not let run).
+        let mut default = k8s_openapi::api::core::v1::Namespace::default();
+        default.metadata.name = Some("default".into());
+        crate::node::service_account_controller::sync(&[default], &node.api().store::<crate::api::rbac::ServiceAccountStrategy>());
         Self { node, fake, _dir: dir }
     }
 
