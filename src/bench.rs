@@ -317,10 +317,14 @@ fn bench_namespace() -> String {
 
 pub async fn run(target: &dyn Target, pods: usize) -> Result<BenchReport, TargetError> {
     let namespace = bench_namespace();
+    // The namespace is made as a scenario's is (with it, on a node with ServiceAccount
+    // admission, its default ServiceAccount) and closed after.
+    target.open_namespace(&namespace).await?;
     let mut t = Timings::new(pods);
     for i in 0..pods {
         target_pod(target, &namespace, i, &mut t).await?;
     }
+    target.close_namespace(&namespace).await?;
     Ok(t.report(target.name(), pods))
 }
 
@@ -336,11 +340,13 @@ pub async fn run_interleaved(
     let (name, runtime, images) = direct;
     let namespace = bench_namespace();
     let direct_namespace = format!("{namespace}-direct");
+    target.open_namespace(&namespace).await?;
     let (mut on_target, mut on_runtime) = (Timings::new(pods), Timings::new(pods));
     for i in 0..pods {
         target_pod(target, &namespace, i, &mut on_target).await?;
         runtime_pod(runtime, images, &direct_namespace, i, cgroup_parent, &mut on_runtime).await?;
     }
+    target.close_namespace(&namespace).await?;
     Ok((on_target.report(target.name(), pods), on_runtime.report(name, pods)))
 }
 
@@ -653,6 +659,7 @@ pub async fn scale(target: &dyn Target, pods: usize) -> Result<ScaleReport, Targ
     use futures::StreamExt as _;
     let namespace = format!("{}-scale-{pods}", bench_namespace());
     let label = format!("{SCALE_LABEL}={pods}");
+    target.open_namespace(&namespace).await?;
     let peaks = Peaks::start();
     let mut events = target.watch_pods_labelled(&namespace, &label).await?;
     let mut starts = Starts::default();
@@ -701,6 +708,7 @@ pub async fn scale(target: &dyn Target, pods: usize) -> Result<ScaleReport, Targ
         Ok(results) => results.into_iter().collect::<Result<Vec<()>, _>>()?,
         Err(_) => return Err(TargetError::Timeout { operation: format!("delete {pods} pods at once"), after: SCALE_BOUND }),
     };
+    target.close_namespace(&namespace).await?;
     starts.running = running;
     Ok(ScaleReport {
         target: target.name().to_string(),
