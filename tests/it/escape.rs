@@ -110,6 +110,7 @@ async fn a_subpath_that_is_a_link_out_of_its_volume_is_refused() {
     let paths = paths(data.path());
     let data_dir = paths.data_dir.clone();
     let target = ReferenceTarget::start(paths).await.expect("reference node starts");
+    target.open_namespace("attack").await.unwrap();
     let p = PodRef { namespace: "attack".into(), name: "subpath".into() };
     let marker = outside.path().join("marker");
     let attack = format!(
@@ -174,6 +175,7 @@ async fn a_link_planted_at_a_mount_target_makes_nothing_on_the_machine() {
     let paths = paths(data.path());
     let data_dir = paths.data_dir.clone();
     let target = ReferenceTarget::start(paths).await.expect("reference node starts");
+    target.open_namespace("attack").await.unwrap();
     let p = PodRef { namespace: "attack".into(), name: "targets".into() };
     let o = outside.path().display();
     let spec = format!(
@@ -261,6 +263,7 @@ async fn swapping_a_directory_for_a_link_while_pods_start_reaches_nothing() {
     let _serial = SERIAL.lock().await;
     let data = tempfile::Builder::new().prefix("podspec-escape-data-").tempdir().unwrap();
     let target = ReferenceTarget::start(paths(data.path())).await.expect("reference node starts");
+    target.open_namespace("attack").await.unwrap();
     race(target, true).await;
 }
 
@@ -355,6 +358,7 @@ async fn a_working_directory_through_proc_root_makes_nothing_on_the_machine() {
     let outside = outside_dir();
     let data = tempfile::Builder::new().prefix("podspec-escape-data-").tempdir().unwrap();
     let target = ReferenceTarget::start(paths(data.path())).await.expect("reference node starts");
+    target.open_namespace("attack").await.unwrap();
     let p = PodRef { namespace: "attack".into(), name: "workdir".into() };
     let o = outside.path().display();
     let spec = format!(
@@ -391,6 +395,7 @@ async fn an_exec_into_a_working_directory_swapped_for_a_link_stays_in_the_contai
     let outside = outside_dir();
     let data = tempfile::Builder::new().prefix("podspec-escape-data-").tempdir().unwrap();
     let target = ReferenceTarget::start(paths(data.path())).await.expect("reference node starts");
+    target.open_namespace("attack").await.unwrap();
     let p = PodRef { namespace: "attack".into(), name: "exec-cwd".into() };
     let spec = r#"apiVersion: v1
 kind: Pod
@@ -434,6 +439,7 @@ async fn a_subpath_naming_a_file_or_in_a_memory_volume_is_mounted() {
     let _serial = SERIAL.lock().await;
     let data = tempfile::Builder::new().prefix("podspec-escape-data-").tempdir().unwrap();
     let target = ReferenceTarget::start(paths(data.path())).await.expect("reference node starts");
+    target.open_namespace("attack").await.unwrap();
     let p = PodRef { namespace: "attack".into(), name: "subfile".into() };
     let spec = r#"apiVersion: v1
 kind: Pod
@@ -484,6 +490,7 @@ async fn a_hostpath_below_a_swapped_link_is_made_and_mounted_in_its_node_directo
     let data = tempfile::Builder::new().prefix("podspec-escape-data-").tempdir().unwrap();
     let options = podspec::targets::ReferenceOptions { static_pod_dir: Some(node.path().to_path_buf()), ..Default::default() };
     let target = ReferenceTarget::start_with(paths(data.path()), options).await.expect("reference node starts");
+    target.open_namespace("attack").await.unwrap();
     std::fs::create_dir(node.path().join("d")).unwrap();
     symlink(outside.path(), node.path().join("swap")).unwrap();
     let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
@@ -592,6 +599,7 @@ async fn on_a_cri_runtime_a_subpath_link_is_refused_and_the_race_reaches_nothing
     let state = tempfile::Builder::new().prefix("podspec-escape-state-").tempdir().unwrap();
     let outside = outside_dir();
     let target = cri_node(state.path()).await;
+    target.open_namespace("attack").await.unwrap();
     let p = PodRef { namespace: "attack".into(), name: "subpath".into() };
     let marker = outside.path().join("marker");
     let spec = format!(

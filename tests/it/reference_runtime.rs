@@ -43,6 +43,7 @@ async fn wait_running(t: &ReferenceTarget, p: &PodRef) -> Pod {
 async fn a_pod_runs_execs_and_leaves_nothing_behind() {
     let _serial = SERIAL.lock().await;
     let target = ReferenceTarget::start(paths()).await.expect("reference node starts");
+    target.open_namespace("smoke").await.unwrap();
     let run_dir = target.run_dir();
     let p = PodRef { namespace: "smoke".into(), name: "web".into() };
     target.create_pod(&two_containers("web")).await.unwrap();
@@ -66,6 +67,7 @@ async fn a_pod_runs_execs_and_leaves_nothing_behind() {
 async fn host_namespaces_are_the_nodes_own_and_cgroups_go_with_the_run() {
     let _serial = SERIAL.lock().await;
     let target = ReferenceTarget::start(paths()).await.expect("reference node starts");
+    target.open_namespace("smoke").await.unwrap();
     let run_id = target.run_dir().file_name().unwrap().to_string_lossy().into_owned();
     let run_cgroups = podspec::runtime::linux::cgroup::Cgroup::for_run(&run_id);
     let p = PodRef { namespace: "smoke".into(), name: "host".into() };
@@ -100,6 +102,7 @@ async fn a_pod_cannot_hold_more_processes_than_the_pod_pids_limit() {
     crate::support::require_root("cgroups for the pod need root");
     let _serial = SERIAL.lock().await;
     let target = ReferenceTarget::start(paths()).await.expect("reference node starts");
+    target.open_namespace("smoke").await.unwrap();
     let run_id = target.run_dir().file_name().unwrap().to_string_lossy().into_owned();
     let cgroups = podspec::runtime::linux::cgroup::Cgroup::for_run(&run_id).filter(|c| c.has("pids"));
     if cgroups.is_none() {
@@ -141,6 +144,7 @@ async fn a_containers_log_has_each_line_with_its_stream_and_time() {
 
     let _serial = SERIAL.lock().await;
     let target = ReferenceTarget::start(paths()).await.expect("reference node starts");
+    target.open_namespace("smoke").await.unwrap();
     let p = PodRef { namespace: "smoke".into(), name: "talker".into() };
     let pod: Pod = serde_yaml::from_str(
         "apiVersion: v1\nkind: Pod\nmetadata: {name: talker, namespace: smoke}\nspec:\n  terminationGracePeriodSeconds: 0\n  restartPolicy: Never\n  shareProcessNamespace: true\n  containers:\n  - {name: talk, image: busybox:1.36, command: [sh, -c, 'echo out one; sleep 0.5; echo err one >&2; sleep 0.5; echo out two; exec sleep 3600']}\n  - {name: ends, image: busybox:1.36, command: [sh, -c, 'sleep 3600 & printf \"bye\\r\\nno newline\"; exit 3']}\n  - {name: fds, image: busybox:1.36, command: [sh, -c, 'ls /proc/$$$$/fd; exec sleep 3600']}\n",
@@ -256,6 +260,7 @@ fn a_namespace_holder_that_exits_at_once_leaves_no_child_behind() {
 async fn pods_whose_main_process_handles_sigterm_end_at_once_when_deleted_right_after_start() {
     let _serial = SERIAL.lock().await;
     let target = std::sync::Arc::new(ReferenceTarget::start(paths()).await.expect("reference node starts"));
+    target.open_namespace("smoke").await.unwrap();
     const PODS: usize = 8;
     let refs: Vec<PodRef> = (0..PODS).map(|i| PodRef { namespace: "smoke".into(), name: format!("hooked-{i}") }).collect();
     for p in &refs {
