@@ -106,15 +106,7 @@ async fn bench_scale(args: &BenchArgs, n: usize) -> anyhow::Result<ExitCode> {
     pairs.push(measured.context("measuring the reference target at scale")?);
     let node = start_linux_node(None, "the reference node for serve").await?;
     let measured = async {
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.context("listening on loopback")?;
-        let api = Api::new(node.clone(), &listener)?;
-        let kubeconfig = api.kubeconfig.clone();
-        let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
-        let served = tokio::spawn(api.run(listener, async move {
-            let _ = stopped.await;
-        }));
-        let config = kube::Config::from_custom_kubeconfig(kube::config::Kubeconfig::from_yaml(&kubeconfig)?, &Default::default()).await?;
-        let client = kube::Client::try_from(config)?;
+        let (client, serving) = serve_on_loopback(&node).await?;
         let kubelet = node.kubelet().clone();
         let torn_down = |uid: String, rv: u64| {
             let kubelet = kubelet.clone();
@@ -126,8 +118,7 @@ async fn bench_scale(args: &BenchArgs, n: usize) -> anyhow::Result<ExitCode> {
             Ok::<_, podspec::targets::TargetError>((measure(tenth).await?, measure(n).await?))
         }
         .await;
-        let _ = stop.send(());
-        let _ = served.await;
+        serving.stop().await;
         report.context("measuring serve at scale")
     }
     .await;
@@ -152,23 +143,42 @@ pub(crate) fn git_commit() -> String {
         .unwrap_or_else(|| "unknown".into())
 }
 
+/// serve's API over `node` on a loopback port, and a kube-rs client of it (HTTPS, with the
+/// kubeconfig serve wrote): what both of bench's serve measurements start from.
+async fn serve_on_loopback(node: &std::sync::Arc<podspec::node::Node>) -> anyhow::Result<(kube::Client, Serving)> {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.context("listening on loopback")?;
+    let api = Api::new(node.clone(), &listener)?;
+    let kubeconfig = api.kubeconfig.clone();
+    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    let served = tokio::spawn(api.run(listener, async move {
+        let _ = stopped.await;
+    }));
+    let serving = Serving { stop, served };
+    let config = kube::Config::from_custom_kubeconfig(kube::config::Kubeconfig::from_yaml(&kubeconfig)?, &Default::default()).await?;
+    Ok((kube::Client::try_from(config)?, serving))
+}
+
+/// serve's API as [`serve_on_loopback`] started it, until [`Serving::stop`].
+struct Serving {
+    stop: tokio::sync::oneshot::Sender<()>,
+    served: tokio::task::JoinHandle<anyhow::Result<()>>,
+}
+
+impl Serving {
+    async fn stop(self) {
+        let _ = self.stop.send(());
+        let _ = self.served.await;
+    }
+}
+
 /// `podspec bench`'s serve column: a reference node of its own behind serve's router on a
 /// loopback port, measured through kube-rs over HTTPS (create, watch, WebSocket exec, delete).
 async fn bench_serve(pods: usize) -> anyhow::Result<podspec::bench::BenchReport> {
     let node = start_linux_node(None, "the reference node for serve").await?;
     let measured = async {
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.context("listening on loopback")?;
-        let api = Api::new(node.clone(), &listener)?;
-        let kubeconfig = api.kubeconfig.clone();
-        let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
-        let served = tokio::spawn(api.run(listener, async move {
-            let _ = stopped.await;
-        }));
-        let config = kube::Config::from_custom_kubeconfig(kube::config::Kubeconfig::from_yaml(&kubeconfig)?, &Default::default()).await?;
-        let client = kube::Client::try_from(config)?;
+        let (client, serving) = serve_on_loopback(&node).await?;
         let report = podspec::bench::run_over_api("serve", client, pods).await.context("measuring serve");
-        let _ = stop.send(());
-        let _ = served.await;
+        serving.stop().await;
         report
     }
     .await;
