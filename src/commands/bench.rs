@@ -194,7 +194,7 @@ pub(crate) async fn bench_cri_beside_direct(
     pods: usize,
 ) -> anyhow::Result<Vec<podspec::bench::BenchReport>> {
     let paths = Paths::from_env()?;
-    let run_id = format!("{}-{}-direct", std::process::id(), chrono::Utc::now().timestamp_millis());
+    let run_id = format!("{}-direct", podspec::node::new_run_id());
     let run = podspec::runtime::linux::state::RunDir::create(&paths.state_dir, &run_id)
         .with_context(|| format!("creating a state directory under {}", paths.state_dir.display()))?;
     let owner = podspec::targets::cri::owner();

@@ -142,10 +142,19 @@ pub struct Node {
     static_pod_dir: PathBuf,
 }
 
+/// A name for one run of a node, unique on the machine: this process's ID, the time in
+/// milliseconds and a count of the runs this process began (two nodes started by one process in
+/// the same millisecond, as two tests may, would otherwise share a state directory and a cgroup).
+pub fn new_run_id() -> String {
+    static RUNS: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+    let n = RUNS.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    format!("{}-{}-{n}", std::process::id(), chrono::Utc::now().timestamp_millis())
+}
+
 impl Node {
     /// A node on podspec's own Linux runtime, with a run of its own.
     pub async fn start_linux(paths: Paths, options: ReferenceOptions) -> Result<Self, String> {
-        let run_id = format!("{}-{}", std::process::id(), chrono::Utc::now().timestamp_millis());
+        let run_id = new_run_id();
         let runtime = Arc::new(LinuxRuntime::start(paths, &run_id).await.map_err(|e| format!("start the reference node: {e}"))?);
         Self::start(&run_id, NodeRuntime::linux(runtime), options)
     }
@@ -316,5 +325,15 @@ impl Node {
         }
         self.kubelet.shutdown().await;
         self.runtime.host.shutdown().await
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    /// Runs begun by one process in the same millisecond have names of their own.
+    #[test]
+    fn run_ids_begun_together_differ() {
+        let ids: std::collections::BTreeSet<String> = (0..1000).map(|_| super::new_run_id()).collect();
+        assert_eq!(ids.len(), 1000);
     }
 }

@@ -244,7 +244,7 @@ impl NodeHost for CriHost {
 
 /// Connects to the CRI runtime and starts podspec's API and kubelet over it.
 pub async fn start(paths: Paths, options: CriOptions) -> TargetResult<ReferenceTarget> {
-    let run_id = format!("{}-{}", std::process::id(), chrono::Utc::now().timestamp_millis());
+    let run_id = crate::node::new_run_id();
     let run = RunDir::create(&paths.state_dir, &run_id)
         .map_err(|e| TargetError::Other(format!("create the run's state directory under {}: {e}", paths.state_dir.display())))?;
     let log_root = run.path.join("logs");
@@ -303,7 +303,7 @@ pub fn owner_is_gone(owner: &str) -> bool {
 /// left in the CRI runtime. The kubelet directories of those runs are the reference's kind of
 /// run directory, which `podspec clean` removes.
 pub async fn clean(paths: &Paths, endpoint: Endpoint) -> TargetResult<Vec<SandboxId>> {
-    let run_id = format!("{}-{}-clean", std::process::id(), chrono::Utc::now().timestamp_millis());
+    let run_id = format!("{}-clean", crate::node::new_run_id());
     let log_root = paths.state_dir.join("cri-clean").join(&run_id);
     let runtime = CriRuntime::connect(endpoint, &run_id, &owner(), &log_root).await.map_err(|e| TargetError::Other(e.to_string()))?;
     let removed = runtime.remove_orphans(owner_is_gone).await.map_err(|e| TargetError::Other(e.to_string()));
