@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # The README's "run the tests" command: installs what the tests need from Debian's packages on a
 # fresh Debian bookworm machine (as root), starts podspec's own containerd (in a network namespace
-# of its own, for tests/cri.rs) and runs `cargo test -- --include-ignored` (tests/podman.rs's
-# gate beside the other tests with PODSPEC_TESTS_PARALLEL=1, below); the tests that need root, podman, containerd, kubectl or
+# of its own, for tests/cri.rs) and runs every test, `--include-ignored` (tests/podman.rs's gate
+# in the background beside all but tests/it, which runs after it; below); the tests that need root, podman, containerd, kubectl or
 # python3 are `#[ignore]`d for a plain `cargo test`. containerd is stopped whatever happens.
 # Among the tests: the SIGKILL test (tests/it/reliability.rs: 20 kills at random points, nothing
 # left after clean), a bounded fuzz run of every parser (tests/it/fuzz.rs), kubectl and the Python
@@ -31,25 +31,38 @@ cargo build
 trap 'bash ci/containerd/stop.sh' EXIT
 bash ci/containerd/start.sh ./target/debug/podspec
 # tests/podman.rs's gate (every feature on podman with runc, then with crun: ~2 x 8 min, most of
-# it waiting on podman, little CPU) can run beside all the other tests (~15 min: the CRI gates,
-# tests/it, ...) rather than after them, with PODSPEC_TESTS_PARALLEL=1; its output is printed when
-# it ends. Not by default: on a machine loaded by other work, that added load tipped four of
-# tests/it's timing-bound tests (docs/src/developer/testing.md, "Where CI's time goes"). The two
-# podman runs stay one after the other either way: run at once, they slowed podman enough that a
-# baselined timing scenario changed outcome (tests/podman.rs).
-if [ "${PODSPEC_TESTS_PARALLEL:-}" != 1 ]; then
+# it waiting on podman, little CPU) runs in the background beside every other test binary but
+# tests/it (the unit tests, the CRI gates, every feature on reference, tests/podman.rs's other
+# checks, retry: ~8 min), and tests/it (~10 min) runs after the gate, alone: beside the gate on
+# a loaded machine, four of its timing-bound tests failed (docs/src/developer/testing.md, "Where
+# CI's time goes"). The gate's output is printed when it ends. The two podman runs stay one after
+# the other: run at once, they slowed podman enough that a baselined timing scenario changed
+# outcome (tests/podman.rs). PODSPEC_TESTS_SERIAL=1 runs every test binary one after another.
+if [ "${PODSPEC_TESTS_SERIAL:-}" = 1 ]; then
   cargo test -- --include-ignored
   exit 0
+fi
+# The test targets named below must be all the workspace has (a new one would otherwise not run).
+named="cri features it podman retry"
+found=$(cargo metadata --no-deps --format-version 1 | python3 -c 'import json, sys; print(" ".join(sorted(t["name"] for p in json.load(sys.stdin)["packages"] for t in p["targets"] if "test" in t["kind"])))')
+if [ "$found" != "$named" ]; then
+  echo "ci/run-tests.sh runs the test targets \"$named\", but the workspace has \"$found\": name the new one below"; exit 1
 fi
 gate=every_feature_on_runc_and_on_crun_fails_only_where_its_baseline_says
 cargo test --no-run
 gate_log=$(mktemp)
 cargo test --test podman -- --include-ignored "$gate" >"$gate_log" 2>&1 & gate_pid=$!
 status=0
-cargo test -- --include-ignored --skip "$gate" || status=$?
+# Every test target of the workspace but tests/it (cargo has no "all but one"): the libraries'
+# and binaries' unit tests, the harness = false targets, and the doc tests.
+cargo test --workspace --lib --bins --test cri --test features --test podman --test retry -- --include-ignored --skip "$gate" || status=$?
+cargo test --workspace --doc || status=$?
 gate_status=0
 wait "$gate_pid" || gate_status=$?
 echo "== $(date -u +%T) tests/podman.rs: $gate (run beside the tests above)"
 cat "$gate_log"; rm -f "$gate_log"
+# tests/it runs whatever came before, so that one run shows every failure.
+echo "== $(date -u +%T) tests/it"
+cargo test --test it -- --include-ignored || status=$?
 [ "$status" -ne 0 ] || status=$gate_status
 exit "$status"
