@@ -610,17 +610,45 @@ impl Target for PodmanTarget {
 
 /// Lines of `podman logs --timestamps` from several streams (`<RFC 3339 time> <text>`), in the
 /// order of their times (a stream's own order where times are equal), without the times.
+///
+/// A line the container wrote in several writes that the log recorded apart (partial entries)
+/// comes with the time of each part before it, on one line: `<time> /bin/sh: <time> can't
+/// create ...<time> `. Those times go too, and the line keeps its first part's time.
 fn merge_timestamped(streams: &[&str]) -> String {
-    let mut lines: Vec<(chrono::DateTime<chrono::Utc>, usize, &str)> = Vec::new();
+    let mut lines: Vec<(chrono::DateTime<chrono::Utc>, usize, String)> = Vec::new();
     for (n, text) in streams.iter().enumerate() {
         for line in text.lines() {
             let (time, rest) = line.split_once(' ').unwrap_or((line, ""));
             let time = chrono::DateTime::parse_from_rfc3339(time).map(|t| t.to_utc()).unwrap_or_default();
-            lines.push((time, n, rest));
+            lines.push((time, n, without_part_times(rest)));
         }
     }
     lines.sort_by_key(|(time, _, _)| *time);
     lines.into_iter().map(|(_, _, text)| format!("{text}\n")).collect()
+}
+
+/// `text` without the times podman puts before each further part of a line: an RFC 3339 time
+/// with a fraction of a second (podman's are to the nanosecond) and a space after it.
+fn without_part_times(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    let mut rest = text;
+    while let Some(at) = rest.find(|c: char| c.is_ascii_digit()) {
+        out.push_str(&rest[..at]);
+        rest = &rest[at..];
+        let time = rest.split_once(' ').map(|(t, _)| t);
+        match time {
+            Some(t) if t.len() >= 20 && t.contains('.') && chrono::DateTime::parse_from_rfc3339(t).is_ok() => {
+                rest = &rest[t.len() + 1..];
+            }
+            _ => {
+                let digits = rest.find(|c: char| !c.is_ascii_digit()).unwrap_or(rest.len());
+                out.push_str(&rest[..digits]);
+                rest = &rest[digits..];
+            }
+        }
+    }
+    out.push_str(rest);
+    out
 }
 
 #[cfg(test)]
@@ -639,5 +667,17 @@ mod tests {
         let out = "2026-12-01T11:00:00.1+00:00 one\n2026-12-01T11:00:00.3+00:00 three\n";
         let err = "2026-12-01T11:00:00.2+00:00 two\n";
         assert_eq!(super::merge_timestamped(&[out, err]), "one\ntwo\nthree\n");
+    }
+
+    /// A line written in parts (as busybox's shell writes its errors) that the log recorded
+    /// apart: podman prints each part's time before it (seen in a CI run with crun under load).
+    #[test]
+    fn a_line_recorded_in_parts_is_read_whole() {
+        let err = "2026-12-07T10:25:40.773667407Z /bin/sh: 2026-12-07T10:25:40.773683407Z can't create /file: Read-only file system2026-12-07T10:25:40.773697407Z \n";
+        let out = "2026-12-07T10:25:40.9Z at 2026-12-07T10:25:40Z and 12:00 2026\n";
+        assert_eq!(
+            super::merge_timestamped(&[out, err]),
+            "/bin/sh: can't create /file: Read-only file system\nat 2026-12-07T10:25:40Z and 12:00 2026\n"
+        );
     }
 }
