@@ -15,12 +15,14 @@ use std::collections::HashMap;
 use std::sync::Mutex;
 
 use base64::Engine as _;
+use k8s_openapi::api::authentication::v1::BoundObjectReference;
 use k8s_openapi::api::core::v1::Pod;
 use serde_json::json;
 use sha2::Digest as _;
 
 use super::rbac::ServiceAccountStrategy;
 use super::registry::Api;
+use super::ApiError;
 
 /// The audience the API's tokens are for unless a request names others (`--api-audiences`'
 /// default, the issuer's URL); a token not for it does not authenticate to the API.
@@ -33,14 +35,41 @@ pub const MIN_SECONDS: i64 = 600;
 pub const MAX_SECONDS: i64 = 1 << 32;
 pub const DEFAULT_SECONDS: i64 = 3600;
 
-/// Whom a token stands for: a ServiceAccount, and the pod it is bound to, if any.
+/// Whom a token stands for: a ServiceAccount, and the object it is bound to, if any.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Subject {
     pub namespace: String,
     pub name: String,
     pub uid: String,
-    /// The pod's name and uid.
-    pub pod: Option<(String, String)>,
+    pub bound: Option<Bound>,
+}
+
+/// The object a token is bound to (TokenRequest's `boundObjectRef`, or the pod a kubelet asks
+/// for): the token is valid only while that object, the same uid, exists.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Bound {
+    pub kind: BoundKind,
+    pub name: String,
+    pub uid: String,
+}
+
+/// The kinds a token may be bound to: a Pod or a Secret of the account's namespace, or a Node.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum BoundKind {
+    Pod,
+    Secret,
+    Node,
+}
+
+impl BoundKind {
+    /// The claim under `kubernetes.io` that names the object.
+    fn claim(self) -> &'static str {
+        match self {
+            BoundKind::Pod => "pod",
+            BoundKind::Secret => "secret",
+            BoundKind::Node => "node",
+        }
+    }
 }
 
 /// A token the API issued: the token, and when it was issued and expires.
@@ -95,8 +124,8 @@ impl TokenIssuer {
             "namespace": subject.namespace,
             "serviceaccount": {"name": subject.name, "uid": subject.uid},
         });
-        if let Some((name, uid)) = &subject.pod {
-            k8s["pod"] = json!({"name": name, "uid": uid});
+        if let Some(b) = &subject.bound {
+            k8s[b.kind.claim()] = json!({"name": b.name, "uid": b.uid});
         }
         let claims = json!({
             "aud": audiences,
@@ -119,10 +148,22 @@ impl TokenIssuer {
     }
 
     /// A TokenRequest for the ServiceAccount `name` of `namespace`, as the subresource takes
-    /// it: the account must exist; the error is the store's.
-    pub fn request(&self, api: &Api, namespace: &str, name: &str, audiences: &[String], seconds: i64) -> Result<Issued, super::ApiError> {
+    /// it (pkg/registry/core/serviceaccount/storage/token.go): the account must exist (the
+    /// store's error), and a `boundObjectRef` names a Pod of the namespace that runs as the
+    /// account, a Secret of the namespace, or a Node, which must exist and, when the reference
+    /// gives a uid, be that one; Kubernetes' texts for each refusal.
+    pub fn request(
+        &self,
+        api: &Api,
+        namespace: &str,
+        name: &str,
+        audiences: &[String],
+        seconds: i64,
+        bound: Option<&BoundObjectReference>,
+    ) -> Result<Issued, ApiError> {
         let sa = api.store::<ServiceAccountStrategy>().get(namespace, name)?;
-        let subject = Subject { namespace: namespace.into(), name: name.into(), uid: sa.metadata.uid.unwrap_or_default(), pod: None };
+        let bound = bound.map(|r| bound_object(api, namespace, name, r)).transpose()?;
+        let subject = Subject { namespace: namespace.into(), name: name.into(), uid: sa.metadata.uid.unwrap_or_default(), bound };
         Ok(self.issue(&subject, audiences, seconds))
     }
 
@@ -142,7 +183,11 @@ impl TokenIssuer {
             namespace: namespace.into(),
             name: account.into(),
             uid: sa.metadata.uid.unwrap_or_default(),
-            pod: Some((pod.metadata.name.clone().unwrap_or_default(), pod.metadata.uid.clone().unwrap_or_default())),
+            bound: Some(Bound {
+                kind: BoundKind::Pod,
+                name: pod.metadata.name.clone().unwrap_or_default(),
+                uid: pod.metadata.uid.clone().unwrap_or_default(),
+            }),
         };
         let audiences: Vec<String> = audience.filter(|a| !a.is_empty()).map(|a| vec![a.to_string()]).unwrap_or_default();
         Ok(self.issue(&subject, &audiences, seconds))
@@ -161,14 +206,56 @@ impl TokenIssuer {
         if sa.metadata.uid.as_deref() != Some(s.uid.as_str()) {
             return None;
         }
-        if let Some((pod, uid)) = &s.pod {
-            let bound = api.pods().get(&s.namespace, pod).ok()?;
-            if bound.metadata.uid.as_deref() != Some(uid.as_str()) {
+        if let Some(b) = &s.bound {
+            let uid = match b.kind {
+                BoundKind::Pod => api.pods().get(&s.namespace, &b.name).ok()?.metadata.uid,
+                BoundKind::Secret => api.secrets().get(&s.namespace, &b.name).ok()?.metadata.uid,
+                BoundKind::Node => api.nodes().get("", &b.name).ok()?.metadata.uid,
+            };
+            if uid.as_deref() != Some(b.uid.as_str()) {
                 return None;
             }
         }
         Some(record.subject)
     }
+}
+
+/// The object a TokenRequest's `boundObjectRef` names, found: the texts of token.go's `Create`.
+fn bound_object(api: &Api, namespace: &str, account: &str, r: &BoundObjectReference) -> Result<Bound, ApiError> {
+    let api_version = r.api_version.as_deref().unwrap_or("");
+    let kind = r.kind.as_deref().unwrap_or("");
+    let name = r.name.clone().unwrap_or_default();
+    // schema.FromAPIVersionAndKind: "v1" is the core group; an apiVersion that does not parse
+    // leaves the group and version empty.
+    let (group, version) = match api_version.split('/').collect::<Vec<_>>()[..] {
+        [""] => ("", ""),
+        [version] => ("", version),
+        [group, version] => (group, version),
+        _ => ("", ""),
+    };
+    let (kind, uid) = match (group, kind) {
+        ("", "Pod") => {
+            let pod = api.pods().get(namespace, &name)?;
+            if pod.spec.as_ref().and_then(|s| s.service_account_name.as_deref()).unwrap_or("") != account {
+                return Err(ApiError::bad_request(format!(
+                    "cannot bind token for serviceaccount {account:?} to pod running with different serviceaccount name."
+                )));
+            }
+            (BoundKind::Pod, pod.metadata.uid)
+        }
+        ("", "Secret") => (BoundKind::Secret, api.secrets().get(namespace, &name)?.metadata.uid),
+        ("", "Node") => (BoundKind::Node, api.nodes().get("", &name)?.metadata.uid),
+        _ => return Err(ApiError::bad_request(format!("cannot bind token to object of type {group}/{version}, Kind={kind}"))),
+    };
+    let uid = uid.unwrap_or_default();
+    if let Some(wanted) = r.uid.as_deref().filter(|u| !u.is_empty() && *u != uid) {
+        let mut e = ApiError::conflict_of(&format!("{kind:?}"), &name);
+        e.message = format!(
+            "Operation cannot be fulfilled on {kind:?} {name:?}: the UID in the bound object reference ({wanted}) does not match the UID in record. The object might have been deleted and then recreated"
+        );
+        return Err(e);
+    }
+    Ok(Bound { kind, name, uid })
 }
 
 /// The claims of a token this API issued (the second part, decoded), for tests and readers.
@@ -230,5 +317,45 @@ mod tests {
         robot.spec.as_mut().unwrap().service_account_name = Some("robot".into());
         let e = api.tokens().request_for_pod(&api, &robot, None, 60).unwrap_err();
         assert!(e.ends_with("spec.expirationSeconds: Invalid value: 60: may not specify a duration less than 10 minutes"), "{e}");
+    }
+
+    #[test]
+    fn a_token_request_binds_to_a_pod_of_the_account_or_a_secret_and_says_why_not() {
+        let api = api_with_account();
+        let pod: Pod = serde_yaml::from_str(
+            "metadata: {name: web, namespace: ns}\nspec:\n  serviceAccountName: robot\n  nodeName: n\n  containers:\n  - {name: a, image: busybox}\n",
+        )
+        .unwrap();
+        let pod = api.pods().create(&pod, Requester::User).unwrap();
+        let secret = serde_yaml::from_str("metadata: {name: s, namespace: ns}\n").unwrap();
+        api.secrets().create_object(&secret, false).unwrap();
+        let r = |yaml: &str| -> BoundObjectReference { serde_yaml::from_str(yaml).unwrap() };
+        let tokens = api.tokens();
+        let ask = |reference: &BoundObjectReference| tokens.request(&api, "ns", "robot", &[], 3600, Some(reference));
+        let issued = ask(&r("{apiVersion: v1, kind: Pod, name: web}")).unwrap();
+        assert_eq!(claims(&issued.token).unwrap()["kubernetes.io"]["pod"]["uid"], json!(pod.metadata.uid.clone().unwrap()));
+        assert!(tokens.authenticate(&api, &issued.token).is_some());
+        let by_secret = ask(&r("{apiVersion: v1, kind: Secret, name: s}")).unwrap();
+        assert_eq!(claims(&by_secret.token).unwrap()["kubernetes.io"]["secret"]["name"], "s");
+        assert!(tokens.authenticate(&api, &by_secret.token).is_some());
+        api.secrets().delete("ns", "s", &Default::default()).unwrap();
+        assert_eq!(tokens.authenticate(&api, &by_secret.token), None, "gone with its secret");
+
+        let e = ask(&r("{apiVersion: v1, kind: Pod, name: nothere}")).unwrap_err();
+        assert_eq!((e.code, e.message.as_str()), (404, "pods \"nothere\" not found"));
+        let e = ask(&r("{apiVersion: v1, kind: ConfigMap, name: c}")).unwrap_err();
+        assert_eq!((e.code, e.message.as_str()), (400, "cannot bind token to object of type /v1, Kind=ConfigMap"));
+        let e = ask(&r("{apiVersion: apps/v1, kind: Pod, name: web}")).unwrap_err();
+        assert_eq!(e.message, "cannot bind token to object of type apps/v1, Kind=Pod");
+        let e = ask(&r("{apiVersion: v1, kind: Pod, name: web, uid: other}")).unwrap_err();
+        assert_eq!(e.code, 409);
+        assert_eq!(e.message, "Operation cannot be fulfilled on Pod \"web\": the UID in the bound object reference (other) does not match the UID in record. The object might have been deleted and then recreated");
+        let sa = serde_yaml::from_str("metadata: {name: other, namespace: ns}\n").unwrap();
+        api.store::<ServiceAccountStrategy>().create_object(&sa, false).unwrap();
+        let e = tokens.request(&api, "ns", "other", &[], 3600, Some(&r("{apiVersion: v1, kind: Pod, name: web}"))).unwrap_err();
+        assert_eq!(
+            (e.code, e.message.as_str()),
+            (400, "cannot bind token for serviceaccount \"other\" to pod running with different serviceaccount name.")
+        );
     }
 }

@@ -108,7 +108,7 @@ pub(crate) struct Api {
 impl Api {
     pub(crate) fn new(node: Arc<Node>, listener: &tokio::net::TcpListener) -> anyhow::Result<Self> {
         let addr = listener.local_addr().context("the listener's address")?;
-        let creds = podspec::server::tls::credentials(addr)?;
+        let creds = podspec::server::tls::credentials(addr, node.cluster_ca())?;
         let url = format!("https://{addr}");
         let kubeconfig = podspec::server::tls::kubeconfig(&url, &creds.ca_pem, &creds.token);
         let state = Arc::new(podspec::server::Server::new(node, &creds.token));

@@ -59,7 +59,7 @@ pub const FIELDS: &[FieldRule] = &[
     // PodSpec
     f("PodSpec", "activeDeadlineSeconds", Implemented("features/lifecycle.feature")),
     f("PodSpec", "affinity", SCHEDULING),
-    f("PodSpec", "automountServiceAccountToken", NoEffect("ServiceAccount admission adds no kube-api-access volume (a projected serviceAccountToken source is written)")),
+    f("PodSpec", "automountServiceAccountToken", Implemented("features/service-account-token.feature (ServiceAccount admission's kube-api-access volume unless it, or else the ServiceAccount's, is false)")),
     f("PodSpec", "containers", Implemented("every feature")),
     f("PodSpec", "dnsConfig", Implemented("features/hostname.feature, with dnsPolicy None (the pod's resolv.conf is the dnsConfig alone); with another dnsPolicy refused: no cluster DNS or node resolv.conf to merge it with")),
     f("PodSpec", "dnsPolicy", NoEffect("no cluster DNS on the reference node (defaulted to ClusterFirst, as the API server does)")),

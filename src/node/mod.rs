@@ -1,12 +1,15 @@
 //! The node: what `podspec serve` and the reference target both are clients of. It owns the
-//! API (a generic store per kind, `api::registry`), the controllers (namespace deletion, each
-//! namespace's `default` ServiceAccount), the
+//! API (a generic store per kind, `api::registry`), the cluster's CA (`cluster_ca`), the
+//! controllers (namespace deletion, each namespace's `default` ServiceAccount and its
+//! `kube-root-ca.crt` ConfigMap), the
 //! scheduler's bind, and the kubelet, which watches the API for its pods and writes its own
 //! Node object (`runtime::kubelet::node_status`). The node also registers its admission with
 //! the API (`Store::admit_on_node`): what it cannot run is refused when a pod is created with
 //! the node's verdict asked for.
 
+pub mod cluster_ca;
 pub mod namespace_controller;
+pub mod root_ca_publisher;
 pub mod service_account_controller;
 
 use std::net::Ipv4Addr;
@@ -140,6 +143,7 @@ pub struct Node {
     kubelet: Arc<Kubelet>,
     controllers: Vec<tokio::task::JoinHandle<()>>,
     static_pod_dir: PathBuf,
+    cluster_ca: cluster_ca::ClusterCa,
 }
 
 /// A name for one run of a node, unique on the machine: this process's ID, the time in
@@ -167,6 +171,7 @@ impl Node {
         std::fs::create_dir_all(&static_pod_dir)
             .map_err(|e| format!("create the static pod directory {}: {e}", static_pod_dir.display()))?;
         let api = Arc::new(Api::new(run_id, chrono::Utc::now()));
+        let cluster_ca = cluster_ca::ClusterCa::new().map_err(|e| format!("make the cluster's CA: {e}"))?;
         let config = KubeletConfig {
             node_name: NODE_NAME.into(),
             root_dir: run_dir.join("kubelet"),
@@ -189,6 +194,7 @@ impl Node {
         let controllers = vec![
             tokio::spawn(namespace_controller::run(api.namespaces(), api.pods(), contents)),
             tokio::spawn(service_account_controller::run(api.clone())),
+            tokio::spawn(root_ca_publisher::run(api.clone(), cluster_ca.pem())),
         ];
         let objects = crate::runtime::kubelet::ApiObjects::of(&api);
         let kubelet = Kubelet::new(config, runtime.runtime.clone(), runtime.images.clone(), api.pods(), api.events(), objects);
@@ -203,7 +209,7 @@ impl Node {
                 other => other.to_string(),
             })
         }));
-        Ok(Self { runtime, api, kubelet, controllers, static_pod_dir })
+        Ok(Self { runtime, api, kubelet, controllers, static_pod_dir, cluster_ca })
     }
 
     /// The node's API: every kind it keeps.
@@ -221,6 +227,12 @@ impl Node {
 
     pub fn namespaces(&self) -> Arc<NamespaceStore> {
         self.api.namespaces()
+    }
+
+    /// The cluster's CA (what serve's serving certificate is signed with, and what each
+    /// namespace's `kube-root-ca.crt` holds).
+    pub fn cluster_ca(&self) -> &cluster_ca::ClusterCa {
+        &self.cluster_ca
     }
 
     /// The node's kubelet (for what an API server proxies to a node: exec, logs, a crash).
@@ -261,7 +273,14 @@ impl Node {
     /// ("Successfully assigned <namespace>/<name> to <node>"). With `dry_run` (`dryRun=All`)
     /// the pod as the create would store it, bound, with nothing written and no event. An
     /// API server's create: what the node cannot run, the kubelet refuses in the pod's status.
-    pub fn create_pod(&self, pod: &Pod, requester: Requester<'_>, dry_run: bool) -> Result<Pod, ApiError> {
+    pub async fn create_pod(&self, pod: &Pod, requester: Requester<'_>, dry_run: bool) -> Result<Pod, ApiError> {
+        self.await_default_account(pod).await;
+        self.create_pod_now(pod, requester, dry_run)
+    }
+
+    /// `create_pod` without the wait for the namespace's `default` account: a pod that would run
+    /// as it is refused at once when it is missing (for a caller that waited itself).
+    pub fn create_pod_now(&self, pod: &Pod, requester: Requester<'_>, dry_run: bool) -> Result<Pod, ApiError> {
         let (mut pod, scheduled) = bind(pod);
         self.admit_runtime_class(&mut pod)?;
         let created = self.api.pods().create_as(&pod, requester, dry_run)?;
@@ -273,7 +292,8 @@ impl Node {
 
     /// `create_pod` with the node's admission asked first: what the node cannot run is refused,
     /// naming it, before anything is written (the reference target's create).
-    pub fn create_pod_admitted(&self, pod: &Pod, requester: Requester<'_>) -> Result<Pod, Refusal> {
+    pub async fn create_pod_admitted(&self, pod: &Pod, requester: Requester<'_>) -> Result<Pod, Refusal> {
+        self.await_default_account(pod).await;
         let (mut pod, scheduled) = bind(pod);
         self.admit_runtime_class(&mut pod).map_err(Refusal::Api)?;
         let created = self.api.pods().create_admitted(&pod, requester)?;
@@ -281,6 +301,13 @@ impl Node {
             self.scheduled(&created);
         }
         Ok(created)
+    }
+
+    /// ServiceAccount admission's wait for the namespace's `default` account, which the
+    /// ServiceAccounts controller makes just after the namespace (asynchronous: no thread waits).
+    pub async fn await_default_account(&self, pod: &Pod) {
+        let accounts = self.api.store::<crate::api::rbac::ServiceAccountStrategy>();
+        crate::api::service_accounts::await_default_account(&accounts, pod).await;
     }
 
     /// kube-apiserver's RuntimeClass admission of a pod create (`api::runtime_classes`): its

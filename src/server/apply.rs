@@ -226,7 +226,8 @@ impl ApplyTarget<Pod> for Pods<'_> {
         self.0.node.pods().get(namespace, name)
     }
     fn create(&self, pod: &Pod, dry_run: bool) -> Result<Pod, ApiError> {
-        self.0.node.create_pod(pod, Requester::User, dry_run)
+        // `apply` waited for the namespace's default ServiceAccount before.
+        self.0.node.create_pod_now(pod, Requester::User, dry_run)
     }
     fn update(&self, namespace: &str, name: &str, pod: &Pod, dry_run: bool) -> Result<Pod, ApiError> {
         self.0.node.pods().update_as(namespace, name, pod, dry_run)
@@ -244,6 +245,16 @@ pub async fn apply(
     _headers: HeaderMap,
     body: Bytes,
 ) -> Result<Response, Failure> {
+    // ServiceAccount admission's wait for the namespace's default account, should the apply
+    // create a pod that runs as it (the apply itself is synchronous).
+    let account = serde_yaml::from_slice::<Value>(&body).ok().and_then(|v| v.pointer("/spec/serviceAccountName").cloned());
+    let mut pod = Pod::default();
+    pod.metadata.namespace = Some(namespace.clone());
+    pod.spec = Some(k8s_openapi::api::core::v1::PodSpec {
+        service_account_name: account.and_then(|a| a.as_str().map(str::to_string)),
+        ..Default::default()
+    });
+    state.node.await_default_account(&pod).await;
     apply_to::<Pod>(&Pods(&state), &namespace, &name, &q, &body)
 }
 

@@ -191,7 +191,7 @@ pub async fn create(
     let name = pod.metadata.name.clone().unwrap_or_default();
     record_update(None, &mut pod, &q, &headers);
     // The scheduler's part is the node's (its only node).
-    let created = state.node.create_pod(&pod, Requester::User, dry_run).map_err(|e| Failure::from_api(e, &name))?;
+    let created = state.node.create_pod(&pod, Requester::User, dry_run).await.map_err(|e| Failure::from_api(e, &name))?;
     Ok(with_warnings(json_response(StatusCode::CREATED, &created), &warnings))
 }
 

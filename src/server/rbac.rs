@@ -348,17 +348,25 @@ async fn token(
                 "causes": [{"reason": "FieldValueInvalid", "message": message, "field": "spec.expirationSeconds"}],
             })));
     }
-    if request.spec.bound_object_ref.is_some() {
-        return Err(Failure::bad_request("spec.boundObjectRef: serve does not bind tokens to objects; ask without it"));
-    }
     if request.spec.audiences.is_empty() {
         request.spec.audiences = vec![super::authz::AUDIENCE.to_string()];
     }
     let api = state.node.api();
     let issued = api
         .tokens()
-        .request(api, &namespace, &name, &request.spec.audiences, seconds)
-        .map_err(|e| failure::<ServiceAccountStrategy>(e, &name))?;
+        .request(api, &namespace, &name, &request.spec.audiences, seconds, request.spec.bound_object_ref.as_ref())
+        .map_err(|e| {
+            // A missing bound object is its own kind's 404; the rest are the account's.
+            let bound = request.spec.bound_object_ref.as_ref().and_then(|r| r.name.clone()).unwrap_or_default();
+            if e.code == 404 && !e.message.starts_with("serviceaccounts ") {
+                Failure::from(e)
+            } else if e.code == 409 {
+                Failure::from(e.clone())
+                    .with_details(json!({"name": bound, "kind": request.spec.bound_object_ref.as_ref().and_then(|r| r.kind.clone())}))
+            } else {
+                failure::<ServiceAccountStrategy>(e, &name)
+            }
+        })?;
     let (token, expires) = (issued.token, issued.expires);
     request.spec.expiration_seconds = Some(seconds);
     request.metadata.name = Some(name.clone());
@@ -370,7 +378,7 @@ async fn token(
 
 /// The protobuf form of a TokenRequest (`kubectl create token` sends it): Kubernetes' envelope,
 /// then k8s.io/api/authentication/v1's TokenRequest, of which the spec is read (audiences,
-/// expirationSeconds, and whether boundObjectRef is given).
+/// expirationSeconds, and boundObjectRef).
 mod token_request_protobuf {
     use k8s_openapi::api::authentication::v1::{BoundObjectReference, TokenRequest, TokenRequestSpec};
     use prost::Message;
@@ -391,10 +399,22 @@ mod token_request_protobuf {
     struct Spec {
         #[prost(string, repeated, tag = "1")]
         audiences: Vec<String>,
-        #[prost(bytes = "vec", optional, tag = "3")]
-        bound_object_ref: Option<Vec<u8>>,
+        #[prost(message, optional, tag = "3")]
+        bound_object_ref: Option<Bound>,
         #[prost(int64, optional, tag = "4")]
         expiration_seconds: Option<i64>,
+    }
+
+    #[derive(Clone, PartialEq, Message)]
+    struct Bound {
+        #[prost(string, optional, tag = "1")]
+        kind: Option<String>,
+        #[prost(string, optional, tag = "2")]
+        api_version: Option<String>,
+        #[prost(string, optional, tag = "3")]
+        name: Option<String>,
+        #[prost(string, optional, tag = "4")]
+        uid: Option<String>,
     }
 
     pub fn decode(body: &[u8]) -> Result<TokenRequest, String> {
@@ -405,7 +425,12 @@ mod token_request_protobuf {
         Ok(TokenRequest {
             spec: TokenRequestSpec {
                 audiences: spec.audiences,
-                bound_object_ref: spec.bound_object_ref.map(|_| BoundObjectReference::default()),
+                bound_object_ref: spec.bound_object_ref.map(|b| BoundObjectReference {
+                    kind: b.kind,
+                    api_version: b.api_version,
+                    name: b.name,
+                    uid: b.uid,
+                }),
                 expiration_seconds: spec.expiration_seconds,
             },
             ..Default::default()

@@ -1,13 +1,13 @@
-//! The server's credentials: a CA of its own, a serving certificate for the listening address
-//! signed by it (rcgen), a random bearer token, and the kubeconfig that carries them
-//! (context `podspec`, namespace `default`).
+//! The server's credentials: a serving certificate for the listening address signed by the
+//! node's cluster CA (rcgen; the CA every namespace's `kube-root-ca.crt` holds), a random
+//! bearer token, and the kubeconfig that carries them (context `podspec`, namespace `default`).
 
 use std::net::SocketAddr;
 use std::sync::Arc;
 
 use base64::Engine as _;
 use rand::Rng as _;
-use rcgen::{BasicConstraints, CertificateParams, DnType, IsCa, Issuer, KeyPair, KeyUsagePurpose, SanType};
+use rcgen::{CertificateParams, DnType, KeyPair, SanType};
 use rustls::pki_types::{CertificateDer, PrivateKeyDer, PrivatePkcs8KeyDer};
 
 pub struct Credentials {
@@ -24,21 +24,14 @@ pub enum TlsError {
     Tls(#[from] rustls::Error),
 }
 
-/// Makes a CA, a serving certificate for `addr` (and `localhost`), and a token.
-pub fn credentials(addr: SocketAddr) -> Result<Credentials, TlsError> {
-    let mut ca = CertificateParams::new(Vec::<String>::new())?;
-    ca.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
-    ca.distinguished_name.push(DnType::CommonName, "podspec-serve-ca");
-    ca.key_usages = vec![KeyUsagePurpose::KeyCertSign, KeyUsagePurpose::CrlSign, KeyUsagePurpose::DigitalSignature];
-    let ca_key = KeyPair::generate()?;
-    let ca_cert = ca.self_signed(&ca_key)?;
+/// Makes a serving certificate for `addr` (and `localhost`) signed by `ca`, and a token.
+pub fn credentials(addr: SocketAddr, ca: &crate::node::cluster_ca::ClusterCa) -> Result<Credentials, TlsError> {
     let mut leaf = CertificateParams::new(vec!["localhost".to_string()])?;
     leaf.distinguished_name.push(DnType::CommonName, "podspec-serve");
     leaf.subject_alt_names.push(SanType::IpAddress(addr.ip()));
     let leaf_key = KeyPair::generate()?;
-    let issuer = Issuer::new(ca, ca_key);
-    let leaf_cert = leaf.signed_by(&leaf_key, &issuer)?;
-    let chain = vec![CertificateDer::from(leaf_cert.der().to_vec()), CertificateDer::from(ca_cert.der().to_vec())];
+    let leaf_cert = leaf.signed_by(&leaf_key, ca.issuer())?;
+    let chain = vec![CertificateDer::from(leaf_cert.der().to_vec()), ca.der().clone()];
     let key = PrivateKeyDer::Pkcs8(PrivatePkcs8KeyDer::from(leaf_key.serialize_der()));
     let provider = Arc::new(rustls::crypto::ring::default_provider());
     let mut config = rustls::ServerConfig::builder_with_provider(provider)
@@ -49,7 +42,7 @@ pub fn credentials(addr: SocketAddr) -> Result<Credentials, TlsError> {
     config.alpn_protocols = vec![b"http/1.1".to_vec()];
     let bytes: [u8; 32] = rand::rng().random();
     let token = bytes.iter().map(|b| format!("{b:02x}")).collect();
-    Ok(Credentials { ca_pem: ca_cert.pem(), token, server_config: Arc::new(config) })
+    Ok(Credentials { ca_pem: ca.pem(), token, server_config: Arc::new(config) })
 }
 
 /// The kubeconfig for this server: cluster, user and context all named `podspec`.

@@ -10,7 +10,7 @@
 //! counting from 0.
 
 use cucumber::gherkin::Step;
-use cucumber::{given, when};
+use cucumber::{given, then, when};
 use serde_json::Value;
 
 use super::api::docstring;
@@ -18,12 +18,12 @@ use super::substitute::substitute;
 use super::{PodWorld, StepFailure};
 use crate::targets::ConfigWrite;
 
-/// The kind a step names (`configmap`, `secret`).
+/// The kind a step names (`configmap`, `secret`, `serviceaccount`).
 fn kind_of(word: &str) -> &'static str {
-    if word == "secret" {
-        "Secret"
-    } else {
-        "ConfigMap"
+    match word {
+        "secret" => "Secret",
+        "serviceaccount" => "ServiceAccount",
+        _ => "ConfigMap",
     }
 }
 
@@ -74,8 +74,8 @@ async fn create_in_second(world: &mut PodWorld, step: &Step, word: String, name:
     Ok(())
 }
 
-#[given(regex = r#"^I create (configmap|secret) "([^"]+)" with:?$"#)]
-#[when(regex = r#"^I create (configmap|secret) "([^"]+)" with:?$"#)]
+#[given(regex = r#"^I create (configmap|secret|serviceaccount) "([^"]+)" with:?$"#)]
+#[when(regex = r#"^I create (configmap|secret|serviceaccount) "([^"]+)" with:?$"#)]
 async fn create(world: &mut PodWorld, step: &Step, word: String, name: String) -> Result<(), StepFailure> {
     write(world, ConfigWrite::Create, kind_of(&word), &name, Some(step)).await
 }
@@ -102,4 +102,57 @@ async fn replace(world: &mut PodWorld, step: &Step, word: String, name: String) 
 #[when(regex = r#"^I delete (configmap|secret) "([^"]+)"$"#)]
 async fn delete(world: &mut PodWorld, word: String, name: String) -> Result<(), StepFailure> {
     write(world, ConfigWrite::Delete, kind_of(&word), &name, None).await
+}
+
+/// The value of `key` in ConfigMap `name` of the scenario's namespace, if both exist.
+async fn config_map_value(world: &PodWorld, name: &str, key: &str) -> Result<Option<String>, StepFailure> {
+    let object = object(world, None, "ConfigMap", name, &world.namespace).await?;
+    let read = world.target().write_config_object(ConfigWrite::Get, &object).await?;
+    Ok(read.and_then(|cm| {
+        cm.pointer(&format!("/data/{}", key.replace('~', "~0").replace('/', "~1"))).and_then(|v| v.as_str()).map(String::from)
+    }))
+}
+
+/// A ConfigMap the cluster keeps (each namespace's `kube-root-ca.crt`) holds, under `key`, a
+/// PEM certificate: waited for, as a controller makes it, makes it again or sets it back.
+#[then(regex = r#"^configmap "([^"]+)" eventually has key "([^"]+)" holding a PEM certificate$"#)]
+async fn eventually_holds_certificate(world: &mut PodWorld, name: String, key: String) -> Result<(), StepFailure> {
+    let what = format!("configmap {name:?} holding a PEM certificate under {key:?}");
+    let check = || async {
+        match config_map_value(world, &name, &key).await? {
+            Some(v) if v.starts_with("-----BEGIN CERTIFICATE-----") && v.trim_end().ends_with("-----END CERTIFICATE-----") => Ok(()),
+            Some(v) => Err(StepFailure::mismatch(format!("{name:?}'s {key:?} is no PEM certificate"), "-----BEGIN CERTIFICATE-----...", v)),
+            None => Err(StepFailure::new(format!("configmap {name:?} or its key {key:?} does not exist"))),
+        }
+    };
+    super::wait::eventually(&what, world.timeouts().eventually, check).await
+}
+
+/// A file in a container holds exactly what a ConfigMap's key holds (`ca.crt` of the token
+/// volume and `kube-root-ca.crt`, as e2e's "should mount an API token into pods" compares them).
+#[then(regex = r#"^file "([^"]+)" in container "([^"]+)" of pod "([^"]+)" holds key "([^"]+)" of configmap "([^"]+)"$"#)]
+async fn file_holds_key(
+    world: &mut PodWorld,
+    path: String,
+    container: String,
+    pod: String,
+    key: String,
+    name: String,
+) -> Result<(), StepFailure> {
+    let expected = config_map_value(world, &name, &key)
+        .await?
+        .ok_or_else(|| StepFailure::new(format!("configmap {name:?} or its key {key:?} does not exist")))?;
+    let r = world.pod_ref(&pod);
+    let argv = vec!["cat".to_string(), path.clone()];
+    let out = world.target().exec(&r, &container, &argv, world.timeouts().exec).await?;
+    if out.exit_code != 0 {
+        return Err(StepFailure::new(format!(
+            "cat {path} in container {container:?} of pod {pod:?} exited {}: {}",
+            out.exit_code, out.stderr
+        )));
+    }
+    if out.stdout != expected {
+        return Err(StepFailure::mismatch(format!("{path} in container {container:?} of pod {pod:?}"), expected, out.stdout));
+    }
+    Ok(())
 }

@@ -185,6 +185,11 @@ where
         super::target::ConfigWrite::Create => Some(store.create_object(&typed, false).map_err(api)?),
         super::target::ConfigWrite::Replace => Some(store.update(&namespace, &name, &typed).map_err(api)?),
         super::target::ConfigWrite::Delete => store.delete(&namespace, &name, &Default::default()).map_err(api)?,
+        super::target::ConfigWrite::Get => match store.get(&namespace, &name) {
+            Ok(o) => Some(o),
+            Err(e) if e.code == 404 => None,
+            Err(e) => return Err(api(e)),
+        },
     };
     Ok(stored.map(|o| serde_json::to_value(o).unwrap_or_default()))
 }
@@ -254,7 +259,7 @@ impl Target for ReferenceTarget {
         // Down to the API only: its admission (with the node's, which refuses what the node
         // cannot run, up front), the strategy and the store. The kubelet sees the new pod
         // through its watch and runs it.
-        self.node.create_pod_admitted(pod, Requester::User).map_err(|e| match e {
+        self.node.create_pod_admitted(pod, Requester::User).await.map_err(|e| match e {
             Refusal::Node(what) => TargetError::Unsupported { target: self.name().into(), what },
             Refusal::Api(e) => api_error(&key, e),
         })
@@ -362,7 +367,8 @@ impl Target for ReferenceTarget {
         match object["kind"].as_str() {
             Some("ConfigMap") => write_object(&self.node.api().config_maps(), write, object),
             Some("Secret") => write_object(&self.node.api().secrets(), write, object),
-            other => Err(TargetError::Other(format!("kind {other:?}: only ConfigMaps and Secrets are written this way"))),
+            Some("ServiceAccount") => write_object(&self.node.api().store::<crate::api::rbac::ServiceAccountStrategy>(), write, object),
+            other => Err(TargetError::Other(format!("kind {other:?}: only ConfigMaps, Secrets and ServiceAccounts are written this way"))),
         }
     }
 

@@ -46,6 +46,8 @@ pub enum ConfigWrite {
     /// A PUT of the whole object (these kinds allow one without a resourceVersion).
     Replace,
     Delete,
+    /// A read (GET) of the object, through the same path: the object, or none when it is missing.
+    Get,
 }
 
 impl Capability {

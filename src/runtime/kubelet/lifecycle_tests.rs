@@ -55,18 +55,22 @@ impl TestNode {
         let host = Arc::new(FakeHost { dir: dir.path().to_path_buf(), runtime: fake.clone() });
         let runtime = NodeRuntime { runtime: Arc::new(fake.clone()), images: Arc::new(fake.clone()), host };
         let node = Node::start("test", runtime, ReferenceOptions::default()).unwrap();
-        // The namespace's default ServiceAccount, which ServiceAccount admission waits for, made
-        // at once rather than by the controller's task (which a blocked admission on this
-        // single-threaded runtime would not let run).
+        // The namespace's default ServiceAccount and its kube-root-ca.crt, made at once rather
+        // than by the controllers' tasks, so that a pod's create (`create_pod_now`, which does
+        // not wait for the account) and its token volume find them.
         let mut default = k8s_openapi::api::core::v1::Namespace::default();
         default.metadata.name = Some("default".into());
-        crate::node::service_account_controller::sync(&[default], &node.api().store::<crate::api::rbac::ServiceAccountStrategy>());
+        crate::node::service_account_controller::sync(
+            std::slice::from_ref(&default),
+            &node.api().store::<crate::api::rbac::ServiceAccountStrategy>(),
+        );
+        crate::node::root_ca_publisher::sync(&[default], &node.api().config_maps(), &node.cluster_ca().pem());
         Self { node, fake, _dir: dir }
     }
 
     fn create(&self, yaml: &str) -> Pod {
         let pod: Pod = serde_yaml::from_str(yaml).unwrap();
-        self.node.create_pod(&pod, Requester::User, false).unwrap()
+        self.node.create_pod_now(&pod, Requester::User, false).unwrap()
     }
 
     fn pod(&self) -> Pod {

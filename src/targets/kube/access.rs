@@ -80,10 +80,13 @@ pub const UNCHECKED: &[Right] = &[
     Right { verb: "create", group: "node.k8s.io", resource: "runtimeclasses", subresource: "" },
     Right { verb: "delete", group: "node.k8s.io", resource: "runtimeclasses", subresource: "" },
     Right { verb: "get", group: "node.k8s.io", resource: "runtimeclasses", subresource: "" },
-    // The ConfigMaps and Secrets the `@config-objects` scenarios write (a denial fails them).
+    // The ConfigMaps and Secrets the `@config-objects` scenarios write (a denial fails them),
+    // the ConfigMaps they read (`kube-root-ca.crt`), and the ServiceAccounts they make.
     right("create", "configmaps", ""),
     right("update", "configmaps", ""),
     right("delete", "configmaps", ""),
+    right("get", "configmaps", ""),
+    right("create", "serviceaccounts", ""),
     right("create", "secrets", ""),
     right("update", "secrets", ""),
     right("delete", "secrets", ""),

@@ -277,6 +277,7 @@ impl KubeTarget {
             super::target::ConfigWrite::Create => Some(api.create(&PostParams::default(), &typed).await.map_err(api_error)?),
             super::target::ConfigWrite::Replace => Some(api.replace(&name, &PostParams::default(), &typed).await.map_err(api_error)?),
             super::target::ConfigWrite::Delete => api.delete(&name, &DeleteParams::default()).await.map_err(api_error)?.left(),
+            super::target::ConfigWrite::Get => api.get_opt(&name).await.map_err(api_error)?,
         };
         Ok(stored.map(|o| serde_json::to_value(o).unwrap_or_default()))
     }
@@ -510,7 +511,8 @@ impl Target for KubeTarget {
         match object["kind"].as_str() {
             Some("ConfigMap") => self.write_object::<k8s_openapi::api::core::v1::ConfigMap>(write, object).await,
             Some("Secret") => self.write_object::<k8s_openapi::api::core::v1::Secret>(write, object).await,
-            other => Err(TargetError::Other(format!("kind {other:?}: only ConfigMaps and Secrets are written this way"))),
+            Some("ServiceAccount") => self.write_object::<k8s_openapi::api::core::v1::ServiceAccount>(write, object).await,
+            other => Err(TargetError::Other(format!("kind {other:?}: only ConfigMaps, Secrets and ServiceAccounts are written this way"))),
         }
     }
 
