@@ -70,12 +70,18 @@ impl Scope {
 /// The node an object of a kind is bound to ([`Strategy::node_of`]).
 type NodeOf<T> = fn(&T) -> Option<&str>;
 
+/// The key an object of a kind is also found by ([`Strategy::lookup_key`]).
+type LookupOf<T> = fn(&T) -> Option<String>;
+
 /// The objects of one kind, under the store's lock.
 pub struct Objects<T> {
     objects: BTreeMap<Key, Arc<T>>,
     /// The keys of the objects bound to each node.
     by_node: HashMap<String, BTreeSet<Key>>,
     node_of: NodeOf<T>,
+    /// The keys of the objects of each lookup key, oldest first.
+    by_lookup: HashMap<String, Vec<Key>>,
+    lookup_of: LookupOf<T>,
     /// How many objects lists and watches have looked at (what the indexes spare).
     #[cfg(test)]
     pub(super) visits: std::cell::Cell<usize>,
@@ -179,11 +185,32 @@ impl<T: Object> Objects<T> {
         }
     }
 
-    /// The objects newest first (for a kind that keeps its order; else in key order, reversed).
-    pub fn newest_first(&self) -> Box<dyn Iterator<Item = (&Key, &T)> + '_> {
-        match &self.order {
-            Some((order, _)) => Box::new(order.iter().rev().filter_map(|k| self.objects.get(k).map(|o| (k, &**o)))),
-            None => Box::new(self.objects.iter().rev().map(|(k, o)| (k, &**o))),
+    /// The newest object of a lookup key ([`Strategy::lookup_key`]), through its index: no
+    /// other object is looked at.
+    pub fn find(&self, lookup: &str) -> Option<(&Key, &T)> {
+        let key = self.by_lookup.get(lookup)?.last()?;
+        #[cfg(test)]
+        self.visits.set(self.visits.get() + 1);
+        self.objects.get_key_value(key).map(|(k, o)| (k, &**o))
+    }
+
+    /// Keeps the lookup index of `key` from the version `old` to the version `new` (none: not
+    /// there).
+    fn relookup(&mut self, key: &Key, old: Option<&T>, new: Option<&T>) {
+        let (was, now) = (old.and_then(self.lookup_of), new.and_then(self.lookup_of));
+        if was == now {
+            return;
+        }
+        if let Some(was) = was {
+            if let Some(keys) = self.by_lookup.get_mut(&was) {
+                keys.retain(|k| k != key);
+                if keys.is_empty() {
+                    self.by_lookup.remove(&was);
+                }
+            }
+        }
+        if let Some(now) = now {
+            self.by_lookup.entry(now).or_default().push(key.clone());
         }
     }
 
@@ -206,6 +233,7 @@ impl<T: Object> Objects<T> {
             ChangeKind::Deleted => {
                 if let Some(gone) = self.objects.remove(&k) {
                     self.unindex(&k, &gone);
+                    self.relookup(&k, Some(&gone), None);
                 }
                 if let Some((order, _)) = &mut self.order {
                     order.retain(|o| *o != k);
@@ -219,8 +247,10 @@ impl<T: Object> Objects<T> {
                             self.unindex(&k, &replaced);
                             self.index(&k, &object);
                         }
+                        self.relookup(&k, Some(&replaced), Some(&object));
                     }
                     None => {
+                        self.relookup(&k, None, Some(&object));
                         let evicted = match &mut self.order {
                             Some((order, capacity)) => {
                                 order.push_back(k);
@@ -235,6 +265,7 @@ impl<T: Object> Objects<T> {
                         if let Some(old) = evicted {
                             if let Some(gone) = self.objects.remove(&old) {
                                 self.unindex(&old, &gone);
+                                self.relookup(&old, Some(&gone), None);
                             }
                         }
                     }
@@ -294,6 +325,8 @@ where
                 objects: BTreeMap::new(),
                 by_node: HashMap::new(),
                 node_of: S::node_of,
+                by_lookup: HashMap::new(),
+                lookup_of: S::lookup_key,
                 #[cfg(test)]
                 visits: Default::default(),
                 order: None,

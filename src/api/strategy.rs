@@ -31,6 +31,13 @@ pub trait Strategy: Send + Sync + 'static {
         None
     }
 
+    /// A key the store also finds objects of the kind by, through an index (an event's
+    /// aggregation key: its repeat is found without looking at other events); none for a kind
+    /// without one.
+    fn lookup_key(_object: &Self::Object) -> Option<String> {
+        None
+    }
+
     /// Defaulting and clearing what clients cannot set, before validation.
     fn prepare_for_create(&self, object: &mut Self::Object);
     fn validate(&self, object: &Self::Object) -> Vec<FieldError>;

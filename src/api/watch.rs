@@ -126,6 +126,17 @@ impl<T> History<T> {
     }
 }
 
+/// An event with its object owned: moved out when no one else holds it (an initial object),
+/// else copied.
+fn owned<T: Clone>(event: WatchEvent<Arc<T>>) -> WatchEvent<T> {
+    match event {
+        WatchEvent::Added(o) => WatchEvent::Added(Arc::unwrap_or_clone(o)),
+        WatchEvent::Modified(o) => WatchEvent::Modified(Arc::unwrap_or_clone(o)),
+        WatchEvent::Deleted(o) => WatchEvent::Deleted(Arc::unwrap_or_clone(o)),
+        WatchEvent::Bookmark(rv) => WatchEvent::Bookmark(rv),
+    }
+}
+
 /// A watch on the objects of a store, from a resourceVersion on.
 pub struct Watch<T> {
     store: Arc<dyn ChangeSource<T>>,
@@ -134,7 +145,8 @@ pub struct Watch<T> {
     filter: Filter<T>,
     /// The resourceVersion of the last change this watch has looked at.
     seen: u64,
-    pending: VecDeque<WatchEvent<T>>,
+    /// Its events, each object shared as the store keeps it until a caller wants it owned.
+    pending: VecDeque<WatchEvent<Arc<T>>>,
     notify: tokio::sync::watch::Receiver<u64>,
 }
 
@@ -144,7 +156,7 @@ pub type PodWatch = Watch<Pod>;
 impl<T: Clone> Watch<T> {
     pub(super) fn new(store: Arc<dyn ChangeSource<T>>, scope: Scope, filter: Filter<T>, seen: u64, initial: Vec<T>) -> Self {
         let notify = store.subscribe();
-        Self { store, scope, filter, seen, pending: initial.into_iter().map(WatchEvent::Added).collect(), notify }
+        Self { store, scope, filter, seen, pending: initial.into_iter().map(|o| WatchEvent::Added(Arc::new(o))).collect(), notify }
     }
 
     /// The resourceVersion up to which this watch has seen every change.
@@ -155,6 +167,12 @@ impl<T: Clone> Watch<T> {
     /// The next event, waiting for one. Err(Expired) when the watch fell so far behind that
     /// the history no longer holds what it missed (the client lists again).
     pub async fn next(&mut self) -> Result<WatchEvent<T>, ApiError> {
+        self.next_shared().await.map(owned)
+    }
+
+    /// [`Self::next`] with the event's object shared as the store keeps it: nothing is copied
+    /// (what the kubelet reads its pods with).
+    pub async fn next_shared(&mut self) -> Result<WatchEvent<Arc<T>>, ApiError> {
         loop {
             if let Some(e) = self.pending.pop_front() {
                 return Ok(e);
@@ -179,7 +197,7 @@ impl<T: Clone> Watch<T> {
             Err(_) => {
                 self.catch_up()?;
                 match self.pending.pop_front() {
-                    Some(e) => Ok(e),
+                    Some(e) => Ok(owned(e)),
                     None => Ok(WatchEvent::Bookmark(self.seen)),
                 }
             }
@@ -193,11 +211,12 @@ impl<T: Clone> Watch<T> {
             self.seen = c.rv;
             let now = c.kind != ChangeKind::Deleted && (self.filter)(&c.object);
             let before = c.prev.as_ref().is_some_and(|p| (self.filter)(p));
-            // Only what this watch sends is copied out of the shared change.
+            // The shared change is kept shared: only a caller that wants the object owned
+            // copies it (`next`).
             let event = match (before, now) {
-                (false, true) => WatchEvent::Added(T::clone(&c.object)),
-                (true, true) => WatchEvent::Modified(T::clone(&c.object)),
-                (true, false) => WatchEvent::Deleted(T::clone(&c.object)),
+                (false, true) => WatchEvent::Added(c.object),
+                (true, true) => WatchEvent::Modified(c.object),
+                (true, false) => WatchEvent::Deleted(c.object),
                 (false, false) => continue,
             };
             self.pending.push_back(event);

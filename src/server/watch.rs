@@ -24,7 +24,7 @@ pub fn start_from(q: &ListQuery) -> Result<Option<u64>, Failure> {
 
 /// Streams `watch`'s events; `render` makes the object of each (the first one knows it is
 /// first, for a Table's columns). `kind` names the bookmarks' objects.
-pub fn stream<T: Clone + Send + 'static>(
+pub fn stream<T: Clone + Send + Sync + 'static>(
     watch: Watch<T>,
     q: &ListQuery,
     kind: &'static str,

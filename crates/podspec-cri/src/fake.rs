@@ -296,6 +296,7 @@ impl RuntimeService for FakeRuntime {
     }
 
     async fn container_status(&self, id: &ContainerId) -> RuntimeResult<ContainerStatus> {
+        self.record("container_status", Some(id), None);
         self.status_of(id)
     }
 

@@ -348,3 +348,36 @@ async fn a_container_the_runtime_cannot_create_says_why() {
     assert!(n.events().iter().any(|e| e.starts_with("Failed: Error: ") && e.contains("Too many open files")), "{:?}", n.events());
     n.until("a runs", |n| n.fake.is_running("a")).await;
 }
+
+/// A container's start or exit is its own pod's business: the runtime's event wakes that pod's
+/// worker alone, so a pod's start asks the runtime the same number of container statuses beside
+/// 40 running pods as beside none (each of the others' workers working its status out again
+/// for it would ask 80 more per event).
+#[tokio::test(start_paused = true)]
+async fn a_pods_start_costs_the_same_runtime_calls_beside_many_running_pods() {
+    fn two_containers(name: &str) -> String {
+        format!(
+            "metadata: {{name: {name}, namespace: default}}\nspec:\n  containers:\n  - {{name: a, image: busybox:1.36}}\n  - {{name: b, image: busybox:1.36}}\n"
+        )
+    }
+    async fn status_calls_of_one_start_beside(others: usize) -> usize {
+        let n = TestNode::start();
+        for i in 0..others {
+            n.create(&two_containers(&format!("o{i}")));
+        }
+        let running =
+            |n: &TestNode| n.node.pods().list().iter().all(|p| p.status.as_ref().and_then(|s| s.phase.as_deref()) == Some("Running"));
+        n.until("the others run", running).await;
+        n.wait(Duration::from_secs(5)).await;
+        let status_calls = |n: &TestNode| n.fake.calls().iter().filter(|c| c.op == "container_status").count();
+        let before = status_calls(&n);
+        n.create(&two_containers("p"));
+        n.until("p runs", |n| n.phase() == "Running").await;
+        n.wait(Duration::from_secs(5)).await;
+        status_calls(&n) - before
+    }
+    let alone = status_calls_of_one_start_beside(0).await;
+    let beside = status_calls_of_one_start_beside(40).await;
+    assert!(alone > 0, "the start asked the runtime nothing");
+    assert!(beside <= alone + 2, "beside 40 running pods a start asked {beside} container statuses, alone {alone}");
+}

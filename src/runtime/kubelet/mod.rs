@@ -231,7 +231,8 @@ impl Kubelet {
 
     /// Admits a pod and starts its worker; the pod then goes from Pending to Running on its
     /// own. A pod the node's admission rejects gets a Failed status saying why.
-    fn start_worker(self: &Arc<Self>, pod: Pod, is_static: bool) -> Result<(), KubeletError> {
+    fn start_worker(self: &Arc<Self>, pod: impl Into<Arc<Pod>>, is_static: bool) -> Result<(), KubeletError> {
+        let pod: Arc<Pod> = pod.into();
         let uid = pod.metadata.uid.clone().ok_or(KubeletError::NoUid)?;
         unsupported(&pod, &self.config.host_dirs())?;
         if let Some((reason, message)) = reject(&pod) {
@@ -268,7 +269,7 @@ impl Kubelet {
     fn update_worker(&self, pod: Pod) {
         let Some(uid) = pod.metadata.uid.clone() else { return };
         if let Ok(w) = self.worker(&uid) {
-            w.update(pod);
+            w.update(Arc::new(pod));
         }
     }
 

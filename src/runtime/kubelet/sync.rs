@@ -16,6 +16,7 @@ use std::sync::Arc;
 use k8s_openapi::api::core::v1::Pod;
 
 use super::Kubelet;
+use crate::api::generic::Scope;
 use crate::api::{is_mirror_pod, DeleteOptions, WatchEvent};
 
 fn bound_to(pod: &Pod, node: &str) -> bool {
@@ -29,15 +30,18 @@ fn rv_of(pod: &Pod) -> u64 {
 pub(super) async fn run(kubelet: Arc<Kubelet>) {
     let node = kubelet.config.node_name.clone();
     loop {
-        let (pods, rv) = kubelet.api.list_at();
+        // The node's pods, through the store's node index; from then on the changes of the
+        // node's pods only, each version shared as the store keeps it (no copy).
+        let on_node = Scope { namespace: None, node: Some(node.clone()) };
+        let (pods, rv) = kubelet.api.list_scoped(&on_node);
         let bound: Vec<Pod> = pods.into_iter().filter(|p| bound_to(p, &node)).collect();
         kubelet.forget_missing(&bound);
         for pod in bound {
-            kubelet.on_pod(pod);
+            kubelet.on_pod(Arc::new(pod));
         }
         kubelet.observed.send_replace(rv);
         let filter_node = node.clone();
-        let mut watch = match kubelet.api.watch(Some(rv), Box::new(move |p| bound_to(p, &filter_node))) {
+        let mut watch = match kubelet.api.watch_scoped(Some(rv), on_node, Box::new(move |p| bound_to(p, &filter_node))) {
             Ok(w) => w,
             Err(e) => {
                 tracing::debug!(target: "kubelet", error = %e, "watch could not start; listing again");
@@ -45,7 +49,7 @@ pub(super) async fn run(kubelet: Arc<Kubelet>) {
             }
         };
         loop {
-            match watch.next().await {
+            match watch.next_shared().await {
                 Ok(WatchEvent::Added(pod) | WatchEvent::Modified(pod)) => {
                     let rv = rv_of(&pod);
                     kubelet.on_pod(pod);
@@ -68,7 +72,7 @@ pub(super) async fn run(kubelet: Arc<Kubelet>) {
 
 impl Kubelet {
     /// A pod bound to this node, as the API has it now.
-    fn on_pod(self: &Arc<Self>, pod: Pod) {
+    fn on_pod(self: &Arc<Self>, pod: Arc<Pod>) {
         if is_mirror_pod(&pod) {
             return;
         }
@@ -103,7 +107,7 @@ impl Kubelet {
     }
 
     /// Stops a pod being deleted, once, then deletes it for good.
-    fn terminate(self: &Arc<Self>, pod: Pod) {
+    fn terminate(self: &Arc<Self>, pod: Arc<Pod>) {
         let uid = pod.metadata.uid.clone().unwrap_or_default();
         if !self.terminating.lock().unwrap().insert(uid.clone()) {
             return;
@@ -142,7 +146,7 @@ impl Kubelet {
 
     /// After a fresh list: pods the kubelet runs from the API that are no longer there.
     fn forget_missing(self: &Arc<Self>, listed: &[Pod]) {
-        let missing: Vec<Pod> = {
+        let missing: Vec<Arc<Pod>> = {
             let pods = self.pods.lock().unwrap();
             pods.values()
                 .filter(|w| !w.is_static && !listed.iter().any(|p| p.metadata.uid.as_deref() == Some(w.uid.as_str())))

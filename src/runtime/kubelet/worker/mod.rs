@@ -73,8 +73,9 @@ pub struct PodWorker {
     pub(super) key: String,
     pub(super) uid: String,
     pub(super) kubelet: Arc<Kubelet>,
-    /// The pod as last given to the kubelet (its spec may change by updates).
-    pub(super) pod: Mutex<Pod>,
+    /// The pod as last given to the kubelet (its spec may change by updates): the version the
+    /// API's store holds, shared, not copied.
+    pub(super) pod: Mutex<Arc<Pod>>,
     pub(super) state: Mutex<WorkerState>,
     /// A static pod: its status goes to its mirror pod.
     pub(super) is_static: bool,
@@ -99,7 +100,7 @@ pub struct PodWorker {
 }
 
 impl PodWorker {
-    pub(super) fn start(kubelet: Arc<Kubelet>, pod: Pod, is_static: bool) -> Arc<Self> {
+    pub(super) fn start(kubelet: Arc<Kubelet>, pod: Arc<Pod>, is_static: bool) -> Arc<Self> {
         let spec = pod.spec.clone().unwrap_or_default();
         let initial_wait =
             if spec.init_containers.as_ref().is_some_and(|c| !c.is_empty()) { "PodInitializing" } else { "ContainerCreating" };
@@ -144,7 +145,8 @@ impl PodWorker {
         w
     }
 
-    pub(super) fn pod(&self) -> Pod {
+    /// The pod as last given, shared.
+    pub(super) fn pod(&self) -> Arc<Pod> {
         self.pod.lock().unwrap().clone()
     }
 
@@ -176,7 +178,7 @@ impl PodWorker {
     /// pod config reconciles such a change without a sync (pkg/kubelet/config/config.go,
     /// podsDifferSemantically); a status someone else wrote wakes it, to be written again (the
     /// status manager's needsReconcile).
-    pub(super) fn update(&self, pod: Pod) {
+    pub(super) fn update(&self, pod: Arc<Pod>) {
         let someone_elses_status = !self.is_static && pod.status.is_some() && pod.status != *self.published.lock().unwrap();
         let wake = {
             let mut current = self.pod.lock().unwrap();
@@ -260,6 +262,8 @@ impl PodWorker {
                 _ = self.updated.notified() => self.apply_update().await,
                 _ = self.probed.notified() => {}
                 ev = events.recv() => match ev {
+                    // Another pod's container: nothing of this pod changed.
+                    Ok(ev) if !self.concerns(&ev) => continue,
                     Ok(ContainerEvent::Stopped { container, .. }) => self.on_container_exit(&container).await,
                     Ok(ContainerEvent::Started { .. }) => {}
                     Err(broadcast::error::RecvError::Lagged(_)) => self.resync().await,
@@ -270,6 +274,14 @@ impl PodWorker {
             self.publish_status().await;
         }
         self.teardown().await;
+    }
+
+    /// Whether a runtime event is about this pod: of its sandbox or one of its containers (an
+    /// event that names no sandbox is looked at).
+    fn concerns(&self, event: &ContainerEvent) -> bool {
+        let (ContainerEvent::Started { sandbox, container } | ContainerEvent::Stopped { sandbox, container }) = event;
+        let st = self.state.lock().unwrap();
+        sandbox.0.is_empty() || st.sandbox.as_ref() == Some(sandbox) || st.containers.iter().any(|c| c.current.as_ref() == Some(container))
     }
 
     /// A ConfigMap or a Secret changed: the pod's volumes that name one get its new data (once
@@ -481,7 +493,7 @@ impl PodWorker {
     async fn apply_update(&self) {
         self.refresh_api_volumes();
         let pod = self.pod();
-        let spec = pod.spec.unwrap_or_default();
+        let spec = pod.spec.clone().unwrap_or_default();
         // Ephemeral containers the API added since: recorded, to be started by the sync that
         // follows (a pod that ended runs none).
         {
