@@ -8,7 +8,7 @@ use std::time::{Duration, Instant};
 use k8s_openapi::api::core::v1::Pod;
 
 use crate::runtime::cri::{ContainerConfig, ImageService, PodSandboxConfig, RuntimeError, RuntimeService};
-use crate::targets::{PodRef, Target, TargetError};
+use crate::targets::{PodRef, Target, TargetCapabilities as _, TargetError};
 
 #[derive(Debug, Clone)]
 pub struct Timing {
@@ -661,7 +661,7 @@ pub async fn scale(target: &dyn Target, pods: usize) -> Result<ScaleReport, Targ
     let label = format!("{SCALE_LABEL}={pods}");
     target.open_namespace(&namespace).await?;
     let peaks = Peaks::start();
-    let mut events = target.watch_pods_labelled(&namespace, &label).await?;
+    let mut events = target.require_api_server()?.watch_pods_labelled(&namespace, &label).await?;
     let mut starts = Starts::default();
     let began = Instant::now();
     let creates = async {

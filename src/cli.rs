@@ -2,7 +2,7 @@
 
 use std::path::PathBuf;
 
-use clap::{Parser, Subcommand, ValueEnum};
+use clap::{Parser, Subcommand};
 
 use podspec::runner::{self, RunOptions};
 
@@ -68,7 +68,7 @@ impl Command {
     pub(crate) fn needs_privileges(&self) -> bool {
         match self {
             Command::Matrix(_) | Command::Gate(_) | Command::List(_) | Command::Fields | Command::Docs { .. } => false,
-            Command::Certify(args) => args.verify.is_none() && args.target != TargetKind::Kube,
+            Command::Certify(args) => args.verify.is_none() && args.target.local,
             _ => true,
         }
     }
@@ -110,17 +110,8 @@ pub(crate) fn read_rerun(path: Option<&std::path::Path>) -> Result<Option<runner
     }
 }
 
-#[derive(Clone, Copy, PartialEq, Eq, ValueEnum)]
-pub(crate) enum TargetKind {
-    /// The built-in reference runtime.
-    Reference,
-    /// podman: each pod run with `podman kube play` from the scenario's manifest.
-    Podman,
-    /// podspec's API and kubelet over a CRI runtime (containerd, CRI-O) at --cri-endpoint.
-    Cri,
-    /// A Kubernetes cluster, through its API (kubeconfig, --context, or in-cluster).
-    Kube,
-}
+/// The kinds of target `--target` names: the table in `commands/target.rs`.
+pub(crate) use crate::commands::target::TargetKind;
 
 /// Where the cri target finds its runtime.
 #[derive(clap::Args, Clone)]
@@ -173,8 +164,8 @@ impl ClusterArgs {
     /// Notes whether the scenarios `options` selects need the `@api-server` rights (when the
     /// features cannot be read, they are asked for; the run reports the input error).
     pub(crate) fn for_selection(&mut self, options: &RunOptions) {
-        let capabilities = podspec::targets::KubeTarget::declared_capabilities();
-        self.updates_pods = match runner::list(options, "kube", &capabilities) {
+        let kube = TargetKind::named("kube");
+        self.updates_pods = match runner::list(options, kube.name, &(kube.capabilities)()) {
             Ok(selection) => selection.selected.iter().any(|p| p.tags.iter().any(|t| t == podspec::targets::Capability::ApiServer.tag())),
             Err(_) => true,
         };

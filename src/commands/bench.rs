@@ -8,7 +8,7 @@ use anyhow::Context as _;
 use podspec::paths::Paths;
 
 use super::serve::Api;
-use super::target::{start_linux_node, start_target};
+use super::target::{start_linux_node, StartArgs};
 use crate::cli::{ClusterArgs, CriArgs, PodmanArgs, TargetKind};
 
 #[derive(clap::Args)]
@@ -37,22 +37,29 @@ pub(crate) struct BenchArgs {
     pub(crate) cluster: ClusterArgs,
 }
 
+/// What bench starts a target with: the command line's options, no static pod directory, no
+/// selection of scenarios.
+fn start_args(args: &BenchArgs) -> StartArgs<'_> {
+    StartArgs { static_pod_dir: None, cri: &args.cri, podman: &args.podman, cluster: &args.cluster, selection: None }
+}
+
 /// Measures each target in turn (reference first, as the baseline) and prints them side by side.
 pub(crate) async fn bench(args: BenchArgs) -> anyhow::Result<ExitCode> {
     if let Some(n) = args.scale {
         return bench_scale(&args, n as usize).await;
     }
-    let mut kinds = vec![TargetKind::Reference];
-    kinds.extend(args.targets.iter().copied().filter(|k| *k != TargetKind::Reference));
-    if args.targets.iter().all(|k| *k == TargetKind::Reference) {
+    let reference = TargetKind::named("reference");
+    let mut kinds = vec![reference];
+    kinds.extend(args.targets.iter().copied().filter(|k| *k != reference));
+    if args.targets.iter().all(|k| *k == reference) {
         kinds.truncate(1);
     }
     let several = true; // reference is always shown beside serve
     let load_before = podspec::bench::load_average();
     let mut reports = Vec::new();
     for kind in kinds {
-        let target = start_target(kind, None, &args.cri, &args.podman, &args.cluster).await?;
-        let result = if kind == TargetKind::Cri {
+        let target = kind.start(&start_args(&args)).await?.target;
+        let result = if kind.name == "cri" {
             // Beside the same calls straight to the CRI runtime, with no API or kubelet above.
             bench_cri_beside_direct(target.as_ref(), &args.cri, args.pods).await
         } else {
@@ -65,7 +72,7 @@ pub(crate) async fn bench(args: BenchArgs) -> anyhow::Result<ExitCode> {
             }
             reports.push(report);
         }
-        if kind == TargetKind::Reference {
+        if kind == reference {
             // The same node behind serve's HTTP API: what a Kubernetes client waits for.
             let report = bench_serve(args.pods).await?;
             eprint!("{report}");
@@ -93,7 +100,7 @@ pub(crate) async fn bench(args: BenchArgs) -> anyhow::Result<ExitCode> {
 async fn bench_scale(args: &BenchArgs, n: usize) -> anyhow::Result<ExitCode> {
     let tenth = (n / 10).max(1);
     let mut pairs = Vec::new();
-    let target = start_target(TargetKind::Reference, None, &args.cri, &args.podman, &args.cluster).await?;
+    let target = TargetKind::named("reference").start(&start_args(args)).await?.target;
     let measured = async {
         // One pod first, not measured: the image unpacked, the node warm.
         podspec::bench::scale(target.as_ref(), 1).await?;

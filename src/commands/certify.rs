@@ -2,16 +2,14 @@
 
 use std::path::PathBuf;
 use std::process::ExitCode;
-use std::sync::Arc;
 
 use anyhow::Context as _;
 
 use podspec::runner::{RunError, RunOptions};
 use podspec::steps::Timeouts;
-use podspec::targets::Target;
 
 use super::say_error;
-use super::target::{start_kube, start_target};
+use super::target::{StartArgs, Started};
 use crate::cli::{at_least_one, ClusterArgs, CriArgs, PodmanArgs, TargetKind};
 use crate::signals::Signals;
 
@@ -95,7 +93,7 @@ impl CertifyArgs {
 
 /// `podspec certify`: exit 0 for a complete, passing bundle; 1 for a failing or partial one
 /// (or one `--verify` rejects); 2 for bad input.
-pub(crate) async fn certify(mut args: CertifyArgs, mut signals: Signals) -> anyhow::Result<ExitCode> {
+pub(crate) async fn certify(args: CertifyArgs, mut signals: Signals) -> anyhow::Result<ExitCode> {
     use podspec::certify::{self, sonobuoy};
     if let Some(bundle) = &args.verify {
         let files = certify::bundle::read(bundle).with_context(|| format!("cannot read bundle {}", bundle.display()))?;
@@ -150,30 +148,25 @@ pub(crate) async fn certify(mut args: CertifyArgs, mut signals: Signals) -> anyh
         (None, true) => sonobuoy::results_dir(),
         (None, false) => PathBuf::from("."),
     };
-    let (target, description): (Arc<dyn Target>, certify::Description) = match args.target {
-        TargetKind::Kube => {
-            let selection = RunOptions {
-                features: args.features.clone(),
-                tags: Some(certify::tag_expression(args.tags.as_deref())),
-                name: args.name.clone(),
-                fixtures_dir: args.fixtures.clone(),
-                rerun: rerun.clone(),
-                ..Default::default()
-            };
-            args.cluster.for_selection(&selection);
-            let t = start_kube(&args.cluster).await?;
-            let info = t.server_info().clone();
-            (Arc::new(t), certify::Description { server_url: info.url, server_version: info.version, nodes: info.nodes })
-        }
-        other => {
-            let t = start_target(other, None, &args.cri, &args.podman, &args.cluster).await?;
-            let description = certify::Description {
-                server_url: String::new(),
-                server_version: format!("podspec {} ({} target)", env!("CARGO_PKG_VERSION"), t.name()),
-                nodes: Vec::new(),
-            };
-            (t, description)
-        }
+    // The @conformance scenarios, for a target that checks up front that it may run them.
+    let selection = RunOptions {
+        features: args.features.clone(),
+        tags: Some(certify::tag_expression(args.tags.as_deref())),
+        name: args.name.clone(),
+        fixtures_dir: args.fixtures.clone(),
+        rerun: rerun.clone(),
+        ..Default::default()
+    };
+    let start =
+        StartArgs { static_pod_dir: None, cri: &args.cri, podman: &args.podman, cluster: &args.cluster, selection: Some(&selection) };
+    let Started { target, server } = args.target.start(&start).await?;
+    let description = match server {
+        Some(info) => certify::Description { server_url: info.url, server_version: info.version, nodes: info.nodes },
+        None => certify::Description {
+            server_url: String::new(),
+            server_version: format!("podspec {} ({} target)", env!("CARGO_PKG_VERSION"), target.name()),
+            nodes: Vec::new(),
+        },
     };
     let options = certify::CertifyOptions {
         run: RunOptions {

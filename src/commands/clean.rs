@@ -27,12 +27,7 @@ pub(crate) struct CleanArgs {
 }
 
 pub(crate) async fn clean_target(args: CleanArgs) -> anyhow::Result<ExitCode> {
-    match args.target {
-        TargetKind::Reference => clean(),
-        TargetKind::Podman => clean_podman(&args.podman).await,
-        TargetKind::Cri => clean_cri(&args.cri).await,
-        TargetKind::Kube => clean_kube(&args).await,
-    }
+    args.target.clean(&args).await
 }
 
 /// `podspec clean --target kube [--all [--yes]]`.

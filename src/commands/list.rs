@@ -5,7 +5,6 @@ use std::process::ExitCode;
 
 use podspec::report;
 use podspec::runner::{self, RunError, RunOptions};
-use podspec::targets::{PodmanTarget, ReferenceTarget};
 
 use super::say_error;
 use crate::cli::{SelectArgs, TargetKind};
@@ -33,17 +32,7 @@ pub(crate) fn list(args: ListArgs) -> anyhow::Result<ExitCode> {
     if args.conformance {
         return list_conformance(&args.select.features, args.release.as_deref().unwrap_or(podspec::certify::coverage::DEFAULT_RELEASE));
     }
-    let (name, capabilities) = match args.target {
-        TargetKind::Reference => ("reference", ReferenceTarget::declared_capabilities()),
-        TargetKind::Podman => ("podman", PodmanTarget::declared_capabilities()),
-        // The reference target's API and kubelet over a CRI runtime: the same capabilities.
-        TargetKind::Cri => {
-            let mut c = ReferenceTarget::declared_capabilities();
-            c.remove(&podspec::targets::Capability::HostAccess);
-            ("cri", c)
-        }
-        TargetKind::Kube => ("kube", podspec::targets::KubeTarget::declared_capabilities()),
-    };
+    let (name, capabilities) = (args.target.name, (args.target.capabilities)());
     let options = RunOptions {
         features: args.select.features,
         tags: args.select.tags,

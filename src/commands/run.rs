@@ -8,7 +8,7 @@ use podspec::runner::{self, RunError, RunOptions};
 use podspec::steps::Timeouts;
 
 use super::say_error;
-use super::target::start_target;
+use super::target::StartArgs;
 use crate::cli::{at_least_one, ClusterArgs, CriArgs, PodmanArgs, SelectArgs, TargetKind};
 use crate::signals::Signals;
 
@@ -50,7 +50,7 @@ pub(crate) struct RunArgs {
     pub(crate) cluster: ClusterArgs,
 }
 
-pub(crate) async fn run(mut args: RunArgs, mut signals: Signals) -> anyhow::Result<ExitCode> {
+pub(crate) async fn run(args: RunArgs, mut signals: Signals) -> anyhow::Result<ExitCode> {
     let rerun = match crate::cli::read_rerun(args.select.rerun_failed.as_deref()) {
         Ok(r) => r,
         Err(e) => {
@@ -74,7 +74,7 @@ pub(crate) async fn run(mut args: RunArgs, mut signals: Signals) -> anyhow::Resu
         observers: Vec::new(),
         rerun,
     };
-    if args.static_pod_dir.is_some() && !matches!(args.target, TargetKind::Reference | TargetKind::Cri) {
+    if args.static_pod_dir.is_some() && !args.target.static_pod_dir {
         anyhow::bail!("--static-pod-dir sets the reference node's manifest directory; the chosen target has none");
     }
     // The report directory is checked, and an earlier run's reports removed, before the target starts.
@@ -82,12 +82,16 @@ pub(crate) async fn run(mut args: RunArgs, mut signals: Signals) -> anyhow::Resu
         eprintln!("podspec: {e}");
         return Ok(ExitCode::from(2));
     }
-    if args.target == TargetKind::Kube {
-        args.cluster.for_selection(&options);
-    }
     // A signal while the target starts waits until it has started (so that it can be shut down
     // whole): the run then reports every scenario as not run.
-    let target = start_target(args.target, args.static_pod_dir.clone(), &args.cri, &args.podman, &args.cluster).await?;
+    let start = StartArgs {
+        static_pod_dir: args.static_pod_dir.clone(),
+        cri: &args.cri,
+        podman: &args.podman,
+        cluster: &args.cluster,
+        selection: Some(&options),
+    };
+    let target = args.target.start(&start).await?.target;
     let outcome = runner::run_until(&options, target.clone(), signals.next()).await;
     // An interrupted run never waits out its pods' grace periods.
     if matches!(&outcome, Ok(record) if record.interrupted.as_deref().is_some_and(|w| w.starts_with("interrupted"))) {

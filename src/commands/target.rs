@@ -1,34 +1,156 @@
-//! Starting the target a command drives.
+//! The table of target kinds, and starting the target a command drives.
+//!
+//! Each kind is one row of `KINDS`: its name (the value of `--target`), what it is, what it can
+//! do before it starts (`podspec list`), how to start it from the command line's options and how
+//! to clean what its killed runs left (`podspec clean`). `run`, `list`, `clean`, `bench` and
+//! `certify` read the row; none of them names a kind. A new target is its folder under
+//! `src/targets/` and one row here.
 
+use std::collections::BTreeSet;
 use std::path::PathBuf;
+use std::process::ExitCode;
 use std::sync::Arc;
 
 use anyhow::Context as _;
+use futures::future::BoxFuture;
 
 use podspec::paths::Paths;
-use podspec::targets::Target;
-use podspec::targets::{PodmanTarget, ReferenceOptions, ReferenceTarget};
+use podspec::runner::RunOptions;
+use podspec::targets::kube::connect::ServerInfo;
+use podspec::targets::{Capability, KubeTarget, PodmanTarget, ReferenceOptions, ReferenceTarget, Target};
 
-use crate::cli::{ClusterArgs, CriArgs, PodmanArgs, TargetKind};
+use super::clean::CleanArgs;
+use crate::cli::{ClusterArgs, CriArgs, PodmanArgs};
 
-pub(crate) async fn start_target(
-    kind: TargetKind,
-    static_pod_dir: Option<PathBuf>,
-    cri: &CriArgs,
-    podman: &PodmanArgs,
-    cluster: &ClusterArgs,
-) -> anyhow::Result<Arc<dyn Target>> {
-    match kind {
-        TargetKind::Cri => Ok(Arc::new(start_cri(static_pod_dir, cri, "target cri").await?)),
-        TargetKind::Reference => Ok(Arc::new(start_reference(static_pod_dir, "the reference target").await?)),
-        TargetKind::Podman => {
-            let paths = Paths::from_env()?;
-            let target = PodmanTarget::start(paths, &podman.podman_runtime).await.context("starting the podman target")?;
-            eprintln!("podspec: target podman {}", target.version());
-            Ok(Arc::new(target))
-        }
-        TargetKind::Kube => Ok(Arc::new(start_kube(cluster).await?)),
+/// A kind of target: one row of the table.
+#[derive(Clone, Copy)]
+pub(crate) struct TargetKind {
+    /// The value of `--target`, and the target's name in reports.
+    pub(crate) name: &'static str,
+    /// What it is (the help of `--target`).
+    about: &'static str,
+    /// What it can do, known without starting it (`podspec list`); a started target's own
+    /// capabilities are read from the interfaces it hands out.
+    pub(crate) capabilities: fn() -> BTreeSet<Capability>,
+    /// It runs pods on this machine (and so needs root or a user namespace).
+    pub(crate) local: bool,
+    /// It has a node of podspec's own, whose static pod directory `--static-pod-dir` sets.
+    pub(crate) static_pod_dir: bool,
+    start: for<'a> fn(&'a StartArgs<'a>) -> BoxFuture<'a, anyhow::Result<Started>>,
+    clean: for<'a> fn(&'a CleanArgs) -> BoxFuture<'a, anyhow::Result<ExitCode>>,
+}
+
+/// The kinds of target, in the order `--target` lists them.
+pub(crate) static KINDS: [TargetKind; 4] = [
+    TargetKind {
+        name: "reference",
+        about: "The built-in reference runtime",
+        capabilities: ReferenceTarget::declared_capabilities,
+        local: true,
+        static_pod_dir: true,
+        start: |a| Box::pin(async { started(start_reference(a.static_pod_dir.clone(), "the reference target").await?) }),
+        clean: |_| Box::pin(async { super::clean::clean() }),
+    },
+    TargetKind {
+        name: "podman",
+        about: "podman: each pod run with `podman kube play` from the scenario's manifest",
+        capabilities: PodmanTarget::declared_capabilities,
+        local: true,
+        static_pod_dir: false,
+        start: |a| Box::pin(start_podman(a.podman)),
+        clean: |a| Box::pin(super::clean::clean_podman(&a.podman)),
+    },
+    TargetKind {
+        name: "cri",
+        about: "podspec's API and kubelet over a CRI runtime (containerd, CRI-O) at --cri-endpoint",
+        capabilities: podspec::targets::cri::declared_capabilities,
+        local: true,
+        static_pod_dir: true,
+        start: |a| Box::pin(async { started(start_cri(a.static_pod_dir.clone(), a.cri, "target cri").await?) }),
+        clean: |a| Box::pin(super::clean::clean_cri(&a.cri)),
+    },
+    TargetKind {
+        name: "kube",
+        about: "A Kubernetes cluster, through its API (kubeconfig, --context, or in-cluster)",
+        capabilities: KubeTarget::declared_capabilities,
+        local: false,
+        static_pod_dir: false,
+        start: |a| Box::pin(start_kube_for(a)),
+        clean: |a| Box::pin(super::clean::clean_kube(a)),
+    },
+];
+
+impl TargetKind {
+    /// The row of the kind named `name`.
+    pub(crate) fn named(name: &str) -> TargetKind {
+        *KINDS.iter().find(|k| k.name == name).unwrap_or_else(|| panic!("no target kind {name:?} in the table"))
     }
+
+    /// Starts the target from the command line's options.
+    pub(crate) async fn start(&self, args: &StartArgs<'_>) -> anyhow::Result<Started> {
+        (self.start)(args).await
+    }
+
+    /// Removes what killed runs of this kind left behind (`podspec clean --target NAME`).
+    pub(crate) async fn clean(&self, args: &CleanArgs) -> anyhow::Result<ExitCode> {
+        (self.clean)(args).await
+    }
+}
+
+impl PartialEq for TargetKind {
+    fn eq(&self, other: &Self) -> bool {
+        self.name == other.name
+    }
+}
+
+impl Eq for TargetKind {}
+
+impl clap::ValueEnum for TargetKind {
+    fn value_variants<'a>() -> &'a [Self] {
+        &KINDS
+    }
+
+    fn to_possible_value(&self) -> Option<clap::builder::PossibleValue> {
+        Some(clap::builder::PossibleValue::new(self.name).help(self.about))
+    }
+}
+
+/// What a kind's start reads from the command line.
+pub(crate) struct StartArgs<'a> {
+    pub(crate) static_pod_dir: Option<PathBuf>,
+    pub(crate) cri: &'a CriArgs,
+    pub(crate) podman: &'a PodmanArgs,
+    pub(crate) cluster: &'a ClusterArgs,
+    /// The scenarios the run selects, where a target checks up front that it may run them
+    /// (kube: the rights the `@api-server` scenarios need).
+    pub(crate) selection: Option<&'a RunOptions>,
+}
+
+/// A started target, and the cluster it reached where it reached one (for certify's bundle).
+pub(crate) struct Started {
+    pub(crate) target: Arc<dyn Target>,
+    pub(crate) server: Option<ServerInfo>,
+}
+
+fn started(target: impl Target + 'static) -> anyhow::Result<Started> {
+    Ok(Started { target: Arc::new(target), server: None })
+}
+
+async fn start_podman(podman: &PodmanArgs) -> anyhow::Result<Started> {
+    let paths = Paths::from_env()?;
+    let target = PodmanTarget::start(paths, &podman.podman_runtime).await.context("starting the podman target")?;
+    eprintln!("podspec: target podman {}", target.version());
+    started(target)
+}
+
+async fn start_kube_for(args: &StartArgs<'_>) -> anyhow::Result<Started> {
+    let mut cluster = args.cluster.clone();
+    if let Some(selection) = args.selection {
+        cluster.for_selection(selection);
+    }
+    let target = start_kube(&cluster).await?;
+    let server = Some(target.server_info().clone());
+    Ok(Started { target: Arc::new(target), server })
 }
 
 /// Connects to the cluster and says what it found before anything runs.

@@ -11,7 +11,7 @@ use sha2::{Digest, Sha256};
 
 use crate::manifest::input::kind_of;
 use crate::steps::{self, ManifestRef};
-use crate::targets::Target;
+use crate::targets::{Target, TargetCapabilities as _};
 
 /// A parsed feature file.
 #[derive(Debug, Clone)]
@@ -344,7 +344,7 @@ pub fn check_with(files: &[FeatureFile], fixtures_dir: &Path, target: Option<&dy
             let runs = !super::collect::all_tags(&f.feature, rule, scenario)
                 .iter()
                 .filter_map(|t| crate::targets::Capability::from_tag(t))
-                .any(|c| target.is_some_and(|t| !t.capabilities().contains(&c)));
+                .any(|c| target.is_some_and(|t| !t.has(c)));
             for step in steps_of(&f.feature, rule, scenario) {
                 let at = format!("{}:{}", f.path.display(), step.position.line);
                 match collection.find(step) {

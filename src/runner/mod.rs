@@ -19,7 +19,7 @@ use futures::FutureExt as _;
 
 use crate::report::{self, RunRecord, ScenarioRecord, Status};
 use crate::steps::{self, PodWorld, StepContext, Timeouts};
-use crate::targets::Target;
+use crate::targets::{Target, TargetCapabilities as _};
 
 use self::collect::{all_tags, Collector, ScenarioKey};
 use self::features::FeatureFile;
@@ -137,7 +137,7 @@ pub async fn run_until(
         None => None,
     };
     let files = prepare(options, target.as_ref())?;
-    let Selection { selected, skipped, .. } = select::select(&files, options, target.name(), target.capabilities())?;
+    let Selection { selected, skipped, .. } = select::select(&files, options, target.name(), &target.capabilities())?;
     let selected: HashSet<ScenarioKey> = selected.into_iter().map(|p| p.key).collect();
     let skipped: Vec<ScenarioRecord> = skipped
         .into_iter()
@@ -145,8 +145,7 @@ pub async fn run_until(
             let f = &files[p.file];
             let (rule, scenario) = features::scenarios(&f.feature)[p.index];
             // What the target found when it looked for the capability, where it says.
-            let missing =
-                p.tags.iter().filter_map(|t| crate::targets::Capability::from_tag(t)).find(|c| !target.capabilities().contains(c));
+            let missing = p.tags.iter().filter_map(|t| crate::targets::Capability::from_tag(t)).find(|c| !target.has(*c));
             let note = missing.and_then(|c| target.capability_note(c));
             let skip = p.skip.unwrap_or_default();
             let skip = match note {

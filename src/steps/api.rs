@@ -12,7 +12,7 @@ use super::fields::{lookup, render};
 use super::substitute::substitute;
 use super::wait::{eventually_on_pod, eventually_or_never_on_pod, Look};
 use super::{PodWorld, StepFailure};
-use crate::targets::TargetError;
+use crate::targets::{TargetCapabilities as _, TargetError};
 
 /// How the API answered the last request of the scenario.
 #[derive(Debug, Clone)]
@@ -71,7 +71,7 @@ async fn patch(world: &mut PodWorld, step: &Step, pod: String) -> Result<(), Ste
     let yaml: serde_yaml::Value = serde_yaml::from_str(&text).map_err(|e| StepFailure::new(format!("the patch is not YAML: {e}")))?;
     let patch: Value = serde_json::to_value(yaml).map_err(|e| StepFailure::new(format!("the patch is not JSON-like: {e}")))?;
     let r = world.pod_ref(&pod);
-    let result = world.target().patch_pod(&r, &patch).await;
+    let result = async { world.target().require_api_server()?.patch_pod(&r, &patch).await }.await;
     keep(world, step, format!("the merge patch of pod {pod:?}"), result)
 }
 
@@ -85,7 +85,7 @@ async fn patch_status(world: &mut PodWorld, step: &Step, pod: String) -> Result<
     let yaml: serde_yaml::Value = serde_yaml::from_str(&text).map_err(|e| StepFailure::new(format!("the patch is not YAML: {e}")))?;
     let patch: Value = serde_json::to_value(yaml).map_err(|e| StepFailure::new(format!("the patch is not JSON-like: {e}")))?;
     let r = world.pod_ref(&pod);
-    let result = world.target().patch_pod_status(&r, &patch).await;
+    let result = async { world.target().require_api_server()?.patch_pod_status(&r, &patch).await }.await;
     keep(world, step, format!("the merge patch of pod {pod:?} through its status"), result)
 }
 
@@ -99,7 +99,7 @@ async fn strategic_patch(world: &mut PodWorld, step: &Step, pod: String) -> Resu
     let yaml: serde_yaml::Value = serde_yaml::from_str(&text).map_err(|e| StepFailure::new(format!("the patch is not YAML: {e}")))?;
     let patch: Value = serde_json::to_value(yaml).map_err(|e| StepFailure::new(format!("the patch is not JSON-like: {e}")))?;
     let r = world.pod_ref(&pod);
-    let result = world.target().strategic_patch_pod(&r, &patch).await;
+    let result = async { world.target().require_api_server()?.strategic_patch_pod(&r, &patch).await }.await;
     keep(world, step, format!("the strategic merge patch of pod {pod:?}"), result)
 }
 
@@ -127,7 +127,7 @@ async fn update_status_conditions(
     let r = world.pod_ref(&pod);
     let mut attempts = 0;
     let result = loop {
-        let mut current = world.target().get_pod_status(&r).await?;
+        let mut current = world.target().require_api_server()?.get_pod_status(&r).await?;
         let conditions = current.status.as_mut().and_then(|s| s.conditions.as_mut());
         let mut changed = Vec::new();
         for c in conditions.into_iter().flatten() {
@@ -144,7 +144,7 @@ async fn update_status_conditions(
             ));
         }
         attempts += 1;
-        match world.target().update_pod_status(&r, &current).await {
+        match async { world.target().require_api_server()?.update_pod_status(&r, &current).await }.await {
             Err(TargetError::Api { code: 409, reason, .. }) if reason == "Conflict" && attempts < 10 => continue,
             other => break other,
         }
@@ -179,9 +179,7 @@ async fn answer_field(world: &mut PodWorld, path: String, expected: String) -> R
 #[when(regex = r#"^I set condition "([^"]+)" of pod "([^"]+)" to "(True|False|Unknown)" through its status$"#)]
 async fn set_condition(world: &mut PodWorld, type_: String, pod: String, status: String) -> Result<(), StepFailure> {
     let r = world.pod_ref(&pod);
-    world
-        .target()
-        .set_pod_condition(&r, &type_, &status)
+    async { world.target().require_api_server()?.set_pod_condition(&r, &type_, &status).await }
         .await
         .map(drop)
         .map_err(|e| StepFailure::new(format!("the status patch of pod {pod:?} setting condition {type_:?} to {status:?}: {e}")))
@@ -226,8 +224,10 @@ pub(super) async fn read_modify_write_to(
         let new: Pod = serde_json::from_value(v).map_err(|e| StepFailure::new(format!("the changed pod is not a pod: {e}")))?;
         attempts += 1;
         let written = match write {
-            Write::Pod => world.target().update_pod(&r, &new).await,
-            Write::EphemeralContainers => world.target().update_ephemeral_containers(&r, &new).await,
+            Write::Pod => async { world.target().require_api_server()?.update_pod(&r, &new).await }.await,
+            Write::EphemeralContainers => {
+                async { world.target().require_ephemeral_containers()?.update_ephemeral_containers(&r, &new).await }.await
+            }
         };
         match written {
             Err(TargetError::Api { code: 409, reason, .. }) if reason == "Conflict" && attempts < 10 => continue,
@@ -282,7 +282,7 @@ async fn lower_field_times(world: &mut PodWorld, step: &Step, path: String, pod:
 #[when(regex = r#"^I start deleting pod "([^"]+)" with a grace period of (-?\d+) seconds?$"#)]
 async fn start_deleting(world: &mut PodWorld, step: &Step, pod: String, grace: i64) -> Result<(), StepFailure> {
     let r = world.pod_ref(&pod);
-    let result = world.target().begin_delete_pod(&r, grace).await;
+    let result = async { world.target().require_api_server()?.begin_delete_pod(&r, grace).await }.await;
     let what = format!("the delete of pod {pod:?} with a grace period of {grace} s");
     let result = match result {
         Ok(Some(marked)) => Ok(marked),
@@ -301,7 +301,7 @@ async fn force_delete(world: &mut PodWorld, pod: String) -> Result<(), StepFailu
     let target = world.target();
     // The API answers with the deleted pod (pods return the deleted object) or a Status; a pod
     // still given a grace period was kept.
-    let answer = target.begin_delete_pod(&r, 0).await?;
+    let answer = target.require_api_server()?.begin_delete_pod(&r, 0).await?;
     if let Some(grace) = answer.and_then(|p| p.metadata.deletion_grace_period_seconds).filter(|g| *g > 0) {
         return Err(StepFailure::mismatch(
             format!("the forced delete of pod {pod:?} kept it (marked for deletion)"),
@@ -658,7 +658,7 @@ async fn field_changed(world: &mut PodWorld, path: String, pod: String) -> Resul
 /// period (what `kubectl delete pods -l SELECTOR --grace-period=N` sends); returns at once.
 #[when(regex = r#"^I delete the pods labelled "([^"]+)" with a grace period of (\d+) seconds?$"#)]
 async fn delete_labelled(world: &mut PodWorld, labels: String, grace: i64) -> Result<(), StepFailure> {
-    let deleted = world.target().delete_pod_collection(&world.namespace, &labels, grace).await;
+    let deleted = async { world.target().require_api_server()?.delete_pod_collection(&world.namespace, &labels, grace).await }.await;
     let r = match deleted {
         Ok(names) if names.is_empty() => Err(StepFailure::new(format!("the delete of the pods labelled {labels:?} deleted none"))),
         Ok(_) => Ok(()),
@@ -668,7 +668,7 @@ async fn delete_labelled(world: &mut PodWorld, labels: String, grace: i64) -> Re
 }
 
 async fn count_labelled(world: &PodWorld, labels: &str, expected: usize) -> Result<(), StepFailure> {
-    let pods = world.target().list_pods_labelled(&world.namespace, labels).await?;
+    let pods = world.target().require_api_server()?.list_pods_labelled(&world.namespace, labels).await?;
     if pods.len() == expected {
         return Ok(());
     }
@@ -735,7 +735,7 @@ impl PodWatchLog {
 #[when(regex = r#"^I watch the pods labelled "([^"]+)"$"#)]
 async fn watch_labelled(world: &mut PodWorld, labels: String) -> Result<(), StepFailure> {
     use futures::StreamExt as _;
-    let mut events = world.target().watch_pods_labelled(&world.namespace, &labels).await?;
+    let mut events = world.target().require_api_server()?.watch_pods_labelled(&world.namespace, &labels).await?;
     let seen = std::sync::Arc::new(std::sync::Mutex::new((Vec::new(), None)));
     let log = seen.clone();
     let task = tokio::spawn(async move {

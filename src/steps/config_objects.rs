@@ -16,7 +16,7 @@ use serde_json::Value;
 use super::api::docstring;
 use super::substitute::substitute;
 use super::{PodWorld, StepFailure};
-use crate::targets::ConfigWrite;
+use crate::targets::{ConfigWrite, TargetCapabilities as _};
 
 /// The kind a step names (`configmap`, `secret`, `serviceaccount`).
 fn kind_of(word: &str) -> &'static str {
@@ -51,7 +51,7 @@ async fn object(world: &PodWorld, step: Option<&Step>, kind: &str, name: &str, n
 async fn write(world: &mut PodWorld, write: ConfigWrite, kind: &str, name: &str, step: Option<&Step>) -> Result<(), StepFailure> {
     let namespace = world.namespace.clone();
     let object = object(world, step, kind, name, &namespace).await?;
-    world.target().write_config_object(write, &object).await?;
+    world.target().require_config_objects()?.write_config_object(write, &object).await?;
     Ok(())
 }
 
@@ -70,7 +70,7 @@ async fn second_namespace(world: &mut PodWorld) -> Result<String, StepFailure> {
 async fn create_in_second(world: &mut PodWorld, step: &Step, word: String, name: String) -> Result<(), StepFailure> {
     let namespace = second_namespace(world).await?;
     let object = object(world, Some(step), kind_of(&word), &name, &namespace).await?;
-    world.target().write_config_object(ConfigWrite::Create, &object).await?;
+    world.target().require_config_objects()?.write_config_object(ConfigWrite::Create, &object).await?;
     Ok(())
 }
 
@@ -107,7 +107,7 @@ async fn delete(world: &mut PodWorld, word: String, name: String) -> Result<(), 
 /// The value of `key` in ConfigMap `name` of the scenario's namespace, if both exist.
 async fn config_map_value(world: &PodWorld, name: &str, key: &str) -> Result<Option<String>, StepFailure> {
     let object = object(world, None, "ConfigMap", name, &world.namespace).await?;
-    let read = world.target().write_config_object(ConfigWrite::Get, &object).await?;
+    let read = world.target().require_config_objects()?.write_config_object(ConfigWrite::Get, &object).await?;
     Ok(read.and_then(|cm| {
         cm.pointer(&format!("/data/{}", key.replace('~', "~0").replace('/', "~1"))).and_then(|v| v.as_str()).map(String::from)
     }))

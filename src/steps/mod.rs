@@ -27,7 +27,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, RwLock};
 use std::time::Duration;
 
-use crate::targets::{ExecOutput, PodRef, Target};
+use crate::targets::{ExecOutput, PodRef, Target, TargetCapabilities as _};
 
 pub use failure::{Mismatch, StepFailure};
 pub use pods::{docstring_source, fixture_path, manifest_of, ManifestRef};
@@ -174,12 +174,12 @@ impl PodWorld {
         let target = self.ctx.target.clone();
         let mut left = Vec::new();
         for name in std::mem::take(&mut self.runtime_classes) {
-            if let Err(e) = target.delete_runtime_class(&name).await {
+            if let Err(e) = async { target.require_api_server()?.delete_runtime_class(&name).await }.await {
                 left.push(format!("RuntimeClass {name}: {e}"));
             }
         }
         for file in manifests {
-            if let Err(e) = target.remove_static_pod_manifest(&file).await {
+            if let Err(e) = async { target.require_static_pods()?.remove_static_pod_manifest(&file).await }.await {
                 left.push(format!("static pod manifest {file}: {e}"));
             }
         }
@@ -195,7 +195,7 @@ impl PodWorld {
                 let held = target.get_pod(p).await.is_ok_and(|pod| pod.metadata.finalizers.is_some_and(|f| !f.is_empty()));
                 if held {
                     let release = serde_json::json!({"metadata": {"finalizers": null}});
-                    if let Err(e) = target.patch_pod(p, &release).await {
+                    if let Err(e) = async { target.require_api_server()?.patch_pod(p, &release).await }.await {
                         left.push(format!("pod {p}: removing its finalizers: {e}"));
                     }
                 }

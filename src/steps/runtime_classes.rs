@@ -11,6 +11,7 @@ use super::failure::record;
 use super::substitute::substitute;
 use super::wait::eventually;
 use super::{PodWorld, StepFailure};
+use crate::targets::TargetCapabilities as _;
 
 /// Makes the docstring's RuntimeClass (YAML), named NAME (placeholders filled in both).
 #[given(regex = r#"^a RuntimeClass "([^"]+)":?$"#)]
@@ -21,7 +22,7 @@ async fn runtime_class(world: &mut PodWorld, step: &Step, name: String) -> Resul
     let mut class: RuntimeClass =
         serde_yaml::from_str(&text).map_err(|e| StepFailure::new(format!("the RuntimeClass below the step: {e}")))?;
     class.metadata.name = Some(name.clone());
-    world.target().create_runtime_class(&class).await?;
+    world.target().require_api_server()?.create_runtime_class(&class).await?;
     world.runtime_classes.push(name);
     Ok(())
 }
@@ -30,11 +31,11 @@ async fn runtime_class(world: &mut PodWorld, step: &Step, name: String) -> Resul
 #[when(regex = r#"^I delete RuntimeClass "([^"]+)"$"#)]
 async fn delete_runtime_class(world: &mut PodWorld, name: String) -> Result<(), StepFailure> {
     let name = substitute(world, &name).await?;
-    world.target().delete_runtime_class(&name).await?;
+    world.target().require_api_server()?.delete_runtime_class(&name).await?;
     world.runtime_classes.retain(|n| n != &name);
     let target = world.target();
     let r = eventually(&format!("RuntimeClass {name:?} gone"), world.timeouts().eventually, || async {
-        match target.get_runtime_class(&name).await? {
+        match target.require_api_server()?.get_runtime_class(&name).await? {
             None => Ok(()),
             Some(_) => Err(StepFailure::mismatch("the RuntimeClass is still there", "gone", "present")),
         }

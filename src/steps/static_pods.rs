@@ -8,6 +8,7 @@ use super::failure::record;
 use super::substitute::substitute;
 use super::wait::eventually;
 use super::{PodWorld, StepFailure};
+use crate::targets::TargetCapabilities as _;
 
 #[given(regex = r#"^I write the static pod manifest "([^"]+)":?$"#)]
 #[when(regex = r#"^I write the static pod manifest "([^"]+)":?$"#)]
@@ -15,7 +16,7 @@ async fn write_manifest(world: &mut PodWorld, step: &Step, file: String) -> Resu
     let file = substitute(world, &file).await?;
     let text = step.docstring.as_deref().ok_or_else(|| StepFailure::new("this step needs the manifest as a docstring below it"))?;
     let text = substitute(world, text).await?;
-    world.target().write_static_pod_manifest(&file, &text).await?;
+    world.target().require_static_pods()?.write_static_pod_manifest(&file, &text).await?;
     if !world.static_manifests.contains(&file) {
         world.static_manifests.push(file);
     }
@@ -25,7 +26,7 @@ async fn write_manifest(world: &mut PodWorld, step: &Step, file: String) -> Resu
 #[when(regex = r#"^I remove the static pod manifest "([^"]+)"$"#)]
 async fn remove_manifest(world: &mut PodWorld, file: String) -> Result<(), StepFailure> {
     let file = substitute(world, &file).await?;
-    world.target().remove_static_pod_manifest(&file).await?;
+    world.target().require_static_pods()?.remove_static_pod_manifest(&file).await?;
     world.static_manifests.retain(|f| f != &file);
     Ok(())
 }
@@ -39,7 +40,7 @@ async fn log_mentions(world: &mut PodWorld, first: String, second: String) -> Re
     let target = world.target();
     let wanted = if second.is_empty() { format!("{first:?}") } else { format!("{first:?} and {second:?}") };
     let r = eventually(&format!("a kubelet log line with {wanted}"), world.timeouts().eventually, || async {
-        let lines = target.kubelet_log(&first).await?;
+        let lines = target.require_static_pods()?.kubelet_log(&first).await?;
         if lines.iter().any(|l| l.contains(&first) && l.contains(&second)) {
             Ok(())
         } else {

@@ -20,6 +20,14 @@ use crate::runtime::linux::process::ProcessId;
 use crate::runtime::linux::state::{self, RunDir};
 use crate::targets::{TargetError, TargetResult};
 
+/// What the cri target can do, known without starting it (for `podspec list`): the reference
+/// target's, but for `host-access` (the node's namespaces are the machine's).
+pub fn declared_capabilities() -> BTreeSet<crate::targets::Capability> {
+    let mut c = ReferenceTarget::declared_capabilities();
+    c.remove(&crate::targets::Capability::HostAccess);
+    c
+}
+
 /// The node IP the pods see with ci/containerd's configuration: the gateway of its CNI bridge
 /// (ci/containerd/10-podspec.conflist, 10.89.0.0/16).
 pub const DEFAULT_NODE_IP: Ipv4Addr = Ipv4Addr::new(10, 89, 0, 1);

@@ -17,7 +17,10 @@ use crate::node::Node;
 use crate::paths::Paths;
 use crate::runtime::cri::RuntimeError;
 use crate::runtime::kubelet::{Kubelet, KubeletError};
-use crate::targets::{Capability, ExecOutput, PodRef, Target, TargetError, TargetResult};
+use crate::targets::{
+    ApiServerTarget, Capability, ConfigObjectsTarget, EphemeralContainersTarget, ExecOutput, NodeAccessTarget, PodRef, StaticPodsTarget,
+    Target, TargetError, TargetResult,
+};
 
 pub use crate::node::{NodeHost, NodeRuntime, ReferenceOptions, NODE_NAME, POD_PIDS_LIMIT};
 
@@ -27,7 +30,8 @@ pub use crate::node::{NodeHost, NodeRuntime, ReferenceOptions, NODE_NAME, POD_PI
 /// crash, the node's files).
 pub struct ReferenceTarget {
     name: String,
-    capabilities: BTreeSet<Capability>,
+    /// Whether the node's namespaces are podspec's own (capability `host-access`).
+    host_access: bool,
     node: Arc<Node>,
     /// The resourceVersion of each pod as last read, from which `pod_changed` watches.
     seen: std::sync::Mutex<std::collections::HashMap<PodRef, u64>>,
@@ -67,11 +71,8 @@ impl ReferenceTarget {
 
     /// The target over a node, named `name` in reports.
     pub fn of_node(name: &str, node: Arc<Node>) -> Self {
-        let mut capabilities = Self::declared_capabilities();
-        if !node.runtime().host.namespaces_are_its_own() {
-            capabilities.remove(&Capability::HostAccess);
-        }
-        Self { name: name.to_string(), capabilities, node, seen: Default::default() }
+        let host_access = node.runtime().host.namespaces_are_its_own();
+        Self { name: name.to_string(), host_access, node, seen: Default::default() }
     }
 
     /// The node this target is a client of.
@@ -169,7 +170,7 @@ impl ReferenceTarget {
 /// A write of a ConfigMap or a Secret to the node's API store of its kind.
 fn write_object<S: crate::api::Strategy>(
     store: &crate::api::Store<S>,
-    write: super::target::ConfigWrite,
+    write: crate::targets::ConfigWrite,
     object: &serde_json::Value,
 ) -> TargetResult<Option<serde_json::Value>>
 where
@@ -182,10 +183,10 @@ where
     let (namespace, name) = (m.namespace.clone().unwrap_or_default(), m.name.clone().unwrap_or_default());
     let api = |e: ApiError| TargetError::Api { code: e.code, reason: e.reason, message: e.message };
     let stored = match write {
-        super::target::ConfigWrite::Create => Some(store.create_object(&typed, false).map_err(api)?),
-        super::target::ConfigWrite::Replace => Some(store.update(&namespace, &name, &typed).map_err(api)?),
-        super::target::ConfigWrite::Delete => store.delete(&namespace, &name, &Default::default()).map_err(api)?,
-        super::target::ConfigWrite::Get => match store.get(&namespace, &name) {
+        crate::targets::ConfigWrite::Create => Some(store.create_object(&typed, false).map_err(api)?),
+        crate::targets::ConfigWrite::Replace => Some(store.update(&namespace, &name, &typed).map_err(api)?),
+        crate::targets::ConfigWrite::Delete => store.delete(&namespace, &name, &Default::default()).map_err(api)?,
+crate::targets::ConfigWrite::Get => match store.get(&namespace, &name) {
             Ok(o) => Some(o),
             Err(e) if e.code == 404 => None,
             Err(e) => return Err(api(e)),
@@ -230,8 +231,30 @@ impl Target for ReferenceTarget {
         self.node.identity()
     }
 
-    fn capabilities(&self) -> &BTreeSet<Capability> {
-        &self.capabilities
+    fn api_server(&self) -> Option<&dyn ApiServerTarget> {
+        Some(self)
+    }
+
+    fn config_objects(&self) -> Option<&dyn ConfigObjectsTarget> {
+        Some(self)
+    }
+
+    fn static_pods(&self) -> Option<&dyn StaticPodsTarget> {
+        Some(self)
+    }
+
+    fn node_access(&self) -> Option<&dyn NodeAccessTarget> {
+        Some(self)
+    }
+
+    fn ephemeral_containers(&self) -> Option<&dyn EphemeralContainersTarget> {
+        Some(self)
+    }
+
+    /// The node's namespaces are podspec's own on the Linux runtime; over a CRI runtime they
+    /// are the machine's.
+    fn host_access(&self) -> bool {
+        self.host_access
     }
 
     fn node_name(&self) -> Option<&str> {
@@ -327,6 +350,100 @@ impl Target for ReferenceTarget {
         tokio::time::timeout(bound, wait).await.unwrap_or_else(|_| Err(timeout()))
     }
 
+    async fn delete_pod(&self, pod: &PodRef) -> TargetResult<()> {
+        let stored = self.stored(pod)?;
+        if crate::api::is_mirror_pod(&stored) {
+            // The API object goes; the static pod runs on and the kubelet makes a new mirror.
+            self.node.pods().delete(&pod.namespace, &pod.name, &DeleteOptions::grace(0)).map_err(|e| api_error(pod, e))?;
+            return Ok(());
+        }
+        let uid = stored.metadata.uid.clone().unwrap_or_default();
+        let from = resource_version(&stored);
+        let watched = uid.clone();
+        let pods = self.node.pods();
+        let mut watch = pods
+            .watch_scoped(
+                Some(from),
+                Scope::namespace(&pod.namespace),
+                Box::new(move |p| p.metadata.uid.as_deref() == Some(watched.as_str())),
+            )
+            .map_err(|e| api_error(pod, e))?;
+        // A graceful delete with the pod's own grace period: the kubelet stops the pod, then
+        // deletes it for good (finalizers may still hold the object).
+        let options = DeleteOptions { uid: Some(uid.clone()), ..Default::default() };
+        match pods.delete(&pod.namespace, &pod.name, &options) {
+            Ok(_) => {}
+            Err(e) if e.code == 404 || e.code == 409 => return Ok(()), // gone, or another pod now
+            Err(e) => return Err(api_error(pod, e)),
+        }
+        // Gone from the API, or held there by finalizers only once the kubelet is done.
+        let done = loop {
+            match watch.next().await.map_err(|e| api_error(pod, e))? {
+                WatchEvent::Deleted(p) => break resource_version(&p),
+                WatchEvent::Modified(p) | WatchEvent::Added(p) if held_by_finalizers(&p) => break resource_version(&p),
+                _ => {}
+            }
+        };
+        self.node.kubelet().wait_torn_down(&uid, done).await;
+        Ok(())
+    }
+
+    async fn exec(&self, pod: &PodRef, container: &str, command: &[String], timeout: Duration) -> TargetResult<ExecOutput> {
+        let uid = self.node_uid(pod)?;
+        let r = self.node.kubelet().exec(&uid, container, command, timeout).await.map_err(|e| self.map_exec(pod, container, e))?;
+        Ok(ExecOutput {
+            stdout: String::from_utf8_lossy(&r.stdout).into_owned(),
+            stderr: String::from_utf8_lossy(&r.stderr).into_owned(),
+            exit_code: r.exit_code,
+        })
+    }
+
+    async fn exec_with_stdin(
+        &self,
+        pod: &PodRef,
+        container: &str,
+        command: &[String],
+        stdin: &[u8],
+        timeout: Duration,
+    ) -> TargetResult<ExecOutput> {
+        let uid = self.node_uid(pod)?;
+        let r = self
+            .node
+            .kubelet()
+            .exec_with_input(&uid, container, command, stdin, timeout)
+            .await
+            .map_err(|e| self.map_exec(pod, container, e))?;
+        Ok(ExecOutput {
+            stdout: String::from_utf8_lossy(&r.stdout).into_owned(),
+            stderr: String::from_utf8_lossy(&r.stderr).into_owned(),
+            exit_code: r.exit_code,
+        })
+    }
+
+    async fn logs(&self, pod: &PodRef, container: &str, previous: bool) -> TargetResult<String> {
+        if previous {
+            return Err(TargetError::Unsupported {
+                target: self.name.clone(),
+                what: "the log of a container's previous instance (the kubelet removes it when the container restarts)".into(),
+            });
+        }
+        let uid = self.node_uid(pod)?;
+        let entries = self.node.kubelet().container_log(&uid, container).await.map_err(|e| self.map_kubelet(pod, e))?;
+        Ok(String::from_utf8_lossy(&crate::runtime::cri::log_text(&entries)).into_owned())
+    }
+
+    fn stop_at_once(&self) -> bool {
+        self.node.stop_at_once();
+        true
+    }
+
+    async fn shutdown(&self) -> TargetResult<()> {
+        self.node.shutdown().await.map_err(|e| TargetError::Other(format!("shut the {} node down: {e}", self.name)))
+    }
+}
+
+#[async_trait]
+impl ApiServerTarget for ReferenceTarget {
     async fn list_pods(&self, namespace: &str) -> TargetResult<Vec<Pod>> {
         Ok(self.node.pods().list_scoped(&Scope::namespace(namespace)).0)
     }
@@ -353,23 +470,6 @@ impl Target for ReferenceTarget {
 
     async fn update_pod(&self, pod: &PodRef, object: &Pod) -> TargetResult<Pod> {
         self.node.pods().update(&pod.namespace, &pod.name, object).map_err(|e| api_error(pod, e))
-    }
-
-    async fn update_ephemeral_containers(&self, pod: &PodRef, object: &Pod) -> TargetResult<Pod> {
-        self.node.pods().update_ephemeral_containers(&pod.namespace, &pod.name, object, false, None).map_err(|e| api_error(pod, e))
-    }
-
-    async fn write_config_object(
-        &self,
-        write: super::target::ConfigWrite,
-        object: &serde_json::Value,
-    ) -> TargetResult<Option<serde_json::Value>> {
-        match object["kind"].as_str() {
-            Some("ConfigMap") => write_object(&self.node.api().config_maps(), write, object),
-            Some("Secret") => write_object(&self.node.api().secrets(), write, object),
-            Some("ServiceAccount") => write_object(&self.node.api().store::<crate::api::rbac::ServiceAccountStrategy>(), write, object),
-            other => Err(TargetError::Other(format!("kind {other:?}: only ConfigMaps, Secrets and ServiceAccounts are written this way"))),
-        }
     }
 
     async fn patch_pod(&self, pod: &PodRef, patch: &serde_json::Value) -> TargetResult<Pod> {
@@ -479,94 +579,41 @@ impl Target for ReferenceTarget {
             .map_err(|e| api_error(pod, e))?;
         self.stored(pod)
     }
+}
 
-    async fn delete_pod(&self, pod: &PodRef) -> TargetResult<()> {
-        let stored = self.stored(pod)?;
-        if crate::api::is_mirror_pod(&stored) {
-            // The API object goes; the static pod runs on and the kubelet makes a new mirror.
-            self.node.pods().delete(&pod.namespace, &pod.name, &DeleteOptions::grace(0)).map_err(|e| api_error(pod, e))?;
-            return Ok(());
-        }
-        let uid = stored.metadata.uid.clone().unwrap_or_default();
-        let from = resource_version(&stored);
-        let watched = uid.clone();
-        let pods = self.node.pods();
-        let mut watch = pods
-            .watch_scoped(
-                Some(from),
-                Scope::namespace(&pod.namespace),
-                Box::new(move |p| p.metadata.uid.as_deref() == Some(watched.as_str())),
-            )
-            .map_err(|e| api_error(pod, e))?;
-        // A graceful delete with the pod's own grace period: the kubelet stops the pod, then
-        // deletes it for good (finalizers may still hold the object).
-        let options = DeleteOptions { uid: Some(uid.clone()), ..Default::default() };
-        match pods.delete(&pod.namespace, &pod.name, &options) {
-            Ok(_) => {}
-            Err(e) if e.code == 404 || e.code == 409 => return Ok(()), // gone, or another pod now
-            Err(e) => return Err(api_error(pod, e)),
-        }
-        // Gone from the API, or held there by finalizers only once the kubelet is done.
-        let done = loop {
-            match watch.next().await.map_err(|e| api_error(pod, e))? {
-                WatchEvent::Deleted(p) => break resource_version(&p),
-                WatchEvent::Modified(p) | WatchEvent::Added(p) if held_by_finalizers(&p) => break resource_version(&p),
-                _ => {}
-            }
-        };
-        self.node.kubelet().wait_torn_down(&uid, done).await;
-        Ok(())
+#[async_trait]
+impl EphemeralContainersTarget for ReferenceTarget {
+    async fn update_ephemeral_containers(&self, pod: &PodRef, object: &Pod) -> TargetResult<Pod> {
+        self.node.pods().update_ephemeral_containers(&pod.namespace, &pod.name, object, false, None).map_err(|e| api_error(pod, e))
     }
+}
 
-    async fn exec(&self, pod: &PodRef, container: &str, command: &[String], timeout: Duration) -> TargetResult<ExecOutput> {
-        let uid = self.node_uid(pod)?;
-        let r = self.node.kubelet().exec(&uid, container, command, timeout).await.map_err(|e| self.map_exec(pod, container, e))?;
-        Ok(ExecOutput {
-            stdout: String::from_utf8_lossy(&r.stdout).into_owned(),
-            stderr: String::from_utf8_lossy(&r.stderr).into_owned(),
-            exit_code: r.exit_code,
-        })
-    }
-
-    async fn exec_with_stdin(
+#[async_trait]
+impl ConfigObjectsTarget for ReferenceTarget {
+    async fn write_config_object(
         &self,
-        pod: &PodRef,
-        container: &str,
-        command: &[String],
-        stdin: &[u8],
-        timeout: Duration,
-    ) -> TargetResult<ExecOutput> {
-        let uid = self.node_uid(pod)?;
-        let r = self
-            .node
-            .kubelet()
-            .exec_with_input(&uid, container, command, stdin, timeout)
-            .await
-            .map_err(|e| self.map_exec(pod, container, e))?;
-        Ok(ExecOutput {
-            stdout: String::from_utf8_lossy(&r.stdout).into_owned(),
-            stderr: String::from_utf8_lossy(&r.stderr).into_owned(),
-            exit_code: r.exit_code,
-        })
-    }
-
-    async fn logs(&self, pod: &PodRef, container: &str, previous: bool) -> TargetResult<String> {
-        if previous {
-            return Err(TargetError::Unsupported {
-                target: self.name.clone(),
-                what: "the log of a container's previous instance (the kubelet removes it when the container restarts)".into(),
-            });
+        write: crate::targets::ConfigWrite,
+        object: &serde_json::Value,
+    ) -> TargetResult<Option<serde_json::Value>> {
+        match object["kind"].as_str() {
+            Some("ConfigMap") => write_object(&self.node.api().config_maps(), write, object),
+            Some("Secret") => write_object(&self.node.api().secrets(), write, object),
+            Some("ServiceAccount") => write_object(&self.node.api().store::<crate::api::rbac::ServiceAccountStrategy>(), write, object),
+            other => Err(TargetError::Other(format!("kind {other:?}: only ConfigMaps, Secrets and ServiceAccounts are written this way"))),
         }
-        let uid = self.node_uid(pod)?;
-        let entries = self.node.kubelet().container_log(&uid, container).await.map_err(|e| self.map_kubelet(pod, e))?;
-        Ok(String::from_utf8_lossy(&crate::runtime::cri::log_text(&entries)).into_owned())
     }
+}
 
+#[async_trait]
+impl NodeAccessTarget for ReferenceTarget {
     async fn node_volume_path(&self, pod: &PodRef, volume: &str) -> TargetResult<PathBuf> {
         let uid = self.node_uid(pod)?;
         Ok(self.node.kubelet().volume_dir(&uid, volume))
     }
+}
 
+#[async_trait]
+impl StaticPodsTarget for ReferenceTarget {
     async fn write_static_pod_manifest(&self, file_name: &str, contents: &str) -> TargetResult<()> {
         let path = self.static_manifest_path(file_name)?;
         // Written aside and renamed, so the kubelet never reads half a file.
@@ -590,15 +637,6 @@ impl Target for ReferenceTarget {
     async fn kubelet_log(&self, _mentioning: &str) -> TargetResult<Vec<String>> {
         Ok(self.node.kubelet().log_lines())
     }
-
-    fn stop_at_once(&self) -> bool {
-        self.node.stop_at_once();
-        true
-    }
-
-    async fn shutdown(&self) -> TargetResult<()> {
-        self.node.shutdown().await.map_err(|e| TargetError::Other(format!("shut the {} node down: {e}", self.name)))
-    }
 }
 
 fn resource_version(pod: &Pod) -> u64 {
@@ -608,4 +646,65 @@ fn resource_version(pod: &Pod) -> u64 {
 /// Deleted for good but for its finalizers: the kubelet's final delete was written.
 fn held_by_finalizers(pod: &Pod) -> bool {
     pod.metadata.deletion_grace_period_seconds == Some(0) && pod.metadata.finalizers.as_ref().is_some_and(|f| !f.is_empty())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::runtime::cri::ContainerId;
+    use crate::runtime::fake::FakeRuntime;
+    use crate::targets::TargetCapabilities as _;
+
+    /// The machine side of a node whose runtime is in memory.
+    struct FakeHost {
+        dir: PathBuf,
+        own_namespaces: bool,
+    }
+
+    #[async_trait]
+    impl NodeHost for FakeHost {
+        fn run_dir(&self) -> PathBuf {
+            self.dir.clone()
+        }
+        fn node_ip(&self) -> std::net::Ipv4Addr {
+            std::net::Ipv4Addr::new(192, 0, 2, 1)
+        }
+        fn check_image(&self, _reference: &str) -> Result<(), String> {
+            Ok(())
+        }
+        async fn kill_main_process(&self, _id: &ContainerId) -> Result<(), RuntimeError> {
+            Ok(())
+        }
+        fn namespaces_are_its_own(&self) -> bool {
+            self.own_namespaces
+        }
+        async fn shutdown(&self) -> Result<(), String> {
+            Ok(())
+        }
+    }
+
+    fn target_over(own_namespaces: bool) -> (ReferenceTarget, tempfile::TempDir) {
+        let dir = tempfile::tempdir().unwrap();
+        let fake = FakeRuntime::new(dir.path().join("logs"));
+        let host = Arc::new(FakeHost { dir: dir.path().to_path_buf(), own_namespaces });
+        let runtime = NodeRuntime { runtime: Arc::new(fake.clone()), images: Arc::new(fake), host };
+        (ReferenceTarget::on_runtime("reference", "test", runtime, ReferenceOptions::default()).unwrap(), dir)
+    }
+
+    /// The reference target hands out every interface; `host-access` follows whose namespaces
+    /// the node's are (the cri target's node, over the machine's, has not got it).
+    #[tokio::test]
+    async fn the_reference_target_has_every_capability_and_host_access_where_its_namespaces_are_its_own() {
+        let (own, _dir) = target_over(true);
+        assert_eq!(own.capabilities(), Capability::ALL.iter().copied().collect());
+        let (machines, _dir2) = target_over(false);
+        let mut expected: BTreeSet<Capability> = Capability::ALL.iter().copied().collect();
+        expected.remove(&Capability::HostAccess);
+        assert_eq!(machines.capabilities(), expected);
+        // What `podspec list` says of the reference and cri kinds before they start.
+        assert_eq!(own.capabilities(), ReferenceTarget::declared_capabilities());
+        assert_eq!(machines.capabilities(), crate::targets::cri::declared_capabilities());
+        own.shutdown().await.unwrap();
+        machines.shutdown().await.unwrap();
+    }
 }

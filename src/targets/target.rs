@@ -1,45 +1,28 @@
 //! Layer 2: the Target trait. Steps drive a target only through this trait: the built-in
 //! reference runtime, a real cluster, or a third-party runtime that takes pod YAML.
+//!
+//! `Target` holds what every target does (create, read, delete, exec, crash, logs). What only
+//! some targets do is an optional interface of its own (`ApiServerTarget`,
+//! `ConfigObjectsTarget`, `StaticPodsTarget`, `NodeAccessTarget`,
+//! `EphemeralContainersTarget`), which a target hands out from the matching `Target` method
+//! (`api_server()` and so on) or does not. The capabilities a target reports are read from
+//! those answers (`capability.rs`), so a target cannot claim one without its code.
 
-use std::collections::BTreeSet;
 use std::fmt;
 use std::path::PathBuf;
 use std::time::Duration;
 
 use async_trait::async_trait;
 use k8s_openapi::api::core::v1::Pod;
+use k8s_openapi::api::node::v1::RuntimeClass;
 
-/// What a target can do beyond the basics (create, get, delete, exec, crash a container, read
-/// status). A scenario tagged with a capability the target lacks is skipped with the reason.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
-pub enum Capability {
-    /// The node's filesystem can be read by podspec itself: where a pod's volumes live on the
-    /// node.
-    NodeAccess,
-    /// The kubelet's static pod manifest directory can be written and its log read: by the
-    /// reference target directly, by the kube target through a privileged pod on the node.
-    StaticPods,
-    /// Pods are objects of an API server: they can be updated (whole or by merge patch), the
-    /// API's rules and error texts apply, and static pods appear there as mirror pods.
-    ApiServer,
-    /// Pods may be given the node's own namespaces and devices (hostPID, hostIPC, hostNetwork,
-    /// privileged), because the node's namespaces are not this machine's: the reference node's
-    /// are podspec's own, a cluster's are its nodes'. A target that would hand a pod the
-    /// machine's own processes, IPC or network does not offer it.
-    HostAccess,
-    /// Ephemeral containers can be added to a running pod through its `ephemeralcontainers`
-    /// subresource, and the node starts them.
-    EphemeralContainers,
-    /// ConfigMaps and Secrets are objects of the API: they can be created, replaced and deleted
-    /// while pods use them, and the node reads them from there.
-    ConfigObjects,
-}
+use super::capability::Capability;
 
-/// The events of a watch of pods ([`Target::watch_pods_labelled`]): the type as the API names
+/// The events of a watch of pods ([`ApiServerTarget::watch_pods_labelled`]): the type as the API names
 /// it (`ADDED`, `MODIFIED`, `DELETED`) and the pod.
 pub type PodEvents = futures::stream::BoxStream<'static, TargetResult<(String, Pod)>>;
 
-/// A write of a ConfigMap or a Secret ([`Target::write_config_object`]).
+/// A write of a ConfigMap or a Secret ([`ConfigObjectsTarget::write_config_object`]).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum ConfigWrite {
     Create,
@@ -48,53 +31,6 @@ pub enum ConfigWrite {
     Delete,
     /// A read (GET) of the object, through the same path: the object, or none when it is missing.
     Get,
-}
-
-impl Capability {
-    pub const ALL: &'static [Capability] = &[
-        Capability::NodeAccess,
-        Capability::StaticPods,
-        Capability::ApiServer,
-        Capability::HostAccess,
-        Capability::EphemeralContainers,
-        Capability::ConfigObjects,
-    ];
-
-    /// The scenario tag that asks for it (without `@`).
-    pub fn tag(self) -> &'static str {
-        match self {
-            Capability::NodeAccess => "node-access",
-            Capability::StaticPods => "static-pods",
-            Capability::ApiServer => "api-server",
-            Capability::HostAccess => "host-access",
-            Capability::EphemeralContainers => "ephemeral-containers",
-            Capability::ConfigObjects => "config-objects",
-        }
-    }
-
-    /// What a target without it lacks, for skip reasons.
-    pub fn meaning(self) -> &'static str {
-        match self {
-            Capability::NodeAccess => "no access to the node's filesystem (volume directories)",
-            Capability::StaticPods => "no access to the kubelet's static pod manifest directory and its log",
-            Capability::ApiServer => "no API server (pod updates and their validation, mirror pods, RuntimeClasses)",
-            Capability::HostAccess => {
-                "no node namespaces of its own: its node's PID, IPC and network namespaces and devices are this machine's (hostPID, hostIPC, hostNetwork and privileged pods would reach the machine)"
-            }
-            Capability::EphemeralContainers => "no ephemeral containers (the pod's ephemeralcontainers subresource, and a node that starts them)",
-            Capability::ConfigObjects => "no ConfigMaps or Secrets as API objects that pods reference and that change while pods run",
-        }
-    }
-
-    pub fn from_tag(tag: &str) -> Option<Self> {
-        Self::ALL.iter().copied().find(|c| c.tag() == tag)
-    }
-}
-
-impl fmt::Display for Capability {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.tag())
-    }
 }
 
 /// The result of running a command in a container.
@@ -153,12 +89,47 @@ pub trait Target: Send + Sync {
     /// The target's name, as reports show it (`reference`, `podman`, a cluster's context).
     fn name(&self) -> &str;
 
-    fn capabilities(&self) -> &BTreeSet<Capability>;
-
     /// What identifies the system under test beyond its name, for reports (a CRI runtime's
     /// `runtime_name`, `runtime_version` and `endpoint`, for example).
     fn identity(&self) -> std::collections::BTreeMap<String, String> {
         std::collections::BTreeMap::new()
+    }
+
+    /// Pods are objects of an API server (capability `api-server`): updates, patches, the
+    /// `status` subresource, watches, collection deletes, RuntimeClasses. None: the target has
+    /// no API server.
+    fn api_server(&self) -> Option<&dyn ApiServerTarget> {
+        None
+    }
+
+    /// ConfigMaps and Secrets are objects of the API (capability `config-objects`).
+    fn config_objects(&self) -> Option<&dyn ConfigObjectsTarget> {
+        None
+    }
+
+    /// The kubelet's static pod manifest directory and its log (capability `static-pods`).
+    fn static_pods(&self) -> Option<&dyn StaticPodsTarget> {
+        None
+    }
+
+    /// The node's filesystem, as podspec itself reads it (capability `node-access`).
+    fn node_access(&self) -> Option<&dyn NodeAccessTarget> {
+        None
+    }
+
+    /// A running pod's `ephemeralcontainers` subresource (capability `ephemeral-containers`).
+    fn ephemeral_containers(&self) -> Option<&dyn EphemeralContainersTarget> {
+        None
+    }
+
+    /// Whether pods may be given the node's own namespaces and devices (capability
+    /// `host-access`): a property of the node, not an interface. No code of the target serves
+    /// it (the pod's own fields ask for the node's namespaces); what it says is whose they are:
+    /// true where they are not this machine's (the reference node's are podspec's own, a
+    /// cluster's are its nodes'), false where a pod given them would reach the machine's own
+    /// processes, IPC or network.
+    fn host_access(&self) -> bool {
+        false
     }
 
     /// Checks up front that an image reference can be run without contacting a registry.
@@ -253,136 +224,6 @@ pub trait Target: Send + Sync {
         Err(TargetError::Unsupported { target: self.name().to_string(), what: "container logs".into() })
     }
 
-    /// Where an emptyDir volume of a pod lives on the node (capability `node-access`).
-    async fn node_volume_path(&self, pod: &PodRef, volume: &str) -> TargetResult<PathBuf> {
-        let _ = (pod, volume);
-        Err(self.unsupported(Capability::NodeAccess))
-    }
-
-    /// Replaces a pod with a whole object (an API server's PUT to the pod `pod` names, which
-    /// the object's own name may contradict); returns the stored pod.
-    async fn update_pod(&self, pod: &PodRef, object: &Pod) -> TargetResult<Pod> {
-        let _ = (pod, object);
-        Err(self.unsupported(Capability::ApiServer))
-    }
-
-    /// Writes a pod's `ephemeralcontainers` subresource: a PUT of the whole pod, of which the API
-    /// takes `spec.ephemeralContainers` only (capability `ephemeral-containers`); returns the
-    /// stored pod.
-    async fn update_ephemeral_containers(&self, pod: &PodRef, object: &Pod) -> TargetResult<Pod> {
-        let _ = (pod, object);
-        Err(self.unsupported(Capability::EphemeralContainers))
-    }
-
-    /// Asks the API to delete a pod with this grace period and returns at once, with the pod as
-    /// the API answered (marked for deletion), or none if it was removed at once.
-    async fn begin_delete_pod(&self, pod: &PodRef, grace_seconds: i64) -> TargetResult<Option<Pod>> {
-        let _ = (pod, grace_seconds);
-        Err(self.unsupported(Capability::ApiServer))
-    }
-
-    /// Deletes every pod of `namespace` that the label selector `labels` selects with this
-    /// grace period, as one `deletecollection` request (`DELETE .../pods?labelSelector=`), and
-    /// returns at once with the names of the pods the API deleted or marked for deletion.
-    async fn delete_pod_collection(&self, namespace: &str, labels: &str, grace_seconds: i64) -> TargetResult<Vec<String>> {
-        let _ = (namespace, labels, grace_seconds);
-        Err(self.unsupported(Capability::ApiServer))
-    }
-
-    /// The pods of a namespace that the label selector `labels` selects, as the API lists them
-    /// (`GET .../pods?labelSelector=`). By default the target's list, filtered here.
-    async fn list_pods_labelled(&self, namespace: &str, labels: &str) -> TargetResult<Vec<Pod>> {
-        let selector = crate::api::selector::PodSelector::parse(Some(labels), None).map_err(TargetError::Other)?;
-        Ok(self.list_pods(namespace).await?.into_iter().filter(|p| selector.matches(p)).collect())
-    }
-
-    /// A watch of the pods of `namespace` that the label selector `labels` selects, as an
-    /// informer makes one (a list, then a watch from its resourceVersion): the pods there now
-    /// as `ADDED`, then each change as `ADDED`, `MODIFIED` or `DELETED` with the pod, in order.
-    async fn watch_pods_labelled(&self, namespace: &str, labels: &str) -> TargetResult<PodEvents> {
-        let _ = (namespace, labels);
-        Err(self.unsupported(Capability::ApiServer))
-    }
-
-    /// Applies a JSON merge patch (RFC 7386) to a pod's `status` subresource (the status, labels
-    /// and annotations are taken; the spec is not); returns the pod as the API answered.
-    async fn patch_pod_status(&self, pod: &PodRef, patch: &serde_json::Value) -> TargetResult<Pod> {
-        let _ = (pod, patch);
-        Err(self.unsupported(Capability::ApiServer))
-    }
-
-    /// Applies a JSON merge patch (RFC 7386) to a pod; returns the stored pod.
-    async fn patch_pod(&self, pod: &PodRef, patch: &serde_json::Value) -> TargetResult<Pod> {
-        let _ = (pod, patch);
-        Err(self.unsupported(Capability::ApiServer))
-    }
-
-    /// Applies a strategic merge patch to a pod (`kubectl patch --type=strategic`: lists with a
-    /// merge key, such as the containers by name, are merged item by item); returns the stored
-    /// pod.
-    async fn strategic_patch_pod(&self, pod: &PodRef, patch: &serde_json::Value) -> TargetResult<Pod> {
-        let _ = (pod, patch);
-        Err(self.unsupported(Capability::ApiServer))
-    }
-
-    /// Reads a pod through its `status` subresource (`GET .../pods/NAME/status`: the whole pod).
-    async fn get_pod_status(&self, pod: &PodRef) -> TargetResult<Pod> {
-        let _ = pod;
-        Err(self.unsupported(Capability::ApiServer))
-    }
-
-    /// Replaces a pod's status through its `status` subresource (a PUT of the whole pod, of
-    /// which the API takes the status, labels and annotations; the object's resourceVersion must
-    /// be the stored one, else a 409 Conflict); returns the pod as written.
-    async fn update_pod_status(&self, pod: &PodRef, object: &Pod) -> TargetResult<Pod> {
-        let _ = (pod, object);
-        Err(self.unsupported(Capability::ApiServer))
-    }
-
-    /// Creates a RuntimeClass (`node.k8s.io/v1`, cluster-scoped; capability `api-server`);
-    /// returns it as stored.
-    async fn create_runtime_class(
-        &self,
-        class: &k8s_openapi::api::node::v1::RuntimeClass,
-    ) -> TargetResult<k8s_openapi::api::node::v1::RuntimeClass> {
-        let _ = class;
-        Err(self.unsupported(Capability::ApiServer))
-    }
-
-    /// Reads a RuntimeClass; `None` when there is none of that name.
-    async fn get_runtime_class(&self, name: &str) -> TargetResult<Option<k8s_openapi::api::node::v1::RuntimeClass>> {
-        let _ = name;
-        Err(self.unsupported(Capability::ApiServer))
-    }
-
-    /// Deletes a RuntimeClass (gone already is no error).
-    async fn delete_runtime_class(&self, name: &str) -> TargetResult<()> {
-        let _ = name;
-        Err(self.unsupported(Capability::ApiServer))
-    }
-
-    /// Sets the condition `type_` of a pod's status to `status` through the `status`
-    /// subresource, as a strategic merge patch `{"status":{"conditions":[{"type":..,"status":..}]}}`
-    /// does (the conditions merge by type): how a readiness gate's owner writes its condition.
-    async fn set_pod_condition(&self, pod: &PodRef, type_: &str, status: &str) -> TargetResult<Pod> {
-        let _ = (pod, type_, status);
-        Err(self.unsupported(Capability::ApiServer))
-    }
-
-    /// Creates, replaces or deletes the ConfigMap or Secret `object` (JSON, with its `kind`,
-    /// name and namespace) in the API (capability `config-objects`); returns the object as
-    /// stored, none after a delete.
-    async fn write_config_object(&self, write: ConfigWrite, object: &serde_json::Value) -> TargetResult<Option<serde_json::Value>> {
-        let _ = (write, object);
-        Err(self.unsupported(Capability::ConfigObjects))
-    }
-
-    /// The pods of a namespace, as the API lists them (mirror pods among them).
-    async fn list_pods(&self, namespace: &str) -> TargetResult<Vec<Pod>> {
-        let _ = namespace;
-        Err(self.unsupported(Capability::ApiServer))
-    }
-
     /// Returns once `pod` may have changed since the target last read it, or after `max` at the
     /// latest: a wait on a pod looks again then. By default at once (a target whose reads are
     /// local calls is polled); a target behind an API server watches the pod.
@@ -407,7 +248,8 @@ pub trait Target: Send + Sync {
     }
 
     /// Why the target lacks a capability, where it knows more than the capability's meaning
-    /// (what it found when it looked): added to the skip reason.
+    /// (what it found when it looked): added to the skip reason, and said in place of the
+    /// meaning when a step asks for the capability's interface.
     fn capability_note(&self, capability: Capability) -> Option<String> {
         let _ = capability;
         None
@@ -425,26 +267,6 @@ pub trait Target: Send + Sync {
         None
     }
 
-    /// Writes a file into the kubelet's static pod manifest directory (capability `static-pods`).
-    async fn write_static_pod_manifest(&self, file_name: &str, contents: &str) -> TargetResult<()> {
-        let _ = (file_name, contents);
-        Err(self.unsupported(Capability::StaticPods))
-    }
-
-    /// Removes a file from the kubelet's static pod manifest directory (capability `static-pods`).
-    async fn remove_static_pod_manifest(&self, file_name: &str) -> TargetResult<()> {
-        let _ = file_name;
-        Err(self.unsupported(Capability::StaticPods))
-    }
-
-    /// What the node's kubelet logged of note (warnings, events), one line each (capability
-    /// `static-pods`): at least the lines that mention `mentioning` (a target may return more;
-    /// a cluster's kubelet is asked for those alone).
-    async fn kubelet_log(&self, mentioning: &str) -> TargetResult<Vec<String>> {
-        let _ = mentioning;
-        Err(self.unsupported(Capability::StaticPods))
-    }
-
     /// The run was interrupted: what the target still runs is to stop at once when it is shut
     /// down, as after a delete with grace period 0, not after each pod's grace period. Returns
     /// whether the target does so (one that cannot gives its pods their grace period).
@@ -456,13 +278,112 @@ pub trait Target: Send + Sync {
     async fn shutdown(&self) -> TargetResult<()>;
 }
 
-/// The error of a trait method a target does not implement.
-trait UnsupportedExt {
-    fn unsupported(&self, capability: Capability) -> TargetError;
+/// Capability `api-server`: pods are objects of an API server. They can be updated (whole or by
+/// merge patch), the API's rules and error texts apply, and static pods appear there as mirror
+/// pods; RuntimeClasses are objects of it too.
+#[async_trait]
+pub trait ApiServerTarget: Send + Sync {
+    /// Replaces a pod with a whole object (an API server's PUT to the pod `pod` names, which
+    /// the object's own name may contradict); returns the stored pod.
+    async fn update_pod(&self, pod: &PodRef, object: &Pod) -> TargetResult<Pod>;
+
+    /// Asks the API to delete a pod with this grace period and returns at once, with the pod as
+    /// the API answered (marked for deletion), or none if it was removed at once.
+    async fn begin_delete_pod(&self, pod: &PodRef, grace_seconds: i64) -> TargetResult<Option<Pod>>;
+
+    /// Deletes every pod of `namespace` that the label selector `labels` selects with this
+    /// grace period, as one `deletecollection` request (`DELETE .../pods?labelSelector=`), and
+    /// returns at once with the names of the pods the API deleted or marked for deletion.
+    async fn delete_pod_collection(&self, namespace: &str, labels: &str, grace_seconds: i64) -> TargetResult<Vec<String>>;
+
+    /// The pods of a namespace, as the API lists them (mirror pods among them).
+    async fn list_pods(&self, namespace: &str) -> TargetResult<Vec<Pod>>;
+
+    /// The pods of a namespace that the label selector `labels` selects, as the API lists them
+    /// (`GET .../pods?labelSelector=`). By default the target's list, filtered here.
+    async fn list_pods_labelled(&self, namespace: &str, labels: &str) -> TargetResult<Vec<Pod>> {
+        let selector = crate::api::selector::PodSelector::parse(Some(labels), None).map_err(TargetError::Other)?;
+        Ok(self.list_pods(namespace).await?.into_iter().filter(|p| selector.matches(p)).collect())
+    }
+
+    /// A watch of the pods of `namespace` that the label selector `labels` selects, as an
+    /// informer makes one (a list, then a watch from its resourceVersion): the pods there now
+    /// as `ADDED`, then each change as `ADDED`, `MODIFIED` or `DELETED` with the pod, in order.
+    async fn watch_pods_labelled(&self, namespace: &str, labels: &str) -> TargetResult<PodEvents>;
+
+    /// Applies a JSON merge patch (RFC 7386) to a pod's `status` subresource (the status, labels
+    /// and annotations are taken; the spec is not); returns the pod as the API answered.
+    async fn patch_pod_status(&self, pod: &PodRef, patch: &serde_json::Value) -> TargetResult<Pod>;
+
+    /// Applies a JSON merge patch (RFC 7386) to a pod; returns the stored pod.
+    async fn patch_pod(&self, pod: &PodRef, patch: &serde_json::Value) -> TargetResult<Pod>;
+
+    /// Applies a strategic merge patch to a pod (`kubectl patch --type=strategic`: lists with a
+    /// merge key, such as the containers by name, are merged item by item); returns the stored
+    /// pod.
+    async fn strategic_patch_pod(&self, pod: &PodRef, patch: &serde_json::Value) -> TargetResult<Pod>;
+
+    /// Reads a pod through its `status` subresource (`GET .../pods/NAME/status`: the whole pod).
+    async fn get_pod_status(&self, pod: &PodRef) -> TargetResult<Pod>;
+
+    /// Replaces a pod's status through its `status` subresource (a PUT of the whole pod, of
+    /// which the API takes the status, labels and annotations; the object's resourceVersion must
+    /// be the stored one, else a 409 Conflict); returns the pod as written.
+    async fn update_pod_status(&self, pod: &PodRef, object: &Pod) -> TargetResult<Pod>;
+
+    /// Sets the condition `type_` of a pod's status to `status` through the `status`
+    /// subresource, as a strategic merge patch `{"status":{"conditions":[{"type":..,"status":..}]}}`
+    /// does (the conditions merge by type): how a readiness gate's owner writes its condition.
+    async fn set_pod_condition(&self, pod: &PodRef, type_: &str, status: &str) -> TargetResult<Pod>;
+
+    /// Creates a RuntimeClass (`node.k8s.io/v1`, cluster-scoped); returns it as stored.
+    async fn create_runtime_class(&self, class: &RuntimeClass) -> TargetResult<RuntimeClass>;
+
+    /// Reads a RuntimeClass; `None` when there is none of that name.
+    async fn get_runtime_class(&self, name: &str) -> TargetResult<Option<RuntimeClass>>;
+
+    /// Deletes a RuntimeClass (gone already is no error).
+    async fn delete_runtime_class(&self, name: &str) -> TargetResult<()>;
 }
 
-impl<T: Target + ?Sized> UnsupportedExt for T {
-    fn unsupported(&self, capability: Capability) -> TargetError {
-        TargetError::Unsupported { target: self.name().to_string(), what: format!("{capability} ({})", capability.meaning()) }
-    }
+/// Capability `config-objects`: ConfigMaps and Secrets are objects of the API. They can be
+/// created, replaced and deleted while pods use them, and the node reads them from there.
+#[async_trait]
+pub trait ConfigObjectsTarget: Send + Sync {
+    /// Creates, replaces or deletes the ConfigMap or Secret `object` (JSON, with its `kind`,
+    /// name and namespace) in the API; returns the object as stored, none after a delete.
+    async fn write_config_object(&self, write: ConfigWrite, object: &serde_json::Value) -> TargetResult<Option<serde_json::Value>>;
+}
+
+/// Capability `static-pods`: the kubelet's static pod manifest directory can be written and its
+/// log read (by the reference target directly, by the kube target through a privileged pod on
+/// the node).
+#[async_trait]
+pub trait StaticPodsTarget: Send + Sync {
+    /// Writes a file into the kubelet's static pod manifest directory.
+    async fn write_static_pod_manifest(&self, file_name: &str, contents: &str) -> TargetResult<()>;
+
+    /// Removes a file from the kubelet's static pod manifest directory.
+    async fn remove_static_pod_manifest(&self, file_name: &str) -> TargetResult<()>;
+
+    /// What the node's kubelet logged of note (warnings, events), one line each: at least the
+    /// lines that mention `mentioning` (a target may return more; a cluster's kubelet is asked
+    /// for those alone).
+    async fn kubelet_log(&self, mentioning: &str) -> TargetResult<Vec<String>>;
+}
+
+/// Capability `node-access`: the node's filesystem can be read by podspec itself.
+#[async_trait]
+pub trait NodeAccessTarget: Send + Sync {
+    /// Where an emptyDir volume of a pod lives on the node.
+    async fn node_volume_path(&self, pod: &PodRef, volume: &str) -> TargetResult<PathBuf>;
+}
+
+/// Capability `ephemeral-containers`: ephemeral containers can be added to a running pod through
+/// its `ephemeralcontainers` subresource, and the node starts them.
+#[async_trait]
+pub trait EphemeralContainersTarget: Send + Sync {
+    /// Writes a pod's `ephemeralcontainers` subresource: a PUT of the whole pod, of which the API
+    /// takes `spec.ephemeralContainers` only; returns the stored pod.
+    async fn update_ephemeral_containers(&self, pod: &PodRef, object: &Pod) -> TargetResult<Pod>;
 }

@@ -35,7 +35,10 @@ use kube::api::{Api, DeleteParams, ListParams, LogParams, Patch, PatchParams, Po
 use kube::runtime::wait::await_condition;
 use kube::Client;
 
-use crate::targets::{Capability, ExecOutput, PodRef, Target, TargetError, TargetResult};
+use crate::targets::{
+    ApiServerTarget, Capability, ConfigObjectsTarget, EphemeralContainersTarget, ExecOutput, PodRef, StaticPodsTarget, Target,
+    TargetCapabilities as _, TargetError, TargetResult,
+};
 
 use self::connect::{ConnectError, ConnectOptions, ServerInfo};
 use self::error::{api_error, pod_error};
@@ -68,7 +71,6 @@ pub enum KubeStartError {
 pub struct KubeTarget {
     client: Client,
     info: ServerInfo,
-    capabilities: BTreeSet<Capability>,
     images: ImageMapping,
     run_id: String,
     owner: Owner,
@@ -185,7 +187,6 @@ impl KubeTarget {
                     "static pods through privileged pods on node {n} that mount its staticPodPath {path} (namespace {namespace}); {not_reached}"
                 );
                 self.writer = Some(writer);
-                self.capabilities.insert(Capability::StaticPods);
             }
             Some(why) => {
                 self.node_access_note = format!("node {n} has staticPodPath {path}, but {why}; {not_reached}");
@@ -202,7 +203,6 @@ impl KubeTarget {
         Ok(Self {
             client,
             info,
-            capabilities: Self::declared_capabilities(),
             images,
             run_id,
             owner,
@@ -259,7 +259,7 @@ impl KubeTarget {
     /// A create, replace or delete of a namespaced object of kind `K` through the API server.
     async fn write_object<K>(
         &self,
-        write: super::target::ConfigWrite,
+        write: crate::targets::ConfigWrite,
         object: &serde_json::Value,
     ) -> TargetResult<Option<serde_json::Value>>
     where
@@ -274,10 +274,10 @@ impl KubeTarget {
         let name = typed.meta().name.clone().unwrap_or_default();
         let api: Api<K> = Api::namespaced(self.client.clone(), &namespace);
         let stored = match write {
-            super::target::ConfigWrite::Create => Some(api.create(&PostParams::default(), &typed).await.map_err(api_error)?),
-            super::target::ConfigWrite::Replace => Some(api.replace(&name, &PostParams::default(), &typed).await.map_err(api_error)?),
-            super::target::ConfigWrite::Delete => api.delete(&name, &DeleteParams::default()).await.map_err(api_error)?.left(),
-            super::target::ConfigWrite::Get => api.get_opt(&name).await.map_err(api_error)?,
+            crate::targets::ConfigWrite::Create => Some(api.create(&PostParams::default(), &typed).await.map_err(api_error)?),
+            crate::targets::ConfigWrite::Replace => Some(api.replace(&name, &PostParams::default(), &typed).await.map_err(api_error)?),
+            crate::targets::ConfigWrite::Delete => api.delete(&name, &DeleteParams::default()).await.map_err(api_error)?.left(),
+crate::targets::ConfigWrite::Get => api.get_opt(&name).await.map_err(api_error)?,
         };
         Ok(stored.map(|o| serde_json::to_value(o).unwrap_or_default()))
     }
@@ -329,11 +329,9 @@ impl KubeTarget {
         }
     }
 
+    /// The static pod writer (handed out as `static_pods()` only when there is one).
     fn writer(&self) -> TargetResult<&node::ManifestWriter> {
-        self.writer.as_ref().ok_or_else(|| TargetError::Unsupported {
-            target: "kube".into(),
-            what: format!("{} ({})", Capability::StaticPods, self.node_access_note),
-        })
+        self.writer.as_ref().ok_or_else(|| self.lacks(Capability::StaticPods))
     }
 
     /// A JSON patch (RFC 6902), as `kubectl patch --type json` sends it.
@@ -361,8 +359,26 @@ impl Target for KubeTarget {
         "kube"
     }
 
-    fn capabilities(&self) -> &BTreeSet<Capability> {
-        &self.capabilities
+    fn api_server(&self) -> Option<&dyn ApiServerTarget> {
+        Some(self)
+    }
+
+    fn config_objects(&self) -> Option<&dyn ConfigObjectsTarget> {
+        Some(self)
+    }
+
+    /// Where the start found the node's static pod directory and may write to it.
+    fn static_pods(&self) -> Option<&dyn StaticPodsTarget> {
+        self.writer.as_ref().map(|_| self as &dyn StaticPodsTarget)
+    }
+
+    fn ephemeral_containers(&self) -> Option<&dyn EphemeralContainersTarget> {
+        Some(self)
+    }
+
+    /// A cluster's node namespaces are its nodes', never this machine's.
+    fn host_access(&self) -> bool {
+        true
     }
 
     fn node_name(&self) -> Option<&str> {
@@ -381,20 +397,6 @@ impl Target for KubeTarget {
 
     fn capability_note(&self, capability: Capability) -> Option<String> {
         (capability == Capability::StaticPods && self.writer.is_none()).then(|| self.node_access_note.clone())
-    }
-
-    async fn write_static_pod_manifest(&self, file_name: &str, contents: &str) -> TargetResult<()> {
-        self.writer()?.write(file_name, contents).await
-    }
-
-    async fn remove_static_pod_manifest(&self, file_name: &str) -> TargetResult<()> {
-        self.writer()?.remove(file_name).await
-    }
-
-    async fn kubelet_log(&self, mentioning: &str) -> TargetResult<Vec<String>> {
-        let node = self.writer()?.node.clone();
-        let namespaces: Vec<String> = self.namespaces.lock().unwrap().iter().cloned().collect();
-        node::kubelet_log(&self.client, &node, &namespaces, mentioning).await
     }
 
     /// A cluster pulls what it has not got: no image can be checked up front.
@@ -471,6 +473,69 @@ impl Target for KubeTarget {
         let _ = tokio::time::timeout(max, first_event).await;
     }
 
+    async fn delete_pod(&self, pod: &PodRef) -> TargetResult<()> {
+        let api = self.pods(&pod.namespace);
+        let stored = api.get(&pod.name).await.map_err(|e| pod_error(pod, e))?;
+        let uid = stored.metadata.uid.clone().unwrap_or_default();
+        let grace = stored.spec.as_ref().and_then(|s| s.termination_grace_period_seconds).unwrap_or(30);
+        match api.delete(&pod.name, &DeleteParams::default()).await {
+            Ok(_) => {}
+            Err(kube::Error::Api(s)) if s.code == 404 => return Ok(()),
+            Err(e) => return Err(api_error(e)),
+        }
+        self.wait_deleted(pod, &uid, Duration::from_secs(grace.max(0) as u64 + 60)).await
+    }
+
+    async fn exec(&self, pod: &PodRef, container: &str, command: &[String], timeout: Duration) -> TargetResult<ExecOutput> {
+        exec::exec(&self.pods(&pod.namespace), pod, container, command, None, timeout).await
+    }
+
+    async fn exec_with_stdin(
+        &self,
+        pod: &PodRef,
+        container: &str,
+        command: &[String],
+        stdin: &[u8],
+        timeout: Duration,
+    ) -> TargetResult<ExecOutput> {
+        exec::exec(&self.pods(&pod.namespace), pod, container, command, Some(stdin), timeout).await
+    }
+
+    async fn logs(&self, pod: &PodRef, container: &str, previous: bool) -> TargetResult<String> {
+        let params = LogParams { container: Some(container.into()), previous, ..Default::default() };
+        self.pods(&pod.namespace).logs(&pod.name, &params).await.map_err(|e| pod_error(pod, e))
+    }
+
+    fn stop_at_once(&self) -> bool {
+        self.at_once.store(true, std::sync::atomic::Ordering::SeqCst);
+        true
+    }
+
+    async fn shutdown(&self) -> TargetResult<()> {
+        let left: Vec<String> = self.namespaces.lock().unwrap().iter().cloned().collect();
+        if self.at_once.load(std::sync::atomic::Ordering::SeqCst) {
+            // As `kubectl delete --grace-period=0`: each pod goes at once, so the namespace's
+            // deletion does not wait out their grace periods. A pod already gone is no error;
+            // whatever else fails here, the namespace's deletion below still removes the pods.
+            let stops = left.iter().map(|ns| self.delete_pods_at_once(ns));
+            for e in futures::future::join_all(stops).await.into_iter().filter_map(Result::err) {
+                tracing::warn!("stopping the run's pods at once: {e}");
+            }
+        }
+        let deletions = left.iter().map(|ns| namespaces::delete(&self.client, ns, NAMESPACE_DELETE_BOUND));
+        let errors: Vec<String> =
+            futures::future::join_all(deletions).await.into_iter().filter_map(|r| r.err()).map(|e| e.to_string()).collect();
+        self.namespaces.lock().unwrap().clear();
+        if errors.is_empty() {
+            Ok(())
+        } else {
+            Err(TargetError::Other(errors.join("\n")))
+        }
+    }
+}
+
+#[async_trait]
+impl ApiServerTarget for KubeTarget {
     async fn list_pods(&self, namespace: &str) -> TargetResult<Vec<Pod>> {
         Ok(self.pods(namespace).list(&ListParams::default()).await.map_err(api_error)?.items)
     }
@@ -497,23 +562,6 @@ impl Target for KubeTarget {
 
     async fn update_pod(&self, key: &PodRef, pod: &Pod) -> TargetResult<Pod> {
         self.pods(&key.namespace).replace(&key.name, &PostParams::default(), pod).await.map_err(|e| pod_error(key, e))
-    }
-
-    async fn update_ephemeral_containers(&self, key: &PodRef, pod: &Pod) -> TargetResult<Pod> {
-        self.pods(&key.namespace).replace_ephemeral_containers(&key.name, &PostParams::default(), pod).await.map_err(|e| pod_error(key, e))
-    }
-
-    async fn write_config_object(
-        &self,
-        write: super::target::ConfigWrite,
-        object: &serde_json::Value,
-    ) -> TargetResult<Option<serde_json::Value>> {
-        match object["kind"].as_str() {
-            Some("ConfigMap") => self.write_object::<k8s_openapi::api::core::v1::ConfigMap>(write, object).await,
-            Some("Secret") => self.write_object::<k8s_openapi::api::core::v1::Secret>(write, object).await,
-            Some("ServiceAccount") => self.write_object::<k8s_openapi::api::core::v1::ServiceAccount>(write, object).await,
-            other => Err(TargetError::Other(format!("kind {other:?}: only ConfigMaps, Secrets and ServiceAccounts are written this way"))),
-        }
     }
 
     async fn patch_pod(&self, pod: &PodRef, patch: &serde_json::Value) -> TargetResult<Pod> {
@@ -598,65 +646,45 @@ impl Target for KubeTarget {
             .await
             .map_err(|e| pod_error(pod, e))
     }
+}
 
-    async fn delete_pod(&self, pod: &PodRef) -> TargetResult<()> {
-        let api = self.pods(&pod.namespace);
-        let stored = api.get(&pod.name).await.map_err(|e| pod_error(pod, e))?;
-        let uid = stored.metadata.uid.clone().unwrap_or_default();
-        let grace = stored.spec.as_ref().and_then(|s| s.termination_grace_period_seconds).unwrap_or(30);
-        match api.delete(&pod.name, &DeleteParams::default()).await {
-            Ok(_) => {}
-            Err(kube::Error::Api(s)) if s.code == 404 => return Ok(()),
-            Err(e) => return Err(api_error(e)),
-        }
-        self.wait_deleted(pod, &uid, Duration::from_secs(grace.max(0) as u64 + 60)).await
+#[async_trait]
+impl EphemeralContainersTarget for KubeTarget {
+    async fn update_ephemeral_containers(&self, key: &PodRef, pod: &Pod) -> TargetResult<Pod> {
+        self.pods(&key.namespace).replace_ephemeral_containers(&key.name, &PostParams::default(), pod).await.map_err(|e| pod_error(key, e))
     }
+}
 
-    async fn exec(&self, pod: &PodRef, container: &str, command: &[String], timeout: Duration) -> TargetResult<ExecOutput> {
-        exec::exec(&self.pods(&pod.namespace), pod, container, command, None, timeout).await
-    }
-
-    async fn exec_with_stdin(
+#[async_trait]
+impl ConfigObjectsTarget for KubeTarget {
+    async fn write_config_object(
         &self,
-        pod: &PodRef,
-        container: &str,
-        command: &[String],
-        stdin: &[u8],
-        timeout: Duration,
-    ) -> TargetResult<ExecOutput> {
-        exec::exec(&self.pods(&pod.namespace), pod, container, command, Some(stdin), timeout).await
-    }
-
-    async fn logs(&self, pod: &PodRef, container: &str, previous: bool) -> TargetResult<String> {
-        let params = LogParams { container: Some(container.into()), previous, ..Default::default() };
-        self.pods(&pod.namespace).logs(&pod.name, &params).await.map_err(|e| pod_error(pod, e))
-    }
-
-    fn stop_at_once(&self) -> bool {
-        self.at_once.store(true, std::sync::atomic::Ordering::SeqCst);
-        true
-    }
-
-    async fn shutdown(&self) -> TargetResult<()> {
-        let left: Vec<String> = self.namespaces.lock().unwrap().iter().cloned().collect();
-        if self.at_once.load(std::sync::atomic::Ordering::SeqCst) {
-            // As `kubectl delete --grace-period=0`: each pod goes at once, so the namespace's
-            // deletion does not wait out their grace periods. A pod already gone is no error;
-            // whatever else fails here, the namespace's deletion below still removes the pods.
-            let stops = left.iter().map(|ns| self.delete_pods_at_once(ns));
-            for e in futures::future::join_all(stops).await.into_iter().filter_map(Result::err) {
-                tracing::warn!("stopping the run's pods at once: {e}");
-            }
+        write: crate::targets::ConfigWrite,
+        object: &serde_json::Value,
+    ) -> TargetResult<Option<serde_json::Value>> {
+        match object["kind"].as_str() {
+            Some("ConfigMap") => self.write_object::<k8s_openapi::api::core::v1::ConfigMap>(write, object).await,
+            Some("Secret") => self.write_object::<k8s_openapi::api::core::v1::Secret>(write, object).await,
+            Some("ServiceAccount") => self.write_object::<k8s_openapi::api::core::v1::ServiceAccount>(write, object).await,
+            other => Err(TargetError::Other(format!("kind {other:?}: only ConfigMaps, Secrets and ServiceAccounts are written this way"))),
         }
-        let deletions = left.iter().map(|ns| namespaces::delete(&self.client, ns, NAMESPACE_DELETE_BOUND));
-        let errors: Vec<String> =
-            futures::future::join_all(deletions).await.into_iter().filter_map(|r| r.err()).map(|e| e.to_string()).collect();
-        self.namespaces.lock().unwrap().clear();
-        if errors.is_empty() {
-            Ok(())
-        } else {
-            Err(TargetError::Other(errors.join("\n")))
-        }
+    }
+}
+
+#[async_trait]
+impl StaticPodsTarget for KubeTarget {
+    async fn write_static_pod_manifest(&self, file_name: &str, contents: &str) -> TargetResult<()> {
+        self.writer()?.write(file_name, contents).await
+    }
+
+    async fn remove_static_pod_manifest(&self, file_name: &str) -> TargetResult<()> {
+        self.writer()?.remove(file_name).await
+    }
+
+    async fn kubelet_log(&self, mentioning: &str) -> TargetResult<Vec<String>> {
+        let node = self.writer()?.node.clone();
+        let namespaces: Vec<String> = self.namespaces.lock().unwrap().iter().cloned().collect();
+        node::kubelet_log(&self.client, &node, &namespaces, mentioning).await
     }
 }
 

@@ -11,7 +11,7 @@ use tower_test::mock::{self, Handle};
 use super::connect::ServerInfo;
 use super::images::ImageMapping;
 use super::*;
-use crate::targets::{PodRef, Target, TargetError};
+use crate::targets::{PodRef, Target, TargetCapabilities as _, TargetError};
 
 type Mock = Handle<Request<Body>, Response<Body>>;
 
@@ -261,6 +261,12 @@ async fn a_cluster_that_refuses_the_privileged_writer_skips_static_pods_with_its
     let note = target.capability_note(Capability::StaticPods).unwrap();
     assert!(note.starts_with("node n1 has staticPodPath /etc/kubernetes/manifests, but the identity may not run a privileged pod there that mounts it: 403 Forbidden: "), "{note}");
     assert!(note.contains("violates PodSecurity"), "{note}");
+    assert!(target.static_pods().is_none());
+    // A step that asks for the interface is told what the start found.
+    match target.require_static_pods().err() {
+        Some(TargetError::Unsupported { what, .. }) => assert_eq!(what, format!("static-pods ({note})")),
+        other => panic!("{other:?}"),
+    }
     assert!(matches!(target.write_static_pod_manifest("a.yaml", "").await, Err(TargetError::Unsupported { .. })));
 }
 
@@ -374,4 +380,14 @@ async fn a_wait_on_a_pod_watches_it_from_what_was_last_read() {
     target.pod_changed(&pod, std::time::Duration::from_secs(5)).await;
     assert!(started.elapsed() < std::time::Duration::from_secs(2), "ended by the event, not the bound: {:?}", started.elapsed());
     server.await.unwrap();
+}
+
+/// A connected cluster target, before its start looks for static pods, has what `podspec list`
+/// says of the kube kind: every capability its interfaces give but static pods.
+#[tokio::test]
+async fn a_connected_target_has_the_capabilities_the_kube_kind_declares() {
+    let (client, _handle) = mock_client();
+    let target = KubeTarget::with_client(client, info(), ImageMapping::default(), String::new()).unwrap();
+    assert_eq!(target.capabilities(), KubeTarget::declared_capabilities());
+    assert!(target.api_server().is_some() && target.static_pods().is_none());
 }

@@ -132,7 +132,6 @@ pub struct PodmanTarget {
     version: String,
     /// The OCI runtime podman runs the pods with, as `podman info` names it (`crun 1.8.1`).
     oci_runtime: String,
-    capabilities: BTreeSet<Capability>,
     /// Fixture reference -> podman image.
     images: BTreeMap<String, String>,
     /// While the run lives, no other run removes these images' tags.
@@ -212,7 +211,6 @@ impl PodmanTarget {
             podman,
             version,
             oci_runtime,
-            capabilities: Self::declared_capabilities(),
             images,
             _images_in_use: images_in_use,
             pods: Mutex::default(),
@@ -350,10 +348,6 @@ impl Target for PodmanTarget {
             .into_iter()
             .map(|(k, v)| (k.to_string(), v.to_string()))
             .collect()
-    }
-
-    fn capabilities(&self) -> &BTreeSet<Capability> {
-        &self.capabilities
     }
 
     fn refused_fields(&self, pod: &Pod) -> Vec<crate::manifest::fields::RefusedField> {
