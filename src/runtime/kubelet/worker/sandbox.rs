@@ -211,7 +211,7 @@ impl PodWorker {
                 }
             }
             // Never into a tree still mounted somewhere below (a volume reached through it).
-            let left = crate::runtime::linux::state::mounts_under(&dir);
+            let left = podspec_fs::mounts_under(&dir);
             if !left.is_empty() {
                 tracing::warn!(dir = %dir.display(), ?left, "mounts left under the pod's directory; it is kept");
                 return Ok(());
