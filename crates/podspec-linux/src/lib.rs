@@ -7,12 +7,12 @@
 //! - A container is a process started by `podspec-shim run` in the sandbox's namespaces plus
 //!   its own mount and PID namespaces, on an overlay of its image with a fresh writable layer.
 //! - Exec joins all of a container's namespaces and its root (`podspec-shim exec`).
-//! - Each pod and container has a cgroup in podspec's own subtree (`cgroup.rs`); containers
+//! - Each pod and container has a cgroup in podspec's own subtree (the `podspec-cgroup` crate); containers
 //!   get Kubernetes' default confinement (capabilities, masked `/proc`, read-only `/sys`, a
 //!   small `/dev`, the devices allow-list) unless privileged.
 
 mod attach;
-pub mod cgroup;
+pub use podspec_cgroup as cgroup;
 mod exec;
 mod log_copy;
 pub mod network;

@@ -23,7 +23,7 @@
 use std::os::fd::OwnedFd;
 use std::path::{Component, Path, PathBuf};
 
-use crate::runtime::linux::safe_path::{self, Scope};
+use podspec_fs::safe_path::{self, Scope};
 
 /// Checks a volume mount's `subPath` under the volume's directory `volume`, making it where
 /// missing (with the volume's own mode, as the kubelet does), or says why the container cannot

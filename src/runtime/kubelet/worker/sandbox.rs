@@ -10,8 +10,8 @@ use tokio::time::Instant;
 use super::{volume_dir, PodWorker};
 use crate::runtime::cri::{ContainerId, PodSandboxConfig, SandboxId};
 use crate::runtime::kubelet::{api_data, hosts, security, subpath, volumes};
-use crate::runtime::linux::cgroup::Limits;
-use crate::runtime::linux::safe_path;
+use podspec_cgroup::Limits;
+use podspec_fs::safe_path;
 
 impl PodWorker {
     pub(super) fn pod_dir(&self) -> PathBuf {
