@@ -15,9 +15,10 @@
 //! Crates of the workspace below this one (crates/): `podspec-report` (run records and their
 //! writers, the baseline gate, the matrix; here as `report`), `podspec-cri` (the runtime
 //! interface, the CRI client, the CRI log format, the remote command protocol; here as
-//! `runtime::cri*` and `remotecommand`), `podspec-images` (here as `images`),
-//! `podspec-fs` (reading a file podspec is given, a regular file only; paths a container controls
-//! resolved inside their root; podspec's private directories) and `podspec-agent` (the
+//! `runtime::cri*` and `remotecommand`), `podspec-linux` (the Linux runtime and its shim; here as
+//! `runtime::linux`), `podspec-images` (here as `images`), `podspec-fs` (reading a file podspec
+//! is given, a regular file only; paths a container controls resolved inside their root;
+//! podspec's private directories and where they are; here also as `paths`) and `podspec-agent` (the
 //! in-container agent, std and libc only; its binary is `src/bin/podspec-agent.rs`).
 
 pub mod api;
@@ -28,7 +29,7 @@ pub use podspec_images as images;
 pub mod limits;
 pub mod manifest;
 pub mod node;
-pub mod paths;
+pub use podspec_fs::paths;
 pub mod privileges;
 pub use podspec_cri::remotecommand;
 pub use podspec_report as report;

@@ -1,10 +1,10 @@
 //! The reference runtime, layer 3: a pod-level part (`kubelet`) over a runtime interface shaped
-//! like the CRI (`cri`), implemented with Linux namespaces (`linux`) and, for any CRI runtime,
-//! over the CRI's gRPC API (`cri_grpc`). `cri_log` is the CRI log format, which CRI runtimes and
+//! like the CRI (`cri`), implemented with Linux namespaces (`linux`, the `podspec-linux` crate)
+//! and, for any CRI runtime, over the CRI's gRPC API (`cri_grpc`). `cri_log` is the CRI log format, which CRI runtimes and
 //! the Linux runtime's shim write and the kubelet reads.
 
 pub use podspec_cri::{cri, cri_grpc, cri_log};
 #[cfg(test)]
 pub use podspec_cri::fake;
 pub mod kubelet;
-pub mod linux;
+pub use podspec_linux as linux;

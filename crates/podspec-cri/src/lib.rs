@@ -1,7 +1,7 @@
 //! The runtime interface podspec's kubelet drives, and what lies on its far side.
 //!
 //! - `cri`: the interface, shaped like the CRI's `RuntimeService` and `ImageService`, which the
-//!   Linux runtime (in the main crate) and `cri_grpc` implement.
+//!   Linux runtime (`podspec-linux`) and `cri_grpc` implement.
 //! - `cri_grpc`: any CRI runtime (containerd, CRI-O, ...) over the CRI's gRPC API v1.
 //! - `cri_log`: the CRI log format, which CRI runtimes and the Linux runtime's shim write and
 //!   the kubelet reads.

@@ -5,9 +5,12 @@
 //!   refused at once, never opened for a read that could block.
 //! - [`safe_path`]: paths a container controls, resolved inside their directory.
 //! - [`private_dir`]: the roots of podspec's own trees, which no other local user may reach.
+//! - [`paths`]: where those trees are, and where podspec's helper programs are.
+//! - [`mounts_under`]: what is mounted in a tree, checked before it is removed.
 
 #![forbid(unsafe_code)]
 
+pub mod paths;
 pub mod safe_path;
 
 use std::io::Read as _;
@@ -54,6 +57,21 @@ pub fn private_dir(dir: &Path) -> std::io::Result<()> {
         opened.set_permissions(std::fs::Permissions::from_mode(0o700))?;
     }
     Ok(())
+}
+
+/// Mount points under `dir` in the node's mount table. podspec never mounts there, but a
+/// directory is only removed after checking, so removal never reaches into a mounted tree.
+pub fn mounts_under(dir: &Path) -> Vec<std::path::PathBuf> {
+    let Ok(text) = std::fs::read_to_string("/proc/self/mountinfo") else { return Vec::new() };
+    let mut found: Vec<std::path::PathBuf> = text
+        .lines()
+        .filter_map(|l| l.split_whitespace().nth(4))
+        .map(|m| std::path::PathBuf::from(m.replace("\\040", " ")))
+        .filter(|m| m.starts_with(dir))
+        .collect();
+    // Deepest first.
+    found.sort_by_key(|m| std::cmp::Reverse(m.components().count()));
+    found
 }
 
 /// Reads a whole file podspec was given, once it is known to be a regular file: opened without

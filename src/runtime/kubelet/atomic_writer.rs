@@ -28,7 +28,7 @@ use std::path::Path;
 use rustix::fs::{AtFlags, Mode, OFlags};
 use rustix::io::Errno;
 
-use crate::runtime::linux::safe_path::{self, Scope};
+use podspec_fs::safe_path::{self, Scope};
 
 /// The link to the current version.
 pub const DATA_DIR: &str = "..data";

@@ -72,7 +72,7 @@ pub struct PodCgroupRoot {
     /// The path the runtime is given, the same in every hierarchy (`/.../podspec/<run>`).
     pub parent: String,
     /// Its directories on the node, one per hierarchy.
-    pub cgroup: super::linux::cgroup::Cgroup,
+    pub cgroup: podspec_cgroup::Cgroup,
 }
 
 impl KubeletConfig {

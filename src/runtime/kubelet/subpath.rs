@@ -23,7 +23,7 @@
 use std::os::fd::OwnedFd;
 use std::path::{Component, Path, PathBuf};
 
-use crate::runtime::linux::safe_path::{self, Scope};
+use podspec_fs::safe_path::{self, Scope};
 
 /// Checks a volume mount's `subPath` under the volume's directory `volume`, making it where
 /// missing (with the volume's own mode, as the kubelet does), or says why the container cannot
@@ -114,12 +114,12 @@ pub(super) fn bind(found: &OwnedFd, pod_dir: &Path, volume: &str, container: &st
 /// under it any more: a bind still there would have the removal reach into the volume.
 pub(super) fn unmount_all(pod_dir: &Path) {
     let dir = binds_dir(pod_dir);
-    for m in crate::runtime::linux::state::mounts_under(&dir) {
+    for m in podspec_fs::mounts_under(&dir) {
         if let Err(e) = nix::mount::umount2(&m, nix::mount::MntFlags::MNT_DETACH) {
             tracing::warn!(path = %m.display(), error = %e, "unmount a subPath bind");
         }
     }
-    let left = crate::runtime::linux::state::mounts_under(&dir);
+    let left = podspec_fs::mounts_under(&dir);
     if !left.is_empty() {
         tracing::warn!(dir = %dir.display(), ?left, "subPath binds still mounted; their directory is kept");
         return;

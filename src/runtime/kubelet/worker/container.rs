@@ -12,7 +12,7 @@ use super::{volume_dir, PodWorker};
 use crate::api::events::{NORMAL, WARNING};
 use crate::runtime::cri::{ContainerConfig, ContainerId, ContainerState, Mount};
 use crate::runtime::kubelet::{downward, expansion, hooks, prober, security, subpath};
-use crate::runtime::linux::safe_path;
+use podspec_fs::safe_path;
 
 impl PodWorker {
     pub(in crate::runtime::kubelet) fn container_spec(&self, name: &str) -> Option<Container> {

@@ -10,8 +10,8 @@ use tokio::time::Instant;
 use super::{volume_dir, PodWorker};
 use crate::runtime::cri::{ContainerId, PodSandboxConfig, SandboxId};
 use crate::runtime::kubelet::{api_data, hosts, security, subpath, volumes};
-use crate::runtime::linux::cgroup::Limits;
-use crate::runtime::linux::safe_path;
+use podspec_cgroup::Limits;
+use podspec_fs::safe_path;
 
 impl PodWorker {
     pub(super) fn pod_dir(&self) -> PathBuf {
@@ -211,7 +211,7 @@ impl PodWorker {
                 }
             }
             // Never into a tree still mounted somewhere below (a volume reached through it).
-            let left = crate::runtime::linux::state::mounts_under(&dir);
+            let left = podspec_fs::mounts_under(&dir);
             if !left.is_empty() {
                 tracing::warn!(dir = %dir.display(), ?left, "mounts left under the pod's directory; it is kept");
                 return Ok(());

@@ -37,7 +37,7 @@ impl Paths {
 }
 
 fn is_root() -> bool {
-    nix::unistd::geteuid().is_root()
+    rustix::process::geteuid().is_root()
 }
 
 pub fn default_state_dir() -> PathBuf {
@@ -49,7 +49,7 @@ pub fn default_state_dir() -> PathBuf {
     }
     match std::env::var_os("XDG_RUNTIME_DIR") {
         Some(d) => PathBuf::from(d).join("podspec"),
-        None => std::env::temp_dir().join(format!("podspec-{}", nix::unistd::getuid())),
+        None => std::env::temp_dir().join(format!("podspec-{}", rustix::process::getuid().as_raw())),
     }
 }
 
@@ -65,7 +65,7 @@ pub fn default_data_dir() -> PathBuf {
     }
     match std::env::var_os("HOME") {
         Some(h) => PathBuf::from(h).join(".local/share/podspec"),
-        None => std::env::temp_dir().join(format!("podspec-data-{}", nix::unistd::getuid())),
+        None => std::env::temp_dir().join(format!("podspec-data-{}", rustix::process::getuid().as_raw())),
     }
 }
 
@@ -89,7 +89,7 @@ fn locate(program: &'static str, var: &'static str) -> Result<PathBuf, MissingPr
     Err(MissingProgram { program, looked: looked.join(", "), var })
 }
 
-pub use podspec_fs::private_dir;
+pub use crate::private_dir;
 
 #[cfg(test)]
 mod tests {
@@ -118,7 +118,7 @@ mod tests {
 
     #[test]
     fn a_private_dir_owned_by_another_user_is_refused() {
-        if !nix::unistd::geteuid().is_root() {
+        if !rustix::process::geteuid().is_root() {
             eprintln!("skipped: needs root to make a directory another user owns");
             return;
         }

@@ -555,7 +555,7 @@ fn setup_and_exec(
     exec.exec()
 }
 
-use crate::runtime::cri::{MASKED_PATHS, READONLY_PATHS};
+use podspec_cri::cri::{MASKED_PATHS, READONLY_PATHS};
 
 /// The device nodes of a container that is not privileged, bound from the node's `/dev`.
 const DEVICES: &[&str] = &["null", "zero", "full", "random", "urandom", "tty"];

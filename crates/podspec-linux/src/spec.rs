@@ -6,8 +6,8 @@ use std::path::PathBuf;
 use serde::{Deserialize, Serialize};
 
 /// A bind mount into the container's root filesystem: the runtime interface's `Mount`.
-pub use crate::runtime::cri::Mount as BindMount;
-pub use crate::runtime::cri::SeccompProfile;
+pub use podspec_cri::cri::Mount as BindMount;
+pub use podspec_cri::cri::SeccompProfile;
 
 /// Everything the shim needs to start one container process.
 #[derive(Debug, Clone, Serialize, Deserialize)]

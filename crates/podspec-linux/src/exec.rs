@@ -10,7 +10,7 @@ use std::sync::Arc;
 
 use tokio::process::Command;
 
-use crate::runtime::cri::{ContainerId, ExecOptions, ExecSession, RuntimeError, RuntimeResult};
+use podspec_cri::cri::{ContainerId, ExecOptions, ExecSession, RuntimeError, RuntimeResult};
 
 /// A pseudo-terminal: its master and slave sides, both close-on-exec.
 struct Pty {

@@ -20,10 +20,10 @@ use tokio::io::{AsyncReadExt as _, AsyncWrite, AsyncWriteExt as _, DuplexStream}
 use tokio::process::ChildStdin;
 use tokio::sync::watch;
 
-use crate::runtime::cri::RuntimeError;
+use podspec_cri::cri::RuntimeError;
 
-use crate::runtime::cri::{ContainerId, ExecSession, LogStream, RuntimeResult};
-use crate::runtime::cri_log::parse_line;
+use podspec_cri::cri::{ContainerId, ExecSession, LogStream, RuntimeResult};
+use podspec_cri::cri_log::parse_line;
 
 /// How often the log is read for what the container wrote since.
 const FOLLOW_EVERY: Duration = Duration::from_millis(50);
@@ -117,7 +117,7 @@ pub(super) fn start(
         stdin,
         stdout: Box::pin(stdout_r),
         stderr: stderr_r.map(|r| Box::pin(r) as _),
-        resize: terminal.map(|master| -> crate::runtime::cri::Resize {
+        resize: terminal.map(|master| -> podspec_cri::cri::Resize {
             Box::new(move |cols, rows| super::exec::set_size(&master, cols, rows).map_err(|e| RuntimeError::io(what.clone(), e)))
         }),
         exit: Box::pin(async move {
@@ -197,8 +197,8 @@ mod tests {
     #[tokio::test]
     async fn an_attach_to_a_terminal_resizes_it_and_has_one_stream() {
         use std::os::fd::AsRawFd as _;
-        let master = super::super::exec::open_master(std::path::Path::new("/dev/ptmx")).unwrap();
-        let slave = super::super::exec::slave_of(&master).unwrap();
+        let master = crate::exec::open_master(std::path::Path::new("/dev/ptmx")).unwrap();
+        let slave = crate::exec::slave_of(&master).unwrap();
         let dir = tempfile::tempdir().unwrap();
         let (tx, rx) = watch::channel(false);
         let session = start(&ContainerId("c".into()), dir.path().join("log"), None, Some(Arc::new(master)), rx);
@@ -213,8 +213,8 @@ mod tests {
 
     #[tokio::test]
     async fn with_stdin_once_the_end_of_an_attachs_stdin_is_a_terminals_end_of_file() {
-        let master = super::super::exec::open_master(std::path::Path::new("/dev/ptmx")).unwrap();
-        let slave = super::super::exec::slave_of(&master).unwrap();
+        let master = crate::exec::open_master(std::path::Path::new("/dev/ptmx")).unwrap();
+        let slave = crate::exec::slave_of(&master).unwrap();
         let stdin = Arc::new(ContainerStdin::terminal(master.try_clone().unwrap(), true));
         let dir = tempfile::tempdir().unwrap();
         let (tx, rx) = watch::channel(false);

@@ -7,12 +7,12 @@
 //! - A container is a process started by `podspec-shim run` in the sandbox's namespaces plus
 //!   its own mount and PID namespaces, on an overlay of its image with a fresh writable layer.
 //! - Exec joins all of a container's namespaces and its root (`podspec-shim exec`).
-//! - Each pod and container has a cgroup in podspec's own subtree (`cgroup.rs`); containers
+//! - Each pod and container has a cgroup in podspec's own subtree (the `podspec-cgroup` crate); containers
 //!   get Kubernetes' default confinement (capabilities, masked `/proc`, read-only `/sys`, a
 //!   small `/dev`, the devices allow-list) unless privileged.
 
 mod attach;
-pub mod cgroup;
+pub use podspec_cgroup as cgroup;
 mod exec;
 mod log_copy;
 pub mod network;
@@ -47,9 +47,9 @@ use self::network::NodeNetwork;
 use self::process::ProcessId;
 use self::spec::{BindMount, ContainerProcessSpec, ExitRecord, StartReport};
 use self::state::RunDir;
-use super::cri::*;
-use crate::images::ImageStore;
-use crate::paths::Paths;
+use podspec_cri::cri::*;
+use podspec_images::ImageStore;
+use podspec_fs::paths::Paths;
 
 /// The node bridge and its subnet, inside the node network namespace.
 const BRIDGE: &str = "podspec0";
@@ -874,8 +874,8 @@ impl ImageService for LinuxRuntime {
 
     /// A reference one of podspec's recipes names is pulled from that recipe (built, or the
     /// build reused): the recipe is its registry. Any other is pulled from its registry.
-    async fn pull_image(&self, reference: &str, auth: Option<&crate::images::keyring::Credentials>) -> RuntimeResult<(ImageInfo, u64)> {
-        let not_pulled = |e: crate::images::ImageError| RuntimeError::failed(format!("failed to pull image {reference:?}"), e);
+    async fn pull_image(&self, reference: &str, auth: Option<&podspec_images::keyring::Credentials>) -> RuntimeResult<(ImageInfo, u64)> {
+        let not_pulled = |e: podspec_images::ImageError| RuntimeError::failed(format!("failed to pull image {reference:?}"), e);
         let image = if self.images.recipe_for(reference).is_ok() {
             let images = self.images.clone();
             let r = reference.to_string();
@@ -885,7 +885,7 @@ impl ImageService for LinuxRuntime {
                 .map_err(not_pulled)?;
             let size = tokio::task::spawn_blocking({
                 let rootfs = image.rootfs.clone();
-                move || crate::images::tree_size(&rootfs)
+                move || podspec_images::tree_size(&rootfs)
             })
             .await
             .unwrap_or(0);
@@ -943,7 +943,7 @@ fn limits(r: &LinuxContainerResources) -> Limits {
 async fn remove_tree(dir: &Path) -> RuntimeResult<()> {
     let dir = dir.to_path_buf();
     tokio::task::spawn_blocking(move || {
-        let mounted = state::mounts_under(&dir);
+        let mounted = podspec_fs::mounts_under(&dir);
         if !mounted.is_empty() {
             return Err(RuntimeError::failed(
                 format!("remove {}", dir.display()),

@@ -1,4 +1,7 @@
-//! Control groups of the reference runtime, on cgroup v1 or v2.
+//! Control groups of podspec's node, on cgroup v1 or v2: the kubelet makes each pod's cgroup
+//! (as its container manager does) and the Linux runtime the sandboxes' and containers' in it,
+//! so neither owns this code; the kubelet reaches the runtime only through the runtime
+//! interface.
 //!
 //! Every cgroup podspec makes lives in a subtree of its own, under the cgroup podspec itself
 //! runs in (per controller on v1): `<own cgroup>/podspec/<run>/pod<uid>/<container>`. Nothing
@@ -12,6 +15,8 @@
 //! A cgroup can only be removed once its processes are gone: removal kills what is still in
 //! the cgroup (only processes inside podspec's own subtree, which podspec put there) and
 //! retries until the kernel lets the directory go.
+
+#![forbid(unsafe_code)]
 
 use std::fs;
 use std::io;

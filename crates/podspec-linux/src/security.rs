@@ -2,7 +2,7 @@
 //! capabilities. No I/O here but asking the kernel which capabilities it knows.
 
 use super::spec::ProcessSecurity;
-use crate::runtime::cri::{LinuxContainerSecurity, SeccompProfile};
+use podspec_cri::cri::{LinuxContainerSecurity, SeccompProfile};
 
 /// The capabilities a container that is not privileged gets by default, as containerd gives
 /// them (`oci/spec.go`, `defaultUnixCaps`): CapEff `00000000a80425fb`.

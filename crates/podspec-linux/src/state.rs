@@ -22,6 +22,8 @@ use nix::sys::signal::Signal;
 
 use super::cgroup::{self, Cgroup};
 use super::process::{recorded, ProcessId};
+/// The mount table, read before a tree is removed (in `podspec-fs`, which the kubelet shares).
+pub use podspec_fs::mounts_under;
 
 /// The file in a run's directory naming the root of its cgroups.
 const CGROUPS_FILE: &str = "cgroups.json";
@@ -159,7 +161,7 @@ fn remove_entry(path: &Path) -> std::io::Result<()> {
 fn lock_runs(state_dir: &Path) -> std::io::Result<nix::fcntl::Flock<fs::File>> {
     // The state tree's root is podspec's user's alone (a pod's volumes, termination logs and
     // container specs lie under it).
-    crate::paths::private_dir(state_dir)?;
+    podspec_fs::private_dir(state_dir)?;
     fs::create_dir_all(state_dir.join("runs"))?;
     let file = fs::OpenOptions::new().create(true).truncate(false).write(true).open(state_dir.join("runs.lock"))?;
     nix::fcntl::Flock::lock(file, nix::fcntl::FlockArg::LockExclusive).map_err(|(_, e)| std::io::Error::from(e))
@@ -226,21 +228,6 @@ fn wait_gone(procs: &[ProcessId], namespaces: &[PathBuf]) -> std::io::Result<()>
         }
         std::thread::sleep(std::time::Duration::from_millis(5));
     }
-}
-
-/// Mount points under `dir` in the node's mount table. podspec never mounts there, but a
-/// directory is only removed after checking, so removal never reaches into a mounted tree.
-pub fn mounts_under(dir: &Path) -> Vec<PathBuf> {
-    let Ok(text) = fs::read_to_string("/proc/self/mountinfo") else { return Vec::new() };
-    let mut found: Vec<PathBuf> = text
-        .lines()
-        .filter_map(|l| l.split_whitespace().nth(4))
-        .map(|m| PathBuf::from(m.replace("\\040", " ")))
-        .filter(|m| m.starts_with(dir))
-        .collect();
-    // Deepest first.
-    found.sort_by_key(|m| std::cmp::Reverse(m.components().count()));
-    found
 }
 
 fn unmount_under(dir: &Path) -> usize {

@@ -15,8 +15,8 @@ use std::os::fd::{AsFd, AsRawFd, BorrowedFd, FromRawFd, OwnedFd};
 use chrono::Utc;
 use nix::poll::{poll, PollFd, PollFlags, PollTimeout};
 
-use crate::runtime::cri::LogStream;
-use crate::runtime::cri_log::{LineFramer, MAX_LINE};
+use podspec_cri::cri::LogStream;
+use podspec_cri::cri_log::{LineFramer, MAX_LINE};
 
 /// How much one read takes from a pipe.
 const READ_SIZE: usize = 32 * 1024;
@@ -237,7 +237,7 @@ mod tests {
 
     /// Runs `script` with its stdout and stderr on log pipes and copies them as the shim does;
     /// with `after_exit`, only once the script has exited.
-    fn copy_of(script: &str, after_exit: bool) -> (Vec<crate::runtime::cri::LogEntry>, Duration) {
+    fn copy_of(script: &str, after_exit: bool) -> (Vec<podspec_cri::cri::LogEntry>, Duration) {
         let pipes = StdioPipes::new().unwrap();
         let StdioPipes { stdout: (stdout, stdout_write), stderr: (stderr, stderr_write) } = pipes;
         let mut child = Command::new("sh")
@@ -258,7 +258,7 @@ mod tests {
         copy_until_exit(stdout, stderr, &exit, &mut log);
         let took = started.elapsed();
         child.wait().unwrap();
-        (crate::runtime::cri_log::read_file(&path, None).unwrap(), took)
+        (podspec_cri::cri_log::read_file(&path, None).unwrap(), took)
     }
 
     #[test]
@@ -290,15 +290,15 @@ mod tests {
     fn what_the_pipes_hold_at_the_exit_is_all_written() {
         // 50 000 bytes fit in a pipe; the copy starts after the exit, so one read cannot take them.
         let (e, _) = copy_of("sleep 5 & head -c 50000 /dev/zero | tr '\\0' x; echo; exit 0", true);
-        let text = crate::runtime::cri::log_text(&e);
+        let text = podspec_cri::cri::log_text(&e);
         assert_eq!((text.len(), text.iter().filter(|b| **b == b'x').count()), (50001, 50000), "{} bytes", text.len());
         assert_eq!(e.len(), 4, "16 KiB chunks: {:?}", e.iter().map(|e| (e.content.len(), e.partial)).collect::<Vec<_>>());
     }
 
     #[test]
     fn a_terminals_line_not_yet_ended_is_logged_as_it_comes() {
-        let master = super::super::exec::open_master(std::path::Path::new("/dev/ptmx")).unwrap();
-        let slave = super::super::exec::slave_of(&master).unwrap();
+        let master = crate::exec::open_master(std::path::Path::new("/dev/ptmx")).unwrap();
+        let slave = crate::exec::slave_of(&master).unwrap();
         let mut child = Command::new("sh")
             .args(["-c", "printf 'prompt> '; sleep 1; echo done"])
             .stdin(Stdio::null())
@@ -313,12 +313,12 @@ mod tests {
         let copy = std::thread::spawn(move || copy_terminal_until_exit(master, &exit, &mut file));
         std::thread::sleep(Duration::from_millis(500));
         let early = std::fs::read(&path).unwrap();
-        let entries = crate::runtime::cri_log::entries(&early).unwrap();
-        assert_eq!(crate::runtime::cri::log_text(&entries), b"prompt> ", "the prompt is in the log before its line ends");
+        let entries = podspec_cri::cri_log::entries(&early).unwrap();
+        assert_eq!(podspec_cri::cri::log_text(&entries), b"prompt> ", "the prompt is in the log before its line ends");
         child.wait().unwrap();
         copy.join().unwrap();
-        let entries = crate::runtime::cri_log::entries(&std::fs::read(&path).unwrap()).unwrap();
-        assert!(entries.iter().all(|e| e.stream == crate::runtime::cri::LogStream::Stdout), "one stream: {entries:?}");
-        assert_eq!(crate::runtime::cri::log_text(&entries), b"prompt> done\r\n");
+        let entries = podspec_cri::cri_log::entries(&std::fs::read(&path).unwrap()).unwrap();
+        assert!(entries.iter().all(|e| e.stream == podspec_cri::cri::LogStream::Stdout), "one stream: {entries:?}");
+        assert_eq!(podspec_cri::cri::log_text(&entries), b"prompt> done\r\n");
     }
 }
