@@ -316,3 +316,138 @@ Feature: Init containers run one at a time, in order, before the app containers;
     Then pod "job" is in phase "Succeeded"
     And field "status.containerStatuses[name=app].state.terminated.exitCode" of pod "job" is "0"
     And field "status.initContainerStatuses[name=helper].state.running" of pod "job" is absent
+
+  # Sidecars stop after the app containers, the last started first. The kubelet stops a pod's
+  # containers all at once, except that a sidecar gets its SIGTERM only once every app container
+  # and the sidecar declared after it have stopped (pkg/kubelet/kuberuntime
+  # killContainersWithSyncResult and its terminationOrdering); sidecar-containers: "the kubelet
+  # postpones terminating sidecar containers until the main application container has fully
+  # stopped. The sidecar containers are then shut down in the opposite order of their
+  # appearance in the Pod specification."
+  # e2e: test/e2e_node/container_lifecycle_test.go ([NodeFeature:SidecarContainers], not
+  # [Conformance]) "should terminate sidecars in reverse order after all main containers have
+  # exited": under restartPolicy Never the app container exits on its own, the pod is done, and
+  # its sidecars exit after it, restartable-init-3 before 2 before 1, each with exit code 0.
+  # Here each container writes to a shared log when it gets SIGTERM and when it exits (1 s
+  # later), and s1, the last to stop, keeps the whole log as its termination message.
+  Scenario: Once the app container has exited, the sidecars stop one by one, the last started first
+    Given a pod "serialize-termination":
+      """
+      apiVersion: v1
+      kind: Pod
+      metadata:
+        name: serialize-termination
+      spec:
+        restartPolicy: Never
+        terminationGracePeriodSeconds: 30
+        initContainers:
+        - name: s1
+          image: busybox:1.36
+          restartPolicy: Always
+          command: ["sh", "-c", "trap 'echo s1-term >> /data/log; sleep 1; echo s1-exit >> /data/log; echo -n $(cat /data/log) > /dev/termination-log; exit 0' TERM; sleep 3600 & wait"]
+          volumeMounts:
+          - {name: data, mountPath: /data}
+        - name: s2
+          image: busybox:1.36
+          restartPolicy: Always
+          command: ["sh", "-c", "trap 'echo s2-term >> /data/log; sleep 1; echo s2-exit >> /data/log; exit 0' TERM; sleep 3600 & wait"]
+          volumeMounts:
+          - {name: data, mountPath: /data}
+        - name: s3
+          image: busybox:1.36
+          restartPolicy: Always
+          command: ["sh", "-c", "trap 'echo s3-term >> /data/log; sleep 1; echo s3-exit >> /data/log; exit 0' TERM; sleep 3600 & wait"]
+          volumeMounts:
+          - {name: data, mountPath: /data}
+        containers:
+        - name: app
+          image: busybox:1.36
+          command: ["sh", "-c", "sleep 2; echo app-exit >> /data/log"]
+          volumeMounts:
+          - {name: data, mountPath: /data}
+        volumes:
+        - name: data
+          emptyDir: {}
+      """
+    Then pod "serialize-termination" is in phase "Succeeded"
+    And field "status.initContainerStatuses[name=s1].state.terminated.message" of pod "serialize-termination" is "app-exit s3-term s3-exit s2-term s2-exit s1-term s1-exit"
+    And field "status.initContainerStatuses[name=s1].state.terminated.exitCode" of pod "serialize-termination" is "0"
+    And field "status.initContainerStatuses[name=s2].state.terminated.exitCode" of pod "serialize-termination" is "0"
+    And field "status.initContainerStatuses[name=s3].state.terminated.exitCode" of pod "serialize-termination" is "0"
+    And field "status.initContainerStatuses[name=s3].state.terminated.reason" of pod "serialize-termination" is "Completed"
+
+  # A deleted pod: the app container is stopped first, then the sidecars in reverse order,
+  # while every preStop hook runs at once, as soon as the pod stops (the kubelet runs a
+  # container's preStop hook first and only then waits for its turn). e2e:
+  # test/e2e_node/container_lifecycle_test.go "should call sidecar container PreStop hook
+  # simultaneously" (the hooks start together; the sidecars still exit in reverse order after
+  # the main container). Each sidecar's hook notes whether the app container had exited when it
+  # ran ("early": it had not, as it takes 3 s after its SIGTERM); the shared log is as above. A
+  # finalizer keeps the pod to be read once its containers have stopped, as the e2e tests of
+  # terminating sidecars do.
+  @api-server
+  Scenario: A deleted pod's sidecars stop after its app container in reverse order, their preStop hooks run at once
+    Given a running pod "sidecar-delete":
+      """
+      apiVersion: v1
+      kind: Pod
+      metadata:
+        name: sidecar-delete
+        finalizers:
+        - example.com/hold
+      spec:
+        restartPolicy: Never
+        terminationGracePeriodSeconds: 30
+        initContainers:
+        - name: s1
+          image: busybox:1.36
+          restartPolicy: Always
+          command: ["sh", "-c", "trap 'echo s1-term-$(cat /data/s1-hook) >> /data/log; sleep 1; echo s1-exit >> /data/log; echo -n $(cat /data/log) > /dev/termination-log; exit 0' TERM; touch /data/s1-ready; sleep 3600 & wait"]
+          lifecycle:
+            preStop:
+              exec:
+                command: ["sh", "-c", "if test -e /data/app-exited; then echo late; else echo early; fi > /data/s1-hook"]
+          volumeMounts:
+          - {name: data, mountPath: /data}
+        - name: s2
+          image: busybox:1.36
+          restartPolicy: Always
+          command: ["sh", "-c", "trap 'echo s2-term-$(cat /data/s2-hook) >> /data/log; sleep 1; echo s2-exit >> /data/log; exit 0' TERM; touch /data/s2-ready; sleep 3600 & wait"]
+          lifecycle:
+            preStop:
+              exec:
+                command: ["sh", "-c", "if test -e /data/app-exited; then echo late; else echo early; fi > /data/s2-hook"]
+          volumeMounts:
+          - {name: data, mountPath: /data}
+        - name: s3
+          image: busybox:1.36
+          restartPolicy: Always
+          command: ["sh", "-c", "trap 'echo s3-term-$(cat /data/s3-hook) >> /data/log; sleep 1; echo s3-exit >> /data/log; exit 0' TERM; touch /data/s3-ready; sleep 3600 & wait"]
+          lifecycle:
+            preStop:
+              exec:
+                command: ["sh", "-c", "if test -e /data/app-exited; then echo late; else echo early; fi > /data/s3-hook"]
+          volumeMounts:
+          - {name: data, mountPath: /data}
+        containers:
+        - name: app
+          image: busybox:1.36
+          command: ["sh", "-c", "trap 'echo app-term >> /data/log; sleep 3; echo app-exit >> /data/log; touch /data/app-exited; exit 0' TERM; touch /data/app-ready; sleep 3600 & wait"]
+          volumeMounts:
+          - {name: data, mountPath: /data}
+        volumes:
+        - name: data
+          emptyDir: {}
+      """
+    And running "ls /data" in container "app" of pod "sidecar-delete" eventually prints:
+      """
+      app-ready
+      s1-ready
+      s2-ready
+      s3-ready
+      """
+    When I start deleting pod "sidecar-delete" with a grace period of 30 seconds
+    Then the request succeeds
+    And field "status.initContainerStatuses[name=s1].state.terminated.message" of pod "sidecar-delete" is "app-term app-exit s3-term-early s3-exit s2-term-early s2-exit s1-term-early s1-exit"
+    And field "status.containerStatuses[name=app].state.terminated.exitCode" of pod "sidecar-delete" is "0"
+    And field "status.initContainerStatuses[name=s1].state.terminated.exitCode" of pod "sidecar-delete" is "0"

@@ -1,7 +1,7 @@
 //! A runtime in memory, for the kubelet's unit tests: it implements the runtime interface
 //! (`cri::RuntimeService` and `cri::ImageService`) without processes, namespaces or root. Its
 //! containers run until the test says they exit (with an exit code), a stop ends them at once
-//! (or, for one set to ignore SIGTERM, once the grace period has passed), the next create or
+//! (or, for one set to ignore SIGTERM, once the grace period has passed or the test ended it), the next create or
 //! start of a container can be made to fail with a given error, and every call is recorded
 //! with the (tokio) time it was made, so that a test on a paused clock reads the kubelet's
 //! timing off the record.
@@ -108,7 +108,8 @@ impl FakeRuntime {
         self.inner.lock().unwrap().fail_start.entry(name.into()).or_default().push(error);
     }
 
-    /// Container `name` lets SIGTERM pass: a stop ends it only once its timeout passed.
+    /// Container `name` lets SIGTERM pass: a stop ends it only once its timeout passed (or once
+    /// the test made it exit).
     pub fn ignore_sigterm(&self, name: &str) {
         self.inner.lock().unwrap().ignore_term.push(name.into());
     }
@@ -280,9 +281,23 @@ impl RuntimeService for FakeRuntime {
             return Ok(());
         }
         if ignores {
-            // SIGTERM passes unheeded; SIGKILL once the timeout is over.
-            tokio::time::sleep(timeout).await;
-            self.end(id, 137, "Error");
+            // SIGTERM passes unheeded; SIGKILL once the timeout is over, unless the container
+            // exits before (the test ends it): a stop returns once the container has exited, as
+            // a runtime's StopContainer does.
+            let mut events = self.events.subscribe();
+            let exited = async {
+                loop {
+                    match events.recv().await {
+                        Ok(ContainerEvent::Stopped { container, .. }) if &container == id => return,
+                        Err(broadcast::error::RecvError::Closed) => std::future::pending::<()>().await,
+                        _ => {}
+                    }
+                }
+            };
+            let still_running = || self.inner.lock().unwrap().containers.get(id).is_some_and(|c| c.state == ContainerState::Running);
+            if still_running() && tokio::time::timeout(timeout, exited).await.is_err() {
+                self.end(id, 137, "Error");
+            }
         } else {
             self.end(id, 143, "Error");
         }

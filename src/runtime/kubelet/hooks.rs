@@ -13,9 +13,9 @@ use super::worker::{format_pod, PodWorker};
 use crate::api::events::{NORMAL, WARNING};
 use crate::runtime::cri::ContainerId;
 
-/// The least grace a container keeps after its preStop hook (the kubelet's
-/// minimumGracePeriodInSeconds).
-const MIN_GRACE_AFTER_PRE_STOP: Duration = Duration::from_secs(2);
+/// The least grace a container keeps for its SIGTERM after its preStop hook, or after waiting
+/// for its turn to stop (the kubelet's minimumGracePeriodInSeconds).
+pub(super) const MIN_GRACE_AFTER_PRE_STOP: Duration = Duration::from_secs(2);
 /// The longest a postStart hook may run: the kubelet sets none, but a pod worker waiting for a
 /// hook that never ends would never see its pod deleted.
 const POST_START_LIMIT: Duration = Duration::from_secs(300);
@@ -78,14 +78,15 @@ pub(super) async fn post_start(w: &PodWorker, c: &Container, id: &ContainerId) -
 }
 
 /// Runs the container's preStop hook, if it has one, for at most `grace`; returns what is left
-/// of the grace period for SIGTERM (at least 2 seconds after a hook).
-pub(super) async fn pre_stop(w: &PodWorker, c: &Container, id: &ContainerId, grace: Duration) -> Duration {
-    let Some(h) = c.lifecycle.as_ref().and_then(|l| l.pre_stop.as_ref()) else { return grace };
+/// of the grace period (none: it has no hook). The caller gives the SIGTERM at least
+/// `MIN_GRACE_AFTER_PRE_STOP` after a hook.
+pub(super) async fn pre_stop(w: &PodWorker, c: &Container, id: &ContainerId, grace: Duration) -> Option<Duration> {
+    let h = c.lifecycle.as_ref().and_then(|l| l.pre_stop.as_ref())?;
     let start = Instant::now();
     match tokio::time::timeout(grace, run(w, c, id, h, grace)).await {
         Ok(Ok(())) => {}
         Ok(Err(message)) => w.container_event(&c.name, WARNING, "FailedPreStopHook", &message),
         Err(_) => tracing::info!(container = %c.name, "preStop hook did not end within the grace period"),
     }
-    grace.saturating_sub(start.elapsed()).max(MIN_GRACE_AFTER_PRE_STOP)
+    Some(grace.saturating_sub(start.elapsed()))
 }

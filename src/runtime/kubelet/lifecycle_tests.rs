@@ -381,3 +381,130 @@ async fn a_pods_start_costs_the_same_runtime_calls_beside_many_running_pods() {
     assert!(alone > 0, "the start asked the runtime nothing");
     assert!(beside <= alone + 2, "beside 40 running pods a start asked {beside} container statuses, alone {alone}");
 }
+
+/// Three sidecars, started s1, s2, s3, and two app containers, with a grace period of 30 s;
+/// `sidecar_extra` is added to each sidecar (a preStop hook, say).
+fn sidecars_pod(restart_policy: &str, sidecar_extra: &str) -> String {
+    let sidecar = |name: &str| format!("  - {{name: {name}, image: busybox:1.36, restartPolicy: Always{sidecar_extra}}}\n");
+    format!(
+        "metadata: {{name: p, namespace: default}}\nspec:\n  restartPolicy: {restart_policy}\n  terminationGracePeriodSeconds: 30\n  \
+         initContainers:\n{}{}{}  containers:\n  - {{name: a, image: busybox:1.36}}\n  - {{name: b, image: busybox:1.36}}\n",
+        sidecar("s1"),
+        sidecar("s2"),
+        sidecar("s3")
+    )
+}
+
+impl TestNode {
+    /// The first stop of container `name`, once there is one.
+    async fn stopped(&self, name: &str) -> crate::runtime::fake::Call {
+        self.until(&format!("{name} asked to stop"), |n| !n.fake.calls_of("stop_container", name).is_empty()).await;
+        self.fake.calls_of("stop_container", name)[0].clone()
+    }
+
+    fn stop_order(&self) -> Vec<String> {
+        self.fake.calls().into_iter().filter(|c| c.op == "stop_container").map(|c| c.name).collect()
+    }
+}
+
+/// A deleted pod with sidecars (the kubelet's killContainersWithSyncResult with its
+/// terminationOrdering): the app containers are stopped first; each sidecar gets its SIGTERM
+/// only once every app container and the sidecar started after it have stopped, so the
+/// sidecars stop in the reverse order of their start; and all of it within the pod's one
+/// grace period: a sidecar's stop has what its wait left of it, at least the 2 s the kubelet
+/// always gives (minimumGracePeriodInSeconds).
+#[tokio::test(start_paused = true)]
+async fn a_deleted_pods_sidecars_stop_after_its_app_containers_in_reverse_order_within_one_grace_period() {
+    let n = TestNode::start();
+    n.create(&sidecars_pod("Always", ""));
+    for c in ["a", "s1", "s2", "s3"] {
+        n.fake.ignore_sigterm(c);
+    }
+    n.until("a and b run", |n| n.fake.is_running("a") && n.fake.is_running("b")).await;
+    n.node.pods().delete("default", "p", &DeleteOptions::default()).unwrap();
+    let a = n.stopped("a").await;
+    let t0 = a.at;
+    let b = n.stopped("b").await;
+    assert_eq!((a.timeout, b.at, b.timeout), (Some(Duration::from_secs(30)), t0, Some(Duration::from_secs(30))));
+    n.wait(Duration::from_secs(5)).await;
+    assert_eq!(n.stop_order(), ["a", "b"], "the sidecars run on while a does");
+    // a ends in its grace period: the last sidecar's turn, with what is left of the grace.
+    let a_ended = n.exit("a", 0).await;
+    let s3 = n.stopped("s3").await;
+    assert_eq!(s3.at, a_ended);
+    assert_eq!(s3.timeout, Some(Duration::from_secs(30) - (s3.at - t0)));
+    n.wait(Duration::from_secs(2)).await;
+    assert_eq!(n.stop_order(), ["a", "b", "s3"], "s2 waits for s3");
+    let s3_ended = n.exit("s3", 0).await;
+    let s2 = n.stopped("s2").await;
+    assert_eq!(s2.at, s3_ended);
+    assert_eq!(s2.timeout, Some(Duration::from_secs(30) - (s2.at - t0)));
+    // s2 lets SIGTERM pass: it is killed when the grace period runs out, and s1's turn comes
+    // then, with nothing left of it but the 2 s minimum.
+    let s1 = n.stopped("s1").await;
+    assert_eq!((s1.at - t0, s1.timeout), (Duration::from_secs(30), Some(Duration::from_secs(2))));
+    assert_eq!(n.stop_order(), ["a", "b", "s3", "s2", "s1"]);
+    n.until("the sandbox removed", |n| n.fake.calls().iter().any(|c| c.op == "remove_pod_sandbox")).await;
+    let removed = n.fake.calls().into_iter().find(|c| c.op == "remove_pod_sandbox").unwrap().at;
+    assert_eq!(removed - t0, Duration::from_secs(32), "one grace period, and the 2 s of the last sidecar");
+}
+
+/// restartPolicy Never (or OnFailure, once they succeeded): once the app containers have ended,
+/// the pod is done and its sidecars are stopped as a deleted pod's are, the last started first, each once the one after it has
+/// stopped, with the spec's grace period ("should terminate sidecars in reverse order after all
+/// main containers have exited", test/e2e_node/container_lifecycle_test.go).
+#[tokio::test(start_paused = true)]
+async fn a_pod_whose_app_containers_ended_stops_its_sidecars_in_reverse_order() {
+    for policy in ["Never", "OnFailure"] {
+        let n = TestNode::start();
+        n.create(&sidecars_pod(policy, ""));
+        for c in ["s1", "s2", "s3"] {
+            n.fake.ignore_sigterm(c);
+        }
+        n.until("a and b run", |n| n.fake.is_running("a") && n.fake.is_running("b")).await;
+        n.exit("a", 0).await;
+        n.wait(Duration::from_secs(10)).await;
+        assert_eq!(n.stop_order(), Vec::<String>::new(), "{policy}: the sidecars run on while b does");
+        let apps_ended = n.exit("b", 0).await;
+        let s3 = n.stopped("s3").await;
+        assert_eq!((s3.at, s3.timeout), (apps_ended, Some(Duration::from_secs(30))), "{policy}");
+        n.wait(Duration::from_secs(3)).await;
+        assert_eq!(n.stop_order(), ["s3"], "{policy}: s2 waits for s3");
+        let s3_ended = n.exit("s3", 0).await;
+        let s2 = n.stopped("s2").await;
+        // Its wait, since the app containers ended, counts against its grace period.
+        assert_eq!((s2.at, s2.timeout), (s3_ended, Some(Duration::from_secs(30) - (s3_ended - apps_ended))), "{policy}");
+        n.wait(Duration::from_secs(3)).await;
+        assert_eq!(n.stop_order(), ["s3", "s2"], "{policy}: s1 waits for s2");
+        let s2_ended = n.exit("s2", 0).await;
+        let s1 = n.stopped("s1").await;
+        assert_eq!((s1.at, s1.timeout), (s2_ended, Some(Duration::from_secs(30) - (s2_ended - apps_ended))), "{policy}");
+        n.exit("s1", 0).await;
+        n.until("Succeeded", |n| n.phase() == "Succeeded").await;
+        for s in ["s1", "s2", "s3"] {
+            let status = n.status_of(s).unwrap();
+            assert_eq!(status.state.and_then(|s| s.terminated).map(|t| t.exit_code), Some(0), "{policy}: {s}");
+        }
+    }
+}
+
+/// The sidecars' preStop hooks all run as soon as the pod stops, beside the app containers'
+/// own stop; only their SIGTERM waits for its turn ("should call sidecar container PreStop hook
+/// simultaneously", test/e2e_node/container_lifecycle_test.go). Each hook counts against the
+/// one grace period: here each sleeps 4 s, so each sidecar is stopped 4 s in, with 26 s left,
+/// in reverse order.
+#[tokio::test(start_paused = true)]
+async fn the_sidecars_pre_stop_hooks_run_at_once_and_their_stops_follow_in_reverse_order() {
+    let n = TestNode::start();
+    n.create(&sidecars_pod("Always", ", lifecycle: {preStop: {sleep: {seconds: 4}}}"));
+    n.until("a and b run", |n| n.fake.is_running("a") && n.fake.is_running("b")).await;
+    n.node.pods().delete("default", "p", &DeleteOptions::default()).unwrap();
+    let a = n.stopped("a").await;
+    let t0 = a.at;
+    let s1 = n.stopped("s1").await;
+    let (s2, s3) = (n.stopped("s2").await, n.stopped("s3").await);
+    for s in [&s1, &s2, &s3] {
+        assert_eq!((s.at - t0, s.timeout), (Duration::from_secs(4), Some(Duration::from_secs(26))), "{}", s.name);
+    }
+    assert_eq!(n.stop_order(), ["a", "b", "s3", "s2", "s1"]);
+}

@@ -214,15 +214,21 @@ fn phase(init: &[(Kind, K8sStatus)], statuses: &[K8sStatus], policy: &str, sandb
         return "Pending";
     }
     let (mut pending_init, mut failed_init) = (0, 0);
+    let (mut running, mut waiting, mut stopped, mut succeeded) = (0, 0, 0, 0);
     for (kind, s) in init {
         let st = s.state.as_ref();
         let terminated = st.and_then(|x| x.terminated.as_ref());
         match kind {
             Kind::Sidecar => {
-                // Pending until it has started once; a stopped sidecar does not count.
+                // Pending until it has started once; a stopped sidecar does not count, but one
+                // that runs keeps the pod Running (the app containers may all have ended: the
+                // pod is done once its sidecars have stopped too).
                 let ran = s.started == Some(true) || terminated.is_some() || s.last_state.as_ref().is_some_and(|l| l.terminated.is_some());
                 if !ran {
                     pending_init += 1;
+                }
+                if st.is_some_and(|x| x.running.is_some()) {
+                    running += 1;
                 }
             }
             _ => {
@@ -241,7 +247,6 @@ fn phase(init: &[(Kind, K8sStatus)], statuses: &[K8sStatus], policy: &str, sandb
     if failed_init > 0 && policy == "Never" {
         return "Failed";
     }
-    let (mut running, mut waiting, mut stopped, mut succeeded) = (0, 0, 0, 0);
     for s in statuses {
         let st = s.state.as_ref();
         if st.is_some_and(|x| x.running.is_some()) {
@@ -390,5 +395,36 @@ mod tests {
         keep_transition_times(Some(&old), &mut new);
         let times: Vec<_> = new.conditions.unwrap().into_iter().map(|c| c.last_transition_time.unwrap().0.as_millisecond()).collect();
         assert_eq!(times, vec![5000, 1000]);
+    }
+}
+
+#[cfg(test)]
+mod phase_tests {
+    use super::*;
+
+    fn running() -> K8sStatus {
+        K8sStatus {
+            started: Some(true),
+            state: Some(K8sState { running: Some(ContainerStateRunning::default()), ..Default::default() }),
+            ..Default::default()
+        }
+    }
+
+    fn exited(code: i32) -> K8sStatus {
+        let terminated = ContainerStateTerminated { exit_code: code, ..Default::default() };
+        K8sStatus { state: Some(K8sState { terminated: Some(terminated), ..Default::default() }), ..Default::default() }
+    }
+
+    /// getPhase counts a running sidecar among the running containers: a pod whose app
+    /// containers have all ended stays Running until its sidecars have stopped too ("All regular
+    /// containers are terminated in success and all restartable init containers are stopped").
+    #[test]
+    fn a_pod_is_done_only_once_its_sidecars_have_stopped() {
+        for policy in ["Never", "OnFailure"] {
+            assert_eq!(phase(&[(Kind::Sidecar, running())], &[exited(0)], policy, false), "Running", "{policy}");
+            assert_eq!(phase(&[(Kind::Sidecar, exited(143))], &[exited(0)], policy, false), "Succeeded", "{policy}");
+        }
+        assert_eq!(phase(&[(Kind::Sidecar, running())], &[exited(1)], "Never", false), "Running");
+        assert_eq!(phase(&[(Kind::Sidecar, exited(0))], &[exited(1)], "Never", false), "Failed");
     }
 }

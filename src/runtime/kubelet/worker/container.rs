@@ -8,6 +8,7 @@ use std::time::Duration;
 use k8s_openapi::api::core::v1::Container;
 use tokio::time::Instant;
 
+use super::termination::TerminationOrder;
 use super::{volume_dir, PodWorker};
 use crate::api::events::{NORMAL, WARNING};
 use crate::runtime::cri::{ContainerConfig, ContainerId, ContainerState, Mount};
@@ -342,17 +343,35 @@ impl PodWorker {
         }
     }
 
+    /// Stops containers of the pod (a spec change replaces one), each with its preStop hook and
+    /// the grace period, all at once.
     pub(super) async fn stop_all(&self, ids: &[ContainerId]) {
+        self.stop_containers(ids, false).await
+    }
+
+    /// Stops the pod's containers as the kubelet stops a whole pod (deleted, done, past its
+    /// deadline: killContainersWithSyncResult): all at once, except that the sidecars get their
+    /// SIGTERM after the app containers have stopped, the last started first
+    /// (`TerminationOrder`), within the one grace period.
+    pub(super) async fn stop_pod(&self, ids: &[ContainerId]) {
+        self.stop_containers(ids, true).await
+    }
+
+    async fn stop_containers(&self, ids: &[ContainerId], ordered: bool) {
         let grace = self.grace_period();
         let runtime = &self.kubelet.runtime;
-        let names: Vec<(String, ContainerId)> = {
+        let (names, order) = {
             let st = self.state.lock().unwrap();
             // Only what still runs is stopped (an ended instance stays current until replaced).
-            st.containers
+            let names: Vec<(String, ContainerId)> = st
+                .containers
                 .iter()
                 .filter(|c| c.current.as_ref().is_some_and(|id| ids.contains(id)) && c.done.is_none() && c.restart_due.is_none())
                 .filter_map(|c| Some((c.name.clone(), c.current.clone()?)))
-                .collect()
+                .collect();
+            let stopping: Vec<String> = names.iter().map(|(n, _)| n.clone()).collect();
+            let order = ordered.then(|| TerminationOrder::new(&st.containers, &stopping));
+            (names, order)
         };
         for (name, _) in &names {
             self.container_event(name, NORMAL, "Killing", &format!("Stopping container {name}"));
@@ -361,7 +380,7 @@ impl PodWorker {
         let running: Vec<&ContainerId> = names.iter().map(|(_, id)| id).collect();
         let rest: Vec<&ContainerId> = ids.iter().filter(|id| !running.contains(id)).collect();
         let (_, stopped) = futures::future::join(
-            self.stop_with_hooks(&names, grace),
+            self.stop_with_hooks(&names, grace, order.as_ref()),
             futures::future::join_all(rest.iter().map(|id| runtime.stop_container(id, grace))),
         )
         .await;
@@ -373,21 +392,36 @@ impl PodWorker {
     }
 
     /// Stops running containers as the kubelet's killContainer does: each one's preStop hook
-    /// first, which counts against the grace period; then SIGTERM, and SIGKILL once what is
-    /// left of the grace period has passed.
-    pub(super) async fn stop_with_hooks(&self, containers: &[(String, ContainerId)], grace: Duration) {
+    /// first, which counts against the grace period; then, in a pod stopping as a whole, the
+    /// wait for its turn (`order`), which counts against it too; then SIGTERM, and SIGKILL once
+    /// what is left of the grace period has passed (at least 2 s after a hook or a wait).
+    pub(super) async fn stop_with_hooks(&self, containers: &[(String, ContainerId)], grace: Duration, order: Option<&TerminationOrder>) {
         let runtime = &self.kubelet.runtime;
         let tearing_down = self.tearing_down.load(std::sync::atomic::Ordering::SeqCst);
         let stops = containers.iter().map(|(name, id)| async move {
             if !tearing_down {
                 self.probes.stop(name);
             }
-            let left = match self.container_spec(name) {
-                Some(spec) if !grace.is_zero() => hooks::pre_stop(self, &spec, id, grace).await,
-                _ => grace,
-            };
+            let mut left = grace;
+            let mut floor = false;
+            if let Some(spec) = self.container_spec(name).filter(|_| !grace.is_zero()) {
+                if let Some(after_hook) = hooks::pre_stop(self, &spec, id, grace).await {
+                    (left, floor) = (after_hook, true);
+                }
+            }
+            if let Some(order) = order.filter(|_| !left.is_zero()) {
+                if let Some(waited) = order.wait_for_turn(name, left).await {
+                    (left, floor) = (left.saturating_sub(waited), true);
+                }
+            }
+            if floor {
+                left = left.max(hooks::MIN_GRACE_AFTER_PRE_STOP);
+            }
             if let Err(e) = runtime.stop_container(id, left).await {
                 tracing::warn!(pod = %self.key, container = %name, error = %e, "stop container");
+            }
+            if let Some(order) = order {
+                order.has_stopped(name);
             }
         });
         futures::future::join_all(stops).await;
@@ -404,6 +438,6 @@ impl PodWorker {
         // On a task of its own: stopping ends the container's probes, the caller among them.
         let Some(me) = self.me.upgrade() else { return };
         let target = [(name.to_string(), id.clone())];
-        tokio::spawn(async move { me.stop_with_hooks(&target, grace).await });
+        tokio::spawn(async move { me.stop_with_hooks(&target, grace, None).await });
     }
 }

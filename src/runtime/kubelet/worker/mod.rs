@@ -22,6 +22,7 @@ mod image;
 mod restart;
 mod sandbox;
 mod state;
+mod termination;
 use state::ephemeral_record;
 pub(super) use state::{ContainerRecord, Kind, Terminal, Termination, WorkerState};
 
@@ -433,8 +434,8 @@ impl PodWorker {
         }
     }
 
-    /// Sidecars run as long as the app containers: once those have ended for good, the
-    /// kubelet stops them.
+    /// Sidecars run as long as the app containers: once those have ended for good, the pod is
+    /// done and the kubelet stops them as it stops a pod, the last started first.
     async fn stop_sidecars_when_apps_ended(&self) {
         let to_stop: Vec<ContainerId> = {
             let mut st = self.state.lock().unwrap();
@@ -459,7 +460,7 @@ impl PodWorker {
                 })
                 .collect()
         };
-        self.stop_all(&to_stop).await;
+        self.stop_pod(&to_stop).await;
     }
 
     /// `activeDeadlineSeconds` passed: the pod fails with DeadlineExceeded and its containers
@@ -484,7 +485,7 @@ impl PodWorker {
         };
         let msg = "Pod was active on the node longer than the specified deadline";
         self.pod_event(NORMAL, "DeadlineExceeded", msg);
-        self.stop_all(&running).await;
+        self.stop_pod(&running).await;
     }
 
     /// The spec changed: a container whose image changed is restarted with the new image,

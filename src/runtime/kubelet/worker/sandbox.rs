@@ -170,7 +170,7 @@ impl PodWorker {
             (st.sandbox.clone(), st.containers.iter().filter_map(|c| c.current.clone()).collect())
         };
         {
-            let stopping = self.stop_all(&current);
+            let stopping = self.stop_pod(&current);
             tokio::pin!(stopping);
             loop {
                 tokio::select! {
