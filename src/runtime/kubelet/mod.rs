@@ -265,11 +265,11 @@ impl Kubelet {
         let _ = self.api.set_status(ns, name, uid, status);
     }
 
-    /// A new version of a pod (its spec may have changed).
-    fn update_worker(&self, pod: Pod) {
-        let Some(uid) = pod.metadata.uid.clone() else { return };
-        if let Ok(w) = self.worker(&uid) {
-            w.update(Arc::new(pod));
+    /// The pod's status is to be written again, though nothing of the pod changed (a static
+    /// pod's mirror pod was made anew).
+    fn republish(&self, uid: &str) {
+        if let Ok(w) = self.worker(uid) {
+            w.status_wanted();
         }
     }
 

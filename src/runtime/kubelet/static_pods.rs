@@ -191,8 +191,12 @@ fn ensure_mirror(kubelet: &Arc<Kubelet>, pod: &Pod, refused: &mut Option<String>
     match kubelet.api.create(&mirror, Requester::Node(&kubelet.config.node_name)) {
         Ok(_) => {
             *refused = None;
-            // Let the worker write the status into the new mirror pod.
-            kubelet.update_worker(pod.clone());
+            // The worker writes the status into the new mirror pod: woken for it, since
+            // nothing of the static pod changed (without the wake, the status waited for the
+            // worker's next event and the mirror pod showed Pending).
+            if let Some(uid) = pod.metadata.uid.as_deref() {
+                kubelet.republish(uid);
+            }
         }
         Err(e) => {
             if refused.as_deref() != Some(e.message.as_str()) {

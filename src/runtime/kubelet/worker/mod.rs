@@ -91,7 +91,7 @@ pub struct PodWorker {
     me: Weak<PodWorker>,
     /// The probes of its running containers.
     pub(super) probes: super::prober::ProbeTasks,
-    /// A probe's result changed: the status is written again.
+    /// A probe's result changed, or the status is wanted again: the status is written again.
     probed: Notify,
     /// The pod is being stopped for good: its containers' readiness probes run on while they
     /// stop (their liveness and startup probes do not).
@@ -190,6 +190,11 @@ impl PodWorker {
         if wake {
             self.updated.notify_one();
         }
+    }
+
+    /// Wakes the worker to sync and write its status again, as a probe's result does.
+    pub(super) fn status_wanted(&self) {
+        self.probed.notify_one();
     }
 
     /// Stops the pod and waits until it is torn down (whoever else asked for it too).
