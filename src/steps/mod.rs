@@ -187,17 +187,19 @@ impl PodWorld {
             let target = target.clone();
             async move {
                 let mut left = Vec::new();
-                match target.delete_pod(p).await {
-                    // Gone already (its last finalizer was removed in the scenario).
-                    Ok(()) | Err(crate::targets::TargetError::NotFound(_)) => {}
-                    Err(e) => left.push(format!("pod {p}: {e}")),
-                }
+                // Finalizers first: a delete waits for the pod to go, which a finalizer would
+                // hold off for good (a run hung on a scenario that left one).
                 let held = target.get_pod(p).await.is_ok_and(|pod| pod.metadata.finalizers.is_some_and(|f| !f.is_empty()));
                 if held {
                     let release = serde_json::json!({"metadata": {"finalizers": null}});
                     if let Err(e) = async { target.require_api_server()?.patch_pod(p, &release).await }.await {
                         left.push(format!("pod {p}: removing its finalizers: {e}"));
                     }
+                }
+                match target.delete_pod(p).await {
+                    // Gone already (its last finalizer was removed).
+                    Ok(()) | Err(crate::targets::TargetError::NotFound(_)) => {}
+                    Err(e) => left.push(format!("pod {p}: {e}")),
                 }
                 left
             }
