@@ -359,6 +359,12 @@ impl Target for ReferenceTarget {
         }
         let uid = stored.metadata.uid.clone().unwrap_or_default();
         let from = resource_version(&stored);
+        if held_by_finalizers(&stored) {
+            // Stopped already and held by finalizers only: a delete changes nothing, so no
+            // change would come to wait for (a run hung here, in a scenario's clean-up).
+            self.node.kubelet().wait_torn_down(&uid, from).await;
+            return Ok(());
+        }
         let watched = uid.clone();
         let pods = self.node.pods();
         let mut watch = pods
@@ -706,5 +712,34 @@ mod tests {
         assert_eq!(machines.capabilities(), crate::targets::cri::declared_capabilities());
         own.shutdown().await.unwrap();
         machines.shutdown().await.unwrap();
+    }
+
+    /// A delete of a pod that its finalizers alone hold (stopped, deleted with grace 0, the
+    /// kubelet done with it) returns: no change of the pod is coming to wait for.
+    #[tokio::test]
+    async fn deleting_a_pod_its_finalizers_hold_returns() {
+        let (target, _dir) = target_over(true);
+        target.open_namespace("t").await.unwrap();
+        let pod: Pod = serde_yaml::from_str(
+            "metadata: {name: held, namespace: t, finalizers: [example.com/hold]}\nspec:\n  containers:\n  - {name: a, image: busybox:1.36}\n",
+        )
+        .unwrap();
+        target.create_pod(&pod).await.unwrap();
+        let p = PodRef { namespace: "t".into(), name: "held".into() };
+        target.require_api_server().unwrap().begin_delete_pod(&p, 0).await.unwrap();
+        let deadline = std::time::Instant::now() + Duration::from_secs(10);
+        let held = loop {
+            let pod = target.get_pod(&p).await.unwrap();
+            if held_by_finalizers(&pod) {
+                break pod;
+            }
+            assert!(std::time::Instant::now() < deadline, "never held: {:?}", pod.metadata);
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        };
+        let uid = held.metadata.uid.clone().unwrap();
+        target.node.kubelet().wait_torn_down(&uid, resource_version(&held)).await;
+        tokio::time::sleep(Duration::from_millis(200)).await;
+        tokio::time::timeout(Duration::from_secs(10), target.delete_pod(&p)).await.expect("the delete returns").unwrap();
+        target.shutdown().await.unwrap();
     }
 }
