@@ -40,16 +40,8 @@ pub struct ReferenceTarget {
 impl ReferenceTarget {
     /// What the reference target can do, known without starting it (for `podspec list`).
     pub fn declared_capabilities() -> BTreeSet<Capability> {
-        [
-            Capability::NodeAccess,
-            Capability::StaticPods,
-            Capability::ApiServer,
-            Capability::HostAccess,
-            Capability::EphemeralContainers,
-            Capability::ConfigObjects,
-        ]
-        .into_iter()
-        .collect()
+        // Every one: the reference node has the code of each interface.
+        Capability::ALL.iter().copied().collect()
     }
 
     /// Starts a node of its own for this run.
