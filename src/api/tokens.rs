@@ -169,16 +169,15 @@ impl TokenIssuer {
 
     /// The kubelet's TokenRequest for a pod's ServiceAccount, bound to the pod (its name and
     /// uid), as its token manager asks for a projected `serviceAccountToken` source; the error
-    /// is the kubelet's text.
+    /// says why the API refused it (the kubelet's token manager words what it does then).
     pub fn request_for_pod(&self, api: &Api, pod: &Pod, audience: Option<&str>, seconds: i64) -> Result<Issued, String> {
         let namespace = pod.metadata.namespace.as_deref().unwrap_or("default");
         let account = pod.spec.as_ref().and_then(|s| s.service_account_name.as_deref()).filter(|s| !s.is_empty()).unwrap_or("default");
-        let fail = |e: String| format!("failed to fetch token: {e}");
         let sa = api
             .store::<ServiceAccountStrategy>()
             .get(namespace, account)
-            .map_err(|e| fail(format!("serviceaccounts {account:?} not found: {e}")))?;
-        check_seconds(seconds).map_err(|e| fail(format!("spec.expirationSeconds: {e}")))?;
+            .map_err(|e| format!("serviceaccounts {account:?} not found: {e}"))?;
+        check_seconds(seconds).map_err(|e| format!("spec.expirationSeconds: {e}"))?;
         let subject = Subject {
             namespace: namespace.into(),
             name: account.into(),

@@ -47,7 +47,25 @@ pub struct ApiObjects {
     pub api: Arc<crate::api::Api>,
     /// The tokens the kubelet holds, by pod, ServiceAccount, audience and life (its token
     /// manager's cache): one is asked for again only when it is due for a refresh.
-    pub tokens: Arc<std::sync::Mutex<std::collections::HashMap<TokenKey, Issued>>>,
+    pub tokens: Arc<std::sync::Mutex<std::collections::HashMap<TokenKey, CachedToken>>>,
+}
+
+/// A token of the kubelet's cache, and when a refresh that failed is tried again.
+#[derive(Clone, Debug)]
+pub struct CachedToken {
+    pub issued: Issued,
+    /// Set when a refresh failed while the token was still valid: the token is kept (the token
+    /// manager's "Couldn't update token") and not asked for again before then.
+    pub retry_after: Option<chrono::DateTime<chrono::Utc>>,
+}
+
+impl CachedToken {
+    /// When the kubelet next asks for this token anew: when it is due for a refresh, or, after a
+    /// refresh that failed, at the retry.
+    pub fn next_refresh(&self) -> chrono::DateTime<chrono::Utc> {
+        let due = refresh_due(&self.issued);
+        self.retry_after.map_or(due, |r| r.max(due))
+    }
 }
 
 /// What a token of the kubelet's cache was asked for: the pod's uid, its ServiceAccount, the
@@ -57,6 +75,10 @@ pub type TokenKey = (String, String, String, i64);
 /// The longest the kubelet keeps a token before it asks for a new one, whatever its life
 /// (the token manager's maxTTL).
 pub const TOKEN_MAX_TTL: chrono::TimeDelta = chrono::TimeDelta::hours(24);
+
+/// How long after a failed refresh the kubelet asks again: its token manager asks at each
+/// remount of the pod's volumes, which a pod's periodic sync brings (syncFrequency, 1 minute).
+pub const TOKEN_RETRY: chrono::TimeDelta = chrono::TimeDelta::minutes(1);
 
 /// Whether a token is due for a refresh (the kubelet's token manager, `requiresRefresh`): once
 /// 80 % of its life has passed, or 24 hours since it was issued.
@@ -92,8 +114,10 @@ impl ApiObjects {
     }
 
     /// A token for the pod's ServiceAccount, bound to the pod, for `audience` (the API's when
-    /// empty) with a life of `seconds`: the cached one until it is due for a refresh (then a
-    /// new one from the API).
+    /// empty) with a life of `seconds`, as the kubelet's token manager gives it: the cached one
+    /// until it is due for a refresh, then a new one from the API. When that refresh fails, a
+    /// cached token still valid is kept and the refresh tried again after [`TOKEN_RETRY`]; an
+    /// expired one, or none, is an error in the token manager's words.
     pub fn token_for(&self, pod: &Pod, audience: &str, seconds: i64) -> Result<Issued, String> {
         let uid = pod.metadata.uid.clone().unwrap_or_default();
         let account =
@@ -101,13 +125,36 @@ impl ApiObjects {
         let key = (uid, account, audience.to_string(), seconds);
         let now = chrono::Utc::now();
         let mut cache = self.tokens.lock().unwrap();
-        if let Some(t) = cache.get(&key).filter(|t| !requires_refresh(t, now)) {
-            return Ok(t.clone());
+        if let Some(c) = cache.get(&key) {
+            let valid = c.issued.expires > now;
+            if !requires_refresh(&c.issued, now) || (valid && c.retry_after.is_some_and(|r| now < r)) {
+                return Ok(c.issued.clone());
+            }
         }
-        let issued = self.api.tokens().request_for_pod(&self.api, pod, Some(audience), seconds)?;
-        cache.retain(|_, t| t.expires > now);
-        cache.insert(key, issued.clone());
-        Ok(issued)
+        match self.api.tokens().request_for_pod(&self.api, pod, Some(audience), seconds) {
+            Ok(issued) => {
+                cache.retain(|_, c| c.issued.expires > now);
+                cache.insert(key, CachedToken { issued: issued.clone(), retry_after: None });
+                Ok(issued)
+            }
+            Err(e) => {
+                let Some(cached) = cache.get_mut(&key) else { return Err(format!("failed to fetch token: {e}")) };
+                cached.retry_after = Some(now + TOKEN_RETRY);
+                if cached.issued.expires <= now {
+                    let (_, account, audience, seconds) = &key;
+                    return Err(format!(
+                        "token of ServiceAccount {account:?} for audience {audience:?} ({seconds} s) expired and refresh failed: {e}"
+                    ));
+                }
+                tracing::warn!(pod = ?pod.metadata.name, account = %key.1, error = %e, "Couldn't update token; the cached one is kept");
+                Ok(cached.issued.clone())
+            }
+        }
+    }
+
+    /// When the first of the pod's cached tokens is next asked for anew, if it has any.
+    pub fn next_token_refresh(&self, pod_uid: &str) -> Option<chrono::DateTime<chrono::Utc>> {
+        self.tokens.lock().unwrap().iter().filter(|(k, _)| k.0 == pod_uid).map(|(_, c)| c.next_refresh()).min()
     }
 
     /// Forgets the tokens of a pod that is gone.
@@ -436,7 +483,7 @@ impl PodWorker {
 
     /// When the first of the pod's projected tokens is due for a refresh, if it has any.
     pub(super) fn token_refresh_due(&self) -> Option<tokio::time::Instant> {
-        let due = self.kubelet.objects.tokens.lock().unwrap().iter().filter(|(k, _)| k.0 == self.uid).map(|(_, t)| refresh_due(t)).min()?;
+        let due = self.kubelet.objects.next_token_refresh(&self.uid)?;
         let wait = (due - chrono::Utc::now()).to_std().unwrap_or_default();
         Some(tokio::time::Instant::now() + wait)
     }
@@ -631,8 +678,46 @@ spec:
         let first = objects.token_for(&p, "", 600).unwrap();
         assert_eq!(objects.token_for(&p, "", 600).unwrap(), first);
         let key = ("u-2".to_string(), "default".to_string(), String::new(), 600);
-        objects.tokens.lock().unwrap().get_mut(&key).unwrap().issued_at -= chrono::TimeDelta::hours(25);
+        objects.tokens.lock().unwrap().get_mut(&key).unwrap().issued.issued_at -= chrono::TimeDelta::hours(25);
         assert_ne!(objects.token_for(&p, "", 600).unwrap().token, first.token);
+    }
+
+    #[test]
+    fn a_refresh_that_fails_keeps_the_valid_token_and_is_tried_again_a_minute_later() {
+        let (objects, api) = objects();
+        account(&api, "default");
+        let p = pod("metadata: {name: web, namespace: ns, uid: u-3}\nspec: {containers: [{name: a, image: busybox}]}\n");
+        let first = objects.token_for(&p, "", 3600).unwrap();
+        let key = ("u-3".to_string(), "default".to_string(), String::new(), 3600);
+        // Due for a refresh (a day old), still valid; the account is gone (its namespace being
+        // deleted while the pod takes its grace period).
+        objects.tokens.lock().unwrap().get_mut(&key).unwrap().issued.issued_at -= chrono::TimeDelta::hours(25);
+        let sa = api.store::<crate::api::rbac::ServiceAccountStrategy>();
+        sa.delete("ns", "default", &Default::default()).unwrap();
+        let before = chrono::Utc::now();
+        assert_eq!(objects.token_for(&p, "", 3600).unwrap().token, first.token);
+        // The pod worker's next wake for its tokens is a minute on, not a time already past.
+        let next = objects.next_token_refresh("u-3").unwrap();
+        assert!(next >= before + TOKEN_RETRY, "next refresh {next} is not a minute after the failure at {before}");
+        // Until then no TokenRequest is made: with the account back, the old token is still given.
+        account(&api, "default");
+        assert_eq!(objects.token_for(&p, "", 3600).unwrap().token, first.token);
+        // At the retry, a new one.
+        objects.tokens.lock().unwrap().get_mut(&key).unwrap().retry_after = Some(chrono::Utc::now() - chrono::TimeDelta::seconds(1));
+        let second = objects.token_for(&p, "", 3600).unwrap();
+        assert_ne!(second.token, first.token);
+        assert!(objects.next_token_refresh("u-3").unwrap() > chrono::Utc::now() + chrono::TimeDelta::minutes(40));
+        // An expired token whose refresh fails is an error, and is not asked for again at once.
+        sa.delete("ns", "default", &Default::default()).unwrap();
+        {
+            let mut cache = objects.tokens.lock().unwrap();
+            let c = cache.get_mut(&key).unwrap();
+            c.issued.expires = chrono::Utc::now() - chrono::TimeDelta::seconds(1);
+            c.issued.issued_at = c.issued.expires - chrono::TimeDelta::hours(1);
+        }
+        let e = objects.token_for(&p, "", 3600).unwrap_err();
+        assert!(e.contains("expired and refresh failed: serviceaccounts \"default\" not found"), "{e}");
+        assert!(objects.next_token_refresh("u-3").unwrap() >= chrono::Utc::now() + chrono::TimeDelta::seconds(59));
     }
 
     #[test]
