@@ -198,7 +198,8 @@ pub(crate) async fn certify(args: CertifyArgs, mut signals: Signals) -> anyhow::
         r = certify::certify(&options, target.clone(), &description) => Some(r),
         _ = signals.next() => None,
     };
-    if let Err(e) = target.shutdown().await {
+    let leftovers = "what the run started may be left: `podspec clean` with the same --target and target options removes it";
+    if let Err(e) = super::clean_up_or_leave_at_second_signal(target.shutdown(), &mut signals, leftovers).await {
         eprintln!("podspec: {e}");
     }
     let outcome = match outcome {

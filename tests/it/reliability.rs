@@ -546,6 +546,56 @@ fn an_interrupt_stops_the_kube_targets_pods_at_once_without_their_grace_period()
     an_interrupt_stops_the_pods_at_once("kube", &["--kubeconfig", &kubeconfig]);
 }
 
+/// A clean-up that hangs ends at a second signal: the kube target's run is interrupted while the
+/// cluster (serve) is stopped with SIGSTOP, so deleting its namespace waits; a second SIGINT
+/// ends the run within seconds, saying what may be left and how to remove it. Seen red without
+/// the second signal's handling: the run still waited for serve 20 s after the second SIGINT.
+#[test]
+#[ignore = "podspec serve needs root"]
+fn a_second_signal_ends_a_run_whose_clean_up_hangs() {
+    crate::support::require_root("podspec serve needs root");
+    let serve = crate::serve::Serve::start();
+    let kubeconfig = serve.kubeconfig.to_str().unwrap().to_string();
+    let s = Scratch::new();
+    let marker = format!("second-signal{}", std::process::id());
+    s.feature(
+        "hang.feature",
+        &format!(
+            "Feature: Hang\n  Scenario: A pod\n    Given a running pod \"p\":\n      \"\"\"\n      apiVersion: v1\n      kind: Pod\n      metadata:\n        name: p\n      spec:\n        containers:\n        - name: a\n          image: busybox:1.36\n          command: [\"sleep\", \"3600\"]\n      \"\"\"\n    Then running \"sleep 60; echo {marker}\" in container \"a\" of pod \"p\" succeeds\n"
+        ),
+    );
+    let child = s
+        .spawn_run(&["--report-dir", "out", "--target", "kube", "--kubeconfig", &kubeconfig])
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let deadline = Instant::now() + Duration::from_secs(180);
+    while processes_mentioning(&marker).iter().all(|(pid, _)| *pid == child.id() as i32) {
+        assert!(Instant::now() < deadline, "the pod never ran its exec");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    let serve_pid = nix::unistd::Pid::from_raw(serve.pid() as i32);
+    nix::sys::signal::kill(serve_pid, nix::sys::signal::Signal::SIGSTOP).unwrap();
+    signal(&child, libc::SIGINT);
+    // The first signal's clean-up now waits on the stopped cluster.
+    std::thread::sleep(Duration::from_secs(3));
+    let second = Instant::now();
+    signal(&child, libc::SIGINT);
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || tx.send(child.wait_with_output().unwrap()));
+    let out = rx.recv_timeout(Duration::from_secs(20));
+    // The cluster goes on either way, so that it and the run end.
+    nix::sys::signal::kill(serve_pid, nix::sys::signal::Signal::SIGCONT).unwrap();
+    let out = out.unwrap_or_else(|_| panic!("the run did not end within 20 s of the second SIGINT"));
+    let took = second.elapsed();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(130), "{stderr}");
+    assert!(stderr.contains("SIGINT during clean-up: ending at once; what the run started may be left: `podspec clean`"), "{stderr}");
+    assert!(took < Duration::from_secs(10), "the run took {took:?} after the second SIGINT: {stderr}");
+    drop(serve);
+}
+
 /// Whether process `pid` ignores SIGPIPE, as Rust's runtime makes it do just before `main`:
 /// the sign that the program is loaded and its own code about to run (none once it is gone).
 fn ignores_sigpipe(pid: u32) -> Option<bool> {
