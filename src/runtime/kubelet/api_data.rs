@@ -474,8 +474,16 @@ impl PodWorker {
     }
 
     /// After a change of the pod (its labels or annotations): each API-data volume gets the new
-    /// values, atomically; what fails is logged and tried again at the next change.
+    /// values, atomically; what fails is logged and tried again at the next change. Not once the
+    /// pod is being deleted or has ended: the kubelet remounts a pod's volumes only as it syncs a
+    /// live pod, not while it terminates one (nor are its tokens refreshed then).
     pub(super) fn refresh_api_volumes(&self) {
+        let ending = self.pod().metadata.deletion_timestamp.is_some()
+            || self.tearing_down.load(std::sync::atomic::Ordering::SeqCst)
+            || self.state.lock().unwrap().terminal.is_some();
+        if ending {
+            return;
+        }
         if let Err(e) = self.write_api_volumes() {
             tracing::warn!(pod = %self.key, error = %e, "update the pod's API-data volumes");
         }

@@ -508,3 +508,33 @@ async fn the_sidecars_pre_stop_hooks_run_at_once_and_their_stops_follow_in_rever
     }
     assert_eq!(n.stop_order(), ["a", "b", "s3", "s2", "s1"]);
 }
+
+/// A pod being deleted keeps its API-data volumes as they were: the kubelet remounts a pod's
+/// volumes as it syncs a live pod, not while it terminates one (a changed ConfigMap then is not
+/// written, nor is a token refreshed). The same change while the pod runs is written: the
+/// control.
+#[tokio::test(start_paused = true)]
+async fn a_deleted_pods_api_data_volumes_are_not_written_again() {
+    let n = TestNode::start();
+    let config_maps = n.node.api().config_maps();
+    let cm = |value: &str| -> k8s_openapi::api::core::v1::ConfigMap {
+        serde_yaml::from_str(&format!("metadata: {{name: c, namespace: default}}\ndata: {{k: {value}}}\n")).unwrap()
+    };
+    config_maps.create_object(&cm("one"), false).unwrap();
+    n.fake.ignore_sigterm("a");
+    let pod = n.create(
+        "metadata: {name: p, namespace: default}\nspec:\n  terminationGracePeriodSeconds: 30\n  containers: [{name: a, image: busybox, volumeMounts: [{name: data, mountPath: /data}]}]\n  volumes: [{name: data, configMap: {name: c}}]\n",
+    );
+    let volume = &pod.spec.as_ref().unwrap().volumes.as_ref().unwrap()[0];
+    let root = &n.node.kubelet().config.root_dir;
+    let file = super::api_data::volume_dir(root, pod.metadata.uid.as_deref().unwrap(), volume).unwrap().join("k");
+    let value = || std::fs::read_to_string(&file).unwrap_or_default();
+    n.until("the volume is written", |_| value() == "one").await;
+    config_maps.update("default", "c", &cm("two")).unwrap();
+    n.until("the change is written", |_| value() == "two").await;
+    n.node.pods().delete("default", "p", &DeleteOptions::default()).unwrap();
+    n.stopped("a").await;
+    config_maps.update("default", "c", &cm("three")).unwrap();
+    n.wait(Duration::from_secs(10)).await;
+    assert_eq!(value(), "two", "a terminating pod's volume was written again");
+}

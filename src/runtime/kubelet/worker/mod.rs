@@ -95,7 +95,7 @@ pub struct PodWorker {
     probed: Notify,
     /// The pod is being stopped for good: its containers' readiness probes run on while they
     /// stop (their liveness and startup probes do not).
-    tearing_down: std::sync::atomic::AtomicBool,
+    pub(super) tearing_down: std::sync::atomic::AtomicBool,
     /// A ConfigMap or a Secret of the API changed.
     objects: Notify,
 }
