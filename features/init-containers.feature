@@ -451,3 +451,77 @@ Feature: Init containers run one at a time, in order, before the app containers;
     And field "status.initContainerStatuses[name=s1].state.terminated.message" of pod "sidecar-delete" is "app-term app-exit s3-term-early s3-exit s2-term-early s2-exit s1-term-early s1-exit"
     And field "status.containerStatuses[name=app].state.terminated.exitCode" of pod "sidecar-delete" is "0"
     And field "status.initContainerStatuses[name=s1].state.terminated.exitCode" of pod "sidecar-delete" is "0"
+
+  # A deleted pod whose app container's preStop hook outlasts the grace period: the app
+  # container is killed (137) when the grace period ends; then each sidecar, in reverse order,
+  # still gets the 2 s the kubelet always gives after a wait (minimumGracePeriodInSeconds): s3
+  # and s1 end within it (0, Completed), s2 takes 20 s after SIGTERM and is killed (137, Error);
+  # the pod is Failed. e2e: test/e2e_node/container_lifecycle_test.go "should mark pod as failed
+  # if any of the prestop hook in regular container has exceeded its termination grace period
+  # seconds" (the same containers: restartable-init-1 to 3 as s1 to s3, regular-1 as app; the
+  # same 5 s grace period, 20 s hook and 1 s or 20 s after SIGTERM; the same exit codes and
+  # reasons). A finalizer keeps the pod to be read once its containers have stopped.
+  @api-server
+  Scenario: A deleted pod whose preStop hook outlasts the grace period is Failed; its sidecars still get 2 s each
+    Given a running pod "prestop-exceeds-grace":
+      """
+      apiVersion: v1
+      kind: Pod
+      metadata:
+        name: prestop-exceeds-grace
+        finalizers:
+        - example.com/hold
+      spec:
+        restartPolicy: Never
+        terminationGracePeriodSeconds: 5
+        initContainers:
+        - name: s1
+          image: busybox:1.36
+          restartPolicy: Always
+          command: ["sh", "-c", "trap 'sleep 1; exit 0' TERM; touch /data/s1-ready; sleep 600 & wait"]
+          volumeMounts:
+          - {name: data, mountPath: /data}
+        - name: s2
+          image: busybox:1.36
+          restartPolicy: Always
+          command: ["sh", "-c", "trap 'sleep 20; exit 0' TERM; touch /data/s2-ready; sleep 600 & wait"]
+          volumeMounts:
+          - {name: data, mountPath: /data}
+        - name: s3
+          image: busybox:1.36
+          restartPolicy: Always
+          command: ["sh", "-c", "trap 'sleep 1; exit 0' TERM; touch /data/s3-ready; sleep 600 & wait"]
+          volumeMounts:
+          - {name: data, mountPath: /data}
+        containers:
+        - name: app
+          image: busybox:1.36
+          command: ["sh", "-c", "trap 'sleep 20; exit 0' TERM; touch /data/app-ready; sleep 600 & wait"]
+          lifecycle:
+            preStop:
+              exec:
+                command: ["sleep", "20"]
+          volumeMounts:
+          - {name: data, mountPath: /data}
+        volumes:
+        - name: data
+          emptyDir: {}
+      """
+    And running "ls /data" in container "app" of pod "prestop-exceeds-grace" eventually prints:
+      """
+      app-ready
+      s1-ready
+      s2-ready
+      s3-ready
+      """
+    When I start deleting pod "prestop-exceeds-grace" with a grace period of 5 seconds
+    Then the request succeeds
+    And pod "prestop-exceeds-grace" is in phase "Failed"
+    And field "status.containerStatuses[name=app].state.terminated.exitCode" of pod "prestop-exceeds-grace" is "137"
+    And field "status.containerStatuses[name=app].state.terminated.reason" of pod "prestop-exceeds-grace" is "Error"
+    And field "status.initContainerStatuses[name=s1].state.terminated.exitCode" of pod "prestop-exceeds-grace" is "0"
+    And field "status.initContainerStatuses[name=s1].state.terminated.reason" of pod "prestop-exceeds-grace" is "Completed"
+    And field "status.initContainerStatuses[name=s2].state.terminated.exitCode" of pod "prestop-exceeds-grace" is "137"
+    And field "status.initContainerStatuses[name=s2].state.terminated.reason" of pod "prestop-exceeds-grace" is "Error"
+    And field "status.initContainerStatuses[name=s3].state.terminated.exitCode" of pod "prestop-exceeds-grace" is "0"
+    And field "status.initContainerStatuses[name=s3].state.terminated.reason" of pod "prestop-exceeds-grace" is "Completed"
