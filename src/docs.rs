@@ -584,7 +584,7 @@ and what the reference lacks, e.g. `features/x.feature:21: spec.containers[0].en
 not run this field: the reference API holds pods only: no ConfigMap, Secret or PersistentVolumeClaim objects`;\n\
 - **no effect on one node**: accepted, with the reason nothing on a single node depends on it.\n\n\
 A field counts as used when it asks for something: set, not empty, and not `false` (except `hostUsers` and \
-`allowPrivilegeEscalation`, whose `false` asks for something). The table lives in one place, `src/manifest/fields.rs`; \
+`allowPrivilegeEscalation`, whose `false` asks for something). The table lives in one place, `crates/podspec-api/src/manifest/fields.rs`; \
 `podspec fields` prints it. Each target declares what it refuses (`Target::refused_fields`): the reference this table, podman \
 its own list (`src/targets/podman/refused.rs`, see [the podman target](../targets/podman.md)).\n\n";
 

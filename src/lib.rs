@@ -12,7 +12,8 @@
 //! Beside them: `manifest` (reading pod YAML), `report` (JUnit, JSON, Markdown), `bench`,
 //! `certify` (the conformance results bundle, Sonobuoy mode).
 //!
-//! Crates of the workspace below this one (crates/): `podspec-report` (run records and their
+//! Crates of the workspace below this one (crates/): `podspec-api` (the node's API, its store,
+//! strategies and validation, and `manifest`; here as `api` and `manifest`), `podspec-report` (run records and their
 //! writers, the baseline gate, the matrix; here as `report`), `podspec-cri` (the runtime
 //! interface, the CRI client, the CRI log format, the remote command protocol; here as
 //! `runtime::cri*` and `remotecommand`), `podspec-linux` (the Linux runtime and its shim; here as
@@ -21,13 +22,13 @@
 //! podspec's private directories and where they are; here also as `paths`) and `podspec-agent` (the
 //! in-container agent, std and libc only; its binary is `src/bin/podspec-agent.rs`).
 
-pub mod api;
+pub use podspec_api as api;
 pub mod bench;
 pub mod certify;
 pub mod docs;
 pub use podspec_images as images;
 pub mod limits;
-pub mod manifest;
+pub use podspec_api::manifest;
 pub mod node;
 pub use podspec_fs::paths;
 pub mod privileges;

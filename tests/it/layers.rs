@@ -3,6 +3,10 @@
 //! `podspec-linux` crate, re-exported as `runtime::linux`), as the kubelet must run the same over
 //! a CRI runtime. What it shares with that runtime (cgroups, safe paths, the mount table) lies
 //! in crates below both (`podspec-cgroup`, `podspec-fs`).
+//!
+//! The API (`podspec-api`) lies below the kubelet, the runtime, the server and the targets: Cargo
+//! holds that (the crate depends on none of them); the rules here say it where it can be read
+//! and name the line that breaks it.
 
 use std::fs;
 use std::path::{Path, PathBuf};
@@ -50,4 +54,49 @@ fn an_import_of_the_linux_runtime_is_seen() {
     let text = "use crate::runtime::linux::cgroup::Limits;\n// runtime::linux in a comment\n    pub cgroup: super::linux::cgroup::Cgroup,\nuse podspec_linux::state;\nuse podspec_cri::cri;\n";
     let lines: Vec<usize> = names_of_the_linux_runtime(text).into_iter().map(|(n, _)| n).collect();
     assert_eq!(lines, vec![1, 3, 4]);
+}
+
+/// The lines of `text` that name podspec's layers above the API (the main crate, the kubelet,
+/// the runtimes, the server, the targets, the harness), outside comments.
+fn names_above_the_api(text: &str) -> Vec<(usize, String)> {
+    let above = regex::Regex::new(
+        r"\bpodspec::|\bcrate::(runtime|kubelet|node|server|targets|steps|runner|commands|certify|bench)\b|\bkubelet::|\bpodspec_(cri|linux|cgroup|images|report|agent)\b",
+    )
+    .unwrap();
+    text.lines()
+        .enumerate()
+        .filter(|(_, l)| !l.trim_start().starts_with("//"))
+        .filter(|(_, l)| above.is_match(l))
+        .map(|(n, l)| (n + 1, l.trim().to_string()))
+        .collect()
+}
+
+#[test]
+fn the_api_crate_names_nothing_above_it() {
+    let api = Path::new(ROOT).join("crates/podspec-api");
+    let mut files = Vec::new();
+    rust_files(&api.join("src"), &mut files);
+    assert!(files.len() > 20, "the API's files were not found: {files:?}");
+    let mut found = Vec::new();
+    for f in &files {
+        for (n, l) in names_above_the_api(&fs::read_to_string(f).unwrap()) {
+            found.push(format!("{}:{n}: {l}", f.strip_prefix(ROOT).unwrap().display()));
+        }
+    }
+    // Of podspec's own crates, it may use only the leaf that reads files.
+    let manifest = fs::read_to_string(api.join("Cargo.toml")).unwrap();
+    for (n, l) in manifest.lines().enumerate() {
+        let l = l.trim();
+        if l.starts_with("podspec") && !l.starts_with("podspec-fs ") {
+            found.push(format!("crates/podspec-api/Cargo.toml:{}: {l}", n + 1));
+        }
+    }
+    assert!(found.is_empty(), "the API reaches up (move what it needs into the API or below it):\n{}", found.join("\n"));
+}
+
+#[test]
+fn a_name_above_the_api_is_seen() {
+    let text = "crate::runtime::kubelet::k8s_time(now)\n// crate::server in a comment\nuse crate::runtime_classes::X;\nuse podspec::targets::Target;\n    podspec_cri::cri::PodSandbox,\nuse crate::manifest::FieldError;\n";
+    let lines: Vec<usize> = names_above_the_api(text).into_iter().map(|(n, _)| n).collect();
+    assert_eq!(lines, vec![1, 4, 5]);
 }

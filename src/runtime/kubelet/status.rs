@@ -1,19 +1,16 @@
 //! Builds a pod's `status` from what the worker recorded and what the runtime reports, the way
 //! the kubelet's status manager does (phase, conditions, container statuses).
 
-use chrono::{DateTime, Utc};
+use chrono::Utc;
 use k8s_openapi::api::core::v1::{
     ContainerState as K8sState, ContainerStateRunning, ContainerStateTerminated, ContainerStateWaiting, ContainerStatus as K8sStatus,
     HostIP, PodCondition, PodIP, PodStatus,
 };
-use k8s_openapi::apimachinery::pkg::apis::meta::v1::Time;
 
 use super::worker::{ContainerRecord, Kind, PodWorker, Terminal, Termination};
 use crate::runtime::cri::{ContainerState, ContainerStatus};
 
-pub fn k8s_time(t: DateTime<Utc>) -> Time {
-    Time(k8s_openapi::jiff::Timestamp::from_millisecond(t.timestamp_millis()).unwrap_or(k8s_openapi::jiff::Timestamp::UNIX_EPOCH))
-}
+pub use crate::api::time::k8s_time;
 
 pub(super) async fn pod_status(w: &PodWorker) -> PodStatus {
     let (records, pod_ip, start_time, sandbox_error, initialized, terminal) = {
@@ -377,7 +374,7 @@ mod tests {
         PodCondition {
             type_: type_.into(),
             status: status.into(),
-            last_transition_time: Some(k8s_time(DateTime::from_timestamp_millis(ms).unwrap())),
+            last_transition_time: Some(k8s_time(chrono::DateTime::from_timestamp_millis(ms).unwrap())),
             ..Default::default()
         }
     }

@@ -13,8 +13,8 @@ use k8s_openapi::api::core::v1::{Container, EnvVar, PodSpec, ResourceRequirement
 use k8s_openapi::apimachinery::pkg::api::resource::Quantity;
 
 use super::validation::{validate_env_field_path, validate_local_descending_path, FieldError};
-use crate::api::labels::{dns1123_subdomain_errors, label_value_errors, max_len_error, qualified_name_errors, regex_error};
-use crate::api::quantity::{self, Milli};
+use crate::labels::{dns1123_subdomain_errors, label_value_errors, max_len_error, qualified_name_errors, regex_error};
+use crate::quantity::{self, Milli};
 
 /// `InclusiveRangeError(1, 65535)`.
 const PORT_RANGE: &str = "must be between 1 and 65535, inclusive";
@@ -536,7 +536,7 @@ pub fn validate_dns_policy_and_node_selector(spec: &PodSpec, errs: &mut Vec<Fiel
         "" => errs.push(FieldError::required("spec.dnsPolicy")),
         p => errs.push(FieldError::not_supported("spec.dnsPolicy", p, &["ClusterFirstWithHostNet", "ClusterFirst", "Default", "None"])),
     }
-    crate::api::labels::validate_labels(spec.node_selector.as_ref(), "spec.nodeSelector", errs);
+    crate::labels::validate_labels(spec.node_selector.as_ref(), "spec.nodeSelector", errs);
 }
 
 fn is_ip(s: &str) -> bool {
@@ -721,7 +721,7 @@ impl FieldError {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::api::strategy::PodStrategy;
+    use crate::strategy::PodStrategy;
 
     /// The errors kube-apiserver's create gives a pod with this spec (defaulted first, as the
     /// API server decodes it), each as `field.Error` prints.

@@ -3,6 +3,12 @@
 //! Kubernetes' admission, the pod strategy (defaulting, validation, update and delete rules)
 //! and its error texts. No I/O to processes: the kubelet watches the pods bound to its node and writes their
 //! status back.
+//!
+//! Beside it, `manifest`: reading pod YAML with file and line, and the pod validation the
+//! strategy calls. `time`: the API's timestamps. This crate sees none of podspec above it (the
+//! kubelet, the runtime, the server, the targets); they see it.
+
+#![forbid(unsafe_code)]
 
 pub mod admission;
 pub mod configmaps;
@@ -12,6 +18,7 @@ pub mod events;
 pub mod generic;
 pub mod labels;
 pub mod managed_fields;
+pub mod manifest;
 pub mod namespaces;
 pub mod nodes;
 pub mod pod_admission;
@@ -25,6 +32,7 @@ pub mod selector;
 pub mod service_accounts;
 pub mod store;
 pub mod strategy;
+pub mod time;
 pub mod tokens;
 pub mod update;
 pub mod watch;

@@ -131,7 +131,7 @@ pub type ConfigMapStore = Store<ConfigMapStrategy>;
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::api::Api;
+    use crate::Api;
 
     fn cm(yaml: &str) -> ConfigMap {
         serde_yaml::from_str(yaml).unwrap()

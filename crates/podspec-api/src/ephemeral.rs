@@ -67,7 +67,7 @@ pub fn validate_ephemeral_containers(spec: &PodSpec, volumes: &BTreeSet<&str>, e
             errs.push(FieldError::required(format!("{field}.image")));
         }
         // The rest of validateContainerCommon: policies, ports, env, envFrom, mounts, resources,
-        // and the security context (src/manifest/pod_rules.rs, security.rs).
+        // and the security context (crates/podspec-api/src/manifest/pod_rules.rs, security.rs).
         let common = as_container(ec);
         crate::manifest::pod_rules::validate_container(&common, &field, errs);
         if let Some(sc) = &common.security_context {

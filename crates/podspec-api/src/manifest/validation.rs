@@ -135,7 +135,7 @@ fn is_label(s: &str) -> bool {
 
 /// `IsDNS1123Subdomain`: at most 253 characters; no limit on a dot-separated part.
 pub fn is_dns1123_subdomain(s: &str) -> bool {
-    crate::api::labels::dns1123_subdomain_errors(s).is_empty()
+    crate::labels::dns1123_subdomain_errors(s).is_empty()
 }
 
 pub(crate) fn validate_label(field: &str, value: &str, errs: &mut Vec<FieldError>) {
@@ -171,12 +171,12 @@ pub fn validate_pod(pod: &Pod) -> Vec<FieldError> {
         errs.push(FieldError::required("metadata.name").with_detail("name or generateName is required"));
     } else if !name.is_empty() {
         // ValidatePodName: any DNS subdomain; each of its errors is one field error.
-        for m in crate::api::labels::dns1123_subdomain_errors(name) {
+        for m in crate::labels::dns1123_subdomain_errors(name) {
             errs.push(FieldError::invalid("metadata.name", name, m));
         }
     }
-    crate::api::labels::validate_labels(pod.metadata.labels.as_ref(), "metadata.labels", &mut errs);
-    crate::api::labels::validate_annotations(pod.metadata.annotations.as_ref(), "metadata.annotations", &mut errs);
+    crate::labels::validate_labels(pod.metadata.labels.as_ref(), "metadata.labels", &mut errs);
+    crate::labels::validate_annotations(pod.metadata.annotations.as_ref(), "metadata.annotations", &mut errs);
     let Some(spec) = &pod.spec else {
         errs.push(FieldError::required("spec"));
         return errs;
@@ -248,7 +248,7 @@ pub fn validate_pod(pod: &Pod) -> Vec<FieldError> {
             }
         }
     }
-    crate::api::ephemeral::validate_ephemeral_containers(spec, &volumes, &mut errs);
+    crate::ephemeral::validate_ephemeral_containers(spec, &volumes, &mut errs);
     super::pod_rules::validate_host_network_ports(spec, &mut errs);
     if let Some(p) = spec.restart_policy.as_deref() {
         if !["Always", "OnFailure", "Never"].contains(&p) {
@@ -334,11 +334,11 @@ fn validate_api_data_volumes(spec: &k8s_openapi::api::core::v1::PodSpec, errs: &
                     // validateProjectionSources: the life's bounds, and a path (named at the
                     // volume's projected, as Kubernetes names it).
                     let at = format!("{src}.serviceAccountToken.expirationSeconds");
-                    let seconds = t.expiration_seconds.unwrap_or(crate::api::tokens::DEFAULT_SECONDS);
-                    if seconds < crate::api::tokens::MIN_SECONDS {
+                    let seconds = t.expiration_seconds.unwrap_or(crate::tokens::DEFAULT_SECONDS);
+                    if seconds < crate::tokens::MIN_SECONDS {
                         errs.push(FieldError::invalid_raw(&at, seconds, "may not specify a duration less than 10 minutes"));
                     }
-                    if seconds > crate::api::tokens::MAX_SECONDS {
+                    if seconds > crate::tokens::MAX_SECONDS {
                         errs.push(FieldError::invalid_raw(&at, seconds, "may not specify a duration larger than 2^32 seconds"));
                     }
                     if t.path.is_empty() {
@@ -616,7 +616,7 @@ mod tests {
     /// A pod as the API decodes it: defaulted, as every pod is before validation.
     fn pod(yaml: &str) -> Pod {
         let mut p = serde_yaml::from_str(yaml).unwrap();
-        crate::api::defaults::apply(&mut p);
+        crate::defaults::apply(&mut p);
         p
     }
 

@@ -92,7 +92,7 @@ pub fn parse_pod(text: &str, source: &Source) -> Result<Pod, ManifestError> {
 /// Parses and validates a pod as the API server would on create (the pod strategy's rules).
 pub fn load_pod(text: &str, source: &Source) -> Result<Pod, ManifestError> {
     let pod = parse_pod(text, source)?;
-    let errors = crate::api::PodStrategy.create_errors(&pod);
+    let errors = crate::PodStrategy.create_errors(&pod);
     if !errors.is_empty() {
         let name = pod.metadata.name.clone().unwrap_or_default();
         return Err(ManifestError { location: source.at(None), message: format!("Pod {name:?} is invalid: {}", aggregate(&errors)) });

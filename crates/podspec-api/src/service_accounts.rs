@@ -163,7 +163,7 @@ fn random_suffix() -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::api::Api;
+    use crate::Api;
 
     fn pod(spec: &str) -> Pod {
         serde_yaml::from_str(&format!("metadata: {{name: web, namespace: ns}}\nspec:\n  containers: [{{name: a, image: busybox}}]\n{spec}"))

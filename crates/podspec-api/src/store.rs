@@ -340,7 +340,7 @@ pub fn uid(seed: &str, n: u64) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::api::WatchEvent;
+    use crate::WatchEvent;
     use serde_json::json;
 
     impl PodStore {
@@ -538,7 +538,7 @@ mod tests {
     /// delete shares the version the store held (and the one it holds after), not copies.
     #[test]
     fn writes_share_each_version_between_the_store_and_the_history() {
-        use crate::api::watch::ChangeSource;
+        use crate::watch::ChangeSource;
         let s = PodStore::new("t");
         let p = s.create_as_user(&pod("web")).unwrap();
         let key = s.key("ns", "web");
@@ -551,7 +551,7 @@ mod tests {
         s.merge_patch("ns", "web", &json!({"metadata": {"labels": {"a": "b"}}})).unwrap();
         let labelled = stored().unwrap();
         s.delete("ns", "web", &DeleteOptions::grace(0)).unwrap();
-        let (changes, _) = s.changes_since(from, &crate::api::generic::Scope::default()).unwrap();
+        let (changes, _) = s.changes_since(from, &crate::generic::Scope::default()).unwrap();
         assert_eq!(changes.len(), 3);
         for (change, (before, after)) in changes.iter().zip([(&created, Some(&running)), (&running, Some(&labelled)), (&labelled, None)]) {
             assert!(Arc::ptr_eq(change.prev.as_ref().unwrap(), before), "the previous version is the stored one ({:?})", change.kind);
@@ -583,7 +583,7 @@ mod tests {
     /// 200 pods of another namespace cost it nothing (a scan would look at 203).
     #[test]
     fn a_namespace_list_looks_at_that_namespaces_pods_only() {
-        use crate::api::generic::Scope;
+        use crate::generic::Scope;
         let s = PodStore::new("t");
         pods_in(&s, "a", Some("node"), "x", 100);
         pods_in(&s, "ns", Some("node"), "web", 3);
@@ -601,7 +601,7 @@ mod tests {
     /// follows creates and deletes.
     #[test]
     fn a_node_list_looks_at_that_nodes_pods_only() {
-        use crate::api::generic::Scope;
+        use crate::generic::Scope;
         let s = PodStore::new("t");
         pods_in(&s, "ns", Some("other"), "x", 100);
         pods_in(&s, "ns", None, "unbound", 50);
@@ -624,8 +624,8 @@ mod tests {
     /// namespaces are neither cloned for it nor shown to its filter.
     #[tokio::test]
     async fn a_scoped_watch_is_handed_its_scopes_changes_only() {
-        use crate::api::generic::Scope;
-        use crate::api::watch::ChangeSource;
+        use crate::generic::Scope;
+        use crate::watch::ChangeSource;
         use std::sync::atomic::{AtomicUsize, Ordering};
         let s = Arc::new(PodStore::new("t"));
         let from = s.resource_version();
@@ -709,7 +709,7 @@ mod tests {
     fn a_resource_version_older_than_the_history_is_gone_with_reason_expired() {
         let s = Arc::new(PodStore::new("t"));
         s.create_as_user(&pod("web")).unwrap();
-        for i in 0..crate::api::watch::HISTORY + 5 {
+        for i in 0..crate::watch::HISTORY + 5 {
             s.merge_patch("ns", "web", &json!({"metadata": {"labels": {"n": i.to_string()}}})).unwrap();
         }
         let Err(e) = s.watch(Some(1), Box::new(|_| true)) else { panic!("a watch from 1 started") };
@@ -755,7 +755,7 @@ mod tests {
     #[test]
     fn merge_patch_follows_rfc_7386() {
         let mut t = json!({"a": {"b": 1, "c": 2}, "d": [1]});
-        crate::api::generic::merge(&mut t, &json!({"a": {"b": null, "e": 3}, "d": [2]}));
+        crate::generic::merge(&mut t, &json!({"a": {"b": null, "e": 3}, "d": [2]}));
         assert_eq!(t, json!({"a": {"c": 2, "e": 3}, "d": [2]}));
     }
 }

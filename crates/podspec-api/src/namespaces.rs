@@ -81,7 +81,7 @@ impl Store<NamespaceStrategy> {
                     metadata: ObjectMeta {
                         name: Some(name.to_string()),
                         uid: Some(super::store::uid(name, 0)),
-                        creation_timestamp: Some(crate::runtime::kubelet::k8s_time(started)),
+                        creation_timestamp: Some(crate::time::k8s_time(started)),
                         ..Default::default()
                     },
                     ..Default::default()

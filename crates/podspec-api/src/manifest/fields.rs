@@ -627,7 +627,7 @@ mod tests {
 
     #[test]
     fn the_book_shows_the_table_as_podspec_fields_prints_it() {
-        let page = include_str!("../../docs/src/reference/fields.md");
+        let page = include_str!("../../../../docs/src/reference/fields.md");
         assert!(
             page.contains(&markdown_table()),
             "docs/src/reference/fields.md's field table differs from `podspec fields`: regenerate it with `cargo run -- docs`"

@@ -118,8 +118,8 @@ impl Api {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::api::events::{pod_reference, Reporter, NORMAL};
-    use crate::api::Requester;
+    use crate::events::{pod_reference, Reporter, NORMAL};
+    use crate::Requester;
 
     #[test]
     fn every_kind_takes_its_resource_versions_from_the_one_sequence() {

@@ -267,7 +267,7 @@ pub fn claims(token: &str) -> Option<serde_json::Value> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::api::Requester;
+    use crate::Requester;
 
     fn api_with_account() -> Api {
         let api = Api::new("t", chrono::Utc::now());
@@ -299,8 +299,8 @@ mod tests {
         assert_eq!(tokens.authenticate(&api, &other.token), None);
         assert_eq!(tokens.authenticate(&api, "x.y.z"), None);
         // Bound to the pod: gone with it.
-        api.pods().delete("ns", "web", &crate::api::DeleteOptions::grace(0)).unwrap();
-        let _ = api.pods().delete("ns", "web", &crate::api::DeleteOptions::now_for(pod.metadata.uid.as_deref().unwrap()));
+        api.pods().delete("ns", "web", &crate::DeleteOptions::grace(0)).unwrap();
+        let _ = api.pods().delete("ns", "web", &crate::DeleteOptions::now_for(pod.metadata.uid.as_deref().unwrap()));
         assert_eq!(tokens.authenticate(&api, &issued.token), None);
     }
 

@@ -240,7 +240,7 @@ impl EventSelector {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::api::WatchEvent;
+    use crate::WatchEvent;
 
     fn pod(name: &str, uid: &str) -> Pod {
         let mut p = Pod::default();

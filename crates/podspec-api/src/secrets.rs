@@ -124,7 +124,7 @@ pub type SecretStore = Store<SecretStrategy>;
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::api::Api;
+    use crate::Api;
 
     fn secret(yaml: &str) -> Secret {
         serde_yaml::from_str(yaml).unwrap()

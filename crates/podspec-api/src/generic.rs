@@ -310,7 +310,7 @@ fn qualified(name: &str, group: &str) -> String {
 
 /// The time now, as the API writes it.
 pub(super) fn now() -> k8s_openapi::apimachinery::pkg::apis::meta::v1::Time {
-    crate::runtime::kubelet::k8s_time(chrono::Utc::now())
+    crate::time::k8s_time(chrono::Utc::now())
 }
 
 impl<S: Strategy> Store<S>

@@ -186,7 +186,7 @@ mod tests {
         let mut p = pod("");
         p.status = Some(PodStatus { phase: Some("Running".into()), ..Default::default() });
         // As the store creates it: admitted (Priority, DefaultTolerationSeconds), then prepared.
-        crate::api::pod_admission::admit_create(&mut p).unwrap();
+        crate::pod_admission::admit_create(&mut p).unwrap();
         s.prepare_for_create(&mut p);
         assert_eq!(p.status.as_ref().unwrap().phase.as_deref(), Some("Pending"));
         let mut new = pod("");
