@@ -44,7 +44,7 @@ impl Registry {
         std::fs::write(
             &config,
             format!(
-                "version: 0.1\nlog:\n  level: warn\nstorage:\n  filesystem:\n    rootdirectory: {}\nhttp:\n  addr: {address}\n{auth}",
+                "version: 0.1\nlog:\n  level: info\nstorage:\n  filesystem:\n    rootdirectory: {}\nhttp:\n  addr: {address}\n{auth}",
                 dir.join("registry").display()
             ),
         )
@@ -253,6 +253,19 @@ async fn an_image_only_the_loopback_registry_holds_is_pulled_and_runs() {
     assert!(!events.iter().any(|e| e.contains("Pulling")), "{events:#?}");
     let events = events_of(&client, "always").await;
     assert!(events.contains(&format!("Normal Pulling: Pulling image {image:?}")), "{events:#?}");
+    // Pulled again under Always, the manifest is the one unpacked before: its blobs are not
+    // fetched again (each GET once in the registry's log), and the image's size is the same.
+    let size_of = |events: &[String]| {
+        events.iter().find_map(|e| e.split_once("Image size: ").map(|(_, s)| s.to_string())).unwrap_or_else(|| panic!("no size: {events:#?}"))
+    };
+    let first = size_of(&events_of(&client, "pulled").await);
+    assert_eq!(size_of(&events), first, "{events:#?}");
+    assert_ne!(first, "0 bytes.", "{events:#?}");
+    let log = std::fs::read_to_string(dir.path().join("registry.log")).unwrap();
+    for blob in blobs_of(&image) {
+        let fetches = log.lines().filter(|l| l.contains("response completed") && l.contains("http.request.method=GET") && l.contains(&blob)).count();
+        assert_eq!(fetches, 1, "blob {blob} fetched {fetches} times:\n{log}");
+    }
 
     // An image the registry does not hold: ErrImagePull, then ImagePullBackOff.
     let missing = format!("{}/test/missing:1", registry.address);
@@ -420,6 +433,16 @@ fn manifest_of(reference: &str) -> (String, usize, String) {
         .unwrap_or("application/vnd.oci.image.manifest.v1+json")
         .to_string();
     (format!("sha256:{:x}", sha2::Sha256::digest(&out.stdout)), out.stdout.len(), media_type)
+}
+
+/// The config's and layers' digests of the manifest `reference` names in the registry.
+fn blobs_of(reference: &str) -> Vec<String> {
+    let out =
+        Command::new("skopeo").args(["inspect", "--raw", "--tls-verify=false"]).arg(format!("docker://{reference}")).output().unwrap();
+    assert!(out.status.success(), "skopeo inspect: {}", String::from_utf8_lossy(&out.stderr));
+    let manifest: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let layers = manifest["layers"].as_array().cloned().unwrap_or_default();
+    std::iter::once(&manifest["config"]).chain(&layers).map(|d| d["digest"].as_str().unwrap().to_string()).collect()
 }
 
 /// PUTs an OCI image index to the registry on loopback (plain HTTP/1.1) as `repository:tag`.
