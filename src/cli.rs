@@ -124,8 +124,8 @@ pub(crate) struct CriArgs {
     #[arg(long, value_name = "IP", default_value_t = podspec::targets::cri::DEFAULT_NODE_IP)]
     pub(crate) cri_node_ip: std::net::Ipv4Addr,
     /// The runtime handler the cri target passes in RunPodSandbox for every pod, as the kubelet
-    /// passes a pod's RuntimeClass handler (ci/containerd: runc, crun, runsc) [default: the
-    /// runtime's default handler]
+    /// passes a pod's RuntimeClass handler (ci/containerd: runc, crun) [default: the runtime's
+    /// default handler]
     #[arg(long, value_name = "NAME")]
     pub(crate) runtime_handler: Option<String>,
 }
@@ -135,8 +135,32 @@ pub(crate) struct CriArgs {
 pub(crate) struct PodmanArgs {
     /// The OCI runtime podman runs the pods with (--target podman): a name podman knows (runc,
     /// crun, runsc) or the path of a runtime binary (ci/runtimes/crun) [default: runc]
-    #[arg(long, value_name = "NAME|PATH", default_value = "runc")]
-    pub(crate) podman_runtime: podspec::targets::podman::config::Runtime,
+    #[arg(long, value_name = "NAME|PATH")]
+    pub(crate) podman_runtime: Option<podspec::targets::podman::config::Runtime>,
+}
+
+impl PodmanArgs {
+    /// The OCI runtime asked for, runc when none was.
+    pub(crate) fn runtime(&self) -> podspec::targets::podman::config::Runtime {
+        self.podman_runtime.clone().unwrap_or_default()
+    }
+}
+
+/// Refuses an option of one kind of target when none of the targets the command drives is of
+/// that kind (`--runtime-handler` without the cri target would run runc's default handler, or
+/// the reference runtime, and say nothing): nothing on the command line is silently ignored.
+pub(crate) fn refuse_options_of_other_targets(targets: &[&str], cri: Option<&CriArgs>, podman: Option<&PodmanArgs>) -> anyhow::Result<()> {
+    if let Some(h) = cri.and_then(|c| c.runtime_handler.as_deref()) {
+        if !targets.contains(&"cri") {
+            anyhow::bail!("--runtime-handler {h} is the handler the cri target sends in RunPodSandbox; the chosen target ({}) is not cri", targets.join(", "));
+        }
+    }
+    if let Some(r) = podman.and_then(|p| p.podman_runtime.as_ref()) {
+        if !targets.contains(&"podman") {
+            anyhow::bail!("--podman-runtime {} is the OCI runtime podman runs the pods with; the chosen target ({}) is not podman", r.name, targets.join(", "));
+        }
+    }
+    Ok(())
 }
 
 /// How to reach a cluster and which images to send it (`--target kube`).

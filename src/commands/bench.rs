@@ -45,6 +45,8 @@ fn start_args(args: &BenchArgs) -> StartArgs<'_> {
 
 /// Measures each target in turn (reference first, as the baseline) and prints them side by side.
 pub(crate) async fn bench(args: BenchArgs) -> anyhow::Result<ExitCode> {
+    let names: Vec<&str> = args.targets.iter().map(|k| k.name).collect();
+    crate::cli::refuse_options_of_other_targets(&names, Some(&args.cri), Some(&args.podman))?;
     if let Some(n) = args.scale {
         return bench_scale(&args, n as usize).await;
     }

@@ -142,6 +142,7 @@ pub(crate) async fn certify(args: CertifyArgs, mut signals: Signals) -> anyhow::
         };
         anyhow::bail!("{}", problems.iter().map(|p| flag(p)).collect::<Vec<_>>().join("\n"));
     }
+    crate::cli::refuse_options_of_other_targets(&[args.target.name], Some(&args.cri), Some(&args.podman))?;
     let sonobuoy_mode = args.sonobuoy || std::env::var_os(sonobuoy::RESULTS_DIR_ENV).is_some();
     let output = match (&args.output, sonobuoy_mode) {
         (Some(dir), _) => dir.clone(),

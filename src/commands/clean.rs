@@ -27,6 +27,10 @@ pub(crate) struct CleanArgs {
 }
 
 pub(crate) async fn clean_target(args: CleanArgs) -> anyhow::Result<ExitCode> {
+    crate::cli::refuse_options_of_other_targets(&[args.target.name], None, Some(&args.podman))?;
+    if let Some(h) = &args.cri.runtime_handler {
+        anyhow::bail!("--runtime-handler {h}: clean removes what killed runs left, whatever handler they ran with");
+    }
     args.target.clean(&args).await
 }
 
@@ -59,7 +63,7 @@ pub(crate) async fn clean_kube(args: &CleanArgs) -> anyhow::Result<ExitCode> {
 
 pub(crate) async fn clean_podman(podman: &PodmanArgs) -> anyhow::Result<ExitCode> {
     let state = podspec::paths::default_state_dir();
-    let report = podspec::targets::podman::clean_stale(&state, &podman.podman_runtime).await.context("cleaning podman")?;
+    let report = podspec::targets::podman::clean_stale(&state, &podman.runtime()).await.context("cleaning podman")?;
     if report.is_empty() {
         println!("nothing to clean in podman");
     } else {

@@ -13,7 +13,8 @@ pub(crate) struct MatrixArgs {
     #[arg(required_unless_present = "differs", value_name = "REPORT.json")]
     pub(crate) reports: Vec<PathBuf>,
     /// Also write differs.html and differs.md: the scenarios whose outcome differs between these
-    /// two runs, both cells side by side (added to the matrix when not among REPORT.json).
+    /// two runs, or that fail in both otherwise (another step, another diff), both cells side by
+    /// side (added to the matrix when not among REPORT.json).
     #[arg(long, num_args = 2, value_names = ["RUN_A.json", "RUN_B.json"])]
     pub(crate) differs: Vec<PathBuf>,
     /// Where to write matrix.html and matrix.md [default: the deepest directory holding every report]

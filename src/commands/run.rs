@@ -74,6 +74,7 @@ pub(crate) async fn run(args: RunArgs, mut signals: Signals) -> anyhow::Result<E
         observers: Vec::new(),
         rerun,
     };
+    crate::cli::refuse_options_of_other_targets(&[args.target.name], Some(&args.cri), Some(&args.podman))?;
     if args.static_pod_dir.is_some() && !args.target.static_pod_dir {
         anyhow::bail!("--static-pod-dir sets the reference node's manifest directory; the chosen target has none");
     }

@@ -45,6 +45,11 @@ pub(crate) enum ServeTarget {
 /// `podspec serve`: the reference node, or podspec's kubelet over a CRI runtime, behind a
 /// Kubernetes API until a signal.
 pub(crate) async fn serve(args: ServeArgs, signals: Signals) -> anyhow::Result<ExitCode> {
+    let target = match args.target {
+        ServeTarget::Reference => "reference",
+        ServeTarget::Cri => "cri",
+    };
+    crate::cli::refuse_options_of_other_targets(&[target], Some(&args.cri), None)?;
     if !podspec::server::is_loopback(&args.listen) {
         eprintln!(
             "podspec: warning: serving on {}, which is not loopback: anyone who can reach it and has the token controls the node",

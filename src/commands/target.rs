@@ -138,7 +138,7 @@ fn started(target: impl Target + 'static) -> anyhow::Result<Started> {
 
 async fn start_podman(podman: &PodmanArgs) -> anyhow::Result<Started> {
     let paths = Paths::from_env()?;
-    let target = PodmanTarget::start(paths, &podman.podman_runtime).await.context("starting the podman target")?;
+    let target = PodmanTarget::start(paths, &podman.runtime()).await.context("starting the podman target")?;
     eprintln!("podspec: target podman {}", target.version());
     started(target)
 }

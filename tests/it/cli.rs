@@ -224,6 +224,39 @@ fn an_image_that_is_not_available_locally_is_named_and_exits_2() {
     s.assert_clean();
 }
 
+/// `--runtime-handler` and `--podman-runtime` belong to the cri and podman targets: given with
+/// another target they are refused before anything starts, not dropped (the run would have been
+/// the reference runtime's, or runc's, while the command line named crun).
+#[test]
+fn an_option_of_another_target_is_refused_before_anything_runs() {
+    let s = Scratch::new();
+    s.feature("hostname.feature", HOSTNAME_FEATURE);
+    s.run()
+        .args(["--runtime-handler", "crun"])
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains("--runtime-handler crun is the handler the cri target sends").and(predicate::str::contains("(reference) is not cri")));
+    assert!(!s.path().join("out/report.json").exists(), "a report was written: the run ran");
+    s.run()
+        .args(["--podman-runtime", "crun"])
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains("--podman-runtime crun is the OCI runtime podman runs the pods with").and(predicate::str::contains("(reference) is not podman")));
+    assert!(!s.path().join("out/report.json").exists(), "a report was written: the run ran");
+    s.podspec()
+        .args(["bench", "--pods", "1", "--target", "reference", "--runtime-handler", "crun"])
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains("(reference) is not cri"));
+    s.podspec()
+        .args(["serve", "--runtime-handler", "crun", "--listen", "127.0.0.1:0"])
+        .timeout(Duration::from_secs(30))
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains("(reference) is not cri"));
+    s.assert_clean();
+}
+
 #[test]
 fn bad_usage_exits_2() {
     Command::cargo_bin("podspec").unwrap().args(["run", "--concurrency", "many"]).assert().code(2);

@@ -44,7 +44,7 @@ impl Registry {
         std::fs::write(
             &config,
             format!(
-                "version: 0.1\nlog:\n  level: warn\nstorage:\n  filesystem:\n    rootdirectory: {}\nhttp:\n  addr: {address}\n{auth}",
+                "version: 0.1\nlog:\n  level: info\nstorage:\n  filesystem:\n    rootdirectory: {}\nhttp:\n  addr: {address}\n{auth}",
                 dir.join("registry").display()
             ),
         )
@@ -84,13 +84,45 @@ fn push_fixture_image_with(dir: &Path, reference: &str, creds: Option<&str>) {
     push_fixture("localhost/podspec/entrypoint:1", dir, reference, creds)
 }
 
-/// Pushes the fixture image `fixture` (a reference its recipe lists) to `reference`.
+/// The oci-archive `podspec images export --format oci-archive` writes for the fixture image
+/// `fixture` (a reference its recipe lists), exported once into `dir/export` with a data
+/// directory of its own: image-map.txt names the exported image, and the command's output its
+/// archive.
+fn exported_archive(dir: &Path, fixture: &str) -> std::path::PathBuf {
+    let export = dir.join("export");
+    let listing = dir.join("export.out");
+    if !listing.exists() {
+        let out = Command::new(assert_cmd::cargo::cargo_bin("podspec"))
+            .args(["images", "export", "--format", "oci-archive"])
+            .arg(&export)
+            .env("PODSPEC_DATA_DIR", dir.join("export-data"))
+            .output()
+            .unwrap();
+        assert!(out.status.success(), "podspec images export: {}", String::from_utf8_lossy(&out.stderr));
+        std::fs::write(&listing, &out.stdout).unwrap();
+    }
+    let map = std::fs::read_to_string(export.join("image-map.txt")).unwrap();
+    let exported = map
+        .lines()
+        .find_map(|l| l.strip_prefix(&format!("{fixture}=")))
+        .unwrap_or_else(|| panic!("image-map.txt does not name {fixture}: {map}"))
+        .to_string();
+    let listing = std::fs::read_to_string(&listing).unwrap();
+    let archive = listing
+        .lines()
+        .find_map(|l| {
+            let mut fields = l.split('\t');
+            let (path, reference) = (fields.next()?, fields.next()?);
+            (reference == exported).then(|| path.to_string())
+        })
+        .unwrap_or_else(|| panic!("podspec images export wrote no archive of {exported}: {listing}"));
+    archive.into()
+}
+
+/// Pushes the fixture image `fixture` (a reference its recipe lists) to `reference`, from
+/// `podspec images export`.
 fn push_fixture(fixture: &str, dir: &Path, reference: &str, creds: Option<&str>) {
-    let paths = podspec::paths::Paths::from_env().unwrap();
-    let store = podspec::images::ImageStore::new(&dir.join("export-data"), &paths.agent);
-    let image = store.resolve(fixture).unwrap();
-    let archive = dir.join(format!("{}.tar", fixture.replace(['/', ':'], "_")));
-    podspec::images::archive::export_oci_archive(&image, "test/only-here", &archive).unwrap();
+    let archive = exported_archive(dir, fixture);
     let out = Command::new("skopeo")
         .args(["copy", "--quiet", "--dest-tls-verify=false"])
         .args(creds.map(|c| format!("--dest-creds={c}")))
@@ -221,6 +253,19 @@ async fn an_image_only_the_loopback_registry_holds_is_pulled_and_runs() {
     assert!(!events.iter().any(|e| e.contains("Pulling")), "{events:#?}");
     let events = events_of(&client, "always").await;
     assert!(events.contains(&format!("Normal Pulling: Pulling image {image:?}")), "{events:#?}");
+    // Pulled again under Always, the manifest is the one unpacked before: its blobs are not
+    // fetched again (each GET once in the registry's log), and the image's size is the same.
+    let size_of = |events: &[String]| {
+        events.iter().find_map(|e| e.split_once("Image size: ").map(|(_, s)| s.to_string())).unwrap_or_else(|| panic!("no size: {events:#?}"))
+    };
+    let first = size_of(&events_of(&client, "pulled").await);
+    assert_eq!(size_of(&events), first, "{events:#?}");
+    assert_ne!(first, "0 bytes.", "{events:#?}");
+    let log = std::fs::read_to_string(dir.path().join("registry.log")).unwrap();
+    for blob in blobs_of(&image) {
+        let fetches = log.lines().filter(|l| l.contains("response completed") && l.contains("http.request.method=GET") && l.contains(&blob)).count();
+        assert_eq!(fetches, 1, "blob {blob} fetched {fetches} times:\n{log}");
+    }
 
     // An image the registry does not hold: ErrImagePull, then ImagePullBackOff.
     let missing = format!("{}/test/missing:1", registry.address);
@@ -233,7 +278,8 @@ async fn an_image_only_the_loopback_registry_holds_is_pulled_and_runs() {
         waiting(p).is_some_and(|(r, _)| r == "ImagePullBackOff")
     })
     .await;
-    assert_eq!(waiting(&p).unwrap().1, format!("Back-off pulling image {missing:?}"));
+    // The kubelet (1.32 and later) keeps the failed pull's error in the back-off's message.
+    assert_eq!(waiting(&p).unwrap().1, format!("Back-off pulling image {missing:?}: ErrImagePull: {message}"));
     let events = events_of(&client, "missing").await;
     for expected in [
         format!("Normal Pulling: Pulling image {missing:?}"),
@@ -387,6 +433,16 @@ fn manifest_of(reference: &str) -> (String, usize, String) {
         .unwrap_or("application/vnd.oci.image.manifest.v1+json")
         .to_string();
     (format!("sha256:{:x}", sha2::Sha256::digest(&out.stdout)), out.stdout.len(), media_type)
+}
+
+/// The config's and layers' digests of the manifest `reference` names in the registry.
+fn blobs_of(reference: &str) -> Vec<String> {
+    let out =
+        Command::new("skopeo").args(["inspect", "--raw", "--tls-verify=false"]).arg(format!("docker://{reference}")).output().unwrap();
+    assert!(out.status.success(), "skopeo inspect: {}", String::from_utf8_lossy(&out.stderr));
+    let manifest: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let layers = manifest["layers"].as_array().cloned().unwrap_or_default();
+    std::iter::once(&manifest["config"]).chain(&layers).map(|d| d["digest"].as_str().unwrap().to_string()).collect()
 }
 
 /// PUTs an OCI image index to the registry on loopback (plain HTTP/1.1) as `repository:tag`.

@@ -119,7 +119,8 @@ impl Reference {
 pub struct Pulled {
     pub manifest_digest: String,
     pub config: ImageConfig,
-    /// The bytes of the layers as fetched (the kubelet's "Image size").
+    /// The image's size, its layers' (the kubelet's "Image size"): the bytes fetched on a first
+    /// pull, the same again when the manifest was unpacked before and nothing is fetched.
     pub size: u64,
 }
 
@@ -240,7 +241,9 @@ pub async fn pull(
         return Err(registry_err(format!("unsupported manifest media type {media_type:?}")));
     }
     if let Some(config) = stored(&manifest_digest) {
-        return Ok(Pulled { manifest_digest, config, size: 0 });
+        // Nothing fetched or unpacked again; the image's size is still its layers'.
+        let size = manifest.layers.iter().flatten().map(|l| l.size).sum();
+        return Ok(Pulled { manifest_digest, config, size });
     }
     let config_desc = manifest.config.ok_or_else(|| registry_err("the manifest names no config"))?;
     let layers = manifest.layers.unwrap_or_default();

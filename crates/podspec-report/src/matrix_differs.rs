@@ -4,14 +4,18 @@
 //! by side: the failure's message and diff under the run that failed. Written as
 //! `differs.html` and `differs.md` beside the matrix (`podspec matrix --differs RUN_A RUN_B`).
 //!
-//! Outcomes are compared as passed (a flaky pass counts as passed), failed, skipped and not run;
-//! two failures are the same outcome whatever their messages (those name each run's own pods).
+//! Outcomes are compared as passed (a flaky pass counts as passed), failed, skipped and not run.
+//! A scenario that fails in both runs differs when it fails at another step, or with another
+//! diff (or message where there is none) once what names each run's own objects is masked: its
+//! namespace (`podspec-<pid>-<n>`), IPv4 addresses, UIDs, 64-hex IDs and times. So a runtime
+//! that fails a scenario otherwise than runc does is one row of the view, both diffs side by
+//! side, and two runs that fail alike (runc and crun under podman's kube play) show nothing.
 
 use std::fmt::Write as _;
 use std::path::Path;
 
 use super::markdown::{cell, code, fenced, inline};
-use super::matrix::{Cell, Column, Matrix};
+use super::matrix::{Cell, Column, FailedCell, Matrix};
 use super::matrix_html::esc;
 use super::{write_file, ReportError};
 
@@ -40,13 +44,44 @@ fn outcome(c: &Cell) -> &'static str {
     }
 }
 
-/// The scenarios whose outcome differs between columns `a` and `b`, in the matrix's order.
+/// A failure's text with what names its run's own objects masked (see the module's header).
+fn masked(text: &str) -> String {
+    static RUN_OWN: std::sync::LazyLock<regex::Regex> = std::sync::LazyLock::new(|| {
+        regex::Regex::new(concat!(
+            r"podspec-[0-9]+-[0-9]+",
+            r"|[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}(\.[0-9]+)?(Z|[+-][0-9]{2}:[0-9]{2})?",
+            r"|\b[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}\b",
+            r"|\b[0-9a-f]{64}\b",
+            r"|\b[0-9]{1,3}(\.[0-9]{1,3}){3}\b",
+        ))
+        .expect("a valid pattern")
+    });
+    RUN_OWN.replace_all(text, "<run's own>").into_owned()
+}
+
+/// Whether two failures differ: another step, or another diff (another message where there is
+/// no diff) once each run's own names are masked.
+fn fail_otherwise(a: &FailedCell, b: &FailedCell) -> bool {
+    let text = |f: &FailedCell| masked(f.diff.as_deref().unwrap_or(&f.message));
+    a.step != b.step || text(a) != text(b)
+}
+
+/// Whether the two cells differ: another outcome, or failures that differ.
+fn cells_differ(a: &Cell, b: &Cell) -> bool {
+    match (a, b) {
+        (Cell::Failed(fa), Cell::Failed(fb)) => fail_otherwise(fa, fb),
+        _ => outcome(a) != outcome(b),
+    }
+}
+
+/// The scenarios whose outcome differs between columns `a` and `b`, or that fail in both
+/// otherwise, in the matrix's order.
 pub fn differing(m: &Matrix, a: usize, b: usize) -> Vec<Differing<'_>> {
     let mut found = Vec::new();
     for f in &m.features {
         for row in &f.rows {
             let (ca, cb) = (&row.cells[a], &row.cells[b]);
-            if outcome(ca) != outcome(cb) {
+            if cells_differ(ca, cb) {
                 found.push(Differing { feature: &f.name, feature_path: &f.path, scenario: &row.scenario, a: ca, b: cb });
             }
         }
@@ -78,7 +113,7 @@ fn md_into(md: &mut String, m: &Matrix, a: usize, b: usize) -> std::fmt::Result 
     writeln!(md)?;
     writeln!(
         md,
-        "{} of {} behaviours have a different outcome in the two runs (passed, failed, skipped or not run).",
+        "{} of {} behaviours have a different outcome in the two runs (passed, failed, skipped or not run), or fail in both otherwise (at another step, or with another diff).",
         rows.len(),
         m.behaviours()
     )?;
@@ -88,7 +123,7 @@ fn md_into(md: &mut String, m: &Matrix, a: usize, b: usize) -> std::fmt::Result 
     }
     if rows.is_empty() {
         writeln!(md)?;
-        writeln!(md, "Every scenario has the same outcome in both runs.")?;
+        writeln!(md, "Every scenario has the same outcome in both runs, and fails alike where it fails in both.")?;
         return Ok(());
     }
     writeln!(md)?;
@@ -166,7 +201,7 @@ fn html_into(h: &mut String, m: &Matrix, a: usize, b: usize) -> std::fmt::Result
     writeln!(h, "<h1>Where <code>{}</code> and <code>{}</code> differ</h1>", esc(&ta), esc(&tb))?;
     writeln!(
         h,
-        "<p>{} of {} behaviours have a different outcome in the two runs (passed, failed, skipped or not run).</p>",
+        "<p>{} of {} behaviours have a different outcome in the two runs (passed, failed, skipped or not run), or fail in both otherwise (at another step, or with another diff).</p>",
         rows.len(),
         m.behaviours()
     )?;
@@ -177,7 +212,7 @@ fn html_into(h: &mut String, m: &Matrix, a: usize, b: usize) -> std::fmt::Result
         )?;
     }
     if rows.is_empty() {
-        writeln!(h, "<p>Every scenario has the same outcome in both runs.</p>")?;
+        writeln!(h, "<p>Every scenario has the same outcome in both runs, and fails alike where it fails in both.</p>")?;
     } else {
         writeln!(h, "<table>")?;
         writeln!(
@@ -280,16 +315,27 @@ mod tests {
     }
 
     #[test]
+    fn a_run_s_own_names_are_masked_and_nothing_else() {
+        let a = masked("pod podspec-4242-7/web at 10.89.0.14 uid 0f8c2b8e-1a2b-4c3d-9e8f-0123456789ab since 2026-12-07T12:00:01.5Z");
+        let b = masked("pod podspec-99-12/web at 10.89.3.2 uid 7a6b5c4d-1111-2222-3333-444455556666 since 2026-12-07T13:10:00Z");
+        assert_eq!(a, b);
+        assert_ne!(masked("mode 0700, exit code 1"), masked("mode 0777, exit code 2"));
+        assert_ne!(masked("restartCount 3"), masked("restartCount 4"));
+    }
+
+    #[test]
     fn only_scenarios_with_another_outcome_are_shown_with_both_diffs() {
         let runc = run(
             "cri",
             &[("runtime_name", "containerd"), ("runtime_version", "1.6.20"), ("oci_runtime", "runc 1.1.5")],
             vec![
                 scenario("same pass", Status::Passed, ""),
-                scenario("same failure", Status::Failed, "0700"),
+                scenario("same failure", Status::Failed, "10.89.0.7 in podspec-11-1"),
                 scenario("crun fails", Status::Passed, ""),
                 scenario("runc fails", Status::Failed, "0711"),
                 scenario("skipped by runc", Status::Skipped, ""),
+                scenario("fails otherwise", Status::Failed, "0700"),
+                scenario("fails at another step", Status::Failed, "0700"),
             ],
         );
         let crun = run(
@@ -297,10 +343,16 @@ mod tests {
             &[("runtime_name", "containerd"), ("runtime_version", "1.6.20"), ("oci_runtime", "crun 1.8.1")],
             vec![
                 scenario("same pass", Status::Passed, ""),
-                scenario("same failure", Status::Failed, "0777"),
+                scenario("same failure", Status::Failed, "10.89.1.3 in podspec-12-4"),
                 scenario("crun fails", Status::Failed, "1777"),
                 scenario("runc fails", Status::Passed, ""),
                 scenario("skipped by runc", Status::Passed, ""),
+                scenario("fails otherwise", Status::Failed, "0777"),
+                {
+                    let mut s = scenario("fails at another step", Status::Failed, "0700");
+                    s.failure = Some(Failure::new("Then y", 5, "mismatch").with_mismatch("0755", "0700"));
+                    s
+                },
             ],
         );
         let m = build(
@@ -311,15 +363,20 @@ mod tests {
             Path::new("/r"),
         );
         let names: Vec<&str> = differing(&m, 0, 1).iter().map(|d| d.scenario).collect();
-        assert_eq!(names, ["crun fails", "runc fails", "skipped by runc"]);
+        assert_eq!(names, ["crun fails", "runc fails", "skipped by runc", "fails otherwise", "fails at another step"]);
         assert_eq!(column_title(&m.columns[1]), "cri (cri-crun): containerd 1.6.20 / crun 1.8.1");
 
         let md = render_md(&m, 0, 1);
-        assert!(md.contains("3 of 5 behaviours"), "{md}");
+        assert!(md.contains("5 of 7 behaviours"), "{md}");
         assert!(md.contains("| net | crun fails | passed | failed |"), "{md}");
         assert!(md.contains("-0755\n+1777"), "{md}");
         assert!(md.contains("-0755\n+0711"), "{md}");
-        assert!(!md.contains("same failure") && !md.contains("+0777"), "{md}");
+        // Failing in both runs, otherwise: both diffs.
+        assert!(md.contains("| net | fails otherwise | failed | failed |"), "{md}");
+        assert!(md.contains("-0755\n+0700") && md.contains("-0755\n+0777"), "{md}");
+        assert!(md.contains("Step `Then y` (line 5)"), "{md}");
+        // Failing alike but for the run's own names: not shown.
+        assert!(!md.contains("same failure") && !md.contains("10.89.0.7"), "{md}");
         assert!(md.contains("Skipped: needs the node"), "{md}");
 
         let html = render_html(&m, 0, 1);
@@ -327,6 +384,8 @@ mod tests {
         // Both runs' cells in one row: runc's pass beside crun's diff.
         assert!(row.contains("<td class=\"passed\"><strong>passed</strong></td><td class=\"failed\">"), "{row}");
         assert!(row.contains("<span class=\"add\">+1777</span>"), "{row}");
+        let row = html.split("<tr>").find(|r| r.contains("fails otherwise")).unwrap();
+        assert!(row.contains("<span class=\"add\">+0700</span>") && row.contains("<span class=\"add\">+0777</span>"), "{row}");
         assert!(!html.contains("same failure"), "{html}");
 
         let same = render_md(&m, 0, 0);

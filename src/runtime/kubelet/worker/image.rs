@@ -44,14 +44,16 @@ impl PodWorker {
             }
             _ => {}
         }
-        let backoff_until = {
+        let backoff = {
             let st = self.state.lock().unwrap();
-            st.containers.iter().find(|c| c.name == name).and_then(|c| c.pull_backoff.map(|(_, until)| until))
+            st.containers.iter().find(|c| c.name == name).and_then(|c| c.pull_backoff.clone())
         };
-        if let Some(until) = backoff_until.filter(|u| *u > Instant::now()) {
+        if let Some(b) = backoff.filter(|b| b.until > Instant::now()) {
             let message = format!("Back-off pulling image {reference:?}");
             self.container_event(name, NORMAL, "BackOff", &message);
-            self.image_waiting(name, "ImagePullBackOff", message, until);
+            // The waiting message keeps the failed pull's error after the event's text (the
+            // kubelet's image manager since 1.32: "<message>: ErrImagePull: <error>").
+            self.image_waiting(name, "ImagePullBackOff", format!("{message}: ErrImagePull: {}", b.error), b.until);
             return None;
         }
         self.container_event(name, NORMAL, "Pulling", &format!("Pulling image {reference:?}"));
@@ -73,9 +75,9 @@ impl PodWorker {
                 let delay = {
                     let mut st = self.state.lock().unwrap();
                     let rec = st.containers.iter_mut().find(|c| c.name == name)?;
-                    let failures = rec.pull_backoff.map(|(n, _)| n).unwrap_or(0) + 1;
+                    let failures = rec.pull_backoff.as_ref().map(|b| b.failures).unwrap_or(0) + 1;
                     let delay = self.kubelet.config.backoff.delay(failures);
-                    rec.pull_backoff = Some((failures, Instant::now() + delay));
+                    rec.pull_backoff = Some(super::state::PullBackoff { failures, until: Instant::now() + delay, error: e.to_string() });
                     delay
                 };
                 // The next sync comes within the back-off: the container then waits in

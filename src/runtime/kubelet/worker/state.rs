@@ -50,15 +50,26 @@ pub(in crate::runtime::kubelet) struct ContainerRecord {
     pub restart_due: Option<Instant>,
     /// When to try again to create a container that could not be created (image, config).
     pub retry_due: Option<Instant>,
-    /// Failed pulls of its image in a row, and until when the next one waits (the kubelet's
-    /// image back-off).
-    pub pull_backoff: Option<(u32, Instant)>,
+    /// Failed pulls of its image in a row, until when the next one waits (the kubelet's image
+    /// back-off), and the last one's error.
+    pub pull_backoff: Option<PullBackoff>,
     /// Its spec changed (a new image): the current instance is being replaced.
     pub spec_changed: bool,
     /// The kubelet stopped it on purpose (deadline, sidecars after the app containers ended).
     pub stopping: bool,
     /// What the current instance's probes found.
     pub probe: prober::ProbeResults,
+}
+
+/// The image back-off of a container whose pulls failed.
+#[derive(Debug, Clone)]
+pub struct PullBackoff {
+    /// Failed pulls in a row.
+    pub failures: u32,
+    /// Until when the next pull waits.
+    pub until: Instant,
+    /// The last pull's error, as its `ErrImagePull` message said it.
+    pub error: String,
 }
 
 impl ContainerRecord {
