@@ -14,7 +14,8 @@
 //! - a run killed with SIGKILL leaves its sandbox, its emptyDir directories, the tmpfs of its
 //!   Memory emptyDir and its cgroups, which `podspec clean --target cri` removes; plain
 //!   `podspec clean` removes all but the sandbox;
-//! - `podspec bench --target cri` prints reference, cri and the same calls straight to the CRI.
+//! - `podspec bench --target cri` prints reference, cri and the same calls straight to the CRI;
+//!   with `--runtime-handler crun` it names the handler and its OCI runtime.
 
 mod support;
 
@@ -356,6 +357,19 @@ fn bench_shows_cri_beside_reference_and_the_runtime_alone(env: &Env) -> Result<(
     Ok(())
 }
 
+/// `podspec bench --target cri --runtime-handler crun`: the bench says which handler and OCI
+/// runtime its cri pods ran with, and measures them beside the runtime alone.
+fn bench_takes_the_runtime_handler(env: &Env) -> Result<(), String> {
+    let out = env.podspec(Path::new(ROOT), &["bench", "--target", "cri", "--runtime-handler", "crun", "--pods", "2"]);
+    ensure(out.status.success(), || text(&out))?;
+    let said = format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
+    let named = said.lines().find(|l| l.starts_with("podspec: target cri: ")).unwrap_or("").to_string();
+    ensure(named.contains(" / crun ") && named.contains("(runtime handler crun)"), || text(&out))?;
+    ensure(said.contains("cri median") && said.contains("cri-direct median"), || text(&out))?;
+    println!("    {named}");
+    Ok(())
+}
+
 /// Why the checks cannot run here, if they cannot.
 fn cannot_run(endpoint: &str) -> Option<String> {
     let root = fs::read_to_string("/proc/self/status")
@@ -387,6 +401,7 @@ fn main() -> ExitCode {
         ),
         ("plain_clean_removes_a_killed_cri_runs_volumes_and_cgroups", plain_clean_removes_a_killed_cri_runs_volumes_and_cgroups),
         ("bench_shows_cri_beside_reference_and_the_runtime_alone", bench_shows_cri_beside_reference_and_the_runtime_alone),
+        ("bench_takes_the_runtime_handler", bench_takes_the_runtime_handler),
     ];
     let endpoint = std::env::var("PODSPEC_CRI_ENDPOINT").unwrap_or_else(|_| DEFAULT_ENDPOINT.to_string());
     let needs = "root, containerd for podspec (ci/containerd/start.sh)";

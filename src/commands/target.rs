@@ -180,7 +180,12 @@ pub(crate) async fn start_cri(static_pod_dir: Option<PathBuf>, cri: &CriArgs, wh
     let node = podspec::targets::cri::start(Paths::from_env()?, options).await.with_context(|| format!("starting the {what}"))?;
     let identity = node.identity();
     let get = |k: &str| identity.get(k).map(String::as_str).unwrap_or("?");
-    eprintln!("podspec: {what}: {} {} at {}", get("runtime_name"), get("runtime_version"), get("endpoint"));
+    // With a runtime handler, the OCI runtime it names too (`containerd 1.6.20 / crun 1.8.1`).
+    let handler = match identity.get("runtime_handler").filter(|h| !h.is_empty()) {
+        Some(h) => format!(" / {} (runtime handler {h})", get("oci_runtime")),
+        None => String::new(),
+    };
+    eprintln!("podspec: {what}: {} {}{handler} at {}", get("runtime_name"), get("runtime_version"), get("endpoint"));
     Ok(node)
 }
 
