@@ -541,7 +541,7 @@ Feature: Probes tell the kubelet whether a container is alive, ready and started
   # "the container is subjected to its restart policy": with Never, a container the liveness
   # probe killed stays terminated and the pod fails.
   Scenario: A container killed for its liveness probe under restartPolicy Never is not restarted
-    Given a running pod "liveness-never":
+    Given a pod "liveness-never":
       """
       apiVersion: v1
       kind: Pod
