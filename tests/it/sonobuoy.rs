@@ -377,6 +377,27 @@ fn the_plugin_certifies_serve_as_its_service_account_with_its_rbac() {
     assert!(verdict.problems.is_empty() && !verdict.partial && verdict.testcases > 0, "{verdict:?}");
     let environment: serde_json::Value = serde_json::from_slice(&files["environment.json"]).unwrap();
     assert_eq!(environment["partial"], false, "{environment}");
+    // Each testcase whose scenario mirrors conformance tests names each of them, an outline's
+    // rows (named with their values) too; the others name none.
+    use podspec::certify::coverage;
+    let features = coverage::read_features(&[Path::new(ROOT).join("features")]).unwrap();
+    let mut mirrored: std::collections::BTreeMap<(String, String), BTreeSet<String>> = Default::default();
+    for (test, mirrors) in coverage::coverage(&features, coverage::DEFAULT_RELEASE).unwrap().tests {
+        for m in &mirrors {
+            for testcase in &m.testcases {
+                mirrored.entry((m.feature_path.clone(), testcase.clone())).or_default().insert(test.clone());
+            }
+        }
+    }
+    let junit = String::from_utf8_lossy(&files["junit_01.xml"]).into_owned();
+    let cases = podspec::certify::verify::junit_cases(&junit).unwrap();
+    for case in &cases {
+        let named: BTreeSet<String> = case.codenames.iter().cloned().collect();
+        let key = (case.file.clone(), case.name.clone());
+        assert_eq!(named, mirrored.get(&key).cloned().unwrap_or_default(), "the codenames of testcase {key:?}");
+    }
+    let row = cases.iter().find(|c| c.name == "Every key is a file of the volume, read as a non-root user").expect("an outline's row");
+    assert!(row.codenames.iter().any(|c| c.contains("ConfigMap should be consumable from pods in volume as non-root")), "{row:?}");
     let verify = Command::cargo_bin("podspec").unwrap().args(["certify", "--verify"]).arg(tarball).output().unwrap();
     assert!(verify.status.success(), "{}", String::from_utf8_lossy(&verify.stderr));
     let got = progress.lock().unwrap().clone();
