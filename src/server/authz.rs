@@ -652,6 +652,11 @@ mod tests {
         let attach = attrs("GET", "/api/v1/namespaces/ns/pods/p/attach?stdin=true&stdout=true");
         assert_eq!((attach.verb.as_str(), attach.subresource.as_str()), ("get", "attach"));
         assert_eq!(attrs("POST", "/api/v1/namespaces/ns/pods/p/attach").verb, "create");
+        // port-forward likewise (serve does not forward ports, but authorizes the request first,
+        // as kube-apiserver does, so an identity without the right gets 403, not 404).
+        let forward = attrs("GET", "/api/v1/namespaces/ns/pods/p/portforward?ports=80");
+        assert_eq!((forward.verb.as_str(), forward.subresource.as_str(), forward.name.as_str()), ("get", "portforward", "p"));
+        assert_eq!(attrs("POST", "/api/v1/namespaces/ns/pods/p/portforward").verb, "create");
         assert_eq!(attrs("GET", "/api/v1/namespaces/ns/pods").verb, "list");
         assert_eq!(attrs("GET", "/api/v1/pods?watch=true").verb, "watch");
         assert_eq!(attrs("DELETE", "/api/v1/namespaces/ns/pods").verb, "deletecollection");
