@@ -95,7 +95,8 @@ pub fn mirrors(feature_path: &str, text: &str) -> Vec<(String, usize, Mirror)> {
             let scenario = name.trim().to_string();
             let testcases = names.get_or_insert_with(|| run_names(text)).get(&(i + 1)).cloned().unwrap_or_else(|| vec![scenario.clone()]);
             for (codename, comment_line) in pending.drain(..) {
-                let mirror = Mirror { feature_path: feature_path.into(), line: i + 1, scenario: scenario.clone(), testcases: testcases.clone() };
+                let mirror =
+                    Mirror { feature_path: feature_path.into(), line: i + 1, scenario: scenario.clone(), testcases: testcases.clone() };
                 out.push((codename, comment_line, mirror));
             }
         }
@@ -209,7 +210,9 @@ mod tests {
         assert!(errors.is_empty(), "{errors:?}");
         let run: std::collections::BTreeSet<(String, String)> = parsed
             .iter()
-            .flat_map(|f| crate::runner::features::scenarios(&f.feature).into_iter().map(|(_, s)| (f.path.display().to_string(), s.name.clone())))
+            .flat_map(|f| {
+                crate::runner::features::scenarios(&f.feature).into_iter().map(|(_, s)| (f.path.display().to_string(), s.name.clone()))
+            })
             .collect();
         let mut outlines = 0;
         for m in c.tests.values().flatten() {

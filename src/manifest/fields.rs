@@ -595,7 +595,8 @@ mod tests {
         for rule in FIELDS {
             let (Implemented(text) | Refused(text) | NoEffect(text)) = rule.handling;
             for word in text.split(|c: char| c.is_whitespace() || matches!(c, ',' | ':' | ';' | '(' | ')')) {
-                let named = (word.starts_with("tests/") && word.ends_with(".rs")) || (word.starts_with("features/") && word.ends_with(".feature"));
+                let named =
+                    (word.starts_with("tests/") && word.ends_with(".rs")) || (word.starts_with("features/") && word.ends_with(".feature"));
                 if named && !root.join(word).is_file() {
                     missing.push(format!("{}.{}: {word}", rule.object, rule.field));
                 }

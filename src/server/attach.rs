@@ -139,6 +139,10 @@ mod tests {
         assert_eq!(ok, AttachRequest { container: "app".into(), stdin: true, stdout: true, stderr: false, tty: true });
         let refused = attach_request(&pod, Some("container=app&stdin=true&stdout=true&stderr=true")).unwrap_err();
         assert_eq!(refused.code, 400);
-        assert!(refused.message.starts_with("tty and stderr cannot both be true: container app in pod p has a terminal"), "{}", refused.message);
+        assert!(
+            refused.message.starts_with("tty and stderr cannot both be true: container app in pod p has a terminal"),
+            "{}",
+            refused.message
+        );
     }
 }

@@ -702,7 +702,11 @@ mod tests {
         let subject = Subject { kind: "ServiceAccount".into(), api_group: None, name: "reader".into(), namespace: Some("team".into()) };
         let bind = |name: &str, role: &str| {
             let role_ref = RoleRef { api_group: GROUP.into(), kind: "ClusterRole".into(), name: role.into() };
-            let b = ClusterRoleBinding { metadata: ObjectMeta { name: Some(name.into()), ..Default::default() }, role_ref, subjects: Some(vec![subject.clone()]) };
+            let b = ClusterRoleBinding {
+                metadata: ObjectMeta { name: Some(name.into()), ..Default::default() },
+                role_ref,
+                subjects: Some(vec![subject.clone()]),
+            };
             api.store::<ClusterRoleBindingStrategy>().create_object(&b, false).unwrap();
         };
         let list = attrs("GET", "/api/v1/namespaces/team/pods");

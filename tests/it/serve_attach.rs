@@ -256,7 +256,9 @@ fn kubectl_attach_run_and_debug_with_stdin() {
             made.clone().and_then(|()| {
                 let start = Instant::now();
                 match k.run(&["attach", "-i", &attached_tty, "-c", "main"], "x\n")? {
-                    (_, err, false) if err.contains("tty and stderr cannot both be true") && start.elapsed() < Duration::from_secs(20) => Ok(()),
+                    (_, err, false) if err.contains("tty and stderr cannot both be true") && start.elapsed() < Duration::from_secs(20) => {
+                        Ok(())
+                    }
                     other => Err(format!("not refused at once ({:?}): {other:?}", start.elapsed())),
                 }
             })

@@ -96,11 +96,8 @@ pub const RUNTIME_CLASS_TAG: &str = "runtime-class";
 
 /// Beyond what is checked at start: the node proxy and the events (asked when the static pods
 /// are looked for, above), and the checks themselves (without which no right can be asked).
-pub const UNCHECKED: &[Right] = &[
-    NODE_PROXY,
-    EVENTS,
-    Right { verb: "create", group: "authorization.k8s.io", resource: "selfsubjectaccessreviews", subresource: "" },
-];
+pub const UNCHECKED: &[Right] =
+    &[NODE_PROXY, EVENTS, Right { verb: "create", group: "authorization.k8s.io", resource: "selfsubjectaccessreviews", subresource: "" }];
 
 /// What the selected scenarios need beyond every run's rights, read from their tags.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -136,7 +133,9 @@ impl Needs {
 /// the `@api-server`, `@config-objects` and `@runtime-class` scenarios when any is selected.
 pub fn pre_check(needs: Needs) -> Vec<Right> {
     let mut asked: Vec<Right> = ALWAYS.to_vec();
-    for (needed, rights) in [(needs.updates_pods, API_SERVER), (needs.config_objects, CONFIG_OBJECTS), (needs.runtime_classes, RUNTIME_CLASSES)] {
+    for (needed, rights) in
+        [(needs.updates_pods, API_SERVER), (needs.config_objects, CONFIG_OBJECTS), (needs.runtime_classes, RUNTIME_CLASSES)]
+    {
         if needed {
             asked.extend_from_slice(rights);
         }
