@@ -434,3 +434,35 @@ fn without_get_on_pods_exec_the_plugin_names_the_missing_right_before_anything_r
     let names = String::from_utf8_lossy(&names.stdout);
     assert!(!names.contains("podspec-"), "a namespace was made: {names}");
 }
+
+/// Issue 24, item 3: the book's Sonobuoy recipe passes Sonobuoy's preflight as written. Its
+/// `existingnamespace` check (pkg/client/preflight.go) refuses a `sonobuoy run` into a namespace
+/// that exists, so the recipe makes no `sonobuoy` namespace of its own before Sonobuoy does:
+/// either it runs `sonobuoy run` with nothing creating the namespace first, or (as written) it
+/// makes Sonobuoy's manifest with `sonobuoy gen`, whose first object is the namespace, and applies
+/// it before the plugin's ServiceAccount in that namespace. (Sonobuoy itself is not run here.)
+#[test]
+fn the_books_sonobuoy_recipe_makes_no_namespace_before_sonobuoy_does() {
+    let book = std::fs::read_to_string(Path::new(ROOT).join("docs/src/user/certify.md")).unwrap();
+    let recipe = book
+        .split("```sh\n")
+        .skip(1)
+        .map(|b| b.split("```").next().unwrap())
+        .find(|b| b.contains("sonobuoy "))
+        .expect("a sh block with the Sonobuoy recipe");
+    let lines: Vec<&str> = recipe.lines().map(str::trim).collect();
+    let makes_namespace =
+        |l: &&str| (l.starts_with("kubectl create namespace") || l.starts_with("kubectl create ns")) && l.contains("sonobuoy");
+    assert!(!lines.iter().any(makes_namespace), "the recipe makes the sonobuoy namespace itself:\n{recipe}");
+    if lines.iter().any(|l| l.starts_with("sonobuoy run")) {
+        return;
+    }
+    let gen = lines.iter().position(|l| l.starts_with("sonobuoy gen ") && l.contains("--plugin ci/sonobuoy/podspec-plugin.yaml"));
+    let gen = gen.unwrap_or_else(|| panic!("neither sonobuoy run nor sonobuoy gen with the plugin:\n{recipe}"));
+    let manifest = lines[gen].rsplit("> ").next().unwrap().trim();
+    let apply = lines.iter().position(|l| l.starts_with("kubectl apply")).unwrap_or_else(|| panic!("no kubectl apply:\n{recipe}"));
+    assert!(apply > gen, "{recipe}");
+    let order =
+        |what: &str| lines[apply].find(&format!("-f {what}")).unwrap_or_else(|| panic!("kubectl apply -f {what}: {}", lines[apply]));
+    assert!(order(manifest) < order("ci/sonobuoy/podspec-rbac.yaml"), "Sonobuoy's namespace first: {}", lines[apply]);
+}
