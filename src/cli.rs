@@ -179,19 +179,21 @@ pub(crate) struct ClusterArgs {
     /// A registry prefix for every image the map does not name (`PREFIX/busybox:1.36`).
     #[arg(long, value_name = "PREFIX")]
     pub(crate) image_registry: Option<String>,
-    /// Whether the selected scenarios update pods (`@api-server`): their rights are checked too.
+    /// What the selected scenarios need beyond every run's rights (`@api-server`,
+    /// `@config-objects`, `@runtime-class`): those rights are checked too.
     #[arg(skip)]
-    pub(crate) updates_pods: bool,
+    pub(crate) needs: podspec::targets::kube::access::Needs,
 }
 
 impl ClusterArgs {
-    /// Notes whether the scenarios `options` selects need the `@api-server` rights (when the
-    /// features cannot be read, they are asked for; the run reports the input error).
+    /// Notes which rights beyond every run's the scenarios `options` selects need (when the
+    /// features cannot be read, all are asked for; the run reports the input error).
     pub(crate) fn for_selection(&mut self, options: &RunOptions) {
+        use podspec::targets::kube::access::Needs;
         let kube = TargetKind::named("kube");
-        self.updates_pods = match runner::list(options, kube.name, &(kube.capabilities)()) {
-            Ok(selection) => selection.selected.iter().any(|p| p.tags.iter().any(|t| t == podspec::targets::Capability::ApiServer.tag())),
-            Err(_) => true,
+        self.needs = match runner::list(options, kube.name, &(kube.capabilities)()) {
+            Ok(selection) => Needs::of_tags(selection.selected.iter().flat_map(|p| p.tags.iter().map(String::as_str))),
+            Err(_) => Needs::ALL,
         };
     }
 
@@ -204,7 +206,7 @@ impl ClusterArgs {
             Some(path) => podspec::targets::kube::images::ImageMapping::read(path, self.image_registry.clone())?,
             None => podspec::targets::kube::images::ImageMapping::new(Default::default(), self.image_registry.clone()),
         };
-        Ok(podspec::targets::kube::KubeOptions { connect: self.connect(), images, updates_pods: self.updates_pods })
+        Ok(podspec::targets::kube::KubeOptions { connect: self.connect(), images, needs: self.needs })
     }
 }
 

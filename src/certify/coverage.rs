@@ -56,6 +56,9 @@ pub struct Mirror {
     pub feature_path: String,
     pub line: usize,
     pub scenario: String,
+    /// The names it runs under, as the reports name its testcases: its own, or each example
+    /// row's of a Scenario Outline (its name with the row's values put in).
+    pub testcases: Vec<String>,
 }
 
 #[derive(Debug, Default)]
@@ -80,14 +83,40 @@ impl Coverage {
 pub fn mirrors(feature_path: &str, text: &str) -> Vec<(String, usize, Mirror)> {
     let mut pending: Vec<(String, usize)> = Vec::new();
     let mut out = Vec::new();
+    let mut names: Option<BTreeMap<usize, Vec<String>>> = None;
     for (i, line) in text.lines().enumerate() {
         let t = line.trim();
         if let Some(name) = t.strip_prefix(COMMENT) {
             pending.push((name.trim().to_string(), i + 1));
         } else if let Some(name) = t.strip_prefix("Scenario:").or_else(|| t.strip_prefix("Scenario Outline:")) {
-            for (codename, comment_line) in pending.drain(..) {
-                out.push((codename, comment_line, Mirror { feature_path: feature_path.into(), line: i + 1, scenario: name.trim().into() }));
+            if pending.is_empty() {
+                continue;
             }
+            let scenario = name.trim().to_string();
+            let testcases = names.get_or_insert_with(|| run_names(text)).get(&(i + 1)).cloned().unwrap_or_else(|| vec![scenario.clone()]);
+            for (codename, comment_line) in pending.drain(..) {
+                let mirror =
+                    Mirror { feature_path: feature_path.into(), line: i + 1, scenario: scenario.clone(), testcases: testcases.clone() };
+                out.push((codename, comment_line, mirror));
+            }
+        }
+    }
+    out
+}
+
+/// The names the scenarios of a feature's text run under, by the line of their keyword: a
+/// scenario's own name, or each example row's of a Scenario Outline, expanded as the runner
+/// expands it (none where the text does not parse: the run reports that).
+fn run_names(text: &str) -> BTreeMap<usize, Vec<String>> {
+    use cucumber::feature::Ext as _;
+    use cucumber::gherkin;
+    let text = text.strip_prefix('\u{feff}').unwrap_or(text);
+    let Ok(feature) = gherkin::Feature::parse(text, gherkin::GherkinEnv::default()) else { return BTreeMap::new() };
+    let mut out = BTreeMap::new();
+    for scenario in feature.scenarios.iter().chain(feature.rules.iter().flat_map(|r| r.scenarios.iter())) {
+        let alone = gherkin::Feature { scenarios: vec![scenario.clone()], rules: Vec::new(), background: None, ..feature.clone() };
+        if let Ok(expanded) = alone.expand_examples() {
+            out.insert(scenario.position.line, expanded.scenarios.into_iter().map(|s| s.name).collect());
         }
     }
     out
@@ -162,9 +191,41 @@ mod tests {
         let text = "Feature: x\n  # conformance: [sig-node] Pods should be updated [NodeConformance] [Conformance]\n  @api-server\n  Scenario: A label change\n    Given a pod\n  Scenario: Another\n";
         let c = coverage(&[("features/x.feature".into(), text.into())], DEFAULT_RELEASE).unwrap();
         let m = &c.tests["[sig-node] Pods should be updated [NodeConformance] [Conformance]"];
-        assert_eq!(m, &[Mirror { feature_path: "features/x.feature".into(), line: 4, scenario: "A label change".into() }]);
+        let testcases = vec!["A label change".to_string()];
+        assert_eq!(m, &[Mirror { feature_path: "features/x.feature".into(), line: 4, scenario: "A label change".into(), testcases }]);
         assert_eq!(c.covered(), 1);
         assert!(c.unknown.is_empty());
+    }
+
+    /// Issue 24: every testcase of a mirroring scenario carries its codenames, so each mirror
+    /// names the testcases its scenario runs as: an outline's rows, each with its values in its
+    /// name, as the runner names them (the junit of a run is keyed by them).
+    #[test]
+    fn each_mirror_names_the_testcases_its_scenario_runs_as() {
+        let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("features");
+        let files = read_features(std::slice::from_ref(&root)).unwrap();
+        let c = coverage(&files, DEFAULT_RELEASE).unwrap();
+        let paths = crate::runner::features::find(std::slice::from_ref(&root)).unwrap();
+        let (parsed, errors) = crate::runner::features::parse(&paths);
+        assert!(errors.is_empty(), "{errors:?}");
+        let run: std::collections::BTreeSet<(String, String)> = parsed
+            .iter()
+            .flat_map(|f| {
+                crate::runner::features::scenarios(&f.feature).into_iter().map(|(_, s)| (f.path.display().to_string(), s.name.clone()))
+            })
+            .collect();
+        let mut outlines = 0;
+        for m in c.tests.values().flatten() {
+            assert!(!m.testcases.is_empty(), "{m:?}");
+            for t in &m.testcases {
+                assert!(run.contains(&(m.feature_path.clone(), t.clone())), "{}:{} runs no scenario named {t:?}", m.feature_path, m.line);
+            }
+            if m.scenario.contains('<') {
+                outlines += 1;
+                assert!(m.testcases.len() > 1 && m.testcases.iter().all(|t| !t.contains('<')), "{m:?}");
+            }
+        }
+        assert!(outlines > 0, "an outline mirrors a test");
     }
 
     #[test]

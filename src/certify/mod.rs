@@ -287,7 +287,9 @@ async fn run_into(
     let mut codenames: std::collections::BTreeMap<(String, String), Vec<String>> = Default::default();
     for (test, mirrors) in &coverage.tests {
         for m in mirrors {
-            codenames.entry((m.feature_path.clone(), m.scenario.clone())).or_default().push(test.clone());
+            for testcase in &m.testcases {
+                codenames.entry((m.feature_path.clone(), testcase.clone())).or_default().push(test.clone());
+            }
         }
     }
     let junit = std::fs::read_to_string(work.join(crate::report::JUNIT_FILE)).map_err(io("read the run's junit"))?;

@@ -28,6 +28,8 @@ impl Verdict {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct JunitCase {
     pub name: String,
+    /// The feature file of its scenario (its `file` attribute).
+    pub file: String,
     pub failed: bool,
     /// The conformance tests its scenario mirrors (its `conformance.codename` properties).
     pub codenames: Vec<String>,
@@ -150,11 +152,11 @@ pub fn junit_cases(xml: &str) -> Result<Vec<JunitCase>, String> {
     loop {
         match reader.read_event().map_err(|e| e.to_string())? {
             Event::Start(e) if e.name().as_ref() == b"testcase" => {
-                cases.push(JunitCase { name: name_of(&e), failed: false, codenames: Vec::new() });
+                cases.push(JunitCase { name: name_of(&e), file: attribute(&e, b"file"), failed: false, codenames: Vec::new() });
                 in_case = true;
             }
             Event::Empty(e) if e.name().as_ref() == b"testcase" => {
-                cases.push(JunitCase { name: name_of(&e), failed: false, codenames: Vec::new() })
+                cases.push(JunitCase { name: name_of(&e), file: attribute(&e, b"file"), failed: false, codenames: Vec::new() })
             }
             Event::Empty(e) if in_case && e.name().as_ref() == b"property" => {
                 let attr = |key: &[u8]| {
@@ -189,9 +191,13 @@ pub fn junit_cases(xml: &str) -> Result<Vec<JunitCase>, String> {
 }
 
 fn name_of(e: &quick_xml::events::BytesStart<'_>) -> String {
+    attribute(e, b"name")
+}
+
+fn attribute(e: &quick_xml::events::BytesStart<'_>, key: &[u8]) -> String {
     e.attributes()
         .flatten()
-        .find(|a| a.key.as_ref() == b"name")
+        .find(|a| a.key.as_ref() == key)
         .and_then(|a| a.normalized_value(quick_xml::XmlVersion::Implicit1_0).ok().map(|v| v.into_owned()))
         .unwrap_or_default()
 }

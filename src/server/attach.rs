@@ -47,13 +47,22 @@ pub(super) fn attach_request(pod: &Pod, raw_query: Option<&str>) -> Result<Attac
         return Err(Failure::bad_request("you must specify at least 1 of stdin, stdout, stderr"));
     }
     let (has_stdin, tty) = stdin_and_tty(pod, &container);
+    let name = pod.metadata.name.as_deref().unwrap_or_default();
     if stdin && !has_stdin {
-        let name = pod.metadata.name.as_deref().unwrap_or_default();
         return Err(Failure::bad_request(format!(
             "container {container} in pod {name} has no stdin (stdin: true in its spec): attach without stdin (-i)"
         )));
     }
-    Ok(AttachRequest { container, stdin, stdout, stderr: stderr && !tty, tty })
+    // The kubelet attaches with the container's own tty whatever the request says, and the
+    // runtime refuses a terminal's attach that asks for stderr too (the CRI's AttachRequest:
+    // "If `tty` is true, `stderr` MUST be false"): kubectl asks for stderr when its own stdin
+    // is not a terminal.
+    if tty && stderr {
+        return Err(Failure::bad_request(format!(
+            "tty and stderr cannot both be true: container {container} in pod {name} has a terminal (tty: true), whose output is one stream: attach without stderr (kubectl attach -it, from a terminal)"
+        )));
+    }
+    Ok(AttachRequest { container, stdin, stdout, stderr, tty })
 }
 
 pub async fn attach(
@@ -114,5 +123,26 @@ mod tests {
             "container side in pod p has no stdin (stdin: true in its spec): attach without stdin (-i)"
         );
         assert!(attach_request(&pod(), Some("container=side&stdout=true")).is_ok(), "output alone needs no stdin");
+    }
+
+    /// A container with a terminal has one output stream: an attach that asks for stderr too
+    /// (kubectl's when its stdin is no terminal) is refused, as the runtime refuses it, not
+    /// left waiting for a stream that never comes.
+    #[test]
+    fn an_attach_to_a_terminal_asking_for_stderr_is_refused() {
+        let pod: Pod = serde_json::from_value(serde_json::json!({
+            "metadata": {"name": "p"},
+            "spec": {"containers": [{"name": "app", "image": "i", "stdin": true, "tty": true}]}
+        }))
+        .unwrap();
+        let ok = attach_request(&pod, Some("container=app&stdin=true&stdout=true&tty=true")).unwrap();
+        assert_eq!(ok, AttachRequest { container: "app".into(), stdin: true, stdout: true, stderr: false, tty: true });
+        let refused = attach_request(&pod, Some("container=app&stdin=true&stdout=true&stderr=true")).unwrap_err();
+        assert_eq!(refused.code, 400);
+        assert!(
+            refused.message.starts_with("tty and stderr cannot both be true: container app in pod p has a terminal"),
+            "{}",
+            refused.message
+        );
     }
 }

@@ -292,8 +292,23 @@ pub fn authorize(api: &Api, user: &User, a: &Attributes) -> Decision {
             }
         }
     }
-    let reason = if errors.is_empty() { String::new() } else { format!("RBAC: [{}]", errors.join(", ")) };
+    let reason = if errors.is_empty() { String::new() } else { format!("RBAC: {}", aggregate(&errors)) };
     Decision { allowed: false, reason }
+}
+
+/// Errors said together as Kubernetes' aggregate error says them: one alone as it is, several
+/// (each once) in brackets, joined by `, `.
+pub fn aggregate(errors: &[String]) -> String {
+    let mut seen: Vec<&str> = Vec::new();
+    for e in errors {
+        if !seen.contains(&e.as_str()) {
+            seen.push(e);
+        }
+    }
+    match seen.as_slice() {
+        [one] => one.to_string(),
+        several => format!("[{}]", several.join(", ")),
+    }
 }
 
 /// The identity a request acts as: with `Impersonate-User` (and `Impersonate-Group`), the one
@@ -637,6 +652,11 @@ mod tests {
         let attach = attrs("GET", "/api/v1/namespaces/ns/pods/p/attach?stdin=true&stdout=true");
         assert_eq!((attach.verb.as_str(), attach.subresource.as_str()), ("get", "attach"));
         assert_eq!(attrs("POST", "/api/v1/namespaces/ns/pods/p/attach").verb, "create");
+        // port-forward likewise (serve does not forward ports, but authorizes the request first,
+        // as kube-apiserver does, so an identity without the right gets 403, not 404).
+        let forward = attrs("GET", "/api/v1/namespaces/ns/pods/p/portforward?ports=80");
+        assert_eq!((forward.verb.as_str(), forward.subresource.as_str(), forward.name.as_str()), ("get", "portforward", "p"));
+        assert_eq!(attrs("POST", "/api/v1/namespaces/ns/pods/p/portforward").verb, "create");
         assert_eq!(attrs("GET", "/api/v1/namespaces/ns/pods").verb, "list");
         assert_eq!(attrs("GET", "/api/v1/pods?watch=true").verb, "watch");
         assert_eq!(attrs("DELETE", "/api/v1/namespaces/ns/pods").verb, "deletecollection");
@@ -671,6 +691,39 @@ mod tests {
         assert!(rule_allows(&version, &urls(&["/version"], &["get"])));
         assert!(rule_allows(&attrs("GET", "/apis/x"), &urls(&["/apis/*"], &["get"])));
         assert!(!rule_allows(&attrs("GET", "/apis/x"), &urls(&["/api/*"], &["get"])));
+    }
+
+    /// A binding whose role is missing is said in the refusal's reason as RBAC says it: one
+    /// error as it is, several in brackets (each once).
+    #[test]
+    fn a_missing_role_is_the_refusals_reason_as_rbac_words_it() {
+        let api = Api::new("t", chrono::Utc::now());
+        let sa = User::service_account("team", "reader", "u");
+        let subject = Subject { kind: "ServiceAccount".into(), api_group: None, name: "reader".into(), namespace: Some("team".into()) };
+        let bind = |name: &str, role: &str| {
+            let role_ref = RoleRef { api_group: GROUP.into(), kind: "ClusterRole".into(), name: role.into() };
+            let b = ClusterRoleBinding {
+                metadata: ObjectMeta { name: Some(name.into()), ..Default::default() },
+                role_ref,
+                subjects: Some(vec![subject.clone()]),
+            };
+            api.store::<ClusterRoleBindingStrategy>().create_object(&b, false).unwrap();
+        };
+        let list = attrs("GET", "/api/v1/namespaces/team/pods");
+        bind("one", "gone");
+        let d = authorize(&api, &sa, &list);
+        assert!(!d.allowed);
+        assert_eq!(d.reason, "RBAC: clusterrole.rbac.authorization.k8s.io \"gone\" not found");
+        assert_eq!(
+            forbidden(&sa, &list, &d.reason).message,
+            "pods is forbidden: User \"system:serviceaccount:team:reader\" cannot list resource \"pods\" in API group \"\" in the namespace \"team\": RBAC: clusterrole.rbac.authorization.k8s.io \"gone\" not found"
+        );
+        bind("two", "gone");
+        assert_eq!(authorize(&api, &sa, &list).reason, "RBAC: clusterrole.rbac.authorization.k8s.io \"gone\" not found");
+        bind("three", "also-gone");
+        let reason = authorize(&api, &sa, &list).reason;
+        assert!(reason.starts_with("RBAC: [clusterrole.rbac.authorization.k8s.io ") && reason.ends_with(" not found]"), "{reason}");
+        assert_eq!(reason.matches("not found").count(), 2, "{reason}");
     }
 
     #[test]

@@ -248,11 +248,23 @@ fn kubectl_attach_run_and_debug_with_stdin() {
         // attach -it: a running container with a terminal (tty, stdin, stdinOnce), made first and
         // attached to afterwards; its command waits for the line the attached terminal types.
         let attached_tty = format!("k{minor}-attached-tty");
+        let spec = format!("    stdin: true\n    stdinOnce: true\n    tty: true\n    command: [sh, -c, {}]\n", shell_quote(ON_TERMINAL));
+        let made = k.create(dir.path(), &attached_tty, &pod(&attached_tty, &spec));
+        // attach -i without a terminal: kubectl asks for stderr, which a terminal's attach does
+        // not have; refused at once, as the runtime refuses it (not left waiting).
+        check(&mut failures, *minor, "attach -i to a container with a terminal, from no terminal", {
+            made.clone().and_then(|()| {
+                let start = Instant::now();
+                match k.run(&["attach", "-i", &attached_tty, "-c", "main"], "x\n")? {
+                    (_, err, false) if err.contains("tty and stderr cannot both be true") && start.elapsed() < Duration::from_secs(20) => {
+                        Ok(())
+                    }
+                    other => Err(format!("not refused at once ({:?}): {other:?}", start.elapsed())),
+                }
+            })
+        });
         check(&mut failures, *minor, "attach -it", {
-            let spec =
-                format!("    stdin: true\n    stdinOnce: true\n    tty: true\n    command: [sh, -c, {}]\n", shell_quote(ON_TERMINAL));
-            k.create(dir.path(), &attached_tty, &pod(&attached_tty, &spec))
-                .and_then(|()| k.on_terminal(&["attach", "-it", &attached_tty, "-c", "main"], "hello\r"))
+            made.and_then(|()| k.on_terminal(&["attach", "-it", &attached_tty, "-c", "main"], "hello\r"))
                 .and_then(|shown| said_on_terminal(&shown, "got hello"))
         });
         for name in [&attached, &plain, &debugged, &debugged_tty, &attached_tty] {

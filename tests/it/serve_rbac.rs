@@ -1,7 +1,7 @@
 //! serve enforces RBAC as kube-apiserver does: a ServiceAccount's token (from `kubectl create
 //! token`) may do what its Role and ClusterRole bindings allow and nothing else; each refusal is
 //! 403 with kube-apiserver's text; `kubectl auth can-i` (SelfSubjectAccessReview), the admin's
-//! `--as` (impersonation, SubjectAccessReview-like) and the requests themselves agree; a role
+//! `--as` (impersonation), the admin's SubjectAccessReview and the requests themselves agree; a role
 //! cannot grant what its writer does not hold.
 
 use std::path::{Path, PathBuf};
@@ -64,6 +64,32 @@ fn can_i(kubeconfig: &Path, args: &[&str]) -> bool {
         "no" => false,
         other => panic!("kubectl auth can-i {args:?}: {other:?} {}", String::from_utf8_lossy(&out.stderr)),
     }
+}
+
+/// The admin's SubjectAccessReview (`authorization.k8s.io/v1`, `kubectl create -f`) of what the
+/// `kubectl auth can-i` arguments `ask` ask, for the reader's user and groups, described as the
+/// request itself is (a namespace's own name is its namespace): `status.allowed` and its reason.
+fn subject_access_review(admin: &Path, dir: &Path, ask: &[&str]) -> (bool, String) {
+    let (verb, what) = (ask[0], ask[1]);
+    let namespace = ask.iter().position(|a| *a == "-n").map(|i| ask[i + 1]);
+    let attributes = match what.strip_prefix('/') {
+        Some(_) => serde_json::json!({"nonResourceAttributes": {"verb": verb, "path": what}}),
+        None => {
+            let (resource, name) = what.split_once('/').unwrap_or((what, ""));
+            let namespace = namespace.unwrap_or(if resource == "namespaces" { name } else { "" });
+            serde_json::json!({"resourceAttributes": {"verb": verb, "resource": resource, "name": name, "namespace": namespace}})
+        }
+    };
+    let mut spec = attributes;
+    spec["user"] = USER.into();
+    spec["groups"] = serde_json::json!(["system:serviceaccounts", "system:serviceaccounts:team", "system:authenticated"]);
+    let review = serde_json::json!({"apiVersion": "authorization.k8s.io/v1", "kind": "SubjectAccessReview", "spec": spec});
+    let file = dir.join("sar.json");
+    std::fs::write(&file, review.to_string()).unwrap();
+    let out = kubectl(admin, &["create", "-f", file.to_str().unwrap(), "-o", "json"]);
+    assert!(out.status.success(), "SubjectAccessReview {ask:?}: {}", String::from_utf8_lossy(&out.stderr));
+    let answer: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    (answer["status"]["allowed"] == true, answer["status"]["reason"].as_str().unwrap_or("").to_string())
 }
 
 #[test]
@@ -132,7 +158,13 @@ fn serve_refuses_what_rbac_does_not_allow_and_auth_can_i_agrees() {
         let mut as_reader = ask.clone();
         as_reader.extend(["--as", USER]);
         assert_eq!(can_i(&admin, &as_reader), allowed, "--as {ask:?}");
+        // And so does the admin's SubjectAccessReview about the reader (its user and groups).
+        let (sar_allowed, _) = subject_access_review(&admin, dir.path(), ask);
+        assert_eq!(sar_allowed, allowed, "SubjectAccessReview {ask:?}");
     }
+    // The review's reason is RBAC's: the binding that allowed it.
+    let (_, reason) = subject_access_review(&admin, dir.path(), &["list", "pods", "-n", "team"]);
+    assert_eq!(reason, "RBAC: allowed by RoleBinding \"reader/team\" of Role \"pod-reader\" to ServiceAccount \"reader/team\"");
     // `kubectl auth can-i --list` (SelfSubjectRulesReview) lists the rules of its bindings.
     let out = kubectl(&reader, &["auth", "can-i", "--list", "-n", "team"]);
     let list = String::from_utf8_lossy(&out.stdout);

@@ -68,8 +68,8 @@ fn the_plugin_file_has_the_fields_sonobuoy_reads() {
     assert_eq!(plugin["podSpec"]["serviceAccountName"], "podspec");
 }
 
-#[test]
-fn the_cluster_role_grants_exactly_what_podspec_uses() {
+/// Each right the ClusterRole of ci/sonobuoy/podspec-rbac.yaml grants, as `VERB RESOURCE[.GROUP]`.
+fn granted_by_the_cluster_role() -> BTreeSet<String> {
     let docs = yaml_docs("ci/sonobuoy/podspec-rbac.yaml");
     let role = docs.iter().find(|d| d["kind"] == "ClusterRole").expect("a ClusterRole");
     let mut granted = BTreeSet::new();
@@ -82,6 +82,13 @@ fn the_cluster_role_grants_exactly_what_podspec_uses() {
             }
         }
     }
+    granted
+}
+
+#[test]
+fn the_cluster_role_grants_exactly_what_podspec_uses() {
+    let docs = yaml_docs("ci/sonobuoy/podspec-rbac.yaml");
+    let granted = granted_by_the_cluster_role();
     let used: BTreeSet<String> = podspec::targets::kube::access::cluster_role()
         .iter()
         .map(|r| {
@@ -113,7 +120,7 @@ fn every_right_the_pre_check_asks_is_granted_by_the_cluster_role() {
             has("apiGroups", r.group) && has("resources", &resource) && has("verbs", r.verb)
         })
     };
-    let asked: Vec<access::Right> = access::pre_check(true).into_iter().chain([access::NODE_PROXY, access::EVENTS]).collect();
+    let asked: Vec<access::Right> = access::pre_check(access::Needs::ALL).into_iter().chain([access::NODE_PROXY, access::EVENTS]).collect();
     let named: Vec<String> = asked.iter().map(ToString::to_string).collect();
     for right in ["get pods/exec", "create pods/exec", "get pods/log", "update pods/ephemeralcontainers", "create namespaces"] {
         assert!(named.iter().any(|n| n == right), "the pre-check asks {right}: {named:?}");
@@ -355,7 +362,13 @@ fn the_plugin_certifies_serve_as_its_service_account_with_its_rbac() {
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert_eq!(out.status.code(), Some(0), "{stderr}");
     assert!(!stderr.contains("PARTIAL"), "{stderr}");
-    assert!(stderr.contains("podspec: rights: the identity may do all"), "{stderr}");
+    // The plugin's selection (every @conformance scenario) has @api-server, @config-objects
+    // and @runtime-class scenarios: the pre-check asks every right the ClusterRole grants but
+    // the node proxy and the events (asked before the static pods are looked for) and the
+    // review itself.
+    let asked = granted_by_the_cluster_role().len() - 3;
+    let rights = format!("podspec: rights: the identity may do all {asked} things this run needs");
+    assert!(stderr.contains(&rights), "{rights:?} in {stderr}");
     let done = std::fs::read_to_string(results.path().join("done")).expect("the done file");
     let tarball = Path::new(done.trim());
     assert_eq!(tarball.parent(), Some(results.path()), "{done}");
@@ -364,6 +377,27 @@ fn the_plugin_certifies_serve_as_its_service_account_with_its_rbac() {
     assert!(verdict.problems.is_empty() && !verdict.partial && verdict.testcases > 0, "{verdict:?}");
     let environment: serde_json::Value = serde_json::from_slice(&files["environment.json"]).unwrap();
     assert_eq!(environment["partial"], false, "{environment}");
+    // Each testcase whose scenario mirrors conformance tests names each of them, an outline's
+    // rows (named with their values) too; the others name none.
+    use podspec::certify::coverage;
+    let features = coverage::read_features(&[Path::new(ROOT).join("features")]).unwrap();
+    let mut mirrored: std::collections::BTreeMap<(String, String), BTreeSet<String>> = Default::default();
+    for (test, mirrors) in coverage::coverage(&features, coverage::DEFAULT_RELEASE).unwrap().tests {
+        for m in &mirrors {
+            for testcase in &m.testcases {
+                mirrored.entry((m.feature_path.clone(), testcase.clone())).or_default().insert(test.clone());
+            }
+        }
+    }
+    let junit = String::from_utf8_lossy(&files["junit_01.xml"]).into_owned();
+    let cases = podspec::certify::verify::junit_cases(&junit).unwrap();
+    for case in &cases {
+        let named: BTreeSet<String> = case.codenames.iter().cloned().collect();
+        let key = (case.file.clone(), case.name.clone());
+        assert_eq!(named, mirrored.get(&key).cloned().unwrap_or_default(), "the codenames of testcase {key:?}");
+    }
+    let row = cases.iter().find(|c| c.name == "Every key is a file of the volume, read as a non-root user").expect("an outline's row");
+    assert!(row.codenames.iter().any(|c| c.contains("ConfigMap should be consumable from pods in volume as non-root")), "{row:?}");
     let verify = Command::cargo_bin("podspec").unwrap().args(["certify", "--verify"]).arg(tarball).output().unwrap();
     assert!(verify.status.success(), "{}", String::from_utf8_lossy(&verify.stderr));
     let got = progress.lock().unwrap().clone();
@@ -399,4 +433,36 @@ fn without_get_on_pods_exec_the_plugin_names_the_missing_right_before_anything_r
     let names = kubectl(&identity.serve.kubeconfig, &["get", "namespaces", "-o", "name"]);
     let names = String::from_utf8_lossy(&names.stdout);
     assert!(!names.contains("podspec-"), "a namespace was made: {names}");
+}
+
+/// Issue 24, item 3: the book's Sonobuoy recipe passes Sonobuoy's preflight as written. Its
+/// `existingnamespace` check (pkg/client/preflight.go) refuses a `sonobuoy run` into a namespace
+/// that exists, so the recipe makes no `sonobuoy` namespace of its own before Sonobuoy does:
+/// either it runs `sonobuoy run` with nothing creating the namespace first, or (as written) it
+/// makes Sonobuoy's manifest with `sonobuoy gen`, whose first object is the namespace, and applies
+/// it before the plugin's ServiceAccount in that namespace. (Sonobuoy itself is not run here.)
+#[test]
+fn the_books_sonobuoy_recipe_makes_no_namespace_before_sonobuoy_does() {
+    let book = std::fs::read_to_string(Path::new(ROOT).join("docs/src/user/certify.md")).unwrap();
+    let recipe = book
+        .split("```sh\n")
+        .skip(1)
+        .map(|b| b.split("```").next().unwrap())
+        .find(|b| b.contains("sonobuoy "))
+        .expect("a sh block with the Sonobuoy recipe");
+    let lines: Vec<&str> = recipe.lines().map(str::trim).collect();
+    let makes_namespace =
+        |l: &&str| (l.starts_with("kubectl create namespace") || l.starts_with("kubectl create ns")) && l.contains("sonobuoy");
+    assert!(!lines.iter().any(makes_namespace), "the recipe makes the sonobuoy namespace itself:\n{recipe}");
+    if lines.iter().any(|l| l.starts_with("sonobuoy run")) {
+        return;
+    }
+    let gen = lines.iter().position(|l| l.starts_with("sonobuoy gen ") && l.contains("--plugin ci/sonobuoy/podspec-plugin.yaml"));
+    let gen = gen.unwrap_or_else(|| panic!("neither sonobuoy run nor sonobuoy gen with the plugin:\n{recipe}"));
+    let manifest = lines[gen].rsplit("> ").next().unwrap().trim();
+    let apply = lines.iter().position(|l| l.starts_with("kubectl apply")).unwrap_or_else(|| panic!("no kubectl apply:\n{recipe}"));
+    assert!(apply > gen, "{recipe}");
+    let order =
+        |what: &str| lines[apply].find(&format!("-f {what}")).unwrap_or_else(|| panic!("kubectl apply -f {what}: {}", lines[apply]));
+    assert!(order(manifest) < order("ci/sonobuoy/podspec-rbac.yaml"), "Sonobuoy's namespace first: {}", lines[apply]);
 }

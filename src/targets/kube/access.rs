@@ -70,18 +70,10 @@ pub const NODE_PROXY: Right = right("get", "nodes", "proxy");
 /// proxy (optional the same way).
 pub const EVENTS: Right = right("list", "events", "");
 
-/// Beyond what is checked at start: the node proxy and the events (asked when the static pods
-/// are looked for, above), and the checks themselves.
-pub const UNCHECKED: &[Right] = &[
-    NODE_PROXY,
-    EVENTS,
-    Right { verb: "create", group: "authorization.k8s.io", resource: "selfsubjectaccessreviews", subresource: "" },
-    // The RuntimeClasses the `@runtime-class` scenarios make and delete (a denial fails them).
-    Right { verb: "create", group: "node.k8s.io", resource: "runtimeclasses", subresource: "" },
-    Right { verb: "delete", group: "node.k8s.io", resource: "runtimeclasses", subresource: "" },
-    Right { verb: "get", group: "node.k8s.io", resource: "runtimeclasses", subresource: "" },
-    // The ConfigMaps and Secrets the `@config-objects` scenarios write (a denial fails them),
-    // the ConfigMaps they read (`kube-root-ca.crt`), and the ServiceAccounts they make.
+/// What the `@config-objects` scenarios need: the ConfigMaps and Secrets they write (a Pod's
+/// volumes and environment read them), the ConfigMaps they read (each namespace's
+/// `kube-root-ca.crt`), and the ServiceAccounts they make.
+pub const CONFIG_OBJECTS: &[Right] = &[
     right("create", "configmaps", ""),
     right("update", "configmaps", ""),
     right("delete", "configmaps", ""),
@@ -92,15 +84,68 @@ pub const UNCHECKED: &[Right] = &[
     right("delete", "secrets", ""),
 ];
 
-/// What the check before a run asks (`KubeTarget::start`): every run's rights, and the
-/// `@api-server` scenarios' when they are selected.
-pub fn pre_check(updates_pods: bool) -> Vec<Right> {
-    ALWAYS.iter().chain(if updates_pods { API_SERVER } else { &[] }).copied().collect()
+/// What the `@runtime-class` scenarios need: the RuntimeClasses they make, read and delete.
+pub const RUNTIME_CLASSES: &[Right] = &[
+    Right { verb: "create", group: "node.k8s.io", resource: "runtimeclasses", subresource: "" },
+    Right { verb: "delete", group: "node.k8s.io", resource: "runtimeclasses", subresource: "" },
+    Right { verb: "get", group: "node.k8s.io", resource: "runtimeclasses", subresource: "" },
+];
+
+/// The tag of the scenarios that make RuntimeClasses (`RUNTIME_CLASSES`).
+pub const RUNTIME_CLASS_TAG: &str = "runtime-class";
+
+/// Beyond what is checked at start: the node proxy and the events (asked when the static pods
+/// are looked for, above), and the checks themselves (without which no right can be asked).
+pub const UNCHECKED: &[Right] =
+    &[NODE_PROXY, EVENTS, Right { verb: "create", group: "authorization.k8s.io", resource: "selfsubjectaccessreviews", subresource: "" }];
+
+/// What the selected scenarios need beyond every run's rights, read from their tags.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Needs {
+    /// `@api-server` scenarios: pod updates, patches, status and ephemeral container writes.
+    pub updates_pods: bool,
+    /// `@config-objects` scenarios: ConfigMaps, Secrets and ServiceAccounts.
+    pub config_objects: bool,
+    /// `@runtime-class` scenarios: RuntimeClasses.
+    pub runtime_classes: bool,
+}
+
+impl Needs {
+    /// Everything a run may need (what is asked when the selection cannot be read).
+    pub const ALL: Needs = Needs { updates_pods: true, config_objects: true, runtime_classes: true };
+
+    /// The needs of scenarios with these tags (each without `@`).
+    pub fn of_tags<'a>(tags: impl IntoIterator<Item = &'a str>) -> Self {
+        let mut needs = Needs::default();
+        for tag in tags {
+            match tag {
+                t if t == crate::targets::Capability::ApiServer.tag() => needs.updates_pods = true,
+                t if t == crate::targets::Capability::ConfigObjects.tag() => needs.config_objects = true,
+                RUNTIME_CLASS_TAG => needs.runtime_classes = true,
+                _ => {}
+            }
+        }
+        needs
+    }
+}
+
+/// What the check before a run asks (`KubeTarget::start`): every run's rights, and those of
+/// the `@api-server`, `@config-objects` and `@runtime-class` scenarios when any is selected.
+pub fn pre_check(needs: Needs) -> Vec<Right> {
+    let mut asked: Vec<Right> = ALWAYS.to_vec();
+    for (needed, rights) in
+        [(needs.updates_pods, API_SERVER), (needs.config_objects, CONFIG_OBJECTS), (needs.runtime_classes, RUNTIME_CLASSES)]
+    {
+        if needed {
+            asked.extend_from_slice(rights);
+        }
+    }
+    asked
 }
 
 /// Every right podspec uses: what `ci/sonobuoy/podspec-rbac.yaml` grants, exactly.
 pub fn cluster_role() -> Vec<Right> {
-    let mut all: Vec<Right> = ALWAYS.iter().chain(API_SERVER).chain(UNCHECKED).copied().collect();
+    let mut all: Vec<Right> = pre_check(Needs::ALL).into_iter().chain(UNCHECKED.iter().copied()).collect();
     all.sort();
     all
 }
@@ -153,6 +198,27 @@ mod tests {
         assert_eq!((a.verb.as_deref(), a.resource.as_deref(), a.subresource.as_deref()), (Some("create"), Some("pods"), Some("exec")));
         assert_eq!((a.group.as_deref(), a.namespace.as_deref()), (Some(""), Some("podspec-1-node")));
         assert_eq!(review(&NODE_PROXY, None).spec.resource_attributes.unwrap().namespace, None);
+    }
+
+    /// Issue 24: the pre-check asks every right the selected scenarios use, so a missing one is
+    /// named before anything runs: the ConfigMaps, Secrets and ServiceAccounts of the
+    /// `@config-objects` scenarios and the RuntimeClasses of the `@runtime-class` ones too; all
+    /// that is left unasked up front is the node proxy and the events (asked before the static
+    /// pods are looked for) and the review itself.
+    #[test]
+    fn the_pre_check_asks_every_right_the_selected_scenarios_use() {
+        assert_eq!(Needs::of_tags(["conformance", "ipc"]), Needs::default());
+        assert_eq!(Needs::of_tags(["api-server", "config-objects", "runtime-class"]), Needs::ALL);
+        let config = pre_check(Needs::of_tags(["storage", "config-objects"]));
+        for r in ["create configmaps", "get configmaps", "create secrets", "create serviceaccounts"] {
+            assert!(config.iter().any(|x| x.to_string() == r), "{r} in {config:?}");
+        }
+        assert!(!config.iter().any(|x| x.resource == "runtimeclasses"), "{config:?}");
+        let classes = pre_check(Needs::of_tags(["api-server", "runtime-class"]));
+        assert!(classes.iter().any(|x| x.to_string() == "create runtimeclasses.node.k8s.io"), "{classes:?}");
+        let all = pre_check(Needs::ALL);
+        let unasked: Vec<String> = cluster_role().into_iter().filter(|r| !all.contains(r)).map(|r| r.to_string()).collect();
+        assert_eq!(unasked, ["create selfsubjectaccessreviews.authorization.k8s.io", "get nodes/proxy", "list events"]);
     }
 
     #[test]

@@ -52,8 +52,9 @@ pub const NAMESPACE_DELETE_BOUND: Duration = Duration::from_secs(120);
 pub struct KubeOptions {
     pub connect: ConnectOptions,
     pub images: ImageMapping,
-    /// The run's scenarios update pods (`@api-server`): update and patch are checked too.
-    pub updates_pods: bool,
+    /// What the run's scenarios need beyond every run's rights (`@api-server`,
+    /// `@config-objects`, `@runtime-class`): those rights are checked too.
+    pub needs: access::Needs,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -100,7 +101,7 @@ impl KubeTarget {
     /// Connects, reads the server's version and nodes, and checks the identity's rights.
     pub async fn start(options: KubeOptions) -> Result<Self, KubeStartError> {
         let (client, info) = connect::connect(&options.connect).await?;
-        let needed = access::pre_check(options.updates_pods);
+        let needed = access::pre_check(options.needs);
         let rights_note = match access::missing(&client, &needed).await {
             Ok(missing) if !missing.is_empty() => return Err(KubeStartError::MissingRights(missing)),
             Ok(_) => format!("the identity may do all {} things this run needs (asked with SelfSubjectAccessReview)", needed.len()),

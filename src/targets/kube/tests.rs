@@ -68,7 +68,7 @@ async fn a_denied_right_is_named() {
 #[tokio::test]
 async fn a_denied_get_on_pods_exec_is_named_before_anything_runs() {
     let (client, mut handle) = mock_client();
-    let needed = access::pre_check(false);
+    let needed = access::pre_check(access::Needs::default());
     let asked = needed.len();
     let server = tokio::spawn(async move {
         let mut questions = Vec::new();

@@ -40,7 +40,7 @@ const NO_OBJECTS: Handling = Refused("the reference API holds no PersistentVolum
 const ONLY_EMPTY_DIR: Handling = Refused("only emptyDir volumes");
 const PROBES: Handling = Implemented("features/probes.feature");
 const HOOKS: Handling = Implemented("features/lifecycle-hooks.feature");
-const ATTACH: Handling = Implemented("tests/it/attach.rs: kept open for pods/attach (kubectl attach -i, run -i, debug -i)");
+const ATTACH: Handling = Implemented("tests/it/serve_attach.rs: kept open for pods/attach (kubectl attach -i, run -i, debug -i)");
 const TTY: Handling = Implemented(
     "tests/it/serve_attach.rs: a terminal the runtime keeps, logged as stdout, fed and resized by pods/attach (kubectl run -it, debug -it)",
 );
@@ -585,6 +585,24 @@ mod tests {
         let mut v: Vec<&str> = FIELDS.iter().filter(|r| r.object == object).map(|r| r.field.split('.').next().unwrap()).collect();
         v.dedup();
         v
+    }
+
+    /// Each test or feature a rule names as where it is stated is a file of the project.
+    #[test]
+    fn every_file_a_rule_names_exists() {
+        let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
+        let mut missing = Vec::new();
+        for rule in FIELDS {
+            let (Implemented(text) | Refused(text) | NoEffect(text)) = rule.handling;
+            for word in text.split(|c: char| c.is_whitespace() || matches!(c, ',' | ':' | ';' | '(' | ')')) {
+                let named =
+                    (word.starts_with("tests/") && word.ends_with(".rs")) || (word.starts_with("features/") && word.ends_with(".feature"));
+                if named && !root.join(word).is_file() {
+                    missing.push(format!("{}.{}: {word}", rule.object, rule.field));
+                }
+            }
+        }
+        assert!(missing.is_empty(), "{missing:?}");
     }
 
     #[test]
