@@ -27,6 +27,7 @@ mod status;
 pub use status::k8s_time;
 mod subpath;
 mod sync;
+mod teardowns;
 mod volumes;
 mod worker;
 
@@ -116,9 +117,9 @@ pub struct Kubelet {
     terminating: Mutex<HashSet<String>>,
     /// Pods (by uid) the node refused; they get no worker.
     rejected: Mutex<HashSet<String>>,
-    /// The API's resourceVersion up to which the kubelet has acted on every change; also
-    /// signalled when a pod's teardown ends.
-    observed: tokio::sync::watch::Sender<u64>,
+    /// Who waits for a pod's teardown: woken when the kubelet has acted on the API's changes
+    /// up to a resourceVersion, and when that pod's teardown ends.
+    teardowns: teardowns::TeardownWaiters,
     /// What the kubelet logged of note (warnings and events), oldest first.
     log: Mutex<Vec<String>>,
     static_pods: Mutex<Option<tokio::task::JoinHandle<()>>>,
@@ -158,7 +159,7 @@ impl Kubelet {
             pods: Mutex::default(),
             terminating: Mutex::default(),
             rejected: Mutex::default(),
-            observed: tokio::sync::watch::Sender::new(0),
+            teardowns: Default::default(),
             log: Mutex::default(),
             static_pods: Mutex::default(),
             api_watch: Mutex::default(),
@@ -279,23 +280,23 @@ impl Kubelet {
         let w = self.worker(uid)?;
         w.stop().await;
         self.pods.lock().unwrap().remove(uid);
-        self.observed.send_modify(|_| {});
+        self.teardowns.torn_down(uid);
         Ok(())
     }
 
     /// Waits until the kubelet has acted on the API's changes up to `rv` and nothing of the
     /// pod with this uid is left on the node.
+    /// Woken once when the kubelet reaches `rv`, then only by this pod's teardown, not by
+    /// other pods' changes.
     pub async fn wait_torn_down(&self, uid: &str, rv: u64) {
-        let mut observed = self.observed.subscribe();
+        self.teardowns.caught_up(rv).await;
         loop {
-            let caught_up = *observed.borrow_and_update() >= rv;
+            let next = self.teardowns.next_teardown(uid);
             let gone = !self.pods.lock().unwrap().contains_key(uid) && !self.terminating.lock().unwrap().contains(uid);
-            if caught_up && gone {
+            if gone {
                 return;
             }
-            if observed.changed().await.is_err() {
-                return;
-            }
+            next.wait().await;
         }
     }
 
