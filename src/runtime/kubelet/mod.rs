@@ -13,6 +13,8 @@ pub use api_data::ApiObjects;
 mod atomic_writer;
 mod backoff;
 pub mod downward;
+mod event_routes;
+pub use event_routes::event_lags;
 mod expansion;
 mod hooks;
 pub mod hosts;

@@ -272,7 +272,10 @@ impl PodWorker {
                     Ok(ev) if !self.concerns(&ev) => continue,
                     Ok(ContainerEvent::Stopped { container, .. }) => self.on_container_exit(&container).await,
                     Ok(ContainerEvent::Started { .. }) => {}
-                    Err(broadcast::error::RecvError::Lagged(_)) => self.resync().await,
+                    Err(broadcast::error::RecvError::Lagged(lost)) => {
+                        super::event_routes::lagged(lost);
+                        self.resync().await
+                    }
                     Err(broadcast::error::RecvError::Closed) => break,
                 },
             }
