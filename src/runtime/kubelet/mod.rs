@@ -130,6 +130,9 @@ pub struct Kubelet {
     /// changes to the pods' volumes.
     objects: ApiObjects,
     objects_watch: Mutex<Option<tokio::task::JoinHandle<()>>>,
+    /// The pod workers by sandbox, and the task that hands each runtime event to its worker.
+    event_routes: event_routes::EventRoutes,
+    events_routed: Mutex<Option<tokio::task::JoinHandle<()>>>,
     /// What the node has for pods (the downward API's default limits).
     allocatable: downward::Allocatable,
     /// Every pod is to stop at once, without its grace period (the run was interrupted).
@@ -167,10 +170,15 @@ impl Kubelet {
             api_watch: Mutex::default(),
             objects,
             objects_watch: Mutex::default(),
+            event_routes: Default::default(),
+            events_routed: Mutex::default(),
             allocatable,
             at_once: Default::default(),
             runtime_classes: Default::default(),
         });
+        // Subscribed before any pod starts, so that none of their events goes unseen.
+        let events = kubelet.runtime.container_events();
+        *kubelet.events_routed.lock().unwrap() = Some(tokio::spawn(event_routes::run(Arc::downgrade(&kubelet), events)));
         *kubelet.api_watch.lock().unwrap() = Some(tokio::spawn(sync::run(kubelet.clone())));
         *kubelet.objects_watch.lock().unwrap() = Some(tokio::spawn(Self::watch_objects(Arc::downgrade(&kubelet))));
         if let Some(dir) = kubelet.config.static_pod_dir.clone() {
@@ -399,6 +407,9 @@ impl Kubelet {
         }
         let all: Vec<String> = self.pods.lock().unwrap().keys().cloned().collect();
         futures::future::join_all(all.iter().map(|uid| self.stop_pod(uid))).await;
+        if let Some(h) = self.events_routed.lock().unwrap().take() {
+            h.abort();
+        }
     }
 
     fn worker(&self, uid: &str) -> Result<Arc<PodWorker>, KubeletError> {
