@@ -949,7 +949,11 @@ pub fn scale_table(pairs: &[(ScaleOutcome, ScaleOutcome)]) -> String {
         .map(|r| format!("{} {}: {} lost in {} lags", r.target, r.pods, r.event_lags.1, r.event_lags.0))
         .collect();
     if !lags.is_empty() {
-        let _ = writeln!(out, "container events lost by a reader that fell behind (each lag: pods look at their containers again): {}", lags.join(", "));
+        let _ = writeln!(
+            out,
+            "container events lost by a reader that fell behind (each lag: pods look at their containers again): {}",
+            lags.join(", ")
+        );
     }
     for f in pairs.iter().flat_map(|(s, l)| [s, l]).filter_map(|o| o.as_ref().err()) {
         let _ = writeln!(out, "{} {}: no figures: {}", f.target, f.pods, f.why);

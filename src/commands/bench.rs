@@ -104,7 +104,9 @@ async fn bench_scale(args: &BenchArgs, n: usize) -> anyhow::Result<ExitCode> {
     let tenth = (n / 10).max(1);
     let failed = |target: &str, pods: usize, why: String| ScaleFailure { target: target.into(), pods, why };
     // Both runs of a target that was not there to measure.
-    let pair = |target: &str, why: String| -> (ScaleOutcome, ScaleOutcome) { (Err(failed(target, tenth, why.clone())), Err(failed(target, n, why))) };
+    let pair = |target: &str, why: String| -> (ScaleOutcome, ScaleOutcome) {
+        (Err(failed(target, tenth, why.clone())), Err(failed(target, n, why)))
+    };
     let mut pairs: Vec<(ScaleOutcome, ScaleOutcome)> = Vec::new();
     let done = |o: &ScaleOutcome| match o {
         Ok(r) => eprintln!("podspec: {} {}: all {} Running after {:.2} s", r.target, r.pods, r.pods, r.all_running.as_secs_f64()),
