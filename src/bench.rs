@@ -551,11 +551,27 @@ pub struct ScaleReport {
     pub peak_rss_kib: u64,
     /// The most descriptors this process held open at once over the run.
     pub peak_open_files: usize,
+    /// How often a reader of the node's container events fell behind during the run (each
+    /// time, pods look at their containers again), and how many events it lost.
+    pub event_lags: (u64, u64),
 }
 
 impl ScaleReport {
     pub fn creates_per_second(&self) -> f64 {
         self.pods as f64 / self.creates.as_secs_f64().max(f64::MIN_POSITIVE)
+    }
+
+    /// The rows' names and units, in the table's order.
+    fn row_names() -> [(&'static str, &'static str); 7] {
+        [
+            ("all Running", "s"),
+            ("creates/s", "1/s"),
+            ("start p50", "ms"),
+            ("start p99", "ms"),
+            ("delete all", "s"),
+            ("peak RSS", "MiB"),
+            ("open files", "fds"),
+        ]
     }
 
     /// The rows of the table: name, unit, value.
@@ -572,12 +588,15 @@ impl ScaleReport {
     }
 }
 
-/// The process's peaks while a measurement runs: its open descriptors counted in
-/// /proc/self/fd and its resident set (VmRSS) sampled every 10 ms, and the kernel's own peak
-/// (VmHWM) since the start, which /proc/self/clear_refs resets where the kernel allows.
+/// The process's peaks while a measurement runs: its resident set (VmRSS) sampled every
+/// 10 ms and its open descriptors counted in /proc/self/fd every 100 ms, on a thread of their
+/// own, and the kernel's own peak (VmHWM) since the start, which /proc/self/clear_refs resets
+/// where the kernel allows. Counting the descriptors reads a directory of one entry per
+/// descriptor: with 1000 pods' 3000, a count every 10 ms on one of the runtime's threads took
+/// 15 % of the process's CPU (perf) and held that thread from the pods' tasks meanwhile.
 struct Peaks {
-    stop: tokio::sync::oneshot::Sender<()>,
-    sampler: tokio::task::JoinHandle<(u64, usize)>,
+    stop: std::sync::Arc<std::sync::atomic::AtomicBool>,
+    sampler: std::thread::JoinHandle<(u64, usize)>,
     hwm_reset: bool,
 }
 
@@ -594,30 +613,42 @@ pub fn open_files() -> usize {
 
 impl Peaks {
     fn start() -> Self {
+        use std::sync::atomic::Ordering;
         // "5" resets the peak resident set to the current one (proc(5), clear_refs).
         let hwm_reset = std::fs::write("/proc/self/clear_refs", "5").is_ok();
-        let (stop, mut stopped) = tokio::sync::oneshot::channel::<()>();
-        let sampler = tokio::spawn(async move {
+        let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+        let stopped = stop.clone();
+        let sampler = std::thread::spawn(move || {
             let (mut rss, mut fds) = (0u64, 0usize);
-            loop {
+            for i in 0u64.. {
                 rss = rss.max(status_kib("VmRSS").unwrap_or(0));
-                fds = fds.max(open_files());
-                tokio::select! {
-                    _ = &mut stopped => return (rss, fds),
-                    _ = tokio::time::sleep(Duration::from_millis(10)) => {}
+                if i % 10 == 0 {
+                    fds = fds.max(open_files());
                 }
+                if stopped.load(Ordering::Relaxed) {
+                    break;
+                }
+                std::thread::sleep(Duration::from_millis(10));
             }
+            (rss, fds)
         });
         Self { stop, sampler, hwm_reset }
     }
 
     /// The peak resident set (KiB) and the most open descriptors since the start.
     async fn finish(self) -> (u64, usize) {
-        let _ = self.stop.send(());
-        let (rss, fds) = self.sampler.await.unwrap_or((0, 0));
+        self.stop.store(true, std::sync::atomic::Ordering::Relaxed);
+        let sampler = self.sampler;
+        let (rss, fds) = tokio::task::spawn_blocking(move || sampler.join().unwrap_or((0, 0))).await.unwrap_or((0, 0));
         let hwm = if self.hwm_reset { status_kib("VmHWM").unwrap_or(0) } else { 0 };
         (rss.max(hwm), fds.max(open_files()))
     }
+}
+
+/// The container event lags of this process since `before` ([`crate::runtime::kubelet::event_lags`]).
+fn lags_since(before: (u64, u64)) -> (u64, u64) {
+    let now = crate::runtime::kubelet::event_lags();
+    (now.0 - before.0, now.1 - before.1)
 }
 
 /// The label every pod of a scale run carries, with the run's size as its value.
@@ -660,6 +691,7 @@ pub async fn scale(target: &dyn Target, pods: usize) -> Result<ScaleReport, Targ
     let namespace = format!("{}-scale-{pods}", bench_namespace());
     let label = format!("{SCALE_LABEL}={pods}");
     target.open_namespace(&namespace).await?;
+    let lags_before = crate::runtime::kubelet::event_lags();
     let peaks = Peaks::start();
     let mut events = target.require_api_server()?.watch_pods_labelled(&namespace, &label).await?;
     let mut starts = Starts::default();
@@ -677,8 +709,9 @@ pub async fn scale(target: &dyn Target, pods: usize) -> Result<ScaleReport, Targ
         let took = began.elapsed();
         made.into_iter().collect::<Result<Vec<()>, _>>().map(|_| took)
     };
+    // Outside the bounded wait, so that a run that times out still says how far it got.
+    let mut running = std::collections::HashMap::new();
     let watched = async {
-        let mut running = std::collections::HashMap::new();
         while running.len() < pods {
             match events.next().await {
                 Some(Ok((_, pod))) if both_running(&pod) => {
@@ -686,24 +719,30 @@ pub async fn scale(target: &dyn Target, pods: usize) -> Result<ScaleReport, Targ
                 }
                 Some(Ok(_)) => {}
                 Some(Err(e)) => return Err(e),
-                None => return Err(TargetError::Other("the watch of the scale run's pods ended".into())),
+                None => {
+                    let ran = running.len();
+                    return Err(TargetError::Other(format!("the watch of the scale run's pods ended ({ran} of {pods} Running by then)")));
+                }
             }
         }
-        Ok((running, began.elapsed()))
+        Ok(began.elapsed())
     };
     let bounded = tokio::time::timeout(SCALE_BOUND, async { tokio::join!(creates, watched) }).await;
     let refs: Vec<PodRef> = (0..pods).map(|i| PodRef { namespace: namespace.clone(), name: format!("scale-{pods}-{i}") }).collect();
     let outcome = match bounded {
-        Ok((Ok(creates), Ok((running, all_running)))) => Ok((creates, running, all_running)),
+        Ok((Ok(creates), Ok(all_running))) => Ok((creates, all_running)),
         Ok((Err(e), _) | (_, Err(e))) => Err(e),
-        Err(_) => Err(TargetError::Timeout { operation: format!("start {pods} pods at once"), after: SCALE_BOUND }),
+        Err(_) => Err(TargetError::Timeout {
+            operation: format!("start {pods} pods at once ({} of them Running by then)", running.len()),
+            after: SCALE_BOUND,
+        }),
     };
     drop(events);
     let deleting = Instant::now();
     let deleted = tokio::time::timeout(SCALE_BOUND, futures::future::join_all(refs.iter().map(|p| target.delete_pod(p)))).await;
     let delete_all = deleting.elapsed();
     let (peak_rss_kib, peak_open_files) = peaks.finish().await;
-    let (creates, running, all_running) = outcome?;
+    let (creates, all_running) = outcome?;
     match deleted {
         Ok(results) => results.into_iter().collect::<Result<Vec<()>, _>>()?,
         Err(_) => return Err(TargetError::Timeout { operation: format!("delete {pods} pods at once"), after: SCALE_BOUND }),
@@ -719,6 +758,7 @@ pub async fn scale(target: &dyn Target, pods: usize) -> Result<ScaleReport, Targ
         delete_all,
         peak_rss_kib,
         peak_open_files,
+        event_lags: lags_since(lags_before),
     })
 }
 
@@ -742,8 +782,11 @@ where
     let failed = |what: String| move |e: kube::Error| TargetError::Other(format!("{what}: {e}"));
     let api: Api<Pod> = Api::namespaced(client, "default");
     let label = format!("{SCALE_LABEL}={pods}");
+    let lags_before = crate::runtime::kubelet::event_lags();
     let peaks = Peaks::start();
-    let params = WatchParams::default().labels(&label).timeout(290);
+    // Open for longer than the starts' and the deletes' bounds together: a slow run ends at
+    // its bound, saying how far it got, not with the watch.
+    let params = WatchParams::default().labels(&label).timeout(2 * SCALE_BOUND.as_secs() as u32 + 60);
     let mut events = api.watch(&params, "0").await.map_err(failed("watch the scale run's pods".into()))?.boxed();
     let mut starts = Starts::default();
     let began = Instant::now();
@@ -762,8 +805,9 @@ where
         .await
         .map(|_| began.elapsed())
     };
+    // Outside the bounded wait, so that a run that times out still says how far it got.
+    let mut running = std::collections::HashMap::new();
     let watched = async {
-        let mut running = std::collections::HashMap::new();
         while running.len() < pods {
             match events.try_next().await.map_err(failed("watch the scale run's pods".into()))? {
                 Some(WatchEvent::Added(p) | WatchEvent::Modified(p)) if both_running(&p) => {
@@ -771,16 +815,22 @@ where
                 }
                 Some(WatchEvent::Error(e)) => return Err(TargetError::Other(format!("watch the scale run's pods: {e}"))),
                 Some(_) => {}
-                None => return Err(TargetError::Other("the watch of the scale run's pods ended".into())),
+                None => {
+                    let ran = running.len();
+                    return Err(TargetError::Other(format!("the watch of the scale run's pods ended ({ran} of {pods} Running by then)")));
+                }
             }
         }
-        Ok((running, began.elapsed()))
+        Ok(began.elapsed())
     };
     let bounded = tokio::time::timeout(SCALE_BOUND, async { tokio::join!(creates, watched) }).await;
     let outcome = match bounded {
-        Ok((Ok(creates), Ok((running, all_running)))) => Ok((creates, running, all_running)),
+        Ok((Ok(creates), Ok(all_running))) => Ok((creates, all_running)),
         Ok((Err(e), _) | (_, Err(e))) => Err(e),
-        Err(_) => Err(TargetError::Timeout { operation: format!("start {pods} pods at once through {name}"), after: SCALE_BOUND }),
+        Err(_) => Err(TargetError::Timeout {
+            operation: format!("start {pods} pods at once through {name} ({} of them Running by then)", running.len()),
+            after: SCALE_BOUND,
+        }),
     };
     let deleting = Instant::now();
     let names: Vec<String> = (0..pods).map(|i| format!("scale-{pods}-{i}")).collect();
@@ -817,7 +867,7 @@ where
     };
     let delete_all = deleting.elapsed();
     let (peak_rss_kib, peak_open_files) = peaks.finish().await;
-    let (creates, running, all_running) = outcome?;
+    let (creates, all_running) = outcome?;
     match deleted {
         Some(Ok((Ok(_), Ok(())))) => {}
         Some(Ok((Err(e), _) | (_, Err(e)))) => return Err(e),
@@ -833,37 +883,80 @@ where
         delete_all,
         peak_rss_kib,
         peak_open_files,
+        event_lags: lags_since(lags_before),
     })
+}
+
+/// A scale run that gave no figures: which it was, and why (a timeout says how many pods
+/// ran by then).
+#[derive(Debug, Clone)]
+pub struct ScaleFailure {
+    pub target: String,
+    pub pods: usize,
+    pub why: String,
+}
+
+/// A scale run's figures, or why it has none.
+pub type ScaleOutcome = Result<ScaleReport, ScaleFailure>;
+
+fn outcome_name(o: &ScaleOutcome) -> (&str, usize) {
+    match o {
+        Ok(r) => (&r.target, r.pods),
+        Err(f) => (&f.target, f.pods),
+    }
 }
 
 /// The scale runs side by side: for each target, the run of a tenth of the pods, the full
 /// run, and the full run's figure as a multiple of the tenth's (a linear growth is 10x for
-/// the totals, 1x for the rates and each pod's start).
-pub fn scale_table(pairs: &[(ScaleReport, ScaleReport)]) -> String {
+/// the totals, 1x for the rates and each pod's start). A run that failed shows `-` in its
+/// column, and why beneath the table: the runs that did finish keep their figures.
+pub fn scale_table(pairs: &[(ScaleOutcome, ScaleOutcome)]) -> String {
     use std::fmt::Write as _;
     let mut out = String::new();
     let Some((small, large)) = pairs.first() else { return out };
+    let ((_, small_pods), (_, large_pods)) = (outcome_name(small), outcome_name(large));
     let _ = writeln!(
         out,
-        "two-container pods at once: {} beside {} (ratio: the {} run's figure over the {} run's; linear is {}x for totals, 1x for rates and per-pod times)",
-        large.pods,
-        small.pods,
-        large.pods,
-        small.pods,
-        large.pods / small.pods.max(1)
+        "two-container pods at once: {large_pods} beside {small_pods} (ratio: the {large_pods} run's figure over the {small_pods} run's; linear is {}x for totals, 1x for rates and per-pod times)",
+        large_pods / small_pods.max(1)
     );
     let mut header = format!("{:<12} {:>4}", "", "");
     for (s, l) in pairs {
-        header.push_str(&format!(" {:>16} {:>16} {:>8}", format!("{} {}", s.target, s.pods), format!("{} {}", l.target, l.pods), "ratio"));
+        let ((st, sp), (lt, lp)) = (outcome_name(s), outcome_name(l));
+        header.push_str(&format!(" {:>16} {:>16} {:>8}", format!("{st} {sp}"), format!("{lt} {lp}"), "ratio"));
     }
     let _ = writeln!(out, "{}", header.trim_end());
-    for (i, (name, unit, _)) in small.rows().into_iter().enumerate() {
+    let rows = |o: &ScaleOutcome| o.as_ref().ok().map(ScaleReport::rows);
+    let names = ScaleReport::row_names();
+    for (i, (name, unit)) in names.into_iter().enumerate() {
         let mut line = format!("{name:<12} {unit:>4}");
         for (s, l) in pairs {
-            let (a, b) = (s.rows()[i].2, l.rows()[i].2);
-            line.push_str(&format!(" {:>16.2} {:>16.2} {:>7.2}x", a, b, b / a.max(f64::MIN_POSITIVE)));
+            let (a, b) = (rows(s).map(|r| r[i].2), rows(l).map(|r| r[i].2));
+            let cell = |v: Option<f64>| v.map_or_else(|| format!(" {:>16}", "-"), |v| format!(" {v:>16.2}"));
+            line.push_str(&cell(a));
+            line.push_str(&cell(b));
+            match (a, b) {
+                (Some(a), Some(b)) => line.push_str(&format!(" {:>7.2}x", b / a.max(f64::MIN_POSITIVE))),
+                _ => line.push_str(&format!(" {:>8}", "-")),
+            }
         }
         let _ = writeln!(out, "{}", line.trim_end());
+    }
+    let lags: Vec<String> = pairs
+        .iter()
+        .flat_map(|(s, l)| [s, l])
+        .filter_map(|o| o.as_ref().ok())
+        .map(|r| format!("{} {}: {} lost in {} lags", r.target, r.pods, r.event_lags.1, r.event_lags.0))
+        .collect();
+    if !lags.is_empty() {
+        let _ = writeln!(
+            out,
+            "container events lost by a reader that fell behind (each lag: pods look at their containers again): {}",
+            lags.join(", ")
+        );
+    }
+    for f in pairs.iter().flat_map(|(s, l)| [s, l]).filter_map(|o| o.as_ref().err()) {
+        let _ = writeln!(out, "{} {}: no figures: {}", f.target, f.pods, f.why);
     }
     out
 }
@@ -923,6 +1016,50 @@ mod tests {
         assert!(lines[2].starts_with("cri ") && lines[2].contains("196.00 ms") && lines[2].contains("4.00 ms"), "{text}");
         // 4 ms of its own against 196 ms waiting on the runtime.
         assert!(lines[2].trim_end().ends_with("2.0%"), "{text}");
+    }
+
+    fn scale_report(target: &str, pods: usize, secs: u64) -> ScaleReport {
+        ScaleReport {
+            target: target.into(),
+            pods,
+            all_running: Duration::from_secs(secs),
+            creates: Duration::from_secs(1),
+            starts: Timing { name: "pod start", samples: vec![Duration::from_millis(250); pods] },
+            delete_all: Duration::from_secs(2),
+            peak_rss_kib: 64 * 1024,
+            peak_open_files: 100,
+            event_lags: (0, 0),
+        }
+    }
+
+    #[test]
+    fn a_scale_run_that_timed_out_leaves_the_others_figures_in_the_table() {
+        let timed_out = ScaleFailure {
+            target: "serve".into(),
+            pods: 1000,
+            why: "start 1000 pods at once through serve (612 of them Running by then): timed out after 300s".into(),
+        };
+        let pairs = vec![
+            (Ok(scale_report("reference", 100, 3)), Ok(scale_report("reference", 1000, 45))),
+            (Ok(scale_report("serve", 100, 4)), Err(timed_out)),
+        ];
+        let text = scale_table(&pairs);
+        let lines: Vec<&str> = text.lines().collect();
+        assert!(lines[0].contains("1000 beside 100"), "{text}");
+        assert!(lines[1].contains("reference 100") && lines[1].contains("reference 1000") && lines[1].contains("serve 1000"), "{text}");
+        let all_running: Vec<&str> = lines[2].split_whitespace().collect();
+        // name (two words), unit, reference 100, reference 1000, ratio, serve 100, serve 1000, ratio
+        assert_eq!(all_running, ["all", "Running", "s", "3.00", "45.00", "15.00x", "4.00", "-", "-"], "{text}");
+        for row in &lines[2..9] {
+            let words: Vec<&str> = row.split_whitespace().collect();
+            assert_eq!(words[words.len() - 2..], ["-", "-"], "{text}");
+            assert!(!words.contains(&"NaN") && !words.contains(&"inf"), "{text}");
+        }
+        assert_eq!(
+            lines.last().copied(),
+            Some("serve 1000: no figures: start 1000 pods at once through serve (612 of them Running by then): timed out after 300s"),
+            "{text}"
+        );
     }
 
     #[test]

@@ -98,44 +98,89 @@ pub(crate) async fn bench(args: BenchArgs) -> anyhow::Result<ExitCode> {
 }
 
 /// `podspec bench --scale N`: a tenth of N pods at once, then N, in process on the reference
-/// target, then through serve (a node of its own), and the table of both.
+/// target, then through serve (a node of its own), and the table of both. A run that fails or
+/// times out leaves the others' figures in the table, with why it has none beneath; the
+/// command then fails.
 async fn bench_scale(args: &BenchArgs, n: usize) -> anyhow::Result<ExitCode> {
+    use podspec::bench::{ScaleFailure, ScaleOutcome};
     let tenth = (n / 10).max(1);
-    let mut pairs = Vec::new();
-    let target = TargetKind::named("reference").start(&start_args(args)).await?.target;
-    let measured = async {
-        // One pod first, not measured: the image unpacked, the node warm.
-        podspec::bench::scale(target.as_ref(), 1).await?;
-        let small = podspec::bench::scale(target.as_ref(), tenth).await?;
-        let large = podspec::bench::scale(target.as_ref(), n).await?;
-        Ok::<_, podspec::targets::TargetError>((small, large))
-    }
-    .await;
-    target.shutdown().await.context("shutting the target down")?;
-    pairs.push(measured.context("measuring the reference target at scale")?);
-    let node = start_linux_node(None, "the reference node for serve").await?;
-    let measured = async {
-        let (client, serving) = serve_on_loopback(&node).await?;
-        let kubelet = node.kubelet().clone();
-        let torn_down = |uid: String, rv: u64| {
-            let kubelet = kubelet.clone();
-            async move { kubelet.wait_torn_down(&uid, rv).await }
-        };
-        let measure = async |pods| podspec::bench::scale_over_api("serve", client.clone(), pods, SERVE_CONNECTIONS, &torn_down).await;
-        let report = async {
-            measure(1).await?; // not measured: warms the node and the client's connections
-            Ok::<_, podspec::targets::TargetError>((measure(tenth).await?, measure(n).await?))
+    let failed = |target: &str, pods: usize, why: String| ScaleFailure { target: target.into(), pods, why };
+    // Both runs of a target that was not there to measure.
+    let pair = |target: &str, why: String| -> (ScaleOutcome, ScaleOutcome) {
+        (Err(failed(target, tenth, why.clone())), Err(failed(target, n, why)))
+    };
+    let mut pairs: Vec<(ScaleOutcome, ScaleOutcome)> = Vec::new();
+    let done = |o: &ScaleOutcome| match o {
+        Ok(r) => eprintln!("podspec: {} {}: all {} Running after {:.2} s", r.target, r.pods, r.pods, r.all_running.as_secs_f64()),
+        Err(f) => eprintln!("podspec: {} {}: {}", f.target, f.pods, f.why),
+    };
+    match TargetKind::named("reference").start(&start_args(args)).await {
+        Err(e) => pairs.push(pair("reference", format!("starting the reference target: {e:#}"))),
+        Ok(started) => {
+            let target = started.target;
+            let run = async |pods| -> ScaleOutcome {
+                podspec::bench::scale(target.as_ref(), pods).await.map_err(|e| failed("reference", pods, e.to_string()))
+            };
+            // One pod first, not measured: the image unpacked, the node warm.
+            let measured = match run(1).await {
+                Err(f) => pair("reference", format!("the unmeasured first pod: {}", f.why)),
+                Ok(_) => {
+                    let small = run(tenth).await;
+                    done(&small);
+                    let large = match &small {
+                        Ok(_) => run(n).await,
+                        Err(_) => Err(failed("reference", n, format!("not run: the {tenth}-pod run failed"))),
+                    };
+                    done(&large);
+                    (small, large)
+                }
+            };
+            pairs.push(measured);
+            target.shutdown().await.context("shutting the target down")?;
         }
-        .await;
-        serving.stop().await;
-        report.context("measuring serve at scale")
     }
-    .await;
-    node.shutdown().await.map_err(anyhow::Error::msg).context("shutting serve's node down")?;
-    pairs.push(measured?);
+    match start_linux_node(None, "the reference node for serve").await {
+        Err(e) => pairs.push(pair("serve", format!("starting serve's node: {e:#}"))),
+        Ok(node) => {
+            let measured = match serve_on_loopback(&node).await {
+                Err(e) => pair("serve", format!("serving on loopback: {e:#}")),
+                Ok((client, serving)) => {
+                    let kubelet = node.kubelet().clone();
+                    let torn_down = |uid: String, rv: u64| {
+                        let kubelet = kubelet.clone();
+                        async move { kubelet.wait_torn_down(&uid, rv).await }
+                    };
+                    let run = async |pods| -> ScaleOutcome {
+                        podspec::bench::scale_over_api("serve", client.clone(), pods, SERVE_CONNECTIONS, &torn_down)
+                            .await
+                            .map_err(|e| failed("serve", pods, e.to_string()))
+                    };
+                    // Not measured: warms the node and the client's connections.
+                    let measured = match run(1).await {
+                        Err(f) => pair("serve", format!("the unmeasured first pod: {}", f.why)),
+                        Ok(_) => {
+                            let small = run(tenth).await;
+                            done(&small);
+                            let large = match &small {
+                                Ok(_) => run(n).await,
+                                Err(_) => Err(failed("serve", n, format!("not run: the {tenth}-pod run failed"))),
+                            };
+                            done(&large);
+                            (small, large)
+                        }
+                    };
+                    serving.stop().await;
+                    measured
+                }
+            };
+            pairs.push(measured);
+            node.shutdown().await.map_err(anyhow::Error::msg).context("shutting serve's node down")?;
+        }
+    }
     print!("{}", podspec::bench::scale_table(&pairs));
     println!("through serve: kube-rs over HTTPS on loopback, at most {SERVE_CONNECTIONS} requests in flight; peaks are of this podspec process (serve and its client alike)");
-    Ok(ExitCode::SUCCESS)
+    let all_measured = pairs.iter().all(|(s, l)| s.is_ok() && l.is_ok());
+    Ok(if all_measured { ExitCode::SUCCESS } else { ExitCode::FAILURE })
 }
 
 /// How many requests the scale run's client keeps in flight through serve.

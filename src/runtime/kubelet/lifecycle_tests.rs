@@ -537,4 +537,33 @@ async fn a_deleted_pods_api_data_volumes_are_not_written_again() {
     config_maps.update("default", "c", &cm("three")).unwrap();
     n.wait(Duration::from_secs(10)).await;
     assert_eq!(value(), "two", "a terminating pod's volume was written again");
+
+/// The runtime's events go to the worker of their own pod alone: another pod's worker is not
+/// woken by them (with every worker reading the node's one channel, each event woke them all,
+/// and a worker busy starting its pod fell behind the others' events and lost its own).
+#[tokio::test(start_paused = true)]
+async fn a_runtime_event_goes_to_its_own_pods_worker_alone() {
+    let n = TestNode::start();
+    for (pod, container) in [("p", "a"), ("q", "b")] {
+        n.create(&format!(
+            "metadata: {{name: {pod}, namespace: default}}\nspec:\n  restartPolicy: Never\n  containers:\n  - {{name: {container}, image: busybox:1.36}}\n"
+        ));
+    }
+    let running = |n: &TestNode| {
+        let pods = n.node.pods().list();
+        pods.len() == 2 && pods.iter().all(|p| p.status.as_ref().and_then(|s| s.phase.as_deref()) == Some("Running"))
+    };
+    n.until("both pods run", running).await;
+    let worker = |name: &str| {
+        let pods = n.node.kubelet().pods.lock().unwrap();
+        pods.values().find(|w| w.key == format!("default/{name}")).cloned().expect("a worker")
+    };
+    let (mut p_events, mut q_events) = (worker("p").events.subscribe(), worker("q").events.subscribe());
+    n.exit("a", 0).await;
+    n.until("p succeeded", |n| n.phase() == "Succeeded").await;
+    assert!(matches!(p_events.try_recv(), Ok(crate::runtime::cri::ContainerEvent::Stopped { .. })), "p's worker saw its container stop");
+    assert!(
+        matches!(q_events.try_recv(), Err(tokio::sync::broadcast::error::TryRecvError::Empty)),
+        "q's worker was handed an event of p's container"
+    );
 }

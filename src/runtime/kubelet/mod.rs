@@ -13,6 +13,8 @@ pub use api_data::ApiObjects;
 mod atomic_writer;
 mod backoff;
 pub mod downward;
+mod event_routes;
+pub use event_routes::event_lags;
 mod expansion;
 mod hooks;
 pub mod hosts;
@@ -27,6 +29,7 @@ mod status;
 pub use status::k8s_time;
 mod subpath;
 mod sync;
+mod teardowns;
 mod volumes;
 mod worker;
 
@@ -116,9 +119,9 @@ pub struct Kubelet {
     terminating: Mutex<HashSet<String>>,
     /// Pods (by uid) the node refused; they get no worker.
     rejected: Mutex<HashSet<String>>,
-    /// The API's resourceVersion up to which the kubelet has acted on every change; also
-    /// signalled when a pod's teardown ends.
-    observed: tokio::sync::watch::Sender<u64>,
+    /// Who waits for a pod's teardown: woken when the kubelet has acted on the API's changes
+    /// up to a resourceVersion, and when that pod's teardown ends.
+    teardowns: teardowns::TeardownWaiters,
     /// What the kubelet logged of note (warnings and events), oldest first.
     log: Mutex<Vec<String>>,
     static_pods: Mutex<Option<tokio::task::JoinHandle<()>>>,
@@ -127,6 +130,9 @@ pub struct Kubelet {
     /// changes to the pods' volumes.
     objects: ApiObjects,
     objects_watch: Mutex<Option<tokio::task::JoinHandle<()>>>,
+    /// The pod workers by sandbox, and the task that hands each runtime event to its worker.
+    event_routes: event_routes::EventRoutes,
+    events_routed: Mutex<Option<tokio::task::JoinHandle<()>>>,
     /// What the node has for pods (the downward API's default limits).
     allocatable: downward::Allocatable,
     /// Every pod is to stop at once, without its grace period (the run was interrupted).
@@ -158,16 +164,21 @@ impl Kubelet {
             pods: Mutex::default(),
             terminating: Mutex::default(),
             rejected: Mutex::default(),
-            observed: tokio::sync::watch::Sender::new(0),
+            teardowns: Default::default(),
             log: Mutex::default(),
             static_pods: Mutex::default(),
             api_watch: Mutex::default(),
             objects,
             objects_watch: Mutex::default(),
+            event_routes: Default::default(),
+            events_routed: Mutex::default(),
             allocatable,
             at_once: Default::default(),
             runtime_classes: Default::default(),
         });
+        // Subscribed before any pod starts, so that none of their events goes unseen.
+        let events = kubelet.runtime.container_events();
+        *kubelet.events_routed.lock().unwrap() = Some(tokio::spawn(event_routes::run(Arc::downgrade(&kubelet), events)));
         *kubelet.api_watch.lock().unwrap() = Some(tokio::spawn(sync::run(kubelet.clone())));
         *kubelet.objects_watch.lock().unwrap() = Some(tokio::spawn(Self::watch_objects(Arc::downgrade(&kubelet))));
         if let Some(dir) = kubelet.config.static_pod_dir.clone() {
@@ -279,23 +290,23 @@ impl Kubelet {
         let w = self.worker(uid)?;
         w.stop().await;
         self.pods.lock().unwrap().remove(uid);
-        self.observed.send_modify(|_| {});
+        self.teardowns.torn_down(uid);
         Ok(())
     }
 
     /// Waits until the kubelet has acted on the API's changes up to `rv` and nothing of the
     /// pod with this uid is left on the node.
+    /// Woken once when the kubelet reaches `rv`, then only by this pod's teardown, not by
+    /// other pods' changes.
     pub async fn wait_torn_down(&self, uid: &str, rv: u64) {
-        let mut observed = self.observed.subscribe();
+        self.teardowns.caught_up(rv).await;
         loop {
-            let caught_up = *observed.borrow_and_update() >= rv;
+            let next = self.teardowns.next_teardown(uid);
             let gone = !self.pods.lock().unwrap().contains_key(uid) && !self.terminating.lock().unwrap().contains(uid);
-            if caught_up && gone {
+            if gone {
                 return;
             }
-            if observed.changed().await.is_err() {
-                return;
-            }
+            next.wait().await;
         }
     }
 
@@ -396,6 +407,9 @@ impl Kubelet {
         }
         let all: Vec<String> = self.pods.lock().unwrap().keys().cloned().collect();
         futures::future::join_all(all.iter().map(|uid| self.stop_pod(uid))).await;
+        if let Some(h) = self.events_routed.lock().unwrap().take() {
+            h.abort();
+        }
     }
 
     fn worker(&self, uid: &str) -> Result<Arc<PodWorker>, KubeletError> {

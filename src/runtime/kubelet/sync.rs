@@ -39,7 +39,7 @@ pub(super) async fn run(kubelet: Arc<Kubelet>) {
         for pod in bound {
             kubelet.on_pod(Arc::new(pod));
         }
-        kubelet.observed.send_replace(rv);
+        kubelet.teardowns.observed(rv);
         let filter_node = node.clone();
         let mut watch = match kubelet.api.watch_scoped(Some(rv), on_node, Box::new(move |p| bound_to(p, &filter_node))) {
             Ok(w) => w,
@@ -53,12 +53,12 @@ pub(super) async fn run(kubelet: Arc<Kubelet>) {
                 Ok(WatchEvent::Added(pod) | WatchEvent::Modified(pod)) => {
                     let rv = rv_of(&pod);
                     kubelet.on_pod(pod);
-                    kubelet.observed.send_replace(rv);
+                    kubelet.teardowns.observed(rv);
                 }
                 Ok(WatchEvent::Deleted(pod)) => {
                     let rv = rv_of(&pod);
                     kubelet.on_pod_gone(&pod);
-                    kubelet.observed.send_replace(rv);
+                    kubelet.teardowns.observed(rv);
                 }
                 Ok(WatchEvent::Bookmark(_)) => {}
                 Err(e) => {
@@ -126,7 +126,7 @@ impl Kubelet {
             }
             kubelet.rejected.lock().unwrap().remove(&uid);
             kubelet.terminating.lock().unwrap().remove(&uid);
-            kubelet.observed.send_modify(|_| {});
+            kubelet.teardowns.torn_down(&uid);
         });
     }
 
@@ -139,7 +139,7 @@ impl Kubelet {
             tokio::spawn(async move {
                 let _ = kubelet.stop_pod(&uid).await;
                 kubelet.terminating.lock().unwrap().remove(&uid);
-                kubelet.observed.send_modify(|_| {});
+                kubelet.teardowns.torn_down(&uid);
             });
         }
     }

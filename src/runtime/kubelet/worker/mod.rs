@@ -98,6 +98,8 @@ pub struct PodWorker {
     pub(super) tearing_down: std::sync::atomic::AtomicBool,
     /// A ConfigMap or a Secret of the API changed.
     objects: Notify,
+    /// The runtime's events of this pod's sandbox and containers, as the kubelet routes them.
+    pub(super) events: broadcast::Sender<ContainerEvent>,
 }
 
 impl PodWorker {
@@ -138,9 +140,10 @@ impl PodWorker {
             probed: Notify::new(),
             tearing_down: Default::default(),
             objects: Notify::new(),
+            events: broadcast::Sender::new(super::event_routes::POD_EVENTS),
         });
         // Subscribe before anything starts, so no exit goes unseen.
-        let events = w.kubelet.runtime.container_events();
+        let events = w.events.subscribe();
         let handle = tokio::spawn(w.clone().run(events, stop_rx));
         *w.task.lock().unwrap() = Some(handle);
         w
@@ -272,7 +275,10 @@ impl PodWorker {
                     Ok(ev) if !self.concerns(&ev) => continue,
                     Ok(ContainerEvent::Stopped { container, .. }) => self.on_container_exit(&container).await,
                     Ok(ContainerEvent::Started { .. }) => {}
-                    Err(broadcast::error::RecvError::Lagged(_)) => self.resync().await,
+                    Err(broadcast::error::RecvError::Lagged(lost)) => {
+                        super::event_routes::lagged(lost);
+                        self.resync().await
+                    }
                     Err(broadcast::error::RecvError::Closed) => break,
                 },
             }

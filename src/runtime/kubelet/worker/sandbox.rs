@@ -132,6 +132,8 @@ impl PodWorker {
         let runtime = &self.kubelet.runtime;
         let sandbox = runtime.run_pod_sandbox(&config).await.map_err(|e| e.to_string())?;
         let status = runtime.pod_sandbox_status(&sandbox).await.map_err(|e| e.to_string())?;
+        // Its containers' events come to this worker from now on.
+        self.kubelet.event_routes.add(sandbox.clone(), self.me.clone());
         {
             let mut st = self.state.lock().unwrap();
             st.sandbox = Some(sandbox);
@@ -190,6 +192,7 @@ impl PodWorker {
             if let Err(e) = runtime.remove_pod_sandbox(&sandbox).await {
                 tracing::warn!(pod = %self.key, error = %e, "remove pod sandbox");
             }
+            self.kubelet.event_routes.remove(&sandbox);
         }
         let mounts = std::mem::take(&mut self.state.lock().unwrap().tmpfs_mounts);
         let dir = self.pod_dir();
