@@ -321,7 +321,7 @@ impl Node {
         // plugin order).
         pod.metadata.namespace.get_or_insert_with(|| "default".into());
         let accounts = self.api.store::<crate::api::rbac::ServiceAccountStrategy>();
-        crate::api::service_accounts::admit_create(pod, &accounts).map_err(forbidden)?;
+        crate::api::service_accounts::admit_create(pod, &accounts).map_err(|e| forbidden(e.to_string()))?;
         crate::api::runtime_classes::admit(&classes, pod).map_err(forbidden)?;
         if self.api.pods().strategy().create_errors(pod).is_empty() {
             crate::api::runtime_classes::validate(&classes, pod).map_err(forbidden)?;

@@ -46,7 +46,7 @@ fn with_kind(e: &Event) -> serde_json::Value {
 fn list_in(state: AppState, namespace: Option<String>, q: ListQuery, headers: &HeaderMap) -> Result<Response, Failure> {
     let as_table = table::wants_table(headers.get(header::ACCEPT).and_then(|v| v.to_str().ok()));
     let include = q.include_object.clone().unwrap_or_else(|| "Metadata".into());
-    let selector = EventSelector::parse(q.field_selector.as_deref()).map_err(Failure::bad_request)?;
+    let selector = EventSelector::parse(q.field_selector.as_deref()).map_err(|e| Failure::bad_request(e.to_string()))?;
     // The kubelet's events carry no labels: a label selector selects none of them.
     let has_labels = q.label_selector.as_deref().is_some_and(|l| !l.trim().is_empty());
     let selects =

@@ -46,7 +46,9 @@ pub async fn list(State(state): State<AppState>, Query(q): Query<ListQuery>, hea
     let as_table = super::table::wants_table(headers.get(axum::http::header::ACCEPT).and_then(|v| v.to_str().ok()));
     let include = q.include_object.clone().unwrap_or_else(|| "Metadata".into());
     let selector = match q.label_selector.as_deref().filter(|s| !s.trim().is_empty()) {
-        Some(selector) => Some(crate::api::selector::PodSelector::parse(Some(selector), None).map_err(Failure::bad_request)?),
+        Some(selector) => {
+            Some(crate::api::selector::PodSelector::parse(Some(selector), None).map_err(|e| Failure::bad_request(e.to_string()))?)
+        }
         None => None,
     };
     let selects = move |ns: &Namespace| selector.as_ref().is_none_or(|s| s.matches_labels(ns.metadata.labels.as_ref()));

@@ -149,7 +149,7 @@ fn selector<S: Served>(
     labels: Option<&str>,
     fields: Option<&str>,
 ) -> Result<impl Fn(&S::Object) -> bool + Send + Sync + 'static, Failure> {
-    let labels = PodSelector::parse(labels.filter(|s| !s.trim().is_empty()), None).map_err(Failure::bad_request)?;
+    let labels = PodSelector::parse(labels.filter(|s| !s.trim().is_empty()), None).map_err(|e| Failure::bad_request(e.to_string()))?;
     let mut wanted: Vec<(bool, &'static str, String)> = Vec::new();
     for term in fields.unwrap_or("").split(',').map(str::trim).filter(|t| !t.is_empty()) {
         let (field, equal, value) = if let Some((f, v)) = term.split_once("!=") {

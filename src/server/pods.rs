@@ -237,7 +237,8 @@ pub fn is_true(v: &Option<String>) -> bool {
 }
 
 async fn list_in(state: AppState, namespace: Option<String>, q: ListQuery, headers: HeaderMap) -> Result<Response, Failure> {
-    let selector = PodSelector::parse(q.label_selector.as_deref(), q.field_selector.as_deref()).map_err(Failure::bad_request)?;
+    let selector =
+        PodSelector::parse(q.label_selector.as_deref(), q.field_selector.as_deref()).map_err(|e| Failure::bad_request(e.to_string()))?;
     // The namespace and a node asked for by `spec.nodeName=` are answered from the store's
     // indexes; the rest of the selector is checked on what they give.
     let scope = Scope { namespace: namespace.clone(), node: selector.node_name().map(str::to_string) };
@@ -459,7 +460,8 @@ pub async fn delete_collection(
     body: Bytes,
 ) -> Result<Response, Failure> {
     let (options, dry_run) = delete_options(&q, &body)?;
-    let selector = PodSelector::parse(q.label_selector.as_deref(), q.field_selector.as_deref()).map_err(Failure::bad_request)?;
+    let selector =
+        PodSelector::parse(q.label_selector.as_deref(), q.field_selector.as_deref()).map_err(|e| Failure::bad_request(e.to_string()))?;
     let api = state.node.pods();
     let mut deleted = Vec::new();
     let scope = Scope { namespace: Some(namespace.clone()), node: selector.node_name().map(str::to_string) };

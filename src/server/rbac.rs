@@ -159,7 +159,7 @@ where
 {
     let namespace = params.map(|p| namespace_of(&p.0)).unwrap_or_default();
     let selector = match q.label_selector.as_deref().filter(|s| !s.trim().is_empty()) {
-        Some(s) => Some(crate::api::selector::PodSelector::parse(Some(s), None).map_err(Failure::bad_request)?),
+        Some(s) => Some(crate::api::selector::PodSelector::parse(Some(s), None).map_err(|e| Failure::bad_request(e.to_string()))?),
         None => None,
     };
     let selects = move |o: &S::Object| {

@@ -70,7 +70,7 @@ fn failure(e: ApiError, name: &str) -> Failure {
 /// The label and field selectors of a list, watch or deletecollection: a RuntimeClass is
 /// selected by its labels and by `metadata.name` only.
 fn selector(labels: Option<&str>, fields: Option<&str>) -> Result<impl Fn(&RuntimeClass) -> bool + Send + Sync + 'static, Failure> {
-    let labels = PodSelector::parse(labels.filter(|s| !s.trim().is_empty()), None).map_err(Failure::bad_request)?;
+    let labels = PodSelector::parse(labels.filter(|s| !s.trim().is_empty()), None).map_err(|e| Failure::bad_request(e.to_string()))?;
     let mut names = Vec::new();
     for term in fields.unwrap_or("").split(',').map(str::trim).filter(|t| !t.is_empty()) {
         let (key, wanted, equal) = match term.split_once("!=") {

@@ -514,7 +514,7 @@ impl ApiServerTarget for ReferenceTarget {
     }
 
     async fn watch_pods_labelled(&self, namespace: &str, labels: &str) -> TargetResult<crate::targets::PodEvents> {
-        let selector = crate::api::selector::PodSelector::parse(Some(labels), None).map_err(TargetError::Other)?;
+        let selector = crate::api::selector::PodSelector::parse(Some(labels), None).map_err(|e| TargetError::Other(e.to_string()))?;
         // The namespace through the store's index; the watch's filter takes the labels.
         let scope = Scope::namespace(namespace);
         let filter = move |p: &Pod| selector.matches(p);
@@ -539,7 +539,7 @@ impl ApiServerTarget for ReferenceTarget {
     }
 
     async fn delete_pod_collection(&self, namespace: &str, labels: &str, grace_seconds: i64) -> TargetResult<Vec<String>> {
-        let selector = crate::api::selector::PodSelector::parse(Some(labels), None).map_err(TargetError::Other)?;
+        let selector = crate::api::selector::PodSelector::parse(Some(labels), None).map_err(|e| TargetError::Other(e.to_string()))?;
         let api = self.node.pods();
         let mut deleted = Vec::new();
         for pod in api.list_scoped(&Scope::namespace(namespace)).0.into_iter().filter(|p| selector.matches(p)) {

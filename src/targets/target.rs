@@ -302,7 +302,7 @@ pub trait ApiServerTarget: Send + Sync {
     /// The pods of a namespace that the label selector `labels` selects, as the API lists them
     /// (`GET .../pods?labelSelector=`). By default the target's list, filtered here.
     async fn list_pods_labelled(&self, namespace: &str, labels: &str) -> TargetResult<Vec<Pod>> {
-        let selector = crate::api::selector::PodSelector::parse(Some(labels), None).map_err(TargetError::Other)?;
+        let selector = crate::api::selector::PodSelector::parse(Some(labels), None).map_err(|e| TargetError::Other(e.to_string()))?;
         Ok(self.list_pods(namespace).await?.into_iter().filter(|p| selector.matches(p)).collect())
     }
 

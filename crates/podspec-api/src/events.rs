@@ -206,7 +206,7 @@ pub struct EventSelector {
 }
 
 impl EventSelector {
-    pub fn parse(fields: Option<&str>) -> Result<Self, String> {
+    pub fn parse(fields: Option<&str>) -> Result<Self, crate::Error> {
         let mut sel = Self::default();
         for part in fields.unwrap_or("").split(',').map(str::trim).filter(|p| !p.is_empty()) {
             let (key, equal, value) = if let Some((k, v)) = part.split_once("!=") {
@@ -214,11 +214,11 @@ impl EventSelector {
             } else if let Some((k, v)) = part.split_once("==").or_else(|| part.split_once('=')) {
                 (k, true, v)
             } else {
-                return Err(format!("invalid selector: '{part}'; can't understand '{part}'"));
+                return Err(crate::Error::SelectorTerm { part: part.into() });
             };
             let key = key.trim();
             if !selectable_fields(&Event::default()).iter().any(|(f, _)| *f == key) {
-                return Err(format!("\"{key}\" is not a known field selector: only \"metadata.name\", \"metadata.namespace\", \"involvedObject.*\", \"reason\", \"reportingComponent\", \"source\", \"type\""));
+                return Err(crate::Error::EventFieldNotSelectable { key: key.into() });
             }
             sel.fields.push((key.to_string(), equal, value.trim().to_string()));
         }
@@ -279,7 +279,7 @@ mod tests {
         assert_eq!(picked[0].message.as_deref(), Some("x"));
         let not = EventSelector::parse(Some("involvedObject.name!=web")).unwrap();
         assert_eq!(s.list_at().0.into_iter().filter(|e| not.matches(e)).count(), 1);
-        assert!(EventSelector::parse(Some("spec.nodeName=x")).unwrap_err().contains("not a known field selector"));
+        assert!(EventSelector::parse(Some("spec.nodeName=x")).unwrap_err().to_string().contains("not a known field selector"));
     }
 
     /// Recording an event looks at no stored event but its repeat (the store's index of the

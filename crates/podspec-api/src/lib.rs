@@ -14,6 +14,7 @@ pub mod admission;
 pub mod configmaps;
 pub mod defaults;
 pub mod ephemeral;
+pub mod error;
 pub mod events;
 pub mod generic;
 pub mod labels;
@@ -38,6 +39,7 @@ pub mod update;
 pub mod watch;
 
 pub use admission::{is_mirror_pod, Requester};
+pub use error::Error;
 pub use events::EventStore;
 pub use generic::{Sequence, Store};
 pub use namespaces::NamespaceStore;

@@ -34,7 +34,7 @@ pub const DEFAULT_TOLERATION_SECONDS: i64 = 300;
 
 /// Both plugins on a create, in kube-apiserver's order (Priority, then
 /// DefaultTolerationSeconds); the reason of a refusal (the text after `is forbidden: `).
-pub fn admit_create(pod: &mut Pod) -> Result<(), String> {
+pub fn admit_create(pod: &mut Pod) -> Result<(), crate::Error> {
     admit_priority_on_create(pod)?;
     add_default_tolerations(pod);
     Ok(())
@@ -54,7 +54,7 @@ pub fn admit_update(pod: &mut Pod, old: &Pod) {
 }
 
 /// Priority's `admitPod` on a create.
-pub fn admit_priority_on_create(pod: &mut Pod) -> Result<(), String> {
+pub fn admit_priority_on_create(pod: &mut Pod) -> Result<(), crate::Error> {
     let Some(spec) = pod.spec.as_mut() else { return Ok(()) };
     let class = spec.priority_class_name.clone().unwrap_or_default();
     let (priority, policy) = if class.is_empty() {
@@ -64,19 +64,15 @@ pub fn admit_priority_on_create(pod: &mut Pod) -> Result<(), String> {
     } else {
         match SYSTEM_PRIORITY_CLASSES.iter().find(|(name, _)| *name == class) {
             Some((_, value)) => (*value, PREEMPT_LOWER_PRIORITY),
-            None => return Err(format!("no PriorityClass with name {class} was found")),
+            None => return Err(crate::Error::NoPriorityClass { class }),
         }
     };
     if let Some(given) = spec.priority.filter(|p| *p != priority) {
-        return Err(format!(
-            "the integer value of priority ({given}) must not be provided in pod spec; priority admission controller computed {priority} from the given PriorityClass name"
-        ));
+        return Err(crate::Error::PriorityGiven { given, computed: priority });
     }
     spec.priority = Some(priority);
     if let Some(given) = spec.preemption_policy.as_deref().filter(|p| *p != policy) {
-        return Err(format!(
-            "the string value of PreemptionPolicy ({given}) must not be provided in pod spec; priority admission controller computed {policy} from the given PriorityClass name"
-        ));
+        return Err(crate::Error::PreemptionPolicyGiven { given: given.into(), computed: policy.into() });
     }
     spec.preemption_policy = Some(policy.to_string());
     Ok(())
@@ -148,7 +144,7 @@ mod tests {
     #[test]
     fn an_unknown_class_is_refused_with_kubernetes_text() {
         let mut p = pod("  priorityClassName: high\n");
-        assert_eq!(admit_priority_on_create(&mut p).unwrap_err(), "no PriorityClass with name high was found");
+        assert_eq!(admit_priority_on_create(&mut p).unwrap_err().to_string(), "no PriorityClass with name high was found");
         assert_eq!(spec(&p).priority, None);
     }
 
@@ -156,12 +152,12 @@ mod tests {
     fn a_priority_other_than_the_class_value_is_refused_with_kubernetes_text() {
         let mut p = pod("  priority: 1000\n");
         assert_eq!(
-            admit_priority_on_create(&mut p).unwrap_err(),
+            admit_priority_on_create(&mut p).unwrap_err().to_string(),
             "the integer value of priority (1000) must not be provided in pod spec; priority admission controller computed 0 from the given PriorityClass name"
         );
         let mut p = pod("  preemptionPolicy: Never\n");
         assert_eq!(
-            admit_priority_on_create(&mut p).unwrap_err(),
+            admit_priority_on_create(&mut p).unwrap_err().to_string(),
             "the string value of PreemptionPolicy (Never) must not be provided in pod spec; priority admission controller computed PreemptLowerPriority from the given PriorityClass name"
         );
     }

@@ -170,10 +170,10 @@ pub fn validate(classes: &RuntimeClassStore, pod: &Pod) -> Result<(), Refusal> {
 /// The handler the kubelet asks the runtime for a pod (the runtimeclass manager's
 /// LookupRuntimeHandler): "" (the runtime's default) for a pod that names no class; for a class
 /// that is gone, the NotFound its lister answers (named by the singular resource).
-pub fn handler_of(classes: &RuntimeClassStore, pod: &Pod) -> Result<String, String> {
+pub fn handler_of(classes: &RuntimeClassStore, pod: &Pod) -> Result<String, crate::Error> {
     match pod.spec.as_ref().and_then(|s| s.runtime_class_name.as_deref()).filter(|n| !n.is_empty()) {
         None => Ok(String::new()),
-        Some(name) => classes.get("", name).map(|rc| rc.handler).map_err(|_| format!("runtimeclass.node.k8s.io {name:?} not found")),
+        Some(name) => classes.get("", name).map(|rc| rc.handler).map_err(|_| crate::Error::RuntimeClassNotFound { name: name.into() }),
     }
 }
 
@@ -312,8 +312,11 @@ mod tests {
     fn the_kubelet_resolves_a_class_to_its_handler() {
         let s = store();
         s.create_object(&rc("metadata: {name: fast}\nhandler: crun\n"), false).unwrap();
-        assert_eq!(handler_of(&s, &pod("")), Ok(String::new()));
-        assert_eq!(handler_of(&s, &pod("  runtimeClassName: fast\n")), Ok("crun".into()));
-        assert_eq!(handler_of(&s, &pod("  runtimeClassName: gone\n")).unwrap_err(), "runtimeclass.node.k8s.io \"gone\" not found");
+        assert_eq!(handler_of(&s, &pod("")).unwrap(), "");
+        assert_eq!(handler_of(&s, &pod("  runtimeClassName: fast\n")).unwrap(), "crun");
+        assert_eq!(
+            handler_of(&s, &pod("  runtimeClassName: gone\n")).unwrap_err().to_string(),
+            "runtimeclass.node.k8s.io \"gone\" not found"
+        );
     }
 }

@@ -60,7 +60,8 @@ fn set_of(s: &str) -> Option<Vec<String>> {
 
 impl PodSelector {
     /// Parses `labelSelector` and `fieldSelector`; the error is the API server's text.
-    pub fn parse(labels: Option<&str>, fields: Option<&str>) -> Result<Self, String> {
+    pub fn parse(labels: Option<&str>, fields: Option<&str>) -> Result<Self, crate::Error> {
+        let unparsable = |part: &str| crate::Error::LabelRequirement { part: part.into() };
         let mut sel = PodSelector::default();
         for part in split_top(labels.unwrap_or("")) {
             let req = if let Some(k) = part.strip_prefix('!') {
@@ -70,13 +71,13 @@ impl PodSelector {
             } else if let Some((k, v)) = part.split_once("==").or_else(|| part.split_once('=')) {
                 Requirement::Equals(k.trim().into(), v.trim().into())
             } else if let Some((k, v)) = part.split_once(" notin ") {
-                Requirement::NotIn(k.trim().into(), set_of(v).ok_or_else(|| format!("unable to parse requirement: {part}"))?)
+                Requirement::NotIn(k.trim().into(), set_of(v).ok_or_else(|| unparsable(&part))?)
             } else if let Some((k, v)) = part.split_once(" in ") {
-                Requirement::In(k.trim().into(), set_of(v).ok_or_else(|| format!("unable to parse requirement: {part}"))?)
+                Requirement::In(k.trim().into(), set_of(v).ok_or_else(|| unparsable(&part))?)
             } else if part.chars().all(|c| c.is_ascii_alphanumeric() || "-_./".contains(c)) {
                 Requirement::Exists(part.clone())
             } else {
-                return Err(format!("unable to parse requirement: {part}"));
+                return Err(unparsable(&part));
             };
             sel.labels.push(req);
         }
@@ -86,11 +87,11 @@ impl PodSelector {
             } else if let Some((k, v)) = part.split_once("==").or_else(|| part.split_once('=')) {
                 (k, false, v)
             } else {
-                return Err(format!("invalid selector: '{part}'; can't understand '{part}'"));
+                return Err(crate::Error::SelectorTerm { part });
             };
             let k = k.trim();
             if !POD_FIELDS.contains(&k) {
-                return Err(format!("field label not supported: {k}"));
+                return Err(crate::Error::PodFieldNotSelectable { key: k.into() });
             }
             sel.fields.push((k.to_string(), neg, v.trim().to_string()));
         }
@@ -155,6 +156,6 @@ mod tests {
         assert!(ok("app in (web, db),!missing", "spec.nodeName!=other"));
         assert!(!ok("app notin (web)", ""));
         assert!(!ok("", "status.phase=Pending"));
-        assert_eq!(PodSelector::parse(None, Some("spec.foo=x")).unwrap_err(), "field label not supported: spec.foo");
+        assert_eq!(PodSelector::parse(None, Some("spec.foo=x")).unwrap_err().to_string(), "field label not supported: spec.foo");
     }
 }

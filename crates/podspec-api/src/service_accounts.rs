@@ -68,7 +68,7 @@ pub async fn await_default_account(accounts: &Store<ServiceAccountStrategy>, pod
 }
 
 /// The plugin on a create: the reason of a refusal, the text after `is forbidden: `.
-pub fn admit_create(pod: &mut Pod, accounts: &Store<ServiceAccountStrategy>) -> Result<(), String> {
+pub fn admit_create(pod: &mut Pod, accounts: &Store<ServiceAccountStrategy>) -> Result<(), crate::Error> {
     if is_mirror_pod(pod) {
         return Ok(());
     }
@@ -76,9 +76,10 @@ pub fn admit_create(pod: &mut Pod, accounts: &Store<ServiceAccountStrategy>) -> 
     let Some(spec) = pod.spec.as_mut() else { return Ok(()) };
     let name = account_of(spec).to_string();
     spec.service_account_name = Some(name.clone());
-    let account = accounts.get(&namespace, &name).map_err(|e| {
-        let why = if e.code == 404 { format!("serviceaccount {name:?} not found") } else { e.to_string() };
-        format!("error looking up service account {namespace}/{name}: {why}")
+    let account = accounts.get(&namespace, &name).map_err(|source| crate::Error::ServiceAccountLookup {
+        namespace,
+        name,
+        source: Box::new(source),
     })?;
     if should_automount(&account, spec) {
         mount_token(spec);
@@ -195,7 +196,7 @@ mod tests {
         let mut robot = pod("  serviceAccountName: robot\n");
         admit_create(&mut robot, &accounts).unwrap();
         assert_eq!(robot.spec.unwrap().service_account_name.as_deref(), Some("robot"));
-        let e = admit_create(&mut pod("  serviceAccountName: nobody\n"), &accounts).unwrap_err();
+        let e = admit_create(&mut pod("  serviceAccountName: nobody\n"), &accounts).unwrap_err().to_string();
         assert_eq!(e, "error looking up service account ns/nobody: serviceaccount \"nobody\" not found");
     }
 

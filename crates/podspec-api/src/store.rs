@@ -151,7 +151,7 @@ impl Store<PodStrategy> {
         let name = pod.metadata.name.clone().unwrap_or_default();
         // The mutating plugins (Priority, DefaultTolerationSeconds), then the validating ones.
         if let Err(why) = super::pod_admission::admit_create(&mut pod) {
-            return Err(ApiError::forbidden(&name, &why));
+            return Err(ApiError::forbidden(&name, &why.to_string()));
         }
         if let Some(why) = admit_create(&pod, requester) {
             return Err(ApiError::forbidden(&name, &why));

@@ -102,12 +102,12 @@ fn b64(bytes: &[u8]) -> String {
 }
 
 /// TokenRequest's validation (ValidateTokenRequest): the text after the field.
-pub fn check_seconds(seconds: i64) -> Result<(), String> {
+pub fn check_seconds(seconds: i64) -> Result<(), crate::Error> {
     if seconds < MIN_SECONDS {
-        return Err(format!("Invalid value: {seconds}: may not specify a duration less than 10 minutes"));
+        return Err(crate::Error::ExpirationTooShort { seconds });
     }
     if seconds > MAX_SECONDS {
-        return Err(format!("Invalid value: {seconds}: may not specify a duration larger than 2^32 seconds"));
+        return Err(crate::Error::ExpirationTooLong { seconds });
     }
     Ok(())
 }
@@ -170,14 +170,14 @@ impl TokenIssuer {
     /// The kubelet's TokenRequest for a pod's ServiceAccount, bound to the pod (its name and
     /// uid), as its token manager asks for a projected `serviceAccountToken` source; the error
     /// says why the API refused it (the kubelet's token manager words what it does then).
-    pub fn request_for_pod(&self, api: &Api, pod: &Pod, audience: Option<&str>, seconds: i64) -> Result<Issued, String> {
+    pub fn request_for_pod(&self, api: &Api, pod: &Pod, audience: Option<&str>, seconds: i64) -> Result<Issued, crate::Error> {
         let namespace = pod.metadata.namespace.as_deref().unwrap_or("default");
         let account = pod.spec.as_ref().and_then(|s| s.service_account_name.as_deref()).filter(|s| !s.is_empty()).unwrap_or("default");
         let sa = api
             .store::<ServiceAccountStrategy>()
             .get(namespace, account)
-            .map_err(|e| format!("serviceaccounts {account:?} not found: {e}"))?;
-        check_seconds(seconds).map_err(|e| format!("spec.expirationSeconds: {e}"))?;
+            .map_err(|source| crate::Error::TokenAccount { account: account.into(), source: Box::new(source) })?;
+        check_seconds(seconds).map_err(|e| crate::Error::TokenExpiration(Box::new(e)))?;
         let subject = Subject {
             namespace: namespace.into(),
             name: account.into(),
@@ -310,11 +310,11 @@ mod tests {
         let pod: Pod =
             serde_yaml::from_str("metadata: {name: web, namespace: ns, uid: u}\nspec:\n  serviceAccountName: nobody\n  containers: []\n")
                 .unwrap();
-        let e = api.tokens().request_for_pod(&api, &pod, None, 3600).unwrap_err();
+        let e = api.tokens().request_for_pod(&api, &pod, None, 3600).unwrap_err().to_string();
         assert!(e.contains("\"nobody\" not found"), "{e}");
         let mut robot = pod.clone();
         robot.spec.as_mut().unwrap().service_account_name = Some("robot".into());
-        let e = api.tokens().request_for_pod(&api, &robot, None, 60).unwrap_err();
+        let e = api.tokens().request_for_pod(&api, &robot, None, 60).unwrap_err().to_string();
         assert!(e.ends_with("spec.expirationSeconds: Invalid value: 60: may not specify a duration less than 10 minutes"), "{e}");
     }
 

@@ -198,7 +198,7 @@ impl Kubelet {
     /// the lookup's error for a class this kubelet cannot find.
     pub fn runtime_handler(&self, pod: &k8s_openapi::api::core::v1::Pod) -> Result<String, String> {
         match self.runtime_classes.get() {
-            Some(classes) => crate::api::runtime_classes::handler_of(classes, pod),
+            Some(classes) => crate::api::runtime_classes::handler_of(classes, pod).map_err(|e| e.to_string()),
             None => match pod.spec.as_ref().and_then(|s| s.runtime_class_name.as_deref()).filter(|n| !n.is_empty()) {
                 Some(name) => Err(format!("runtimeclass.node.k8s.io {name:?} not found")),
                 None => Ok(String::new()),

@@ -338,7 +338,7 @@ pub fn refused_on(pod: &Pod, host_dirs: &[std::path::PathBuf]) -> Vec<RefusedFie
         walk("Volume", vol, &path, &mut out);
         if let Some(h) = vol.get("hostPath") {
             let refusal = match serde_json::from_value(h.clone()) {
-                Ok(source) => super::host_path::resolve(&source, host_dirs).err(),
+                Ok(source) => super::host_path::resolve(&source, host_dirs).err().map(|e| e.to_string()),
                 Err(e) => Some(e.to_string()),
             };
             if let Some(why) = refusal {
@@ -481,14 +481,12 @@ fn walk(object: &str, v: &Value, path: &str, out: &mut Vec<RefusedField>) {
 }
 
 /// The seccomp profiles the reference runtime loads (the pod's or a container's).
-pub fn seccomp_supported(profile_type: &str) -> Result<(), String> {
+pub fn seccomp_supported(profile_type: &str) -> Result<(), crate::Error> {
     match profile_type {
         "Unconfined" => Ok(()),
         "RuntimeDefault" if cfg!(target_arch = "x86_64") => Ok(()),
-        "RuntimeDefault" => Err("seccompProfile RuntimeDefault: the reference's default profile is written for x86_64 only".into()),
-        other => Err(format!(
-            "seccompProfile {other}: the reference node keeps no seccomp profiles of its own; only RuntimeDefault and Unconfined"
-        )),
+        "RuntimeDefault" => Err(crate::Error::SeccompDefaultProfileArch),
+        other => Err(crate::Error::SeccompProfile { profile: other.into() }),
     }
 }
 
@@ -497,7 +495,7 @@ pub fn seccomp_supported(profile_type: &str) -> Result<(), String> {
 fn security_values(sc: &Value, path: &str, out: &mut Vec<RefusedField>) {
     let seccomp = sc.pointer("/seccompProfile/type").and_then(Value::as_str);
     if let Some(Err(why)) = seccomp.map(seccomp_supported) {
-        out.push(RefusedField { path: format!("{path}.seccompProfile.type"), why });
+        out.push(RefusedField { path: format!("{path}.seccompProfile.type"), why: why.to_string() });
     }
     let proc_mount = sc.get("procMount").and_then(Value::as_str);
     if let Some(m) = proc_mount.filter(|m| !m.is_empty() && *m != "Default") {

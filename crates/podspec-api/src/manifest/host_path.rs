@@ -8,33 +8,32 @@ use std::path::{Component, Path, PathBuf};
 
 use k8s_openapi::api::core::v1::HostPathVolumeSource;
 
+use crate::Error;
+
 /// The hostPath types the reference node does: an existing directory ("" and `Directory`), or
 /// one it makes (`DirectoryOrCreate`), inside one of the node's own directories.
 const DIRECTORY_TYPES: &[&str] = &["", "Directory", "DirectoryOrCreate"];
 
 /// The directory a hostPath volume stands for on the node, or why the node refuses it.
 /// `node_dirs`: the node's own directories that may be handed to a pod.
-pub fn resolve(source: &HostPathVolumeSource, node_dirs: &[PathBuf]) -> Result<PathBuf, String> {
+pub fn resolve(source: &HostPathVolumeSource, node_dirs: &[PathBuf]) -> Result<PathBuf, Error> {
     let kind = source.type_.as_deref().unwrap_or("");
     if !DIRECTORY_TYPES.contains(&kind) {
-        return Err(format!("type {kind:?}: only directories (\"\", Directory, DirectoryOrCreate) on the reference node"));
+        return Err(Error::HostPathType { kind: kind.into() });
     }
     let path = Path::new(&source.path);
     let plain = path.is_absolute() && path.components().all(|c| matches!(c, Component::RootDir | Component::Normal(_)));
     if !plain {
-        return Err(format!("path {:?} must be absolute, without `.` or `..`", source.path));
+        return Err(Error::HostPathNotPlain { path: source.path.clone() });
     }
     let outside = || {
         let dirs = node_dirs.iter().map(|d| d.display().to_string()).collect::<Vec<_>>().join(", ");
         let dirs = if dirs.is_empty() { "none on this node".to_string() } else { dirs };
-        format!(
-            "path {:?} is not inside the node's own directories ({dirs}): the machine's own files are never handed to a pod",
-            source.path
-        )
+        Error::HostPathOutside { path: source.path.clone(), dirs }
     };
     // Within a node directory by its words, and still so once symbolic links are followed.
     let Some(dir) = node_dirs.iter().find(|d| path.starts_with(d)) else { return Err(outside()) };
-    let canonical = |p: &Path| p.canonicalize().map_err(|e| format!("path {:?}: {e}", p.display()));
+    let canonical = |p: &Path| p.canonicalize().map_err(|source| Error::HostPathUnreadable { path: p.to_path_buf(), source });
     let base = canonical(dir)?;
     let resolved = match path.canonicalize() {
         Ok(p) => p,
@@ -46,13 +45,13 @@ pub fn resolve(source: &HostPathVolumeSource, node_dirs: &[PathBuf]) -> Result<P
             }
             return Ok(path.to_path_buf());
         }
-        Err(e) => return Err(format!("path {:?}: {e}", source.path)),
+        Err(e) => return Err(Error::HostPathUnreadable { path: PathBuf::from(&source.path), source: e }),
     };
     if !resolved.starts_with(&base) {
         return Err(outside());
     }
     if !resolved.is_dir() {
-        return Err(format!("path {:?} is not a directory", source.path));
+        return Err(Error::HostPathNotDirectory { path: source.path.clone() });
     }
     Ok(resolved)
 }
@@ -78,7 +77,7 @@ mod tests {
         assert!(resolve(&source(&format!("{m}/sub"), None), &dirs).is_ok());
         assert!(resolve(&source(&format!("{m}/new"), Some("DirectoryOrCreate")), &dirs).is_ok());
 
-        let refused = |p: &str, kind: Option<&str>| resolve(&source(p, kind), &dirs).unwrap_err();
+        let refused = |p: &str, kind: Option<&str>| resolve(&source(p, kind), &dirs).unwrap_err().to_string();
         assert!(refused("/etc", None).contains("is not inside the node's own directories"), "{}", refused("/etc", None));
         assert!(refused("/", None).contains("the machine's own files are never handed to a pod"));
         assert!(refused(&format!("{m}/../.."), None).contains("without `.` or `..`"));
@@ -89,6 +88,6 @@ mod tests {
         std::os::unix::fs::symlink("/etc", manifests.join("out")).unwrap();
         assert!(refused(&format!("{m}/out"), None).contains("is not inside"));
         // With no node directories, every path is refused.
-        assert!(resolve(&source(&m, None), &[]).unwrap_err().contains("none on this node"));
+        assert!(resolve(&source(&m, None), &[]).unwrap_err().to_string().contains("none on this node"));
     }
 }

@@ -32,6 +32,8 @@ impl std::fmt::Display for TooDeep {
     }
 }
 
+impl std::error::Error for TooDeep {}
+
 /// Checks, in one pass over the bytes, that YAML (JSON included) nests no deeper than
 /// [`MAX_DEPTH`], counted as go-yaml counts: flow collections (`[`, `{`) open outside quoted
 /// scalars and comments, and apart from them the block collections open (a mapping at its
@@ -143,13 +145,13 @@ pub fn check_depth(text: impl AsRef<[u8]>) -> Result<(), TooDeep> {
 
 /// Parses YAML (or JSON) from outside, such as a request's body, once its nesting is known to
 /// be no deeper than Kubernetes accepts ([`check_depth`]); the one way serve reads YAML.
-pub fn yaml_from_slice<T: serde::de::DeserializeOwned>(body: &[u8]) -> Result<T, String> {
-    check_depth(body).map_err(|e| format!("line {}: {e}", e.line))?;
-    match std::str::from_utf8(body) {
+pub fn yaml_from_slice<T: serde::de::DeserializeOwned>(body: &[u8]) -> Result<T, crate::Error> {
+    check_depth(body)?;
+    Ok(match std::str::from_utf8(body) {
         // Octal integers as Kubernetes reads YAML (1.1): `defaultMode: 0400` is 256.
-        Ok(text) => serde_yaml::from_str(&super::yaml11::octals_as_kubernetes_reads_them(text)).map_err(|e| e.to_string()),
-        Err(_) => serde_yaml::from_slice(body).map_err(|e| e.to_string()),
-    }
+        Ok(text) => serde_yaml::from_str(&super::yaml11::octals_as_kubernetes_reads_them(text))?,
+        Err(_) => serde_yaml::from_slice(body)?,
+    })
 }
 
 /// A block collection at column `col`: a level, unless it continues the one open there.
