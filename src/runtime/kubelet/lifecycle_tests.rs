@@ -537,6 +537,7 @@ async fn a_deleted_pods_api_data_volumes_are_not_written_again() {
     config_maps.update("default", "c", &cm("three")).unwrap();
     n.wait(Duration::from_secs(10)).await;
     assert_eq!(value(), "two", "a terminating pod's volume was written again");
+}
 
 /// The runtime's events go to the worker of their own pod alone: another pod's worker is not
 /// woken by them (with every worker reading the node's one channel, each event woke them all,
