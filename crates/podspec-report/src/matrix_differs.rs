@@ -49,6 +49,12 @@ fn masked(text: &str) -> String {
     static RUN_OWN: std::sync::LazyLock<regex::Regex> = std::sync::LazyLock::new(|| {
         regex::Regex::new(concat!(
             r"podspec-[0-9]+-[0-9]+",
+            // A run's ID (pid, milliseconds, count: podman's io.podspec.run annotation, the
+            // state directory) and its owner (pid and start time: io.podspec.owner).
+            r"|\b[0-9]+-[0-9]{13}(-[0-9]+)?\b",
+            r"|io\.podspec\.owner=[0-9]+:[0-9]+",
+            // podman's infra container, named by its pod's short ID.
+            r"|\b[0-9a-f]{12}-infra\b",
             r"|[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}(\.[0-9]+)?(Z|[+-][0-9]{2}:[0-9]{2})?",
             r"|\b[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}\b",
             r"|\b[0-9a-f]{64}\b",
@@ -318,6 +324,13 @@ mod tests {
     fn a_run_s_own_names_are_masked_and_nothing_else() {
         let a = masked("pod podspec-4242-7/web at 10.89.0.14 uid 0f8c2b8e-1a2b-4c3d-9e8f-0123456789ab since 2026-12-07T12:00:01.5Z");
         let b = masked("pod podspec-99-12/web at 10.89.3.2 uid 7a6b5c4d-1111-2222-3333-444455556666 since 2026-12-07T13:10:00Z");
+        assert_eq!(a, b);
+        // podman's command line names the run and its owner; the state directory the run.
+        let a = masked("`podman kube play --annotation io.podspec.run=1759-1796653311046 --annotation io.podspec.owner=1759:608163 -` exited 125 in /run/podspec/runs/14854-1796651762668-0/x");
+        let b = masked("`podman kube play --annotation io.podspec.run=30601-1796653902912 --annotation io.podspec.owner=30601:667382 -` exited 125 in /run/podspec/runs/7-1796651769999-12/x");
+        assert_eq!(a, b);
+        let a = masked("10.89.0.42\tagnhost-host-aliases 2bb412c29ad3-infra");
+        let b = masked("10.89.0.228\tagnhost-host-aliases 3e433a772063-infra");
         assert_eq!(a, b);
         assert_ne!(masked("mode 0700, exit code 1"), masked("mode 0777, exit code 2"));
         assert_ne!(masked("restartCount 3"), masked("restartCount 4"));
