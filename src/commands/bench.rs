@@ -102,40 +102,18 @@ pub(crate) async fn bench(args: BenchArgs) -> anyhow::Result<ExitCode> {
 /// times out leaves the others' figures in the table, with why it has none beneath; the
 /// command then fails.
 async fn bench_scale(args: &BenchArgs, n: usize) -> anyhow::Result<ExitCode> {
-    use podspec::bench::{ScaleFailure, ScaleOutcome};
+    use podspec::bench::ScaleOutcome;
     let tenth = (n / 10).max(1);
-    let failed = |target: &str, pods: usize, why: String| ScaleFailure { target: target.into(), pods, why };
-    // Both runs of a target that was not there to measure.
-    let pair = |target: &str, why: String| -> (ScaleOutcome, ScaleOutcome) {
-        (Err(failed(target, tenth, why.clone())), Err(failed(target, n, why)))
-    };
+    let pair = |target: &str, why: String| neither_run(target, tenth, n, why);
     let mut pairs: Vec<(ScaleOutcome, ScaleOutcome)> = Vec::new();
-    let done = |o: &ScaleOutcome| match o {
-        Ok(r) => eprintln!("podspec: {} {}: all {} Running after {:.2} s", r.target, r.pods, r.pods, r.all_running.as_secs_f64()),
-        Err(f) => eprintln!("podspec: {} {}: {}", f.target, f.pods, f.why),
-    };
     match TargetKind::named("reference").start(&start_args(args)).await {
         Err(e) => pairs.push(pair("reference", format!("starting the reference target: {e:#}"))),
         Ok(started) => {
             let target = started.target;
             let run = async |pods| -> ScaleOutcome {
-                podspec::bench::scale(target.as_ref(), pods).await.map_err(|e| failed("reference", pods, e.to_string()))
+                podspec::bench::scale(target.as_ref(), pods).await.map_err(|e| scale_failure("reference", pods, e.to_string()))
             };
-            // One pod first, not measured: the image unpacked, the node warm.
-            let measured = match run(1).await {
-                Err(f) => pair("reference", format!("the unmeasured first pod: {}", f.why)),
-                Ok(_) => {
-                    let small = run(tenth).await;
-                    done(&small);
-                    let large = match &small {
-                        Ok(_) => run(n).await,
-                        Err(_) => Err(failed("reference", n, format!("not run: the {tenth}-pod run failed"))),
-                    };
-                    done(&large);
-                    (small, large)
-                }
-            };
-            pairs.push(measured);
+            pairs.push(warm_then_a_tenth_then_all("reference", tenth, n, run).await);
             target.shutdown().await.context("shutting the target down")?;
         }
     }
@@ -153,22 +131,9 @@ async fn bench_scale(args: &BenchArgs, n: usize) -> anyhow::Result<ExitCode> {
                     let run = async |pods| -> ScaleOutcome {
                         podspec::bench::scale_over_api("serve", client.clone(), pods, SERVE_CONNECTIONS, &torn_down)
                             .await
-                            .map_err(|e| failed("serve", pods, e.to_string()))
+                            .map_err(|e| scale_failure("serve", pods, e.to_string()))
                     };
-                    // Not measured: warms the node and the client's connections.
-                    let measured = match run(1).await {
-                        Err(f) => pair("serve", format!("the unmeasured first pod: {}", f.why)),
-                        Ok(_) => {
-                            let small = run(tenth).await;
-                            done(&small);
-                            let large = match &small {
-                                Ok(_) => run(n).await,
-                                Err(_) => Err(failed("serve", n, format!("not run: the {tenth}-pod run failed"))),
-                            };
-                            done(&large);
-                            (small, large)
-                        }
-                    };
+                    let measured = warm_then_a_tenth_then_all("serve", tenth, n, run).await;
                     serving.stop().await;
                     measured
                 }
@@ -181,6 +146,41 @@ async fn bench_scale(args: &BenchArgs, n: usize) -> anyhow::Result<ExitCode> {
     println!("through serve: kube-rs over HTTPS on loopback, at most {SERVE_CONNECTIONS} requests in flight; peaks are of this podspec process (serve and its client alike)");
     let all_measured = pairs.iter().all(|(s, l)| s.is_ok() && l.is_ok());
     Ok(if all_measured { ExitCode::SUCCESS } else { ExitCode::FAILURE })
+}
+
+fn scale_failure(target: &str, pods: usize, why: String) -> podspec::bench::ScaleFailure {
+    podspec::bench::ScaleFailure { target: target.into(), pods, why }
+}
+
+/// Both runs of a target that was not there to measure.
+fn neither_run(target: &str, tenth: usize, n: usize, why: String) -> (podspec::bench::ScaleOutcome, podspec::bench::ScaleOutcome) {
+    (Err(scale_failure(target, tenth, why.clone())), Err(scale_failure(target, n, why)))
+}
+
+/// One target's two runs by `run`: one pod first, not measured (the image unpacked, the node and
+/// its client warm), then a tenth of N pods at once, then N (not run once the tenth failed);
+/// each said on stderr as it ends.
+async fn warm_then_a_tenth_then_all(
+    target: &str,
+    tenth: usize,
+    n: usize,
+    run: impl AsyncFn(usize) -> podspec::bench::ScaleOutcome,
+) -> (podspec::bench::ScaleOutcome, podspec::bench::ScaleOutcome) {
+    let done = |o: &podspec::bench::ScaleOutcome| match o {
+        Ok(r) => eprintln!("podspec: {} {}: all {} Running after {:.2} s", r.target, r.pods, r.pods, r.all_running.as_secs_f64()),
+        Err(f) => eprintln!("podspec: {} {}: {}", f.target, f.pods, f.why),
+    };
+    if let Err(f) = run(1).await {
+        return neither_run(target, tenth, n, format!("the unmeasured first pod: {}", f.why));
+    }
+    let small = run(tenth).await;
+    done(&small);
+    let large = match &small {
+        Ok(_) => run(n).await,
+        Err(_) => Err(scale_failure(target, n, format!("not run: the {tenth}-pod run failed"))),
+    };
+    done(&large);
+    (small, large)
 }
 
 /// How many requests the scale run's client keeps in flight through serve.
