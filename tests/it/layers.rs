@@ -24,15 +24,31 @@ fn rust_files(dir: &Path, out: &mut Vec<PathBuf>) {
     }
 }
 
-/// The lines of `text` that name the Linux runtime, outside comments.
-fn names_of_the_linux_runtime(text: &str) -> Vec<(usize, String)> {
-    let linux = regex::Regex::new(r"\bpodspec_linux\b|\blinux::|runtime::linux\b").unwrap();
+/// The lines of `text` (numbered from 1) that match `pattern`, outside comments.
+fn code_lines_matching(text: &str, pattern: &str) -> Vec<(usize, String)> {
+    let pattern = regex::Regex::new(pattern).unwrap();
     text.lines()
         .enumerate()
         .filter(|(_, l)| !l.trim_start().starts_with("//"))
-        .filter(|(_, l)| linux.is_match(l))
+        .filter(|(_, l)| pattern.is_match(l))
         .map(|(n, l)| (n + 1, l.trim().to_string()))
         .collect()
+}
+
+/// Each line of `files` that `names` finds, as `path:line: text` from the project's root.
+fn found_in(files: &[std::path::PathBuf], names: fn(&str) -> Vec<(usize, String)>) -> Vec<String> {
+    let mut found = Vec::new();
+    for f in files {
+        for (n, l) in names(&fs::read_to_string(f).unwrap()) {
+            found.push(format!("{}:{n}: {l}", f.strip_prefix(ROOT).unwrap().display()));
+        }
+    }
+    found
+}
+
+/// The lines of `text` that name the Linux runtime, outside comments.
+fn names_of_the_linux_runtime(text: &str) -> Vec<(usize, String)> {
+    code_lines_matching(text, r"\bpodspec_linux\b|\blinux::|runtime::linux\b")
 }
 
 #[test]
@@ -40,12 +56,7 @@ fn the_kubelet_never_imports_the_linux_runtime() {
     let mut files = Vec::new();
     rust_files(&Path::new(ROOT).join("src/runtime/kubelet"), &mut files);
     assert!(files.len() > 10, "the kubelet's files were not found: {files:?}");
-    let mut found = Vec::new();
-    for f in &files {
-        for (n, l) in names_of_the_linux_runtime(&fs::read_to_string(f).unwrap()) {
-            found.push(format!("{}:{n}: {l}", f.strip_prefix(ROOT).unwrap().display()));
-        }
-    }
+    let found = found_in(&files, names_of_the_linux_runtime);
     assert!(found.is_empty(), "the kubelet reaches into the Linux runtime (use the runtime interface, or move what both need below both):\n{}", found.join("\n"));
 }
 
@@ -59,16 +70,10 @@ fn an_import_of_the_linux_runtime_is_seen() {
 /// The lines of `text` that name podspec's layers above the API (the main crate, the kubelet,
 /// the runtimes, the server, the targets, the harness), outside comments.
 fn names_above_the_api(text: &str) -> Vec<(usize, String)> {
-    let above = regex::Regex::new(
+    code_lines_matching(
+        text,
         r"\bpodspec::|\bcrate::(runtime|kubelet|node|server|targets|steps|runner|commands|certify|bench)\b|\bkubelet::|\bpodspec_(cri|linux|cgroup|images|report|agent)\b",
     )
-    .unwrap();
-    text.lines()
-        .enumerate()
-        .filter(|(_, l)| !l.trim_start().starts_with("//"))
-        .filter(|(_, l)| above.is_match(l))
-        .map(|(n, l)| (n + 1, l.trim().to_string()))
-        .collect()
 }
 
 #[test]
@@ -77,12 +82,7 @@ fn the_api_crate_names_nothing_above_it() {
     let mut files = Vec::new();
     rust_files(&api.join("src"), &mut files);
     assert!(files.len() > 20, "the API's files were not found: {files:?}");
-    let mut found = Vec::new();
-    for f in &files {
-        for (n, l) in names_above_the_api(&fs::read_to_string(f).unwrap()) {
-            found.push(format!("{}:{n}: {l}", f.strip_prefix(ROOT).unwrap().display()));
-        }
-    }
+    let mut found = found_in(&files, names_above_the_api);
     // Of podspec's own crates, it may use only the leaf that reads files.
     let manifest = fs::read_to_string(api.join("Cargo.toml")).unwrap();
     for (n, l) in manifest.lines().enumerate() {
