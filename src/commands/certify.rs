@@ -199,8 +199,7 @@ pub(crate) async fn certify(args: CertifyArgs, mut signals: Signals) -> anyhow::
         r = certify::certify(&options, target.clone(), &description) => Some(r),
         _ = signals.next() => None,
     };
-    let leftovers = "what the run started may be left: `podspec clean` with the same --target and target options removes it";
-    if let Err(e) = super::clean_up_or_leave_at_second_signal(target.shutdown(), &mut signals, leftovers).await {
+    if let Err(e) = super::clean_up_or_leave_at_second_signal(target.shutdown(), &mut signals).await {
         eprintln!("podspec: {e}");
     }
     let outcome = match outcome {

@@ -43,19 +43,20 @@ pub(crate) async fn dispatch(command: Command, mut signals: Signals) -> anyhow::
     }
 }
 
-/// Waits for a clean-up begun after a run ended (or a first signal stopped it); a second
+/// Waits for the target's shutdown after a run ended (or a first signal stopped it); a second
 /// SIGINT or SIGTERM while it waits ends the process at once, as users expect of a second
 /// Ctrl-C, saying what may be left and how to remove it. Nothing else could end a clean-up
 /// that hangs but SIGKILL.
 pub(crate) async fn clean_up_or_leave_at_second_signal<T>(
     clean_up: impl std::future::Future<Output = T>,
     signals: &mut Signals,
-    leftovers: &str,
 ) -> T {
     tokio::select! {
         done = clean_up => done,
         sig = signals.next() => {
-            eprintln!("podspec: {sig} during clean-up: ending at once; {leftovers}");
+            eprintln!(
+                "podspec: {sig} during clean-up: ending at once; what the run started may be left: `podspec clean` with the same --target and target options removes it"
+            );
             // Not a return: dropping the runtime would wait for the clean-up's blocking work.
             std::process::exit(130);
         }

@@ -103,8 +103,7 @@ pub(crate) async fn run(args: RunArgs, mut signals: Signals) -> anyhow::Result<E
         }
     }
     // Whatever happened, the target gives back everything it holds.
-    let leftovers = "what the run started may be left: `podspec clean` with the same --target and target options removes it";
-    let removed = match super::clean_up_or_leave_at_second_signal(target.shutdown(), &mut signals, leftovers).await {
+    let removed = match super::clean_up_or_leave_at_second_signal(target.shutdown(), &mut signals).await {
         Ok(()) => "everything the run started was removed",
         Err(e) => {
             eprintln!("podspec: {e}");
