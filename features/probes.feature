@@ -670,7 +670,9 @@ Feature: Probes tell the kubelet whether a container is alive, ready and started
   # failure is seen. The kubelet keeps probing readiness during termination but stops liveness
   # and startup probes (pkg/kubelet/prober/worker.go doProbe: "Pod deletion requested").
   # Here the liveness probe has a grace period of its own, 1 s: had it failed, the container
-  # would have been killed (137) at once instead of ending on its own after 15 s.
+  # would have been killed (137) at once instead of ending on its own after 15 s. Both probes
+  # wait 5 s, as the e2e test's do, so that the first look comes after the script made the
+  # files (without the wait, a liveness probe run before `touch` restarted the container).
   @api-server
   Scenario: While a pod terminates its readiness probe goes on and its liveness probe stops
     Given a running pod "probe-terminating":
@@ -688,11 +690,13 @@ Feature: Probes tell the kubelet whether a container is alive, ready and started
           readinessProbe:
             exec:
               command: ["cat", "/tmp/ready"]
-            periodSeconds: 1
+            initialDelaySeconds: 5
+            periodSeconds: 2
             failureThreshold: 1
           livenessProbe:
             exec:
               command: ["cat", "/tmp/liveness"]
+            initialDelaySeconds: 5
             periodSeconds: 1
             failureThreshold: 1
             terminationGracePeriodSeconds: 1
