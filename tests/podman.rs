@@ -133,8 +133,8 @@ fn gated_by_baseline(env: &Env, runtime: &str, baseline_name: &str) -> Result<()
         ])
         .current_dir(ROOT)
         .env("PODSPEC_STATE_DIR", env.state())
-        .stdout(std::process::Stdio::piped())
-        .stderr(std::process::Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
         .spawn()
         .map_err(|e| format!("run podspec: {e}"))?;
     // The run's objects are named podspec-<its pid>-...: only those are this test's.
@@ -212,20 +212,28 @@ fn a_killed_run_leaves_what_clean_removes_and_only_that(env: &Env) -> Result<(),
     let emptied_pod = format!("podspec-0-{}.first", std::process::id());
 
     let result = (|| {
+        // What the run says, to tell why, should its pod not start.
+        let said = scratch.path().join("run.log");
+        let log = fs::File::create(&said).map_err(|e| e.to_string())?;
         let mut child = Command::new(PODSPEC)
             .args(["run", "--target", "podman", "--report-dir", "out"])
             .current_dir(scratch.path())
             .env("PODSPEC_STATE_DIR", env.state())
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
+            .stdout(log.try_clone().map_err(|e| e.to_string())?)
+            .stderr(log)
             .spawn()
             .map_err(|e| e.to_string())?;
         let prefix = format!("podspec-{}-", child.id());
         let deadline = Instant::now() + Duration::from_secs(120);
+        let run_said = || fs::read_to_string(&said).unwrap_or_default();
         while env.podman_lines(&["ps", "--filter", &format!("name=^{prefix}"), "--format", "{{.Names}}"]).len() < 2 {
+            if let Ok(Some(status)) = child.try_wait() {
+                return Err(format!("the run ended ({status}) before its pod started; it said:\n{}", run_said()));
+            }
             if Instant::now() > deadline {
                 let _ = child.kill();
-                return Err("the run's pod never started".to_string());
+                let _ = child.wait();
+                return Err(format!("the run's pod did not start within 120 s; the run said:\n{}", run_said()));
             }
             std::thread::sleep(Duration::from_millis(200));
         }
