@@ -42,6 +42,9 @@ pub struct BenchReport {
     /// Where the node measures its waits on the runtime (a CRI runtime): each pod start split
     /// into the time spent waiting on the runtime's answers and the rest, the target's own.
     pub start_split: Option<StartSplit>,
+    /// Where the runtime says its share of each pod start went (`Target::runtime_phase_times`):
+    /// each phase's time per pod; empty where the runtime does not split it.
+    pub phases: Vec<Timing>,
 }
 
 #[derive(Debug, Clone)]
@@ -184,6 +187,30 @@ pub fn start_splits(reports: &[BenchReport]) -> String {
     out
 }
 
+/// Each report's pod start, where its runtime splits it: the median and p95 per pod of each of
+/// the runtime's phases, and the rest of the start (the API, the kubelet's own work: volumes,
+/// hosts file, status writes, and the waits between them) as the start's median less the
+/// phases' medians.
+pub fn start_phases(reports: &[BenchReport]) -> String {
+    use std::fmt::Write as _;
+    let mut out = String::new();
+    for r in reports.iter().filter(|r| !r.phases.is_empty()) {
+        let Some(start) = r.timings.iter().find(|t| t.name == "pod start") else { continue };
+        let _ = writeln!(out, "pod start on {}, where the time goes (per pod; the runtime's phases, summed over its calls):", r.target);
+        let _ = writeln!(out, "{:<54} {:>12} {:>12} {:>8}", "", "median", "p95", "share");
+        let total = ms(start.median()).max(f64::MIN_POSITIVE);
+        let mut phases_ms = 0.0;
+        for p in &r.phases {
+            phases_ms += ms(p.median());
+            let _ = writeln!(out, "{:<54} {:>9.2} ms {:>9.2} ms {:>7.1}%", p.name, ms(p.median()), ms(p.p95()), 100.0 * ms(p.median()) / total);
+        }
+        let rest = (ms(start.median()) - phases_ms).max(0.0);
+        let _ = writeln!(out, "{:<54} {:>9.2} ms {:>12} {:>7.1}%", "the rest: API, kubelet (volumes, status), waits", rest, "", 100.0 * rest / total);
+        let _ = writeln!(out, "{:<54} {:>9.2} ms {:>9.2} ms", "pod start", ms(start.median()), ms(start.p95()));
+    }
+    out
+}
+
 impl fmt::Display for BenchReport {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         writeln!(f, "target {}: {} two-container pods", self.target, self.pods)?;
@@ -278,12 +305,14 @@ struct Timings {
     exec: Timing,
     delete: Timing,
     split: StartSplit,
+    /// Each runtime phase's time in each pod's start, in the order the runtime names them.
+    phases: Vec<Timing>,
 }
 
 impl Timings {
     fn new(pods: usize) -> Self {
         let t = |name| Timing { name, samples: Vec::with_capacity(pods) };
-        Self { start: t("pod start"), exec: t("exec"), delete: t("delete"), split: StartSplit { waiting: t("waiting"), own: t("own") } }
+        Self { start: t("pod start"), exec: t("exec"), delete: t("delete"), split: StartSplit { waiting: t("waiting"), own: t("own") }, phases: Vec::new() }
     }
 
     /// A pod start of `took`, with the runtime's busy clock at its beginning and end.
@@ -296,9 +325,26 @@ impl Timings {
         }
     }
 
+    /// The runtime's phase totals before and after one pod's start: each phase's share of it.
+    fn phases_of_a_start(&mut self, before: &[(&'static str, Duration)], after: &[(&'static str, Duration)]) {
+        for (name, total) in after {
+            let was = before.iter().find(|(n, _)| n == name).map_or(Duration::ZERO, |(_, d)| *d);
+            let i = match self.phases.iter().position(|t| t.name == *name) {
+                Some(i) => i,
+                None => {
+                    // A phase first seen now took nothing in the pods before.
+                    let before = self.start.samples.len().saturating_sub(1);
+                    self.phases.push(Timing { name, samples: vec![Duration::ZERO; before] });
+                    self.phases.len() - 1
+                }
+            };
+            self.phases[i].samples.push(total.saturating_sub(was));
+        }
+    }
+
     fn report(self, target: &str, pods: usize) -> BenchReport {
         let start_split = (!self.split.waiting.samples.is_empty()).then_some(self.split);
-        BenchReport { target: target.to_string(), pods, timings: vec![self.start, self.exec, self.delete], start_split }
+        BenchReport { target: target.to_string(), pods, timings: vec![self.start, self.exec, self.delete], start_split, phases: self.phases }
     }
 }
 
@@ -356,11 +402,13 @@ async fn target_pod(target: &dyn Target, namespace: &str, i: usize, t: &mut Timi
     let pod = bench_pod(namespace, i);
     let p = PodRef { namespace: namespace.to_string(), name: format!("bench-{i}") };
     let busy_before = target.runtime_busy_time();
+    let phases_before = target.runtime_phase_times();
     let started_at = Instant::now();
     tracing::debug!(target: "bench", pod = %p, "create");
     target.create_pod(&pod).await?;
     let started = wait_running(target, &p).await;
     t.started(started_at.elapsed(), (busy_before, target.runtime_busy_time()));
+    t.phases_of_a_start(&phases_before, &target.runtime_phase_times());
     tracing::debug!(target: "bench", pod = %p, "running");
     if let Err(e) = started {
         let _ = target.delete_pod(&p).await;
@@ -530,7 +578,7 @@ pub async fn run_over_api(name: &str, client: kube::Client, pods: usize) -> Resu
             return Err(TargetError::Other(format!("exec `true` in {pod_name} did not succeed: {status:?}")));
         }
     }
-    Ok(BenchReport { target: name.to_string(), pods, timings: vec![start, exec, delete], start_split: None })
+    Ok(BenchReport { target: name.to_string(), pods, timings: vec![start, exec, delete], start_split: None, phases: Vec::new() })
 }
 
 /// `podspec bench --scale N`: N two-container pods started at once on one target, then
@@ -645,8 +693,13 @@ impl Peaks {
     }
 }
 
+/// The container event lags of this process so far: what a run's lags are counted from.
+pub fn event_lags_now() -> (u64, u64) {
+    crate::runtime::kubelet::event_lags()
+}
+
 /// The container event lags of this process since `before` ([`crate::runtime::kubelet::event_lags`]).
-fn lags_since(before: (u64, u64)) -> (u64, u64) {
+pub fn lags_since(before: (u64, u64)) -> (u64, u64) {
     let now = crate::runtime::kubelet::event_lags();
     (now.0 - before.0, now.1 - before.1)
 }
@@ -894,6 +947,9 @@ pub struct ScaleFailure {
     pub target: String,
     pub pods: usize,
     pub why: String,
+    /// The container event lags during the run until it failed, where it ran (see
+    /// `ScaleReport::event_lags`); None for a run that was never made.
+    pub event_lags: Option<(u64, u64)>,
 }
 
 /// A scale run's figures, or why it has none.
@@ -942,11 +998,15 @@ pub fn scale_table(pairs: &[(ScaleOutcome, ScaleOutcome)]) -> String {
         }
         let _ = writeln!(out, "{}", line.trim_end());
     }
+    // A run that failed counts its lags until then too (a timeout is when they matter most).
     let lags: Vec<String> = pairs
         .iter()
         .flat_map(|(s, l)| [s, l])
-        .filter_map(|o| o.as_ref().ok())
-        .map(|r| format!("{} {}: {} lost in {} lags", r.target, r.pods, r.event_lags.1, r.event_lags.0))
+        .filter_map(|o| match o {
+            Ok(r) => Some((r.target.as_str(), r.pods, r.event_lags, "")),
+            Err(f) => Some((f.target.as_str(), f.pods, f.event_lags?, " (until it failed)")),
+        })
+        .map(|(target, pods, (lags, lost), until)| format!("{target} {pods}{until}: {lost} lost in {lags} lags"))
         .collect();
     if !lags.is_empty() {
         let _ = writeln!(
@@ -972,6 +1032,7 @@ mod tests {
             pods: 3,
             timings: vec![Timing { name: "pod start", samples: vec![Duration::from_millis(ms); 3] }],
             start_split: None,
+            phases: Vec::new(),
         };
         let text = side_by_side(&[report("reference", 10), report("podman", 250)]);
         let lines: Vec<&str> = text.lines().collect();
@@ -991,6 +1052,7 @@ mod tests {
             pods: 3,
             timings: vec![Timing { name: "pod start", samples: vec![Duration::from_millis(ms); 3] }],
             start_split: None,
+            phases: Vec::new(),
         };
         let text = side_by_side_with(&[report("reference", 10), report("cri", 210), report("cri-direct", 200)], &[(1, 2)]);
         let lines: Vec<&str> = text.lines().collect();
@@ -1018,6 +1080,26 @@ mod tests {
         assert!(lines[2].trim_end().ends_with("2.0%"), "{text}");
     }
 
+    #[test]
+    fn a_pod_start_splits_into_the_runtimes_phases_and_the_rest() {
+        let ms = Duration::from_millis;
+        let mut t = Timings::new(2);
+        // The first pod's start: 3 ms of sandbox, 5 of shims, of 20.
+        t.started(ms(20), (None, None));
+        t.phases_of_a_start(&[], &[("sandbox", ms(3)), ("shim", ms(5))]);
+        // The second's: 4 of sandbox, 6 of shims and 1 of a phase first seen now, of 30.
+        t.started(ms(30), (None, None));
+        t.phases_of_a_start(&[("sandbox", ms(3)), ("shim", ms(5))], &[("sandbox", ms(7)), ("shim", ms(11)), ("cgroup", ms(1))]);
+        let report = t.report("reference", 2);
+        let per_pod: Vec<(&str, Vec<Duration>)> = report.phases.iter().map(|p| (p.name, p.samples.clone())).collect();
+        assert_eq!(per_pod, vec![("sandbox", vec![ms(3), ms(4)]), ("shim", vec![ms(5), ms(6)]), ("cgroup", vec![ms(0), ms(1)])]);
+        let text = start_phases(&[report]);
+        // Medians (the higher of two): 4 + 6 + 1 of the start's 30 ms; the rest is 19 ms.
+        let rest = text.lines().find(|l| l.starts_with("the rest")).expect("a line for the rest");
+        assert!(rest.contains("19.00 ms"), "{text}");
+        assert!(text.lines().any(|l| l.starts_with("shim") && l.contains("6.00 ms") && l.contains("20.0%")), "{text}");
+    }
+
     fn scale_report(target: &str, pods: usize, secs: u64) -> ScaleReport {
         ScaleReport {
             target: target.into(),
@@ -1038,6 +1120,7 @@ mod tests {
             target: "serve".into(),
             pods: 1000,
             why: "start 1000 pods at once through serve (612 of them Running by then): timed out after 300s".into(),
+            event_lags: Some((2, 300)),
         };
         let pairs = vec![
             (Ok(scale_report("reference", 100, 3)), Ok(scale_report("reference", 1000, 45))),
@@ -1060,6 +1143,9 @@ mod tests {
             Some("serve 1000: no figures: start 1000 pods at once through serve (612 of them Running by then): timed out after 300s"),
             "{text}"
         );
+        // The failed run's lags are counted beside the others'.
+        let lags = lines.iter().find(|l| l.starts_with("container events lost")).expect("the lags' line");
+        assert!(lags.ends_with("serve 100: 0 lost in 0 lags, serve 1000 (until it failed): 300 lost in 2 lags"), "{text}");
     }
 
     #[test]
@@ -1077,7 +1163,7 @@ mod results_tests {
     #[test]
     fn a_results_file_holds_each_targets_medians_in_milliseconds() {
         let t = |name, ms: &[u64]| Timing { name, samples: ms.iter().map(|m| Duration::from_micros(m * 1000 + 250)).collect() };
-        let report = BenchReport { target: "reference".into(), pods: 3, timings: vec![t("pod start", &[9, 11, 10])], start_split: None };
+        let report = BenchReport { target: "reference".into(), pods: 3, timings: vec![t("pod start", &[9, 11, 10])], start_split: None, phases: Vec::new() };
         let r = Results::new(&[report], 3, [1.0, 2.0, 3.0], "abc1234".into());
         assert_eq!(r.targets[0].timings[0].name, "pod start");
         assert_eq!(r.targets[0].timings[0].median_ms, 10.25);

@@ -88,6 +88,7 @@ pub(crate) async fn bench(args: BenchArgs) -> anyhow::Result<ExitCode> {
         let pairs: Vec<(usize, usize)> = reports.iter().position(|r| r.target == "cri").map(|i| vec![(i, i + 1)]).unwrap_or_default();
         print!("{}", podspec::bench::side_by_side_with(&reports, &pairs));
         print!("{}", podspec::bench::start_splits(&reports));
+        print!("{}", podspec::bench::start_phases(&reports));
     }
     if let Some(path) = &args.results {
         let results = podspec::bench::Results::new(&reports, args.pods, load_before, git_commit());
@@ -111,7 +112,8 @@ async fn bench_scale(args: &BenchArgs, n: usize) -> anyhow::Result<ExitCode> {
         Ok(started) => {
             let target = started.target;
             let run = async |pods| -> ScaleOutcome {
-                podspec::bench::scale(target.as_ref(), pods).await.map_err(|e| scale_failure("reference", pods, e.to_string()))
+                let lags = podspec::bench::event_lags_now();
+                podspec::bench::scale(target.as_ref(), pods).await.map_err(|e| ran_and_failed("reference", pods, e.to_string(), lags))
             };
             pairs.push(warm_then_a_tenth_then_all("reference", tenth, n, run).await);
             target.shutdown().await.context("shutting the target down")?;
@@ -129,9 +131,10 @@ async fn bench_scale(args: &BenchArgs, n: usize) -> anyhow::Result<ExitCode> {
                         async move { kubelet.wait_torn_down(&uid, rv).await }
                     };
                     let run = async |pods| -> ScaleOutcome {
+                        let lags = podspec::bench::event_lags_now();
                         podspec::bench::scale_over_api("serve", client.clone(), pods, SERVE_CONNECTIONS, &torn_down)
                             .await
-                            .map_err(|e| scale_failure("serve", pods, e.to_string()))
+                            .map_err(|e| ran_and_failed("serve", pods, e.to_string(), lags))
                     };
                     let measured = warm_then_a_tenth_then_all("serve", tenth, n, run).await;
                     serving.stop().await;
@@ -149,7 +152,13 @@ async fn bench_scale(args: &BenchArgs, n: usize) -> anyhow::Result<ExitCode> {
 }
 
 fn scale_failure(target: &str, pods: usize, why: String) -> podspec::bench::ScaleFailure {
-    podspec::bench::ScaleFailure { target: target.into(), pods, why }
+    podspec::bench::ScaleFailure { target: target.into(), pods, why, event_lags: None }
+}
+
+/// A run that was made and failed, with its container event lags since `lags` (the count when
+/// it began).
+fn ran_and_failed(target: &str, pods: usize, why: String, lags: (u64, u64)) -> podspec::bench::ScaleFailure {
+    podspec::bench::ScaleFailure { event_lags: Some(podspec::bench::lags_since(lags)), ..scale_failure(target, pods, why) }
 }
 
 /// Both runs of a target that was not there to measure.

@@ -314,6 +314,10 @@ impl Target for ReferenceTarget {
         self.node.runtime().runtime.busy_time()
     }
 
+    fn runtime_phase_times(&self) -> Vec<(&'static str, Duration)> {
+        self.node.runtime().runtime.phase_times()
+    }
+
     async fn pod_changed(&self, pod: &PodRef, max: Duration) {
         let from = self.seen.lock().unwrap().get(pod).copied();
         let Some(Ok(mut watch)) = from.map(|rv| self.watch_pod(pod, Some(rv))) else { return };

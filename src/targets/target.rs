@@ -262,6 +262,12 @@ pub trait Target: Send + Sync {
         None
     }
 
+    /// The node's runtime's running totals per phase of its pod starts (see
+    /// `RuntimeService::phase_times`); empty where the target does not split them.
+    fn runtime_phase_times(&self) -> Vec<(&'static str, Duration)> {
+        Vec::new()
+    }
+
     /// The node's name (mirror pods are named `<pod>-<node>`).
     fn node_name(&self) -> Option<&str> {
         None

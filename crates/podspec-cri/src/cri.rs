@@ -426,6 +426,13 @@ pub trait RuntimeService: Send + Sync {
         None
     }
 
+    /// The time spent so far in each phase of the runtime's pod starts (its sandboxes'
+    /// directories, cgroups, namespaces and network; its containers' image, directories,
+    /// cgroups, specs and shims), as running totals; empty where it does not split them.
+    fn phase_times(&self) -> Vec<(&'static str, std::time::Duration)> {
+        Vec::new()
+    }
+
     /// Whether the runtime takes a mount's `sub_path` and resolves it beneath the mount's
     /// source itself, where it mounts it. A runtime that does not (one given host paths only)
     /// gets no `sub_path`: the kubelet binds the subPath it checked onto a path of its own and

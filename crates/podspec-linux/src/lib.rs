@@ -15,6 +15,7 @@ mod attach;
 pub use podspec_cgroup as cgroup;
 mod exec;
 mod log_copy;
+mod phases;
 pub mod network;
 pub mod process;
 pub use podspec_fs::safe_path;
@@ -70,6 +71,8 @@ pub struct LinuxRuntime {
     sandboxes: Mutex<HashMap<SandboxId, Arc<Sandbox>>>,
     containers: Mutex<HashMap<ContainerId, Arc<Container>>>,
     events: broadcast::Sender<ContainerEvent>,
+    /// Where the time of its pod starts goes (`RuntimeService::phase_times`).
+    phases: phases::PhaseClock,
 }
 
 struct NodeHolder {
@@ -175,6 +178,7 @@ impl LinuxRuntime {
             sandboxes: Mutex::default(),
             containers: Mutex::default(),
             events,
+            phases: Default::default(),
         })
     }
 
@@ -375,10 +379,12 @@ impl RuntimeService for LinuxRuntime {
                 format!("the reference runtime lays out the pods' cgroups itself and takes no cgroup parent ({parent:?})"),
             ));
         }
+        let mut lap = self.phases.lap();
         let n = self.next_id.fetch_add(1, Ordering::Relaxed);
         let id = SandboxId(format!("{}-{n}", config.uid));
         let dir = self.run.path.join("sandboxes").join(&id.0);
         fs::create_dir_all(dir.join("shm")).map_err(|e| RuntimeError::io(format!("create {}", dir.display()), e))?;
+        lap.mark("sandbox: directories");
         let cgroup = self.cgroups.as_ref().map(|c| c.child(&format!("pod{}", config.uid)));
         if let Some(c) = &cgroup {
             let what = format!("create the cgroup of pod {}/{}", config.namespace, config.name);
@@ -388,6 +394,7 @@ impl RuntimeService for LinuxRuntime {
             let pids_max = config.pids_limit.filter(|_| c.has("pids"));
             c.set_limits(&Limits { pids_max, ..Default::default() }).map_err(|e| RuntimeError::io(&what, e))?;
         }
+        lap.mark("sandbox: cgroup");
         let node = self.node.process.pid.to_string();
         let ns = &config.namespaces;
         let mut args: Vec<String> = vec!["sandbox".into()];
@@ -422,6 +429,7 @@ impl RuntimeService for LinuxRuntime {
                 return Err(e);
             }
         };
+        lap.mark("sandbox: namespaces (holder process)");
         let ip = if host_network {
             GATEWAY
         } else {
@@ -436,6 +444,7 @@ impl RuntimeService for LinuxRuntime {
             }
             ip
         };
+        lap.mark("sandbox: network (veth, address)");
         let sandbox = Sandbox {
             id: id.clone(),
             config: config.clone(),
@@ -493,17 +502,20 @@ impl RuntimeService for LinuxRuntime {
 
     async fn create_container(&self, sandbox_id: &SandboxId, config: &ContainerConfig) -> RuntimeResult<ContainerId> {
         let sandbox = self.sandbox(sandbox_id)?;
+        let mut lap = self.phases.lap();
         let images = self.images.clone();
         let reference = config.image.clone();
         let image = tokio::task::spawn_blocking(move || images.resolve(&reference))
             .await
             .map_err(|e| RuntimeError::failed("resolve image", e))?
             .map_err(|e| RuntimeError::ImageNotFound { reference: config.image.clone(), reason: e.to_string() })?;
+        lap.mark("container: image");
         let id = ContainerId(format!("{}-{}-{}", sandbox_id.0, config.name, config.attempt));
         let dir = sandbox.dir.join("containers").join(format!("{}-{}", config.name, config.attempt));
         for d in ["upper", "work", "rootfs"] {
             fs::create_dir_all(dir.join(d)).map_err(|e| RuntimeError::io(format!("create {}", dir.join(d).display()), e))?;
         }
+        lap.mark("container: directories");
         let args: Vec<String> = match (config.command.is_empty(), config.args.is_empty()) {
             (false, _) => config.command.iter().chain(&config.args).cloned().collect(),
             (true, false) => image.config.entrypoint.iter().chain(&config.args).cloned().collect(),
@@ -537,7 +549,9 @@ impl RuntimeService for LinuxRuntime {
                 Some(PathBuf::from(format!("/proc/{pid}/ns/pid")))
             }
         };
+        lap.mark("container: spec");
         let cgroup = self.container_cgroup(&sandbox, config).await?;
+        lap.mark("container: cgroup");
         let spec = ContainerProcessSpec {
             sandbox_pid: sandbox.process.pid,
             sandbox_mounts: !sandbox.config.tmpfs.is_empty(),
@@ -562,6 +576,7 @@ impl RuntimeService for LinuxRuntime {
         let spec_path = dir.join("spec.json");
         fs::write(&spec_path, serde_json::to_vec_pretty(&spec).expect("spec serializes"))
             .map_err(|e| RuntimeError::io(format!("write {}", spec_path.display()), e))?;
+        lap.mark("container: spec");
         let container = Container {
             id: id.clone(),
             sandbox: sandbox_id.clone(),
@@ -584,6 +599,7 @@ impl RuntimeService for LinuxRuntime {
 
     async fn start_container(&self, id: &ContainerId) -> RuntimeResult<()> {
         let c = self.container(id)?;
+        let mut lap = self.phases.lap();
         let what = format!("start container {id}");
         // With `tty`, the terminal's master side is the shim's stdin and stays podspec's too: the
         // container's stdin is written into it and its size set on it.
@@ -617,6 +633,7 @@ impl RuntimeService for LinuxRuntime {
         let mut stdout = BufReader::new(child.stdout.take().expect("piped"));
         let mut line = String::new();
         let _ = tokio::time::timeout(READY_TIMEOUT, stdout.read_line(&mut line)).await;
+        lap.mark("container: shim (namespaces, mounts, seccomp, exec)");
         let report: Option<StartReport> = serde_json::from_str(line.trim()).ok();
         let (tx, rx) = tokio::sync::watch::channel(false);
         {
@@ -804,6 +821,10 @@ impl RuntimeService for LinuxRuntime {
         let pipe = if stdin { c.stdin.lock().unwrap().clone() } else { None };
         let terminal = c.terminal.lock().unwrap().clone();
         Ok(attach::start(id, c.spec.log_path.clone(), pipe, terminal, exited))
+    }
+
+    fn phase_times(&self) -> Vec<(&'static str, Duration)> {
+        self.phases.totals()
     }
 
     fn container_events(&self) -> broadcast::Receiver<ContainerEvent> {

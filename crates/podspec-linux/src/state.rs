@@ -12,8 +12,16 @@
 //! longer names the process that started at that time). A run starting at the same moment as
 //! another is never mistaken for a killed one.
 //!
-//! Every mount podspec makes lives in a container's private mount namespace, so it disappears
-//! with the container's processes; nothing is mounted on the node's own mount table.
+//! Where the state directory is on a disk (on some machines `/run` is not a tmpfs), each run's
+//! directory is a tmpfs of the run's own, mounted on it once it is in place (under the lock)
+//! and marked private: a pod's start makes some forty files and directories there (container
+//! layers, volumes, hosts file, specs, records of processes), which on ext4 cost the inode
+//! allocator's search on each create (a two-container pod's start, debug build: a median of
+//! 70-110 ms with the state on the root disk, 52-66 ms on a tmpfs). The `owner` file is written both beneath the
+//! mount and on it, so a run is known whether or not its tmpfs is still mounted; the run's
+//! removal, and the clean-up of a killed run (`podspec clean`, each start), unmount it with
+//! everything under it before removing the directory. Every other mount podspec makes lives in
+//! a container's private mount namespace, so it disappears with the container's processes.
 
 use std::fs;
 use std::path::{Path, PathBuf};
@@ -59,6 +67,16 @@ impl RunDir {
         fs::create_dir_all(new.join("pods"))?;
         fs::write(new.join("owner"), me.encode())?;
         fs::rename(&new, &path)?;
+        if !on_tmpfs(&runs) {
+            if let Err(e) = mount_run_tmpfs(&path) {
+                // Without the right to mount (a user namespace), the run stays on the disk.
+                tracing::debug!(error = %e, run = %path.display(), "the run's directory stays on the state directory's file system");
+            } else {
+                fs::create_dir_all(path.join("procs"))?;
+                fs::create_dir_all(path.join("pods"))?;
+                fs::write(path.join("owner"), me.encode())?;
+            }
+        }
         Ok(Self { path })
     }
 
@@ -230,6 +248,27 @@ fn wait_gone(procs: &[ProcessId], namespaces: &[PathBuf]) -> std::io::Result<()>
     }
 }
 
+/// statfs's f_type of a tmpfs.
+const TMPFS_MAGIC: nix::sys::statfs::FsType = nix::sys::statfs::TMPFS_MAGIC;
+
+fn on_tmpfs(dir: &Path) -> bool {
+    nix::sys::statfs::statfs(dir).is_ok_and(|s| s.filesystem_type() == TMPFS_MAGIC)
+}
+
+/// Mounts a tmpfs (the run's user's alone) on the run's directory, private, so that nothing
+/// mounted beneath it reaches another mount namespace.
+fn mount_run_tmpfs(path: &Path) -> nix::Result<()> {
+    use nix::mount::{mount, MsFlags};
+    let none: Option<&str> = None;
+    mount(Some("podspec"), path, Some("tmpfs"), MsFlags::empty(), Some("mode=0700"))?;
+    if let Err(e) = mount(none, path, none, MsFlags::MS_PRIVATE, none) {
+        let _ = nix::mount::umount2(path, nix::mount::MntFlags::MNT_DETACH);
+        return Err(e);
+    }
+    Ok(())
+}
+
+/// Unmounts every mount under `dir`, deepest first, `dir` itself (a run's tmpfs) last.
 fn unmount_under(dir: &Path) -> usize {
     let mut n = 0;
     for m in mounts_under(dir) {
@@ -260,6 +299,36 @@ mod tests {
         assert!(live.path.exists());
         live.remove().unwrap();
         assert!(!live.path.exists());
+        let _ = fs::remove_dir_all(&state);
+    }
+
+    #[test]
+    fn a_run_on_a_disk_gets_a_tmpfs_of_its_own_which_its_removal_and_the_clean_up_of_a_killed_run_unmount() {
+        // The test's state directory is on the disk (/var/tmp), as /run is on some machines.
+        let state = std::path::PathBuf::from(format!("/var/tmp/podspec-state-test-tmpfs-{}", std::process::id()));
+        fs::create_dir_all(&state).unwrap();
+        if on_tmpfs(&state) || !nix::unistd::geteuid().is_root() {
+            // Nothing to show where the state is already on a tmpfs, or mounts are not ours to make.
+            let _ = fs::remove_dir_all(&state);
+            return;
+        }
+        let live = RunDir::create(&state, "live").unwrap();
+        assert!(on_tmpfs(&live.path), "the run's directory is a tmpfs");
+        assert!(live.path.join("procs").is_dir() && live.path.join("pods").is_dir());
+        assert!(owner_of(&live.path).is_some_and(|o| o.is_alive()), "its owner is known on the tmpfs");
+        live.remove().unwrap();
+        assert!(!live.path.exists());
+        assert!(mounts_under(&state).is_empty(), "removed with its mount");
+
+        // A killed run's tmpfs: its owner's start time another than ours.
+        let killed = RunDir::create(&state, "killed").unwrap();
+        let me = ProcessId::of(std::process::id() as i32).unwrap();
+        fs::write(killed.path.join("owner"), ProcessId { start_time: me.start_time + 7, ..me }.encode()).unwrap();
+        let report = clean_stale(&state).unwrap();
+        assert_eq!(report.runs, vec![killed.path.clone()]);
+        assert_eq!(report.mounts, 1, "{report:?}");
+        assert!(!killed.path.exists());
+        assert!(mounts_under(&state).is_empty());
         let _ = fs::remove_dir_all(&state);
     }
 
