@@ -59,8 +59,9 @@ pub fn private_dir(dir: &Path) -> std::io::Result<()> {
     Ok(())
 }
 
-/// Mount points under `dir` in the node's mount table. podspec never mounts there, but a
-/// directory is only removed after checking, so removal never reaches into a mounted tree.
+/// Mount points under `dir` in the node's mount table (a run's own tmpfs, or what another party
+/// mounted): a directory is only removed after checking, so removal never reaches into a
+/// mounted tree.
 pub fn mounts_under(dir: &Path) -> Vec<std::path::PathBuf> {
     let Ok(text) = std::fs::read_to_string("/proc/self/mountinfo") else { return Vec::new() };
     let mut found: Vec<std::path::PathBuf> = text
@@ -72,6 +73,38 @@ pub fn mounts_under(dir: &Path) -> Vec<std::path::PathBuf> {
     // Deepest first.
     found.sort_by_key(|m| std::cmp::Reverse(m.components().count()));
     found
+}
+
+/// Whether a mount made at `dir` would propagate to other mount namespaces: the mount `dir` is
+/// on is shared (`shared:N` in `/proc/self/mountinfo`, as `/` is where systemd runs). A copy
+/// propagated to a peer or a slave namespace is not unmounted with the original once that is
+/// made private, so podspec mounts nothing where this holds. Unknown (no mount table): true.
+pub fn mount_propagates(dir: &Path) -> bool {
+    match std::fs::read_to_string("/proc/self/mountinfo") {
+        Ok(text) => mount_propagates_in(&text, dir),
+        Err(_) => true,
+    }
+}
+
+fn mount_propagates_in(mountinfo: &str, dir: &Path) -> bool {
+    // The mount `dir` is on: the deepest mount point above it (the last of equals, mounted over
+    // the others).
+    let mut on: Option<(usize, bool)> = None;
+    for line in mountinfo.lines() {
+        let fields: Vec<&str> = line.split_whitespace().collect();
+        let Some(point) = fields.get(4) else { continue };
+        let point = std::path::PathBuf::from(point.replace("\\040", " "));
+        if !dir.starts_with(&point) {
+            continue;
+        }
+        let depth = point.components().count();
+        // Optional fields run from the seventh to the lone "-".
+        let shared = fields.iter().skip(6).take_while(|f| **f != "-").any(|f| f.starts_with("shared:"));
+        if on.is_none_or(|(d, _)| depth >= d) {
+            on = Some((depth, shared));
+        }
+    }
+    on.is_none_or(|(_, shared)| shared)
 }
 
 /// Reads a whole file podspec was given, once it is known to be a regular file: opened without
@@ -147,5 +180,24 @@ mod tests {
         assert!(read_regular_file(dir.path()).unwrap_err().contains("(a directory)"));
         std::fs::write(dir.path().join("ok.yaml"), "a: 1\n").unwrap();
         assert_eq!(read_regular_file(&dir.path().join("ok.yaml")).unwrap(), "a: 1\n");
+    }
+
+    #[test]
+    fn a_mount_propagates_where_the_mount_below_it_is_shared() {
+        // `/` shared (as systemd makes it), `/run` a private tmpfs, `/srv` a slave.
+        let table = "\
+22 1 0:21 / / rw,relatime shared:1 - ext4 /dev/vda rw
+23 22 0:22 / /run rw,nosuid - tmpfs tmpfs rw
+24 22 0:23 / /srv rw master:1 - ext4 /dev/vdb rw
+25 22 0:24 / /mnt/a\\040b rw shared:7 - ext4 /dev/vdc rw
+";
+        assert!(mount_propagates_in(table, Path::new("/var/lib/podspec/runs")));
+        assert!(!mount_propagates_in(table, Path::new("/run/podspec/runs")));
+        assert!(!mount_propagates_in(table, Path::new("/srv/podspec")), "a slave's own mounts go nowhere");
+        assert!(mount_propagates_in(table, Path::new("/mnt/a b/state")));
+        assert!(mount_propagates_in("", Path::new("/run/podspec")), "an unknown table is taken as shared");
+        // Mounted over: the last mount at a point is the one seen there.
+        let over = "22 1 0:21 / / rw shared:1 - ext4 /dev/vda rw\n30 22 0:30 / / rw - tmpfs tmpfs rw\n";
+        assert!(!mount_propagates_in(over, Path::new("/var/podspec")));
     }
 }

@@ -67,7 +67,9 @@ impl RunDir {
         fs::create_dir_all(new.join("pods"))?;
         fs::write(new.join("owner"), me.encode())?;
         fs::rename(&new, &path)?;
-        if !on_tmpfs(&runs) {
+        // Not where a mount would propagate to other mount namespaces: their copies would
+        // outlive the run's unmount.
+        if !on_tmpfs(&runs) && !podspec_fs::mount_propagates(&runs) {
             if let Err(e) = mount_run_tmpfs(&path) {
                 // Without the right to mount (a user namespace), the run stays on the disk.
                 tracing::debug!(error = %e, run = %path.display(), "the run's directory stays on the state directory's file system");
@@ -307,8 +309,9 @@ mod tests {
         // The test's state directory is on the disk (/var/tmp), as /run is on some machines.
         let state = std::path::PathBuf::from(format!("/var/tmp/podspec-state-test-tmpfs-{}", std::process::id()));
         fs::create_dir_all(&state).unwrap();
-        if on_tmpfs(&state) || !nix::unistd::geteuid().is_root() {
-            // Nothing to show where the state is already on a tmpfs, or mounts are not ours to make.
+        if on_tmpfs(&state) || !nix::unistd::geteuid().is_root() || podspec_fs::mount_propagates(&state) {
+            // Nothing to show where the state is already on a tmpfs, where mounts are not ours to
+            // make, or where they would propagate (no tmpfs is mounted there).
             let _ = fs::remove_dir_all(&state);
             return;
         }
