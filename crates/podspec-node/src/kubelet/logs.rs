@@ -13,8 +13,8 @@ use chrono::{DateTime, SecondsFormat, Utc};
 use futures::stream::BoxStream;
 
 use super::{Kubelet, KubeletError};
-use crate::runtime::cri::{ContainerId, ContainerState, LogEntry, RuntimeError, RuntimeService};
-use crate::runtime::cri_log;
+use podspec_cri::cri::{ContainerId, ContainerState, LogEntry, RuntimeError, RuntimeService};
+use podspec_cri::cri_log;
 
 /// How often a followed log is read again.
 const FOLLOW_POLL: Duration = Duration::from_millis(200);
@@ -146,7 +146,7 @@ impl Kubelet {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::runtime::cri::LogStream;
+    use podspec_cri::cri::LogStream;
 
     fn entry(text: &str, partial: bool) -> LogEntry {
         LogEntry { time: DateTime::UNIX_EPOCH, stream: LogStream::Stdout, content: text.as_bytes().to_vec(), partial }

@@ -15,8 +15,8 @@ use k8s_openapi::apimachinery::pkg::util::intstr::IntOrString;
 use tokio::task::AbortHandle;
 
 use super::worker::PodWorker;
-use crate::api::events::{NORMAL, WARNING};
-use crate::runtime::cri::{ContainerId, RuntimeError};
+use podspec_api::events::{NORMAL, WARNING};
+use podspec_cri::cri::{ContainerId, RuntimeError};
 
 /// The kubelet's User-Agent for probes (`kube-probe/<major>.<minor>`).
 const PROBE_USER_AGENT: &str = "kube-probe/1.32";

@@ -16,8 +16,8 @@ use std::sync::Arc;
 use k8s_openapi::api::core::v1::Pod;
 
 use super::Kubelet;
-use crate::api::generic::Scope;
-use crate::api::{is_mirror_pod, DeleteOptions, WatchEvent};
+use podspec_api::generic::Scope;
+use podspec_api::{is_mirror_pod, DeleteOptions, WatchEvent};
 
 fn bound_to(pod: &Pod, node: &str) -> bool {
     pod.spec.as_ref().and_then(|s| s.node_name.as_deref()) == Some(node)

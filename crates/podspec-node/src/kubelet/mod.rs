@@ -40,12 +40,12 @@ use std::time::Duration;
 
 use k8s_openapi::api::core::v1::{Pod, PodStatus};
 
-use crate::api::events::{self, EventStore, Reporter};
-use crate::api::PodStore;
+use podspec_api::events::{self, EventStore, Reporter};
+use podspec_api::PodStore;
 
 pub use self::backoff::BackoffPolicy;
 use self::worker::PodWorker;
-use super::cri::{ContainerId, ExecOptions, ExecResult, ExecSession, ImageService, LogEntry, RuntimeError, RuntimeService};
+use podspec_cri::cri::{ContainerId, ExecOptions, ExecResult, ExecSession, ImageService, LogEntry, RuntimeError, RuntimeService};
 
 #[derive(Debug, Clone)]
 pub struct KubeletConfig {
@@ -87,24 +87,8 @@ impl KubeletConfig {
     }
 }
 
-#[derive(Debug, thiserror::Error)]
-pub enum KubeletError {
-    #[error("pod has no metadata.uid")]
-    NoUid,
-    #[error("pod {0} is already running on this node")]
-    AlreadyRunning(String),
-    #[error("pod {0} is not running on this node")]
-    NotRunning(String),
-    #[error("pod {pod} has no container {container:?}")]
-    NoSuchContainer { pod: String, container: String },
-    #[error("the reference runtime does not support {what} (pod {pod})")]
-    Unsupported { pod: String, what: String },
-    /// A log request the node cannot answer as asked (the API's 400).
-    #[error("{0}")]
-    BadLogRequest(String),
-    #[error(transparent)]
-    Runtime(#[from] RuntimeError),
-}
+/// The kubelet's errors: the node's error type, by the name the kubelet's callers know.
+pub use crate::Error as KubeletError;
 
 pub struct Kubelet {
     config: KubeletConfig,
@@ -138,7 +122,7 @@ pub struct Kubelet {
     /// Every pod is to stop at once, without its grace period (the run was interrupted).
     at_once: std::sync::atomic::AtomicBool,
     /// The API's RuntimeClasses, which a pod's `runtimeClassName` is resolved in.
-    runtime_classes: std::sync::OnceLock<Arc<crate::api::runtime_classes::RuntimeClassStore>>,
+    runtime_classes: std::sync::OnceLock<Arc<podspec_api::runtime_classes::RuntimeClassStore>>,
 }
 
 impl Kubelet {
@@ -190,17 +174,17 @@ impl Kubelet {
 
     /// Resolves pods' RuntimeClasses in `classes` (the node's API), as the kubelet's
     /// runtimeclass manager watches them.
-    pub fn resolve_runtime_classes_in(&self, classes: Arc<crate::api::runtime_classes::RuntimeClassStore>) {
+    pub fn resolve_runtime_classes_in(&self, classes: Arc<podspec_api::runtime_classes::RuntimeClassStore>) {
         let _ = self.runtime_classes.set(classes);
     }
 
     /// The handler a pod's sandbox is asked for: "" for a pod that names no RuntimeClass;
     /// the lookup's error for a class this kubelet cannot find.
-    pub fn runtime_handler(&self, pod: &k8s_openapi::api::core::v1::Pod) -> Result<String, String> {
+    pub fn runtime_handler(&self, pod: &k8s_openapi::api::core::v1::Pod) -> Result<String, KubeletError> {
         match self.runtime_classes.get() {
-            Some(classes) => crate::api::runtime_classes::handler_of(classes, pod).map_err(|e| e.to_string()),
+            Some(classes) => Ok(podspec_api::runtime_classes::handler_of(classes, pod)?),
             None => match pod.spec.as_ref().and_then(|s| s.runtime_class_name.as_deref()).filter(|n| !n.is_empty()) {
-                Some(name) => Err(format!("runtimeclass.node.k8s.io {name:?} not found")),
+                Some(name) => Err(podspec_api::Error::RuntimeClassNotFound { name: name.into() }.into()),
                 None => Ok(String::new()),
             },
         }
@@ -267,7 +251,7 @@ impl Kubelet {
             phase: Some("Failed".into()),
             reason: Some(reason.into()),
             message: Some(format!("Pod was rejected: {message}")),
-            qos_class: Some(crate::api::qos::qos_class(pod).into()),
+            qos_class: Some(podspec_api::qos::qos_class(pod).into()),
             ..Default::default()
         };
         let m = &pod.metadata;
@@ -326,7 +310,7 @@ impl Kubelet {
         timeout: Duration,
     ) -> Result<ExecResult, KubeletError> {
         let id = self.container_id(uid, container)?;
-        Ok(super::cri::exec_with_input(&*self.runtime, &id, cmd, stdin, timeout).await?)
+        Ok(podspec_cri::cri::exec_with_input(&*self.runtime, &id, cmd, stdin, timeout).await?)
     }
 
     /// A streaming exec (stdin, a tty) in a running container, as the kubelet serves exec.
@@ -347,7 +331,7 @@ impl Kubelet {
     pub async fn container_log(&self, uid: &str, container: &str) -> Result<Vec<LogEntry>, KubeletError> {
         let id = self.container_id(uid, container)?;
         let status = self.runtime.container_status(&id).await?;
-        tokio::task::spawn_blocking(move || crate::runtime::cri_log::read_file(&status.log_path, None))
+        tokio::task::spawn_blocking(move || podspec_cri::cri_log::read_file(&status.log_path, None))
             .await
             .map_err(|e| RuntimeError::failed(format!("read the log of container {container:?}"), e))?
             .map_err(KubeletError::from)
@@ -438,14 +422,14 @@ fn unsupported(pod: &Pod, host_dirs: &[PathBuf]) -> Result<(), KubeletError> {
     let unsupported = |what: String| Err(KubeletError::Unsupported { pod: key.clone(), what });
     let Some(spec) = &pod.spec else { return unsupported("a pod without spec".into()) };
     let ephemeral: Vec<k8s_openapi::api::core::v1::Container> =
-        spec.ephemeral_containers.iter().flatten().map(crate::api::ephemeral::as_container).collect();
+        spec.ephemeral_containers.iter().flatten().map(podspec_api::ephemeral::as_container).collect();
     let containers = spec.init_containers.iter().flatten().chain(spec.containers.iter()).chain(ephemeral.iter());
     let pod_seccomp = spec.security_context.as_ref().and_then(|sc| sc.seccomp_profile.as_ref()).map(|p| ("spec.securityContext", p));
     let seccomp = containers.clone().filter_map(|c| {
         c.security_context.as_ref().and_then(|sc| sc.seccomp_profile.as_ref()).map(|p| (format!("container {:?}", c.name), p))
     });
     for (owner, profile) in pod_seccomp.map(|(o, p)| (o.to_string(), p)).into_iter().chain(seccomp) {
-        if let Err(why) = crate::manifest::fields::seccomp_supported(&profile.type_) {
+        if let Err(why) = podspec_api::manifest::fields::seccomp_supported(&profile.type_) {
             return unsupported(format!("{why} ({owner})"));
         }
     }
@@ -457,7 +441,7 @@ fn unsupported(pod: &Pod, host_dirs: &[PathBuf]) -> Result<(), KubeletError> {
     }
     for (i, v) in spec.volumes.iter().flatten().enumerate() {
         if let Some(source) = &v.host_path {
-            if let Err(why) = crate::manifest::host_path::resolve(source, host_dirs) {
+            if let Err(why) = podspec_api::manifest::host_path::resolve(source, host_dirs) {
                 return unsupported(format!("spec.volumes[{i}].hostPath (volume {:?}): {why}", v.name));
             }
         } else if let Some(why) = api_data::refusal(v, i) {

@@ -10,17 +10,17 @@ use tokio::time::Instant;
 
 use super::termination::TerminationOrder;
 use super::{volume_dir, PodWorker};
-use crate::api::events::{NORMAL, WARNING};
-use crate::runtime::cri::{ContainerConfig, ContainerId, ContainerState, Mount};
-use crate::runtime::kubelet::{downward, expansion, hooks, prober, security, subpath};
+use crate::kubelet::{downward, expansion, hooks, prober, security, subpath};
+use podspec_api::events::{NORMAL, WARNING};
+use podspec_cri::cri::{ContainerConfig, ContainerId, ContainerState, Mount};
 use podspec_fs::safe_path;
 
 impl PodWorker {
-    pub(in crate::runtime::kubelet) fn container_spec(&self, name: &str) -> Option<Container> {
+    pub(in crate::kubelet) fn container_spec(&self, name: &str) -> Option<Container> {
         let pod = self.pod.lock().unwrap();
         let spec = pod.spec.as_ref()?;
         let found = spec.init_containers.iter().flatten().chain(spec.containers.iter()).find(|c| c.name == name).cloned();
-        found.or_else(|| spec.ephemeral_containers.iter().flatten().find(|c| c.name == name).map(crate::api::ephemeral::as_container))
+        found.or_else(|| spec.ephemeral_containers.iter().flatten().find(|c| c.name == name).map(podspec_api::ephemeral::as_container))
     }
 
     /// The first field of an ephemeral container the node does not run (the field table's
@@ -29,7 +29,7 @@ impl PodWorker {
         let pod = self.pod();
         let spec = pod.spec.as_ref()?;
         let (i, ec) = spec.ephemeral_containers.iter().flatten().enumerate().find(|(_, c)| c.name == name)?;
-        let r = crate::manifest::fields::refused_ephemeral(ec, i, &self.kubelet.config.host_dirs()).into_iter().next()?;
+        let r = podspec_api::manifest::fields::refused_ephemeral(ec, i, &self.kubelet.config.host_dirs()).into_iter().next()?;
         Some(format!("{}: the node does not run this field: {}", r.path, r.why))
     }
 
@@ -51,13 +51,7 @@ impl PodWorker {
     /// message file (at most 4096 bytes); when that is empty, the policy is
     /// `FallbackToLogsOnError` and the container failed, the end of its log (at most 80 lines
     /// and 2048 bytes).
-    pub(in crate::runtime::kubelet) fn termination_message(
-        &self,
-        name: &str,
-        attempt: u32,
-        exit_code: i32,
-        log_path: &Path,
-    ) -> Option<String> {
+    pub(in crate::kubelet) fn termination_message(&self, name: &str, attempt: u32, exit_code: i32, log_path: &Path) -> Option<String> {
         let policy = self.container_spec(name).and_then(|c| c.termination_message_policy).unwrap_or_else(|| "File".into());
         let read_limited = |path: &Path, limit: u64| -> Option<Vec<u8>> {
             use std::io::Read as _;
@@ -74,8 +68,8 @@ impl PodWorker {
         }
         // The last 64 KiB hold the last 80 lines of any log this is read for. Every runtime
         // writes the CRI log format.
-        let log = match crate::runtime::cri_log::read_file(log_path, Some(64 * 1024)) {
-            Ok(entries) => crate::runtime::cri::log_text(&entries),
+        let log = match podspec_cri::cri_log::read_file(log_path, Some(64 * 1024)) {
+            Ok(entries) => podspec_cri::cri::log_text(&entries),
             Err(e) => return Some(format!("Error on reading termination message from logs: {e}")),
         };
         let text = String::from_utf8_lossy(&log);
@@ -107,7 +101,8 @@ impl PodWorker {
         match host_path {
             Some(source) => {
                 let node_dirs = self.kubelet.config.host_dirs();
-                crate::manifest::host_path::resolve(&source, &node_dirs).map_err(|why| format!("volume {volume:?}: hostPath {why}"))?;
+                podspec_api::manifest::host_path::resolve(&source, &node_dirs)
+                    .map_err(|why| format!("volume {volume:?}: hostPath {why}"))?;
                 let path = Path::new(&source.path);
                 let node_dir = node_dirs.iter().find(|d| path.starts_with(d)).expect("admitted inside a node directory");
                 let rel = path.strip_prefix(node_dir).expect("under its node directory");
@@ -196,7 +191,7 @@ impl PodWorker {
         };
         make_log().map_err(|e| format!("create the termination message file {}: {e}", log.display()))?;
         let path = c.termination_message_path.clone().filter(|p| !p.is_empty());
-        let path = path.unwrap_or_else(|| crate::api::defaults::TERMINATION_MESSAGE_PATH.into());
+        let path = path.unwrap_or_else(|| podspec_api::defaults::TERMINATION_MESSAGE_PATH.into());
         mounts.push(Mount { source: log, destination: path, readonly: false, file: true, sub_path: None });
 
         let lookup = |n: &str| env.iter().rev().find(|(k, _)| k == n).map(|(_, v)| v.clone());
@@ -262,8 +257,8 @@ impl PodWorker {
         // kubelet's NamespaceMode TARGET with the target's id).
         if let Some(target) = self.target_of(name) {
             match self.current_container(&target) {
-                Some(id) if config.security.namespaces.pid == crate::runtime::cri::NamespaceMode::Container => {
-                    config.security.namespaces.pid = crate::runtime::cri::NamespaceMode::Target;
+                Some(id) if config.security.namespaces.pid == podspec_cri::cri::NamespaceMode::Container => {
+                    config.security.namespaces.pid = podspec_cri::cri::NamespaceMode::Target;
                     config.security.namespaces.target_id = Some(id);
                 }
                 // A pod sharing one namespace already (shareProcessNamespace, hostPID) keeps it.
@@ -430,7 +425,7 @@ impl PodWorker {
     /// A liveness or startup probe failed for good: the container is killed (its preStop
     /// first), with the probe's grace period if it has one; the restart policy decides what
     /// follows, as for any exit.
-    pub(in crate::runtime::kubelet) async fn kill_for_probe(&self, name: &str, id: &ContainerId, grace: Option<Duration>) {
+    pub(in crate::kubelet) async fn kill_for_probe(&self, name: &str, id: &ContainerId, grace: Option<Duration>) {
         if self.probe_results(name, id).is_none() {
             return;
         }

@@ -8,9 +8,9 @@ use chrono::Utc;
 use tokio::time::Instant;
 
 use super::{volume_dir, PodWorker};
-use crate::runtime::cri::{ContainerId, PodSandboxConfig, SandboxId};
-use crate::runtime::kubelet::{api_data, hosts, security, subpath, volumes};
+use crate::kubelet::{api_data, hosts, security, subpath, volumes};
 use podspec_cgroup::Limits;
+use podspec_cri::cri::{ContainerId, PodSandboxConfig, SandboxId};
 use podspec_fs::safe_path;
 
 impl PodWorker {
@@ -75,12 +75,11 @@ impl PodWorker {
             // At most sizeLimit, and never more than the node has for pods.
             let node = self.kubelet.allocatable.memory;
             let limit = match &e.size_limit {
-                Some(q) => crate::api::quantity::parse(&q.0).map_err(|err| format!("volume {:?}: sizeLimit: {err}", v.name))?.min(node),
+                Some(q) => podspec_api::quantity::parse(&q.0).map_err(|err| format!("volume {:?}: sizeLimit: {err}", v.name))?.min(node),
                 None => node,
             };
-            let size_bytes = crate::api::quantity::divide_ceil(limit, crate::api::quantity::Milli(1000)).max(1) as u64;
-            tmpfs
-                .push(crate::runtime::cri::TmpfsVolume { path: volume_dir(&self.kubelet.config.root_dir, &self.uid, &v.name), size_bytes });
+            let size_bytes = podspec_api::quantity::divide_ceil(limit, podspec_api::quantity::Milli(1000)).max(1) as u64;
+            tmpfs.push(podspec_cri::cri::TmpfsVolume { path: volume_dir(&self.kubelet.config.root_dir, &self.uid, &v.name), size_bytes });
         }
         let sysctls = security::sysctls(spec)?;
         let namespaces = security::namespaces(spec);
@@ -115,7 +114,7 @@ impl PodWorker {
         };
         // The pod's RuntimeClass's handler, resolved now, as the kubelet's runtimeclass manager
         // does (a class deleted since the pod was admitted fails the sandbox).
-        let runtime_handler = self.kubelet.runtime_handler(&pod)?;
+        let runtime_handler = self.kubelet.runtime_handler(&pod).map_err(|e| e.to_string())?;
         let config = PodSandboxConfig {
             runtime_handler,
             name,

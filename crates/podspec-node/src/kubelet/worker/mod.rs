@@ -14,8 +14,8 @@ use tokio::sync::{broadcast, watch, Notify};
 use tokio::time::Instant;
 
 use super::Kubelet;
-use crate::api::events::{NORMAL, WARNING};
-use crate::runtime::cri::{ContainerEvent, ContainerId};
+use podspec_api::events::{NORMAL, WARNING};
+use podspec_cri::cri::{ContainerEvent, ContainerId};
 
 mod container;
 mod image;
@@ -223,7 +223,7 @@ impl PodWorker {
         }
         let pod = self.pod.lock().unwrap();
         let spec = pod.spec.as_ref().and_then(|s| s.termination_grace_period_seconds);
-        let secs = pod.metadata.deletion_grace_period_seconds.or(spec).unwrap_or(crate::api::strategy::DEFAULT_GRACE_SECONDS);
+        let secs = pod.metadata.deletion_grace_period_seconds.or(spec).unwrap_or(podspec_api::strategy::DEFAULT_GRACE_SECONDS);
         Duration::from_secs(secs.max(0) as u64)
     }
 

@@ -3,8 +3,8 @@
 use tokio::time::Instant;
 
 use super::{format_pod, go_duration, ContainerRecord, Kind, PodWorker, Termination};
-use crate::api::events::WARNING;
-use crate::runtime::cri::{ContainerId, ContainerState};
+use podspec_api::events::WARNING;
+use podspec_cri::cri::{ContainerId, ContainerState};
 
 impl PodWorker {
     pub(super) fn restart_policy(&self) -> String {

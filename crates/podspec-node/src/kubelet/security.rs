@@ -5,7 +5,7 @@
 use k8s_openapi::api::core::v1::{Container, Pod, PodSpec, SecurityContext};
 use k8s_openapi::apimachinery::pkg::api::resource::Quantity;
 
-use crate::runtime::cri::{LinuxContainerResources, LinuxContainerSecurity, NamespaceMode, NamespaceOptions, SeccompProfile};
+use podspec_cri::cri::{LinuxContainerResources, LinuxContainerSecurity, NamespaceMode, NamespaceOptions, SeccompProfile};
 
 /// The CFS period the kubelet uses (100 ms).
 const CPU_PERIOD_US: i64 = 100_000;

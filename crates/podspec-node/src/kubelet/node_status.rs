@@ -10,9 +10,9 @@ use k8s_openapi::apimachinery::pkg::api::resource::Quantity;
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
 
 use super::{k8s_time, Kubelet};
-use crate::api::nodes::NodeStore;
-use crate::api::watch::ChangeKind;
-use crate::api::ApiError;
+use podspec_api::nodes::NodeStore;
+use podspec_api::watch::ChangeKind;
+use podspec_api::ApiError;
 
 fn kernel_version() -> String {
     std::fs::read_to_string("/proc/sys/kernel/osrelease").map(|s| s.trim().to_string()).unwrap_or_default()
@@ -23,7 +23,7 @@ fn os_image() -> String {
     release.lines().find_map(|l| l.strip_prefix("PRETTY_NAME=")).map(|v| v.trim_matches('"').to_string()).unwrap_or_else(|| "Linux".into())
 }
 
-pub use crate::images::go_arch;
+pub use podspec_images::go_arch;
 
 /// The Node object of this kubelet's node, as of now.
 pub fn node_object(kubelet: &Kubelet) -> Node {

@@ -3,14 +3,25 @@
 //! controllers (namespace deletion, each namespace's `default` ServiceAccount and its
 //! `kube-root-ca.crt` ConfigMap), the
 //! scheduler's bind, and the kubelet, which watches the API for its pods and writes its own
-//! Node object (`runtime::kubelet::node_status`). The node also registers its admission with
+//! Node object (`kubelet::node_status`). The node also registers its admission with
 //! the API (`Store::admit_on_node`): what it cannot run is refused when a pod is created with
 //! the node's verdict asked for.
+//!
+//! The crate lies over the API (`podspec-api`), the runtime interface (`podspec-cri`), the
+//! images and the files podspec reads; it sees none of podspec above it (the server, the
+//! targets, the harness). The kubelet reaches a runtime only through the runtime interface;
+//! the node itself starts podspec's own (`podspec-linux`) for `Node::start_linux`.
+
+#![forbid(unsafe_code)]
 
 pub mod cluster_ca;
+pub mod error;
+pub mod kubelet;
 pub mod namespace_controller;
 pub mod root_ca_publisher;
 pub mod service_account_controller;
+
+pub use error::Error;
 
 use std::net::Ipv4Addr;
 use std::path::{Path, PathBuf};
@@ -19,13 +30,14 @@ use std::sync::Arc;
 use async_trait::async_trait;
 use k8s_openapi::api::core::v1::Pod;
 
-use crate::api::events::{self, EventStore, Reporter};
-use crate::api::store::Refusal;
-use crate::api::{Api, ApiError, NamespaceStore, PodStore, Requester};
-use crate::paths::Paths;
-use crate::runtime::cri::{ContainerId, ImageService, RuntimeError, RuntimeService};
-use crate::runtime::kubelet::{BackoffPolicy, Kubelet, KubeletConfig, KubeletError};
-use crate::runtime::linux::LinuxRuntime;
+use podspec_api::events::{self, EventStore, Reporter};
+use podspec_api::store::Refusal;
+use podspec_api::{Api, ApiError, NamespaceStore, PodStore, Requester};
+use podspec_cri::cri::{ContainerId, ImageService, RuntimeError, RuntimeService};
+use podspec_fs::paths::Paths;
+use podspec_linux::LinuxRuntime;
+
+use crate::kubelet::{BackoffPolicy, Kubelet, KubeletConfig, KubeletError};
 
 /// The node's name (the only node).
 pub const NODE_NAME: &str = "podspec-node";
@@ -66,7 +78,7 @@ pub trait NodeHost: Send + Sync {
         false
     }
     /// Where the kubelet puts the pods' cgroups, when the runtime takes a cgroup parent.
-    fn pod_cgroups(&self) -> Option<crate::runtime::kubelet::PodCgroupRoot> {
+    fn pod_cgroups(&self) -> Option<crate::kubelet::PodCgroupRoot> {
         None
     }
     /// Removes everything the runtime still holds for this run.
@@ -96,7 +108,7 @@ impl NodeHost for LinuxRuntime {
         if self.images().pulled(reference).is_some() {
             return Ok(());
         }
-        match crate::images::pull::Reference::parse(reference) {
+        match podspec_images::pull::Reference::parse(reference) {
             Ok(r) if r.registry != "docker.io" && r.registry != "localhost" => Ok(()),
             _ => Err(unknown.to_string()),
         }
@@ -157,32 +169,31 @@ pub fn new_run_id() -> String {
 
 impl Node {
     /// A node on podspec's own Linux runtime, with a run of its own.
-    pub async fn start_linux(paths: Paths, options: ReferenceOptions) -> Result<Self, String> {
+    pub async fn start_linux(paths: Paths, options: ReferenceOptions) -> Result<Self, Error> {
         let run_id = new_run_id();
-        let runtime = Arc::new(LinuxRuntime::start(paths, &run_id).await.map_err(|e| format!("start the reference node: {e}"))?);
+        let runtime = Arc::new(LinuxRuntime::start(paths, &run_id).await.map_err(Error::StartRuntime)?);
         Self::start(&run_id, NodeRuntime::linux(runtime), options)
     }
 
     /// A node on any runtime: the API with its controllers, and a kubelet over the runtime's
     /// CRI services that registers its Node object and admission with the API.
-    pub fn start(run_id: &str, runtime: NodeRuntime, options: ReferenceOptions) -> Result<Self, String> {
+    pub fn start(run_id: &str, runtime: NodeRuntime, options: ReferenceOptions) -> Result<Self, Error> {
         let run_dir = runtime.host.run_dir();
         let static_pod_dir = options.static_pod_dir.unwrap_or_else(|| run_dir.join("manifests"));
-        std::fs::create_dir_all(&static_pod_dir)
-            .map_err(|e| format!("create the static pod directory {}: {e}", static_pod_dir.display()))?;
+        std::fs::create_dir_all(&static_pod_dir).map_err(|source| Error::StaticPodDir { path: static_pod_dir.clone(), source })?;
         let api = Arc::new(Api::new(run_id, chrono::Utc::now()));
-        let cluster_ca = cluster_ca::ClusterCa::new().map_err(|e| format!("make the cluster's CA: {e}"))?;
+        let cluster_ca = cluster_ca::ClusterCa::new().map_err(Error::ClusterCa)?;
         let config = KubeletConfig {
             node_name: NODE_NAME.into(),
             root_dir: run_dir.join("kubelet"),
             backoff: options.backoff,
             node_ip: runtime.host.node_ip(),
-            node_uid: crate::api::store::uid(run_id, u64::MAX),
+            node_uid: podspec_api::store::uid(run_id, u64::MAX),
             static_pod_dir: Some(static_pod_dir.clone()),
             pod_cgroups: runtime.host.pod_cgroups(),
             pod_pids_limit: Some(POD_PIDS_LIMIT),
         };
-        use crate::api::rbac::{RoleBindingStrategy, RoleStrategy, ServiceAccountStrategy};
+        use podspec_api::rbac::{RoleBindingStrategy, RoleStrategy, ServiceAccountStrategy};
         // What a namespace holds besides its pods, deleted with it.
         let contents: Vec<Arc<dyn namespace_controller::Contents>> = vec![
             api.config_maps(),
@@ -196,10 +207,10 @@ impl Node {
             tokio::spawn(service_account_controller::run(api.clone())),
             tokio::spawn(root_ca_publisher::run(api.clone(), cluster_ca.pem())),
         ];
-        let objects = crate::runtime::kubelet::ApiObjects::of(&api);
+        let objects = crate::kubelet::ApiObjects::of(&api);
         let kubelet = Kubelet::new(config, runtime.runtime.clone(), runtime.images.clone(), api.pods(), api.events(), objects);
         kubelet.resolve_runtime_classes_in(api.runtime_classes());
-        crate::runtime::kubelet::node_status::register(&kubelet, &api.nodes()).map_err(|e| format!("register the node: {e}"))?;
+        crate::kubelet::node_status::register(&kubelet, &api.nodes()).map_err(|e| Error::Register(Box::new(e)))?;
         // The node's admission: what this node cannot run (the kubelet's check).
         let admitting = Arc::downgrade(&kubelet);
         api.pods().admit_on_node(Box::new(move |pod: &Pod| {
@@ -306,8 +317,8 @@ impl Node {
     /// ServiceAccount admission's wait for the namespace's `default` account, which the
     /// ServiceAccounts controller makes just after the namespace (asynchronous: no thread waits).
     pub async fn await_default_account(&self, pod: &Pod) {
-        let accounts = self.api.store::<crate::api::rbac::ServiceAccountStrategy>();
-        crate::api::service_accounts::await_default_account(&accounts, pod).await;
+        let accounts = self.api.store::<podspec_api::rbac::ServiceAccountStrategy>();
+        podspec_api::service_accounts::await_default_account(&accounts, pod).await;
     }
 
     /// kube-apiserver's RuntimeClass admission of a pod create (`api::runtime_classes`): its
@@ -320,11 +331,11 @@ impl Node {
         // The ServiceAccount plugin comes first among the mutating ones (kube-apiserver's
         // plugin order).
         pod.metadata.namespace.get_or_insert_with(|| "default".into());
-        let accounts = self.api.store::<crate::api::rbac::ServiceAccountStrategy>();
-        crate::api::service_accounts::admit_create(pod, &accounts).map_err(|e| forbidden(e.to_string()))?;
-        crate::api::runtime_classes::admit(&classes, pod).map_err(forbidden)?;
+        let accounts = self.api.store::<podspec_api::rbac::ServiceAccountStrategy>();
+        podspec_api::service_accounts::admit_create(pod, &accounts).map_err(|e| forbidden(e.to_string()))?;
+        podspec_api::runtime_classes::admit(&classes, pod).map_err(forbidden)?;
         if self.api.pods().strategy().create_errors(pod).is_empty() {
-            crate::api::runtime_classes::validate(&classes, pod).map_err(forbidden)?;
+            podspec_api::runtime_classes::validate(&classes, pod).map_err(forbidden)?;
         }
         Ok(())
     }
@@ -346,12 +357,12 @@ impl Node {
     }
 
     /// Stops the controllers and the kubelet, and removes what the runtime holds.
-    pub async fn shutdown(&self) -> Result<(), String> {
+    pub async fn shutdown(&self) -> Result<(), Error> {
         for controller in &self.controllers {
             controller.abort();
         }
         self.kubelet.shutdown().await;
-        self.runtime.host.shutdown().await
+        self.runtime.host.shutdown().await.map_err(Error::Host)
     }
 }
 

@@ -25,9 +25,9 @@ use std::sync::Arc;
 
 use k8s_openapi::api::core::v1::{ConfigMap, DownwardAPIVolumeFile, KeyToPath, Pod, Secret, Volume};
 
-use crate::api::configmaps::ConfigMapStore;
-use crate::api::secrets::SecretStore;
-use crate::api::tokens::Issued;
+use podspec_api::configmaps::ConfigMapStore;
+use podspec_api::secrets::SecretStore;
+use podspec_api::tokens::Issued;
 
 use super::atomic_writer::{self, FileProjection, Ownership, Payload};
 use super::downward::Allocatable;
@@ -44,7 +44,7 @@ pub struct ApiObjects {
     pub config_maps: Arc<ConfigMapStore>,
     pub secrets: Arc<SecretStore>,
     /// The node's API, which issues the pods' ServiceAccount tokens (TokenRequest).
-    pub api: Arc<crate::api::Api>,
+    pub api: Arc<podspec_api::Api>,
     /// The tokens the kubelet holds, by pod, ServiceAccount, audience and life (its token
     /// manager's cache): one is asked for again only when it is due for a refresh.
     pub tokens: Arc<std::sync::Mutex<std::collections::HashMap<TokenKey, CachedToken>>>,
@@ -109,7 +109,7 @@ impl ApiObjects {
     }
 
     /// The API's objects for the kubelet, with an empty token cache.
-    pub fn of(api: &Arc<crate::api::Api>) -> Self {
+    pub fn of(api: &Arc<podspec_api::Api>) -> Self {
         Self { config_maps: api.config_maps(), secrets: api.secrets(), api: api.clone(), tokens: Arc::default() }
     }
 
@@ -245,7 +245,7 @@ pub fn payload(v: &Volume, pod: &Pod, node: Allocatable, objects: &ApiObjects) -
                 let optional = c.optional == Some(true);
                 secret_files(objects, namespace, &c.name, c.items.as_deref(), mode, optional, &mut out)?;
             } else if let Some(t) = &s.service_account_token {
-                let seconds = t.expiration_seconds.unwrap_or(crate::api::tokens::DEFAULT_SECONDS);
+                let seconds = t.expiration_seconds.unwrap_or(podspec_api::tokens::DEFAULT_SECONDS);
                 let issued = objects.token_for(pod, t.audience.as_deref().unwrap_or(""), seconds)?;
                 // The projected plugin: with an FsUser or an fsGroup the token is 0600 (the
                 // group's read bit comes with the volume's ownership), else the default mode.
@@ -465,8 +465,8 @@ impl PodWorker {
             }
             std::fs::create_dir_all(&dir).map_err(|e| format!("volume {:?}: make {}: {e}", v.name, dir.display()))?;
             let node = self.kubelet.allocatable.memory;
-            let size_bytes = crate::api::quantity::divide_ceil(node, crate::api::quantity::Milli(1000)).max(1) as u64;
-            wanted.push(crate::runtime::cri::TmpfsVolume { path: dir, size_bytes });
+            let size_bytes = podspec_api::quantity::divide_ceil(node, podspec_api::quantity::Milli(1000)).max(1) as u64;
+            wanted.push(podspec_cri::cri::TmpfsVolume { path: dir, size_bytes });
         }
         let mounted = super::volumes::mount_all(&wanted)?;
         self.state.lock().unwrap().tmpfs_mounts.extend(mounted);
@@ -513,7 +513,7 @@ impl PodWorker {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::api::quantity::Milli;
+    use podspec_api::quantity::Milli;
 
     fn node() -> Allocatable {
         Allocatable { cpu: Milli(4000), memory: Milli((8i128 << 30) * 1000), ephemeral_storage: Milli((100i128 << 30) * 1000) }
@@ -595,8 +595,8 @@ spec:
         assert!(refusal(&pod(POD).spec.unwrap().volumes.unwrap()[1], 1).is_none());
     }
 
-    fn objects() -> (ApiObjects, Arc<crate::api::Api>) {
-        let api = Arc::new(crate::api::Api::new("t", chrono::Utc::now()));
+    fn objects() -> (ApiObjects, Arc<podspec_api::Api>) {
+        let api = Arc::new(podspec_api::Api::new("t", chrono::Utc::now()));
         (ApiObjects::of(&api), api)
     }
 
@@ -637,9 +637,9 @@ spec:
         assert_eq!((files["cm"].mode, files["s"].mode, files.len()), (0o440, 0o400, 2));
     }
 
-    fn account(api: &crate::api::Api, name: &str) {
+    fn account(api: &podspec_api::Api, name: &str) {
         let sa = serde_yaml::from_str(&format!("metadata: {{name: {name}, namespace: ns}}\n")).unwrap();
-        api.store::<crate::api::rbac::ServiceAccountStrategy>().create_object(&sa, false).unwrap();
+        api.store::<podspec_api::rbac::ServiceAccountStrategy>().create_object(&sa, false).unwrap();
     }
 
     #[test]
@@ -650,7 +650,7 @@ spec:
         let v = volume("name: v\nprojected:\n  defaultMode: 288\n  sources:\n  - serviceAccountToken: {path: sa/token, audience: vault, expirationSeconds: 600}\n");
         let files = payload(&v, &p, node(), &objects).unwrap();
         let token = String::from_utf8(files["sa/token"].data.clone()).unwrap();
-        let claims = crate::api::tokens::claims(&token).unwrap();
+        let claims = podspec_api::tokens::claims(&token).unwrap();
         assert_eq!(claims["sub"], "system:serviceaccount:ns:robot");
         assert_eq!(claims["aud"], serde_json::json!(["vault"]));
         assert_eq!(claims["kubernetes.io"]["pod"]["uid"], "u-1");
@@ -700,7 +700,7 @@ spec:
         // Due for a refresh (a day old), still valid; the account is gone (its namespace being
         // deleted while the pod takes its grace period).
         objects.tokens.lock().unwrap().get_mut(&key).unwrap().issued.issued_at -= chrono::TimeDelta::hours(25);
-        let sa = api.store::<crate::api::rbac::ServiceAccountStrategy>();
+        let sa = api.store::<podspec_api::rbac::ServiceAccountStrategy>();
         sa.delete("ns", "default", &Default::default()).unwrap();
         let before = chrono::Utc::now();
         assert_eq!(objects.token_for(&p, "", 3600).unwrap().token, first.token);

@@ -12,8 +12,8 @@ use std::time::Duration;
 use k8s_openapi::api::core::v1::{ConfigMap, Namespace};
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
 
-use crate::api::configmaps::ConfigMapStore;
-use crate::api::Api;
+use podspec_api::configmaps::ConfigMapStore;
+use podspec_api::Api;
 
 /// The ConfigMap's name (RootCACertConfigMapName) and its key.
 pub const CONFIG_MAP: &str = "kube-root-ca.crt";

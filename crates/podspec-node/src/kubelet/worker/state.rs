@@ -8,12 +8,12 @@ use chrono::{DateTime, Utc};
 use tokio::time::Instant;
 
 use super::PodWorker;
-use crate::runtime::cri::{ContainerId, SandboxId};
-use crate::runtime::kubelet::prober;
+use crate::kubelet::prober;
+use podspec_cri::cri::{ContainerId, SandboxId};
 
 /// Which list of the spec a container comes from, and how it runs.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
-pub(in crate::runtime::kubelet) enum Kind {
+pub(in crate::kubelet) enum Kind {
     /// An init container: runs to completion before the next one starts.
     Init,
     /// An init container with `restartPolicy: Always`: starts before the containers that
@@ -28,7 +28,7 @@ pub(in crate::runtime::kubelet) enum Kind {
 
 /// What the worker knows of one container of the pod across its restarts.
 #[derive(Debug, Clone, Default)]
-pub(in crate::runtime::kubelet) struct ContainerRecord {
+pub(in crate::kubelet) struct ContainerRecord {
     pub name: String,
     pub kind: Kind,
     pub image: String,
@@ -79,7 +79,7 @@ impl ContainerRecord {
 }
 
 #[derive(Debug, Clone)]
-pub(in crate::runtime::kubelet) struct Termination {
+pub(in crate::kubelet) struct Termination {
     pub exit_code: i32,
     pub reason: String,
     pub message: Option<String>,
@@ -101,14 +101,14 @@ pub(super) fn ephemeral_record(c: &k8s_openapi::api::core::v1::EphemeralContaine
 
 /// A phase the pod reached and keeps: pods do not leave a terminal phase.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub(in crate::runtime::kubelet) struct Terminal {
+pub(in crate::kubelet) struct Terminal {
     pub phase: &'static str,
     pub reason: Option<String>,
     pub message: Option<String>,
 }
 
 #[derive(Debug, Default)]
-pub(in crate::runtime::kubelet) struct WorkerState {
+pub(in crate::kubelet) struct WorkerState {
     pub sandbox: Option<SandboxId>,
     pub pod_ip: Option<Ipv4Addr>,
     pub start_time: Option<DateTime<Utc>>,
@@ -124,23 +124,23 @@ pub(in crate::runtime::kubelet) struct WorkerState {
 }
 
 impl PodWorker {
-    pub(in crate::runtime::kubelet) fn current_container(&self, name: &str) -> Option<ContainerId> {
+    pub(in crate::kubelet) fn current_container(&self, name: &str) -> Option<ContainerId> {
         self.state.lock().unwrap().containers.iter().find(|c| c.name == name).and_then(|c| c.current.clone())
     }
 
-    pub(in crate::runtime::kubelet) fn previous_container(&self, name: &str) -> Option<ContainerId> {
+    pub(in crate::kubelet) fn previous_container(&self, name: &str) -> Option<ContainerId> {
         self.state.lock().unwrap().containers.iter().find(|c| c.name == name).and_then(|c| c.previous.clone())
     }
 
     /// The probe results of a container's instance `id`, while it is the current one.
-    pub(in crate::runtime::kubelet) fn probe_results(&self, name: &str, id: &ContainerId) -> Option<prober::ProbeResults> {
+    pub(in crate::kubelet) fn probe_results(&self, name: &str, id: &ContainerId) -> Option<prober::ProbeResults> {
         let st = self.state.lock().unwrap();
         let rec = st.containers.iter().find(|c| c.name == name)?;
         (rec.current.as_ref() == Some(id) && rec.done.is_none() && rec.restart_due.is_none() && !rec.stopping).then_some(rec.probe)
     }
 
     /// Records a probe's finding for instance `id`; a change writes the status again.
-    pub(in crate::runtime::kubelet) fn set_probe_result(&self, name: &str, id: &ContainerId, set: impl FnOnce(&mut prober::ProbeResults)) {
+    pub(in crate::kubelet) fn set_probe_result(&self, name: &str, id: &ContainerId, set: impl FnOnce(&mut prober::ProbeResults)) {
         let changed = {
             let mut st = self.state.lock().unwrap();
             let Some(rec) = st.containers.iter_mut().find(|c| c.name == name && c.current.as_ref() == Some(id)) else { return };

@@ -9,8 +9,8 @@ use std::time::Duration;
 use k8s_openapi::api::core::v1::{Namespace, ServiceAccount};
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
 
-use crate::api::rbac::ServiceAccountStrategy;
-use crate::api::{Api, Store};
+use podspec_api::rbac::ServiceAccountStrategy;
+use podspec_api::{Api, Store};
 
 /// The ServiceAccount every namespace has.
 pub const DEFAULT_SERVICE_ACCOUNT: &str = "default";

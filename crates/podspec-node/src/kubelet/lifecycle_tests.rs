@@ -10,11 +10,11 @@ use std::time::Duration;
 use k8s_openapi::api::core::v1::{ContainerStatus, Pod};
 use tokio::time::Instant;
 
-use crate::api::store::DeleteOptions;
-use crate::api::Requester;
-use crate::node::{Node, NodeHost, NodeRuntime, ReferenceOptions};
-use crate::runtime::cri::{ContainerId, RuntimeError};
-use crate::runtime::fake::{too_many_open_files, FakeRuntime};
+use crate::{Node, NodeHost, NodeRuntime, ReferenceOptions};
+use podspec_api::store::DeleteOptions;
+use podspec_api::Requester;
+use podspec_cri::cri::{ContainerId, RuntimeError};
+use podspec_cri::fake::{too_many_open_files, FakeRuntime};
 
 /// The machine side of a node whose runtime is in memory.
 struct FakeHost {
@@ -60,11 +60,11 @@ impl TestNode {
         // not wait for the account) and its token volume find them.
         let mut default = k8s_openapi::api::core::v1::Namespace::default();
         default.metadata.name = Some("default".into());
-        crate::node::service_account_controller::sync(
+        crate::service_account_controller::sync(
             std::slice::from_ref(&default),
-            &node.api().store::<crate::api::rbac::ServiceAccountStrategy>(),
+            &node.api().store::<podspec_api::rbac::ServiceAccountStrategy>(),
         );
-        crate::node::root_ca_publisher::sync(&[default], &node.api().config_maps(), &node.cluster_ca().pem());
+        crate::root_ca_publisher::sync(&[default], &node.api().config_maps(), &node.cluster_ca().pem());
         Self { node, fake, _dir: dir }
     }
 
@@ -397,7 +397,7 @@ fn sidecars_pod(restart_policy: &str, sidecar_extra: &str) -> String {
 
 impl TestNode {
     /// The first stop of container `name`, once there is one.
-    async fn stopped(&self, name: &str) -> crate::runtime::fake::Call {
+    async fn stopped(&self, name: &str) -> podspec_cri::fake::Call {
         self.until(&format!("{name} asked to stop"), |n| !n.fake.calls_of("stop_container", name).is_empty()).await;
         self.fake.calls_of("stop_container", name)[0].clone()
     }
@@ -562,7 +562,7 @@ async fn a_runtime_event_goes_to_its_own_pods_worker_alone() {
     let (mut p_events, mut q_events) = (worker("p").events.subscribe(), worker("q").events.subscribe());
     n.exit("a", 0).await;
     n.until("p succeeded", |n| n.phase() == "Succeeded").await;
-    assert!(matches!(p_events.try_recv(), Ok(crate::runtime::cri::ContainerEvent::Stopped { .. })), "p's worker saw its container stop");
+    assert!(matches!(p_events.try_recv(), Ok(podspec_cri::cri::ContainerEvent::Stopped { .. })), "p's worker saw its container stop");
     assert!(
         matches!(q_events.try_recv(), Err(tokio::sync::broadcast::error::TryRecvError::Empty)),
         "q's worker was handed an event of p's container"

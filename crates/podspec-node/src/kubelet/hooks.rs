@@ -10,8 +10,8 @@ use k8s_openapi::api::core::v1::{Container, LifecycleHandler};
 use tokio::time::Instant;
 
 use super::worker::{format_pod, PodWorker};
-use crate::api::events::{NORMAL, WARNING};
-use crate::runtime::cri::ContainerId;
+use podspec_api::events::{NORMAL, WARNING};
+use podspec_cri::cri::ContainerId;
 
 /// The least grace a container keeps for its SIGTERM after its preStop hook, or after waiting
 /// for its turn to stop (the kubelet's minimumGracePeriodInSeconds).

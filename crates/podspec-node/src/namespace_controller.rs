@@ -10,7 +10,7 @@ use std::time::Duration;
 
 use k8s_openapi::api::core::v1::Namespace;
 
-use crate::api::{DeleteOptions, NamespaceStore, PodStore, WatchEvent};
+use podspec_api::{DeleteOptions, NamespaceStore, PodStore, WatchEvent};
 
 /// How long a deleted namespace waits for its pods before it goes anyway (its pods are then
 /// deleted at once).
@@ -22,13 +22,13 @@ pub trait Contents: Send + Sync {
     fn delete_all_in(&self, namespace: &str);
 }
 
-impl<S: crate::api::Strategy> Contents for crate::api::Store<S>
+impl<S: podspec_api::Strategy> Contents for podspec_api::Store<S>
 where
-    S::Object: crate::api::generic::Object,
+    S::Object: podspec_api::generic::Object,
 {
     fn delete_all_in(&self, namespace: &str) {
         use k8s_openapi::Metadata as _;
-        for o in self.list_scoped(&crate::api::generic::Scope::namespace(namespace)).0 {
+        for o in self.list_scoped(&podspec_api::generic::Scope::namespace(namespace)).0 {
             let _ = self.delete(namespace, o.metadata().name.as_deref().unwrap_or_default(), &DeleteOptions::default());
         }
     }
@@ -69,7 +69,7 @@ async fn terminate(pods: &PodStore, namespace: &str) {
     let deadline = tokio::time::Instant::now() + TERMINATION_BOUND;
     let mut asked = false;
     loop {
-        let left = pods.list_scoped(&crate::api::generic::Scope::namespace(namespace)).0;
+        let left = pods.list_scoped(&podspec_api::generic::Scope::namespace(namespace)).0;
         if left.is_empty() {
             return;
         }
@@ -88,7 +88,7 @@ async fn terminate(pods: &PodStore, namespace: &str) {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::api::{Api, Requester};
+    use podspec_api::{Api, Requester};
 
     fn named(name: &str) -> Namespace {
         let mut ns = Namespace::default();

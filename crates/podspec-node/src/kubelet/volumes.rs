@@ -12,7 +12,7 @@ use std::path::PathBuf;
 
 use nix::mount::{mount, umount2, MntFlags, MsFlags};
 
-use crate::runtime::cri::TmpfsVolume;
+use podspec_cri::cri::TmpfsVolume;
 
 /// Mounts each volume's tmpfs on its directory; on an error, unmounts those already mounted.
 pub(super) fn mount_all(volumes: &[TmpfsVolume]) -> Result<Vec<PathBuf>, String> {

@@ -8,7 +8,7 @@ use std::net::Ipv4Addr;
 
 use k8s_openapi::api::core::v1::{Container, EnvVar, Pod};
 
-use crate::api::quantity::{self, Milli};
+use podspec_api::quantity::{self, Milli};
 
 /// What the node has for pods: the reference node reserves nothing, so allocatable is its
 /// capacity.

@@ -21,16 +21,16 @@ use k8s_openapi::apimachinery::pkg::apis::meta::v1::OwnerReference;
 use sha2::{Digest, Sha256};
 
 use super::Kubelet;
-use crate::api::admission::{HASH_ANNOTATION, MIRROR_ANNOTATION, SEEN_ANNOTATION, SOURCE_ANNOTATION};
-use crate::api::{DeleteOptions, Requester};
-use crate::manifest::{self, Source};
+use podspec_api::admission::{HASH_ANNOTATION, MIRROR_ANNOTATION, SEEN_ANNOTATION, SOURCE_ANNOTATION};
+use podspec_api::manifest::{self, Source};
+use podspec_api::{DeleteOptions, Requester};
 
 /// How often the directory is read again (the kubelet also re-reads it periodically).
 const RESCAN: Duration = Duration::from_millis(300);
 
 /// Whether `pod` is the mirror pod of the static pod with this hash.
 pub fn is_mirror_of(pod: &Pod, hash: &str) -> bool {
-    crate::api::admission::mirror_hash(pod) == Some(hash)
+    podspec_api::admission::mirror_hash(pod) == Some(hash)
 }
 
 /// What one manifest file gave.
@@ -131,9 +131,9 @@ fn static_pod(kubelet: &Kubelet, path: &Path, content: &[u8]) -> Result<Pod, Str
         effect: Some("NoExecute".into()),
         ..Default::default()
     });
-    let errors = crate::api::PodStrategy.create_errors(&pod);
+    let errors = podspec_api::PodStrategy.create_errors(&pod);
     if !errors.is_empty() {
-        return Err(format!("invalid pod: {}", crate::manifest::aggregate(&errors)));
+        return Err(format!("invalid pod: {}", podspec_api::manifest::aggregate(&errors)));
     }
     Ok(pod)
 }
@@ -161,7 +161,7 @@ fn ensure_mirror(kubelet: &Arc<Kubelet>, pod: &Pod, refused: &mut Option<String>
     let (ns, name) = names(pod);
     match kubelet.api.get(&ns, &name) {
         Ok(m) if is_mirror_of(&m, &hash) && m.metadata.deletion_timestamp.is_none() => return,
-        Ok(m) if crate::api::is_mirror_pod(&m) => {
+        Ok(m) if podspec_api::is_mirror_pod(&m) => {
             // Outdated, or deleted through the API: the kubelet deletes it (that one, by its
             // uid) and makes it anew.
             let options = m.metadata.uid.as_deref().map(DeleteOptions::now_for).unwrap_or_else(|| DeleteOptions::grace(0));

@@ -8,9 +8,9 @@ use k8s_openapi::api::core::v1::{
 };
 
 use super::worker::{ContainerRecord, Kind, PodWorker, Terminal, Termination};
-use crate::runtime::cri::{ContainerState, ContainerStatus};
+use podspec_cri::cri::{ContainerState, ContainerStatus};
 
-pub use crate::api::time::k8s_time;
+pub use podspec_api::time::k8s_time;
 
 pub(super) async fn pod_status(w: &PodWorker) -> PodStatus {
     let (records, pod_ip, start_time, sandbox_error, initialized, terminal) = {
@@ -120,7 +120,7 @@ pub(super) async fn pod_status(w: &PodWorker) -> PodStatus {
         container_statuses: Some(statuses),
         init_container_statuses: (!init_statuses.is_empty()).then_some(init_statuses),
         ephemeral_container_statuses: (!ephemeral_statuses.is_empty()).then_some(ephemeral_statuses),
-        qos_class: Some(crate::api::qos::qos_class(&w.pod()).into()),
+        qos_class: Some(podspec_api::qos::qos_class(&w.pod()).into()),
         observed_generation,
         ..Default::default()
     }

@@ -7,13 +7,13 @@ use k8s_openapi::api::core::v1::Container;
 use tokio::time::Instant;
 
 use super::{go_duration_ms, PodWorker};
-use crate::api::events::{NORMAL, WARNING};
+use podspec_api::events::{NORMAL, WARNING};
 
 impl PodWorker {
     /// The image of a container, present or pulled as its `imagePullPolicy` says (the
     /// kubelet's `EnsureImageExists`), with the kubelet's events; None when the container
     /// waits (`ErrImageNeverPull`, `ErrImagePull`, `ImagePullBackOff`) and is tried again.
-    pub(super) async fn ensure_image(&self, name: &str, spec: &Container, reference: &str) -> Option<crate::runtime::cri::ImageInfo> {
+    pub(super) async fn ensure_image(&self, name: &str, spec: &Container, reference: &str) -> Option<podspec_cri::cri::ImageInfo> {
         let images = &self.kubelet.images;
         let present = images.image_status(reference).await;
         if !images.pulls() {
@@ -29,7 +29,7 @@ impl PodWorker {
                 }
             };
         }
-        let policy = spec.image_pull_policy.clone().unwrap_or_else(|| crate::api::defaults::pull_policy(reference).to_string());
+        let policy = spec.image_pull_policy.clone().unwrap_or_else(|| podspec_api::defaults::pull_policy(reference).to_string());
         match (policy.as_str(), present) {
             ("Never" | "IfNotPresent", Ok(image)) => {
                 self.container_event(name, NORMAL, "Pulled", &format!("Container image {reference:?} already present on machine"));
@@ -93,11 +93,8 @@ impl PodWorker {
     /// `Lookup`): each matching credential in turn until one pulls, anonymously when none
     /// matches. A Secret the API does not have is named in a `FailedToRetrieveImagePullSecret`
     /// event and the pull goes on without it.
-    pub(super) async fn pull_with_secrets(
-        &self,
-        reference: &str,
-    ) -> crate::runtime::cri::RuntimeResult<(crate::runtime::cri::ImageInfo, u64)> {
-        use crate::runtime::cri::RuntimeError;
+    pub(super) async fn pull_with_secrets(&self, reference: &str) -> podspec_cri::cri::RuntimeResult<(podspec_cri::cri::ImageInfo, u64)> {
+        use podspec_cri::cri::RuntimeError;
         let pod = self.pod();
         let namespace = pod.metadata.namespace.as_deref().unwrap_or("default");
         let (mut secrets, mut missing) = (Vec::new(), Vec::new());
@@ -115,8 +112,8 @@ impl PodWorker {
             self.pod_event(WARNING, "FailedToRetrieveImagePullSecret", &message);
         }
         let not_pulled = |e: String| RuntimeError::failed(format!("failed to pull image {reference:?}"), e);
-        let keyring = crate::images::keyring::Keyring::from_secrets(&secrets).map_err(not_pulled)?;
-        let repository = match crate::images::pull::Reference::parse(reference) {
+        let keyring = podspec_images::keyring::Keyring::from_secrets(&secrets).map_err(not_pulled)?;
+        let repository = match podspec_images::pull::Reference::parse(reference) {
             Ok(r) => format!("{}/{}", r.registry, r.repository),
             Err(_) => reference.to_string(),
         };

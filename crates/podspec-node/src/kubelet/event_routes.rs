@@ -13,7 +13,7 @@ use tokio::sync::broadcast;
 
 use super::worker::PodWorker;
 use super::Kubelet;
-use crate::runtime::cri::{ContainerEvent, SandboxId};
+use podspec_cri::cri::{ContainerEvent, SandboxId};
 
 /// How many of its own events a pod worker's channel holds before the worker, falling behind,
 /// looks at all its containers again: a pod's events come from its own few containers.
