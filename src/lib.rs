@@ -38,6 +38,6 @@ pub use podspec_cri::remotecommand;
 pub use podspec_report as report;
 pub mod runner;
 pub mod runtime;
-pub mod server;
+pub use podspec_server as server;
 pub mod steps;
 pub mod targets;

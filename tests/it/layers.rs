@@ -7,8 +7,9 @@
 //!
 //! The API (`podspec-api`) lies below the kubelet, the runtime, the server and the targets; the
 //! node (`podspec-node`) lies over the API and the runtimes and below the server, the targets and
-//! the harness. Cargo holds that (neither crate depends on what lies above it); the rules here
-//! say it where it can be read and name the line that breaks it.
+//! the harness; the server (`podspec-server`, `podspec serve`'s HTTP API) lies over the node,
+//! beside the harness. Cargo holds that (none of these crates depends on what lies above it); the
+//! rules here say it where it can be read and name the line that breaks it.
 
 use std::fs;
 use std::path::{Path, PathBuf};
@@ -137,4 +138,36 @@ fn a_name_above_the_node_is_seen() {
     let text = "use podspec::targets::Target;\n// crate::server in a comment\nuse crate::kubelet::Kubelet;\n    crate::steps::World,\nuse podspec_report::RunRecord;\nuse podspec_api::Api;\nuse crate::runner;\n";
     let lines: Vec<usize> = names_above_the_node(text).into_iter().map(|(n, _)| n).collect();
     assert_eq!(lines, vec![1, 4, 5, 7]);
+}
+
+/// The lines of `text` that name the harness (the main crate, the targets, the steps, the
+/// runner, the commands, certify, bench, the run reports), outside comments.
+fn names_of_the_harness(text: &str) -> Vec<(usize, String)> {
+    code_lines_matching(text, r"\bpodspec::|\bcrate::(targets|steps|runner|commands|certify|bench)\b|\bpodspec_report\b")
+}
+
+#[test]
+fn the_server_crate_names_nothing_of_the_harness() {
+    let server = Path::new(ROOT).join("crates/podspec-server");
+    let mut files = Vec::new();
+    rust_files(&server.join("src"), &mut files);
+    assert!(files.len() > 20, "the server's files were not found: {files:?}");
+    let mut found = found_in(&files, names_of_the_harness);
+    // Of podspec's own crates, it may use only the node and those below it.
+    let below = ["podspec-api ", "podspec-cri ", "podspec-images ", "podspec-node "];
+    let manifest = fs::read_to_string(server.join("Cargo.toml")).unwrap();
+    for (n, l) in manifest.lines().enumerate() {
+        let l = l.trim();
+        if l.starts_with("podspec") && !below.iter().any(|b| l.starts_with(b)) {
+            found.push(format!("crates/podspec-server/Cargo.toml:{}: {l}", n + 1));
+        }
+    }
+    assert!(found.is_empty(), "the server reaches into the harness (move what both need into the node or below it):\n{}", found.join("\n"));
+}
+
+#[test]
+fn a_name_of_the_harness_is_seen() {
+    let text = "use podspec::targets::Target;\n// crate::steps in a comment\nuse crate::pods::create;\n    crate::runner::run(),\nuse podspec_node::Node;\nuse podspec_report::RunRecord;\n";
+    let lines: Vec<usize> = names_of_the_harness(text).into_iter().map(|(n, _)| n).collect();
+    assert_eq!(lines, vec![1, 4, 6]);
 }

@@ -14,8 +14,8 @@ use serde_json::{json, Value};
 use super::patch::{self, PatchType};
 use super::pods::{delete_options, is_true, json_response, write_options, ListQuery, WriteQuery};
 use super::{AppState, Failure};
-use crate::api::selector::PodSelector;
-use crate::api::ApiError;
+use podspec_api::selector::PodSelector;
+use podspec_api::ApiError;
 
 pub const GROUP: &str = "node.k8s.io";
 pub const VERSION: &str = "v1";
@@ -118,7 +118,7 @@ fn decode(headers: &HeaderMap, body: &[u8]) -> Result<RuntimeClass, Failure> {
     if content_type.starts_with("application/json") {
         serde_json::from_slice(body).map_err(|e| bad(e.to_string()))
     } else if content_type.starts_with("application/yaml") {
-        crate::manifest::input::yaml_from_slice(body).map_err(|e| bad(e.to_string()))
+        podspec_api::manifest::input::yaml_from_slice(body).map_err(|e| bad(e.to_string()))
     } else {
         Err(Failure::new(415, "UnsupportedMediaType", format!("the body of the request was in an unknown format - accepted media types include: application/json, application/yaml (got {content_type:?})")))
     }

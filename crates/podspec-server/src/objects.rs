@@ -18,10 +18,10 @@ use super::pods::{
     field_manager, is_true, json_response, options_invalid_causes, with_warnings, write_options, FieldValidation, ListQuery, WriteQuery,
 };
 use super::{AppState, Failure};
-use crate::api::generic::{Object, Store};
-use crate::api::managed_fields as mf;
-use crate::api::selector::PodSelector;
-use crate::api::{ApiError, Strategy};
+use podspec_api::generic::{Object, Store};
+use podspec_api::managed_fields as mf;
+use podspec_api::selector::PodSelector;
+use podspec_api::{ApiError, Strategy};
 
 /// A kind served by these handlers.
 pub trait Served: Strategy<Object: Object> + Sized {
@@ -70,7 +70,7 @@ fn decode<S: Served>(headers: &HeaderMap, body: &[u8], validation: FieldValidati
     let value: Value = if content_type.starts_with("application/json") {
         serde_json::from_slice(body).map_err(|e| bad(e.to_string()))?
     } else if content_type.starts_with("application/yaml") {
-        crate::manifest::input::yaml_from_slice(body).map_err(|e| bad(e.to_string()))?
+        podspec_api::manifest::input::yaml_from_slice(body).map_err(|e| bad(e.to_string()))?
     } else if content_type.starts_with(super::protobuf::CONTENT_TYPE) {
         return Ok((S::from_protobuf(body).map_err(bad)?, Vec::new()));
     } else {
@@ -81,7 +81,7 @@ fn decode<S: Served>(headers: &HeaderMap, body: &[u8], validation: FieldValidati
         ));
     };
     let object: S::Object = serde_json::from_value(value.clone()).map_err(|e| bad(e.to_string()))?;
-    let unknown = crate::manifest::unknown_fields_of(&value, &serde_json::to_value(&object).unwrap_or_default());
+    let unknown = podspec_api::manifest::unknown_fields_of(&value, &serde_json::to_value(&object).unwrap_or_default());
     let listed: Vec<String> = unknown.iter().map(|f| format!("unknown field {f:?}")).collect();
     match validation {
         _ if listed.is_empty() => Ok((object, Vec::new())),
@@ -268,7 +268,7 @@ pub async fn patch<S: Served>(
         patch::apply(patch_type, &mut value, &body)?;
         let mut patched: S::Object = serde_json::from_value(value.clone())
             .map_err(|e| Failure::new(422, "Invalid", format!("the patch does not make a {}: {e}", kind::<S>())))?;
-        let unknown: Vec<String> = crate::manifest::unknown_fields_of(&value, &serde_json::to_value(&patched).unwrap_or_default())
+        let unknown: Vec<String> = podspec_api::manifest::unknown_fields_of(&value, &serde_json::to_value(&patched).unwrap_or_default())
             .iter()
             .map(|f| format!("unknown field {f:?}"))
             .collect();

@@ -4,7 +4,7 @@ use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use serde_json::json;
 
-use crate::api::ApiError;
+use podspec_api::ApiError;
 
 /// A failed request: its Status.
 #[derive(Debug, Clone)]

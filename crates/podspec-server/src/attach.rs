@@ -16,7 +16,7 @@ use super::exec_session::carry_attach;
 use super::exec_websocket::WebSocketClient;
 use super::pod_subresources::{container_of, flag, node_uid, param, query_pairs, stored};
 use super::{AppState, Failure};
-use crate::remotecommand;
+use podspec_cri::remotecommand;
 
 /// Whether the pod's container `name` (of any kind) has `stdin: true` and `tty: true`.
 fn stdin_and_tty(pod: &Pod, name: &str) -> (bool, bool) {

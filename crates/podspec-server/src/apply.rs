@@ -17,8 +17,8 @@ use serde_json::{json, Value};
 
 use super::pods::{is_true, json_response, options_invalid_causes, patched_unknown_fields, with_warnings, write_options, WriteQuery};
 use super::{AppState, Failure};
-use crate::api::managed_fields::{self as mf, FieldSet, Manager};
-use crate::api::{ApiError, Requester};
+use podspec_api::managed_fields::{self as mf, FieldSet, Manager};
+use podspec_api::{ApiError, Requester};
 
 /// Whether a PATCH's Content-Type is an apply patch.
 pub fn is_apply(content_type: &str) -> bool {
@@ -38,7 +38,8 @@ fn apply_options(q: &WriteQuery) -> Result<(bool, super::pods::FieldValidation, 
 
 /// The applied configuration: YAML (or JSON, which is YAML), an object.
 fn decode(body: &[u8]) -> Result<Value, Failure> {
-    let v: Value = crate::manifest::input::yaml_from_slice(body).map_err(|e| Failure::bad_request(format!("error decoding YAML: {e}")))?;
+    let v: Value =
+        podspec_api::manifest::input::yaml_from_slice(body).map_err(|e| Failure::bad_request(format!("error decoding YAML: {e}")))?;
     if !v.is_object() {
         return Err(Failure::bad_request("error decoding YAML: the applied configuration is not an object"));
     }
@@ -181,7 +182,7 @@ pub fn apply_to<T: Applicable>(
             Err(e) if e.code == 404 => None,
             Err(e) => return Err(target.failure(e, name)),
         };
-        let now = crate::api::managed_fields::now();
+        let now = podspec_api::managed_fields::now();
         let merged = applied(live.as_ref(), &config, &manager, force, now, name)?;
         let mut object: T = typed(&merged)?;
         // fieldValidation: what structured-merge-diff refuses is refused whatever it says
@@ -396,7 +397,7 @@ mod tests {
         // configuration in v1 (stringData), and only then converts to the internal version
         // (stringData folded into data): the applier owns .stringData.mode, no one .data.mode.
         use k8s_openapi::api::core::v1::Secret;
-        let api = crate::api::Api::new("t", chrono::Utc::now());
+        let api = podspec_api::Api::new("t", chrono::Utc::now());
         let config = |mode: &str| json!({"apiVersion": "v1", "kind": "Secret", "metadata": {"name": "s", "namespace": "ns"}, "stringData": {"mode": mode}});
         let merged = applied::<Secret>(None, &config("fast"), "kubectl", false, time(), "s").unwrap();
         let created = api.secrets().create_object(&serde_json::from_value(merged).unwrap(), false).unwrap();

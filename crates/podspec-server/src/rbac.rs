@@ -20,9 +20,11 @@ use serde_json::{json, Value};
 use super::authz::User;
 use super::pods::{is_true, ListQuery};
 use super::{AppState, Failure};
-use crate::api::generic::Object;
-use crate::api::rbac::{ClusterRoleBindingStrategy, ClusterRoleStrategy, RoleBindingStrategy, RoleStrategy, ServiceAccountStrategy, GROUP};
-use crate::api::{ApiError, DeleteOptions, Strategy};
+use podspec_api::generic::Object;
+use podspec_api::rbac::{
+    ClusterRoleBindingStrategy, ClusterRoleStrategy, RoleBindingStrategy, RoleStrategy, ServiceAccountStrategy, GROUP,
+};
+use podspec_api::{ApiError, DeleteOptions, Strategy};
 
 pub const VERSION: &str = "v1";
 
@@ -139,7 +141,7 @@ fn decode<T: serde::de::DeserializeOwned>(headers: &HeaderMap, body: &[u8], kind
     if content_type.starts_with("application/json") {
         serde_json::from_slice(body).map_err(|e| bad(e.to_string()))
     } else if content_type.starts_with("application/yaml") {
-        crate::manifest::input::yaml_from_slice(body).map_err(|e| bad(e.to_string()))
+        podspec_api::manifest::input::yaml_from_slice(body).map_err(|e| bad(e.to_string()))
     } else {
         Err(Failure::new(
             415,
@@ -159,7 +161,7 @@ where
 {
     let namespace = params.map(|p| namespace_of(&p.0)).unwrap_or_default();
     let selector = match q.label_selector.as_deref().filter(|s| !s.trim().is_empty()) {
-        Some(s) => Some(crate::api::selector::PodSelector::parse(Some(s), None).map_err(|e| Failure::bad_request(e.to_string()))?),
+        Some(s) => Some(podspec_api::selector::PodSelector::parse(Some(s), None).map_err(|e| Failure::bad_request(e.to_string()))?),
         None => None,
     };
     let selects = move |o: &S::Object| {
@@ -319,7 +321,7 @@ where
         .into_response())
 }
 
-use crate::api::tokens::DEFAULT_SECONDS;
+use podspec_api::tokens::DEFAULT_SECONDS;
 
 /// `POST .../serviceaccounts/{name}/token`: a token for the ServiceAccount (201, the
 /// TokenRequest back with its status), accepted by serve until it expires or the
@@ -340,7 +342,7 @@ async fn token(
     // The account first: a missing one is a 404 before the request is validated.
     state.node.api().store::<ServiceAccountStrategy>().get(&namespace, &name).map_err(|e| failure::<ServiceAccountStrategy>(e, &name))?;
     let seconds = request.spec.expiration_seconds.unwrap_or(DEFAULT_SECONDS);
-    if let Err(text) = crate::api::tokens::check_seconds(seconds) {
+    if let Err(text) = podspec_api::tokens::check_seconds(seconds) {
         let message = format!("spec.expirationSeconds: {text}");
         return Err(Failure::new(422, "Invalid", format!("TokenRequest.authentication.k8s.io {name:?} is invalid: {message}"))
             .with_details(json!({
@@ -371,8 +373,8 @@ async fn token(
     request.spec.expiration_seconds = Some(seconds);
     request.metadata.name = Some(name.clone());
     request.metadata.namespace = Some(namespace.clone());
-    request.metadata.creation_timestamp = Some(crate::runtime::kubelet::k8s_time(chrono::Utc::now()));
-    request.status = Some(TokenRequestStatus { token, expiration_timestamp: crate::runtime::kubelet::k8s_time(expires) });
+    request.metadata.creation_timestamp = Some(podspec_node::kubelet::k8s_time(chrono::Utc::now()));
+    request.status = Some(TokenRequestStatus { token, expiration_timestamp: podspec_node::kubelet::k8s_time(expires) });
     Ok((StatusCode::CREATED, Json(request)).into_response())
 }
 

@@ -6,11 +6,11 @@ use std::future::Future;
 use std::time::Duration;
 
 use super::AppState;
-use crate::remotecommand::{
+use podspec_cri::cri::{ExecOptions, ExecSession};
+use podspec_cri::remotecommand::{
     self,
     channel::{STDERR, STDOUT},
 };
-use crate::runtime::cri::{ExecOptions, ExecSession};
 
 /// What the client sent, on either transport.
 pub(super) enum ClientEvent {

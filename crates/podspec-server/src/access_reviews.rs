@@ -86,7 +86,7 @@ pub async fn create(
     let review: SelfSubjectAccessReview = if content_type.starts_with("application/json") {
         serde_json::from_slice(&body).map_err(|e| cannot(&e))?
     } else if content_type.starts_with("application/yaml") {
-        crate::manifest::input::yaml_from_slice(&body).map_err(|e| cannot(&e))?
+        podspec_api::manifest::input::yaml_from_slice(&body).map_err(|e| cannot(&e))?
     } else if content_type.starts_with(protobuf::CONTENT_TYPE) {
         // kubectl's typed clients send protobuf (`kubectl auth can-i`); the answer is JSON,
         // which their Accept header takes too.
@@ -116,7 +116,7 @@ pub async fn create_subject(State(state): State<AppState>, headers: HeaderMap, b
         Failure::bad_request(format!("SubjectAccessReview in version \"v1\" cannot be handled as a SubjectAccessReview: {e}"))
     };
     let mut review: SubjectAccessReview = if content_type.starts_with("application/yaml") {
-        crate::manifest::input::yaml_from_slice(&body).map_err(|e| cannot(&e))?
+        podspec_api::manifest::input::yaml_from_slice(&body).map_err(|e| cannot(&e))?
     } else {
         serde_json::from_slice(&body).map_err(|e| cannot(&e))?
     };
@@ -153,7 +153,7 @@ pub async fn create_rules(
         let namespace = protobuf::rules_review_namespace(&body).map_err(|e| cannot(&e))?;
         SelfSubjectRulesReview { spec: k8s_openapi::api::authorization::v1::SelfSubjectRulesReviewSpec { namespace }, ..Default::default() }
     } else if content_type.starts_with("application/yaml") {
-        crate::manifest::input::yaml_from_slice(&body).map_err(|e| cannot(&e))?
+        podspec_api::manifest::input::yaml_from_slice(&body).map_err(|e| cannot(&e))?
     } else {
         serde_json::from_slice(&body).map_err(|e| cannot(&e))?
     };
@@ -184,7 +184,7 @@ pub async fn create_rules(
 
 /// The authorizer's decision on what a review asks.
 fn decide(
-    api: &crate::api::Api,
+    api: &podspec_api::Api,
     user: &User,
     resource: Option<&ResourceAttributes>,
     non_resource: Option<&NonResourceAttributes>,

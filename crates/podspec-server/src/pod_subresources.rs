@@ -9,8 +9,8 @@ use k8s_openapi::api::core::v1::Pod;
 use serde_json::json;
 
 use super::{AppState, Failure};
-use crate::runtime::kubelet::logs::LogOptions;
-use crate::runtime::kubelet::KubeletError;
+use podspec_node::kubelet::logs::LogOptions;
+use podspec_node::kubelet::KubeletError;
 
 /// `key=value` pairs of a query string, decoded, repeated keys kept.
 pub(super) fn query_pairs(raw: Option<&str>) -> Vec<(String, String)> {
@@ -55,7 +55,7 @@ pub(super) fn stored(state: &AppState, namespace: &str, name: &str) -> Result<Po
 
 /// The uid the kubelet knows a pod by: a mirror pod stands for its static pod.
 pub(super) fn node_uid(pod: &Pod) -> String {
-    crate::api::admission::mirror_hash(pod).map(str::to_string).unwrap_or_else(|| pod.metadata.uid.clone().unwrap_or_default())
+    podspec_api::admission::mirror_hash(pod).map(str::to_string).unwrap_or_else(|| pod.metadata.uid.clone().unwrap_or_default())
 }
 
 /// The container a request names, or the pod's only one.
@@ -128,7 +128,7 @@ fn write_status(state: &AppState, current: &Pod, new: Pod, manager: &str) -> Res
     let namespace = current.metadata.namespace.clone().unwrap_or_default();
     if let Some(rv) = &new.metadata.resource_version {
         if current.metadata.resource_version.as_ref() != Some(rv) {
-            return Err(Failure::from_api(crate::api::ApiError::conflict(&name), &name));
+            return Err(Failure::from_api(podspec_api::ApiError::conflict(&name), &name));
         }
     }
     let uid = current.metadata.uid.clone().unwrap_or_default();

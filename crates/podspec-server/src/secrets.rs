@@ -5,7 +5,7 @@ use k8s_openapi::api::core::v1::Secret;
 use serde_json::{json, Value};
 
 use super::objects::Served;
-use crate::api::secrets::SecretStrategy;
+use podspec_api::secrets::SecretStrategy;
 
 impl Served for SecretStrategy {
     fn from_protobuf(body: &[u8]) -> Result<Secret, String> {
@@ -13,7 +13,7 @@ impl Served for SecretStrategy {
     }
     /// The v1 conversion: `stringData` into `data`, and the type's default.
     fn decoded(secret: &mut Secret) {
-        crate::api::secrets::fold_string_data(secret);
+        podspec_api::secrets::fold_string_data(secret);
     }
 
     /// NAME, TYPE, DATA (how many keys), AGE.

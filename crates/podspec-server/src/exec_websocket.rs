@@ -7,8 +7,8 @@ use axum::extract::ws::{Message, WebSocket};
 use futures::StreamExt as _;
 
 use super::exec_session::{ClientEvent, ExecClient};
-use crate::remotecommand::channel::{CLOSE, ERROR, RESIZE, STDIN};
-use crate::remotecommand::parse_terminal_size;
+use podspec_cri::remotecommand::channel::{CLOSE, ERROR, RESIZE, STDIN};
+use podspec_cri::remotecommand::parse_terminal_size;
 
 pub(super) struct WebSocketClient(WebSocket);
 

@@ -7,6 +7,12 @@
 //! writes metav1 Status errors, `table` the Table form of pods, `patch` the patch types, `apply`
 //! server-side apply of a pod; `conn` keeps connections within their limits, `body` bounds
 //! request bodies, `kubeconfig` writes the token's file safely.
+//!
+//! The crate lies over the node (`podspec-node`), its API (`podspec-api`) and the remote command
+//! protocol (`podspec-cri`); it sees none of the harness (the targets, the steps, the runner,
+//! the commands, certify, bench).
+
+#![forbid(unsafe_code)]
 
 pub mod access_reviews;
 pub mod apply;
@@ -48,7 +54,7 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use axum::Router;
 
-use crate::node::Node;
+use podspec_node::Node;
 
 pub use status::Failure;
 
@@ -74,8 +80,8 @@ pub type AppState = Arc<Server>;
 /// Every route of the API.
 pub fn router(state: AppState) -> Router {
     let ns_pods = "/api/v1/namespaces/{namespace}/pods";
-    let router = objects::routes::<crate::api::configmaps::ConfigMapStrategy>(Router::new());
-    let router = objects::routes::<crate::api::secrets::SecretStrategy>(router);
+    let router = objects::routes::<podspec_api::configmaps::ConfigMapStrategy>(Router::new());
+    let router = objects::routes::<podspec_api::secrets::SecretStrategy>(router);
     rbac::routes(router)
         .route("/version", get(discovery::version))
         .route("/healthz", get(discovery::healthy))

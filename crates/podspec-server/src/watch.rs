@@ -12,7 +12,7 @@ use serde_json::{json, Value};
 
 use super::pods::{is_true, ListQuery};
 use super::Failure;
-use crate::api::{Watch, WatchEvent};
+use podspec_api::{Watch, WatchEvent};
 
 /// The resourceVersion a watch starts from (none: the current objects first).
 pub fn start_from(q: &ListQuery) -> Result<Option<u64>, Failure> {

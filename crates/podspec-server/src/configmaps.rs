@@ -5,7 +5,7 @@ use k8s_openapi::api::core::v1::ConfigMap;
 use serde_json::{json, Value};
 
 use super::objects::Served;
-use crate::api::configmaps::ConfigMapStrategy;
+use podspec_api::configmaps::ConfigMapStrategy;
 
 impl Served for ConfigMapStrategy {
     fn from_protobuf(body: &[u8]) -> Result<ConfigMap, String> {

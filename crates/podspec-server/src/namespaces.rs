@@ -14,9 +14,9 @@ use k8s_openapi::api::core::v1::Namespace;
 
 use super::pods::{is_true, ListQuery};
 use super::{AppState, Failure};
-use crate::api::ApiError;
+use podspec_api::ApiError;
 
-pub use crate::api::namespaces::BUILT_IN;
+pub use podspec_api::namespaces::BUILT_IN;
 
 fn with_kind(ns: &Namespace) -> serde_json::Value {
     let mut v = serde_json::to_value(ns).unwrap_or_default();
@@ -47,7 +47,7 @@ pub async fn list(State(state): State<AppState>, Query(q): Query<ListQuery>, hea
     let include = q.include_object.clone().unwrap_or_else(|| "Metadata".into());
     let selector = match q.label_selector.as_deref().filter(|s| !s.trim().is_empty()) {
         Some(selector) => {
-            Some(crate::api::selector::PodSelector::parse(Some(selector), None).map_err(|e| Failure::bad_request(e.to_string()))?)
+            Some(podspec_api::selector::PodSelector::parse(Some(selector), None).map_err(|e| Failure::bad_request(e.to_string()))?)
         }
         None => None,
     };
@@ -93,7 +93,7 @@ pub async fn create(State(state): State<AppState>, headers: axum::http::HeaderMa
     let ns: Namespace = if content_type.starts_with("application/json") {
         serde_json::from_slice(&body).map_err(|e| bad(e.to_string()))?
     } else if content_type.starts_with("application/yaml") {
-        crate::manifest::input::yaml_from_slice(&body).map_err(|e| bad(e.to_string()))?
+        podspec_api::manifest::input::yaml_from_slice(&body).map_err(|e| bad(e.to_string()))?
     } else if content_type.starts_with(super::protobuf::CONTENT_TYPE) {
         super::protobuf::namespace(&body).map_err(bad)?
     } else {

@@ -24,12 +24,12 @@ use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
 use sha2::Digest as _;
 
 use super::Failure;
-use crate::api::rbac::{ClusterRoleBindingStrategy, ClusterRoleStrategy, RoleBindingStrategy, RoleStrategy, GROUP};
-use crate::api::Api;
+use podspec_api::rbac::{ClusterRoleBindingStrategy, ClusterRoleStrategy, RoleBindingStrategy, RoleStrategy, GROUP};
+use podspec_api::Api;
 
 /// The audience serve's ServiceAccount tokens are for, unless a TokenRequest names others (a
 /// token not for it is not accepted by serve, as by kube-apiserver).
-pub use crate::api::tokens::AUDIENCE;
+pub use podspec_api::tokens::AUDIENCE;
 /// The user serve's own token authenticates as.
 pub const ADMIN: &str = "kubernetes-admin";
 pub const MASTERS: &str = "system:masters";

@@ -27,7 +27,7 @@ pub async fn version() -> Json<Value> {
 }
 
 /// The architecture as Go names it (`GOARCH`).
-pub use crate::images::go_arch;
+pub use podspec_images::go_arch;
 
 pub async fn healthy() -> &'static str {
     "ok"

@@ -13,9 +13,9 @@ use serde_json::{json, Value};
 
 use super::patch::{self, PatchType};
 use super::{table, AppState, Failure};
-use crate::api::generic::Scope;
-use crate::api::selector::PodSelector;
-use crate::api::{DeleteOptions, Requester};
+use podspec_api::generic::Scope;
+use podspec_api::selector::PodSelector;
+use podspec_api::{DeleteOptions, Requester};
 
 #[derive(Debug, Default, Deserialize)]
 #[serde(rename_all = "camelCase")]
@@ -57,11 +57,11 @@ pub(super) fn field_manager(q: &WriteQuery, headers: &HeaderMap) -> String {
 
 /// Records an Update of `new` (from `old`, None on create) in its managedFields.
 pub(super) fn record_update(old: Option<&Pod>, new: &mut Pod, q: &WriteQuery, headers: &HeaderMap) {
-    let now = crate::api::managed_fields::now();
+    let now = podspec_api::managed_fields::now();
     // Decoding defaults come first, as the API server's decoder sets them before the field
     // manager sees the object: the writer owns them.
-    crate::api::defaults::apply(new);
-    crate::api::managed_fields::record_update(old, new, &field_manager(q, headers), now);
+    podspec_api::defaults::apply(new);
+    podspec_api::managed_fields::record_update(old, new, &field_manager(q, headers), now);
 }
 
 fn accept(headers: &HeaderMap) -> Option<&str> {
@@ -133,7 +133,7 @@ pub(super) fn decode_pod(headers: &HeaderMap, body: &[u8], validation: FieldVali
     let value: Value = if content_type.starts_with("application/json") {
         serde_json::from_slice(body).map_err(|e| Failure::bad_request(format!("Pod in version \"v1\" cannot be handled as a Pod: {e}")))?
     } else if content_type.starts_with("application/yaml") {
-        crate::manifest::input::yaml_from_slice(body)
+        podspec_api::manifest::input::yaml_from_slice(body)
             .map_err(|e| Failure::bad_request(format!("Pod in version \"v1\" cannot be handled as a Pod: {e}")))?
     } else {
         return Err(Failure::new(415, "UnsupportedMediaType", format!("the body of the request was in an unknown format - accepted media types include: application/json, application/yaml (got {content_type:?})")));
@@ -141,7 +141,7 @@ pub(super) fn decode_pod(headers: &HeaderMap, body: &[u8], validation: FieldVali
     let pod: Pod = serde_json::from_value(value.clone())
         .map_err(|e| Failure::bad_request(format!("Pod in version \"v1\" cannot be handled as a Pod: {e}")))?;
     let typed = serde_json::to_value(&pod).unwrap_or_default();
-    let unknown = crate::manifest::unknown_fields_of(&value, &typed);
+    let unknown = podspec_api::manifest::unknown_fields_of(&value, &typed);
     let mut warnings = Vec::new();
     if !unknown.is_empty() {
         match validation {
@@ -263,7 +263,7 @@ fn watch(
     state: AppState,
     q: ListQuery,
     scope: Scope,
-    filter: crate::api::watch::Filter,
+    filter: podspec_api::watch::Filter,
     as_table: bool,
     include: String,
 ) -> Result<Response, Failure> {
@@ -337,7 +337,7 @@ pub(super) fn patch_and_write(
     kind: PatchType,
     body: &[u8],
     validation: FieldValidation,
-    write: impl Fn(&Pod, &mut Pod) -> Result<Pod, crate::api::ApiError>,
+    write: impl Fn(&Pod, &mut Pod) -> Result<Pod, podspec_api::ApiError>,
 ) -> Result<Response, Failure> {
     let api = state.node.pods();
     for _ in 0..10 {
@@ -354,7 +354,7 @@ pub(super) fn patch_and_write(
             Err(e) => return Err(Failure::from_api(e, name)),
         }
     }
-    Err(Failure::from_api(crate::api::ApiError::conflict(name), name))
+    Err(Failure::from_api(podspec_api::ApiError::conflict(name), name))
 }
 
 /// The fields a patch added that a Pod does not have, as the API server's patcher treats them
@@ -372,7 +372,8 @@ pub(super) fn patched_unknown_fields(
         return Ok(Vec::new());
     }
     let typed = serde_json::to_value(patched).unwrap_or_default();
-    let unknown: Vec<String> = crate::manifest::unknown_fields_of(value, &typed).iter().map(|f| format!("unknown field {f:?}")).collect();
+    let unknown: Vec<String> =
+        podspec_api::manifest::unknown_fields_of(value, &typed).iter().map(|f| format!("unknown field {f:?}")).collect();
     if unknown.is_empty() || validation == FieldValidation::Warn {
         return Ok(unknown);
     }

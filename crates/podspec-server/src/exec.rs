@@ -9,7 +9,7 @@
 //!   channel, the same outcome and sizes.
 //!
 //! Both carry one session the same way (`exec_session`); each transport is a file of its own
-//! (`exec_websocket`, `exec_spdy`), and the protocol's constants are `crate::remotecommand`'s.
+//! (`exec_websocket`, `exec_spdy`), and the protocol's constants are `podspec_cri::remotecommand`'s.
 
 use axum::extract::ws::WebSocketUpgrade;
 use axum::extract::{FromRequestParts as _, Path, RawQuery, Request, State};
@@ -20,8 +20,8 @@ use super::exec_session::carry;
 use super::exec_websocket::WebSocketClient;
 use super::pod_subresources::{container_of, flag, node_uid, param, query_pairs, stored};
 use super::{AppState, Failure};
-use crate::remotecommand;
-use crate::runtime::cri::ExecOptions;
+use podspec_cri::cri::ExecOptions;
+use podspec_cri::remotecommand;
 
 pub async fn exec(
     State(state): State<AppState>,

@@ -25,7 +25,7 @@ pub enum TlsError {
 }
 
 /// Makes a serving certificate for `addr` (and `localhost`) signed by `ca`, and a token.
-pub fn credentials(addr: SocketAddr, ca: &crate::node::cluster_ca::ClusterCa) -> Result<Credentials, TlsError> {
+pub fn credentials(addr: SocketAddr, ca: &podspec_node::cluster_ca::ClusterCa) -> Result<Credentials, TlsError> {
     let mut leaf = CertificateParams::new(vec!["localhost".to_string()])?;
     leaf.distinguished_name.push(DnType::CommonName, "podspec-serve");
     leaf.subject_alt_names.push(SanType::IpAddress(addr.ip()));

@@ -20,9 +20,9 @@ use tokio::sync::mpsc;
 
 use super::exec_session::{ClientEvent, ExecClient};
 use super::Failure;
-use crate::remotecommand::channel::{STDERR, STDOUT};
-use crate::remotecommand::spdy::{self, Frame, FrameWriter, HeaderReader};
-use crate::remotecommand::{stream_type, V4};
+use podspec_cri::remotecommand::channel::{STDERR, STDOUT};
+use podspec_cri::remotecommand::spdy::{self, Frame, FrameWriter, HeaderReader};
+use podspec_cri::remotecommand::{stream_type, V4};
 
 /// How long the client has to open the streams its request asks for (the kubelet's
 /// streamCreationTimeout).
@@ -199,7 +199,7 @@ async fn read_events(
                 }
                 let used = values.byte_offset();
                 sizes.drain(..used);
-                match last.and_then(|v| crate::remotecommand::parse_terminal_size(v.to_string().as_bytes())) {
+                match last.and_then(|v| podspec_cri::remotecommand::parse_terminal_size(v.to_string().as_bytes())) {
                     Some((w, h)) => ClientEvent::Resize(w, h),
                     None => continue,
                 }

@@ -11,7 +11,7 @@ use serde_json::json;
 
 use super::pods::{is_true, ListQuery};
 use super::{table, AppState, Failure};
-use crate::api::events::EventSelector;
+use podspec_api::events::EventSelector;
 
 pub async fn list(
     State(state): State<AppState>,
