@@ -13,7 +13,9 @@
 //! `certify` (the conformance results bundle, Sonobuoy mode).
 //!
 //! Crates of the workspace below this one (crates/): `podspec-api` (the node's API, its store,
-//! strategies and validation, and `manifest`; here as `api` and `manifest`), `podspec-report` (run records and their
+//! strategies and validation, and `manifest`; here as `api` and `manifest`), `podspec-node` (the
+//! node: its controllers, the cluster's CA, the scheduler's bind and the kubelet; here as `node`
+//! and `runtime::kubelet`), `podspec-report` (run records and their
 //! writers, the baseline gate, the matrix; here as `report`), `podspec-cri` (the runtime
 //! interface, the CRI client, the CRI log format, the remote command protocol; here as
 //! `runtime::cri*` and `remotecommand`), `podspec-linux` (the Linux runtime and its shim; here as
@@ -29,13 +31,13 @@ pub mod docs;
 pub use podspec_images as images;
 pub mod limits;
 pub use podspec_api::manifest;
-pub mod node;
+pub use podspec_node as node;
 pub use podspec_fs::paths;
 pub mod privileges;
 pub use podspec_cri::remotecommand;
 pub use podspec_report as report;
 pub mod runner;
 pub mod runtime;
-pub mod server;
+pub use podspec_server as server;
 pub mod steps;
 pub mod targets;

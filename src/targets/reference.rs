@@ -50,14 +50,14 @@ impl ReferenceTarget {
     }
 
     pub async fn start_with(paths: Paths, options: ReferenceOptions) -> TargetResult<Self> {
-        let node = Node::start_linux(paths, options).await.map_err(TargetError::Other)?;
+        let node = Node::start_linux(paths, options).await.map_err(|e| TargetError::Other(e.to_string()))?;
         Ok(Self::of_node("reference", Arc::new(node)))
     }
 
     /// A node on any runtime, named `name` in reports: the API, and a kubelet over the
     /// runtime's CRI services.
     pub fn on_runtime(name: &str, run_id: &str, node: NodeRuntime, options: ReferenceOptions) -> TargetResult<Self> {
-        let node = Node::start(run_id, node, options).map_err(TargetError::Other)?;
+        let node = Node::start(run_id, node, options).map_err(|e| TargetError::Other(e.to_string()))?;
         Ok(Self::of_node(name, Arc::new(node)))
     }
 

@@ -1,12 +1,15 @@
-//! Layer rules Cargo cannot hold inside the `podspec` crate: the kubelet reaches a runtime only
-//! through the runtime interface (`runtime::cri`), never the Linux runtime's own modules (the
-//! `podspec-linux` crate, re-exported as `runtime::linux`), as the kubelet must run the same over
-//! a CRI runtime. What it shares with that runtime (cgroups, safe paths, the mount table) lies
-//! in crates below both (`podspec-cgroup`, `podspec-fs`).
+//! Layer rules Cargo cannot hold inside one crate: the kubelet (in the `podspec-node` crate)
+//! reaches a runtime only through the runtime interface (`podspec_cri::cri`), never the Linux
+//! runtime's own modules (the `podspec-linux` crate, which the node itself uses to start its own
+//! runtime), as the kubelet must run the same over a CRI runtime. What it shares with that
+//! runtime (cgroups, safe paths, the mount table) lies in crates below both (`podspec-cgroup`,
+//! `podspec-fs`).
 //!
-//! The API (`podspec-api`) lies below the kubelet, the runtime, the server and the targets: Cargo
-//! holds that (the crate depends on none of them); the rules here say it where it can be read
-//! and name the line that breaks it.
+//! The API (`podspec-api`) lies below the kubelet, the runtime, the server and the targets; the
+//! node (`podspec-node`) lies over the API and the runtimes and below the server, the targets and
+//! the harness; the server (`podspec-server`, `podspec serve`'s HTTP API) lies over the node,
+//! beside the harness. Cargo holds that (none of these crates depends on what lies above it); the
+//! rules here say it where it can be read and name the line that breaks it.
 
 use std::fs;
 use std::path::{Path, PathBuf};
@@ -54,7 +57,7 @@ fn names_of_the_linux_runtime(text: &str) -> Vec<(usize, String)> {
 #[test]
 fn the_kubelet_never_imports_the_linux_runtime() {
     let mut files = Vec::new();
-    rust_files(&Path::new(ROOT).join("src/runtime/kubelet"), &mut files);
+    rust_files(&Path::new(ROOT).join("crates/podspec-node/src/kubelet"), &mut files);
     assert!(files.len() > 10, "the kubelet's files were not found: {files:?}");
     let found = found_in(&files, names_of_the_linux_runtime);
     assert!(found.is_empty(), "the kubelet reaches into the Linux runtime (use the runtime interface, or move what both need below both):\n{}", found.join("\n"));
@@ -99,4 +102,72 @@ fn a_name_above_the_api_is_seen() {
     let text = "crate::runtime::kubelet::k8s_time(now)\n// crate::server in a comment\nuse crate::runtime_classes::X;\nuse podspec::targets::Target;\n    podspec_cri::cri::PodSandbox,\nuse crate::manifest::FieldError;\n";
     let lines: Vec<usize> = names_above_the_api(text).into_iter().map(|(n, _)| n).collect();
     assert_eq!(lines, vec![1, 4, 5]);
+}
+
+/// The lines of `text` that name podspec's layers above the node (the main crate, the server,
+/// the targets, the harness, the run reports), outside comments.
+fn names_above_the_node(text: &str) -> Vec<(usize, String)> {
+    code_lines_matching(
+        text,
+        r"\bpodspec::|\bcrate::(server|targets|steps|runner|commands|certify|bench)\b|\bpodspec_(server|report)\b",
+    )
+}
+
+#[test]
+fn the_node_crate_names_nothing_above_it() {
+    let node = Path::new(ROOT).join("crates/podspec-node");
+    let mut files = Vec::new();
+    rust_files(&node.join("src"), &mut files);
+    assert!(files.len() > 20, "the node's files were not found: {files:?}");
+    let mut found = found_in(&files, names_above_the_node);
+    // Of podspec's own crates, it may use only those below it: the API, the runtime interface
+    // and podspec's own runtime, the images, cgroups and files.
+    let below = ["podspec-api ", "podspec-cgroup ", "podspec-cri ", "podspec-fs ", "podspec-images ", "podspec-linux "];
+    let manifest = fs::read_to_string(node.join("Cargo.toml")).unwrap();
+    for (n, l) in manifest.lines().enumerate() {
+        let l = l.trim();
+        if l.starts_with("podspec") && !below.iter().any(|b| l.starts_with(b)) {
+            found.push(format!("crates/podspec-node/Cargo.toml:{}: {l}", n + 1));
+        }
+    }
+    assert!(found.is_empty(), "the node reaches up (move what it needs into the node or below it):\n{}", found.join("\n"));
+}
+
+#[test]
+fn a_name_above_the_node_is_seen() {
+    let text = "use podspec::targets::Target;\n// crate::server in a comment\nuse crate::kubelet::Kubelet;\n    crate::steps::World,\nuse podspec_report::RunRecord;\nuse podspec_api::Api;\nuse crate::runner;\n";
+    let lines: Vec<usize> = names_above_the_node(text).into_iter().map(|(n, _)| n).collect();
+    assert_eq!(lines, vec![1, 4, 5, 7]);
+}
+
+/// The lines of `text` that name the harness (the main crate, the targets, the steps, the
+/// runner, the commands, certify, bench, the run reports), outside comments.
+fn names_of_the_harness(text: &str) -> Vec<(usize, String)> {
+    code_lines_matching(text, r"\bpodspec::|\bcrate::(targets|steps|runner|commands|certify|bench)\b|\bpodspec_report\b")
+}
+
+#[test]
+fn the_server_crate_names_nothing_of_the_harness() {
+    let server = Path::new(ROOT).join("crates/podspec-server");
+    let mut files = Vec::new();
+    rust_files(&server.join("src"), &mut files);
+    assert!(files.len() > 20, "the server's files were not found: {files:?}");
+    let mut found = found_in(&files, names_of_the_harness);
+    // Of podspec's own crates, it may use only the node and those below it.
+    let below = ["podspec-api ", "podspec-cri ", "podspec-images ", "podspec-node "];
+    let manifest = fs::read_to_string(server.join("Cargo.toml")).unwrap();
+    for (n, l) in manifest.lines().enumerate() {
+        let l = l.trim();
+        if l.starts_with("podspec") && !below.iter().any(|b| l.starts_with(b)) {
+            found.push(format!("crates/podspec-server/Cargo.toml:{}: {l}", n + 1));
+        }
+    }
+    assert!(found.is_empty(), "the server reaches into the harness (move what both need into the node or below it):\n{}", found.join("\n"));
+}
+
+#[test]
+fn a_name_of_the_harness_is_seen() {
+    let text = "use podspec::targets::Target;\n// crate::steps in a comment\nuse crate::pods::create;\n    crate::runner::run(),\nuse podspec_node::Node;\nuse podspec_report::RunRecord;\n";
+    let lines: Vec<usize> = names_of_the_harness(text).into_iter().map(|(n, _)| n).collect();
+    assert_eq!(lines, vec![1, 4, 6]);
 }
