@@ -8,6 +8,7 @@ use std::time::{Duration, Instant};
 use k8s_openapi::api::core::v1::Pod;
 
 use crate::runtime::cri::{ContainerConfig, ImageService, PodSandboxConfig, RuntimeError, RuntimeService};
+use crate::targets::kube::KubeError;
 use crate::targets::{PodRef, Target, TargetCapabilities as _, TargetError};
 
 #[derive(Debug, Clone)]
@@ -423,7 +424,8 @@ async fn target_pod(target: &dyn Target, namespace: &str, i: usize, t: &mut Timi
     t.delete.samples.push(delete_at.elapsed());
     let out = out?;
     if out.exit_code != 0 {
-        return Err(TargetError::Other(format!("exec `true` in {p} exited {}: {}", out.exit_code, out.stderr)));
+        let (exit_code, stdout, stderr) = (out.exit_code, out.stdout, out.stderr);
+        return Err(TargetError::CommandFailed { pod: p, container: "b".into(), command: cmd.join(" "), exit_code, stdout, stderr });
     }
     Ok(())
 }
@@ -517,7 +519,7 @@ async fn runtime_pod(
 pub async fn run_over_api(name: &str, client: kube::Client, pods: usize) -> Result<BenchReport, TargetError> {
     use futures::{StreamExt as _, TryStreamExt as _};
     use kube::api::{Api, AttachParams, DeleteParams, PostParams, WatchEvent, WatchParams};
-    let failed = |what: String| move |e: kube::Error| TargetError::Other(format!("{what}: {e}"));
+    let failed = |what: String| move |source: kube::Error| TargetError::from(KubeError::Request { what, source });
     let api: Api<Pod> = Api::namespaced(client, "default");
     let mut start = Timing { name: "pod start", samples: Vec::with_capacity(pods) };
     let mut exec = Timing { name: "exec", samples: Vec::with_capacity(pods) };
@@ -540,7 +542,7 @@ pub async fn run_over_api(name: &str, client: kube::Client, pods: usize) -> Resu
         while !up {
             match events.try_next().await.map_err(failed(format!("watch {pod_name}")))? {
                 Some(WatchEvent::Added(p) | WatchEvent::Modified(p)) => up = running(&p),
-                Some(WatchEvent::Error(e)) => return Err(TargetError::Other(format!("watch {pod_name}: {e}"))),
+                Some(WatchEvent::Error(status)) => return Err(TargetError::WatchEnded { what: format!("watch {pod_name}"), status }),
                 Some(_) => {}
                 None => return Err(TargetError::Timeout { operation: format!("start pod {pod_name}"), after: Duration::from_secs(60) }),
             }
@@ -574,8 +576,14 @@ pub async fn run_over_api(name: &str, client: kube::Client, pods: usize) -> Resu
         }
         delete.samples.push(t.elapsed());
         let status = ran?;
-        if status.as_ref().and_then(|s| s.status.as_deref()) != Some("Success") {
-            return Err(TargetError::Other(format!("exec `true` in {pod_name} did not succeed: {status:?}")));
+        let pod = PodRef { namespace: "default".into(), name: pod_name.clone() };
+        match crate::targets::kube::exec::exit_code(status.as_ref()) {
+            Ok(0) => {}
+            Ok(exit_code) => {
+                let (stdout, stderr) = (String::new(), String::new());
+                return Err(TargetError::CommandFailed { pod, container: "b".into(), command: "true".into(), exit_code, stdout, stderr });
+            }
+            Err(source) => return Err(KubeError::ExecStatus { pod, container: "b".into(), source }.into()),
         }
     }
     Ok(BenchReport { target: name.to_string(), pods, timings: vec![start, exec, delete], start_split: None, phases: Vec::new() })
@@ -774,7 +782,8 @@ pub async fn scale(target: &dyn Target, pods: usize) -> Result<ScaleReport, Targ
                 Some(Err(e)) => return Err(e),
                 None => {
                     let ran = running.len();
-                    return Err(TargetError::Other(format!("the watch of the scale run's pods ended ({ran} of {pods} Running by then)")));
+                    let by_then = Some(format!("{ran} of {pods} Running by then"));
+                    return Err(TargetError::WatchClosed { what: "the scale run's pods".into(), by_then });
                 }
             }
         }
@@ -832,7 +841,7 @@ where
 {
     use futures::{StreamExt as _, TryStreamExt as _};
     use kube::api::{Api, DeleteParams, PostParams, WatchEvent, WatchParams};
-    let failed = |what: String| move |e: kube::Error| TargetError::Other(format!("{what}: {e}"));
+    let failed = |what: String| move |source: kube::Error| TargetError::from(KubeError::Request { what, source });
     let api: Api<Pod> = Api::namespaced(client, "default");
     let label = format!("{SCALE_LABEL}={pods}");
     let lags_before = crate::runtime::kubelet::event_lags();
@@ -866,11 +875,14 @@ where
                 Some(WatchEvent::Added(p) | WatchEvent::Modified(p)) if both_running(&p) => {
                     running.entry(p.metadata.name.clone().unwrap_or_default()).or_insert_with(Instant::now);
                 }
-                Some(WatchEvent::Error(e)) => return Err(TargetError::Other(format!("watch the scale run's pods: {e}"))),
+                Some(WatchEvent::Error(status)) => {
+                    return Err(TargetError::WatchEnded { what: "watch the scale run's pods".into(), status })
+                }
                 Some(_) => {}
                 None => {
                     let ran = running.len();
-                    return Err(TargetError::Other(format!("the watch of the scale run's pods ended ({ran} of {pods} Running by then)")));
+                    let by_then = Some(format!("{ran} of {pods} Running by then"));
+                    return Err(TargetError::WatchClosed { what: "the scale run's pods".into(), by_then });
                 }
             }
         }
@@ -893,7 +905,7 @@ where
             match api.delete(n, &DeleteParams::default()).await {
                 Ok(_) => Ok(()),
                 Err(kube::Error::Api(s)) if s.code == 404 => Ok(()),
-                Err(e) => Err(TargetError::Other(format!("delete {n}: {e}"))),
+                Err(source) => Err(KubeError::Request { what: format!("delete {n}"), source }.into()),
             }
         }
     }))
@@ -908,7 +920,7 @@ where
                     p.metadata.resource_version.as_deref().and_then(|rv| rv.parse().ok()).unwrap_or(0),
                 )),
                 Some(_) => {}
-                None => return Err(TargetError::Other("the watch of the scale run's pods ended".into())),
+                None => return Err(TargetError::WatchClosed { what: "the scale run's pods".into(), by_then: None }),
             }
         }
         futures::future::join_all(gone.into_iter().map(|(uid, rv)| torn_down(uid, rv))).await;

@@ -11,7 +11,7 @@ use anyhow::Context as _;
 use clap::Parser as _;
 
 use crate::cli::Cli;
-use crate::commands::{dispatch, say_error};
+use crate::commands::{dispatch, error_text, say_error};
 use crate::signals::{early_signals, Signals};
 
 fn main() -> ExitCode {
@@ -57,7 +57,7 @@ fn main() -> ExitCode {
     }) {
         Ok(code) => code,
         Err(e) => {
-            say_error(&format!("{e:#}"));
+            say_error(&error_text(&e));
             ExitCode::from(2)
         }
     }

@@ -108,7 +108,7 @@ async fn bench_scale(args: &BenchArgs, n: usize) -> anyhow::Result<ExitCode> {
     let pair = |target: &str, why: String| neither_run(target, tenth, n, why);
     let mut pairs: Vec<(ScaleOutcome, ScaleOutcome)> = Vec::new();
     match TargetKind::named("reference").start(&start_args(args)).await {
-        Err(e) => pairs.push(pair("reference", format!("starting the reference target: {e:#}"))),
+        Err(e) => pairs.push(pair("reference", format!("starting the reference target: {}", super::error_text(&e)))),
         Ok(started) => {
             let target = started.target;
             let run = async |pods| -> ScaleOutcome {
@@ -120,10 +120,10 @@ async fn bench_scale(args: &BenchArgs, n: usize) -> anyhow::Result<ExitCode> {
         }
     }
     match start_linux_node(None, "the reference node for serve").await {
-        Err(e) => pairs.push(pair("serve", format!("starting serve's node: {e:#}"))),
+        Err(e) => pairs.push(pair("serve", format!("starting serve's node: {}", super::error_text(&e)))),
         Ok(node) => {
             let measured = match serve_on_loopback(&node).await {
-                Err(e) => pair("serve", format!("serving on loopback: {e:#}")),
+                Err(e) => pair("serve", format!("serving on loopback: {}", super::error_text(&e))),
                 Ok((client, serving)) => {
                     let kubelet = node.kubelet().clone();
                     let torn_down = |uid: String, rv: u64| {

@@ -25,6 +25,23 @@ pub(crate) fn say_error(e: &str) {
     eprintln!("podspec: {}", podspec::report::terminal_safe(e));
 }
 
+/// An error and its causes on one line, as `{:#}` says them, each once: a cause whose text the
+/// line already holds (an error that says its source in its own message) is not said again.
+pub(crate) fn error_text(e: &anyhow::Error) -> String {
+    let mut text = String::new();
+    for cause in e.chain() {
+        let said = cause.to_string();
+        if text.contains(&said) {
+            continue;
+        }
+        if !text.is_empty() {
+            text.push_str(": ");
+        }
+        text.push_str(&said);
+    }
+    text
+}
+
 /// Runs `command`. `run`, `serve` and `certify` take the signals themselves (to end cleanly);
 /// any other command stops at a signal, as it would without handlers.
 pub(crate) async fn dispatch(command: Command, mut signals: Signals) -> anyhow::Result<ExitCode> {
@@ -88,4 +105,21 @@ fn docs(out: &Path, features: &[std::path::PathBuf], bench_results: &Path) -> an
         println!("{}", out.join(p.file).display());
     }
     Ok(ExitCode::SUCCESS)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::error_text;
+
+    #[derive(Debug, thiserror::Error)]
+    #[error("start the cri target: {0}")]
+    struct SaysItsSource(#[source] std::io::Error);
+
+    #[test]
+    fn an_error_that_says_its_source_says_it_once() {
+        let e = anyhow::Error::new(SaysItsSource(std::io::Error::other("connection refused"))).context("starting the target cri");
+        assert_eq!(error_text(&e), "starting the target cri: start the cri target: connection refused");
+        let plain = anyhow::Error::new(std::io::Error::other("gone")).context("reading a");
+        assert_eq!(error_text(&plain), format!("{plain:#}"));
+    }
 }

@@ -8,7 +8,7 @@ use anyhow::Context as _;
 
 use podspec::node::Node;
 
-use super::target::{start_cri, start_linux_node};
+use super::target::ServableKind;
 use crate::cli::CriArgs;
 use crate::signals::Signals;
 
@@ -25,31 +25,19 @@ pub(crate) struct ServeArgs {
     /// The node's static pod manifest directory (default: one of its own, removed at the end).
     #[arg(long, value_name = "DIR")]
     pub(crate) static_pod_dir: Option<PathBuf>,
-    /// The node to serve: podspec's API and kubelet over the reference runtime, or over a CRI
-    /// runtime at --cri-endpoint.
+    /// The node to serve: a kind of target made of podspec's own API and kubelet (over the
+    /// reference runtime, or over a CRI runtime at --cri-endpoint).
     #[arg(long, value_enum, default_value = "reference")]
-    pub(crate) target: ServeTarget,
+    pub(crate) target: ServableKind,
     #[command(flatten)]
     pub(crate) cri: CriArgs,
-}
-
-/// The nodes `podspec serve` can serve: those made of podspec's own API and kubelet.
-#[derive(clap::ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
-pub(crate) enum ServeTarget {
-    /// The built-in reference runtime.
-    Reference,
-    /// A CRI runtime (containerd, CRI-O) at --cri-endpoint.
-    Cri,
 }
 
 /// `podspec serve`: the reference node, or podspec's kubelet over a CRI runtime, behind a
 /// Kubernetes API until a signal.
 pub(crate) async fn serve(args: ServeArgs, signals: Signals) -> anyhow::Result<ExitCode> {
-    let target = match args.target {
-        ServeTarget::Reference => "reference",
-        ServeTarget::Cri => "cri",
-    };
-    crate::cli::refuse_options_of_other_targets(&[target], Some(&args.cri), None)?;
+    let name = args.target.name();
+    crate::cli::refuse_options_of_other_targets(&[name], Some(&args.cri), None)?;
     if !podspec::server::is_loopback(&args.listen) {
         eprintln!(
             "podspec: warning: serving on {}, which is not loopback: anyone who can reach it and has the token controls the node",
@@ -60,10 +48,7 @@ pub(crate) async fn serve(args: ServeArgs, signals: Signals) -> anyhow::Result<E
         podspec::server::kubeconfig::check(path).context("--kubeconfig-out")?;
     }
     let listener = tokio::net::TcpListener::bind(args.listen).await.with_context(|| format!("listening on {}", args.listen))?;
-    let (name, node) = match args.target {
-        ServeTarget::Reference => ("reference", start_linux_node(args.static_pod_dir, "the reference node").await?),
-        ServeTarget::Cri => ("cri", start_cri(args.static_pod_dir, &args.cri, "cri node").await?.into_node()),
-    };
+    let node = args.target.start_node(args.static_pod_dir, &args.cri).await?;
     let result = serve_node(name, node.clone(), listener, args.kubeconfig_out, signals).await;
     if let Err(e) = node.shutdown().await {
         eprintln!("podspec: shut the {name} node down: {e}");

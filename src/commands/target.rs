@@ -3,17 +3,19 @@
 //! Each kind is one row of `KINDS`: its name (the value of `--target`), what it is, what it can
 //! do before it starts (`podspec list`), how to start it from the command line's options and how
 //! to clean what its killed runs left (`podspec clean`). `run`, `list`, `clean`, `bench` and
-//! `certify` read the row; none of them names a kind. A new target is its folder under
+//! `certify` read the row, and `serve` the kinds whose row has a node to serve; none of them
+//! names a kind. A new target is its folder under
 //! `src/targets/` and one row here.
 
 use std::collections::BTreeSet;
 use std::path::PathBuf;
 use std::process::ExitCode;
-use std::sync::Arc;
+use std::sync::{Arc, LazyLock};
 
 use anyhow::Context as _;
 use futures::future::BoxFuture;
 
+use podspec::node::Node;
 use podspec::paths::Paths;
 use podspec::runner::RunOptions;
 use podspec::targets::kube::connect::ServerInfo;
@@ -37,6 +39,10 @@ pub(crate) struct TargetKind {
     /// It has a node of podspec's own, whose static pod directory `--static-pod-dir` sets.
     pub(crate) static_pod_dir: bool,
     start: for<'a> fn(&'a StartArgs<'a>) -> BoxFuture<'a, anyhow::Result<Started>>,
+    /// The node `podspec serve` puts behind its API, for a kind made of podspec's own API and
+    /// kubelet (from serve's `--static-pod-dir` and the CRI options); none: serve refuses the
+    /// kind.
+    serve: Option<for<'a> fn(Option<PathBuf>, &'a CriArgs) -> BoxFuture<'a, anyhow::Result<Arc<Node>>>>,
     clean: for<'a> fn(&'a CleanArgs) -> BoxFuture<'a, anyhow::Result<ExitCode>>,
 }
 
@@ -49,6 +55,7 @@ pub(crate) static KINDS: [TargetKind; 4] = [
         local: true,
         static_pod_dir: true,
         start: |a| Box::pin(async { started(start_reference(a.static_pod_dir.clone(), "the reference target").await?) }),
+        serve: Some(|dir, _| Box::pin(start_linux_node(dir, "the reference node"))),
         clean: |_| Box::pin(async { super::clean::clean() }),
     },
     TargetKind {
@@ -58,6 +65,7 @@ pub(crate) static KINDS: [TargetKind; 4] = [
         local: true,
         static_pod_dir: false,
         start: |a| Box::pin(start_podman(a.podman)),
+        serve: None,
         clean: |a| Box::pin(super::clean::clean_podman(&a.podman)),
     },
     TargetKind {
@@ -67,6 +75,7 @@ pub(crate) static KINDS: [TargetKind; 4] = [
         local: true,
         static_pod_dir: true,
         start: |a| Box::pin(async { started(start_cri(a.static_pod_dir.clone(), a.cri, "target cri").await?) }),
+        serve: Some(|dir, cri| Box::pin(async move { Ok(start_cri(dir, cri, "cri node").await?.into_node()) })),
         clean: |a| Box::pin(super::clean::clean_cri(&a.cri)),
     },
     TargetKind {
@@ -76,6 +85,7 @@ pub(crate) static KINDS: [TargetKind; 4] = [
         local: false,
         static_pod_dir: false,
         start: |a| Box::pin(start_kube_for(a)),
+        serve: None,
         clean: |a| Box::pin(super::clean::clean_kube(a)),
     },
 ];
@@ -112,6 +122,37 @@ impl clap::ValueEnum for TargetKind {
 
     fn to_possible_value(&self) -> Option<clap::builder::PossibleValue> {
         Some(clap::builder::PossibleValue::new(self.name).help(self.about))
+    }
+}
+
+/// A kind `podspec serve` can serve (its row has a `serve` node): the values of serve's
+/// `--target`, read from the table; any other kind is refused with the ones it accepts.
+#[derive(Clone, Copy)]
+pub(crate) struct ServableKind(TargetKind);
+
+/// The rows of `KINDS` that serve can serve, in the table's order.
+static SERVABLE: LazyLock<Vec<ServableKind>> =
+    LazyLock::new(|| KINDS.iter().filter(|k| k.serve.is_some()).map(|k| ServableKind(*k)).collect());
+
+impl ServableKind {
+    pub(crate) fn name(&self) -> &'static str {
+        self.0.name
+    }
+
+    /// Starts the node serve puts behind its API.
+    pub(crate) async fn start_node(&self, static_pod_dir: Option<PathBuf>, cri: &CriArgs) -> anyhow::Result<Arc<Node>> {
+        let start = self.0.serve.expect("a servable kind has a serve node");
+        start(static_pod_dir, cri).await
+    }
+}
+
+impl clap::ValueEnum for ServableKind {
+    fn value_variants<'a>() -> &'a [Self] {
+        &SERVABLE
+    }
+
+    fn to_possible_value(&self) -> Option<clap::builder::PossibleValue> {
+        self.0.to_possible_value()
     }
 }
 
@@ -191,7 +232,7 @@ pub(crate) async fn start_cri(static_pod_dir: Option<PathBuf>, cri: &CriArgs, wh
 
 /// The reference node alone, with no target around it: what `podspec serve` and bench's serve
 /// column put behind the API.
-pub(crate) async fn start_linux_node(static_pod_dir: Option<PathBuf>, what: &str) -> anyhow::Result<Arc<podspec::node::Node>> {
+pub(crate) async fn start_linux_node(static_pod_dir: Option<PathBuf>, what: &str) -> anyhow::Result<Arc<Node>> {
     let options = ReferenceOptions { static_pod_dir, ..Default::default() };
     let node = podspec::node::Node::start_linux(Paths::from_env()?, options).await.map_err(anyhow::Error::msg);
     Ok(Arc::new(node.with_context(|| format!("starting {what}"))?))

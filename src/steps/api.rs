@@ -50,7 +50,7 @@ pub(super) fn docstring(step: &Step) -> Result<&str, StepFailure> {
 pub(super) fn keep(world: &mut PodWorld, step: &Step, what: String, result: Result<Pod, TargetError>) -> Result<(), StepFailure> {
     let result = match result {
         Ok(p) => Ok(p),
-        Err(TargetError::Api { code, reason, message }) => Err(ApiRefusal { code, reason, message }),
+        Err(TargetError::Api(s)) => Err(ApiRefusal { code: s.code, reason: s.reason, message: s.message }),
         Err(TargetError::NotFound(p)) => {
             Err(ApiRefusal { code: 404, reason: "NotFound".into(), message: format!("pods {:?} not found", p.name) })
         }
@@ -145,7 +145,7 @@ async fn update_status_conditions(
         }
         attempts += 1;
         match async { world.target().require_api_server()?.update_pod_status(&r, &current).await }.await {
-            Err(TargetError::Api { code: 409, reason, .. }) if reason == "Conflict" && attempts < 10 => continue,
+            Err(TargetError::Api(s)) if s.code == 409 && s.reason == "Conflict" && attempts < 10 => continue,
             other => break other,
         }
     };
@@ -230,7 +230,7 @@ pub(super) async fn read_modify_write_to(
             }
         };
         match written {
-            Err(TargetError::Api { code: 409, reason, .. }) if reason == "Conflict" && attempts < 10 => continue,
+            Err(TargetError::Api(s)) if s.code == 409 && s.reason == "Conflict" && attempts < 10 => continue,
             other => break other,
         }
     };
@@ -371,7 +371,7 @@ async fn create_refused(world: &mut PodWorld, step: &Step, name: String, code: u
     let what = format!("the creation of pod {name:?}");
     let kept = match result {
         Ok(p) => Ok(p),
-        Err(TargetError::Api { code, reason, message }) => Err(ApiRefusal { code, reason, message }),
+        Err(TargetError::Api(s)) => Err(ApiRefusal { code: s.code, reason: s.reason, message: s.message }),
         Err(e) => return Err(e.into()),
     };
     world.last_request = Some(RequestOutcome { what, result: kept });

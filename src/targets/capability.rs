@@ -175,7 +175,7 @@ mod tests {
             Ok(())
         }
         async fn exec(&self, _: &PodRef, _: &str, _: &[String], _: std::time::Duration) -> TargetResult<ExecOutput> {
-            Err(TargetError::Other("no".into()))
+            Err(TargetError::Unsupported { target: "test".into(), what: "exec".into() })
         }
         async fn shutdown(&self) -> TargetResult<()> {
             Ok(())

@@ -98,9 +98,18 @@ pub fn oci_runtime_version(first_line: &str) -> Option<String> {
     (version_word == "version").then(|| format!("{name} {version}"))
 }
 
+/// Why the cri target did not start: its runtime's answer, or a handler it does not have.
+#[derive(Debug, thiserror::Error)]
+pub enum CriStartError {
+    #[error("start the cri target: {0}")]
+    Runtime(#[source] RuntimeError),
+    #[error("start the cri target: the runtime at {endpoint} has no runtime handler {handler:?} (its handlers: {})", .handlers.join(", "))]
+    NoSuchHandler { endpoint: String, handler: String, handlers: Vec<String> },
+}
+
 /// The handler to use: checked against the handlers the runtime's configuration lists, where
 /// it lists them, and its OCI runtime asked for its version.
-async fn handler(runtime: &CriRuntime) -> Result<Handler, String> {
+async fn handler(runtime: &CriRuntime) -> Result<Handler, CriStartError> {
     let asked = runtime.runtime_handler().map(str::to_string);
     let Some(config) = runtime.status_config().await else {
         return Ok(Handler { name: asked, oci_runtime: None });
@@ -110,7 +119,7 @@ async fn handler(runtime: &CriRuntime) -> Result<Handler, String> {
     };
     if let Some(h) = &asked {
         if !names.contains(h) {
-            return Err(format!("the runtime at {} has no runtime handler {h:?} (its handlers: {})", runtime.endpoint(), names.join(", ")));
+            return Err(CriStartError::NoSuchHandler { endpoint: runtime.endpoint().to_string(), handler: h.clone(), handlers: names });
         }
     }
     let name = asked.or(default);
@@ -253,8 +262,11 @@ impl NodeHost for CriHost {
 /// Connects to the CRI runtime and starts podspec's API and kubelet over it.
 pub async fn start(paths: Paths, options: CriOptions) -> TargetResult<ReferenceTarget> {
     let run_id = crate::node::new_run_id();
-    let run = RunDir::create(&paths.state_dir, &run_id)
-        .map_err(|e| TargetError::Other(format!("create the run's state directory under {}: {e}", paths.state_dir.display())))?;
+    let run = RunDir::create(&paths.state_dir, &run_id).map_err(|source| TargetError::Io {
+        action: "create the run's state directory under",
+        path: paths.state_dir.clone(),
+        source,
+    })?;
     let log_root = run.path.join("logs");
     let runtime = match CriRuntime::connect(options.endpoint.clone(), &run_id, &owner(), &log_root).await {
         Ok(r) => {
@@ -264,7 +276,7 @@ pub async fn start(paths: Paths, options: CriOptions) -> TargetResult<ReferenceT
         }
         Err(e) => {
             let _ = run.remove();
-            return Err(TargetError::Other(format!("start the cri target: {e}")));
+            return Err(CriStartError::Runtime(e).into());
         }
     };
     match runtime.remove_orphans(owner_is_gone).await {
@@ -280,7 +292,7 @@ pub async fn start(paths: Paths, options: CriOptions) -> TargetResult<ReferenceT
         Err(e) => {
             let _ = runtime.shutdown().await;
             let _ = run.remove();
-            return Err(TargetError::Other(format!("start the cri target: {e}")));
+            return Err(CriStartError::Runtime(e).into());
         }
     };
     let handler = match handler(&runtime).await {
@@ -288,7 +300,7 @@ pub async fn start(paths: Paths, options: CriOptions) -> TargetResult<ReferenceT
         Err(e) => {
             let _ = runtime.shutdown().await;
             let _ = run.remove();
-            return Err(TargetError::Other(format!("start the cri target: {e}")));
+            return Err(e.into());
         }
     };
     let cgroups = RunCgroups::create(&run, &run_id);
@@ -313,8 +325,8 @@ pub fn owner_is_gone(owner: &str) -> bool {
 pub async fn clean(paths: &Paths, endpoint: Endpoint) -> TargetResult<Vec<SandboxId>> {
     let run_id = format!("{}-clean", crate::node::new_run_id());
     let log_root = paths.state_dir.join("cri-clean").join(&run_id);
-    let runtime = CriRuntime::connect(endpoint, &run_id, &owner(), &log_root).await.map_err(|e| TargetError::Other(e.to_string()))?;
-    let removed = runtime.remove_orphans(owner_is_gone).await.map_err(|e| TargetError::Other(e.to_string()));
+    let runtime = CriRuntime::connect(endpoint, &run_id, &owner(), &log_root).await?;
+    let removed = runtime.remove_orphans(owner_is_gone).await.map_err(TargetError::from);
     let _ = runtime.shutdown().await;
     let _ = std::fs::remove_dir_all(paths.state_dir.join("cri-clean"));
     removed

@@ -50,14 +50,14 @@ impl ReferenceTarget {
     }
 
     pub async fn start_with(paths: Paths, options: ReferenceOptions) -> TargetResult<Self> {
-        let node = Node::start_linux(paths, options).await.map_err(|e| TargetError::Other(e.to_string()))?;
+        let node = Node::start_linux(paths, options).await.map_err(TargetError::NodeStart)?;
         Ok(Self::of_node("reference", Arc::new(node)))
     }
 
     /// A node on any runtime, named `name` in reports: the API, and a kubelet over the
     /// runtime's CRI services.
     pub fn on_runtime(name: &str, run_id: &str, node: NodeRuntime, options: ReferenceOptions) -> TargetResult<Self> {
-        let node = Node::start(run_id, node, options).map_err(|e| TargetError::Other(e.to_string()))?;
+        let node = Node::start(run_id, node, options).map_err(TargetError::NodeStart)?;
         Ok(Self::of_node(name, Arc::new(node)))
     }
 
@@ -133,10 +133,10 @@ impl ReferenceTarget {
         match e {
             KubeletError::NoSuchContainer { container, .. } => TargetError::NoSuchContainer { pod: pod.clone(), container },
             KubeletError::NotRunning(_) => TargetError::NotFound(pod.clone()),
-            KubeletError::Runtime(RuntimeError::ContainerNotRunning(_)) => {
-                TargetError::Other(format!("a container of pod {pod} is not running"))
+            KubeletError::Runtime(source @ RuntimeError::ContainerNotRunning(_)) => {
+                TargetError::ContainerOfPodNotRunning { pod: pod.clone(), source }
             }
-            other => TargetError::Other(other.to_string()),
+            other => TargetError::Kubelet(other),
         }
     }
 
@@ -153,7 +153,7 @@ impl ReferenceTarget {
     fn static_manifest_path(&self, file_name: &str) -> TargetResult<PathBuf> {
         let plain = !file_name.is_empty() && !file_name.contains('/') && file_name != "." && file_name != "..";
         if !plain {
-            return Err(TargetError::Other(format!("static pod manifest name {file_name:?} must be a plain file name")));
+            return Err(TargetError::StaticPodManifestName(file_name.to_string()));
         }
         Ok(self.node.static_pod_dir().join(file_name))
     }
@@ -170,10 +170,10 @@ where
 {
     use k8s_openapi::Metadata as _;
     let typed: S::Object = serde_json::from_value(object.clone())
-        .map_err(|e| TargetError::Other(format!("not a {}: {e}", <S::Object as k8s_openapi::Resource>::KIND)))?;
+        .map_err(|source| TargetError::NotAnObjectOfKind { kind: <S::Object as k8s_openapi::Resource>::KIND.to_string(), source })?;
     let m = typed.metadata();
     let (namespace, name) = (m.namespace.clone().unwrap_or_default(), m.name.clone().unwrap_or_default());
-    let api = |e: ApiError| TargetError::Api { code: e.code, reason: e.reason, message: e.message };
+    let api = refused;
     let stored = match write {
         crate::targets::ConfigWrite::Create => Some(store.create_object(&typed, false).map_err(api)?),
         crate::targets::ConfigWrite::Replace => Some(store.update(&namespace, &name, &typed).map_err(api)?),
@@ -192,7 +192,30 @@ fn api_error(pod: &PodRef, e: ApiError) -> TargetError {
     if e.code == 404 {
         return TargetError::NotFound(pod.clone());
     }
-    TargetError::Api { code: e.code, reason: e.reason, message: e.message }
+    refused(e)
+}
+
+/// The API's refusal as a `Status`, kept whole (its causes among its details).
+fn refused(e: ApiError) -> TargetError {
+    TargetError::Api(Box::new(status(e)))
+}
+
+/// The `Status` the API answers an error with.
+fn status(e: ApiError) -> kube::core::Status {
+    let status = kube::core::Status::failure(&e.message, &e.reason).with_code(e.code);
+    if e.causes.is_empty() {
+        return status;
+    }
+    let causes =
+        e.causes.into_iter().map(|c| kube::core::response::StatusCause { reason: c.reason, message: c.message, field: c.field }).collect();
+    status.with_details(kube::core::response::StatusDetails {
+        name: String::new(),
+        group: String::new(),
+        kind: String::new(),
+        uid: String::new(),
+        causes,
+        retry_after_seconds: 0,
+    })
 }
 
 /// The scheduler's part, said as a change to the manifest when it is one: this node is the only
@@ -288,7 +311,7 @@ impl Target for ReferenceTarget {
         match self.node.namespaces().create_object(&ns, false) {
             Ok(_) => Ok(()),
             Err(e) if e.code == 409 => Ok(()),
-            Err(e) => Err(TargetError::Other(format!("create namespace {namespace:?}: {e}"))),
+            Err(e) => Err(TargetError::NamespaceRefused { namespace: namespace.to_string(), status: Box::new(status(e)) }),
         }
     }
 
@@ -440,7 +463,7 @@ impl Target for ReferenceTarget {
     }
 
     async fn shutdown(&self) -> TargetResult<()> {
-        self.node.shutdown().await.map_err(|e| TargetError::Other(format!("shut the {} node down: {e}", self.name)))
+        self.node.shutdown().await.map_err(|source| TargetError::NodeShutdown { node: self.name.clone(), source })
     }
 }
 
@@ -455,7 +478,7 @@ impl ApiServerTarget for ReferenceTarget {
         class: &k8s_openapi::api::node::v1::RuntimeClass,
     ) -> TargetResult<k8s_openapi::api::node::v1::RuntimeClass> {
         let created = self.node.api().runtime_classes().create_object(class, false);
-        created.map_err(|e| TargetError::Api { code: e.code, reason: e.reason, message: e.message })
+        created.map_err(refused)
     }
 
     async fn get_runtime_class(&self, name: &str) -> TargetResult<Option<k8s_openapi::api::node::v1::RuntimeClass>> {
@@ -466,7 +489,7 @@ impl ApiServerTarget for ReferenceTarget {
         match self.node.api().runtime_classes().delete("", name, &DeleteOptions::grace(0)) {
             Ok(_) => Ok(()),
             Err(e) if e.code == 404 => Ok(()),
-            Err(e) => Err(TargetError::Api { code: e.code, reason: e.reason, message: e.message }),
+            Err(e) => Err(refused(e)),
         }
     }
 
@@ -486,17 +509,10 @@ impl ApiServerTarget for ReferenceTarget {
         let mut attempts = 0;
         loop {
             let current = self.stored(pod)?;
-            let mut value = serde_json::to_value(&current).map_err(|e| TargetError::Other(e.to_string()))?;
-            apply(PatchType::Strategic, &mut value, &body).map_err(|f| TargetError::Api {
-                code: f.code,
-                reason: f.reason,
-                message: f.message,
-            })?;
-            let mut patched: Pod = serde_json::from_value(value).map_err(|e| TargetError::Api {
-                code: 422,
-                reason: "Invalid".into(),
-                message: format!("the patch does not make a Pod: {e}"),
-            })?;
+            let mut value = serde_json::to_value(&current).map_err(|source| TargetError::Json { what: format!("pod {pod} as JSON"), source })?;
+            apply(PatchType::Strategic, &mut value, &body).map_err(|f| TargetError::api(f.code, f.reason, f.message))?;
+            let mut patched: Pod = serde_json::from_value(value)
+                .map_err(|e| TargetError::api(422, "Invalid", format!("the patch does not make a Pod: {e}")))?;
             let pinned = patch.pointer("/metadata/resourceVersion").is_some();
             if !pinned {
                 patched.metadata.resource_version = current.metadata.resource_version.clone();
@@ -518,11 +534,11 @@ impl ApiServerTarget for ReferenceTarget {
     }
 
     async fn watch_pods_labelled(&self, namespace: &str, labels: &str) -> TargetResult<crate::targets::PodEvents> {
-        let selector = crate::api::selector::PodSelector::parse(Some(labels), None).map_err(|e| TargetError::Other(e.to_string()))?;
+        let selector = crate::api::selector::PodSelector::parse(Some(labels), None).map_err(TargetError::Selector)?;
         // The namespace through the store's index; the watch's filter takes the labels.
         let scope = Scope::namespace(namespace);
         let filter = move |p: &Pod| selector.matches(p);
-        let watch = self.node.pods().watch_scoped(None, scope, Box::new(filter)).map_err(|e| TargetError::Other(e.message))?;
+        let watch = self.node.pods().watch_scoped(None, scope, Box::new(filter)).map_err(refused)?;
         let events = futures::stream::unfold(watch, |mut watch| async move {
             loop {
                 let event = match watch.next().await {
@@ -530,7 +546,7 @@ impl ApiServerTarget for ReferenceTarget {
                     Ok(WatchEvent::Modified(p)) => Ok(("MODIFIED".to_string(), p)),
                     Ok(WatchEvent::Deleted(p)) => Ok(("DELETED".to_string(), p)),
                     Ok(WatchEvent::Bookmark(_)) => continue,
-                    Err(e) => Err(TargetError::Other(format!("the watch ended: {}", e.message))),
+                    Err(e) => Err(TargetError::WatchEnded { what: "the watch ended".into(), status: Box::new(status(e)) }),
                 };
                 return Some((event, watch));
             }
@@ -543,7 +559,7 @@ impl ApiServerTarget for ReferenceTarget {
     }
 
     async fn delete_pod_collection(&self, namespace: &str, labels: &str, grace_seconds: i64) -> TargetResult<Vec<String>> {
-        let selector = crate::api::selector::PodSelector::parse(Some(labels), None).map_err(|e| TargetError::Other(e.to_string()))?;
+        let selector = crate::api::selector::PodSelector::parse(Some(labels), None).map_err(TargetError::Selector)?;
         let api = self.node.pods();
         let mut deleted = Vec::new();
         for pod in api.list_scoped(&Scope::namespace(namespace)).0.into_iter().filter(|p| selector.matches(p)) {
@@ -601,7 +617,7 @@ impl ConfigObjectsTarget for ReferenceTarget {
             Some("ConfigMap") => write_object(&self.node.api().config_maps(), write, object),
             Some("Secret") => write_object(&self.node.api().secrets(), write, object),
             Some("ServiceAccount") => write_object(&self.node.api().store::<crate::api::rbac::ServiceAccountStrategy>(), write, object),
-            other => Err(TargetError::Other(format!("kind {other:?}: only ConfigMaps, Secrets and ServiceAccounts are written this way"))),
+            other => Err(TargetError::NotAConfigObject(other.map(str::to_string))),
         }
     }
 }
@@ -624,7 +640,7 @@ impl StaticPodsTarget for ReferenceTarget {
             tokio::fs::write(&tmp, contents).await?;
             tokio::fs::rename(&tmp, &path).await
         };
-        write.await.map_err(|e| TargetError::Other(format!("write static pod manifest {}: {e}", path.display())))
+        write.await.map_err(|source| TargetError::Io { action: "write static pod manifest", path, source })
     }
 
     async fn remove_static_pod_manifest(&self, file_name: &str) -> TargetResult<()> {
@@ -632,7 +648,7 @@ impl StaticPodsTarget for ReferenceTarget {
         match tokio::fs::remove_file(&path).await {
             Ok(()) => Ok(()),
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(()),
-            Err(e) => Err(TargetError::Other(format!("remove static pod manifest {}: {e}", path.display()))),
+            Err(source) => Err(TargetError::Io { action: "remove static pod manifest", path, source }),
         }
     }
 
@@ -736,6 +752,28 @@ mod tests {
         target.node.kubelet().wait_torn_down(&uid, resource_version(&held)).await;
         tokio::time::sleep(Duration::from_millis(200)).await;
         tokio::time::timeout(Duration::from_secs(10), target.delete_pod(&p)).await.expect("the delete returns").unwrap();
+        target.shutdown().await.unwrap();
+    }
+
+    /// The API's refusal reaches the steps as its Status whole: the message they compare, and
+    /// one cause per field error among its details.
+    #[tokio::test]
+    async fn a_refused_update_keeps_the_api_status_whole() {
+        let (target, _dir) = target_over(true);
+        target.open_namespace("t").await.unwrap();
+        let pod: Pod =
+            serde_yaml::from_str("metadata: {name: p, namespace: t}\nspec:\n  containers:\n  - {name: a, image: busybox:1.36}\n").unwrap();
+        target.create_pod(&pod).await.unwrap();
+        let p = PodRef { namespace: "t".into(), name: "p".into() };
+        let patch = serde_json::json!({"metadata": {"labels": {"app": "not a valid value!"}}});
+        let refused = target.require_api_server().unwrap().patch_pod(&p, &patch).await.unwrap_err();
+        let TargetError::Api(status) = &refused else { panic!("not the API's Status: {refused:?}") };
+        assert_eq!((status.code, status.reason.as_str()), (422, "Invalid"));
+        assert_eq!(refused.to_string(), status.message);
+        assert!(status.message.starts_with("Pod \"p\" is invalid: metadata.labels: Invalid value"), "{}", status.message);
+        let causes = &status.details.as_ref().expect("the Status has its details").causes;
+        assert_eq!(causes.iter().map(|c| (c.reason.as_str(), c.field.as_str())).collect::<Vec<_>>(), [("FieldValueInvalid", "metadata.labels")]);
+        target.delete_pod(&p).await.unwrap();
         target.shutdown().await.unwrap();
     }
 }

@@ -15,6 +15,10 @@ use std::time::Duration;
 use async_trait::async_trait;
 use k8s_openapi::api::core::v1::Pod;
 use k8s_openapi::api::node::v1::RuntimeClass;
+use kube::core::Status;
+
+use crate::runtime::cri::RuntimeError;
+use crate::runtime::kubelet::KubeletError;
 
 use super::capability::Capability;
 
@@ -54,6 +58,8 @@ impl fmt::Display for PodRef {
     }
 }
 
+/// What failed on a target. A cause that is an error of its own is kept as the error's source;
+/// an API server's answer is its `Status`, kept whole.
 #[derive(Debug, thiserror::Error)]
 pub enum TargetError {
     #[error("pod {0} not found")]
@@ -64,6 +70,14 @@ pub enum TargetError {
     NoSuchContainer { pod: PodRef, container: String },
     #[error("container {container:?} of pod {pod} is not running")]
     NotRunning { pod: PodRef, container: String },
+    /// The runtime said a container of the pod is not running, where the target did not name
+    /// the container.
+    #[error("a container of pod {pod} is not running")]
+    ContainerOfPodNotRunning {
+        pod: PodRef,
+        #[source]
+        source: RuntimeError,
+    },
     #[error("pod {pod} is invalid: {message}")]
     Invalid { pod: PodRef, message: String },
     #[error("image {reference:?} is not available locally on target {target}: {message}")]
@@ -73,10 +87,81 @@ pub enum TargetError {
     #[error("{operation}: timed out after {after:?}")]
     Timeout { operation: String, after: Duration },
     /// The API server refused the request: Kubernetes' `Status`, kept whole.
-    #[error("{message}")]
-    Api { code: u16, reason: String, message: String },
-    #[error("{0}")]
-    Other(String),
+    #[error("{}", .0.message)]
+    Api(Box<Status>),
+    /// The API refused a scenario's namespace: its `Status`, kept whole.
+    #[error("create namespace {namespace:?}: {}", .status.message)]
+    NamespaceRefused { namespace: String, status: Box<Status> },
+    /// A watch ended with an error event: the API's `Status`, kept whole.
+    #[error("{what}: {}", .status.message)]
+    WatchEnded { what: String, status: Box<Status> },
+    /// A watch stopped without an error (`what`: what it watched), with what was seen by then.
+    #[error("the watch of {what} ended{}", .by_then.as_ref().map(|b| format!(" ({b})")).unwrap_or_default())]
+    WatchClosed { what: String, by_then: Option<String> },
+    /// A command the target itself ran in a container (not a scenario's) exited non-zero.
+    #[error("`{command}` in container {container:?} of pod {pod} failed (exit code {exit_code}): {}{}", .stdout.trim(), .stderr.trim())]
+    CommandFailed { pod: PodRef, container: String, command: String, exit_code: i32, stdout: String, stderr: String },
+    #[error("static pod manifest name {0:?} must be a plain file name")]
+    StaticPodManifestName(String),
+    /// An object given to be written that is not of the kind it says.
+    #[error("not a {kind}: {source}")]
+    NotAnObjectOfKind {
+        kind: String,
+        #[source]
+        source: serde_json::Error,
+    },
+    /// An object to write whose `kind` the target does not write this way.
+    #[error("kind {0:?}: only ConfigMaps, Secrets and ServiceAccounts are written this way")]
+    NotAConfigObject(Option<String>),
+    /// A label selector that does not parse.
+    #[error(transparent)]
+    Selector(crate::api::Error),
+    /// A file or directory of the target's own that could not be made, written or removed.
+    #[error("{action} {}: {source}", .path.display())]
+    Io {
+        action: &'static str,
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+    /// An object that does not convert to or from JSON (`what`: which one).
+    #[error("{what}: {source}")]
+    Json {
+        what: String,
+        #[source]
+        source: serde_json::Error,
+    },
+    #[error("cannot read own /proc entry")]
+    OwnProcess,
+    /// The node could not start (its runtime, its directories, its CA, its Node object).
+    #[error(transparent)]
+    NodeStart(KubeletError),
+    /// The node's shutdown left something its host could not remove.
+    #[error("shut the {node} node down: {source}")]
+    NodeShutdown {
+        node: String,
+        #[source]
+        source: KubeletError,
+    },
+    /// The node's kubelet refused or failed.
+    #[error(transparent)]
+    Kubelet(#[from] KubeletError),
+    /// A container runtime's call failed.
+    #[error(transparent)]
+    Runtime(#[from] RuntimeError),
+    #[error(transparent)]
+    Kube(#[from] super::kube::KubeError),
+    #[error(transparent)]
+    Podman(#[from] super::podman::PodmanTargetError),
+    #[error(transparent)]
+    Cri(#[from] super::cri::CriStartError),
+}
+
+impl TargetError {
+    /// An API server's refusal, from its `Status` fields.
+    pub fn api(code: u16, reason: impl Into<String>, message: impl Into<String>) -> Self {
+        TargetError::Api(Box::new(Status::failure(&message.into(), &reason.into()).with_code(code)))
+    }
 }
 
 pub type TargetResult<T> = Result<T, TargetError>;
@@ -178,12 +263,14 @@ pub trait Target: Send + Sync {
         let command = [CRASH_COMMAND[0].to_string(), CRASH_COMMAND[1].to_string()];
         let out = self.exec(pod, container, &command, Duration::from_secs(30)).await?;
         if out.exit_code != 0 {
-            return Err(TargetError::Other(format!(
-                "`podspec-agent crash` in container {container:?} of pod {pod} failed (exit code {}): {}{}",
-                out.exit_code,
-                out.stdout.trim(),
-                out.stderr.trim()
-            )));
+            return Err(TargetError::CommandFailed {
+                pod: pod.clone(),
+                container: container.into(),
+                command: command.join(" "),
+                exit_code: out.exit_code,
+                stdout: out.stdout,
+                stderr: out.stderr,
+            });
         }
         Ok(())
     }
@@ -308,7 +395,7 @@ pub trait ApiServerTarget: Send + Sync {
     /// The pods of a namespace that the label selector `labels` selects, as the API lists them
     /// (`GET .../pods?labelSelector=`). By default the target's list, filtered here.
     async fn list_pods_labelled(&self, namespace: &str, labels: &str) -> TargetResult<Vec<Pod>> {
-        let selector = crate::api::selector::PodSelector::parse(Some(labels), None).map_err(|e| TargetError::Other(e.to_string()))?;
+        let selector = crate::api::selector::PodSelector::parse(Some(labels), None).map_err(TargetError::Selector)?;
         Ok(self.list_pods(namespace).await?.into_iter().filter(|p| selector.matches(p)).collect())
     }
 

@@ -685,3 +685,26 @@ fn rerun_failed_runs_only_the_failed_example_of_an_outline() {
     assert_eq!(lines, failed, "{json}");
     s.assert_clean();
 }
+
+#[test]
+fn serve_refuses_a_kind_it_cannot_serve_naming_the_ones_it_accepts() {
+    // serve's kinds are the table's rows with a node to serve: podman runs pods without one.
+    Command::cargo_bin("podspec")
+        .unwrap()
+        .args(["serve", "--target", "podman", "--listen", "127.0.0.1:0"])
+        .timeout(Duration::from_secs(30))
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains("invalid value 'podman' for '--target <TARGET>'").and(predicate::str::contains("[possible values: reference, cri]")));
+    Command::cargo_bin("podspec")
+        .unwrap()
+        .args(["serve", "--help"])
+        .assert()
+        .code(0)
+        .stdout(
+            predicate::str::contains("- reference: The built-in reference runtime")
+                .and(predicate::str::contains("- cri:"))
+                .and(predicate::str::contains("- podman").not())
+                .and(predicate::str::contains("- kube").not()),
+        );
+}

@@ -20,8 +20,13 @@ pub struct ConnectOptions {
 pub enum ConnectError {
     #[error("cannot load the cluster's configuration: {0}")]
     Config(String),
-    #[error("cannot reach the API server at {url}: {cause}")]
-    Unreachable { url: String, cause: String },
+    /// The API server did not answer: the client's error, said with its causes.
+    #[error("cannot reach the API server at {url}: {}", cause_chain(.source))]
+    Unreachable {
+        url: String,
+        #[source]
+        source: kube::Error,
+    },
 }
 
 /// The cluster as it was found before the run.
@@ -134,10 +139,10 @@ pub async fn config(options: &ConnectOptions) -> Result<(Config, String), Connec
 pub async fn connect(options: &ConnectOptions) -> Result<(Client, ServerInfo), ConnectError> {
     let (config, context) = config(options).await?;
     let url = config.cluster_url.to_string();
-    let unreachable = |cause: String| ConnectError::Unreachable { url: url.clone(), cause };
-    let client = Client::try_from(config).map_err(|e| unreachable(cause_chain(&e)))?;
-    let version = client.apiserver_version().await.map_err(|e| unreachable(cause_chain(&e)))?;
-    let nodes = Api::<Node>::all(client.clone()).list(&ListParams::default()).await.map_err(|e| unreachable(cause_chain(&e)))?;
+    let unreachable = |source: kube::Error| ConnectError::Unreachable { url: url.clone(), source };
+    let client = Client::try_from(config).map_err(unreachable)?;
+    let version = client.apiserver_version().await.map_err(unreachable)?;
+    let nodes = Api::<Node>::all(client.clone()).list(&ListParams::default()).await.map_err(unreachable)?;
     let info = ServerInfo {
         url: url.clone(),
         context,

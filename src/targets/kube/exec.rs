@@ -12,7 +12,7 @@ use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
 
 use crate::targets::{ExecOutput, PodRef, TargetError, TargetResult};
 
-use super::error::pod_error;
+use super::error::{pod_error, KubeError};
 
 pub async fn exec(
     api: &Api<Pod>,
@@ -51,14 +51,14 @@ pub async fn exec(
             Ok::<_, std::io::Error>(())
         };
         let (w, a, b) = tokio::join!(write_in, read_out, read_err);
-        w.and(a).and(b).map_err(|e| TargetError::Other(format!("exec in container {container:?} of pod {pod}: {e}")))?;
+        w.and(a).and(b).map_err(|source| KubeError::ExecStream { pod: pod.clone(), container: container.into(), source })?;
         let status = match status {
             Some(s) => s.await,
             None => None,
         };
         let _ = attached.join().await;
-        let exit_code = exit_code(status.as_ref())
-            .map_err(|message| TargetError::Other(format!("exec in container {container:?} of pod {pod}: {message}")))?;
+        let exit_code =
+            exit_code(status.as_ref()).map_err(|source| KubeError::ExecStatus { pod: pod.clone(), container: container.into(), source })?;
         Ok(ExecOutput {
             stdout: String::from_utf8_lossy(&stdout).into_owned(),
             stderr: String::from_utf8_lossy(&stderr).into_owned(),
@@ -73,23 +73,38 @@ pub async fn exec(
     }
 }
 
+/// Why a remote command's Status carries no exit code: the Status, kept whole.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+pub enum ExecStatusError {
+    #[error("the exec stream ended without a status")]
+    NoStatus,
+    #[error("NonZeroExitCode without an exit code: {}", message(.0))]
+    NoExitCode(Box<Status>),
+    /// Any other failure (the container is not running, the command was not found).
+    #[error("{}", message(.0))]
+    Failed(Box<Status>),
+}
+
+fn message(status: &Status) -> &str {
+    status.message.as_deref().unwrap_or_default()
+}
+
 /// The exit code a remote command's Status carries: Success is 0; `NonZeroExitCode` has the
 /// code in its `ExitCode` cause. Any other failure (the container is not running, the command
-/// was not found) is the Status's message.
-pub fn exit_code(status: Option<&Status>) -> Result<i32, String> {
+/// was not found) is the Status itself.
+pub fn exit_code(status: Option<&Status>) -> Result<i32, ExecStatusError> {
     let Some(status) = status else {
-        return Err("the exec stream ended without a status".into());
+        return Err(ExecStatusError::NoStatus);
     };
     if status.status.as_deref() == Some("Success") {
         return Ok(0);
     }
-    let message = status.message.clone().unwrap_or_default();
     if status.reason.as_deref() == Some("NonZeroExitCode") {
         let causes = status.details.as_ref().and_then(|d| d.causes.as_deref()).unwrap_or_default();
         let code = causes.iter().find(|c| c.reason.as_deref() == Some("ExitCode")).and_then(|c| c.message.as_deref()?.parse().ok());
-        return code.ok_or_else(|| format!("NonZeroExitCode without an exit code: {message}"));
+        return code.ok_or_else(|| ExecStatusError::NoExitCode(Box::new(status.clone())));
     }
-    Err(message)
+    Err(ExecStatusError::Failed(Box::new(status.clone())))
 }
 
 #[cfg(test)]
@@ -108,7 +123,7 @@ mod tests {
         assert_eq!(exit_code(Some(&failed)), Ok(3));
         let internal: Status =
             serde_json::from_value(serde_json::json!({"status": "Failure", "message": "container not found (\"app\")"})).unwrap();
-        assert_eq!(exit_code(Some(&internal)), Err("container not found (\"app\")".into()));
+        assert_eq!(exit_code(Some(&internal)).unwrap_err().to_string(), "container not found (\"app\")");
         assert!(exit_code(None).is_err());
     }
 }

@@ -42,6 +42,7 @@ use crate::targets::{
 
 use self::connect::{ConnectError, ConnectOptions, ServerInfo};
 use self::error::{api_error, pod_error};
+pub use self::error::KubeError;
 use self::images::ImageMapping;
 use self::namespaces::Owner;
 
@@ -63,10 +64,14 @@ pub enum KubeStartError {
     Connect(#[from] ConnectError),
     #[error("the identity lacks rights this run needs: {}", .0.iter().map(|r| format!("`{r}`")).collect::<Vec<_>>().join(", "))]
     MissingRights(Vec<access::Right>),
-    #[error("cannot check the identity's rights (SelfSubjectAccessReview) at {url}: {cause}")]
-    Review { url: String, cause: String },
-    #[error("{0}")]
-    Other(String),
+    #[error("cannot check the identity's rights (SelfSubjectAccessReview) at {url}: {}", connect::cause_chain(.source))]
+    Review {
+        url: String,
+        #[source]
+        source: kube::Error,
+    },
+    #[error(transparent)]
+    Target(#[from] TargetError),
 }
 
 pub struct KubeTarget {
@@ -113,7 +118,7 @@ impl KubeTarget {
                 );
                 "not checked (the server offers no SelfSubjectAccessReview)".to_string()
             }
-            Err(e) => return Err(KubeStartError::Review { url: info.url.clone(), cause: connect::cause_chain(&e) }),
+            Err(source) => return Err(KubeStartError::Review { url: info.url.clone(), source }),
         };
         let mut target = Self::with_client(client, info, options.images, String::new())?;
         target.rights_note = rights_note;
@@ -150,7 +155,7 @@ impl KubeTarget {
             }
             Err(e) => {
                 self.node_access_note =
-                    format!("the kubelet configz of node {n} cannot be read through the node proxy: {e}; {not_reached}");
+                    format!("the kubelet configz of node {n} cannot be read through the node proxy: {}; {not_reached}", connect::cause_chain(&e));
                 return;
             }
         };
@@ -177,7 +182,7 @@ impl KubeTarget {
             Err(e) => Some(format!(
                 "the identity may not run a privileged pod there that mounts it: {}",
                 match api_error(e) {
-                    TargetError::Api { code, reason, message } => format!("{code} {reason}: {message}"),
+                    TargetError::Api(s) => format!("{} {}: {}", s.code, s.reason, s.message),
                     other => other.to_string(),
                 }
             )),
@@ -198,7 +203,7 @@ impl KubeTarget {
 
     /// A target over a connected client (the start's checks done).
     pub fn with_client(client: Client, info: ServerInfo, images: ImageMapping, node_access_note: String) -> Result<Self, KubeStartError> {
-        let owner = Owner::current().map_err(|e| KubeStartError::Other(e.to_string()))?;
+        let owner = Owner::current()?;
         let run_id = format!("{}-{}", owner.process.pid, chrono::Utc::now().timestamp_millis());
         let node = info.nodes.iter().find(|n| n.ready).or(info.nodes.first()).map(|n| n.name.clone());
         Ok(Self {
@@ -270,7 +275,7 @@ impl KubeTarget {
             + serde::de::DeserializeOwned
             + std::fmt::Debug,
     {
-        let typed: K = serde_json::from_value(object.clone()).map_err(|e| TargetError::Other(format!("not a {}: {e}", K::kind(&()))))?;
+        let typed: K = serde_json::from_value(object.clone()).map_err(|source| TargetError::NotAnObjectOfKind { kind: K::kind(&()).to_string(), source })?;
         let namespace = typed.meta().namespace.clone().unwrap_or_default();
         let name = typed.meta().name.clone().unwrap_or_default();
         let api: Api<K> = Api::namespaced(self.client.clone(), &namespace);
@@ -325,7 +330,7 @@ crate::targets::ConfigWrite::Get => api.get_opt(&name).await.map_err(api_error)?
         let wait = await_condition(self.pods(&pod.namespace), &pod.name, gone_or_held);
         match tokio::time::timeout(bound, wait).await {
             Ok(Ok(_)) => Ok(()),
-            Ok(Err(e)) => Err(TargetError::Other(format!("watching pod {pod} until it is gone: {e}"))),
+            Ok(Err(source)) => Err(KubeError::Watch { what: format!("watching pod {pod} until it is gone"), source }.into()),
             Err(_) => Err(TargetError::Timeout { operation: format!("deleting pod {pod}"), after: bound }),
         }
     }
@@ -391,7 +396,7 @@ impl Target for KubeTarget {
         let wait = await_condition(self.pods(&pod.namespace), &pod.name, move |p: Option<&Pod>| p.is_some_and(done));
         match tokio::time::timeout(bound, wait).await {
             Ok(Ok(_)) => Ok(()),
-            Ok(Err(e)) => Err(TargetError::Other(format!("{what}: watching pod {pod}: {e}"))),
+            Ok(Err(source)) => Err(KubeError::Watch { what: format!("{what}: watching pod {pod}"), source }.into()),
             Err(_) => Err(TargetError::Timeout { operation: format!("{what} (pod {pod})"), after: bound }),
         }
     }
@@ -524,13 +529,12 @@ impl Target for KubeTarget {
             }
         }
         let deletions = left.iter().map(|ns| namespaces::delete(&self.client, ns, NAMESPACE_DELETE_BOUND));
-        let errors: Vec<String> =
-            futures::future::join_all(deletions).await.into_iter().filter_map(|r| r.err()).map(|e| e.to_string()).collect();
+        let errors: Vec<TargetError> = futures::future::join_all(deletions).await.into_iter().filter_map(|r| r.err()).collect();
         self.namespaces.lock().unwrap().clear();
         if errors.is_empty() {
             Ok(())
         } else {
-            Err(TargetError::Other(errors.join("\n")))
+            Err(KubeError::NamespacesLeft(errors).into())
         }
     }
 }
@@ -594,7 +598,7 @@ impl ApiServerTarget for KubeTarget {
                 Ok(kube::api::WatchEvent::Modified(p)) => Some(Ok(("MODIFIED".to_string(), p))),
                 Ok(kube::api::WatchEvent::Deleted(p)) => Some(Ok(("DELETED".to_string(), p))),
                 Ok(kube::api::WatchEvent::Bookmark(_)) => None,
-                Ok(kube::api::WatchEvent::Error(e)) => Some(Err(TargetError::Other(format!("the watch ended: {e:?}")))),
+                Ok(kube::api::WatchEvent::Error(status)) => Some(Err(TargetError::WatchEnded { what: "the watch ended".into(), status })),
                 Err(e) => Some(Err(api_error(e))),
             }
         });
@@ -626,12 +630,12 @@ impl ApiServerTarget for KubeTarget {
             let request = http::Request::delete(format!("/api/v1/namespaces/{}/pods/{}", pod.namespace, pod.name))
                 .header(http::header::CONTENT_TYPE, "application/json")
                 .body(body.to_string().into_bytes())
-                .map_err(|e| TargetError::Other(e.to_string()))?;
+                .map_err(KubeError::from)?;
             let text = self.client.request_text(request).await.map_err(|e| pod_error(pod, e))?;
             let answer: serde_json::Value =
-                serde_json::from_str(&text).map_err(|e| TargetError::Other(format!("the delete's answer: {e}")))?;
+                serde_json::from_str(&text).map_err(|source| TargetError::Json { what: "the delete's answer".into(), source })?;
             if answer["kind"] == "Pod" {
-                return serde_json::from_value(answer).map(Some).map_err(|e| TargetError::Other(format!("the delete's answer: {e}")));
+                return serde_json::from_value(answer).map(Some).map_err(|source| TargetError::Json { what: "the delete's answer".into(), source });
             }
             return Ok(None);
         }
@@ -667,7 +671,7 @@ impl ConfigObjectsTarget for KubeTarget {
             Some("ConfigMap") => self.write_object::<k8s_openapi::api::core::v1::ConfigMap>(write, object).await,
             Some("Secret") => self.write_object::<k8s_openapi::api::core::v1::Secret>(write, object).await,
             Some("ServiceAccount") => self.write_object::<k8s_openapi::api::core::v1::ServiceAccount>(write, object).await,
-            other => Err(TargetError::Other(format!("kind {other:?}: only ConfigMaps, Secrets and ServiceAccounts are written this way"))),
+            other => Err(TargetError::NotAConfigObject(other.map(str::to_string))),
         }
     }
 }

@@ -11,7 +11,7 @@ use kube::Client;
 use crate::runtime::linux::process::ProcessId;
 use crate::targets::{TargetError, TargetResult};
 
-use super::error::api_error;
+use super::error::{api_error, KubeError};
 
 pub const RUN_LABEL: &str = "podspec.io/run";
 pub const HOST_LABEL: &str = "podspec.io/owner-host";
@@ -27,7 +27,7 @@ pub struct Owner {
 
 impl Owner {
     pub fn current() -> TargetResult<Self> {
-        let process = ProcessId::of(std::process::id() as i32).ok_or_else(|| TargetError::Other("cannot read own /proc entry".into()))?;
+        let process = ProcessId::of(std::process::id() as i32).ok_or(TargetError::OwnProcess)?;
         Ok(Self { host: host_name(), process })
     }
 
@@ -102,11 +102,8 @@ pub async fn delete(client: &Client, name: &str, bound: Duration) -> TargetResul
     };
     match tokio::time::timeout(bound, gone).await {
         Ok(Ok(())) => Ok(()),
-        Ok(Err(e)) => Err(TargetError::Other(format!("waiting for namespace {name} to be deleted: {e}"))),
-        Err(_) => Err(TargetError::Other(format!(
-            "namespace {name} still exists {bound:?} after its deletion; it is held by: {}",
-            holders(client, name).await
-        ))),
+        Ok(Err(e)) => Err(KubeError::Request { what: format!("waiting for namespace {name} to be deleted"), source: e }.into()),
+        Err(_) => Err(KubeError::NamespaceHeld { name: name.to_string(), after: bound, holders: holders(client, name).await }.into()),
     }
 }
 

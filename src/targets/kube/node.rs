@@ -18,7 +18,7 @@ use serde_json::json;
 
 use crate::targets::{TargetError, TargetResult};
 
-use super::error::api_error;
+use super::error::{api_error, request_error, KubeError};
 
 /// The writer's image: the fixtures' busybox (mapped with `--image-map` as the scenarios' are).
 pub const WRITER_IMAGE: &str = "busybox:1.36";
@@ -28,9 +28,9 @@ const MOUNT: &str = "/manifests";
 const WRITER_BOUND: Duration = Duration::from_secs(120);
 
 /// The kubelet's static pod directory, if its configz names one.
-pub async fn static_pod_path(client: &Client, node: &str) -> Result<Option<String>, String> {
-    let request = http::Request::get(format!("/api/v1/nodes/{node}/proxy/configz")).body(Vec::new()).map_err(|e| e.to_string())?;
-    let text = client.request_text(request).await.map_err(|e| super::connect::cause_chain(&e))?;
+pub async fn static_pod_path(client: &Client, node: &str) -> Result<Option<String>, kube::Error> {
+    let request = http::Request::get(format!("/api/v1/nodes/{node}/proxy/configz")).body(Vec::new()).map_err(kube::Error::HttpError)?;
+    let text = client.request_text(request).await?;
     Ok(parse_static_pod_path(&text))
 }
 
@@ -47,7 +47,7 @@ pub fn check_file_name(file_name: &str) -> TargetResult<()> {
     if plain {
         Ok(())
     } else {
-        Err(TargetError::Other(format!("static pod manifest name {file_name:?} must be a plain file name")))
+        Err(TargetError::StaticPodManifestName(file_name.to_string()))
     }
 }
 
@@ -131,21 +131,25 @@ impl ManifestWriter {
                 operation: format!("{what} (writer pod {}/{name} on node {})", self.namespace, self.node),
                 after: WRITER_BOUND,
             }),
-            Ok(Err(e)) => Err(TargetError::Other(format!("{what}: watching writer pod {}/{name}: {e}", self.namespace))),
+            Ok(Err(source)) => {
+                Err(KubeError::Watch { what: format!("{what}: watching writer pod {}/{name}", self.namespace), source }.into())
+            }
             Ok(Ok(Some(pod))) if phase(&pod) == "Succeeded" => Ok(()),
-            Ok(Ok(Some(pod))) if never_starts(&pod).is_some() => Err(TargetError::Other(format!(
-                "{what}: writer pod {}/{name} cannot start: {} (image {})",
-                self.namespace,
-                never_starts(&pod).unwrap_or_default(),
-                self.image
-            ))),
+            Ok(Ok(Some(pod))) if never_starts(&pod).is_some() => Err(KubeError::WriterCannotStart {
+                what: what.to_string(),
+                pod: format!("{}/{name}", self.namespace),
+                reason: never_starts(&pod).unwrap_or_default(),
+                image: self.image.to_string(),
+            }
+            .into()),
             Ok(Ok(pod)) => {
                 let log = api.logs(&name, &LogParams::default()).await.unwrap_or_default();
                 let status = pod
                     .and_then(|p| p.status)
                     .map(|s| serde_json::to_string(&s.container_statuses).unwrap_or_default())
                     .unwrap_or_default();
-                Err(TargetError::Other(format!("{what}: writer pod {}/{name} failed: {} (status {status})", self.namespace, log.trim())))
+                Err(KubeError::WriterFailed { what: what.to_string(), pod: format!("{}/{name}", self.namespace), log, statuses: status }
+                    .into())
             }
         };
         let _ = api.delete(&name, &DeleteParams { grace_period_seconds: Some(0), ..Default::default() }).await;
@@ -170,10 +174,7 @@ fn phase(pod: &Pod) -> &str {
 }
 
 fn with_context(what: &str, e: kube::Error) -> TargetError {
-    match api_error(e) {
-        TargetError::Other(m) => TargetError::Other(format!("{what}: {m}")),
-        api => api,
-    }
+    request_error(what, e)
 }
 
 /// What the kubelet of `node` reported, one line each: the events about the node and about
@@ -228,7 +229,7 @@ pub async fn kubelet_log(client: &Client, node: &str, namespaces: &[String], men
     let pattern = query_value(&regex::escape(mentioning));
     let query = http::Request::get(format!("/api/v1/nodes/{node}/proxy/logs/?query=kubelet&pattern={pattern}"))
         .body(Vec::new())
-        .map_err(|e| TargetError::Other(e.to_string()))?;
+        .map_err(KubeError::from)?;
     // A kubelet without the log query (or a server without the node proxy's logs) has none.
     if let Ok(text) = client.request_text(query).await {
         lines.extend(text.lines().map(str::to_string));

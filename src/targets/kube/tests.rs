@@ -144,7 +144,7 @@ async fn api_errors_reach_the_steps_whole() {
     let err = target.update_pod(&key, &manifest()).await.unwrap_err();
     server.await.unwrap();
     match err {
-        TargetError::Api { code, reason, message: m } => assert_eq!((code, reason.as_str(), m.as_str()), (422, "Invalid", message)),
+        TargetError::Api(s) => assert_eq!((s.code, s.reason.as_str(), s.message.as_str()), (422, "Invalid", message)),
         other => panic!("{other:?}"),
     }
 }
@@ -191,9 +191,9 @@ async fn ephemeral_containers_are_written_to_their_subresource_and_a_refusal_kep
     let e = target.update_ephemeral_containers(&pod, &manifest()).await.unwrap_err();
     server.await.unwrap();
     match e {
-        TargetError::Api { code, reason, message } => {
-            assert_eq!((code, reason.as_str()), (422, "Invalid"));
-            assert!(message.ends_with("may not be removed\n"), "{message}");
+        TargetError::Api(s) => {
+            assert_eq!((s.code, s.reason.as_str()), (422, "Invalid"));
+            assert!(s.message.ends_with("may not be removed\n"), "{}", s.message);
         }
         other => panic!("not kept whole: {other}"),
     }

@@ -28,17 +28,33 @@ impl Default for Runtime {
     }
 }
 
+/// Why `--podman-runtime` names no OCI runtime.
+#[derive(Debug, thiserror::Error)]
+pub enum RuntimeArgError {
+    #[error("{0:?} is not a runtime name or path")]
+    NotANameOrPath(String),
+    #[error("{given}: {source}")]
+    Path {
+        given: String,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("{0}: no file name")]
+    NoFileName(String),
+}
+
 impl std::str::FromStr for Runtime {
-    type Err = String;
+    type Err = RuntimeArgError;
 
     /// `crun` (a name), or `ci/runtimes/crun` (a path: anything with a `/`, made absolute).
-    fn from_str(s: &str) -> Result<Self, String> {
+    fn from_str(s: &str) -> Result<Self, RuntimeArgError> {
         if !s.contains('/') {
             let ok = !s.is_empty() && s.chars().all(|c| c.is_ascii_alphanumeric() || "-_.".contains(c));
-            return if ok { Ok(Self { name: s.into(), path: None }) } else { Err(format!("{s:?} is not a runtime name or path")) };
+            return if ok { Ok(Self { name: s.into(), path: None }) } else { Err(RuntimeArgError::NotANameOrPath(s.into())) };
         }
-        let path = std::path::absolute(s).map_err(|e| format!("{s}: {e}"))?;
-        let name = path.file_name().and_then(|n| n.to_str()).filter(|n| !n.is_empty()).ok_or_else(|| format!("{s}: no file name"))?;
+        let path = std::path::absolute(s).map_err(|source| RuntimeArgError::Path { given: s.into(), source })?;
+        let name =
+            path.file_name().and_then(|n| n.to_str()).filter(|n| !n.is_empty()).ok_or_else(|| RuntimeArgError::NoFileName(s.into()))?;
         let name = Self::from_str(name)?.name;
         Ok(Self { name, path: Some(path) })
     }

@@ -16,6 +16,7 @@
 pub mod clean;
 pub mod cli;
 pub mod config;
+mod error;
 pub mod images;
 pub mod inspect;
 pub mod manifest;
@@ -30,6 +31,7 @@ use async_trait::async_trait;
 use k8s_openapi::api::core::v1::Pod;
 
 use self::cli::{Podman, PodmanError};
+pub use self::error::PodmanTargetError;
 use self::inspect::ContainerInspect;
 use crate::images::ImageStore;
 use crate::paths::Paths;
@@ -44,22 +46,18 @@ pub fn work_dir(state_dir: &std::path::Path) -> PathBuf {
 /// The podman command as podspec runs it: `PODSPEC_PODMAN` or `podman` on the PATH, with
 /// podspec's own containers.conf unless `CONTAINERS_CONF` is set.
 pub fn podman(state_dir: &std::path::Path, runtime: &config::Runtime) -> TargetResult<Podman> {
-    let program = Podman::locate().ok_or_else(|| {
-        TargetError::Other(
-            "podman is not installed (on Debian: `bash ci/podman/install.sh`, or apt-get install podman runc; or set PODSPEC_PODMAN)"
-                .into(),
-        )
-    })?;
-    crate::paths::private_dir(state_dir).map_err(|e| TargetError::Other(format!("make {} podspec's own: {e}", state_dir.display())))?;
+    let program = Podman::locate().ok_or(PodmanTargetError::NotInstalled)?;
+    crate::paths::private_dir(state_dir)
+        .map_err(|source| TargetError::Io { action: "make podspec's own", path: state_dir.to_path_buf(), source })?;
     let dir = work_dir(state_dir);
     let conf = match std::env::var_os("CONTAINERS_CONF") {
         Some(_) => None,
         None => Some(
             config::write(&dir, runtime)
-                .map_err(|e| TargetError::Other(format!("write podspec's containers.conf under {}: {e}", state_dir.display())))?,
+                .map_err(|source| TargetError::Io { action: "write podspec's containers.conf under", path: state_dir.to_path_buf(), source })?,
         ),
     };
-    std::fs::create_dir_all(&dir).map_err(|e| TargetError::Other(format!("create {}: {e}", dir.display())))?;
+    std::fs::create_dir_all(&dir).map_err(|source| TargetError::Io { action: "create", path: dir.clone(), source })?;
     // podman and its conmon processes work in podspec's own directory, not the caller's.
     Ok(Podman::new(program, conf).in_dir(dir))
 }
@@ -76,20 +74,22 @@ async fn oci_runtime(podman: &Podman, runtime: &config::Runtime) -> TargetResult
     let info = podman
         .run(&["info", "--format", "{{json .Host.OCIRuntime}}"])
         .await
-        .map_err(|e| TargetError::Other(format!("podman with the OCI runtime {:?}: {e}", runtime.name)))?;
-    let info: serde_json::Value = serde_json::from_slice(&info)
-        .map_err(|e| TargetError::Other(format!("podman info: {e}: {}", String::from_utf8_lossy(&info).trim())))?;
+        .map_err(|source| PodmanTargetError::OciRuntime { runtime: runtime.name.clone(), source })?;
+    let info: serde_json::Value = serde_json::from_slice(&info).map_err(|e| PodmanError::Output {
+        command: podman.describe(&["info", "--format", "{{json .Host.OCIRuntime}}"]),
+        message: format!("{e}: {}", String::from_utf8_lossy(&info).trim()),
+    })?;
     let version = info["version"].as_str().unwrap_or_default();
     let named = version.lines().next().and_then(crate::targets::cri::oci_runtime_version);
     let name = info["name"].as_str().unwrap_or_default();
     if name != runtime.name {
-        return Err(TargetError::Other(format!("podman runs {name:?}, not the OCI runtime {:?} asked for", runtime.name)));
+        return Err(PodmanTargetError::OtherOciRuntime { runs: name.to_string(), asked: runtime.name.clone() }.into());
     }
     Ok(named.unwrap_or_else(|| format!("{name} {}", version.lines().next().unwrap_or("(no version)"))))
 }
 
 fn other(e: PodmanError) -> TargetError {
-    TargetError::Other(e.to_string())
+    e.into()
 }
 
 /// A pod this run created.
@@ -175,7 +175,7 @@ impl PodmanTarget {
             if lower.contains("state improper") || lower.contains("not running") {
                 return Err(TargetError::NotRunning { pod: pod.clone(), container: container.into() });
             }
-            return Err(TargetError::Other(format!("`{}` exited 125: {}", self.podman.describe(&args), stderr.trim())));
+            return Err(PodmanError::Failed { command: self.podman.describe(&args), code: 125, stderr: stderr.trim().to_string() }.into());
         }
         Ok(ExecOutput { stdout: String::from_utf8_lossy(&out.stdout).into_owned(), stderr, exit_code: out.code })
     }
@@ -193,9 +193,9 @@ impl PodmanTarget {
             .run(&["version", "--format", "{{.Client.Version}}"])
             .await
             .map(|v| String::from_utf8_lossy(&v).trim().to_string())
-            .map_err(|e| TargetError::Other(format!("podman does not run: {e}")))?;
+            .map_err(PodmanTargetError::DoesNotRun)?;
         let oci_runtime = oci_runtime(&podman, runtime).await?;
-        let owner = ProcessId::of(std::process::id() as i32).ok_or_else(|| TargetError::Other("cannot read own /proc entry".into()))?;
+        let owner = ProcessId::of(std::process::id() as i32).ok_or(TargetError::OwnProcess)?;
         let run_id = format!("{}-{}", owner.pid, chrono::Utc::now().timestamp_millis());
         match clean::clean(&podman, clean::Select::Stale).await {
             Ok(r) if !r.is_empty() => tracing::info!(pods = ?r.pods, volumes = ?r.volumes, "removed what killed runs left in podman"),
@@ -205,7 +205,7 @@ impl PodmanTarget {
         let store = Arc::new(ImageStore::new(&paths.data_dir, &paths.agent));
         let (images, images_in_use) = images::ensure_loaded(&podman, store, &work_dir(&paths.state_dir))
             .await
-            .map_err(|e| TargetError::Other(format!("loading the fixture images into podman: {e}")))?;
+            .map_err(PodmanTargetError::Images)?;
         tracing::info!(%version, %oci_runtime, run = %run_id, "podman target ready");
         Ok(Self {
             podman,
@@ -372,7 +372,7 @@ impl Target for PodmanTarget {
         let key = pod_ref(pod);
         let podman_name = manifest::podman_pod_name(&key.namespace, &key.name);
         let played = self.played(pod)?.pod;
-        let yaml = serde_yaml::to_string(&played).map_err(|e| TargetError::Other(format!("pod {key} as YAML: {e}")))?;
+        let yaml = serde_yaml::to_string(&played).map_err(|source| PodmanTargetError::Yaml { pod: key.clone(), source })?;
         let mut stored = pod.clone();
         stored.metadata.namespace = Some(key.namespace.clone());
         let play = Arc::new(Play::default());
@@ -440,7 +440,7 @@ impl Target for PodmanTarget {
             }
             (_, Some(_)) => None,
             (Some(Err(e)), None) => Some(other(e.clone())),
-            (Some(Ok(_)), None) => Some(TargetError::Other(format!("podman kube play made no pod {podman_name}"))),
+            (Some(Ok(_)), None) => Some(PodmanTargetError::NoPod(podman_name.clone()).into()),
             (None, None) => Some(TargetError::Timeout {
                 operation: format!("podman kube play of pod {key} (podman did not make all its containers)"),
                 after: self.podman.timeout,
@@ -539,7 +539,7 @@ impl Target for PodmanTarget {
         if held.is_empty() {
             Ok(())
         } else {
-            Err(TargetError::Other(format!("podman volumes {} are still in use after the namespace's pods were deleted", held.join(", "))))
+            Err(PodmanTargetError::VolumesHeld(held).into())
         }
     }
 
@@ -575,7 +575,7 @@ impl Target for PodmanTarget {
         };
         if out.code != 0 {
             let stderr = String::from_utf8_lossy(&out.stderr);
-            return Err(TargetError::Other(format!("`{}` exited {}: {}", self.podman.describe(&args), out.code, stderr.trim())));
+            return Err(PodmanError::Failed { command: self.podman.describe(&args), code: out.code, stderr: stderr.trim().to_string() }.into());
         }
         Ok(merge_timestamped(&[&String::from_utf8_lossy(&out.stdout), &String::from_utf8_lossy(&out.stderr)]))
     }
@@ -588,16 +588,15 @@ impl Target for PodmanTarget {
     async fn shutdown(&self) -> TargetResult<()> {
         let pods: Vec<PodRef> = self.pods.lock().unwrap().keys().cloned().collect();
         let deletions = pods.iter().map(|p| self.delete_pod(p));
-        let mut errors: Vec<String> =
-            futures::future::join_all(deletions).await.into_iter().filter_map(Result::err).map(|e| e.to_string()).collect();
+        let mut errors: Vec<TargetError> = futures::future::join_all(deletions).await.into_iter().filter_map(Result::err).collect();
         // Whatever this run made that its records missed (a kube play cut short).
         if let Err(e) = clean::clean(&self.podman, clean::Select::Run(&self.run_id)).await {
-            errors.push(e.to_string());
+            errors.push(e.into());
         }
         if errors.is_empty() {
             Ok(())
         } else {
-            Err(TargetError::Other(format!("removing the run's podman pods: {}", errors.join("; "))))
+            Err(PodmanTargetError::RunLeft(errors).into())
         }
     }
 }
