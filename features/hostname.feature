@@ -137,7 +137,7 @@ Feature: The hostname inside a pod is the pod's name, or its spec.hostname and s
   # mounts the kubelet's hosts file into each container unless the container mounts something at
   # /etc/hosts itself; ensureHostsFile writes it from the pod's IP and hostname, "# Kubernetes-managed
   # hosts file." first, for a pod of its own network, and copies the node's /etc/hosts for a
-  # hostNetwork pod (the reference node's own file: src/runtime/kubelet/hosts.rs node_hosts_file).
+  # hostNetwork pod (the reference node's own file: crates/podspec-node/src/kubelet/hosts.rs node_hosts_file).
   # conformance: [sig-node] KubeletManagedEtcHosts should test kubelet managed /etc/hosts file [NodeConformance] [Conformance]
   #   (test/e2e/common/node/kubelet_etc_hosts.go) Pod test-pod (not hostNetwork): in busybox-1
   #   and busybox-2 /etc/hosts is kubelet-managed; in busybox-3, which mounts a file of its own at

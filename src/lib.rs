@@ -15,7 +15,8 @@
 //! Crates of the workspace below this one (crates/): `podspec-api` (the node's API, its store,
 //! strategies and validation, and `manifest`; here as `api` and `manifest`), `podspec-node` (the
 //! node: its controllers, the cluster's CA, the scheduler's bind and the kubelet; here as `node`
-//! and `runtime::kubelet`), `podspec-report` (run records and their
+//! and `runtime::kubelet`), `podspec-server` (`podspec serve`'s HTTP API over the node; here as
+//! `server`), `podspec-report` (run records and their
 //! writers, the baseline gate, the matrix; here as `report`), `podspec-cri` (the runtime
 //! interface, the CRI client, the CRI log format, the remote command protocol; here as
 //! `runtime::cri*` and `remotecommand`), `podspec-linux` (the Linux runtime and its shim; here as
