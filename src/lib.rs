@@ -27,6 +27,7 @@
 
 pub use podspec_api as api;
 pub mod bench;
+pub mod bench_stored;
 pub mod certify;
 pub mod docs;
 pub use podspec_images as images;
