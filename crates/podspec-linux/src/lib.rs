@@ -15,8 +15,8 @@ mod attach;
 pub use podspec_cgroup as cgroup;
 mod exec;
 mod log_copy;
-mod phases;
 pub mod network;
+mod phases;
 pub mod process;
 pub use podspec_fs::safe_path;
 pub mod seccomp;
@@ -49,8 +49,8 @@ use self::process::ProcessId;
 use self::spec::{BindMount, ContainerProcessSpec, ExitRecord, StartReport};
 use self::state::RunDir;
 use podspec_cri::cri::*;
-use podspec_images::ImageStore;
 use podspec_fs::paths::Paths;
+use podspec_images::ImageStore;
 
 /// The node bridge and its subnet, inside the node network namespace.
 const BRIDGE: &str = "podspec0";
@@ -412,7 +412,7 @@ impl RuntimeService for LinuxRuntime {
             // The pod's PID namespace, a child of the node's.
             args.extend(["--share-pid".into(), "--node-pid".into(), node.clone()]);
         }
-        for f in cgroup.iter().flat_map(Cgroup::procs_files) {
+        for f in cgroup.iter().flat_map(Cgroup::join_files) {
             args.extend(["--cgroup".into(), f.display().to_string()]);
         }
         for (k, v) in &config.sysctls {
@@ -567,7 +567,7 @@ impl RuntimeService for LinuxRuntime {
             exit_path: dir.join("exit.json"),
             pid_namespace,
             node_pid_namespace: Some(PathBuf::from(format!("/proc/{}/ns/pid_for_children", self.node.process.pid))),
-            cgroup_procs: cgroup.as_ref().map(Cgroup::procs_files).unwrap_or_default(),
+            cgroup_join: cgroup.as_ref().map(Cgroup::join_files).unwrap_or_default(),
             cgroup_dirs: cgroup.as_ref().map(|c| c.dirs.clone()).unwrap_or_default(),
             security,
             stdin: config.stdin,
