@@ -26,8 +26,7 @@
 //! in-container agent, std and libc only; its binary is `src/bin/podspec-agent.rs`).
 
 pub use podspec_api as api;
-pub mod bench;
-pub mod certify;
+pub use podspec_harness::{bench, certify, runner, runtime, steps, targets};
 pub mod docs;
 pub use podspec_images as images;
 pub mod limits;
@@ -37,8 +36,4 @@ pub use podspec_fs::paths;
 pub mod privileges;
 pub use podspec_cri::remotecommand;
 pub use podspec_report as report;
-pub mod runner;
-pub mod runtime;
 pub use podspec_server as server;
-pub mod steps;
-pub mod targets;
