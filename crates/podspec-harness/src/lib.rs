@@ -16,10 +16,10 @@
 pub use podspec_api as api;
 pub mod bench;
 pub mod certify;
-pub use podspec_images as images;
 pub use podspec_api::manifest;
-pub use podspec_node as node;
 pub use podspec_fs::paths;
+pub use podspec_images as images;
+pub use podspec_node as node;
 pub use podspec_report as report;
 pub mod runner;
 pub mod runtime;
