@@ -28,7 +28,7 @@
 //! `src/bin/podspec-agent.rs`).
 
 pub use podspec_harness::api;
-pub use podspec_harness::{bench, certify, runner, runtime, steps, targets};
+pub use podspec_harness::{bench, bench_stored, certify, runner, runtime, steps, targets};
 pub mod docs;
 pub use podspec_harness::images;
 pub mod limits;

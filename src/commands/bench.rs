@@ -25,6 +25,12 @@ pub(crate) struct BenchArgs {
     /// per second, each pod's start p50/p99, delete-all time, peak RSS and open files).
     #[arg(long, value_name = "N", value_parser = clap::value_parser!(u64).range(1..))]
     pub(crate) scale: Option<u64>,
+    /// Instead: N pods created into the store, each bound to a node that is not this one (so
+    /// none runs), in process (reference) and through serve, with creates per second and each
+    /// create's p50/p99 as the store reached 100, 1000, 10,000 ... pods and N, then one
+    /// collection delete of them all.
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u64).range(1..), conflicts_with = "scale")]
+    pub(crate) stored: Option<u64>,
     /// Write the run's results (date, commit, machine, load average, medians and p95s) as JSON
     /// to FILE, e.g. bench/results/<date>.json.
     #[arg(long, value_name = "FILE.json")]
@@ -49,6 +55,9 @@ pub(crate) async fn bench(args: BenchArgs) -> anyhow::Result<ExitCode> {
     crate::cli::refuse_options_of_other_targets(&names, Some(&args.cri), Some(&args.podman))?;
     if let Some(n) = args.scale {
         return bench_scale(&args, n as usize).await;
+    }
+    if let Some(n) = args.stored {
+        return bench_stored(&args, n as usize).await;
     }
     let reference = TargetKind::named("reference");
     let mut kinds = vec![reference];
@@ -149,6 +158,37 @@ async fn bench_scale(args: &BenchArgs, n: usize) -> anyhow::Result<ExitCode> {
     println!("through serve: kube-rs over HTTPS on loopback, at most {SERVE_CONNECTIONS} requests in flight; peaks are of this podspec process (serve and its client alike)");
     let all_measured = pairs.iter().all(|(s, l)| s.is_ok() && l.is_ok());
     Ok(if all_measured { ExitCode::SUCCESS } else { ExitCode::FAILURE })
+}
+
+/// `podspec bench --stored N`: N pods into the store in process on the reference target, then
+/// through serve (a node of its own), and the table of both; the command fails if either did.
+async fn bench_stored(args: &BenchArgs, n: usize) -> anyhow::Result<ExitCode> {
+    let mut reports = Vec::new();
+    let mut failed = Vec::new();
+    let target = TargetKind::named("reference").start(&start_args(args)).await?.target;
+    match podspec::bench_stored::stored(target.as_ref(), n).await {
+        Ok(report) => reports.push(report),
+        Err(e) => failed.push(format!("reference {n}: no figures: {}", super::error_text(&anyhow::Error::from(e)))),
+    }
+    target.shutdown().await.context("shutting the target down")?;
+    let node = start_linux_node(None, "the reference node for serve").await?;
+    match serve_on_loopback(&node).await {
+        Err(e) => failed.push(format!("serve {n}: no figures: serving on loopback: {}", super::error_text(&e))),
+        Ok((client, serving)) => {
+            match podspec::bench_stored::stored_over_api("serve", client, n).await {
+                Ok(report) => reports.push(report),
+                Err(e) => failed.push(format!("serve {n}: no figures: {}", super::error_text(&anyhow::Error::from(e)))),
+            }
+            serving.stop().await;
+        }
+    }
+    node.shutdown().await.map_err(anyhow::Error::msg).context("shutting serve's node down")?;
+    print!("{}", podspec::bench_stored::stored_table(&reports));
+    println!("through serve: kube-rs over HTTPS on loopback; peaks are of this podspec process (serve and its client alike)");
+    for why in &failed {
+        println!("{why}");
+    }
+    Ok(if failed.is_empty() { ExitCode::SUCCESS } else { ExitCode::FAILURE })
 }
 
 fn scale_failure(target: &str, pods: usize, why: String) -> podspec::bench::ScaleFailure {

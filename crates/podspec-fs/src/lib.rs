@@ -13,9 +13,11 @@
 pub mod paths;
 pub mod safe_path;
 
+use std::ffi::OsString;
 use std::io::Read as _;
+use std::os::unix::ffi::OsStringExt as _;
 use std::os::unix::fs::{FileTypeExt as _, OpenOptionsExt as _};
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 /// Makes `dir` (and any missing parent) and closes it to every user but podspec's own: made
 /// here, it is created 0700; an existing one wider than that is narrowed to 0700; one that is
@@ -59,18 +61,65 @@ pub fn private_dir(dir: &Path) -> std::io::Result<()> {
     Ok(())
 }
 
+/// One mount of this process's mount table, `/proc/self/mountinfo`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+struct Mount {
+    /// Where it is mounted: the fifth field, its octal escapes decoded.
+    point: PathBuf,
+    /// Shared with a peer group (`shared:N` among the optional fields, from the seventh field
+    /// to the lone `-`).
+    shared: bool,
+}
+
+/// This process's mount table, in its order (a mount over another comes after it); None where
+/// it cannot be read. Read as bytes: a mount point need not be UTF-8.
+fn mount_table() -> Option<Vec<Mount>> {
+    std::fs::read("/proc/self/mountinfo").ok().map(|text| parse_mountinfo(&text))
+}
+
+fn parse_mountinfo(text: &[u8]) -> Vec<Mount> {
+    text.split(|b| *b == b'\n')
+        .filter_map(|line| {
+            let fields: Vec<&[u8]> = line.split(|b| *b == b' ').filter(|f| !f.is_empty()).collect();
+            let point = PathBuf::from(OsString::from_vec(unescape(fields.get(4)?)));
+            let shared = fields.iter().skip(6).take_while(|f| **f != b"-").any(|f| f.starts_with(b"shared:"));
+            Some(Mount { point, shared })
+        })
+        .collect()
+}
+
+/// Decodes the kernel's escapes of a mountinfo field: a backslash and three octal digits stand
+/// for that byte (`\040` a space, `\011` a tab, `\012` a newline, `\134` a backslash); any other
+/// byte is itself.
+fn unescape(field: &[u8]) -> Vec<u8> {
+    let mut out = Vec::with_capacity(field.len());
+    let mut i = 0;
+    while i < field.len() {
+        let octal = field.get(i + 1..i + 4).filter(|d| field[i] == b'\\' && d.iter().all(|c| (b'0'..=b'7').contains(c)));
+        match octal.map(|d| d.iter().fold(0u16, |n, c| n * 8 + u16::from(c - b'0'))) {
+            Some(byte) if byte <= 0xff => {
+                out.push(byte as u8);
+                i += 4;
+            }
+            _ => {
+                out.push(field[i]);
+                i += 1;
+            }
+        }
+    }
+    out
+}
+
 /// Mount points under `dir` in the node's mount table (a run's own tmpfs, or what another party
 /// mounted): a directory is only removed after checking, so removal never reaches into a
 /// mounted tree.
-pub fn mounts_under(dir: &Path) -> Vec<std::path::PathBuf> {
-    let Ok(text) = std::fs::read_to_string("/proc/self/mountinfo") else { return Vec::new() };
-    let mut found: Vec<std::path::PathBuf> = text
-        .lines()
-        .filter_map(|l| l.split_whitespace().nth(4))
-        .map(|m| std::path::PathBuf::from(m.replace("\\040", " ")))
-        .filter(|m| m.starts_with(dir))
-        .collect();
-    // Deepest first.
+pub fn mounts_under(dir: &Path) -> Vec<PathBuf> {
+    points_under(mount_table().unwrap_or_default(), dir)
+}
+
+/// The mount points of `table` under `dir`, deepest first.
+fn points_under(table: Vec<Mount>, dir: &Path) -> Vec<PathBuf> {
+    let mut found: Vec<PathBuf> = table.into_iter().map(|m| m.point).filter(|m| m.starts_with(dir)).collect();
     found.sort_by_key(|m| std::cmp::Reverse(m.components().count()));
     found
 }
@@ -80,28 +129,20 @@ pub fn mounts_under(dir: &Path) -> Vec<std::path::PathBuf> {
 /// propagated to a peer or a slave namespace is not unmounted with the original once that is
 /// made private, so podspec mounts nothing where this holds. Unknown (no mount table): true.
 pub fn mount_propagates(dir: &Path) -> bool {
-    match std::fs::read_to_string("/proc/self/mountinfo") {
-        Ok(text) => mount_propagates_in(&text, dir),
-        Err(_) => true,
+    match mount_table() {
+        Some(table) => mount_propagates_in(&table, dir),
+        None => true,
     }
 }
 
-fn mount_propagates_in(mountinfo: &str, dir: &Path) -> bool {
+fn mount_propagates_in(table: &[Mount], dir: &Path) -> bool {
     // The mount `dir` is on: the deepest mount point above it (the last of equals, mounted over
     // the others).
     let mut on: Option<(usize, bool)> = None;
-    for line in mountinfo.lines() {
-        let fields: Vec<&str> = line.split_whitespace().collect();
-        let Some(point) = fields.get(4) else { continue };
-        let point = std::path::PathBuf::from(point.replace("\\040", " "));
-        if !dir.starts_with(&point) {
-            continue;
-        }
-        let depth = point.components().count();
-        // Optional fields run from the seventh to the lone "-".
-        let shared = fields.iter().skip(6).take_while(|f| **f != "-").any(|f| f.starts_with("shared:"));
+    for mount in table.iter().filter(|m| dir.starts_with(&m.point)) {
+        let depth = mount.point.components().count();
         if on.is_none_or(|(d, _)| depth >= d) {
-            on = Some((depth, shared));
+            on = Some((depth, mount.shared));
         }
     }
     on.is_none_or(|(_, shared)| shared)
@@ -191,13 +232,43 @@ mod tests {
 24 22 0:23 / /srv rw master:1 - ext4 /dev/vdb rw
 25 22 0:24 / /mnt/a\\040b rw shared:7 - ext4 /dev/vdc rw
 ";
-        assert!(mount_propagates_in(table, Path::new("/var/lib/podspec/runs")));
-        assert!(!mount_propagates_in(table, Path::new("/run/podspec/runs")));
-        assert!(!mount_propagates_in(table, Path::new("/srv/podspec")), "a slave's own mounts go nowhere");
-        assert!(mount_propagates_in(table, Path::new("/mnt/a b/state")));
-        assert!(mount_propagates_in("", Path::new("/run/podspec")), "an unknown table is taken as shared");
+        let table = parse_mountinfo(table.as_bytes());
+        assert!(mount_propagates_in(&table, Path::new("/var/lib/podspec/runs")));
+        assert!(!mount_propagates_in(&table, Path::new("/run/podspec/runs")));
+        assert!(!mount_propagates_in(&table, Path::new("/srv/podspec")), "a slave's own mounts go nowhere");
+        assert!(mount_propagates_in(&table, Path::new("/mnt/a b/state")));
+        assert!(mount_propagates_in(&[], Path::new("/run/podspec")), "an unknown table is taken as shared");
         // Mounted over: the last mount at a point is the one seen there.
-        let over = "22 1 0:21 / / rw shared:1 - ext4 /dev/vda rw\n30 22 0:30 / / rw - tmpfs tmpfs rw\n";
-        assert!(!mount_propagates_in(over, Path::new("/var/podspec")));
+        let over = parse_mountinfo(b"22 1 0:21 / / rw shared:1 - ext4 /dev/vda rw\n30 22 0:30 / / rw - tmpfs tmpfs rw\n");
+        assert!(!mount_propagates_in(&over, Path::new("/var/podspec")));
+    }
+
+    #[test]
+    fn the_mounts_under_a_directory_are_found_deepest_first_with_escapes_decoded() {
+        let table = parse_mountinfo(
+            br"22 1 0:21 / / rw shared:1 - ext4 /dev/vda rw
+50 22 0:50 / /run/x/a\040b rw - tmpfs tmpfs rw
+51 50 0:51 / /run/x/a\040b/c\011d rw - tmpfs tmpfs rw
+52 22 0:52 / /run/xy rw - tmpfs tmpfs rw
+",
+        );
+        assert_eq!(points_under(table.clone(), Path::new("/run/x")), vec![PathBuf::from("/run/x/a b/c\td"), PathBuf::from("/run/x/a b")]);
+        assert_eq!(points_under(table, Path::new("/run/x/a b/c\td")), vec![PathBuf::from("/run/x/a b/c\td")]);
+    }
+
+    #[test]
+    fn mount_points_have_their_octal_escapes_decoded() {
+        assert_eq!(unescape(br"/mnt/a\040b"), b"/mnt/a b");
+        assert_eq!(unescape(br"/x\011y\012z\134w"), b"/x\ty\nz\\w");
+        // Not an escape: kept as it is (a backslash alone, too few digits, a digit past 7, a
+        // value past a byte).
+        assert_eq!(unescape(br"/a\b\04"), br"/a\b\04");
+        assert_eq!(unescape(br"/a\089"), br"/a\089");
+        assert_eq!(unescape(br"/a\777"), br"/a\777");
+        // A point that is not UTF-8 is read as its bytes.
+        let table =
+            parse_mountinfo(b"40 22 0:40 / /mnt/caf\xe9\\040x rw shared:3 - tmpfs tmpfs rw\n41 22 0:41 / /tmp\\134d rw - tmpfs tmpfs rw\n");
+        assert_eq!(table[0], Mount { point: PathBuf::from(OsString::from_vec(b"/mnt/caf\xe9 x".to_vec())), shared: true });
+        assert_eq!(table[1], Mount { point: PathBuf::from("/tmp\\d"), shared: false });
     }
 }

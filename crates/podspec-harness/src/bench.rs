@@ -650,14 +650,14 @@ impl ScaleReport {
 /// where the kernel allows. Counting the descriptors reads a directory of one entry per
 /// descriptor: with 1000 pods' 3000, a count every 10 ms on one of the runtime's threads took
 /// 15 % of the process's CPU (perf) and held that thread from the pods' tasks meanwhile.
-struct Peaks {
+pub(crate) struct Peaks {
     stop: std::sync::Arc<std::sync::atomic::AtomicBool>,
     sampler: std::thread::JoinHandle<(u64, usize)>,
     hwm_reset: bool,
 }
 
 /// A field of /proc/self/status in KiB (`VmRSS`, `VmHWM`).
-fn status_kib(field: &str) -> Option<u64> {
+pub(crate) fn status_kib(field: &str) -> Option<u64> {
     let status = std::fs::read_to_string("/proc/self/status").ok()?;
     status.lines().find_map(|l| l.strip_prefix(field)?.strip_prefix(':')?.split_whitespace().next()?.parse().ok())
 }
@@ -668,7 +668,7 @@ pub fn open_files() -> usize {
 }
 
 impl Peaks {
-    fn start() -> Self {
+    pub(crate) fn start() -> Self {
         use std::sync::atomic::Ordering;
         // "5" resets the peak resident set to the current one (proc(5), clear_refs).
         let hwm_reset = std::fs::write("/proc/self/clear_refs", "5").is_ok();
@@ -692,7 +692,7 @@ impl Peaks {
     }
 
     /// The peak resident set (KiB) and the most open descriptors since the start.
-    async fn finish(self) -> (u64, usize) {
+    pub(crate) async fn finish(self) -> (u64, usize) {
         self.stop.store(true, std::sync::atomic::Ordering::Relaxed);
         let sampler = self.sampler;
         let (rss, fds) = tokio::task::spawn_blocking(move || sampler.join().unwrap_or((0, 0))).await.unwrap_or((0, 0));

@@ -7,7 +7,7 @@
 //! 3. `runtime`: re-exports of the reference runtime (a kubelet over a CRI-shaped Linux runtime);
 //! 4. `images`: fixture images built locally and images pulled from a registry.
 //!
-//! Beside them: `bench` (the node's throughput), `certify` (the conformance results bundle,
+//! Beside them: `bench` and `bench_stored` (`podspec bench`), `certify` (the conformance results bundle,
 //! Sonobuoy mode). The crate lies over the node, the API, the runtimes and the run reports; the
 //! command line (the `podspec` package: `cli`, `commands`) lies over it, and it sees none of it.
 
@@ -15,6 +15,7 @@
 
 pub use podspec_api as api;
 pub mod bench;
+pub mod bench_stored;
 pub mod certify;
 pub use podspec_api::manifest;
 pub use podspec_fs::paths;

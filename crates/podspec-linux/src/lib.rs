@@ -15,8 +15,9 @@ mod attach;
 pub use podspec_cgroup as cgroup;
 mod exec;
 mod log_copy;
-mod phases;
+mod netns;
 pub mod network;
+mod phases;
 pub mod process;
 pub use podspec_fs::safe_path;
 pub mod seccomp;
@@ -49,8 +50,8 @@ use self::process::ProcessId;
 use self::spec::{BindMount, ContainerProcessSpec, ExitRecord, StartReport};
 use self::state::RunDir;
 use podspec_cri::cri::*;
-use podspec_images::ImageStore;
 use podspec_fs::paths::Paths;
+use podspec_images::ImageStore;
 
 /// The node bridge and its subnet, inside the node network namespace.
 const BRIDGE: &str = "podspec0";
@@ -161,7 +162,8 @@ impl LinuxRuntime {
             }
         };
         let (child, process) = spawn_holder(&paths.shim, &["sandbox", "--node"], &run.procs()).await?;
-        let netns = open_netns(process.pid)?;
+        // Checked to be a new namespace before the bridge is made in it.
+        let netns = netns::open_new_netns_of(process.pid).map_err(|e| RuntimeError::failed("set up the node network", e))?;
         let network = NodeNetwork::setup(netns.as_fd(), BRIDGE, GATEWAY, PREFIX_LEN)
             .await
             .map_err(|e| RuntimeError::failed("set up the node network", e))?;
@@ -341,11 +343,6 @@ fn privilege_hint(why: &str) -> String {
     }
 }
 
-fn open_netns(pid: i32) -> RuntimeResult<OwnedFd> {
-    let path = format!("/proc/{pid}/ns/net");
-    fs::File::open(&path).map(OwnedFd::from).map_err(|e| RuntimeError::io(format!("open {path}"), e))
-}
-
 fn millis_to_time(ms: i64) -> DateTime<Utc> {
     Utc.timestamp_millis_opt(ms).single().unwrap_or_else(Utc::now)
 }
@@ -412,7 +409,7 @@ impl RuntimeService for LinuxRuntime {
             // The pod's PID namespace, a child of the node's.
             args.extend(["--share-pid".into(), "--node-pid".into(), node.clone()]);
         }
-        for f in cgroup.iter().flat_map(Cgroup::procs_files) {
+        for f in cgroup.iter().flat_map(Cgroup::join_files) {
             args.extend(["--cgroup".into(), f.display().to_string()]);
         }
         for (k, v) in &config.sysctls {
@@ -435,12 +432,17 @@ impl RuntimeService for LinuxRuntime {
         } else {
             let ip = self.allocate_ip();
             let host_if = format!("psv{n}");
-            let netns = open_netns(process.pid)?;
-            if let Err(e) = self.node.network.attach_pod(netns.as_fd(), &host_if, ip).await {
+            let what = format!("attach pod {}/{} to the node network", config.namespace, config.name);
+            // Checked to be a new namespace before the pod's end of the veth goes into it.
+            let attached = match netns::open_new_netns_of(process.pid) {
+                Ok(netns) => self.node.network.attach_pod(netns.as_fd(), &host_if, ip).await.map_err(|e| RuntimeError::failed(&what, e)),
+                Err(e) => Err(RuntimeError::failed(&what, e)),
+            };
+            if let Err(e) = attached {
                 process.signal(Signal::SIGKILL);
                 process.forget(&self.run.procs());
                 remove_cgroup(cgroup).await;
-                return Err(RuntimeError::failed(format!("attach pod {}/{} to the node network", config.namespace, config.name), e));
+                return Err(e);
             }
             ip
         };
@@ -567,7 +569,7 @@ impl RuntimeService for LinuxRuntime {
             exit_path: dir.join("exit.json"),
             pid_namespace,
             node_pid_namespace: Some(PathBuf::from(format!("/proc/{}/ns/pid_for_children", self.node.process.pid))),
-            cgroup_procs: cgroup.as_ref().map(Cgroup::procs_files).unwrap_or_default(),
+            cgroup_join: cgroup.as_ref().map(Cgroup::join_files).unwrap_or_default(),
             cgroup_dirs: cgroup.as_ref().map(|c| c.dirs.clone()).unwrap_or_default(),
             security,
             stdin: config.stdin,

@@ -50,7 +50,7 @@ pub fn main(args: Vec<String>) -> i32 {
         Some("run") => run(rest),
         Some("exec") => return exec(rest),
         _ => {
-            eprintln!("usage: podspec-shim sandbox [--node] [--share-pid] [--hostname NAME] [--cgroup PROCS]... [--sysctl K=V]... [--join-net|--join-ipc|--join-uts PID]... | run SPEC.json | exec --pid PID --spec SPEC.json [--cwd DIR] [--tty] [--env K=V]... -- CMD...");
+            eprintln!("usage: podspec-shim sandbox [--node] [--share-pid] [--hostname NAME] [--cgroup FILE]... [--sysctl K=V]... [--join-net|--join-ipc|--join-uts PID]... | run SPEC.json | exec --pid PID --spec SPEC.json [--cwd DIR] [--tty] [--env K=V]... -- CMD...");
             return USAGE;
         }
     };
@@ -144,8 +144,11 @@ fn sandbox(args: &[String]) -> ShimResult<()> {
         }
     }
     die_with_parent()?;
-    for procs in &cgroups {
-        ctx(fs::write(procs, "0"), || format!("join cgroup {procs}"))?;
+    // The holder has one thread (the shim starts none), so moving its thread moves it whole,
+    // and the namespaces' init it forks below starts in the cgroup too.
+    debug_check_one_thread()?;
+    for file in &cgroups {
+        ctx(fs::write(file, "0"), || format!("join cgroup {file}"))?;
     }
     // Namespaces of the node's holder to join (hostNetwork, hostIPC), opened before any join.
     let mut fds = Vec::new();
@@ -355,7 +358,7 @@ fn run(args: &[String]) -> ShimResult<()> {
         OpenOptions::new().create(true).truncate(true).write(true).custom_flags(libc::O_CLOEXEC).mode(0o640).open(&spec.exit_path),
         || format!("open {}", spec.exit_path.display()),
     )?;
-    let cgroups = open_cgroups(&spec.cgroup_procs)?;
+    let cgroups = open_cgroups(&spec.cgroup_join)?;
     // The container gets fds 0, 1 and 2 only, nothing the shim inherited (as runc closes the
     // rest before exec).
     close_on_exec_from_3()?;
@@ -386,7 +389,9 @@ fn run(args: &[String]) -> ShimResult<()> {
             let StdioPipes { stdout: (stdout_read, stdout), stderr: (stderr_read, stderr) } = pipes;
             drop((stdout_read, stderr_read, log));
             let slave = terminal.as_ref().map(|(_, slave)| slave);
-            let error = match join_cgroups(cgroups) {
+            // fork copies the calling thread only: this child has one, and /proc is still the
+            // node's to ask.
+            let error = match debug_check_one_thread().and_then(|()| join_cgroups(cgroups)) {
                 Ok(()) => container_init(&spec, (&stdout, &stderr), slave, &prepared),
                 Err(e) => e,
             };
@@ -463,7 +468,7 @@ fn close_on_exec_from_3() -> ShimResult<()> {
     Ok(())
 }
 
-/// Opens `cgroup.procs` files while the node's paths are still in view.
+/// Opens the cgroups' join files while the node's paths are still in view.
 fn open_cgroups(files: &[PathBuf]) -> ShimResult<Vec<(File, PathBuf)>> {
     files
         .iter()
@@ -471,12 +476,43 @@ fn open_cgroups(files: &[PathBuf]) -> ShimResult<Vec<(File, PathBuf)>> {
         .collect()
 }
 
-/// Moves the calling process into the cgroups (`0`: the writer itself).
+/// Moves the calling process into the cgroups: `0` (the writer itself) into each join file
+/// (`Cgroup::join_files`). On cgroup v1 that file is `tasks`, which moves the calling *thread*
+/// alone, without the kernel's global lock that moving a whole thread group takes (and which
+/// waits for an RCU grace period, ~10 ms on a loaded machine). That is sound because every
+/// caller has exactly one thread, so its thread is the whole process: the callers are children
+/// of `fork`, which copies the calling thread only, and they start no thread before this.
 fn join_cgroups(files: Vec<(File, PathBuf)>) -> ShimResult<()> {
     for (mut f, path) in files {
         ctx(f.write_all(b"0"), || format!("join cgroup {}", path.display()))?;
     }
     Ok(())
+}
+
+/// The number of threads of this process, from `/proc/self/status`; None where it cannot be
+/// read.
+fn threads_of_this_process() -> Option<usize> {
+    threads_in(&fs::read_to_string("/proc/self/status").ok()?)
+}
+
+/// The `Threads:` count of a `/proc/PID/status` text.
+fn threads_in(status: &str) -> Option<usize> {
+    status.lines().find_map(|l| l.strip_prefix("Threads:")).and_then(|n| n.trim().parse().ok())
+}
+
+/// In debug builds, checks that moving this process's thread into a cgroup moves the whole
+/// process (see `join_cgroups`): it has one thread. Called only where /proc is the node's
+/// (never a container's, which the container could have replaced).
+fn debug_check_one_thread() -> ShimResult<()> {
+    if !cfg!(debug_assertions) {
+        return Ok(());
+    }
+    match threads_of_this_process() {
+        Some(n) if n != 1 => {
+            Err(format!("this process has {n} threads: joining its cgroups by its own thread would leave the others behind"))
+        }
+        _ => Ok(()),
+    }
 }
 
 fn join_sandbox(sandbox_pid: i32, mounts: bool) -> ShimResult<()> {
@@ -973,7 +1009,7 @@ fn exec_inner(args: &[String]) -> ShimResult<i32> {
     let prepared = PreparedExec::new(&command, &env)?;
     die_with_parent()?;
     // An exec'd process is confined as the container is: its cgroups, identity, capabilities.
-    let cgroups = open_cgroups(&spec.cgroup_procs)?;
+    let cgroups = open_cgroups(&spec.cgroup_join)?;
     close_on_exec_from_3()?;
 
     let mut fds = Vec::new();
@@ -999,6 +1035,8 @@ fn exec_inner(args: &[String]) -> ShimResult<i32> {
             // session of its own with that terminal as its controlling one, as a runtime's
             // exec with `tty` does.
             let terminal = if tty { controlling_terminal() } else { Ok(()) };
+            // One thread (fork copies the caller's only), so joining the cgroups by this thread
+            // moves the process; its /proc is the container's, not read to check it.
             let entered =
                 terminal.and_then(|()| join_cgroups(cgroups)).and_then(|()| enter_cwd(&cwd)).and_then(|()| confine(&spec.security));
             let err = match entered {
@@ -1013,5 +1051,33 @@ fn exec_inner(args: &[String]) -> ShimResult<i32> {
             unsafe { libc::_exit(if err.starts_with("exec ") { 126 } else { 1 }) };
         }
         ForkResult::Parent { child } => Ok(wait_exit(child)?.exit_code),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_thread_count_is_read_from_the_status_line() {
+        let status = "Name:\tpodspec-shim\nTgid:\t42\nPPid:\t1\nThreadsX:\t9\nThreads:\t3\nSigQ:\t0/1\n";
+        assert_eq!(threads_in(status), Some(3));
+        assert_eq!(threads_in("Name:\tx\n"), None);
+    }
+
+    /// The check of `join_cgroups`'s premise sees a second thread: this test's process has its
+    /// main thread and this one at least, and one more while it is spawned.
+    #[test]
+    fn a_process_with_more_than_one_thread_is_refused_its_cgroup_join_by_thread() {
+        let (stop, wait) = std::sync::mpsc::channel::<()>();
+        let other = std::thread::spawn(move || wait.recv());
+        let threads = threads_of_this_process();
+        let checked = debug_check_one_thread();
+        drop(stop);
+        let _ = other.join();
+        assert!(threads.is_some_and(|n| n >= 3), "{threads:?}");
+        if cfg!(debug_assertions) {
+            assert!(checked.as_ref().is_err_and(|e| e.contains("threads")), "{checked:?}");
+        }
     }
 }

@@ -41,9 +41,11 @@ pub struct ContainerProcessSpec {
     /// container's own is made a child of it, as on a node every container's is.
     #[serde(default)]
     pub node_pid_namespace: Option<PathBuf>,
-    /// The `cgroup.procs` files the container's processes (and its execs) join.
+    /// The files the container's first process (and each exec's) writes `0` into, while it has
+    /// one thread, to join the container's cgroup (`Cgroup::join_files`: v1's `tasks`, v2's
+    /// `cgroup.procs`).
     #[serde(default)]
-    pub cgroup_procs: Vec<PathBuf>,
+    pub cgroup_join: Vec<PathBuf>,
     /// The container's own cgroup directories, shown read-only under `/sys/fs/cgroup`:
     /// `(controller, dir)` on cgroup v1 (`/sys/fs/cgroup/<controller>`), `("", dir)` on v2.
     #[serde(default)]
