@@ -24,6 +24,7 @@ pub mod namespaces;
 pub mod nodes;
 pub mod pod_admission;
 pub mod qos;
+pub mod random;
 pub mod quantity;
 pub mod rbac;
 pub mod registry;

@@ -100,7 +100,7 @@ fn should_automount(account: &ServiceAccount, spec: &PodSpec) -> bool {
 /// is the one used).
 fn mount_token(spec: &mut PodSpec) {
     let existing = spec.volumes.iter().flatten().map(|v| v.name.clone()).find(|n| n.starts_with(VOLUME_PREFIX));
-    let name = existing.clone().unwrap_or_else(|| format!("{VOLUME_PREFIX}{}", random_suffix()));
+    let name = existing.clone().unwrap_or_else(|| format!("{VOLUME_PREFIX}{}", crate::random::name_suffix()));
     let mount = VolumeMount { name: name.clone(), read_only: Some(true), mount_path: MOUNT_PATH.into(), ..Default::default() };
     let mut needed = false;
     let init = spec.init_containers.iter_mut().flatten();
@@ -150,15 +150,6 @@ pub fn token_volume_source() -> ProjectedVolumeSource {
             },
         ]),
     }
-}
-
-/// A generated name's suffix (`names.SimpleNameGenerator`): 5 characters of Kubernetes'
-/// alphabet (no vowels, no 0/1/3).
-fn random_suffix() -> String {
-    use rand::Rng as _;
-    const ALPHABET: &[u8] = b"bcdfghjklmnpqrstvwxz2456789";
-    let mut rng = rand::rng();
-    (0..5).map(|_| ALPHABET[rng.random_range(0..ALPHABET.len())] as char).collect()
 }
 
 #[cfg(test)]

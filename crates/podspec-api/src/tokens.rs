@@ -116,7 +116,6 @@ impl TokenIssuer {
     /// Issues a token for `subject`, for `audiences` (the API's when empty), valid for
     /// `seconds`.
     pub fn issue(&self, subject: &Subject, audiences: &[String], seconds: i64) -> Issued {
-        use rand::Rng as _;
         let audiences: Vec<String> = if audiences.is_empty() { vec![AUDIENCE.to_string()] } else { audiences.to_vec() };
         let issued_at = chrono::Utc::now();
         let expires = issued_at + chrono::Duration::seconds(seconds);
@@ -137,7 +136,7 @@ impl TokenIssuer {
             "kubernetes.io": k8s,
         });
         // Not a signature: random bytes, which make the token unguessable.
-        let random: [u8; 32] = rand::rng().random();
+        let random: [u8; 32] = crate::random::bytes();
         let header = json!({"alg": "none", "typ": "JWT"});
         let token = format!("{}.{}.{}", b64(header.to_string().as_bytes()), b64(claims.to_string().as_bytes()), b64(&random));
         let record = Record { subject: subject.clone(), audiences, expires };

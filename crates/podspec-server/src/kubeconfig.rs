@@ -10,7 +10,6 @@ use std::io::{Read as _, Write as _};
 use std::os::unix::fs::{MetadataExt as _, OpenOptionsExt as _, PermissionsExt as _};
 use std::path::{Path, PathBuf};
 
-use rand::Rng as _;
 
 #[derive(Debug, thiserror::Error)]
 pub enum KubeconfigError {
@@ -97,7 +96,7 @@ pub fn write(path: &Path, text: &str) -> Result<Written, KubeconfigError> {
         Some(d) if !d.as_os_str().is_empty() => d.to_path_buf(),
         _ => PathBuf::from("."),
     };
-    let suffix: u64 = rand::rng().random();
+    let suffix = podspec_api::random::u64();
     let temp = dir.join(format!(".{}.podspec-{suffix:016x}", name.to_string_lossy()));
     let mut file = std::fs::OpenOptions::new()
         .write(true)

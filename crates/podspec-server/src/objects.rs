@@ -91,14 +91,6 @@ fn decode<S: Served>(headers: &HeaderMap, body: &[u8], validation: FieldValidati
     }
 }
 
-/// generateName's suffix: 5 characters of Kubernetes' alphabet.
-fn random_suffix() -> String {
-    use rand::Rng as _;
-    const ALPHABET: &[u8] = b"bcdfghjklmnpqrstvwxz2456789";
-    let mut rng = rand::rng();
-    (0..5).map(|_| ALPHABET[rng.random_range(0..ALPHABET.len())] as char).collect()
-}
-
 pub async fn create<S: Served>(
     State(state): State<AppState>,
     Path(namespace): Path<String>,
@@ -117,7 +109,7 @@ pub async fn create<S: Served>(
     }
     if m.name.as_deref().unwrap_or("").is_empty() {
         if let Some(prefix) = m.generate_name.clone() {
-            m.name = Some(format!("{prefix}{}", random_suffix()));
+            m.name = Some(format!("{prefix}{}", podspec_api::random::name_suffix()));
         }
     }
     let name = m.name.clone().unwrap_or_default();

@@ -185,7 +185,7 @@ pub async fn create(
     }
     if pod.metadata.name.as_deref().unwrap_or("").is_empty() {
         if let Some(prefix) = pod.metadata.generate_name.clone() {
-            pod.metadata.name = Some(format!("{prefix}{}", random_suffix()));
+            pod.metadata.name = Some(format!("{prefix}{}", podspec_api::random::name_suffix()));
         }
     }
     let name = pod.metadata.name.clone().unwrap_or_default();
@@ -193,14 +193,6 @@ pub async fn create(
     // The scheduler's part is the node's (its only node).
     let created = state.node.create_pod(&pod, Requester::User, dry_run).await.map_err(|e| Failure::from_api(e, &name))?;
     Ok(with_warnings(json_response(StatusCode::CREATED, &created), &warnings))
-}
-
-/// generateName's suffix: 5 characters of Kubernetes' alphabet (no vowels, no 0/1/3).
-pub(super) fn random_suffix() -> String {
-    use rand::Rng as _;
-    const ALPHABET: &[u8] = b"bcdfghjklmnpqrstvwxz2456789";
-    let mut rng = rand::rng();
-    (0..5).map(|_| ALPHABET[rng.random_range(0..ALPHABET.len())] as char).collect()
 }
 
 pub async fn get(

@@ -134,7 +134,7 @@ pub async fn create(
     let mut rc = decode(&headers, &body)?;
     if rc.metadata.name.as_deref().unwrap_or("").is_empty() {
         if let Some(prefix) = rc.metadata.generate_name.clone() {
-            rc.metadata.name = Some(format!("{prefix}{}", super::pods::random_suffix()));
+            rc.metadata.name = Some(format!("{prefix}{}", podspec_api::random::name_suffix()));
         }
     }
     let name = rc.metadata.name.clone().unwrap_or_default();

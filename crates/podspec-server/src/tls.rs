@@ -6,7 +6,6 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 
 use base64::Engine as _;
-use rand::Rng as _;
 use rcgen::{CertificateParams, DnType, KeyPair, SanType};
 use rustls::pki_types::{CertificateDer, PrivateKeyDer, PrivatePkcs8KeyDer};
 
@@ -40,7 +39,7 @@ pub fn credentials(addr: SocketAddr, ca: &podspec_node::cluster_ca::ClusterCa) -
         .with_single_cert(chain, key)?;
     // HTTP/1.1 only: watches stream and exec upgrades to a WebSocket over it.
     config.alpn_protocols = vec![b"http/1.1".to_vec()];
-    let bytes: [u8; 32] = rand::rng().random();
+    let bytes: [u8; 32] = podspec_api::random::bytes();
     let token = bytes.iter().map(|b| format!("{b:02x}")).collect();
     Ok(Credentials { ca_pem: ca.pem(), token, server_config: Arc::new(config) })
 }

@@ -312,7 +312,7 @@ fn read_file(dir: BorrowedFd<'_>, path: &str) -> io::Result<Option<Vec<u8>>> {
 fn new_timestamp_dir(root: BorrowedFd<'_>) -> io::Result<(String, OwnedFd)> {
     let stamp = chrono::Utc::now().format("..%Y_%m_%d_%H_%M_%S.").to_string();
     for _ in 0..100 {
-        let name = format!("{stamp}{}", rand::random::<u32>() % 1_000_000_000);
+        let name = format!("{stamp}{}", podspec_api::random::u64() % 1_000_000_000);
         match rustix::fs::mkdirat(root, name.as_str(), Mode::from_raw_mode(0o700)) {
             Ok(()) => {
                 let fd = rustix::fs::openat(
