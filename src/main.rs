@@ -1,7 +1,6 @@
 //! The `podspec` command line: signals held from the start, logging, privileges, then the
 //! subcommand (`commands/`, one file each).
 
-mod cli;
 mod commands;
 mod signals;
 
@@ -10,7 +9,7 @@ use std::process::ExitCode;
 use anyhow::Context as _;
 use clap::Parser as _;
 
-use crate::cli::Cli;
+use crate::commands::cli::Cli;
 use crate::commands::{dispatch, error_text, say_error};
 use crate::signals::{early_signals, Signals};
 

@@ -9,7 +9,7 @@ use podspec::paths::Paths;
 
 use super::serve::Api;
 use super::target::{start_linux_node, StartArgs};
-use crate::cli::{ClusterArgs, CriArgs, PodmanArgs, TargetKind};
+use crate::commands::cli::{ClusterArgs, CriArgs, PodmanArgs, TargetKind};
 
 #[derive(clap::Args)]
 pub(crate) struct BenchArgs {
@@ -52,7 +52,7 @@ fn start_args(args: &BenchArgs) -> StartArgs<'_> {
 /// Measures each target in turn (reference first, as the baseline) and prints them side by side.
 pub(crate) async fn bench(args: BenchArgs) -> anyhow::Result<ExitCode> {
     let names: Vec<&str> = args.targets.iter().map(|k| k.name).collect();
-    crate::cli::refuse_options_of_other_targets(&names, Some(&args.cri), Some(&args.podman))?;
+    crate::commands::cli::refuse_options_of_other_targets(&names, Some(&args.cri), Some(&args.podman))?;
     if let Some(n) = args.scale {
         return bench_scale(&args, n as usize).await;
     }

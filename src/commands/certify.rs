@@ -10,7 +10,7 @@ use podspec::steps::Timeouts;
 
 use super::say_error;
 use super::target::{StartArgs, Started};
-use crate::cli::{at_least_one, ClusterArgs, CriArgs, PodmanArgs, TargetKind};
+use crate::commands::cli::{at_least_one, ClusterArgs, CriArgs, PodmanArgs, TargetKind};
 use crate::signals::Signals;
 
 #[derive(clap::Args)]
@@ -113,7 +113,7 @@ pub(crate) async fn certify(args: CertifyArgs, mut signals: Signals) -> anyhow::
         say_error(&e.to_string());
         return Ok(ExitCode::from(2));
     }
-    let rerun = match crate::cli::read_rerun(args.rerun_failed.as_deref()) {
+    let rerun = match crate::commands::cli::read_rerun(args.rerun_failed.as_deref()) {
         Ok(r) => r,
         Err(e) => {
             say_error(&e);
@@ -142,7 +142,7 @@ pub(crate) async fn certify(args: CertifyArgs, mut signals: Signals) -> anyhow::
         };
         anyhow::bail!("{}", problems.iter().map(|p| flag(p)).collect::<Vec<_>>().join("\n"));
     }
-    crate::cli::refuse_options_of_other_targets(&[args.target.name], Some(&args.cri), Some(&args.podman))?;
+    crate::commands::cli::refuse_options_of_other_targets(&[args.target.name], Some(&args.cri), Some(&args.podman))?;
     let sonobuoy_mode = args.sonobuoy || std::env::var_os(sonobuoy::RESULTS_DIR_ENV).is_some();
     let output = match (&args.output, sonobuoy_mode) {
         (Some(dir), _) => dir.clone(),

@@ -6,7 +6,7 @@ use anyhow::Context as _;
 
 use podspec::paths::Paths;
 
-use crate::cli::{ClusterArgs, CriArgs, PodmanArgs, TargetKind};
+use crate::commands::cli::{ClusterArgs, CriArgs, PodmanArgs, TargetKind};
 
 #[derive(clap::Args)]
 pub(crate) struct CleanArgs {
@@ -27,7 +27,7 @@ pub(crate) struct CleanArgs {
 }
 
 pub(crate) async fn clean_target(args: CleanArgs) -> anyhow::Result<ExitCode> {
-    crate::cli::refuse_options_of_other_targets(&[args.target.name], None, Some(&args.podman))?;
+    crate::commands::cli::refuse_options_of_other_targets(&[args.target.name], None, Some(&args.podman))?;
     if let Some(h) = &args.cri.runtime_handler {
         anyhow::bail!("--runtime-handler {h}: clean removes what killed runs left, whatever handler they ran with");
     }

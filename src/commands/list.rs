@@ -7,7 +7,7 @@ use podspec::report;
 use podspec::runner::{self, RunError, RunOptions};
 
 use super::say_error;
-use crate::cli::{SelectArgs, TargetKind};
+use crate::commands::cli::{SelectArgs, TargetKind};
 
 #[derive(clap::Args)]
 pub(crate) struct ListArgs {
@@ -39,7 +39,7 @@ pub(crate) fn list(args: ListArgs) -> anyhow::Result<ExitCode> {
         name: args.select.name,
         allow_empty: args.select.allow_empty,
         fixtures_dir: args.fixtures,
-        rerun: match crate::cli::read_rerun(args.select.rerun_failed.as_deref()) {
+        rerun: match crate::commands::cli::read_rerun(args.select.rerun_failed.as_deref()) {
             Ok(r) => r,
             Err(e) => {
                 say_error(&e);

@@ -2,6 +2,7 @@
 
 pub(crate) mod bench;
 pub(crate) mod certify;
+pub(crate) mod cli;
 pub(crate) mod clean;
 pub(crate) mod gate;
 pub(crate) mod images;
@@ -16,7 +17,7 @@ use std::process::ExitCode;
 
 use clap::CommandFactory as _;
 
-use crate::cli::{Cli, Command};
+use crate::commands::cli::{Cli, Command};
 use crate::signals::Signals;
 
 /// An error on stderr: it may quote the user's input (a step, a Gherkin line, a name), so its

@@ -9,7 +9,7 @@ use podspec::steps::Timeouts;
 
 use super::say_error;
 use super::target::StartArgs;
-use crate::cli::{at_least_one, ClusterArgs, CriArgs, PodmanArgs, SelectArgs, TargetKind};
+use crate::commands::cli::{at_least_one, ClusterArgs, CriArgs, PodmanArgs, SelectArgs, TargetKind};
 use crate::signals::Signals;
 
 #[derive(clap::Args)]
@@ -51,7 +51,7 @@ pub(crate) struct RunArgs {
 }
 
 pub(crate) async fn run(args: RunArgs, mut signals: Signals) -> anyhow::Result<ExitCode> {
-    let rerun = match crate::cli::read_rerun(args.select.rerun_failed.as_deref()) {
+    let rerun = match crate::commands::cli::read_rerun(args.select.rerun_failed.as_deref()) {
         Ok(r) => r,
         Err(e) => {
             say_error(&e);
@@ -74,7 +74,7 @@ pub(crate) async fn run(args: RunArgs, mut signals: Signals) -> anyhow::Result<E
         observers: Vec::new(),
         rerun,
     };
-    crate::cli::refuse_options_of_other_targets(&[args.target.name], Some(&args.cri), Some(&args.podman))?;
+    crate::commands::cli::refuse_options_of_other_targets(&[args.target.name], Some(&args.cri), Some(&args.podman))?;
     if args.static_pod_dir.is_some() && !args.target.static_pod_dir {
         anyhow::bail!("--static-pod-dir sets the reference node's manifest directory; the chosen target has none");
     }

@@ -9,7 +9,7 @@ use anyhow::Context as _;
 use podspec::node::Node;
 
 use super::target::ServableKind;
-use crate::cli::CriArgs;
+use crate::commands::cli::CriArgs;
 use crate::signals::Signals;
 
 #[derive(clap::Args)]
@@ -37,7 +37,7 @@ pub(crate) struct ServeArgs {
 /// Kubernetes API until a signal.
 pub(crate) async fn serve(args: ServeArgs, signals: Signals) -> anyhow::Result<ExitCode> {
     let name = args.target.name();
-    crate::cli::refuse_options_of_other_targets(&[name], Some(&args.cri), None)?;
+    crate::commands::cli::refuse_options_of_other_targets(&[name], Some(&args.cri), None)?;
     if !podspec::server::is_loopback(&args.listen) {
         eprintln!(
             "podspec: warning: serving on {}, which is not loopback: anyone who can reach it and has the token controls the node",

@@ -22,7 +22,7 @@ use podspec::targets::kube::connect::ServerInfo;
 use podspec::targets::{Capability, KubeTarget, PodmanTarget, ReferenceOptions, ReferenceTarget, Target};
 
 use super::clean::CleanArgs;
-use crate::cli::{ClusterArgs, CriArgs, PodmanArgs};
+use crate::commands::cli::{ClusterArgs, CriArgs, PodmanArgs};
 
 /// A kind of target: one row of the table.
 #[derive(Clone, Copy)]
