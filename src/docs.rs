@@ -182,22 +182,22 @@ fn one_paragraph(text: &str) -> String {
 
 /// The step definition files, as compiled (each step's parameter names are read from them).
 const STEP_SOURCES: &[(&str, &str)] = &[
-    ("src/steps/pods.rs", include_str!("steps/pods.rs")),
-    ("src/steps/exec.rs", include_str!("steps/exec.rs")),
-    ("src/steps/logs.rs", include_str!("steps/logs.rs")),
-    ("src/steps/api.rs", include_str!("steps/api.rs")),
-    ("src/steps/config_objects.rs", include_str!("steps/config_objects.rs")),
-    ("src/steps/ephemeral.rs", include_str!("steps/ephemeral.rs")),
-    ("src/steps/volumes.rs", include_str!("steps/volumes.rs")),
-    ("src/steps/static_pods.rs", include_str!("steps/static_pods.rs")),
-    ("src/steps/stays.rs", include_str!("steps/stays.rs")),
-    ("src/steps/runtime_classes.rs", include_str!("steps/runtime_classes.rs")),
+    ("crates/podspec-harness/src/steps/pods.rs", include_str!("../crates/podspec-harness/src/steps/pods.rs")),
+    ("crates/podspec-harness/src/steps/exec.rs", include_str!("../crates/podspec-harness/src/steps/exec.rs")),
+    ("crates/podspec-harness/src/steps/logs.rs", include_str!("../crates/podspec-harness/src/steps/logs.rs")),
+    ("crates/podspec-harness/src/steps/api.rs", include_str!("../crates/podspec-harness/src/steps/api.rs")),
+    ("crates/podspec-harness/src/steps/config_objects.rs", include_str!("../crates/podspec-harness/src/steps/config_objects.rs")),
+    ("crates/podspec-harness/src/steps/ephemeral.rs", include_str!("../crates/podspec-harness/src/steps/ephemeral.rs")),
+    ("crates/podspec-harness/src/steps/volumes.rs", include_str!("../crates/podspec-harness/src/steps/volumes.rs")),
+    ("crates/podspec-harness/src/steps/static_pods.rs", include_str!("../crates/podspec-harness/src/steps/static_pods.rs")),
+    ("crates/podspec-harness/src/steps/stays.rs", include_str!("../crates/podspec-harness/src/steps/stays.rs")),
+    ("crates/podspec-harness/src/steps/runtime_classes.rs", include_str!("../crates/podspec-harness/src/steps/runtime_classes.rs")),
 ];
 
 /// Each step file's section: its heading and what holds for all of its steps.
 const GROUPS: &[(&str, &str, &str)] = &[
     (
-        "src/steps/pods.rs",
+        "crates/podspec-harness/src/steps/pods.rs",
         "Pods",
         "Pods come from `fixtures/pods/` or inline, as a docstring; each scenario works in a namespace of its own and its pods are deleted after it. \
          `running` waits until the pod is Running and every container runs; that wait, and every wait below that can tell it will never succeed, \
@@ -207,7 +207,7 @@ const GROUPS: &[(&str, &str, &str)] = &[
          `it never will`.",
     ),
     (
-        "src/steps/exec.rs",
+        "crates/podspec-harness/src/steps/exec.rs",
         "Commands",
         "A command is a shell command line, run with `sh -c` in the container. `eventually` retries until the output or the exit is as stated: \
          for what the container's own command writes or makes ready after it starts (a file, a listener), since a pod is Running once its \
@@ -215,13 +215,13 @@ const GROUPS: &[(&str, &str, &str)] = &[
          the line and its end reach the command's stdin (on the cri target through the CRI's streaming Exec).",
     ),
     (
-        "src/steps/logs.rs",
+        "crates/podspec-harness/src/steps/logs.rs",
         "Logs",
         "A container's log as `kubectl logs` shows it (what the container wrote to stdout and stderr, read through the target's log call), \
          retried until it is exactly the docstring (the log's last newline aside).",
     ),
     (
-        "src/steps/api.rs",
+        "crates/podspec-harness/src/steps/api.rs",
         "The API",
         "Tag the scenario `@api-server`. The `I set/remove/add to field` steps read the pod, change it and write the whole object back (a PUT \
          with its resourceVersion, retried on a conflict); `I patch pod` sends a JSON merge patch (its docstring is YAML). As a `Given`, the \
@@ -235,7 +235,7 @@ const GROUPS: &[(&str, &str, &str)] = &[
          `\"busybox:1.35\"`, `30`, `true`.",
     ),
     (
-        "src/steps/runtime_classes.rs",
+        "crates/podspec-harness/src/steps/runtime_classes.rs",
         "RuntimeClasses",
         "Tag the scenario `@api-server`. A RuntimeClass (`node.k8s.io/v1`) is cluster-scoped: name it after the scenario's namespace \
          (`{{namespace}}-fast`), as Kubernetes' e2e tests do. `a RuntimeClass` makes the docstring's object (YAML: `handler`, `overhead`, \
@@ -243,7 +243,7 @@ const GROUPS: &[(&str, &str, &str)] = &[
          API no longer has it.",
     ),
     (
-        "src/steps/config_objects.rs",
+        "crates/podspec-harness/src/steps/config_objects.rs",
         "ConfigMaps and Secrets",
         "Tag the scenario `@config-objects` (a target without these objects skips it, saying so). The docstring is the object as YAML \
          without its kind and name (`data`, `binaryData`, `stringData`, `type`, `immutable`, `metadata.labels`); the step names them, and \
@@ -251,7 +251,7 @@ const GROUPS: &[(&str, &str, &str)] = &[
          resourceVersion, which these kinds allow). Each step must succeed.",
     ),
     (
-        "src/steps/stays.rs",
+        "crates/podspec-harness/src/steps/stays.rs",
         "What must not happen, and timing",
         "A `stays` or `keeps` step looks at the pod as it changes (at the latest every second) for the seconds it names, and fails at the first \
          look where the condition no longer holds, saying after how long; it has no other wait. `is at least/most N seconds after its field` \
@@ -260,16 +260,16 @@ const GROUPS: &[(&str, &str, &str)] = &[
          time it allows.",
     ),
     (
-        "src/steps/ephemeral.rs",
+        "crates/podspec-harness/src/steps/ephemeral.rs",
         "Ephemeral containers",
         "Tag the scenario `@api-server @ephemeral-containers`. Each step reads the pod and writes it back whole to its `ephemeralcontainers` \
          subresource (a PUT with its resourceVersion, retried on a conflict); the answer is kept as for the API steps. The container to add is \
          the docstring, as YAML: checked up front as a container the target must run, with its image, unless the step says it is refused \
          (then it is only parsed: its API errors are the scenario's).",
     ),
-    ("src/steps/volumes.rs", "Node", "Tag the scenario `@node-access`: the node's filesystem, read by podspec itself."),
+    ("crates/podspec-harness/src/steps/volumes.rs", "Node", "Tag the scenario `@node-access`: the node's filesystem, read by podspec itself."),
     (
-        "src/steps/static_pods.rs",
+        "crates/podspec-harness/src/steps/static_pods.rs",
         "Static pods",
         "Tag the scenario `@static-pods`: the kubelet's static pod manifest directory, written and removed, and the kubelet's log. \
          `the kubelet log mentions \"A\" and \"B\"` asks for one line holding both.",
@@ -586,7 +586,7 @@ not run this field: the reference API holds pods only: no ConfigMap, Secret or P
 A field counts as used when it asks for something: set, not empty, and not `false` (except `hostUsers` and \
 `allowPrivilegeEscalation`, whose `false` asks for something). The table lives in one place, `crates/podspec-api/src/manifest/fields.rs`; \
 `podspec fields` prints it. Each target declares what it refuses (`Target::refused_fields`): the reference this table, podman \
-its own list (`src/targets/podman/refused.rs`, see [the podman target](../targets/podman.md)).\n\n";
+its own list (`crates/podspec-harness/src/targets/podman/refused.rs`, see [the podman target](../targets/podman.md)).\n\n";
 
 // ---------------------------------------------------------------------------------------------
 // Conformance coverage

@@ -5,7 +5,7 @@
 //! to clean what its killed runs left (`podspec clean`). `run`, `list`, `clean`, `bench` and
 //! `certify` read the row, and `serve` the kinds whose row has a node to serve; none of them
 //! names a kind. A new target is its folder under
-//! `src/targets/` and one row here.
+//! `crates/podspec-harness/src/targets/` and one row here.
 
 use std::collections::BTreeSet;
 use std::path::PathBuf;

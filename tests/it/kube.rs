@@ -51,7 +51,7 @@ fn every_feature_through_the_kube_target_against_serve_equals_reference() {
 /// the kube target's rights check is made against it, not skipped with a warning; kubectl's
 /// `auth can-i` reads the same answer. (A denial is exit 2 naming the verb and resource: serve
 /// has one identity that may do everything, so that path is shown against the mock in
-/// src/targets/kube/tests.rs, `a_denied_right_is_named`.)
+/// crates/podspec-harness/src/targets/kube/tests.rs, `a_denied_right_is_named`.)
 #[test]
 #[ignore = "podspec serve needs root"]
 fn the_rights_check_is_made_against_serve() {

@@ -8,8 +8,10 @@
 //! The API (`podspec-api`) lies below the kubelet, the runtime, the server and the targets; the
 //! node (`podspec-node`) lies over the API and the runtimes and below the server, the targets and
 //! the harness; the server (`podspec-server`, `podspec serve`'s HTTP API) lies over the node,
-//! beside the harness. Cargo holds that (none of these crates depends on what lies above it); the
-//! rules here say it where it can be read and name the line that breaks it.
+//! beside the harness. The harness (`podspec-harness`: the targets, the steps, the runner,
+//! certify, bench) lies over the node and below the command line (the `podspec` package: `cli`,
+//! `commands`). Cargo holds that (none of these crates depends on what lies above it); the rules
+//! here say it where it can be read and name the line that breaks it.
 
 use std::fs;
 use std::path::{Path, PathBuf};
@@ -75,7 +77,7 @@ fn an_import_of_the_linux_runtime_is_seen() {
 fn names_above_the_api(text: &str) -> Vec<(usize, String)> {
     code_lines_matching(
         text,
-        r"\bpodspec::|\bcrate::(runtime|kubelet|node|server|targets|steps|runner|commands|certify|bench)\b|\bkubelet::|\bpodspec_(cri|linux|cgroup|images|report|agent)\b",
+        r"\bpodspec::|\bcrate::(runtime|kubelet|node|server|targets|steps|runner|commands|certify|bench)\b|\bkubelet::|\bpodspec_(cri|linux|cgroup|images|report|agent|harness)\b",
     )
 }
 
@@ -99,9 +101,9 @@ fn the_api_crate_names_nothing_above_it() {
 
 #[test]
 fn a_name_above_the_api_is_seen() {
-    let text = "crate::runtime::kubelet::k8s_time(now)\n// crate::server in a comment\nuse crate::runtime_classes::X;\nuse podspec::targets::Target;\n    podspec_cri::cri::PodSandbox,\nuse crate::manifest::FieldError;\n";
+    let text = "crate::runtime::kubelet::k8s_time(now)\n// crate::server in a comment\nuse crate::runtime_classes::X;\nuse podspec::targets::Target;\n    podspec_cri::cri::PodSandbox,\nuse crate::manifest::FieldError;\nuse podspec_harness::steps;\n";
     let lines: Vec<usize> = names_above_the_api(text).into_iter().map(|(n, _)| n).collect();
-    assert_eq!(lines, vec![1, 4, 5]);
+    assert_eq!(lines, vec![1, 4, 5, 7]);
 }
 
 /// The lines of `text` that name podspec's layers above the node (the main crate, the server,
@@ -109,7 +111,7 @@ fn a_name_above_the_api_is_seen() {
 fn names_above_the_node(text: &str) -> Vec<(usize, String)> {
     code_lines_matching(
         text,
-        r"\bpodspec::|\bcrate::(server|targets|steps|runner|commands|certify|bench)\b|\bpodspec_(server|report)\b",
+        r"\bpodspec::|\bcrate::(server|targets|steps|runner|commands|certify|bench)\b|\bpodspec_(server|report|harness)\b",
     )
 }
 
@@ -135,15 +137,15 @@ fn the_node_crate_names_nothing_above_it() {
 
 #[test]
 fn a_name_above_the_node_is_seen() {
-    let text = "use podspec::targets::Target;\n// crate::server in a comment\nuse crate::kubelet::Kubelet;\n    crate::steps::World,\nuse podspec_report::RunRecord;\nuse podspec_api::Api;\nuse crate::runner;\n";
+    let text = "use podspec::targets::Target;\n// crate::server in a comment\nuse crate::kubelet::Kubelet;\n    crate::steps::World,\nuse podspec_report::RunRecord;\nuse podspec_api::Api;\nuse crate::runner;\nuse podspec_harness::targets::Target;\n";
     let lines: Vec<usize> = names_above_the_node(text).into_iter().map(|(n, _)| n).collect();
-    assert_eq!(lines, vec![1, 4, 5, 7]);
+    assert_eq!(lines, vec![1, 4, 5, 7, 8]);
 }
 
-/// The lines of `text` that name the harness (the main crate, the targets, the steps, the
-/// runner, the commands, certify, bench, the run reports), outside comments.
+/// The lines of `text` that name the harness (the main crate, the harness crate, the targets,
+/// the steps, the runner, the commands, certify, bench, the run reports), outside comments.
 fn names_of_the_harness(text: &str) -> Vec<(usize, String)> {
-    code_lines_matching(text, r"\bpodspec::|\bcrate::(targets|steps|runner|commands|certify|bench)\b|\bpodspec_report\b")
+    code_lines_matching(text, r"\bpodspec::|\bpodspec_harness\b|\bcrate::(targets|steps|runner|commands|certify|bench)\b|\bpodspec_report\b")
 }
 
 #[test]
@@ -167,7 +169,42 @@ fn the_server_crate_names_nothing_of_the_harness() {
 
 #[test]
 fn a_name_of_the_harness_is_seen() {
-    let text = "use podspec::targets::Target;\n// crate::steps in a comment\nuse crate::pods::create;\n    crate::runner::run(),\nuse podspec_node::Node;\nuse podspec_report::RunRecord;\n";
+    let text = "use podspec::targets::Target;\n// crate::steps in a comment\nuse crate::pods::create;\n    crate::runner::run(),\nuse podspec_node::Node;\nuse podspec_report::RunRecord;\nuse podspec_harness::steps::PodWorld;\n";
     let lines: Vec<usize> = names_of_the_harness(text).into_iter().map(|(n, _)| n).collect();
-    assert_eq!(lines, vec![1, 4, 6]);
+    assert_eq!(lines, vec![1, 4, 6, 7]);
+}
+
+/// The lines of `text` that name the command line (the `podspec` package: its library, `cli`,
+/// `commands`, and what only the binaries set up), outside comments.
+fn names_of_the_cli(text: &str) -> Vec<(usize, String)> {
+    code_lines_matching(text, r"\bpodspec::|\bcrate::(cli|commands|signals|docs|limits|privileges)\b")
+}
+
+/// The lines of a Cargo.toml that make the `podspec` package (the command line) a dependency.
+fn the_cli_as_a_dependency(text: &str) -> Vec<(usize, String)> {
+    code_lines_matching(text, r#"^\s*podspec\s*=|^\s*\[.*dependencies\.podspec\]|package\s*=\s*"podspec""#)
+}
+
+#[test]
+fn the_harness_crate_names_nothing_of_the_cli() {
+    let harness = Path::new(ROOT).join("crates/podspec-harness");
+    let mut files = Vec::new();
+    rust_files(&harness.join("src"), &mut files);
+    assert!(files.len() > 40, "the harness's files were not found: {files:?}");
+    let mut found = found_in(&files, names_of_the_cli);
+    let manifest = fs::read_to_string(harness.join("Cargo.toml")).unwrap();
+    for (n, l) in the_cli_as_a_dependency(&manifest) {
+        found.push(format!("crates/podspec-harness/Cargo.toml:{n}: {l}"));
+    }
+    assert!(found.is_empty(), "the harness reaches into the command line (move what it needs into the harness, or keep it in the CLI):\n{}", found.join("\n"));
+}
+
+#[test]
+fn a_name_of_the_cli_is_seen() {
+    let text = "use crate::commands::run;\n// crate::cli in a comment\nuse crate::client::X;\n    crate::cli::Cli::parse(),\nuse podspec::docs;\nuse crate::steps::World;\n";
+    let lines: Vec<usize> = names_of_the_cli(text).into_iter().map(|(n, _)| n).collect();
+    assert_eq!(lines, vec![1, 4, 5]);
+    let manifest = "[dependencies]\npodspec-node = { path = \"../podspec-node\" }\npodspec = { path = \"../..\" }\n[dev-dependencies.podspec]\ncli = { package = \"podspec\", path = \"../..\" }\n";
+    let lines: Vec<usize> = the_cli_as_a_dependency(manifest).into_iter().map(|(n, _)| n).collect();
+    assert_eq!(lines, vec![3, 4, 5]);
 }

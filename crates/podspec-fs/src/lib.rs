@@ -183,7 +183,7 @@ fn open_regular(path: &Path) -> std::io::Result<std::fs::File> {
 }
 
 /// An I/O error in words: a refusal as it is, anything else as "cannot read: ...".
-fn describe(e: &std::io::Error) -> String {
+pub fn describe(e: &std::io::Error) -> String {
     if e.kind() == std::io::ErrorKind::InvalidInput {
         e.to_string()
     } else {

@@ -45,9 +45,24 @@ pub enum Error {
     Register(#[source] Box<ApiError>),
 
     // Stopping it (`Node::shutdown`).
-    /// What the node's host could not remove, in the host's words (`NodeHost::shutdown`).
-    #[error("{0}")]
-    Host(String),
+    /// What the node's host could not remove (`NodeHost::shutdown`).
+    #[error(transparent)]
+    Host(RuntimeError),
+}
+
+/// Why the node's host cannot run an image without a registry (`NodeHost::check_image`).
+#[derive(Debug, thiserror::Error)]
+pub enum ImageUnavailable {
+    /// podspec's own runtime: no recipe builds it, it was not pulled before, and it names no
+    /// registry of its own to pull from.
+    #[error(transparent)]
+    Unknown(#[from] podspec_images::ImageError),
+    /// A CRI runtime that does not hold the image (podspec never pulls into one).
+    #[error(
+        "the runtime at {endpoint} has no image {image} and podspec never pulls (import podspec's images: ci/containerd/start.sh; the runtime has: {})",
+        has.join(", ")
+    )]
+    NotInRuntime { endpoint: String, image: String, has: Vec<String> },
 }
 
 #[cfg(test)]
@@ -89,10 +104,32 @@ mod tests {
                 format!("make the cluster's CA: {}", rcgen::Error::CouldNotParseCertificate),
             ),
             (Error::Register(Box::new(api.clone())), format!("register the node: {api}")),
-            (Error::Host("remove /run/podspec/1: busy".into()), "remove /run/podspec/1: busy".into()),
+            (
+                Error::Host(RuntimeError::io("remove the run's state", io())),
+                format!("remove the run's state: {}", io()),
+            ),
         ];
         for (error, text) in cases {
             assert_eq!(error.to_string(), text, "{error:?}");
         }
+    }
+
+    /// The image texts a run shows before anything starts.
+    #[test]
+    fn an_unavailable_image_reads_as_before() {
+        let unknown = podspec_images::ImageError::Unknown { reference: "nginx:1.25".into(), known: "busybox:1.36".into() };
+        assert_eq!(
+            ImageUnavailable::from(unknown).to_string(),
+            r#"image "nginx:1.25" is not available locally: no local image is known by that name (known: busybox:1.36)"#
+        );
+        let missing = ImageUnavailable::NotInRuntime {
+            endpoint: "unix:///run/containerd/containerd.sock".into(),
+            image: "docker.io/library/app:1".into(),
+            has: vec!["a:1".into(), "b:2".into()],
+        };
+        assert_eq!(
+            missing.to_string(),
+            "the runtime at unix:///run/containerd/containerd.sock has no image docker.io/library/app:1 and podspec never pulls (import podspec's images: ci/containerd/start.sh; the runtime has: a:1, b:2)"
+        );
     }
 }

@@ -21,7 +21,7 @@ pub mod namespace_controller;
 pub mod root_ca_publisher;
 pub mod service_account_controller;
 
-pub use error::Error;
+pub use error::{Error, ImageUnavailable};
 
 use std::net::Ipv4Addr;
 use std::path::{Path, PathBuf};
@@ -65,7 +65,7 @@ pub trait NodeHost: Send + Sync {
     /// The node's IP (pods' `status.hostIP`).
     fn node_ip(&self) -> Ipv4Addr;
     /// Why an image cannot be run without a registry, if it cannot.
-    fn check_image(&self, reference: &str) -> Result<(), String>;
+    fn check_image(&self, reference: &str) -> Result<(), ImageUnavailable>;
     /// Kills a container's main process, as a crash would.
     async fn kill_main_process(&self, id: &ContainerId) -> Result<(), RuntimeError>;
     /// What identifies the node's runtime in reports (a CRI runtime's name, version, endpoint).
@@ -82,7 +82,7 @@ pub trait NodeHost: Send + Sync {
         None
     }
     /// Removes everything the runtime still holds for this run.
-    async fn shutdown(&self) -> Result<(), String>;
+    async fn shutdown(&self) -> Result<(), RuntimeError>;
 }
 
 #[async_trait]
@@ -100,7 +100,7 @@ impl NodeHost for LinuxRuntime {
     /// of its own (`127.0.0.1:5000/app:1`, `quay.io/x/y`), which the node pulls when the pod
     /// runs. A short name (`nginx:1.25`) is none of these: the run says so before anything
     /// starts rather than reach for Docker Hub.
-    fn check_image(&self, reference: &str) -> Result<(), String> {
+    fn check_image(&self, reference: &str) -> Result<(), ImageUnavailable> {
         let unknown = match self.images().recipe_for(reference) {
             Ok(_) => return Ok(()),
             Err(e) => e,
@@ -110,14 +110,14 @@ impl NodeHost for LinuxRuntime {
         }
         match podspec_images::pull::Reference::parse(reference) {
             Ok(r) if r.registry != "docker.io" && r.registry != "localhost" => Ok(()),
-            _ => Err(unknown.to_string()),
+            _ => Err(unknown.into()),
         }
     }
     async fn kill_main_process(&self, id: &ContainerId) -> Result<(), RuntimeError> {
         LinuxRuntime::kill_main_process(self, id)
     }
-    async fn shutdown(&self) -> Result<(), String> {
-        LinuxRuntime::shutdown(self).await.map_err(|e| e.to_string())
+    async fn shutdown(&self) -> Result<(), RuntimeError> {
+        LinuxRuntime::shutdown(self).await
     }
 }
 

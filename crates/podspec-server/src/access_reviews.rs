@@ -268,30 +268,55 @@ mod protobuf {
         Bytes(&'a [u8]),
     }
 
-    fn varint(b: &mut &[u8]) -> Result<u64, String> {
+    /// What is wrong with a review's protobuf body, as its 400 says.
+    #[derive(Debug, thiserror::Error)]
+    pub enum WireError {
+        #[error("no protobuf envelope (the magic k8s\\0 is missing)")]
+        NoEnvelope,
+        #[error("a varint runs past the end")]
+        VarintPastEnd,
+        #[error("a varint is longer than 10 bytes")]
+        VarintTooLong,
+        #[error(transparent)]
+        Length(#[from] std::num::TryFromIntError),
+        #[error("field {field} is {len} bytes, {remain} remain")]
+        FieldPastEnd { field: u64, len: usize, remain: usize },
+        #[error("a fixed-width field runs past the end")]
+        FixedPastEnd,
+        #[error("wire type {wire_type} (field {field})")]
+        WireType { wire_type: u64, field: u64 },
+        #[error("field {field}: {source}")]
+        NotUtf8 { field: u64, source: std::string::FromUtf8Error },
+        #[error("the envelope holds a {0:?}")]
+        OtherKind(String),
+        #[error("the envelope holds no object")]
+        NoObject,
+    }
+
+    fn varint(b: &mut &[u8]) -> Result<u64, WireError> {
         let mut v = 0u64;
         for shift in (0..64).step_by(7) {
-            let (&byte, rest) = b.split_first().ok_or("a varint runs past the end")?;
+            let (&byte, rest) = b.split_first().ok_or(WireError::VarintPastEnd)?;
             *b = rest;
             v |= u64::from(byte & 0x7f) << shift;
             if byte & 0x80 == 0 {
                 return Ok(v);
             }
         }
-        Err("a varint is longer than 10 bytes".into())
+        Err(WireError::VarintTooLong)
     }
 
     /// The fields of one message, in order (fixed-width ones are skipped).
-    fn fields(mut b: &[u8]) -> Result<Vec<(u64, Value<'_>)>, String> {
+    fn fields(mut b: &[u8]) -> Result<Vec<(u64, Value<'_>)>, WireError> {
         let mut out = Vec::new();
         while !b.is_empty() {
             let key = varint(&mut b)?;
             let value = match key & 7 {
                 0 => varint(&mut b).map(|_| Value::Varint)?,
                 2 => {
-                    let n = usize::try_from(varint(&mut b)?).map_err(|e| e.to_string())?;
+                    let n = usize::try_from(varint(&mut b)?)?;
                     if n > b.len() {
-                        return Err(format!("field {} is {n} bytes, {} remain", key >> 3, b.len()));
+                        return Err(WireError::FieldPastEnd { field: key >> 3, len: n, remain: b.len() });
                     }
                     let (v, rest) = b.split_at(n);
                     b = rest;
@@ -299,17 +324,17 @@ mod protobuf {
                 }
                 1 | 5 => {
                     let n = if key & 7 == 1 { 8 } else { 4 };
-                    b = b.get(n..).ok_or("a fixed-width field runs past the end")?;
+                    b = b.get(n..).ok_or(WireError::FixedPastEnd)?;
                     Value::Varint
                 }
-                t => return Err(format!("wire type {t} (field {})", key >> 3)),
+                t => return Err(WireError::WireType { wire_type: t, field: key >> 3 }),
             };
             out.push((key >> 3, value));
         }
         Ok(out)
     }
 
-    fn message(b: &[u8], number: u64) -> Result<Option<&[u8]>, String> {
+    fn message(b: &[u8], number: u64) -> Result<Option<&[u8]>, WireError> {
         Ok(fields(b)?.into_iter().rev().find_map(|(n, v)| match v {
             Value::Bytes(v) if n == number => Some(v),
             _ => None,
@@ -317,34 +342,34 @@ mod protobuf {
     }
 
     /// Each string field by number (empty ones as absent).
-    fn string(b: &[u8], number: u64) -> Result<Option<String>, String> {
+    fn string(b: &[u8], number: u64) -> Result<Option<String>, WireError> {
         match message(b, number)? {
             None | Some([]) => Ok(None),
-            Some(v) => String::from_utf8(v.to_vec()).map(Some).map_err(|e| format!("field {number}: {e}")),
+            Some(v) => String::from_utf8(v.to_vec()).map(Some).map_err(|source| WireError::NotUtf8 { field: number, source }),
         }
     }
 
     /// The namespace a SelfSubjectRulesReview asks about (its spec's field 1).
-    pub fn rules_review_namespace(body: &[u8]) -> Result<Option<String>, String> {
-        let unknown = body.strip_prefix(MAGIC).ok_or("no protobuf envelope (the magic k8s\\0 is missing)")?;
+    pub fn rules_review_namespace(body: &[u8]) -> Result<Option<String>, WireError> {
+        let unknown = body.strip_prefix(MAGIC).ok_or(WireError::NoEnvelope)?;
         let type_meta = message(unknown, 1)?.unwrap_or_default();
         let kind = string(type_meta, 2)?.unwrap_or_default();
         if kind != "SelfSubjectRulesReview" {
-            return Err(format!("the envelope holds a {kind:?}"));
+            return Err(WireError::OtherKind(kind));
         }
-        let raw = message(unknown, 2)?.ok_or("the envelope holds no object")?;
+        let raw = message(unknown, 2)?.ok_or(WireError::NoObject)?;
         let spec = message(raw, 2)?.unwrap_or_default();
         string(spec, 1)
     }
 
-    pub fn decode(body: &[u8]) -> Result<SelfSubjectAccessReview, String> {
-        let unknown = body.strip_prefix(MAGIC).ok_or("no protobuf envelope (the magic k8s\\0 is missing)")?;
+    pub fn decode(body: &[u8]) -> Result<SelfSubjectAccessReview, WireError> {
+        let unknown = body.strip_prefix(MAGIC).ok_or(WireError::NoEnvelope)?;
         let type_meta = message(unknown, 1)?.unwrap_or_default();
         let kind = string(type_meta, 2)?.unwrap_or_default();
         if kind != "SelfSubjectAccessReview" {
-            return Err(format!("the envelope holds a {kind:?}"));
+            return Err(WireError::OtherKind(kind));
         }
-        let raw = message(unknown, 2)?.ok_or("the envelope holds no object")?;
+        let raw = message(unknown, 2)?.ok_or(WireError::NoObject)?;
         let spec = message(raw, 2)?.unwrap_or_default();
         let resource_attributes = match message(spec, 1)? {
             None => None,
@@ -405,7 +430,8 @@ mod tests {
         assert_eq!((a.namespace.as_deref(), a.verb.as_deref(), a.resource.as_deref()), (Some("default"), Some("create"), Some("pods")));
         assert_eq!((a.group, a.subresource), (None, None));
         assert!(review.spec.non_resource_attributes.is_none());
-        assert!(protobuf::decode(b"{}").unwrap_err().contains("magic"));
+        assert!(matches!(protobuf::decode(b"{}"), Err(protobuf::WireError::NoEnvelope)));
+        assert_eq!(protobuf::decode(b"{}").unwrap_err().to_string(), r"no protobuf envelope (the magic k8s\0 is missing)");
     }
 
     #[test]

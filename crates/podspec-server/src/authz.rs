@@ -25,7 +25,7 @@ use sha2::Digest as _;
 
 use super::Failure;
 use podspec_api::rbac::{ClusterRoleBindingStrategy, ClusterRoleStrategy, RoleBindingStrategy, RoleStrategy, GROUP};
-use podspec_api::Api;
+use podspec_api::{Api, ApiError};
 
 /// The audience serve's ServiceAccount tokens are for, unless a TokenRequest names others (a
 /// token not for it is not accepted by serve, as by kube-apiserver).
@@ -227,21 +227,42 @@ fn describe_subject(s: &Subject, binding_namespace: &str) -> String {
     }
 }
 
+/// Why a binding's role gives no rules; the authorizer's reason says it (kube-apiserver's
+/// words).
+#[derive(Debug, thiserror::Error)]
+enum RoleRefError {
+    #[error("clusterrole.{group} {name:?} not found", group = GROUP)]
+    ClusterRoleNotFound {
+        name: String,
+        #[source]
+        source: ApiError,
+    },
+    #[error("role.{group} {name:?} not found", group = GROUP)]
+    RoleNotFound {
+        name: String,
+        #[source]
+        source: ApiError,
+    },
+    #[error("unknown roleRef kind {0:?}")]
+    UnknownKind(String),
+}
+
 /// The rules of the role a binding refers to (a RoleBinding may name a Role of its namespace
 /// or a ClusterRole).
-fn rules_of(api: &Api, role_ref: &RoleRef, namespace: &str) -> Result<Vec<PolicyRule>, String> {
+fn rules_of(api: &Api, role_ref: &RoleRef, namespace: &str) -> Result<Vec<PolicyRule>, RoleRefError> {
+    let name = || role_ref.name.clone();
     match role_ref.kind.as_str() {
         "ClusterRole" => api
             .store::<ClusterRoleStrategy>()
             .get("", &role_ref.name)
             .map(|r| r.rules.unwrap_or_default())
-            .map_err(|_| format!("clusterrole.{GROUP} {:?} not found", role_ref.name)),
+            .map_err(|source| RoleRefError::ClusterRoleNotFound { name: name(), source }),
         "Role" => api
             .store::<RoleStrategy>()
             .get(namespace, &role_ref.name)
             .map(|r| r.rules.unwrap_or_default())
-            .map_err(|_| format!("role.{GROUP} {:?} not found", role_ref.name)),
-        k => Err(format!("unknown roleRef kind {k:?}")),
+            .map_err(|source| RoleRefError::RoleNotFound { name: name(), source }),
+        k => Err(RoleRefError::UnknownKind(k.to_string())),
     }
 }
 
@@ -256,7 +277,7 @@ pub fn authorize(api: &Api, user: &User, a: &Attributes) -> Decision {
         let subjects = b.subjects.as_deref().unwrap_or_default();
         let Some(s) = subjects.iter().find(|s| applies_to(user, s, "")) else { continue };
         match rules_of(api, &b.role_ref, "") {
-            Err(e) => errors.push(e),
+            Err(e) => errors.push(e.to_string()),
             Ok(rules) if rules.iter().any(|r| rule_allows(a, r)) => {
                 let reason = format!(
                     "RBAC: allowed by ClusterRoleBinding {:?} of ClusterRole {:?} to {}",
@@ -277,7 +298,7 @@ pub fn authorize(api: &Api, user: &User, a: &Attributes) -> Decision {
             let subjects = b.subjects.as_deref().unwrap_or_default();
             let Some(s) = subjects.iter().find(|s| applies_to(user, s, &a.namespace)) else { continue };
             match rules_of(api, &b.role_ref, &a.namespace) {
-                Err(e) => errors.push(e),
+                Err(e) => errors.push(e.to_string()),
                 Ok(rules) if rules.iter().any(|r| rule_allows(a, r)) => {
                     let reason = format!(
                         "RBAC: allowed by RoleBinding {:?} of {} {:?} to {}",
@@ -379,7 +400,7 @@ pub fn rules_for(api: &Api, user: &User, namespace: &str) -> (Vec<PolicyRule>, V
         if b.subjects.as_deref().unwrap_or_default().iter().any(|s| applies_to(user, s, "")) {
             match rules_of(api, &b.role_ref, "") {
                 Ok(r) => rules.extend(r),
-                Err(e) => errors.push(e),
+                Err(e) => errors.push(e.to_string()),
             }
         }
     }
@@ -390,7 +411,7 @@ pub fn rules_for(api: &Api, user: &User, namespace: &str) -> (Vec<PolicyRule>, V
             {
                 match rules_of(api, &b.role_ref, namespace) {
                     Ok(r) => rules.extend(r),
-                    Err(e) => errors.push(e),
+                    Err(e) => errors.push(e.to_string()),
                 }
             }
         }

@@ -8,7 +8,7 @@ use super::objects::Served;
 use podspec_api::configmaps::ConfigMapStrategy;
 
 impl Served for ConfigMapStrategy {
-    fn from_protobuf(body: &[u8]) -> Result<ConfigMap, String> {
+    fn from_protobuf(body: &[u8]) -> Result<ConfigMap, super::protobuf::ProtobufError> {
         super::protobuf::config_map(body)
     }
 

@@ -6,7 +6,8 @@ use std::future::Future;
 use std::time::Duration;
 
 use super::AppState;
-use podspec_cri::cri::{ExecOptions, ExecSession};
+use podspec_cri::cri::{ExecOptions, ExecSession, RuntimeError};
+use podspec_node::kubelet::KubeletError;
 use podspec_cri::remotecommand::{
     self,
     channel::{STDERR, STDOUT},
@@ -21,6 +22,18 @@ pub(super) enum ClientEvent {
     Nothing,
     /// The client went away: the command is killed with the session.
     Gone,
+}
+
+/// Why a session has no exit code to send: the kubelet could not start it, or the runtime lost
+/// its command. The client reads the text as the outcome's message.
+#[derive(Debug, thiserror::Error)]
+enum SessionError {
+    #[error(transparent)]
+    Start(#[from] KubeletError),
+    #[error(transparent)]
+    Exit(#[from] RuntimeError),
+    #[error("the exec ended without an exit code")]
+    NoExitCode,
 }
 
 /// One exec client, over WebSocket or SPDY.
@@ -41,29 +54,29 @@ pub(super) async fn carry(
     command: &[String],
     options: ExecOptions,
 ) {
-    let session = state.node.kubelet().exec_stream(uid, container, command, options).await.map_err(|e| e.to_string());
+    let session = state.node.kubelet().exec_stream(uid, container, command, options).await;
     if let Some(exit) = relay(&mut client, session).await {
-        client.finish(remotecommand::outcome(command, exit).to_string().as_bytes()).await;
+        client.finish(remotecommand::outcome(command, exit.map_err(|e| e.to_string())).to_string().as_bytes()).await;
     }
 }
 
 /// Attaches `client` to the running container and sends the outcome once the container has
 /// ended, unless the client went away first (which leaves the container running).
 pub(super) async fn carry_attach(mut client: impl ExecClient, state: &AppState, uid: &str, container: &str, stdin: bool) {
-    let session = state.node.kubelet().attach_stream(uid, container, stdin).await.map_err(|e| e.to_string());
+    let session = state.node.kubelet().attach_stream(uid, container, stdin).await;
     if let Some(exit) = relay(&mut client, session).await {
-        client.finish(remotecommand::outcome(&[], exit).to_string().as_bytes()).await;
+        client.finish(remotecommand::outcome(&[], exit.map_err(|e| e.to_string())).to_string().as_bytes()).await;
     }
 }
 
 /// Carries one exec session for the client: its stdin, stdin's end and resizes in, stdout and
 /// stderr out, until the command has ended and its output is sent. None when the client went
 /// away first (the command is killed with the session).
-async fn relay(client: &mut impl ExecClient, session: Result<ExecSession, String>) -> Option<Result<i32, String>> {
+async fn relay(client: &mut impl ExecClient, session: Result<ExecSession, KubeletError>) -> Option<Result<i32, SessionError>> {
     use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
 
     let session = match session {
-        Err(e) => return Some(Err(e)),
+        Err(e) => return Some(Err(e.into())),
         Ok(session) => session,
     };
     let (out_tx, mut out_rx) = tokio::sync::mpsc::channel::<(u8, Vec<u8>)>(16);
@@ -131,11 +144,11 @@ async fn relay(client: &mut impl ExecClient, session: Result<ExecSession, String
                 ClientEvent::Gone => return None,
             },
             r = &mut exit, if code.is_none() => {
-                code = Some(r.map_err(|e| e.to_string()));
+                code = Some(r.map_err(SessionError::from));
                 drain_until = Some(tokio::time::Instant::now() + Duration::from_secs(2));
             },
             _ = drained => outputs_done = true,
         }
     }
-    Some(code.unwrap_or(Err("the exec ended without an exit code".into())))
+    Some(code.unwrap_or(Err(SessionError::NoExitCode)))
 }

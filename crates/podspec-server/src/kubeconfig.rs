@@ -24,6 +24,12 @@ pub enum KubeconfigError {
     Foreign(PathBuf),
     #[error("{path}: {source}")]
     Io { path: PathBuf, source: std::io::Error },
+    /// On stop: the path names another file than the one serve wrote, which stays.
+    #[error("{0} is no longer the kubeconfig serve wrote; left as it is")]
+    Replaced(PathBuf),
+    /// On stop: the written file could not be looked at or removed.
+    #[error(transparent)]
+    Remove(std::io::Error),
 }
 
 fn io(path: &Path) -> impl FnOnce(std::io::Error) -> KubeconfigError + '_ {
@@ -118,12 +124,37 @@ pub fn write(path: &Path, text: &str) -> Result<Written, KubeconfigError> {
 
 impl Written {
     /// Removes the file if the path still names the file written; says why not otherwise.
-    pub fn remove(&self) -> Result<(), String> {
+    pub fn remove(&self) -> Result<(), KubeconfigError> {
         match std::fs::symlink_metadata(&self.path) {
-            Ok(m) if m.dev() == self.dev && m.ino() == self.ino => std::fs::remove_file(&self.path).map_err(|e| e.to_string()),
-            Ok(_) => Err(format!("{} is no longer the kubeconfig serve wrote; left as it is", self.path.display())),
+            Ok(m) if m.dev() == self.dev && m.ino() == self.ino => std::fs::remove_file(&self.path).map_err(KubeconfigError::Remove),
+            Ok(_) => Err(KubeconfigError::Replaced(self.path.clone())),
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(()),
-            Err(e) => Err(e.to_string()),
+            Err(e) => Err(KubeconfigError::Remove(e)),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// On stop, a path that by then names another file is left as it is, and the error says
+    /// so; a file already gone is no error.
+    #[test]
+    fn removing_leaves_a_replaced_file_and_says_so() {
+        let dir = std::env::temp_dir().join(format!("podspec-kubeconfig-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let path = dir.join("config");
+        let written = write(&path, "kind: Config\n").unwrap();
+        // Made while the written file still is, so that it is another file (not its inode again).
+        std::fs::write(dir.join("other"), "someone else's\n").unwrap();
+        std::fs::rename(dir.join("other"), &path).unwrap();
+        let e = written.remove().unwrap_err();
+        assert!(matches!(&e, KubeconfigError::Replaced(p) if *p == path), "{e:?}");
+        assert_eq!(e.to_string(), format!("{} is no longer the kubeconfig serve wrote; left as it is", path.display()));
+        assert_eq!(std::fs::read_to_string(&path).unwrap(), "someone else's\n");
+        std::fs::remove_file(&path).unwrap();
+        assert!(written.remove().is_ok());
+        std::fs::remove_dir(&dir).unwrap();
     }
 }

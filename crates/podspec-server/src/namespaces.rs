@@ -95,7 +95,7 @@ pub async fn create(State(state): State<AppState>, headers: axum::http::HeaderMa
     } else if content_type.starts_with("application/yaml") {
         podspec_api::manifest::input::yaml_from_slice(&body).map_err(|e| bad(e.to_string()))?
     } else if content_type.starts_with(super::protobuf::CONTENT_TYPE) {
-        super::protobuf::namespace(&body).map_err(bad)?
+        super::protobuf::namespace(&body).map_err(|e| bad(e.to_string()))?
     } else {
         return Err(Failure::new(
             415,

@@ -26,7 +26,7 @@ use podspec_api::{ApiError, Strategy};
 /// A kind served by these handlers.
 pub trait Served: Strategy<Object: Object> + Sized {
     /// Decodes a protobuf body (`application/vnd.kubernetes.protobuf`).
-    fn from_protobuf(body: &[u8]) -> Result<Self::Object, String>;
+    fn from_protobuf(body: &[u8]) -> Result<Self::Object, super::protobuf::ProtobufError>;
     /// The Table of `objects` (as JSON), as kube-apiserver's printer shows the kind.
     fn table(objects: &[Value], resource_version: &str, with_columns: bool, include_object: &str) -> Value;
     /// What decoding a written object into the API's internal version does before an update's
@@ -72,7 +72,7 @@ fn decode<S: Served>(headers: &HeaderMap, body: &[u8], validation: FieldValidati
     } else if content_type.starts_with("application/yaml") {
         podspec_api::manifest::input::yaml_from_slice(body).map_err(|e| bad(e.to_string()))?
     } else if content_type.starts_with(super::protobuf::CONTENT_TYPE) {
-        return Ok((S::from_protobuf(body).map_err(bad)?, Vec::new()));
+        return Ok((S::from_protobuf(body).map_err(|e| bad(e.to_string()))?, Vec::new()));
     } else {
         return Err(Failure::new(
             415,

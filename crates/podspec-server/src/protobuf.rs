@@ -16,6 +16,21 @@ use prost::Message;
 pub const CONTENT_TYPE: &str = "application/vnd.kubernetes.protobuf";
 const MAGIC: &[u8] = b"k8s\0";
 
+/// What is wrong with a protobuf body; the text goes into the 400's `Status` after "cannot be
+/// handled as a ...".
+#[derive(Debug, thiserror::Error)]
+pub enum ProtobufError {
+    #[error("the body does not start with the protobuf magic \"k8s\\x00\"")]
+    NoMagic,
+    /// The envelope, or the object in it, is not the message it says it is.
+    #[error(transparent)]
+    Decode(#[from] prost::DecodeError),
+    #[error("the body is a {kind:?} of {api_version:?}, not a v1 {expected}")]
+    WrongKind { kind: String, api_version: String, expected: &'static str },
+    #[error("podspec serve reads no ownerReferences from a protobuf body; send JSON")]
+    OwnerReferences,
+}
+
 #[derive(Clone, PartialEq, Message)]
 struct TypeMeta {
     #[prost(string, optional, tag = "1")]
@@ -95,20 +110,24 @@ struct SecretMessage {
 }
 
 /// The object of a protobuf body of `kind` (v1), as its bytes.
-fn raw_of(body: &[u8], kind: &str) -> Result<Vec<u8>, String> {
-    let envelope = body.strip_prefix(MAGIC).ok_or("the body does not start with the protobuf magic \"k8s\\x00\"")?;
-    let unknown = Unknown::decode(envelope).map_err(|e| e.to_string())?;
+fn raw_of(body: &[u8], kind: &'static str) -> Result<Vec<u8>, ProtobufError> {
+    let envelope = body.strip_prefix(MAGIC).ok_or(ProtobufError::NoMagic)?;
+    let unknown = Unknown::decode(envelope)?;
     let t = unknown.type_meta.unwrap_or_default();
     if t.kind.as_deref() != Some(kind) || t.api_version.as_deref() != Some("v1") {
-        return Err(format!("the body is a {:?} of {:?}, not a v1 {kind}", t.kind.unwrap_or_default(), t.api_version.unwrap_or_default()));
+        return Err(ProtobufError::WrongKind {
+            kind: t.kind.unwrap_or_default(),
+            api_version: t.api_version.unwrap_or_default(),
+            expected: kind,
+        });
     }
     Ok(unknown.raw.unwrap_or_default())
 }
 
-fn metadata(m: Option<Meta>) -> Result<ObjectMeta, String> {
+fn metadata(m: Option<Meta>) -> Result<ObjectMeta, ProtobufError> {
     let m = m.unwrap_or_default();
     if !m.owner_references.is_empty() {
-        return Err("podspec serve reads no ownerReferences from a protobuf body; send JSON".into());
+        return Err(ProtobufError::OwnerReferences);
     }
     let map = |m: BTreeMap<String, String>| (!m.is_empty()).then_some(m);
     // An empty string is how a Go client leaves a field unset.
@@ -125,8 +144,8 @@ fn metadata(m: Option<Meta>) -> Result<ObjectMeta, String> {
 }
 
 /// A Namespace from a protobuf body; the error says what is wrong with it.
-pub fn namespace(body: &[u8]) -> Result<Namespace, String> {
-    let ns = NamespaceMessage::decode(raw_of(body, "Namespace")?.as_slice()).map_err(|e| e.to_string())?;
+pub fn namespace(body: &[u8]) -> Result<Namespace, ProtobufError> {
+    let ns = NamespaceMessage::decode(raw_of(body, "Namespace")?.as_slice())?;
     Ok(Namespace {
         metadata: metadata(ns.metadata)?,
         spec: ns.spec.map(|s| NamespaceSpec { finalizers: Some(s.finalizers) }),
@@ -139,8 +158,8 @@ fn bytes_map(m: BTreeMap<String, Vec<u8>>) -> Option<BTreeMap<String, ByteString
 }
 
 /// A ConfigMap from a protobuf body.
-pub fn config_map(body: &[u8]) -> Result<ConfigMap, String> {
-    let c = ConfigMapMessage::decode(raw_of(body, "ConfigMap")?.as_slice()).map_err(|e| e.to_string())?;
+pub fn config_map(body: &[u8]) -> Result<ConfigMap, ProtobufError> {
+    let c = ConfigMapMessage::decode(raw_of(body, "ConfigMap")?.as_slice())?;
     Ok(ConfigMap {
         metadata: metadata(c.metadata)?,
         data: (!c.data.is_empty()).then_some(c.data),
@@ -150,8 +169,8 @@ pub fn config_map(body: &[u8]) -> Result<ConfigMap, String> {
 }
 
 /// A Secret from a protobuf body.
-pub fn secret(body: &[u8]) -> Result<Secret, String> {
-    let s = SecretMessage::decode(raw_of(body, "Secret")?.as_slice()).map_err(|e| e.to_string())?;
+pub fn secret(body: &[u8]) -> Result<Secret, ProtobufError> {
+    let s = SecretMessage::decode(raw_of(body, "Secret")?.as_slice())?;
     Ok(Secret {
         metadata: metadata(s.metadata)?,
         data: bytes_map(s.data),
@@ -179,8 +198,12 @@ mod tests {
         let ns = namespace(&body("Namespace", &NamespaceMessage { metadata: Some(m), spec: None })).unwrap();
         assert_eq!(ns.metadata.name.as_deref(), Some("team-a"));
         assert_eq!(ns.metadata.labels.unwrap()["a"], "b");
-        assert!(namespace(&body("Pod", &NamespaceMessage::default())).unwrap_err().contains("not a v1 Namespace"));
-        assert!(namespace(b"{}").unwrap_err().contains("magic"));
+        assert_eq!(
+            namespace(&body("Pod", &NamespaceMessage::default())).unwrap_err().to_string(),
+            r#"the body is a "Pod" of "v1", not a v1 Namespace"#
+        );
+        assert!(matches!(namespace(b"{}"), Err(ProtobufError::NoMagic)), "{:?}", namespace(b"{}"));
+        assert_eq!(namespace(b"{}").unwrap_err().to_string(), r#"the body does not start with the protobuf magic "k8s\x00""#);
     }
 
     #[test]
@@ -209,6 +232,6 @@ mod tests {
         };
         let secret = secret(&wrap("Secret", s.encode_to_vec())).unwrap();
         assert_eq!((secret.data.unwrap()["k"].0.as_slice(), secret.type_.as_deref()), (&b"v"[..], Some("Opaque")));
-        assert!(config_map(&wrap("Secret", Vec::new())).unwrap_err().contains("not a v1 ConfigMap"));
+        assert!(matches!(config_map(&wrap("Secret", Vec::new())), Err(ProtobufError::WrongKind { expected: "ConfigMap", .. })));
     }
 }

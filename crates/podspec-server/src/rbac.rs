@@ -419,10 +419,19 @@ mod token_request_protobuf {
         uid: Option<String>,
     }
 
-    pub fn decode(body: &[u8]) -> Result<TokenRequest, String> {
-        let envelope = body.strip_prefix(b"k8s\0").ok_or("no protobuf envelope (the magic k8s\\0 is missing)")?;
-        let unknown = Unknown::decode(envelope).map_err(|e| e.to_string())?;
-        let request = Request::decode(unknown.raw.unwrap_or_default().as_slice()).map_err(|e| e.to_string())?;
+    /// What is wrong with a TokenRequest's protobuf body.
+    #[derive(Debug, thiserror::Error)]
+    pub enum DecodeError {
+        #[error("no protobuf envelope (the magic k8s\\0 is missing)")]
+        NoEnvelope,
+        #[error(transparent)]
+        Protobuf(#[from] prost::DecodeError),
+    }
+
+    pub fn decode(body: &[u8]) -> Result<TokenRequest, DecodeError> {
+        let envelope = body.strip_prefix(b"k8s\0").ok_or(DecodeError::NoEnvelope)?;
+        let unknown = Unknown::decode(envelope)?;
+        let request = Request::decode(unknown.raw.unwrap_or_default().as_slice())?;
         let spec = request.spec.unwrap_or_default();
         Ok(TokenRequest {
             spec: TokenRequestSpec {

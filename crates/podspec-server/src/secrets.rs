@@ -8,7 +8,7 @@ use super::objects::Served;
 use podspec_api::secrets::SecretStrategy;
 
 impl Served for SecretStrategy {
-    fn from_protobuf(body: &[u8]) -> Result<Secret, String> {
+    fn from_protobuf(body: &[u8]) -> Result<Secret, super::protobuf::ProtobufError> {
         super::protobuf::secret(body)
     }
     /// The v1 conversion: `stringData` into `data`, and the type's default.

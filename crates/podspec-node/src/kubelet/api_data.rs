@@ -93,19 +93,100 @@ pub fn refresh_due(issued: &Issued) -> chrono::DateTime<chrono::Utc> {
     (issued.issued_at + TOKEN_MAX_TTL).min(issued.expires - life / 5)
 }
 
-/// Why an object is not there, in the kubelet's words (its object managers' NotFound).
-pub fn not_found(kind: &str, name: &str) -> String {
-    format!("{kind} {name:?} not found")
+/// An object the kubelet reads for a pod that is not there, in its words (its object
+/// managers' NotFound); the API's answer, when it was asked, is the source.
+#[derive(Debug, thiserror::Error)]
+#[error("{kind} {name:?} not found")]
+pub struct NotFound {
+    pub kind: &'static str,
+    pub name: String,
+    #[source]
+    pub source: Option<podspec_api::ApiError>,
+}
+
+/// Why the object `kind`/`name` is not there, when no API was asked.
+pub fn not_found(kind: &'static str, name: &str) -> NotFound {
+    NotFound { kind, name: name.into(), source: None }
+}
+
+/// Why the kubelet has no token for a projected volume, in its token manager's words.
+#[derive(Debug, thiserror::Error)]
+pub enum TokenError {
+    #[error("failed to fetch token: {0}")]
+    Fetch(#[source] podspec_api::Error),
+    #[error("token of ServiceAccount {account:?} for audience {audience:?} ({seconds} s) expired and refresh failed: {source}")]
+    ExpiredAndRefreshFailed {
+        account: String,
+        audience: String,
+        seconds: i64,
+        #[source]
+        source: podspec_api::Error,
+    },
+}
+
+/// Why an API-data volume's files cannot be made.
+#[derive(Debug, thiserror::Error)]
+pub enum PayloadError {
+    #[error(transparent)]
+    NotFound(#[from] NotFound),
+    #[error(transparent)]
+    Token(#[from] TokenError),
+    /// An item names a key the object lacks; `missing` is the kubelet's words for the kind.
+    #[error("{missing}: {key}")]
+    MissingKey { missing: &'static str, key: String },
+    #[error("item {path:?}: {source}")]
+    Item {
+        path: String,
+        #[source]
+        source: super::downward::FieldError,
+    },
+    #[error("pod has no spec")]
+    NoSpec,
+    #[error("item {path:?}: container {container:?} not found")]
+    NoContainer { path: String, container: String },
+    #[error("item {0:?}: one of fieldRef and resourceFieldRef is required")]
+    NoItemSource(String),
+    /// A projected source the node does not write, as admission words it.
+    #[error("{0}")]
+    Refused(String),
+    #[error("projected source {0}: no source the node writes")]
+    NoProjectedSource(usize),
+}
+
+/// Why the kubelet could not write or mount a pod's API-data volume.
+#[derive(Debug, thiserror::Error)]
+pub enum VolumeError {
+    #[error("volume {volume:?}: {source}")]
+    Payload {
+        volume: String,
+        #[source]
+        source: PayloadError,
+    },
+    #[error("volume {volume:?}: make {}: {source}", .dir.display())]
+    MakeDir {
+        volume: String,
+        dir: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("volume {volume:?}: {source}")]
+    Write {
+        volume: String,
+        #[source]
+        source: atomic_writer::WriteError,
+    },
+    #[error(transparent)]
+    Tmpfs(#[from] super::volumes::TmpfsMountError),
 }
 
 impl ApiObjects {
     /// The ConfigMap `name` of `namespace`; the error is the kubelet's text.
-    pub fn config_map(&self, namespace: &str, name: &str) -> Result<ConfigMap, String> {
-        self.config_maps.get(namespace, name).map_err(|_| not_found("configmap", name))
+    pub fn config_map(&self, namespace: &str, name: &str) -> Result<ConfigMap, NotFound> {
+        self.config_maps.get(namespace, name).map_err(|e| NotFound { source: Some(e), ..not_found("configmap", name) })
     }
 
-    pub fn secret(&self, namespace: &str, name: &str) -> Result<Secret, String> {
-        self.secrets.get(namespace, name).map_err(|_| not_found("secret", name))
+    pub fn secret(&self, namespace: &str, name: &str) -> Result<Secret, NotFound> {
+        self.secrets.get(namespace, name).map_err(|e| NotFound { source: Some(e), ..not_found("secret", name) })
     }
 
     /// The API's objects for the kubelet, with an empty token cache.
@@ -118,7 +199,7 @@ impl ApiObjects {
     /// until it is due for a refresh, then a new one from the API. When that refresh fails, a
     /// cached token still valid is kept and the refresh tried again after [`TOKEN_RETRY`]; an
     /// expired one, or none, is an error in the token manager's words.
-    pub fn token_for(&self, pod: &Pod, audience: &str, seconds: i64) -> Result<Issued, String> {
+    pub fn token_for(&self, pod: &Pod, audience: &str, seconds: i64) -> Result<Issued, TokenError> {
         let uid = pod.metadata.uid.clone().unwrap_or_default();
         let account =
             pod.spec.as_ref().and_then(|s| s.service_account_name.clone()).filter(|s| !s.is_empty()).unwrap_or_else(|| "default".into());
@@ -138,13 +219,11 @@ impl ApiObjects {
                 Ok(issued)
             }
             Err(e) => {
-                let Some(cached) = cache.get_mut(&key) else { return Err(format!("failed to fetch token: {e}")) };
+                let Some(cached) = cache.get_mut(&key) else { return Err(TokenError::Fetch(e)) };
                 cached.retry_after = Some(now + TOKEN_RETRY);
                 if cached.issued.expires <= now {
-                    let (_, account, audience, seconds) = &key;
-                    return Err(format!(
-                        "token of ServiceAccount {account:?} for audience {audience:?} ({seconds} s) expired and refresh failed: {e}"
-                    ));
+                    let (_, account, audience, seconds) = key;
+                    return Err(TokenError::ExpiredAndRefreshFailed { account, audience, seconds, source: e });
                 }
                 tracing::warn!(pod = ?pod.metadata.name, account = %key.1, error = %e, "Couldn't update token; the cached one is kept");
                 Ok(cached.issued.clone())
@@ -218,7 +297,7 @@ pub fn refusal(v: &Volume, index: usize) -> Option<String> {
 
 /// The files of an API-data volume of `pod`, with their modes; ConfigMaps and Secrets are read
 /// from `objects`.
-pub fn payload(v: &Volume, pod: &Pod, node: Allocatable, objects: &ApiObjects) -> Result<Payload, String> {
+pub fn payload(v: &Volume, pod: &Pod, node: Allocatable, objects: &ApiObjects) -> Result<Payload, PayloadError> {
     let mut out = Payload::new();
     let namespace = pod.metadata.namespace.as_deref().unwrap_or("default");
     if let Some(d) = &v.downward_api {
@@ -254,7 +333,7 @@ pub fn payload(v: &Volume, pod: &Pod, node: Allocatable, objects: &ApiObjects) -
                 let mode = if fs_user.is_some() || fs_group.is_some() { 0o600 } else { (mode & 0o777) as u32 };
                 out.insert(t.path.clone(), FileProjection { data: issued.token.into_bytes(), mode, fs_user });
             } else {
-                return Err(refusal(v, 0).unwrap_or_else(|| format!("projected source {j}: no source the node writes")));
+                return Err(refusal(v, 0).map_or(PayloadError::NoProjectedSource(j), PayloadError::Refused));
             }
         }
     }
@@ -288,11 +367,11 @@ fn config_map_files(
     default_mode: i32,
     optional: bool,
     out: &mut Payload,
-) -> Result<(), String> {
+) -> Result<(), PayloadError> {
     let cm = match objects.config_map(namespace, name) {
         Ok(cm) => cm,
         Err(_) if optional => return Ok(()),
-        Err(e) => return Err(e),
+        Err(e) => return Err(e.into()),
     };
     let strings = cm.data.unwrap_or_default().into_iter().map(|(k, v)| (k, v.into_bytes()));
     let data: std::collections::BTreeMap<String, Vec<u8>> =
@@ -309,11 +388,11 @@ fn secret_files(
     default_mode: i32,
     optional: bool,
     out: &mut Payload,
-) -> Result<(), String> {
+) -> Result<(), PayloadError> {
     let secret = match objects.secret(namespace, name) {
         Ok(s) => s,
         Err(_) if optional => return Ok(()),
-        Err(e) => return Err(e),
+        Err(e) => return Err(e.into()),
     };
     let data = secret.data.unwrap_or_default().into_iter().map(|(k, v)| (k, v.0)).collect();
     key_files(data, items, default_mode, optional, "secret references non-existent secret key", out)
@@ -324,9 +403,9 @@ fn key_files(
     items: Option<&[KeyToPath]>,
     default_mode: i32,
     optional: bool,
-    missing: &str,
+    missing: &'static str,
     out: &mut Payload,
-) -> Result<(), String> {
+) -> Result<(), PayloadError> {
     match items.filter(|i| !i.is_empty()) {
         None => {
             for (key, bytes) in data {
@@ -339,7 +418,7 @@ fn key_files(
                     if optional {
                         continue;
                     }
-                    return Err(format!("{missing}: {}", item.key));
+                    return Err(PayloadError::MissingKey { missing, key: item.key.clone() });
                 };
                 let mode = item.mode.unwrap_or(default_mode);
                 out.insert(item.path.clone(), FileProjection { data: bytes, mode: (mode & 0o777) as u32, fs_user: None });
@@ -356,24 +435,27 @@ fn downward_files(
     pod: &Pod,
     node: Allocatable,
     out: &mut Payload,
-) -> Result<(), String> {
+) -> Result<(), PayloadError> {
+    fn item_error(item: &DownwardAPIVolumeFile) -> impl FnOnce(super::downward::FieldError) -> PayloadError + '_ {
+        move |source| PayloadError::Item { path: item.path.clone(), source }
+    }
     for item in items {
         let data = if let Some(f) = &item.field_ref {
-            field_value(&f.field_path, pod).map_err(|e| format!("item {:?}: {e}", item.path))?
+            field_value(&f.field_path, pod).map_err(item_error(item))?
         } else if let Some(r) = &item.resource_field_ref {
             let name = r.container_name.as_deref().unwrap_or("");
-            let spec = pod.spec.as_ref().ok_or("pod has no spec")?;
+            let spec = pod.spec.as_ref().ok_or(PayloadError::NoSpec)?;
             let c = spec
                 .init_containers
                 .iter()
                 .flatten()
                 .chain(&spec.containers)
                 .find(|c| c.name == name)
-                .ok_or_else(|| format!("item {:?}: container {name:?} not found", item.path))?;
+                .ok_or_else(|| PayloadError::NoContainer { path: item.path.clone(), container: name.into() })?;
             let divisor = r.divisor.as_ref().map(|d| d.0.as_str()).unwrap_or("1");
-            super::downward::resource_value(&r.resource, divisor, c, node).map_err(|e| format!("item {:?}: {e}", item.path))?
+            super::downward::resource_value(&r.resource, divisor, c, node).map_err(item_error(item))?
         } else {
-            return Err(format!("item {:?}: one of fieldRef and resourceFieldRef is required", item.path));
+            return Err(PayloadError::NoItemSource(item.path.clone()));
         };
         let mode = item.mode.unwrap_or(default_mode);
         out.insert(item.path.clone(), FileProjection { data: data.into_bytes(), mode: (mode & 0o777) as u32, fs_user: None });
@@ -382,7 +464,7 @@ fn downward_files(
 }
 
 /// A pod field as a downward API volume writes it (fieldpath.ExtractFieldPathAsString).
-pub fn field_value(path: &str, pod: &Pod) -> Result<String, String> {
+pub fn field_value(path: &str, pod: &Pod) -> Result<String, super::downward::FieldError> {
     let m = &pod.metadata;
     let subscript = |prefix: &str| path.strip_prefix(prefix).and_then(|r| r.strip_prefix("['")).and_then(|r| r.strip_suffix("']"));
     if let Some(k) = subscript("metadata.labels") {
@@ -397,7 +479,7 @@ pub fn field_value(path: &str, pod: &Pod) -> Result<String, String> {
         "metadata.uid" => m.uid.clone().unwrap_or_default(),
         "metadata.labels" => format_map(m.labels.as_ref()),
         "metadata.annotations" => format_map(m.annotations.as_ref()),
-        other => return Err(format!("unsupported fieldPath {other:?}")),
+        other => return Err(super::downward::FieldError::UnsupportedFieldPath(other.into())),
     })
 }
 
@@ -435,16 +517,17 @@ fn go_quote(s: &str) -> String {
 impl PodWorker {
     /// Makes each API-data volume's directory and writes its payload, as a new version where it
     /// changed. With the pod's `fsGroup`, the files belong to that group and it may read them.
-    pub(super) fn write_api_volumes(&self) -> Result<(), String> {
+    pub(super) fn write_api_volumes(&self) -> Result<(), VolumeError> {
         let pod = self.pod();
         let Some(spec) = &pod.spec else { return Ok(()) };
         let owner = Ownership { fs_group: spec.security_context.as_ref().and_then(|sc| sc.fs_group).map(|g| g as u32) };
         for v in spec.volumes.iter().flatten() {
             let Some(dir) = volume_dir(&self.kubelet.config.root_dir, &self.uid, v) else { continue };
-            let files =
-                payload(v, &pod, self.kubelet.allocatable, &self.kubelet.objects).map_err(|e| format!("volume {:?}: {e}", v.name))?;
-            std::fs::create_dir_all(&dir).map_err(|e| format!("volume {:?}: make {}: {e}", v.name, dir.display()))?;
-            let written = atomic_writer::write(&dir, &files, owner).map_err(|e| format!("volume {:?}: {e}", v.name))?;
+            let volume = || v.name.clone();
+            let files = payload(v, &pod, self.kubelet.allocatable, &self.kubelet.objects)
+                .map_err(|source| VolumeError::Payload { volume: volume(), source })?;
+            std::fs::create_dir_all(&dir).map_err(|source| VolumeError::MakeDir { volume: volume(), dir: dir.clone(), source })?;
+            let written = atomic_writer::write(&dir, &files, owner).map_err(|source| VolumeError::Write { volume: volume(), source })?;
             if written {
                 tracing::debug!(pod = %self.key, volume = %v.name, "wrote a new version of the volume");
             }
@@ -455,7 +538,7 @@ impl PodWorker {
     /// Mounts a tmpfs on each secret volume's directory, once, before anything is written there
     /// (the secret plugin's memory-backed wrapper: a Secret's bytes never reach the node's
     /// disk); the pod's teardown unmounts it.
-    pub(super) fn mount_secret_volumes(&self) -> Result<(), String> {
+    pub(super) fn mount_secret_volumes(&self) -> Result<(), VolumeError> {
         let pod = self.pod();
         let mut wanted = Vec::new();
         for v in pod.spec.iter().flat_map(|s| s.volumes.iter().flatten()).filter(|v| v.secret.is_some()) {
@@ -463,7 +546,7 @@ impl PodWorker {
             if self.state.lock().unwrap().tmpfs_mounts.contains(&dir) {
                 continue;
             }
-            std::fs::create_dir_all(&dir).map_err(|e| format!("volume {:?}: make {}: {e}", v.name, dir.display()))?;
+            std::fs::create_dir_all(&dir).map_err(|source| VolumeError::MakeDir { volume: v.name.clone(), dir: dir.clone(), source })?;
             let node = self.kubelet.allocatable.memory;
             let size_bytes = podspec_api::quantity::divide_ceil(node, podspec_api::quantity::Milli(1000)).max(1) as u64;
             wanted.push(podspec_cri::cri::TmpfsVolume { path: dir, size_bytes });
@@ -628,10 +711,11 @@ spec:
         assert_eq!(secret["data-1"], FileProjection { data: b"value-1".to_vec(), mode: 0o644, fs_user: None });
         // Missing objects and keys: the kubelet's texts, unless optional.
         let e = payload(&volume("name: v\nconfigMap: {name: gone}\n"), &p, node(), &objects).unwrap_err();
-        assert_eq!(e, "configmap \"gone\" not found");
+        assert!(matches!(&e, PayloadError::NotFound(NotFound { kind: "configmap", source: Some(_), .. })), "{e:?}");
+        assert_eq!(e.to_string(), "configmap \"gone\" not found");
         assert!(payload(&volume("name: v\nsecret: {secretName: gone, optional: true}\n"), &p, node(), &objects).unwrap().is_empty());
         let e = payload(&volume("name: v\nsecret: {secretName: s, items: [{key: nope, path: x}]}\n"), &p, node(), &objects).unwrap_err();
-        assert_eq!(e, "secret references non-existent secret key: nope");
+        assert_eq!(e.to_string(), "secret references non-existent secret key: nope");
         let projected = volume("name: v\nprojected:\n  defaultMode: 288\n  sources:\n  - configMap: {name: c, items: [{key: data-1, path: cm}]}\n  - secret: {name: s, items: [{key: data-1, path: s, mode: 256}]}\n  - configMap: {name: gone, optional: true}\n");
         let files = payload(&projected, &p, node(), &objects).unwrap();
         assert_eq!((files["cm"].mode, files["s"].mode, files.len()), (0o440, 0o400, 2));
@@ -665,7 +749,7 @@ spec:
         // No such account: the kubelet's error, the volume is not written.
         let mut nobody = p.clone();
         nobody.spec.as_mut().unwrap().service_account_name = Some("nobody".into());
-        let e = payload(&v, &nobody, node(), &objects).unwrap_err();
+        let e = payload(&v, &nobody, node(), &objects).unwrap_err().to_string();
         assert!(e.starts_with("failed to fetch token: "), "{e}");
     }
 
@@ -723,7 +807,7 @@ spec:
             c.issued.expires = chrono::Utc::now() - chrono::TimeDelta::seconds(1);
             c.issued.issued_at = c.issued.expires - chrono::TimeDelta::hours(1);
         }
-        let e = objects.token_for(&p, "", 3600).unwrap_err();
+        let e = objects.token_for(&p, "", 3600).unwrap_err().to_string();
         assert!(e.contains("expired and refresh failed: serviceaccounts \"default\" not found"), "{e}");
         assert!(objects.next_token_refresh("u-3").unwrap() >= chrono::Utc::now() + chrono::TimeDelta::seconds(59));
     }

@@ -8,7 +8,51 @@ use std::net::Ipv4Addr;
 
 use k8s_openapi::api::core::v1::{Container, EnvVar, Pod};
 
-use podspec_api::quantity::{self, Milli};
+use podspec_api::quantity::{self, Milli, QuantityError};
+
+use super::api_data::NotFound;
+
+/// A pod field or container resource the downward API cannot give.
+#[derive(Debug, PartialEq, thiserror::Error)]
+pub enum FieldError {
+    #[error("unsupported fieldPath {0:?}")]
+    UnsupportedFieldPath(String),
+    #[error("unsupported resource {0:?}")]
+    UnsupportedResource(String),
+    #[error("divisor {divisor:?}: {source}")]
+    Divisor {
+        divisor: String,
+        #[source]
+        source: QuantityError,
+    },
+    /// The container's own quantity for the resource (`cpu "x"`).
+    #[error("{name} {value:?}: {source}")]
+    Quantity {
+        name: String,
+        value: String,
+        #[source]
+        source: QuantityError,
+    },
+}
+
+/// Why a container's environment cannot be made, in the kubelet's words where it has them
+/// (makeEnvironmentVariables); the container waits with it as CreateContainerConfigError.
+#[derive(Debug, thiserror::Error)]
+pub enum EnvError {
+    #[error(transparent)]
+    NotFound(#[from] NotFound),
+    /// `kind` is `Secret` or `ConfigMap`.
+    #[error("couldn't find key {key} in {kind} {namespace}/{name}")]
+    MissingKey { key: String, kind: &'static str, namespace: String, name: String },
+    #[error("pod has no spec")]
+    NoSpec,
+    #[error("container {0:?} not found")]
+    NoContainer(String),
+    #[error("env {0:?}: no value source the reference node resolves")]
+    NoValueSource(String),
+    #[error(transparent)]
+    Field(#[from] FieldError),
+}
 
 /// What the node has for pods: the reference node reserves nothing, so allocatable is its
 /// capacity.
@@ -47,7 +91,7 @@ pub struct PodRuntime<'a> {
 /// after them all): each key of the ConfigMap's `data` or the Secret's `data`, with the
 /// source's `prefix`. A missing object is skipped when optional, else fails with the kubelet's
 /// text.
-pub fn env_from(container: &Container, rt: &PodRuntime<'_>) -> Result<Vec<(String, String)>, String> {
+pub fn env_from(container: &Container, rt: &PodRuntime<'_>) -> Result<Vec<(String, String)>, EnvError> {
     let namespace = rt.pod.metadata.namespace.as_deref().unwrap_or("default");
     let mut out = Vec::new();
     for source in container.env_from.iter().flatten() {
@@ -58,7 +102,7 @@ pub fn env_from(container: &Container, rt: &PodRuntime<'_>) -> Result<Vec<(Strin
             match found {
                 Ok(cm) => out.extend(cm.data.unwrap_or_default().into_iter().map(|(k, v)| (format!("{prefix}{k}"), v))),
                 Err(_) if r.optional == Some(true) => {}
-                Err(e) => return Err(e),
+                Err(e) => return Err(e.into()),
             }
         } else if let Some(r) = &source.secret_ref {
             let found = rt.objects.ok_or_else(|| super::api_data::not_found("secret", &r.name)).and_then(|o| o.secret(namespace, &r.name));
@@ -70,7 +114,7 @@ pub fn env_from(container: &Container, rt: &PodRuntime<'_>) -> Result<Vec<(Strin
                         .map(|(k, v)| (format!("{prefix}{k}"), String::from_utf8_lossy(&v.0).into_owned())),
                 ),
                 Err(_) if r.optional == Some(true) => {}
-                Err(e) => return Err(e),
+                Err(e) => return Err(e.into()),
             }
         }
     }
@@ -82,7 +126,7 @@ pub fn env_from(container: &Container, rt: &PodRuntime<'_>) -> Result<Vec<(Strin
 /// makeEnvironmentVariables reads it: a missing object or key leaves an optional variable
 /// unset, and fails any other with the kubelet's text (`configmap "c" not found`, `couldn't
 /// find key k in ConfigMap ns/c`).
-pub fn env_value(var: &EnvVar, container: &Container, rt: &PodRuntime<'_>) -> Result<Option<String>, String> {
+pub fn env_value(var: &EnvVar, container: &Container, rt: &PodRuntime<'_>) -> Result<Option<String>, EnvError> {
     let Some(from) = &var.value_from else { return Ok(Some(var.value.clone().unwrap_or_default())) };
     let namespace = rt.pod.metadata.namespace.as_deref().unwrap_or("default");
     if let Some(r) = &from.secret_key_ref {
@@ -91,12 +135,12 @@ pub fn env_value(var: &EnvVar, container: &Container, rt: &PodRuntime<'_>) -> Re
         let secret = match found {
             Ok(s) => s,
             Err(_) if optional => return Ok(None),
-            Err(e) => return Err(e),
+            Err(e) => return Err(e.into()),
         };
         return match secret.data.as_ref().and_then(|d| d.get(&r.key)) {
             Some(v) => Ok(Some(String::from_utf8_lossy(&v.0).into_owned())),
             None if optional => Ok(None),
-            None => Err(format!("couldn't find key {} in Secret {namespace}/{}", r.key, r.name)),
+            None => Err(EnvError::MissingKey { key: r.key.clone(), kind: "Secret", namespace: namespace.into(), name: r.name.clone() }),
         };
     }
     if let Some(r) = &from.config_map_key_ref {
@@ -106,37 +150,37 @@ pub fn env_value(var: &EnvVar, container: &Container, rt: &PodRuntime<'_>) -> Re
         let cm = match found {
             Ok(c) => c,
             Err(_) if optional => return Ok(None),
-            Err(e) => return Err(e),
+            Err(e) => return Err(e.into()),
         };
         return match cm.data.as_ref().and_then(|d| d.get(&r.key)) {
             Some(v) => Ok(Some(v.clone())),
             None if optional => Ok(None),
-            None => Err(format!("couldn't find key {} in ConfigMap {namespace}/{}", r.key, r.name)),
+            None => Err(EnvError::MissingKey { key: r.key.clone(), kind: "ConfigMap", namespace: namespace.into(), name: r.name.clone() }),
         };
     }
     if let Some(f) = &from.field_ref {
-        return field_value(&f.field_path, rt).map(Some);
+        return Ok(Some(field_value(&f.field_path, rt)?));
     }
     if let Some(r) = &from.resource_field_ref {
         let divisor = r.divisor.as_ref().map(|d| d.0.as_str()).unwrap_or("1");
         let target = match r.container_name.as_deref().filter(|n| !n.is_empty()) {
             None => container,
             Some(name) => {
-                let spec = rt.pod.spec.as_ref().ok_or("pod has no spec")?;
+                let spec = rt.pod.spec.as_ref().ok_or(EnvError::NoSpec)?;
                 spec.init_containers
                     .iter()
                     .flatten()
                     .chain(&spec.containers)
                     .find(|c| c.name == name)
-                    .ok_or_else(|| format!("container {name:?} not found"))?
+                    .ok_or_else(|| EnvError::NoContainer(name.into()))?
             }
         };
-        return resource_value(&r.resource, divisor, target, rt.allocatable).map(Some);
+        return Ok(Some(resource_value(&r.resource, divisor, target, rt.allocatable)?));
     }
-    Err(format!("env {:?}: no value source the reference node resolves", var.name))
+    Err(EnvError::NoValueSource(var.name.clone()))
 }
 
-fn field_value(path: &str, rt: &PodRuntime<'_>) -> Result<String, String> {
+fn field_value(path: &str, rt: &PodRuntime<'_>) -> Result<String, FieldError> {
     let m = &rt.pod.metadata;
     let spec = rt.pod.spec.as_ref();
     let subscript = |prefix: &str| path.strip_prefix(prefix).and_then(|r| r.strip_prefix("['")).and_then(|r| r.strip_suffix("']"));
@@ -155,18 +199,18 @@ fn field_value(path: &str, rt: &PodRuntime<'_>) -> Result<String, String> {
         "spec.serviceAccountName" => spec.and_then(|s| s.service_account_name.clone()).unwrap_or_default(),
         "status.hostIP" | "status.hostIPs" => rt.host_ip.to_string(),
         "status.podIP" | "status.podIPs" => pod_ip,
-        other => return Err(format!("unsupported fieldPath {other:?}")),
+        other => return Err(FieldError::UnsupportedFieldPath(other.into())),
     })
 }
 
-pub(super) fn resource_value(resource: &str, divisor: &str, c: &Container, node: Allocatable) -> Result<String, String> {
-    let divisor = quantity::parse(divisor).map_err(|e| format!("divisor {divisor:?}: {e}"))?;
+pub(super) fn resource_value(resource: &str, divisor: &str, c: &Container, node: Allocatable) -> Result<String, FieldError> {
+    let divisor = quantity::parse(divisor).map_err(|source| FieldError::Divisor { divisor: divisor.into(), source })?;
     let divisor = if divisor.0 == 0 { Milli(1000) } else { divisor };
     let r = c.resources.clone().unwrap_or_default();
     let get = |list: &Option<std::collections::BTreeMap<String, k8s_openapi::apimachinery::pkg::api::resource::Quantity>>, name: &str| {
-        list.as_ref().and_then(|l| l.get(name)).map(|q| quantity::parse(&q.0).map_err(|e| format!("{name} {:?}: {e}", q.0))).transpose()
+        list.as_ref().and_then(|l| l.get(name)).map(|q| quantity::parse(&q.0).map_err(|source| FieldError::Quantity { name: name.into(), value: q.0.clone(), source })).transpose()
     };
-    let (kind, name) = resource.split_once('.').ok_or_else(|| format!("unsupported resource {resource:?}"))?;
+    let (kind, name) = resource.split_once('.').ok_or_else(|| FieldError::UnsupportedResource(resource.into()))?;
     let value = match kind {
         "limits" => get(&r.limits, name)?.or(match name {
             "cpu" => Some(node.cpu),
@@ -175,7 +219,7 @@ pub(super) fn resource_value(resource: &str, divisor: &str, c: &Container, node:
             _ => None,
         }),
         "requests" => get(&r.requests, name)?,
-        _ => return Err(format!("unsupported resource {resource:?}")),
+        _ => return Err(FieldError::UnsupportedResource(resource.into())),
     };
     Ok(quantity::divide_ceil(value.unwrap_or(Milli(0)), divisor).to_string())
 }
@@ -227,7 +271,9 @@ mod tests {
         .unwrap();
         let c = &pod.spec.as_ref().unwrap().containers[0];
         let env = c.env.as_ref().unwrap();
-        assert_eq!(env_value(&env[0], c, &rt(&pod)), Ok(None));
-        assert_eq!(env_value(&env[1], c, &rt(&pod)), Err("configmap \"c\" not found".into()));
+        assert_eq!(env_value(&env[0], c, &rt(&pod)).unwrap(), None);
+        let e = env_value(&env[1], c, &rt(&pod)).unwrap_err();
+        assert!(matches!(&e, EnvError::NotFound(NotFound { kind: "configmap", .. })), "{e:?}");
+        assert_eq!(e.to_string(), "configmap \"c\" not found");
     }
 }

@@ -50,13 +50,18 @@ pub fn expand_env_after(base: Vec<(String, String)>, env: Vec<(String, String)>)
     done
 }
 
+/// The variables a `subPathExpr` names without a non-empty value, sorted (the kubelet's words).
+#[derive(Debug, PartialEq, thiserror::Error)]
+#[error("missing value for {}", .0.join(", "))]
+pub struct MissingValues(pub Vec<String>);
+
 /// A volume mount's `subPathExpr` expanded with the container's environment `env` (its
 /// resolved variables, downward API ones included), as the kubelet expands it
 /// (pkg/kubelet/container/helpers.go ExpandContainerVolumeMounts): every `$(NAME)` must name a
 /// variable with a non-empty value, or the container cannot be created and the error names
 /// each such variable, sorted. Nothing else is interpreted: no shell sees the path, so
 /// backticks and `${NAME}` stay as written. The result is checked as a `subPath` is.
-pub fn expand_sub_path_expr(expr: &str, env: &[(String, String)]) -> Result<String, String> {
+pub fn expand_sub_path_expr(expr: &str, env: &[(String, String)]) -> Result<String, MissingValues> {
     let missing = std::cell::RefCell::new(std::collections::BTreeSet::new());
     let expanded = expand(expr, |n| {
         let value = env.iter().rev().find(|(k, _)| k == n).map(|(_, v)| v.clone()).unwrap_or_default();
@@ -69,7 +74,7 @@ pub fn expand_sub_path_expr(expr: &str, env: &[(String, String)]) -> Result<Stri
     if missing.is_empty() {
         Ok(expanded)
     } else {
-        Err(format!("missing value for {}", missing.into_iter().collect::<Vec<_>>().join(", ")))
+        Err(MissingValues(missing.into_iter().collect()))
     }
 }
 
@@ -98,8 +103,8 @@ mod tests {
     fn a_sub_path_expr_needs_every_variable_it_names_with_a_value() {
         let env = vec![("POD_NAME".into(), "foo".into()), ("ANNOTATION".into(), "".into()), ("POD_NAME".into(), "bar".into())];
         assert_eq!(expand_sub_path_expr("logs/$(POD_NAME)", &env).unwrap(), "logs/bar", "the last definition wins");
-        assert_eq!(expand_sub_path_expr("$(ANNOTATION)/$(POD_NAME)", &env).unwrap_err(), "missing value for ANNOTATION");
-        assert_eq!(expand_sub_path_expr("$(Z)/$(ANNOTATION)/$(Z)", &env).unwrap_err(), "missing value for ANNOTATION, Z");
+        assert_eq!(expand_sub_path_expr("$(ANNOTATION)/$(POD_NAME)", &env).unwrap_err().to_string(), "missing value for ANNOTATION");
+        assert_eq!(expand_sub_path_expr("$(Z)/$(ANNOTATION)/$(Z)", &env).unwrap_err().to_string(), "missing value for ANNOTATION, Z");
         assert_eq!(expand_sub_path_expr("`id`/${POD_NAME}/$$(POD_NAME)", &env).unwrap(), "`id`/${POD_NAME}/$(POD_NAME)");
     }
 }

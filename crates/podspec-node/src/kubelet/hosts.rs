@@ -21,16 +21,23 @@ pub fn hostname_and_domain(pod_name: &str, namespace: &str, hostname: Option<&st
 /// The hostname of a pod with `setHostnameAsFQDN`: `hostname.domain` (the hostname alone
 /// without a domain), at most 64 characters (pkg/kubelet/kubelet_pods.go
 /// GeneratePodHostNameAndDomain, kuberuntime generatePodSandboxConfig).
-pub fn fqdn_hostname(hostname: &str, domain: Option<&str>) -> Result<String, String> {
+/// A pod's `hostname.domain` longer than a hostname may be, in the kubelet's words.
+#[derive(Debug, PartialEq, thiserror::Error)]
+#[error(
+    "failed to construct FQDN from pod hostname and cluster domain, FQDN {fqdn} is too long (64 characters is the max, {} characters requested)",
+    .fqdn.len()
+)]
+pub struct FqdnTooLong {
+    pub fqdn: String,
+}
+
+pub fn fqdn_hostname(hostname: &str, domain: Option<&str>) -> Result<String, FqdnTooLong> {
     let fqdn = match domain {
         Some(d) => format!("{hostname}.{d}"),
         None => hostname.to_string(),
     };
     if fqdn.len() > 64 {
-        return Err(format!(
-            "failed to construct FQDN from pod hostname and cluster domain, FQDN {fqdn} is too long (64 characters is the max, {} characters requested)",
-            fqdn.len()
-        ));
+        return Err(FqdnTooLong { fqdn });
     }
     Ok(fqdn)
 }
@@ -132,7 +139,7 @@ mod tests {
     fn an_fqdn_hostname_is_at_most_64_characters() {
         assert_eq!(fqdn_hostname("web", Some("sub.ns.svc.cluster.local")).unwrap(), "web.sub.ns.svc.cluster.local");
         assert_eq!(fqdn_hostname("web", None).unwrap(), "web");
-        let e = fqdn_hostname(&"a".repeat(40), Some("sub.ns.svc.cluster.local")).unwrap_err();
+        let e = fqdn_hostname(&"a".repeat(40), Some("sub.ns.svc.cluster.local")).unwrap_err().to_string();
         assert!(e.ends_with("is too long (64 characters is the max, 65 characters requested)"), "{e}");
     }
 

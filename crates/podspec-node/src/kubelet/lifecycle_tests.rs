@@ -30,14 +30,14 @@ impl NodeHost for FakeHost {
     fn node_ip(&self) -> std::net::Ipv4Addr {
         std::net::Ipv4Addr::new(192, 0, 2, 1)
     }
-    fn check_image(&self, _reference: &str) -> Result<(), String> {
+    fn check_image(&self, _reference: &str) -> Result<(), crate::ImageUnavailable> {
         Ok(())
     }
     async fn kill_main_process(&self, id: &ContainerId) -> Result<(), RuntimeError> {
         let _ = (id, &self.runtime);
         Ok(())
     }
-    async fn shutdown(&self) -> Result<(), String> {
+    async fn shutdown(&self) -> Result<(), RuntimeError> {
         Ok(())
     }
 }

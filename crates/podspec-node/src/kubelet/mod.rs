@@ -411,7 +411,7 @@ fn reject(pod: &Pod) -> Option<(&'static str, String)> {
     }
     // The sysctl allow-list (pkg/kubelet/sysctl/allowlist.go).
     if let Err(message) = pod.spec.as_ref().map_or(Ok(Vec::new()), security::sysctls) {
-        return Some((security::SYSCTL_FORBIDDEN, message));
+        return Some((security::SYSCTL_FORBIDDEN, message.to_string()));
     }
     None
 }

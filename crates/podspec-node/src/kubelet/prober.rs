@@ -20,6 +20,108 @@ use podspec_cri::cri::{ContainerId, RuntimeError};
 
 /// The kubelet's User-Agent for probes (`kube-probe/<major>.<minor>`).
 const PROBE_USER_AGENT: &str = "kube-probe/1.32";
+
+/// Why a probe or a hook's handler failed: what the kubelet reports as the probe's output
+/// (pkg/probe's texts), the cause kept as the source where there is one.
+#[derive(Debug, thiserror::Error)]
+pub(super) enum ProbeError {
+    /// An exec handler's command exited non-zero: its output, as the kubelet reports it.
+    #[error("{0}")]
+    Output(String),
+    #[error("command {0:?} timed out")]
+    ExecTimedOut(String),
+    #[error(transparent)]
+    Exec(RuntimeError),
+    #[error("the probe has no handler the node runs")]
+    NoHandler,
+    #[error("invalid port number: {0}")]
+    InvalidPort(i32),
+    #[error("couldn't find port: {port} in {container}")]
+    NoNamedPort { port: String, container: String },
+    #[error("dial tcp: lookup {host}: {source}")]
+    Lookup {
+        host: String,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("dial tcp: lookup {0}: no such host")]
+    NoSuchHost(String),
+    #[error("the pod has no IP")]
+    NoPodIp,
+    #[error("dial tcp {addr}: {}", dial_reason(.source))]
+    Dial {
+        addr: SocketAddr,
+        #[source]
+        source: std::io::Error,
+    },
+    /// The connection made could not be handed to the client.
+    #[error("dial tcp {addr}: {source}")]
+    Socket {
+        addr: SocketAddr,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("HTTP probe failed with statuscode: {0}")]
+    Status(u16),
+    #[error("scheme {0}: the node's probes speak HTTP only")]
+    Scheme(String),
+    /// The GET failed; the source is the dial's, the HTTP client's or the request's error.
+    #[error("Get {url:?}: {source}")]
+    Get {
+        url: String,
+        #[source]
+        source: Box<dyn std::error::Error + Send + Sync>,
+    },
+    #[error("Get {0:?}: context deadline exceeded (Client.Timeout exceeded while awaiting headers)")]
+    GetDeadline(String),
+    #[error("error: failed to connect service at {addr:?}: {source}")]
+    GrpcDial {
+        addr: String,
+        #[source]
+        source: Box<ProbeError>,
+    },
+    #[error("error: failed to connect service at {addr:?}: {source}")]
+    GrpcEndpoint {
+        addr: String,
+        #[source]
+        source: tonic::transport::Error,
+    },
+    /// The channel could not connect: the transport's error and each of its causes.
+    #[error("error: failed to connect service at {addr:?}: {}", with_causes(.source))]
+    GrpcConnect {
+        addr: String,
+        #[source]
+        source: tonic::transport::Error,
+    },
+    #[error("service unhealthy (responded with {0:?})")]
+    Unhealthy(&'static str),
+    #[error("error: this server does not implement the grpc health protocol (grpc.health.v1.Health): {}", .0.message())]
+    GrpcUnimplemented(tonic::Status),
+    #[error("error: health rpc probe failed: rpc error: code = {:?} desc = {}", .0.code(), .0.message())]
+    GrpcFailed(tonic::Status),
+    #[error("timeout: health rpc did not complete within {0:?}")]
+    GrpcDeadline(Duration),
+}
+
+/// Why a dial failed, in Go's words for the common cases.
+fn dial_reason(e: &std::io::Error) -> String {
+    match e.kind() {
+        std::io::ErrorKind::ConnectionRefused => "connect: connection refused".to_string(),
+        std::io::ErrorKind::TimedOut | std::io::ErrorKind::WouldBlock => "i/o timeout".to_string(),
+        _ => e.to_string(),
+    }
+}
+
+/// An error's text followed by each of its causes', `: `-joined.
+fn with_causes(e: &dyn std::error::Error) -> String {
+    let mut text = e.to_string();
+    let mut source = e.source();
+    while let Some(cause) = source {
+        text.push_str(&format!(": {cause}"));
+        source = cause.source();
+    }
+    text
+}
 /// The most of a response body the kubelet reads (pkg/probe/http: 10 KiB).
 const MAX_BODY: usize = 10 * 1024;
 
@@ -191,7 +293,7 @@ async fn run(w: Weak<PodWorker>, name: String, id: ContainerId, kind: ProbeKind,
 }
 
 /// Runs a probe's handler once: `Err` carries what the kubelet reports as the probe's output.
-async fn probe_once(w: &PodWorker, name: &str, id: &ContainerId, probe: &Probe, timeout: Duration) -> Result<(), String> {
+async fn probe_once(w: &PodWorker, name: &str, id: &ContainerId, probe: &Probe, timeout: Duration) -> Result<(), ProbeError> {
     if let Some(exec) = &probe.exec {
         return exec_handler(w, id, exec, timeout).await;
     }
@@ -205,27 +307,28 @@ async fn probe_once(w: &PodWorker, name: &str, id: &ContainerId, probe: &Probe, 
         return grpc_check(w, grpc, timeout).await;
     }
     // Validation refuses a probe with no handler.
-    Err("the probe has no handler the node runs".into())
+    Err(ProbeError::NoHandler)
 }
 
 /// A gRPC probe (pkg/probe/grpc): the standard health service's `Check` for `service` (empty
 /// by default) on the pod's IP, over plaintext HTTP/2 from the node, bounded by `timeout`;
 /// only SERVING succeeds. The failure texts are the kubelet's.
-async fn grpc_check(w: &PodWorker, grpc: &GRPCAction, timeout: Duration) -> Result<(), String> {
+async fn grpc_check(w: &PodWorker, grpc: &GRPCAction, timeout: Duration) -> Result<(), ProbeError> {
     use tonic_health::pb::health_check_response::ServingStatus;
     use tonic_health::pb::{health_client::HealthClient, HealthCheckRequest};
-    let port = u16::try_from(grpc.port).ok().filter(|p| *p > 0).ok_or_else(|| format!("invalid port number: {}", grpc.port))?;
+    let port = u16::try_from(grpc.port).ok().filter(|p| *p > 0).ok_or(ProbeError::InvalidPort(grpc.port))?;
     let addr = target(w, None, port).await?;
     let service = grpc.service.clone().unwrap_or_default();
-    let connect_failed = |e: String| format!("error: failed to connect service at {:?}: {e}", addr.to_string());
+    let endpoint_failed = |source| ProbeError::GrpcEndpoint { addr: addr.to_string(), source };
     let attempt = async {
-        let stream = connect(w, addr, timeout).await.map_err(connect_failed)?;
+        let stream =
+            connect(w, addr, timeout).await.map_err(|e| ProbeError::GrpcDial { addr: addr.to_string(), source: Box::new(e) })?;
         // The channel dials through its connector: hand it the connection made from the node.
         let stream = Arc::new(Mutex::new(Some(stream)));
         let channel = tonic::transport::Endpoint::from_shared(format!("http://{addr}"))
-            .map_err(|e| connect_failed(e.to_string()))?
+            .map_err(endpoint_failed)?
             .user_agent(PROBE_USER_AGENT)
-            .map_err(|e| connect_failed(e.to_string()))?
+            .map_err(endpoint_failed)?
             .connect_with_connector(tower::service_fn(move |_: http::Uri| {
                 let stream = stream.lock().unwrap().take();
                 async move {
@@ -233,50 +336,40 @@ async fn grpc_check(w: &PodWorker, grpc: &GRPCAction, timeout: Duration) -> Resu
                 }
             }))
             .await
-            .map_err(|e| {
-                let mut text = e.to_string();
-                let mut source = std::error::Error::source(&e);
-                while let Some(cause) = source {
-                    text.push_str(&format!(": {cause}"));
-                    source = cause.source();
-                }
-                connect_failed(text)
-            })?;
+            .map_err(|source| ProbeError::GrpcConnect { addr: addr.to_string(), source })?;
         let reply = HealthClient::new(channel).check(HealthCheckRequest { service }).await;
         match reply {
             Ok(r) => match r.into_inner().status() {
                 ServingStatus::Serving => Ok(()),
-                other => Err(format!("service unhealthy (responded with {:?})", other.as_str_name())),
+                other => Err(ProbeError::Unhealthy(other.as_str_name())),
             },
-            Err(s) if s.code() == tonic::Code::Unimplemented => {
-                Err(format!("error: this server does not implement the grpc health protocol (grpc.health.v1.Health): {}", s.message()))
-            }
-            Err(s) => Err(format!("error: health rpc probe failed: rpc error: code = {:?} desc = {}", s.code(), s.message())),
+            Err(s) if s.code() == tonic::Code::Unimplemented => Err(ProbeError::GrpcUnimplemented(s)),
+            Err(s) => Err(ProbeError::GrpcFailed(s)),
         }
     };
-    tokio::time::timeout(timeout, attempt).await.map_err(|_| format!("timeout: health rpc did not complete within {timeout:?}"))?
+    tokio::time::timeout(timeout, attempt).await.map_err(|_| ProbeError::GrpcDeadline(timeout))?
 }
 
 /// An exec handler through the runtime's exec, bounded by `timeout`: a non-zero exit fails
 /// with the command's output.
-pub(super) async fn exec_handler(w: &PodWorker, id: &ContainerId, exec: &ExecAction, timeout: Duration) -> Result<(), String> {
+pub(super) async fn exec_handler(w: &PodWorker, id: &ContainerId, exec: &ExecAction, timeout: Duration) -> Result<(), ProbeError> {
     let cmd = exec.command.clone().unwrap_or_default();
     match w.kubelet.runtime.exec_sync(id, &cmd, timeout).await {
         Ok(r) if r.exit_code == 0 => Ok(()),
         Ok(r) => {
             let mut out = r.stdout;
             out.extend_from_slice(&r.stderr);
-            Err(String::from_utf8_lossy(&out).into_owned())
+            Err(ProbeError::Output(String::from_utf8_lossy(&out).into_owned()))
         }
-        Err(RuntimeError::Timeout { .. }) => Err(format!("command {:?} timed out", cmd.join(" "))),
-        Err(e) => Err(e.to_string()),
+        Err(RuntimeError::Timeout { .. }) => Err(ProbeError::ExecTimedOut(cmd.join(" "))),
+        Err(e) => Err(ProbeError::Exec(e)),
     }
 }
 
 /// A port by number, or by the name of one of the container's ports.
-fn resolve_port(w: &PodWorker, container: &str, port: &IntOrString) -> Result<u16, String> {
+fn resolve_port(w: &PodWorker, container: &str, port: &IntOrString) -> Result<u16, ProbeError> {
     match port {
-        IntOrString::Int(n) => u16::try_from(*n).ok().filter(|p| *p > 0).ok_or_else(|| format!("invalid port number: {n}")),
+        IntOrString::Int(n) => u16::try_from(*n).ok().filter(|p| *p > 0).ok_or(ProbeError::InvalidPort(*n)),
         IntOrString::String(s) => {
             if let Ok(n) = s.parse::<u16>() {
                 return Ok(n);
@@ -285,44 +378,39 @@ fn resolve_port(w: &PodWorker, container: &str, port: &IntOrString) -> Result<u1
             let spec = pod.spec.as_ref();
             let c = spec.and_then(|s| s.init_containers.iter().flatten().chain(s.containers.iter()).find(|c| c.name == container).cloned());
             c.and_then(|c| c.ports.into_iter().flatten().find(|p| p.name.as_deref() == Some(s.as_str())).map(|p| p.container_port as u16))
-                .ok_or_else(|| format!("couldn't find port: {s} in {container}"))
+                .ok_or_else(|| ProbeError::NoNamedPort { port: s.clone(), container: container.into() })
         }
     }
 }
 
 /// The address a handler reaches: its `host`, or the pod's IP.
-async fn target(w: &PodWorker, host: Option<&str>, port: u16) -> Result<SocketAddr, String> {
+async fn target(w: &PodWorker, host: Option<&str>, port: u16) -> Result<SocketAddr, ProbeError> {
     match host.filter(|h| !h.is_empty()) {
         Some(h) => match h.parse::<IpAddr>() {
             Ok(ip) => Ok(SocketAddr::new(ip, port)),
             Err(_) => tokio::net::lookup_host((h, port))
                 .await
-                .map_err(|e| format!("dial tcp: lookup {h}: {e}"))?
+                .map_err(|source| ProbeError::Lookup { host: h.into(), source })?
                 .next()
-                .ok_or_else(|| format!("dial tcp: lookup {h}: no such host")),
+                .ok_or_else(|| ProbeError::NoSuchHost(h.into())),
         },
         None => {
-            let ip = w.state.lock().unwrap().pod_ip.ok_or("the pod has no IP")?;
+            let ip = w.state.lock().unwrap().pod_ip.ok_or(ProbeError::NoPodIp)?;
             Ok(SocketAddr::new(IpAddr::V4(ip), port))
         }
     }
 }
 
-async fn connect(w: &PodWorker, addr: SocketAddr, timeout: Duration) -> Result<tokio::net::TcpStream, String> {
-    let stream = w.kubelet.runtime.connect_from_node(addr, timeout).await.map_err(|e| {
-        let why = match e.kind() {
-            std::io::ErrorKind::ConnectionRefused => "connect: connection refused".to_string(),
-            std::io::ErrorKind::TimedOut | std::io::ErrorKind::WouldBlock => "i/o timeout".to_string(),
-            _ => e.to_string(),
-        };
-        format!("dial tcp {addr}: {why}")
-    })?;
-    stream.set_nonblocking(true).map_err(|e| format!("dial tcp {addr}: {e}"))?;
-    tokio::net::TcpStream::from_std(stream).map_err(|e| format!("dial tcp {addr}: {e}"))
+async fn connect(w: &PodWorker, addr: SocketAddr, timeout: Duration) -> Result<tokio::net::TcpStream, ProbeError> {
+    let dial = |source| ProbeError::Dial { addr, source };
+    let stream = w.kubelet.runtime.connect_from_node(addr, timeout).await.map_err(dial)?;
+    let socket = |source| ProbeError::Socket { addr, source };
+    stream.set_nonblocking(true).map_err(socket)?;
+    tokio::net::TcpStream::from_std(stream).map_err(socket)
 }
 
 /// A tcpSocket handler: the port accepts a connection within `timeout`.
-pub(super) async fn tcp_socket(w: &PodWorker, container: &str, tcp: &TCPSocketAction, timeout: Duration) -> Result<(), String> {
+pub(super) async fn tcp_socket(w: &PodWorker, container: &str, tcp: &TCPSocketAction, timeout: Duration) -> Result<(), ProbeError> {
     let port = resolve_port(w, container, &tcp.port)?;
     let addr = target(w, tcp.host.as_deref(), port).await?;
     connect(w, addr, timeout).await.map(drop)
@@ -331,38 +419,38 @@ pub(super) async fn tcp_socket(w: &PodWorker, container: &str, tcp: &TCPSocketAc
 /// An httpGet probe: a GET from the node; a status from 200 to 399 succeeds (a redirect is
 /// not followed: it counts as success, as the kubelet counts a redirect off the pod). Returns
 /// the status code.
-pub(super) async fn http_get(w: &PodWorker, container: &str, http: &HTTPGetAction, timeout: Duration) -> Result<u16, String> {
+pub(super) async fn http_get(w: &PodWorker, container: &str, http: &HTTPGetAction, timeout: Duration) -> Result<u16, ProbeError> {
     let code = http_status(w, container, http, timeout).await?;
     if (200..400).contains(&code) {
         Ok(code)
     } else {
-        Err(format!("HTTP probe failed with statuscode: {code}"))
+        Err(ProbeError::Status(code))
     }
 }
 
 /// A GET from the node as an httpGet handler describes it: the response's status code, or
 /// why none came within `timeout`.
-pub(super) async fn http_status(w: &PodWorker, container: &str, http: &HTTPGetAction, timeout: Duration) -> Result<u16, String> {
+pub(super) async fn http_status(w: &PodWorker, container: &str, http: &HTTPGetAction, timeout: Duration) -> Result<u16, ProbeError> {
     use http_body_util::BodyExt as _;
     let scheme = http.scheme.as_deref().unwrap_or("HTTP");
     if scheme != "HTTP" {
         // The up-front check refuses it; a pod that reached the node past it fails so.
-        return Err(format!("scheme {scheme}: the node's probes speak HTTP only"));
+        return Err(ProbeError::Scheme(scheme.into()));
     }
     let port = resolve_port(w, container, &http.port)?;
     let addr = target(w, http.host.as_deref(), port).await?;
     let path = http.path.clone().filter(|p| !p.is_empty()).unwrap_or_else(|| "/".into());
     let path = if path.starts_with('/') { path } else { format!("/{path}") };
     let url = format!("http://{addr}{path}");
-    let deadline = format!("Get {url:?}: context deadline exceeded (Client.Timeout exceeded while awaiting headers)");
+    let get_failed = |e: Box<dyn std::error::Error + Send + Sync>| ProbeError::Get { url: url.clone(), source: e };
     let attempt = async {
-        let stream = connect(w, addr, timeout).await.map_err(|e| format!("Get {url:?}: {e}"))?;
+        let stream = connect(w, addr, timeout).await.map_err(|e| get_failed(e.into()))?;
         // Header names as the kubelet's Go client writes them (`User-Agent`, `X-Probe`).
         let (mut sender, conn) = hyper::client::conn::http1::Builder::new()
             .title_case_headers(true)
             .handshake(hyper_util::rt::TokioIo::new(stream))
             .await
-            .map_err(|e| format!("Get {url:?}: {e}"))?;
+            .map_err(|e| get_failed(e.into()))?;
         tokio::spawn(async move {
             let _ = conn.await;
         });
@@ -381,8 +469,8 @@ pub(super) async fn http_status(w: &PodWorker, container: &str, http: &HTTPGetAc
         for (k, v) in &headers {
             req = req.header(k.as_str(), v.as_str());
         }
-        let req = req.body(http_body_util::Empty::<hyper::body::Bytes>::new()).map_err(|e| format!("Get {url:?}: {e}"))?;
-        let resp = sender.send_request(req).await.map_err(|e| format!("Get {url:?}: {e}"))?;
+        let req = req.body(http_body_util::Empty::<hyper::body::Bytes>::new()).map_err(|e| get_failed(e.into()))?;
+        let resp = sender.send_request(req).await.map_err(|e| get_failed(e.into()))?;
         let code = resp.status().as_u16();
         let mut body = resp.into_body();
         let mut read = Vec::new();
@@ -396,7 +484,7 @@ pub(super) async fn http_status(w: &PodWorker, container: &str, http: &HTTPGetAc
                 _ => break,
             }
         }
-        Ok::<u16, String>(code)
+        Ok::<u16, ProbeError>(code)
     };
-    tokio::time::timeout(timeout, attempt).await.map_err(|_| deadline)?
+    tokio::time::timeout(timeout, attempt).await.map_err(|_| ProbeError::GetDeadline(url.clone()))?
 }

@@ -51,19 +51,50 @@ pub fn namespaces(spec: &PodSpec) -> NamespaceOptions {
     }
 }
 
+/// Why the kubelet's admission rejects a pod's sysctl, in its words (pkg/kubelet/sysctl).
+#[derive(Debug, PartialEq, thiserror::Error)]
+pub enum SysctlError {
+    #[error("forbidden sysctl: {0:?} not allowlisted")]
+    NotAllowlisted(String),
+    #[error("forbidden sysctl: {0:?} not allowed with host net enabled")]
+    WithHostNetwork(String),
+    #[error("forbidden sysctl: {0:?} not allowed with host ipc enabled")]
+    WithHostIpc(String),
+}
+
+/// Why a container breaks its `runAsNonRoot`, in the kubelet's words; `who` names the pod
+/// and the container.
+#[derive(Debug, PartialEq, thiserror::Error)]
+pub enum NonRootError {
+    #[error("container's runAsUser breaks non-root policy {who}")]
+    RunAsRoot { who: String },
+    #[error("container has runAsNonRoot and image will run as root {who}")]
+    ImageRunsAsRoot { who: String },
+    #[error("container has runAsNonRoot and image has non-numeric user, cannot verify user is non-root {who}")]
+    NonNumericUser { who: String },
+}
+
+/// A container resource quantity the kubelet cannot read.
+#[derive(Debug, PartialEq, thiserror::Error)]
+#[error("{field}: invalid quantity {value:?}")]
+pub struct InvalidQuantity {
+    pub field: &'static str,
+    pub value: String,
+}
+
 /// The pod's sysctls, or why the kubelet's admission rejects it (pkg/kubelet/sysctl/allowlist.go).
-pub fn sysctls(spec: &PodSpec) -> Result<Vec<(String, String)>, String> {
+pub fn sysctls(spec: &PodSpec) -> Result<Vec<(String, String)>, SysctlError> {
     let mut out = Vec::new();
     for s in spec.security_context.iter().flat_map(|sc| sc.sysctls.iter().flatten()) {
         let name = s.name.replace('/', ".");
         if !SAFE_SYSCTLS.contains(&name.as_str()) {
-            return Err(format!("forbidden sysctl: {:?} not allowlisted", s.name));
+            return Err(SysctlError::NotAllowlisted(s.name.clone()));
         }
         if name.starts_with("net.") && spec.host_network == Some(true) {
-            return Err(format!("forbidden sysctl: {:?} not allowed with host net enabled", s.name));
+            return Err(SysctlError::WithHostNetwork(s.name.clone()));
         }
         if name.starts_with("kernel.shm") && spec.host_ipc == Some(true) {
-            return Err(format!("forbidden sysctl: {:?} not allowed with host ipc enabled", s.name));
+            return Err(SysctlError::WithHostIpc(s.name.clone()));
         }
         out.push((name, s.value.clone()));
     }
@@ -91,17 +122,17 @@ fn format_pod(pod: &Pod) -> String {
 
 /// `runAsNonRoot` against the user the container would run as
 /// (pkg/kubelet/kuberuntime/security_context_others.go `verifyRunAsNonRoot`).
-pub fn verify_run_as_non_root(pod: &Pod, c: &Container, image_uid: Option<u32>) -> Result<(), String> {
+pub fn verify_run_as_non_root(pod: &Pod, c: &Container, image_uid: Option<u32>) -> Result<(), NonRootError> {
     let sc = effective(pod, c);
     if sc.run_as_non_root != Some(true) {
         return Ok(());
     }
     let who = format!("(pod: {:?}, container: {})", format_pod(pod), c.name);
     match (sc.run_as_user, image_uid) {
-        (Some(0), _) => Err(format!("container's runAsUser breaks non-root policy {who}")),
+        (Some(0), _) => Err(NonRootError::RunAsRoot { who }),
         (Some(_), _) => Ok(()),
-        (None, Some(0)) => Err(format!("container has runAsNonRoot and image will run as root {who}")),
-        (None, None) => Err(format!("container has runAsNonRoot and image has non-numeric user, cannot verify user is non-root {who}")),
+        (None, Some(0)) => Err(NonRootError::ImageRunsAsRoot { who }),
+        (None, None) => Err(NonRootError::NonNumericUser { who }),
         (None, Some(_)) => Ok(()),
     }
 }
@@ -139,12 +170,12 @@ pub fn container_security(pod: &Pod, c: &Container) -> LinuxContainerSecurity {
 
 /// The CRI resources of a container: memory and CPU limits, CPU shares from the request
 /// (pkg/kubelet/kuberuntime/kuberuntime_container_linux.go, pkg/kubelet/cm `MilliCPUToShares`).
-pub fn container_resources(c: &Container) -> Result<LinuxContainerResources, String> {
+pub fn container_resources(c: &Container) -> Result<LinuxContainerResources, InvalidQuantity> {
     let r = c.resources.clone().unwrap_or_default();
-    let get = |list: &Option<std::collections::BTreeMap<String, Quantity>>, key: &str, field: &str| -> Result<Option<f64>, String> {
+    let get = |list: &Option<std::collections::BTreeMap<String, Quantity>>, key: &str, field: &'static str| -> Result<Option<f64>, InvalidQuantity> {
         match list.as_ref().and_then(|m| m.get(key)) {
             None => Ok(None),
-            Some(q) => parse_quantity(&q.0).map(Some).ok_or_else(|| format!("{field}: invalid quantity {:?}", q.0)),
+            Some(q) => parse_quantity(&q.0).map(Some).ok_or_else(|| InvalidQuantity { field, value: q.0.clone() }),
         }
     };
     let memory = get(&r.limits, "memory", "resources.limits.memory")?;
@@ -207,6 +238,8 @@ mod tests {
             "containers": [], "securityContext": {"sysctls": [{"name": "kernel.msgmax", "value": "1"}]}
         }))
         .unwrap();
-        assert_eq!(sysctls(&spec).unwrap_err(), "forbidden sysctl: \"kernel.msgmax\" not allowlisted");
+        let e = sysctls(&spec).unwrap_err();
+        assert_eq!(e, SysctlError::NotAllowlisted("kernel.msgmax".into()));
+        assert_eq!(e.to_string(), "forbidden sysctl: \"kernel.msgmax\" not allowlisted");
     }
 }

@@ -109,10 +109,22 @@ async fn read_manifests(dir: &Path) -> std::io::Result<HashMap<PathBuf, Vec<u8>>
     Ok(files)
 }
 
+/// Why a static pod manifest gives no pod (the kubelet logs it with the file's name).
+#[derive(Debug, thiserror::Error)]
+enum ManifestFileError {
+    #[error("not UTF-8: {0}")]
+    NotUtf8(#[source] std::str::Utf8Error),
+    #[error(transparent)]
+    Parse(#[from] manifest::ManifestError),
+    /// The API's validation of the pod, its errors aggregated as Kubernetes aggregates them.
+    #[error("invalid pod: {}", podspec_api::manifest::aggregate(.0))]
+    Invalid(Vec<podspec_api::manifest::FieldError>),
+}
+
 /// Reads a manifest and applies the kubelet's defaults for static pods.
-fn static_pod(kubelet: &Kubelet, path: &Path, content: &[u8]) -> Result<Pod, String> {
-    let text = std::str::from_utf8(content).map_err(|e| format!("not UTF-8: {e}"))?;
-    let mut pod = manifest::parse_pod(text, &Source::file(path)).map_err(|e| e.to_string())?;
+fn static_pod(kubelet: &Kubelet, path: &Path, content: &[u8]) -> Result<Pod, ManifestFileError> {
+    let text = std::str::from_utf8(content).map_err(ManifestFileError::NotUtf8)?;
+    let mut pod = manifest::parse_pod(text, &Source::file(path))?;
     let node = kubelet.config.node_name.to_lowercase();
     let digest = format!("{:x}", Sha256::digest([node.as_bytes(), path.as_os_str().as_encoded_bytes(), content].concat()));
     let hash = digest[..32].to_string();
@@ -133,7 +145,7 @@ fn static_pod(kubelet: &Kubelet, path: &Path, content: &[u8]) -> Result<Pod, Str
     });
     let errors = podspec_api::PodStrategy.create_errors(&pod);
     if !errors.is_empty() {
-        return Err(format!("invalid pod: {}", podspec_api::manifest::aggregate(&errors)));
+        return Err(ManifestFileError::Invalid(errors));
     }
     Ok(pod)
 }

@@ -25,51 +25,79 @@ use std::path::{Component, Path, PathBuf};
 
 use podspec_fs::safe_path::{self, Scope};
 
+/// Why a container's subPath cannot be used, in the kubelet's words. The cause of a failed
+/// preparation is kept as the source (for the node's log), never in the text the pod shows.
+#[derive(Debug, thiserror::Error)]
+pub enum SubPathError {
+    #[error("error SubPath `{0}` must not be an absolute path")]
+    Absolute(String),
+    #[error("unable to provision SubPath `{0}`: must not contain '..'")]
+    ParentDir(String),
+    #[error("failed to create subPath directory for volumeMount {mount:?} of container {container:?}")]
+    Create {
+        mount: String,
+        container: String,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("failed to prepare subPath for volumeMount {mount:?} of container {container:?}")]
+    Prepare {
+        mount: String,
+        container: String,
+        #[source]
+        source: std::io::Error,
+    },
+}
+
+/// The error of a subPath whose preparation failed with `source`.
+fn prepare_error(mount: &str, container: &str, source: std::io::Error) -> SubPathError {
+    SubPathError::Prepare { mount: mount.into(), container: container.into(), source }
+}
+
+/// A subPath that is absolute or climbs out with `..`.
+fn refusal(sub_path: &str) -> Option<SubPathError> {
+    let sub = Path::new(sub_path);
+    if sub.is_absolute() {
+        return Some(SubPathError::Absolute(sub_path.into()));
+    }
+    sub.components().any(|c| c == Component::ParentDir).then(|| SubPathError::ParentDir(sub_path.into()))
+}
+
 /// Checks a volume mount's `subPath` under the volume's directory `volume`, making it where
 /// missing (with the volume's own mode, as the kubelet does), or says why the container cannot
 /// be created, in the kubelet's words. The kubelet keeps the details from the pod (they could
 /// tell about the machine's files); they go to the node's log. What was found is held: an
 /// `O_PATH` descriptor of the subPath.
 #[cfg(test)]
-pub(super) fn prepare(volume: &Path, sub_path: &str, mount: &str, container: &str) -> Result<OwnedFd, String> {
-    let sub = Path::new(sub_path);
-    if sub.is_absolute() {
-        return Err(format!("error SubPath `{sub_path}` must not be an absolute path"));
+pub(super) fn prepare(volume: &Path, sub_path: &str, mount: &str, container: &str) -> Result<OwnedFd, SubPathError> {
+    if let Some(refused) = refusal(sub_path) {
+        return Err(refused);
     }
-    if sub.components().any(|c| c == Component::ParentDir) {
-        return Err(format!("unable to provision SubPath `{sub_path}`: must not contain '..'"));
-    }
-    let prepare_error = || format!("failed to prepare subPath for volumeMount {mount:?} of container {container:?}");
     let dir = safe_path::open_dir(volume).map_err(|e| {
         tracing::warn!(volume = %volume.display(), error = %e, "open the volume of a subPath");
-        prepare_error()
+        prepare_error(mount, container, e)
     })?;
     prepare_in(&dir, sub_path, mount, container)
 }
 
 /// [`prepare`] beneath the volume's directory held as `dir`.
-pub(super) fn prepare_in(dir: &OwnedFd, sub_path: &str, mount: &str, container: &str) -> Result<OwnedFd, String> {
+pub(super) fn prepare_in(dir: &OwnedFd, sub_path: &str, mount: &str, container: &str) -> Result<OwnedFd, SubPathError> {
+    if let Some(refused) = refusal(sub_path) {
+        return Err(refused);
+    }
     let sub = Path::new(sub_path);
-    if sub.is_absolute() {
-        return Err(format!("error SubPath `{sub_path}` must not be an absolute path"));
-    }
-    if sub.components().any(|c| c == Component::ParentDir) {
-        return Err(format!("unable to provision SubPath `{sub_path}`: must not contain '..'"));
-    }
-    let create_error = || format!("failed to create subPath directory for volumeMount {mount:?} of container {container:?}");
-    let prepare_error = || format!("failed to prepare subPath for volumeMount {mount:?} of container {container:?}");
     match safe_path::open_in(dir, sub, Scope::Beneath) {
         Ok(found) => Ok(found),
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
             let mode = rustix::fs::fstat(dir).map(|st| st.st_mode & 0o7777).unwrap_or(0o755);
             safe_path::mkdir_all_in(dir, sub, Scope::Beneath, mode).map_err(|e| {
                 tracing::warn!(container, mount, sub_path, error = %e, "failed to create subPath directory for volumeMount of the container");
-                create_error()
+                SubPathError::Create { mount: mount.into(), container: container.into(), source: e }
             })
         }
         Err(e) => {
             tracing::warn!(container, mount, sub_path, error = %e, "failed to prepare subPath for volumeMount of the container");
-            Err(prepare_error())
+            Err(prepare_error(mount, container, e))
         }
     }
 }
@@ -84,29 +112,29 @@ fn binds_dir(pod_dir: &Path) -> PathBuf {
 /// and returns that path for the runtime. The mount is made from `/proc/self/fd/N` of the held
 /// descriptor, so the runtime gets what was checked whatever the volume holds by then. A bind
 /// left there by an earlier attempt of the container is replaced.
-pub(super) fn bind(found: &OwnedFd, pod_dir: &Path, volume: &str, container: &str, index: usize, mount: &str) -> Result<PathBuf, String> {
+pub(super) fn bind(found: &OwnedFd, pod_dir: &Path, volume: &str, container: &str, index: usize, mount: &str) -> Result<PathBuf, SubPathError> {
     use nix::mount::{mount as mount2, umount2, MntFlags, MsFlags};
-    let error = |what: &str, e: &dyn std::fmt::Display| {
+    let error = |what: &str, e: std::io::Error| {
         tracing::warn!(container, mount, error = %e, "{what}");
-        format!("failed to prepare subPath for volumeMount {mount:?} of container {container:?}")
+        prepare_error(mount, container, e)
     };
     let rel = Path::new(volume).join(container).join(index.to_string());
     let target = binds_dir(pod_dir).join(&rel);
     // A bind of an earlier attempt: unmounted (never following a link at the path; the
     // directory is the kubelet's own, which no container can name).
     while umount2(&target, MntFlags::MNT_DETACH | MntFlags::UMOUNT_NOFOLLOW).is_ok() {}
-    std::fs::create_dir_all(binds_dir(pod_dir)).map_err(|e| error("make the pod's volume-subpaths directory", &e))?;
-    let base = safe_path::open_dir(&binds_dir(pod_dir)).map_err(|e| error("open the pod's volume-subpaths directory", &e))?;
-    let is_dir = safe_path::is_dir(found).map_err(|e| error("stat the subPath", &e))?;
+    std::fs::create_dir_all(binds_dir(pod_dir)).map_err(|e| error("make the pod's volume-subpaths directory", e))?;
+    let base = safe_path::open_dir(&binds_dir(pod_dir)).map_err(|e| error("open the pod's volume-subpaths directory", e))?;
+    let is_dir = safe_path::is_dir(found).map_err(|e| error("stat the subPath", e))?;
     let held = if is_dir {
         safe_path::mkdir_all_in(&base, &rel, Scope::Beneath, 0o750)
     } else {
         safe_path::ensure_file_in(&base, &rel, Scope::Beneath, 0o640)
     }
-    .map_err(|e| error("make the subPath's bind target", &e))?;
+    .map_err(|e| error("make the subPath's bind target", e))?;
     let none: Option<&str> = None;
     mount2(Some(&safe_path::fd_path(found)), &safe_path::fd_path(&held), none, MsFlags::MS_BIND, none)
-        .map_err(|e| error("bind the subPath", &e))?;
+        .map_err(|e| error("bind the subPath", e.into()))?;
     Ok(target)
 }
 
@@ -147,17 +175,16 @@ mod tests {
         symlink("../outside", vol.join("up")).unwrap();
         symlink(&outside, vol.join("abs")).unwrap();
         for sub in ["escape", "escape/etc", "up", "up/made", "abs/made"] {
-            assert_eq!(
-                prepare(&vol, sub, "vol", "app").unwrap_err(),
-                r#"failed to prepare subPath for volumeMount "vol" of container "app""#
-            );
+            let e = prepare(&vol, sub, "vol", "app").unwrap_err();
+            assert!(matches!(e, SubPathError::Prepare { .. }), "{e:?}");
+            assert_eq!(e.to_string(), r#"failed to prepare subPath for volumeMount "vol" of container "app""#);
         }
         assert_eq!(std::fs::read_dir(&outside).unwrap().count(), 0);
         symlink("missing", vol.join("dangling")).unwrap();
-        let e = prepare(&vol, "dangling", "vol", "app").unwrap_err();
+        let e = prepare(&vol, "dangling", "vol", "app").unwrap_err().to_string();
         assert_eq!(e, r#"failed to create subPath directory for volumeMount "vol" of container "app""#);
-        assert_eq!(prepare(&vol, "/etc", "vol", "app").unwrap_err(), "error SubPath `/etc` must not be an absolute path");
-        assert!(prepare(&vol, "a/../../b", "vol", "app").unwrap_err().starts_with("unable to provision SubPath"));
+        assert_eq!(prepare(&vol, "/etc", "vol", "app").unwrap_err().to_string(), "error SubPath `/etc` must not be an absolute path");
+        assert!(prepare(&vol, "a/../../b", "vol", "app").unwrap_err().to_string().starts_with("unable to provision SubPath"));
     }
 
     #[test]

@@ -14,15 +14,24 @@ use nix::mount::{mount, umount2, MntFlags, MsFlags};
 
 use podspec_cri::cri::TmpfsVolume;
 
+/// A memory-backed volume's tmpfs that could not be mounted.
+#[derive(Debug, thiserror::Error)]
+#[error("mount a tmpfs of {size_bytes} bytes on {}: {source}", .path.display())]
+pub struct TmpfsMountError {
+    pub size_bytes: u64,
+    pub path: PathBuf,
+    pub source: nix::Error,
+}
+
 /// Mounts each volume's tmpfs on its directory; on an error, unmounts those already mounted.
-pub(super) fn mount_all(volumes: &[TmpfsVolume]) -> Result<Vec<PathBuf>, String> {
+pub(super) fn mount_all(volumes: &[TmpfsVolume]) -> Result<Vec<PathBuf>, TmpfsMountError> {
     let mut mounted = Vec::new();
     for v in volumes {
         // World-writable, as the disk emptyDir's directory, with the volume's size.
         let options = format!("mode=777,size={}", v.size_bytes);
-        if let Err(e) = mount(Some("tmpfs"), &v.path, Some("tmpfs"), MsFlags::MS_NOSUID | MsFlags::MS_NODEV, Some(options.as_str())) {
+        if let Err(source) = mount(Some("tmpfs"), &v.path, Some("tmpfs"), MsFlags::MS_NOSUID | MsFlags::MS_NODEV, Some(options.as_str())) {
             unmount_all(&mounted);
-            return Err(format!("mount a tmpfs of {} bytes on {}: {e}", v.size_bytes, v.path.display()));
+            return Err(TmpfsMountError { size_bytes: v.size_bytes, path: v.path.clone(), source });
         }
         mounted.push(v.path.clone());
     }

@@ -8,6 +8,7 @@ use std::time::Duration;
 use k8s_openapi::api::core::v1::Container;
 use tokio::time::Instant;
 
+use super::errors::ContainerConfigError;
 use super::termination::TerminationOrder;
 use super::{volume_dir, PodWorker};
 use crate::kubelet::{downward, expansion, hooks, prober, security, subpath};
@@ -94,7 +95,7 @@ impl PodWorker {
     /// A hostPath is given as the node directory it is in and its path under it, which is
     /// resolved beneath that directory (never by its path on the machine): a pod given the node
     /// directory can swap a component of a later pod's hostPath for a link out of it.
-    pub(super) fn volume_source(&self, volume: &str) -> Result<(PathBuf, Option<PathBuf>), String> {
+    pub(super) fn volume_source(&self, volume: &str) -> Result<(PathBuf, Option<PathBuf>), ContainerConfigError> {
         let pod = self.pod();
         let host_path =
             pod.spec.iter().flat_map(|s| s.volumes.iter().flatten()).find(|v| v.name == volume).and_then(|v| v.host_path.clone());
@@ -102,7 +103,7 @@ impl PodWorker {
             Some(source) => {
                 let node_dirs = self.kubelet.config.host_dirs();
                 podspec_api::manifest::host_path::resolve(&source, &node_dirs)
-                    .map_err(|why| format!("volume {volume:?}: hostPath {why}"))?;
+                    .map_err(|source| ContainerConfigError::HostPath { volume: volume.into(), source })?;
                 let path = Path::new(&source.path);
                 let node_dir = node_dirs.iter().find(|d| path.starts_with(d)).expect("admitted inside a node directory");
                 let rel = path.strip_prefix(node_dir).expect("under its node directory");
@@ -112,7 +113,7 @@ impl PodWorker {
         }
     }
 
-    pub(super) fn container_config(&self, c: &Container, attempt: u32) -> Result<ContainerConfig, String> {
+    pub(super) fn container_config(&self, c: &Container, attempt: u32) -> Result<ContainerConfig, ContainerConfigError> {
         // The environment first: a subPathExpr is expanded with it (the kubelet makes the
         // environment, then the mounts).
         let pod = self.pod();
@@ -155,10 +156,14 @@ impl PodWorker {
                 None
             } else {
                 // The volume's directory, held: a hostPath's beneath its node directory.
-                let base = safe_path::open_dir(&source).map_err(|e| format!("volume {:?}: open {}: {e}", m.name, source.display()))?;
+                let base = safe_path::open_dir(&source).map_err(|e| ContainerConfigError::OpenVolume {
+                    volume: m.name.clone(),
+                    path: source.clone(),
+                    source: e,
+                })?;
                 let volume = match &host_rel {
                     Some(rel) => safe_path::open_in(&base, rel, safe_path::Scope::Beneath)
-                        .map_err(|e| format!("volume {:?}: hostPath {}: {e}", m.name, source.join(rel).display()))?,
+                        .map_err(|e| ContainerConfigError::OpenHostPath { volume: m.name.clone(), path: source.join(rel), source: e })?,
                     None => base,
                 };
                 let found = match sub {
@@ -189,7 +194,7 @@ impl PodWorker {
             fs::write(&log, b"")?;
             fs::set_permissions(&log, fs::Permissions::from_mode(0o666))
         };
-        make_log().map_err(|e| format!("create the termination message file {}: {e}", log.display()))?;
+        make_log().map_err(|source| ContainerConfigError::TerminationLog { path: log.clone(), source })?;
         let path = c.termination_message_path.clone().filter(|p| !p.is_empty());
         let path = path.unwrap_or_else(|| podspec_api::defaults::TERMINATION_MESSAGE_PATH.into());
         mounts.push(Mount { source: log, destination: path, readonly: false, file: true, sub_path: None });
@@ -249,7 +254,7 @@ impl PodWorker {
         let mut config = match self.container_config(&spec, attempt) {
             Ok(config) => config,
             Err(e) => {
-                self.set_waiting(name, "CreateContainerConfigError", Some(e));
+                self.set_waiting(name, "CreateContainerConfigError", Some(e.to_string()));
                 return;
             }
         };
@@ -272,7 +277,7 @@ impl PodWorker {
         let runtime = &self.kubelet.runtime;
         let Some(image) = self.ensure_image(name, &spec, &config.image).await else { return };
         if let Err(e) = security::verify_run_as_non_root(&self.pod(), &spec, image.config.uid()) {
-            self.set_waiting(name, "CreateContainerConfigError", Some(e));
+            self.set_waiting(name, "CreateContainerConfigError", Some(e.to_string()));
             return;
         }
         let id = match runtime.create_container(&sandbox, &config).await {

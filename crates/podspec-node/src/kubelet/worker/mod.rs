@@ -18,6 +18,7 @@ use podspec_api::events::{NORMAL, WARNING};
 use podspec_cri::cri::{ContainerEvent, ContainerId};
 
 mod container;
+mod errors;
 mod image;
 mod restart;
 mod sandbox;
@@ -242,7 +243,7 @@ impl PodWorker {
         if let Err(e) = self.start_sandbox().await {
             tracing::warn!(pod = %self.key, error = %e, "pod sandbox failed");
             self.pod_event(WARNING, "FailedCreatePodSandBox", &format!("Failed to create pod sandbox: {e}"));
-            self.state.lock().unwrap().sandbox_error = Some(e);
+            self.state.lock().unwrap().sandbox_error = Some(e.to_string());
         } else {
             self.sync().await;
         }
@@ -319,6 +320,8 @@ impl PodWorker {
         let mut said = None;
         loop {
             let Err(e) = self.mount_secret_volumes().and_then(|()| self.write_api_volumes()) else { return true };
+            // The same failure is said once (compared by its text, what the event shows).
+            let e = e.to_string();
             if said.as_ref() != Some(&e) {
                 self.pod_event(WARNING, "FailedMount", &format!("MountVolume.SetUp failed for {e}"));
                 said = Some(e);

@@ -7,6 +7,7 @@ use std::path::{Path, PathBuf};
 use chrono::Utc;
 use tokio::time::Instant;
 
+use super::errors::SandboxError;
 use super::{volume_dir, PodWorker};
 use crate::kubelet::{api_data, hosts, security, subpath, volumes};
 use podspec_cgroup::Limits;
@@ -18,10 +19,10 @@ impl PodWorker {
         self.kubelet.config.root_dir.join("pods").join(&self.uid)
     }
 
-    pub(super) async fn start_sandbox(&self) -> Result<(), String> {
+    pub(super) async fn start_sandbox(&self) -> Result<(), SandboxError> {
         let pod = self.pod();
         let meta = &pod.metadata;
-        let spec = pod.spec.as_ref().ok_or("pod has no spec")?;
+        let spec = pod.spec.as_ref().ok_or(SandboxError::NoSpec)?;
         let namespace = meta.namespace.clone().unwrap_or_else(|| "default".into());
         let name = meta.name.clone().unwrap_or_default();
         let (hostname, domain) = hosts::hostname_and_domain(&name, &namespace, spec.hostname.as_deref(), spec.subdomain.as_deref());
@@ -67,7 +68,8 @@ impl PodWorker {
             }
             Ok(())
         };
-        make_dirs().map_err(|e| format!("prepare pod directory {}: {e}", dir.display()))?;
+        let pod_dir_error = |source| SandboxError::PodDir { dir: dir.clone(), source };
+        make_dirs().map_err(pod_dir_error)?;
         self.write_api_volumes()?;
         let mut tmpfs = Vec::new();
         for v in spec.volumes.iter().flatten() {
@@ -75,7 +77,9 @@ impl PodWorker {
             // At most sizeLimit, and never more than the node has for pods.
             let node = self.kubelet.allocatable.memory;
             let limit = match &e.size_limit {
-                Some(q) => podspec_api::quantity::parse(&q.0).map_err(|err| format!("volume {:?}: sizeLimit: {err}", v.name))?.min(node),
+                Some(q) => podspec_api::quantity::parse(&q.0)
+                    .map_err(|source| SandboxError::SizeLimit { volume: v.name.clone(), source })?
+                    .min(node),
                 None => node,
             };
             let size_bytes = podspec_api::quantity::divide_ceil(limit, podspec_api::quantity::Milli(1000)).max(1) as u64;
@@ -108,13 +112,13 @@ impl PodWorker {
                 let cgroup = root.cgroup.child(&format!("pod{}", self.uid));
                 let pids_max = self.kubelet.config.pod_pids_limit.filter(|_| cgroup.has("pids"));
                 let made = cgroup.create().and_then(|()| cgroup.set_limits(&Limits { pids_max, ..Default::default() }));
-                made.map_err(|e| format!("make the pod's cgroup: {e}"))?;
+                made.map_err(SandboxError::Cgroup)?;
                 Some(format!("{}/pod{}", root.parent, self.uid))
             }
         };
         // The pod's RuntimeClass's handler, resolved now, as the kubelet's runtimeclass manager
         // does (a class deleted since the pod was admitted fails the sandbox).
-        let runtime_handler = self.kubelet.runtime_handler(&pod).map_err(|e| e.to_string())?;
+        let runtime_handler = self.kubelet.runtime_handler(&pod).map_err(SandboxError::RuntimeHandler)?;
         let config = PodSandboxConfig {
             runtime_handler,
             name,
@@ -129,8 +133,8 @@ impl PodWorker {
             pids_limit: self.kubelet.config.pod_pids_limit,
         };
         let runtime = &self.kubelet.runtime;
-        let sandbox = runtime.run_pod_sandbox(&config).await.map_err(|e| e.to_string())?;
-        let status = runtime.pod_sandbox_status(&sandbox).await.map_err(|e| e.to_string())?;
+        let sandbox = runtime.run_pod_sandbox(&config).await?;
+        let status = runtime.pod_sandbox_status(&sandbox).await?;
         // Its containers' events come to this worker from now on.
         self.kubelet.event_routes.add(sandbox.clone(), self.me.clone());
         {
@@ -148,12 +152,11 @@ impl PodWorker {
             hosts::managed_hosts_file(&[status.ip], &hostname, domain.as_deref())
         };
         hosts_file.push_str(&hosts::host_aliases_entries(spec.host_aliases.as_deref().unwrap_or_default()));
-        fs::write(dir.join("etc-hosts"), hosts_file).map_err(|e| format!("prepare pod directory {}: {e}", dir.display()))?;
+        fs::write(dir.join("etc-hosts"), hosts_file).map_err(pod_dir_error)?;
         // dnsPolicy None: the pod's resolv.conf is its dnsConfig alone (other policies with a
         // dnsConfig are refused before the pod runs: src/manifest/fields.rs).
         if let (Some("None"), Some(dns)) = (spec.dns_policy.as_deref(), &spec.dns_config) {
-            fs::write(dir.join("resolv.conf"), hosts::resolv_conf(dns))
-                .map_err(|e| format!("prepare pod directory {}: {e}", dir.display()))?;
+            fs::write(dir.join("resolv.conf"), hosts::resolv_conf(dns)).map_err(pod_dir_error)?;
         }
         Ok(())
     }

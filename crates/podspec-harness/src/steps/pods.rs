@@ -487,7 +487,7 @@ mod not_running_tests {
 
     #[test]
     fn fixture_names_stay_inside_the_fixtures_pods_folder() {
-        let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures");
+        let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../fixtures");
         assert!(super::fixture_path(&dir, "two-containers.yaml").is_ok());
         for bad in ["../../../../../../etc/passwd", "/etc/shadow", "a/../../x.yaml", "", "."] {
             let e = super::fixture_path(&dir, bad).unwrap_err();

@@ -693,13 +693,26 @@ impl StaticPodsTarget for KubeTarget {
     }
 }
 
+/// Why `podspec clean --target kube` did not delete every namespace it chose.
+#[derive(Debug, thiserror::Error)]
+pub enum CleanError {
+    #[error(transparent)]
+    Connect(#[from] ConnectError),
+    /// The namespaces could not be listed.
+    #[error(transparent)]
+    List(#[from] TargetError),
+    /// Namespaces that would not go (each deletion's error, in the order they were chosen).
+    #[error("cleaning {url}: {}", errors.iter().map(|e| e.to_string()).collect::<Vec<_>>().join("; "))]
+    Delete { url: String, errors: Vec<TargetError> },
+}
+
 /// `podspec clean --target kube`: the podspec namespaces `select` chooses, deleted; returns
 /// their names. Each deletion is waited for (a namespace that will not go says what holds it).
 pub async fn clean(
     options: &ConnectOptions,
     select: namespaces::Select,
     confirm: impl FnOnce(&[String]) -> bool,
-) -> anyhow::Result<Vec<String>> {
+) -> Result<Vec<String>, CleanError> {
     let (client, info) = connect::connect(options).await?;
     let chosen = namespaces::list(&client, select).await?;
     if chosen.is_empty() || !confirm(&chosen) {
@@ -707,14 +720,9 @@ pub async fn clean(
     }
     let deletions = chosen.iter().map(|ns| namespaces::delete(&client, ns, NAMESPACE_DELETE_BOUND));
     let results = futures::future::join_all(deletions).await;
-    let mut errors = Vec::new();
-    for r in results {
-        if let Err(e) = r {
-            errors.push(e.to_string());
-        }
-    }
+    let errors: Vec<TargetError> = results.into_iter().filter_map(Result::err).collect();
     if !errors.is_empty() {
-        anyhow::bail!("cleaning {}: {}", info.url, errors.join("; "));
+        return Err(CleanError::Delete { url: info.url, errors });
     }
     Ok(chosen)
 }

@@ -11,6 +11,7 @@ use std::sync::Arc;
 use async_trait::async_trait;
 
 use super::reference::{NodeHost, NodeRuntime, ReferenceOptions, ReferenceTarget};
+use crate::node::ImageUnavailable;
 use crate::paths::Paths;
 use crate::runtime::cri::{ContainerId, RuntimeError, SandboxId};
 use crate::runtime::cri_grpc::{CriRuntime, Endpoint};
@@ -206,16 +207,16 @@ impl NodeHost for CriHost {
     fn node_ip(&self) -> Ipv4Addr {
         self.node_ip
     }
-    fn check_image(&self, reference: &str) -> Result<(), String> {
+    fn check_image(&self, reference: &str) -> Result<(), ImageUnavailable> {
         let qualified = crate::images::archive::qualified_reference(reference);
         if self.images.contains(&qualified) || self.images.contains(reference) {
             return Ok(());
         }
-        Err(format!(
-            "the runtime at {} has no image {qualified} and podspec never pulls (import podspec's images: ci/containerd/start.sh; the runtime has: {})",
-            self.runtime.endpoint(),
-            self.images.iter().cloned().collect::<Vec<_>>().join(", ")
-        ))
+        Err(ImageUnavailable::NotInRuntime {
+            endpoint: self.runtime.endpoint().to_string(),
+            image: qualified,
+            has: self.images.iter().cloned().collect(),
+        })
     }
     async fn kill_main_process(&self, id: &ContainerId) -> Result<(), RuntimeError> {
         self.runtime.kill_main_process(id).await
@@ -237,8 +238,8 @@ impl NodeHost for CriHost {
         .map(|(k, v)| (k.to_string(), v))
         .collect()
     }
-    async fn shutdown(&self) -> Result<(), String> {
-        let result = self.runtime.shutdown().await.map_err(|e| e.to_string());
+    async fn shutdown(&self) -> Result<(), RuntimeError> {
+        let result = self.runtime.shutdown().await;
         let path = self.run.path.clone();
         let cgroups = self.cgroups.as_ref().map(|c| c.made.clone());
         let removed = tokio::task::spawn_blocking(move || {
@@ -253,8 +254,8 @@ impl NodeHost for CriHost {
         result?;
         match removed {
             Ok(Ok(_)) => Ok(()),
-            Ok(Err(e)) => Err(format!("remove the run's state: {e}")),
-            Err(e) => Err(format!("remove the run's state: {e}")),
+            Ok(Err(e)) => Err(RuntimeError::io("remove the run's state", e)),
+            Err(e) => Err(RuntimeError::failed("remove the run's state", e)),
         }
     }
 }

@@ -10,8 +10,8 @@ use std::path::Path;
 /// Each list's header names its source (Kubernetes' conformance test list of that release) and the
 /// rule that picked the Pod-related tests out of it.
 pub const RELEASES: &[(&str, &str)] = &[
-    ("1.32", include_str!("../../fixtures/conformance/pod-tests-v1.32.txt")),
-    ("1.35", include_str!("../../fixtures/conformance/pod-tests-v1.35.txt")),
+    ("1.32", include_str!("../../../../fixtures/conformance/pod-tests-v1.32.txt")),
+    ("1.35", include_str!("../../../../fixtures/conformance/pod-tests-v1.35.txt")),
 ];
 /// The release `list --conformance` and `certify` count against unless told otherwise.
 pub const DEFAULT_RELEASE: &str = RELEASES[0].0;
@@ -202,7 +202,7 @@ mod tests {
     /// name, as the runner names them (the junit of a run is keyed by them).
     #[test]
     fn each_mirror_names_the_testcases_its_scenario_runs_as() {
-        let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("features");
+        let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../features");
         let files = read_features(std::slice::from_ref(&root)).unwrap();
         let c = coverage(&files, DEFAULT_RELEASE).unwrap();
         let paths = crate::runner::features::find(std::slice::from_ref(&root)).unwrap();
@@ -236,7 +236,7 @@ mod tests {
 
     #[test]
     fn the_features_name_only_known_tests() {
-        let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+        let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
         let files = read_features(&[root.join("features")]).unwrap();
         for (release, _) in RELEASES {
             let c = coverage(&files, release).unwrap();

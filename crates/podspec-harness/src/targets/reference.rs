@@ -285,10 +285,10 @@ impl Target for ReferenceTarget {
     }
 
     fn check_image(&self, reference: &str) -> TargetResult<()> {
-        self.node.runtime().host.check_image(reference).map_err(|message| TargetError::ImageUnavailable {
+        self.node.runtime().host.check_image(reference).map_err(|e| TargetError::ImageUnavailable {
             target: self.name().into(),
             reference: reference.into(),
-            message,
+            message: e.to_string(),
         })
     }
 
@@ -687,7 +687,7 @@ mod tests {
         fn node_ip(&self) -> std::net::Ipv4Addr {
             std::net::Ipv4Addr::new(192, 0, 2, 1)
         }
-        fn check_image(&self, _reference: &str) -> Result<(), String> {
+        fn check_image(&self, _reference: &str) -> Result<(), crate::node::ImageUnavailable> {
             Ok(())
         }
         async fn kill_main_process(&self, _id: &ContainerId) -> Result<(), RuntimeError> {
@@ -696,7 +696,7 @@ mod tests {
         fn namespaces_are_its_own(&self) -> bool {
             self.own_namespaces
         }
-        async fn shutdown(&self) -> Result<(), String> {
+        async fn shutdown(&self) -> Result<(), RuntimeError> {
             Ok(())
         }
     }

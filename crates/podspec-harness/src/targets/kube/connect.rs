@@ -6,8 +6,10 @@ use std::path::PathBuf;
 
 use k8s_openapi::api::core::v1::Node;
 use kube::api::{Api, ListParams};
-use kube::config::{KubeConfigOptions, Kubeconfig};
+use kube::config::{InClusterError, KubeConfigOptions, Kubeconfig, KubeconfigError};
 use kube::{Client, Config};
+
+use crate::manifest::input::TooDeep;
 
 /// How to reach the cluster.
 #[derive(Debug, Clone, Default)]
@@ -19,13 +21,53 @@ pub struct ConnectOptions {
 #[derive(Debug, thiserror::Error)]
 pub enum ConnectError {
     #[error("cannot load the cluster's configuration: {0}")]
-    Config(String),
+    Config(#[from] ConfigError),
     /// The API server did not answer: the client's error, said with its causes.
     #[error("cannot reach the API server at {url}: {}", cause_chain(.source))]
     Unreachable {
         url: String,
         #[source]
         source: kube::Error,
+    },
+}
+
+/// Why the cluster's configuration could not be loaded. Each variant keeps the error it comes
+/// from as its source; its text says that error too, so that a cause chain printed with repeats
+/// skipped (`cause_chain`, the CLI's) reads as one sentence.
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    /// A kubeconfig that is not a regular file (a FIFO would block the read for ever), or that
+    /// cannot be read.
+    #[error("{}: {}", path.display(), podspec_fs::describe(source))]
+    Unreadable {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+    /// A kubeconfig nested deeper than Kubernetes accepts.
+    #[error("{}:{}: {source}", path.display(), source.line)]
+    TooDeep {
+        path: PathBuf,
+        #[source]
+        source: TooDeep,
+    },
+    /// The kubeconfig given with `--kubeconfig` does not parse.
+    #[error("{}: {source}", path.display())]
+    Parse {
+        path: PathBuf,
+        #[source]
+        source: KubeconfigError,
+    },
+    /// The kubeconfig (`KUBECONFIG`'s files, else `~/.kube/config`) cannot be read, or its
+    /// context, cluster or user make no client configuration.
+    #[error("{0}")]
+    Kubeconfig(#[source] KubeconfigError),
+    /// No kubeconfig, and not in a pod either.
+    #[error("no kubeconfig ({read}; set KUBECONFIG or --kubeconfig) and not in a pod ({source})")]
+    Nothing {
+        read: KubeconfigError,
+        #[source]
+        source: InClusterError,
     },
 }
 
@@ -92,21 +134,20 @@ impl std::fmt::Display for ServerInfo {
 
 /// A kubeconfig is read only if it is a regular file (a FIFO would block the read for ever)
 /// nesting no deeper than Kubernetes accepts (its parser's time grows with the depth).
-fn check_kubeconfig(path: &std::path::Path) -> Result<(), ConnectError> {
+fn check_kubeconfig(path: &std::path::Path) -> Result<(), ConfigError> {
     use crate::manifest::input;
-    let text = input::read_regular_file(path).map_err(ConnectError::Config)?;
-    input::check_depth(&text).map_err(|e| ConnectError::Config(format!("{}:{}: {e}", path.display(), e.line)))
+    let text = input::read_regular(path).map_err(|source| ConfigError::Unreadable { path: path.to_owned(), source })?;
+    input::check_depth(&text).map_err(|source| ConfigError::TooDeep { path: path.to_owned(), source })
 }
 
 /// The client configuration, chosen as kubectl chooses it.
 pub async fn config(options: &ConnectOptions) -> Result<(Config, String), ConnectError> {
     let kc = KubeConfigOptions { context: options.context.clone(), ..Default::default() };
-    let err = |e: &dyn std::fmt::Display| ConnectError::Config(e.to_string());
     if let Some(path) = &options.kubeconfig {
         check_kubeconfig(path)?;
-        let file = Kubeconfig::read_from(path).map_err(|e| ConnectError::Config(format!("{}: {e}", path.display())))?;
+        let file = Kubeconfig::read_from(path).map_err(|source| ConfigError::Parse { path: path.clone(), source })?;
         let context = options.context.clone().or_else(|| file.current_context.clone()).unwrap_or_default();
-        let config = Config::from_custom_kubeconfig(file, &kc).await.map_err(|e| err(&e))?;
+        let config = Config::from_custom_kubeconfig(file, &kc).await.map_err(ConfigError::Kubeconfig)?;
         return Ok((config, context));
     }
     // The files kubectl would read: KUBECONFIG's, else ~/.kube/config, where they exist.
@@ -121,16 +162,14 @@ pub async fn config(options: &ConnectOptions) -> Result<(Config, String), Connec
     match Kubeconfig::read() {
         Ok(file) => {
             let context = options.context.clone().or_else(|| file.current_context.clone()).unwrap_or_default();
-            let config = Config::from_custom_kubeconfig(file, &kc).await.map_err(|e| err(&e))?;
+            let config = Config::from_custom_kubeconfig(file, &kc).await.map_err(ConfigError::Kubeconfig)?;
             Ok((config, context))
         }
         Err(read) if options.context.is_none() => match Config::incluster() {
             Ok(config) => Ok((config, String::new())),
-            Err(incluster) => {
-                Err(ConnectError::Config(format!("no kubeconfig ({read}; set KUBECONFIG or --kubeconfig) and not in a pod ({incluster})")))
-            }
+            Err(source) => Err(ConfigError::Nothing { read, source }.into()),
         },
-        Err(read) => Err(err(&read)),
+        Err(read) => Err(ConfigError::Kubeconfig(read).into()),
     }
 }
 
@@ -166,4 +205,46 @@ pub fn cause_chain(e: &dyn std::error::Error) -> String {
         source = s.source();
     }
     text
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{config, ConfigError, ConnectError, ConnectOptions};
+
+    async fn refusal(path: &std::path::Path) -> ConnectError {
+        config(&ConnectOptions { kubeconfig: Some(path.to_owned()), context: None }).await.unwrap_err()
+    }
+
+    /// A kubeconfig podspec will not read, or that does not parse, is named with its path, and
+    /// the error it comes from is kept as the source (its text said once).
+    #[tokio::test]
+    async fn a_kubeconfig_refused_or_unparsable_names_its_path_and_keeps_its_cause() {
+        let dir = tempfile::tempdir().unwrap();
+        let fifo = dir.path().join("fifo");
+        nix::unistd::mkfifo(&fifo, nix::sys::stat::Mode::from_bits_truncate(0o600)).unwrap();
+        let e = refusal(&fifo).await;
+        assert_eq!(
+            e.to_string(),
+            format!("cannot load the cluster's configuration: {}: not a regular file (a FIFO); refused", fifo.display())
+        );
+        assert!(
+            matches!(&e, ConnectError::Config(ConfigError::Unreadable { source, .. }) if source.kind() == std::io::ErrorKind::InvalidInput),
+            "{e:?}"
+        );
+        assert_eq!(super::cause_chain(&e), e.to_string(), "the cause is said once");
+
+        let deep = dir.path().join("deep");
+        std::fs::write(&deep, "[".repeat(10_001)).unwrap();
+        let e = refusal(&deep).await;
+        let prefix = format!("cannot load the cluster's configuration: {}:1: nesting deeper than 10000 levels", deep.display());
+        assert!(e.to_string().starts_with(&prefix), "{e}");
+        assert!(matches!(&e, ConnectError::Config(ConfigError::TooDeep { source, .. }) if source.line == 1), "{e:?}");
+
+        let bad = dir.path().join("bad");
+        std::fs::write(&bad, "clusters: 3\n").unwrap();
+        let e = refusal(&bad).await;
+        assert!(e.to_string().starts_with(&format!("cannot load the cluster's configuration: {}: ", bad.display())), "{e}");
+        let ConnectError::Config(ConfigError::Parse { source, .. }) = &e else { panic!("{e:?}") };
+        assert!(e.to_string().ends_with(&source.to_string()), "{e}");
+    }
 }
