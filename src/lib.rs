@@ -38,4 +38,4 @@ pub use podspec_harness::paths;
 pub mod privileges;
 pub use podspec_cri::remotecommand;
 pub use podspec_harness::report;
-pub use podspec_harness::server;
+pub use podspec_server as server;

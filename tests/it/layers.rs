@@ -208,3 +208,29 @@ fn a_name_of_the_cli_is_seen() {
     let lines: Vec<usize> = the_cli_as_a_dependency(manifest).into_iter().map(|(n, _)| n).collect();
     assert_eq!(lines, vec![3, 4, 5]);
 }
+
+/// The lines of `text` that name podspec serve's HTTP API, outside comments.
+fn names_of_the_server(text: &str) -> Vec<(usize, String)> {
+    code_lines_matching(text, r"\bpodspec_server\b|\bcrate::server\b|^\s*podspec-server\s*=")
+}
+
+#[test]
+fn the_harness_crate_names_nothing_of_the_server() {
+    let harness = Path::new(ROOT).join("crates/podspec-harness");
+    let mut files = Vec::new();
+    rust_files(&harness.join("src"), &mut files);
+    files.push(harness.join("Cargo.toml"));
+    let found = found_in(&files, names_of_the_server);
+    assert!(
+        found.is_empty(),
+        "the harness reaches into podspec serve's HTTP API, which stands beside it over the node (move what both need down into the API or the node):\n{}",
+        found.join("\n")
+    );
+}
+
+#[test]
+fn a_name_of_the_server_is_seen() {
+    let text = "use crate::server::patch;\n// podspec_server in a comment\nuse crate::servers::X;\npodspec-server = { path = \"../podspec-server\" }\n    podspec_server::run(),\n";
+    let lines: Vec<usize> = names_of_the_server(text).into_iter().map(|(n, _)| n).collect();
+    assert_eq!(lines, vec![1, 4, 5]);
+}

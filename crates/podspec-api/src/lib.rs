@@ -32,6 +32,7 @@ pub mod secrets;
 pub mod selector;
 pub mod service_accounts;
 pub mod store;
+pub mod strategic_merge;
 pub mod strategy;
 pub mod time;
 pub mod tokens;

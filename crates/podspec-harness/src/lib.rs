@@ -24,6 +24,5 @@ pub use podspec_node as node;
 pub use podspec_report as report;
 pub mod runner;
 pub mod runtime;
-pub use podspec_server as server;
 pub mod steps;
 pub mod targets;

@@ -1,7 +1,6 @@
 //! The patch types a pod accepts: JSON merge patch (RFC 7386), JSON patch (RFC 6902, through
 //! the json-patch crate) and strategic merge patch with the pod's merge keys
-//! (apimachinery pkg/util/strategicpatch; the keys from the `patchMergeKey` tags of
-//! core/v1 types.go).
+//! (`podspec_api::strategic_merge`).
 
 use serde_json::Value;
 
@@ -47,93 +46,8 @@ pub fn apply(kind: PatchType, target: &mut Value, patch: &[u8]) -> Result<(), Fa
         }
         PatchType::Strategic => {
             let p: Value = serde_json::from_slice(patch).map_err(|e| Failure::bad_request(format!("error decoding patch: {e}")))?;
-            strategic(target, &p, "");
+            podspec_api::strategic_merge::apply(target, &p);
             Ok(())
-        }
-    }
-}
-
-/// The merge key of a list field of a pod, for the lists whose patch strategy is `merge`.
-fn merge_key(field: &str) -> Option<&'static str> {
-    match field {
-        "containers" | "initContainers" | "ephemeralContainers" | "volumes" | "env" | "imagePullSecrets" | "resourceClaims" => Some("name"),
-        "hostAliases" => Some("ip"),
-        "conditions" => Some("type"),
-        "readinessGates" => Some("conditionType"),
-        "ports" => Some("containerPort"),
-        "volumeMounts" => Some("mountPath"),
-        "volumeDevices" => Some("devicePath"),
-        _ => None,
-    }
-}
-
-/// Lists of scalars merged as sets (`patchStrategy:"merge"` on a `[]string`).
-fn is_merged_scalar_list(field: &str) -> bool {
-    field == "finalizers"
-}
-
-fn strategic(target: &mut Value, patch: &Value, _field: &str) {
-    let Value::Object(p) = patch else {
-        *target = patch.clone();
-        return;
-    };
-    if p.get("$patch").and_then(Value::as_str) == Some("replace") {
-        let mut replaced = p.clone();
-        replaced.remove("$patch");
-        *target = Value::Object(replaced);
-        return;
-    }
-    if !target.is_object() {
-        *target = Value::Object(Default::default());
-    }
-    let t = target.as_object_mut().expect("object");
-    for (k, v) in p {
-        if k.starts_with("$setElementOrder/") || k == "$retainKeys" || k == "$patch" {
-            continue; // order and retained keys: what the merge gives already holds them
-        }
-        if let Some(list) = k.strip_prefix("$deleteFromPrimitiveList/") {
-            if let (Some(Value::Array(have)), Value::Array(gone)) = (t.get_mut(list), v) {
-                have.retain(|x| !gone.contains(x));
-            }
-            continue;
-        }
-        if v.is_null() {
-            t.remove(k);
-            continue;
-        }
-        match (t.get_mut(k), v, merge_key(k)) {
-            (Some(Value::Array(have)), Value::Array(items), Some(key)) => {
-                for item in items {
-                    let id = item.get(key);
-                    let pos = have.iter().position(|h| id.is_some() && h.get(key) == id);
-                    let delete = item.get("$patch").and_then(Value::as_str) == Some("delete");
-                    match (pos, delete) {
-                        (Some(i), true) => {
-                            have.remove(i);
-                        }
-                        (None, true) => {}
-                        (Some(i), false) => strategic(&mut have[i], item, k),
-                        (None, false) => {
-                            let mut added = item.clone();
-                            strategic(&mut added, item, k);
-                            have.push(added);
-                        }
-                    }
-                }
-            }
-            (Some(Value::Array(have)), Value::Array(items), None) if is_merged_scalar_list(k) => {
-                for item in items {
-                    if !have.contains(item) {
-                        have.push(item.clone());
-                    }
-                }
-            }
-            (Some(existing @ Value::Object(_)), Value::Object(_), _) => strategic(existing, v, k),
-            _ => {
-                let mut fresh = Value::Null;
-                strategic(&mut fresh, v, k);
-                t.insert(k.clone(), fresh);
-            }
         }
     }
 }

@@ -502,15 +502,13 @@ impl ApiServerTarget for ReferenceTarget {
     }
 
     async fn strategic_patch_pod(&self, pod: &PodRef, patch: &serde_json::Value) -> TargetResult<Pod> {
-        use crate::server::patch::{apply, PatchType};
-        let body = patch.to_string().into_bytes();
         // As the API server's update loop: a patch without a resourceVersion of its own is
         // applied again to the newer pod when a write (the kubelet's status) got in first.
         let mut attempts = 0;
         loop {
             let current = self.stored(pod)?;
             let mut value = serde_json::to_value(&current).map_err(|source| TargetError::Json { what: format!("pod {pod} as JSON"), source })?;
-            apply(PatchType::Strategic, &mut value, &body).map_err(|f| TargetError::api(f.code, f.reason, f.message))?;
+            podspec_api::strategic_merge::apply(&mut value, patch);
             let mut patched: Pod = serde_json::from_value(value)
                 .map_err(|e| TargetError::api(422, "Invalid", format!("the patch does not make a Pod: {e}")))?;
             let pinned = patch.pointer("/metadata/resourceVersion").is_some();
