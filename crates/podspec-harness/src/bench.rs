@@ -645,14 +645,14 @@ impl ScaleReport {
 }
 
 /// The process's peaks while a measurement runs: its resident set (VmRSS) sampled every
-/// 10 ms and its open descriptors counted in /proc/self/fd every 500 ms, on a thread of their
+/// 10 ms and its open descriptors counted in /proc/self/fd every 100 ms, on a thread of their
 /// own, and the kernel's own peak (VmHWM) since the start, which /proc/self/clear_refs resets
 /// where the kernel allows. Counting the descriptors reads a directory of one entry per
 /// descriptor: with 1000 pods' 3000, a count every 10 ms on one of the runtime's threads took
 /// 15 % of the process's CPU (perf) and held that thread from the pods' tasks meanwhile; with
 /// 1000 pods' 6000, a count every 100 ms on a thread of its own still took about 4 % (perf,
-/// 2026-12-07). Pods' descriptors come and go over seconds, so a peak between two counts is
-/// missed by at most the pods started in 500 ms.
+/// 2026-12-07), but a count every 500 ms missed the whole of a short run's pods (20 pods Running
+/// within 0.35 s showed no more descriptors than none: tests/it/serve_bench.rs).
 pub(crate) struct Peaks {
     stop: std::sync::Arc<std::sync::atomic::AtomicBool>,
     sampler: std::thread::JoinHandle<(u64, usize)>,
@@ -681,7 +681,7 @@ impl Peaks {
             let (mut rss, mut fds) = (0u64, 0usize);
             for i in 0u64.. {
                 rss = rss.max(status_kib("VmRSS").unwrap_or(0));
-                if i % 50 == 0 {
+                if i % 10 == 0 {
                     fds = fds.max(open_files());
                 }
                 if stopped.load(Ordering::Relaxed) {
