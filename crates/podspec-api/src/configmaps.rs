@@ -9,9 +9,9 @@ use k8s_openapi::api::core::v1::ConfigMap;
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
 
 use super::generic::Store;
-use super::labels::{max_len_error, regex_error};
+use crate::validation::metadata::{max_len_error, regex_error};
 use super::strategy::Strategy;
-use crate::manifest::FieldError;
+use crate::validation::FieldError;
 
 /// The most bytes the values of a ConfigMap or a Secret may have together (MaxSecretSize).
 pub const MAX_SIZE: usize = 1024 * 1024;
@@ -47,13 +47,13 @@ pub fn validate_metadata(m: &ObjectMeta) -> Vec<FieldError> {
         "" if m.generate_name.is_none() => errs.push(FieldError::required("metadata.name").with_detail("name or generateName is required")),
         "" => {}
         name => {
-            for e in super::labels::dns1123_subdomain_errors(name) {
+            for e in crate::validation::metadata::dns1123_subdomain_errors(name) {
                 errs.push(FieldError::invalid("metadata.name", name, e));
             }
         }
     }
-    super::labels::validate_labels(m.labels.as_ref(), "metadata.labels", &mut errs);
-    super::labels::validate_annotations(m.annotations.as_ref(), "metadata.annotations", &mut errs);
+    crate::validation::metadata::validate_labels(m.labels.as_ref(), "metadata.labels", &mut errs);
+    crate::validation::metadata::validate_annotations(m.annotations.as_ref(), "metadata.annotations", &mut errs);
     errs
 }
 

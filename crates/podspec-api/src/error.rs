@@ -5,18 +5,15 @@
 
 use std::path::PathBuf;
 
-use crate::manifest::input::TooDeep;
+use crate::manifest::input::BodyError;
 use crate::store::ApiError;
 
 #[derive(Debug, thiserror::Error)]
 pub enum Error {
-    // A request's body (`manifest::input::yaml_from_slice`).
-    /// Nesting deeper than Kubernetes' decoders accept, at its line.
-    #[error("line {line}: {0}", line = .0.line)]
-    TooDeep(#[from] TooDeep),
-    /// YAML (or JSON) that does not parse as the type asked for.
+    /// A request's body (`manifest::input::yaml_from_slice`): nested too deep, or not the YAML
+    /// asked for.
     #[error(transparent)]
-    Yaml(#[from] serde_yaml::Error),
+    Body(#[from] BodyError),
 
     // A hostPath volume on the reference node (`manifest::host_path::resolve`).
     #[error("type {kind:?}: only directories (\"\", Directory, DirectoryOrCreate) on the reference node")]
@@ -100,7 +97,7 @@ mod tests {
     fn each_error_reads_as_its_callers_show_it() {
         let io = || std::io::Error::from(std::io::ErrorKind::NotFound);
         let cases: Vec<(Error, String)> = vec![
-            (TooDeep { line: 3 }.into(), format!("line 3: {}", TooDeep { line: 3 })),
+            (BodyError::from(crate::manifest::input::TooDeep { line: 3 }).into(), format!("line 3: {}", crate::manifest::input::TooDeep { line: 3 })),
             (Error::HostPathType { kind: "File".into() }, r#"type "File": only directories ("", Directory, DirectoryOrCreate) on the reference node"#.into()),
             (Error::HostPathNotPlain { path: "a/../b".into() }, r#"path "a/../b" must be absolute, without `.` or `..`"#.into()),
             (

@@ -17,7 +17,7 @@ use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
 use super::generic::{now, Sequence, Store};
 use super::strategy::Strategy;
 use super::watch::ChangeKind;
-use crate::manifest::FieldError;
+use crate::validation::FieldError;
 
 /// How many events the store keeps.
 pub const KEPT: usize = 4096;

@@ -521,7 +521,7 @@ where
         name: &str,
         object: &S::Object,
         dry_run: bool,
-        prepare: impl FnOnce(&S, &mut S::Object, &S::Object) -> Vec<crate::manifest::FieldError>,
+        prepare: impl FnOnce(&S, &mut S::Object, &S::Object) -> Vec<crate::validation::FieldError>,
     ) -> Result<S::Object, ApiError> {
         // The API server's update and patch handlers (checkName): the object names the object
         // of the URL.

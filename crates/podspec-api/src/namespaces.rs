@@ -14,7 +14,7 @@ use super::generic::{now, Sequence, Store};
 use super::store::ApiError;
 use super::strategy::Strategy;
 use super::watch::ChangeKind;
-use crate::manifest::FieldError;
+use crate::validation::FieldError;
 
 pub const BUILT_IN: &[&str] = &["default", "kube-node-lease", "kube-public", "kube-system"];
 

@@ -5,7 +5,7 @@ use k8s_openapi::api::core::v1::Node;
 
 use super::generic::Store;
 use super::strategy::Strategy;
-use crate::manifest::FieldError;
+use crate::validation::FieldError;
 
 /// The strategy for nodes (pkg/registry/core/node/strategy.go): the kubelet writes the whole
 /// object.

@@ -11,7 +11,7 @@ use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
 use super::generic::Store;
 use super::registry::Api;
 use super::strategy::Strategy;
-use crate::manifest::FieldError;
+use crate::validation::FieldError;
 
 pub const GROUP: &str = "rbac.authorization.k8s.io";
 
@@ -36,7 +36,7 @@ fn name_errors(meta: &ObjectMeta, dns: bool) -> Vec<FieldError> {
         return vec![required("metadata.name", "name or generateName is required")];
     }
     if dns {
-        return super::labels::dns1123_subdomain_errors(name).into_iter().map(|d| FieldError::invalid("metadata.name", name, d)).collect();
+        return crate::validation::metadata::dns1123_subdomain_errors(name).into_iter().map(|d| FieldError::invalid("metadata.name", name, d)).collect();
     }
     let bad = match name {
         "." | ".." => Some(format!("may not be '{name}'")),

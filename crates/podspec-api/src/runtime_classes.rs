@@ -13,7 +13,7 @@ use k8s_openapi::apimachinery::pkg::api::resource::Quantity;
 
 use super::generic::Store;
 use super::strategy::Strategy;
-use crate::manifest::FieldError;
+use crate::validation::FieldError;
 
 /// The strategy for RuntimeClasses: no status, no defaulting; the handler never changes.
 #[derive(Debug, Clone, Copy, Default)]
@@ -35,7 +35,7 @@ fn dns1123_label_errors(value: &str) -> Vec<String> {
         && b[0] != b'-'
         && b[b.len() - 1] != b'-';
     if !is_label {
-        if !value.is_empty() && super::labels::dns1123_subdomain_errors(value).is_empty() {
+        if !value.is_empty() && crate::validation::metadata::dns1123_subdomain_errors(value).is_empty() {
             errors.push("must not contain dots".to_string());
         } else {
             errors.push(DNS1123_LABEL_MSG.to_string());
@@ -60,23 +60,23 @@ impl Strategy for RuntimeClassStrategy {
         if name.is_empty() {
             errs.push(FieldError::required("metadata.name").with_detail("name or generateName is required"));
         } else {
-            for msg in super::labels::dns1123_subdomain_errors(name) {
+            for msg in crate::validation::metadata::dns1123_subdomain_errors(name) {
                 errs.push(FieldError::invalid("metadata.name", name, msg));
             }
         }
-        super::labels::validate_labels(m.labels.as_ref(), "metadata.labels", &mut errs);
-        super::labels::validate_annotations(m.annotations.as_ref(), "metadata.annotations", &mut errs);
+        crate::validation::metadata::validate_labels(m.labels.as_ref(), "metadata.labels", &mut errs);
+        crate::validation::metadata::validate_annotations(m.annotations.as_ref(), "metadata.annotations", &mut errs);
         for msg in dns1123_label_errors(&rc.handler) {
             errs.push(FieldError::invalid("handler", &rc.handler, msg));
         }
         if let Some(fixed) = rc.overhead.as_ref().and_then(|o| o.pod_fixed.clone()) {
             let limits = k8s_openapi::api::core::v1::ResourceRequirements { limits: Some(fixed), ..Default::default() };
-            crate::manifest::pod_rules::validate_resources(&limits, "overhead", &mut errs);
+            crate::validation::pod_rules::validate_resources(&limits, "overhead", &mut errs);
         }
         if let Some(s) = &rc.scheduling {
-            super::labels::validate_labels(s.node_selector.as_ref(), "scheduling.nodeSelector", &mut errs);
+            crate::validation::metadata::validate_labels(s.node_selector.as_ref(), "scheduling.nodeSelector", &mut errs);
             for (i, t) in s.tolerations.iter().flatten().enumerate() {
-                crate::manifest::pod_rules::validate_toleration(t, &format!("scheduling.tolerations[{i}]"), &mut errs);
+                crate::validation::pod_rules::validate_toleration(t, &format!("scheduling.tolerations[{i}]"), &mut errs);
             }
         }
         errs

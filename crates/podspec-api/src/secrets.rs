@@ -11,7 +11,7 @@ use k8s_openapi::ByteString;
 use super::configmaps::{validate_keys, validate_metadata, IMMUTABLE, MAX_SIZE};
 use super::generic::Store;
 use super::strategy::Strategy;
-use crate::manifest::FieldError;
+use crate::validation::FieldError;
 
 /// The strategy for Secrets.
 #[derive(Debug, Clone, Copy, Default)]

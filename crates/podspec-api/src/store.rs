@@ -11,7 +11,7 @@ use super::admission::{admit_create, Requester};
 use super::generic::{Sequence, Store};
 use super::strategy::{PodStrategy, Strategy};
 use super::watch::ChangeKind;
-use crate::manifest::validation::aggregate;
+use crate::validation::aggregate;
 
 /// A Kubernetes `Status` error: HTTP code, reason, and the message as the API server words it.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -34,11 +34,11 @@ pub struct Cause {
 
 impl ApiError {
     /// A pod that is invalid (422).
-    pub fn invalid(name: &str, errors: &[crate::manifest::FieldError]) -> Self {
+    pub fn invalid(name: &str, errors: &[crate::validation::FieldError]) -> Self {
         Self::invalid_kind("Pod", name, errors)
     }
     /// An object of `kind` (`Pod`) that is invalid (422), one cause per field error.
-    pub fn invalid_kind(kind: &str, name: &str, errors: &[crate::manifest::FieldError]) -> Self {
+    pub fn invalid_kind(kind: &str, name: &str, errors: &[crate::validation::FieldError]) -> Self {
         let causes =
             errors.iter().map(|e| Cause { reason: e.kind.cause_reason().into(), message: e.body(), field: e.field.clone() }).collect();
         Self { code: 422, reason: "Invalid".into(), message: format!("{kind} {name:?} is invalid: {}", aggregate(errors)), causes }
@@ -255,8 +255,8 @@ impl Store<PodStrategy> {
         resource_version: Option<&str>,
     ) -> Result<Pod, ApiError> {
         let mut errors = Vec::new();
-        super::labels::validate_labels(new.metadata.labels.as_ref(), "metadata.labels", &mut errors);
-        super::labels::validate_annotations(new.metadata.annotations.as_ref(), "metadata.annotations", &mut errors);
+        crate::validation::metadata::validate_labels(new.metadata.labels.as_ref(), "metadata.labels", &mut errors);
+        crate::validation::metadata::validate_annotations(new.metadata.annotations.as_ref(), "metadata.annotations", &mut errors);
         if !errors.is_empty() {
             return Err(ApiError::invalid(name, &errors));
         }

@@ -9,12 +9,12 @@
 //! - `validate_update`: the update rules (ValidatePodUpdate);
 //! - `prepare_for_status_update`: a status write keeps the spec and metadata;
 //! - `prepare_for_ephemeral_update`, `validate_ephemeral_update`: a write through the
-//!   `ephemeralcontainers` subresource (`ephemeral.rs`);
+//!   `ephemeralcontainers` subresource (`ephemeral.rs`, `validation/ephemeral.rs`);
 //! - `check_graceful_delete`: the grace period a delete gets.
 
 use k8s_openapi::api::core::v1::{Pod, PodStatus};
 
-use crate::manifest::validation::{validate_pod_create, FieldError};
+use crate::validation::{validate_pod_create, FieldError};
 
 /// What a resource's strategy decides, as kube-apiserver's RESTCreateStrategy,
 /// RESTUpdateStrategy and RESTGracefulDeleteStrategy do. The generic store
@@ -143,7 +143,7 @@ impl PodStrategy {
 
     /// Its rules (ValidatePodEphemeralContainersUpdate).
     pub fn validate_ephemeral_update(&self, new: &Pod, old: &Pod) -> Vec<FieldError> {
-        super::ephemeral::validate_update(new, old)
+        crate::validation::ephemeral::validate_update(new, old)
     }
 
     /// The errors a manifest would get from the API on create: prepared, then validated.

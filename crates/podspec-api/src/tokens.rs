@@ -29,11 +29,7 @@ use super::ApiError;
 pub const AUDIENCE: &str = "https://kubernetes.default.svc.cluster.local";
 /// The issuer named in the tokens' claims (`--service-account-issuer`).
 pub const ISSUER: &str = AUDIENCE;
-/// TokenRequest's bounds and default (pkg/apis/authentication/validation: MinTokenAgeSec;
-/// SetDefaults_TokenRequestSpec: one hour).
-pub const MIN_SECONDS: i64 = 600;
-pub const MAX_SECONDS: i64 = 1 << 32;
-pub const DEFAULT_SECONDS: i64 = 3600;
+pub use crate::validation::tokens::{DEFAULT_SECONDS, MAX_SECONDS, MIN_SECONDS};
 
 /// Whom a token stands for: a ServiceAccount, and the object it is bound to, if any.
 #[derive(Debug, Clone, PartialEq, Eq)]

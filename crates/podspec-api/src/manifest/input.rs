@@ -143,9 +143,20 @@ pub fn check_depth(text: impl AsRef<[u8]>) -> Result<(), TooDeep> {
     Ok(())
 }
 
+/// Why a body from outside was refused: nested too deep, or not the YAML (or JSON) asked for.
+#[derive(Debug, thiserror::Error)]
+pub enum BodyError {
+    /// Nesting deeper than Kubernetes' decoders accept, at its line.
+    #[error("line {line}: {0}", line = .0.line)]
+    TooDeep(#[from] TooDeep),
+    /// YAML (or JSON) that does not parse as the type asked for.
+    #[error(transparent)]
+    Yaml(#[from] serde_yaml::Error),
+}
+
 /// Parses YAML (or JSON) from outside, such as a request's body, once its nesting is known to
 /// be no deeper than Kubernetes accepts ([`check_depth`]); the one way serve reads YAML.
-pub fn yaml_from_slice<T: serde::de::DeserializeOwned>(body: &[u8]) -> Result<T, crate::Error> {
+pub fn yaml_from_slice<T: serde::de::DeserializeOwned>(body: &[u8]) -> Result<T, BodyError> {
     check_depth(body)?;
     Ok(match std::str::from_utf8(body) {
         // Octal integers as Kubernetes reads YAML (1.1): `defaultMode: 0400` is 256.

@@ -4,9 +4,6 @@
 pub mod fields;
 pub mod host_path;
 pub mod input;
-pub mod pod_rules;
-pub mod security;
-pub mod validation;
 pub mod yaml11;
 
 use std::fmt;
@@ -14,7 +11,7 @@ use std::path::{Path, PathBuf};
 
 use k8s_openapi::api::core::v1::Pod;
 
-pub use validation::{aggregate, validate_pod, validate_pod_create, FieldError};
+use crate::validation::aggregate;
 
 /// Where a manifest's text came from.
 #[derive(Debug, Clone, PartialEq, Eq)]

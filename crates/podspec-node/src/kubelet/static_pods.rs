@@ -117,8 +117,8 @@ enum ManifestFileError {
     #[error(transparent)]
     Parse(#[from] manifest::ManifestError),
     /// The API's validation of the pod, its errors aggregated as Kubernetes aggregates them.
-    #[error("invalid pod: {}", podspec_api::manifest::aggregate(.0))]
-    Invalid(Vec<podspec_api::manifest::FieldError>),
+    #[error("invalid pod: {}", podspec_api::validation::aggregate(.0))]
+    Invalid(Vec<podspec_api::validation::FieldError>),
 }
 
 /// Reads a manifest and applies the kubelet's defaults for static pods.

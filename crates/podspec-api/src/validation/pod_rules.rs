@@ -12,8 +12,9 @@ use std::net::IpAddr;
 use k8s_openapi::api::core::v1::{Container, EnvVar, PodSpec, ResourceRequirements, Toleration};
 use k8s_openapi::apimachinery::pkg::api::resource::Quantity;
 
-use super::validation::{validate_env_field_path, validate_local_descending_path, FieldError};
-use crate::labels::{dns1123_subdomain_errors, label_value_errors, max_len_error, qualified_name_errors, regex_error};
+use super::pod::{validate_env_field_path, validate_local_descending_path};
+use super::FieldError;
+use super::metadata::{dns1123_subdomain_errors, label_value_errors, max_len_error, qualified_name_errors, regex_error};
 use crate::quantity::{self, Milli};
 
 /// `InclusiveRangeError(1, 65535)`.
@@ -536,7 +537,7 @@ pub fn validate_dns_policy_and_node_selector(spec: &PodSpec, errs: &mut Vec<Fiel
         "" => errs.push(FieldError::required("spec.dnsPolicy")),
         p => errs.push(FieldError::not_supported("spec.dnsPolicy", p, &["ClusterFirstWithHostNet", "ClusterFirst", "Default", "None"])),
     }
-    crate::labels::validate_labels(spec.node_selector.as_ref(), "spec.nodeSelector", errs);
+    super::metadata::validate_labels(spec.node_selector.as_ref(), "spec.nodeSelector", errs);
 }
 
 fn is_ip(s: &str) -> bool {

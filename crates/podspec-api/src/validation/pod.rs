@@ -3,153 +3,11 @@
 //! staging/src/k8s.io/apimachinery/pkg/util/validation: IsDNS1123Subdomain, IsDNS1123Label).
 
 use std::collections::BTreeSet;
-use std::fmt;
 
 use k8s_openapi::api::core::v1::Pod;
 
-const DNS1123_LABEL_FMT: &str = "[a-z0-9]([-a-z0-9]*[a-z0-9])?";
-const DNS1123_LABEL_MSG: &str =
-    "a lowercase RFC 1123 label must consist of lower case alphanumeric characters or '-', and must start and end with an alphanumeric character";
-
-/// A field error, printed as Kubernetes prints `field.Error`.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct FieldError {
-    pub field: String,
-    pub kind: FieldErrorKind,
-    /// The offending value, already formatted (`"x"` for strings), when the kind shows one.
-    pub value: Option<String>,
-    pub detail: String,
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum FieldErrorKind {
-    Required,
-    Invalid,
-    Duplicate,
-    NotSupported,
-    Forbidden,
-    NotFound,
-    TooLong,
-}
-
-impl FieldErrorKind {
-    /// The Status cause reason (metav1.CauseType) of this kind of error.
-    pub fn cause_reason(self) -> &'static str {
-        match self {
-            Self::Required => "FieldValueRequired",
-            Self::Invalid => "FieldValueInvalid",
-            Self::Duplicate => "FieldValueDuplicate",
-            Self::NotSupported => "FieldValueNotSupported",
-            Self::Forbidden => "FieldValueForbidden",
-            Self::NotFound => "FieldValueNotFound",
-            Self::TooLong => "FieldValueTooLong",
-        }
-    }
-
-    fn text(self) -> &'static str {
-        match self {
-            Self::Required => "Required value",
-            Self::Invalid => "Invalid value",
-            Self::Duplicate => "Duplicate value",
-            Self::NotSupported => "Unsupported value",
-            Self::Forbidden => "Forbidden",
-            Self::NotFound => "Not found",
-            Self::TooLong => "Too long",
-        }
-    }
-}
-
-impl FieldError {
-    pub fn required(field: impl Into<String>) -> Self {
-        Self { field: field.into(), kind: FieldErrorKind::Required, value: None, detail: String::new() }
-    }
-    pub fn invalid(field: impl Into<String>, value: &str, detail: impl Into<String>) -> Self {
-        Self { field: field.into(), kind: FieldErrorKind::Invalid, value: Some(format!("{value:?}")), detail: detail.into() }
-    }
-    /// An invalid value printed as it is (numbers, `null`).
-    pub fn invalid_raw(field: impl Into<String>, value: impl std::fmt::Display, detail: impl Into<String>) -> Self {
-        Self { field: field.into(), kind: FieldErrorKind::Invalid, value: Some(value.to_string()), detail: detail.into() }
-    }
-    pub fn duplicate(field: impl Into<String>, value: &str) -> Self {
-        Self { field: field.into(), kind: FieldErrorKind::Duplicate, value: Some(format!("{value:?}")), detail: String::new() }
-    }
-    pub fn not_supported(field: impl Into<String>, value: &str, supported: &[&str]) -> Self {
-        let list = supported.iter().map(|s| format!("{s:?}")).collect::<Vec<_>>().join(", ");
-        Self {
-            field: field.into(),
-            kind: FieldErrorKind::NotSupported,
-            value: Some(format!("{value:?}")),
-            detail: format!("supported values: {list}"),
-        }
-    }
-    pub fn not_found(field: impl Into<String>, value: &str) -> Self {
-        Self { field: field.into(), kind: FieldErrorKind::NotFound, value: Some(format!("{value:?}")), detail: String::new() }
-    }
-    /// `field.TooLong` with no value shown.
-    pub fn too_long(field: impl Into<String>, max_bytes: usize) -> Self {
-        Self { field: field.into(), kind: FieldErrorKind::TooLong, value: None, detail: format!("may not be more than {max_bytes} bytes") }
-    }
-    pub fn forbidden(field: impl Into<String>, detail: impl Into<String>) -> Self {
-        Self { field: field.into(), kind: FieldErrorKind::Forbidden, value: None, detail: detail.into() }
-    }
-
-    /// `ErrorBody()`: the text after the field path.
-    pub fn body(&self) -> String {
-        let mut s = self.kind.text().to_string();
-        if let Some(v) = &self.value {
-            s.push_str(": ");
-            s.push_str(v);
-        }
-        if !self.detail.is_empty() {
-            s.push_str(": ");
-            s.push_str(&self.detail);
-        }
-        s
-    }
-}
-
-impl fmt::Display for FieldError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{}: {}", self.field, self.body())
-    }
-}
-
-/// An error list aggregated as Kubernetes does: one error alone, several as `[a, b]`.
-pub fn aggregate(errors: &[FieldError]) -> String {
-    let mut seen = BTreeSet::new();
-    let unique: Vec<String> = errors.iter().map(ToString::to_string).filter(|e| seen.insert(e.clone())).collect();
-    match unique.len() {
-        1 => unique[0].clone(),
-        _ => format!("[{}]", unique.join(", ")),
-    }
-}
-
-fn is_label(s: &str) -> bool {
-    let b = s.as_bytes();
-    !b.is_empty()
-        && b.len() <= 63
-        && b.iter().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || *c == b'-')
-        && b[0] != b'-'
-        && b[b.len() - 1] != b'-'
-}
-
-/// `IsDNS1123Subdomain`: at most 253 characters; no limit on a dot-separated part.
-pub fn is_dns1123_subdomain(s: &str) -> bool {
-    crate::labels::dns1123_subdomain_errors(s).is_empty()
-}
-
-pub(crate) fn validate_label(field: &str, value: &str, errs: &mut Vec<FieldError>) {
-    if value.len() > 63 {
-        errs.push(FieldError::invalid(field, value, "must be no more than 63 characters"));
-    } else if !is_label(value) {
-        let detail = if is_dns1123_subdomain(value) {
-            "must not contain dots".to_string()
-        } else {
-            format!("{DNS1123_LABEL_MSG} (e.g. 'my-name',  or '123-abc', regex used for validation is '{DNS1123_LABEL_FMT}')")
-        };
-        errs.push(FieldError::invalid(field, value, detail));
-    }
-}
+use super::metadata::validate_label;
+use super::FieldError;
 
 /// Validates a pod as the API server does on create (the parts the reference runtime needs):
 /// the pod's rules, and no ephemeral containers (ValidatePodCreate: they come through the
@@ -171,12 +29,12 @@ pub fn validate_pod(pod: &Pod) -> Vec<FieldError> {
         errs.push(FieldError::required("metadata.name").with_detail("name or generateName is required"));
     } else if !name.is_empty() {
         // ValidatePodName: any DNS subdomain; each of its errors is one field error.
-        for m in crate::labels::dns1123_subdomain_errors(name) {
+        for m in super::metadata::dns1123_subdomain_errors(name) {
             errs.push(FieldError::invalid("metadata.name", name, m));
         }
     }
-    crate::labels::validate_labels(pod.metadata.labels.as_ref(), "metadata.labels", &mut errs);
-    crate::labels::validate_annotations(pod.metadata.annotations.as_ref(), "metadata.annotations", &mut errs);
+    super::metadata::validate_labels(pod.metadata.labels.as_ref(), "metadata.labels", &mut errs);
+    super::metadata::validate_annotations(pod.metadata.annotations.as_ref(), "metadata.annotations", &mut errs);
     let Some(spec) = &pod.spec else {
         errs.push(FieldError::required("spec"));
         return errs;
@@ -248,7 +106,7 @@ pub fn validate_pod(pod: &Pod) -> Vec<FieldError> {
             }
         }
     }
-    crate::ephemeral::validate_ephemeral_containers(spec, &volumes, &mut errs);
+    super::ephemeral::validate_ephemeral_containers(spec, &volumes, &mut errs);
     super::pod_rules::validate_host_network_ports(spec, &mut errs);
     if let Some(p) = spec.restart_policy.as_deref() {
         if !["Always", "OnFailure", "Never"].contains(&p) {
@@ -334,11 +192,11 @@ fn validate_api_data_volumes(spec: &k8s_openapi::api::core::v1::PodSpec, errs: &
                     // validateProjectionSources: the life's bounds, and a path (named at the
                     // volume's projected, as Kubernetes names it).
                     let at = format!("{src}.serviceAccountToken.expirationSeconds");
-                    let seconds = t.expiration_seconds.unwrap_or(crate::tokens::DEFAULT_SECONDS);
-                    if seconds < crate::tokens::MIN_SECONDS {
+                    let seconds = t.expiration_seconds.unwrap_or(super::tokens::DEFAULT_SECONDS);
+                    if seconds < super::tokens::MIN_SECONDS {
                         errs.push(FieldError::invalid_raw(&at, seconds, "may not specify a duration less than 10 minutes"));
                     }
-                    if seconds > crate::tokens::MAX_SECONDS {
+                    if seconds > super::tokens::MAX_SECONDS {
                         errs.push(FieldError::invalid_raw(&at, seconds, "may not specify a duration larger than 2^32 seconds"));
                     }
                     if t.path.is_empty() {
@@ -425,13 +283,6 @@ pub(crate) fn validate_env_field_path(path: &str, field: &str, errs: &mut Vec<Fi
         .any(|p| path.strip_prefix(p).and_then(|r| r.strip_prefix("['")).is_some_and(|r| r.ends_with("']") && r.len() > 2));
     if !subscripted && !ENV_FIELD_PATHS.contains(&path) {
         errs.push(FieldError::not_supported(field, path, ENV_FIELD_PATHS));
-    }
-}
-
-impl FieldError {
-    pub fn with_detail(mut self, detail: &str) -> Self {
-        self.detail = detail.to_string();
-        self
     }
 }
 
@@ -612,6 +463,7 @@ fn validate_port_num_or_name(port: &IntOrString, at: &str, errs: &mut Vec<FieldE
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::validation::aggregate;
 
     /// A pod as the API decodes it: defaulted, as every pod is before validation.
     fn pod(yaml: &str) -> Pod {

@@ -7,7 +7,7 @@ use std::collections::BTreeSet;
 
 use k8s_openapi::api::core::v1::{AppArmorProfile, PodSpec, SeccompProfile, SecurityContext};
 
-use super::validation::FieldError;
+use super::FieldError;
 
 /// A sysctl name: dot- or slash-separated segments (`SysctlContainSlashFmt`).
 const SYSCTL_FMT: &str = r"([a-z0-9]([-_a-z0-9]*[a-z0-9])?[\./])*[a-z0-9]([-_a-z0-9]*[a-z0-9])?";
@@ -131,7 +131,7 @@ fn validate_seccomp(p: &SeccompProfile, f: &str, errs: &mut Vec<FieldError>) {
             None => {
                 errs.push(FieldError::required(format!("{f}.localhostProfile")).with_text("must be set when seccomp type is Localhost"))
             }
-            Some(path) => super::validation::validate_local_descending_path(path, &format!("{f}.localhostProfile"), errs),
+            Some(path) => super::pod::validate_local_descending_path(path, &format!("{f}.localhostProfile"), errs),
         }
     } else if p.localhost_profile.is_some() {
         errs.push(FieldError::invalid_raw(

@@ -4,7 +4,8 @@
 
 use k8s_openapi::api::core::v1::{Pod, PodSpec, Toleration};
 
-use crate::manifest::validation::{validate_pod, FieldError};
+use super::pod::validate_pod;
+use super::FieldError;
 
 /// The fields a pod update may change, as Kubernetes lists them in its error.
 pub const UPDATABLE_POD_SPEC_FIELDS: &[&str] = &[
@@ -136,7 +137,7 @@ pub(super) fn metadata_update_errors(new: &Pod, old: &Pod) -> Vec<FieldError> {
 
     // Mirror pods keep their annotation; no other pod gets it
     // (ValidatePodSpecificAnnotationUpdates).
-    let mirror = super::admission::MIRROR_ANNOTATION;
+    let mirror = crate::admission::MIRROR_ANNOTATION;
     let annotation =
         |m: &k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta| m.annotations.as_ref().and_then(|a| a.get(mirror)).cloned();
     match (annotation(nm), annotation(om)) {
@@ -181,7 +182,7 @@ fn munge(new: &PodSpec, old: &PodSpec) -> PodSpec {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::manifest::aggregate;
+    use crate::validation::aggregate;
 
     fn pod(extra_spec: &str) -> Pod {
         let yaml = format!(

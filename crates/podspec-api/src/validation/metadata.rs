@@ -5,7 +5,7 @@
 
 use std::collections::BTreeMap;
 
-use crate::manifest::validation::FieldError;
+use super::FieldError;
 
 const QUALIFIED_NAME_FMT: &str = "([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9]";
 const QUALIFIED_NAME_MSG: &str =
@@ -170,5 +170,36 @@ mod tests {
         let upper: BTreeMap<String, String> = [("Example/Key".to_string(), String::new())].into();
         validate_annotations(Some(&upper), "metadata.annotations", &mut errs);
         assert!(errs.is_empty(), "{errs:?}");
+    }
+}
+
+const DNS1123_LABEL_FMT: &str = "[a-z0-9]([-a-z0-9]*[a-z0-9])?";
+const DNS1123_LABEL_MSG: &str =
+    "a lowercase RFC 1123 label must consist of lower case alphanumeric characters or '-', and must start and end with an alphanumeric character";
+
+fn is_label(s: &str) -> bool {
+    let b = s.as_bytes();
+    !b.is_empty()
+        && b.len() <= 63
+        && b.iter().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || *c == b'-')
+        && b[0] != b'-'
+        && b[b.len() - 1] != b'-'
+}
+
+/// `IsDNS1123Subdomain`: at most 253 characters; no limit on a dot-separated part.
+pub fn is_dns1123_subdomain(s: &str) -> bool {
+    super::metadata::dns1123_subdomain_errors(s).is_empty()
+}
+
+pub(crate) fn validate_label(field: &str, value: &str, errs: &mut Vec<FieldError>) {
+    if value.len() > 63 {
+        errs.push(FieldError::invalid(field, value, "must be no more than 63 characters"));
+    } else if !is_label(value) {
+        let detail = if is_dns1123_subdomain(value) {
+            "must not contain dots".to_string()
+        } else {
+            format!("{DNS1123_LABEL_MSG} (e.g. 'my-name',  or '123-abc', regex used for validation is '{DNS1123_LABEL_FMT}')")
+        };
+        errs.push(FieldError::invalid(field, value, detail));
     }
 }
