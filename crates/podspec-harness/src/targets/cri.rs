@@ -108,6 +108,12 @@ pub enum CriStartError {
     NoSuchHandler { endpoint: String, handler: String, handlers: Vec<String> },
 }
 
+impl From<CriStartError> for TargetError {
+    fn from(e: CriStartError) -> Self {
+        TargetError::Own(Box::new(e))
+    }
+}
+
 /// The handler to use: checked against the handlers the runtime's configuration lists, where
 /// it lists them, and its OCI runtime asked for its version.
 async fn handler(runtime: &CriRuntime) -> Result<Handler, CriStartError> {

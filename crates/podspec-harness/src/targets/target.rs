@@ -149,12 +149,11 @@ pub enum TargetError {
     /// A container runtime's call failed.
     #[error(transparent)]
     Runtime(#[from] RuntimeError),
+    /// A target's own failure (a cluster's client, podman, a CRI runtime's start), kept whole:
+    /// each target's error converts into it in the target's own folder, so that the trait names
+    /// none of its implementations.
     #[error(transparent)]
-    Kube(#[from] super::kube::KubeError),
-    #[error(transparent)]
-    Podman(#[from] super::podman::PodmanTargetError),
-    #[error(transparent)]
-    Cri(#[from] super::cri::CriStartError),
+    Own(Box<dyn std::error::Error + Send + Sync + 'static>),
 }
 
 impl TargetError {

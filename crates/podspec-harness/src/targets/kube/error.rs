@@ -62,6 +62,12 @@ pub enum KubeError {
     NamespacesLeft(Vec<TargetError>),
 }
 
+impl From<KubeError> for TargetError {
+    fn from(e: KubeError) -> Self {
+        TargetError::Own(Box::new(e))
+    }
+}
+
 /// An error of a request about a pod: a missing pod keeps its own variant.
 pub fn pod_error(pod: &PodRef, e: kube::Error) -> TargetError {
     match e {

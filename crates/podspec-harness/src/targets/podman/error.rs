@@ -42,6 +42,12 @@ pub enum PodmanTargetError {
     RunLeft(Vec<TargetError>),
 }
 
+impl From<PodmanTargetError> for TargetError {
+    fn from(e: PodmanTargetError) -> Self {
+        TargetError::Own(Box::new(e))
+    }
+}
+
 impl From<PodmanError> for TargetError {
     fn from(e: PodmanError) -> Self {
         PodmanTargetError::Command(e).into()
