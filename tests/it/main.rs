@@ -23,6 +23,7 @@ mod fuzz;
 mod image_pull;
 mod input;
 mod kube;
+mod import_graph;
 mod layers;
 mod reference_runtime;
 mod reliability;

@@ -13,25 +13,25 @@ pub use api_data::ApiObjects;
 mod atomic_writer;
 mod backoff;
 pub mod downward;
-mod event_routes;
-pub use event_routes::event_lags;
+mod config;
+pub use config::{KubeletConfig, PodCgroupRoot};
+mod container_events;
 mod expansion;
-mod hooks;
 pub mod hosts;
 #[cfg(test)]
 mod lifecycle_tests;
 pub mod logs;
 pub mod node_status;
-mod prober;
 pub mod security;
 pub mod static_pods;
-mod status;
-pub use status::k8s_time;
+pub use podspec_api::time::k8s_time;
 mod subpath;
 mod sync;
 mod teardowns;
 mod volumes;
 mod worker;
+pub use worker::event_routes::event_lags;
+pub use worker::services::NodeServices;
 
 use std::collections::{HashMap, HashSet};
 use std::path::PathBuf;
@@ -47,57 +47,15 @@ pub use self::backoff::BackoffPolicy;
 use self::worker::PodWorker;
 use podspec_cri::cri::{ContainerId, ExecOptions, ExecResult, ExecSession, ImageService, LogEntry, RuntimeError, RuntimeService};
 
-#[derive(Debug, Clone)]
-pub struct KubeletConfig {
-    pub node_name: String,
-    /// The kubelet's own directory: pods' volumes and hosts files live under `pods/<uid>/`.
-    pub root_dir: PathBuf,
-    pub backoff: BackoffPolicy,
-    /// The node's IP (the pods' `status.hostIP`).
-    pub node_ip: std::net::Ipv4Addr,
-    /// The Node object's uid (mirror pods' owner reference).
-    pub node_uid: String,
-    /// The static pod manifest directory, if the kubelet watches one.
-    pub static_pod_dir: Option<PathBuf>,
-    /// Where the kubelet puts the pods' cgroups (its `--cgroup-root`), for a runtime that takes
-    /// a cgroup parent; `None`: the runtime lays out the pods' cgroups itself.
-    pub pod_cgroups: Option<PodCgroupRoot>,
-    /// `podPidsLimit`: the most processes a pod's cgroup may hold (none: no limit, the
-    /// KubeletConfiguration's -1).
-    pub pod_pids_limit: Option<i64>,
-}
-
-/// The cgroup under which each pod gets `pod<uid>` (cgroupfs driver), which the kubelet makes
-/// (with the pod's `pids.max`) before the sandbox and removes after it, as a kubelet's pod
-/// container manager does.
-#[derive(Debug, Clone)]
-pub struct PodCgroupRoot {
-    /// The path the runtime is given, the same in every hierarchy (`/.../podspec/<run>`).
-    pub parent: String,
-    /// Its directories on the node, one per hierarchy.
-    pub cgroup: podspec_cgroup::Cgroup,
-}
-
-impl KubeletConfig {
-    /// The node's own directories a hostPath volume may reach (`manifest::host_path`): the
-    /// static pod directory, so that a pod on the node can write its manifests, as a cluster's
-    /// privileged pods do. Nothing else of the machine.
-    pub fn host_dirs(&self) -> Vec<PathBuf> {
-        self.static_pod_dir.iter().cloned().collect()
-    }
-}
-
 /// The kubelet's errors: the node's error type, by the name the kubelet's callers know.
 pub use crate::Error as KubeletError;
 
+/// The kubelet: the pods it runs (one worker each) and the tasks that feed them (the API's
+/// watch, the static pod directory, the API's objects, the runtime's events). What its pod
+/// workers share with it (configuration, runtime, API, event recorder...) is `NodeServices`,
+/// which it derefs to.
 pub struct Kubelet {
-    config: KubeletConfig,
-    runtime: Arc<dyn RuntimeService>,
-    images: Arc<dyn ImageService>,
-    api: Arc<PodStore>,
-    /// Where its event recorder writes (the API's events).
-    events: Arc<EventStore>,
-    reporter: Reporter,
+    services: Arc<NodeServices>,
     pods: Mutex<HashMap<String, Arc<PodWorker>>>,
     /// Pods (by uid) being stopped for a deletion, until their final delete is written.
     terminating: Mutex<HashSet<String>>,
@@ -106,23 +64,18 @@ pub struct Kubelet {
     /// Who waits for a pod's teardown: woken when the kubelet has acted on the API's changes
     /// up to a resourceVersion, and when that pod's teardown ends.
     teardowns: teardowns::TeardownWaiters,
-    /// What the kubelet logged of note (warnings and events), oldest first.
-    log: Mutex<Vec<String>>,
     static_pods: Mutex<Option<tokio::task::JoinHandle<()>>>,
     api_watch: Mutex<Option<tokio::task::JoinHandle<()>>>,
-    /// The ConfigMaps and Secrets pods name (volumes, env), and the task that brings their
-    /// changes to the pods' volumes.
-    objects: ApiObjects,
     objects_watch: Mutex<Option<tokio::task::JoinHandle<()>>>,
-    /// The pod workers by sandbox, and the task that hands each runtime event to its worker.
-    event_routes: event_routes::EventRoutes,
+    /// The task that hands each runtime event to its worker.
     events_routed: Mutex<Option<tokio::task::JoinHandle<()>>>,
-    /// What the node has for pods (the downward API's default limits).
-    allocatable: downward::Allocatable,
-    /// Every pod is to stop at once, without its grace period (the run was interrupted).
-    at_once: std::sync::atomic::AtomicBool,
-    /// The API's RuntimeClasses, which a pod's `runtimeClassName` is resolved in.
-    runtime_classes: std::sync::OnceLock<Arc<podspec_api::runtime_classes::RuntimeClassStore>>,
+}
+
+impl std::ops::Deref for Kubelet {
+    type Target = NodeServices;
+    fn deref(&self) -> &NodeServices {
+        &self.services
+    }
 }
 
 impl Kubelet {
@@ -138,31 +91,34 @@ impl Kubelet {
     ) -> Arc<Self> {
         let allocatable = downward::Allocatable::of_node(&config.root_dir);
         let reporter = Reporter::kubelet(&config.node_name);
-        let kubelet = Arc::new(Self {
+        let services = Arc::new(NodeServices {
             config,
             runtime,
             images,
             api,
             events,
             reporter,
-            pods: Mutex::default(),
-            terminating: Mutex::default(),
-            rejected: Mutex::default(),
-            teardowns: Default::default(),
             log: Mutex::default(),
-            static_pods: Mutex::default(),
-            api_watch: Mutex::default(),
             objects,
-            objects_watch: Mutex::default(),
             event_routes: Default::default(),
-            events_routed: Mutex::default(),
             allocatable,
             at_once: Default::default(),
             runtime_classes: Default::default(),
         });
+        let kubelet = Arc::new(Self {
+            services,
+            pods: Mutex::default(),
+            terminating: Mutex::default(),
+            rejected: Mutex::default(),
+            teardowns: Default::default(),
+            static_pods: Mutex::default(),
+            api_watch: Mutex::default(),
+            objects_watch: Mutex::default(),
+            events_routed: Mutex::default(),
+        });
         // Subscribed before any pod starts, so that none of their events goes unseen.
         let events = kubelet.runtime.container_events();
-        *kubelet.events_routed.lock().unwrap() = Some(tokio::spawn(event_routes::run(Arc::downgrade(&kubelet), events)));
+        *kubelet.events_routed.lock().unwrap() = Some(tokio::spawn(container_events::run(Arc::downgrade(&kubelet), events)));
         *kubelet.api_watch.lock().unwrap() = Some(tokio::spawn(sync::run(kubelet.clone())));
         *kubelet.objects_watch.lock().unwrap() = Some(tokio::spawn(Self::watch_objects(Arc::downgrade(&kubelet))));
         if let Some(dir) = kubelet.config.static_pod_dir.clone() {
@@ -178,45 +134,11 @@ impl Kubelet {
         let _ = self.runtime_classes.set(classes);
     }
 
-    /// The handler a pod's sandbox is asked for: "" for a pod that names no RuntimeClass;
-    /// the lookup's error for a class this kubelet cannot find.
-    pub fn runtime_handler(&self, pod: &k8s_openapi::api::core::v1::Pod) -> Result<String, KubeletError> {
-        match self.runtime_classes.get() {
-            Some(classes) => Ok(podspec_api::runtime_classes::handler_of(classes, pod)?),
-            None => match pod.spec.as_ref().and_then(|s| s.runtime_class_name.as_deref()).filter(|n| !n.is_empty()) {
-                Some(name) => Err(podspec_api::Error::RuntimeClassNotFound { name: name.into() }.into()),
-                None => Ok(String::new()),
-            },
-        }
-    }
 
-    /// The runtime the kubelet runs pods with.
-    pub fn runtime(&self) -> &Arc<dyn RuntimeService> {
-        &self.runtime
-    }
 
-    pub fn config(&self) -> &KubeletConfig {
-        &self.config
-    }
 
-    /// The kubelet's log of warnings and events, one line each.
-    pub fn log_lines(&self) -> Vec<String> {
-        self.log.lock().unwrap().clone()
-    }
 
-    fn warn(&self, line: String) {
-        tracing::warn!(target: "kubelet", "{line}");
-        self.log.lock().unwrap().push(line);
-    }
 
-    /// Records an event about a pod (or, with a `fieldPath`, one of its containers) in the
-    /// API, as the kubelet's event recorder does, and in its log.
-    fn event(&self, pod: &Pod, field_path: Option<String>, type_: &str, reason: &str, message: &str) {
-        let key = worker::pod_key(pod);
-        tracing::info!(target: "kubelet", pod = %key, reason, "{message}");
-        self.log.lock().unwrap().push(format!("event {type_} {reason} pod={key}: {message}"));
-        self.events.record(events::pod_reference(pod, field_path), &self.reporter, type_, reason, message);
-    }
 
     /// Whether this node can run the pod at all: what it cannot is refused up front, naming
     /// the field, rather than half-done.
@@ -239,7 +161,7 @@ impl Kubelet {
         if pods.contains_key(&uid) {
             return Err(KubeletError::AlreadyRunning(worker::pod_key(&pod)));
         }
-        let w = PodWorker::start(self.clone(), pod, is_static);
+        let w = PodWorker::start(self.services.clone(), pod, is_static);
         pods.insert(uid, w);
         Ok(())
     }
@@ -354,9 +276,6 @@ impl Kubelet {
         self.at_once.store(true, std::sync::atomic::Ordering::SeqCst);
     }
 
-    fn stops_at_once(&self) -> bool {
-        self.at_once.load(std::sync::atomic::Ordering::SeqCst)
-    }
 
     /// Brings each change of a ConfigMap or a Secret to the volumes of the pods that name
     /// such objects (as the kubelet's watch-based object managers do): each volume whose

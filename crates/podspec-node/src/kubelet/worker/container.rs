@@ -11,7 +11,8 @@ use tokio::time::Instant;
 use super::errors::ContainerConfigError;
 use super::termination::TerminationOrder;
 use super::{volume_dir, PodWorker};
-use crate::kubelet::{downward, expansion, hooks, prober, security, subpath};
+use super::{hooks, prober};
+use crate::kubelet::{downward, expansion, security, subpath};
 use podspec_api::events::{NORMAL, WARNING};
 use podspec_cri::cri::{ContainerConfig, ContainerId, ContainerState, Mount};
 use podspec_fs::safe_path;
@@ -30,7 +31,7 @@ impl PodWorker {
         let pod = self.pod();
         let spec = pod.spec.as_ref()?;
         let (i, ec) = spec.ephemeral_containers.iter().flatten().enumerate().find(|(_, c)| c.name == name)?;
-        let r = podspec_api::manifest::fields::refused_ephemeral(ec, i, &self.kubelet.config.host_dirs()).into_iter().next()?;
+        let r = podspec_api::manifest::fields::refused_ephemeral(ec, i, &self.node.config.host_dirs()).into_iter().next()?;
         Some(format!("{}: the node does not run this field: {}", r.path, r.why))
     }
 
@@ -101,7 +102,7 @@ impl PodWorker {
             pod.spec.iter().flat_map(|s| s.volumes.iter().flatten()).find(|v| v.name == volume).and_then(|v| v.host_path.clone());
         match host_path {
             Some(source) => {
-                let node_dirs = self.kubelet.config.host_dirs();
+                let node_dirs = self.node.config.host_dirs();
                 podspec_api::manifest::host_path::resolve(&source, &node_dirs)
                     .map_err(|source| ContainerConfigError::HostPath { volume: volume.into(), source })?;
                 let path = Path::new(&source.path);
@@ -109,7 +110,7 @@ impl PodWorker {
                 let rel = path.strip_prefix(node_dir).expect("under its node directory");
                 Ok((node_dir.clone(), (!rel.as_os_str().is_empty()).then(|| rel.to_path_buf())))
             }
-            None => Ok((self.api_data_dir(volume).unwrap_or_else(|| volume_dir(&self.kubelet.config.root_dir, &self.uid, volume)), None)),
+            None => Ok((self.api_data_dir(volume).unwrap_or_else(|| volume_dir(&self.node.config.root_dir, &self.uid, volume)), None)),
         }
     }
 
@@ -120,10 +121,10 @@ impl PodWorker {
         let runtime_env = downward::PodRuntime {
             pod: &pod,
             pod_ip: self.state.lock().unwrap().pod_ip,
-            host_ip: self.kubelet.config.node_ip,
-            node_name: &self.kubelet.config.node_name,
-            allocatable: self.kubelet.allocatable,
-            objects: Some(&self.kubelet.objects),
+            host_ip: self.node.config.node_ip,
+            node_name: &self.node.config.node_name,
+            allocatable: self.node.allocatable,
+            objects: Some(&self.node.objects),
         };
         let from = downward::env_from(c, &runtime_env)?;
         let mut env = Vec::new();
@@ -175,7 +176,7 @@ impl PodWorker {
                     (Some(rel), None) => rel.clone(),
                     (None, sub) => PathBuf::from(sub.unwrap_or_default()),
                 };
-                if self.kubelet.runtime.resolves_sub_paths() {
+                if self.node.runtime.resolves_sub_paths() {
                     // Resolved again by the runtime beneath `source`, where it mounts it.
                     Some(whole.to_string_lossy().into_owned())
                 } else {
@@ -274,7 +275,7 @@ impl PodWorker {
                 }
             }
         }
-        let runtime = &self.kubelet.runtime;
+        let runtime = &self.node.runtime;
         let Some(image) = self.ensure_image(name, &spec, &config.image).await else { return };
         if let Err(e) = security::verify_run_as_non_root(&self.pod(), &spec, image.config.uid()) {
             self.set_waiting(name, "CreateContainerConfigError", Some(e.to_string()));
@@ -335,7 +336,7 @@ impl PodWorker {
     /// again later, as the kubelet does.
     pub(super) fn set_waiting(&self, name: &str, reason: &str, message: Option<String>) {
         self.container_event(name, WARNING, "Failed", &format!("Error: {}", message.as_deref().unwrap_or(reason)));
-        let retry = self.kubelet.config.backoff.initial.min(Duration::from_secs(5));
+        let retry = self.node.config.backoff.initial.min(Duration::from_secs(5));
         let mut st = self.state.lock().unwrap();
         if let Some(rec) = st.containers.iter_mut().find(|c| c.name == name) {
             rec.waiting = Some((reason.to_string(), message));
@@ -359,7 +360,7 @@ impl PodWorker {
 
     async fn stop_containers(&self, ids: &[ContainerId], ordered: bool) {
         let grace = self.grace_period();
-        let runtime = &self.kubelet.runtime;
+        let runtime = &self.node.runtime;
         let (names, order) = {
             let st = self.state.lock().unwrap();
             // Only what still runs is stopped (an ended instance stays current until replaced).
@@ -396,7 +397,7 @@ impl PodWorker {
     /// wait for its turn (`order`), which counts against it too; then SIGTERM, and SIGKILL once
     /// what is left of the grace period has passed (at least 2 s after a hook or a wait).
     pub(super) async fn stop_with_hooks(&self, containers: &[(String, ContainerId)], grace: Duration, order: Option<&TerminationOrder>) {
-        let runtime = &self.kubelet.runtime;
+        let runtime = &self.node.runtime;
         let tearing_down = self.tearing_down.load(std::sync::atomic::Ordering::SeqCst);
         let stops = containers.iter().map(|(name, id)| async move {
             if !tearing_down {
@@ -434,7 +435,7 @@ impl PodWorker {
         if self.probe_results(name, id).is_none() {
             return;
         }
-        let grace = if self.kubelet.stops_at_once() { Duration::ZERO } else { grace.unwrap_or_else(|| self.grace_period()) };
+        let grace = if self.node.stops_at_once() { Duration::ZERO } else { grace.unwrap_or_else(|| self.grace_period()) };
         // On a task of its own: stopping ends the container's probes, the caller among them.
         let Some(me) = self.me.upgrade() else { return };
         let target = [(name.to_string(), id.clone())];

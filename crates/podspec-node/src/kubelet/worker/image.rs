@@ -14,7 +14,7 @@ impl PodWorker {
     /// kubelet's `EnsureImageExists`), with the kubelet's events; None when the container
     /// waits (`ErrImageNeverPull`, `ErrImagePull`, `ImagePullBackOff`) and is tried again.
     pub(super) async fn ensure_image(&self, name: &str, spec: &Container, reference: &str) -> Option<podspec_cri::cri::ImageInfo> {
-        let images = &self.kubelet.images;
+        let images = &self.node.images;
         let present = images.image_status(reference).await;
         if !images.pulls() {
             // A node whose image service does not pull runs what it has.
@@ -38,7 +38,7 @@ impl PodWorker {
             ("Never", Err(_)) => {
                 let message = format!("Container image {reference:?} is not present with pull policy of Never");
                 self.container_event(name, WARNING, "ErrImageNeverPull", &message);
-                let retry = Instant::now() + self.kubelet.config.backoff.initial.min(Duration::from_secs(5));
+                let retry = Instant::now() + self.node.config.backoff.initial.min(Duration::from_secs(5));
                 self.image_waiting(name, "ErrImageNeverPull", message, retry);
                 return None;
             }
@@ -76,7 +76,7 @@ impl PodWorker {
                     let mut st = self.state.lock().unwrap();
                     let rec = st.containers.iter_mut().find(|c| c.name == name)?;
                     let failures = rec.pull_backoff.as_ref().map(|b| b.failures).unwrap_or(0) + 1;
-                    let delay = self.kubelet.config.backoff.delay(failures);
+                    let delay = self.node.config.backoff.delay(failures);
                     rec.pull_backoff = Some(super::state::PullBackoff { failures, until: Instant::now() + delay, error: e.to_string() });
                     delay
                 };
@@ -99,7 +99,7 @@ impl PodWorker {
         let namespace = pod.metadata.namespace.as_deref().unwrap_or("default");
         let (mut secrets, mut missing) = (Vec::new(), Vec::new());
         for r in pod.spec.iter().flat_map(|s| s.image_pull_secrets.iter().flatten()).filter(|r| !r.name.is_empty()) {
-            match self.kubelet.objects.secret(namespace, &r.name) {
+            match self.node.objects.secret(namespace, &r.name) {
                 Ok(s) => secrets.push(s),
                 Err(_) => missing.push(r.name.clone()),
             }
@@ -118,7 +118,7 @@ impl PodWorker {
             Err(_) => reference.to_string(),
         };
         let credentials = keyring.lookup(&repository);
-        let images = &self.kubelet.images;
+        let images = &self.node.images;
         if credentials.is_empty() {
             return images.pull_image(reference, None).await;
         }

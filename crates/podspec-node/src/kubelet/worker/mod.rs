@@ -13,17 +13,23 @@ use k8s_openapi::api::core::v1::{Container, Pod};
 use tokio::sync::{broadcast, watch, Notify};
 use tokio::time::Instant;
 
-use super::Kubelet;
 use podspec_api::events::{NORMAL, WARNING};
 use podspec_cri::cri::{ContainerEvent, ContainerId};
 
+mod api_volumes;
 mod container;
 mod errors;
+pub(super) mod event_routes;
+mod hooks;
 mod image;
+mod prober;
 mod restart;
 mod sandbox;
+pub(super) mod services;
 mod state;
+mod status;
 mod termination;
+use services::NodeServices;
 use state::ephemeral_record;
 pub(super) use state::{ContainerRecord, Kind, Terminal, Termination, WorkerState};
 
@@ -74,7 +80,8 @@ pub fn volume_dir(root: &Path, uid: &str, volume: &str) -> PathBuf {
 pub struct PodWorker {
     pub(super) key: String,
     pub(super) uid: String,
-    pub(super) kubelet: Arc<Kubelet>,
+    /// What it shares with the kubelet (never the kubelet itself).
+    pub(super) node: Arc<NodeServices>,
     /// The pod as last given to the kubelet (its spec may change by updates): the version the
     /// API's store holds, shared, not copied.
     pub(super) pod: Mutex<Arc<Pod>>,
@@ -91,7 +98,7 @@ pub struct PodWorker {
     /// The worker itself, for the tasks it starts (probes).
     me: Weak<PodWorker>,
     /// The probes of its running containers.
-    pub(super) probes: super::prober::ProbeTasks,
+    pub(super) probes: prober::ProbeTasks,
     /// A probe's result changed, or the status is wanted again: the status is written again.
     probed: Notify,
     /// The pod is being stopped for good: its containers' readiness probes run on while they
@@ -104,7 +111,7 @@ pub struct PodWorker {
 }
 
 impl PodWorker {
-    pub(super) fn start(kubelet: Arc<Kubelet>, pod: Arc<Pod>, is_static: bool) -> Arc<Self> {
+    pub(super) fn start(node: Arc<NodeServices>, pod: Arc<Pod>, is_static: bool) -> Arc<Self> {
         let spec = pod.spec.clone().unwrap_or_default();
         let initial_wait =
             if spec.init_containers.as_ref().is_some_and(|c| !c.is_empty()) { "PodInitializing" } else { "ContainerCreating" };
@@ -128,7 +135,7 @@ impl PodWorker {
             key: pod_key(&pod),
             uid: pod.metadata.uid.clone().unwrap_or_default(),
             pod: Mutex::new(pod),
-            kubelet,
+            node,
             state: Mutex::new(WorkerState { containers, ..Default::default() }),
             is_static,
             updated: Notify::new(),
@@ -141,7 +148,7 @@ impl PodWorker {
             probed: Notify::new(),
             tearing_down: Default::default(),
             objects: Notify::new(),
-            events: broadcast::Sender::new(super::event_routes::POD_EVENTS),
+            events: broadcast::Sender::new(event_routes::POD_EVENTS),
         });
         // Subscribe before anything starts, so no exit goes unseen.
         let events = w.events.subscribe();
@@ -157,7 +164,7 @@ impl PodWorker {
 
     /// An event about the pod.
     fn pod_event(&self, type_: &str, reason: &str, message: &str) {
-        self.kubelet.event(&self.pod(), None, type_, reason, message);
+        self.node.event(&self.pod(), None, type_, reason, message);
     }
 
     /// An event about one of its containers (`fieldPath` `spec.containers{name}`, or
@@ -174,7 +181,7 @@ impl PodWorker {
         } else {
             "spec.containers"
         };
-        self.kubelet.event(&pod, Some(format!("{list}{{{name}}}")), type_, reason, message);
+        self.node.event(&pod, Some(format!("{list}{{{name}}}")), type_, reason, message);
     }
 
     /// A new version of the pod from the API: the worker applies what the kubelet applies. A
@@ -219,7 +226,7 @@ impl PodWorker {
     /// A deleted pod's grace period is the deletion's; otherwise the spec's; none once the
     /// kubelet stops every pod at once.
     pub(super) fn grace_period(&self) -> Duration {
-        if self.kubelet.stops_at_once() {
+        if self.node.stops_at_once() {
             return Duration::ZERO;
         }
         let pod = self.pod.lock().unwrap();
@@ -277,7 +284,7 @@ impl PodWorker {
                     Ok(ContainerEvent::Stopped { container, .. }) => self.on_container_exit(&container).await,
                     Ok(ContainerEvent::Started { .. }) => {}
                     Err(broadcast::error::RecvError::Lagged(lost)) => {
-                        super::event_routes::lagged(lost);
+                        event_routes::lagged(lost);
                         self.resync().await
                     }
                     Err(broadcast::error::RecvError::Closed) => break,
@@ -300,7 +307,7 @@ impl PodWorker {
     /// A ConfigMap or a Secret changed: the pod's volumes that name one get its new data (once
     /// the pod is set up), and a pod waiting for one to mount looks again.
     pub(super) fn objects_changed(&self) {
-        if !super::api_data::uses_objects(&self.pod()) {
+        if !crate::kubelet::api_data::uses_objects(&self.pod()) {
             return;
         }
         self.objects.notify_one();
@@ -314,7 +321,7 @@ impl PodWorker {
     /// manager does, and tries again when the objects change (and every few seconds); the pod
     /// starts once they are there. A stop ends the wait (false: the pod is to stop).
     async fn wait_for_volume_objects(&self, stop: &mut watch::Receiver<bool>) -> bool {
-        if !super::api_data::uses_objects(&self.pod()) {
+        if !crate::kubelet::api_data::uses_objects(&self.pod()) {
             return true;
         }
         let mut said = None;
@@ -336,16 +343,16 @@ impl PodWorker {
 
     /// Writes the pod's status through the API (a static pod's goes to its mirror pod).
     async fn publish_status(&self) {
-        let mut status = super::status::pod_status(self).await;
+        let mut status = status::pod_status(self).await;
         let pod = self.pod();
         let (ns, name) = (pod.metadata.namespace.clone().unwrap_or_default(), pod.metadata.name.clone().unwrap_or_default());
         let gates: Vec<String> =
             pod.spec.iter().flat_map(|s| s.readiness_gates.iter().flatten()).map(|g| g.condition_type.clone()).collect();
-        let api = &self.kubelet.api;
+        let api = &self.node.api;
         let stored = api.get(&ns, &name).ok();
         let uid = if self.is_static {
             match &stored {
-                Some(m) if super::static_pods::is_mirror_of(m, &self.uid) => m.metadata.uid.clone().unwrap_or_default(),
+                Some(m) if podspec_api::admission::mirror_hash(m) == Some(self.uid.as_str()) => m.metadata.uid.clone().unwrap_or_default(),
                 _ => return,
             }
         } else {
@@ -356,9 +363,9 @@ impl PodWorker {
         // condition whose status stays keeps the time of its last transition (otherwise every
         // write would differ from the last, and each would wake the worker again).
         let written = api.set_status_with(&ns, &name, &uid, "kubelet", |stored| {
-            super::status::keep_others_conditions(&mut status, stored);
-            super::status::apply_readiness_gates(&mut status, &gates);
-            super::status::keep_transition_times(stored, &mut status);
+            status::keep_others_conditions(&mut status, stored);
+            status::apply_readiness_gates(&mut status, &gates);
+            status::keep_transition_times(stored, &mut status);
             // Recorded before the write: it comes back through the watch, maybe before
             // set_status_with returns.
             *self.published.lock().unwrap() = Some(status.clone());

@@ -13,12 +13,12 @@ impl PodWorker {
 
     /// A container instance ended: record it and decide whether it comes back.
     pub(super) async fn on_container_exit(&self, id: &ContainerId) {
-        let Ok(status) = self.kubelet.runtime.container_status(id).await else { return };
+        let Ok(status) = self.node.runtime.container_status(id).await else { return };
         if status.state != ContainerState::Exited {
             return;
         }
         let policy = self.restart_policy();
-        let backoff = self.kubelet.config.backoff;
+        let backoff = self.node.config.backoff;
         let pod_name = format_pod(&self.pod());
         let exit_code = status.exit_code.unwrap_or(0);
         let attempt = {
@@ -105,7 +105,7 @@ impl PodWorker {
                     st.containers.iter_mut().find(|c| c.name == name).and_then(|c| c.previous.replace(old))
                 };
                 if let Some(older) = older {
-                    let _ = self.kubelet.runtime.remove_container(&older).await;
+                    let _ = self.node.runtime.remove_container(&older).await;
                 }
             }
             self.start_container(&name).await;

@@ -16,7 +16,7 @@ use podspec_fs::safe_path;
 
 impl PodWorker {
     pub(super) fn pod_dir(&self) -> PathBuf {
-        self.kubelet.config.root_dir.join("pods").join(&self.uid)
+        self.node.config.root_dir.join("pods").join(&self.uid)
     }
 
     pub(super) async fn start_sandbox(&self) -> Result<(), SandboxError> {
@@ -41,7 +41,7 @@ impl PodWorker {
                     // (a pod given that node directory can plant one).
                     if source.type_.as_deref() == Some("DirectoryOrCreate") {
                         let path = Path::new(&source.path);
-                        let node_dirs = self.kubelet.config.host_dirs();
+                        let node_dirs = self.node.config.host_dirs();
                         if let Some(node_dir) = node_dirs.iter().find(|d| path.starts_with(d)) {
                             let base = safe_path::open_dir(node_dir)?;
                             let rel = path.strip_prefix(node_dir).unwrap_or(path);
@@ -53,7 +53,7 @@ impl PodWorker {
                 if api_data::is_api_data(v) {
                     continue;
                 }
-                let dir = volume_dir(&self.kubelet.config.root_dir, &self.uid, &v.name);
+                let dir = volume_dir(&self.node.config.root_dir, &self.uid, &v.name);
                 fs::create_dir_all(&dir)?;
                 // emptyDir is world-writable (0777); with fsGroup it belongs to that group and
                 // what is made in it inherits the group (the set-group-ID bit), as the kubelet
@@ -75,7 +75,7 @@ impl PodWorker {
         for v in spec.volumes.iter().flatten() {
             let Some(e) = v.empty_dir.as_ref().filter(|e| e.medium.as_deref() == Some("Memory")) else { continue };
             // At most sizeLimit, and never more than the node has for pods.
-            let node = self.kubelet.allocatable.memory;
+            let node = self.node.allocatable.memory;
             let limit = match &e.size_limit {
                 Some(q) => podspec_api::quantity::parse(&q.0)
                     .map_err(|source| SandboxError::SizeLimit { volume: v.name.clone(), source })?
@@ -83,7 +83,7 @@ impl PodWorker {
                 None => node,
             };
             let size_bytes = podspec_api::quantity::divide_ceil(limit, podspec_api::quantity::Milli(1000)).max(1) as u64;
-            tmpfs.push(podspec_cri::cri::TmpfsVolume { path: volume_dir(&self.kubelet.config.root_dir, &self.uid, &v.name), size_bytes });
+            tmpfs.push(podspec_cri::cri::TmpfsVolume { path: volume_dir(&self.node.config.root_dir, &self.uid, &v.name), size_bytes });
         }
         let sysctls = security::sysctls(spec)?;
         let namespaces = security::namespaces(spec);
@@ -96,7 +96,7 @@ impl PodWorker {
             .any(|c| c.security_context.as_ref().and_then(|s| s.privileged) == Some(true));
         // A runtime that does not hold memory-backed volumes itself (a CRI runtime) gets their
         // directories with the kubelet's tmpfs on them.
-        let tmpfs = if self.kubelet.runtime.holds_memory_volumes() {
+        let tmpfs = if self.node.runtime.holds_memory_volumes() {
             tmpfs
         } else {
             let mounted = volumes::mount_all(&tmpfs)?;
@@ -106,11 +106,11 @@ impl PodWorker {
         // The kubelet's pod cgroup, `<cgroup root>/pod<uid>` (pkg/kubelet/cm: the cgroupfs
         // driver's name of a pod's cgroup), made with the node's podPidsLimit as its pids.max
         // (pod_container_manager_linux.go EnsureExists) before the runtime puts the pod in it.
-        let cgroup_parent = match &self.kubelet.config.pod_cgroups {
+        let cgroup_parent = match &self.node.config.pod_cgroups {
             None => None,
             Some(root) => {
                 let cgroup = root.cgroup.child(&format!("pod{}", self.uid));
-                let pids_max = self.kubelet.config.pod_pids_limit.filter(|_| cgroup.has("pids"));
+                let pids_max = self.node.config.pod_pids_limit.filter(|_| cgroup.has("pids"));
                 let made = cgroup.create().and_then(|()| cgroup.set_limits(&Limits { pids_max, ..Default::default() }));
                 made.map_err(SandboxError::Cgroup)?;
                 Some(format!("{}/pod{}", root.parent, self.uid))
@@ -118,7 +118,7 @@ impl PodWorker {
         };
         // The pod's RuntimeClass's handler, resolved now, as the kubelet's runtimeclass manager
         // does (a class deleted since the pod was admitted fails the sandbox).
-        let runtime_handler = self.kubelet.runtime_handler(&pod).map_err(SandboxError::RuntimeHandler)?;
+        let runtime_handler = self.node.runtime_handler(&pod).map_err(SandboxError::RuntimeHandler)?;
         let config = PodSandboxConfig {
             runtime_handler,
             name,
@@ -130,13 +130,13 @@ impl PodWorker {
             sysctls,
             privileged,
             cgroup_parent,
-            pids_limit: self.kubelet.config.pod_pids_limit,
+            pids_limit: self.node.config.pod_pids_limit,
         };
-        let runtime = &self.kubelet.runtime;
+        let runtime = &self.node.runtime;
         let sandbox = runtime.run_pod_sandbox(&config).await?;
         let status = runtime.pod_sandbox_status(&sandbox).await?;
         // Its containers' events come to this worker from now on.
-        self.kubelet.event_routes.add(sandbox.clone(), self.me.clone());
+        self.node.event_routes.add(sandbox.clone(), self.me.clone());
         {
             let mut st = self.state.lock().unwrap();
             st.sandbox = Some(sandbox);
@@ -147,7 +147,7 @@ impl PodWorker {
         // The kubelet's ensureHostsFile: on the host network the node's own hosts file, else one
         // made from the pod's IP and hostname; hostAliases appended to either.
         let mut hosts_file = if spec.host_network == Some(true) {
-            hosts::node_hosts_file(self.kubelet.config.node_ip, &self.kubelet.config.node_name)
+            hosts::node_hosts_file(self.node.config.node_ip, &self.node.config.node_name)
         } else {
             hosts::managed_hosts_file(&[status.ip], &hostname, domain.as_deref())
         };
@@ -167,8 +167,8 @@ impl PodWorker {
         // turns unready during its grace period is reported so), and end once they have.
         self.tearing_down.store(true, std::sync::atomic::Ordering::SeqCst);
         self.probes.stop_liveness_and_startup();
-        self.kubelet.objects.forget_tokens(&self.uid);
-        let runtime = &self.kubelet.runtime;
+        self.node.objects.forget_tokens(&self.uid);
+        let runtime = &self.node.runtime;
         let (sandbox, current): (Option<SandboxId>, Vec<ContainerId>) = {
             let st = self.state.lock().unwrap();
             (st.sandbox.clone(), st.containers.iter().filter_map(|c| c.current.clone()).collect())
@@ -194,13 +194,13 @@ impl PodWorker {
             if let Err(e) = runtime.remove_pod_sandbox(&sandbox).await {
                 tracing::warn!(pod = %self.key, error = %e, "remove pod sandbox");
             }
-            self.kubelet.event_routes.remove(&sandbox);
+            self.node.event_routes.remove(&sandbox);
         }
         let mounts = std::mem::take(&mut self.state.lock().unwrap().tmpfs_mounts);
         let dir = self.pod_dir();
         // The pod's cgroup, which the runtime leaves once it removed the sandbox's and the
         // containers' cgroups in it.
-        let mut cgroups: Vec<PathBuf> = match &self.kubelet.config.pod_cgroups {
+        let mut cgroups: Vec<PathBuf> = match &self.node.config.pod_cgroups {
             Some(r) => r.cgroup.child(&format!("pod{}", self.uid)).dirs.into_iter().map(|(_, d)| d).collect(),
             None => Vec::new(),
         };

@@ -8,7 +8,7 @@ use chrono::{DateTime, Utc};
 use tokio::time::Instant;
 
 use super::PodWorker;
-use crate::kubelet::prober;
+use super::prober;
 use podspec_cri::cri::{ContainerId, SandboxId};
 
 /// Which list of the spec a container comes from, and how it runs.

@@ -1,4 +1,5 @@
-//! The runtime's container events, each handed to the pod worker of its sandbox alone. The
+//! The runtime's container events, each handed to the pod worker of its sandbox alone
+//! (`crate::kubelet::container_events` reads the node's channel and hands them on here). The
 //! runtime has one channel of events for the whole node; were every worker to read it, each
 //! event would wake every worker (N pods, N wakes per event), and a worker busy starting its
 //! pod while the others' events pass would fall more than the channel's capacity behind and
@@ -9,15 +10,13 @@ use std::collections::HashMap;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, Weak};
 
-use tokio::sync::broadcast;
 
-use super::worker::PodWorker;
-use super::Kubelet;
+use super::PodWorker;
 use podspec_cri::cri::{ContainerEvent, SandboxId};
 
 /// How many of its own events a pod worker's channel holds before the worker, falling behind,
 /// looks at all its containers again: a pod's events come from its own few containers.
-pub(super) const POD_EVENTS: usize = 64;
+pub(in crate::kubelet) const POD_EVENTS: usize = 64;
 
 /// How often, in this process, a reader of container events fell behind and lost events
 /// (each time, a pod worker or the router made the pods look at their containers again), and
@@ -26,7 +25,7 @@ static LAGS: AtomicU64 = AtomicU64::new(0);
 static LOST: AtomicU64 = AtomicU64::new(0);
 
 /// A reader of container events fell `lost` events behind.
-pub(super) fn lagged(lost: u64) {
+pub(in crate::kubelet) fn lagged(lost: u64) {
     LAGS.fetch_add(1, Ordering::Relaxed);
     LOST.fetch_add(lost, Ordering::Relaxed);
     tracing::debug!(target: "kubelet", lost, "a reader of the runtime's container events fell behind");
@@ -40,64 +39,35 @@ pub fn event_lags() -> (u64, u64) {
 
 /// The pod workers by their sandbox.
 #[derive(Default)]
-pub(super) struct EventRoutes {
+pub(in crate::kubelet) struct EventRoutes {
     by_sandbox: Mutex<HashMap<SandboxId, Weak<PodWorker>>>,
 }
 
 impl EventRoutes {
     /// The events of this sandbox go to this worker from now on.
-    pub(super) fn add(&self, sandbox: SandboxId, worker: Weak<PodWorker>) {
+    pub(in crate::kubelet) fn add(&self, sandbox: SandboxId, worker: Weak<PodWorker>) {
         self.by_sandbox.lock().unwrap().insert(sandbox, worker);
     }
 
-    pub(super) fn remove(&self, sandbox: &SandboxId) {
+    pub(in crate::kubelet) fn remove(&self, sandbox: &SandboxId) {
         self.by_sandbox.lock().unwrap().remove(sandbox);
     }
 
-    /// The worker an event is for; an event that names no sandbox goes to every worker (each
-    /// then looks whether it is about one of its containers).
-    fn workers_of(&self, event: &ContainerEvent, kubelet: &Kubelet) -> Vec<Arc<PodWorker>> {
-        let (ContainerEvent::Started { sandbox, .. } | ContainerEvent::Stopped { sandbox, .. }) = event;
-        if sandbox.0.is_empty() {
-            return kubelet.pods.lock().unwrap().values().cloned().collect();
-        }
-        self.by_sandbox.lock().unwrap().get(sandbox).and_then(Weak::upgrade).into_iter().collect()
-    }
-}
-
-/// Reads the node's container events until the runtime closes its channel, and hands each to
-/// its worker. Having fallen behind itself, it has every worker look at its containers again.
-pub(super) async fn run(kubelet: Weak<Kubelet>, mut events: broadcast::Receiver<ContainerEvent>) {
-    loop {
-        let event = events.recv().await;
-        let Some(kubelet) = kubelet.upgrade() else { return };
-        match event {
-            Ok(event) => {
-                for worker in kubelet.event_routes.workers_of(&event, &kubelet) {
-                    worker.container_event_seen(event.clone());
-                }
-            }
-            Err(broadcast::error::RecvError::Lagged(lost)) => {
-                lagged(lost);
-                let workers: Vec<Arc<PodWorker>> = kubelet.pods.lock().unwrap().values().cloned().collect();
-                for worker in workers {
-                    worker.look_at_containers_again();
-                }
-            }
-            Err(broadcast::error::RecvError::Closed) => return,
-        }
+    /// The worker of this sandbox, if it still runs.
+    pub(in crate::kubelet) fn worker_of(&self, sandbox: &SandboxId) -> Option<Arc<PodWorker>> {
+        self.by_sandbox.lock().unwrap().get(sandbox).and_then(Weak::upgrade)
     }
 }
 
 impl PodWorker {
     /// A runtime event of this pod, for its worker to act on.
-    pub(super) fn container_event_seen(&self, event: ContainerEvent) {
+    pub(in crate::kubelet) fn container_event_seen(&self, event: ContainerEvent) {
         let _ = self.events.send(event);
     }
 
     /// Events of this pod may have been lost: the worker looks at each of its containers again
     /// (as if each had stopped; one that runs is left as it is).
-    fn look_at_containers_again(&self) {
+    pub(in crate::kubelet) fn look_at_containers_again(&self) {
         let (sandbox, current): (Option<SandboxId>, Vec<_>) = {
             let st = self.state.lock().unwrap();
             (st.sandbox.clone(), st.containers.iter().filter_map(|c| c.current.clone()).collect())

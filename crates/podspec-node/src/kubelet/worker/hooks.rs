@@ -9,7 +9,7 @@ use std::time::Duration;
 use k8s_openapi::api::core::v1::{Container, LifecycleHandler};
 use tokio::time::Instant;
 
-use super::worker::{format_pod, PodWorker};
+use super::{format_pod, PodWorker};
 use podspec_api::events::{NORMAL, WARNING};
 use super::prober::ProbeError;
 use podspec_cri::cri::{ContainerId, RuntimeError};
@@ -56,7 +56,7 @@ async fn run(w: &PodWorker, c: &Container, id: &ContainerId, h: &LifecycleHandle
     if let Some(exec) = &h.exec {
         let cmd = exec.command.clone().unwrap_or_default();
         let command = cmd.join(" ");
-        return match w.kubelet.runtime.exec_sync(id, &cmd, timeout).await {
+        return match w.node.runtime.exec_sync(id, &cmd, timeout).await {
             Ok(r) if r.exit_code == 0 => Ok(()),
             Ok(r) => {
                 let mut out = r.stdout;
@@ -92,7 +92,7 @@ pub(super) async fn post_start(w: &PodWorker, c: &Container, id: &ContainerId) -
     w.container_event(&c.name, WARNING, "FailedPostStartHook", &message);
     w.container_event(&c.name, NORMAL, "Killing", "FailedPostStartHook");
     let grace = w.grace_period();
-    if let Err(e) = w.kubelet.runtime.stop_container(id, grace).await {
+    if let Err(e) = w.node.runtime.stop_container(id, grace).await {
         tracing::warn!(container = %c.name, error = %e, "stop container after its postStart hook failed");
     }
     false

@@ -7,7 +7,7 @@ use k8s_openapi::api::core::v1::{
     HostIP, PodCondition, PodIP, PodStatus,
 };
 
-use super::worker::{ContainerRecord, Kind, PodWorker, Terminal, Termination};
+use super::{ContainerRecord, Kind, PodWorker, Terminal, Termination};
 use podspec_cri::cri::{ContainerState, ContainerStatus};
 
 pub use podspec_api::time::k8s_time;
@@ -22,7 +22,7 @@ pub(super) async fn pod_status(w: &PodWorker) -> PodStatus {
     let mut statuses = Vec::new();
     let mut ephemeral_statuses = Vec::new();
     // The runtime's statuses of the current instances, asked for all at once.
-    let runtime = &w.kubelet.runtime;
+    let runtime = &w.node.runtime;
     let currents = futures::future::join_all(records.iter().map(|rec| async move {
         match &rec.current {
             Some(id) => runtime.container_status(id).await.ok(),
@@ -105,7 +105,7 @@ pub(super) async fn pod_status(w: &PodWorker) -> PodStatus {
         condition("ContainersReady", ready, ready_reason, ready_message),
         condition("PodScheduled", true, None, None),
     ];
-    let node_ip = w.kubelet.config.node_ip.to_string();
+    let node_ip = w.node.config.node_ip.to_string();
     let init_statuses: Vec<K8sStatus> = init_statuses.into_iter().map(|(_, s)| s).collect();
     PodStatus {
         phase: Some(phase.to_string()),

@@ -14,7 +14,7 @@ use k8s_openapi::api::core::v1::{Container, ExecAction, GRPCAction, HTTPGetActio
 use k8s_openapi::apimachinery::pkg::util::intstr::IntOrString;
 use tokio::task::AbortHandle;
 
-use super::worker::PodWorker;
+use super::PodWorker;
 use podspec_api::events::{NORMAL, WARNING};
 use podspec_cri::cri::{ContainerId, RuntimeError};
 
@@ -153,7 +153,7 @@ impl ProbeKind {
 /// What the probes of a container instance found so far (reset with each new instance).
 /// `None`: the container has no such probe (it counts as passed).
 #[derive(Debug, Clone, Copy, Default)]
-pub(super) struct ProbeResults {
+pub(in crate::kubelet) struct ProbeResults {
     pub started: Option<bool>,
     pub ready: Option<bool>,
 }
@@ -176,7 +176,7 @@ impl ProbeResults {
 
 /// The probe tasks of a pod's containers, by container name.
 #[derive(Debug, Default)]
-pub(super) struct ProbeTasks(Mutex<HashMap<String, Vec<(ProbeKind, AbortHandle)>>>);
+pub(in crate::kubelet) struct ProbeTasks(Mutex<HashMap<String, Vec<(ProbeKind, AbortHandle)>>>);
 
 impl ProbeTasks {
     /// Ends the probes of one container.
@@ -354,7 +354,7 @@ async fn grpc_check(w: &PodWorker, grpc: &GRPCAction, timeout: Duration) -> Resu
 /// with the command's output.
 pub(super) async fn exec_handler(w: &PodWorker, id: &ContainerId, exec: &ExecAction, timeout: Duration) -> Result<(), ProbeError> {
     let cmd = exec.command.clone().unwrap_or_default();
-    match w.kubelet.runtime.exec_sync(id, &cmd, timeout).await {
+    match w.node.runtime.exec_sync(id, &cmd, timeout).await {
         Ok(r) if r.exit_code == 0 => Ok(()),
         Ok(r) => {
             let mut out = r.stdout;
@@ -403,7 +403,7 @@ async fn target(w: &PodWorker, host: Option<&str>, port: u16) -> Result<SocketAd
 
 async fn connect(w: &PodWorker, addr: SocketAddr, timeout: Duration) -> Result<tokio::net::TcpStream, ProbeError> {
     let dial = |source| ProbeError::Dial { addr, source };
-    let stream = w.kubelet.runtime.connect_from_node(addr, timeout).await.map_err(dial)?;
+    let stream = w.node.runtime.connect_from_node(addr, timeout).await.map_err(dial)?;
     let socket = |source| ProbeError::Socket { addr, source };
     stream.set_nonblocking(true).map_err(socket)?;
     tokio::net::TcpStream::from_std(stream).map_err(socket)
