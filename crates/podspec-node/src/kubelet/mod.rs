@@ -26,7 +26,6 @@ mod prober;
 pub mod security;
 pub mod static_pods;
 mod status;
-pub use status::k8s_time;
 mod subpath;
 mod sync;
 mod teardowns;
