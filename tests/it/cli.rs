@@ -614,8 +614,8 @@ fn rerun_failed_runs_only_the_failed_scenarios_and_names_the_earlier_report() {
     assert_eq!(names, ["This one fails"], "{json}");
     assert_eq!(json["reruns"]["report"], "out/report.json", "{json}");
     assert_eq!(json["reruns"]["failed"], 1, "{json}");
-    let earlier = chrono::DateTime::parse_from_rfc3339(json["reruns"]["started"].as_str().unwrap()).unwrap();
-    assert_eq!(earlier, chrono::DateTime::parse_from_rfc3339(&started).unwrap());
+    let earlier: jiff::Timestamp = json["reruns"]["started"].as_str().unwrap().parse().unwrap();
+    assert_eq!(earlier, started.parse::<jiff::Timestamp>().unwrap());
     let md = fs::read_to_string(s.path().join("out/report.md")).unwrap();
     assert!(md.contains("**reruns:** out/report.json (started "), "{md}");
     let junit = fs::read_to_string(s.path().join("out/junit.xml")).unwrap();

@@ -551,7 +551,7 @@ fn cri_log_framing_reads_back_what_was_written() {
     use podspec::runtime::cri_log::{output, LineFramer};
     let seed = seed();
     let mut rng = Rng(seed);
-    let time = chrono::DateTime::parse_from_rfc3339("2026-12-01T08:51:44.5Z").unwrap().to_utc();
+    let time: jiff::Timestamp = "2026-12-01T08:51:44.5Z".parse().unwrap();
     for _ in 0..iterations(3000) {
         let max_line = 1 + rng.below(40);
         let mut framers = [LineFramer::new(LogStream::Stdout, max_line), LineFramer::new(LogStream::Stderr, max_line)];

@@ -101,7 +101,7 @@ fn the_api_crate_names_nothing_above_it() {
 
 #[test]
 fn a_name_above_the_api_is_seen() {
-    let text = "crate::runtime::kubelet::k8s_time(now)\n// crate::server in a comment\nuse crate::runtime_classes::X;\nuse podspec::targets::Target;\n    podspec_cri::cri::PodSandbox,\nuse crate::validation::FieldError;\nuse podspec_harness::steps;\n";
+    let text = "crate::runtime::kubelet::node_status::node_object(k)\n// crate::server in a comment\nuse crate::runtime_classes::X;\nuse podspec::targets::Target;\n    podspec_cri::cri::PodSandbox,\nuse crate::validation::FieldError;\nuse podspec_harness::steps;\n";
     let lines: Vec<usize> = names_above_the_api(text).into_iter().map(|(n, _)| n).collect();
     assert_eq!(lines, vec![1, 4, 5, 7]);
 }

@@ -150,7 +150,7 @@ async fn a_containers_log_has_each_line_with_its_stream_and_time() {
         "apiVersion: v1\nkind: Pod\nmetadata: {name: talker, namespace: smoke}\nspec:\n  terminationGracePeriodSeconds: 0\n  restartPolicy: Never\n  shareProcessNamespace: true\n  containers:\n  - {name: talk, image: busybox:1.36, command: [sh, -c, 'echo out one; sleep 0.5; echo err one >&2; sleep 0.5; echo out two; exec sleep 3600']}\n  - {name: ends, image: busybox:1.36, command: [sh, -c, 'sleep 3600 & printf \"bye\\r\\nno newline\"; exit 3']}\n  - {name: fds, image: busybox:1.36, command: [sh, -c, 'ls /proc/$$$$/fd; exec sleep 3600']}\n",
     )
     .unwrap();
-    let before = chrono::Utc::now();
+    let before = jiff::Timestamp::now();
     target.create_pod(&pod).await.unwrap();
     let kubelet = target.kubelet().clone();
     let deadline = Instant::now() + Duration::from_secs(30);
@@ -187,11 +187,14 @@ async fn a_containers_log_has_each_line_with_its_stream_and_time() {
     let talk = kubelet.container_log(&uid, "talk").await.unwrap();
     let seen: Vec<(LogStream, &[u8])> = talk.iter().map(|e| (e.stream, e.content.as_slice())).collect();
     assert_eq!(seen, [(LogStream::Stdout, &b"out one\n"[..]), (LogStream::Stderr, b"err one\n"), (LogStream::Stdout, b"out two\n")]);
-    let now = chrono::Utc::now();
+    let now = jiff::Timestamp::now();
     let times: Vec<_> = talk.iter().map(|e| e.time).collect();
     assert!(times.iter().all(|t| *t >= before && *t <= now), "times {times:?} not between {before} and {now}");
     for pair in times.windows(2) {
-        assert!(pair[1] - pair[0] >= chrono::Duration::milliseconds(400), "lines written 0.5 s apart have times {times:?}");
+        assert!(
+            pair[1].duration_since(pair[0]) >= jiff::SignedDuration::from_millis(400),
+            "lines written 0.5 s apart have times {times:?}"
+        );
     }
 
     let logs = |options: LogOptions| {
@@ -208,7 +211,7 @@ async fn a_containers_log_has_each_line_with_its_stream_and_time() {
     let lines: Vec<(&str, &str)> = stamped.lines().map(|l| l.split_once(' ').unwrap()).collect();
     assert_eq!(lines.iter().map(|(_, text)| *text).collect::<Vec<_>>(), ["out one", "err one", "out two"]);
     for ((time, _), entry) in lines.iter().zip(&talk) {
-        assert_eq!(chrono::DateTime::parse_from_rfc3339(time).unwrap(), entry.time, "{stamped}");
+        assert_eq!(podspec::api::time::parse_rfc3339(time).unwrap(), entry.time, "{stamped}");
     }
 
     target.delete_pod(&p).await.unwrap();

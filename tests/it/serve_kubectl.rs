@@ -7,8 +7,6 @@ use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
 
-use chrono::Timelike as _;
-
 use crate::serve::Serve;
 use std::time::{Duration, Instant};
 
@@ -463,12 +461,12 @@ fn checks(k: &Kubectl<'_>, minor: u32, dir: &Path) -> Vec<(&'static str, Outcome
             let texts: Vec<&str> = lines.iter().map(|(_, text)| *text).collect();
             let times = lines
                 .iter()
-                .map(|(t, _)| chrono::DateTime::parse_from_rfc3339(t).map(|t| t.to_utc()))
+                .map(|(t, _)| podspec::api::time::parse_rfc3339(t))
                 .collect::<Result<Vec<_>, _>>()
                 .map_err(|e| format!("{o:?}: a line does not start with an RFC 3339 time: {e}"))?;
             expect(texts == ["start", "later"], format!("{o:?}"))?;
             // "later" is written 3 s after "start": the times are the lines', not the read's.
-            expect(times[1] - times[0] >= chrono::Duration::seconds(2), format!("{o:?}: lines written 3 s apart"))?;
+            expect(times[1].duration_since(times[0]) >= jiff::SignedDuration::from_secs(2), format!("{o:?}: lines written 3 s apart"))?;
             Ok(times)
         });
     record(&mut results, "logs --timestamps", times.clone().map(|_| ()));
@@ -477,8 +475,8 @@ fn checks(k: &Kubectl<'_>, minor: u32, dir: &Path) -> Vec<(&'static str, Outcome
         "logs --since",
         times.clone().and_then(|times| {
             let all = ok(&k.run(&["logs", "--since=1h", &follower]), "logs --since=1h")?;
-            let quiet_from = times[1] + chrono::Duration::seconds(2);
-            if let Ok(wait) = (quiet_from - chrono::Utc::now()).to_std() {
+            let quiet_from = times[1] + jiff::SignedDuration::from_secs(2);
+            if let Ok(wait) = Duration::try_from(quiet_from.duration_since(jiff::Timestamp::now())) {
                 std::thread::sleep(wait);
             }
             let none = ok(&k.run(&["logs", "--since=1s", &follower]), "logs --since=1s")?;
@@ -493,10 +491,9 @@ fn checks(k: &Kubectl<'_>, minor: u32, dir: &Path) -> Vec<(&'static str, Outcome
         "logs --since-time",
         times.and_then(|times| {
             // The second after "start" was written (before "later"), and the one after "later".
-            let second_after =
-                |t: chrono::DateTime<chrono::Utc>| (t + chrono::Duration::seconds(1)).to_rfc3339_opts(chrono::SecondsFormat::Secs, true);
-            let between = second_after(times[0].with_nanosecond(0).unwrap());
-            let after = second_after(times[1].with_nanosecond(0).unwrap());
+            let second_after = |t: jiff::Timestamp| format!("{:.0}", t + jiff::SignedDuration::from_secs(1));
+            let between = second_after(times[0]);
+            let after = second_after(times[1]);
             let later = ok(&k.run(&["logs", &format!("--since-time={between}"), &follower]), "logs --since-time")?;
             let none = ok(&k.run(&["logs", &format!("--since-time={after}"), &follower]), "logs --since-time")?;
             expect(later == "later\n" && none.is_empty(), format!("--since-time={between}: {later:?}; --since-time={after}: {none:?}"))

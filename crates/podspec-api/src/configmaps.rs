@@ -151,7 +151,7 @@ mod tests {
 
     #[test]
     fn a_config_map_is_created_in_its_namespace_and_a_bad_one_is_invalid_with_the_api_servers_text() {
-        let api = Api::new("t", chrono::Utc::now());
+        let api = Api::new("t", jiff::Timestamp::now());
         let store = api.store::<ConfigMapStrategy>();
         let made = store.create_object(&cm("metadata: {name: c, namespace: ns}\ndata: {a: '1'}\n"), false).unwrap();
         assert_eq!(made.metadata.namespace.as_deref(), Some("ns"));
@@ -172,7 +172,7 @@ mod tests {
 
     #[test]
     fn an_immutable_config_map_keeps_its_data_but_not_its_labels() {
-        let api = Api::new("t", chrono::Utc::now());
+        let api = Api::new("t", jiff::Timestamp::now());
         let store = api.store::<ConfigMapStrategy>();
         store.create_object(&cm("metadata: {name: c, namespace: ns}\nimmutable: true\ndata: {a: '1'}\n"), false).unwrap();
         let e = store.update("ns", "c", &cm("metadata: {name: c}\nimmutable: true\ndata: {a: '2'}\n")).unwrap_err();

@@ -133,10 +133,9 @@ impl Store<EventStrategy> {
                     events.commit(ChangeKind::Modified, e, Some(prev))
                 }
                 None => {
-                    let at = chrono::Utc::now();
                     // client-go's name: the object's name and the time in hex nanoseconds.
                     // (Two in the same nanosecond take the next free one.)
-                    let mut nanos = at.timestamp_nanos_opt().unwrap_or_default();
+                    let mut nanos = i64::try_from(jiff::Timestamp::now().as_nanosecond()).unwrap_or_default();
                     let base = object.name.clone().unwrap_or_default();
                     while events.contains(&(namespace.clone(), format!("{base}.{nanos:x}"))) {
                         nanos += 1;

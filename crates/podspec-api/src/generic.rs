@@ -310,7 +310,7 @@ fn qualified(name: &str, group: &str) -> String {
 
 /// The time now, as the API writes it.
 pub(super) fn now() -> k8s_openapi::apimachinery::pkg::apis::meta::v1::Time {
-    crate::time::k8s_time(chrono::Utc::now())
+    crate::time::now()
 }
 
 impl<S: Strategy> Store<S>
@@ -646,12 +646,12 @@ where
             // deletionTimestamp is when the grace period ends (rest.BeforeDelete: now plus the
             // grace period; a shorter one moves it earlier by the difference).
             let start = match previous {
-                Some((at, g)) => at - k8s_openapi::jiff::SignedDuration::from_secs(g),
+                Some((at, g)) => at - jiff::SignedDuration::from_secs(g),
                 None => now().0,
             };
             let mut marked = S::Object::clone(&object);
             marked.metadata_mut().deletion_timestamp =
-                Some(k8s_openapi::apimachinery::pkg::apis::meta::v1::Time(start + k8s_openapi::jiff::SignedDuration::from_secs(grace)));
+                Some(k8s_openapi::apimachinery::pkg::apis::meta::v1::Time(start + jiff::SignedDuration::from_secs(grace)));
             marked.metadata_mut().deletion_grace_period_seconds = Some(grace);
             // The first graceful deletion is a change of the object the generation counts
             // (rest.BeforeDelete: an object whose generation is set gets the next one).

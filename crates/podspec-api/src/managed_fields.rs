@@ -522,7 +522,7 @@ pub fn managers_for_update<T: Metadata<Ty = ObjectMeta>>(sent: &T, live: Option<
 
 /// The time of an entry: now, in whole seconds (metav1.Time's precision).
 pub fn now() -> Time {
-    Time(k8s_openapi::jiff::Timestamp::from_second(chrono::Utc::now().timestamp()).unwrap_or(k8s_openapi::jiff::Timestamp::UNIX_EPOCH))
+    Time(jiff::Timestamp::from_second(jiff::Timestamp::now().as_second()).unwrap_or(jiff::Timestamp::UNIX_EPOCH))
 }
 
 /// Records an Update by `manager`: it gets the fields that changed from `old` to `new` (the

@@ -73,7 +73,7 @@ pub type NamespaceStore = Store<NamespaceStrategy>;
 impl Store<NamespaceStrategy> {
     /// The namespaces of an API whose resourceVersions come from `sequence`, with the
     /// built-in ones, made at `started`.
-    pub fn for_api(sequence: Arc<Sequence>, seed: &str, started: chrono::DateTime<chrono::Utc>) -> Self {
+    pub fn for_api(sequence: Arc<Sequence>, seed: &str, started: jiff::Timestamp) -> Self {
         let store = Self::with_strategy(NamespaceStrategy, sequence, &format!("namespace/{seed}"));
         let made = store.write(|namespaces| {
             for name in BUILT_IN {
@@ -81,7 +81,7 @@ impl Store<NamespaceStrategy> {
                     metadata: ObjectMeta {
                         name: Some(name.to_string()),
                         uid: Some(super::store::uid(name, 0)),
-                        creation_timestamp: Some(crate::time::k8s_time(started)),
+                        creation_timestamp: Some(crate::time::at(started)),
                         ..Default::default()
                     },
                     ..Default::default()
@@ -133,7 +133,7 @@ mod tests {
     use super::*;
 
     fn store() -> NamespaceStore {
-        NamespaceStore::for_api(Arc::new(Sequence::default()), "t", chrono::Utc::now())
+        NamespaceStore::for_api(Arc::new(Sequence::default()), "t", jiff::Timestamp::now())
     }
 
     fn named(name: &str) -> Namespace {

@@ -28,7 +28,7 @@ impl Api {
     /// An API with the kinds every node has: namespaces (the built-in ones made at
     /// `started`), nodes, pods, events, ConfigMaps and Secrets; ServiceAccounts and RBAC's four kinds
     /// (`rbac`); RuntimeClasses.
-    pub fn new(seed: &str, started: chrono::DateTime<chrono::Utc>) -> Self {
+    pub fn new(seed: &str, started: jiff::Timestamp) -> Self {
         let api = Self { sequence: Arc::new(Sequence::default()), seed: seed.to_string(), kinds: Mutex::default(), tokens: Arc::default() };
         api.register_store(NamespaceStore::for_api(api.sequence.clone(), seed, started));
         api.register(NodeStrategy);
@@ -123,7 +123,7 @@ mod tests {
 
     #[test]
     fn every_kind_takes_its_resource_versions_from_the_one_sequence() {
-        let api = Api::new("t", chrono::Utc::now());
+        let api = Api::new("t", jiff::Timestamp::now());
         let after_namespaces = api.resource_version();
         assert_eq!(after_namespaces, 4, "the four built-in namespaces");
         let pod: k8s_openapi::api::core::v1::Pod = serde_yaml::from_str(

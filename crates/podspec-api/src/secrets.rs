@@ -132,7 +132,7 @@ mod tests {
 
     #[test]
     fn string_data_goes_into_data_and_the_type_defaults_to_opaque() {
-        let api = Api::new("t", chrono::Utc::now());
+        let api = Api::new("t", jiff::Timestamp::now());
         let store = api.store::<SecretStrategy>();
         let made = store
             .create_object(&secret("metadata: {name: s, namespace: ns}\ndata: {a: eA==}\nstringData: {a: 'y', b: z}\n"), false)
@@ -145,7 +145,7 @@ mod tests {
 
     #[test]
     fn each_type_requires_its_keys_and_the_type_may_not_change() {
-        let api = Api::new("t", chrono::Utc::now());
+        let api = Api::new("t", jiff::Timestamp::now());
         let store = api.store::<SecretStrategy>();
         let e = store.create_object(&secret("metadata: {name: t}\ntype: kubernetes.io/tls\ndata: {tls.crt: eA==}\n"), false).unwrap_err();
         assert_eq!(e.message, "Secret \"t\" is invalid: data[tls.key]: Required value");
@@ -173,7 +173,7 @@ mod tests {
 
     #[test]
     fn an_immutable_secret_keeps_its_data() {
-        let api = Api::new("t", chrono::Utc::now());
+        let api = Api::new("t", jiff::Timestamp::now());
         let store = api.store::<SecretStrategy>();
         store.create_object(&secret("metadata: {name: s, namespace: ns}\nimmutable: true\nstringData: {a: b}\n"), false).unwrap();
         let e = store.update("ns", "s", &secret("metadata: {name: s}\nimmutable: true\nstringData: {a: c}\n")).unwrap_err();

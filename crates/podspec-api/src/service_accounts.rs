@@ -163,7 +163,7 @@ mod tests {
     }
 
     fn accounts(yaml: &[&str]) -> std::sync::Arc<Store<ServiceAccountStrategy>> {
-        let api = Api::new("t", chrono::Utc::now());
+        let api = Api::new("t", jiff::Timestamp::now());
         let accounts = api.store::<ServiceAccountStrategy>();
         for account in yaml {
             let sa = serde_yaml::from_str(&format!("metadata: {{namespace: ns, {account}\n")).unwrap();

@@ -72,15 +72,15 @@ impl BoundKind {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Issued {
     pub token: String,
-    pub issued_at: chrono::DateTime<chrono::Utc>,
-    pub expires: chrono::DateTime<chrono::Utc>,
+    pub issued_at: jiff::Timestamp,
+    pub expires: jiff::Timestamp,
 }
 
 #[derive(Debug, Clone)]
 struct Record {
     subject: Subject,
     audiences: Vec<String>,
-    expires: chrono::DateTime<chrono::Utc>,
+    expires: jiff::Timestamp,
 }
 
 /// The tokens an API issued, by their SHA-256.
@@ -113,8 +113,8 @@ impl TokenIssuer {
     /// `seconds`.
     pub fn issue(&self, subject: &Subject, audiences: &[String], seconds: i64) -> Issued {
         let audiences: Vec<String> = if audiences.is_empty() { vec![AUDIENCE.to_string()] } else { audiences.to_vec() };
-        let issued_at = chrono::Utc::now();
-        let expires = issued_at + chrono::Duration::seconds(seconds);
+        let issued_at = jiff::Timestamp::now();
+        let expires = issued_at + jiff::SignedDuration::from_secs(seconds);
         let mut k8s = json!({
             "namespace": subject.namespace,
             "serviceaccount": {"name": subject.name, "uid": subject.uid},
@@ -124,9 +124,9 @@ impl TokenIssuer {
         }
         let claims = json!({
             "aud": audiences,
-            "exp": expires.timestamp(),
-            "iat": issued_at.timestamp(),
-            "nbf": issued_at.timestamp(),
+            "exp": expires.as_second(),
+            "iat": issued_at.as_second(),
+            "nbf": issued_at.as_second(),
             "iss": ISSUER,
             "sub": format!("system:serviceaccount:{}:{}", subject.namespace, subject.name),
             "kubernetes.io": k8s,
@@ -192,7 +192,7 @@ impl TokenIssuer {
     /// issued for.
     pub fn authenticate(&self, api: &Api, token: &str) -> Option<Subject> {
         let record = self.issued.lock().unwrap().get(&digest(token)).cloned()?;
-        if record.expires <= chrono::Utc::now() || !record.audiences.iter().any(|a| a == AUDIENCE) {
+        if record.expires <= jiff::Timestamp::now() || !record.audiences.iter().any(|a| a == AUDIENCE) {
             return None;
         }
         let s = &record.subject;
@@ -265,7 +265,7 @@ mod tests {
     use crate::Requester;
 
     fn api_with_account() -> Api {
-        let api = Api::new("t", chrono::Utc::now());
+        let api = Api::new("t", jiff::Timestamp::now());
         let sa = serde_yaml::from_str("metadata: {name: robot, namespace: ns}\n").unwrap();
         api.store::<ServiceAccountStrategy>().create_object(&sa, false).unwrap();
         api

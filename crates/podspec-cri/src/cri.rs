@@ -207,9 +207,9 @@ pub struct ContainerStatus {
     pub state: ContainerState,
     /// PID of the main process in the node's PID namespace, while it runs.
     pub pid: Option<i32>,
-    pub created_at: chrono::DateTime<chrono::Utc>,
-    pub started_at: Option<chrono::DateTime<chrono::Utc>>,
-    pub finished_at: Option<chrono::DateTime<chrono::Utc>>,
+    pub created_at: jiff::Timestamp,
+    pub started_at: Option<jiff::Timestamp>,
+    pub finished_at: Option<jiff::Timestamp>,
     pub exit_code: Option<i32>,
     /// Why it ended or could not start, e.g. `Error`, `Completed`, `OOMKilled`, `StartError`.
     pub reason: Option<String>,
@@ -313,7 +313,7 @@ pub enum LogStream {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct LogEntry {
     /// When the runtime wrote it.
-    pub time: chrono::DateTime<chrono::Utc>,
+    pub time: jiff::Timestamp,
     pub stream: LogStream,
     pub content: Vec<u8>,
     /// The next entry of the same stream continues this line.

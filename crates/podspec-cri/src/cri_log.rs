@@ -10,7 +10,7 @@
 
 use std::path::Path;
 
-use chrono::{DateTime, SecondsFormat, Utc};
+use jiff::Timestamp;
 
 use super::cri::{LogEntry, LogStream, RuntimeError, RuntimeResult};
 
@@ -66,13 +66,15 @@ pub fn entries(log: &[u8]) -> Result<Vec<LogEntry>, LogError> {
     }
     for (i, text) in body.split(|b| *b == b'\n').enumerate().filter(|(_, l)| !l.is_empty()) {
         let chunk = parse_line(text, i + 1)?;
-        let time = DateTime::parse_from_rfc3339(chunk.time)
+        let time = chunk
+            .time
+            .parse::<Timestamp>()
             .map_err(|e| LogError { line: i + 1, message: format!("time {:?} is not RFC 3339: {e}", chunk.time) })?;
         let mut content = chunk.content.to_vec();
         if !chunk.partial {
             content.push(b'\n');
         }
-        out.push(LogEntry { time: time.to_utc(), stream: chunk.stream, content, partial: chunk.partial });
+        out.push(LogEntry { time, stream: chunk.stream, content, partial: chunk.partial });
     }
     Ok(out)
 }
@@ -136,7 +138,7 @@ impl LineFramer {
     }
 
     /// Takes bytes the stream wrote; appends to `out` the lines they complete, stamped `time`.
-    pub fn push(&mut self, mut bytes: &[u8], time: DateTime<Utc>, out: &mut Vec<u8>) {
+    pub fn push(&mut self, mut bytes: &[u8], time: Timestamp, out: &mut Vec<u8>) {
         while let Some(nl) = bytes.iter().position(|b| *b == b'\n') {
             self.pending.extend_from_slice(&bytes[..nl]);
             self.split_long(time, out);
@@ -148,13 +150,13 @@ impl LineFramer {
     }
 
     /// The stream has ended (or will be read no more): what is left is a partial line.
-    pub fn finish(&mut self, time: DateTime<Utc>, out: &mut Vec<u8>) {
+    pub fn finish(&mut self, time: Timestamp, out: &mut Vec<u8>) {
         if !self.pending.is_empty() {
             self.write(true, time, out);
         }
     }
 
-    fn split_long(&mut self, time: DateTime<Utc>, out: &mut Vec<u8>) {
+    fn split_long(&mut self, time: Timestamp, out: &mut Vec<u8>) {
         while self.pending.len() > self.max_line {
             let rest = self.pending.split_off(self.max_line);
             self.write(true, time, out);
@@ -163,13 +165,13 @@ impl LineFramer {
     }
 
     /// Writes `pending` as one line and empties it.
-    fn write(&mut self, partial: bool, time: DateTime<Utc>, out: &mut Vec<u8>) {
+    fn write(&mut self, partial: bool, time: Timestamp, out: &mut Vec<u8>) {
         let stream = match self.stream {
             LogStream::Stdout => "stdout",
             LogStream::Stderr => "stderr",
         };
         let tag = if partial { "P" } else { "F" };
-        out.extend_from_slice(format!("{} {stream} {tag} ", time.to_rfc3339_opts(SecondsFormat::Nanos, true)).as_bytes());
+        out.extend_from_slice(format!("{time:.9} {stream} {tag} ").as_bytes());
         out.append(&mut self.pending);
         out.push(b'\n');
     }
@@ -185,8 +187,8 @@ mod tests {
                        2026-12-01T08:51:44.4Z stdout F tial line\n\
                        2026-12-01T08:51:44.5Z stdout F \n";
 
-    fn at(s: &str) -> DateTime<Utc> {
-        DateTime::parse_from_rfc3339(s).unwrap().to_utc()
+    fn at(s: &str) -> Timestamp {
+        s.parse().unwrap()
     }
 
     #[test]
@@ -200,7 +202,7 @@ mod tests {
     fn entries_keep_the_time_and_stream_of_each_chunk() {
         let e = entries(LOG).unwrap();
         assert_eq!(e.len(), 5);
-        assert_eq!(e[0].time.timestamp_subsec_nanos(), 123456789);
+        assert_eq!(e[0].time.subsec_nanosecond(), 123456789);
         assert_eq!(e[1].stream, LogStream::Stderr);
         assert!(e[2].partial && e[2].content == b"par");
         assert_eq!(e[3].content, b"tial line\n");

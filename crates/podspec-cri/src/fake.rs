@@ -42,9 +42,9 @@ struct Container {
     attempt: u32,
     image: String,
     state: ContainerState,
-    created_at: chrono::DateTime<chrono::Utc>,
-    started_at: Option<chrono::DateTime<chrono::Utc>>,
-    finished_at: Option<chrono::DateTime<chrono::Utc>>,
+    created_at: jiff::Timestamp,
+    started_at: Option<jiff::Timestamp>,
+    finished_at: Option<jiff::Timestamp>,
     exit_code: Option<i32>,
     reason: Option<String>,
 }
@@ -134,7 +134,7 @@ impl FakeRuntime {
             c.state = ContainerState::Exited;
             c.exit_code = Some(code);
             c.reason = Some(reason.into());
-            c.finished_at = Some(chrono::Utc::now());
+            c.finished_at = Some(jiff::Timestamp::now());
             c.sandbox.clone()
         };
         let _ = self.events.send(ContainerEvent::Stopped { sandbox, container: id.clone() });
@@ -243,7 +243,7 @@ impl RuntimeService for FakeRuntime {
             attempt: config.attempt,
             image: config.image.clone(),
             state: ContainerState::Created,
-            created_at: chrono::Utc::now(),
+            created_at: jiff::Timestamp::now(),
             started_at: None,
             finished_at: None,
             exit_code: None,
@@ -263,7 +263,7 @@ impl RuntimeService for FakeRuntime {
             }
             let c = inner.containers.get_mut(id).expect("looked up");
             c.state = ContainerState::Running;
-            c.started_at = Some(chrono::Utc::now());
+            c.started_at = Some(jiff::Timestamp::now());
             c.sandbox.clone()
         };
         let _ = self.events.send(ContainerEvent::Started { sandbox, container: id.clone() });

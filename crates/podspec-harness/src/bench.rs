@@ -137,7 +137,7 @@ impl Results {
     /// The results of `reports`, measured between `load_before` and now.
     pub fn new(reports: &[BenchReport], pods: usize, load_before: [f64; 3], commit: String) -> Self {
         Results {
-            date: chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
+            date: format!("{:.0}", jiff::Timestamp::now()),
             commit,
             build: if cfg!(debug_assertions) { "debug" } else { "release" }.into(),
             machine: Machine::this(),

@@ -38,7 +38,7 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use async_trait::async_trait;
-use chrono::{DateTime, TimeZone, Utc};
+use jiff::Timestamp;
 use nix::sys::signal::Signal;
 use tokio::io::{AsyncBufReadExt, AsyncReadExt, BufReader};
 use tokio::process::{Child, Command};
@@ -102,7 +102,7 @@ struct Container {
     spec: ContainerProcessSpec,
     spec_path: PathBuf,
     dir: PathBuf,
-    created_at: DateTime<Utc>,
+    created_at: Timestamp,
     cgroup: Option<Cgroup>,
     live: Mutex<ContainerLive>,
     /// `stdin_once` (CRI): the first attach's end of stdin closes the container's.
@@ -117,8 +117,8 @@ struct Container {
 struct ContainerLive {
     state: Option<ContainerState>,
     process: Option<ProcessId>,
-    started_at: Option<DateTime<Utc>>,
-    finished_at: Option<DateTime<Utc>>,
+    started_at: Option<Timestamp>,
+    finished_at: Option<Timestamp>,
     exit_code: Option<i32>,
     reason: Option<String>,
     message: Option<String>,
@@ -343,8 +343,8 @@ fn privilege_hint(why: &str) -> String {
     }
 }
 
-fn millis_to_time(ms: i64) -> DateTime<Utc> {
-    Utc.timestamp_millis_opt(ms).single().unwrap_or_else(Utc::now)
+fn millis_to_time(ms: i64) -> Timestamp {
+    Timestamp::from_millisecond(ms).unwrap_or_else(|_| Timestamp::now())
 }
 
 /// The runtime handlers the reference runtime has: its default ("") and itself by name, for a
@@ -588,7 +588,7 @@ impl RuntimeService for LinuxRuntime {
             spec,
             spec_path,
             dir,
-            created_at: Utc::now(),
+            created_at: Timestamp::now(),
             cgroup,
             live: Mutex::new(ContainerLive { state: Some(ContainerState::Created), ..Default::default() }),
             stdin_once: config.stdin_once,
@@ -649,14 +649,14 @@ impl RuntimeService for LinuxRuntime {
                     }
                     live.process = process;
                     live.state = Some(ContainerState::Running);
-                    live.started_at = Some(Utc::now());
+                    live.started_at = Some(Timestamp::now());
                 }
                 Some(StartReport::Failed { error }) => {
                     live.state = Some(ContainerState::Exited);
                     live.exit_code = Some(128);
                     live.reason = Some("StartError".into());
                     live.message = Some(error.clone());
-                    live.finished_at = Some(Utc::now());
+                    live.finished_at = Some(Timestamp::now());
                 }
                 None => {}
             }
@@ -673,7 +673,7 @@ impl RuntimeService for LinuxRuntime {
                 live.exit_code = Some(128);
                 live.reason = Some("StartError".into());
                 live.message = Some(why.clone());
-                live.finished_at = Some(Utc::now());
+                live.finished_at = Some(Timestamp::now());
                 Some(why)
             }
         };
@@ -688,7 +688,7 @@ impl RuntimeService for LinuxRuntime {
             if let Some(r) = &record {
                 // How long the shim's record of the end took to reach the runtime (a stop waits
                 // for this, not for the process' end itself).
-                tracing::debug!(container = %watched.id, after_ms = Utc::now().timestamp_millis() - r.finished_at_ms, "container end seen");
+                tracing::debug!(container = %watched.id, after_ms = Timestamp::now().as_millisecond() - r.finished_at_ms, "container end seen");
             }
             if record.is_none() {
                 let said = read_stderr(&mut child).await;
@@ -706,7 +706,7 @@ impl RuntimeService for LinuxRuntime {
                     live.state = Some(ContainerState::Exited);
                     let code = record.map(|r| r.exit_code).unwrap_or(137);
                     live.exit_code = Some(code);
-                    live.finished_at = Some(record.map(|r| millis_to_time(r.finished_at_ms)).unwrap_or_else(Utc::now));
+                    live.finished_at = Some(record.map(|r| millis_to_time(r.finished_at_ms)).unwrap_or_else(Timestamp::now));
                     let oom = watched.cgroup.as_ref().is_some_and(|c| c.oom_kills() > 0);
                     live.reason = Some(
                         match (code, oom) {

@@ -12,7 +12,7 @@ use std::fs::File;
 use std::io::Write as _;
 use std::os::fd::{AsFd, AsRawFd, BorrowedFd, FromRawFd, OwnedFd};
 
-use chrono::Utc;
+use jiff::Timestamp;
 use nix::poll::{poll, PollFd, PollFlags, PollTimeout};
 
 use podspec_cri::cri::LogStream;
@@ -68,7 +68,7 @@ impl Source {
                 false
             }
             Ok(n) => {
-                self.framer.push(&buf[..n], Utc::now(), out);
+                self.framer.push(&buf[..n], Timestamp::now(), out);
                 true
             }
             Err(nix::errno::Errno::EAGAIN | nix::errno::Errno::EINTR) => false,
@@ -87,7 +87,7 @@ impl Source {
 
     fn close(&mut self, out: &mut Vec<u8>) {
         self.pipe = None;
-        self.framer.finish(Utc::now(), out);
+        self.framer.finish(Timestamp::now(), out);
     }
 }
 
@@ -175,7 +175,7 @@ pub fn copy_terminal_until_exit(master: OwnedFd, exit: &OwnedFd, log: &mut File)
             (fds.get(1).is_some_and(ready), ready(&fds[0]))
         };
         if data && source.read_once(&mut buf, &mut out) {
-            source.framer.finish(Utc::now(), &mut out);
+            source.framer.finish(Timestamp::now(), &mut out);
         }
         log.write(&mut out);
         if exited {

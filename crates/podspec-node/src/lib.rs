@@ -164,7 +164,7 @@ pub struct Node {
 pub fn new_run_id() -> String {
     static RUNS: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
     let n = RUNS.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-    format!("{}-{}-{n}", std::process::id(), chrono::Utc::now().timestamp_millis())
+    format!("{}-{}-{n}", std::process::id(), jiff::Timestamp::now().as_millisecond())
 }
 
 impl Node {
@@ -181,7 +181,7 @@ impl Node {
         let run_dir = runtime.host.run_dir();
         let static_pod_dir = options.static_pod_dir.unwrap_or_else(|| run_dir.join("manifests"));
         std::fs::create_dir_all(&static_pod_dir).map_err(|source| Error::StaticPodDir { path: static_pod_dir.clone(), source })?;
-        let api = Arc::new(Api::new(run_id, chrono::Utc::now()));
+        let api = Arc::new(Api::new(run_id, jiff::Timestamp::now()));
         let cluster_ca = cluster_ca::ClusterCa::new().map_err(Error::ClusterCa)?;
         let config = KubeletConfig {
             node_name: NODE_NAME.into(),

@@ -98,7 +98,7 @@ mod tests {
 
     #[tokio::test]
     async fn a_deleted_namespace_has_its_pods_deleted_then_goes_and_others_keep_theirs() {
-        let api = Api::new("t", chrono::Utc::now());
+        let api = Api::new("t", jiff::Timestamp::now());
         let controller = tokio::spawn(run(api.namespaces(), api.pods(), vec![api.config_maps()]));
         api.namespaces().create_object(&named("gone"), false).unwrap();
         for (ns, name) in [("gone", "a"), ("gone", "b"), ("kept", "c")] {

@@ -96,7 +96,7 @@ mod tests {
 
     #[tokio::test]
     async fn every_namespace_gets_the_ca_again_when_it_is_deleted_or_changed() {
-        let api = Arc::new(Api::new("t", chrono::Utc::now()));
+        let api = Arc::new(Api::new("t", jiff::Timestamp::now()));
         let controller = tokio::spawn(run(api.clone(), "PEM".into()));
         let ns: Namespace = serde_yaml::from_str("metadata: {name: scenario}\n").unwrap();
         api.namespaces().create_object(&ns, false).unwrap();

@@ -58,7 +58,7 @@ mod tests {
 
     #[tokio::test]
     async fn every_namespace_gets_its_default_account_again_when_it_goes() {
-        let api = Arc::new(Api::new("t", chrono::Utc::now()));
+        let api = Arc::new(Api::new("t", jiff::Timestamp::now()));
         let controller = tokio::spawn(run(api.clone()));
         let ns: Namespace = serde_yaml::from_str("metadata: {name: scenario}\n").unwrap();
         api.namespaces().create_object(&ns, false).unwrap();

@@ -306,8 +306,6 @@ impl fmt::Display for Verdict {
 
 #[cfg(test)]
 mod tests {
-    use chrono::{TimeZone, Utc};
-
     use super::{evaluate, parse, BaselineError};
     use crate::{Failure, RunRecord, ScenarioRecord, Status};
 
@@ -334,7 +332,7 @@ mod tests {
     }
 
     fn run(scenarios: Vec<ScenarioRecord>) -> RunRecord {
-        let t = Utc.with_ymd_and_hms(2025, 1, 15, 10, 0, 0).single().unwrap();
+        let t: jiff::Timestamp = "2025-01-15T10:00:00Z".parse().unwrap();
         RunRecord::new("podman", "0.1.0", t, t, "sha", scenarios)
     }
 

@@ -91,7 +91,7 @@ mod tests {
                 failure: None,
             })
             .collect();
-        RunRecord::new(target, "0", chrono::Utc::now(), chrono::Utc::now(), "x", records)
+        RunRecord::new(target, "0", jiff::Timestamp::now(), jiff::Timestamp::now(), "x", records)
     }
 
     fn listed(entries: &[(&str, &str)]) -> Baseline {

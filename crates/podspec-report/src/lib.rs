@@ -10,7 +10,8 @@
 //! [`write_all`] writes all three into a directory.
 //!
 //! Beside them: [`baseline`] gates a run against a target's known failures, and [`matrix`]
-//! builds the conformance matrix of several runs, written by [`matrix_html`] and [`matrix_md`].
+//! builds the conformance matrix of several runs, written by [`matrix_html`] and [`matrix_md`];
+//! [`time`] writes a run's times as report.json has them.
 //!
 //! This crate needs nothing else of podspec's (only `podspec-fs`, to read a baseline or a
 //! report): `podspec gate` and `podspec matrix` are this crate over its inputs. The `podspec`
@@ -23,7 +24,7 @@ use std::fmt;
 use std::io;
 use std::path::{Path, PathBuf};
 
-use chrono::{DateTime, Utc};
+use jiff::Timestamp;
 use serde::{Deserialize, Serialize};
 
 pub mod baseline;
@@ -36,6 +37,7 @@ pub mod matrix;
 pub mod matrix_differs;
 pub mod matrix_html;
 pub mod matrix_md;
+pub mod time;
 
 #[cfg(test)]
 mod tests;
@@ -56,8 +58,10 @@ pub struct RunRecord {
     #[serde(default, skip_serializing_if = "std::collections::BTreeMap::is_empty")]
     pub target_identity: std::collections::BTreeMap<String, String>,
     pub podspec_version: String,
-    pub started: DateTime<Utc>,
-    pub finished: DateTime<Utc>,
+    #[serde(with = "time")]
+    pub started: Timestamp,
+    #[serde(with = "time")]
+    pub finished: Timestamp,
     /// Hex SHA-256 of the features that were run.
     pub features_sha256: String,
     pub scenarios: Vec<ScenarioRecord>,
@@ -88,7 +92,8 @@ pub struct Reruns {
     /// The earlier report's path, as given.
     pub report: String,
     /// When the earlier run started.
-    pub started: DateTime<Utc>,
+    #[serde(with = "time")]
+    pub started: Timestamp,
     /// How many of its scenarios failed (and so were to run again).
     pub failed: usize,
 }
@@ -96,7 +101,7 @@ pub struct Reruns {
 impl fmt::Display for Reruns {
     /// `<path> (started <time>, <n> failed)`, as report.md and junit.xml name it.
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{} (started {}, {} failed)", self.report, self.started.to_rfc3339_opts(chrono::SecondsFormat::Secs, true), self.failed)
+        write!(f, "{} (started {:.0}, {} failed)", self.report, self.started, self.failed)
     }
 }
 
@@ -267,8 +272,8 @@ impl RunRecord {
     pub fn new(
         target: impl Into<String>,
         podspec_version: impl Into<String>,
-        started: DateTime<Utc>,
-        finished: DateTime<Utc>,
+        started: Timestamp,
+        finished: Timestamp,
         features_sha256: impl Into<String>,
         scenarios: Vec<ScenarioRecord>,
     ) -> Self {
@@ -303,7 +308,7 @@ impl RunRecord {
 
     /// Wall-clock duration of the run in milliseconds (0 if `finished` is before `started`).
     pub fn duration_ms(&self) -> u64 {
-        let ms = (self.finished - self.started).num_milliseconds();
+        let ms = self.finished.duration_since(self.started).as_millis();
         u64::try_from(ms).unwrap_or(0)
     }
 

@@ -41,7 +41,7 @@ fn render_into(md: &mut String, record: &RunRecord) -> std::fmt::Result {
         writeln!(md, "  - {}: {}", inline(key), code(value))?;
     }
     writeln!(md, "- **podspec:** {}", inline(&record.podspec_version))?;
-    writeln!(md, "- **Started:** {}", record.started.format("%Y-%m-%d %H:%M:%S UTC"))?;
+    writeln!(md, "- **Started:** {}", record.started.strftime("%Y-%m-%d %H:%M:%S UTC"))?;
     writeln!(md, "- **Duration:** {}", duration(record.duration_ms()))?;
     writeln!(md, "- **Features (SHA-256):** {}", code(&record.features_sha256))?;
     if let Some(reruns) = &record.reruns {

@@ -13,8 +13,6 @@
 use std::collections::HashMap;
 use std::path::{Component, Path, PathBuf};
 
-use chrono::{DateTime, Utc};
-
 use super::{markdown, RunRecord, ScenarioRecord, Status, Summary, MARKDOWN_FILE};
 
 /// File name of the HTML matrix.
@@ -56,7 +54,7 @@ pub struct Column {
     pub summary: Summary,
     /// Rows of the matrix that this run does not have.
     pub not_run: usize,
-    pub started: DateTime<Utc>,
+    pub started: jiff::Timestamp,
     pub podspec_version: String,
     pub features_sha256: String,
     /// The baseline gate's outcome (`Some(true)`: passed) when the run was gated.
@@ -438,8 +436,6 @@ fn labels(runs: &[Run<'_>], out_dir: &Path) -> Vec<String> {
 mod tests {
     use std::path::{Path, PathBuf};
 
-    use chrono::{TimeZone, Utc};
-
     use super::{build, default_out_dir, relative_path, url_path, Cell, Run};
     use crate::{Failure, RunRecord, ScenarioRecord, Status};
 
@@ -464,7 +460,7 @@ mod tests {
     }
 
     fn run(target: &str, scenarios: Vec<ScenarioRecord>) -> RunRecord {
-        let t = Utc.with_ymd_and_hms(2025, 1, 15, 10, 0, 0).single().unwrap();
+        let t: jiff::Timestamp = "2025-01-15T10:00:00Z".parse().unwrap();
         RunRecord::new(target, "0.1.0", t, t, "sha", scenarios)
     }
 

@@ -287,8 +287,6 @@ pub fn write(m: &Matrix, a: usize, b: usize, dir: &Path) -> Result<(std::path::P
 mod tests {
     use std::path::Path;
 
-    use chrono::{TimeZone, Utc};
-
     use super::*;
     use crate::matrix::{build, Run};
     use crate::{Failure, RunRecord, ScenarioRecord, Status};
@@ -314,7 +312,7 @@ mod tests {
     }
 
     fn run(target: &str, identity: &[(&str, &str)], scenarios: Vec<ScenarioRecord>) -> RunRecord {
-        let t = Utc.with_ymd_and_hms(2025, 1, 15, 10, 0, 0).single().unwrap();
+        let t: jiff::Timestamp = "2025-01-15T10:00:00Z".parse().unwrap();
         let mut r = RunRecord::new(target, "0.1.0", t, t, "sha", scenarios);
         r.target_identity = identity.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
         r

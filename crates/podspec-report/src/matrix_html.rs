@@ -151,7 +151,7 @@ fn render_into(h: &mut String, m: &Matrix) -> std::fmt::Result {
         writeln!(
             h,
             "<td>{}</td><td><a href=\"{}\">report.md</a></td></tr>",
-            c.started.format("%Y-%m-%d %H:%M UTC"),
+            c.started.strftime("%Y-%m-%d %H:%M UTC"),
             esc(&c.markdown_link)
         )?;
     }

@@ -7,7 +7,7 @@
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicUsize, Ordering};
 
-use chrono::{DateTime, TimeZone, Utc};
+use jiff::{civil, tz::TimeZone, Timestamp};
 
 use super::{
     baseline, diff, json, junit, markdown, matrix, matrix_html, matrix_md, write_all, Failure, ReportError, Reruns, RunRecord,
@@ -23,8 +23,8 @@ const UPDATE_ENV: &str = "PODSPEC_UPDATE_GOLDEN";
 const FAILING_STEP: &str = r#"Then the output of "exec" in container "b" is "hello""#;
 const SKIP_REASON: &str = "needs a real node: hostPath volumes are not supported by the reference runtime";
 
-fn at(h: u32, m: u32, s: u32, ms: u32) -> DateTime<Utc> {
-    Utc.with_ymd_and_hms(2025, 1, 15, h, m, s).single().unwrap() + chrono::Duration::milliseconds(i64::from(ms))
+fn at(h: i8, m: i8, s: i8, ms: i32) -> Timestamp {
+    TimeZone::UTC.to_timestamp(civil::date(2025, 1, 15).at(h, m, s, ms * 1_000_000)).unwrap()
 }
 
 /// One passed and one failed scenario in "Pod networking", one skipped in "Volumes".
@@ -182,7 +182,7 @@ fn junit_has_a_testcase_per_scenario_with_feature_as_classname() {
 #[test]
 fn junit_of_a_rerun_names_the_earlier_run_first_in_each_testsuite() {
     let mut record = sample();
-    let started = Utc.with_ymd_and_hms(2025, 1, 15, 10, 0, 0).unwrap();
+    let started = at(10, 0, 0, 0);
     record.reruns = Some(Reruns { report: "out/report.json".into(), started, failed: 1 });
     let xml = junit::to_string(&record).unwrap();
     let property =

@@ -397,7 +397,7 @@ mod tests {
         // configuration in v1 (stringData), and only then converts to the internal version
         // (stringData folded into data): the applier owns .stringData.mode, no one .data.mode.
         use k8s_openapi::api::core::v1::Secret;
-        let api = podspec_api::Api::new("t", chrono::Utc::now());
+        let api = podspec_api::Api::new("t", jiff::Timestamp::now());
         let config = |mode: &str| json!({"apiVersion": "v1", "kind": "Secret", "metadata": {"name": "s", "namespace": "ns"}, "stringData": {"mode": mode}});
         let merged = applied::<Secret>(None, &config("fast"), "kubectl", false, time(), "s").unwrap();
         let created = api.secrets().create_object(&serde_json::from_value(merged).unwrap(), false).unwrap();

@@ -718,7 +718,7 @@ mod tests {
     /// error as it is, several in brackets (each once).
     #[test]
     fn a_missing_role_is_the_refusals_reason_as_rbac_words_it() {
-        let api = Api::new("t", chrono::Utc::now());
+        let api = Api::new("t", jiff::Timestamp::now());
         let sa = User::service_account("team", "reader", "u");
         let subject = Subject { kind: "ServiceAccount".into(), api_group: None, name: "reader".into(), namespace: Some("team".into()) };
         let bind = |name: &str, role: &str| {

@@ -175,10 +175,11 @@ fn log_options(pod: &str, q: &[(String, String)]) -> Result<LogOptions, Failure>
             .with_details(json!({"name": pod, "kind": "PodLogOptions", "causes": causes})));
     }
     let since = match (since_seconds, since_time) {
-        (Some(secs), _) => Some(chrono::Utc::now() - chrono::Duration::seconds(secs)),
-        (None, Some(t)) => Some(
-            chrono::DateTime::parse_from_rfc3339(t).map_err(|e| Failure::bad_request(format!("invalid sinceTime {t:?}: {e}")))?.to_utc(),
-        ),
+        // Further back than the earliest time jiff holds (the year -9999): from that one, so every entry.
+        (Some(secs), _) => Some(jiff::Timestamp::now().checked_sub(jiff::SignedDuration::from_secs(secs)).unwrap_or(jiff::Timestamp::MIN)),
+        (None, Some(t)) => {
+            Some(podspec_api::time::parse_rfc3339(t).map_err(|e| Failure::bad_request(format!("invalid sinceTime {t:?}: {e}")))?)
+        }
         (None, None) => None,
     };
     Ok(LogOptions {
@@ -232,10 +233,10 @@ mod tests {
         assert!(o.previous && o.follow && o.timestamps);
         assert_eq!((o.tail_lines, o.limit_bytes, o.since), (Some(5), Some(100), None));
         let o = log_options("web", &q("sinceSeconds=60")).unwrap();
-        let ago = chrono::Utc::now() - o.since.unwrap();
-        assert!(ago >= chrono::Duration::seconds(60) && ago < chrono::Duration::seconds(62), "{ago}");
+        let ago = jiff::Timestamp::now().duration_since(o.since.unwrap());
+        assert!(ago >= jiff::SignedDuration::from_secs(60) && ago < jiff::SignedDuration::from_secs(62), "{ago:?}");
         let o = log_options("web", &q("sinceTime=2026-01-02T03%3A04%3A05Z")).unwrap();
-        assert_eq!(o.since.unwrap().to_rfc3339(), "2026-01-02T03:04:05+00:00");
+        assert_eq!(o.since.unwrap().to_string(), "2026-01-02T03:04:05Z");
         assert_eq!(log_options("web", &q("")).unwrap(), LogOptions::default());
     }
 

@@ -373,8 +373,8 @@ async fn token(
     request.spec.expiration_seconds = Some(seconds);
     request.metadata.name = Some(name.clone());
     request.metadata.namespace = Some(namespace.clone());
-    request.metadata.creation_timestamp = Some(podspec_node::kubelet::k8s_time(chrono::Utc::now()));
-    request.status = Some(TokenRequestStatus { token, expiration_timestamp: podspec_node::kubelet::k8s_time(expires) });
+    request.metadata.creation_timestamp = Some(podspec_api::time::now());
+    request.status = Some(TokenRequestStatus { token, expiration_timestamp: podspec_api::time::at(expires) });
     Ok((StatusCode::CREATED, Json(request)).into_response())
 }
 

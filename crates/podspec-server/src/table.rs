@@ -5,6 +5,7 @@
 
 use std::time::Duration;
 
+use jiff::Timestamp;
 use k8s_openapi::api::core::v1::Pod;
 use serde_json::{json, Value};
 
@@ -36,7 +37,7 @@ pub fn column_definitions() -> Value {
 
 /// A Table of pods; `with_columns` is false for the watch events after the first.
 pub fn table(pods: &[Pod], resource_version: &str, with_columns: bool, include_object: &str) -> Value {
-    let now = chrono::Utc::now();
+    let now = Timestamp::now();
     let rows: Vec<Value> = pods
         .iter()
         .map(|p| {
@@ -69,13 +70,13 @@ fn table_of(rows: Vec<Value>, columns: impl FnOnce() -> Value, resource_version:
 }
 
 /// NAME, READY, STATUS, RESTARTS, AGE, IP, NODE, NOMINATED NODE, READINESS GATES.
-pub fn cells(pod: &Pod, now: chrono::DateTime<chrono::Utc>) -> Vec<Value> {
+pub fn cells(pod: &Pod, now: Timestamp) -> Vec<Value> {
     let spec = pod.spec.clone().unwrap_or_default();
     let status = pod.status.clone().unwrap_or_default();
     let total = spec.containers.len();
     let mut restarts = 0;
     let mut ready = 0;
-    let mut last_restart: Option<jiff_ts> = None;
+    let mut last_restart: Option<Timestamp> = None;
     let mut reason = status.reason.clone().filter(|r| !r.is_empty()).unwrap_or_else(|| status.phase.clone().unwrap_or_default());
 
     let mut initializing = false;
@@ -85,7 +86,7 @@ pub fn cells(pod: &Pod, now: chrono::DateTime<chrono::Utc>) -> Vec<Value> {
     for (i, c) in inits.iter().enumerate() {
         restarts += c.restart_count;
         if let Some(t) = c.last_state.as_ref().and_then(|s| s.terminated.as_ref()).and_then(|t| t.finished_at.as_ref()) {
-            last_restart = Some(last_restart.map_or(t.0, |l: jiff_ts| l.max(t.0)));
+            last_restart = Some(last_restart.map_or(t.0, |l: Timestamp| l.max(t.0)));
         }
         let state = c.state.clone().unwrap_or_default();
         if state.terminated.as_ref().is_some_and(|t| t.exit_code == 0) {
@@ -114,7 +115,7 @@ pub fn cells(pod: &Pod, now: chrono::DateTime<chrono::Utc>) -> Vec<Value> {
         for c in status.container_statuses.clone().unwrap_or_default().iter().rev() {
             restarts += c.restart_count;
             if let Some(t) = c.last_state.as_ref().and_then(|s| s.terminated.as_ref()).and_then(|t| t.finished_at.as_ref()) {
-                last_restart = Some(last_restart.map_or(t.0, |l: jiff_ts| l.max(t.0)));
+                last_restart = Some(last_restart.map_or(t.0, |l: Timestamp| l.max(t.0)));
             }
             let state = c.state.clone().unwrap_or_default();
             if let Some(r) = state.waiting.as_ref().and_then(|w| w.reason.clone()).filter(|r| !r.is_empty()) {
@@ -178,7 +179,7 @@ pub fn event_table(
     include_object: &str,
 ) -> Value {
     let col = |name: &str, type_: &str, description: &str, priority: i32| json!({"name": name, "type": type_, "format": "", "description": description, "priority": priority});
-    let now = chrono::Utc::now();
+    let now = Timestamp::now();
     let age = |t: &Option<k8s_openapi::apimachinery::pkg::apis::meta::v1::Time>| {
         t.as_ref().map_or_else(|| "<unknown>".to_string(), |t| human_duration(since(t.0, now)))
     };
@@ -250,11 +251,11 @@ fn object_table(
     table_of(rows, || columns, resource_version, with_columns)
 }
 
-fn age_of(o: &Value, now: chrono::DateTime<chrono::Utc>) -> String {
+fn age_of(o: &Value, now: Timestamp) -> String {
     o["metadata"]["creationTimestamp"]
         .as_str()
-        .and_then(|t| chrono::DateTime::parse_from_rfc3339(t).ok())
-        .map_or_else(|| "<unknown>".to_string(), |t| human_duration((now - t.to_utc()).to_std().unwrap_or_default()))
+        .and_then(|t| podspec_api::time::parse_rfc3339(t).ok())
+        .map_or_else(|| "<unknown>".to_string(), |t| human_duration(Duration::try_from(now.duration_since(t)).unwrap_or_default()))
 }
 
 fn column(name: &str, type_: &str, description: &str, priority: i32) -> Value {
@@ -271,7 +272,7 @@ pub fn data_table(
     with_columns: bool,
     include_object: &str,
 ) -> Value {
-    let now = chrono::Utc::now();
+    let now = Timestamp::now();
     let mut columns = vec![column("Name", "string", "Name must be unique within a namespace.", 0)];
     if with_type {
         columns.push(column("Type", "string", "The type of the secret", 0));
@@ -292,7 +293,7 @@ pub fn data_table(
 
 /// Namespaces as kube-apiserver's printer shows them: NAME, STATUS, AGE.
 pub fn namespace_table(namespaces: &[Value], resource_version: &str, with_columns: bool, include_object: &str) -> Value {
-    let now = chrono::Utc::now();
+    let now = Timestamp::now();
     let columns = json!([
         column("Name", "string", "Name must be unique within a namespace.", 0),
         column("Status", "string", "The status of the namespace", 0),
@@ -305,7 +306,7 @@ pub fn namespace_table(namespaces: &[Value], resource_version: &str, with_column
 /// Nodes as kube-apiserver's printer shows them: NAME, STATUS, ROLES, AGE, VERSION, and with
 /// `-o wide` INTERNAL-IP, EXTERNAL-IP, OS-IMAGE, KERNEL-VERSION, CONTAINER-RUNTIME.
 pub fn node_table(nodes: &[Value], resource_version: &str, with_columns: bool, include_object: &str) -> Value {
-    let now = chrono::Utc::now();
+    let now = Timestamp::now();
     let columns = json!([
         column("Name", "string", "Name must be unique within a namespace.", 0),
         column("Status", "string", "The status of the node", 0),
@@ -362,11 +363,8 @@ pub fn node_table(nodes: &[Value], resource_version: &str, with_columns: bool, i
     object_table(nodes, columns, cells, resource_version, with_columns, include_object)
 }
 
-#[allow(non_camel_case_types)]
-type jiff_ts = k8s_openapi::jiff::Timestamp;
-
-fn since(t: jiff_ts, now: chrono::DateTime<chrono::Utc>) -> Duration {
-    let ms = now.timestamp_millis() - t.as_millisecond();
+fn since(t: Timestamp, now: Timestamp) -> Duration {
+    let ms = now.as_millisecond() - t.as_millisecond();
     Duration::from_millis(ms.max(0) as u64)
 }
 
@@ -418,13 +416,13 @@ mod tests {
     }
 
     fn status_cell(p: &Pod) -> String {
-        cells(p, chrono::Utc::now())[2].as_str().unwrap().to_string()
+        cells(p, Timestamp::now())[2].as_str().unwrap().to_string()
     }
 
     #[test]
     fn status_follows_kubectls_rules() {
         let running = pod("{phase: Running, podIP: 10.0.0.2, containerStatuses: [{name: a, ready: true, restartCount: 0, image: x, imageID: x, state: {running: {}}}, {name: b, ready: true, restartCount: 2, image: x, imageID: x, state: {running: {}}}]}");
-        let c = cells(&running, chrono::Utc::now());
+        let c = cells(&running, Timestamp::now());
         assert_eq!((c[0].as_str(), c[1].as_str(), c[2].as_str(), c[3].as_str()), (Some("web"), Some("2/2"), Some("Running"), Some("2")));
         assert_eq!(c[5], "10.0.0.2");
         let crash = pod("{phase: Running, containerStatuses: [{name: a, ready: false, restartCount: 3, image: x, imageID: x, state: {waiting: {reason: CrashLoopBackOff}}}]}");

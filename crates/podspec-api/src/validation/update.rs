@@ -267,7 +267,7 @@ mod tests {
     #[test]
     fn no_new_finalizer_once_deletion_started() {
         let mut old = pod("");
-        old.metadata.deletion_timestamp = Some(crate::time::k8s_time(chrono::Utc::now()));
+        old.metadata.deletion_timestamp = Some(crate::time::now());
         let mut new = old.clone();
         new.metadata.finalizers = Some(vec!["example.com/x".into()]);
         assert_eq!(

@@ -8,7 +8,7 @@ use std::collections::HashMap;
 use std::path::PathBuf;
 use std::time::Duration;
 
-use chrono::{DateTime, Utc};
+use jiff::Timestamp;
 use k8s_cri::v1 as cri;
 
 use super::sandbox::{namespace_option, POD_NAME, POD_NAMESPACE, POD_UID};
@@ -207,8 +207,8 @@ pub(super) fn state_of(state: i32) -> ContainerState {
     }
 }
 
-fn time(nanos: i64) -> Option<DateTime<Utc>> {
-    (nanos > 0).then(|| DateTime::from_timestamp_nanos(nanos))
+fn time(nanos: i64) -> Option<Timestamp> {
+    (nanos > 0).then(|| Timestamp::from_nanosecond(nanos.into()).ok()).flatten()
 }
 
 fn non_empty(s: String) -> Option<String> {
@@ -226,7 +226,7 @@ pub(super) fn from_cri(s: cri::ContainerStatus) -> ContainerStatus {
         image,
         state,
         pid: None,
-        created_at: time(s.created_at).unwrap_or_else(Utc::now),
+        created_at: time(s.created_at).unwrap_or_else(Timestamp::now),
         started_at: time(s.started_at),
         finished_at: time(s.finished_at),
         exit_code: (state == ContainerState::Exited).then_some(s.exit_code),
@@ -368,7 +368,7 @@ mod tests {
         assert_eq!(s.exit_code, Some(137));
         assert_eq!(s.reason.as_deref(), Some("OOMKilled"));
         assert_eq!(s.message, None);
-        assert_eq!(s.started_at.unwrap().timestamp(), 2);
+        assert_eq!(s.started_at.unwrap().as_second(), 2);
         assert_eq!(s.attempt, 1);
     }
 

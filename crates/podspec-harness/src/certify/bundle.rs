@@ -96,8 +96,8 @@ pub fn with_codenames(xml: &str, codenames: &BTreeMap<(String, String), Vec<Stri
 }
 
 /// The bundle's file name for a run that started at `started`.
-pub fn file_name(started: chrono::DateTime<chrono::Utc>) -> String {
-    format!("podspec-results-{}.tar.gz", started.format("%Y%m%dT%H%M%SZ"))
+pub fn file_name(started: jiff::Timestamp) -> String {
+    format!("podspec-results-{}.tar.gz", started.strftime("%Y%m%dT%H%M%SZ"))
 }
 
 /// Packs `FILES` from `dir` into `out` (gzip-compressed tar, files at its root).

@@ -1,6 +1,6 @@
 //! environment.json: what was certified, with what, and how much of it.
 
-use chrono::{DateTime, Utc};
+use jiff::Timestamp;
 use serde::{Deserialize, Serialize};
 
 use crate::targets::kube::connect::NodeInfo;
@@ -16,8 +16,10 @@ pub struct Environment {
     pub features_sha256: String,
     /// The tag expression the run used.
     pub tags: String,
-    pub started: DateTime<Utc>,
-    pub finished: DateTime<Utc>,
+    #[serde(with = "podspec_report::time")]
+    pub started: Timestamp,
+    #[serde(with = "podspec_report::time")]
+    pub finished: Timestamp,
     /// True exactly when a `@conformance` scenario of the suite was not run (left out by the
     /// options in `narrowed_by`, or skipped): `missing` names each.
     pub partial: bool,

@@ -30,7 +30,7 @@ impl RunLog {
     }
 
     pub fn line(&self, text: &str) {
-        let now = chrono::Utc::now().format("%Y-%m-%dT%H:%M:%S%.6fZ");
+        let now = jiff::Timestamp::now().strftime("%Y-%m-%dT%H:%M:%S%.6fZ");
         let mut file = self.file.lock().unwrap();
         for l in text.lines() {
             let _ = writeln!(file, "{now} {l}");

@@ -117,7 +117,7 @@ pub fn conformance_scenarios(features: &[PathBuf]) -> Result<Vec<(String, String
 }
 
 pub async fn certify(options: &CertifyOptions, target: Arc<dyn Target>, description: &Description) -> Result<Outcome, CertifyError> {
-    let started = chrono::Utc::now();
+    let started = jiff::Timestamp::now();
     let narrowing = options.run.tags.clone();
     let tags = tag_expression(narrowing.as_deref());
     let all_conformance = conformance_scenarios(&suite_roots(&options.run.features))?;
@@ -211,7 +211,7 @@ async fn run_into(
     narrowing: Option<&str>,
     all_conformance: &[(String, String)],
     coverage: &coverage::Coverage,
-    started: chrono::DateTime<chrono::Utc>,
+    started: jiff::Timestamp,
 ) -> Result<Outcome, CertifyError> {
     let count = ConformanceCount {
         list: coverage::list_path(&coverage.release),
@@ -275,7 +275,7 @@ async fn run_into(
         features_sha256: record.features_sha256.clone(),
         tags: tags.to_string(),
         started,
-        finished: chrono::Utc::now(),
+        finished: jiff::Timestamp::now(),
         partial: !missing.is_empty(),
         narrowed_by,
         missing,

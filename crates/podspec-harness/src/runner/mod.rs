@@ -129,7 +129,7 @@ pub async fn run_until(
     target: Arc<dyn Target>,
     interrupt: impl std::future::Future<Output = &'static str>,
 ) -> Result<RunRecord, RunError> {
-    let started = chrono::Utc::now();
+    let started = jiff::Timestamp::now();
     // The report directory is usable, and no earlier run's reports are left in it.
     report::prepare_dir(&options.report_dir).map_err(|e| RunError::Input(vec![e.to_string()]))?;
     let baseline = match &options.baseline {
@@ -264,7 +264,7 @@ pub async fn run_until(
     }
     scenarios.sort_by(|a, b| (&a.feature_path, a.line).cmp(&(&b.feature_path, b.line)));
     let mut record =
-        RunRecord::new(target.name(), env!("CARGO_PKG_VERSION"), started, chrono::Utc::now(), features::sha256(&files), scenarios);
+        RunRecord::new(target.name(), env!("CARGO_PKG_VERSION"), started, jiff::Timestamp::now(), features::sha256(&files), scenarios);
     record.target_identity = target.identity();
     record.interrupted = match stopped {
         Some(Stop::Signal(sig)) => Some(format!("interrupted by {sig}")),

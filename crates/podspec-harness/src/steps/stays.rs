@@ -111,10 +111,15 @@ async fn field_stays(world: &mut PodWorld, path: String, pod: String, text: Stri
 }
 
 /// A timestamp field (RFC 3339, as the API writes them).
-fn time_of(p: &Pod, path: &str) -> Result<chrono::DateTime<chrono::FixedOffset>, StepFailure> {
+fn time_of(p: &Pod, path: &str) -> Result<jiff::Timestamp, StepFailure> {
     let v = field(p, path)?;
     let s = v.as_ref().and_then(Value::as_str).ok_or_else(|| StepFailure::new(format!("field {path:?} is {}, not a time", shown(&v))))?;
-    chrono::DateTime::parse_from_rfc3339(s).map_err(|e| StepFailure::new(format!("field {path:?} is {s:?}, not a time: {e}")))
+    podspec_api::time::parse_rfc3339(s).map_err(|e| StepFailure::new(format!("field {path:?} is {s:?}, not a time: {e}")))
+}
+
+/// A time as a failure names it (`2026-01-02 03:04:05 +00:00`), in UTC.
+fn shown_time(t: jiff::Timestamp) -> impl std::fmt::Display {
+    t.strftime("%Y-%m-%d %H:%M:%S%.f +00:00")
 }
 
 #[given(regex = r#"^field "([^"]+)" of pod "([^"]+)" is at (least|most) (\d+) seconds? after its field "([^"]+)"$"#)]
@@ -131,13 +136,17 @@ async fn time_after(
     let r = async {
         let p = world.target().get_pod(&world.pod_ref(&pod)).await?;
         let (later, earlier) = (time_of(&p, &path)?, time_of(&p, &other)?);
-        let gap = (later - earlier).num_seconds();
+        let gap = later.duration_since(earlier).as_secs();
         let holds = if bound == "least" { gap >= seconds } else { gap <= seconds };
         if holds {
             Ok(())
         } else {
             Err(StepFailure::mismatch(
-                format!("field {path:?} of pod {pod:?} ({later}) is {gap} s after its field {other:?} ({earlier})"),
+                format!(
+                    "field {path:?} of pod {pod:?} ({}) is {gap} s after its field {other:?} ({})",
+                    shown_time(later),
+                    shown_time(earlier)
+                ),
                 format!("at {bound} {seconds} s"),
                 format!("{gap} s"),
             ))

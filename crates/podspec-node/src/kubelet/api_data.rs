@@ -23,6 +23,7 @@ use std::path::{Path, PathBuf};
 
 use std::sync::Arc;
 
+use jiff::{SignedDuration, Timestamp};
 use k8s_openapi::api::core::v1::{ConfigMap, DownwardAPIVolumeFile, KeyToPath, Pod, Secret, Volume};
 
 use podspec_api::configmaps::ConfigMapStore;
@@ -55,13 +56,13 @@ pub struct CachedToken {
     pub issued: Issued,
     /// Set when a refresh failed while the token was still valid: the token is kept (the token
     /// manager's "Couldn't update token") and not asked for again before then.
-    pub retry_after: Option<chrono::DateTime<chrono::Utc>>,
+    pub retry_after: Option<Timestamp>,
 }
 
 impl CachedToken {
     /// When the kubelet next asks for this token anew: when it is due for a refresh, or, after a
     /// refresh that failed, at the retry.
-    pub fn next_refresh(&self) -> chrono::DateTime<chrono::Utc> {
+    pub fn next_refresh(&self) -> Timestamp {
         let due = refresh_due(&self.issued);
         self.retry_after.map_or(due, |r| r.max(due))
     }
@@ -73,22 +74,22 @@ pub type TokenKey = (String, String, String, i64);
 
 /// The longest the kubelet keeps a token before it asks for a new one, whatever its life
 /// (the token manager's maxTTL).
-pub const TOKEN_MAX_TTL: chrono::TimeDelta = chrono::TimeDelta::hours(24);
+pub const TOKEN_MAX_TTL: SignedDuration = SignedDuration::from_hours(24);
 
 /// How long after a failed refresh the kubelet asks again: its token manager asks at each
 /// remount of the pod's volumes, which a pod's periodic sync brings (syncFrequency, 1 minute).
-pub const TOKEN_RETRY: chrono::TimeDelta = chrono::TimeDelta::minutes(1);
+pub const TOKEN_RETRY: SignedDuration = SignedDuration::from_mins(1);
 
 /// Whether a token is due for a refresh (the kubelet's token manager, `requiresRefresh`): once
 /// 80 % of its life has passed, or 24 hours since it was issued.
-pub fn requires_refresh(issued: &Issued, now: chrono::DateTime<chrono::Utc>) -> bool {
-    let life = issued.expires - issued.issued_at;
+pub fn requires_refresh(issued: &Issued, now: Timestamp) -> bool {
+    let life = issued.expires.duration_since(issued.issued_at);
     now >= issued.issued_at + TOKEN_MAX_TTL || now >= issued.expires - life / 5
 }
 
 /// When a token of the cache is next due for a refresh.
-pub fn refresh_due(issued: &Issued) -> chrono::DateTime<chrono::Utc> {
-    let life = issued.expires - issued.issued_at;
+pub fn refresh_due(issued: &Issued) -> Timestamp {
+    let life = issued.expires.duration_since(issued.issued_at);
     (issued.issued_at + TOKEN_MAX_TTL).min(issued.expires - life / 5)
 }
 
@@ -203,7 +204,7 @@ impl ApiObjects {
         let account =
             pod.spec.as_ref().and_then(|s| s.service_account_name.clone()).filter(|s| !s.is_empty()).unwrap_or_else(|| "default".into());
         let key = (uid, account, audience.to_string(), seconds);
-        let now = chrono::Utc::now();
+        let now = Timestamp::now();
         let mut cache = self.tokens.lock().unwrap();
         if let Some(c) = cache.get(&key) {
             let valid = c.issued.expires > now;
@@ -231,7 +232,7 @@ impl ApiObjects {
     }
 
     /// When the first of the pod's cached tokens is next asked for anew, if it has any.
-    pub fn next_token_refresh(&self, pod_uid: &str) -> Option<chrono::DateTime<chrono::Utc>> {
+    pub fn next_token_refresh(&self, pod_uid: &str) -> Option<Timestamp> {
         self.tokens.lock().unwrap().iter().filter(|(k, _)| k.0 == pod_uid).map(|(_, c)| c.next_refresh()).min()
     }
 
@@ -600,7 +601,7 @@ spec:
     }
 
     fn objects() -> (ApiObjects, Arc<podspec_api::Api>) {
-        let api = Arc::new(podspec_api::Api::new("t", chrono::Utc::now()));
+        let api = Arc::new(podspec_api::Api::new("t", Timestamp::now()));
         (ApiObjects::of(&api), api)
     }
 
@@ -676,14 +677,14 @@ spec:
 
     #[test]
     fn a_token_is_refreshed_after_80_percent_of_its_life_or_a_day() {
-        let t0 = chrono::Utc::now();
-        let short = Issued { token: "t".into(), issued_at: t0, expires: t0 + chrono::TimeDelta::seconds(10) };
-        assert!(!requires_refresh(&short, t0 + chrono::TimeDelta::milliseconds(7900)));
-        assert!(requires_refresh(&short, t0 + chrono::TimeDelta::seconds(8)));
-        assert_eq!(refresh_due(&short), t0 + chrono::TimeDelta::seconds(8));
-        let long = Issued { token: "t".into(), issued_at: t0, expires: t0 + chrono::TimeDelta::days(365) };
-        assert!(!requires_refresh(&long, t0 + chrono::TimeDelta::hours(23)));
-        assert!(requires_refresh(&long, t0 + chrono::TimeDelta::hours(24)));
+        let t0 = Timestamp::now();
+        let short = Issued { token: "t".into(), issued_at: t0, expires: t0 + SignedDuration::from_secs(10) };
+        assert!(!requires_refresh(&short, t0 + SignedDuration::from_millis(7900)));
+        assert!(requires_refresh(&short, t0 + SignedDuration::from_secs(8)));
+        assert_eq!(refresh_due(&short), t0 + SignedDuration::from_secs(8));
+        let long = Issued { token: "t".into(), issued_at: t0, expires: t0 + SignedDuration::from_hours(365 * 24) };
+        assert!(!requires_refresh(&long, t0 + SignedDuration::from_hours(23)));
+        assert!(requires_refresh(&long, t0 + SignedDuration::from_hours(24)));
         // A cached token due for a refresh is replaced by a new one.
         let (objects, api) = objects();
         account(&api, "default");
@@ -691,7 +692,7 @@ spec:
         let first = objects.token_for(&p, "", 600).unwrap();
         assert_eq!(objects.token_for(&p, "", 600).unwrap(), first);
         let key = ("u-2".to_string(), "default".to_string(), String::new(), 600);
-        objects.tokens.lock().unwrap().get_mut(&key).unwrap().issued.issued_at -= chrono::TimeDelta::hours(25);
+        objects.tokens.lock().unwrap().get_mut(&key).unwrap().issued.issued_at -= SignedDuration::from_hours(25);
         assert_ne!(objects.token_for(&p, "", 600).unwrap().token, first.token);
     }
 
@@ -704,10 +705,10 @@ spec:
         let key = ("u-3".to_string(), "default".to_string(), String::new(), 3600);
         // Due for a refresh (a day old), still valid; the account is gone (its namespace being
         // deleted while the pod takes its grace period).
-        objects.tokens.lock().unwrap().get_mut(&key).unwrap().issued.issued_at -= chrono::TimeDelta::hours(25);
+        objects.tokens.lock().unwrap().get_mut(&key).unwrap().issued.issued_at -= SignedDuration::from_hours(25);
         let sa = api.store::<podspec_api::rbac::ServiceAccountStrategy>();
         sa.delete("ns", "default", &Default::default()).unwrap();
-        let before = chrono::Utc::now();
+        let before = Timestamp::now();
         assert_eq!(objects.token_for(&p, "", 3600).unwrap().token, first.token);
         // The pod worker's next wake for its tokens is a minute on, not a time already past.
         let next = objects.next_token_refresh("u-3").unwrap();
@@ -716,21 +717,21 @@ spec:
         account(&api, "default");
         assert_eq!(objects.token_for(&p, "", 3600).unwrap().token, first.token);
         // At the retry, a new one.
-        objects.tokens.lock().unwrap().get_mut(&key).unwrap().retry_after = Some(chrono::Utc::now() - chrono::TimeDelta::seconds(1));
+        objects.tokens.lock().unwrap().get_mut(&key).unwrap().retry_after = Some(Timestamp::now() - SignedDuration::from_secs(1));
         let second = objects.token_for(&p, "", 3600).unwrap();
         assert_ne!(second.token, first.token);
-        assert!(objects.next_token_refresh("u-3").unwrap() > chrono::Utc::now() + chrono::TimeDelta::minutes(40));
+        assert!(objects.next_token_refresh("u-3").unwrap() > Timestamp::now() + SignedDuration::from_mins(40));
         // An expired token whose refresh fails is an error, and is not asked for again at once.
         sa.delete("ns", "default", &Default::default()).unwrap();
         {
             let mut cache = objects.tokens.lock().unwrap();
             let c = cache.get_mut(&key).unwrap();
-            c.issued.expires = chrono::Utc::now() - chrono::TimeDelta::seconds(1);
-            c.issued.issued_at = c.issued.expires - chrono::TimeDelta::hours(1);
+            c.issued.expires = Timestamp::now() - SignedDuration::from_secs(1);
+            c.issued.issued_at = c.issued.expires - SignedDuration::from_hours(1);
         }
         let e = objects.token_for(&p, "", 3600).unwrap_err().to_string();
         assert!(e.contains("expired and refresh failed: serviceaccounts \"default\" not found"), "{e}");
-        assert!(objects.next_token_refresh("u-3").unwrap() >= chrono::Utc::now() + chrono::TimeDelta::seconds(59));
+        assert!(objects.next_token_refresh("u-3").unwrap() >= Timestamp::now() + SignedDuration::from_secs(59));
     }
 
     #[test]

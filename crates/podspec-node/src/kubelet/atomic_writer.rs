@@ -310,7 +310,7 @@ fn read_file(dir: BorrowedFd<'_>, path: &str) -> io::Result<Option<Vec<u8>>> {
 
 /// `..YYYY_MM_DD_HH_MM_SS.<digits>` (UTC), made with mode 0755 whatever the umask.
 fn new_timestamp_dir(root: BorrowedFd<'_>) -> io::Result<(String, OwnedFd)> {
-    let stamp = chrono::Utc::now().format("..%Y_%m_%d_%H_%M_%S.").to_string();
+    let stamp = jiff::Timestamp::now().strftime("..%Y_%m_%d_%H_%M_%S.").to_string();
     for _ in 0..100 {
         let name = format!("{stamp}{}", podspec_api::random::u64() % 1_000_000_000);
         match rustix::fs::mkdirat(root, name.as_str(), Mode::from_raw_mode(0o700)) {
@@ -459,7 +459,7 @@ mod tests {
         let name = data.to_str().unwrap();
         assert!(name.starts_with(".."), "{name}");
         let stamp = &name[2..21];
-        assert!(chrono::NaiveDateTime::parse_from_str(stamp, "%Y_%m_%d_%H_%M_%S").is_ok(), "{name}");
+        assert!(jiff::civil::DateTime::strptime("%Y_%m_%d_%H_%M_%S", stamp).is_ok(), "{name}");
         assert_eq!(std::fs::metadata(dir.join(name)).unwrap().permissions().mode() & 0o7777, 0o755);
         assert_eq!(std::fs::read_link(dir.join("podname")).unwrap(), Path::new("..data/podname"));
         assert_eq!(std::fs::read_link(dir.join("sub")).unwrap(), Path::new("..data/sub"));

@@ -9,7 +9,6 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use chrono::{DateTime, SecondsFormat, Utc};
 use futures::stream::BoxStream;
 
 use super::{Kubelet, KubeletError};
@@ -27,7 +26,7 @@ pub struct LogOptions {
     pub tail_lines: Option<usize>,
     pub timestamps: bool,
     /// Only entries written at or after this time (`sinceSeconds`/`sinceTime`).
-    pub since: Option<DateTime<Utc>>,
+    pub since: Option<jiff::Timestamp>,
     pub limit_bytes: Option<usize>,
 }
 
@@ -55,7 +54,7 @@ fn render(entries: &[LogEntry], timestamps: bool) -> Vec<u8> {
     let mut out = Vec::new();
     for e in entries {
         if timestamps {
-            out.extend_from_slice(e.time.to_rfc3339_opts(SecondsFormat::Nanos, true).as_bytes());
+            out.extend_from_slice(format!("{:.9}", e.time).as_bytes());
             out.push(b' ');
         }
         out.extend_from_slice(&e.content);
@@ -149,7 +148,7 @@ mod tests {
     use podspec_cri::cri::LogStream;
 
     fn entry(text: &str, partial: bool) -> LogEntry {
-        LogEntry { time: DateTime::UNIX_EPOCH, stream: LogStream::Stdout, content: text.as_bytes().to_vec(), partial }
+        LogEntry { time: jiff::Timestamp::UNIX_EPOCH, stream: LogStream::Stdout, content: text.as_bytes().to_vec(), partial }
     }
 
     #[test]
@@ -163,7 +162,7 @@ mod tests {
 
     #[test]
     fn timestamps_prefix_each_entry_with_its_rfc3339_time() {
-        let t = DateTime::parse_from_rfc3339("2026-01-02T03:04:05.123456789Z").unwrap().to_utc();
+        let t: jiff::Timestamp = "2026-01-02T03:04:05.123456789Z".parse().unwrap();
         let e = vec![LogEntry { time: t, stream: LogStream::Stdout, content: b"hi\n".to_vec(), partial: false }];
         assert_eq!(String::from_utf8(render(&e, true)).unwrap(), "2026-01-02T03:04:05.123456789Z hi\n");
     }

@@ -24,7 +24,6 @@ pub mod logs;
 pub mod node_status;
 pub mod security;
 pub mod static_pods;
-pub use podspec_api::time::k8s_time;
 mod subpath;
 mod sync;
 mod teardowns;

@@ -9,8 +9,9 @@ use k8s_openapi::api::core::v1::{Node, NodeAddress, NodeCondition, NodeStatus, N
 use k8s_openapi::apimachinery::pkg::api::resource::Quantity;
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
 
-use super::{k8s_time, Kubelet};
+use super::Kubelet;
 use podspec_api::nodes::NodeStore;
+use podspec_api::time;
 use podspec_api::watch::ChangeKind;
 use podspec_api::ApiError;
 
@@ -29,7 +30,7 @@ pub use podspec_images::go_arch;
 pub fn node_object(kubelet: &Kubelet) -> Node {
     let config = kubelet.config();
     let name = config.node_name.clone();
-    let now = k8s_time(chrono::Utc::now());
+    let now = time::now();
     let cpus = std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1);
     let capacity: BTreeMap<String, Quantity> =
         [("cpu".to_string(), Quantity(cpus.to_string())), ("pods".to_string(), Quantity("110".into()))].into();
@@ -86,7 +87,7 @@ pub fn node_object(kubelet: &Kubelet) -> Node {
 /// pods' owner references name it).
 pub fn register(kubelet: &Kubelet, nodes: &NodeStore) -> Result<Node, ApiError> {
     let mut node = node_object(kubelet);
-    node.metadata.creation_timestamp = Some(k8s_time(chrono::Utc::now()));
+    node.metadata.creation_timestamp = Some(time::now());
     let name = node.metadata.name.clone().unwrap_or_default();
     nodes.write(|objects| {
         if objects.contains(&nodes.key("", &name)) {

@@ -135,7 +135,7 @@ fn static_pod(kubelet: &Kubelet, path: &Path, content: &[u8]) -> Result<Pod, Man
     let annotations = m.annotations.get_or_insert_with(Default::default);
     annotations.insert(HASH_ANNOTATION.into(), hash);
     annotations.insert(SOURCE_ANNOTATION.into(), "file".into());
-    annotations.insert(SEEN_ANNOTATION.into(), chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Nanos, true));
+    annotations.insert(SEEN_ANNOTATION.into(), format!("{:.9}", jiff::Timestamp::now()));
     let spec = pod.spec.get_or_insert_with(Default::default);
     spec.node_name = Some(kubelet.config.node_name.clone());
     spec.tolerations.get_or_insert_with(Vec::new).push(Toleration {

@@ -204,7 +204,7 @@ impl KubeTarget {
     /// A target over a connected client (the start's checks done).
     pub fn with_client(client: Client, info: ServerInfo, images: ImageMapping, node_access_note: String) -> Result<Self, KubeStartError> {
         let owner = Owner::current()?;
-        let run_id = format!("{}-{}", owner.process.pid, chrono::Utc::now().timestamp_millis());
+        let run_id = format!("{}-{}", owner.process.pid, jiff::Timestamp::now().as_millisecond());
         let node = info.nodes.iter().find(|n| n.ready).or(info.nodes.first()).map(|n| n.name.clone());
         Ok(Self {
             client,

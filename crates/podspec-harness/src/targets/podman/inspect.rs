@@ -159,7 +159,7 @@ pub fn time(text: &str) -> Option<Time> {
     if text.is_empty() || text.starts_with("0001-01-01") {
         return None;
     }
-    text.parse::<k8s_openapi::jiff::Timestamp>().ok().map(Time)
+    text.parse::<jiff::Timestamp>().ok().map(Time)
 }
 
 /// The status of one container of the pod, from podman's view of it.

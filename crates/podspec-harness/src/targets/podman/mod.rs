@@ -196,7 +196,7 @@ impl PodmanTarget {
             .map_err(PodmanTargetError::DoesNotRun)?;
         let oci_runtime = oci_runtime(&podman, runtime).await?;
         let owner = ProcessId::of(std::process::id() as i32).ok_or(TargetError::OwnProcess)?;
-        let run_id = format!("{}-{}", owner.pid, chrono::Utc::now().timestamp_millis());
+        let run_id = format!("{}-{}", owner.pid, jiff::Timestamp::now().as_millisecond());
         match clean::clean(&podman, clean::Select::Stale).await {
             Ok(r) if !r.is_empty() => tracing::info!(pods = ?r.pods, volumes = ?r.volumes, "removed what killed runs left in podman"),
             Ok(_) => {}
@@ -608,11 +608,11 @@ impl Target for PodmanTarget {
 /// comes with the time of each part before it, on one line: `<time> /bin/sh: <time> can't
 /// create ...<time> `. Those times go too, and the line keeps its first part's time.
 fn merge_timestamped(streams: &[&str]) -> String {
-    let mut lines: Vec<(chrono::DateTime<chrono::Utc>, usize, String)> = Vec::new();
+    let mut lines: Vec<(jiff::Timestamp, usize, String)> = Vec::new();
     for (n, text) in streams.iter().enumerate() {
         for line in text.lines() {
             let (time, rest) = line.split_once(' ').unwrap_or((line, ""));
-            let time = chrono::DateTime::parse_from_rfc3339(time).map(|t| t.to_utc()).unwrap_or_default();
+            let time = podspec_api::time::parse_rfc3339(time).unwrap_or_default();
             lines.push((time, n, without_part_times(rest)));
         }
     }
@@ -630,7 +630,7 @@ fn without_part_times(text: &str) -> String {
         rest = &rest[at..];
         let time = rest.split_once(' ').map(|(t, _)| t);
         match time {
-            Some(t) if t.len() >= 20 && t.contains('.') && chrono::DateTime::parse_from_rfc3339(t).is_ok() => {
+            Some(t) if t.len() >= 20 && t.contains('.') && podspec_api::time::parse_rfc3339(t).is_ok() => {
                 rest = &rest[t.len() + 1..];
             }
             _ => {

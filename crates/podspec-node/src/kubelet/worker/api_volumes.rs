@@ -69,7 +69,7 @@ impl PodWorker {
     /// When the first of the pod's projected tokens is due for a refresh, if it has any.
     pub(super) fn token_refresh_due(&self) -> Option<tokio::time::Instant> {
         let due = self.node.objects.next_token_refresh(&self.uid)?;
-        let wait = (due - chrono::Utc::now()).to_std().unwrap_or_default();
+        let wait = std::time::Duration::try_from(due.duration_since(jiff::Timestamp::now())).unwrap_or_default();
         Some(tokio::time::Instant::now() + wait)
     }
 

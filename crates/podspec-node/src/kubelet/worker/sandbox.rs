@@ -4,7 +4,6 @@
 use std::fs;
 use std::path::{Path, PathBuf};
 
-use chrono::Utc;
 use tokio::time::Instant;
 
 use super::errors::SandboxError;
@@ -141,7 +140,7 @@ impl PodWorker {
             let mut st = self.state.lock().unwrap();
             st.sandbox = Some(sandbox);
             st.pod_ip = Some(status.ip);
-            st.start_time = Some(Utc::now());
+            st.start_time = Some(jiff::Timestamp::now());
             st.started_at = Some(Instant::now());
         }
         // The kubelet's ensureHostsFile: on the host network the node's own hosts file, else one

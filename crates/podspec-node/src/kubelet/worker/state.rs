@@ -4,7 +4,7 @@
 use std::net::Ipv4Addr;
 use std::path::PathBuf;
 
-use chrono::{DateTime, Utc};
+use jiff::Timestamp;
 use tokio::time::Instant;
 
 use super::PodWorker;
@@ -83,8 +83,8 @@ pub(in crate::kubelet) struct Termination {
     pub exit_code: i32,
     pub reason: String,
     pub message: Option<String>,
-    pub started_at: Option<DateTime<Utc>>,
-    pub finished_at: Option<DateTime<Utc>>,
+    pub started_at: Option<Timestamp>,
+    pub finished_at: Option<Timestamp>,
     pub container_id: ContainerId,
 }
 
@@ -111,7 +111,7 @@ pub(in crate::kubelet) struct Terminal {
 pub(in crate::kubelet) struct WorkerState {
     pub sandbox: Option<SandboxId>,
     pub pod_ip: Option<Ipv4Addr>,
-    pub start_time: Option<DateTime<Utc>>,
+    pub start_time: Option<Timestamp>,
     pub started_at: Option<Instant>,
     pub sandbox_error: Option<String>,
     /// Init containers (in order), then app containers.

@@ -1,16 +1,14 @@
 //! Builds a pod's `status` from what the worker recorded and what the runtime reports, the way
 //! the kubelet's status manager does (phase, conditions, container statuses).
 
-use chrono::Utc;
 use k8s_openapi::api::core::v1::{
     ContainerState as K8sState, ContainerStateRunning, ContainerStateTerminated, ContainerStateWaiting, ContainerStatus as K8sStatus,
     HostIP, PodCondition, PodIP, PodStatus,
 };
 
 use super::{ContainerRecord, Kind, PodWorker, Terminal, Termination};
+use podspec_api::time;
 use podspec_cri::cri::{ContainerState, ContainerStatus};
-
-pub use podspec_api::time::k8s_time;
 
 pub(super) async fn pod_status(w: &PodWorker) -> PodStatus {
     let (records, pod_ip, start_time, sandbox_error, initialized, terminal) = {
@@ -52,7 +50,7 @@ pub(super) async fn pod_status(w: &PodWorker) -> PodStatus {
     if let Some(t) = &terminal {
         w.state.lock().unwrap().terminal.get_or_insert_with(|| t.clone());
     }
-    let now = k8s_time(Utc::now());
+    let now = time::now();
     // The generation of the pod this status was worked out from (Kubernetes 1.34's kubelet,
     // PodObservedGenerationTracking): in the status and in each of the kubelet's conditions. A
     // static pod's is 1, as its mirror pod's.
@@ -116,7 +114,7 @@ pub(super) async fn pod_status(w: &PodWorker) -> PodStatus {
         pod_ips: pod_ip.map(|ip| vec![PodIP { ip: ip.to_string() }]),
         host_ip: Some(node_ip.clone()),
         host_ips: Some(vec![HostIP { ip: node_ip }]),
-        start_time: start_time.map(k8s_time),
+        start_time: start_time.map(time::at),
         container_statuses: Some(statuses),
         init_container_statuses: (!init_statuses.is_empty()).then_some(init_statuses),
         ephemeral_container_statuses: (!ephemeral_statuses.is_empty()).then_some(ephemeral_statuses),
@@ -142,8 +140,8 @@ fn terminated(t: &Termination) -> ContainerStateTerminated {
         exit_code: t.exit_code,
         reason: Some(t.reason.clone()),
         message: t.message.clone(),
-        started_at: t.started_at.map(k8s_time),
-        finished_at: t.finished_at.map(k8s_time),
+        started_at: t.started_at.map(time::at),
+        finished_at: t.finished_at.map(time::at),
         container_id: Some(container_uri(&t.container_id.0)),
         ..Default::default()
     }
@@ -162,7 +160,7 @@ fn container_status(rec: &ContainerRecord, current: Option<&ContainerStatus>, me
     let state = match (&rec.waiting, current) {
         (Some((reason, message)), _) => waiting(reason, message.clone()),
         (None, Some(c)) if c.state == ContainerState::Running => {
-            K8sState { running: Some(ContainerStateRunning { started_at: c.started_at.map(k8s_time) }), ..Default::default() }
+            K8sState { running: Some(ContainerStateRunning { started_at: c.started_at.map(time::at) }), ..Default::default() }
         }
         (None, Some(c)) if c.state == ContainerState::Exited && (rec.done.is_some() || rec.restart_due.is_none()) => {
             let t = Termination {
@@ -374,7 +372,7 @@ mod tests {
         PodCondition {
             type_: type_.into(),
             status: status.into(),
-            last_transition_time: Some(k8s_time(chrono::DateTime::from_timestamp_millis(ms).unwrap())),
+            last_transition_time: Some(time::at(jiff::Timestamp::from_millisecond(ms).unwrap())),
             ..Default::default()
         }
     }
