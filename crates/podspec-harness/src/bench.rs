@@ -276,7 +276,7 @@ pub fn side_by_side_with(reports: &[BenchReport], pairs: &[(usize, usize)]) -> S
     out
 }
 
-fn ms(d: Duration) -> f64 {
+pub(crate) fn ms(d: Duration) -> f64 {
     d.as_secs_f64() * 1000.0
 }
 

@@ -10,7 +10,7 @@ use std::time::{Duration, Instant};
 use futures::{StreamExt as _, TryStreamExt as _};
 use k8s_openapi::api::core::v1::Pod;
 
-use crate::bench::{Peaks, Timing};
+use crate::bench::{ms, Peaks, Timing};
 use crate::targets::kube::KubeError;
 use crate::targets::{Target, TargetCapabilities as _, TargetError};
 
@@ -191,7 +191,6 @@ pub fn stored_table(reports: &[StoredReport]) -> String {
         header.push_str(&format!(" {:>12} {:>12} {:>12}", format!("{} c/s", r.target), "p50 ms", "p99 ms"));
     }
     let _ = writeln!(out, "{}", header.trim_end());
-    let ms = |d: Duration| d.as_secs_f64() * 1000.0;
     for (i, end) in ends.iter().enumerate() {
         let mut line = format!("{:<24}", format!("store at {end} pods"));
         for r in reports {
