@@ -45,16 +45,51 @@ struct Entry {
 }
 
 impl Entry {
-    fn credentials(self) -> Result<Credentials, String> {
+    fn credentials(self) -> Result<Credentials, AuthError> {
         if self.auth.is_empty() {
             return Ok(Credentials { username: self.username, password: self.password });
         }
-        let bad = || "unable to parse auth field, must be formatted as base64(username:password)".to_string();
-        let decoded = base64::engine::general_purpose::STANDARD.decode(&self.auth).map_err(|e| format!("the auth field: {e}"))?;
-        let decoded = String::from_utf8(decoded).map_err(|_| bad())?;
-        let (user, password) = decoded.split_once(':').ok_or_else(bad)?;
+        let decoded = base64::engine::general_purpose::STANDARD.decode(&self.auth).map_err(AuthError::Base64)?;
+        let decoded = String::from_utf8(decoded).map_err(|_| AuthError::Format)?;
+        let (user, password) = decoded.split_once(':').ok_or(AuthError::Format)?;
         Ok(Credentials { username: user.to_string(), password: password.trim_matches('\0').to_string() })
     }
+}
+
+/// Why an entry's `auth` field gives no credentials.
+#[derive(Debug, thiserror::Error)]
+pub enum AuthError {
+    #[error("the auth field: {0}")]
+    Base64(#[source] base64::DecodeError),
+    #[error("unable to parse auth field, must be formatted as base64(username:password)")]
+    Format,
+}
+
+/// Why a pull secret gives no keyring: its config, or one of its entries, does not parse.
+#[derive(Debug, thiserror::Error)]
+pub enum KeyringError {
+    /// The Secret's `.dockerconfigjson` or `.dockercfg` is not a config.
+    #[error("secret {secret:?}: {key}: {source}")]
+    Config {
+        secret: String,
+        key: &'static str,
+        #[source]
+        source: serde_json::Error,
+    },
+    #[error("secret {secret:?}: entry {entry:?}: {source}")]
+    Entry {
+        secret: String,
+        entry: String,
+        #[source]
+        source: serde_json::Error,
+    },
+    #[error("secret {secret:?}: entry {entry:?}: {source}")]
+    Auth {
+        secret: String,
+        entry: String,
+        #[source]
+        source: AuthError,
+    },
 }
 
 #[derive(Deserialize)]
@@ -78,24 +113,31 @@ impl Keyring {
     /// The keyring of a pod's pull secrets, in the order the pod names them. A Secret of
     /// another type, or without its key, gives nothing; one whose config does not parse fails
     /// the whole (as the kubelet's pull then fails).
-    pub fn from_secrets<'a>(secrets: impl IntoIterator<Item = &'a Secret>) -> Result<Keyring, String> {
+    pub fn from_secrets<'a>(secrets: impl IntoIterator<Item = &'a Secret>) -> Result<Keyring, KeyringError> {
         let mut keyring = Keyring::default();
         for s in secrets {
             let data = |k: &str| s.data.as_ref().and_then(|d| d.get(k)).map(|b| b.0.as_slice()).filter(|b| !b.is_empty());
             let name = s.metadata.name.as_deref().unwrap_or("");
+            let config_err = |key, source| KeyringError::Config { secret: name.to_string(), key, source };
             let config = match (s.type_.as_deref(), data(".dockerconfigjson"), data(".dockercfg")) {
                 (Some("kubernetes.io/dockerconfigjson"), Some(bytes), _) => {
-                    serde_json::from_slice::<DockerConfigJson>(bytes).map_err(|e| format!("secret {name:?}: .dockerconfigjson: {e}"))?.auths
+                    serde_json::from_slice::<DockerConfigJson>(bytes).map_err(|source| config_err(".dockerconfigjson", source))?.auths
                 }
                 (Some("kubernetes.io/dockercfg"), _, Some(bytes)) => {
-                    serde_json::from_slice(bytes).map_err(|e| format!("secret {name:?}: .dockercfg: {e}"))?
+                    serde_json::from_slice(bytes).map_err(|source| config_err(".dockercfg", source))?
                 }
                 _ => continue,
             };
             let mut entries = Vec::new();
             for (key, value) in config {
-                let entry: Entry = serde_json::from_value(value).map_err(|e| format!("secret {name:?}: entry {key:?}: {e}"))?;
-                entries.push((key.clone(), entry.credentials().map_err(|e| format!("secret {name:?}: entry {key:?}: {e}"))?));
+                let entry: Entry = serde_json::from_value(value).map_err(|source| KeyringError::Entry {
+                    secret: name.to_string(),
+                    entry: key.clone(),
+                    source,
+                })?;
+                let credentials =
+                    entry.credentials().map_err(|source| KeyringError::Auth { secret: name.to_string(), entry: key.clone(), source })?;
+                entries.push((key, credentials));
             }
             keyring.add(entries);
         }
@@ -298,8 +340,14 @@ mod tests {
             ]
         );
         let bad = secret("kubernetes.io/dockerconfigjson", ".dockerconfigjson", r#"{"auths": {"r.io": {"auth": "bm8tY29sb24="}}}"#);
-        let e = Keyring::from_secrets([&bad]).unwrap_err();
-        assert!(e.contains("must be formatted as base64(username:password)"), "{e}");
+        let e = Keyring::from_secrets([&bad]).unwrap_err().to_string();
+        assert_eq!(e, r#"secret "s": entry "r.io": unable to parse auth field, must be formatted as base64(username:password)"#);
+        let not_base64 = secret("kubernetes.io/dockerconfigjson", ".dockerconfigjson", r#"{"auths": {"r.io": {"auth": "!"}}}"#);
+        let e = Keyring::from_secrets([&not_base64]).unwrap_err().to_string();
+        assert_eq!(e, r#"secret "s": entry "r.io": the auth field: Invalid symbol 33, offset 0."#);
+        let not_json = secret("kubernetes.io/dockercfg", ".dockercfg", "{");
+        let e = Keyring::from_secrets([&not_json]).unwrap_err().to_string();
+        assert_eq!(e, r#"secret "s": .dockercfg: EOF while parsing an object at line 1 column 1"#);
         assert!(!format!("{:?}", k).contains("s3cret"), "the Debug form shows no password");
     }
 }

@@ -578,23 +578,23 @@ async fn request(
         if https {
             let name = rustls::pki_types::ServerName::try_from(host.clone()).map_err(|e| fail(e.to_string()))?;
             let stream = tokio_rustls::TlsConnector::from(tls.clone()).connect(name, tcp).await.map_err(|e| fail(e.to_string()))?;
-            send(TokioIo::new(stream), req).await.map_err(fail)
+            send(TokioIo::new(stream), req).await.map_err(|e| fail(e.to_string()))
         } else {
-            send(TokioIo::new(tcp), req).await.map_err(fail)
+            send(TokioIo::new(tcp), req).await.map_err(|e| fail(e.to_string()))
         }
     };
     tokio::time::timeout(REQUEST_TIMEOUT, work).await.map_err(|_| fail(format!("no answer within {REQUEST_TIMEOUT:?}")))?
 }
 
-async fn send<T>(io: T, req: hyper::Request<Empty<Bytes>>) -> Result<Response, String>
+async fn send<T>(io: T, req: hyper::Request<Empty<Bytes>>) -> Result<Response, hyper::Error>
 where
     T: hyper::rt::Read + hyper::rt::Write + Unpin + Send + 'static,
 {
-    let (mut sender, conn) = hyper::client::conn::http1::handshake(io).await.map_err(|e| e.to_string())?;
+    let (mut sender, conn) = hyper::client::conn::http1::handshake(io).await?;
     tokio::spawn(async move {
         let _ = conn.await;
     });
-    sender.send_request(req).await.map_err(|e| e.to_string())
+    sender.send_request(req).await
 }
 
 #[cfg(test)]

@@ -145,7 +145,7 @@ impl ImageStore {
     /// reused; the reference then names it. Returns the image and the bytes fetched.
     pub async fn pull(&self, reference: &str, credentials: Option<&super::keyring::Credentials>) -> Result<(LocalImage, u64), ImageError> {
         let err = |message: String| ImageError::Pull { reference: reference.to_string(), message };
-        self.close_root().map_err(err)?;
+        self.close_root().map_err(|e| err(e.to_string()))?;
         fs::create_dir_all(self.root.join(PULLED_REFS)).map_err(|e| err(format!("create {}: {e}", self.root.display())))?;
         static NEXT: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
         let n = NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
@@ -209,7 +209,7 @@ impl ImageStore {
         let dir = self.image_dir(&recipe.name, &digest);
         let image = LocalImage { name: recipe.name.clone(), rootfs: dir.join("rootfs"), config: recipe.config.clone() };
         // An image already built is used through a root closed to other users too.
-        self.close_root().map_err(build_err)?;
+        self.close_root().map_err(|e| build_err(e.to_string()))?;
         if let Some(lock) = use_image(&dir) {
             held.insert(recipe.name.clone(), Held { image: image.clone(), _lock: lock });
             return Ok(image);
@@ -239,16 +239,18 @@ impl ImageStore {
     }
 
     /// The data tree's root is podspec's user's alone: no other local user reaches an image.
-    fn close_root(&self) -> Result<(), String> {
+    fn close_root(&self) -> Result<(), TreeError> {
         match self.root.parent() {
-            Some(data_dir) => podspec_fs::private_dir(data_dir).map_err(|e| format!("make {} podspec's own: {e}", data_dir.display())),
+            Some(data_dir) => {
+                podspec_fs::private_dir(data_dir).map_err(|source| TreeError::CloseRoot { dir: data_dir.to_path_buf(), source })
+            }
             None => Ok(()),
         }
     }
 
     /// The lock on the whole store, held while building or removing.
     fn lock_store(&self) -> Result<Flock<fs::File>, String> {
-        self.close_root()?;
+        self.close_root().map_err(|e| e.to_string())?;
         fs::create_dir_all(&self.root).map_err(|e| format!("create {}: {e}", self.root.display()))?;
         let lock_file = fs::File::create(self.root.join(".lock")).map_err(|e| format!("create lock: {e}"))?;
         Flock::lock(lock_file, FlockArg::LockExclusive).map_err(|(_, e)| format!("lock {}: {e}", self.root.display()))
@@ -357,16 +359,16 @@ impl ImageStore {
         }
         fs::set_permissions(rootfs.join("tmp"), fs::Permissions::from_mode(0o1777)).map_err(|e| err(format!("chmod /tmp: {e}")))?;
         write_file(&rootfs, "etc/passwd", "root:x:0:0:root:/root:/bin/sh\nnobody:x:65534:65534:nobody:/nonexistent:/bin/false\n")
-            .map_err(err)?;
-        write_file(&rootfs, "etc/group", "root:x:0:\nnobody:x:65534:\n").map_err(err)?;
-        write_file(&rootfs, "etc/hosts", "127.0.0.1\tlocalhost\n").map_err(err)?;
-        write_file(&rootfs, "etc/hostname", "").map_err(err)?;
-        write_file(&rootfs, "etc/resolv.conf", "").map_err(err)?;
+            .map_err(|e| err(e.to_string()))?;
+        write_file(&rootfs, "etc/group", "root:x:0:\nnobody:x:65534:\n").map_err(|e| err(e.to_string()))?;
+        write_file(&rootfs, "etc/hosts", "127.0.0.1\tlocalhost\n").map_err(|e| err(e.to_string()))?;
+        write_file(&rootfs, "etc/hostname", "").map_err(|e| err(e.to_string()))?;
+        write_file(&rootfs, "etc/resolv.conf", "").map_err(|e| err(e.to_string()))?;
         for f in &recipe.files {
             copy_in(Path::new(&f.from), &rootfs, &f.to).map_err(|_| self.missing(recipe, Path::new(&f.from)))?;
         }
         if recipe.busybox_applets {
-            link_busybox_applets(&rootfs).map_err(err)?;
+            link_busybox_applets(&rootfs).map_err(|e| err(e.to_string()))?;
         }
         if let Some(to) = &recipe.agent {
             copy_in(&self.agent, &rootfs, to).map_err(|_| self.missing(recipe, &self.agent))?;
@@ -463,9 +465,51 @@ fn tree_files(dir: &Path, out: &mut Vec<PathBuf>) -> std::io::Result<()> {
     Ok(())
 }
 
-fn write_file(rootfs: &Path, rel: &str, text: &str) -> Result<(), String> {
-    let mut f = fs::File::create(rootfs.join(rel)).map_err(|e| format!("create /{rel}: {e}"))?;
-    f.write_all(text.as_bytes()).map_err(|e| format!("write /{rel}: {e}"))
+/// What fails while laying out an image's tree or closing the data directory; its text is
+/// what `ImageError::Build` and the store's lock report.
+#[derive(Debug, thiserror::Error)]
+enum TreeError {
+    #[error("make {} podspec's own: {source}", .dir.display())]
+    CloseRoot {
+        dir: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+    /// A file of the tree, by its path under the root (`etc/passwd`).
+    #[error("create /{rel}: {source}")]
+    CreateFile {
+        rel: String,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("write /{rel}: {source}")]
+    WriteFile {
+        rel: String,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("run busybox --list-full: {0}")]
+    RunBusybox(#[source] std::io::Error),
+    #[error("busybox --list-full failed: {stderr}")]
+    BusyboxFailed { stderr: String },
+    /// A directory an applet's link goes in, by its full path.
+    #[error("create {}: {source}", .dir.display())]
+    CreateDir {
+        dir: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("link {applet}: {source}")]
+    Link {
+        applet: String,
+        #[source]
+        source: std::io::Error,
+    },
+}
+
+fn write_file(rootfs: &Path, rel: &str, text: &str) -> Result<(), TreeError> {
+    let mut f = fs::File::create(rootfs.join(rel)).map_err(|source| TreeError::CreateFile { rel: rel.to_string(), source })?;
+    f.write_all(text.as_bytes()).map_err(|source| TreeError::WriteFile { rel: rel.to_string(), source })
 }
 
 fn copy_in(from: &Path, rootfs: &Path, to: &str) -> std::io::Result<()> {
@@ -477,10 +521,10 @@ fn copy_in(from: &Path, rootfs: &Path, to: &str) -> std::io::Result<()> {
     Ok(())
 }
 
-fn link_busybox_applets(rootfs: &Path) -> Result<(), String> {
-    let out = Command::new(rootfs.join("bin/busybox")).arg("--list-full").output().map_err(|e| format!("run busybox --list-full: {e}"))?;
+fn link_busybox_applets(rootfs: &Path) -> Result<(), TreeError> {
+    let out = Command::new(rootfs.join("bin/busybox")).arg("--list-full").output().map_err(TreeError::RunBusybox)?;
     if !out.status.success() {
-        return Err(format!("busybox --list-full failed: {}", String::from_utf8_lossy(&out.stderr)));
+        return Err(TreeError::BusyboxFailed { stderr: String::from_utf8_lossy(&out.stderr).into_owned() });
     }
     for applet in String::from_utf8_lossy(&out.stdout).lines() {
         let link = rootfs.join(applet);
@@ -488,9 +532,9 @@ fn link_busybox_applets(rootfs: &Path) -> Result<(), String> {
             continue;
         }
         if let Some(parent) = link.parent() {
-            fs::create_dir_all(parent).map_err(|e| format!("create {}: {e}", parent.display()))?;
+            fs::create_dir_all(parent).map_err(|source| TreeError::CreateDir { dir: parent.to_path_buf(), source })?;
         }
-        symlink("/bin/busybox", &link).map_err(|e| format!("link {applet}: {e}"))?;
+        symlink("/bin/busybox", &link).map_err(|source| TreeError::Link { applet: applet.to_string(), source })?;
     }
     Ok(())
 }
@@ -554,6 +598,15 @@ mod tests {
         let report = store.sweep(&BTreeSet::new()).unwrap();
         assert_eq!(report.partial, [ended.clone()]);
         assert!(!ended.exists() && live.exists());
+    }
+
+    #[test]
+    fn tree_errors_keep_their_texts() {
+        let missing = Path::new("/nonexistent-podspec-rootfs");
+        let e = write_file(missing, "etc/hosts", "").unwrap_err().to_string();
+        assert_eq!(e, "create /etc/hosts: No such file or directory (os error 2)");
+        let e = link_busybox_applets(missing).unwrap_err().to_string();
+        assert_eq!(e, "run busybox --list-full: No such file or directory (os error 2)");
     }
 
     #[test]

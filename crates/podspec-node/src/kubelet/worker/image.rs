@@ -111,7 +111,7 @@ impl PodWorker {
             );
             self.pod_event(WARNING, "FailedToRetrieveImagePullSecret", &message);
         }
-        let not_pulled = |e: String| RuntimeError::failed(format!("failed to pull image {reference:?}"), e);
+        let not_pulled = |e: podspec_images::keyring::KeyringError| RuntimeError::failed(format!("failed to pull image {reference:?}"), e);
         let keyring = podspec_images::keyring::Keyring::from_secrets(&secrets).map_err(not_pulled)?;
         let repository = match podspec_images::pull::Reference::parse(reference) {
             Ok(r) => format!("{}/{}", r.registry, r.repository),
