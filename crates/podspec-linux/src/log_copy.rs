@@ -21,6 +21,21 @@ use podspec_cri::cri_log::{LineFramer, MAX_LINE};
 /// How much one read takes from a pipe.
 const READ_SIZE: usize = 32 * 1024;
 
+/// Why the container's output pipes, or the watch on its exit, could not be made.
+#[derive(Debug, thiserror::Error)]
+pub enum LogCopyError {
+    #[error("pipe2 for the container's output: {0}")]
+    Pipe(#[source] nix::Error),
+    #[error("make a log pipe non-blocking: {0}")]
+    NonBlocking(#[source] nix::Error),
+    #[error("pidfd_open({pid}): {source}")]
+    Pidfd {
+        pid: i32,
+        #[source]
+        source: std::io::Error,
+    },
+}
+
 /// The pipes of a container's stdout and stderr, made before the fork: every end is
 /// close-on-exec, the read ends are non-blocking (the write ends, which the container gets as
 /// its fds 1 and 2, stay blocking).
@@ -30,11 +45,11 @@ pub struct StdioPipes {
 }
 
 impl StdioPipes {
-    pub fn new() -> Result<Self, String> {
-        let pipe = || -> Result<(OwnedFd, OwnedFd), String> {
-            let (r, w) = nix::unistd::pipe2(nix::fcntl::OFlag::O_CLOEXEC).map_err(|e| format!("pipe2 for the container's output: {e}"))?;
+    pub fn new() -> Result<Self, LogCopyError> {
+        let pipe = || -> Result<(OwnedFd, OwnedFd), LogCopyError> {
+            let (r, w) = nix::unistd::pipe2(nix::fcntl::OFlag::O_CLOEXEC).map_err(LogCopyError::Pipe)?;
             let flags = nix::fcntl::OFlag::O_NONBLOCK;
-            nix::fcntl::fcntl(&r, nix::fcntl::FcntlArg::F_SETFL(flags)).map_err(|e| format!("make a log pipe non-blocking: {e}"))?;
+            nix::fcntl::fcntl(&r, nix::fcntl::FcntlArg::F_SETFL(flags)).map_err(LogCopyError::NonBlocking)?;
             Ok((r, w))
         };
         Ok(Self { stdout: pipe()?, stderr: pipe()? })
@@ -42,11 +57,11 @@ impl StdioPipes {
 }
 
 /// `pidfd_open(2)`: a descriptor that becomes readable when the process `pid` exits.
-pub fn pidfd_open(pid: i32) -> Result<OwnedFd, String> {
+pub fn pidfd_open(pid: i32) -> Result<OwnedFd, LogCopyError> {
     // SAFETY: pidfd_open takes a pid and flags and returns a new descriptor or -1.
     let fd = unsafe { libc::syscall(libc::SYS_pidfd_open, pid, 0) };
     if fd < 0 {
-        return Err(format!("pidfd_open({pid}): {}", std::io::Error::last_os_error()));
+        return Err(LogCopyError::Pidfd { pid, source: std::io::Error::last_os_error() });
     }
     // SAFETY: the descriptor was just made and is owned by nothing else.
     Ok(unsafe { OwnedFd::from_raw_fd(fd as i32) })
@@ -259,6 +274,11 @@ mod tests {
         let took = started.elapsed();
         child.wait().unwrap();
         (podspec_cri::cri_log::read_file(&path, None).unwrap(), took)
+    }
+
+    #[test]
+    fn a_pidfd_error_names_the_pid() {
+        assert_eq!(pidfd_open(-1).unwrap_err().to_string(), "pidfd_open(-1): Invalid argument (os error 22)");
     }
 
     #[test]

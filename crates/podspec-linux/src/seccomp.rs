@@ -115,24 +115,40 @@ const NEW_NAMESPACES: u64 = (libc::CLONE_NEWNS
     | libc::CLONE_NEWNET
     | libc::CLONE_NEWCGROUP) as u64;
 
-fn arch() -> Result<seccompiler::TargetArch, String> {
+/// Why `RuntimeDefault`'s filters could not be made or installed; the text reaches the shim's
+/// error as before.
+#[derive(Debug, thiserror::Error)]
+pub enum SeccompError {
+    #[error("the RuntimeDefault seccomp profile is written for x86_64, not {0}")]
+    Arch(&'static str),
+    #[error("seccomp rule: {0}")]
+    Rule(#[source] seccompiler::BackendError),
+    #[error("seccomp filter: {0}")]
+    Filter(#[source] seccompiler::BackendError),
+    #[error("seccomp filter too long")]
+    TooLong,
+    #[error("seccomp(SECCOMP_SET_MODE_FILTER): {0}")]
+    Install(#[source] std::io::Error),
+}
+
+fn arch() -> Result<seccompiler::TargetArch, SeccompError> {
     if cfg!(target_arch = "x86_64") {
         Ok(seccompiler::TargetArch::x86_64)
     } else {
-        Err(format!("the RuntimeDefault seccomp profile is written for x86_64, not {}", std::env::consts::ARCH))
+        Err(SeccompError::Arch(std::env::consts::ARCH))
     }
 }
 
-fn compile(filter: Result<SeccompFilter, seccompiler::BackendError>) -> Result<BpfProgram, String> {
-    let filter = filter.map_err(|e| format!("seccomp filter: {e}"))?;
-    filter.try_into().map_err(|e: seccompiler::BackendError| format!("seccomp filter: {e}"))
+fn compile(filter: Result<SeccompFilter, seccompiler::BackendError>) -> Result<BpfProgram, SeccompError> {
+    let filter = filter.map_err(SeccompError::Filter)?;
+    filter.try_into().map_err(SeccompError::Filter)
 }
 
 /// The filters of `RuntimeDefault` for a container holding `capabilities` (`CAP_...`), in the
 /// order they are installed. Two filters, because `clone3` answers ENOSYS where every other
 /// refused call answers EPERM: of two filters that both return an errno, the kernel takes the
 /// one installed last.
-pub fn runtime_default(capabilities: &[String]) -> Result<Vec<BpfProgram>, String> {
+pub fn runtime_default(capabilities: &[String]) -> Result<Vec<BpfProgram>, SeccompError> {
     let arch = arch()?;
     let holds = |cap: &str| capabilities.iter().any(|c| c == cap);
     let mut rules: BTreeMap<i64, Vec<SeccompRule>> = ALLOWED.iter().chain(ALLOWED_UNNAMED).map(|(_, nr)| (*nr, Vec::new())).collect();
@@ -140,17 +156,15 @@ pub fn runtime_default(capabilities: &[String]) -> Result<Vec<BpfProgram>, Strin
         let _ = cap;
         rules.extend(calls.iter().map(|(_, nr)| (*nr, Vec::new())));
     }
-    let condition =
-        |index, op, value| SeccompCondition::new(index, SeccompCmpArgLen::Qword, op, value).map_err(|e| format!("seccomp rule: {e}"));
+    let condition = |index, op, value| SeccompCondition::new(index, SeccompCmpArgLen::Qword, op, value).map_err(SeccompError::Rule);
     let personality = PERSONALITIES
         .iter()
-        .map(|v| SeccompRule::new(vec![condition(0, SeccompCmpOp::Eq, *v)?]).map_err(|e| format!("seccomp rule: {e}")))
+        .map(|v| SeccompRule::new(vec![condition(0, SeccompCmpOp::Eq, *v)?]).map_err(SeccompError::Rule))
         .collect::<Result<Vec<_>, _>>()?;
     rules.insert(libc::SYS_personality, personality);
     let admin = holds("CAP_SYS_ADMIN");
     if !admin {
-        let no_namespaces =
-            SeccompRule::new(vec![condition(0, SeccompCmpOp::MaskedEq(NEW_NAMESPACES), 0)?]).map_err(|e| format!("seccomp rule: {e}"))?;
+        let no_namespaces = SeccompRule::new(vec![condition(0, SeccompCmpOp::MaskedEq(NEW_NAMESPACES), 0)?]).map_err(SeccompError::Rule)?;
         rules.insert(libc::SYS_clone, vec![no_namespaces]);
     }
     let eperm = SeccompAction::Errno(libc::EPERM as u32);
@@ -164,14 +178,14 @@ pub fn runtime_default(capabilities: &[String]) -> Result<Vec<BpfProgram>, Strin
 
 /// Installs the filters on the calling thread without setting no_new_privs (the caller holds
 /// CAP_SYS_ADMIN in its user namespace).
-pub fn install(programs: &[BpfProgram]) -> Result<(), String> {
+pub fn install(programs: &[BpfProgram]) -> Result<(), SeccompError> {
     for program in programs {
-        let len = u16::try_from(program.len()).map_err(|_| "seccomp filter too long".to_string())?;
+        let len = u16::try_from(program.len()).map_err(|_| SeccompError::TooLong)?;
         let prog = libc::sock_fprog { len, filter: program.as_ptr() as *mut libc::sock_filter };
         // SAFETY: `prog` points at a live, well-formed BPF program; the kernel copies it.
         let rc = unsafe { libc::syscall(libc::SYS_seccomp, libc::SECCOMP_SET_MODE_FILTER, 0, &prog as *const libc::sock_fprog) };
         if rc != 0 {
-            return Err(format!("seccomp(SECCOMP_SET_MODE_FILTER): {}", std::io::Error::last_os_error()));
+            return Err(SeccompError::Install(std::io::Error::last_os_error()));
         }
     }
     Ok(())
@@ -180,6 +194,12 @@ pub fn install(programs: &[BpfProgram]) -> Result<(), String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn errors_keep_their_texts() {
+        assert_eq!(SeccompError::Arch("aarch64").to_string(), "the RuntimeDefault seccomp profile is written for x86_64, not aarch64");
+        assert_eq!(SeccompError::TooLong.to_string(), "seccomp filter too long");
+    }
 
     #[test]
     fn the_default_capabilities_get_two_filters_and_sys_admin_one() {

@@ -42,10 +42,21 @@ fn all_capabilities() -> Vec<String> {
     all
 }
 
+/// Why a container's security context gives no process security. The text reaches the
+/// container's creation error as before.
+#[derive(Debug, thiserror::Error)]
+pub enum SecurityError {
+    #[error("unknown capability {0:?} in capabilities.add")]
+    UnknownCapability(String),
+    /// An id (`runAsUser`, `runAsGroup`, a supplemental group) that is no uid or gid.
+    #[error("{what} {value} is out of range")]
+    OutOfRange { what: &'static str, value: i64 },
+}
+
 /// The container's capability set, worked out as containerd does for the CRI: privileged gets
 /// every capability; otherwise the default set, then `add: [ALL]`, `drop: [ALL]`, then each
 /// named addition and each named drop, in that order.
-pub fn capabilities(sec: &LinuxContainerSecurity) -> Result<Vec<String>, String> {
+pub fn capabilities(sec: &LinuxContainerSecurity) -> Result<Vec<String>, SecurityError> {
     if sec.privileged {
         return Ok(all_capabilities());
     }
@@ -60,7 +71,7 @@ pub fn capabilities(sec: &LinuxContainerSecurity) -> Result<Vec<String>, String>
     for add in sec.add_capabilities.iter().filter(|c| !is_all(c)) {
         let cap = canonical(add);
         if cap.parse::<caps::Capability>().is_err() {
-            return Err(format!("unknown capability {add:?} in capabilities.add"));
+            return Err(SecurityError::UnknownCapability(add.clone()));
         }
         if !set.contains(&cap) {
             set.push(cap);
@@ -76,8 +87,8 @@ pub fn capabilities(sec: &LinuxContainerSecurity) -> Result<Vec<String>, String>
 /// What the shim applies to the container's processes. Without `runAsUser` the image's user
 /// is used (a numeric one; the reference images have none, which is root); without
 /// `runAsGroup` the gid is 0. The groups are the gid and the supplemental groups.
-pub fn process_security(sec: &LinuxContainerSecurity, image_uid: Option<u32>) -> Result<ProcessSecurity, String> {
-    let id = |what: &str, v: i64| u32::try_from(v).map_err(|_| format!("{what} {v} is out of range"));
+pub fn process_security(sec: &LinuxContainerSecurity, image_uid: Option<u32>) -> Result<ProcessSecurity, SecurityError> {
+    let id = |what: &'static str, value: i64| u32::try_from(value).map_err(|_| SecurityError::OutOfRange { what, value });
     let uid = match sec.run_as_user {
         Some(u) => id("runAsUser", u)?,
         None => image_uid.unwrap_or(0),
@@ -132,7 +143,7 @@ mod tests {
         let sec = LinuxContainerSecurity { drop_capabilities: vec!["CHOWN".into()], ..Default::default() };
         assert!(!capabilities(&sec).unwrap().contains(&"CAP_CHOWN".to_string()));
         let sec = LinuxContainerSecurity { add_capabilities: vec!["NOT_A_CAP".into()], ..Default::default() };
-        assert!(capabilities(&sec).is_err());
+        assert_eq!(capabilities(&sec).unwrap_err().to_string(), r#"unknown capability "NOT_A_CAP" in capabilities.add"#);
     }
 
     #[test]
@@ -140,5 +151,7 @@ mod tests {
         let sec = LinuxContainerSecurity { run_as_user: Some(1000), supplemental_groups: vec![5000], ..Default::default() };
         let p = process_security(&sec, None).unwrap();
         assert_eq!((p.uid, p.gid, p.groups), (1000, 0, vec![0, 5000]));
+        let sec = LinuxContainerSecurity { run_as_user: Some(-1), ..Default::default() };
+        assert_eq!(process_security(&sec, None).unwrap_err().to_string(), "runAsUser -1 is out of range");
     }
 }

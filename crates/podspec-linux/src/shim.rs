@@ -335,7 +335,7 @@ fn run(args: &[String]) -> ShimResult<()> {
     let mut log = ctx(OpenOptions::new().create(true).append(true).mode(0o640).open(&spec.log_path), || {
         format!("open log {}", spec.log_path.display())
     })?;
-    let pipes = StdioPipes::new()?;
+    let pipes = StdioPipes::new().map_err(|e| e.to_string())?;
     // With `tty`, the shim's stdin is a terminal's master side (podspec keeps it too, for the
     // container's stdin and its size): the shim keeps a copy to read what the container writes,
     // and the container gets the slave side.
@@ -737,8 +737,8 @@ fn confine(sec: &ProcessSecurity) -> ShimResult<()> {
         wanted.insert(name.parse::<Capability>().map_err(|_| format!("unknown capability {name:?}"))?);
     }
     if sec.seccomp == super::spec::SeccompProfile::RuntimeDefault {
-        let filters = super::seccomp::runtime_default(&sec.capabilities)?;
-        super::seccomp::install(&filters)?;
+        let filters = super::seccomp::runtime_default(&sec.capabilities).map_err(|e| e.to_string())?;
+        super::seccomp::install(&filters).map_err(|e| e.to_string())?;
     }
     for cap in caps::read(None, CapSet::Bounding).map_err(|e| format!("read the bounding set: {e}"))? {
         if !wanted.contains(&cap) {
