@@ -110,26 +110,39 @@ impl Observer for ProgressReporter {
     }
 }
 
+/// Why a progress report was not sent: the text of what failed, as the warning shows it.
+#[derive(Debug, thiserror::Error)]
+enum PostError {
+    #[error(transparent)]
+    Connect(#[from] std::io::Error),
+    #[error(transparent)]
+    Http(#[from] hyper::Error),
+    #[error(transparent)]
+    Body(#[from] serde_json::Error),
+    #[error(transparent)]
+    Request(#[from] http::Error),
+    #[error("the worker answered {0}")]
+    Status(http::StatusCode),
+}
+
 /// POSTs one report (HTTP/1.1, JSON).
-async fn post(address: &str, progress: &Progress) -> Result<(), String> {
+async fn post(address: &str, progress: &Progress) -> Result<(), PostError> {
     use http_body_util::{BodyExt as _, Full};
-    let stream = tokio::net::TcpStream::connect(address).await.map_err(|e| e.to_string())?;
-    let (mut sender, conn) =
-        hyper::client::conn::http1::handshake(hyper_util::rt::TokioIo::new(stream)).await.map_err(|e| e.to_string())?;
+    let stream = tokio::net::TcpStream::connect(address).await?;
+    let (mut sender, conn) = hyper::client::conn::http1::handshake(hyper_util::rt::TokioIo::new(stream)).await?;
     tokio::spawn(conn);
-    let body = serde_json::to_vec(progress).map_err(|e| e.to_string())?;
+    let body = serde_json::to_vec(progress)?;
     let request = http::Request::post("/progress")
         .header("host", address)
         .header("content-type", "application/json")
-        .body(Full::new(bytes_of(body)))
-        .map_err(|e| e.to_string())?;
-    let response = sender.send_request(request).await.map_err(|e| e.to_string())?;
+        .body(Full::new(bytes_of(body)))?;
+    let response = sender.send_request(request).await?;
     let status = response.status();
     let _ = response.into_body().collect().await;
     if status.is_success() {
         Ok(())
     } else {
-        Err(format!("the worker answered {status}"))
+        Err(PostError::Status(status))
     }
 }
 

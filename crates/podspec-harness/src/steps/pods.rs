@@ -31,12 +31,20 @@ pub fn docstring_source(file: &str, step: &Step) -> Source {
     Source { file: file.into(), first_line: step.position.line + 1 }
 }
 
+/// A fixture name that leads outside `<fixtures>/pods/` (its text is the step's failure).
+#[derive(Debug, thiserror::Error)]
+#[error("fixture {name:?} is not a file under {}: fixture names stay inside it", .pods.display())]
+pub struct FixtureOutside {
+    pub name: String,
+    pub pods: std::path::PathBuf,
+}
+
 /// The file of fixture `name` under `<fixtures>/pods/`. A name must stay inside that folder: an
 /// absolute path, a `..`, or a link that leads outside is refused, and nothing is opened.
-pub fn fixture_path(fixtures_dir: &std::path::Path, name: &str) -> Result<std::path::PathBuf, String> {
+pub fn fixture_path(fixtures_dir: &std::path::Path, name: &str) -> Result<std::path::PathBuf, FixtureOutside> {
     use std::path::Component;
     let pods = fixtures_dir.join("pods");
-    let outside = || format!("fixture {name:?} is not a file under {}: fixture names stay inside it", pods.display());
+    let outside = || FixtureOutside { name: name.to_string(), pods: pods.clone() };
     let rel = std::path::Path::new(name);
     if name.is_empty() || !rel.components().all(|c| matches!(c, Component::Normal(_))) {
         return Err(outside());
@@ -55,7 +63,7 @@ pub fn fixture_path(fixtures_dir: &std::path::Path, name: &str) -> Result<std::p
 pub fn load(world: &PodWorld, manifest: ManifestRef<'_>, rename: Option<&str>, step: &Step) -> Result<Pod, StepFailure> {
     let mut pod = match manifest {
         ManifestRef::Fixture(file) => {
-            let path = fixture_path(&world.ctx.fixtures_dir, file).map_err(StepFailure::new)?;
+            let path = fixture_path(&world.ctx.fixtures_dir, file).map_err(|e| StepFailure::new(e.to_string()))?;
             manifest::load_pod_file(&path).map_err(|e| StepFailure::new(e.to_string()))?
         }
         ManifestRef::Inline(text) => {
@@ -489,8 +497,10 @@ mod not_running_tests {
     fn fixture_names_stay_inside_the_fixtures_pods_folder() {
         let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../fixtures");
         assert!(super::fixture_path(&dir, "two-containers.yaml").is_ok());
+        let e = super::fixture_path(std::path::Path::new("/f"), "/etc/shadow").unwrap_err().to_string();
+        assert_eq!(e, r#"fixture "/etc/shadow" is not a file under /f/pods: fixture names stay inside it"#);
         for bad in ["../../../../../../etc/passwd", "/etc/shadow", "a/../../x.yaml", "", "."] {
-            let e = super::fixture_path(&dir, bad).unwrap_err();
+            let e = super::fixture_path(&dir, bad).unwrap_err().to_string();
             assert!(e.contains("fixture names stay inside it") && !e.contains("root:"), "{bad}: {e}");
         }
     }
