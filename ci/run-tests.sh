@@ -41,6 +41,7 @@ bash ci/containerd/start.sh ./target/debug/podspec
 if [ "${PODSPEC_TESTS_SERIAL:-}" = 1 ]; then
   cargo test -- --include-ignored
   cargo test -p podspec-openapi-schemas
+  cargo test -p podspec-cri-client
   exit 0
 fi
 # The test targets named below must be all the workspace has (a new one would otherwise not run).
@@ -57,12 +58,15 @@ status=0
 # Every test target of the workspace but tests/it (cargo has no "all but one"): the libraries'
 # and binaries' unit tests, the harness = false targets, and the doc tests. Not
 # podspec-openapi-schemas: in the same cargo invocation, its k8s-openapi "schemars" feature would
-# be unified into every crate above k8s-openapi and rebuild them all.
-cargo test --workspace --exclude podspec-openapi-schemas --lib --bins --test cri --test features --test podman --test retry -- --include-ignored --skip "$gate" || status=$?
-cargo test --workspace --exclude podspec-openapi-schemas --doc || status=$?
+# be unified into every crate above k8s-openapi and rebuild them all; nor podspec-cri-client,
+# which has a run of its own below.
+cargo test --workspace --exclude podspec-openapi-schemas --exclude podspec-cri-client --lib --bins --test cri --test features --test podman --test retry -- --include-ignored --skip "$gate" || status=$?
+cargo test --workspace --exclude podspec-openapi-schemas --exclude podspec-cri-client --doc || status=$?
 # serve's checked-in OpenAPI schemas are what k8s-openapi's types generate; a cargo run of its own,
 # as it builds k8s-openapi a second time, with the schemars feature (37 s cold, its own build included, on 2 cores).
 cargo test -p podspec-openapi-schemas || status=$?
+# The checked-in CRI client is what the CRI's api.proto generates (protox: no protoc needed).
+cargo test -p podspec-cri-client || status=$?
 gate_status=0
 wait "$gate_pid" || gate_status=$?
 echo "== $(date -u +%T) tests/podman.rs: $gate (run beside the tests above)"

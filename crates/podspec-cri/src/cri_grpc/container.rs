@@ -9,7 +9,7 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use jiff::Timestamp;
-use k8s_cri::v1 as cri;
+use super::runtime_v1 as cri;
 
 use super::sandbox::{namespace_option, POD_NAME, POD_NAMESPACE, POD_UID};
 use super::CriRuntime;

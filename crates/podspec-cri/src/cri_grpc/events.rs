@@ -7,8 +7,8 @@
 use std::collections::HashMap;
 use std::time::Duration;
 
-use k8s_cri::v1 as cri;
-use k8s_cri::v1::runtime_service_client::RuntimeServiceClient;
+use super::runtime_v1 as cri;
+use super::runtime_v1::runtime_service_client::RuntimeServiceClient;
 use tokio::sync::broadcast;
 use tokio::task::JoinHandle;
 use tonic::transport::Channel;

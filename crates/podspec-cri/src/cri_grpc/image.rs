@@ -4,7 +4,7 @@
 
 use std::collections::BTreeSet;
 
-use k8s_cri::v1 as cri;
+use super::runtime_v1 as cri;
 
 use super::CriRuntime;
 use podspec_images::ImageConfig;

@@ -18,6 +18,12 @@ mod error;
 mod events;
 mod exec;
 mod image;
+/// The CRI's messages and its RuntimeService and ImageService clients (`runtime.v1`), generated
+/// from its api.proto (`crates/podspec-cri/proto/`) by `tools/cri-client` and checked in, so that
+/// the build needs no `protoc`.
+#[allow(clippy::all, clippy::pedantic, missing_docs, rustdoc::all)]
+#[rustfmt::skip]
+pub mod runtime_v1;
 mod sandbox;
 mod stream;
 mod stream_session;
@@ -30,9 +36,9 @@ use std::sync::Mutex;
 use std::time::Duration;
 
 use async_trait::async_trait;
-use k8s_cri::v1 as cri;
-use k8s_cri::v1::image_service_client::ImageServiceClient;
-use k8s_cri::v1::runtime_service_client::RuntimeServiceClient;
+use self::runtime_v1 as cri;
+use self::runtime_v1::image_service_client::ImageServiceClient;
+use self::runtime_v1::runtime_service_client::RuntimeServiceClient;
 use tokio::sync::broadcast;
 use tonic::transport::Channel;
 

@@ -5,7 +5,7 @@
 use std::collections::HashMap;
 use std::net::Ipv4Addr;
 
-use k8s_cri::v1 as cri;
+use super::runtime_v1 as cri;
 
 use super::{CriRuntime, OWNER_LABEL, RUN_LABEL};
 use crate::cri::{NamespaceMode, NamespaceOptions, PodSandboxConfig, PodSandboxStatus, RuntimeError, RuntimeResult, SandboxId};

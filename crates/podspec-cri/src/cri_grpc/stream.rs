@@ -16,7 +16,7 @@
 
 use std::time::Duration;
 
-use k8s_cri::v1 as cri;
+use super::runtime_v1 as cri;
 
 use super::stream_websocket;
 use super::CriRuntime;
