@@ -152,8 +152,17 @@ fn mount_propagates_in(table: &[Mount], dir: &Path) -> bool {
 /// blocking (`O_NONBLOCK`, so a FIFO with no writer does not hold the open), then checked by
 /// `fstat` on what was opened, so nothing can be swapped in between. A FIFO, a device, a socket
 /// or a directory is refused; the error names the path.
-pub fn read_regular_file(path: &Path) -> Result<String, String> {
-    read_regular(path).map_err(|e| format!("{}: {}", path.display(), describe(&e)))
+pub fn read_regular_file(path: &Path) -> Result<String, ReadError> {
+    read_regular(path).map_err(|error| ReadError { path: path.to_owned(), error })
+}
+
+/// A file podspec was given that it could not read, or refused to read: the path, and why in
+/// words ([`describe`]).
+#[derive(Debug, thiserror::Error)]
+#[error("{}: {}", path.display(), describe(error))]
+pub struct ReadError {
+    pub path: std::path::PathBuf,
+    pub error: std::io::Error,
 }
 
 /// As [`read_regular_file`], with the error as an I/O error that does not name the path
@@ -215,10 +224,10 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let fifo = dir.path().join("pod.yaml");
         assert!(std::process::Command::new("mkfifo").arg(&fifo).status().unwrap().success());
-        let e = read_regular_file(&fifo).unwrap_err();
+        let e = read_regular_file(&fifo).unwrap_err().to_string();
         assert!(e.ends_with("pod.yaml: not a regular file (a FIFO); refused"), "{e}");
-        assert!(read_regular_file(Path::new("/dev/zero")).unwrap_err().contains("(a device)"));
-        assert!(read_regular_file(dir.path()).unwrap_err().contains("(a directory)"));
+        assert!(read_regular_file(Path::new("/dev/zero")).unwrap_err().to_string().contains("(a device)"));
+        assert!(read_regular_file(dir.path()).unwrap_err().to_string().contains("(a directory)"));
         std::fs::write(dir.path().join("ok.yaml"), "a: 1\n").unwrap();
         assert_eq!(read_regular_file(&dir.path().join("ok.yaml")).unwrap(), "a: 1\n");
     }

@@ -165,7 +165,7 @@ impl ImageStore {
         let name = Self::pulled_dir_name(&pulled.manifest_digest);
         let dir = self.root.join(&name);
         let installed = (|| {
-            let _store = self.lock_store()?;
+            let _store = self.lock_store().map_err(|e| e.to_string())?;
             if !dir.join(COMPLETE).exists() {
                 let config = serde_json::to_string_pretty(&pulled.config).expect("config serializes");
                 fs::write(tmp.join("config.json"), config).map_err(|e| format!("write config.json: {e}"))?;
@@ -214,7 +214,7 @@ impl ImageStore {
             held.insert(recipe.name.clone(), Held { image: image.clone(), _lock: lock });
             return Ok(image);
         }
-        let _store = self.lock_store().map_err(build_err)?;
+        let _store = self.lock_store().map_err(|e| build_err(e.to_string()))?;
         // Another process may have built it while this one waited.
         if let Some(lock) = use_image(&dir) {
             held.insert(recipe.name.clone(), Held { image: image.clone(), _lock: lock });
@@ -249,11 +249,11 @@ impl ImageStore {
     }
 
     /// The lock on the whole store, held while building or removing.
-    fn lock_store(&self) -> Result<Flock<fs::File>, String> {
-        self.close_root().map_err(|e| e.to_string())?;
-        fs::create_dir_all(&self.root).map_err(|e| format!("create {}: {e}", self.root.display()))?;
-        let lock_file = fs::File::create(self.root.join(".lock")).map_err(|e| format!("create lock: {e}"))?;
-        Flock::lock(lock_file, FlockArg::LockExclusive).map_err(|(_, e)| format!("lock {}: {e}", self.root.display()))
+    fn lock_store(&self) -> Result<Flock<fs::File>, TreeError> {
+        self.close_root()?;
+        fs::create_dir_all(&self.root).map_err(|source| TreeError::CreateDir { dir: self.root.clone(), source })?;
+        let lock_file = fs::File::create(self.root.join(".lock")).map_err(TreeError::CreateLock)?;
+        Flock::lock(lock_file, FlockArg::LockExclusive).map_err(|(_, source)| TreeError::Lock { dir: self.root.clone(), source })
     }
 
     /// Removes every image directory no process uses, except `keep` (digests), and whatever
@@ -265,7 +265,7 @@ impl ImageStore {
             return Ok(report);
         }
         let err = |message: String| ImageError::Build { image: "(store)".into(), message };
-        let _store = self.lock_store().map_err(err)?;
+        let _store = self.lock_store().map_err(|e| err(e.to_string()))?;
         let entries = fs::read_dir(&self.root).map_err(|e| err(format!("read {}: {e}", self.root.display())))?;
         for entry in entries.filter_map(Result::ok) {
             let path = entry.path();
@@ -372,21 +372,21 @@ impl ImageStore {
         }
         if let Some(to) = &recipe.agent {
             copy_in(&self.agent, &rootfs, to).map_err(|_| self.missing(recipe, &self.agent))?;
-            for lib in shared_libraries(&self.agent).map_err(err)? {
+            for lib in shared_libraries(&self.agent).map_err(|e| err(e.to_string()))? {
                 copy_in(&lib, &rootfs, &lib.display().to_string()).map_err(|e| err(format!("copy {}: {e}", lib.display())))?;
             }
         }
         if let Some(to) = &recipe.grpc_health {
             let server = self.grpc_health();
             copy_in(&server, &rootfs, to).map_err(|_| self.missing(recipe, &server))?;
-            for lib in shared_libraries(&server).map_err(err)? {
+            for lib in shared_libraries(&server).map_err(|e| err(e.to_string()))? {
                 copy_in(&lib, &rootfs, &lib.display().to_string()).map_err(|e| err(format!("copy {}: {e}", lib.display())))?;
             }
         }
         if let Some(to) = &recipe.podspec {
             let program = own_program()?;
             copy_in(&program, &rootfs, to).map_err(|e| err(format!("copy {}: {e}", program.display())))?;
-            for lib in shared_libraries(&program).map_err(err)? {
+            for lib in shared_libraries(&program).map_err(|e| err(e.to_string()))? {
                 copy_in(&lib, &rootfs, &lib.display().to_string()).map_err(|e| err(format!("copy {}: {e}", lib.display())))?;
             }
         }
@@ -488,6 +488,22 @@ enum TreeError {
         #[source]
         source: std::io::Error,
     },
+    #[error("create lock: {0}")]
+    CreateLock(#[source] std::io::Error),
+    /// The store's lock, on its directory.
+    #[error("lock {}: {source}", .dir.display())]
+    Lock {
+        dir: PathBuf,
+        #[source]
+        source: nix::Error,
+    },
+    /// `ldd` of a program whose libraries an image takes.
+    #[error("run ldd {}: {source}", .program.display())]
+    RunLdd {
+        program: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
     #[error("run busybox --list-full: {0}")]
     RunBusybox(#[source] std::io::Error),
     #[error("busybox --list-full failed: {stderr}")]
@@ -540,8 +556,8 @@ fn link_busybox_applets(rootfs: &Path) -> Result<(), TreeError> {
 }
 
 /// The shared libraries a dynamically linked program needs, as `ldd` lists them (with the loader).
-fn shared_libraries(program: &Path) -> Result<Vec<PathBuf>, String> {
-    let out = Command::new("ldd").arg(program).output().map_err(|e| format!("run ldd {}: {e}", program.display()))?;
+fn shared_libraries(program: &Path) -> Result<Vec<PathBuf>, TreeError> {
+    let out = Command::new("ldd").arg(program).output().map_err(|source| TreeError::RunLdd { program: program.to_owned(), source })?;
     let text = String::from_utf8_lossy(&out.stdout);
     if text.contains("not a dynamic executable") || text.contains("statically linked") {
         return Ok(Vec::new());

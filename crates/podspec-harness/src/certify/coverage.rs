@@ -172,7 +172,7 @@ pub fn read_features(features: &[std::path::PathBuf]) -> Result<Vec<(String, Str
     let paths = crate::runner::features::find(features)?;
     let mut out = Vec::new();
     for p in paths {
-        let text = crate::manifest::input::read_regular_file(&p).map_err(|e| vec![e])?;
+        let text = crate::manifest::input::read_regular_file(&p).map_err(|e| vec![e.to_string()])?;
         out.push((display(&p), text));
     }
     Ok(out)

@@ -143,14 +143,23 @@ pub fn verify(files: &BTreeMap<String, Vec<u8>>) -> Verdict {
     v
 }
 
+/// Why a JUnit file's testcases could not be read.
+#[derive(Debug, thiserror::Error)]
+pub enum JunitError {
+    #[error(transparent)]
+    Xml(#[from] quick_xml::Error),
+    #[error("no <testsuites> or <testsuite> element")]
+    NoSuites,
+}
+
 /// The testcases of a JUnit file.
-pub fn junit_cases(xml: &str) -> Result<Vec<JunitCase>, String> {
+pub fn junit_cases(xml: &str) -> Result<Vec<JunitCase>, JunitError> {
     let mut reader = quick_xml::Reader::from_str(xml);
     let mut cases = Vec::new();
     let mut in_case = false;
     let mut saw_suites = false;
     loop {
-        match reader.read_event().map_err(|e| e.to_string())? {
+        match reader.read_event()? {
             Event::Start(e) if e.name().as_ref() == b"testcase" => {
                 cases.push(JunitCase { name: name_of(&e), file: attribute(&e, b"file"), failed: false, codenames: Vec::new() });
                 in_case = true;
@@ -185,7 +194,7 @@ pub fn junit_cases(xml: &str) -> Result<Vec<JunitCase>, String> {
         }
     }
     if !saw_suites {
-        return Err("no <testsuites> or <testsuite> element".into());
+        return Err(JunitError::NoSuites);
     }
     Ok(cases)
 }

@@ -83,7 +83,7 @@ pub fn parse(paths: &[PathBuf]) -> (Vec<FeatureFile>, Vec<String>) {
         let text = match crate::manifest::input::read_regular_file(path) {
             Ok(t) => t,
             Err(e) => {
-                errors.push(e);
+                errors.push(e.to_string());
                 continue;
             }
         };
