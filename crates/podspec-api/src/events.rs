@@ -14,7 +14,8 @@ use std::sync::Arc;
 use k8s_openapi::api::core::v1::{Event, EventSource, ObjectReference, Pod};
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
 
-use super::generic::{now, Sequence, Store};
+use super::generic::{Sequence, Store};
+use crate::time::now;
 use super::strategy::Strategy;
 use super::watch::ChangeKind;
 use crate::validation::FieldError;

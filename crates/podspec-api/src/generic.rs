@@ -7,6 +7,7 @@
 //! every key. A kind's own rules beyond the strategy (a pod's status, an event's aggregation,
 //! a namespace's termination) are written in its own file over [`Store::write`].
 
+use crate::time::now;
 use std::collections::{BTreeMap, BTreeSet, HashMap, VecDeque};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
@@ -306,11 +307,6 @@ fn qualified(name: &str, group: &str) -> String {
     } else {
         format!("{name}.{group}")
     }
-}
-
-/// The time now, as the API writes it.
-pub(super) fn now() -> k8s_openapi::apimachinery::pkg::apis::meta::v1::Time {
-    crate::time::now()
 }
 
 impl<S: Strategy> Store<S>

@@ -10,7 +10,8 @@ use std::sync::Arc;
 use k8s_openapi::api::core::v1::{Namespace, NamespaceSpec, NamespaceStatus};
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
 
-use super::generic::{now, Sequence, Store};
+use super::generic::{Sequence, Store};
+use crate::time::now;
 use super::store::ApiError;
 use super::strategy::Strategy;
 use super::watch::ChangeKind;
